@@ -1,0 +1,41 @@
+/*
+ * Work that must not run on the lws service thread, and the way its result
+ * comes back. A job runs either on the worker pool (job->work: argon2id and
+ * other CPU-heavy work) or on the store's writer thread (job->txn_work, see
+ * store.h); either way job->done then runs on the loop thread, woken through
+ * the wake callback (lws_cancel_service in the server).
+ *
+ * Ownership: the submitter owns the job; between submit and done() no other
+ * thread but the one running it touches it.
+ */
+#ifndef AUTHD_ASYNC_H
+#define AUTHD_ASYNC_H
+
+#include <lmdb.h>
+
+struct job {
+	struct job *next;
+	void (*work)(struct job *job);			/* pool thread */
+	int (*txn_work)(struct job *job, MDB_txn *txn); /* writer thread */
+	void (*done)(struct job *job);			/* loop thread */
+	int store_rc; /* set by the writer: 0, or STORE_E_* when nothing was written */
+};
+
+/*
+ * Starts `workers` pool threads; wake(arg) is called from any thread after a
+ * job completes. Returns 0 or -1.
+ */
+int async_start(unsigned workers, void (*wake)(void *arg), void *arg);
+/* Stops and joins the pool; jobs still queued are completed with done(). */
+void async_stop(void);
+
+/* Queues job->work on the pool. Thread-safe. */
+void async_run(struct job *job);
+
+/* Hands a finished job to the loop (called by pool and writer threads). */
+void async_complete(struct job *job);
+
+/* Runs done() of every completed job. Loop thread only. */
+void async_drain(void);
+
+#endif

@@ -1,0 +1,218 @@
+/*
+ * The configuration file: INI via inih, one table of keys so that every key
+ * is parsed, range-checked and documented in one place.
+ */
+#include "config.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void config_defaults(struct authd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->listen_addr, sizeof(c->listen_addr), "127.0.0.1");
+	c->listen_port = 8080;
+	snprintf(c->data_dir, sizeof(c->data_dir), "data");
+	snprintf(c->issuer, sizeof(c->issuer), "authd");
+	snprintf(c->log_level, sizeof(c->log_level), "info");
+	c->map_size_mb = 1024;
+	c->max_body = 16384;
+	c->max_connections = 4096;
+	c->argon2_m_kib = ARGON2_MIN_M_KIB;
+	c->argon2_t = ARGON2_MIN_T;
+	c->argon2_p = 1;
+	c->session_idle_s = 30 * 60;
+	c->session_absolute_s = 12 * 3600;
+	c->login_ttl_s = 5 * 60;
+	c->reauth_window_s = 5 * 60;
+	c->enrollment_ttl_s = 10 * 60;
+}
+
+enum key_type { K_STR, K_INT, K_SIZE, K_U32, K_I64, K_BOOL };
+
+struct key {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	size_t size; /* for K_STR */
+	long long min, max;
+};
+
+#define STR(sec, n, f)                                                                             \
+	{                                                                                          \
+		sec, n, K_STR, offsetof(struct authd_config, f),                                   \
+		    sizeof(((struct authd_config *)0)->f), 0, 0                                    \
+	}
+#define NUM(sec, n, t, f, lo, hi)                                                                  \
+	{                                                                                          \
+		sec, n, t, offsetof(struct authd_config, f), 0, lo, hi                             \
+	}
+
+static const struct key keys[] = {
+    STR("server", "listen_addr", listen_addr),
+    NUM("server", "listen_port", K_INT, listen_port, 0, 65535),
+    STR("server", "tls_cert", tls_cert),
+    STR("server", "tls_key", tls_key),
+    NUM("server", "max_body", K_SIZE, max_body, 1024, 1048576),
+    NUM("server", "max_connections", K_U32, max_connections, 16, 16000),
+    NUM("server", "workers", K_U32, workers, 0, 64),
+    NUM("server", "test_clock", K_BOOL, test_clock, 0, 1),
+    STR("storage", "data_dir", data_dir),
+    STR("storage", "key_file", key_file),
+    NUM("storage", "map_size_mb", K_SIZE, map_size_mb, 1, 1048576),
+    NUM("password", "argon2_memory_kib", K_U32, argon2_m_kib, 8, 4194304),
+    NUM("password", "argon2_iterations", K_U32, argon2_t, 1, 64),
+    NUM("password", "argon2_parallelism", K_U32, argon2_p, 1, 16),
+    NUM("session", "idle_timeout", K_I64, session_idle_s, 60, 30 * 86400),
+    NUM("session", "absolute_timeout", K_I64, session_absolute_s, 60, 90 * 86400),
+    NUM("session", "login_timeout", K_I64, login_ttl_s, 30, 3600),
+    NUM("session", "reauth_window", K_I64, reauth_window_s, 30, 3600),
+    STR("totp", "issuer", issuer),
+    NUM("totp", "enrollment_timeout", K_I64, enrollment_ttl_s, 60, 3600),
+    STR("log", "level", log_level),
+};
+
+struct load_ctx {
+	struct authd_config *c;
+	char *err;
+	size_t err_size;
+};
+
+static int set_key(struct authd_config *c, const struct key *k, const char *value)
+{
+	char *base = (char *)c + k->offset;
+	char *end = NULL;
+	long long v;
+
+	if (k->type == K_STR) {
+		if (strlen(value) >= k->size)
+			return -1;
+		snprintf(base, k->size, "%s", value);
+		return 0;
+	}
+	if (k->type == K_BOOL) {
+		if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+			*(bool *)base = true;
+		else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+			*(bool *)base = false;
+		else
+			return -1;
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (errno || end == value || *end != '\0' || v < k->min || v > k->max)
+		return -1;
+	switch (k->type) {
+	case K_INT:
+		*(int *)base = (int)v;
+		break;
+	case K_SIZE:
+		*(size_t *)base = (size_t)v;
+		break;
+	case K_U32:
+		*(uint32_t *)base = (uint32_t)v;
+		break;
+	case K_I64:
+		*(int64_t *)base = (int64_t)v;
+		break;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *ctx = user;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].section, section) != 0 || strcmp(keys[i].name, name) != 0)
+			continue;
+		if (set_key(ctx->c, &keys[i], value) == 0)
+			return 1;
+		snprintf(ctx->err, ctx->err_size, "bad value for [%s] %s", section, name);
+		return 0;
+	}
+	snprintf(ctx->err, ctx->err_size, "unknown key [%.32s] %.64s", section, name);
+	return 0;
+}
+
+int config_load_file(struct authd_config *c, const char *path, char *err, size_t err_size)
+{
+	struct load_ctx ctx = {c, err, err_size};
+	int rc;
+
+	err[0] = '\0';
+	rc = ini_parse(path, on_key, &ctx);
+	if (rc == -1) {
+		snprintf(err, err_size, "cannot open config file %.256s", path);
+		return -1;
+	}
+	if (rc != 0) {
+		if (err[0] == '\0')
+			snprintf(err, err_size, "syntax error");
+		char tmp[256];
+		snprintf(tmp, sizeof(tmp), "%.200s at line %d", err, rc);
+		snprintf(err, err_size, "%s", tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int config_validate(const struct authd_config *c, char *err, size_t err_size)
+{
+	if (c->test_clock && !authd_test_build()) {
+		snprintf(err, err_size, "test_clock needs a test build (-DAUTHD_TEST_HOOKS=ON)");
+		return -1;
+	}
+	/* Below-minimum costs exist for benchmark fixtures in test builds only. */
+	if (!authd_test_build() &&
+	    (c->argon2_m_kib < ARGON2_MIN_M_KIB || c->argon2_t < ARGON2_MIN_T)) {
+		snprintf(err, err_size, "argon2id cost below m=%u KiB t=%u", ARGON2_MIN_M_KIB,
+			 ARGON2_MIN_T);
+		return -1;
+	}
+	if (c->session_idle_s > c->session_absolute_s) {
+		snprintf(err, err_size, "idle_timeout exceeds absolute_timeout");
+		return -1;
+	}
+	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
+		snprintf(err, err_size, "tls_cert and tls_key go together");
+		return -1;
+	}
+	if (log_level_parse(c->log_level) < 0) {
+		snprintf(err, err_size, "unknown log level %.16s", c->log_level);
+		return -1;
+	}
+	return 0;
+}
+
+int config_set_listen(struct authd_config *c, const char *addr_port)
+{
+	const char *colon = strrchr(addr_port, ':');
+	char *end = NULL;
+	long port;
+	size_t alen;
+
+	if (colon == NULL)
+		return -1;
+	alen = (size_t)(colon - addr_port);
+	if (alen == 0 || alen >= sizeof(c->listen_addr))
+		return -1;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end != '\0' || port < 0 || port > 65535)
+		return -1;
+	memcpy(c->listen_addr, addr_port, alen);
+	c->listen_addr[alen] = '\0';
+	c->listen_port = (int)port;
+	return 0;
+}

@@ -1,0 +1,56 @@
+/*
+ * authd's configuration: embedded defaults, an optional INI file, then
+ * command-line flags, each overriding the one before.
+ */
+#ifndef AUTHD_CONFIG_H
+#define AUTHD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct authd_config {
+	char listen_addr[64];
+	int listen_port;
+	char data_dir[512];
+	char key_file[512]; /* empty: <data_dir>/secret.key */
+	char tls_cert[512]; /* empty: plain HTTP (behind a TLS proxy) */
+	char tls_key[512];
+	char issuer[64]; /* shown in authenticator apps */
+	char log_level[16];
+	size_t map_size_mb; /* LMDB map size */
+	size_t max_body;    /* bytes of request body accepted */
+	unsigned max_connections;
+	unsigned workers; /* password hashing threads; 0 = one per core */
+	uint32_t argon2_m_kib;
+	uint32_t argon2_t;
+	uint32_t argon2_p;
+	int64_t session_idle_s;
+	int64_t session_absolute_s;
+	int64_t login_ttl_s;	 /* a pending second-factor step */
+	int64_t reauth_window_s; /* "second factor in the last few minutes" */
+	int64_t enrollment_ttl_s;
+	bool test_clock; /* test builds only: POST /1/_test/clock */
+};
+
+#define ARGON2_MIN_M_KIB 19456u
+#define ARGON2_MIN_T	 2u
+
+/* Fills c with the embedded defaults. */
+void config_defaults(struct authd_config *c);
+
+/*
+ * Reads an INI file over c. Keys live in [server], [storage], [password],
+ * [session], [totp] and [log]; an unknown key or bad value is an error.
+ * Returns 0, or -1 after writing a message to err.
+ */
+int config_load_file(struct authd_config *c, const char *path, char *err, size_t err_size);
+
+/* Checks cross-field rules (costs above the minimum, test clock only in a
+ * test build). Returns 0, or -1 after writing a message to err. */
+int config_validate(const struct authd_config *c, char *err, size_t err_size);
+
+/* Parses "ADDR:PORT" into c. Returns 0 or -1. */
+int config_set_listen(struct authd_config *c, const char *addr_port);
+
+#endif

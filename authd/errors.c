@@ -1,0 +1,70 @@
+/*
+ * The error table behind errors.h. Codes are part of the API contract:
+ * never rename one; add new rows instead.
+ */
+#include "errors.h"
+
+#include "log.h"
+#include "store.h"
+
+static const struct api_error_info table[E__COUNT] = {
+    [E_INVALID_JSON] = {400, "invalid_json", "request body is not valid json"},
+    [E_INVALID_FIELD] = {400, "invalid_field", "a field has the wrong type or value"},
+    [E_MISSING_FIELD] = {400, "missing_field", "a required field is missing"},
+    [E_UNKNOWN_FIELD] = {400, "unknown_field", "the body has a field this endpoint does not take"},
+    [E_BODY_TOO_LARGE] = {413, "body_too_large", "request body is too large"},
+    [E_UNSUPPORTED_MEDIA_TYPE] = {415, "unsupported_media_type",
+				  "request body must be application/json"},
+    [E_NOT_FOUND] = {404, "not_found", "no such resource"},
+    [E_METHOD_NOT_ALLOWED] = {405, "method_not_allowed", "method not allowed on this resource"},
+    [E_UNSUPPORTED_VERSION] = {404, "unsupported_version", "api version not supported"},
+    [E_UNAUTHENTICATED] = {401, "unauthenticated", "a valid session is required"},
+    [E_SESSION_EXPIRED] = {401, "session_expired", "the session has expired"},
+    [E_CSRF_FAILED] = {403, "csrf_failed", "missing or wrong csrf token"},
+    [E_INVALID_CREDENTIALS] = {401, "invalid_credentials",
+			       "login failed; invalid email or password"},
+    [E_WRONG_PASSWORD] = {403, "wrong_password", "the current password is wrong"},
+    [E_TOO_MANY_ATTEMPTS] = {429, "too_many_attempts", "too many failed attempts; retry later"},
+    [E_EMAIL_TAKEN] = {409, "email_taken", "an account with this email exists"},
+    [E_INVALID_EMAIL] = {400, "invalid_email", "not a valid email address"},
+    [E_PASSWORD_TOO_SHORT] = {400, "password_too_short",
+			      "password must have at least 8 characters"},
+    [E_PASSWORD_TOO_LONG] = {400, "password_too_long", "password must have at most 128 characters"},
+    [E_PASSWORD_INVALID] = {400, "password_invalid", "password must be printable utf-8 text"},
+    [E_PASSWORD_BLOCKLISTED] = {400, "password_blocklisted",
+				"password is too common; choose another"},
+    [E_PASSWORD_CONTEXT] = {400, "password_blocklisted",
+			    "password is built from the email, name or service name"},
+    [E_INVALID_CODE] = {401, "invalid_code", "the code is wrong"},
+    [E_CODE_REUSED] = {401, "code_reused", "the code was already used"},
+    [E_LOGIN_EXPIRED] = {401, "login_expired",
+			 "the login has expired or does not exist; start again"},
+    [E_METHOD_NOT_ENABLED] = {400, "method_not_enabled", "this second factor is not enabled"},
+    [E_TOTP_NOT_ENABLED] = {409, "totp_not_enabled", "totp is not enabled"},
+    [E_TOTP_ALREADY_ENABLED] = {409, "totp_already_enabled",
+				"totp is already enabled; remove it first"},
+    [E_NO_PENDING_ENROLLMENT] = {409, "no_pending_enrollment",
+				 "no totp enrollment is waiting for confirmation"},
+    [E_REAUTH_REQUIRED] = {403, "reauth_required", "a recent second-factor proof is required"},
+    [E_STORE_UNAVAILABLE] = {503, "store_unavailable", "storage is unavailable; retry later"},
+    [E_OVERLOADED] = {503, "overloaded", "server is busy; retry later"},
+    [E_INTERNAL] = {500, "internal_error", "internal error"},
+};
+
+const struct api_error_info *api_error_info(enum api_error e)
+{
+	if ((unsigned)e >= E__COUNT || table[e].code == NULL)
+		AUTHD_BUG("unknown api error");
+	return &table[e];
+}
+
+enum api_error api_error_from_store(int store_rc)
+{
+	switch (store_rc) {
+	case STORE_E_FULL:
+	case STORE_E_IO:
+		return E_STORE_UNAVAILABLE;
+	default:
+		return E_INTERNAL;
+	}
+}

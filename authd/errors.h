@@ -1,0 +1,58 @@
+/*
+ * The one table of API errors: each has an HTTP status, a stable machine
+ * code (the `code` of the problem+json body) and a lowercase title.
+ * Handlers name an enum value; they never invent strings.
+ */
+#ifndef AUTHD_ERRORS_H
+#define AUTHD_ERRORS_H
+
+enum api_error {
+	E_INVALID_JSON,
+	E_INVALID_FIELD,
+	E_MISSING_FIELD,
+	E_UNKNOWN_FIELD,
+	E_BODY_TOO_LARGE,
+	E_UNSUPPORTED_MEDIA_TYPE,
+	E_NOT_FOUND,
+	E_METHOD_NOT_ALLOWED,
+	E_UNSUPPORTED_VERSION,
+	E_UNAUTHENTICATED,
+	E_SESSION_EXPIRED,
+	E_CSRF_FAILED,
+	E_INVALID_CREDENTIALS,
+	E_WRONG_PASSWORD,
+	E_TOO_MANY_ATTEMPTS,
+	E_EMAIL_TAKEN,
+	E_INVALID_EMAIL,
+	E_PASSWORD_TOO_SHORT,
+	E_PASSWORD_TOO_LONG,
+	E_PASSWORD_INVALID,
+	E_PASSWORD_BLOCKLISTED,
+	E_PASSWORD_CONTEXT,
+	E_INVALID_CODE,
+	E_CODE_REUSED,
+	E_LOGIN_EXPIRED,
+	E_METHOD_NOT_ENABLED,
+	E_TOTP_NOT_ENABLED,
+	E_TOTP_ALREADY_ENABLED,
+	E_NO_PENDING_ENROLLMENT,
+	E_REAUTH_REQUIRED,
+	E_STORE_UNAVAILABLE,
+	E_OVERLOADED,
+	E_INTERNAL,
+	E__COUNT
+};
+
+struct api_error_info {
+	int status;
+	const char *code;
+	const char *title;
+};
+
+/* The row for e; AUTHD_BUG on an out-of-range value. */
+const struct api_error_info *api_error_info(enum api_error e);
+
+/* The error a STORE_E_* code maps to (503 for full/IO, 500 otherwise). */
+enum api_error api_error_from_store(int store_rc);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * One HTTP request as the handlers see it, and the ways to answer it.
+ * A req lives from its headers until its response is written or its
+ * connection closes, whichever is later: while a job runs for it
+ * (req->pending) it outlives a closed connection, and the job's done()
+ * calls req_resume() first, which frees it when nobody is left to answer.
+ * Everything here runs on the loop thread.
+ */
+#ifndef AUTHD_HTTP_H
+#define AUTHD_HTTP_H
+
+#include "config.h"
+#include "errors.h"
+#include "keys.h"
+#include "records.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lws;
+
+enum http_method { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_OTHER };
+
+struct authn {
+	uint8_t token_hash[AUTHD_HASH_LEN];
+	struct session s;
+	bool via_cookie;
+};
+
+struct req {
+	struct lws *wsi; /* NULL once the connection is gone */
+	uint64_t id;
+	enum http_method method;
+	char path[256];
+	char param[64]; /* the '*' segment of the route */
+	char ip[48];
+	char authorization[256];
+	char cookie[512];
+	char csrf[128];
+	char content_type[96];
+	long content_length;
+	char *body;
+	size_t body_len;
+	bool body_too_large;
+	bool dispatched; /* handed to the router (once) */
+	bool pending;	 /* a job holds this req */
+	struct authn authn;
+
+	/* The response. */
+	int status;
+	char *resp;
+	size_t resp_len, resp_sent;
+	char headers[1024];
+	size_t headers_len;
+	bool headers_sent;
+	bool responded;
+	bool close_after;
+};
+
+/* Shared server state the handlers read. */
+struct authd_server {
+	struct authd_config cfg;
+	struct authd_keys keys;
+};
+extern struct authd_server srv;
+
+/* Adds a response header ("Retry-After", "30"); before a reply_*(). */
+void req_add_header(struct req *r, const char *name, const char *value);
+
+/* Each sends exactly one response; the handler just returns after it. */
+void reply_json(struct req *r, int status, json_t *body); /* steals body */
+void reply_empty(struct req *r, int status);
+void reply_error(struct req *r, enum api_error e);
+/* An error naming the field (and, for invalid_field, what it must be). */
+void reply_field_error(struct req *r, enum api_error e, const char *field, const char *detail);
+void reply_throttled(struct req *r, int64_t retry_after);
+
+/* Marks r as held by a job: call just before submitting one. */
+void req_hold(struct req *r);
+/* Called first by every job's done(): false (and r freed) when the
+ * connection went away, so the job only frees itself. */
+bool req_resume(struct req *r);
+
+struct field_spec {
+	const char *name;
+	json_type type; /* JSON_STRING, JSON_INTEGER, JSON_TRUE (any boolean) */
+	bool required;
+	size_t max_len; /* bytes, for strings */
+};
+
+/*
+ * Parses the body as a JSON object holding only the fields in spec, with
+ * their types and limits. An empty body counts as {}. Returns a new
+ * reference, or NULL after replying 4xx.
+ */
+json_t *json_body_or_reply(struct req *r, const struct field_spec *spec, size_t n);
+/* The string value of a field json_body_or_reply() checked (NULL if absent). */
+const char *json_str(json_t *obj, const char *name, size_t *len);
+
+/* Wipes every string value of obj (they may be passwords), then drops it. */
+void json_wipe_decref(json_t *obj);
+
+/* Checks a new password against the policy; false after replying 400. */
+bool password_policy_or_reply(struct req *r, const char *pw, size_t len, const char *email,
+			      const char *name, const char *field);
+
+/*
+ * Authenticates r by its Bearer token or session cookie (then with the CSRF
+ * header on unsafe methods) and fills r->authn. Returns true, or false after
+ * replying 401/403.
+ */
+bool session_or_reply(struct req *r);
+
+/* The handlers, one family per file. */
+void http_health(struct req *r);
+void http_accounts_create(struct req *r);
+void http_login_start(struct req *r);
+void http_login_totp(struct req *r);
+void http_login_backup_code(struct req *r);
+void http_me_get(struct req *r);
+void http_logout(struct req *r);
+void http_password_change(struct req *r);
+void http_totp_enroll(struct req *r);
+void http_totp_confirm(struct req *r);
+void http_totp_delete(struct req *r);
+void http_backup_regenerate(struct req *r);
+void http_test_clock(struct req *r);
+
+/* Routes r (path, method) to its handler. */
+void router_dispatch(struct req *r);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * POST /1/accounts: sign-up. Creates the account and an organization named
+ * after the person, whose legal representative they become, in one write.
+ */
+#include "http.h"
+
+#include "log.h"
+#include "password.h"
+#include "store.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct signup_job {
+	struct job job;
+	struct req *req;
+	char pw[PASSWORD_MAX_BYTES + 1];
+	size_t pw_len;
+	int hash_rc;
+	struct account a;
+	struct org o;
+	int api_err; /* -1: created */
+};
+
+static void signup_free(struct signup_job *j)
+{
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+static int signup_txn(struct job *job, MDB_txn *txn)
+{
+	struct signup_job *j = (struct signup_job *)job;
+	uint8_t existing[AUTHD_ID_LEN];
+	int rc;
+
+	rc = account_id_by_email(txn, j->a.email, existing);
+	if (rc == 0) {
+		j->api_err = E_EMAIL_TAKEN;
+		return 0;
+	}
+	if (rc != STORE_E_NOTFOUND)
+		return rc;
+	if ((rc = org_put(txn, &j->o)) != 0 || (rc = account_put(txn, &j->a)) != 0 ||
+	    (rc = member_put(txn, j->o.id, j->a.id, ROLE_LEGAL_REPRESENTATIVE)) != 0)
+		return rc;
+	j->api_err = -1;
+	return 0;
+}
+
+static void signup_written(struct job *job)
+{
+	struct signup_job *j = (struct signup_job *)job;
+	struct req *r = j->req;
+	char aid[AUTHD_ID_HEX + 1], oid[AUTHD_ID_HEX + 1];
+
+	if (!req_resume(r))
+		goto out;
+	if (job->store_rc != 0) {
+		reply_error(r, api_error_from_store(job->store_rc));
+		goto out;
+	}
+	if (j->api_err >= 0) {
+		reply_error(r, (enum api_error)j->api_err);
+		goto out;
+	}
+	authd_hex(j->a.id, AUTHD_ID_LEN, aid);
+	authd_hex(j->o.id, AUTHD_ID_LEN, oid);
+	log_info("account created account=%s org=%s ip=%s req=%llu", aid, oid, r->ip,
+		 (unsigned long long)r->id);
+	reply_json(r, 201, json_pack("{s:s, s:s}", "account_id", aid, "organization_id", oid));
+out:
+	signup_free(j);
+}
+
+static void signup_hash(struct job *job)
+{
+	struct signup_job *j = (struct signup_job *)job;
+
+	j->hash_rc = password_hash(j->pw, j->pw_len, j->a.pw_hash, sizeof(j->a.pw_hash));
+	OPENSSL_cleanse(j->pw, sizeof(j->pw));
+}
+
+static void signup_hashed(struct job *job)
+{
+	struct signup_job *j = (struct signup_job *)job;
+	struct req *r = j->req;
+
+	if (!req_resume(r)) {
+		signup_free(j);
+		return;
+	}
+	if (j->hash_rc != 0) {
+		reply_error(r, E_INTERNAL);
+		signup_free(j);
+		return;
+	}
+	job->txn_work = signup_txn;
+	job->done = signup_written;
+	req_hold(r);
+	store_submit(job);
+}
+
+static enum api_error verdict_error(enum password_verdict v)
+{
+	switch (v) {
+	case PASSWORD_TOO_SHORT:
+		return E_PASSWORD_TOO_SHORT;
+	case PASSWORD_TOO_LONG:
+		return E_PASSWORD_TOO_LONG;
+	case PASSWORD_BLOCKLISTED:
+		return E_PASSWORD_BLOCKLISTED;
+	case PASSWORD_CONTEXT:
+		return E_PASSWORD_CONTEXT;
+	default:
+		return E_PASSWORD_INVALID;
+	}
+}
+
+bool password_policy_or_reply(struct req *r, const char *pw, size_t len, const char *email,
+			      const char *name, const char *field)
+{
+	enum password_verdict v = password_check(pw, len, email, name);
+
+	if (v == PASSWORD_OK)
+		return true;
+	reply_field_error(r, verdict_error(v), field, NULL);
+	return false;
+}
+
+void http_accounts_create(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"email", JSON_STRING, true, 254},
+	    {"password", JSON_STRING, true, PASSWORD_MAX_BYTES},
+	    {"name", JSON_STRING, true, NAME_MAX_B},
+	};
+	struct signup_job *j = NULL;
+	json_t *body = json_body_or_reply(r, spec, 3);
+	const char *email, *pw, *name;
+	size_t elen, plen, nlen;
+	int64_t now = authd_now();
+
+	if (body == NULL)
+		return;
+	email = json_str(body, "email", &elen);
+	pw = json_str(body, "password", &plen);
+	name = json_str(body, "name", &nlen);
+	j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		reply_error(r, E_OVERLOADED);
+		goto out;
+	}
+	if (authd_email_normalize(email, elen, j->a.email) != 0) {
+		reply_field_error(r, E_INVALID_EMAIL, "email", NULL);
+		goto out;
+	}
+	if (nlen == 0 || authd_utf8_count(name, nlen) > 100) {
+		reply_field_error(r, E_INVALID_FIELD, "name", "must have 1 to 100 characters");
+		goto out;
+	}
+	if (!password_policy_or_reply(r, pw, plen, j->a.email, name, "password"))
+		goto out;
+	memcpy(j->a.name, name, nlen + 1);
+	memcpy(j->o.name, name, nlen + 1);
+	memcpy(j->pw, pw, plen);
+	j->pw_len = plen;
+	authd_random(j->a.id, AUTHD_ID_LEN);
+	authd_random(j->o.id, AUTHD_ID_LEN);
+	memcpy(j->a.org_id, j->o.id, AUTHD_ID_LEN);
+	j->a.created_at = j->a.password_changed_at = j->o.created_at = now;
+	j->req = r;
+	j->job.work = signup_hash;
+	j->job.done = signup_hashed;
+	req_hold(r);
+	async_run(&j->job);
+	j = NULL;
+out:
+	if (j)
+		signup_free(j);
+	json_wipe_decref(body);
+}

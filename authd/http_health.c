@@ -1,0 +1,73 @@
+/*
+ * GET /1/health, and the test-only POST /1/_test/clock that moves authd's
+ * clock forward (routed only when a test build runs with test_clock on).
+ */
+#include "http.h"
+
+#include "store.h"
+#include "util.h"
+
+#include <stdlib.h>
+
+void http_health(struct req *r)
+{
+	reply_json(r, 200, json_pack("{s:s, s:s}", "status", "ok", "version", AUTHD_VERSION));
+}
+
+struct clock_job {
+	struct job job;
+	struct req *req;
+	int64_t advance;
+};
+
+static int barrier_txn(struct job *job, MDB_txn *txn)
+{
+	(void)job;
+	(void)txn;
+	return 0;
+}
+
+/* The writer runs jobs in order, so when this one completes every write
+ * submitted before it (such as a session's last-seen refresh that no
+ * response waited for) is durable: moving the clock cannot overtake them. */
+static void clock_done(struct job *job)
+{
+	struct clock_job *j = (struct clock_job *)job;
+
+	if (req_resume(j->req)) {
+		authd_clock_advance(j->advance);
+		reply_json(j->req, 200, json_pack("{s:I}", "now", (json_int_t)authd_now()));
+	}
+	free(j);
+}
+
+void http_test_clock(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"advance", JSON_INTEGER, true, 0},
+	};
+	json_t *body = json_body_or_reply(r, spec, 1);
+	json_int_t s;
+
+	if (body == NULL)
+		return;
+	s = json_integer_value(json_object_get(body, "advance"));
+	json_decref(body);
+	if (s < 0 || s > 100LL * 365 * 86400) {
+		reply_field_error(r, E_INVALID_FIELD, "advance",
+				  "must be 0 to 100 years of seconds");
+		return;
+	}
+	struct clock_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	j->req = r;
+	j->advance = s;
+	j->job.txn_work = barrier_txn;
+	j->job.done = clock_done;
+	req_hold(r);
+	store_submit(&j->job);
+}

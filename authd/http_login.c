@@ -1,0 +1,479 @@
+/*
+ * The login flow: POST /1/login checks the password (argon2id on the pool,
+ * a dummy hash for unknown emails), then either issues a session or opens a
+ * pending second-factor login; POST /1/login/{id}/totp and /backup-code
+ * finish it. Failures count against the account (or the unknown email) and
+ * the client IP; throttled subjects get 429 with Retry-After before any
+ * password work is spent on them.
+ */
+#include "http.h"
+
+#include "factors.h"
+#include "log.h"
+#include "password.h"
+#include "session.h"
+#include "store.h"
+#include "throttle.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOGIN_MAX_ATTEMPTS 5 /* second-factor tries per pending login */
+
+/* --- throttling on the loop ------------------------------------------------ */
+
+/* Retry-after for a subject and the client IP, counting attempts in flight;
+ * reads the subject's stored history. */
+static int64_t loop_retry_after(MDB_txn *txn, const uint8_t key[THROTTLE_KEY_LEN], const char *ip,
+				int64_t now)
+{
+	struct throttle_slot *ip_slot = throttle_slot_ip(ip);
+	struct throttle_slot *subj = throttle_slot_subject(key);
+	struct throttle_rec stored;
+	int64_t a, b;
+
+	if (throttle_get(txn, key, &stored) != 0)
+		memset(&stored, 0, sizeof(stored));
+	a = throttle_retry_after(&stored, &throttle_account_policy, now,
+				 *throttle_slot_inflight(subj));
+	b = throttle_retry_after(throttle_slot_rec(ip_slot), &throttle_ip_policy, now, 0);
+	return a > b ? a : b;
+}
+
+static void inflight_add(const uint8_t key[THROTTLE_KEY_LEN], int delta)
+{
+	unsigned *n = throttle_slot_inflight(throttle_slot_subject(key));
+
+	if (delta > 0)
+		(*n)++;
+	else if (*n > 0)
+		(*n)--;
+}
+
+static void ip_record(const char *ip, bool ok, int64_t now)
+{
+	struct throttle_rec *rec = throttle_slot_rec(throttle_slot_ip(ip));
+
+	if (ok)
+		return; /* an address is not cleared by one success: it may be shared */
+	throttle_record_failure(rec, &throttle_ip_policy, now);
+}
+
+static void log_auth(const struct req *r, const char *method, const char *outcome,
+		     const uint8_t *account_id)
+{
+	char aid[AUTHD_ID_HEX + 1] = "-";
+
+	if (account_id)
+		authd_hex(account_id, AUTHD_ID_LEN, aid);
+	log_info("auth method=%s outcome=%s account=%s ip=%s req=%llu", method, outcome, aid, r->ip,
+		 (unsigned long long)r->id);
+}
+
+/* --- POST /1/login ---------------------------------------------------------- */
+
+struct login_job {
+	struct job job;
+	struct req *req;
+	char email[EMAIL_MAX + 1];
+	char pw[PASSWORD_MAX_BYTES + 1];
+	size_t pw_len;
+	bool known;
+	uint8_t account_id[AUTHD_ID_LEN];
+	uint8_t subject[THROTTLE_KEY_LEN];
+	char phc[PW_HASH_MAX];
+	bool ok;
+	bool rehashed;
+	char new_phc[PW_HASH_MAX];
+	int64_t now;
+	/* Set by the write. */
+	struct new_token token;
+	enum { L_FAIL, L_DONE, L_SECOND_FACTOR } outcome;
+	bool has_backup;
+};
+
+static void login_free(struct login_job *j)
+{
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+static void login_verify(struct job *job)
+{
+	struct login_job *j = (struct login_job *)job;
+
+	j->ok = password_verify(j->known ? j->phc : NULL, j->pw, j->pw_len);
+	if (j->ok && password_needs_rehash(j->phc))
+		j->rehashed = password_hash(j->pw, j->pw_len, j->new_phc, sizeof(j->new_phc)) == 0;
+	OPENSSL_cleanse(j->pw, sizeof(j->pw));
+}
+
+static int login_txn(struct job *job, MDB_txn *txn)
+{
+	struct login_job *j = (struct login_job *)job;
+	struct account a;
+	struct totp_rec t;
+	struct backup_rec b;
+	struct throttle_rec th;
+	int rc;
+
+	j->outcome = L_FAIL;
+	if ((rc = throttle_get(txn, j->subject, &th)) != 0)
+		return rc;
+	if (!j->ok) {
+		throttle_record_failure(&th, &throttle_account_policy, j->now);
+		if ((rc = throttle_put(txn, j->subject, &th)) != 0 || !j->known)
+			return rc;
+		/* And the second-factor record's hourly history, so the hourly
+		 * cap counts both steps' failures. */
+		uint8_t fkey[THROTTLE_KEY_LEN];
+
+		throttle_key_factor(fkey, j->account_id);
+		if ((rc = throttle_get(txn, fkey, &th)) != 0)
+			return rc;
+		throttle_record_hourly(&th, j->now);
+		return throttle_put(txn, fkey, &th);
+	}
+	rc = account_get(txn, j->account_id, &a);
+	if (rc == STORE_E_NOTFOUND)
+		return 0; /* deleted meanwhile: a plain failure */
+	if (rc != 0)
+		return rc;
+	if (th.consecutive) {
+		throttle_record_success(&th);
+		if ((rc = throttle_put(txn, j->subject, &th)) != 0)
+			return rc;
+	}
+	/* Upgrade the hash only if nobody changed the password meanwhile. */
+	if (j->rehashed && strcmp(a.pw_hash, j->phc) == 0) {
+		snprintf(a.pw_hash, sizeof(a.pw_hash), "%s", j->new_phc);
+		if ((rc = account_put(txn, &a)) != 0)
+			return rc;
+	}
+	rc = totp_get(txn, a.id, &t);
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	if (rc == 0 && t.enabled) {
+		struct login l = {.created_at = j->now, .expires_at = j->now + srv.cfg.login_ttl_s};
+
+		memcpy(l.account_id, a.id, AUTHD_ID_LEN);
+		rc = backup_get(txn, a.id, &b);
+		if (rc != 0 && rc != STORE_E_NOTFOUND)
+			return rc;
+		j->has_backup = rc == 0 && backup_remaining(&b) > 0;
+		j->outcome = L_SECOND_FACTOR;
+		return login_put(txn, j->token.hash, &l);
+	}
+	j->outcome = L_DONE;
+	return session_issue(txn, j->token.hash, &a, AAL_PASSWORD, j->now);
+}
+
+static void login_written(struct job *job)
+{
+	struct login_job *j = (struct login_job *)job;
+	struct req *r = j->req;
+	char expires[21];
+	json_t *methods;
+
+	if (!req_resume(r))
+		goto out;
+	if (job->store_rc != 0) {
+		reply_error(r, api_error_from_store(job->store_rc));
+		goto out;
+	}
+	switch (j->outcome) {
+	case L_FAIL:
+		log_auth(r, "password", "failure", j->known ? j->account_id : NULL);
+		reply_error(r, E_INVALID_CREDENTIALS);
+		break;
+	case L_DONE:
+		log_auth(r, "password", "success", j->account_id);
+		reply_session_done(r, &j->token, j->now, NULL);
+		break;
+	case L_SECOND_FACTOR:
+		log_auth(r, "password", "second_factor_required", j->account_id);
+		authd_time_str(j->now + srv.cfg.login_ttl_s, expires);
+		methods = json_pack("[s]", "totp");
+		if (methods && j->has_backup)
+			json_array_append_new(methods, json_string("backup_code"));
+		reply_json(r, 200,
+			   json_pack("{s:s, s:s, s:o, s:s}", "state", "second_factor", "login_id",
+				     j->token.text, "methods", methods, "expires_at", expires));
+		break;
+	}
+out:
+	login_free(j);
+}
+
+static void login_verified(struct job *job)
+{
+	struct login_job *j = (struct login_job *)job;
+	struct req *r = j->req;
+
+	inflight_add(j->subject, -1);
+	if (!req_resume(r)) {
+		login_free(j);
+		return;
+	}
+	ip_record(r->ip, j->ok, j->now);
+	if (j->ok)
+		token_new(&j->token);
+	job->txn_work = login_txn;
+	job->done = login_written;
+	req_hold(r);
+	store_submit(job);
+}
+
+void http_login_start(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"email", JSON_STRING, true, 254},
+	    {"password", JSON_STRING, true, PASSWORD_MAX_BYTES},
+	};
+	json_t *body = json_body_or_reply(r, spec, 2);
+	struct login_job *j = NULL;
+	MDB_txn *txn = NULL;
+	const char *email, *pw;
+	size_t elen, plen;
+	struct account a;
+	int64_t wait;
+	int rc;
+
+	if (body == NULL)
+		return;
+	email = json_str(body, "email", &elen);
+	pw = json_str(body, "password", &plen);
+	j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		reply_error(r, E_OVERLOADED);
+		goto out;
+	}
+	j->now = authd_now();
+	/* A malformed email cannot name an account: it fails like a wrong one,
+	 * after the same work. */
+	if (authd_email_normalize(email, elen, j->email) != 0)
+		snprintf(j->email, sizeof(j->email), "%.*s", (int)(elen < 254 ? elen : 254), email);
+	if ((rc = store_read_begin(&txn)) != 0) {
+		reply_error(r, api_error_from_store(rc));
+		goto out;
+	}
+	rc = account_id_by_email(txn, j->email, j->account_id);
+	if (rc == 0)
+		rc = account_get(txn, j->account_id, &a);
+	j->known = rc == 0;
+	if (j->known) {
+		memcpy(j->phc, a.pw_hash, sizeof(j->phc));
+		throttle_key_account(j->subject, j->account_id);
+	} else {
+		throttle_key_email(j->subject, j->email);
+	}
+	wait = loop_retry_after(txn, j->subject, r->ip, j->now);
+	store_read_end(txn);
+	if (rc != 0 && rc != STORE_E_NOTFOUND) {
+		reply_error(r, api_error_from_store(rc));
+		goto out;
+	}
+	if (wait > 0) {
+		log_auth(r, "password", "throttled", j->known ? j->account_id : NULL);
+		reply_throttled(r, wait);
+		goto out;
+	}
+	if (plen > PASSWORD_MAX_BYTES)
+		plen = PASSWORD_MAX_BYTES;
+	memcpy(j->pw, pw, plen);
+	j->pw_len = plen;
+	j->req = r;
+	j->job.work = login_verify;
+	j->job.done = login_verified;
+	inflight_add(j->subject, +1);
+	req_hold(r);
+	async_run(&j->job);
+	j = NULL;
+out:
+	if (j)
+		login_free(j);
+	json_wipe_decref(body);
+}
+
+/* --- POST /1/login/{id}/totp and /backup-code ------------------------------------ */
+
+enum second_method { SF_TOTP, SF_BACKUP };
+
+struct second_job {
+	struct job job;
+	struct req *req;
+	enum second_method method;
+	uint8_t login_key[AUTHD_HASH_LEN];
+	char code[64];
+	size_t code_len;
+	int64_t now;
+	struct new_token token;
+	/* Set by the write. */
+	int api_err; /* -1: done */
+	int64_t retry_after;
+	uint8_t account_id[AUTHD_ID_LEN];
+	unsigned backup_left;
+};
+
+static void second_free(struct second_job *j)
+{
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+static int second_txn(struct job *job, MDB_txn *txn)
+{
+	struct second_job *j = (struct second_job *)job;
+	struct login l;
+	struct account a;
+	struct totp_rec t;
+	struct backup_rec b;
+	int rc;
+
+	j->api_err = E_LOGIN_EXPIRED;
+	rc = login_get(txn, j->login_key, &l);
+	if (rc == STORE_E_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (j->now >= l.expires_at)
+		return login_del(txn, j->login_key);
+	memcpy(j->account_id, l.account_id, AUTHD_ID_LEN);
+	if ((rc = factor_retry_after(txn, l.account_id, j->now, &j->retry_after)) != 0)
+		return rc;
+	if (j->retry_after > 0) {
+		j->api_err = E_TOO_MANY_ATTEMPTS;
+		return 0;
+	}
+	/* The factor must still be enabled now (removal takes effect at once). */
+	rc = totp_get(txn, l.account_id, &t);
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	if (rc != 0 || !t.enabled) {
+		j->api_err = E_LOGIN_EXPIRED;
+		return login_del(txn, j->login_key);
+	}
+	if (j->method == SF_TOTP) {
+		if ((rc = factor_totp_check(&t, l.account_id, false, j->code, j->code_len, j->now,
+					    &j->api_err)) != 0)
+			return rc;
+		if (j->api_err < 0 && (rc = totp_put(txn, l.account_id, &t)) != 0)
+			return rc;
+	} else {
+		rc = backup_get(txn, l.account_id, &b);
+		if (rc != 0 && rc != STORE_E_NOTFOUND)
+			return rc;
+		if (rc == STORE_E_NOTFOUND) {
+			j->api_err = E_METHOD_NOT_ENABLED;
+			return 0;
+		}
+		factor_backup_consume(&b, j->code, j->code_len, j->now, &j->api_err);
+		if (j->api_err < 0 && (rc = backup_put(txn, l.account_id, &b)) != 0)
+			return rc;
+		j->backup_left = backup_remaining(&b);
+	}
+	if (j->api_err >= 0) {
+		if ((rc = factor_record(txn, l.account_id, j->now, false)) != 0)
+			return rc;
+		if (++l.attempts >= LOGIN_MAX_ATTEMPTS)
+			return login_del(txn, j->login_key);
+		return login_put(txn, j->login_key, &l);
+	}
+	if ((rc = factor_record(txn, l.account_id, j->now, true)) != 0 ||
+	    (rc = login_del(txn, j->login_key)) != 0)
+		return rc;
+	rc = account_get(txn, l.account_id, &a);
+	if (rc != 0)
+		return rc;
+	return session_issue(txn, j->token.hash, &a, AAL_SECOND_FACTOR, j->now);
+}
+
+static void second_written(struct job *job)
+{
+	struct second_job *j = (struct second_job *)job;
+	struct req *r = j->req;
+	const char *method = j->method == SF_TOTP ? "totp" : "backup_code";
+
+	if (!req_resume(r))
+		goto out;
+	if (job->store_rc != 0) {
+		reply_error(r, api_error_from_store(job->store_rc));
+		goto out;
+	}
+	if (j->api_err == E_TOO_MANY_ATTEMPTS) {
+		log_auth(r, method, "throttled", j->account_id);
+		reply_throttled(r, j->retry_after);
+		goto out;
+	}
+	if (j->api_err >= 0) {
+		ip_record(r->ip, false, j->now);
+		log_auth(r, method, j->api_err == E_CODE_REUSED ? "replayed" : "failure",
+			 j->api_err == E_LOGIN_EXPIRED ? NULL : j->account_id);
+		reply_error(r, (enum api_error)j->api_err);
+		goto out;
+	}
+	log_auth(r, method, "success", j->account_id);
+	reply_session_done(r, &j->token, j->now,
+			   j->method == SF_BACKUP
+			       ? json_pack("{s:i}", "backup_codes_remaining", j->backup_left)
+			       : NULL);
+out:
+	second_free(j);
+}
+
+static void second_step(struct req *r, enum second_method method)
+{
+	static const struct field_spec spec[] = {
+	    {"code", JSON_STRING, true, 64},
+	};
+	json_t *body = json_body_or_reply(r, spec, 1);
+	struct second_job *j = NULL;
+	struct throttle_rec *iprec;
+	const char *code;
+	int64_t wait;
+
+	if (body == NULL)
+		return;
+	j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		reply_error(r, E_OVERLOADED);
+		goto out;
+	}
+	j->now = authd_now();
+	if (!token_hash(r->param, strlen(r->param), j->login_key)) {
+		reply_error(r, E_LOGIN_EXPIRED);
+		goto out;
+	}
+	iprec = throttle_slot_rec(throttle_slot_ip(r->ip));
+	wait = throttle_retry_after(iprec, &throttle_ip_policy, j->now, 0);
+	if (wait > 0) {
+		reply_throttled(r, wait);
+		goto out;
+	}
+	code = json_str(body, "code", &j->code_len);
+	memcpy(j->code, code, j->code_len);
+	j->method = method;
+	j->req = r;
+	token_new(&j->token);
+	j->job.txn_work = second_txn;
+	j->job.done = second_written;
+	req_hold(r);
+	store_submit(&j->job);
+	j = NULL;
+out:
+	if (j)
+		second_free(j);
+	json_wipe_decref(body);
+}
+
+void http_login_totp(struct req *r)
+{
+	second_step(r, SF_TOTP);
+}
+
+void http_login_backup_code(struct req *r)
+{
+	second_step(r, SF_BACKUP);
+}

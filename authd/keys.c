@@ -1,0 +1,161 @@
+/*
+ * Key file handling, HKDF derivation and the AES-256-GCM seal used for TOTP
+ * seeds. The master key is wiped as soon as the purpose keys exist.
+ */
+#include "keys.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int read_or_create(const char *path, uint8_t master[KEYS_LEN])
+{
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		authd_random(master, KEYS_LEN);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			log_err("cannot create key file %.256s: %s", path, strerror(errno));
+			return -1;
+		}
+		n = write(fd, master, KEYS_LEN);
+		if (n != KEYS_LEN || fsync(fd) != 0) {
+			log_err("cannot write key file %.256s", path);
+			close(fd);
+			unlink(path);
+			return -1;
+		}
+		close(fd);
+		log_info("created key file %.256s", path);
+		return 0;
+	}
+	if (fd < 0) {
+		log_err("cannot open key file %.256s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
+		log_err("key file %.256s must not be readable by group or others", path);
+		close(fd);
+		return -1;
+	}
+	n = read(fd, master, KEYS_LEN);
+	close(fd);
+	if (n != KEYS_LEN || st.st_size != KEYS_LEN) {
+		log_err("key file %.256s must hold exactly %d bytes", path, KEYS_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+static int derive(const uint8_t master[KEYS_LEN], const char *label, uint8_t out[KEYS_LEN])
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+	size_t len = KEYS_LEN;
+	int rc = -1;
+
+	if (ctx == NULL)
+		goto out;
+	if (EVP_PKEY_derive_init(ctx) <= 0 || EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) <= 0 ||
+	    EVP_PKEY_CTX_set1_hkdf_key(ctx, master, KEYS_LEN) <= 0 ||
+	    EVP_PKEY_CTX_add1_hkdf_info(ctx, (const unsigned char *)label, (int)strlen(label)) <=
+		0 ||
+	    EVP_PKEY_derive(ctx, out, &len) <= 0 || len != KEYS_LEN)
+		goto out;
+	rc = 0;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	return rc;
+}
+
+int keys_load(struct authd_keys *k, const char *path)
+{
+	uint8_t master[KEYS_LEN];
+	int rc = -1;
+
+	if (read_or_create(path, master) != 0)
+		goto out;
+	if (derive(master, "authd totp seal v1", k->totp) != 0 ||
+	    derive(master, "authd backup codes v1", k->backup) != 0 ||
+	    derive(master, "authd password pepper v1", k->pepper) != 0 ||
+	    derive(master, "authd csrf v1", k->csrf) != 0) {
+		log_err("key derivation failed");
+		goto out;
+	}
+	rc = 0;
+out:
+	OPENSSL_cleanse(master, sizeof(master));
+	if (rc != 0)
+		keys_release(k);
+	return rc;
+}
+
+void keys_release(struct authd_keys *k)
+{
+	OPENSSL_cleanse(k, sizeof(*k));
+}
+
+int keys_seal(const uint8_t key[KEYS_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *plain,
+	      size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	uint8_t *nonce = out + 1;
+	uint8_t *ct = out + 1 + SEAL_NONCE;
+	int n = 0;
+	int rc = -1;
+
+	if (ctx == NULL)
+		goto out;
+	out[0] = 1; /* format version */
+	authd_random(nonce, SEAL_NONCE);
+	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
+	    EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1 ||
+	    EVP_EncryptUpdate(ctx, ct, &n, plain, (int)len) != 1 ||
+	    EVP_EncryptFinal_ex(ctx, ct + n, &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG, ct + len) != 1)
+		goto out;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+long keys_open(const uint8_t key[KEYS_LEN], const uint8_t *aad, size_t aad_len,
+	       const uint8_t *sealed, size_t sealed_len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	size_t len;
+	int n = 0;
+	long rc = -1;
+
+	if (sealed_len < SEAL_OVERHEAD || sealed[0] != 1)
+		return -1;
+	len = sealed_len - SEAL_OVERHEAD;
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		goto out;
+	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, sealed + 1) != 1 ||
+	    EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1 ||
+	    EVP_DecryptUpdate(ctx, out, &n, sealed + 1 + SEAL_NONCE, (int)len) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG,
+				(void *)(sealed + 1 + SEAL_NONCE + len)) != 1 ||
+	    EVP_DecryptFinal_ex(ctx, out + n, &n) != 1) {
+		OPENSSL_cleanse(out, len);
+		goto out;
+	}
+	rc = (long)len;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}

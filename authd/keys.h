@@ -1,0 +1,46 @@
+/*
+ * The server's secret keys. One 32-byte master key lives in the key file
+ * (created 0600 on first start, outside LMDB); purpose keys are derived from
+ * it with HKDF-SHA-256, so a copy of the database alone verifies nothing.
+ */
+#ifndef AUTHD_KEYS_H
+#define AUTHD_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KEYS_LEN      32
+#define SEAL_NONCE    12
+#define SEAL_TAG      16
+#define SEAL_OVERHEAD (1 + SEAL_NONCE + SEAL_TAG) /* version byte, nonce, tag */
+
+struct authd_keys {
+	uint8_t totp[KEYS_LEN];	  /* AES-256-GCM for TOTP seeds at rest */
+	uint8_t backup[KEYS_LEN]; /* HMAC key for backup-code hashes */
+	uint8_t pepper[KEYS_LEN]; /* HMAC pre-hash of passwords before argon2id */
+	uint8_t csrf[KEYS_LEN];	  /* HMAC key deriving CSRF tokens from sessions */
+};
+
+/*
+ * Loads the key file at path, creating it (0600, 32 random bytes) when it
+ * does not exist, and derives the purpose keys. Returns 0 or -1 (logged).
+ */
+int keys_load(struct authd_keys *k, const char *path);
+/* Wipes all keys. */
+void keys_release(struct authd_keys *k);
+
+/*
+ * Encrypts plain with AES-256-GCM under key, binding aad. out holds
+ * len + SEAL_OVERHEAD bytes. Returns 0 or -1.
+ */
+int keys_seal(const uint8_t key[KEYS_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *plain,
+	      size_t len, uint8_t *out);
+/*
+ * Decrypts what keys_seal() wrote (sealed_len bytes) into out, which holds
+ * sealed_len - SEAL_OVERHEAD bytes; the caller wipes out after use.
+ * Returns the plaintext length, or -1 if it was altered or the key is wrong.
+ */
+long keys_open(const uint8_t key[KEYS_LEN], const uint8_t *aad, size_t aad_len,
+	       const uint8_t *sealed, size_t sealed_len, uint8_t *out);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * authd's entry point: flags, configuration, keys, storage, then the server.
+ * Flags override the config file, which overrides the embedded defaults.
+ */
+#include "config.h"
+#include "http.h"
+#include "keys.h"
+#include "log.h"
+#include "password.h"
+#include "server.h"
+#include "store.h"
+
+#include <getopt.h>
+#include <otp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: authd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]\n"
+		   "             [--log-level error|warn|info|debug] [--test-clock] [--version]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},	{"listen", required_argument, NULL, 'l'},
+	    {"data-dir", required_argument, NULL, 'd'}, {"log-level", required_argument, NULL, 'L'},
+	    {"test-clock", no_argument, NULL, 'T'},	{"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
+	};
+	const char *config_file = NULL, *listen = NULL, *data_dir = NULL, *level = NULL;
+	bool test_clock = false;
+	char err[512];
+	char key_path[600];
+	int c;
+	int rc = 1;
+
+	while ((c = getopt_long(argc, argv, "c:l:d:L:TVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_file = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'd':
+			data_dir = optarg;
+			break;
+		case 'L':
+			level = optarg;
+			break;
+		case 'T':
+			test_clock = true;
+			break;
+		case 'V':
+			printf("authd %s%s\n", AUTHD_VERSION,
+			       authd_test_build() ? " (test build)" : "");
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	config_defaults(&srv.cfg);
+	if (config_file && config_load_file(&srv.cfg, config_file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "authd: %s\n", err);
+		return 2;
+	}
+	if (listen && config_set_listen(&srv.cfg, listen) != 0) {
+		fprintf(stderr, "authd: --listen wants ADDR:PORT\n");
+		return 2;
+	}
+	if (data_dir)
+		snprintf(srv.cfg.data_dir, sizeof(srv.cfg.data_dir), "%s", data_dir);
+	if (level)
+		snprintf(srv.cfg.log_level, sizeof(srv.cfg.log_level), "%s", level);
+	if (test_clock)
+		srv.cfg.test_clock = true;
+	if (config_validate(&srv.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "authd: %s\n", err);
+		return 2;
+	}
+	log_set_level((enum log_level)log_level_parse(srv.cfg.log_level));
+	if (otp_global_init() != 0) {
+		log_err("cannot initialise liboath");
+		return 1;
+	}
+	if (store_open(srv.cfg.data_dir, srv.cfg.map_size_mb) != 0)
+		return 1;
+	if (srv.cfg.key_file[0])
+		snprintf(key_path, sizeof(key_path), "%s", srv.cfg.key_file);
+	else
+		snprintf(key_path, sizeof(key_path), "%s/secret.key", srv.cfg.data_dir);
+	if (keys_load(&srv.keys, key_path) != 0)
+		goto out;
+	password_setup(srv.keys.pepper, (struct password_cost){srv.cfg.argon2_m_kib,
+							       srv.cfg.argon2_t, srv.cfg.argon2_p});
+	if (password_init_dummy() != 0) {
+		log_err("cannot hash with argon2id at m=%u KiB t=%u p=%u", srv.cfg.argon2_m_kib,
+			srv.cfg.argon2_t, srv.cfg.argon2_p);
+		goto out;
+	}
+	log_info("authd %s data_dir=%s argon2id m=%u t=%u p=%u%s", AUTHD_VERSION, srv.cfg.data_dir,
+		 srv.cfg.argon2_m_kib, srv.cfg.argon2_t, srv.cfg.argon2_p,
+		 authd_test_build() ? " (test build)" : "");
+	rc = server_run() == 0 ? 0 : 1;
+out:
+	store_close();
+	keys_release(&srv.keys);
+	return rc;
+}

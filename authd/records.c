@@ -1,0 +1,518 @@
+/*
+ * Encoders and decoders for the records in records.h. Decoders check every
+ * length and the version byte, so a damaged or foreign value is reported as
+ * STORE_E_CORRUPT instead of being half-read.
+ */
+#include "records.h"
+
+#include "log.h"
+#include "store.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#define REC_V1 1
+
+/* --- packing helpers ------------------------------------------------------ */
+
+struct pack {
+	uint8_t *p;
+	size_t len, cap;
+	bool bad;
+};
+
+static void put_bytes(struct pack *w, const void *src, size_t n)
+{
+	if (w->len + n > w->cap) {
+		w->bad = true;
+		return;
+	}
+	memcpy(w->p + w->len, src, n);
+	w->len += n;
+}
+
+static void put_u8(struct pack *w, uint8_t v)
+{
+	put_bytes(w, &v, 1);
+}
+
+static void put_i64(struct pack *w, int64_t v)
+{
+	uint8_t b[8];
+	uint64_t u = (uint64_t)v;
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(u >> (8 * i));
+	put_bytes(w, b, 8);
+}
+
+static void get_bytes(struct pack *r, void *dst, size_t n)
+{
+	if (r->len + n > r->cap) {
+		r->bad = true;
+		memset(dst, 0, n);
+		return;
+	}
+	memcpy(dst, r->p + r->len, n);
+	r->len += n;
+}
+
+static uint8_t get_u8(struct pack *r)
+{
+	uint8_t v = 0;
+
+	get_bytes(r, &v, 1);
+	return v;
+}
+
+static int64_t get_i64(struct pack *r)
+{
+	uint8_t b[8];
+	uint64_t u = 0;
+
+	get_bytes(r, b, 8);
+	for (int i = 7; i >= 0; i--)
+		u = (u << 8) | b[i];
+	return (int64_t)u;
+}
+
+static struct pack reader(const MDB_val *v)
+{
+	struct pack r = {v->mv_data, 0, v->mv_size, false};
+
+	return r;
+}
+
+/* Reads and checks a whole packed record; 0 or STORE_E_CORRUPT. */
+static int finish_read(struct pack *r)
+{
+	return r->bad || r->len != r->cap ? STORE_E_CORRUPT : 0;
+}
+
+/* --- JSON records ----------------------------------------------------------- */
+
+static int put_json(MDB_txn *txn, enum store_db db, const void *key, size_t klen, json_t *obj)
+{
+	char *text = json_dumps(obj, JSON_COMPACT);
+	size_t len;
+	uint8_t *buf;
+	int rc;
+
+	if (text == NULL)
+		return STORE_E_IO;
+	len = strlen(text);
+	buf = malloc(len + 1);
+	if (buf == NULL) {
+		authd_strfreezero(text);
+		return STORE_E_IO;
+	}
+	buf[0] = REC_V1;
+	memcpy(buf + 1, text, len);
+	rc = store_put(txn, db, key, klen, buf, len + 1);
+	authd_freezero(buf, len + 1);
+	authd_strfreezero(text);
+	return rc;
+}
+
+static json_t *get_json(const MDB_val *v)
+{
+	const uint8_t *p = v->mv_data;
+
+	if (v->mv_size < 2 || p[0] != REC_V1)
+		return NULL;
+	return json_loadb((const char *)p + 1, v->mv_size - 1, JSON_REJECT_DUPLICATES, NULL);
+}
+
+static int copy_str(json_t *obj, const char *field, char *dst, size_t size)
+{
+	json_t *s = json_object_get(obj, field);
+
+	if (!json_is_string(s) || json_string_length(s) >= size)
+		return -1;
+	memcpy(dst, json_string_value(s), json_string_length(s) + 1);
+	return 0;
+}
+
+static int copy_hex_id(json_t *obj, const char *field, uint8_t id[AUTHD_ID_LEN])
+{
+	json_t *s = json_object_get(obj, field);
+
+	if (!json_is_string(s))
+		return -1;
+	return authd_unhex(json_string_value(s), json_string_length(s), id, AUTHD_ID_LEN);
+}
+
+int account_get(MDB_txn *txn, const uint8_t id[AUTHD_ID_LEN], struct account *a)
+{
+	MDB_val v;
+	json_t *obj = NULL;
+	int rc = store_get(txn, DB_ACCOUNTS, id, AUTHD_ID_LEN, &v);
+
+	if (rc != 0)
+		return rc;
+	obj = get_json(&v);
+	rc = STORE_E_CORRUPT;
+	if (obj == NULL)
+		goto out;
+	memcpy(a->id, id, AUTHD_ID_LEN);
+	if (copy_hex_id(obj, "org", a->org_id) != 0 ||
+	    copy_str(obj, "email", a->email, sizeof(a->email)) != 0 ||
+	    copy_str(obj, "name", a->name, sizeof(a->name)) != 0 ||
+	    copy_str(obj, "pw", a->pw_hash, sizeof(a->pw_hash)) != 0 ||
+	    !json_is_integer(json_object_get(obj, "created")) ||
+	    !json_is_integer(json_object_get(obj, "pw_changed")))
+		goto out;
+	a->created_at = json_integer_value(json_object_get(obj, "created"));
+	a->password_changed_at = json_integer_value(json_object_get(obj, "pw_changed"));
+	rc = 0;
+out:
+	if (rc == STORE_E_CORRUPT)
+		log_err("corrupt account record");
+	json_decref(obj);
+	return rc;
+}
+
+int account_put(MDB_txn *txn, const struct account *a)
+{
+	char org[AUTHD_ID_HEX + 1];
+	json_t *obj;
+	int rc;
+
+	authd_hex(a->org_id, AUTHD_ID_LEN, org);
+	obj = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "org", org, "email", a->email, "name",
+			a->name, "pw", a->pw_hash, "created", (json_int_t)a->created_at,
+			"pw_changed", (json_int_t)a->password_changed_at);
+	if (obj == NULL)
+		return STORE_E_IO;
+	rc = put_json(txn, DB_ACCOUNTS, a->id, AUTHD_ID_LEN, obj);
+	if (rc == 0)
+		rc = store_put(txn, DB_EMAILS, a->email, strlen(a->email), a->id, AUTHD_ID_LEN);
+	json_decref(obj);
+	return rc;
+}
+
+int account_id_by_email(MDB_txn *txn, const char *email, uint8_t id[AUTHD_ID_LEN])
+{
+	MDB_val v;
+	int rc = store_get(txn, DB_EMAILS, email, strlen(email), &v);
+
+	if (rc != 0)
+		return rc;
+	if (v.mv_size != AUTHD_ID_LEN)
+		return STORE_E_CORRUPT;
+	memcpy(id, v.mv_data, AUTHD_ID_LEN);
+	return 0;
+}
+
+int org_put(MDB_txn *txn, const struct org *o)
+{
+	json_t *obj =
+	    json_pack("{s:s, s:I}", "name", o->name, "created", (json_int_t)o->created_at);
+	int rc;
+
+	if (obj == NULL)
+		return STORE_E_IO;
+	rc = put_json(txn, DB_ORGS, o->id, AUTHD_ID_LEN, obj);
+	json_decref(obj);
+	return rc;
+}
+
+int member_put(MDB_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+	       const uint8_t account_id[AUTHD_ID_LEN], enum org_role role)
+{
+	static const char *const names[] = {"", "legal_representative", "administrator",
+					    "collaborator"};
+	uint8_t key[2 * AUTHD_ID_LEN];
+	json_t *obj = json_pack("{s:s}", "role", names[role]);
+	int rc;
+
+	if (obj == NULL)
+		return STORE_E_IO;
+	memcpy(key, org_id, AUTHD_ID_LEN);
+	memcpy(key + AUTHD_ID_LEN, account_id, AUTHD_ID_LEN);
+	rc = put_json(txn, DB_MEMBERS, key, sizeof(key), obj);
+	json_decref(obj);
+	return rc;
+}
+
+/* --- sessions -------------------------------------------------------------- */
+
+#define SESSION_LEN (1 + 2 * AUTHD_ID_LEN + 1 + 4 * 8)
+
+int session_get(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN], struct session *s)
+{
+	MDB_val v;
+	struct pack r;
+	int rc = store_get(txn, DB_SESSIONS, key, AUTHD_HASH_LEN, &v);
+
+	if (rc != 0)
+		return rc;
+	r = reader(&v);
+	if (get_u8(&r) != REC_V1)
+		return STORE_E_CORRUPT;
+	get_bytes(&r, s->account_id, AUTHD_ID_LEN);
+	get_bytes(&r, s->org_id, AUTHD_ID_LEN);
+	s->aal = get_u8(&r);
+	s->created_at = get_i64(&r);
+	s->last_seen = get_i64(&r);
+	s->expires_at = get_i64(&r);
+	s->second_factor_at = get_i64(&r);
+	return finish_read(&r);
+}
+
+static void session_index_key(uint8_t out[AUTHD_ID_LEN + AUTHD_HASH_LEN],
+			      const uint8_t account_id[AUTHD_ID_LEN],
+			      const uint8_t key[AUTHD_HASH_LEN])
+{
+	memcpy(out, account_id, AUTHD_ID_LEN);
+	memcpy(out + AUTHD_ID_LEN, key, AUTHD_HASH_LEN);
+}
+
+int session_put(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN], const struct session *s)
+{
+	uint8_t buf[SESSION_LEN];
+	uint8_t ikey[AUTHD_ID_LEN + AUTHD_HASH_LEN];
+	struct pack w = {buf, 0, sizeof(buf), false};
+	int rc;
+
+	put_u8(&w, REC_V1);
+	put_bytes(&w, s->account_id, AUTHD_ID_LEN);
+	put_bytes(&w, s->org_id, AUTHD_ID_LEN);
+	put_u8(&w, s->aal);
+	put_i64(&w, s->created_at);
+	put_i64(&w, s->last_seen);
+	put_i64(&w, s->expires_at);
+	put_i64(&w, s->second_factor_at);
+	if (w.bad)
+		AUTHD_BUG("session record size");
+	rc = store_put(txn, DB_SESSIONS, key, AUTHD_HASH_LEN, buf, w.len);
+	if (rc != 0)
+		return rc;
+	session_index_key(ikey, s->account_id, key);
+	return store_put(txn, DB_ACCOUNT_SESSIONS, ikey, sizeof(ikey), "", 0);
+}
+
+int session_del(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN],
+		const uint8_t account_id[AUTHD_ID_LEN])
+{
+	uint8_t ikey[AUTHD_ID_LEN + AUTHD_HASH_LEN];
+	int rc = store_del(txn, DB_SESSIONS, key, AUTHD_HASH_LEN);
+
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	session_index_key(ikey, account_id, key);
+	rc = store_del(txn, DB_ACCOUNT_SESSIONS, ikey, sizeof(ikey));
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
+struct collect_ctx {
+	uint8_t (*hashes)[AUTHD_HASH_LEN];
+	size_t n, cap;
+	bool oom;
+};
+
+static int collect_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct collect_ctx *ctx = arg;
+
+	(void)txn;
+	(void)v;
+	if (k->mv_size != AUTHD_ID_LEN + AUTHD_HASH_LEN)
+		return 0;
+	if (ctx->n == ctx->cap) {
+		size_t cap = ctx->cap ? 2 * ctx->cap : 16;
+		void *p = realloc(ctx->hashes, cap * AUTHD_HASH_LEN);
+
+		if (p == NULL) {
+			ctx->oom = true;
+			return 1;
+		}
+		ctx->hashes = p;
+		ctx->cap = cap;
+	}
+	memcpy(ctx->hashes[ctx->n++], (const uint8_t *)k->mv_data + AUTHD_ID_LEN, AUTHD_HASH_LEN);
+	return 0;
+}
+
+int session_del_all(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], const uint8_t *keep)
+{
+	struct collect_ctx ctx = {NULL, 0, 0, false};
+	int rc;
+
+	/* Collect first, delete after: the cursor never walks a changing tree. */
+	rc = store_each_prefix(txn, DB_ACCOUNT_SESSIONS, account_id, AUTHD_ID_LEN, collect_one,
+			       &ctx);
+	if (rc == 0 && ctx.oom)
+		rc = STORE_E_IO;
+	for (size_t i = 0; rc == 0 && i < ctx.n; i++) {
+		if (keep && memcmp(ctx.hashes[i], keep, AUTHD_HASH_LEN) == 0)
+			continue;
+		rc = session_del(txn, ctx.hashes[i], account_id);
+	}
+	free(ctx.hashes);
+	return rc;
+}
+
+/* --- pending logins ---------------------------------------------------------- */
+
+#define LOGIN_LEN (1 + AUTHD_ID_LEN + 2 * 8 + 1)
+
+int login_get(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN], struct login *l)
+{
+	MDB_val v;
+	struct pack r;
+	int rc = store_get(txn, DB_LOGINS, key, AUTHD_HASH_LEN, &v);
+
+	if (rc != 0)
+		return rc;
+	r = reader(&v);
+	if (get_u8(&r) != REC_V1)
+		return STORE_E_CORRUPT;
+	get_bytes(&r, l->account_id, AUTHD_ID_LEN);
+	l->created_at = get_i64(&r);
+	l->expires_at = get_i64(&r);
+	l->attempts = get_u8(&r);
+	return finish_read(&r);
+}
+
+int login_put(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN], const struct login *l)
+{
+	uint8_t buf[LOGIN_LEN];
+	struct pack w = {buf, 0, sizeof(buf), false};
+
+	put_u8(&w, REC_V1);
+	put_bytes(&w, l->account_id, AUTHD_ID_LEN);
+	put_i64(&w, l->created_at);
+	put_i64(&w, l->expires_at);
+	put_u8(&w, l->attempts);
+	if (w.bad)
+		AUTHD_BUG("login record size");
+	return store_put(txn, DB_LOGINS, key, AUTHD_HASH_LEN, buf, w.len);
+}
+
+int login_del(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN])
+{
+	int rc = store_del(txn, DB_LOGINS, key, AUTHD_HASH_LEN);
+
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
+/* --- TOTP ------------------------------------------------------------------------ */
+
+#define TOTP_LEN (1 + 1 + 3 + 8 + 8 + 1 + SEALED_SEED_MAX + AUTHD_ID_LEN + 8 + 1 + SEALED_SEED_MAX)
+
+int totp_get(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], struct totp_rec *t)
+{
+	MDB_val v;
+	struct pack r;
+	int rc = store_get(txn, DB_TOTP, account_id, AUTHD_ID_LEN, &v);
+
+	if (rc != 0)
+		return rc;
+	r = reader(&v);
+	if (get_u8(&r) != REC_V1)
+		return STORE_E_CORRUPT;
+	t->enabled = get_u8(&r) != 0;
+	t->alg = get_u8(&r);
+	t->digits = get_u8(&r);
+	t->period = get_u8(&r);
+	t->last_step = get_i64(&r);
+	t->enabled_at = get_i64(&r);
+	t->seed_len = get_u8(&r);
+	get_bytes(&r, t->seed, SEALED_SEED_MAX);
+	get_bytes(&r, t->pending_id, AUTHD_ID_LEN);
+	t->pending_expires_at = get_i64(&r);
+	t->pending_seed_len = get_u8(&r);
+	get_bytes(&r, t->pending_seed, SEALED_SEED_MAX);
+	if (t->seed_len > SEALED_SEED_MAX || t->pending_seed_len > SEALED_SEED_MAX)
+		return STORE_E_CORRUPT;
+	return finish_read(&r);
+}
+
+int totp_put(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], const struct totp_rec *t)
+{
+	uint8_t buf[TOTP_LEN];
+	struct pack w = {buf, 0, sizeof(buf), false};
+
+	put_u8(&w, REC_V1);
+	put_u8(&w, t->enabled);
+	put_u8(&w, t->alg);
+	put_u8(&w, t->digits);
+	put_u8(&w, t->period);
+	put_i64(&w, t->last_step);
+	put_i64(&w, t->enabled_at);
+	put_u8(&w, t->seed_len);
+	put_bytes(&w, t->seed, SEALED_SEED_MAX);
+	put_bytes(&w, t->pending_id, AUTHD_ID_LEN);
+	put_i64(&w, t->pending_expires_at);
+	put_u8(&w, t->pending_seed_len);
+	put_bytes(&w, t->pending_seed, SEALED_SEED_MAX);
+	if (w.bad)
+		AUTHD_BUG("totp record size");
+	return store_put(txn, DB_TOTP, account_id, AUTHD_ID_LEN, buf, w.len);
+}
+
+int totp_del(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	int rc = store_del(txn, DB_TOTP, account_id, AUTHD_ID_LEN);
+
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
+/* --- backup codes ------------------------------------------------------------------ */
+
+#define BACKUP_LEN (1 + 8 + OTP_BACKUP_COUNT * (OTP_BACKUP_SALT_LEN + OTP_BACKUP_HASH_LEN + 8))
+
+int backup_get(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], struct backup_rec *b)
+{
+	MDB_val v;
+	struct pack r;
+	int rc = store_get(txn, DB_BACKUP, account_id, AUTHD_ID_LEN, &v);
+
+	if (rc != 0)
+		return rc;
+	r = reader(&v);
+	if (get_u8(&r) != REC_V1)
+		return STORE_E_CORRUPT;
+	b->created_at = get_i64(&r);
+	for (int i = 0; i < OTP_BACKUP_COUNT; i++) {
+		get_bytes(&r, b->salt[i], OTP_BACKUP_SALT_LEN);
+		get_bytes(&r, b->hash[i], OTP_BACKUP_HASH_LEN);
+		b->used_at[i] = get_i64(&r);
+	}
+	return finish_read(&r);
+}
+
+int backup_put(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], const struct backup_rec *b)
+{
+	uint8_t buf[BACKUP_LEN];
+	struct pack w = {buf, 0, sizeof(buf), false};
+
+	put_u8(&w, REC_V1);
+	put_i64(&w, b->created_at);
+	for (int i = 0; i < OTP_BACKUP_COUNT; i++) {
+		put_bytes(&w, b->salt[i], OTP_BACKUP_SALT_LEN);
+		put_bytes(&w, b->hash[i], OTP_BACKUP_HASH_LEN);
+		put_i64(&w, b->used_at[i]);
+	}
+	if (w.bad)
+		AUTHD_BUG("backup record size");
+	return store_put(txn, DB_BACKUP, account_id, AUTHD_ID_LEN, buf, w.len);
+}
+
+int backup_del(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	int rc = store_del(txn, DB_BACKUP, account_id, AUTHD_ID_LEN);
+
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
+unsigned backup_remaining(const struct backup_rec *b)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < OTP_BACKUP_COUNT; i++)
+		if (b->used_at[i] == 0)
+			n++;
+	return n;
+}

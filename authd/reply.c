@@ -1,0 +1,219 @@
+/*
+ * Building responses and reading JSON bodies: the helpers every handler
+ * uses, so that every error is problem+json from the table in errors.c and
+ * every body is checked the same way.
+ */
+#include "http.h"
+
+#include "log.h"
+
+#include <libwebsockets.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+
+void req_add_header(struct req *r, const char *name, const char *value)
+{
+	int n = snprintf(r->headers + r->headers_len, sizeof(r->headers) - r->headers_len,
+			 "%s: %s\r\n", name, value);
+
+	if (n < 0 || (size_t)n >= sizeof(r->headers) - r->headers_len)
+		AUTHD_BUG("response headers overflow");
+	r->headers_len += (size_t)n;
+}
+
+static void send_body(struct req *r, int status, char *body, size_t len, const char *ctype)
+{
+	if (r->responded)
+		AUTHD_BUG("second response to one request");
+	r->responded = true;
+	r->status = status;
+	r->resp = body;
+	r->resp_len = len;
+	if (ctype)
+		req_add_header(r, "Content-Type", ctype);
+	if (r->wsi)
+		lws_callback_on_writable(r->wsi);
+}
+
+void reply_json(struct req *r, int status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+
+	json_decref(body);
+	if (text == NULL) {
+		reply_error(r, E_INTERNAL);
+		return;
+	}
+	send_body(r, status, text, strlen(text), "application/json");
+}
+
+void reply_empty(struct req *r, int status)
+{
+	send_body(r, status, NULL, 0, NULL);
+}
+
+static void problem(struct req *r, enum api_error e, const char *field, const char *detail)
+{
+	const struct api_error_info *info = api_error_info(e);
+	char type[96];
+	json_t *body;
+	char *text;
+
+	snprintf(type, sizeof(type), "/problems/%s", info->code);
+	body = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", info->title, "status",
+			 info->status, "code", info->code);
+	if (body && field)
+		json_object_set_new(body, "field", json_string(field));
+	if (body && detail)
+		json_object_set_new(body, "detail", json_string(detail));
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (text == NULL)
+		AUTHD_BUG("cannot build a problem body");
+	if (e == E_METHOD_NOT_ALLOWED || e == E_BODY_TOO_LARGE)
+		r->close_after = e == E_BODY_TOO_LARGE;
+	send_body(r, info->status, text, strlen(text), "application/problem+json");
+}
+
+void reply_error(struct req *r, enum api_error e)
+{
+	problem(r, e, NULL, NULL);
+}
+
+void reply_field_error(struct req *r, enum api_error e, const char *field, const char *detail)
+{
+	problem(r, e, field, detail);
+}
+
+void reply_throttled(struct req *r, int64_t retry_after)
+{
+	char v[24];
+
+	snprintf(v, sizeof(v), "%lld", (long long)(retry_after > 0 ? retry_after : 1));
+	req_add_header(r, "Retry-After", v);
+	problem(r, E_TOO_MANY_ATTEMPTS, NULL, NULL);
+}
+
+static bool is_json_type(const char *ct)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+
+	if (strncasecmp(ct, want, n) != 0)
+		return false;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+static const char *type_name(json_type t)
+{
+	switch (t) {
+	case JSON_STRING:
+		return "must be a string";
+	case JSON_INTEGER:
+		return "must be an integer";
+	default:
+		return "must be a boolean";
+	}
+}
+
+json_t *json_body_or_reply(struct req *r, const struct field_spec *spec, size_t n)
+{
+	json_error_t jerr;
+	json_t *obj = NULL;
+	const char *key;
+	json_t *val;
+
+	if (r->body_too_large) {
+		reply_error(r, E_BODY_TOO_LARGE);
+		return NULL;
+	}
+	if (r->body_len == 0) {
+		obj = json_object();
+	} else {
+		if (!is_json_type(r->content_type)) {
+			reply_error(r, E_UNSUPPORTED_MEDIA_TYPE);
+			return NULL;
+		}
+		obj = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+		if (obj == NULL) {
+			reply_error(r, E_INVALID_JSON);
+			return NULL;
+		}
+		if (!json_is_object(obj)) {
+			json_decref(obj);
+			reply_field_error(r, E_INVALID_JSON, NULL, "body must be a json object");
+			return NULL;
+		}
+	}
+	json_object_foreach(obj, key, val)
+	{
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			if (strcmp(spec[i].name, key) == 0)
+				break;
+		if (i == n) {
+			/* Never echo the unknown name: it may hold anything. */
+			json_decref(obj);
+			reply_error(r, E_UNKNOWN_FIELD);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_object_get(obj, spec[i].name);
+		bool ok;
+
+		if (v == NULL) {
+			if (!spec[i].required)
+				continue;
+			json_decref(obj);
+			reply_field_error(r, E_MISSING_FIELD, spec[i].name, NULL);
+			return NULL;
+		}
+		ok =
+		    spec[i].type == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == spec[i].type;
+		if (!ok) {
+			json_decref(obj);
+			reply_field_error(r, E_INVALID_FIELD, spec[i].name,
+					  type_name(spec[i].type));
+			return NULL;
+		}
+		if (spec[i].type == JSON_STRING &&
+		    (json_string_length(v) > spec[i].max_len ||
+		     !authd_utf8_printable(json_string_value(v), json_string_length(v)))) {
+			json_decref(obj);
+			reply_field_error(r, E_INVALID_FIELD, spec[i].name,
+					  "must be printable text within the length limit");
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+const char *json_str(json_t *obj, const char *name, size_t *len)
+{
+	json_t *v = json_object_get(obj, name);
+
+	if (!json_is_string(v))
+		return NULL;
+	if (len)
+		*len = json_string_length(v);
+	return json_string_value(v);
+}
+
+void json_wipe_decref(json_t *obj)
+{
+	const char *key;
+	json_t *val;
+
+	if (obj == NULL)
+		return;
+	/* jansson frees without wiping; its strings are ours to scrub. */
+	json_object_foreach(obj, key, val)
+	{
+		if (json_is_string(val))
+			OPENSSL_cleanse((char *)json_string_value(val), json_string_length(val));
+	}
+	json_decref(obj);
+}

@@ -1,0 +1,109 @@
+/*
+ * Paths are /{version}/{command_path}; a path without a version means the
+ * latest. The route table is the map of the whole API: one line a route.
+ */
+#include "http.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define API_LATEST 1
+
+typedef void (*handler_fn)(struct req *r);
+
+struct route {
+	enum http_method method;
+	const char *pattern; /* segments; '*' captures one into req->param */
+	handler_fn fn;
+	bool test_only;
+};
+
+static const struct route routes[] = {
+    {M_GET, "health", http_health, false},
+    {M_POST, "accounts", http_accounts_create, false},
+    {M_POST, "login", http_login_start, false},
+    {M_POST, "login/*/totp", http_login_totp, false},
+    {M_POST, "login/*/backup-code", http_login_backup_code, false},
+    {M_GET, "me", http_me_get, false},
+    {M_POST, "logout", http_logout, false},
+    {M_PUT, "me/password", http_password_change, false},
+    {M_POST, "me/2fa/totp", http_totp_enroll, false},
+    {M_DELETE, "me/2fa/totp", http_totp_delete, false},
+    {M_POST, "me/2fa/totp/confirm", http_totp_confirm, false},
+    {M_POST, "me/2fa/backup-codes", http_backup_regenerate, false},
+    {M_POST, "_test/clock", http_test_clock, true},
+};
+
+static const char *const method_names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", ""};
+
+/* Matches path (no leading slash, no query) against pattern, capturing '*'. */
+static bool match(const char *pattern, const char *path, char *param, size_t psize)
+{
+	while (*pattern && *path) {
+		if (*pattern == '*') {
+			size_t n = strcspn(path, "/");
+
+			if (n == 0 || n >= psize)
+				return false;
+			memcpy(param, path, n);
+			param[n] = '\0';
+			path += n;
+			pattern++;
+			continue;
+		}
+		if (*pattern != *path)
+			return false;
+		pattern++;
+		path++;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+void router_dispatch(struct req *r)
+{
+	const char *path = r->path;
+	char allow[64] = "";
+	bool found = false;
+
+	while (*path == '/')
+		path++;
+	if (*path >= '0' && *path <= '9') {
+		char *end = NULL;
+		long v = strtol(path, &end, 10);
+
+		if (*end != '/' && *end != '\0') {
+			reply_error(r, E_NOT_FOUND);
+			return;
+		}
+		if (v != API_LATEST) {
+			reply_error(r, E_UNSUPPORTED_VERSION);
+			return;
+		}
+		path = *end ? end + 1 : end;
+	}
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct route *rt = &routes[i];
+
+		if (rt->test_only && !srv.cfg.test_clock)
+			continue;
+		if (!match(rt->pattern, path, r->param, sizeof(r->param)))
+			continue;
+		found = true;
+		if (rt->method == r->method) {
+			rt->fn(r);
+			return;
+		}
+		if (allow[0])
+			strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
+		strncat(allow, method_names[rt->method], sizeof(allow) - strlen(allow) - 1);
+	}
+	if (!found) {
+		reply_error(r, E_NOT_FOUND);
+		return;
+	}
+	req_add_header(r, "Allow", allow);
+	reply_error(r, E_METHOD_NOT_ALLOWED);
+}

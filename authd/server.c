@@ -1,0 +1,364 @@
+/*
+ * The lws context and its one HTTP protocol: request intake (headers, body
+ * with a size cap), response writing, and waking the loop for finished jobs.
+ * WebSocket upgrades are refused until a channel exists for them.
+ */
+#include "server.h"
+
+#include "async.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+
+#include <libwebsockets.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct authd_server srv;
+
+static struct lws_context *context;
+static volatile sig_atomic_t stopping;
+static uint64_t next_req_id;
+static unsigned open_requests;
+
+struct pss {
+	struct req *req;
+};
+
+static void req_free(struct req *r)
+{
+	if (r == NULL)
+		return;
+	/* The body may hold a password. */
+	authd_freezero(r->body, r->body_len);
+	authd_freezero(r->resp, r->resp_len);
+	open_requests--;
+	free(r);
+}
+
+void req_hold(struct req *r)
+{
+	r->pending = true;
+}
+
+bool req_resume(struct req *r)
+{
+	r->pending = false;
+	if (r->wsi == NULL) {
+		req_free(r);
+		return false;
+	}
+	return true;
+}
+
+static enum http_method method_of(struct lws *wsi)
+{
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
+		return M_GET;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+		return M_POST;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI))
+		return M_PUT;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI))
+		return M_PATCH;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI))
+		return M_DELETE;
+	return M_OTHER;
+}
+
+static void copy_header(struct lws *wsi, enum lws_token_indexes h, char *dst, size_t size)
+{
+	int len = lws_hdr_total_length(wsi, h);
+
+	dst[0] = '\0';
+	if (len <= 0 || (size_t)len >= size)
+		return; /* absent, or too long to be ours: treated as absent */
+	if (lws_hdr_copy(wsi, dst, (int)size, h) < 0)
+		dst[0] = '\0';
+}
+
+static struct req *req_new(struct lws *wsi, const char *uri)
+{
+	struct req *r = calloc(1, sizeof(*r));
+	char cl[24];
+
+	if (r == NULL)
+		return NULL;
+	open_requests++;
+	r->wsi = wsi;
+	r->id = ++next_req_id;
+	r->method = method_of(wsi);
+	snprintf(r->path, sizeof(r->path), "%s", uri);
+	lws_get_peer_simple(wsi, r->ip, sizeof(r->ip));
+	copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->authorization, sizeof(r->authorization));
+	copy_header(wsi, WSI_TOKEN_HTTP_COOKIE, r->cookie, sizeof(r->cookie));
+	copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, r->content_type, sizeof(r->content_type));
+	if (lws_hdr_custom_length(wsi, "x-csrf-token:", 13) > 0 &&
+	    lws_hdr_custom_length(wsi, "x-csrf-token:", 13) < (int)sizeof(r->csrf))
+		lws_hdr_custom_copy(wsi, r->csrf, sizeof(r->csrf), "x-csrf-token:", 13);
+	copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof(cl));
+	r->content_length = cl[0] ? strtol(cl, NULL, 10) : 0;
+	return r;
+}
+
+static int write_headers(struct lws *wsi, struct req *r)
+{
+	uint8_t buf[LWS_PRE + 2048];
+	uint8_t *start = buf + LWS_PRE;
+	uint8_t *p = start;
+	uint8_t *end = buf + sizeof(buf) - 1;
+	char rid[24];
+	const char *h = r->headers;
+
+	if (lws_add_http_common_headers(wsi, (unsigned)r->status, NULL, r->resp_len, &p, end))
+		return -1;
+	snprintf(rid, sizeof(rid), "%llu", (unsigned long long)r->id);
+	if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-request-id:",
+					(const unsigned char *)rid, (int)strlen(rid), &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+					(const unsigned char *)"no-store", 8, &p, end))
+		return -1;
+	if (r->close_after &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+					(const unsigned char *)"close", 5, &p, end))
+		return -1;
+	/* Our extra headers, kept as "Name: value\r\n" lines. */
+	while (*h) {
+		const char *colon = strchr(h, ':');
+		const char *eol = strstr(h, "\r\n");
+		char name[64];
+		size_t nlen;
+
+		if (colon == NULL || eol == NULL || colon > eol)
+			return -1;
+		nlen = (size_t)(colon - h) + 1;
+		if (nlen >= sizeof(name))
+			return -1;
+		for (size_t i = 0; i < nlen; i++)
+			name[i] = (char)((h[i] >= 'A' && h[i] <= 'Z') ? h[i] + 32 : h[i]);
+		name[nlen] = '\0';
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+						(const unsigned char *)colon + 2,
+						(int)(eol - colon - 2), &p, end))
+			return -1;
+		h = eol + 2;
+	}
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	return 0;
+}
+
+/* Writes the next piece of r's response; returns -1 to close. */
+static int write_response(struct lws *wsi, struct pss *pss, struct req *r)
+{
+	uint8_t buf[LWS_PRE + 16384];
+	size_t n;
+	bool last;
+
+	if (!r->headers_sent) {
+		r->headers_sent = true;
+		if (write_headers(wsi, r))
+			return -1;
+		if (r->resp_len) {
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
+	} else {
+		n = r->resp_len - r->resp_sent;
+		if (n > sizeof(buf) - LWS_PRE)
+			n = sizeof(buf) - LWS_PRE;
+		memcpy(buf + LWS_PRE, r->resp + r->resp_sent, n);
+		last = r->resp_sent + n == r->resp_len;
+		if (lws_write(wsi, buf + LWS_PRE, n,
+			      last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n) {
+			OPENSSL_cleanse(buf + LWS_PRE, n);
+			return -1;
+		}
+		OPENSSL_cleanse(buf + LWS_PRE, n);
+		r->resp_sent += n;
+		if (!last) {
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
+	}
+	/* Done: log one line, then free the request and ready the connection. */
+	log_debug("req=%llu status=%d ip=%s", (unsigned long long)r->id, r->status, r->ip);
+	bool close_after = r->close_after;
+	pss->req = NULL;
+	req_free(r);
+	if (close_after)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			 size_t len)
+{
+	struct pss *pss = user;
+	struct req *r = pss ? pss->req : NULL;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return 1; /* no WebSocket channel exists yet */
+
+	case LWS_CALLBACK_HTTP:
+		if (r) /* a pipelined request while one is pending: not supported */
+			return -1;
+		if (open_requests >= srv.cfg.max_connections) {
+			lws_return_http_status(wsi, 503, NULL);
+			return -1;
+		}
+		r = req_new(wsi, in);
+		if (r == NULL)
+			return -1;
+		pss->req = r;
+		if (r->content_length < 0 || (size_t)r->content_length > srv.cfg.max_body) {
+			reply_error(r, E_BODY_TOO_LARGE);
+			return 0;
+		}
+		if (r->content_length > 0) {
+			r->body = malloc((size_t)r->content_length + 1);
+			if (r->body == NULL)
+				return -1;
+			return 0; /* wait for the body */
+		}
+		r->dispatched = true;
+		router_dispatch(r);
+		return 0;
+
+	case LWS_CALLBACK_HTTP_BODY:
+		if (r == NULL || r->dispatched || r->responded)
+			return 0;
+		if (r->body_len + len > (size_t)r->content_length) {
+			r->body_too_large = true;
+			return 0;
+		}
+		memcpy(r->body + r->body_len, in, len);
+		r->body_len += len;
+		return 0;
+
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		/* lws also reports completion of an empty body, which was
+		 * dispatched with the headers already. */
+		if (r == NULL || r->dispatched || r->responded)
+			return 0;
+		r->dispatched = true;
+		router_dispatch(r);
+		return 0;
+
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (r == NULL || !r->responded)
+			return 0;
+		return write_response(wsi, pss, r);
+
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (r) {
+			pss->req = NULL;
+			r->wsi = NULL;
+			if (!r->pending)
+				req_free(r);
+		}
+		return 0;
+
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		async_drain();
+		return 0;
+
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", callback_http, sizeof(struct pss), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void wake_loop(void *arg)
+{
+	(void)arg;
+	if (context)
+		lws_cancel_service(context);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+	if (context)
+		lws_cancel_service(context);
+}
+
+static void lws_log_bridge(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (level & LLL_ERR)
+		log_err("lws: %.*s", (int)n, line);
+	else
+		log_warn("lws: %.*s", (int)n, line);
+}
+
+int server_run(void)
+{
+	struct lws_context_creation_info info;
+	unsigned workers = srv.cfg.workers;
+
+	memset(&info, 0, sizeof(info));
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
+	info.port = srv.cfg.listen_port;
+	info.iface = srv.cfg.listen_addr;
+	info.protocols = protocols;
+	info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE |
+		       LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (strchr(srv.cfg.listen_addr, ':'))
+		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.fd_limit_per_thread = srv.cfg.max_connections + 64;
+	info.keepalive_timeout = 30;
+	info.timeout_secs = 30;
+	if (srv.cfg.tls_cert[0]) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = srv.cfg.tls_cert;
+		info.ssl_private_key_filepath = srv.cfg.tls_key;
+	}
+	context = lws_create_context(&info);
+	if (context == NULL) {
+		log_err("cannot listen on %s:%d", srv.cfg.listen_addr, srv.cfg.listen_port);
+		return -1;
+	}
+	if (workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		workers = n > 0 ? (unsigned)n : 1;
+	}
+	if (async_start(workers, wake_loop, NULL) != 0 || store_start_writer() != 0) {
+		lws_context_destroy(context);
+		context = NULL;
+		return -1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	log_info("listening on %s:%d (workers=%u, test_clock=%s)", srv.cfg.listen_addr,
+		 lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default")), workers,
+		 srv.cfg.test_clock ? "on" : "off");
+	while (!stopping)
+		if (lws_service(context, 0) < 0)
+			break;
+	log_info("stopping");
+	/* Close connections first, so finishing jobs find their requests gone
+	 * and start nothing new; then let the pool and the writer finish. */
+	lws_context_destroy(context);
+	context = NULL;
+	async_stop();
+	async_drain();
+	store_close();
+	async_drain();
+	return 0;
+}

@@ -1,0 +1,235 @@
+/*
+ * Sessions: 256-bit random tokens given to the client, stored only as their
+ * SHA-256. A session expires after the idle timeout without use or at its
+ * absolute end, whichever comes first; its last-seen time is refreshed at
+ * most once a minute (a write that no response waits for).
+ */
+#include "session.h"
+
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define TOUCH_GRANULARITY 60
+
+void token_new(struct new_token *t)
+{
+	uint8_t raw[AUTHD_TOKEN_LEN];
+
+	authd_random(raw, sizeof(raw));
+	authd_b64url(raw, sizeof(raw), t->text);
+	authd_sha256(raw, sizeof(raw), t->hash);
+	OPENSSL_cleanse(raw, sizeof(raw));
+}
+
+void token_clear(struct new_token *t)
+{
+	OPENSSL_cleanse(t, sizeof(*t));
+}
+
+bool token_hash(const char *text, size_t len, uint8_t out[AUTHD_HASH_LEN])
+{
+	uint8_t raw[AUTHD_TOKEN_LEN + 1];
+	long n;
+
+	if (len != AUTHD_TOKEN_B64)
+		return false;
+	n = authd_unb64url(text, len, raw, sizeof(raw));
+	if (n != AUTHD_TOKEN_LEN) {
+		OPENSSL_cleanse(raw, sizeof(raw));
+		return false;
+	}
+	authd_sha256(raw, AUTHD_TOKEN_LEN, out);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return true;
+}
+
+int64_t session_expires(const struct session *s)
+{
+	int64_t idle_end = s->last_seen + srv.cfg.session_idle_s;
+
+	return idle_end < s->expires_at ? idle_end : s->expires_at;
+}
+
+int session_issue(MDB_txn *txn, const uint8_t hash[AUTHD_HASH_LEN], const struct account *a,
+		  enum aal aal, int64_t now)
+{
+	struct session s;
+
+	memset(&s, 0, sizeof(s));
+	memcpy(s.account_id, a->id, AUTHD_ID_LEN);
+	memcpy(s.org_id, a->org_id, AUTHD_ID_LEN);
+	s.aal = (uint8_t)aal;
+	s.created_at = now;
+	s.last_seen = now;
+	s.expires_at = now + srv.cfg.session_absolute_s;
+	s.second_factor_at = aal == AAL_SECOND_FACTOR ? now : 0;
+	return session_put(txn, hash, &s);
+}
+
+void session_csrf(const uint8_t hash[AUTHD_HASH_LEN], char out[65])
+{
+	uint8_t mac[32];
+	unsigned int len = sizeof(mac);
+
+	if (HMAC(EVP_sha256(), srv.keys.csrf, sizeof(srv.keys.csrf), hash, AUTHD_HASH_LEN, mac,
+		 &len) == NULL)
+		AUTHD_BUG("HMAC failed");
+	authd_hex(mac, sizeof(mac), out);
+}
+
+void reply_session_done(struct req *r, struct new_token *t, int64_t now, json_t *extra)
+{
+	char cookie[160];
+	char expires[21];
+	char csrf[65];
+	json_t *body;
+	int64_t idle = now + srv.cfg.session_idle_s;
+	int64_t abs_end = now + srv.cfg.session_absolute_s;
+
+	authd_time_str(idle < abs_end ? idle : abs_end, expires);
+	session_csrf(t->hash, csrf);
+	snprintf(cookie, sizeof(cookie),
+		 "%s=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%lld", SESSION_COOKIE,
+		 t->text, (long long)srv.cfg.session_absolute_s);
+	req_add_header(r, "Set-Cookie", cookie);
+	OPENSSL_cleanse(cookie, sizeof(cookie));
+	body = json_pack("{s:s, s:s, s:s, s:s}", "state", "done", "session", t->text, "expires_at",
+			 expires, "csrf_token", csrf);
+	if (body && extra)
+		json_object_update(body, extra);
+	json_decref(extra);
+	token_clear(t);
+	if (body == NULL) {
+		reply_error(r, E_INTERNAL);
+		return;
+	}
+	reply_json(r, 200, body);
+}
+
+/* The value of cookie `name` in a Cookie header, or NULL. */
+static const char *cookie_value(const char *header, const char *name, size_t *len)
+{
+	size_t nlen = strlen(name);
+	const char *p = header;
+
+	while (*p) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		if (strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
+			p += nlen + 1;
+			*len = strcspn(p, ";");
+			return p;
+		}
+		p += strcspn(p, ";");
+	}
+	return NULL;
+}
+
+struct touch_job {
+	struct job job;
+	uint8_t hash[AUTHD_HASH_LEN];
+	int64_t now;
+};
+
+static int touch_txn(struct job *job, MDB_txn *txn)
+{
+	struct touch_job *t = (struct touch_job *)job;
+	struct session s;
+	int rc = session_get(txn, t->hash, &s);
+
+	if (rc == STORE_E_NOTFOUND)
+		return 0; /* logged out meanwhile */
+	if (rc != 0)
+		return rc;
+	if (s.last_seen >= t->now)
+		return 0;
+	s.last_seen = t->now;
+	return session_put(txn, t->hash, &s);
+}
+
+static void touch_done(struct job *job)
+{
+	free(job);
+}
+
+static void touch(const uint8_t hash[AUTHD_HASH_LEN], int64_t now)
+{
+	struct touch_job *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return; /* only the idle clock is affected */
+	t->job.txn_work = touch_txn;
+	t->job.done = touch_done;
+	memcpy(t->hash, hash, AUTHD_HASH_LEN);
+	t->now = now;
+	store_submit(&t->job);
+}
+
+static bool unsafe_method(enum http_method m)
+{
+	return m != M_GET;
+}
+
+bool session_or_reply(struct req *r)
+{
+	const char *tok = NULL;
+	size_t len = 0;
+	MDB_txn *txn = NULL;
+	int64_t now = authd_now();
+	int rc;
+
+	if (strncasecmp(r->authorization, "Bearer ", 7) == 0) {
+		tok = r->authorization + 7;
+		len = strlen(tok);
+		r->authn.via_cookie = false;
+	} else if ((tok = cookie_value(r->cookie, SESSION_COOKIE, &len)) != NULL) {
+		r->authn.via_cookie = true;
+	}
+	if (tok == NULL || !token_hash(tok, len, r->authn.token_hash)) {
+		reply_error(r, E_UNAUTHENTICATED);
+		return false;
+	}
+	if (r->authn.via_cookie && unsafe_method(r->method)) {
+		char want[65];
+		bool ok;
+
+		session_csrf(r->authn.token_hash, want);
+		ok = strlen(r->csrf) == 64 && CRYPTO_memcmp(want, r->csrf, 64) == 0;
+		if (!ok) {
+			reply_error(r, E_CSRF_FAILED);
+			return false;
+		}
+	}
+	if ((rc = store_read_begin(&txn)) != 0) {
+		reply_error(r, api_error_from_store(rc));
+		return false;
+	}
+	rc = session_get(txn, r->authn.token_hash, &r->authn.s);
+	store_read_end(txn);
+	if (rc == STORE_E_NOTFOUND) {
+		reply_error(r, E_UNAUTHENTICATED);
+		return false;
+	}
+	if (rc != 0) {
+		reply_error(r, api_error_from_store(rc));
+		return false;
+	}
+	if (now >= session_expires(&r->authn.s)) {
+		reply_error(r, E_SESSION_EXPIRED);
+		return false;
+	}
+	if (now - r->authn.s.last_seen >= TOUCH_GRANULARITY) {
+		r->authn.s.last_seen = now;
+		touch(r->authn.token_hash, now);
+	}
+	return true;
+}

@@ -1,0 +1,298 @@
+/*
+ * LMDB behind store.h: environment set-up, the loop's reusable read
+ * transaction and the group-committing writer thread.
+ */
+#include "store.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const db_names[DB__COUNT] = {
+    "accounts",		"emails", "orgs", "members", "sessions",
+    "account_sessions", "logins", "totp", "backup",  "throttle",
+};
+
+static MDB_env *env;
+static MDB_dbi dbis[DB__COUNT];
+static MDB_txn *read_txn; /* the loop's, reset between uses */
+
+static pthread_t writer;
+static bool writer_running;
+static pthread_mutex_t wq_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wq_cond = PTHREAD_COND_INITIALIZER;
+static struct job *wq_head, *wq_tail;
+static bool wq_stopping;
+static atomic_ulong stat_commits, stat_jobs;
+
+#define BATCH_MAX 1024
+
+static int map_rc(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return STORE_OK;
+	case MDB_NOTFOUND:
+		return STORE_E_NOTFOUND;
+	case MDB_MAP_FULL:
+	case MDB_READERS_FULL:
+	case MDB_TXN_FULL:
+		return STORE_E_FULL;
+	default:
+		return STORE_E_IO;
+	}
+}
+
+int store_open(const char *dir, size_t map_size_mb)
+{
+	MDB_txn *txn = NULL;
+	int dead = 0;
+	int rc;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		log_err("cannot create data dir %.256s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if ((rc = mdb_env_create(&env)) != 0 ||
+	    (rc = mdb_env_set_mapsize(env, map_size_mb * 1024 * 1024)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(env, DB__COUNT + 4)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(env, 126)) != 0 ||
+	    (rc = mdb_env_open(env, dir, MDB_NOTLS, 0600)) != 0) {
+		log_err("cannot open LMDB in %.256s: %s", dir, mdb_strerror(rc));
+		goto fail;
+	}
+	/* A kill -9 leaves reader slots behind; they would pin old pages. */
+	mdb_reader_check(env, &dead);
+	if (dead)
+		log_info("cleared %d stale LMDB readers", dead);
+	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0)
+		goto fail_txn;
+	for (int i = 0; i < DB__COUNT; i++)
+		if ((rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &dbis[i])) != 0)
+			goto fail_txn;
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		goto fail_txn;
+	}
+	return 0;
+fail_txn:
+	log_err("cannot open LMDB databases: %s", mdb_strerror(rc));
+	if (txn)
+		mdb_txn_abort(txn);
+fail:
+	mdb_env_close(env);
+	env = NULL;
+	return -1;
+}
+
+int store_read_begin(MDB_txn **txn)
+{
+	int rc;
+
+	if (read_txn)
+		rc = mdb_txn_renew(read_txn);
+	else
+		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &read_txn);
+	if (rc != 0) {
+		log_err("read transaction: %s", mdb_strerror(rc));
+		return map_rc(rc);
+	}
+	*txn = read_txn;
+	return 0;
+}
+
+void store_read_end(MDB_txn *txn)
+{
+	mdb_txn_reset(txn);
+}
+
+int store_get(MDB_txn *txn, enum store_db db, const void *key, size_t klen, MDB_val *val)
+{
+	MDB_val k = {klen, (void *)key};
+
+	return map_rc(mdb_get(txn, dbis[db], &k, val));
+}
+
+int store_put(MDB_txn *txn, enum store_db db, const void *key, size_t klen, const void *val,
+	      size_t vlen)
+{
+	MDB_val k = {klen, (void *)key};
+	MDB_val v = {vlen, (void *)val};
+	int rc = mdb_put(txn, dbis[db], &k, &v, 0);
+
+	if (rc != 0)
+		log_err("put into %s: %s", db_names[db], mdb_strerror(rc));
+	return map_rc(rc);
+}
+
+int store_del(MDB_txn *txn, enum store_db db, const void *key, size_t klen)
+{
+	MDB_val k = {klen, (void *)key};
+	int rc = mdb_del(txn, dbis[db], &k, NULL);
+
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		log_err("delete from %s: %s", db_names[db], mdb_strerror(rc));
+	return map_rc(rc);
+}
+
+int store_each_prefix(MDB_txn *txn, enum store_db db, const void *prefix, size_t plen,
+		      int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg),
+		      void *arg)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k = {plen, (void *)prefix};
+	MDB_val v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, dbis[db], &cur)) != 0)
+		return map_rc(rc);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+		if (fn(txn, &k, &v, arg) != 0)
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 : map_rc(rc);
+}
+
+/* Runs one batch: every job in one transaction, one commit. A job that
+ * fails is taken out and the others run again, so one bad job never costs
+ * the others their writes. */
+static void run_batch(struct job **batchp)
+{
+	for (;;) {
+		struct job *batch = *batchp;
+		struct job *failed = NULL;
+		MDB_txn *txn = NULL;
+		int rc;
+
+		if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0) {
+			log_err("write transaction: %s", mdb_strerror(rc));
+			for (struct job *j = batch; j; j = j->next)
+				j->store_rc = map_rc(rc);
+			return;
+		}
+		for (struct job *j = batch; j; j = j->next) {
+			j->store_rc = j->txn_work(j, txn);
+			if (j->store_rc != 0) {
+				failed = j;
+				break;
+			}
+		}
+		if (failed) {
+			int frc = failed->store_rc;
+
+			mdb_txn_abort(txn);
+			/* Unlink the failed job; it completes with its error. */
+			struct job **pp = batchp;
+			while (*pp != failed)
+				pp = &(*pp)->next;
+			*pp = failed->next;
+			failed->next = NULL;
+			failed->store_rc = frc;
+			async_complete(failed);
+			if (*batchp == NULL)
+				return;
+			continue;
+		}
+		rc = mdb_txn_commit(txn);
+		if (rc != 0)
+			log_err("commit: %s", mdb_strerror(rc));
+		for (struct job *j = batch; j; j = j->next)
+			j->store_rc = map_rc(rc);
+		atomic_fetch_add(&stat_commits, 1);
+		return;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct job *batch;
+		struct job *last;
+		unsigned n = 0;
+
+		pthread_mutex_lock(&wq_lock);
+		while (wq_head == NULL && !wq_stopping)
+			pthread_cond_wait(&wq_cond, &wq_lock);
+		if (wq_head == NULL) {
+			pthread_mutex_unlock(&wq_lock);
+			return NULL;
+		}
+		batch = last = wq_head;
+		for (n = 1; last->next && n < BATCH_MAX; n++)
+			last = last->next;
+		wq_head = last->next;
+		if (wq_head == NULL)
+			wq_tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&wq_lock);
+
+		run_batch(&batch);
+		atomic_fetch_add(&stat_jobs, n);
+		while (batch) {
+			struct job *next = batch->next;
+
+			async_complete(batch);
+			batch = next;
+		}
+	}
+}
+
+int store_start_writer(void)
+{
+	wq_stopping = false;
+	if (pthread_create(&writer, NULL, writer_main, NULL) != 0) {
+		log_err("cannot start the writer thread");
+		return -1;
+	}
+	writer_running = true;
+	return 0;
+}
+
+void store_submit(struct job *job)
+{
+	job->next = NULL;
+	job->store_rc = 0;
+	pthread_mutex_lock(&wq_lock);
+	if (wq_tail)
+		wq_tail->next = job;
+	else
+		wq_head = job;
+	wq_tail = job;
+	pthread_cond_signal(&wq_cond);
+	pthread_mutex_unlock(&wq_lock);
+}
+
+void store_close(void)
+{
+	if (writer_running) {
+		pthread_mutex_lock(&wq_lock);
+		wq_stopping = true;
+		pthread_cond_signal(&wq_cond);
+		pthread_mutex_unlock(&wq_lock);
+		pthread_join(writer, NULL);
+		writer_running = false;
+	}
+	if (read_txn) {
+		mdb_txn_abort(read_txn);
+		read_txn = NULL;
+	}
+	if (env) {
+		mdb_env_close(env);
+		env = NULL;
+	}
+}
+
+void store_stats(unsigned long *commits, unsigned long *jobs)
+{
+	*commits = atomic_load(&stat_commits);
+	*jobs = atomic_load(&stat_jobs);
+}

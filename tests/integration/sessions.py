@@ -1,0 +1,102 @@
+"""Sessions: Bearer and cookie use, CSRF on cookie writes, logout kills the
+session server-side, idle and absolute expiry (with the test clock), and a
+password change ends every other session."""
+
+import unittest
+import uuid
+
+from authd_harness import OwnAuthd, remember_secret
+
+
+def email():
+    return f"s{uuid.uuid4().hex[:12]}@example.com"
+
+
+class Sessions(OwnAuthd, unittest.TestCase):
+    def test_logout_kills_session(self):
+        e = email()
+        self.a.signup(e)
+        tok = self.a.session(e)
+        other = self.a.session(e)
+        self.assertEqual(self.a.get("/1/me", token=tok).status, 200)
+        r = self.a.post("/1/logout", token=tok)
+        self.assertEqual(r.status, 204, r)
+        self.assertIn("Max-Age=0", r.header("Set-Cookie"))
+        me = self.a.get("/1/me", token=tok)
+        self.assertEqual((me.status, me.json["code"]), (401, "unauthenticated"))
+        self.assertEqual(self.a.get("/1/me", token=other).status, 200)
+
+    def test_missing_or_malformed_token(self):
+        for auth in [None, "Bearer ", "Bearer abc", "Bearer " + "A" * 43, "Basic Zm9vOmJhcg==",
+                     "Bearer " + "A" * 44]:
+            with self.subTest(auth=auth):
+                h = {"Authorization": auth} if auth else {}
+                r = self.a.get("/1/me", headers=h)
+                self.assertEqual(r.status, 401, r)
+                self.assertEqual(r.json["code"], "unauthenticated")
+
+    def test_cookie_session_and_csrf(self):
+        e = email()
+        self.a.signup(e)
+        r = self.a.login(e)
+        cookie = r.header("Set-Cookie").split(";")[0]
+        csrf = r.json["csrf_token"]
+        me = self.a.get("/1/me", headers={"Cookie": "other=1; " + cookie})
+        self.assertEqual(me.status, 200, me)
+        # A write with only the cookie is refused (CSRF); with the token it works.
+        no = self.a.post("/1/me/2fa/totp", headers={"Cookie": cookie})
+        self.assertEqual((no.status, no.json["code"]), (403, "csrf_failed"))
+        bad = self.a.post("/1/me/2fa/totp", headers={"Cookie": cookie, "X-CSRF-Token": "0" * 64})
+        self.assertEqual(bad.status, 403)
+        ok = self.a.post("/1/me/2fa/totp", headers={"Cookie": cookie, "X-CSRF-Token": csrf})
+        self.assertEqual(ok.status, 200, ok)
+        remember_secret(ok.json["secret"])
+
+    def test_idle_timeout(self):
+        e = email()
+        self.a.signup(e)
+        tok = self.a.session(e)
+        self.a.advance(29 * 60)
+        self.assertEqual(self.a.get("/1/me", token=tok).status, 200)  # activity resets idle
+        self.a.advance(29 * 60)
+        self.assertEqual(self.a.get("/1/me", token=tok).status, 200)
+        self.a.advance(30 * 60 + 1)
+        r = self.a.get("/1/me", token=tok)
+        self.assertEqual((r.status, r.json["code"]), (401, "session_expired"))
+
+    def test_absolute_timeout(self):
+        e = email()
+        self.a.signup(e)
+        tok = self.a.session(e)
+        for _ in range(28):  # active every 25 minutes for 11 h 40 min
+            self.a.advance(25 * 60)
+            self.assertEqual(self.a.get("/1/me", token=tok).status, 200)
+        self.a.advance(20 * 60)  # 12 h since login, idle only 20 min
+        r = self.a.get("/1/me", token=tok)
+        self.assertEqual((r.status, r.json["code"]), (401, "session_expired"))
+
+    def test_password_change(self):
+        e = email()
+        self.a.signup(e)
+        tok = self.a.session(e)
+        other = self.a.session(e)
+        wrong = self.a.put("/1/me/password", {"current_password": "not it at all",
+                                              "new_password": "a brand new phrase"}, token=tok)
+        self.assertEqual((wrong.status, wrong.json["code"]), (403, "wrong_password"))
+        weak = self.a.put("/1/me/password", {"current_password": "correct horse battery",
+                                             "new_password": "password1"}, token=tok)
+        self.assertEqual((weak.status, weak.json["code"]), (400, "password_blocklisted"))
+        missing = self.a.put("/1/me/password", {"new_password": "a brand new phrase"}, token=tok)
+        self.assertEqual((missing.status, missing.json["code"]), (400, "missing_field"))
+        remember_secret("a brand new phrase")
+        ok = self.a.put("/1/me/password", {"current_password": "correct horse battery",
+                                           "new_password": "a brand new phrase"}, token=tok)
+        self.assertEqual(ok.status, 204, ok)
+        self.assertEqual(self.a.get("/1/me", token=tok).status, 200)
+        self.assertEqual(self.a.get("/1/me", token=other).status, 401)
+        self.assertEqual(self.a.login(e).status, 401)
+        self.assertEqual(self.a.login(e, "a brand new phrase").status, 200)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,117 @@
+"""Throttling is on by default and shared across sessions and logins:
+password and second-factor failures per account (and per unknown email)
+slow down with 429 + Retry-After, never more than 100 evaluated failures
+in any hour; per-IP failures slow down too. Time moves by the test clock."""
+
+import concurrent.futures
+import unittest
+import uuid
+
+from authd_harness import Authd, OwnAuthd, random_loopback, totp
+
+
+def email():
+    return f"t{uuid.uuid4().hex[:12]}@example.com"
+
+
+class AccountThrottle(OwnAuthd, unittest.TestCase):
+    def test_delay_grows_and_success_resets(self):
+        e = email()
+        self.a.signup(e)
+        # Three free failures, then a delay that doubles.
+        for _ in range(3):
+            self.assertEqual(self.a.login(e, "wrong password!").status, 401)
+        self.assertEqual(self.a.login(e, "wrong password!").status, 401)  # 4th: evaluated
+        r = self.a.login(e, "correct horse battery")
+        self.assertEqual(r.status, 429, r)
+        self.assertEqual(r.json["code"], "too_many_attempts")
+        self.assertEqual(int(r.header("Retry-After")), 5)
+        self.assertEqual(r.header("Cache-Control"), "no-store")
+        self.a.advance(5)
+        self.assertEqual(self.a.login(e, "wrong password!").status, 401)  # 5th
+        self.assertEqual(int(self.a.login(e).header("Retry-After")), 10)
+        self.a.advance(10)
+        # Success forgets the consecutive failures.
+        self.assertEqual(self.a.login(e).status, 200)
+        for _ in range(3):
+            self.assertEqual(self.a.login(e, "wrong password!").status, 401)
+        self.assertEqual(self.a.login(e).status, 200)
+
+    def test_shared_across_ips_and_parallel_attempts(self):
+        # RFC 4226 7.3: the counter is per account, across sessions; 20
+        # parallel attempts from 20 addresses are not 20 free guesses.
+        e = email()
+        self.a.signup(e)
+
+        def attempt(_):
+            self.a.source_ip = random_loopback()
+            return self.a.request("POST", "/1/login",
+                                  {"email": e, "password": "wrong password!"},
+                                  conn=self.a.connection(random_loopback())).status
+
+        with concurrent.futures.ThreadPoolExecutor(20) as ex:
+            statuses = list(ex.map(attempt, range(20)))
+        evaluated = statuses.count(401)
+        self.assertLessEqual(evaluated, 4, statuses)
+        self.assertEqual(statuses.count(429), 20 - evaluated)
+
+    def test_unknown_email_is_throttled_alike(self):
+        e = email()  # no such account
+        for _ in range(4):
+            self.assertEqual(self.a.login(e, "whatever it is").status, 401)
+        r = self.a.login(e, "whatever it is")
+        self.assertEqual((r.status, r.header("Retry-After")), (429, "5"))
+
+    def test_at_most_100_evaluated_failures_per_hour(self):
+        # Guess as fast as the server allows for one hour of (test) time.
+        e = email()
+        self.a.signup(e)
+        start = self.a.now()
+        evaluated = 0
+        now = start
+        while now - start < 3600:
+            self.a.source_ip = random_loopback()
+            r = self.a.login(e, "wrong password!")
+            if r.status == 401:
+                evaluated += 1
+            else:
+                self.assertEqual(r.status, 429, r)
+                now = self.a.advance(int(r.header("Retry-After")))
+        self.assertLessEqual(evaluated, 100)
+        self.assertGreater(evaluated, 3)
+
+    def test_second_factor_failures_count(self):
+        e = email()
+        self.a.signup(e)
+        secret, _ = self.a.enable_totp(self.a.session(e))
+        statuses = []
+        for _ in range(6):
+            step = self.a.login(e)
+            if step.status != 200:
+                statuses.append(step.status)
+                break
+            r = self.a.post(f"/1/login/{step.json['login_id']}/totp", {"code": "000000"
+                            if totp(secret, self.a.now()) != "000000" else "111111"})
+            statuses.append(r.status)
+        self.assertIn(429, statuses)
+        self.assertLessEqual(statuses.index(429), 4)
+
+
+class IpThrottle(OwnAuthd, unittest.TestCase):
+    def test_one_address_spraying_many_accounts(self):
+        ip = random_loopback()
+        statuses = []
+        for i in range(24):
+            r = self.a.request("POST", "/1/login", {"email": email(), "password": "spray spray"},
+                               conn=self.a.connection(ip))
+            statuses.append(r.status)
+        self.assertEqual(statuses[:20], [401] * 20)
+        self.assertIn(429, statuses[20:])
+        # Another address is not affected.
+        r = self.a.request("POST", "/1/login", {"email": email(), "password": "spray spray"},
+                           conn=self.a.connection(random_loopback()))
+        self.assertEqual(r.status, 401)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,111 @@
+/* Unit tests for authd/config.c in a test build: defaults, the INI file,
+ * flags, and the cross-field rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int load(struct authd_config *c, const char *text, char *err, size_t n)
+{
+	char path[] = "/tmp/authd-conf-XXXXXX";
+	int fd = mkstemp(path);
+	int rc;
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	close(fd);
+	rc = config_load_file(c, path, err, n);
+	unlink(path);
+	return rc;
+}
+
+static void test_defaults(void **state)
+{
+	struct authd_config c;
+	char err[256];
+
+	(void)state;
+	config_defaults(&c);
+	assert_string_equal(c.listen_addr, "127.0.0.1");
+	assert_int_equal(c.listen_port, 8080);
+	assert_int_equal(c.argon2_m_kib, 19456);
+	assert_int_equal(c.argon2_t, 2);
+	assert_int_equal(c.argon2_p, 1);
+	assert_int_equal(c.session_idle_s, 1800);
+	assert_int_equal(c.session_absolute_s, 43200);
+	assert_false(c.test_clock);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+}
+
+static void test_file(void **state)
+{
+	struct authd_config c;
+	char err[256];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(load(&c,
+			      "[server]\nlisten_port = 9000\n[password]\n"
+			      "argon2_memory_kib = 46080\nargon2_iterations = 1\n"
+			      "[totp]\nissuer = Example Host\n",
+			      err, sizeof(err)),
+			 0);
+	assert_int_equal(c.listen_port, 9000);
+	assert_int_equal(c.argon2_m_kib, 46080);
+	assert_string_equal(c.issuer, "Example Host");
+	assert_int_equal(load(&c, "[server]\nbogus = 1\n", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown key"));
+	assert_int_equal(load(&c, "[server]\nlisten_port = 70000\n", err, sizeof(err)), -1);
+	assert_int_equal(load(&c, "[server]\nlisten_port = 80x\n", err, sizeof(err)), -1);
+	assert_int_equal(load(&c, "[server]\ntest_clock = maybe\n", err, sizeof(err)), -1);
+	assert_int_equal(load(&c, "not ini at all\n", err, sizeof(err)), -1);
+	assert_int_equal(config_load_file(&c, "/nonexistent/authd.conf", err, sizeof(err)), -1);
+}
+
+static void test_listen_and_rules(void **state)
+{
+	struct authd_config c;
+	char err[256];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(config_set_listen(&c, "127.0.0.2:1234"), 0);
+	assert_string_equal(c.listen_addr, "127.0.0.2");
+	assert_int_equal(c.listen_port, 1234);
+	assert_int_equal(config_set_listen(&c, "::1:8080"), 0);
+	assert_string_equal(c.listen_addr, "::1");
+	assert_int_equal(config_set_listen(&c, "nocolon"), -1);
+	assert_int_equal(config_set_listen(&c, ":80"), -1);
+	assert_int_equal(config_set_listen(&c, "a:99999"), -1);
+	config_defaults(&c);
+	c.session_idle_s = c.session_absolute_s + 1;
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -1);
+	config_defaults(&c);
+	snprintf(c.tls_cert, sizeof(c.tls_cert), "cert.pem");
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -1);
+	/* A test build takes the test clock and fixture-only low costs. */
+	config_defaults(&c);
+	c.test_clock = true;
+	c.argon2_m_kib = 64;
+	c.argon2_t = 1;
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_listen_and_rules),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

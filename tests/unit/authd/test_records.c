@@ -1,0 +1,194 @@
+/* Unit tests for authd/records.c: every record kind round-trips through
+ * LMDB, the session index finds an account's sessions, and damaged values
+ * are reported as corrupt instead of being half-read. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "records.h"
+#include "unit_store.h"
+
+static struct account g_acct;
+
+static int put_account(MDB_txn *txn, void *arg)
+{
+	(void)arg;
+	return account_put(txn, &g_acct);
+}
+
+static void test_account(void **state)
+{
+	struct account back;
+	uint8_t id[AUTHD_ID_LEN];
+	MDB_txn *txn = NULL;
+
+	(void)state;
+	memset(&g_acct, 0, sizeof(g_acct));
+	memset(g_acct.id, 0x11, AUTHD_ID_LEN);
+	memset(g_acct.org_id, 0x22, AUTHD_ID_LEN);
+	snprintf(g_acct.email, sizeof(g_acct.email), "ann@example.com");
+	snprintf(g_acct.name, sizeof(g_acct.name), "Ann \"Quote\" \xc3\xa9");
+	snprintf(g_acct.pw_hash, sizeof(g_acct.pw_hash),
+		 "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA");
+	g_acct.created_at = 1700000000;
+	g_acct.password_changed_at = 1700000001;
+	assert_int_equal(unit_write(put_account, NULL), 0);
+	assert_int_equal(store_read_begin(&txn), 0);
+	assert_int_equal(account_id_by_email(txn, "ann@example.com", id), 0);
+	assert_memory_equal(id, g_acct.id, AUTHD_ID_LEN);
+	assert_int_equal(account_get(txn, id, &back), 0);
+	assert_memory_equal(&back, &g_acct, sizeof(g_acct));
+	assert_int_equal(account_id_by_email(txn, "bob@example.com", id), STORE_E_NOTFOUND);
+	store_read_end(txn);
+}
+
+struct sess_arg {
+	uint8_t keys[3][AUTHD_HASH_LEN];
+	struct session s;
+	int op;
+};
+
+static int sess_write(MDB_txn *txn, void *arg)
+{
+	struct sess_arg *a = arg;
+	int rc = 0;
+
+	if (a->op == 0) {
+		for (int i = 0; i < 3 && rc == 0; i++)
+			rc = session_put(txn, a->keys[i], &a->s);
+	} else {
+		rc = session_del_all(txn, a->s.account_id, a->keys[1]);
+	}
+	return rc;
+}
+
+static void test_sessions(void **state)
+{
+	struct sess_arg a;
+	struct session back;
+	MDB_txn *txn = NULL;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	for (int i = 0; i < 3; i++)
+		memset(a.keys[i], 0xa0 + i, AUTHD_HASH_LEN);
+	memset(a.s.account_id, 0x33, AUTHD_ID_LEN);
+	a.s.aal = AAL_SECOND_FACTOR;
+	a.s.created_at = 10;
+	a.s.last_seen = 20;
+	a.s.expires_at = 30;
+	a.s.second_factor_at = 15;
+	assert_int_equal(unit_write(sess_write, &a), 0);
+	assert_int_equal(store_read_begin(&txn), 0);
+	assert_int_equal(session_get(txn, a.keys[2], &back), 0);
+	assert_memory_equal(&back, &a.s, sizeof(back));
+	store_read_end(txn);
+	/* Delete all but the middle one, through the per-account index. */
+	a.op = 1;
+	assert_int_equal(unit_write(sess_write, &a), 0);
+	assert_int_equal(store_read_begin(&txn), 0);
+	assert_int_equal(session_get(txn, a.keys[0], &back), STORE_E_NOTFOUND);
+	assert_int_equal(session_get(txn, a.keys[1], &back), 0);
+	assert_int_equal(session_get(txn, a.keys[2], &back), STORE_E_NOTFOUND);
+	store_read_end(txn);
+}
+
+static struct totp_rec totp_in;
+static struct backup_rec backup_in;
+static struct login login_in;
+
+static int put_factor_records(MDB_txn *txn, void *arg)
+{
+	const uint8_t *id = arg;
+	uint8_t key[AUTHD_HASH_LEN];
+	int rc;
+
+	memset(key, 0x77, sizeof(key));
+	if ((rc = totp_put(txn, id, &totp_in)) != 0 || (rc = backup_put(txn, id, &backup_in)) != 0)
+		return rc;
+	return login_put(txn, key, &login_in);
+}
+
+static int put_garbage(MDB_txn *txn, void *arg)
+{
+	(void)arg;
+	uint8_t id[AUTHD_ID_LEN];
+
+	memset(id, 0x99, sizeof(id));
+	return store_put(txn, DB_TOTP, id, AUTHD_ID_LEN, "\x01short", 6);
+}
+
+static void test_factor_records(void **state)
+{
+	uint8_t id[AUTHD_ID_LEN];
+	uint8_t key[AUTHD_HASH_LEN];
+	struct totp_rec t;
+	struct backup_rec b;
+	struct login l;
+	MDB_txn *txn = NULL;
+
+	(void)state;
+	memset(id, 0x44, sizeof(id));
+	memset(key, 0x77, sizeof(key));
+	memset(&totp_in, 0, sizeof(totp_in));
+	totp_in.enabled = true;
+	totp_in.alg = 2;
+	totp_in.digits = 8;
+	totp_in.period = 30;
+	totp_in.last_step = 666666666666;
+	totp_in.seed_len = 49;
+	memset(totp_in.seed, 0x5a, 49);
+	totp_in.pending_expires_at = -1;
+	memset(&backup_in, 0, sizeof(backup_in));
+	backup_in.created_at = 5;
+	for (int i = 0; i < OTP_BACKUP_COUNT; i++) {
+		memset(backup_in.salt[i], i, OTP_BACKUP_SALT_LEN);
+		memset(backup_in.hash[i], 100 + i, OTP_BACKUP_HASH_LEN);
+	}
+	backup_in.used_at[3] = 99;
+	memset(&login_in, 0, sizeof(login_in));
+	memcpy(login_in.account_id, id, AUTHD_ID_LEN);
+	login_in.created_at = 1;
+	login_in.expires_at = 301;
+	login_in.attempts = 4;
+	assert_int_equal(unit_write(put_factor_records, id), 0);
+	assert_int_equal(unit_write(put_garbage, NULL), 0);
+	assert_int_equal(store_read_begin(&txn), 0);
+	assert_int_equal(totp_get(txn, id, &t), 0);
+	assert_memory_equal(&t, &totp_in, sizeof(t));
+	assert_int_equal(backup_get(txn, id, &b), 0);
+	assert_memory_equal(&b, &backup_in, sizeof(b));
+	assert_int_equal(backup_remaining(&b), 9);
+	assert_int_equal(login_get(txn, key, &l), 0);
+	assert_memory_equal(&l, &login_in, sizeof(l));
+	memset(id, 0x99, sizeof(id));
+	assert_int_equal(totp_get(txn, id, &t), STORE_E_CORRUPT);
+	store_read_end(txn);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	unit_store_open();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unit_store_close();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_account),
+	    cmocka_unit_test(test_sessions),
+	    cmocka_unit_test(test_factor_records),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

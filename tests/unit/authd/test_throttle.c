@@ -1,0 +1,164 @@
+/* Unit tests for authd/throttle.c: the delay schedule, the hourly cap, the
+ * quiet reset, in-flight attempts, and the stored record round trip. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "store.h"
+#include "throttle.h"
+#include "unit_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void test_free_then_doubling(void **state)
+{
+	struct throttle_rec r;
+	const struct throttle_policy *p = &throttle_account_policy;
+	int64_t now = 1000000;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	for (unsigned i = 0; i < p->free_failures; i++) {
+		assert_int_equal(throttle_retry_after(&r, p, now, 0), 0);
+		throttle_record_failure(&r, p, now);
+	}
+	assert_int_equal(throttle_retry_after(&r, p, now, 0), 0);
+	throttle_record_failure(&r, p, now); /* 4th */
+	assert_int_equal(throttle_retry_after(&r, p, now, 0), 5);
+	assert_int_equal(throttle_retry_after(&r, p, now + 4, 0), 1);
+	assert_int_equal(throttle_retry_after(&r, p, now + 5, 0), 0);
+	throttle_record_failure(&r, p, now + 5); /* 5th */
+	assert_int_equal(throttle_retry_after(&r, p, now + 5, 0), 10);
+	for (int i = 0; i < 30; i++)
+		throttle_record_failure(&r, p, now + 6);
+	/* Capped: never more than max_delay from the last failure (the hourly
+	 * cap may add more, see below). */
+	assert_true(throttle_retry_after(&r, p, now + 6, 0) >= p->max_delay);
+	throttle_record_success(&r);
+	assert_int_equal(r.consecutive, 0);
+}
+
+static void test_hourly_cap(void **state)
+{
+	struct throttle_policy p = {.free_failures = 1000,
+				    .base_delay = 1,
+				    .max_delay = 1,
+				    .hourly_cap = 100,
+				    .quiet_reset = 1 << 30};
+	struct throttle_rec r;
+	int64_t t0 = 5000000;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	for (int i = 0; i < 99; i++)
+		throttle_record_failure(&r, &p, t0 + i);
+	assert_int_equal(throttle_retry_after(&r, &p, t0 + 99, 0), 0);
+	/* One in flight makes the hundredth: the next must wait. */
+	assert_int_equal(throttle_retry_after(&r, &p, t0 + 99, 1), 3600 - 99);
+	throttle_record_failure(&r, &p, t0 + 99);
+	assert_int_equal(throttle_retry_after(&r, &p, t0 + 100, 0), 3600 - 100);
+	/* When the oldest leaves the hour, one more is allowed. */
+	assert_int_equal(throttle_retry_after(&r, &p, t0 + 3600, 0), 0);
+	throttle_record_failure(&r, &p, t0 + 3600);
+	assert_int_equal(throttle_retry_after(&r, &p, t0 + 3600, 0), 1);
+	/* Hourly-only entries count toward the cap, not the delay. */
+	memset(&r, 0, sizeof(r));
+	for (int i = 0; i < 100; i++)
+		throttle_record_hourly(&r, t0);
+	assert_int_equal(r.consecutive, 0);
+	assert_int_equal(throttle_retry_after(&r, &p, t0 + 10, 0), 3590);
+}
+
+static void test_quiet_reset(void **state)
+{
+	const struct throttle_policy *p = &throttle_ip_policy;
+	struct throttle_rec r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	for (unsigned i = 0; i < p->free_failures + 3; i++)
+		throttle_record_failure(&r, p, 100);
+	assert_true(throttle_retry_after(&r, p, 100, 0) > 0);
+	assert_int_equal(throttle_retry_after(&r, p, 100 + p->quiet_reset, 0), 0);
+	throttle_record_failure(&r, p, 100 + p->quiet_reset);
+	assert_int_equal(r.consecutive, 1);
+}
+
+static void test_keys_and_slots(void **state)
+{
+	uint8_t id[AUTHD_ID_LEN] = {1, 2, 3};
+	uint8_t a[THROTTLE_KEY_LEN], f[THROTTLE_KEY_LEN], e1[THROTTLE_KEY_LEN],
+	    e2[THROTTLE_KEY_LEN];
+
+	(void)state;
+	throttle_key_account(a, id);
+	throttle_key_factor(f, id);
+	throttle_key_email(e1, "a@example.com");
+	throttle_key_email(e2, "b@example.com");
+	assert_memory_not_equal(a, f, THROTTLE_KEY_LEN);
+	assert_memory_not_equal(e1, e2, THROTTLE_KEY_LEN);
+	assert_ptr_equal(throttle_slot_ip("127.0.0.1"), throttle_slot_ip("127.0.0.1"));
+	assert_ptr_not_equal(throttle_slot_ip("127.0.0.1"), throttle_slot_ip("127.0.0.2"));
+	(*throttle_slot_inflight(throttle_slot_subject(a)))++;
+	assert_int_equal(*throttle_slot_inflight(throttle_slot_subject(a)), 1);
+	/* Many addresses cannot grow memory or evict a slot with work in flight. */
+	for (int i = 0; i < 100000; i++) {
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
+		throttle_record_failure(throttle_slot_rec(throttle_slot_ip(ip)),
+					&throttle_ip_policy, i);
+	}
+	assert_int_equal(*throttle_slot_inflight(throttle_slot_subject(a)), 1);
+}
+
+static int put_rec(MDB_txn *txn, void *arg)
+{
+	struct throttle_rec *r = arg;
+	uint8_t key[THROTTLE_KEY_LEN];
+	uint8_t id[AUTHD_ID_LEN] = {9};
+
+	throttle_key_account(key, id);
+	return throttle_put(txn, key, r);
+}
+
+static void test_record_round_trip(void **state)
+{
+	uint8_t key[THROTTLE_KEY_LEN];
+	uint8_t id[AUTHD_ID_LEN] = {9};
+	struct throttle_rec in, out;
+	MDB_txn *txn = NULL;
+
+	(void)state;
+	unit_store_open();
+	throttle_key_account(key, id);
+	assert_int_equal(store_read_begin(&txn), 0);
+	assert_int_equal(throttle_get(txn, key, &out), 0); /* missing reads as zero */
+	assert_int_equal(out.count, 0);
+	store_read_end(txn);
+	memset(&in, 0, sizeof(in));
+	for (int i = 0; i < 150; i++)
+		throttle_record_failure(&in, &throttle_account_policy, 1000 + i);
+	assert_int_equal(in.count, THROTTLE_RING);
+	assert_int_equal(unit_write(put_rec, &in), 0);
+	assert_int_equal(store_read_begin(&txn), 0);
+	assert_int_equal(throttle_get(txn, key, &out), 0);
+	store_read_end(txn);
+	assert_memory_equal(&in, &out, sizeof(in));
+	unit_store_close();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_free_then_doubling), cmocka_unit_test(test_hourly_cap),
+	    cmocka_unit_test(test_quiet_reset),	       cmocka_unit_test(test_keys_and_slots),
+	    cmocka_unit_test(test_record_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
