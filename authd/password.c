@@ -56,7 +56,9 @@ static bool is_blocklisted(const char *pw, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		char c = pw[i];
 
-		lower[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c + ('a' - 'A'));
+		lower[i] = c;
 		if (pw[i] != pw[0])
 			all_same = false;
 	}
@@ -164,13 +166,37 @@ out:
 	return ok;
 }
 
+/* Reads "<name>=<digits>" at *s and moves past it; -1 if malformed. */
+static long phc_param(const char **s, const char *name)
+{
+	size_t n = strlen(name);
+	char *end = NULL;
+	unsigned long v;
+
+	if (strncmp(*s, name, n) != 0 || (*s)[n] != '=' || (*s)[n + 1] < '0' || (*s)[n + 1] > '9')
+		return -1;
+	v = strtoul(*s + n + 1, &end, 10);
+	if (v > UINT32_MAX)
+		return -1;
+	*s = end;
+	return (long)v;
+}
+
 bool password_needs_rehash(const char *phc)
 {
-	unsigned v, m, t, p;
+	static const char prefix[] = "$argon2id$";
+	const char *s = phc;
+	long v, m, t, p;
 
-	if (sscanf(phc, "$argon2id$v=%u$m=%u,t=%u,p=%u$", &v, &m, &t, &p) != 4)
+	if (strncmp(s, prefix, sizeof(prefix) - 1) != 0)
 		return true;
-	return v != ARGON2_VERSION_13 || m < cost.m_kib || t < cost.t || p != cost.p;
+	s += sizeof(prefix) - 1;
+	if ((v = phc_param(&s, "v")) < 0 || *s++ != '$' || (m = phc_param(&s, "m")) < 0 ||
+	    *s++ != ',' || (t = phc_param(&s, "t")) < 0 || *s++ != ',' ||
+	    (p = phc_param(&s, "p")) < 0 || *s != '$')
+		return true;
+	return v != ARGON2_VERSION_13 || m < (long)cost.m_kib || t < (long)cost.t ||
+	       p != (long)cost.p;
 }
 
 int password_init_dummy(void)

@@ -15,26 +15,26 @@
 typedef void (*handler_fn)(struct req *r);
 
 struct route {
-	enum http_method method;
 	const char *pattern; /* segments; '*' captures one into req->param */
 	handler_fn fn;
+	enum http_method method;
 	bool test_only;
 };
 
 static const struct route routes[] = {
-    {M_GET, "health", http_health, false},
-    {M_POST, "accounts", http_accounts_create, false},
-    {M_POST, "login", http_login_start, false},
-    {M_POST, "login/*/totp", http_login_totp, false},
-    {M_POST, "login/*/backup-code", http_login_backup_code, false},
-    {M_GET, "me", http_me_get, false},
-    {M_POST, "logout", http_logout, false},
-    {M_PUT, "me/password", http_password_change, false},
-    {M_POST, "me/2fa/totp", http_totp_enroll, false},
-    {M_DELETE, "me/2fa/totp", http_totp_delete, false},
-    {M_POST, "me/2fa/totp/confirm", http_totp_confirm, false},
-    {M_POST, "me/2fa/backup-codes", http_backup_regenerate, false},
-    {M_POST, "_test/clock", http_test_clock, true},
+    {"health", http_health, M_GET, false},
+    {"accounts", http_accounts_create, M_POST, false},
+    {"login", http_login_start, M_POST, false},
+    {"login/*/totp", http_login_totp, M_POST, false},
+    {"login/*/backup-code", http_login_backup_code, M_POST, false},
+    {"me", http_me_get, M_GET, false},
+    {"logout", http_logout, M_POST, false},
+    {"me/password", http_password_change, M_PUT, false},
+    {"me/2fa/totp", http_totp_enroll, M_POST, false},
+    {"me/2fa/totp", http_totp_delete, M_DELETE, false},
+    {"me/2fa/totp/confirm", http_totp_confirm, M_POST, false},
+    {"me/2fa/backup-codes", http_backup_regenerate, M_POST, false},
+    {"_test/clock", http_test_clock, M_POST, true},
 };
 
 static const char *const method_names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", ""};

@@ -12,6 +12,7 @@
 
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,7 +207,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 		return 1; /* no WebSocket channel exists yet */
 
 	case LWS_CALLBACK_HTTP:
-		if (r) /* a pipelined request while one is pending: not supported */
+		if (pss == NULL || r) /* a pipelined request while one is pending */
 			return -1;
 		if (open_requests >= srv.cfg.max_connections) {
 			lws_return_http_status(wsi, 503, NULL);
@@ -286,12 +287,12 @@ static void wake_loop(void *arg)
 		lws_cancel_service(context);
 }
 
+/* Only sets a flag: the signal interrupts the loop thread's poll (the other
+ * threads block these signals), and the loop checks the flag. */
 static void on_signal(int sig)
 {
 	(void)sig;
 	stopping = 1;
-	if (context)
-		lws_cancel_service(context);
 }
 
 static void lws_log_bridge(int level, const char *line)
@@ -337,13 +338,25 @@ int server_run(void)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		workers = n > 0 ? (unsigned)n : 1;
 	}
-	if (async_start(workers, wake_loop, NULL) != 0 || store_start_writer() != 0) {
+	/* Threads inherit the mask: block the stop signals while creating them so
+	 * that only the loop thread receives them. */
+	sigset_t stop_signals, old;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
+	int started = async_start(workers, wake_loop, NULL) == 0 && store_start_writer() == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!started) {
 		lws_context_destroy(context);
 		context = NULL;
 		return -1;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s:%d (workers=%u, test_clock=%s)", srv.cfg.listen_addr,
 		 lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default")), workers,
