@@ -51,10 +51,9 @@ struct req {
 	/* The response. */
 	int status;
 	char *resp;
-	size_t resp_len, resp_sent;
+	size_t resp_len;
 	char headers[1024];
 	size_t headers_len;
-	bool headers_sent;
 	bool responded;
 	bool close_after;
 };

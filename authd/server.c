@@ -106,27 +106,44 @@ static struct req *req_new(struct lws *wsi, const char *uri)
 	return r;
 }
 
-static int write_headers(struct lws *wsi, struct req *r)
+/*
+ * Writes r's whole response (status line, headers, body) with one lws_write,
+ * so a small response is one send() and one TCP segment. Content-Length is
+ * added by name: lws then does no body accounting of its own, which would
+ * count the header bytes against it. lws keeps what the socket did not take
+ * and finishes it before the next transaction.
+ */
+static int write_response(struct lws *wsi, struct pss *pss, struct req *r)
 {
-	uint8_t buf[LWS_PRE + 2048];
-	uint8_t *start = buf + LWS_PRE;
-	uint8_t *p = start;
-	uint8_t *end = buf + sizeof(buf) - 1;
-	char rid[24];
+	const size_t head_room = 2048;
+	size_t cap = LWS_PRE + head_room + r->resp_len;
+	uint8_t *buf = malloc(cap);
+	uint8_t *start, *p, *end;
+	char num[24];
 	const char *h = r->headers;
+	bool close_after = r->close_after;
+	int rc = -1;
+	int n;
 
-	if (lws_add_http_common_headers(wsi, (unsigned)r->status, NULL, r->resp_len, &p, end))
+	if (buf == NULL)
 		return -1;
-	snprintf(rid, sizeof(rid), "%llu", (unsigned long long)r->id);
+	start = p = buf + LWS_PRE;
+	end = start + head_room - 1;
+	if (lws_add_http_header_status(wsi, (unsigned)r->status, &p, end))
+		goto out;
+	n = snprintf(num, sizeof(num), "%zu", r->resp_len);
+	if (lws_add_http_header_by_name(wsi, (const unsigned char *)"content-length:",
+					(const unsigned char *)num, n, &p, end))
+		goto out;
+	n = snprintf(num, sizeof(num), "%llu", (unsigned long long)r->id);
 	if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-request-id:",
-					(const unsigned char *)rid, (int)strlen(rid), &p, end) ||
+					(const unsigned char *)num, n, &p, end) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
 					(const unsigned char *)"no-store", 8, &p, end))
-		return -1;
-	if (r->close_after &&
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
-					(const unsigned char *)"close", 5, &p, end))
-		return -1;
+		goto out;
+	if (close_after && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+						       (const unsigned char *)"close", 5, &p, end))
+		goto out;
 	/* Our extra headers, kept as "Name: value\r\n" lines. */
 	while (*h) {
 		const char *colon = strchr(h, ':');
@@ -135,63 +152,34 @@ static int write_headers(struct lws *wsi, struct req *r)
 		size_t nlen;
 
 		if (colon == NULL || eol == NULL || colon > eol)
-			return -1;
+			goto out;
 		nlen = (size_t)(colon - h) + 1;
 		if (nlen >= sizeof(name))
-			return -1;
+			goto out;
 		for (size_t i = 0; i < nlen; i++)
 			name[i] = (char)((h[i] >= 'A' && h[i] <= 'Z') ? h[i] + 32 : h[i]);
 		name[nlen] = '\0';
 		if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
 						(const unsigned char *)colon + 2,
 						(int)(eol - colon - 2), &p, end))
-			return -1;
+			goto out;
 		h = eol + 2;
 	}
-	if (lws_finalize_write_http_header(wsi, start, &p, end))
-		return -1;
-	return 0;
-}
-
-/* Writes the next piece of r's response; returns -1 to close. */
-static int write_response(struct lws *wsi, struct pss *pss, struct req *r)
-{
-	uint8_t buf[LWS_PRE + 16384];
-	size_t n;
-	bool last;
-
-	if (!r->headers_sent) {
-		r->headers_sent = true;
-		if (write_headers(wsi, r))
-			return -1;
-		if (r->resp_len) {
-			lws_callback_on_writable(wsi);
-			return 0;
-		}
-	} else {
-		n = r->resp_len - r->resp_sent;
-		if (n > sizeof(buf) - LWS_PRE)
-			n = sizeof(buf) - LWS_PRE;
-		memcpy(buf + LWS_PRE, r->resp + r->resp_sent, n);
-		last = r->resp_sent + n == r->resp_len;
-		if (lws_write(wsi, buf + LWS_PRE, n,
-			      last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n) {
-			OPENSSL_cleanse(buf + LWS_PRE, n);
-			return -1;
-		}
-		OPENSSL_cleanse(buf + LWS_PRE, n);
-		r->resp_sent += n;
-		if (!last) {
-			lws_callback_on_writable(wsi);
-			return 0;
-		}
+	if (lws_finalize_http_header(wsi, &p, end))
+		goto out;
+	if (r->resp_len) {
+		memcpy(p, r->resp, r->resp_len);
+		p += r->resp_len;
 	}
-	/* Done: log one line, then free the request and ready the connection. */
+	if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL) != (int)(p - start))
+		goto out;
+	rc = 0;
+out:
+	authd_freezero(buf, cap);
 	log_debug("req=%llu status=%d ip=%s", (unsigned long long)r->id, r->status, r->ip);
-	bool close_after = r->close_after;
 	pss->req = NULL;
 	req_free(r);
-	if (close_after)
+	if (rc != 0 || close_after)
 		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
