@@ -5,14 +5,20 @@ set(AUTHD_WARNINGS
   -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wstrict-prototypes
   -Wmissing-prototypes -Wvla -Wpointer-arith -Wimplicit-fallthrough -Wshadow)
 
+set(AUTHD_AUTOINIT -ftrivial-auto-var-init=zero)
+if(CMAKE_C_COMPILER_ID STREQUAL "Clang" AND CMAKE_C_COMPILER_VERSION VERSION_LESS 16)
+  # clang 14 still hides this option behind a flag.
+  list(APPEND AUTHD_AUTOINIT
+       -enable-trivial-auto-var-init-zero-knowing-it-will-be-removed-from-clang)
+endif()
+
 if(AUTHD_SANITIZE)
   add_compile_options(-fsanitize=${AUTHD_SANITIZE} -fno-sanitize-recover=all
                       -fno-omit-frame-pointer)
   add_link_options(-fsanitize=${AUTHD_SANITIZE})
-  set(AUTHD_HARDENING -fstack-protector-strong -ftrivial-auto-var-init=zero)
+  set(AUTHD_HARDENING -fstack-protector-strong ${AUTHD_AUTOINIT})
 else()
-  set(AUTHD_HARDENING -D_FORTIFY_SOURCE=2 -fstack-protector-strong
-                      -ftrivial-auto-var-init=zero)
+  set(AUTHD_HARDENING -D_FORTIFY_SOURCE=2 -fstack-protector-strong ${AUTHD_AUTOINIT})
 endif()
 
 # The defines every one of our targets shares: glibc's explicit_bzero and
