@@ -13,6 +13,8 @@ static const struct api_error_info table[E__COUNT] = {
     [E_MISSING_FIELD] = {400, "missing_field", "a required field is missing"},
     [E_UNKNOWN_FIELD] = {400, "unknown_field", "the body has a field this endpoint does not take"},
     [E_BODY_TOO_LARGE] = {413, "body_too_large", "request body is too large"},
+    [E_LENGTH_REQUIRED] = {411, "length_required",
+			   "request body needs a content-length (no chunked bodies)"},
     [E_UNSUPPORTED_MEDIA_TYPE] = {415, "unsupported_media_type",
 				  "request body must be application/json"},
     [E_NOT_FOUND] = {404, "not_found", "no such resource"},

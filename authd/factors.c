@@ -101,6 +101,7 @@ void factor_backup_consume(struct backup_rec *b, const char *code, size_t len, i
 	char norm[OTP_BACKUP_CHARS + 1];
 	uint8_t h[OTP_BACKUP_HASH_LEN];
 	int hit = -1;
+	int used = -1;
 
 	*api_err = E_INVALID_CODE;
 	if (otp_backup_normalize(code, len, norm) != 0)
@@ -110,14 +111,20 @@ void factor_backup_consume(struct backup_rec *b, const char *code, size_t len, i
 	for (int i = 0; i < OTP_BACKUP_COUNT; i++) {
 		if (otp_backup_hash(srv.keys.backup, b->salt[i], norm, h) != 0)
 			continue;
-		if (CRYPTO_memcmp(h, b->hash[i], sizeof(h)) == 0 && b->used_at[i] == 0)
-			hit = i;
+		if (CRYPTO_memcmp(h, b->hash[i], sizeof(h)) == 0) {
+			if (b->used_at[i] == 0)
+				hit = i;
+			else
+				used = i;
+		}
 	}
 	OPENSSL_cleanse(norm, sizeof(norm));
 	OPENSSL_cleanse(h, sizeof(h));
 	if (hit >= 0) {
 		b->used_at[hit] = now;
 		*api_err = -1;
+	} else if (used >= 0) {
+		*api_err = E_CODE_REUSED;
 	}
 }
 

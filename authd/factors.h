@@ -35,7 +35,8 @@ int factor_totp_check(struct totp_rec *t, const uint8_t account_id[AUTHD_ID_LEN]
 		      const char *code, size_t len, int64_t now, int *api_err);
 
 /* Marks the backup code used when it matches an unused one; *api_err -1 on
- * success, E_INVALID_CODE otherwise (also for malformed codes). */
+ * success, E_CODE_REUSED for a code already used, E_INVALID_CODE otherwise
+ * (also for malformed codes). */
 void factor_backup_consume(struct backup_rec *b, const char *code, size_t len, int64_t now,
 			   int *api_err);
 

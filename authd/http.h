@@ -36,11 +36,12 @@ struct req {
 	char path[256];
 	char param[64]; /* the '*' segment of the route */
 	char ip[48];
-	char authorization[256];
-	char cookie[512];
+	char authorization[512];
+	char cookie[4096];
 	char csrf[128];
 	char content_type[96];
 	long content_length;
+	bool chunked;
 	char *body;
 	size_t body_len;
 	bool body_too_large;

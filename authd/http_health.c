@@ -35,6 +35,11 @@ static void clock_done(struct job *job)
 	struct clock_job *j = (struct clock_job *)job;
 
 	if (req_resume(j->req)) {
+		if (job->store_rc != 0) {
+			reply_error(j->req, api_error_from_store(job->store_rc));
+			free(j);
+			return;
+		}
 		authd_clock_advance(j->advance);
 		reply_json(j->req, 200, json_pack("{s:I}", "now", (json_int_t)authd_now()));
 	}

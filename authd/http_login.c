@@ -280,8 +280,6 @@ void http_login_start(struct req *r)
 		reply_throttled(r, wait);
 		goto out;
 	}
-	if (plen > PASSWORD_MAX_BYTES)
-		plen = PASSWORD_MAX_BYTES;
 	memcpy(j->pw, pw, plen);
 	j->pw_len = plen;
 	j->req = r;

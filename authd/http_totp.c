@@ -125,15 +125,30 @@ static int confirm_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, boo
 
 static int delete_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, bool exists)
 {
+	char norm[OTP_BACKUP_CHARS + 1];
 	int rc;
 
 	if (!exists || !t->enabled) {
 		j->api_err = E_TOTP_NOT_ENABLED;
 		return 0;
 	}
-	if ((rc = factor_totp_check(t, j->account_id, false, j->code, j->code_len, j->now,
-				    &j->api_err)) != 0)
+	/* A backup code works too: it is how someone who lost the phone turns
+	 * TOTP off. The two formats cannot be confused (digits vs 16 letters). */
+	if (otp_backup_normalize(j->code, j->code_len, norm) == 0) {
+		struct backup_rec b;
+
+		OPENSSL_cleanse(norm, sizeof(norm));
+		rc = backup_get(txn, j->account_id, &b);
+		if (rc != 0 && rc != STORE_E_NOTFOUND)
+			return rc;
+		if (rc == 0)
+			factor_backup_consume(&b, j->code, j->code_len, j->now, &j->api_err);
+		else
+			j->api_err = E_INVALID_CODE;
+	} else if ((rc = factor_totp_check(t, j->account_id, false, j->code, j->code_len, j->now,
+					   &j->api_err)) != 0) {
 		return rc;
+	}
 	if (j->api_err >= 0)
 		return factor_record(txn, j->account_id, j->now, false);
 	/* TOTP is the only method today: removing it turns 2FA off, and the

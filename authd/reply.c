@@ -71,8 +71,10 @@ static void problem(struct req *r, enum api_error e, const char *field, const ch
 	json_decref(body);
 	if (text == NULL)
 		AUTHD_BUG("cannot build a problem body");
-	if (e == E_METHOD_NOT_ALLOWED || e == E_BODY_TOO_LARGE)
-		r->close_after = e == E_BODY_TOO_LARGE;
+	/* The unread rest of an oversized body would be parsed as the next
+	 * request: close instead. */
+	if (e == E_BODY_TOO_LARGE || e == E_LENGTH_REQUIRED)
+		r->close_after = true;
 	send_body(r, info->status, text, strlen(text), "application/problem+json");
 }
 

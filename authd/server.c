@@ -103,6 +103,7 @@ static struct req *req_new(struct lws *wsi, const char *uri)
 		lws_hdr_custom_copy(wsi, r->csrf, sizeof(r->csrf), "x-csrf-token:", 13);
 	copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof(cl));
 	r->content_length = cl[0] ? strtol(cl, NULL, 10) : 0;
+	r->chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
 	return r;
 }
 
@@ -207,6 +208,10 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 		pss->req = r;
 		if (r->content_length < 0 || (size_t)r->content_length > srv.cfg.max_body) {
 			reply_error(r, E_BODY_TOO_LARGE);
+			return 0;
+		}
+		if (r->chunked) {
+			reply_error(r, E_LENGTH_REQUIRED);
 			return 0;
 		}
 		if (r->content_length > 0) {

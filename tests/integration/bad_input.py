@@ -58,6 +58,26 @@ class BadInput(unittest.TestCase):
         r = self.a.post("/1/accounts", raw=b'{"email":"' + b"a" * 20000 + b'"}')
         self.problem(r, 413, "body_too_large")
 
+    def test_chunked_body_needs_length(self):
+        with socket.create_connection(("127.0.0.1", self.a.port), timeout=5) as s:
+            s.sendall(b"POST /1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n0\r\n\r\n")
+            data = s.recv(4096)
+        self.assertTrue(data.startswith(b"HTTP/1.1 411"), data[:40])
+        self.assertIn(b'"code":"length_required"', data)
+
+    def test_long_cookie_header(self):
+        # Browsers send every cookie of the site: a 3 KB Cookie header with
+        # the session in the middle still authenticates.
+        e = email()
+        self.a.signup(e)
+        r = self.a.login(e)
+        cookie = r.header("Set-Cookie").split(";")[0]
+        big = "; ".join([f"c{i}={'x' * 100}" for i in range(15)] + [cookie] +
+                        [f"d{i}={'y' * 100}" for i in range(14)])
+        self.assertGreater(len(big), 3000)
+        self.assertEqual(self.a.get("/1/me", headers={"Cookie": big}).status, 200)
+
     def test_wrong_content_type(self):
         r = self.a.post("/1/accounts", raw=b'{"email":"x@example.com"}', content_type="text/plain")
         self.problem(r, 415, "unsupported_media_type")

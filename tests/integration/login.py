@@ -130,6 +130,8 @@ class SecondFactor(OwnAuthd, unittest.TestCase):
             self.assertEqual(r.json["backup_codes_remaining"], 10 - len(used))
         step = self.start()
         r = self.a.post(f"/1/login/{step['login_id']}/backup-code", {"code": used[0]})
+        self.assertEqual((r.status, r.json["code"]), (401, "code_reused"))
+        r = self.a.post(f"/1/login/{step['login_id']}/backup-code", {"code": "0000-0000-0000-0000"})
         self.assertEqual((r.status, r.json["code"]), (401, "invalid_code"))
         # Dashes and spaces are optional.
         r = self.a.post(f"/1/login/{step['login_id']}/backup-code",
@@ -204,6 +206,20 @@ class SecondFactor(OwnAuthd, unittest.TestCase):
         r = self.a.login(self.e)
         self.assertEqual(r.json["state"], "done")
         remember_secret(r.json["session"])
+        me = self.a.get("/1/me", token=tok).json
+        self.assertEqual(me["two_factor"], {"totp": False, "backup_codes_remaining": 0})
+
+    def test_disable_totp_with_backup_code(self):
+        # Someone who lost the phone turns TOTP off with a backup code.
+        step = self.start()
+        r = self.a.post(f"/1/login/{step['login_id']}/backup-code", {"code": self.codes[0]})
+        tok = r.json["session"]
+        remember_secret(tok)
+        d = self.a.delete("/1/me/2fa/totp", {"code": self.codes[0]}, token=tok)
+        self.assertEqual((d.status, d.json["code"]), (401, "code_reused"))
+        d = self.a.delete("/1/me/2fa/totp", {"code": self.codes[1]}, token=tok)
+        self.assertEqual(d.status, 204, d)
+        self.assertEqual(self.a.login(self.e).json["state"], "done")
 
 
 if __name__ == "__main__":
