@@ -33,14 +33,12 @@ class KillNine(unittest.TestCase):
                     i += 1
                     try:
                         r = a.request("POST", "/1/accounts",
-                                      {"email": e, "password": "durable passphrase", "name": "K"},
-                                      conn=a.connection())
+                                      {"email": e, "password": "durable passphrase", "name": "K"})
                         if r.status == 201:
                             with lock:
                                 acked_accounts.append(e)
                         r = a.request("POST", "/1/login",
-                                      {"email": e, "password": "durable passphrase"},
-                                      conn=a.connection())
+                                      {"email": e, "password": "durable passphrase"})
                         if r.status == 200:
                             with lock:
                                 acked_sessions.append(r.json["session"])
@@ -67,6 +65,46 @@ class KillNine(unittest.TestCase):
             self.assertEqual(missing, [])
             bad = [s for s in acked_sessions if a.get("/1/me", token=s).status != 200]
             self.assertEqual(bad, [])
+            self.assertEqual(a.stop(), 0)
+            self.assertEqual(a.sanitizer_reports(), [])
+        finally:
+            a.cleanup()
+
+
+class MapFull(unittest.TestCase):
+    def test_full_map_answers_503_and_recovers(self):
+        # A 1 MiB map fills after a few thousand accounts (cheap argon2id
+        # here: a test build accepts fixture costs).
+        conf = ("[storage]\nmap_size_mb = 1\n[password]\nargon2_memory_kib = 64\n"
+                "argon2_iterations = 1\n")
+        a = Authd(name="mapfull", config=conf)
+        try:
+            a.start()
+            conn = a.connection()
+            full = None
+            created = []
+            for i in range(20000):
+                e = f"m{i}@example.com"
+                r = a.request("POST", "/1/accounts",
+                              {"email": e, "password": "map full test pw", "name": "M" * 100},
+                              conn=conn)
+                if r.status == 201:
+                    created.append(e)
+                    continue
+                full = r
+                break
+            conn.close()
+            self.assertIsNotNone(full, "the map never filled")
+            self.assertEqual((full.status, full.json["code"]), (503, "store_unavailable"))
+            self.assertGreater(len(created), 100)
+            self.assertEqual(a.get("/1/health").status, 200)
+            # Reads still work, and so does a restart.
+            self.assertEqual(a.login(created[0], "map full test pw").status in (200, 503), True)
+            self.assertEqual(a.stop(), 0)
+            a.start()
+            self.assertEqual(a.get("/1/health").status, 200)
+            r = a.login(created[-1], "map full test pw")
+            self.assertIn(r.status, (200, 503))
             self.assertEqual(a.stop(), 0)
             self.assertEqual(a.sanitizer_reports(), [])
         finally:

@@ -48,7 +48,7 @@ class AccountThrottle(OwnAuthd, unittest.TestCase):
             self.a.source_ip = random_loopback()
             return self.a.request("POST", "/1/login",
                                   {"email": e, "password": "wrong password!"},
-                                  conn=self.a.connection(random_loopback())).status
+                                  source_ip=random_loopback()).status
 
         with concurrent.futures.ThreadPoolExecutor(20) as ex:
             statuses = list(ex.map(attempt, range(20)))
@@ -105,13 +105,13 @@ class IpThrottle(OwnAuthd, unittest.TestCase):
         statuses = []
         for i in range(24):
             r = self.a.request("POST", "/1/login", {"email": email(), "password": "spray spray"},
-                               conn=self.a.connection(ip))
+                               source_ip=ip)
             statuses.append(r.status)
         self.assertEqual(statuses[:20], [401] * 20)
         self.assertIn(429, statuses[20:])
         # Another address is not affected.
         r = self.a.request("POST", "/1/login", {"email": email(), "password": "spray spray"},
-                           conn=self.a.connection(random_loopback()))
+                           source_ip=random_loopback())
         self.assertEqual(r.status, 401)
 
 

@@ -122,8 +122,7 @@ class Replay(OwnAuthd, unittest.TestCase):
         ids = self.pending(16)
 
         def go(login_id):
-            return self.a.request("POST", f"/1/login/{login_id}/totp", {"code": code},
-                                  conn=self.a.connection())
+            return self.a.request("POST", f"/1/login/{login_id}/totp", {"code": code})
 
         with concurrent.futures.ThreadPoolExecutor(16) as ex:
             results = list(ex.map(go, ids))

@@ -154,7 +154,7 @@ class Authd:
     # --- HTTP -----------------------------------------------------------------
 
     def request(self, method, path, body=None, token=None, headers=None, raw=None,
-                content_type="application/json", conn=None):
+                content_type="application/json", conn=None, source_ip=None):
         h = dict(headers or {})
         data = None
         if raw is not None:
@@ -166,7 +166,7 @@ class Authd:
         if token:
             h["Authorization"] = f"Bearer {token}"
         own = conn is None
-        c = conn or self.connection()
+        c = conn or self.connection(source_ip)
         try:
             c.request(method, path, body=data, headers=h)
             r = c.getresponse()
