@@ -9,6 +9,7 @@
 #include "http.h"
 #include "log.h"
 #include "store.h"
+#include "sweep.h"
 
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
@@ -345,6 +346,7 @@ int server_run(void)
 		context = NULL;
 		return -1;
 	}
+	sweep_start(context);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -358,6 +360,7 @@ int server_run(void)
 		if (lws_service(context, 0) < 0)
 			break;
 	log_info("stopping");
+	sweep_stop();
 	/* Close connections first, so finishing jobs find their requests gone
 	 * and start nothing new; then let the pool and the writer finish. */
 	lws_context_destroy(context);

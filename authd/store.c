@@ -161,6 +161,27 @@ int store_each_prefix(MDB_txn *txn, enum store_db db, const void *prefix, size_t
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 : map_rc(rc);
 }
 
+int store_each_from(MDB_txn *txn, enum store_db db, const void *start, size_t slen,
+		    int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg),
+		    void *arg)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k = {slen, (void *)start};
+	MDB_val v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, dbis[db], &cur)) != 0)
+		return map_rc(rc);
+	rc = mdb_cursor_get(cur, &k, &v, start ? MDB_SET_RANGE : MDB_FIRST);
+	while (rc == 0) {
+		if (fn(txn, &k, &v, arg) != 0)
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 : map_rc(rc);
+}
+
 /* Runs one batch: every job in one transaction, one commit. A job that
  * fails is taken out and the others run again, so one bad job never costs
  * the others their writes. */

@@ -74,6 +74,12 @@ int store_each_prefix(MDB_txn *txn, enum store_db db, const void *prefix, size_t
 		      int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg),
 		      void *arg);
 
+/* Calls fn for every key of db from `start` (slen bytes; NULL: the first
+ * key) onwards, until fn returns non-zero. Returns 0 or STORE_E_*. */
+int store_each_from(MDB_txn *txn, enum store_db db, const void *start, size_t slen,
+		    int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg),
+		    void *arg);
+
 /* Groups committed and jobs written since start, for the benchmark. */
 void store_stats(unsigned long *commits, unsigned long *jobs);
 
