@@ -135,3 +135,17 @@ void async_drain(void)
 		job = next;
 	}
 }
+
+void async_drain_all(void)
+{
+	for (;;) {
+		bool empty;
+
+		pthread_mutex_lock(&done_lock);
+		empty = done_queue.head == NULL;
+		pthread_mutex_unlock(&done_lock);
+		if (empty)
+			return;
+		async_drain();
+	}
+}

@@ -37,5 +37,7 @@ void async_complete(struct job *job);
 
 /* Runs done() of every completed job. Loop thread only. */
 void async_drain(void);
+/* Drains until nothing is left, including jobs completed by done()s. */
+void async_drain_all(void);
 
 #endif

@@ -24,8 +24,11 @@
 
 /* --- throttling on the loop ------------------------------------------------ */
 
-/* Retry-after for a subject and the client IP, counting attempts in flight;
- * reads the subject's stored history. */
+/*
+ * Retry-after for a subject and the client IP, counting attempts in flight
+ * as failures; reads the subject's stored history. -1 when the in-memory
+ * table has no room (the caller answers 503).
+ */
 static int64_t loop_retry_after(MDB_txn *txn, const uint8_t key[THROTTLE_KEY_LEN], const char *ip,
 				int64_t now)
 {
@@ -34,31 +37,49 @@ static int64_t loop_retry_after(MDB_txn *txn, const uint8_t key[THROTTLE_KEY_LEN
 	struct throttle_rec stored;
 	int64_t a, b;
 
+	if (ip_slot == NULL || subj == NULL)
+		return -1;
 	if (throttle_get(txn, key, &stored) != 0)
 		memset(&stored, 0, sizeof(stored));
 	a = throttle_retry_after(&stored, &throttle_account_policy, now,
 				 *throttle_slot_inflight(subj));
-	b = throttle_retry_after(throttle_slot_rec(ip_slot), &throttle_ip_policy, now, 0);
+	b = throttle_retry_after(throttle_slot_rec(ip_slot), &throttle_ip_policy, now,
+				 *throttle_slot_inflight(ip_slot));
 	return a > b ? a : b;
 }
 
-static void inflight_add(const uint8_t key[THROTTLE_KEY_LEN], int delta)
+/* In-flight counts: an attempt counts as a failure from its start until
+ * its outcome is recorded (in memory for an IP, committed for a subject),
+ * so parallel guesses get no free budget. */
+static void inflight_subject(const uint8_t key[THROTTLE_KEY_LEN], int delta)
 {
-	unsigned *n = throttle_slot_inflight(throttle_slot_subject(key));
+	struct throttle_slot *s = throttle_slot_subject(key);
+	unsigned *n = s ? throttle_slot_inflight(s) : NULL;
 
-	if (delta > 0)
+	if (n && delta > 0)
 		(*n)++;
-	else if (*n > 0)
+	else if (n && *n > 0)
+		(*n)--;
+}
+
+static void inflight_ip(const char *ip, int delta)
+{
+	struct throttle_slot *s = throttle_slot_ip(ip);
+	unsigned *n = s ? throttle_slot_inflight(s) : NULL;
+
+	if (n && delta > 0)
+		(*n)++;
+	else if (n && *n > 0)
 		(*n)--;
 }
 
 static void ip_record(const char *ip, bool ok, int64_t now)
 {
-	struct throttle_rec *rec = throttle_slot_rec(throttle_slot_ip(ip));
+	struct throttle_slot *s = throttle_slot_ip(ip);
 
-	if (ok)
+	if (ok || s == NULL)
 		return; /* an address is not cleared by one success: it may be shared */
-	throttle_record_failure(rec, &throttle_ip_policy, now);
+	throttle_record_failure(throttle_slot_rec(s), &throttle_ip_policy, now);
 }
 
 static void log_auth(const struct req *r, const char *method, const char *outcome,
@@ -76,7 +97,8 @@ static void log_auth(const struct req *r, const char *method, const char *outcom
 
 struct login_job {
 	struct job job;
-	struct req *req;
+	struct req *req; /* NULL once the client has gone */
+	char ip[48];
 	char email[EMAIL_MAX + 1];
 	char pw[PASSWORD_MAX_BYTES + 1];
 	size_t pw_len;
@@ -177,7 +199,9 @@ static void login_written(struct job *job)
 	char expires[21];
 	json_t *methods;
 
-	if (!req_resume(r))
+	/* The outcome is durable now: the attempt stops counting as in flight. */
+	inflight_subject(j->subject, -1);
+	if (r == NULL || !req_resume(r))
 		goto out;
 	if (job->store_rc != 0) {
 		reply_error(r, api_error_from_store(job->store_rc));
@@ -212,17 +236,23 @@ static void login_verified(struct job *job)
 	struct login_job *j = (struct login_job *)job;
 	struct req *r = j->req;
 
-	inflight_add(j->subject, -1);
+	ip_record(j->ip, j->ok, j->now);
+	inflight_ip(j->ip, -1);
 	if (!req_resume(r)) {
-		login_free(j);
-		return;
+		/* Hanging up must not make a wrong guess free: record it anyway. */
+		if (j->ok) {
+			inflight_subject(j->subject, -1);
+			login_free(j);
+			return;
+		}
+		j->req = r = NULL;
 	}
-	ip_record(r->ip, j->ok, j->now);
 	if (j->ok)
 		token_new(&j->token);
 	job->txn_work = login_txn;
 	job->done = login_written;
-	req_hold(r);
+	if (r)
+		req_hold(r);
 	store_submit(job);
 }
 
@@ -275,6 +305,10 @@ void http_login_start(struct req *r)
 		reply_error(r, api_error_from_store(rc));
 		goto out;
 	}
+	if (wait < 0) {
+		reply_error(r, E_OVERLOADED);
+		goto out;
+	}
 	if (wait > 0) {
 		log_auth(r, "password", "throttled", j->known ? j->account_id : NULL);
 		reply_throttled(r, wait);
@@ -283,9 +317,11 @@ void http_login_start(struct req *r)
 	memcpy(j->pw, pw, plen);
 	j->pw_len = plen;
 	j->req = r;
+	snprintf(j->ip, sizeof(j->ip), "%s", r->ip);
 	j->job.work = login_verify;
 	j->job.done = login_verified;
-	inflight_add(j->subject, +1);
+	inflight_subject(j->subject, +1);
+	inflight_ip(j->ip, +1);
 	req_hold(r);
 	async_run(&j->job);
 	j = NULL;
@@ -428,7 +464,7 @@ static void second_step(struct req *r, enum second_method method)
 	};
 	json_t *body = json_body_or_reply(r, spec, 1);
 	struct second_job *j = NULL;
-	struct throttle_rec *iprec;
+	struct throttle_slot *ip_slot;
 	const char *code;
 	int64_t wait;
 
@@ -444,8 +480,13 @@ static void second_step(struct req *r, enum second_method method)
 		reply_error(r, E_LOGIN_EXPIRED);
 		goto out;
 	}
-	iprec = throttle_slot_rec(throttle_slot_ip(r->ip));
-	wait = throttle_retry_after(iprec, &throttle_ip_policy, j->now, 0);
+	ip_slot = throttle_slot_ip(r->ip);
+	if (ip_slot == NULL) {
+		reply_error(r, E_OVERLOADED);
+		goto out;
+	}
+	wait = throttle_retry_after(throttle_slot_rec(ip_slot), &throttle_ip_policy, j->now,
+				    *throttle_slot_inflight(ip_slot));
 	if (wait > 0) {
 		reply_throttled(r, wait);
 		goto out;

@@ -10,6 +10,7 @@
 #include "password.h"
 #include "session.h"
 #include "store.h"
+#include "throttle.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -127,7 +128,8 @@ void http_logout(struct req *r)
 
 struct pwchange_job {
 	struct job job;
-	struct req *req;
+	struct req *req; /* NULL once the client has gone */
+	uint8_t subject[THROTTLE_KEY_LEN];
 	char current[PASSWORD_MAX_BYTES + 1];
 	size_t current_len;
 	char next[PASSWORD_MAX_BYTES + 1];
@@ -186,12 +188,26 @@ static int pwchange_txn(struct job *job, MDB_txn *txn)
 	return session_del_all(txn, j->account_id, j->session_hash);
 }
 
+/* In-flight count of the account's second-factor subject, which wrong
+ * current passwords count against: parallel guesses get no free budget. */
+static void inflight(const uint8_t key[THROTTLE_KEY_LEN], int delta)
+{
+	struct throttle_slot *s = throttle_slot_subject(key);
+	unsigned *n = s ? throttle_slot_inflight(s) : NULL;
+
+	if (n && delta > 0)
+		(*n)++;
+	else if (n && *n > 0)
+		(*n)--;
+}
+
 static void pwchange_written(struct job *job)
 {
 	struct pwchange_job *j = (struct pwchange_job *)job;
 	struct req *r = j->req;
 
-	if (!req_resume(r))
+	inflight(j->subject, -1);
+	if (r == NULL || !req_resume(r))
 		goto out;
 	if (job->store_rc != 0)
 		reply_error(r, api_error_from_store(job->store_rc));
@@ -211,17 +227,23 @@ static void pwchange_verified(struct job *job)
 	struct req *r = j->req;
 
 	if (!req_resume(r)) {
-		pwchange_free(j);
-		return;
-	}
-	if (j->ok && j->hash_rc != 0) {
+		/* Gone: a wrong guess is still recorded; a change is not made. */
+		if (j->ok) {
+			inflight(j->subject, -1);
+			pwchange_free(j);
+			return;
+		}
+		j->req = r = NULL;
+	} else if (j->ok && j->hash_rc != 0) {
+		inflight(j->subject, -1);
 		reply_error(r, E_INTERNAL);
 		pwchange_free(j);
 		return;
 	}
 	job->txn_work = pwchange_txn;
 	job->done = pwchange_written;
-	req_hold(r);
+	if (r)
+		req_hold(r);
 	store_submit(job);
 }
 
@@ -235,6 +257,9 @@ void http_password_change(struct req *r)
 	struct pwchange_job *j = NULL;
 	MDB_txn *txn = NULL;
 	struct account a;
+	struct throttle_rec th;
+	struct throttle_slot *slot;
+	uint8_t key[THROTTLE_KEY_LEN];
 	const char *cur, *next;
 	size_t clen, nlen;
 	int64_t wait = 0;
@@ -246,13 +271,20 @@ void http_password_change(struct req *r)
 		goto out;
 	cur = json_str(body, "current_password", &clen);
 	next = json_str(body, "new_password", &nlen);
+	throttle_key_factor(key, r->authn.s.account_id);
+	slot = throttle_slot_subject(key);
+	if (slot == NULL) {
+		reply_error(r, E_OVERLOADED);
+		goto out;
+	}
 	if ((rc = store_read_begin(&txn)) != 0) {
 		reply_error(r, api_error_from_store(rc));
 		goto out;
 	}
 	rc = account_get(txn, r->authn.s.account_id, &a);
-	if (rc == 0)
-		rc = factor_retry_after(txn, a.id, authd_now(), &wait);
+	if (rc == 0 && (rc = throttle_get(txn, key, &th)) == 0)
+		wait = throttle_retry_after(&th, &throttle_account_policy, authd_now(),
+					    *throttle_slot_inflight(slot));
 	store_read_end(txn);
 	if (rc != 0) {
 		reply_error(r,
@@ -279,8 +311,10 @@ void http_password_change(struct req *r)
 	memcpy(j->session_hash, r->authn.token_hash, AUTHD_HASH_LEN);
 	j->now = authd_now();
 	j->req = r;
+	memcpy(j->subject, key, sizeof(key));
 	j->job.work = pwchange_work;
 	j->job.done = pwchange_verified;
+	inflight(j->subject, +1);
 	req_hold(r);
 	async_run(&j->job);
 out:

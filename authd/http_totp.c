@@ -120,6 +120,9 @@ static int confirm_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, boo
 	    (rc = backup_put(txn, j->account_id, &j->backup)) != 0 ||
 	    (rc = factor_record(txn, j->account_id, j->now, true)) != 0)
 		return rc;
+	/* Sessions made with the password alone end now that 2FA is on. */
+	if ((rc = session_del_all(txn, j->account_id, j->session_hash)) != 0)
+		return rc;
 	return session_stepped_up(txn, j);
 }
 
@@ -346,6 +349,16 @@ void http_totp_enroll(struct req *r)
 	json_decref(body);
 	if (!session_or_reply(r))
 		return;
+	/* Binding a new authenticator needs a recent proof (a fresh login or a
+	 * second factor), not just any session: a stolen session must not be
+	 * able to take the account over by enrolling its own TOTP. */
+	int64_t proof = r->authn.s.created_at > r->authn.s.second_factor_at
+			    ? r->authn.s.created_at
+			    : r->authn.s.second_factor_at;
+	if (authd_now() - proof > srv.cfg.reauth_window_s) {
+		reply_error(r, E_REAUTH_REQUIRED);
+		return;
+	}
 	if ((rc = store_read_begin(&txn)) != 0) {
 		reply_error(r, api_error_from_store(rc));
 		return;

@@ -12,9 +12,32 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Makes the new file's directory entry durable too. */
+static void sync_parent_dir(const char *path)
+{
+	char dir[600];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
 
 static int read_or_create(const char *path, uint8_t master[KEYS_LEN])
 {
@@ -38,6 +61,7 @@ static int read_or_create(const char *path, uint8_t master[KEYS_LEN])
 			return -1;
 		}
 		close(fd);
+		sync_parent_dir(path);
 		log_info("created key file %.256s", path);
 		return 0;
 	}

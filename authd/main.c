@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -100,6 +101,15 @@ int main(int argc, char **argv)
 		snprintf(key_path, sizeof(key_path), "%s", srv.cfg.key_file);
 	else
 		snprintf(key_path, sizeof(key_path), "%s/secret.key", srv.cfg.data_dir);
+	/* A missing key file with accounts in the database is an operator
+	 * mistake (restored data without its key): a new key would make every
+	 * password and TOTP seed unusable, so refuse instead. */
+	if (access(key_path, F_OK) != 0 && !store_is_empty()) {
+		log_err("key file %.256s is missing but the database holds accounts; restore the "
+			"key file (a new key would lock every account out)",
+			key_path);
+		goto out;
+	}
 	if (keys_load(&srv.keys, key_path) != 0)
 		goto out;
 	password_setup(srv.keys.pepper, (struct password_cost){srv.cfg.argon2_m_kib,

@@ -24,6 +24,7 @@ struct authd_server srv;
 
 static struct lws_context *context;
 static volatile sig_atomic_t stopping;
+static _Atomic int wake_enabled; /* set while context is safe to wake */
 static uint64_t next_req_id;
 static unsigned open_requests;
 
@@ -277,7 +278,7 @@ static const struct lws_protocols protocols[] = {
 static void wake_loop(void *arg)
 {
 	(void)arg;
-	if (context)
+	if (wake_enabled)
 		lws_cancel_service(context);
 }
 
@@ -322,6 +323,9 @@ int server_run(void)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = srv.cfg.tls_cert;
 		info.ssl_private_key_filepath = srv.cfg.tls_key;
+		/* HTTP/1.1 only: responses are written as one HTTP/1 message
+		 * (write_response), which is not how an h2 stream sends headers. */
+		info.alpn = "http/1.1";
 	}
 	context = lws_create_context(&info);
 	if (context == NULL) {
@@ -339,9 +343,13 @@ int server_run(void)
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
+	wake_enabled = 1;
 	int started = async_start(workers, wake_loop, NULL) == 0 && store_start_writer() == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!started) {
+		async_stop();
+		store_stop_writer();
+		wake_enabled = 0;
 		lws_context_destroy(context);
 		context = NULL;
 		return -1;
@@ -361,13 +369,16 @@ int server_run(void)
 			break;
 	log_info("stopping");
 	sweep_stop();
-	/* Close connections first, so finishing jobs find their requests gone
-	 * and start nothing new; then let the pool and the writer finish. */
+	/* Stop the threads first (the pool finishes its queue, the writer
+	 * commits its queue), so nothing signals the context while it is being
+	 * destroyed; then close the connections, so finished jobs find their
+	 * requests gone; then run what completed (a job submitted now completes
+	 * at once with an error). */
+	async_stop();
+	store_stop_writer();
+	wake_enabled = 0;
 	lws_context_destroy(context);
 	context = NULL;
-	async_stop();
-	async_drain();
-	store_close();
-	async_drain();
+	async_drain_all();
 	return 0;
 }

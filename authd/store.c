@@ -269,12 +269,15 @@ static void *writer_main(void *arg)
 
 int store_start_writer(void)
 {
+	pthread_mutex_lock(&wq_lock);
 	wq_stopping = false;
 	if (pthread_create(&writer, NULL, writer_main, NULL) != 0) {
+		pthread_mutex_unlock(&wq_lock);
 		log_err("cannot start the writer thread");
 		return -1;
 	}
 	writer_running = true;
+	pthread_mutex_unlock(&wq_lock);
 	return 0;
 }
 
@@ -283,6 +286,12 @@ void store_submit(struct job *job)
 	job->next = NULL;
 	job->store_rc = 0;
 	pthread_mutex_lock(&wq_lock);
+	if (!writer_running || wq_stopping) {
+		pthread_mutex_unlock(&wq_lock);
+		job->store_rc = STORE_E_IO;
+		async_complete(job);
+		return;
+	}
 	if (wq_tail)
 		wq_tail->next = job;
 	else
@@ -292,16 +301,40 @@ void store_submit(struct job *job)
 	pthread_mutex_unlock(&wq_lock);
 }
 
+void store_stop_writer(void)
+{
+	bool was_running;
+
+	pthread_mutex_lock(&wq_lock);
+	was_running = writer_running;
+	wq_stopping = true;
+	pthread_cond_signal(&wq_cond);
+	pthread_mutex_unlock(&wq_lock);
+	if (!was_running)
+		return;
+	pthread_join(writer, NULL);
+	pthread_mutex_lock(&wq_lock);
+	writer_running = false;
+	pthread_mutex_unlock(&wq_lock);
+}
+
+bool store_is_empty(void)
+{
+	MDB_txn *txn = NULL;
+	MDB_stat st;
+	bool empty = false;
+
+	if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
+		return false;
+	if (mdb_stat(txn, dbis[DB_ACCOUNTS], &st) == 0)
+		empty = st.ms_entries == 0;
+	mdb_txn_abort(txn);
+	return empty;
+}
+
 void store_close(void)
 {
-	if (writer_running) {
-		pthread_mutex_lock(&wq_lock);
-		wq_stopping = true;
-		pthread_cond_signal(&wq_cond);
-		pthread_mutex_unlock(&wq_lock);
-		pthread_join(writer, NULL);
-		writer_running = false;
-	}
+	store_stop_writer();
 	if (read_txn) {
 		mdb_txn_abort(read_txn);
 		read_txn = NULL;

@@ -18,6 +18,7 @@
 #include "async.h"
 
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum store_rc {
@@ -47,8 +48,13 @@ enum store_db {
 int store_open(const char *dir, size_t map_size_mb);
 /* Starts the writer thread. Returns 0 or -1. */
 int store_start_writer(void);
-/* Stops the writer after committing what is queued, then closes LMDB. */
+/* Stops the writer after committing what is queued; a job submitted after
+ * this completes at once with STORE_E_IO. */
+void store_stop_writer(void);
+/* Stops the writer if running, then closes LMDB. */
 void store_close(void);
+/* True when the accounts database holds no record (a fresh install). */
+bool store_is_empty(void);
 
 /* Queues a write job (job->txn_work, then job->done on the loop). */
 void store_submit(struct job *job);

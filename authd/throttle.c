@@ -215,7 +215,7 @@ static struct throttle_slot *lookup(const char *key)
 			victim = s;
 	}
 	if (victim == NULL)
-		victim = &slots[h % SLOTS];
+		return NULL; /* every slot of the run has work in flight */
 	memset(victim, 0, sizeof(*victim));
 	memcpy(victim->key, key, n);
 	return victim;

@@ -62,7 +62,11 @@ void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const char *email);
 int throttle_get(MDB_txn *txn, const uint8_t key[THROTTLE_KEY_LEN], struct throttle_rec *r);
 int throttle_put(MDB_txn *txn, const uint8_t key[THROTTLE_KEY_LEN], const struct throttle_rec *r);
 
-/* In-memory slots (loop thread only) keyed by subject key or IP text. */
+/*
+ * In-memory slots (loop thread only) keyed by subject key or IP text. NULL
+ * when every slot the key may use has attempts in flight (the caller answers
+ * 503): a slot with work in flight is never reused for another key.
+ */
 struct throttle_slot;
 struct throttle_slot *throttle_slot_ip(const char *ip);
 struct throttle_slot *throttle_slot_subject(const uint8_t key[THROTTLE_KEY_LEN]);

@@ -83,6 +83,40 @@ def pct(x, y):
     return 100.0 * x / y if y else 0.0
 
 
+def is_quiet(run):
+    return run["cpu"]["others"] + run["cpu"]["steal"] <= NOISY_CORES
+
+
+def quiet_rounds(*series):
+    """(rounds, True): the rounds in which neither the figure nor its
+    baseline shared the machine; (all rounds, False) when none was quiet."""
+    n = len(series[0])
+    use = [i for i in range(n) if all(is_quiet(s[i]) for s in series)]
+    return (use, True) if use else (list(range(n)), False)
+
+
+def merge_runs(runs, picked):
+    """One figure from the rounds in use: the rate over all of them; p50 the
+    median of the rounds', p99 the worst round's."""
+    use, quiet = picked
+    sel = [runs[i] for i in use]
+    secs = max(sum(r["seconds"] for r in sel), 1e-9)
+    out = {"requests": sum(r["requests"] for r in sel),
+           "seconds": sum(r["seconds"] for r in sel), "status": {},
+           "errors": sum(r["errors"] for r in sel),
+           "p50_ms": sorted(r["p50_ms"] for r in sel)[len(sel) // 2],
+           "p99_ms": max(r["p99_ms"] for r in sel),
+           "rounds": [round(r["rps"], 1) for r in runs],
+           "rounds_used": [i + 1 for i in use], "quiet": quiet,
+           "cpu": {k: round(sum(r["cpu"][k] * r["seconds"] for r in sel) / secs, 2)
+                   for k in sel[0]["cpu"]}}
+    out["rps"] = out["requests"] / secs
+    for r in sel:
+        for k, v in r["status"].items():
+            out["status"][k] = out["status"].get(k, 0) + v
+    return out
+
+
 class CpuMeter:
     """Where the cores went during one phase: authd, this script's children
     (loadgen, argon2_rate, store_bench), this script, kernel threads (disk
@@ -299,19 +333,27 @@ class Bench:
         res, got = self.loadgen(authd, lines, conns, seconds=seconds, responses=True, what=what)
         return [got.get(i, (0, None))[1] for i in range(len(emails))], res
 
-    def argon2_raw(self, cost, label):
+    def argon2_raw(self, cost, seconds, label):
         raw = self.tool(f"raw argon2id ({label})",
                         [self.bin["argon2_rate"], "-m", str(cost["m"]), "-t", str(cost["t"]),
-                         "-p", str(cost["p"]), "-n", str(self.cores), "-d",
-                         str(self.args.argon2_seconds)])
-        say(f"  raw argon2id {label}, {raw['threads']} threads, authd idle: "
+                         "-p", str(cost["p"]), "-n", str(self.cores), "-d", f"{seconds:.1f}"])
+        say(f"  {label}: raw argon2id, {raw['threads']} threads, authd idle: "
             f"{raw['hashes_per_s']:.1f} hashes/s ({raw['ms_per_hash_per_thread']:.1f} ms per "
             f"hash per thread)")
         say(f"    {cpu_line(raw['cpu'])}")
         return raw
 
+    def http_rounds(self, a, label, lines, conns, seconds, what):
+        res, _ = self.loadgen(a, lines, conns, seconds=seconds, repeat=True, what=what,
+                              measured=True)
+        say(f"  {label}: {what}: {res['rps']:.1f}/s, {conns} connections, "
+            f"p50 {res['p50_ms']:.2f} ms p99 {res['p99_ms']:.2f} ms, statuses {res['status']}")
+        say(f"    {cpu_line(res['cpu'])}")
+        return res
+
     def password_and_sessions(self):
         n = self.args.login_accounts
+        rounds = self.args.rounds
         a = self.start_authd("bench-main")
         try:
             cost = self.logged_cost(a)
@@ -329,40 +371,41 @@ class Bench:
             if not emails or not sessions:
                 raise RuntimeError("no fixture accounts or sessions: see problems")
 
-            # The raw rate before and after the logins, and the better of
-            # the two: other work on the machine can only slow a run down.
-            before = self.argon2_raw(cost, "before")
-            lines = [("POST", "/1/login", {"email": e, "password": PASSWORD}, None)
-                     for e in emails]
+            # Each figure and its baseline take turns in short rounds, so that
+            # both see the same machine: on a shared VM the speed of the
+            # cores drifts by tens of percent within a minute.
+            logins = [("POST", "/1/login", {"email": e, "password": PASSWORD}, None)
+                      for e in emails]
             # Each account is in flight at most once at a time: more would be
             # throttled (attempts in flight count as possible failures).
             conns = min(len(emails) // 2, 4 * self.cores)
-            res, _ = self.loadgen(a, lines, conns, seconds=self.args.login_seconds, repeat=True,
-                                  what="password logins", measured=True)
-            self.results["logins"] = res
-            say(f"  password logins: {res['rps']:.1f}/s over {res['seconds']:.1f} s, "
-                f"{conns} connections, p50 {res['p50_ms']:.0f} ms, statuses {res['status']}")
-            say(f"    {cpu_line(res['cpu'])}")
-            after = self.argon2_raw(cost, "after")
+            raw, got = [], []
+            for i in range(rounds):
+                label = f"round {i + 1}/{rounds}"
+                raw.append(self.argon2_raw(cost, self.args.argon2_seconds / rounds, label))
+                got.append(self.http_rounds(a, label, logins, conns,
+                                            self.args.login_seconds / rounds,
+                                            "password logins"))
+            use = quiet_rounds(raw, got)
             self.results["argon2"] = {
-                "hashes_per_s": max(before["hashes_per_s"], after["hashes_per_s"]),
-                "before": before, "after": after}
+                "hashes_per_s": sum(raw[i]["hashes_per_s"] for i in use[0]) / len(use[0]),
+                "rounds": [r["hashes_per_s"] for r in raw]}
+            self.results["logins"] = merge_runs(got, use)
 
-            res, _ = self.loadgen(a, [("GET", "/1/health", None, None)], self.args.conns,
-                                  seconds=self.args.http_seconds, repeat=True,
-                                  what="GET /1/health", measured=True)
-            self.results["health"] = res
-            say(f"  GET /1/health: {res['rps']:.0f}/s, {self.args.conns} connections, "
-                f"p50 {res['p50_ms']:.2f} ms p99 {res['p99_ms']:.2f} ms")
-            say(f"    {cpu_line(res['cpu'])}")
-
-            lines = [("GET", "/1/me", None, s) for s in sessions]
-            res, _ = self.loadgen(a, lines, self.args.conns, seconds=self.args.http_seconds,
-                                  repeat=True, what="GET /1/me", measured=True)
-            self.results["me"] = res
-            say(f"  GET /1/me, {len(sessions)} sessions in turn: {res['rps']:.0f}/s, "
-                f"p50 {res['p50_ms']:.2f} ms p99 {res['p99_ms']:.2f} ms")
-            say(f"    {cpu_line(res['cpu'])}")
+            health, me = [], []
+            for i in range(rounds):
+                label = f"round {i + 1}/{rounds}"
+                health.append(self.http_rounds(a, label, [("GET", "/1/health", None, None)],
+                                               self.args.conns,
+                                               self.args.http_seconds / rounds,
+                                               "GET /1/health"))
+                me.append(self.http_rounds(a, label, [("GET", "/1/me", None, s)
+                                                      for s in sessions],
+                                           self.args.conns, self.args.http_seconds / rounds,
+                                           f"GET /1/me ({len(sessions)} sessions in turn)"))
+            use = quiet_rounds(health, me)
+            self.results["health"] = merge_runs(health, use)
+            self.results["me"] = merge_runs(me, use)
         finally:
             self.stop_authd(a)
 
@@ -450,7 +493,7 @@ class Bench:
             # The baseline for this figure: health on this same authd, just
             # before, so that both see the same machine.
             h, _ = self.loadgen(a, [("GET", "/1/health", None, None)], conns,
-                                seconds=self.args.http_seconds, repeat=True,
+                                seconds=self.args.http_seconds / 2, repeat=True,
                                 what="GET /1/health (TOTP authd)", measured=True)
             self.results["totp_health"] = h
             say(f"  GET /1/health on this authd: {h['rps']:.0f}/s, {conns} connections, "
@@ -481,33 +524,43 @@ class Bench:
                "problems": self.problems}
         rows = []
 
-        def row(key, label, res, base, base_label):
+        def row(key, label, res, base, base_label, quiet):
             value = res["rps"]
             ratio = pct(value, base)
             target = TARGETS[key] * 100
             verdict = "meets" if ratio >= target else "below"
+            used = res.get("rounds_used")
+            note = (f" [rounds {','.join(map(str, used))} of {len(res['rounds'])}]"
+                    if used and len(used) < len(res["rounds"]) else "")
+            if not quiet:
+                note += " [not one quiet round: unreliable]"
             rows.append(f"  {label:<26} {value:>9.1f}/s = {ratio:5.1f}% of {base_label} "
-                        f"({base:.1f}/s); target >= {target:.0f}%: {verdict}")
+                        f"({base:.1f}/s); target >= {target:.0f}%: {verdict}{note}")
             out[key] = {"per_s": round(value, 1), "baseline_per_s": round(base, 1),
                         "percent": round(ratio, 1), "target_percent": target,
                         "p50_ms": res["p50_ms"], "p99_ms": res["p99_ms"],
-                        "cpu": res.get("cpu")}
+                        "cpu": res.get("cpu"), "quiet": quiet}
 
         if "logins" in r and "argon2" in r:
             row("logins", "password logins", r["logins"], r["argon2"]["hashes_per_s"],
-                "raw argon2id")
+                "raw argon2id", r["logins"]["quiet"])
             out["logins"]["argon2_cost"] = r.get("cost")
-            out["logins"]["raw_before_after"] = [r["argon2"]["before"]["hashes_per_s"],
-                                                 r["argon2"]["after"]["hashes_per_s"]]
+            out["logins"]["raw_argon2_rounds"] = r["argon2"]["rounds"]
+            out["logins"]["rounds"] = r["logins"]["rounds"]
+            out["logins"]["rounds_used"] = r["logins"]["rounds_used"]
         if "health" in r:
             out["health_per_s"] = round(r["health"]["rps"], 1)
             out["health_cpu"] = r["health"].get("cpu")
             if "me" in r:
                 row("me", "session checks GET /1/me", r["me"], r["health"]["rps"],
-                    "GET /1/health")
+                    "GET /1/health", r["me"]["quiet"])
+            out["me"]["rounds"] = r["me"]["rounds"]
+            out["me"]["rounds_used"] = r["me"]["rounds_used"]
+            out["health_rounds"] = r["health"]["rounds"]
         if "totp" in r and "totp_health" in r:
             row("totp", "TOTP second steps", r["totp"], r["totp_health"]["rps"],
-                "GET /1/health on that authd")
+                "GET /1/health on that authd",
+                is_quiet(r["totp"]) and is_quiet(r["totp_health"]))
             out["totp"]["fixture_argon2"] = FIXTURE_COST
             out["totp"]["accounts"] = r["totp"]["accounts"]
             out["totp"]["health_cpu"] = r["totp_health"].get("cpu")
@@ -526,8 +579,9 @@ class Bench:
         for line in rows:
             say(line)
         say(f"  caveat: loadgen runs on the same {self.cores} cores as authd and takes its "
-            f"share of them; the raw argon2id rate is the better of a run before and one "
-            f"after the logins, with authd idle")
+            f"share of them; each figure and its baseline ran in {self.args.rounds} "
+            f"alternating rounds (raw argon2id with authd idle), and rounds that shared "
+            f"the machine with other processes are left out when a quiet one exists")
         if "totp" in r:
             say(f"  caveat: the TOTP fixtures were created at a lower argon2id cost "
                 f"(m={FIXTURE_COST['argon2_memory_kib']} KiB "
@@ -535,7 +589,8 @@ class Bench:
         out["noisy_phases"] = self.noisy
         if self.noisy:
             say("  WARNING: other processes used the cores during: " + "; ".join(self.noisy)
-                + ". Those figures understate authd: run again on a quiet machine.")
+                + ". Those figures understate authd; the host may also slow the cores unseen "
+                "(no steal): run again on a quiet machine.")
         if self.problems:
             say("Problems seen during the run:")
             for p in self.problems:
@@ -591,9 +646,14 @@ def main():
     ap.add_argument("--conns", type=int, default=64, help="connections for the HTTP figures")
     ap.add_argument("--login-accounts", type=int, default=128)
     ap.add_argument("--totp-accounts", type=int, default=20000)
-    ap.add_argument("--argon2-seconds", type=float, default=5)
-    ap.add_argument("--login-seconds", type=float, default=10)
-    ap.add_argument("--http-seconds", type=float, default=5)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="turns each figure and its baseline take, one after the other")
+    ap.add_argument("--argon2-seconds", type=float, default=6,
+                    help="raw argon2id, all rounds together")
+    ap.add_argument("--login-seconds", type=float, default=10,
+                    help="password logins, all rounds together")
+    ap.add_argument("--http-seconds", type=float, default=6,
+                    help="GET /1/health and GET /1/me each, all rounds together")
     ap.add_argument("--store-seconds", type=float, default=3)
     ap.add_argument("--fixture-seconds", type=float, default=60,
                     help="time cap of the five TOTP fixture phases together")

@@ -99,6 +99,60 @@ class AccountThrottle(OwnAuthd, unittest.TestCase):
         self.assertLessEqual(statuses.index(429), 4)
 
 
+class ParallelGuesses(OwnAuthd, unittest.TestCase):
+    def test_one_address_in_parallel(self):
+        # 60 parallel logins for 60 unknown emails from one address: attempts
+        # in flight count, so no more than the free 20 and the one that starts
+        # the delay are evaluated (as with accounts: 3 free, the 4th delays).
+        ip = random_loopback()
+
+        def go(_):
+            return self.a.request("POST", "/1/login", {"email": email(), "password": "spray!"},
+                                  source_ip=ip).status
+
+        with concurrent.futures.ThreadPoolExecutor(30) as ex:
+            statuses = list(ex.map(go, range(60)))
+        self.assertLessEqual(statuses.count(401), 21, statuses)
+        self.assertEqual(statuses.count(401) + statuses.count(429), 60, statuses)
+
+    def test_password_change_guesses_in_parallel(self):
+        e = email()
+        self.a.signup(e)
+        tok = self.a.session(e)
+
+        def go(i):
+            return self.a.put("/1/me/password", {"current_password": f"guess number {i}",
+                                                 "new_password": "a brand new phrase"},
+                              token=tok, source_ip=random_loopback()).status
+
+        with concurrent.futures.ThreadPoolExecutor(20) as ex:
+            statuses = list(ex.map(go, range(40)))
+        self.assertLessEqual(statuses.count(403), 4, statuses)
+        self.assertEqual(statuses.count(403) + statuses.count(429), 40, statuses)
+
+    def test_hanging_up_does_not_make_guesses_free(self):
+        # Send wrong passwords and close each connection while the password is
+        # being hashed (a few ms after sending), before the answer.
+        import socket
+        import time
+        import json as _json
+        e = email()
+        self.a.signup(e)
+        body = _json.dumps({"email": e, "password": "wrong password!"}).encode()
+        for _ in range(6):
+            with socket.create_connection(("127.0.0.1", self.a.port)) as s:
+                s.sendall(b"POST /1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                          b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+                time.sleep(0.008)
+        r = None
+        for _ in range(50):  # the guesses finish in the background
+            r = self.a.login(e)
+            if r.status == 429:
+                break
+            time.sleep(0.05)
+        self.assertEqual(r.status, 429, r)
+
+
 class IpThrottle(OwnAuthd, unittest.TestCase):
     def test_one_address_spraying_many_accounts(self):
         ip = random_loopback()

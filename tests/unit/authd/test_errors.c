@@ -38,8 +38,8 @@ static void test_store_mapping(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table_complete),
-		cmocka_unit_test(test_store_mapping),
+	    cmocka_unit_test(test_table_complete),
+	    cmocka_unit_test(test_store_mapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

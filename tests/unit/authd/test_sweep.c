@@ -37,18 +37,34 @@ static int fill(MDB_txn *txn, void *arg)
 		if (rc == 0)
 			rc = login_put(txn, key, &l);
 	}
+	/* Throttle histories: one quiet for over an hour, one recent. */
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		uint8_t tkey[THROTTLE_KEY_LEN];
+		struct throttle_rec t;
+
+		memset(&t, 0, sizeof(t));
+		throttle_record_failure(&t, &throttle_account_policy, i ? 4990 : 1);
+		throttle_key_email(tkey, i ? "recent@example.com" : "old@example.com");
+		rc = throttle_put(txn, tkey, &t);
+	}
 	return rc;
 }
 
 struct slice {
+	int64_t now;
 	size_t budget, deleted;
+	struct sweep_pos pos;
 };
 
 static int run_slice(MDB_txn *txn, void *arg)
 {
 	struct slice *s = arg;
+	struct sweep_pos next;
+	int rc = sweep_slice(txn, s->now, s->budget, &s->pos, &next, &s->deleted);
 
-	return sweep_slice(txn, 1000, s->budget, &s->deleted);
+	if (rc == 0)
+		s->pos = next;
+	return rc;
 }
 
 static int count(enum store_db db)
@@ -72,7 +88,7 @@ static int count(enum store_db db)
 
 static void test_sweep(void **state)
 {
-	struct slice s = {7, 0};
+	struct slice s = {.now = 1000, .budget = 7};
 	size_t total = 0;
 
 	(void)state;
@@ -94,6 +110,24 @@ static void test_sweep(void **state)
 	assert_int_equal(count(DB_SESSIONS), live);
 	assert_int_equal(count(DB_LOGINS), N / 2);
 	assert_int_equal(total, (size_t)(N - live) + N / 2);
+	/* An hour later the first throttle history is dead, the other not. */
+	s.now = 5000;
+	assert_int_equal(unit_write(run_slice, &s), 0);
+	{
+		uint8_t tkey[THROTTLE_KEY_LEN];
+		struct throttle_rec t;
+		MDB_txn *txn = NULL;
+		MDB_val v;
+
+		assert_int_equal(store_read_begin(&txn), 0);
+		throttle_key_email(tkey, "old@example.com");
+		assert_int_equal(store_get(txn, DB_THROTTLE, tkey, sizeof(tkey), &v),
+				 STORE_E_NOTFOUND);
+		throttle_key_email(tkey, "recent@example.com");
+		assert_int_equal(throttle_get(txn, tkey, &t), 0);
+		assert_int_equal(t.consecutive, 1);
+		store_read_end(txn);
+	}
 	unit_store_close();
 }
 

@@ -65,6 +65,15 @@ static void test_hourly_cap(void **state)
 	assert_int_equal(throttle_retry_after(&r, &p, t0 + 3600, 0), 0);
 	throttle_record_failure(&r, &p, t0 + 3600);
 	assert_int_equal(throttle_retry_after(&r, &p, t0 + 3600, 0), 1);
+	/* The account policy has the cap of 100 (ASVS 2.2.1): a history of 100
+	 * failures in the hour blocks even with no consecutive failures. */
+	memset(&r, 0, sizeof(r));
+	for (int i = 0; i < 99; i++)
+		throttle_record_hourly(&r, t0);
+	assert_int_equal(throttle_retry_after(&r, &throttle_account_policy, t0 + 60, 0), 0);
+	throttle_record_hourly(&r, t0);
+	assert_int_equal(throttle_retry_after(&r, &throttle_account_policy, t0 + 60, 0), 3540);
+	assert_int_equal(throttle_account_policy.hourly_cap, 100);
 	/* Hourly-only entries count toward the cap, not the delay. */
 	memset(&r, 0, sizeof(r));
 	for (int i = 0; i < 100; i++)
