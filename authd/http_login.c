@@ -25,6 +25,24 @@
 /* --- throttling on the loop ------------------------------------------------ */
 
 /*
+ * An address is often shared (a proxy, an office), so its attempts in flight
+ * count as failures only once it has failed recently; a clean address may
+ * have IP_MAX_INFLIGHT attempts under way at once, the first wave an
+ * attacker gets before its failures start counting.
+ */
+#define IP_MAX_INFLIGHT 64
+
+static int64_t ip_retry_after(struct throttle_slot *ip_slot, int64_t now)
+{
+	const struct throttle_rec *rec = throttle_slot_rec(ip_slot);
+	unsigned inflight = *throttle_slot_inflight(ip_slot);
+
+	if (rec->consecutive == 0 || now - rec->last_failure >= throttle_ip_policy.quiet_reset)
+		return inflight >= IP_MAX_INFLIGHT ? 1 : 0;
+	return throttle_retry_after(rec, &throttle_ip_policy, now, inflight);
+}
+
+/*
  * Retry-after for a subject and the client IP, counting attempts in flight
  * as failures; reads the subject's stored history. -1 when the in-memory
  * table has no room (the caller answers 503).
@@ -43,8 +61,7 @@ static int64_t loop_retry_after(MDB_txn *txn, const uint8_t key[THROTTLE_KEY_LEN
 		memset(&stored, 0, sizeof(stored));
 	a = throttle_retry_after(&stored, &throttle_account_policy, now,
 				 *throttle_slot_inflight(subj));
-	b = throttle_retry_after(throttle_slot_rec(ip_slot), &throttle_ip_policy, now,
-				 *throttle_slot_inflight(ip_slot));
+	b = ip_retry_after(ip_slot, now);
 	return a > b ? a : b;
 }
 

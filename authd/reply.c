@@ -40,7 +40,8 @@ void reply_json(struct req *r, int status, json_t *body)
 {
 	char *text = json_dumps(body, JSON_COMPACT);
 
-	json_decref(body);
+	/* Bodies carry tokens, secrets and backup codes: scrub the values. */
+	json_wipe_decref(body);
 	if (text == NULL) {
 		reply_error(r, E_INTERNAL);
 		return;
@@ -143,7 +144,7 @@ json_t *json_body_or_reply(struct req *r, const struct field_spec *spec, size_t 
 			return NULL;
 		}
 		if (!json_is_object(obj)) {
-			json_decref(obj);
+			json_wipe_decref(obj);
 			reply_field_error(r, E_INVALID_JSON, NULL, "body must be a json object");
 			return NULL;
 		}
@@ -157,7 +158,7 @@ json_t *json_body_or_reply(struct req *r, const struct field_spec *spec, size_t 
 				break;
 		if (i == n) {
 			/* Never echo the unknown name: it may hold anything. */
-			json_decref(obj);
+			json_wipe_decref(obj);
 			reply_error(r, E_UNKNOWN_FIELD);
 			return NULL;
 		}
@@ -169,14 +170,14 @@ json_t *json_body_or_reply(struct req *r, const struct field_spec *spec, size_t 
 		if (v == NULL) {
 			if (!spec[i].required)
 				continue;
-			json_decref(obj);
+			json_wipe_decref(obj);
 			reply_field_error(r, E_MISSING_FIELD, spec[i].name, NULL);
 			return NULL;
 		}
 		ok =
 		    spec[i].type == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == spec[i].type;
 		if (!ok) {
-			json_decref(obj);
+			json_wipe_decref(obj);
 			reply_field_error(r, E_INVALID_FIELD, spec[i].name,
 					  type_name(spec[i].type));
 			return NULL;
@@ -184,7 +185,7 @@ json_t *json_body_or_reply(struct req *r, const struct field_spec *spec, size_t 
 		if (spec[i].type == JSON_STRING &&
 		    (json_string_length(v) > spec[i].max_len ||
 		     !authd_utf8_printable(json_string_value(v), json_string_length(v)))) {
-			json_decref(obj);
+			json_wipe_decref(obj);
 			reply_field_error(r, E_INVALID_FIELD, spec[i].name,
 					  "must be printable text within the length limit");
 			return NULL;
@@ -204,18 +205,27 @@ const char *json_str(json_t *obj, const char *name, size_t *len)
 	return json_string_value(v);
 }
 
+/* Scrubs every string in v, at any depth. */
+static void wipe_strings(json_t *v)
+{
+	if (json_is_string(v)) {
+		OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+	} else if (json_is_object(v)) {
+		for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it))
+			wipe_strings(json_object_iter_value(it));
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++)
+			wipe_strings(json_array_get(v, i));
+	}
+}
+
 void json_wipe_decref(json_t *obj)
 {
-	const char *key;
-	json_t *val;
-
 	if (obj == NULL)
 		return;
-	/* jansson frees without wiping; its strings are ours to scrub. */
-	json_object_foreach(obj, key, val)
-	{
-		if (json_is_string(val))
-			OPENSSL_cleanse((char *)json_string_value(val), json_string_length(val));
-	}
+	/* jansson frees without wiping; its strings are ours to scrub. Only the
+	 * last reference wipes, so a value still in use elsewhere is kept. */
+	if (obj->refcount == 1)
+		wipe_strings(obj);
 	json_decref(obj);
 }

@@ -41,6 +41,8 @@ PASSWORD = "bench " + secrets.token_urlsafe(12)
 # Cores taken by other processes (or the hypervisor) during a phase above
 # which the report calls that phase's figure unreliable.
 NOISY_CORES = 0.15
+# The longest any single loadgen run may take.
+SAFETY_SECONDS = 120
 # The TOTP fixture phases share the time cap in these proportions (enrolment
 # builds a QR code and is the slowest); time one phase leaves goes to the next.
 FIXTURE_WEIGHTS = {"sign-up": 1.0, "login": 1.0, "enrolment": 2.0, "confirmation": 1.0,
@@ -225,9 +227,14 @@ class Bench:
             for method, path, body, bearer in lines:
                 text = json.dumps(body, separators=(",", ":")) if body is not None else ""
                 f.write(f"{method}\t{path}\t{text}\t{bearer or ''}\n")
-        argv = [self.bin["loadgen"], "-p", str(authd.port), "-f", req_path, "-c", str(conns)]
-        if seconds:
-            argv += ["-d", f"{seconds:.1f}"]
+        # -s: each connection from its own 127.x address, as clients would
+        # be; from one address, authd's per-address throttle (which counts
+        # logins in flight) would be what is measured.
+        argv = [self.bin["loadgen"], "-p", str(authd.port), "-f", req_path, "-c", str(conns),
+                "-s"]
+        # A run without a time cap still gets one: a hung authd must not
+        # hang the benchmark.
+        argv += ["-d", f"{seconds or SAFETY_SECONDS:.1f}"]
         if repeat:
             argv.append("-r")
         if responses:
@@ -238,6 +245,9 @@ class Bench:
             res = self.run_json(argv)
         if measured:
             res["cpu"] = self.note_cpu(what, cpu)
+        if seconds is None and res["incomplete"]:
+            self.problems.append(f"{what}: {res['incomplete']} requests unanswered after "
+                                 f"{SAFETY_SECONDS} s")
         odd = {s: n for s, n in res["status"].items() if int(s) not in expect}
         if odd or res["errors"]:
             self.problems.append(f"{what}: unexpected statuses {odd}, "
@@ -277,8 +287,22 @@ class Bench:
                   data_dir=tempfile.mkdtemp(prefix=f"{name}-", dir=self.work),
                   extra_args=["--log-level", "info"])
         a.own_dir = True
-        a.start()
+        try:
+            a.start()
+        except (RuntimeError, OSError) as e:
+            # A hung authd ignores the harness: make sure none outlives us.
+            self.kill_authd(a)
+            tail = a.log_tail(300).strip().splitlines()
+            raise RuntimeError(f"{name}: {e} (last log line: "
+                               f"{tail[-1] if tail else 'none'})") from e
         return a
+
+    @staticmethod
+    def kill_authd(a):
+        if a.proc is not None and a.proc.poll() is None:
+            a.proc.kill()
+            a.proc.wait()
+        a.cleanup()
 
     def stop_authd(self, a):
         """Stops a, and records any early death, error line or sanitizer
@@ -287,8 +311,14 @@ class Bench:
         if not alive:
             self.problems.append(f"{a.name}: authd was not running at the end "
                                  f"(exit {a.proc.returncode if a.proc else '?'})")
-        rc = a.stop()
-        if alive and rc != 0:
+        try:
+            rc = a.stop()
+        except subprocess.TimeoutExpired:
+            self.problems.append(f"{a.name}: authd ignored SIGTERM for 20 s and was killed")
+            a.proc.kill()
+            a.proc.wait()
+            rc = None  # reported just above
+        if alive and rc not in (0, None):
             self.problems.append(f"{a.name}: authd exited with {rc} on SIGTERM")
         text = a.log_text()
         errors = [ln for ln in text.splitlines() if " error " in ln or " warn " in ln]

@@ -7,9 +7,10 @@
  * statuses and the latency percentiles. Without -r every line is sent exactly
  * once; with -r the list repeats until -d seconds have passed. One thread on
  * edge-triggered epoll, because on a 2-core machine every cycle it spends is
- * taken from the server it measures. With -o it also writes each response
- * ("index TAB status TAB body"), for the fixture phases that need the tokens
- * and secrets authd hands out.
+ * taken from the server it measures. With -s each connection comes from its
+ * own loopback address, as real clients would. With -o it also writes each
+ * response ("index TAB status TAB body"), for the fixture phases that need
+ * the tokens and secrets authd hands out.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -35,6 +36,7 @@ struct request {
 };
 
 struct conn {
+	unsigned id; /* which connection: picks its source address with -s */
 	int fd;
 	bool connected;
 	bool busy; /* a request is assigned and not yet answered */
@@ -57,6 +59,7 @@ struct opts {
 	const char *out_file;
 	double max_seconds; /* 0: no limit */
 	bool repeat;
+	bool spread; /* each connection from its own 127.x.y.z */
 };
 
 static struct opts opt = {.conns = 16};
@@ -230,6 +233,15 @@ static bool conn_open(struct conn *c)
 		die("socket");
 	/* Requests are one small write each: do not let Nagle hold them. */
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (opt.spread) {
+		/* Clients come from many addresses; authd throttles per address,
+		 * so one address for all would measure its limits instead. */
+		struct sockaddr_in src = {.sin_family = AF_INET};
+
+		src.sin_addr.s_addr = htonl(0x7f010002u + (c->id / 250) * 256 + c->id % 250);
+		if (bind(c->fd, (struct sockaddr *)&src, sizeof(src)) != 0)
+			die("bind");
+	}
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno != EINPROGRESS) {
 		conn_close(c);
 		return false;
@@ -419,10 +431,12 @@ static void report(double seconds, size_t incomplete)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: loadgen -p PORT -f FILE [-c CONNS] [-d SECONDS] [-r] [-o OUT]\n"
-			"  FILE: one request a line, METHOD TAB PATH [TAB BODY [TAB BEARER]]\n"
-			"  -r repeats the list until -d seconds have passed (needs -d)\n"
-			"  -o writes every response as: index TAB status TAB body\n");
+	fprintf(stderr,
+		"usage: loadgen -p PORT -f FILE [-c CONNS] [-d SECONDS] [-r] [-s] [-o OUT]\n"
+		"  FILE: one request a line, METHOD TAB PATH [TAB BODY [TAB BEARER]]\n"
+		"  -r repeats the list until -d seconds have passed (needs -d)\n"
+		"  -s sends each connection from its own address, 127.1.0.2 and up\n"
+		"  -o writes every response as: index TAB status TAB body\n");
 	exit(2);
 }
 
@@ -434,7 +448,7 @@ int main(int argc, char **argv)
 	double seconds;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:p:f:d:ro:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:p:f:d:rso:")) != -1) {
 		switch (ch) {
 		case 'c':
 			opt.conns = (unsigned)strtoul(optarg, NULL, 10);
@@ -450,6 +464,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			opt.repeat = true;
+			break;
+		case 's':
+			opt.spread = true;
 			break;
 		case 'o':
 			opt.out_file = optarg;
@@ -478,6 +495,7 @@ int main(int argc, char **argv)
 		die("out of memory");
 	t_start = t_last = now_s();
 	for (unsigned i = 0; i < opt.conns; i++) {
+		conns[i].id = i;
 		conns[i].fd = -1;
 		active++;
 		if (!conn_open(&conns[i]))
