@@ -114,80 +114,83 @@ static int put_json(MDB_txn *txn, enum store_db db, const void *key, size_t klen
 	return rc;
 }
 
-static json_t *get_json(const MDB_val *v)
-{
-	const uint8_t *p = v->mv_data;
+/*
+ * Accounts are read on every session check, so they are packed rather than
+ * JSON: version 2, org id, times, then three length-prefixed strings.
+ */
+#define ACCOUNT_V 2
 
-	if (v->mv_size < 2 || p[0] != REC_V1)
-		return NULL;
-	return json_loadb((const char *)p + 1, v->mv_size - 1, JSON_REJECT_DUPLICATES, NULL);
+static void put_str(struct pack *w, const char *str)
+{
+	size_t n = strlen(str);
+	uint8_t len[2] = {(uint8_t)(n & 0xff), (uint8_t)(n >> 8)};
+
+	put_bytes(w, len, 2);
+	put_bytes(w, str, n);
 }
 
-static int copy_str(json_t *obj, const char *field, char *dst, size_t size)
+static void get_str(struct pack *r, char *dst, size_t size)
 {
-	json_t *s = json_object_get(obj, field);
+	uint8_t len[2];
+	size_t n;
 
-	if (!json_is_string(s) || json_string_length(s) >= size)
-		return -1;
-	memcpy(dst, json_string_value(s), json_string_length(s) + 1);
-	return 0;
-}
-
-static int copy_hex_id(json_t *obj, const char *field, uint8_t id[AUTHD_ID_LEN])
-{
-	json_t *s = json_object_get(obj, field);
-
-	if (!json_is_string(s))
-		return -1;
-	return authd_unhex(json_string_value(s), json_string_length(s), id, AUTHD_ID_LEN);
+	get_bytes(r, len, 2);
+	n = (size_t)len[0] | (size_t)len[1] << 8;
+	if (r->bad || n >= size) {
+		r->bad = true;
+		dst[0] = '\0';
+		return;
+	}
+	get_bytes(r, dst, n);
+	dst[n] = '\0';
+	if (memchr(dst, '\0', n) != NULL)
+		r->bad = true;
 }
 
 int account_get(MDB_txn *txn, const uint8_t id[AUTHD_ID_LEN], struct account *a)
 {
 	MDB_val v;
-	json_t *obj = NULL;
+	struct pack r;
 	int rc = store_get(txn, DB_ACCOUNTS, id, AUTHD_ID_LEN, &v);
 
 	if (rc != 0)
 		return rc;
-	obj = get_json(&v);
-	rc = STORE_E_CORRUPT;
-	if (obj == NULL)
-		goto out;
+	r = reader(&v);
+	if (get_u8(&r) != ACCOUNT_V)
+		return STORE_E_CORRUPT;
 	memcpy(a->id, id, AUTHD_ID_LEN);
-	if (copy_hex_id(obj, "org", a->org_id) != 0 ||
-	    copy_str(obj, "email", a->email, sizeof(a->email)) != 0 ||
-	    copy_str(obj, "name", a->name, sizeof(a->name)) != 0 ||
-	    copy_str(obj, "pw", a->pw_hash, sizeof(a->pw_hash)) != 0 ||
-	    !json_is_integer(json_object_get(obj, "created")) ||
-	    !json_is_integer(json_object_get(obj, "pw_changed")))
-		goto out;
-	a->created_at = json_integer_value(json_object_get(obj, "created"));
-	a->password_changed_at = json_integer_value(json_object_get(obj, "pw_changed"));
-	rc = 0;
-out:
-	if (rc == STORE_E_CORRUPT)
+	get_bytes(&r, a->org_id, AUTHD_ID_LEN);
+	a->created_at = get_i64(&r);
+	a->password_changed_at = get_i64(&r);
+	get_str(&r, a->email, sizeof(a->email));
+	get_str(&r, a->name, sizeof(a->name));
+	get_str(&r, a->pw_hash, sizeof(a->pw_hash));
+	if (finish_read(&r) != 0) {
 		log_err("corrupt account record");
-	json_decref(obj);
-	return rc;
+		return STORE_E_CORRUPT;
+	}
+	return 0;
 }
 
 int account_put(MDB_txn *txn, const struct account *a)
 {
-	char org[AUTHD_ID_HEX + 1];
-	json_t *obj;
+	uint8_t buf[1 + AUTHD_ID_LEN + 16 + 3 * 2 + sizeof(a->email) + sizeof(a->name) +
+		    sizeof(a->pw_hash)];
+	struct pack w = {buf, 0, sizeof(buf), false};
 	int rc;
 
-	authd_hex(a->org_id, AUTHD_ID_LEN, org);
-	obj = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "org", org, "email", a->email, "name",
-			a->name, "pw", a->pw_hash, "created", (json_int_t)a->created_at,
-			"pw_changed", (json_int_t)a->password_changed_at);
-	if (obj == NULL)
-		return STORE_E_IO;
-	rc = put_json(txn, DB_ACCOUNTS, a->id, AUTHD_ID_LEN, obj);
+	put_u8(&w, ACCOUNT_V);
+	put_bytes(&w, a->org_id, AUTHD_ID_LEN);
+	put_i64(&w, a->created_at);
+	put_i64(&w, a->password_changed_at);
+	put_str(&w, a->email);
+	put_str(&w, a->name);
+	put_str(&w, a->pw_hash);
+	if (w.bad)
+		AUTHD_BUG("account record size");
+	rc = store_put(txn, DB_ACCOUNTS, a->id, AUTHD_ID_LEN, buf, w.len);
 	if (rc == 0)
 		rc = store_put(txn, DB_EMAILS, a->email, strlen(a->email), a->id, AUTHD_ID_LEN);
-	json_decref(obj);
 	return rc;
 }
 

@@ -1,8 +1,9 @@
 /*
  * Record codecs: the stored form of every record kind, each starting with a
- * format version byte. Variable records (accounts, organizations) are JSON
- * after the version byte; fixed ones (sessions, logins, TOTP, backup codes,
- * throttles) are packed little-endian. *_get() reads through a transaction
+ * format version byte. Organizations and memberships (rarely read, often
+ * extended) are JSON after the version byte; accounts (read on every session
+ * check), sessions, logins, TOTP, backup codes and throttles are packed
+ * little-endian, strings with a 16-bit length. *_get() reads through a transaction
  * and decodes into the caller's struct; *_put() encodes and writes.
  * All return 0 or a STORE_E_* code.
  */
