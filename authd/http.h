@@ -37,7 +37,7 @@ struct req {
 	char param[64]; /* the '*' segment of the route */
 	char ip[48];
 	char authorization[512];
-	char cookie[4096];
+	char *cookie; /* NULL when absent or when a Bearer token is sent */
 	char csrf[128];
 	char content_type[96];
 	long content_length;

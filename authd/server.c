@@ -39,6 +39,7 @@ static void req_free(struct req *r)
 	/* The body may hold a password. */
 	authd_freezero(r->body, r->body_len);
 	authd_freezero(r->resp, r->resp_len);
+	authd_strfreezero(r->cookie);
 	open_requests--;
 	free(r);
 }
@@ -98,7 +99,14 @@ static struct req *req_new(struct lws *wsi, const char *uri)
 	snprintf(r->path, sizeof(r->path), "%s", uri);
 	lws_get_peer_simple(wsi, r->ip, sizeof(r->ip));
 	copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->authorization, sizeof(r->authorization));
-	copy_header(wsi, WSI_TOKEN_HTTP_COOKIE, r->cookie, sizeof(r->cookie));
+	/* Cookies matter only without a Bearer token; they may be kilobytes,
+	 * so they are copied only then (4 KB at most). */
+	if (r->authorization[0] == '\0') {
+		int clen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
+
+		if (clen > 0 && clen < 4096 && (r->cookie = malloc((size_t)clen + 1)) != NULL)
+			copy_header(wsi, WSI_TOKEN_HTTP_COOKIE, r->cookie, (size_t)clen + 1);
+	}
 	copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, r->content_type, sizeof(r->content_type));
 	if (lws_hdr_custom_length(wsi, "x-csrf-token:", 13) > 0 &&
 	    lws_hdr_custom_length(wsi, "x-csrf-token:", 13) < (int)sizeof(r->csrf))

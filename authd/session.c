@@ -191,7 +191,7 @@ bool session_or_reply(struct req *r)
 		tok = r->authorization + 7;
 		len = strlen(tok);
 		r->authn.via_cookie = false;
-	} else if ((tok = cookie_value(r->cookie, SESSION_COOKIE, &len)) != NULL) {
+	} else if (r->cookie && (tok = cookie_value(r->cookie, SESSION_COOKIE, &len)) != NULL) {
 		r->authn.via_cookie = true;
 	}
 	if (tok == NULL || !token_hash(tok, len, r->authn.token_hash)) {
