@@ -18,6 +18,7 @@ struct clock_job {
 	struct job job;
 	struct req *req;
 	int64_t advance;
+	bool freeze;
 };
 
 static int barrier_txn(struct job *job, MDB_txn *txn)
@@ -40,6 +41,8 @@ static void clock_done(struct job *job)
 			free(j);
 			return;
 		}
+		if (j->freeze)
+			authd_clock_freeze();
 		authd_clock_advance(j->advance);
 		reply_json(j->req, 200, json_pack("{s:I}", "now", (json_int_t)authd_now()));
 	}
@@ -50,13 +53,16 @@ void http_test_clock(struct req *r)
 {
 	static const struct field_spec spec[] = {
 	    {"advance", JSON_INTEGER, true, 0},
+	    {"freeze", JSON_TRUE, false, 0},
 	};
-	json_t *body = json_body_or_reply(r, spec, 1);
+	json_t *body = json_body_or_reply(r, spec, 2);
 	json_int_t s;
+	bool freeze;
 
 	if (body == NULL)
 		return;
 	s = json_integer_value(json_object_get(body, "advance"));
+	freeze = json_is_true(json_object_get(body, "freeze"));
 	json_decref(body);
 	if (s < 0 || s > 100LL * 365 * 86400) {
 		reply_field_error(r, E_INVALID_FIELD, "advance",
@@ -71,6 +77,7 @@ void http_test_clock(struct req *r)
 	}
 	j->req = r;
 	j->advance = s;
+	j->freeze = freeze;
 	j->job.txn_work = barrier_txn;
 	j->job.done = clock_done;
 	req_hold(r);

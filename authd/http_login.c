@@ -65,31 +65,6 @@ static int64_t loop_retry_after(MDB_txn *txn, const uint8_t key[THROTTLE_KEY_LEN
 	return a > b ? a : b;
 }
 
-/* In-flight counts: an attempt counts as a failure from its start until
- * its outcome is recorded (in memory for an IP, committed for a subject),
- * so parallel guesses get no free budget. */
-static void inflight_subject(const uint8_t key[THROTTLE_KEY_LEN], int delta)
-{
-	struct throttle_slot *s = throttle_slot_subject(key);
-	unsigned *n = s ? throttle_slot_inflight(s) : NULL;
-
-	if (n && delta > 0)
-		(*n)++;
-	else if (n && *n > 0)
-		(*n)--;
-}
-
-static void inflight_ip(const char *ip, int delta)
-{
-	struct throttle_slot *s = throttle_slot_ip(ip);
-	unsigned *n = s ? throttle_slot_inflight(s) : NULL;
-
-	if (n && delta > 0)
-		(*n)++;
-	else if (n && *n > 0)
-		(*n)--;
-}
-
 static void ip_record(const char *ip, bool ok, int64_t now)
 {
 	struct throttle_slot *s = throttle_slot_ip(ip);
@@ -217,7 +192,7 @@ static void login_written(struct job *job)
 	json_t *methods;
 
 	/* The outcome is durable now: the attempt stops counting as in flight. */
-	inflight_subject(j->subject, -1);
+	throttle_inflight_subject(j->subject, -1);
 	if (r == NULL || !req_resume(r))
 		goto out;
 	if (job->store_rc != 0) {
@@ -254,11 +229,11 @@ static void login_verified(struct job *job)
 	struct req *r = j->req;
 
 	ip_record(j->ip, j->ok, j->now);
-	inflight_ip(j->ip, -1);
+	throttle_inflight_ip(j->ip, -1);
 	if (!req_resume(r)) {
 		/* Hanging up must not make a wrong guess free: record it anyway. */
 		if (j->ok) {
-			inflight_subject(j->subject, -1);
+			throttle_inflight_subject(j->subject, -1);
 			login_free(j);
 			return;
 		}
@@ -337,8 +312,8 @@ void http_login_start(struct req *r)
 	snprintf(j->ip, sizeof(j->ip), "%s", r->ip);
 	j->job.work = login_verify;
 	j->job.done = login_verified;
-	inflight_subject(j->subject, +1);
-	inflight_ip(j->ip, +1);
+	throttle_inflight_subject(j->subject, +1);
+	throttle_inflight_ip(j->ip, +1);
 	req_hold(r);
 	async_run(&j->job);
 	j = NULL;

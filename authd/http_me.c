@@ -188,25 +188,12 @@ static int pwchange_txn(struct job *job, MDB_txn *txn)
 	return session_del_all(txn, j->account_id, j->session_hash);
 }
 
-/* In-flight count of the account's second-factor subject, which wrong
- * current passwords count against: parallel guesses get no free budget. */
-static void inflight(const uint8_t key[THROTTLE_KEY_LEN], int delta)
-{
-	struct throttle_slot *s = throttle_slot_subject(key);
-	unsigned *n = s ? throttle_slot_inflight(s) : NULL;
-
-	if (n && delta > 0)
-		(*n)++;
-	else if (n && *n > 0)
-		(*n)--;
-}
-
 static void pwchange_written(struct job *job)
 {
 	struct pwchange_job *j = (struct pwchange_job *)job;
 	struct req *r = j->req;
 
-	inflight(j->subject, -1);
+	throttle_inflight_subject(j->subject, -1);
 	if (r == NULL || !req_resume(r))
 		goto out;
 	if (job->store_rc != 0)
@@ -229,13 +216,13 @@ static void pwchange_verified(struct job *job)
 	if (!req_resume(r)) {
 		/* Gone: a wrong guess is still recorded; a change is not made. */
 		if (j->ok) {
-			inflight(j->subject, -1);
+			throttle_inflight_subject(j->subject, -1);
 			pwchange_free(j);
 			return;
 		}
 		j->req = r = NULL;
 	} else if (j->ok && j->hash_rc != 0) {
-		inflight(j->subject, -1);
+		throttle_inflight_subject(j->subject, -1);
 		reply_error(r, E_INTERNAL);
 		pwchange_free(j);
 		return;
@@ -314,7 +301,7 @@ void http_password_change(struct req *r)
 	memcpy(j->subject, key, sizeof(key));
 	j->job.work = pwchange_work;
 	j->job.done = pwchange_verified;
-	inflight(j->subject, +1);
+	throttle_inflight_subject(j->subject, +1);
 	req_hold(r);
 	async_run(&j->job);
 out:

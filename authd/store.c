@@ -140,30 +140,11 @@ int store_del(MDB_txn *txn, enum store_db db, const void *key, size_t klen)
 	return map_rc(rc);
 }
 
-int store_each_prefix(MDB_txn *txn, enum store_db db, const void *prefix, size_t plen,
-		      int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg),
-		      void *arg)
-{
-	MDB_cursor *cur = NULL;
-	MDB_val k = {plen, (void *)prefix};
-	MDB_val v;
-	int rc;
-
-	if ((rc = mdb_cursor_open(txn, dbis[db], &cur)) != 0)
-		return map_rc(rc);
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
-		if (fn(txn, &k, &v, arg) != 0)
-			break;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND || rc == 0 ? 0 : map_rc(rc);
-}
-
-int store_each_from(MDB_txn *txn, enum store_db db, const void *start, size_t slen,
-		    int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg),
-		    void *arg)
+/* Walks db from `start` (NULL: the first key) while keys begin with the
+ * first plen bytes of start, calling fn until it returns non-zero. */
+static int walk(MDB_txn *txn, enum store_db db, const void *start, size_t slen, size_t plen,
+		int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg),
+		void *arg)
 {
 	MDB_cursor *cur = NULL;
 	MDB_val k = {slen, (void *)start};
@@ -173,13 +154,27 @@ int store_each_from(MDB_txn *txn, enum store_db db, const void *start, size_t sl
 	if ((rc = mdb_cursor_open(txn, dbis[db], &cur)) != 0)
 		return map_rc(rc);
 	rc = mdb_cursor_get(cur, &k, &v, start ? MDB_SET_RANGE : MDB_FIRST);
-	while (rc == 0) {
+	while (rc == 0 && k.mv_size >= plen && (plen == 0 || memcmp(k.mv_data, start, plen) == 0)) {
 		if (fn(txn, &k, &v, arg) != 0)
 			break;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 : map_rc(rc);
+}
+
+int store_each_prefix(MDB_txn *txn, enum store_db db, const void *prefix, size_t plen,
+		      int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg),
+		      void *arg)
+{
+	return walk(txn, db, prefix, plen, plen, fn, arg);
+}
+
+int store_each_from(MDB_txn *txn, enum store_db db, const void *start, size_t slen,
+		    int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg),
+		    void *arg)
+{
+	return walk(txn, db, start, slen, 0, fn, arg);
 }
 
 /* Runs one batch: every job in one transaction, one commit. A job that

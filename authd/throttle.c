@@ -248,3 +248,23 @@ unsigned *throttle_slot_inflight(struct throttle_slot *s)
 {
 	return &s->inflight;
 }
+
+static void inflight_add(struct throttle_slot *s, int delta)
+{
+	if (s == NULL)
+		return;
+	if (delta > 0)
+		s->inflight++;
+	else if (s->inflight > 0)
+		s->inflight--;
+}
+
+void throttle_inflight_subject(const uint8_t key[THROTTLE_KEY_LEN], int delta)
+{
+	inflight_add(throttle_slot_subject(key), delta);
+}
+
+void throttle_inflight_ip(const char *ip, int delta)
+{
+	inflight_add(throttle_slot_ip(ip), delta);
+}

@@ -73,4 +73,9 @@ struct throttle_slot *throttle_slot_subject(const uint8_t key[THROTTLE_KEY_LEN])
 struct throttle_rec *throttle_slot_rec(struct throttle_slot *s);
 unsigned *throttle_slot_inflight(struct throttle_slot *s);
 
+/* Adds delta (+1 or -1, never below 0) to the in-flight count of a subject
+ * or an address, looking its slot up again (it may have moved). */
+void throttle_inflight_subject(const uint8_t key[THROTTLE_KEY_LEN], int delta);
+void throttle_inflight_ip(const char *ip, int delta);
+
 #endif

@@ -21,6 +21,8 @@ int64_t authd_now(void);
 int64_t authd_mono_ms(void);
 /* Test builds only: moves authd_now() forward by seconds (>= 0). */
 void authd_clock_advance(int64_t seconds);
+/* Test builds only: stops the clock where it is; only advance moves it. */
+void authd_clock_freeze(void);
 /* True when this binary was built with the test hooks. */
 bool authd_test_build(void);
 

@@ -116,6 +116,12 @@ class Authd:
                 raise RuntimeError(f"authd exited with {self.proc.returncode}: {self.log_tail()}")
             try:
                 if self.get("/1/health").status == 200:
+                    if self.test_clock:
+                        # Freeze the test clock: time moves only when a test
+                        # says so, so a code computed from now() cannot fall
+                        # into the next 30-second step before it is checked.
+                        r = self.post("/1/_test/clock", {"advance": 0, "freeze": True})
+                        assert r.status == 200, r
                     return self
             except OSError:
                 pass
