@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 struct authd_server srv;
@@ -101,7 +102,7 @@ static struct req *req_new(struct lws *wsi, const char *uri)
 	copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->authorization, sizeof(r->authorization));
 	/* Cookies matter only without a Bearer token; they may be kilobytes,
 	 * so they are copied only then (4 KB at most). */
-	if (r->authorization[0] == '\0') {
+	if (strncasecmp(r->authorization, "Bearer ", 7) != 0) {
 		int clen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
 
 		if (clen > 0 && clen < 4096 && (r->cookie = malloc((size_t)clen + 1)) != NULL)
