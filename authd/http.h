@@ -71,6 +71,11 @@ void req_add_header(struct req *r, const char *name, const char *value);
 
 /* Each sends exactly one response; the handler just returns after it. */
 void reply_json(struct req *r, int status, json_t *body); /* steals body */
+/* A JSON text the handler built (malloc'd; the reply owns and frees it). */
+void reply_json_text(struct req *r, int status, char *text, size_t len);
+/* Escapes s for a JSON string into out (NUL-terminated; truncates at a
+ * character boundary if out is too small: size 6 * strlen(s) + 1 always fits). */
+void json_escape(const char *s, char *out, size_t size);
 void reply_empty(struct req *r, int status);
 void reply_error(struct req *r, enum api_error e);
 /* An error naming the field (and, for invalid_field, what it must be). */

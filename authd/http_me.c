@@ -56,12 +56,26 @@ void http_me_get(struct req *r)
 	authd_hex(r->authn.s.org_id, AUTHD_ID_LEN, oid);
 	authd_time_str(a.created_at, created);
 	authd_time_str(session_expires(&r->authn.s), expires);
-	reply_json(r, 200,
-		   json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:b, s:i}, s:{s:i, s:s}}", "account_id",
-			     aid, "email", a.email, "name", a.name, "organization_id", oid,
-			     "created_at", created, "two_factor", "totp", totp_on,
-			     "backup_codes_remaining", backup_left, "session", "aal",
-			     (int)r->authn.s.aal, "expires_at", expires));
+	/* The hottest read of the API: written directly, not through jansson.
+	 * Ids and times are hex and digits; email and name are escaped. */
+	char email[2 * EMAIL_MAX + 8], name[6 * NAME_MAX_B + 8];
+	char *text = NULL;
+	int n;
+
+	json_escape(a.email, email, sizeof(email));
+	json_escape(a.name, name, sizeof(name));
+	n = asprintf(&text,
+		     "{\"account_id\":\"%s\",\"email\":\"%s\",\"name\":\"%s\","
+		     "\"organization_id\":\"%s\",\"created_at\":\"%s\",\"two_factor\":{"
+		     "\"totp\":%s,\"backup_codes_remaining\":%d},\"session\":{\"aal\":%d,"
+		     "\"expires_at\":\"%s\"}}",
+		     aid, email, name, oid, created, totp_on ? "true" : "false", backup_left,
+		     (int)r->authn.s.aal, expires);
+	if (n < 0) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	reply_json_text(r, 200, text, (size_t)n);
 }
 
 /* --- POST /1/logout ------------------------------------------------------------ */

@@ -49,6 +49,42 @@ void reply_json(struct req *r, int status, json_t *body)
 	send_body(r, status, text, strlen(text), "application/json");
 }
 
+void reply_json_text(struct req *r, int status, char *text, size_t len)
+{
+	send_body(r, status, text, len, "application/json");
+}
+
+void json_escape(const char *s, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[7];
+		size_t n = 0;
+
+		if (c == '"' || c == '\\') {
+			esc[n++] = '\\';
+			esc[n++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			esc[n++] = '\\';
+			esc[n++] = 'u';
+			esc[n++] = '0';
+			esc[n++] = '0';
+			esc[n++] = hex[c >> 4];
+			esc[n++] = hex[c & 15];
+		} else {
+			esc[n++] = (char)c;
+		}
+		if (o + n + 1 > size)
+			break;
+		memcpy(out + o, esc, n);
+		o += n;
+	}
+	out[o] = '\0';
+}
+
 void reply_empty(struct req *r, int status)
 {
 	send_body(r, status, NULL, 0, NULL);

@@ -96,11 +96,18 @@ class SignUp(unittest.TestCase):
                 self.assertIn(r.json["code"], ("invalid_email", "invalid_field"))
 
     def test_name_rules(self):
-        for name, status in [("", 400), ("N" * 100, 201), ("N" * 101, 400), ("Zoë Ω", 201)]:
+        for name, status in [("", 400), ("N" * 100, 201), ("N" * 101, 400), ("Zoë Ω", 201),
+                             ('Ann "B" \\ C/</script>', 201)]:
             with self.subTest(name=name[:10]):
-                r = self.a.post("/1/accounts", {"email": email(), "password": "long enough pw",
+                e = email()
+                r = self.a.post("/1/accounts", {"email": e, "password": "long enough pw",
                                                 "name": name})
                 self.assertEqual(r.status, status, r)
+                if status == 201:
+                    # /me gives the name back exactly (its JSON is hand-written).
+                    me = self.a.get("/1/me", token=self.a.session(e, "long enough pw"))
+                    self.assertEqual(me.json["name"], name)
+                    self.assertEqual(me.json["email"], e)
 
     def test_fresh_server_has_no_accounts(self):
         # No default accounts (ASVS 2.5.4): common admin names cannot log in.
