@@ -311,6 +311,10 @@ void store_stop_writer(void)
 	pthread_mutex_lock(&wq_lock);
 	writer_running = false;
 	pthread_mutex_unlock(&wq_lock);
+	/* How well group commit grouped: the figure behind write throughput. */
+	unsigned long commits = atomic_load(&stat_commits), jobs = atomic_load(&stat_jobs);
+	log_info("writer: %lu jobs in %lu commits (%.1f per commit)", jobs, commits,
+		 commits ? (double)jobs / (double)commits : 0.0);
 }
 
 bool store_is_empty(void)
