@@ -24,7 +24,7 @@ struct lws;
 enum http_method { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_OTHER };
 
 struct authn {
-	uint8_t token_hash[AUTHD_HASH_LEN];
+	struct token_ref token; /* the session presented */
 	struct session s;
 	bool via_cookie;
 };
@@ -34,7 +34,7 @@ struct req {
 	uint64_t id;
 	enum http_method method;
 	char path[256];
-	char param[64]; /* the '*' segment of the route */
+	char param[96]; /* the '*' segment of the route */
 	char ip[48];
 	char authorization[512];
 	char *cookie; /* NULL when absent or when a Bearer token is sent */
@@ -132,6 +132,7 @@ void http_totp_confirm(struct req *r);
 void http_totp_delete(struct req *r);
 void http_backup_regenerate(struct req *r);
 void http_test_clock(struct req *r);
+void http_test_stats(struct req *r);
 
 /* Routes r (path, method) to its handler. */
 void router_dispatch(struct req *r);

@@ -1,6 +1,7 @@
 /*
- * GET /1/health, and the test-only POST /1/_test/clock that moves authd's
- * clock forward (routed only when a test build runs with test_clock on).
+ * GET /1/health, and the test-only routes (only when a test build runs with
+ * test_clock on): POST /1/_test/clock moves authd's clock forward and
+ * GET /1/_test/stats tells the benchmark how the writer grouped commits.
  */
 #include "http.h"
 
@@ -82,4 +83,15 @@ void http_test_clock(struct req *r)
 	j->job.done = clock_done;
 	req_hold(r);
 	store_submit(&j->job);
+}
+
+void http_test_stats(struct req *r)
+{
+	struct store_stats st;
+
+	store_stats(&st);
+	reply_json(r, 200,
+		   json_pack("{s:I, s:I, s:I, s:I}", "commits", (json_int_t)st.commits, "jobs",
+			     (json_int_t)st.jobs, "work_us", (json_int_t)st.work_us, "sync_us",
+			     (json_int_t)st.sync_us));
 }

@@ -178,10 +178,10 @@ static int login_txn(struct job *job, MDB_txn *txn)
 			return rc;
 		j->has_backup = rc == 0 && backup_remaining(&b) > 0;
 		j->outcome = L_SECOND_FACTOR;
-		return login_put(txn, j->token.hash, &l);
+		return login_put(txn, &j->token.ref, &l);
 	}
 	j->outcome = L_DONE;
-	return session_issue(txn, j->token.hash, &a, AAL_PASSWORD, j->now);
+	return session_issue(txn, &j->token.ref, &a, AAL_PASSWORD, j->now);
 }
 
 static void login_written(struct job *job)
@@ -240,7 +240,7 @@ static void login_verified(struct job *job)
 		j->req = r = NULL;
 	}
 	if (j->ok)
-		token_new(&j->token);
+		token_new(&j->token, j->account_id);
 	job->txn_work = login_txn;
 	job->done = login_written;
 	if (r)
@@ -331,7 +331,7 @@ struct second_job {
 	struct job job;
 	struct req *req;
 	enum second_method method;
-	uint8_t login_key[AUTHD_HASH_LEN];
+	struct token_ref login;
 	char code[64];
 	size_t code_len;
 	int64_t now;
@@ -359,13 +359,13 @@ static int second_txn(struct job *job, MDB_txn *txn)
 	int rc;
 
 	j->api_err = E_LOGIN_EXPIRED;
-	rc = login_get(txn, j->login_key, &l);
+	rc = login_get(txn, &j->login, &l);
 	if (rc == STORE_E_NOTFOUND)
 		return 0;
 	if (rc != 0)
 		return rc;
 	if (j->now >= l.expires_at)
-		return login_del(txn, j->login_key);
+		return login_del(txn, &j->login);
 	memcpy(j->account_id, l.account_id, AUTHD_ID_LEN);
 	if ((rc = factor_retry_after(txn, l.account_id, j->now, &j->retry_after)) != 0)
 		return rc;
@@ -379,7 +379,7 @@ static int second_txn(struct job *job, MDB_txn *txn)
 		return rc;
 	if (rc != 0 || !t.enabled) {
 		j->api_err = E_LOGIN_EXPIRED;
-		return login_del(txn, j->login_key);
+		return login_del(txn, &j->login);
 	}
 	if (j->method == SF_TOTP) {
 		if ((rc = factor_totp_check(&t, l.account_id, false, j->code, j->code_len, j->now,
@@ -404,16 +404,16 @@ static int second_txn(struct job *job, MDB_txn *txn)
 		if ((rc = factor_record(txn, l.account_id, j->now, false)) != 0)
 			return rc;
 		if (++l.attempts >= LOGIN_MAX_ATTEMPTS)
-			return login_del(txn, j->login_key);
-		return login_put(txn, j->login_key, &l);
+			return login_del(txn, &j->login);
+		return login_put(txn, &j->login, &l);
 	}
 	if ((rc = factor_record(txn, l.account_id, j->now, true)) != 0 ||
-	    (rc = login_del(txn, j->login_key)) != 0)
+	    (rc = login_del(txn, &j->login)) != 0)
 		return rc;
 	rc = account_get(txn, l.account_id, &a);
 	if (rc != 0)
 		return rc;
-	return session_issue(txn, j->token.hash, &a, AAL_SECOND_FACTOR, j->now);
+	return session_issue(txn, &j->token.ref, &a, AAL_SECOND_FACTOR, j->now);
 }
 
 static void second_written(struct job *job)
@@ -468,7 +468,7 @@ static void second_step(struct req *r, enum second_method method)
 		goto out;
 	}
 	j->now = authd_now();
-	if (!token_hash(r->param, strlen(r->param), j->login_key)) {
+	if (!token_parse(r->param, strlen(r->param), &j->login)) {
 		reply_error(r, E_LOGIN_EXPIRED);
 		goto out;
 	}
@@ -487,7 +487,7 @@ static void second_step(struct req *r, enum second_method method)
 	memcpy(j->code, code, j->code_len);
 	j->method = method;
 	j->req = r;
-	token_new(&j->token);
+	token_new(&j->token, j->login.account_id);
 	j->job.txn_work = second_txn;
 	j->job.done = second_written;
 	req_hold(r);

@@ -83,15 +83,14 @@ void http_me_get(struct req *r)
 struct logout_job {
 	struct job job;
 	struct req *req;
-	uint8_t hash[AUTHD_HASH_LEN];
-	uint8_t account_id[AUTHD_ID_LEN];
+	struct token_ref session;
 };
 
 static int logout_txn(struct job *job, MDB_txn *txn)
 {
 	struct logout_job *j = (struct logout_job *)job;
 
-	return session_del(txn, j->hash, j->account_id);
+	return session_del(txn, &j->session);
 }
 
 static void logout_done(struct job *job)
@@ -129,8 +128,7 @@ void http_logout(struct req *r)
 		reply_error(r, E_OVERLOADED);
 		return;
 	}
-	memcpy(j->hash, r->authn.token_hash, AUTHD_HASH_LEN);
-	memcpy(j->account_id, r->authn.s.account_id, AUTHD_ID_LEN);
+	j->session = r->authn.token;
 	j->req = r;
 	j->job.txn_work = logout_txn;
 	j->job.done = logout_done;
@@ -153,7 +151,7 @@ struct pwchange_job {
 	bool ok;
 	int hash_rc;
 	int64_t now;
-	uint8_t session_hash[AUTHD_HASH_LEN];
+	struct token_ref session;
 	uint8_t account_id[AUTHD_ID_LEN];
 	int api_err;
 };
@@ -198,8 +196,11 @@ static int pwchange_txn(struct job *job, MDB_txn *txn)
 	    (rc = factor_record(txn, j->account_id, j->now, true)) != 0)
 		return rc;
 	j->api_err = -1;
-	/* Every other session ends: whoever knew the old password is out. */
-	return session_del_all(txn, j->account_id, j->session_hash);
+	/* Every other session ends, and every login waiting for its second
+	 * factor: whoever knew the old password is out. */
+	if ((rc = login_del_all(txn, j->account_id)) != 0)
+		return rc;
+	return session_del_all(txn, j->account_id, &j->session);
 }
 
 static void pwchange_written(struct job *job)
@@ -309,7 +310,7 @@ void http_password_change(struct req *r)
 	j->next_len = nlen;
 	memcpy(j->phc, a.pw_hash, sizeof(j->phc));
 	memcpy(j->account_id, a.id, AUTHD_ID_LEN);
-	memcpy(j->session_hash, r->authn.token_hash, AUTHD_HASH_LEN);
+	j->session = r->authn.token;
 	j->now = authd_now();
 	j->req = r;
 	memcpy(j->subject, key, sizeof(key));

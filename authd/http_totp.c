@@ -25,7 +25,7 @@ struct totp_job {
 	struct req *req;
 	enum totp_op op;
 	uint8_t account_id[AUTHD_ID_LEN];
-	uint8_t session_hash[AUTHD_HASH_LEN];
+	struct token_ref session;
 	int64_t now;
 	char code[64];
 	size_t code_len;
@@ -55,13 +55,13 @@ static void totp_job_free(struct totp_job *j)
 static int session_stepped_up(MDB_txn *txn, struct totp_job *j)
 {
 	struct session s;
-	int rc = session_get(txn, j->session_hash, &s);
+	int rc = session_get(txn, &j->session, &s);
 
 	if (rc != 0)
 		return rc == STORE_E_NOTFOUND ? 0 : rc;
 	s.aal = AAL_SECOND_FACTOR;
 	s.second_factor_at = j->now;
-	return session_put(txn, j->session_hash, &s);
+	return session_put(txn, &j->session, &s);
 }
 
 static int enroll_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, bool exists)
@@ -121,7 +121,7 @@ static int confirm_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, boo
 	    (rc = factor_record(txn, j->account_id, j->now, true)) != 0)
 		return rc;
 	/* Sessions made with the password alone end now that 2FA is on. */
-	if ((rc = session_del_all(txn, j->account_id, j->session_hash)) != 0)
+	if ((rc = session_del_all(txn, j->account_id, &j->session)) != 0)
 		return rc;
 	return session_stepped_up(txn, j);
 }
@@ -170,7 +170,7 @@ static int regenerate_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, 
 		j->api_err = E_TOTP_NOT_ENABLED;
 		return 0;
 	}
-	rc = session_get(txn, j->session_hash, &s);
+	rc = session_get(txn, &j->session, &s);
 	if (rc != 0)
 		return rc == STORE_E_NOTFOUND ? (j->api_err = E_UNAUTHENTICATED, 0) : rc;
 	if (s.second_factor_at == 0 || j->now - s.second_factor_at > srv.cfg.reauth_window_s) {
@@ -282,7 +282,7 @@ static struct totp_job *totp_job_new(struct req *r, enum totp_op op)
 	j->op = op;
 	j->now = authd_now();
 	memcpy(j->account_id, r->authn.s.account_id, AUTHD_ID_LEN);
-	memcpy(j->session_hash, r->authn.token_hash, AUTHD_HASH_LEN);
+	j->session = r->authn.token;
 	j->job.txn_work = totp_txn;
 	j->job.done = totp_written;
 	return j;

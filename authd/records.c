@@ -9,6 +9,7 @@
 #include "store.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define REC_V1 1
@@ -238,74 +239,67 @@ int member_put(MDB_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
 	return rc;
 }
 
-/* --- sessions -------------------------------------------------------------- */
+/* --- the account's cluster ------------------------------------------------- */
 
-#define SESSION_LEN (1 + 2 * AUTHD_ID_LEN + 1 + 4 * 8)
-
-int session_get(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN], struct session *s)
-{
-	MDB_val v;
-	struct pack r;
-	int rc = store_get(txn, DB_SESSIONS, key, AUTHD_HASH_LEN, &v);
-
-	if (rc != 0)
-		return rc;
-	r = reader(&v);
-	if (get_u8(&r) != REC_V1)
-		return STORE_E_CORRUPT;
-	get_bytes(&r, s->account_id, AUTHD_ID_LEN);
-	get_bytes(&r, s->org_id, AUTHD_ID_LEN);
-	s->aal = get_u8(&r);
-	s->created_at = get_i64(&r);
-	s->last_seen = get_i64(&r);
-	s->expires_at = get_i64(&r);
-	s->second_factor_at = get_i64(&r);
-	return finish_read(&r);
-}
-
-static void session_index_key(uint8_t out[AUTHD_ID_LEN + AUTHD_HASH_LEN],
-			      const uint8_t account_id[AUTHD_ID_LEN],
-			      const uint8_t key[AUTHD_HASH_LEN])
+/*
+ * An account's TOTP credential, backup codes, sessions and pending logins
+ * share one database under keys that start with the account id, so the
+ * records one request writes sit together, mostly on one page: a TOTP login
+ * step dirties about one leaf instead of one per database.
+ */
+static size_t cluster_key(uint8_t out[CLUSTER_KEY_MAX], const uint8_t account_id[AUTHD_ID_LEN],
+			  enum cluster_kind kind, const uint8_t *hash)
 {
 	memcpy(out, account_id, AUTHD_ID_LEN);
-	memcpy(out + AUTHD_ID_LEN, key, AUTHD_HASH_LEN);
+	out[AUTHD_ID_LEN] = (uint8_t)kind;
+	if (hash == NULL)
+		return AUTHD_ID_LEN + 1;
+	memcpy(out + AUTHD_ID_LEN + 1, hash, AUTHD_HASH_LEN);
+	return CLUSTER_KEY_MAX;
 }
 
-int session_put(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN], const struct session *s)
+static int cluster_get(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], enum cluster_kind kind,
+		       const uint8_t *hash, MDB_val *v)
 {
-	uint8_t buf[SESSION_LEN];
-	uint8_t ikey[AUTHD_ID_LEN + AUTHD_HASH_LEN];
-	struct pack w = {buf, 0, sizeof(buf), false};
-	int rc;
+	uint8_t key[CLUSTER_KEY_MAX];
+	size_t klen = cluster_key(key, account_id, kind, hash);
 
-	put_u8(&w, REC_V1);
-	put_bytes(&w, s->account_id, AUTHD_ID_LEN);
-	put_bytes(&w, s->org_id, AUTHD_ID_LEN);
-	put_u8(&w, s->aal);
-	put_i64(&w, s->created_at);
-	put_i64(&w, s->last_seen);
-	put_i64(&w, s->expires_at);
-	put_i64(&w, s->second_factor_at);
-	if (w.bad)
-		AUTHD_BUG("session record size");
-	rc = store_put(txn, DB_SESSIONS, key, AUTHD_HASH_LEN, buf, w.len);
-	if (rc != 0)
-		return rc;
-	session_index_key(ikey, s->account_id, key);
-	return store_put(txn, DB_ACCOUNT_SESSIONS, ikey, sizeof(ikey), "", 0);
+	return store_get(txn, DB_CLUSTER, key, klen, v);
 }
 
-int session_del(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN],
-		const uint8_t account_id[AUTHD_ID_LEN])
+static int cluster_put(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], enum cluster_kind kind,
+		       const uint8_t *hash, const struct pack *w)
 {
-	uint8_t ikey[AUTHD_ID_LEN + AUTHD_HASH_LEN];
-	int rc = store_del(txn, DB_SESSIONS, key, AUTHD_HASH_LEN);
+	uint8_t key[CLUSTER_KEY_MAX];
+	size_t klen = cluster_key(key, account_id, kind, hash);
 
-	if (rc != 0 && rc != STORE_E_NOTFOUND)
-		return rc;
-	session_index_key(ikey, account_id, key);
-	rc = store_del(txn, DB_ACCOUNT_SESSIONS, ikey, sizeof(ikey));
+	return store_put(txn, DB_CLUSTER, key, klen, w->p, w->len);
+}
+
+/* Deleting what is not there is not an error. */
+static int cluster_del(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], enum cluster_kind kind,
+		       const uint8_t *hash)
+{
+	uint8_t key[CLUSTER_KEY_MAX];
+	size_t klen = cluster_key(key, account_id, kind, hash);
+	int rc = store_del(txn, DB_CLUSTER, key, klen);
+
 	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
+int cluster_key_kind(const MDB_val *k, struct token_ref *ref)
+{
+	const uint8_t *p = k->mv_data;
+
+	if (k->mv_size == AUTHD_ID_LEN + 1 &&
+	    (p[AUTHD_ID_LEN] == KIND_TOTP || p[AUTHD_ID_LEN] == KIND_BACKUP))
+		return p[AUTHD_ID_LEN];
+	if (k->mv_size != CLUSTER_KEY_MAX ||
+	    (p[AUTHD_ID_LEN] != KIND_SESSION && p[AUTHD_ID_LEN] != KIND_LOGIN))
+		return 0;
+	memcpy(ref->account_id, p, AUTHD_ID_LEN);
+	memcpy(ref->hash, p + AUTHD_ID_LEN + 1, AUTHD_HASH_LEN);
+	return p[AUTHD_ID_LEN];
 }
 
 struct collect_ctx {
@@ -320,7 +314,7 @@ static int collect_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *a
 
 	(void)txn;
 	(void)v;
-	if (k->mv_size != AUTHD_ID_LEN + AUTHD_HASH_LEN)
+	if (k->mv_size != CLUSTER_KEY_MAX)
 		return 0;
 	if (ctx->n == ctx->cap) {
 		size_t cap = ctx->cap ? 2 * ctx->cap : 16;
@@ -333,38 +327,100 @@ static int collect_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *a
 		ctx->hashes = p;
 		ctx->cap = cap;
 	}
-	memcpy(ctx->hashes[ctx->n++], (const uint8_t *)k->mv_data + AUTHD_ID_LEN, AUTHD_HASH_LEN);
+	memcpy(ctx->hashes[ctx->n++], (const uint8_t *)k->mv_data + AUTHD_ID_LEN + 1,
+	       AUTHD_HASH_LEN);
 	return 0;
 }
 
-int session_del_all(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], const uint8_t *keep)
+/* Deletes every record of one kind of the account except `keep` (NULL: all). */
+static int cluster_del_kind(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+			    enum cluster_kind kind, const uint8_t *keep)
 {
+	uint8_t prefix[CLUSTER_KEY_MAX];
+	size_t plen = cluster_key(prefix, account_id, kind, NULL);
 	struct collect_ctx ctx = {NULL, 0, 0, false};
 	int rc;
 
 	/* Collect first, delete after: the cursor never walks a changing tree. */
-	rc = store_each_prefix(txn, DB_ACCOUNT_SESSIONS, account_id, AUTHD_ID_LEN, collect_one,
-			       &ctx);
+	rc = store_each_prefix(txn, DB_CLUSTER, prefix, plen, collect_one, &ctx);
 	if (rc == 0 && ctx.oom)
 		rc = STORE_E_IO;
 	for (size_t i = 0; rc == 0 && i < ctx.n; i++) {
 		if (keep && memcmp(ctx.hashes[i], keep, AUTHD_HASH_LEN) == 0)
 			continue;
-		rc = session_del(txn, ctx.hashes[i], account_id);
+		rc = cluster_del(txn, account_id, kind, ctx.hashes[i]);
 	}
 	free(ctx.hashes);
 	return rc;
+}
+
+/* --- sessions -------------------------------------------------------------- */
+
+#define SESSION_LEN (1 + 2 * AUTHD_ID_LEN + 1 + 4 * 8)
+
+int session_get(MDB_txn *txn, const struct token_ref *ref, struct session *s)
+{
+	MDB_val v;
+	struct pack r;
+	int rc = cluster_get(txn, ref->account_id, KIND_SESSION, ref->hash, &v);
+
+	if (rc != 0)
+		return rc;
+	r = reader(&v);
+	if (get_u8(&r) != REC_V1)
+		return STORE_E_CORRUPT;
+	get_bytes(&r, s->account_id, AUTHD_ID_LEN);
+	get_bytes(&r, s->org_id, AUTHD_ID_LEN);
+	s->aal = get_u8(&r);
+	s->created_at = get_i64(&r);
+	s->last_seen = get_i64(&r);
+	s->expires_at = get_i64(&r);
+	s->second_factor_at = get_i64(&r);
+	if (memcmp(s->account_id, ref->account_id, AUTHD_ID_LEN) != 0)
+		return STORE_E_CORRUPT;
+	return finish_read(&r);
+}
+
+int session_put(MDB_txn *txn, const struct token_ref *ref, const struct session *s)
+{
+	uint8_t buf[SESSION_LEN];
+	struct pack w = {buf, 0, sizeof(buf), false};
+
+	if (memcmp(s->account_id, ref->account_id, AUTHD_ID_LEN) != 0)
+		AUTHD_BUG("session filed under another account");
+	put_u8(&w, REC_V1);
+	put_bytes(&w, s->account_id, AUTHD_ID_LEN);
+	put_bytes(&w, s->org_id, AUTHD_ID_LEN);
+	put_u8(&w, s->aal);
+	put_i64(&w, s->created_at);
+	put_i64(&w, s->last_seen);
+	put_i64(&w, s->expires_at);
+	put_i64(&w, s->second_factor_at);
+	if (w.bad)
+		AUTHD_BUG("session record size");
+	return cluster_put(txn, ref->account_id, KIND_SESSION, ref->hash, &w);
+}
+
+int session_del(MDB_txn *txn, const struct token_ref *ref)
+{
+	return cluster_del(txn, ref->account_id, KIND_SESSION, ref->hash);
+}
+
+int session_del_all(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+		    const struct token_ref *keep)
+{
+	return cluster_del_kind(txn, account_id, KIND_SESSION, keep ? keep->hash : NULL);
 }
 
 /* --- pending logins ---------------------------------------------------------- */
 
 #define LOGIN_LEN (1 + AUTHD_ID_LEN + 2 * 8 + 1)
 
-int login_get(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN], struct login *l)
+int login_get(MDB_txn *txn, const struct token_ref *ref, struct login *l)
 {
 	MDB_val v;
 	struct pack r;
-	int rc = store_get(txn, DB_LOGINS, key, AUTHD_HASH_LEN, &v);
+	int rc = cluster_get(txn, ref->account_id, KIND_LOGIN, ref->hash, &v);
 
 	if (rc != 0)
 		return rc;
@@ -375,14 +431,18 @@ int login_get(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN], struct login *l)
 	l->created_at = get_i64(&r);
 	l->expires_at = get_i64(&r);
 	l->attempts = get_u8(&r);
+	if (memcmp(l->account_id, ref->account_id, AUTHD_ID_LEN) != 0)
+		return STORE_E_CORRUPT;
 	return finish_read(&r);
 }
 
-int login_put(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN], const struct login *l)
+int login_put(MDB_txn *txn, const struct token_ref *ref, const struct login *l)
 {
 	uint8_t buf[LOGIN_LEN];
 	struct pack w = {buf, 0, sizeof(buf), false};
 
+	if (memcmp(l->account_id, ref->account_id, AUTHD_ID_LEN) != 0)
+		AUTHD_BUG("login filed under another account");
 	put_u8(&w, REC_V1);
 	put_bytes(&w, l->account_id, AUTHD_ID_LEN);
 	put_i64(&w, l->created_at);
@@ -390,14 +450,17 @@ int login_put(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN], const struct logi
 	put_u8(&w, l->attempts);
 	if (w.bad)
 		AUTHD_BUG("login record size");
-	return store_put(txn, DB_LOGINS, key, AUTHD_HASH_LEN, buf, w.len);
+	return cluster_put(txn, ref->account_id, KIND_LOGIN, ref->hash, &w);
 }
 
-int login_del(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN])
+int login_del(MDB_txn *txn, const struct token_ref *ref)
 {
-	int rc = store_del(txn, DB_LOGINS, key, AUTHD_HASH_LEN);
+	return cluster_del(txn, ref->account_id, KIND_LOGIN, ref->hash);
+}
 
-	return rc == STORE_E_NOTFOUND ? 0 : rc;
+int login_del_all(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	return cluster_del_kind(txn, account_id, KIND_LOGIN, NULL);
 }
 
 /* --- TOTP ------------------------------------------------------------------------ */
@@ -408,8 +471,9 @@ int totp_get(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], struct totp_r
 {
 	MDB_val v;
 	struct pack r;
-	int rc = store_get(txn, DB_TOTP, account_id, AUTHD_ID_LEN, &v);
+	int rc = cluster_get(txn, account_id, KIND_TOTP, NULL, &v);
 
+	memset(t, 0, sizeof(*t));
 	if (rc != 0)
 		return rc;
 	r = reader(&v);
@@ -422,13 +486,15 @@ int totp_get(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], struct totp_r
 	t->last_step = get_i64(&r);
 	t->enabled_at = get_i64(&r);
 	t->seed_len = get_u8(&r);
-	get_bytes(&r, t->seed, SEALED_SEED_MAX);
+	if (t->seed_len > SEALED_SEED_MAX)
+		return STORE_E_CORRUPT;
+	get_bytes(&r, t->seed, t->seed_len);
 	get_bytes(&r, t->pending_id, AUTHD_ID_LEN);
 	t->pending_expires_at = get_i64(&r);
 	t->pending_seed_len = get_u8(&r);
-	get_bytes(&r, t->pending_seed, SEALED_SEED_MAX);
-	if (t->seed_len > SEALED_SEED_MAX || t->pending_seed_len > SEALED_SEED_MAX)
+	if (t->pending_seed_len > SEALED_SEED_MAX)
 		return STORE_E_CORRUPT;
+	get_bytes(&r, t->pending_seed, t->pending_seed_len);
 	return finish_read(&r);
 }
 
@@ -444,22 +510,22 @@ int totp_put(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], const struct 
 	put_u8(&w, t->period);
 	put_i64(&w, t->last_step);
 	put_i64(&w, t->enabled_at);
+	/* Seeds are stored at their length: a smaller record keeps more of
+	 * an account's cluster on one page. */
 	put_u8(&w, t->seed_len);
-	put_bytes(&w, t->seed, SEALED_SEED_MAX);
+	put_bytes(&w, t->seed, t->seed_len);
 	put_bytes(&w, t->pending_id, AUTHD_ID_LEN);
 	put_i64(&w, t->pending_expires_at);
 	put_u8(&w, t->pending_seed_len);
-	put_bytes(&w, t->pending_seed, SEALED_SEED_MAX);
+	put_bytes(&w, t->pending_seed, t->pending_seed_len);
 	if (w.bad)
 		AUTHD_BUG("totp record size");
-	return store_put(txn, DB_TOTP, account_id, AUTHD_ID_LEN, buf, w.len);
+	return cluster_put(txn, account_id, KIND_TOTP, NULL, &w);
 }
 
 int totp_del(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN])
 {
-	int rc = store_del(txn, DB_TOTP, account_id, AUTHD_ID_LEN);
-
-	return rc == STORE_E_NOTFOUND ? 0 : rc;
+	return cluster_del(txn, account_id, KIND_TOTP, NULL);
 }
 
 /* --- backup codes ------------------------------------------------------------------ */
@@ -470,7 +536,7 @@ int backup_get(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], struct back
 {
 	MDB_val v;
 	struct pack r;
-	int rc = store_get(txn, DB_BACKUP, account_id, AUTHD_ID_LEN, &v);
+	int rc = cluster_get(txn, account_id, KIND_BACKUP, NULL, &v);
 
 	if (rc != 0)
 		return rc;
@@ -500,14 +566,12 @@ int backup_put(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], const struc
 	}
 	if (w.bad)
 		AUTHD_BUG("backup record size");
-	return store_put(txn, DB_BACKUP, account_id, AUTHD_ID_LEN, buf, w.len);
+	return cluster_put(txn, account_id, KIND_BACKUP, NULL, &w);
 }
 
 int backup_del(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN])
 {
-	int rc = store_del(txn, DB_BACKUP, account_id, AUTHD_ID_LEN);
-
-	return rc == STORE_E_NOTFOUND ? 0 : rc;
+	return cluster_del(txn, account_id, KIND_BACKUP, NULL);
 }
 
 unsigned backup_remaining(const struct backup_rec *b)

@@ -61,13 +61,21 @@ struct session {
 	int64_t second_factor_at; /* last second-factor proof, 0 if none */
 };
 
-/* key is SHA-256 of the token. put also writes the per-account index. */
-int session_get(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN], struct session *s);
-int session_put(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN], const struct session *s);
-int session_del(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN],
-		const uint8_t account_id[AUTHD_ID_LEN]);
+/* Sessions and pending logins live in the account's cluster (store.h),
+ * found through their token: the account id it carries and the SHA-256 of
+ * the whole token. */
+struct token_ref {
+	uint8_t account_id[AUTHD_ID_LEN];
+	uint8_t hash[AUTHD_HASH_LEN];
+};
+
+int session_get(MDB_txn *txn, const struct token_ref *ref, struct session *s);
+int session_put(MDB_txn *txn, const struct token_ref *ref, const struct session *s);
+/* Deleting what is not there is not an error. */
+int session_del(MDB_txn *txn, const struct token_ref *ref);
 /* Deletes every session of the account except `keep` (NULL: all). */
-int session_del_all(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], const uint8_t *keep);
+int session_del_all(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+		    const struct token_ref *keep);
 
 struct login {
 	uint8_t account_id[AUTHD_ID_LEN];
@@ -76,9 +84,11 @@ struct login {
 	uint8_t attempts; /* failed second-factor tries on this login */
 };
 
-int login_get(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN], struct login *l);
-int login_put(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN], const struct login *l);
-int login_del(MDB_txn *txn, const uint8_t key[AUTHD_HASH_LEN]);
+int login_get(MDB_txn *txn, const struct token_ref *ref, struct login *l);
+int login_put(MDB_txn *txn, const struct token_ref *ref, const struct login *l);
+int login_del(MDB_txn *txn, const struct token_ref *ref);
+/* Deletes every pending login of the account. */
+int login_del_all(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN]);
 
 #define SEALED_SEED_MAX (OTP_KEY_MAX + SEAL_OVERHEAD)
 
@@ -111,5 +121,21 @@ int backup_get(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], struct back
 int backup_put(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], const struct backup_rec *b);
 int backup_del(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN]);
 unsigned backup_remaining(const struct backup_rec *b);
+
+/* The kinds of record in an account's cluster, by the key's byte after the
+ * account id. */
+enum cluster_kind {
+	KIND_BACKUP = 'B',
+	KIND_LOGIN = 'L',
+	KIND_SESSION = 'S',
+	KIND_TOTP = 'T',
+};
+
+/* The longest cluster key: account id, kind, token hash. */
+#define CLUSTER_KEY_MAX (AUTHD_ID_LEN + 1 + AUTHD_HASH_LEN)
+
+/* The kind of the cluster key k (0 if it is none), and for sessions and
+ * logins their reference into *ref. For the sweeper. */
+int cluster_key_kind(const MDB_val *k, struct token_ref *ref);
 
 #endif

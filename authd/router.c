@@ -35,6 +35,7 @@ static const struct route routes[] = {
     {"me/2fa/totp/confirm", http_totp_confirm, M_POST, false},
     {"me/2fa/backup-codes", http_backup_regenerate, M_POST, false},
     {"_test/clock", http_test_clock, M_POST, true},
+    {"_test/stats", http_test_stats, M_GET, true},
 };
 
 static const char *const method_names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", ""};

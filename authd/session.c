@@ -1,8 +1,9 @@
 /*
- * Sessions: 256-bit random tokens given to the client, stored only as their
- * SHA-256. A session expires after the idle timeout without use or at its
- * absolute end, whichever comes first; its last-seen time is refreshed at
- * most once a minute (a write that no response waits for).
+ * Sessions: tokens of the account id and 256 random bits, given to the
+ * client and stored only as their SHA-256. A session expires after the idle
+ * timeout without use or at its absolute end, whichever comes first; its
+ * last-seen time is refreshed at most once a minute (a write that no
+ * response waits for).
  */
 #include "session.h"
 
@@ -20,13 +21,15 @@
 
 #define TOUCH_GRANULARITY 60
 
-void token_new(struct new_token *t)
+void token_new(struct new_token *t, const uint8_t account_id[AUTHD_ID_LEN])
 {
 	uint8_t raw[AUTHD_TOKEN_LEN];
 
-	authd_random(raw, sizeof(raw));
+	memcpy(raw, account_id, AUTHD_ID_LEN);
+	authd_random(raw + AUTHD_ID_LEN, AUTHD_SECRET_LEN);
 	authd_b64url(raw, sizeof(raw), t->text);
-	authd_sha256(raw, sizeof(raw), t->hash);
+	memcpy(t->ref.account_id, account_id, AUTHD_ID_LEN);
+	authd_sha256(raw, sizeof(raw), t->ref.hash);
 	OPENSSL_cleanse(raw, sizeof(raw));
 }
 
@@ -35,7 +38,7 @@ void token_clear(struct new_token *t)
 	OPENSSL_cleanse(t, sizeof(*t));
 }
 
-bool token_hash(const char *text, size_t len, uint8_t out[AUTHD_HASH_LEN])
+bool token_parse(const char *text, size_t len, struct token_ref *out)
 {
 	uint8_t raw[AUTHD_TOKEN_LEN + 1];
 	long n;
@@ -47,7 +50,8 @@ bool token_hash(const char *text, size_t len, uint8_t out[AUTHD_HASH_LEN])
 		OPENSSL_cleanse(raw, sizeof(raw));
 		return false;
 	}
-	authd_sha256(raw, AUTHD_TOKEN_LEN, out);
+	memcpy(out->account_id, raw, AUTHD_ID_LEN);
+	authd_sha256(raw, AUTHD_TOKEN_LEN, out->hash);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return true;
 }
@@ -59,8 +63,8 @@ int64_t session_expires(const struct session *s)
 	return idle_end < s->expires_at ? idle_end : s->expires_at;
 }
 
-int session_issue(MDB_txn *txn, const uint8_t hash[AUTHD_HASH_LEN], const struct account *a,
-		  enum aal aal, int64_t now)
+int session_issue(MDB_txn *txn, const struct token_ref *ref, const struct account *a, enum aal aal,
+		  int64_t now)
 {
 	struct session s;
 
@@ -72,7 +76,7 @@ int session_issue(MDB_txn *txn, const uint8_t hash[AUTHD_HASH_LEN], const struct
 	s.last_seen = now;
 	s.expires_at = now + srv.cfg.session_absolute_s;
 	s.second_factor_at = aal == AAL_SECOND_FACTOR ? now : 0;
-	return session_put(txn, hash, &s);
+	return session_put(txn, ref, &s);
 }
 
 void session_csrf(const uint8_t hash[AUTHD_HASH_LEN], char out[65])
@@ -88,7 +92,7 @@ void session_csrf(const uint8_t hash[AUTHD_HASH_LEN], char out[65])
 
 void reply_session_done(struct req *r, struct new_token *t, int64_t now, json_t *extra)
 {
-	char cookie[160];
+	char cookie[192];
 	char expires[21];
 	char csrf[65];
 	json_t *body;
@@ -96,7 +100,7 @@ void reply_session_done(struct req *r, struct new_token *t, int64_t now, json_t 
 	int64_t abs_end = now + srv.cfg.session_absolute_s;
 
 	authd_time_str(idle < abs_end ? idle : abs_end, expires);
-	session_csrf(t->hash, csrf);
+	session_csrf(t->ref.hash, csrf);
 	snprintf(cookie, sizeof(cookie),
 		 "%s=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%lld", SESSION_COOKIE,
 		 t->text, (long long)srv.cfg.session_absolute_s);
@@ -136,7 +140,7 @@ static const char *cookie_value(const char *header, const char *name, size_t *le
 
 struct touch_job {
 	struct job job;
-	uint8_t hash[AUTHD_HASH_LEN];
+	struct token_ref ref;
 	int64_t now;
 };
 
@@ -144,7 +148,7 @@ static int touch_txn(struct job *job, MDB_txn *txn)
 {
 	struct touch_job *t = (struct touch_job *)job;
 	struct session s;
-	int rc = session_get(txn, t->hash, &s);
+	int rc = session_get(txn, &t->ref, &s);
 
 	if (rc == STORE_E_NOTFOUND)
 		return 0; /* logged out meanwhile */
@@ -153,7 +157,7 @@ static int touch_txn(struct job *job, MDB_txn *txn)
 	if (s.last_seen >= t->now)
 		return 0;
 	s.last_seen = t->now;
-	return session_put(txn, t->hash, &s);
+	return session_put(txn, &t->ref, &s);
 }
 
 static void touch_done(struct job *job)
@@ -161,7 +165,7 @@ static void touch_done(struct job *job)
 	free(job);
 }
 
-static void touch(const uint8_t hash[AUTHD_HASH_LEN], int64_t now)
+static void touch(const struct token_ref *ref, int64_t now)
 {
 	struct touch_job *t = calloc(1, sizeof(*t));
 
@@ -169,7 +173,7 @@ static void touch(const uint8_t hash[AUTHD_HASH_LEN], int64_t now)
 		return; /* only the idle clock is affected */
 	t->job.txn_work = touch_txn;
 	t->job.done = touch_done;
-	memcpy(t->hash, hash, AUTHD_HASH_LEN);
+	t->ref = *ref;
 	t->now = now;
 	store_submit(&t->job);
 }
@@ -194,7 +198,7 @@ bool session_or_reply(struct req *r)
 	} else if (r->cookie && (tok = cookie_value(r->cookie, SESSION_COOKIE, &len)) != NULL) {
 		r->authn.via_cookie = true;
 	}
-	if (tok == NULL || !token_hash(tok, len, r->authn.token_hash)) {
+	if (tok == NULL || !token_parse(tok, len, &r->authn.token)) {
 		reply_error(r, E_UNAUTHENTICATED);
 		return false;
 	}
@@ -202,7 +206,7 @@ bool session_or_reply(struct req *r)
 		char want[65];
 		bool ok;
 
-		session_csrf(r->authn.token_hash, want);
+		session_csrf(r->authn.token.hash, want);
 		ok = strlen(r->csrf) == 64 && CRYPTO_memcmp(want, r->csrf, 64) == 0;
 		if (!ok) {
 			reply_error(r, E_CSRF_FAILED);
@@ -213,7 +217,7 @@ bool session_or_reply(struct req *r)
 		reply_error(r, api_error_from_store(rc));
 		return false;
 	}
-	rc = session_get(txn, r->authn.token_hash, &r->authn.s);
+	rc = session_get(txn, &r->authn.token, &r->authn.s);
 	store_read_end(txn);
 	if (rc == STORE_E_NOTFOUND) {
 		reply_error(r, E_UNAUTHENTICATED);
@@ -229,7 +233,7 @@ bool session_or_reply(struct req *r)
 	}
 	if (now - r->authn.s.last_seen >= TOUCH_GRANULARITY) {
 		r->authn.s.last_seen = now;
-		touch(r->authn.token_hash, now);
+		touch(&r->authn.token, now);
 	}
 	return true;
 }

@@ -13,24 +13,29 @@
 
 #define SESSION_COOKIE "__Host-authd_session"
 
-/* A new session token: 32 random bytes, base64url, and its SHA-256. */
+/*
+ * A new session or login token: the account id and 32 random bytes,
+ * base64url, and where its record is filed (the account id and the SHA-256
+ * of the token). Carrying the account id lets a token find its record in
+ * the account's cluster.
+ */
 struct new_token {
 	char text[AUTHD_TOKEN_B64 + 1];
-	uint8_t hash[AUTHD_HASH_LEN];
+	struct token_ref ref;
 };
-void token_new(struct new_token *t);
+void token_new(struct new_token *t, const uint8_t account_id[AUTHD_ID_LEN]);
 /* Wipes t. */
 void token_clear(struct new_token *t);
 
-/* Hashes a presented token (base64url of 32 bytes); false if malformed. */
-bool token_hash(const char *text, size_t len, uint8_t out[AUTHD_HASH_LEN]);
+/* Where a presented token's record is filed; false if it is malformed. */
+bool token_parse(const char *text, size_t len, struct token_ref *out);
 
 /*
- * Writes a new session for account a (aal, second_factor_at) under hash in
+ * Writes a new session for account a (aal, second_factor_at) at ref in
  * txn. Returns 0 or STORE_E_*.
  */
-int session_issue(MDB_txn *txn, const uint8_t hash[AUTHD_HASH_LEN], const struct account *a,
-		  enum aal aal, int64_t now);
+int session_issue(MDB_txn *txn, const struct token_ref *ref, const struct account *a, enum aal aal,
+		  int64_t now);
 
 /* The CSRF token for a session (hex of HMAC(csrf key, token hash)). */
 void session_csrf(const uint8_t hash[AUTHD_HASH_LEN], char out[65]);

@@ -30,16 +30,17 @@ enum store_rc {
 };
 
 enum store_db {
-	DB_ACCOUNTS,	     /* account id -> account record */
-	DB_EMAILS,	     /* normalized email -> account id */
-	DB_ORGS,	     /* organization id -> organization record */
-	DB_MEMBERS,	     /* org id || account id -> membership record */
-	DB_SESSIONS,	     /* SHA-256(session token) -> session record */
-	DB_ACCOUNT_SESSIONS, /* account id || SHA-256(token) -> "" (index) */
-	DB_LOGINS,	     /* SHA-256(login id) -> pending second-factor login */
-	DB_TOTP,	     /* account id -> TOTP credential (seed sealed) */
-	DB_BACKUP,	     /* account id -> backup-code hashes */
-	DB_THROTTLE,	     /* subject -> failure history */
+	DB_ACCOUNTS, /* account id -> account record */
+	DB_EMAILS,   /* normalized email -> account id */
+	DB_ORGS,     /* organization id -> organization record */
+	DB_MEMBERS,  /* org id || account id -> membership record */
+	/* An account's cluster: account id || kind || sub-key. Kinds (records.h):
+	 * 'T' TOTP credential (seed sealed), 'B' backup-code hashes,
+	 * 'S' || SHA-256(session token) session, 'L' || SHA-256(login id)
+	 * pending second-factor login. */
+	DB_CLUSTER,
+	DB_THROTTLE, /* subject -> failure history */
+	DB_META,     /* "format" -> the layout version of this environment */
 	DB__COUNT
 };
 
@@ -86,7 +87,13 @@ int store_each_from(MDB_txn *txn, enum store_db db, const void *start, size_t sl
 		    int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg),
 		    void *arg);
 
-/* Groups committed and jobs written since start, for the benchmark. */
-void store_stats(unsigned long *commits, unsigned long *jobs);
+/* What the writer did since start, for the benchmark. */
+struct store_stats {
+	unsigned long commits; /* groups committed */
+	unsigned long jobs;    /* jobs written */
+	unsigned long work_us; /* running the jobs' txn_work */
+	unsigned long sync_us; /* committing: writing pages and syncing */
+};
+void store_stats(struct store_stats *st);
 
 #endif

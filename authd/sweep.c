@@ -21,7 +21,6 @@
 
 #define SWEEP_EVERY_US (5LL * 60 * LWS_US_PER_SEC)
 #define SWEEP_BUDGET   5000
-#define KEY_MAX	       AUTHD_HASH_LEN
 
 static lws_sorted_usec_list_t timer;
 static struct lws_context *sweep_ctx;
@@ -38,13 +37,17 @@ struct sweep_job {
 
 struct walk {
 	enum store_db db;
-	size_t klen;
 	int64_t now;
 	size_t budget, seen;
-	uint8_t (*dead)[KEY_MAX];
-	uint8_t (*owners)[AUTHD_ID_LEN];
+	/* Dead records: cluster references (kind and ref) or throttle keys. */
+	struct dead {
+		int kind;
+		struct token_ref ref;
+		uint8_t key[THROTTLE_KEY_LEN];
+	} * dead;
 	size_t n;
-	uint8_t last[KEY_MAX];
+	uint8_t last[CLUSTER_KEY_MAX];
+	size_t last_len;
 };
 
 static bool throttle_dead(MDB_txn *txn, const uint8_t *key, int64_t now)
@@ -62,85 +65,90 @@ static bool throttle_dead(MDB_txn *txn, const uint8_t *key, int64_t now)
 	return true;
 }
 
+/* True when the cluster record under ref (a session or a login) is over. */
+static bool cluster_dead(MDB_txn *txn, int kind, const struct token_ref *ref, int64_t now)
+{
+	struct session s;
+	struct login l;
+
+	if (kind == KIND_SESSION)
+		return session_get(txn, ref, &s) == 0 && now >= session_expires(&s);
+	if (kind == KIND_LOGIN)
+		return login_get(txn, ref, &l) == 0 && now >= l.expires_at;
+	return false; /* TOTP and backup codes do not expire */
+}
+
 static int visit(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
 {
 	struct walk *w = arg;
-	bool dead = false;
+	struct dead *d;
 
 	(void)v;
 	if (w->seen++ >= w->budget)
 		return 1;
-	if (k->mv_size != w->klen)
+	if (k->mv_size > sizeof(w->last))
 		return 0;
-	memcpy(w->last, k->mv_data, w->klen);
-	if (w->db == DB_SESSIONS) {
-		struct session s;
-
-		dead = session_get(txn, k->mv_data, &s) == 0 && w->now >= session_expires(&s);
-		if (dead)
-			memcpy(w->owners[w->n], s.account_id, AUTHD_ID_LEN);
-	} else if (w->db == DB_LOGINS) {
-		struct login l;
-
-		dead = login_get(txn, k->mv_data, &l) == 0 && w->now >= l.expires_at;
-	} else {
-		dead = throttle_dead(txn, k->mv_data, w->now);
+	memcpy(w->last, k->mv_data, k->mv_size);
+	w->last_len = k->mv_size;
+	d = &w->dead[w->n];
+	if (w->db == DB_CLUSTER) {
+		d->kind = cluster_key_kind(k, &d->ref);
+		if (cluster_dead(txn, d->kind, &d->ref, w->now))
+			w->n++;
+	} else if (k->mv_size == THROTTLE_KEY_LEN && throttle_dead(txn, k->mv_data, w->now)) {
+		memcpy(d->key, k->mv_data, THROTTLE_KEY_LEN);
+		w->n++;
 	}
-	if (dead)
-		memcpy(w->dead[w->n++], k->mv_data, w->klen);
 	return 0;
 }
 
-static int sweep_db(MDB_txn *txn, enum store_db db, size_t klen, int64_t now, size_t budget,
-		    const uint8_t *from, bool have_from, uint8_t *to, bool *have_to,
-		    size_t *deleted)
+static int sweep_db(MDB_txn *txn, enum store_db db, int64_t now, size_t budget, const uint8_t *from,
+		    size_t from_len, uint8_t *to, size_t *to_len, size_t *deleted)
 {
-	struct walk w = {.db = db, .klen = klen, .now = now, .budget = budget};
+	struct walk w = {.db = db, .now = now, .budget = budget};
 	int rc;
 
-	w.dead = calloc(budget + 1, KEY_MAX);
-	w.owners = calloc(budget + 1, AUTHD_ID_LEN);
-	if (w.dead == NULL || w.owners == NULL) {
-		rc = STORE_E_IO;
-		goto out;
-	}
-	rc = store_each_from(txn, db, have_from ? from : NULL, klen, visit, &w);
+	w.dead = calloc(budget + 1, sizeof(*w.dead));
+	if (w.dead == NULL)
+		return STORE_E_IO;
+	rc = store_each_from(txn, db, from_len ? from : NULL, from_len, visit, &w);
 	for (size_t i = 0; i < w.n && rc == 0; i++) {
-		if (db == DB_SESSIONS)
-			rc = session_del(txn, w.dead[i], w.owners[i]);
-		else if (db == DB_LOGINS)
-			rc = login_del(txn, w.dead[i]);
+		const struct dead *d = &w.dead[i];
+
+		if (db == DB_THROTTLE)
+			rc = store_del(txn, db, d->key, THROTTLE_KEY_LEN);
+		else if (d->kind == KIND_SESSION)
+			rc = session_del(txn, &d->ref);
 		else
-			rc = store_del(txn, db, w.dead[i], klen);
+			rc = login_del(txn, &d->ref);
 	}
-	if (rc != 0)
-		goto out;
-	*deleted += w.n;
-	/* Stopped at the budget: the next slice resumes there; else wrap. */
-	*have_to = w.seen > budget;
-	if (*have_to)
-		memcpy(to, w.last, klen);
-out:
+	if (rc == 0) {
+		*deleted += w.n;
+		/* Stopped at the budget: the next slice resumes there; else wrap. */
+		*to_len = w.seen > budget ? w.last_len : 0;
+		memcpy(to, w.last, *to_len);
+	}
 	free(w.dead);
-	free(w.owners);
 	return rc;
 }
 
 int sweep_slice(MDB_txn *txn, int64_t now, size_t budget, const struct sweep_pos *from,
 		struct sweep_pos *to, size_t *deleted)
 {
+	size_t tlen = 0;
 	int rc;
 
 	*deleted = 0;
 	memset(to, 0, sizeof(*to));
-	rc = sweep_db(txn, DB_SESSIONS, AUTHD_HASH_LEN, now, budget, from->session,
-		      from->have_session, to->session, &to->have_session, deleted);
+	rc = sweep_db(txn, DB_CLUSTER, now, budget, from->cluster,
+		      from->have_cluster ? from->cluster_len : 0, to->cluster, &to->cluster_len,
+		      deleted);
+	to->have_cluster = to->cluster_len > 0;
 	if (rc == 0)
-		rc = sweep_db(txn, DB_LOGINS, AUTHD_HASH_LEN, now, budget, from->login,
-			      from->have_login, to->login, &to->have_login, deleted);
-	if (rc == 0)
-		rc = sweep_db(txn, DB_THROTTLE, THROTTLE_KEY_LEN, now, budget, from->throttle,
-			      from->have_throttle, to->throttle, &to->have_throttle, deleted);
+		rc = sweep_db(txn, DB_THROTTLE, now, budget, from->throttle,
+			      from->have_throttle ? THROTTLE_KEY_LEN : 0, to->throttle, &tlen,
+			      deleted);
+	to->have_throttle = tlen > 0;
 	return rc;
 }
 

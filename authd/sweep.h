@@ -7,6 +7,7 @@
 #ifndef AUTHD_SWEEP_H
 #define AUTHD_SWEEP_H
 
+#include "records.h"
 #include "throttle.h"
 #include "util.h"
 
@@ -19,10 +20,10 @@ struct lws_context;
 
 /* Where a slice starts in each database (have_* false: at the first key). */
 struct sweep_pos {
-	uint8_t session[AUTHD_HASH_LEN];
-	uint8_t login[AUTHD_HASH_LEN];
+	uint8_t cluster[CLUSTER_KEY_MAX];
+	size_t cluster_len;
 	uint8_t throttle[THROTTLE_KEY_LEN];
-	bool have_session, have_login, have_throttle;
+	bool have_cluster, have_throttle;
 };
 
 /* Starts the periodic sweep on the loop (call once the writer runs). */

@@ -9,11 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTHD_ID_LEN	16 /* account, organization, enrollment ids: 128 random bits */
-#define AUTHD_ID_HEX	(AUTHD_ID_LEN * 2)
-#define AUTHD_HASH_LEN	32 /* SHA-256 */
-#define AUTHD_TOKEN_LEN 32 /* session and login tokens: 256 random bits */
-#define AUTHD_TOKEN_B64 43 /* base64url of 32 bytes, unpadded */
+#define AUTHD_ID_LEN	 16 /* account, organization, enrollment ids: 128 random bits */
+#define AUTHD_ID_HEX	 (AUTHD_ID_LEN * 2)
+#define AUTHD_HASH_LEN	 32 /* SHA-256 */
+#define AUTHD_SECRET_LEN 32 /* the random part of session and login tokens: 256 bits */
+/* A session or login token: the account id, then the secret. */
+#define AUTHD_TOKEN_LEN (AUTHD_ID_LEN + AUTHD_SECRET_LEN)
+#define AUTHD_TOKEN_B64 64 /* base64url of the 48 token bytes, unpadded */
 
 /* Seconds since the epoch, plus the test offset in test builds. Thread-safe. */
 int64_t authd_now(void);

@@ -534,8 +534,18 @@ class Bench:
             at = time.time() + offset
             lines = [("POST", f"/1/login/{lid}/totp", {"code": totp_code(sec, at)}, None)
                      for lid, sec in pending]
+            w0 = a.get("/1/_test/stats").json
             res, _ = self.loadgen(a, lines, conns, what="TOTP second steps", measured=True)
+            w1 = a.get("/1/_test/stats").json
             res["accounts"] = len(pending)
+            commits = w1["commits"] - w0["commits"]
+            if commits:
+                work, sync = (w1[k] - w0[k] for k in ("work_us", "sync_us"))
+                res["writer"] = {
+                    "jobs_per_commit": round((w1["jobs"] - w0["jobs"]) / commits, 1),
+                    "work_ms_per_commit": round(work / commits / 1000, 2),
+                    "sync_ms_per_commit": round(sync / commits / 1000, 2),
+                    "busy_percent": round(100 * (work + sync) / 1e6 / res["seconds"], 1)}
             res["fixture_seconds"] = round(fixture_s, 1)
             self.results["totp"] = res
             say(f"  TOTP second steps: {res['rps']:.0f}/s ({res['requests']} in "
@@ -543,6 +553,12 @@ class Bench:
                 f"p50 {res['p50_ms']:.2f} ms p99 {res['p99_ms']:.2f} ms, "
                 f"statuses {res['status']}")
             say(f"    {cpu_line(res['cpu'])}")
+            if "writer" in res:
+                w = res["writer"]
+                say(f"    group commit: {w['jobs_per_commit']} jobs per commit; per commit "
+                    f"{w['work_ms_per_commit']} ms running the jobs and "
+                    f"{w['sync_ms_per_commit']} ms writing and syncing; writer busy "
+                    f"{w['busy_percent']}% of the time")
         finally:
             self.stop_authd(a)
 
@@ -651,6 +667,8 @@ class Bench:
                  ("Durable writes (store_bench, authd's store without HTTP)",
                   self.durable_writes),
                  ("TOTP second steps", self.totp_steps)]
+        if self.args.only:
+            steps = [st for st in steps if self.args.only in st[1].__name__]
         try:
             for title, fn in steps:
                 say()
@@ -687,6 +705,8 @@ def main():
     ap.add_argument("--store-seconds", type=float, default=3)
     ap.add_argument("--fixture-seconds", type=float, default=60,
                     help="time cap of the five TOTP fixture phases together")
+    ap.add_argument("--only", choices=["password_and_sessions", "durable_writes", "totp_steps"],
+                    help="run one part (its figures only; the summary lists the rest as missing)")
     Bench(ap.parse_args()).run()
 
 

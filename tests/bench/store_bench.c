@@ -204,7 +204,7 @@ struct result {
 static int run_group(struct result *res)
 {
 	struct producer *ps = calloc(n_producers, sizeof(*ps));
-	unsigned long c0, j0, c1, j1;
+	struct store_stats s0, s1;
 	unsigned started = 0;
 	double t0, end;
 	int rc = -1;
@@ -214,7 +214,7 @@ static int run_group(struct result *res)
 	for (unsigned i = 0; i < n_producers; i++)
 		if (producer_init(&ps[i], i) != 0)
 			goto out;
-	store_stats(&c0, &j0);
+	store_stats(&s0);
 	t0 = now_s();
 	end = t0 + duration;
 	for (; started < n_producers; started++)
@@ -225,9 +225,9 @@ static int run_group(struct result *res)
 	/* The count stops here; jobs still in flight finish uncounted. The loop
 	 * is this thread, so no done() runs between these lines. */
 	res->seconds = now_s() - t0;
-	store_stats(&c1, &j1);
-	res->commits = c1 - c0;
-	res->jobs = j1 - j0;
+	store_stats(&s1);
+	res->commits = s1.commits - s0.commits;
+	res->jobs = s1.jobs - s0.jobs;
 	for (unsigned i = 0; i < n_producers; i++) {
 		res->writes += ps[i].written;
 		res->failed += ps[i].failed;
@@ -267,12 +267,12 @@ static void serial_done(struct job *job)
 static void run_serial(struct result *res)
 {
 	struct write_job w;
-	unsigned long c0, j0, c1, j1;
+	struct store_stats s0, s1;
 	uint64_t seq = 0;
 	double t0;
 
 	memset(&w, 0, sizeof(w));
-	store_stats(&c0, &j0);
+	store_stats(&s0);
 	t0 = now_s();
 	while (now_s() - t0 < duration) {
 		put_be(w.key, 0xffffffffu, 4);
@@ -289,8 +289,8 @@ static void run_serial(struct result *res)
 			res->failed++;
 	}
 	res->seconds = now_s() - t0;
-	store_stats(&c1, &j1);
-	res->commits = c1 - c0;
+	store_stats(&s1);
+	res->commits = s1.commits - s0.commits;
 }
 
 /* --- setup ------------------------------------------------------------------------ */

@@ -1,6 +1,7 @@
 """Login end to end as a login page does it: password, then TOTP or a
 backup code when 2FA is on; sessions as Bearer tokens and __Host- cookies."""
 
+import base64
 import datetime
 import unittest
 import uuid
@@ -24,11 +25,14 @@ class PasswordLogin(unittest.TestCase):
 
     def test_login_without_2fa_gives_session(self):
         e = email()
-        self.a.signup(e)
+        account = self.a.signup(e)
         r = self.a.login(e)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["state"], "done")
-        self.assertEqual(len(r.json["session"]), 43)  # 256 bits, base64url
+        # base64url of the account id and 256 random bits
+        raw = base64.urlsafe_b64decode(r.json["session"] + "=" * (-len(r.json["session"]) % 4))
+        self.assertEqual(len(r.json["session"]), 64)
+        self.assertEqual((len(raw), raw[:16].hex()), (48, account["account_id"]))
         self.assertRegex(r.json["expires_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         cookie = r.header("Set-Cookie")
         self.assertTrue(cookie.startswith("__Host-authd_session=" + r.json["session"]))

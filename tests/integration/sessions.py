@@ -2,10 +2,11 @@
 session server-side, idle and absolute expiry (with the test clock), and a
 password change ends every other session."""
 
+import base64
 import unittest
 import uuid
 
-from authd_harness import OwnAuthd, remember_secret
+from authd_harness import OwnAuthd, remember_secret, totp
 
 
 def email():
@@ -28,12 +29,42 @@ class Sessions(OwnAuthd, unittest.TestCase):
 
     def test_missing_or_malformed_token(self):
         for auth in [None, "Bearer ", "Bearer abc", "Bearer " + "A" * 43, "Basic Zm9vOmJhcg==",
-                     "Bearer " + "A" * 44]:
+                     "Bearer " + "A" * 64, "Bearer " + "A" * 65, "Bearer " + "A" * 63 + "="]:
             with self.subTest(auth=auth):
                 h = {"Authorization": auth} if auth else {}
                 r = self.a.get("/1/me", headers=h)
                 self.assertEqual(r.status, 401, r)
                 self.assertEqual(r.json["code"], "unauthenticated")
+
+    def test_token_is_bound_to_its_account(self):
+        # A token carries its account id; the same secret under another
+        # account's id is a different token and opens nothing.
+        e1, e2 = email(), email()
+        self.a.signup(e1)
+        other = self.a.signup(e2)
+        tok = self.a.session(e1)
+        raw = base64.urlsafe_b64decode(tok + "=" * (-len(tok) % 4))
+        forged = bytes.fromhex(other["account_id"]) + raw[16:]
+        forged_tok = base64.urlsafe_b64encode(forged).decode().rstrip("=")
+        self.assertEqual(self.a.get("/1/me", token=forged_tok).status, 401)
+        self.assertEqual(self.a.get("/1/me", token=tok).status, 200)
+
+    def test_password_change_ends_pending_logins(self):
+        # Whoever knew the old password and waits at the second step is out.
+        e = email()
+        self.a.signup(e)
+        tok = self.a.session(e)
+        secret, _ = self.a.enable_totp(tok)
+        pending = self.a.login(e)
+        self.assertEqual(pending.json["state"], "second_factor", pending)
+        remember_secret("another brand new phrase")
+        ok = self.a.put("/1/me/password", {"current_password": "correct horse battery",
+                                           "new_password": "another brand new phrase"}, token=tok)
+        self.assertEqual(ok.status, 204, ok)
+        self.a.advance(30)  # a fresh code: the one used to enrol is spent
+        r = self.a.post(f"/1/login/{pending.json['login_id']}/totp",
+                        {"code": totp(secret, self.a.now())})
+        self.assertEqual((r.status, r.json["code"]), (401, "login_expired"))
 
     def test_cookie_session_and_csrf(self):
         e = email()

@@ -1,6 +1,7 @@
 /* Unit tests for authd/records.c: every record kind round-trips through
- * LMDB, the session index finds an account's sessions, and damaged values
- * are reported as corrupt instead of being half-read. */
+ * LMDB, an account's cluster holds its sessions and logins apart from the
+ * next account's, and damaged values are reported as corrupt instead of
+ * being half-read. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,8 +46,9 @@ static void test_account(void **state)
 }
 
 struct sess_arg {
-	uint8_t keys[3][AUTHD_HASH_LEN];
-	struct session s;
+	struct token_ref refs[3];
+	struct token_ref other; /* another account's session */
+	struct session s, s_other;
 	int op;
 };
 
@@ -57,9 +59,11 @@ static int sess_write(MDB_txn *txn, void *arg)
 
 	if (a->op == 0) {
 		for (int i = 0; i < 3 && rc == 0; i++)
-			rc = session_put(txn, a->keys[i], &a->s);
+			rc = session_put(txn, &a->refs[i], &a->s);
+		if (rc == 0)
+			rc = session_put(txn, &a->other, &a->s_other);
 	} else {
-		rc = session_del_all(txn, a->s.account_id, a->keys[1]);
+		rc = session_del_all(txn, a->s.account_id, &a->refs[1]);
 	}
 	return rc;
 }
@@ -72,26 +76,38 @@ static void test_sessions(void **state)
 
 	(void)state;
 	memset(&a, 0, sizeof(a));
-	for (int i = 0; i < 3; i++)
-		memset(a.keys[i], 0xa0 + i, AUTHD_HASH_LEN);
 	memset(a.s.account_id, 0x33, AUTHD_ID_LEN);
+	for (int i = 0; i < 3; i++) {
+		memcpy(a.refs[i].account_id, a.s.account_id, AUTHD_ID_LEN);
+		memset(a.refs[i].hash, 0xa0 + i, AUTHD_HASH_LEN);
+	}
 	a.s.aal = AAL_SECOND_FACTOR;
 	a.s.created_at = 10;
 	a.s.last_seen = 20;
 	a.s.expires_at = 30;
 	a.s.second_factor_at = 15;
+	/* The next account id, whose keys sort right after the first's. */
+	a.s_other = a.s;
+	memset(a.s_other.account_id, 0x34, AUTHD_ID_LEN);
+	memcpy(a.other.account_id, a.s_other.account_id, AUTHD_ID_LEN);
+	memset(a.other.hash, 0xa0, AUTHD_HASH_LEN);
 	assert_int_equal(unit_write(sess_write, &a), 0);
 	assert_int_equal(store_read_begin(&txn), 0);
-	assert_int_equal(session_get(txn, a.keys[2], &back), 0);
+	assert_int_equal(session_get(txn, &a.refs[2], &back), 0);
 	assert_memory_equal(&back, &a.s, sizeof(back));
 	store_read_end(txn);
-	/* Delete all but the middle one, through the per-account index. */
+	/* Delete all but the middle one: the other account keeps its own. */
 	a.op = 1;
 	assert_int_equal(unit_write(sess_write, &a), 0);
 	assert_int_equal(store_read_begin(&txn), 0);
-	assert_int_equal(session_get(txn, a.keys[0], &back), STORE_E_NOTFOUND);
-	assert_int_equal(session_get(txn, a.keys[1], &back), 0);
-	assert_int_equal(session_get(txn, a.keys[2], &back), STORE_E_NOTFOUND);
+	assert_int_equal(session_get(txn, &a.refs[0], &back), STORE_E_NOTFOUND);
+	assert_int_equal(session_get(txn, &a.refs[1], &back), 0);
+	assert_int_equal(session_get(txn, &a.refs[2], &back), STORE_E_NOTFOUND);
+	assert_int_equal(session_get(txn, &a.other, &back), 0);
+	assert_memory_equal(&back, &a.s_other, sizeof(back));
+	/* A token that names another account finds nothing. */
+	memcpy(a.refs[1].account_id, a.s_other.account_id, AUTHD_ID_LEN);
+	assert_int_equal(session_get(txn, &a.refs[1], &back), STORE_E_NOTFOUND);
 	store_read_end(txn);
 }
 
@@ -99,31 +115,48 @@ static struct totp_rec totp_in;
 static struct backup_rec backup_in;
 static struct login login_in;
 
+static struct token_ref login_ref(const uint8_t id[AUTHD_ID_LEN], int fill)
+{
+	struct token_ref ref;
+
+	memcpy(ref.account_id, id, AUTHD_ID_LEN);
+	memset(ref.hash, fill, sizeof(ref.hash));
+	return ref;
+}
+
 static int put_factor_records(MDB_txn *txn, void *arg)
 {
 	const uint8_t *id = arg;
-	uint8_t key[AUTHD_HASH_LEN];
+	struct token_ref ref = login_ref(id, 0x77);
+	struct token_ref ref2 = login_ref(id, 0x78);
 	int rc;
 
-	memset(key, 0x77, sizeof(key));
-	if ((rc = totp_put(txn, id, &totp_in)) != 0 || (rc = backup_put(txn, id, &backup_in)) != 0)
+	if ((rc = totp_put(txn, id, &totp_in)) != 0 ||
+	    (rc = backup_put(txn, id, &backup_in)) != 0 ||
+	    (rc = login_put(txn, &ref2, &login_in)) != 0)
 		return rc;
-	return login_put(txn, key, &login_in);
+	return login_put(txn, &ref, &login_in);
+}
+
+static int del_logins(MDB_txn *txn, void *arg)
+{
+	return login_del_all(txn, arg);
 }
 
 static int put_garbage(MDB_txn *txn, void *arg)
 {
 	(void)arg;
-	uint8_t id[AUTHD_ID_LEN];
+	uint8_t key[AUTHD_ID_LEN + 1];
 
-	memset(id, 0x99, sizeof(id));
-	return store_put(txn, DB_TOTP, id, AUTHD_ID_LEN, "\x01short", 6);
+	memset(key, 0x99, AUTHD_ID_LEN);
+	key[AUTHD_ID_LEN] = KIND_TOTP;
+	return store_put(txn, DB_CLUSTER, key, sizeof(key), "\x01short", 6);
 }
 
 static void test_factor_records(void **state)
 {
 	uint8_t id[AUTHD_ID_LEN];
-	uint8_t key[AUTHD_HASH_LEN];
+	struct token_ref ref;
 	struct totp_rec t;
 	struct backup_rec b;
 	struct login l;
@@ -131,7 +164,7 @@ static void test_factor_records(void **state)
 
 	(void)state;
 	memset(id, 0x44, sizeof(id));
-	memset(key, 0x77, sizeof(key));
+	ref = login_ref(id, 0x77);
 	memset(&totp_in, 0, sizeof(totp_in));
 	totp_in.enabled = true;
 	totp_in.alg = 2;
@@ -161,8 +194,17 @@ static void test_factor_records(void **state)
 	assert_int_equal(backup_get(txn, id, &b), 0);
 	assert_memory_equal(&b, &backup_in, sizeof(b));
 	assert_int_equal(backup_remaining(&b), 9);
-	assert_int_equal(login_get(txn, key, &l), 0);
+	assert_int_equal(login_get(txn, &ref, &l), 0);
 	assert_memory_equal(&l, &login_in, sizeof(l));
+	store_read_end(txn);
+	/* A password change drops every pending login and nothing else. */
+	assert_int_equal(unit_write(del_logins, id), 0);
+	assert_int_equal(store_read_begin(&txn), 0);
+	assert_int_equal(login_get(txn, &ref, &l), STORE_E_NOTFOUND);
+	ref = login_ref(id, 0x78);
+	assert_int_equal(login_get(txn, &ref, &l), STORE_E_NOTFOUND);
+	assert_int_equal(totp_get(txn, id, &t), 0);
+	assert_int_equal(backup_get(txn, id, &b), 0);
 	memset(id, 0x99, sizeof(id));
 	assert_int_equal(totp_get(txn, id, &t), STORE_E_CORRUPT);
 	store_read_end(txn);

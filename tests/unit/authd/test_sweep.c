@@ -13,29 +13,48 @@
 
 #define N 50
 
+/* Record i belongs to account i % 3. */
+static struct token_ref ref_of(int i)
+{
+	struct token_ref ref;
+
+	memset(&ref, 0, sizeof(ref));
+	ref.account_id[0] = (uint8_t)(i % 3);
+	ref.hash[0] = (uint8_t)i;
+	return ref;
+}
+
 static int fill(MDB_txn *txn, void *arg)
 {
 	int rc = 0;
 
 	(void)arg;
 	for (int i = 0; i < N && rc == 0; i++) {
-		uint8_t key[AUTHD_HASH_LEN];
+		struct token_ref ref = ref_of(i);
 		struct session s;
 		struct login l;
 
-		memset(key, 0, sizeof(key));
-		key[0] = (uint8_t)i;
 		memset(&s, 0, sizeof(s));
-		s.account_id[0] = (uint8_t)(i % 3);
+		memcpy(s.account_id, ref.account_id, AUTHD_ID_LEN);
 		s.created_at = 0;
 		/* Even: idle since t=0 (expired at 1000); odd: seen at 900. */
 		s.last_seen = i % 2 ? 900 : 0;
 		s.expires_at = i % 5 == 1 ? 950 : 100000; /* some absolute ends */
-		rc = session_put(txn, key, &s);
+		rc = session_put(txn, &ref, &s);
 		memset(&l, 0, sizeof(l));
+		memcpy(l.account_id, ref.account_id, AUTHD_ID_LEN);
 		l.expires_at = i % 2 ? 2000 : 500;
 		if (rc == 0)
-			rc = login_put(txn, key, &l);
+			rc = login_put(txn, &ref, &l);
+	}
+	/* The accounts' TOTP credentials, which never expire. */
+	for (int i = 0; i < 3 && rc == 0; i++) {
+		struct totp_rec t;
+		struct token_ref ref = ref_of(i);
+
+		memset(&t, 0, sizeof(t));
+		t.enabled = true;
+		rc = totp_put(txn, ref.account_id, &t);
 	}
 	/* Throttle histories: one quiet for over an hour, one recent. */
 	for (int i = 0; i < 2 && rc == 0; i++) {
@@ -67,20 +86,38 @@ static int run_slice(MDB_txn *txn, void *arg)
 	return rc;
 }
 
-static int count(enum store_db db)
+/* How many of the N sessions (or logins) are left. */
+static int count(enum cluster_kind kind)
 {
 	MDB_txn *txn = NULL;
 	int n = 0;
 
 	assert_int_equal(store_read_begin(&txn), 0);
 	for (int i = 0; i < N; i++) {
-		uint8_t key[AUTHD_HASH_LEN];
-		MDB_val v;
+		struct token_ref ref = ref_of(i);
+		struct session s;
+		struct login l;
+		int rc =
+		    kind == KIND_SESSION ? session_get(txn, &ref, &s) : login_get(txn, &ref, &l);
 
-		memset(key, 0, sizeof(key));
-		key[0] = (uint8_t)i;
-		if (store_get(txn, db, key, sizeof(key), &v) == 0)
-			n++;
+		assert_true(rc == 0 || rc == STORE_E_NOTFOUND);
+		n += rc == 0;
+	}
+	store_read_end(txn);
+	return n;
+}
+
+static int count_totp(void)
+{
+	MDB_txn *txn = NULL;
+	int n = 0;
+
+	assert_int_equal(store_read_begin(&txn), 0);
+	for (int i = 0; i < 3; i++) {
+		struct token_ref ref = ref_of(i);
+		struct totp_rec t;
+
+		n += totp_get(txn, ref.account_id, &t) == 0;
 	}
 	store_read_end(txn);
 	return n;
@@ -95,7 +132,8 @@ static void test_sweep(void **state)
 	srv.cfg.session_idle_s = 1000;
 	unit_store_open();
 	assert_int_equal(unit_write(fill, NULL), 0);
-	assert_int_equal(count(DB_SESSIONS), N);
+	assert_int_equal(count(KIND_SESSION), N);
+	assert_int_equal(count(KIND_LOGIN), N);
 	/* Small slices: each looks at 7 of each kind; repeat until a full
 	 * pass finds nothing more. */
 	for (int pass = 0; pass < 40; pass++) {
@@ -107,8 +145,9 @@ static void test_sweep(void **state)
 	int live = 0;
 	for (int i = 0; i < N; i++)
 		live += (i % 2 == 1 && i % 5 != 1);
-	assert_int_equal(count(DB_SESSIONS), live);
-	assert_int_equal(count(DB_LOGINS), N / 2);
+	assert_int_equal(count(KIND_SESSION), live);
+	assert_int_equal(count(KIND_LOGIN), N / 2);
+	assert_int_equal(count_totp(), 3);
 	assert_int_equal(total, (size_t)(N - live) + N / 2);
 	/* An hour later the first throttle history is dead, the other not. */
 	s.now = 5000;
