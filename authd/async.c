@@ -64,7 +64,10 @@ static void *pool_main(void *arg)
 		if (job == NULL)
 			return NULL;
 		job->work(job);
-		async_complete(job);
+		if (job->then)
+			job->then(job);
+		else
+			async_complete(job);
 	}
 }
 

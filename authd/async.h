@@ -18,6 +18,9 @@ struct job {
 	void (*work)(struct job *job);			/* pool thread */
 	int (*txn_work)(struct job *job, MDB_txn *txn); /* writer thread */
 	void (*done)(struct job *job);			/* loop thread */
+	/* If set, the pool calls it after work() instead of handing the job to
+	 * the loop: store_submit chains a pool job into the writer. */
+	void (*then)(struct job *job);
 	int store_rc; /* set by the writer: 0, or STORE_E_* when nothing was written */
 };
 

@@ -95,6 +95,59 @@ int factor_totp_check(struct totp_rec *t, const uint8_t account_id[AUTHD_ID_LEN]
 	return 0;
 }
 
+void factor_totp_precheck(struct totp_precheck *pre, const struct totp_rec *t,
+			  const uint8_t account_id[AUTHD_ID_LEN], const char *code, size_t len,
+			  int64_t now)
+{
+	struct otp_totp_params p = OTP_TOTP_PARAMS_DEFAULT;
+	uint8_t seed[SEALED_SEED_MAX];
+	long slen;
+
+	memset(pre, 0, sizeof(*pre));
+	slen = keys_open(srv.keys.totp, account_id, AUTHD_ID_LEN, t->seed, t->seed_len, seed);
+	if (slen <= 0)
+		return; /* the writer's own check reports it */
+	p.alg = (enum otp_alg)t->alg;
+	p.digits = t->digits;
+	p.period = t->period;
+	pre->verdict =
+	    otp_totp_verify(seed, (size_t)slen, &p, (uint64_t)now, code, len, -1, &pre->step);
+	OPENSSL_cleanse(seed, sizeof(seed));
+	memcpy(pre->sealed, t->seed, t->seed_len);
+	pre->sealed_len = t->seed_len;
+	pre->alg = t->alg;
+	pre->digits = t->digits;
+	pre->period = t->period;
+	pre->done = true;
+}
+
+bool factor_totp_apply(struct totp_rec *t, const struct totp_precheck *pre, int *api_err)
+{
+	if (!pre->done || t->seed_len != pre->sealed_len ||
+	    memcmp(t->seed, pre->sealed, pre->sealed_len) != 0 || t->alg != pre->alg ||
+	    t->digits != pre->digits || t->period != pre->period)
+		return false;
+	switch (pre->verdict) {
+	case 0:
+		/* The highest match: if it is not after the last step, none is. */
+		if (t->last_step >= 0 && pre->step <= (uint64_t)t->last_step) {
+			*api_err = E_CODE_REUSED;
+		} else {
+			t->last_step = (int64_t)pre->step;
+			*api_err = -1;
+		}
+		break;
+	case OTP_E_INVALID:
+	case OTP_E_MISMATCH:
+		*api_err = E_INVALID_CODE;
+		break;
+	default:
+		*api_err = E_INTERNAL;
+		break;
+	}
+	return true;
+}
+
 void factor_backup_consume(struct backup_rec *b, const char *code, size_t len, int64_t now,
 			   int *api_err)
 {

@@ -34,6 +34,38 @@ int factor_record(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_t 
 int factor_totp_check(struct totp_rec *t, const uint8_t account_id[AUTHD_ID_LEN], bool pending,
 		      const char *code, size_t len, int64_t now, int *api_err);
 
+/*
+ * The costly half of a TOTP login check (open the seed, compute the codes),
+ * done on a pool thread before the write job so that the writer, which
+ * every write waits on, only compares steps. A pre-check remembers which
+ * sealed seed it opened; factor_totp_apply() uses it only if the record
+ * still holds that seed.
+ */
+struct totp_precheck {
+	bool done;
+	uint8_t sealed[SEALED_SEED_MAX];
+	uint8_t sealed_len;
+	uint8_t alg, digits, period;
+	int verdict;   /* otp_totp_verify() with no step used yet */
+	uint64_t step; /* the highest matching step, when verdict is 0 */
+};
+
+/* Fills pre from the enabled seed of t (a copy read earlier) and the code.
+ * Leaves pre->done false if the seed does not open. Any thread. */
+void factor_totp_precheck(struct totp_precheck *pre, const struct totp_rec *t,
+			  const uint8_t account_id[AUTHD_ID_LEN], const char *code, size_t len,
+			  int64_t now);
+
+/*
+ * Decides a login's TOTP code from pre against the current record t, exactly
+ * as factor_totp_check() would: the highest matching step is accepted if it
+ * is after t->last_step (t->last_step moves to it), else the code is a
+ * replay. Returns false, deciding nothing, when pre is not done or t no
+ * longer holds the seed pre opened: the caller then runs
+ * factor_totp_check().
+ */
+bool factor_totp_apply(struct totp_rec *t, const struct totp_precheck *pre, int *api_err);
+
 /* Marks the backup code used when it matches an unused one; *api_err -1 on
  * success, E_CODE_REUSED for a code already used, E_INVALID_CODE otherwise
  * (also for malformed codes). */

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "password.h"
 #include "server.h"
+#include "session.h"
 #include "store.h"
 
 #include <getopt.h>
@@ -125,6 +126,7 @@ int main(int argc, char **argv)
 	rc = server_run() == 0 ? 0 : 1;
 out:
 	store_close();
+	session_csrf_free();
 	keys_release(&srv.keys);
 	return rc;
 }

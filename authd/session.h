@@ -37,14 +37,18 @@ bool token_parse(const char *text, size_t len, struct token_ref *out);
 int session_issue(MDB_txn *txn, const struct token_ref *ref, const struct account *a, enum aal aal,
 		  int64_t now);
 
-/* The CSRF token for a session (hex of HMAC(csrf key, token hash)). */
+/* The CSRF token for a session (hex of HMAC(csrf key, token hash)). Loop
+ * thread only. */
 void session_csrf(const uint8_t hash[AUTHD_HASH_LEN], char out[65]);
+/* Frees what session_csrf keeps (at shutdown). */
+void session_csrf_free(void);
 
 /*
  * Replies 200 {state:"done", session, expires_at, csrf_token} with the
- * session cookie, for the token t just written. Wipes t.
+ * session cookie, for the token t just written, adding
+ * backup_codes_remaining when backup_left >= 0. Wipes t.
  */
-void reply_session_done(struct req *r, struct new_token *t, int64_t now, json_t *extra);
+void reply_session_done(struct req *r, struct new_token *t, int64_t now, int backup_left);
 
 /* When the session ends, idle or absolute, whichever is first. */
 int64_t session_expires(const struct session *s);

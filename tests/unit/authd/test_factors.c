@@ -1,0 +1,118 @@
+/* Unit tests for authd/factors.c's TOTP pre-check: deciding a code from a
+ * pre-check made before the write (factor_totp_apply) gives exactly what the
+ * writer's own check (factor_totp_check) gives, for every code in and around
+ * the window and every last used step; and a pre-check of a seed the record
+ * no longer holds decides nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "factors.h"
+#include "http.h"
+
+#include <string.h>
+
+#define NOW    1795461062
+#define PERIOD 30
+
+static const uint8_t account[AUTHD_ID_LEN] = {7, 7, 7};
+
+static void make_record(struct totp_rec *t, uint8_t fill)
+{
+	uint8_t seed[20];
+
+	memset(t, 0, sizeof(*t));
+	memset(seed, fill, sizeof(seed));
+	t->enabled = true;
+	t->alg = OTP_ALG_SHA1;
+	t->digits = 6;
+	t->period = PERIOD;
+	t->last_step = -1;
+	assert_int_equal(
+	    keys_seal(srv.keys.totp, account, sizeof(account), seed, sizeof(seed), t->seed), 0);
+	t->seed_len = sizeof(seed) + SEAL_OVERHEAD;
+}
+
+static void code_at(uint8_t fill, int64_t at, char out[OTP_DIGITS_MAX + 1])
+{
+	struct otp_totp_params p = OTP_TOTP_PARAMS_DEFAULT;
+	uint8_t seed[20];
+
+	memset(seed, fill, sizeof(seed));
+	assert_int_equal(otp_totp(seed, sizeof(seed), &p, (uint64_t)at, out), 0);
+}
+
+static void test_apply_matches_check(void **state)
+{
+	const int64_t step = NOW / PERIOD;
+	int accepted = 0, replayed = 0, invalid = 0;
+
+	(void)state;
+	/* Codes from 3 steps before to 3 after; last used step from none to
+	 * 2 steps ahead; plus a malformed code. */
+	for (int off = -3; off <= 4; off++) {
+		for (int64_t last = -1; last <= 3; last++) {
+			struct totp_rec a, b;
+			struct totp_precheck pre;
+			char code[OTP_DIGITS_MAX + 1];
+			int err_check = 0, err_apply = 0;
+
+			make_record(&a, 0x42);
+			if (off == 4)
+				snprintf(code, sizeof(code), "12a456");
+			else
+				code_at(0x42, NOW + off * PERIOD, code);
+			a.last_step = last < 0 ? -1 : step - 2 + last;
+			b = a;
+			factor_totp_precheck(&pre, &b, account, code, strlen(code), NOW);
+			assert_true(pre.done);
+			assert_int_equal(factor_totp_check(&a, account, false, code, strlen(code),
+							   NOW, &err_check),
+					 0);
+			assert_true(factor_totp_apply(&b, &pre, &err_apply));
+			assert_int_equal(err_apply, err_check);
+			assert_int_equal(b.last_step, a.last_step);
+			accepted += err_check == -1;
+			replayed += err_check == E_CODE_REUSED;
+			invalid += err_check == E_INVALID_CODE;
+		}
+	}
+	/* The grid covers every outcome. */
+	assert_true(accepted > 0 && replayed > 0 && invalid > 0);
+}
+
+static void test_changed_seed_decides_nothing(void **state)
+{
+	struct totp_rec seen, now;
+	struct totp_precheck pre;
+	char code[OTP_DIGITS_MAX + 1];
+	int err = 0;
+
+	(void)state;
+	make_record(&seen, 0x42);
+	code_at(0x42, NOW, code);
+	factor_totp_precheck(&pre, &seen, account, code, strlen(code), NOW);
+	/* Re-enrolled meanwhile: another seed in the record. */
+	make_record(&now, 0x43);
+	assert_false(factor_totp_apply(&now, &pre, &err));
+	assert_int_equal(now.last_step, -1);
+	/* A pre-check that could not open the seed is never used either. */
+	make_record(&seen, 0x42);
+	seen.seed[5] ^= 1;
+	factor_totp_precheck(&pre, &seen, account, code, strlen(code), NOW);
+	assert_false(pre.done);
+	assert_false(factor_totp_apply(&seen, &pre, &err));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_apply_matches_check),
+	    cmocka_unit_test(test_changed_seed_decides_nothing),
+	};
+
+	memset(srv.keys.totp, 0x5c, sizeof(srv.keys.totp));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
