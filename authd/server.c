@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,8 @@
 struct authd_server srv;
 
 static struct lws_context *context;
-static volatile sig_atomic_t stopping;
+static _Atomic int stopping;
+static _Atomic int signals_done; /* tells the signal thread to end */
 static _Atomic int wake_enabled; /* set while context is safe to wake */
 static uint64_t next_req_id;
 static unsigned open_requests;
@@ -291,12 +293,26 @@ static void wake_loop(void *arg)
 		lws_cancel_service(context);
 }
 
-/* Only sets a flag: the signal interrupts the loop thread's poll (the other
- * threads block these signals), and the loop checks the flag. */
-static void on_signal(int sig)
+/*
+ * SIGINT and SIGTERM stay blocked in every thread and this one takes them
+ * with sigwait(), then wakes the loop. A handler that only set a flag was
+ * lost whenever the signal arrived while the loop was between polls: lws
+ * then slept until its next timer, up to 30 s (seen as a stop that timed
+ * out under load).
+ */
+static void *signal_main(void *arg)
 {
-	(void)sig;
-	stopping = 1;
+	const sigset_t *set = arg;
+	int sig = 0;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0 || signals_done)
+			return NULL;
+		if (sig == SIGUSR1)
+			continue;
+		stopping = 1;
+		wake_loop(NULL);
+	}
 }
 
 static void lws_log_bridge(int level, const char *line)
@@ -345,17 +361,22 @@ int server_run(void)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		workers = n > 0 ? (unsigned)n : 1;
 	}
-	/* Threads inherit the mask: block the stop signals while creating them so
-	 * that only the loop thread receives them. */
-	sigset_t stop_signals, old;
+	/* The stop signals are blocked in every thread (threads inherit the
+	 * mask) and taken by the signal thread. */
+	static sigset_t stop_signals;
+	pthread_t sig_thread;
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, &old);
+	sigaddset(&stop_signals, SIGUSR1); /* only ends the signal thread */
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	wake_enabled = 1;
+	signals_done = 0;
 	int started = async_start(workers, wake_loop, NULL) == 0 && store_start_writer() == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!started) {
+	bool sig_started =
+	    started && pthread_create(&sig_thread, NULL, signal_main, &stop_signals) == 0;
+	if (!sig_started) {
 		async_stop();
 		store_stop_writer();
 		wake_enabled = 0;
@@ -364,12 +385,6 @@ int server_run(void)
 		return -1;
 	}
 	sweep_start(context);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s:%d (workers=%u, test_clock=%s)", srv.cfg.listen_addr,
 		 lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default")), workers,
 		 srv.cfg.test_clock ? "on" : "off");
@@ -377,6 +392,10 @@ int server_run(void)
 		if (lws_service(context, 0) < 0)
 			break;
 	log_info("stopping");
+	/* The signal thread may wake the context: end it first. */
+	signals_done = 1;
+	pthread_kill(sig_thread, SIGUSR1);
+	pthread_join(sig_thread, NULL);
 	sweep_stop();
 	/* Stop the threads first (the pool finishes its queue, the writer
 	 * commits its queue), so nothing signals the context while it is being

@@ -15,6 +15,27 @@ import uuid
 from authd_harness import Authd, remember_secret
 
 
+class PromptStop(unittest.TestCase):
+    def test_sigterm_right_after_a_request_stops_at_once(self):
+        # A SIGTERM that lands while the loop is busy between two polls must
+        # still stop authd at once, not at lws's next timer (up to 30 s).
+        a = Authd(name="promptstop")
+        try:
+            slow = []
+            for _ in range(20):
+                a.start()
+                conn = a.connection()
+                self.assertEqual(a.request("GET", "/1/health", conn=conn).status, 200)
+                conn.close()
+                t0 = time.monotonic()
+                self.assertEqual(a.stop(timeout=20), 0)
+                if time.monotonic() - t0 > 3:
+                    slow.append(round(time.monotonic() - t0, 1))
+            self.assertEqual(slow, [], "stops that took over 3 s")
+        finally:
+            a.cleanup()
+
+
 class KillNine(unittest.TestCase):
     def test_acknowledged_writes_survive_sigkill(self):
         a = Authd(name="killnine")
