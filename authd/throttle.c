@@ -171,8 +171,12 @@ int throttle_put(MDB_txn *txn, const uint8_t key[THROTTLE_KEY_LEN], const struct
 
 /* --- the in-memory table ------------------------------------------------------ */
 
+/* A key lives in one of PROBE slots from its hash. A lookup fails (503) only
+ * when all of them have attempts in flight: with 8 that happened once in
+ * 20 000 logins from 1024 concurrent clients (a quarter of the table busy);
+ * with 32 it takes over half the table busy and is still about 1e-10. */
 #define SLOTS	 8192
-#define PROBE	 8
+#define PROBE	 32
 #define SLOT_KEY 48
 
 struct throttle_slot {
