@@ -48,6 +48,7 @@ static void *wake_arg;
 static void *pool_main(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "authd-pool"); /* for top -H and perf */
 	for (;;) {
 		struct job *job;
 

@@ -242,8 +242,8 @@ int member_put(MDB_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
 /* --- the account's cluster ------------------------------------------------- */
 
 /*
- * An account's TOTP credential, backup codes, sessions and pending logins
- * share one database under keys that start with the account id, so the
+ * An account's TOTP credential, sessions and pending logins share one
+ * database under keys that start with the account id, so the
  * records one request writes sit together, mostly on one page: a TOTP login
  * step dirties about one leaf instead of one per database.
  */
@@ -254,7 +254,7 @@ static size_t cluster_key(uint8_t out[CLUSTER_KEY_MAX], const uint8_t account_id
 	out[AUTHD_ID_LEN] = (uint8_t)kind;
 	if (hash == NULL)
 		return AUTHD_ID_LEN + 1;
-	memcpy(out + AUTHD_ID_LEN + 1, hash, AUTHD_HASH_LEN);
+	memcpy(out + AUTHD_ID_LEN + 1, hash, CLUSTER_HASH_LEN);
 	return CLUSTER_KEY_MAX;
 }
 
@@ -291,19 +291,19 @@ int cluster_key_kind(const MDB_val *k, struct token_ref *ref)
 {
 	const uint8_t *p = k->mv_data;
 
-	if (k->mv_size == AUTHD_ID_LEN + 1 &&
-	    (p[AUTHD_ID_LEN] == KIND_TOTP || p[AUTHD_ID_LEN] == KIND_BACKUP))
-		return p[AUTHD_ID_LEN];
+	if (k->mv_size == AUTHD_ID_LEN + 1 && p[AUTHD_ID_LEN] == KIND_TOTP)
+		return KIND_TOTP;
 	if (k->mv_size != CLUSTER_KEY_MAX ||
 	    (p[AUTHD_ID_LEN] != KIND_SESSION && p[AUTHD_ID_LEN] != KIND_LOGIN))
 		return 0;
 	memcpy(ref->account_id, p, AUTHD_ID_LEN);
-	memcpy(ref->hash, p + AUTHD_ID_LEN + 1, AUTHD_HASH_LEN);
+	memset(ref->hash, 0, sizeof(ref->hash));
+	memcpy(ref->hash, p + AUTHD_ID_LEN + 1, CLUSTER_HASH_LEN);
 	return p[AUTHD_ID_LEN];
 }
 
 struct collect_ctx {
-	uint8_t (*hashes)[AUTHD_HASH_LEN];
+	uint8_t (*hashes)[CLUSTER_HASH_LEN];
 	size_t n, cap;
 	bool oom;
 };
@@ -318,7 +318,7 @@ static int collect_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *a
 		return 0;
 	if (ctx->n == ctx->cap) {
 		size_t cap = ctx->cap ? 2 * ctx->cap : 16;
-		void *p = realloc(ctx->hashes, cap * AUTHD_HASH_LEN);
+		void *p = realloc(ctx->hashes, cap * CLUSTER_HASH_LEN);
 
 		if (p == NULL) {
 			ctx->oom = true;
@@ -328,7 +328,7 @@ static int collect_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *a
 		ctx->cap = cap;
 	}
 	memcpy(ctx->hashes[ctx->n++], (const uint8_t *)k->mv_data + AUTHD_ID_LEN + 1,
-	       AUTHD_HASH_LEN);
+	       CLUSTER_HASH_LEN);
 	return 0;
 }
 
@@ -346,7 +346,7 @@ static int cluster_del_kind(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN]
 	if (rc == 0 && ctx.oom)
 		rc = STORE_E_IO;
 	for (size_t i = 0; rc == 0 && i < ctx.n; i++) {
-		if (keep && memcmp(ctx.hashes[i], keep, AUTHD_HASH_LEN) == 0)
+		if (keep && memcmp(ctx.hashes[i], keep, CLUSTER_HASH_LEN) == 0)
 			continue;
 		rc = cluster_del(txn, account_id, kind, ctx.hashes[i]);
 	}
@@ -536,7 +536,7 @@ int backup_get(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], struct back
 {
 	MDB_val v;
 	struct pack r;
-	int rc = cluster_get(txn, account_id, KIND_BACKUP, NULL, &v);
+	int rc = store_get(txn, DB_BACKUP, account_id, AUTHD_ID_LEN, &v);
 
 	if (rc != 0)
 		return rc;
@@ -566,12 +566,14 @@ int backup_put(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], const struc
 	}
 	if (w.bad)
 		AUTHD_BUG("backup record size");
-	return cluster_put(txn, account_id, KIND_BACKUP, NULL, &w);
+	return store_put(txn, DB_BACKUP, account_id, AUTHD_ID_LEN, buf, w.len);
 }
 
 int backup_del(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN])
 {
-	return cluster_del(txn, account_id, KIND_BACKUP, NULL);
+	int rc = store_del(txn, DB_BACKUP, account_id, AUTHD_ID_LEN);
+
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
 }
 
 unsigned backup_remaining(const struct backup_rec *b)

@@ -125,17 +125,21 @@ unsigned backup_remaining(const struct backup_rec *b);
 /* The kinds of record in an account's cluster, by the key's byte after the
  * account id. */
 enum cluster_kind {
-	KIND_BACKUP = 'B',
 	KIND_LOGIN = 'L',
 	KIND_SESSION = 'S',
 	KIND_TOTP = 'T',
 };
 
-/* The longest cluster key: account id, kind, token hash. */
-#define CLUSTER_KEY_MAX (AUTHD_ID_LEN + 1 + AUTHD_HASH_LEN)
+/* A session or login is keyed by the first 16 bytes of its token's hash:
+ * finding a token for a stored key still takes 2^128 work, and shorter keys
+ * put more of the tree on each page (fewer pages for a commit to write). */
+#define CLUSTER_HASH_LEN 16
+/* The longest cluster key: account id, kind, token hash prefix. */
+#define CLUSTER_KEY_MAX (AUTHD_ID_LEN + 1 + CLUSTER_HASH_LEN)
 
 /* The kind of the cluster key k (0 if it is none), and for sessions and
- * logins their reference into *ref. For the sweeper. */
+ * logins their reference into *ref (the hash prefix the key holds, zeros
+ * after it: enough for session_*() and login_*()). For the sweeper. */
 int cluster_key_kind(const MDB_val *k, struct token_ref *ref);
 
 #endif

@@ -305,6 +305,7 @@ static void *signal_main(void *arg)
 	const sigset_t *set = arg;
 	int sig = 0;
 
+	pthread_setname_np(pthread_self(), "authd-signals"); /* for top -H and perf */
 	for (;;) {
 		if (sigwait(set, &sig) != 0 || signals_done)
 			return NULL;

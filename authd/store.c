@@ -16,13 +16,13 @@
 #include <time.h>
 
 static const char *const db_names[DB__COUNT] = {
-    "accounts", "emails", "orgs", "members", "cluster", "throttle", "meta",
+    "accounts", "emails", "orgs", "members", "cluster", "backup", "throttle", "meta",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
  * change shape. Before 1.0 there is no migration: authd refuses data of
  * another layout rather than misreading it. */
-#define STORE_FORMAT	 2
+#define STORE_FORMAT	 3
 #define STORE_FORMAT_KEY "format"
 
 static MDB_env *env;
@@ -292,6 +292,7 @@ static void run_batch(struct job **batchp)
 static void *writer_main(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "authd-writer"); /* for top -H and perf */
 	for (;;) {
 		struct job *batch;
 		struct job *last;

@@ -35,10 +35,11 @@ enum store_db {
 	DB_ORGS,     /* organization id -> organization record */
 	DB_MEMBERS,  /* org id || account id -> membership record */
 	/* An account's cluster: account id || kind || sub-key. Kinds (records.h):
-	 * 'T' TOTP credential (seed sealed), 'B' backup-code hashes,
-	 * 'S' || SHA-256(session token) session, 'L' || SHA-256(login id)
-	 * pending second-factor login. */
+	 * 'T' TOTP credential (seed sealed), 'S' || SHA-256(session token)[0..16)
+	 * session, 'L' || SHA-256(login id)[0..16) pending second-factor login. */
 	DB_CLUSTER,
+	DB_BACKUP,   /* account id -> backup-code hashes (rarely written: kept out
+		      * of the cluster, whose pages every login step writes) */
 	DB_THROTTLE, /* subject -> failure history */
 	DB_META,     /* "format" -> the layout version of this environment */
 	DB__COUNT
