@@ -551,7 +551,8 @@ class Bench:
                 at = time.time() + offset
                 lines = [("POST", f"/1/login/{lid}/totp", {"code": totp_code(sec, at)}, None)
                          for lid, sec in batch]
-                parts.append(self.loadgen(a, lines, conns, what="TOTP second steps",
+                parts.append(self.loadgen(a, lines, conns,
+                                          what=f"TOTP second steps, round {k + 1}",
                                           measured=True)[0])
             w1 = a.get("/1/_test/stats").json
             res = combine_rounds(parts)
