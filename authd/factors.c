@@ -54,6 +54,22 @@ int factor_record(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_t 
 	return throttle_put(txn, key, &t);
 }
 
+/* The API error for what otp_totp_verify() returned (-1: accepted). */
+static int verdict_error(int rc)
+{
+	switch (rc) {
+	case 0:
+		return -1;
+	case OTP_E_REPLAYED:
+		return E_CODE_REUSED;
+	case OTP_E_INVALID:
+	case OTP_E_MISMATCH:
+		return E_INVALID_CODE;
+	default:
+		return E_INTERNAL;
+	}
+}
+
 int factor_totp_check(struct totp_rec *t, const uint8_t account_id[AUTHD_ID_LEN], bool pending,
 		      const char *code, size_t len, int64_t now, int *api_err)
 {
@@ -76,22 +92,9 @@ int factor_totp_check(struct totp_rec *t, const uint8_t account_id[AUTHD_ID_LEN]
 	rc = otp_totp_verify(seed, (size_t)slen, &p, (uint64_t)now, code, len,
 			     pending ? -1 : t->last_step, &step);
 	OPENSSL_cleanse(seed, sizeof(seed));
-	switch (rc) {
-	case 0:
+	*api_err = verdict_error(rc);
+	if (rc == 0)
 		t->last_step = (int64_t)step;
-		*api_err = -1;
-		break;
-	case OTP_E_REPLAYED:
-		*api_err = E_CODE_REUSED;
-		break;
-	case OTP_E_INVALID:
-	case OTP_E_MISMATCH:
-		*api_err = E_INVALID_CODE;
-		break;
-	default:
-		*api_err = E_INTERNAL;
-		break;
-	}
 	return 0;
 }
 
@@ -127,24 +130,14 @@ bool factor_totp_apply(struct totp_rec *t, const struct totp_precheck *pre, int 
 	    memcmp(t->seed, pre->sealed, pre->sealed_len) != 0 || t->alg != pre->alg ||
 	    t->digits != pre->digits || t->period != pre->period)
 		return false;
-	switch (pre->verdict) {
-	case 0:
-		/* The highest match: if it is not after the last step, none is. */
-		if (t->last_step >= 0 && pre->step <= (uint64_t)t->last_step) {
-			*api_err = E_CODE_REUSED;
-		} else {
-			t->last_step = (int64_t)pre->step;
-			*api_err = -1;
-		}
-		break;
-	case OTP_E_INVALID:
-	case OTP_E_MISMATCH:
-		*api_err = E_INVALID_CODE;
-		break;
-	default:
-		*api_err = E_INTERNAL;
-		break;
-	}
+	int rc = pre->verdict;
+
+	/* The highest match: if it is not after the last step, none is. */
+	if (rc == 0 && t->last_step >= 0 && pre->step <= (uint64_t)t->last_step)
+		rc = OTP_E_REPLAYED;
+	*api_err = verdict_error(rc);
+	if (rc == 0)
+		t->last_step = (int64_t)pre->step;
 	return true;
 }
 
