@@ -12,6 +12,7 @@
 #define AUTHD_ASYNC_H
 
 #include <lmdb.h>
+#include <stdbool.h>
 
 struct job {
 	struct job *next;
@@ -34,6 +35,13 @@ void async_stop(void);
 
 /* Queues job->work on the pool. Thread-safe. */
 void async_run(struct job *job);
+/*
+ * For a short job (microseconds, not an argon2id hash): hands it to an idle
+ * pool thread ahead of any queued work and returns true, or returns false,
+ * queuing nothing, when no thread is free, so that the caller runs it
+ * itself rather than wait behind password hashes.
+ */
+bool async_run_short(struct job *job);
 
 /* Hands a finished job to the loop (called by pool and writer threads). */
 void async_complete(struct job *job);

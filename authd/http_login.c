@@ -430,17 +430,20 @@ static void second_precheck(struct job *job)
 	OPENSSL_cleanse(&j->seen, sizeof(j->seen));
 }
 
-/* True when the login is pending and its account's TOTP is on: then the
- * code can be checked before the write, and *t holds the record read. */
+/* True when the login is pending, its account not throttled and its TOTP
+ * on: then the code is worth checking before the write, and *t holds the
+ * record read. (The writer decides all of this again.) */
 static bool totp_readable(const struct token_ref *login, int64_t now, struct totp_rec *t)
 {
 	MDB_txn *txn = NULL;
 	struct login l;
+	int64_t wait = 0;
 	bool ok;
 
 	if (store_read_begin(&txn) != 0)
 		return false;
 	ok = login_get(txn, login, &l) == 0 && now < l.expires_at &&
+	     factor_retry_after(txn, login->account_id, now, &wait) == 0 && wait == 0 &&
 	     totp_get(txn, login->account_id, t) == 0 && t->enabled;
 	store_read_end(txn);
 	return ok;
@@ -519,11 +522,15 @@ static void second_step(struct req *r, enum second_method method)
 	j->job.done = second_written;
 	req_hold(r);
 	if (method == SF_TOTP && totp_readable(&j->login, j->now, &j->seen)) {
-		/* Opening the seed and computing codes happens on the pool, so the
-		 * writer, which every write waits on, only compares steps. */
+		/* Opening the seed and computing codes happens before the write, so
+		 * the writer, which every write waits on, only compares steps: on
+		 * an idle pool thread, else here (never behind password hashes). */
 		j->job.work = second_precheck;
 		j->job.then = store_submit;
-		async_run(&j->job);
+		if (!async_run_short(&j->job)) {
+			second_precheck(&j->job);
+			store_submit(&j->job);
+		}
 	} else {
 		store_submit(&j->job);
 	}

@@ -103,7 +103,7 @@ static int visit(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
 }
 
 static int sweep_db(MDB_txn *txn, enum store_db db, int64_t now, size_t budget, const uint8_t *from,
-		    size_t from_len, uint8_t *to, size_t *to_len, size_t *deleted)
+		    size_t from_len, uint8_t *to, size_t to_cap, size_t *to_len, size_t *deleted)
 {
 	struct walk w = {.db = db, .now = now, .budget = budget};
 	int rc;
@@ -126,6 +126,10 @@ static int sweep_db(MDB_txn *txn, enum store_db db, int64_t now, size_t budget, 
 		*deleted += w.n;
 		/* Stopped at the budget: the next slice resumes there; else wrap. */
 		*to_len = w.seen > budget ? w.last_len : 0;
+		/* A foreign key longer than the kind's own is cut: resuming from
+		 * a prefix only looks at a few keys again. */
+		if (*to_len > to_cap)
+			*to_len = to_cap;
 		memcpy(to, w.last, *to_len);
 	}
 	free(w.dead);
@@ -141,13 +145,13 @@ int sweep_slice(MDB_txn *txn, int64_t now, size_t budget, const struct sweep_pos
 	*deleted = 0;
 	memset(to, 0, sizeof(*to));
 	rc = sweep_db(txn, DB_CLUSTER, now, budget, from->cluster,
-		      from->have_cluster ? from->cluster_len : 0, to->cluster, &to->cluster_len,
-		      deleted);
+		      from->have_cluster ? from->cluster_len : 0, to->cluster, sizeof(to->cluster),
+		      &to->cluster_len, deleted);
 	to->have_cluster = to->cluster_len > 0;
 	if (rc == 0)
 		rc = sweep_db(txn, DB_THROTTLE, now, budget, from->throttle,
-			      from->have_throttle ? THROTTLE_KEY_LEN : 0, to->throttle, &tlen,
-			      deleted);
+			      from->have_throttle ? THROTTLE_KEY_LEN : 0, to->throttle,
+			      sizeof(to->throttle), &tlen, deleted);
 	to->have_throttle = tlen > 0;
 	return rc;
 }

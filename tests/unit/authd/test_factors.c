@@ -98,6 +98,20 @@ static void test_changed_seed_decides_nothing(void **state)
 	make_record(&now, 0x43);
 	assert_false(factor_totp_apply(&now, &pre, &err));
 	assert_int_equal(now.last_step, -1);
+	/* Same seed, other parameters (a code of other digits or period). */
+	make_record(&now, 0x42);
+	now.seed_len = seen.seed_len;
+	memcpy(now.seed, seen.seed, seen.seed_len);
+	assert_true(factor_totp_apply(&now, &pre, &err));
+	now.last_step = -1;
+	now.digits = 8;
+	assert_false(factor_totp_apply(&now, &pre, &err));
+	now.digits = seen.digits;
+	now.period = 60;
+	assert_false(factor_totp_apply(&now, &pre, &err));
+	now.period = seen.period;
+	now.alg = OTP_ALG_SHA256;
+	assert_false(factor_totp_apply(&now, &pre, &err));
 	/* A pre-check that could not open the seed is never used either. */
 	make_record(&seen, 0x42);
 	seen.seed[5] ^= 1;
