@@ -133,6 +133,9 @@ void http_totp_delete(struct req *r);
 void http_backup_regenerate(struct req *r);
 void http_test_clock(struct req *r);
 void http_test_stats(struct req *r);
+void http_test_stall(struct req *r);
+/* Cancels a stall still scheduled (before the lws context goes). */
+void http_test_hooks_stop(void);
 
 /* Routes r (path, method) to its handler. */
 void router_dispatch(struct req *r);

@@ -1,14 +1,19 @@
 /*
  * GET /1/health, and the test-only routes (only when a test build runs with
  * test_clock on): POST /1/_test/clock moves authd's clock forward and
- * GET /1/_test/stats tells the benchmark how the writer grouped commits.
+ * GET /1/_test/stats tells the benchmark how the writer grouped commits;
+ * POST /1/_test/stall keeps the loop busy for a while, between two polls,
+ * so that a test can deliver a signal exactly there.
  */
 #include "http.h"
 
 #include "store.h"
 #include "util.h"
 
+#include <errno.h>
+#include <libwebsockets.h>
 #include <stdlib.h>
+#include <time.h>
 
 void http_health(struct req *r)
 {
@@ -94,4 +99,49 @@ void http_test_stats(struct req *r)
 		   json_pack("{s:I, s:I, s:I, s:I}", "commits", (json_int_t)st.commits, "jobs",
 			     (json_int_t)st.jobs, "work_us", (json_int_t)st.work_us, "sync_us",
 			     (json_int_t)st.sync_us));
+}
+
+static lws_sorted_usec_list_t stall_sul;
+static long stall_ms; /* loop thread only */
+
+/* Runs inside lws_service(), between polls: sleeps the whole time, even
+ * when a signal interrupts the sleep. */
+static void stall_now(lws_sorted_usec_list_t *sul)
+{
+	struct timespec left = {stall_ms / 1000, (stall_ms % 1000) * 1000000L};
+
+	(void)sul;
+	while (nanosleep(&left, &left) != 0 && errno == EINTR)
+		;
+}
+
+void http_test_stall(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"ms", JSON_INTEGER, true, 0},
+	};
+	json_t *body = json_body_or_reply(r, spec, 1);
+	json_int_t ms;
+
+	if (body == NULL)
+		return;
+	ms = json_integer_value(json_object_get(body, "ms"));
+	json_decref(body);
+	if (ms < 1 || ms > 10000) {
+		reply_field_error(r, E_INVALID_FIELD, "ms", "must be 1 to 10000");
+		return;
+	}
+	if (r->wsi == NULL) {
+		reply_error(r, E_INTERNAL);
+		return;
+	}
+	/* 50 ms on, so that this answer has been written by then. */
+	stall_ms = (long)ms;
+	lws_sul_schedule(lws_get_context(r->wsi), 0, &stall_sul, stall_now, 50 * LWS_US_PER_MS);
+	reply_json(r, 200, json_pack("{s:I}", "ms", ms));
+}
+
+void http_test_hooks_stop(void)
+{
+	lws_sul_cancel(&stall_sul);
 }

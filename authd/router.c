@@ -36,6 +36,7 @@ static const struct route routes[] = {
     {"me/2fa/backup-codes", http_backup_regenerate, M_POST, false},
     {"_test/clock", http_test_clock, M_POST, true},
     {"_test/stats", http_test_stats, M_GET, true},
+    {"_test/stall", http_test_stall, M_POST, true},
 };
 
 static const char *const method_names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", ""};

@@ -398,6 +398,7 @@ int server_run(void)
 	pthread_kill(sig_thread, SIGUSR1);
 	pthread_join(sig_thread, NULL);
 	sweep_stop();
+	http_test_hooks_stop();
 	/* Stop the threads first (the pool finishes its queue, the writer
 	 * commits its queue), so nothing signals the context while it is being
 	 * destroyed; then close the connections, so finished jobs find their
