@@ -48,9 +48,6 @@ static struct job *fifo_take_all(struct fifo *q)
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
 static struct fifo pool_queue;
-static struct fifo fast_queue; /* short jobs, served before pool_queue */
-static unsigned fast_len;
-static unsigned pool_idle; /* threads waiting for a job */
 static bool pool_stopping;
 static pthread_t *pool_threads;
 static unsigned pool_count;
@@ -68,24 +65,14 @@ static void *pool_main(void *arg)
 		struct job *job;
 
 		pthread_mutex_lock(&pool_lock);
-		pool_idle++;
-		while (fast_queue.head == NULL && pool_queue.head == NULL && !pool_stopping)
+		while (pool_queue.head == NULL && !pool_stopping)
 			pthread_cond_wait(&pool_cond, &pool_lock);
-		pool_idle--;
-		if (fast_queue.head) {
-			job = fifo_pop(&fast_queue);
-			fast_len--;
-		} else {
-			job = fifo_pop(&pool_queue);
-		}
+		job = fifo_pop(&pool_queue);
 		pthread_mutex_unlock(&pool_lock);
 		if (job == NULL)
 			return NULL;
 		job->work(job);
-		if (job->then)
-			job->then(job);
-		else
-			async_complete(job);
+		async_complete(job);
 	}
 }
 
@@ -126,23 +113,6 @@ void async_run(struct job *job)
 	fifo_push(&pool_queue, job);
 	pthread_cond_signal(&pool_cond);
 	pthread_mutex_unlock(&pool_lock);
-}
-
-bool async_run_short(struct job *job)
-{
-	bool queued = false;
-
-	pthread_mutex_lock(&pool_lock);
-	/* Only onto a thread that is free now: behind argon2id hashes the
-	 * caller does better to run it itself. */
-	if (!pool_stopping && fast_len < pool_idle) {
-		fifo_push(&fast_queue, job);
-		fast_len++;
-		pthread_cond_signal(&pool_cond);
-		queued = true;
-	}
-	pthread_mutex_unlock(&pool_lock);
-	return queued;
 }
 
 void async_complete(struct job *job)

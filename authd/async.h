@@ -12,16 +12,12 @@
 #define AUTHD_ASYNC_H
 
 #include <lmdb.h>
-#include <stdbool.h>
 
 struct job {
 	struct job *next;
 	void (*work)(struct job *job);			/* pool thread */
 	int (*txn_work)(struct job *job, MDB_txn *txn); /* writer thread */
 	void (*done)(struct job *job);			/* loop thread */
-	/* If set, the pool calls it after work() instead of handing the job to
-	 * the loop: store_submit chains a pool job into the writer. */
-	void (*then)(struct job *job);
 	int store_rc; /* set by the writer: 0, or STORE_E_* when nothing was written */
 };
 
@@ -35,13 +31,6 @@ void async_stop(void);
 
 /* Queues job->work on the pool. Thread-safe. */
 void async_run(struct job *job);
-/*
- * For a short job (microseconds, not an argon2id hash): hands it to an idle
- * pool thread ahead of any queued work and returns true, or returns false,
- * queuing nothing, when no thread is free, so that the caller runs it
- * itself rather than wait behind password hashes.
- */
-bool async_run_short(struct job *job);
 
 /* Hands a finished job to the loop (called by pool and writer threads). */
 void async_complete(struct job *job);
