@@ -530,16 +530,18 @@ class Bench:
             if not pending:
                 raise RuntimeError("no pending logins: see problems")
 
-            # The baseline for this figure: health on this same authd, just
-            # before, so that both see the same machine.
-            h, _ = self.loadgen(a, [("GET", "/1/health", None, None)], conns,
-                                seconds=self.args.http_seconds / 2, repeat=True,
-                                what="GET /1/health (TOTP authd)", measured=True)
-            self.results["totp_health"] = h
-            say(f"  GET /1/health on this authd: {h['rps']:.0f}/s, {conns} connections, "
-                f"p50 {h['p50_ms']:.2f} ms p99 {h['p99_ms']:.2f} ms")
-            say(f"    {cpu_line(h['cpu'])}")
+            # The baseline for this figure: health on this same authd, before
+            # and after each round, so that both see the same machine (the
+            # host's speed drifts from one minute to the next).
+            health_parts = []
 
+            def health(tag):
+                hp, _ = self.loadgen(a, [("GET", "/1/health", None, None)], conns,
+                                     seconds=self.args.http_seconds / 4, repeat=True,
+                                     what=f"GET /1/health (TOTP authd, {tag})", measured=True)
+                health_parts.append(hp)
+
+            health("before round 1")
             w0 = a.get("/1/_test/stats").json
             parts = []
             for k, batch in enumerate(per_round):
@@ -554,7 +556,16 @@ class Bench:
                 parts.append(self.loadgen(a, lines, conns,
                                           what=f"TOTP second steps, round {k + 1}",
                                           measured=True)[0])
+                health(f"after round {k + 1}")
+            # (Health writes nothing: the writer's counters are the rounds'.)
             w1 = a.get("/1/_test/stats").json
+            h = combine_rounds(health_parts)
+            self.results["totp_health"] = h
+            each = ", ".join(f"{hp['rps']:.0f}" for hp in health_parts)
+            say(f"  GET /1/health on this authd, before and after each round: "
+                f"{h['rps']:.0f}/s ({each}), "
+                f"{conns} connections, p50 {h['p50_ms']:.2f} ms p99 {h['p99_ms']:.2f} ms")
+            say(f"    {cpu_line(h['cpu'])}")
             res = combine_rounds(parts)
             res["accounts"] = len(per_round[0])
             res["rounds"] = len(parts)
