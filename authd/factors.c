@@ -126,12 +126,12 @@ void factor_totp_precheck(struct totp_precheck *pre, const struct totp_rec *t,
 
 bool factor_totp_apply(struct totp_rec *t, const struct totp_precheck *pre, int *api_err)
 {
+	int rc = pre->verdict;
+
 	if (!pre->done || t->seed_len != pre->sealed_len ||
 	    memcmp(t->seed, pre->sealed, pre->sealed_len) != 0 || t->alg != pre->alg ||
 	    t->digits != pre->digits || t->period != pre->period)
 		return false;
-	int rc = pre->verdict;
-
 	/* The highest match: if it is not after the last step, none is. */
 	if (rc == 0 && t->last_step >= 0 && pre->step <= (uint64_t)t->last_step)
 		rc = OTP_E_REPLAYED;

@@ -36,7 +36,7 @@ int factor_totp_check(struct totp_rec *t, const uint8_t account_id[AUTHD_ID_LEN]
 
 /*
  * The costly half of a TOTP login check (open the seed, compute the codes),
- * done on a pool thread before the write job so that the writer, which
+ * done on the loop before the write job so that the writer, which
  * every write waits on, only compares steps. A pre-check remembers which
  * sealed seed it opened; factor_totp_apply() uses it only if the record
  * still holds that seed.

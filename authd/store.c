@@ -5,6 +5,7 @@
 #include "store.h"
 
 #include "log.h"
+#include "util.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -13,7 +14,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 static const char *const db_names[DB__COUNT] = {
     "accounts", "emails", "orgs", "members", "cluster", "backup", "throttle", "meta",
@@ -58,9 +58,9 @@ static int map_rc(int rc)
 /*
  * Checks the layout marker in txn: a new environment gets STORE_FORMAT; one
  * of another layout (or with accounts but no marker, from before markers)
- * is refused. Returns 0, an LMDB error, or -1 when refused (logged).
+ * is refused (logged, *refused set). Returns 0 or an LMDB error.
  */
-static int check_format(MDB_txn *txn, const char *dir)
+static int check_format(MDB_txn *txn, const char *dir, bool *refused)
 {
 	MDB_val k = {sizeof(STORE_FORMAT_KEY) - 1, STORE_FORMAT_KEY};
 	MDB_val v;
@@ -74,7 +74,8 @@ static int check_format(MDB_txn *txn, const char *dir)
 		log_err("%.256s holds data of another layout than this authd's (%d); refusing to "
 			"start",
 			dir, STORE_FORMAT);
-		return -1;
+		*refused = true;
+		return 0;
 	}
 	if (rc != MDB_NOTFOUND)
 		return rc;
@@ -84,7 +85,8 @@ static int check_format(MDB_txn *txn, const char *dir)
 		log_err("%.256s holds accounts of an older layout than this authd's (%d); "
 			"refusing to start",
 			dir, STORE_FORMAT);
-		return -1;
+		*refused = true;
+		return 0;
 	}
 	v.mv_size = sizeof(mine);
 	v.mv_data = mine;
@@ -94,6 +96,7 @@ static int check_format(MDB_txn *txn, const char *dir)
 int store_open(const char *dir, size_t map_size_mb)
 {
 	MDB_txn *txn = NULL;
+	bool refused = false;
 	int dead = 0;
 	int rc;
 
@@ -118,11 +121,10 @@ int store_open(const char *dir, size_t map_size_mb)
 	for (int i = 0; i < DB__COUNT; i++)
 		if ((rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &dbis[i])) != 0)
 			goto fail_txn;
-	if ((rc = check_format(txn, dir)) != 0) {
-		if (rc < 0)
-			goto fail;
+	if ((rc = check_format(txn, dir, &refused)) != 0)
 		goto fail_txn;
-	}
+	if (refused)
+		goto fail;
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		txn = NULL;
 		goto fail_txn;
@@ -225,14 +227,6 @@ int store_each_from(MDB_txn *txn, enum store_db db, const void *start, size_t sl
 	return walk(txn, db, start, slen, 0, fn, arg);
 }
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Runs one batch: every job in one transaction, one commit. A job that
  * fails is taken out and the others run again, so one bad job never costs
  * the others their writes. */
@@ -250,7 +244,7 @@ static void run_batch(struct job **batchp)
 				j->store_rc = map_rc(rc);
 			return;
 		}
-		uint64_t t0 = mono_us();
+		uint64_t t0 = (uint64_t)authd_mono_us();
 
 		for (struct job *j = batch; j; j = j->next) {
 			j->store_rc = j->txn_work(j, txn);
@@ -259,7 +253,7 @@ static void run_batch(struct job **batchp)
 				break;
 			}
 		}
-		uint64_t t1 = mono_us();
+		uint64_t t1 = (uint64_t)authd_mono_us();
 
 		atomic_fetch_add(&stat_work_us, t1 - t0);
 		if (failed) {
@@ -279,7 +273,7 @@ static void run_batch(struct job **batchp)
 			continue;
 		}
 		rc = mdb_txn_commit(txn);
-		atomic_fetch_add(&stat_sync_us, mono_us() - t1);
+		atomic_fetch_add(&stat_sync_us, (uint64_t)authd_mono_us() - t1);
 		if (rc != 0)
 			log_err("commit: %s", mdb_strerror(rc));
 		for (struct job *j = batch; j; j = j->next)

@@ -30,12 +30,17 @@ int64_t authd_now(void)
 	return (int64_t)ts.tv_sec + atomic_load(&clock_offset);
 }
 
-int64_t authd_mono_ms(void)
+int64_t authd_mono_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t authd_mono_ms(void)
+{
+	return authd_mono_us() / 1000;
 }
 
 bool authd_test_build(void)

@@ -19,8 +19,9 @@
 
 /* Seconds since the epoch, plus the test offset in test builds. Thread-safe. */
 int64_t authd_now(void);
-/* Monotonic milliseconds, for measuring durations only. */
+/* Monotonic milliseconds and microseconds, for measuring durations only. */
 int64_t authd_mono_ms(void);
+int64_t authd_mono_us(void);
 /* Test builds only: moves authd_now() forward by seconds (>= 0). */
 void authd_clock_advance(int64_t seconds);
 /* Test builds only: stops the clock where it is; only advance moves it. */
