@@ -5,7 +5,7 @@
  */
 #include "async.h"
 
-#include "log.h"
+#include <log.h>
 
 #include <pthread.h>
 #include <stdbool.h>

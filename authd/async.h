@@ -1,9 +1,8 @@
 /*
  * Work that must not run on the lws service thread, and the way its result
  * comes back. A job runs either on the worker pool (job->work: argon2id and
- * other CPU-heavy work) or on the store's writer thread (job->txn_work, see
- * store.h); either way job->done then runs on the loop thread, woken through
- * the wake callback (lws_cancel_service in the server).
+ * other CPU-heavy work) or in the store (job->txn_work, see store.h); either way job->done then
+ * runs on the loop thread, woken through the wake callback (lws_cancel_service in the server).
  *
  * Ownership: the submitter owns the job; between submit and done() no other
  * thread but the one running it touches it.
@@ -11,15 +10,7 @@
 #ifndef AUTHD_ASYNC_H
 #define AUTHD_ASYNC_H
 
-#include <lmdb.h>
-
-struct job {
-	struct job *next;
-	void (*work)(struct job *job);			/* pool thread */
-	int (*txn_work)(struct job *job, MDB_txn *txn); /* writer thread */
-	void (*done)(struct job *job);			/* loop thread */
-	int store_rc; /* set by the writer: 0, or STORE_E_* when nothing was written */
-};
+#include <store.h> /* struct job */
 
 /*
  * Starts `workers` pool threads; wake(arg) is called from any thread after a

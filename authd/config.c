@@ -4,8 +4,8 @@
  */
 #include "config.h"
 
-#include "log.h"
-#include "util.h"
+#include <log.h>
+#include <util.h>
 
 #include <errno.h>
 #include <ini.h>

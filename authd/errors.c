@@ -4,8 +4,8 @@
  */
 #include "errors.h"
 
-#include "log.h"
-#include "store.h"
+#include <log.h>
+#include <store.h>
 
 static const struct api_error_info table[E__COUNT] = {
     [E_INVALID_JSON] = {400, "invalid_json", "request body is not valid json"},
@@ -65,6 +65,7 @@ enum api_error api_error_from_store(int store_rc)
 	switch (store_rc) {
 	case STORE_E_FULL:
 	case STORE_E_IO:
+	case STORE_E_UNAVAILABLE:
 		return E_STORE_UNAVAILABLE;
 	default:
 		return E_INTERNAL;

@@ -6,13 +6,13 @@
 #include "factors.h"
 
 #include "http.h"
-#include "log.h"
-#include "store.h"
+#include <log.h>
+#include <store.h>
 
 #include <openssl/crypto.h>
 #include <string.h>
 
-int factor_retry_after(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_t now,
+int factor_retry_after(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_t now,
 		       int64_t *retry_after)
 {
 	uint8_t key[THROTTLE_KEY_LEN];
@@ -20,38 +20,39 @@ int factor_retry_after(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int
 	int rc;
 
 	throttle_key_factor(key, account_id);
-	rc = throttle_get(txn, key, &t);
+	rc = store_throttle_get(txn, key, &t);
 	if (rc != 0)
 		return rc;
 	*retry_after = throttle_retry_after(&t, &throttle_account_policy, now, 0);
 	return 0;
 }
 
-int factor_record(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_t now, bool ok)
+int factor_record(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_t now,
+		  bool ok)
 {
 	uint8_t key[THROTTLE_KEY_LEN];
 	struct throttle_rec t;
 	int rc;
 
 	throttle_key_factor(key, account_id);
-	rc = throttle_get(txn, key, &t);
+	rc = store_throttle_get(txn, key, &t);
 	if (rc != 0)
 		return rc;
 	if (ok) {
 		if (t.consecutive == 0)
 			return 0; /* nothing to forget: no write */
 		throttle_record_success(&t);
-		return throttle_put(txn, key, &t);
+		return store_throttle_put(txn, key, &t);
 	}
 	throttle_record_failure(&t, &throttle_account_policy, now);
-	if ((rc = throttle_put(txn, key, &t)) != 0)
+	if ((rc = store_throttle_put(txn, key, &t)) != 0)
 		return rc;
 	/* The password step's hourly cap counts this failure too. */
 	throttle_key_account(key, account_id);
-	if ((rc = throttle_get(txn, key, &t)) != 0)
+	if ((rc = store_throttle_get(txn, key, &t)) != 0)
 		return rc;
 	throttle_record_hourly(&t, now);
-	return throttle_put(txn, key, &t);
+	return store_throttle_put(txn, key, &t);
 }
 
 /* The API error for what otp_totp_verify() returned (-1: accepted). */

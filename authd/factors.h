@@ -8,11 +8,10 @@
 #define AUTHD_FACTORS_H
 
 #include "errors.h"
-#include "records.h"
+#include <store.h>
 #include "throttle.h"
 
 #include <jansson.h>
-#include <lmdb.h>
 
 /* -1 in *api_err means success; otherwise the error to reply. */
 
@@ -20,10 +19,11 @@
  * Seconds the account must wait before another attempt (0: none), reading
  * the stored history. Returns 0 or STORE_E_*.
  */
-int factor_retry_after(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_t now,
+int factor_retry_after(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_t now,
 		       int64_t *retry_after);
 /* Records a failed or successful attempt for the account. */
-int factor_record(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_t now, bool ok);
+int factor_record(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_t now,
+		  bool ok);
 
 /*
  * Checks a TOTP code against the enabled (pending=false) or pending seed of

@@ -12,7 +12,7 @@
 #include "config.h"
 #include "errors.h"
 #include "keys.h"
-#include "records.h"
+#include <core.h>
 
 #include <jansson.h>
 #include <stdbool.h>

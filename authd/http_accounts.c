@@ -4,9 +4,11 @@
  */
 #include "http.h"
 
-#include "log.h"
+#include "async.h"
+
+#include <log.h>
 #include "password.h"
-#include "store.h"
+#include <store.h>
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -30,21 +32,21 @@ static void signup_free(struct signup_job *j)
 	free(j);
 }
 
-static int signup_txn(struct job *job, MDB_txn *txn)
+static int signup_txn(struct job *job, struct store_txn *txn)
 {
 	struct signup_job *j = (struct signup_job *)job;
 	uint8_t existing[AUTHD_ID_LEN];
 	int rc;
 
-	rc = account_id_by_email(txn, j->a.email, existing);
+	rc = store_account_by_email(txn, j->a.email, existing);
 	if (rc == 0) {
 		j->api_err = E_EMAIL_TAKEN;
 		return 0;
 	}
 	if (rc != STORE_E_NOTFOUND)
 		return rc;
-	if ((rc = org_put(txn, &j->o)) != 0 || (rc = account_put(txn, &j->a)) != 0 ||
-	    (rc = member_put(txn, j->o.id, j->a.id, ROLE_LEGAL_REPRESENTATIVE)) != 0)
+	if ((rc = store_org_put(txn, &j->o)) != 0 || (rc = store_account_put(txn, &j->a)) != 0 ||
+	    (rc = store_member_put(txn, j->o.id, j->a.id, ROLE_LEGAL_REPRESENTATIVE)) != 0)
 		return rc;
 	j->api_err = -1;
 	return 0;
@@ -100,7 +102,7 @@ static void signup_hashed(struct job *job)
 	job->txn_work = signup_txn;
 	job->done = signup_written;
 	req_hold(r);
-	store_submit(job);
+	store_write(job);
 }
 
 static enum api_error verdict_error(enum password_verdict v)

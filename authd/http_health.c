@@ -7,8 +7,8 @@
  */
 #include "http.h"
 
-#include "store.h"
-#include "util.h"
+#include <store.h>
+#include <util.h>
 
 #include <errno.h>
 #include <libwebsockets.h>
@@ -27,7 +27,7 @@ struct clock_job {
 	bool freeze;
 };
 
-static int barrier_txn(struct job *job, MDB_txn *txn)
+static int barrier_txn(struct job *job, struct store_txn *txn)
 {
 	(void)job;
 	(void)txn;
@@ -87,7 +87,7 @@ void http_test_clock(struct req *r)
 	j->job.txn_work = barrier_txn;
 	j->job.done = clock_done;
 	req_hold(r);
-	store_submit(&j->job);
+	store_write(&j->job);
 }
 
 void http_test_stats(struct req *r)

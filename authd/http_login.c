@@ -8,11 +8,13 @@
  */
 #include "http.h"
 
+#include "async.h"
+
 #include "factors.h"
-#include "log.h"
+#include <log.h>
 #include "password.h"
 #include "session.h"
-#include "store.h"
+#include <store.h>
 #include "throttle.h"
 
 #include <openssl/crypto.h>
@@ -47,8 +49,8 @@ static int64_t ip_retry_after(struct throttle_slot *ip_slot, int64_t now)
  * as failures; reads the subject's stored history. -1 when the in-memory
  * table has no room (the caller answers 503).
  */
-static int64_t loop_retry_after(MDB_txn *txn, const uint8_t key[THROTTLE_KEY_LEN], const char *ip,
-				int64_t now)
+static int64_t loop_retry_after(struct store_txn *txn, const uint8_t key[THROTTLE_KEY_LEN],
+				const char *ip, int64_t now)
 {
 	struct throttle_slot *ip_slot = throttle_slot_ip(ip);
 	struct throttle_slot *subj = throttle_slot_subject(key);
@@ -57,7 +59,7 @@ static int64_t loop_retry_after(MDB_txn *txn, const uint8_t key[THROTTLE_KEY_LEN
 
 	if (ip_slot == NULL || subj == NULL)
 		return -1;
-	if (throttle_get(txn, key, &stored) != 0)
+	if (store_throttle_get(txn, key, &stored) != 0)
 		memset(&stored, 0, sizeof(stored));
 	a = throttle_retry_after(&stored, &throttle_account_policy, now,
 				 *throttle_slot_inflight(subj));
@@ -124,7 +126,7 @@ static void login_verify(struct job *job)
 	OPENSSL_cleanse(j->pw, sizeof(j->pw));
 }
 
-static int login_txn(struct job *job, MDB_txn *txn)
+static int login_txn(struct job *job, struct store_txn *txn)
 {
 	struct login_job *j = (struct login_job *)job;
 	struct account a;
@@ -134,51 +136,51 @@ static int login_txn(struct job *job, MDB_txn *txn)
 	int rc;
 
 	j->outcome = L_FAIL;
-	if ((rc = throttle_get(txn, j->subject, &th)) != 0)
+	if ((rc = store_throttle_get(txn, j->subject, &th)) != 0)
 		return rc;
 	if (!j->ok) {
 		throttle_record_failure(&th, &throttle_account_policy, j->now);
-		if ((rc = throttle_put(txn, j->subject, &th)) != 0 || !j->known)
+		if ((rc = store_throttle_put(txn, j->subject, &th)) != 0 || !j->known)
 			return rc;
 		/* And the second-factor record's hourly history, so the hourly
 		 * cap counts both steps' failures. */
 		uint8_t fkey[THROTTLE_KEY_LEN];
 
 		throttle_key_factor(fkey, j->account_id);
-		if ((rc = throttle_get(txn, fkey, &th)) != 0)
+		if ((rc = store_throttle_get(txn, fkey, &th)) != 0)
 			return rc;
 		throttle_record_hourly(&th, j->now);
-		return throttle_put(txn, fkey, &th);
+		return store_throttle_put(txn, fkey, &th);
 	}
-	rc = account_get(txn, j->account_id, &a);
+	rc = store_account_get(txn, j->account_id, &a);
 	if (rc == STORE_E_NOTFOUND)
 		return 0; /* deleted meanwhile: a plain failure */
 	if (rc != 0)
 		return rc;
 	if (th.consecutive) {
 		throttle_record_success(&th);
-		if ((rc = throttle_put(txn, j->subject, &th)) != 0)
+		if ((rc = store_throttle_put(txn, j->subject, &th)) != 0)
 			return rc;
 	}
 	/* Upgrade the hash only if nobody changed the password meanwhile. */
 	if (j->rehashed && strcmp(a.pw_hash, j->phc) == 0) {
 		snprintf(a.pw_hash, sizeof(a.pw_hash), "%s", j->new_phc);
-		if ((rc = account_put(txn, &a)) != 0)
+		if ((rc = store_account_put(txn, &a)) != 0)
 			return rc;
 	}
-	rc = totp_get(txn, a.id, &t);
+	rc = store_totp_get(txn, a.id, &t);
 	if (rc != 0 && rc != STORE_E_NOTFOUND)
 		return rc;
 	if (rc == 0 && t.enabled) {
 		struct login l = {.created_at = j->now, .expires_at = j->now + srv.cfg.login_ttl_s};
 
 		memcpy(l.account_id, a.id, AUTHD_ID_LEN);
-		rc = backup_get(txn, a.id, &b);
+		rc = store_backup_get(txn, a.id, &b);
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
 			return rc;
 		j->has_backup = rc == 0 && backup_remaining(&b) > 0;
 		j->outcome = L_SECOND_FACTOR;
-		return login_put(txn, &j->token.ref, &l);
+		return store_login_put(txn, &j->token.ref, &l);
 	}
 	j->outcome = L_DONE;
 	return session_issue(txn, &j->token.ref, &a, AAL_PASSWORD, j->now);
@@ -245,7 +247,7 @@ static void login_verified(struct job *job)
 	job->done = login_written;
 	if (r)
 		req_hold(r);
-	store_submit(job);
+	store_write(job);
 }
 
 void http_login_start(struct req *r)
@@ -256,7 +258,7 @@ void http_login_start(struct req *r)
 	};
 	json_t *body = json_body_or_reply(r, spec, 2);
 	struct login_job *j = NULL;
-	MDB_txn *txn = NULL;
+	struct store_txn *txn = NULL;
 	const char *email, *pw;
 	size_t elen, plen;
 	struct account a;
@@ -281,9 +283,9 @@ void http_login_start(struct req *r)
 		reply_error(r, api_error_from_store(rc));
 		goto out;
 	}
-	rc = account_id_by_email(txn, j->email, j->account_id);
+	rc = store_account_by_email(txn, j->email, j->account_id);
 	if (rc == 0)
-		rc = account_get(txn, j->account_id, &a);
+		rc = store_account_get(txn, j->account_id, &a);
 	j->known = rc == 0;
 	if (j->known) {
 		memcpy(j->phc, a.pw_hash, sizeof(j->phc));
@@ -351,7 +353,7 @@ static void second_free(struct second_job *j)
 	free(j);
 }
 
-static int second_txn(struct job *job, MDB_txn *txn)
+static int second_txn(struct job *job, struct store_txn *txn)
 {
 	struct second_job *j = (struct second_job *)job;
 	struct login l;
@@ -361,13 +363,13 @@ static int second_txn(struct job *job, MDB_txn *txn)
 	int rc;
 
 	j->api_err = E_LOGIN_EXPIRED;
-	rc = login_get(txn, &j->login, &l);
+	rc = store_login_get(txn, &j->login, &l);
 	if (rc == STORE_E_NOTFOUND)
 		return 0;
 	if (rc != 0)
 		return rc;
 	if (j->now >= l.expires_at)
-		return login_del(txn, &j->login);
+		return store_login_del(txn, &j->login);
 	memcpy(j->account_id, l.account_id, AUTHD_ID_LEN);
 	if ((rc = factor_retry_after(txn, l.account_id, j->now, &j->retry_after)) != 0)
 		return rc;
@@ -376,22 +378,22 @@ static int second_txn(struct job *job, MDB_txn *txn)
 		return 0;
 	}
 	/* The factor must still be enabled now (removal takes effect at once). */
-	rc = totp_get(txn, l.account_id, &t);
+	rc = store_totp_get(txn, l.account_id, &t);
 	if (rc != 0 && rc != STORE_E_NOTFOUND)
 		return rc;
 	if (rc != 0 || !t.enabled) {
 		j->api_err = E_LOGIN_EXPIRED;
-		return login_del(txn, &j->login);
+		return store_login_del(txn, &j->login);
 	}
 	if (j->method == SF_TOTP) {
 		if (!factor_totp_apply(&t, &j->pre, &j->api_err) &&
 		    (rc = factor_totp_check(&t, l.account_id, false, j->code, j->code_len, j->now,
 					    &j->api_err)) != 0)
 			return rc;
-		if (j->api_err < 0 && (rc = totp_put(txn, l.account_id, &t)) != 0)
+		if (j->api_err < 0 && (rc = store_totp_put(txn, l.account_id, &t)) != 0)
 			return rc;
 	} else {
-		rc = backup_get(txn, l.account_id, &b);
+		rc = store_backup_get(txn, l.account_id, &b);
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
 			return rc;
 		if (rc == STORE_E_NOTFOUND) {
@@ -399,7 +401,7 @@ static int second_txn(struct job *job, MDB_txn *txn)
 			return 0;
 		}
 		factor_backup_consume(&b, j->code, j->code_len, j->now, &j->api_err);
-		if (j->api_err < 0 && (rc = backup_put(txn, l.account_id, &b)) != 0)
+		if (j->api_err < 0 && (rc = store_backup_put(txn, l.account_id, &b)) != 0)
 			return rc;
 		j->backup_left = backup_remaining(&b);
 	}
@@ -407,13 +409,13 @@ static int second_txn(struct job *job, MDB_txn *txn)
 		if ((rc = factor_record(txn, l.account_id, j->now, false)) != 0)
 			return rc;
 		if (++l.attempts >= LOGIN_MAX_ATTEMPTS)
-			return login_del(txn, &j->login);
-		return login_put(txn, &j->login, &l);
+			return store_login_del(txn, &j->login);
+		return store_login_put(txn, &j->login, &l);
 	}
 	if ((rc = factor_record(txn, l.account_id, j->now, true)) != 0 ||
-	    (rc = login_del(txn, &j->login)) != 0)
+	    (rc = store_login_del(txn, &j->login)) != 0)
 		return rc;
-	rc = account_get(txn, l.account_id, &a);
+	rc = store_account_get(txn, l.account_id, &a);
 	if (rc != 0)
 		return rc;
 	return session_issue(txn, &j->token.ref, &a, AAL_SECOND_FACTOR, j->now);
@@ -424,16 +426,16 @@ static int second_txn(struct job *job, MDB_txn *txn)
  * record read. (The writer decides all of this again.) */
 static bool totp_readable(const struct token_ref *login, int64_t now, struct totp_rec *t)
 {
-	MDB_txn *txn = NULL;
+	struct store_txn *txn = NULL;
 	struct login l;
 	int64_t wait = 0;
 	bool ok;
 
 	if (store_read_begin(&txn) != 0)
 		return false;
-	ok = login_get(txn, login, &l) == 0 && now < l.expires_at &&
+	ok = store_login_get(txn, login, &l) == 0 && now < l.expires_at &&
 	     factor_retry_after(txn, login->account_id, now, &wait) == 0 && wait == 0 &&
-	     totp_get(txn, login->account_id, t) == 0 && t->enabled;
+	     store_totp_get(txn, login->account_id, t) == 0 && t->enabled;
 	store_read_end(txn);
 	return ok;
 }
@@ -520,7 +522,7 @@ static void second_step(struct req *r, enum second_method method)
 				     j->now);
 	}
 	OPENSSL_cleanse(&seen, sizeof(seen));
-	store_submit(&j->job);
+	store_write(&j->job);
 	j = NULL;
 out:
 	if (j)

@@ -5,11 +5,13 @@
  */
 #include "http.h"
 
+#include "async.h"
+
 #include "factors.h"
-#include "log.h"
+#include <log.h>
 #include "password.h"
 #include "session.h"
-#include "store.h"
+#include <store.h>
 #include "throttle.h"
 
 #include <openssl/crypto.h>
@@ -22,7 +24,7 @@ void http_me_get(struct req *r)
 	struct account a;
 	struct totp_rec t;
 	struct backup_rec b;
-	MDB_txn *txn = NULL;
+	struct store_txn *txn = NULL;
 	char aid[AUTHD_ID_HEX + 1], oid[AUTHD_ID_HEX + 1];
 	char created[21], expires[21];
 	bool totp_on = false;
@@ -35,12 +37,12 @@ void http_me_get(struct req *r)
 		reply_error(r, api_error_from_store(rc));
 		return;
 	}
-	rc = account_get(txn, r->authn.s.account_id, &a);
+	rc = store_account_get(txn, r->authn.s.account_id, &a);
 	if (rc == 0) {
-		int trc = totp_get(txn, a.id, &t);
+		int trc = store_totp_get(txn, a.id, &t);
 
 		totp_on = trc == 0 && t.enabled;
-		if (totp_on && backup_get(txn, a.id, &b) == 0)
+		if (totp_on && store_backup_get(txn, a.id, &b) == 0)
 			backup_left = (int)backup_remaining(&b);
 	}
 	store_read_end(txn);
@@ -86,11 +88,11 @@ struct logout_job {
 	struct token_ref session;
 };
 
-static int logout_txn(struct job *job, MDB_txn *txn)
+static int logout_txn(struct job *job, struct store_txn *txn)
 {
 	struct logout_job *j = (struct logout_job *)job;
 
-	return session_del(txn, &j->session);
+	return store_session_del(txn, &j->session);
 }
 
 static void logout_done(struct job *job)
@@ -133,7 +135,7 @@ void http_logout(struct req *r)
 	j->job.txn_work = logout_txn;
 	j->job.done = logout_done;
 	req_hold(r);
-	store_submit(&j->job);
+	store_write(&j->job);
 }
 
 /* --- PUT /1/me/password ------------------------------------------------------- */
@@ -173,7 +175,7 @@ static void pwchange_work(struct job *job)
 	OPENSSL_cleanse(j->next, sizeof(j->next));
 }
 
-static int pwchange_txn(struct job *job, MDB_txn *txn)
+static int pwchange_txn(struct job *job, struct store_txn *txn)
 {
 	struct pwchange_job *j = (struct pwchange_job *)job;
 	struct account a;
@@ -183,7 +185,7 @@ static int pwchange_txn(struct job *job, MDB_txn *txn)
 		j->api_err = E_WRONG_PASSWORD;
 		return factor_record(txn, j->account_id, j->now, false);
 	}
-	if ((rc = account_get(txn, j->account_id, &a)) != 0)
+	if ((rc = store_account_get(txn, j->account_id, &a)) != 0)
 		return rc;
 	if (strcmp(a.pw_hash, j->phc) != 0) {
 		/* Changed by another request since we verified: verify again. */
@@ -192,15 +194,15 @@ static int pwchange_txn(struct job *job, MDB_txn *txn)
 	}
 	snprintf(a.pw_hash, sizeof(a.pw_hash), "%s", j->new_phc);
 	a.password_changed_at = j->now;
-	if ((rc = account_put(txn, &a)) != 0 ||
+	if ((rc = store_account_put(txn, &a)) != 0 ||
 	    (rc = factor_record(txn, j->account_id, j->now, true)) != 0)
 		return rc;
 	j->api_err = -1;
 	/* Every other session ends, and every login waiting for its second
 	 * factor: whoever knew the old password is out. */
-	if ((rc = login_del_all(txn, j->account_id)) != 0)
+	if ((rc = store_login_del_all(txn, j->account_id)) != 0)
 		return rc;
-	return session_del_all(txn, j->account_id, &j->session);
+	return store_session_del_all(txn, j->account_id, &j->session);
 }
 
 static void pwchange_written(struct job *job)
@@ -246,7 +248,7 @@ static void pwchange_verified(struct job *job)
 	job->done = pwchange_written;
 	if (r)
 		req_hold(r);
-	store_submit(job);
+	store_write(job);
 }
 
 void http_password_change(struct req *r)
@@ -257,7 +259,7 @@ void http_password_change(struct req *r)
 	};
 	json_t *body = json_body_or_reply(r, spec, 2);
 	struct pwchange_job *j = NULL;
-	MDB_txn *txn = NULL;
+	struct store_txn *txn = NULL;
 	struct account a;
 	struct throttle_rec th;
 	struct throttle_slot *slot;
@@ -283,8 +285,8 @@ void http_password_change(struct req *r)
 		reply_error(r, api_error_from_store(rc));
 		goto out;
 	}
-	rc = account_get(txn, r->authn.s.account_id, &a);
-	if (rc == 0 && (rc = throttle_get(txn, key, &th)) == 0)
+	rc = store_account_get(txn, r->authn.s.account_id, &a);
+	if (rc == 0 && (rc = store_throttle_get(txn, key, &th)) == 0)
 		wait = throttle_retry_after(&th, &throttle_account_policy, authd_now(),
 					    *throttle_slot_inflight(slot));
 	store_read_end(txn);

@@ -7,9 +7,9 @@
 #include "http.h"
 
 #include "factors.h"
-#include "log.h"
+#include <log.h>
 #include "session.h"
-#include "store.h"
+#include <store.h>
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -52,19 +52,19 @@ static void totp_job_free(struct totp_job *j)
 }
 
 /* Marks the current session as having just proved a second factor. */
-static int session_stepped_up(MDB_txn *txn, struct totp_job *j)
+static int session_stepped_up(struct store_txn *txn, struct totp_job *j)
 {
 	struct session s;
-	int rc = session_get(txn, &j->session, &s);
+	int rc = store_session_get(txn, &j->session, &s);
 
 	if (rc != 0)
 		return rc == STORE_E_NOTFOUND ? 0 : rc;
 	s.aal = AAL_SECOND_FACTOR;
 	s.second_factor_at = j->now;
-	return session_put(txn, &j->session, &s);
+	return store_session_put(txn, &j->session, &s);
 }
 
-static int enroll_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, bool exists)
+static int enroll_txn(struct totp_job *j, struct store_txn *txn, struct totp_rec *t, bool exists)
 {
 	if (exists && t->enabled) {
 		j->api_err = E_TOTP_ALREADY_ENABLED;
@@ -83,10 +83,10 @@ static int enroll_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, bool
 	memcpy(t->pending_seed, j->sealed, j->sealed_len);
 	t->pending_seed_len = (uint8_t)j->sealed_len;
 	j->api_err = -1;
-	return totp_put(txn, j->account_id, t);
+	return store_totp_put(txn, j->account_id, t);
 }
 
-static int confirm_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, bool exists)
+static int confirm_txn(struct totp_job *j, struct store_txn *txn, struct totp_rec *t, bool exists)
 {
 	int rc;
 
@@ -116,17 +116,17 @@ static int confirm_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, boo
 	memset(t->pending_id, 0, sizeof(t->pending_id));
 	/* 2FA was off: a fresh set of backup codes comes with it. */
 	j->codes_issued = true;
-	if ((rc = totp_put(txn, j->account_id, t)) != 0 ||
-	    (rc = backup_put(txn, j->account_id, &j->backup)) != 0 ||
+	if ((rc = store_totp_put(txn, j->account_id, t)) != 0 ||
+	    (rc = store_backup_put(txn, j->account_id, &j->backup)) != 0 ||
 	    (rc = factor_record(txn, j->account_id, j->now, true)) != 0)
 		return rc;
 	/* Sessions made with the password alone end now that 2FA is on. */
-	if ((rc = session_del_all(txn, j->account_id, &j->session)) != 0)
+	if ((rc = store_session_del_all(txn, j->account_id, &j->session)) != 0)
 		return rc;
 	return session_stepped_up(txn, j);
 }
 
-static int delete_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, bool exists)
+static int delete_txn(struct totp_job *j, struct store_txn *txn, struct totp_rec *t, bool exists)
 {
 	char norm[OTP_BACKUP_CHARS + 1];
 	int rc;
@@ -141,7 +141,7 @@ static int delete_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, bool
 		struct backup_rec b;
 
 		OPENSSL_cleanse(norm, sizeof(norm));
-		rc = backup_get(txn, j->account_id, &b);
+		rc = store_backup_get(txn, j->account_id, &b);
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
 			return rc;
 		if (rc == 0)
@@ -156,12 +156,14 @@ static int delete_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, bool
 		return factor_record(txn, j->account_id, j->now, false);
 	/* TOTP is the only method today: removing it turns 2FA off, and the
 	 * backup codes go with it. */
-	if ((rc = totp_del(txn, j->account_id)) != 0 || (rc = backup_del(txn, j->account_id)) != 0)
+	if ((rc = store_totp_del(txn, j->account_id)) != 0 ||
+	    (rc = store_backup_del(txn, j->account_id)) != 0)
 		return rc;
 	return factor_record(txn, j->account_id, j->now, true);
 }
 
-static int regenerate_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, bool exists)
+static int regenerate_txn(struct totp_job *j, struct store_txn *txn, struct totp_rec *t,
+			  bool exists)
 {
 	struct session s;
 	int rc;
@@ -170,7 +172,7 @@ static int regenerate_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, 
 		j->api_err = E_TOTP_NOT_ENABLED;
 		return 0;
 	}
-	rc = session_get(txn, &j->session, &s);
+	rc = store_session_get(txn, &j->session, &s);
 	if (rc != 0)
 		return rc == STORE_E_NOTFOUND ? (j->api_err = E_UNAUTHENTICATED, 0) : rc;
 	if (s.second_factor_at == 0 || j->now - s.second_factor_at > srv.cfg.reauth_window_s) {
@@ -179,10 +181,10 @@ static int regenerate_txn(struct totp_job *j, MDB_txn *txn, struct totp_rec *t, 
 	}
 	j->codes_issued = true;
 	j->api_err = -1;
-	return backup_put(txn, j->account_id, &j->backup);
+	return store_backup_put(txn, j->account_id, &j->backup);
 }
 
-static int totp_txn(struct job *job, MDB_txn *txn)
+static int totp_txn(struct job *job, struct store_txn *txn)
 {
 	struct totp_job *j = (struct totp_job *)job;
 	struct totp_rec t;
@@ -191,7 +193,7 @@ static int totp_txn(struct job *job, MDB_txn *txn)
 
 	j->codes_issued = false;
 	j->api_err = E_INTERNAL;
-	rc = totp_get(txn, j->account_id, &t);
+	rc = store_totp_get(txn, j->account_id, &t);
 	if (rc != 0 && rc != STORE_E_NOTFOUND)
 		return rc;
 	exists = rc == 0;
@@ -291,7 +293,7 @@ static struct totp_job *totp_job_new(struct req *r, enum totp_op op)
 static void submit(struct totp_job *j)
 {
 	req_hold(j->req);
-	store_submit(&j->job);
+	store_write(&j->job);
 }
 
 /* --- POST /1/me/2fa/totp ------------------------------------------------------ */
@@ -341,7 +343,7 @@ void http_totp_enroll(struct req *r)
 	json_t *body = json_body_or_reply(r, NULL, 0);
 	struct totp_job *j;
 	struct account a;
-	MDB_txn *txn = NULL;
+	struct store_txn *txn = NULL;
 	int rc;
 
 	if (body == NULL)
@@ -363,7 +365,7 @@ void http_totp_enroll(struct req *r)
 		reply_error(r, api_error_from_store(rc));
 		return;
 	}
-	rc = account_get(txn, r->authn.s.account_id, &a);
+	rc = store_account_get(txn, r->authn.s.account_id, &a);
 	store_read_end(txn);
 	if (rc != 0) {
 		reply_error(r,

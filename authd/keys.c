@@ -4,8 +4,8 @@
  */
 #include "keys.h"
 
-#include "log.h"
-#include "util.h"
+#include <log.h>
+#include <util.h>
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,10 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KEYS_LEN      32
-#define SEAL_NONCE    12
-#define SEAL_TAG      16
-#define SEAL_OVERHEAD (1 + SEAL_NONCE + SEAL_TAG) /* version byte, nonce, tag */
+#include <core.h> /* SEAL_* */
+
+#define KEYS_LEN 32
 
 struct authd_keys {
 	uint8_t totp[KEYS_LEN];	  /* AES-256-GCM for TOTP seeds at rest */

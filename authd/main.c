@@ -2,14 +2,15 @@
  * authd's entry point: flags, configuration, keys, storage, then the server.
  * Flags override the config file, which overrides the embedded defaults.
  */
+#include "async.h"
 #include "config.h"
 #include "http.h"
 #include "keys.h"
-#include "log.h"
+#include <log.h>
 #include "password.h"
 #include "server.h"
 #include "session.h"
-#include "store.h"
+#include <store.h>
 
 #include <getopt.h>
 #include <otp.h>
@@ -96,8 +97,20 @@ int main(int argc, char **argv)
 		log_err("cannot initialise liboath");
 		return 1;
 	}
-	if (store_open(srv.cfg.data_dir, srv.cfg.map_size_mb) != 0)
+	struct store_options so = {
+	    .engine = STORE_ENGINE_LMDB,
+	    .data_dir = srv.cfg.data_dir,
+	    .map_size_mb = srv.cfg.map_size_mb,
+	    .complete = async_complete,
+	};
+	bool empty = false;
+
+	if (store_open(&so) != 0)
 		return 1;
+	if (store_is_empty(&empty) != 0) {
+		log_err("cannot read the store");
+		goto out;
+	}
 	if (srv.cfg.key_file[0])
 		snprintf(key_path, sizeof(key_path), "%s", srv.cfg.key_file);
 	else
@@ -105,7 +118,7 @@ int main(int argc, char **argv)
 	/* A missing key file with accounts in the database is an operator
 	 * mistake (restored data without its key): a new key would make every
 	 * password and TOTP seed unusable, so refuse instead. */
-	if (access(key_path, F_OK) != 0 && !store_is_empty()) {
+	if (access(key_path, F_OK) != 0 && !empty) {
 		log_err("key file %.256s is missing but the database holds accounts; restore the "
 			"key file (a new key would lock every account out)",
 			key_path);

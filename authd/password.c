@@ -7,7 +7,7 @@
  */
 #include "password.h"
 
-#include "util.h"
+#include <util.h>
 
 #include <argon2.h>
 #include <openssl/crypto.h>

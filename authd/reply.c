@@ -5,7 +5,7 @@
  */
 #include "http.h"
 
-#include "log.h"
+#include <log.h>
 
 #include <libwebsockets.h>
 #include <openssl/crypto.h>

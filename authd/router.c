@@ -4,7 +4,7 @@
  */
 #include "http.h"
 
-#include "log.h"
+#include <log.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,9 +7,10 @@
 
 #include "async.h"
 #include "http.h"
-#include "log.h"
-#include "store.h"
 #include "sweep.h"
+
+#include <log.h>
+#include <store.h>
 
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
@@ -374,18 +375,18 @@ int server_run(void)
 	signal(SIGPIPE, SIG_IGN);
 	wake_enabled = 1;
 	signals_done = 0;
-	int started = async_start(workers, wake_loop, NULL) == 0 && store_start_writer() == 0;
+	int started = async_start(workers, wake_loop, NULL) == 0 && store_start() == 0;
 	bool sig_started =
 	    started && pthread_create(&sig_thread, NULL, signal_main, &stop_signals) == 0;
 	if (!sig_started) {
 		async_stop();
-		store_stop_writer();
+		store_stop();
 		wake_enabled = 0;
 		lws_context_destroy(context);
 		context = NULL;
 		return -1;
 	}
-	sweep_start(context);
+	sweep_start(context, srv.cfg.session_idle_s);
 	log_info("listening on %s:%d (workers=%u, test_clock=%s)", srv.cfg.listen_addr,
 		 lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default")), workers,
 		 srv.cfg.test_clock ? "on" : "off");
@@ -405,7 +406,7 @@ int server_run(void)
 	 * requests gone; then run what completed (a job submitted now completes
 	 * at once with an error). */
 	async_stop();
-	store_stop_writer();
+	store_stop();
 	wake_enabled = 0;
 	lws_context_destroy(context);
 	context = NULL;

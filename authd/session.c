@@ -7,9 +7,9 @@
  */
 #include "session.h"
 
-#include "log.h"
-#include "store.h"
-#include "util.h"
+#include <log.h>
+#include <store.h>
+#include <util.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -64,8 +64,8 @@ int64_t session_expires(const struct session *s)
 	return idle_end < s->expires_at ? idle_end : s->expires_at;
 }
 
-int session_issue(MDB_txn *txn, const struct token_ref *ref, const struct account *a, enum aal aal,
-		  int64_t now)
+int session_issue(struct store_txn *txn, const struct token_ref *ref, const struct account *a,
+		  enum aal aal, int64_t now)
 {
 	struct session s;
 
@@ -77,7 +77,7 @@ int session_issue(MDB_txn *txn, const struct token_ref *ref, const struct accoun
 	s.last_seen = now;
 	s.expires_at = now + srv.cfg.session_absolute_s;
 	s.second_factor_at = aal == AAL_SECOND_FACTOR ? now : 0;
-	return session_put(txn, ref, &s);
+	return store_session_put(txn, ref, &s);
 }
 
 /* One HMAC context keyed with the CSRF key, reinitialised for each token:
@@ -183,11 +183,11 @@ struct touch_job {
 	int64_t now;
 };
 
-static int touch_txn(struct job *job, MDB_txn *txn)
+static int touch_txn(struct job *job, struct store_txn *txn)
 {
 	struct touch_job *t = (struct touch_job *)job;
 	struct session s;
-	int rc = session_get(txn, &t->ref, &s);
+	int rc = store_session_get(txn, &t->ref, &s);
 
 	if (rc == STORE_E_NOTFOUND)
 		return 0; /* logged out meanwhile */
@@ -196,7 +196,7 @@ static int touch_txn(struct job *job, MDB_txn *txn)
 	if (s.last_seen >= t->now)
 		return 0;
 	s.last_seen = t->now;
-	return session_put(txn, &t->ref, &s);
+	return store_session_put(txn, &t->ref, &s);
 }
 
 static void touch_done(struct job *job)
@@ -214,7 +214,7 @@ static void touch(const struct token_ref *ref, int64_t now)
 	t->job.done = touch_done;
 	t->ref = *ref;
 	t->now = now;
-	store_submit(&t->job);
+	store_write(&t->job);
 }
 
 static bool unsafe_method(enum http_method m)
@@ -226,7 +226,7 @@ bool session_or_reply(struct req *r)
 {
 	const char *tok = NULL;
 	size_t len = 0;
-	MDB_txn *txn = NULL;
+	struct store_txn *txn = NULL;
 	int64_t now = authd_now();
 	int rc;
 
@@ -256,7 +256,7 @@ bool session_or_reply(struct req *r)
 		reply_error(r, api_error_from_store(rc));
 		return false;
 	}
-	rc = session_get(txn, &r->authn.token, &r->authn.s);
+	rc = store_session_get(txn, &r->authn.token, &r->authn.s);
 	store_read_end(txn);
 	if (rc == STORE_E_NOTFOUND) {
 		reply_error(r, E_UNAUTHENTICATED);

@@ -6,10 +6,9 @@
 #define AUTHD_SESSION_H
 
 #include "http.h"
-#include "records.h"
+#include <store.h>
 
 #include <jansson.h>
-#include <lmdb.h>
 
 #define SESSION_COOKIE "__Host-authd_session"
 
@@ -34,8 +33,8 @@ bool token_parse(const char *text, size_t len, struct token_ref *out);
  * Writes a new session for account a (aal, second_factor_at) at ref in
  * txn. Returns 0 or STORE_E_*.
  */
-int session_issue(MDB_txn *txn, const struct token_ref *ref, const struct account *a, enum aal aal,
-		  int64_t now);
+int session_issue(struct store_txn *txn, const struct token_ref *ref, const struct account *a,
+		  enum aal aal, int64_t now);
 
 /* The CSRF token for a session (hex of HMAC(csrf key, token hash)). Loop
  * thread only. */

@@ -75,11 +75,15 @@ static void put_be(uint8_t *p, uint64_t v, int n)
 
 /* Runs on the writer thread, maybe more than once (see store.h): it derives
  * everything from the job. Any table serves; nothing reads the values back. */
-static int write_txn(struct job *job, MDB_txn *txn)
+static int write_txn(struct job *job, struct store_txn *txn)
 {
 	struct write_job *w = (struct write_job *)job;
+	struct org o;
 
-	return store_put(txn, DB_ORGS, w->key, sizeof(w->key), value, sizeof(value));
+	memset(&o, 0, sizeof(o));
+	memcpy(o.id, w->key, sizeof(w->key));
+	memcpy(o.name, value, sizeof(value));
+	return store_org_put(txn, &o);
 }
 
 /* --- the loop ---------------------------------------------------------------- */
@@ -156,7 +160,7 @@ static void *producer_main(void *arg)
 		put_be(w->key + 4, p->seq++, 8);
 		w->job.txn_work = write_txn;
 		w->job.done = group_done;
-		store_submit(&w->job);
+		store_write(&w->job);
 	}
 }
 
@@ -280,7 +284,7 @@ static void run_serial(struct result *res)
 		w.job.txn_work = write_txn;
 		w.job.done = serial_done;
 		serial_finished = false;
-		store_submit(&w.job);
+		store_write(&w.job);
 		while (!serial_finished)
 			loop_run_once(0);
 		if (w.job.store_rc == 0)
@@ -363,16 +367,22 @@ int main(int argc, char **argv)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&loop_cond, &attr);
 	pthread_condattr_destroy(&attr);
-	memset(value, 0xa5, sizeof(value));
+	memset(value, 'a', sizeof(value)); /* the organization's name: UTF-8 */
 	log_set_level(LOG_LVL_WARN);
-	if (store_open(dir, map_mb) != 0)
+	struct store_options so = {
+	    .engine = STORE_ENGINE_LMDB,
+	    .data_dir = dir,
+	    .map_size_mb = map_mb,
+	    .complete = async_complete,
+	};
+	if (store_open(&so) != 0)
 		goto out;
 	opened = true;
 	/* One pool thread that stays idle: only the writer completes jobs here. */
 	if (async_start(1, loop_wake, NULL) != 0)
 		goto out;
 	started = true;
-	if (store_start_writer() != 0)
+	if (store_start() != 0)
 		goto out;
 	if (run_group(&group) != 0)
 		goto out;

@@ -8,8 +8,8 @@
 
 #include "store.h"
 #include "throttle.h"
-#include "unit_store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -125,16 +125,6 @@ static void test_keys_and_slots(void **state)
 	assert_int_equal(*throttle_slot_inflight(throttle_slot_subject(a)), 1);
 }
 
-static int put_rec(MDB_txn *txn, void *arg)
-{
-	struct throttle_rec *r = arg;
-	uint8_t key[THROTTLE_KEY_LEN];
-	uint8_t id[AUTHD_ID_LEN] = {9};
-
-	throttle_key_account(key, id);
-	return throttle_put(txn, key, r);
-}
-
 /* Thousands of clients with attempts under way at once still leave room
  * for the next: with half of the table's 8192 slots busy, 2000 new clients
  * all get a slot (with 8 probes per key, 22 of them did not). */
@@ -159,38 +149,12 @@ static void test_busy_table_has_room(void **state)
 	assert_int_equal(refused, 0);
 }
 
-static void test_record_round_trip(void **state)
-{
-	uint8_t key[THROTTLE_KEY_LEN];
-	uint8_t id[AUTHD_ID_LEN] = {9};
-	struct throttle_rec in, out;
-	MDB_txn *txn = NULL;
-
-	(void)state;
-	unit_store_open();
-	throttle_key_account(key, id);
-	assert_int_equal(store_read_begin(&txn), 0);
-	assert_int_equal(throttle_get(txn, key, &out), 0); /* missing reads as zero */
-	assert_int_equal(out.count, 0);
-	store_read_end(txn);
-	memset(&in, 0, sizeof(in));
-	for (int i = 0; i < 150; i++)
-		throttle_record_failure(&in, &throttle_account_policy, 1000 + i);
-	assert_int_equal(in.count, THROTTLE_RING);
-	assert_int_equal(unit_write(put_rec, &in), 0);
-	assert_int_equal(store_read_begin(&txn), 0);
-	assert_int_equal(throttle_get(txn, key, &out), 0);
-	store_read_end(txn);
-	assert_memory_equal(&in, &out, sizeof(in));
-	unit_store_close();
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_free_then_doubling), cmocka_unit_test(test_hourly_cap),
-	    cmocka_unit_test(test_quiet_reset),	       cmocka_unit_test(test_keys_and_slots),
-	    cmocka_unit_test(test_record_round_trip),  cmocka_unit_test(test_busy_table_has_room),
+	    cmocka_unit_test(test_free_then_doubling),	cmocka_unit_test(test_hourly_cap),
+	    cmocka_unit_test(test_quiet_reset),		cmocka_unit_test(test_keys_and_slots),
+	    cmocka_unit_test(test_busy_table_has_room),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,11 +1,14 @@
 /*
- * LMDB behind store.h: environment set-up, the loop's reusable read
- * transaction and the group-committing writer thread.
+ * The LMDB engine: environment set-up, the loop's reusable read
+ * transaction and the group-committing writer thread. One environment,
+ * one named database per record kind; every write job runs on one writer
+ * thread that groups the jobs queued meanwhile into one durable commit
+ * (MDB_NOSYNC and MDB_NOMETASYNC are never set).
  */
-#include "store.h"
+#include "lmdb-internal.h"
 
-#include "log.h"
-#include "util.h"
+#include <log.h>
+#include <util.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -27,7 +30,8 @@ static const char *const db_names[DB__COUNT] = {
 
 static MDB_env *env;
 static MDB_dbi dbis[DB__COUNT];
-static MDB_txn *read_txn; /* the loop's, reset between uses */
+static struct lmdb_txn read_txn = {{&store_lmdb_engine}, NULL}; /* the loop's, reset between uses */
+static void (*complete)(struct job *job);
 
 static pthread_t writer;
 static bool writer_running;
@@ -93,8 +97,10 @@ static int check_format(MDB_txn *txn, const char *dir, bool *refused)
 	return mdb_put(txn, dbis[DB_META], &k, &v, 0);
 }
 
-int store_open(const char *dir, size_t map_size_mb)
+static int lmdb_open(const struct store_options *o)
 {
+	const char *dir = o->data_dir;
+	size_t map_size_mb = o->map_size_mb;
 	MDB_txn *txn = NULL;
 	bool refused = false;
 	int dead = 0;
@@ -129,6 +135,7 @@ int store_open(const char *dir, size_t map_size_mb)
 		txn = NULL;
 		goto fail_txn;
 	}
+	complete = o->complete;
 	return 0;
 fail_txn:
 	log_err("cannot open LMDB databases: %s", mdb_strerror(rc));
@@ -140,36 +147,36 @@ fail:
 	return -1;
 }
 
-int store_read_begin(MDB_txn **txn)
+static int lmdb_read_begin(struct store_txn **txn)
 {
 	int rc;
 
-	if (read_txn)
-		rc = mdb_txn_renew(read_txn);
+	if (read_txn.txn)
+		rc = mdb_txn_renew(read_txn.txn);
 	else
-		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &read_txn);
+		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &read_txn.txn);
 	if (rc != 0) {
 		log_err("read transaction: %s", mdb_strerror(rc));
 		return map_rc(rc);
 	}
-	*txn = read_txn;
+	*txn = &read_txn.base;
 	return 0;
 }
 
-void store_read_end(MDB_txn *txn)
+static void lmdb_read_end(struct store_txn *txn)
 {
-	mdb_txn_reset(txn);
+	mdb_txn_reset(lmdb_of(txn));
 }
 
-int store_get(MDB_txn *txn, enum store_db db, const void *key, size_t klen, MDB_val *val)
+int lmdb_get(MDB_txn *txn, enum lmdb_db db, const void *key, size_t klen, MDB_val *val)
 {
 	MDB_val k = {klen, (void *)key};
 
 	return map_rc(mdb_get(txn, dbis[db], &k, val));
 }
 
-int store_put(MDB_txn *txn, enum store_db db, const void *key, size_t klen, const void *val,
-	      size_t vlen)
+int lmdb_put(MDB_txn *txn, enum lmdb_db db, const void *key, size_t klen, const void *val,
+	     size_t vlen)
 {
 	MDB_val k = {klen, (void *)key};
 	MDB_val v = {vlen, (void *)val};
@@ -180,7 +187,7 @@ int store_put(MDB_txn *txn, enum store_db db, const void *key, size_t klen, cons
 	return map_rc(rc);
 }
 
-int store_del(MDB_txn *txn, enum store_db db, const void *key, size_t klen)
+int lmdb_del(MDB_txn *txn, enum lmdb_db db, const void *key, size_t klen)
 {
 	MDB_val k = {klen, (void *)key};
 	int rc = mdb_del(txn, dbis[db], &k, NULL);
@@ -190,17 +197,16 @@ int store_del(MDB_txn *txn, enum store_db db, const void *key, size_t klen)
 	return map_rc(rc);
 }
 
-/* Walks db from `start` (NULL: the first key) while keys begin with the
- * first plen bytes of start, calling fn until it returns non-zero. */
-static int walk(MDB_txn *txn, enum store_db db, const void *start, size_t slen, size_t plen,
-		int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg),
-		void *arg)
+int lmdb_walk(MDB_txn *txn, enum lmdb_db db, const void *start, size_t slen, size_t plen,
+	      int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg), void *arg)
 {
 	MDB_cursor *cur = NULL;
 	MDB_val k = {slen, (void *)start};
 	MDB_val v;
 	int rc;
 
+	if (start == NULL)
+		plen = 0; /* no prefix to stay within */
 	if ((rc = mdb_cursor_open(txn, dbis[db], &cur)) != 0)
 		return map_rc(rc);
 	rc = mdb_cursor_get(cur, &k, &v, start ? MDB_SET_RANGE : MDB_FIRST);
@@ -213,20 +219,6 @@ static int walk(MDB_txn *txn, enum store_db db, const void *start, size_t slen, 
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 : map_rc(rc);
 }
 
-int store_each_prefix(MDB_txn *txn, enum store_db db, const void *prefix, size_t plen,
-		      int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg),
-		      void *arg)
-{
-	return walk(txn, db, prefix, plen, plen, fn, arg);
-}
-
-int store_each_from(MDB_txn *txn, enum store_db db, const void *start, size_t slen,
-		    int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg),
-		    void *arg)
-{
-	return walk(txn, db, start, slen, 0, fn, arg);
-}
-
 /* Runs one batch: every job in one transaction, one commit. A job that
  * fails is taken out and the others run again, so one bad job never costs
  * the others their writes. */
@@ -235,6 +227,7 @@ static void run_batch(struct job **batchp)
 	for (;;) {
 		struct job *batch = *batchp;
 		struct job *failed = NULL;
+		struct lmdb_txn ltxn = {{&store_lmdb_engine}, NULL};
 		MDB_txn *txn = NULL;
 		int rc;
 
@@ -244,10 +237,11 @@ static void run_batch(struct job **batchp)
 				j->store_rc = map_rc(rc);
 			return;
 		}
+		ltxn.txn = txn;
 		uint64_t t0 = (uint64_t)authd_mono_us();
 
 		for (struct job *j = batch; j; j = j->next) {
-			j->store_rc = j->txn_work(j, txn);
+			j->store_rc = j->txn_work(j, &ltxn.base);
 			if (j->store_rc != 0) {
 				failed = j;
 				break;
@@ -267,7 +261,7 @@ static void run_batch(struct job **batchp)
 			*pp = failed->next;
 			failed->next = NULL;
 			failed->store_rc = frc;
-			async_complete(failed);
+			complete(failed);
 			if (*batchp == NULL)
 				return;
 			continue;
@@ -313,13 +307,13 @@ static void *writer_main(void *arg)
 		while (batch) {
 			struct job *next = batch->next;
 
-			async_complete(batch);
+			complete(batch);
 			batch = next;
 		}
 	}
 }
 
-int store_start_writer(void)
+static int lmdb_start(void)
 {
 	pthread_mutex_lock(&wq_lock);
 	wq_stopping = false;
@@ -333,7 +327,7 @@ int store_start_writer(void)
 	return 0;
 }
 
-void store_submit(struct job *job)
+static void lmdb_write(struct job *job)
 {
 	job->next = NULL;
 	job->store_rc = 0;
@@ -341,7 +335,7 @@ void store_submit(struct job *job)
 	if (!writer_running || wq_stopping) {
 		pthread_mutex_unlock(&wq_lock);
 		job->store_rc = STORE_E_IO;
-		async_complete(job);
+		complete(job);
 		return;
 	}
 	if (wq_tail)
@@ -353,7 +347,7 @@ void store_submit(struct job *job)
 	pthread_mutex_unlock(&wq_lock);
 }
 
-void store_stop_writer(void)
+static void lmdb_stop(void)
 {
 	bool was_running;
 
@@ -378,26 +372,28 @@ void store_stop_writer(void)
 		 (double)atomic_load(&stat_sync_us) * per / 1000);
 }
 
-bool store_is_empty(void)
+static int lmdb_is_empty(bool *empty)
 {
 	MDB_txn *txn = NULL;
 	MDB_stat st;
-	bool empty = false;
+	int rc;
 
-	if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
-		return false;
-	if (mdb_stat(txn, dbis[DB_ACCOUNTS], &st) == 0)
-		empty = st.ms_entries == 0;
+	if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0)
+		return map_rc(rc);
+	rc = mdb_stat(txn, dbis[DB_ACCOUNTS], &st);
 	mdb_txn_abort(txn);
-	return empty;
+	if (rc != 0)
+		return map_rc(rc);
+	*empty = st.ms_entries == 0;
+	return 0;
 }
 
-void store_close(void)
+static void lmdb_close(void)
 {
-	store_stop_writer();
-	if (read_txn) {
-		mdb_txn_abort(read_txn);
-		read_txn = NULL;
+	lmdb_stop();
+	if (read_txn.txn) {
+		mdb_txn_abort(read_txn.txn);
+		read_txn.txn = NULL;
 	}
 	if (env) {
 		mdb_env_close(env);
@@ -405,10 +401,45 @@ void store_close(void)
 	}
 }
 
-void store_stats(struct store_stats *st)
+static void lmdb_stats(struct store_stats *st)
 {
 	st->commits = atomic_load(&stat_commits);
 	st->jobs = atomic_load(&stat_jobs);
 	st->work_us = atomic_load(&stat_work_us);
 	st->sync_us = atomic_load(&stat_sync_us);
 }
+
+const struct store_engine_ops store_lmdb_engine = {
+    .name = "lmdb",
+    .open = lmdb_open,
+    .start = lmdb_start,
+    .stop = lmdb_stop,
+    .close = lmdb_close,
+    .is_empty = lmdb_is_empty,
+    .write = lmdb_write,
+    .read_begin = lmdb_read_begin,
+    .read_end = lmdb_read_end,
+    .stats = lmdb_stats,
+    .account_get = lmdb_account_get,
+    .account_put = lmdb_account_put,
+    .account_by_email = lmdb_account_by_email,
+    .org_put = lmdb_org_put,
+    .member_put = lmdb_member_put,
+    .session_get = lmdb_session_get,
+    .session_put = lmdb_session_put,
+    .session_del = lmdb_session_del,
+    .session_del_all = lmdb_session_del_all,
+    .login_get = lmdb_login_get,
+    .login_put = lmdb_login_put,
+    .login_del = lmdb_login_del,
+    .login_del_all = lmdb_login_del_all,
+    .totp_get = lmdb_totp_get,
+    .totp_put = lmdb_totp_put,
+    .totp_del = lmdb_totp_del,
+    .backup_get = lmdb_backup_get,
+    .backup_put = lmdb_backup_put,
+    .backup_del = lmdb_backup_del,
+    .throttle_get = lmdb_throttle_get,
+    .throttle_put = lmdb_throttle_put,
+    .sweep = lmdb_sweep,
+};

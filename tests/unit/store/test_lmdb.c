@@ -7,18 +7,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "records.h"
+#include "lmdb-internal.h"
 #include "unit_store.h"
 
-static int put_foreign_layout(MDB_txn *txn, void *arg)
+static int put_foreign_layout(struct store_txn *txn, void *arg)
 {
 	static const uint8_t other[4] = {1, 0, 0, 0};
 
 	(void)arg;
-	return store_put(txn, DB_META, "format", 6, other, sizeof(other));
+	return lmdb_put(lmdb_of(txn), DB_META, "format", 6, other, sizeof(other));
 }
 
-static int put_account_without_marker(MDB_txn *txn, void *arg)
+static int put_account_without_marker(struct store_txn *txn, void *arg)
 {
 	struct account a;
 	int rc;
@@ -27,9 +27,9 @@ static int put_account_without_marker(MDB_txn *txn, void *arg)
 	memset(&a, 0, sizeof(a));
 	memset(a.id, 0x11, AUTHD_ID_LEN);
 	snprintf(a.email, sizeof(a.email), "ann@example.com");
-	if ((rc = account_put(txn, &a)) != 0)
+	if ((rc = store_account_put(txn, &a)) != 0)
 		return rc;
-	return store_del(txn, DB_META, "format", 6);
+	return lmdb_del(lmdb_of(txn), DB_META, "format", 6);
 }
 
 static void test_reopen_own_layout(void **state)
@@ -37,7 +37,7 @@ static void test_reopen_own_layout(void **state)
 	(void)state;
 	unit_store_open();
 	store_close();
-	assert_int_equal(store_open(unit_dir, 16), 0);
+	assert_int_equal(unit_store_reopen(), 0);
 	unit_store_close();
 }
 
@@ -47,7 +47,7 @@ static void test_refuses_foreign_layout(void **state)
 	unit_store_open();
 	assert_int_equal(unit_write(put_foreign_layout, NULL), 0);
 	store_close();
-	assert_int_equal(store_open(unit_dir, 16), -1);
+	assert_int_equal(unit_store_reopen(), -1);
 	unit_store_close();
 }
 
@@ -57,7 +57,7 @@ static void test_refuses_accounts_without_marker(void **state)
 	unit_store_open();
 	assert_int_equal(unit_write(put_account_without_marker, NULL), 0);
 	store_close();
-	assert_int_equal(store_open(unit_dir, 16), -1);
+	assert_int_equal(unit_store_reopen(), -1);
 	unit_store_close();
 }
 

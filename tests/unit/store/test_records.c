@@ -8,22 +8,22 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "records.h"
+#include "lmdb-internal.h"
 #include "unit_store.h"
 
 static struct account g_acct;
 
-static int put_account(MDB_txn *txn, void *arg)
+static int put_account(struct store_txn *txn, void *arg)
 {
 	(void)arg;
-	return account_put(txn, &g_acct);
+	return store_account_put(txn, &g_acct);
 }
 
 static void test_account(void **state)
 {
 	struct account back;
 	uint8_t id[AUTHD_ID_LEN];
-	MDB_txn *txn = NULL;
+	struct store_txn *txn = NULL;
 
 	(void)state;
 	memset(&g_acct, 0, sizeof(g_acct));
@@ -37,11 +37,11 @@ static void test_account(void **state)
 	g_acct.password_changed_at = 1700000001;
 	assert_int_equal(unit_write(put_account, NULL), 0);
 	assert_int_equal(store_read_begin(&txn), 0);
-	assert_int_equal(account_id_by_email(txn, "ann@example.com", id), 0);
+	assert_int_equal(store_account_by_email(txn, "ann@example.com", id), 0);
 	assert_memory_equal(id, g_acct.id, AUTHD_ID_LEN);
-	assert_int_equal(account_get(txn, id, &back), 0);
+	assert_int_equal(store_account_get(txn, id, &back), 0);
 	assert_memory_equal(&back, &g_acct, sizeof(g_acct));
-	assert_int_equal(account_id_by_email(txn, "bob@example.com", id), STORE_E_NOTFOUND);
+	assert_int_equal(store_account_by_email(txn, "bob@example.com", id), STORE_E_NOTFOUND);
 	store_read_end(txn);
 }
 
@@ -52,18 +52,18 @@ struct sess_arg {
 	int op;
 };
 
-static int sess_write(MDB_txn *txn, void *arg)
+static int sess_write(struct store_txn *txn, void *arg)
 {
 	struct sess_arg *a = arg;
 	int rc = 0;
 
 	if (a->op == 0) {
 		for (int i = 0; i < 3 && rc == 0; i++)
-			rc = session_put(txn, &a->refs[i], &a->s);
+			rc = store_session_put(txn, &a->refs[i], &a->s);
 		if (rc == 0)
-			rc = session_put(txn, &a->other, &a->s_other);
+			rc = store_session_put(txn, &a->other, &a->s_other);
 	} else {
-		rc = session_del_all(txn, a->s.account_id, &a->refs[1]);
+		rc = store_session_del_all(txn, a->s.account_id, &a->refs[1]);
 	}
 	return rc;
 }
@@ -72,7 +72,7 @@ static void test_sessions(void **state)
 {
 	struct sess_arg a;
 	struct session back;
-	MDB_txn *txn = NULL;
+	struct store_txn *txn = NULL;
 
 	(void)state;
 	memset(&a, 0, sizeof(a));
@@ -93,21 +93,21 @@ static void test_sessions(void **state)
 	memset(a.other.hash, 0xa0, AUTHD_HASH_LEN);
 	assert_int_equal(unit_write(sess_write, &a), 0);
 	assert_int_equal(store_read_begin(&txn), 0);
-	assert_int_equal(session_get(txn, &a.refs[2], &back), 0);
+	assert_int_equal(store_session_get(txn, &a.refs[2], &back), 0);
 	assert_memory_equal(&back, &a.s, sizeof(back));
 	store_read_end(txn);
 	/* Delete all but the middle one: the other account keeps its own. */
 	a.op = 1;
 	assert_int_equal(unit_write(sess_write, &a), 0);
 	assert_int_equal(store_read_begin(&txn), 0);
-	assert_int_equal(session_get(txn, &a.refs[0], &back), STORE_E_NOTFOUND);
-	assert_int_equal(session_get(txn, &a.refs[1], &back), 0);
-	assert_int_equal(session_get(txn, &a.refs[2], &back), STORE_E_NOTFOUND);
-	assert_int_equal(session_get(txn, &a.other, &back), 0);
+	assert_int_equal(store_session_get(txn, &a.refs[0], &back), STORE_E_NOTFOUND);
+	assert_int_equal(store_session_get(txn, &a.refs[1], &back), 0);
+	assert_int_equal(store_session_get(txn, &a.refs[2], &back), STORE_E_NOTFOUND);
+	assert_int_equal(store_session_get(txn, &a.other, &back), 0);
 	assert_memory_equal(&back, &a.s_other, sizeof(back));
 	/* A token that names another account finds nothing. */
 	memcpy(a.refs[1].account_id, a.s_other.account_id, AUTHD_ID_LEN);
-	assert_int_equal(session_get(txn, &a.refs[1], &back), STORE_E_NOTFOUND);
+	assert_int_equal(store_session_get(txn, &a.refs[1], &back), STORE_E_NOTFOUND);
 	store_read_end(txn);
 }
 
@@ -124,33 +124,33 @@ static struct token_ref login_ref(const uint8_t id[AUTHD_ID_LEN], int fill)
 	return ref;
 }
 
-static int put_factor_records(MDB_txn *txn, void *arg)
+static int put_factor_records(struct store_txn *txn, void *arg)
 {
 	const uint8_t *id = arg;
 	struct token_ref ref = login_ref(id, 0x77);
 	struct token_ref ref2 = login_ref(id, 0x78);
 	int rc;
 
-	if ((rc = totp_put(txn, id, &totp_in)) != 0 ||
-	    (rc = backup_put(txn, id, &backup_in)) != 0 ||
-	    (rc = login_put(txn, &ref2, &login_in)) != 0)
+	if ((rc = store_totp_put(txn, id, &totp_in)) != 0 ||
+	    (rc = store_backup_put(txn, id, &backup_in)) != 0 ||
+	    (rc = store_login_put(txn, &ref2, &login_in)) != 0)
 		return rc;
-	return login_put(txn, &ref, &login_in);
+	return store_login_put(txn, &ref, &login_in);
 }
 
-static int del_logins(MDB_txn *txn, void *arg)
+static int del_logins(struct store_txn *txn, void *arg)
 {
-	return login_del_all(txn, arg);
+	return store_login_del_all(txn, arg);
 }
 
-static int put_garbage(MDB_txn *txn, void *arg)
+static int put_garbage(struct store_txn *txn, void *arg)
 {
 	(void)arg;
 	uint8_t key[AUTHD_ID_LEN + 1];
 
 	memset(key, 0x99, AUTHD_ID_LEN);
 	key[AUTHD_ID_LEN] = KIND_TOTP;
-	return store_put(txn, DB_CLUSTER, key, sizeof(key), "\x01short", 6);
+	return lmdb_put(lmdb_of(txn), DB_CLUSTER, key, sizeof(key), "\x01short", 6);
 }
 
 static void test_factor_records(void **state)
@@ -160,7 +160,7 @@ static void test_factor_records(void **state)
 	struct totp_rec t;
 	struct backup_rec b;
 	struct login l;
-	MDB_txn *txn = NULL;
+	struct store_txn *txn = NULL;
 
 	(void)state;
 	memset(id, 0x44, sizeof(id));
@@ -189,24 +189,24 @@ static void test_factor_records(void **state)
 	assert_int_equal(unit_write(put_factor_records, id), 0);
 	assert_int_equal(unit_write(put_garbage, NULL), 0);
 	assert_int_equal(store_read_begin(&txn), 0);
-	assert_int_equal(totp_get(txn, id, &t), 0);
+	assert_int_equal(store_totp_get(txn, id, &t), 0);
 	assert_memory_equal(&t, &totp_in, sizeof(t));
-	assert_int_equal(backup_get(txn, id, &b), 0);
+	assert_int_equal(store_backup_get(txn, id, &b), 0);
 	assert_memory_equal(&b, &backup_in, sizeof(b));
 	assert_int_equal(backup_remaining(&b), 9);
-	assert_int_equal(login_get(txn, &ref, &l), 0);
+	assert_int_equal(store_login_get(txn, &ref, &l), 0);
 	assert_memory_equal(&l, &login_in, sizeof(l));
 	store_read_end(txn);
 	/* A password change drops every pending login and nothing else. */
 	assert_int_equal(unit_write(del_logins, id), 0);
 	assert_int_equal(store_read_begin(&txn), 0);
-	assert_int_equal(login_get(txn, &ref, &l), STORE_E_NOTFOUND);
+	assert_int_equal(store_login_get(txn, &ref, &l), STORE_E_NOTFOUND);
 	ref = login_ref(id, 0x78);
-	assert_int_equal(login_get(txn, &ref, &l), STORE_E_NOTFOUND);
-	assert_int_equal(totp_get(txn, id, &t), 0);
-	assert_int_equal(backup_get(txn, id, &b), 0);
+	assert_int_equal(store_login_get(txn, &ref, &l), STORE_E_NOTFOUND);
+	assert_int_equal(store_totp_get(txn, id, &t), 0);
+	assert_int_equal(store_backup_get(txn, id, &b), 0);
 	memset(id, 0x99, sizeof(id));
-	assert_int_equal(totp_get(txn, id, &t), STORE_E_CORRUPT);
+	assert_int_equal(store_totp_get(txn, id, &t), STORE_E_CORRUPT);
 	store_read_end(txn);
 }
 
@@ -224,9 +224,44 @@ static int teardown(void **state)
 	return 0;
 }
 
+static int put_rec(struct store_txn *txn, void *arg)
+{
+	struct throttle_rec *r = arg;
+	uint8_t key[THROTTLE_KEY_LEN];
+	uint8_t id[AUTHD_ID_LEN] = {9};
+
+	throttle_key_account(key, id);
+	return store_throttle_put(txn, key, r);
+}
+
+static void test_throttle_round_trip(void **state)
+{
+	uint8_t key[THROTTLE_KEY_LEN];
+	uint8_t id[AUTHD_ID_LEN] = {9};
+	struct throttle_rec in, out;
+	struct store_txn *txn = NULL;
+
+	(void)state;
+	throttle_key_account(key, id);
+	assert_int_equal(store_read_begin(&txn), 0);
+	assert_int_equal(store_throttle_get(txn, key, &out), 0); /* missing reads as zero */
+	assert_int_equal(out.count, 0);
+	store_read_end(txn);
+	memset(&in, 0, sizeof(in));
+	for (int i = 0; i < 150; i++)
+		throttle_record_failure(&in, &throttle_account_policy, 1000 + i);
+	assert_int_equal(in.count, THROTTLE_RING);
+	assert_int_equal(unit_write(put_rec, &in), 0);
+	assert_int_equal(store_read_begin(&txn), 0);
+	assert_int_equal(store_throttle_get(txn, key, &out), 0);
+	store_read_end(txn);
+	assert_memory_equal(&in, &out, sizeof(in));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_throttle_round_trip),
 	    cmocka_unit_test(test_account),
 	    cmocka_unit_test(test_sessions),
 	    cmocka_unit_test(test_factor_records),

@@ -1,4 +1,4 @@
-/* Unit tests for authd/sweep.c: expired sessions (idle or absolute) and
+/* Unit tests for store_sweep on LMDB (store/lmdb/sweep.c): expired sessions (idle or absolute) and
  * logins are deleted, live ones kept, and a small budget resumes where the
  * previous slice stopped until everything expired is gone. */
 #include <setjmp.h>
@@ -7,8 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "http.h"
-#include "sweep.h"
+#include "lmdb-internal.h"
 #include "unit_store.h"
 
 #define N 50
@@ -24,7 +23,7 @@ static struct token_ref ref_of(int i)
 	return ref;
 }
 
-static int fill(MDB_txn *txn, void *arg)
+static int fill(struct store_txn *txn, void *arg)
 {
 	int rc = 0;
 
@@ -40,12 +39,12 @@ static int fill(MDB_txn *txn, void *arg)
 		/* Even: idle since t=0 (expired at 1000); odd: seen at 900. */
 		s.last_seen = i % 2 ? 900 : 0;
 		s.expires_at = i % 5 == 1 ? 950 : 100000; /* some absolute ends */
-		rc = session_put(txn, &ref, &s);
+		rc = store_session_put(txn, &ref, &s);
 		memset(&l, 0, sizeof(l));
 		memcpy(l.account_id, ref.account_id, AUTHD_ID_LEN);
 		l.expires_at = i % 2 ? 2000 : 500;
 		if (rc == 0)
-			rc = login_put(txn, &ref, &l);
+			rc = store_login_put(txn, &ref, &l);
 	}
 	/* The accounts' TOTP credentials, which never expire. */
 	for (int i = 0; i < 3 && rc == 0; i++) {
@@ -54,7 +53,7 @@ static int fill(MDB_txn *txn, void *arg)
 
 		memset(&t, 0, sizeof(t));
 		t.enabled = true;
-		rc = totp_put(txn, ref.account_id, &t);
+		rc = store_totp_put(txn, ref.account_id, &t);
 	}
 	/* Throttle histories: one quiet for over an hour, one recent. */
 	for (int i = 0; i < 2 && rc == 0; i++) {
@@ -64,7 +63,7 @@ static int fill(MDB_txn *txn, void *arg)
 		memset(&t, 0, sizeof(t));
 		throttle_record_failure(&t, &throttle_account_policy, i ? 4990 : 1);
 		throttle_key_email(tkey, i ? "recent@example.com" : "old@example.com");
-		rc = throttle_put(txn, tkey, &t);
+		rc = store_throttle_put(txn, tkey, &t);
 	}
 	return rc;
 }
@@ -72,14 +71,17 @@ static int fill(MDB_txn *txn, void *arg)
 struct slice {
 	int64_t now;
 	size_t budget, deleted;
-	struct sweep_pos pos;
+	struct store_sweep_pos pos;
 };
 
-static int run_slice(MDB_txn *txn, void *arg)
+static int run_slice(struct store_txn *txn, void *arg)
 {
 	struct slice *s = arg;
-	struct sweep_pos next;
-	int rc = sweep_slice(txn, s->now, s->budget, &s->pos, &next, &s->deleted);
+	struct store_sweep_pos next;
+	int rc;
+
+	s->deleted = 0;
+	rc = store_sweep(txn, s->now, 1000, s->budget, &s->pos, &next, &s->deleted);
 
 	if (rc == 0)
 		s->pos = next;
@@ -89,7 +91,7 @@ static int run_slice(MDB_txn *txn, void *arg)
 /* How many of the N sessions (or logins) are left. */
 static int count(enum cluster_kind kind)
 {
-	MDB_txn *txn = NULL;
+	struct store_txn *txn = NULL;
 	int n = 0;
 
 	assert_int_equal(store_read_begin(&txn), 0);
@@ -97,8 +99,8 @@ static int count(enum cluster_kind kind)
 		struct token_ref ref = ref_of(i);
 		struct session s;
 		struct login l;
-		int rc =
-		    kind == KIND_SESSION ? session_get(txn, &ref, &s) : login_get(txn, &ref, &l);
+		int rc = kind == KIND_SESSION ? store_session_get(txn, &ref, &s)
+					      : store_login_get(txn, &ref, &l);
 
 		assert_true(rc == 0 || rc == STORE_E_NOTFOUND);
 		n += rc == 0;
@@ -109,7 +111,7 @@ static int count(enum cluster_kind kind)
 
 static int count_totp(void)
 {
-	MDB_txn *txn = NULL;
+	struct store_txn *txn = NULL;
 	int n = 0;
 
 	assert_int_equal(store_read_begin(&txn), 0);
@@ -117,7 +119,7 @@ static int count_totp(void)
 		struct token_ref ref = ref_of(i);
 		struct totp_rec t;
 
-		n += totp_get(txn, ref.account_id, &t) == 0;
+		n += store_totp_get(txn, ref.account_id, &t) == 0;
 	}
 	store_read_end(txn);
 	return n;
@@ -129,7 +131,6 @@ static void test_sweep(void **state)
 	size_t total = 0;
 
 	(void)state;
-	srv.cfg.session_idle_s = 1000;
 	unit_store_open();
 	assert_int_equal(unit_write(fill, NULL), 0);
 	assert_int_equal(count(KIND_SESSION), N);
@@ -155,15 +156,15 @@ static void test_sweep(void **state)
 	{
 		uint8_t tkey[THROTTLE_KEY_LEN];
 		struct throttle_rec t;
-		MDB_txn *txn = NULL;
+		struct store_txn *txn = NULL;
 		MDB_val v;
 
 		assert_int_equal(store_read_begin(&txn), 0);
 		throttle_key_email(tkey, "old@example.com");
-		assert_int_equal(store_get(txn, DB_THROTTLE, tkey, sizeof(tkey), &v),
+		assert_int_equal(lmdb_get(lmdb_of(txn), DB_THROTTLE, tkey, sizeof(tkey), &v),
 				 STORE_E_NOTFOUND);
 		throttle_key_email(tkey, "recent@example.com");
-		assert_int_equal(throttle_get(txn, tkey, &t), 0);
+		assert_int_equal(store_throttle_get(txn, tkey, &t), 0);
 		assert_int_equal(t.consecutive, 1);
 		store_read_end(txn);
 	}

@@ -1,12 +1,13 @@
 /*
- * Encoders and decoders for the records in records.h. Decoders check every
- * length and the version byte, so a damaged or foreign value is reported as
- * STORE_E_CORRUPT instead of being half-read.
+ * The LMDB engine's records: how each kind is keyed and packed. Decoders
+ * check every length and the version byte, so a damaged or foreign value
+ * is reported as STORE_E_CORRUPT instead of being half-read; getters write
+ * their output only once the whole record decoded.
  */
-#include "records.h"
+#include "lmdb-internal.h"
 
-#include "log.h"
-#include "store.h"
+#include <log.h>
+#include <openssl/crypto.h>
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -92,7 +93,7 @@ static int finish_read(struct pack *r)
 
 /* --- JSON records ----------------------------------------------------------- */
 
-static int put_json(MDB_txn *txn, enum store_db db, const void *key, size_t klen, json_t *obj)
+static int put_json(MDB_txn *txn, enum lmdb_db db, const void *key, size_t klen, json_t *obj)
 {
 	char *text = json_dumps(obj, JSON_COMPACT);
 	size_t len;
@@ -109,7 +110,7 @@ static int put_json(MDB_txn *txn, enum store_db db, const void *key, size_t klen
 	}
 	buf[0] = REC_V1;
 	memcpy(buf + 1, text, len);
-	rc = store_put(txn, db, key, klen, buf, len + 1);
+	rc = lmdb_put(txn, db, key, klen, buf, len + 1);
 	authd_freezero(buf, len + 1);
 	authd_strfreezero(text);
 	return rc;
@@ -148,11 +149,14 @@ static void get_str(struct pack *r, char *dst, size_t size)
 		r->bad = true;
 }
 
-int account_get(MDB_txn *txn, const uint8_t id[AUTHD_ID_LEN], struct account *a)
+int lmdb_account_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct account *out)
 {
+	MDB_txn *txn = lmdb_of(t);
 	MDB_val v;
+	struct account tmp;
+	struct account *a = &tmp;
 	struct pack r;
-	int rc = store_get(txn, DB_ACCOUNTS, id, AUTHD_ID_LEN, &v);
+	int rc = lmdb_get(txn, DB_ACCOUNTS, id, AUTHD_ID_LEN, &v);
 
 	if (rc != 0)
 		return rc;
@@ -168,13 +172,17 @@ int account_get(MDB_txn *txn, const uint8_t id[AUTHD_ID_LEN], struct account *a)
 	get_str(&r, a->pw_hash, sizeof(a->pw_hash));
 	if (finish_read(&r) != 0) {
 		log_err("corrupt account record");
-		return STORE_E_CORRUPT;
+		rc = STORE_E_CORRUPT;
+	} else {
+		*out = tmp;
 	}
-	return 0;
+	OPENSSL_cleanse(&tmp, sizeof(tmp));
+	return rc;
 }
 
-int account_put(MDB_txn *txn, const struct account *a)
+int lmdb_account_put(struct store_txn *t, const struct account *a)
 {
+	MDB_txn *txn = lmdb_of(t);
 	uint8_t buf[1 + AUTHD_ID_LEN + 16 + 3 * 2 + sizeof(a->email) + sizeof(a->name) +
 		    sizeof(a->pw_hash)];
 	struct pack w = {buf, 0, sizeof(buf), false};
@@ -189,16 +197,17 @@ int account_put(MDB_txn *txn, const struct account *a)
 	put_str(&w, a->pw_hash);
 	if (w.bad)
 		AUTHD_BUG("account record size");
-	rc = store_put(txn, DB_ACCOUNTS, a->id, AUTHD_ID_LEN, buf, w.len);
+	rc = lmdb_put(txn, DB_ACCOUNTS, a->id, AUTHD_ID_LEN, buf, w.len);
 	if (rc == 0)
-		rc = store_put(txn, DB_EMAILS, a->email, strlen(a->email), a->id, AUTHD_ID_LEN);
+		rc = lmdb_put(txn, DB_EMAILS, a->email, strlen(a->email), a->id, AUTHD_ID_LEN);
 	return rc;
 }
 
-int account_id_by_email(MDB_txn *txn, const char *email, uint8_t id[AUTHD_ID_LEN])
+int lmdb_account_by_email(struct store_txn *t, const char *email, uint8_t id[AUTHD_ID_LEN])
 {
+	MDB_txn *txn = lmdb_of(t);
 	MDB_val v;
-	int rc = store_get(txn, DB_EMAILS, email, strlen(email), &v);
+	int rc = lmdb_get(txn, DB_EMAILS, email, strlen(email), &v);
 
 	if (rc != 0)
 		return rc;
@@ -208,8 +217,9 @@ int account_id_by_email(MDB_txn *txn, const char *email, uint8_t id[AUTHD_ID_LEN
 	return 0;
 }
 
-int org_put(MDB_txn *txn, const struct org *o)
+int lmdb_org_put(struct store_txn *t, const struct org *o)
 {
+	MDB_txn *txn = lmdb_of(t);
 	json_t *obj =
 	    json_pack("{s:s, s:I}", "name", o->name, "created", (json_int_t)o->created_at);
 	int rc;
@@ -221,13 +231,12 @@ int org_put(MDB_txn *txn, const struct org *o)
 	return rc;
 }
 
-int member_put(MDB_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
-	       const uint8_t account_id[AUTHD_ID_LEN], enum org_role role)
+int lmdb_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    const uint8_t account_id[AUTHD_ID_LEN], enum org_role role)
 {
-	static const char *const names[] = {"", "legal_representative", "administrator",
-					    "collaborator"};
+	MDB_txn *txn = lmdb_of(t);
 	uint8_t key[2 * AUTHD_ID_LEN];
-	json_t *obj = json_pack("{s:s}", "role", names[role]);
+	json_t *obj = json_pack("{s:s}", "role", core_role_name(role));
 	int rc;
 
 	if (obj == NULL)
@@ -264,7 +273,7 @@ static int cluster_get(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], enu
 	uint8_t key[CLUSTER_KEY_MAX];
 	size_t klen = cluster_key(key, account_id, kind, hash);
 
-	return store_get(txn, DB_CLUSTER, key, klen, v);
+	return lmdb_get(txn, DB_CLUSTER, key, klen, v);
 }
 
 static int cluster_put(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], enum cluster_kind kind,
@@ -273,7 +282,7 @@ static int cluster_put(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], enu
 	uint8_t key[CLUSTER_KEY_MAX];
 	size_t klen = cluster_key(key, account_id, kind, hash);
 
-	return store_put(txn, DB_CLUSTER, key, klen, w->p, w->len);
+	return lmdb_put(txn, DB_CLUSTER, key, klen, w->p, w->len);
 }
 
 /* Deleting what is not there is not an error. */
@@ -282,12 +291,12 @@ static int cluster_del(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], enu
 {
 	uint8_t key[CLUSTER_KEY_MAX];
 	size_t klen = cluster_key(key, account_id, kind, hash);
-	int rc = store_del(txn, DB_CLUSTER, key, klen);
+	int rc = lmdb_del(txn, DB_CLUSTER, key, klen);
 
 	return rc == STORE_E_NOTFOUND ? 0 : rc;
 }
 
-int cluster_key_kind(const MDB_val *k, struct token_ref *ref)
+int lmdb_cluster_key_kind(const MDB_val *k, struct token_ref *ref)
 {
 	const uint8_t *p = k->mv_data;
 
@@ -342,7 +351,7 @@ static int cluster_del_kind(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN]
 	int rc;
 
 	/* Collect first, delete after: the cursor never walks a changing tree. */
-	rc = store_each_prefix(txn, DB_CLUSTER, prefix, plen, collect_one, &ctx);
+	rc = lmdb_walk(txn, DB_CLUSTER, prefix, plen, plen, collect_one, &ctx);
 	if (rc == 0 && ctx.oom)
 		rc = STORE_E_IO;
 	for (size_t i = 0; rc == 0 && i < ctx.n; i++) {
@@ -358,9 +367,12 @@ static int cluster_del_kind(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN]
 
 #define SESSION_LEN (1 + 2 * AUTHD_ID_LEN + 1 + 4 * 8)
 
-int session_get(MDB_txn *txn, const struct token_ref *ref, struct session *s)
+int lmdb_session_get(struct store_txn *t, const struct token_ref *ref, struct session *out)
 {
+	MDB_txn *txn = lmdb_of(t);
 	MDB_val v;
+	struct session tmp;
+	struct session *s = &tmp;
 	struct pack r;
 	int rc = cluster_get(txn, ref->account_id, KIND_SESSION, ref->hash, &v);
 
@@ -378,11 +390,14 @@ int session_get(MDB_txn *txn, const struct token_ref *ref, struct session *s)
 	s->second_factor_at = get_i64(&r);
 	if (memcmp(s->account_id, ref->account_id, AUTHD_ID_LEN) != 0)
 		return STORE_E_CORRUPT;
-	return finish_read(&r);
+	if ((rc = finish_read(&r)) == 0)
+		*out = tmp;
+	return rc;
 }
 
-int session_put(MDB_txn *txn, const struct token_ref *ref, const struct session *s)
+int lmdb_session_put(struct store_txn *t, const struct token_ref *ref, const struct session *s)
 {
+	MDB_txn *txn = lmdb_of(t);
 	uint8_t buf[SESSION_LEN];
 	struct pack w = {buf, 0, sizeof(buf), false};
 
@@ -401,14 +416,16 @@ int session_put(MDB_txn *txn, const struct token_ref *ref, const struct session 
 	return cluster_put(txn, ref->account_id, KIND_SESSION, ref->hash, &w);
 }
 
-int session_del(MDB_txn *txn, const struct token_ref *ref)
+int lmdb_session_del(struct store_txn *t, const struct token_ref *ref)
 {
+	MDB_txn *txn = lmdb_of(t);
 	return cluster_del(txn, ref->account_id, KIND_SESSION, ref->hash);
 }
 
-int session_del_all(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
-		    const struct token_ref *keep)
+int lmdb_session_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			 const struct token_ref *keep)
 {
+	MDB_txn *txn = lmdb_of(t);
 	return cluster_del_kind(txn, account_id, KIND_SESSION, keep ? keep->hash : NULL);
 }
 
@@ -416,9 +433,12 @@ int session_del_all(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 
 #define LOGIN_LEN (1 + AUTHD_ID_LEN + 2 * 8 + 1)
 
-int login_get(MDB_txn *txn, const struct token_ref *ref, struct login *l)
+int lmdb_login_get(struct store_txn *t, const struct token_ref *ref, struct login *out)
 {
+	MDB_txn *txn = lmdb_of(t);
 	MDB_val v;
+	struct login tmp;
+	struct login *l = &tmp;
 	struct pack r;
 	int rc = cluster_get(txn, ref->account_id, KIND_LOGIN, ref->hash, &v);
 
@@ -433,11 +453,14 @@ int login_get(MDB_txn *txn, const struct token_ref *ref, struct login *l)
 	l->attempts = get_u8(&r);
 	if (memcmp(l->account_id, ref->account_id, AUTHD_ID_LEN) != 0)
 		return STORE_E_CORRUPT;
-	return finish_read(&r);
+	if ((rc = finish_read(&r)) == 0)
+		*out = tmp;
+	return rc;
 }
 
-int login_put(MDB_txn *txn, const struct token_ref *ref, const struct login *l)
+int lmdb_login_put(struct store_txn *t, const struct token_ref *ref, const struct login *l)
 {
+	MDB_txn *txn = lmdb_of(t);
 	uint8_t buf[LOGIN_LEN];
 	struct pack w = {buf, 0, sizeof(buf), false};
 
@@ -453,13 +476,15 @@ int login_put(MDB_txn *txn, const struct token_ref *ref, const struct login *l)
 	return cluster_put(txn, ref->account_id, KIND_LOGIN, ref->hash, &w);
 }
 
-int login_del(MDB_txn *txn, const struct token_ref *ref)
+int lmdb_login_del(struct store_txn *t, const struct token_ref *ref)
 {
+	MDB_txn *txn = lmdb_of(t);
 	return cluster_del(txn, ref->account_id, KIND_LOGIN, ref->hash);
 }
 
-int login_del_all(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN])
+int lmdb_login_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
 {
+	MDB_txn *txn = lmdb_of(t);
 	return cluster_del_kind(txn, account_id, KIND_LOGIN, NULL);
 }
 
@@ -467,64 +492,77 @@ int login_del_all(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN])
 
 #define TOTP_LEN (1 + 1 + 3 + 8 + 8 + 1 + SEALED_SEED_MAX + AUTHD_ID_LEN + 8 + 1 + SEALED_SEED_MAX)
 
-int totp_get(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], struct totp_rec *t)
+int lmdb_totp_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], struct totp_rec *out)
 {
+	MDB_txn *txn = lmdb_of(t);
 	MDB_val v;
 	struct pack r;
+	struct totp_rec tmp;
+	struct totp_rec *rec = &tmp;
 	int rc = cluster_get(txn, account_id, KIND_TOTP, NULL, &v);
 
-	memset(t, 0, sizeof(*t));
 	if (rc != 0)
 		return rc;
+	memset(rec, 0, sizeof(*rec));
 	r = reader(&v);
 	if (get_u8(&r) != REC_V1)
-		return STORE_E_CORRUPT;
-	t->enabled = get_u8(&r) != 0;
-	t->alg = get_u8(&r);
-	t->digits = get_u8(&r);
-	t->period = get_u8(&r);
-	t->last_step = get_i64(&r);
-	t->enabled_at = get_i64(&r);
-	t->seed_len = get_u8(&r);
-	if (t->seed_len > SEALED_SEED_MAX)
-		return STORE_E_CORRUPT;
-	get_bytes(&r, t->seed, t->seed_len);
-	get_bytes(&r, t->pending_id, AUTHD_ID_LEN);
-	t->pending_expires_at = get_i64(&r);
-	t->pending_seed_len = get_u8(&r);
-	if (t->pending_seed_len > SEALED_SEED_MAX)
-		return STORE_E_CORRUPT;
-	get_bytes(&r, t->pending_seed, t->pending_seed_len);
-	return finish_read(&r);
+		goto corrupt;
+	rec->enabled = get_u8(&r) != 0;
+	rec->alg = get_u8(&r);
+	rec->digits = get_u8(&r);
+	rec->period = get_u8(&r);
+	rec->last_step = get_i64(&r);
+	rec->enabled_at = get_i64(&r);
+	rec->seed_len = get_u8(&r);
+	if (rec->seed_len > SEALED_SEED_MAX)
+		goto corrupt;
+	get_bytes(&r, rec->seed, rec->seed_len);
+	get_bytes(&r, rec->pending_id, AUTHD_ID_LEN);
+	rec->pending_expires_at = get_i64(&r);
+	rec->pending_seed_len = get_u8(&r);
+	if (rec->pending_seed_len > SEALED_SEED_MAX)
+		goto corrupt;
+	get_bytes(&r, rec->pending_seed, rec->pending_seed_len);
+	if ((rc = finish_read(&r)) == 0)
+		*out = tmp;
+out:
+	OPENSSL_cleanse(&tmp, sizeof(tmp));
+	return rc;
+corrupt:
+	rc = STORE_E_CORRUPT;
+	goto out;
 }
 
-int totp_put(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], const struct totp_rec *t)
+int lmdb_totp_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		  const struct totp_rec *rec)
 {
+	MDB_txn *txn = lmdb_of(t);
 	uint8_t buf[TOTP_LEN];
 	struct pack w = {buf, 0, sizeof(buf), false};
 
 	put_u8(&w, REC_V1);
-	put_u8(&w, t->enabled);
-	put_u8(&w, t->alg);
-	put_u8(&w, t->digits);
-	put_u8(&w, t->period);
-	put_i64(&w, t->last_step);
-	put_i64(&w, t->enabled_at);
+	put_u8(&w, rec->enabled);
+	put_u8(&w, rec->alg);
+	put_u8(&w, rec->digits);
+	put_u8(&w, rec->period);
+	put_i64(&w, rec->last_step);
+	put_i64(&w, rec->enabled_at);
 	/* Seeds are stored at their length: a smaller record keeps more of
 	 * an account's cluster on one page. */
-	put_u8(&w, t->seed_len);
-	put_bytes(&w, t->seed, t->seed_len);
-	put_bytes(&w, t->pending_id, AUTHD_ID_LEN);
-	put_i64(&w, t->pending_expires_at);
-	put_u8(&w, t->pending_seed_len);
-	put_bytes(&w, t->pending_seed, t->pending_seed_len);
+	put_u8(&w, rec->seed_len);
+	put_bytes(&w, rec->seed, rec->seed_len);
+	put_bytes(&w, rec->pending_id, AUTHD_ID_LEN);
+	put_i64(&w, rec->pending_expires_at);
+	put_u8(&w, rec->pending_seed_len);
+	put_bytes(&w, rec->pending_seed, rec->pending_seed_len);
 	if (w.bad)
 		AUTHD_BUG("totp record size");
 	return cluster_put(txn, account_id, KIND_TOTP, NULL, &w);
 }
 
-int totp_del(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN])
+int lmdb_totp_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
 {
+	MDB_txn *txn = lmdb_of(t);
 	return cluster_del(txn, account_id, KIND_TOTP, NULL);
 }
 
@@ -532,11 +570,15 @@ int totp_del(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN])
 
 #define BACKUP_LEN (1 + 8 + OTP_BACKUP_COUNT * (OTP_BACKUP_SALT_LEN + OTP_BACKUP_HASH_LEN + 8))
 
-int backup_get(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], struct backup_rec *b)
+int lmdb_backup_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    struct backup_rec *out)
 {
+	MDB_txn *txn = lmdb_of(t);
 	MDB_val v;
+	struct backup_rec tmp;
+	struct backup_rec *b = &tmp;
 	struct pack r;
-	int rc = store_get(txn, DB_BACKUP, account_id, AUTHD_ID_LEN, &v);
+	int rc = lmdb_get(txn, DB_BACKUP, account_id, AUTHD_ID_LEN, &v);
 
 	if (rc != 0)
 		return rc;
@@ -549,11 +591,16 @@ int backup_get(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], struct back
 		get_bytes(&r, b->hash[i], OTP_BACKUP_HASH_LEN);
 		b->used_at[i] = get_i64(&r);
 	}
-	return finish_read(&r);
+	if ((rc = finish_read(&r)) == 0)
+		*out = tmp;
+	OPENSSL_cleanse(&tmp, sizeof(tmp));
+	return rc;
 }
 
-int backup_put(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], const struct backup_rec *b)
+int lmdb_backup_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    const struct backup_rec *b)
 {
+	MDB_txn *txn = lmdb_of(t);
 	uint8_t buf[BACKUP_LEN];
 	struct pack w = {buf, 0, sizeof(buf), false};
 
@@ -566,22 +613,77 @@ int backup_put(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], const struc
 	}
 	if (w.bad)
 		AUTHD_BUG("backup record size");
-	return store_put(txn, DB_BACKUP, account_id, AUTHD_ID_LEN, buf, w.len);
+	return lmdb_put(txn, DB_BACKUP, account_id, AUTHD_ID_LEN, buf, w.len);
 }
 
-int backup_del(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN])
+int lmdb_backup_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
 {
-	int rc = store_del(txn, DB_BACKUP, account_id, AUTHD_ID_LEN);
+	MDB_txn *txn = lmdb_of(t);
+	int rc = lmdb_del(txn, DB_BACKUP, account_id, AUTHD_ID_LEN);
 
 	return rc == STORE_E_NOTFOUND ? 0 : rc;
 }
 
-unsigned backup_remaining(const struct backup_rec *b)
-{
-	unsigned n = 0;
+/* --- throttles ------------------------------------------------------------------- */
 
-	for (int i = 0; i < OTP_BACKUP_COUNT; i++)
-		if (b->used_at[i] == 0)
-			n++;
-	return n;
+#define THROTTLE_LEN (1 + 4 + 8 + 1 + 1 + THROTTLE_RING * 8)
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = n - 1; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+int lmdb_throttle_get(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+		      struct throttle_rec *out)
+{
+	MDB_val v;
+	const uint8_t *p;
+	struct throttle_rec r;
+	int rc = lmdb_get(lmdb_of(t), DB_THROTTLE, key, THROTTLE_KEY_LEN, &v);
+
+	memset(&r, 0, sizeof(r));
+	if (rc == STORE_E_NOTFOUND) {
+		*out = r;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	p = v.mv_data;
+	if (v.mv_size != THROTTLE_LEN || p[0] != 1)
+		return STORE_E_CORRUPT;
+	r.consecutive = (uint32_t)get_le(p + 1, 4);
+	r.last_failure = (int64_t)get_le(p + 5, 8);
+	r.count = p[13];
+	r.pos = p[14];
+	if (r.count > THROTTLE_RING || r.pos >= THROTTLE_RING)
+		return STORE_E_CORRUPT;
+	for (int i = 0; i < THROTTLE_RING; i++)
+		r.ring[i] = (int64_t)get_le(p + 15 + 8 * i, 8);
+	*out = r;
+	return 0;
+}
+
+int lmdb_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+		      const struct throttle_rec *r)
+{
+	uint8_t buf[THROTTLE_LEN];
+
+	buf[0] = 1;
+	put_le(buf + 1, r->consecutive, 4);
+	put_le(buf + 5, (uint64_t)r->last_failure, 8);
+	buf[13] = r->count;
+	buf[14] = r->pos;
+	for (int i = 0; i < THROTTLE_RING; i++)
+		put_le(buf + 15 + 8 * i, (uint64_t)r->ring[i], 8);
+	return lmdb_put(lmdb_of(t), DB_THROTTLE, key, THROTTLE_KEY_LEN, buf, sizeof(buf));
 }

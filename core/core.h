@@ -1,0 +1,153 @@
+/*
+ * The core: authd's records as every layer sees them, and the rules that
+ * decide over them. Nothing here knows of sockets, LMDB or PostgreSQL, and
+ * nothing reads a clock or draws randomness of its own: callers pass the
+ * time and random bytes in, and get new records and decisions back. The
+ * store (store.h) files these records; how (keys, columns) is its business.
+ */
+#ifndef AUTHD_CORE_H
+#define AUTHD_CORE_H
+
+#include <otp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <util.h>
+
+/* --- records ------------------------------------------------------------------- */
+
+#define EMAIL_MAX   254
+#define NAME_MAX_B  400 /* bytes of UTF-8; at most 100 code points */
+#define PW_HASH_MAX 192
+
+/* Sealed secrets (AES-256-GCM): a version byte, the nonce, the text, the tag. */
+#define SEAL_NONCE	12
+#define SEAL_TAG	16
+#define SEAL_OVERHEAD	(1 + SEAL_NONCE + SEAL_TAG)
+#define SEALED_SEED_MAX (OTP_KEY_MAX + SEAL_OVERHEAD)
+
+struct account {
+	uint8_t id[AUTHD_ID_LEN];
+	uint8_t org_id[AUTHD_ID_LEN];
+	char email[EMAIL_MAX + 1];
+	char name[NAME_MAX_B + 1];
+	char pw_hash[PW_HASH_MAX]; /* argon2id PHC string of the peppered password */
+	int64_t created_at;
+	int64_t password_changed_at;
+};
+
+enum org_role { ROLE_LEGAL_REPRESENTATIVE = 1, ROLE_ADMINISTRATOR, ROLE_COLLABORATOR };
+
+/* The role's name in the API and in stored records ("" when out of range). */
+const char *core_role_name(enum org_role role);
+
+struct org {
+	uint8_t id[AUTHD_ID_LEN];
+	char name[NAME_MAX_B + 1];
+	int64_t created_at;
+};
+
+enum aal { AAL_PASSWORD = 1, AAL_SECOND_FACTOR = 2 };
+
+struct session {
+	uint8_t account_id[AUTHD_ID_LEN];
+	uint8_t org_id[AUTHD_ID_LEN]; /* current organization */
+	uint8_t aal;
+	int64_t created_at;
+	int64_t last_seen;
+	int64_t expires_at;	  /* absolute */
+	int64_t second_factor_at; /* last second-factor proof, 0 if none */
+};
+
+/* Where a session or pending login is filed: the account id its token
+ * carries and the SHA-256 of the whole token. */
+struct token_ref {
+	uint8_t account_id[AUTHD_ID_LEN];
+	uint8_t hash[AUTHD_HASH_LEN];
+};
+
+struct login {
+	uint8_t account_id[AUTHD_ID_LEN];
+	int64_t created_at;
+	int64_t expires_at;
+	uint8_t attempts; /* failed second-factor tries on this login */
+};
+
+struct totp_rec {
+	bool enabled;
+	uint8_t alg, digits, period;
+	int64_t last_step; /* -1: none yet */
+	int64_t enabled_at;
+	uint8_t seed[SEALED_SEED_MAX]; /* sealed, never plaintext */
+	uint8_t seed_len;
+	/* An enrollment waiting for its first code. */
+	uint8_t pending_id[AUTHD_ID_LEN];
+	int64_t pending_expires_at; /* 0: none */
+	uint8_t pending_seed[SEALED_SEED_MAX];
+	uint8_t pending_seed_len;
+};
+
+struct backup_rec {
+	int64_t created_at;
+	uint8_t salt[OTP_BACKUP_COUNT][OTP_BACKUP_SALT_LEN];
+	uint8_t hash[OTP_BACKUP_COUNT][OTP_BACKUP_HASH_LEN];
+	int64_t used_at[OTP_BACKUP_COUNT]; /* 0: unused */
+};
+
+unsigned backup_remaining(const struct backup_rec *b);
+
+/* --- throttling ------------------------------------------------------------------ */
+
+/*
+ * A subject's failures give an escalating delay after a few free ones, and
+ * a hard cap of failures in any rolling hour.
+ */
+#define THROTTLE_RING 100
+
+struct throttle_rec {
+	uint32_t consecutive; /* failures since the last success or quiet period */
+	int64_t last_failure;
+	uint8_t count; /* entries used in ring */
+	uint8_t pos;   /* next slot to write */
+	int64_t ring[THROTTLE_RING];
+};
+
+struct throttle_policy {
+	unsigned free_failures; /* consecutive failures without delay */
+	int64_t base_delay;	/* seconds after the first delayed failure, doubling */
+	int64_t max_delay;
+	unsigned hourly_cap; /* failures in any rolling hour; 0 = none */
+	int64_t quiet_reset; /* seconds without failure that reset `consecutive` */
+};
+
+extern const struct throttle_policy throttle_account_policy;
+extern const struct throttle_policy throttle_ip_policy;
+
+/*
+ * Seconds until the subject may try again (0: now), counting `inflight`
+ * attempts already started but not yet recorded as if they had failed.
+ */
+int64_t throttle_retry_after(const struct throttle_rec *r, const struct throttle_policy *p,
+			     int64_t now, unsigned inflight);
+void throttle_record_failure(struct throttle_rec *r, const struct throttle_policy *p, int64_t now);
+/* Adds a failure to the hourly history only (the other factor's record of
+ * the same account, so the hourly cap counts both factors). */
+void throttle_record_hourly(struct throttle_rec *r, int64_t now);
+/* A success forgets the consecutive count (N4-09), not the hourly history. */
+void throttle_record_success(struct throttle_rec *r);
+/* True when nothing happened in the hour before now: the record reads
+ * exactly like no record at all (the sweeper deletes it). */
+bool throttle_is_quiet(const struct throttle_rec *r, int64_t now);
+
+#define THROTTLE_KEY_LEN (1 + AUTHD_ID_LEN)
+
+/*
+ * Subject keys: an account's password step, an account's second factors
+ * (kept apart so a right password never clears second-factor failures), or
+ * an email that names no account.
+ */
+void throttle_key_account(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN]);
+void throttle_key_factor(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN]);
+void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const char *email);
+
+#endif

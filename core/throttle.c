@@ -1,0 +1,120 @@
+/*
+ * Throttle arithmetic: escalating delays after a few free failures, a cap
+ * of failures in any rolling hour, and the subject keys. Pure functions of
+ * the record and the time they are given.
+ */
+#include "core.h"
+
+#include <string.h>
+
+const struct throttle_policy throttle_account_policy = {
+    .free_failures = 3,
+    .base_delay = 5,
+    .max_delay = 15 * 60,
+    .hourly_cap = 100,
+    .quiet_reset = 3600,
+};
+
+const struct throttle_policy throttle_ip_policy = {
+    .free_failures = 20,
+    .base_delay = 1,
+    .max_delay = 5 * 60,
+    .hourly_cap = 0,
+    .quiet_reset = 15 * 60,
+};
+
+static uint32_t effective_consecutive(const struct throttle_rec *r, const struct throttle_policy *p,
+				      int64_t now)
+{
+	if (r->consecutive && now - r->last_failure >= p->quiet_reset)
+		return 0;
+	return r->consecutive;
+}
+
+int64_t throttle_retry_after(const struct throttle_rec *r, const struct throttle_policy *p,
+			     int64_t now, unsigned inflight)
+{
+	uint32_t n = effective_consecutive(r, p, now) + inflight;
+	int64_t wait = 0;
+
+	if (n > p->free_failures) {
+		unsigned shift = n - p->free_failures - 1;
+		int64_t delay = shift >= 20 ? p->max_delay : p->base_delay << shift;
+
+		if (delay > p->max_delay)
+			delay = p->max_delay;
+		/* In-flight attempts have no timestamp yet: make them wait the
+		 * full delay from now. */
+		wait = inflight ? delay : r->last_failure + delay - now;
+	}
+	if (p->hourly_cap) {
+		unsigned in_hour = inflight;
+		int64_t oldest = INT64_MAX;
+
+		for (unsigned i = 0; i < r->count; i++) {
+			if (r->ring[i] > now - 3600) {
+				in_hour++;
+				if (r->ring[i] < oldest)
+					oldest = r->ring[i];
+			}
+		}
+		if (in_hour >= p->hourly_cap) {
+			int64_t until = oldest == INT64_MAX ? 1 : oldest + 3600 - now;
+
+			if (until > wait)
+				wait = until;
+		}
+	}
+	return wait > 0 ? wait : 0;
+}
+
+void throttle_record_failure(struct throttle_rec *r, const struct throttle_policy *p, int64_t now)
+{
+	r->consecutive = effective_consecutive(r, p, now) + 1;
+	r->last_failure = now;
+	throttle_record_hourly(r, now);
+}
+
+void throttle_record_hourly(struct throttle_rec *r, int64_t now)
+{
+	r->ring[r->pos] = now;
+	r->pos = (uint8_t)((r->pos + 1) % THROTTLE_RING);
+	if (r->count < THROTTLE_RING)
+		r->count++;
+}
+
+void throttle_record_success(struct throttle_rec *r)
+{
+	r->consecutive = 0;
+}
+
+bool throttle_is_quiet(const struct throttle_rec *r, int64_t now)
+{
+	if (r->last_failure > now - 3600)
+		return false;
+	for (unsigned i = 0; i < r->count; i++)
+		if (r->ring[i] > now - 3600)
+			return false;
+	return true;
+}
+
+void throttle_key_account(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN])
+{
+	key[0] = 'a';
+	memcpy(key + 1, id, AUTHD_ID_LEN);
+}
+
+void throttle_key_factor(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN])
+{
+	key[0] = 'f';
+	memcpy(key + 1, id, AUTHD_ID_LEN);
+}
+
+void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const char *email)
+{
+	uint8_t h[AUTHD_HASH_LEN];
+
+	authd_sha256(email, strlen(email), h);
+	key[0] = 'e';
+	memcpy(key + 1, h, AUTHD_ID_LEN);
+}

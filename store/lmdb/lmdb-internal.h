@@ -1,0 +1,106 @@
+/*
+ * The LMDB engine's insides: its databases, the raw key/value operations
+ * its record codecs (codec.c) and sweeper (sweep.c) are written with, and
+ * the account cluster's key layout. Nothing outside store/lmdb/ sees this.
+ */
+#ifndef AUTHD_STORE_LMDB_INTERNAL_H
+#define AUTHD_STORE_LMDB_INTERNAL_H
+
+#include "../store-internal.h"
+
+#include <lmdb.h>
+
+enum lmdb_db {
+	DB_ACCOUNTS, /* account id -> account record */
+	DB_EMAILS,   /* normalized email -> account id */
+	DB_ORGS,     /* organization id -> organization record */
+	DB_MEMBERS,  /* org id || account id -> membership record */
+	/* An account's cluster: account id || kind || sub-key. Kinds below:
+	 * 'T' TOTP credential (seed sealed), 'S' || SHA-256(session token)[0..16)
+	 * session, 'L' || SHA-256(login id)[0..16) pending second-factor login. */
+	DB_CLUSTER,
+	DB_BACKUP,   /* account id -> backup-code hashes (rarely written: kept out
+		      * of the cluster, whose pages every login step writes) */
+	DB_THROTTLE, /* subject -> failure history */
+	DB_META,     /* "format" -> the layout version of this environment */
+	DB__COUNT
+};
+
+struct lmdb_txn {
+	struct store_txn base;
+	MDB_txn *txn;
+};
+
+static inline MDB_txn *lmdb_of(struct store_txn *t)
+{
+	return ((struct lmdb_txn *)t)->txn;
+}
+
+/* Raw point operations; store_get's value points into the read-only map
+ * and is valid until the transaction ends. */
+int lmdb_get(MDB_txn *txn, enum lmdb_db db, const void *key, size_t klen, MDB_val *val);
+int lmdb_put(MDB_txn *txn, enum lmdb_db db, const void *key, size_t klen, const void *val,
+	     size_t vlen);
+int lmdb_del(MDB_txn *txn, enum lmdb_db db, const void *key, size_t klen);
+
+/* Calls fn for every key of db from `start` (slen bytes; NULL: the first
+ * key) while keys begin with its first plen bytes, until fn returns
+ * non-zero. Deleting the visited key from fn is allowed. 0 or STORE_E_*. */
+int lmdb_walk(MDB_txn *txn, enum lmdb_db db, const void *start, size_t slen, size_t plen,
+	      int (*fn)(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg),
+	      void *arg);
+
+/* The kinds of record in an account's cluster, by the key's byte after the
+ * account id. */
+enum cluster_kind {
+	KIND_LOGIN = 'L',
+	KIND_SESSION = 'S',
+	KIND_TOTP = 'T',
+};
+
+/* A session or login is keyed by the first 16 bytes of its token's hash:
+ * finding a token for a stored key still takes 2^128 work, and shorter keys
+ * put more of the tree on each page (fewer pages for a commit to write). */
+#define CLUSTER_HASH_LEN 16
+/* The longest cluster key: account id, kind, token hash prefix. */
+#define CLUSTER_KEY_MAX (AUTHD_ID_LEN + 1 + CLUSTER_HASH_LEN)
+
+/* The kind of the cluster key k (0 if it is none), and for sessions and
+ * logins their reference into *ref (the hash prefix the key holds, zeros
+ * after it: enough for the session and login operations). */
+int lmdb_cluster_key_kind(const MDB_val *k, struct token_ref *ref);
+
+/* The typed operations (codec.c) and the sweeper (sweep.c). */
+int lmdb_account_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct account *a);
+int lmdb_account_put(struct store_txn *t, const struct account *a);
+int lmdb_account_by_email(struct store_txn *t, const char *email, uint8_t id[AUTHD_ID_LEN]);
+int lmdb_org_put(struct store_txn *t, const struct org *o);
+int lmdb_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    const uint8_t account_id[AUTHD_ID_LEN], enum org_role role);
+int lmdb_session_get(struct store_txn *t, const struct token_ref *ref, struct session *s);
+int lmdb_session_put(struct store_txn *t, const struct token_ref *ref, const struct session *s);
+int lmdb_session_del(struct store_txn *t, const struct token_ref *ref);
+int lmdb_session_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			 const struct token_ref *keep);
+int lmdb_login_get(struct store_txn *t, const struct token_ref *ref, struct login *l);
+int lmdb_login_put(struct store_txn *t, const struct token_ref *ref, const struct login *l);
+int lmdb_login_del(struct store_txn *t, const struct token_ref *ref);
+int lmdb_login_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+int lmdb_totp_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		  struct totp_rec *rec);
+int lmdb_totp_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		  const struct totp_rec *rec);
+int lmdb_totp_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+int lmdb_backup_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    struct backup_rec *b);
+int lmdb_backup_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    const struct backup_rec *b);
+int lmdb_backup_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+int lmdb_throttle_get(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+		      struct throttle_rec *r);
+int lmdb_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+		      const struct throttle_rec *r);
+int lmdb_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
+	       const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * What an engine gives the store: its lifecycle and every typed operation.
+ * store.c dispatches store.h's calls here; each engine fills one table.
+ * Not for use outside store/.
+ */
+#ifndef AUTHD_STORE_INTERNAL_H
+#define AUTHD_STORE_INTERNAL_H
+
+#include "store.h"
+
+struct store_engine_ops;
+
+/* Every engine's transaction starts with this. */
+struct store_txn {
+	const struct store_engine_ops *ops;
+};
+
+struct store_engine_ops {
+	const char *name;
+	int (*open)(const struct store_options *o);
+	int (*start)(void);
+	void (*stop)(void);
+	void (*close)(void);
+	int (*is_empty)(bool *empty);
+	void (*write)(struct job *job);
+	int (*read_begin)(struct store_txn **txn);
+	void (*read_end)(struct store_txn *txn);
+	void (*stats)(struct store_stats *st);
+
+	int (*account_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct account *a);
+	int (*account_put)(struct store_txn *t, const struct account *a);
+	int (*account_by_email)(struct store_txn *t, const char *email, uint8_t id[AUTHD_ID_LEN]);
+	int (*org_put)(struct store_txn *t, const struct org *o);
+	int (*member_put)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			  const uint8_t account_id[AUTHD_ID_LEN], enum org_role role);
+	int (*session_get)(struct store_txn *t, const struct token_ref *ref, struct session *s);
+	int (*session_put)(struct store_txn *t, const struct token_ref *ref,
+			   const struct session *s);
+	int (*session_del)(struct store_txn *t, const struct token_ref *ref);
+	int (*session_del_all)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			       const struct token_ref *keep);
+	int (*login_get)(struct store_txn *t, const struct token_ref *ref, struct login *l);
+	int (*login_put)(struct store_txn *t, const struct token_ref *ref, const struct login *l);
+	int (*login_del)(struct store_txn *t, const struct token_ref *ref);
+	int (*login_del_all)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+	int (*totp_get)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			struct totp_rec *rec);
+	int (*totp_put)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			const struct totp_rec *rec);
+	int (*totp_del)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+	int (*backup_get)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  struct backup_rec *b);
+	int (*backup_put)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  const struct backup_rec *b);
+	int (*backup_del)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+	int (*throttle_get)(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+			    struct throttle_rec *r);
+	int (*throttle_put)(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+			    const struct throttle_rec *r);
+	int (*sweep)(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
+		     const struct store_sweep_pos *from, struct store_sweep_pos *to,
+		     size_t *deleted);
+};
+
+extern const struct store_engine_ops store_lmdb_engine;
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * The seam itself: store.h's calls, dispatched to the engine the
+ * configuration chose (lifecycle) or to the engine of the transaction
+ * (typed operations).
+ */
+#include "store-internal.h"
+
+#include <log.h>
+#include <string.h>
+
+static const struct store_engine_ops *engine;
+
+int store_engine_parse(const char *name, enum store_engine *out)
+{
+	if (strcmp(name, "lmdb") == 0)
+		*out = STORE_ENGINE_LMDB;
+	else if (strcmp(name, "postgresql") == 0)
+		*out = STORE_ENGINE_POSTGRESQL;
+	else
+		return -1;
+	return 0;
+}
+
+int store_open(const struct store_options *o)
+{
+	switch (o->engine) {
+	case STORE_ENGINE_LMDB:
+		engine = &store_lmdb_engine;
+		break;
+	default:
+		log_err("this authd was built without the postgresql engine");
+		return -1;
+	}
+	if (engine->open(o) != 0) {
+		engine = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int store_start(void)
+{
+	return engine->start();
+}
+
+void store_stop(void)
+{
+	if (engine)
+		engine->stop();
+}
+
+void store_close(void)
+{
+	if (engine)
+		engine->close();
+	engine = NULL;
+}
+
+int store_is_empty(bool *empty)
+{
+	return engine->is_empty(empty);
+}
+
+void store_write(struct job *job)
+{
+	engine->write(job);
+}
+
+int store_read_begin(struct store_txn **txn)
+{
+	return engine->read_begin(txn);
+}
+
+void store_read_end(struct store_txn *txn)
+{
+	engine->read_end(txn);
+}
+
+void store_stats(struct store_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (engine)
+		engine->stats(st);
+}
+
+int store_account_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct account *a)
+{
+	return t->ops->account_get(t, id, a);
+}
+
+int store_account_put(struct store_txn *t, const struct account *a)
+{
+	return t->ops->account_put(t, a);
+}
+
+int store_account_by_email(struct store_txn *t, const char *email, uint8_t id[AUTHD_ID_LEN])
+{
+	return t->ops->account_by_email(t, email, id);
+}
+
+int store_org_put(struct store_txn *t, const struct org *o)
+{
+	return t->ops->org_put(t, o);
+}
+
+int store_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t account_id[AUTHD_ID_LEN], enum org_role role)
+{
+	return t->ops->member_put(t, org_id, account_id, role);
+}
+
+int store_session_get(struct store_txn *t, const struct token_ref *ref, struct session *s)
+{
+	return t->ops->session_get(t, ref, s);
+}
+
+int store_session_put(struct store_txn *t, const struct token_ref *ref, const struct session *s)
+{
+	return t->ops->session_put(t, ref, s);
+}
+
+int store_session_del(struct store_txn *t, const struct token_ref *ref)
+{
+	return t->ops->session_del(t, ref);
+}
+
+int store_session_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  const struct token_ref *keep)
+{
+	return t->ops->session_del_all(t, account_id, keep);
+}
+
+int store_login_get(struct store_txn *t, const struct token_ref *ref, struct login *l)
+{
+	return t->ops->login_get(t, ref, l);
+}
+
+int store_login_put(struct store_txn *t, const struct token_ref *ref, const struct login *l)
+{
+	return t->ops->login_put(t, ref, l);
+}
+
+int store_login_del(struct store_txn *t, const struct token_ref *ref)
+{
+	return t->ops->login_del(t, ref);
+}
+
+int store_login_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	return t->ops->login_del_all(t, account_id);
+}
+
+int store_totp_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		   struct totp_rec *rec)
+{
+	return t->ops->totp_get(t, account_id, rec);
+}
+
+int store_totp_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		   const struct totp_rec *rec)
+{
+	return t->ops->totp_put(t, account_id, rec);
+}
+
+int store_totp_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	return t->ops->totp_del(t, account_id);
+}
+
+int store_backup_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     struct backup_rec *b)
+{
+	return t->ops->backup_get(t, account_id, b);
+}
+
+int store_backup_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     const struct backup_rec *b)
+{
+	return t->ops->backup_put(t, account_id, b);
+}
+
+int store_backup_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	return t->ops->backup_del(t, account_id);
+}
+
+int store_throttle_get(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+		       struct throttle_rec *r)
+{
+	return t->ops->throttle_get(t, key, r);
+}
+
+int store_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+		       const struct throttle_rec *r)
+{
+	return t->ops->throttle_put(t, key, r);
+}
+
+int store_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
+		const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted)
+{
+	return t->ops->sweep(t, now, idle_s, budget, from, to, deleted);
+}

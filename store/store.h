@@ -1,0 +1,177 @@
+/*
+ * The store: authd's one door to its records, with two engines behind it.
+ * LMDB (embedded, one node) and PostgreSQL (several nodes) implement the
+ * same typed operations on an opaque transaction; no LMDB or libpq type
+ * appears above this header, and how records are keyed or laid out in
+ * columns is each engine's own business.
+ *
+ * Work reaches the store as jobs. store_write(job) runs job->txn_work in a
+ * write transaction; store_read(job) runs it in a read-only one. Either
+ * way job->done then runs on the loop thread (through the completion
+ * function given to store_open). The contract every job relies on, on both
+ * engines:
+ *
+ *   - A job's reads and writes take effect atomically or not at all: after
+ *     done() sees store_rc == 0 every write of the job is durable (a 2xx may
+ *     be sent); with any other store_rc none of them happened.
+ *   - txn_work may run more than once (LMDB re-runs a batch without a job
+ *     that failed; PostgreSQL retries a transaction that lost a race), so it
+ *     derives everything from the transaction and its job's inputs and
+ *     keeps its outputs in the job, overwritten on each run.
+ *   - Single-use values (a TOTP step, a backup code, a pending login, a
+ *     throttle record) read and then written in one write job are consumed
+ *     exactly once, however many jobs or nodes race for them: LMDB runs
+ *     write jobs one at a time on a single writer; PostgreSQL runs each in a
+ *     SERIALIZABLE transaction and retries it when it loses.
+ *   - txn_work returns 0 to keep its work, or a negative STORE_E_* when an
+ *     operation failed; a decision ("wrong code") is not a failure: it is an
+ *     output of the job, and the writes that record it are kept.
+ *
+ * Every operation returns 0 or a negative STORE_E_*. Getters write their
+ * output only on success. Operations are called only from txn_work, on the
+ * thread that runs it.
+ */
+#ifndef AUTHD_STORE_H
+#define AUTHD_STORE_H
+
+#include <core.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_rc {
+	STORE_OK = 0,
+	STORE_E_NOTFOUND = -1,
+	STORE_E_FULL = -2,	  /* out of space or readers: 503 */
+	STORE_E_IO = -3,	  /* anything else the engine reported: 503 */
+	STORE_E_CORRUPT = -4,	  /* a record that does not decode */
+	STORE_E_UNAVAILABLE = -5, /* the database cannot be reached: 503 */
+};
+
+struct store_txn; /* opaque: an engine's transaction */
+
+/*
+ * The unit of asynchronous work. A job runs on the worker pool (work) or in
+ * the store (txn_work), then done() runs on the loop thread. The submitter
+ * owns the job; between submit and done() only the thread running it
+ * touches it.
+ */
+struct job {
+	struct job *next;
+	void (*work)(struct job *job);				 /* pool thread */
+	int (*txn_work)(struct job *job, struct store_txn *txn); /* store */
+	void (*done)(struct job *job);				 /* loop thread */
+	int store_rc; /* 0, or STORE_E_* when nothing was written */
+};
+
+enum store_engine { STORE_ENGINE_LMDB, STORE_ENGINE_POSTGRESQL };
+
+struct store_options {
+	enum store_engine engine;
+	/* LMDB */
+	const char *data_dir; /* created 0700; files 0600 */
+	size_t map_size_mb;
+	/* Hands a finished job to the loop; called from any thread. */
+	void (*complete)(struct job *job);
+};
+
+/* Parses "lmdb" or "postgresql"; returns 0 or -1. */
+int store_engine_parse(const char *name, enum store_engine *out);
+
+/* Opens the store (creating what a new install needs). Returns 0 or -1
+ * (logged). */
+int store_open(const struct store_options *o);
+/* Starts the store's threads. Returns 0 or -1. */
+int store_start(void);
+/* Finishes the queued jobs and stops the threads; a job submitted after
+ * this completes at once with STORE_E_IO. */
+void store_stop(void);
+/* Stops if running, then closes the store. */
+void store_close(void);
+/* Whether the store holds no account (a fresh install). 0 or STORE_E_*. */
+int store_is_empty(bool *empty);
+
+/* Queues a write job: txn_work in a write transaction, then done(). */
+void store_write(struct job *job);
+
+/*
+ * A read transaction for the loop thread, on LMDB only (a read costs under
+ * a microsecond there); end it before returning to the event loop.
+ * Returns 0 or STORE_E_*. Going away: reads become jobs.
+ */
+int store_read_begin(struct store_txn **txn);
+void store_read_end(struct store_txn *txn);
+
+/* --- typed operations ---------------------------------------------------------- */
+
+int store_account_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct account *a);
+/* Writes the account and files it under its email. */
+int store_account_put(struct store_txn *t, const struct account *a);
+/* The account id registered for a normalized email. */
+int store_account_by_email(struct store_txn *t, const char *email, uint8_t id[AUTHD_ID_LEN]);
+
+int store_org_put(struct store_txn *t, const struct org *o);
+int store_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t account_id[AUTHD_ID_LEN], enum org_role role);
+
+int store_session_get(struct store_txn *t, const struct token_ref *ref, struct session *s);
+int store_session_put(struct store_txn *t, const struct token_ref *ref, const struct session *s);
+/* Deleting what is not there is not an error (for every *_del). */
+int store_session_del(struct store_txn *t, const struct token_ref *ref);
+/* Deletes every session of the account except `keep` (NULL: all). */
+int store_session_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  const struct token_ref *keep);
+
+int store_login_get(struct store_txn *t, const struct token_ref *ref, struct login *l);
+int store_login_put(struct store_txn *t, const struct token_ref *ref, const struct login *l);
+int store_login_del(struct store_txn *t, const struct token_ref *ref);
+/* Deletes every pending login of the account. */
+int store_login_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+
+int store_totp_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		   struct totp_rec *rec);
+int store_totp_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		   const struct totp_rec *rec);
+int store_totp_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+
+int store_backup_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     struct backup_rec *b);
+int store_backup_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     const struct backup_rec *b);
+int store_backup_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+
+/* A subject with no stored history reads as a zeroed record (and 0). */
+int store_throttle_get(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+		       struct throttle_rec *r);
+int store_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+		       const struct throttle_rec *r);
+
+/*
+ * Where the sweeper resumes: the engine's own position, zeroed to start
+ * from the beginning.
+ */
+struct store_sweep_pos {
+	uint8_t bytes[96];
+};
+
+/*
+ * One slice of sweeping in a write job: looks at up to `budget` records of
+ * each kind from *from, deletes sessions over at `now` (idle for idle_s or
+ * past their end), pending logins past their end and throttle histories
+ * quiet for an hour, writes where the next slice starts into *to and adds
+ * the number deleted to *deleted. Depends only on its arguments, so it can
+ * run again.
+ */
+int store_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
+		const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted);
+
+/* What the writer did since start, for the benchmark. */
+struct store_stats {
+	unsigned long commits; /* groups committed */
+	unsigned long jobs;    /* jobs written */
+	unsigned long work_us; /* running the jobs' txn_work */
+	unsigned long sync_us; /* committing: writing pages and syncing */
+};
+void store_stats(struct store_stats *st);
+
+#endif
