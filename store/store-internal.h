@@ -18,11 +18,13 @@ struct store_txn {
 struct store_engine_ops {
 	const char *name;
 	int (*open)(const struct store_options *o);
+	int (*migrate)(const struct store_options *o);
 	int (*start)(void);
 	void (*stop)(void);
 	void (*close)(void);
 	int (*is_empty)(bool *empty);
 	void (*write)(struct job *job);
+	void (*read)(struct job *job);
 	int (*read_begin)(struct store_txn **txn);
 	void (*read_end)(struct store_txn *txn);
 	void (*stats)(struct store_stats *st);
@@ -63,5 +65,8 @@ struct store_engine_ops {
 };
 
 extern const struct store_engine_ops store_lmdb_engine;
+#ifdef AUTHD_WITH_POSTGRESQL
+extern const struct store_engine_ops store_pg_engine;
+#endif
 
 #endif

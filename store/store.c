@@ -21,16 +21,34 @@ int store_engine_parse(const char *name, enum store_engine *out)
 	return 0;
 }
 
+static const struct store_engine_ops *engine_of(enum store_engine e)
+{
+	switch (e) {
+	case STORE_ENGINE_LMDB:
+		return &store_lmdb_engine;
+	case STORE_ENGINE_POSTGRESQL:
+#ifdef AUTHD_WITH_POSTGRESQL
+		return &store_pg_engine;
+#else
+		break;
+#endif
+	}
+	log_err("this authd was built without the postgresql engine");
+	return NULL;
+}
+
+int store_migrate(const struct store_options *o)
+{
+	const struct store_engine_ops *e = engine_of(o->engine);
+
+	return e ? e->migrate(o) : -1;
+}
+
 int store_open(const struct store_options *o)
 {
-	switch (o->engine) {
-	case STORE_ENGINE_LMDB:
-		engine = &store_lmdb_engine;
-		break;
-	default:
-		log_err("this authd was built without the postgresql engine");
+	engine = engine_of(o->engine);
+	if (engine == NULL)
 		return -1;
-	}
 	if (engine->open(o) != 0) {
 		engine = NULL;
 		return -1;
@@ -64,6 +82,11 @@ int store_is_empty(bool *empty)
 void store_write(struct job *job)
 {
 	engine->write(job);
+}
+
+void store_read(struct job *job)
+{
+	engine->read(job);
 }
 
 int store_read_begin(struct store_txn **txn)

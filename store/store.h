@@ -71,6 +71,9 @@ struct store_options {
 	/* LMDB */
 	const char *data_dir; /* created 0700; files 0600 */
 	size_t map_size_mb;
+	/* PostgreSQL */
+	const char *url;      /* any libpq conninfo or postgresql:// URI */
+	unsigned connections; /* connection threads; 0: the engine's default */
 	/* Hands a finished job to the loop; called from any thread. */
 	void (*complete)(struct job *job);
 };
@@ -78,9 +81,13 @@ struct store_options {
 /* Parses "lmdb" or "postgresql"; returns 0 or -1. */
 int store_engine_parse(const char *name, enum store_engine *out);
 
-/* Opens the store (creating what a new install needs). Returns 0 or -1
- * (logged). */
+/* Opens the store (LMDB: creating what a new install needs; PostgreSQL:
+ * the schema must be this authd's version, see store_migrate). Returns 0
+ * or -1 (logged). */
 int store_open(const struct store_options *o);
+/* Creates or upgrades the engine's schema to this authd's version (a no-op
+ * on LMDB, whose layout store_open creates). Returns 0 or -1 (logged). */
+int store_migrate(const struct store_options *o);
 /* Starts the store's threads. Returns 0 or -1. */
 int store_start(void);
 /* Finishes the queued jobs and stops the threads; a job submitted after
@@ -93,6 +100,14 @@ int store_is_empty(bool *empty);
 
 /* Queues a write job: txn_work in a write transaction, then done(). */
 void store_write(struct job *job);
+/*
+ * Runs a read job: txn_work in a read-only transaction (its writes fail),
+ * then done(). LMDB runs both before store_read returns, on the calling
+ * thread (the loop: a read costs about a microsecond); PostgreSQL runs
+ * txn_work on a connection thread and done() on the loop later. Either way
+ * the caller must not touch the job after this call.
+ */
+void store_read(struct job *job);
 
 /*
  * A read transaction for the loop thread, on LMDB only (a read costs under
