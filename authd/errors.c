@@ -51,6 +51,7 @@ static const struct api_error_info table[E__COUNT] = {
     [E_STORE_UNAVAILABLE] = {503, "store_unavailable", "storage is unavailable; retry later"},
     [E_OVERLOADED] = {503, "overloaded", "server is busy; retry later"},
     [E_INTERNAL] = {500, "internal_error", "internal error"},
+    [E_FORBIDDEN] = {403, "forbidden", "not allowed for this principal"},
 };
 
 const struct api_error_info *api_error_info(enum api_error e)

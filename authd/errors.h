@@ -7,6 +7,10 @@
 #define AUTHD_ERRORS_H
 
 enum api_error {
+	/* Zero is an internal error, so that a decision never made (a zeroed
+	 * field) never answers anything else. */
+	E_INTERNAL = 0,
+	E_OK, /* no error: never replied as one */
 	E_INVALID_JSON,
 	E_INVALID_FIELD,
 	E_MISSING_FIELD,
@@ -40,7 +44,7 @@ enum api_error {
 	E_REAUTH_REQUIRED,
 	E_STORE_UNAVAILABLE,
 	E_OVERLOADED,
-	E_INTERNAL,
+	E_FORBIDDEN,
 	E__COUNT
 };
 
@@ -50,7 +54,7 @@ struct api_error_info {
 	const char *title;
 };
 
-/* The row for e; AUTHD_BUG on an out-of-range value. */
+/* The row for e; AUTHD_BUG on E_OK or an out-of-range value. */
 const struct api_error_info *api_error_info(enum api_error e);
 
 /* The error a STORE_E_* code maps to (503 for full/IO, 500 otherwise). */

@@ -55,12 +55,12 @@ int factor_record(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 	return store_throttle_put(txn, key, &t);
 }
 
-/* The API error for what otp_totp_verify() returned (-1: accepted). */
-static int verdict_error(int rc)
+/* The API error for what otp_totp_verify() returned (E_OK: accepted). */
+static enum api_error verdict_error(int rc)
 {
 	switch (rc) {
 	case 0:
-		return -1;
+		return E_OK;
 	case OTP_E_REPLAYED:
 		return E_CODE_REUSED;
 	case OTP_E_INVALID:
@@ -72,7 +72,7 @@ static int verdict_error(int rc)
 }
 
 int factor_totp_check(struct totp_rec *t, const uint8_t account_id[AUTHD_ID_LEN], bool pending,
-		      const char *code, size_t len, int64_t now, int *api_err)
+		      const char *code, size_t len, int64_t now, enum api_error *api_err)
 {
 	struct otp_totp_params p = OTP_TOTP_PARAMS_DEFAULT;
 	uint8_t seed[SEALED_SEED_MAX];
@@ -125,7 +125,7 @@ void factor_totp_precheck(struct totp_precheck *pre, const struct totp_rec *t,
 	pre->done = true;
 }
 
-bool factor_totp_apply(struct totp_rec *t, const struct totp_precheck *pre, int *api_err)
+bool factor_totp_apply(struct totp_rec *t, const struct totp_precheck *pre, enum api_error *api_err)
 {
 	int rc = pre->verdict;
 
@@ -143,7 +143,7 @@ bool factor_totp_apply(struct totp_rec *t, const struct totp_precheck *pre, int 
 }
 
 void factor_backup_consume(struct backup_rec *b, const char *code, size_t len, int64_t now,
-			   int *api_err)
+			   enum api_error *api_err)
 {
 	char norm[OTP_BACKUP_CHARS + 1];
 	uint8_t h[OTP_BACKUP_HASH_LEN];
@@ -169,7 +169,7 @@ void factor_backup_consume(struct backup_rec *b, const char *code, size_t len, i
 	OPENSSL_cleanse(h, sizeof(h));
 	if (hit >= 0) {
 		b->used_at[hit] = now;
-		*api_err = -1;
+		*api_err = E_OK;
 	} else if (used >= 0) {
 		*api_err = E_CODE_REUSED;
 	}

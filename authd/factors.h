@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-/* -1 in *api_err means success; otherwise the error to reply. */
+/* E_OK in *api_err means success; otherwise the error to reply. */
 
 /*
  * Seconds the account must wait before another attempt (0: none), reading
@@ -32,7 +32,7 @@ int factor_record(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
  * not open.
  */
 int factor_totp_check(struct totp_rec *t, const uint8_t account_id[AUTHD_ID_LEN], bool pending,
-		      const char *code, size_t len, int64_t now, int *api_err);
+		      const char *code, size_t len, int64_t now, enum api_error *api_err);
 
 /*
  * The costly half of a TOTP login check (open the seed, compute the codes),
@@ -64,13 +64,14 @@ void factor_totp_precheck(struct totp_precheck *pre, const struct totp_rec *t,
  * longer holds the seed pre opened: the caller then runs
  * factor_totp_check().
  */
-bool factor_totp_apply(struct totp_rec *t, const struct totp_precheck *pre, int *api_err);
+bool factor_totp_apply(struct totp_rec *t, const struct totp_precheck *pre,
+		       enum api_error *api_err);
 
-/* Marks the backup code used when it matches an unused one; *api_err -1 on
+/* Marks the backup code used when it matches an unused one; *api_err E_OK on
  * success, E_CODE_REUSED for a code already used, E_INVALID_CODE otherwise
  * (also for malformed codes). */
 void factor_backup_consume(struct backup_rec *b, const char *code, size_t len, int64_t now,
-			   int *api_err);
+			   enum api_error *api_err);
 
 /* A fresh set: fills b (hashes) and codes (display text). */
 void factor_backup_new(struct backup_rec *b, char codes[OTP_BACKUP_COUNT][OTP_BACKUP_TEXT_LEN + 1],

@@ -23,12 +23,6 @@ struct lws;
 
 enum http_method { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_OTHER };
 
-struct authn {
-	struct token_ref token; /* the session presented */
-	struct session s;
-	bool via_cookie;
-};
-
 struct req {
 	struct lws *wsi; /* NULL once the connection is gone */
 	uint64_t id;
@@ -45,9 +39,9 @@ struct req {
 	char *body;
 	size_t body_len;
 	bool body_too_large;
-	bool dispatched; /* handed to the router (once) */
-	bool pending;	 /* a job holds this req */
-	struct authn authn;
+	bool dispatched;	   /* handed to the router (once) */
+	bool pending;		   /* a job holds this req */
+	enum policy_action action; /* the route's, set by the router */
 
 	/* The response. */
 	int status;
@@ -111,13 +105,6 @@ void json_wipe_decref(json_t *obj);
 bool password_policy_or_reply(struct req *r, const char *pw, size_t len, const char *email,
 			      const char *name, const char *field);
 
-/*
- * Authenticates r by its Bearer token or session cookie (then with the CSRF
- * header on unsafe methods) and fills r->authn. Returns true, or false after
- * replying 401/403.
- */
-bool session_or_reply(struct req *r);
-
 /* The handlers, one family per file. */
 void http_health(struct req *r);
 void http_accounts_create(struct req *r);
@@ -139,5 +126,18 @@ void http_test_hooks_stop(void);
 
 /* Routes r (path, method) to its handler. */
 void router_dispatch(struct req *r);
+
+/* The route table (for the policy test): every route names its action. */
+struct route {
+	const char *pattern; /* segments; '*' captures one into req->param */
+	void (*fn)(struct req *r);
+	enum http_method method;
+	enum policy_action action;
+	bool test_only;
+};
+const struct route *router_routes(size_t *n);
+/* Whether the policy lets a client without credentials take action a. */
+bool router_anonymous_allowed(enum policy_action a);
+const char *router_method_name(enum http_method m);
 
 #endif

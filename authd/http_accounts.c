@@ -4,7 +4,7 @@
  */
 #include "http.h"
 
-#include "async.h"
+#include "flow.h"
 
 #include <log.h>
 #include "password.h"
@@ -15,32 +15,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct signup_job {
-	struct job job;
-	struct req *req;
+struct signup_flow {
+	struct flow f;
 	char pw[PASSWORD_MAX_BYTES + 1];
 	size_t pw_len;
 	int hash_rc;
 	struct account a;
 	struct org o;
-	int api_err; /* -1: created */
 };
 
-static void signup_free(struct signup_job *j)
+static void signup_hash(struct flow *f)
 {
-	OPENSSL_cleanse(j, sizeof(*j));
-	free(j);
+	struct signup_flow *j = (struct signup_flow *)f;
+
+	j->hash_rc = password_hash(j->pw, j->pw_len, j->a.pw_hash, sizeof(j->a.pw_hash));
+	OPENSSL_cleanse(j->pw, sizeof(j->pw));
 }
 
-static int signup_txn(struct job *job, struct store_txn *txn)
+static bool signup_hashed(struct flow *f)
 {
-	struct signup_job *j = (struct signup_job *)job;
+	struct signup_flow *j = (struct signup_flow *)f;
+
+	if (j->hash_rc != 0)
+		f->err = E_INTERNAL;
+	return true;
+}
+
+static int signup_write(struct flow *f, struct store_txn *txn)
+{
+	struct signup_flow *j = (struct signup_flow *)f;
 	uint8_t existing[AUTHD_ID_LEN];
 	int rc;
 
 	rc = store_account_by_email(txn, j->a.email, existing);
 	if (rc == 0) {
-		j->api_err = E_EMAIL_TAKEN;
+		f->err = E_EMAIL_TAKEN;
 		return 0;
 	}
 	if (rc != STORE_E_NOTFOUND)
@@ -48,62 +57,40 @@ static int signup_txn(struct job *job, struct store_txn *txn)
 	if ((rc = store_org_put(txn, &j->o)) != 0 || (rc = store_account_put(txn, &j->a)) != 0 ||
 	    (rc = store_member_put(txn, j->o.id, j->a.id, ROLE_LEGAL_REPRESENTATIVE)) != 0)
 		return rc;
-	j->api_err = -1;
 	return 0;
 }
 
-static void signup_written(struct job *job)
+static void signup_reply(struct flow *f, struct req *r)
 {
-	struct signup_job *j = (struct signup_job *)job;
-	struct req *r = j->req;
+	struct signup_flow *j = (struct signup_flow *)f;
 	char aid[AUTHD_ID_HEX + 1], oid[AUTHD_ID_HEX + 1];
 
-	if (!req_resume(r))
-		goto out;
-	if (job->store_rc != 0) {
-		reply_error(r, api_error_from_store(job->store_rc));
-		goto out;
-	}
-	if (j->api_err >= 0) {
-		reply_error(r, (enum api_error)j->api_err);
-		goto out;
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
 	}
 	authd_hex(j->a.id, AUTHD_ID_LEN, aid);
 	authd_hex(j->o.id, AUTHD_ID_LEN, oid);
 	log_info("account created account=%s org=%s ip=%s req=%llu", aid, oid, r->ip,
 		 (unsigned long long)r->id);
 	reply_json(r, 201, json_pack("{s:s, s:s}", "account_id", aid, "organization_id", oid));
-out:
-	signup_free(j);
 }
 
-static void signup_hash(struct job *job)
+static void signup_release(struct flow *f)
 {
-	struct signup_job *j = (struct signup_job *)job;
+	struct signup_flow *j = (struct signup_flow *)f;
 
-	j->hash_rc = password_hash(j->pw, j->pw_len, j->a.pw_hash, sizeof(j->a.pw_hash));
-	OPENSSL_cleanse(j->pw, sizeof(j->pw));
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
 }
 
-static void signup_hashed(struct job *job)
-{
-	struct signup_job *j = (struct signup_job *)job;
-	struct req *r = j->req;
-
-	if (!req_resume(r)) {
-		signup_free(j);
-		return;
-	}
-	if (j->hash_rc != 0) {
-		reply_error(r, E_INTERNAL);
-		signup_free(j);
-		return;
-	}
-	job->txn_work = signup_txn;
-	job->done = signup_written;
-	req_hold(r);
-	store_write(job);
-}
+static const struct flow_ops signup_ops = {
+    .work = signup_hash,
+    .worked = signup_hashed,
+    .write = signup_write,
+    .reply = signup_reply,
+    .release = signup_release,
+};
 
 static enum api_error verdict_error(enum password_verdict v)
 {
@@ -139,7 +126,7 @@ void http_accounts_create(struct req *r)
 	    {"password", JSON_STRING, true, PASSWORD_MAX_BYTES},
 	    {"name", JSON_STRING, true, NAME_MAX_B},
 	};
-	struct signup_job *j = NULL;
+	struct signup_flow *j = NULL;
 	json_t *body = json_body_or_reply(r, spec, 3);
 	const char *email, *pw, *name;
 	size_t elen, plen, nlen;
@@ -173,14 +160,11 @@ void http_accounts_create(struct req *r)
 	authd_random(j->o.id, AUTHD_ID_LEN);
 	memcpy(j->a.org_id, j->o.id, AUTHD_ID_LEN);
 	j->a.created_at = j->a.password_changed_at = j->o.created_at = now;
-	j->req = r;
-	j->job.work = signup_hash;
-	j->job.done = signup_hashed;
-	req_hold(r);
-	async_run(&j->job);
-	j = NULL;
+	json_wipe_decref(body);
+	flow_start(&j->f, &signup_ops, r);
+	return;
 out:
 	if (j)
-		signup_free(j);
+		signup_release(&j->f);
 	json_wipe_decref(body);
 }

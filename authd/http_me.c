@@ -5,74 +5,84 @@
  */
 #include "http.h"
 
-#include "async.h"
-
 #include "factors.h"
-#include <log.h>
+#include "flow.h"
 #include "password.h"
 #include "session.h"
-#include <store.h>
 #include "throttle.h"
 
+#include <log.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void http_me_get(struct req *r)
-{
+/* --- GET /1/me ------------------------------------------------------------------ */
+
+struct me_flow {
+	struct flow f;
 	struct account a;
+	bool totp_on;
+	int backup_left;
+};
+
+static int me_read(struct flow *f, struct store_txn *txn)
+{
+	struct me_flow *m = (struct me_flow *)f;
 	struct totp_rec t;
 	struct backup_rec b;
-	struct store_txn *txn = NULL;
+	int rc = store_account_get(txn, f->session.account_id, &m->a);
+
+	if (rc == STORE_E_NOTFOUND) {
+		f->err = E_UNAUTHENTICATED; /* the account is gone */
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	rc = store_totp_get(txn, m->a.id, &t);
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	m->totp_on = rc == 0 && t.enabled;
+	m->backup_left = 0;
+	if (m->totp_on) {
+		rc = store_backup_get(txn, m->a.id, &b);
+		if (rc != 0 && rc != STORE_E_NOTFOUND)
+			return rc;
+		if (rc == 0)
+			m->backup_left = (int)backup_remaining(&b);
+	}
+	OPENSSL_cleanse(&t, sizeof(t));
+	return 0;
+}
+
+static void me_reply(struct flow *f, struct req *r)
+{
+	struct me_flow *m = (struct me_flow *)f;
 	char aid[AUTHD_ID_HEX + 1], oid[AUTHD_ID_HEX + 1];
 	char created[21], expires[21];
-	bool totp_on = false;
-	int backup_left = 0;
-	int rc;
-
-	if (!session_or_reply(r))
-		return;
-	if ((rc = store_read_begin(&txn)) != 0) {
-		reply_error(r, api_error_from_store(rc));
-		return;
-	}
-	rc = store_account_get(txn, r->authn.s.account_id, &a);
-	if (rc == 0) {
-		int trc = store_totp_get(txn, a.id, &t);
-
-		totp_on = trc == 0 && t.enabled;
-		if (totp_on && store_backup_get(txn, a.id, &b) == 0)
-			backup_left = (int)backup_remaining(&b);
-	}
-	store_read_end(txn);
-	if (rc == STORE_E_NOTFOUND) {
-		reply_error(r, E_UNAUTHENTICATED);
-		return;
-	}
-	if (rc != 0) {
-		reply_error(r, api_error_from_store(rc));
-		return;
-	}
-	authd_hex(a.id, AUTHD_ID_LEN, aid);
-	authd_hex(r->authn.s.org_id, AUTHD_ID_LEN, oid);
-	authd_time_str(a.created_at, created);
-	authd_time_str(session_expires(&r->authn.s), expires);
-	/* The hottest read of the API: written directly, not through jansson.
-	 * Ids and times are hex and digits; email and name are escaped. */
 	char email[2 * EMAIL_MAX + 8], name[6 * NAME_MAX_B + 8];
 	char *text = NULL;
 	int n;
 
-	json_escape(a.email, email, sizeof(email));
-	json_escape(a.name, name, sizeof(name));
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	authd_hex(m->a.id, AUTHD_ID_LEN, aid);
+	authd_hex(f->session.org_id, AUTHD_ID_LEN, oid);
+	authd_time_str(m->a.created_at, created);
+	authd_time_str(core_session_expires(&f->session, srv.cfg.session_idle_s), expires);
+	/* The hottest read of the API: written directly, not through jansson.
+	 * Ids and times are hex and digits; email and name are escaped. */
+	json_escape(m->a.email, email, sizeof(email));
+	json_escape(m->a.name, name, sizeof(name));
 	n = asprintf(&text,
 		     "{\"account_id\":\"%s\",\"email\":\"%s\",\"name\":\"%s\","
 		     "\"organization_id\":\"%s\",\"created_at\":\"%s\",\"two_factor\":{"
 		     "\"totp\":%s,\"backup_codes_remaining\":%d},\"session\":{\"aal\":%d,"
 		     "\"expires_at\":\"%s\"}}",
-		     aid, email, name, oid, created, totp_on ? "true" : "false", backup_left,
-		     (int)r->authn.s.aal, expires);
+		     aid, email, name, oid, created, m->totp_on ? "true" : "false", m->backup_left,
+		     (int)f->session.aal, expires);
 	if (n < 0) {
 		reply_error(r, E_OVERLOADED);
 		return;
@@ -80,176 +90,232 @@ void http_me_get(struct req *r)
 	reply_json_text(r, 200, text, (size_t)n);
 }
 
-/* --- POST /1/logout ------------------------------------------------------------ */
+static void me_release(struct flow *f)
+{
+	struct me_flow *m = (struct me_flow *)f;
 
-struct logout_job {
-	struct job job;
-	struct req *req;
-	struct token_ref session;
+	OPENSSL_cleanse(m, sizeof(*m));
+	free(m);
+}
+
+static const struct flow_ops me_ops = {
+    .read = me_read,
+    .reply = me_reply,
+    .release = me_release,
 };
 
-static int logout_txn(struct job *job, struct store_txn *txn)
+void http_me_get(struct req *r)
 {
-	struct logout_job *j = (struct logout_job *)job;
+	struct me_flow *m = calloc(1, sizeof(*m));
 
-	return store_session_del(txn, &j->session);
+	if (m == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	flow_start(&m->f, &me_ops, r);
 }
 
-static void logout_done(struct job *job)
+/* --- POST /1/logout ------------------------------------------------------------ */
+
+static int logout_write(struct flow *f, struct store_txn *txn)
 {
-	struct logout_job *j = (struct logout_job *)job;
-	struct req *r = j->req;
+	return store_session_del(txn, &f->token);
+}
+
+static void logout_reply(struct flow *f, struct req *r)
+{
 	char cookie[96];
 
-	if (req_resume(r)) {
-		if (job->store_rc != 0) {
-			reply_error(r, api_error_from_store(job->store_rc));
-		} else {
-			snprintf(cookie, sizeof(cookie),
-				 "%s=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
-				 SESSION_COOKIE);
-			req_add_header(r, "Set-Cookie", cookie);
-			reply_empty(r, 204);
-		}
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
 	}
-	free(j);
+	snprintf(cookie, sizeof(cookie),
+		 "%s=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0", SESSION_COOKIE);
+	req_add_header(r, "Set-Cookie", cookie);
+	reply_empty(r, 204);
 }
+
+static void plain_release(struct flow *f)
+{
+	OPENSSL_cleanse(f, sizeof(*f));
+	free(f);
+}
+
+static const struct flow_ops logout_ops = {
+    .write = logout_write,
+    .reply = logout_reply,
+    .release = plain_release,
+};
 
 void http_logout(struct req *r)
 {
-	struct logout_job *j;
+	struct flow *f;
 	json_t *body = json_body_or_reply(r, NULL, 0);
 
 	if (body == NULL)
 		return;
 	json_decref(body);
-	if (!session_or_reply(r))
-		return;
-	j = calloc(1, sizeof(*j));
-	if (j == NULL) {
+	f = calloc(1, sizeof(*f));
+	if (f == NULL) {
 		reply_error(r, E_OVERLOADED);
 		return;
 	}
-	j->session = r->authn.token;
-	j->req = r;
-	j->job.txn_work = logout_txn;
-	j->job.done = logout_done;
-	req_hold(r);
-	store_write(&j->job);
+	flow_start(f, &logout_ops, r);
 }
 
 /* --- PUT /1/me/password ------------------------------------------------------- */
 
-struct pwchange_job {
-	struct job job;
-	struct req *req; /* NULL once the client has gone */
+struct pwchange_flow {
+	struct flow f;
 	uint8_t subject[THROTTLE_KEY_LEN];
+	bool inflight; /* counted in the subject's attempts in flight */
 	char current[PASSWORD_MAX_BYTES + 1];
 	size_t current_len;
 	char next[PASSWORD_MAX_BYTES + 1];
 	size_t next_len;
-	char phc[PW_HASH_MAX];
+	struct account a; /* as read before the hash */
+	struct throttle_rec th;
 	char new_phc[PW_HASH_MAX];
 	bool ok;
 	int hash_rc;
-	int64_t now;
-	struct token_ref session;
-	uint8_t account_id[AUTHD_ID_LEN];
-	int api_err;
 };
 
-static void pwchange_free(struct pwchange_job *j)
+static int pwchange_read(struct flow *f, struct store_txn *txn)
 {
-	OPENSSL_cleanse(j, sizeof(*j));
-	free(j);
+	struct pwchange_flow *j = (struct pwchange_flow *)f;
+	int rc = store_account_get(txn, f->session.account_id, &j->a);
+
+	if (rc == STORE_E_NOTFOUND) {
+		f->err = E_UNAUTHENTICATED;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	throttle_key_factor(j->subject, j->a.id);
+	return store_throttle_get(txn, j->subject, &j->th);
 }
 
-static void pwchange_work(struct job *job)
+static bool pwchange_check(struct flow *f, struct req *r)
 {
-	struct pwchange_job *j = (struct pwchange_job *)job;
+	struct pwchange_flow *j = (struct pwchange_flow *)f;
+	struct throttle_slot *slot = throttle_slot_subject(j->subject);
+	int64_t wait;
 
-	j->ok = password_verify(j->phc, j->current, j->current_len);
+	if (slot == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return false;
+	}
+	wait = throttle_retry_after(&j->th, &throttle_account_policy, f->now,
+				    *throttle_slot_inflight(slot));
+	if (wait > 0) {
+		reply_throttled(r, wait);
+		return false;
+	}
+	if (!password_policy_or_reply(r, j->next, j->next_len, j->a.email, j->a.name,
+				      "new_password"))
+		return false;
+	throttle_inflight_subject(j->subject, +1);
+	j->inflight = true;
+	return true;
+}
+
+static void pwchange_work(struct flow *f)
+{
+	struct pwchange_flow *j = (struct pwchange_flow *)f;
+
+	j->ok = password_verify(j->a.pw_hash, j->current, j->current_len);
 	if (j->ok)
 		j->hash_rc = password_hash(j->next, j->next_len, j->new_phc, sizeof(j->new_phc));
 	OPENSSL_cleanse(j->current, sizeof(j->current));
 	OPENSSL_cleanse(j->next, sizeof(j->next));
 }
 
-static int pwchange_txn(struct job *job, struct store_txn *txn)
+static bool pwchange_worked(struct flow *f)
 {
-	struct pwchange_job *j = (struct pwchange_job *)job;
+	struct pwchange_flow *j = (struct pwchange_flow *)f;
+
+	if (f->req == NULL) {
+		/* Gone: a wrong guess is still recorded; a change is not made. */
+		f->finish_if_gone = !j->ok;
+		return true;
+	}
+	if (j->ok && j->hash_rc != 0)
+		f->err = E_INTERNAL;
+	return true;
+}
+
+static int pwchange_write(struct flow *f, struct store_txn *txn)
+{
+	struct pwchange_flow *j = (struct pwchange_flow *)f;
 	struct account a;
 	int rc;
 
 	if (!j->ok) {
-		j->api_err = E_WRONG_PASSWORD;
-		return factor_record(txn, j->account_id, j->now, false);
+		f->err = E_WRONG_PASSWORD;
+		return factor_record(txn, j->a.id, f->now, false);
 	}
-	if ((rc = store_account_get(txn, j->account_id, &a)) != 0)
+	if ((rc = store_account_get(txn, j->a.id, &a)) != 0)
 		return rc;
-	if (strcmp(a.pw_hash, j->phc) != 0) {
+	if (strcmp(a.pw_hash, j->a.pw_hash) != 0) {
 		/* Changed by another request since we verified: verify again. */
-		j->api_err = E_WRONG_PASSWORD;
+		f->err = E_WRONG_PASSWORD;
 		return 0;
 	}
 	snprintf(a.pw_hash, sizeof(a.pw_hash), "%s", j->new_phc);
-	a.password_changed_at = j->now;
+	a.password_changed_at = f->now;
 	if ((rc = store_account_put(txn, &a)) != 0 ||
-	    (rc = factor_record(txn, j->account_id, j->now, true)) != 0)
+	    (rc = factor_record(txn, j->a.id, f->now, true)) != 0)
 		return rc;
-	j->api_err = -1;
 	/* Every other session ends, and every login waiting for its second
 	 * factor: whoever knew the old password is out. */
-	if ((rc = store_login_del_all(txn, j->account_id)) != 0)
+	if ((rc = store_login_del_all(txn, j->a.id)) != 0)
 		return rc;
-	return store_session_del_all(txn, j->account_id, &j->session);
+	return store_session_del_all(txn, j->a.id, &f->token);
 }
 
-static void pwchange_written(struct job *job)
+static void pwchange_written(struct flow *f)
 {
-	struct pwchange_job *j = (struct pwchange_job *)job;
-	struct req *r = j->req;
+	struct pwchange_flow *j = (struct pwchange_flow *)f;
 
+	/* The outcome is durable (or failed): the attempt stops counting. */
 	throttle_inflight_subject(j->subject, -1);
-	if (r == NULL || !req_resume(r))
-		goto out;
-	if (job->store_rc != 0)
-		reply_error(r, api_error_from_store(job->store_rc));
-	else if (j->api_err >= 0)
-		reply_error(r, (enum api_error)j->api_err);
+	j->inflight = false;
+	if (f->job.store_rc != 0)
+		log_warn("password change outcome=error store=%d", f->job.store_rc);
+}
+
+static void pwchange_reply(struct flow *f, struct req *r)
+{
+	/* Logged once the outcome is known: a failed write is not a change. */
+	log_info("password change outcome=%s req=%llu", f->err == E_OK ? "success" : "failure",
+		 (unsigned long long)r->id);
+	if (f->err != E_OK)
+		flow_reply_error(f, r);
 	else
 		reply_empty(r, 204);
-	log_info("password change outcome=%s req=%llu", j->api_err < 0 ? "success" : "failure",
-		 (unsigned long long)r->id);
-out:
-	pwchange_free(j);
 }
 
-static void pwchange_verified(struct job *job)
+static void pwchange_release(struct flow *f)
 {
-	struct pwchange_job *j = (struct pwchange_job *)job;
-	struct req *r = j->req;
+	struct pwchange_flow *j = (struct pwchange_flow *)f;
 
-	if (!req_resume(r)) {
-		/* Gone: a wrong guess is still recorded; a change is not made. */
-		if (j->ok) {
-			throttle_inflight_subject(j->subject, -1);
-			pwchange_free(j);
-			return;
-		}
-		j->req = r = NULL;
-	} else if (j->ok && j->hash_rc != 0) {
+	if (j->inflight)
 		throttle_inflight_subject(j->subject, -1);
-		reply_error(r, E_INTERNAL);
-		pwchange_free(j);
-		return;
-	}
-	job->txn_work = pwchange_txn;
-	job->done = pwchange_written;
-	if (r)
-		req_hold(r);
-	store_write(job);
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
 }
+
+static const struct flow_ops pwchange_ops = {
+    .read = pwchange_read,
+    .check = pwchange_check,
+    .work = pwchange_work,
+    .worked = pwchange_worked,
+    .write = pwchange_write,
+    .written = pwchange_written,
+    .reply = pwchange_reply,
+    .release = pwchange_release,
+};
 
 void http_password_change(struct req *r)
 {
@@ -258,69 +324,21 @@ void http_password_change(struct req *r)
 	    {"new_password", JSON_STRING, true, PASSWORD_MAX_BYTES},
 	};
 	json_t *body = json_body_or_reply(r, spec, 2);
-	struct pwchange_job *j = NULL;
-	struct store_txn *txn = NULL;
-	struct account a;
-	struct throttle_rec th;
-	struct throttle_slot *slot;
-	uint8_t key[THROTTLE_KEY_LEN];
+	struct pwchange_flow *j;
 	const char *cur, *next;
-	size_t clen, nlen;
-	int64_t wait = 0;
-	int rc;
 
 	if (body == NULL)
 		return;
-	if (!session_or_reply(r))
-		goto out;
-	cur = json_str(body, "current_password", &clen);
-	next = json_str(body, "new_password", &nlen);
-	throttle_key_factor(key, r->authn.s.account_id);
-	slot = throttle_slot_subject(key);
-	if (slot == NULL) {
-		reply_error(r, E_OVERLOADED);
-		goto out;
-	}
-	if ((rc = store_read_begin(&txn)) != 0) {
-		reply_error(r, api_error_from_store(rc));
-		goto out;
-	}
-	rc = store_account_get(txn, r->authn.s.account_id, &a);
-	if (rc == 0 && (rc = store_throttle_get(txn, key, &th)) == 0)
-		wait = throttle_retry_after(&th, &throttle_account_policy, authd_now(),
-					    *throttle_slot_inflight(slot));
-	store_read_end(txn);
-	if (rc != 0) {
-		reply_error(r,
-			    rc == STORE_E_NOTFOUND ? E_UNAUTHENTICATED : api_error_from_store(rc));
-		goto out;
-	}
-	if (wait > 0) {
-		reply_throttled(r, wait);
-		goto out;
-	}
-	if (!password_policy_or_reply(r, next, nlen, a.email, a.name, "new_password"))
-		goto out;
 	j = calloc(1, sizeof(*j));
 	if (j == NULL) {
 		reply_error(r, E_OVERLOADED);
-		goto out;
+		json_wipe_decref(body);
+		return;
 	}
-	memcpy(j->current, cur, clen);
-	j->current_len = clen;
-	memcpy(j->next, next, nlen);
-	j->next_len = nlen;
-	memcpy(j->phc, a.pw_hash, sizeof(j->phc));
-	memcpy(j->account_id, a.id, AUTHD_ID_LEN);
-	j->session = r->authn.token;
-	j->now = authd_now();
-	j->req = r;
-	memcpy(j->subject, key, sizeof(key));
-	j->job.work = pwchange_work;
-	j->job.done = pwchange_verified;
-	throttle_inflight_subject(j->subject, +1);
-	req_hold(r);
-	async_run(&j->job);
-out:
+	cur = json_str(body, "current_password", &j->current_len);
+	next = json_str(body, "new_password", &j->next_len);
+	memcpy(j->current, cur, j->current_len);
+	memcpy(j->next, next, j->next_len);
 	json_wipe_decref(body);
+	flow_start(&j->f, &pwchange_ops, r);
 }

@@ -7,8 +7,10 @@
 #include "http.h"
 
 #include "factors.h"
-#include <log.h>
+#include "flow.h"
 #include "session.h"
+
+#include <log.h>
 #include <store.h>
 
 #include <openssl/crypto.h>
@@ -21,12 +23,9 @@
 enum totp_op { OP_ENROLL, OP_CONFIRM, OP_DELETE, OP_REGENERATE };
 
 struct totp_job {
-	struct job job;
-	struct req *req;
+	struct flow f;
 	enum totp_op op;
 	uint8_t account_id[AUTHD_ID_LEN];
-	struct token_ref session;
-	int64_t now;
 	char code[64];
 	size_t code_len;
 	bool has_enrollment_id;
@@ -40,34 +39,25 @@ struct totp_job {
 	char codes[OTP_BACKUP_COUNT][OTP_BACKUP_TEXT_LEN + 1];
 	struct backup_rec backup;
 	bool codes_issued;
-	/* result */
-	int api_err;
-	int64_t retry_after;
 };
-
-static void totp_job_free(struct totp_job *j)
-{
-	OPENSSL_cleanse(j, sizeof(*j));
-	free(j);
-}
 
 /* Marks the current session as having just proved a second factor. */
 static int session_stepped_up(struct store_txn *txn, struct totp_job *j)
 {
 	struct session s;
-	int rc = store_session_get(txn, &j->session, &s);
+	int rc = store_session_get(txn, &j->f.token, &s);
 
 	if (rc != 0)
 		return rc == STORE_E_NOTFOUND ? 0 : rc;
 	s.aal = AAL_SECOND_FACTOR;
-	s.second_factor_at = j->now;
-	return store_session_put(txn, &j->session, &s);
+	s.second_factor_at = j->f.now;
+	return store_session_put(txn, &j->f.token, &s);
 }
 
 static int enroll_txn(struct totp_job *j, struct store_txn *txn, struct totp_rec *t, bool exists)
 {
 	if (exists && t->enabled) {
-		j->api_err = E_TOTP_ALREADY_ENABLED;
+		j->f.err = E_TOTP_ALREADY_ENABLED;
 		return 0;
 	}
 	if (!exists) {
@@ -79,10 +69,10 @@ static int enroll_txn(struct totp_job *j, struct store_txn *txn, struct totp_rec
 	t->digits = 6;
 	t->period = 30;
 	memcpy(t->pending_id, j->enrollment_id, AUTHD_ID_LEN);
-	t->pending_expires_at = j->now + srv.cfg.enrollment_ttl_s;
+	t->pending_expires_at = j->f.now + srv.cfg.enrollment_ttl_s;
 	memcpy(t->pending_seed, j->sealed, j->sealed_len);
 	t->pending_seed_len = (uint8_t)j->sealed_len;
-	j->api_err = -1;
+	j->f.err = E_OK;
 	return store_totp_put(txn, j->account_id, t);
 }
 
@@ -91,23 +81,23 @@ static int confirm_txn(struct totp_job *j, struct store_txn *txn, struct totp_re
 	int rc;
 
 	if (exists && t->enabled) {
-		j->api_err = E_TOTP_ALREADY_ENABLED;
+		j->f.err = E_TOTP_ALREADY_ENABLED;
 		return 0;
 	}
-	if (!exists || t->pending_expires_at == 0 || j->now >= t->pending_expires_at ||
+	if (!exists || t->pending_expires_at == 0 || j->f.now >= t->pending_expires_at ||
 	    (j->has_enrollment_id &&
 	     CRYPTO_memcmp(t->pending_id, j->enrollment_id, AUTHD_ID_LEN) != 0)) {
-		j->api_err = E_NO_PENDING_ENROLLMENT;
+		j->f.err = E_NO_PENDING_ENROLLMENT;
 		return 0;
 	}
 	t->last_step = -1;
-	if ((rc = factor_totp_check(t, j->account_id, true, j->code, j->code_len, j->now,
-				    &j->api_err)) != 0)
+	if ((rc = factor_totp_check(t, j->account_id, true, j->code, j->code_len, j->f.now,
+				    &j->f.err)) != 0)
 		return rc;
-	if (j->api_err >= 0)
-		return factor_record(txn, j->account_id, j->now, false);
+	if (j->f.err != E_OK)
+		return factor_record(txn, j->account_id, j->f.now, false);
 	t->enabled = true;
-	t->enabled_at = j->now;
+	t->enabled_at = j->f.now;
 	memcpy(t->seed, t->pending_seed, t->pending_seed_len);
 	t->seed_len = t->pending_seed_len;
 	OPENSSL_cleanse(t->pending_seed, sizeof(t->pending_seed));
@@ -118,10 +108,10 @@ static int confirm_txn(struct totp_job *j, struct store_txn *txn, struct totp_re
 	j->codes_issued = true;
 	if ((rc = store_totp_put(txn, j->account_id, t)) != 0 ||
 	    (rc = store_backup_put(txn, j->account_id, &j->backup)) != 0 ||
-	    (rc = factor_record(txn, j->account_id, j->now, true)) != 0)
+	    (rc = factor_record(txn, j->account_id, j->f.now, true)) != 0)
 		return rc;
 	/* Sessions made with the password alone end now that 2FA is on. */
-	if ((rc = store_session_del_all(txn, j->account_id, &j->session)) != 0)
+	if ((rc = store_session_del_all(txn, j->account_id, &j->f.token)) != 0)
 		return rc;
 	return session_stepped_up(txn, j);
 }
@@ -132,7 +122,7 @@ static int delete_txn(struct totp_job *j, struct store_txn *txn, struct totp_rec
 	int rc;
 
 	if (!exists || !t->enabled) {
-		j->api_err = E_TOTP_NOT_ENABLED;
+		j->f.err = E_TOTP_NOT_ENABLED;
 		return 0;
 	}
 	/* A backup code works too: it is how someone who lost the phone turns
@@ -145,63 +135,55 @@ static int delete_txn(struct totp_job *j, struct store_txn *txn, struct totp_rec
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
 			return rc;
 		if (rc == 0)
-			factor_backup_consume(&b, j->code, j->code_len, j->now, &j->api_err);
+			factor_backup_consume(&b, j->code, j->code_len, j->f.now, &j->f.err);
 		else
-			j->api_err = E_INVALID_CODE;
-	} else if ((rc = factor_totp_check(t, j->account_id, false, j->code, j->code_len, j->now,
-					   &j->api_err)) != 0) {
+			j->f.err = E_INVALID_CODE;
+	} else if ((rc = factor_totp_check(t, j->account_id, false, j->code, j->code_len, j->f.now,
+					   &j->f.err)) != 0) {
 		return rc;
 	}
-	if (j->api_err >= 0)
-		return factor_record(txn, j->account_id, j->now, false);
+	if (j->f.err != E_OK)
+		return factor_record(txn, j->account_id, j->f.now, false);
 	/* TOTP is the only method today: removing it turns 2FA off, and the
 	 * backup codes go with it. */
 	if ((rc = store_totp_del(txn, j->account_id)) != 0 ||
 	    (rc = store_backup_del(txn, j->account_id)) != 0)
 		return rc;
-	return factor_record(txn, j->account_id, j->now, true);
+	return factor_record(txn, j->account_id, j->f.now, true);
 }
 
 static int regenerate_txn(struct totp_job *j, struct store_txn *txn, struct totp_rec *t,
 			  bool exists)
 {
-	struct session s;
-	int rc;
-
+	/* The recent proof this needs was decided by the policy, again
+	 * inside this transaction (flow.c). */
 	if (!exists || !t->enabled) {
-		j->api_err = E_TOTP_NOT_ENABLED;
-		return 0;
-	}
-	rc = store_session_get(txn, &j->session, &s);
-	if (rc != 0)
-		return rc == STORE_E_NOTFOUND ? (j->api_err = E_UNAUTHENTICATED, 0) : rc;
-	if (s.second_factor_at == 0 || j->now - s.second_factor_at > srv.cfg.reauth_window_s) {
-		j->api_err = E_REAUTH_REQUIRED;
+		j->f.err = E_TOTP_NOT_ENABLED;
 		return 0;
 	}
 	j->codes_issued = true;
-	j->api_err = -1;
+	j->f.err = E_OK;
 	return store_backup_put(txn, j->account_id, &j->backup);
 }
 
-static int totp_txn(struct job *job, struct store_txn *txn)
+static int totp_write(struct flow *f, struct store_txn *txn)
 {
-	struct totp_job *j = (struct totp_job *)job;
+	struct totp_job *j = (struct totp_job *)f;
 	struct totp_rec t;
 	bool exists;
 	int rc;
 
 	j->codes_issued = false;
-	j->api_err = E_INTERNAL;
+	memcpy(j->account_id, f->session.account_id, AUTHD_ID_LEN);
 	rc = store_totp_get(txn, j->account_id, &t);
 	if (rc != 0 && rc != STORE_E_NOTFOUND)
 		return rc;
 	exists = rc == 0;
 	if (j->op == OP_CONFIRM || j->op == OP_DELETE) {
-		if ((rc = factor_retry_after(txn, j->account_id, j->now, &j->retry_after)) != 0)
+		if ((rc = factor_retry_after(txn, j->account_id, f->now, &f->retry_after)) != 0)
 			return rc;
-		if (j->retry_after > 0) {
-			j->api_err = E_TOO_MANY_ATTEMPTS;
+		if (f->retry_after > 0) {
+			f->err = E_TOO_MANY_ATTEMPTS;
 			return 0;
 		}
 	}
@@ -223,30 +205,19 @@ static int totp_txn(struct job *job, struct store_txn *txn)
 	return rc;
 }
 
-static void totp_written(struct job *job)
+static void totp_reply(struct flow *f, struct req *r)
 {
-	struct totp_job *j = (struct totp_job *)job;
-	struct req *r = j->req;
+	struct totp_job *j = (struct totp_job *)f;
 	char aid[AUTHD_ID_HEX + 1];
 
-	if (!req_resume(r))
-		goto out;
 	authd_hex(j->account_id, AUTHD_ID_LEN, aid);
-	if (job->store_rc != 0) {
-		reply_error(r, api_error_from_store(job->store_rc));
-		goto out;
-	}
-	if (j->api_err == E_TOO_MANY_ATTEMPTS) {
-		reply_throttled(r, j->retry_after);
-		goto out;
-	}
-	if (j->api_err >= 0) {
-		if (j->api_err == E_INVALID_CODE || j->api_err == E_CODE_REUSED)
+	if (f->err != E_OK) {
+		if (f->err == E_INVALID_CODE || f->err == E_CODE_REUSED)
 			log_info("auth method=totp outcome=%s account=%s ip=%s req=%llu",
-				 j->api_err == E_CODE_REUSED ? "replayed" : "failure", aid, r->ip,
+				 f->err == E_CODE_REUSED ? "replayed" : "failure", aid, r->ip,
 				 (unsigned long long)r->id);
-		reply_error(r, (enum api_error)j->api_err);
-		goto out;
+		flow_reply_error(f, r);
+		return;
 	}
 	switch (j->op) {
 	case OP_CONFIRM:
@@ -266,10 +237,16 @@ static void totp_written(struct job *job)
 			   json_pack("{s:o}", "backup_codes", factor_backup_json(j->codes)));
 		break;
 	default:
-		AUTHD_BUG("enroll has its own completion");
+		AUTHD_BUG("enroll has its own reply");
 	}
-out:
-	totp_job_free(j);
+}
+
+static void totp_release(struct flow *f)
+{
+	struct totp_job *j = (struct totp_job *)f;
+
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
 }
 
 static struct totp_job *totp_job_new(struct req *r, enum totp_op op)
@@ -280,28 +257,47 @@ static struct totp_job *totp_job_new(struct req *r, enum totp_op op)
 		reply_error(r, E_OVERLOADED);
 		return NULL;
 	}
-	j->req = r;
 	j->op = op;
-	j->now = authd_now();
-	memcpy(j->account_id, r->authn.s.account_id, AUTHD_ID_LEN);
-	j->session = r->authn.token;
-	j->job.txn_work = totp_txn;
-	j->job.done = totp_written;
 	return j;
-}
-
-static void submit(struct totp_job *j)
-{
-	req_hold(j->req);
-	store_write(&j->job);
 }
 
 /* --- POST /1/me/2fa/totp ------------------------------------------------------ */
 
-static void enroll_written(struct job *job)
+static int enroll_read(struct flow *f, struct store_txn *txn)
 {
-	struct totp_job *j = (struct totp_job *)job;
-	struct req *r = j->req;
+	struct totp_job *j = (struct totp_job *)f;
+	struct account a;
+	int rc = store_account_get(txn, f->session.account_id, &a);
+
+	if (rc == STORE_E_NOTFOUND) {
+		f->err = E_UNAUTHENTICATED;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	memcpy(j->email, a.email, sizeof(j->email));
+	OPENSSL_cleanse(&a, sizeof(a));
+	return 0;
+}
+
+static bool enroll_check(struct flow *f, struct req *r)
+{
+	struct totp_job *j = (struct totp_job *)f;
+
+	authd_random(j->seed, sizeof(j->seed));
+	authd_random(j->enrollment_id, AUTHD_ID_LEN);
+	if (keys_seal(srv.keys.totp, f->session.account_id, AUTHD_ID_LEN, j->seed, sizeof(j->seed),
+		      j->sealed) != 0) {
+		reply_error(r, E_INTERNAL);
+		return false;
+	}
+	j->sealed_len = sizeof(j->seed) + SEAL_OVERHEAD;
+	return true;
+}
+
+static void enroll_reply(struct flow *f, struct req *r)
+{
+	struct totp_job *j = (struct totp_job *)f;
 	struct otp_totp_params p = OTP_TOTP_PARAMS_DEFAULT;
 	char secret[64];
 	char id[AUTHD_ID_HEX + 1];
@@ -309,15 +305,9 @@ static void enroll_written(struct job *job)
 	char *uri = NULL;
 	char *svg = NULL;
 
-	if (!req_resume(r))
-		goto out;
-	if (job->store_rc != 0) {
-		reply_error(r, api_error_from_store(job->store_rc));
-		goto out;
-	}
-	if (j->api_err >= 0) {
-		reply_error(r, (enum api_error)j->api_err);
-		goto out;
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
 	}
 	if (otp_base32_encode(j->seed, sizeof(j->seed), secret, sizeof(secret)) != 0 ||
 	    otp_uri_build(srv.cfg.issuer, j->email, j->seed, sizeof(j->seed), &p, &uri) != 0 ||
@@ -326,7 +316,7 @@ static void enroll_written(struct job *job)
 		goto out;
 	}
 	authd_hex(j->enrollment_id, AUTHD_ID_LEN, id);
-	authd_time_str(j->now + srv.cfg.enrollment_ttl_s, expires);
+	authd_time_str(f->now + srv.cfg.enrollment_ttl_s, expires);
 	reply_json(r, 200,
 		   json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "enrollment_id", id,
 			     "secret", secret, "otpauth_uri", uri, "qr_svg", svg, "expires_at",
@@ -335,60 +325,48 @@ out:
 	OPENSSL_cleanse(secret, sizeof(secret));
 	authd_strfreezero(uri);
 	authd_strfreezero(svg);
-	totp_job_free(j);
 }
+
+static const struct flow_ops enroll_ops = {
+    .read = enroll_read,
+    .check = enroll_check,
+    .write = totp_write,
+    .reply = enroll_reply,
+    .release = totp_release,
+};
 
 void http_totp_enroll(struct req *r)
 {
 	json_t *body = json_body_or_reply(r, NULL, 0);
 	struct totp_job *j;
-	struct account a;
-	struct store_txn *txn = NULL;
-	int rc;
 
 	if (body == NULL)
 		return;
 	json_decref(body);
-	if (!session_or_reply(r))
-		return;
-	/* Binding a new authenticator needs a recent proof (a fresh login or a
-	 * second factor), not just any session: a stolen session must not be
-	 * able to take the account over by enrolling its own TOTP. */
-	int64_t proof = r->authn.s.created_at > r->authn.s.second_factor_at
-			    ? r->authn.s.created_at
-			    : r->authn.s.second_factor_at;
-	if (authd_now() - proof > srv.cfg.reauth_window_s) {
-		reply_error(r, E_REAUTH_REQUIRED);
-		return;
-	}
-	if ((rc = store_read_begin(&txn)) != 0) {
-		reply_error(r, api_error_from_store(rc));
-		return;
-	}
-	rc = store_account_get(txn, r->authn.s.account_id, &a);
-	store_read_end(txn);
-	if (rc != 0) {
-		reply_error(r,
-			    rc == STORE_E_NOTFOUND ? E_UNAUTHENTICATED : api_error_from_store(rc));
-		return;
-	}
 	if ((j = totp_job_new(r, OP_ENROLL)) == NULL)
 		return;
-	authd_random(j->seed, sizeof(j->seed));
-	memcpy(j->email, a.email, sizeof(j->email));
-	authd_random(j->enrollment_id, AUTHD_ID_LEN);
-	if (keys_seal(srv.keys.totp, j->account_id, AUTHD_ID_LEN, j->seed, sizeof(j->seed),
-		      j->sealed) != 0) {
-		reply_error(r, E_INTERNAL);
-		totp_job_free(j);
-		return;
-	}
-	j->sealed_len = sizeof(j->seed) + SEAL_OVERHEAD;
-	j->job.done = enroll_written;
-	submit(j);
+	flow_start(&j->f, &enroll_ops, r);
 }
 
 /* --- confirm, delete, regenerate ------------------------------------------------ */
+
+static const struct flow_ops confirm_ops = {
+    .write = totp_write,
+    .reply = totp_reply,
+    .release = totp_release,
+};
+
+static const struct flow_ops delete_ops = {
+    .write = totp_write,
+    .reply = totp_reply,
+    .release = totp_release,
+};
+
+static const struct flow_ops regenerate_ops = {
+    .write = totp_write,
+    .reply = totp_reply,
+    .release = totp_release,
+};
 
 void http_totp_confirm(struct req *r)
 {
@@ -403,7 +381,7 @@ void http_totp_confirm(struct req *r)
 
 	if (body == NULL)
 		return;
-	if (!session_or_reply(r) || (j = totp_job_new(r, OP_CONFIRM)) == NULL) {
+	if ((j = totp_job_new(r, OP_CONFIRM)) == NULL) {
 		json_wipe_decref(body);
 		return;
 	}
@@ -415,14 +393,14 @@ void http_totp_confirm(struct req *r)
 			reply_field_error(r, E_INVALID_FIELD, "enrollment_id",
 					  "must be 32 hex digits");
 			json_wipe_decref(body);
-			totp_job_free(j);
+			totp_release(&j->f);
 			return;
 		}
 		j->has_enrollment_id = true;
 	}
 	json_wipe_decref(body);
-	factor_backup_new(&j->backup, j->codes, j->now);
-	submit(j);
+	factor_backup_new(&j->backup, j->codes, authd_now());
+	flow_start(&j->f, &confirm_ops, r);
 }
 
 void http_totp_delete(struct req *r)
@@ -436,14 +414,14 @@ void http_totp_delete(struct req *r)
 
 	if (body == NULL)
 		return;
-	if (!session_or_reply(r) || (j = totp_job_new(r, OP_DELETE)) == NULL) {
+	if ((j = totp_job_new(r, OP_DELETE)) == NULL) {
 		json_wipe_decref(body);
 		return;
 	}
 	code = json_str(body, "code", &j->code_len);
 	memcpy(j->code, code, j->code_len);
 	json_wipe_decref(body);
-	submit(j);
+	flow_start(&j->f, &delete_ops, r);
 }
 
 void http_backup_regenerate(struct req *r)
@@ -454,8 +432,8 @@ void http_backup_regenerate(struct req *r)
 	if (body == NULL)
 		return;
 	json_decref(body);
-	if (!session_or_reply(r) || (j = totp_job_new(r, OP_REGENERATE)) == NULL)
+	if ((j = totp_job_new(r, OP_REGENERATE)) == NULL)
 		return;
-	factor_backup_new(&j->backup, j->codes, j->now);
-	submit(j);
+	factor_backup_new(&j->backup, j->codes, authd_now());
+	flow_start(&j->f, &regenerate_ops, r);
 }

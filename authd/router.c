@@ -12,34 +12,45 @@
 
 #define API_LATEST 1
 
-typedef void (*handler_fn)(struct req *r);
-
-struct route {
-	const char *pattern; /* segments; '*' captures one into req->param */
-	handler_fn fn;
-	enum http_method method;
-	bool test_only;
-};
-
+/* Each route names the action the policy decides on (core.h). */
 static const struct route routes[] = {
-    {"health", http_health, M_GET, false},
-    {"accounts", http_accounts_create, M_POST, false},
-    {"login", http_login_start, M_POST, false},
-    {"login/*/totp", http_login_totp, M_POST, false},
-    {"login/*/backup-code", http_login_backup_code, M_POST, false},
-    {"me", http_me_get, M_GET, false},
-    {"logout", http_logout, M_POST, false},
-    {"me/password", http_password_change, M_PUT, false},
-    {"me/2fa/totp", http_totp_enroll, M_POST, false},
-    {"me/2fa/totp", http_totp_delete, M_DELETE, false},
-    {"me/2fa/totp/confirm", http_totp_confirm, M_POST, false},
-    {"me/2fa/backup-codes", http_backup_regenerate, M_POST, false},
-    {"_test/clock", http_test_clock, M_POST, true},
-    {"_test/stats", http_test_stats, M_GET, true},
-    {"_test/stall", http_test_stall, M_POST, true},
+    {"health", http_health, M_GET, ACT_HEALTH, false},
+    {"accounts", http_accounts_create, M_POST, ACT_SIGN_UP, false},
+    {"login", http_login_start, M_POST, ACT_LOGIN, false},
+    {"login/*/totp", http_login_totp, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
+    {"login/*/backup-code", http_login_backup_code, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
+    {"me", http_me_get, M_GET, ACT_ME_READ, false},
+    {"logout", http_logout, M_POST, ACT_LOGOUT, false},
+    {"me/password", http_password_change, M_PUT, ACT_PASSWORD_CHANGE, false},
+    {"me/2fa/totp", http_totp_enroll, M_POST, ACT_TOTP_ENROLL, false},
+    {"me/2fa/totp", http_totp_delete, M_DELETE, ACT_TOTP_DELETE, false},
+    {"me/2fa/totp/confirm", http_totp_confirm, M_POST, ACT_TOTP_CONFIRM, false},
+    {"me/2fa/backup-codes", http_backup_regenerate, M_POST, ACT_BACKUP_REGENERATE, false},
+    {"_test/clock", http_test_clock, M_POST, ACT_TEST_HOOK, true},
+    {"_test/stats", http_test_stats, M_GET, ACT_TEST_HOOK, true},
+    {"_test/stall", http_test_stall, M_POST, ACT_TEST_HOOK, true},
 };
 
-static const char *const method_names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", ""};
+bool router_anonymous_allowed(enum policy_action a)
+{
+	struct principal p = {PRINCIPAL_ANONYMOUS, NULL};
+	struct policy_params pp = {0};
+
+	return policy_decide(&pp, &p, a, NULL, 0) == POLICY_ALLOW;
+}
+
+const struct route *router_routes(size_t *n)
+{
+	*n = sizeof(routes) / sizeof(routes[0]);
+	return routes;
+}
+
+const char *router_method_name(enum http_method m)
+{
+	static const char *const names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", ""};
+
+	return (unsigned)m <= M_OTHER ? names[m] : "";
+}
 
 /* Matches path (no leading slash, no query) against pattern, capturing '*'. */
 static bool match(const char *pattern, const char *path, char *param, size_t psize)
@@ -95,12 +106,20 @@ void router_dispatch(struct req *r)
 			continue;
 		found = true;
 		if (rt->method == r->method) {
+			r->action = rt->action;
+			/* Every route asks the policy: those that need a session
+			 * ask in their flow, once the session is read. */
+			if (!policy_needs_session(rt->action) &&
+			    !router_anonymous_allowed(rt->action)) {
+				reply_error(r, E_FORBIDDEN);
+				return;
+			}
 			rt->fn(r);
 			return;
 		}
 		if (allow[0])
 			strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
-		strncat(allow, method_names[rt->method], sizeof(allow) - strlen(allow) - 1);
+		strncat(allow, router_method_name(rt->method), sizeof(allow) - strlen(allow) - 1);
 	}
 	if (!found) {
 		reply_error(r, E_NOT_FOUND);

@@ -20,8 +20,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define TOUCH_GRANULARITY 60
-
 void token_new(struct new_token *t, const uint8_t account_id[AUTHD_ID_LEN])
 {
 	uint8_t raw[AUTHD_TOKEN_LEN];
@@ -55,13 +53,6 @@ bool token_parse(const char *text, size_t len, struct token_ref *out)
 	authd_sha256(raw, AUTHD_TOKEN_LEN, out->hash);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return true;
-}
-
-int64_t session_expires(const struct session *s)
-{
-	int64_t idle_end = s->last_seen + srv.cfg.session_idle_s;
-
-	return idle_end < s->expires_at ? idle_end : s->expires_at;
 }
 
 int session_issue(struct store_txn *txn, const struct token_ref *ref, const struct account *a,
@@ -204,7 +195,7 @@ static void touch_done(struct job *job)
 	free(job);
 }
 
-static void touch(const struct token_ref *ref, int64_t now)
+void session_touch(const struct token_ref *ref, int64_t now)
 {
 	struct touch_job *t = calloc(1, sizeof(*t));
 
@@ -222,57 +213,32 @@ static bool unsafe_method(enum http_method m)
 	return m != M_GET;
 }
 
-bool session_or_reply(struct req *r)
+bool session_credential_or_reply(struct req *r, struct token_ref *ref, bool *via_cookie)
 {
 	const char *tok = NULL;
 	size_t len = 0;
-	struct store_txn *txn = NULL;
-	int64_t now = authd_now();
-	int rc;
 
+	*via_cookie = false;
 	if (strncasecmp(r->authorization, "Bearer ", 7) == 0) {
 		tok = r->authorization + 7;
 		len = strlen(tok);
-		r->authn.via_cookie = false;
 	} else if (r->cookie && (tok = cookie_value(r->cookie, SESSION_COOKIE, &len)) != NULL) {
-		r->authn.via_cookie = true;
+		*via_cookie = true;
 	}
-	if (tok == NULL || !token_parse(tok, len, &r->authn.token)) {
+	if (tok == NULL || !token_parse(tok, len, ref)) {
 		reply_error(r, E_UNAUTHENTICATED);
 		return false;
 	}
-	if (r->authn.via_cookie && unsafe_method(r->method)) {
+	if (*via_cookie && unsafe_method(r->method)) {
 		char want[65];
 		bool ok;
 
-		session_csrf(r->authn.token.hash, want);
+		session_csrf(ref->hash, want);
 		ok = strlen(r->csrf) == 64 && CRYPTO_memcmp(want, r->csrf, 64) == 0;
 		if (!ok) {
 			reply_error(r, E_CSRF_FAILED);
 			return false;
 		}
-	}
-	if ((rc = store_read_begin(&txn)) != 0) {
-		reply_error(r, api_error_from_store(rc));
-		return false;
-	}
-	rc = store_session_get(txn, &r->authn.token, &r->authn.s);
-	store_read_end(txn);
-	if (rc == STORE_E_NOTFOUND) {
-		reply_error(r, E_UNAUTHENTICATED);
-		return false;
-	}
-	if (rc != 0) {
-		reply_error(r, api_error_from_store(rc));
-		return false;
-	}
-	if (now >= session_expires(&r->authn.s)) {
-		reply_error(r, E_SESSION_EXPIRED);
-		return false;
-	}
-	if (now - r->authn.s.last_seen >= TOUCH_GRANULARITY) {
-		r->authn.s.last_seen = now;
-		touch(&r->authn.token, now);
 	}
 	return true;
 }

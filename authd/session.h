@@ -49,7 +49,14 @@ void session_csrf_free(void);
  */
 void reply_session_done(struct req *r, struct new_token *t, int64_t now, int backup_left);
 
-/* When the session ends, idle or absolute, whichever is first. */
-int64_t session_expires(const struct session *s);
+/*
+ * The session credential of r (Bearer token, else the session cookie, which
+ * then needs the CSRF header on unsafe methods) into *ref. Returns true, or
+ * false after replying 401/403.
+ */
+bool session_credential_or_reply(struct req *r, struct token_ref *ref, bool *via_cookie);
+
+/* Refreshes the session's last-seen time (a write no response waits for). */
+void session_touch(const struct token_ref *ref, int64_t now);
 
 #endif

@@ -59,6 +59,10 @@ struct session {
 	int64_t second_factor_at; /* last second-factor proof, 0 if none */
 };
 
+/* When the session ends: idle_s after it was last seen, or its absolute
+ * end, whichever is first. */
+int64_t core_session_expires(const struct session *s, int64_t idle_s);
+
 /* Where a session or pending login is filed: the account id its token
  * carries and the SHA-256 of the whole token. */
 struct token_ref {
@@ -149,5 +153,75 @@ bool throttle_is_quiet(const struct throttle_rec *r, int64_t now);
 void throttle_key_account(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN]);
 void throttle_key_factor(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN]);
 void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const char *email);
+
+/* --- the policy point ----------------------------------------------------------- */
+
+/*
+ * Every access is decided here: (principal, action, resource) -> allow, or
+ * deny with a reason that maps to one API error. Handlers never decide
+ * access themselves; a write that depends on the decision asks again
+ * inside its transaction, against the session as stored then.
+ */
+enum policy_principal_kind {
+	PRINCIPAL_ANONYMOUS, /* no credential presented */
+	PRINCIPAL_SESSION,   /* a live session (struct session) */
+};
+
+struct principal {
+	enum policy_principal_kind kind;
+	const struct session *session; /* PRINCIPAL_SESSION */
+};
+
+/* What a request does. Each route names one (see the route table). */
+enum policy_action {
+	ACT_HEALTH,
+	ACT_SIGN_UP,
+	ACT_LOGIN,		 /* the password step */
+	ACT_LOGIN_SECOND_FACTOR, /* a second-factor step of a pending login */
+	ACT_ME_READ,
+	ACT_LOGOUT,
+	ACT_PASSWORD_CHANGE,
+	ACT_TOTP_ENROLL,
+	ACT_TOTP_CONFIRM,
+	ACT_TOTP_DELETE,
+	ACT_BACKUP_REGENERATE,
+	ACT_TEST_HOOK, /* test builds only; the router refuses them elsewhere */
+	ACT__COUNT
+};
+
+/* The resource an action touches, when it has an owner. */
+struct policy_resource {
+	const uint8_t *account_id; /* NULL: the principal's own account */
+};
+
+enum policy_decision {
+	POLICY_ALLOW = 0,
+	POLICY_DENY_UNAUTHENTICATED, /* a session is needed */
+	POLICY_DENY_REAUTH,	     /* a recent proof (reauth window) is needed */
+	POLICY_DENY_FORBIDDEN,	     /* authenticated, but not for this */
+};
+
+struct policy_params {
+	int64_t reauth_window; /* seconds a proof stays recent */
+};
+
+/* The action's name ("totp_enroll"), for logs and tests. */
+const char *policy_action_name(enum policy_action a);
+
+/* Decides; pure (no clock but `now`). A NULL resource means the
+ * principal's own. */
+enum policy_decision policy_decide(const struct policy_params *pp, const struct principal *p,
+				   enum policy_action a, const struct policy_resource *res,
+				   int64_t now);
+
+/*
+ * The one rule for a recent proof: the session's last proof of possession
+ * (the login that made it, with every factor the account had, or a later
+ * second-factor step) is at most reauth_window old.
+ */
+bool policy_recent_proof(const struct policy_params *pp, const struct session *s, int64_t now);
+
+/* True when the action needs a session (the shell reads it first). */
+bool policy_needs_session(enum policy_action a);
 
 #endif

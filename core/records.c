@@ -25,3 +25,10 @@ unsigned backup_remaining(const struct backup_rec *b)
 			n++;
 	return n;
 }
+
+int64_t core_session_expires(const struct session *s, int64_t idle_s)
+{
+	int64_t idle_end = s->last_seen + idle_s;
+
+	return idle_end < s->expires_at ? idle_end : s->expires_at;
+}

@@ -131,3 +131,40 @@ class Sessions(OwnAuthd, unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RevokedDuringHash(OwnAuthd, unittest.TestCase):
+    """The policy is asked again inside the write: a session ended while the
+    argon2id hashes of a password change run changes nothing. The cost is
+    raised so that the hashes take long enough for the logout to land."""
+
+    authd_config = "[password]\nargon2_memory_kib = 65536\nargon2_iterations = 6\n"
+
+    def test_logout_while_password_change_hashes(self):
+        import threading
+        import time
+
+        e = email()
+        self.a.signup(e)
+        tok = self.a.session(e)
+        remember_secret("a brand new passphrase")
+        result = {}
+
+        def change():
+            result["r"] = self.a.put("/1/me/password",
+                                     {"current_password": "correct horse battery",
+                                      "new_password": "a brand new passphrase"}, token=tok)
+
+        t = threading.Thread(target=change)
+        t0 = time.monotonic()
+        t.start()
+        time.sleep(0.05)
+        self.assertEqual(self.a.post("/1/logout", token=tok).status, 204)
+        t.join()
+        took = time.monotonic() - t0
+        r = result["r"]
+        self.assertEqual((r.status, r.json["code"]), (401, "unauthenticated"), r)
+        self.assertGreater(took, 0.1, "the hashes were too fast to test the race")
+        # The password did not change.
+        self.assertEqual(self.a.login(e).json["state"], "done")
+        self.assertEqual(self.a.login(e, "a brand new passphrase").status, 401)

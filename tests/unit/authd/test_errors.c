@@ -15,6 +15,8 @@ static void test_table_complete(void **state)
 {
 	(void)state;
 	for (int e = 0; e < E__COUNT; e++) {
+		if (e == E_OK)
+			continue;
 		const struct api_error_info *i = api_error_info((enum api_error)e);
 
 		assert_true(i->status >= 400 && i->status <= 599);
@@ -25,6 +27,9 @@ static void test_table_complete(void **state)
 	}
 	assert_int_equal(api_error_info(E_TOO_MANY_ATTEMPTS)->status, 429);
 	assert_string_equal(api_error_info(E_CODE_REUSED)->code, "code_reused");
+	/* A zeroed decision is an internal error, never a client one. */
+	assert_int_equal(E_INTERNAL, 0);
+	assert_int_equal(api_error_info((enum api_error)0)->status, 500);
 }
 
 static void test_store_mapping(void **state)
@@ -32,6 +37,7 @@ static void test_store_mapping(void **state)
 	(void)state;
 	assert_int_equal(api_error_from_store(STORE_E_FULL), E_STORE_UNAVAILABLE);
 	assert_int_equal(api_error_from_store(STORE_E_IO), E_STORE_UNAVAILABLE);
+	assert_int_equal(api_error_from_store(STORE_E_UNAVAILABLE), E_STORE_UNAVAILABLE);
 	assert_int_equal(api_error_from_store(STORE_E_CORRUPT), E_INTERNAL);
 }
 

@@ -57,7 +57,7 @@ static void test_apply_matches_check(void **state)
 			struct totp_rec a, b;
 			struct totp_precheck pre;
 			char code[OTP_DIGITS_MAX + 1];
-			int err_check = 0, err_apply = 0;
+			enum api_error err_check = E_INTERNAL, err_apply = E_INTERNAL;
 
 			make_record(&a, 0x42);
 			if (off == 4)
@@ -74,7 +74,7 @@ static void test_apply_matches_check(void **state)
 			assert_true(factor_totp_apply(&b, &pre, &err_apply));
 			assert_int_equal(err_apply, err_check);
 			assert_int_equal(b.last_step, a.last_step);
-			accepted += err_check == -1;
+			accepted += err_check == E_OK;
 			replayed += err_check == E_CODE_REUSED;
 			invalid += err_check == E_INVALID_CODE;
 		}
@@ -88,7 +88,7 @@ static void test_changed_seed_decides_nothing(void **state)
 	struct totp_rec seen, now;
 	struct totp_precheck pre;
 	char code[OTP_DIGITS_MAX + 1];
-	int err = 0;
+	enum api_error err = E_INTERNAL;
 
 	(void)state;
 	make_record(&seen, 0x42);

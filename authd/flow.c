@@ -1,0 +1,252 @@
+/*
+ * The request flow behind flow.h: one chain of jobs (read, work, write) and
+ * the loop-side steps between them, with the session check and the policy
+ * decision done here once for every route.
+ */
+#include "flow.h"
+
+#include "async.h"
+#include "session.h"
+
+#include <log.h>
+#include <stdlib.h>
+#include <util.h>
+
+/* A session is touched (last-seen refreshed) at most this often. */
+#define TOUCH_GRANULARITY 60
+
+static struct policy_params params;
+
+const struct policy_params *flow_policy_params(void)
+{
+	params.reauth_window = srv.cfg.reauth_window_s;
+	return &params;
+}
+
+static enum api_error policy_error(enum policy_decision d)
+{
+	switch (d) {
+	case POLICY_ALLOW:
+		return E_OK;
+	case POLICY_DENY_UNAUTHENTICATED:
+		return E_UNAUTHENTICATED;
+	case POLICY_DENY_REAUTH:
+		return E_REAUTH_REQUIRED;
+	default:
+		return E_FORBIDDEN;
+	}
+}
+
+/* The principal's access as stored in txn-time state: E_OK, or why not. */
+static enum api_error decide(struct flow *f)
+{
+	struct principal p = {PRINCIPAL_ANONYMOUS, NULL};
+
+	if (policy_needs_session(f->action)) {
+		if (!f->has_session)
+			return E_UNAUTHENTICATED;
+		if (f->now >= core_session_expires(&f->session, srv.cfg.session_idle_s))
+			return E_SESSION_EXPIRED;
+		p.kind = PRINCIPAL_SESSION;
+		p.session = &f->session;
+	}
+	return policy_error(policy_decide(flow_policy_params(), &p, f->action, NULL, f->now));
+}
+
+static void release(struct flow *f)
+{
+	f->ops->release(f);
+}
+
+void flow_reply_error(struct flow *f, struct req *r)
+{
+	if (f->err == E_TOO_MANY_ATTEMPTS)
+		reply_throttled(r, f->retry_after);
+	else
+		reply_error(r, f->err == E_OK ? E_INTERNAL : f->err);
+}
+
+/* The end: reply (or not, when the client has gone) and free. */
+static void finish(struct flow *f)
+{
+	struct req *r = f->req;
+
+	if (r) {
+		if (f->job.store_rc != 0)
+			reply_error(r, api_error_from_store(f->job.store_rc));
+		else if (f->ops->reply)
+			f->ops->reply(f, r);
+		else if (f->err != E_OK)
+			flow_reply_error(f, r);
+		else
+			reply_empty(r, 204);
+	}
+	release(f);
+}
+
+/* --- write ------------------------------------------------------------------------ */
+
+static int write_txn(struct job *job, struct store_txn *txn)
+{
+	struct flow *f = (struct flow *)job;
+	int rc;
+
+	f->err = E_OK;
+	if (policy_needs_session(f->action)) {
+		/* Ask again against the session as it is now. */
+		rc = store_session_get(txn, &f->token, &f->session);
+		if (rc != 0 && rc != STORE_E_NOTFOUND)
+			return rc;
+		f->has_session = rc == 0;
+		if ((f->err = decide(f)) != E_OK)
+			return 0;
+	}
+	return f->ops->write(f, txn);
+}
+
+static void write_done(struct job *job)
+{
+	struct flow *f = (struct flow *)job;
+
+	if (f->ops->written)
+		f->ops->written(f);
+	if (f->req && !req_resume(f->req))
+		f->req = NULL;
+	finish(f);
+}
+
+static void write_or_finish(struct flow *f)
+{
+	if (f->ops->write == NULL) {
+		finish(f);
+		return;
+	}
+	f->job.txn_work = write_txn;
+	f->job.done = write_done;
+	if (f->req)
+		req_hold(f->req);
+	store_write(&f->job);
+}
+
+/* --- work ------------------------------------------------------------------------- */
+
+static void work_run(struct job *job)
+{
+	struct flow *f = (struct flow *)job;
+
+	f->ops->work(f);
+}
+
+static void work_done(struct job *job)
+{
+	struct flow *f = (struct flow *)job;
+
+	if (!req_resume(f->req))
+		f->req = NULL;
+	if (f->ops->worked && !f->ops->worked(f)) {
+		release(f);
+		return;
+	}
+	if (f->req == NULL && !f->finish_if_gone) {
+		release(f);
+		return;
+	}
+	if (f->err != E_OK) {
+		finish(f);
+		return;
+	}
+	write_or_finish(f);
+}
+
+/* --- read ------------------------------------------------------------------------- */
+
+static void after_read(struct flow *f)
+{
+	struct req *r = f->req;
+	enum api_error e;
+
+	if (policy_needs_session(f->action) && f->has_session &&
+	    f->now - f->session.last_seen >= TOUCH_GRANULARITY &&
+	    f->now < core_session_expires(&f->session, srv.cfg.session_idle_s)) {
+		f->session.last_seen = f->now;
+		session_touch(&f->token, f->now);
+	}
+	if ((e = decide(f)) != E_OK) {
+		reply_error(r, e);
+		release(f);
+		return;
+	}
+	if (f->err != E_OK) {
+		finish(f);
+		return;
+	}
+	if (f->ops->check && !f->ops->check(f, r)) {
+		release(f);
+		return;
+	}
+	if (f->ops->work) {
+		f->job.work = work_run;
+		f->job.done = work_done;
+		req_hold(r);
+		async_run(&f->job);
+		return;
+	}
+	write_or_finish(f);
+}
+
+static int read_txn(struct job *job, struct store_txn *txn)
+{
+	struct flow *f = (struct flow *)job;
+	int rc;
+
+	f->err = E_OK;
+	if (policy_needs_session(f->action)) {
+		rc = store_session_get(txn, &f->token, &f->session);
+		if (rc == STORE_E_NOTFOUND) {
+			f->has_session = false;
+			return 0; /* the policy answers */
+		}
+		if (rc != 0)
+			return rc;
+		f->has_session = true;
+	}
+	return f->ops->read ? f->ops->read(f, txn) : 0;
+}
+
+static void read_done(struct job *job)
+{
+	struct flow *f = (struct flow *)job;
+
+	if (!req_resume(f->req)) {
+		release(f);
+		return;
+	}
+	if (job->store_rc != 0) {
+		reply_error(f->req, api_error_from_store(job->store_rc));
+		release(f);
+		return;
+	}
+	after_read(f);
+}
+
+void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r)
+{
+	f->ops = ops;
+	f->action = r->action;
+	f->req = r;
+	f->now = authd_now();
+	f->err = E_OK;
+	if (policy_needs_session(f->action) &&
+	    !session_credential_or_reply(r, &f->token, &f->via_cookie)) {
+		release(f);
+		return;
+	}
+	if (!policy_needs_session(f->action) && ops->read == NULL) {
+		after_read(f);
+		return;
+	}
+	f->job.txn_work = read_txn;
+	f->job.done = read_done;
+	req_hold(r);
+	store_read(&f->job);
+}

@@ -1,0 +1,84 @@
+/*
+ * A request's way through the house, carried by one helper so that no
+ * handler wires its own chain of callbacks:
+ *
+ *   authenticate -> ask the policy -> read -> check -> work -> write -> reply
+ *
+ * A handler parses and checks its body, fills a struct that starts with a
+ * struct flow, and calls flow_start() with a table of the steps it needs
+ * (every step is optional). The policy decides on the route's action
+ * (r->action, from the route table). When that action needs a session
+ * (policy_needs_session), the session is read in the same read transaction
+ * as the read step, then checked (expiry) and the policy decides on the
+ * loop. The write step runs only after the policy is asked again inside the
+ * write transaction, against the session as stored then: a session revoked
+ * while an argon2id hash ran changes nothing.
+ *
+ * Threads: read and write run where the store runs them (store_read,
+ * store_write), work on the pool, everything else on the loop. A step sets
+ * f->err to stop with an error; reply() then sees it.
+ */
+#ifndef AUTHD_FLOW_H
+#define AUTHD_FLOW_H
+
+#include "http.h"
+
+#include <core.h>
+#include <store.h>
+
+struct flow;
+
+struct flow_ops {
+	/* Read-only transaction (after the session, in the same one). */
+	int (*read)(struct flow *f, struct store_txn *txn);
+	/* Loop, after the read and the policy: checks on the loop's own state
+	 * (in-memory throttles). Returns false after replying; the flow is
+	 * then released. */
+	bool (*check)(struct flow *f, struct req *r);
+	/* Pool thread: CPU-heavy work (argon2id). */
+	void (*work)(struct flow *f);
+	/* Loop, after work, also when the client has gone (f->req is then
+	 * NULL and the flow goes on only if f->finish_if_gone). Returns false
+	 * to stop before the write, after replying when f->req is set. */
+	bool (*worked)(struct flow *f);
+	/* Write transaction; may run more than once (store.h): it sets every
+	 * output from scratch. */
+	int (*write)(struct flow *f, struct store_txn *txn);
+	/* Loop, once the write committed or failed, whether or not the client
+	 * is still there (bookkeeping that must not depend on it). */
+	void (*written)(struct flow *f);
+	/* Loop: the reply, for every outcome the store did not fail (f->err
+	 * says which); NULL replies 204 on success. flow_reply_error() answers
+	 * f->err. */
+	void (*reply)(struct flow *f, struct req *r);
+	/* Frees the flow's struct, wiping what it holds. */
+	void (*release)(struct flow *f);
+};
+
+struct flow {
+	struct job job;
+	const struct flow_ops *ops;
+	enum policy_action action;
+	struct req *req; /* NULL once the client has gone */
+	int64_t now;	 /* the request's time, for every step */
+	enum api_error err;
+	int64_t retry_after; /* with E_TOO_MANY_ATTEMPTS */
+	bool finish_if_gone; /* write even when the client left (record a failure) */
+	/* The principal, when the action needs a session. */
+	bool has_session;
+	struct token_ref token;
+	struct session session;
+	bool via_cookie;
+};
+
+/* Starts f (ops steps) for r; f is owned by the flow from here and freed
+ * through ops->release. The caller returns right after. */
+void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r);
+
+/* Replies the error in f->err (429 with Retry-After for throttling). */
+void flow_reply_error(struct flow *f, struct req *r);
+
+/* The policy parameters from the configuration. */
+const struct policy_params *flow_policy_params(void);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * The policy point: one table says what each action needs, and one function
+ * decides. Today the principals are anonymous clients and sessions; API
+ * tokens (scopes) and device keys join them here, not in handlers.
+ */
+#include "core.h"
+
+#include <string.h>
+
+enum need {
+	NEED_NOTHING,
+	NEED_SESSION,	   /* any live session of the account */
+	NEED_RECENT_PROOF, /* a session whose last proof is within the window */
+};
+
+static const struct {
+	const char *name;
+	enum need need;
+} rules[ACT__COUNT] = {
+    [ACT_HEALTH] = {"health", NEED_NOTHING},
+    [ACT_SIGN_UP] = {"sign_up", NEED_NOTHING},
+    [ACT_LOGIN] = {"login", NEED_NOTHING},
+    /* The pending login's id is the credential; the step checks it. */
+    [ACT_LOGIN_SECOND_FACTOR] = {"login_second_factor", NEED_NOTHING},
+    [ACT_ME_READ] = {"me_read", NEED_SESSION},
+    [ACT_LOGOUT] = {"logout", NEED_SESSION},
+    /* The current password is the proof; failures count as second-factor
+     * failures of the account. */
+    [ACT_PASSWORD_CHANGE] = {"password_change", NEED_SESSION},
+    /* Binding an authenticator: a stolen session must not be able to take
+     * the account over by enrolling its own TOTP. */
+    [ACT_TOTP_ENROLL] = {"totp_enroll", NEED_RECENT_PROOF},
+    /* The first code of the new seed is the proof. */
+    [ACT_TOTP_CONFIRM] = {"totp_confirm", NEED_SESSION},
+    /* A current code or a backup code is the proof. */
+    [ACT_TOTP_DELETE] = {"totp_delete", NEED_SESSION},
+    [ACT_BACKUP_REGENERATE] = {"backup_regenerate", NEED_RECENT_PROOF},
+    [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
+};
+
+const char *policy_action_name(enum policy_action a)
+{
+	return (unsigned)a < ACT__COUNT && rules[a].name ? rules[a].name : "unknown";
+}
+
+bool policy_needs_session(enum policy_action a)
+{
+	return (unsigned)a < ACT__COUNT && rules[a].need != NEED_NOTHING;
+}
+
+bool policy_recent_proof(const struct policy_params *pp, const struct session *s, int64_t now)
+{
+	int64_t proof = s->created_at > s->second_factor_at ? s->created_at : s->second_factor_at;
+
+	return now - proof <= pp->reauth_window;
+}
+
+enum policy_decision policy_decide(const struct policy_params *pp, const struct principal *p,
+				   enum policy_action a, const struct policy_resource *res,
+				   int64_t now)
+{
+	const struct session *s = p->kind == PRINCIPAL_SESSION ? p->session : NULL;
+
+	if ((unsigned)a >= ACT__COUNT || rules[a].name == NULL)
+		return POLICY_DENY_FORBIDDEN; /* an action without a rule is never allowed */
+	if (rules[a].need == NEED_NOTHING)
+		return POLICY_ALLOW;
+	if (s == NULL)
+		return POLICY_DENY_UNAUTHENTICATED;
+	/* A session acts on its own account only (no cross-account access yet). */
+	if (res && res->account_id && memcmp(res->account_id, s->account_id, AUTHD_ID_LEN) != 0)
+		return POLICY_DENY_FORBIDDEN;
+	if (rules[a].need == NEED_RECENT_PROOF && !policy_recent_proof(pp, s, now))
+		return POLICY_DENY_REAUTH;
+	return POLICY_ALLOW;
+}

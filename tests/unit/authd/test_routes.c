@@ -1,0 +1,91 @@
+/* The route table against the policy: every route x principal kind has an
+ * expected answer here, keyed by "METHOD pattern". A new route without a
+ * line in this table fails this test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "http.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define WINDOW 300
+#define T0     1000000
+
+enum { A = POLICY_ALLOW, U = POLICY_DENY_UNAUTHENTICATED, R = POLICY_DENY_REAUTH };
+
+static const struct {
+	const char *route;
+	int anonymous, fresh_session, stale_session;
+} expected[] = {
+    {"GET health", A, A, A},
+    {"POST accounts", A, A, A},
+    {"POST login", A, A, A},
+    {"POST login/*/totp", A, A, A},
+    {"POST login/*/backup-code", A, A, A},
+    {"GET me", U, A, A},
+    {"POST logout", U, A, A},
+    {"PUT me/password", U, A, A},
+    {"POST me/2fa/totp", U, A, R},
+    {"DELETE me/2fa/totp", U, A, A},
+    {"POST me/2fa/totp/confirm", U, A, A},
+    {"POST me/2fa/backup-codes", U, A, R},
+    {"POST _test/clock", A, A, A},
+    {"GET _test/stats", A, A, A},
+    {"POST _test/stall", A, A, A},
+};
+
+static void test_every_route_has_a_line(void **state)
+{
+	struct policy_params pp = {WINDOW};
+	struct session fresh, stale;
+	size_t n;
+	const struct route *routes = router_routes(&n);
+
+	(void)state;
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.created_at = fresh.second_factor_at = T0 - 1;
+	stale = fresh;
+	stale.created_at = stale.second_factor_at = T0 - WINDOW - 1;
+	for (size_t i = 0; i < n; i++) {
+		char key[96];
+		size_t k;
+
+		snprintf(key, sizeof(key), "%s %s", router_method_name(routes[i].method),
+			 routes[i].pattern);
+		for (k = 0; k < sizeof(expected) / sizeof(expected[0]); k++)
+			if (strcmp(expected[k].route, key) == 0)
+				break;
+		if (k == sizeof(expected) / sizeof(expected[0]))
+			fail_msg("route %s has no policy line in this test", key);
+		struct principal anon = {PRINCIPAL_ANONYMOUS, NULL};
+		struct principal pf = {PRINCIPAL_SESSION, &fresh};
+		struct principal ps = {PRINCIPAL_SESSION, &stale};
+		int got[3] = {
+		    (int)policy_decide(&pp, &anon, routes[i].action, NULL, T0),
+		    (int)policy_decide(&pp, &pf, routes[i].action, NULL, T0),
+		    (int)policy_decide(&pp, &ps, routes[i].action, NULL, T0),
+		};
+		if (got[0] != expected[k].anonymous || got[1] != expected[k].fresh_session ||
+		    got[2] != expected[k].stale_session)
+			fail_msg("route %s: got %d/%d/%d", key, got[0], got[1], got[2]);
+		/* The router lets anonymous clients through exactly when the
+		 * policy does, for routes that need no session. */
+		if (!policy_needs_session(routes[i].action))
+			assert_int_equal(router_anonymous_allowed(routes[i].action), got[0] == A);
+	}
+	/* And no line of this table is stale. */
+	assert_int_equal(n, sizeof(expected) / sizeof(expected[0]));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_every_route_has_a_line),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

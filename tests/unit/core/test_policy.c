@@ -1,0 +1,138 @@
+/* Unit tests for core/policy.c, as a table: principal x action x time ->
+ * decision, and the one rule for a recent proof. Links only the core. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core.h"
+
+#include <string.h>
+
+#define WINDOW 300
+#define T0     1000000
+
+enum who { ANON, FRESH, STALE_LOGIN_RECENT_2FA, STALE };
+
+static struct session sess(enum who w)
+{
+	struct session s;
+
+	memset(&s, 0, sizeof(s));
+	memset(s.account_id, 7, AUTHD_ID_LEN);
+	s.aal = AAL_SECOND_FACTOR;
+	switch (w) {
+	case FRESH: /* logged in just now */
+		s.created_at = T0 - 10;
+		s.second_factor_at = T0 - 10;
+		break;
+	case STALE_LOGIN_RECENT_2FA: /* old session, recent second factor */
+		s.created_at = T0 - 5000;
+		s.second_factor_at = T0 - WINDOW;
+		break;
+	default: /* both proofs older than the window */
+		s.created_at = T0 - 5000;
+		s.second_factor_at = T0 - WINDOW - 1;
+		break;
+	}
+	return s;
+}
+
+static void test_table(void **state)
+{
+	static const struct {
+		enum who who;
+		enum policy_action a;
+		enum policy_decision want;
+	} cases[] = {
+	    {ANON, ACT_HEALTH, POLICY_ALLOW},
+	    {ANON, ACT_SIGN_UP, POLICY_ALLOW},
+	    {ANON, ACT_LOGIN, POLICY_ALLOW},
+	    {ANON, ACT_LOGIN_SECOND_FACTOR, POLICY_ALLOW},
+	    {ANON, ACT_ME_READ, POLICY_DENY_UNAUTHENTICATED},
+	    {ANON, ACT_LOGOUT, POLICY_DENY_UNAUTHENTICATED},
+	    {ANON, ACT_PASSWORD_CHANGE, POLICY_DENY_UNAUTHENTICATED},
+	    {ANON, ACT_TOTP_ENROLL, POLICY_DENY_UNAUTHENTICATED},
+	    {ANON, ACT_TOTP_CONFIRM, POLICY_DENY_UNAUTHENTICATED},
+	    {ANON, ACT_TOTP_DELETE, POLICY_DENY_UNAUTHENTICATED},
+	    {ANON, ACT_BACKUP_REGENERATE, POLICY_DENY_UNAUTHENTICATED},
+	    {FRESH, ACT_ME_READ, POLICY_ALLOW},
+	    {FRESH, ACT_TOTP_ENROLL, POLICY_ALLOW},
+	    {FRESH, ACT_BACKUP_REGENERATE, POLICY_ALLOW},
+	    {STALE_LOGIN_RECENT_2FA, ACT_TOTP_ENROLL, POLICY_ALLOW},
+	    {STALE_LOGIN_RECENT_2FA, ACT_BACKUP_REGENERATE, POLICY_ALLOW},
+	    {STALE, ACT_ME_READ, POLICY_ALLOW},
+	    {STALE, ACT_PASSWORD_CHANGE, POLICY_ALLOW},
+	    {STALE, ACT_TOTP_CONFIRM, POLICY_ALLOW},
+	    {STALE, ACT_TOTP_DELETE, POLICY_ALLOW},
+	    {STALE, ACT_TOTP_ENROLL, POLICY_DENY_REAUTH},
+	    {STALE, ACT_BACKUP_REGENERATE, POLICY_DENY_REAUTH},
+	    {ANON, ACT__COUNT, POLICY_DENY_FORBIDDEN},
+	    {FRESH, (enum policy_action) - 1, POLICY_DENY_FORBIDDEN},
+	};
+	struct policy_params pp = {WINDOW};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct session s = sess(cases[i].who);
+		struct principal p = {PRINCIPAL_ANONYMOUS, NULL};
+
+		if (cases[i].who != ANON) {
+			p.kind = PRINCIPAL_SESSION;
+			p.session = &s;
+		}
+		if (policy_decide(&pp, &p, cases[i].a, NULL, T0) != cases[i].want)
+			fail_msg("case %zu: %s", i, policy_action_name(cases[i].a));
+	}
+}
+
+/* A session acts on its own account only. */
+static void test_other_account(void **state)
+{
+	struct policy_params pp = {WINDOW};
+	struct session s = sess(FRESH);
+	struct principal p = {PRINCIPAL_SESSION, &s};
+	uint8_t other[AUTHD_ID_LEN];
+	struct policy_resource res = {other};
+
+	(void)state;
+	memset(other, 8, sizeof(other));
+	assert_int_equal(policy_decide(&pp, &p, ACT_ME_READ, &res, T0), POLICY_DENY_FORBIDDEN);
+	res.account_id = s.account_id;
+	assert_int_equal(policy_decide(&pp, &p, ACT_ME_READ, &res, T0), POLICY_ALLOW);
+}
+
+/* Every action has a rule and a name: a new one without a line is caught. */
+static void test_every_action_named(void **state)
+{
+	(void)state;
+	for (int a = 0; a < ACT__COUNT; a++)
+		assert_string_not_equal(policy_action_name((enum policy_action)a), "unknown");
+}
+
+static void test_recent_proof_edges(void **state)
+{
+	struct policy_params pp = {WINDOW};
+	struct session s = sess(STALE);
+
+	(void)state;
+	s.second_factor_at = T0 - WINDOW;
+	assert_true(policy_recent_proof(&pp, &s, T0));
+	assert_false(policy_recent_proof(&pp, &s, T0 + 1));
+	s.second_factor_at = 0;
+	s.created_at = T0;
+	assert_true(policy_recent_proof(&pp, &s, T0 + WINDOW));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_other_account),
+	    cmocka_unit_test(test_every_action_named),
+	    cmocka_unit_test(test_recent_proof_edges),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
