@@ -22,6 +22,7 @@ void config_defaults(struct authd_config *c)
 	snprintf(c->issuer, sizeof(c->issuer), "authd");
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	c->map_size_mb = 1024;
+	snprintf(c->engine, sizeof(c->engine), "lmdb");
 	c->max_body = 16384;
 	c->max_connections = 4096;
 	c->argon2_m_kib = ARGON2_MIN_M_KIB;
@@ -67,6 +68,10 @@ static const struct key keys[] = {
     STR("storage", "data_dir", data_dir),
     STR("storage", "key_file", key_file),
     NUM("storage", "map_size_mb", K_SIZE, map_size_mb, 1, 1048576),
+    STR("storage", "engine", engine),
+    STR("storage", "url", url),
+    NUM("storage", "connections", K_U32, connections, 0, 64),
+    STR("server", "node_id", node_id),
     NUM("password", "argon2_memory_kib", K_U32, argon2_m_kib, 8, 4194304),
     NUM("password", "argon2_iterations", K_U32, argon2_t, 1, 64),
     NUM("password", "argon2_parallelism", K_U32, argon2_p, 1, 16),
@@ -186,6 +191,15 @@ int config_validate(const struct authd_config *c, char *err, size_t err_size)
 	}
 	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
 		snprintf(err, err_size, "tls_cert and tls_key go together");
+		return -1;
+	}
+	if (strcmp(c->engine, "lmdb") != 0 && strcmp(c->engine, "postgresql") != 0) {
+		snprintf(err, err_size, "[storage] engine is lmdb or postgresql, not %.16s",
+			 c->engine);
+		return -1;
+	}
+	if (strcmp(c->engine, "postgresql") == 0 && c->url[0] == '\0') {
+		snprintf(err, err_size, "[storage] engine = postgresql needs [storage] url");
 		return -1;
 	}
 	if (log_level_parse(c->log_level) < 0) {

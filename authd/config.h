@@ -18,8 +18,12 @@ struct authd_config {
 	char tls_key[512];
 	char issuer[64]; /* shown in authenticator apps */
 	char log_level[16];
-	size_t map_size_mb; /* LMDB map size */
-	size_t max_body;    /* bytes of request body accepted */
+	size_t map_size_mb;   /* LMDB map size */
+	char engine[16];      /* "lmdb" (embedded, default) or "postgresql" */
+	char url[1024];	      /* PostgreSQL conninfo (may hold a password: never logged) */
+	unsigned connections; /* PostgreSQL connection threads; 0: the engine's default */
+	char node_id[64];     /* this node's name among several (logs); default: hostname */
+	size_t max_body;      /* bytes of request body accepted */
 	unsigned max_connections;
 	unsigned workers; /* password hashing threads; 0 = one per core */
 	uint32_t argon2_m_kib;

@@ -22,25 +22,34 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: authd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]\n"
-		   "             [--log-level error|warn|info|debug] [--test-clock] [--version]\n");
+		   "             [--node-id NAME] [--log-level error|warn|info|debug]\n"
+		   "             [--test-clock] [--version] [serve | migrate]\n"
+		   "  serve    run the server (the default)\n"
+		   "  migrate  create or upgrade the store's schema (PostgreSQL), then exit\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},	{"listen", required_argument, NULL, 'l'},
-	    {"data-dir", required_argument, NULL, 'd'}, {"log-level", required_argument, NULL, 'L'},
-	    {"test-clock", no_argument, NULL, 'T'},	{"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"data-dir", required_argument, NULL, 'd'},
+	    {"log-level", required_argument, NULL, 'L'},
+	    {"test-clock", no_argument, NULL, 'T'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"node-id", required_argument, NULL, 'N'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config_file = NULL, *listen = NULL, *data_dir = NULL, *level = NULL;
+	const char *node_id = NULL, *command = "serve";
 	bool test_clock = false;
 	char err[512];
 	char key_path[600];
 	int c;
 	int rc = 1;
 
-	while ((c = getopt_long(argc, argv, "c:l:d:L:TVh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:l:d:L:N:TVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config_file = optarg;
@@ -57,6 +66,9 @@ int main(int argc, char **argv)
 		case 'T':
 			test_clock = true;
 			break;
+		case 'N':
+			node_id = optarg;
+			break;
 		case 'V':
 			printf("authd %s%s\n", AUTHD_VERSION,
 			       authd_test_build() ? " (test build)" : "");
@@ -69,7 +81,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc) {
+	if (optind < argc)
+		command = argv[optind++];
+	if (optind != argc || (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0)) {
 		usage(stderr);
 		return 2;
 	}
@@ -88,6 +102,12 @@ int main(int argc, char **argv)
 		snprintf(srv.cfg.log_level, sizeof(srv.cfg.log_level), "%s", level);
 	if (test_clock)
 		srv.cfg.test_clock = true;
+	if (node_id)
+		snprintf(srv.cfg.node_id, sizeof(srv.cfg.node_id), "%s", node_id);
+	if (srv.cfg.node_id[0] == '\0' &&
+	    gethostname(srv.cfg.node_id, sizeof(srv.cfg.node_id)) != 0)
+		snprintf(srv.cfg.node_id, sizeof(srv.cfg.node_id), "authd");
+	srv.cfg.node_id[sizeof(srv.cfg.node_id) - 1] = '\0';
 	if (config_validate(&srv.cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "authd: %s\n", err);
 		return 2;
@@ -98,13 +118,24 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct store_options so = {
-	    .engine = STORE_ENGINE_LMDB,
 	    .data_dir = srv.cfg.data_dir,
 	    .map_size_mb = srv.cfg.map_size_mb,
+	    .url = srv.cfg.url,
+	    .connections = srv.cfg.connections,
 	    .complete = async_complete,
 	};
 	bool empty = false;
 
+	if (store_engine_parse(srv.cfg.engine, &so.engine) != 0) {
+		log_err("unknown storage engine %.16s", srv.cfg.engine);
+		return 2;
+	}
+	if (strcmp(command, "migrate") == 0) {
+		rc = store_migrate(&so) == 0 ? 0 : 1;
+		if (rc == 0)
+			log_info("store schema is up to date (engine %s)", srv.cfg.engine);
+		return rc;
+	}
 	if (store_open(&so) != 0)
 		return 1;
 	if (store_is_empty(&empty) != 0) {
@@ -133,7 +164,8 @@ int main(int argc, char **argv)
 			srv.cfg.argon2_t, srv.cfg.argon2_p);
 		goto out;
 	}
-	log_info("authd %s data_dir=%s argon2id m=%u t=%u p=%u%s", AUTHD_VERSION, srv.cfg.data_dir,
+	log_info("authd %s node=%.64s engine=%s data_dir=%s argon2id m=%u t=%u p=%u%s",
+		 AUTHD_VERSION, srv.cfg.node_id, srv.cfg.engine, srv.cfg.data_dir,
 		 srv.cfg.argon2_m_kib, srv.cfg.argon2_t, srv.cfg.argon2_p,
 		 authd_test_build() ? " (test build)" : "");
 	rc = server_run() == 0 ? 0 : 1;
