@@ -42,7 +42,31 @@ static void test_defaults(void **state)
 	assert_int_equal(c.session_idle_s, 1800);
 	assert_int_equal(c.session_absolute_s, 43200);
 	assert_false(c.test_clock);
+	assert_string_equal(c.engine, "lmdb");
 	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+}
+
+static void test_storage_engine(void **state)
+{
+	struct authd_config c;
+	char err[256];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(load(&c, "[storage]\nengine = postgresql\n", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -1); /* no url */
+	assert_non_null(strstr(err, "url"));
+	assert_int_equal(load(&c,
+			      "[storage]\nurl = postgresql://authd@127.0.0.1:5432/authd\n"
+			      "connections = 8\n[server]\nnode_id = node-2\n",
+			      err, sizeof(err)),
+			 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.connections, 8);
+	assert_string_equal(c.node_id, "node-2");
+	assert_int_equal(load(&c, "[storage]\nengine = sqlite\n", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -1);
+	assert_int_equal(load(&c, "[storage]\nconnections = 65\n", err, sizeof(err)), -1);
 }
 
 static void test_file(void **state)
@@ -103,6 +127,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_storage_engine),
 	    cmocka_unit_test(test_file),
 	    cmocka_unit_test(test_listen_and_rules),
 	};
