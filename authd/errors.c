@@ -50,6 +50,9 @@ static const struct api_error_info table[E__COUNT] = {
     [E_REAUTH_REQUIRED] = {403, "reauth_required", "a recent second-factor proof is required"},
     [E_STORE_UNAVAILABLE] = {503, "store_unavailable", "storage is unavailable; retry later"},
     [E_OVERLOADED] = {503, "overloaded", "server is busy; retry later"},
+    [E_BAD_CONTENT_LENGTH] = {400, "invalid_content_length",
+			      "content-length must be one run of digits"},
+    [E_HEADERS_TOO_LARGE] = {431, "headers_too_large", "request headers are too large"},
     [E_INTERNAL] = {500, "internal_error", "internal error"},
     [E_FORBIDDEN] = {403, "forbidden", "not allowed for this principal"},
 };

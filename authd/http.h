@@ -47,6 +47,7 @@ struct req {
 	int status;
 	char *resp;
 	size_t resp_len;
+	bool resp_static; /* resp is not ours to free (the out-of-memory reply) */
 	char headers[1024];
 	size_t headers_len;
 	bool responded;
@@ -97,6 +98,9 @@ struct field_spec {
 json_t *json_body_or_reply(struct req *r, const struct field_spec *spec, size_t n);
 /* The string value of a field json_body_or_reply() checked (NULL if absent). */
 const char *json_str(json_t *obj, const char *name, size_t *len);
+
+/* Makes jansson wipe every block it frees (call once, before any JSON). */
+void json_wiping_init(void);
 
 /* Wipes every string value of obj (they may be passwords), then drops it. */
 void json_wipe_decref(json_t *obj);

@@ -331,6 +331,7 @@ enum second_method { SF_TOTP, SF_BACKUP };
 struct second_flow {
 	struct flow f;
 	enum second_method method;
+	char ip[48];
 	struct token_ref login;
 	char code[64];
 	size_t code_len;
@@ -460,7 +461,6 @@ static void second_reply(struct flow *f, struct req *r)
 		return;
 	}
 	if (f->err != E_OK) {
-		ip_record(r->ip, false, f->now);
 		log_auth(r, method, f->err == E_CODE_REUSED ? "replayed" : "failure",
 			 f->err == E_LOGIN_EXPIRED ? NULL : j->account_id);
 		flow_reply_error(f, r);
@@ -468,6 +468,16 @@ static void second_reply(struct flow *f, struct req *r)
 	}
 	log_auth(r, method, "success", j->account_id);
 	reply_session_done(r, &j->token, f->now, j->method == SF_BACKUP ? (int)j->backup_left : -1);
+}
+
+/* A wrong code counts against the address whether or not the client is
+ * still connected to hear about it. */
+static void second_written(struct flow *f)
+{
+	struct second_flow *j = (struct second_flow *)f;
+
+	if (f->job.store_rc == 0 && f->err != E_OK && f->err != E_TOO_MANY_ATTEMPTS)
+		ip_record(j->ip, false, f->now);
 }
 
 static void second_release(struct flow *f)
@@ -482,6 +492,7 @@ static const struct flow_ops second_ops = {
     .read = second_read,
     .check = second_check,
     .write = second_txn,
+    .written = second_written,
     .reply = second_reply,
     .release = second_release,
 };
@@ -522,6 +533,7 @@ static void second_step(struct req *r, enum second_method method)
 	code = json_str(body, "code", &j->code_len);
 	memcpy(j->code, code, j->code_len);
 	j->method = method;
+	snprintf(j->ip, sizeof(j->ip), "%s", r->ip);
 	token_new(&j->token, j->login.account_id);
 	json_wipe_decref(body);
 	flow_start(&j->f, &second_ops, r);

@@ -74,6 +74,14 @@ static int read_or_create(const char *path, uint8_t master[KEYS_LEN])
 		close(fd);
 		return -1;
 	}
+	/* Anyone else who owns it could read it, or replace it with a key of
+	 * their choosing. */
+	if (st.st_uid != geteuid()) {
+		log_err("key file %.256s must be owned by the user authd runs as (uid %u)", path,
+			(unsigned)geteuid());
+		close(fd);
+		return -1;
+	}
 	n = read(fd, master, KEYS_LEN);
 	close(fd);
 	if (n != KEYS_LEN || st.st_size != KEYS_LEN) {

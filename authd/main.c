@@ -13,6 +13,7 @@
 #include <store.h>
 
 #include <getopt.h>
+#include <limits.h>
 #include <otp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,23 @@ static void usage(FILE *f)
 		   "             [--test-clock] [--version] [serve | migrate]\n"
 		   "  serve    run the server (the default)\n"
 		   "  migrate  create or upgrade the store's schema (PostgreSQL), then exit\n");
+}
+
+/* A key file in the data directory goes wherever the data goes (a backup,
+ * a copy to another machine), and a copy of the data with the key verifies
+ * every password: say so. */
+static void warn_key_beside_data(const char *key_path, const char *data_dir)
+{
+	char key_real[PATH_MAX], dir_real[PATH_MAX];
+	size_t n;
+
+	if (realpath(key_path, key_real) == NULL || realpath(data_dir, dir_real) == NULL)
+		return;
+	n = strlen(dir_real);
+	if (strncmp(key_real, dir_real, n) == 0 && key_real[n] == '/')
+		log_warn("key file %.256s is inside the data directory: keep a copy apart from "
+			 "the data, and consider [storage] key_file outside it",
+			 key_path);
 }
 
 int main(int argc, char **argv)
@@ -87,6 +105,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	json_wiping_init();
 	config_defaults(&srv.cfg);
 	if (config_file && config_load_file(&srv.cfg, config_file, err, sizeof(err)) != 0) {
 		fprintf(stderr, "authd: %s\n", err);
@@ -157,6 +176,7 @@ int main(int argc, char **argv)
 	}
 	if (keys_load(&srv.keys, key_path) != 0)
 		goto out;
+	warn_key_beside_data(key_path, srv.cfg.data_dir);
 	password_setup(srv.keys.pepper, (struct password_cost){srv.cfg.argon2_m_kib,
 							       srv.cfg.argon2_t, srv.cfg.argon2_p});
 	if (password_init_dummy() != 0) {

@@ -8,6 +8,7 @@
 #include <log.h>
 
 #include <libwebsockets.h>
+#include <malloc.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,12 +107,22 @@ static void problem(struct req *r, enum api_error e, const char *field, const ch
 		json_object_set_new(body, "detail", json_string(detail));
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
-	if (text == NULL)
-		AUTHD_BUG("cannot build a problem body");
 	/* The unread rest of an oversized body would be parsed as the next
 	 * request: close instead. */
-	if (e == E_BODY_TOO_LARGE || e == E_LENGTH_REQUIRED)
+	if (e == E_BODY_TOO_LARGE || e == E_LENGTH_REQUIRED || e == E_BAD_CONTENT_LENGTH ||
+	    e == E_HEADERS_TOO_LARGE)
 		r->close_after = true;
+	if (text == NULL) {
+		/* Out of memory: a fixed answer, never an abort. */
+		static const char oom[] =
+		    "{\"type\":\"/problems/overloaded\",\"title\":\"server is busy; retry "
+		    "later\",\"status\":503,\"code\":\"overloaded\"}";
+
+		r->close_after = true;
+		r->resp_static = true;
+		send_body(r, 503, (char *)oom, sizeof(oom) - 1, "application/problem+json");
+		return;
+	}
 	send_body(r, info->status, text, strlen(text), "application/problem+json");
 }
 
@@ -264,4 +275,24 @@ void json_wipe_decref(json_t *obj)
 	if (obj->refcount == 1)
 		wipe_strings(obj);
 	json_decref(obj);
+}
+
+/* jansson's allocations hold request strings (passwords, codes) and copies
+ * made while growing buffers: every block is wiped as it is freed. */
+static void *json_alloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void json_free_wiped(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+void json_wiping_init(void)
+{
+	json_set_alloc_funcs(json_alloc, json_free_wiped);
 }

@@ -40,12 +40,15 @@ static void req_free(struct req *r)
 {
 	if (r == NULL)
 		return;
-	/* The body may hold a password. */
+	/* The body may hold a password, the response a new session token, and
+	 * the struct itself the Authorization header, a login id in the path,
+	 * the CSRF token and the Set-Cookie header: wipe them all. */
 	authd_freezero(r->body, r->body_len);
-	authd_freezero(r->resp, r->resp_len);
+	if (!r->resp_static)
+		authd_freezero(r->resp, r->resp_len);
 	authd_strfreezero(r->cookie);
 	open_requests--;
-	free(r);
+	authd_freezero(r, sizeof(*r));
 }
 
 void req_hold(struct req *r)
@@ -89,6 +92,37 @@ static void copy_header(struct lws *wsi, enum lws_token_indexes h, char *dst, si
 		dst[0] = '\0';
 }
 
+/*
+ * Content-Length as RFC 9110 allows it: one run of 1 to 18 digits. lws
+ * joins repeated headers with ','; repeats of the same value count as one,
+ * repeats that differ (a request smuggling attempt) do not. -1 when
+ * invalid (and for a header too long to copy, which copy_header empties).
+ */
+static long parse_content_length(const char *v)
+{
+	long first = -1;
+
+	while (*v) {
+		char *end = NULL;
+		long n;
+
+		while (*v == ' ')
+			v++;
+		if (*v < '0' || *v > '9' || strspn(v, "0123456789") > 18)
+			return -1;
+		n = strtol(v, &end, 10);
+		while (*end == ' ')
+			end++;
+		if (*end != ',' && *end != '\0')
+			return -1;
+		if (first >= 0 && n != first)
+			return -1;
+		first = n;
+		v = *end == ',' ? end + 1 : end;
+	}
+	return first;
+}
+
 static struct req *req_new(struct lws *wsi, const char *uri)
 {
 	struct req *r = calloc(1, sizeof(*r));
@@ -115,8 +149,11 @@ static struct req *req_new(struct lws *wsi, const char *uri)
 	if (lws_hdr_custom_length(wsi, "x-csrf-token:", 13) > 0 &&
 	    lws_hdr_custom_length(wsi, "x-csrf-token:", 13) < (int)sizeof(r->csrf))
 		lws_hdr_custom_copy(wsi, r->csrf, sizeof(r->csrf), "x-csrf-token:", 13);
-	copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof(cl));
-	r->content_length = cl[0] ? strtol(cl, NULL, 10) : 0;
+	r->content_length = 0;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+		copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof(cl));
+		r->content_length = parse_content_length(cl);
+	}
 	r->chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
 	return r;
 }
@@ -199,6 +236,26 @@ out:
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* Request headers we accept; lws holds up to HEADERS_BUF bytes of them so
+ * that a larger request still gets a problem+json answer. (Beyond
+ * HEADERS_BUF lws closes the connection without one.) */
+#define HEADERS_MAX 8192
+#define HEADERS_BUF 16384
+
+/* The bytes of every header lws parsed, known and custom. */
+static size_t header_bytes(struct lws *wsi)
+{
+	size_t n = 0;
+
+	for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
+		int len = lws_hdr_total_length(wsi, (enum lws_token_indexes)t);
+
+		if (len > 0)
+			n += (size_t)len;
+	}
+	return n;
+}
+
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			 size_t len)
 {
@@ -212,15 +269,24 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 	case LWS_CALLBACK_HTTP:
 		if (pss == NULL || r) /* a pipelined request while one is pending */
 			return -1;
-		if (open_requests >= srv.cfg.max_connections) {
-			lws_return_http_status(wsi, 503, NULL);
-			return -1;
-		}
 		r = req_new(wsi, in);
 		if (r == NULL)
 			return -1;
 		pss->req = r;
-		if (r->content_length < 0 || (size_t)r->content_length > srv.cfg.max_body) {
+		if (open_requests > srv.cfg.max_connections) {
+			r->close_after = true;
+			reply_error(r, E_OVERLOADED);
+			return 0;
+		}
+		if (header_bytes(wsi) > HEADERS_MAX) {
+			reply_error(r, E_HEADERS_TOO_LARGE);
+			return 0;
+		}
+		if (r->content_length < 0) {
+			reply_error(r, E_BAD_CONTENT_LENGTH);
+			return 0;
+		}
+		if ((size_t)r->content_length > srv.cfg.max_body) {
 			reply_error(r, E_BODY_TOO_LARGE);
 			return 0;
 		}
@@ -345,6 +411,7 @@ int server_run(void)
 		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.fd_limit_per_thread = srv.cfg.max_connections + 64;
 	info.keepalive_timeout = 30;
+	info.max_http_header_data = HEADERS_BUF;
 	info.timeout_secs = 30;
 	if (srv.cfg.tls_cert[0]) {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

@@ -43,6 +43,28 @@ static void test_key_file(void **state)
 	rmdir(dir);
 }
 
+/* A key file owned by another user is refused (as root, the test can give
+ * it away; as anyone else it cannot, and says so). */
+static void test_key_file_owner(void **state)
+{
+	char dir[] = "/tmp/authd-keys-XXXXXX";
+	char path[128];
+	struct authd_keys a;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/secret.key", dir);
+	assert_int_equal(keys_load(&a, path), 0);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_int_equal(keys_load(&a, path), -1);
+	assert_int_equal(chown(path, 0, 0), 0);
+	assert_int_equal(keys_load(&a, path), 0);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_seal(void **state)
 {
 	uint8_t key[KEYS_LEN] = {1, 2, 3};
@@ -74,6 +96,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_key_file),
+	    cmocka_unit_test(test_key_file_owner),
 	    cmocka_unit_test(test_seal),
 	};
 
