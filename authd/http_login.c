@@ -24,6 +24,10 @@
 
 #define LOGIN_MAX_ATTEMPTS 5 /* second-factor tries per pending login */
 
+/* RFC 9745: the path form of the second-factor steps is deprecated since
+ * this date (2026-12-06T00:00:00Z). */
+#define DEPRECATED_SINCE "@1796515200"
+
 /* --- throttling on the loop ------------------------------------------------ */
 
 /*
@@ -497,25 +501,47 @@ static const struct flow_ops second_ops = {
     .release = second_release,
 };
 
+/*
+ * The login id travels in the body ({"login_id", "code"}), never in the
+ * URL, where proxies log it. The old path form (/1/login/{id}/totp) stays
+ * one release as a deprecated alias: r->param then holds the id and the
+ * body has only the code.
+ */
 static void second_step(struct req *r, enum second_method method)
 {
-	static const struct field_spec spec[] = {
+	static const struct field_spec spec_body[] = {
+	    {"login_id", JSON_STRING, true, 128},
 	    {"code", JSON_STRING, true, 64},
 	};
-	json_t *body = json_body_or_reply(r, spec, 1);
+	static const struct field_spec spec_path[] = {
+	    {"code", JSON_STRING, true, 64},
+	};
+	bool in_path = r->param[0] != '\0';
+	json_t *body =
+	    in_path ? json_body_or_reply(r, spec_path, 1) : json_body_or_reply(r, spec_body, 2);
 	struct second_flow *j = NULL;
 	struct throttle_slot *ip_slot;
-	const char *code;
+	const char *code, *login_id = r->param;
+	size_t login_id_len = strlen(r->param);
 	int64_t wait;
 
 	if (body == NULL)
 		return;
+	if (in_path) {
+		req_add_header(r, "Deprecation", DEPRECATED_SINCE);
+		req_add_header(r, "Link",
+			       method == SF_TOTP
+				   ? "</1/login/totp>; rel=\"successor-version\""
+				   : "</1/login/backup-code>; rel=\"successor-version\"");
+	} else {
+		login_id = json_str(body, "login_id", &login_id_len);
+	}
 	j = calloc(1, sizeof(*j));
 	if (j == NULL) {
 		reply_error(r, E_OVERLOADED);
 		goto out;
 	}
-	if (!token_parse(r->param, strlen(r->param), &j->login)) {
+	if (!token_parse(login_id, login_id_len, &j->login)) {
 		reply_error(r, E_LOGIN_EXPIRED);
 		goto out;
 	}

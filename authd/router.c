@@ -17,6 +17,9 @@ static const struct route routes[] = {
     {"health", http_health, M_GET, ACT_HEALTH, false},
     {"accounts", http_accounts_create, M_POST, ACT_SIGN_UP, false},
     {"login", http_login_start, M_POST, ACT_LOGIN, false},
+    {"login/totp", http_login_totp, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
+    {"login/backup-code", http_login_backup_code, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
+    /* Deprecated: the login id in the path lands in proxy logs. */
     {"login/*/totp", http_login_totp, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
     {"login/*/backup-code", http_login_backup_code, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
     {"me", http_me_get, M_GET, ACT_ME_READ, false},
@@ -106,6 +109,8 @@ void router_dispatch(struct req *r)
 			continue;
 		found = true;
 		if (rt->method == r->method) {
+			if (strchr(rt->pattern, '*') == NULL)
+				r->param[0] = '\0'; /* a failed match may have filled it */
 			r->action = rt->action;
 			/* Every route asks the policy: those that need a session
 			 * ask in their flow, once the session is read. */

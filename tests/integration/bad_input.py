@@ -90,6 +90,20 @@ class BadInput(unittest.TestCase):
         self.assertEqual(r.header("Allow"), "POST")
         self.problem(self.a.get("/99/health"), 404, "unsupported_version")
 
+    def test_second_factor_body_inputs(self):
+        for path in ["/1/login/totp", "/1/login/backup-code"]:
+            for login_id in ["short", "A" * 43, "A" * 64, "A" * 63 + "=", "-" * 64, "A" * 90]:
+                r = self.a.post(path, {"login_id": login_id, "code": "123456"})
+                self.problem(r, 401, "login_expired")
+            self.problem(self.a.post(path, {"code": "123456"}), 400, "missing_field")
+            self.problem(self.a.post(path, {"login_id": "A" * 64}), 400, "missing_field")
+            self.problem(self.a.post(path, {"login_id": 5, "code": "1"}), 400, "invalid_field")
+            self.problem(self.a.post(path, {"login_id": "A" * 129, "code": "1"}), 400,
+                         "invalid_field")
+        # The deprecated path form takes the code only.
+        r = self.a.post("/1/login/" + "A" * 64 + "/totp", {"login_id": "A" * 64, "code": "1"})
+        self.problem(r, 400, "unknown_field")
+
     def test_second_factor_inputs(self):
         for login_id in ["short", "A" * 43, "A" * 64, "A" * 63 + "=", "-" * 64, "A" * 90]:
             r = self.a.post(f"/1/login/{login_id}/totp", {"code": "123456"})

@@ -87,7 +87,7 @@ class SecondFactor(OwnAuthd, unittest.TestCase):
         self.assertEqual(step["methods"], ["totp", "backup_code"])
         # The step after the one confirmation used: a fresh code.
         now = self.a.advance(30)
-        r = self.a.post(f"/1/login/{step['login_id']}/totp", {"code": totp(self.secret, now)})
+        r = self.a.post("/1/login/totp", {"login_id": step['login_id'], "code": totp(self.secret, now)})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["state"], "done")
         remember_secret(r.json["session"])
@@ -96,17 +96,40 @@ class SecondFactor(OwnAuthd, unittest.TestCase):
         self.assertTrue(me.json["two_factor"]["totp"])
         self.assertEqual(me.json["two_factor"]["backup_codes_remaining"], 10)
         # The login id is spent.
-        again = self.a.post(f"/1/login/{step['login_id']}/totp", {"code": totp(self.secret, now)})
+        again = self.a.post("/1/login/totp", {"login_id": step['login_id'], "code": totp(self.secret, now)})
         self.assertEqual(again.json["code"], "login_expired")
+
+    def test_deprecated_path_form_still_works(self):
+        # One release of grace for the old form; it says it is deprecated
+        # and names its successor.
+        step = self.start()
+        now = self.a.advance(30)
+        r = self.a.post(f"/1/login/{step['login_id']}/totp", {"code": totp(self.secret, now)})
+        self.assertEqual(r.status, 200, r)
+        remember_secret(r.json["session"])
+        self.assertEqual(r.header("Deprecation"), "@1796515200")
+        self.assertEqual(r.header("Link"), '</1/login/totp>; rel="successor-version"')
+        step = self.start()
+        r = self.a.post(f"/1/login/{step['login_id']}/backup-code", {"code": self.codes[3]})
+        self.assertEqual(r.status, 200, r)
+        remember_secret(r.json["session"])
+        self.assertIn("backup-code", r.header("Link"))
+        # The new form says nothing of the kind.
+        step = self.start()
+        r = self.a.post("/1/login/backup-code", {"login_id": step["login_id"],
+                                                 "code": self.codes[4]})
+        self.assertEqual(r.status, 200, r)
+        remember_secret(r.json["session"])
+        self.assertIsNone(r.header("Deprecation"))
 
     def test_wrong_code_then_right_code(self):
         step = self.start()
         now = self.a.advance(30)
         good = totp(self.secret, now)
         bad = "000000" if good != "000000" else "111111"
-        r = self.a.post(f"/1/login/{step['login_id']}/totp", {"code": bad})
+        r = self.a.post("/1/login/totp", {"login_id": step['login_id'], "code": bad})
         self.assertEqual((r.status, r.json["code"]), (401, "invalid_code"))
-        r = self.a.post(f"/1/login/{step['login_id']}/totp", {"code": good})
+        r = self.a.post("/1/login/totp", {"login_id": step['login_id'], "code": good})
         self.assertEqual(r.status, 200, r)
         remember_secret(r.json["session"])
 
@@ -115,45 +138,45 @@ class SecondFactor(OwnAuthd, unittest.TestCase):
         now = self.a.advance(300)
         for offset, ok in [(-60, False), (-30, True)]:
             step = self.start()
-            r = self.a.post(f"/1/login/{step['login_id']}/totp",
-                            {"code": totp(self.secret, now + offset)})
+            r = self.a.post("/1/login/totp",
+                            {"login_id": step['login_id'], "code": totp(self.secret, now + offset)})
             self.assertEqual(r.status == 200, ok, (offset, r))
             if r.status == 200:
                 remember_secret(r.json["session"])
         now = self.a.advance(300)
         step = self.start()
-        r = self.a.post(f"/1/login/{step['login_id']}/totp", {"code": totp(self.secret, now + 30)})
+        r = self.a.post("/1/login/totp", {"login_id": step['login_id'], "code": totp(self.secret, now + 30)})
         self.assertEqual(r.status, 200, r)
         remember_secret(r.json["session"])
         # T+1 was accepted, so T (earlier) is refused as a replay.
         step = self.start()
-        r = self.a.post(f"/1/login/{step['login_id']}/totp", {"code": totp(self.secret, now)})
+        r = self.a.post("/1/login/totp", {"login_id": step['login_id'], "code": totp(self.secret, now)})
         self.assertEqual(r.json["code"], "code_reused")
 
     def test_backup_codes_each_once_any_order(self):
         used = []
         for code in reversed(self.codes[:4]):
             step = self.start()
-            r = self.a.post(f"/1/login/{step['login_id']}/backup-code", {"code": code.upper()})
+            r = self.a.post("/1/login/backup-code", {"login_id": step['login_id'], "code": code.upper()})
             self.assertEqual(r.status, 200, r)
             remember_secret(r.json["session"])
             used.append(code)
             self.assertEqual(r.json["backup_codes_remaining"], 10 - len(used))
         step = self.start()
-        r = self.a.post(f"/1/login/{step['login_id']}/backup-code", {"code": used[0]})
+        r = self.a.post("/1/login/backup-code", {"login_id": step['login_id'], "code": used[0]})
         self.assertEqual((r.status, r.json["code"]), (401, "code_reused"))
-        r = self.a.post(f"/1/login/{step['login_id']}/backup-code", {"code": "0000-0000-0000-0000"})
+        r = self.a.post("/1/login/backup-code", {"login_id": step['login_id'], "code": "0000-0000-0000-0000"})
         self.assertEqual((r.status, r.json["code"]), (401, "invalid_code"))
         # Dashes and spaces are optional.
-        r = self.a.post(f"/1/login/{step['login_id']}/backup-code",
-                        {"code": self.codes[5].replace("-", " ")})
+        r = self.a.post("/1/login/backup-code",
+                        {"login_id": step['login_id'], "code": self.codes[5].replace("-", " ")})
         self.assertEqual(r.status, 200, r)
         remember_secret(r.json["session"])
 
     def test_regenerate_kills_old_set(self):
         now = self.a.advance(30)
         step = self.start()
-        r = self.a.post(f"/1/login/{step['login_id']}/totp", {"code": totp(self.secret, now)})
+        r = self.a.post("/1/login/totp", {"login_id": step['login_id'], "code": totp(self.secret, now)})
         tok = r.json["session"]
         remember_secret(tok)
         g = self.a.post("/1/me/2fa/backup-codes", token=tok)
@@ -165,16 +188,16 @@ class SecondFactor(OwnAuthd, unittest.TestCase):
         self.assertEqual(len(set(new)), 10)
         self.assertFalse(set(new) & set(self.codes))
         step = self.start()
-        r = self.a.post(f"/1/login/{step['login_id']}/backup-code", {"code": self.codes[9]})
+        r = self.a.post("/1/login/backup-code", {"login_id": step['login_id'], "code": self.codes[9]})
         self.assertEqual(r.json["code"], "invalid_code")
-        r = self.a.post(f"/1/login/{step['login_id']}/backup-code", {"code": new[9]})
+        r = self.a.post("/1/login/backup-code", {"login_id": step['login_id'], "code": new[9]})
         self.assertEqual(r.status, 200, r)
         remember_secret(r.json["session"])
 
     def test_regenerate_needs_recent_second_factor(self):
         now = self.a.advance(30)
         step = self.start()
-        r = self.a.post(f"/1/login/{step['login_id']}/totp", {"code": totp(self.secret, now)})
+        r = self.a.post("/1/login/totp", {"login_id": step['login_id'], "code": totp(self.secret, now)})
         tok = r.json["session"]
         remember_secret(tok)
         self.a.advance(6 * 60)  # past the 5-minute window, within the idle timeout
@@ -184,7 +207,7 @@ class SecondFactor(OwnAuthd, unittest.TestCase):
     def test_pending_login_expires(self):
         step = self.start()
         now = self.a.advance(5 * 60 + 1)
-        r = self.a.post(f"/1/login/{step['login_id']}/totp", {"code": totp(self.secret, now)})
+        r = self.a.post("/1/login/totp", {"login_id": step['login_id'], "code": totp(self.secret, now)})
         self.assertEqual((r.status, r.json["code"]), (401, "login_expired"))
 
     def test_five_wrong_codes_end_the_login(self):
@@ -196,26 +219,26 @@ class SecondFactor(OwnAuthd, unittest.TestCase):
         while wrong < 5:
             good = totp(self.secret, now)
             bad = f"{(int(good) + 1) % 1000000:06d}"
-            r = self.a.post(f"/1/login/{step['login_id']}/totp", {"code": bad})
+            r = self.a.post("/1/login/totp", {"login_id": step['login_id'], "code": bad})
             if r.status == 429:
                 now = self.a.advance(int(r.header("Retry-After")))
                 continue
             self.assertEqual(r.json["code"], "invalid_code", r)
             wrong += 1
         self.assertLess(now - step_time(step), 300)
-        r = self.a.post(f"/1/login/{step['login_id']}/totp", {"code": totp(self.secret, now)})
+        r = self.a.post("/1/login/totp", {"login_id": step['login_id'], "code": totp(self.secret, now)})
         self.assertEqual(r.json["code"], "login_expired", r)
         # A new login still works once the delay has passed.
         now = self.a.advance(60)
         step = self.start()
-        r = self.a.post(f"/1/login/{step['login_id']}/totp", {"code": totp(self.secret, now)})
+        r = self.a.post("/1/login/totp", {"login_id": step['login_id'], "code": totp(self.secret, now)})
         self.assertEqual(r.status, 200, r)
         remember_secret(r.json["session"])
 
     def test_disable_totp_needs_valid_code(self):
         now = self.a.advance(30)
         step = self.start()
-        r = self.a.post(f"/1/login/{step['login_id']}/totp", {"code": totp(self.secret, now)})
+        r = self.a.post("/1/login/totp", {"login_id": step['login_id'], "code": totp(self.secret, now)})
         tok = r.json["session"]
         remember_secret(tok)
         d = self.a.delete("/1/me/2fa/totp", {"code": "123456" if totp(self.secret, now) != "123456" else "654321"}, token=tok)
@@ -232,7 +255,7 @@ class SecondFactor(OwnAuthd, unittest.TestCase):
     def test_disable_totp_with_backup_code(self):
         # Someone who lost the phone turns TOTP off with a backup code.
         step = self.start()
-        r = self.a.post(f"/1/login/{step['login_id']}/backup-code", {"code": self.codes[0]})
+        r = self.a.post("/1/login/backup-code", {"login_id": step['login_id'], "code": self.codes[0]})
         tok = r.json["session"]
         remember_secret(tok)
         d = self.a.delete("/1/me/2fa/totp", {"code": self.codes[0]}, token=tok)

@@ -62,8 +62,8 @@ class Sessions(OwnAuthd, unittest.TestCase):
                                            "new_password": "another brand new phrase"}, token=tok)
         self.assertEqual(ok.status, 204, ok)
         self.a.advance(30)  # a fresh code: the one used to enrol is spent
-        r = self.a.post(f"/1/login/{pending.json['login_id']}/totp",
-                        {"code": totp(secret, self.a.now())})
+        r = self.a.post("/1/login/totp",
+                        {"login_id": pending.json['login_id'], "code": totp(secret, self.a.now())})
         self.assertEqual((r.status, r.json["code"]), (401, "login_expired"))
 
     def test_cookie_session_and_csrf(self):

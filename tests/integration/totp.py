@@ -122,7 +122,7 @@ class Replay(OwnAuthd, unittest.TestCase):
         ids = self.pending(16)
 
         def go(login_id):
-            return self.a.request("POST", f"/1/login/{login_id}/totp", {"code": code})
+            return self.a.request("POST", "/1/login/totp", {"login_id": login_id, "code": code})
 
         with concurrent.futures.ThreadPoolExecutor(16) as ex:
             results = list(ex.map(go, ids))
@@ -138,7 +138,7 @@ class Replay(OwnAuthd, unittest.TestCase):
         now = self.a.advance(60)
         code = totp(self.secret, now)
         [first] = self.pending()
-        r = self.a.post(f"/1/login/{first}/totp", {"code": code})
+        r = self.a.post("/1/login/totp", {"login_id": first, "code": code})
         self.assertEqual(r.status, 200, r)
         remember_secret(r.json["session"])
         [second] = self.pending()
@@ -148,9 +148,9 @@ class Replay(OwnAuthd, unittest.TestCase):
         self.a.stop()
         self.a.start()
         self.a.advance(max(0, before - self.a.now()))
-        r = self.a.post(f"/1/login/{second}/totp", {"code": code})
+        r = self.a.post("/1/login/totp", {"login_id": second, "code": code})
         self.assertEqual((r.status, r.json["code"]), (401, "code_reused"))
-        r = self.a.post(f"/1/login/{second}/totp", {"code": totp(self.secret, now - 30)})
+        r = self.a.post("/1/login/totp", {"login_id": second, "code": totp(self.secret, now - 30)})
         self.assertEqual((r.status, r.json["code"]), (401, "code_reused"))
 
 

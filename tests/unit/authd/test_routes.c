@@ -24,6 +24,8 @@ static const struct {
     {"GET health", A, A, A},
     {"POST accounts", A, A, A},
     {"POST login", A, A, A},
+    {"POST login/totp", A, A, A},
+    {"POST login/backup-code", A, A, A},
     {"POST login/*/totp", A, A, A},
     {"POST login/*/backup-code", A, A, A},
     {"GET me", U, A, A},
