@@ -39,19 +39,27 @@ struct totp_job {
 	char codes[OTP_BACKUP_COUNT][OTP_BACKUP_TEXT_LEN + 1];
 	struct backup_rec backup;
 	bool codes_issued;
+	/* confirmation: the session that replaces the current one */
+	struct new_token new_session;
 };
 
-/* Marks the current session as having just proved a second factor. */
+/*
+ * Replaces the current session by a new one at the second-factor level: a
+ * session whose level rises gets a new token (no fixation of a token an
+ * attacker may have planted or seen), and the old token ends.
+ */
 static int session_stepped_up(struct store_txn *txn, struct totp_job *j)
 {
-	struct session s;
-	int rc = store_session_get(txn, &j->f.token, &s);
+	struct account a;
+	int rc;
 
-	if (rc != 0)
-		return rc == STORE_E_NOTFOUND ? 0 : rc;
-	s.aal = AAL_SECOND_FACTOR;
-	s.second_factor_at = j->f.now;
-	return store_session_put(txn, &j->f.token, &s);
+	if ((rc = store_account_get(txn, j->account_id, &a)) != 0)
+		return rc;
+	if ((rc = store_session_del(txn, &j->f.token)) != 0)
+		return rc;
+	rc = session_issue(txn, &j->new_session.ref, &a, AAL_SECOND_FACTOR, j->f.now);
+	OPENSSL_cleanse(&a, sizeof(a));
+	return rc;
 }
 
 static int enroll_txn(struct totp_job *j, struct store_txn *txn, struct totp_rec *t, bool exists)
@@ -110,8 +118,9 @@ static int confirm_txn(struct totp_job *j, struct store_txn *txn, struct totp_re
 	    (rc = store_backup_put(txn, j->account_id, &j->backup)) != 0 ||
 	    (rc = factor_record(txn, j->account_id, j->f.now, true)) != 0)
 		return rc;
-	/* Sessions made with the password alone end now that 2FA is on. */
-	if ((rc = store_session_del_all(txn, j->account_id, &j->f.token)) != 0)
+	/* Sessions made with the password alone end now that 2FA is on, this
+	 * one included: it is replaced by a new one. */
+	if ((rc = store_session_del_all(txn, j->account_id, NULL)) != 0)
 		return rc;
 	return session_stepped_up(txn, j);
 }
@@ -220,12 +229,24 @@ static void totp_reply(struct flow *f, struct req *r)
 		return;
 	}
 	switch (j->op) {
-	case OP_CONFIRM:
+	case OP_CONFIRM: {
+		char csrf[65], expires[21];
+
 		log_info("2fa totp enabled account=%s req=%llu", aid, (unsigned long long)r->id);
+		session_set_cookie(r, &j->new_session, csrf);
+		authd_time_str(
+		    core_session_expires(
+			&(struct session){.last_seen = f->now,
+					  .expires_at = f->now + srv.cfg.session_absolute_s},
+			srv.cfg.session_idle_s),
+		    expires);
 		reply_json(r, 200,
-			   json_pack("{s:b, s:o}", "enabled", 1, "backup_codes",
-				     factor_backup_json(j->codes)));
+			   json_pack("{s:b, s:o, s:s, s:s, s:s}", "enabled", 1, "backup_codes",
+				     factor_backup_json(j->codes), "session", j->new_session.text,
+				     "expires_at", expires, "csrf_token", csrf));
+		token_clear(&j->new_session);
 		break;
+	}
 	case OP_DELETE:
 		log_info("2fa totp removed account=%s req=%llu", aid, (unsigned long long)r->id);
 		reply_empty(r, 204);
@@ -350,7 +371,18 @@ void http_totp_enroll(struct req *r)
 
 /* --- confirm, delete, regenerate ------------------------------------------------ */
 
+/* The session that will replace the current one, made on the loop. */
+static bool confirm_check(struct flow *f, struct req *r)
+{
+	struct totp_job *j = (struct totp_job *)f;
+
+	(void)r;
+	token_new(&j->new_session, f->session.account_id);
+	return true;
+}
+
 static const struct flow_ops confirm_ops = {
+    .check = confirm_check,
     .write = totp_write,
     .reply = totp_reply,
     .release = totp_release,

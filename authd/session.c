@@ -108,12 +108,23 @@ void session_csrf_free(void)
 	csrf_ctx = NULL;
 }
 
+void session_set_cookie(struct req *r, const struct new_token *t, char csrf[65])
+{
+	char cookie[192];
+
+	session_csrf(t->ref.hash, csrf);
+	snprintf(cookie, sizeof(cookie),
+		 "%s=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%lld", SESSION_COOKIE,
+		 t->text, (long long)srv.cfg.session_absolute_s);
+	req_add_header(r, "Set-Cookie", cookie);
+	OPENSSL_cleanse(cookie, sizeof(cookie));
+}
+
 /* The longest body reply_session_done writes, with room to spare. */
 #define SESSION_DONE_MAX 320
 
 void reply_session_done(struct req *r, struct new_token *t, int64_t now, int backup_left)
 {
-	char cookie[192];
 	char expires[21];
 	char csrf[65];
 	char extra[48] = "";
@@ -123,12 +134,7 @@ void reply_session_done(struct req *r, struct new_token *t, int64_t now, int bac
 	int n;
 
 	authd_time_str(idle < abs_end ? idle : abs_end, expires);
-	session_csrf(t->ref.hash, csrf);
-	snprintf(cookie, sizeof(cookie),
-		 "%s=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%lld", SESSION_COOKIE,
-		 t->text, (long long)srv.cfg.session_absolute_s);
-	req_add_header(r, "Set-Cookie", cookie);
-	OPENSSL_cleanse(cookie, sizeof(cookie));
+	session_set_cookie(r, t, csrf);
 	if (backup_left >= 0)
 		snprintf(extra, sizeof(extra), ",\"backup_codes_remaining\":%d", backup_left);
 	/* Every login ends here: written directly, not through jansson. The

@@ -42,6 +42,10 @@ void session_csrf(const uint8_t hash[AUTHD_HASH_LEN], char out[65]);
 /* Frees what session_csrf keeps (at shutdown). */
 void session_csrf_free(void);
 
+/* Adds the Set-Cookie header of the new session t and writes its CSRF
+ * token into csrf. */
+void session_set_cookie(struct req *r, const struct new_token *t, char csrf[65]);
+
 /*
  * Replies 200 {state:"done", session, expires_at, csrf_token} with the
  * session cookie, for the token t just written, adding

@@ -72,7 +72,7 @@ class SecondFactor(OwnAuthd, unittest.TestCase):
         self.e = email()
         self.a.signup(self.e)
         tok = self.a.session(self.e)
-        self.secret, self.codes = self.a.enable_totp(tok)
+        self.secret, self.codes, _ = self.a.enable_totp(tok)
 
     def start(self):
         r = self.a.login(self.e)

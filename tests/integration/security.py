@@ -67,7 +67,9 @@ class FactorBinding(OwnAuthd, unittest.TestCase):
         self.a.signup(e)
         old = self.a.session(e)
         tok = self.a.session(e)
-        secret, _ = self.a.enable_totp(tok)
+        secret, _, new = self.a.enable_totp(tok)
+        self.assertEqual(self.a.get("/1/me", token=tok).status, 401)  # replaced
+        tok = new
         self.assertEqual(self.a.get("/1/me", token=tok).status, 200)
         me = self.a.get("/1/me", token=tok).json
         self.assertEqual(me["session"]["aal"], 2)

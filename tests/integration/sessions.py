@@ -54,7 +54,7 @@ class Sessions(OwnAuthd, unittest.TestCase):
         e = email()
         self.a.signup(e)
         tok = self.a.session(e)
-        secret, _ = self.a.enable_totp(tok)
+        secret, _, tok = self.a.enable_totp(tok)
         pending = self.a.login(e)
         self.assertEqual(pending.json["state"], "second_factor", pending)
         remember_secret("another brand new phrase")

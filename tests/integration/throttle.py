@@ -85,7 +85,7 @@ class AccountThrottle(OwnAuthd, unittest.TestCase):
     def test_second_factor_failures_count(self):
         e = email()
         self.a.signup(e)
-        secret, _ = self.a.enable_totp(self.a.session(e))
+        secret, _, _ = self.a.enable_totp(self.a.session(e))
         statuses = []
         for _ in range(6):
             step = self.a.login(e)

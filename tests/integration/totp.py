@@ -57,6 +57,13 @@ class Enrolment(OwnAuthd, unittest.TestCase):
                         {"code": totp(secret, self.a.now()),
                          "enrollment_id": r.json["enrollment_id"]}, token=tok)
         self.assertEqual(c.status, 200, c)
+        remember_secret(c.json["session"])
+        # The session's level rose: it has a new token, the old one ended.
+        self.assertEqual(self.a.get("/1/me", token=tok).status, 401)
+        tok = c.json["session"]
+        self.assertTrue(c.header("Set-Cookie").startswith("__Host-authd_session=" + tok))
+        self.assertEqual(len(c.json["csrf_token"]), 64)
+        self.assertEqual(self.a.get("/1/me", token=tok).json["session"]["aal"], 2)
         self.assertEqual(len(c.json["backup_codes"]), 10)
         self.assertEqual(len(set(c.json["backup_codes"])), 10)
         for code in c.json["backup_codes"]:
@@ -85,7 +92,7 @@ class Enrolment(OwnAuthd, unittest.TestCase):
         e = email()
         self.a.signup(e)
         tok = self.a.session(e)
-        secret, codes = self.a.enable_totp(tok)
+        secret, codes, tok = self.a.enable_totp(tok)
         raw = base64.b32decode(secret + "=" * (-len(secret) % 8))
         with open(os.path.join(self.a.data_dir, "data.mdb"), "rb") as f:
             db = f.read()
@@ -106,7 +113,7 @@ class Replay(OwnAuthd, unittest.TestCase):
     def setUp(self):
         self.e = email()
         self.a.signup(self.e)
-        self.secret, _ = self.a.enable_totp(self.a.session(self.e))
+        self.secret, _, _ = self.a.enable_totp(self.a.session(self.e))
 
     def pending(self, n=1):
         out = []

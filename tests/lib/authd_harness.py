@@ -231,7 +231,8 @@ class Authd:
         return r.json["session"]
 
     def enable_totp(self, token):
-        """Enrols and confirms TOTP; returns (secret, backup_codes)."""
+        """Enrols and confirms TOTP; returns (secret, backup_codes, session):
+        confirming replaces the session `token` by a new one."""
         e = self.post("/1/me/2fa/totp", token=token)
         assert e.status == 200, e
         secret = e.json["secret"]
@@ -240,7 +241,8 @@ class Authd:
         assert c.status == 200, c
         for code in c.json["backup_codes"]:
             remember_secret(code)
-        return secret, c.json["backup_codes"]
+        remember_secret(c.json["session"])
+        return secret, c.json["backup_codes"], c.json["session"]
 
 
 def totp(secret, at, digits=6, algorithm="SHA1", period=30):
