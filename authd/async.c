@@ -48,6 +48,7 @@ static struct job *fifo_take_all(struct fifo *q)
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
 static struct fifo pool_queue;
+static unsigned pool_queued, pool_queue_max;
 static bool pool_stopping;
 static pthread_t *pool_threads;
 static unsigned pool_count;
@@ -68,6 +69,8 @@ static void *pool_main(void *arg)
 		while (pool_queue.head == NULL && !pool_stopping)
 			pthread_cond_wait(&pool_cond, &pool_lock);
 		job = fifo_pop(&pool_queue);
+		if (job)
+			pool_queued--;
 		pthread_mutex_unlock(&pool_lock);
 		if (job == NULL)
 			return NULL;
@@ -76,8 +79,10 @@ static void *pool_main(void *arg)
 	}
 }
 
-int async_start(unsigned workers, void (*wake)(void *arg), void *arg)
+int async_start(unsigned workers, unsigned queue_max, void (*wake)(void *arg), void *arg)
 {
+	pool_queue_max = queue_max;
+	pool_queued = 0;
 	wake_fn = wake;
 	wake_arg = arg;
 	pool_stopping = false;
@@ -107,12 +112,18 @@ void async_stop(void)
 	pool_count = 0;
 }
 
-void async_run(struct job *job)
+bool async_run(struct job *job)
 {
 	pthread_mutex_lock(&pool_lock);
+	if (pool_queue_max && pool_queued >= pool_queue_max) {
+		pthread_mutex_unlock(&pool_lock);
+		return false;
+	}
 	fifo_push(&pool_queue, job);
+	pool_queued++;
 	pthread_cond_signal(&pool_cond);
 	pthread_mutex_unlock(&pool_lock);
+	return true;
 }
 
 void async_complete(struct job *job)

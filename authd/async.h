@@ -13,15 +13,17 @@
 #include <store.h> /* struct job */
 
 /*
- * Starts `workers` pool threads; wake(arg) is called from any thread after a
- * job completes. Returns 0 or -1.
+ * Starts `workers` pool threads whose queue holds at most queue_max jobs
+ * (0: no bound); wake(arg) is called from any thread after a job completes.
+ * Returns 0 or -1.
  */
-int async_start(unsigned workers, void (*wake)(void *arg), void *arg);
+int async_start(unsigned workers, unsigned queue_max, void (*wake)(void *arg), void *arg);
 /* Stops and joins the pool; jobs still queued are completed with done(). */
 void async_stop(void);
 
-/* Queues job->work on the pool. Thread-safe. */
-void async_run(struct job *job);
+/* Queues job->work on the pool; false (nothing queued) when the queue is
+ * full: the caller answers 503 overloaded. Thread-safe. */
+bool async_run(struct job *job) __attribute__((warn_unused_result));
 
 /* Hands a finished job to the loop (called by pool and writer threads). */
 void async_complete(struct job *job);

@@ -25,6 +25,10 @@ void config_defaults(struct authd_config *c)
 	snprintf(c->engine, sizeof(c->engine), "lmdb");
 	c->max_body = 16384;
 	c->max_connections = 4096;
+	c->pool_queue_max = 256;
+	c->signup_burst = 5;
+	c->signup_per_hour = 20;
+	c->signup_inflight = 4;
 	c->argon2_m_kib = ARGON2_MIN_M_KIB;
 	c->argon2_t = ARGON2_MIN_T;
 	c->argon2_p = 1;
@@ -64,6 +68,7 @@ static const struct key keys[] = {
     NUM("server", "max_body", K_SIZE, max_body, 1024, 1048576),
     NUM("server", "max_connections", K_U32, max_connections, 16, 16000),
     NUM("server", "workers", K_U32, workers, 0, 64),
+    NUM("server", "pool_queue", K_U32, pool_queue_max, 1, 65536),
     NUM("server", "test_clock", K_BOOL, test_clock, 0, 1),
     STR("storage", "data_dir", data_dir),
     STR("storage", "key_file", key_file),
@@ -82,6 +87,9 @@ static const struct key keys[] = {
     STR("totp", "issuer", issuer),
     NUM("totp", "enrollment_timeout", K_I64, enrollment_ttl_s, 60, 3600),
     STR("log", "level", log_level),
+    NUM("signup", "burst", K_U32, signup_burst, 1, 1000000),
+    NUM("signup", "per_hour", K_U32, signup_per_hour, 0, 1000000),
+    NUM("signup", "inflight", K_U32, signup_inflight, 1, 4096),
 };
 
 struct load_ctx {

@@ -25,7 +25,11 @@ struct authd_config {
 	char node_id[64];     /* this node's name among several (logs); default: hostname */
 	size_t max_body;      /* bytes of request body accepted */
 	unsigned max_connections;
-	unsigned workers; /* password hashing threads; 0 = one per core */
+	unsigned workers;	  /* password hashing threads; 0 = one per core */
+	unsigned pool_queue_max;  /* hashes waiting for a worker before 503 overloaded */
+	unsigned signup_burst;	  /* sign-ups an address makes before it waits */
+	unsigned signup_per_hour; /* sign-ups an address makes in any hour; 0: no cap */
+	unsigned signup_inflight; /* sign-ups an address has under way at once */
 	uint32_t argon2_m_kib;
 	uint32_t argon2_t;
 	uint32_t argon2_p;

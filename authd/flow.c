@@ -187,8 +187,16 @@ static void after_read(struct flow *f)
 	if (f->ops->work) {
 		f->job.work = work_run;
 		f->job.done = work_done;
+		/* done() runs on this thread, so holding r after queueing is
+		 * in time. */
+		if (!async_run(&f->job)) {
+			/* Every worker is busy and the queue is full: hashes are
+			 * never queued without bound. */
+			reply_error(r, E_OVERLOADED);
+			release(f);
+			return;
+		}
 		req_hold(r);
-		async_run(&f->job);
 		return;
 	}
 	write_or_finish(f);

@@ -5,6 +5,7 @@
 #include "http.h"
 
 #include "flow.h"
+#include "throttle.h"
 
 #include <log.h>
 #include "password.h"
@@ -15,8 +16,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The sign-up policy of this node: the core's, with the configured figures. */
+static const struct throttle_policy *signup_policy(void)
+{
+	static struct throttle_policy p;
+
+	p = throttle_signup_policy;
+	p.free_failures = srv.cfg.signup_burst - 1; /* then the next one waits */
+	p.hourly_cap = srv.cfg.signup_per_hour;
+	return &p;
+}
+
+static void inflight_add(const char *ip, int delta)
+{
+	struct throttle_slot *s = throttle_slot_signup(ip);
+
+	if (s == NULL)
+		return;
+	if (delta > 0)
+		(*throttle_slot_inflight(s))++;
+	else if (*throttle_slot_inflight(s) > 0)
+		(*throttle_slot_inflight(s))--;
+}
+
 struct signup_flow {
 	struct flow f;
+	char ip[48];
+	bool inflight; /* counted in the address's sign-ups in flight */
 	char pw[PASSWORD_MAX_BYTES + 1];
 	size_t pw_len;
 	int hash_rc;
@@ -76,10 +102,26 @@ static void signup_reply(struct flow *f, struct req *r)
 	reply_json(r, 201, json_pack("{s:s, s:s}", "account_id", aid, "organization_id", oid));
 }
 
+/* Every attempt counts against the address, whatever its outcome; a taken
+ * email also counts like a failed login, so probing which emails have
+ * accounts is no faster here than at the login. */
+static void signup_written(struct flow *f)
+{
+	struct signup_flow *j = (struct signup_flow *)f;
+	struct throttle_slot *s = throttle_slot_signup(j->ip);
+
+	if (s)
+		throttle_record_failure(throttle_slot_rec(s), signup_policy(), f->now);
+	if (f->job.store_rc == 0 && f->err == E_EMAIL_TAKEN)
+		throttle_ip_failure(j->ip, f->now);
+}
+
 static void signup_release(struct flow *f)
 {
 	struct signup_flow *j = (struct signup_flow *)f;
 
+	if (j->inflight)
+		inflight_add(j->ip, -1);
 	OPENSSL_cleanse(j, sizeof(*j));
 	free(j);
 }
@@ -88,6 +130,7 @@ static const struct flow_ops signup_ops = {
     .work = signup_hash,
     .worked = signup_hashed,
     .write = signup_write,
+    .written = signup_written,
     .reply = signup_reply,
     .release = signup_release,
 };
@@ -119,6 +162,35 @@ bool password_policy_or_reply(struct req *r, const char *pw, size_t len, const c
 	return false;
 }
 
+/* Sign-ups cost an argon2id hash each: an address gets a few, then waits
+ * ([signup] burst, per_hour), and has at most [signup] inflight under way;
+ * an address that fails logins waits here too. */
+static bool signup_allowed_or_reply(struct req *r, int64_t now)
+{
+	struct throttle_slot *s = throttle_slot_signup(r->ip);
+	struct throttle_slot *ip = throttle_slot_ip(r->ip);
+	int64_t wait, wait_ip;
+
+	if (s == NULL || ip == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return false;
+	}
+	if (*throttle_slot_inflight(s) >= srv.cfg.signup_inflight) {
+		reply_throttled(r, 1);
+		return false;
+	}
+	wait = throttle_retry_after(throttle_slot_rec(s), signup_policy(), now, 0);
+	wait_ip = throttle_retry_after(throttle_slot_rec(ip), &throttle_ip_policy, now, 0);
+	if (wait_ip > wait)
+		wait = wait_ip;
+	if (wait > 0) {
+		log_info("sign-up throttled ip=%s req=%llu", r->ip, (unsigned long long)r->id);
+		reply_throttled(r, wait);
+		return false;
+	}
+	return true;
+}
+
 void http_accounts_create(struct req *r)
 {
 	static const struct field_spec spec[] = {
@@ -134,6 +206,8 @@ void http_accounts_create(struct req *r)
 
 	if (body == NULL)
 		return;
+	if (!signup_allowed_or_reply(r, now))
+		goto out;
 	email = json_str(body, "email", &elen);
 	pw = json_str(body, "password", &plen);
 	name = json_str(body, "name", &nlen);
@@ -160,6 +234,9 @@ void http_accounts_create(struct req *r)
 	authd_random(j->o.id, AUTHD_ID_LEN);
 	memcpy(j->a.org_id, j->o.id, AUTHD_ID_LEN);
 	j->a.created_at = j->a.password_changed_at = j->o.created_at = now;
+	snprintf(j->ip, sizeof(j->ip), "%s", r->ip);
+	inflight_add(j->ip, +1);
+	j->inflight = true;
 	json_wipe_decref(body);
 	flow_start(&j->f, &signup_ops, r);
 	return;

@@ -70,11 +70,8 @@ static int64_t loop_retry_after(const struct throttle_rec *stored,
 
 static void ip_record(const char *ip, bool ok, int64_t now)
 {
-	struct throttle_slot *s = throttle_slot_ip(ip);
-
-	if (ok || s == NULL)
-		return; /* an address is not cleared by one success: it may be shared */
-	throttle_record_failure(throttle_slot_rec(s), &throttle_ip_policy, now);
+	if (!ok) /* an address is not cleared by one success: it may be shared */
+		throttle_ip_failure(ip, now);
 }
 
 static void log_auth(const struct req *r, const char *method, const char *outcome,

@@ -442,7 +442,8 @@ int server_run(void)
 	signal(SIGPIPE, SIG_IGN);
 	wake_enabled = 1;
 	signals_done = 0;
-	int started = async_start(workers, wake_loop, NULL) == 0 && store_start() == 0;
+	int started = async_start(workers, srv.cfg.pool_queue_max, wake_loop, NULL) == 0 &&
+		      store_start() == 0;
 	bool sig_started =
 	    started && pthread_create(&sig_thread, NULL, signal_main, &stop_signals) == 0;
 	if (!sig_started) {

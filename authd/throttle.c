@@ -73,6 +73,14 @@ struct throttle_slot *throttle_slot_ip(const char *ip)
 	return lookup(key);
 }
 
+struct throttle_slot *throttle_slot_signup(const char *ip)
+{
+	char key[SLOT_KEY];
+
+	snprintf(key, sizeof(key), "su %.40s", ip);
+	return lookup(key);
+}
+
 struct throttle_slot *throttle_slot_subject(const uint8_t k[THROTTLE_KEY_LEN])
 {
 	char key[SLOT_KEY];
@@ -111,4 +119,12 @@ void throttle_inflight_subject(const uint8_t key[THROTTLE_KEY_LEN], int delta)
 void throttle_inflight_ip(const char *ip, int delta)
 {
 	inflight_add(throttle_slot_ip(ip), delta);
+}
+
+void throttle_ip_failure(const char *ip, int64_t now)
+{
+	struct throttle_slot *s = throttle_slot_ip(ip);
+
+	if (s)
+		throttle_record_failure(&s->rec, &throttle_ip_policy, now);
 }

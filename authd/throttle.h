@@ -16,9 +16,15 @@
  */
 struct throttle_slot;
 struct throttle_slot *throttle_slot_ip(const char *ip);
+/* Sign-up attempts of an address (a table apart from its login failures). */
+struct throttle_slot *throttle_slot_signup(const char *ip);
 struct throttle_slot *throttle_slot_subject(const uint8_t key[THROTTLE_KEY_LEN]);
 struct throttle_rec *throttle_slot_rec(struct throttle_slot *s);
 unsigned *throttle_slot_inflight(struct throttle_slot *s);
+
+/* Records a failed attempt from the address (login-page failures: wrong
+ * password or code, a taken email at sign-up). */
+void throttle_ip_failure(const char *ip, int64_t now);
 
 /* Adds delta (+1 or -1, never below 0) to the in-flight count of a subject
  * or an address, looking its slot up again (it may have moved). */

@@ -126,6 +126,8 @@ struct throttle_policy {
 
 extern const struct throttle_policy throttle_account_policy;
 extern const struct throttle_policy throttle_ip_policy;
+/* Sign-ups from one address: every attempt counts, whatever its outcome. */
+extern const struct throttle_policy throttle_signup_policy;
 
 /*
  * Seconds until the subject may try again (0: now), counting `inflight`

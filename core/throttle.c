@@ -15,6 +15,14 @@ const struct throttle_policy throttle_account_policy = {
     .quiet_reset = 3600,
 };
 
+const struct throttle_policy throttle_signup_policy = {
+    .free_failures = 4, /* five sign-ups, then the sixth waits */
+    .base_delay = 60,
+    .max_delay = 3600,
+    .hourly_cap = 20,
+    .quiet_reset = 3600,
+};
+
 const struct throttle_policy throttle_ip_policy = {
     .free_failures = 20,
     .base_delay = 1,

@@ -282,7 +282,11 @@ class Bench:
         res["cpu"] = self.note_cpu(what, cpu)
         return res
 
+    # Fixtures sign thousands of accounts up from one address.
+    SIGNUP_UNLIMITED = "[signup]\nburst = 1000000\nper_hour = 0\ninflight = 4096\n"
+
     def start_authd(self, name, config=None, test_clock=False):
+        config = (config or "") + self.SIGNUP_UNLIMITED
         a = Authd(name=name, config=config, test_clock=test_clock,
                   data_dir=tempfile.mkdtemp(prefix=f"{name}-", dir=self.work),
                   extra_args=["--log-level", "info"])

@@ -379,7 +379,7 @@ int main(int argc, char **argv)
 		goto out;
 	opened = true;
 	/* One pool thread that stays idle: only the writer completes jobs here. */
-	if (async_start(1, loop_wake, NULL) != 0)
+	if (async_start(1, 0, loop_wake, NULL) != 0)
 		goto out;
 	started = true;
 	if (store_start() != 0)

@@ -48,7 +48,8 @@ class PromptStop(unittest.TestCase):
 
 class KillNine(unittest.TestCase):
     def test_acknowledged_writes_survive_sigkill(self):
-        a = Authd(name="killnine")
+        a = Authd(name="killnine",
+                  config="[signup]\nburst = 1000000\nper_hour = 0\ninflight = 4096\n")
         try:
             a.start()
             acked_accounts = []
@@ -107,7 +108,7 @@ class MapFull(unittest.TestCase):
         # A 1 MiB map fills after a few thousand accounts (cheap argon2id
         # here: a test build accepts fixture costs).
         conf = ("[storage]\nmap_size_mb = 1\n[password]\nargon2_memory_kib = 64\n"
-                "argon2_iterations = 1\n")
+                "argon2_iterations = 1\n[signup]\nburst = 1000000\nper_hour = 0\n")
         a = Authd(name="mapfull", config=conf)
         try:
             a.start()

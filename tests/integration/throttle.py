@@ -191,3 +191,83 @@ class IpThrottle(OwnAuthd, unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SignupLimits(OwnAuthd, unittest.TestCase):
+    """Sign-ups cost an argon2id hash: an address gets a few ([signup] burst),
+    then waits; other addresses are not affected."""
+
+    def signup_from(self, ip, e=None):
+        return self.a.post("/1/accounts", {"email": e or email(), "password":
+                                           "correct horse battery", "name": "S"},
+                           source_ip=ip)
+
+    def test_burst_then_wait(self):
+        ip = random_loopback()
+        for _ in range(5):
+            self.assertEqual(self.signup_from(ip).status, 201)
+        r = self.signup_from(ip)
+        self.assertEqual((r.status, r.json["code"]), (429, "too_many_attempts"), r)
+        self.assertGreaterEqual(int(r.header("Retry-After")), 50)
+        # A taken email counts too (it is how accounts are probed).
+        self.assertEqual(self.signup_from(random_loopback()).status, 201)
+        # Time heals: the delay is over after it passes.
+        self.a.advance(61)
+        self.assertEqual(self.signup_from(ip).status, 201)
+        r = self.signup_from(ip)
+        self.assertEqual(r.status, 429, r)
+
+    def test_taken_email_counts_against_the_address(self):
+        e = email()
+        self.assertEqual(self.signup_from(random_loopback(), e).status, 201)
+        ip = random_loopback()
+        statuses = [self.signup_from(ip, e).status for _ in range(7)]
+        self.assertEqual(statuses[:5], [409] * 5)
+        self.assertEqual(statuses[5:], [429, 429])
+
+
+class SignupInFlight(OwnAuthd, unittest.TestCase):
+    """At most [signup] inflight sign-ups of one address are under way."""
+
+    authd_config = ("[signup]\nburst = 1000\ninflight = 2\n"
+                    "[password]\nargon2_memory_kib = 65536\nargon2_iterations = 4\n")
+
+    def test_parallel_signups_from_one_address(self):
+        ip = random_loopback()
+
+        def one(_):
+            return self.a.post("/1/accounts", {"email": email(), "password":
+                                               "correct horse battery", "name": "S"},
+                               source_ip=ip).status
+
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            statuses = list(ex.map(one, range(8)))
+        self.assertIn(429, statuses)
+        self.assertIn(201, statuses)
+        self.assertEqual(set(statuses), {201, 429})
+
+
+class PoolQueue(OwnAuthd, unittest.TestCase):
+    """The hashing queue is bounded: when it is full a request gets 503
+    overloaded at once instead of waiting behind every hash queued."""
+
+    authd_config = ("[server]\nworkers = 1\npool_queue = 1\n"
+                    "[signup]\nburst = 1000\ninflight = 1000\n"
+                    "[password]\nargon2_memory_kib = 65536\nargon2_iterations = 4\n")
+
+    def test_full_queue_answers_overloaded(self):
+        def one(_):
+            r = self.a.post("/1/accounts", {"email": email(), "password":
+                                            "correct horse battery", "name": "S"},
+                            source_ip=random_loopback())
+            return r.status, (r.json or {}).get("code")
+
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            results = list(ex.map(one, range(8)))
+        self.assertIn((503, "overloaded"), results)
+        self.assertIn((201, None), results)
+        self.assertEqual({s for s, _ in results}, {201, 503})
+        # And service goes on once the queue drains.
+        e = email()
+        self.a.signup(e)
+        self.assertEqual(self.a.login(e).status, 200)

@@ -213,7 +213,10 @@ class Authd:
 
     def signup(self, email, password="correct horse battery", name="Test Person"):
         remember_secret(password)
-        r = self.post("/1/accounts", {"email": email, "password": password, "name": name})
+        # Each sign-up is a new person on an address of their own: sign-ups
+        # are limited per address ([signup] burst, per_hour, inflight).
+        r = self.post("/1/accounts", {"email": email, "password": password, "name": name},
+                      source_ip=random_loopback())
         assert r.status == 201, r
         return r.json
 
