@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include "proxy.h"
+
 #include <log.h>
 #include <util.h>
 
@@ -65,6 +67,7 @@ static const struct key keys[] = {
     NUM("server", "listen_port", K_INT, listen_port, 0, 65535),
     STR("server", "tls_cert", tls_cert),
     STR("server", "tls_key", tls_key),
+    STR("server", "trusted_proxies", trusted_proxies),
     NUM("server", "max_body", K_SIZE, max_body, 1024, 1048576),
     NUM("server", "max_connections", K_U32, max_connections, 16, 16000),
     NUM("server", "workers", K_U32, workers, 0, 64),
@@ -208,6 +211,15 @@ int config_validate(const struct authd_config *c, char *err, size_t err_size)
 	}
 	if (strcmp(c->engine, "postgresql") == 0 && c->url[0] == '\0') {
 		snprintf(err, err_size, "[storage] engine = postgresql needs [storage] url");
+		return -1;
+	}
+	struct proxy_list proxies;
+
+	if (proxy_list_parse(&proxies, c->trusted_proxies) != 0) {
+		snprintf(err, err_size,
+			 "[server] trusted_proxies wants addresses or CIDRs, comma separated (at "
+			 "most %d)",
+			 PROXY_MAX_NETS);
 		return -1;
 	}
 	if (log_level_parse(c->log_level) < 0) {

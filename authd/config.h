@@ -13,8 +13,9 @@ struct authd_config {
 	char listen_addr[64];
 	int listen_port;
 	char data_dir[512];
-	char key_file[512]; /* empty: <data_dir>/secret.key */
-	char tls_cert[512]; /* empty: plain HTTP (behind a TLS proxy) */
+	char key_file[512];	    /* empty: <data_dir>/secret.key */
+	char tls_cert[512];	    /* empty: plain HTTP (behind a TLS proxy) */
+	char trusted_proxies[1024]; /* CIDRs whose X-Forwarded-For is believed */
 	char tls_key[512];
 	char issuer[64]; /* shown in authenticator apps */
 	char log_level[16];

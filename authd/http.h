@@ -12,6 +12,7 @@
 #include "config.h"
 #include "errors.h"
 #include "keys.h"
+#include "proxy.h"
 #include <core.h>
 
 #include <jansson.h>
@@ -29,7 +30,8 @@ struct req {
 	enum http_method method;
 	char path[256];
 	char param[96]; /* the '*' segment of the route */
-	char ip[48];
+	char ip[48];	/* the client: the socket peer, or behind trusted proxies the
+			 * rightmost untrusted X-Forwarded-For hop */
 	char authorization[512];
 	char *cookie; /* NULL when absent or when a Bearer token is sent */
 	char csrf[128];
@@ -58,6 +60,7 @@ struct req {
 struct authd_server {
 	struct authd_config cfg;
 	struct authd_keys keys;
+	struct proxy_list proxies; /* parsed from cfg.trusted_proxies */
 };
 extern struct authd_server srv;
 

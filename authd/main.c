@@ -132,6 +132,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level((enum log_level)log_level_parse(srv.cfg.log_level));
+	if (proxy_list_parse(&srv.proxies, srv.cfg.trusted_proxies) != 0)
+		AUTHD_BUG("trusted_proxies passed validation but does not parse");
 	if (otp_global_init() != 0) {
 		log_err("cannot initialise liboath");
 		return 1;

@@ -135,7 +135,15 @@ static struct req *req_new(struct lws *wsi, const char *uri)
 	r->id = ++next_req_id;
 	r->method = method_of(wsi);
 	snprintf(r->path, sizeof(r->path), "%s", uri);
-	lws_get_peer_simple(wsi, r->ip, sizeof(r->ip));
+	{
+		char peer[48], xff[512];
+
+		lws_get_peer_simple(wsi, peer, sizeof(peer));
+		xff[0] = '\0';
+		if (srv.proxies.n)
+			copy_header(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof(xff));
+		proxy_client_ip(&srv.proxies, peer, xff[0] ? xff : NULL, r->ip, sizeof(r->ip));
+	}
 	copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->authorization, sizeof(r->authorization));
 	/* Cookies matter only without a Bearer token; they may be kilobytes,
 	 * so they are copied only then (4 KB at most). */

@@ -271,3 +271,41 @@ class PoolQueue(OwnAuthd, unittest.TestCase):
         e = email()
         self.a.signup(e)
         self.assertEqual(self.a.login(e).status, 200)
+
+
+class TrustedProxies(OwnAuthd, unittest.TestCase):
+    """Behind a trusted proxy each client has its own per-address bucket
+    (the rightmost untrusted X-Forwarded-For hop); an untrusted peer's
+    header is ignored, so it cannot step out of its own bucket."""
+
+    authd_config = "[server]\ntrusted_proxies = 127.0.0.1/32, 127.0.0.3\n"
+
+    def spray(self, source_ip, xff, n):
+        statuses = []
+        for _ in range(n):
+            h = {"X-Forwarded-For": xff} if xff else {}
+            r = self.a.post("/1/login", {"email": email(), "password": "wrong password!"},
+                            source_ip=source_ip, headers=h)
+            statuses.append(r.status)
+        return statuses
+
+    def test_each_client_behind_the_proxy_has_its_own_bucket(self):
+        # Client A, through the proxy at 127.0.0.1, fails until it waits.
+        s = self.spray("127.0.0.1", "198.51.100.1", 22)
+        self.assertEqual(s[:21], [401] * 21)
+        self.assertEqual(s[21], 429)
+        # Client B through the same proxy is not held back by A.
+        self.assertEqual(self.spray("127.0.0.1", "198.51.100.2", 1), [401])
+        # A forged hop to the left of A's real address changes nothing.
+        self.assertEqual(self.spray("127.0.0.1", "9.9.9.9, 198.51.100.1", 1), [429])
+        # Through two trusted proxies A is still A.
+        self.assertEqual(self.spray("127.0.0.1", "198.51.100.1, 127.0.0.3", 1), [429])
+        self.assertIn("ip=198.51.100.2", self.a.log_text())
+
+    def test_untrusted_peer_cannot_pick_its_address(self):
+        peer = "127.0.0.77"
+        s = self.spray(peer, "198.51.100.50", 21)
+        self.assertEqual(s, [401] * 21)
+        # A new forged address each time does not give a fresh bucket.
+        self.assertEqual(self.spray(peer, "198.51.100.51", 1), [429])
+        self.assertNotIn("ip=198.51.100.5", self.a.log_text())
