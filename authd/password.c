@@ -80,8 +80,9 @@ static bool contains_word(const char *pw, size_t len, const char *word, size_t w
 	return false;
 }
 
-enum password_verdict password_check(const char *pw, size_t len, const char *email,
-				     const char *name)
+/* The rules, on the normalized password. */
+static enum password_verdict check_normalized(const char *pw, size_t len, const char *email,
+					      const char *name)
 {
 	size_t chars;
 
@@ -90,7 +91,7 @@ enum password_verdict password_check(const char *pw, size_t len, const char *ema
 	chars = authd_utf8_count(pw, len);
 	if (chars < PASSWORD_MIN_CHARS)
 		return PASSWORD_TOO_SHORT;
-	if (chars > PASSWORD_MAX_CHARS)
+	if (chars > PASSWORD_MAX_CHARS || len > PASSWORD_MAX_BYTES)
 		return PASSWORD_TOO_LONG;
 	if (is_blocklisted(pw, len))
 		return PASSWORD_BLOCKLISTED;
@@ -110,6 +111,25 @@ enum password_verdict password_check(const char *pw, size_t len, const char *ema
 	if (name && contains_word(pw, len, name, strlen(name)) && len < strlen(name) + 4)
 		return PASSWORD_CONTEXT;
 	return PASSWORD_OK;
+}
+
+enum password_verdict password_check(const char *pw, size_t len, const char *email,
+				     const char *name)
+{
+	enum password_verdict v;
+	size_t nlen = 0;
+	uint8_t *norm;
+
+	if (!authd_utf8_printable(pw, len))
+		return PASSWORD_INVALID;
+	/* Every rule judges what is hashed: the NFKC form. Full-width
+	 * "ｐａｓｓｗｏｒｄ" is "password" once normalized, and logs in as it. */
+	norm = u8_normalize(UNINORM_NFKC, (const uint8_t *)pw, len, NULL, &nlen);
+	if (norm == NULL)
+		return PASSWORD_INVALID;
+	v = check_normalized((const char *)norm, nlen, email, name);
+	authd_freezero(norm, nlen);
+	return v;
 }
 
 /* NFKC, then HMAC with the pepper: the argon2id input. */
