@@ -1,0 +1,823 @@
+/*
+ * The PostgreSQL engine's typed operations: one prepared statement each
+ * (store.h's semantics, as the LMDB engine's codec.c has them), binary
+ * parameters and results, and the sweeper. Decoders check every column's
+ * length and range, so a row that does not fit its record is reported as
+ * STORE_E_CORRUPT instead of being half-read; getters write their output
+ * only once the whole row decoded.
+ */
+#include "pg-internal.h"
+
+#include <log.h>
+#include <openssl/crypto.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+/* pg_try_advisory_xact_lock key of the sweeper: "authdswp". */
+#define SWEEP_LOCK_KEY 6131403826440926064LL
+
+/* PostgreSQL's type oid of bigint, in binary arrays. */
+#define INT8OID 20
+
+const struct pg_stmt_def pg_stmts[ST__COUNT] = {
+    [ST_ACCOUNT_GET] = {"account_get",
+			"SELECT org_id, email, name, pw_hash, created_at, password_changed_at "
+			"FROM accounts WHERE id = $1::bytea"},
+    [ST_ACCOUNT_PUT] = {"account_put",
+			"INSERT INTO accounts (id, org_id, email, name, pw_hash, created_at, "
+			"password_changed_at) VALUES ($1::bytea, $2::bytea, $3::text, $4::text, "
+			"$5::text, $6::bigint, $7::bigint) ON CONFLICT (id) DO UPDATE SET "
+			"org_id = EXCLUDED.org_id, email = EXCLUDED.email, name = EXCLUDED.name, "
+			"pw_hash = EXCLUDED.pw_hash, created_at = EXCLUDED.created_at, "
+			"password_changed_at = EXCLUDED.password_changed_at"},
+    [ST_ACCOUNT_BY_EMAIL] = {"account_by_email", "SELECT id FROM accounts WHERE email = $1::text"},
+    [ST_ORG_PUT] = {"org_put", "INSERT INTO organizations (id, name, created_at) VALUES "
+			       "($1::bytea, $2::text, $3::bigint) ON CONFLICT (id) DO UPDATE SET "
+			       "name = EXCLUDED.name, created_at = EXCLUDED.created_at"},
+    [ST_MEMBER_PUT] = {"member_put",
+		       "INSERT INTO memberships (org_id, account_id, role) VALUES ($1::bytea, "
+		       "$2::bytea, $3::text) ON CONFLICT (org_id, account_id) DO UPDATE SET "
+		       "role = EXCLUDED.role"},
+    [ST_SESSION_GET] = {"session_get",
+			"SELECT org_id, aal, created_at, last_seen, expires_at, "
+			"second_factor_at FROM sessions WHERE account_id = $1::bytea AND "
+			"token_hash = $2::bytea"},
+    [ST_SESSION_PUT] = {"session_put",
+			"INSERT INTO sessions (account_id, token_hash, org_id, aal, created_at, "
+			"last_seen, expires_at, second_factor_at) VALUES ($1::bytea, $2::bytea, "
+			"$3::bytea, $4::smallint, $5::bigint, $6::bigint, $7::bigint, $8::bigint) "
+			"ON CONFLICT (account_id, token_hash) DO UPDATE SET org_id = "
+			"EXCLUDED.org_id, aal = EXCLUDED.aal, created_at = EXCLUDED.created_at, "
+			"last_seen = EXCLUDED.last_seen, expires_at = EXCLUDED.expires_at, "
+			"second_factor_at = EXCLUDED.second_factor_at"},
+    [ST_SESSION_DEL] = {"session_del", "DELETE FROM sessions WHERE account_id = $1::bytea AND "
+				       "token_hash = $2::bytea"},
+    [ST_SESSION_DEL_ALL] = {"session_del_all", "DELETE FROM sessions WHERE account_id = $1::bytea"},
+    [ST_SESSION_DEL_ALL_BUT] = {"session_del_all_but",
+				"DELETE FROM sessions WHERE account_id = $1::bytea AND "
+				"token_hash <> $2::bytea"},
+    [ST_LOGIN_GET] = {"login_get", "SELECT created_at, expires_at, attempts FROM pending_logins "
+				   "WHERE account_id = $1::bytea AND token_hash = $2::bytea"},
+    [ST_LOGIN_PUT] = {"login_put",
+		      "INSERT INTO pending_logins (account_id, token_hash, created_at, expires_at, "
+		      "attempts) VALUES ($1::bytea, $2::bytea, $3::bigint, $4::bigint, "
+		      "$5::smallint) ON CONFLICT (account_id, token_hash) DO UPDATE SET "
+		      "created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, "
+		      "attempts = EXCLUDED.attempts"},
+    [ST_LOGIN_DEL] = {"login_del", "DELETE FROM pending_logins WHERE account_id = $1::bytea "
+				   "AND token_hash = $2::bytea"},
+    [ST_LOGIN_DEL_ALL] = {"login_del_all",
+			  "DELETE FROM pending_logins WHERE account_id = $1::bytea"},
+    [ST_TOTP_GET] = {"totp_get",
+		     "SELECT enabled, alg, digits, period, last_step, enabled_at, seed, "
+		     "pending_id, pending_expires_at, pending_seed FROM totp_credentials "
+		     "WHERE account_id = $1::bytea"},
+    [ST_TOTP_PUT] = {"totp_put",
+		     "INSERT INTO totp_credentials (account_id, enabled, alg, digits, period, "
+		     "last_step, enabled_at, seed, pending_id, pending_expires_at, pending_seed) "
+		     "VALUES ($1::bytea, $2::boolean, $3::smallint, $4::smallint, $5::smallint, "
+		     "$6::bigint, $7::bigint, $8::bytea, $9::bytea, $10::bigint, $11::bytea) "
+		     "ON CONFLICT (account_id) DO UPDATE SET enabled = EXCLUDED.enabled, "
+		     "alg = EXCLUDED.alg, digits = EXCLUDED.digits, period = EXCLUDED.period, "
+		     "last_step = EXCLUDED.last_step, enabled_at = EXCLUDED.enabled_at, "
+		     "seed = EXCLUDED.seed, pending_id = EXCLUDED.pending_id, "
+		     "pending_expires_at = EXCLUDED.pending_expires_at, "
+		     "pending_seed = EXCLUDED.pending_seed"},
+    [ST_TOTP_DEL] = {"totp_del", "DELETE FROM totp_credentials WHERE account_id = $1::bytea"},
+    [ST_BACKUP_GET] = {"backup_get",
+		       "SELECT idx, salt, hash, used_at, created_at FROM backup_codes "
+		       "WHERE account_id = $1::bytea ORDER BY idx"},
+    /* One row per code from three packed parameters; a row that did not
+     * change (all but one when a code is used) is not rewritten. */
+    [ST_BACKUP_PUT] = {"backup_put",
+		       "INSERT INTO backup_codes AS b (account_id, idx, salt, hash, used_at, "
+		       "created_at) SELECT $1::bytea, i, substring($2::bytea FROM i * $6::integer "
+		       "+ 1 FOR $6::integer), substring($3::bytea FROM i * $7::integer + 1 FOR "
+		       "$7::integer), ($4::bigint[])[i + 1], $5::bigint FROM generate_series(0, "
+		       "cardinality($4::bigint[]) - 1) AS i ON CONFLICT (account_id, idx) DO "
+		       "UPDATE SET salt = EXCLUDED.salt, hash = EXCLUDED.hash, used_at = "
+		       "EXCLUDED.used_at, created_at = EXCLUDED.created_at WHERE (b.salt, b.hash, "
+		       "b.used_at, b.created_at) IS DISTINCT FROM (EXCLUDED.salt, EXCLUDED.hash, "
+		       "EXCLUDED.used_at, EXCLUDED.created_at)"},
+    [ST_BACKUP_DEL] = {"backup_del", "DELETE FROM backup_codes WHERE account_id = $1::bytea"},
+    [ST_THROTTLE_GET] = {"throttle_get", "SELECT consecutive, last_failure, count, pos, ring "
+					 "FROM throttles WHERE subject = $1::bytea"},
+    [ST_THROTTLE_PUT] = {"throttle_put",
+			 "INSERT INTO throttles (subject, consecutive, last_failure, count, pos, "
+			 "ring) VALUES ($1::bytea, $2::bigint, $3::bigint, $4::smallint, "
+			 "$5::smallint, $6::bigint[]) ON CONFLICT (subject) DO UPDATE SET "
+			 "consecutive = EXCLUDED.consecutive, last_failure = "
+			 "EXCLUDED.last_failure, count = EXCLUDED.count, pos = EXCLUDED.pos, "
+			 "ring = EXCLUDED.ring"},
+    [ST_SWEEP_LOCK] = {"sweep_lock", "SELECT pg_try_advisory_xact_lock($1::bigint)"},
+    /* $1 now, $2 idle seconds, $3 budget per kind. A session is over at
+     * least(last_seen + idle, expires_at); a throttle history when neither
+     * its last failure nor any time in its ring is within the hour before
+     * now, unless it is a second factor's ('f' = 102) with failures no
+     * quiet time forgets (core/throttle.c's throttle_subject_is_quiet). */
+    [ST_SWEEP] = {"sweep",
+		  "WITH s AS (DELETE FROM sessions WHERE ctid = ANY (ARRAY (SELECT ctid FROM "
+		  "sessions WHERE $1::bigint >= least(last_seen + $2::bigint, expires_at) LIMIT "
+		  "$3::bigint)) RETURNING 1), l AS (DELETE FROM pending_logins WHERE ctid = "
+		  "ANY (ARRAY (SELECT ctid FROM pending_logins WHERE $1::bigint >= expires_at "
+		  "LIMIT $3::bigint)) RETURNING 1), t AS (DELETE FROM throttles WHERE ctid = "
+		  "ANY (ARRAY (SELECT ctid FROM throttles WHERE last_failure <= $1::bigint - "
+		  "3600 AND $1::bigint - 3600 >= ALL (ring) AND NOT (get_byte(subject, 0) = "
+		  "102 AND consecutive > 0) LIMIT $3::bigint)) RETURNING 1) "
+		  "SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM l) + (SELECT "
+		  "count(*) FROM t)"},
+};
+
+/* --- parameters ------------------------------------------------------------------- */
+
+static void param(struct pg_params *p, const void *v, size_t len)
+{
+	if (p->n >= PG_PARAMS_MAX)
+		AUTHD_BUG("too many statement parameters");
+	p->values[p->n] = v;
+	p->lengths[p->n] = (int)len;
+	p->formats[p->n] = 1;
+	p->n++;
+}
+
+static void put_be(uint8_t *b, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		b[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static uint64_t get_be(const uint8_t *b, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+/* An integer in network order, in the parameter's own scratch space. */
+static void param_int(struct pg_params *p, int64_t v, int bytes)
+{
+	if (p->n >= PG_PARAMS_MAX)
+		AUTHD_BUG("too many statement parameters");
+	put_be((uint8_t *)p->scratch[p->n], (uint64_t)v, bytes);
+	param(p, p->scratch[p->n], (size_t)bytes);
+}
+
+static void param_i64(struct pg_params *p, int64_t v)
+{
+	param_int(p, v, 8);
+}
+
+static void param_i32(struct pg_params *p, int32_t v)
+{
+	param_int(p, v, 4);
+}
+
+static void param_i16(struct pg_params *p, int v)
+{
+	param_int(p, v, 2);
+}
+
+static void param_bool(struct pg_params *p, bool v)
+{
+	param_int(p, v ? 1 : 0, 1);
+}
+
+static void param_text(struct pg_params *p, const char *s)
+{
+	param(p, s, strlen(s));
+}
+
+/* The binary form of a one-dimensional bigint[] of n values into buf
+ * (12 + 8 + 12 * n bytes); returns its length. */
+#define ARRAY_BYTES(n) (20 + 12 * (size_t)(n))
+
+static size_t encode_i64_array(uint8_t *buf, const int64_t *v, size_t n)
+{
+	uint8_t *p = buf;
+
+	put_be(p, n ? 1 : 0, 4); /* dimensions; an empty array has none */
+	put_be(p + 4, 0, 4);	 /* no NULLs */
+	put_be(p + 8, INT8OID, 4);
+	p += 12;
+	if (n == 0)
+		return 12;
+	put_be(p, n, 4);
+	put_be(p + 4, 1, 4); /* lower bound */
+	p += 8;
+	for (size_t i = 0; i < n; i++, p += 12) {
+		put_be(p, 8, 4);
+		put_be(p + 4, (uint64_t)v[i], 8);
+	}
+	return (size_t)(p - buf);
+}
+
+/* --- results ---------------------------------------------------------------------- */
+
+struct row {
+	const PGresult *res;
+	int row;
+	bool bad;
+};
+
+static const uint8_t *col(struct row *r, int c, size_t len)
+{
+	if (PQgetisnull(r->res, r->row, c) || (size_t)PQgetlength(r->res, r->row, c) != len) {
+		r->bad = true;
+		return NULL;
+	}
+	return (const uint8_t *)PQgetvalue(r->res, r->row, c);
+}
+
+static int64_t col_i64(struct row *r, int c)
+{
+	const uint8_t *b = col(r, c, 8);
+
+	return b ? (int64_t)get_be(b, 8) : 0;
+}
+
+static int col_i16(struct row *r, int c)
+{
+	const uint8_t *b = col(r, c, 2);
+
+	return b ? (int16_t)get_be(b, 2) : 0;
+}
+
+/* A smallint column that must fit a uint8_t. */
+static uint8_t col_u8(struct row *r, int c)
+{
+	int v = col_i16(r, c);
+
+	if (v < 0 || v > 255)
+		r->bad = true;
+	return (uint8_t)v;
+}
+
+static bool col_bool(struct row *r, int c)
+{
+	const uint8_t *b = col(r, c, 1);
+
+	return b && b[0] != 0;
+}
+
+static void col_bytes(struct row *r, int c, void *dst, size_t len)
+{
+	const uint8_t *b = col(r, c, len);
+
+	if (b)
+		memcpy(dst, b, len);
+}
+
+/* A bytea of at most cap bytes; returns its length. */
+static size_t col_var(struct row *r, int c, void *dst, size_t cap)
+{
+	size_t len;
+
+	if (PQgetisnull(r->res, r->row, c)) {
+		r->bad = true;
+		return 0;
+	}
+	len = (size_t)PQgetlength(r->res, r->row, c);
+	if (len > cap) {
+		r->bad = true;
+		return 0;
+	}
+	memcpy(dst, PQgetvalue(r->res, r->row, c), len);
+	return len;
+}
+
+/* A text column into dst (size bytes with the NUL), refusing what does not
+ * fit or holds a NUL. */
+static void col_str(struct row *r, int c, char *dst, size_t size)
+{
+	size_t len = col_var(r, c, dst, size - 1);
+
+	dst[len] = '\0';
+	if (memchr(dst, '\0', len) != NULL)
+		r->bad = true;
+}
+
+/* A one-dimensional bigint[] of at most cap values without NULLs; returns
+ * how many. */
+static size_t col_i64_array(struct row *r, int c, int64_t *out, size_t cap)
+{
+	const uint8_t *b = (const uint8_t *)PQgetvalue(r->res, r->row, c);
+	size_t len = (size_t)PQgetlength(r->res, r->row, c);
+	size_t n;
+
+	if (PQgetisnull(r->res, r->row, c) || len < 12 || get_be(b + 4, 4) != 0 ||
+	    get_be(b + 8, 4) != INT8OID)
+		goto bad;
+	if (get_be(b, 4) == 0 && len == 12)
+		return 0;
+	if (get_be(b, 4) != 1 || len < 20)
+		goto bad;
+	n = (size_t)get_be(b + 12, 4);
+	if (n > cap || len != ARRAY_BYTES(n))
+		goto bad;
+	b += 20;
+	for (size_t i = 0; i < n; i++, b += 12) {
+		if (get_be(b, 4) != 8)
+			goto bad;
+		out[i] = (int64_t)get_be(b + 4, 8);
+	}
+	return n;
+bad:
+	r->bad = true;
+	return 0;
+}
+
+/*
+ * Runs a statement expected to return at most one row. Returns 0 with *res
+ * holding the row, STORE_E_NOTFOUND (no row) or the failure.
+ */
+static int get_one(struct store_txn *t, enum pg_stmt st, const struct pg_params *p, PGresult **res)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	PGresult *r = pg_exec(pt, st, p);
+
+	*res = NULL;
+	if (r == NULL)
+		return pt->err;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return STORE_E_NOTFOUND;
+	}
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return STORE_E_CORRUPT;
+	}
+	*res = r;
+	return 0;
+}
+
+/* Runs a statement whose rows do not matter: 0 or the failure. */
+static int run(struct store_txn *t, enum pg_stmt st, const struct pg_params *p)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	PGresult *r = pg_exec(pt, st, p);
+
+	if (r == NULL)
+		return pt->err;
+	PQclear(r);
+	return 0;
+}
+
+static int corrupt(const char *what)
+{
+	log_err("corrupt %s row", what);
+	return STORE_E_CORRUPT;
+}
+
+/* --- accounts and organizations ---------------------------------------------------- */
+
+int pg_account_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct account *out)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct account tmp;
+	struct row r;
+	int rc;
+
+	param(&p, id, AUTHD_ID_LEN);
+	if ((rc = get_one(t, ST_ACCOUNT_GET, &p, &res)) != 0)
+		return rc;
+	memset(&tmp, 0, sizeof(tmp));
+	r = (struct row){res, 0, false};
+	memcpy(tmp.id, id, AUTHD_ID_LEN);
+	col_bytes(&r, 0, tmp.org_id, AUTHD_ID_LEN);
+	col_str(&r, 1, tmp.email, sizeof(tmp.email));
+	col_str(&r, 2, tmp.name, sizeof(tmp.name));
+	col_str(&r, 3, tmp.pw_hash, sizeof(tmp.pw_hash));
+	tmp.created_at = col_i64(&r, 4);
+	tmp.password_changed_at = col_i64(&r, 5);
+	if (r.bad)
+		rc = corrupt("account");
+	else
+		memcpy(out, &tmp, sizeof(tmp));
+	OPENSSL_cleanse(&tmp, sizeof(tmp));
+	PQclear(res);
+	return rc;
+}
+
+int pg_account_put(struct store_txn *t, const struct account *a)
+{
+	struct pg_params p = {0};
+
+	param(&p, a->id, AUTHD_ID_LEN);
+	param(&p, a->org_id, AUTHD_ID_LEN);
+	param_text(&p, a->email);
+	param_text(&p, a->name);
+	param_text(&p, a->pw_hash);
+	param_i64(&p, a->created_at);
+	param_i64(&p, a->password_changed_at);
+	return run(t, ST_ACCOUNT_PUT, &p);
+}
+
+int pg_account_by_email(struct store_txn *t, const char *email, uint8_t id[AUTHD_ID_LEN])
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	uint8_t tmp[AUTHD_ID_LEN] = {0};
+	struct row r;
+	int rc;
+
+	param_text(&p, email);
+	if ((rc = get_one(t, ST_ACCOUNT_BY_EMAIL, &p, &res)) != 0)
+		return rc;
+	r = (struct row){res, 0, false};
+	col_bytes(&r, 0, tmp, AUTHD_ID_LEN);
+	if (r.bad)
+		rc = corrupt("account id");
+	else
+		memcpy(id, tmp, AUTHD_ID_LEN);
+	PQclear(res);
+	return rc;
+}
+
+int pg_org_put(struct store_txn *t, const struct org *o)
+{
+	struct pg_params p = {0};
+
+	param(&p, o->id, AUTHD_ID_LEN);
+	param_text(&p, o->name);
+	param_i64(&p, o->created_at);
+	return run(t, ST_ORG_PUT, &p);
+}
+
+int pg_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  const uint8_t account_id[AUTHD_ID_LEN], enum org_role role)
+{
+	struct pg_params p = {0};
+
+	param(&p, org_id, AUTHD_ID_LEN);
+	param(&p, account_id, AUTHD_ID_LEN);
+	param_text(&p, core_role_name(role));
+	return run(t, ST_MEMBER_PUT, &p);
+}
+
+/* --- sessions and pending logins ----------------------------------------------------- */
+
+static void param_ref(struct pg_params *p, const struct token_ref *ref)
+{
+	param(p, ref->account_id, AUTHD_ID_LEN);
+	param(p, ref->hash, AUTHD_HASH_LEN);
+}
+
+int pg_session_get(struct store_txn *t, const struct token_ref *ref, struct session *out)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct session tmp;
+	struct row r;
+	int rc;
+
+	param_ref(&p, ref);
+	if ((rc = get_one(t, ST_SESSION_GET, &p, &res)) != 0)
+		return rc;
+	memset(&tmp, 0, sizeof(tmp));
+	r = (struct row){res, 0, false};
+	memcpy(tmp.account_id, ref->account_id, AUTHD_ID_LEN);
+	col_bytes(&r, 0, tmp.org_id, AUTHD_ID_LEN);
+	tmp.aal = col_u8(&r, 1);
+	tmp.created_at = col_i64(&r, 2);
+	tmp.last_seen = col_i64(&r, 3);
+	tmp.expires_at = col_i64(&r, 4);
+	tmp.second_factor_at = col_i64(&r, 5);
+	if (r.bad)
+		rc = corrupt("session");
+	else
+		memcpy(out, &tmp, sizeof(tmp));
+	PQclear(res);
+	return rc;
+}
+
+int pg_session_put(struct store_txn *t, const struct token_ref *ref, const struct session *s)
+{
+	struct pg_params p = {0};
+
+	if (memcmp(s->account_id, ref->account_id, AUTHD_ID_LEN) != 0)
+		AUTHD_BUG("session filed under another account");
+	param_ref(&p, ref);
+	param(&p, s->org_id, AUTHD_ID_LEN);
+	param_i16(&p, s->aal);
+	param_i64(&p, s->created_at);
+	param_i64(&p, s->last_seen);
+	param_i64(&p, s->expires_at);
+	param_i64(&p, s->second_factor_at);
+	return run(t, ST_SESSION_PUT, &p);
+}
+
+int pg_session_del(struct store_txn *t, const struct token_ref *ref)
+{
+	struct pg_params p = {0};
+
+	param_ref(&p, ref);
+	return run(t, ST_SESSION_DEL, &p);
+}
+
+int pg_session_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       const struct token_ref *keep)
+{
+	struct pg_params p = {0};
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	if (keep == NULL)
+		return run(t, ST_SESSION_DEL_ALL, &p);
+	param(&p, keep->hash, AUTHD_HASH_LEN);
+	return run(t, ST_SESSION_DEL_ALL_BUT, &p);
+}
+
+int pg_login_get(struct store_txn *t, const struct token_ref *ref, struct login *out)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct login tmp;
+	struct row r;
+	int rc;
+
+	param_ref(&p, ref);
+	if ((rc = get_one(t, ST_LOGIN_GET, &p, &res)) != 0)
+		return rc;
+	memset(&tmp, 0, sizeof(tmp));
+	r = (struct row){res, 0, false};
+	memcpy(tmp.account_id, ref->account_id, AUTHD_ID_LEN);
+	tmp.created_at = col_i64(&r, 0);
+	tmp.expires_at = col_i64(&r, 1);
+	tmp.attempts = col_u8(&r, 2);
+	if (r.bad)
+		rc = corrupt("pending login");
+	else
+		memcpy(out, &tmp, sizeof(tmp));
+	PQclear(res);
+	return rc;
+}
+
+int pg_login_put(struct store_txn *t, const struct token_ref *ref, const struct login *l)
+{
+	struct pg_params p = {0};
+
+	if (memcmp(l->account_id, ref->account_id, AUTHD_ID_LEN) != 0)
+		AUTHD_BUG("login filed under another account");
+	param_ref(&p, ref);
+	param_i64(&p, l->created_at);
+	param_i64(&p, l->expires_at);
+	param_i16(&p, l->attempts);
+	return run(t, ST_LOGIN_PUT, &p);
+}
+
+int pg_login_del(struct store_txn *t, const struct token_ref *ref)
+{
+	struct pg_params p = {0};
+
+	param_ref(&p, ref);
+	return run(t, ST_LOGIN_DEL, &p);
+}
+
+int pg_login_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct pg_params p = {0};
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	return run(t, ST_LOGIN_DEL_ALL, &p);
+}
+
+/* --- TOTP --------------------------------------------------------------------------- */
+
+int pg_totp_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], struct totp_rec *out)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct totp_rec tmp;
+	struct row r;
+	int rc;
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	if ((rc = get_one(t, ST_TOTP_GET, &p, &res)) != 0)
+		return rc;
+	memset(&tmp, 0, sizeof(tmp));
+	r = (struct row){res, 0, false};
+	tmp.enabled = col_bool(&r, 0);
+	tmp.alg = col_u8(&r, 1);
+	tmp.digits = col_u8(&r, 2);
+	tmp.period = col_u8(&r, 3);
+	tmp.last_step = col_i64(&r, 4);
+	tmp.enabled_at = col_i64(&r, 5);
+	tmp.seed_len = (uint8_t)col_var(&r, 6, tmp.seed, sizeof(tmp.seed));
+	col_bytes(&r, 7, tmp.pending_id, AUTHD_ID_LEN);
+	tmp.pending_expires_at = col_i64(&r, 8);
+	tmp.pending_seed_len = (uint8_t)col_var(&r, 9, tmp.pending_seed, sizeof(tmp.pending_seed));
+	if (r.bad)
+		rc = corrupt("totp");
+	else
+		memcpy(out, &tmp, sizeof(tmp));
+	OPENSSL_cleanse(&tmp, sizeof(tmp));
+	PQclear(res);
+	return rc;
+}
+
+int pg_totp_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		const struct totp_rec *rec)
+{
+	struct pg_params p = {0};
+
+	if (rec->seed_len > SEALED_SEED_MAX || rec->pending_seed_len > SEALED_SEED_MAX)
+		AUTHD_BUG("totp seed length");
+	param(&p, account_id, AUTHD_ID_LEN);
+	param_bool(&p, rec->enabled);
+	param_i16(&p, rec->alg);
+	param_i16(&p, rec->digits);
+	param_i16(&p, rec->period);
+	param_i64(&p, rec->last_step);
+	param_i64(&p, rec->enabled_at);
+	param(&p, rec->seed, rec->seed_len);
+	param(&p, rec->pending_id, AUTHD_ID_LEN);
+	param_i64(&p, rec->pending_expires_at);
+	param(&p, rec->pending_seed, rec->pending_seed_len);
+	return run(t, ST_TOTP_PUT, &p);
+}
+
+int pg_totp_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct pg_params p = {0};
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	return run(t, ST_TOTP_DEL, &p);
+}
+
+/* --- backup codes ------------------------------------------------------------------- */
+
+int pg_backup_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		  struct backup_rec *out)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	struct backup_rec tmp;
+	int rc = 0;
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	if ((res = pg_exec(pt, ST_BACKUP_GET, &p)) == NULL)
+		return pt->err;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return STORE_E_NOTFOUND;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	if (PQntuples(res) != OTP_BACKUP_COUNT) {
+		rc = corrupt("backup codes");
+		goto out;
+	}
+	for (int i = 0; i < OTP_BACKUP_COUNT; i++) {
+		struct row r = {res, i, false};
+		int64_t created;
+
+		if (col_i16(&r, 0) != i)
+			r.bad = true;
+		col_bytes(&r, 1, tmp.salt[i], OTP_BACKUP_SALT_LEN);
+		col_bytes(&r, 2, tmp.hash[i], OTP_BACKUP_HASH_LEN);
+		tmp.used_at[i] = col_i64(&r, 3);
+		created = col_i64(&r, 4);
+		if (i == 0)
+			tmp.created_at = created;
+		else if (created != tmp.created_at)
+			r.bad = true;
+		if (r.bad) {
+			rc = corrupt("backup code");
+			goto out;
+		}
+	}
+	memcpy(out, &tmp, sizeof(tmp));
+out:
+	OPENSSL_cleanse(&tmp, sizeof(tmp));
+	PQclear(res);
+	return rc;
+}
+
+int pg_backup_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		  const struct backup_rec *b)
+{
+	struct pg_params p = {0};
+	uint8_t used[ARRAY_BYTES(OTP_BACKUP_COUNT)];
+	size_t used_len = encode_i64_array(used, b->used_at, OTP_BACKUP_COUNT);
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	param(&p, b->salt, sizeof(b->salt)); /* the salts, one after the other */
+	param(&p, b->hash, sizeof(b->hash));
+	param(&p, used, used_len);
+	param_i64(&p, b->created_at);
+	param_i32(&p, OTP_BACKUP_SALT_LEN);
+	param_i32(&p, OTP_BACKUP_HASH_LEN);
+	return run(t, ST_BACKUP_PUT, &p);
+}
+
+int pg_backup_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct pg_params p = {0};
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	return run(t, ST_BACKUP_DEL, &p);
+}
+
+/* --- throttles ------------------------------------------------------------------------ */
+
+int pg_throttle_get(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+		    struct throttle_rec *out)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct throttle_rec tmp;
+	struct row r;
+	int64_t consecutive;
+	int rc;
+
+	memset(&tmp, 0, sizeof(tmp));
+	param(&p, key, THROTTLE_KEY_LEN);
+	rc = get_one(t, ST_THROTTLE_GET, &p, &res);
+	if (rc == STORE_E_NOTFOUND) {
+		memcpy(out, &tmp, sizeof(tmp));
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	r = (struct row){res, 0, false};
+	consecutive = col_i64(&r, 0);
+	tmp.last_failure = col_i64(&r, 1);
+	tmp.count = col_u8(&r, 2);
+	tmp.pos = col_u8(&r, 3);
+	/* The ring's first `count` slots; the rest were never written. */
+	size_t n = col_i64_array(&r, 4, tmp.ring, THROTTLE_RING);
+	if (consecutive < 0 || consecutive > UINT32_MAX || tmp.count > THROTTLE_RING ||
+	    tmp.pos >= THROTTLE_RING || n != tmp.count)
+		r.bad = true;
+	tmp.consecutive = (uint32_t)consecutive;
+	if (r.bad)
+		rc = corrupt("throttle");
+	else
+		memcpy(out, &tmp, sizeof(tmp));
+	PQclear(res);
+	return rc;
+}
+
+int pg_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+		    const struct throttle_rec *r)
+{
+	struct pg_params p = {0};
+	uint8_t ring[ARRAY_BYTES(THROTTLE_RING)];
+	size_t count = r->count > THROTTLE_RING ? THROTTLE_RING : r->count;
+	size_t ring_len = encode_i64_array(ring, r->ring, count);
+
+	param(&p, key, THROTTLE_KEY_LEN);
+	param_i64(&p, r->consecutive);
+	param_i64(&p, r->last_failure);
+	param_i16(&p, r->count);
+	param_i16(&p, r->pos);
+	param(&p, ring, ring_len);
+	return run(t, ST_THROTTLE_PUT, &p);
+}
+
+/* --- the sweeper ----------------------------------------------------------------------- */
+
+/*
+ * One statement deletes up to `budget` dead records of each kind: deleted
+ * rows are gone from the next slice's scan, so no position is needed (the
+ * position comes back zeroed). Only one node sweeps at a time: the others
+ * find the advisory lock taken and do nothing this round.
+ */
+int pg_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
+	     const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct row r;
+	int64_t n;
+	int rc;
+
+	(void)from;
+	memset(to, 0, sizeof(*to));
+	param_i64(&p, SWEEP_LOCK_KEY);
+	if ((rc = get_one(t, ST_SWEEP_LOCK, &p, &res)) != 0)
+		return rc == STORE_E_NOTFOUND ? STORE_E_IO : rc;
+	r = (struct row){res, 0, false};
+	bool locked = col_bool(&r, 0);
+	PQclear(res);
+	if (r.bad)
+		return corrupt("advisory lock");
+	if (!locked)
+		return 0; /* another node is sweeping */
+	p = (struct pg_params){0};
+	param_i64(&p, now);
+	param_i64(&p, idle_s);
+	param_i64(&p, budget > INT64_MAX ? INT64_MAX : (int64_t)budget);
+	if ((rc = get_one(t, ST_SWEEP, &p, &res)) != 0)
+		return rc == STORE_E_NOTFOUND ? STORE_E_IO : rc;
+	r = (struct row){res, 0, false};
+	n = col_i64(&r, 0);
+	PQclear(res);
+	if (r.bad || n < 0)
+		return corrupt("sweep count");
+	*deleted += (size_t)n;
+	return 0;
+}

@@ -1,0 +1,154 @@
+/*
+ * The PostgreSQL engine's insides: a transaction on one connection
+ * thread's PGconn, the prepared statements the typed operations (ops.c)
+ * run, and the schema (schema.c). Only store/pg/ includes this header, and
+ * only store/pg/ includes libpq-fe.h.
+ *
+ * Errors inside a transaction are sticky: the first failed statement sets
+ * pg_txn.err and every later pg_exec() returns NULL at once without a
+ * round trip, so a transaction that hit an error never runs another
+ * statement and is never committed, whatever txn_work does with the code.
+ */
+#ifndef AUTHD_STORE_PG_INTERNAL_H
+#define AUTHD_STORE_PG_INTERNAL_H
+
+#include "../store-internal.h"
+
+#include <libpq-fe.h>
+
+/* The schema version this engine reads and writes (authd_schema.version). */
+#define PG_SCHEMA_VERSION 1
+
+/*
+ * The engine's own code for "this transaction lost a race (serialization
+ * failure, deadlock, or a unique key a concurrent transaction inserted):
+ * roll back and run txn_work again". Operations return it like any
+ * STORE_E_*; the engine turns it into a retry and never lets it reach a
+ * job's done().
+ */
+#define STORE_E_RETRY (-100)
+
+/* What a failed statement's SQLSTATE means to the engine. */
+enum pg_fail {
+	PG_FAIL_NONE = 0,
+	PG_FAIL_CONFLICT, /* 40001, 40P01: retry */
+	PG_FAIL_UNIQUE,	  /* 23505: retry a few times (a concurrent insert) */
+	PG_FAIL_LOST,	  /* the connection is gone */
+	PG_FAIL_OTHER,
+};
+
+struct pg_txn {
+	struct store_txn base;
+	PGconn *conn;
+	int err;	   /* the first failure's STORE_E_*, 0 while none */
+	enum pg_fail fail; /* and its kind */
+	bool read_only;
+};
+
+/* The statements of the typed operations, prepared on every connection. */
+enum pg_stmt {
+	ST_ACCOUNT_GET,
+	ST_ACCOUNT_PUT,
+	ST_ACCOUNT_BY_EMAIL,
+	ST_ORG_PUT,
+	ST_MEMBER_PUT,
+	ST_SESSION_GET,
+	ST_SESSION_PUT,
+	ST_SESSION_DEL,
+	ST_SESSION_DEL_ALL,
+	ST_SESSION_DEL_ALL_BUT,
+	ST_LOGIN_GET,
+	ST_LOGIN_PUT,
+	ST_LOGIN_DEL,
+	ST_LOGIN_DEL_ALL,
+	ST_TOTP_GET,
+	ST_TOTP_PUT,
+	ST_TOTP_DEL,
+	ST_BACKUP_GET,
+	ST_BACKUP_PUT,
+	ST_BACKUP_DEL,
+	ST_THROTTLE_GET,
+	ST_THROTTLE_PUT,
+	ST_SWEEP_LOCK,
+	ST_SWEEP,
+	ST__COUNT
+};
+
+struct pg_stmt_def {
+	const char *name;
+	const char *sql;
+};
+
+extern const struct pg_stmt_def pg_stmts[ST__COUNT];
+
+#define PG_PARAMS_MAX 12
+
+/* A statement's parameters, all sent in binary format. Values point into
+ * the caller's memory (or scratch) and must outlive pg_exec(). */
+struct pg_params {
+	int n;
+	const char *values[PG_PARAMS_MAX];
+	int lengths[PG_PARAMS_MAX];
+	int formats[PG_PARAMS_MAX];
+	char scratch[PG_PARAMS_MAX][8];
+};
+
+/*
+ * Runs prepared statement st with p on t's connection, results in binary
+ * format. Returns the result (the caller PQclear()s it) when the statement
+ * succeeded, or NULL with t->err set (a STORE_E_*, or STORE_E_RETRY) when
+ * it failed or an earlier statement of t had.
+ */
+PGresult *pg_exec(struct pg_txn *t, enum pg_stmt st, const struct pg_params *p);
+
+/*
+ * Connects to url (any libpq conninfo or URI) with the engine's timeouts
+ * and keepalives; the URL's own settings win. Returns the connection or
+ * NULL (logged, unless quiet).
+ */
+PGconn *pg_connect(const char *url, bool quiet);
+
+/* Classifies a failed result (NULL: libpq could not even send) into a
+ * STORE_E_* and its kind; logs unexpected failures under `what`. */
+int pg_result_error(PGconn *conn, const PGresult *res, const char *what, enum pg_fail *fail);
+
+/* schema.c: reads the schema version (0: no authd schema) into *version.
+ * Returns 0 or -1 (logged). */
+int pg_schema_version(PGconn *conn, int *version);
+/* schema.c: creates or upgrades the schema on conn in one transaction under
+ * an advisory lock. Returns 0 or -1 (logged). */
+int pg_schema_migrate(PGconn *conn);
+
+/* The typed operations (ops.c). */
+int pg_account_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct account *a);
+int pg_account_put(struct store_txn *t, const struct account *a);
+int pg_account_by_email(struct store_txn *t, const char *email, uint8_t id[AUTHD_ID_LEN]);
+int pg_org_put(struct store_txn *t, const struct org *o);
+int pg_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  const uint8_t account_id[AUTHD_ID_LEN], enum org_role role);
+int pg_session_get(struct store_txn *t, const struct token_ref *ref, struct session *s);
+int pg_session_put(struct store_txn *t, const struct token_ref *ref, const struct session *s);
+int pg_session_del(struct store_txn *t, const struct token_ref *ref);
+int pg_session_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       const struct token_ref *keep);
+int pg_login_get(struct store_txn *t, const struct token_ref *ref, struct login *l);
+int pg_login_put(struct store_txn *t, const struct token_ref *ref, const struct login *l);
+int pg_login_del(struct store_txn *t, const struct token_ref *ref);
+int pg_login_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+int pg_totp_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], struct totp_rec *rec);
+int pg_totp_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		const struct totp_rec *rec);
+int pg_totp_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+int pg_backup_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		  struct backup_rec *b);
+int pg_backup_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		  const struct backup_rec *b);
+int pg_backup_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+int pg_throttle_get(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+		    struct throttle_rec *r);
+int pg_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+		    const struct throttle_rec *r);
+int pg_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
+	     const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted);
+
+#endif

@@ -1,0 +1,676 @@
+/*
+ * The PostgreSQL engine: its connection threads and how a job becomes a
+ * transaction. A few threads, each with its own PGconn, take read and
+ * write jobs from one FIFO queue; the loop thread never waits on a round
+ * trip. A write job runs in a SERIALIZABLE transaction and is run again,
+ * after a short random pause, when it loses a race (serialization failure,
+ * deadlock, a unique key a concurrent transaction inserted); a read job
+ * runs in a REPEATABLE READ READ ONLY one, so its statements see one
+ * snapshot. done() goes back through the completion function given to
+ * store_open, after COMMIT returned: a job reported as done with
+ * store_rc == 0 is durable on the server.
+ *
+ * When the server cannot be reached, jobs fail at once with
+ * STORE_E_UNAVAILABLE (connect_timeout, TCP keepalives and
+ * tcp_user_timeout bound every wait), and each thread reconnects by itself
+ * with a backoff of 100 ms doubling to 2 s, so service resumes when the
+ * server does. A COMMIT whose answer is lost is reported as a failure,
+ * never a success.
+ */
+#include "pg-internal.h"
+
+#include <log.h>
+#include <util.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CONNECTIONS_DEFAULT 4
+#define CONNECTIONS_MAX	    64
+#define ATTEMPTS_MAX	    30 /* runs of one write job that lost races */
+#define UNIQUE_RETRIES_MAX  3  /* a unique key still taken after this is not a race */
+#define BACKOFF_MIN_MS	    100
+#define BACKOFF_MAX_MS	    2000
+
+/* While queued, a job's store_rc says which kind it is (the store owns the
+ * field until done()). */
+#define QUEUED_WRITE 0
+#define QUEUED_READ  1
+
+struct worker {
+	pthread_t thread;
+	unsigned index;
+	PGconn *conn;
+	int64_t next_connect_ms; /* no attempt before this while disconnected */
+	int64_t backoff_ms;
+	bool down_logged;
+	unsigned seed; /* rand_r state for retry pauses */
+};
+
+static char *url;
+static unsigned n_workers;
+static struct worker *workers;
+static void (*complete)(struct job *job);
+
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_cond;
+static struct job *q_head, *q_tail;
+static bool q_running, q_stopping;
+
+static atomic_ulong stat_commits, stat_jobs, stat_work_us, stat_sync_us, stat_retries;
+
+/* --- connections --------------------------------------------------------------- */
+
+/* Copies libpq's message without its trailing newline into out. */
+static void message_of(const char *msg, char *out, size_t size)
+{
+	size_t n;
+
+	snprintf(out, size, "%s", msg ? msg : "");
+	n = strlen(out);
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		out[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == '\n' || out[i] == '\t')
+			out[i] = ' ';
+}
+
+/* Server notices (a connection ended by a shutdown, "already exists,
+ * skipping") are for debugging, not for stderr as libpq would print them. */
+static void on_notice(void *arg, const char *message)
+{
+	char msg[256];
+
+	(void)arg;
+	message_of(message, msg, sizeof(msg));
+	log_debug("postgresql: %s", msg);
+}
+
+PGconn *pg_connect(const char *conninfo, bool quiet)
+{
+	/* Defaults first: expand_dbname lets the URL's own settings (later in
+	 * the list) override them. tcp_user_timeout bounds a write the peer
+	 * never acknowledges; keepalives a read the peer never answers. */
+	static const char *const keys[] = {
+	    "connect_timeout",	   "keepalives",       "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+	    "application_name",	   "dbname",	       NULL};
+	const char *vals[] = {"3", "1", "5", "2", "3", "10000", "authd", conninfo, NULL};
+	PGconn *conn = PQconnectdbParams(keys, vals, 1);
+	char msg[256];
+
+	if (conn == NULL) {
+		if (!quiet)
+			log_err("cannot connect to postgresql: out of memory");
+		return NULL;
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		if (!quiet) {
+			message_of(PQerrorMessage(conn), msg, sizeof(msg));
+			log_err("cannot connect to postgresql: %s", msg);
+		}
+		PQfinish(conn);
+		return NULL;
+	}
+	PQsetNoticeProcessor(conn, on_notice, NULL);
+	return conn;
+}
+
+int pg_result_error(PGconn *conn, const PGresult *res, const char *what, enum pg_fail *fail)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	char msg[256];
+
+	if (PQstatus(conn) != CONNECTION_OK ||
+	    (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0))) {
+		*fail = PG_FAIL_LOST;
+		return STORE_E_UNAVAILABLE;
+	}
+	if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)) {
+		*fail = PG_FAIL_CONFLICT;
+		return STORE_E_RETRY;
+	}
+	if (state && strcmp(state, "23505") == 0) {
+		*fail = PG_FAIL_UNIQUE;
+		return STORE_E_RETRY;
+	}
+	*fail = PG_FAIL_OTHER;
+	/* The primary message only: a DETAIL may quote a row's values. */
+	message_of(res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+		       ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+		       : PQerrorMessage(conn),
+		   msg, sizeof(msg));
+	log_err("%s: %s (%s)", what, msg, state ? state : "no sqlstate");
+	/* 53xxx: insufficient resources (disk full, out of memory, too many
+	 * connections): the same answer as a full LMDB map. */
+	return state && strncmp(state, "53", 2) == 0 ? STORE_E_FULL : STORE_E_IO;
+}
+
+static void fail_txn(struct pg_txn *t, int rc, enum pg_fail fail)
+{
+	if (t->err == 0) {
+		t->err = rc;
+		t->fail = fail;
+	}
+}
+
+PGresult *pg_exec(struct pg_txn *t, enum pg_stmt st, const struct pg_params *p)
+{
+	PGresult *res;
+	ExecStatusType status;
+	enum pg_fail fail = PG_FAIL_NONE;
+	int rc;
+
+	if (t->err != 0)
+		return NULL;
+	res =
+	    PQexecPrepared(t->conn, pg_stmts[st].name, p->n, p->values, p->lengths, p->formats, 1);
+	status = PQresultStatus(res);
+	if (res && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK))
+		return res;
+	rc = pg_result_error(t->conn, res, pg_stmts[st].name, &fail);
+	fail_txn(t, rc, fail);
+	PQclear(res);
+	return NULL;
+}
+
+/* Runs one statement of transaction control (no parameters, no rows);
+ * 0 or a STORE_E_* with t's failure set. `tag` is the command tag a
+ * success must carry (COMMIT on an aborted transaction answers ROLLBACK). */
+static int control(struct pg_txn *t, const char *sql, const char *tag)
+{
+	PGresult *res = PQexec(t->conn, sql);
+	enum pg_fail fail = PG_FAIL_NONE;
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = pg_result_error(t->conn, res, sql, &fail);
+		fail_txn(t, rc, fail);
+	} else if (tag && strcmp(PQcmdStatus(res), tag) != 0) {
+		log_err("%s answered %.32s", sql, PQcmdStatus(res));
+		rc = STORE_E_IO;
+		fail_txn(t, rc, PG_FAIL_OTHER);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int prepare_all(PGconn *conn)
+{
+	for (int i = 0; i < ST__COUNT; i++) {
+		PGresult *res = PQprepare(conn, pg_stmts[i].name, pg_stmts[i].sql, 0, NULL);
+		int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+		if (!ok) {
+			enum pg_fail fail;
+
+			pg_result_error(conn, res, pg_stmts[i].name, &fail);
+		}
+		PQclear(res);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+static void drop_conn(struct worker *w)
+{
+	if (w->conn) {
+		PQfinish(w->conn);
+		w->conn = NULL;
+	}
+}
+
+/* Connects w unless its backoff forbids it yet (force: try regardless).
+ * Returns whether w has a connection. */
+static bool worker_connect(struct worker *w, bool force)
+{
+	int64_t now = authd_mono_ms();
+
+	if (w->conn)
+		return true;
+	if (!force && now < w->next_connect_ms)
+		return false;
+	w->conn = pg_connect(url, w->down_logged);
+	if (w->conn && prepare_all(w->conn) != 0)
+		drop_conn(w);
+	if (w->conn == NULL) {
+		if (!w->down_logged)
+			log_warn("postgresql connection %u down; retrying every %d ms at most",
+				 w->index, BACKOFF_MAX_MS);
+		w->down_logged = true;
+		w->next_connect_ms = authd_mono_ms() + w->backoff_ms;
+		w->backoff_ms =
+		    w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff_ms * 2;
+		return false;
+	}
+	if (w->down_logged)
+		log_info("postgresql connection %u back", w->index);
+	w->down_logged = false;
+	w->backoff_ms = BACKOFF_MIN_MS;
+	return true;
+}
+
+/* --- transactions ---------------------------------------------------------------- */
+
+/*
+ * Runs job once in a transaction on w's connection. Returns 0 (committed),
+ * STORE_E_RETRY (rolled back, run again), or the job's failure.
+ * *commit_sent tells whether a failure may have come after COMMIT left.
+ */
+static int run_txn(struct worker *w, struct job *job, bool read_only, bool *commit_sent,
+		   enum pg_fail *fail)
+{
+	struct pg_txn t = {{&store_pg_engine}, w->conn, 0, PG_FAIL_NONE, read_only};
+	int64_t t0, t1;
+	int rc;
+
+	*commit_sent = false;
+	rc = control(&t,
+		     read_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+			       : "BEGIN ISOLATION LEVEL SERIALIZABLE",
+		     NULL);
+	if (rc != 0)
+		goto out;
+	t0 = authd_mono_us();
+	rc = job->txn_work(job, &t.base);
+	t1 = authd_mono_us();
+	if (!read_only)
+		atomic_fetch_add(&stat_work_us, (unsigned long)(t1 - t0));
+	/* A failed statement decides, whatever txn_work made of its code. */
+	if (t.err != 0)
+		rc = t.err;
+	if (rc != 0) {
+		if (t.fail != PG_FAIL_LOST) {
+			struct pg_txn rb = {{&store_pg_engine}, w->conn, 0, PG_FAIL_NONE, false};
+
+			control(&rb, "ROLLBACK", NULL);
+			if (rb.fail == PG_FAIL_LOST)
+				t.fail = PG_FAIL_LOST;
+		}
+		goto out;
+	}
+	*commit_sent = true;
+	rc = control(&t, "COMMIT", "COMMIT");
+	if (!read_only)
+		atomic_fetch_add(&stat_sync_us, (unsigned long)(authd_mono_us() - t1));
+out:
+	*fail = t.fail;
+	if (t.fail == PG_FAIL_LOST)
+		drop_conn(w);
+	return rc;
+}
+
+/* A short random pause before attempt n + 1, growing with n (at most
+ * ~20 ms), so racing transactions stop meeting each other. */
+static void retry_pause(struct worker *w, int n)
+{
+	long cap_us = 200L << (n < 7 ? n : 7);
+	long us = 50 + rand_r(&w->seed) % cap_us;
+	struct timespec ts = {0, us * 1000};
+
+	nanosleep(&ts, NULL);
+}
+
+static int run_job(struct worker *w, struct job *job, bool read_only)
+{
+	bool reconnected = false;
+	int unique = 0;
+
+	for (int attempt = 0;; attempt++) {
+		bool commit_sent = false;
+		enum pg_fail fail = PG_FAIL_NONE;
+		int rc;
+
+		if (!worker_connect(w, reconnected))
+			return STORE_E_UNAVAILABLE;
+		rc = run_txn(w, job, read_only, &commit_sent, &fail);
+		if (rc == 0)
+			return 0;
+		if (rc == STORE_E_RETRY) {
+			if (fail == PG_FAIL_UNIQUE && ++unique > UNIQUE_RETRIES_MAX) {
+				log_err("a unique key stays taken after %d runs; failing the job",
+					unique);
+				return STORE_E_IO;
+			}
+			if (attempt + 1 >= ATTEMPTS_MAX) {
+				log_err("a write job lost %d races in a row; failing it",
+					ATTEMPTS_MAX);
+				return STORE_E_IO;
+			}
+			atomic_fetch_add(&stat_retries, 1);
+			retry_pause(w, attempt);
+			continue;
+		}
+		/* The connection died before COMMIT: nothing happened, so the
+		 * job may run again once on a new connection (the server may
+		 * have restarted since this one was opened). */
+		if (fail == PG_FAIL_LOST && !commit_sent && !reconnected) {
+			reconnected = true;
+			continue;
+		}
+		if (fail == PG_FAIL_LOST && commit_sent)
+			log_err(
+			    "connection lost during COMMIT: the outcome is unknown, reporting a "
+			    "failure");
+		return rc == STORE_E_RETRY ? STORE_E_IO : rc;
+	}
+}
+
+/* --- the connection threads ------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	char name[16];
+
+	snprintf(name, sizeof(name), "authd-pg-%u", w->index);
+	pthread_setname_np(pthread_self(), name);
+	worker_connect(w, true);
+	for (;;) {
+		struct job *job;
+		bool read_only;
+
+		pthread_mutex_lock(&q_lock);
+		while (q_head == NULL && !q_stopping) {
+			if (w->conn) {
+				pthread_cond_wait(&q_cond, &q_lock);
+				continue;
+			}
+			/* Disconnected and idle: wake for the next attempt. */
+			int64_t at = w->next_connect_ms;
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			int64_t wait_ms = at - authd_mono_ms();
+			if (wait_ms > 0) {
+				ts.tv_sec += wait_ms / 1000;
+				ts.tv_nsec += (wait_ms % 1000) * 1000000;
+				if (ts.tv_nsec >= 1000000000) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000;
+				}
+				pthread_cond_timedwait(&q_cond, &q_lock, &ts);
+			}
+			if (q_head == NULL && !q_stopping &&
+			    authd_mono_ms() >= w->next_connect_ms) {
+				pthread_mutex_unlock(&q_lock);
+				worker_connect(w, false);
+				pthread_mutex_lock(&q_lock);
+			}
+		}
+		job = q_head;
+		if (job == NULL) {
+			pthread_mutex_unlock(&q_lock);
+			break;
+		}
+		q_head = job->next;
+		if (q_head == NULL)
+			q_tail = NULL;
+		pthread_mutex_unlock(&q_lock);
+
+		job->next = NULL;
+		read_only = job->store_rc == QUEUED_READ;
+		job->store_rc = run_job(w, job, read_only);
+		if (!read_only) {
+			atomic_fetch_add(&stat_jobs, 1);
+			if (job->store_rc == 0)
+				atomic_fetch_add(&stat_commits, 1);
+		}
+		complete(job);
+	}
+	drop_conn(w);
+	return NULL;
+}
+
+static void enqueue(struct job *job, int kind)
+{
+	job->next = NULL;
+	job->store_rc = kind;
+	pthread_mutex_lock(&q_lock);
+	if (!q_running || q_stopping) {
+		pthread_mutex_unlock(&q_lock);
+		job->store_rc = STORE_E_IO;
+		complete(job);
+		return;
+	}
+	if (q_tail)
+		q_tail->next = job;
+	else
+		q_head = job;
+	q_tail = job;
+	pthread_cond_signal(&q_cond);
+	pthread_mutex_unlock(&q_lock);
+}
+
+static void pg_write(struct job *job)
+{
+	enqueue(job, QUEUED_WRITE);
+}
+
+static void pg_read(struct job *job)
+{
+	enqueue(job, QUEUED_READ);
+}
+
+/* --- lifecycle -------------------------------------------------------------------- */
+
+static int pg_migrate(const struct store_options *o)
+{
+	PGconn *conn;
+	int rc;
+
+	if (o->url == NULL || o->url[0] == '\0') {
+		log_err("the postgresql engine needs a url");
+		return -1;
+	}
+	if ((conn = pg_connect(o->url, false)) == NULL)
+		return -1;
+	rc = pg_schema_migrate(conn);
+	PQfinish(conn);
+	return rc;
+}
+
+static void pg_close(void);
+
+static int pg_open(const struct store_options *o)
+{
+	PGconn *conn;
+	int version = 0;
+
+	if (o->url == NULL || o->url[0] == '\0') {
+		log_err("the postgresql engine needs a url");
+		return -1;
+	}
+	if ((conn = pg_connect(o->url, false)) == NULL)
+		return -1;
+	if (pg_schema_version(conn, &version) != 0) {
+		PQfinish(conn);
+		return -1;
+	}
+	PQfinish(conn);
+	if (version != PG_SCHEMA_VERSION) {
+		if (version == 0)
+			log_err("the database holds no authd schema; migrate it first");
+		else
+			log_err("the database schema is version %d, this authd's is %d; refusing "
+				"to start",
+				version, PG_SCHEMA_VERSION);
+		return -1;
+	}
+	n_workers = o->connections ? o->connections : CONNECTIONS_DEFAULT;
+	if (n_workers > CONNECTIONS_MAX)
+		n_workers = CONNECTIONS_MAX;
+	url = strdup(o->url);
+	workers = calloc(n_workers, sizeof(*workers));
+	if (url == NULL || workers == NULL) {
+		log_err("out of memory");
+		pg_close();
+		return -1;
+	}
+	complete = o->complete;
+	return 0;
+}
+
+static int pg_start(void)
+{
+	pthread_condattr_t attr;
+	unsigned started = 0;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&q_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	/* store_stats counts since start. */
+	atomic_store(&stat_commits, 0);
+	atomic_store(&stat_jobs, 0);
+	atomic_store(&stat_work_us, 0);
+	atomic_store(&stat_sync_us, 0);
+	atomic_store(&stat_retries, 0);
+	pthread_mutex_lock(&q_lock);
+	q_stopping = false;
+	q_running = true;
+	pthread_mutex_unlock(&q_lock);
+	for (; started < n_workers; started++) {
+		struct worker *w = &workers[started];
+		unsigned seed = 0;
+
+		authd_random(&seed, sizeof(seed));
+		memset(w, 0, sizeof(*w));
+		w->index = started;
+		w->backoff_ms = BACKOFF_MIN_MS;
+		w->seed = seed;
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+			break;
+	}
+	if (started == n_workers)
+		return 0;
+	log_err("cannot start the postgresql connection threads");
+	pthread_mutex_lock(&q_lock);
+	q_stopping = true;
+	pthread_cond_broadcast(&q_cond);
+	pthread_mutex_unlock(&q_lock);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(workers[i].thread, NULL);
+	pthread_mutex_lock(&q_lock);
+	q_running = false;
+	pthread_mutex_unlock(&q_lock);
+	pthread_cond_destroy(&q_cond);
+	return -1;
+}
+
+static void pg_stop(void)
+{
+	bool was_running;
+
+	pthread_mutex_lock(&q_lock);
+	was_running = q_running && !q_stopping;
+	q_stopping = true;
+	pthread_cond_broadcast(&q_cond);
+	pthread_mutex_unlock(&q_lock);
+	if (!was_running)
+		return;
+	/* The threads finish the queue, then leave. */
+	for (unsigned i = 0; i < n_workers; i++)
+		pthread_join(workers[i].thread, NULL);
+	pthread_mutex_lock(&q_lock);
+	q_running = false;
+	pthread_mutex_unlock(&q_lock);
+	pthread_cond_destroy(&q_cond);
+	log_info("postgresql: %lu write jobs, %lu committed, %lu retries after lost races",
+		 atomic_load(&stat_jobs), atomic_load(&stat_commits), atomic_load(&stat_retries));
+}
+
+static void pg_close(void)
+{
+	pg_stop();
+	free(workers);
+	workers = NULL;
+	n_workers = 0;
+	if (url) {
+		authd_strfreezero(url); /* may hold a password */
+		url = NULL;
+	}
+}
+
+static int pg_is_empty(bool *empty)
+{
+	PGconn *conn = pg_connect(url, false);
+	PGresult *res;
+	int rc = 0;
+
+	if (conn == NULL)
+		return STORE_E_UNAVAILABLE;
+	res = PQexec(conn, "SELECT NOT EXISTS (SELECT 1 FROM accounts)");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		*empty = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	} else {
+		enum pg_fail fail;
+
+		rc = pg_result_error(conn, res, "counting accounts", &fail);
+	}
+	PQclear(res);
+	PQfinish(conn);
+	return rc;
+}
+
+/* The loop's synchronous read transaction is LMDB's alone. */
+static int pg_read_begin(struct store_txn **txn)
+{
+	*txn = NULL;
+	return STORE_E_IO;
+}
+
+static void pg_read_end(struct store_txn *txn)
+{
+	(void)txn;
+}
+
+static void pg_stats(struct store_stats *st)
+{
+	st->commits = atomic_load(&stat_commits);
+	st->jobs = atomic_load(&stat_jobs);
+	st->work_us = atomic_load(&stat_work_us);
+	st->sync_us = atomic_load(&stat_sync_us);
+}
+
+const struct store_engine_ops store_pg_engine = {
+    .name = "postgresql",
+    .open = pg_open,
+    .migrate = pg_migrate,
+    .start = pg_start,
+    .stop = pg_stop,
+    .close = pg_close,
+    .is_empty = pg_is_empty,
+    .write = pg_write,
+    .read = pg_read,
+    .read_begin = pg_read_begin,
+    .read_end = pg_read_end,
+    .stats = pg_stats,
+    .account_get = pg_account_get,
+    .account_put = pg_account_put,
+    .account_by_email = pg_account_by_email,
+    .org_put = pg_org_put,
+    .member_put = pg_member_put,
+    .session_get = pg_session_get,
+    .session_put = pg_session_put,
+    .session_del = pg_session_del,
+    .session_del_all = pg_session_del_all,
+    .login_get = pg_login_get,
+    .login_put = pg_login_put,
+    .login_del = pg_login_del,
+    .login_del_all = pg_login_del_all,
+    .totp_get = pg_totp_get,
+    .totp_put = pg_totp_put,
+    .totp_del = pg_totp_del,
+    .backup_get = pg_backup_get,
+    .backup_put = pg_backup_put,
+    .backup_del = pg_backup_del,
+    .throttle_get = pg_throttle_get,
+    .throttle_put = pg_throttle_put,
+    .sweep = pg_sweep,
+};

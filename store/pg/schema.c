@@ -1,0 +1,202 @@
+/*
+ * The PostgreSQL engine's schema: the tables of version 1, what reads the
+ * version, and the migration that creates or upgrades it. Migrations run
+ * in one transaction under an advisory lock, so two nodes started at once
+ * migrate one after the other and the second finds nothing left to do.
+ *
+ * Choices an operator querying these tables should know:
+ *   - Ids, token hashes and subjects are bytea (16 random bytes; 32 for a
+ *     token's SHA-256): encode(id, 'hex') is the id authd logs.
+ *   - Times are bigint seconds since the epoch (to_timestamp(created_at)
+ *     reads them), not timestamptz: authd's clock is its own (tests move
+ *     it), the sweeper compares with the time authd passes in rather than
+ *     the server's now(), and 0 / -1 are markers ("none", "no step yet")
+ *     that must come back exactly as they went in.
+ *   - Sessions and pending logins are keyed by the token's SHA-256 within
+ *     their account: the primary key (account_id, token_hash) finds a
+ *     token only together with the account it names, and ending every
+ *     session of an account walks the same index (one index per row
+ *     written, where a token_hash key plus an account_id index would be
+ *     two).
+ *   - No foreign keys: the store writes what the core decided, in any
+ *     order inside a transaction, as the LMDB engine does; a session of a
+ *     deleted account is simply never found through its account.
+ *   - TOTP seeds stay sealed (AES-256-GCM under authd's key file): nothing
+ *     here decrypts them.
+ */
+#include "pg-internal.h"
+
+#include <log.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+/* pg_advisory_xact_lock key of migrations: "authdmig". */
+#define MIGRATE_LOCK_KEY "6131403826440563047"
+
+static const char schema_v1[] =
+    "CREATE TABLE authd_schema ("
+    "  version integer NOT NULL"
+    ");"
+    "COMMENT ON TABLE authd_schema IS 'one row: the authd schema version of this database';"
+    "CREATE TABLE organizations ("
+    "  id bytea PRIMARY KEY CHECK (octet_length(id) = 16),"
+    "  name text NOT NULL,"
+    "  created_at bigint NOT NULL"
+    ");"
+    "CREATE TABLE accounts ("
+    "  id bytea PRIMARY KEY CHECK (octet_length(id) = 16),"
+    "  org_id bytea NOT NULL,"
+    "  email text NOT NULL UNIQUE," /* the normalized email: the lookup index */
+    "  name text NOT NULL,"
+    "  pw_hash text NOT NULL," /* argon2id PHC string of the peppered password */
+    "  created_at bigint NOT NULL,"
+    "  password_changed_at bigint NOT NULL"
+    ");"
+    "CREATE TABLE memberships ("
+    "  org_id bytea NOT NULL,"
+    "  account_id bytea NOT NULL,"
+    "  role text NOT NULL,"
+    "  PRIMARY KEY (org_id, account_id)"
+    ");"
+    "CREATE INDEX memberships_account_id ON memberships (account_id);"
+    "CREATE TABLE sessions ("
+    "  account_id bytea NOT NULL,"
+    "  token_hash bytea NOT NULL CHECK (octet_length(token_hash) = 32),"
+    "  org_id bytea NOT NULL,"
+    "  aal smallint NOT NULL," /* 1 password, 2 second factor */
+    "  created_at bigint NOT NULL,"
+    "  last_seen bigint NOT NULL,"
+    "  expires_at bigint NOT NULL,"	  /* absolute end */
+    "  second_factor_at bigint NOT NULL," /* 0: none */
+    "  PRIMARY KEY (account_id, token_hash)"
+    ");"
+    "CREATE TABLE pending_logins ("
+    "  account_id bytea NOT NULL,"
+    "  token_hash bytea NOT NULL CHECK (octet_length(token_hash) = 32),"
+    "  created_at bigint NOT NULL,"
+    "  expires_at bigint NOT NULL,"
+    "  attempts smallint NOT NULL,"
+    "  PRIMARY KEY (account_id, token_hash)"
+    ");"
+    "CREATE TABLE totp_credentials ("
+    "  account_id bytea PRIMARY KEY,"
+    "  enabled boolean NOT NULL,"
+    "  alg smallint NOT NULL,"
+    "  digits smallint NOT NULL,"
+    "  period smallint NOT NULL,"
+    "  last_step bigint NOT NULL," /* -1: no step used yet */
+    "  enabled_at bigint NOT NULL,"
+    "  seed bytea NOT NULL," /* sealed */
+    "  pending_id bytea NOT NULL,"
+    "  pending_expires_at bigint NOT NULL," /* 0: no enrollment pending */
+    "  pending_seed bytea NOT NULL"	    /* sealed */
+    ");"
+    "CREATE TABLE backup_codes ("
+    "  account_id bytea NOT NULL,"
+    "  idx smallint NOT NULL,"
+    "  salt bytea NOT NULL,"
+    "  hash bytea NOT NULL,"
+    "  used_at bigint NOT NULL," /* 0: unused */
+    "  created_at bigint NOT NULL,"
+    "  PRIMARY KEY (account_id, idx)"
+    ");"
+    "CREATE TABLE throttles ("
+    "  subject bytea PRIMARY KEY," /* kind byte || account id or email hash prefix */
+    "  consecutive bigint NOT NULL,"
+    "  last_failure bigint NOT NULL,"
+    "  count smallint NOT NULL,"
+    "  pos smallint NOT NULL,"
+    "  ring bigint[] NOT NULL" /* failure times: the ring's first `count` slots */
+    ");"
+    "INSERT INTO authd_schema (version) VALUES (1);";
+
+/* migrations[v] brings a schema of version v to v + 1. */
+static const char *const migrations[PG_SCHEMA_VERSION] = {schema_v1};
+
+static int exec_ok(PGconn *conn, const char *sql, const char *what)
+{
+	PGresult *res = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	int rc = 0;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		enum pg_fail fail;
+
+		pg_result_error(conn, res, what, &fail);
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int pg_schema_version(PGconn *conn, int *version)
+{
+	PGresult *res = PQexec(conn, "SELECT to_regclass('authd_schema') IS NOT NULL");
+	int rc = -1;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		enum pg_fail fail;
+
+		pg_result_error(conn, res, "reading the schema version", &fail);
+		goto out;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		*version = 0;
+		rc = 0;
+		goto out;
+	}
+	PQclear(res);
+	res = PQexec(conn, "SELECT max(version) FROM authd_schema");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		enum pg_fail fail;
+
+		pg_result_error(conn, res, "reading the schema version", &fail);
+		goto out;
+	}
+	*version = PQgetisnull(res, 0, 0) ? 0 : (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+int pg_schema_migrate(PGconn *conn)
+{
+	int version = 0;
+
+	/* READ COMMITTED: after the lock, each statement sees what another
+	 * node's migration committed while this one waited. */
+	if (exec_ok(conn, "BEGIN ISOLATION LEVEL READ COMMITTED", "migration") != 0)
+		return -1;
+	if (exec_ok(conn, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", "migration lock") !=
+		0 ||
+	    pg_schema_version(conn, &version) != 0)
+		goto fail;
+	if (version > PG_SCHEMA_VERSION) {
+		log_err("the database schema is version %d, newer than this authd's (%d); refusing "
+			"to migrate",
+			version, PG_SCHEMA_VERSION);
+		goto fail;
+	}
+	for (int v = version; v < PG_SCHEMA_VERSION; v++) {
+		if (exec_ok(conn, migrations[v], "schema migration") != 0)
+			goto fail;
+		if (v > 0) {
+			char sql[64];
+
+			snprintf(sql, sizeof(sql), "UPDATE authd_schema SET version = %d", v + 1);
+			if (exec_ok(conn, sql, "schema version") != 0)
+				goto fail;
+		}
+	}
+	if (exec_ok(conn, "COMMIT", "migration commit") != 0)
+		return -1;
+	if (version < PG_SCHEMA_VERSION)
+		log_info("postgresql schema migrated from version %d to %d", version,
+			 PG_SCHEMA_VERSION);
+	return 0;
+fail:
+	exec_ok(conn, "ROLLBACK", "migration rollback");
+	return -1;
+}

@@ -1,0 +1,382 @@
+/* Unit tests for the job contract of store.h, on the engine
+ * AUTHD_TEST_ENGINE names: single-use values are consumed exactly once
+ * however many jobs race for them (a TOTP step, a backup code, a pending
+ * login), a job that fails leaves nothing behind, and a txn_work that runs
+ * again (PostgreSQL retries lost races) has its effects once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdatomic.h>
+
+#include "unit_store.h"
+
+#define THREADS 8
+#define ROUNDS	20
+
+static const uint8_t owner[AUTHD_ID_LEN] = {0x71, 0x72, 0x73};
+static atomic_int runs; /* runs of the racing txn_work, retries included */
+
+static struct token_ref ref_of(int round)
+{
+	struct token_ref ref;
+
+	memset(&ref, 0, sizeof(ref));
+	memcpy(ref.account_id, owner, AUTHD_ID_LEN);
+	ref.hash[0] = (uint8_t)round;
+	ref.hash[31] = 0xee;
+	return ref;
+}
+
+/* What one racing job is given and decides (overwritten on every run). */
+struct race_arg {
+	int round, thread;
+	int won;
+};
+
+/* --- the races ----------------------------------------------------------------------- */
+
+/* The TOTP check's pattern: a step is accepted only above the last one. */
+static int totp_step_txn(struct store_txn *txn, void *arg)
+{
+	struct race_arg *a = arg;
+	struct totp_rec t;
+	int rc;
+
+	atomic_fetch_add(&runs, 1);
+	a->won = 0;
+	if ((rc = store_totp_get(txn, owner, &t)) != 0)
+		return rc;
+	if (a->round + 1 <= t.last_step)
+		return 0; /* a decision: this step is used */
+	t.last_step = a->round + 1;
+	if ((rc = store_totp_put(txn, owner, &t)) != 0)
+		return rc;
+	a->won = 1;
+	return 0;
+}
+
+/* The backup-code check's pattern: a code is used once. */
+static int backup_use_txn(struct store_txn *txn, void *arg)
+{
+	struct race_arg *a = arg;
+	struct backup_rec b;
+	int i = a->round % OTP_BACKUP_COUNT;
+	int rc;
+
+	atomic_fetch_add(&runs, 1);
+	a->won = 0;
+	if ((rc = store_backup_get(txn, owner, &b)) != 0)
+		return rc;
+	if (b.used_at[i] != 0)
+		return 0;
+	b.used_at[i] = 1000 + a->thread;
+	if ((rc = store_backup_put(txn, owner, &b)) != 0)
+		return rc;
+	a->won = 1;
+	return 0;
+}
+
+/* The second step's pattern: the pending login is taken once. */
+static int login_take_txn(struct store_txn *txn, void *arg)
+{
+	struct race_arg *a = arg;
+	struct token_ref ref = ref_of(a->round);
+	struct login l;
+	int rc;
+
+	atomic_fetch_add(&runs, 1);
+	a->won = 0;
+	rc = store_login_get(txn, &ref, &l);
+	if (rc == STORE_E_NOTFOUND)
+		return 0;
+	if (rc != 0 || (rc = store_login_del(txn, &ref)) != 0)
+		return rc;
+	a->won = 1;
+	return 0;
+}
+
+static int put_totp(struct store_txn *txn, void *arg)
+{
+	struct totp_rec t;
+
+	(void)arg;
+	memset(&t, 0, sizeof(t));
+	t.enabled = true;
+	t.digits = 6;
+	t.period = 30;
+	t.last_step = -1;
+	t.seed_len = 40;
+	memset(t.seed, 0x5a, t.seed_len);
+	return store_totp_put(txn, owner, &t);
+}
+
+static int put_backup(struct store_txn *txn, void *arg)
+{
+	struct backup_rec b;
+
+	(void)arg;
+	memset(&b, 0, sizeof(b));
+	b.created_at = 7;
+	for (int i = 0; i < OTP_BACKUP_COUNT; i++) {
+		memset(b.salt[i], i, OTP_BACKUP_SALT_LEN);
+		memset(b.hash[i], 0x80 + i, OTP_BACKUP_HASH_LEN);
+	}
+	return store_backup_put(txn, owner, &b);
+}
+
+static int put_login(struct store_txn *txn, void *arg)
+{
+	const int *round = arg;
+	struct token_ref ref = ref_of(*round);
+	struct login l;
+
+	memset(&l, 0, sizeof(l));
+	memcpy(l.account_id, owner, AUTHD_ID_LEN);
+	l.created_at = 1;
+	l.expires_at = 1000;
+	return store_login_put(txn, &ref, &l);
+}
+
+/* --- the racing threads ---------------------------------------------------------------- */
+
+struct race {
+	int (*txn)(struct store_txn *txn, void *arg);
+	pthread_barrier_t start, end;
+	int won[ROUNDS][THREADS];
+	int rc[ROUNDS][THREADS];
+};
+
+struct racer {
+	struct race *race;
+	int thread;
+};
+
+static void *racer_main(void *arg)
+{
+	struct racer *r = arg;
+
+	for (int round = 0; round < ROUNDS; round++) {
+		struct race_arg a = {round, r->thread, 0};
+
+		pthread_barrier_wait(&r->race->start);
+		r->race->rc[round][r->thread] = unit_write(r->race->txn, &a);
+		r->race->won[round][r->thread] = a.won;
+		pthread_barrier_wait(&r->race->end);
+	}
+	return NULL;
+}
+
+/* Runs ROUNDS rounds of THREADS jobs of txn at once, `before` writing the
+ * round's state first (NULL: nothing), and checks that every job
+ * succeeded and exactly one per round won. Returns the winners' threads. */
+static void race(int (*txn)(struct store_txn *txn, void *arg),
+		 int (*before)(struct store_txn *txn, void *arg), int winner[ROUNDS],
+		 const char *what)
+{
+	static struct race r;
+	pthread_t threads[THREADS];
+	struct racer racers[THREADS];
+	int jobs = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.txn = txn;
+	atomic_store(&runs, 0);
+	pthread_barrier_init(&r.start, NULL, THREADS + 1);
+	pthread_barrier_init(&r.end, NULL, THREADS + 1);
+	for (int i = 0; i < THREADS; i++) {
+		racers[i] = (struct racer){&r, i};
+		assert_int_equal(pthread_create(&threads[i], NULL, racer_main, &racers[i]), 0);
+	}
+	for (int round = 0; round < ROUNDS; round++) {
+		if (before)
+			assert_int_equal(unit_write(before, &round), 0);
+		pthread_barrier_wait(&r.start);
+		pthread_barrier_wait(&r.end);
+		int won = 0;
+
+		for (int i = 0; i < THREADS; i++) {
+			assert_int_equal(r.rc[round][i], 0);
+			won += r.won[round][i];
+			if (r.won[round][i])
+				winner[round] = i;
+		}
+		assert_int_equal(won, 1);
+		jobs += THREADS;
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(threads[i], NULL);
+	pthread_barrier_destroy(&r.start);
+	pthread_barrier_destroy(&r.end);
+	printf("# %s: %d jobs, %d runs of txn_work (%d retries)\n", what, jobs, atomic_load(&runs),
+	       atomic_load(&runs) - jobs);
+}
+
+static void test_totp_step_once(void **state)
+{
+	int winner[ROUNDS];
+	struct totp_rec t;
+
+	(void)state;
+	assert_int_equal(unit_write(put_totp, NULL), 0);
+	race(totp_step_txn, NULL, winner, "totp step");
+	assert_int_equal(unit_get(UNIT_TOTP, owner, &t), 0);
+	assert_int_equal(t.last_step, ROUNDS);
+}
+
+static int put_backup_round(struct store_txn *txn, void *arg)
+{
+	const int *round = arg;
+
+	/* A fresh set of codes every OTP_BACKUP_COUNT rounds. */
+	return *round % OTP_BACKUP_COUNT == 0 ? put_backup(txn, NULL) : 0;
+}
+
+static void test_backup_code_once(void **state)
+{
+	int winner[ROUNDS];
+	struct backup_rec b;
+
+	(void)state;
+	race(backup_use_txn, put_backup_round, winner, "backup code");
+	assert_int_equal(unit_get(UNIT_BACKUP, owner, &b), 0);
+	/* The last set: each code used by the job that won it, once. */
+	for (int round = ROUNDS - OTP_BACKUP_COUNT; round < ROUNDS; round++)
+		assert_int_equal(b.used_at[round % OTP_BACKUP_COUNT], 1000 + winner[round]);
+	assert_int_equal(backup_remaining(&b), 0);
+}
+
+static void test_login_taken_once(void **state)
+{
+	int winner[ROUNDS];
+	struct login l;
+
+	(void)state;
+	race(login_take_txn, put_login, winner, "pending login");
+	for (int round = 0; round < ROUNDS; round++) {
+		struct token_ref ref = ref_of(round);
+
+		assert_int_equal(unit_get(UNIT_LOGIN, &ref, &l), STORE_E_NOTFOUND);
+	}
+}
+
+/* --- atomicity ---------------------------------------------------------------------------- */
+
+static int write_then_fail(struct store_txn *txn, void *arg)
+{
+	struct token_ref ref = ref_of(99);
+	struct session s;
+	struct account a;
+	int rc;
+
+	(void)arg;
+	memset(&a, 0, sizeof(a));
+	memset(a.id, 0x61, AUTHD_ID_LEN);
+	snprintf(a.email, sizeof(a.email), "atomic@example.com");
+	memset(&s, 0, sizeof(s));
+	memcpy(s.account_id, owner, AUTHD_ID_LEN);
+	s.expires_at = 100;
+	if ((rc = store_account_put(txn, &a)) != 0 ||
+	    (rc = store_session_put(txn, &ref, &s)) != 0 || (rc = put_totp(txn, NULL)) != 0)
+		return rc;
+	return STORE_E_CORRUPT; /* an operation failed after the writes */
+}
+
+static int write_in_read(struct store_txn *txn, void *arg)
+{
+	int *put_rc = arg;
+
+	*put_rc = put_totp(txn, NULL);
+	return *put_rc;
+}
+
+static void test_failed_job_leaves_nothing(void **state)
+{
+	struct token_ref ref = ref_of(99);
+	struct session s;
+	struct account a;
+	struct totp_rec t;
+	uint8_t id[AUTHD_ID_LEN];
+	int put_rc = 0;
+
+	(void)state;
+	memset(id, 0x61, sizeof(id));
+	assert_int_equal(unit_write(write_then_fail, NULL), STORE_E_CORRUPT);
+	assert_int_equal(unit_get(UNIT_ACCOUNT, id, &a), STORE_E_NOTFOUND);
+	assert_int_equal(unit_get(UNIT_EMAIL, "atomic@example.com", id), STORE_E_NOTFOUND);
+	assert_int_equal(unit_get(UNIT_SESSION, &ref, &s), STORE_E_NOTFOUND);
+	assert_int_equal(unit_get(UNIT_TOTP, owner, &t), STORE_E_NOTFOUND);
+	/* A read job's writes fail, and the job with them. */
+	assert_int_not_equal(unit_read(write_in_read, &put_rc), 0);
+	assert_true(put_rc < 0);
+	assert_int_equal(unit_get(UNIT_TOTP, owner, &t), STORE_E_NOTFOUND);
+}
+
+/* --- re-runs --------------------------------------------------------------------------------- */
+
+/* A counter kept in a throttle record: each job adds one, read then
+ * written. A job that ran twice and counted twice would show. */
+static int count_up_txn(struct store_txn *txn, void *arg)
+{
+	struct race_arg *a = arg;
+	uint8_t key[THROTTLE_KEY_LEN];
+	struct throttle_rec r;
+	int rc;
+
+	atomic_fetch_add(&runs, 1);
+	a->won = 0;
+	throttle_key_account(key, owner);
+	if ((rc = store_throttle_get(txn, key, &r)) != 0)
+		return rc;
+	r.consecutive++;
+	r.last_failure = r.consecutive;
+	if ((rc = store_throttle_put(txn, key, &r)) != 0)
+		return rc;
+	/* Every job "wins" its own increment; only the first of a round
+	 * reports it, so race() sees one winner per round. */
+	a->won = a->thread == 0;
+	return 0;
+}
+
+static void test_rerun_counts_once(void **state)
+{
+	int winner[ROUNDS];
+	uint8_t key[THROTTLE_KEY_LEN];
+	struct throttle_rec r;
+
+	(void)state;
+	race(count_up_txn, NULL, winner, "counter");
+	throttle_key_account(key, owner);
+	assert_int_equal(unit_get(UNIT_THROTTLE, key, &r), 0);
+	assert_int_equal(r.consecutive, ROUNDS * THREADS);
+	assert_true(atomic_load(&runs) >= ROUNDS * THREADS);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	unit_store_open();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unit_store_close();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_totp_step_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_backup_code_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_login_taken_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_job_leaves_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rerun_counts_once, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
