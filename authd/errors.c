@@ -48,6 +48,9 @@ static const struct api_error_info table[E__COUNT] = {
     [E_NO_PENDING_ENROLLMENT] = {409, "no_pending_enrollment",
 				 "no totp enrollment is waiting for confirmation"},
     [E_REAUTH_REQUIRED] = {403, "reauth_required", "a recent second-factor proof is required"},
+    [E_SECOND_FACTOR_LOCKED] =
+	{403, "second_factor_locked",
+	 "too many wrong codes: the second factor is locked; use a backup code"},
     [E_STORE_UNAVAILABLE] = {503, "store_unavailable", "storage is unavailable; retry later"},
     [E_OVERLOADED] = {503, "overloaded", "server is busy; retry later"},
     [E_BAD_CONTENT_LENGTH] = {400, "invalid_content_length",

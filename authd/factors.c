@@ -13,7 +13,7 @@
 #include <string.h>
 
 int factor_retry_after(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_t now,
-		       int64_t *retry_after)
+		       int64_t *retry_after, bool *locked)
 {
 	uint8_t key[THROTTLE_KEY_LEN];
 	struct throttle_rec t;
@@ -23,7 +23,9 @@ int factor_retry_after(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_
 	rc = store_throttle_get(txn, key, &t);
 	if (rc != 0)
 		return rc;
-	*retry_after = throttle_retry_after(&t, &throttle_account_policy, now, 0);
+	*retry_after = throttle_retry_after(&t, &throttle_factor_policy, now, 0);
+	if (locked)
+		*locked = throttle_factor_locked(&t);
 	return 0;
 }
 
@@ -44,9 +46,16 @@ int factor_record(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 		throttle_record_success(&t);
 		return store_throttle_put(txn, key, &t);
 	}
-	throttle_record_failure(&t, &throttle_account_policy, now);
+	throttle_record_failure(&t, &throttle_factor_policy, now);
 	if ((rc = store_throttle_put(txn, key, &t)) != 0)
 		return rc;
+	if (t.consecutive == THROTTLE_FACTOR_LOCK) {
+		char aid[AUTHD_ID_HEX + 1];
+
+		authd_hex(account_id, AUTHD_ID_LEN, aid);
+		log_warn("security event=second_factor_locked account=%s failures=%u", aid,
+			 (unsigned)t.consecutive);
+	}
 	/* The password step's hourly cap counts this failure too. */
 	throttle_key_account(key, account_id);
 	if ((rc = store_throttle_get(txn, key, &t)) != 0)

@@ -16,11 +16,13 @@
 /* E_OK in *api_err means success; otherwise the error to reply. */
 
 /*
- * Seconds the account must wait before another attempt (0: none), reading
- * the stored history. Returns 0 or STORE_E_*.
+ * Seconds the account must wait before another second-factor attempt (0:
+ * none), and whether its TOTP is locked (too many failures: only a backup
+ * code is evaluated then; locked may be NULL), from the stored history.
+ * Returns 0 or STORE_E_*.
  */
 int factor_retry_after(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_t now,
-		       int64_t *retry_after);
+		       int64_t *retry_after, bool *locked);
 /* Records a failed or successful attempt for the account. */
 int factor_record(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_t now,
 		  bool ok);

@@ -106,6 +106,7 @@ struct login_flow {
 	struct new_token token;
 	enum { L_FAIL, L_DONE, L_SECOND_FACTOR } outcome;
 	bool has_backup;
+	bool totp_locked; /* too many wrong codes: only backup codes for now */
 };
 
 static int login_read(struct flow *f, struct store_txn *txn)
@@ -181,9 +182,11 @@ static int login_write(struct flow *f, struct store_txn *txn)
 	struct totp_rec t;
 	struct backup_rec b;
 	struct throttle_rec th;
+	int64_t wait = 0;
 	int rc;
 
 	j->outcome = L_FAIL;
+	j->totp_locked = false;
 	if ((rc = store_throttle_get(txn, j->subject, &th)) != 0)
 		return rc;
 	if (!j->ok) {
@@ -228,6 +231,8 @@ static int login_write(struct flow *f, struct store_txn *txn)
 			return rc;
 		j->has_backup = rc == 0 && backup_remaining(&b) > 0;
 		j->outcome = L_SECOND_FACTOR;
+		if ((rc = factor_retry_after(txn, a.id, f->now, &wait, &j->totp_locked)) != 0)
+			return rc;
 		return store_login_put(txn, &j->token.ref, &l);
 	}
 	j->outcome = L_DONE;
@@ -261,7 +266,7 @@ static void login_reply(struct flow *f, struct req *r)
 	case L_SECOND_FACTOR:
 		log_auth(r, "password", "second_factor_required", j->account_id);
 		authd_time_str(f->now + srv.cfg.login_ttl_s, expires);
-		methods = json_pack("[s]", "totp");
+		methods = j->totp_locked ? json_array() : json_pack("[s]", "totp");
 		if (methods && j->has_backup)
 			json_array_append_new(methods, json_string("backup_code"));
 		reply_json(r, 200,
@@ -354,6 +359,7 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 	struct account a;
 	struct totp_rec t;
 	struct backup_rec b;
+	bool locked = false;
 	int rc;
 
 	f->err = E_LOGIN_EXPIRED;
@@ -365,8 +371,14 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 	if (f->now >= l.expires_at)
 		return store_login_del(txn, &j->login);
 	memcpy(j->account_id, l.account_id, AUTHD_ID_LEN);
-	if ((rc = factor_retry_after(txn, l.account_id, f->now, &f->retry_after)) != 0)
+	if ((rc = factor_retry_after(txn, l.account_id, f->now, &f->retry_after, &locked)) != 0)
 		return rc;
+	if (locked && j->method == SF_TOTP) {
+		/* Not evaluated, so not counted and not delayed: the lock holds
+		 * until a backup code succeeds. */
+		f->err = E_SECOND_FACTOR_LOCKED;
+		return 0;
+	}
 	if (f->retry_after > 0) {
 		f->err = E_TOO_MANY_ATTEMPTS;
 		return 0;
@@ -423,14 +435,15 @@ static int second_read(struct flow *f, struct store_txn *txn)
 	struct second_flow *j = (struct second_flow *)f;
 	struct login l;
 	int64_t wait = 0;
+	bool locked = false;
 
 	j->seen_ok = false;
 	if (j->method != SF_TOTP)
 		return 0;
 	j->seen_ok = store_login_get(txn, &j->login, &l) == 0 && f->now < l.expires_at &&
-		     factor_retry_after(txn, j->login.account_id, f->now, &wait) == 0 &&
-		     wait == 0 && store_totp_get(txn, j->login.account_id, &j->seen) == 0 &&
-		     j->seen.enabled;
+		     factor_retry_after(txn, j->login.account_id, f->now, &wait, &locked) == 0 &&
+		     wait == 0 && !locked &&
+		     store_totp_get(txn, j->login.account_id, &j->seen) == 0 && j->seen.enabled;
 	return 0;
 }
 

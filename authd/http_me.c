@@ -206,7 +206,7 @@ static bool pwchange_check(struct flow *f, struct req *r)
 		reply_error(r, E_OVERLOADED);
 		return false;
 	}
-	wait = throttle_retry_after(&j->th, &throttle_account_policy, f->now,
+	wait = throttle_retry_after(&j->th, &throttle_factor_policy, f->now,
 				    *throttle_slot_inflight(slot));
 	if (wait > 0) {
 		reply_throttled(r, wait);
@@ -264,8 +264,9 @@ static int pwchange_write(struct flow *f, struct store_txn *txn)
 	}
 	snprintf(a.pw_hash, sizeof(a.pw_hash), "%s", j->new_phc);
 	a.password_changed_at = f->now;
-	if ((rc = store_account_put(txn, &a)) != 0 ||
-	    (rc = factor_record(txn, j->a.id, f->now, true)) != 0)
+	/* A right current password does not clear second-factor failures
+	 * (only a second factor does). */
+	if ((rc = store_account_put(txn, &a)) != 0)
 		return rc;
 	/* Every other session ends, and every login waiting for its second
 	 * factor: whoever knew the old password is out. */

@@ -189,8 +189,19 @@ static int totp_write(struct flow *f, struct store_txn *txn)
 		return rc;
 	exists = rc == 0;
 	if (j->op == OP_CONFIRM || j->op == OP_DELETE) {
-		if ((rc = factor_retry_after(txn, j->account_id, f->now, &f->retry_after)) != 0)
+		bool locked = false;
+		char norm[OTP_BACKUP_CHARS + 1];
+
+		if ((rc = factor_retry_after(txn, j->account_id, f->now, &f->retry_after,
+					     &locked)) != 0)
 			return rc;
+		/* Locked: TOTP codes are not evaluated; a backup code (to turn
+		 * TOTP off) still is. */
+		if (locked && otp_backup_normalize(j->code, j->code_len, norm) != 0) {
+			f->err = E_SECOND_FACTOR_LOCKED;
+			return 0;
+		}
+		OPENSSL_cleanse(norm, sizeof(norm));
 		if (f->retry_after > 0) {
 			f->err = E_TOO_MANY_ATTEMPTS;
 			return 0;

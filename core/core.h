@@ -106,7 +106,8 @@ unsigned backup_remaining(const struct backup_rec *b);
  * A subject's failures give an escalating delay after a few free ones, and
  * a hard cap of failures in any rolling hour.
  */
-#define THROTTLE_RING 100
+#define THROTTLE_RING	 100
+#define THROTTLE_KEY_LEN (1 + AUTHD_ID_LEN)
 
 struct throttle_rec {
 	uint32_t consecutive; /* failures since the last success or quiet period */
@@ -121,10 +122,16 @@ struct throttle_policy {
 	int64_t base_delay;	/* seconds after the first delayed failure, doubling */
 	int64_t max_delay;
 	unsigned hourly_cap; /* failures in any rolling hour; 0 = none */
-	int64_t quiet_reset; /* seconds without failure that reset `consecutive` */
+	int64_t quiet_reset; /* seconds without failure that reset `consecutive`; 0: never */
 };
 
 extern const struct throttle_policy throttle_account_policy;
+/* An account's second factors: as the account's, but quiet time never
+ * forgets failures (only a success does), and past THROTTLE_FACTOR_LOCK
+ * consecutive failures TOTP codes are refused until a backup code
+ * succeeds. */
+extern const struct throttle_policy throttle_factor_policy;
+#define THROTTLE_FACTOR_LOCK 100
 extern const struct throttle_policy throttle_ip_policy;
 /* Sign-ups from one address: every attempt counts, whatever its outcome. */
 extern const struct throttle_policy throttle_signup_policy;
@@ -139,13 +146,19 @@ void throttle_record_failure(struct throttle_rec *r, const struct throttle_polic
 /* Adds a failure to the hourly history only (the other factor's record of
  * the same account, so the hourly cap counts both factors). */
 void throttle_record_hourly(struct throttle_rec *r, int64_t now);
+/* Whether a second-factor record is locked (TOTP refused, backup codes
+ * still evaluated). */
+bool throttle_factor_locked(const struct throttle_rec *r);
 /* A success forgets the consecutive count (N4-09), not the hourly history. */
 void throttle_record_success(struct throttle_rec *r);
 /* True when nothing happened in the hour before now: the record reads
  * exactly like no record at all (the sweeper deletes it). */
 bool throttle_is_quiet(const struct throttle_rec *r, int64_t now);
-
-#define THROTTLE_KEY_LEN (1 + AUTHD_ID_LEN)
+/* The same for the subject key's record, keeping a second-factor record
+ * whose failures quiet time never forgets (consecutive > 0): deleting it
+ * would forget them. What the sweeper asks. */
+bool throttle_subject_is_quiet(const uint8_t key[THROTTLE_KEY_LEN], const struct throttle_rec *r,
+			       int64_t now);
 
 /*
  * Subject keys: an account's password step, an account's second factors

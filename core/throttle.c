@@ -15,6 +15,14 @@ const struct throttle_policy throttle_account_policy = {
     .quiet_reset = 3600,
 };
 
+const struct throttle_policy throttle_factor_policy = {
+    .free_failures = 3,
+    .base_delay = 5,
+    .max_delay = 15 * 60,
+    .hourly_cap = 100,
+    .quiet_reset = 0, /* about 220 guesses a day when it was an hour */
+};
+
 const struct throttle_policy throttle_signup_policy = {
     .free_failures = 4, /* five sign-ups, then the sixth waits */
     .base_delay = 60,
@@ -34,7 +42,7 @@ const struct throttle_policy throttle_ip_policy = {
 static uint32_t effective_consecutive(const struct throttle_rec *r, const struct throttle_policy *p,
 				      int64_t now)
 {
-	if (r->consecutive && now - r->last_failure >= p->quiet_reset)
+	if (p->quiet_reset && r->consecutive && now - r->last_failure >= p->quiet_reset)
 		return 0;
 	return r->consecutive;
 }
@@ -96,6 +104,11 @@ void throttle_record_success(struct throttle_rec *r)
 	r->consecutive = 0;
 }
 
+bool throttle_factor_locked(const struct throttle_rec *r)
+{
+	return r->consecutive >= THROTTLE_FACTOR_LOCK;
+}
+
 bool throttle_is_quiet(const struct throttle_rec *r, int64_t now)
 {
 	if (r->last_failure > now - 3600)
@@ -104,6 +117,14 @@ bool throttle_is_quiet(const struct throttle_rec *r, int64_t now)
 		if (r->ring[i] > now - 3600)
 			return false;
 	return true;
+}
+
+bool throttle_subject_is_quiet(const uint8_t key[THROTTLE_KEY_LEN], const struct throttle_rec *r,
+			       int64_t now)
+{
+	if (key[0] == 'f' && r->consecutive > 0)
+		return false;
+	return throttle_is_quiet(r, now);
 }
 
 void throttle_key_account(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN])

@@ -76,7 +76,7 @@ static int visit(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
 			w->n++;
 	} else if (k->mv_size == THROTTLE_KEY_LEN &&
 		   lmdb_throttle_get(w->t, k->mv_data, &tr) == 0 &&
-		   throttle_is_quiet(&tr, w->now)) {
+		   throttle_subject_is_quiet(k->mv_data, &tr, w->now)) {
 		memcpy(d->key, k->mv_data, THROTTLE_KEY_LEN);
 		w->n++;
 	}

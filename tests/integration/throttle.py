@@ -309,3 +309,88 @@ class TrustedProxies(OwnAuthd, unittest.TestCase):
         # A new forged address each time does not give a fresh bucket.
         self.assertEqual(self.spray(peer, "198.51.100.51", 1), [429])
         self.assertNotIn("ip=198.51.100.5", self.a.log_text())
+
+
+class FactorLock(OwnAuthd, unittest.TestCase):
+    """Second-factor failures are forgotten only by a success, never by
+    quiet time; past 100 the TOTP step locks until a backup code works."""
+
+    def wrong(self, secret):
+        return "000000" if totp(secret, self.a.now()) != "000000" else "111111"
+
+    def pending(self, e):
+        """A pending login, waiting out any delay with the test clock."""
+        for _ in range(20):
+            r = self.a.login(e)
+            if r.status == 200:
+                return r.json
+            self.assertEqual(r.status, 429, r)
+            self.a.advance(int(r.header("Retry-After")))
+        self.fail("no pending login")
+
+    def fail_codes(self, e, secret, n):
+        """n evaluated wrong TOTP codes; returns the last answer."""
+        done, step, r = 0, None, None
+        while done < n:
+            if step is None:
+                step = self.pending(e)
+            r = self.a.post("/1/login/totp", {"login_id": step["login_id"],
+                                              "code": self.wrong(secret)})
+            if r.status == 429:
+                self.a.advance(int(r.header("Retry-After")))
+                continue
+            if r.json["code"] == "login_expired":  # the wait outlived it
+                step = None
+                continue
+            if r.json["code"] == "second_factor_locked":
+                return r
+            self.assertEqual(r.json["code"], "invalid_code", r)
+            done += 1
+            if done % 5 == 0:
+                step = None  # five wrong codes end a pending login
+        return r
+
+    def test_quiet_time_forgets_nothing_and_100_lock(self):
+        e = email()
+        self.a.signup(e)
+        secret, codes, _ = self.a.enable_totp(self.a.session(e))
+        self.fail_codes(e, secret, 10)
+        # Two quiet hours: the failures are still counted (the delay is
+        # still there: the 11th failure waits).
+        self.a.advance(7200)
+        step = self.pending(e)
+        r = self.a.post("/1/login/totp", {"login_id": step["login_id"],
+                                          "code": self.wrong(secret)})
+        self.assertEqual(r.json["code"], "invalid_code", r)
+        r = self.a.post("/1/login/totp", {"login_id": step["login_id"],
+                                          "code": self.wrong(secret)})
+        self.assertEqual(r.status, 429, r)
+        self.a.advance(int(r.header("Retry-After")))
+        # Up to 100: then even the right code is refused, without counting.
+        self.fail_codes(e, secret, 100 - 11)
+        step = self.pending(e)
+        self.assertEqual(step["methods"], ["backup_code"])
+        self.a.advance(30)
+        r = self.a.post("/1/login/totp", {"login_id": step["login_id"],
+                                          "code": totp(secret, self.a.now())})
+        self.assertEqual((r.status, r.json["code"]), (403, "second_factor_locked"), r)
+        self.assertIn("event=second_factor_locked", self.a.log_text())
+        # A backup code works (once the delay of the last failure is over)
+        # and unlocks.
+        r = self.a.post("/1/login/backup-code", {"login_id": step["login_id"], "code": codes[0]})
+        self.assertEqual(r.status, 429, r)
+        self.a.advance(int(r.header("Retry-After")))
+        step = self.pending(e)
+        r = self.a.post("/1/login/backup-code", {"login_id": step["login_id"], "code": codes[0]})
+        self.assertEqual(r.status, 200, r)
+        remember_secret(r.json["session"])
+        # (The hour's cap still counts those failures: a success forgets
+        # the consecutive count, not the hourly history.)
+        self.a.advance(3600)
+        step = self.pending(e)
+        self.assertEqual(step["methods"], ["totp", "backup_code"])
+        self.a.advance(30)
+        r = self.a.post("/1/login/totp", {"login_id": step["login_id"],
+                                          "code": totp(secret, self.a.now())})
+        self.assertEqual(r.status, 200, r)
+        remember_secret(r.json["session"])

@@ -149,12 +149,39 @@ static void test_busy_table_has_room(void **state)
 	assert_int_equal(refused, 0);
 }
 
+/* Second factors: quiet time forgets nothing, 100 failures lock, and the
+ * sweeper keeps such a record however quiet it is. */
+static void test_factor_policy(void **state)
+{
+	struct throttle_rec r;
+	uint8_t id[AUTHD_ID_LEN] = {1}, fkey[THROTTLE_KEY_LEN], akey[THROTTLE_KEY_LEN];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	for (int i = 0; i < 10; i++)
+		throttle_record_failure(&r, &throttle_factor_policy, 1000 + i);
+	/* A day later: still delayed (the account policy would have forgotten). */
+	assert_true(throttle_retry_after(&r, &throttle_factor_policy, 1000 + 86400, 1) > 0);
+	assert_int_equal(throttle_retry_after(&r, &throttle_account_policy, 1000 + 86400, 0), 0);
+	assert_false(throttle_factor_locked(&r));
+	for (int i = 10; i < THROTTLE_FACTOR_LOCK; i++)
+		throttle_record_failure(&r, &throttle_factor_policy, 100000 + i);
+	assert_true(throttle_factor_locked(&r));
+	throttle_key_factor(fkey, id);
+	throttle_key_account(akey, id);
+	assert_false(throttle_subject_is_quiet(fkey, &r, 10000000));
+	assert_true(throttle_subject_is_quiet(akey, &r, 10000000));
+	throttle_record_success(&r);
+	assert_false(throttle_factor_locked(&r));
+	assert_true(throttle_subject_is_quiet(fkey, &r, 10000000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_free_then_doubling),	cmocka_unit_test(test_hourly_cap),
 	    cmocka_unit_test(test_quiet_reset),		cmocka_unit_test(test_keys_and_slots),
-	    cmocka_unit_test(test_busy_table_has_room),
+	    cmocka_unit_test(test_busy_table_has_room), cmocka_unit_test(test_factor_policy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
