@@ -7,6 +7,8 @@
  */
 #include "http.h"
 
+#include "session.h"
+
 #include <store.h>
 #include <util.h>
 
@@ -34,9 +36,11 @@ static int barrier_txn(struct job *job, struct store_txn *txn)
 	return 0;
 }
 
-/* The writer runs jobs in order, so when this one completes every write
- * submitted before it (such as a session's last-seen refresh that no
- * response waited for) is durable: moving the clock cannot overtake them. */
+/* When this job completes, every write submitted before it is durable, so
+ * moving the clock cannot overtake one: LMDB's writer runs jobs in order,
+ * and the job is submitted only after the session refreshes under way (the
+ * writes no response waits for) finished, for PostgreSQL's threads,
+ * which finish jobs in any order. */
 static void clock_done(struct job *job)
 {
 	struct clock_job *j = (struct clock_job *)job;
@@ -87,7 +91,7 @@ void http_test_clock(struct req *r)
 	j->job.txn_work = barrier_txn;
 	j->job.done = clock_done;
 	req_hold(r);
-	store_write(&j->job);
+	session_write_after_touches(&j->job);
 }
 
 void http_test_stats(struct req *r)

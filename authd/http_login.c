@@ -96,7 +96,9 @@ struct login_flow {
 	bool known;
 	uint8_t account_id[AUTHD_ID_LEN];
 	uint8_t subject[THROTTLE_KEY_LEN];
-	struct throttle_rec stored; /* the subject's history, as read */
+	struct throttle_rec stored;  /* the subject's history, as read */
+	uint64_t read_seq;	     /* throttle_seq() when the read began */
+	struct throttle_rec written; /* the subject's history, as the write left it */
 	bool inflight_subject, inflight_ip;
 	char phc[PW_HASH_MAX];
 	bool ok;
@@ -133,7 +135,8 @@ static int login_read(struct flow *f, struct store_txn *txn)
 static bool login_check(struct flow *f, struct req *r)
 {
 	struct login_flow *j = (struct login_flow *)f;
-	int64_t wait = loop_retry_after(&j->stored, j->subject, r->ip, f->now);
+	int64_t wait = loop_retry_after(throttle_subject_fresh(j->subject, &j->stored, j->read_seq),
+					j->subject, r->ip, f->now);
 
 	if (wait < 0) {
 		reply_error(r, E_OVERLOADED);
@@ -189,8 +192,10 @@ static int login_write(struct flow *f, struct store_txn *txn)
 	j->totp_locked = false;
 	if ((rc = store_throttle_get(txn, j->subject, &th)) != 0)
 		return rc;
+	j->written = th;
 	if (!j->ok) {
 		throttle_record_failure(&th, &throttle_account_policy, f->now);
+		j->written = th;
 		if ((rc = store_throttle_put(txn, j->subject, &th)) != 0 || !j->known)
 			return rc;
 		/* And the second-factor record's hourly history, so the hourly
@@ -210,6 +215,7 @@ static int login_write(struct flow *f, struct store_txn *txn)
 		return rc;
 	if (th.consecutive) {
 		throttle_record_success(&th);
+		j->written = th;
 		if ((rc = store_throttle_put(txn, j->subject, &th)) != 0)
 			return rc;
 	}
@@ -243,7 +249,10 @@ static void login_written(struct flow *f)
 {
 	struct login_flow *j = (struct login_flow *)f;
 
-	/* The outcome is durable now: the attempt stops counting as in flight. */
+	/* The outcome is durable now: the attempt stops counting as in flight,
+	 * and counts in the history the next check sees. */
+	if (f->job.store_rc == 0)
+		throttle_subject_written(j->subject, &j->written);
 	throttle_inflight_subject(j->subject, -1);
 	j->inflight_subject = false;
 }
@@ -327,6 +336,7 @@ void http_login_start(struct req *r)
 	memcpy(j->pw, pw, plen);
 	j->pw_len = plen;
 	json_wipe_decref(body);
+	j->read_seq = throttle_seq();
 	flow_start(&j->f, &login_ops, r);
 }
 

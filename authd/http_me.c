@@ -176,6 +176,9 @@ struct pwchange_flow {
 	size_t next_len;
 	struct account a; /* as read before the hash */
 	struct throttle_rec th;
+	uint64_t read_seq;	     /* throttle_seq() when the read began */
+	struct throttle_rec written; /* the factor history, as the write left it */
+	bool wrote_th;
 	char new_phc[PW_HASH_MAX];
 	bool ok;
 	int hash_rc;
@@ -206,8 +209,8 @@ static bool pwchange_check(struct flow *f, struct req *r)
 		reply_error(r, E_OVERLOADED);
 		return false;
 	}
-	wait = throttle_retry_after(&j->th, &throttle_factor_policy, f->now,
-				    *throttle_slot_inflight(slot));
+	wait = throttle_retry_after(throttle_subject_fresh(j->subject, &j->th, j->read_seq),
+				    &throttle_factor_policy, f->now, *throttle_slot_inflight(slot));
 	if (wait > 0) {
 		reply_throttled(r, wait);
 		return false;
@@ -251,9 +254,13 @@ static int pwchange_write(struct flow *f, struct store_txn *txn)
 	struct account a;
 	int rc;
 
+	j->wrote_th = false;
 	if (!j->ok) {
 		f->err = E_WRONG_PASSWORD;
-		return factor_record(txn, j->a.id, f->now, false);
+		if ((rc = factor_record(txn, j->a.id, f->now, false)) != 0)
+			return rc;
+		j->wrote_th = true;
+		return store_throttle_get(txn, j->subject, &j->written);
 	}
 	if ((rc = store_account_get(txn, j->a.id, &a)) != 0)
 		return rc;
@@ -280,6 +287,8 @@ static void pwchange_written(struct flow *f)
 	struct pwchange_flow *j = (struct pwchange_flow *)f;
 
 	/* The outcome is durable (or failed): the attempt stops counting. */
+	if (f->job.store_rc == 0 && j->wrote_th)
+		throttle_subject_written(j->subject, &j->written);
 	throttle_inflight_subject(j->subject, -1);
 	j->inflight = false;
 	if (f->job.store_rc != 0)
@@ -341,5 +350,6 @@ void http_password_change(struct req *r)
 	memcpy(j->current, cur, j->current_len);
 	memcpy(j->next, next, j->next_len);
 	json_wipe_decref(body);
+	j->read_seq = throttle_seq();
 	flow_start(&j->f, &pwchange_ops, r);
 }

@@ -12,12 +12,14 @@
 #include "session.h"
 #include <store.h>
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <otp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -163,10 +165,17 @@ int main(int argc, char **argv)
 		log_err("cannot read the store");
 		goto out;
 	}
-	if (srv.cfg.key_file[0])
+	if (srv.cfg.key_file[0]) {
 		snprintf(key_path, sizeof(key_path), "%s", srv.cfg.key_file);
-	else
+	} else {
+		/* On PostgreSQL the data directory holds only the key file. */
+		if (mkdir(srv.cfg.data_dir, 0700) != 0 && errno != EEXIST) {
+			log_err("cannot create data dir %.256s: %s", srv.cfg.data_dir,
+				strerror(errno));
+			goto out;
+		}
 		snprintf(key_path, sizeof(key_path), "%s/secret.key", srv.cfg.data_dir);
+	}
 	/* A missing key file with accounts in the database is an operator
 	 * mistake (restored data without its key): a new key would make every
 	 * password and TOTP seed unusable, so refuse instead. */

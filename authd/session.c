@@ -196,9 +196,36 @@ static int touch_txn(struct job *job, struct store_txn *txn)
 	return store_session_put(txn, &t->ref, &s);
 }
 
+/* Refreshes no response waits for, still being written, and what waits
+ * for them all to be (loop thread only). */
+static unsigned touches_pending;
+static struct job *after_touches;
+
 static void touch_done(struct job *job)
 {
 	free(job);
+	if (--touches_pending == 0) {
+		struct job *waiting = after_touches;
+
+		after_touches = NULL;
+		while (waiting) {
+			struct job *next = waiting->next;
+
+			waiting->next = NULL;
+			store_write(waiting);
+			waiting = next;
+		}
+	}
+}
+
+void session_write_after_touches(struct job *job)
+{
+	if (touches_pending == 0) {
+		store_write(job);
+		return;
+	}
+	job->next = after_touches;
+	after_touches = job;
 }
 
 void session_touch(const struct token_ref *ref, int64_t now)
@@ -209,6 +236,7 @@ void session_touch(const struct token_ref *ref, int64_t now)
 		return; /* only the idle clock is affected */
 	t->job.txn_work = touch_txn;
 	t->job.done = touch_done;
+	touches_pending++;
 	t->ref = *ref;
 	t->now = now;
 	store_write(&t->job);

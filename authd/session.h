@@ -63,4 +63,9 @@ bool session_credential_or_reply(struct req *r, struct token_ref *ref, bool *via
 /* Refreshes the session's last-seen time (a write no response waits for). */
 void session_touch(const struct token_ref *ref, int64_t now);
 
+/* Submits the write job once every session refresh under way is written:
+ * with several connections (PostgreSQL) writes do not finish in the order
+ * they were submitted. For the test clock. */
+void session_write_after_touches(struct job *job);
+
 #endif

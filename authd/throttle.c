@@ -22,8 +22,13 @@
 struct throttle_slot {
 	char key[SLOT_KEY];
 	unsigned inflight;
+	/* An address's history; for a subject, the stored history as this
+	 * node last wrote it, at written_seq. */
 	struct throttle_rec rec;
+	uint64_t written_seq;
 };
+
+static uint64_t seq; /* counts this node's throttle writes (loop thread) */
 
 static struct throttle_slot slots[SLOTS];
 
@@ -127,4 +132,28 @@ void throttle_ip_failure(const char *ip, int64_t now)
 
 	if (s)
 		throttle_record_failure(&s->rec, &throttle_ip_policy, now);
+}
+
+uint64_t throttle_seq(void)
+{
+	return seq;
+}
+
+void throttle_subject_written(const uint8_t key[THROTTLE_KEY_LEN], const struct throttle_rec *r)
+{
+	struct throttle_slot *s = throttle_slot_subject(key);
+
+	if (s == NULL)
+		return;
+	s->rec = *r;
+	s->written_seq = ++seq;
+}
+
+const struct throttle_rec *throttle_subject_fresh(const uint8_t key[THROTTLE_KEY_LEN],
+						  const struct throttle_rec *stored,
+						  uint64_t read_seq)
+{
+	struct throttle_slot *s = throttle_slot_subject(key);
+
+	return s && s->written_seq > read_seq ? &s->rec : stored;
 }

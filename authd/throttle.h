@@ -22,6 +22,19 @@ struct throttle_slot *throttle_slot_subject(const uint8_t key[THROTTLE_KEY_LEN])
 struct throttle_rec *throttle_slot_rec(struct throttle_slot *s);
 unsigned *throttle_slot_inflight(struct throttle_slot *s);
 
+/*
+ * A read of a subject's stored history may be older than a write this node
+ * committed meanwhile (PostgreSQL runs reads on other threads): the node
+ * remembers its last write of each subject. throttle_seq() before the read,
+ * throttle_subject_written() once a write committed, and
+ * throttle_subject_fresh() gives the newer of the two. Loop thread only.
+ */
+uint64_t throttle_seq(void);
+void throttle_subject_written(const uint8_t key[THROTTLE_KEY_LEN], const struct throttle_rec *r);
+const struct throttle_rec *throttle_subject_fresh(const uint8_t key[THROTTLE_KEY_LEN],
+						  const struct throttle_rec *stored,
+						  uint64_t read_seq);
+
 /* Records a failed attempt from the address (login-page failures: wrong
  * password or code, a taken email at sign-up). */
 void throttle_ip_failure(const char *ip, int64_t now);

@@ -22,8 +22,8 @@ def start():
     a.start()
     with open(os.path.join(d, "shared.json"), "w", encoding="utf-8") as f:
         json.dump({"port": a.port, "pid": a.proc.pid, "log": a.log_path,
-                   "data_dir": a.data_dir}, f)
-    print(f"authd running on 127.0.0.1:{a.port} pid {a.proc.pid}")
+                   "data_dir": a.data_dir, "engine": a.engine, "pg_url": a.pg_url}, f)
+    print(f"authd ({a.engine}) running on 127.0.0.1:{a.port} pid {a.proc.pid}")
 
 
 def stop():

@@ -94,8 +94,7 @@ class Enrolment(OwnAuthd, unittest.TestCase):
         tok = self.a.session(e)
         secret, codes, tok = self.a.enable_totp(tok)
         raw = base64.b32decode(secret + "=" * (-len(secret) % 8))
-        with open(os.path.join(self.a.data_dir, "data.mdb"), "rb") as f:
-            db = f.read()
+        db = self.a.database_dump()
         self.assertNotIn(raw, db)
         self.assertNotIn(secret.encode(), db)
         self.assertNotIn(secret.lower().encode(), db)

@@ -16,6 +16,10 @@ import subprocess
 import tempfile
 import time
 
+# The storage engine the integration suite runs against (CTest sets it; the
+# PostgreSQL server is the pg_harness fixture's, one database per Authd).
+ENGINE = os.environ.get("AUTHD_TEST_ENGINE", "lmdb")
+
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
                      "SUMMARY: UndefinedBehaviorSanitizer")
 
@@ -81,7 +85,11 @@ class Response:
 class Authd:
     """One authd process with its own data dir (kept across restarts)."""
 
-    def __init__(self, name="authd", extra_args=(), config=None, data_dir=None, test_clock=True):
+    def __init__(self, name="authd", extra_args=(), config=None, data_dir=None, test_clock=True,
+                 engine=None, pg_url=None, key_file=None):
+        """engine: "lmdb" or "postgresql" (default: the suite's ENGINE);
+        with PostgreSQL each Authd gets a new database unless pg_url names
+        one (several nodes share it, and then key_file too)."""
         self.name = name
         self.port = None
         self.proc = None
@@ -89,15 +97,72 @@ class Authd:
         self.test_clock = test_clock
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="authd-data-")
+        self.engine = engine or ENGINE
+        self.pg_url = pg_url
+        self.own_db = False
+        self.migrated = False
+        if self.engine == "postgresql" and self.pg_url is None:
+            import pg_harness
+            self.pg_url = pg_harness.createdb()
+            self.own_db = True
+        self.key_file = key_file
         self.config_path = None
-        if config is not None:
-            self.config_path = os.path.join(self.data_dir + ".conf")
-            with open(self.config_path, "w", encoding="utf-8") as f:
-                f.write(config)
+        self.write_config(config)
         self.log_path = os.path.join(state_dir(), f"{name}-{os.getpid()}-{id(self)}.log")
         self.source_ip = random_loopback()
 
+    def write_config(self, config):
+        """(Re)writes the config file: config, then the storage settings."""
+        text = config or ""
+        storage = ""
+        if self.engine == "postgresql":
+            storage += f"engine = postgresql\nurl = {self.pg_url}\n"
+        if self.key_file:
+            storage += f"key_file = {self.key_file}\n"
+        if storage:
+            text += "\n[storage]\n" + storage
+        if not text:
+            self.config_path = None
+            return
+        self.config_path = self.data_dir + ".conf"
+        with open(self.config_path, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def migrate(self):
+        """authd migrate (PostgreSQL): creates the schema of a new database."""
+        args = [authd_binary(), "--data-dir", self.data_dir]
+        if self.config_path:
+            args += ["--config", self.config_path]
+        with open(self.log_path, "ab") as log:
+            rc = subprocess.run(args + ["migrate"], stdout=log, stderr=log,
+                                stdin=subprocess.DEVNULL, timeout=60).returncode
+        if rc != 0:
+            raise RuntimeError(f"authd migrate exited with {rc}: {self.log_tail()}")
+        self.migrated = True
+
+    def database_dump(self):
+        """Everything the store holds, as bytes (to grep for secrets): the
+        LMDB data file, or the PostgreSQL database as pg_dump writes it."""
+        if self.engine == "postgresql":
+            import pg_harness
+            state = pg_harness._load(pg_harness.default_state_path())
+            db = self.pg_url.rsplit("/", 1)[1]
+            return subprocess.run(pg_harness._client(state, "pg_dump", "-d", db),
+                                  check=True, capture_output=True).stdout
+        with open(os.path.join(self.data_dir, "data.mdb"), "rb") as f:
+            return f.read()
+
+    def stored_password_hashes(self):
+        """The PHC strings of every account, as stored."""
+        if self.engine == "postgresql":
+            import pg_harness
+            return pg_harness.sql(self.pg_url, "SELECT pw_hash FROM accounts")
+        return subprocess.run(["mdb_dump", "-p", "-s", "accounts", self.data_dir],
+                              capture_output=True, text=True, check=True).stdout
+
     def start(self, timeout=20):
+        if self.engine == "postgresql" and not self.migrated:
+            self.migrate()
         self.port = free_port()
         args = [authd_binary(), "--listen", f"127.0.0.1:{self.port}",
                 "--data-dir", self.data_dir, "--log-level", "debug"]
@@ -145,6 +210,10 @@ class Authd:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             if self.config_path and os.path.exists(self.config_path):
                 os.unlink(self.config_path)
+        if self.own_db:
+            import pg_harness
+            pg_harness.dropdb(self.pg_url.rsplit("/", 1)[1])
+            self.own_db = False
 
     def log_text(self):
         with open(self.log_path, "r", encoding="utf-8", errors="replace") as f:
@@ -268,6 +337,11 @@ def shared():
     a.data_dir = info["data_dir"]
     a.own_dir = False
     a.config_path = None
+    a.engine = ENGINE
+    a.pg_url = info.get("pg_url")
+    a.own_db = False
+    a.migrated = True
+    a.key_file = None
     a.source_ip = random_loopback()
     return a
 
