@@ -127,7 +127,7 @@ static int login_read(struct flow *f, struct store_txn *txn)
 		throttle_key_account(j->subject, j->account_id);
 		OPENSSL_cleanse(&a, sizeof(a));
 	} else {
-		throttle_key_email(j->subject, j->email);
+		throttle_key_email(j->subject, srv.keys.subjects, j->email);
 	}
 	return store_throttle_get(txn, j->subject, &j->stored);
 }

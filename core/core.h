@@ -167,7 +167,9 @@ bool throttle_subject_is_quiet(const uint8_t key[THROTTLE_KEY_LEN], const struct
  */
 void throttle_key_account(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN]);
 void throttle_key_factor(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN]);
-void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const char *email);
+/* Keyed with hkey (a server secret): a copy of the database does not tell
+ * which emails were tried. */
+void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32], const char *email);
 
 /* --- the policy point ----------------------------------------------------------- */
 

@@ -139,11 +139,11 @@ void throttle_key_factor(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_I
 	memcpy(key + 1, id, AUTHD_ID_LEN);
 }
 
-void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const char *email)
+void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32], const char *email)
 {
 	uint8_t h[AUTHD_HASH_LEN];
 
-	authd_sha256(email, strlen(email), h);
+	authd_hmac_sha256(hkey, email, strlen(email), h);
 	key[0] = 'e';
 	memcpy(key + 1, h, AUTHD_ID_LEN);
 }

@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -100,6 +101,15 @@ void authd_sha256(const void *data, size_t len, uint8_t out[AUTHD_HASH_LEN])
 	pthread_once(&sha256_once, sha256_fetch);
 	if (sha256_md == NULL || EVP_Digest(data, len, out, &n, sha256_md, NULL) != 1)
 		AUTHD_BUG("EVP_Digest failed");
+}
+
+void authd_hmac_sha256(const uint8_t key[32], const void *data, size_t len,
+		       uint8_t out[AUTHD_HASH_LEN])
+{
+	unsigned int n = AUTHD_HASH_LEN;
+
+	if (HMAC(EVP_sha256(), key, 32, data, len, out, &n) == NULL || n != AUTHD_HASH_LEN)
+		AUTHD_BUG("HMAC-SHA256 failed");
 }
 
 void authd_freezero(void *p, size_t len)

@@ -34,6 +34,9 @@ void authd_random(void *buf, size_t len);
 
 /* SHA-256 of data into out. */
 void authd_sha256(const void *data, size_t len, uint8_t out[AUTHD_HASH_LEN]);
+/* HMAC-SHA-256 of data under a 32-byte key into out. */
+void authd_hmac_sha256(const uint8_t key[32], const void *data, size_t len,
+		       uint8_t out[AUTHD_HASH_LEN]);
 
 /* Wipes then frees p (NULL is fine), like OpenSSH's freezero(). */
 void authd_freezero(void *p, size_t len);

@@ -14,6 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The key of throttle subjects (a server secret in authd). */
+static const uint8_t unit_hkey[32] = {1, 2, 3};
+
 static void test_free_then_doubling(void **state)
 {
 	struct throttle_rec r;
@@ -106,10 +109,20 @@ static void test_keys_and_slots(void **state)
 	(void)state;
 	throttle_key_account(a, id);
 	throttle_key_factor(f, id);
-	throttle_key_email(e1, "a@example.com");
-	throttle_key_email(e2, "b@example.com");
+	throttle_key_email(e1, unit_hkey, "a@example.com");
+	throttle_key_email(e2, unit_hkey, "b@example.com");
 	assert_memory_not_equal(a, f, THROTTLE_KEY_LEN);
 	assert_memory_not_equal(e1, e2, THROTTLE_KEY_LEN);
+	/* Keyed: the plain hash of an email (anyone can compute it) is not
+	 * its key, and another server key gives another key. */
+	{
+		uint8_t h[AUTHD_HASH_LEN], other[32] = {9}, e3[THROTTLE_KEY_LEN];
+
+		authd_sha256("a@example.com", 13, h);
+		assert_memory_not_equal(e1 + 1, h, AUTHD_ID_LEN);
+		throttle_key_email(e3, other, "a@example.com");
+		assert_memory_not_equal(e1, e3, THROTTLE_KEY_LEN);
+	}
 	assert_ptr_equal(throttle_slot_ip("127.0.0.1"), throttle_slot_ip("127.0.0.1"));
 	assert_ptr_not_equal(throttle_slot_ip("127.0.0.1"), throttle_slot_ip("127.0.0.2"));
 	(*throttle_slot_inflight(throttle_slot_subject(a)))++;

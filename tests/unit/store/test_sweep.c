@@ -13,6 +13,9 @@
 
 #define N 50
 
+/* The key of throttle subjects (a server secret in authd). */
+static const uint8_t unit_hkey[32] = {1, 2, 3};
+
 /* Record i belongs to account i % 3. */
 static struct token_ref ref_of(int i)
 {
@@ -63,7 +66,7 @@ static int fill(struct store_txn *txn, void *arg)
 
 		memset(&t, 0, sizeof(t));
 		throttle_record_failure(&t, &throttle_account_policy, i ? 4990 : 1);
-		throttle_key_email(tkey, i ? "recent@example.com" : "old@example.com");
+		throttle_key_email(tkey, unit_hkey, i ? "recent@example.com" : "old@example.com");
 		rc = store_throttle_put(txn, tkey, &t);
 	}
 	return rc;
@@ -182,7 +185,7 @@ static void test_sweep(void **state)
 		struct throttle_rec t;
 		char out[32];
 
-		throttle_key_email(tkey, "old@example.com");
+		throttle_key_email(tkey, unit_hkey, "old@example.com");
 		assert_int_equal(unit_get(UNIT_THROTTLE, tkey, &t), 0);
 		assert_int_equal(t.count, 0); /* reads as no history: gone */
 		if (unit_engine == STORE_ENGINE_LMDB) {
@@ -192,7 +195,7 @@ static void test_sweep(void **state)
 			    unit_sql("SELECT count(*) FROM throttles", out, sizeof(out)), 0);
 			assert_string_equal(out, "1");
 		}
-		throttle_key_email(tkey, "recent@example.com");
+		throttle_key_email(tkey, unit_hkey, "recent@example.com");
 		assert_int_equal(unit_get(UNIT_THROTTLE, tkey, &t), 0);
 		assert_int_equal(t.consecutive, 1);
 	}
