@@ -46,6 +46,7 @@ struct worker {
 	unsigned index;
 	PGconn *conn;
 	int64_t next_connect_ms; /* no attempt before this while disconnected */
+	int64_t down_since_ms;	 /* when its last attempt failed */
 	int64_t backoff_ms;
 	bool down_logged;
 	unsigned seed; /* rand_r state for retry pauses */
@@ -60,6 +61,11 @@ static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cond;
 static struct job *q_head, *q_tail;
 static bool q_running, q_stopping;
+
+/* When a thread last connected: a thread whose own attempt failed before
+ * this tries again at once, without waiting out its backoff (the server is
+ * back), so no job fails on a thread that has not noticed yet. */
+static _Atomic int64_t server_up_ms;
 
 static atomic_ulong stat_commits, stat_jobs, stat_work_us, stat_sync_us, stat_retries;
 
@@ -233,7 +239,7 @@ static bool worker_connect(struct worker *w, bool force)
 
 	if (w->conn)
 		return true;
-	if (!force && now < w->next_connect_ms)
+	if (!force && now < w->next_connect_ms && atomic_load(&server_up_ms) <= w->down_since_ms)
 		return false;
 	w->conn = pg_connect(url, w->down_logged);
 	if (w->conn && prepare_all(w->conn) != 0)
@@ -243,11 +249,13 @@ static bool worker_connect(struct worker *w, bool force)
 			log_warn("postgresql connection %u down; retrying every %d ms at most",
 				 w->index, BACKOFF_MAX_MS);
 		w->down_logged = true;
-		w->next_connect_ms = authd_mono_ms() + w->backoff_ms;
+		w->down_since_ms = authd_mono_ms();
+		w->next_connect_ms = w->down_since_ms + w->backoff_ms;
 		w->backoff_ms =
 		    w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff_ms * 2;
 		return false;
 	}
+	atomic_store(&server_up_ms, authd_mono_ms());
 	if (w->down_logged)
 		log_info("postgresql connection %u back", w->index);
 	w->down_logged = false;
