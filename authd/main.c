@@ -9,6 +9,7 @@
 #include <log.h>
 #include "password.h"
 #include "server.h"
+#include "transfer.h"
 #include "session.h"
 #include <store.h>
 
@@ -26,9 +27,13 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: authd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]\n"
 		   "             [--node-id NAME] [--log-level error|warn|info|debug]\n"
-		   "             [--test-clock] [--version] [serve | migrate]\n"
-		   "  serve    run the server (the default)\n"
-		   "  migrate  create or upgrade the store's schema (PostgreSQL), then exit\n");
+		   "             [--test-clock] [--version]\n"
+		   "             [serve | migrate | export FILE | import FILE]\n"
+		   "  serve        run the server (the default)\n"
+		   "  migrate      create or upgrade the store's schema (PostgreSQL), then exit\n"
+		   "  export FILE  write every account, organization, membership and second\n"
+		   "               factor (secrets as stored: hashed or sealed) to a new file\n"
+		   "  import FILE  write an export into this (new, empty) store\n");
 }
 
 /* A key file in the data directory goes wherever the data goes (a backup,
@@ -62,7 +67,7 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_file = NULL, *listen = NULL, *data_dir = NULL, *level = NULL;
-	const char *node_id = NULL, *command = "serve";
+	const char *node_id = NULL, *command = "serve", *transfer_path = NULL;
 	bool test_clock = false;
 	char err[512];
 	char key_path[600];
@@ -103,7 +108,17 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		command = argv[optind++];
-	if (optind != argc || (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0)) {
+	if (strcmp(command, "export") == 0 || strcmp(command, "import") == 0) {
+		if (optind == argc) {
+			usage(stderr);
+			return 2;
+		}
+		transfer_path = argv[optind++];
+	} else if (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
@@ -158,6 +173,19 @@ int main(int argc, char **argv)
 		if (rc == 0)
 			log_info("store schema is up to date (engine %s)", srv.cfg.engine);
 		return rc;
+	}
+	if (transfer_path) {
+		so.complete = transfer_complete;
+		if (store_open(&so) != 0)
+			return 1;
+		if (store_start() != 0) {
+			store_close();
+			return 1;
+		}
+		rc = strcmp(command, "export") == 0 ? transfer_export(transfer_path, srv.cfg.engine)
+						    : transfer_import(transfer_path);
+		store_close();
+		return rc == 0 ? 0 : 1;
 	}
 	if (store_open(&so) != 0)
 		return 1;

@@ -40,6 +40,8 @@ enum org_role { ROLE_LEGAL_REPRESENTATIVE = 1, ROLE_ADMINISTRATOR, ROLE_COLLABOR
 
 /* The role's name in the API and in stored records ("" when out of range). */
 const char *core_role_name(enum org_role role);
+/* The role a name stands for; 0 when none. */
+enum org_role core_role_parse(const char *name);
 
 struct org {
 	uint8_t id[AUTHD_ID_LEN];

@@ -3,6 +3,8 @@
  */
 #include "core.h"
 
+#include <string.h>
+
 const char *core_role_name(enum org_role role)
 {
 	switch (role) {
@@ -14,6 +16,14 @@ const char *core_role_name(enum org_role role)
 		return "collaborator";
 	}
 	return "";
+}
+
+enum org_role core_role_parse(const char *name)
+{
+	for (int r = ROLE_LEGAL_REPRESENTATIVE; r <= ROLE_COLLABORATOR; r++)
+		if (strcmp(name, core_role_name((enum org_role)r)) == 0)
+			return (enum org_role)r;
+	return (enum org_role)0;
 }
 
 unsigned backup_remaining(const struct backup_rec *b)

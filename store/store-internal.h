@@ -59,6 +59,7 @@ struct store_engine_ops {
 			    struct throttle_rec *r);
 	int (*throttle_put)(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 			    const struct throttle_rec *r);
+	int (*walk)(struct store_txn *t, const struct store_visitor *v, void *arg);
 	int (*sweep)(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 		     const struct store_sweep_pos *from, struct store_sweep_pos *to,
 		     size_t *deleted);

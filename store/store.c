@@ -219,6 +219,15 @@ int store_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 	return t->ops->throttle_put(t, key, r);
 }
 
+int store_walk(struct store_txn *t, const struct store_visitor *v, void *arg)
+{
+	if (t->ops->walk == NULL) {
+		log_err("the %s engine cannot walk its records (use its own tools)", t->ops->name);
+		return STORE_E_IO;
+	}
+	return t->ops->walk(t, v, arg);
+}
+
 int store_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 		const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted)
 {

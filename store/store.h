@@ -180,6 +180,28 @@ struct store_sweep_pos {
 int store_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 		const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted);
 
+/*
+ * Every record that outlives a move between engines, for authd export:
+ * accounts, organizations, memberships, TOTP credentials, backup codes
+ * and throttle histories (sessions and pending logins do not move: people
+ * log in again). Each function returns 0 to go on; any other value stops
+ * the walk and is returned. A NULL function skips its kind. Returns 0,
+ * STORE_E_*, or what a function returned. Not every engine walks
+ * (STORE_E_IO, logged).
+ */
+struct store_visitor {
+	int (*account)(void *arg, const struct account *a);
+	int (*org)(void *arg, const struct org *o);
+	int (*member)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
+		      const uint8_t account_id[AUTHD_ID_LEN], enum org_role role);
+	int (*totp)(void *arg, const uint8_t account_id[AUTHD_ID_LEN], const struct totp_rec *t);
+	int (*backup)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
+		      const struct backup_rec *b);
+	int (*throttle)(void *arg, const uint8_t key[THROTTLE_KEY_LEN],
+			const struct throttle_rec *r);
+};
+int store_walk(struct store_txn *t, const struct store_visitor *v, void *arg);
+
 /* What the writer did since start, for the benchmark. */
 struct store_stats {
 	unsigned long commits; /* groups committed */

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -244,6 +245,50 @@ int lmdb_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 	memcpy(key, org_id, AUTHD_ID_LEN);
 	memcpy(key + AUTHD_ID_LEN, account_id, AUTHD_ID_LEN);
 	rc = put_json(txn, DB_MEMBERS, key, sizeof(key), obj);
+	json_decref(obj);
+	return rc;
+}
+
+/* Reads a JSON record (version byte, then the object); NULL if damaged. */
+static json_t *get_json(const MDB_val *v)
+{
+	const uint8_t *p = v->mv_data;
+
+	if (v->mv_size < 2 || p[0] != REC_V1)
+		return NULL;
+	return json_loadb((const char *)p + 1, v->mv_size - 1, 0, NULL);
+}
+
+int lmdb_org_decode(const MDB_val *key, const MDB_val *val, struct org *o)
+{
+	json_t *obj = get_json(val);
+	const char *name;
+	int rc = STORE_E_CORRUPT;
+
+	if (obj == NULL || key->mv_size != AUTHD_ID_LEN)
+		goto out;
+	name = json_string_value(json_object_get(obj, "name"));
+	if (name == NULL || strlen(name) >= sizeof(o->name) ||
+	    !json_is_integer(json_object_get(obj, "created")))
+		goto out;
+	memset(o, 0, sizeof(*o));
+	memcpy(o->id, key->mv_data, AUTHD_ID_LEN);
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	o->created_at = (int64_t)json_integer_value(json_object_get(obj, "created"));
+	rc = 0;
+out:
+	json_decref(obj);
+	return rc;
+}
+
+int lmdb_member_decode(const MDB_val *val, enum org_role *role)
+{
+	json_t *obj = get_json(val);
+	const char *name = obj ? json_string_value(json_object_get(obj, "role")) : NULL;
+	int rc = STORE_E_CORRUPT;
+
+	if (name && (*role = core_role_parse(name)) != 0)
+		rc = 0;
 	json_decref(obj);
 	return rc;
 }

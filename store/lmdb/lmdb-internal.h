@@ -100,6 +100,9 @@ int lmdb_throttle_get(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 		      struct throttle_rec *r);
 int lmdb_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 		      const struct throttle_rec *r);
+int lmdb_org_decode(const MDB_val *key, const MDB_val *val, struct org *o);
+int lmdb_member_decode(const MDB_val *val, enum org_role *role);
+int lmdb_walk_records(struct store_txn *t, const struct store_visitor *v, void *arg);
 int lmdb_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 	       const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted);
 

@@ -462,5 +462,6 @@ const struct store_engine_ops store_lmdb_engine = {
     .backup_del = lmdb_backup_del,
     .throttle_get = lmdb_throttle_get,
     .throttle_put = lmdb_throttle_put,
+    .walk = lmdb_walk_records,
     .sweep = lmdb_sweep,
 };

@@ -1,0 +1,134 @@
+/*
+ * The LMDB engine's walk over every record that moves between engines
+ * (store_walk, for authd export): each database in key order, decoded by
+ * the same codecs the typed operations use.
+ */
+#include "lmdb-internal.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+struct walk_ctx {
+	struct store_txn *t;
+	const struct store_visitor *v;
+	void *arg;
+	int rc; /* the first failure or non-zero answer */
+};
+
+static int on_account(MDB_txn *txn, const MDB_val *k, const MDB_val *val, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct account a;
+
+	(void)txn;
+	(void)val;
+	if (k->mv_size != AUTHD_ID_LEN)
+		return (w->rc = STORE_E_CORRUPT);
+	if ((w->rc = lmdb_account_get(w->t, k->mv_data, &a)) == 0)
+		w->rc = w->v->account(w->arg, &a);
+	OPENSSL_cleanse(&a, sizeof(a));
+	return w->rc;
+}
+
+static int on_org(MDB_txn *txn, const MDB_val *k, const MDB_val *val, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct org o;
+
+	(void)txn;
+	if ((w->rc = lmdb_org_decode(k, val, &o)) == 0)
+		w->rc = w->v->org(w->arg, &o);
+	return w->rc;
+}
+
+static int on_member(MDB_txn *txn, const MDB_val *k, const MDB_val *val, void *arg)
+{
+	struct walk_ctx *w = arg;
+	enum org_role role;
+	const uint8_t *p = k->mv_data;
+
+	(void)txn;
+	if (k->mv_size != 2 * AUTHD_ID_LEN)
+		return (w->rc = STORE_E_CORRUPT);
+	if ((w->rc = lmdb_member_decode(val, &role)) == 0)
+		w->rc = w->v->member(w->arg, p, p + AUTHD_ID_LEN, role);
+	return w->rc;
+}
+
+static int on_cluster(MDB_txn *txn, const MDB_val *k, const MDB_val *val, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct token_ref ref;
+	struct totp_rec t;
+
+	(void)txn;
+	(void)val;
+	/* Sessions and pending logins stay: only the TOTP credentials move. */
+	if (lmdb_cluster_key_kind(k, &ref) != KIND_TOTP)
+		return 0;
+	if ((w->rc = lmdb_totp_get(w->t, k->mv_data, &t)) == 0)
+		w->rc = w->v->totp(w->arg, k->mv_data, &t);
+	OPENSSL_cleanse(&t, sizeof(t));
+	return w->rc;
+}
+
+static int on_backup(MDB_txn *txn, const MDB_val *k, const MDB_val *val, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct backup_rec b;
+
+	(void)txn;
+	(void)val;
+	if (k->mv_size != AUTHD_ID_LEN)
+		return (w->rc = STORE_E_CORRUPT);
+	if ((w->rc = lmdb_backup_get(w->t, k->mv_data, &b)) == 0)
+		w->rc = w->v->backup(w->arg, k->mv_data, &b);
+	OPENSSL_cleanse(&b, sizeof(b));
+	return w->rc;
+}
+
+static int on_throttle(MDB_txn *txn, const MDB_val *k, const MDB_val *val, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct throttle_rec r;
+
+	(void)txn;
+	(void)val;
+	if (k->mv_size != THROTTLE_KEY_LEN)
+		return (w->rc = STORE_E_CORRUPT);
+	if ((w->rc = lmdb_throttle_get(w->t, k->mv_data, &r)) == 0)
+		w->rc = w->v->throttle(w->arg, k->mv_data, &r);
+	return w->rc;
+}
+
+int lmdb_walk_records(struct store_txn *t, const struct store_visitor *v, void *arg)
+{
+	/* Organizations first, so that an import meets them before their
+	 * accounts and memberships. */
+	const struct {
+		enum lmdb_db db;
+		int (*fn)(MDB_txn *, const MDB_val *, const MDB_val *, void *);
+		bool wanted;
+	} kinds[] = {
+	    {DB_ORGS, on_org, v->org != NULL},
+	    {DB_ACCOUNTS, on_account, v->account != NULL},
+	    {DB_MEMBERS, on_member, v->member != NULL},
+	    {DB_CLUSTER, on_cluster, v->totp != NULL},
+	    {DB_BACKUP, on_backup, v->backup != NULL},
+	    {DB_THROTTLE, on_throttle, v->throttle != NULL},
+	};
+	struct walk_ctx w = {t, v, arg, 0};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		int rc;
+
+		if (!kinds[i].wanted)
+			continue;
+		rc = lmdb_walk(lmdb_of(t), kinds[i].db, NULL, 0, 0, kinds[i].fn, &w);
+		if (rc != 0)
+			return rc;
+		if (w.rc != 0)
+			return w.rc;
+	}
+	return 0;
+}
