@@ -67,6 +67,41 @@ const struct api_error_info *api_error_info(enum api_error e)
 	return &table[e];
 }
 
+enum api_error api_error_from_verdict(enum core_verdict v)
+{
+	switch (v) {
+	case CORE_OK:
+		return E_OK;
+	case CORE_INVALID_CODE:
+		return E_INVALID_CODE;
+	case CORE_CODE_REUSED:
+		return E_CODE_REUSED;
+	case CORE_LOGIN_EXPIRED:
+		return E_LOGIN_EXPIRED;
+	case CORE_THROTTLED:
+		return E_TOO_MANY_ATTEMPTS;
+	case CORE_FACTOR_LOCKED:
+		return E_SECOND_FACTOR_LOCKED;
+	case CORE_METHOD_NOT_ENABLED:
+		return E_METHOD_NOT_ENABLED;
+	case CORE_TOTP_NOT_ENABLED:
+		return E_TOTP_NOT_ENABLED;
+	case CORE_TOTP_ALREADY_ENABLED:
+		return E_TOTP_ALREADY_ENABLED;
+	case CORE_NO_PENDING_ENROLLMENT:
+		return E_NO_PENDING_ENROLLMENT;
+	case CORE_WRONG_PASSWORD:
+		return E_WRONG_PASSWORD;
+	case CORE_INVALID_CREDENTIALS:
+		return E_INVALID_CREDENTIALS;
+	case CORE_EMAIL_TAKEN:
+		return E_EMAIL_TAKEN;
+	case CORE_DAMAGED:
+		break;
+	}
+	return E_INTERNAL;
+}
+
 enum api_error api_error_from_store(int store_rc)
 {
 	switch (store_rc) {

@@ -6,6 +6,8 @@
 #ifndef AUTHD_ERRORS_H
 #define AUTHD_ERRORS_H
 
+#include <core.h>
+
 enum api_error {
 	/* Zero is an internal error, so that a decision never made (a zeroed
 	 * field) never answers anything else. */
@@ -62,5 +64,8 @@ const struct api_error_info *api_error_info(enum api_error e);
 
 /* The error a STORE_E_* code maps to (503 for full/IO, 500 otherwise). */
 enum api_error api_error_from_store(int store_rc);
+
+/* The error a rule's verdict maps to (E_OK for CORE_OK). */
+enum api_error api_error_from_verdict(enum core_verdict v);
 
 #endif

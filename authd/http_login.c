@@ -104,11 +104,9 @@ struct login_flow {
 	bool ok;
 	bool rehashed;
 	char new_phc[PW_HASH_MAX];
-	/* Set by the write. */
+	/* The write's records and decision. */
 	struct new_token token;
-	enum { L_FAIL, L_DONE, L_SECOND_FACTOR } outcome;
-	bool has_backup;
-	bool totp_locked; /* too many wrong codes: only backup codes for now */
+	struct core_password_login decision;
 };
 
 static int login_read(struct flow *f, struct store_txn *txn)
@@ -181,68 +179,47 @@ static bool login_verified(struct flow *f)
 static int login_write(struct flow *f, struct store_txn *txn)
 {
 	struct login_flow *j = (struct login_flow *)f;
-	struct account a;
-	struct totp_rec t;
-	struct backup_rec b;
-	struct throttle_rec th;
-	int64_t wait = 0;
+	struct core_password_login *l = &j->decision;
+	const uint8_t *id = j->account_id;
 	int rc;
 
-	j->outcome = L_FAIL;
-	j->totp_locked = false;
-	if ((rc = store_throttle_get(txn, j->subject, &th)) != 0)
+	/* Read what the rule needs, ask it, write what it says. */
+	memset(l, 0, sizeof(*l));
+	l->known = j->known;
+	l->password_ok = j->ok;
+	l->verified_phc = j->phc;
+	l->new_phc = j->rehashed ? j->new_phc : NULL;
+	if ((rc = store_throttle_get(txn, j->subject, &l->subject)) != 0)
 		return rc;
-	j->written = th;
-	if (!j->ok) {
-		throttle_record_failure(&th, &throttle_account_policy, f->now);
-		j->written = th;
-		if ((rc = store_throttle_put(txn, j->subject, &th)) != 0 || !j->known)
+	if (j->known) {
+		if ((rc = factor_hist_read(txn, id, &l->hist)) != 0)
 			return rc;
-		/* And the second-factor record's hourly history, so the hourly
-		 * cap counts both steps' failures. */
-		uint8_t fkey[THROTTLE_KEY_LEN];
-
-		throttle_key_factor(fkey, j->account_id);
-		if ((rc = store_throttle_get(txn, fkey, &th)) != 0)
-			return rc;
-		throttle_record_hourly(&th, f->now);
-		return store_throttle_put(txn, fkey, &th);
-	}
-	rc = store_account_get(txn, j->account_id, &a);
-	if (rc == STORE_E_NOTFOUND)
-		return 0; /* deleted meanwhile: a plain failure */
-	if (rc != 0)
-		return rc;
-	if (th.consecutive) {
-		throttle_record_success(&th);
-		j->written = th;
-		if ((rc = store_throttle_put(txn, j->subject, &th)) != 0)
-			return rc;
-	}
-	/* Upgrade the hash only if nobody changed the password meanwhile. */
-	if (j->rehashed && strcmp(a.pw_hash, j->phc) == 0) {
-		snprintf(a.pw_hash, sizeof(a.pw_hash), "%s", j->new_phc);
-		if ((rc = store_account_put(txn, &a)) != 0)
-			return rc;
-	}
-	rc = store_totp_get(txn, a.id, &t);
-	if (rc != 0 && rc != STORE_E_NOTFOUND)
-		return rc;
-	if (rc == 0 && t.enabled) {
-		struct login l = {.created_at = f->now, .expires_at = f->now + srv.cfg.login_ttl_s};
-
-		memcpy(l.account_id, a.id, AUTHD_ID_LEN);
-		rc = store_backup_get(txn, a.id, &b);
+		rc = store_account_get(txn, id, &l->account);
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
 			return rc;
-		j->has_backup = rc == 0 && backup_remaining(&b) > 0;
-		j->outcome = L_SECOND_FACTOR;
-		if ((rc = factor_retry_after(txn, a.id, f->now, &wait, &j->totp_locked)) != 0)
-			return rc;
-		return store_login_put(txn, &j->token.ref, &l);
+		l->account_found = rc == 0;
 	}
-	j->outcome = L_DONE;
-	return session_issue(txn, &j->token.ref, &a, AAL_PASSWORD, f->now);
+	if (l->account_found && j->ok) {
+		rc = store_totp_get(txn, id, &l->totp);
+		if (rc != 0 && rc != STORE_E_NOTFOUND)
+			return rc;
+		l->totp_found = rc == 0;
+		rc = store_backup_get(txn, id, &l->backup);
+		if (rc != 0 && rc != STORE_E_NOTFOUND)
+			return rc;
+		l->backup_found = rc == 0;
+	}
+	core_password_login_decide(l, f->now, factor_params());
+	j->written = l->subject;
+	if ((l->subject_write && (rc = store_throttle_put(txn, j->subject, &l->subject)) != 0) ||
+	    (j->known && (rc = factor_hist_write(txn, id, &l->hist)) != 0) ||
+	    (l->account_write && (rc = store_account_put(txn, &l->account)) != 0))
+		return rc;
+	if (l->verdict != CORE_OK)
+		return 0;
+	if (l->second_factor)
+		return store_login_put(txn, &j->token.ref, &l->login);
+	return store_session_put(txn, &j->token.ref, &l->session);
 }
 
 static void login_written(struct flow *f)
@@ -260,29 +237,28 @@ static void login_written(struct flow *f)
 static void login_reply(struct flow *f, struct req *r)
 {
 	struct login_flow *j = (struct login_flow *)f;
+	const struct core_password_login *l = &j->decision;
 	char expires[21];
 	json_t *methods;
 
-	switch (j->outcome) {
-	case L_FAIL:
+	if (l->verdict != CORE_OK) {
 		log_auth(r, "password", "failure", j->known ? j->account_id : NULL);
 		reply_error(r, E_INVALID_CREDENTIALS);
-		break;
-	case L_DONE:
+		return;
+	}
+	if (!l->second_factor) {
 		log_auth(r, "password", "success", j->account_id);
 		reply_session_done(r, &j->token, f->now, -1);
-		break;
-	case L_SECOND_FACTOR:
-		log_auth(r, "password", "second_factor_required", j->account_id);
-		authd_time_str(f->now + srv.cfg.login_ttl_s, expires);
-		methods = j->totp_locked ? json_array() : json_pack("[s]", "totp");
-		if (methods && j->has_backup)
-			json_array_append_new(methods, json_string("backup_code"));
-		reply_json(r, 200,
-			   json_pack("{s:s, s:s, s:o, s:s}", "state", "second_factor", "login_id",
-				     j->token.text, "methods", methods, "expires_at", expires));
-		break;
+		return;
 	}
+	log_auth(r, "password", "second_factor_required", j->account_id);
+	authd_time_str(l->login.expires_at, expires);
+	methods = l->totp_locked ? json_array() : json_pack("[s]", "totp");
+	if (methods && l->has_backup)
+		json_array_append_new(methods, json_string("backup_code"));
+	reply_json(r, 200,
+		   json_pack("{s:s, s:s, s:o, s:s}", "state", "second_factor", "login_id",
+			     j->token.text, "methods", methods, "expires_at", expires));
 }
 
 static void login_release(struct flow *f)
@@ -342,11 +318,9 @@ void http_login_start(struct req *r)
 
 /* --- POST /1/login/{id}/totp and /backup-code ------------------------------------ */
 
-enum second_method { SF_TOTP, SF_BACKUP };
-
 struct second_flow {
 	struct flow f;
-	enum second_method method;
+	enum core_method method;
 	char ip[48];
 	struct token_ref login;
 	char code[64];
@@ -356,83 +330,57 @@ struct second_flow {
 	 * checking then, and that check. */
 	bool seen_ok;
 	struct totp_rec seen;
-	struct totp_precheck pre;
-	/* Set by the write. */
-	uint8_t account_id[AUTHD_ID_LEN];
-	unsigned backup_left;
+	struct core_totp_precheck pre;
+	/* The write's records and decision. */
+	struct core_second_factor step;
 };
 
 static int second_txn(struct flow *f, struct store_txn *txn)
 {
 	struct second_flow *j = (struct second_flow *)f;
-	struct login l;
+	struct core_second_factor *s = &j->step;
+	const uint8_t *id = j->login.account_id;
 	struct account a;
-	struct totp_rec t;
-	struct backup_rec b;
-	bool locked = false;
 	int rc;
 
-	f->err = E_LOGIN_EXPIRED;
-	rc = store_login_get(txn, &j->login, &l);
-	if (rc == STORE_E_NOTFOUND)
-		return 0;
-	if (rc != 0)
-		return rc;
-	if (f->now >= l.expires_at)
-		return store_login_del(txn, &j->login);
-	memcpy(j->account_id, l.account_id, AUTHD_ID_LEN);
-	if ((rc = factor_retry_after(txn, l.account_id, f->now, &f->retry_after, &locked)) != 0)
-		return rc;
-	if (locked && j->method == SF_TOTP) {
-		/* Not evaluated, so not counted and not delayed: the lock holds
-		 * until a backup code succeeds. */
-		f->err = E_SECOND_FACTOR_LOCKED;
-		return 0;
-	}
-	if (f->retry_after > 0) {
-		f->err = E_TOO_MANY_ATTEMPTS;
-		return 0;
-	}
-	/* The factor must still be enabled now (removal takes effect at once). */
-	rc = store_totp_get(txn, l.account_id, &t);
+	/* Read what the rule needs, ask it, write what it says. */
+	memset(s, 0, sizeof(*s));
+	rc = store_login_get(txn, &j->login, &s->login);
 	if (rc != 0 && rc != STORE_E_NOTFOUND)
 		return rc;
-	if (rc != 0 || !t.enabled) {
-		f->err = E_LOGIN_EXPIRED;
-		return store_login_del(txn, &j->login);
-	}
-	if (j->method == SF_TOTP) {
-		if (!factor_totp_apply(&t, &j->pre, &f->err) &&
-		    (rc = factor_totp_check(&t, l.account_id, false, j->code, j->code_len, f->now,
-					    &f->err)) != 0)
+	s->login_found = rc == 0;
+	if (s->login_found) {
+		if ((rc = factor_hist_read(txn, id, &s->hist)) != 0)
 			return rc;
-		if (f->err == E_OK && (rc = store_totp_put(txn, l.account_id, &t)) != 0)
-			return rc;
-	} else {
-		rc = store_backup_get(txn, l.account_id, &b);
+		rc = store_totp_get(txn, id, &s->totp);
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
 			return rc;
-		if (rc == STORE_E_NOTFOUND) {
-			f->err = E_METHOD_NOT_ENABLED;
-			return 0;
+		s->totp_found = rc == 0;
+		if (j->method == CORE_BACKUP_CODE) {
+			rc = store_backup_get(txn, id, &s->backup);
+			if (rc != 0 && rc != STORE_E_NOTFOUND)
+				return rc;
+			s->backup_found = rc == 0;
 		}
-		factor_backup_consume(&b, j->code, j->code_len, f->now, &f->err);
-		if (f->err == E_OK && (rc = store_backup_put(txn, l.account_id, &b)) != 0)
-			return rc;
-		j->backup_left = backup_remaining(&b);
 	}
-	if (f->err != E_OK) {
-		if ((rc = factor_record(txn, l.account_id, f->now, false)) != 0)
-			return rc;
-		if (++l.attempts >= LOGIN_MAX_ATTEMPTS)
-			return store_login_del(txn, &j->login);
-		return store_login_put(txn, &j->login, &l);
-	}
-	if ((rc = factor_record(txn, l.account_id, f->now, true)) != 0 ||
-	    (rc = store_login_del(txn, &j->login)) != 0)
+	core_second_factor_step(s, j->method, j->code, j->code_len, &j->pre, f->now, factor_keys(),
+				factor_params());
+	f->err = api_error_from_verdict(s->verdict);
+	f->retry_after = s->retry_after;
+	if (s->verdict == CORE_DAMAGED)
+		return STORE_E_CORRUPT; /* the seed does not open: wrong key file? */
+	if ((s->totp_write && (rc = store_totp_put(txn, id, &s->totp)) != 0) ||
+	    (s->backup_write && (rc = store_backup_put(txn, id, &s->backup)) != 0) ||
+	    (rc = factor_hist_write(txn, id, &s->hist)) != 0)
 		return rc;
-	rc = store_account_get(txn, l.account_id, &a);
-	if (rc != 0)
+	if (s->login_write == CORE_LOGIN_DEL && (rc = store_login_del(txn, &j->login)) != 0)
+		return rc;
+	if (s->login_write == CORE_LOGIN_PUT &&
+	    (rc = store_login_put(txn, &j->login, &s->login)) != 0)
+		return rc;
+	if (s->verdict != CORE_OK)
+		return 0;
+	if ((rc = store_account_get(txn, id, &a)) != 0)
 		return rc;
 	return session_issue(txn, &j->token.ref, &a, AAL_SECOND_FACTOR, f->now);
 }
@@ -443,16 +391,16 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 static int second_read(struct flow *f, struct store_txn *txn)
 {
 	struct second_flow *j = (struct second_flow *)f;
+	struct core_factor_hist h;
 	struct login l;
-	int64_t wait = 0;
-	bool locked = false;
 
 	j->seen_ok = false;
-	if (j->method != SF_TOTP)
+	if (j->method != CORE_TOTP)
 		return 0;
 	j->seen_ok = store_login_get(txn, &j->login, &l) == 0 && f->now < l.expires_at &&
-		     factor_retry_after(txn, j->login.account_id, f->now, &wait, &locked) == 0 &&
-		     wait == 0 && !locked &&
+		     factor_hist_read(txn, j->login.account_id, &h) == 0 &&
+		     !throttle_factor_locked(&h.factor) &&
+		     throttle_retry_after(&h.factor, &throttle_factor_policy, f->now, 0) == 0 &&
 		     store_totp_get(txn, j->login.account_id, &j->seen) == 0 && j->seen.enabled;
 	return 0;
 }
@@ -467,8 +415,8 @@ static bool second_check(struct flow *f, struct req *r)
 		 * write, so that the writer, which every write waits on, only
 		 * compares steps. (On a pool thread it cost more in wake-ups than
 		 * it saved: 13.1k against 13.5k steps/s, 18k against 21k on tmpfs.) */
-		factor_totp_precheck(&j->pre, &j->seen, j->login.account_id, j->code, j->code_len,
-				     f->now);
+		core_totp_precheck(&j->pre, &j->seen, factor_keys(), j->login.account_id, j->code,
+				   j->code_len, f->now);
 	}
 	OPENSSL_cleanse(&j->seen, sizeof(j->seen));
 	return true;
@@ -477,21 +425,26 @@ static bool second_check(struct flow *f, struct req *r)
 static void second_reply(struct flow *f, struct req *r)
 {
 	struct second_flow *j = (struct second_flow *)f;
-	const char *method = j->method == SF_TOTP ? "totp" : "backup_code";
+	const char *method = j->method == CORE_TOTP ? "totp" : "backup_code";
+	const uint8_t *id = j->step.login_found ? j->login.account_id : NULL;
 
 	if (f->err == E_TOO_MANY_ATTEMPTS) {
-		log_auth(r, method, "throttled", j->account_id);
+		log_auth(r, method, "throttled", id);
 		flow_reply_error(f, r);
 		return;
 	}
 	if (f->err != E_OK) {
-		log_auth(r, method, f->err == E_CODE_REUSED ? "replayed" : "failure",
-			 f->err == E_LOGIN_EXPIRED ? NULL : j->account_id);
+		log_auth(r, method,
+			 f->err == E_CODE_REUSED	    ? "replayed"
+			 : f->err == E_SECOND_FACTOR_LOCKED ? "locked"
+							    : "failure",
+			 id);
 		flow_reply_error(f, r);
 		return;
 	}
-	log_auth(r, method, "success", j->account_id);
-	reply_session_done(r, &j->token, f->now, j->method == SF_BACKUP ? (int)j->backup_left : -1);
+	log_auth(r, method, "success", id);
+	reply_session_done(r, &j->token, f->now,
+			   j->method == CORE_BACKUP_CODE ? (int)j->step.backup_left : -1);
 }
 
 /* A wrong code counts against the address whether or not the client is
@@ -527,7 +480,7 @@ static const struct flow_ops second_ops = {
  * one release as a deprecated alias: r->param then holds the id and the
  * body has only the code.
  */
-static void second_step(struct req *r, enum second_method method)
+static void second_step(struct req *r, enum core_method method)
 {
 	static const struct field_spec spec_body[] = {
 	    {"login_id", JSON_STRING, true, 128},
@@ -550,7 +503,7 @@ static void second_step(struct req *r, enum second_method method)
 	if (in_path) {
 		req_add_header(r, "Deprecation", DEPRECATED_SINCE);
 		req_add_header(r, "Link",
-			       method == SF_TOTP
+			       method == CORE_TOTP
 				   ? "</1/login/totp>; rel=\"successor-version\""
 				   : "</1/login/backup-code>; rel=\"successor-version\"");
 	} else {
@@ -592,10 +545,10 @@ out:
 
 void http_login_totp(struct req *r)
 {
-	second_step(r, SF_TOTP);
+	second_step(r, CORE_TOTP);
 }
 
 void http_login_backup_code(struct req *r)
 {
-	second_step(r, SF_BACKUP);
+	second_step(r, CORE_BACKUP_CODE);
 }

@@ -251,35 +251,34 @@ static bool pwchange_worked(struct flow *f)
 static int pwchange_write(struct flow *f, struct store_txn *txn)
 {
 	struct pwchange_flow *j = (struct pwchange_flow *)f;
-	struct account a;
+	struct core_password_change c;
+	const uint8_t *id = j->a.id;
 	int rc;
 
-	j->wrote_th = false;
-	if (!j->ok) {
-		f->err = E_WRONG_PASSWORD;
-		if ((rc = factor_record(txn, j->a.id, f->now, false)) != 0)
-			return rc;
-		j->wrote_th = true;
-		return store_throttle_get(txn, j->subject, &j->written);
+	/* Read what the rule needs, ask it, write what it says. */
+	memset(&c, 0, sizeof(c));
+	c.password_ok = j->ok;
+	c.verified_phc = j->a.pw_hash;
+	c.new_phc = j->new_phc;
+	if ((rc = factor_hist_read(txn, id, &c.hist)) != 0)
+		return rc;
+	rc = store_account_get(txn, id, &c.account);
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	c.account_found = rc == 0;
+	core_password_change_decide(&c, f->now);
+	f->err = api_error_from_verdict(c.verdict);
+	j->wrote_th = c.hist.factor_dirty;
+	j->written = c.hist.factor;
+	if ((rc = factor_hist_write(txn, id, &c.hist)) == 0 && c.account_write) {
+		/* Every other session ends, and every login waiting for its
+		 * second factor: whoever knew the old password is out. */
+		if ((rc = store_account_put(txn, &c.account)) == 0 &&
+		    (rc = store_login_del_all(txn, id)) == 0)
+			rc = store_session_del_all(txn, id, &f->token);
 	}
-	if ((rc = store_account_get(txn, j->a.id, &a)) != 0)
-		return rc;
-	if (strcmp(a.pw_hash, j->a.pw_hash) != 0) {
-		/* Changed by another request since we verified: verify again. */
-		f->err = E_WRONG_PASSWORD;
-		return 0;
-	}
-	snprintf(a.pw_hash, sizeof(a.pw_hash), "%s", j->new_phc);
-	a.password_changed_at = f->now;
-	/* A right current password does not clear second-factor failures
-	 * (only a second factor does). */
-	if ((rc = store_account_put(txn, &a)) != 0)
-		return rc;
-	/* Every other session ends, and every login waiting for its second
-	 * factor: whoever knew the old password is out. */
-	if ((rc = store_login_del_all(txn, j->a.id)) != 0)
-		return rc;
-	return store_session_del_all(txn, j->a.id, &f->token);
+	OPENSSL_cleanse(&c, sizeof(c));
+	return rc;
 }
 
 static void pwchange_written(struct flow *f)

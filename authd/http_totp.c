@@ -38,190 +38,74 @@ struct totp_job {
 	/* new backup codes, shown once */
 	char codes[OTP_BACKUP_COUNT][OTP_BACKUP_TEXT_LEN + 1];
 	struct backup_rec backup;
-	bool codes_issued;
 	/* confirmation: the session that replaces the current one */
 	struct new_token new_session;
 };
 
 /*
- * Replaces the current session by a new one at the second-factor level: a
- * session whose level rises gets a new token (no fixation of a token an
- * attacker may have planted or seen), and the old token ends.
+ * Reads what the rules need, asks the one for this operation, writes what
+ * it says. Confirming ends every session of the account and replaces the
+ * current one by a new one at the second-factor level: a session whose
+ * level rises gets a new token (no fixation of a token an attacker may
+ * have planted or seen).
  */
-static int session_stepped_up(struct store_txn *txn, struct totp_job *j)
-{
-	struct account a;
-	int rc;
-
-	if ((rc = store_account_get(txn, j->account_id, &a)) != 0)
-		return rc;
-	if ((rc = store_session_del(txn, &j->f.token)) != 0)
-		return rc;
-	rc = session_issue(txn, &j->new_session.ref, &a, AAL_SECOND_FACTOR, j->f.now);
-	OPENSSL_cleanse(&a, sizeof(a));
-	return rc;
-}
-
-static int enroll_txn(struct totp_job *j, struct store_txn *txn, struct totp_rec *t, bool exists)
-{
-	if (exists && t->enabled) {
-		j->f.err = E_TOTP_ALREADY_ENABLED;
-		return 0;
-	}
-	if (!exists) {
-		memset(t, 0, sizeof(*t));
-		t->last_step = -1;
-	}
-	/* The parameters every authenticator app supports (RFC 6238 defaults). */
-	t->alg = OTP_ALG_SHA1;
-	t->digits = 6;
-	t->period = 30;
-	memcpy(t->pending_id, j->enrollment_id, AUTHD_ID_LEN);
-	t->pending_expires_at = j->f.now + srv.cfg.enrollment_ttl_s;
-	memcpy(t->pending_seed, j->sealed, j->sealed_len);
-	t->pending_seed_len = (uint8_t)j->sealed_len;
-	j->f.err = E_OK;
-	return store_totp_put(txn, j->account_id, t);
-}
-
-static int confirm_txn(struct totp_job *j, struct store_txn *txn, struct totp_rec *t, bool exists)
-{
-	int rc;
-
-	if (exists && t->enabled) {
-		j->f.err = E_TOTP_ALREADY_ENABLED;
-		return 0;
-	}
-	if (!exists || t->pending_expires_at == 0 || j->f.now >= t->pending_expires_at ||
-	    (j->has_enrollment_id &&
-	     CRYPTO_memcmp(t->pending_id, j->enrollment_id, AUTHD_ID_LEN) != 0)) {
-		j->f.err = E_NO_PENDING_ENROLLMENT;
-		return 0;
-	}
-	t->last_step = -1;
-	if ((rc = factor_totp_check(t, j->account_id, true, j->code, j->code_len, j->f.now,
-				    &j->f.err)) != 0)
-		return rc;
-	if (j->f.err != E_OK)
-		return factor_record(txn, j->account_id, j->f.now, false);
-	t->enabled = true;
-	t->enabled_at = j->f.now;
-	memcpy(t->seed, t->pending_seed, t->pending_seed_len);
-	t->seed_len = t->pending_seed_len;
-	OPENSSL_cleanse(t->pending_seed, sizeof(t->pending_seed));
-	t->pending_seed_len = 0;
-	t->pending_expires_at = 0;
-	memset(t->pending_id, 0, sizeof(t->pending_id));
-	/* 2FA was off: a fresh set of backup codes comes with it. */
-	j->codes_issued = true;
-	if ((rc = store_totp_put(txn, j->account_id, t)) != 0 ||
-	    (rc = store_backup_put(txn, j->account_id, &j->backup)) != 0 ||
-	    (rc = factor_record(txn, j->account_id, j->f.now, true)) != 0)
-		return rc;
-	/* Sessions made with the password alone end now that 2FA is on, this
-	 * one included: it is replaced by a new one. */
-	if ((rc = store_session_del_all(txn, j->account_id, NULL)) != 0)
-		return rc;
-	return session_stepped_up(txn, j);
-}
-
-static int delete_txn(struct totp_job *j, struct store_txn *txn, struct totp_rec *t, bool exists)
-{
-	char norm[OTP_BACKUP_CHARS + 1];
-	int rc;
-
-	if (!exists || !t->enabled) {
-		j->f.err = E_TOTP_NOT_ENABLED;
-		return 0;
-	}
-	/* A backup code works too: it is how someone who lost the phone turns
-	 * TOTP off. The two formats cannot be confused (digits vs 16 letters). */
-	if (otp_backup_normalize(j->code, j->code_len, norm) == 0) {
-		struct backup_rec b;
-
-		OPENSSL_cleanse(norm, sizeof(norm));
-		rc = store_backup_get(txn, j->account_id, &b);
-		if (rc != 0 && rc != STORE_E_NOTFOUND)
-			return rc;
-		if (rc == 0)
-			factor_backup_consume(&b, j->code, j->code_len, j->f.now, &j->f.err);
-		else
-			j->f.err = E_INVALID_CODE;
-	} else if ((rc = factor_totp_check(t, j->account_id, false, j->code, j->code_len, j->f.now,
-					   &j->f.err)) != 0) {
-		return rc;
-	}
-	if (j->f.err != E_OK)
-		return factor_record(txn, j->account_id, j->f.now, false);
-	/* TOTP is the only method today: removing it turns 2FA off, and the
-	 * backup codes go with it. */
-	if ((rc = store_totp_del(txn, j->account_id)) != 0 ||
-	    (rc = store_backup_del(txn, j->account_id)) != 0)
-		return rc;
-	return factor_record(txn, j->account_id, j->f.now, true);
-}
-
-static int regenerate_txn(struct totp_job *j, struct store_txn *txn, struct totp_rec *t,
-			  bool exists)
-{
-	/* The recent proof this needs was decided by the policy, again
-	 * inside this transaction (flow.c). */
-	if (!exists || !t->enabled) {
-		j->f.err = E_TOTP_NOT_ENABLED;
-		return 0;
-	}
-	j->codes_issued = true;
-	j->f.err = E_OK;
-	return store_backup_put(txn, j->account_id, &j->backup);
-}
-
 static int totp_write(struct flow *f, struct store_txn *txn)
 {
 	struct totp_job *j = (struct totp_job *)f;
-	struct totp_rec t;
-	bool exists;
+	struct core_totp_change c;
+	const uint8_t *id = f->session.account_id;
+	struct account a;
 	int rc;
 
-	j->codes_issued = false;
-	memcpy(j->account_id, f->session.account_id, AUTHD_ID_LEN);
-	rc = store_totp_get(txn, j->account_id, &t);
+	memcpy(j->account_id, id, AUTHD_ID_LEN);
+	memset(&c, 0, sizeof(c));
+	rc = store_totp_get(txn, id, &c.totp);
 	if (rc != 0 && rc != STORE_E_NOTFOUND)
 		return rc;
-	exists = rc == 0;
-	if (j->op == OP_CONFIRM || j->op == OP_DELETE) {
-		bool locked = false;
-		char norm[OTP_BACKUP_CHARS + 1];
-
-		if ((rc = factor_retry_after(txn, j->account_id, f->now, &f->retry_after,
-					     &locked)) != 0)
-			return rc;
-		/* Locked: TOTP codes are not evaluated; a backup code (to turn
-		 * TOTP off) still is. */
-		if (locked && otp_backup_normalize(j->code, j->code_len, norm) != 0) {
-			f->err = E_SECOND_FACTOR_LOCKED;
-			return 0;
-		}
-		OPENSSL_cleanse(norm, sizeof(norm));
-		if (f->retry_after > 0) {
-			f->err = E_TOO_MANY_ATTEMPTS;
-			return 0;
-		}
-	}
+	c.totp_found = rc == 0;
+	rc = store_backup_get(txn, id, &c.backup);
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	c.backup_found = rc == 0;
+	if ((rc = factor_hist_read(txn, id, &c.hist)) != 0)
+		return rc;
 	switch (j->op) {
 	case OP_ENROLL:
-		rc = enroll_txn(j, txn, &t, exists);
+		core_totp_enroll(&c, j->enrollment_id, j->sealed, j->sealed_len, f->now,
+				 factor_params());
 		break;
 	case OP_CONFIRM:
-		rc = confirm_txn(j, txn, &t, exists);
+		core_totp_confirm(&c, j->has_enrollment_id ? j->enrollment_id : NULL, j->code,
+				  j->code_len, &j->backup, id, factor_keys(), f->now);
 		break;
 	case OP_DELETE:
-		rc = delete_txn(j, txn, &t, exists);
+		core_totp_remove(&c, j->code, j->code_len, id, factor_keys(), f->now);
 		break;
 	default:
-		rc = regenerate_txn(j, txn, &t, exists);
+		core_backup_regenerate(&c, &j->backup);
 		break;
 	}
-	OPENSSL_cleanse(&t, sizeof(t));
+	f->err = api_error_from_verdict(c.verdict);
+	f->retry_after = c.retry_after;
+	if (c.verdict == CORE_DAMAGED) {
+		rc = STORE_E_CORRUPT; /* a seed that does not open: wrong key file? */
+		goto out;
+	}
+	if ((c.totp_write == CORE_PUT && (rc = store_totp_put(txn, id, &c.totp)) != 0) ||
+	    (c.totp_write == CORE_DEL && (rc = store_totp_del(txn, id)) != 0) ||
+	    (c.backup_write == CORE_PUT && (rc = store_backup_put(txn, id, &c.backup)) != 0) ||
+	    (c.backup_write == CORE_DEL && (rc = store_backup_del(txn, id)) != 0) ||
+	    (rc = factor_hist_write(txn, id, &c.hist)) != 0)
+		goto out;
+	if (c.end_sessions) {
+		if ((rc = store_account_get(txn, id, &a)) != 0 ||
+		    (rc = store_session_del_all(txn, id, NULL)) != 0)
+			goto out;
+		rc = session_issue(txn, &j->new_session.ref, &a, AAL_SECOND_FACTOR, f->now);
+		OPENSSL_cleanse(&a, sizeof(a));
+	}
+out:
+	OPENSSL_cleanse(&c, sizeof(c));
 	return rc;
 }
 
@@ -442,7 +326,11 @@ void http_totp_confirm(struct req *r)
 		j->has_enrollment_id = true;
 	}
 	json_wipe_decref(body);
-	factor_backup_new(&j->backup, j->codes, authd_now());
+	if (factor_backup_fresh(&j->backup, j->codes, authd_now()) != 0) {
+		reply_error(r, E_INTERNAL);
+		totp_release(&j->f);
+		return;
+	}
 	flow_start(&j->f, &confirm_ops, r);
 }
 
@@ -477,6 +365,10 @@ void http_backup_regenerate(struct req *r)
 	json_decref(body);
 	if ((j = totp_job_new(r, OP_REGENERATE)) == NULL)
 		return;
-	factor_backup_new(&j->backup, j->codes, authd_now());
+	if (factor_backup_fresh(&j->backup, j->codes, authd_now()) != 0) {
+		reply_error(r, E_INTERNAL);
+		totp_release(&j->f);
+		return;
+	}
 	flow_start(&j->f, &regenerate_ops, r);
 }

@@ -142,53 +142,14 @@ void keys_release(struct authd_keys *k)
 int keys_seal(const uint8_t key[KEYS_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *plain,
 	      size_t len, uint8_t *out)
 {
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	uint8_t *nonce = out + 1;
-	uint8_t *ct = out + 1 + SEAL_NONCE;
-	int n = 0;
-	int rc = -1;
+	uint8_t nonce[SEAL_NONCE];
 
-	if (ctx == NULL)
-		goto out;
-	out[0] = 1; /* format version */
-	authd_random(nonce, SEAL_NONCE);
-	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
-	    EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1 ||
-	    EVP_EncryptUpdate(ctx, ct, &n, plain, (int)len) != 1 ||
-	    EVP_EncryptFinal_ex(ctx, ct + n, &n) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG, ct + len) != 1)
-		goto out;
-	rc = 0;
-out:
-	EVP_CIPHER_CTX_free(ctx);
-	return rc;
+	authd_random(nonce, sizeof(nonce));
+	return core_seal(key, nonce, aad, aad_len, plain, len, out);
 }
 
 long keys_open(const uint8_t key[KEYS_LEN], const uint8_t *aad, size_t aad_len,
 	       const uint8_t *sealed, size_t sealed_len, uint8_t *out)
 {
-	EVP_CIPHER_CTX *ctx = NULL;
-	size_t len;
-	int n = 0;
-	long rc = -1;
-
-	if (sealed_len < SEAL_OVERHEAD || sealed[0] != 1)
-		return -1;
-	len = sealed_len - SEAL_OVERHEAD;
-	ctx = EVP_CIPHER_CTX_new();
-	if (ctx == NULL)
-		goto out;
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, sealed + 1) != 1 ||
-	    EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1 ||
-	    EVP_DecryptUpdate(ctx, out, &n, sealed + 1 + SEAL_NONCE, (int)len) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG,
-				(void *)(sealed + 1 + SEAL_NONCE + len)) != 1 ||
-	    EVP_DecryptFinal_ex(ctx, out + n, &n) != 1) {
-		OPENSSL_cleanse(out, len);
-		goto out;
-	}
-	rc = (long)len;
-out:
-	EVP_CIPHER_CTX_free(ctx);
-	return rc;
+	return core_unseal(key, aad, aad_len, sealed, sealed_len, out);
 }

@@ -7,6 +7,8 @@
  */
 #include "session.h"
 
+#include "factors.h"
+
 #include <log.h>
 #include <store.h>
 #include <util.h>
@@ -60,14 +62,7 @@ int session_issue(struct store_txn *txn, const struct token_ref *ref, const stru
 {
 	struct session s;
 
-	memset(&s, 0, sizeof(s));
-	memcpy(s.account_id, a->id, AUTHD_ID_LEN);
-	memcpy(s.org_id, a->org_id, AUTHD_ID_LEN);
-	s.aal = (uint8_t)aal;
-	s.created_at = now;
-	s.last_seen = now;
-	s.expires_at = now + srv.cfg.session_absolute_s;
-	s.second_factor_at = aal == AAL_SECOND_FACTOR ? now : 0;
+	core_session_new(&s, a, aal, now, factor_params());
 	return store_session_put(txn, ref, &s);
 }
 

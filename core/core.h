@@ -173,6 +173,222 @@ void throttle_key_factor(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_I
  * which emails were tried. */
 void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32], const char *email);
 
+/* --- sealed secrets ----------------------------------------------------------------- */
+
+/*
+ * AES-256-GCM under key, binding aad: a version byte, the nonce (the
+ * caller's SEAL_NONCE random bytes), the text, the tag. out holds
+ * len + SEAL_OVERHEAD bytes. Returns 0 or -1.
+ */
+int core_seal(const uint8_t key[32], const uint8_t nonce[SEAL_NONCE], const uint8_t *aad,
+	      size_t aad_len, const uint8_t *plain, size_t len, uint8_t *out);
+/* Opens what core_seal wrote into out (sealed_len - SEAL_OVERHEAD bytes;
+ * the caller wipes it). Returns the length, or -1 if altered or the key
+ * is wrong. */
+long core_unseal(const uint8_t key[32], const uint8_t *aad, size_t aad_len, const uint8_t *sealed,
+		 size_t sealed_len, uint8_t *out);
+
+/* --- the rules -------------------------------------------------------------------- */
+
+/*
+ * What a rule decided. The shell maps each to one API error (errors.c);
+ * CORE_OK is the only success.
+ */
+enum core_verdict {
+	CORE_OK = 0,
+	CORE_INVALID_CODE,
+	CORE_CODE_REUSED,
+	CORE_LOGIN_EXPIRED,
+	CORE_THROTTLED, /* with a retry_after */
+	CORE_FACTOR_LOCKED,
+	CORE_METHOD_NOT_ENABLED,
+	CORE_TOTP_NOT_ENABLED,
+	CORE_TOTP_ALREADY_ENABLED,
+	CORE_NO_PENDING_ENROLLMENT,
+	CORE_WRONG_PASSWORD,
+	CORE_INVALID_CREDENTIALS,
+	CORE_EMAIL_TAKEN,
+	CORE_DAMAGED, /* a record the keys do not open: an internal error */
+};
+
+/* The server keys the rules use (32 bytes each, from the key file). */
+struct core_keys {
+	const uint8_t *totp;   /* seals TOTP seeds */
+	const uint8_t *backup; /* keys backup-code hashes */
+};
+
+/* The configured figures the rules use. */
+struct core_params {
+	int64_t session_idle, session_absolute; /* seconds */
+	int64_t login_ttl;			/* a pending second-factor login */
+	int64_t enrollment_ttl;			/* a TOTP enrolment to confirm */
+	unsigned login_max_attempts;		/* wrong codes that end a pending login */
+};
+
+/* A new session for account a at level aal, at now. */
+void core_session_new(struct session *s, const struct account *a, enum aal aal, int64_t now,
+		      const struct core_params *p);
+
+/*
+ * An account's second-factor history: its own record (f...) and the
+ * password step's (a...), whose hourly cap counts second-factor failures
+ * too. *_dirty say which changed and must be written.
+ */
+struct core_factor_hist {
+	struct throttle_rec factor, account;
+	bool factor_dirty, account_dirty;
+};
+void core_factor_failure(struct core_factor_hist *h, int64_t now);
+void core_factor_success(struct core_factor_hist *h);
+
+/* TOTP: checks code against t's enabled seed (pending: its enrolment's),
+ * never accepting a step at or before the last accepted one; on success
+ * t->last_step moves to the accepted step. */
+enum core_verdict core_totp_check(struct totp_rec *t, const struct core_keys *k,
+				  const uint8_t account_id[AUTHD_ID_LEN], bool pending,
+				  const char *code, size_t len, int64_t now);
+
+/*
+ * The costly half of a login's TOTP check (open the seed, compute the
+ * codes), made before the write against the record as read then, so that
+ * the write only compares steps; core_totp_apply() uses it only if the
+ * record still holds the same seed and parameters.
+ */
+struct core_totp_precheck {
+	bool done;
+	uint8_t sealed[SEALED_SEED_MAX];
+	uint8_t sealed_len;
+	uint8_t alg, digits, period;
+	int verdict;   /* otp_totp_verify() with no step used yet */
+	uint64_t step; /* the highest matching step, when verdict is 0 */
+};
+void core_totp_precheck(struct core_totp_precheck *pre, const struct totp_rec *t,
+			const struct core_keys *k, const uint8_t account_id[AUTHD_ID_LEN],
+			const char *code, size_t len, int64_t now);
+/* Decides exactly as core_totp_check() would, from pre; false (deciding
+ * nothing) when pre is not done or t no longer holds its seed. */
+bool core_totp_apply(struct totp_rec *t, const struct core_totp_precheck *pre,
+		     enum core_verdict *v);
+
+/* Marks the backup code used when it matches an unused one (all ten are
+ * compared in constant time): CORE_OK, CORE_CODE_REUSED or
+ * CORE_INVALID_CODE (also for a malformed code). */
+enum core_verdict core_backup_consume(struct backup_rec *b, const struct core_keys *k,
+				      const char *code, size_t len, int64_t now);
+
+/* The random bytes one backup code set takes. */
+#define CORE_BACKUP_RANDOM (OTP_BACKUP_COUNT * (OTP_BACKUP_RANDOM_LEN + OTP_BACKUP_SALT_LEN))
+/* A fresh set: fills b (hashes) and codes (display text), from rnd.
+ * Returns 0, or -1 (both wiped) if hashing failed. */
+int core_backup_new(struct backup_rec *b, char codes[OTP_BACKUP_COUNT][OTP_BACKUP_TEXT_LEN + 1],
+		    const struct core_keys *k, const uint8_t rnd[CORE_BACKUP_RANDOM], int64_t now);
+
+/*
+ * A second-factor step of a pending login: the records as read in, what
+ * to write out. The shell reads every *_found record, calls, writes what
+ * the flags say, and issues a session when verdict is CORE_OK.
+ */
+enum core_method { CORE_TOTP, CORE_BACKUP_CODE };
+
+struct core_second_factor {
+	/* in (and out: the new records) */
+	bool login_found, totp_found, backup_found;
+	struct login login;
+	struct totp_rec totp;
+	struct backup_rec backup;
+	struct core_factor_hist hist;
+	/* out */
+	enum core_verdict verdict;
+	int64_t retry_after;
+	enum { CORE_LOGIN_KEEP, CORE_LOGIN_PUT, CORE_LOGIN_DEL } login_write;
+	bool totp_write, backup_write;
+	unsigned backup_left;
+};
+void core_second_factor_step(struct core_second_factor *s, enum core_method m, const char *code,
+			     size_t len, const struct core_totp_precheck *pre, int64_t now,
+			     const struct core_keys *k, const struct core_params *p);
+
+/*
+ * The password step, once argon2id said ok or not: records in, decision
+ * and records out. With a right password the account gets a session
+ * (CORE_OK, second_factor false) or a pending login (second_factor true).
+ */
+struct core_password_login {
+	/* in */
+	bool known, password_ok, account_found;
+	struct account account;
+	const char *verified_phc;    /* the hash the password was checked against */
+	const char *new_phc;	     /* a rehash at the configured cost, or NULL */
+	struct throttle_rec subject; /* the account's (or unknown email's) history */
+	struct core_factor_hist hist;
+	bool totp_found, backup_found;
+	struct totp_rec totp;
+	struct backup_rec backup;
+	/* out */
+	enum core_verdict verdict;
+	bool subject_write, account_write;
+	bool second_factor, totp_locked, has_backup;
+	struct login login;	/* when second_factor */
+	struct session session; /* when not */
+};
+void core_password_login_decide(struct core_password_login *l, int64_t now,
+				const struct core_params *p);
+
+/*
+ * The TOTP and backup-code settings of an account: the records as read in,
+ * what to write out (CORE_PUT, CORE_DEL or CORE_KEEP each).
+ */
+enum core_write { CORE_KEEP, CORE_PUT, CORE_DEL };
+
+struct core_totp_change {
+	/* in (and out) */
+	bool totp_found, backup_found;
+	struct totp_rec totp;
+	struct backup_rec backup;
+	struct core_factor_hist hist;
+	/* out */
+	enum core_verdict verdict;
+	int64_t retry_after;
+	enum core_write totp_write, backup_write;
+	bool end_sessions; /* every session of the account ends (confirmation) */
+};
+
+/* Enrolment: a new pending seed (sealed, with its enrolment id), unless
+ * TOTP is on already. */
+void core_totp_enroll(struct core_totp_change *c, const uint8_t enrollment_id[AUTHD_ID_LEN],
+		      const uint8_t *sealed, size_t sealed_len, int64_t now,
+		      const struct core_params *p);
+/* Confirmation with the first code of the pending seed (of that enrolment
+ * id, when given): TOTP on, the fresh backup codes with it, and every
+ * session ends. */
+void core_totp_confirm(struct core_totp_change *c, const uint8_t *enrollment_id, const char *code,
+		       size_t len, const struct backup_rec *fresh,
+		       const uint8_t account_id[AUTHD_ID_LEN], const struct core_keys *k,
+		       int64_t now);
+/* Removal with a current TOTP code or an unused backup code: TOTP and the
+ * backup codes go. */
+void core_totp_remove(struct core_totp_change *c, const char *code, size_t len,
+		      const uint8_t account_id[AUTHD_ID_LEN], const struct core_keys *k,
+		      int64_t now);
+/* A new backup-code set (the recent proof is the policy's). */
+void core_backup_regenerate(struct core_totp_change *c, const struct backup_rec *fresh);
+
+/* A password change, once argon2id checked the current one: records in,
+ * decision out. A right current password does not clear second-factor
+ * failures; a wrong one counts as one. */
+struct core_password_change {
+	/* in */
+	bool password_ok, account_found;
+	struct account account;
+	const char *verified_phc; /* the hash the current password was checked against */
+	const char *new_phc;
+	struct core_factor_hist hist;
+	/* out */
+	enum core_verdict verdict;
+	bool account_write; /* then every other session and pending login ends */
+};
+void core_password_change_decide(struct core_password_change *c, int64_t now);
+
 /* --- the policy point ----------------------------------------------------------- */
 
 /*

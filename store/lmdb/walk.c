@@ -106,16 +106,16 @@ int lmdb_walk_records(struct store_txn *t, const struct store_visitor *v, void *
 	/* Organizations first, so that an import meets them before their
 	 * accounts and memberships. */
 	const struct {
-		enum lmdb_db db;
 		int (*fn)(MDB_txn *, const MDB_val *, const MDB_val *, void *);
+		enum lmdb_db db;
 		bool wanted;
 	} kinds[] = {
-	    {DB_ORGS, on_org, v->org != NULL},
-	    {DB_ACCOUNTS, on_account, v->account != NULL},
-	    {DB_MEMBERS, on_member, v->member != NULL},
-	    {DB_CLUSTER, on_cluster, v->totp != NULL},
-	    {DB_BACKUP, on_backup, v->backup != NULL},
-	    {DB_THROTTLE, on_throttle, v->throttle != NULL},
+	    {on_org, DB_ORGS, v->org != NULL},
+	    {on_account, DB_ACCOUNTS, v->account != NULL},
+	    {on_member, DB_MEMBERS, v->member != NULL},
+	    {on_cluster, DB_CLUSTER, v->totp != NULL},
+	    {on_backup, DB_BACKUP, v->backup != NULL},
+	    {on_throttle, DB_THROTTLE, v->throttle != NULL},
 	};
 	struct walk_ctx w = {t, v, arg, 0};
 

@@ -1,23 +1,25 @@
-/* Unit tests for authd/factors.c's TOTP pre-check: deciding a code from a
- * pre-check made before the write (factor_totp_apply) gives exactly what the
- * writer's own check (factor_totp_check) gives, for every code in and around
+/* Unit tests for core/factors.c's TOTP pre-check: deciding a code from a
+ * pre-check made before the write (core_totp_apply) gives exactly what the
+ * write's own check (core_totp_check) gives, for every code in and around
  * the window and every last used step; and a pre-check of a seed the record
- * no longer holds decides nothing. */
+ * no longer holds decides nothing. Links only the core. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "factors.h"
-#include "http.h"
+#include "core.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define NOW    1795461062
 #define PERIOD 30
 
 static const uint8_t account[AUTHD_ID_LEN] = {7, 7, 7};
+static uint8_t totp_key[32], backup_key[32];
+static const struct core_keys keys = {totp_key, backup_key};
 
 static void make_record(struct totp_rec *t, uint8_t fill)
 {
@@ -30,8 +32,10 @@ static void make_record(struct totp_rec *t, uint8_t fill)
 	t->digits = 6;
 	t->period = PERIOD;
 	t->last_step = -1;
+	uint8_t nonce[SEAL_NONCE] = {fill};
+
 	assert_int_equal(
-	    keys_seal(srv.keys.totp, account, sizeof(account), seed, sizeof(seed), t->seed), 0);
+	    core_seal(totp_key, nonce, account, sizeof(account), seed, sizeof(seed), t->seed), 0);
 	t->seed_len = sizeof(seed) + SEAL_OVERHEAD;
 }
 
@@ -55,9 +59,9 @@ static void test_apply_matches_check(void **state)
 	for (int off = -3; off <= 4; off++) {
 		for (int64_t last = -1; last <= 3; last++) {
 			struct totp_rec a, b;
-			struct totp_precheck pre;
+			struct core_totp_precheck pre;
 			char code[OTP_DIGITS_MAX + 1];
-			enum api_error err_check = E_INTERNAL, err_apply = E_INTERNAL;
+			enum core_verdict err_check = CORE_DAMAGED, err_apply = CORE_DAMAGED;
 
 			make_record(&a, 0x42);
 			if (off == 4)
@@ -66,17 +70,16 @@ static void test_apply_matches_check(void **state)
 				code_at(0x42, NOW + off * PERIOD, code);
 			a.last_step = last < 0 ? -1 : step - 2 + last;
 			b = a;
-			factor_totp_precheck(&pre, &b, account, code, strlen(code), NOW);
+			core_totp_precheck(&pre, &b, &keys, account, code, strlen(code), NOW);
 			assert_true(pre.done);
-			assert_int_equal(factor_totp_check(&a, account, false, code, strlen(code),
-							   NOW, &err_check),
-					 0);
-			assert_true(factor_totp_apply(&b, &pre, &err_apply));
+			err_check =
+			    core_totp_check(&a, &keys, account, false, code, strlen(code), NOW);
+			assert_true(core_totp_apply(&b, &pre, &err_apply));
 			assert_int_equal(err_apply, err_check);
 			assert_int_equal(b.last_step, a.last_step);
-			accepted += err_check == E_OK;
-			replayed += err_check == E_CODE_REUSED;
-			invalid += err_check == E_INVALID_CODE;
+			accepted += err_check == CORE_OK;
+			replayed += err_check == CORE_CODE_REUSED;
+			invalid += err_check == CORE_INVALID_CODE;
 		}
 	}
 	/* The grid covers every outcome. */
@@ -86,38 +89,38 @@ static void test_apply_matches_check(void **state)
 static void test_changed_seed_decides_nothing(void **state)
 {
 	struct totp_rec seen, now;
-	struct totp_precheck pre;
+	struct core_totp_precheck pre;
 	char code[OTP_DIGITS_MAX + 1];
-	enum api_error err = E_INTERNAL;
+	enum core_verdict err = CORE_DAMAGED;
 
 	(void)state;
 	make_record(&seen, 0x42);
 	code_at(0x42, NOW, code);
-	factor_totp_precheck(&pre, &seen, account, code, strlen(code), NOW);
+	core_totp_precheck(&pre, &seen, &keys, account, code, strlen(code), NOW);
 	/* Re-enrolled meanwhile: another seed in the record. */
 	make_record(&now, 0x43);
-	assert_false(factor_totp_apply(&now, &pre, &err));
+	assert_false(core_totp_apply(&now, &pre, &err));
 	assert_int_equal(now.last_step, -1);
 	/* Same seed, other parameters (a code of other digits or period). */
 	make_record(&now, 0x42);
 	now.seed_len = seen.seed_len;
 	memcpy(now.seed, seen.seed, seen.seed_len);
-	assert_true(factor_totp_apply(&now, &pre, &err));
+	assert_true(core_totp_apply(&now, &pre, &err));
 	now.last_step = -1;
 	now.digits = 8;
-	assert_false(factor_totp_apply(&now, &pre, &err));
+	assert_false(core_totp_apply(&now, &pre, &err));
 	now.digits = seen.digits;
 	now.period = 60;
-	assert_false(factor_totp_apply(&now, &pre, &err));
+	assert_false(core_totp_apply(&now, &pre, &err));
 	now.period = seen.period;
 	now.alg = OTP_ALG_SHA256;
-	assert_false(factor_totp_apply(&now, &pre, &err));
+	assert_false(core_totp_apply(&now, &pre, &err));
 	/* A pre-check that could not open the seed is never used either. */
 	make_record(&seen, 0x42);
 	seen.seed[5] ^= 1;
-	factor_totp_precheck(&pre, &seen, account, code, strlen(code), NOW);
+	core_totp_precheck(&pre, &seen, &keys, account, code, strlen(code), NOW);
 	assert_false(pre.done);
-	assert_false(factor_totp_apply(&seen, &pre, &err));
+	assert_false(core_totp_apply(&seen, &pre, &err));
 }
 
 int main(void)
@@ -127,6 +130,7 @@ int main(void)
 	    cmocka_unit_test(test_changed_seed_decides_nothing),
 	};
 
-	memset(srv.keys.totp, 0x5c, sizeof(srv.keys.totp));
+	memset(totp_key, 0x5c, sizeof(totp_key));
+	memset(backup_key, 0x3a, sizeof(backup_key));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

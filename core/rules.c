@@ -1,0 +1,280 @@
+/*
+ * The decisions of each flow, as functions of the records read, the time
+ * and the keys: what the answer is and which records to write. The shell
+ * (authd/http_*.c) reads the records in its write transaction, calls one
+ * of these and writes what it says, so a decision and the state it
+ * consumes change together on both engines.
+ */
+#include "core.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+void core_session_new(struct session *s, const struct account *a, enum aal aal, int64_t now,
+		      const struct core_params *p)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->account_id, a->id, AUTHD_ID_LEN);
+	memcpy(s->org_id, a->org_id, AUTHD_ID_LEN);
+	s->aal = (uint8_t)aal;
+	s->created_at = now;
+	s->last_seen = now;
+	s->expires_at = now + p->session_absolute;
+	s->second_factor_at = aal == AAL_SECOND_FACTOR ? now : 0;
+}
+
+/* Refuses TOTP while locked (not evaluated: not counted, not delayed),
+ * then waits out the delay. True when the step may go on. */
+static bool factor_may_try(const struct core_factor_hist *h, bool totp, int64_t now,
+			   enum core_verdict *v, int64_t *retry_after)
+{
+	if (totp && throttle_factor_locked(&h->factor)) {
+		*v = CORE_FACTOR_LOCKED;
+		return false;
+	}
+	*retry_after = throttle_retry_after(&h->factor, &throttle_factor_policy, now, 0);
+	if (*retry_after > 0) {
+		*v = CORE_THROTTLED;
+		return false;
+	}
+	return true;
+}
+
+void core_second_factor_step(struct core_second_factor *s, enum core_method m, const char *code,
+			     size_t len, const struct core_totp_precheck *pre, int64_t now,
+			     const struct core_keys *k, const struct core_params *p)
+{
+	s->verdict = CORE_LOGIN_EXPIRED;
+	s->retry_after = 0;
+	s->login_write = CORE_LOGIN_KEEP;
+	s->totp_write = s->backup_write = false;
+	s->hist.factor_dirty = s->hist.account_dirty = false;
+	s->backup_left = 0;
+	if (!s->login_found)
+		return;
+	if (now >= s->login.expires_at) {
+		s->login_write = CORE_LOGIN_DEL;
+		return;
+	}
+	if (!factor_may_try(&s->hist, m == CORE_TOTP, now, &s->verdict, &s->retry_after))
+		return;
+	/* The factor must still be on now (removal takes effect at once). */
+	if (!s->totp_found || !s->totp.enabled) {
+		s->verdict = CORE_LOGIN_EXPIRED;
+		s->login_write = CORE_LOGIN_DEL;
+		return;
+	}
+	if (m == CORE_TOTP) {
+		if (pre == NULL || !core_totp_apply(&s->totp, pre, &s->verdict))
+			s->verdict = core_totp_check(&s->totp, k, s->login.account_id, false, code,
+						     len, now);
+		if (s->verdict == CORE_DAMAGED)
+			return;
+		s->totp_write = s->verdict == CORE_OK;
+	} else {
+		if (!s->backup_found) {
+			s->verdict = CORE_METHOD_NOT_ENABLED;
+			return;
+		}
+		s->verdict = core_backup_consume(&s->backup, k, code, len, now);
+		s->backup_write = s->verdict == CORE_OK;
+		s->backup_left = backup_remaining(&s->backup);
+	}
+	if (s->verdict != CORE_OK) {
+		core_factor_failure(&s->hist, now);
+		s->login.attempts++;
+		s->login_write =
+		    s->login.attempts >= p->login_max_attempts ? CORE_LOGIN_DEL : CORE_LOGIN_PUT;
+		return;
+	}
+	core_factor_success(&s->hist);
+	s->login_write = CORE_LOGIN_DEL;
+}
+
+void core_password_login_decide(struct core_password_login *l, int64_t now,
+				const struct core_params *p)
+{
+	l->verdict = CORE_INVALID_CREDENTIALS;
+	l->subject_write = l->account_write = false;
+	l->hist.factor_dirty = l->hist.account_dirty = false;
+	l->second_factor = l->totp_locked = l->has_backup = false;
+	if (!l->password_ok) {
+		throttle_record_failure(&l->subject, &throttle_account_policy, now);
+		l->subject_write = true;
+		if (l->known) {
+			/* And the second-factor record's hourly history, so the
+			 * hourly cap counts both steps' failures. */
+			throttle_record_hourly(&l->hist.factor, now);
+			l->hist.factor_dirty = true;
+		}
+		return;
+	}
+	if (!l->account_found)
+		return; /* deleted meanwhile: a plain failure */
+	if (l->subject.consecutive) {
+		throttle_record_success(&l->subject);
+		l->subject_write = true;
+	}
+	/* Upgrade the hash only if nobody changed the password meanwhile. */
+	if (l->new_phc && l->verified_phc && strcmp(l->account.pw_hash, l->verified_phc) == 0 &&
+	    strlen(l->new_phc) < sizeof(l->account.pw_hash)) {
+		memcpy(l->account.pw_hash, l->new_phc, strlen(l->new_phc) + 1);
+		l->account_write = true;
+	}
+	l->verdict = CORE_OK;
+	if (l->totp_found && l->totp.enabled) {
+		memset(&l->login, 0, sizeof(l->login));
+		memcpy(l->login.account_id, l->account.id, AUTHD_ID_LEN);
+		l->login.created_at = now;
+		l->login.expires_at = now + p->login_ttl;
+		l->second_factor = true;
+		l->has_backup = l->backup_found && backup_remaining(&l->backup) > 0;
+		l->totp_locked = throttle_factor_locked(&l->hist.factor);
+		return;
+	}
+	core_session_new(&l->session, &l->account, AAL_PASSWORD, now, p);
+}
+
+static void change_start(struct core_totp_change *c)
+{
+	c->verdict = CORE_OK;
+	c->retry_after = 0;
+	c->totp_write = c->backup_write = CORE_KEEP;
+	c->end_sessions = false;
+	c->hist.factor_dirty = c->hist.account_dirty = false;
+}
+
+void core_totp_enroll(struct core_totp_change *c, const uint8_t enrollment_id[AUTHD_ID_LEN],
+		      const uint8_t *sealed, size_t sealed_len, int64_t now,
+		      const struct core_params *p)
+{
+	change_start(c);
+	if (c->totp_found && c->totp.enabled) {
+		c->verdict = CORE_TOTP_ALREADY_ENABLED;
+		return;
+	}
+	if (!c->totp_found) {
+		memset(&c->totp, 0, sizeof(c->totp));
+		c->totp.last_step = -1;
+	}
+	/* The parameters every authenticator app supports (RFC 6238 defaults). */
+	c->totp.alg = OTP_ALG_SHA1;
+	c->totp.digits = 6;
+	c->totp.period = 30;
+	memcpy(c->totp.pending_id, enrollment_id, AUTHD_ID_LEN);
+	c->totp.pending_expires_at = now + p->enrollment_ttl;
+	memcpy(c->totp.pending_seed, sealed, sealed_len);
+	c->totp.pending_seed_len = (uint8_t)sealed_len;
+	c->totp_write = CORE_PUT;
+}
+
+void core_totp_confirm(struct core_totp_change *c, const uint8_t *enrollment_id, const char *code,
+		       size_t len, const struct backup_rec *fresh,
+		       const uint8_t account_id[AUTHD_ID_LEN], const struct core_keys *k,
+		       int64_t now)
+{
+	struct totp_rec *t = &c->totp;
+
+	change_start(c);
+	/* No lock here: with TOTP off there is no factor to lock (failures of
+	 * the current password can count up to it), only the delay. */
+	if (!factor_may_try(&c->hist, false, now, &c->verdict, &c->retry_after))
+		return;
+	if (c->totp_found && t->enabled) {
+		c->verdict = CORE_TOTP_ALREADY_ENABLED;
+		return;
+	}
+	if (!c->totp_found || t->pending_expires_at == 0 || now >= t->pending_expires_at ||
+	    (enrollment_id && CRYPTO_memcmp(t->pending_id, enrollment_id, AUTHD_ID_LEN) != 0)) {
+		c->verdict = CORE_NO_PENDING_ENROLLMENT;
+		return;
+	}
+	t->last_step = -1;
+	c->verdict = core_totp_check(t, k, account_id, true, code, len, now);
+	if (c->verdict == CORE_DAMAGED)
+		return;
+	if (c->verdict != CORE_OK) {
+		core_factor_failure(&c->hist, now);
+		return;
+	}
+	t->enabled = true;
+	t->enabled_at = now;
+	memcpy(t->seed, t->pending_seed, t->pending_seed_len);
+	t->seed_len = t->pending_seed_len;
+	OPENSSL_cleanse(t->pending_seed, sizeof(t->pending_seed));
+	t->pending_seed_len = 0;
+	t->pending_expires_at = 0;
+	memset(t->pending_id, 0, sizeof(t->pending_id));
+	/* 2FA was off: a fresh set of backup codes comes with it, and the
+	 * sessions made with the password alone end. */
+	c->backup = *fresh;
+	c->totp_write = c->backup_write = CORE_PUT;
+	c->end_sessions = true;
+	core_factor_success(&c->hist);
+}
+
+void core_totp_remove(struct core_totp_change *c, const char *code, size_t len,
+		      const uint8_t account_id[AUTHD_ID_LEN], const struct core_keys *k,
+		      int64_t now)
+{
+	char norm[OTP_BACKUP_CHARS + 1];
+	/* A backup code works too: it is how someone who lost the phone turns
+	 * TOTP off. The two formats cannot be confused (digits vs 16 letters). */
+	bool backup_code = otp_backup_normalize(code, len, norm) == 0;
+
+	OPENSSL_cleanse(norm, sizeof(norm));
+	change_start(c);
+	if (!factor_may_try(&c->hist, !backup_code, now, &c->verdict, &c->retry_after))
+		return;
+	if (!c->totp_found || !c->totp.enabled) {
+		c->verdict = CORE_TOTP_NOT_ENABLED;
+		return;
+	}
+	if (backup_code)
+		c->verdict = c->backup_found ? core_backup_consume(&c->backup, k, code, len, now)
+					     : CORE_INVALID_CODE;
+	else
+		c->verdict = core_totp_check(&c->totp, k, account_id, false, code, len, now);
+	if (c->verdict == CORE_DAMAGED)
+		return;
+	if (c->verdict != CORE_OK) {
+		core_factor_failure(&c->hist, now);
+		return;
+	}
+	/* TOTP is the only method today: removing it turns 2FA off, and the
+	 * backup codes go with it. */
+	c->totp_write = c->backup_write = CORE_DEL;
+	core_factor_success(&c->hist);
+}
+
+void core_backup_regenerate(struct core_totp_change *c, const struct backup_rec *fresh)
+{
+	change_start(c);
+	if (!c->totp_found || !c->totp.enabled) {
+		c->verdict = CORE_TOTP_NOT_ENABLED;
+		return;
+	}
+	c->backup = *fresh;
+	c->backup_write = CORE_PUT;
+}
+
+void core_password_change_decide(struct core_password_change *c, int64_t now)
+{
+	c->account_write = false;
+	c->hist.factor_dirty = c->hist.account_dirty = false;
+	if (!c->password_ok) {
+		c->verdict = CORE_WRONG_PASSWORD;
+		core_factor_failure(&c->hist, now);
+		return;
+	}
+	/* Changed by another request since it was verified: verify again. */
+	if (!c->account_found || strcmp(c->account.pw_hash, c->verified_phc) != 0 ||
+	    strlen(c->new_phc) >= sizeof(c->account.pw_hash)) {
+		c->verdict = CORE_WRONG_PASSWORD;
+		return;
+	}
+	memcpy(c->account.pw_hash, c->new_phc, strlen(c->new_phc) + 1);
+	c->account.password_changed_at = now;
+	c->account_write = true;
+	c->verdict = CORE_OK;
+}

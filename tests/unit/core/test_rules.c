@@ -1,0 +1,487 @@
+/* Unit tests for core/rules.c as tables of cases: the records a flow read,
+ * the time and the input -> the decision and the records to write, for the
+ * second-factor step, the password step, TOTP enrolment, confirmation and
+ * removal, backup-code regeneration and the password change. Links only
+ * the core: no store, no server. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define NOW 1795461062
+
+static const uint8_t account[AUTHD_ID_LEN] = {7, 7, 7};
+static uint8_t totp_key[32], backup_key[32];
+static const struct core_keys keys = {totp_key, backup_key};
+static const struct core_params params = {
+    .session_idle = 1800,
+    .session_absolute = 43200,
+    .login_ttl = 300,
+    .enrollment_ttl = 600,
+    .login_max_attempts = 5,
+};
+static char codes[OTP_BACKUP_COUNT][OTP_BACKUP_TEXT_LEN + 1];
+static struct backup_rec backup_set;
+
+static const uint8_t seed_bytes[20] = {0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42,
+				       0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42};
+
+static void sealed_seed(uint8_t *out, uint8_t *len)
+{
+	uint8_t nonce[SEAL_NONCE] = {1};
+
+	assert_int_equal(
+	    core_seal(totp_key, nonce, account, AUTHD_ID_LEN, seed_bytes, sizeof(seed_bytes), out),
+	    0);
+	*len = sizeof(seed_bytes) + SEAL_OVERHEAD;
+}
+
+static struct totp_rec totp_on(int64_t last_step)
+{
+	struct totp_rec t;
+
+	memset(&t, 0, sizeof(t));
+	t.enabled = true;
+	t.alg = OTP_ALG_SHA1;
+	t.digits = 6;
+	t.period = 30;
+	t.last_step = last_step;
+	sealed_seed(t.seed, &t.seed_len);
+	return t;
+}
+
+static void code_at(int64_t at, char out[OTP_DIGITS_MAX + 1])
+{
+	struct otp_totp_params p = OTP_TOTP_PARAMS_DEFAULT;
+
+	assert_int_equal(otp_totp(seed_bytes, sizeof(seed_bytes), &p, (uint64_t)at, out), 0);
+}
+
+static void failures(struct throttle_rec *r, unsigned n, int64_t at)
+{
+	memset(r, 0, sizeof(*r));
+	for (unsigned i = 0; i < n; i++)
+		throttle_record_failure(r, &throttle_factor_policy, at);
+}
+
+/* --- the second-factor step --------------------------------------------------------- */
+
+enum code_kind { RIGHT, WRONG, REPLAY, BACKUP_RIGHT, BACKUP_USED, BACKUP_WRONG };
+
+static void test_second_factor_table(void **state)
+{
+	static const struct {
+		const char *name;
+		bool login, expired, totp, enabled, backup;
+		unsigned past_failures; /* consecutive, at NOW - 1 */
+		unsigned attempts;	/* wrong codes on this login already */
+		enum core_method m;
+		enum code_kind code;
+		enum core_verdict want;
+		int login_write; /* CORE_LOGIN_* */
+		bool totp_write, backup_write, counted;
+	} cases[] = {
+	    {"right totp", 1, 0, 1, 1, 1, 0, 0, CORE_TOTP, RIGHT, CORE_OK, CORE_LOGIN_DEL, 1, 0, 0},
+	    {"wrong totp", 1, 0, 1, 1, 1, 0, 0, CORE_TOTP, WRONG, CORE_INVALID_CODE, CORE_LOGIN_PUT,
+	     0, 0, 1},
+	    {"replayed step", 1, 0, 1, 1, 1, 0, 0, CORE_TOTP, REPLAY, CORE_CODE_REUSED,
+	     CORE_LOGIN_PUT, 0, 0, 1},
+	    {"fifth wrong ends the login", 1, 0, 1, 1, 1, 0, 4, CORE_TOTP, WRONG, CORE_INVALID_CODE,
+	     CORE_LOGIN_DEL, 0, 0, 1},
+	    {"no login", 0, 0, 1, 1, 1, 0, 0, CORE_TOTP, RIGHT, CORE_LOGIN_EXPIRED, CORE_LOGIN_KEEP,
+	     0, 0, 0},
+	    {"expired login", 1, 1, 1, 1, 1, 0, 0, CORE_TOTP, RIGHT, CORE_LOGIN_EXPIRED,
+	     CORE_LOGIN_DEL, 0, 0, 0},
+	    {"totp removed meanwhile", 1, 0, 1, 0, 1, 0, 0, CORE_TOTP, RIGHT, CORE_LOGIN_EXPIRED,
+	     CORE_LOGIN_DEL, 0, 0, 0},
+	    {"no totp record", 1, 0, 0, 0, 0, 0, 0, CORE_TOTP, RIGHT, CORE_LOGIN_EXPIRED,
+	     CORE_LOGIN_DEL, 0, 0, 0},
+	    {"delayed after failures", 1, 0, 1, 1, 1, 5, 0, CORE_TOTP, RIGHT, CORE_THROTTLED,
+	     CORE_LOGIN_KEEP, 0, 0, 0},
+	    {"locked: totp refused", 1, 0, 1, 1, 1, THROTTLE_FACTOR_LOCK, 0, CORE_TOTP, RIGHT,
+	     CORE_FACTOR_LOCKED, CORE_LOGIN_KEEP, 0, 0, 0},
+	    {"backup code", 1, 0, 1, 1, 1, 0, 0, CORE_BACKUP_CODE, BACKUP_RIGHT, CORE_OK,
+	     CORE_LOGIN_DEL, 0, 1, 0},
+	    {"used backup code", 1, 0, 1, 1, 1, 0, 0, CORE_BACKUP_CODE, BACKUP_USED,
+	     CORE_CODE_REUSED, CORE_LOGIN_PUT, 0, 0, 1},
+	    {"wrong backup code", 1, 0, 1, 1, 1, 0, 0, CORE_BACKUP_CODE, BACKUP_WRONG,
+	     CORE_INVALID_CODE, CORE_LOGIN_PUT, 0, 0, 1},
+	    {"no backup codes", 1, 0, 1, 1, 0, 0, 0, CORE_BACKUP_CODE, BACKUP_RIGHT,
+	     CORE_METHOD_NOT_ENABLED, CORE_LOGIN_KEEP, 0, 0, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct core_second_factor s;
+		char code[32];
+		uint32_t before;
+
+		memset(&s, 0, sizeof(s));
+		s.login_found = cases[i].login;
+		memcpy(s.login.account_id, account, AUTHD_ID_LEN);
+		s.login.expires_at = cases[i].expired ? NOW : NOW + 100;
+		s.login.attempts = (uint8_t)cases[i].attempts;
+		s.totp_found = cases[i].totp;
+		if (cases[i].totp) {
+			s.totp = totp_on(NOW / 30 - 1);
+			s.totp.enabled = cases[i].enabled;
+		}
+		s.backup_found = cases[i].backup;
+		s.backup = backup_set;
+		s.backup.used_at[1] = NOW - 5;
+		failures(&s.hist.factor, cases[i].past_failures, NOW - 1);
+		before = s.hist.factor.consecutive;
+		switch (cases[i].code) {
+		case RIGHT:
+			code_at(NOW, code);
+			break;
+		case REPLAY:
+			code_at(NOW - 30, code); /* the step already used */
+			break;
+		case WRONG: /* any code but the right one */
+			code_at(NOW, code);
+			snprintf(code, sizeof(code), "%s",
+				 strcmp(code, "000000") != 0 ? "000000" : "111111");
+			break;
+		case BACKUP_RIGHT:
+			snprintf(code, sizeof(code), "%s", codes[0]);
+			break;
+		case BACKUP_USED:
+			snprintf(code, sizeof(code), "%s", codes[1]);
+			break;
+		default:
+			snprintf(code, sizeof(code), "0000-0000-0000-0000");
+			break;
+		}
+		core_second_factor_step(&s, cases[i].m, code, strlen(code), NULL, NOW, &keys,
+					&params);
+		if (s.verdict != cases[i].want || (int)s.login_write != cases[i].login_write ||
+		    s.totp_write != cases[i].totp_write ||
+		    s.backup_write != cases[i].backup_write ||
+		    (s.hist.factor.consecutive > before) != cases[i].counted)
+			fail_msg("%s: verdict %d login %d totp %d backup %d failures %u->%u",
+				 cases[i].name, s.verdict, s.login_write, s.totp_write,
+				 s.backup_write, before, s.hist.factor.consecutive);
+		if (s.verdict == CORE_OK && cases[i].m == CORE_TOTP)
+			assert_int_equal(s.totp.last_step, NOW / 30);
+		if (s.verdict == CORE_OK && cases[i].m == CORE_BACKUP_CODE) {
+			assert_int_equal(s.backup.used_at[0], NOW);
+			assert_int_equal(s.backup_left, OTP_BACKUP_COUNT - 2);
+		}
+	}
+}
+
+/* A success forgets consecutive failures (not the hourly history); a
+ * failure also counts in the password step's hourly history. */
+static void test_second_factor_history(void **state)
+{
+	struct core_second_factor s;
+	char code[OTP_DIGITS_MAX + 1];
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.login_found = s.totp_found = true;
+	memcpy(s.login.account_id, account, AUTHD_ID_LEN);
+	s.login.expires_at = NOW + 100;
+	s.totp = totp_on(-1);
+	failures(&s.hist.factor, 2, NOW - 3600 * 24); /* a day ago: still counted */
+	code_at(NOW, code);
+	core_second_factor_step(&s, CORE_TOTP, "999999", 6, NULL, NOW, &keys, &params);
+	if (s.verdict == CORE_OK) /* the one code in a million that matches */
+		return;
+	assert_int_equal(s.hist.factor.consecutive, 3);
+	assert_true(s.hist.account_dirty);
+	assert_int_equal(s.hist.account.count, 1);
+	s.login_found = true;
+	s.login.expires_at = NOW + 100;
+	core_second_factor_step(&s, CORE_TOTP, code, strlen(code), NULL, NOW, &keys, &params);
+	assert_int_equal(s.verdict, CORE_OK);
+	assert_int_equal(s.hist.factor.consecutive, 0);
+	assert_true(s.hist.factor_dirty);
+	assert_int_equal(s.hist.factor.count, 3); /* the hourly history stays */
+}
+
+/* --- the password step ------------------------------------------------------------- */
+
+static void test_password_login_table(void **state)
+{
+	static const struct {
+		const char *name;
+		bool known, ok, found, totp, backup_left, locked, rehash, changed;
+		enum core_verdict want;
+		bool second_factor, subject_write, account_write, factor_dirty;
+	} cases[] = {
+	    {"right, no 2fa", 1, 1, 1, 0, 0, 0, 0, 0, CORE_OK, 0, 0, 0, 0},
+	    {"right, totp", 1, 1, 1, 1, 1, 0, 0, 0, CORE_OK, 1, 0, 0, 0},
+	    {"right, totp, no codes left", 1, 1, 1, 1, 0, 0, 0, 0, CORE_OK, 1, 0, 0, 0},
+	    {"right, totp locked", 1, 1, 1, 1, 1, 1, 0, 0, CORE_OK, 1, 0, 0, 0},
+	    {"wrong", 1, 0, 1, 0, 0, 0, 0, 0, CORE_INVALID_CREDENTIALS, 0, 1, 0, 1},
+	    {"unknown email", 0, 0, 0, 0, 0, 0, 0, 0, CORE_INVALID_CREDENTIALS, 0, 1, 0, 0},
+	    {"deleted meanwhile", 1, 1, 0, 0, 0, 0, 0, 0, CORE_INVALID_CREDENTIALS, 0, 0, 0, 0},
+	    {"rehash", 1, 1, 1, 0, 0, 0, 1, 0, CORE_OK, 0, 0, 1, 0},
+	    {"rehash, changed meanwhile", 1, 1, 1, 0, 0, 0, 1, 1, CORE_OK, 0, 0, 0, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct core_password_login l;
+
+		memset(&l, 0, sizeof(l));
+		l.known = cases[i].known;
+		l.password_ok = cases[i].ok;
+		l.account_found = cases[i].found;
+		memcpy(l.account.id, account, AUTHD_ID_LEN);
+		snprintf(l.account.pw_hash, sizeof(l.account.pw_hash), "%s",
+			 cases[i].changed ? "$argon2id$other" : "$argon2id$old");
+		l.verified_phc = "$argon2id$old";
+		l.new_phc = cases[i].rehash ? "$argon2id$new" : NULL;
+		l.totp_found = cases[i].totp;
+		l.totp = totp_on(-1);
+		l.backup_found = true;
+		l.backup = backup_set;
+		if (!cases[i].backup_left)
+			for (int k = 0; k < OTP_BACKUP_COUNT; k++)
+				l.backup.used_at[k] = 1;
+		if (cases[i].locked)
+			failures(&l.hist.factor, THROTTLE_FACTOR_LOCK, NOW - 10);
+		core_password_login_decide(&l, NOW, &params);
+		if (l.verdict != cases[i].want || l.second_factor != cases[i].second_factor ||
+		    l.subject_write != cases[i].subject_write ||
+		    l.account_write != cases[i].account_write ||
+		    l.hist.factor_dirty != cases[i].factor_dirty)
+			fail_msg("%s: verdict %d second %d subject %d account %d factor %d",
+				 cases[i].name, l.verdict, l.second_factor, l.subject_write,
+				 l.account_write, l.hist.factor_dirty);
+		if (l.second_factor) {
+			assert_int_equal(l.login.expires_at, NOW + 300);
+			assert_int_equal(l.totp_locked, cases[i].locked);
+			assert_int_equal(l.has_backup, cases[i].backup_left);
+		} else if (l.verdict == CORE_OK) {
+			assert_int_equal(l.session.aal, AAL_PASSWORD);
+			assert_int_equal(l.session.expires_at, NOW + 43200);
+			assert_int_equal(l.session.second_factor_at, 0);
+		}
+		if (l.account_write)
+			assert_string_equal(l.account.pw_hash, "$argon2id$new");
+	}
+}
+
+/* --- TOTP settings ----------------------------------------------------------------- */
+
+static void change_init(struct core_totp_change *c, bool on)
+{
+	memset(c, 0, sizeof(*c));
+	c->totp_found = true;
+	c->totp = totp_on(NOW / 30 - 1);
+	c->totp.enabled = on;
+	c->backup_found = on;
+	c->backup = backup_set;
+}
+
+static void test_enroll_and_confirm(void **state)
+{
+	struct core_totp_change c;
+	uint8_t eid[AUTHD_ID_LEN] = {5}, other[AUTHD_ID_LEN] = {6};
+	uint8_t sealed[SEALED_SEED_MAX], slen;
+	struct backup_rec fresh = backup_set;
+	char code[OTP_DIGITS_MAX + 1];
+
+	(void)state;
+	sealed_seed(sealed, &slen);
+	code_at(NOW, code);
+	/* On already: enrolment refused. */
+	change_init(&c, true);
+	core_totp_enroll(&c, eid, sealed, slen, NOW, &params);
+	assert_int_equal(c.verdict, CORE_TOTP_ALREADY_ENABLED);
+	assert_int_equal(c.totp_write, CORE_KEEP);
+	/* A new enrolment: pending, not on. */
+	memset(&c, 0, sizeof(c));
+	core_totp_enroll(&c, eid, sealed, slen, NOW, &params);
+	assert_int_equal(c.verdict, CORE_OK);
+	assert_int_equal(c.totp_write, CORE_PUT);
+	assert_false(c.totp.enabled);
+	assert_int_equal(c.totp.pending_expires_at, NOW + 600);
+	c.totp_found = true;
+	/* Confirmation table on that record. */
+	struct totp_rec pending = c.totp;
+	static const struct {
+		const char *name;
+		int64_t at;
+		bool other_id, wrong, locked;
+		enum core_verdict want;
+	} cases[] = {
+	    {"right code", NOW, 0, 0, 0, CORE_OK},
+	    {"wrong code", NOW, 0, 1, 0, CORE_INVALID_CODE},
+	    {"another enrolment", NOW, 1, 0, 0, CORE_NO_PENDING_ENROLLMENT},
+	    {"expired", NOW + 600, 0, 0, 0, CORE_NO_PENDING_ENROLLMENT},
+	    /* With TOTP off there is no factor to lock: only the delay holds. */
+	    {"locked history", NOW, 0, 0, 1, CORE_OK},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char cc[OTP_DIGITS_MAX + 1];
+
+		memset(&c, 0, sizeof(c));
+		c.totp_found = true;
+		c.totp = pending;
+		if (cases[i].locked) /* long enough ago that no delay holds */
+			failures(&c.hist.factor, THROTTLE_FACTOR_LOCK, NOW - 3600);
+		code_at(cases[i].at, cc);
+		if (cases[i].wrong)
+			cc[0] = cc[0] == '9' ? '0' : (char)(cc[0] + 1);
+		core_totp_confirm(&c, cases[i].other_id ? other : eid, cc, strlen(cc), &fresh,
+				  account, &keys, cases[i].at);
+		if (c.verdict != cases[i].want)
+			fail_msg("%s: verdict %d", cases[i].name, c.verdict);
+		if (c.verdict == CORE_OK) {
+			assert_true(c.totp.enabled);
+			assert_int_equal(c.totp.pending_seed_len, 0);
+			assert_int_equal(c.totp_write, CORE_PUT);
+			assert_int_equal(c.backup_write, CORE_PUT);
+			assert_true(c.end_sessions);
+		} else {
+			assert_int_equal(c.totp_write, CORE_KEEP);
+			assert_false(c.end_sessions);
+			assert_int_equal(c.hist.factor_dirty, cases[i].wrong);
+		}
+	}
+}
+
+static void test_remove_and_regenerate(void **state)
+{
+	static const struct {
+		const char *name;
+		bool on, locked;
+		enum code_kind code;
+		enum core_verdict want;
+		bool removed;
+	} cases[] = {
+	    {"totp code", 1, 0, RIGHT, CORE_OK, 1},
+	    {"wrong totp code", 1, 0, WRONG, CORE_INVALID_CODE, 0},
+	    {"backup code", 1, 0, BACKUP_RIGHT, CORE_OK, 1},
+	    {"used backup code", 1, 0, BACKUP_USED, CORE_CODE_REUSED, 0},
+	    {"not on", 0, 0, RIGHT, CORE_TOTP_NOT_ENABLED, 0},
+	    /* Locked: a TOTP code is refused, a backup code still works. */
+	    {"locked, totp", 1, 1, RIGHT, CORE_FACTOR_LOCKED, 0},
+	};
+	struct core_totp_change c;
+	struct backup_rec fresh = backup_set;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char code[32];
+
+		change_init(&c, cases[i].on);
+		c.backup.used_at[1] = NOW - 5;
+		if (cases[i].locked)
+			failures(&c.hist.factor, THROTTLE_FACTOR_LOCK, NOW - 10);
+		if (cases[i].code == RIGHT)
+			code_at(NOW, code);
+		else if (cases[i].code == WRONG)
+			snprintf(code, sizeof(code), "12345x");
+		else
+			snprintf(code, sizeof(code), "%s",
+				 codes[cases[i].code == BACKUP_RIGHT ? 0 : 1]);
+		core_totp_remove(&c, code, strlen(code), account, &keys, NOW);
+		if (c.verdict != cases[i].want ||
+		    (c.totp_write == CORE_DEL && c.backup_write == CORE_DEL) != cases[i].removed)
+			fail_msg("%s: verdict %d", cases[i].name, c.verdict);
+	}
+	/* Locked, but with a backup code: it still turns TOTP off (once the
+	 * delay of the last failure is over). */
+	change_init(&c, true);
+	failures(&c.hist.factor, THROTTLE_FACTOR_LOCK, NOW - 3600);
+	core_totp_remove(&c, codes[2], strlen(codes[2]), account, &keys, NOW);
+	assert_int_equal(c.verdict, CORE_OK);
+	assert_int_equal(c.hist.factor.consecutive, 0);
+	/* Regeneration needs TOTP on. */
+	change_init(&c, false);
+	core_backup_regenerate(&c, &fresh);
+	assert_int_equal(c.verdict, CORE_TOTP_NOT_ENABLED);
+	change_init(&c, true);
+	fresh.created_at = NOW;
+	core_backup_regenerate(&c, &fresh);
+	assert_int_equal(c.verdict, CORE_OK);
+	assert_int_equal(c.backup_write, CORE_PUT);
+	assert_int_equal(c.backup.created_at, NOW);
+}
+
+static void test_password_change(void **state)
+{
+	struct core_password_change c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.account_found = true;
+	snprintf(c.account.pw_hash, sizeof(c.account.pw_hash), "$argon2id$old");
+	c.verified_phc = "$argon2id$old";
+	c.new_phc = "$argon2id$new";
+	c.password_ok = true;
+	failures(&c.hist.factor, 2, NOW - 10);
+	core_password_change_decide(&c, NOW);
+	assert_int_equal(c.verdict, CORE_OK);
+	assert_true(c.account_write);
+	assert_string_equal(c.account.pw_hash, "$argon2id$new");
+	assert_int_equal(c.account.password_changed_at, NOW);
+	/* A right current password does not clear second-factor failures. */
+	assert_int_equal(c.hist.factor.consecutive, 2);
+	assert_false(c.hist.factor_dirty);
+	/* Wrong: counted as a second-factor failure. */
+	c.password_ok = false;
+	core_password_change_decide(&c, NOW);
+	assert_int_equal(c.verdict, CORE_WRONG_PASSWORD);
+	assert_false(c.account_write);
+	assert_int_equal(c.hist.factor.consecutive, 3);
+	/* Changed by another request meanwhile: not over it. */
+	memset(&c, 0, sizeof(c));
+	c.account_found = c.password_ok = true;
+	snprintf(c.account.pw_hash, sizeof(c.account.pw_hash), "$argon2id$other");
+	c.verified_phc = "$argon2id$old";
+	c.new_phc = "$argon2id$new";
+	core_password_change_decide(&c, NOW);
+	assert_int_equal(c.verdict, CORE_WRONG_PASSWORD);
+	assert_false(c.account_write);
+}
+
+static void test_session_new_and_expiry(void **state)
+{
+	struct account a;
+	struct session s;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memcpy(a.id, account, AUTHD_ID_LEN);
+	core_session_new(&s, &a, AAL_SECOND_FACTOR, NOW, &params);
+	assert_int_equal(s.aal, AAL_SECOND_FACTOR);
+	assert_int_equal(s.second_factor_at, NOW);
+	assert_int_equal(core_session_expires(&s, params.session_idle), NOW + 1800);
+	s.last_seen = NOW + 43000;
+	assert_int_equal(core_session_expires(&s, params.session_idle), NOW + 43200);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_second_factor_table),
+	    cmocka_unit_test(test_second_factor_history),
+	    cmocka_unit_test(test_password_login_table),
+	    cmocka_unit_test(test_enroll_and_confirm),
+	    cmocka_unit_test(test_remove_and_regenerate),
+	    cmocka_unit_test(test_password_change),
+	    cmocka_unit_test(test_session_new_and_expiry),
+	};
+	uint8_t rnd[CORE_BACKUP_RANDOM];
+
+	memset(totp_key, 0x5c, sizeof(totp_key));
+	memset(backup_key, 0x3a, sizeof(backup_key));
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		rnd[i] = (uint8_t)(i * 37 + 11);
+	if (core_backup_new(&backup_set, codes, &keys, rnd, NOW - 1000) != 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
