@@ -95,11 +95,19 @@ struct login_flow {
 	size_t pw_len;
 	bool known;
 	uint8_t account_id[AUTHD_ID_LEN];
-	uint8_t subject[THROTTLE_KEY_LEN];
-	struct throttle_rec stored;  /* the subject's history, as read */
-	uint64_t read_seq;	     /* throttle_seq() when the read began */
-	struct throttle_rec written; /* the subject's history, as the write left it */
-	bool inflight_subject, inflight_ip;
+	/* Who the client is, for its own delay: its address prefix, and the
+	 * device cookie it showed (valid for that cookie's account only). */
+	uint8_t prefix[16];
+	size_t prefix_len;
+	bool has_device;
+	uint8_t device_account[AUTHD_ID_LEN], device_nonce[16];
+	/* The delay's subject (client or unknown email) and, for an account,
+	 * its account-wide hourly cap ('a'), as read and as written. */
+	uint8_t subject[THROTTLE_KEY_LEN], acct_key[THROTTLE_KEY_LEN];
+	struct throttle_rec stored, acct_stored;
+	uint64_t read_seq; /* throttle_seq() when the read began */
+	struct throttle_rec written, acct_written;
+	bool inflight_subject, inflight_acct, inflight_ip;
 	char phc[PW_HASH_MAX];
 	bool ok;
 	bool rehashed;
@@ -120,13 +128,20 @@ static int login_read(struct flow *f, struct store_txn *txn)
 	if (rc != 0 && rc != STORE_E_NOTFOUND)
 		return rc;
 	j->known = rc == 0;
-	if (j->known) {
-		memcpy(j->phc, a.pw_hash, sizeof(j->phc));
-		throttle_key_account(j->subject, j->account_id);
-		OPENSSL_cleanse(&a, sizeof(a));
-	} else {
+	if (!j->known) {
 		throttle_key_email(j->subject, srv.keys.subjects, j->email);
+		return store_throttle_get(txn, j->subject, &j->stored);
 	}
+	memcpy(j->phc, a.pw_hash, sizeof(j->phc));
+	OPENSSL_cleanse(&a, sizeof(a));
+	if (j->has_device && CRYPTO_memcmp(j->device_account, j->account_id, AUTHD_ID_LEN) == 0)
+		throttle_key_device(j->subject, srv.keys.subjects, j->account_id, j->device_nonce);
+	else
+		throttle_key_client(j->subject, srv.keys.subjects, j->account_id, j->prefix,
+				    j->prefix_len);
+	throttle_key_account(j->acct_key, j->account_id);
+	if ((rc = store_throttle_get(txn, j->acct_key, &j->acct_stored)) != 0)
+		return rc;
 	return store_throttle_get(txn, j->subject, &j->stored);
 }
 
@@ -136,6 +151,19 @@ static bool login_check(struct flow *f, struct req *r)
 	int64_t wait = loop_retry_after(throttle_subject_fresh(j->subject, &j->stored, j->read_seq),
 					j->subject, r->ip, f->now);
 
+	if (j->known && wait >= 0) {
+		/* The account-wide hourly cap, whoever made the failures. */
+		struct throttle_slot *acct = throttle_slot_subject(j->acct_key);
+		int64_t cap =
+		    acct ? throttle_retry_after(
+			       throttle_subject_fresh(j->acct_key, &j->acct_stored, j->read_seq),
+			       &throttle_account_hourly_policy, f->now,
+			       *throttle_slot_inflight(acct))
+			 : -1;
+
+		if (cap < 0 || cap > wait)
+			wait = cap;
+	}
 	if (wait < 0) {
 		reply_error(r, E_OVERLOADED);
 		return false;
@@ -149,6 +177,10 @@ static bool login_check(struct flow *f, struct req *r)
 	throttle_inflight_subject(j->subject, +1);
 	throttle_inflight_ip(j->ip, +1);
 	j->inflight_subject = j->inflight_ip = true;
+	if (j->known) {
+		throttle_inflight_subject(j->acct_key, +1);
+		j->inflight_acct = true;
+	}
 	return true;
 }
 
@@ -211,6 +243,7 @@ static int login_write(struct flow *f, struct store_txn *txn)
 	}
 	core_password_login_decide(l, f->now, factor_params());
 	j->written = l->subject;
+	j->acct_written = l->hist.account;
 	if ((l->subject_write && (rc = store_throttle_put(txn, j->subject, &l->subject)) != 0) ||
 	    (j->known && (rc = factor_hist_write(txn, id, &l->hist)) != 0) ||
 	    (l->account_write && (rc = store_account_put(txn, &l->account)) != 0))
@@ -228,10 +261,17 @@ static void login_written(struct flow *f)
 
 	/* The outcome is durable now: the attempt stops counting as in flight,
 	 * and counts in the history the next check sees. */
-	if (f->job.store_rc == 0)
+	if (f->job.store_rc == 0) {
 		throttle_subject_written(j->subject, &j->written);
+		if (j->known)
+			throttle_subject_written(j->acct_key, &j->acct_written);
+	}
 	throttle_inflight_subject(j->subject, -1);
 	j->inflight_subject = false;
+	if (j->inflight_acct) {
+		throttle_inflight_subject(j->acct_key, -1);
+		j->inflight_acct = false;
+	}
 }
 
 static void login_reply(struct flow *f, struct req *r)
@@ -246,6 +286,8 @@ static void login_reply(struct flow *f, struct req *r)
 		reply_error(r, E_INVALID_CREDENTIALS);
 		return;
 	}
+	/* A right password: this browser is recognised from now on. */
+	session_set_device_cookie(r, j->account_id);
 	if (!l->second_factor) {
 		log_auth(r, "password", "success", j->account_id);
 		reply_session_done(r, &j->token, f->now, -1);
@@ -267,6 +309,8 @@ static void login_release(struct flow *f)
 
 	if (j->inflight_subject)
 		throttle_inflight_subject(j->subject, -1);
+	if (j->inflight_acct)
+		throttle_inflight_subject(j->acct_key, -1);
 	if (j->inflight_ip)
 		throttle_inflight_ip(j->ip, -1);
 	OPENSSL_cleanse(j, sizeof(*j));
@@ -312,6 +356,8 @@ void http_login_start(struct req *r)
 	memcpy(j->pw, pw, plen);
 	j->pw_len = plen;
 	json_wipe_decref(body);
+	j->prefix_len = proxy_ip_prefix(r->ip, j->prefix);
+	j->has_device = session_device_of(r, j->device_account, j->device_nonce);
 	j->read_seq = throttle_seq();
 	flow_start(&j->f, &login_ops, r);
 }

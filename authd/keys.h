@@ -19,6 +19,7 @@ struct authd_keys {
 	uint8_t pepper[KEYS_LEN];   /* HMAC pre-hash of passwords before argon2id */
 	uint8_t csrf[KEYS_LEN];	    /* HMAC key deriving CSRF tokens from sessions */
 	uint8_t subjects[KEYS_LEN]; /* HMAC key of throttle subjects (unknown emails) */
+	uint8_t device[KEYS_LEN];   /* HMAC key of device cookies */
 };
 
 /*

@@ -117,6 +117,21 @@ static void addr_text(const uint8_t a[16], bool v4, char *out, size_t size)
 	snprintf(out, size, "%s", buf);
 }
 
+size_t proxy_ip_prefix(const char *ip, uint8_t out[16])
+{
+	uint8_t a[16];
+	bool v4;
+
+	if (!parse_addr(ip, strlen(ip), a, &v4))
+		return 0;
+	if (v4) {
+		memcpy(out, a + 12, 3);
+		return 3;
+	}
+	memcpy(out, a, 8);
+	return 8;
+}
+
 const char *proxy_client_ip(const struct proxy_list *l, const char *peer, const char *xff,
 			    char *out, size_t size)
 {

@@ -33,6 +33,11 @@ int proxy_list_parse(struct proxy_list *l, const char *text);
 /* Whether ip (text, IPv4, IPv6 or IPv4-mapped IPv6) lies in one of l's nets. */
 bool proxy_trusted(const struct proxy_list *l, const char *ip);
 
+/* The network prefix of ip that one client holds: /24 for IPv4 (a home or
+ * office), /64 for IPv6. Writes 3 or 8 bytes into out and returns their
+ * count; 0 when ip does not parse. */
+size_t proxy_ip_prefix(const char *ip, uint8_t out[16]);
+
 /*
  * The client address for a request from peer with the given
  * X-Forwarded-For value (NULL or "" when absent), into out (size bytes,

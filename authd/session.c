@@ -169,6 +169,52 @@ static const char *cookie_value(const char *header, const char *name, size_t *le
 	return NULL;
 }
 
+#define DEVICE_RAW	 (AUTHD_ID_LEN + 16 + 16)
+#define DEVICE_MAX_AGE_S (180LL * 86400)
+
+static void device_mac(const uint8_t *id_nonce, uint8_t mac[16])
+{
+	uint8_t h[AUTHD_HASH_LEN];
+
+	authd_hmac_sha256(srv.keys.device, id_nonce, AUTHD_ID_LEN + 16, h);
+	memcpy(mac, h, 16);
+	OPENSSL_cleanse(h, sizeof(h));
+}
+
+void session_set_device_cookie(struct req *r, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	uint8_t raw[DEVICE_RAW];
+	char text[4 * DEVICE_RAW / 3 + 4], cookie[160];
+
+	memcpy(raw, account_id, AUTHD_ID_LEN);
+	authd_random(raw + AUTHD_ID_LEN, 16);
+	device_mac(raw, raw + AUTHD_ID_LEN + 16);
+	authd_b64url(raw, sizeof(raw), text);
+	snprintf(cookie, sizeof(cookie),
+		 "%s=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%lld", DEVICE_COOKIE,
+		 text, DEVICE_MAX_AGE_S);
+	req_add_header(r, "Set-Cookie", cookie);
+}
+
+bool session_device_of(const struct req *r, uint8_t account_id[AUTHD_ID_LEN], uint8_t nonce[16])
+{
+	uint8_t raw[DEVICE_RAW + 1], mac[16];
+	const char *v;
+	size_t len = 0;
+	bool ok;
+
+	if (r->cookie == NULL || (v = cookie_value(r->cookie, DEVICE_COOKIE, &len)) == NULL ||
+	    authd_unb64url(v, len, raw, sizeof(raw)) != DEVICE_RAW)
+		return false;
+	device_mac(raw, mac);
+	ok = CRYPTO_memcmp(mac, raw + AUTHD_ID_LEN + 16, 16) == 0;
+	if (ok) {
+		memcpy(account_id, raw, AUTHD_ID_LEN);
+		memcpy(nonce, raw + AUTHD_ID_LEN, 16);
+	}
+	return ok;
+}
+
 struct touch_job {
 	struct job job;
 	struct token_ref ref;

@@ -60,6 +60,19 @@ void reply_session_done(struct req *r, struct new_token *t, int64_t now, int bac
  */
 bool session_credential_or_reply(struct req *r, struct token_ref *ref, bool *via_cookie);
 
+#define DEVICE_COOKIE "__Host-authd_device"
+
+/*
+ * The device cookie of a recognised browser: set after a right password,
+ * base64url of the account id, 16 random bytes and a 16-byte HMAC of both
+ * (device key), so only authd makes them. A login from a browser showing
+ * the cookie of that account has its own delay, apart from strangers'.
+ */
+void session_set_device_cookie(struct req *r, const uint8_t account_id[AUTHD_ID_LEN]);
+/* The account and nonce of r's device cookie; false when it has none or
+ * it does not verify. */
+bool session_device_of(const struct req *r, uint8_t account_id[AUTHD_ID_LEN], uint8_t nonce[16]);
+
 /* Refreshes the session's last-seen time (a write no response waits for). */
 void session_touch(const struct token_ref *ref, int64_t now);
 

@@ -128,6 +128,9 @@ struct throttle_policy {
 };
 
 extern const struct throttle_policy throttle_account_policy;
+/* The account-wide cap alone (no delay): every failure of the account, from
+ * any address or browser, counts toward its hourly cap. */
+extern const struct throttle_policy throttle_account_hourly_policy;
 /* An account's second factors: as the account's, but quiet time never
  * forgets failures (only a success does), and past THROTTLE_FACTOR_LOCK
  * consecutive failures TOTP codes are refused until a backup code
@@ -169,6 +172,19 @@ bool throttle_subject_is_quiet(const uint8_t key[THROTTLE_KEY_LEN], const struct
  */
 void throttle_key_account(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN]);
 void throttle_key_factor(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN]);
+/*
+ * The password step's delay is kept per client: per (account, address
+ * prefix), or per (account, recognised browser) when the browser shows the
+ * device cookie of an earlier login of the account. A stranger's guesses
+ * then delay only the stranger; the account-wide hourly cap (the 'a' key)
+ * still counts them all. Keyed with hkey, like unknown emails.
+ */
+void throttle_key_client(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32],
+			 const uint8_t account_id[AUTHD_ID_LEN], const uint8_t *prefix,
+			 size_t prefix_len);
+void throttle_key_device(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32],
+			 const uint8_t account_id[AUTHD_ID_LEN], const uint8_t nonce[16]);
+
 /* Keyed with hkey (a server secret): a copy of the database does not tell
  * which emails were tried. */
 void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32], const char *email);
@@ -317,10 +333,12 @@ struct core_password_login {
 	/* in */
 	bool known, password_ok, account_found;
 	struct account account;
-	const char *verified_phc;    /* the hash the password was checked against */
-	const char *new_phc;	     /* a rehash at the configured cost, or NULL */
-	struct throttle_rec subject; /* the account's (or unknown email's) history */
-	struct core_factor_hist hist;
+	const char *verified_phc; /* the hash the password was checked against */
+	const char *new_phc;	  /* a rehash at the configured cost, or NULL */
+	/* The delay's history: the client's (account and address prefix, or
+	 * account and browser), or an unknown email's. */
+	struct throttle_rec subject;
+	struct core_factor_hist hist; /* account: its hourly cap ('a') and factor */
 	bool totp_found, backup_found;
 	struct totp_rec totp;
 	struct backup_rec backup;

@@ -99,13 +99,16 @@ void core_password_login_decide(struct core_password_login *l, int64_t now,
 	l->hist.factor_dirty = l->hist.account_dirty = false;
 	l->second_factor = l->totp_locked = l->has_backup = false;
 	if (!l->password_ok) {
+		/* The delay is the client's (or the unknown email's); the
+		 * account's hourly cap counts the failure whoever made it, and so
+		 * does the second-factor record's, so that the cap counts both
+		 * steps' failures. */
 		throttle_record_failure(&l->subject, &throttle_account_policy, now);
 		l->subject_write = true;
 		if (l->known) {
-			/* And the second-factor record's hourly history, so the
-			 * hourly cap counts both steps' failures. */
+			throttle_record_hourly(&l->hist.account, now);
 			throttle_record_hourly(&l->hist.factor, now);
-			l->hist.factor_dirty = true;
+			l->hist.account_dirty = l->hist.factor_dirty = true;
 		}
 		return;
 	}

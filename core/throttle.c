@@ -5,12 +5,21 @@
  */
 #include "core.h"
 
+#include <stdint.h>
 #include <string.h>
 
 const struct throttle_policy throttle_account_policy = {
     .free_failures = 3,
     .base_delay = 5,
     .max_delay = 15 * 60,
+    .hourly_cap = 100,
+    .quiet_reset = 3600,
+};
+
+const struct throttle_policy throttle_account_hourly_policy = {
+    .free_failures = UINT32_MAX,
+    .base_delay = 0,
+    .max_delay = 0,
     .hourly_cap = 100,
     .quiet_reset = 3600,
 };
@@ -137,6 +146,35 @@ void throttle_key_factor(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_I
 {
 	key[0] = 'f';
 	memcpy(key + 1, id, AUTHD_ID_LEN);
+}
+
+void throttle_key_client(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32],
+			 const uint8_t account_id[AUTHD_ID_LEN], const uint8_t *prefix,
+			 size_t prefix_len)
+{
+	uint8_t in[1 + AUTHD_ID_LEN + 16], h[AUTHD_HASH_LEN];
+
+	if (prefix_len > 16)
+		prefix_len = 16;
+	in[0] = 'p';
+	memcpy(in + 1, account_id, AUTHD_ID_LEN);
+	memcpy(in + 1 + AUTHD_ID_LEN, prefix, prefix_len);
+	authd_hmac_sha256(hkey, in, 1 + AUTHD_ID_LEN + prefix_len, h);
+	key[0] = 'p';
+	memcpy(key + 1, h, AUTHD_ID_LEN);
+}
+
+void throttle_key_device(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32],
+			 const uint8_t account_id[AUTHD_ID_LEN], const uint8_t nonce[16])
+{
+	uint8_t in[1 + AUTHD_ID_LEN + 16], h[AUTHD_HASH_LEN];
+
+	in[0] = 'd';
+	memcpy(in + 1, account_id, AUTHD_ID_LEN);
+	memcpy(in + 1 + AUTHD_ID_LEN, nonce, 16);
+	authd_hmac_sha256(hkey, in, sizeof(in), h);
+	key[0] = 'd';
+	memcpy(key + 1, h, AUTHD_ID_LEN);
 }
 
 void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32], const char *email)

@@ -72,7 +72,7 @@ class BadInput(unittest.TestCase):
         e = email()
         self.a.signup(e)
         r = self.a.login(e)
-        cookie = r.header("Set-Cookie").split(";")[0]
+        cookie = r.set_cookie().split(";")[0]
         big = "; ".join([f"c{i}={'x' * 100}" for i in range(15)] + [cookie] +
                         [f"d{i}={'y' * 100}" for i in range(14)])
         self.assertGreater(len(big), 3000)

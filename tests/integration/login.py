@@ -34,7 +34,7 @@ class PasswordLogin(unittest.TestCase):
         self.assertEqual(len(r.json["session"]), 64)
         self.assertEqual((len(raw), raw[:16].hex()), (48, account["account_id"]))
         self.assertRegex(r.json["expires_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-        cookie = r.header("Set-Cookie")
+        cookie = r.set_cookie()
         self.assertTrue(cookie.startswith("__Host-authd_session=" + r.json["session"]))
         for attr in ["Path=/", "Secure", "HttpOnly", "SameSite=Strict"]:
             self.assertIn(attr, cookie)
@@ -79,7 +79,7 @@ class SecondFactor(OwnAuthd, unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["state"], "second_factor")
         self.assertNotIn("session", r.json)
-        self.assertIsNone(r.header("Set-Cookie"))
+        self.assertIsNone(r.set_cookie())
         return r.json
 
     def test_totp_completes_login(self):

@@ -22,7 +22,7 @@ class Sessions(OwnAuthd, unittest.TestCase):
         self.assertEqual(self.a.get("/1/me", token=tok).status, 200)
         r = self.a.post("/1/logout", token=tok)
         self.assertEqual(r.status, 204, r)
-        self.assertIn("Max-Age=0", r.header("Set-Cookie"))
+        self.assertIn("Max-Age=0", r.set_cookie())
         me = self.a.get("/1/me", token=tok)
         self.assertEqual((me.status, me.json["code"]), (401, "unauthenticated"))
         self.assertEqual(self.a.get("/1/me", token=other).status, 200)
@@ -70,7 +70,7 @@ class Sessions(OwnAuthd, unittest.TestCase):
         e = email()
         self.a.signup(e)
         r = self.a.login(e)
-        cookie = r.header("Set-Cookie").split(";")[0]
+        cookie = r.set_cookie().split(";")[0]
         csrf = r.json["csrf_token"]
         me = self.a.get("/1/me", headers={"Cookie": "other=1; " + cookie})
         self.assertEqual(me.status, 200, me)

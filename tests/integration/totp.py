@@ -61,7 +61,7 @@ class Enrolment(OwnAuthd, unittest.TestCase):
         # The session's level rose: it has a new token, the old one ended.
         self.assertEqual(self.a.get("/1/me", token=tok).status, 401)
         tok = c.json["session"]
-        self.assertTrue(c.header("Set-Cookie").startswith("__Host-authd_session=" + tok))
+        self.assertTrue(c.set_cookie().startswith("__Host-authd_session=" + tok))
         self.assertEqual(len(c.json["csrf_token"]), 64)
         self.assertEqual(self.a.get("/1/me", token=tok).json["session"]["aal"], 2)
         self.assertEqual(len(c.json["backup_codes"]), 10)

@@ -56,8 +56,11 @@ class ExportImport(unittest.TestCase):
                                                   "code": codes[0]})
             self.assertEqual(r.status, 200, r)
             remember_secret(r.json["session"])
+            guesser = "127.44.44.44"
             for _ in range(4):  # a throttle history: the 5th attempt waits
-                self.assertEqual(src.login(plain, "wrong password!").status, 401)
+                self.assertEqual(src.post("/1/login", {"email": plain, "password":
+                                                       "wrong password!"},
+                                          source_ip=guesser).status, 401)
             src_now = src.now()
             self.assertEqual(src.stop(), 0)
 
@@ -96,8 +99,9 @@ class ExportImport(unittest.TestCase):
             dst.start()
             if dst.now() < src_now:  # one clock: the source's had moved ahead
                 dst.advance(src_now - dst.now())
-            # The throttle history came along: the right password waits.
-            r = dst.login(plain)
+            # The throttle history came along: the guesser still waits.
+            r = dst.post("/1/login", {"email": plain, "password": "correct horse battery"},
+                         source_ip=guesser)
             self.assertEqual(r.status, 429, r)
             dst.advance(int(r.header("Retry-After")))
             self.assertEqual(dst.login(plain).json["state"], "done")

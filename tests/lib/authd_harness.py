@@ -78,6 +78,14 @@ class Response:
     def headers_all(self, name):
         return [v for k, v in self.headers if k.lower() == name.lower()]
 
+    def set_cookie(self, cookie="__Host-authd_session"):
+        """The Set-Cookie header that sets cookie (a response may set the
+        session and the device cookie), or None."""
+        for v in self.headers_all("Set-Cookie"):
+            if v.startswith(cookie + "="):
+                return v
+        return None
+
     def __repr__(self):
         return f"<{self.status} {self.body[:300]!r}>"
 
