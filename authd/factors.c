@@ -9,6 +9,7 @@
 
 #include <log.h>
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <string.h>
 #include <util.h>
 
@@ -47,8 +48,21 @@ int factor_hist_read(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LE
 	return store_throttle_get(txn, key, &h->account);
 }
 
+int factor_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+		 enum security_event_kind kind, int64_t now, const char *ip)
+{
+	struct security_event e;
+
+	memset(&e, 0, sizeof(e));
+	memcpy(e.account_id, account_id, AUTHD_ID_LEN);
+	e.at = now;
+	e.kind = (uint16_t)kind;
+	snprintf(e.ip, sizeof(e.ip), "%s", ip ? ip : "");
+	return store_event_add(txn, &e);
+}
+
 int factor_hist_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
-		      const struct core_factor_hist *h)
+		      const struct core_factor_hist *h, int64_t now, const char *ip)
 {
 	uint8_t key[THROTTLE_KEY_LEN];
 	int rc;
@@ -63,6 +77,9 @@ int factor_hist_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_L
 			authd_hex(account_id, AUTHD_ID_LEN, aid);
 			log_warn("security event=second_factor_locked account=%s failures=%u", aid,
 				 (unsigned)h->factor.consecutive);
+			if ((rc = factor_event(txn, account_id, EVENT_SECOND_FACTOR_LOCKED, now,
+					       ip)) != 0)
+				return rc;
 		}
 	}
 	if (h->account_dirty) {

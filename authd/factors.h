@@ -14,12 +14,17 @@
 const struct core_keys *factor_keys(void);
 const struct core_params *factor_params(void);
 
-/* Reads / writes (what is dirty of) an account's second-factor history.
+/* Reads / writes (what is dirty of) an account's second-factor history;
+ * reaching the lock is recorded as a security event (at now, from ip).
  * Return 0 or STORE_E_*. */
 int factor_hist_read(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 		     struct core_factor_hist *h);
 int factor_hist_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
-		      const struct core_factor_hist *h);
+		      const struct core_factor_hist *h, int64_t now, const char *ip);
+
+/* Records a security event of the account (in the write's transaction). */
+int factor_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+		 enum security_event_kind kind, int64_t now, const char *ip);
 
 /* A fresh set of backup codes from the CSPRNG: b (hashes) and codes
  * (display). Returns 0 or -1. */

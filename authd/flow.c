@@ -9,6 +9,7 @@
 #include "session.h"
 
 #include <log.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <util.h>
 
@@ -243,6 +244,7 @@ void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r)
 	f->action = r->action;
 	f->req = r;
 	f->now = authd_now();
+	snprintf(f->ip, sizeof(f->ip), "%s", r->ip);
 	f->err = E_OK;
 	if (policy_needs_session(f->action) &&
 	    !session_credential_or_reply(r, &f->token, &f->via_cookie)) {

@@ -61,6 +61,7 @@ struct flow {
 	enum policy_action action;
 	struct req *req; /* NULL once the client has gone */
 	int64_t now;	 /* the request's time, for every step */
+	char ip[48];	 /* the client's address, for every step */
 	enum api_error err;
 	int64_t retry_after; /* with E_TOO_MANY_ATTEMPTS */
 	bool finish_if_gone; /* write even when the client left (record a failure) */

@@ -245,7 +245,7 @@ static int login_write(struct flow *f, struct store_txn *txn)
 	j->written = l->subject;
 	j->acct_written = l->hist.account;
 	if ((l->subject_write && (rc = store_throttle_put(txn, j->subject, &l->subject)) != 0) ||
-	    (j->known && (rc = factor_hist_write(txn, id, &l->hist)) != 0) ||
+	    (j->known && (rc = factor_hist_write(txn, id, &l->hist, f->now, f->ip)) != 0) ||
 	    (l->account_write && (rc = store_account_put(txn, &l->account)) != 0))
 		return rc;
 	if (l->verdict != CORE_OK)
@@ -417,7 +417,7 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 		return STORE_E_CORRUPT; /* the seed does not open: wrong key file? */
 	if ((s->totp_write && (rc = store_totp_put(txn, id, &s->totp)) != 0) ||
 	    (s->backup_write && (rc = store_backup_put(txn, id, &s->backup)) != 0) ||
-	    (rc = factor_hist_write(txn, id, &s->hist)) != 0)
+	    (rc = factor_hist_write(txn, id, &s->hist, f->now, f->ip)) != 0)
 		return rc;
 	if (s->login_write == CORE_LOGIN_DEL && (rc = store_login_del(txn, &j->login)) != 0)
 		return rc;

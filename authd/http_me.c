@@ -270,12 +270,13 @@ static int pwchange_write(struct flow *f, struct store_txn *txn)
 	f->err = api_error_from_verdict(c.verdict);
 	j->wrote_th = c.hist.factor_dirty;
 	j->written = c.hist.factor;
-	if ((rc = factor_hist_write(txn, id, &c.hist)) == 0 && c.account_write) {
+	if ((rc = factor_hist_write(txn, id, &c.hist, f->now, f->ip)) == 0 && c.account_write) {
 		/* Every other session ends, and every login waiting for its
 		 * second factor: whoever knew the old password is out. */
 		if ((rc = store_account_put(txn, &c.account)) == 0 &&
-		    (rc = store_login_del_all(txn, id)) == 0)
-			rc = store_session_del_all(txn, id, &f->token);
+		    (rc = store_login_del_all(txn, id)) == 0 &&
+		    (rc = store_session_del_all(txn, id, &f->token)) == 0)
+			rc = factor_event(txn, id, EVENT_PASSWORD_CHANGED, f->now, f->ip);
 	}
 	OPENSSL_cleanse(&c, sizeof(c));
 	return rc;

@@ -95,7 +95,14 @@ static int totp_write(struct flow *f, struct store_txn *txn)
 	    (c.totp_write == CORE_DEL && (rc = store_totp_del(txn, id)) != 0) ||
 	    (c.backup_write == CORE_PUT && (rc = store_backup_put(txn, id, &c.backup)) != 0) ||
 	    (c.backup_write == CORE_DEL && (rc = store_backup_del(txn, id)) != 0) ||
-	    (rc = factor_hist_write(txn, id, &c.hist)) != 0)
+	    (rc = factor_hist_write(txn, id, &c.hist, f->now, f->ip)) != 0)
+		goto out;
+	if (c.verdict == CORE_OK && j->op != OP_ENROLL &&
+	    (rc = factor_event(txn, id,
+			       j->op == OP_CONFIRM  ? EVENT_TOTP_ENABLED
+			       : j->op == OP_DELETE ? EVENT_TOTP_REMOVED
+						    : EVENT_BACKUP_CODES_REGENERATED,
+			       f->now, f->ip)) != 0)
 		goto out;
 	if (c.end_sessions) {
 		if ((rc = store_account_get(txn, id, &a)) != 0 ||

@@ -123,7 +123,7 @@ static const char *str(json_t *obj, const char *name, size_t max, bool *ok)
 
 struct export_ctx {
 	FILE *out;
-	unsigned long counts[6];
+	unsigned long counts[7];
 	bool failed;
 };
 
@@ -217,6 +217,15 @@ static int ex_throttle(void *arg, const uint8_t key[THROTTLE_KEY_LEN], const str
 		    5);
 }
 
+static int ex_event(void *arg, const struct security_event *e)
+{
+	return emit(arg,
+		    json_pack("{s:s, s:o, s:I, s:s, s:s}", "type", "event", "account_id",
+			      hex(e->account_id, AUTHD_ID_LEN), "at", (json_int_t)e->at, "kind",
+			      core_event_name((enum security_event_kind)e->kind), "ip", e->ip),
+		    6);
+}
+
 struct export_job {
 	struct job job;
 	struct export_ctx *x;
@@ -231,6 +240,7 @@ static int export_txn(struct job *job, struct store_txn *txn)
 	    .totp = ex_totp,
 	    .backup = ex_backup,
 	    .throttle = ex_throttle,
+	    .event = ex_event,
 	};
 	struct export_job *j = (struct export_job *)job;
 
@@ -266,9 +276,10 @@ int transfer_export(const char *path, const char *engine)
 		return -1;
 	}
 	log_info("exported %lu organizations, %lu accounts, %lu memberships, %lu totp "
-		 "credentials, %lu backup-code sets, %lu throttle histories to %.256s",
+		 "credentials, %lu backup-code sets, %lu throttle histories, %lu security events "
+		 "to %.256s",
 		 x.counts[0], x.counts[1], x.counts[2], x.counts[3], x.counts[4], x.counts[5],
-		 path);
+		 x.counts[6], path);
 	return 0;
 }
 
@@ -376,6 +387,15 @@ static int put_record(struct store_txn *txn, json_t *obj)
 		if (r.pos >= THROTTLE_RING)
 			ok = false;
 		return ok ? store_throttle_put(txn, key, &r) : STORE_E_CORRUPT;
+	}
+	if (strcmp(type, "event") == 0) {
+		struct security_event e = {0};
+
+		ok = unhex_field(obj, "account_id", e.account_id, AUTHD_ID_LEN) == 0;
+		e.at = num(obj, "at", &ok);
+		e.kind = (uint16_t)core_event_parse(str(obj, "kind", 64, &ok));
+		snprintf(e.ip, sizeof(e.ip), "%s", str(obj, "ip", EVENT_IP_MAX, &ok));
+		return ok && e.kind ? store_event_add(txn, &e) : STORE_E_CORRUPT;
 	}
 	return STORE_E_CORRUPT;
 }

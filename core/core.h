@@ -102,6 +102,31 @@ struct backup_rec {
 
 unsigned backup_remaining(const struct backup_rec *b);
 
+/* Security events of an account: what its owner can check a warning
+ * against (the account's activity shows them). */
+enum security_event_kind {
+	EVENT_PASSWORD_CHANGED = 1,
+	EVENT_TOTP_ENABLED,
+	EVENT_TOTP_REMOVED,
+	EVENT_BACKUP_CODES_REGENERATED,
+	EVENT_SECOND_FACTOR_LOCKED,
+	EVENT__COUNT
+};
+
+#define EVENT_IP_MAX 47
+
+struct security_event {
+	uint8_t account_id[AUTHD_ID_LEN];
+	int64_t at;
+	uint16_t kind;		   /* enum security_event_kind */
+	char ip[EVENT_IP_MAX + 1]; /* the client's address, "" when none */
+};
+
+/* The kind's name ("totp_enabled"), "" when out of range; and back (0
+ * when none). */
+const char *core_event_name(enum security_event_kind k);
+enum security_event_kind core_event_parse(const char *name);
+
 /* --- throttling ------------------------------------------------------------------ */
 
 /*

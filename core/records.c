@@ -26,6 +26,27 @@ enum org_role core_role_parse(const char *name)
 	return (enum org_role)0;
 }
 
+const char *core_event_name(enum security_event_kind k)
+{
+	static const char *const names[EVENT__COUNT] = {
+	    [EVENT_PASSWORD_CHANGED] = "password_changed",
+	    [EVENT_TOTP_ENABLED] = "totp_enabled",
+	    [EVENT_TOTP_REMOVED] = "totp_removed",
+	    [EVENT_BACKUP_CODES_REGENERATED] = "backup_codes_regenerated",
+	    [EVENT_SECOND_FACTOR_LOCKED] = "second_factor_locked",
+	};
+
+	return (unsigned)k < EVENT__COUNT && names[k] ? names[k] : "";
+}
+
+enum security_event_kind core_event_parse(const char *name)
+{
+	for (int k = 1; k < EVENT__COUNT; k++)
+		if (strcmp(name, core_event_name((enum security_event_kind)k)) == 0)
+			return (enum security_event_kind)k;
+	return (enum security_event_kind)0;
+}
+
 unsigned backup_remaining(const struct backup_rec *b)
 {
 	unsigned n = 0;

@@ -59,6 +59,10 @@ struct store_engine_ops {
 			    struct throttle_rec *r);
 	int (*throttle_put)(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 			    const struct throttle_rec *r);
+	int (*event_add)(struct store_txn *t, const struct security_event *e);
+	int (*events_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			   size_t limit, int (*fn)(void *arg, const struct security_event *e),
+			   void *arg);
 	int (*walk)(struct store_txn *t, const struct store_visitor *v, void *arg);
 	int (*sweep)(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 		     const struct store_sweep_pos *from, struct store_sweep_pos *to,

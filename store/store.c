@@ -219,6 +219,17 @@ int store_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 	return t->ops->throttle_put(t, key, r);
 }
 
+int store_event_add(struct store_txn *t, const struct security_event *e)
+{
+	return t->ops->event_add(t, e);
+}
+
+int store_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], size_t limit,
+		      int (*fn)(void *arg, const struct security_event *e), void *arg)
+{
+	return t->ops->events_list(t, account_id, limit, fn, arg);
+}
+
 int store_walk(struct store_txn *t, const struct store_visitor *v, void *arg)
 {
 	if (t->ops->walk == NULL) {

@@ -161,6 +161,13 @@ int store_throttle_get(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 int store_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 		       const struct throttle_rec *r);
 
+/* Records a security event of an account. */
+int store_event_add(struct store_txn *t, const struct security_event *e);
+/* Calls fn for the account's events, newest first, at most limit; fn
+ * returns 0 to go on. Returns 0, STORE_E_* or what fn returned. */
+int store_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], size_t limit,
+		      int (*fn)(void *arg, const struct security_event *e), void *arg);
+
 /*
  * Where the sweeper resumes: the engine's own position, zeroed to start
  * from the beginning.
@@ -182,8 +189,8 @@ int store_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 
 /*
  * Every record that outlives a move between engines, for authd export:
- * accounts, organizations, memberships, TOTP credentials, backup codes
- * and throttle histories (sessions and pending logins do not move: people
+ * accounts, organizations, memberships, TOTP credentials, backup codes,
+ * throttle histories and security events (sessions and pending logins do not move: people
  * log in again). Each function returns 0 to go on; any other value stops
  * the walk and is returned. A NULL function skips its kind. Returns 0,
  * STORE_E_*, or what a function returned. Not every engine walks
@@ -199,6 +206,7 @@ struct store_visitor {
 		      const struct backup_rec *b);
 	int (*throttle)(void *arg, const uint8_t key[THROTTLE_KEY_LEN],
 			const struct throttle_rec *r);
+	int (*event)(void *arg, const struct security_event *e);
 };
 int store_walk(struct store_txn *t, const struct store_visitor *v, void *arg);
 

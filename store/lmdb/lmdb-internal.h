@@ -23,6 +23,7 @@ enum lmdb_db {
 		      * of the cluster, whose pages every login step writes) */
 	DB_THROTTLE, /* subject -> failure history */
 	DB_META,     /* "format" -> the layout version of this environment */
+	DB_EVENTS,   /* account id || time (big-endian) || 4 random bytes -> event */
 	DB__COUNT
 };
 
@@ -102,6 +103,13 @@ int lmdb_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 		      const struct throttle_rec *r);
 int lmdb_org_decode(const MDB_val *key, const MDB_val *val, struct org *o);
 int lmdb_member_decode(const MDB_val *val, enum org_role *role);
+int lmdb_event_add(struct store_txn *t, const struct security_event *e);
+/* Decodes an event record (for the walk). */
+int lmdb_event_decode(const MDB_val *k, const MDB_val *v, struct security_event *e);
+int lmdb_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], size_t limit,
+		     int (*fn)(void *arg, const struct security_event *e), void *arg);
+/* The handle of db (for code that walks with its own cursor). */
+MDB_dbi lmdb_dbi(enum lmdb_db db);
 int lmdb_walk_records(struct store_txn *t, const struct store_visitor *v, void *arg);
 int lmdb_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 	       const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted);

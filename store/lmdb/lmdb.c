@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 
 static const char *const db_names[DB__COUNT] = {
-    "accounts", "emails", "orgs", "members", "cluster", "backup", "throttle", "meta",
+    "accounts", "emails", "orgs", "members", "cluster", "backup", "throttle", "meta", "events",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
@@ -214,6 +214,11 @@ int lmdb_del(MDB_txn *txn, enum lmdb_db db, const void *key, size_t klen)
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		log_err("delete from %s: %s", db_names[db], mdb_strerror(rc));
 	return map_rc(rc);
+}
+
+MDB_dbi lmdb_dbi(enum lmdb_db db)
+{
+	return dbis[db];
 }
 
 int lmdb_walk(MDB_txn *txn, enum lmdb_db db, const void *start, size_t slen, size_t plen,
@@ -462,6 +467,8 @@ const struct store_engine_ops store_lmdb_engine = {
     .backup_del = lmdb_backup_del,
     .throttle_get = lmdb_throttle_get,
     .throttle_put = lmdb_throttle_put,
+    .event_add = lmdb_event_add,
+    .events_list = lmdb_events_list,
     .walk = lmdb_walk_records,
     .sweep = lmdb_sweep,
 };

@@ -101,6 +101,17 @@ static int on_throttle(MDB_txn *txn, const MDB_val *k, const MDB_val *val, void 
 	return w->rc;
 }
 
+static int on_event(MDB_txn *txn, const MDB_val *k, const MDB_val *val, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct security_event e;
+
+	(void)txn;
+	if ((w->rc = lmdb_event_decode(k, val, &e)) == 0)
+		w->rc = w->v->event(w->arg, &e);
+	return w->rc;
+}
+
 int lmdb_walk_records(struct store_txn *t, const struct store_visitor *v, void *arg)
 {
 	/* Organizations first, so that an import meets them before their
@@ -116,6 +127,7 @@ int lmdb_walk_records(struct store_txn *t, const struct store_visitor *v, void *
 	    {on_cluster, DB_CLUSTER, v->totp != NULL},
 	    {on_backup, DB_BACKUP, v->backup != NULL},
 	    {on_throttle, DB_THROTTLE, v->throttle != NULL},
+	    {on_event, DB_EVENTS, v->event != NULL},
 	};
 	struct walk_ctx w = {t, v, arg, 0};
 

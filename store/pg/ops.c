@@ -110,6 +110,12 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			 "consecutive = EXCLUDED.consecutive, last_failure = "
 			 "EXCLUDED.last_failure, count = EXCLUDED.count, pos = EXCLUDED.pos, "
 			 "ring = EXCLUDED.ring"},
+    [ST_EVENT_ADD] = {"event_add",
+		      "INSERT INTO security_events (account_id, at, kind, ip) VALUES ($1::bytea, "
+		      "$2::bigint, $3::text, $4::text)"},
+    [ST_EVENTS_LIST] = {"events_list",
+			"SELECT at, kind, ip FROM security_events WHERE account_id = $1::bytea "
+			"ORDER BY at DESC, id DESC LIMIT $2::bigint"},
     [ST_SWEEP_LOCK] = {"sweep_lock", "SELECT pg_try_advisory_xact_lock($1::bigint)"},
     /* $1 now, $2 idle seconds, $3 budget per kind. A session is over at
      * least(last_seen + idle, expires_at); a throttle history when neither
@@ -645,6 +651,50 @@ int pg_totp_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
 
 	param(&p, account_id, AUTHD_ID_LEN);
 	return run(t, ST_TOTP_DEL, &p);
+}
+
+/* --- security events ---------------------------------------------------------------- */
+
+int pg_event_add(struct store_txn *t, const struct security_event *e)
+{
+	struct pg_params p = {0};
+
+	param(&p, e->account_id, AUTHD_ID_LEN);
+	param_i64(&p, e->at);
+	param_text(&p, core_event_name((enum security_event_kind)e->kind));
+	param_text(&p, e->ip);
+	return run(t, ST_EVENT_ADD, &p);
+}
+
+int pg_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], size_t limit,
+		   int (*fn)(void *arg, const struct security_event *e), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	param_i64(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	if ((res = pg_exec(pt, ST_EVENTS_LIST, &p)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		struct security_event e;
+		char kind[64];
+
+		memset(&e, 0, sizeof(e));
+		memcpy(e.account_id, account_id, AUTHD_ID_LEN);
+		e.at = col_i64(&r, 0);
+		col_str(&r, 1, kind, sizeof(kind));
+		col_str(&r, 2, e.ip, sizeof(e.ip));
+		e.kind = (uint16_t)core_event_parse(kind);
+		if (e.kind == 0)
+			r.bad = true;
+		rc = r.bad ? corrupt("security event") : fn(arg, &e);
+	}
+	PQclear(res);
+	return rc;
 }
 
 /* --- backup codes ------------------------------------------------------------------- */

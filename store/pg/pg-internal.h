@@ -69,6 +69,8 @@ enum pg_stmt {
 	ST_BACKUP_DEL,
 	ST_THROTTLE_GET,
 	ST_THROTTLE_PUT,
+	ST_EVENT_ADD,
+	ST_EVENTS_LIST,
 	ST_SWEEP_LOCK,
 	ST_SWEEP,
 	ST__COUNT
@@ -148,6 +150,9 @@ int pg_throttle_get(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 		    struct throttle_rec *r);
 int pg_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 		    const struct throttle_rec *r);
+int pg_event_add(struct store_txn *t, const struct security_event *e);
+int pg_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], size_t limit,
+		   int (*fn)(void *arg, const struct security_event *e), void *arg);
 int pg_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 	     const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted);
 

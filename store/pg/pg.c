@@ -680,5 +680,7 @@ const struct store_engine_ops store_pg_engine = {
     .backup_del = pg_backup_del,
     .throttle_get = pg_throttle_get,
     .throttle_put = pg_throttle_put,
+    .event_add = pg_event_add,
+    .events_list = pg_events_list,
     .sweep = pg_sweep,
 };

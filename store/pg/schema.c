@@ -109,6 +109,14 @@ static const char schema_v1[] =
     "  pos smallint NOT NULL,"
     "  ring bigint[] NOT NULL" /* failure times: the ring's first `count` slots */
     ");"
+    "CREATE TABLE security_events ("
+    "  id bigserial PRIMARY KEY,"
+    "  account_id bytea NOT NULL,"
+    "  at bigint NOT NULL,"
+    "  kind text NOT NULL," /* core_event_name(): totp_enabled, ... */
+    "  ip text NOT NULL"
+    ");"
+    "CREATE INDEX security_events_account ON security_events (account_id, at DESC, id DESC);"
     "INSERT INTO authd_schema (version) VALUES (1);";
 
 /* migrations[v] brings a schema of version v to v + 1. */

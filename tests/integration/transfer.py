@@ -122,6 +122,10 @@ class ExportImport(unittest.TestCase):
                                            "code": totp(secret, now)})
             self.assertEqual(r.status, 200, r)
             remember_secret(r.json["session"])
+            # The security events came along (TOTP turned on).
+            import pg_harness as pgh
+            kinds = pgh.sql(url, "SELECT kind FROM security_events").split()
+            self.assertIn("totp_enabled", kinds)
             # Sessions do not move: people log in again.
             self.assertEqual(dst.get("/1/me", token=tok).status, 401)
             self.assertEqual(dst.stop(), 0)

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+
 #include "lmdb-internal.h"
 #include "unit_store.h"
 
@@ -330,14 +332,98 @@ static void test_throttle_round_trip(void **state)
 	assert_memory_equal(&in, &out, sizeof(in));
 }
 
+/* Security events: listed newest first, at most the limit, per account. */
+static int put_events(struct store_txn *txn, void *arg)
+{
+	static const struct {
+		uint8_t account;
+		int64_t at;
+		enum security_event_kind kind;
+		const char *ip;
+	} evs[] = {
+	    {1, 100, EVENT_TOTP_ENABLED, "192.0.2.1"},
+	    {1, 300, EVENT_PASSWORD_CHANGED, "2001:db8::7"},
+	    {1, 200, EVENT_BACKUP_CODES_REGENERATED, ""},
+	    {1, 300, EVENT_SECOND_FACTOR_LOCKED, "192.0.2.9"}, /* the same second */
+	    {2, 250, EVENT_TOTP_REMOVED, "192.0.2.2"},
+	};
+	int rc = 0;
+
+	(void)arg;
+	for (size_t i = 0; rc == 0 && i < sizeof(evs) / sizeof(evs[0]); i++) {
+		struct security_event e;
+
+		memset(&e, 0, sizeof(e));
+		memset(e.account_id, evs[i].account, AUTHD_ID_LEN);
+		e.at = evs[i].at;
+		e.kind = (uint16_t)evs[i].kind;
+		snprintf(e.ip, sizeof(e.ip), "%s", evs[i].ip);
+		rc = store_event_add(txn, &e);
+	}
+	return rc;
+}
+
+struct event_list {
+	uint8_t account;
+	size_t limit, n;
+	struct security_event got[8];
+};
+
+static int collect_event(void *arg, const struct security_event *e)
+{
+	struct event_list *l = arg;
+
+	if (l->n == 8)
+		return -99;
+	l->got[l->n++] = *e;
+	return 0;
+}
+
+static int list_events(struct store_txn *txn, void *arg)
+{
+	struct event_list *l = arg;
+	uint8_t id[AUTHD_ID_LEN];
+
+	memset(id, l->account, sizeof(id));
+	l->n = 0;
+	return store_events_list(txn, id, l->limit, collect_event, l);
+}
+
+static void test_security_events(void **state)
+{
+	struct event_list l = {.account = 1, .limit = 10};
+
+	(void)state;
+	assert_int_equal(unit_write(put_events, NULL), 0);
+	assert_int_equal(unit_read(list_events, &l), 0);
+	assert_int_equal(l.n, 4);
+	assert_int_equal(l.got[0].at, 300);
+	assert_int_equal(l.got[1].at, 300);
+	assert_int_equal(l.got[2].at, 200);
+	assert_int_equal(l.got[2].kind, EVENT_BACKUP_CODES_REGENERATED);
+	assert_string_equal(l.got[2].ip, "");
+	assert_int_equal(l.got[3].at, 100);
+	assert_string_equal(l.got[3].ip, "192.0.2.1");
+	assert_int_equal(l.got[3].kind, EVENT_TOTP_ENABLED);
+	l.limit = 2;
+	assert_int_equal(unit_read(list_events, &l), 0);
+	assert_int_equal(l.n, 2);
+	l.account = 2;
+	l.limit = 10;
+	assert_int_equal(unit_read(list_events, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.got[0].kind, EVENT_TOTP_REMOVED);
+	l.account = 3; /* none */
+	assert_int_equal(unit_read(list_events, &l), 0);
+	assert_int_equal(l.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_throttle_round_trip),
-	    cmocka_unit_test(test_account),
-	    cmocka_unit_test(test_sessions),
-	    cmocka_unit_test(test_factor_records),
-	    cmocka_unit_test(test_org_member),
+	    cmocka_unit_test(test_security_events), cmocka_unit_test(test_throttle_round_trip),
+	    cmocka_unit_test(test_account),	    cmocka_unit_test(test_sessions),
+	    cmocka_unit_test(test_factor_records),  cmocka_unit_test(test_org_member),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
