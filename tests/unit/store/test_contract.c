@@ -354,28 +354,15 @@ static void test_rerun_counts_once(void **state)
 	assert_true(atomic_load(&runs) >= ROUNDS * THREADS);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	unit_store_open();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unit_store_close();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_totp_step_once, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_backup_code_once, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_login_taken_once, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_failed_job_leaves_nothing, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_rerun_counts_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_totp_step_once, unit_setup, unit_teardown),
+	    cmocka_unit_test_setup_teardown(test_backup_code_once, unit_setup, unit_teardown),
+	    cmocka_unit_test_setup_teardown(test_login_taken_once, unit_setup, unit_teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_job_leaves_nothing, unit_setup,
+					    unit_teardown),
+	    cmocka_unit_test_setup_teardown(test_rerun_counts_once, unit_setup, unit_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

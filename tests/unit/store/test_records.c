@@ -280,20 +280,6 @@ static void test_org_member(void **state)
 	assert_string_equal(out, "Ann's \"org\"");
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	unit_store_open();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unit_store_close();
-	return 0;
-}
-
 static int put_rec(struct store_txn *txn, void *arg)
 {
 	struct throttle_rec *r = arg;
@@ -426,5 +412,5 @@ int main(void)
 	    cmocka_unit_test(test_factor_records),  cmocka_unit_test(test_org_member),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
 }

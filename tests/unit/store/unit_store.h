@@ -260,4 +260,19 @@ static inline void unit_store_close(void)
 	}
 }
 
+/* cmocka group (or per-test) set-up and tear-down: a fresh store. */
+static inline int unit_setup(void **state)
+{
+	(void)state;
+	unit_store_open();
+	return 0;
+}
+
+static inline int unit_teardown(void **state)
+{
+	(void)state;
+	unit_store_close();
+	return 0;
+}
+
 #endif
