@@ -25,8 +25,6 @@ struct store_engine_ops {
 	int (*is_empty)(bool *empty);
 	void (*write)(struct job *job);
 	void (*read)(struct job *job);
-	int (*read_begin)(struct store_txn **txn);
-	void (*read_end)(struct store_txn *txn);
 	void (*stats)(struct store_stats *st);
 
 	int (*account_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct account *a);

@@ -89,16 +89,6 @@ void store_read(struct job *job)
 	engine->read(job);
 }
 
-int store_read_begin(struct store_txn **txn)
-{
-	return engine->read_begin(txn);
-}
-
-void store_read_end(struct store_txn *txn)
-{
-	engine->read_end(txn);
-}
-
 void store_stats(struct store_stats *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -109,14 +109,6 @@ void store_write(struct job *job);
  */
 void store_read(struct job *job);
 
-/*
- * A read transaction for the loop thread, on LMDB only (a read costs under
- * a microsecond there); end it before returning to the event loop.
- * Returns 0 or STORE_E_*. Going away: reads become jobs.
- */
-int store_read_begin(struct store_txn **txn);
-void store_read_end(struct store_txn *txn);
-
 /* --- typed operations ---------------------------------------------------------- */
 
 int store_account_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct account *a);

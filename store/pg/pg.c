@@ -627,17 +627,6 @@ static int pg_is_empty(bool *empty)
 }
 
 /* The loop's synchronous read transaction is LMDB's alone. */
-static int pg_read_begin(struct store_txn **txn)
-{
-	*txn = NULL;
-	return STORE_E_IO;
-}
-
-static void pg_read_end(struct store_txn *txn)
-{
-	(void)txn;
-}
-
 static void pg_stats(struct store_stats *st)
 {
 	st->commits = atomic_load(&stat_commits);
@@ -656,8 +645,6 @@ const struct store_engine_ops store_pg_engine = {
     .is_empty = pg_is_empty,
     .write = pg_write,
     .read = pg_read,
-    .read_begin = pg_read_begin,
-    .read_end = pg_read_end,
     .stats = pg_stats,
     .account_get = pg_account_get,
     .account_put = pg_account_put,

@@ -160,18 +160,6 @@ static void test_failed_statement_is_sticky(void **state)
 	unit_store_close();
 }
 
-static void test_read_begin_unsupported(void **state)
-{
-	struct store_txn *txn = (struct store_txn *)&txn;
-
-	(void)state;
-	unit_store_open();
-	assert_int_equal(store_read_begin(&txn), STORE_E_IO);
-	assert_null(txn);
-	store_read_end(txn);
-	unit_store_close();
-}
-
 /* --- one sweeper at a time ----------------------------------------------------------------- */
 
 struct sweep_arg {
@@ -316,7 +304,6 @@ int main(void)
 	    cmocka_unit_test(test_schema_versions),
 	    cmocka_unit_test(test_concurrent_migrate),
 	    cmocka_unit_test(test_failed_statement_is_sticky),
-	    cmocka_unit_test(test_read_begin_unsupported),
 	    cmocka_unit_test(test_one_sweeper),
 	    cmocka_unit_test(test_server_down_and_back),
 	};
