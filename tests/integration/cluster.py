@@ -208,6 +208,33 @@ class ThreeNodes(unittest.TestCase):
 
 
 @unittest.skipUnless(ENGINE == "postgresql", "several nodes need PostgreSQL")
+class MultiHostUrl(unittest.TestCase):
+    def test_first_host_down_second_serves(self):
+        # A multi-host URL with target_session_attrs=read-write, as a
+        # failover setup writes it: the first host refuses connections.
+        import pg_harness
+        import socket
+        url = pg_harness.createdb()
+        host_port, db = url.split("@", 1)[1].split("/", 1)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            dead = s.getsockname()[1]  # nobody listens there once closed
+        multi = (f"postgresql://postgres@127.0.0.1:{dead},{host_port}/{db}"
+                 "?target_session_attrs=read-write&connect_timeout=3")
+        a = Authd(name="multihost", pg_url=multi)
+        try:
+            a.start()
+            e = email()
+            a.signup(e)
+            self.assertEqual(a.login(e).json["state"], "done")
+            self.assertEqual(a.stop(), 0)
+            self.assertNotIn(multi, a.log_text())  # the url is never logged
+        finally:
+            a.cleanup()
+            pg_harness.dropdb(db)
+
+
+@unittest.skipUnless(ENGINE == "postgresql", "several nodes need PostgreSQL")
 class DatabaseCrash(unittest.TestCase):
     """On a private server (it is stopped as by a crash)."""
 
