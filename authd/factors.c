@@ -7,31 +7,34 @@
 
 #include "http.h"
 
-#include <log.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <util.h>
 
+/* Filled once by factor_setup(), before any thread reads them. */
+static struct core_keys keys;
+static struct core_params params;
+
+void factor_setup(void)
+{
+	keys.totp = srv.keys.totp;
+	keys.backup = srv.keys.backup;
+	params.session_idle = srv.cfg.session_idle_s;
+	params.session_absolute = srv.cfg.session_absolute_s;
+	params.login_ttl = srv.cfg.login_ttl_s;
+	params.enrollment_ttl = srv.cfg.enrollment_ttl_s;
+	params.login_max_attempts = 5;
+}
+
 const struct core_keys *factor_keys(void)
 {
-	static struct core_keys k;
-
-	k.totp = srv.keys.totp;
-	k.backup = srv.keys.backup;
-	return &k;
+	return &keys;
 }
 
 const struct core_params *factor_params(void)
 {
-	static struct core_params p;
-
-	p.session_idle = srv.cfg.session_idle_s;
-	p.session_absolute = srv.cfg.session_absolute_s;
-	p.login_ttl = srv.cfg.login_ttl_s;
-	p.enrollment_ttl = srv.cfg.enrollment_ttl_s;
-	p.login_max_attempts = 5;
-	return &p;
+	return &params;
 }
 
 int factor_hist_read(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
@@ -71,16 +74,10 @@ int factor_hist_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_L
 		throttle_key_factor(key, account_id);
 		if ((rc = store_throttle_put(txn, key, &h->factor)) != 0)
 			return rc;
-		if (h->factor.consecutive == THROTTLE_FACTOR_LOCK) {
-			char aid[AUTHD_ID_HEX + 1];
-
-			authd_hex(account_id, AUTHD_ID_LEN, aid);
-			log_warn("security event=second_factor_locked account=%s failures=%u", aid,
-				 (unsigned)h->factor.consecutive);
-			if ((rc = factor_event(txn, account_id, EVENT_SECOND_FACTOR_LOCKED, now,
-					       ip)) != 0)
-				return rc;
-		}
+		/* Stored in this transaction; logged once it committed (flow.c). */
+		if (h->locked_now &&
+		    (rc = factor_event(txn, account_id, EVENT_SECOND_FACTOR_LOCKED, now, ip)) != 0)
+			return rc;
 	}
 	if (h->account_dirty) {
 		throttle_key_account(key, account_id);

@@ -10,6 +10,9 @@
 #include <jansson.h>
 #include <store.h>
 
+/* Fills what factor_keys() and factor_params() return, from srv; once at
+ * start, after the configuration and the keys, before any thread. */
+void factor_setup(void);
 /* The server's keys and configured figures, as the rules take them. */
 const struct core_keys *factor_keys(void);
 const struct core_params *factor_params(void);

@@ -16,14 +16,6 @@
 /* A session is touched (last-seen refreshed) at most this often. */
 #define TOUCH_GRANULARITY 60
 
-static struct policy_params params;
-
-const struct policy_params *flow_policy_params(void)
-{
-	params.reauth_window = srv.cfg.reauth_window_s;
-	return &params;
-}
-
 static enum api_error policy_error(enum policy_decision d)
 {
 	switch (d) {
@@ -42,6 +34,8 @@ static enum api_error policy_error(enum policy_decision d)
 static enum api_error decide(struct flow *f)
 {
 	struct principal p = {PRINCIPAL_ANONYMOUS, NULL};
+	/* On the stack: decide() also runs on PostgreSQL's threads. */
+	struct policy_params pp = {srv.cfg.reauth_window_s};
 
 	if (policy_needs_session(f->action)) {
 		if (!f->has_session)
@@ -51,7 +45,7 @@ static enum api_error decide(struct flow *f)
 		p.kind = PRINCIPAL_SESSION;
 		p.session = &f->session;
 	}
-	return policy_error(policy_decide(flow_policy_params(), &p, f->action, NULL, f->now));
+	return policy_error(policy_decide(&pp, &p, f->action, NULL, f->now));
 }
 
 static void release(struct flow *f)
@@ -93,6 +87,7 @@ static int write_txn(struct job *job, struct store_txn *txn)
 	int rc;
 
 	f->err = E_OK;
+	f->locked = false;
 	if (policy_needs_session(f->action)) {
 		/* Ask again against the session as it is now. */
 		rc = store_session_get(txn, &f->token, &f->session);
@@ -109,6 +104,12 @@ static void write_done(struct job *job)
 {
 	struct flow *f = (struct flow *)job;
 
+	if (f->job.store_rc == 0 && f->locked) {
+		char aid[AUTHD_ID_HEX + 1];
+
+		authd_hex(f->locked_account, AUTHD_ID_LEN, aid);
+		log_warn("security event=second_factor_locked account=%s ip=%s", aid, f->ip);
+	}
 	if (f->ops->written)
 		f->ops->written(f);
 	if (f->req && !req_resume(f->req))

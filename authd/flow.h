@@ -65,6 +65,10 @@ struct flow {
 	enum api_error err;
 	int64_t retry_after; /* with E_TOO_MANY_ATTEMPTS */
 	bool finish_if_gone; /* write even when the client left (record a failure) */
+	/* Set by a write that locked an account's TOTP: logged after the
+	 * commit (a write may run more than once). */
+	bool locked;
+	uint8_t locked_account[AUTHD_ID_LEN];
 	/* The principal, when the action needs a session. */
 	bool has_session;
 	struct token_ref token;
@@ -78,8 +82,5 @@ void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r);
 
 /* Replies the error in f->err (429 with Retry-After for throttling). */
 void flow_reply_error(struct flow *f, struct req *r);
-
-/* The policy parameters from the configuration. */
-const struct policy_params *flow_policy_params(void);
 
 #endif

@@ -100,7 +100,7 @@ struct login_flow {
 	uint8_t prefix[16];
 	size_t prefix_len;
 	bool has_device;
-	uint8_t device_account[AUTHD_ID_LEN], device_nonce[16];
+	struct device_cookie device; /* as shown; verified in the read */
 	/* The delay's subject (client or unknown email) and, for an account,
 	 * its account-wide hourly cap ('a'), as read and as written. */
 	uint8_t subject[THROTTLE_KEY_LEN], acct_key[THROTTLE_KEY_LEN];
@@ -128,18 +128,23 @@ static int login_read(struct flow *f, struct store_txn *txn)
 	if (rc != 0 && rc != STORE_E_NOTFOUND)
 		return rc;
 	j->known = rc == 0;
-	if (!j->known) {
-		throttle_key_email(j->subject, srv.keys.subjects, j->email);
-		return store_throttle_get(txn, j->subject, &j->stored);
+	/* Known or not, the same keys: a delay per client (the email's keyed
+	 * hash stands in for the account id of an unknown email) and an
+	 * hourly cap per account or email, so the answers do not tell an
+	 * existing account from an unknown email. */
+	if (j->known) {
+		memcpy(j->phc, a.pw_hash, sizeof(j->phc));
+		OPENSSL_cleanse(&a, sizeof(a));
+		throttle_key_account(j->acct_key, j->account_id);
+	} else {
+		throttle_key_email(j->acct_key, srv.keys.subjects, j->email);
 	}
-	memcpy(j->phc, a.pw_hash, sizeof(j->phc));
-	OPENSSL_cleanse(&a, sizeof(a));
-	if (j->has_device && CRYPTO_memcmp(j->device_account, j->account_id, AUTHD_ID_LEN) == 0)
-		throttle_key_device(j->subject, srv.keys.subjects, j->account_id, j->device_nonce);
+	if (j->known && j->has_device &&
+	    session_device_verify(&j->device, j->account_id, j->phc, f->now))
+		throttle_key_device(j->subject, srv.keys.subjects, j->account_id, j->device.nonce);
 	else
-		throttle_key_client(j->subject, srv.keys.subjects, j->account_id, j->prefix,
+		throttle_key_client(j->subject, srv.keys.subjects, j->acct_key + 1, j->prefix,
 				    j->prefix_len);
-	throttle_key_account(j->acct_key, j->account_id);
 	if ((rc = store_throttle_get(txn, j->acct_key, &j->acct_stored)) != 0)
 		return rc;
 	return store_throttle_get(txn, j->subject, &j->stored);
@@ -151,7 +156,7 @@ static bool login_check(struct flow *f, struct req *r)
 	int64_t wait = loop_retry_after(throttle_subject_fresh(j->subject, &j->stored, j->read_seq),
 					j->subject, r->ip, f->now);
 
-	if (j->known && wait >= 0) {
+	if (wait >= 0) {
 		/* The account-wide hourly cap, whoever made the failures. */
 		struct throttle_slot *acct = throttle_slot_subject(j->acct_key);
 		int64_t cap =
@@ -177,10 +182,8 @@ static bool login_check(struct flow *f, struct req *r)
 	throttle_inflight_subject(j->subject, +1);
 	throttle_inflight_ip(j->ip, +1);
 	j->inflight_subject = j->inflight_ip = true;
-	if (j->known) {
-		throttle_inflight_subject(j->acct_key, +1);
-		j->inflight_acct = true;
-	}
+	throttle_inflight_subject(j->acct_key, +1);
+	j->inflight_acct = true;
 	return true;
 }
 
@@ -223,6 +226,8 @@ static int login_write(struct flow *f, struct store_txn *txn)
 	l->new_phc = j->rehashed ? j->new_phc : NULL;
 	if ((rc = store_throttle_get(txn, j->subject, &l->subject)) != 0)
 		return rc;
+	if (!j->known && (rc = store_throttle_get(txn, j->acct_key, &l->hist.account)) != 0)
+		return rc;
 	if (j->known) {
 		if ((rc = factor_hist_read(txn, id, &l->hist)) != 0)
 			return rc;
@@ -242,10 +247,14 @@ static int login_write(struct flow *f, struct store_txn *txn)
 		l->backup_found = rc == 0;
 	}
 	core_password_login_decide(l, f->now, factor_params());
+	f->err = api_error_from_verdict(l->verdict);
+	f->retry_after = l->retry_after;
 	j->written = l->subject;
 	j->acct_written = l->hist.account;
 	if ((l->subject_write && (rc = store_throttle_put(txn, j->subject, &l->subject)) != 0) ||
 	    (j->known && (rc = factor_hist_write(txn, id, &l->hist, f->now, f->ip)) != 0) ||
+	    (!j->known && l->hist.account_dirty &&
+	     (rc = store_throttle_put(txn, j->acct_key, &l->hist.account)) != 0) ||
 	    (l->account_write && (rc = store_account_put(txn, &l->account)) != 0))
 		return rc;
 	if (l->verdict != CORE_OK)
@@ -263,8 +272,7 @@ static void login_written(struct flow *f)
 	 * and counts in the history the next check sees. */
 	if (f->job.store_rc == 0) {
 		throttle_subject_written(j->subject, &j->written);
-		if (j->known)
-			throttle_subject_written(j->acct_key, &j->acct_written);
+		throttle_subject_written(j->acct_key, &j->acct_written);
 	}
 	throttle_inflight_subject(j->subject, -1);
 	j->inflight_subject = false;
@@ -281,13 +289,18 @@ static void login_reply(struct flow *f, struct req *r)
 	char expires[21];
 	json_t *methods;
 
+	if (l->verdict == CORE_THROTTLED) {
+		log_auth(r, "password", "throttled", j->known ? j->account_id : NULL);
+		flow_reply_error(f, r);
+		return;
+	}
 	if (l->verdict != CORE_OK) {
 		log_auth(r, "password", "failure", j->known ? j->account_id : NULL);
 		reply_error(r, E_INVALID_CREDENTIALS);
 		return;
 	}
 	/* A right password: this browser is recognised from now on. */
-	session_set_device_cookie(r, j->account_id);
+	session_set_device_cookie(r, j->account_id, l->account.pw_hash, f->now);
 	if (!l->second_factor) {
 		log_auth(r, "password", "success", j->account_id);
 		reply_session_done(r, &j->token, f->now, -1);
@@ -357,7 +370,7 @@ void http_login_start(struct req *r)
 	j->pw_len = plen;
 	json_wipe_decref(body);
 	j->prefix_len = proxy_ip_prefix(r->ip, j->prefix);
-	j->has_device = session_device_of(r, j->device_account, j->device_nonce);
+	j->has_device = session_device_of(r, &j->device);
 	j->read_seq = throttle_seq();
 	flow_start(&j->f, &login_ops, r);
 }
@@ -413,6 +426,8 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 				factor_params());
 	f->err = api_error_from_verdict(s->verdict);
 	f->retry_after = s->retry_after;
+	f->locked = s->hist.locked_now;
+	memcpy(f->locked_account, id, AUTHD_ID_LEN);
 	if (s->verdict == CORE_DAMAGED)
 		return STORE_E_CORRUPT; /* the seed does not open: wrong key file? */
 	if ((s->totp_write && (rc = store_totp_put(txn, id, &s->totp)) != 0) ||
@@ -428,7 +443,9 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 		return 0;
 	if ((rc = store_account_get(txn, id, &a)) != 0)
 		return rc;
-	return session_issue(txn, &j->token.ref, &a, AAL_SECOND_FACTOR, f->now);
+	rc = session_issue(txn, &j->token.ref, &a, AAL_SECOND_FACTOR, f->now);
+	OPENSSL_cleanse(&a, sizeof(a));
+	return rc;
 }
 
 /* Reads whether the login is pending, its account not throttled and its

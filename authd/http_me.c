@@ -268,6 +268,9 @@ static int pwchange_write(struct flow *f, struct store_txn *txn)
 	c.account_found = rc == 0;
 	core_password_change_decide(&c, f->now);
 	f->err = api_error_from_verdict(c.verdict);
+	f->retry_after = c.retry_after;
+	f->locked = c.hist.locked_now;
+	memcpy(f->locked_account, id, AUTHD_ID_LEN);
 	j->wrote_th = c.hist.factor_dirty;
 	j->written = c.hist.factor;
 	if ((rc = factor_hist_write(txn, id, &c.hist, f->now, f->ip)) == 0 && c.account_write) {

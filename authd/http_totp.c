@@ -87,6 +87,8 @@ static int totp_write(struct flow *f, struct store_txn *txn)
 	}
 	f->err = api_error_from_verdict(c.verdict);
 	f->retry_after = c.retry_after;
+	f->locked = c.hist.locked_now;
+	memcpy(f->locked_account, id, AUTHD_ID_LEN);
 	if (c.verdict == CORE_DAMAGED) {
 		rc = STORE_E_CORRUPT; /* a seed that does not open: wrong key file? */
 		goto out;

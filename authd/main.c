@@ -4,6 +4,7 @@
  */
 #include "async.h"
 #include "config.h"
+#include "factors.h"
 #include "http.h"
 #include "keys.h"
 #include <log.h>
@@ -216,6 +217,7 @@ int main(int argc, char **argv)
 	if (keys_load(&srv.keys, key_path) != 0)
 		goto out;
 	warn_key_beside_data(key_path, srv.cfg.data_dir);
+	factor_setup();
 	password_setup(srv.keys.pepper, (struct password_cost){srv.cfg.argon2_m_kib,
 							       srv.cfg.argon2_t, srv.cfg.argon2_p});
 	if (password_init_dummy() != 0) {

@@ -118,6 +118,8 @@ static long parse_content_length(const char *v)
 		if (first >= 0 && n != first)
 			return -1;
 		first = n;
+		if (*end == ',' && end[1] == '\0')
+			return -1; /* an empty element after a comma */
 		v = *end == ',' ? end + 1 : end;
 	}
 	return first;
@@ -136,13 +138,23 @@ static struct req *req_new(struct lws *wsi, const char *uri)
 	r->method = method_of(wsi);
 	snprintf(r->path, sizeof(r->path), "%s", uri);
 	{
-		char peer[48], xff[512];
+		char peer[48];
+		char *xff = NULL;
+		int xlen = srv.proxies.n ? lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) : 0;
 
 		lws_get_peer_simple(wsi, peer, sizeof(peer));
-		xff[0] = '\0';
-		if (srv.proxies.n)
-			copy_header(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof(xff));
-		proxy_client_ip(&srv.proxies, peer, xff[0] ? xff : NULL, r->ip, sizeof(r->ip));
+		/* The whole header, however long: a long one must not make the
+		 * trusted proxy itself the client. */
+		if (xlen > 0 && (xff = malloc((size_t)xlen + 1)) != NULL)
+			copy_header(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, (size_t)xlen + 1);
+		if (xlen > 0 && (xff == NULL || xff[0] == '\0')) {
+			/* Cannot read it: refuse rather than guess (see callback_http). */
+			snprintf(r->ip, sizeof(r->ip), "%s", peer);
+			r->xff_unreadable = true;
+		} else {
+			proxy_client_ip(&srv.proxies, peer, xff, r->ip, sizeof(r->ip));
+		}
+		free(xff);
 	}
 	copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->authorization, sizeof(r->authorization));
 	/* Cookies matter only without a Bearer token; they may be kilobytes,
@@ -285,6 +297,10 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 		pss->req = r;
 		if (open_requests > srv.cfg.max_connections) {
 			r->close_after = true;
+			reply_error(r, E_OVERLOADED);
+			return 0;
+		}
+		if (r->xff_unreadable) {
 			reply_error(r, E_OVERLOADED);
 			return 0;
 		}

@@ -169,26 +169,41 @@ static const char *cookie_value(const char *header, const char *name, size_t *le
 	return NULL;
 }
 
-#define DEVICE_RAW	 (AUTHD_ID_LEN + 16 + 16)
+#define DEVICE_RAW	 (AUTHD_ID_LEN + 16 + 8 + 16)
 #define DEVICE_MAX_AGE_S (180LL * 86400)
 
-static void device_mac(const uint8_t *id_nonce, uint8_t mac[16])
+static void put_i64(uint8_t *p, int64_t v)
 {
-	uint8_t h[AUTHD_HASH_LEN];
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)((uint64_t)v >> (56 - 8 * i));
+}
 
-	authd_hmac_sha256(srv.keys.device, id_nonce, AUTHD_ID_LEN + 16, h);
+/* HMAC(device key, account || nonce || issued_at || SHA-256(password
+ * hash)): every password change (a new salt) ends the account's cookies. */
+static void device_mac(const uint8_t account_id[AUTHD_ID_LEN], const uint8_t nonce[16],
+		       int64_t issued_at, const char *pw_hash, uint8_t mac[16])
+{
+	uint8_t in[AUTHD_ID_LEN + 16 + 8 + AUTHD_HASH_LEN], h[AUTHD_HASH_LEN];
+
+	memcpy(in, account_id, AUTHD_ID_LEN);
+	memcpy(in + AUTHD_ID_LEN, nonce, 16);
+	put_i64(in + AUTHD_ID_LEN + 16, issued_at);
+	authd_sha256(pw_hash, strlen(pw_hash), in + AUTHD_ID_LEN + 24);
+	authd_hmac_sha256(srv.keys.device, in, sizeof(in), h);
 	memcpy(mac, h, 16);
 	OPENSSL_cleanse(h, sizeof(h));
 }
 
-void session_set_device_cookie(struct req *r, const uint8_t account_id[AUTHD_ID_LEN])
+void session_set_device_cookie(struct req *r, const uint8_t account_id[AUTHD_ID_LEN],
+			       const char *pw_hash, int64_t now)
 {
 	uint8_t raw[DEVICE_RAW];
-	char text[4 * DEVICE_RAW / 3 + 4], cookie[160];
+	char text[4 * DEVICE_RAW / 3 + 4], cookie[200];
 
 	memcpy(raw, account_id, AUTHD_ID_LEN);
 	authd_random(raw + AUTHD_ID_LEN, 16);
-	device_mac(raw, raw + AUTHD_ID_LEN + 16);
+	put_i64(raw + AUTHD_ID_LEN + 16, now);
+	device_mac(account_id, raw + AUTHD_ID_LEN, now, pw_hash, raw + AUTHD_ID_LEN + 24);
 	authd_b64url(raw, sizeof(raw), text);
 	snprintf(cookie, sizeof(cookie),
 		 "%s=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%lld", DEVICE_COOKIE,
@@ -196,23 +211,35 @@ void session_set_device_cookie(struct req *r, const uint8_t account_id[AUTHD_ID_
 	req_add_header(r, "Set-Cookie", cookie);
 }
 
-bool session_device_of(const struct req *r, uint8_t account_id[AUTHD_ID_LEN], uint8_t nonce[16])
+bool session_device_of(const struct req *r, struct device_cookie *d)
 {
-	uint8_t raw[DEVICE_RAW + 1], mac[16];
+	uint8_t raw[DEVICE_RAW + 1];
+	uint64_t at = 0;
 	const char *v;
 	size_t len = 0;
-	bool ok;
 
 	if (r->cookie == NULL || (v = cookie_value(r->cookie, DEVICE_COOKIE, &len)) == NULL ||
 	    authd_unb64url(v, len, raw, sizeof(raw)) != DEVICE_RAW)
 		return false;
-	device_mac(raw, mac);
-	ok = CRYPTO_memcmp(mac, raw + AUTHD_ID_LEN + 16, 16) == 0;
-	if (ok) {
-		memcpy(account_id, raw, AUTHD_ID_LEN);
-		memcpy(nonce, raw + AUTHD_ID_LEN, 16);
-	}
-	return ok;
+	memcpy(d->account_id, raw, AUTHD_ID_LEN);
+	memcpy(d->nonce, raw + AUTHD_ID_LEN, 16);
+	for (int i = 0; i < 8; i++)
+		at = at << 8 | raw[AUTHD_ID_LEN + 16 + i];
+	d->issued_at = (int64_t)at;
+	memcpy(d->mac, raw + AUTHD_ID_LEN + 24, 16);
+	return true;
+}
+
+bool session_device_verify(const struct device_cookie *d, const uint8_t account_id[AUTHD_ID_LEN],
+			   const char *pw_hash, int64_t now)
+{
+	uint8_t mac[16];
+
+	if (CRYPTO_memcmp(d->account_id, account_id, AUTHD_ID_LEN) != 0 ||
+	    d->issued_at > now + 60 || now - d->issued_at > DEVICE_MAX_AGE_S)
+		return false;
+	device_mac(d->account_id, d->nonce, d->issued_at, pw_hash, mac);
+	return CRYPTO_memcmp(mac, d->mac, 16) == 0;
 }
 
 struct touch_job {

@@ -64,14 +64,26 @@ bool session_credential_or_reply(struct req *r, struct token_ref *ref, bool *via
 
 /*
  * The device cookie of a recognised browser: set after a right password,
- * base64url of the account id, 16 random bytes and a 16-byte HMAC of both
- * (device key), so only authd makes them. A login from a browser showing
- * the cookie of that account has its own delay, apart from strangers'.
+ * base64url of the account id, 16 random bytes, the time it was issued and
+ * a 16-byte HMAC (device key) of those and of the account's password hash,
+ * so only authd makes them, they end after 180 days, and a password change
+ * (a new hash) ends every one of them. A login from a browser showing a valid
+ * cookie of that account has its own delay, apart from strangers'.
  */
-void session_set_device_cookie(struct req *r, const uint8_t account_id[AUTHD_ID_LEN]);
-/* The account and nonce of r's device cookie; false when it has none or
- * it does not verify. */
-bool session_device_of(const struct req *r, uint8_t account_id[AUTHD_ID_LEN], uint8_t nonce[16]);
+struct device_cookie {
+	uint8_t account_id[AUTHD_ID_LEN];
+	uint8_t nonce[16];
+	int64_t issued_at;
+	uint8_t mac[16];
+};
+void session_set_device_cookie(struct req *r, const uint8_t account_id[AUTHD_ID_LEN],
+			       const char *pw_hash, int64_t now);
+/* r's device cookie as shown (not yet verified); false when it has none or
+ * it does not decode. */
+bool session_device_of(const struct req *r, struct device_cookie *d);
+/* Whether d is a valid cookie of account_id now (any thread). */
+bool session_device_verify(const struct device_cookie *d, const uint8_t account_id[AUTHD_ID_LEN],
+			   const char *pw_hash, int64_t now);
 
 /* Refreshes the session's last-seen time (a write no response waits for). */
 void session_touch(const struct token_ref *ref, int64_t now);

@@ -108,6 +108,16 @@ static int64_t num(json_t *obj, const char *name, bool *ok)
 	return v ? (int64_t)json_integer_value(v) : 0;
 }
 
+/* An integer field within [lo, hi]. */
+static int64_t num_in(json_t *obj, const char *name, int64_t lo, int64_t hi, bool *ok)
+{
+	int64_t v = num(obj, name, ok);
+
+	if (v < lo || v > hi)
+		*ok = false;
+	return v;
+}
+
 static const char *str(json_t *obj, const char *name, size_t max, bool *ok)
 {
 	const char *s = json_string_value(json_object_get(obj, name));
@@ -310,9 +320,21 @@ static int put_record(struct store_txn *txn, json_t *obj)
 	if (strcmp(type, "account") == 0) {
 		struct account a = {0};
 
+		const char *email;
+		char norm[EMAIL_MAX + 1];
+		uint8_t other[AUTHD_ID_LEN];
+
 		ok = unhex_field(obj, "id", a.id, AUTHD_ID_LEN) == 0 &&
 		     unhex_field(obj, "org_id", a.org_id, AUTHD_ID_LEN) == 0;
-		snprintf(a.email, sizeof(a.email), "%s", str(obj, "email", EMAIL_MAX, &ok));
+		email = str(obj, "email", EMAIL_MAX, &ok);
+		/* As authd files emails (normalized), and one account each. */
+		if (authd_email_normalize(email, strlen(email), norm) != 0 ||
+		    strcmp(norm, email) != 0)
+			ok = false;
+		if (ok && (rc = store_account_by_email(txn, email, other)) != STORE_E_NOTFOUND)
+			return rc == 0 && memcmp(other, a.id, AUTHD_ID_LEN) != 0 ? STORE_E_CORRUPT
+										 : rc;
+		snprintf(a.email, sizeof(a.email), "%s", email);
 		snprintf(a.name, sizeof(a.name), "%s", str(obj, "name", NAME_MAX_B, &ok));
 		snprintf(a.pw_hash, sizeof(a.pw_hash), "%s",
 			 str(obj, "pw_hash", PW_HASH_MAX - 1, &ok));
@@ -342,9 +364,15 @@ static int put_record(struct store_txn *txn, json_t *obj)
 		     unhex_var(obj, "pending_seed_sealed", t.pending_seed, SEALED_SEED_MAX,
 			       &t.pending_seed_len) == 0;
 		t.enabled = json_is_true(json_object_get(obj, "enabled"));
-		t.alg = (uint8_t)num(obj, "alg", &ok);
-		t.digits = (uint8_t)num(obj, "digits", &ok);
-		t.period = (uint8_t)num(obj, "period", &ok);
+		t.alg = (uint8_t)num_in(obj, "alg", OTP_ALG_SHA1, OTP_ALG_SHA512, &ok);
+		t.digits = (uint8_t)num_in(obj, "digits", OTP_DIGITS_MIN, OTP_DIGITS_MAX, &ok);
+		t.period = (uint8_t)num_in(obj, "period", 1, 255, &ok);
+		/* A sealed seed holds at least a 128-bit key; an enabled
+		 * credential has one. */
+		if ((t.enabled && t.seed_len < SEAL_OVERHEAD + 16) ||
+		    (t.seed_len && t.seed_len < SEAL_OVERHEAD + 16) ||
+		    (t.pending_seed_len && t.pending_seed_len < SEAL_OVERHEAD + 16))
+			ok = false;
 		t.last_step = num(obj, "last_step", &ok);
 		t.enabled_at = num(obj, "enabled_at", &ok);
 		t.pending_expires_at = num(obj, "pending_expires_at", &ok);
@@ -378,13 +406,19 @@ static int put_record(struct store_txn *txn, json_t *obj)
 
 		ok = unhex_field(obj, "subject", key, THROTTLE_KEY_LEN) == 0 &&
 		     json_array_size(ring) <= THROTTLE_RING;
-		r.consecutive = (uint32_t)num(obj, "consecutive", &ok);
+		r.consecutive = (uint32_t)num_in(obj, "consecutive", 0, UINT32_MAX, &ok);
 		r.last_failure = num(obj, "last_failure", &ok);
-		r.pos = (uint8_t)num(obj, "pos", &ok);
+		r.pos = (uint8_t)num_in(obj, "pos", 0, THROTTLE_RING - 1, &ok);
 		r.count = (uint8_t)json_array_size(ring);
-		for (size_t i = 0; ok && i < r.count; i++)
-			r.ring[i] = (int64_t)json_integer_value(json_array_get(ring, i));
-		if (r.pos >= THROTTLE_RING)
+		for (size_t i = 0; ok && i < r.count; i++) {
+			json_t *at = json_array_get(ring, i);
+
+			if (!json_is_integer(at))
+				ok = false;
+			r.ring[i] = (int64_t)json_integer_value(at);
+		}
+		/* A ring not yet full is written from its start. */
+		if (r.count < THROTTLE_RING && r.pos != r.count)
 			ok = false;
 		return ok ? store_throttle_put(txn, key, &r) : STORE_E_CORRUPT;
 	}

@@ -278,6 +278,7 @@ void core_session_new(struct session *s, const struct account *a, enum aal aal, 
 struct core_factor_hist {
 	struct throttle_rec factor, account;
 	bool factor_dirty, account_dirty;
+	bool locked_now; /* this failure locked TOTP (a security event) */
 };
 void core_factor_failure(struct core_factor_hist *h, int64_t now);
 void core_factor_success(struct core_factor_hist *h);
@@ -351,7 +352,10 @@ void core_second_factor_step(struct core_second_factor *s, enum core_method m, c
 
 /*
  * The password step, once argon2id said ok or not: records in, decision
- * and records out. With a right password the account gets a session
+ * and records out. The delay and the hourly cap are decided again on the
+ * histories as read in the write (other nodes may have written since the
+ * loop's check): a throttled attempt is CORE_THROTTLED, its hash result
+ * unused and unrecorded. With a right password the account gets a session
  * (CORE_OK, second_factor false) or a pending login (second_factor true).
  */
 struct core_password_login {
@@ -361,14 +365,17 @@ struct core_password_login {
 	const char *verified_phc; /* the hash the password was checked against */
 	const char *new_phc;	  /* a rehash at the configured cost, or NULL */
 	/* The delay's history: the client's (account and address prefix, or
-	 * account and browser), or an unknown email's. */
+	 * account and browser; for an unknown email, email and prefix). */
 	struct throttle_rec subject;
-	struct core_factor_hist hist; /* account: its hourly cap ('a') and factor */
+	/* hist.account: the hourly cap's history ('a', or 'e' for an unknown
+	 * email); hist.factor: the account's second factors (known only). */
+	struct core_factor_hist hist;
 	bool totp_found, backup_found;
 	struct totp_rec totp;
 	struct backup_rec backup;
 	/* out */
 	enum core_verdict verdict;
+	int64_t retry_after; /* with CORE_THROTTLED */
 	bool subject_write, account_write;
 	bool second_factor, totp_locked, has_backup;
 	struct login login;	/* when second_factor */
@@ -420,7 +427,8 @@ void core_backup_regenerate(struct core_totp_change *c, const struct backup_rec 
  * decision out. A right current password does not clear second-factor
  * failures; a wrong one counts as one. */
 struct core_password_change {
-	/* in */
+	/* in (hist.factor is the delay, decided again here: CORE_THROTTLED
+	 * with retry_after) */
 	bool password_ok, account_found;
 	struct account account;
 	const char *verified_phc; /* the hash the current password was checked against */
@@ -428,6 +436,7 @@ struct core_password_change {
 	struct core_factor_hist hist;
 	/* out */
 	enum core_verdict verdict;
+	int64_t retry_after;
 	bool account_write; /* then every other session and pending login ends */
 };
 void core_password_change_decide(struct core_password_change *c, int64_t now);

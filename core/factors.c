@@ -66,6 +66,7 @@ out:
 void core_factor_failure(struct core_factor_hist *h, int64_t now)
 {
 	throttle_record_failure(&h->factor, &throttle_factor_policy, now);
+	h->locked_now = h->factor.consecutive == THROTTLE_FACTOR_LOCK;
 	/* The password step's hourly cap counts this failure too. */
 	throttle_record_hourly(&h->account, now);
 	h->factor_dirty = h->account_dirty = true;

@@ -94,21 +94,33 @@ void core_second_factor_step(struct core_second_factor *s, enum core_method m, c
 void core_password_login_decide(struct core_password_login *l, int64_t now,
 				const struct core_params *p)
 {
+	int64_t cap;
+
 	l->verdict = CORE_INVALID_CREDENTIALS;
+	l->retry_after = 0;
 	l->subject_write = l->account_write = false;
 	l->hist.factor_dirty = l->hist.account_dirty = false;
 	l->second_factor = l->totp_locked = l->has_backup = false;
+	/* As stored now, whatever the loop saw (cluster-wide on PostgreSQL). */
+	l->retry_after = throttle_retry_after(&l->subject, &throttle_account_policy, now, 0);
+	cap = throttle_retry_after(&l->hist.account, &throttle_account_hourly_policy, now, 0);
+	if (cap > l->retry_after)
+		l->retry_after = cap;
+	if (l->retry_after > 0) {
+		l->verdict = CORE_THROTTLED;
+		return;
+	}
 	if (!l->password_ok) {
 		/* The delay is the client's (or the unknown email's); the
 		 * account's hourly cap counts the failure whoever made it, and so
 		 * does the second-factor record's, so that the cap counts both
 		 * steps' failures. */
 		throttle_record_failure(&l->subject, &throttle_account_policy, now);
-		l->subject_write = true;
+		throttle_record_hourly(&l->hist.account, now);
+		l->subject_write = l->hist.account_dirty = true;
 		if (l->known) {
-			throttle_record_hourly(&l->hist.account, now);
 			throttle_record_hourly(&l->hist.factor, now);
-			l->hist.account_dirty = l->hist.factor_dirty = true;
+			l->hist.factor_dirty = true;
 		}
 		return;
 	}
@@ -265,6 +277,11 @@ void core_password_change_decide(struct core_password_change *c, int64_t now)
 {
 	c->account_write = false;
 	c->hist.factor_dirty = c->hist.account_dirty = false;
+	c->retry_after = throttle_retry_after(&c->hist.factor, &throttle_factor_policy, now, 0);
+	if (c->retry_after > 0) {
+		c->verdict = CORE_THROTTLED;
+		return;
+	}
 	if (!c->password_ok) {
 		c->verdict = CORE_WRONG_PASSWORD;
 		core_factor_failure(&c->hist, now);

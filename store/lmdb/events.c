@@ -61,7 +61,7 @@ int lmdb_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]
 	/* Just past the account's range: its id and 0xff, then walk back. */
 	memcpy(end, account_id, AUTHD_ID_LEN);
 	end[AUTHD_ID_LEN] = 0xff;
-	if ((rc = mdb_cursor_open(lmdb_of(t), lmdb_dbi(DB_EVENTS), &cur)) != 0)
+	if (mdb_cursor_open(lmdb_of(t), lmdb_dbi(DB_EVENTS), &cur) != 0)
 		return STORE_E_IO;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	rc =

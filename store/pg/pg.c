@@ -96,6 +96,25 @@ static void on_notice(void *arg, const char *message)
 	log_debug("postgresql: %s", msg);
 }
 
+/* Whether the url parses, checked before any connection: libpq's parse
+ * errors quote the text, which may hold the password, so they are never
+ * logged; this says only that it does not parse. */
+static bool url_parses(const char *conninfo)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+
+	if (err)
+		PQfreemem(err);
+	if (opts == NULL) {
+		log_err("[storage] url does not parse as a libpq conninfo or postgresql:// URI "
+			"(not shown: it may hold a password)");
+		return false;
+	}
+	PQconninfoFree(opts);
+	return true;
+}
+
 PGconn *pg_connect(const char *conninfo, bool quiet)
 {
 	/* Defaults first: expand_dbname lets the URL's own settings (later in
@@ -476,7 +495,7 @@ static int pg_migrate(const struct store_options *o)
 		log_err("the postgresql engine needs a url");
 		return -1;
 	}
-	if ((conn = pg_connect(o->url, false)) == NULL)
+	if (!url_parses(o->url) || (conn = pg_connect(o->url, false)) == NULL)
 		return -1;
 	rc = pg_schema_migrate(conn);
 	PQfinish(conn);
@@ -494,7 +513,7 @@ static int pg_open(const struct store_options *o)
 		log_err("the postgresql engine needs a url");
 		return -1;
 	}
-	if ((conn = pg_connect(o->url, false)) == NULL)
+	if (!url_parses(o->url) || (conn = pg_connect(o->url, false)) == NULL)
 		return -1;
 	if (pg_schema_version(conn, &version) != 0) {
 		PQfinish(conn);

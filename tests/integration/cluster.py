@@ -133,7 +133,9 @@ class ThreeNodes(unittest.TestCase):
             statuses = list(ex.map(guess, range(20)))
         self.assertEqual(set(statuses) | {401, 429}, {401, 429}, statuses)
         evaluated = statuses.count(401)
-        self.assertLess(evaluated, 20, statuses)
+        # Three free failures and the fourth evaluated, then the delay, as
+        # on one node: decided again in each write on the stored row.
+        self.assertLessEqual(evaluated, 4, statuses)
         # Every evaluated guess is in the account's stored history, whichever
         # node took it (the hourly cap's row is one, cluster-wide).
         ring = pg_harness.sql(self.c.pg_url,
@@ -228,10 +230,23 @@ class MultiHostUrl(unittest.TestCase):
             a.signup(e)
             self.assertEqual(a.login(e).json["state"], "done")
             self.assertEqual(a.stop(), 0)
-            self.assertNotIn(multi, a.log_text())  # the url is never logged
         finally:
             a.cleanup()
             pg_harness.dropdb(db)
+
+    def test_password_in_a_bad_url_is_never_logged(self):
+        # libpq's parse errors quote the url; a password with a stray '%'
+        # is a common way to get one.
+        for url in ["postgresql://bob:pw%zzS3CRETx@127.0.0.1/db",
+                    "host=127.0.0.1 password=my S3CRETx dbname=db"]:
+            a = Authd(name="badurl", pg_url=url)
+            try:
+                with self.assertRaises(RuntimeError):
+                    a.start(timeout=5)
+                self.assertIn("does not parse", a.log_text())
+                self.assertNotIn("S3CRETx", a.log_text())
+            finally:
+                a.cleanup()
 
 
 @unittest.skipUnless(ENGINE == "postgresql", "several nodes need PostgreSQL")

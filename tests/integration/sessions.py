@@ -129,8 +129,6 @@ class Sessions(OwnAuthd, unittest.TestCase):
         self.assertEqual(self.a.login(e, "a brand new phrase").status, 200)
 
 
-if __name__ == "__main__":
-    unittest.main()
 
 
 class RevokedDuringHash(OwnAuthd, unittest.TestCase):
@@ -168,3 +166,6 @@ class RevokedDuringHash(OwnAuthd, unittest.TestCase):
         # The password did not change.
         self.assertEqual(self.a.login(e).json["state"], "done")
         self.assertEqual(self.a.login(e, "a brand new passphrase").status, 401)
+
+if __name__ == "__main__":
+    unittest.main()

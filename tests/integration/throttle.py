@@ -94,6 +94,45 @@ class AccountThrottle(OwnAuthd, unittest.TestCase):
                                                   "correct horse battery"},
                                      source_ip=office, headers={"Cookie": theirs}).status, 429)
 
+    def test_unknown_email_behaves_like_an_account_across_addresses(self):
+        # Four wrong passwords from one address, the fifth from another:
+        # an account and an unknown email answer alike (401 both), so the
+        # throttle does not tell which emails have accounts.
+        known, unknown = email(), email()
+        self.a.signup(known)
+        for e in (known, unknown):
+            for _ in range(4):
+                self.assertEqual(self.a.post("/1/login", {"email": e, "password":
+                                                          "wrong password!"},
+                                             source_ip="127.31.31.31").status, 401)
+        answers = [self.a.post("/1/login", {"email": e, "password": "wrong password!"},
+                               source_ip="127.32.32.32").status for e in (known, unknown)]
+        self.assertEqual(answers, [401, 401])
+        answers = [self.a.post("/1/login", {"email": e, "password": "wrong password!"},
+                               source_ip="127.31.31.31").status for e in (known, unknown)]
+        self.assertEqual(answers, [429, 429])
+
+    def test_device_cookie_ends_with_a_password_change(self):
+        e = email()
+        self.a.signup(e)
+        office = "127.56.56.56"
+        ok = self.a.post("/1/login", {"email": e, "password": "correct horse battery"},
+                         source_ip=office)
+        remember_secret(ok.json["session"])
+        cookie = ok.set_cookie("__Host-authd_device").split(";")[0]
+        remember_secret("another long passphrase")
+        r = self.a.put("/1/me/password", {"current_password": "correct horse battery",
+                                          "new_password": "another long passphrase"},
+                       token=ok.json["session"])
+        self.assertEqual(r.status, 204, r)
+        for _ in range(4):
+            self.a.post("/1/login", {"email": e, "password": "wrong password!"},
+                        source_ip=office)
+        # The old cookie no longer names a recognised browser.
+        r = self.a.post("/1/login", {"email": e, "password": "another long passphrase"},
+                        source_ip=office, headers={"Cookie": cookie})
+        self.assertEqual(r.status, 429, r)
+
     def test_parallel_guesses_from_many_addresses_all_count(self):
         # 20 parallel attempts from 20 addresses each get their own delay,
         # but all count toward the account-wide hourly cap (tested at 100
@@ -247,8 +286,6 @@ class IpThrottle(OwnAuthd, unittest.TestCase):
         self.assertEqual(r.status, 401)
 
 
-if __name__ == "__main__":
-    unittest.main()
 
 
 class SignupLimits(OwnAuthd, unittest.TestCase):
@@ -360,6 +397,14 @@ class TrustedProxies(OwnAuthd, unittest.TestCase):
         self.assertEqual(self.spray("127.0.0.1", "198.51.100.1, 127.0.0.3", 1), [429])
         self.assertIn("ip=198.51.100.2", self.a.log_text())
 
+    def test_long_header_still_names_the_client(self):
+        # A client may send a long X-Forwarded-For of its own; the proxy
+        # appends the real address. It must not become the proxy itself.
+        forged = ", ".join(f"10.9.{i // 250}.{i % 250}" for i in range(150))
+        self.assertGreater(len(forged), 1000)
+        self.spray("127.0.0.1", forged + ", 198.51.100.33", 1)
+        self.assertIn("ip=198.51.100.33", self.a.log_text())
+
     def test_untrusted_peer_cannot_pick_its_address(self):
         peer = "127.0.0.77"
         s = self.spray(peer, "198.51.100.50", 21)
@@ -452,3 +497,6 @@ class FactorLock(OwnAuthd, unittest.TestCase):
                                           "code": totp(secret, self.a.now())})
         self.assertEqual(r.status, 200, r)
         remember_secret(r.json["session"])
+
+if __name__ == "__main__":
+    unittest.main()

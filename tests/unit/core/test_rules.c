@@ -272,6 +272,38 @@ static void test_password_login_table(void **state)
 	}
 }
 
+/* The delay and the cap are decided again on the records as read in the
+ * write: another node's failures since the loop's check count. */
+static void test_password_login_throttled_in_the_write(void **state)
+{
+	struct core_password_login l;
+
+	(void)state;
+	memset(&l, 0, sizeof(l));
+	l.known = l.password_ok = l.account_found = true;
+	memcpy(l.account.id, account, AUTHD_ID_LEN);
+	for (int i = 0; i < 5; i++)
+		throttle_record_failure(&l.subject, &throttle_account_policy, NOW - 1);
+	core_password_login_decide(&l, NOW, &params);
+	assert_int_equal(l.verdict, CORE_THROTTLED);
+	assert_true(l.retry_after > 0);
+	assert_false(l.subject_write || l.hist.account_dirty || l.hist.factor_dirty);
+	/* The hourly cap, from every client. */
+	memset(&l, 0, sizeof(l));
+	l.known = l.account_found = true;
+	for (int i = 0; i < 100; i++)
+		throttle_record_hourly(&l.hist.account, NOW - 100 + i);
+	core_password_login_decide(&l, NOW, &params);
+	assert_int_equal(l.verdict, CORE_THROTTLED);
+	assert_int_equal(l.retry_after, 3500);
+	/* An unknown email is counted alike: its own cap record. */
+	memset(&l, 0, sizeof(l));
+	core_password_login_decide(&l, NOW, &params);
+	assert_int_equal(l.verdict, CORE_INVALID_CREDENTIALS);
+	assert_true(l.subject_write && l.hist.account_dirty);
+	assert_false(l.hist.factor_dirty);
+}
+
 /* --- TOTP settings ----------------------------------------------------------------- */
 
 static void change_init(struct core_totp_change *c, bool on)
@@ -470,6 +502,7 @@ int main(void)
 	    cmocka_unit_test(test_second_factor_table),
 	    cmocka_unit_test(test_second_factor_history),
 	    cmocka_unit_test(test_password_login_table),
+	    cmocka_unit_test(test_password_login_throttled_in_the_write),
 	    cmocka_unit_test(test_enroll_and_confirm),
 	    cmocka_unit_test(test_remove_and_regenerate),
 	    cmocka_unit_test(test_password_change),
