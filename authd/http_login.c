@@ -137,7 +137,13 @@ static int login_read(struct flow *f, struct store_txn *txn)
 		OPENSSL_cleanse(&a, sizeof(a));
 		throttle_key_account(j->acct_key, j->account_id);
 	} else {
+		struct account none;
+
 		throttle_key_email(j->acct_key, srv.keys.subjects, j->email);
+		/* The account read a known email makes, so both cost the same. */
+		rc = store_account_get(txn, j->acct_key + 1, &none);
+		if (rc != 0 && rc != STORE_E_NOTFOUND)
+			return rc;
 	}
 	if (j->known && j->has_device &&
 	    session_device_verify(&j->device, j->account_id, j->phc, f->now))
@@ -226,8 +232,6 @@ static int login_write(struct flow *f, struct store_txn *txn)
 	l->new_phc = j->rehashed ? j->new_phc : NULL;
 	if ((rc = store_throttle_get(txn, j->subject, &l->subject)) != 0)
 		return rc;
-	if (!j->known && (rc = store_throttle_get(txn, j->acct_key, &l->hist.account)) != 0)
-		return rc;
 	if (j->known) {
 		if ((rc = factor_hist_read(txn, id, &l->hist)) != 0)
 			return rc;
@@ -235,6 +239,19 @@ static int login_write(struct flow *f, struct store_txn *txn)
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
 			return rc;
 		l->account_found = rc == 0;
+	} else {
+		/* The same reads as for an account, on the email's keys, so that
+		 * an unknown email costs the same round trips (PostgreSQL). */
+		uint8_t fkey[THROTTLE_KEY_LEN];
+		struct account none;
+
+		throttle_key_factor(fkey, j->acct_key + 1);
+		if ((rc = store_throttle_get(txn, j->acct_key, &l->hist.account)) != 0 ||
+		    (rc = store_throttle_get(txn, fkey, &l->hist.factor)) != 0)
+			return rc;
+		rc = store_account_get(txn, j->acct_key + 1, &none);
+		if (rc != 0 && rc != STORE_E_NOTFOUND)
+			return rc;
 	}
 	if (l->account_found && j->ok) {
 		rc = store_totp_get(txn, id, &l->totp);
@@ -253,10 +270,16 @@ static int login_write(struct flow *f, struct store_txn *txn)
 	j->acct_written = l->hist.account;
 	if ((l->subject_write && (rc = store_throttle_put(txn, j->subject, &l->subject)) != 0) ||
 	    (j->known && (rc = factor_hist_write(txn, id, &l->hist, f->now, f->ip)) != 0) ||
-	    (!j->known && l->hist.account_dirty &&
-	     (rc = store_throttle_put(txn, j->acct_key, &l->hist.account)) != 0) ||
 	    (l->account_write && (rc = store_account_put(txn, &l->account)) != 0))
 		return rc;
+	if (!j->known && l->hist.account_dirty) {
+		uint8_t fkey[THROTTLE_KEY_LEN];
+
+		throttle_key_factor(fkey, j->acct_key + 1);
+		if ((rc = store_throttle_put(txn, j->acct_key, &l->hist.account)) != 0 ||
+		    (rc = store_throttle_put(txn, fkey, &l->hist.factor)) != 0)
+			return rc;
+	}
 	if (l->verdict != CORE_OK)
 		return 0;
 	if (l->second_factor)

@@ -117,11 +117,8 @@ void core_password_login_decide(struct core_password_login *l, int64_t now,
 		 * steps' failures. */
 		throttle_record_failure(&l->subject, &throttle_account_policy, now);
 		throttle_record_hourly(&l->hist.account, now);
-		l->subject_write = l->hist.account_dirty = true;
-		if (l->known) {
-			throttle_record_hourly(&l->hist.factor, now);
-			l->hist.factor_dirty = true;
-		}
+		throttle_record_hourly(&l->hist.factor, now);
+		l->subject_write = l->hist.account_dirty = l->hist.factor_dirty = true;
 		return;
 	}
 	if (!l->account_found)
