@@ -240,7 +240,12 @@ static void test_factor_records(void **state)
 	assert_int_equal(unit_get(UNIT_TOTP, id, &t), STORE_E_NOTFOUND);
 	assert_int_equal(unit_get(UNIT_BACKUP, id, &b), STORE_E_NOTFOUND);
 	memset(id, 0x99, sizeof(id));
+	/* A record that does not decode leaves the caller's struct as it was
+	 * (getters write their output only on success). */
+	memset(&t, 0x5a, sizeof(t));
+	totp_in = t;
 	assert_int_equal(unit_get(UNIT_TOTP, id, &t), STORE_E_CORRUPT);
+	assert_memory_equal(&t, &totp_in, sizeof(t));
 }
 
 static int put_org(struct store_txn *txn, void *arg)
