@@ -10,7 +10,9 @@
  * taken from the server it measures. With -s each connection comes from its
  * own loopback address, as real clients would. With -o it also writes each
  * response ("index TAB status TAB body"), for the fixture phases that need
- * the tokens and secrets authd hands out.
+ * the tokens and secrets authd hands out. With -p PORT,PORT,... the
+ * connections take the ports in turn (connection i goes to port i mod n), to
+ * spread the load over several authd nodes sharing one database.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -29,6 +31,7 @@
 #define BUF_INITIAL 16384
 #define MAX_EVENTS  256
 #define STATUS_MAX  600
+#define PORTS_MAX   16
 
 struct request {
 	char *text; /* the whole request, headers and body */
@@ -53,7 +56,9 @@ struct conn {
 };
 
 struct opts {
-	int port;
+	int port;	      /* the first of ports: the Host header's */
+	int ports[PORTS_MAX]; /* connection i goes to ports[i % nports] */
+	unsigned nports;
 	unsigned conns;
 	const char *file;
 	const char *out_file;
@@ -222,7 +227,8 @@ static bool conn_next(struct conn *c)
 
 static bool conn_open(struct conn *c)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port)};
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)opt.ports[c->id % opt.nports])};
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
 				 .data.ptr = c};
 	int one = 1;
@@ -431,12 +437,14 @@ static void report(double seconds, size_t incomplete)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: loadgen -p PORT -f FILE [-c CONNS] [-d SECONDS] [-r] [-s] [-o OUT]\n"
-		"  FILE: one request a line, METHOD TAB PATH [TAB BODY [TAB BEARER]]\n"
-		"  -r repeats the list until -d seconds have passed (needs -d)\n"
-		"  -s sends each connection from its own address, 127.1.0.2 and up\n"
-		"  -o writes every response as: index TAB status TAB body\n");
+	fprintf(
+	    stderr,
+	    "usage: loadgen -p PORT[,PORT...] -f FILE [-c CONNS] [-d SECONDS] [-r] [-s] [-o OUT]\n"
+	    "  FILE: one request a line, METHOD TAB PATH [TAB BODY [TAB BEARER]]\n"
+	    "  several ports: connection i goes to the (i mod n)-th\n"
+	    "  -r repeats the list until -d seconds have passed (needs -d)\n"
+	    "  -s sends each connection from its own address, 127.1.0.2 and up\n"
+	    "  -o writes every response as: index TAB status TAB body\n");
 	exit(2);
 }
 
@@ -453,9 +461,24 @@ int main(int argc, char **argv)
 		case 'c':
 			opt.conns = (unsigned)strtoul(optarg, NULL, 10);
 			break;
-		case 'p':
-			opt.port = (int)strtol(optarg, NULL, 10);
+		case 'p': {
+			char *p = optarg, *end;
+
+			opt.nports = 0;
+			do {
+				long port = strtol(p, &end, 10);
+
+				if (end == p || opt.nports == PORTS_MAX || port <= 0 ||
+				    port > 65535)
+					usage();
+				opt.ports[opt.nports++] = (int)port;
+				p = *end == ',' ? end + 1 : end;
+			} while (*end == ',');
+			if (*end != '\0')
+				usage();
+			opt.port = opt.ports[0];
 			break;
+		}
 		case 'f':
 			opt.file = optarg;
 			break;
@@ -475,7 +498,7 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (opt.port <= 0 || opt.port > 65535 || opt.file == NULL || opt.conns == 0 ||
+	if (opt.nports == 0 || opt.file == NULL || opt.conns == 0 ||
 	    (opt.repeat && opt.max_seconds <= 0))
 		usage();
 	load_requests(opt.file);
