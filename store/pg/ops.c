@@ -20,10 +20,33 @@
 /* PostgreSQL's type oid of bigint, in binary arrays. */
 #define INT8OID 20
 
+/* The columns of each record, in the order its decoder reads them. */
+#define ACCOUNT_COLS(a)                                                                            \
+	a ".org_id, " a ".email, " a ".name, " a ".pw_hash, " a ".created_at, " a                  \
+	  ".password_changed_at"
+#define TOTP_COLS(t)                                                                               \
+	t ".enabled, " t ".alg, " t ".digits, " t ".period, " t ".last_step, " t ".enabled_at, " t \
+	  ".seed, " t ".pending_id, " t ".pending_expires_at, " t ".pending_seed"
+#define THROTTLE_COLS(h)                                                                           \
+	h ".consecutive, " h ".last_failure, " h ".count, " h ".pos, " h ".ring"
+#define BACKUP_AGG_COLS                                                                            \
+	"array_agg(idx::bigint ORDER BY idx), string_agg(salt, ''::bytea ORDER BY idx), "          \
+	"string_agg(hash, ''::bytea ORDER BY idx), array_agg(used_at ORDER BY idx), "              \
+	"min(created_at), max(created_at)"
+#define CLUSTER_COLS ACCOUNT_COLS("a") ", " TOTP_COLS("t") ", b.*"
+#define CLUSTER_JOINS                                                                              \
+	"LEFT JOIN accounts a ON a.id = $1::bytea LEFT JOIN totp_credentials t ON t.account_id = " \
+	"$1::bytea CROSS JOIN (SELECT " BACKUP_AGG_COLS " FROM backup_codes WHERE account_id = "   \
+	"$1::bytea) AS b"
+#define ACCOUNT_NCOLS  6
+#define TOTP_NCOLS     10
+#define BACKUP_NCOLS   6
+#define THROTTLE_NCOLS 5
+#define CLUSTER_NCOLS  (ACCOUNT_NCOLS + TOTP_NCOLS + BACKUP_NCOLS)
+
 const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_ACCOUNT_GET] = {"account_get",
-			"SELECT org_id, email, name, pw_hash, created_at, password_changed_at "
-			"FROM accounts WHERE id = $1::bytea"},
+			"SELECT " ACCOUNT_COLS("accounts") " FROM accounts WHERE id = $1::bytea"},
     [ST_ACCOUNT_PUT] = {"account_put",
 			"INSERT INTO accounts (id, org_id, email, name, pw_hash, created_at, "
 			"password_changed_at) VALUES ($1::bytea, $2::bytea, $3::text, $4::text, "
@@ -39,10 +62,6 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 		       "INSERT INTO memberships (org_id, account_id, role) VALUES ($1::bytea, "
 		       "$2::bytea, $3::text) ON CONFLICT (org_id, account_id) DO UPDATE SET "
 		       "role = EXCLUDED.role"},
-    [ST_SESSION_GET] = {"session_get",
-			"SELECT org_id, aal, created_at, last_seen, expires_at, "
-			"second_factor_at FROM sessions WHERE account_id = $1::bytea AND "
-			"token_hash = $2::bytea"},
     [ST_SESSION_PUT] = {"session_put",
 			"INSERT INTO sessions (account_id, token_hash, org_id, aal, created_at, "
 			"last_seen, expires_at, second_factor_at) VALUES ($1::bytea, $2::bytea, "
@@ -57,8 +76,6 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_SESSION_DEL_ALL_BUT] = {"session_del_all_but",
 				"DELETE FROM sessions WHERE account_id = $1::bytea AND "
 				"token_hash <> $2::bytea"},
-    [ST_LOGIN_GET] = {"login_get", "SELECT created_at, expires_at, attempts FROM pending_logins "
-				   "WHERE account_id = $1::bytea AND token_hash = $2::bytea"},
     [ST_LOGIN_PUT] = {"login_put",
 		      "INSERT INTO pending_logins (account_id, token_hash, created_at, expires_at, "
 		      "attempts) VALUES ($1::bytea, $2::bytea, $3::bigint, $4::bigint, "
@@ -70,9 +87,8 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_LOGIN_DEL_ALL] = {"login_del_all",
 			  "DELETE FROM pending_logins WHERE account_id = $1::bytea"},
     [ST_TOTP_GET] = {"totp_get",
-		     "SELECT enabled, alg, digits, period, last_step, enabled_at, seed, "
-		     "pending_id, pending_expires_at, pending_seed FROM totp_credentials "
-		     "WHERE account_id = $1::bytea"},
+		     "SELECT " TOTP_COLS("totp_credentials") " FROM totp_credentials WHERE "
+				 "account_id = $1::bytea"},
     [ST_TOTP_PUT] = {"totp_put",
 		     "INSERT INTO totp_credentials (account_id, enabled, alg, digits, period, "
 		     "last_step, enabled_at, seed, pending_id, pending_expires_at, pending_seed) "
@@ -85,9 +101,10 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 		     "pending_expires_at = EXCLUDED.pending_expires_at, "
 		     "pending_seed = EXCLUDED.pending_seed"},
     [ST_TOTP_DEL] = {"totp_del", "DELETE FROM totp_credentials WHERE account_id = $1::bytea"},
-    [ST_BACKUP_GET] = {"backup_get",
-		       "SELECT idx, salt, hash, used_at, created_at FROM backup_codes "
-		       "WHERE account_id = $1::bytea ORDER BY idx"},
+    /* One row: the codes in order, salts and hashes end to end (as
+     * backup_put takes them); NULLs when the account has none. */
+    [ST_BACKUP_GET] = {"backup_get", "SELECT " BACKUP_AGG_COLS " FROM backup_codes "
+				     "WHERE account_id = $1::bytea"},
     /* One row per code from three packed parameters; a row that did not
      * change (all but one when a code is used) is not rewritten. */
     [ST_BACKUP_PUT] = {"backup_put",
@@ -101,8 +118,8 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 		       "b.used_at, b.created_at) IS DISTINCT FROM (EXCLUDED.salt, EXCLUDED.hash, "
 		       "EXCLUDED.used_at, EXCLUDED.created_at)"},
     [ST_BACKUP_DEL] = {"backup_del", "DELETE FROM backup_codes WHERE account_id = $1::bytea"},
-    [ST_THROTTLE_GET] = {"throttle_get", "SELECT consecutive, last_failure, count, pos, ring "
-					 "FROM throttles WHERE subject = $1::bytea"},
+    [ST_THROTTLE_GET] = {"throttle_get", "SELECT " THROTTLE_COLS("throttles") " FROM throttles "
+					 "WHERE subject = $1::bytea"},
     [ST_THROTTLE_PUT] = {"throttle_put",
 			 "INSERT INTO throttles (subject, consecutive, last_failure, count, pos, "
 			 "ring) VALUES ($1::bytea, $2::bigint, $3::bigint, $4::smallint, "
@@ -116,6 +133,19 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_EVENTS_LIST] = {"events_list",
 			"SELECT at, kind, ip FROM security_events WHERE account_id = $1::bytea "
 			"ORDER BY at DESC, id DESC LIMIT $2::bigint"},
+    /* A session or pending login with its account's cluster (pg-internal.h):
+     * one row, NULLs for what is not there. */
+    [ST_SESSION_CLUSTER] = {"session_cluster",
+			    "SELECT s.org_id, s.aal, s.created_at, s.last_seen, s.expires_at, "
+			    "s.second_factor_at, " CLUSTER_COLS " FROM (VALUES (1)) AS k (one) "
+			    "LEFT JOIN sessions s ON s.account_id = $1::bytea AND s.token_hash = "
+			    "$2::bytea " CLUSTER_JOINS},
+    [ST_LOGIN_CLUSTER] = {"login_cluster",
+			  "SELECT l.created_at, l.expires_at, l.attempts, " CLUSTER_COLS ", "
+			  THROTTLE_COLS("tf") ", " THROTTLE_COLS("ta") " FROM (VALUES (1)) AS k "
+			  "(one) LEFT JOIN pending_logins l ON l.account_id = $1::bytea AND "
+			  "l.token_hash = $2::bytea " CLUSTER_JOINS " LEFT JOIN throttles tf ON "
+			  "tf.subject = $3::bytea LEFT JOIN throttles ta ON ta.subject = $4::bytea"},
     [ST_SWEEP_LOCK] = {"sweep_lock", "SELECT pg_try_advisory_xact_lock($1::bigint)"},
     /* $1 now, $2 idle seconds, $3 budget per kind. A session is over at
      * least(last_seen + idle, expires_at); a throttle history when neither
@@ -359,16 +389,10 @@ static int get_one(struct store_txn *t, enum pg_stmt st, const struct pg_params 
 	return 0;
 }
 
-/* Runs a statement whose rows do not matter: 0 or the failure. */
+/* Queues a write (its rows do not matter): 0 or the failure so far. */
 static int run(struct store_txn *t, enum pg_stmt st, const struct pg_params *p)
 {
-	struct pg_txn *pt = (struct pg_txn *)t;
-	PGresult *r = pg_exec(pt, st, p);
-
-	if (r == NULL)
-		return pt->err;
-	PQclear(r);
-	return 0;
+	return pg_send((struct pg_txn *)t, st, p);
 }
 
 static int corrupt(const char *what)
@@ -377,40 +401,252 @@ static int corrupt(const char *what)
 	return STORE_E_CORRUPT;
 }
 
-/* --- accounts and organizations ---------------------------------------------------- */
-
-int pg_account_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct account *out)
+static bool is_null(struct row *r, int c)
 {
-	struct pg_params p = {0};
-	PGresult *res = NULL;
-	struct account tmp;
-	struct row r;
-	int rc;
+	return PQgetisnull(r->res, r->row, c) != 0;
+}
 
-	param(&p, id, AUTHD_ID_LEN);
-	if ((rc = get_one(t, ST_ACCOUNT_GET, &p, &res)) != 0)
-		return rc;
+/* --- decoders: a record from columns c, c + 1, ... of a row ------------------------ *
+ * Each returns 0 with *out filled, STORE_E_NOTFOUND when the record's
+ * first column is NULL (a LEFT JOIN that found nothing), or
+ * STORE_E_CORRUPT (logged) with *out untouched. */
+
+static int decode_account(struct row *r, int c, const uint8_t id[AUTHD_ID_LEN], struct account *out)
+{
+	struct account tmp;
+	int rc = 0;
+
+	if (is_null(r, c))
+		return STORE_E_NOTFOUND;
 	memset(&tmp, 0, sizeof(tmp));
-	r = (struct row){res, 0, false};
 	memcpy(tmp.id, id, AUTHD_ID_LEN);
-	col_bytes(&r, 0, tmp.org_id, AUTHD_ID_LEN);
-	col_str(&r, 1, tmp.email, sizeof(tmp.email));
-	col_str(&r, 2, tmp.name, sizeof(tmp.name));
-	col_str(&r, 3, tmp.pw_hash, sizeof(tmp.pw_hash));
-	tmp.created_at = col_i64(&r, 4);
-	tmp.password_changed_at = col_i64(&r, 5);
-	if (r.bad)
+	col_bytes(r, c, tmp.org_id, AUTHD_ID_LEN);
+	col_str(r, c + 1, tmp.email, sizeof(tmp.email));
+	col_str(r, c + 2, tmp.name, sizeof(tmp.name));
+	col_str(r, c + 3, tmp.pw_hash, sizeof(tmp.pw_hash));
+	tmp.created_at = col_i64(r, c + 4);
+	tmp.password_changed_at = col_i64(r, c + 5);
+	if (r->bad)
 		rc = corrupt("account");
 	else
 		memcpy(out, &tmp, sizeof(tmp));
 	OPENSSL_cleanse(&tmp, sizeof(tmp));
+	return rc;
+}
+
+static int decode_session(struct row *r, int c, const struct token_ref *ref, struct session *out)
+{
+	struct session tmp;
+
+	if (is_null(r, c))
+		return STORE_E_NOTFOUND;
+	memset(&tmp, 0, sizeof(tmp));
+	memcpy(tmp.account_id, ref->account_id, AUTHD_ID_LEN);
+	col_bytes(r, c, tmp.org_id, AUTHD_ID_LEN);
+	tmp.aal = col_u8(r, c + 1);
+	tmp.created_at = col_i64(r, c + 2);
+	tmp.last_seen = col_i64(r, c + 3);
+	tmp.expires_at = col_i64(r, c + 4);
+	tmp.second_factor_at = col_i64(r, c + 5);
+	if (r->bad)
+		return corrupt("session");
+	memcpy(out, &tmp, sizeof(tmp));
+	return 0;
+}
+
+static int decode_login(struct row *r, int c, const struct token_ref *ref, struct login *out)
+{
+	struct login tmp;
+
+	if (is_null(r, c))
+		return STORE_E_NOTFOUND;
+	memset(&tmp, 0, sizeof(tmp));
+	memcpy(tmp.account_id, ref->account_id, AUTHD_ID_LEN);
+	tmp.created_at = col_i64(r, c);
+	tmp.expires_at = col_i64(r, c + 1);
+	tmp.attempts = col_u8(r, c + 2);
+	if (r->bad)
+		return corrupt("pending login");
+	memcpy(out, &tmp, sizeof(tmp));
+	return 0;
+}
+
+static int decode_totp(struct row *r, int c, struct totp_rec *out)
+{
+	struct totp_rec tmp;
+	int rc = 0;
+
+	if (is_null(r, c))
+		return STORE_E_NOTFOUND;
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.enabled = col_bool(r, c);
+	tmp.alg = col_u8(r, c + 1);
+	tmp.digits = col_u8(r, c + 2);
+	tmp.period = col_u8(r, c + 3);
+	tmp.last_step = col_i64(r, c + 4);
+	tmp.enabled_at = col_i64(r, c + 5);
+	tmp.seed_len = (uint8_t)col_var(r, c + 6, tmp.seed, sizeof(tmp.seed));
+	col_bytes(r, c + 7, tmp.pending_id, AUTHD_ID_LEN);
+	tmp.pending_expires_at = col_i64(r, c + 8);
+	tmp.pending_seed_len =
+	    (uint8_t)col_var(r, c + 9, tmp.pending_seed, sizeof(tmp.pending_seed));
+	if (r->bad)
+		rc = corrupt("totp");
+	else
+		memcpy(out, &tmp, sizeof(tmp));
+	OPENSSL_cleanse(&tmp, sizeof(tmp));
+	return rc;
+}
+
+/* The aggregated form (BACKUP_AGG_COLS): every code, in order. */
+static int decode_backup(struct row *r, int c, struct backup_rec *out)
+{
+	struct backup_rec tmp;
+	int64_t idx[OTP_BACKUP_COUNT + 1];
+	int rc = 0;
+
+	if (is_null(r, c))
+		return STORE_E_NOTFOUND;
+	memset(&tmp, 0, sizeof(tmp));
+	if (col_i64_array(r, c, idx, OTP_BACKUP_COUNT + 1) != OTP_BACKUP_COUNT ||
+	    col_i64_array(r, c + 3, tmp.used_at, OTP_BACKUP_COUNT) != OTP_BACKUP_COUNT)
+		r->bad = true;
+	for (int i = 0; i < OTP_BACKUP_COUNT && !r->bad; i++)
+		if (idx[i] != i)
+			r->bad = true;
+	col_bytes(r, c + 1, tmp.salt, sizeof(tmp.salt));
+	col_bytes(r, c + 2, tmp.hash, sizeof(tmp.hash));
+	tmp.created_at = col_i64(r, c + 4);
+	if (col_i64(r, c + 5) != tmp.created_at)
+		r->bad = true;
+	if (r->bad)
+		rc = corrupt("backup codes");
+	else
+		memcpy(out, &tmp, sizeof(tmp));
+	OPENSSL_cleanse(&tmp, sizeof(tmp));
+	return rc;
+}
+
+/* A throttle history; NULL columns (no row) read as a zeroed history. */
+static int decode_throttle(struct row *r, int c, struct throttle_rec *out)
+{
+	struct throttle_rec tmp;
+	int64_t consecutive;
+	size_t n;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (is_null(r, c)) {
+		memcpy(out, &tmp, sizeof(tmp));
+		return 0;
+	}
+	consecutive = col_i64(r, c);
+	tmp.last_failure = col_i64(r, c + 1);
+	tmp.count = col_u8(r, c + 2);
+	tmp.pos = col_u8(r, c + 3);
+	/* The ring's first `count` slots; the rest were never written. */
+	n = col_i64_array(r, c + 4, tmp.ring, THROTTLE_RING);
+	if (consecutive < 0 || consecutive > UINT32_MAX || tmp.count > THROTTLE_RING ||
+	    tmp.pos >= THROTTLE_RING || n != tmp.count)
+		r->bad = true;
+	tmp.consecutive = (uint32_t)consecutive;
+	if (r->bad)
+		return corrupt("throttle");
+	memcpy(out, &tmp, sizeof(tmp));
+	return 0;
+}
+
+/* --- the account cluster ------------------------------------------------------------- */
+
+static struct pg_cluster *cluster_of(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN])
+{
+	struct pg_cluster *c = &((struct pg_txn *)t)->cluster;
+
+	return c->loaded && memcmp(c->id, id, AUTHD_ID_LEN) == 0 ? c : NULL;
+}
+
+/* Keeps what row r holds of id's cluster from column col on (and the
+ * throttle histories after it, with_throttles). A part that does not
+ * decode is kept as STORE_E_CORRUPT for its getter to report. */
+static void cluster_keep(struct pg_txn *t, struct row *r, int col, const uint8_t id[AUTHD_ID_LEN],
+			 bool with_throttles)
+{
+	struct pg_cluster *c = &t->cluster;
+	struct row part;
+
+	OPENSSL_cleanse(c, sizeof(*c));
+	memcpy(c->id, id, AUTHD_ID_LEN);
+	part = (struct row){r->res, r->row, false};
+	c->account_rc = decode_account(&part, col, id, &c->account);
+	part.bad = false;
+	c->totp_rc = decode_totp(&part, col + ACCOUNT_NCOLS, &c->totp);
+	part.bad = false;
+	c->backup_rc = decode_backup(&part, col + ACCOUNT_NCOLS + TOTP_NCOLS, &c->backup);
+	c->has_account = c->has_totp = c->has_backup = true;
+	if (with_throttles) {
+		part.bad = false;
+		c->tf_rc = decode_throttle(&part, col + CLUSTER_NCOLS, &c->tf);
+		part.bad = false;
+		c->ta_rc = decode_throttle(&part, col + CLUSTER_NCOLS + THROTTLE_NCOLS, &c->ta);
+		c->has_tf = c->has_ta = true;
+	}
+	c->loaded = true;
+}
+
+/* Whether key is one of the cluster's throttle histories: which, or NULL. */
+static struct throttle_rec *cluster_throttle(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
+					     bool **has, int **rc)
+{
+	struct pg_cluster *c = &((struct pg_txn *)t)->cluster;
+	uint8_t k[THROTTLE_KEY_LEN];
+
+	if (!c->loaded)
+		return NULL;
+	throttle_key_factor(k, c->id);
+	if (memcmp(k, key, THROTTLE_KEY_LEN) == 0) {
+		*has = &c->has_tf;
+		*rc = &c->tf_rc;
+		return &c->tf;
+	}
+	throttle_key_account(k, c->id);
+	if (memcmp(k, key, THROTTLE_KEY_LEN) == 0) {
+		*has = &c->has_ta;
+		*rc = &c->ta_rc;
+		return &c->ta;
+	}
+	return NULL;
+}
+
+/* --- accounts and organizations ---------------------------------------------------- */
+
+int pg_account_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct account *out)
+{
+	struct pg_cluster *c = cluster_of(t, id);
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct row r;
+	int rc;
+
+	if (c && c->has_account) {
+		if (c->account_rc == 0)
+			memcpy(out, &c->account, sizeof(*out));
+		return c->account_rc;
+	}
+	param(&p, id, AUTHD_ID_LEN);
+	if ((rc = get_one(t, ST_ACCOUNT_GET, &p, &res)) != 0)
+		return rc;
+	r = (struct row){res, 0, false};
+	rc = decode_account(&r, 0, id, out);
 	PQclear(res);
 	return rc;
 }
 
 int pg_account_put(struct store_txn *t, const struct account *a)
 {
+	struct pg_cluster *c = cluster_of(t, a->id);
 	struct pg_params p = {0};
+
+	if (c)
+		c->has_account = false;
 
 	param(&p, a->id, AUTHD_ID_LEN);
 	param(&p, a->org_id, AUTHD_ID_LEN);
@@ -472,30 +708,40 @@ static void param_ref(struct pg_params *p, const struct token_ref *ref)
 	param(p, ref->hash, AUTHD_HASH_LEN);
 }
 
-int pg_session_get(struct store_txn *t, const struct token_ref *ref, struct session *out)
+/* A session or pending login (first `n` columns) with its cluster. */
+static int cluster_get(struct store_txn *t, enum pg_stmt st, const struct token_ref *ref,
+		       PGresult **res)
 {
 	struct pg_params p = {0};
-	PGresult *res = NULL;
-	struct session tmp;
+	uint8_t tf[THROTTLE_KEY_LEN], ta[THROTTLE_KEY_LEN];
 	struct row r;
 	int rc;
 
 	param_ref(&p, ref);
-	if ((rc = get_one(t, ST_SESSION_GET, &p, &res)) != 0)
+	if (st == ST_LOGIN_CLUSTER) {
+		throttle_key_factor(tf, ref->account_id);
+		throttle_key_account(ta, ref->account_id);
+		param(&p, tf, sizeof(tf));
+		param(&p, ta, sizeof(ta));
+	}
+	if ((rc = get_one(t, st, &p, res)) != 0)
+		return rc == STORE_E_NOTFOUND ? STORE_E_IO : rc; /* always one row */
+	r = (struct row){*res, 0, false};
+	cluster_keep((struct pg_txn *)t, &r, st == ST_LOGIN_CLUSTER ? 3 : 6, ref->account_id,
+		     st == ST_LOGIN_CLUSTER);
+	return 0;
+}
+
+int pg_session_get(struct store_txn *t, const struct token_ref *ref, struct session *out)
+{
+	PGresult *res = NULL;
+	struct row r;
+	int rc = cluster_get(t, ST_SESSION_CLUSTER, ref, &res);
+
+	if (rc != 0)
 		return rc;
-	memset(&tmp, 0, sizeof(tmp));
 	r = (struct row){res, 0, false};
-	memcpy(tmp.account_id, ref->account_id, AUTHD_ID_LEN);
-	col_bytes(&r, 0, tmp.org_id, AUTHD_ID_LEN);
-	tmp.aal = col_u8(&r, 1);
-	tmp.created_at = col_i64(&r, 2);
-	tmp.last_seen = col_i64(&r, 3);
-	tmp.expires_at = col_i64(&r, 4);
-	tmp.second_factor_at = col_i64(&r, 5);
-	if (r.bad)
-		rc = corrupt("session");
-	else
-		memcpy(out, &tmp, sizeof(tmp));
+	rc = decode_session(&r, 0, ref, out);
 	PQclear(res);
 	return rc;
 }
@@ -538,25 +784,14 @@ int pg_session_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LE
 
 int pg_login_get(struct store_txn *t, const struct token_ref *ref, struct login *out)
 {
-	struct pg_params p = {0};
 	PGresult *res = NULL;
-	struct login tmp;
 	struct row r;
-	int rc;
+	int rc = cluster_get(t, ST_LOGIN_CLUSTER, ref, &res);
 
-	param_ref(&p, ref);
-	if ((rc = get_one(t, ST_LOGIN_GET, &p, &res)) != 0)
+	if (rc != 0)
 		return rc;
-	memset(&tmp, 0, sizeof(tmp));
 	r = (struct row){res, 0, false};
-	memcpy(tmp.account_id, ref->account_id, AUTHD_ID_LEN);
-	tmp.created_at = col_i64(&r, 0);
-	tmp.expires_at = col_i64(&r, 1);
-	tmp.attempts = col_u8(&r, 2);
-	if (r.bad)
-		rc = corrupt("pending login");
-	else
-		memcpy(out, &tmp, sizeof(tmp));
+	rc = decode_login(&r, 0, ref, out);
 	PQclear(res);
 	return rc;
 }
@@ -594,34 +829,41 @@ int pg_login_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]
 
 int pg_totp_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], struct totp_rec *out)
 {
+	struct pg_cluster *c = cluster_of(t, account_id);
 	struct pg_params p = {0};
 	PGresult *res = NULL;
-	struct totp_rec tmp;
 	struct row r;
 	int rc;
 
+	if (c && c->has_totp) {
+		if (c->totp_rc == 0)
+			memcpy(out, &c->totp, sizeof(*out));
+		return c->totp_rc;
+	}
 	param(&p, account_id, AUTHD_ID_LEN);
 	if ((rc = get_one(t, ST_TOTP_GET, &p, &res)) != 0)
 		return rc;
-	memset(&tmp, 0, sizeof(tmp));
 	r = (struct row){res, 0, false};
-	tmp.enabled = col_bool(&r, 0);
-	tmp.alg = col_u8(&r, 1);
-	tmp.digits = col_u8(&r, 2);
-	tmp.period = col_u8(&r, 3);
-	tmp.last_step = col_i64(&r, 4);
-	tmp.enabled_at = col_i64(&r, 5);
-	tmp.seed_len = (uint8_t)col_var(&r, 6, tmp.seed, sizeof(tmp.seed));
-	col_bytes(&r, 7, tmp.pending_id, AUTHD_ID_LEN);
-	tmp.pending_expires_at = col_i64(&r, 8);
-	tmp.pending_seed_len = (uint8_t)col_var(&r, 9, tmp.pending_seed, sizeof(tmp.pending_seed));
-	if (r.bad)
-		rc = corrupt("totp");
-	else
-		memcpy(out, &tmp, sizeof(tmp));
-	OPENSSL_cleanse(&tmp, sizeof(tmp));
+	rc = decode_totp(&r, 0, out);
 	PQclear(res);
 	return rc;
+}
+
+/* A write of one of the account's records: the cluster forgets it. */
+static void forget_totp(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN])
+{
+	struct pg_cluster *c = cluster_of(t, id);
+
+	if (c)
+		c->has_totp = false;
+}
+
+static void forget_backup(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN])
+{
+	struct pg_cluster *c = cluster_of(t, id);
+
+	if (c)
+		c->has_backup = false;
 }
 
 int pg_totp_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
@@ -631,6 +873,7 @@ int pg_totp_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 
 	if (rec->seed_len > SEALED_SEED_MAX || rec->pending_seed_len > SEALED_SEED_MAX)
 		AUTHD_BUG("totp seed length");
+	forget_totp(t, account_id);
 	param(&p, account_id, AUTHD_ID_LEN);
 	param_bool(&p, rec->enabled);
 	param_i16(&p, rec->alg);
@@ -649,6 +892,7 @@ int pg_totp_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
 {
 	struct pg_params p = {0};
 
+	forget_totp(t, account_id);
 	param(&p, account_id, AUTHD_ID_LEN);
 	return run(t, ST_TOTP_DEL, &p);
 }
@@ -702,46 +946,22 @@ int pg_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], 
 int pg_backup_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		  struct backup_rec *out)
 {
-	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_cluster *c = cluster_of(t, account_id);
 	struct pg_params p = {0};
-	PGresult *res;
-	struct backup_rec tmp;
-	int rc = 0;
+	PGresult *res = NULL;
+	struct row r;
+	int rc;
 
+	if (c && c->has_backup) {
+		if (c->backup_rc == 0)
+			memcpy(out, &c->backup, sizeof(*out));
+		return c->backup_rc;
+	}
 	param(&p, account_id, AUTHD_ID_LEN);
-	if ((res = pg_exec(pt, ST_BACKUP_GET, &p)) == NULL)
-		return pt->err;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		return STORE_E_NOTFOUND;
-	}
-	memset(&tmp, 0, sizeof(tmp));
-	if (PQntuples(res) != OTP_BACKUP_COUNT) {
-		rc = corrupt("backup codes");
-		goto out;
-	}
-	for (int i = 0; i < OTP_BACKUP_COUNT; i++) {
-		struct row r = {res, i, false};
-		int64_t created;
-
-		if (col_i16(&r, 0) != i)
-			r.bad = true;
-		col_bytes(&r, 1, tmp.salt[i], OTP_BACKUP_SALT_LEN);
-		col_bytes(&r, 2, tmp.hash[i], OTP_BACKUP_HASH_LEN);
-		tmp.used_at[i] = col_i64(&r, 3);
-		created = col_i64(&r, 4);
-		if (i == 0)
-			tmp.created_at = created;
-		else if (created != tmp.created_at)
-			r.bad = true;
-		if (r.bad) {
-			rc = corrupt("backup code");
-			goto out;
-		}
-	}
-	memcpy(out, &tmp, sizeof(tmp));
-out:
-	OPENSSL_cleanse(&tmp, sizeof(tmp));
+	if ((rc = get_one(t, ST_BACKUP_GET, &p, &res)) != 0)
+		return rc == STORE_E_NOTFOUND ? STORE_E_IO : rc; /* an aggregate: one row */
+	r = (struct row){res, 0, false};
+	rc = decode_backup(&r, 0, out);
 	PQclear(res);
 	return rc;
 }
@@ -753,6 +973,7 @@ int pg_backup_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 	uint8_t used[ARRAY_BYTES(OTP_BACKUP_COUNT)];
 	size_t used_len = encode_i64_array(used, b->used_at, OTP_BACKUP_COUNT);
 
+	forget_backup(t, account_id);
 	param(&p, account_id, AUTHD_ID_LEN);
 	param(&p, b->salt, sizeof(b->salt)); /* the salts, one after the other */
 	param(&p, b->hash, sizeof(b->hash));
@@ -767,6 +988,7 @@ int pg_backup_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
 {
 	struct pg_params p = {0};
 
+	forget_backup(t, account_id);
 	param(&p, account_id, AUTHD_ID_LEN);
 	return run(t, ST_BACKUP_DEL, &p);
 }
@@ -776,37 +998,29 @@ int pg_backup_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
 int pg_throttle_get(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 		    struct throttle_rec *out)
 {
+	bool *has = NULL;
+	int *crc = NULL;
+	struct throttle_rec *known = cluster_throttle(t, key, &has, &crc);
 	struct pg_params p = {0};
 	PGresult *res = NULL;
-	struct throttle_rec tmp;
 	struct row r;
-	int64_t consecutive;
 	int rc;
 
-	memset(&tmp, 0, sizeof(tmp));
+	if (known && *has) {
+		if (*crc == 0)
+			memcpy(out, known, sizeof(*out));
+		return *crc;
+	}
 	param(&p, key, THROTTLE_KEY_LEN);
 	rc = get_one(t, ST_THROTTLE_GET, &p, &res);
 	if (rc == STORE_E_NOTFOUND) {
-		memcpy(out, &tmp, sizeof(tmp));
+		memset(out, 0, sizeof(*out));
 		return 0;
 	}
 	if (rc != 0)
 		return rc;
 	r = (struct row){res, 0, false};
-	consecutive = col_i64(&r, 0);
-	tmp.last_failure = col_i64(&r, 1);
-	tmp.count = col_u8(&r, 2);
-	tmp.pos = col_u8(&r, 3);
-	/* The ring's first `count` slots; the rest were never written. */
-	size_t n = col_i64_array(&r, 4, tmp.ring, THROTTLE_RING);
-	if (consecutive < 0 || consecutive > UINT32_MAX || tmp.count > THROTTLE_RING ||
-	    tmp.pos >= THROTTLE_RING || n != tmp.count)
-		r.bad = true;
-	tmp.consecutive = (uint32_t)consecutive;
-	if (r.bad)
-		rc = corrupt("throttle");
-	else
-		memcpy(out, &tmp, sizeof(tmp));
+	rc = decode_throttle(&r, 0, out);
 	PQclear(res);
 	return rc;
 }
@@ -818,7 +1032,11 @@ int pg_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 	uint8_t ring[ARRAY_BYTES(THROTTLE_RING)];
 	size_t count = r->count > THROTTLE_RING ? THROTTLE_RING : r->count;
 	size_t ring_len = encode_i64_array(ring, r->ring, count);
+	bool *has = NULL;
+	int *crc = NULL;
 
+	if (cluster_throttle(t, key, &has, &crc))
+		*has = false;
 	param(&p, key, THROTTLE_KEY_LEN);
 	param_i64(&p, r->consecutive);
 	param_i64(&p, r->last_failure);

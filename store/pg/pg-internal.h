@@ -37,12 +37,57 @@ enum pg_fail {
 	PG_FAIL_OTHER,
 };
 
+/* How a job's statements run (txn.c). */
+enum pg_mode {
+	PG_READ_ONE, /* a read job's first try: one statement, no transaction block */
+	PG_READ,     /* REPEATABLE READ READ ONLY */
+	PG_WRITE,    /* SERIALIZABLE */
+};
+
+/*
+ * The engine's own code for "this read job asked for a second statement in
+ * PG_READ_ONE: run it again in a transaction block". Like STORE_E_RETRY it
+ * never reaches a job's done().
+ */
+#define STORE_E_REDO (-101)
+
+#define PG_PENDING_RING 64
+
+/*
+ * What a transaction read of one account's records (its cluster: account,
+ * TOTP credential, backup codes, and for a pending login the two throttle
+ * histories of its second factor), fetched with the session or pending
+ * login in one statement. A getter answers from here while the record is
+ * known; a write of the record forgets it, so a later get reads the
+ * transaction's own write from the server.
+ */
+struct pg_cluster {
+	bool loaded;
+	uint8_t id[AUTHD_ID_LEN];
+	bool has_account, has_totp, has_backup, has_tf, has_ta; /* known */
+	int account_rc, totp_rc, backup_rc; /* 0, STORE_E_NOTFOUND or STORE_E_CORRUPT */
+	int tf_rc, ta_rc;
+	struct account account;
+	struct totp_rec totp;
+	struct backup_rec backup;
+	struct throttle_rec tf, ta;
+};
+
 struct pg_txn {
 	struct store_txn base;
 	PGconn *conn;
 	int err;	   /* the first failure's STORE_E_*, 0 while none */
 	enum pg_fail fail; /* and its kind */
-	bool read_only;
+	enum pg_mode mode;
+	bool begun;	      /* BEGIN sent */
+	bool commit_sent;     /* COMMIT sent: a lost answer leaves the outcome unknown */
+	bool sent_since_sync; /* something sent after the last Sync */
+	unsigned statements;  /* sent in this run */
+	unsigned syncs;	      /* Syncs sent whose sync point was not read yet */
+	/* Statements sent whose results were not read yet, oldest first. */
+	const char *pending_what[PG_PENDING_RING];
+	unsigned pending_head, pending;
+	struct pg_cluster cluster;
 };
 
 /* The statements of the typed operations, prepared on every connection. */
@@ -52,12 +97,10 @@ enum pg_stmt {
 	ST_ACCOUNT_BY_EMAIL,
 	ST_ORG_PUT,
 	ST_MEMBER_PUT,
-	ST_SESSION_GET,
 	ST_SESSION_PUT,
 	ST_SESSION_DEL,
 	ST_SESSION_DEL_ALL,
 	ST_SESSION_DEL_ALL_BUT,
-	ST_LOGIN_GET,
 	ST_LOGIN_PUT,
 	ST_LOGIN_DEL,
 	ST_LOGIN_DEL_ALL,
@@ -71,6 +114,8 @@ enum pg_stmt {
 	ST_THROTTLE_PUT,
 	ST_EVENT_ADD,
 	ST_EVENTS_LIST,
+	ST_SESSION_CLUSTER,
+	ST_LOGIN_CLUSTER,
 	ST_SWEEP_LOCK,
 	ST_SWEEP,
 	ST__COUNT
@@ -96,12 +141,28 @@ struct pg_params {
 };
 
 /*
- * Runs prepared statement st with p on t's connection, results in binary
- * format. Returns the result (the caller PQclear()s it) when the statement
- * succeeded, or NULL with t->err set (a STORE_E_*, or STORE_E_RETRY) when
- * it failed or an earlier statement of t had.
+ * Runs prepared statement st with p in t and waits for its rows, results
+ * in binary format. Returns the result (the caller PQclear()s it) when the
+ * statement succeeded, or NULL with t->err set (a STORE_E_*, STORE_E_RETRY
+ * or STORE_E_REDO) when it failed or an earlier statement of t had.
  */
 PGresult *pg_exec(struct pg_txn *t, enum pg_stmt st, const struct pg_params *p);
+/*
+ * Queues statement st (a write whose rows do not matter) in t without
+ * waiting: its failure shows at the next pg_exec() or at commit, and fails
+ * the job. p's values are copied. Returns 0 or t's earlier failure.
+ */
+int pg_send(struct pg_txn *t, enum pg_stmt st, const struct pg_params *p);
+
+/* Starts t on conn (in pipeline mode, idle). */
+void pg_txn_init(struct pg_txn *t, PGconn *conn, enum pg_mode mode);
+/* Commits what t sent (nothing to do when it sent nothing, or in
+ * PG_READ_ONE). Returns 0 or the failure, with t's failure set. */
+int pg_txn_commit(struct pg_txn *t);
+/* After t failed or committed: reads what is still in flight and rolls an
+ * open transaction back, so the connection is idle again; leaves
+ * t->fail == PG_FAIL_LOST when it cannot be (drop the connection). */
+void pg_txn_finish(struct pg_txn *t);
 
 /*
  * Connects to url (any libpq conninfo or URI) with the engine's timeouts

@@ -20,6 +20,7 @@
 #include "pg-internal.h"
 
 #include <log.h>
+#include <openssl/crypto.h>
 #include <util.h>
 
 #include <pthread.h>
@@ -175,55 +176,6 @@ int pg_result_error(PGconn *conn, const PGresult *res, const char *what, enum pg
 	return state && strncmp(state, "53", 2) == 0 ? STORE_E_FULL : STORE_E_IO;
 }
 
-static void fail_txn(struct pg_txn *t, int rc, enum pg_fail fail)
-{
-	if (t->err == 0) {
-		t->err = rc;
-		t->fail = fail;
-	}
-}
-
-PGresult *pg_exec(struct pg_txn *t, enum pg_stmt st, const struct pg_params *p)
-{
-	PGresult *res;
-	ExecStatusType status;
-	enum pg_fail fail = PG_FAIL_NONE;
-	int rc;
-
-	if (t->err != 0)
-		return NULL;
-	res =
-	    PQexecPrepared(t->conn, pg_stmts[st].name, p->n, p->values, p->lengths, p->formats, 1);
-	status = PQresultStatus(res);
-	if (res && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK))
-		return res;
-	rc = pg_result_error(t->conn, res, pg_stmts[st].name, &fail);
-	fail_txn(t, rc, fail);
-	PQclear(res);
-	return NULL;
-}
-
-/* Runs one statement of transaction control (no parameters, no rows);
- * 0 or a STORE_E_* with t's failure set. `tag` is the command tag a
- * success must carry (COMMIT on an aborted transaction answers ROLLBACK). */
-static int control(struct pg_txn *t, const char *sql, const char *tag)
-{
-	PGresult *res = PQexec(t->conn, sql);
-	enum pg_fail fail = PG_FAIL_NONE;
-	int rc = 0;
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = pg_result_error(t->conn, res, sql, &fail);
-		fail_txn(t, rc, fail);
-	} else if (tag && strcmp(PQcmdStatus(res), tag) != 0) {
-		log_err("%s answered %.32s", sql, PQcmdStatus(res));
-		rc = STORE_E_IO;
-		fail_txn(t, rc, PG_FAIL_OTHER);
-	}
-	PQclear(res);
-	return rc;
-}
-
 static int prepare_all(PGconn *conn)
 {
 	for (int i = 0; i < ST__COUNT; i++) {
@@ -261,7 +213,7 @@ static bool worker_connect(struct worker *w, bool force)
 	if (!force && now < w->next_connect_ms && atomic_load(&server_up_ms) <= w->down_since_ms)
 		return false;
 	w->conn = pg_connect(url, w->down_logged);
-	if (w->conn && prepare_all(w->conn) != 0)
+	if (w->conn && (prepare_all(w->conn) != 0 || !PQenterPipelineMode(w->conn)))
 		drop_conn(w);
 	if (w->conn == NULL) {
 		if (!w->down_logged)
@@ -285,47 +237,39 @@ static bool worker_connect(struct worker *w, bool force)
 /* --- transactions ---------------------------------------------------------------- */
 
 /*
- * Runs job once in a transaction on w's connection. Returns 0 (committed),
- * STORE_E_RETRY (rolled back, run again), or the job's failure.
- * *commit_sent tells whether a failure may have come after COMMIT left.
+ * Runs job once on w's connection (txn.c says how). Returns 0 (committed),
+ * STORE_E_RETRY (rolled back, run again), STORE_E_REDO (a read to run
+ * again in a transaction block), or the job's failure. *commit_sent tells
+ * whether a failure may have come after COMMIT left.
  */
-static int run_txn(struct worker *w, struct job *job, bool read_only, bool *commit_sent,
+static int run_txn(struct worker *w, struct job *job, enum pg_mode mode, bool *commit_sent,
 		   enum pg_fail *fail)
 {
-	struct pg_txn t = {{&store_pg_engine}, w->conn, 0, PG_FAIL_NONE, read_only};
+	struct pg_txn t;
 	int64_t t0, t1;
 	int rc;
 
-	*commit_sent = false;
-	rc = control(&t,
-		     read_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-			       : "BEGIN ISOLATION LEVEL SERIALIZABLE",
-		     NULL);
-	if (rc != 0)
-		goto out;
+	pg_txn_init(&t, w->conn, mode);
 	t0 = authd_mono_us();
 	rc = job->txn_work(job, &t.base);
 	t1 = authd_mono_us();
-	if (!read_only)
+	if (mode == PG_WRITE)
 		atomic_fetch_add(&stat_work_us, (unsigned long)(t1 - t0));
 	/* A failed statement decides, whatever txn_work made of its code. */
 	if (t.err != 0)
 		rc = t.err;
-	if (rc != 0) {
-		if (t.fail != PG_FAIL_LOST) {
-			struct pg_txn rb = {{&store_pg_engine}, w->conn, 0, PG_FAIL_NONE, false};
-
-			control(&rb, "ROLLBACK", NULL);
-			if (rb.fail == PG_FAIL_LOST)
-				t.fail = PG_FAIL_LOST;
-		}
-		goto out;
+	if (rc == 0) {
+		rc = pg_txn_commit(&t);
+		if (mode == PG_WRITE)
+			atomic_fetch_add(&stat_sync_us, (unsigned long)(authd_mono_us() - t1));
+	} else if (t.err == 0) {
+		/* txn_work's own failure: nothing of it is kept. */
+		t.err = rc;
+		t.fail = PG_FAIL_OTHER;
 	}
-	*commit_sent = true;
-	rc = control(&t, "COMMIT", "COMMIT");
-	if (!read_only)
-		atomic_fetch_add(&stat_sync_us, (unsigned long)(authd_mono_us() - t1));
-out:
+	pg_txn_finish(&t);
+	OPENSSL_cleanse(&t.cluster, sizeof(t.cluster));
+	*commit_sent = t.commit_sent;
 	*fail = t.fail;
 	if (t.fail == PG_FAIL_LOST)
 		drop_conn(w);
@@ -345,6 +289,7 @@ static void retry_pause(struct worker *w, int n)
 
 static int run_job(struct worker *w, struct job *job, bool read_only)
 {
+	enum pg_mode mode = read_only ? PG_READ_ONE : PG_WRITE;
 	bool reconnected = false;
 	int unique = 0;
 
@@ -355,9 +300,13 @@ static int run_job(struct worker *w, struct job *job, bool read_only)
 
 		if (!worker_connect(w, reconnected))
 			return STORE_E_UNAVAILABLE;
-		rc = run_txn(w, job, read_only, &commit_sent, &fail);
+		rc = run_txn(w, job, mode, &commit_sent, &fail);
 		if (rc == 0)
 			return 0;
+		if (rc == STORE_E_REDO && mode == PG_READ_ONE) {
+			mode = PG_READ;
+			continue;
+		}
 		if (rc == STORE_E_RETRY) {
 			if (fail == PG_FAIL_UNIQUE && ++unique > UNIQUE_RETRIES_MAX) {
 				log_err("a unique key stays taken after %d runs; failing the job",
