@@ -560,6 +560,14 @@ static const struct flow_ops second_ops = {
     .release = second_release,
 };
 
+/* Without a single writer (store_single_writer()), the write does it all. */
+static const struct flow_ops second_ops_write_only = {
+    .write = second_txn,
+    .written = second_written,
+    .reply = second_reply,
+    .release = second_release,
+};
+
 /*
  * The login id travels in the body ({"login_id", "code"}), never in the
  * URL, where proxies log it. The old path form (/1/login/{id}/totp) stays
@@ -621,7 +629,7 @@ static void second_step(struct req *r, enum core_method method)
 	snprintf(j->ip, sizeof(j->ip), "%s", r->ip);
 	token_new(&j->token, j->login.account_id);
 	json_wipe_decref(body);
-	flow_start(&j->f, &second_ops, r);
+	flow_start(&j->f, store_single_writer() ? &second_ops : &second_ops_write_only, r);
 	return;
 out:
 	if (j)

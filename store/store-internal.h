@@ -17,6 +17,7 @@ struct store_txn {
 
 struct store_engine_ops {
 	const char *name;
+	bool single_writer; /* store_single_writer() */
 	int (*open)(const struct store_options *o);
 	int (*migrate)(const struct store_options *o);
 	int (*start)(void);

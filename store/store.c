@@ -79,6 +79,11 @@ int store_is_empty(bool *empty)
 	return engine->is_empty(empty);
 }
 
+bool store_single_writer(void)
+{
+	return engine->single_writer;
+}
+
 void store_write(struct job *job)
 {
 	engine->write(job);

@@ -97,6 +97,14 @@ void store_stop(void);
 void store_close(void);
 /* Whether the store holds no account (a fresh install). 0 or STORE_E_*. */
 int store_is_empty(bool *empty);
+/*
+ * Whether write jobs run one at a time, each waiting for the one before
+ * (LMDB's single writer): then work a flow can do before its write (a TOTP
+ * code computed on the loop) shortens every other write's wait. On
+ * PostgreSQL write jobs run side by side on the connection threads, and
+ * that early read would only cost a round trip more.
+ */
+bool store_single_writer(void);
 
 /* Queues a write job: txn_work in a write transaction, then done(). */
 void store_write(struct job *job);

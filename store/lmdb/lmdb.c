@@ -435,6 +435,7 @@ static void lmdb_stats(struct store_stats *st)
 
 const struct store_engine_ops store_lmdb_engine = {
     .name = "lmdb",
+    .single_writer = true,
     .open = lmdb_open,
     .migrate = lmdb_migrate,
     .start = lmdb_start,

@@ -33,16 +33,14 @@
 	"array_agg(idx::bigint ORDER BY idx), string_agg(salt, ''::bytea ORDER BY idx), "          \
 	"string_agg(hash, ''::bytea ORDER BY idx), array_agg(used_at ORDER BY idx), "              \
 	"min(created_at), max(created_at)"
-#define CLUSTER_COLS ACCOUNT_COLS("a") ", " TOTP_COLS("t") ", b.*"
+#define CLUSTER_COLS ACCOUNT_COLS("a") ", " TOTP_COLS("t")
 #define CLUSTER_JOINS                                                                              \
 	"LEFT JOIN accounts a ON a.id = $1::bytea LEFT JOIN totp_credentials t ON t.account_id = " \
-	"$1::bytea CROSS JOIN (SELECT " BACKUP_AGG_COLS " FROM backup_codes WHERE account_id = "   \
-	"$1::bytea) AS b"
+	"$1::bytea"
 #define ACCOUNT_NCOLS  6
 #define TOTP_NCOLS     10
-#define BACKUP_NCOLS   6
 #define THROTTLE_NCOLS 5
-#define CLUSTER_NCOLS  (ACCOUNT_NCOLS + TOTP_NCOLS + BACKUP_NCOLS)
+#define CLUSTER_NCOLS  (ACCOUNT_NCOLS + TOTP_NCOLS)
 
 const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_ACCOUNT_GET] = {"account_get",
@@ -134,12 +132,16 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			"SELECT at, kind, ip FROM security_events WHERE account_id = $1::bytea "
 			"ORDER BY at DESC, id DESC LIMIT $2::bigint"},
     /* A session or pending login with its account's cluster (pg-internal.h):
-     * one row, NULLs for what is not there. */
+     * one row, NULLs for what is not there. The backup codes come with a
+     * session when TOTP is on (GET /1/me counts them), not with a pending
+     * login (a TOTP step does not need them). */
     [ST_SESSION_CLUSTER] = {"session_cluster",
 			    "SELECT s.org_id, s.aal, s.created_at, s.last_seen, s.expires_at, "
-			    "s.second_factor_at, " CLUSTER_COLS " FROM (VALUES (1)) AS k (one) "
-			    "LEFT JOIN sessions s ON s.account_id = $1::bytea AND s.token_hash = "
-			    "$2::bytea " CLUSTER_JOINS},
+			    "s.second_factor_at, " CLUSTER_COLS ", b.* FROM (VALUES (1)) AS k "
+			    "(one) LEFT JOIN sessions s ON s.account_id = $1::bytea AND "
+			    "s.token_hash = $2::bytea " CLUSTER_JOINS " LEFT JOIN LATERAL (SELECT "
+			    BACKUP_AGG_COLS " FROM backup_codes WHERE account_id = $1::bytea AND "
+			    "t.enabled) AS b ON true"},
     [ST_LOGIN_CLUSTER] = {"login_cluster",
 			  "SELECT l.created_at, l.expires_at, l.attempts, " CLUSTER_COLS ", "
 			  THROTTLE_COLS("tf") ", " THROTTLE_COLS("ta") " FROM (VALUES (1)) AS k "
@@ -568,7 +570,7 @@ static struct pg_cluster *cluster_of(struct store_txn *t, const uint8_t id[AUTHD
  * throttle histories after it, with_throttles). A part that does not
  * decode is kept as STORE_E_CORRUPT for its getter to report. */
 static void cluster_keep(struct pg_txn *t, struct row *r, int col, const uint8_t id[AUTHD_ID_LEN],
-			 bool with_throttles)
+			 bool with_backup, bool with_throttles)
 {
 	struct pg_cluster *c = &t->cluster;
 	struct row part;
@@ -579,9 +581,13 @@ static void cluster_keep(struct pg_txn *t, struct row *r, int col, const uint8_t
 	c->account_rc = decode_account(&part, col, id, &c->account);
 	part.bad = false;
 	c->totp_rc = decode_totp(&part, col + ACCOUNT_NCOLS, &c->totp);
-	part.bad = false;
-	c->backup_rc = decode_backup(&part, col + ACCOUNT_NCOLS + TOTP_NCOLS, &c->backup);
-	c->has_account = c->has_totp = c->has_backup = true;
+	c->has_account = c->has_totp = true;
+	/* Fetched only when TOTP is on: otherwise unknown, not absent. */
+	if (with_backup && c->totp_rc == 0 && c->totp.enabled) {
+		part.bad = false;
+		c->backup_rc = decode_backup(&part, col + CLUSTER_NCOLS, &c->backup);
+		c->has_backup = true;
+	}
 	if (with_throttles) {
 		part.bad = false;
 		c->tf_rc = decode_throttle(&part, col + CLUSTER_NCOLS, &c->tf);
@@ -708,7 +714,7 @@ static void param_ref(struct pg_params *p, const struct token_ref *ref)
 	param(p, ref->hash, AUTHD_HASH_LEN);
 }
 
-/* A session or pending login (first `n` columns) with its cluster. */
+/* A session or pending login (its columns first) with its cluster. */
 static int cluster_get(struct store_txn *t, enum pg_stmt st, const struct token_ref *ref,
 		       PGresult **res)
 {
@@ -727,8 +733,10 @@ static int cluster_get(struct store_txn *t, enum pg_stmt st, const struct token_
 	if ((rc = get_one(t, st, &p, res)) != 0)
 		return rc == STORE_E_NOTFOUND ? STORE_E_IO : rc; /* always one row */
 	r = (struct row){*res, 0, false};
-	cluster_keep((struct pg_txn *)t, &r, st == ST_LOGIN_CLUSTER ? 3 : 6, ref->account_id,
-		     st == ST_LOGIN_CLUSTER);
+	if (st == ST_LOGIN_CLUSTER)
+		cluster_keep((struct pg_txn *)t, &r, 3, ref->account_id, false, true);
+	else
+		cluster_keep((struct pg_txn *)t, &r, 6, ref->account_id, true, false);
 	return 0;
 }
 
