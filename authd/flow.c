@@ -125,6 +125,7 @@ static void write_or_finish(struct flow *f)
 	}
 	f->job.txn_work = write_txn;
 	f->job.done = write_done;
+	f->job.first = STORE_FIRST_UNSAID;
 	if (f->req)
 		req_hold(f->req);
 	store_write(&f->job);
@@ -258,6 +259,11 @@ void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r)
 	}
 	f->job.txn_work = read_txn;
 	f->job.done = read_done;
+	if (policy_needs_session(f->action)) {
+		/* read_txn reads the session first: say so (store.h). */
+		f->job.first = STORE_FIRST_SESSION;
+		f->job.first_ref = f->token;
+	}
 	req_hold(r);
 	store_read(&f->job);
 }

@@ -521,9 +521,15 @@ int server_run(void)
 	log_info("listening on %s:%d (workers=%u, test_clock=%s)", srv.cfg.listen_addr,
 		 lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default")), workers,
 		 srv.cfg.test_clock ? "on" : "off");
-	while (!stopping)
-		if (lws_service(context, 0) < 0)
+	while (!stopping) {
+		/* The jobs of one pass start together (store.h). */
+		store_batch_begin();
+		int n = lws_service(context, 0);
+
+		store_batch_end();
+		if (n < 0)
 			break;
+	}
 	log_info("stopping");
 	/* The signal thread may wake the context: end it first. */
 	signals_done = 1;

@@ -26,6 +26,7 @@ struct store_engine_ops {
 	int (*is_empty)(bool *empty);
 	void (*write)(struct job *job);
 	void (*read)(struct job *job);
+	void (*batch)(bool begin); /* NULL: jobs start at once */
 	void (*stats)(struct store_stats *st);
 
 	int (*account_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct account *a);

@@ -79,6 +79,18 @@ int store_is_empty(bool *empty)
 	return engine->is_empty(empty);
 }
 
+void store_batch_begin(void)
+{
+	if (engine && engine->batch)
+		engine->batch(true);
+}
+
+void store_batch_end(void)
+{
+	if (engine && engine->batch)
+		engine->batch(false);
+}
+
 bool store_single_writer(void)
 {
 	return engine->single_writer;

@@ -56,12 +56,26 @@ struct store_txn; /* opaque: an engine's transaction */
  * owns the job; between submit and done() only the thread running it
  * touches it.
  */
+/* What a read job reads first, when its submitter knows (job.first). */
+enum store_first {
+	STORE_FIRST_UNSAID = 0,
+	STORE_FIRST_SESSION, /* store_session_get(first_ref) */
+	STORE_FIRST_LOGIN,   /* store_login_get(first_ref) */
+};
+
 struct job {
 	struct job *next;
 	void (*work)(struct job *job);				 /* pool thread */
 	int (*txn_work)(struct job *job, struct store_txn *txn); /* store */
 	void (*done)(struct job *job);				 /* loop thread */
 	int store_rc; /* 0, or STORE_E_* when nothing was written */
+	/* A read job may say which read its txn_work makes first: an engine
+	 * may fetch it ahead, together with other queued jobs' (PostgreSQL
+	 * sends the first reads of up to 16 queued read jobs in one round
+	 * trip). Only a hint: a txn_work that reads something else first
+	 * gets what it asks for. Write jobs ignore it. */
+	enum store_first first;
+	struct token_ref first_ref;
 };
 
 enum store_engine { STORE_ENGINE_LMDB, STORE_ENGINE_POSTGRESQL };
@@ -105,6 +119,16 @@ int store_is_empty(bool *empty);
  * that early read would only cost a round trip more.
  */
 bool store_single_writer(void);
+
+/*
+ * Between store_batch_begin() and store_batch_end(), the jobs the calling
+ * thread submits wait for store_batch_end() to be started, so that an
+ * engine may take them together (PostgreSQL: one round trip for the first
+ * reads of many read jobs). The event loop brackets each pass with them.
+ * Other threads' jobs are not held.
+ */
+void store_batch_begin(void);
+void store_batch_end(void);
 
 /* Queues a write job: txn_work in a write transaction, then done(). */
 void store_write(struct job *job);

@@ -715,23 +715,54 @@ static void param_ref(struct pg_params *p, const struct token_ref *ref)
 }
 
 /* A session or pending login (its columns first) with its cluster. */
+enum pg_stmt pg_first_stmt(enum store_first kind, const struct token_ref *ref, struct pg_params *p,
+			   uint8_t keys[2][THROTTLE_KEY_LEN])
+{
+	param_ref(p, ref);
+	if (kind != STORE_FIRST_LOGIN)
+		return ST_SESSION_CLUSTER;
+	throttle_key_factor(keys[0], ref->account_id);
+	throttle_key_account(keys[1], ref->account_id);
+	param(p, keys[0], THROTTLE_KEY_LEN);
+	param(p, keys[1], THROTTLE_KEY_LEN);
+	return ST_LOGIN_CLUSTER;
+}
+
+/* The prefetched result for this read, if there is one (taken). */
+static PGresult *take_prefetched(struct store_txn *t, enum store_first kind,
+				 const struct token_ref *ref)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	PGresult *res = pt->prefetched;
+
+	if (res == NULL || pt->err != 0 || pt->prefetched_kind != kind ||
+	    memcmp(&pt->prefetched_ref, ref, sizeof(*ref)) != 0)
+		return NULL;
+	pt->prefetched = NULL;
+	pt->statements++; /* it counts as the job's statement */
+	return res;
+}
+
 static int cluster_get(struct store_txn *t, enum pg_stmt st, const struct token_ref *ref,
 		       PGresult **res)
 {
+	enum store_first kind = st == ST_LOGIN_CLUSTER ? STORE_FIRST_LOGIN : STORE_FIRST_SESSION;
 	struct pg_params p = {0};
-	uint8_t tf[THROTTLE_KEY_LEN], ta[THROTTLE_KEY_LEN];
+	uint8_t keys[2][THROTTLE_KEY_LEN];
 	struct row r;
 	int rc;
 
-	param_ref(&p, ref);
-	if (st == ST_LOGIN_CLUSTER) {
-		throttle_key_factor(tf, ref->account_id);
-		throttle_key_account(ta, ref->account_id);
-		param(&p, tf, sizeof(tf));
-		param(&p, ta, sizeof(ta));
+	*res = take_prefetched(t, kind, ref);
+	if (*res && PQntuples(*res) != 1) {
+		PQclear(*res);
+		*res = NULL;
+		return STORE_E_IO;
 	}
-	if ((rc = get_one(t, st, &p, res)) != 0)
-		return rc == STORE_E_NOTFOUND ? STORE_E_IO : rc; /* always one row */
+	if (*res == NULL) {
+		pg_first_stmt(kind, ref, &p, keys);
+		if ((rc = get_one(t, st, &p, res)) != 0)
+			return rc == STORE_E_NOTFOUND ? STORE_E_IO : rc; /* always one row */
+	}
 	r = (struct row){*res, 0, false};
 	if (st == ST_LOGIN_CLUSTER)
 		cluster_keep((struct pg_txn *)t, &r, 3, ref->account_id, false, true);

@@ -88,6 +88,11 @@ struct pg_txn {
 	const char *pending_what[PG_PENDING_RING];
 	unsigned pending_head, pending;
 	struct pg_cluster cluster;
+	/* The job's first read, fetched ahead with other jobs' (pg_prefetch):
+	 * the getter it answers takes it (and PQclear()s it). */
+	PGresult *prefetched;
+	enum store_first prefetched_kind;
+	struct token_ref prefetched_ref;
 };
 
 /* The statements of the typed operations, prepared on every connection. */
@@ -153,6 +158,19 @@ PGresult *pg_exec(struct pg_txn *t, enum pg_stmt st, const struct pg_params *p);
  * the job. p's values are copied. Returns 0 or t's earlier failure.
  */
 int pg_send(struct pg_txn *t, enum pg_stmt st, const struct pg_params *p);
+
+/*
+ * Fetches the first reads of n read jobs (each with job.first said) in one
+ * round trip on conn, each a statement of its own; out[i] is job i's
+ * result, or NULL when it could not be had (the job then reads it
+ * itself). Returns 0, or the failure when the connection is lost (every
+ * out[i] NULL).
+ */
+int pg_prefetch(PGconn *conn, struct job *const *jobs, int n, PGresult **out);
+/* ops.c: the statement and parameters of a first read (keys: scratch
+ * space that must outlive sending it). */
+enum pg_stmt pg_first_stmt(enum store_first kind, const struct token_ref *ref, struct pg_params *p,
+			   uint8_t keys[2][THROTTLE_KEY_LEN]);
 
 /* Starts t on conn (in pipeline mode, idle). */
 void pg_txn_init(struct pg_txn *t, PGconn *conn, enum pg_mode mode);

@@ -36,6 +36,7 @@
 #define UNIQUE_RETRIES_MAX  3  /* a unique key still taken after this is not a race */
 #define BACKOFF_MIN_MS	    100
 #define BACKOFF_MAX_MS	    2000
+#define PREFETCH_MAX	    16 /* read jobs whose first reads share a round trip */
 
 /* While queued, a job's store_rc says which kind it is (the store owns the
  * field until done()). */
@@ -69,6 +70,7 @@ static bool q_running, q_stopping;
 static _Atomic int64_t server_up_ms;
 
 static atomic_ulong stat_commits, stat_jobs, stat_work_us, stat_sync_us, stat_retries;
+static atomic_ulong stat_prefetch_jobs, stat_prefetch_trips;
 
 /* --- connections --------------------------------------------------------------- */
 
@@ -242,17 +244,24 @@ static bool worker_connect(struct worker *w, bool force)
  * again in a transaction block), or the job's failure. *commit_sent tells
  * whether a failure may have come after COMMIT left.
  */
-static int run_txn(struct worker *w, struct job *job, enum pg_mode mode, bool *commit_sent,
-		   enum pg_fail *fail)
+static int run_txn(struct worker *w, struct job *job, enum pg_mode mode, PGresult *prefetched,
+		   bool *commit_sent, enum pg_fail *fail)
 {
 	struct pg_txn t;
 	int64_t t0, t1;
 	int rc;
 
 	pg_txn_init(&t, w->conn, mode);
+	if (prefetched) {
+		t.prefetched = prefetched;
+		t.prefetched_kind = job->first;
+		t.prefetched_ref = job->first_ref;
+	}
 	t0 = authd_mono_us();
 	rc = job->txn_work(job, &t.base);
 	t1 = authd_mono_us();
+	PQclear(t.prefetched); /* not asked for */
+	t.prefetched = NULL;
 	if (mode == PG_WRITE)
 		atomic_fetch_add(&stat_work_us, (unsigned long)(t1 - t0));
 	/* A failed statement decides, whatever txn_work made of its code. */
@@ -287,7 +296,9 @@ static void retry_pause(struct worker *w, int n)
 	nanosleep(&ts, NULL);
 }
 
-static int run_job(struct worker *w, struct job *job, bool read_only)
+/* Runs job to its end (retries included); prefetched: its first read,
+ * fetched ahead (run_job frees it). */
+static int run_job(struct worker *w, struct job *job, bool read_only, PGresult *prefetched)
 {
 	enum pg_mode mode = read_only ? PG_READ_ONE : PG_WRITE;
 	bool reconnected = false;
@@ -298,9 +309,12 @@ static int run_job(struct worker *w, struct job *job, bool read_only)
 		enum pg_fail fail = PG_FAIL_NONE;
 		int rc;
 
-		if (!worker_connect(w, reconnected))
+		if (!worker_connect(w, reconnected)) {
+			PQclear(prefetched);
 			return STORE_E_UNAVAILABLE;
-		rc = run_txn(w, job, mode, &commit_sent, &fail);
+		}
+		rc = run_txn(w, job, mode, prefetched, &commit_sent, &fail);
+		prefetched = NULL;
 		if (rc == 0)
 			return 0;
 		if (rc == STORE_E_REDO && mode == PG_READ_ONE) {
@@ -348,8 +362,10 @@ static void *worker_main(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	worker_connect(w, true);
 	for (;;) {
-		struct job *job;
+		struct job *job, *batch[PREFETCH_MAX];
+		PGresult *prefetched[PREFETCH_MAX];
 		bool read_only;
+		int n;
 
 		pthread_mutex_lock(&q_lock);
 		while (q_head == NULL && !q_stopping) {
@@ -379,28 +395,72 @@ static void *worker_main(void *arg)
 				pthread_mutex_lock(&q_lock);
 			}
 		}
-		job = q_head;
-		if (job == NULL) {
+		if (q_head == NULL) {
 			pthread_mutex_unlock(&q_lock);
 			break;
 		}
-		q_head = job->next;
+		/* A read job that says what it reads first takes along the
+		 * queued ones behind it that do too: one round trip for all
+		 * their first reads. */
+		n = 0;
+		do {
+			batch[n++] = job = q_head;
+			q_head = job->next;
+		} while (job->store_rc == QUEUED_READ && job->first != STORE_FIRST_UNSAID &&
+			 n < PREFETCH_MAX && q_head && q_head->store_rc == QUEUED_READ &&
+			 q_head->first != STORE_FIRST_UNSAID);
 		if (q_head == NULL)
 			q_tail = NULL;
 		pthread_mutex_unlock(&q_lock);
 
-		job->next = NULL;
-		read_only = job->store_rc == QUEUED_READ;
-		job->store_rc = run_job(w, job, read_only);
-		if (!read_only) {
-			atomic_fetch_add(&stat_jobs, 1);
-			if (job->store_rc == 0)
-				atomic_fetch_add(&stat_commits, 1);
+		for (int i = 0; i < n; i++)
+			prefetched[i] = NULL;
+		if (batch[0]->store_rc == QUEUED_READ && batch[0]->first != STORE_FIRST_UNSAID &&
+		    worker_connect(w, false)) {
+			if (pg_prefetch(w->conn, batch, n, prefetched) != 0)
+				drop_conn(w);
+			atomic_fetch_add(&stat_prefetch_jobs, (unsigned long)n);
+			atomic_fetch_add(&stat_prefetch_trips, 1);
 		}
-		complete(job);
+		for (int i = 0; i < n; i++) {
+			job = batch[i];
+			job->next = NULL;
+			read_only = job->store_rc == QUEUED_READ;
+			job->store_rc = run_job(w, job, read_only, prefetched[i]);
+			if (!read_only) {
+				atomic_fetch_add(&stat_jobs, 1);
+				if (job->store_rc == 0)
+					atomic_fetch_add(&stat_commits, 1);
+			}
+			complete(job);
+		}
 	}
 	drop_conn(w);
 	return NULL;
+}
+
+/* Set on a thread between store_batch_begin() and store_batch_end(). */
+static _Thread_local bool holding;
+static _Thread_local unsigned held;
+
+static void pg_batch(bool begin)
+{
+	if (begin) {
+		holding = true;
+		return;
+	}
+	holding = false;
+	if (held == 0)
+		return;
+	/* A thread for every few jobs: each takes a batch of reads. */
+	pthread_mutex_lock(&q_lock);
+	if (held >= 2 * n_workers)
+		pthread_cond_broadcast(&q_cond);
+	else
+		for (unsigned i = 0; i < (held + 1) / 2; i++)
+			pthread_cond_signal(&q_cond);
+	pthread_mutex_unlock(&q_lock);
+	held = 0;
 }
 
 static void enqueue(struct job *job, int kind)
@@ -419,7 +479,10 @@ static void enqueue(struct job *job, int kind)
 	else
 		q_head = job;
 	q_tail = job;
-	pthread_cond_signal(&q_cond);
+	if (holding)
+		held++;
+	else
+		pthread_cond_signal(&q_cond);
 	pthread_mutex_unlock(&q_lock);
 }
 
@@ -507,6 +570,8 @@ static int pg_start(void)
 	atomic_store(&stat_work_us, 0);
 	atomic_store(&stat_sync_us, 0);
 	atomic_store(&stat_retries, 0);
+	atomic_store(&stat_prefetch_jobs, 0);
+	atomic_store(&stat_prefetch_trips, 0);
 	pthread_mutex_lock(&q_lock);
 	q_stopping = false;
 	q_running = true;
@@ -557,8 +622,10 @@ static void pg_stop(void)
 	q_running = false;
 	pthread_mutex_unlock(&q_lock);
 	pthread_cond_destroy(&q_cond);
-	log_info("postgresql: %lu write jobs, %lu committed, %lu retries after lost races",
-		 atomic_load(&stat_jobs), atomic_load(&stat_commits), atomic_load(&stat_retries));
+	log_info("postgresql: %lu write jobs, %lu committed, %lu retries after lost races; "
+		 "%lu first reads of read jobs in %lu round trips",
+		 atomic_load(&stat_jobs), atomic_load(&stat_commits), atomic_load(&stat_retries),
+		 atomic_load(&stat_prefetch_jobs), atomic_load(&stat_prefetch_trips));
 }
 
 static void pg_close(void)
@@ -613,6 +680,7 @@ const struct store_engine_ops store_pg_engine = {
     .is_empty = pg_is_empty,
     .write = pg_write,
     .read = pg_read,
+    .batch = pg_batch,
     .stats = pg_stats,
     .account_get = pg_account_get,
     .account_put = pg_account_put,

@@ -330,3 +330,60 @@ void pg_txn_finish(struct pg_txn *t)
 		t->fail = PG_FAIL_LOST; /* cannot account for the protocol: drop it */
 	t->err = err;
 }
+
+int pg_prefetch(PGconn *conn, struct job *const *jobs, int n, PGresult **out)
+{
+	struct pg_txn t; /* for its failure and the readers' bookkeeping */
+	int sent = 0;
+
+	pg_txn_init(&t, conn, PG_READ_ONE);
+	for (int i = 0; i < n; i++)
+		out[i] = NULL;
+	for (; sent < n; sent++) {
+		struct pg_params p = {0};
+		uint8_t keys[2][THROTTLE_KEY_LEN];
+		enum pg_stmt st = pg_first_stmt(jobs[sent]->first, &jobs[sent]->first_ref, &p, keys);
+
+		if (!PQsendQueryPrepared(conn, pg_stmts[st].name, p.n, p.values, p.lengths,
+					 p.formats, 1))
+			break;
+	}
+	/* One Sync for all: each statement is its own read (READ COMMITTED:
+	 * its own snapshot); one that fails only makes the later ones come
+	 * back unanswered, and their jobs read for themselves. */
+	if (sent == 0 || sync(&t, "prefetch") != 0)
+		goto out;
+	for (int i = 0; i < sent; i++) {
+		PGresult *res = PQgetResult(conn), *extra;
+
+		if (res == NULL) {
+			out_of_step(&t, "prefetch");
+			goto out;
+		}
+		while ((extra = PQgetResult(conn)) != NULL) {
+			ExecStatusType xs = PQresultStatus(extra);
+
+			PQclear(extra);
+			if (xs == PGRES_PIPELINE_SYNC) {
+				PQclear(res);
+				out_of_step(&t, "prefetch");
+				goto out;
+			}
+		}
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			out[i] = res;
+		else
+			PQclear(res);
+	}
+	read_sync(&t, "prefetch");
+out:
+	if (PQstatus(conn) != CONNECTION_OK)
+		t.fail = PG_FAIL_LOST;
+	if (t.fail != PG_FAIL_LOST)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		PQclear(out[i]);
+		out[i] = NULL;
+	}
+	return STORE_E_UNAVAILABLE;
+}
