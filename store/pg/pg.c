@@ -37,6 +37,7 @@
 #define BACKOFF_MIN_MS	    100
 #define BACKOFF_MAX_MS	    2000
 #define PREFETCH_MAX	    16 /* read jobs whose first reads share a round trip */
+#define PREFETCH_MIN	    8  /* ... when the queue holds that many */
 
 /* While queued, a job's store_rc says which kind it is (the store owns the
  * field until done()). */
@@ -62,6 +63,7 @@ static void (*complete)(struct job *job);
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cond;
 static struct job *q_head, *q_tail;
+static unsigned q_len;
 static bool q_running, q_stopping;
 
 /* When a thread last connected: a thread whose own attempt failed before
@@ -365,7 +367,7 @@ static void *worker_main(void *arg)
 		struct job *job, *batch[PREFETCH_MAX];
 		PGresult *prefetched[PREFETCH_MAX];
 		bool read_only;
-		int n;
+		int n, max;
 
 		pthread_mutex_lock(&q_lock);
 		while (q_head == NULL && !q_stopping) {
@@ -402,12 +404,16 @@ static void *worker_main(void *arg)
 		/* A read job that says what it reads first takes along the
 		 * queued ones behind it that do too: one round trip for all
 		 * their first reads. */
+		/* At least a few each, at most its share of the queue. */
+		max = (int)((q_len + n_workers - 1) / n_workers);
+		max = max < PREFETCH_MIN ? PREFETCH_MIN : max > PREFETCH_MAX ? PREFETCH_MAX : max;
 		n = 0;
 		do {
 			batch[n++] = job = q_head;
 			q_head = job->next;
+			q_len--;
 		} while (job->store_rc == QUEUED_READ && job->first != STORE_FIRST_UNSAID &&
-			 n < PREFETCH_MAX && q_head && q_head->store_rc == QUEUED_READ &&
+			 n < max && q_head && q_head->store_rc == QUEUED_READ &&
 			 q_head->first != STORE_FIRST_UNSAID);
 		if (q_head == NULL)
 			q_tail = NULL;
@@ -452,12 +458,12 @@ static void pg_batch(bool begin)
 	holding = false;
 	if (held == 0)
 		return;
-	/* A thread for every few jobs: each takes a batch of reads. */
+	/* A thread for every few jobs: each takes a batch (worker_main). */
 	pthread_mutex_lock(&q_lock);
-	if (held >= 2 * n_workers)
+	if (held >= PREFETCH_MIN * n_workers)
 		pthread_cond_broadcast(&q_cond);
 	else
-		for (unsigned i = 0; i < (held + 1) / 2; i++)
+		for (unsigned i = 0; i < (held + PREFETCH_MIN - 1) / PREFETCH_MIN; i++)
 			pthread_cond_signal(&q_cond);
 	pthread_mutex_unlock(&q_lock);
 	held = 0;
@@ -479,6 +485,7 @@ static void enqueue(struct job *job, int kind)
 	else
 		q_head = job;
 	q_tail = job;
+	q_len++;
 	if (holding)
 		held++;
 	else

@@ -74,16 +74,23 @@ static void put_be(uint8_t *p, uint64_t v, int n)
 }
 
 /* Runs on the writer thread, maybe more than once (see store.h): it derives
- * everything from the job. Any table serves; nothing reads the values back. */
+ * everything from the job. A session record (66 bytes, binary: the write
+ * every login makes), filed under the job's key; nothing reads it back. */
 static int write_txn(struct job *job, struct store_txn *txn)
 {
 	struct write_job *w = (struct write_job *)job;
-	struct org o;
+	struct token_ref ref;
+	struct session s;
 
-	memset(&o, 0, sizeof(o));
-	memcpy(o.id, w->key, sizeof(w->key));
-	memcpy(o.name, value, sizeof(value));
-	return store_org_put(txn, &o);
+	memset(&ref, 0, sizeof(ref));
+	memcpy(ref.account_id, w->key, sizeof(w->key));
+	memcpy(ref.hash, value, sizeof(ref.hash));
+	memset(&s, 0, sizeof(s));
+	memcpy(s.account_id, ref.account_id, AUTHD_ID_LEN);
+	s.aal = 1;
+	s.created_at = s.last_seen = 1;
+	s.expires_at = INT64_MAX;
+	return store_session_put(txn, &ref, &s);
 }
 
 /* --- the loop ---------------------------------------------------------------- */
@@ -367,7 +374,7 @@ int main(int argc, char **argv)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&loop_cond, &attr);
 	pthread_condattr_destroy(&attr);
-	memset(value, 'a', sizeof(value)); /* the organization's name: UTF-8 */
+	memset(value, 'a', sizeof(value)); /* the token hash's bytes */
 	log_set_level(LOG_LVL_WARN);
 	struct store_options so = {
 	    .engine = STORE_ENGINE_LMDB,
