@@ -11,6 +11,7 @@
 #include <log.h>
 #include <openssl/crypto.h>
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +99,9 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 		     "seed = EXCLUDED.seed, pending_id = EXCLUDED.pending_id, "
 		     "pending_expires_at = EXCLUDED.pending_expires_at, "
 		     "pending_seed = EXCLUDED.pending_seed"},
+    /* What a TOTP step changes, when the transaction read the rest. */
+    [ST_TOTP_STEP] = {"totp_step", "UPDATE totp_credentials SET last_step = $2::bigint WHERE "
+				   "account_id = $1::bytea"},
     [ST_TOTP_DEL] = {"totp_del", "DELETE FROM totp_credentials WHERE account_id = $1::bytea"},
     /* One row: the codes in order, salts and hashes end to end (as
      * backup_put takes them); NULLs when the account has none. */
@@ -154,6 +158,10 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
      * its last failure nor any time in its ring is within the hour before
      * now, unless it is a second factor's ('f' = 102) with failures no
      * quiet time forgets (core/throttle.c's throttle_subject_is_quiet). */
+    [ST_BEGIN_WRITE] = {"begin_write", "BEGIN ISOLATION LEVEL SERIALIZABLE"},
+    [ST_BEGIN_READ] = {"begin_read", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"},
+    [ST_COMMIT] = {"commit", "COMMIT"},
+    [ST_ROLLBACK] = {"rollback", "ROLLBACK"},
     [ST_SWEEP] = {"sweep",
 		  "WITH s AS (DELETE FROM sessions WHERE ctid = ANY (ARRAY (SELECT ctid FROM "
 		  "sessions WHERE $1::bigint >= least(last_seen + $2::bigint, expires_at) LIMIT "
@@ -575,7 +583,9 @@ static void cluster_keep(struct pg_txn *t, struct row *r, int col, const uint8_t
 	struct pg_cluster *c = &t->cluster;
 	struct row part;
 
-	OPENSSL_cleanse(c, sizeof(*c));
+	if (c->loaded)
+		OPENSSL_cleanse(c, sizeof(*c));
+	memset(c, 0, offsetof(struct pg_cluster, account));
 	memcpy(c->id, id, AUTHD_ID_LEN);
 	part = (struct row){r->res, r->row, false};
 	c->account_rc = decode_account(&part, col, id, &c->account);
@@ -905,13 +915,33 @@ static void forget_backup(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN])
 		c->has_backup = false;
 }
 
+/* Whether b differs from a only in its last used step. */
+static bool only_step_differs(const struct totp_rec *a, const struct totp_rec *b)
+{
+	return a->enabled == b->enabled && a->alg == b->alg && a->digits == b->digits &&
+	       a->period == b->period && a->enabled_at == b->enabled_at &&
+	       a->seed_len == b->seed_len && memcmp(a->seed, b->seed, a->seed_len) == 0 &&
+	       memcmp(a->pending_id, b->pending_id, AUTHD_ID_LEN) == 0 &&
+	       a->pending_expires_at == b->pending_expires_at &&
+	       a->pending_seed_len == b->pending_seed_len &&
+	       memcmp(a->pending_seed, b->pending_seed, a->pending_seed_len) == 0;
+}
+
 int pg_totp_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		const struct totp_rec *rec)
 {
+	struct pg_cluster *c = cluster_of(t, account_id);
 	struct pg_params p = {0};
 
 	if (rec->seed_len > SEALED_SEED_MAX || rec->pending_seed_len > SEALED_SEED_MAX)
 		AUTHD_BUG("totp seed length");
+	/* A TOTP step: the row this transaction read, with a new step. */
+	if (c && c->has_totp && c->totp_rc == 0 && only_step_differs(&c->totp, rec)) {
+		c->totp.last_step = rec->last_step;
+		param(&p, account_id, AUTHD_ID_LEN);
+		param_i64(&p, rec->last_step);
+		return run(t, ST_TOTP_STEP, &p);
+	}
 	forget_totp(t, account_id);
 	param(&p, account_id, AUTHD_ID_LEN);
 	param_bool(&p, rec->enabled);

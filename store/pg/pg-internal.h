@@ -111,6 +111,7 @@ enum pg_stmt {
 	ST_LOGIN_DEL_ALL,
 	ST_TOTP_GET,
 	ST_TOTP_PUT,
+	ST_TOTP_STEP,
 	ST_TOTP_DEL,
 	ST_BACKUP_GET,
 	ST_BACKUP_PUT,
@@ -123,6 +124,12 @@ enum pg_stmt {
 	ST_LOGIN_CLUSTER,
 	ST_SWEEP_LOCK,
 	ST_SWEEP,
+	/* Transaction control, prepared too (a statement parsed per job costs
+	 * the server as much as a small read). */
+	ST_BEGIN_WRITE,
+	ST_BEGIN_READ,
+	ST_COMMIT,
+	ST_ROLLBACK,
 	ST__COUNT
 };
 

@@ -4,9 +4,10 @@
  * write jobs from one FIFO queue; the loop thread never waits on a round
  * trip. A write job runs in a SERIALIZABLE transaction and is run again,
  * after a short random pause, when it loses a race (serialization failure,
- * deadlock, a unique key a concurrent transaction inserted); a read job
- * runs in a REPEATABLE READ READ ONLY one, so its statements see one
- * snapshot. done() goes back through the completion function given to
+ * deadlock, a unique key a concurrent transaction inserted); a read job's
+ * statements see one snapshot (txn.c says how). A thread takes a batch of
+ * read jobs that say what they read first and fetches those reads in one
+ * round trip. done() goes back through the completion function given to
  * store_open, after COMMIT returned: a job reported as done with
  * store_rc == 0 is durable on the server.
  *
@@ -279,7 +280,8 @@ static int run_txn(struct worker *w, struct job *job, enum pg_mode mode, PGresul
 		t.fail = PG_FAIL_OTHER;
 	}
 	pg_txn_finish(&t);
-	OPENSSL_cleanse(&t.cluster, sizeof(t.cluster));
+	if (t.cluster.loaded)
+		OPENSSL_cleanse(&t.cluster, sizeof(t.cluster));
 	*commit_sent = t.commit_sent;
 	*fail = t.fail;
 	if (t.fail == PG_FAIL_LOST)

@@ -20,6 +20,7 @@
 
 #include <log.h>
 
+#include <stddef.h>
 #include <string.h>
 
 /* At most this many results wait to be read; past it the queue is read. */
@@ -177,10 +178,10 @@ static int read_sync(struct pg_txn *t, const char *what)
 }
 
 /* Sends a statement of transaction control (no parameters, no rows). */
-static int send_sql(struct pg_txn *t, const char *sql)
+static int send_control(struct pg_txn *t, enum pg_stmt st)
 {
-	if (!PQsendQueryParams(t->conn, sql, 0, NULL, NULL, NULL, NULL, 1))
-		send_failed(t, sql);
+	if (!PQsendQueryPrepared(t->conn, pg_stmts[st].name, 0, NULL, NULL, NULL, 1))
+		send_failed(t, pg_stmts[st].name);
 	else
 		t->sent_since_sync = true;
 	return t->err;
@@ -192,11 +193,8 @@ static int begin(struct pg_txn *t)
 {
 	if (t->begun || t->mode == PG_READ_ONE)
 		return 0;
-	const char *sql = t->mode == PG_WRITE ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
-					      : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-
 	t->begun = true;
-	if (send_sql(t, sql) != 0)
+	if (send_control(t, t->mode == PG_WRITE ? ST_BEGIN_WRITE : ST_BEGIN_READ) != 0)
 		return t->err;
 	push_pending(t, "BEGIN");
 	return 0;
@@ -262,7 +260,10 @@ int pg_send(struct pg_txn *t, enum pg_stmt st, const struct pg_params *p)
 
 void pg_txn_init(struct pg_txn *t, PGconn *conn, enum pg_mode mode)
 {
-	memset(t, 0, sizeof(*t));
+	/* All but the cluster (4 KB, wiped when used): nothing is known yet. */
+	memset(t, 0, offsetof(struct pg_txn, cluster));
+	t->cluster.loaded = false;
+	t->prefetched = NULL;
 	t->base.ops = &store_pg_engine;
 	t->conn = conn;
 	t->mode = mode;
@@ -277,7 +278,7 @@ int pg_txn_commit(struct pg_txn *t)
 	if (!t->begun)
 		return 0; /* nothing sent, or a one-statement read already over */
 	t->commit_sent = true;
-	if (send_sql(t, "COMMIT") != 0 || sync(t, "COMMIT") != 0)
+	if (send_control(t, ST_COMMIT) != 0 || sync(t, "COMMIT") != 0)
 		return t->err;
 	/* BEGIN and the writes, then COMMIT itself, whose tag says whether
 	 * it did. */
@@ -311,7 +312,7 @@ void pg_txn_finish(struct pg_txn *t)
 	if (t->sent_since_sync)
 		t->syncs++;
 	if (t->begun) {
-		if (!PQsendQueryParams(t->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 1) ||
+		if (!PQsendQueryPrepared(t->conn, pg_stmts[ST_ROLLBACK].name, 0, NULL, NULL, NULL, 1) ||
 		    !PQpipelineSync(t->conn)) {
 			t->fail = PG_FAIL_LOST;
 			return;
