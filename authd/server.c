@@ -60,8 +60,8 @@ static void req_free(struct req *r)
 	wipe_str(r->csrf, sizeof(r->csrf));
 	wipe_str(r->path, sizeof(r->path));
 	wipe_str(r->param, sizeof(r->param));
-	OPENSSL_cleanse(r->headers, r->headers_len < sizeof(r->headers) ? r->headers_len
-									: sizeof(r->headers));
+	OPENSSL_cleanse(r->headers,
+			r->headers_len < sizeof(r->headers) ? r->headers_len : sizeof(r->headers));
 	free(r);
 }
 
@@ -283,23 +283,23 @@ out:
  * still meets lws's own buffer (HEADERS_BUF). lws 4.1 cannot list custom
  * headers, so they count only against that buffer too. */
 static const enum lws_token_indexes counted_headers[] = {
-	WSI_TOKEN_GET_URI,
-	WSI_TOKEN_POST_URI,
-	WSI_TOKEN_PUT_URI,
-	WSI_TOKEN_PATCH_URI,
-	WSI_TOKEN_DELETE_URI,
-	WSI_TOKEN_HTTP_COOKIE,
-	WSI_TOKEN_HTTP_AUTHORIZATION,
-	WSI_TOKEN_X_FORWARDED_FOR,
-	WSI_TOKEN_HTTP_USER_AGENT,
-	WSI_TOKEN_HTTP_REFERER,
-	WSI_TOKEN_HTTP_ACCEPT,
-	WSI_TOKEN_HTTP_ACCEPT_LANGUAGE,
-	WSI_TOKEN_HTTP_ACCEPT_ENCODING,
-	WSI_TOKEN_HTTP_CONTENT_TYPE,
-	WSI_TOKEN_HOST,
-	WSI_TOKEN_ORIGIN,
-	WSI_TOKEN_HTTP_IF_NONE_MATCH,
+    WSI_TOKEN_GET_URI,
+    WSI_TOKEN_POST_URI,
+    WSI_TOKEN_PUT_URI,
+    WSI_TOKEN_PATCH_URI,
+    WSI_TOKEN_DELETE_URI,
+    WSI_TOKEN_HTTP_COOKIE,
+    WSI_TOKEN_HTTP_AUTHORIZATION,
+    WSI_TOKEN_X_FORWARDED_FOR,
+    WSI_TOKEN_HTTP_USER_AGENT,
+    WSI_TOKEN_HTTP_REFERER,
+    WSI_TOKEN_HTTP_ACCEPT,
+    WSI_TOKEN_HTTP_ACCEPT_LANGUAGE,
+    WSI_TOKEN_HTTP_ACCEPT_ENCODING,
+    WSI_TOKEN_HTTP_CONTENT_TYPE,
+    WSI_TOKEN_HOST,
+    WSI_TOKEN_ORIGIN,
+    WSI_TOKEN_HTTP_IF_NONE_MATCH,
 };
 
 static size_t header_bytes(struct lws *wsi)

@@ -28,8 +28,7 @@
 #define TOTP_COLS(t)                                                                               \
 	t ".enabled, " t ".alg, " t ".digits, " t ".period, " t ".last_step, " t ".enabled_at, " t \
 	  ".seed, " t ".pending_id, " t ".pending_expires_at, " t ".pending_seed"
-#define THROTTLE_COLS(h)                                                                           \
-	h ".consecutive, " h ".last_failure, " h ".count, " h ".pos, " h ".ring"
+#define THROTTLE_COLS(h) h ".consecutive, " h ".last_failure, " h ".count, " h ".pos, " h ".ring"
 #define BACKUP_AGG_COLS                                                                            \
 	"array_agg(idx::bigint ORDER BY idx), string_agg(salt, ''::bytea ORDER BY idx), "          \
 	"string_agg(hash, ''::bytea ORDER BY idx), array_agg(used_at ORDER BY idx), "              \
@@ -87,7 +86,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			  "DELETE FROM pending_logins WHERE account_id = $1::bytea"},
     [ST_TOTP_GET] = {"totp_get",
 		     "SELECT " TOTP_COLS("totp_credentials") " FROM totp_credentials WHERE "
-				 "account_id = $1::bytea"},
+							     "account_id = $1::bytea"},
     [ST_TOTP_PUT] = {"totp_put",
 		     "INSERT INTO totp_credentials (account_id, enabled, alg, digits, period, "
 		     "last_step, enabled_at, seed, pending_id, pending_expires_at, pending_seed) "
@@ -120,8 +119,9 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 		       "b.used_at, b.created_at) IS DISTINCT FROM (EXCLUDED.salt, EXCLUDED.hash, "
 		       "EXCLUDED.used_at, EXCLUDED.created_at)"},
     [ST_BACKUP_DEL] = {"backup_del", "DELETE FROM backup_codes WHERE account_id = $1::bytea"},
-    [ST_THROTTLE_GET] = {"throttle_get", "SELECT " THROTTLE_COLS("throttles") " FROM throttles "
-					 "WHERE subject = $1::bytea"},
+    [ST_THROTTLE_GET] = {"throttle_get",
+			 "SELECT " THROTTLE_COLS("throttles") " FROM throttles "
+							      "WHERE subject = $1::bytea"},
     [ST_THROTTLE_PUT] = {"throttle_put",
 			 "INSERT INTO throttles (subject, consecutive, last_failure, count, pos, "
 			 "ring) VALUES ($1::bytea, $2::bigint, $3::bigint, $4::smallint, "
@@ -143,15 +143,18 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			    "SELECT s.org_id, s.aal, s.created_at, s.last_seen, s.expires_at, "
 			    "s.second_factor_at, " CLUSTER_COLS ", b.* FROM (VALUES (1)) AS k "
 			    "(one) LEFT JOIN sessions s ON s.account_id = $1::bytea AND "
-			    "s.token_hash = $2::bytea " CLUSTER_JOINS " LEFT JOIN LATERAL (SELECT "
-			    BACKUP_AGG_COLS " FROM backup_codes WHERE account_id = $1::bytea AND "
+			    "s.token_hash = $2::bytea " CLUSTER_JOINS
+			    " LEFT JOIN LATERAL (SELECT " BACKUP_AGG_COLS
+			    " FROM backup_codes WHERE account_id = $1::bytea AND "
 			    "t.enabled) AS b ON true"},
-    [ST_LOGIN_CLUSTER] = {"login_cluster",
-			  "SELECT l.created_at, l.expires_at, l.attempts, " CLUSTER_COLS ", "
-			  THROTTLE_COLS("tf") ", " THROTTLE_COLS("ta") " FROM (VALUES (1)) AS k "
-			  "(one) LEFT JOIN pending_logins l ON l.account_id = $1::bytea AND "
-			  "l.token_hash = $2::bytea " CLUSTER_JOINS " LEFT JOIN throttles tf ON "
-			  "tf.subject = $3::bytea LEFT JOIN throttles ta ON ta.subject = $4::bytea"},
+    [ST_LOGIN_CLUSTER] =
+	{"login_cluster",
+	 "SELECT l.created_at, l.expires_at, l.attempts, " CLUSTER_COLS
+	 ", " THROTTLE_COLS("tf") ", " THROTTLE_COLS(
+	     "ta") " FROM (VALUES (1)) AS k "
+		   "(one) LEFT JOIN pending_logins l ON l.account_id = $1::bytea AND "
+		   "l.token_hash = $2::bytea " CLUSTER_JOINS " LEFT JOIN throttles tf ON "
+		   "tf.subject = $3::bytea LEFT JOIN throttles ta ON ta.subject = $4::bytea"},
     [ST_SWEEP_LOCK] = {"sweep_lock", "SELECT pg_try_advisory_xact_lock($1::bigint)"},
     /* $1 now, $2 idle seconds, $3 budget per kind. A session is over at
      * least(last_seen + idle, expires_at); a throttle history when neither
@@ -609,8 +612,8 @@ static void cluster_keep(struct pg_txn *t, struct row *r, int col, const uint8_t
 }
 
 /* Whether key is one of the cluster's throttle histories: which, or NULL. */
-static struct throttle_rec *cluster_throttle(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
-					     bool **has, int **rc)
+static struct throttle_rec *
+cluster_throttle(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN], bool **has, int **rc)
 {
 	struct pg_cluster *c = &((struct pg_txn *)t)->cluster;
 	uint8_t k[THROTTLE_KEY_LEN];

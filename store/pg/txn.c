@@ -312,7 +312,8 @@ void pg_txn_finish(struct pg_txn *t)
 	if (t->sent_since_sync)
 		t->syncs++;
 	if (t->begun) {
-		if (!PQsendQueryPrepared(t->conn, pg_stmts[ST_ROLLBACK].name, 0, NULL, NULL, NULL, 1) ||
+		if (!PQsendQueryPrepared(t->conn, pg_stmts[ST_ROLLBACK].name, 0, NULL, NULL, NULL,
+					 1) ||
 		    !PQpipelineSync(t->conn)) {
 			t->fail = PG_FAIL_LOST;
 			return;
@@ -343,7 +344,8 @@ int pg_prefetch(PGconn *conn, struct job *const *jobs, int n, PGresult **out)
 	for (; sent < n; sent++) {
 		struct pg_params p = {0};
 		uint8_t keys[2][THROTTLE_KEY_LEN];
-		enum pg_stmt st = pg_first_stmt(jobs[sent]->first, &jobs[sent]->first_ref, &p, keys);
+		enum pg_stmt st =
+		    pg_first_stmt(jobs[sent]->first, &jobs[sent]->first_ref, &p, keys);
 
 		if (!PQsendQueryPrepared(conn, pg_stmts[st].name, p.n, p.values, p.lengths,
 					 p.formats, 1))

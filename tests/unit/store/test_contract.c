@@ -1,8 +1,11 @@
 /* Unit tests for the job contract of store.h, on the engine
  * AUTHD_TEST_ENGINE names: single-use values are consumed exactly once
  * however many jobs race for them (a TOTP step, a backup code, a pending
- * login), a job that fails leaves nothing behind, and a txn_work that runs
- * again (PostgreSQL retries lost races) has its effects once. */
+ * login), a job that fails leaves nothing behind, a txn_work that runs
+ * again (PostgreSQL retries lost races) has its effects once, a job reads
+ * its own writes, and read jobs submitted together that say what they read
+ * first (PostgreSQL fetches those reads in one round trip) each get their
+ * own, whatever they read first in fact. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -354,6 +357,226 @@ static void test_rerun_counts_once(void **state)
 	assert_true(atomic_load(&runs) >= ROUNDS * THREADS);
 }
 
+/* --- a job reads its own writes ------------------------------------------------------------ */
+
+/* Reads a session (PostgreSQL: with its account's cluster), then writes and
+ * reads again every record of the cluster: each read after a write sees
+ * the write. Records what it saw in *seen (-1: not as written). */
+static int own_writes_txn(struct store_txn *txn, void *arg)
+{
+	int *seen = arg;
+	struct token_ref ref = ref_of(1);
+	uint8_t fkey[THROTTLE_KEY_LEN], akey[THROTTLE_KEY_LEN];
+	struct session s;
+	struct account a;
+	struct totp_rec t;
+	struct backup_rec b;
+	struct throttle_rec r;
+	int rc;
+
+	*seen = 0;
+	throttle_key_factor(fkey, owner);
+	throttle_key_account(akey, owner);
+	if ((rc = store_session_get(txn, &ref, &s)) != 0 ||
+	    (rc = store_account_get(txn, owner, &a)) != 0 ||
+	    (rc = store_totp_get(txn, owner, &t)) != 0 ||
+	    (rc = store_backup_get(txn, owner, &b)) != 0 ||
+	    (rc = store_throttle_get(txn, fkey, &r)) != 0)
+		return rc;
+	/* A new step only, then a new seed. */
+	t.last_step = 41;
+	if ((rc = store_totp_put(txn, owner, &t)) != 0 ||
+	    (rc = store_totp_get(txn, owner, &t)) != 0)
+		return rc;
+	*seen |= t.last_step == 41 ? 1 : 0;
+	t.last_step = 42;
+	t.seed[0] ^= 0xff;
+	if ((rc = store_totp_put(txn, owner, &t)) != 0 ||
+	    (rc = store_totp_get(txn, owner, &t)) != 0)
+		return rc;
+	*seen |= t.last_step == 42 && t.seed[0] == (0x5a ^ 0xff) ? 2 : 0;
+	snprintf(a.name, sizeof(a.name), "renamed");
+	if ((rc = store_account_put(txn, &a)) != 0 || (rc = store_account_get(txn, owner, &a)) != 0)
+		return rc;
+	*seen |= strcmp(a.name, "renamed") == 0 ? 4 : 0;
+	b.used_at[3] = 99;
+	if ((rc = store_backup_put(txn, owner, &b)) != 0 ||
+	    (rc = store_backup_get(txn, owner, &b)) != 0)
+		return rc;
+	*seen |= b.used_at[3] == 99 ? 8 : 0;
+	r.consecutive = 5;
+	if ((rc = store_throttle_put(txn, fkey, &r)) != 0 ||
+	    (rc = store_throttle_get(txn, fkey, &r)) != 0)
+		return rc;
+	*seen |= r.consecutive == 5 ? 16 : 0;
+	r.consecutive = 6;
+	if ((rc = store_throttle_put(txn, akey, &r)) != 0 ||
+	    (rc = store_throttle_get(txn, akey, &r)) != 0)
+		return rc;
+	*seen |= r.consecutive == 6 ? 32 : 0;
+	if ((rc = store_totp_del(txn, owner)) != 0)
+		return rc;
+	*seen |= store_totp_get(txn, owner, &t) == STORE_E_NOTFOUND ? 64 : 0;
+	return 0;
+}
+
+static int put_cluster(struct store_txn *txn, void *arg)
+{
+	struct token_ref ref = ref_of(1);
+	struct account a;
+	struct session s;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	memcpy(a.id, owner, AUTHD_ID_LEN);
+	snprintf(a.email, sizeof(a.email), "cluster@example.com");
+	snprintf(a.name, sizeof(a.name), "before");
+	memset(&s, 0, sizeof(s));
+	memcpy(s.account_id, owner, AUTHD_ID_LEN);
+	s.expires_at = 1000;
+	if ((rc = store_account_put(txn, &a)) != 0 ||
+	    (rc = store_session_put(txn, &ref, &s)) != 0 || (rc = put_totp(txn, arg)) != 0)
+		return rc;
+	return put_backup(txn, arg);
+}
+
+static void test_reads_see_own_writes(void **state)
+{
+	uint8_t key[THROTTLE_KEY_LEN];
+	struct account a;
+	struct backup_rec b;
+	struct throttle_rec r;
+	struct totp_rec t;
+	int seen = 0;
+
+	(void)state;
+	assert_int_equal(unit_write(put_cluster, NULL), 0);
+	assert_int_equal(unit_write(own_writes_txn, &seen), 0);
+	assert_int_equal(seen, 127);
+	/* And committed as last written. */
+	assert_int_equal(unit_get(UNIT_ACCOUNT, owner, &a), 0);
+	assert_string_equal(a.name, "renamed");
+	assert_int_equal(unit_get(UNIT_TOTP, owner, &t), STORE_E_NOTFOUND);
+	assert_int_equal(unit_get(UNIT_BACKUP, owner, &b), 0);
+	assert_int_equal(b.used_at[3], 99);
+	throttle_key_account(key, owner);
+	assert_int_equal(unit_get(UNIT_THROTTLE, key, &r), 0);
+	assert_int_equal(r.consecutive, 6);
+}
+
+/* --- read jobs that say what they read first ------------------------------------------------- */
+
+#define HINTED 40
+
+struct hinted {
+	struct job job;
+	int i;
+	int mode; /* 0: reads what it said; 1: says another session; 2: reads the account first */
+	char name[NAME_MAX_B + 1];
+	int64_t expires;
+	atomic_int done;
+};
+
+static uint8_t hinted_id(int i, uint8_t id[AUTHD_ID_LEN])
+{
+	memset(id, 0, AUTHD_ID_LEN);
+	id[0] = 0x90;
+	id[1] = (uint8_t)i;
+	return 0;
+}
+
+static struct token_ref hinted_ref(int i)
+{
+	struct token_ref ref;
+
+	memset(&ref, 0, sizeof(ref));
+	hinted_id(i, ref.account_id);
+	ref.hash[0] = (uint8_t)i;
+	ref.hash[1] = 0x33;
+	return ref;
+}
+
+static int put_hinted(struct store_txn *txn, void *arg)
+{
+	int rc = 0;
+
+	(void)arg;
+	for (int i = 0; i < HINTED && rc == 0; i++) {
+		struct token_ref ref = hinted_ref(i);
+		struct account a;
+		struct session s;
+
+		memset(&a, 0, sizeof(a));
+		memcpy(a.id, ref.account_id, AUTHD_ID_LEN);
+		snprintf(a.email, sizeof(a.email), "h%d@example.com", i);
+		snprintf(a.name, sizeof(a.name), "person %d", i);
+		memset(&s, 0, sizeof(s));
+		memcpy(s.account_id, ref.account_id, AUTHD_ID_LEN);
+		s.expires_at = 5000 + i;
+		if ((rc = store_account_put(txn, &a)) == 0)
+			rc = store_session_put(txn, &ref, &s);
+	}
+	return rc;
+}
+
+static int hinted_txn(struct job *job, struct store_txn *txn)
+{
+	struct hinted *h = (struct hinted *)job;
+	struct token_ref ref = hinted_ref(h->i);
+	struct account a;
+	struct session s;
+	int rc;
+
+	h->name[0] = '\0';
+	h->expires = 0;
+	if (h->mode == 2 && (rc = store_account_get(txn, ref.account_id, &a)) != 0)
+		return rc;
+	if ((rc = store_session_get(txn, &ref, &s)) != 0 ||
+	    (rc = store_account_get(txn, ref.account_id, &a)) != 0)
+		return rc;
+	snprintf(h->name, sizeof(h->name), "%s", a.name);
+	h->expires = s.expires_at;
+	return 0;
+}
+
+static void hinted_done(struct job *job)
+{
+	atomic_store(&((struct hinted *)job)->done, 1);
+}
+
+static void test_hinted_reads(void **state)
+{
+	static struct hinted jobs[HINTED];
+
+	(void)state;
+	assert_int_equal(unit_write(put_hinted, NULL), 0);
+	memset(jobs, 0, sizeof(jobs));
+	/* Submitted together, as the loop does in one pass. */
+	store_batch_begin();
+	for (int i = 0; i < HINTED; i++) {
+		struct hinted *h = &jobs[i];
+
+		h->i = i;
+		h->mode = i % 7 == 3 ? 1 : i % 7 == 5 ? 2 : 0;
+		h->job.txn_work = hinted_txn;
+		h->job.done = hinted_done;
+		h->job.first = STORE_FIRST_SESSION;
+		h->job.first_ref = hinted_ref(h->mode == 1 ? (i + 1) % HINTED : i);
+		store_read(&h->job);
+	}
+	store_batch_end();
+	for (int i = 0; i < HINTED; i++) {
+		char name[32];
+
+		while (!atomic_load(&jobs[i].done))
+			usleep(200);
+		snprintf(name, sizeof(name), "person %d", i);
+		assert_int_equal(jobs[i].job.store_rc, 0);
+		assert_string_equal(jobs[i].name, name);
+		assert_int_equal(jobs[i].expires, 5000 + i);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +586,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_failed_job_leaves_nothing, unit_setup,
 					    unit_teardown),
 	    cmocka_unit_test_setup_teardown(test_rerun_counts_once, unit_setup, unit_teardown),
+	    cmocka_unit_test_setup_teardown(test_reads_see_own_writes, unit_setup, unit_teardown),
+	    cmocka_unit_test_setup_teardown(test_hinted_reads, unit_setup, unit_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
