@@ -411,8 +411,67 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+/* --- the store's descriptor ------------------------------------------------------- */
+
+/* The store may answer reads on the loop (store_loop_fd): lws watches a
+ * dup of its descriptor as a raw file (lws closes its own copy), and a
+ * new descriptor (the store reconnected) replaces the old watch. */
+static struct lws *store_wsi;
+static unsigned store_generation;
+
+static int callback_store(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			  void *in, size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		if (wsi != store_wsi)
+			return -1; /* a descriptor the store has left */
+		store_loop_ready();
+		return 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (wsi == store_wsi)
+			store_wsi = NULL;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* After each pass: watch what the store asks to be watched. */
+static void store_watch(void)
+{
+	unsigned generation;
+	bool want_write;
+	int fd = store_loop_fd(&generation, &want_write);
+
+	if (store_wsi && (fd < 0 || generation != store_generation)) {
+		lws_set_timeout(store_wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		store_wsi = NULL;
+	}
+	if (fd >= 0 && store_wsi == NULL) {
+		lws_sock_file_fd_type u;
+
+		u.filefd = dup(fd);
+		if (u.filefd < 0)
+			return;
+		/* On failure lws closes the dup and returns NULL: try again
+		 * after the next pass. */
+		store_wsi = lws_adopt_descriptor_vhost(lws_get_vhost_by_name(context, "default"),
+						       LWS_ADOPT_RAW_FILE_DESC, u, "authd-store",
+						       NULL);
+		store_generation = generation;
+	}
+	if (store_wsi && want_write)
+		lws_callback_on_writable(store_wsi);
+}
+
 static const struct lws_protocols protocols[] = {
     {"http", callback_http, sizeof(struct pss), 4096, 0, NULL, 0},
+    {"authd-store", callback_store, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -527,6 +586,7 @@ int server_run(void)
 		int n = lws_service(context, 0);
 
 		store_batch_end();
+		store_watch();
 		if (n < 0)
 			break;
 	}

@@ -27,6 +27,8 @@ struct store_engine_ops {
 	void (*write)(struct job *job);
 	void (*read)(struct job *job);
 	void (*batch)(bool begin); /* NULL: jobs start at once */
+	int (*loop_fd)(unsigned *generation, bool *want_write); /* NULL: none */
+	void (*loop_ready)(void);
 	void (*stats)(struct store_stats *st);
 
 	int (*account_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct account *a);

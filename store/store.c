@@ -91,6 +91,21 @@ void store_batch_end(void)
 		engine->batch(false);
 }
 
+int store_loop_fd(unsigned *generation, bool *want_write)
+{
+	*generation = 0;
+	*want_write = false;
+	if (engine == NULL || engine->loop_fd == NULL)
+		return -1;
+	return engine->loop_fd(generation, want_write);
+}
+
+void store_loop_ready(void)
+{
+	if (engine && engine->loop_ready)
+		engine->loop_ready();
+}
+
 bool store_single_writer(void)
 {
 	return engine->single_writer;

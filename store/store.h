@@ -130,6 +130,20 @@ bool store_single_writer(void);
 void store_batch_begin(void);
 void store_batch_end(void);
 
+/*
+ * An engine may answer some of the loop's read jobs on the loop itself,
+ * without ever waiting there (PostgreSQL: the reads jobs say they make
+ * first, sent in the loop's passes on a non-blocking connection of its
+ * own). store_loop_fd() gives the descriptor the loop must watch for
+ * reading, and for writing when *want_write, or -1; *generation changes
+ * when the descriptor is another one (stop watching the old one). The
+ * loop calls store_loop_ready() when it is ready, and store_loop_fd()
+ * again after each pass. An engine uses this only once store_loop_fd()
+ * was called. Loop thread only.
+ */
+int store_loop_fd(unsigned *generation, bool *want_write);
+void store_loop_ready(void);
+
 /* Queues a write job: txn_work in a write transaction, then done(). */
 void store_write(struct job *job);
 /*

@@ -42,6 +42,7 @@ enum pg_mode {
 	PG_READ_ONE, /* a read job's first try: one statement, no transaction block */
 	PG_READ,     /* REPEATABLE READ READ ONLY */
 	PG_WRITE,    /* SERIALIZABLE */
+	PG_LOOP,     /* on the loop (loop.c): only the row fetched ahead, no statement */
 };
 
 /*
@@ -178,6 +179,26 @@ int pg_prefetch(PGconn *conn, struct job *const *jobs, int n, PGresult **out);
  * space that must outlive sending it). */
 enum pg_stmt pg_first_stmt(enum store_first kind, const struct token_ref *ref, struct pg_params *p,
 			   uint8_t keys[2][THROTTLE_KEY_LEN]);
+
+/* pg.c: what loop.c hands back. */
+int pg_prepare_all(PGconn *conn);
+/* Queues read jobs for the connection threads (from the loop). */
+void pg_queue_reads(struct job **jobs, int n);
+/* Wakes the connection threads (one of them makes the loop's connection). */
+void pg_wake_threads(void);
+/* Hands a finished job back (store_options.complete). */
+void pg_job_complete(struct job *job);
+
+/* loop.c: the loop's own connection (see there). All on the loop thread
+ * but pg_loop_wanted() and pg_loop_connect(), which a connection thread
+ * calls to make the connection the loop asked for. */
+bool pg_loop_take(struct job *job);
+void pg_loop_send(void);
+void pg_loop_ready(void);
+int pg_loop_fd(unsigned *generation, bool *want_write);
+void pg_loop_stop(void);
+bool pg_loop_wanted(void);
+void pg_loop_connect(const char *url);
 
 /* Starts t on conn (in pipeline mode, idle). */
 void pg_txn_init(struct pg_txn *t, PGconn *conn, enum pg_mode mode);

@@ -181,7 +181,7 @@ int pg_result_error(PGconn *conn, const PGresult *res, const char *what, enum pg
 	return state && strncmp(state, "53", 2) == 0 ? STORE_E_FULL : STORE_E_IO;
 }
 
-static int prepare_all(PGconn *conn)
+int pg_prepare_all(PGconn *conn)
 {
 	for (int i = 0; i < ST__COUNT; i++) {
 		PGresult *res = PQprepare(conn, pg_stmts[i].name, pg_stmts[i].sql, 0, NULL);
@@ -218,7 +218,7 @@ static bool worker_connect(struct worker *w, bool force)
 	if (!force && now < w->next_connect_ms && atomic_load(&server_up_ms) <= w->down_since_ms)
 		return false;
 	w->conn = pg_connect(url, w->down_logged);
-	if (w->conn && (prepare_all(w->conn) != 0 || !PQenterPipelineMode(w->conn)))
+	if (w->conn && (pg_prepare_all(w->conn) != 0 || !PQenterPipelineMode(w->conn)))
 		drop_conn(w);
 	if (w->conn == NULL) {
 		if (!w->down_logged)
@@ -373,6 +373,12 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&q_lock);
 		while (q_head == NULL && !q_stopping) {
+			if (pg_loop_wanted()) {
+				pthread_mutex_unlock(&q_lock);
+				pg_loop_connect(url);
+				pthread_mutex_lock(&q_lock);
+				continue;
+			}
 			if (w->conn) {
 				pthread_cond_wait(&q_cond, &q_lock);
 				continue;
@@ -458,6 +464,7 @@ static void pg_batch(bool begin)
 		return;
 	}
 	holding = false;
+	pg_loop_send();
 	if (held == 0)
 		return;
 	/* A thread for every few jobs: each takes a batch (worker_main). */
@@ -471,10 +478,56 @@ static void pg_batch(bool begin)
 	held = 0;
 }
 
+void pg_job_complete(struct job *job)
+{
+	complete(job);
+}
+
+void pg_wake_threads(void)
+{
+	pthread_mutex_lock(&q_lock);
+	pthread_cond_broadcast(&q_cond);
+	pthread_mutex_unlock(&q_lock);
+}
+
+void pg_queue_reads(struct job **jobs, int n)
+{
+	bool refused;
+
+	if (n <= 0)
+		return;
+	pthread_mutex_lock(&q_lock);
+	refused = !q_running || q_stopping;
+	for (int i = 0; i < n && !refused; i++) {
+		struct job *job = jobs[i];
+
+		job->next = NULL;
+		job->store_rc = QUEUED_READ;
+		if (q_tail)
+			q_tail->next = job;
+		else
+			q_head = job;
+		q_tail = job;
+		q_len++;
+	}
+	if (!refused)
+		pthread_cond_broadcast(&q_cond);
+	pthread_mutex_unlock(&q_lock);
+	for (int i = 0; i < n && refused; i++) {
+		jobs[i]->store_rc = STORE_E_IO;
+		complete(jobs[i]);
+	}
+}
+
 static void enqueue(struct job *job, int kind)
 {
 	job->next = NULL;
 	job->store_rc = kind;
+	/* A read the loop says it reads first, in one of its passes: the
+	 * loop's own connection sends it (loop.c). */
+	if (holding && kind == QUEUED_READ && job->first != STORE_FIRST_UNSAID &&
+	    pg_loop_take(job))
+		return;
 	pthread_mutex_lock(&q_lock);
 	if (!q_running || q_stopping) {
 		pthread_mutex_unlock(&q_lock);
@@ -617,6 +670,7 @@ static void pg_stop(void)
 {
 	bool was_running;
 
+	pg_loop_stop(); /* what the loop had in flight goes to the threads */
 	pthread_mutex_lock(&q_lock);
 	was_running = q_running && !q_stopping;
 	q_stopping = true;
@@ -690,6 +744,8 @@ const struct store_engine_ops store_pg_engine = {
     .write = pg_write,
     .read = pg_read,
     .batch = pg_batch,
+    .loop_fd = pg_loop_fd,
+    .loop_ready = pg_loop_ready,
     .stats = pg_stats,
     .account_get = pg_account_get,
     .account_put = pg_account_put,

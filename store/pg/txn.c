@@ -220,6 +220,11 @@ PGresult *pg_exec(struct pg_txn *t, enum pg_stmt st, const struct pg_params *p)
 
 	if (t->err != 0)
 		return NULL;
+	if (t->mode == PG_LOOP) {
+		/* Nothing but the row fetched ahead on the loop: the threads. */
+		fail(t, STORE_E_REDO, PG_FAIL_NONE);
+		return NULL;
+	}
 	if (t->mode == PG_READ_ONE) {
 		if (t->statements > 0) {
 			/* A second statement would see another snapshot. */
@@ -245,6 +250,10 @@ int pg_send(struct pg_txn *t, enum pg_stmt st, const struct pg_params *p)
 {
 	if (t->err != 0)
 		return t->err;
+	if (t->mode == PG_LOOP) {
+		fail(t, STORE_E_REDO, PG_FAIL_NONE); /* the threads will say */
+		return t->err;
+	}
 	if (t->mode != PG_WRITE) {
 		log_err("%s in a read job", pg_stmts[st].name);
 		fail(t, STORE_E_IO, PG_FAIL_OTHER);

@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <poll.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "unit_store.h"
 
@@ -468,14 +470,25 @@ static void test_reads_see_own_writes(void **state)
 
 #define HINTED 40
 
+static int64_t unit_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 struct hinted {
 	struct job job;
 	int i;
 	int mode; /* 0: reads what it said; 1: says another session; 2: reads the account first */
 	char name[NAME_MAX_B + 1];
 	int64_t expires;
+	bool on_caller; /* txn_work ran on the thread that submitted it */
 	atomic_int done;
 };
+
+static pthread_t submitter;
 
 static uint8_t hinted_id(int i, uint8_t id[AUTHD_ID_LEN])
 {
@@ -529,6 +542,7 @@ static int hinted_txn(struct job *job, struct store_txn *txn)
 
 	h->name[0] = '\0';
 	h->expires = 0;
+	h->on_caller = pthread_equal(pthread_self(), submitter) != 0;
 	if (h->mode == 2 && (rc = store_account_get(txn, ref.account_id, &a)) != 0)
 		return rc;
 	if ((rc = store_session_get(txn, &ref, &s)) != 0 ||
@@ -544,12 +558,46 @@ static void hinted_done(struct job *job)
 	atomic_store(&((struct hinted *)job)->done, 1);
 }
 
-static void test_hinted_reads(void **state)
+/* Lets the store answer on this thread (store_loop_fd) until every job is
+ * done; with serve false, only waits. */
+static void wait_hinted(struct hinted *jobs, bool serve)
+{
+	for (int i = 0; i < HINTED; i++) {
+		while (!atomic_load(&jobs[i].done)) {
+			unsigned gen;
+			bool want_write;
+			int fd = serve ? store_loop_fd(&gen, &want_write) : -1;
+
+			if (fd < 0) {
+				usleep(200);
+				continue;
+			}
+			struct pollfd p = {fd, (short)(POLLIN | (want_write ? POLLOUT : 0)), 0};
+
+			poll(&p, 1, 10);
+			store_loop_ready();
+		}
+	}
+}
+
+static void run_hinted(bool serve)
 {
 	static struct hinted jobs[HINTED];
 
-	(void)state;
+	submitter = pthread_self();
 	assert_int_equal(unit_write(put_hinted, NULL), 0);
+	if (serve) {
+		unsigned gen;
+		bool want_write;
+		int64_t t0 = unit_now_ms();
+
+		/* The engine makes its loop connection on a thread: wait for it
+		 * (an engine without one answers -1 at once). */
+		while (store_loop_fd(&gen, &want_write) < 0 && unit_now_ms() - t0 < 5000 &&
+		       strcmp(getenv("AUTHD_TEST_ENGINE") ? getenv("AUTHD_TEST_ENGINE") : "",
+			      "postgresql") == 0)
+			usleep(1000);
+	}
 	memset(jobs, 0, sizeof(jobs));
 	/* Submitted together, as the loop does in one pass. */
 	store_batch_begin();
@@ -565,16 +613,43 @@ static void test_hinted_reads(void **state)
 		store_read(&h->job);
 	}
 	store_batch_end();
+	wait_hinted(jobs, serve);
+	int on_caller = 0, plain = 0;
+
+	for (int i = 0; i < HINTED; i++) {
+		on_caller += jobs[i].on_caller;
+		plain += jobs[i].mode == 0;
+	}
+	/* PostgreSQL's loop answers what it fetched ahead, the rest (a read
+	 * that said another session, or read the account first) goes to the
+	 * threads; LMDB reads every job inline. */
+	if (strcmp(getenv("AUTHD_TEST_ENGINE") ? getenv("AUTHD_TEST_ENGINE") : "", "postgresql") ==
+	    0)
+		assert_int_equal(on_caller, serve ? plain : 0);
+	else
+		assert_int_equal(on_caller, HINTED);
 	for (int i = 0; i < HINTED; i++) {
 		char name[32];
 
-		while (!atomic_load(&jobs[i].done))
-			usleep(200);
 		snprintf(name, sizeof(name), "person %d", i);
 		assert_int_equal(jobs[i].job.store_rc, 0);
 		assert_string_equal(jobs[i].name, name);
 		assert_int_equal(jobs[i].expires, 5000 + i);
 	}
+}
+
+static void test_hinted_reads(void **state)
+{
+	(void)state;
+	run_hinted(false);
+}
+
+/* The same, answered on this thread where the engine can (PostgreSQL's
+ * loop connection). */
+static void test_hinted_reads_on_loop(void **state)
+{
+	(void)state;
+	run_hinted(true);
 }
 
 int main(void)
@@ -588,6 +663,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rerun_counts_once, unit_setup, unit_teardown),
 	    cmocka_unit_test_setup_teardown(test_reads_see_own_writes, unit_setup, unit_teardown),
 	    cmocka_unit_test_setup_teardown(test_hinted_reads, unit_setup, unit_teardown),
+	    cmocka_unit_test_setup_teardown(test_hinted_reads_on_loop, unit_setup, unit_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
