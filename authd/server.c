@@ -419,8 +419,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 static struct lws *store_wsi;
 static unsigned store_generation;
 
-static int callback_store(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-			  void *in, size_t len)
+static int callback_store(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			  size_t len)
 {
 	(void)user;
 	(void)in;
@@ -460,9 +460,9 @@ static void store_watch(void)
 			return;
 		/* On failure lws closes the dup and returns NULL: try again
 		 * after the next pass. */
-		store_wsi = lws_adopt_descriptor_vhost(lws_get_vhost_by_name(context, "default"),
-						       LWS_ADOPT_RAW_FILE_DESC, u, "authd-store",
-						       NULL);
+		store_wsi =
+		    lws_adopt_descriptor_vhost(lws_get_vhost_by_name(context, "default"),
+					       LWS_ADOPT_RAW_FILE_DESC, u, "authd-store", NULL);
 		store_generation = generation;
 	}
 	if (store_wsi && want_write)

@@ -26,7 +26,7 @@ struct store_engine_ops {
 	int (*is_empty)(bool *empty);
 	void (*write)(struct job *job);
 	void (*read)(struct job *job);
-	void (*batch)(bool begin); /* NULL: jobs start at once */
+	void (*batch)(bool begin);				/* NULL: jobs start at once */
 	int (*loop_fd)(unsigned *generation, bool *want_write); /* NULL: none */
 	void (*loop_ready)(void);
 	void (*stats)(struct store_stats *st);

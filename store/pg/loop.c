@@ -68,8 +68,8 @@ void pg_loop_connect(const char *url)
 	if (!atomic_exchange(&wanted, false))
 		return;
 	c = pg_connect(url, true);
-	if (c && (pg_prepare_all(c) != 0 || PQsetnonblocking(c, 1) != 0 ||
-		  !PQenterPipelineMode(c))) {
+	if (c &&
+	    (pg_prepare_all(c) != 0 || PQsetnonblocking(c, 1) != 0 || !PQenterPipelineMode(c))) {
 		PQfinish(c);
 		c = NULL;
 	}

@@ -525,8 +525,7 @@ static void enqueue(struct job *job, int kind)
 	job->store_rc = kind;
 	/* A read the loop says it reads first, in one of its passes: the
 	 * loop's own connection sends it (loop.c). */
-	if (holding && kind == QUEUED_READ && job->first != STORE_FIRST_UNSAID &&
-	    pg_loop_take(job))
+	if (holding && kind == QUEUED_READ && job->first != STORE_FIRST_UNSAID && pg_loop_take(job))
 		return;
 	pthread_mutex_lock(&q_lock);
 	if (!q_running || q_stopping) {

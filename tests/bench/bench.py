@@ -569,7 +569,9 @@ class Bench:
         self.seq = 0
         self.pg = None
         self.pg_pid = None
-        self.pg_conns = (args.pg_connections or PG_DEFAULT_CONNECTIONS) * self.nodes
+        # Each node's connection threads, plus the loop's own connection
+        # (store/pg/loop.c) that answers the session checks.
+        self.pg_conns = ((args.pg_connections or PG_DEFAULT_CONNECTIONS) + 1) * self.nodes
         self.pgbench_clients = args.pgbench_clients or self.pg_conns
         self.variants = [Variant("cur", "current", self.build, REPO)]
         self.baseline_sha = None
@@ -1320,7 +1322,8 @@ class Bench:
                 f"synchronous_commit={s.get('synchronous_commit')}, "
                 f"wal_sync_method={s.get('wal_sync_method')}, shared_buffers="
                 f"{s.get('shared_buffers')} x 8 kB; {self.nodes} authd node(s) x "
-                f"{self.pg_conns // self.nodes} connections = {self.pg_conns} server "
+                f"({self.pg_conns // self.nodes - 1} + the loop's) connections = "
+                f"{self.pg_conns} server "
                 f"connections; pgbench: {self.pgbench_clients} clients, -M prepared, "
                 f"{self.args.pg_rows} rows")
             errs = self.results["shared"].get("pg_errors") or {}
