@@ -125,7 +125,9 @@ static void write_or_finish(struct flow *f)
 	}
 	f->job.txn_work = write_txn;
 	f->job.done = write_done;
-	f->job.first = STORE_FIRST_UNSAID;
+	/* write_txn reads the session first, when there is one (store.h). */
+	f->job.first = policy_needs_session(f->action) ? STORE_FIRST_SESSION : f->write_first;
+	f->job.first_ref = policy_needs_session(f->action) ? f->token : f->write_first_ref;
 	if (f->req)
 		req_hold(f->req);
 	store_write(&f->job);

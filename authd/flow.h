@@ -74,6 +74,10 @@ struct flow {
 	struct token_ref token;
 	struct session session;
 	bool via_cookie;
+	/* What the write reads first, when no session is (store.h's job.first;
+	 * a route with a session reads it first, and flow.c says so). */
+	enum store_first write_first;
+	struct token_ref write_first_ref;
 };
 
 /* Starts f (ops steps) for r; f is owned by the flow from here and freed

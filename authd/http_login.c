@@ -628,6 +628,9 @@ static void second_step(struct req *r, enum core_method method)
 	j->method = method;
 	snprintf(j->ip, sizeof(j->ip), "%s", r->ip);
 	token_new(&j->token, j->login.account_id);
+	/* second_txn reads the pending login first (store.h's job.first). */
+	j->f.write_first = STORE_FIRST_LOGIN;
+	j->f.write_first_ref = j->login;
 	json_wipe_decref(body);
 	flow_start(&j->f, store_single_writer() ? &second_ops : &second_ops_write_only, r);
 	return;

@@ -402,10 +402,18 @@ static int get_one(struct store_txn *t, enum pg_stmt st, const struct pg_params 
 	return 0;
 }
 
-/* Queues a write (its rows do not matter): 0 or the failure so far. */
+/* Queues a write (its rows do not matter): 0 or the failure so far. Its
+ * first parameter names the account it writes (an id, or a throttle key
+ * of kind byte and id). */
 static int run(struct store_txn *t, enum pg_stmt st, const struct pg_params *p)
 {
-	return pg_send((struct pg_txn *)t, st, p);
+	struct pg_txn *pt = (struct pg_txn *)t;
+
+	if (p->n > 0 && p->lengths[0] == AUTHD_ID_LEN)
+		pg_mark_dirty(pt, (const uint8_t *)p->values[0]);
+	else if (p->n > 0 && p->lengths[0] == THROTTLE_KEY_LEN)
+		pg_mark_dirty(pt, (const uint8_t *)p->values[0] + 1);
+	return pg_send(pt, st, p);
 }
 
 static int corrupt(const char *what)
@@ -752,6 +760,11 @@ static PGresult *take_prefetched(struct store_txn *t, enum store_first kind,
 	    memcmp(&pt->prefetched_ref, ref, sizeof(*ref)) != 0)
 		return NULL;
 	pt->prefetched = NULL;
+	if (pg_is_dirty(pt, ref->account_id)) {
+		/* Fetched before this transaction wrote that account. */
+		PQclear(res);
+		return NULL;
+	}
 	pt->statements++; /* it counts as the job's statement */
 	return res;
 }

@@ -53,6 +53,7 @@ enum pg_mode {
 #define STORE_E_REDO (-101)
 
 #define PG_PENDING_RING 64
+#define PG_DIRTY_MAX	64
 
 /*
  * What a transaction read of one account's records (its cluster: account,
@@ -94,7 +95,24 @@ struct pg_txn {
 	PGresult *prefetched;
 	enum store_first prefetched_kind;
 	struct token_ref prefetched_ref;
+	/* The accounts whose records this transaction wrote: a row fetched
+	 * ahead for one of them (before the write) is not used. */
+	uint8_t dirty[PG_DIRTY_MAX][AUTHD_ID_LEN];
+	unsigned n_dirty;
+	bool dirty_overflow;
 };
+
+/* Notes that t wrote a record of account id (ops.c's writes do). */
+void pg_mark_dirty(struct pg_txn *t, const uint8_t id[AUTHD_ID_LEN]);
+/* Whether t wrote a record of account id. */
+bool pg_is_dirty(const struct pg_txn *t, const uint8_t id[AUTHD_ID_LEN]);
+/*
+ * In a write transaction (its BEGIN leaves with them): fetches the first
+ * reads of n write jobs (job.first said) in one round trip; out[i] is job
+ * i's row, or NULL (job.first unsaid). Returns 0 or t's failure (every
+ * out[i] NULL then).
+ */
+int pg_txn_prefetch(struct pg_txn *t, struct job *const *jobs, int n, PGresult **out);
 
 /* The statements of the typed operations, prepared on every connection. */
 enum pg_stmt {

@@ -39,6 +39,7 @@
 #define BACKOFF_MAX_MS	    2000
 #define PREFETCH_MAX	    16 /* read jobs whose first reads share a round trip */
 #define PREFETCH_MIN	    8  /* ... when the queue holds that many */
+#define GROUP_MAX	    16 /* write jobs one transaction commits together */
 
 /* While queued, a job's store_rc says which kind it is (the store owns the
  * field until done()). */
@@ -73,7 +74,7 @@ static bool q_running, q_stopping;
 static _Atomic int64_t server_up_ms;
 
 static atomic_ulong stat_commits, stat_jobs, stat_work_us, stat_sync_us, stat_retries;
-static atomic_ulong stat_prefetch_jobs, stat_prefetch_trips;
+static atomic_ulong stat_prefetch_jobs, stat_prefetch_trips, stat_groups, stat_grouped;
 
 /* --- connections --------------------------------------------------------------- */
 
@@ -355,6 +356,77 @@ static int run_job(struct worker *w, struct job *job, bool read_only, PGresult *
 	}
 }
 
+/*
+ * Group commit: queued write jobs run one after the other in one
+ * SERIALIZABLE transaction, their first reads fetched together after
+ * BEGIN, and one COMMIT (one WAL flush) makes them all durable. Each job
+ * reads what the ones before it wrote (a row fetched ahead for an account
+ * an earlier job wrote is read again). If anything fails, nothing of the
+ * group is kept and each job runs again alone (run_job), as the contract
+ * allows; a COMMIT whose answer was lost fails them all (the outcome is
+ * unknown).
+ */
+static void run_group(struct worker *w, struct job **jobs, int n)
+{
+	PGresult *pre[GROUP_MAX];
+	struct pg_txn t;
+	int rc = 0, i;
+
+	if (!worker_connect(w, false))
+		goto alone;
+	pg_txn_init(&t, w->conn, PG_WRITE);
+	pg_txn_prefetch(&t, jobs, n, pre);
+	for (i = 0; i < n && rc == 0 && t.err == 0; i++) {
+		t.prefetched = pre[i];
+		t.prefetched_kind = jobs[i]->first;
+		t.prefetched_ref = jobs[i]->first_ref;
+		pre[i] = NULL;
+		rc = jobs[i]->txn_work(jobs[i], &t.base);
+		PQclear(t.prefetched);
+		t.prefetched = NULL;
+	}
+	for (int k = 0; k < n; k++)
+		PQclear(pre[k]);
+	if (t.err != 0)
+		rc = t.err;
+	if (rc == 0)
+		rc = pg_txn_commit(&t);
+	else if (t.err == 0) {
+		t.err = rc;
+		t.fail = PG_FAIL_OTHER;
+	}
+	pg_txn_finish(&t);
+	if (t.cluster.loaded)
+		OPENSSL_cleanse(&t.cluster, sizeof(t.cluster));
+	if (t.fail == PG_FAIL_LOST)
+		drop_conn(w);
+	if (rc == 0 || (t.commit_sent && t.fail == PG_FAIL_LOST)) {
+		if (rc != 0)
+			log_err("connection lost during COMMIT: the outcome is unknown, reporting a "
+				"failure");
+		atomic_fetch_add(&stat_jobs, (unsigned long)n);
+		if (rc == 0)
+			atomic_fetch_add(&stat_commits, 1);
+		atomic_fetch_add(&stat_groups, 1);
+		atomic_fetch_add(&stat_grouped, (unsigned long)n);
+		for (i = 0; i < n; i++) {
+			jobs[i]->store_rc = rc == 0 ? 0 : STORE_E_UNAVAILABLE;
+			complete(jobs[i]);
+		}
+		return;
+	}
+	if (rc == STORE_E_RETRY)
+		atomic_fetch_add(&stat_retries, 1);
+alone:
+	for (i = 0; i < n; i++) {
+		jobs[i]->store_rc = run_job(w, jobs[i], false, NULL);
+		atomic_fetch_add(&stat_jobs, 1);
+		if (jobs[i]->store_rc == 0)
+			atomic_fetch_add(&stat_commits, 1);
+		complete(jobs[i]);
+	}
+}
+
 /* --- the connection threads ------------------------------------------------------- */
 
 static void *worker_main(void *arg)
@@ -366,7 +438,7 @@ static void *worker_main(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	worker_connect(w, true);
 	for (;;) {
-		struct job *job, *batch[PREFETCH_MAX];
+		struct job *job, *batch[PREFETCH_MAX > GROUP_MAX ? PREFETCH_MAX : GROUP_MAX];
 		PGresult *prefetched[PREFETCH_MAX];
 		bool read_only;
 		int n, max;
@@ -420,13 +492,20 @@ static void *worker_main(void *arg)
 			batch[n++] = job = q_head;
 			q_head = job->next;
 			q_len--;
-		} while (job->store_rc == QUEUED_READ && job->first != STORE_FIRST_UNSAID &&
-			 n < max && q_head && q_head->store_rc == QUEUED_READ &&
-			 q_head->first != STORE_FIRST_UNSAID);
+		} while (q_head &&
+			 ((job->store_rc == QUEUED_READ && job->first != STORE_FIRST_UNSAID &&
+			   n < max && q_head->store_rc == QUEUED_READ &&
+			   q_head->first != STORE_FIRST_UNSAID) ||
+			  (job->store_rc == QUEUED_WRITE && n < GROUP_MAX &&
+			   q_head->store_rc == QUEUED_WRITE)));
 		if (q_head == NULL)
 			q_tail = NULL;
 		pthread_mutex_unlock(&q_lock);
 
+		if (batch[0]->store_rc == QUEUED_WRITE && n > 1) {
+			run_group(w, batch, n);
+			continue;
+		}
 		for (int i = 0; i < n; i++)
 			prefetched[i] = NULL;
 		if (batch[0]->store_rc == QUEUED_READ && batch[0]->first != STORE_FIRST_UNSAID &&
@@ -632,6 +711,8 @@ static int pg_start(void)
 	atomic_store(&stat_sync_us, 0);
 	atomic_store(&stat_retries, 0);
 	atomic_store(&stat_prefetch_jobs, 0);
+	atomic_store(&stat_groups, 0);
+	atomic_store(&stat_grouped, 0);
 	atomic_store(&stat_prefetch_trips, 0);
 	pthread_mutex_lock(&q_lock);
 	q_stopping = false;
@@ -685,8 +766,9 @@ static void pg_stop(void)
 	pthread_mutex_unlock(&q_lock);
 	pthread_cond_destroy(&q_cond);
 	log_info("postgresql: %lu write jobs, %lu committed, %lu retries after lost races; "
-		 "%lu first reads of read jobs in %lu round trips",
+		 "%lu write jobs in %lu groups; %lu first reads of read jobs in %lu round trips",
 		 atomic_load(&stat_jobs), atomic_load(&stat_commits), atomic_load(&stat_retries),
+		 atomic_load(&stat_grouped), atomic_load(&stat_groups),
 		 atomic_load(&stat_prefetch_jobs), atomic_load(&stat_prefetch_trips));
 }
 

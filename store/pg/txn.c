@@ -273,6 +273,8 @@ void pg_txn_init(struct pg_txn *t, PGconn *conn, enum pg_mode mode)
 	memset(t, 0, offsetof(struct pg_txn, cluster));
 	t->cluster.loaded = false;
 	t->prefetched = NULL;
+	t->n_dirty = 0;
+	t->dirty_overflow = false;
 	t->base.ops = &store_pg_engine;
 	t->conn = conn;
 	t->mode = mode;
@@ -398,4 +400,57 @@ out:
 		out[i] = NULL;
 	}
 	return STORE_E_UNAVAILABLE;
+}
+
+void pg_mark_dirty(struct pg_txn *t, const uint8_t id[AUTHD_ID_LEN])
+{
+	if (pg_is_dirty(t, id))
+		return;
+	if (t->n_dirty >= PG_DIRTY_MAX) {
+		t->dirty_overflow = true;
+		return;
+	}
+	memcpy(t->dirty[t->n_dirty++], id, AUTHD_ID_LEN);
+}
+
+bool pg_is_dirty(const struct pg_txn *t, const uint8_t id[AUTHD_ID_LEN])
+{
+	if (t->dirty_overflow)
+		return true;
+	for (unsigned i = 0; i < t->n_dirty; i++)
+		if (memcmp(t->dirty[i], id, AUTHD_ID_LEN) == 0)
+			return true;
+	return false;
+}
+
+int pg_txn_prefetch(struct pg_txn *t, struct job *const *jobs, int n, PGresult **out)
+{
+	const char *what = "prefetch";
+	int sent[PG_PENDING_RING];
+	int n_sent = 0;
+
+	for (int i = 0; i < n; i++)
+		out[i] = NULL;
+	for (int i = 0; i < n && n_sent < PG_PENDING_RING / 2; i++) {
+		struct pg_params p = {0};
+		uint8_t keys[2][THROTTLE_KEY_LEN];
+		enum pg_stmt st;
+
+		if (jobs[i]->first == STORE_FIRST_UNSAID)
+			continue;
+		st = pg_first_stmt(jobs[i]->first, &jobs[i]->first_ref, &p, keys);
+		if (send_stmt(t, st, &p) != 0)
+			break;
+		sent[n_sent++] = i;
+	}
+	if (t->err == 0 && n_sent > 0 && flush(t, what) == 0 && drain(t) == 0)
+		for (int k = 0; k < n_sent && t->err == 0; k++)
+			read_one(t, what, &out[sent[k]]);
+	if (t->err == 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		PQclear(out[i]);
+		out[i] = NULL;
+	}
+	return t->err;
 }
