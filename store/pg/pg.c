@@ -362,9 +362,10 @@ static int run_job(struct worker *w, struct job *job, bool read_only, PGresult *
  * BEGIN, and one COMMIT (one WAL flush) makes them all durable. Each job
  * reads what the ones before it wrote (a row fetched ahead for an account
  * an earlier job wrote is read again). If anything fails, nothing of the
- * group is kept and each job runs again alone (run_job), as the contract
- * allows; a COMMIT whose answer was lost fails them all (the outcome is
- * unknown).
+ * group is kept: a group that lost a race runs again as two halves (a
+ * larger transaction meets more of the others' predicate locks), any other
+ * failure runs each job alone (run_job), as the contract allows; a COMMIT
+ * whose answer was lost fails them all (the outcome is unknown).
  */
 static void run_group(struct worker *w, struct job **jobs, int n)
 {
@@ -415,8 +416,15 @@ static void run_group(struct worker *w, struct job **jobs, int n)
 		}
 		return;
 	}
-	if (rc == STORE_E_RETRY)
+	if (rc == STORE_E_RETRY) {
 		atomic_fetch_add(&stat_retries, 1);
+		if (n >= 4) {
+			retry_pause(w, 0);
+			run_group(w, jobs, n / 2);
+			run_group(w, jobs + n / 2, n - n / 2);
+			return;
+		}
+	}
 alone:
 	for (i = 0; i < n; i++) {
 		jobs[i]->store_rc = run_job(w, jobs[i], false, NULL);
