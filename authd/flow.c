@@ -128,6 +128,7 @@ static void write_or_finish(struct flow *f)
 	/* write_txn reads the session first, when there is one (store.h). */
 	f->job.first = policy_needs_session(f->action) ? STORE_FIRST_SESSION : f->write_first;
 	f->job.first_ref = policy_needs_session(f->action) ? f->token : f->write_first_ref;
+	f->job.decides_on_own_writes = f->write_decides_on_own_writes;
 	if (f->req)
 		req_hold(f->req);
 	store_write(&f->job);

@@ -78,6 +78,7 @@ struct flow {
 	 * a route with a session reads it first, and flow.c says so). */
 	enum store_first write_first;
 	struct token_ref write_first_ref;
+	bool write_decides_on_own_writes; /* store.h's job.decides_on_own_writes */
 };
 
 /* Starts f (ops steps) for r; f is owned by the flow from here and freed

@@ -631,6 +631,11 @@ static void second_step(struct req *r, enum core_method method)
 	/* second_txn reads the pending login first (store.h's job.first). */
 	j->f.write_first = STORE_FIRST_LOGIN;
 	j->f.write_first_ref = j->login;
+	/* Every record it decides on, it writes: the pending login (deleted,
+	 * or its attempts counted), the TOTP step or the backup code used,
+	 * the failure counts. A password change deletes the pending logins,
+	 * a TOTP removal the credential: a race with either meets on a row. */
+	j->f.write_decides_on_own_writes = true;
 	json_wipe_decref(body);
 	flow_start(&j->f, store_single_writer() ? &second_ops : &second_ops_write_only, r);
 	return;

@@ -76,6 +76,15 @@ struct job {
 	 * gets what it asks for. Write jobs ignore it. */
 	enum store_first first;
 	struct token_ref first_ref;
+	/* A write job may say that every record it decides on, it also writes
+	 * or deletes (a TOTP step: the pending login, the credential's last
+	 * step, the failure counts): then two jobs that race write the same
+	 * row and the row settles it, so PostgreSQL may run the job at
+	 * REPEATABLE READ, where the first to write a row wins and the other
+	 * runs again, instead of SERIALIZABLE (whose predicate locks cost the
+	 * server more than the statements). A job that decides on a record it
+	 * leaves alone must not say so. */
+	bool decides_on_own_writes;
 };
 
 enum store_engine { STORE_ENGINE_LMDB, STORE_ENGINE_POSTGRESQL };

@@ -162,6 +162,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
      * now, unless it is a second factor's ('f' = 102) with failures no
      * quiet time forgets (core/throttle.c's throttle_subject_is_quiet). */
     [ST_BEGIN_WRITE] = {"begin_write", "BEGIN ISOLATION LEVEL SERIALIZABLE"},
+    [ST_BEGIN_WRITE_RR] = {"begin_write_rr", "BEGIN ISOLATION LEVEL REPEATABLE READ"},
     [ST_BEGIN_READ] = {"begin_read", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"},
     [ST_COMMIT] = {"commit", "COMMIT"},
     [ST_ROLLBACK] = {"rollback", "ROLLBACK"},

@@ -42,6 +42,7 @@ enum pg_mode {
 	PG_READ_ONE, /* a read job's first try: one statement, no transaction block */
 	PG_READ,     /* REPEATABLE READ READ ONLY */
 	PG_WRITE,    /* SERIALIZABLE */
+	PG_WRITE_RR, /* REPEATABLE READ: a job.decides_on_own_writes */
 	PG_LOOP,     /* on the loop (loop.c): only the row fetched ahead, no statement */
 };
 
@@ -146,6 +147,7 @@ enum pg_stmt {
 	/* Transaction control, prepared too (a statement parsed per job costs
 	 * the server as much as a small read). */
 	ST_BEGIN_WRITE,
+	ST_BEGIN_WRITE_RR,
 	ST_BEGIN_READ,
 	ST_COMMIT,
 	ST_ROLLBACK,

@@ -266,14 +266,14 @@ static int run_txn(struct worker *w, struct job *job, enum pg_mode mode, PGresul
 	t1 = authd_mono_us();
 	PQclear(t.prefetched); /* not asked for */
 	t.prefetched = NULL;
-	if (mode == PG_WRITE)
+	if (mode == PG_WRITE || mode == PG_WRITE_RR)
 		atomic_fetch_add(&stat_work_us, (unsigned long)(t1 - t0));
 	/* A failed statement decides, whatever txn_work made of its code. */
 	if (t.err != 0)
 		rc = t.err;
 	if (rc == 0) {
 		rc = pg_txn_commit(&t);
-		if (mode == PG_WRITE)
+		if (mode == PG_WRITE || mode == PG_WRITE_RR)
 			atomic_fetch_add(&stat_sync_us, (unsigned long)(authd_mono_us() - t1));
 	} else if (t.err == 0) {
 		/* txn_work's own failure: nothing of it is kept. */
@@ -305,7 +305,9 @@ static void retry_pause(struct worker *w, int n)
  * fetched ahead (run_job frees it). */
 static int run_job(struct worker *w, struct job *job, bool read_only, PGresult *prefetched)
 {
-	enum pg_mode mode = read_only ? PG_READ_ONE : PG_WRITE;
+	enum pg_mode mode = read_only		      ? PG_READ_ONE
+			    : job->decides_on_own_writes ? PG_WRITE_RR
+							 : PG_WRITE;
 	bool reconnected = false;
 	int unique = 0;
 
@@ -375,7 +377,8 @@ static void run_group(struct worker *w, struct job **jobs, int n)
 
 	if (!worker_connect(w, false))
 		goto alone;
-	pg_txn_init(&t, w->conn, PG_WRITE);
+	/* Grouped jobs all say decides_on_own_writes, or none does. */
+	pg_txn_init(&t, w->conn, jobs[0]->decides_on_own_writes ? PG_WRITE_RR : PG_WRITE);
 	pg_txn_prefetch(&t, jobs, n, pre);
 	for (i = 0; i < n && rc == 0 && t.err == 0; i++) {
 		t.prefetched = pre[i];
@@ -505,7 +508,8 @@ static void *worker_main(void *arg)
 			   n < max && q_head->store_rc == QUEUED_READ &&
 			   q_head->first != STORE_FIRST_UNSAID) ||
 			  (job->store_rc == QUEUED_WRITE && n < GROUP_MAX &&
-			   q_head->store_rc == QUEUED_WRITE)));
+			   q_head->store_rc == QUEUED_WRITE &&
+			   q_head->decides_on_own_writes == job->decides_on_own_writes)));
 		if (q_head == NULL)
 			q_tail = NULL;
 		pthread_mutex_unlock(&q_lock);

@@ -194,7 +194,9 @@ static int begin(struct pg_txn *t)
 	if (t->begun || t->mode == PG_READ_ONE)
 		return 0;
 	t->begun = true;
-	if (send_control(t, t->mode == PG_WRITE ? ST_BEGIN_WRITE : ST_BEGIN_READ) != 0)
+	if (send_control(t, t->mode == PG_WRITE	     ? ST_BEGIN_WRITE
+			    : t->mode == PG_WRITE_RR ? ST_BEGIN_WRITE_RR
+						     : ST_BEGIN_READ) != 0)
 		return t->err;
 	push_pending(t, "BEGIN");
 	return 0;
@@ -254,7 +256,7 @@ int pg_send(struct pg_txn *t, enum pg_stmt st, const struct pg_params *p)
 		fail(t, STORE_E_REDO, PG_FAIL_NONE); /* the threads will say */
 		return t->err;
 	}
-	if (t->mode != PG_WRITE) {
+	if (t->mode != PG_WRITE && t->mode != PG_WRITE_RR) {
 		log_err("%s in a read job", pg_stmts[st].name);
 		fail(t, STORE_E_IO, PG_FAIL_OTHER);
 		return t->err;

@@ -50,7 +50,8 @@ static void unit_job_done(struct job *job)
 
 /* Runs fn in a write (or read-only) transaction and waits for its job;
  * returns the job's store_rc. Any thread may call it. */
-static inline int unit_run(int (*fn)(struct store_txn *txn, void *arg), void *arg, int write)
+static inline int unit_run_own(int (*fn)(struct store_txn *txn, void *arg), void *arg, int write,
+				bool own)
 {
 	struct unit_job j;
 	int done = 0;
@@ -60,6 +61,7 @@ static inline int unit_run(int (*fn)(struct store_txn *txn, void *arg), void *ar
 	j.arg = arg;
 	j.job.txn_work = unit_job_txn;
 	j.job.done = unit_job_done;
+	j.job.decides_on_own_writes = own;
 	if (write)
 		store_write(&j.job);
 	else
@@ -73,6 +75,17 @@ static inline int unit_run(int (*fn)(struct store_txn *txn, void *arg), void *ar
 		usleep(200);
 	}
 	return j.job.store_rc;
+}
+
+static inline int unit_run(int (*fn)(struct store_txn *txn, void *arg), void *arg, int write)
+{
+	return unit_run_own(fn, arg, write, false);
+}
+
+/* A write job that says it writes every record it decides on (store.h). */
+static inline int unit_write_own(int (*fn)(struct store_txn *txn, void *arg), void *arg)
+{
+	return unit_run_own(fn, arg, 1, true);
 }
 
 static inline int unit_write(int (*fn)(struct store_txn *txn, void *arg), void *arg)
