@@ -136,17 +136,17 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			"SELECT at, kind, ip FROM security_events WHERE account_id = $1::bytea "
 			"ORDER BY at DESC, id DESC LIMIT $2::bigint"},
     /* A session or pending login with its account's cluster (pg-internal.h):
-     * one row, NULLs for what is not there. The backup codes come with a
+     * one row, NULLs for what is not there (no row at all for a session
+     * that is not there: nobody reads further then). The backup codes come with a
      * session when TOTP is on (GET /1/me counts them), not with a pending
      * login (a TOTP step does not need them). */
     [ST_SESSION_CLUSTER] = {"session_cluster",
 			    "SELECT s.org_id, s.aal, s.created_at, s.last_seen, s.expires_at, "
-			    "s.second_factor_at, " CLUSTER_COLS ", b.* FROM (VALUES (1)) AS k "
-			    "(one) LEFT JOIN sessions s ON s.account_id = $1::bytea AND "
-			    "s.token_hash = $2::bytea " CLUSTER_JOINS
-			    " LEFT JOIN LATERAL (SELECT " BACKUP_AGG_COLS
+			    "s.second_factor_at, " CLUSTER_COLS ", b.* FROM sessions s "
+			    CLUSTER_JOINS " LEFT JOIN LATERAL (SELECT " BACKUP_AGG_COLS
 			    " FROM backup_codes WHERE account_id = $1::bytea AND "
-			    "t.enabled) AS b ON true"},
+			    "t.enabled) AS b ON true WHERE s.account_id = $1::bytea AND "
+			    "s.token_hash = $2::bytea"},
     [ST_LOGIN_CLUSTER] =
 	{"login_cluster",
 	 "SELECT l.created_at, l.expires_at, l.attempts, " CLUSTER_COLS
@@ -780,6 +780,11 @@ static int cluster_get(struct store_txn *t, enum pg_stmt st, const struct token_
 	int rc;
 
 	*res = take_prefetched(t, kind, ref);
+	if (*res && PQntuples(*res) == 0 && st == ST_SESSION_CLUSTER) {
+		PQclear(*res);
+		*res = NULL;
+		return STORE_E_NOTFOUND;
+	}
 	if (*res && PQntuples(*res) != 1) {
 		PQclear(*res);
 		*res = NULL;
@@ -787,8 +792,9 @@ static int cluster_get(struct store_txn *t, enum pg_stmt st, const struct token_
 	}
 	if (*res == NULL) {
 		pg_first_stmt(kind, ref, &p, keys);
+		/* A pending login's cluster always has its row. */
 		if ((rc = get_one(t, st, &p, res)) != 0)
-			return rc == STORE_E_NOTFOUND ? STORE_E_IO : rc; /* always one row */
+			return rc == STORE_E_NOTFOUND && st == ST_LOGIN_CLUSTER ? STORE_E_IO : rc;
 	}
 	r = (struct row){*res, 0, false};
 	if (st == ST_LOGIN_CLUSTER)
