@@ -22,7 +22,11 @@
  *     throttle record) read and then written in one write job are consumed
  *     exactly once, however many jobs or nodes race for them: LMDB runs
  *     write jobs one at a time on a single writer; PostgreSQL runs each in a
- *     SERIALIZABLE transaction and retries it when it loses.
+ *     SERIALIZABLE transaction (REPEATABLE READ for a job that writes every
+ *     record it decides on, job.decides_on_own_writes) and retries it when
+ *     it loses. Either engine may commit several write jobs together (group
+ *     commit): each sees the ones before it, and none is kept unless all
+ *     are, or each runs again alone.
  *   - txn_work returns 0 to keep its work, or a negative STORE_E_* when an
  *     operation failed; a decision ("wrong code") is not a failure: it is an
  *     output of the job, and the writes that record it are kept.
@@ -159,8 +163,10 @@ void store_write(struct job *job);
  * Runs a read job: txn_work in a read-only transaction (its writes fail),
  * then done(). LMDB runs both before store_read returns, on the calling
  * thread (the loop: a read costs about a microsecond); PostgreSQL runs
- * txn_work on a connection thread and done() on the loop later. Either way
- * the caller must not touch the job after this call.
+ * txn_work on a connection thread and done() on the loop later, or, for a
+ * read the loop fetched ahead (job.first, store_loop_fd), both on the loop
+ * once its row arrived. Either way the caller must not touch the job after
+ * this call.
  */
 void store_read(struct job *job);
 

@@ -142,8 +142,9 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
      * login (a TOTP step does not need them). */
     [ST_SESSION_CLUSTER] = {"session_cluster",
 			    "SELECT s.org_id, s.aal, s.created_at, s.last_seen, s.expires_at, "
-			    "s.second_factor_at, " CLUSTER_COLS ", b.* FROM sessions s "
-			    CLUSTER_JOINS " LEFT JOIN LATERAL (SELECT " BACKUP_AGG_COLS
+			    "s.second_factor_at, " CLUSTER_COLS
+			    ", b.* FROM sessions s " CLUSTER_JOINS
+			    " LEFT JOIN LATERAL (SELECT " BACKUP_AGG_COLS
 			    " FROM backup_codes WHERE account_id = $1::bytea AND "
 			    "t.enabled) AS b ON true WHERE s.account_id = $1::bytea AND "
 			    "s.token_hash = $2::bytea"},

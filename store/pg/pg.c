@@ -305,7 +305,7 @@ static void retry_pause(struct worker *w, int n)
  * fetched ahead (run_job frees it). */
 static int run_job(struct worker *w, struct job *job, bool read_only, PGresult *prefetched)
 {
-	enum pg_mode mode = read_only		      ? PG_READ_ONE
+	enum pg_mode mode = read_only			 ? PG_READ_ONE
 			    : job->decides_on_own_writes ? PG_WRITE_RR
 							 : PG_WRITE;
 	bool reconnected = false;
@@ -406,8 +406,9 @@ static void run_group(struct worker *w, struct job **jobs, int n)
 		drop_conn(w);
 	if (rc == 0 || (t.commit_sent && t.fail == PG_FAIL_LOST)) {
 		if (rc != 0)
-			log_err("connection lost during COMMIT: the outcome is unknown, reporting a "
-				"failure");
+			log_err(
+			    "connection lost during COMMIT: the outcome is unknown, reporting a "
+			    "failure");
 		atomic_fetch_add(&stat_jobs, (unsigned long)n);
 		if (rc == 0)
 			atomic_fetch_add(&stat_commits, 1);
@@ -503,13 +504,13 @@ static void *worker_main(void *arg)
 			batch[n++] = job = q_head;
 			q_head = job->next;
 			q_len--;
-		} while (q_head &&
-			 ((job->store_rc == QUEUED_READ && job->first != STORE_FIRST_UNSAID &&
-			   n < max && q_head->store_rc == QUEUED_READ &&
-			   q_head->first != STORE_FIRST_UNSAID) ||
-			  (job->store_rc == QUEUED_WRITE && n < GROUP_MAX &&
-			   q_head->store_rc == QUEUED_WRITE &&
-			   q_head->decides_on_own_writes == job->decides_on_own_writes)));
+		} while (
+		    q_head &&
+		    ((job->store_rc == QUEUED_READ && job->first != STORE_FIRST_UNSAID && n < max &&
+		      q_head->store_rc == QUEUED_READ && q_head->first != STORE_FIRST_UNSAID) ||
+		     (job->store_rc == QUEUED_WRITE && n < GROUP_MAX &&
+		      q_head->store_rc == QUEUED_WRITE &&
+		      q_head->decides_on_own_writes == job->decides_on_own_writes)));
 		if (q_head == NULL)
 			q_tail = NULL;
 		pthread_mutex_unlock(&q_lock);

@@ -51,7 +51,7 @@ static void unit_job_done(struct job *job)
 /* Runs fn in a write (or read-only) transaction and waits for its job;
  * returns the job's store_rc. Any thread may call it. */
 static inline int unit_run_own(int (*fn)(struct store_txn *txn, void *arg), void *arg, int write,
-				bool own)
+			       bool own)
 {
 	struct unit_job j;
 	int done = 0;
