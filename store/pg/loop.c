@@ -75,6 +75,7 @@ void pg_loop_connect(const char *url)
 	}
 	if (c == NULL)
 		return; /* the loop asks again later */
+	pg_server_up();
 	c = atomic_exchange(&fresh, c);
 	if (c)
 		PQfinish(c);
@@ -107,13 +108,12 @@ static PGconn *loop_conn(void)
 	return conn;
 }
 
-/* The connection failed: every job still in flight goes to the threads. */
-static void lose(const char *why)
+/* Takes every job in flight or not sent yet out of the loop's hands into
+ * jobs (room for 2 * INFLIGHT_MAX); returns how many. */
+static int take_all(struct job **jobs)
 {
-	struct job *jobs[2 * INFLIGHT_MAX];
 	int n = 0;
 
-	log_warn("postgresql: the loop's connection %s; its reads go to the threads", why);
 	for (; count > 0; count--, head = (head + 1) % ring_size()) {
 		struct slot *s = &ring[head];
 
@@ -125,6 +125,17 @@ static void lose(const char *why)
 	for (unsigned i = 0; i < n_unsent; i++)
 		jobs[n++] = unsent[i];
 	n_unsent = 0;
+	return n;
+}
+
+/* The connection failed: every job still in flight goes to the threads. */
+static void lose(const char *why)
+{
+	struct job *jobs[2 * INFLIGHT_MAX];
+	int n;
+
+	log_warn("postgresql: the loop's connection %s; its reads go to the threads", why);
+	n = take_all(jobs);
 	PQfinish(conn);
 	conn = NULL;
 	want_write = false;
@@ -296,22 +307,11 @@ int pg_loop_fd(unsigned *gen, bool *write)
 
 void pg_loop_stop(void)
 {
-	struct job *jobs[INFLIGHT_MAX + INFLIGHT_MAX];
-	int n = 0;
+	struct job *jobs[2 * INFLIGHT_MAX];
 	PGconn *c;
-
 	/* The threads finish what the loop had in flight. */
-	for (; count > 0; count--, head = (head + 1) % ring_size()) {
-		struct slot *s = &ring[head];
+	int n = take_all(jobs);
 
-		PQclear(s->res);
-		if (s->job)
-			jobs[n++] = s->job;
-		*s = (struct slot){NULL, NULL, false};
-	}
-	for (unsigned i = 0; i < n_unsent; i++)
-		jobs[n++] = unsent[i];
-	n_unsent = 0;
 	if (n > 0)
 		pg_queue_reads(jobs, n);
 	if (conn) {

@@ -206,6 +206,9 @@ int pg_prepare_all(PGconn *conn);
 void pg_queue_reads(struct job **jobs, int n);
 /* Wakes the connection threads (one of them makes the loop's connection). */
 void pg_wake_threads(void);
+/* Says a connection was just made: a thread whose own attempt failed
+ * before tries again at once instead of waiting out its backoff. */
+void pg_server_up(void);
 /* Hands a finished job back (store_options.complete). */
 void pg_job_complete(struct job *job);
 

@@ -40,6 +40,8 @@
 #define PREFETCH_MAX	    16 /* read jobs whose first reads share a round trip */
 #define PREFETCH_MIN	    8  /* ... when the queue holds that many */
 #define GROUP_MAX	    16 /* write jobs one transaction commits together */
+#define BATCH_MAX	    16 /* the larger of the two */
+_Static_assert(BATCH_MAX >= PREFETCH_MAX && BATCH_MAX >= GROUP_MAX, "BATCH_MAX");
 
 /* While queued, a job's store_rc says which kind it is (the store owns the
  * field until done()). */
@@ -243,6 +245,31 @@ static bool worker_connect(struct worker *w, bool force)
 /* --- transactions ---------------------------------------------------------------- */
 
 /*
+ * Ends t, whose txn_work returned rc: commits when nothing failed (a
+ * failed statement decides, whatever txn_work made of its code), else
+ * rolls back; wipes what it read, and drops a lost connection. Returns 0
+ * or the failure.
+ */
+static int end_txn(struct worker *w, struct pg_txn *t, int rc)
+{
+	if (t->err != 0)
+		rc = t->err;
+	if (rc == 0) {
+		rc = pg_txn_commit(t);
+	} else if (t->err == 0) {
+		/* txn_work's own failure: nothing of it is kept. */
+		t->err = rc;
+		t->fail = PG_FAIL_OTHER;
+	}
+	pg_txn_finish(t);
+	if (t->cluster.loaded)
+		OPENSSL_cleanse(&t->cluster, sizeof(t->cluster));
+	if (t->fail == PG_FAIL_LOST)
+		drop_conn(w);
+	return rc;
+}
+
+/*
  * Runs job once on w's connection (txn.c says how). Returns 0 (committed),
  * STORE_E_RETRY (rolled back, run again), STORE_E_REDO (a read to run
  * again in a transaction block), or the job's failure. *commit_sent tells
@@ -268,25 +295,11 @@ static int run_txn(struct worker *w, struct job *job, enum pg_mode mode, PGresul
 	t.prefetched = NULL;
 	if (mode == PG_WRITE || mode == PG_WRITE_RR)
 		atomic_fetch_add(&stat_work_us, (unsigned long)(t1 - t0));
-	/* A failed statement decides, whatever txn_work made of its code. */
-	if (t.err != 0)
-		rc = t.err;
-	if (rc == 0) {
-		rc = pg_txn_commit(&t);
-		if (mode == PG_WRITE || mode == PG_WRITE_RR)
-			atomic_fetch_add(&stat_sync_us, (unsigned long)(authd_mono_us() - t1));
-	} else if (t.err == 0) {
-		/* txn_work's own failure: nothing of it is kept. */
-		t.err = rc;
-		t.fail = PG_FAIL_OTHER;
-	}
-	pg_txn_finish(&t);
-	if (t.cluster.loaded)
-		OPENSSL_cleanse(&t.cluster, sizeof(t.cluster));
+	rc = end_txn(w, &t, rc);
+	if (mode == PG_WRITE || mode == PG_WRITE_RR)
+		atomic_fetch_add(&stat_sync_us, (unsigned long)(authd_mono_us() - t1));
 	*commit_sent = t.commit_sent;
 	*fail = t.fail;
-	if (t.fail == PG_FAIL_LOST)
-		drop_conn(w);
 	return rc;
 }
 
@@ -391,19 +404,7 @@ static void run_group(struct worker *w, struct job **jobs, int n)
 	}
 	for (int k = 0; k < n; k++)
 		PQclear(pre[k]);
-	if (t.err != 0)
-		rc = t.err;
-	if (rc == 0)
-		rc = pg_txn_commit(&t);
-	else if (t.err == 0) {
-		t.err = rc;
-		t.fail = PG_FAIL_OTHER;
-	}
-	pg_txn_finish(&t);
-	if (t.cluster.loaded)
-		OPENSSL_cleanse(&t.cluster, sizeof(t.cluster));
-	if (t.fail == PG_FAIL_LOST)
-		drop_conn(w);
+	rc = end_txn(w, &t, rc);
 	if (rc == 0 || (t.commit_sent && t.fail == PG_FAIL_LOST)) {
 		if (rc != 0)
 			log_err(
@@ -450,7 +451,7 @@ static void *worker_main(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	worker_connect(w, true);
 	for (;;) {
-		struct job *job, *batch[PREFETCH_MAX > GROUP_MAX ? PREFETCH_MAX : GROUP_MAX];
+		struct job *job, *batch[BATCH_MAX];
 		PGresult *prefetched[PREFETCH_MAX];
 		bool read_only;
 		int n, max;
@@ -568,6 +569,11 @@ static void pg_batch(bool begin)
 			pthread_cond_signal(&q_cond);
 	pthread_mutex_unlock(&q_lock);
 	held = 0;
+}
+
+void pg_server_up(void)
+{
+	atomic_store(&server_up_ms, authd_mono_ms());
 }
 
 void pg_job_complete(struct job *job)
@@ -774,6 +780,8 @@ static void pg_stop(void)
 	/* The threads finish the queue, then leave. */
 	for (unsigned i = 0; i < n_workers; i++)
 		pthread_join(workers[i].thread, NULL);
+	/* A thread may have made a connection for the loop meanwhile. */
+	pg_loop_stop();
 	pthread_mutex_lock(&q_lock);
 	q_running = false;
 	pthread_mutex_unlock(&q_lock);
