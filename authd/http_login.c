@@ -631,11 +631,15 @@ static void second_step(struct req *r, enum core_method method)
 	/* second_txn reads the pending login first (store.h's job.first). */
 	j->f.write_first = STORE_FIRST_LOGIN;
 	j->f.write_first_ref = j->login;
-	/* Every record it decides on, it writes: the pending login (deleted,
-	 * or its attempts counted), the TOTP step or the backup code used,
-	 * the failure counts. A password change deletes the pending logins,
-	 * a TOTP removal the credential: a race with either meets on a row. */
-	j->f.write_decides_on_own_writes = true;
+	/* A TOTP step writes every record it decides on, with an UPDATE or
+	 * DELETE of a row it read (a row deleted meanwhile makes it run
+	 * again): the pending login (deleted, or its attempts counted: the
+	 * store updates the row it read), the credential's step on success;
+	 * on failure it decides nothing the failure counts do not record. A
+	 * password change deletes the pending logins, a TOTP removal the
+	 * credential a success writes. A backup code decides on the TOTP
+	 * credential it leaves alone: it stays SERIALIZABLE. */
+	j->f.write_decides_on_own_writes = method == CORE_TOTP;
 	json_wipe_decref(body);
 	flow_start(&j->f, store_single_writer() ? &second_ops : &second_ops_write_only, r);
 	return;

@@ -117,7 +117,7 @@ static int take_all(struct job **jobs)
 	for (; count > 0; count--, head = (head + 1) % ring_size()) {
 		struct slot *s = &ring[head];
 
-		PQclear(s->res);
+		pg_clear(s->res);
 		if (s->job)
 			jobs[n++] = s->job;
 		*s = (struct slot){NULL, NULL, false};
@@ -216,7 +216,7 @@ static void answer(struct job *job, PGresult *res)
 	t.prefetched_kind = job->first;
 	t.prefetched_ref = job->first_ref;
 	rc = job->txn_work(job, &t.base);
-	PQclear(t.prefetched);
+	pg_clear(t.prefetched);
 	if (t.err != 0)
 		rc = t.err;
 	if (t.cluster.loaded)
@@ -254,11 +254,11 @@ void pg_loop_ready(void)
 		if (s->job == NULL) {
 			/* A sync point: its own result, no end mark. */
 			if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
-				PQclear(res);
+				pg_clear(res);
 				lose("is out of step");
 				return;
 			}
-			PQclear(res);
+			pg_clear(res);
 			head = (head + 1) % ring_size();
 			count--;
 			continue;
@@ -266,7 +266,7 @@ void pg_loop_ready(void)
 		if (res != NULL) {
 			/* The job's result; its end mark comes next. */
 			if (s->answered) {
-				PQclear(res);
+				pg_clear(res);
 				lose("is out of step");
 				return;
 			}
@@ -274,7 +274,7 @@ void pg_loop_ready(void)
 			if (PQresultStatus(res) == PGRES_TUPLES_OK)
 				s->res = res;
 			else
-				PQclear(res); /* the threads read it again */
+				pg_clear(res); /* the threads read it again */
 			continue;
 		}
 		if (!s->answered) {

@@ -80,6 +80,10 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 		      "$5::smallint) ON CONFLICT (account_id, token_hash) DO UPDATE SET "
 		      "created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, "
 		      "attempts = EXCLUDED.attempts"},
+    [ST_LOGIN_UPDATE] = {"login_update",
+			 "UPDATE pending_logins SET created_at = $3::bigint, expires_at = "
+			 "$4::bigint, attempts = $5::smallint WHERE account_id = $1::bytea AND "
+			 "token_hash = $2::bytea"},
     [ST_LOGIN_DEL] = {"login_del", "DELETE FROM pending_logins WHERE account_id = $1::bytea "
 				   "AND token_hash = $2::bytea"},
     [ST_LOGIN_DEL_ALL] = {"login_del_all",
@@ -393,11 +397,11 @@ static int get_one(struct store_txn *t, enum pg_stmt st, const struct pg_params 
 	if (r == NULL)
 		return pt->err;
 	if (PQntuples(r) == 0) {
-		PQclear(r);
+		pg_clear(r);
 		return STORE_E_NOTFOUND;
 	}
 	if (PQntuples(r) != 1) {
-		PQclear(r);
+		pg_clear(r);
 		return STORE_E_CORRUPT;
 	}
 	*res = r;
@@ -665,7 +669,7 @@ int pg_account_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct a
 		return rc;
 	r = (struct row){res, 0, false};
 	rc = decode_account(&r, 0, id, out);
-	PQclear(res);
+	pg_clear(res);
 	return rc;
 }
 
@@ -704,7 +708,7 @@ int pg_account_by_email(struct store_txn *t, const char *email, uint8_t id[AUTHD
 		rc = corrupt("account id");
 	else
 		memcpy(id, tmp, AUTHD_ID_LEN);
-	PQclear(res);
+	pg_clear(res);
 	return rc;
 }
 
@@ -758,13 +762,16 @@ static PGresult *take_prefetched(struct store_txn *t, enum store_first kind,
 	struct pg_txn *pt = (struct pg_txn *)t;
 	PGresult *res = pt->prefetched;
 
+	/* Outside a write transaction the row was fetched in a snapshot of its
+	 * own: only the job's first statement may use it. */
 	if (res == NULL || pt->err != 0 || pt->prefetched_kind != kind ||
-	    memcmp(&pt->prefetched_ref, ref, sizeof(*ref)) != 0)
+	    memcmp(&pt->prefetched_ref, ref, sizeof(*ref)) != 0 ||
+	    ((pt->mode == PG_READ_ONE || pt->mode == PG_READ) && pt->statements > 0))
 		return NULL;
 	pt->prefetched = NULL;
 	if (pg_is_dirty(pt, ref->account_id)) {
 		/* Fetched before this transaction wrote that account. */
-		PQclear(res);
+		pg_clear(res);
 		return NULL;
 	}
 	pt->statements++; /* it counts as the job's statement */
@@ -782,12 +789,12 @@ static int cluster_get(struct store_txn *t, enum pg_stmt st, const struct token_
 
 	*res = take_prefetched(t, kind, ref);
 	if (*res && PQntuples(*res) == 0 && st == ST_SESSION_CLUSTER) {
-		PQclear(*res);
+		pg_clear(*res);
 		*res = NULL;
 		return STORE_E_NOTFOUND;
 	}
 	if (*res && PQntuples(*res) != 1) {
-		PQclear(*res);
+		pg_clear(*res);
 		*res = NULL;
 		return STORE_E_IO;
 	}
@@ -815,7 +822,7 @@ int pg_session_get(struct store_txn *t, const struct token_ref *ref, struct sess
 		return rc;
 	r = (struct row){res, 0, false};
 	rc = decode_session(&r, 0, ref, out);
-	PQclear(res);
+	pg_clear(res);
 	return rc;
 }
 
@@ -865,12 +872,17 @@ int pg_login_get(struct store_txn *t, const struct token_ref *ref, struct login 
 		return rc;
 	r = (struct row){res, 0, false};
 	rc = decode_login(&r, 0, ref, out);
-	PQclear(res);
+	if (rc == 0) {
+		((struct pg_txn *)t)->login_read = true;
+		((struct pg_txn *)t)->login_ref = *ref;
+	}
+	pg_clear(res);
 	return rc;
 }
 
 int pg_login_put(struct store_txn *t, const struct token_ref *ref, const struct login *l)
 {
+	struct pg_txn *pt = (struct pg_txn *)t;
 	struct pg_params p = {0};
 
 	if (memcmp(l->account_id, ref->account_id, AUTHD_ID_LEN) != 0)
@@ -879,7 +891,11 @@ int pg_login_put(struct store_txn *t, const struct token_ref *ref, const struct 
 	param_i64(&p, l->created_at);
 	param_i64(&p, l->expires_at);
 	param_i16(&p, l->attempts);
-	return run(t, ST_LOGIN_PUT, &p);
+	return run(t,
+		   pt->login_read && memcmp(&pt->login_ref, ref, sizeof(*ref)) == 0
+		       ? ST_LOGIN_UPDATE
+		       : ST_LOGIN_PUT,
+		   &p);
 }
 
 int pg_login_del(struct store_txn *t, const struct token_ref *ref)
@@ -918,7 +934,7 @@ int pg_totp_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], str
 		return rc;
 	r = (struct row){res, 0, false};
 	rc = decode_totp(&r, 0, out);
-	PQclear(res);
+	pg_clear(res);
 	return rc;
 }
 
@@ -1030,7 +1046,7 @@ int pg_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], 
 			r.bad = true;
 		rc = r.bad ? corrupt("security event") : fn(arg, &e);
 	}
-	PQclear(res);
+	pg_clear(res);
 	return rc;
 }
 
@@ -1055,7 +1071,7 @@ int pg_backup_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		return rc == STORE_E_NOTFOUND ? STORE_E_IO : rc; /* an aggregate: one row */
 	r = (struct row){res, 0, false};
 	rc = decode_backup(&r, 0, out);
-	PQclear(res);
+	pg_clear(res);
 	return rc;
 }
 
@@ -1114,7 +1130,7 @@ int pg_throttle_get(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 		return rc;
 	r = (struct row){res, 0, false};
 	rc = decode_throttle(&r, 0, out);
-	PQclear(res);
+	pg_clear(res);
 	return rc;
 }
 
@@ -1163,7 +1179,7 @@ int pg_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 		return rc == STORE_E_NOTFOUND ? STORE_E_IO : rc;
 	r = (struct row){res, 0, false};
 	bool locked = col_bool(&r, 0);
-	PQclear(res);
+	pg_clear(res);
 	if (r.bad)
 		return corrupt("advisory lock");
 	if (!locked)
@@ -1176,9 +1192,11 @@ int pg_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 		return rc == STORE_E_NOTFOUND ? STORE_E_IO : rc;
 	r = (struct row){res, 0, false};
 	n = col_i64(&r, 0);
-	PQclear(res);
+	pg_clear(res);
 	if (r.bad || n < 0)
 		return corrupt("sweep count");
 	*deleted += (size_t)n;
+	/* Any account's rows may be gone: nothing fetched ahead is used. */
+	((struct pg_txn *)t)->dirty_overflow = true;
 	return 0;
 }

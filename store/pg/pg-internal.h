@@ -101,6 +101,10 @@ struct pg_txn {
 	uint8_t dirty[PG_DIRTY_MAX][AUTHD_ID_LEN];
 	unsigned n_dirty;
 	bool dirty_overflow;
+	/* The pending login this transaction read (and found): a put of it is
+	 * an UPDATE, which a concurrent delete makes fail, not an upsert. */
+	bool login_read;
+	struct token_ref login_ref;
 };
 
 /* Notes that t wrote a record of account id (ops.c's writes do). */
@@ -127,6 +131,7 @@ enum pg_stmt {
 	ST_SESSION_DEL_ALL,
 	ST_SESSION_DEL_ALL_BUT,
 	ST_LOGIN_PUT,
+	ST_LOGIN_UPDATE,
 	ST_LOGIN_DEL,
 	ST_LOGIN_DEL_ALL,
 	ST_TOTP_GET,
@@ -222,6 +227,10 @@ int pg_loop_fd(unsigned *generation, bool *want_write);
 void pg_loop_stop(void);
 bool pg_loop_wanted(void);
 void pg_loop_connect(const char *url);
+
+/* Wipes a result's values (a row may hold a password hash, a sealed seed,
+ * backup-code hashes) and frees it, like PQclear(); NULL is fine. */
+void pg_clear(PGresult *res);
 
 /* Starts t on conn (in pipeline mode, idle). */
 void pg_txn_init(struct pg_txn *t, PGconn *conn, enum pg_mode mode);

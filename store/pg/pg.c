@@ -195,7 +195,7 @@ int pg_prepare_all(PGconn *conn)
 
 			pg_result_error(conn, res, pg_stmts[i].name, &fail);
 		}
-		PQclear(res);
+		pg_clear(res);
 		if (!ok)
 			return -1;
 	}
@@ -291,7 +291,7 @@ static int run_txn(struct worker *w, struct job *job, enum pg_mode mode, PGresul
 	t0 = authd_mono_us();
 	rc = job->txn_work(job, &t.base);
 	t1 = authd_mono_us();
-	PQclear(t.prefetched); /* not asked for */
+	pg_clear(t.prefetched); /* not asked for */
 	t.prefetched = NULL;
 	if (mode == PG_WRITE || mode == PG_WRITE_RR)
 		atomic_fetch_add(&stat_work_us, (unsigned long)(t1 - t0));
@@ -330,7 +330,7 @@ static int run_job(struct worker *w, struct job *job, bool read_only, PGresult *
 		int rc;
 
 		if (!worker_connect(w, reconnected)) {
-			PQclear(prefetched);
+			pg_clear(prefetched);
 			return STORE_E_UNAVAILABLE;
 		}
 		rc = run_txn(w, job, mode, prefetched, &commit_sent, &fail);
@@ -399,11 +399,11 @@ static void run_group(struct worker *w, struct job **jobs, int n)
 		t.prefetched_ref = jobs[i]->first_ref;
 		pre[i] = NULL;
 		rc = jobs[i]->txn_work(jobs[i], &t.base);
-		PQclear(t.prefetched);
+		pg_clear(t.prefetched);
 		t.prefetched = NULL;
 	}
 	for (int k = 0; k < n; k++)
-		PQclear(pre[k]);
+		pg_clear(pre[k]);
 	rc = end_txn(w, &t, rc);
 	if (rc == 0 || (t.commit_sent && t.fail == PG_FAIL_LOST)) {
 		if (rc != 0)
@@ -516,6 +516,10 @@ static void *worker_main(void *arg)
 			q_tail = NULL;
 		pthread_mutex_unlock(&q_lock);
 
+		/* Under load the queue is never empty: make the loop's
+		 * connection between batches too. */
+		if (pg_loop_wanted())
+			pg_loop_connect(url);
 		if (batch[0]->store_rc == QUEUED_WRITE && n > 1) {
 			run_group(w, batch, n);
 			continue;
@@ -821,7 +825,7 @@ static int pg_is_empty(bool *empty)
 
 		rc = pg_result_error(conn, res, "counting accounts", &fail);
 	}
-	PQclear(res);
+	pg_clear(res);
 	PQfinish(conn);
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include "pg-internal.h"
 
 #include <log.h>
+#include <openssl/crypto.h>
 
 #include <stddef.h>
 #include <string.h>
@@ -59,7 +60,7 @@ static bool lost(struct pg_txn *t)
 
 /*
  * Reads the outcome of the oldest statement in flight: its result (into
- * *out when out is not NULL and it succeeded; the caller PQclear()s it)
+ * *out when out is not NULL and it succeeded; the caller pg_clear()s it)
  * and the NULL that ends it. Returns 0 or the failure (also recorded in t).
  */
 static int read_one(struct pg_txn *t, const char *what, PGresult **out)
@@ -81,10 +82,10 @@ static int read_one(struct pg_txn *t, const char *what, PGresult **out)
 	while ((extra = PQgetResult(t->conn)) != NULL) {
 		ExecStatusType xs = PQresultStatus(extra);
 
-		PQclear(extra);
+		pg_clear(extra);
 		if (xs == PGRES_PIPELINE_SYNC) {
 			/* A statement answered without its end mark. */
-			PQclear(res);
+			pg_clear(res);
 			out_of_step(t, what);
 			return t->err;
 		}
@@ -94,19 +95,19 @@ static int read_one(struct pg_txn *t, const char *what, PGresult **out)
 		if (out)
 			*out = res;
 		else
-			PQclear(res);
+			pg_clear(res);
 		return 0;
 	}
 	if (st == PGRES_PIPELINE_ABORTED) {
 		/* An earlier statement failed; that failure is the one to report. */
-		PQclear(res);
+		pg_clear(res);
 		if (t->err == 0)
 			out_of_step(t, what);
 		return t->err;
 	}
 	rc = pg_result_error(t->conn, res, what, &f);
 	fail(t, rc, f);
-	PQclear(res);
+	pg_clear(res);
 	return t->err;
 }
 
@@ -172,7 +173,7 @@ static int read_sync(struct pg_txn *t, const char *what)
 		nulls = 0;
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
 			t->syncs--;
-		PQclear(res);
+		pg_clear(res);
 	}
 	return t->err;
 }
@@ -237,7 +238,7 @@ PGresult *pg_exec(struct pg_txn *t, enum pg_stmt st, const struct pg_params *p)
 			return NULL;
 		read_one(t, pg_stmts[st].name, &res);
 		if (read_sync(t, pg_stmts[st].name) != 0) {
-			PQclear(res);
+			pg_clear(res);
 			return NULL;
 		}
 		return res;
@@ -277,6 +278,7 @@ void pg_txn_init(struct pg_txn *t, PGconn *conn, enum pg_mode mode)
 	t->prefetched = NULL;
 	t->n_dirty = 0;
 	t->dirty_overflow = false;
+	t->login_read = false;
 	t->base.ops = &store_pg_engine;
 	t->conn = conn;
 	t->mode = mode;
@@ -290,8 +292,10 @@ int pg_txn_commit(struct pg_txn *t)
 		return t->err;
 	if (!t->begun)
 		return 0; /* nothing sent, or a one-statement read already over */
+	if (send_control(t, ST_COMMIT) != 0)
+		return t->err; /* nothing of it left */
 	t->commit_sent = true;
-	if (send_control(t, ST_COMMIT) != 0 || sync(t, "COMMIT") != 0)
+	if (sync(t, "COMMIT") != 0)
 		return t->err;
 	/* BEGIN and the writes, then COMMIT itself, whose tag says whether
 	 * it did. */
@@ -302,12 +306,18 @@ int pg_txn_commit(struct pg_txn *t)
 			log_err("COMMIT answered %.32s", PQcmdStatus(res));
 			fail(t, STORE_E_IO, PG_FAIL_OTHER);
 		}
-		PQclear(res);
+		pg_clear(res);
 	}
 	if (t->err != 0)
 		return t->err;
 	t->begun = false;
-	return read_sync(t, "COMMIT");
+	/* Committed: a connection lost after that is dropped, the job is
+	 * done. */
+	if (read_sync(t, "COMMIT") != 0) {
+		t->err = 0;
+		t->fail = PG_FAIL_LOST;
+	}
+	return 0;
 }
 
 void pg_txn_finish(struct pg_txn *t)
@@ -379,9 +389,9 @@ int pg_prefetch(PGconn *conn, struct job *const *jobs, int n, PGresult **out)
 		while ((extra = PQgetResult(conn)) != NULL) {
 			ExecStatusType xs = PQresultStatus(extra);
 
-			PQclear(extra);
+			pg_clear(extra);
 			if (xs == PGRES_PIPELINE_SYNC) {
-				PQclear(res);
+				pg_clear(res);
 				out_of_step(&t, "prefetch");
 				goto out;
 			}
@@ -389,7 +399,7 @@ int pg_prefetch(PGconn *conn, struct job *const *jobs, int n, PGresult **out)
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
 			out[i] = res;
 		else
-			PQclear(res);
+			pg_clear(res);
 	}
 	read_sync(&t, "prefetch");
 out:
@@ -398,7 +408,7 @@ out:
 	if (t.fail != PG_FAIL_LOST)
 		return 0;
 	for (int i = 0; i < n; i++) {
-		PQclear(out[i]);
+		pg_clear(out[i]);
 		out[i] = NULL;
 	}
 	return STORE_E_UNAVAILABLE;
@@ -451,8 +461,18 @@ int pg_txn_prefetch(struct pg_txn *t, struct job *const *jobs, int n, PGresult *
 	if (t->err == 0)
 		return 0;
 	for (int i = 0; i < n; i++) {
-		PQclear(out[i]);
+		pg_clear(out[i]);
 		out[i] = NULL;
 	}
 	return t->err;
+}
+
+void pg_clear(PGresult *res)
+{
+	if (res == NULL)
+		return;
+	for (int r = 0; r < PQntuples(res); r++)
+		for (int c = 0; c < PQnfields(res); c++)
+			OPENSSL_cleanse(PQgetvalue(res, r, c), (size_t)PQgetlength(res, r, c));
+	PQclear(res);
 }

@@ -3,7 +3,12 @@ password and second-factor failures per account (and per unknown email)
 slow down with 429 + Retry-After, never more than 100 evaluated failures
 in any hour; per-IP failures slow down too. Time moves by the test clock."""
 
+import base64
 import concurrent.futures
+import json
+import os
+import socket
+import time
 import unittest
 import uuid
 
@@ -285,7 +290,30 @@ class IpThrottle(OwnAuthd, unittest.TestCase):
                            source_ip=random_loopback())
         self.assertEqual(r.status, 401)
 
-
+    def test_second_factor_failures_count_when_the_client_hangs_up(self):
+        # A client that sends a wrong second step and closes at once, before
+        # the answer, is charged for it all the same: 24 such steps (well
+        # formed login ids of no pending login) use up the address's free
+        # failures, and its next login is delayed.
+        ip = random_loopback()
+        for _ in range(24):
+            login_id = base64.urlsafe_b64encode(os.urandom(48)).decode()
+            body = json.dumps({"login_id": login_id, "code": "123456"}).encode()
+            with socket.create_connection(("127.0.0.1", self.a.port),
+                                          source_address=(ip, 0)) as s:
+                s.sendall(b"POST /1/login/totp HTTP/1.1\r\nHost: x\r\n"
+                          b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                          % len(body) + body)
+        # The steps finish after the hang-ups (a write each, milliseconds):
+        # give them time, then one attempt (itself a failure if evaluated).
+        time.sleep(1.5)
+        r = self.a.request("POST", "/1/login", {"email": email(), "password": "x"},
+                           source_ip=ip)
+        self.assertEqual(r.status, 429)
+        # Another address is not affected.
+        r = self.a.request("POST", "/1/login", {"email": email(), "password": "x"},
+                           source_ip=random_loopback())
+        self.assertEqual(r.status, 401)
 
 
 class SignupLimits(OwnAuthd, unittest.TestCase):

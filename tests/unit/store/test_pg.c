@@ -164,6 +164,89 @@ static void test_failed_statement_is_sticky(void **state)
 	unit_store_close();
 }
 
+/* --- a step at REPEATABLE READ meets a deletion ------------------------------------------ */
+
+static const uint8_t rr_id[AUTHD_ID_LEN] = {0x52, 0x52};
+
+static struct token_ref rr_ref(void)
+{
+	struct token_ref ref;
+
+	memset(&ref, 0, sizeof(ref));
+	memcpy(ref.account_id, rr_id, AUTHD_ID_LEN);
+	ref.hash[0] = 0x77;
+	return ref;
+}
+
+static int put_rr_login(struct store_txn *txn, void *arg)
+{
+	struct token_ref ref = rr_ref();
+	struct login l;
+
+	(void)arg;
+	memset(&l, 0, sizeof(l));
+	memcpy(l.account_id, rr_id, AUTHD_ID_LEN);
+	l.expires_at = 1000;
+	return store_login_put(txn, &ref, &l);
+}
+
+/* A password change's part: every pending login of the account goes. */
+static int delete_rr_logins(struct store_txn *txn, void *arg)
+{
+	(void)arg;
+	return store_login_del_all(txn, rr_id);
+}
+
+static void *deleter_main(void *arg)
+{
+	*(int *)arg = unit_write(delete_rr_logins, NULL);
+	return NULL;
+}
+
+/* A wrong code: the step counts an attempt on the pending login it read,
+ * and on its first run a password change deletes that login meanwhile. */
+static int rr_step_txn(struct store_txn *txn, void *arg)
+{
+	int *runs = arg;
+	struct token_ref ref = rr_ref();
+	struct login l;
+	int rc = store_login_get(txn, &ref, &l);
+
+	if (++*runs == 1) {
+		pthread_t t;
+		int drc = -1;
+
+		pthread_create(&t, NULL, deleter_main, &drc);
+		pthread_join(t, NULL);
+		if (drc != 0)
+			return STORE_E_IO;
+	}
+	if (rc == STORE_E_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	l.attempts++;
+	return store_login_put(txn, &ref, &l);
+}
+
+static void test_step_at_repeatable_read_meets_a_deletion(void **state)
+{
+	struct token_ref ref = rr_ref();
+	struct login l;
+	int runs = 0;
+
+	(void)state;
+	unit_store_open();
+	assert_int_equal(unit_write(put_rr_login, NULL), 0);
+	/* The login is not brought back: the attempt's write is an UPDATE of
+	 * the row read, which the deletion makes fail, and the second run
+	 * finds no login. */
+	assert_int_equal(unit_write_own(rr_step_txn, &runs), 0);
+	assert_true(runs >= 2);
+	assert_int_equal(unit_get(UNIT_LOGIN, &ref, &l), STORE_E_NOTFOUND);
+	unit_store_close();
+}
+
 /* --- one sweeper at a time ----------------------------------------------------------------- */
 
 struct sweep_arg {
@@ -308,6 +391,7 @@ int main(void)
 	    cmocka_unit_test(test_schema_versions),
 	    cmocka_unit_test(test_concurrent_migrate),
 	    cmocka_unit_test(test_failed_statement_is_sticky),
+	    cmocka_unit_test(test_step_at_repeatable_read_meets_a_deletion),
 	    cmocka_unit_test(test_one_sweeper),
 	    cmocka_unit_test(test_server_down_and_back),
 	};
