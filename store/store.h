@@ -81,13 +81,13 @@ struct job {
 	enum store_first first;
 	struct token_ref first_ref;
 	/* A write job may say that every record it decides on, it also writes
-	 * or deletes (a TOTP step: the pending login, the credential's last
-	 * step, the failure counts): then two jobs that race write the same
-	 * row and the row settles it, so PostgreSQL may run the job at
-	 * REPEATABLE READ, where the first to write a row wins and the other
-	 * runs again, instead of SERIALIZABLE (whose predicate locks cost the
-	 * server more than the statements). A job that decides on a record it
-	 * leaves alone must not say so. */
+	 * by changing or deleting the row it read (a TOTP step: the pending
+	 * login deleted or its attempts counted, the credential's last step):
+	 * then two jobs that race meet on a row, and PostgreSQL may run the
+	 * job at REPEATABLE READ, where the first to write a row wins and the
+	 * other runs again, instead of SERIALIZABLE (whose predicate locks
+	 * cost the server more than the statements). A job that decides on a
+	 * record it leaves alone, or only inserts, must not say so. */
 	bool decides_on_own_writes;
 };
 
