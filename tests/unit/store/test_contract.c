@@ -471,6 +471,66 @@ static void test_reads_see_own_writes(void **state)
 	assert_int_equal(r.consecutive, 6);
 }
 
+/* The same through a pending login (PostgreSQL: its cluster holds the
+ * second factor's throttle histories): a counted failure and a new step,
+ * each read back, then a counted attempt. */
+static int own_writes_login_txn(struct store_txn *txn, void *arg)
+{
+	int *seen = arg;
+	struct token_ref ref = ref_of(7);
+	uint8_t fkey[THROTTLE_KEY_LEN];
+	struct login l;
+	struct totp_rec t;
+	struct throttle_rec r;
+	int rc;
+
+	*seen = 0;
+	throttle_key_factor(fkey, owner);
+	if ((rc = store_login_get(txn, &ref, &l)) != 0 ||
+	    (rc = store_throttle_get(txn, fkey, &r)) != 0 ||
+	    (rc = store_totp_get(txn, owner, &t)) != 0)
+		return rc;
+	r.consecutive = 7;
+	if ((rc = store_throttle_put(txn, fkey, &r)) != 0 ||
+	    (rc = store_throttle_get(txn, fkey, &r)) != 0)
+		return rc;
+	*seen |= r.consecutive == 7 ? 1 : 0;
+	t.last_step = 77;
+	if ((rc = store_totp_put(txn, owner, &t)) != 0 ||
+	    (rc = store_totp_get(txn, owner, &t)) != 0)
+		return rc;
+	*seen |= t.last_step == 77 ? 2 : 0;
+	l.attempts = 3;
+	return store_login_put(txn, &ref, &l);
+}
+
+static void test_login_reads_see_own_writes(void **state)
+{
+	struct token_ref ref = ref_of(7);
+	uint8_t key[THROTTLE_KEY_LEN];
+	struct throttle_rec r;
+	struct totp_rec t;
+	struct login l;
+	int round = 7, seen = 0;
+
+	(void)state;
+	assert_int_equal(unit_write(put_totp, NULL), 0);
+	assert_int_equal(unit_write(put_login, &round), 0);
+	assert_int_equal(unit_write_own(own_writes_login_txn, &seen), 0);
+	assert_int_equal(seen, 3);
+	/* Committed as written: the step (an UPDATE of one column on
+	 * PostgreSQL), the count, the attempt (an UPDATE of the row read). */
+	assert_int_equal(unit_get(UNIT_TOTP, owner, &t), 0);
+	assert_int_equal(t.last_step, 77);
+	assert_int_equal(t.seed_len, 40);
+	throttle_key_factor(key, owner);
+	assert_int_equal(unit_get(UNIT_THROTTLE, key, &r), 0);
+	assert_int_equal(r.consecutive, 7);
+	assert_int_equal(unit_get(UNIT_LOGIN, &ref, &l), 0);
+	assert_int_equal(l.attempts, 3);
+	assert_int_equal(l.expires_at, 1000);
+}
+
 /* --- read jobs that say what they read first ------------------------------------------------- */
 
 #define HINTED 40
@@ -675,6 +735,8 @@ int main(void)
 					    unit_teardown),
 	    cmocka_unit_test_setup_teardown(test_rerun_counts_once, unit_setup, unit_teardown),
 	    cmocka_unit_test_setup_teardown(test_reads_see_own_writes, unit_setup, unit_teardown),
+	    cmocka_unit_test_setup_teardown(test_login_reads_see_own_writes, unit_setup,
+					    unit_teardown),
 	    cmocka_unit_test_setup_teardown(test_hinted_reads, unit_setup, unit_teardown),
 	    cmocka_unit_test_setup_teardown(test_hinted_reads_on_loop, unit_setup, unit_teardown),
 	};
