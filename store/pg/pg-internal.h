@@ -112,10 +112,10 @@ void pg_mark_dirty(struct pg_txn *t, const uint8_t id[AUTHD_ID_LEN]);
 /* Whether t wrote a record of account id. */
 bool pg_is_dirty(const struct pg_txn *t, const uint8_t id[AUTHD_ID_LEN]);
 /*
- * In a write transaction (its BEGIN leaves with them): fetches the first
- * reads of n write jobs (job.first said) in one round trip; out[i] is job
- * i's row, or NULL (job.first unsaid). Returns 0 or t's failure (every
- * out[i] NULL then).
+ * Fetches the first reads of n jobs (job.first said; others skipped) in one
+ * round trip: in a write transaction after its BEGIN, or, in PG_READ_ONE,
+ * each in a snapshot of its own up to one Sync. out[i] is job i's row, or
+ * NULL. Returns 0 or t's failure (every out[i] NULL then).
  */
 int pg_txn_prefetch(struct pg_txn *t, struct job *const *jobs, int n, PGresult **out);
 

@@ -592,6 +592,19 @@ void pg_wake_threads(void)
 	pthread_mutex_unlock(&q_lock);
 }
 
+/* Appends job to the queue, as kind; under q_lock. */
+static void q_push(struct job *job, int kind)
+{
+	job->next = NULL;
+	job->store_rc = kind;
+	if (q_tail)
+		q_tail->next = job;
+	else
+		q_head = job;
+	q_tail = job;
+	q_len++;
+}
+
 void pg_queue_reads(struct job **jobs, int n)
 {
 	bool refused;
@@ -600,18 +613,8 @@ void pg_queue_reads(struct job **jobs, int n)
 		return;
 	pthread_mutex_lock(&q_lock);
 	refused = !q_running || q_stopping;
-	for (int i = 0; i < n && !refused; i++) {
-		struct job *job = jobs[i];
-
-		job->next = NULL;
-		job->store_rc = QUEUED_READ;
-		if (q_tail)
-			q_tail->next = job;
-		else
-			q_head = job;
-		q_tail = job;
-		q_len++;
-	}
+	for (int i = 0; i < n && !refused; i++)
+		q_push(jobs[i], QUEUED_READ);
 	if (!refused)
 		pthread_cond_broadcast(&q_cond);
 	pthread_mutex_unlock(&q_lock);
@@ -636,12 +639,7 @@ static void enqueue(struct job *job, int kind)
 		complete(job);
 		return;
 	}
-	if (q_tail)
-		q_tail->next = job;
-	else
-		q_head = job;
-	q_tail = job;
-	q_len++;
+	q_push(job, kind);
 	if (holding)
 		held++;
 	else

@@ -358,60 +358,15 @@ void pg_txn_finish(struct pg_txn *t)
 
 int pg_prefetch(PGconn *conn, struct job *const *jobs, int n, PGresult **out)
 {
-	struct pg_txn t; /* for its failure and the readers' bookkeeping */
-	int sent = 0;
+	struct pg_txn t;
 
+	/* One statement each and one Sync for all, outside a transaction
+	 * block: each row is its own read (its own snapshot). A failure leaves
+	 * every out[i] NULL, and the jobs read for themselves. */
 	pg_txn_init(&t, conn, PG_READ_ONE);
-	for (int i = 0; i < n; i++)
-		out[i] = NULL;
-	for (; sent < n; sent++) {
-		struct pg_params p = {0};
-		uint8_t keys[2][THROTTLE_KEY_LEN];
-		enum pg_stmt st =
-		    pg_first_stmt(jobs[sent]->first, &jobs[sent]->first_ref, &p, keys);
-
-		if (!PQsendQueryPrepared(conn, pg_stmts[st].name, p.n, p.values, p.lengths,
-					 p.formats, 1))
-			break;
-	}
-	/* One Sync for all: each statement is its own read (READ COMMITTED:
-	 * its own snapshot); one that fails only makes the later ones come
-	 * back unanswered, and their jobs read for themselves. */
-	if (sent == 0 || sync(&t, "prefetch") != 0)
-		goto out;
-	for (int i = 0; i < sent; i++) {
-		PGresult *res = PQgetResult(conn), *extra;
-
-		if (res == NULL) {
-			out_of_step(&t, "prefetch");
-			goto out;
-		}
-		while ((extra = PQgetResult(conn)) != NULL) {
-			ExecStatusType xs = PQresultStatus(extra);
-
-			pg_clear(extra);
-			if (xs == PGRES_PIPELINE_SYNC) {
-				pg_clear(res);
-				out_of_step(&t, "prefetch");
-				goto out;
-			}
-		}
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			out[i] = res;
-		else
-			pg_clear(res);
-	}
-	read_sync(&t, "prefetch");
-out:
-	if (PQstatus(conn) != CONNECTION_OK)
-		t.fail = PG_FAIL_LOST;
-	if (t.fail != PG_FAIL_LOST)
-		return 0;
-	for (int i = 0; i < n; i++) {
-		pg_clear(out[i]);
-		out[i] = NULL;
-	}
-	return STORE_E_UNAVAILABLE;
+	if (pg_txn_prefetch(&t, jobs, n, out) != 0)
+		pg_txn_finish(&t);
+	return t.fail == PG_FAIL_LOST || PQstatus(conn) != CONNECTION_OK ? STORE_E_UNAVAILABLE : 0;
 }
 
 void pg_mark_dirty(struct pg_txn *t, const uint8_t id[AUTHD_ID_LEN])
@@ -455,9 +410,14 @@ int pg_txn_prefetch(struct pg_txn *t, struct job *const *jobs, int n, PGresult *
 			break;
 		sent[n_sent++] = i;
 	}
-	if (t->err == 0 && n_sent > 0 && flush(t, what) == 0 && drain(t) == 0)
+	/* In a transaction, a flush request; outside one (PG_READ_ONE), the
+	 * Sync that ends the reads goes with them. */
+	if (t->err == 0 && n_sent > 0 &&
+	    (t->mode == PG_READ_ONE ? sync(t, what) : flush(t, what)) == 0 && drain(t) == 0)
 		for (int k = 0; k < n_sent && t->err == 0; k++)
 			read_one(t, what, &out[sent[k]]);
+	if (t->err == 0 && t->mode == PG_READ_ONE)
+		read_sync(t, what);
 	if (t->err == 0)
 		return 0;
 	for (int i = 0; i < n; i++) {

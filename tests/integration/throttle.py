@@ -62,18 +62,24 @@ class AccountThrottle(OwnAuthd, unittest.TestCase):
         self.assertEqual(r.status, 429, r)
         self.assertEqual(self.a.login(e).json["state"], "done")  # the owner
 
+    def login_from(self, address):
+        """A new account logged in from address: its email, the answer and
+        the device cookie that came with it."""
+        e = email()
+        self.a.signup(e)
+        ok = self.a.post("/1/login", {"email": e, "password": "correct horse battery"},
+                         source_ip=address)
+        remember_secret(ok.json["session"])
+        device = ok.set_cookie("__Host-authd_device")
+        self.assertIsNotNone(device)
+        return e, ok, device
+
     def test_recognised_browser_is_not_delayed(self):
         # The owner's browser shares the stranger's address (one office
         # NAT), but it logged in before: its device cookie gives it its own
         # delay.
-        e = email()
-        self.a.signup(e)
         office = "127.55.55.55"
-        ok = self.a.post("/1/login", {"email": e, "password": "correct horse battery"},
-                         source_ip=office)
-        remember_secret(ok.json["session"])
-        device = ok.set_cookie("__Host-authd_device")
-        self.assertIsNotNone(device)
+        e, ok, device = self.login_from(office)
         for attr in ["Path=/", "Secure", "HttpOnly", "SameSite=Strict"]:
             self.assertIn(attr, device)
         cookie = device.split(";")[0]
@@ -118,13 +124,9 @@ class AccountThrottle(OwnAuthd, unittest.TestCase):
         self.assertEqual(answers, [429, 429])
 
     def test_device_cookie_ends_with_a_password_change(self):
-        e = email()
-        self.a.signup(e)
         office = "127.56.56.56"
-        ok = self.a.post("/1/login", {"email": e, "password": "correct horse battery"},
-                         source_ip=office)
-        remember_secret(ok.json["session"])
-        cookie = ok.set_cookie("__Host-authd_device").split(";")[0]
+        e, ok, device = self.login_from(office)
+        cookie = device.split(";")[0]
         remember_secret("another long passphrase")
         r = self.a.put("/1/me/password", {"current_password": "correct horse battery",
                                           "new_password": "another long passphrase"},

@@ -535,14 +535,6 @@ static void test_login_reads_see_own_writes(void **state)
 
 #define HINTED 40
 
-static int64_t unit_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct hinted {
 	struct job job;
 	int i;
@@ -555,12 +547,11 @@ struct hinted {
 
 static pthread_t submitter;
 
-static uint8_t hinted_id(int i, uint8_t id[AUTHD_ID_LEN])
+static void hinted_id(int i, uint8_t id[AUTHD_ID_LEN])
 {
 	memset(id, 0, AUTHD_ID_LEN);
 	id[0] = 0x90;
 	id[1] = (uint8_t)i;
-	return 0;
 }
 
 static struct token_ref hinted_ref(int i)
@@ -659,8 +650,7 @@ static void run_hinted(bool serve)
 		/* The engine makes its loop connection on a thread: wait for it
 		 * (an engine without one answers -1 at once). */
 		while (store_loop_fd(&gen, &want_write) < 0 && unit_now_ms() - t0 < 5000 &&
-		       strcmp(getenv("AUTHD_TEST_ENGINE") ? getenv("AUTHD_TEST_ENGINE") : "",
-			      "postgresql") == 0)
+		       unit_engine == STORE_ENGINE_POSTGRESQL)
 			usleep(1000);
 	}
 	memset(jobs, 0, sizeof(jobs));
@@ -688,8 +678,7 @@ static void run_hinted(bool serve)
 	/* PostgreSQL's loop answers what it fetched ahead, the rest (a read
 	 * that said another session, or read the account first) goes to the
 	 * threads; LMDB reads every job inline. */
-	if (strcmp(getenv("AUTHD_TEST_ENGINE") ? getenv("AUTHD_TEST_ENGINE") : "", "postgresql") ==
-	    0)
+	if (unit_engine == STORE_ENGINE_POSTGRESQL)
 		assert_int_equal(on_caller, serve ? plain : 0);
 	else
 		assert_int_equal(on_caller, HINTED);

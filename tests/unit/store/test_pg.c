@@ -13,14 +13,6 @@
 
 #include "unit_store.h"
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A new database without a schema; unit_url and unit_db name it. */
 static void new_database(void)
 {
@@ -359,18 +351,18 @@ static void test_server_down_and_back(void **state)
 	assert_int_equal(unit_harness("kill", NULL, 0), 0);
 	/* Every job fails soon, on every connection, and says why. */
 	for (int n = 100; n < 110; n++) {
-		t0 = now_ms();
+		t0 = unit_now_ms();
 		assert_int_equal(unit_write(put_account_n, &n), STORE_E_UNAVAILABLE);
 		assert_int_equal(get_account_n(0), 1000 + STORE_E_UNAVAILABLE);
-		assert_true(now_ms() - t0 < 5000);
+		assert_true(unit_now_ms() - t0 < 5000);
 	}
 	assert_int_equal(unit_harness("restart", NULL, 0), 0);
 	/* Back without reopening the store: within the reconnect backoff. */
-	t0 = now_ms();
-	for (int n = 200; rc != 0 && now_ms() - t0 < 20000; usleep(50 * 1000))
+	t0 = unit_now_ms();
+	for (int n = 200; rc != 0 && unit_now_ms() - t0 < 20000; usleep(50 * 1000))
 		rc = unit_write(put_account_n, &n);
 	assert_int_equal(rc, 0);
-	printf("# service back %lld ms after the restart\n", (long long)(now_ms() - t0));
+	printf("# service back %lld ms after the restart\n", (long long)(unit_now_ms() - t0));
 	/* Every connection thread reconnects within its backoff (2 s at most). */
 	usleep(2500 * 1000);
 	for (int n = 201; n < 221; n++)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <store.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct unit_job {
@@ -155,6 +156,15 @@ static inline int unit_get(enum unit_get_kind kind, const void *key, void *out)
 	int rc = unit_read(unit_get_txn, &g);
 
 	return rc != 0 ? 1000 + rc : g.rc;
+}
+
+/* The monotonic clock in milliseconds. */
+static inline int64_t unit_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* --- the store under test ------------------------------------------------------------- */
