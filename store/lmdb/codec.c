@@ -9,6 +9,7 @@
 #include <log.h>
 #include <openssl/crypto.h>
 
+#include <endian.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,14 +40,12 @@ static void put_u8(struct pack *w, uint8_t v)
 	put_bytes(w, &v, 1);
 }
 
+/* Little-endian on disk; one store on the hosts we run on. */
 static void put_i64(struct pack *w, int64_t v)
 {
-	uint8_t b[8];
-	uint64_t u = (uint64_t)v;
+	uint64_t le = htole64((uint64_t)v);
 
-	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t)(u >> (8 * i));
-	put_bytes(w, b, 8);
+	put_bytes(w, &le, 8);
 }
 
 static void get_bytes(struct pack *r, void *dst, size_t n)
@@ -70,13 +69,10 @@ static uint8_t get_u8(struct pack *r)
 
 static int64_t get_i64(struct pack *r)
 {
-	uint8_t b[8];
-	uint64_t u = 0;
+	uint64_t le = 0;
 
-	get_bytes(r, b, 8);
-	for (int i = 7; i >= 0; i--)
-		u = (u << 8) | b[i];
-	return (int64_t)u;
+	get_bytes(r, &le, 8);
+	return (int64_t)le64toh(le);
 }
 
 static struct pack reader(const MDB_val *v)

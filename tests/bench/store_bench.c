@@ -394,13 +394,13 @@ int main(int argc, char **argv)
 	if (run_group(&group) != 0)
 		goto out;
 	run_serial(&serial);
-	printf("{\"dir\":\"%s\",\"value_bytes\":%d,"
+	printf("{\"dir\":\"%s\",\"record\":\"session\","
 	       "\"group_commit\":{\"producers\":%u,\"in_flight_each\":%u,\"writes\":%lu,"
 	       "\"failed\":%lu,\"seconds\":%.3f,\"writes_per_s\":%.1f,\"commits\":%lu,"
 	       "\"jobs_per_commit\":%.1f},"
 	       "\"one_fsync_per_write\":{\"writes\":%lu,\"failed\":%lu,\"seconds\":%.3f,"
 	       "\"writes_per_s\":%.1f,\"commits\":%lu,\"ms_per_write\":%.3f}}\n",
-	       dir, VALUE_LEN, n_producers, in_flight, group.writes, group.failed, group.seconds,
+	       dir, n_producers, in_flight, group.writes, group.failed, group.seconds,
 	       group.writes / group.seconds, group.commits,
 	       group.commits ? (double)group.jobs / (double)group.commits : 0.0, serial.writes,
 	       serial.failed, serial.seconds, serial.writes / serial.seconds, serial.commits,
