@@ -9,12 +9,33 @@
 #include "session.h"
 
 #include <log.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <util.h>
 
 /* A session is touched (last-seen refreshed) at most this often. */
 #define TOUCH_GRANULARITY 60
+
+/* Test hook (POST /1/_test/fail_writes): how many of the next writes fail
+ * once their work has run. Decremented where write_txn runs (the writer,
+ * PostgreSQL's threads). */
+static atomic_int writes_to_fail;
+
+void flow_test_fail_writes(int n)
+{
+	atomic_store(&writes_to_fail, n);
+}
+
+/* Consumes one injected failure, if one is left. */
+static bool take_injected_failure(void)
+{
+	int n = atomic_load(&writes_to_fail);
+
+	while (n > 0 && !atomic_compare_exchange_weak(&writes_to_fail, &n, n - 1))
+		;
+	return n > 0;
+}
 
 static enum api_error policy_error(enum policy_decision d)
 {
@@ -97,7 +118,14 @@ static int write_txn(struct job *job, struct store_txn *txn)
 		if ((f->err = decide(f)) != E_OK)
 			return 0;
 	}
-	return f->ops->write(f, txn);
+	rc = f->ops->write(f, txn);
+	/* As a commit that fails after the write decided: the engine rolls
+	 * the transaction back and the job ends with STORE_E_IO. */
+	if (rc == 0 && (f->fail_injected || take_injected_failure())) {
+		f->fail_injected = true; /* a job run again fails again */
+		rc = STORE_E_IO;
+	}
+	return rc;
 }
 
 static void write_done(struct job *job)

@@ -79,6 +79,7 @@ struct flow {
 	enum store_first write_first;
 	struct token_ref write_first_ref;
 	bool write_decides_on_own_writes; /* store.h's job.decides_on_own_writes */
+	bool fail_injected;		  /* flow_test_fail_writes chose this write */
 };
 
 /* Starts f (ops steps) for r; f is owned by the flow from here and freed
@@ -87,5 +88,10 @@ void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r);
 
 /* Replies the error in f->err (429 with Retry-After for throttling). */
 void flow_reply_error(struct flow *f, struct req *r);
+
+/* Test hook: the next n writes (0 <= n) fail with STORE_E_IO after their
+ * write step ran, as a commit that fails would; later writes run as usual.
+ * Thread-safe. */
+void flow_test_fail_writes(int n);
 
 #endif

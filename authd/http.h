@@ -86,6 +86,11 @@ void req_hold(struct req *r);
 /* Called first by every job's done(): false (and r freed) when the
  * connection went away, so the job only frees itself. */
 bool req_resume(struct req *r);
+/* Frees r and what it owns, wiping every secret it may hold first: the
+ * body, the response, the cookie, the Authorization and CSRF headers, the
+ * path and its parameter (a login id), the response headers (Set-Cookie).
+ * NULL is OK. Loop thread (server.c calls it; tests too). */
+void req_free(struct req *r);
 
 struct field_spec {
 	const char *name;
@@ -129,6 +134,7 @@ void http_backup_regenerate(struct req *r);
 void http_test_clock(struct req *r);
 void http_test_stats(struct req *r);
 void http_test_stall(struct req *r);
+void http_test_fail_writes(struct req *r);
 /* Cancels a stall still scheduled (before the lws context goes). */
 void http_test_hooks_stop(void);
 

@@ -3,8 +3,10 @@
  * test_clock on): POST /1/_test/clock moves authd's clock forward and
  * GET /1/_test/stats tells the benchmark how the writer grouped commits;
  * POST /1/_test/stall keeps the loop busy for a while, between two polls,
- * so that a test can deliver a signal exactly there.
+ * so that a test can deliver a signal exactly there; POST /1/_test/fail_writes
+ * makes the next writes fail after they decided, as a failed commit would.
  */
+#include "flow.h"
 #include "http.h"
 
 #include "session.h"
@@ -103,6 +105,26 @@ void http_test_stats(struct req *r)
 		   json_pack("{s:I, s:I, s:I, s:I}", "commits", (json_int_t)st.commits, "jobs",
 			     (json_int_t)st.jobs, "work_us", (json_int_t)st.work_us, "sync_us",
 			     (json_int_t)st.sync_us));
+}
+
+void http_test_fail_writes(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"count", JSON_INTEGER, true, 0},
+	};
+	json_t *body = json_body_or_reply(r, spec, 1);
+	json_int_t n;
+
+	if (body == NULL)
+		return;
+	n = json_integer_value(json_object_get(body, "count"));
+	json_decref(body);
+	if (n < 0 || n > 1000) {
+		reply_field_error(r, E_INVALID_FIELD, "count", "must be 0 to 1000");
+		return;
+	}
+	flow_test_fail_writes((int)n);
+	reply_empty(r, 204);
 }
 
 static lws_sorted_usec_list_t stall_sul;

@@ -120,6 +120,8 @@ static void problem(struct req *r, enum api_error e, const char *field, const ch
 
 		r->close_after = true;
 		r->resp_static = true;
+		if (strstr(r->headers, "Retry-After:") == NULL) /* a 429's is there */
+			req_add_header(r, "Retry-After", "1");
 		send_body(r, 503, (char *)oom, sizeof(oom) - 1, "application/problem+json");
 		return;
 	}

@@ -42,7 +42,7 @@ static void wipe_str(char *buf, size_t size)
 	OPENSSL_cleanse(buf, strnlen(buf, size));
 }
 
-static void req_free(struct req *r)
+void req_free(struct req *r)
 {
 	if (r == NULL)
 		return;

@@ -167,5 +167,32 @@ class RevokedDuringHash(OwnAuthd, unittest.TestCase):
         self.assertEqual(self.a.login(e).json["state"], "done")
         self.assertEqual(self.a.login(e, "a brand new passphrase").status, 401)
 
+class FailedPasswordChangeWrite(OwnAuthd, unittest.TestCase):
+    """A password change whose write fails after it decided (a test hook
+    fails the commit) answers 503, changes nothing, and its audit line says
+    so: the line is written once the outcome is known, never before."""
+
+    def test_audit_line_follows_the_write(self):
+        e = email()
+        self.a.signup(e)
+        tok = self.a.session(e)
+        remember_secret("another new passphrase")
+        change = {"current_password": "correct horse battery",
+                  "new_password": "another new passphrase"}
+        self.assertEqual(self.a.post("/1/_test/fail_writes", {"count": 1}).status, 204)
+        r = self.a.put("/1/me/password", change, token=tok)
+        self.assertEqual((r.status, r.json["code"]), (503, "store_unavailable"), r)
+        log = self.a.log_text()
+        self.assertIn("password change outcome=error", log)
+        self.assertNotIn("password change outcome=success", log)
+        self.assertEqual(self.a.login(e).json["state"], "done")
+        self.assertEqual(self.a.login(e, "another new passphrase").status, 401)
+        # The hook failed one write only: the same change now goes through,
+        # and its line says success.
+        self.assertEqual(self.a.put("/1/me/password", change, token=tok).status, 204)
+        self.assertIn("password change outcome=success", self.a.log_text())
+        self.assertEqual(self.a.login(e, "another new passphrase").json["state"], "done")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -38,6 +38,7 @@ static const struct {
     {"POST _test/clock", A, A, A},
     {"GET _test/stats", A, A, A},
     {"POST _test/stall", A, A, A},
+    {"POST _test/fail_writes", A, A, A},
 };
 
 static void test_every_route_has_a_line(void **state)
