@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config python3
       libwebsockets-dev libssl-dev liboath-dev liblmdb-dev libqrencode-dev
       libargon2-dev libjansson-dev libinih-dev libunistring-dev libcmocka-dev
-      git python3-zxcvbn oathtool zbar-tools libmagickcore-6.q16-6-extra lmdb-utils jq clang-format clang-tidy
+      git python3-zxcvbn python3-cryptography oathtool zbar-tools libmagickcore-6.q16-6-extra lmdb-utils jq clang-format clang-tidy
       libpq-dev postgresql-15)
 missing=()
 for p in "${PKGS[@]}"; do

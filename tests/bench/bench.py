@@ -1293,8 +1293,10 @@ class Bench:
             target = targets[key] * 100
             verdict = "meets" if ratio >= target else f"below by {target - ratio:.1f} points"
             used = res.get("rounds_used")
-            note = (f" [rounds {','.join(map(str, used))} of {len(res['rounds'])}]"
-                    if used and len(used) < len(res["rounds"]) else "")
+            rounds = res.get("rounds")
+            n = rounds if isinstance(rounds, int) else len(rounds or [])
+            note = (f" [rounds {','.join(map(str, used))} of {n}]"
+                    if used and len(used) < n else "")
             if not quiet:
                 note += " [not one quiet round: unreliable]"
             rows.append(f"  {label:<26} {value:>9.1f}/s = {ratio:5.1f}% of {ref_label} "

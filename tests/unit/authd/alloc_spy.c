@@ -7,13 +7,12 @@
 #include <malloc.h>
 #include <string.h>
 
-/* The linker's names for the real functions (ld --wrap), and ours. */
+/* The linker names --wrap symbols; they are reserved identifiers by necessity. */
 /* NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 void *__real_malloc(size_t n);
 void __real_free(void *p);
 void *__wrap_malloc(size_t n);
 void __wrap_free(void *p);
-/* NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 
 #define MARKERS_MAX 16
 
@@ -33,12 +32,12 @@ void alloc_spy_reset(void)
 	memset(&alloc_spy, 0, sizeof(alloc_spy));
 }
 
-void *__wrap_malloc(size_t n) /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
+void *__wrap_malloc(size_t n)
 {
 	return alloc_spy.fail_malloc ? NULL : __real_malloc(n);
 }
 
-void __wrap_free(void *p) /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
+void __wrap_free(void *p)
 {
 	if (p != NULL && n_markers > 0) {
 		size_t size = malloc_usable_size(p);
@@ -53,3 +52,4 @@ void __wrap_free(void *p) /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,ce
 	}
 	__real_free(p);
 }
+/* NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */

@@ -1,0 +1,151 @@
+/*
+ * sign.c owns what a signature means: the signing inputs of PROTOCOL.md
+ * section 2 (a label, a zero byte, fixed-length fields in a fixed order) and
+ * Ed25519 through OpenSSL's EVP interface. Private keys are 32-byte seeds
+ * the caller keeps; every copy OpenSSL makes is freed by EVP_PKEY_free,
+ * which wipes it.
+ */
+#include "mp.h"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+#define LABEL_LINK   "authd-device-v1 link"
+#define LABEL_AUTH   "authd-device-v1 auth"
+#define LABEL_ANSWER "authd-device-v1 answer"
+
+struct buf {
+	uint8_t *p;
+	size_t len;
+};
+
+/* Appends n bytes; callers size out for the longest input (MP_SIGNED_MAX). */
+static void put(struct buf *b, const void *src, size_t n)
+{
+	memcpy(b->p + b->len, src, n);
+	b->len += n;
+}
+
+/* The label and its terminating zero byte. */
+static void put_label(struct buf *b, const char *label)
+{
+	put(b, label, strlen(label) + 1);
+}
+
+int mp_signed_link(const uint8_t nonce[MP_NONCE_LEN], const uint8_t secret[MP_SECRET_LEN],
+		   const uint8_t public_key[MP_KEY_LEN], const char *name,
+		   uint8_t out[MP_SIGNED_MAX], size_t *len)
+{
+	struct buf b = {out, 0};
+	size_t n = strnlen(name, MP_NAME_MAX + 1);
+	uint8_t n8 = (uint8_t)n;
+
+	if (n < 1 || n > MP_NAME_MAX)
+		return MP_E_INVALID;
+	put_label(&b, LABEL_LINK);
+	put(&b, nonce, MP_NONCE_LEN);
+	put(&b, secret, MP_SECRET_LEN);
+	put(&b, public_key, MP_KEY_LEN);
+	put(&b, &n8, 1);
+	put(&b, name, n);
+	*len = b.len;
+	return 0;
+}
+
+int mp_signed_auth(const uint8_t nonce[MP_NONCE_LEN], const uint8_t device_id[MP_ID_LEN],
+		   uint8_t out[MP_SIGNED_MAX], size_t *len)
+{
+	struct buf b = {out, 0};
+
+	put_label(&b, LABEL_AUTH);
+	put(&b, nonce, MP_NONCE_LEN);
+	put(&b, device_id, MP_ID_LEN);
+	*len = b.len;
+	return 0;
+}
+
+int mp_signed_answer(const uint8_t challenge_id[MP_ID_LEN],
+		     const uint8_t challenge_nonce[MP_NONCE_LEN],
+		     const uint8_t device_id[MP_ID_LEN], enum mp_decision decision, unsigned number,
+		     uint8_t out[MP_SIGNED_MAX], size_t *len)
+{
+	struct buf b = {out, 0};
+	uint8_t d = (uint8_t)decision, num = (uint8_t)number;
+
+	if (decision == MP_APPROVE ? number < 10 || number > 99
+				   : (decision != MP_DENY && decision != MP_NOT_ME) || number != 0)
+		return MP_E_INVALID;
+	put_label(&b, LABEL_ANSWER);
+	put(&b, challenge_id, MP_ID_LEN);
+	put(&b, challenge_nonce, MP_NONCE_LEN);
+	put(&b, device_id, MP_ID_LEN);
+	put(&b, &d, 1);
+	put(&b, &num, 1);
+	*len = b.len;
+	return 0;
+}
+
+int mp_key_public(const uint8_t seed[MP_KEY_LEN], uint8_t public_key[MP_KEY_LEN])
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, MP_KEY_LEN);
+	size_t n = MP_KEY_LEN;
+	int rc = MP_E_INTERNAL;
+
+	if (k != NULL && EVP_PKEY_get_raw_public_key(k, public_key, &n) == 1 && n == MP_KEY_LEN)
+		rc = 0;
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+int mp_sign(const uint8_t seed[MP_KEY_LEN], const uint8_t *msg, size_t len, uint8_t sig[MP_SIG_LEN])
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, MP_KEY_LEN);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t tmp[MP_SIG_LEN];
+	size_t n = sizeof(tmp);
+	int rc = MP_E_INTERNAL;
+
+	if (k == NULL || ctx == NULL)
+		goto out;
+	/* Ed25519 signs the message itself: no digest (NULL). */
+	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, k) != 1 ||
+	    EVP_DigestSign(ctx, tmp, &n, msg, len) != 1 || n != MP_SIG_LEN)
+		goto out;
+	memcpy(sig, tmp, MP_SIG_LEN);
+	rc = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+int mp_verify(const uint8_t public_key[MP_KEY_LEN], const uint8_t *msg, size_t len,
+	      const uint8_t sig[MP_SIG_LEN])
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, public_key, MP_KEY_LEN);
+	EVP_MD_CTX *ctx = NULL;
+	int rc = MP_E_BAD_SIGNATURE;
+
+	/* OpenSSL takes any 32 bytes as a key; a point that does not decode
+	 * fails the verification below. */
+	if (k == NULL)
+		return MP_E_INTERNAL;
+	if ((ctx = EVP_MD_CTX_new()) == NULL) {
+		rc = MP_E_INTERNAL;
+		goto out;
+	}
+	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k) != 1) {
+		rc = MP_E_INTERNAL;
+		goto out;
+	}
+	if (EVP_DigestVerify(ctx, sig, MP_SIG_LEN, msg, len) == 1)
+		rc = 0;
+	else
+		ERR_clear_error(); /* a forged signature is not OpenSSL's failure */
+out:
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(k);
+	return rc;
+}
