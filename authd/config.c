@@ -68,6 +68,7 @@ static const struct key keys[] = {
     STR("server", "tls_cert", tls_cert),
     STR("server", "tls_key", tls_key),
     STR("server", "trusted_proxies", trusted_proxies),
+    STR("server", "public_url", public_url),
     NUM("server", "max_body", K_SIZE, max_body, 1024, 1048576),
     NUM("server", "max_connections", K_U32, max_connections, 16, 16000),
     NUM("server", "workers", K_U32, workers, 0, 64),
@@ -202,6 +203,11 @@ int config_validate(const struct authd_config *c, char *err, size_t err_size)
 	}
 	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
 		snprintf(err, err_size, "tls_cert and tls_key go together");
+		return -1;
+	}
+	if (c->public_url[0] && strncmp(c->public_url, "http://", 7) != 0 &&
+	    strncmp(c->public_url, "https://", 8) != 0) {
+		snprintf(err, err_size, "[server] public_url starts with http:// or https://");
 		return -1;
 	}
 	if (strcmp(c->engine, "lmdb") != 0 && strcmp(c->engine, "postgresql") != 0) {

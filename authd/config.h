@@ -18,6 +18,9 @@ struct authd_config {
 	char trusted_proxies[1024]; /* CIDRs whose X-Forwarded-For is believed */
 	char tls_key[512];
 	char issuer[64]; /* shown in authenticator apps */
+	/* How devices reach this server (linking URIs); empty: http(s) on
+	 * listen_addr and the port listened on. */
+	char public_url[256];
 	char log_level[16];
 	size_t map_size_mb;   /* LMDB map size */
 	char engine[16];      /* "lmdb" (embedded, default) or "postgresql" */

@@ -58,6 +58,12 @@ static const struct api_error_info table[E__COUNT] = {
     [E_HEADERS_TOO_LARGE] = {431, "headers_too_large", "request headers are too large"},
     [E_INTERNAL] = {500, "internal_error", "internal error"},
     [E_FORBIDDEN] = {403, "forbidden", "not allowed for this principal"},
+    [E_DEVICE_NOT_FOUND] = {404, "device_not_found", "no such device on this account"},
+    [E_UNSUPPORTED_SUBPROTOCOL] = {400, "unsupported_subprotocol",
+				   "this websocket needs the subprotocol authd-device.v1"},
+    [E_FORBIDDEN_ORIGIN] = {403, "forbidden_origin", "websocket from a foreign origin"},
+    [E_TOO_MANY_DEVICES] = {409, "too_many_devices",
+			    "the account has as many devices as it may link; remove one first"},
 };
 
 const struct api_error_info *api_error_info(enum api_error e)

@@ -4,6 +4,7 @@
  * WebSocket upgrades are refused until a channel exists for them.
  */
 #include "server.h"
+#include "ws_device.h"
 
 #include "async.h"
 #include "http.h"
@@ -139,6 +140,28 @@ static long parse_content_length(const char *v)
 	return first;
 }
 
+bool server_client_ip(struct lws *wsi, char *out, size_t size)
+{
+	char peer[48];
+	char *xff = NULL;
+	int xlen = srv.proxies.n ? lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) : 0;
+	bool ok = true;
+
+	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	/* The whole header, however long: a long one must not make the
+	 * trusted proxy itself the client. */
+	if (xlen > 0 && (xff = malloc((size_t)xlen + 1)) != NULL)
+		copy_header(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, (size_t)xlen + 1);
+	if (xlen > 0 && (xff == NULL || xff[0] == '\0')) {
+		snprintf(out, size, "%s", peer);
+		ok = false;
+	} else {
+		proxy_client_ip(&srv.proxies, peer, xff, out, size);
+	}
+	free(xff);
+	return ok;
+}
+
 static struct req *req_new(struct lws *wsi, const char *uri)
 {
 	struct req *r = calloc(1, sizeof(*r));
@@ -152,23 +175,8 @@ static struct req *req_new(struct lws *wsi, const char *uri)
 	r->method = method_of(wsi);
 	snprintf(r->path, sizeof(r->path), "%s", uri);
 	{
-		char peer[48];
-		char *xff = NULL;
-		int xlen = srv.proxies.n ? lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) : 0;
-
-		lws_get_peer_simple(wsi, peer, sizeof(peer));
-		/* The whole header, however long: a long one must not make the
-		 * trusted proxy itself the client. */
-		if (xlen > 0 && (xff = malloc((size_t)xlen + 1)) != NULL)
-			copy_header(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, (size_t)xlen + 1);
-		if (xlen > 0 && (xff == NULL || xff[0] == '\0')) {
-			/* Cannot read it: refuse rather than guess (see callback_http). */
-			snprintf(r->ip, sizeof(r->ip), "%s", peer);
-			r->xff_unreadable = true;
-		} else {
-			proxy_client_ip(&srv.proxies, peer, xff, r->ip, sizeof(r->ip));
-		}
-		free(xff);
+		/* Unreadable: refuse rather than guess (see callback_http). */
+		r->xff_unreadable = !server_client_ip(wsi, r->ip, sizeof(r->ip));
 	}
 	copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->authorization, sizeof(r->authorization));
 	/* Cookies matter only without a Bearer token; they may be kilobytes,
@@ -323,7 +331,27 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		return 1; /* no WebSocket channel exists yet */
+		return 1; /* a WebSocket without a subprotocol of ours */
+
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+		/* An upgrade that will not be served gets its answer now, as
+		 * problem+json, instead of a dropped connection. */
+		enum api_error e = ws_device_upgrade_check(wsi);
+		struct pss tmp = {NULL};
+		char uri[256];
+
+		if (e == E_OK)
+			return 0;
+		if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0)
+			uri[0] = '\0';
+		if ((r = req_new(wsi, uri)) == NULL)
+			return -1;
+		r->close_after = true;
+		reply_error(r, e);
+		/* Written and freed; then the connection is hung up (-1). */
+		write_response(wsi, &tmp, r);
+		return -1;
+	}
 
 	case LWS_CALLBACK_HTTP:
 		if (pss == NULL || r) /* a pipelined request while one is pending */
@@ -472,8 +500,23 @@ static void store_watch(void)
 static const struct lws_protocols protocols[] = {
     {"http", callback_http, sizeof(struct pss), 4096, 0, NULL, 0},
     {"authd-store", callback_store, 0, 0, 0, NULL, 0},
+    WS_DEVICE_PROTOCOL,
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
+
+const char *server_public_url(void)
+{
+	static char url[300];
+	int port = srv.cfg.listen_port;
+
+	if (srv.cfg.public_url[0])
+		return srv.cfg.public_url;
+	if (context)
+		port = lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default"));
+	snprintf(url, sizeof(url), strchr(srv.cfg.listen_addr, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
+		 srv.cfg.tls_cert[0] ? "https" : "http", srv.cfg.listen_addr, port);
+	return url;
+}
 
 static void wake_loop(void *arg)
 {
@@ -597,6 +640,7 @@ int server_run(void)
 	pthread_join(sig_thread, NULL);
 	sweep_stop();
 	http_test_hooks_stop();
+	ws_device_stop();
 	/* Stop the threads first (the pool finishes its queue, the writer
 	 * commits its queue), so nothing signals the context while it is being
 	 * destroyed; then close the connections, so finished jobs find their

@@ -5,7 +5,8 @@
  * 0600; import writes them into an empty store, a few hundred a
  * transaction. Secrets stay as stored: password hashes, sealed TOTP seeds
  * (sealed with the key file, which goes along unchanged), backup-code
- * hashes. Sessions and pending logins do not move: people log in again.
+ * hashes, devices' public keys. Sessions, pending logins and device link
+ * offers do not move: people log in again.
  *
  * The file's first line says what it is: {"authd_export":1,...}.
  */
@@ -133,7 +134,7 @@ static const char *str(json_t *obj, const char *name, size_t max, bool *ok)
 
 struct export_ctx {
 	FILE *out;
-	unsigned long counts[7];
+	unsigned long counts[8];
 	bool failed;
 };
 
@@ -236,6 +237,20 @@ static int ex_event(void *arg, const struct security_event *e)
 		    6);
 }
 
+static int ex_device(void *arg, const struct push_device *d)
+{
+	return emit(arg,
+		    json_pack("{s:s, s:o, s:o, s:o, s:s, s:I, s:I, s:s, s:s, s:o, s:I}", "type",
+			      "device", "id", hex(d->id, AUTHD_ID_LEN), "account_id",
+			      hex(d->account_id, AUTHD_ID_LEN), "public_key",
+			      hex(d->public_key, MP_KEY_LEN), "name", d->name, "created_at",
+			      (json_int_t)d->created_at, "last_seen", (json_int_t)d->last_seen,
+			      "last_ip", d->last_ip, "last_location", d->last_location,
+			      "seed_sealed", hex(d->seed, d->seed_len), "last_step",
+			      (json_int_t)d->last_step),
+		    7);
+}
+
 struct export_job {
 	struct job job;
 	struct export_ctx *x;
@@ -249,6 +264,7 @@ static int export_txn(struct job *job, struct store_txn *txn)
 	    .member = ex_member,
 	    .totp = ex_totp,
 	    .backup = ex_backup,
+	    .device = ex_device,
 	    .throttle = ex_throttle,
 	    .event = ex_event,
 	};
@@ -286,10 +302,10 @@ int transfer_export(const char *path, const char *engine)
 		return -1;
 	}
 	log_info("exported %lu organizations, %lu accounts, %lu memberships, %lu totp "
-		 "credentials, %lu backup-code sets, %lu throttle histories, %lu security events "
-		 "to %.256s",
-		 x.counts[0], x.counts[1], x.counts[2], x.counts[3], x.counts[4], x.counts[5],
-		 x.counts[6], path);
+		 "credentials, %lu backup-code sets, %lu devices, %lu throttle histories, %lu "
+		 "security events to %.256s",
+		 x.counts[0], x.counts[1], x.counts[2], x.counts[3], x.counts[4], x.counts[7],
+		 x.counts[5], x.counts[6], path);
 	return 0;
 }
 
@@ -397,6 +413,28 @@ static int put_record(struct store_txn *txn, json_t *obj)
 		}
 		rc = ok ? store_backup_put(txn, account_id, &b) : STORE_E_CORRUPT;
 		OPENSSL_cleanse(&b, sizeof(b));
+		return rc;
+	}
+	if (strcmp(type, "device") == 0) {
+		struct push_device d = {0};
+
+		ok = unhex_field(obj, "id", d.id, AUTHD_ID_LEN) == 0 &&
+		     unhex_field(obj, "account_id", d.account_id, AUTHD_ID_LEN) == 0 &&
+		     unhex_field(obj, "public_key", d.public_key, MP_KEY_LEN) == 0 &&
+		     unhex_var(obj, "seed_sealed", d.seed, SEALED_SEED_MAX, &d.seed_len) == 0 &&
+		     d.seed_len >= SEAL_OVERHEAD + 16;
+		snprintf(d.name, sizeof(d.name), "%s", str(obj, "name", PUSH_NAME_MAX, &ok));
+		if (!push_name_ok(d.name))
+			ok = false;
+		d.created_at = num(obj, "created_at", &ok);
+		d.last_seen = num(obj, "last_seen", &ok);
+		snprintf(d.last_ip, sizeof(d.last_ip), "%s",
+			 str(obj, "last_ip", EVENT_IP_MAX, &ok));
+		snprintf(d.last_location, sizeof(d.last_location), "%s",
+			 str(obj, "last_location", PUSH_LOCATION_MAX, &ok));
+		d.last_step = num(obj, "last_step", &ok);
+		rc = ok ? store_device_put(txn, &d) : STORE_E_CORRUPT;
+		OPENSSL_cleanse(&d, sizeof(d));
 		return rc;
 	}
 	if (strcmp(type, "throttle") == 0) {

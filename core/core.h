@@ -110,6 +110,8 @@ enum security_event_kind {
 	EVENT_TOTP_REMOVED,
 	EVENT_BACKUP_CODES_REGENERATED,
 	EVENT_SECOND_FACTOR_LOCKED,
+	EVENT_DEVICE_LINKED,
+	EVENT_DEVICE_REMOVED,
 	EVENT__COUNT
 };
 
@@ -472,7 +474,10 @@ enum policy_action {
 	ACT_TOTP_CONFIRM,
 	ACT_TOTP_DELETE,
 	ACT_BACKUP_REGENERATE,
-	ACT_TEST_HOOK, /* test builds only; the router refuses them elsewhere */
+	ACT_DEVICE_LINK,   /* offer a link (QR code) to a new device */
+	ACT_DEVICES_READ,  /* list the account's devices, or one */
+	ACT_DEVICE_DELETE, /* remove a device */
+	ACT_TEST_HOOK,	   /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };
 

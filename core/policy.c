@@ -35,6 +35,11 @@ static const struct {
     /* A current code or a backup code is the proof. */
     [ACT_TOTP_DELETE] = {"totp_delete", NEED_SESSION},
     [ACT_BACKUP_REGENERATE] = {"backup_regenerate", NEED_RECENT_PROOF},
+    /* Binding a device is binding an authenticator (as ACT_TOTP_ENROLL);
+     * removing one silences the alerts its owner would see. */
+    [ACT_DEVICE_LINK] = {"device_link", NEED_RECENT_PROOF},
+    [ACT_DEVICES_READ] = {"devices_read", NEED_SESSION},
+    [ACT_DEVICE_DELETE] = {"device_delete", NEED_RECENT_PROOF},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 

@@ -34,6 +34,8 @@ const char *core_event_name(enum security_event_kind k)
 	    [EVENT_TOTP_REMOVED] = "totp_removed",
 	    [EVENT_BACKUP_CODES_REGENERATED] = "backup_codes_regenerated",
 	    [EVENT_SECOND_FACTOR_LOCKED] = "second_factor_locked",
+	    [EVENT_DEVICE_LINKED] = "device_linked",
+	    [EVENT_DEVICE_REMOVED] = "device_removed",
 	};
 
 	return (unsigned)k < EVENT__COUNT && names[k] ? names[k] : "";

@@ -28,17 +28,17 @@
 #define MP_KEY_LEN	32   /* Ed25519 public key, and private key seed */
 #define MP_SIG_LEN	64
 #define MP_NONCE_LEN	32
-#define MP_SECRET_LEN	32  /* link secret */
+#define MP_SECRET_LEN	48  /* link secret: opaque to the device */
 #define MP_ID_LEN	16  /* device and challenge ids; 32 hex digits on the wire */
 #define MP_NAME_MAX	64  /* bytes of a device name */
-#define MP_TEXT_MAX	128 /* bytes of a challenge's descriptive fields */
+#define MP_TEXT_MAX	256 /* bytes of an account name (an email) or a challenge detail */
 #define MP_CODE_MAX	32  /* bytes of an error or refusal code */
 #define MP_URL_MAX	256 /* bytes of the server URL in a linking URI */
 #define MP_OTPAUTH_MAX	512 /* bytes of the otpauth URI in a linking URI */
 #define MP_LINK_URI_MAX 1536
 
 /* The longest signing input (a link with a 64-byte name). */
-#define MP_SIGNED_MAX 182
+#define MP_SIGNED_MAX 198
 
 enum mp_error {
 	MP_OK = 0,

@@ -61,6 +61,17 @@ struct store_engine_ops {
 			    struct throttle_rec *r);
 	int (*throttle_put)(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 			    const struct throttle_rec *r);
+	int (*link_get)(struct store_txn *t, const struct token_ref *ref, struct push_link *l);
+	int (*link_put)(struct store_txn *t, const struct token_ref *ref,
+			const struct push_link *l);
+	int (*link_del)(struct store_txn *t, const struct token_ref *ref);
+	int (*device_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN],
+			  struct push_device *d);
+	int (*device_put)(struct store_txn *t, const struct push_device *d);
+	int (*device_del)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  const uint8_t id[AUTHD_ID_LEN]);
+	int (*devices_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			    int (*fn)(void *arg, const struct push_device *d), void *arg);
 	int (*event_add)(struct store_txn *t, const struct security_event *e);
 	int (*events_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			   size_t limit, int (*fn)(void *arg, const struct security_event *e),

@@ -241,6 +241,43 @@ int store_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 	return t->ops->throttle_put(t, key, r);
 }
 
+int store_link_get(struct store_txn *t, const struct token_ref *ref, struct push_link *l)
+{
+	return t->ops->link_get(t, ref, l);
+}
+
+int store_link_put(struct store_txn *t, const struct token_ref *ref, const struct push_link *l)
+{
+	return t->ops->link_put(t, ref, l);
+}
+
+int store_link_del(struct store_txn *t, const struct token_ref *ref)
+{
+	return t->ops->link_del(t, ref);
+}
+
+int store_device_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct push_device *d)
+{
+	return t->ops->device_get(t, id, d);
+}
+
+int store_device_put(struct store_txn *t, const struct push_device *d)
+{
+	return t->ops->device_put(t, d);
+}
+
+int store_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     const uint8_t id[AUTHD_ID_LEN])
+{
+	return t->ops->device_del(t, account_id, id);
+}
+
+int store_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       int (*fn)(void *arg, const struct push_device *d), void *arg)
+{
+	return t->ops->devices_list(t, account_id, fn, arg);
+}
+
 int store_event_add(struct store_txn *t, const struct security_event *e)
 {
 	return t->ops->event_add(t, e);

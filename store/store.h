@@ -39,6 +39,7 @@
 #define AUTHD_STORE_H
 
 #include <core.h>
+#include <push.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -214,6 +215,29 @@ int store_throttle_get(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 int store_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 		       const struct throttle_rec *r);
 
+/*
+ * Device link offers, filed like sessions: under the account and the
+ * SHA-256 of the link secret (ref). Deleting every offer of an account is
+ * what a password change does.
+ */
+int store_link_get(struct store_txn *t, const struct token_ref *ref, struct push_link *l);
+int store_link_put(struct store_txn *t, const struct token_ref *ref, const struct push_link *l);
+int store_link_del(struct store_txn *t, const struct token_ref *ref);
+
+/*
+ * Linked devices. A device is found by its id alone (its channel names only
+ * that), and listed by account, in id order. store_device_del deletes the
+ * device only if it belongs to the account (STORE_E_NOTFOUND otherwise).
+ */
+int store_device_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct push_device *d);
+int store_device_put(struct store_txn *t, const struct push_device *d);
+int store_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     const uint8_t id[AUTHD_ID_LEN]);
+/* Calls fn for each device of the account; fn returns 0 to go on. Returns
+ * 0, STORE_E_* or what fn returned. */
+int store_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       int (*fn)(void *arg, const struct push_device *d), void *arg);
+
 /* Records a security event of an account. */
 int store_event_add(struct store_txn *t, const struct security_event *e);
 /* Calls fn for the account's events, newest first, at most limit; fn
@@ -232,8 +256,8 @@ struct store_sweep_pos {
 /*
  * One slice of sweeping in a write job: looks at up to `budget` records of
  * each kind from *from, deletes sessions over at `now` (idle for idle_s or
- * past their end), pending logins past their end and throttle histories
- * quiet for an hour, writes where the next slice starts into *to and adds
+ * past their end), pending logins and device link offers past their end
+ * and throttle histories quiet for an hour, writes where the next slice starts into *to and adds
  * the number deleted to *deleted. Depends only on its arguments, so it can
  * run again.
  */
@@ -243,9 +267,9 @@ int store_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 /*
  * Every record that outlives a move between engines, for authd export:
  * accounts, organizations, memberships, TOTP credentials, backup codes,
- * throttle histories and security events (sessions and pending logins do not move: people
- * log in again). Each function returns 0 to go on; any other value stops
- * the walk and is returned. A NULL function skips its kind. Returns 0,
+ * linked devices, throttle histories and security events (sessions,
+ * pending logins and link offers do not move: people log in again). Each function returns 0 to go
+ * on; any other value stops the walk and is returned. A NULL function skips its kind. Returns 0,
  * STORE_E_*, or what a function returned. Not every engine walks
  * (STORE_E_IO, logged).
  */
@@ -257,6 +281,7 @@ struct store_visitor {
 	int (*totp)(void *arg, const uint8_t account_id[AUTHD_ID_LEN], const struct totp_rec *t);
 	int (*backup)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
 		      const struct backup_rec *b);
+	int (*device)(void *arg, const struct push_device *d);
 	int (*throttle)(void *arg, const uint8_t key[THROTTLE_KEY_LEN],
 			const struct throttle_rec *r);
 	int (*event)(void *arg, const struct security_event *e);

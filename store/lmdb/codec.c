@@ -344,7 +344,8 @@ int lmdb_cluster_key_kind(const MDB_val *k, struct token_ref *ref)
 	if (k->mv_size == AUTHD_ID_LEN + 1 && p[AUTHD_ID_LEN] == KIND_TOTP)
 		return KIND_TOTP;
 	if (k->mv_size != CLUSTER_KEY_MAX ||
-	    (p[AUTHD_ID_LEN] != KIND_SESSION && p[AUTHD_ID_LEN] != KIND_LOGIN))
+	    (p[AUTHD_ID_LEN] != KIND_SESSION && p[AUTHD_ID_LEN] != KIND_LOGIN &&
+	     p[AUTHD_ID_LEN] != KIND_LINK && p[AUTHD_ID_LEN] != KIND_DEVICE))
 		return 0;
 	memcpy(ref->account_id, p, AUTHD_ID_LEN);
 	memset(ref->hash, 0, sizeof(ref->hash));
@@ -727,4 +728,203 @@ int lmdb_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 	for (int i = 0; i < THROTTLE_RING; i++)
 		put_le(buf + 15 + 8 * i, (uint64_t)r->ring[i], 8);
 	return lmdb_put(lmdb_of(t), DB_THROTTLE, key, THROTTLE_KEY_LEN, buf, sizeof(buf));
+}
+
+/* --- device link offers -------------------------------------------------------------- */
+
+#define LINK_LEN (1 + 2 * AUTHD_ID_LEN + 3 * 8 + 1 + SEALED_SEED_MAX)
+
+int lmdb_link_get(struct store_txn *t, const struct token_ref *ref, struct push_link *out)
+{
+	MDB_val v;
+	struct push_link l;
+	struct pack r;
+	int rc = cluster_get(lmdb_of(t), ref->account_id, KIND_LINK, ref->hash, &v);
+
+	if (rc != 0)
+		return rc;
+	memset(&l, 0, sizeof(l));
+	r = reader(&v);
+	if (get_u8(&r) != REC_V1)
+		return STORE_E_CORRUPT;
+	get_bytes(&r, l.account_id, AUTHD_ID_LEN);
+	get_bytes(&r, l.device_id, AUTHD_ID_LEN);
+	l.created_at = get_i64(&r);
+	l.expires_at = get_i64(&r);
+	l.linked_at = get_i64(&r);
+	l.seed_len = get_u8(&r);
+	if (l.seed_len > SEALED_SEED_MAX)
+		return STORE_E_CORRUPT;
+	get_bytes(&r, l.seed, l.seed_len);
+	if (memcmp(l.account_id, ref->account_id, AUTHD_ID_LEN) != 0)
+		return STORE_E_CORRUPT;
+	if ((rc = finish_read(&r)) == 0)
+		*out = l;
+	return rc;
+}
+
+int lmdb_link_put(struct store_txn *t, const struct token_ref *ref, const struct push_link *l)
+{
+	uint8_t buf[LINK_LEN];
+	struct pack w = {buf, 0, sizeof(buf), false};
+
+	if (memcmp(l->account_id, ref->account_id, AUTHD_ID_LEN) != 0 ||
+	    l->seed_len > SEALED_SEED_MAX)
+		AUTHD_BUG("link offer filed under another account, or its seed too long");
+	put_u8(&w, REC_V1);
+	put_bytes(&w, l->account_id, AUTHD_ID_LEN);
+	put_bytes(&w, l->device_id, AUTHD_ID_LEN);
+	put_i64(&w, l->created_at);
+	put_i64(&w, l->expires_at);
+	put_i64(&w, l->linked_at);
+	put_u8(&w, l->seed_len);
+	put_bytes(&w, l->seed, l->seed_len);
+	if (w.bad)
+		AUTHD_BUG("link record size");
+	return cluster_put(lmdb_of(t), ref->account_id, KIND_LINK, ref->hash, &w);
+}
+
+int lmdb_link_del(struct store_txn *t, const struct token_ref *ref)
+{
+	return cluster_del(lmdb_of(t), ref->account_id, KIND_LINK, ref->hash);
+}
+
+/* --- devices ------------------------------------------------------------------------- */
+
+/*
+ * A device lives in its account's cluster ('D' || device id), and
+ * DB_DEVICES maps its id to the account, for its channel, which names only
+ * the device.
+ */
+#define DEVICE_LEN                                                                                 \
+	(1 + 2 * AUTHD_ID_LEN + MP_KEY_LEN + 2 + PUSH_NAME_MAX + 2 * 8 + 2 + EVENT_IP_MAX + 2 +    \
+	 PUSH_LOCATION_MAX + 1 + SEALED_SEED_MAX + 8)
+
+static int device_decode(const MDB_val *v, struct push_device *out)
+{
+	struct push_device d;
+	struct pack r = reader(v);
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	if (get_u8(&r) != REC_V1)
+		return STORE_E_CORRUPT;
+	get_bytes(&r, d.id, AUTHD_ID_LEN);
+	get_bytes(&r, d.account_id, AUTHD_ID_LEN);
+	get_bytes(&r, d.public_key, MP_KEY_LEN);
+	get_str(&r, d.name, sizeof(d.name));
+	d.created_at = get_i64(&r);
+	d.last_seen = get_i64(&r);
+	get_str(&r, d.last_ip, sizeof(d.last_ip));
+	get_str(&r, d.last_location, sizeof(d.last_location));
+	d.seed_len = get_u8(&r);
+	if (d.seed_len > SEALED_SEED_MAX)
+		return STORE_E_CORRUPT;
+	get_bytes(&r, d.seed, d.seed_len);
+	d.last_step = get_i64(&r);
+	if ((rc = finish_read(&r)) == 0)
+		*out = d;
+	OPENSSL_cleanse(&d, sizeof(d));
+	return rc;
+}
+
+int lmdb_device_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct push_device *out)
+{
+	MDB_txn *txn = lmdb_of(t);
+	MDB_val v;
+	struct push_device d;
+	int rc = lmdb_get(txn, DB_DEVICES, id, AUTHD_ID_LEN, &v);
+
+	if (rc != 0)
+		return rc;
+	if (v.mv_size != AUTHD_ID_LEN)
+		return STORE_E_CORRUPT;
+	if ((rc = cluster_get(txn, v.mv_data, KIND_DEVICE, id, &v)) != 0)
+		return rc == STORE_E_NOTFOUND ? STORE_E_CORRUPT
+					      : rc; /* an index without its device */
+	if ((rc = device_decode(&v, &d)) != 0)
+		return rc;
+	if (memcmp(d.id, id, AUTHD_ID_LEN) != 0)
+		rc = STORE_E_CORRUPT;
+	else
+		*out = d;
+	OPENSSL_cleanse(&d, sizeof(d));
+	return rc;
+}
+
+int lmdb_device_put(struct store_txn *t, const struct push_device *d)
+{
+	MDB_txn *txn = lmdb_of(t);
+	uint8_t buf[DEVICE_LEN];
+	struct pack w = {buf, 0, sizeof(buf), false};
+	int rc;
+
+	if (d->seed_len > SEALED_SEED_MAX)
+		AUTHD_BUG("device seed too long");
+	put_u8(&w, REC_V1);
+	put_bytes(&w, d->id, AUTHD_ID_LEN);
+	put_bytes(&w, d->account_id, AUTHD_ID_LEN);
+	put_bytes(&w, d->public_key, MP_KEY_LEN);
+	put_str(&w, d->name);
+	put_i64(&w, d->created_at);
+	put_i64(&w, d->last_seen);
+	put_str(&w, d->last_ip);
+	put_str(&w, d->last_location);
+	put_u8(&w, d->seed_len);
+	put_bytes(&w, d->seed, d->seed_len);
+	put_i64(&w, d->last_step);
+	if (w.bad)
+		AUTHD_BUG("device record size");
+	rc = cluster_put(txn, d->account_id, KIND_DEVICE, d->id, &w);
+	if (rc == 0)
+		rc = lmdb_put(txn, DB_DEVICES, d->id, AUTHD_ID_LEN, d->account_id, AUTHD_ID_LEN);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc;
+}
+
+int lmdb_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    const uint8_t id[AUTHD_ID_LEN])
+{
+	MDB_txn *txn = lmdb_of(t);
+	MDB_val v;
+	int rc = lmdb_get(txn, DB_DEVICES, id, AUTHD_ID_LEN, &v);
+
+	if (rc != 0)
+		return rc;
+	if (v.mv_size != AUTHD_ID_LEN || memcmp(v.mv_data, account_id, AUTHD_ID_LEN) != 0)
+		return STORE_E_NOTFOUND; /* another account's */
+	if ((rc = lmdb_del(txn, DB_DEVICES, id, AUTHD_ID_LEN)) != 0)
+		return rc;
+	return cluster_del(txn, account_id, KIND_DEVICE, id);
+}
+
+struct list_ctx {
+	int (*fn)(void *arg, const struct push_device *d);
+	void *arg;
+	int rc;
+};
+
+static int list_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct list_ctx *ctx = arg;
+	struct push_device d;
+
+	(void)txn;
+	if (k->mv_size != CLUSTER_KEY_MAX)
+		return 0;
+	if ((ctx->rc = device_decode(v, &d)) == 0)
+		ctx->rc = ctx->fn(ctx->arg, &d);
+	OPENSSL_cleanse(&d, sizeof(d));
+	return ctx->rc != 0;
+}
+
+int lmdb_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		      int (*fn)(void *arg, const struct push_device *d), void *arg)
+{
+	uint8_t prefix[CLUSTER_KEY_MAX];
+	size_t plen = cluster_key(prefix, account_id, KIND_DEVICE, NULL);
+	struct list_ctx ctx = {fn, arg, 0};
+	int rc = lmdb_walk(lmdb_of(t), DB_CLUSTER, prefix, plen, plen, list_one, &ctx);
+
+	return rc != 0 ? rc : ctx.rc;
 }

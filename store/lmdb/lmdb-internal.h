@@ -17,13 +17,16 @@ enum lmdb_db {
 	DB_MEMBERS,  /* org id || account id -> membership record */
 	/* An account's cluster: account id || kind || sub-key. Kinds below:
 	 * 'T' TOTP credential (seed sealed), 'S' || SHA-256(session token)[0..16)
-	 * session, 'L' || SHA-256(login id)[0..16) pending second-factor login. */
+	 * session, 'L' || SHA-256(login id)[0..16) pending second-factor login,
+	 * 'K' || SHA-256(link secret)[0..16) device link offer, 'D' || device id
+	 * linked device. */
 	DB_CLUSTER,
 	DB_BACKUP,   /* account id -> backup-code hashes (rarely written: kept out
 		      * of the cluster, whose pages every login step writes) */
 	DB_THROTTLE, /* subject -> failure history */
 	DB_META,     /* "format" -> the layout version of this environment */
 	DB_EVENTS,   /* account id || time (big-endian) || 4 random bytes -> event */
+	DB_DEVICES,  /* device id -> account id (the device is in the cluster) */
 	DB__COUNT
 };
 
@@ -54,12 +57,15 @@ int lmdb_walk(MDB_txn *txn, enum lmdb_db db, const void *start, size_t slen, siz
 /* The kinds of record in an account's cluster, by the key's byte after the
  * account id. */
 enum cluster_kind {
+	KIND_DEVICE = 'D',
+	KIND_LINK = 'K',
 	KIND_LOGIN = 'L',
 	KIND_SESSION = 'S',
 	KIND_TOTP = 'T',
 };
 
-/* A session or login is keyed by the first 16 bytes of its token's hash:
+/* A session, login or link offer is keyed by the first 16 bytes of its
+ * token's hash (a device by its 16-byte id):
  * finding a token for a stored key still takes 2^128 work, and shorter keys
  * put more of the tree on each page (fewer pages for a commit to write). */
 #define CLUSTER_HASH_LEN 16
@@ -75,6 +81,15 @@ int lmdb_cluster_key_kind(const MDB_val *k, struct token_ref *ref);
 int lmdb_account_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct account *a);
 int lmdb_account_put(struct store_txn *t, const struct account *a);
 int lmdb_account_by_email(struct store_txn *t, const char *email, uint8_t id[AUTHD_ID_LEN]);
+int lmdb_link_get(struct store_txn *t, const struct token_ref *ref, struct push_link *l);
+int lmdb_link_put(struct store_txn *t, const struct token_ref *ref, const struct push_link *l);
+int lmdb_link_del(struct store_txn *t, const struct token_ref *ref);
+int lmdb_device_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct push_device *d);
+int lmdb_device_put(struct store_txn *t, const struct push_device *d);
+int lmdb_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    const uint8_t id[AUTHD_ID_LEN]);
+int lmdb_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		      int (*fn)(void *arg, const struct push_device *d), void *arg);
 int lmdb_org_put(struct store_txn *t, const struct org *o);
 int lmdb_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		    const uint8_t account_id[AUTHD_ID_LEN], enum org_role role);

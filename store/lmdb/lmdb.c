@@ -19,12 +19,14 @@
 #include <sys/stat.h>
 
 static const char *const db_names[DB__COUNT] = {
-    "accounts", "emails", "orgs", "members", "cluster", "backup", "throttle", "meta", "events",
+    "accounts", "emails",   "orgs", "members", "cluster",
+    "backup",	"throttle", "meta", "events",  "devices",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
- * change shape. Before 1.0 there is no migration: authd refuses data of
- * another layout rather than misreading it. */
+ * change shape (a new database or cluster kind, empty in older data, is no
+ * change). Before 1.0 there is no migration: authd refuses data of another
+ * layout rather than misreading it. */
 #define STORE_FORMAT	 3
 #define STORE_FORMAT_KEY "format"
 
@@ -466,6 +468,13 @@ const struct store_engine_ops store_lmdb_engine = {
     .backup_del = lmdb_backup_del,
     .throttle_get = lmdb_throttle_get,
     .throttle_put = lmdb_throttle_put,
+    .link_get = lmdb_link_get,
+    .link_put = lmdb_link_put,
+    .link_del = lmdb_link_del,
+    .device_get = lmdb_device_get,
+    .device_put = lmdb_device_put,
+    .device_del = lmdb_device_del,
+    .devices_list = lmdb_devices_list,
     .event_add = lmdb_event_add,
     .events_list = lmdb_events_list,
     .walk = lmdb_walk_records,

@@ -1,8 +1,8 @@
 /*
  * The LMDB sweeper: walks the account cluster and the throttle database
  * from where the previous slice stopped, at most `budget` keys of each,
- * and deletes sessions and pending logins that are over and throttle
- * histories quiet for an hour.
+ * and deletes sessions, pending logins and device link offers that are
+ * over and throttle histories quiet for an hour.
  */
 #include "lmdb-internal.h"
 
@@ -36,11 +36,13 @@ struct walk {
 	size_t last_len;
 };
 
-/* True when the cluster record under ref (a session or a login) is over. */
+/* True when the cluster record under ref (a session, a login or a link
+ * offer) is over. */
 static bool cluster_dead(struct walk *w, int kind, const struct token_ref *ref)
 {
 	struct session s;
 	struct login l;
+	struct push_link k;
 
 	if (kind == KIND_SESSION) {
 		int64_t idle_end;
@@ -52,7 +54,9 @@ static bool cluster_dead(struct walk *w, int kind, const struct token_ref *ref)
 	}
 	if (kind == KIND_LOGIN)
 		return lmdb_login_get(w->t, ref, &l) == 0 && w->now >= l.expires_at;
-	return false; /* TOTP does not expire */
+	if (kind == KIND_LINK)
+		return lmdb_link_get(w->t, ref, &k) == 0 && w->now >= k.expires_at;
+	return false; /* TOTP credentials and devices do not expire */
 }
 
 static int visit(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
@@ -102,6 +106,8 @@ static int sweep_db(struct walk *w, const uint8_t *from, size_t from_len, uint8_
 				rc = 0;
 		} else if (d->kind == KIND_SESSION) {
 			rc = lmdb_session_del(w->t, &d->ref);
+		} else if (d->kind == KIND_LINK) {
+			rc = lmdb_link_del(w->t, &d->ref);
 		} else {
 			rc = lmdb_login_del(w->t, &d->ref);
 		}

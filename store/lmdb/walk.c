@@ -72,6 +72,21 @@ static int on_cluster(MDB_txn *txn, const MDB_val *k, const MDB_val *val, void *
 	return w->rc;
 }
 
+static int on_device(MDB_txn *txn, const MDB_val *k, const MDB_val *val, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct push_device d;
+
+	(void)txn;
+	(void)val;
+	if (k->mv_size != AUTHD_ID_LEN)
+		return (w->rc = STORE_E_CORRUPT);
+	if ((w->rc = lmdb_device_get(w->t, k->mv_data, &d)) == 0)
+		w->rc = w->v->device(w->arg, &d);
+	OPENSSL_cleanse(&d, sizeof(d));
+	return w->rc;
+}
+
 static int on_backup(MDB_txn *txn, const MDB_val *k, const MDB_val *val, void *arg)
 {
 	struct walk_ctx *w = arg;
@@ -126,6 +141,7 @@ int lmdb_walk_records(struct store_txn *t, const struct store_visitor *v, void *
 	    {on_member, DB_MEMBERS, v->member != NULL},
 	    {on_cluster, DB_CLUSTER, v->totp != NULL},
 	    {on_backup, DB_BACKUP, v->backup != NULL},
+	    {on_device, DB_DEVICES, v->device != NULL},
 	    {on_throttle, DB_THROTTLE, v->throttle != NULL},
 	    {on_event, DB_EVENTS, v->event != NULL},
 	};

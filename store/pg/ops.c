@@ -37,6 +37,9 @@
 #define CLUSTER_JOINS                                                                              \
 	"LEFT JOIN accounts a ON a.id = $1::bytea LEFT JOIN totp_credentials t ON t.account_id = " \
 	"$1::bytea"
+#define DEVICE_COLS                                                                                \
+	"id, account_id, public_key, name, created_at, last_seen, last_ip, last_location, seed, "  \
+	"last_step"
 #define ACCOUNT_NCOLS  6
 #define TOTP_NCOLS     10
 #define THROTTLE_NCOLS 5
@@ -133,6 +136,33 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			 "consecutive = EXCLUDED.consecutive, last_failure = "
 			 "EXCLUDED.last_failure, count = EXCLUDED.count, pos = EXCLUDED.pos, "
 			 "ring = EXCLUDED.ring"},
+    [ST_LINK_GET] = {"link_get",
+		     "SELECT device_id, created_at, expires_at, linked_at, seed FROM device_links "
+		     "WHERE account_id = $1::bytea AND token_hash = $2::bytea"},
+    [ST_LINK_PUT] = {"link_put",
+		     "INSERT INTO device_links (account_id, token_hash, device_id, created_at, "
+		     "expires_at, linked_at, seed) VALUES ($1::bytea, $2::bytea, $3::bytea, "
+		     "$4::bigint, $5::bigint, $6::bigint, $7::bytea) ON CONFLICT (account_id, "
+		     "token_hash) DO UPDATE SET device_id = EXCLUDED.device_id, created_at = "
+		     "EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, linked_at = "
+		     "EXCLUDED.linked_at, seed = EXCLUDED.seed"},
+    [ST_LINK_DEL] = {"link_del", "DELETE FROM device_links WHERE account_id = $1::bytea AND "
+				 "token_hash = $2::bytea"},
+    [ST_DEVICE_GET] = {"device_get", "SELECT " DEVICE_COLS " FROM devices WHERE id = $1::bytea"},
+    [ST_DEVICE_PUT] =
+	{"device_put",
+	 "INSERT INTO devices (account_id, id, public_key, name, created_at, "
+	 "last_seen, last_ip, last_location, seed, last_step) VALUES ($1::bytea, "
+	 "$2::bytea, $3::bytea, $4::text, $5::bigint, $6::bigint, $7::text, $8::text, "
+	 "$9::bytea, $10::bigint) ON CONFLICT (id) DO UPDATE SET account_id = "
+	 "EXCLUDED.account_id, public_key = EXCLUDED.public_key, name = EXCLUDED.name, "
+	 "created_at = EXCLUDED.created_at, last_seen = EXCLUDED.last_seen, last_ip = "
+	 "EXCLUDED.last_ip, last_location = EXCLUDED.last_location, seed = "
+	 "EXCLUDED.seed, last_step = EXCLUDED.last_step"},
+    [ST_DEVICE_DEL] = {"device_del", "DELETE FROM devices WHERE account_id = $1::bytea AND id = "
+				     "$2::bytea RETURNING 1"},
+    [ST_DEVICES_LIST] = {"devices_list", "SELECT " DEVICE_COLS " FROM devices WHERE "
+					 "account_id = $1::bytea ORDER BY id"},
     [ST_EVENT_ADD] = {"event_add",
 		      "INSERT INTO security_events (account_id, at, kind, ip) VALUES ($1::bytea, "
 		      "$2::bigint, $3::text, $4::text)"},
@@ -176,12 +206,14 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 		  "sessions WHERE $1::bigint >= least(last_seen + $2::bigint, expires_at) LIMIT "
 		  "$3::bigint)) RETURNING 1), l AS (DELETE FROM pending_logins WHERE ctid = "
 		  "ANY (ARRAY (SELECT ctid FROM pending_logins WHERE $1::bigint >= expires_at "
+		  "LIMIT $3::bigint)) RETURNING 1), k AS (DELETE FROM device_links WHERE ctid = "
+		  "ANY (ARRAY (SELECT ctid FROM device_links WHERE $1::bigint >= expires_at "
 		  "LIMIT $3::bigint)) RETURNING 1), t AS (DELETE FROM throttles WHERE ctid = "
 		  "ANY (ARRAY (SELECT ctid FROM throttles WHERE last_failure <= $1::bigint - "
 		  "3600 AND $1::bigint - 3600 >= ALL (ring) AND NOT (get_byte(subject, 0) = "
 		  "102 AND consecutive > 0) LIMIT $3::bigint)) RETURNING 1) "
 		  "SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM l) + (SELECT "
-		  "count(*) FROM t)"},
+		  "count(*) FROM k) + (SELECT count(*) FROM t)"},
 };
 
 /* --- parameters ------------------------------------------------------------------- */
@@ -1199,4 +1231,161 @@ int pg_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 	/* Any account's rows may be gone: nothing fetched ahead is used. */
 	((struct pg_txn *)t)->dirty_overflow = true;
 	return 0;
+}
+
+/* --- device link offers ------------------------------------------------------------- */
+
+int pg_link_get(struct store_txn *t, const struct token_ref *ref, struct push_link *out)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct push_link l;
+	struct row r;
+	int rc;
+
+	param(&p, ref->account_id, AUTHD_ID_LEN);
+	param(&p, ref->hash, AUTHD_HASH_LEN);
+	if ((rc = get_one(t, ST_LINK_GET, &p, &res)) != 0)
+		return rc;
+	r = (struct row){res, 0, false};
+	memset(&l, 0, sizeof(l));
+	memcpy(l.account_id, ref->account_id, AUTHD_ID_LEN);
+	col_bytes(&r, 0, l.device_id, AUTHD_ID_LEN);
+	l.created_at = col_i64(&r, 1);
+	l.expires_at = col_i64(&r, 2);
+	l.linked_at = col_i64(&r, 3);
+	l.seed_len = (uint8_t)col_var(&r, 4, l.seed, SEALED_SEED_MAX);
+	pg_clear(res);
+	rc = r.bad ? corrupt("device link") : 0;
+	if (rc == 0)
+		*out = l;
+	OPENSSL_cleanse(&l, sizeof(l));
+	return rc;
+}
+
+int pg_link_put(struct store_txn *t, const struct token_ref *ref, const struct push_link *l)
+{
+	struct pg_params p = {0};
+
+	if (memcmp(l->account_id, ref->account_id, AUTHD_ID_LEN) != 0)
+		AUTHD_BUG("link offer filed under another account");
+	param(&p, ref->account_id, AUTHD_ID_LEN);
+	param(&p, ref->hash, AUTHD_HASH_LEN);
+	param(&p, l->device_id, AUTHD_ID_LEN);
+	param_i64(&p, l->created_at);
+	param_i64(&p, l->expires_at);
+	param_i64(&p, l->linked_at);
+	param(&p, l->seed, l->seed_len);
+	return run(t, ST_LINK_PUT, &p);
+}
+
+int pg_link_del(struct store_txn *t, const struct token_ref *ref)
+{
+	struct pg_params p = {0};
+
+	param(&p, ref->account_id, AUTHD_ID_LEN);
+	param(&p, ref->hash, AUTHD_HASH_LEN);
+	return run(t, ST_LINK_DEL, &p);
+}
+
+/* --- devices ---------------------------------------------------------------------- */
+
+static int decode_device(struct row *r, struct push_device *out)
+{
+	struct push_device d;
+	int rc = 0;
+
+	memset(&d, 0, sizeof(d));
+	col_bytes(r, 0, d.id, AUTHD_ID_LEN);
+	col_bytes(r, 1, d.account_id, AUTHD_ID_LEN);
+	col_bytes(r, 2, d.public_key, MP_KEY_LEN);
+	col_str(r, 3, d.name, sizeof(d.name));
+	d.created_at = col_i64(r, 4);
+	d.last_seen = col_i64(r, 5);
+	col_str(r, 6, d.last_ip, sizeof(d.last_ip));
+	col_str(r, 7, d.last_location, sizeof(d.last_location));
+	d.seed_len = (uint8_t)col_var(r, 8, d.seed, SEALED_SEED_MAX);
+	d.last_step = col_i64(r, 9);
+	if (r->bad)
+		rc = corrupt("device");
+	else
+		*out = d;
+	OPENSSL_cleanse(&d, sizeof(d));
+	return rc;
+}
+
+int pg_device_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct push_device *out)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct row r;
+	int rc;
+
+	param(&p, id, AUTHD_ID_LEN);
+	if ((rc = get_one(t, ST_DEVICE_GET, &p, &res)) != 0)
+		return rc;
+	r = (struct row){res, 0, false};
+	rc = decode_device(&r, out);
+	pg_clear(res);
+	return rc;
+}
+
+int pg_device_put(struct store_txn *t, const struct push_device *d)
+{
+	struct pg_params p = {0};
+
+	/* The account first: run() marks what the transaction wrote by it. */
+	param(&p, d->account_id, AUTHD_ID_LEN);
+	param(&p, d->id, AUTHD_ID_LEN);
+	param(&p, d->public_key, MP_KEY_LEN);
+	param_text(&p, d->name);
+	param_i64(&p, d->created_at);
+	param_i64(&p, d->last_seen);
+	param_text(&p, d->last_ip);
+	param_text(&p, d->last_location);
+	param(&p, d->seed, d->seed_len);
+	param_i64(&p, d->last_step);
+	return run(t, ST_DEVICE_PUT, &p);
+}
+
+int pg_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		  const uint8_t id[AUTHD_ID_LEN])
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	int rc;
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	param(&p, id, AUTHD_ID_LEN);
+	pg_mark_dirty(pt, account_id);
+	/* Read back at once: whether there was a device to delete is the answer. */
+	if ((res = pg_exec(pt, ST_DEVICE_DEL, &p)) == NULL)
+		return pt->err;
+	rc = PQntuples(res) == 1 ? 0 : STORE_E_NOTFOUND;
+	pg_clear(res);
+	return rc;
+}
+
+int pg_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    int (*fn)(void *arg, const struct push_device *d), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	if ((res = pg_exec(pt, ST_DEVICES_LIST, &p)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		struct push_device d;
+
+		if ((rc = decode_device(&r, &d)) == 0)
+			rc = fn(arg, &d);
+		OPENSSL_cleanse(&d, sizeof(d));
+	}
+	pg_clear(res);
+	return rc;
 }

@@ -17,7 +17,7 @@
 #include <libpq-fe.h>
 
 /* The schema version this engine reads and writes (authd_schema.version). */
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 
 /*
  * The engine's own code for "this transaction lost a race (serialization
@@ -143,6 +143,13 @@ enum pg_stmt {
 	ST_BACKUP_DEL,
 	ST_THROTTLE_GET,
 	ST_THROTTLE_PUT,
+	ST_LINK_GET,
+	ST_LINK_PUT,
+	ST_LINK_DEL,
+	ST_DEVICE_GET,
+	ST_DEVICE_PUT,
+	ST_DEVICE_DEL,
+	ST_DEVICES_LIST,
 	ST_EVENT_ADD,
 	ST_EVENTS_LIST,
 	ST_SESSION_CLUSTER,
@@ -268,6 +275,15 @@ int pg_org_put(struct store_txn *t, const struct org *o);
 int pg_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		  const uint8_t account_id[AUTHD_ID_LEN], enum org_role role);
 int pg_session_get(struct store_txn *t, const struct token_ref *ref, struct session *s);
+int pg_link_get(struct store_txn *t, const struct token_ref *ref, struct push_link *l);
+int pg_link_put(struct store_txn *t, const struct token_ref *ref, const struct push_link *l);
+int pg_link_del(struct store_txn *t, const struct token_ref *ref);
+int pg_device_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct push_device *d);
+int pg_device_put(struct store_txn *t, const struct push_device *d);
+int pg_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		  const uint8_t id[AUTHD_ID_LEN]);
+int pg_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    int (*fn)(void *arg, const struct push_device *d), void *arg);
 int pg_session_put(struct store_txn *t, const struct token_ref *ref, const struct session *s);
 int pg_session_del(struct store_txn *t, const struct token_ref *ref);
 int pg_session_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

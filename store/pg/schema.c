@@ -1,5 +1,5 @@
 /*
- * The PostgreSQL engine's schema: the tables of version 1, what reads the
+ * The PostgreSQL engine's schema: the tables of versions 1 and 2, what reads the
  * version, and the migration that creates or upgrades it. Migrations run
  * in one transaction under an advisory lock, so two nodes started at once
  * migrate one after the other and the second finds nothing left to do.
@@ -119,8 +119,38 @@ static const char schema_v1[] =
     "CREATE INDEX security_events_account ON security_events (account_id, at DESC, id DESC);"
     "INSERT INTO authd_schema (version) VALUES (1);";
 
+/*
+ * Version 2: authenticator devices. A device is found by its id (its
+ * channel names nothing else) and listed by account; a link offer is keyed
+ * like a session, by the account and the SHA-256 of its secret.
+ */
+static const char schema_v2[] =
+    "CREATE TABLE device_links ("
+    "  account_id bytea NOT NULL,"
+    "  token_hash bytea NOT NULL CHECK (octet_length(token_hash) = 32),"
+    "  device_id bytea NOT NULL CHECK (octet_length(device_id) = 16),"
+    "  created_at bigint NOT NULL,"
+    "  expires_at bigint NOT NULL,"
+    "  linked_at bigint NOT NULL," /* 0: not completed */
+    "  seed bytea NOT NULL,"	   /* the device's TOTP seed, sealed */
+    "  PRIMARY KEY (account_id, token_hash)"
+    ");"
+    "CREATE TABLE devices ("
+    "  id bytea PRIMARY KEY CHECK (octet_length(id) = 16),"
+    "  account_id bytea NOT NULL,"
+    "  public_key bytea NOT NULL CHECK (octet_length(public_key) = 32)," /* Ed25519 */
+    "  name text NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  last_seen bigint NOT NULL," /* 0: never connected */
+    "  last_ip text NOT NULL,"
+    "  last_location text NOT NULL,"
+    "  seed bytea NOT NULL,"	  /* sealed */
+    "  last_step bigint NOT NULL" /* -1: no step used yet */
+    ");"
+    "CREATE INDEX devices_account ON devices (account_id, id);";
+
 /* migrations[v] brings a schema of version v to v + 1. */
-static const char *const migrations[PG_SCHEMA_VERSION] = {schema_v1};
+static const char *const migrations[PG_SCHEMA_VERSION] = {schema_v1, schema_v2};
 
 static int exec_ok(PGconn *conn, const char *sql, const char *what)
 {

@@ -2,7 +2,7 @@
 PostgreSQL with its key file, and everything that matters still holds
 there: passwords, TOTP (the sealed seed opens with the same key file, and
 a step used before the move stays used), backup codes used and unused,
-throttle histories. Runs in the postgresql pass of the suite."""
+throttle histories, linked devices (their key still authenticates them). Runs in the postgresql pass of the suite."""
 
 import os
 import shutil
@@ -13,6 +13,7 @@ import unittest
 import uuid
 
 from authd_harness import ENGINE, Authd, authd_binary, remember_secret, totp
+from phone_harness import Phone
 
 
 def email():
@@ -56,6 +57,11 @@ class ExportImport(unittest.TestCase):
                                                   "code": codes[0]})
             self.assertEqual(r.status, 200, r)
             remember_secret(r.json["session"])
+            offer = src.post("/1/me/devices", token=tok).json
+            phone = Phone()
+            ws, linked = phone.link(src.port, offer["link_uri"], name="Moved phone")
+            self.assertEqual(linked["type"], "linked", linked)
+            ws.close()
             guesser = "127.44.44.44"
             for _ in range(4):  # a throttle history: the 5th attempt waits
                 self.assertEqual(src.post("/1/login", {"email": plain, "password":
@@ -126,6 +132,10 @@ class ExportImport(unittest.TestCase):
             import pg_harness as pgh
             kinds = pgh.sql(url, "SELECT kind FROM security_events").split()
             self.assertIn("totp_enabled", kinds)
+            # The device came along: its key authenticates it on the new install.
+            ws, ready = phone.auth(dst.port)
+            self.assertEqual(ready["type"], "ready", ready)
+            ws.close()
             # Sessions do not move: people log in again.
             self.assertEqual(dst.get("/1/me", token=tok).status, 401)
             self.assertEqual(dst.stop(), 0)

@@ -28,7 +28,8 @@ json_t *__wrap_json_object(void)
 }
 /* NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 
-#define B32 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8" /* bytes 0..31 */
+#define B32 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"		       /* bytes 0..31 */
+#define B48 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v" /* bytes 0..47 */
 #define B64                                                                                        \
 	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-"     \
 	"Pw" /* bytes 0..63 */
@@ -37,7 +38,7 @@ json_t *__wrap_json_object(void)
 /* One of each message, in the encoder's own field order. */
 static const char *const good[] = {
     "{\"type\":\"hello\",\"v\":1,\"nonce\":\"" B32 "\",\"server_time\":1796536800}",
-    "{\"type\":\"link\",\"secret\":\"" B32 "\",\"public_key\":\"" B32
+    "{\"type\":\"link\",\"secret\":\"" B48 "\",\"public_key\":\"" B32
     "\",\"name\":\"Alice's Pixel \xc3\xa9\",\"sig\":\"" B64 "\"}",
     "{\"type\":\"linked\",\"device_id\":\"" ID "\",\"account\":\"alice@example.com\"}",
     "{\"type\":\"auth\",\"device_id\":\"" ID "\",\"sig\":\"" B64 "\"}",
@@ -120,16 +121,16 @@ static void test_malformed(void **state)
 	     MP_E_INVALID},
 	    {"{\"type\":\"hello\",\"v\":\"1\",\"nonce\":\"" B32 "\",\"server_time\":1}",
 	     MP_E_INVALID},
-	    {"{\"type\":\"link\",\"secret\":\"" B32 "\",\"public_key\":\"" B32
+	    {"{\"type\":\"link\",\"secret\":\"" B48 "\",\"public_key\":\"" B32
 	     "\",\"name\":\"\",\"sig\":\"" B64 "\"}",
 	     MP_E_INVALID},
-	    {"{\"type\":\"link\",\"secret\":\"" B32 "\",\"public_key\":\"" B32
+	    {"{\"type\":\"link\",\"secret\":\"" B48 "\",\"public_key\":\"" B32
 	     "\",\"name\":\"tab\\there\",\"sig\":\"" B64 "\"}",
 	     MP_E_INVALID},
-	    {"{\"type\":\"link\",\"secret\":\"" B32 "\",\"public_key\":\"" B32
+	    {"{\"type\":\"link\",\"secret\":\"" B48 "\",\"public_key\":\"" B32
 	     "\",\"name\":\"nul\\u0000\",\"sig\":\"" B64 "\"}",
 	     MP_E_INVALID},
-	    {"{\"type\":\"link\",\"secret\":\"" B32 "\",\"public_key\":\"" B32
+	    {"{\"type\":\"link\",\"secret\":\"" B48 "\",\"public_key\":\"" B32
 	     "\",\"name\":\"0123456789012345678901234567890123456789012345678901234567890123"
 	     "4\",\"sig\":\"" B64 "\"}",
 	     MP_E_INVALID},

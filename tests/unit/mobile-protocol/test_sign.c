@@ -93,7 +93,7 @@ static void test_rfc8032(void **state)
 
 /* The fixed inputs of PROTOCOL.md section 8. */
 struct fixture {
-	uint8_t seed[32], pub[32], nonce[32], secret[32], cnonce[32];
+	uint8_t seed[32], pub[32], nonce[32], secret[MP_SECRET_LEN], cnonce[32];
 	uint8_t device_id[MP_ID_LEN], challenge_id[MP_ID_LEN];
 };
 
@@ -101,7 +101,7 @@ static void fixture(struct fixture *f)
 {
 	vector_bytes("seed", f->seed, 32);
 	vector_bytes("hello_nonce", f->nonce, 32);
-	vector_bytes("link_secret", f->secret, 32);
+	vector_bytes("link_secret", f->secret, MP_SECRET_LEN);
 	vector_bytes("challenge_nonce", f->cnonce, 32);
 	assert_int_equal(mp_key_public(f->seed, f->pub), 0);
 	assert_int_equal(mp_id_parse(vector("device_id"), f->device_id), 0);
@@ -137,7 +137,7 @@ static void test_protocol_vectors(void **state)
 	assert_string_equal(hex, vector("public_key"));
 	assert_int_equal(mp_signed_link(f.nonce, f.secret, f.pub, vector("device_name"), in, &len),
 			 0);
-	assert_int_equal(len, 118 + strlen(vector("device_name")));
+	assert_int_equal(len, 134 + strlen(vector("device_name")));
 	check(&f, in, len, "link");
 	assert_int_equal(mp_signed_auth(f.nonce, f.device_id, in, &len), 0);
 	assert_int_equal(len, 69);

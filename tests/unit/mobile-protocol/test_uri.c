@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SECRET_B64 "gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp8" /* bytes 0x80..0x9f */
+#define SECRET_B64                                                                                 \
+	"gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp-goaKjpKWmp6ipqqusra6v" /* bytes 0x80..0xaf */
 #define OTPAUTH                                                                                    \
 	"otpauth://totp/authd:alice%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=authd&algorithm=" \
 	"SHA1&digits=6&period=30"

@@ -409,12 +409,162 @@ static void test_security_events(void **state)
 	assert_int_equal(l.n, 0);
 }
 
+/* --- devices and link offers --- */
+
+static void sample_device(struct push_device *d, uint8_t account, uint8_t id)
+{
+	memset(d, 0, sizeof(*d));
+	memset(d->account_id, account, AUTHD_ID_LEN);
+	memset(d->id, id, AUTHD_ID_LEN);
+	memset(d->public_key, id ^ 0x5a, MP_KEY_LEN);
+	snprintf(d->name, sizeof(d->name), "Phone %02x \xc3\xa9", id);
+	d->created_at = 1700000000 + id;
+	d->last_seen = id == 0x31 ? 0 : 1700000100;
+	snprintf(d->last_ip, sizeof(d->last_ip), "2001:db8::%x", id);
+	snprintf(d->last_location, sizeof(d->last_location), "%s", id == 0x31 ? "" : "Zurich, CH");
+	d->seed_len = PUSH_SEED_LEN + SEAL_OVERHEAD;
+	memset(d->seed, id, d->seed_len);
+	d->last_step = id == 0x31 ? -1 : 56666666;
+}
+
+struct dev_arg {
+	int op;
+	struct push_device d[3];
+	struct push_link link;
+	struct token_ref ref, other_ref;
+	/* results */
+	int rc_get[3], rc_del_foreign, rc_del, rc_link, rc_link_other;
+	struct push_device got[3];
+	struct push_link link_got;
+	struct push_device listed[4];
+	size_t n_listed;
+};
+
+static int collect_device(void *arg, const struct push_device *d)
+{
+	struct dev_arg *a = arg;
+
+	if (a->n_listed < 4)
+		a->listed[a->n_listed] = *d;
+	a->n_listed++;
+	return 0;
+}
+
+static int devices_txn(struct store_txn *txn, void *arg)
+{
+	struct dev_arg *a = arg;
+	int rc = 0;
+
+	switch (a->op) {
+	case 0: /* file them */
+		for (int i = 0; i < 3 && rc == 0; i++)
+			rc = store_device_put(txn, &a->d[i]);
+		if (rc == 0)
+			rc = store_link_put(txn, &a->ref, &a->link);
+		return rc;
+	case 1: /* read them back */
+		for (int i = 0; i < 3; i++)
+			a->rc_get[i] = store_device_get(txn, a->d[i].id, &a->got[i]);
+		a->n_listed = 0;
+		if ((rc = store_devices_list(txn, a->d[0].account_id, collect_device, a)) != 0)
+			return rc;
+		a->rc_link = store_link_get(txn, &a->ref, &a->link_got);
+		a->rc_link_other = store_link_get(txn, &a->other_ref, &a->link_got);
+		return 0;
+	case 2: /* delete: another account's id, then the account's own */
+		a->rc_del_foreign = store_device_del(txn, a->d[2].account_id, a->d[0].id);
+		a->rc_del = store_device_del(txn, a->d[0].account_id, a->d[0].id);
+		return store_link_del(txn, &a->ref);
+	default:
+		return STORE_E_IO;
+	}
+}
+
+static void test_devices(void **state)
+{
+	struct dev_arg a;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	sample_device(&a.d[0], 0x71, 0x32);
+	sample_device(&a.d[1], 0x71, 0x31); /* listed first: ids order the list */
+	sample_device(&a.d[2], 0x72, 0x33);
+	memset(a.ref.account_id, 0x71, AUTHD_ID_LEN);
+	memset(a.ref.hash, 0xab, AUTHD_HASH_LEN);
+	a.other_ref = a.ref;
+	memset(a.other_ref.account_id, 0x72, AUTHD_ID_LEN); /* the same hash, another account */
+	memcpy(a.link.account_id, a.ref.account_id, AUTHD_ID_LEN);
+	memset(a.link.device_id, 0x34, AUTHD_ID_LEN);
+	a.link.created_at = 1700000000;
+	a.link.expires_at = 1700000600;
+	a.link.seed_len = PUSH_SEED_LEN + SEAL_OVERHEAD;
+	memset(a.link.seed, 0x99, a.link.seed_len);
+	assert_int_equal(unit_write(devices_txn, &a), 0);
+	/* Filing twice changes nothing (an update, not a second row). */
+	assert_int_equal(unit_write(devices_txn, &a), 0);
+	a.op = 1;
+	assert_int_equal(unit_read(devices_txn, &a), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(a.rc_get[i], 0);
+		assert_memory_equal(&a.got[i], &a.d[i], sizeof(a.d[i]));
+	}
+	assert_int_equal(a.n_listed, 2);
+	assert_memory_equal(&a.listed[0], &a.d[1], sizeof(a.d[1]));
+	assert_memory_equal(&a.listed[1], &a.d[0], sizeof(a.d[0]));
+	assert_int_equal(a.rc_link, 0);
+	assert_int_equal(a.rc_link_other, STORE_E_NOTFOUND);
+	a.op = 2;
+	assert_int_equal(unit_write(devices_txn, &a), 0);
+	assert_int_equal(a.rc_del_foreign, STORE_E_NOTFOUND);
+	assert_int_equal(a.rc_del, 0);
+	a.op = 1;
+	assert_int_equal(unit_read(devices_txn, &a), 0);
+	assert_int_equal(a.rc_get[0], STORE_E_NOTFOUND);
+	assert_int_equal(a.rc_get[1], 0);
+	assert_int_equal(a.n_listed, 1);
+	assert_int_equal(a.rc_link, STORE_E_NOTFOUND);
+}
+
+/* A link offer reads back field for field. */
+static int link_txn(struct store_txn *txn, void *arg)
+{
+	struct dev_arg *a = arg;
+
+	if (a->op == 0)
+		return store_link_put(txn, &a->ref, &a->link);
+	a->rc_link = store_link_get(txn, &a->ref, &a->link_got);
+	return 0;
+}
+
+static void test_link_round_trip(void **state)
+{
+	struct dev_arg a;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(a.ref.account_id, 0x75, AUTHD_ID_LEN);
+	memset(a.ref.hash, 0xcd, AUTHD_HASH_LEN);
+	memcpy(a.link.account_id, a.ref.account_id, AUTHD_ID_LEN);
+	memset(a.link.device_id, 0x36, AUTHD_ID_LEN);
+	a.link.created_at = 1700000000;
+	a.link.expires_at = 1700000600;
+	a.link.linked_at = 1700000042;
+	a.link.seed_len = PUSH_SEED_LEN + SEAL_OVERHEAD;
+	memset(a.link.seed, 0x98, a.link.seed_len);
+	assert_int_equal(unit_write(link_txn, &a), 0);
+	a.op = 1;
+	assert_int_equal(unit_read(link_txn, &a), 0);
+	assert_int_equal(a.rc_link, 0);
+	assert_memory_equal(&a.link_got, &a.link, sizeof(a.link));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_security_events), cmocka_unit_test(test_throttle_round_trip),
 	    cmocka_unit_test(test_account),	    cmocka_unit_test(test_sessions),
 	    cmocka_unit_test(test_factor_records),  cmocka_unit_test(test_org_member),
+	    cmocka_unit_test(test_devices),	    cmocka_unit_test(test_link_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);

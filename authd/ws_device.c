@@ -1,0 +1,646 @@
+/*
+ * The device channel (PROTOCOL.md sections 4-7): one struct device_conn
+ * per accepted WebSocket, which outlives its connection while a store job
+ * holds it (as a struct req does). A connection gets `hello` with a fresh
+ * nonce, then must `link` (complete a link offer with a new key) or `auth`
+ * (sign the nonce with a linked key) within 10 seconds, once; after that it
+ * may `answer`. Anything malformed gets an `error` and a close.
+ *
+ * Memory per idle channel stays small: the receive buffer exists only
+ * while a message spans several frames, and outgoing messages are queued
+ * one allocation each until written.
+ */
+#include "ws_device.h"
+
+#include "async.h"
+#include "factors.h"
+#include "http.h"
+#include "server.h"
+
+#include <log.h>
+#include <mp.h>
+#include <push.h>
+#include <store.h>
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AUTH_DEADLINE_S 10
+#define OUT_QUEUE_MAX	32 /* messages waiting to be written; past it the device is too slow */
+
+/* Close codes (PROTOCOL.md section 6). */
+enum {
+	CLOSE_INVALID = 4400,
+	CLOSE_AUTH_FAILED = 4401,
+	CLOSE_REVOKED = 4403,
+	CLOSE_AUTH_TIMEOUT = 4408,
+};
+
+struct out_msg {
+	struct out_msg *next;
+	size_t len;
+	unsigned char buf[]; /* LWS_PRE bytes of headroom, then the message */
+};
+
+struct device_conn {
+	struct lws *wsi; /* NULL once the connection is gone */
+	lws_dll2_t list; /* in conns */
+	enum { C_UNAUTH, C_BUSY, C_AUTHED } state;
+	bool pending; /* a job holds this conn */
+	uint8_t nonce[MP_NONCE_LEN];
+	uint8_t device_id[AUTHD_ID_LEN];
+	char ip[48];
+	char *rx; /* a message spanning frames; NULL otherwise */
+	size_t rx_len;
+	struct out_msg *out_head, *out_tail;
+	unsigned out_n;
+	int close_code; /* 0: none; else close once the queue is written */
+	lws_sorted_usec_list_t deadline;
+};
+
+struct pss_device {
+	struct device_conn *conn; /* NULL for a refused upgrade */
+};
+
+static lws_dll2_owner_t conns;
+
+/* --- sending ------------------------------------------------------------------------ */
+
+static void queue_msg(struct device_conn *c, const struct mp_msg *m)
+{
+	char text[MP_FRAME_MAX + 1];
+	struct out_msg *o;
+	size_t len;
+
+	if (c->wsi == NULL || c->close_code)
+		return;
+	if (c->out_n >= OUT_QUEUE_MAX || mp_msg_encode(m, text, sizeof(text), &len) != 0 ||
+	    (o = malloc(sizeof(*o) + LWS_PRE + len)) == NULL) {
+		c->close_code = LWS_CLOSE_STATUS_UNEXPECTED_CONDITION;
+		lws_callback_on_writable(c->wsi);
+		return;
+	}
+	o->next = NULL;
+	o->len = len;
+	memcpy(o->buf + LWS_PRE, text, len);
+	OPENSSL_cleanse(text, len);
+	if (c->out_tail)
+		c->out_tail->next = o;
+	else
+		c->out_head = o;
+	c->out_tail = o;
+	c->out_n++;
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Sends what is queued, then closes with code. */
+static void close_with(struct device_conn *c, int code)
+{
+	if (c->wsi == NULL || c->close_code)
+		return;
+	c->close_code = code;
+	lws_callback_on_writable(c->wsi);
+}
+
+static void send_error(struct device_conn *c, const char *code, int close_code)
+{
+	struct mp_msg m = {.type = MP_ERROR};
+
+	snprintf(m.error.code, sizeof(m.error.code), "%s", code);
+	queue_msg(c, &m);
+	close_with(c, close_code);
+}
+
+static void send_ready(struct device_conn *c)
+{
+	struct mp_msg m = {.type = MP_READY};
+
+	memcpy(m.ready.device_id, c->device_id, AUTHD_ID_LEN);
+	m.ready.pending = 0;
+	queue_msg(c, &m);
+}
+
+/* --- conns ------------------------------------------------------------------------- */
+
+static void conn_free(struct device_conn *c)
+{
+	while (c->out_head) {
+		struct out_msg *o = c->out_head;
+
+		c->out_head = o->next;
+		free(o);
+	}
+	if (c->rx) {
+		OPENSSL_cleanse(c->rx, c->rx_len);
+		free(c->rx);
+	}
+	OPENSSL_cleanse(c, sizeof(*c));
+	free(c);
+}
+
+/* Called first by a job's done(): false (and c freed) when the connection
+ * went away meanwhile. */
+static bool conn_resume(struct device_conn *c)
+{
+	c->pending = false;
+	if (c->wsi == NULL) {
+		conn_free(c);
+		return false;
+	}
+	return true;
+}
+
+static void deadline_passed(lws_sorted_usec_list_t *sul)
+{
+	struct device_conn *c = lws_container_of(sul, struct device_conn, deadline);
+
+	if (c->state != C_AUTHED)
+		close_with(c, CLOSE_AUTH_TIMEOUT);
+}
+
+static void log_device(const char *what, const struct device_conn *c,
+		       const uint8_t account_id[AUTHD_ID_LEN])
+{
+	char did[AUTHD_ID_HEX + 1], aid[AUTHD_ID_HEX + 1];
+
+	authd_hex(c->device_id, AUTHD_ID_LEN, did);
+	if (account_id)
+		authd_hex(account_id, AUTHD_ID_LEN, aid);
+	log_info("device %s device=%s account=%s ip=%s", what, did, account_id ? aid : "-", c->ip);
+}
+
+/* --- link ------------------------------------------------------------------------- */
+
+struct link_job {
+	struct job job;
+	struct device_conn *c;
+	struct token_ref ref;
+	uint8_t public_key[MP_KEY_LEN];
+	char name[MP_NAME_MAX + 1];
+	int64_t now;
+	char ip[48];
+	/* out */
+	int verdict; /* PUSH_E_* */
+	struct push_device dev;
+	char email[EMAIL_MAX + 1];
+};
+
+static int count_one(void *arg, const struct push_device *d)
+{
+	(void)d;
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+static int link_txn(struct job *job, struct store_txn *txn)
+{
+	struct link_job *j = (struct link_job *)job;
+	struct push_link link;
+	struct account a;
+	struct security_event e = {.at = j->now, .kind = EVENT_DEVICE_LINKED};
+	unsigned n = 0;
+	int rc;
+
+	j->verdict = PUSH_E_LINK_INVALID;
+	memset(&j->dev, 0, sizeof(j->dev));
+	rc = store_link_get(txn, &j->ref, &link);
+	if (rc == STORE_E_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if ((rc = store_devices_list(txn, j->ref.account_id, count_one, &n)) != 0 ||
+	    (rc = store_account_get(txn, j->ref.account_id, &a)) != 0)
+		goto out;
+	memcpy(j->email, a.email, sizeof(j->email));
+	OPENSSL_cleanse(&a, sizeof(a));
+	j->verdict = push_link_complete(&link, &j->dev, j->public_key, j->name, n, j->now);
+	if (j->verdict != 0)
+		goto out;
+	j->dev.last_seen = j->now;
+	snprintf(j->dev.last_ip, sizeof(j->dev.last_ip), "%s", j->ip);
+	memcpy(e.account_id, j->ref.account_id, AUTHD_ID_LEN);
+	snprintf(e.ip, sizeof(e.ip), "%s", j->ip);
+	if ((rc = store_device_put(txn, &j->dev)) != 0 ||
+	    (rc = store_link_put(txn, &j->ref, &link)) != 0)
+		goto out;
+	rc = store_event_add(txn, &e);
+out:
+	OPENSSL_cleanse(&link, sizeof(link));
+	return rc;
+}
+
+static void link_done(struct job *job)
+{
+	struct link_job *j = (struct link_job *)job;
+	struct device_conn *c = j->c;
+
+	if (!conn_resume(c))
+		goto out;
+	if (job->store_rc != 0) {
+		send_error(c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+	} else if (j->verdict != 0) {
+		log_device(j->verdict == PUSH_E_TOO_MANY ? "link refused (too many devices)"
+							 : "link refused",
+			   c, j->ref.account_id);
+		send_error(c, j->verdict == PUSH_E_TOO_MANY ? "too_many_devices" : "link_invalid",
+			   CLOSE_AUTH_FAILED);
+	} else {
+		struct mp_msg m = {.type = MP_LINKED};
+
+		c->state = C_AUTHED;
+		memcpy(c->device_id, j->dev.id, AUTHD_ID_LEN);
+		log_device("linked", c, j->ref.account_id);
+		memcpy(m.linked.device_id, j->dev.id, AUTHD_ID_LEN);
+		snprintf(m.linked.account, sizeof(m.linked.account), "%s", j->email);
+		queue_msg(c, &m);
+		send_ready(c);
+	}
+out:
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+static void on_link(struct device_conn *c, const struct mp_link *l)
+{
+	uint8_t in[MP_SIGNED_MAX];
+	size_t len;
+	struct link_job *j;
+
+	/* The key must be the one that signed: a device proves it holds it. */
+	if (mp_signed_link(c->nonce, l->secret, l->public_key, l->name, in, &len) != 0 ||
+	    mp_verify(l->public_key, in, len, l->sig) != 0) {
+		send_error(c, "bad_signature", CLOSE_AUTH_FAILED);
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		send_error(c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+		return;
+	}
+	j->c = c;
+	push_link_ref(l->secret, &j->ref);
+	memcpy(j->public_key, l->public_key, MP_KEY_LEN);
+	memcpy(j->name, l->name, sizeof(j->name));
+	j->now = authd_now();
+	memcpy(j->ip, c->ip, sizeof(j->ip));
+	j->job.txn_work = link_txn;
+	j->job.done = link_done;
+	c->pending = true;
+	store_write(&j->job);
+}
+
+/* --- auth --------------------------------------------------------------------------- */
+
+struct auth_job {
+	struct job job;
+	struct device_conn *c;
+	uint8_t device_id[AUTHD_ID_LEN];
+	uint8_t sig[MP_SIG_LEN];
+	int64_t now;
+	char ip[48];
+	/* out */
+	bool found;
+	struct push_device dev;
+};
+
+static int auth_read_txn(struct job *job, struct store_txn *txn)
+{
+	struct auth_job *j = (struct auth_job *)job;
+	int rc = store_device_get(txn, j->device_id, &j->dev);
+
+	j->found = rc == 0;
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
+/* Records where the device was last seen; a device removed meanwhile is
+ * left removed. */
+static int seen_txn(struct job *job, struct store_txn *txn)
+{
+	struct auth_job *j = (struct auth_job *)job;
+	struct push_device d;
+	int rc = store_device_get(txn, j->device_id, &d);
+
+	if (rc == STORE_E_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	d.last_seen = j->now;
+	snprintf(d.last_ip, sizeof(d.last_ip), "%s", j->ip);
+	rc = store_device_put(txn, &d);
+	OPENSSL_cleanse(&d, sizeof(d));
+	return rc;
+}
+
+static void seen_done(struct job *job)
+{
+	struct auth_job *j = (struct auth_job *)job;
+
+	if (job->store_rc != 0)
+		log_warn("device last-seen not recorded store=%d", job->store_rc);
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+static void auth_done(struct job *job)
+{
+	struct auth_job *j = (struct auth_job *)job;
+	struct device_conn *c = j->c;
+	uint8_t in[MP_SIGNED_MAX];
+	size_t len;
+
+	if (!conn_resume(c)) {
+		OPENSSL_cleanse(j, sizeof(*j));
+		free(j);
+		return;
+	}
+	memcpy(c->device_id, j->device_id, AUTHD_ID_LEN);
+	if (job->store_rc != 0) {
+		send_error(c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+	} else if (!j->found || mp_signed_auth(c->nonce, j->device_id, in, &len) != 0 ||
+		   mp_verify(j->dev.public_key, in, len, j->sig) != 0) {
+		/* An unknown device and a wrong key read the same. */
+		log_device("auth refused", c, j->found ? j->dev.account_id : NULL);
+		send_error(c, "unknown_device", CLOSE_AUTH_FAILED);
+	} else {
+		c->state = C_AUTHED;
+		log_device("connected", c, j->dev.account_id);
+		send_ready(c);
+		/* Last seen: written after, nobody waits for it. */
+		j->job.txn_work = seen_txn;
+		j->job.done = seen_done;
+		j->job.store_rc = 0;
+		store_write(&j->job);
+		return;
+	}
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+static void on_auth(struct device_conn *c, const struct mp_auth *a)
+{
+	struct auth_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		send_error(c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+		return;
+	}
+	j->c = c;
+	memcpy(j->device_id, a->device_id, AUTHD_ID_LEN);
+	memcpy(j->sig, a->sig, MP_SIG_LEN);
+	j->now = authd_now();
+	memcpy(j->ip, c->ip, sizeof(j->ip));
+	j->job.txn_work = auth_read_txn;
+	j->job.done = auth_done;
+	c->pending = true;
+	store_read(&j->job);
+}
+
+/* --- messages ------------------------------------------------------------------------- */
+
+static void on_message(struct device_conn *c, const char *text, size_t len)
+{
+	struct mp_msg m;
+	int rc = mp_msg_decode(text, len, false, &m);
+
+	if (rc == MP_E_UNKNOWN_TYPE || (rc == 0 && !mp_type_from_device(m.type))) {
+		send_error(c, "unknown_type", CLOSE_INVALID);
+		return;
+	}
+	if (rc != 0) {
+		send_error(c, "invalid_message", CLOSE_INVALID);
+		return;
+	}
+	switch (m.type) {
+	case MP_LINK:
+	case MP_AUTH:
+		/* Once, first: the nonce is good for one attempt. */
+		if (c->state != C_UNAUTH) {
+			send_error(c, "invalid_message", CLOSE_INVALID);
+			break;
+		}
+		c->state = C_BUSY;
+		if (m.type == MP_LINK)
+			on_link(c, &m.link);
+		else
+			on_auth(c, &m.auth);
+		break;
+	default: /* MP_ANSWER */
+		if (c->state != C_AUTHED) {
+			send_error(c, "not_authenticated", CLOSE_AUTH_FAILED);
+			break;
+		}
+		{
+			/* No challenge is pending on this node yet (push approval
+			 * arrives with its own module). */
+			struct mp_msg r = {.type = MP_ANSWER_RESULT};
+
+			memcpy(r.answer_result.id, m.answer.id, MP_ID_LEN);
+			snprintf(r.answer_result.code, sizeof(r.answer_result.code),
+				 "unknown_challenge");
+			queue_msg(c, &r);
+		}
+		break;
+	}
+	OPENSSL_cleanse(&m, sizeof(m));
+}
+
+/* Collects a message's frames; false after closing (too large). */
+static bool receive(struct device_conn *c, struct lws *wsi, const char *in, size_t len)
+{
+	bool first = lws_is_first_fragment(wsi), last = lws_is_final_fragment(wsi);
+
+	if (first && last && c->rx == NULL && lws_remaining_packet_payload(wsi) == 0) {
+		on_message(c, in, len);
+		return true;
+	}
+	if (c->rx == NULL && (c->rx = malloc(MP_FRAME_MAX + 1)) == NULL) {
+		close_with(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+		return false;
+	}
+	if (c->rx_len + len > MP_FRAME_MAX) {
+		close_with(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
+		return false;
+	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	if (last && lws_remaining_packet_payload(wsi) == 0) {
+		on_message(c, c->rx, c->rx_len);
+		OPENSSL_cleanse(c->rx, c->rx_len);
+		free(c->rx);
+		c->rx = NULL;
+		c->rx_len = 0;
+	}
+	return true;
+}
+
+/* --- the protocol ----------------------------------------------------------------------- */
+
+/* Whether the comma-separated list offers the subprotocol. */
+static bool offers(const char *list, const char *want)
+{
+	size_t wlen = strlen(want);
+
+	while (*list) {
+		size_t n;
+
+		list += strspn(list, " \t,");
+		n = strcspn(list, " \t,");
+		if (n == wlen && strncmp(list, want, n) == 0)
+			return true;
+		list += n;
+	}
+	return false;
+}
+
+enum api_error ws_device_upgrade_check(struct lws *wsi)
+{
+	char uri[32], proto[256], origin[300];
+	const char *url = server_public_url();
+	size_t n;
+
+	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
+	    (strcmp(uri, "/1/device") != 0 && strcmp(uri, "/device") != 0))
+		return E_NOT_FOUND;
+	if (lws_hdr_copy(wsi, proto, sizeof(proto), WSI_TOKEN_PROTOCOL) <= 0 ||
+	    !offers(proto, MP_SUBPROTOCOL))
+		return E_UNSUPPORTED_SUBPROTOCOL;
+	/* A native app sends no Origin; a page may only be authd's own
+	 * (scheme://host:port of the public URL). */
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
+		return E_OK;
+	n = strcspn(url, ":") + 3;
+	n += strcspn(url + n, "/");
+	if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0 ||
+	    strlen(origin) != n || strncmp(origin, url, n) != 0)
+		return E_FORBIDDEN_ORIGIN;
+	return E_OK;
+}
+
+int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		       size_t len)
+{
+	struct pss_device *pss = user;
+	struct device_conn *c = pss ? pss->conn : NULL;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return ws_device_upgrade_check(wsi) == E_OK ? 0 : 1;
+
+	case LWS_CALLBACK_ESTABLISHED: {
+		struct mp_msg m = {.type = MP_HELLO};
+
+		if (pss == NULL || (c = calloc(1, sizeof(*c))) == NULL)
+			return -1;
+		pss->conn = c;
+		c->wsi = wsi;
+		server_client_ip(wsi, c->ip, sizeof(c->ip));
+		authd_random(c->nonce, sizeof(c->nonce));
+		lws_dll2_add_tail(&c->list, &conns);
+		lws_sul_schedule(lws_get_context(wsi), 0, &c->deadline, deadline_passed,
+				 AUTH_DEADLINE_S * LWS_US_PER_SEC);
+		memcpy(m.hello.nonce, c->nonce, MP_NONCE_LEN);
+		m.hello.server_time = authd_now();
+		queue_msg(c, &m);
+		return 0;
+	}
+
+	case LWS_CALLBACK_RECEIVE:
+		if (c == NULL || c->close_code)
+			return 0;
+		if (lws_frame_is_binary(wsi)) {
+			close_with(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
+			return 0;
+		}
+		receive(c, wsi, in, len);
+		return 0;
+
+	case LWS_CALLBACK_SERVER_WRITEABLE: {
+		struct out_msg *o;
+
+		if (c == NULL)
+			return 0;
+		if ((o = c->out_head) != NULL) {
+			int n = lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT);
+
+			c->out_head = o->next;
+			if (c->out_head == NULL)
+				c->out_tail = NULL;
+			c->out_n--;
+			free(o);
+			if (n < 0)
+				return -1;
+			if (c->out_head || c->close_code)
+				lws_callback_on_writable(wsi);
+			return 0;
+		}
+		if (c->close_code) {
+			lws_close_reason(wsi, (enum lws_close_status)c->close_code, NULL, 0);
+			return -1;
+		}
+		return 0;
+	}
+
+	case LWS_CALLBACK_CLOSED:
+		/* Also for a refused upgrade, which has no conn. */
+		if (c == NULL)
+			return 0;
+		pss->conn = NULL;
+		lws_sul_cancel(&c->deadline);
+		lws_dll2_remove(&c->list);
+		c->wsi = NULL;
+		if (!c->pending)
+			conn_free(c);
+		return 0;
+
+	default:
+		break;
+	}
+	return 0;
+}
+
+_Static_assert(sizeof(struct pss_device) == sizeof(void *),
+	       "WS_DEVICE_PROTOCOL's per-session size");
+
+void ws_device_revoked(const uint8_t device_id[AUTHD_ID_LEN])
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&conns))
+	{
+		struct device_conn *c = lws_container_of(d, struct device_conn, list);
+
+		if (c->state == C_AUTHED && memcmp(c->device_id, device_id, AUTHD_ID_LEN) == 0) {
+			struct mp_msg m = {.type = MP_REVOKED};
+
+			memcpy(m.revoked.device_id, device_id, AUTHD_ID_LEN);
+			queue_msg(c, &m);
+			close_with(c, CLOSE_REVOKED);
+			log_device("revoked", c, NULL);
+		}
+	}
+	lws_end_foreach_dll(d);
+}
+
+void ws_device_counts(unsigned *open, unsigned *authenticated)
+{
+	unsigned n = 0;
+
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&conns))
+	{
+		if (lws_container_of(d, struct device_conn, list)->state == C_AUTHED)
+			n++;
+	}
+	lws_end_foreach_dll(d);
+	*open = (unsigned)conns.count;
+	*authenticated = n;
+}
+
+void ws_device_stop(void)
+{
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&conns))
+	{
+		struct device_conn *c = lws_container_of(d, struct device_conn, list);
+
+		lws_sul_cancel(&c->deadline);
+	}
+	lws_end_foreach_dll_safe(d, d1);
+}

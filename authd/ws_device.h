@@ -1,0 +1,42 @@
+/*
+ * The /1/device WebSocket (subprotocol MP_SUBPROTOCOL): an authenticator
+ * device's channel, as mobile-protocol/PROTOCOL.md describes it. This
+ * node's open channels are its own business; everything else goes through
+ * the store. Loop thread only.
+ */
+#ifndef AUTHD_WS_DEVICE_H
+#define AUTHD_WS_DEVICE_H
+
+#include <libwebsockets.h>
+#include <mp.h>
+#include <stdint.h>
+#include <util.h>
+
+#include "errors.h"
+
+/* The protocol's callback, and its entry for the lws protocol list (the
+ * per-session data is one pointer; messages arrive in 1 KB pieces). */
+int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		       size_t len);
+#define WS_DEVICE_PROTOCOL                                                                         \
+	{                                                                                          \
+		MP_SUBPROTOCOL, ws_device_callback, sizeof(void *), 1024, 0, NULL, 0               \
+	}
+
+/* Whether a WebSocket upgrade request may go on: E_OK when the path is
+ * /1/device (or /device), MP_SUBPROTOCOL is among the subprotocols offered
+ * and any Origin header is authd's own; else the error to answer
+ * (E_NOT_FOUND, E_UNSUPPORTED_SUBPROTOCOL, E_FORBIDDEN_ORIGIN). */
+enum api_error ws_device_upgrade_check(struct lws *wsi);
+
+/* The device was removed: its channels on this node are told so and
+ * closed (4403). */
+void ws_device_revoked(const uint8_t device_id[AUTHD_ID_LEN]);
+
+/* Open channels on this node, and how many are authenticated. */
+void ws_device_counts(unsigned *open, unsigned *authenticated);
+
+/* Closes every channel (at shutdown, before the context goes). */
+void ws_device_stop(void);
+
+#endif
