@@ -23,6 +23,14 @@ const char *push_strerror(int err)
 		return "too many devices";
 	case PUSH_E_INTERNAL:
 		return "internal error";
+	case PUSH_E_PAUSED:
+		return "push is paused for the account";
+	case PUSH_E_THROTTLED:
+		return "too many push challenges";
+	case PUSH_E_EXPIRED:
+		return "challenge expired";
+	case PUSH_E_ANSWERED:
+		return "challenge no longer pending";
 	default:
 		return "unknown error";
 	}
