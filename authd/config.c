@@ -205,6 +205,14 @@ int config_validate(const struct authd_config *c, char *err, size_t err_size)
 		snprintf(err, err_size, "tls_cert and tls_key go together");
 		return -1;
 	}
+	if (c->public_url[0] == '\0' &&
+	    (strcmp(c->listen_addr, "0.0.0.0") == 0 || strcmp(c->listen_addr, "::") == 0)) {
+		snprintf(err, err_size,
+			 "[server] public_url is needed when listening on %s: linking URIs name "
+			 "the address devices reach this server at",
+			 c->listen_addr);
+		return -1;
+	}
 	if (c->public_url[0] && strncmp(c->public_url, "http://", 7) != 0 &&
 	    strncmp(c->public_url, "https://", 8) != 0) {
 		snprintf(err, err_size, "[server] public_url starts with http:// or https://");

@@ -62,6 +62,9 @@ static const struct api_error_info table[E__COUNT] = {
     [E_UNSUPPORTED_SUBPROTOCOL] = {400, "unsupported_subprotocol",
 				   "this websocket needs the subprotocol authd-device.v1"},
     [E_FORBIDDEN_ORIGIN] = {403, "forbidden_origin", "websocket from a foreign origin"},
+    [E_UPGRADE_NOT_SUPPORTED] = {400, "upgrade_not_supported",
+				 "only websocket upgrades of the device channel are served; authd "
+				 "speaks http/1.1"},
     [E_TOO_MANY_DEVICES] = {409, "too_many_devices",
 			    "the account has as many devices as it may link; remove one first"},
 };

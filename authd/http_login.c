@@ -217,6 +217,13 @@ static bool login_verified(struct flow *f)
 	return true;
 }
 
+static int count_device(void *arg, const struct push_device *d)
+{
+	(void)d;
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
 static int login_write(struct flow *f, struct store_txn *txn)
 {
 	struct login_flow *j = (struct login_flow *)f;
@@ -254,6 +261,9 @@ static int login_write(struct flow *f, struct store_txn *txn)
 			return rc;
 	}
 	if (l->account_found && j->ok) {
+		/* A linked device turns the second factor on, as TOTP does. */
+		if ((rc = store_devices_list(txn, id, count_device, &l->devices)) != 0)
+			return rc;
 		rc = store_totp_get(txn, id, &l->totp);
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
 			return rc;
@@ -415,7 +425,43 @@ struct second_flow {
 	struct core_totp_precheck pre;
 	/* The write's records and decision. */
 	struct core_second_factor step;
+	/* The account's devices, read when the step needs them (allocated
+	 * then, for the flows of accounts with devices only). */
+	struct second_devices {
+		struct push_device dev[CORE_DEVICES_MAX];
+		struct core_device_totp totp[CORE_DEVICES_MAX];
+		unsigned n;
+	} * devs;
 };
+
+static int add_device(void *arg, const struct push_device *d)
+{
+	struct second_devices *ds = arg;
+
+	if (ds->n == CORE_DEVICES_MAX)
+		return 0; /* more than any account may link: the first ones count */
+	ds->dev[ds->n] = *d;
+	push_device_totp(d, &ds->totp[ds->n]);
+	ds->n++;
+	return 0;
+}
+
+/* Reads the account's devices into j->devs and hands them to the step. */
+static int read_devices(struct second_flow *j, struct store_txn *txn)
+{
+	struct core_second_factor *s = &j->step;
+	int rc;
+
+	if (j->devs == NULL && (j->devs = calloc(1, sizeof(*j->devs))) == NULL)
+		return STORE_E_IO;
+	j->devs->n = 0;
+	if ((rc = store_devices_list(txn, j->login.account_id, add_device, j->devs)) != 0)
+		return rc;
+	s->devices = j->devs->totp;
+	s->n_devices = j->devs->n;
+	s->devices_read = true;
+	return 0;
+}
 
 static int second_txn(struct flow *f, struct store_txn *txn)
 {
@@ -444,6 +490,9 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 				return rc;
 			s->backup_found = rc == 0;
 		}
+		if (core_second_factor_wants_devices(s, j->method, &j->pre) &&
+		    (rc = read_devices(j, txn)) != 0)
+			return rc;
 	}
 	core_second_factor_step(s, j->method, j->code, j->code_len, &j->pre, f->now, factor_keys(),
 				factor_params());
@@ -453,6 +502,13 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 	memcpy(f->locked_account, id, AUTHD_ID_LEN);
 	if (s->verdict == CORE_DAMAGED)
 		return STORE_E_CORRUPT; /* the seed does not open: wrong key file? */
+	if (s->device_write >= 0) {
+		struct push_device *d = &j->devs->dev[s->device_write];
+
+		d->last_step = s->devices[s->device_write].last_step;
+		if ((rc = store_device_put(txn, d)) != 0)
+			return rc;
+	}
 	if ((s->totp_write && (rc = store_totp_put(txn, id, &s->totp)) != 0) ||
 	    (s->backup_write && (rc = store_backup_put(txn, id, &s->backup)) != 0) ||
 	    (rc = factor_hist_write(txn, id, &s->hist, f->now, f->ip)) != 0)
@@ -547,6 +603,10 @@ static void second_release(struct flow *f)
 {
 	struct second_flow *j = (struct second_flow *)f;
 
+	if (j->devs) {
+		OPENSSL_cleanse(j->devs, sizeof(*j->devs));
+		free(j->devs);
+	}
 	OPENSSL_cleanse(j, sizeof(*j));
 	free(j);
 }

@@ -274,10 +274,13 @@ static int pwchange_write(struct flow *f, struct store_txn *txn)
 	j->wrote_th = c.hist.factor_dirty;
 	j->written = c.hist.factor;
 	if ((rc = factor_hist_write(txn, id, &c.hist, f->now, f->ip)) == 0 && c.account_write) {
-		/* Every other session ends, and every login waiting for its
-		 * second factor: whoever knew the old password is out. */
+		/* Every other session ends, every login waiting for its second
+		 * factor and every device link offer not yet taken: whoever
+		 * knew the old password is out. (Linked devices stay: each is
+		 * a second factor of its own, removed one by one.) */
 		if ((rc = store_account_put(txn, &c.account)) == 0 &&
 		    (rc = store_login_del_all(txn, id)) == 0 &&
+		    (rc = store_link_del_all(txn, id)) == 0 &&
 		    (rc = store_session_del_all(txn, id, &f->token)) == 0)
 			rc = factor_event(txn, id, EVENT_PASSWORD_CHANGED, f->now, f->ip);
 	}

@@ -336,11 +336,16 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
 		/* An upgrade that will not be served gets its answer now, as
 		 * problem+json, instead of a dropped connection. */
-		enum api_error e = ws_device_upgrade_check(wsi);
+		enum api_error e;
 		struct pss tmp = {NULL};
 		char uri[256];
 
-		if (e == E_OK)
+		/* h2c would make lws speak HTTP/2 on this connection, which
+		 * authd's responses are not written for (HTTP/2 is the front
+		 * proxy's): refused, as any upgrade but the device channel. */
+		if (in == NULL || strcasecmp(in, "websocket") != 0)
+			e = E_UPGRADE_NOT_SUPPORTED;
+		else if ((e = ws_device_upgrade_check(wsi)) == E_OK)
 			return 0;
 		if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0)
 			uri[0] = '\0';
@@ -454,6 +459,8 @@ static int callback_store(struct lws *wsi, enum lws_callback_reasons reason, voi
 	(void)in;
 	(void)len;
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return 1; /* never a WebSocket, whatever a client asks for */
 	case LWS_CALLBACK_RAW_RX_FILE:
 	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
 		if (wsi != store_wsi)

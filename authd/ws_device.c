@@ -49,6 +49,9 @@ struct device_conn {
 	lws_dll2_t list; /* in conns */
 	enum { C_UNAUTH, C_BUSY, C_AUTHED } state;
 	bool pending; /* a job holds this conn */
+	/* Set when the device this conn claims (its auth under way) was
+	 * removed meanwhile: the auth must not succeed. */
+	bool revoked;
 	uint8_t nonce[MP_NONCE_LEN];
 	uint8_t device_id[AUTHD_ID_LEN];
 	char ip[48];
@@ -156,7 +159,9 @@ static void deadline_passed(lws_sorted_usec_list_t *sul)
 {
 	struct device_conn *c = lws_container_of(sul, struct device_conn, deadline);
 
-	if (c->state != C_AUTHED)
+	/* A link or auth under way decides by itself (a link that commits
+	 * must be able to tell its device). */
+	if (c->state == C_UNAUTH)
 		close_with(c, CLOSE_AUTH_TIMEOUT);
 }
 
@@ -183,6 +188,7 @@ struct link_job {
 	char ip[48];
 	/* out */
 	int verdict; /* PUSH_E_* */
+	bool again;  /* the device had linked already, with this key */
 	struct push_device dev;
 	char email[EMAIL_MAX + 1];
 };
@@ -204,6 +210,7 @@ static int link_txn(struct job *job, struct store_txn *txn)
 	int rc;
 
 	j->verdict = PUSH_E_LINK_INVALID;
+	j->again = false;
 	memset(&j->dev, 0, sizeof(j->dev));
 	rc = store_link_get(txn, &j->ref, &link);
 	if (rc == STORE_E_NOTFOUND)
@@ -215,6 +222,16 @@ static int link_txn(struct job *job, struct store_txn *txn)
 		goto out;
 	memcpy(j->email, a.email, sizeof(j->email));
 	OPENSSL_cleanse(&a, sizeof(a));
+	/* The same device again (its linked message was lost with its
+	 * connection): the offer's device with this very key. */
+	if (link.linked_at != 0 && j->now < link.expires_at &&
+	    store_device_get(txn, link.device_id, &j->dev) == 0 &&
+	    CRYPTO_memcmp(j->dev.public_key, j->public_key, MP_KEY_LEN) == 0) {
+		j->verdict = 0;
+		j->again = true;
+		goto out;
+	}
+	memset(&j->dev, 0, sizeof(j->dev));
 	j->verdict = push_link_complete(&link, &j->dev, j->public_key, j->name, n, j->now);
 	if (j->verdict != 0)
 		goto out;
@@ -251,7 +268,7 @@ static void link_done(struct job *job)
 
 		c->state = C_AUTHED;
 		memcpy(c->device_id, j->dev.id, AUTHD_ID_LEN);
-		log_device("linked", c, j->ref.account_id);
+		log_device(j->again ? "linked (again)" : "linked", c, j->ref.account_id);
 		memcpy(m.linked.device_id, j->dev.id, AUTHD_ID_LEN);
 		snprintf(m.linked.account, sizeof(m.linked.account), "%s", j->email);
 		queue_msg(c, &m);
@@ -268,9 +285,18 @@ static void on_link(struct device_conn *c, const struct mp_link *l)
 	size_t len;
 	struct link_job *j;
 
+	int rc;
+
+	if (mp_key_acceptable(l->public_key) != 0) {
+		send_error(c, "invalid_key", CLOSE_AUTH_FAILED);
+		return;
+	}
 	/* The key must be the one that signed: a device proves it holds it. */
-	if (mp_signed_link(c->nonce, l->secret, l->public_key, l->name, in, &len) != 0 ||
-	    mp_verify(l->public_key, in, len, l->sig) != 0) {
+	rc = mp_signed_link(c->nonce, l->secret, l->public_key, l->name, in, &len);
+	if (rc == 0)
+		rc = mp_verify(l->public_key, in, len, l->sig);
+	OPENSSL_cleanse(in, sizeof(in)); /* it holds the link secret */
+	if (rc != 0) {
 		send_error(c, "bad_signature", CLOSE_AUTH_FAILED);
 		return;
 	}
@@ -354,10 +380,10 @@ static void auth_done(struct job *job)
 		free(j);
 		return;
 	}
-	memcpy(c->device_id, j->device_id, AUTHD_ID_LEN);
 	if (job->store_rc != 0) {
 		send_error(c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
-	} else if (!j->found || mp_signed_auth(c->nonce, j->device_id, in, &len) != 0 ||
+	} else if (c->revoked || !j->found ||
+		   mp_signed_auth(c->nonce, j->device_id, in, &len) != 0 ||
 		   mp_verify(j->dev.public_key, in, len, j->sig) != 0) {
 		/* An unknown device and a wrong key read the same. */
 		log_device("auth refused", c, j->found ? j->dev.account_id : NULL);
@@ -386,6 +412,8 @@ static void on_auth(struct device_conn *c, const struct mp_auth *a)
 		return;
 	}
 	j->c = c;
+	/* The device it claims: a removal meanwhile finds it here. */
+	memcpy(c->device_id, a->device_id, AUTHD_ID_LEN);
 	memcpy(j->device_id, a->device_id, AUTHD_ID_LEN);
 	memcpy(j->sig, a->sig, MP_SIG_LEN);
 	j->now = authd_now();
@@ -477,17 +505,23 @@ static bool receive(struct device_conn *c, struct lws *wsi, const char *in, size
 /* --- the protocol ----------------------------------------------------------------------- */
 
 /* Whether the comma-separated list offers the subprotocol. */
-static bool offers(const char *list, const char *want)
+/*
+ * Whether lws will pick the device protocol for this list: lws binds the
+ * first offered name it serves, so MP_SUBPROTOCOL must come before any of
+ * authd's other protocol names ("http", "authd-store").
+ */
+static bool picks_device(const char *list)
 {
-	size_t wlen = strlen(want);
-
 	while (*list) {
 		size_t n;
 
 		list += strspn(list, " \t,");
 		n = strcspn(list, " \t,");
-		if (n == wlen && strncmp(list, want, n) == 0)
+		if (n == strlen(MP_SUBPROTOCOL) && strncmp(list, MP_SUBPROTOCOL, n) == 0)
 			return true;
+		if ((n == 4 && strncmp(list, "http", 4) == 0) ||
+		    (n == 11 && strncmp(list, "authd-store", 11) == 0))
+			return false;
 		list += n;
 	}
 	return false;
@@ -503,7 +537,7 @@ enum api_error ws_device_upgrade_check(struct lws *wsi)
 	    (strcmp(uri, "/1/device") != 0 && strcmp(uri, "/device") != 0))
 		return E_NOT_FOUND;
 	if (lws_hdr_copy(wsi, proto, sizeof(proto), WSI_TOKEN_PROTOCOL) <= 0 ||
-	    !offers(proto, MP_SUBPROTOCOL))
+	    !picks_device(proto))
 		return E_UNSUPPORTED_SUBPROTOCOL;
 	/* A native app sends no Origin; a page may only be authd's own
 	 * (scheme://host:port of the public URL). */
@@ -608,6 +642,8 @@ void ws_device_revoked(const uint8_t device_id[AUTHD_ID_LEN])
 	{
 		struct device_conn *c = lws_container_of(d, struct device_conn, list);
 
+		if (c->state == C_BUSY && memcmp(c->device_id, device_id, AUTHD_ID_LEN) == 0)
+			c->revoked = true; /* its auth, under way, will be refused */
 		if (c->state == C_AUTHED && memcmp(c->device_id, device_id, AUTHD_ID_LEN) == 0) {
 			struct mp_msg m = {.type = MP_REVOKED};
 

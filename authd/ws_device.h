@@ -36,7 +36,8 @@ void ws_device_revoked(const uint8_t device_id[AUTHD_ID_LEN]);
 /* Open channels on this node, and how many are authenticated. */
 void ws_device_counts(unsigned *open, unsigned *authenticated);
 
-/* Closes every channel (at shutdown, before the context goes). */
+/* Cancels every channel's timer (at shutdown, before the context goes;
+ * lws_context_destroy() then closes the connections). */
 void ws_device_stop(void);
 
 #endif

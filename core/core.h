@@ -285,6 +285,25 @@ struct core_factor_hist {
 void core_factor_failure(struct core_factor_hist *h, int64_t now);
 void core_factor_success(struct core_factor_hist *h);
 
+/*
+ * A linked device's TOTP credential (SHA-1, 6 digits, 30 s): its seed
+ * sealed under aad (the account id, then the device id), and the last step
+ * it accepted. A device's codes are TOTP codes of the account: the same
+ * step accepts them, each device never twice.
+ */
+#define CORE_DEVICES_MAX 20
+struct core_device_totp {
+	uint8_t seed[SEALED_SEED_MAX];
+	uint8_t seed_len;
+	int64_t last_step; /* -1: none yet */
+	uint8_t aad[2 * AUTHD_ID_LEN];
+};
+
+/* A device's TOTP credential: checks code against its sealed seed, never
+ * accepting a step at or before its last; on success d->last_step moves. */
+enum core_verdict core_device_totp_check(struct core_device_totp *d, const struct core_keys *k,
+					 const char *code, size_t len, int64_t now);
+
 /* TOTP: checks code against t's enabled seed (pending: its enrolment's),
  * never accepting a step at or before the last accepted one; on success
  * t->last_step moves to the accepted step. */
@@ -341,13 +360,28 @@ struct core_second_factor {
 	struct totp_rec totp;
 	struct backup_rec backup;
 	struct core_factor_hist hist;
+	/* The account's devices, when the shell read them (it must whenever
+	 * core_second_factor_wants_devices() says so): n_devices 0 with
+	 * devices_read means none. */
+	bool devices_read;
+	struct core_device_totp *devices;
+	unsigned n_devices;
 	/* out */
 	enum core_verdict verdict;
 	int64_t retry_after;
 	enum { CORE_LOGIN_KEEP, CORE_LOGIN_PUT, CORE_LOGIN_DEL } login_write;
 	bool totp_write, backup_write;
+	int device_write; /* the device whose last_step moved (write it), or -1 */
 	unsigned backup_left;
 };
+
+/*
+ * Whether the step needs the account's devices, given the records read so
+ * far (login, TOTP) and the precheck: only a code the account's own TOTP
+ * accepts, or a backup code while TOTP is on, is decided without them.
+ */
+bool core_second_factor_wants_devices(const struct core_second_factor *s, enum core_method m,
+				      const struct core_totp_precheck *pre);
 void core_second_factor_step(struct core_second_factor *s, enum core_method m, const char *code,
 			     size_t len, const struct core_totp_precheck *pre, int64_t now,
 			     const struct core_keys *k, const struct core_params *p);
@@ -375,11 +409,14 @@ struct core_password_login {
 	bool totp_found, backup_found;
 	struct totp_rec totp;
 	struct backup_rec backup;
+	unsigned devices; /* linked to the account */
 	/* out */
 	enum core_verdict verdict;
 	int64_t retry_after; /* with CORE_THROTTLED */
 	bool subject_write, account_write;
-	bool second_factor, totp_locked, has_backup;
+	/* A second factor is due when TOTP is on or a device is linked;
+	 * has_totp: TOTP codes are accepted (the app's or a device's). */
+	bool second_factor, totp_locked, has_backup, has_totp;
 	struct login login;	/* when second_factor */
 	struct session session; /* when not */
 };

@@ -96,6 +96,24 @@ static enum core_verdict totp_verdict(int rc)
 	}
 }
 
+enum core_verdict core_device_totp_check(struct core_device_totp *d, const struct core_keys *k,
+					 const char *code, size_t len, int64_t now)
+{
+	struct otp_totp_params p = OTP_TOTP_PARAMS_DEFAULT;
+	uint8_t seed[SEALED_SEED_MAX];
+	uint64_t step = 0;
+	long slen = core_unseal(k->totp, d->aad, sizeof(d->aad), d->seed, d->seed_len, seed);
+	int rc;
+
+	if (slen <= 0)
+		return CORE_DAMAGED;
+	rc = otp_totp_verify(seed, (size_t)slen, &p, (uint64_t)now, code, len, d->last_step, &step);
+	OPENSSL_cleanse(seed, sizeof(seed));
+	if (rc == 0)
+		d->last_step = (int64_t)step;
+	return totp_verdict(rc);
+}
+
 enum core_verdict core_totp_check(struct totp_rec *t, const struct core_keys *k,
 				  const uint8_t account_id[AUTHD_ID_LEN], bool pending,
 				  const char *code, size_t len, int64_t now)

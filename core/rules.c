@@ -40,6 +40,54 @@ static bool factor_may_try(const struct core_factor_hist *h, bool totp, int64_t 
 	return true;
 }
 
+bool core_second_factor_wants_devices(const struct core_second_factor *s, enum core_method m,
+				      const struct core_totp_precheck *pre)
+{
+	struct totp_rec t;
+	enum core_verdict v;
+
+	if (!s->login_found)
+		return false;
+	if (!s->totp_found || !s->totp.enabled)
+		return true; /* the devices are what keeps 2FA on */
+	if (m == CORE_BACKUP_CODE)
+		return false;
+	/* A code the app's credential accepts needs nothing else. */
+	t = s->totp;
+	return pre == NULL || !core_totp_apply(&t, pre, &v) || v != CORE_OK;
+}
+
+/* A TOTP code against the account's credential, then its devices': the
+ * first that accepts it wins; a replay on any of them is told as one. */
+static void totp_step(struct core_second_factor *s, const char *code, size_t len,
+		      const struct core_totp_precheck *pre, int64_t now, const struct core_keys *k)
+{
+	bool reused = false;
+
+	s->verdict = CORE_INVALID_CODE;
+	if (s->totp_found && s->totp.enabled) {
+		if (pre == NULL || !core_totp_apply(&s->totp, pre, &s->verdict))
+			s->verdict = core_totp_check(&s->totp, k, s->login.account_id, false, code,
+						     len, now);
+		if (s->verdict == CORE_OK || s->verdict == CORE_DAMAGED) {
+			s->totp_write = s->verdict == CORE_OK;
+			return;
+		}
+		reused = s->verdict == CORE_CODE_REUSED;
+	}
+	for (unsigned i = 0; s->devices_read && i < s->n_devices; i++) {
+		enum core_verdict v = core_device_totp_check(&s->devices[i], k, code, len, now);
+
+		if (v == CORE_OK || v == CORE_DAMAGED) {
+			s->verdict = v;
+			s->device_write = v == CORE_OK ? (int)i : -1;
+			return;
+		}
+		reused = reused || v == CORE_CODE_REUSED;
+	}
+	s->verdict = reused ? CORE_CODE_REUSED : CORE_INVALID_CODE;
+}
+
 void core_second_factor_step(struct core_second_factor *s, enum core_method m, const char *code,
 			     size_t len, const struct core_totp_precheck *pre, int64_t now,
 			     const struct core_keys *k, const struct core_params *p)
@@ -48,6 +96,7 @@ void core_second_factor_step(struct core_second_factor *s, enum core_method m, c
 	s->retry_after = 0;
 	s->login_write = CORE_LOGIN_KEEP;
 	s->totp_write = s->backup_write = false;
+	s->device_write = -1;
 	s->hist.factor_dirty = s->hist.account_dirty = false;
 	s->backup_left = 0;
 	if (!s->login_found)
@@ -58,19 +107,17 @@ void core_second_factor_step(struct core_second_factor *s, enum core_method m, c
 	}
 	if (!factor_may_try(&s->hist, m == CORE_TOTP, now, &s->verdict, &s->retry_after))
 		return;
-	/* The factor must still be on now (removal takes effect at once). */
-	if (!s->totp_found || !s->totp.enabled) {
+	/* A second factor must still be on now (removal takes effect at once):
+	 * TOTP, or a linked device. */
+	if ((!s->totp_found || !s->totp.enabled) && !(s->devices_read && s->n_devices > 0)) {
 		s->verdict = CORE_LOGIN_EXPIRED;
 		s->login_write = CORE_LOGIN_DEL;
 		return;
 	}
 	if (m == CORE_TOTP) {
-		if (pre == NULL || !core_totp_apply(&s->totp, pre, &s->verdict))
-			s->verdict = core_totp_check(&s->totp, k, s->login.account_id, false, code,
-						     len, now);
+		totp_step(s, code, len, pre, now, k);
 		if (s->verdict == CORE_DAMAGED)
 			return;
-		s->totp_write = s->verdict == CORE_OK;
 	} else {
 		if (!s->backup_found) {
 			s->verdict = CORE_METHOD_NOT_ENABLED;
@@ -100,7 +147,7 @@ void core_password_login_decide(struct core_password_login *l, int64_t now,
 	l->retry_after = 0;
 	l->subject_write = l->account_write = false;
 	l->hist.factor_dirty = l->hist.account_dirty = false;
-	l->second_factor = l->totp_locked = l->has_backup = false;
+	l->second_factor = l->totp_locked = l->has_backup = l->has_totp = false;
 	/* As stored now, whatever the loop saw (cluster-wide on PostgreSQL). */
 	l->retry_after = throttle_retry_after(&l->subject, &throttle_account_policy, now, 0);
 	cap = throttle_retry_after(&l->hist.account, &throttle_account_hourly_policy, now, 0);
@@ -134,7 +181,8 @@ void core_password_login_decide(struct core_password_login *l, int64_t now,
 		l->account_write = true;
 	}
 	l->verdict = CORE_OK;
-	if (l->totp_found && l->totp.enabled) {
+	l->has_totp = (l->totp_found && l->totp.enabled) || l->devices > 0;
+	if (l->has_totp) {
 		memset(&l->login, 0, sizeof(l->login));
 		memcpy(l->login.account_id, l->account.id, AUTHD_ID_LEN);
 		l->login.created_at = now;

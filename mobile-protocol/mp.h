@@ -196,11 +196,16 @@ int mp_signed_answer(const uint8_t challenge_id[MP_ID_LEN],
 
 /* The Ed25519 public key of a private key seed. */
 int mp_key_public(const uint8_t seed[MP_KEY_LEN], uint8_t public_key[MP_KEY_LEN]) MP_WUR;
+/* Whether a public key may be linked: not one of the points of small order
+ * (under which a signature can verify for messages its signer never saw),
+ * in any of their encodings. MP_E_INVALID otherwise. */
+int mp_key_acceptable(const uint8_t public_key[MP_KEY_LEN]) MP_WUR;
 /* Signs msg with the private key seed (deterministic, RFC 8032). */
 int mp_sign(const uint8_t seed[MP_KEY_LEN], const uint8_t *msg, size_t len,
 	    uint8_t sig[MP_SIG_LEN]) MP_WUR;
 /* 0 when sig is public_key's signature of msg, else MP_E_BAD_SIGNATURE
- * (a key that is not a valid point too), or MP_E_INTERNAL. */
+ * (a key that is not a valid point too), or MP_E_INTERNAL. OpenSSL's error
+ * queue is left empty either way. */
 int mp_verify(const uint8_t public_key[MP_KEY_LEN], const uint8_t *msg, size_t len,
 	      const uint8_t sig[MP_SIG_LEN]) MP_WUR;
 
@@ -217,8 +222,12 @@ struct mp_link_uri {
 int mp_link_uri_build(const struct mp_link_uri *u, char *out, size_t cap) MP_WUR;
 /* Parses a linking URI. MP_E_VERSION for a v other than 1, MP_E_INVALID
  * for anything else wrong (missing or repeated parameter, bad encoding, a
- * secret that is not 32 bytes). */
+ * secret that is not MP_SECRET_LEN bytes). */
 int mp_link_uri_parse(const char *uri, struct mp_link_uri *out) MP_WUR;
+
+/* Whether len bytes of UTF-8 are text a device may show: no control
+ * characters (C0, DEL, C1), no bidirectional overrides or isolates. */
+bool mp_text_ok(const char *s, size_t len);
 
 /* Hex ids: 32 lowercase digits <-> 16 bytes. parse: MP_E_INVALID for
  * anything else (upper case included). format writes 33 bytes. */

@@ -121,17 +121,32 @@ static int name_index(const char *const *names, size_t n, const char *s)
 	return 0;
 }
 
-static bool text_ok(const char *s, size_t len, size_t min, size_t max)
+/*
+ * Text a device shows or authd lists: no C0 or C1 control characters, no
+ * bidirectional overrides or isolates (U+202A..U+202E, U+2066..U+2069),
+ * which could make a name read as something else. (The encoding is
+ * already valid UTF-8: jansson checks it.)
+ */
+bool mp_text_ok(const char *s, size_t len)
 {
-	if (len < min || len > max)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+	const unsigned char *p = (const unsigned char *)s;
 
-		if (c < 0x20 || c == 0x7f)
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return false;
+		if (p[i] == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+			return false; /* U+0080..U+009F */
+		if (p[i] == 0xe2 && i + 2 < len &&
+		    ((p[i + 1] == 0x80 && p[i + 2] >= 0xaa && p[i + 2] <= 0xae) ||
+		     (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)))
 			return false;
 	}
 	return true;
+}
+
+static bool text_ok(const char *s, size_t len, size_t min, size_t max)
+{
+	return len >= min && len <= max && mp_text_ok(s, len);
 }
 
 static bool code_ok(const char *s, size_t len, size_t max)

@@ -87,6 +87,52 @@ int mp_signed_answer(const uint8_t challenge_id[MP_ID_LEN],
 	return 0;
 }
 
+/*
+ * The encodings of Ed25519's points of small order (orders 1, 2, 4, 8), as
+ * libsodium lists them, and the non-canonical encodings of 0 and 1 (y = p,
+ * p + 1). Compared without the sign bit, so each stands for both signs.
+ */
+static const uint8_t small_order[][MP_KEY_LEN] = {
+    /* 0 (order 4) */
+    {0},
+    /* 1 (order 1) */
+    {1},
+    /* order 8 */
+    {0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4,
+     0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6,
+     0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05},
+    /* order 8 */
+    {0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b,
+     0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39,
+     0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a},
+    /* p - 1 (order 2) */
+    {0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+    /* p (0, not canonical) */
+    {0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+    /* p + 1 (1, not canonical) */
+    {0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+};
+
+int mp_key_acceptable(const uint8_t public_key[MP_KEY_LEN])
+{
+	for (size_t j = 0; j < sizeof(small_order) / sizeof(small_order[0]); j++) {
+		uint8_t diff =
+		    (uint8_t)((public_key[MP_KEY_LEN - 1] & 0x7f) ^ small_order[j][MP_KEY_LEN - 1]);
+
+		for (size_t i = 0; i < MP_KEY_LEN - 1; i++)
+			diff |= (uint8_t)(public_key[i] ^ small_order[j][i]);
+		if (diff == 0)
+			return MP_E_INVALID;
+	}
+	return 0;
+}
+
 int mp_key_public(const uint8_t seed[MP_KEY_LEN], uint8_t public_key[MP_KEY_LEN])
 {
 	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, MP_KEY_LEN);
@@ -95,6 +141,8 @@ int mp_key_public(const uint8_t seed[MP_KEY_LEN], uint8_t public_key[MP_KEY_LEN]
 
 	if (k != NULL && EVP_PKEY_get_raw_public_key(k, public_key, &n) == 1 && n == MP_KEY_LEN)
 		rc = 0;
+	else
+		ERR_clear_error();
 	EVP_PKEY_free(k);
 	return rc;
 }
@@ -116,6 +164,8 @@ int mp_sign(const uint8_t seed[MP_KEY_LEN], const uint8_t *msg, size_t len, uint
 	memcpy(sig, tmp, MP_SIG_LEN);
 	rc = 0;
 out:
+	if (rc != 0)
+		ERR_clear_error();
 	EVP_MD_CTX_free(ctx);
 	EVP_PKEY_free(k);
 	return rc;
@@ -130,8 +180,10 @@ int mp_verify(const uint8_t public_key[MP_KEY_LEN], const uint8_t *msg, size_t l
 
 	/* OpenSSL takes any 32 bytes as a key; a point that does not decode
 	 * fails the verification below. */
-	if (k == NULL)
+	if (k == NULL) {
+		ERR_clear_error();
 		return MP_E_INTERNAL;
+	}
 	if ((ctx = EVP_MD_CTX_new()) == NULL) {
 		rc = MP_E_INTERNAL;
 		goto out;
@@ -142,9 +194,11 @@ int mp_verify(const uint8_t public_key[MP_KEY_LEN], const uint8_t *msg, size_t l
 	}
 	if (EVP_DigestVerify(ctx, sig, MP_SIG_LEN, msg, len) == 1)
 		rc = 0;
-	else
-		ERR_clear_error(); /* a forged signature is not OpenSSL's failure */
 out:
+	/* A forged signature is not OpenSSL's failure: nothing stays queued
+	 * for the next TLS call on this thread. */
+	if (rc != 0)
+		ERR_clear_error();
 	EVP_MD_CTX_free(ctx);
 	EVP_PKEY_free(k);
 	return rc;

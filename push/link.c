@@ -83,6 +83,15 @@ void push_link_ref(const uint8_t secret[MP_SECRET_LEN], struct token_ref *ref)
 	authd_sha256(secret, MP_SECRET_LEN, ref->hash);
 }
 
+void push_device_totp(const struct push_device *d, struct core_device_totp *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->seed, d->seed, d->seed_len);
+	out->seed_len = d->seed_len;
+	out->last_step = d->last_step;
+	seed_aad(out->aad, d->account_id, d->id);
+}
+
 bool push_link_usable(const struct push_link *link, int64_t now)
 {
 	return link->linked_at == 0 && now < link->expires_at;
@@ -92,15 +101,7 @@ bool push_name_ok(const char *name)
 {
 	size_t n = strnlen(name, PUSH_NAME_MAX + 1);
 
-	if (n < 1 || n > PUSH_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c < 0x20 || c == 0x7f)
-			return false;
-	}
-	return true;
+	return n >= 1 && n <= PUSH_NAME_MAX && mp_text_ok(name, n);
 }
 
 int push_link_complete(struct push_link *link, struct push_device *dev,

@@ -111,11 +111,15 @@ int push_link_complete(struct push_link *link, struct push_device *dev,
 		       const uint8_t public_key[MP_KEY_LEN], const char *name, unsigned devices,
 		       int64_t now) PUSH_WUR;
 
+/* The device's TOTP credential as the second-factor step takes it (its
+ * seed stays sealed; the aad names the account and the device). */
+void push_device_totp(const struct push_device *d, struct core_device_totp *out);
+
 /* Whether an offer is still usable at now. */
 bool push_link_usable(const struct push_link *link, int64_t now);
 
 /* Whether a device name is acceptable: 1..PUSH_NAME_MAX bytes of UTF-8
- * (the caller checked the encoding), no control characters. */
+ * (the caller checked the encoding) that mp_text_ok() accepts. */
 bool push_name_ok(const char *name);
 
 /* --- push challenges ---------------------------------------------------------------- */

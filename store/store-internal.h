@@ -65,6 +65,7 @@ struct store_engine_ops {
 	int (*link_put)(struct store_txn *t, const struct token_ref *ref,
 			const struct push_link *l);
 	int (*link_del)(struct store_txn *t, const struct token_ref *ref);
+	int (*link_del_all)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
 	int (*device_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN],
 			  struct push_device *d);
 	int (*device_put)(struct store_txn *t, const struct push_device *d);

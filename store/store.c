@@ -256,6 +256,11 @@ int store_link_del(struct store_txn *t, const struct token_ref *ref)
 	return t->ops->link_del(t, ref);
 }
 
+int store_link_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	return t->ops->link_del_all(t, account_id);
+}
+
 int store_device_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct push_device *d)
 {
 	return t->ops->device_get(t, id, d);

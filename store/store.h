@@ -223,6 +223,7 @@ int store_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 int store_link_get(struct store_txn *t, const struct token_ref *ref, struct push_link *l);
 int store_link_put(struct store_txn *t, const struct token_ref *ref, const struct push_link *l);
 int store_link_del(struct store_txn *t, const struct token_ref *ref);
+int store_link_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
 
 /*
  * Linked devices. A device is found by its id alone (its channel names only

@@ -789,6 +789,11 @@ int lmdb_link_del(struct store_txn *t, const struct token_ref *ref)
 	return cluster_del(lmdb_of(t), ref->account_id, KIND_LINK, ref->hash);
 }
 
+int lmdb_link_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	return cluster_del_kind(lmdb_of(t), account_id, KIND_LINK, NULL);
+}
+
 /* --- devices ------------------------------------------------------------------------- */
 
 /*

@@ -84,6 +84,7 @@ int lmdb_account_by_email(struct store_txn *t, const char *email, uint8_t id[AUT
 int lmdb_link_get(struct store_txn *t, const struct token_ref *ref, struct push_link *l);
 int lmdb_link_put(struct store_txn *t, const struct token_ref *ref, const struct push_link *l);
 int lmdb_link_del(struct store_txn *t, const struct token_ref *ref);
+int lmdb_link_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
 int lmdb_device_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct push_device *d);
 int lmdb_device_put(struct store_txn *t, const struct push_device *d);
 int lmdb_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

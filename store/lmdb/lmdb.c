@@ -471,6 +471,7 @@ const struct store_engine_ops store_lmdb_engine = {
     .link_get = lmdb_link_get,
     .link_put = lmdb_link_put,
     .link_del = lmdb_link_del,
+    .link_del_all = lmdb_link_del_all,
     .device_get = lmdb_device_get,
     .device_put = lmdb_device_put,
     .device_del = lmdb_device_del,

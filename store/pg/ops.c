@@ -148,6 +148,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 		     "EXCLUDED.linked_at, seed = EXCLUDED.seed"},
     [ST_LINK_DEL] = {"link_del", "DELETE FROM device_links WHERE account_id = $1::bytea AND "
 				 "token_hash = $2::bytea"},
+    [ST_LINK_DEL_ALL] = {"link_del_all", "DELETE FROM device_links WHERE account_id = $1::bytea"},
     [ST_DEVICE_GET] = {"device_get", "SELECT " DEVICE_COLS " FROM devices WHERE id = $1::bytea"},
     [ST_DEVICE_PUT] =
 	{"device_put",
@@ -1286,6 +1287,14 @@ int pg_link_del(struct store_txn *t, const struct token_ref *ref)
 	param(&p, ref->account_id, AUTHD_ID_LEN);
 	param(&p, ref->hash, AUTHD_HASH_LEN);
 	return run(t, ST_LINK_DEL, &p);
+}
+
+int pg_link_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct pg_params p = {0};
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	return run(t, ST_LINK_DEL_ALL, &p);
 }
 
 /* --- devices ---------------------------------------------------------------------- */

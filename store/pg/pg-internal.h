@@ -146,6 +146,7 @@ enum pg_stmt {
 	ST_LINK_GET,
 	ST_LINK_PUT,
 	ST_LINK_DEL,
+	ST_LINK_DEL_ALL,
 	ST_DEVICE_GET,
 	ST_DEVICE_PUT,
 	ST_DEVICE_DEL,
@@ -278,6 +279,7 @@ int pg_session_get(struct store_txn *t, const struct token_ref *ref, struct sess
 int pg_link_get(struct store_txn *t, const struct token_ref *ref, struct push_link *l);
 int pg_link_put(struct store_txn *t, const struct token_ref *ref, const struct push_link *l);
 int pg_link_del(struct store_txn *t, const struct token_ref *ref);
+int pg_link_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
 int pg_device_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct push_device *d);
 int pg_device_put(struct store_txn *t, const struct push_device *d);
 int pg_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -875,6 +875,7 @@ const struct store_engine_ops store_pg_engine = {
     .link_get = pg_link_get,
     .link_put = pg_link_put,
     .link_del = pg_link_del,
+    .link_del_all = pg_link_del_all,
     .device_get = pg_device_get,
     .device_put = pg_device_put,
     .device_del = pg_device_del,

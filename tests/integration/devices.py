@@ -14,7 +14,7 @@ import unittest
 import urllib.parse
 import uuid
 
-from authd_harness import OwnAuthd, remember_secret
+from authd_harness import OwnAuthd, remember_secret, totp
 from phone_harness import SUBPROTOCOL, Phone, b64url, parse_link_uri, signed_auth
 from ws_client import HandshakeRefused, WebSocket
 
@@ -161,6 +161,15 @@ class Devices(OwnAuthd, unittest.TestCase):
             with self.assertRaises(HandshakeRefused, msg=kw) as refused:
                 WebSocket(port, **kw)
             self.assertEqual(refused.exception.status, status, kw)
+        # lws binds the first offered name it serves: ours must come first.
+        for offered in ("authd-store, " + SUBPROTOCOL, "http, " + SUBPROTOCOL):
+            with self.assertRaises(HandshakeRefused) as refused:
+                WebSocket(port, "/1/device", subprotocol=offered)
+            self.assertEqual(refused.exception.status, 400, offered)
+        # Another kind of upgrade (h2c): authd speaks HTTP/1.1 only.
+        r = self.a.get("/1/health", headers={"Connection": "Upgrade, HTTP2-Settings",
+                                             "Upgrade": "h2c", "HTTP2-Settings": "AAMAAABkAAQAAP__"})
+        self.assertEqual((r.status, r.json["code"]), (400, "upgrade_not_supported"), r)
         # A later app may offer a newer version first.
         ws = WebSocket(port, "/1/device", subprotocol="authd-device.v2, " + SUBPROTOCOL)
         self.assertEqual(ws.subprotocol, SUBPROTOCOL)
@@ -195,6 +204,82 @@ class Devices(OwnAuthd, unittest.TestCase):
         self.assertTrue(ws.closed_by_peer())
         # authd still serves.
         self.assertEqual(self.a.get("/1/health").status, 200)
+
+    def test_link_again_and_weak_keys(self):
+        _, tok = self.account()
+        offer = self.offer(tok)
+        phone = Phone()
+        ws, linked = phone.link(self.a.port, offer["link_uri"])
+        self.assertEqual(linked["type"], "linked")
+        ws.close()
+        # The same key again (its `linked` lost with a connection): the
+        # same device, not a second one; another key is refused.
+        ws, again = Phone(seed=phone.seed).link(self.a.port, offer["link_uri"])
+        self.assertEqual(again["device_id"], linked["device_id"], again)
+        self.assertEqual(ws.recv_json()["type"], "ready")
+        ws.close()
+        ws, refused = Phone().link(self.a.port, offer["link_uri"])
+        self.assertEqual(refused, {"type": "error", "code": "link_invalid"})
+        self.assertEqual(len(self.a.get("/1/me/devices", token=tok).json["devices"]), 1)
+        # A key of small order (under which forgeries verify) is refused.
+        offer = self.offer(tok)
+        info = parse_link_uri(offer["link_uri"])
+        ws, nonce = Phone().connect(self.a.port)
+        weak = bytes([1]) + bytes(31)
+        ws.send_json({"type": "link", "secret": b64url(info["secret"]),
+                      "public_key": b64url(weak), "name": "weak",
+                      "sig": b64url(bytes([1]) + bytes(63))})
+        self.assertEqual(ws.recv_json(), {"type": "error", "code": "invalid_key"})
+        self.assertEqual(ws.expect_close(), 4401)
+
+    def test_password_change_ends_offers(self):
+        e, tok = self.account()
+        offer = self.offer(tok)
+        remember_secret("a changed long passphrase")
+        r = self.a.put("/1/me/password", {"current_password": "correct horse battery",
+                                          "new_password": "a changed long passphrase"}, token=tok)
+        self.assertEqual(r.status, 204, r)
+        ws, refused = Phone().link(self.a.port, offer["link_uri"])
+        self.assertEqual(refused, {"type": "error", "code": "link_invalid"})
+
+    def test_a_device_is_a_second_factor(self):
+        """A linked device turns the second factor on; its offline codes
+        (the otpauth secret of its linking URI) pass the TOTP step, each
+        step once; removing the device turns it off again."""
+        e, tok = self.account()
+        self.assertEqual(self.a.login(e).json["state"], "done")
+        offer = self.offer(tok)
+        phone = Phone()
+        ws, linked = phone.link(self.a.port, offer["link_uri"])
+        self.assertEqual(linked["type"], "linked")
+        ws.close()
+        secret = urllib.parse.parse_qs(urllib.parse.urlsplit(phone.totp).query)["secret"][0]
+        remember_secret(secret)
+        step = self.a.login(e).json
+        self.assertEqual((step["state"], step["methods"]), ("second_factor", ["totp"]))
+        now = self.a.advance(30)
+        code = totp(secret, now)
+        r = self.a.post("/1/login/totp", {"login_id": step["login_id"], "code": code})
+        self.assertEqual(r.status, 200, r)
+        remember_secret(r.json["session"])
+        fresh = r.json["session"]
+        # The same step again, on a new login: refused, and counted.
+        step = self.a.login(e).json
+        r = self.a.post("/1/login/totp", {"login_id": step["login_id"], "code": code})
+        self.assertEqual((r.status, r.json["code"]), (401, "code_reused"))
+        r = self.a.post("/1/login/totp", {"login_id": step["login_id"], "code": "000000"
+                                          if code != "000000" else "111111"})
+        self.assertEqual((r.status, r.json["code"]), (401, "invalid_code"))
+        # The next step's code works.
+        now = self.a.advance(30)
+        r = self.a.post("/1/login/totp", {"login_id": step["login_id"],
+                                          "code": totp(secret, now)})
+        self.assertEqual(r.status, 200, r)
+        remember_secret(r.json["session"])
+        # Removed: no second factor any more, and its codes are worthless.
+        self.assertEqual(self.a.delete(f"/1/me/devices/{linked['device_id']}",
+                                       token=fresh).status, 204)
+        self.assertEqual(self.a.login(e).json["state"], "done")
 
     def test_silent_channel_is_closed(self):
         ws, _ = Phone().connect(self.a.port)

@@ -53,7 +53,8 @@ class Phone:
     """One key pair (one link). `seed` fixes the key (tests of forgeries)."""
 
     def __init__(self, seed=None):
-        self.key = Ed25519PrivateKey.from_private_bytes(seed or os.urandom(32))
+        self.seed = seed or os.urandom(32)
+        self.key = Ed25519PrivateKey.from_private_bytes(self.seed)
         self.public_key = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         self.device_id = None
         self.totp = None

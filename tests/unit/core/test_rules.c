@@ -496,6 +496,147 @@ static void test_session_new_and_expiry(void **state)
 	assert_int_equal(core_session_expires(&s, params.session_idle), NOW + 43200);
 }
 
+/* --- devices' TOTP codes ------------------------------------------------------------ */
+
+/* Device d's seed: its own bytes, sealed to the account and the device. */
+static void device_seed(unsigned d, uint8_t raw[20])
+{
+	memset(raw, 0x60 + (int)d, 20);
+}
+
+static struct core_device_totp device_on(unsigned d, int64_t last_step)
+{
+	struct core_device_totp t;
+	uint8_t raw[20], nonce[SEAL_NONCE] = {2};
+
+	memset(&t, 0, sizeof(t));
+	memcpy(t.aad, account, AUTHD_ID_LEN);
+	memset(t.aad + AUTHD_ID_LEN, (int)d + 1, AUTHD_ID_LEN);
+	device_seed(d, raw);
+	assert_int_equal(core_seal(totp_key, nonce, t.aad, sizeof(t.aad), raw, sizeof(raw), t.seed),
+			 0);
+	t.seed_len = sizeof(raw) + SEAL_OVERHEAD;
+	t.last_step = last_step;
+	return t;
+}
+
+static void device_code_at(unsigned d, int64_t at, char out[OTP_DIGITS_MAX + 1])
+{
+	struct otp_totp_params p = OTP_TOTP_PARAMS_DEFAULT;
+	uint8_t raw[20];
+
+	device_seed(d, raw);
+	assert_int_equal(otp_totp(raw, sizeof(raw), &p, (uint64_t)at, out), 0);
+}
+
+static void test_device_codes(void **state)
+{
+	static const struct {
+		const char *name;
+		bool app;    /* the account's own TOTP is on */
+		unsigned n;  /* devices */
+		int code_of; /* -1: the app's, -2: nobody's, else that device's */
+		bool replay; /* the code's step was already used by its owner */
+		enum core_verdict want;
+		int device_write;
+		bool totp_write;
+	} cases[] = {
+	    {"device code, no app", 0, 2, 1, 0, CORE_OK, 1, 0},
+	    {"device code beside the app", 1, 2, 0, 0, CORE_OK, 0, 0},
+	    {"app code beside devices", 1, 2, -1, 0, CORE_OK, -1, 1},
+	    {"nobody's code", 1, 2, -2, 0, CORE_INVALID_CODE, -1, 0},
+	    {"device code used before", 0, 2, 1, 1, CORE_CODE_REUSED, -1, 0},
+	    {"app code used before, devices on", 1, 1, -1, 1, CORE_CODE_REUSED, -1, 0},
+	    {"no device left, no app", 0, 0, 0, 0, CORE_LOGIN_EXPIRED, -1, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct core_second_factor s;
+		struct core_device_totp devs[2];
+		int64_t used = NOW / 30 - 1;
+		char code[OTP_DIGITS_MAX + 1] = "000000";
+
+		memset(&s, 0, sizeof(s));
+		s.login_found = true;
+		memcpy(s.login.account_id, account, AUTHD_ID_LEN);
+		s.login.expires_at = NOW + 100;
+		s.totp_found = cases[i].app;
+		if (cases[i].app)
+			s.totp =
+			    totp_on(cases[i].replay && cases[i].code_of == -1 ? NOW / 30 : used);
+		for (unsigned d = 0; d < 2; d++)
+			devs[d] = device_on(
+			    d, cases[i].replay && (int)d == cases[i].code_of ? NOW / 30 : used);
+		if (cases[i].code_of == -1)
+			code_at(NOW, code);
+		else if (cases[i].code_of >= 0)
+			device_code_at((unsigned)cases[i].code_of, NOW, code);
+		/* The shell reads the devices when asked to. */
+		assert_true(core_second_factor_wants_devices(&s, CORE_TOTP, NULL) ||
+			    (cases[i].app && cases[i].code_of == -1 && !cases[i].replay));
+		s.devices_read = true;
+		s.devices = devs;
+		s.n_devices = cases[i].n;
+		core_second_factor_step(&s, CORE_TOTP, code, strlen(code), NULL, NOW, &keys,
+					&params);
+		if (s.verdict != cases[i].want || s.device_write != cases[i].device_write ||
+		    s.totp_write != cases[i].totp_write)
+			fail_msg("%s: verdict %d device_write %d totp_write %d", cases[i].name,
+				 s.verdict, s.device_write, s.totp_write);
+		if (s.device_write >= 0)
+			assert_int_equal(devs[s.device_write].last_step, NOW / 30);
+	}
+}
+
+/* A code the app's credential accepts (per the precheck) needs no device
+ * read; anything else, or no app, does. */
+static void test_wants_devices(void **state)
+{
+	struct core_second_factor s;
+	struct core_totp_precheck pre;
+	char code[OTP_DIGITS_MAX + 1];
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	assert_false(core_second_factor_wants_devices(&s, CORE_TOTP, NULL)); /* no login */
+	s.login_found = true;
+	s.login.expires_at = NOW + 100;
+	assert_true(core_second_factor_wants_devices(&s, CORE_TOTP, NULL));
+	assert_true(core_second_factor_wants_devices(&s, CORE_BACKUP_CODE, NULL));
+	s.totp_found = true;
+	s.totp = totp_on(NOW / 30 - 1);
+	assert_false(core_second_factor_wants_devices(&s, CORE_BACKUP_CODE, NULL));
+	code_at(NOW, code);
+	core_totp_precheck(&pre, &s.totp, &keys, account, code, strlen(code), NOW);
+	assert_false(core_second_factor_wants_devices(&s, CORE_TOTP, &pre));
+	core_totp_precheck(&pre, &s.totp, &keys, account, "123456", 6, NOW);
+	assert_true(core_second_factor_wants_devices(&s, CORE_TOTP, &pre));
+	assert_true(core_second_factor_wants_devices(&s, CORE_TOTP, NULL));
+}
+
+/* A linked device turns the second factor on at the password step. */
+static void test_password_login_with_devices(void **state)
+{
+	struct core_password_login l;
+
+	(void)state;
+	memset(&l, 0, sizeof(l));
+	l.known = l.password_ok = l.account_found = true;
+	memcpy(l.account.id, account, AUTHD_ID_LEN);
+	core_password_login_decide(&l, NOW, &params);
+	assert_int_equal(l.verdict, CORE_OK);
+	assert_false(l.second_factor);
+	assert_false(l.has_totp);
+	l.devices = 1;
+	core_password_login_decide(&l, NOW, &params);
+	assert_int_equal(l.verdict, CORE_OK);
+	assert_true(l.second_factor);
+	assert_true(l.has_totp);
+	assert_false(l.has_backup);
+	assert_int_equal(l.login.expires_at, NOW + params.login_ttl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +648,9 @@ int main(void)
 	    cmocka_unit_test(test_remove_and_regenerate),
 	    cmocka_unit_test(test_password_change),
 	    cmocka_unit_test(test_session_new_and_expiry),
+	    cmocka_unit_test(test_device_codes),
+	    cmocka_unit_test(test_wants_devices),
+	    cmocka_unit_test(test_password_login_with_devices),
 	};
 	uint8_t rnd[CORE_BACKUP_RANDOM];
 

@@ -152,6 +152,13 @@ static void test_malformed(void **state)
 	     MP_E_INVALID},
 	    {"{\"type\":\"answer_result\",\"id\":\"" ID "\",\"result\":\"refused\"}", MP_E_INVALID},
 	    {"{\"type\":\"error\",\"code\":\"Bad-Code\"}", MP_E_INVALID},
+	    /* A C1 control (U+0085) and a right-to-left override (U+202E). */
+	    {"{\"type\":\"linked\",\"device_id\":\"" ID "\",\"account\":\"a\\u0085b\"}",
+	     MP_E_INVALID},
+	    {"{\"type\":\"linked\",\"device_id\":\"" ID "\",\"account\":\"evil\\u202egpj.exe\"}",
+	     MP_E_INVALID},
+	    {"{\"type\":\"linked\",\"device_id\":\"" ID "\",\"account\":\"isolate\\u2066\"}",
+	     MP_E_INVALID},
 	    {"{\"type\":\"withdraw\",\"id\":\"" ID "\",\"reason\":\"bored\"}", MP_E_INVALID},
 	    {"{\"type\":\"ready\",\"device_id\":\"" ID "\",\"pending\":-1}", MP_E_INVALID},
 	};

@@ -222,6 +222,34 @@ static void test_input_refusals(void **state)
 			 MP_E_INVALID);
 }
 
+/* Points of small order, in either sign, may not be linked: under the
+ * identity a forged signature verifies for any message. */
+static void test_weak_keys(void **state)
+{
+	struct fixture f;
+	uint8_t key[MP_KEY_LEN] = {1}, sig[MP_SIG_LEN] = {1};
+
+	(void)state;
+	fixture(&f);
+	assert_int_equal(mp_verify(key, f.nonce, 32, sig), 0); /* why they are refused */
+	assert_int_equal(mp_key_acceptable(key), MP_E_INVALID);
+	key[31] = 0x80; /* the same point, the other sign */
+	assert_int_equal(mp_key_acceptable(key), MP_E_INVALID);
+	memset(key, 0, sizeof(key));
+	assert_int_equal(mp_key_acceptable(key), MP_E_INVALID);
+	memset(key, 0xff, sizeof(key));
+	key[0] = 0xec;
+	assert_int_equal(mp_key_acceptable(key), MP_E_INVALID);
+	key[0] = 0xee;
+	key[31] = 0x7f;
+	assert_int_equal(mp_key_acceptable(key), MP_E_INVALID);
+	unhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", key, 32);
+	assert_int_equal(mp_key_acceptable(key), MP_E_INVALID);
+	unhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85", key, 32);
+	assert_int_equal(mp_key_acceptable(key), MP_E_INVALID);
+	assert_int_equal(mp_key_acceptable(f.pub), 0);
+}
+
 static void test_openssl_failures(void **state)
 {
 	struct fixture f;
@@ -248,7 +276,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rfc8032),	     cmocka_unit_test(test_protocol_vectors),
 	    cmocka_unit_test(test_refusals),	     cmocka_unit_test(test_input_refusals),
-	    cmocka_unit_test(test_openssl_failures),
+	    cmocka_unit_test(test_openssl_failures), cmocka_unit_test(test_weak_keys),
 	};
 
 	return cmocka_run_group_tests(tests, load, NULL);

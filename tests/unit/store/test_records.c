@@ -475,6 +475,28 @@ static int devices_txn(struct store_txn *txn, void *arg)
 		a->rc_del_foreign = store_device_del(txn, a->d[2].account_id, a->d[0].id);
 		a->rc_del = store_device_del(txn, a->d[0].account_id, a->d[0].id);
 		return store_link_del(txn, &a->ref);
+	case 3: { /* two offers of the account, one of another, then all the account's go */
+		struct push_link other = a->link;
+		struct token_ref r2 = a->ref;
+
+		r2.hash[0] ^= 1;
+		memcpy(other.account_id, a->other_ref.account_id, AUTHD_ID_LEN);
+		if ((rc = store_link_put(txn, &a->ref, &a->link)) != 0 ||
+		    (rc = store_link_put(txn, &r2, &a->link)) != 0 ||
+		    (rc = store_link_put(txn, &a->other_ref, &other)) != 0)
+			return rc;
+		return store_link_del_all(txn, a->ref.account_id);
+	}
+	case 4: { /* which of those are left */
+		struct token_ref r2 = a->ref;
+		struct push_link l;
+
+		r2.hash[0] ^= 1;
+		a->rc_link = store_link_get(txn, &a->ref, &l);
+		a->rc_del = store_link_get(txn, &r2, &l);
+		a->rc_link_other = store_link_get(txn, &a->other_ref, &l);
+		return 0;
+	}
 	default:
 		return STORE_E_IO;
 	}
@@ -523,6 +545,14 @@ static void test_devices(void **state)
 	assert_int_equal(a.rc_get[1], 0);
 	assert_int_equal(a.n_listed, 1);
 	assert_int_equal(a.rc_link, STORE_E_NOTFOUND);
+	/* A password change takes every offer of the account, no other's. */
+	a.op = 3;
+	assert_int_equal(unit_write(devices_txn, &a), 0);
+	a.op = 4;
+	assert_int_equal(unit_read(devices_txn, &a), 0);
+	assert_int_equal(a.rc_link, STORE_E_NOTFOUND);
+	assert_int_equal(a.rc_del, STORE_E_NOTFOUND);
+	assert_int_equal(a.rc_link_other, 0);
 }
 
 /* A link offer reads back field for field. */
