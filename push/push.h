@@ -126,9 +126,10 @@ bool push_name_ok(const char *name);
 
 #define PUSH_TTL_DEFAULT     120 /* seconds a challenge waits for its answer */
 #define PUSH_TTL_MAX	     600
-#define PUSH_PENDING_MAX     3	/* challenges waiting at once, per account */
-#define PUSH_HOURLY_MAX	     10 /* challenges in any rolling hour, per account */
-#define PUSH_DENIALS_PAUSE   3	/* denials in a row that pause push */
+#define PUSH_PENDING_MAX     3	  /* challenges waiting at once, per account */
+#define PUSH_HOURLY_MAX	     10	  /* challenges in any rolling hour, per account */
+#define PUSH_DENIALS_PAUSE   3	  /* denials in a row that pause push */
+#define PUSH_KEEP_AFTER	     3600 /* seconds a challenge is kept after its end */
 #define PUSH_APPLICATION_MAX 64
 #define PUSH_BROWSER_MAX     64
 #define PUSH_OS_MAX	     32

@@ -73,6 +73,15 @@ struct store_engine_ops {
 			  const uint8_t id[AUTHD_ID_LEN]);
 	int (*devices_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			    int (*fn)(void *arg, const struct push_device *d), void *arg);
+	int (*challenge_get)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			     const uint8_t id[AUTHD_ID_LEN], struct push_challenge *c);
+	int (*challenge_put)(struct store_txn *t, const struct push_challenge *c);
+	int (*challenges_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			       int (*fn)(void *arg, const struct push_challenge *c), void *arg);
+	int (*push_account_get)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+				struct push_account *a);
+	int (*push_account_put)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+				const struct push_account *a);
 	int (*event_add)(struct store_txn *t, const struct security_event *e);
 	int (*events_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			   size_t limit, int (*fn)(void *arg, const struct security_event *e),

@@ -283,6 +283,35 @@ int store_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LE
 	return t->ops->devices_list(t, account_id, fn, arg);
 }
 
+int store_challenge_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			const uint8_t id[AUTHD_ID_LEN], struct push_challenge *c)
+{
+	return t->ops->challenge_get(t, account_id, id, c);
+}
+
+int store_challenge_put(struct store_txn *t, const struct push_challenge *c)
+{
+	return t->ops->challenge_put(t, c);
+}
+
+int store_challenges_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  int (*fn)(void *arg, const struct push_challenge *c), void *arg)
+{
+	return t->ops->challenges_list(t, account_id, fn, arg);
+}
+
+int store_push_account_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			   struct push_account *a)
+{
+	return t->ops->push_account_get(t, account_id, a);
+}
+
+int store_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			   const struct push_account *a)
+{
+	return t->ops->push_account_put(t, account_id, a);
+}
+
 int store_event_add(struct store_txn *t, const struct security_event *e)
 {
 	return t->ops->event_add(t, e);

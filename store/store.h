@@ -239,6 +239,22 @@ int store_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]
 int store_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		       int (*fn)(void *arg, const struct push_device *d), void *arg);
 
+/*
+ * Push challenges, filed by account and id; listed by account (at most a
+ * few: PUSH_PENDING_MAX pending, and answered ones until the sweeper takes
+ * them an hour after they end). An account's push history (caps, pause)
+ * reads as a zeroed record when it has none.
+ */
+int store_challenge_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			const uint8_t id[AUTHD_ID_LEN], struct push_challenge *c);
+int store_challenge_put(struct store_txn *t, const struct push_challenge *c);
+int store_challenges_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  int (*fn)(void *arg, const struct push_challenge *c), void *arg);
+int store_push_account_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			   struct push_account *a);
+int store_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			   const struct push_account *a);
+
 /* Records a security event of an account. */
 int store_event_add(struct store_txn *t, const struct security_event *e);
 /* Calls fn for the account's events, newest first, at most limit; fn
@@ -257,8 +273,9 @@ struct store_sweep_pos {
 /*
  * One slice of sweeping in a write job: looks at up to `budget` records of
  * each kind from *from, deletes sessions over at `now` (idle for idle_s or
- * past their end), pending logins and device link offers past their end
- * and throttle histories quiet for an hour, writes where the next slice starts into *to and adds
+ * past their end), pending logins and device link offers past their end,
+ * push challenges an hour after their end, and throttle histories quiet
+ * for an hour, writes where the next slice starts into *to and adds
  * the number deleted to *deleted. Depends only on its arguments, so it can
  * run again.
  */

@@ -345,7 +345,8 @@ int lmdb_cluster_key_kind(const MDB_val *k, struct token_ref *ref)
 		return KIND_TOTP;
 	if (k->mv_size != CLUSTER_KEY_MAX ||
 	    (p[AUTHD_ID_LEN] != KIND_SESSION && p[AUTHD_ID_LEN] != KIND_LOGIN &&
-	     p[AUTHD_ID_LEN] != KIND_LINK && p[AUTHD_ID_LEN] != KIND_DEVICE))
+	     p[AUTHD_ID_LEN] != KIND_LINK && p[AUTHD_ID_LEN] != KIND_DEVICE &&
+	     p[AUTHD_ID_LEN] != KIND_CHALLENGE))
 		return 0;
 	memcpy(ref->account_id, p, AUTHD_ID_LEN);
 	memset(ref->hash, 0, sizeof(ref->hash));
@@ -932,4 +933,170 @@ int lmdb_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 	int rc = lmdb_walk(lmdb_of(t), DB_CLUSTER, prefix, plen, plen, list_one, &ctx);
 
 	return rc != 0 ? rc : ctx.rc;
+}
+
+/* --- push challenges and an account's push history ------------------------------------ */
+
+#define CHALLENGE_LEN                                                                              \
+	(1 + 3 * AUTHD_ID_LEN + AUTHD_HASH_LEN + MP_NONCE_LEN + 2 + 3 * 8 + 5 * 2 + EVENT_IP_MAX + \
+	 PUSH_LOCATION_MAX + PUSH_BROWSER_MAX + PUSH_OS_MAX + PUSH_APPLICATION_MAX)
+
+static int challenge_decode(const MDB_val *v, struct push_challenge *out)
+{
+	struct push_challenge c;
+	struct pack r = reader(v);
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if (get_u8(&r) != REC_V1)
+		return STORE_E_CORRUPT;
+	get_bytes(&r, c.id, AUTHD_ID_LEN);
+	get_bytes(&r, c.account_id, AUTHD_ID_LEN);
+	get_bytes(&r, c.login_hash, AUTHD_HASH_LEN);
+	get_bytes(&r, c.nonce, MP_NONCE_LEN);
+	c.number = get_u8(&r);
+	c.state = get_u8(&r);
+	c.created_at = get_i64(&r);
+	c.expires_at = get_i64(&r);
+	c.answered_at = get_i64(&r);
+	get_bytes(&r, c.answered_by, AUTHD_ID_LEN);
+	get_str(&r, c.ctx.ip, sizeof(c.ctx.ip));
+	get_str(&r, c.ctx.location, sizeof(c.ctx.location));
+	get_str(&r, c.ctx.browser, sizeof(c.ctx.browser));
+	get_str(&r, c.ctx.os, sizeof(c.ctx.os));
+	get_str(&r, c.ctx.application, sizeof(c.ctx.application));
+	if ((rc = finish_read(&r)) == 0)
+		*out = c;
+	return rc;
+}
+
+int lmdb_challenge_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       const uint8_t id[AUTHD_ID_LEN], struct push_challenge *out)
+{
+	MDB_val v;
+	struct push_challenge c;
+	int rc = cluster_get(lmdb_of(t), account_id, KIND_CHALLENGE, id, &v);
+
+	if (rc != 0)
+		return rc;
+	if ((rc = challenge_decode(&v, &c)) != 0)
+		return rc;
+	if (memcmp(c.account_id, account_id, AUTHD_ID_LEN) != 0 ||
+	    memcmp(c.id, id, AUTHD_ID_LEN) != 0)
+		return STORE_E_CORRUPT;
+	*out = c;
+	return 0;
+}
+
+int lmdb_challenge_put(struct store_txn *t, const struct push_challenge *c)
+{
+	uint8_t buf[CHALLENGE_LEN];
+	struct pack w = {buf, 0, sizeof(buf), false};
+
+	put_u8(&w, REC_V1);
+	put_bytes(&w, c->id, AUTHD_ID_LEN);
+	put_bytes(&w, c->account_id, AUTHD_ID_LEN);
+	put_bytes(&w, c->login_hash, AUTHD_HASH_LEN);
+	put_bytes(&w, c->nonce, MP_NONCE_LEN);
+	put_u8(&w, c->number);
+	put_u8(&w, c->state);
+	put_i64(&w, c->created_at);
+	put_i64(&w, c->expires_at);
+	put_i64(&w, c->answered_at);
+	put_bytes(&w, c->answered_by, AUTHD_ID_LEN);
+	put_str(&w, c->ctx.ip);
+	put_str(&w, c->ctx.location);
+	put_str(&w, c->ctx.browser);
+	put_str(&w, c->ctx.os);
+	put_str(&w, c->ctx.application);
+	if (w.bad)
+		AUTHD_BUG("challenge record size");
+	return cluster_put(lmdb_of(t), c->account_id, KIND_CHALLENGE, c->id, &w);
+}
+
+int lmdb_challenge_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       const uint8_t id[AUTHD_ID_LEN])
+{
+	return cluster_del(lmdb_of(t), account_id, KIND_CHALLENGE, id);
+}
+
+struct challenge_list_ctx {
+	int (*fn)(void *arg, const struct push_challenge *c);
+	void *arg;
+	int rc;
+};
+
+static int challenge_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct challenge_list_ctx *ctx = arg;
+	struct push_challenge c;
+
+	(void)txn;
+	if (k->mv_size != CLUSTER_KEY_MAX)
+		return 0;
+	if ((ctx->rc = challenge_decode(v, &c)) == 0)
+		ctx->rc = ctx->fn(ctx->arg, &c);
+	return ctx->rc != 0;
+}
+
+int lmdb_challenges_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			 int (*fn)(void *arg, const struct push_challenge *c), void *arg)
+{
+	uint8_t prefix[CLUSTER_KEY_MAX];
+	size_t plen = cluster_key(prefix, account_id, KIND_CHALLENGE, NULL);
+	struct challenge_list_ctx ctx = {fn, arg, 0};
+	int rc = lmdb_walk(lmdb_of(t), DB_CLUSTER, prefix, plen, plen, challenge_one, &ctx);
+
+	return rc != 0 ? rc : ctx.rc;
+}
+
+#define PUSH_ACCOUNT_LEN (1 + 3 + 8 + 8 * PUSH_HOURLY_MAX)
+
+int lmdb_push_account_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  struct push_account *out)
+{
+	MDB_val v;
+	struct push_account a;
+	struct pack r;
+	int rc = cluster_get(lmdb_of(t), account_id, KIND_PUSH, NULL, &v);
+
+	memset(&a, 0, sizeof(a));
+	if (rc == STORE_E_NOTFOUND) {
+		*out = a;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	r = reader(&v);
+	if (get_u8(&r) != REC_V1)
+		return STORE_E_CORRUPT;
+	a.n_sent = get_u8(&r);
+	a.pos = get_u8(&r);
+	a.denials = get_u8(&r);
+	a.paused_at = get_i64(&r);
+	for (int i = 0; i < PUSH_HOURLY_MAX; i++)
+		a.sent[i] = get_i64(&r);
+	if (a.n_sent > PUSH_HOURLY_MAX || a.pos >= PUSH_HOURLY_MAX)
+		return STORE_E_CORRUPT;
+	if ((rc = finish_read(&r)) == 0)
+		*out = a;
+	return rc;
+}
+
+int lmdb_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  const struct push_account *a)
+{
+	uint8_t buf[PUSH_ACCOUNT_LEN];
+	struct pack w = {buf, 0, sizeof(buf), false};
+
+	put_u8(&w, REC_V1);
+	put_u8(&w, a->n_sent);
+	put_u8(&w, a->pos);
+	put_u8(&w, a->denials);
+	put_i64(&w, a->paused_at);
+	for (int i = 0; i < PUSH_HOURLY_MAX; i++)
+		put_i64(&w, a->sent[i]);
+	if (w.bad)
+		AUTHD_BUG("push account record size");
+	return cluster_put(lmdb_of(t), account_id, KIND_PUSH, NULL, &w);
 }

@@ -19,7 +19,8 @@ enum lmdb_db {
 	 * 'T' TOTP credential (seed sealed), 'S' || SHA-256(session token)[0..16)
 	 * session, 'L' || SHA-256(login id)[0..16) pending second-factor login,
 	 * 'K' || SHA-256(link secret)[0..16) device link offer, 'D' || device id
-	 * linked device. */
+	 * linked device, 'H' || challenge id push challenge, 'P' the account's
+	 * push history. */
 	DB_CLUSTER,
 	DB_BACKUP,   /* account id -> backup-code hashes (rarely written: kept out
 		      * of the cluster, whose pages every login step writes) */
@@ -58,6 +59,8 @@ int lmdb_walk(MDB_txn *txn, enum lmdb_db db, const void *start, size_t slen, siz
  * account id. */
 enum cluster_kind {
 	KIND_DEVICE = 'D',
+	KIND_CHALLENGE = 'H',
+	KIND_PUSH = 'P',
 	KIND_LINK = 'K',
 	KIND_LOGIN = 'L',
 	KIND_SESSION = 'S',
@@ -85,6 +88,17 @@ int lmdb_link_get(struct store_txn *t, const struct token_ref *ref, struct push_
 int lmdb_link_put(struct store_txn *t, const struct token_ref *ref, const struct push_link *l);
 int lmdb_link_del(struct store_txn *t, const struct token_ref *ref);
 int lmdb_link_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+int lmdb_challenge_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       const uint8_t id[AUTHD_ID_LEN], struct push_challenge *c);
+int lmdb_challenge_put(struct store_txn *t, const struct push_challenge *c);
+int lmdb_challenge_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       const uint8_t id[AUTHD_ID_LEN]);
+int lmdb_challenges_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			 int (*fn)(void *arg, const struct push_challenge *c), void *arg);
+int lmdb_push_account_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  struct push_account *a);
+int lmdb_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  const struct push_account *a);
 int lmdb_device_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct push_device *d);
 int lmdb_device_put(struct store_txn *t, const struct push_device *d);
 int lmdb_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

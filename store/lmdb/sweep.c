@@ -43,6 +43,7 @@ static bool cluster_dead(struct walk *w, int kind, const struct token_ref *ref)
 	struct session s;
 	struct login l;
 	struct push_link k;
+	struct push_challenge c;
 
 	if (kind == KIND_SESSION) {
 		int64_t idle_end;
@@ -56,6 +57,10 @@ static bool cluster_dead(struct walk *w, int kind, const struct token_ref *ref)
 		return lmdb_login_get(w->t, ref, &l) == 0 && w->now >= l.expires_at;
 	if (kind == KIND_LINK)
 		return lmdb_link_get(w->t, ref, &k) == 0 && w->now >= k.expires_at;
+	/* A challenge's hash slot is its id (16 bytes, all of it). */
+	if (kind == KIND_CHALLENGE)
+		return lmdb_challenge_get(w->t, ref->account_id, ref->hash, &c) == 0 &&
+		       w->now >= c.expires_at + PUSH_KEEP_AFTER;
 	return false; /* TOTP credentials and devices do not expire */
 }
 
@@ -108,6 +113,8 @@ static int sweep_db(struct walk *w, const uint8_t *from, size_t from_len, uint8_
 			rc = lmdb_session_del(w->t, &d->ref);
 		} else if (d->kind == KIND_LINK) {
 			rc = lmdb_link_del(w->t, &d->ref);
+		} else if (d->kind == KIND_CHALLENGE) {
+			rc = lmdb_challenge_del(w->t, d->ref.account_id, d->ref.hash);
 		} else {
 			rc = lmdb_login_del(w->t, &d->ref);
 		}

@@ -40,6 +40,9 @@
 #define DEVICE_COLS                                                                                \
 	"id, account_id, public_key, name, created_at, last_seen, last_ip, last_location, seed, "  \
 	"last_step"
+#define CHALLENGE_COLS                                                                             \
+	"id, login_hash, nonce, number, state, created_at, expires_at, answered_at, answered_by, " \
+	"ip, location, browser, os, application"
 #define ACCOUNT_NCOLS  6
 #define TOTP_NCOLS     10
 #define THROTTLE_NCOLS 5
@@ -164,6 +167,32 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 				     "$2::bytea RETURNING 1"},
     [ST_DEVICES_LIST] = {"devices_list", "SELECT " DEVICE_COLS " FROM devices WHERE "
 					 "account_id = $1::bytea ORDER BY id"},
+    [ST_CHALLENGE_GET] = {"challenge_get", "SELECT " CHALLENGE_COLS " FROM push_challenges WHERE "
+					   "account_id = $1::bytea AND id = $2::bytea"},
+    [ST_CHALLENGE_PUT] =
+	{"challenge_put",
+	 "INSERT INTO push_challenges (account_id, id, login_hash, nonce, number, "
+	 "state, created_at, expires_at, answered_at, answered_by, ip, location, "
+	 "browser, os, application) VALUES ($1::bytea, $2::bytea, $3::bytea, "
+	 "$4::bytea, $5::smallint, $6::smallint, $7::bigint, $8::bigint, $9::bigint, "
+	 "$10::bytea, $11::text, $12::text, $13::text, $14::text, $15::text) ON "
+	 "CONFLICT (account_id, id) DO UPDATE SET login_hash = EXCLUDED.login_hash, "
+	 "nonce = EXCLUDED.nonce, number = EXCLUDED.number, state = EXCLUDED.state, "
+	 "created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, "
+	 "answered_at = EXCLUDED.answered_at, answered_by = EXCLUDED.answered_by, "
+	 "ip = EXCLUDED.ip, location = EXCLUDED.location, browser = "
+	 "EXCLUDED.browser, os = EXCLUDED.os, application = EXCLUDED.application"},
+    [ST_CHALLENGES_LIST] = {"challenges_list", "SELECT " CHALLENGE_COLS " FROM push_challenges "
+					       "WHERE account_id = $1::bytea ORDER BY id"},
+    [ST_PUSH_ACCOUNT_GET] = {"push_account_get", "SELECT sent, pos, denials, paused_at FROM "
+						 "push_accounts WHERE account_id = $1::bytea"},
+    [ST_PUSH_ACCOUNT_PUT] =
+	{"push_account_put",
+	 "INSERT INTO push_accounts (account_id, sent, pos, denials, paused_at) "
+	 "VALUES ($1::bytea, $2::bigint[], $3::smallint, $4::smallint, "
+	 "$5::bigint) ON CONFLICT (account_id) DO UPDATE SET sent = "
+	 "EXCLUDED.sent, pos = EXCLUDED.pos, denials = EXCLUDED.denials, "
+	 "paused_at = EXCLUDED.paused_at"},
     [ST_EVENT_ADD] = {"event_add",
 		      "INSERT INTO security_events (account_id, at, kind, ip) VALUES ($1::bytea, "
 		      "$2::bigint, $3::text, $4::text)"},
@@ -209,12 +238,14 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 		  "ANY (ARRAY (SELECT ctid FROM pending_logins WHERE $1::bigint >= expires_at "
 		  "LIMIT $3::bigint)) RETURNING 1), k AS (DELETE FROM device_links WHERE ctid = "
 		  "ANY (ARRAY (SELECT ctid FROM device_links WHERE $1::bigint >= expires_at "
-		  "LIMIT $3::bigint)) RETURNING 1), t AS (DELETE FROM throttles WHERE ctid = "
+		  "LIMIT $3::bigint)) RETURNING 1), c AS (DELETE FROM push_challenges WHERE ctid = "
+		  "ANY (ARRAY (SELECT ctid FROM push_challenges WHERE $1::bigint >= expires_at + "
+		  "3600 LIMIT $3::bigint)) RETURNING 1), t AS (DELETE FROM throttles WHERE ctid = "
 		  "ANY (ARRAY (SELECT ctid FROM throttles WHERE last_failure <= $1::bigint - "
 		  "3600 AND $1::bigint - 3600 >= ALL (ring) AND NOT (get_byte(subject, 0) = "
 		  "102 AND consecutive > 0) LIMIT $3::bigint)) RETURNING 1) "
 		  "SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM l) + (SELECT "
-		  "count(*) FROM k) + (SELECT count(*) FROM t)"},
+		  "count(*) FROM k) + (SELECT count(*) FROM c) + (SELECT count(*) FROM t)"},
 };
 
 /* --- parameters ------------------------------------------------------------------- */
@@ -1397,4 +1428,152 @@ int pg_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 	}
 	pg_clear(res);
 	return rc;
+}
+
+/* --- push challenges and an account's push history ----------------------------------- */
+
+static int decode_challenge(struct row *r, const uint8_t account_id[AUTHD_ID_LEN],
+			    struct push_challenge *out)
+{
+	struct push_challenge c;
+	int number, state;
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.account_id, account_id, AUTHD_ID_LEN);
+	col_bytes(r, 0, c.id, AUTHD_ID_LEN);
+	col_bytes(r, 1, c.login_hash, AUTHD_HASH_LEN);
+	col_bytes(r, 2, c.nonce, MP_NONCE_LEN);
+	number = col_i16(r, 3);
+	state = col_i16(r, 4);
+	c.created_at = col_i64(r, 5);
+	c.expires_at = col_i64(r, 6);
+	c.answered_at = col_i64(r, 7);
+	col_bytes(r, 8, c.answered_by, AUTHD_ID_LEN);
+	col_str(r, 9, c.ctx.ip, sizeof(c.ctx.ip));
+	col_str(r, 10, c.ctx.location, sizeof(c.ctx.location));
+	col_str(r, 11, c.ctx.browser, sizeof(c.ctx.browser));
+	col_str(r, 12, c.ctx.os, sizeof(c.ctx.os));
+	col_str(r, 13, c.ctx.application, sizeof(c.ctx.application));
+	if (number < 0 || number > 99 || state < 1 || state > 255)
+		r->bad = true;
+	c.number = (uint8_t)number;
+	c.state = (uint8_t)state;
+	if (r->bad)
+		return corrupt("push challenge");
+	*out = c;
+	return 0;
+}
+
+int pg_challenge_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     const uint8_t id[AUTHD_ID_LEN], struct push_challenge *out)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct row r;
+	int rc;
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	param(&p, id, AUTHD_ID_LEN);
+	if ((rc = get_one(t, ST_CHALLENGE_GET, &p, &res)) != 0)
+		return rc;
+	r = (struct row){res, 0, false};
+	rc = decode_challenge(&r, account_id, out);
+	pg_clear(res);
+	return rc;
+}
+
+int pg_challenge_put(struct store_txn *t, const struct push_challenge *c)
+{
+	struct pg_params p = {0};
+
+	param(&p, c->account_id, AUTHD_ID_LEN);
+	param(&p, c->id, AUTHD_ID_LEN);
+	param(&p, c->login_hash, AUTHD_HASH_LEN);
+	param(&p, c->nonce, MP_NONCE_LEN);
+	param_i16(&p, c->number);
+	param_i16(&p, c->state);
+	param_i64(&p, c->created_at);
+	param_i64(&p, c->expires_at);
+	param_i64(&p, c->answered_at);
+	param(&p, c->answered_by, AUTHD_ID_LEN);
+	param_text(&p, c->ctx.ip);
+	param_text(&p, c->ctx.location);
+	param_text(&p, c->ctx.browser);
+	param_text(&p, c->ctx.os);
+	param_text(&p, c->ctx.application);
+	return run(t, ST_CHALLENGE_PUT, &p);
+}
+
+int pg_challenges_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       int (*fn)(void *arg, const struct push_challenge *c), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	if ((res = pg_exec(pt, ST_CHALLENGES_LIST, &p)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		struct push_challenge c;
+
+		if ((rc = decode_challenge(&r, account_id, &c)) == 0)
+			rc = fn(arg, &c);
+	}
+	pg_clear(res);
+	return rc;
+}
+
+int pg_push_account_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			struct push_account *out)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct push_account a;
+	int64_t sent[PUSH_HOURLY_MAX];
+	struct row r;
+	size_t n;
+	int pos, denials;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	param(&p, account_id, AUTHD_ID_LEN);
+	rc = get_one(t, ST_PUSH_ACCOUNT_GET, &p, &res);
+	if (rc == STORE_E_NOTFOUND) {
+		*out = a;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	r = (struct row){res, 0, false};
+	n = col_i64_array(&r, 0, sent, PUSH_HOURLY_MAX);
+	pos = col_i16(&r, 1);
+	denials = col_i16(&r, 2);
+	a.paused_at = col_i64(&r, 3);
+	pg_clear(res);
+	if (r.bad || pos < 0 || pos >= PUSH_HOURLY_MAX || denials < 0 || denials > 255)
+		return corrupt("push account");
+	memcpy(a.sent, sent, n * sizeof(sent[0]));
+	a.n_sent = (uint8_t)n;
+	a.pos = (uint8_t)pos;
+	a.denials = (uint8_t)denials;
+	*out = a;
+	return 0;
+}
+
+int pg_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			const struct push_account *a)
+{
+	struct pg_params p = {0};
+	uint8_t ring[ARRAY_BYTES(PUSH_HOURLY_MAX)];
+	size_t len = encode_i64_array(ring, a->sent, a->n_sent);
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	param(&p, ring, len);
+	param_i16(&p, a->pos);
+	param_i16(&p, a->denials);
+	param_i64(&p, a->paused_at);
+	return run(t, ST_PUSH_ACCOUNT_PUT, &p);
 }

@@ -17,7 +17,7 @@
 #include <libpq-fe.h>
 
 /* The schema version this engine reads and writes (authd_schema.version). */
-#define PG_SCHEMA_VERSION 2
+#define PG_SCHEMA_VERSION 3
 
 /*
  * The engine's own code for "this transaction lost a race (serialization
@@ -151,6 +151,11 @@ enum pg_stmt {
 	ST_DEVICE_PUT,
 	ST_DEVICE_DEL,
 	ST_DEVICES_LIST,
+	ST_CHALLENGE_GET,
+	ST_CHALLENGE_PUT,
+	ST_CHALLENGES_LIST,
+	ST_PUSH_ACCOUNT_GET,
+	ST_PUSH_ACCOUNT_PUT,
 	ST_EVENT_ADD,
 	ST_EVENTS_LIST,
 	ST_SESSION_CLUSTER,
@@ -174,7 +179,7 @@ struct pg_stmt_def {
 
 extern const struct pg_stmt_def pg_stmts[ST__COUNT];
 
-#define PG_PARAMS_MAX 12
+#define PG_PARAMS_MAX 16
 
 /* A statement's parameters, all sent in binary format. Values point into
  * the caller's memory (or scratch) and must outlive pg_exec(). */
@@ -280,6 +285,15 @@ int pg_link_get(struct store_txn *t, const struct token_ref *ref, struct push_li
 int pg_link_put(struct store_txn *t, const struct token_ref *ref, const struct push_link *l);
 int pg_link_del(struct store_txn *t, const struct token_ref *ref);
 int pg_link_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+int pg_challenge_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     const uint8_t id[AUTHD_ID_LEN], struct push_challenge *c);
+int pg_challenge_put(struct store_txn *t, const struct push_challenge *c);
+int pg_challenges_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       int (*fn)(void *arg, const struct push_challenge *c), void *arg);
+int pg_push_account_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			struct push_account *a);
+int pg_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			const struct push_account *a);
 int pg_device_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct push_device *d);
 int pg_device_put(struct store_txn *t, const struct push_device *d);
 int pg_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -1,5 +1,5 @@
 /*
- * The PostgreSQL engine's schema: the tables of versions 1 and 2, what reads the
+ * The PostgreSQL engine's schema: the tables of versions 1 to 3, what reads the
  * version, and the migration that creates or upgrades it. Migrations run
  * in one transaction under an advisory lock, so two nodes started at once
  * migrate one after the other and the second finds nothing left to do.
@@ -149,8 +149,41 @@ static const char schema_v2[] =
     ");"
     "CREATE INDEX devices_account ON devices (account_id, id);";
 
+/*
+ * Version 3: push approval. A challenge is kept by account and id (the
+ * device channel and the waiting login page both know the account); an
+ * account's push history is one row (its caps and its pause).
+ */
+static const char schema_v3[] =
+    "CREATE TABLE push_challenges ("
+    "  account_id bytea NOT NULL,"
+    "  id bytea NOT NULL CHECK (octet_length(id) = 16),"
+    "  login_hash bytea NOT NULL CHECK (octet_length(login_hash) = 32),"
+    "  nonce bytea NOT NULL CHECK (octet_length(nonce) = 32),"
+    "  number smallint NOT NULL," /* 10..99, shown by the login page */
+    "  state smallint NOT NULL,"  /* enum push_state: 1 pending, 2 approved, ... */
+    "  created_at bigint NOT NULL,"
+    "  expires_at bigint NOT NULL,"
+    "  answered_at bigint NOT NULL," /* 0: not answered */
+    "  answered_by bytea NOT NULL,"  /* the device; zeros when none */
+    "  ip text NOT NULL,"
+    "  location text NOT NULL,"
+    "  browser text NOT NULL,"
+    "  os text NOT NULL,"
+    "  application text NOT NULL,"
+    "  PRIMARY KEY (account_id, id)"
+    ");"
+    "CREATE INDEX push_challenges_expires ON push_challenges (expires_at);"
+    "CREATE TABLE push_accounts ("
+    "  account_id bytea PRIMARY KEY,"
+    "  sent bigint[] NOT NULL," /* times of the latest challenges: a ring of 10 */
+    "  pos smallint NOT NULL,"
+    "  denials smallint NOT NULL," /* in a row */
+    "  paused_at bigint NOT NULL"  /* 0: push works */
+    ");";
+
 /* migrations[v] brings a schema of version v to v + 1. */
-static const char *const migrations[PG_SCHEMA_VERSION] = {schema_v1, schema_v2};
+static const char *const migrations[PG_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3};
 
 static int exec_ok(PGconn *conn, const char *sql, const char *what)
 {

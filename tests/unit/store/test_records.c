@@ -588,6 +588,97 @@ static void test_link_round_trip(void **state)
 	assert_memory_equal(&a.link_got, &a.link, sizeof(a.link));
 }
 
+/* A challenge and an account's push history read back field for field;
+ * challenges list by account. */
+struct push_arg {
+	int op;
+	struct push_challenge c[2];
+	struct push_account acct;
+	/* results */
+	int rc_get, rc_other;
+	struct push_challenge got;
+	struct push_account acct_got, none;
+	unsigned listed;
+};
+
+static int list_challenge(void *arg, const struct push_challenge *c)
+{
+	struct push_arg *a = arg;
+
+	(void)c;
+	a->listed++;
+	return 0;
+}
+
+static int push_txn(struct store_txn *txn, void *arg)
+{
+	struct push_arg *a = arg;
+	uint8_t other[AUTHD_ID_LEN];
+	int rc;
+
+	memset(other, 0x7f, sizeof(other));
+	if (a->op == 0) {
+		if ((rc = store_challenge_put(txn, &a->c[0])) != 0 ||
+		    (rc = store_challenge_put(txn, &a->c[1])) != 0)
+			return rc;
+		return store_push_account_put(txn, a->c[0].account_id, &a->acct);
+	}
+	a->rc_get = store_challenge_get(txn, a->c[0].account_id, a->c[0].id, &a->got);
+	a->rc_other = store_challenge_get(txn, other, a->c[0].id, &a->got);
+	a->listed = 0;
+	if ((rc = store_challenges_list(txn, a->c[0].account_id, list_challenge, a)) != 0 ||
+	    (rc = store_push_account_get(txn, a->c[0].account_id, &a->acct_got)) != 0)
+		return rc;
+	if ((rc = store_challenge_get(txn, a->c[0].account_id, a->c[0].id, &a->got)) != 0)
+		return rc;
+	return store_push_account_get(txn, other, &a->none);
+}
+
+static void test_push_records(void **state)
+{
+	struct push_arg a;
+	struct push_account zero;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	for (int i = 0; i < 2; i++) {
+		struct push_challenge *c = &a.c[i];
+
+		memset(c->id, 0x41 + i, AUTHD_ID_LEN);
+		memset(c->account_id, 0x77, AUTHD_ID_LEN);
+		memset(c->login_hash, 0x99, AUTHD_HASH_LEN);
+		memset(c->nonce, 0x55, MP_NONCE_LEN);
+		c->number = (uint8_t)(42 + i);
+		c->state = i ? PUSH_APPROVED : PUSH_PENDING;
+		c->created_at = 1700000000;
+		c->expires_at = 1700000120;
+		c->answered_at = i ? 1700000010 : 0;
+		memset(c->answered_by, i ? 0xd : 0, AUTHD_ID_LEN);
+		snprintf(c->ctx.ip, sizeof(c->ctx.ip), "2001:db8::7");
+		snprintf(c->ctx.location, sizeof(c->ctx.location), "Z\xc3\xbcrich, CH");
+		snprintf(c->ctx.browser, sizeof(c->ctx.browser), "Firefox 128");
+		snprintf(c->ctx.os, sizeof(c->ctx.os), "Linux");
+		snprintf(c->ctx.application, sizeof(c->ctx.application), "console");
+	}
+	a.acct.n_sent = 3;
+	a.acct.pos = 3;
+	a.acct.sent[0] = 1700000000;
+	a.acct.sent[1] = 1700000060;
+	a.acct.sent[2] = 1700000120;
+	a.acct.denials = 2;
+	a.acct.paused_at = 1700000200;
+	assert_int_equal(unit_write(push_txn, &a), 0);
+	a.op = 1;
+	assert_int_equal(unit_read(push_txn, &a), 0);
+	assert_int_equal(a.rc_get, 0);
+	assert_int_equal(a.rc_other, STORE_E_NOTFOUND);
+	assert_memory_equal(&a.got, &a.c[0], sizeof(a.c[0]));
+	assert_int_equal(a.listed, 2);
+	assert_memory_equal(&a.acct_got, &a.acct, sizeof(a.acct));
+	memset(&zero, 0, sizeof(zero));
+	assert_memory_equal(&a.none, &zero, sizeof(zero)); /* no history reads as none */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +686,7 @@ int main(void)
 	    cmocka_unit_test(test_account),	    cmocka_unit_test(test_sessions),
 	    cmocka_unit_test(test_factor_records),  cmocka_unit_test(test_org_member),
 	    cmocka_unit_test(test_devices),	    cmocka_unit_test(test_link_round_trip),
+	    cmocka_unit_test(test_push_records),
 	};
 
 	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
