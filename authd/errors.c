@@ -62,6 +62,10 @@ static const struct api_error_info table[E__COUNT] = {
     [E_UNSUPPORTED_SUBPROTOCOL] = {400, "unsupported_subprotocol",
 				   "this websocket needs the subprotocol authd-device.v1"},
     [E_FORBIDDEN_ORIGIN] = {403, "forbidden_origin", "websocket from a foreign origin"},
+    [E_PUSH_PAUSED] = {409, "push_paused",
+		       "push approval is paused for this account; use another second factor"},
+    [E_TOO_MANY_PUSHES] = {429, "too_many_pushes",
+			   "too many push challenges for this account; retry later"},
     [E_UPGRADE_NOT_SUPPORTED] = {400, "upgrade_not_supported",
 				 "only websocket upgrades of the device channel are served; authd "
 				 "speaks http/1.1"},

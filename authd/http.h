@@ -124,6 +124,8 @@ void http_accounts_create(struct req *r);
 void http_login_start(struct req *r);
 void http_login_totp(struct req *r);
 void http_login_backup_code(struct req *r);
+void http_login_push(struct req *r);
+void http_login_wait(struct req *r);
 void http_me_get(struct req *r);
 void http_logout(struct req *r);
 void http_password_change(struct req *r);

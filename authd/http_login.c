@@ -264,6 +264,13 @@ static int login_write(struct flow *f, struct store_txn *txn)
 		/* A linked device turns the second factor on, as TOTP does. */
 		if ((rc = store_devices_list(txn, id, count_device, &l->devices)) != 0)
 			return rc;
+		if (l->devices > 0) {
+			struct push_account pa;
+
+			if ((rc = store_push_account_get(txn, id, &pa)) != 0)
+				return rc;
+			l->push_paused = pa.paused_at != 0;
+		}
 		rc = store_totp_get(txn, id, &l->totp);
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
 			return rc;
@@ -341,7 +348,11 @@ static void login_reply(struct flow *f, struct req *r)
 	}
 	log_auth(r, "password", "second_factor_required", j->account_id);
 	authd_time_str(l->login.expires_at, expires);
-	methods = l->totp_locked ? json_array() : json_pack("[s]", "totp");
+	methods = json_array();
+	if (methods && l->has_push)
+		json_array_append_new(methods, json_string("push"));
+	if (methods && !l->totp_locked)
+		json_array_append_new(methods, json_string("totp"));
 	if (methods && l->has_backup)
 		json_array_append_new(methods, json_string("backup_code"));
 	reply_json(r, 200,

@@ -19,6 +19,8 @@ static const struct route routes[] = {
     {"login", http_login_start, M_POST, ACT_LOGIN, false},
     {"login/totp", http_login_totp, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
     {"login/backup-code", http_login_backup_code, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
+    {"login/push", http_login_push, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
+    {"login/wait", http_login_wait, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
     /* Deprecated: the login id in the path lands in proxy logs. */
     {"login/*/totp", http_login_totp, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
     {"login/*/backup-code", http_login_backup_code, M_POST, ACT_LOGIN_SECOND_FACTOR, false},

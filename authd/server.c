@@ -4,6 +4,7 @@
  * WebSocket upgrades are refused until a channel exists for them.
  */
 #include "server.h"
+#include "http_push.h"
 #include "ws_device.h"
 
 #include "async.h"
@@ -648,6 +649,7 @@ int server_run(void)
 	sweep_stop();
 	http_test_hooks_stop();
 	ws_device_stop();
+	push_wait_stop();
 	/* Stop the threads first (the pool finishes its queue, the writer
 	 * commits its queue), so nothing signals the context while it is being
 	 * destroyed; then close the connections, so finished jobs find their

@@ -120,6 +120,12 @@ void session_set_cookie(struct req *r, const struct new_token *t, char csrf[65])
 
 void reply_session_done(struct req *r, struct new_token *t, int64_t now, int backup_left)
 {
+	reply_session_state(r, t, now, backup_left, "done");
+}
+
+void reply_session_state(struct req *r, struct new_token *t, int64_t now, int backup_left,
+			 const char *state)
+{
 	char expires[21];
 	char csrf[65];
 	char extra[48] = "";
@@ -137,9 +143,9 @@ void reply_session_done(struct req *r, struct new_token *t, int64_t now, int bac
 	 * nothing needs escaping. The buffer is wiped when it is freed. */
 	text = malloc(SESSION_DONE_MAX);
 	n = text ? snprintf(text, SESSION_DONE_MAX,
-			    "{\"state\":\"done\",\"session\":\"%s\",\"expires_at\":\"%s\","
+			    "{\"state\":\"%s\",\"session\":\"%s\",\"expires_at\":\"%s\","
 			    "\"csrf_token\":\"%s\"%s}",
-			    t->text, expires, csrf, extra)
+			    state, t->text, expires, csrf, extra)
 		 : -1;
 	token_clear(t);
 	if (n < 0 || n >= SESSION_DONE_MAX) {

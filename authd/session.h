@@ -52,6 +52,10 @@ void session_set_cookie(struct req *r, const struct new_token *t, char csrf[65])
  * backup_codes_remaining when backup_left >= 0. Wipes t.
  */
 void reply_session_done(struct req *r, struct new_token *t, int64_t now, int backup_left);
+/* The same with another state ("approved": a push approval's session);
+ * state is a constant without characters to escape. */
+void reply_session_state(struct req *r, struct new_token *t, int64_t now, int backup_left,
+			 const char *state);
 
 /*
  * The session credential of r (Bearer token, else the session cookie, which

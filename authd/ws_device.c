@@ -1,7 +1,7 @@
 /*
  * The device channel (PROTOCOL.md sections 4-7): one struct device_conn
- * per accepted WebSocket, which outlives its connection while a store job
- * holds it (as a struct req does). A connection gets `hello` with a fresh
+ * per accepted WebSocket, which outlives its connection while store jobs
+ * hold it (as a struct req does; here several may, `jobs`). A connection gets `hello` with a fresh
  * nonce, then must `link` (complete a link offer with a new key) or `auth`
  * (sign the nonce with a linked key) within 10 seconds, once; after that it
  * may `answer`. Anything malformed gets an `error` and a close.
@@ -15,6 +15,7 @@
 #include "async.h"
 #include "factors.h"
 #include "http.h"
+#include "http_push.h"
 #include "server.h"
 
 #include <log.h>
@@ -48,12 +49,16 @@ struct device_conn {
 	struct lws *wsi; /* NULL once the connection is gone */
 	lws_dll2_t list; /* in conns */
 	enum { C_UNAUTH, C_BUSY, C_AUTHED } state;
-	bool pending; /* a job holds this conn */
+	unsigned jobs; /* store jobs holding this conn */
 	/* Set when the device this conn claims (its auth under way) was
 	 * removed meanwhile: the auth must not succeed. */
 	bool revoked;
 	uint8_t nonce[MP_NONCE_LEN];
 	uint8_t device_id[AUTHD_ID_LEN];
+	/* Once authenticated: its account and key (answers are checked
+	 * against it). */
+	uint8_t account_id[AUTHD_ID_LEN];
+	uint8_t public_key[MP_KEY_LEN];
 	char ip[48];
 	char *rx; /* a message spanning frames; NULL otherwise */
 	size_t rx_len;
@@ -68,6 +73,8 @@ struct pss_device {
 };
 
 static lws_dll2_owner_t conns;
+
+static bool conn_resume(struct device_conn *c);
 
 /* --- sending ------------------------------------------------------------------------ */
 
@@ -116,13 +123,103 @@ static void send_error(struct device_conn *c, const char *code, int close_code)
 	close_with(c, close_code);
 }
 
-static void send_ready(struct device_conn *c)
+static void send_challenge(struct device_conn *c, const struct push_challenge *ch,
+			   const char *account)
 {
+	struct mp_msg m = {.type = MP_CHALLENGE};
+	struct mp_challenge *x = &m.challenge;
+
+	memcpy(x->id, ch->id, MP_ID_LEN);
+	memcpy(x->nonce, ch->nonce, MP_NONCE_LEN);
+	snprintf(x->account, sizeof(x->account), "%s", account);
+	snprintf(x->ip, sizeof(x->ip), "%s", ch->ctx.ip);
+	snprintf(x->location, sizeof(x->location), "%s", ch->ctx.location);
+	snprintf(x->browser, sizeof(x->browser), "%s", ch->ctx.browser);
+	snprintf(x->os, sizeof(x->os), "%s", ch->ctx.os);
+	snprintf(x->application, sizeof(x->application), "%s", ch->ctx.application);
+	x->time = ch->created_at;
+	x->expires_at = ch->expires_at;
+	queue_msg(c, &m);
+}
+
+/* --- ready: the challenges waiting for this device's account ------------------------ */
+
+#define READY_MAX (PUSH_PENDING_MAX + 1)
+
+struct ready_job {
+	struct job job;
+	struct device_conn *c;
+	uint8_t account_id[AUTHD_ID_LEN];
+	int64_t now;
+	/* out */
+	struct push_challenge pending[READY_MAX];
+	unsigned n;
+	char email[EMAIL_MAX + 1];
+};
+
+static int collect_pending(void *arg, const struct push_challenge *ch)
+{
+	struct ready_job *j = arg;
+	struct push_challenge tmp = *ch;
+
+	if (push_challenge_state(&tmp, j->now) == PUSH_PENDING && j->n < READY_MAX)
+		j->pending[j->n++] = tmp;
+	return 0;
+}
+
+static int ready_txn(struct job *job, struct store_txn *txn)
+{
+	struct ready_job *j = (struct ready_job *)job;
+	struct account a;
+	int rc;
+
+	j->n = 0;
+	j->email[0] = '\0';
+	if ((rc = store_challenges_list(txn, j->account_id, collect_pending, j)) != 0)
+		return rc;
+	if (j->n == 0)
+		return 0;
+	rc = store_account_get(txn, j->account_id, &a);
+	if (rc == 0)
+		memcpy(j->email, a.email, sizeof(j->email));
+	OPENSSL_cleanse(&a, sizeof(a));
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
+static void ready_done(struct job *job)
+{
+	struct ready_job *j = (struct ready_job *)job;
+	struct device_conn *c = j->c;
 	struct mp_msg m = {.type = MP_READY};
 
+	if (!conn_resume(c))
+		goto out;
+	/* Ready either way: the challenges come when the store answers. */
 	memcpy(m.ready.device_id, c->device_id, AUTHD_ID_LEN);
-	m.ready.pending = 0;
+	m.ready.pending = job->store_rc == 0 ? j->n : 0;
 	queue_msg(c, &m);
+	for (unsigned i = 0; job->store_rc == 0 && i < j->n; i++)
+		send_challenge(c, &j->pending[i], j->email);
+out:
+	free(j);
+}
+
+/* Sends `ready`, with every challenge still waiting for the account. */
+static void send_ready(struct device_conn *c)
+{
+	struct ready_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		send_error(c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+		return;
+	}
+	j->c = c;
+	memcpy(j->account_id, c->account_id, AUTHD_ID_LEN);
+	j->now = authd_now();
+	j->job.txn_work = ready_txn;
+	j->job.done = ready_done;
+	c->jobs++;
+	store_read(&j->job);
 }
 
 /* --- conns ------------------------------------------------------------------------- */
@@ -147,9 +244,10 @@ static void conn_free(struct device_conn *c)
  * went away meanwhile. */
 static bool conn_resume(struct device_conn *c)
 {
-	c->pending = false;
+	c->jobs--;
 	if (c->wsi == NULL) {
-		conn_free(c);
+		if (c->jobs == 0)
+			conn_free(c);
 		return false;
 	}
 	return true;
@@ -268,6 +366,8 @@ static void link_done(struct job *job)
 
 		c->state = C_AUTHED;
 		memcpy(c->device_id, j->dev.id, AUTHD_ID_LEN);
+		memcpy(c->account_id, j->dev.account_id, AUTHD_ID_LEN);
+		memcpy(c->public_key, j->dev.public_key, MP_KEY_LEN);
 		log_device(j->again ? "linked (again)" : "linked", c, j->ref.account_id);
 		memcpy(m.linked.device_id, j->dev.id, AUTHD_ID_LEN);
 		snprintf(m.linked.account, sizeof(m.linked.account), "%s", j->email);
@@ -312,7 +412,7 @@ static void on_link(struct device_conn *c, const struct mp_link *l)
 	memcpy(j->ip, c->ip, sizeof(j->ip));
 	j->job.txn_work = link_txn;
 	j->job.done = link_done;
-	c->pending = true;
+	c->jobs++;
 	store_write(&j->job);
 }
 
@@ -390,6 +490,8 @@ static void auth_done(struct job *job)
 		send_error(c, "unknown_device", CLOSE_AUTH_FAILED);
 	} else {
 		c->state = C_AUTHED;
+		memcpy(c->account_id, j->dev.account_id, AUTHD_ID_LEN);
+		memcpy(c->public_key, j->dev.public_key, MP_KEY_LEN);
 		log_device("connected", c, j->dev.account_id);
 		send_ready(c);
 		/* Last seen: written after, nobody waits for it. */
@@ -420,7 +522,191 @@ static void on_auth(struct device_conn *c, const struct mp_auth *a)
 	memcpy(j->ip, c->ip, sizeof(j->ip));
 	j->job.txn_work = auth_read_txn;
 	j->job.done = auth_done;
-	c->pending = true;
+	c->jobs++;
+	store_read(&j->job);
+}
+
+/* --- answers ------------------------------------------------------------------------ */
+
+/*
+ * An answer goes in two jobs: a read of the challenge (its nonce is what
+ * the signature covers), the signature checked on the loop, then a write
+ * that decides on the challenge as it is then (push_answer) and records
+ * what follows: the account's push history, a failed second factor for a
+ * wrong number, the end of the login for anything but an approval.
+ */
+struct answer_job {
+	struct job job;
+	struct device_conn *c;
+	uint8_t account_id[AUTHD_ID_LEN];
+	uint8_t device_id[AUTHD_ID_LEN];
+	struct mp_answer a;
+	int64_t now;
+	char ip[48];
+	/* the read */
+	bool found;
+	struct push_challenge ch;
+	/* the write */
+	int verdict; /* 0 recorded, PUSH_E_EXPIRED, PUSH_E_ANSWERED, PUSH_E_INVALID (gone) */
+	bool paused_now;
+	bool locked;
+};
+
+static void answer_result(struct device_conn *c, const uint8_t id[MP_ID_LEN], const char *code)
+{
+	struct mp_msg m = {.type = MP_ANSWER_RESULT};
+
+	memcpy(m.answer_result.id, id, MP_ID_LEN);
+	m.answer_result.accepted = code == NULL;
+	if (code)
+		snprintf(m.answer_result.code, sizeof(m.answer_result.code), "%s", code);
+	queue_msg(c, &m);
+}
+
+static int answer_read_txn(struct job *job, struct store_txn *txn)
+{
+	struct answer_job *j = (struct answer_job *)job;
+	int rc = store_challenge_get(txn, j->account_id, j->a.id, &j->ch);
+
+	j->found = rc == 0;
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
+static int answer_write_txn(struct job *job, struct store_txn *txn)
+{
+	struct answer_job *j = (struct answer_job *)job;
+	struct push_account acct;
+	struct core_factor_hist hist;
+	struct token_ref login;
+	enum push_state s;
+	int rc;
+
+	j->paused_now = j->locked = false;
+	if ((rc = store_challenge_get(txn, j->account_id, j->a.id, &j->ch)) == STORE_E_NOTFOUND) {
+		j->verdict = PUSH_E_INVALID; /* swept meanwhile */
+		return 0;
+	}
+	if (rc != 0 || (rc = store_push_account_get(txn, j->account_id, &acct)) != 0)
+		return rc;
+	j->verdict = push_answer(&j->ch, &acct, j->device_id, j->a.decision, j->a.number, j->now,
+				 &j->paused_now);
+	if (j->verdict != 0)
+		return 0;
+	if ((rc = store_challenge_put(txn, &j->ch)) != 0 ||
+	    (rc = store_push_account_put(txn, j->account_id, &acct)) != 0)
+		return rc;
+	s = (enum push_state)j->ch.state;
+	if (s == PUSH_WRONG_NUMBER) {
+		/* A wrong number is a wrong second factor. */
+		if ((rc = factor_hist_read(txn, j->account_id, &hist)) != 0)
+			return rc;
+		core_factor_failure(&hist, j->now);
+		j->locked = hist.locked_now;
+		if ((rc = factor_hist_write(txn, j->account_id, &hist, j->now, j->ip)) != 0)
+			return rc;
+	}
+	if (j->paused_now &&
+	    (rc = factor_event(txn, j->account_id, EVENT_PUSH_PAUSED, j->now, j->ip)) != 0)
+		return rc;
+	if (s == PUSH_APPROVED)
+		return 0;
+	/* Denied, not me, a wrong number: the login is over. */
+	memcpy(login.account_id, j->account_id, AUTHD_ID_LEN);
+	memcpy(login.hash, j->ch.login_hash, AUTHD_HASH_LEN);
+	return store_login_del(txn, &login);
+}
+
+static void answer_written(struct job *job)
+{
+	struct answer_job *j = (struct answer_job *)job;
+	struct device_conn *c = j->c;
+	char aid[AUTHD_ID_HEX + 1];
+
+	authd_hex(j->account_id, AUTHD_ID_LEN, aid);
+	if (job->store_rc == 0 && j->verdict == 0) {
+		log_info("auth method=push outcome=%s account=%s ip=%s",
+			 push_state_name((enum push_state)j->ch.state), aid, j->ch.ctx.ip);
+		if (j->paused_now)
+			log_warn("security event=push_paused account=%s", aid);
+		if (j->locked)
+			log_warn("security event=second_factor_locked account=%s ip=%s", aid,
+				 j->ip);
+		ws_device_withdraw(j->account_id, j->ch.id, MP_WITHDRAW_ANSWERED, j->device_id);
+		push_wait_wake(j->account_id, j->ch.login_hash);
+	}
+	if (!conn_resume(c))
+		goto out;
+	if (job->store_rc != 0)
+		answer_result(c, j->a.id, "unavailable");
+	else if (j->verdict == PUSH_E_EXPIRED)
+		answer_result(c, j->a.id, "expired");
+	else if (j->verdict == PUSH_E_ANSWERED)
+		answer_result(c, j->a.id, "answered");
+	else if (j->verdict != 0)
+		answer_result(c, j->a.id, "unknown_challenge");
+	else if (j->ch.state == PUSH_WRONG_NUMBER)
+		answer_result(c, j->a.id, "wrong_number");
+	else
+		answer_result(c, j->a.id, NULL);
+out:
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+static void answer_read(struct job *job)
+{
+	struct answer_job *j = (struct answer_job *)job;
+	struct device_conn *c = j->c;
+	uint8_t in[MP_SIGNED_MAX];
+	size_t len;
+
+	if (!conn_resume(c)) {
+		free(j);
+		return;
+	}
+	if (job->store_rc != 0) {
+		answer_result(c, j->a.id, "unavailable");
+		free(j);
+		return;
+	}
+	/* Another account's challenge is no challenge of this device. */
+	if (!j->found) {
+		answer_result(c, j->a.id, "unknown_challenge");
+		free(j);
+		return;
+	}
+	if (mp_signed_answer(j->ch.id, j->ch.nonce, j->device_id, j->a.decision, j->a.number, in,
+			     &len) != 0 ||
+	    mp_verify(c->public_key, in, len, j->a.sig) != 0) {
+		log_device("answer with a bad signature", c, j->account_id);
+		answer_result(c, j->a.id, "bad_signature");
+		free(j);
+		return;
+	}
+	j->job.txn_work = answer_write_txn;
+	j->job.done = answer_written;
+	j->job.store_rc = 0;
+	c->jobs++;
+	store_write(&j->job);
+}
+
+static void on_answer(struct device_conn *c, const struct mp_answer *a)
+{
+	struct answer_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		answer_result(c, a->id, "unavailable");
+		return;
+	}
+	j->c = c;
+	memcpy(j->account_id, c->account_id, AUTHD_ID_LEN);
+	memcpy(j->device_id, c->device_id, AUTHD_ID_LEN);
+	j->a = *a;
+	j->now = authd_now();
+	memcpy(j->ip, c->ip, sizeof(j->ip));
+	j->job.txn_work = answer_read_txn;
+	j->job.done = answer_read;
+	c->jobs++;
 	store_read(&j->job);
 }
 
@@ -458,16 +744,7 @@ static void on_message(struct device_conn *c, const char *text, size_t len)
 			send_error(c, "not_authenticated", CLOSE_AUTH_FAILED);
 			break;
 		}
-		{
-			/* No challenge is pending on this node yet (push approval
-			 * arrives with its own module). */
-			struct mp_msg r = {.type = MP_ANSWER_RESULT};
-
-			memcpy(r.answer_result.id, m.answer.id, MP_ID_LEN);
-			snprintf(r.answer_result.code, sizeof(r.answer_result.code),
-				 "unknown_challenge");
-			queue_msg(c, &r);
-		}
+		on_answer(c, &m.answer);
 		break;
 	}
 	OPENSSL_cleanse(&m, sizeof(m));
@@ -623,7 +900,7 @@ int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		lws_sul_cancel(&c->deadline);
 		lws_dll2_remove(&c->list);
 		c->wsi = NULL;
-		if (!c->pending)
+		if (c->jobs == 0)
 			conn_free(c);
 		return 0;
 
@@ -651,6 +928,39 @@ void ws_device_revoked(const uint8_t device_id[AUTHD_ID_LEN])
 			queue_msg(c, &m);
 			close_with(c, CLOSE_REVOKED);
 			log_device("revoked", c, NULL);
+		}
+	}
+	lws_end_foreach_dll(d);
+}
+
+void ws_device_deliver(const struct push_challenge *ch, const char *account)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&conns))
+	{
+		struct device_conn *c = lws_container_of(d, struct device_conn, list);
+
+		if (c->state == C_AUTHED &&
+		    memcmp(c->account_id, ch->account_id, AUTHD_ID_LEN) == 0)
+			send_challenge(c, ch, account);
+	}
+	lws_end_foreach_dll(d);
+}
+
+void ws_device_withdraw(const uint8_t account_id[AUTHD_ID_LEN],
+			const uint8_t challenge_id[MP_ID_LEN], enum mp_withdraw_reason why,
+			const uint8_t *except)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&conns))
+	{
+		struct device_conn *c = lws_container_of(d, struct device_conn, list);
+
+		if (c->state == C_AUTHED && memcmp(c->account_id, account_id, AUTHD_ID_LEN) == 0 &&
+		    (except == NULL || memcmp(c->device_id, except, AUTHD_ID_LEN) != 0)) {
+			struct mp_msg m = {.type = MP_WITHDRAW};
+
+			memcpy(m.withdraw.id, challenge_id, MP_ID_LEN);
+			m.withdraw.reason = why;
+			queue_msg(c, &m);
 		}
 	}
 	lws_end_foreach_dll(d);

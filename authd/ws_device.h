@@ -9,6 +9,7 @@
 
 #include <libwebsockets.h>
 #include <mp.h>
+#include <push.h>
 #include <stdint.h>
 #include <util.h>
 
@@ -28,6 +29,17 @@ int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
  * and any Origin header is authd's own; else the error to answer
  * (E_NOT_FOUND, E_UNSUPPORTED_SUBPROTOCOL, E_FORBIDDEN_ORIGIN). */
 enum api_error ws_device_upgrade_check(struct lws *wsi);
+
+/* A new challenge (c->ctx filled; account is the login identifier to
+ * show): this node's authenticated channels of the account's devices get
+ * it at once. (Channels elsewhere read it when they connect.) */
+void ws_device_deliver(const struct push_challenge *c, const char *account);
+
+/* A challenge ended (answered, cancelled): this node's channels of the
+ * account other than `except` (NULL: all) are told to hide it. */
+void ws_device_withdraw(const uint8_t account_id[AUTHD_ID_LEN],
+			const uint8_t challenge_id[MP_ID_LEN], enum mp_withdraw_reason why,
+			const uint8_t *except);
 
 /* The device was removed: its channels on this node are told so and
  * closed (4403). */

@@ -112,6 +112,7 @@ enum security_event_kind {
 	EVENT_SECOND_FACTOR_LOCKED,
 	EVENT_DEVICE_LINKED,
 	EVENT_DEVICE_REMOVED,
+	EVENT_PUSH_PAUSED, /* "not me", or denials in a row */
 	EVENT__COUNT
 };
 
@@ -410,6 +411,7 @@ struct core_password_login {
 	struct totp_rec totp;
 	struct backup_rec backup;
 	unsigned devices; /* linked to the account */
+	bool push_paused; /* push approval is paused for the account */
 	/* out */
 	enum core_verdict verdict;
 	int64_t retry_after; /* with CORE_THROTTLED */
@@ -417,6 +419,7 @@ struct core_password_login {
 	/* A second factor is due when TOTP is on or a device is linked;
 	 * has_totp: TOTP codes are accepted (the app's or a device's). */
 	bool second_factor, totp_locked, has_backup, has_totp;
+	bool has_push;		/* a device is linked and push is not paused */
 	struct login login;	/* when second_factor */
 	struct session session; /* when not */
 };

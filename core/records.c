@@ -36,6 +36,7 @@ const char *core_event_name(enum security_event_kind k)
 	    [EVENT_SECOND_FACTOR_LOCKED] = "second_factor_locked",
 	    [EVENT_DEVICE_LINKED] = "device_linked",
 	    [EVENT_DEVICE_REMOVED] = "device_removed",
+	    [EVENT_PUSH_PAUSED] = "push_paused",
 	};
 
 	return (unsigned)k < EVENT__COUNT && names[k] ? names[k] : "";

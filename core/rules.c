@@ -147,7 +147,7 @@ void core_password_login_decide(struct core_password_login *l, int64_t now,
 	l->retry_after = 0;
 	l->subject_write = l->account_write = false;
 	l->hist.factor_dirty = l->hist.account_dirty = false;
-	l->second_factor = l->totp_locked = l->has_backup = l->has_totp = false;
+	l->second_factor = l->totp_locked = l->has_backup = l->has_totp = l->has_push = false;
 	/* As stored now, whatever the loop saw (cluster-wide on PostgreSQL). */
 	l->retry_after = throttle_retry_after(&l->subject, &throttle_account_policy, now, 0);
 	cap = throttle_retry_after(&l->hist.account, &throttle_account_hourly_policy, now, 0);
@@ -188,6 +188,7 @@ void core_password_login_decide(struct core_password_login *l, int64_t now,
 		l->login.created_at = now;
 		l->login.expires_at = now + p->login_ttl;
 		l->second_factor = true;
+		l->has_push = l->devices > 0 && !l->push_paused;
 		l->has_backup = l->backup_found && backup_remaining(&l->backup) > 0;
 		l->totp_locked = throttle_factor_locked(&l->hist.factor);
 		return;

@@ -256,7 +256,7 @@ class Devices(OwnAuthd, unittest.TestCase):
         secret = urllib.parse.parse_qs(urllib.parse.urlsplit(phone.totp).query)["secret"][0]
         remember_secret(secret)
         step = self.a.login(e).json
-        self.assertEqual((step["state"], step["methods"]), ("second_factor", ["totp"]))
+        self.assertEqual((step["state"], step["methods"]), ("second_factor", ["push", "totp"]))
         now = self.a.advance(30)
         code = totp(secret, now)
         r = self.a.post("/1/login/totp", {"login_id": step["login_id"], "code": code})

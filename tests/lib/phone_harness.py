@@ -89,3 +89,29 @@ class Phone:
         ws.send_json({"type": "auth", "device_id": did,
                       "sig": b64url(self.sign(signed_auth(nonce, did)))})
         return ws, ws.recv_json()
+
+
+def challenge_nonce(challenge):
+    return unb64url(challenge["nonce"])
+
+
+def answer(phone, ws, challenge, decision, number=None):
+    """Signs and sends an answer; returns authd's answer_result."""
+    sig = phone.sign(signed_answer(challenge["id"], challenge_nonce(challenge), phone.device_id,
+                                   decision, number))
+    msg = {"type": "answer", "id": challenge["id"], "decision": decision, "sig": b64url(sig)}
+    if decision == "approve":
+        msg["number"] = number
+    ws.send_json(msg)
+    while True:
+        reply = ws.recv_json()
+        if reply["type"] == "answer_result":
+            return reply
+
+
+def next_of(ws, kind, timeout=5.0):
+    """The next message of a type, skipping others."""
+    while True:
+        msg = ws.recv_json(timeout)
+        if msg["type"] == kind:
+            return msg

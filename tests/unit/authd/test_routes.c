@@ -26,6 +26,8 @@ static const struct {
     {"POST login", A, A, A},
     {"POST login/totp", A, A, A},
     {"POST login/backup-code", A, A, A},
+    {"POST login/push", A, A, A},
+    {"POST login/wait", A, A, A},
     {"POST login/*/totp", A, A, A},
     {"POST login/*/backup-code", A, A, A},
     {"GET me", U, A, A},

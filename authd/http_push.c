@@ -1,0 +1,565 @@
+/*
+ * Push approval for the login page (after the password step):
+ *
+ *   POST /1/login/push {"login_id"}   sends a challenge to every device of
+ *        the account (push/challenge.c decides: caps, pause) and answers
+ *        the number the page shows;
+ *   POST /1/login/wait {"login_id", "timeout"}   holds the request until
+ *        the challenge is answered, ends, or the timeout passes, and hands
+ *        an approved login its session (as a TOTP step would).
+ *
+ * The stored challenge is the truth: a waiting page reads it again when an
+ * answer is recorded on this node (push_wait_wake) and at least every
+ * second, so an answer recorded on another node reaches it too.
+ */
+#include "http_push.h"
+
+#include "flow.h"
+#include "http.h"
+#include "session.h"
+#include "ws_device.h"
+
+#include <log.h>
+#include <push.h>
+#include <store.h>
+
+#include <libwebsockets.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WAIT_DEFAULT_S	25
+#define WAIT_MAX_S	60
+#define WAIT_RECHECK_US (1000 * 1000) /* how often a page reads again anyway */
+
+/* --- what the login page's browser is ------------------------------------------------ */
+
+/* A short name of the browser and the OS from a User-Agent, or "unknown". */
+static void user_agent_names(const char *ua, char *browser, size_t bsize, char *os, size_t osize)
+{
+	static const struct {
+		const char *token, *name;
+	} browsers[] =
+	    {
+		{"Edg/", "Edge"},      {"OPR/", "Opera"},     {"Firefox/", "Firefox"},
+		{"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
+	    },
+	  systems[] = {
+	      {"Android", "Android"}, {"iPhone", "iOS"},     {"iPad", "iPadOS"},
+	      {"Windows", "Windows"}, {"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"},
+	      {"Linux", "Linux"},
+	  };
+
+	snprintf(browser, bsize, "unknown");
+	snprintf(os, osize, "unknown");
+	for (size_t i = 0; i < sizeof(browsers) / sizeof(browsers[0]); i++) {
+		const char *p = strstr(ua, browsers[i].token);
+
+		if (p) {
+			/* The major version: digits after the token, at most 4. */
+			const char *v = p + strlen(browsers[i].token);
+			size_t n = strspn(v, "0123456789");
+
+			snprintf(browser, bsize, "%s%s%.*s", browsers[i].name, n ? " " : "",
+				 (int)(n > 4 ? 4 : n), v);
+			break;
+		}
+	}
+	for (size_t i = 0; i < sizeof(systems) / sizeof(systems[0]); i++)
+		if (strstr(ua, systems[i].token)) {
+			snprintf(os, osize, "%s", systems[i].name);
+			break;
+		}
+}
+
+static void context_of(struct req *r, struct push_context *ctx)
+{
+	char ua[256] = "";
+
+	memset(ctx, 0, sizeof(*ctx));
+	if (r->wsi && lws_hdr_copy(r->wsi, ua, sizeof(ua), WSI_TOKEN_HTTP_USER_AGENT) < 0)
+		ua[0] = '\0';
+	snprintf(ctx->ip, sizeof(ctx->ip), "%s", r->ip);
+	snprintf(ctx->location, sizeof(ctx->location), "unknown");
+	user_agent_names(ua, ctx->browser, sizeof(ctx->browser), ctx->os, sizeof(ctx->os));
+	snprintf(ctx->application, sizeof(ctx->application), "%s", srv.cfg.issuer);
+}
+
+/* --- POST /1/login/push ---------------------------------------------------------------- */
+
+#define CANCEL_MAX (PUSH_PENDING_MAX + 1)
+
+struct push_flow {
+	struct flow f;
+	struct token_ref login;
+	uint8_t rnd[PUSH_CHALLENGE_RANDOM];
+	struct push_context ctx;
+	/* out */
+	struct push_challenge ch;
+	char email[EMAIL_MAX + 1];
+	/* the login's earlier challenges, still pending: replaced */
+	uint8_t cancelled[CANCEL_MAX][AUTHD_ID_LEN];
+	unsigned n_cancelled;
+};
+
+struct pending_scan {
+	struct push_flow *j;
+	int64_t now;
+	unsigned pending;
+	int64_t first_end;
+	struct push_challenge mine[CANCEL_MAX]; /* this login's, pending */
+	unsigned n_mine;
+};
+
+static int scan_challenge(void *arg, const struct push_challenge *c)
+{
+	struct pending_scan *s = arg;
+	struct push_challenge tmp = *c;
+
+	if (push_challenge_state(&tmp, s->now) != PUSH_PENDING)
+		return 0;
+	if (memcmp(tmp.login_hash, s->j->login.hash, AUTHD_HASH_LEN) == 0 &&
+	    s->n_mine < CANCEL_MAX) {
+		s->mine[s->n_mine++] = tmp;
+		return 0; /* replaced below: not counted */
+	}
+	s->pending++;
+	if (s->first_end == 0 || tmp.expires_at < s->first_end)
+		s->first_end = tmp.expires_at;
+	return 0;
+}
+
+static int count_devices(void *arg, const struct push_device *d)
+{
+	(void)d;
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+static int push_write(struct flow *f, struct store_txn *txn)
+{
+	struct push_flow *j = (struct push_flow *)f;
+	const uint8_t *id = j->login.account_id;
+	struct pending_scan scan = {.j = j, .now = f->now};
+	struct push_account acct;
+	struct account a;
+	struct login l;
+	unsigned devices = 0;
+	int rc;
+
+	j->n_cancelled = 0;
+	rc = store_login_get(txn, &j->login, &l);
+	if (rc == STORE_E_NOTFOUND || (rc == 0 && f->now >= l.expires_at)) {
+		f->err = E_LOGIN_EXPIRED;
+		return 0;
+	}
+	if (rc != 0 || (rc = store_devices_list(txn, id, count_devices, &devices)) != 0)
+		return rc;
+	if (devices == 0) {
+		f->err = E_METHOD_NOT_ENABLED;
+		return 0;
+	}
+	if ((rc = store_push_account_get(txn, id, &acct)) != 0 ||
+	    (rc = store_challenges_list(txn, id, scan_challenge, &scan)) != 0)
+		return rc;
+	rc = push_challenge_new(&j->ch, &acct, scan.pending, scan.first_end, id, j->login.hash,
+				&j->ctx, j->rnd, PUSH_TTL_DEFAULT, f->now, &f->retry_after);
+	if (rc == PUSH_E_PAUSED) {
+		f->err = E_PUSH_PAUSED;
+		return 0;
+	}
+	if (rc == PUSH_E_THROTTLED) {
+		f->err = E_TOO_MANY_PUSHES;
+		return 0;
+	}
+	if (rc != 0)
+		return STORE_E_IO;
+	/* Sent again: the login's earlier challenge is withdrawn. */
+	for (unsigned i = 0; i < scan.n_mine; i++) {
+		if (!push_cancel(&scan.mine[i], f->now))
+			continue;
+		if ((rc = store_challenge_put(txn, &scan.mine[i])) != 0)
+			return rc;
+		memcpy(j->cancelled[j->n_cancelled++], scan.mine[i].id, AUTHD_ID_LEN);
+	}
+	if ((rc = store_challenge_put(txn, &j->ch)) != 0 ||
+	    (rc = store_push_account_put(txn, id, &acct)) != 0 ||
+	    (rc = store_account_get(txn, id, &a)) != 0)
+		return rc;
+	memcpy(j->email, a.email, sizeof(j->email));
+	OPENSSL_cleanse(&a, sizeof(a));
+	return 0;
+}
+
+/* Durable: the devices on this node hear of it now. */
+static void push_written(struct flow *f)
+{
+	struct push_flow *j = (struct push_flow *)f;
+
+	if (f->job.store_rc != 0 || f->err != E_OK)
+		return;
+	for (unsigned i = 0; i < j->n_cancelled; i++)
+		ws_device_withdraw(j->login.account_id, j->cancelled[i], MP_WITHDRAW_CANCELLED,
+				   NULL);
+	ws_device_deliver(&j->ch, j->email);
+}
+
+static void push_reply(struct flow *f, struct req *r)
+{
+	struct push_flow *j = (struct push_flow *)f;
+	char aid[AUTHD_ID_HEX + 1], expires[21];
+
+	authd_hex(j->login.account_id, AUTHD_ID_LEN, aid);
+	if (f->err == E_TOO_MANY_PUSHES) {
+		char v[24];
+
+		snprintf(v, sizeof(v), "%lld",
+			 (long long)(f->retry_after > 0 ? f->retry_after : 1));
+		req_add_header(r, "Retry-After", v);
+		reply_error(r, E_TOO_MANY_PUSHES);
+		return;
+	}
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	log_info("push sent account=%s ip=%s req=%llu", aid, r->ip, (unsigned long long)r->id);
+	authd_time_str(j->ch.expires_at, expires);
+	reply_json(r, 200,
+		   json_pack("{s:i, s:s, s:I}", "number", j->ch.number, "expires_at", expires,
+			     "expires_in", (json_int_t)(j->ch.expires_at - f->now)));
+}
+
+static void push_release(struct flow *f)
+{
+	struct push_flow *j = (struct push_flow *)f;
+
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+static const struct flow_ops push_ops = {
+    .write = push_write,
+    .written = push_written,
+    .reply = push_reply,
+    .release = push_release,
+};
+
+/* {"login_id"} into *login, or false after replying. */
+static bool login_id_or_reply(struct req *r, json_t *body, struct token_ref *login)
+{
+	size_t len = 0;
+	const char *id = json_str(body, "login_id", &len);
+
+	if (!token_parse(id, len, login)) {
+		reply_error(r, E_LOGIN_EXPIRED);
+		return false;
+	}
+	return true;
+}
+
+void http_login_push(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"login_id", JSON_STRING, true, 128},
+	};
+	json_t *body = json_body_or_reply(r, spec, 1);
+	struct push_flow *j;
+
+	if (body == NULL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		json_wipe_decref(body);
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	if (!login_id_or_reply(r, body, &j->login)) {
+		json_wipe_decref(body);
+		free(j);
+		return;
+	}
+	json_wipe_decref(body);
+	authd_random(j->rnd, sizeof(j->rnd));
+	context_of(r, &j->ctx);
+	flow_start(&j->f, &push_ops, r);
+}
+
+/* --- POST /1/login/wait ------------------------------------------------------------------ */
+
+struct waiter {
+	struct job job;
+	struct req *r;
+	lws_dll2_t list; /* in waiters */
+	lws_sorted_usec_list_t sul;
+	struct token_ref login;
+	int64_t deadline_us; /* monotonic */
+	bool busy;	     /* a job runs for it */
+	bool again;	     /* woken while busy: read once more */
+	/* the read */
+	bool login_found;
+	bool found;
+	struct push_challenge ch;
+	/* the claim */
+	struct new_token token;
+	bool claimed;
+};
+
+static lws_dll2_owner_t waiters;
+
+static void waiter_free(struct waiter *w)
+{
+	lws_sul_cancel(&w->sul);
+	lws_dll2_remove(&w->list);
+	token_clear(&w->token);
+	OPENSSL_cleanse(w, sizeof(*w));
+	free(w);
+}
+
+/* The page's answer (also frees w). */
+static void waiter_reply(struct waiter *w, const char *state)
+{
+	struct req *r = w->r;
+
+	reply_json(r, 200, json_pack("{s:s}", "state", state));
+	waiter_free(w);
+}
+
+/* The login's latest challenge. */
+static int latest_of_login(void *arg, const struct push_challenge *c)
+{
+	struct waiter *w = arg;
+
+	if (memcmp(c->login_hash, w->login.hash, AUTHD_HASH_LEN) != 0)
+		return 0;
+	if (!w->found || c->created_at >= w->ch.created_at) {
+		w->ch = *c;
+		w->found = true;
+	}
+	return 0;
+}
+
+static int look_txn(struct job *job, struct store_txn *txn)
+{
+	struct waiter *w = (struct waiter *)job;
+	struct login l;
+	int rc;
+
+	w->found = false;
+	rc = store_login_get(txn, &w->login, &l);
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	w->login_found = rc == 0 && authd_now() < l.expires_at;
+	return store_challenges_list(txn, w->login.account_id, latest_of_login, w);
+}
+
+/* The approved challenge becomes this page's session, once. */
+static int claim_txn(struct job *job, struct store_txn *txn)
+{
+	struct waiter *w = (struct waiter *)job;
+	int64_t now = authd_now();
+	struct push_challenge c;
+	struct account a;
+	struct login l;
+	int rc;
+
+	w->claimed = false;
+	rc = store_login_get(txn, &w->login, &l);
+	if (rc == STORE_E_NOTFOUND || (rc == 0 && now >= l.expires_at))
+		return 0;
+	if (rc != 0 || (rc = store_challenge_get(txn, w->login.account_id, w->ch.id, &c)) != 0)
+		return rc == STORE_E_NOTFOUND ? 0 : rc;
+	if (push_claim(&c, w->login.hash, now) != 0)
+		return 0;
+	if ((rc = store_challenge_put(txn, &c)) != 0 ||
+	    (rc = store_login_del(txn, &w->login)) != 0 ||
+	    (rc = store_account_get(txn, w->login.account_id, &a)) != 0)
+		return rc;
+	rc = session_issue(txn, &w->token.ref, &a, AAL_SECOND_FACTOR, now);
+	OPENSSL_cleanse(&a, sizeof(a));
+	w->claimed = rc == 0;
+	return rc;
+}
+
+static void look(struct waiter *w);
+
+static void recheck(lws_sorted_usec_list_t *sul)
+{
+	struct waiter *w = lws_container_of(sul, struct waiter, sul);
+
+	look(w);
+}
+
+static void claim_done(struct job *job)
+{
+	struct waiter *w = (struct waiter *)job;
+	char aid[AUTHD_ID_HEX + 1];
+
+	w->busy = false;
+	if (!req_resume(w->r)) {
+		waiter_free(w);
+		return;
+	}
+	if (job->store_rc != 0) {
+		reply_error(w->r, api_error_from_store(job->store_rc));
+		waiter_free(w);
+		return;
+	}
+	if (!w->claimed) {
+		waiter_reply(w, "expired"); /* taken by another page, or the login ended */
+		return;
+	}
+	authd_hex(w->login.account_id, AUTHD_ID_LEN, aid);
+	log_info("auth method=push outcome=success account=%s ip=%s req=%llu", aid, w->r->ip,
+		 (unsigned long long)w->r->id);
+	reply_session_state(w->r, &w->token, authd_now(), -1, "approved");
+	waiter_free(w);
+}
+
+static void look_done(struct job *job)
+{
+	struct waiter *w = (struct waiter *)job;
+	enum push_state s;
+
+	w->busy = false;
+	if (!req_resume(w->r)) {
+		waiter_free(w);
+		return;
+	}
+	if (job->store_rc != 0) {
+		reply_error(w->r, api_error_from_store(job->store_rc));
+		waiter_free(w);
+		return;
+	}
+	s = w->found ? push_challenge_state(&w->ch, authd_now()) : PUSH_PENDING;
+	switch (s) {
+	case PUSH_APPROVED:
+		if (!w->login_found) {
+			waiter_reply(w, "expired");
+			return;
+		}
+		token_new(&w->token, w->login.account_id);
+		w->job.txn_work = claim_txn;
+		w->job.done = claim_done;
+		w->job.store_rc = 0;
+		w->busy = true;
+		req_hold(w->r);
+		store_write(&w->job);
+		return;
+	case PUSH_DENIED:
+	case PUSH_NOT_ME:
+	case PUSH_WRONG_NUMBER:
+		waiter_reply(w, "denied");
+		return;
+	case PUSH_PENDING:
+		/* No challenge yet, or one waiting: wait, unless the login is over. */
+		if (!w->login_found) {
+			waiter_reply(w, "expired");
+			return;
+		}
+		break;
+	default: /* expired, cancelled, used */
+		waiter_reply(w, "expired");
+		return;
+	}
+	if (w->again) {
+		w->again = false;
+		look(w);
+		return;
+	}
+	{
+		int64_t left = w->deadline_us - lws_now_usecs();
+
+		if (left <= 0) {
+			waiter_reply(w, "pending");
+			return;
+		}
+		req_hold(w->r);
+		lws_sul_schedule(lws_get_context(w->r->wsi), 0, &w->sul, recheck,
+				 left < WAIT_RECHECK_US ? left : WAIT_RECHECK_US);
+	}
+}
+
+static void look(struct waiter *w)
+{
+	lws_sul_cancel(&w->sul);
+	if (w->busy) {
+		w->again = true;
+		return;
+	}
+	/* The connection may have gone while the page waited. */
+	if (!req_resume(w->r)) {
+		waiter_free(w);
+		return;
+	}
+	w->busy = true;
+	w->found = false;
+	w->job.txn_work = look_txn;
+	w->job.done = look_done;
+	w->job.store_rc = 0;
+	req_hold(w->r);
+	store_read(&w->job);
+}
+
+void push_wait_wake(const uint8_t account_id[AUTHD_ID_LEN],
+		    const uint8_t login_hash[AUTHD_HASH_LEN])
+{
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&waiters))
+	{
+		struct waiter *w = lws_container_of(d, struct waiter, list);
+
+		if (memcmp(w->login.account_id, account_id, AUTHD_ID_LEN) == 0 &&
+		    memcmp(w->login.hash, login_hash, AUTHD_HASH_LEN) == 0)
+			look(w);
+	}
+	lws_end_foreach_dll_safe(d, d1);
+}
+
+void push_wait_stop(void)
+{
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&waiters))
+	{
+		struct waiter *w = lws_container_of(d, struct waiter, list);
+
+		lws_sul_cancel(&w->sul);
+	}
+	lws_end_foreach_dll_safe(d, d1);
+}
+
+void http_login_wait(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"login_id", JSON_STRING, true, 128},
+	    {"timeout", JSON_INTEGER, false, 0},
+	};
+	json_t *body = json_body_or_reply(r, spec, 2);
+	json_t *t;
+	json_int_t timeout = WAIT_DEFAULT_S;
+	struct waiter *w;
+
+	if (body == NULL)
+		return;
+	if ((t = json_object_get(body, "timeout")) != NULL)
+		timeout = json_integer_value(t);
+	if (timeout < 0 || timeout > WAIT_MAX_S) {
+		json_wipe_decref(body);
+		reply_field_error(r, E_INVALID_FIELD, "timeout", "must be 0 to 60 seconds");
+		return;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		json_wipe_decref(body);
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	if (!login_id_or_reply(r, body, &w->login)) {
+		json_wipe_decref(body);
+		free(w);
+		return;
+	}
+	json_wipe_decref(body);
+	w->r = r;
+	w->deadline_us = lws_now_usecs() + timeout * LWS_US_PER_SEC;
+	lws_dll2_add_tail(&w->list, &waiters);
+	req_hold(r); /* look() resumes it first */
+	look(w);
+}

@@ -1,0 +1,223 @@
+"""Push approval as the login page and a phone (written from PROTOCOL.md)
+see it: after the password step the page asks for a push, the phone gets
+the challenge with who/where, the person types the page's number and
+approves, and the waiting page gets its session. Deny, "not me" (push
+pauses), a wrong number (a failed second factor), expiry, several devices
+(the first answer wins, the others are withdrawn), a challenge sent while
+the phone was away, forged and replayed answers, and the caps."""
+
+import threading
+import time
+import unittest
+import uuid
+
+from authd_harness import OwnAuthd, remember_secret
+from phone_harness import Phone, answer, b64url, next_of, signed_answer, challenge_nonce
+
+
+def email():
+    return f"p{uuid.uuid4().hex[:12]}@example.com"
+
+
+class Push(OwnAuthd, unittest.TestCase):
+    def linked(self, phones=1):
+        """A new account with `phones` linked devices, channels open."""
+        e = email()
+        self.a.signup(e)
+        tok = self.a.session(e)
+        out = []
+        for _ in range(phones):
+            offer = self.a.post("/1/me/devices", token=tok).json
+            phone = Phone()
+            ws, linked = phone.link(self.a.port, offer["link_uri"])
+            self.assertEqual(linked["type"], "linked", linked)
+            self.assertEqual(ws.recv_json()["type"], "ready")
+            out.append((phone, ws))
+        return e, tok, out
+
+    def password_step(self, e):
+        step = self.a.login(e).json
+        self.assertEqual(step["state"], "second_factor", step)
+        remember_secret(step["login_id"])
+        return step
+
+    def wait_in_background(self, login_id, timeout=10):
+        result = {}
+
+        def run():
+            result["r"] = self.a.post("/1/login/wait", {"login_id": login_id,
+                                                        "timeout": timeout})
+
+        t = threading.Thread(target=run)
+        t.start()
+        return t, result
+
+    def test_approve(self):
+        e, _, [(phone, ws)] = self.linked()
+        step = self.password_step(e)
+        self.assertEqual(step["methods"], ["push", "totp"])
+        sent = self.a.post("/1/login/push", {"login_id": step["login_id"]})
+        self.assertEqual(sent.status, 200, sent)
+        self.assertTrue(10 <= sent.json["number"] <= 99)
+        self.assertEqual(sent.json["expires_in"], 120)
+        ch = next_of(ws, "challenge")
+        self.assertEqual(ch["account"], e)
+        self.assertEqual(ch["ip"], self.a.source_ip)
+        self.assertEqual(ch["application"], "authd")
+        self.assertEqual(ch["location"], "unknown")
+        self.assertEqual(ch["expires_at"] - ch["time"], 120)
+        self.assertNotIn("number", ch)  # the person types it
+        t, res = self.wait_in_background(step["login_id"])
+        time.sleep(0.2)
+        self.assertTrue(t.is_alive(), "the page waits for the answer")
+        result = answer(phone, ws, ch, "approve", sent.json["number"])
+        self.assertEqual(result, {"type": "answer_result", "id": ch["id"], "result": "accepted"})
+        t.join(5)
+        r = res["r"]
+        self.assertEqual((r.status, r.json["state"]), (200, "approved"), r)
+        remember_secret(r.json["session"])
+        self.assertTrue(r.set_cookie())
+        self.assertEqual(len(r.json["csrf_token"]), 64)
+        self.assertEqual(self.a.get("/1/me", token=r.json["session"]).status, 200)
+        # Once: the login is over, a second page gets nothing.
+        again = self.a.post("/1/login/wait", {"login_id": step["login_id"], "timeout": 1})
+        self.assertEqual(again.json["state"], "expired")
+        # A replayed answer is refused.
+        self.assertEqual(answer(phone, ws, ch, "approve", sent.json["number"])["code"],
+                         "answered")
+
+    def test_deny_not_me_and_wrong_number(self):
+        e, tok, [(phone, ws)] = self.linked()
+        # Deny: the page hears it, the login is over.
+        step = self.password_step(e)
+        self.a.post("/1/login/push", {"login_id": step["login_id"]})
+        ch = next_of(ws, "challenge")
+        self.assertEqual(answer(phone, ws, ch, "deny")["result"], "accepted")
+        r = self.a.post("/1/login/wait", {"login_id": step["login_id"], "timeout": 2})
+        self.assertEqual(r.json["state"], "denied")
+        r = self.a.post("/1/login/totp", {"login_id": step["login_id"], "code": "123456"})
+        self.assertEqual(r.json["code"], "login_expired")
+        # A wrong number: refused, the page hears "denied", and it counts.
+        step = self.password_step(e)
+        sent = self.a.post("/1/login/push", {"login_id": step["login_id"]}).json
+        ch = next_of(ws, "challenge")
+        wrong = 10 if sent["number"] != 10 else 11
+        self.assertEqual(answer(phone, ws, ch, "approve", wrong)["code"], "wrong_number")
+        r = self.a.post("/1/login/wait", {"login_id": step["login_id"], "timeout": 2})
+        self.assertEqual(r.json["state"], "denied")
+        # "Not me": push pauses for the account; other factors still work.
+        step = self.password_step(e)
+        self.a.post("/1/login/push", {"login_id": step["login_id"]})
+        ch = next_of(ws, "challenge")
+        self.assertEqual(answer(phone, ws, ch, "not_me")["result"], "accepted")
+        step = self.password_step(e)
+        self.assertEqual(step["methods"], ["totp"])
+        r = self.a.post("/1/login/push", {"login_id": step["login_id"]})
+        self.assertEqual((r.status, r.json["code"]), (409, "push_paused"))
+        self.assertIn("push_paused", self.a.log_text())
+
+    def test_expiry_and_caps(self):
+        e, _, [(phone, ws)] = self.linked()
+        step = self.password_step(e)
+        self.a.post("/1/login/push", {"login_id": step["login_id"]})
+        ch = next_of(ws, "challenge")
+        self.a.advance(120)
+        self.assertEqual(answer(phone, ws, ch, "approve", 42)["code"], "expired")
+        r = self.a.post("/1/login/wait", {"login_id": step["login_id"], "timeout": 1})
+        self.assertEqual(r.json["state"], "expired")
+        # Three logins waiting at once: the fourth push waits.
+        logins = [self.password_step(e) for _ in range(4)]
+        for s in logins[:3]:
+            self.assertEqual(self.a.post("/1/login/push", {"login_id": s["login_id"]}).status,
+                             200)
+        r = self.a.post("/1/login/push", {"login_id": logins[3]["login_id"]})
+        self.assertEqual((r.status, r.json["code"]), (429, "too_many_pushes"))
+        self.assertGreater(int(r.header("Retry-After")), 0)
+        # Sending again for the same login replaces its challenge.
+        r = self.a.post("/1/login/push", {"login_id": logins[0]["login_id"]})
+        self.assertEqual(r.status, 200, r)
+
+    def test_two_devices_first_answer_wins(self):
+        e, _, [(p1, ws1), (p2, ws2)] = self.linked(phones=2)
+        step = self.password_step(e)
+        sent = self.a.post("/1/login/push", {"login_id": step["login_id"]}).json
+        c1, c2 = next_of(ws1, "challenge"), next_of(ws2, "challenge")
+        self.assertEqual(c1["id"], c2["id"])
+        self.assertNotEqual(c1, None)
+        self.assertEqual(answer(p1, ws1, c1, "approve", sent["number"])["result"], "accepted")
+        self.assertEqual(next_of(ws2, "withdraw"),
+                         {"type": "withdraw", "id": c1["id"], "reason": "answered"})
+        self.assertEqual(answer(p2, ws2, c2, "deny")["code"], "answered")
+        r = self.a.post("/1/login/wait", {"login_id": step["login_id"], "timeout": 2})
+        self.assertEqual(r.json["state"], "approved")
+        remember_secret(r.json["session"])
+
+    def test_challenge_waits_for_the_phone(self):
+        e, _, [(phone, ws)] = self.linked()
+        ws.close()
+        step = self.password_step(e)
+        sent = self.a.post("/1/login/push", {"login_id": step["login_id"]}).json
+        # The phone comes back: ready says one is waiting, and here it is.
+        ws, ready = phone.auth(self.a.port)
+        self.assertEqual((ready["type"], ready["pending"]), ("ready", 1))
+        ch = next_of(ws, "challenge")
+        self.assertEqual(answer(phone, ws, ch, "approve", sent["number"])["result"], "accepted")
+        r = self.a.post("/1/login/wait", {"login_id": step["login_id"], "timeout": 2})
+        self.assertEqual(r.json["state"], "approved")
+        remember_secret(r.json["session"])
+
+    def test_forged_answers_are_refused(self):
+        e, _, [(phone, ws)] = self.linked()
+        step = self.password_step(e)
+        sent = self.a.post("/1/login/push", {"login_id": step["login_id"]}).json
+        ch = next_of(ws, "challenge")
+        # Signed by another key; over another decision than sent.
+        other = Phone()
+        sig = other.sign(signed_answer(ch["id"], challenge_nonce(ch), phone.device_id, "approve",
+                                       sent["number"]))
+        ws.send_json({"type": "answer", "id": ch["id"], "decision": "approve",
+                      "number": sent["number"], "sig": b64url(sig)})
+        self.assertEqual(next_of(ws, "answer_result")["code"], "bad_signature")
+        sig = phone.sign(signed_answer(ch["id"], challenge_nonce(ch), phone.device_id, "deny",
+                                       None))
+        ws.send_json({"type": "answer", "id": ch["id"], "decision": "approve",
+                      "number": sent["number"], "sig": b64url(sig)})
+        self.assertEqual(next_of(ws, "answer_result")["code"], "bad_signature")
+        # Another account's device cannot answer this account's challenge.
+        _, _, [(stranger, sws)] = self.linked()
+        self.assertEqual(answer(stranger, sws, ch, "approve", sent["number"])["code"],
+                         "unknown_challenge")
+        # Still pending: the right answer goes through.
+        self.assertEqual(answer(phone, ws, ch, "approve", sent["number"])["result"],
+                         "accepted")
+        r = self.a.post("/1/login/wait", {"login_id": step["login_id"], "timeout": 2})
+        self.assertEqual(r.json["state"], "approved")
+        remember_secret(r.json["session"])
+
+    def test_waiting_page_times_out_and_bad_input(self):
+        e, _, _ = self.linked()
+        step = self.password_step(e)
+        self.a.post("/1/login/push", {"login_id": step["login_id"]})
+        t0 = time.monotonic()
+        r = self.a.post("/1/login/wait", {"login_id": step["login_id"], "timeout": 1})
+        self.assertEqual(r.json["state"], "pending")
+        self.assertGreaterEqual(time.monotonic() - t0, 0.9)
+        r = self.a.post("/1/login/wait", {"login_id": step["login_id"], "timeout": 61})
+        self.assertEqual((r.status, r.json["code"]), (400, "invalid_field"))
+        r = self.a.post("/1/login/push", {"login_id": "nope"})
+        self.assertEqual((r.status, r.json["code"]), (401, "login_expired"))
+        r = self.a.post("/1/login/push", {"login_id": step["login_id"], "x": 1})
+        self.assertEqual((r.status, r.json["code"]), (400, "unknown_field"))
+        # An account without devices has no push.
+        e2 = email()
+        self.a.signup(e2)
+        tok2 = self.a.session(e2)
+        self.a.enable_totp(tok2)
+        step2 = self.password_step(e2)
+        self.assertNotIn("push", step2["methods"])
+        r = self.a.post("/1/login/push", {"login_id": step2["login_id"]})
+        self.assertEqual((r.status, r.json["code"]), (400, "method_not_enabled"))
+
+
+if __name__ == "__main__":
+    unittest.main()
