@@ -269,7 +269,7 @@ static int login_write(struct flow *f, struct store_txn *txn)
 
 			if ((rc = store_push_account_get(txn, id, &pa)) != 0)
 				return rc;
-			l->push_paused = pa.paused_at != 0;
+			l->push_paused = push_paused(&pa, f->now);
 		}
 		rc = store_totp_get(txn, id, &l->totp);
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
@@ -513,13 +513,10 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 	memcpy(f->locked_account, id, AUTHD_ID_LEN);
 	if (s->verdict == CORE_DAMAGED)
 		return STORE_E_CORRUPT; /* the seed does not open: wrong key file? */
-	if (s->device_write >= 0) {
-		struct push_device *d = &j->devs->dev[s->device_write];
-
-		d->last_step = s->devices[s->device_write].last_step;
-		if ((rc = store_device_put(txn, d)) != 0)
-			return rc;
-	}
+	if (s->device_write >= 0 &&
+	    (rc = store_device_step(txn, id, j->devs->dev[s->device_write].id,
+				    s->devices[s->device_write].last_step)) != 0)
+		return rc;
 	if ((s->totp_write && (rc = store_totp_put(txn, id, &s->totp)) != 0) ||
 	    (s->backup_write && (rc = store_backup_put(txn, id, &s->backup)) != 0) ||
 	    (rc = factor_hist_write(txn, id, &s->hist, f->now, f->ip)) != 0)

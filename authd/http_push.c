@@ -14,6 +14,7 @@
  */
 #include "http_push.h"
 
+#include "factors.h"
 #include "flow.h"
 #include "http.h"
 #include "session.h"
@@ -142,6 +143,7 @@ static int push_write(struct flow *f, struct store_txn *txn)
 	struct push_flow *j = (struct push_flow *)f;
 	const uint8_t *id = j->login.account_id;
 	struct pending_scan scan = {.j = j, .now = f->now};
+	struct core_factor_hist hist;
 	struct push_account acct;
 	struct account a;
 	struct login l;
@@ -158,6 +160,19 @@ static int push_write(struct flow *f, struct store_txn *txn)
 		return rc;
 	if (devices == 0) {
 		f->err = E_METHOD_NOT_ENABLED;
+		return 0;
+	}
+	/* The account's second factors are throttled and locked as one: past
+	 * the lock, or within the delay, no push goes out either. */
+	if ((rc = factor_hist_read(txn, id, &hist)) != 0)
+		return rc;
+	if (throttle_factor_locked(&hist.factor)) {
+		f->err = E_SECOND_FACTOR_LOCKED;
+		return 0;
+	}
+	f->retry_after = throttle_retry_after(&hist.factor, &throttle_factor_policy, f->now, 0);
+	if (f->retry_after > 0) {
+		f->err = E_TOO_MANY_ATTEMPTS;
 		return 0;
 	}
 	if ((rc = store_push_account_get(txn, id, &acct)) != 0 ||
@@ -293,6 +308,7 @@ struct waiter {
 	lws_dll2_t list; /* in waiters */
 	lws_sorted_usec_list_t sul;
 	struct token_ref login;
+	char r_ip[48];	     /* the page's address */
 	int64_t deadline_us; /* monotonic */
 	bool busy;	     /* a job runs for it */
 	bool again;	     /* woken while busy: read once more */
@@ -332,7 +348,9 @@ static int latest_of_login(void *arg, const struct push_challenge *c)
 
 	if (memcmp(c->login_hash, w->login.hash, AUTHD_HASH_LEN) != 0)
 		return 0;
-	if (!w->found || c->created_at >= w->ch.created_at) {
+	/* The newest; within one second, the one not replaced by another. */
+	if (!w->found || c->created_at > w->ch.created_at ||
+	    (c->created_at == w->ch.created_at && w->ch.state == PUSH_CANCELLED)) {
 		w->ch = *c;
 		w->found = true;
 	}
@@ -359,6 +377,7 @@ static int claim_txn(struct job *job, struct store_txn *txn)
 	struct waiter *w = (struct waiter *)job;
 	int64_t now = authd_now();
 	struct push_challenge c;
+	struct core_factor_hist hist;
 	struct account a;
 	struct login l;
 	int rc;
@@ -371,8 +390,13 @@ static int claim_txn(struct job *job, struct store_txn *txn)
 		return rc == STORE_E_NOTFOUND ? 0 : rc;
 	if (push_claim(&c, w->login.hash, now) != 0)
 		return 0;
+	/* A second factor succeeded: the failures in a row are forgotten. */
+	if ((rc = factor_hist_read(txn, w->login.account_id, &hist)) != 0)
+		return rc;
+	core_factor_success(&hist);
 	if ((rc = store_challenge_put(txn, &c)) != 0 ||
 	    (rc = store_login_del(txn, &w->login)) != 0 ||
+	    (rc = factor_hist_write(txn, w->login.account_id, &hist, now, w->r_ip)) != 0 ||
 	    (rc = store_account_get(txn, w->login.account_id, &a)) != 0)
 		return rc;
 	rc = session_issue(txn, &w->token.ref, &a, AAL_SECOND_FACTOR, now);
@@ -522,6 +546,14 @@ void push_wait_stop(void)
 		struct waiter *w = lws_container_of(d, struct waiter, list);
 
 		lws_sul_cancel(&w->sul);
+		/* A waiter between reads answers now; one with a job under way
+		 * is freed by its done() (the request gone by then). */
+		if (!w->busy) {
+			if (req_resume(w->r))
+				waiter_reply(w, "pending");
+			else
+				waiter_free(w);
+		}
 	}
 	lws_end_foreach_dll_safe(d, d1);
 }
@@ -558,6 +590,7 @@ void http_login_wait(struct req *r)
 	}
 	json_wipe_decref(body);
 	w->r = r;
+	memcpy(w->r_ip, r->ip, sizeof(w->r_ip));
 	w->deadline_us = lws_now_usecs() + timeout * LWS_US_PER_SEC;
 	lws_dll2_add_tail(&w->list, &waiters);
 	req_hold(r); /* look() resumes it first */

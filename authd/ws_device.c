@@ -535,11 +535,14 @@ static void on_auth(struct device_conn *c, const struct mp_auth *a)
  * what follows: the account's push history, a failed second factor for a
  * wrong number, the end of the login for anything but an approval.
  */
+#define CANCEL_MAX (PUSH_PENDING_MAX + 1)
+
 struct answer_job {
 	struct job job;
 	struct device_conn *c;
 	uint8_t account_id[AUTHD_ID_LEN];
 	uint8_t device_id[AUTHD_ID_LEN];
+	uint8_t public_key[MP_KEY_LEN]; /* the key the signature was checked with */
 	struct mp_answer a;
 	int64_t now;
 	char ip[48];
@@ -547,10 +550,48 @@ struct answer_job {
 	bool found;
 	struct push_challenge ch;
 	/* the write */
-	int verdict; /* 0 recorded, PUSH_E_EXPIRED, PUSH_E_ANSWERED, PUSH_E_INVALID (gone) */
+	int verdict;	  /* 0 recorded, PUSH_E_EXPIRED, PUSH_E_ANSWERED, PUSH_E_PAUSED,
+			   * PUSH_E_INVALID (gone) */
+	bool device_gone; /* removed (or re-keyed) since the channel authenticated */
 	bool paused_now;
 	bool locked;
+	/* the account's other waiting challenges, cancelled by a pause */
+	uint8_t cancelled[CANCEL_MAX][AUTHD_ID_LEN];
+	unsigned n_cancelled;
 };
+
+struct cancel_scan {
+	struct answer_job *j;
+	struct push_challenge list[CANCEL_MAX];
+	unsigned n;
+};
+
+static int pending_other(void *arg, const struct push_challenge *ch)
+{
+	struct cancel_scan *s = arg;
+	struct push_challenge tmp = *ch;
+
+	if (memcmp(tmp.id, s->j->ch.id, AUTHD_ID_LEN) != 0 &&
+	    push_challenge_state(&tmp, s->j->now) == PUSH_PENDING && s->n < CANCEL_MAX)
+		s->list[s->n++] = tmp;
+	return 0;
+}
+
+/* Push paused: no other waiting challenge of the account may log anyone
+ * in, so each is cancelled (and withdrawn once this commits). */
+static int cancel_others(struct answer_job *j, struct store_txn *txn)
+{
+	struct cancel_scan scan = {.j = j};
+	int rc = store_challenges_list(txn, j->account_id, pending_other, &scan);
+
+	for (unsigned i = 0; rc == 0 && i < scan.n; i++) {
+		if (!push_cancel(&scan.list[i], j->now))
+			continue;
+		if ((rc = store_challenge_put(txn, &scan.list[i])) == 0)
+			memcpy(j->cancelled[j->n_cancelled++], scan.list[i].id, AUTHD_ID_LEN);
+	}
+	return rc;
+}
 
 static void answer_result(struct device_conn *c, const uint8_t id[MP_ID_LEN], const char *code)
 {
@@ -576,12 +617,26 @@ static int answer_write_txn(struct job *job, struct store_txn *txn)
 {
 	struct answer_job *j = (struct answer_job *)job;
 	struct push_account acct;
+	struct push_device dev;
 	struct core_factor_hist hist;
 	struct token_ref login;
 	enum push_state s;
 	int rc;
 
-	j->paused_now = j->locked = false;
+	j->paused_now = j->locked = j->device_gone = false;
+	j->n_cancelled = 0;
+	/* The device must still be linked, with the key that signed. */
+	rc = store_device_get(txn, j->device_id, &dev);
+	if (rc == STORE_E_NOTFOUND ||
+	    (rc == 0 && (memcmp(dev.account_id, j->account_id, AUTHD_ID_LEN) != 0 ||
+			 CRYPTO_memcmp(dev.public_key, j->public_key, MP_KEY_LEN) != 0))) {
+		j->device_gone = true;
+		OPENSSL_cleanse(&dev, sizeof(dev));
+		return 0;
+	}
+	OPENSSL_cleanse(&dev, sizeof(dev));
+	if (rc != 0)
+		return rc;
 	if ((rc = store_challenge_get(txn, j->account_id, j->a.id, &j->ch)) == STORE_E_NOTFOUND) {
 		j->verdict = PUSH_E_INVALID; /* swept meanwhile */
 		return 0;
@@ -590,23 +645,27 @@ static int answer_write_txn(struct job *job, struct store_txn *txn)
 		return rc;
 	j->verdict = push_answer(&j->ch, &acct, j->device_id, j->a.decision, j->a.number, j->now,
 				 &j->paused_now);
+	if (j->verdict == PUSH_E_PAUSED)
+		return store_challenge_put(txn, &j->ch); /* cancelled */
 	if (j->verdict != 0)
 		return 0;
 	if ((rc = store_challenge_put(txn, &j->ch)) != 0 ||
 	    (rc = store_push_account_put(txn, j->account_id, &acct)) != 0)
 		return rc;
 	s = (enum push_state)j->ch.state;
+	/* Events name the login attempt's address, not the phone's. */
 	if (s == PUSH_WRONG_NUMBER) {
 		/* A wrong number is a wrong second factor. */
 		if ((rc = factor_hist_read(txn, j->account_id, &hist)) != 0)
 			return rc;
 		core_factor_failure(&hist, j->now);
 		j->locked = hist.locked_now;
-		if ((rc = factor_hist_write(txn, j->account_id, &hist, j->now, j->ip)) != 0)
+		if ((rc = factor_hist_write(txn, j->account_id, &hist, j->now, j->ch.ctx.ip)) != 0)
 			return rc;
 	}
-	if (j->paused_now &&
-	    (rc = factor_event(txn, j->account_id, EVENT_PUSH_PAUSED, j->now, j->ip)) != 0)
+	if (j->paused_now && ((rc = factor_event(txn, j->account_id, EVENT_PUSH_PAUSED, j->now,
+						 j->ch.ctx.ip)) != 0 ||
+			      (rc = cancel_others(j, txn)) != 0))
 		return rc;
 	if (s == PUSH_APPROVED)
 		return 0;
@@ -616,38 +675,55 @@ static int answer_write_txn(struct job *job, struct store_txn *txn)
 	return store_login_del(txn, &login);
 }
 
+/* The answer's result for its device, or NULL for "accepted". */
+static const char *refusal(const struct answer_job *j, int store_rc)
+{
+	if (store_rc != 0)
+		return "unavailable";
+	if (j->verdict == PUSH_E_EXPIRED)
+		return "expired";
+	if (j->verdict == PUSH_E_ANSWERED)
+		return "answered";
+	if (j->verdict == PUSH_E_PAUSED)
+		return "push_paused";
+	if (j->verdict != 0)
+		return "unknown_challenge";
+	return j->ch.state == PUSH_WRONG_NUMBER ? "wrong_number" : NULL;
+}
+
 static void answer_written(struct job *job)
 {
 	struct answer_job *j = (struct answer_job *)job;
-	struct device_conn *c = j->c;
+	bool recorded = job->store_rc == 0 && !j->device_gone && j->verdict == 0;
 	char aid[AUTHD_ID_HEX + 1];
 
-	authd_hex(j->account_id, AUTHD_ID_LEN, aid);
-	if (job->store_rc == 0 && j->verdict == 0) {
+	/* The device hears first how its answer went, then the rest follows. */
+	if (conn_resume(j->c) && !j->device_gone)
+		answer_result(j->c, j->a.id, refusal(j, job->store_rc));
+	if (job->store_rc != 0)
+		goto out;
+	if (j->device_gone) {
+		/* Removed meanwhile (maybe through another node): its channels
+		 * end as a revoked one's would. */
+		ws_device_revoked(j->device_id);
+		goto out;
+	}
+	if (recorded) {
+		authd_hex(j->account_id, AUTHD_ID_LEN, aid);
 		log_info("auth method=push outcome=%s account=%s ip=%s",
 			 push_state_name((enum push_state)j->ch.state), aid, j->ch.ctx.ip);
 		if (j->paused_now)
 			log_warn("security event=push_paused account=%s", aid);
 		if (j->locked)
 			log_warn("security event=second_factor_locked account=%s ip=%s", aid,
-				 j->ip);
+				 j->ch.ctx.ip);
 		ws_device_withdraw(j->account_id, j->ch.id, MP_WITHDRAW_ANSWERED, j->device_id);
-		push_wait_wake(j->account_id, j->ch.login_hash);
+		for (unsigned i = 0; i < j->n_cancelled; i++)
+			ws_device_withdraw(j->account_id, j->cancelled[i], MP_WITHDRAW_CANCELLED,
+					   NULL);
 	}
-	if (!conn_resume(c))
-		goto out;
-	if (job->store_rc != 0)
-		answer_result(c, j->a.id, "unavailable");
-	else if (j->verdict == PUSH_E_EXPIRED)
-		answer_result(c, j->a.id, "expired");
-	else if (j->verdict == PUSH_E_ANSWERED)
-		answer_result(c, j->a.id, "answered");
-	else if (j->verdict != 0)
-		answer_result(c, j->a.id, "unknown_challenge");
-	else if (j->ch.state == PUSH_WRONG_NUMBER)
-		answer_result(c, j->a.id, "wrong_number");
-	else
-		answer_result(c, j->a.id, NULL);
+	if (recorded || j->verdict == PUSH_E_PAUSED)
+		push_wait_wake(j->account_id, j->ch.login_hash);
 out:
 	OPENSSL_cleanse(j, sizeof(*j));
 	free(j);
@@ -701,6 +777,7 @@ static void on_answer(struct device_conn *c, const struct mp_answer *a)
 	j->c = c;
 	memcpy(j->account_id, c->account_id, AUTHD_ID_LEN);
 	memcpy(j->device_id, c->device_id, AUTHD_ID_LEN);
+	memcpy(j->public_key, c->public_key, MP_KEY_LEN);
 	j->a = *a;
 	j->now = authd_now();
 	memcpy(j->ip, c->ip, sizeof(j->ip));

@@ -411,7 +411,7 @@ struct core_password_login {
 	struct totp_rec totp;
 	struct backup_rec backup;
 	unsigned devices; /* linked to the account */
-	bool push_paused; /* push approval is paused for the account */
+	bool push_paused; /* push approval is paused for the account (now) */
 	/* out */
 	enum core_verdict verdict;
 	int64_t retry_after; /* with CORE_THROTTLED */

@@ -188,7 +188,8 @@ void core_password_login_decide(struct core_password_login *l, int64_t now,
 		l->login.created_at = now;
 		l->login.expires_at = now + p->login_ttl;
 		l->second_factor = true;
-		l->has_push = l->devices > 0 && !l->push_paused;
+		l->has_push =
+		    l->devices > 0 && !l->push_paused && !throttle_factor_locked(&l->hist.factor);
 		l->has_backup = l->backup_found && backup_remaining(&l->backup) > 0;
 		l->totp_locked = throttle_factor_locked(&l->hist.factor);
 		return;

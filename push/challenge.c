@@ -37,6 +37,18 @@ static int64_t hourly_wait(const struct push_account *a, int64_t now)
 	return oldest + 3600 > now ? oldest + 3600 - now : 0;
 }
 
+bool push_paused(const struct push_account *acct, int64_t now)
+{
+	return acct->paused_at != 0 && now < acct->paused_at + PUSH_PAUSE_S;
+}
+
+/* A pause that has run out ends, and the denials that led to it go too. */
+static void pause_expire(struct push_account *acct, int64_t now)
+{
+	if (acct->paused_at != 0 && !push_paused(acct, now))
+		push_account_resume(acct);
+}
+
 int push_challenge_new(struct push_challenge *c, struct push_account *acct, unsigned pending,
 		       int64_t first_end, const uint8_t account_id[AUTHD_ID_LEN],
 		       const uint8_t login_hash[AUTHD_HASH_LEN], const struct push_context *ctx,
@@ -51,6 +63,7 @@ int push_challenge_new(struct push_challenge *c, struct push_account *acct, unsi
 	if (ttl < 1 || ttl > PUSH_TTL_MAX || acct->pos >= PUSH_HOURLY_MAX ||
 	    acct->n_sent > PUSH_HOURLY_MAX)
 		return PUSH_E_INVALID;
+	pause_expire(acct, now);
 	if (acct->paused_at)
 		return PUSH_E_PAUSED;
 	if (pending >= PUSH_PENDING_MAX) {
@@ -102,6 +115,11 @@ int push_answer(struct push_challenge *c, struct push_account *acct,
 		return PUSH_E_ANSWERED;
 	if (decision != MP_APPROVE && decision != MP_DENY && decision != MP_NOT_ME)
 		return PUSH_E_INVALID;
+	pause_expire(acct, now);
+	if (decision == MP_APPROVE && acct->paused_at) {
+		c->state = PUSH_CANCELLED;
+		return PUSH_E_PAUSED;
+	}
 	c->answered_at = now;
 	memcpy(c->answered_by, device_id, AUTHD_ID_LEN);
 	switch (decision) {

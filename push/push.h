@@ -130,6 +130,7 @@ bool push_name_ok(const char *name);
 #define PUSH_HOURLY_MAX	     10	  /* challenges in any rolling hour, per account */
 #define PUSH_DENIALS_PAUSE   3	  /* denials in a row that pause push */
 #define PUSH_KEEP_AFTER	     3600 /* seconds a challenge is kept after its end */
+#define PUSH_PAUSE_S	     3600 /* how long push stays paused */
 #define PUSH_APPLICATION_MAX 64
 #define PUSH_BROWSER_MAX     64
 #define PUSH_OS_MAX	     32
@@ -213,9 +214,12 @@ enum push_state push_challenge_state(struct push_challenge *c, int64_t now);
  *   deny                          -> PUSH_DENIED; the PUSH_DENIALS_PAUSE-th
  *                                    in a row pauses push;
  *   not me                        -> PUSH_NOT_ME; push pauses.
- * Returns 0 (recorded), PUSH_E_EXPIRED, or PUSH_E_ANSWERED (not pending
- * any more: answered, cancelled or used). *paused_now tells whether this
- * answer paused push (a security event).
+ * Returns 0 (recorded), PUSH_E_EXPIRED, PUSH_E_ANSWERED (not pending any
+ * more: answered, cancelled or used), or PUSH_E_PAUSED for an approval
+ * while push is paused (the challenge becomes PUSH_CANCELLED: after "not
+ * me", no other waiting challenge of the account may log anyone in).
+ * *paused_now tells whether this answer paused push (a security event;
+ * the shell then cancels the account's other waiting challenges).
  */
 int push_answer(struct push_challenge *c, struct push_account *acct,
 		const uint8_t device_id[AUTHD_ID_LEN], enum mp_decision decision, unsigned number,
@@ -238,5 +242,11 @@ bool push_cancel(struct push_challenge *c, int64_t now);
 /* Another second factor (TOTP, backup code) succeeded for the account: the
  * owner is back, push resumes and denials are forgotten. */
 void push_account_resume(struct push_account *acct);
+
+/* Whether push is paused for the account at now: from "not me" or the
+ * denials that paused it, for PUSH_PAUSE_S seconds (then it resumes by
+ * itself, denials forgotten: a pause that an attacker with the password
+ * could make last forever would be a switch to turn push off). */
+bool push_paused(const struct push_account *acct, int64_t now);
 
 #endif

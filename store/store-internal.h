@@ -69,6 +69,8 @@ struct store_engine_ops {
 	int (*device_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN],
 			  struct push_device *d);
 	int (*device_put)(struct store_txn *t, const struct push_device *d);
+	int (*device_step)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			   const uint8_t id[AUTHD_ID_LEN], int64_t last_step);
 	int (*device_del)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			  const uint8_t id[AUTHD_ID_LEN]);
 	int (*devices_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -271,6 +271,12 @@ int store_device_put(struct store_txn *t, const struct push_device *d)
 	return t->ops->device_put(t, d);
 }
 
+int store_device_step(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		      const uint8_t id[AUTHD_ID_LEN], int64_t last_step)
+{
+	return t->ops->device_step(t, account_id, id, last_step);
+}
+
 int store_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		     const uint8_t id[AUTHD_ID_LEN])
 {

@@ -234,6 +234,11 @@ int store_device_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct
 int store_device_put(struct store_txn *t, const struct push_device *d);
 int store_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		     const uint8_t id[AUTHD_ID_LEN]);
+/* Records the TOTP step a device's code used, by changing the stored row
+ * (never creating one: a device removed meanwhile stays removed);
+ * STORE_E_NOTFOUND when the account has no such device. */
+int store_device_step(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		      const uint8_t id[AUTHD_ID_LEN], int64_t last_step);
 /* Calls fn for each device of the account; fn returns 0 to go on. Returns
  * 0, STORE_E_* or what fn returned. */
 int store_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -888,6 +888,22 @@ int lmdb_device_put(struct store_txn *t, const struct push_device *d)
 	return rc;
 }
 
+int lmdb_device_step(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     const uint8_t id[AUTHD_ID_LEN], int64_t last_step)
+{
+	struct push_device d;
+	int rc = lmdb_device_get(t, id, &d);
+
+	if (rc == 0 && memcmp(d.account_id, account_id, AUTHD_ID_LEN) != 0)
+		rc = STORE_E_NOTFOUND;
+	if (rc == 0) {
+		d.last_step = last_step;
+		rc = lmdb_device_put(t, &d);
+	}
+	OPENSSL_cleanse(&d, sizeof(d));
+	return rc;
+}
+
 int lmdb_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		    const uint8_t id[AUTHD_ID_LEN])
 {
@@ -965,6 +981,8 @@ static int challenge_decode(const MDB_val *v, struct push_challenge *out)
 	get_str(&r, c.ctx.browser, sizeof(c.ctx.browser));
 	get_str(&r, c.ctx.os, sizeof(c.ctx.os));
 	get_str(&r, c.ctx.application, sizeof(c.ctx.application));
+	if (c.number < 10 || c.number > 99)
+		return STORE_E_CORRUPT;
 	if ((rc = finish_read(&r)) == 0)
 		*out = c;
 	return rc;

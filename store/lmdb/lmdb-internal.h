@@ -101,6 +101,8 @@ int lmdb_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID
 			  const struct push_account *a);
 int lmdb_device_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct push_device *d);
 int lmdb_device_put(struct store_txn *t, const struct push_device *d);
+int lmdb_device_step(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     const uint8_t id[AUTHD_ID_LEN], int64_t last_step);
 int lmdb_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		    const uint8_t id[AUTHD_ID_LEN]);
 int lmdb_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -474,6 +474,7 @@ const struct store_engine_ops store_lmdb_engine = {
     .link_del_all = lmdb_link_del_all,
     .device_get = lmdb_device_get,
     .device_put = lmdb_device_put,
+    .device_step = lmdb_device_step,
     .device_del = lmdb_device_del,
     .devices_list = lmdb_devices_list,
     .challenge_get = lmdb_challenge_get,

@@ -165,6 +165,10 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "EXCLUDED.seed, last_step = EXCLUDED.last_step"},
     [ST_DEVICE_DEL] = {"device_del", "DELETE FROM devices WHERE account_id = $1::bytea AND id = "
 				     "$2::bytea RETURNING 1"},
+    /* An UPDATE, never an upsert: a TOTP step may run at REPEATABLE READ,
+     * where a device removed meanwhile must conflict, not come back. */
+    [ST_DEVICE_STEP] = {"device_step", "UPDATE devices SET last_step = $3::bigint WHERE "
+				       "account_id = $1::bytea AND id = $2::bytea RETURNING 1"},
     [ST_DEVICES_LIST] = {"devices_list", "SELECT " DEVICE_COLS " FROM devices WHERE "
 					 "account_id = $1::bytea ORDER BY id"},
     [ST_CHALLENGE_GET] = {"challenge_get", "SELECT " CHALLENGE_COLS " FROM push_challenges WHERE "
@@ -1407,6 +1411,25 @@ int pg_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 	return rc;
 }
 
+int pg_device_step(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		   const uint8_t id[AUTHD_ID_LEN], int64_t last_step)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	int rc;
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	param(&p, id, AUTHD_ID_LEN);
+	param_i64(&p, last_step);
+	pg_mark_dirty(pt, account_id);
+	if ((res = pg_exec(pt, ST_DEVICE_STEP, &p)) == NULL)
+		return pt->err;
+	rc = PQntuples(res) == 1 ? 0 : STORE_E_NOTFOUND;
+	pg_clear(res);
+	return rc;
+}
+
 int pg_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		    int (*fn)(void *arg, const struct push_device *d), void *arg)
 {
@@ -1454,7 +1477,7 @@ static int decode_challenge(struct row *r, const uint8_t account_id[AUTHD_ID_LEN
 	col_str(r, 11, c.ctx.browser, sizeof(c.ctx.browser));
 	col_str(r, 12, c.ctx.os, sizeof(c.ctx.os));
 	col_str(r, 13, c.ctx.application, sizeof(c.ctx.application));
-	if (number < 0 || number > 99 || state < 1 || state > 255)
+	if (number < 10 || number > 99 || state < 1 || state > 255)
 		r->bad = true;
 	c.number = (uint8_t)number;
 	c.state = (uint8_t)state;

@@ -150,6 +150,7 @@ enum pg_stmt {
 	ST_DEVICE_GET,
 	ST_DEVICE_PUT,
 	ST_DEVICE_DEL,
+	ST_DEVICE_STEP,
 	ST_DEVICES_LIST,
 	ST_CHALLENGE_GET,
 	ST_CHALLENGE_PUT,
@@ -296,6 +297,8 @@ int pg_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_L
 			const struct push_account *a);
 int pg_device_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct push_device *d);
 int pg_device_put(struct store_txn *t, const struct push_device *d);
+int pg_device_step(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		   const uint8_t id[AUTHD_ID_LEN], int64_t last_step);
 int pg_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		  const uint8_t id[AUTHD_ID_LEN]);
 int pg_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -878,6 +878,7 @@ const struct store_engine_ops store_pg_engine = {
     .link_del_all = pg_link_del_all,
     .device_get = pg_device_get,
     .device_put = pg_device_put,
+    .device_step = pg_device_step,
     .device_del = pg_device_del,
     .devices_list = pg_devices_list,
     .challenge_get = pg_challenge_get,

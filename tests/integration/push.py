@@ -105,16 +105,32 @@ class Push(OwnAuthd, unittest.TestCase):
         self.assertEqual(answer(phone, ws, ch, "approve", wrong)["code"], "wrong_number")
         r = self.a.post("/1/login/wait", {"login_id": step["login_id"], "timeout": 2})
         self.assertEqual(r.json["state"], "denied")
-        # "Not me": push pauses for the account; other factors still work.
+        # "Not me": push pauses for the account, and the account's other
+        # waiting challenge is withdrawn: approving it logs nobody in.
+        other = self.password_step(e)
+        other_sent = self.a.post("/1/login/push", {"login_id": other["login_id"]}).json
+        other_ch = next_of(ws, "challenge")
         step = self.password_step(e)
         self.a.post("/1/login/push", {"login_id": step["login_id"]})
         ch = next_of(ws, "challenge")
         self.assertEqual(answer(phone, ws, ch, "not_me")["result"], "accepted")
+        self.assertEqual(next_of(ws, "withdraw"),
+                         {"type": "withdraw", "id": other_ch["id"], "reason": "cancelled"})
+        self.assertEqual(answer(phone, ws, other_ch, "approve", other_sent["number"])["code"],
+                         "answered")
+        r = self.a.post("/1/login/wait", {"login_id": other["login_id"], "timeout": 1})
+        self.assertEqual(r.json["state"], "expired")
         step = self.password_step(e)
         self.assertEqual(step["methods"], ["totp"])
         r = self.a.post("/1/login/push", {"login_id": step["login_id"]})
         self.assertEqual((r.status, r.json["code"]), (409, "push_paused"))
         self.assertIn("push_paused", self.a.log_text())
+        # The pause ends by itself after an hour.
+        self.a.advance(3600)
+        step = self.password_step(e)
+        self.assertEqual(step["methods"], ["push", "totp"])
+        self.assertEqual(self.a.post("/1/login/push", {"login_id": step["login_id"]}).status,
+                         200)
 
     def test_expiry_and_caps(self):
         e, _, [(phone, ws)] = self.linked()

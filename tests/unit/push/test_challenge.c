@@ -126,11 +126,13 @@ static void test_caps(void **state)
 	    push_challenge_new(&c, &a, 0, 0, account, login, &ctx, rnd, 120, NOW + 3601, &retry),
 	    PUSH_E_THROTTLED);
 	assert_int_equal(retry, 59);
-	/* Paused: nothing goes out, however quiet. */
-	a.paused_at = NOW;
+	/* Paused: nothing goes out, however quiet, for an hour. */
+	a.paused_at = NOW + 89000;
 	assert_int_equal(
 	    push_challenge_new(&c, &a, 0, 0, account, login, &ctx, rnd, 120, NOW + 90000, &retry),
 	    PUSH_E_PAUSED);
+	assert_true(push_paused(&a, NOW + 89000 + PUSH_PAUSE_S - 1));
+	assert_false(push_paused(&a, NOW + 89000 + PUSH_PAUSE_S));
 }
 
 static void test_answers(void **state)
@@ -184,7 +186,7 @@ static void test_answers(void **state)
 
 static void test_pause(void **state)
 {
-	struct push_challenge c;
+	struct push_challenge c, other;
 	struct push_account a = {0};
 	bool paused;
 	int64_t retry;
@@ -216,11 +218,24 @@ static void test_pause(void **state)
 	assert_false(paused);
 	assert_int_equal(a.denials, 1);
 	/* "Not me" pauses at once. */
+	new_challenge(&other, &a, NOW + 13);
 	new_challenge(&c, &a, NOW + 13);
 	assert_int_equal(push_answer(&c, &a, device, MP_NOT_ME, 0, NOW + 13, &paused), 0);
 	assert_true(paused);
 	assert_int_equal(c.state, PUSH_NOT_ME);
 	assert_int_equal(a.paused_at, NOW + 13);
+	/* While paused, no other challenge of the account logs anyone in. */
+	assert_int_equal(
+	    push_answer(&other, &a, device, MP_APPROVE, other.number, NOW + 14, &paused),
+	    PUSH_E_PAUSED);
+	assert_int_equal(other.state, PUSH_CANCELLED);
+	assert_false(paused);
+	/* An hour on, the pause is over by itself, denials forgotten. */
+	assert_int_equal(push_challenge_new(&c, &a, 0, 0, account, login, &ctx, rnd, 120,
+					    NOW + 13 + PUSH_PAUSE_S, &retry),
+			 0);
+	assert_int_equal(a.paused_at, 0);
+	assert_int_equal(a.denials, 0);
 }
 
 static void test_claim_and_cancel(void **state)
