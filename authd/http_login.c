@@ -501,7 +501,8 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 				return rc;
 			s->backup_found = rc == 0;
 		}
-		if (core_second_factor_wants_devices(s, j->method, &j->pre) &&
+		if (core_second_factor_wants_devices(s, j->method, &j->pre, factor_keys(), j->code,
+						     j->code_len, f->now) &&
 		    (rc = read_devices(j, txn)) != 0)
 			return rc;
 	}

@@ -378,11 +378,15 @@ struct core_second_factor {
 
 /*
  * Whether the step needs the account's devices, given the records read so
- * far (login, TOTP) and the precheck: only a code the account's own TOTP
- * accepts, or a backup code while TOTP is on, is decided without them.
+ * far (login, TOTP): only a code the account's own TOTP accepts, or a
+ * backup code while TOTP is on, is decided without them. The code is
+ * checked against a copy of the TOTP record (through the precheck when
+ * there is one), so the store reads devices only when they can matter.
  */
 bool core_second_factor_wants_devices(const struct core_second_factor *s, enum core_method m,
-				      const struct core_totp_precheck *pre);
+				      const struct core_totp_precheck *pre,
+				      const struct core_keys *k, const char *code, size_t len,
+				      int64_t now);
 void core_second_factor_step(struct core_second_factor *s, enum core_method m, const char *code,
 			     size_t len, const struct core_totp_precheck *pre, int64_t now,
 			     const struct core_keys *k, const struct core_params *p);

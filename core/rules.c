@@ -41,10 +41,13 @@ static bool factor_may_try(const struct core_factor_hist *h, bool totp, int64_t 
 }
 
 bool core_second_factor_wants_devices(const struct core_second_factor *s, enum core_method m,
-				      const struct core_totp_precheck *pre)
+				      const struct core_totp_precheck *pre,
+				      const struct core_keys *k, const char *code, size_t len,
+				      int64_t now)
 {
 	struct totp_rec t;
 	enum core_verdict v;
+	bool wants;
 
 	if (!s->login_found)
 		return false;
@@ -54,7 +57,11 @@ bool core_second_factor_wants_devices(const struct core_second_factor *s, enum c
 		return false;
 	/* A code the app's credential accepts needs nothing else. */
 	t = s->totp;
-	return pre == NULL || !core_totp_apply(&t, pre, &v) || v != CORE_OK;
+	if (pre == NULL || !core_totp_apply(&t, pre, &v))
+		v = core_totp_check(&t, k, s->login.account_id, false, code, len, now);
+	wants = v != CORE_OK;
+	OPENSSL_cleanse(&t, sizeof(t));
+	return wants;
 }
 
 /* A TOTP code against the account's credential, then its devices': the

@@ -573,7 +573,8 @@ static void test_device_codes(void **state)
 		else if (cases[i].code_of >= 0)
 			device_code_at((unsigned)cases[i].code_of, NOW, code);
 		/* The shell reads the devices when asked to. */
-		assert_true(core_second_factor_wants_devices(&s, CORE_TOTP, NULL) ||
+		assert_true(core_second_factor_wants_devices(&s, CORE_TOTP, NULL, &keys, code,
+							     strlen(code), NOW) ||
 			    (cases[i].app && cases[i].code_of == -1 && !cases[i].replay));
 		s.devices_read = true;
 		s.devices = devs;
@@ -596,23 +597,35 @@ static void test_wants_devices(void **state)
 	struct core_second_factor s;
 	struct core_totp_precheck pre;
 	char code[OTP_DIGITS_MAX + 1];
+	const char *wrong;
 
 	(void)state;
+	code_at(NOW, code);
+	wrong = strcmp(code, "123456") != 0 ? "123456" : "654321";
 	memset(&s, 0, sizeof(s));
-	assert_false(core_second_factor_wants_devices(&s, CORE_TOTP, NULL)); /* no login */
+	/* No login: nothing to decide. */
+	assert_false(core_second_factor_wants_devices(&s, CORE_TOTP, NULL, &keys, code, 6, NOW));
 	s.login_found = true;
+	memcpy(s.login.account_id, account, AUTHD_ID_LEN);
 	s.login.expires_at = NOW + 100;
-	assert_true(core_second_factor_wants_devices(&s, CORE_TOTP, NULL));
-	assert_true(core_second_factor_wants_devices(&s, CORE_BACKUP_CODE, NULL));
+	/* No TOTP of the account's own: the devices are the second factor. */
+	assert_true(core_second_factor_wants_devices(&s, CORE_TOTP, NULL, &keys, code, 6, NOW));
+	assert_true(
+	    core_second_factor_wants_devices(&s, CORE_BACKUP_CODE, NULL, &keys, code, 6, NOW));
 	s.totp_found = true;
 	s.totp = totp_on(NOW / 30 - 1);
-	assert_false(core_second_factor_wants_devices(&s, CORE_BACKUP_CODE, NULL));
-	code_at(NOW, code);
-	core_totp_precheck(&pre, &s.totp, &keys, account, code, strlen(code), NOW);
-	assert_false(core_second_factor_wants_devices(&s, CORE_TOTP, &pre));
-	core_totp_precheck(&pre, &s.totp, &keys, account, "123456", 6, NOW);
-	assert_true(core_second_factor_wants_devices(&s, CORE_TOTP, &pre));
-	assert_true(core_second_factor_wants_devices(&s, CORE_TOTP, NULL));
+	assert_false(
+	    core_second_factor_wants_devices(&s, CORE_BACKUP_CODE, NULL, &keys, code, 6, NOW));
+	/* The app's code, through the precheck or checked here: no devices. */
+	core_totp_precheck(&pre, &s.totp, &keys, account, code, 6, NOW);
+	assert_false(core_second_factor_wants_devices(&s, CORE_TOTP, &pre, &keys, code, 6, NOW));
+	assert_false(core_second_factor_wants_devices(&s, CORE_TOTP, NULL, &keys, code, 6, NOW));
+	/* Any other code may be a device's. */
+	core_totp_precheck(&pre, &s.totp, &keys, account, wrong, 6, NOW);
+	assert_true(core_second_factor_wants_devices(&s, CORE_TOTP, &pre, &keys, wrong, 6, NOW));
+	assert_true(core_second_factor_wants_devices(&s, CORE_TOTP, NULL, &keys, wrong, 6, NOW));
+	/* The record is not changed by asking. */
+	assert_int_equal(s.totp.last_step, NOW / 30 - 1);
 }
 
 /* A linked device turns the second factor on at the password step. */
