@@ -17,6 +17,7 @@
 #include "http.h"
 #include "http_push.h"
 #include "server.h"
+#include "throttle.h"
 
 #include <log.h>
 #include <mp.h>
@@ -37,6 +38,7 @@ enum {
 	CLOSE_AUTH_FAILED = 4401,
 	CLOSE_REVOKED = 4403,
 	CLOSE_AUTH_TIMEOUT = 4408,
+	CLOSE_RATE_LIMITED = 4429,
 };
 
 struct out_msg {
@@ -274,6 +276,39 @@ static void log_device(const char *what, const struct device_conn *c,
 	log_info("device %s device=%s account=%s ip=%s", what, did, account_id ? aid : "-", c->ip);
 }
 
+/* --- failed attempts, per address ---------------------------------------------------- */
+
+/*
+ * A link or auth that fails (a bad signature, an unknown device, a used or
+ * made-up link secret) counts against the client's address in the same
+ * table as the login page's failures (throttle_ip_policy: 20 free, then a
+ * delay doubling from a second to 5 minutes): guessing is slow, and a
+ * flood of signatures to check is cut short before it costs the loop.
+ */
+static void attempt_failed(const struct device_conn *c)
+{
+	throttle_ip_failure(c->ip, authd_now());
+}
+
+/* True when the address must wait; then the channel is told and closed. */
+static bool rate_limited_or_close(struct device_conn *c)
+{
+	struct throttle_slot *slot = throttle_slot_ip(c->ip);
+	const struct throttle_rec *rec;
+	int64_t now = authd_now();
+
+	if (slot == NULL) {
+		send_error(c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+		return true;
+	}
+	rec = throttle_slot_rec(slot);
+	if (rec->consecutive == 0 || now - rec->last_failure >= throttle_ip_policy.quiet_reset ||
+	    throttle_retry_after(rec, &throttle_ip_policy, now, 0) == 0)
+		return false;
+	send_error(c, "rate_limited", CLOSE_RATE_LIMITED);
+	return true;
+}
+
 /* --- link ------------------------------------------------------------------------- */
 
 struct link_job {
@@ -356,6 +391,8 @@ static void link_done(struct job *job)
 	if (job->store_rc != 0) {
 		send_error(c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 	} else if (j->verdict != 0) {
+		if (j->verdict != PUSH_E_TOO_MANY)
+			attempt_failed(c);
 		log_device(j->verdict == PUSH_E_TOO_MANY ? "link refused (too many devices)"
 							 : "link refused",
 			   c, j->ref.account_id);
@@ -388,6 +425,7 @@ static void on_link(struct device_conn *c, const struct mp_link *l)
 	int rc;
 
 	if (mp_key_acceptable(l->public_key) != 0) {
+		attempt_failed(c);
 		send_error(c, "invalid_key", CLOSE_AUTH_FAILED);
 		return;
 	}
@@ -397,6 +435,7 @@ static void on_link(struct device_conn *c, const struct mp_link *l)
 		rc = mp_verify(l->public_key, in, len, l->sig);
 	OPENSSL_cleanse(in, sizeof(in)); /* it holds the link secret */
 	if (rc != 0) {
+		attempt_failed(c);
 		send_error(c, "bad_signature", CLOSE_AUTH_FAILED);
 		return;
 	}
@@ -486,6 +525,7 @@ static void auth_done(struct job *job)
 		   mp_signed_auth(c->nonce, j->device_id, in, &len) != 0 ||
 		   mp_verify(j->dev.public_key, in, len, j->sig) != 0) {
 		/* An unknown device and a wrong key read the same. */
+		attempt_failed(c);
 		log_device("auth refused", c, j->found ? j->dev.account_id : NULL);
 		send_error(c, "unknown_device", CLOSE_AUTH_FAILED);
 	} else {
@@ -811,6 +851,8 @@ static void on_message(struct device_conn *c, const char *text, size_t len)
 			break;
 		}
 		c->state = C_BUSY;
+		if (rate_limited_or_close(c))
+			break;
 		if (m.type == MP_LINK)
 			on_link(c, &m.link);
 		else

@@ -281,6 +281,30 @@ class Devices(OwnAuthd, unittest.TestCase):
                                        token=fresh).status, 204)
         self.assertEqual(self.a.login(e).json["state"], "done")
 
+    def test_failed_attempts_are_rate_limited(self):
+        """Failed auths count against the address, as login failures do:
+        past 20, the next attempts wait (4429); another address does not."""
+        bad, good = "127.0.77.1", "127.0.77.2"
+        phone = Phone()
+        refused = None
+        for i in range(30):
+            ws, reply = phone.auth(self.a.port, device_id=os.urandom(16).hex(),
+                                   source_ip=bad)
+            code = ws.expect_close()
+            if reply == {"type": "error", "code": "rate_limited"}:
+                self.assertEqual(code, 4429)
+                refused = i
+                break
+            self.assertEqual((reply["code"], code), ("unknown_device", 4401))
+        self.assertIsNotNone(refused, "never rate limited")
+        self.assertGreaterEqual(refused, 20)
+        # Another address is served; the limited one is again after a wait.
+        ws, reply = phone.auth(self.a.port, device_id=os.urandom(16).hex(), source_ip=good)
+        self.assertEqual(reply["code"], "unknown_device")
+        self.a.advance(900)
+        ws, reply = phone.auth(self.a.port, device_id=os.urandom(16).hex(), source_ip=bad)
+        self.assertEqual(reply["code"], "unknown_device")
+
     def test_silent_channel_is_closed(self):
         ws, _ = Phone().connect(self.a.port)
         t0 = time.monotonic()
