@@ -276,13 +276,6 @@ static void test_protocol_vectors(void **state)
 	}
 }
 
-static int load(void **state)
-{
-	(void)state;
-	vectors_load();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,5 +285,5 @@ int main(void)
 	    cmocka_unit_test(test_protocol_vectors),
 	};
 
-	return cmocka_run_group_tests(tests, load, NULL);
+	return cmocka_run_group_tests(tests, vectors_setup, NULL);
 }

@@ -264,13 +264,6 @@ static void test_openssl_failures(void **state)
 	fail_openssl = false;
 }
 
-static int load(void **state)
-{
-	(void)state;
-	vectors_load();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,5 +272,5 @@ int main(void)
 	    cmocka_unit_test(test_openssl_failures), cmocka_unit_test(test_weak_keys),
 	};
 
-	return cmocka_run_group_tests(tests, load, NULL);
+	return cmocka_run_group_tests(tests, vectors_setup, NULL);
 }

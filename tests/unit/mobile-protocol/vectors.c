@@ -51,6 +51,13 @@ void vectors_load(void)
 		fail_msg("no ```vectors block in %s", path);
 }
 
+int vectors_setup(void **state)
+{
+	(void)state;
+	vectors_load();
+	return 0;
+}
+
 const char *vector(const char *name)
 {
 	for (size_t i = 0; i < n_lines; i++)

@@ -11,6 +11,8 @@
 
 /* Loads the block; fails the test (cmocka) when it cannot. */
 void vectors_load(void);
+/* The same as a cmocka group setup. */
+int vectors_setup(void **state);
 /* The value of `name` (the rest of its line); fails the test when absent. */
 const char *vector(const char *name);
 /* The hex value of `name` decoded into out (exactly n bytes). */
