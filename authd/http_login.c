@@ -217,13 +217,6 @@ static bool login_verified(struct flow *f)
 	return true;
 }
 
-static int count_device(void *arg, const struct push_device *d)
-{
-	(void)d;
-	(*(unsigned *)arg)++;
-	return 0;
-}
-
 static int login_write(struct flow *f, struct store_txn *txn)
 {
 	struct login_flow *j = (struct login_flow *)f;
@@ -262,7 +255,7 @@ static int login_write(struct flow *f, struct store_txn *txn)
 	}
 	if (l->account_found && j->ok) {
 		/* A linked device turns the second factor on, as TOTP does. */
-		if ((rc = store_devices_list(txn, id, count_device, &l->devices)) != 0)
+		if ((rc = store_devices_count(txn, id, &l->devices)) != 0)
 			return rc;
 		if (l->devices > 0) {
 			struct push_account pa;
@@ -501,6 +494,11 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 				return rc;
 			s->backup_found = rc == 0;
 		}
+		/* Without a precheck before the write (PostgreSQL), one here: the
+		 * question below and the step then share the one code check. */
+		if (j->method == CORE_TOTP && !j->pre.done && s->totp_found && s->totp.enabled)
+			core_totp_precheck(&j->pre, &s->totp, factor_keys(), id, j->code,
+					   j->code_len, f->now);
 		if (core_second_factor_wants_devices(s, j->method, &j->pre, factor_keys(), j->code,
 						     j->code_len, f->now) &&
 		    (rc = read_devices(j, txn)) != 0)

@@ -131,13 +131,6 @@ static int scan_challenge(void *arg, const struct push_challenge *c)
 	return 0;
 }
 
-static int count_devices(void *arg, const struct push_device *d)
-{
-	(void)d;
-	(*(unsigned *)arg)++;
-	return 0;
-}
-
 static int push_write(struct flow *f, struct store_txn *txn)
 {
 	struct push_flow *j = (struct push_flow *)f;
@@ -156,7 +149,7 @@ static int push_write(struct flow *f, struct store_txn *txn)
 		f->err = E_LOGIN_EXPIRED;
 		return 0;
 	}
-	if (rc != 0 || (rc = store_devices_list(txn, id, count_devices, &devices)) != 0)
+	if (rc != 0 || (rc = store_devices_count(txn, id, &devices)) != 0)
 		return rc;
 	if (devices == 0) {
 		f->err = E_METHOD_NOT_ENABLED;
@@ -261,17 +254,18 @@ static const struct flow_ops push_ops = {
     .release = push_release,
 };
 
-/* {"login_id"} into *login, or false after replying. */
-static bool login_id_or_reply(struct req *r, json_t *body, struct token_ref *login)
+/* The login the body's "login_id" names into *login; the body is wiped
+ * and released either way. False after replying. */
+static bool login_or_reply(struct req *r, json_t *body, struct token_ref *login)
 {
 	size_t len = 0;
 	const char *id = json_str(body, "login_id", &len);
+	bool ok = token_parse(id, len, login);
 
-	if (!token_parse(id, len, login)) {
+	json_wipe_decref(body);
+	if (!ok)
 		reply_error(r, E_LOGIN_EXPIRED);
-		return false;
-	}
-	return true;
+	return ok;
 }
 
 void http_login_push(struct req *r)
@@ -280,21 +274,16 @@ void http_login_push(struct req *r)
 	    {"login_id", JSON_STRING, true, 128},
 	};
 	json_t *body = json_body_or_reply(r, spec, 1);
+	struct token_ref login;
 	struct push_flow *j;
 
-	if (body == NULL)
+	if (body == NULL || !login_or_reply(r, body, &login))
 		return;
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		json_wipe_decref(body);
 		reply_error(r, E_OVERLOADED);
 		return;
 	}
-	if (!login_id_or_reply(r, body, &j->login)) {
-		json_wipe_decref(body);
-		free(j);
-		return;
-	}
-	json_wipe_decref(body);
+	j->login = login;
 	authd_random(j->rnd, sizeof(j->rnd));
 	context_of(r, &j->ctx);
 	flow_start(&j->f, &push_ops, r);
@@ -567,6 +556,7 @@ void http_login_wait(struct req *r)
 	json_t *body = json_body_or_reply(r, spec, 2);
 	json_t *t;
 	json_int_t timeout = WAIT_DEFAULT_S;
+	struct token_ref login;
 	struct waiter *w;
 
 	if (body == NULL)
@@ -578,17 +568,13 @@ void http_login_wait(struct req *r)
 		reply_field_error(r, E_INVALID_FIELD, "timeout", "must be 0 to 60 seconds");
 		return;
 	}
+	if (!login_or_reply(r, body, &login))
+		return;
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		json_wipe_decref(body);
 		reply_error(r, E_OVERLOADED);
 		return;
 	}
-	if (!login_id_or_reply(r, body, &w->login)) {
-		json_wipe_decref(body);
-		free(w);
-		return;
-	}
-	json_wipe_decref(body);
+	w->login = login;
 	w->r = r;
 	memcpy(w->r_ip, r->ip, sizeof(w->r_ip));
 	w->deadline_us = lws_now_usecs() + timeout * LWS_US_PER_SEC;

@@ -326,13 +326,6 @@ struct link_job {
 	char email[EMAIL_MAX + 1];
 };
 
-static int count_one(void *arg, const struct push_device *d)
-{
-	(void)d;
-	(*(unsigned *)arg)++;
-	return 0;
-}
-
 static int link_txn(struct job *job, struct store_txn *txn)
 {
 	struct link_job *j = (struct link_job *)job;
@@ -350,7 +343,7 @@ static int link_txn(struct job *job, struct store_txn *txn)
 		return 0;
 	if (rc != 0)
 		return rc;
-	if ((rc = store_devices_list(txn, j->ref.account_id, count_one, &n)) != 0 ||
+	if ((rc = store_devices_count(txn, j->ref.account_id, &n)) != 0 ||
 	    (rc = store_account_get(txn, j->ref.account_id, &a)) != 0)
 		goto out;
 	memcpy(j->email, a.email, sizeof(j->email));
@@ -1083,20 +1076,6 @@ void ws_device_withdraw(const uint8_t account_id[AUTHD_ID_LEN],
 		}
 	}
 	lws_end_foreach_dll(d);
-}
-
-void ws_device_counts(unsigned *open, unsigned *authenticated)
-{
-	unsigned n = 0;
-
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&conns))
-	{
-		if (lws_container_of(d, struct device_conn, list)->state == C_AUTHED)
-			n++;
-	}
-	lws_end_foreach_dll(d);
-	*open = (unsigned)conns.count;
-	*authenticated = n;
 }
 
 void ws_device_stop(void)

@@ -45,9 +45,6 @@ void ws_device_withdraw(const uint8_t account_id[AUTHD_ID_LEN],
  * closed (4403). */
 void ws_device_revoked(const uint8_t device_id[AUTHD_ID_LEN]);
 
-/* Open channels on this node, and how many are authenticated. */
-void ws_device_counts(unsigned *open, unsigned *authenticated);
-
 /* Cancels every channel's timer (at shutdown, before the context goes;
  * lws_context_destroy() then closes the connections). */
 void ws_device_stop(void);

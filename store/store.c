@@ -277,6 +277,19 @@ int store_device_step(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 	return t->ops->device_step(t, account_id, id, last_step);
 }
 
+static int count_device(void *arg, const struct push_device *d)
+{
+	(void)d;
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+int store_devices_count(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], unsigned *n)
+{
+	*n = 0;
+	return t->ops->devices_list(t, account_id, count_device, n);
+}
+
 int store_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		     const uint8_t id[AUTHD_ID_LEN])
 {

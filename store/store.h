@@ -239,6 +239,8 @@ int store_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]
  * STORE_E_NOTFOUND when the account has no such device. */
 int store_device_step(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		      const uint8_t id[AUTHD_ID_LEN], int64_t last_step);
+/* How many devices the account has (into *n). 0 or STORE_E_*. */
+int store_devices_count(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], unsigned *n);
 /* Calls fn for each device of the account; fn returns 0 to go on. Returns
  * 0, STORE_E_* or what fn returned. */
 int store_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
