@@ -7,6 +7,7 @@
  */
 #include "http.h"
 
+#include "cluster.h"
 #include "factors.h"
 #include "flow.h"
 #include "server.h"
@@ -290,18 +291,22 @@ static int delete_write(struct flow *f, struct store_txn *txn)
 {
 	struct device_job *j = (struct device_job *)f;
 	const uint8_t *id = f->session.account_id;
+	struct cluster_event e = {.kind = CLUSTER_REVOKED};
 	int rc = store_device_del(txn, id, j->device_id);
 
 	if (rc == STORE_E_NOTFOUND) {
 		f->err = E_DEVICE_NOT_FOUND;
 		return 0;
 	}
-	if (rc != 0)
+	memcpy(e.account_id, id, AUTHD_ID_LEN);
+	memcpy(e.id, j->device_id, AUTHD_ID_LEN);
+	if (rc != 0 || (rc = cluster_publish(txn, &e)) != 0)
 		return rc;
 	return factor_event(txn, id, EVENT_DEVICE_REMOVED, f->now, f->ip);
 }
 
-/* Once the deletion is durable, the device's channel (on this node) ends. */
+/* Once the deletion is durable, the device's channel ends: here now, on
+ * other nodes when they hear the note. */
 static void delete_written(struct flow *f)
 {
 	struct device_job *j = (struct device_job *)f;

@@ -9,14 +9,16 @@
  *        an approved login its session (as a TOTP step would).
  *
  * The stored challenge is the truth: a waiting page reads it again when an
- * answer is recorded on this node (push_wait_wake) and at least every
- * second, so an answer recorded on another node reaches it too.
+ * answer is recorded (push_wait_wake: on this node, or on another through
+ * cluster.h) and at least every second, so a lost note only delays it.
  */
 #include "http_push.h"
 
+#include "cluster.h"
 #include "factors.h"
 #include "flow.h"
 #include "http.h"
+#include "server.h"
 #include "session.h"
 #include "ws_device.h"
 
@@ -136,6 +138,7 @@ static int push_write(struct flow *f, struct store_txn *txn)
 	struct push_flow *j = (struct push_flow *)f;
 	const uint8_t *id = j->login.account_id;
 	struct pending_scan scan = {.j = j, .now = f->now};
+	struct cluster_event sent = {.kind = CLUSTER_CHALLENGE};
 	struct core_factor_hist hist;
 	struct push_account acct;
 	struct account a;
@@ -185,13 +188,22 @@ static int push_write(struct flow *f, struct store_txn *txn)
 		return STORE_E_IO;
 	/* Sent again: the login's earlier challenge is withdrawn. */
 	for (unsigned i = 0; i < scan.n_mine; i++) {
+		struct cluster_event w = {.kind = CLUSTER_WITHDRAW,
+					  .reason = MP_WITHDRAW_CANCELLED};
+
 		if (!push_cancel(&scan.mine[i], f->now))
 			continue;
-		if ((rc = store_challenge_put(txn, &scan.mine[i])) != 0)
+		memcpy(w.account_id, id, AUTHD_ID_LEN);
+		memcpy(w.id, scan.mine[i].id, AUTHD_ID_LEN);
+		if ((rc = store_challenge_put(txn, &scan.mine[i])) != 0 ||
+		    (rc = cluster_publish(txn, &w)) != 0)
 			return rc;
 		memcpy(j->cancelled[j->n_cancelled++], scan.mine[i].id, AUTHD_ID_LEN);
 	}
+	memcpy(sent.account_id, id, AUTHD_ID_LEN);
+	memcpy(sent.id, j->ch.id, AUTHD_ID_LEN);
 	if ((rc = store_challenge_put(txn, &j->ch)) != 0 ||
+	    (rc = cluster_publish(txn, &sent)) != 0 ||
 	    (rc = store_push_account_put(txn, id, &acct)) != 0 ||
 	    (rc = store_account_get(txn, id, &a)) != 0)
 		return rc;
@@ -289,18 +301,21 @@ void http_login_push(struct req *r)
 	flow_start(&j->f, &push_ops, r);
 }
 
-/* --- POST /1/login/wait ------------------------------------------------------------------ */
+/* --- waiting for the answer (POST /1/login/wait, and ws_login_wait.c) ------------------- */
 
 struct waiter {
 	struct job job;
-	struct req *r;
+	const struct push_wait_sink *sink;
+	void *owner;
 	lws_dll2_t list; /* in waiters */
 	lws_sorted_usec_list_t sul;
 	struct token_ref login;
-	char r_ip[48];	     /* the page's address */
-	int64_t deadline_us; /* monotonic */
+	char ip[48];	     /* the page's address */
+	uint64_t req_id;     /* for the log */
+	int64_t deadline_us; /* monotonic; INT64_MAX: until the login ends */
 	bool busy;	     /* a job runs for it */
 	bool again;	     /* woken while busy: read once more */
+	bool told_pending;   /* sink->pending was called */
 	/* the read */
 	bool login_found;
 	bool found;
@@ -321,13 +336,20 @@ static void waiter_free(struct waiter *w)
 	free(w);
 }
 
-/* The page's answer (also frees w). */
-static void waiter_reply(struct waiter *w, const char *state)
+/* The page's answer: a state, or an error (also frees w). */
+static void waiter_finish(struct waiter *w, const char *state, enum api_error err)
 {
-	struct req *r = w->r;
-
-	reply_json(r, 200, json_pack("{s:s}", "state", state));
+	w->sink->finish(w->owner, state, NULL, err);
 	waiter_free(w);
+}
+
+/* False (and w freed) when the page went away meanwhile. */
+static bool waiter_resume(struct waiter *w)
+{
+	if (w->sink->resume(w->owner))
+		return true;
+	waiter_free(w);
+	return false;
 }
 
 /* The login's latest challenge. */
@@ -385,7 +407,7 @@ static int claim_txn(struct job *job, struct store_txn *txn)
 	core_factor_success(&hist);
 	if ((rc = store_challenge_put(txn, &c)) != 0 ||
 	    (rc = store_login_del(txn, &w->login)) != 0 ||
-	    (rc = factor_hist_write(txn, w->login.account_id, &hist, now, w->r_ip)) != 0 ||
+	    (rc = factor_hist_write(txn, w->login.account_id, &hist, now, w->ip)) != 0 ||
 	    (rc = store_account_get(txn, w->login.account_id, &a)) != 0)
 		return rc;
 	rc = session_issue(txn, &w->token.ref, &a, AAL_SECOND_FACTOR, now);
@@ -409,24 +431,27 @@ static void claim_done(struct job *job)
 	char aid[AUTHD_ID_HEX + 1];
 
 	w->busy = false;
-	if (!req_resume(w->r)) {
-		waiter_free(w);
+	if (!waiter_resume(w))
 		return;
-	}
 	if (job->store_rc != 0) {
-		reply_error(w->r, api_error_from_store(job->store_rc));
-		waiter_free(w);
+		waiter_finish(w, NULL, api_error_from_store(job->store_rc));
 		return;
 	}
 	if (!w->claimed) {
-		waiter_reply(w, "expired"); /* taken by another page, or the login ended */
+		waiter_finish(w, "expired", E_OK); /* taken by another page, or the login ended */
 		return;
 	}
 	authd_hex(w->login.account_id, AUTHD_ID_LEN, aid);
-	log_info("auth method=push outcome=success account=%s ip=%s req=%llu", aid, w->r->ip,
-		 (unsigned long long)w->r->id);
-	reply_session_state(w->r, &w->token, authd_now(), -1, "approved");
+	log_info("auth method=push outcome=success account=%s ip=%s req=%llu", aid, w->ip,
+		 (unsigned long long)w->req_id);
+	w->sink->finish(w->owner, "approved", &w->token, E_OK);
 	waiter_free(w);
+}
+
+/* Holds the page (the sink's owner) for a job or a timer. */
+static void waiter_hold(struct waiter *w)
+{
+	w->sink->hold(w->owner);
 }
 
 static void look_done(struct job *job)
@@ -435,20 +460,17 @@ static void look_done(struct job *job)
 	enum push_state s;
 
 	w->busy = false;
-	if (!req_resume(w->r)) {
-		waiter_free(w);
+	if (!waiter_resume(w))
 		return;
-	}
 	if (job->store_rc != 0) {
-		reply_error(w->r, api_error_from_store(job->store_rc));
-		waiter_free(w);
+		waiter_finish(w, NULL, api_error_from_store(job->store_rc));
 		return;
 	}
 	s = w->found ? push_challenge_state(&w->ch, authd_now()) : PUSH_PENDING;
 	switch (s) {
 	case PUSH_APPROVED:
 		if (!w->login_found) {
-			waiter_reply(w, "expired");
+			waiter_finish(w, "expired", E_OK);
 			return;
 		}
 		token_new(&w->token, w->login.account_id);
@@ -456,24 +478,28 @@ static void look_done(struct job *job)
 		w->job.done = claim_done;
 		w->job.store_rc = 0;
 		w->busy = true;
-		req_hold(w->r);
+		waiter_hold(w);
 		store_write(&w->job);
 		return;
 	case PUSH_DENIED:
 	case PUSH_NOT_ME:
 	case PUSH_WRONG_NUMBER:
-		waiter_reply(w, "denied");
+		waiter_finish(w, "denied", E_OK);
 		return;
 	case PUSH_PENDING:
 		/* No challenge yet, or one waiting: wait, unless the login is over. */
 		if (!w->login_found) {
-			waiter_reply(w, "expired");
+			waiter_finish(w, "expired", E_OK);
 			return;
 		}
 		break;
 	default: /* expired, cancelled, used */
-		waiter_reply(w, "expired");
+		waiter_finish(w, "expired", E_OK);
 		return;
+	}
+	if (!w->told_pending && w->sink->pending) {
+		w->told_pending = true;
+		w->sink->pending(w->owner);
 	}
 	if (w->again) {
 		w->again = false;
@@ -484,11 +510,11 @@ static void look_done(struct job *job)
 		int64_t left = w->deadline_us - lws_now_usecs();
 
 		if (left <= 0) {
-			waiter_reply(w, "pending");
+			waiter_finish(w, "pending", E_OK);
 			return;
 		}
-		req_hold(w->r);
-		lws_sul_schedule(lws_get_context(w->r->wsi), 0, &w->sul, recheck,
+		waiter_hold(w);
+		lws_sul_schedule(server_context(), 0, &w->sul, recheck,
 				 left < WAIT_RECHECK_US ? left : WAIT_RECHECK_US);
 	}
 }
@@ -500,18 +526,35 @@ static void look(struct waiter *w)
 		w->again = true;
 		return;
 	}
-	/* The connection may have gone while the page waited. */
-	if (!req_resume(w->r)) {
-		waiter_free(w);
+	/* The page may have gone while it waited. */
+	if (!waiter_resume(w))
 		return;
-	}
 	w->busy = true;
 	w->found = false;
 	w->job.txn_work = look_txn;
 	w->job.done = look_done;
 	w->job.store_rc = 0;
-	req_hold(w->r);
+	waiter_hold(w);
 	store_read(&w->job);
+}
+
+int push_wait_start(const struct push_wait_sink *sink, void *owner, const struct token_ref *login,
+		    const char *ip, uint64_t req_id, int64_t timeout_s)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return -1;
+	w->sink = sink;
+	w->owner = owner;
+	w->login = *login;
+	snprintf(w->ip, sizeof(w->ip), "%s", ip);
+	w->req_id = req_id;
+	w->deadline_us = timeout_s < 0 ? INT64_MAX : lws_now_usecs() + timeout_s * LWS_US_PER_SEC;
+	lws_dll2_add_tail(&w->list, &waiters);
+	waiter_hold(w); /* look() resumes it first */
+	look(w);
+	return 0;
 }
 
 void push_wait_wake(const uint8_t account_id[AUTHD_ID_LEN],
@@ -528,6 +571,15 @@ void push_wait_wake(const uint8_t account_id[AUTHD_ID_LEN],
 	lws_end_foreach_dll_safe(d, d1);
 }
 
+void push_wait_wake_all(void)
+{
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&waiters))
+	{
+		look(lws_container_of(d, struct waiter, list));
+	}
+	lws_end_foreach_dll_safe(d, d1);
+}
+
 void push_wait_stop(void)
 {
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&waiters))
@@ -536,16 +588,43 @@ void push_wait_stop(void)
 
 		lws_sul_cancel(&w->sul);
 		/* A waiter between reads answers now; one with a job under way
-		 * is freed by its done() (the request gone by then). */
-		if (!w->busy) {
-			if (req_resume(w->r))
-				waiter_reply(w, "pending");
-			else
-				waiter_free(w);
-		}
+		 * is freed by its done() (the page gone by then). */
+		if (!w->busy && waiter_resume(w))
+			waiter_finish(w, "pending", E_OK);
 	}
 	lws_end_foreach_dll_safe(d, d1);
 }
+
+/* --- POST /1/login/wait: the long poll ------------------------------------------------- */
+
+static void req_sink_hold(void *owner)
+{
+	req_hold(owner);
+}
+
+static bool req_sink_resume(void *owner)
+{
+	return req_resume(owner);
+}
+
+static void req_sink_finish(void *owner, const char *state, struct new_token *token,
+			    enum api_error err)
+{
+	struct req *r = owner;
+
+	if (err != E_OK)
+		reply_error(r, err);
+	else if (token)
+		reply_session_state(r, token, authd_now(), -1, state);
+	else
+		reply_json(r, 200, json_pack("{s:s}", "state", state));
+}
+
+static const struct push_wait_sink req_sink = {
+    .hold = req_sink_hold,
+    .resume = req_sink_resume,
+    .finish = req_sink_finish,
+};
 
 void http_login_wait(struct req *r)
 {
@@ -557,7 +636,6 @@ void http_login_wait(struct req *r)
 	json_t *t;
 	json_int_t timeout = WAIT_DEFAULT_S;
 	struct token_ref login;
-	struct waiter *w;
 
 	if (body == NULL)
 		return;
@@ -570,15 +648,6 @@ void http_login_wait(struct req *r)
 	}
 	if (!login_or_reply(r, body, &login))
 		return;
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
+	if (push_wait_start(&req_sink, r, &login, r->ip, r->id, timeout) != 0)
 		reply_error(r, E_OVERLOADED);
-		return;
-	}
-	w->login = login;
-	w->r = r;
-	memcpy(w->r_ip, r->ip, sizeof(w->r_ip));
-	w->deadline_us = lws_now_usecs() + timeout * LWS_US_PER_SEC;
-	lws_dll2_add_tail(&w->list, &waiters);
-	req_hold(r); /* look() resumes it first */
-	look(w);
 }

@@ -3,6 +3,7 @@
  * Flags override the config file, which overrides the embedded defaults.
  */
 #include "async.h"
+#include "cluster.h"
 #include "config.h"
 #include "factors.h"
 #include "http.h"
@@ -162,6 +163,7 @@ int main(int argc, char **argv)
 	    .url = srv.cfg.url,
 	    .connections = srv.cfg.connections,
 	    .complete = async_complete,
+	    .notified = cluster_notified,
 	};
 	bool empty = false;
 

@@ -6,8 +6,10 @@
 #include "server.h"
 #include "http_push.h"
 #include "ws_device.h"
+#include "ws_login_wait.h"
 
 #include "async.h"
+#include "cluster.h"
 #include "http.h"
 #include "sweep.h"
 
@@ -343,10 +345,11 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 
 		/* h2c would make lws speak HTTP/2 on this connection, which
 		 * authd's responses are not written for (HTTP/2 is the front
-		 * proxy's): refused, as any upgrade but the device channel. */
+		 * proxy's): refused, as any upgrade but authd's channels. */
 		if (in == NULL || strcasecmp(in, "websocket") != 0)
 			e = E_UPGRADE_NOT_SUPPORTED;
-		else if ((e = ws_device_upgrade_check(wsi)) == E_OK)
+		else if ((e = ws_device_upgrade_check(wsi)) == E_OK ||
+			 (e == E_NOT_FOUND && (e = ws_login_wait_upgrade_check(wsi)) == E_OK))
 			return 0;
 		if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0)
 			uri[0] = '\0';
@@ -509,8 +512,59 @@ static const struct lws_protocols protocols[] = {
     {"http", callback_http, sizeof(struct pss), 4096, 0, NULL, 0},
     {"authd-store", callback_store, 0, 0, 0, NULL, 0},
     WS_DEVICE_PROTOCOL,
+    WS_LOGIN_WAIT_PROTOCOL,
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
+
+struct lws_context *server_context(void)
+{
+	return context;
+}
+
+/* authd's subprotocols: the one lws binds is the first of these offered. */
+static const char *const served[] = {"http", "authd-store", MP_SUBPROTOCOL,
+				     WS_LOGIN_WAIT_PROTOCOL_NAME};
+
+/* Whether lws will pick `want` for this comma-separated list: it binds the
+ * first offered name it serves. */
+static bool picks(const char *list, const char *want)
+{
+	while (*list) {
+		size_t n;
+
+		list += strspn(list, " \t,");
+		n = strcspn(list, " \t,");
+		for (size_t i = 0; n > 0 && i < sizeof(served) / sizeof(served[0]); i++)
+			if (n == strlen(served[i]) && strncmp(list, served[i], n) == 0)
+				return strcmp(served[i], want) == 0;
+		list += n;
+	}
+	return false;
+}
+
+enum api_error server_upgrade_check(struct lws *wsi, const char *path, const char *subprotocol)
+{
+	char uri[64], proto[256], origin[300];
+	const char *url = server_public_url();
+	size_t n;
+
+	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
+	    (strcmp(uri, path) != 0 && strcmp(uri, path + 2) != 0))
+		return E_NOT_FOUND;
+	if (lws_hdr_copy(wsi, proto, sizeof(proto), WSI_TOKEN_PROTOCOL) <= 0 ||
+	    !picks(proto, subprotocol))
+		return E_UNSUPPORTED_SUBPROTOCOL;
+	/* A native app sends no Origin; a page may only be authd's own
+	 * (scheme://host:port of the public URL). */
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
+		return E_OK;
+	n = strcspn(url, ":") + 3;
+	n += strcspn(url + n, "/");
+	if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0 ||
+	    strlen(origin) != n || strncmp(origin, url, n) != 0)
+		return E_FORBIDDEN_ORIGIN;
+	return E_OK;
+}
 
 const char *server_public_url(void)
 {
@@ -628,6 +682,7 @@ int server_run(void)
 		return -1;
 	}
 	sweep_start(context, srv.cfg.session_idle_s);
+	cluster_start(context);
 	log_info("listening on %s:%d (workers=%u, test_clock=%s)", srv.cfg.listen_addr,
 		 lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default")), workers,
 		 srv.cfg.test_clock ? "on" : "off");
@@ -647,6 +702,7 @@ int server_run(void)
 	pthread_kill(sig_thread, SIGUSR1);
 	pthread_join(sig_thread, NULL);
 	sweep_stop();
+	cluster_stop();
 	http_test_hooks_stop();
 	ws_device_stop();
 	push_wait_stop();

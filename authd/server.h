@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "errors.h"
+
 int server_run(void);
 
 /* The URL devices reach this server at: [server] public_url, or http(s)
@@ -15,6 +17,18 @@ int server_run(void);
 const char *server_public_url(void);
 
 struct lws;
+struct lws_context;
+/* The running context (for timers), or NULL. Loop thread. */
+struct lws_context *server_context(void);
+
+/* Whether a WebSocket upgrade may go on to the channel at `path` (also
+ * reached without its "/1" prefix) under `subprotocol`: E_OK; E_NOT_FOUND
+ * for another path; E_UNSUPPORTED_SUBPROTOCOL when the client does not
+ * offer it first among authd's protocols (lws binds the first it serves);
+ * E_FORBIDDEN_ORIGIN when an Origin header is not authd's own (the public
+ * URL's scheme, host and port; a native app sends none). */
+enum api_error server_upgrade_check(struct lws *wsi, const char *path, const char *subprotocol);
+
 /* The client's address of a connection into out: the socket peer, or
  * behind [server] trusted_proxies the rightmost untrusted X-Forwarded-For
  * hop. False (out holding the peer) when that header cannot be read. */

@@ -115,16 +115,13 @@ void session_set_cookie(struct req *r, const struct new_token *t, char csrf[65])
 	OPENSSL_cleanse(cookie, sizeof(cookie));
 }
 
-/* The longest body reply_session_done writes, with room to spare. */
-#define SESSION_DONE_MAX 320
-
 void reply_session_done(struct req *r, struct new_token *t, int64_t now, int backup_left)
 {
 	reply_session_state(r, t, now, backup_left, "done");
 }
 
-void reply_session_state(struct req *r, struct new_token *t, int64_t now, int backup_left,
-			 const char *state)
+int session_state_body(struct new_token *t, int64_t now, int backup_left, const char *state,
+		       char **out)
 {
 	char expires[21];
 	char csrf[65];
@@ -135,24 +132,43 @@ void reply_session_state(struct req *r, struct new_token *t, int64_t now, int ba
 	int n;
 
 	authd_time_str(idle < abs_end ? idle : abs_end, expires);
-	session_set_cookie(r, t, csrf);
+	session_csrf(t->ref.hash, csrf);
 	if (backup_left >= 0)
 		snprintf(extra, sizeof(extra), ",\"backup_codes_remaining\":%d", backup_left);
 	/* Every login ends here: written directly, not through jansson. The
 	 * token is base64url, the CSRF token hex and the time digits, so
-	 * nothing needs escaping. The buffer is wiped when it is freed. */
-	text = malloc(SESSION_DONE_MAX);
-	n = text ? snprintf(text, SESSION_DONE_MAX,
+	 * nothing needs escaping. */
+	text = malloc(SESSION_STATE_MAX);
+	n = text ? snprintf(text, SESSION_STATE_MAX,
 			    "{\"state\":\"%s\",\"session\":\"%s\",\"expires_at\":\"%s\","
 			    "\"csrf_token\":\"%s\"%s}",
 			    state, t->text, expires, csrf, extra)
 		 : -1;
 	token_clear(t);
-	if (n < 0 || n >= SESSION_DONE_MAX) {
-		authd_freezero(text, SESSION_DONE_MAX);
+	OPENSSL_cleanse(csrf, sizeof(csrf));
+	if (n < 0 || n >= SESSION_STATE_MAX) {
+		authd_freezero(text, SESSION_STATE_MAX);
+		*out = NULL;
+		return -1;
+	}
+	*out = text;
+	return n;
+}
+
+void reply_session_state(struct req *r, struct new_token *t, int64_t now, int backup_left,
+			 const char *state)
+{
+	char csrf[65];
+	char *text = NULL;
+	int n;
+
+	session_set_cookie(r, t, csrf);
+	n = session_state_body(t, now, backup_left, state, &text);
+	if (n < 0) {
 		reply_error(r, E_OVERLOADED);
 		return;
 	}
+	/* The buffer is wiped when it is freed. */
 	reply_json_text(r, 200, text, (size_t)n);
 }
 

@@ -56,6 +56,12 @@ void reply_session_done(struct req *r, struct new_token *t, int64_t now, int bac
  * state is a constant without characters to escape. */
 void reply_session_state(struct req *r, struct new_token *t, int64_t now, int backup_left,
 			 const char *state);
+/* The body alone (for a WebSocket, which carries no cookie): into *out, a
+ * buffer of SESSION_STATE_MAX bytes the caller frees with authd_freezero;
+ * returns its length, or -1 (out of memory; *out NULL). Wipes t. */
+#define SESSION_STATE_MAX 320
+int session_state_body(struct new_token *t, int64_t now, int backup_left, const char *state,
+		       char **out);
 
 /*
  * The session credential of r (Bearer token, else the session cookie, which

@@ -13,6 +13,7 @@
 #include "ws_device.h"
 
 #include "async.h"
+#include "cluster.h"
 #include "factors.h"
 #include "http.h"
 #include "http_push.h"
@@ -31,6 +32,7 @@
 
 #define AUTH_DEADLINE_S 10
 #define OUT_QUEUE_MAX	32 /* messages waiting to be written; past it the device is too slow */
+#define SENT_MAX	8  /* challenges remembered as sent, per channel */
 
 /* Close codes (PROTOCOL.md section 6). */
 enum {
@@ -62,6 +64,10 @@ struct device_conn {
 	uint8_t account_id[AUTHD_ID_LEN];
 	uint8_t public_key[MP_KEY_LEN];
 	char ip[48];
+	/* The challenges last sent (a ring): one read again (on connect, from
+	 * another node's note, by the periodic read) is not sent twice. */
+	uint8_t sent[SENT_MAX][MP_ID_LEN];
+	uint8_t sent_pos;
 	char *rx; /* a message spanning frames; NULL otherwise */
 	size_t rx_len;
 	struct out_msg *out_head, *out_tail;
@@ -131,6 +137,11 @@ static void send_challenge(struct device_conn *c, const struct push_challenge *c
 	struct mp_msg m = {.type = MP_CHALLENGE};
 	struct mp_challenge *x = &m.challenge;
 
+	for (unsigned i = 0; i < SENT_MAX; i++)
+		if (memcmp(c->sent[i], ch->id, MP_ID_LEN) == 0)
+			return;
+	memcpy(c->sent[c->sent_pos], ch->id, MP_ID_LEN);
+	c->sent_pos = (uint8_t)((c->sent_pos + 1) % SENT_MAX);
 	memcpy(x->id, ch->id, MP_ID_LEN);
 	memcpy(x->nonce, ch->nonce, MP_NONCE_LEN);
 	snprintf(x->account, sizeof(x->account), "%s", account);
@@ -152,8 +163,13 @@ struct ready_job {
 	struct job job;
 	struct device_conn *c;
 	uint8_t account_id[AUTHD_ID_LEN];
+	uint8_t device_id[AUTHD_ID_LEN];
+	uint8_t public_key[MP_KEY_LEN];
 	int64_t now;
+	bool resync; /* read again (notes may have been lost): no `ready`, and the
+		      * device must still be linked */
 	/* out */
+	bool device_gone;
 	struct push_challenge pending[READY_MAX];
 	unsigned n;
 	char email[EMAIL_MAX + 1];
@@ -172,11 +188,24 @@ static int collect_pending(void *arg, const struct push_challenge *ch)
 static int ready_txn(struct job *job, struct store_txn *txn)
 {
 	struct ready_job *j = (struct ready_job *)job;
+	struct push_device d;
 	struct account a;
 	int rc;
 
 	j->n = 0;
 	j->email[0] = '\0';
+	j->device_gone = false;
+	if (j->resync) {
+		rc = store_device_get(txn, j->device_id, &d);
+		j->device_gone =
+		    rc == STORE_E_NOTFOUND ||
+		    (rc == 0 && CRYPTO_memcmp(d.public_key, j->public_key, MP_KEY_LEN) != 0);
+		OPENSSL_cleanse(&d, sizeof(d));
+		if (j->device_gone)
+			return 0;
+		if (rc != 0)
+			return rc;
+	}
 	if ((rc = store_challenges_list(txn, j->account_id, collect_pending, j)) != 0)
 		return rc;
 	if (j->n == 0)
@@ -196,32 +225,182 @@ static void ready_done(struct job *job)
 
 	if (!conn_resume(c))
 		goto out;
-	/* Ready either way: the challenges come when the store answers. */
-	memcpy(m.ready.device_id, c->device_id, AUTHD_ID_LEN);
-	m.ready.pending = job->store_rc == 0 ? j->n : 0;
-	queue_msg(c, &m);
+	if (j->resync) {
+		if (job->store_rc == 0 && j->device_gone)
+			ws_device_revoked(j->device_id);
+	} else {
+		/* Ready either way: the challenges come when the store answers. */
+		memcpy(m.ready.device_id, c->device_id, AUTHD_ID_LEN);
+		m.ready.pending = job->store_rc == 0 ? j->n : 0;
+		queue_msg(c, &m);
+	}
 	for (unsigned i = 0; job->store_rc == 0 && i < j->n; i++)
 		send_challenge(c, &j->pending[i], j->email);
 out:
 	free(j);
 }
 
-/* Sends `ready`, with every challenge still waiting for the account. */
-static void send_ready(struct device_conn *c)
+/* Sends `ready` (resync: not), with every challenge still waiting for the
+ * account. */
+static void send_ready(struct device_conn *c, bool resync)
 {
 	struct ready_job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL) {
-		send_error(c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+		if (!resync)
+			send_error(c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 		return;
 	}
 	j->c = c;
+	j->resync = resync;
 	memcpy(j->account_id, c->account_id, AUTHD_ID_LEN);
+	memcpy(j->device_id, c->device_id, AUTHD_ID_LEN);
+	memcpy(j->public_key, c->public_key, MP_KEY_LEN);
 	j->now = authd_now();
 	j->job.txn_work = ready_txn;
 	j->job.done = ready_done;
 	c->jobs++;
 	store_read(&j->job);
+}
+
+/* --- offers: challenges another node wrote ----------------------------------------------- */
+
+/*
+ * Another node's note names one new challenge, or the periodic read asks
+ * for every challenge still pending since a time: read them with their
+ * accounts' login identifiers, then this node's channels of those accounts
+ * get each one they were not sent yet.
+ */
+#define OFFER_MAX 64
+
+struct offer_job {
+	struct job job;
+	bool one; /* the challenge named below, else all pending since `since` */
+	uint8_t account_id[AUTHD_ID_LEN];
+	uint8_t id[AUTHD_ID_LEN];
+	int64_t since, now;
+	/* out */
+	struct push_challenge found[OFFER_MAX];
+	char email[OFFER_MAX][EMAIL_MAX + 1];
+	unsigned n;
+};
+
+static bool offer_running; /* the periodic read; one at a time */
+
+static int collect_offer(void *arg, const struct push_challenge *ch)
+{
+	struct offer_job *j = arg;
+
+	if (j->n < OFFER_MAX)
+		j->found[j->n++] = *ch;
+	return 0;
+}
+
+static int offer_txn(struct job *job, struct store_txn *txn)
+{
+	struct offer_job *j = (struct offer_job *)job;
+	struct account a;
+	int rc;
+
+	j->n = 0;
+	if (j->one) {
+		rc = store_challenge_get(txn, j->account_id, j->id, &j->found[0]);
+		if (rc == STORE_E_NOTFOUND)
+			return 0;
+		if (rc != 0)
+			return rc;
+		if (push_challenge_state(&j->found[0], j->now) == PUSH_PENDING)
+			j->n = 1;
+	} else if ((rc = store_challenges_pending(txn, j->since, j->now, OFFER_MAX, collect_offer,
+						  j)) != 0) {
+		return rc;
+	}
+	for (unsigned i = 0; i < j->n; i++) {
+		j->email[i][0] = '\0';
+		rc = store_account_get(txn, j->found[i].account_id, &a);
+		if (rc == 0)
+			memcpy(j->email[i], a.email, sizeof(j->email[i]));
+		OPENSSL_cleanse(&a, sizeof(a));
+		if (rc != 0 && rc != STORE_E_NOTFOUND)
+			return rc;
+	}
+	return 0;
+}
+
+static void offer_done(struct job *job)
+{
+	struct offer_job *j = (struct offer_job *)job;
+
+	if (!j->one)
+		offer_running = false;
+	if (job->store_rc != 0)
+		log_warn("pending challenges not read store=%d", job->store_rc);
+	for (unsigned i = 0; job->store_rc == 0 && i < j->n; i++)
+		if (j->email[i][0])
+			ws_device_deliver(&j->found[i], j->email[i]);
+	free(j);
+}
+
+/* Whether an authenticated channel of the account (any: NULL) is here. */
+static bool holds_account(const uint8_t *account_id)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&conns))
+	{
+		struct device_conn *c = lws_container_of(d, struct device_conn, list);
+
+		if (c->state == C_AUTHED &&
+		    (account_id == NULL || memcmp(c->account_id, account_id, AUTHD_ID_LEN) == 0))
+			return true;
+	}
+	lws_end_foreach_dll(d);
+	return false;
+}
+
+static void offer(bool one, const uint8_t *account_id, const uint8_t *id, int64_t since)
+{
+	struct offer_job *j;
+
+	if (!holds_account(account_id) || (!one && offer_running))
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		log_warn("pending challenges not read: out of memory");
+		return;
+	}
+	j->one = one;
+	if (one) {
+		memcpy(j->account_id, account_id, AUTHD_ID_LEN);
+		memcpy(j->id, id, AUTHD_ID_LEN);
+	} else {
+		offer_running = true;
+	}
+	j->since = since;
+	j->now = authd_now();
+	j->job.txn_work = offer_txn;
+	j->job.done = offer_done;
+	store_read(&j->job);
+}
+
+void ws_device_fetch(const uint8_t account_id[AUTHD_ID_LEN],
+		     const uint8_t challenge_id[AUTHD_ID_LEN])
+{
+	offer(true, account_id, challenge_id, 0);
+}
+
+void ws_device_offer_pending(int64_t since)
+{
+	offer(false, NULL, NULL, since);
+}
+
+void ws_device_resync(void)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&conns))
+	{
+		struct device_conn *c = lws_container_of(d, struct device_conn, list);
+
+		if (c->state == C_AUTHED && !c->close_code)
+			send_ready(c, true);
+	}
+	lws_end_foreach_dll(d);
 }
 
 /* --- conns ------------------------------------------------------------------------- */
@@ -402,7 +581,7 @@ static void link_done(struct job *job)
 		memcpy(m.linked.device_id, j->dev.id, AUTHD_ID_LEN);
 		snprintf(m.linked.account, sizeof(m.linked.account), "%s", j->email);
 		queue_msg(c, &m);
-		send_ready(c);
+		send_ready(c, false);
 	}
 out:
 	OPENSSL_cleanse(j, sizeof(*j));
@@ -526,7 +705,7 @@ static void auth_done(struct job *job)
 		memcpy(c->account_id, j->dev.account_id, AUTHD_ID_LEN);
 		memcpy(c->public_key, j->dev.public_key, MP_KEY_LEN);
 		log_device("connected", c, j->dev.account_id);
-		send_ready(c);
+		send_ready(c, false);
 		/* Last seen: written after, nobody waits for it. */
 		j->job.txn_work = seen_txn;
 		j->job.done = seen_done;
@@ -618,9 +797,15 @@ static int cancel_others(struct answer_job *j, struct store_txn *txn)
 	int rc = store_challenges_list(txn, j->account_id, pending_other, &scan);
 
 	for (unsigned i = 0; rc == 0 && i < scan.n; i++) {
+		struct cluster_event e = {.kind = CLUSTER_WITHDRAW,
+					  .reason = MP_WITHDRAW_CANCELLED};
+
 		if (!push_cancel(&scan.list[i], j->now))
 			continue;
-		if ((rc = store_challenge_put(txn, &scan.list[i])) == 0)
+		memcpy(e.account_id, j->account_id, AUTHD_ID_LEN);
+		memcpy(e.id, scan.list[i].id, AUTHD_ID_LEN);
+		if ((rc = store_challenge_put(txn, &scan.list[i])) == 0 &&
+		    (rc = cluster_publish(txn, &e)) == 0)
 			memcpy(j->cancelled[j->n_cancelled++], scan.list[i].id, AUTHD_ID_LEN);
 	}
 	return rc;
@@ -653,6 +838,9 @@ static int answer_write_txn(struct job *job, struct store_txn *txn)
 	struct push_device dev;
 	struct core_factor_hist hist;
 	struct token_ref login;
+	struct cluster_event answered = {.kind = CLUSTER_ANSWERED};
+	struct cluster_event ended = {
+	    .kind = CLUSTER_WITHDRAW, .reason = MP_WITHDRAW_ANSWERED, .has_except = true};
 	enum push_state s;
 	int rc;
 
@@ -678,12 +866,23 @@ static int answer_write_txn(struct job *job, struct store_txn *txn)
 		return rc;
 	j->verdict = push_answer(&j->ch, &acct, j->device_id, j->a.decision, j->a.number, j->now,
 				 &j->paused_now);
-	if (j->verdict == PUSH_E_PAUSED)
-		return store_challenge_put(txn, &j->ch); /* cancelled */
+	/* The pages waiting for the login look again, wherever they wait. */
+	memcpy(answered.account_id, j->account_id, AUTHD_ID_LEN);
+	memcpy(answered.login_hash, j->ch.login_hash, AUTHD_HASH_LEN);
+	if (j->verdict == PUSH_E_PAUSED) {
+		/* cancelled */
+		if ((rc = store_challenge_put(txn, &j->ch)) != 0)
+			return rc;
+		return cluster_publish(txn, &answered);
+	}
 	if (j->verdict != 0)
 		return 0;
+	memcpy(ended.account_id, j->account_id, AUTHD_ID_LEN);
+	memcpy(ended.id, j->ch.id, AUTHD_ID_LEN);
+	memcpy(ended.except, j->device_id, AUTHD_ID_LEN);
 	if ((rc = store_challenge_put(txn, &j->ch)) != 0 ||
-	    (rc = store_push_account_put(txn, j->account_id, &acct)) != 0)
+	    (rc = store_push_account_put(txn, j->account_id, &acct)) != 0 ||
+	    (rc = cluster_publish(txn, &ended)) != 0 || (rc = cluster_publish(txn, &answered)) != 0)
 		return rc;
 	s = (enum push_state)j->ch.state;
 	/* Events name the login attempt's address, not the phone's. */
@@ -893,51 +1092,9 @@ static bool receive(struct device_conn *c, struct lws *wsi, const char *in, size
 
 /* --- the protocol ----------------------------------------------------------------------- */
 
-/* Whether the comma-separated list offers the subprotocol. */
-/*
- * Whether lws will pick the device protocol for this list: lws binds the
- * first offered name it serves, so MP_SUBPROTOCOL must come before any of
- * authd's other protocol names ("http", "authd-store").
- */
-static bool picks_device(const char *list)
-{
-	while (*list) {
-		size_t n;
-
-		list += strspn(list, " \t,");
-		n = strcspn(list, " \t,");
-		if (n == strlen(MP_SUBPROTOCOL) && strncmp(list, MP_SUBPROTOCOL, n) == 0)
-			return true;
-		if ((n == 4 && strncmp(list, "http", 4) == 0) ||
-		    (n == 11 && strncmp(list, "authd-store", 11) == 0))
-			return false;
-		list += n;
-	}
-	return false;
-}
-
 enum api_error ws_device_upgrade_check(struct lws *wsi)
 {
-	char uri[32], proto[256], origin[300];
-	const char *url = server_public_url();
-	size_t n;
-
-	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
-	    (strcmp(uri, "/1/device") != 0 && strcmp(uri, "/device") != 0))
-		return E_NOT_FOUND;
-	if (lws_hdr_copy(wsi, proto, sizeof(proto), WSI_TOKEN_PROTOCOL) <= 0 ||
-	    !picks_device(proto))
-		return E_UNSUPPORTED_SUBPROTOCOL;
-	/* A native app sends no Origin; a page may only be authd's own
-	 * (scheme://host:port of the public URL). */
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
-		return E_OK;
-	n = strcspn(url, ":") + 3;
-	n += strcspn(url + n, "/");
-	if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0 ||
-	    strlen(origin) != n || strncmp(origin, url, n) != 0)
-		return E_FORBIDDEN_ORIGIN;
-	return E_OK;
+	return server_upgrade_check(wsi, "/1/device", MP_SUBPROTOCOL);
 }
 
 int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

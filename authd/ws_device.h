@@ -32,7 +32,8 @@ enum api_error ws_device_upgrade_check(struct lws *wsi);
 
 /* A new challenge (c->ctx filled; account is the login identifier to
  * show): this node's authenticated channels of the account's devices get
- * it at once. (Channels elsewhere read it when they connect.) */
+ * it at once, unless they were sent it before. (Other nodes hear of it
+ * through cluster.h.) */
 void ws_device_deliver(const struct push_challenge *c, const char *account);
 
 /* A challenge ended (answered, cancelled): this node's channels of the
@@ -44,6 +45,20 @@ void ws_device_withdraw(const uint8_t account_id[AUTHD_ID_LEN],
 /* The device was removed: its channels on this node are told so and
  * closed (4403). */
 void ws_device_revoked(const uint8_t device_id[AUTHD_ID_LEN]);
+
+/* Another node wrote challenge_id for the account: when a channel of the
+ * account is here, the challenge is read and sent to them (if pending). */
+void ws_device_fetch(const uint8_t account_id[AUTHD_ID_LEN],
+		     const uint8_t challenge_id[AUTHD_ID_LEN]);
+
+/* The periodic read (cluster.c): every challenge created since `since`
+ * and still pending goes to this node's channels of its account that were
+ * not sent it. Nothing when no channel is here, or a read is under way. */
+void ws_device_offer_pending(int64_t since);
+
+/* Notes may have been lost: every authenticated channel reads again its
+ * device (gone: revoked) and its account's pending challenges. */
+void ws_device_resync(void);
 
 /* Cancels every channel's timer (at shutdown, before the context goes;
  * lws_context_destroy() then closes the connections). */

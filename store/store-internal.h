@@ -18,6 +18,7 @@ struct store_txn {
 struct store_engine_ops {
 	const char *name;
 	bool single_writer; /* store_single_writer() */
+	bool shared;	    /* store_shared() */
 	int (*open)(const struct store_options *o);
 	int (*migrate)(const struct store_options *o);
 	int (*start)(void);
@@ -80,10 +81,14 @@ struct store_engine_ops {
 	int (*challenge_put)(struct store_txn *t, const struct push_challenge *c);
 	int (*challenges_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			       int (*fn)(void *arg, const struct push_challenge *c), void *arg);
+	int (*challenges_pending)(struct store_txn *t, int64_t since, int64_t now, size_t limit,
+				  int (*fn)(void *arg, const struct push_challenge *c),
+				  void *arg);
 	int (*push_account_get)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 				struct push_account *a);
 	int (*push_account_put)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 				const struct push_account *a);
+	int (*notify)(struct store_txn *t, const char *note); /* NULL: never shared */
 	int (*event_add)(struct store_txn *t, const struct security_event *e);
 	int (*events_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			   size_t limit, int (*fn)(void *arg, const struct security_event *e),

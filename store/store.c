@@ -111,6 +111,11 @@ bool store_single_writer(void)
 	return engine->single_writer;
 }
 
+bool store_shared(void)
+{
+	return engine != NULL && engine->shared;
+}
+
 void store_write(struct job *job)
 {
 	engine->write(job);
@@ -317,6 +322,24 @@ int store_challenges_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID
 			  int (*fn)(void *arg, const struct push_challenge *c), void *arg)
 {
 	return t->ops->challenges_list(t, account_id, fn, arg);
+}
+
+int store_challenges_pending(struct store_txn *t, int64_t since, int64_t now, size_t limit,
+			     int (*fn)(void *arg, const struct push_challenge *c), void *arg)
+{
+	return t->ops->challenges_pending(t, since, now, limit, fn, arg);
+}
+
+int store_notify(struct store_txn *t, const char *note)
+{
+	size_t n = strnlen(note, STORE_NOTE_MAX + 1);
+
+	if (n == 0 || n > STORE_NOTE_MAX)
+		AUTHD_BUG("note length");
+	for (size_t i = 0; i < n; i++)
+		if (note[i] < 0x20 || note[i] > 0x7e)
+			AUTHD_BUG("note bytes");
+	return t->ops->notify ? t->ops->notify(t, note) : 0;
 }
 
 int store_push_account_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

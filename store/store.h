@@ -104,6 +104,11 @@ struct store_options {
 	unsigned connections; /* connection threads; 0: the engine's default */
 	/* Hands a finished job to the loop; called from any thread. */
 	void (*complete)(struct job *job);
+	/* A note another node sent (store_notify), on the loop thread; NULL
+	 * when notes may have been missed (the engine's listening connection
+	 * was new or came back): read again what they would have said. Only
+	 * engines that several nodes share call it. */
+	void (*notified)(const char *note);
 };
 
 /* Parses "lmdb" or "postgresql"; returns 0 or -1. */
@@ -133,6 +138,13 @@ int store_is_empty(bool *empty);
  * that early read would only cost a round trip more.
  */
 bool store_single_writer(void);
+/*
+ * Whether several authd nodes may share the store (PostgreSQL): then a
+ * record another node wrote can change under this one, notes travel
+ * between nodes (store_notify) and a node reads again now and then what a
+ * lost note would have told it.
+ */
+bool store_shared(void);
 
 /*
  * Between store_batch_begin() and store_batch_end(), the jobs the calling
@@ -257,10 +269,26 @@ int store_challenge_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_L
 int store_challenge_put(struct store_txn *t, const struct push_challenge *c);
 int store_challenges_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			  int (*fn)(void *arg, const struct push_challenge *c), void *arg);
+/* Calls fn for every challenge (of any account) created at or after
+ * `since` and still pending at `now`, at most `limit`: what a node reads now
+ * and then so that a lost note only delays a challenge. On LMDB (never
+ * shared) this walks every record. 0, STORE_E_* or what fn returned. */
+int store_challenges_pending(struct store_txn *t, int64_t since, int64_t now, size_t limit,
+			     int (*fn)(void *arg, const struct push_challenge *c), void *arg);
 int store_push_account_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			   struct push_account *a);
 int store_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			   const struct push_account *a);
+
+/*
+ * Sends `note` (printable ASCII, at most STORE_NOTE_MAX bytes) to the other
+ * nodes sharing the store when t commits, and not at all when it does not:
+ * their store_options.notified gets it. A shortcut only, never the truth:
+ * a note may be lost with a connection (then `notified(NULL)`). A write
+ * job's call; engines that are never shared do nothing. 0 or STORE_E_*.
+ */
+#define STORE_NOTE_MAX 512
+int store_notify(struct store_txn *t, const char *note);
 
 /* Records a security event of an account. */
 int store_event_add(struct store_txn *t, const struct security_event *e);

@@ -1068,6 +1068,45 @@ int lmdb_challenges_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_
 	return rc != 0 ? rc : ctx.rc;
 }
 
+struct challenge_pending_ctx {
+	int64_t since, now;
+	size_t left;
+	int (*fn)(void *arg, const struct push_challenge *c);
+	void *arg;
+	int rc;
+};
+
+static int challenge_pending_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct challenge_pending_ctx *ctx = arg;
+	struct push_challenge c;
+
+	(void)txn;
+	if (k->mv_size != CLUSTER_KEY_MAX ||
+	    ((const uint8_t *)k->mv_data)[AUTHD_ID_LEN] != KIND_CHALLENGE)
+		return 0;
+	if ((ctx->rc = challenge_decode(v, &c)) != 0)
+		return 1;
+	if (c.created_at < ctx->since || push_challenge_state(&c, ctx->now) != PUSH_PENDING)
+		return 0;
+	if (ctx->left == 0)
+		return 1;
+	ctx->left--;
+	ctx->rc = ctx->fn(ctx->arg, &c);
+	return ctx->rc != 0;
+}
+
+/* LMDB is never shared, so nothing asks this often: a walk of every
+ * cluster, the challenges picked by their kind byte. */
+int lmdb_challenges_pending(struct store_txn *t, int64_t since, int64_t now, size_t limit,
+			    int (*fn)(void *arg, const struct push_challenge *c), void *arg)
+{
+	struct challenge_pending_ctx ctx = {since, now, limit, fn, arg, 0};
+	int rc = lmdb_walk(lmdb_of(t), DB_CLUSTER, NULL, 0, 0, challenge_pending_one, &ctx);
+
+	return rc != 0 ? rc : ctx.rc;
+}
+
 #define PUSH_ACCOUNT_LEN (1 + 3 + 8 + 8 * PUSH_HOURLY_MAX)
 
 int lmdb_push_account_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -95,6 +95,8 @@ int lmdb_challenge_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LE
 		       const uint8_t id[AUTHD_ID_LEN]);
 int lmdb_challenges_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			 int (*fn)(void *arg, const struct push_challenge *c), void *arg);
+int lmdb_challenges_pending(struct store_txn *t, int64_t since, int64_t now, size_t limit,
+			    int (*fn)(void *arg, const struct push_challenge *c), void *arg);
 int lmdb_push_account_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			  struct push_account *a);
 int lmdb_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -480,6 +480,7 @@ const struct store_engine_ops store_lmdb_engine = {
     .challenge_get = lmdb_challenge_get,
     .challenge_put = lmdb_challenge_put,
     .challenges_list = lmdb_challenges_list,
+    .challenges_pending = lmdb_challenges_pending,
     .push_account_get = lmdb_push_account_get,
     .push_account_put = lmdb_push_account_put,
     .event_add = lmdb_event_add,

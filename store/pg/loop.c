@@ -13,6 +13,12 @@
  * the start as any read job does; so is every job in flight when the
  * connection fails. The connection is made by a connection thread (a
  * connect waits on the network) and taken over by the loop when ready.
+ *
+ * The same connection LISTENs for the notes other nodes send
+ * (store_notify): they arrive with whatever else the socket brings and go
+ * to store_options.notified at the end of each read. A new connection may
+ * have missed some, which the loop is told (notified(NULL)) after the pass
+ * that took it over.
  */
 #include "pg-internal.h"
 
@@ -46,6 +52,8 @@ static struct job *unsent[INFLIGHT_MAX];
 static unsigned n_unsent;
 static bool want_write;
 static int64_t last_request_ms;
+static void (*notified)(const char *note);
+static bool missed; /* a new connection: notes may have been missed */
 
 /* A connection a thread made for the loop, and whether one is wanted. */
 static _Atomic(PGconn *) fresh;
@@ -54,6 +62,32 @@ static atomic_bool wanted;
 static unsigned ring_size(void)
 {
 	return (unsigned)(sizeof(ring) / sizeof(ring[0]));
+}
+
+void pg_loop_set_notified(void (*fn)(const char *note))
+{
+	notified = fn;
+}
+
+static bool listen_notes(PGconn *c)
+{
+	PGresult *res = PQexec(c, "LISTEN " PG_NOTE_CHANNEL);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	PQclear(res);
+	return ok;
+}
+
+/* Hands the notes that arrived to the loop's handler. */
+static void deliver_notes(void)
+{
+	PGnotify *n;
+
+	while (conn && (n = PQnotifies(conn)) != NULL) {
+		if (notified && strcmp(n->relname, PG_NOTE_CHANNEL) == 0)
+			notified(n->extra);
+		PQfreemem(n);
+	}
 }
 
 bool pg_loop_wanted(void)
@@ -68,8 +102,8 @@ void pg_loop_connect(const char *url)
 	if (!atomic_exchange(&wanted, false))
 		return;
 	c = pg_connect(url, true);
-	if (c &&
-	    (pg_prepare_all(c) != 0 || PQsetnonblocking(c, 1) != 0 || !PQenterPipelineMode(c))) {
+	if (c && (pg_prepare_all(c) != 0 || !listen_notes(c) || PQsetnonblocking(c, 1) != 0 ||
+		  !PQenterPipelineMode(c))) {
 		PQfinish(c);
 		c = NULL;
 	}
@@ -102,6 +136,7 @@ static PGconn *loop_conn(void)
 		conn = c;
 		generation++;
 		want_write = false;
+		missed = true;
 	}
 	if (conn == NULL)
 		request();
@@ -292,14 +327,22 @@ void pg_loop_ready(void)
 		if (conn == NULL)
 			return;
 	}
-	if (PQstatus(conn) != CONNECTION_OK)
+	if (PQstatus(conn) != CONNECTION_OK) {
 		lose("is gone");
+		return;
+	}
+	deliver_notes();
 }
 
 int pg_loop_fd(unsigned *gen, bool *write)
 {
 	serviced = true;
 	loop_conn();
+	if (missed && conn) {
+		missed = false;
+		if (notified)
+			notified(NULL);
+	}
 	*gen = generation;
 	*write = want_write;
 	return conn ? PQsocket(conn) : -1;

@@ -188,6 +188,13 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "EXCLUDED.browser, os = EXCLUDED.os, application = EXCLUDED.application"},
     [ST_CHALLENGES_LIST] = {"challenges_list", "SELECT " CHALLENGE_COLS " FROM push_challenges "
 					       "WHERE account_id = $1::bytea ORDER BY id"},
+    /* expires_at's index finds the few that are not over. */
+    [ST_CHALLENGES_PENDING] = {"challenges_pending",
+			       "SELECT " CHALLENGE_COLS ", account_id FROM push_challenges WHERE "
+			       "expires_at > $2::bigint AND created_at >= $1::bigint AND state = 1 "
+			       "ORDER BY created_at LIMIT $3::bigint"},
+    /* Delivered at COMMIT, to every node listening (pg_loop_connect). */
+    [ST_NOTIFY] = {"notify", "SELECT pg_notify('" PG_NOTE_CHANNEL "', $1::text)"},
     [ST_PUSH_ACCOUNT_GET] = {"push_account_get", "SELECT sent, pos, denials, paused_at FROM "
 						 "push_accounts WHERE account_id = $1::bytea"},
     [ST_PUSH_ACCOUNT_PUT] =
@@ -1547,6 +1554,40 @@ int pg_challenges_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LE
 	}
 	pg_clear(res);
 	return rc;
+}
+
+int pg_challenges_pending(struct store_txn *t, int64_t since, int64_t now, size_t limit,
+			  int (*fn)(void *arg, const struct push_challenge *c), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param_i64(&p, since);
+	param_i64(&p, now);
+	param_i64(&p, (int64_t)limit);
+	if ((res = pg_exec(pt, ST_CHALLENGES_PENDING, &p)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		uint8_t account_id[AUTHD_ID_LEN];
+		struct push_challenge c;
+
+		col_bytes(&r, 14, account_id, AUTHD_ID_LEN);
+		if ((rc = decode_challenge(&r, account_id, &c)) == 0)
+			rc = fn(arg, &c);
+	}
+	pg_clear(res);
+	return rc;
+}
+
+int pg_notify(struct store_txn *t, const char *note)
+{
+	struct pg_params p = {0};
+
+	param(&p, note, strlen(note));
+	return pg_send((struct pg_txn *)t, ST_NOTIFY, &p);
 }
 
 int pg_push_account_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -18,6 +18,8 @@
 
 /* The schema version this engine reads and writes (authd_schema.version). */
 #define PG_SCHEMA_VERSION 3
+/* The channel of the notes nodes send each other (store_notify). */
+#define PG_NOTE_CHANNEL "authd"
 
 /*
  * The engine's own code for "this transaction lost a race (serialization
@@ -155,6 +157,8 @@ enum pg_stmt {
 	ST_CHALLENGE_GET,
 	ST_CHALLENGE_PUT,
 	ST_CHALLENGES_LIST,
+	ST_CHALLENGES_PENDING,
+	ST_NOTIFY,
 	ST_PUSH_ACCOUNT_GET,
 	ST_PUSH_ACCOUNT_PUT,
 	ST_EVENT_ADD,
@@ -241,6 +245,8 @@ int pg_loop_fd(unsigned *generation, bool *want_write);
 void pg_loop_stop(void);
 bool pg_loop_wanted(void);
 void pg_loop_connect(const char *url);
+/* Where notes go (store_options.notified); set before the loop runs. */
+void pg_loop_set_notified(void (*fn)(const char *note));
 
 /* Wipes a result's values (a row may hold a password hash, a sealed seed,
  * backup-code hashes) and frees it, like PQclear(); NULL is fine. */
@@ -291,6 +297,9 @@ int pg_challenge_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]
 int pg_challenge_put(struct store_txn *t, const struct push_challenge *c);
 int pg_challenges_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		       int (*fn)(void *arg, const struct push_challenge *c), void *arg);
+int pg_challenges_pending(struct store_txn *t, int64_t since, int64_t now, size_t limit,
+			  int (*fn)(void *arg, const struct push_challenge *c), void *arg);
+int pg_notify(struct store_txn *t, const char *note);
 int pg_push_account_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			struct push_account *a);
 int pg_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -713,6 +713,7 @@ static int pg_open(const struct store_options *o)
 		return -1;
 	}
 	complete = o->complete;
+	pg_loop_set_notified(o->notified);
 	return 0;
 }
 
@@ -839,6 +840,7 @@ static void pg_stats(struct store_stats *st)
 
 const struct store_engine_ops store_pg_engine = {
     .name = "postgresql",
+    .shared = true,
     .open = pg_open,
     .migrate = pg_migrate,
     .start = pg_start,
@@ -884,6 +886,8 @@ const struct store_engine_ops store_pg_engine = {
     .challenge_get = pg_challenge_get,
     .challenge_put = pg_challenge_put,
     .challenges_list = pg_challenges_list,
+    .challenges_pending = pg_challenges_pending,
+    .notify = pg_notify,
     .push_account_get = pg_push_account_get,
     .push_account_put = pg_push_account_put,
     .event_add = pg_event_add,

@@ -13,6 +13,9 @@ import uuid
 
 from authd_harness import OwnAuthd, remember_secret
 from phone_harness import Phone, answer, b64url, next_of, signed_answer, challenge_nonce
+from ws_client import HandshakeRefused, WebSocket
+
+WAIT_PROTOCOL = "authd-login-wait.v1"
 
 
 def email():
@@ -233,6 +236,79 @@ class Push(OwnAuthd, unittest.TestCase):
         self.assertNotIn("push", step2["methods"])
         r = self.a.post("/1/login/push", {"login_id": step2["login_id"]})
         self.assertEqual((r.status, r.json["code"]), (400, "method_not_enabled"))
+
+    # --- the wait WebSocket --------------------------------------------------------
+
+    def wait_socket(self, **kw):
+        return WebSocket(self.a.port, "/1/login/wait", subprotocol=WAIT_PROTOCOL, **kw)
+
+    def test_wait_socket_approve(self):
+        e, _, [(phone, ws)] = self.linked()
+        step = self.password_step(e)
+        page = self.wait_socket()
+        page.send_json({"login_id": step["login_id"]})
+        # Before any push: the login waits.
+        self.assertEqual(page.recv_json(), {"state": "pending"})
+        sent = self.a.post("/1/login/push", {"login_id": step["login_id"]}).json
+        ch = next_of(ws, "challenge")
+        self.assertEqual(answer(phone, ws, ch, "approve", sent["number"])["result"], "accepted")
+        # The page hears at once, without polling, and gets its session.
+        t0 = time.monotonic()
+        done = page.recv_json(timeout=2)
+        self.assertLess(time.monotonic() - t0, 0.9)  # the answer woke it, not the 1 s read
+        self.assertEqual(done["state"], "approved", done)
+        remember_secret(done["session"])
+        self.assertEqual(len(done["csrf_token"]), 64)
+        self.assertEqual(page.expect_close(), 1000)
+        self.assertEqual(self.a.get("/1/me", token=done["session"]).status, 200)
+        # A page that connects again reads the state again: the login is over.
+        again = self.wait_socket()
+        again.send_json({"login_id": step["login_id"]})
+        self.assertEqual(again.recv_json(), {"state": "expired"})
+        self.assertEqual(again.expect_close(), 1000)
+
+    def test_wait_socket_deny(self):
+        e, _, [(phone, ws)] = self.linked()
+        step = self.password_step(e)
+        self.a.post("/1/login/push", {"login_id": step["login_id"]})
+        ch = next_of(ws, "challenge")
+        page = self.wait_socket()
+        page.send_json({"login_id": step["login_id"]}, fragments=3)
+        self.assertEqual(page.recv_json(), {"state": "pending"})
+        self.assertEqual(answer(phone, ws, ch, "deny")["result"], "accepted")
+        self.assertEqual(page.recv_json(timeout=2), {"state": "denied"})
+        self.assertEqual(page.expect_close(), 1000)
+
+    def test_wait_socket_bad_input(self):
+        e, _, _ = self.linked()
+        step = self.password_step(e)
+        for msg, code in [("not json", "invalid_json"), ("[1]", "invalid_json"),
+                          ('{"login_id": 5}', "invalid_field"), ("{}", "invalid_field"),
+                          ('{"login_id": "x", "y": 1}', "unknown_field")]:
+            page = self.wait_socket()
+            page.send_text(msg)
+            self.assertEqual(page.recv_json()["code"], code, msg)
+            self.assertEqual(page.expect_close(), 4400, msg)
+        # An unknown login reads as over; binary and oversized frames close.
+        page = self.wait_socket()
+        page.send_json({"login_id": "nope"})
+        self.assertEqual(page.recv_json(), {"state": "expired"})
+        page = self.wait_socket()
+        page.send_frame(0x2, b"\x00\x01")
+        self.assertEqual(page.expect_close(), 1003)
+        page = self.wait_socket()
+        page.send_text('{"login_id": "' + "a" * 600 + '"}', fragments=4)
+        self.assertEqual(page.expect_close(), 1009)
+        # Wrong subprotocol, foreign origin: refused before the upgrade.
+        with self.assertRaises(HandshakeRefused) as no:
+            WebSocket(self.a.port, "/1/login/wait", subprotocol="authd-device.v1")
+        self.assertEqual(no.exception.status, 400)
+        with self.assertRaises(HandshakeRefused) as no:
+            self.wait_socket(origin="https://evil.example")
+        self.assertEqual(no.exception.status, 403)
+        # Nothing changed: the login still waits and takes a push.
+        self.assertEqual(self.a.post("/1/login/push", {"login_id": step["login_id"]}).status,
+                         200)
 
 
 if __name__ == "__main__":

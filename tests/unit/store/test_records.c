@@ -599,7 +599,19 @@ struct push_arg {
 	struct push_challenge got;
 	struct push_account acct_got, none;
 	unsigned listed;
+	unsigned pending[4]; /* store_challenges_pending at four (since, now) */
 };
+
+static int count_pending(void *arg, const struct push_challenge *c)
+{
+	unsigned *n = arg;
+	uint8_t mine[AUTHD_ID_LEN];
+
+	memset(mine, 0x77, sizeof(mine));
+	if (memcmp(c->account_id, mine, AUTHD_ID_LEN) == 0)
+		(*n)++;
+	return 0;
+}
 
 static int list_challenge(void *arg, const struct push_challenge *c)
 {
@@ -630,6 +642,17 @@ static int push_txn(struct store_txn *txn, void *arg)
 	    (rc = store_push_account_get(txn, a->c[0].account_id, &a->acct_got)) != 0)
 		return rc;
 	if ((rc = store_challenge_get(txn, a->c[0].account_id, a->c[0].id, &a->got)) != 0)
+		return rc;
+	/* Pending: c[0] from its creation until it expires; c[1] never. */
+	memset(a->pending, 0, sizeof(a->pending));
+	if ((rc = store_challenges_pending(txn, 1700000000, 1700000060, 10, count_pending,
+					   &a->pending[0])) != 0 ||
+	    (rc = store_challenges_pending(txn, 1700000001, 1700000060, 10, count_pending,
+					   &a->pending[1])) != 0 ||
+	    (rc = store_challenges_pending(txn, 1600000000, 1700000120, 10, count_pending,
+					   &a->pending[2])) != 0 ||
+	    (rc = store_challenges_pending(txn, 1600000000, 1700000119, 0, count_pending,
+					   &a->pending[3])) != 0)
 		return rc;
 	return store_push_account_get(txn, other, &a->none);
 }
@@ -674,6 +697,10 @@ static void test_push_records(void **state)
 	assert_int_equal(a.rc_other, STORE_E_NOTFOUND);
 	assert_memory_equal(&a.got, &a.c[0], sizeof(a.c[0]));
 	assert_int_equal(a.listed, 2);
+	assert_int_equal(a.pending[0], 1);
+	assert_int_equal(a.pending[1], 0); /* created before `since` */
+	assert_int_equal(a.pending[2], 0); /* expired */
+	assert_int_equal(a.pending[3], 0); /* limit 0 */
 	assert_memory_equal(&a.acct_got, &a.acct, sizeof(a.acct));
 	memset(&zero, 0, sizeof(zero));
 	assert_memory_equal(&a.none, &zero, sizeof(zero)); /* no history reads as none */

@@ -1,0 +1,182 @@
+"""Push approval across three authd nodes on one PostgreSQL (postgresql
+engine only): the page on one node, the phone on another, the answer
+wherever the phone is. A new challenge reaches a phone held by another node,
+an answer withdraws the copies other nodes hold, removing a device closes its
+channel on the node that holds it within a second, a link offered on one node
+completes on another, and killing the node that holds the phone (-9) loses
+nothing: the phone connects to another node, gets the challenge still
+pending and approves it."""
+
+import threading
+import time
+import unittest
+import uuid
+
+from authd_harness import ENGINE, remember_secret
+from cluster import Cluster
+from phone_harness import Phone, answer, next_of
+from ws_client import WebSocket
+
+
+def email():
+    return f"q{uuid.uuid4().hex[:12]}@example.com"
+
+
+@unittest.skipUnless(ENGINE == "postgresql", "several nodes need PostgreSQL")
+class PushAcrossNodes(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.c = Cluster(3).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        reports = cls.c.stop()
+        cls.c.cleanup()
+        if reports:
+            raise AssertionError(reports)
+
+    def account(self, node):
+        e = email()
+        node.signup(e)
+        return e, node.session(e)
+
+    def link(self, offer_node, phone_node, tok):
+        offer = offer_node.post("/1/me/devices", token=tok).json
+        phone = Phone()
+        ws, linked = phone.link(phone_node.port, offer["link_uri"])
+        self.assertEqual(linked["type"], "linked", linked)
+        self.assertEqual(ws.recv_json()["type"], "ready")
+        return phone, ws, offer
+
+    def password_step(self, node, e):
+        step = node.login(e).json
+        self.assertEqual(step["state"], "second_factor", step)
+        remember_secret(step["login_id"])
+        return step
+
+    def wait_in_background(self, node, login_id, timeout=15):
+        result = {}
+
+        def run():
+            result["r"] = node.post("/1/login/wait", {"login_id": login_id,
+                                                      "timeout": timeout})
+
+        t = threading.Thread(target=run)
+        t.start()
+        return t, result
+
+    def test_link_on_one_node_seen_on_another(self):
+        n1, n2, n3 = self.c.nodes
+        e, tok = self.account(n1)
+        phone, ws, offer = self.link(n1, n2, tok)
+        self.assertEqual(phone.device_id, offer["id"])
+        # The console polling a third node learns the link completed.
+        r = n3.get(f"/1/me/devices/{offer['id']}", token=tok)
+        self.assertEqual((r.status, r.json["name"]), (200, "Test phone"), r)
+        ws.close()
+
+    def test_page_phone_and_answer_on_three_nodes(self):
+        n1, n2, n3 = self.c.nodes
+        e, tok = self.account(n1)
+        phone, ws2, _ = self.link(n1, n2, tok)
+        # The same phone also holds a channel on node 3 (two connections).
+        ws3, authed = phone.auth(n3.port)
+        self.assertEqual(authed["type"], "ready", authed)
+        step = self.password_step(n1, e)
+        t, res = self.wait_in_background(n1, step["login_id"])
+        sent = n1.post("/1/login/push", {"login_id": step["login_id"]})
+        self.assertEqual(sent.status, 200, sent)
+        # Node 1 wrote it; nodes 2 and 3 hold the channels.
+        ch2 = next_of(ws2, "challenge", timeout=2)
+        ch3 = next_of(ws3, "challenge", timeout=2)
+        self.assertEqual(ch2, ch3)
+        self.assertEqual(ch2["account"], e)
+        # The answer arrives on node 3; node 2's copy is withdrawn (only a
+        # note tells it), and the page on node 1 gets its session.
+        result = answer(phone, ws3, ch3, "approve", sent.json["number"])
+        self.assertEqual(result["result"], "accepted", result)
+        t.join(5)
+        r = res["r"]
+        self.assertEqual((r.status, r.json["state"]), (200, "approved"), r)
+        remember_secret(r.json["session"])
+        self.assertEqual(n2.get("/1/me", token=r.json["session"]).status, 200)
+        ws2.close()
+        ws3.close()
+
+    def test_withdrawn_on_other_nodes(self):
+        n1, n2, n3 = self.c.nodes
+        e, tok = self.account(n1)
+        p2, ws2, _ = self.link(n1, n2, tok)
+        p3, ws3, _ = self.link(n1, n3, tok)
+        step = self.password_step(n1, e)
+        page = WebSocket(n1.port, "/1/login/wait", subprotocol="authd-login-wait.v1")
+        page.send_json({"login_id": step["login_id"]})
+        self.assertEqual(page.recv_json(), {"state": "pending"})
+        n1.post("/1/login/push", {"login_id": step["login_id"]})
+        ch2 = next_of(ws2, "challenge", timeout=2)
+        ch3 = next_of(ws3, "challenge", timeout=2)
+        self.assertEqual(answer(p2, ws2, ch2, "deny")["result"], "accepted")
+        # The page on node 1 hears it from node 2's note, before its own
+        # once-a-second read.
+        t0 = time.monotonic()
+        self.assertEqual(page.recv_json(timeout=2), {"state": "denied"})
+        self.assertLess(time.monotonic() - t0, 0.9)
+        # The other device's copy, on node 3, is withdrawn within a second.
+        self.assertEqual(next_of(ws3, "withdraw", timeout=1),
+                         {"type": "withdraw", "id": ch3["id"], "reason": "answered"})
+        self.assertEqual(answer(p3, ws3, ch3, "approve", 42)["code"], "answered")
+        r = n3.post("/1/login/wait", {"login_id": step["login_id"], "timeout": 2})
+        self.assertEqual(r.json["state"], "denied")
+        ws2.close()
+        ws3.close()
+
+    def test_removed_device_closed_on_the_node_that_holds_it(self):
+        n1, n2, n3 = self.c.nodes
+        e, tok = self.account(n1)
+        phone, ws2, offer = self.link(n1, n2, tok)
+        step = self.password_step(n3, e)
+        sent = n3.post("/1/login/push", {"login_id": step["login_id"]}).json
+        ch = next_of(ws2, "challenge", timeout=2)
+        # Removed through node 1 while the phone sits on node 2 with a
+        # challenge: revoked and closed within a second.
+        self.assertEqual(n1.delete(f"/1/me/devices/{offer['id']}", token=tok).status, 204)
+        started = time.monotonic()
+        self.assertEqual(next_of(ws2, "revoked", timeout=1)["device_id"], offer["id"])
+        self.assertEqual(ws2.expect_close(timeout=1), 4403)
+        self.assertLess(time.monotonic() - started, 1.0)
+        # Its key is gone on every node: no channel, no answer.
+        ws, refused = phone.auth(n3.port)
+        self.assertEqual(refused.get("code"), "unknown_device", refused)
+        ws.close()
+        r = n3.post("/1/login/wait", {"login_id": step["login_id"], "timeout": 1})
+        self.assertEqual(r.json["state"], "pending")
+        self.assertTrue(10 <= sent["number"] <= 99 and ch["id"])
+
+    def test_node_holding_the_phone_killed(self):
+        n1, n2, n3 = self.c.nodes
+        e, tok = self.account(n1)
+        phone, ws2, _ = self.link(n1, n2, tok)
+        step = self.password_step(n1, e)
+        sent = n1.post("/1/login/push", {"login_id": step["login_id"]}).json
+        ch = next_of(ws2, "challenge", timeout=2)
+        n2.kill9()
+        ws2.close()
+        # The phone connects to another node: the challenge is still there.
+        ws3, ready = phone.auth(n3.port)
+        self.assertEqual((ready["type"], ready["pending"]), ("ready", 1), ready)
+        again = next_of(ws3, "challenge", timeout=2)
+        self.assertEqual(again, ch)
+        t, res = self.wait_in_background(n1, step["login_id"])
+        self.assertEqual(answer(phone, ws3, again, "approve", sent["number"])["result"],
+                         "accepted")
+        t.join(5)
+        r = res["r"]
+        self.assertEqual((r.status, r.json["state"]), (200, "approved"), r)
+        remember_secret(r.json["session"])
+        ws3.close()
+        n2.start()
+        self.c.align_clocks()
+
+
+if __name__ == "__main__":
+    unittest.main()
