@@ -39,6 +39,8 @@ void config_defaults(struct authd_config *c)
 	c->login_ttl_s = 5 * 60;
 	c->reauth_window_s = 5 * 60;
 	c->enrollment_ttl_s = 10 * 60;
+	c->push_ttl_s = CONFIG_PUSH_TTL_DEFAULT;
+	c->push_recheck_ms = 1000;
 }
 
 enum key_type { K_STR, K_INT, K_SIZE, K_U32, K_I64, K_BOOL };
@@ -90,6 +92,9 @@ static const struct key keys[] = {
     NUM("session", "reauth_window", K_I64, reauth_window_s, 30, 3600),
     STR("totp", "issuer", issuer),
     NUM("totp", "enrollment_timeout", K_I64, enrollment_ttl_s, 60, 3600),
+    NUM("push", "challenge_ttl", K_I64, push_ttl_s, 10, CONFIG_PUSH_TTL_MAX),
+    NUM("push", "recheck_ms", K_U32, push_recheck_ms, 100, 60000),
+    STR("geoip", "database", geoip_db),
     STR("log", "level", log_level),
     NUM("signup", "burst", K_U32, signup_burst, 1, 1000000),
     NUM("signup", "per_hour", K_U32, signup_per_hour, 0, 1000000),

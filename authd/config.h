@@ -42,8 +42,16 @@ struct authd_config {
 	int64_t login_ttl_s;	 /* a pending second-factor step */
 	int64_t reauth_window_s; /* "second factor in the last few minutes" */
 	int64_t enrollment_ttl_s;
-	bool test_clock; /* test builds only: POST /1/_test/clock */
+	int64_t push_ttl_s;	  /* a push challenge waits this long for its answer */
+	unsigned push_recheck_ms; /* a waiting page reads the store this often anyway */
+	char geoip_db[512];	  /* a MaxMind-format database; empty: locations "unknown" */
+	bool test_clock;	  /* test builds only: POST /1/_test/clock */
 };
+
+/* push.h's PUSH_TTL_DEFAULT and PUSH_TTL_MAX (http_push.c checks they
+ * agree; config.c is also built alone, without push/). */
+#define CONFIG_PUSH_TTL_DEFAULT 120
+#define CONFIG_PUSH_TTL_MAX	600
 
 #define ARGON2_MIN_M_KIB 19456u
 #define ARGON2_MIN_T	 2u
@@ -53,7 +61,7 @@ void config_defaults(struct authd_config *c);
 
 /*
  * Reads an INI file over c. Keys live in [server], [storage], [password],
- * [session], [totp] and [log]; an unknown key or bad value is an error.
+ * [session], [totp], [push], [geoip] and [log]; an unknown key or bad value is an error.
  * Returns 0, or -1 after writing a message to err.
  */
 int config_load_file(struct authd_config *c, const char *path, char *err, size_t err_size);

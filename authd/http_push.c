@@ -17,6 +17,7 @@
 #include "cluster.h"
 #include "factors.h"
 #include "flow.h"
+#include "geoip.h"
 #include "http.h"
 #include "server.h"
 #include "session.h"
@@ -32,9 +33,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WAIT_DEFAULT_S	25
-#define WAIT_MAX_S	60
-#define WAIT_RECHECK_US (1000 * 1000) /* how often a page reads again anyway */
+_Static_assert(CONFIG_PUSH_TTL_DEFAULT == PUSH_TTL_DEFAULT && CONFIG_PUSH_TTL_MAX == PUSH_TTL_MAX,
+	       "[push] challenge_ttl's bounds are push.h's");
+
+#define WAIT_DEFAULT_S 25
+#define WAIT_MAX_S     60
 
 /* --- what the login page's browser is ------------------------------------------------ */
 
@@ -84,7 +87,7 @@ static void context_of(struct req *r, struct push_context *ctx)
 	if (r->wsi && lws_hdr_copy(r->wsi, ua, sizeof(ua), WSI_TOKEN_HTTP_USER_AGENT) < 0)
 		ua[0] = '\0';
 	snprintf(ctx->ip, sizeof(ctx->ip), "%s", r->ip);
-	snprintf(ctx->location, sizeof(ctx->location), "unknown");
+	geoip_locate(r->ip, ctx->location, sizeof(ctx->location));
 	user_agent_names(ua, ctx->browser, sizeof(ctx->browser), ctx->os, sizeof(ctx->os));
 	snprintf(ctx->application, sizeof(ctx->application), "%s", srv.cfg.issuer);
 }
@@ -175,7 +178,7 @@ static int push_write(struct flow *f, struct store_txn *txn)
 	    (rc = store_challenges_list(txn, id, scan_challenge, &scan)) != 0)
 		return rc;
 	rc = push_challenge_new(&j->ch, &acct, scan.pending, scan.first_end, id, j->login.hash,
-				&j->ctx, j->rnd, PUSH_TTL_DEFAULT, f->now, &f->retry_after);
+				&j->ctx, j->rnd, srv.cfg.push_ttl_s, f->now, &f->retry_after);
 	if (rc == PUSH_E_PAUSED) {
 		f->err = E_PUSH_PAUSED;
 		return 0;
@@ -502,12 +505,15 @@ static void look_done(struct job *job)
 		w->sink->pending(w->owner);
 	}
 	if (w->again) {
+		/* look() resumes the owner first: hold it again for that. */
 		w->again = false;
+		waiter_hold(w);
 		look(w);
 		return;
 	}
 	{
 		int64_t left = w->deadline_us - lws_now_usecs();
+		int64_t every = (int64_t)srv.cfg.push_recheck_ms * 1000;
 
 		if (left <= 0) {
 			waiter_finish(w, "pending", E_OK);
@@ -515,7 +521,7 @@ static void look_done(struct job *job)
 		}
 		waiter_hold(w);
 		lws_sul_schedule(server_context(), 0, &w->sul, recheck,
-				 left < WAIT_RECHECK_US ? left : WAIT_RECHECK_US);
+				 left < every ? left : every);
 	}
 }
 
@@ -650,4 +656,5 @@ void http_login_wait(struct req *r)
 		return;
 	if (push_wait_start(&req_sink, r, &login, r->ip, r->id, timeout) != 0)
 		reply_error(r, E_OVERLOADED);
+	OPENSSL_cleanse(&login, sizeof(login));
 }

@@ -6,6 +6,7 @@
 #include "cluster.h"
 #include "config.h"
 #include "factors.h"
+#include "geoip.h"
 #include "http.h"
 #include "keys.h"
 #include <log.h>
@@ -219,6 +220,8 @@ int main(int argc, char **argv)
 	if (keys_load(&srv.keys, key_path) != 0)
 		goto out;
 	warn_key_beside_data(key_path, srv.cfg.data_dir);
+	if (geoip_open(srv.cfg.geoip_db) != 0)
+		goto out;
 	factor_setup();
 	password_setup(srv.keys.pepper, (struct password_cost){srv.cfg.argon2_m_kib,
 							       srv.cfg.argon2_t, srv.cfg.argon2_p});
@@ -234,6 +237,7 @@ int main(int argc, char **argv)
 	rc = server_run() == 0 ? 0 : 1;
 out:
 	store_close();
+	geoip_close();
 	session_csrf_free();
 	keys_release(&srv.keys);
 	return rc;

@@ -163,6 +163,7 @@ void reply_session_state(struct req *r, struct new_token *t, int64_t now, int ba
 	int n;
 
 	session_set_cookie(r, t, csrf);
+	OPENSSL_cleanse(csrf, sizeof(csrf));
 	n = session_state_body(t, now, backup_left, state, &text);
 	if (n < 0) {
 		reply_error(r, E_OVERLOADED);

@@ -15,6 +15,7 @@
 #include "async.h"
 #include "cluster.h"
 #include "factors.h"
+#include "geoip.h"
 #include "http.h"
 #include "http_push.h"
 #include "server.h"
@@ -131,17 +132,43 @@ static void send_error(struct device_conn *c, const char *code, int close_code)
 	close_with(c, close_code);
 }
 
+static bool was_sent(const struct device_conn *c, const uint8_t id[MP_ID_LEN])
+{
+	for (unsigned i = 0; i < SENT_MAX; i++)
+		if (memcmp(c->sent[i], id, MP_ID_LEN) == 0)
+			return true;
+	return false;
+}
+
+static void remember_sent(struct device_conn *c, const uint8_t id[MP_ID_LEN])
+{
+	if (was_sent(c, id))
+		return;
+	memcpy(c->sent[c->sent_pos], id, MP_ID_LEN);
+	c->sent_pos = (uint8_t)((c->sent_pos + 1) % SENT_MAX);
+}
+
+static void send_withdraw(struct device_conn *c, const uint8_t id[MP_ID_LEN],
+			  enum mp_withdraw_reason why)
+{
+	struct mp_msg m = {.type = MP_WITHDRAW};
+
+	/* Remembered as sent: a read that raced the end cannot send it later. */
+	remember_sent(c, id);
+	memcpy(m.withdraw.id, id, MP_ID_LEN);
+	m.withdraw.reason = why;
+	queue_msg(c, &m);
+}
+
 static void send_challenge(struct device_conn *c, const struct push_challenge *ch,
 			   const char *account)
 {
 	struct mp_msg m = {.type = MP_CHALLENGE};
 	struct mp_challenge *x = &m.challenge;
 
-	for (unsigned i = 0; i < SENT_MAX; i++)
-		if (memcmp(c->sent[i], ch->id, MP_ID_LEN) == 0)
-			return;
-	memcpy(c->sent[c->sent_pos], ch->id, MP_ID_LEN);
-	c->sent_pos = (uint8_t)((c->sent_pos + 1) % SENT_MAX);
+	if (was_sent(c, ch->id))
+		return;
+	remember_sent(c, ch->id);
 	memcpy(x->id, ch->id, MP_ID_LEN);
 	memcpy(x->nonce, ch->nonce, MP_NONCE_LEN);
 	snprintf(x->account, sizeof(x->account), "%s", account);
@@ -166,12 +193,17 @@ struct ready_job {
 	uint8_t device_id[AUTHD_ID_LEN];
 	uint8_t public_key[MP_KEY_LEN];
 	int64_t now;
-	bool resync; /* read again (notes may have been lost): no `ready`, and the
-		      * device must still be linked */
+	bool resync; /* read again (notes may have been lost): no `ready`, the
+		      * device must still be linked, and what the channel was sent
+		      * and has ended since is withdrawn */
+	uint8_t sent[SENT_MAX][MP_ID_LEN];
 	/* out */
 	bool device_gone;
 	struct push_challenge pending[READY_MAX];
 	unsigned n;
+	uint8_t ended[SENT_MAX][MP_ID_LEN];
+	enum mp_withdraw_reason ended_why[SENT_MAX];
+	unsigned n_ended;
 	char email[EMAIL_MAX + 1];
 };
 
@@ -180,8 +212,22 @@ static int collect_pending(void *arg, const struct push_challenge *ch)
 	struct ready_job *j = arg;
 	struct push_challenge tmp = *ch;
 
-	if (push_challenge_state(&tmp, j->now) == PUSH_PENDING && j->n < READY_MAX)
-		j->pending[j->n++] = tmp;
+	enum push_state st = push_challenge_state(&tmp, j->now);
+
+	if (st == PUSH_PENDING) {
+		if (j->n < READY_MAX)
+			j->pending[j->n++] = tmp;
+		return 0;
+	}
+	for (unsigned i = 0; j->resync && i < SENT_MAX && j->n_ended < SENT_MAX; i++) {
+		if (memcmp(j->sent[i], tmp.id, MP_ID_LEN) != 0)
+			continue;
+		memcpy(j->ended[j->n_ended], tmp.id, MP_ID_LEN);
+		j->ended_why[j->n_ended++] = st == PUSH_EXPIRED	    ? MP_WITHDRAW_EXPIRED
+					     : st == PUSH_CANCELLED ? MP_WITHDRAW_CANCELLED
+								    : MP_WITHDRAW_ANSWERED;
+		break;
+	}
 	return 0;
 }
 
@@ -193,6 +239,7 @@ static int ready_txn(struct job *job, struct store_txn *txn)
 	int rc;
 
 	j->n = 0;
+	j->n_ended = 0;
 	j->email[0] = '\0';
 	j->device_gone = false;
 	if (j->resync) {
@@ -228,6 +275,8 @@ static void ready_done(struct job *job)
 	if (j->resync) {
 		if (job->store_rc == 0 && j->device_gone)
 			ws_device_revoked(j->device_id);
+		for (unsigned i = 0; job->store_rc == 0 && i < j->n_ended; i++)
+			send_withdraw(c, j->ended[i], j->ended_why[i]);
 	} else {
 		/* Ready either way: the challenges come when the store answers. */
 		memcpy(m.ready.device_id, c->device_id, AUTHD_ID_LEN);
@@ -253,6 +302,7 @@ static void send_ready(struct device_conn *c, bool resync)
 	}
 	j->c = c;
 	j->resync = resync;
+	memcpy(j->sent, c->sent, sizeof(j->sent));
 	memcpy(j->account_id, c->account_id, AUTHD_ID_LEN);
 	memcpy(j->device_id, c->device_id, AUTHD_ID_LEN);
 	memcpy(j->public_key, c->public_key, MP_KEY_LEN);
@@ -498,6 +548,7 @@ struct link_job {
 	char name[MP_NAME_MAX + 1];
 	int64_t now;
 	char ip[48];
+	char location[PUSH_LOCATION_MAX + 1];
 	/* out */
 	int verdict; /* PUSH_E_* */
 	bool again;  /* the device had linked already, with this key */
@@ -542,6 +593,7 @@ static int link_txn(struct job *job, struct store_txn *txn)
 		goto out;
 	j->dev.last_seen = j->now;
 	snprintf(j->dev.last_ip, sizeof(j->dev.last_ip), "%s", j->ip);
+	snprintf(j->dev.last_location, sizeof(j->dev.last_location), "%s", j->location);
 	memcpy(e.account_id, j->ref.account_id, AUTHD_ID_LEN);
 	snprintf(e.ip, sizeof(e.ip), "%s", j->ip);
 	if ((rc = store_device_put(txn, &j->dev)) != 0 ||
@@ -621,6 +673,7 @@ static void on_link(struct device_conn *c, const struct mp_link *l)
 	memcpy(j->name, l->name, sizeof(j->name));
 	j->now = authd_now();
 	memcpy(j->ip, c->ip, sizeof(j->ip));
+	geoip_locate(c->ip, j->location, sizeof(j->location));
 	j->job.txn_work = link_txn;
 	j->job.done = link_done;
 	c->jobs++;
@@ -636,6 +689,7 @@ struct auth_job {
 	uint8_t sig[MP_SIG_LEN];
 	int64_t now;
 	char ip[48];
+	char location[PUSH_LOCATION_MAX + 1];
 	/* out */
 	bool found;
 	struct push_device dev;
@@ -664,6 +718,7 @@ static int seen_txn(struct job *job, struct store_txn *txn)
 		return rc;
 	d.last_seen = j->now;
 	snprintf(d.last_ip, sizeof(d.last_ip), "%s", j->ip);
+	snprintf(d.last_location, sizeof(d.last_location), "%s", j->location);
 	rc = store_device_put(txn, &d);
 	OPENSSL_cleanse(&d, sizeof(d));
 	return rc;
@@ -732,6 +787,7 @@ static void on_auth(struct device_conn *c, const struct mp_auth *a)
 	memcpy(j->sig, a->sig, MP_SIG_LEN);
 	j->now = authd_now();
 	memcpy(j->ip, c->ip, sizeof(j->ip));
+	geoip_locate(c->ip, j->location, sizeof(j->location));
 	j->job.txn_work = auth_read_txn;
 	j->job.done = auth_done;
 	c->jobs++;
@@ -870,8 +926,13 @@ static int answer_write_txn(struct job *job, struct store_txn *txn)
 	memcpy(answered.account_id, j->account_id, AUTHD_ID_LEN);
 	memcpy(answered.login_hash, j->ch.login_hash, AUTHD_HASH_LEN);
 	if (j->verdict == PUSH_E_PAUSED) {
-		/* cancelled */
-		if ((rc = store_challenge_put(txn, &j->ch)) != 0)
+		/* Cancelled: the page hears it, the other devices hide it. */
+		memcpy(ended.account_id, j->account_id, AUTHD_ID_LEN);
+		memcpy(ended.id, j->ch.id, AUTHD_ID_LEN);
+		ended.reason = MP_WITHDRAW_CANCELLED;
+		ended.has_except = false;
+		if ((rc = store_challenge_put(txn, &j->ch)) != 0 ||
+		    (rc = cluster_publish(txn, &ended)) != 0)
 			return rc;
 		return cluster_publish(txn, &answered);
 	}
@@ -954,6 +1015,8 @@ static void answer_written(struct job *job)
 			ws_device_withdraw(j->account_id, j->cancelled[i], MP_WITHDRAW_CANCELLED,
 					   NULL);
 	}
+	if (j->verdict == PUSH_E_PAUSED)
+		ws_device_withdraw(j->account_id, j->ch.id, MP_WITHDRAW_CANCELLED, j->device_id);
 	if (recorded || j->verdict == PUSH_E_PAUSED)
 		push_wait_wake(j->account_id, j->ch.login_hash);
 out:
@@ -1224,13 +1287,8 @@ void ws_device_withdraw(const uint8_t account_id[AUTHD_ID_LEN],
 		struct device_conn *c = lws_container_of(d, struct device_conn, list);
 
 		if (c->state == C_AUTHED && memcmp(c->account_id, account_id, AUTHD_ID_LEN) == 0 &&
-		    (except == NULL || memcmp(c->device_id, except, AUTHD_ID_LEN) != 0)) {
-			struct mp_msg m = {.type = MP_WITHDRAW};
-
-			memcpy(m.withdraw.id, challenge_id, MP_ID_LEN);
-			m.withdraw.reason = why;
-			queue_msg(c, &m);
-		}
+		    (except == NULL || memcmp(c->device_id, except, AUTHD_ID_LEN) != 0))
+			send_withdraw(c, challenge_id, why);
 	}
 	lws_end_foreach_dll(d);
 }

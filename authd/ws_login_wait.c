@@ -82,7 +82,7 @@ static void queue(struct wait_conn *c, unsigned char *buf, size_t size, size_t l
 static void send_text(struct wait_conn *c, const char *text, int close_code)
 {
 	size_t len = strlen(text);
-	unsigned char *buf = malloc(LWS_PRE + len);
+	unsigned char *buf = malloc(LWS_PRE + len + 1);
 
 	if (buf == NULL) {
 		if (c->wsi && !c->close_code) {
@@ -91,8 +91,8 @@ static void send_text(struct wait_conn *c, const char *text, int close_code)
 		}
 		return;
 	}
-	memcpy(buf + LWS_PRE, text, len);
-	queue(c, buf, LWS_PRE + len, len, close_code);
+	memcpy(buf + LWS_PRE, text, len + 1);
+	queue(c, buf, LWS_PRE + len + 1, len, close_code);
 }
 
 static void send_error(struct wait_conn *c, enum api_error e, int close_code)
@@ -118,13 +118,16 @@ static bool sink_resume(void *owner)
 {
 	struct wait_conn *c = owner;
 
+	if (c->refs == 0)
+		AUTHD_BUG("wait conn resumed more than held");
 	c->refs--;
 	if (c->wsi == NULL) {
 		if (c->refs == 0)
 			conn_free(c);
 		return false;
 	}
-	return true;
+	/* Closing (the page broke the protocol): nobody takes a session. */
+	return c->close_code == 0;
 }
 
 static void sink_pending(void *owner)
@@ -145,8 +148,11 @@ static void sink_finish(void *owner, const char *state, struct new_token *token,
 		return;
 	}
 	if (token == NULL) {
+		/* "pending" comes only when authd stops (no timeout here). */
 		snprintf(text, sizeof(text), "{\"state\":\"%s\"}", state);
-		send_text(c, text, LWS_CLOSE_STATUS_NORMAL);
+		send_text(c, text,
+			  strcmp(state, "pending") == 0 ? LWS_CLOSE_STATUS_GOINGAWAY
+							: LWS_CLOSE_STATUS_NORMAL);
 		return;
 	}
 	/* The session, as the long poll's body has it (no cookie travels

@@ -12,5 +12,6 @@ cmake --build build-lint -j"$(nproc)" --target authd_core >/dev/null # generated
 # gcc's -ftrivial-auto-var-init is experimental in clang 14: allow it there.
 clang-tidy -p build-lint --quiet \
   --extra-arg=-enable-trivial-auto-var-init-zero-knowing-it-will-be-removed-from-clang \
-  $(git ls-files 'authd/*.c' 'otp/*.c' 'util/*.c' 'core/*.c' 'store/*.c')
+  $(git ls-files 'authd/*.c' 'otp/*.c' 'util/*.c' 'core/*.c' 'store/*.c' 'push/*.c' \
+    'mobile-protocol/*.c')
 echo "lint clean"

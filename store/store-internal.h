@@ -82,8 +82,7 @@ struct store_engine_ops {
 	int (*challenges_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			       int (*fn)(void *arg, const struct push_challenge *c), void *arg);
 	int (*challenges_pending)(struct store_txn *t, int64_t since, int64_t now, size_t limit,
-				  int (*fn)(void *arg, const struct push_challenge *c),
-				  void *arg);
+				  int (*fn)(void *arg, const struct push_challenge *c), void *arg);
 	int (*push_account_get)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 				struct push_account *a);
 	int (*push_account_put)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

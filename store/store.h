@@ -270,7 +270,8 @@ int store_challenge_put(struct store_txn *t, const struct push_challenge *c);
 int store_challenges_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			  int (*fn)(void *arg, const struct push_challenge *c), void *arg);
 /* Calls fn for every challenge (of any account) created at or after
- * `since` and still pending at `now`, at most `limit`: what a node reads now
+ * `since` and still pending at `now`, at most `limit` (PostgreSQL: the
+ * newest first): what a node reads now
  * and then so that a lost note only delays a challenge. On LMDB (never
  * shared) this walks every record. 0, STORE_E_* or what fn returned. */
 int store_challenges_pending(struct store_txn *t, int64_t since, int64_t now, size_t limit,

@@ -192,7 +192,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_CHALLENGES_PENDING] = {"challenges_pending",
 			       "SELECT " CHALLENGE_COLS ", account_id FROM push_challenges WHERE "
 			       "expires_at > $2::bigint AND created_at >= $1::bigint AND state = 1 "
-			       "ORDER BY created_at LIMIT $3::bigint"},
+			       "ORDER BY created_at DESC LIMIT $3::bigint"},
     /* Delivered at COMMIT, to every node listening (pg_loop_connect). */
     [ST_NOTIFY] = {"notify", "SELECT pg_notify('" PG_NOTE_CHANNEL "', $1::text)"},
     [ST_PUSH_ACCOUNT_GET] = {"push_account_get", "SELECT sent, pos, denials, paused_at FROM "

@@ -91,6 +91,17 @@ static void test_file(void **state)
 	assert_int_equal(load(&c, "[server]\nlisten_port = 80x\n", err, sizeof(err)), -1);
 	assert_int_equal(load(&c, "[server]\ntest_clock = maybe\n", err, sizeof(err)), -1);
 	assert_int_equal(load(&c, "not ini at all\n", err, sizeof(err)), -1);
+	/* [push]: a challenge lasts 120 s unless said, never above 600. */
+	assert_int_equal(c.push_ttl_s, 120);
+	assert_int_equal(c.push_recheck_ms, 1000);
+	assert_int_equal(load(&c, "[push]\nchallenge_ttl = 600\nrecheck_ms = 250\n", err,
+			      sizeof(err)),
+			 0);
+	assert_int_equal(c.push_ttl_s, 600);
+	assert_int_equal(c.push_recheck_ms, 250);
+	assert_int_equal(load(&c, "[push]\nchallenge_ttl = 601\n", err, sizeof(err)), -1);
+	assert_int_equal(load(&c, "[push]\nchallenge_ttl = 9\n", err, sizeof(err)), -1);
+	assert_int_equal(load(&c, "[push]\nrecheck_ms = 99\n", err, sizeof(err)), -1);
 	assert_int_equal(config_load_file(&c, "/nonexistent/authd.conf", err, sizeof(err)), -1);
 }
 

@@ -645,11 +645,11 @@ static int push_txn(struct store_txn *txn, void *arg)
 		return rc;
 	/* Pending: c[0] from its creation until it expires; c[1] never. */
 	memset(a->pending, 0, sizeof(a->pending));
-	if ((rc = store_challenges_pending(txn, 1700000000, 1700000060, 10, count_pending,
+	if ((rc = store_challenges_pending(txn, 1700000000, 1700000060, 1000, count_pending,
 					   &a->pending[0])) != 0 ||
-	    (rc = store_challenges_pending(txn, 1700000001, 1700000060, 10, count_pending,
+	    (rc = store_challenges_pending(txn, 1700000001, 1700000060, 1000, count_pending,
 					   &a->pending[1])) != 0 ||
-	    (rc = store_challenges_pending(txn, 1600000000, 1700000120, 10, count_pending,
+	    (rc = store_challenges_pending(txn, 1600000000, 1700000120, 1000, count_pending,
 					   &a->pending[2])) != 0 ||
 	    (rc = store_challenges_pending(txn, 1600000000, 1700000119, 0, count_pending,
 					   &a->pending[3])) != 0)
