@@ -94,9 +94,8 @@ static void test_file(void **state)
 	/* [push]: a challenge lasts 120 s unless said, never above 600. */
 	assert_int_equal(c.push_ttl_s, 120);
 	assert_int_equal(c.push_recheck_ms, 1000);
-	assert_int_equal(load(&c, "[push]\nchallenge_ttl = 600\nrecheck_ms = 250\n", err,
-			      sizeof(err)),
-			 0);
+	assert_int_equal(
+	    load(&c, "[push]\nchallenge_ttl = 600\nrecheck_ms = 250\n", err, sizeof(err)), 0);
 	assert_int_equal(c.push_ttl_s, 600);
 	assert_int_equal(c.push_recheck_ms, 250);
 	assert_int_equal(load(&c, "[push]\nchallenge_ttl = 601\n", err, sizeof(err)), -1);
