@@ -41,6 +41,7 @@ void config_defaults(struct authd_config *c)
 	c->enrollment_ttl_s = 10 * 60;
 	c->push_ttl_s = CONFIG_PUSH_TTL_DEFAULT;
 	c->push_recheck_ms = 1000;
+	c->channel_ping_s = 60;
 }
 
 enum key_type { K_STR, K_INT, K_SIZE, K_U32, K_I64, K_BOOL };
@@ -72,7 +73,7 @@ static const struct key keys[] = {
     STR("server", "trusted_proxies", trusted_proxies),
     STR("server", "public_url", public_url),
     NUM("server", "max_body", K_SIZE, max_body, 1024, 1048576),
-    NUM("server", "max_connections", K_U32, max_connections, 16, 16000),
+    NUM("server", "max_connections", K_U32, max_connections, 16, 1000000),
     NUM("server", "workers", K_U32, workers, 0, 64),
     NUM("server", "pool_queue", K_U32, pool_queue_max, 1, 65536),
     NUM("server", "test_clock", K_BOOL, test_clock, 0, 1),
@@ -94,6 +95,7 @@ static const struct key keys[] = {
     NUM("totp", "enrollment_timeout", K_I64, enrollment_ttl_s, 60, 3600),
     NUM("push", "challenge_ttl", K_I64, push_ttl_s, 10, CONFIG_PUSH_TTL_MAX),
     NUM("push", "recheck_ms", K_U32, push_recheck_ms, 100, 60000),
+    NUM("push", "channel_ping_s", K_U32, channel_ping_s, 2, 3600),
     STR("geoip", "database", geoip_db),
     STR("log", "level", log_level),
     NUM("signup", "burst", K_U32, signup_burst, 1, 1000000),

@@ -130,7 +130,7 @@ void http_test_fail_writes(struct req *r)
 static lws_sorted_usec_list_t stall_sul;
 static long stall_ms; /* loop thread only */
 
-/* Runs inside lws_service(), between polls: sleeps the whole time, even
+/* Runs inside a pass of the loop, as a timer: sleeps the whole time, even
  * when a signal interrupts the sleep. */
 static void stall_now(lws_sorted_usec_list_t *sul)
 {

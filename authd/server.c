@@ -24,17 +24,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+
+#include <uv.h>
 #include <strings.h>
 #include <unistd.h>
 
 struct authd_server srv;
 
 static struct lws_context *context;
+static uv_loop_t evloop;
+static bool evloop_made;
+static void *foreign_loops[1];
 static _Atomic int stopping;
 static _Atomic int signals_done; /* tells the signal thread to end */
 static _Atomic int wake_enabled; /* set while context is safe to wake */
 static uint64_t next_req_id;
 static unsigned open_requests;
+static unsigned open_sockets; /* wsi lws holds: connections, and the store's descriptor */
+/* Connections past max_connections that still get an answer (503). */
+#define SOCKET_SLACK 32
+static bool refusing; /* max_connections was reached (logged once) */
 
 struct pss {
 	struct req *req;
@@ -336,6 +346,30 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return 1; /* a WebSocket without a subprotocol of ours */
 
+	/* Every connection lws holds, whatever it becomes (both reasons come
+	 * to protocols[0] for every wsi): a little past max_connections (the
+	 * requests between get 503 overloaded) a new one is closed at once,
+	 * so that descriptors never run out under accept(). */
+	case LWS_CALLBACK_WSI_CREATE:
+		open_sockets++;
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* user is whatever per-session data the wsi ended with */
+		if (open_sockets > 0)
+			open_sockets--;
+		return 0;
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		if (open_sockets >= srv.cfg.max_connections + SOCKET_SLACK) {
+			if (!refusing)
+				log_warn("max_connections (%u) reached: new connections are "
+					 "closed until some end",
+					 srv.cfg.max_connections);
+			refusing = true;
+			return 1;
+		}
+		refusing = false;
+		return 0;
+
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
 		/* An upgrade that will not be served gets its answer now, as
 		 * problem+json, instead of a dropped connection. */
@@ -566,6 +600,20 @@ enum api_error server_upgrade_check(struct lws *wsi, const char *path, const cha
 	return E_OK;
 }
 
+/* lws's own value for a close frame (lib/roles/ws/private-lib-roles-ws.h
+ * in 4.1.6), which its public header leaves to lws_close_reason(). */
+#define WRITE_CLOSE_FRAME ((enum lws_write_protocol)4)
+
+int server_ws_close(struct lws *wsi, int code)
+{
+	unsigned char frame[LWS_PRE + 2];
+
+	frame[LWS_PRE] = (unsigned char)(code >> 8);
+	frame[LWS_PRE + 1] = (unsigned char)code;
+	(void)lws_write(wsi, frame + LWS_PRE, 2, WRITE_CLOSE_FRAME);
+	return -1;
+}
+
 const char *server_public_url(void)
 {
 	static char url[300];
@@ -622,6 +670,85 @@ static void lws_log_bridge(int level, const char *line)
 		log_warn("lws: %.*s", (int)n, line);
 }
 
+/*
+ * Descriptors: max_connections and some room (listeners, the store's, the
+ * signal pipe). lws sizes its tables by the soft limit, which is set to
+ * that (raised when the hard limit allows, lowered when it is far above);
+ * past the hard limit lws gets what there is and authd says so: lws must
+ * refuse a connection before accept() fails. (lws's own fd_limit_per_thread
+ * would make it look descriptors up by a linear search: with 10 000
+ * channels that was a tenth of the loop's time.)
+ */
+#define FD_ROOM 128
+
+static void set_descriptors(unsigned max_connections)
+{
+	rlim_t want = (rlim_t)max_connections + FD_ROOM;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur != want) {
+		struct rlimit up = rl;
+
+		up.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur < want)
+		log_warn("max_connections %u needs %llu descriptors but this process may open "
+			 "%llu: connections are capped below that",
+			 max_connections, (unsigned long long)want,
+			 (unsigned long long)rl.rlim_cur);
+}
+
+/*
+ * No idle-validity timers: lws 4.1 keeps one per connection in a sorted
+ * list and re-inserts it, walking the list from its head, on every frame
+ * received (with 10 000 channels, the loop's largest cost). Device
+ * channels are pinged by ws_device.c instead, from one timer.
+ */
+static const lws_retry_bo_t no_validity_timers = {
+    .secs_since_valid_ping = 0,
+    .secs_since_valid_hangup = 0,
+};
+
+/* Runs the loop until what lws closed is closed, then closes it. */
+static void close_handle(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void loop_close(void)
+{
+	int spins = 0;
+
+	if (!evloop_made)
+		return;
+	while (uv_run(&evloop, UV_RUN_NOWAIT) != 0 && ++spins < 1000)
+		;
+	if (uv_loop_close(&evloop) != 0) {
+		/* Whatever lws left open is closed here, not leaked. */
+		uv_walk(&evloop, close_handle, NULL);
+		uv_run(&evloop, UV_RUN_DEFAULT);
+		if (uv_loop_close(&evloop) != 0)
+			log_warn("the event loop still holds handles at exit");
+	}
+	evloop_made = false;
+}
+
+/* With a foreign libuv loop lws finishes closing its handles on the loop
+ * (context becomes NULL through info.pcontext once it has). */
+static void context_destroy(void)
+{
+	if (context)
+		lws_context_destroy(context);
+	loop_close();
+	context = NULL;
+}
+
 int server_run(void)
 {
 	struct lws_context_creation_info info;
@@ -636,7 +763,24 @@ int server_run(void)
 		       LWS_SERVER_OPTION_DISABLE_IPV6;
 	if (strchr(srv.cfg.listen_addr, ':'))
 		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
-	info.fd_limit_per_thread = srv.cfg.max_connections + 64;
+	set_descriptors(srv.cfg.max_connections);
+	info.retry_and_idle_policy = &no_validity_timers;
+	/* libuv (epoll) instead of lws's poll(): a pass costs what is ready,
+	 * not every descriptor (with 3 000 idle device channels poll() took
+	 * most of the loop's time). The loop is ours (foreign), so each pass
+	 * still ends here (store_batch_*, store_watch). libuv, not libev: lws
+	 * 4.1's libev glue re-arms its timer with ev_timer_set on an active
+	 * watcher, which libev ignores, so a timer due before the armed one
+	 * fired late (a 10 s deadline behind a 5 min sweep). */
+	if (uv_loop_init(&evloop) != 0) {
+		log_err("cannot make the event loop");
+		return -1;
+	}
+	evloop_made = true;
+	foreign_loops[0] = &evloop;
+	info.options |= LWS_SERVER_OPTION_LIBUV;
+	info.foreign_loops = foreign_loops;
+	info.pcontext = &context;
 	info.keepalive_timeout = 30;
 	info.max_http_header_data = HEADERS_BUF;
 	info.timeout_secs = 30;
@@ -651,6 +795,7 @@ int server_run(void)
 	context = lws_create_context(&info);
 	if (context == NULL) {
 		log_err("cannot listen on %s:%d", srv.cfg.listen_addr, srv.cfg.listen_port);
+		loop_close();
 		return -1;
 	}
 	if (workers == 0) {
@@ -677,24 +822,21 @@ int server_run(void)
 		async_stop();
 		store_stop();
 		wake_enabled = 0;
-		lws_context_destroy(context);
-		context = NULL;
+		context_destroy();
 		return -1;
 	}
 	sweep_start(context, srv.cfg.session_idle_s);
 	cluster_start(context);
+	ws_device_start(context);
 	log_info("listening on %s:%d (workers=%u, test_clock=%s)", srv.cfg.listen_addr,
 		 lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default")), workers,
 		 srv.cfg.test_clock ? "on" : "off");
 	while (!stopping) {
 		/* The jobs of one pass start together (store.h). */
 		store_batch_begin();
-		int n = lws_service(context, 0);
-
+		uv_run(&evloop, UV_RUN_ONCE);
 		store_batch_end();
 		store_watch();
-		if (n < 0)
-			break;
 	}
 	log_info("stopping");
 	/* The signal thread may wake the context: end it first. */
@@ -714,8 +856,7 @@ int server_run(void)
 	async_stop();
 	store_stop();
 	wake_enabled = 0;
-	lws_context_destroy(context);
-	context = NULL;
+	context_destroy();
 	async_drain_all();
 	return 0;
 }

@@ -29,6 +29,12 @@ struct lws_context *server_context(void);
  * URL's scheme, host and port; a native app sends none). */
 enum api_error server_upgrade_check(struct lws *wsi, const char *path, const char *subprotocol);
 
+/* Ends a WebSocket from its writable callback: writes the close frame
+ * with `code` itself, then returns -1 for the callback to return (lws 4.1
+ * with the libuv loop drops the close frame lws_close_reason() asks for,
+ * and hangs up without it). */
+int server_ws_close(struct lws *wsi, int code);
+
 /* The client's address of a connection into out: the socket peer, or
  * behind [server] trusted_proxies the rightmost untrusted X-Forwarded-For
  * hop. False (out holding the peer) when that header cannot be read. */

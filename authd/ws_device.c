@@ -75,6 +75,11 @@ struct device_conn {
 	unsigned out_n;
 	int close_code; /* 0: none; else close once the queue is written */
 	lws_sorted_usec_list_t deadline;
+	struct device_conn *next_of_account; /* in its bucket of by_account */
+	bool indexed;			     /* in by_account (authenticated) */
+	bool ping_wanted;		     /* a ping waits for the writable callback */
+	int64_t last_heard_ms;		     /* monotonic: the device's last frame */
+	int64_t ping_sent_ms;		     /* 0: none unanswered */
 };
 
 struct pss_device {
@@ -83,7 +88,98 @@ struct pss_device {
 
 static lws_dll2_owner_t conns;
 
+/* --- authenticated channels by account ------------------------------------------------ */
+
+/*
+ * A challenge, a withdrawal or another node's note touches one account's
+ * channels: a hash table from account id (random: its first bytes are a
+ * good hash) to the chain of its authenticated channels, so that with
+ * 10 000 channels a delivery does not walk them all. Doubles as it fills.
+ */
+static struct device_conn **by_account;
+static size_t n_buckets, n_indexed;
+
+static size_t bucket_of(const uint8_t account_id[AUTHD_ID_LEN])
+{
+	uint64_t h;
+
+	memcpy(&h, account_id, sizeof(h));
+	return (size_t)(h & (n_buckets - 1));
+}
+
+static void index_grow(void)
+{
+	size_t n = n_buckets ? 2 * n_buckets : 256;
+	struct device_conn **t = calloc(n, sizeof(*t));
+
+	if (t == NULL)
+		return; /* longer chains, still right */
+	for (size_t i = 0; i < n_buckets; i++) {
+		struct device_conn *c = by_account[i], *next;
+
+		for (; c; c = next) {
+			size_t b;
+
+			next = c->next_of_account;
+			memcpy(&b, c->account_id, sizeof(b));
+			b &= n - 1;
+			c->next_of_account = t[b];
+			t[b] = c;
+		}
+	}
+	free(by_account);
+	by_account = t;
+	n_buckets = n;
+}
+
+/* False when out of memory (no table at all). */
+static bool index_add(struct device_conn *c)
+{
+	size_t b;
+
+	if (c->indexed)
+		return true;
+	if (n_indexed >= n_buckets)
+		index_grow();
+	if (n_buckets == 0)
+		return false;
+	b = bucket_of(c->account_id);
+	c->next_of_account = by_account[b];
+	by_account[b] = c;
+	c->indexed = true;
+	n_indexed++;
+	return true;
+}
+
+static void index_del(struct device_conn *c)
+{
+	struct device_conn **p;
+
+	if (!c->indexed)
+		return;
+	for (p = &by_account[bucket_of(c->account_id)]; *p; p = &(*p)->next_of_account)
+		if (*p == c) {
+			*p = c->next_of_account;
+			break;
+		}
+	c->indexed = false;
+	n_indexed--;
+}
+
+/* The chain holding the account's authenticated channels (and others':
+ * check the account), or NULL. */
+static struct device_conn *chain_of(const uint8_t account_id[AUTHD_ID_LEN])
+{
+	return n_buckets ? by_account[bucket_of(account_id)] : NULL;
+}
+
+static bool of_account(const struct device_conn *c, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	return c->state == C_AUTHED && memcmp(c->account_id, account_id, AUTHD_ID_LEN) == 0;
+}
+
 static bool conn_resume(struct device_conn *c);
+static void heard(struct device_conn *c);
 
 /* --- sending ------------------------------------------------------------------------ */
 
@@ -394,15 +490,11 @@ static void offer_done(struct job *job)
 /* Whether an authenticated channel of the account (any: NULL) is here. */
 static bool holds_account(const uint8_t *account_id)
 {
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&conns))
-	{
-		struct device_conn *c = lws_container_of(d, struct device_conn, list);
-
-		if (c->state == C_AUTHED &&
-		    (account_id == NULL || memcmp(c->account_id, account_id, AUTHD_ID_LEN) == 0))
+	if (account_id == NULL)
+		return n_indexed > 0;
+	for (struct device_conn *c = chain_of(account_id); c; c = c->next_of_account)
+		if (of_account(c, account_id))
 			return true;
-	}
-	lws_end_foreach_dll(d);
 	return false;
 }
 
@@ -538,6 +630,22 @@ static bool rate_limited_or_close(struct device_conn *c)
 	return true;
 }
 
+/* The channel speaks for device d from now on; false (and the channel
+ * told and closing) when it cannot be indexed. */
+static bool become_authed(struct device_conn *c, const struct push_device *d)
+{
+	memcpy(c->device_id, d->id, AUTHD_ID_LEN);
+	memcpy(c->account_id, d->account_id, AUTHD_ID_LEN);
+	memcpy(c->public_key, d->public_key, MP_KEY_LEN);
+	c->state = C_AUTHED;
+	lws_sul_cancel(&c->deadline); /* a sorted list: keep it short */
+	if (index_add(c))
+		return true;
+	c->state = C_BUSY;
+	send_error(c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+	return false;
+}
+
 /* --- link ------------------------------------------------------------------------- */
 
 struct link_job {
@@ -625,10 +733,8 @@ static void link_done(struct job *job)
 	} else {
 		struct mp_msg m = {.type = MP_LINKED};
 
-		c->state = C_AUTHED;
-		memcpy(c->device_id, j->dev.id, AUTHD_ID_LEN);
-		memcpy(c->account_id, j->dev.account_id, AUTHD_ID_LEN);
-		memcpy(c->public_key, j->dev.public_key, MP_KEY_LEN);
+		if (!become_authed(c, &j->dev))
+			goto out;
 		log_device(j->again ? "linked (again)" : "linked", c, j->ref.account_id);
 		memcpy(m.linked.device_id, j->dev.id, AUTHD_ID_LEN);
 		snprintf(m.linked.account, sizeof(m.linked.account), "%s", j->email);
@@ -756,9 +862,11 @@ static void auth_done(struct job *job)
 		log_device("auth refused", c, j->found ? j->dev.account_id : NULL);
 		send_error(c, "unknown_device", CLOSE_AUTH_FAILED);
 	} else {
-		c->state = C_AUTHED;
-		memcpy(c->account_id, j->dev.account_id, AUTHD_ID_LEN);
-		memcpy(c->public_key, j->dev.public_key, MP_KEY_LEN);
+		if (!become_authed(c, &j->dev)) {
+			OPENSSL_cleanse(j, sizeof(*j));
+			free(j);
+			return;
+		}
 		log_device("connected", c, j->dev.account_id);
 		send_ready(c, false);
 		/* Last seen: written after, nobody waits for it. */
@@ -1177,6 +1285,7 @@ int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			return -1;
 		pss->conn = c;
 		c->wsi = wsi;
+		c->last_heard_ms = authd_mono_ms();
 		server_client_ip(wsi, c->ip, sizeof(c->ip));
 		authd_random(c->nonce, sizeof(c->nonce));
 		lws_dll2_add_tail(&c->list, &conns);
@@ -1188,9 +1297,15 @@ int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		return 0;
 	}
 
+	case LWS_CALLBACK_RECEIVE_PONG:
+		if (c)
+			heard(c);
+		return 0;
+
 	case LWS_CALLBACK_RECEIVE:
 		if (c == NULL || c->close_code)
 			return 0;
+		heard(c);
 		if (lws_frame_is_binary(wsi)) {
 			close_with(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
 			return 0;
@@ -1203,6 +1318,18 @@ int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 
 		if (c == NULL)
 			return 0;
+		if (c->ping_wanted && !c->close_code) {
+			/* A payload: lws 4.1 reports no pong to an empty ping. */
+			unsigned char ping[LWS_PRE + 4] = {0};
+
+			memcpy(ping + LWS_PRE, "live", 4);
+			c->ping_wanted = false;
+			if (lws_write(wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
+				return -1;
+			if (c->out_head)
+				lws_callback_on_writable(wsi);
+			return 0;
+		}
 		if ((o = c->out_head) != NULL) {
 			int n = lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT);
 
@@ -1218,8 +1345,7 @@ int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			return 0;
 		}
 		if (c->close_code) {
-			lws_close_reason(wsi, (enum lws_close_status)c->close_code, NULL, 0);
-			return -1;
+			return server_ws_close(wsi, c->close_code);
 		}
 		return 0;
 	}
@@ -1231,6 +1357,7 @@ int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		pss->conn = NULL;
 		lws_sul_cancel(&c->deadline);
 		lws_dll2_remove(&c->list);
+		index_del(c);
 		c->wsi = NULL;
 		if (c->jobs == 0)
 			conn_free(c);
@@ -1267,34 +1394,80 @@ void ws_device_revoked(const uint8_t device_id[AUTHD_ID_LEN])
 
 void ws_device_deliver(const struct push_challenge *ch, const char *account)
 {
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&conns))
-	{
-		struct device_conn *c = lws_container_of(d, struct device_conn, list);
-
-		if (c->state == C_AUTHED &&
-		    memcmp(c->account_id, ch->account_id, AUTHD_ID_LEN) == 0)
+	for (struct device_conn *c = chain_of(ch->account_id); c; c = c->next_of_account)
+		if (of_account(c, ch->account_id))
 			send_challenge(c, ch, account);
-	}
-	lws_end_foreach_dll(d);
 }
 
 void ws_device_withdraw(const uint8_t account_id[AUTHD_ID_LEN],
 			const uint8_t challenge_id[MP_ID_LEN], enum mp_withdraw_reason why,
 			const uint8_t *except)
 {
+	for (struct device_conn *c = chain_of(account_id); c; c = c->next_of_account)
+		if (of_account(c, account_id) &&
+		    (except == NULL || memcmp(c->device_id, except, AUTHD_ID_LEN) != 0))
+			send_withdraw(c, challenge_id, why);
+}
+
+/* --- keeping channels alive ----------------------------------------------------------- */
+
+/*
+ * One timer for every channel (not lws's per-connection validity timers,
+ * see server.c): a channel the device has been silent on for ping_s gets a
+ * ping; one that then stays silent for ping_s more is dropped (a phone
+ * gone without a close, a NAT that forgot the connection), and the device
+ * reconnects when it can. A pass looks at each channel once (a few
+ * milliseconds for 20 000) every ping_s / 4.
+ */
+static lws_sorted_usec_list_t ping_timer;
+static struct lws_context *ping_ctx;
+
+static void heard(struct device_conn *c)
+{
+	c->last_heard_ms = authd_mono_ms();
+	c->ping_sent_ms = 0;
+}
+
+static int64_t ping_every_ms(void)
+{
+	return (int64_t)srv.cfg.channel_ping_s * 1000;
+}
+
+static void ping_pass(lws_sorted_usec_list_t *sul)
+{
+	int64_t now = authd_mono_ms(), every = ping_every_ms();
+
+	/* (No `continue` in lws_start_foreach_dll: it would skip the step.) */
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&conns))
 	{
 		struct device_conn *c = lws_container_of(d, struct device_conn, list);
 
-		if (c->state == C_AUTHED && memcmp(c->account_id, account_id, AUTHD_ID_LEN) == 0 &&
-		    (except == NULL || memcmp(c->device_id, except, AUTHD_ID_LEN) != 0))
-			send_withdraw(c, challenge_id, why);
+		if (c->wsi == NULL || c->close_code || c->state != C_AUTHED) {
+			/* not a channel to keep alive */
+		} else if (c->ping_sent_ms && now - c->ping_sent_ms >= every) {
+			log_device("silent: dropped", c, c->account_id);
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		} else if (!c->ping_sent_ms && now - c->last_heard_ms >= every) {
+			c->ping_sent_ms = now;
+			c->ping_wanted = true;
+			lws_callback_on_writable(c->wsi);
+		}
 	}
 	lws_end_foreach_dll(d);
+	lws_sul_schedule(ping_ctx, 0, sul, ping_pass, every * 1000 / 4);
+}
+
+void ws_device_start(struct lws_context *ctx)
+{
+	ping_ctx = ctx;
+	lws_sul_schedule(ctx, 0, &ping_timer, ping_pass, ping_every_ms() * 1000 / 4);
 }
 
 void ws_device_stop(void)
 {
+	if (ping_ctx)
+		lws_sul_cancel(&ping_timer);
+	ping_ctx = NULL;
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&conns))
 	{
 		struct device_conn *c = lws_container_of(d, struct device_conn, list);

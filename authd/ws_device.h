@@ -60,6 +60,10 @@ void ws_device_offer_pending(int64_t since);
  * device (gone: revoked) and its account's pending challenges. */
 void ws_device_resync(void);
 
+/* Starts pinging channels the device has been silent on ([push]
+ * channel_ping_s) and dropping those that stay silent. */
+void ws_device_start(struct lws_context *ctx);
+
 /* Cancels every channel's timer (at shutdown, before the context goes;
  * lws_context_destroy() then closes the connections). */
 void ws_device_stop(void);

@@ -306,8 +306,7 @@ int ws_login_wait_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 			return 0;
 		}
 		if (c->close_code) {
-			lws_close_reason(wsi, (enum lws_close_status)c->close_code, NULL, 0);
-			return -1;
+			return server_ws_close(wsi, c->close_code);
 		}
 		return 0;
 

@@ -7,6 +7,7 @@ and malformed attempts are refused and change nothing."""
 
 import json
 import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -324,6 +325,46 @@ class Devices(OwnAuthd, unittest.TestCase):
         self.assertEqual(self.a.post("/1/me/devices", token=tok).json["code"],
                          "reauth_required")
         self.assertEqual(self.a.get("/1/me/devices", token=tok).status, 200)
+
+
+class Keepalive(OwnAuthd, unittest.TestCase):
+    """A channel the device is silent on is pinged ([push] channel_ping_s);
+    one that answers stays, one that stays silent is dropped."""
+
+    authd_config = "[push]\nchannel_ping_s = 2\n"
+
+    def linked_phone(self):
+        e = email()
+        self.a.signup(e)
+        tok = self.a.session(e)
+        offer = self.a.post("/1/me/devices", token=tok).json
+        phone = Phone()
+        ws, linked = phone.link(self.a.port, offer["link_uri"])
+        self.assertEqual(linked["type"], "linked")
+        self.assertEqual(ws.recv_json()["type"], "ready")
+        return e, phone, ws
+
+    def test_answering_channel_stays_silent_one_is_dropped(self):
+        # A channel that has not authenticated yet sits through the passes
+        # too (they skip it; a pass once looped forever on one).
+        unauthenticated, _ = Phone().connect(self.a.port)
+        e, phone, ws = self.linked_phone()
+        _, _, quiet = self.linked_phone()
+        # Six seconds: the live one answers the pings as they come...
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:
+            with self.assertRaises((socket.timeout, TimeoutError)):
+                ws.recv(timeout=1)
+        self.assertGreaterEqual(ws.pings, 2)
+        # ...the quiet one read nothing, answered nothing: dropped.
+        self.assertTrue(quiet.closed_by_peer(timeout=3))
+        # The live one still carries challenges.
+        step = self.a.login(e).json
+        remember_secret(step["login_id"])
+        self.assertEqual(self.a.post("/1/login/push", {"login_id": step["login_id"]}).status,
+                         200)
+        self.assertEqual(ws.recv_json()["type"], "challenge")
+        self.assertEqual(unauthenticated.expect_close(timeout=10), 4408)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ class WebSocket:
             raise AssertionError("bad Sec-WebSocket-Accept")
         self.subprotocol = self.headers.get("sec-websocket-protocol")
         self.close_code = None
+        self.pings = 0  # pings the server sent and this client answered
 
     def _read_until(self, marker):
         while marker not in self.buf:
@@ -108,6 +109,7 @@ class WebSocket:
                 raise AssertionError("the server masked a frame")
             payload = self._read(n)
             if op == 0x9:
+                self.pings += 1
                 self.send_frame(0xA, payload)
                 continue
             if op == 0xA:
