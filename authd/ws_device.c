@@ -110,7 +110,7 @@ static size_t bucket_of(const uint8_t account_id[AUTHD_ID_LEN])
 static void index_grow(void)
 {
 	size_t n = n_buckets ? 2 * n_buckets : 256;
-	struct device_conn **t = calloc(n, sizeof(*t));
+	struct device_conn **t = calloc(n, sizeof(struct device_conn *));
 
 	if (t == NULL)
 		return; /* longer chains, still right */
