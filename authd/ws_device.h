@@ -16,12 +16,14 @@
 #include "errors.h"
 
 /* The protocol's callback, and its entry for the lws protocol list (the
- * per-session data is one pointer; messages arrive in 1 KB pieces). */
+ * per-session data is one pointer; messages arrive in pieces of 512 bytes,
+ * which covers every message but a long link; each buffer costs every idle
+ * channel). */
 int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		       size_t len);
 #define WS_DEVICE_PROTOCOL                                                                         \
 	{                                                                                          \
-		MP_SUBPROTOCOL, ws_device_callback, sizeof(void *), 1024, 0, NULL, 0               \
+		MP_SUBPROTOCOL, ws_device_callback, sizeof(void *), 512, 0, NULL, 0                \
 	}
 
 /* Whether a WebSocket upgrade request may go on: E_OK when the path is
