@@ -96,6 +96,8 @@ static const struct key keys[] = {
     NUM("push", "challenge_ttl", K_I64, push_ttl_s, 10, CONFIG_PUSH_TTL_MAX),
     NUM("push", "recheck_ms", K_U32, push_recheck_ms, 100, 60000),
     NUM("push", "channel_ping_s", K_U32, channel_ping_s, 2, 3600),
+    STR("push", "wake_url", wake_url),
+    STR("push", "wake_authorization", wake_authorization),
     STR("geoip", "database", geoip_db),
     STR("log", "level", log_level),
     NUM("signup", "burst", K_U32, signup_burst, 1, 1000000),

@@ -45,8 +45,10 @@ struct authd_config {
 	int64_t push_ttl_s;	  /* a push challenge waits this long for its answer */
 	unsigned push_recheck_ms; /* a waiting page reads the store this often anyway */
 	unsigned channel_ping_s;  /* a device channel silent this long is pinged, then dropped */
-	char geoip_db[512];	  /* a MaxMind-format database; empty: locations "unknown" */
-	bool test_clock;	  /* test builds only: POST /1/_test/clock */
+	char wake_url[512];	  /* the wake-up relay; empty: none */
+	char wake_authorization[512]; /* its Authorization header (a secret: never logged) */
+	char geoip_db[512];	      /* a MaxMind-format database; empty: locations "unknown" */
+	bool test_clock;	      /* test builds only: POST /1/_test/clock */
 };
 
 /* push.h's PUSH_TTL_DEFAULT and PUSH_TTL_MAX (http_push.c checks they

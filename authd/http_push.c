@@ -21,6 +21,7 @@
 #include "http.h"
 #include "server.h"
 #include "session.h"
+#include "wake.h"
 #include "ws_device.h"
 
 #include <log.h>
@@ -107,7 +108,25 @@ struct push_flow {
 	/* the login's earlier challenges, still pending: replaced */
 	uint8_t cancelled[CANCEL_MAX][AUTHD_ID_LEN];
 	unsigned n_cancelled;
+	/* the devices an app's relay can wake (wake.h) */
+	struct {
+		uint8_t device_id[AUTHD_ID_LEN];
+		char token[MP_WAKE_TOKEN_MAX + 1];
+	} wake[PUSH_DEVICES_MAX];
+	unsigned n_wake;
 };
+
+static int collect_wake(void *arg, const struct push_device *d)
+{
+	struct push_flow *j = arg;
+
+	if (d->wake_token[0] && j->n_wake < PUSH_DEVICES_MAX) {
+		memcpy(j->wake[j->n_wake].device_id, d->id, AUTHD_ID_LEN);
+		memcpy(j->wake[j->n_wake].token, d->wake_token, sizeof(j->wake[0].token));
+		j->n_wake++;
+	}
+	return 0;
+}
 
 struct pending_scan {
 	struct push_flow *j;
@@ -150,6 +169,7 @@ static int push_write(struct flow *f, struct store_txn *txn)
 	int rc;
 
 	j->n_cancelled = 0;
+	j->n_wake = 0;
 	rc = store_login_get(txn, &j->login, &l);
 	if (rc == STORE_E_NOTFOUND || (rc == 0 && f->now >= l.expires_at)) {
 		f->err = E_LOGIN_EXPIRED;
@@ -212,10 +232,11 @@ static int push_write(struct flow *f, struct store_txn *txn)
 		return rc;
 	memcpy(j->email, a.email, sizeof(j->email));
 	OPENSSL_cleanse(&a, sizeof(a));
-	return 0;
+	return wake_enabled() ? store_devices_list(txn, id, collect_wake, j) : 0;
 }
 
-/* Durable: the devices on this node hear of it now. */
+/* Durable: the devices on this node hear of it now; sleeping apps are
+ * woken (those with a channel here need not be). */
 static void push_written(struct flow *f)
 {
 	struct push_flow *j = (struct push_flow *)f;
@@ -226,6 +247,9 @@ static void push_written(struct flow *f)
 		ws_device_withdraw(j->login.account_id, j->cancelled[i], MP_WITHDRAW_CANCELLED,
 				   NULL);
 	ws_device_deliver(&j->ch, j->email);
+	for (unsigned i = 0; i < j->n_wake; i++)
+		if (!ws_device_connected(j->login.account_id, j->wake[i].device_id))
+			wake_post(j->wake[i].token);
 }
 
 static void push_reply(struct flow *f, struct req *r)

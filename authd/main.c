@@ -13,6 +13,7 @@
 #include "password.h"
 #include "server.h"
 #include "transfer.h"
+#include "wake.h"
 #include "session.h"
 #include <store.h>
 
@@ -234,7 +235,10 @@ int main(int argc, char **argv)
 		 AUTHD_VERSION, srv.cfg.node_id, srv.cfg.engine, srv.cfg.data_dir,
 		 srv.cfg.argon2_m_kib, srv.cfg.argon2_t, srv.cfg.argon2_p,
 		 authd_test_build() ? " (test build)" : "");
+	if (wake_start(srv.cfg.wake_url, srv.cfg.wake_authorization) != 0)
+		goto out;
 	rc = server_run() == 0 ? 0 : 1;
+	wake_stop();
 out:
 	store_close();
 	geoip_close();

@@ -240,14 +240,14 @@ static int ex_event(void *arg, const struct security_event *e)
 static int ex_device(void *arg, const struct push_device *d)
 {
 	return emit(arg,
-		    json_pack("{s:s, s:o, s:o, s:o, s:s, s:I, s:I, s:s, s:s, s:o, s:I}", "type",
-			      "device", "id", hex(d->id, AUTHD_ID_LEN), "account_id",
+		    json_pack("{s:s, s:o, s:o, s:o, s:s, s:I, s:I, s:s, s:s, s:o, s:I, s:s}",
+			      "type", "device", "id", hex(d->id, AUTHD_ID_LEN), "account_id",
 			      hex(d->account_id, AUTHD_ID_LEN), "public_key",
 			      hex(d->public_key, MP_KEY_LEN), "name", d->name, "created_at",
 			      (json_int_t)d->created_at, "last_seen", (json_int_t)d->last_seen,
 			      "last_ip", d->last_ip, "last_location", d->last_location,
 			      "seed_sealed", hex(d->seed, d->seed_len), "last_step",
-			      (json_int_t)d->last_step),
+			      (json_int_t)d->last_step, "wake_token", d->wake_token),
 		    7);
 }
 
@@ -433,6 +433,10 @@ static int put_record(struct store_txn *txn, json_t *obj)
 		snprintf(d.last_location, sizeof(d.last_location), "%s",
 			 str(obj, "last_location", PUSH_LOCATION_MAX, &ok));
 		d.last_step = num(obj, "last_step", &ok);
+		/* Absent in exports from before wake tokens. */
+		if (json_object_get(obj, "wake_token"))
+			snprintf(d.wake_token, sizeof(d.wake_token), "%s",
+				 str(obj, "wake_token", MP_WAKE_TOKEN_MAX, &ok));
 		rc = ok ? store_device_put(txn, &d) : STORE_E_CORRUPT;
 		OPENSSL_cleanse(&d, sizeof(d));
 		return rc;

@@ -1190,6 +1190,72 @@ static void on_answer(struct device_conn *c, const struct mp_answer *a)
 	store_read(&j->job);
 }
 
+/* --- wake: where the app's relay reaches it ---------------------------------------- */
+
+struct wake_job {
+	struct job job;
+	struct device_conn *c;
+	uint8_t device_id[AUTHD_ID_LEN];
+	uint8_t public_key[MP_KEY_LEN];
+	char token[MP_WAKE_TOKEN_MAX + 1];
+};
+
+/* Records the token on the device, unless it was removed (or re-keyed)
+ * meanwhile. */
+static int wake_txn(struct job *job, struct store_txn *txn)
+{
+	struct wake_job *j = (struct wake_job *)job;
+	struct push_device d;
+	int rc = store_device_get(txn, j->device_id, &d);
+
+	if (rc == STORE_E_NOTFOUND)
+		return 0;
+	if (rc == 0 && CRYPTO_memcmp(d.public_key, j->public_key, MP_KEY_LEN) == 0 &&
+	    strcmp(d.wake_token, j->token) != 0) {
+		snprintf(d.wake_token, sizeof(d.wake_token), "%s", j->token);
+		rc = store_device_put(txn, &d);
+	}
+	OPENSSL_cleanse(&d, sizeof(d));
+	return rc;
+}
+
+static void wake_done(struct job *job)
+{
+	struct wake_job *j = (struct wake_job *)job;
+
+	if (conn_resume(j->c) && job->store_rc != 0)
+		send_error(j->c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+static void on_wake(struct device_conn *c, const struct mp_wake *w)
+{
+	struct wake_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		send_error(c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
+		return;
+	}
+	j->c = c;
+	memcpy(j->device_id, c->device_id, AUTHD_ID_LEN);
+	memcpy(j->public_key, c->public_key, MP_KEY_LEN);
+	memcpy(j->token, w->token, sizeof(j->token));
+	j->job.txn_work = wake_txn;
+	j->job.done = wake_done;
+	c->jobs++;
+	store_write(&j->job);
+}
+
+bool ws_device_connected(const uint8_t account_id[AUTHD_ID_LEN],
+			 const uint8_t device_id[AUTHD_ID_LEN])
+{
+	for (struct device_conn *c = chain_of(account_id); c; c = c->next_of_account)
+		if (of_account(c, account_id) && memcmp(c->device_id, device_id, AUTHD_ID_LEN) == 0)
+			return true;
+	return false;
+}
+
 /* --- messages ------------------------------------------------------------------------- */
 
 static void on_message(struct device_conn *c, const char *text, size_t len)
@@ -1221,12 +1287,15 @@ static void on_message(struct device_conn *c, const char *text, size_t len)
 		else
 			on_auth(c, &m.auth);
 		break;
-	default: /* MP_ANSWER */
+	default: /* MP_ANSWER, MP_WAKE */
 		if (c->state != C_AUTHED) {
 			send_error(c, "not_authenticated", CLOSE_AUTH_FAILED);
 			break;
 		}
-		on_answer(c, &m.answer);
+		if (m.type == MP_WAKE)
+			on_wake(c, &m.wake);
+		else
+			on_answer(c, &m.answer);
 		break;
 	}
 	OPENSSL_cleanse(&m, sizeof(m));

@@ -58,6 +58,10 @@ void ws_device_fetch(const uint8_t account_id[AUTHD_ID_LEN],
  * not sent it. Nothing when no channel is here, or a read is under way. */
 void ws_device_offer_pending(int64_t since);
 
+/* Whether the device holds an authenticated channel on this node. */
+bool ws_device_connected(const uint8_t account_id[AUTHD_ID_LEN],
+			 const uint8_t device_id[AUTHD_ID_LEN]);
+
 /* Notes may have been lost: every authenticated channel reads again its
  * device (gone: revoked) and its account's pending challenges. */
 void ws_device_resync(void);

@@ -67,11 +67,12 @@ enum mp_type {
 	MP_WITHDRAW,	  /* authd -> device */
 	MP_REVOKED,	  /* authd -> device */
 	MP_ERROR,	  /* authd -> device */
+	MP_WAKE,	  /* device -> authd */
 };
 
 /* The wire name of a type ("answer_result"), or NULL for none. */
 const char *mp_type_name(enum mp_type t);
-/* True for the types a device may send (link, auth, answer). */
+/* True for the types a device may send (link, auth, answer, wake). */
 bool mp_type_from_device(enum mp_type t);
 
 enum mp_decision { MP_APPROVE = 1, MP_DENY = 2, MP_NOT_ME = 3 };
@@ -139,6 +140,13 @@ struct mp_revoked {
 	uint8_t device_id[MP_ID_LEN];
 };
 
+/* The token at which the app's wake-up relay reaches it while it sleeps
+ * (opaque to authd; empty: none). */
+#define MP_WAKE_TOKEN_MAX 256
+struct mp_wake {
+	char token[MP_WAKE_TOKEN_MAX + 1];
+};
+
 struct mp_error_msg {
 	char code[MP_CODE_MAX + 1];
 };
@@ -158,6 +166,7 @@ struct mp_msg {
 		struct mp_withdraw withdraw;
 		struct mp_revoked revoked;
 		struct mp_error_msg error;
+		struct mp_wake wake;
 	};
 };
 

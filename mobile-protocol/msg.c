@@ -91,6 +91,9 @@ static const struct field withdraw_fields[] = {
 static const struct field revoked_fields[] = {
     {"device_id", K_ID, AT(revoked, device_id), true, 0, 0},
 };
+static const struct field wake_fields[] = {
+    {"token", K_TEXT, AT(wake, token), true, 0, 0},
+};
 static const struct field error_fields[] = {
     {"code", K_CODE, AT(error, code), true, 0, 0},
 };
@@ -105,7 +108,7 @@ static const struct {
     FIELDS(MP_READY, ready_fields),	  FIELDS(MP_CHALLENGE, challenge_fields),
     FIELDS(MP_ANSWER, answer_fields),	  FIELDS(MP_ANSWER_RESULT, answer_result_fields),
     FIELDS(MP_WITHDRAW, withdraw_fields), FIELDS(MP_REVOKED, revoked_fields),
-    FIELDS(MP_ERROR, error_fields),
+    FIELDS(MP_ERROR, error_fields),	  FIELDS(MP_WAKE, wake_fields),
 };
 #define N_TYPES (sizeof(schema) / sizeof(schema[0]))
 

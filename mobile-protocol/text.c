@@ -41,7 +41,7 @@ static const char *const type_names[] = {
     [MP_READY] = "ready",	[MP_CHALLENGE] = "challenge",
     [MP_ANSWER] = "answer",	[MP_ANSWER_RESULT] = "answer_result",
     [MP_WITHDRAW] = "withdraw", [MP_REVOKED] = "revoked",
-    [MP_ERROR] = "error",
+    [MP_ERROR] = "error",	[MP_WAKE] = "wake",
 };
 
 const char *mp_type_name(enum mp_type t)
@@ -53,7 +53,7 @@ const char *mp_type_name(enum mp_type t)
 
 bool mp_type_from_device(enum mp_type t)
 {
-	return t == MP_LINK || t == MP_AUTH || t == MP_ANSWER;
+	return t == MP_LINK || t == MP_AUTH || t == MP_ANSWER || t == MP_WAKE;
 }
 
 /* The character for v in 0..63: 'A'..'Z', 'a'..'z', '0'..'9', '-', '_'. */

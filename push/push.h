@@ -77,6 +77,9 @@ struct push_device {
 	uint8_t seed[SEALED_SEED_MAX];
 	uint8_t seed_len;
 	int64_t last_step; /* -1: none used yet */
+	/* Where its app's wake-up relay reaches it (the `wake` message);
+	 * empty: nowhere. */
+	char wake_token[MP_WAKE_TOKEN_MAX + 1];
 };
 
 /* The random bytes push_link_new takes: device id, seed, sealing nonce,

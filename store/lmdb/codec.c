@@ -804,16 +804,20 @@ int lmdb_link_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
  */
 #define DEVICE_LEN                                                                                 \
 	(1 + 2 * AUTHD_ID_LEN + MP_KEY_LEN + 2 + PUSH_NAME_MAX + 2 * 8 + 2 + EVENT_IP_MAX + 2 +    \
-	 PUSH_LOCATION_MAX + 1 + SEALED_SEED_MAX + 8)
+	 PUSH_LOCATION_MAX + 1 + SEALED_SEED_MAX + 8 + 2 + MP_WAKE_TOKEN_MAX)
+/* Version 2 adds the wake token at the end; version 1 reads as none. */
+#define DEVICE_V2 2
 
 static int device_decode(const MDB_val *v, struct push_device *out)
 {
 	struct push_device d;
 	struct pack r = reader(v);
+	uint8_t version;
 	int rc;
 
 	memset(&d, 0, sizeof(d));
-	if (get_u8(&r) != REC_V1)
+	version = get_u8(&r);
+	if (version != REC_V1 && version != DEVICE_V2)
 		return STORE_E_CORRUPT;
 	get_bytes(&r, d.id, AUTHD_ID_LEN);
 	get_bytes(&r, d.account_id, AUTHD_ID_LEN);
@@ -828,6 +832,8 @@ static int device_decode(const MDB_val *v, struct push_device *out)
 		return STORE_E_CORRUPT;
 	get_bytes(&r, d.seed, d.seed_len);
 	d.last_step = get_i64(&r);
+	if (version == DEVICE_V2)
+		get_str(&r, d.wake_token, sizeof(d.wake_token));
 	if ((rc = finish_read(&r)) == 0)
 		*out = d;
 	OPENSSL_cleanse(&d, sizeof(d));
@@ -867,7 +873,7 @@ int lmdb_device_put(struct store_txn *t, const struct push_device *d)
 
 	if (d->seed_len > SEALED_SEED_MAX)
 		AUTHD_BUG("device seed too long");
-	put_u8(&w, REC_V1);
+	put_u8(&w, DEVICE_V2);
 	put_bytes(&w, d->id, AUTHD_ID_LEN);
 	put_bytes(&w, d->account_id, AUTHD_ID_LEN);
 	put_bytes(&w, d->public_key, MP_KEY_LEN);
@@ -879,6 +885,7 @@ int lmdb_device_put(struct store_txn *t, const struct push_device *d)
 	put_u8(&w, d->seed_len);
 	put_bytes(&w, d->seed, d->seed_len);
 	put_i64(&w, d->last_step);
+	put_str(&w, d->wake_token);
 	if (w.bad)
 		AUTHD_BUG("device record size");
 	rc = cluster_put(txn, d->account_id, KIND_DEVICE, d->id, &w);

@@ -39,7 +39,7 @@
 	"$1::bytea"
 #define DEVICE_COLS                                                                                \
 	"id, account_id, public_key, name, created_at, last_seen, last_ip, last_location, seed, "  \
-	"last_step"
+	"last_step, wake_token"
 #define CHALLENGE_COLS                                                                             \
 	"id, login_hash, nonce, number, state, created_at, expires_at, answered_at, answered_by, " \
 	"ip, location, browser, os, application"
@@ -156,13 +156,13 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_DEVICE_PUT] =
 	{"device_put",
 	 "INSERT INTO devices (account_id, id, public_key, name, created_at, "
-	 "last_seen, last_ip, last_location, seed, last_step) VALUES ($1::bytea, "
+	 "last_seen, last_ip, last_location, seed, last_step, wake_token) VALUES ($1::bytea, "
 	 "$2::bytea, $3::bytea, $4::text, $5::bigint, $6::bigint, $7::text, $8::text, "
-	 "$9::bytea, $10::bigint) ON CONFLICT (id) DO UPDATE SET account_id = "
+	 "$9::bytea, $10::bigint, $11::text) ON CONFLICT (id) DO UPDATE SET account_id = "
 	 "EXCLUDED.account_id, public_key = EXCLUDED.public_key, name = EXCLUDED.name, "
 	 "created_at = EXCLUDED.created_at, last_seen = EXCLUDED.last_seen, last_ip = "
 	 "EXCLUDED.last_ip, last_location = EXCLUDED.last_location, seed = "
-	 "EXCLUDED.seed, last_step = EXCLUDED.last_step"},
+	 "EXCLUDED.seed, last_step = EXCLUDED.last_step, wake_token = EXCLUDED.wake_token"},
     [ST_DEVICE_DEL] = {"device_del", "DELETE FROM devices WHERE account_id = $1::bytea AND id = "
 				     "$2::bytea RETURNING 1"},
     /* An UPDATE, never an upsert: a TOTP step may run at REPEATABLE READ,
@@ -1357,6 +1357,7 @@ static int decode_device(struct row *r, struct push_device *out)
 	col_str(r, 7, d.last_location, sizeof(d.last_location));
 	d.seed_len = (uint8_t)col_var(r, 8, d.seed, SEALED_SEED_MAX);
 	d.last_step = col_i64(r, 9);
+	col_str(r, 10, d.wake_token, sizeof(d.wake_token));
 	if (r->bad)
 		rc = corrupt("device");
 	else
@@ -1396,6 +1397,7 @@ int pg_device_put(struct store_txn *t, const struct push_device *d)
 	param_text(&p, d->last_location);
 	param(&p, d->seed, d->seed_len);
 	param_i64(&p, d->last_step);
+	param_text(&p, d->wake_token);
 	return run(t, ST_DEVICE_PUT, &p);
 }
 

@@ -56,6 +56,8 @@ static const char *const good[] = {
     "{\"type\":\"withdraw\",\"id\":\"" ID "\",\"reason\":\"answered\"}",
     "{\"type\":\"revoked\",\"device_id\":\"" ID "\"}",
     "{\"type\":\"error\",\"code\":\"invalid_message\"}",
+    "{\"type\":\"wake\",\"token\":\"apns:0f1e2d\"}",
+    "{\"type\":\"wake\",\"token\":\"\"}",
 };
 
 static void test_round_trip(void **state)
@@ -93,6 +95,31 @@ static void test_fields(void **state)
 	assert_int_equal(mp_msg_decode(good[9], strlen(good[9]), false, &m), 0);
 	assert_false(m.answer_result.accepted);
 	assert_string_equal(m.answer_result.code, "wrong_number");
+	assert_int_equal(mp_msg_decode(good[13], strlen(good[13]), false, &m), 0);
+	assert_int_equal(m.type, MP_WAKE);
+	assert_string_equal(m.wake.token, "apns:0f1e2d");
+	assert_true(mp_type_from_device(MP_WAKE));
+}
+
+/* A wake token is at most MP_WAKE_TOKEN_MAX characters of text. */
+static void test_wake_token(void **state)
+{
+	char text[MP_WAKE_TOKEN_MAX + 64];
+	struct mp_msg m;
+	int n;
+
+	(void)state;
+	n = snprintf(text, sizeof(text), "{\"type\":\"wake\",\"token\":\"%0*d\"}",
+		     MP_WAKE_TOKEN_MAX, 7);
+	assert_int_equal(mp_msg_decode(text, (size_t)n, false, &m), 0);
+	assert_int_equal(strlen(m.wake.token), MP_WAKE_TOKEN_MAX);
+	n = snprintf(text, sizeof(text), "{\"type\":\"wake\",\"token\":\"%0*d\"}",
+		     MP_WAKE_TOKEN_MAX + 1, 7);
+	assert_int_equal(mp_msg_decode(text, (size_t)n, false, &m), MP_E_INVALID);
+	n = snprintf(text, sizeof(text), "{\"type\":\"wake\",\"token\":\"a\\u0007\"}");
+	assert_int_equal(mp_msg_decode(text, (size_t)n, false, &m), MP_E_INVALID);
+	n = snprintf(text, sizeof(text), "{\"type\":\"wake\"}");
+	assert_int_equal(mp_msg_decode(text, (size_t)n, false, &m), MP_E_INVALID);
 }
 
 static void test_malformed(void **state)
@@ -282,7 +309,7 @@ int main(void)
 	    cmocka_unit_test(test_round_trip),	     cmocka_unit_test(test_fields),
 	    cmocka_unit_test(test_malformed),	     cmocka_unit_test(test_lenient),
 	    cmocka_unit_test(test_too_large),	     cmocka_unit_test(test_encode_refusals),
-	    cmocka_unit_test(test_protocol_vectors),
+	    cmocka_unit_test(test_protocol_vectors), cmocka_unit_test(test_wake_token),
 	};
 
 	return cmocka_run_group_tests(tests, vectors_setup, NULL);

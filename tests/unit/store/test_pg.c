@@ -43,11 +43,11 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 3");
+	assert_string_equal(out, "1 4");
 	assert_int_equal(store_open(&o), 0);
 	store_close();
 	/* A schema of another version is refused, and not migrated down. */
-	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 4", NULL, 0), 0);
+	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 5", NULL, 0), 0);
 	assert_int_equal(store_open(&o), -1);
 	assert_int_equal(store_migrate(&o), -1);
 	/* A version 1 schema (as before devices) is refused, then upgraded. */
@@ -61,12 +61,18 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 3");
+	assert_string_equal(out, "1 4");
 	assert_int_equal(
 	    unit_sql("SELECT count(*) FROM devices, device_links, push_challenges, push_accounts",
 		     out, sizeof(out)),
 	    0);
 	assert_string_equal(out, "0");
+	/* Version 4 gave devices their wake token. */
+	assert_int_equal(unit_sql("SELECT count(*) FROM information_schema.columns WHERE "
+				  "table_name = 'devices' AND column_name = 'wake_token'",
+				  out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "1");
 	assert_int_equal(store_open(&o), 0);
 	store_close();
 	/* A server that is not there. */

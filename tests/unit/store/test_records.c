@@ -511,6 +511,8 @@ static void test_devices(void **state)
 	sample_device(&a.d[0], 0x71, 0x32);
 	sample_device(&a.d[1], 0x71, 0x31); /* listed first: ids order the list */
 	sample_device(&a.d[2], 0x72, 0x33);
+	/* One with a wake token, the longest there is. */
+	memset(a.d[2].wake_token, 'w', MP_WAKE_TOKEN_MAX);
 	memset(a.ref.account_id, 0x71, AUTHD_ID_LEN);
 	memset(a.ref.hash, 0xab, AUTHD_HASH_LEN);
 	a.other_ref = a.ref;
