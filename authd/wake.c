@@ -25,7 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-#define QUEUE_MAX     1024
+#define QUEUE_MAX      1024
 #define RETRY_AFTER_MS 1000
 
 struct item {

@@ -183,11 +183,12 @@ static const char schema_v3[] =
     ");";
 
 /* Version 4: where a device's app is woken (the `wake` message). */
-static const char schema_v4[] = "ALTER TABLE devices ADD COLUMN wake_token text NOT NULL DEFAULT '';";
+static const char schema_v4[] =
+    "ALTER TABLE devices ADD COLUMN wake_token text NOT NULL DEFAULT '';";
 
 /* migrations[v] brings a schema of version v to v + 1. */
 static const char *const migrations[PG_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3,
-							   schema_v4};
+							  schema_v4};
 
 static int exec_ok(PGconn *conn, const char *sql, const char *what)
 {
