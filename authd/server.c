@@ -739,12 +739,26 @@ static void loop_close(void)
 	evloop_made = false;
 }
 
-/* With a foreign libuv loop lws finishes closing its handles on the loop
- * (context becomes NULL through info.pcontext once it has). */
+/* Runs what is ready on the loop, without waiting, until nothing is. */
+static void loop_drain(void)
+{
+	for (int spins = 0; spins < 1000 && uv_run(&evloop, UV_RUN_NOWAIT) != 0; spins++)
+		;
+}
+
+/*
+ * With a foreign libuv loop lws destroys its context in stages, each
+ * needing the loop to run the handle closes the one before began: destroy
+ * again after each drain until it is gone (info.pcontext makes `context`
+ * NULL then; three calls suffice in 4.1).
+ */
 static void context_destroy(void)
 {
-	if (context)
+	for (int stage = 0; context && stage < 4; stage++) {
 		lws_context_destroy(context);
+		if (evloop_made)
+			loop_drain();
+	}
 	loop_close();
 	context = NULL;
 }
