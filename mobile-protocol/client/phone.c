@@ -9,6 +9,8 @@
  *   authd-phone --state FILE [--server URL] answer ID approve|deny|not-me [--number N]
  *   authd-phone --state FILE code [ACCOUNT] [--time UNIX]
  *   authd-phone --state FILE list
+ *   authd-phone --state FILE --server URL login EMAIL [--code CODE] [--name NAME]
+ *       (the password on standard input: "log in from this mobile")
  *
  * Exit status: 0 done; 1 refused or failed (the reason on stderr); 2 bad
  * usage; 3 the timeout passed (wait, answer).
@@ -24,6 +26,7 @@
 #include <mp.h>
 #include <otp.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
@@ -501,6 +504,150 @@ static int cmd_link(const char *uri, const char *server)
 	return run(server, 30);
 }
 
+/* --- log in from this mobile -------------------------------------------------------------- */
+
+struct body {
+	char buf[65536]; /* a link offer carries its QR code as SVG */
+	size_t len;
+	bool overflow;
+};
+
+static size_t collect(char *p, size_t size, size_t n, void *arg)
+{
+	struct body *b = arg;
+	size_t k = size * n;
+
+	if (b->len + k >= sizeof(b->buf)) {
+		b->overflow = true;
+		return 0;
+	}
+	memcpy(b->buf + b->len, p, k);
+	b->len += k;
+	b->buf[b->len] = '\0';
+	return k;
+}
+
+/* POSTs body (JSON) to server + path, with a bearer token when given;
+ * the answer's JSON into *out (the caller decrefs). The HTTP status, or
+ * -1 when there was none. */
+static long post_json(const char *server, const char *path, json_t *body, const char *bearer,
+		      json_t **out)
+{
+	char url[MP_URL_MAX + 64], auth[256];
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	char *text = json_dumps(body, JSON_COMPACT);
+	struct body *got = calloc(1, sizeof(*got));
+	CURL *curl = curl_easy_init();
+	long status = -1;
+
+	*out = NULL;
+	snprintf(url, sizeof(url), "%s%s", server, path);
+	if (bearer) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+		h = h ? curl_slist_append(h, auth) : NULL;
+		OPENSSL_cleanse(auth, sizeof(auth));
+	}
+	if (h && text && got && curl) {
+		curl_easy_setopt(curl, CURLOPT_URL, url);
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text);
+		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15000L);
+		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+		curl_easy_setopt(curl, CURLOPT_WRITEDATA, got);
+		if (curl_easy_perform(curl) == CURLE_OK) {
+			curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+			*out = json_loadb(got->buf, got->len, 0, NULL);
+		}
+	}
+	if (text) {
+		OPENSSL_cleanse(text, strlen(text));
+		phone_json_free(text);
+	}
+	if (got) {
+		OPENSSL_cleanse(got, sizeof(*got));
+		free(got);
+	}
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(h);
+	return status;
+}
+
+static const char *str_of(json_t *o, const char *name)
+{
+	const char *v = json_string_value(json_object_get(o, name));
+
+	return v ? v : "";
+}
+
+/* The app logs in itself (password, then the current second factor when
+ * the account has one) and asks for a link offer with the new session,
+ * then links as from a scanned QR code. */
+static int cmd_login(const char *email, const char *code, const char *server)
+{
+	char password[256] = "", session[256] = "", uri[MP_LINK_URI_MAX + 1] = "";
+	json_t *req = NULL, *ans = NULL;
+	size_t n;
+	long st;
+	int rc = EXIT_REFUSED;
+
+	if (server == NULL) {
+		fprintf(stderr, "authd-phone: login needs --server\n");
+		return EXIT_USAGE;
+	}
+	if (fgets(password, sizeof(password), stdin) == NULL) {
+		fprintf(stderr, "authd-phone: the password comes on standard input\n");
+		return EXIT_USAGE;
+	}
+	n = strcspn(password, "\r\n");
+	password[n] = '\0';
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	req = json_pack("{s:s, s:s}", "email", email, "password", password);
+	st = req ? post_json(server, "/1/login", req, NULL, &ans) : -1;
+	json_decref(req);
+	req = NULL;
+	if (st == 200 && strcmp(str_of(ans, "state"), "second_factor") == 0) {
+		const char *login_id = str_of(ans, "login_id");
+
+		if (code == NULL) {
+			fprintf(stderr,
+				"authd-phone: the account has a second factor: give --code\n");
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		req = json_pack("{s:s, s:s}", "login_id", login_id, "code", code);
+		json_decref(ans);
+		ans = NULL;
+		st = req ? post_json(server, "/1/login/totp", req, NULL, &ans) : -1;
+	}
+	if (st != 200 || strcmp(str_of(ans, "state"), "done") != 0) {
+		fprintf(stderr, "authd-phone: login refused: %s\n",
+			ans ? str_of(ans, "code") : "no answer");
+		goto out;
+	}
+	snprintf(session, sizeof(session), "%s", str_of(ans, "session"));
+	json_decref(ans);
+	ans = NULL;
+	json_decref(req);
+	req = json_object();
+	st = req ? post_json(server, "/1/me/devices", req, session, &ans) : -1;
+	if (st != 201 || json_string_length(json_object_get(ans, "link_uri")) > MP_LINK_URI_MAX) {
+		fprintf(stderr, "authd-phone: no link offer (HTTP %ld): %s\n", st,
+			ans ? str_of(ans, "code") : "no answer");
+		goto out;
+	}
+	snprintf(uri, sizeof(uri), "%s", str_of(ans, "link_uri"));
+	rc = cmd_link(uri, server);
+out:
+	json_decref(req);
+	json_decref(ans);
+	OPENSSL_cleanse(password, sizeof(password));
+	OPENSSL_cleanse(session, sizeof(session));
+	OPENSSL_cleanse(uri, sizeof(uri));
+	curl_global_cleanup();
+	return rc;
+}
+
 /* The links a channel is opened for: all, or those whose account is in
  * `only` (NULL: all). */
 static int connect_links(const char *server, int timeout_s)
@@ -604,15 +751,17 @@ static int cmd_list(void)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: authd-phone --state FILE [--server URL] COMMAND\n"
-		"  link URI [--name NAME]       link from a linking URI; prints the device id\n"
-		"  wait [--timeout S]           print the next challenge as one JSON line\n"
-		"  answer ID approve|deny|not-me [--number N] [--timeout S]\n"
-		"                               sign and send an answer; 0 when accepted\n"
-		"  code [ACCOUNT] [--time UNIX] print the offline TOTP code\n"
-		"  list                         print the linked accounts, one JSON line each\n"
-		"exit: 0 done, 1 refused or failed, 2 usage, 3 timeout\n");
+	fprintf(
+	    stderr,
+	    "usage: authd-phone --state FILE [--server URL] COMMAND\n"
+	    "  link URI [--name NAME]       link from a linking URI; prints the device id\n"
+	    "  wait [--timeout S]           print the next challenge as one JSON line\n"
+	    "  answer ID approve|deny|not-me [--number N] [--timeout S]\n"
+	    "                               sign and send an answer; 0 when accepted\n"
+	    "  code [ACCOUNT] [--time UNIX] print the offline TOTP code\n"
+	    "  list                         print the linked accounts, one JSON line each\n"
+	    "  login EMAIL [--code CODE]    log in from this mobile (password on stdin) and link\n"
+	    "exit: 0 done, 1 refused or failed, 2 usage, 3 timeout\n");
 }
 
 static bool parse_uint(const char *s, long long lo, long long hi, long long *out)
@@ -632,12 +781,17 @@ static bool parse_uint(const char *s, long long lo, long long hi, long long *out
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"state", required_argument, NULL, 's'},   {"server", required_argument, NULL, 'S'},
-	    {"timeout", required_argument, NULL, 't'}, {"number", required_argument, NULL, 'n'},
-	    {"name", required_argument, NULL, 'N'},    {"time", required_argument, NULL, 'T'},
-	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
+	    {"state", required_argument, NULL, 's'},
+	    {"server", required_argument, NULL, 'S'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"number", required_argument, NULL, 'n'},
+	    {"name", required_argument, NULL, 'N'},
+	    {"time", required_argument, NULL, 'T'},
+	    {"code", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	const char *server = NULL, *cmd, **words;
+	const char *server = NULL, *code = NULL, *cmd, **words;
 	long long timeout = 30, at = 0, v;
 	int o, n, rc;
 
@@ -671,6 +825,9 @@ int main(int argc, char **argv)
 			if (!parse_uint(optarg, 1, 1LL << 40, &at))
 				goto bad;
 			break;
+		case 'c':
+			code = optarg;
+			break;
 		case 'h':
 			usage();
 			return 0;
@@ -685,7 +842,7 @@ int main(int argc, char **argv)
 	n = argc - optind - 1;
 	if (!((strcmp(cmd, "link") == 0 && n == 1) || (strcmp(cmd, "wait") == 0 && n == 0) ||
 	      (strcmp(cmd, "answer") == 0 && n == 2) || (strcmp(cmd, "code") == 0 && n <= 1) ||
-	      (strcmp(cmd, "list") == 0 && n == 0)))
+	      (strcmp(cmd, "list") == 0 && n == 0) || (strcmp(cmd, "login") == 0 && n == 1)))
 		goto bad;
 	if (phone_state_load(g.state_path, &g.state) != 0)
 		return EXIT_REFUSED;
@@ -700,6 +857,9 @@ int main(int argc, char **argv)
 		rc = cmd_answer(words[0], words[1], server, (int)timeout);
 	} else if (strcmp(cmd, "code") == 0) {
 		rc = cmd_code(n ? words[0] : NULL, at);
+	} else if (strcmp(cmd, "login") == 0) {
+		g.cmd = CMD_LINK;
+		rc = cmd_login(words[0], code, server);
 	} else {
 		rc = cmd_list();
 	}

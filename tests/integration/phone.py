@@ -15,7 +15,7 @@ import time
 import unittest
 import uuid
 
-from authd_harness import OwnAuthd, remember_secret
+from authd_harness import OwnAuthd, remember_secret, totp
 from devices import zbar_decode
 
 PHONE = os.environ.get("AUTHD_PHONE_BIN", "authd-phone")
@@ -32,9 +32,9 @@ class Phone:
         self.dir = tempfile.mkdtemp(prefix="authd-phone-")
         self.state = os.path.join(self.dir, "phone.json")
 
-    def run(self, *args, timeout=30):
+    def run(self, *args, timeout=30, stdin=None):
         out = subprocess.run([PHONE, "--state", self.state, *args], capture_output=True,
-                             text=True, timeout=timeout, check=False)
+                             text=True, timeout=timeout, check=False, input=stdin)
         return out.returncode, out.stdout, out.stderr
 
     def ok(self, *args):
@@ -170,6 +170,35 @@ class AuthdPhone(OwnAuthd, unittest.TestCase):
                          [e2])
         _, sent = self.push(e2)
         self.assertEqual(self.wait_for(phone)["account"], e2)
+
+    def test_login_from_this_mobile(self):
+        """The app logs in itself (password, then a TOTP code: 2FA is on)
+        and links with the same messages as from a QR code."""
+        e, tok = self.account()
+        secret, _, tok = self.a.enable_totp(tok)
+        phone = Phone()
+        server = f"http://127.0.0.1:{self.a.port}"
+        code = totp(secret, self.a.advance(30))
+        remember_secret(code)
+        # Without the second factor: refused, nothing linked.
+        rc, _, err = phone.run("--server", server, "login", e, stdin="correct horse battery\n")
+        self.assertEqual(rc, 2, err)
+        rc, _, err = phone.run("--server", server, "login", e, stdin="wrong password!!\n")
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(phone.ok("list"), "")
+        rc, out, err = phone.run("--server", server, "login", e, "--code", code,
+                                 stdin="correct horse battery\n")
+        self.assertEqual(rc, 0, err)
+        device_id = out.strip()
+        listed = [json.loads(x) for x in phone.ok("list").splitlines()]
+        self.assertEqual([(x["account"], x["device_id"]) for x in listed], [(e, device_id)])
+        devices = self.a.get("/1/me/devices", token=tok).json
+        self.assertIn(device_id, [d["id"] for d in devices["devices"]])
+        # The password was never on the command line, nor printed.
+        self.assertNotIn("correct horse", out + err)
+        step, sent = self.push(e)
+        ch = self.wait_for(phone)
+        phone.ok("answer", ch["id"], "approve", "--number", str(sent["number"]))
 
     def test_usage_state_and_timeout(self):
         phone = Phone()
