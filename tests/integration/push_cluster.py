@@ -207,6 +207,64 @@ class PushAcrossNodes(unittest.TestCase):
         n2.start()
         self.c.align_clocks()
 
+    def test_reference_phones_deny_not_me_expiry_removal(self):
+        """Two authd-phones of one account, each waiting on its own node:
+        the first answer wins (a deny), not-me pauses push, a challenge
+        that expired is refused, and a removed phone's answer is refused."""
+        import json
+        from phone import Phone as CliPhone
+        n1, n2, n3 = self.c.nodes
+        url = {n: f"http://127.0.0.1:{n.port}" for n in self.c.nodes}
+        e, tok = self.account(n1)
+        a, b = CliPhone(), CliPhone()
+        for phone, node in ((a, n1), (b, n2)):
+            offer = node.post("/1/me/devices", token=tok).json
+            remember_secret(offer["link_uri"].split("secret=")[1].split("&")[0])
+            phone.ok("link", offer["link_uri"], "--server", url[node])
+        a_id = json.loads(a.ok("list"))["device_id"]
+
+        def wait(phone, node):
+            rc, out, err = phone.run("wait", "--server", url[node], "--timeout", "5")
+            self.assertEqual(rc, 0, err)
+            return json.loads(out)
+
+        # First answer wins: a denies through node 2, b's approval through
+        # node 3 comes second.
+        step = self.password_step(n1, e)
+        sent = n1.post("/1/login/push", {"login_id": step["login_id"]}).json
+        ch_a, ch_b = wait(a, n2), wait(b, n3)
+        self.assertEqual(ch_a["id"], ch_b["id"])
+        a.ok("answer", ch_a["id"], "deny", "--server", url[n2])
+        rc, _, err = b.run("answer", ch_b["id"], "approve", "--number", str(sent["number"]),
+                           "--server", url[n3])
+        self.assertEqual(rc, 1)
+        self.assertIn("answered", err)
+        r = n1.post("/1/login/wait", {"login_id": step["login_id"], "timeout": 2})
+        self.assertEqual(r.json["state"], "denied")
+        # Expired: the clocks move past the challenge's 90 s.
+        step = self.password_step(n3, e)
+        n3.post("/1/login/push", {"login_id": step["login_id"]})
+        ch = wait(b, n1)
+        self.c.advance(91)
+        rc, _, err = b.run("answer", ch["id"], "deny", "--server", url[n2])
+        self.assertEqual(rc, 1)
+        self.assertIn("expired", err)
+        # Removed mid-challenge: a's answer is refused, on any node.
+        step = self.password_step(n2, e)
+        sent = n2.post("/1/login/push", {"login_id": step["login_id"]}).json
+        ch = wait(a, n3)
+        self.assertEqual(n1.delete(f"/1/me/devices/{a_id}", token=tok).status, 204)
+        rc, _, err = a.run("answer", ch["id"], "approve", "--number", str(sent["number"]),
+                           "--server", url[n3])
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(n2.post("/1/login/wait", {"login_id": step["login_id"],
+                                                   "timeout": 1}).json["state"], "pending")
+        # Not me, through b on node 3: push pauses for the account everywhere.
+        b.ok("answer", wait(b, n3)["id"], "not-me", "--server", url[n3])
+        step = self.password_step(n1, e)
+        r = n1.post("/1/login/push", {"login_id": step["login_id"]})
+        self.assertEqual((r.status, r.json["code"]), (409, "push_paused"))
+
 
 if __name__ == "__main__":
     unittest.main()
