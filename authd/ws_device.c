@@ -929,6 +929,7 @@ struct answer_job {
 	int verdict;	  /* 0 recorded, PUSH_E_EXPIRED, PUSH_E_ANSWERED, PUSH_E_PAUSED,
 			   * PUSH_E_INVALID (gone) */
 	bool device_gone; /* removed (or re-keyed) since the channel authenticated */
+	bool login_gone;  /* its login ended meanwhile: the challenge was cancelled */
 	bool paused_now;
 	bool locked;
 	/* the account's other waiting challenges, cancelled by a pause */
@@ -1002,13 +1003,15 @@ static int answer_write_txn(struct job *job, struct store_txn *txn)
 	struct push_device dev;
 	struct core_factor_hist hist;
 	struct token_ref login;
+	struct login l = {0};
+	struct push_challenge tmp;
 	struct cluster_event answered = {.kind = CLUSTER_ANSWERED};
 	struct cluster_event ended = {
 	    .kind = CLUSTER_WITHDRAW, .reason = MP_WITHDRAW_ANSWERED, .has_except = true};
 	enum push_state s;
 	int rc;
 
-	j->paused_now = j->locked = j->device_gone = false;
+	j->paused_now = j->locked = j->device_gone = j->login_gone = false;
 	j->n_cancelled = 0;
 	/* The device must still be linked, with the key that signed. */
 	rc = store_device_get(txn, j->device_id, &dev);
@@ -1025,6 +1028,30 @@ static int answer_write_txn(struct job *job, struct store_txn *txn)
 	if ((rc = store_challenge_get(txn, j->account_id, j->a.id, &j->ch)) == STORE_E_NOTFOUND) {
 		j->verdict = PUSH_E_INVALID; /* swept meanwhile */
 		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	/* A challenge still waiting whose login ended meanwhile (a TOTP or
+	 * backup code finished it, or it timed out) ends with it. */
+	memcpy(login.account_id, j->account_id, AUTHD_ID_LEN);
+	memcpy(login.hash, j->ch.login_hash, AUTHD_HASH_LEN);
+	tmp = j->ch;
+	rc = push_challenge_state(&tmp, j->now) == PUSH_PENDING ? store_login_get(txn, &login, &l)
+								: 0;
+	if (rc == STORE_E_NOTFOUND ||
+	    (rc == 0 && push_challenge_state(&tmp, j->now) == PUSH_PENDING &&
+	     j->now >= l.expires_at)) {
+		j->verdict = PUSH_E_EXPIRED;
+		if (!push_cancel(&j->ch, j->now))
+			return 0;
+		memcpy(ended.account_id, j->account_id, AUTHD_ID_LEN);
+		memcpy(ended.id, j->ch.id, AUTHD_ID_LEN);
+		ended.reason = MP_WITHDRAW_CANCELLED;
+		ended.has_except = false;
+		j->login_gone = true;
+		if ((rc = store_challenge_put(txn, &j->ch)) != 0)
+			return rc;
+		return cluster_publish(txn, &ended);
 	}
 	if (rc != 0 || (rc = store_push_account_get(txn, j->account_id, &acct)) != 0)
 		return rc;
@@ -1123,7 +1150,7 @@ static void answer_written(struct job *job)
 			ws_device_withdraw(j->account_id, j->cancelled[i], MP_WITHDRAW_CANCELLED,
 					   NULL);
 	}
-	if (j->verdict == PUSH_E_PAUSED)
+	if (j->verdict == PUSH_E_PAUSED || j->login_gone)
 		ws_device_withdraw(j->account_id, j->ch.id, MP_WITHDRAW_CANCELLED, j->device_id);
 	if (recorded || j->verdict == PUSH_E_PAUSED)
 		push_wait_wake(j->account_id, j->ch.login_hash);

@@ -9,12 +9,13 @@ the phone was away, forged and replayed answers, and the caps."""
 import os
 import subprocess
 import tempfile
+import urllib.parse
 import threading
 import time
 import unittest
 import uuid
 
-from authd_harness import OwnAuthd, remember_secret
+from authd_harness import OwnAuthd, remember_secret, totp
 from phone_harness import Phone, answer, b64url, next_of, signed_answer, challenge_nonce
 from ws_client import HandshakeRefused, WebSocket
 
@@ -252,6 +253,25 @@ class Push(OwnAuthd, unittest.TestCase):
         self.assertNotIn("push", step2["methods"])
         r = self.a.post("/1/login/push", {"login_id": step2["login_id"]})
         self.assertEqual((r.status, r.json["code"]), (400, "method_not_enabled"))
+
+    def test_login_finished_by_another_factor(self):
+        """A code from the phone finishes the login while its challenge waits:
+        an approval of the challenge then logs nobody in, is refused as
+        expired, and the other phone's copy is withdrawn."""
+        e, _, [(phone, ws), (other, ws2)] = self.linked(phones=2)
+        step = self.password_step(e)
+        sent = self.a.post("/1/login/push", {"login_id": step["login_id"]}).json
+        ch = next_of(ws, "challenge")
+        next_of(ws2, "challenge")
+        secret = urllib.parse.parse_qs(urllib.parse.urlsplit(phone.totp).query)["secret"][0]
+        code = totp(secret, self.a.advance(30))
+        remember_secret(code)
+        r = self.a.post("/1/login/totp", {"login_id": step["login_id"], "code": code})
+        self.assertEqual(r.status, 200, r)
+        remember_secret(r.json["session"])
+        self.assertEqual(answer(phone, ws, ch, "approve", sent["number"])["code"], "expired")
+        self.assertEqual(next_of(ws2, "withdraw"),
+                         {"type": "withdraw", "id": ch["id"], "reason": "cancelled"})
 
     def test_locations(self):
         e, tok, [(phone, ws)] = self.linked()
