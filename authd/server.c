@@ -44,7 +44,8 @@ static unsigned open_requests;
 static unsigned open_sockets; /* wsi lws holds: connections, and the store's descriptor */
 /* Connections past max_connections that still get an answer (503). */
 #define SOCKET_SLACK 32
-static bool refusing; /* max_connections was reached (logged once) */
+static bool refusing;	    /* max_connections was reached (logged once) */
+static unsigned socket_cap; /* connections past it are closed at accept (set_descriptors) */
 
 struct pss {
 	struct req *req;
@@ -340,8 +341,13 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 			 size_t len)
 {
 	struct pss *pss = user;
-	struct req *r = pss ? pss->req : NULL;
+	struct req *r = NULL;
 
+	/* For these, user is not this protocol's (another protocol's data, or
+	 * the accept filter's). */
+	if (reason != LWS_CALLBACK_WSI_DESTROY && reason != LWS_CALLBACK_WSI_CREATE &&
+	    reason != LWS_CALLBACK_FILTER_NETWORK_CONNECTION && pss)
+		r = pss->req;
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return 1; /* a WebSocket without a subprotocol of ours */
@@ -359,7 +365,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 			open_sockets--;
 		return 0;
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-		if (open_sockets >= srv.cfg.max_connections + SOCKET_SLACK) {
+		if (open_sockets >= socket_cap) {
 			if (!refusing)
 				log_warn("max_connections (%u) reached: new connections are "
 					 "closed until some end",
@@ -531,8 +537,9 @@ static void store_watch(void)
 		u.filefd = dup(fd);
 		if (u.filefd < 0)
 			return;
-		/* On failure lws closes the dup and returns NULL: try again
-		 * after the next pass. */
+		/* On failure lws returns NULL (and, in 4.1, may keep the dup):
+		 * tried again after the next pass; the connection cap keeps
+		 * lws's table from filling, which is how it fails. */
 		store_wsi =
 		    lws_adopt_descriptor_vhost(lws_get_vhost_by_name(context, "default"),
 					       LWS_ADOPT_RAW_FILE_DESC, u, "authd-store", NULL);
@@ -686,6 +693,7 @@ static void set_descriptors(unsigned max_connections)
 	rlim_t want = (rlim_t)max_connections + FD_ROOM;
 	struct rlimit rl;
 
+	socket_cap = max_connections + SOCKET_SLACK;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return;
 	if (rl.rlim_cur != want) {
@@ -695,11 +703,16 @@ static void set_descriptors(unsigned max_connections)
 		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
 			rl = up;
 	}
-	if (rl.rlim_cur < want)
-		log_warn("max_connections %u needs %llu descriptors but this process may open "
-			 "%llu: connections are capped below that",
-			 max_connections, (unsigned long long)want,
-			 (unsigned long long)rl.rlim_cur);
+	if (rl.rlim_cur >= want)
+		return;
+	/* Fewer descriptors than asked: the cap comes down with them, so
+	 * that accept() still never runs out. */
+	socket_cap =
+	    rl.rlim_cur > FD_ROOM ? (unsigned)(rl.rlim_cur - FD_ROOM) + SOCKET_SLACK : SOCKET_SLACK;
+	log_warn("max_connections %u needs %llu descriptors but this process may open %llu: "
+		 "connections are capped at %u",
+		 max_connections, (unsigned long long)want, (unsigned long long)rl.rlim_cur,
+		 socket_cap);
 }
 
 /*

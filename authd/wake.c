@@ -69,8 +69,21 @@ bool wake_post(const char *token)
 		ok = true;
 	}
 	pthread_mutex_unlock(&lock);
-	if (running && !ok)
-		log_warn("wake-up dropped: the relay's queue is full");
+	if (running && !ok) {
+		/* At most a line a minute, however many are dropped. */
+		static int64_t logged_ms;
+		static unsigned dropped;
+		int64_t now = authd_mono_ms();
+
+		dropped++;
+		if (logged_ms == 0 || now - logged_ms >= 60000) {
+			log_warn("wake-ups dropped: the relay's queue is full (%u since the last "
+				 "line)",
+				 dropped);
+			logged_ms = now;
+			dropped = 0;
+		}
+	}
 	OPENSSL_cleanse(&it, sizeof(it));
 	return ok;
 }
@@ -165,6 +178,22 @@ static void *wake_main(void *arg)
 	return NULL;
 }
 
+/* The scheme and host of a URL, for the log (a URL may hold credentials
+ * in its user part or query). */
+static const char *relay_host(const char *u)
+{
+	static char out[128];
+	const char *host = strstr(u, "://");
+	size_t n;
+
+	host = host ? host + 3 : u;
+	if (strchr(host, '@') && strchr(host, '@') < host + strcspn(host, "/?#"))
+		host = strchr(host, '@') + 1;
+	n = strcspn(host, "/?#");
+	snprintf(out, sizeof(out), "%.*s", (int)(n > 100 ? 100 : n), host);
+	return out;
+}
+
 int wake_start(const char *relay_url, const char *authorization)
 {
 	CURL *curl;
@@ -191,7 +220,10 @@ int wake_start(const char *relay_url, const char *authorization)
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
+		log_err("this libcurl cannot be held to http and https");
+		goto fail;
+	}
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
@@ -211,7 +243,7 @@ int wake_start(const char *relay_url, const char *authorization)
 		goto fail;
 	}
 	running = true;
-	log_info("wake-up relay %.200s", url);
+	log_info("wake-up relay on (%s)", relay_host(url));
 	return 0;
 fail:
 	curl_easy_cleanup(curl);

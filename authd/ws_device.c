@@ -34,6 +34,7 @@
 #define AUTH_DEADLINE_S 10
 #define OUT_QUEUE_MAX	32 /* messages waiting to be written; past it the device is too slow */
 #define SENT_MAX	8  /* challenges remembered as sent, per channel */
+#define CLOSE_GRACE_S	5  /* a closing channel's peer has this long to read the rest */
 
 /* Close codes (PROTOCOL.md section 6). */
 enum {
@@ -78,6 +79,7 @@ struct device_conn {
 	struct device_conn *next_of_account; /* in its bucket of by_account */
 	bool indexed;			     /* in by_account (authenticated) */
 	bool ping_wanted;		     /* a ping waits for the writable callback */
+	bool wake_busy;			     /* a wake token is being written */
 	int64_t last_heard_ms;		     /* monotonic: the device's last frame */
 	int64_t ping_sent_ms;		     /* 0: none unanswered */
 };
@@ -180,6 +182,7 @@ static bool of_account(const struct device_conn *c, const uint8_t account_id[AUT
 
 static bool conn_resume(struct device_conn *c);
 static void heard(struct device_conn *c);
+static void close_with(struct device_conn *c, int code);
 
 /* --- sending ------------------------------------------------------------------------ */
 
@@ -193,8 +196,7 @@ static void queue_msg(struct device_conn *c, const struct mp_msg *m)
 		return;
 	if (c->out_n >= OUT_QUEUE_MAX || mp_msg_encode(m, text, sizeof(text), &len) != 0 ||
 	    (o = malloc(sizeof(*o) + LWS_PRE + len)) == NULL) {
-		c->close_code = LWS_CLOSE_STATUS_UNEXPECTED_CONDITION;
-		lws_callback_on_writable(c->wsi);
+		close_with(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 		return;
 	}
 	o->next = NULL;
@@ -210,12 +212,15 @@ static void queue_msg(struct device_conn *c, const struct mp_msg *m)
 	lws_callback_on_writable(c->wsi);
 }
 
-/* Sends what is queued, then closes with code. */
+/* Sends what is queued, then closes with code; a peer that does not read
+ * it within CLOSE_GRACE_S is dropped (nothing else would: lws's idle
+ * timers are off, and the ping pass leaves closing channels alone). */
 static void close_with(struct device_conn *c, int code)
 {
 	if (c->wsi == NULL || c->close_code)
 		return;
 	c->close_code = code;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_GRACE_S);
 	lws_callback_on_writable(c->wsi);
 }
 
@@ -1250,6 +1255,7 @@ static void wake_done(struct job *job)
 {
 	struct wake_job *j = (struct wake_job *)job;
 
+	j->c->wake_busy = false;
 	if (conn_resume(j->c) && job->store_rc != 0)
 		send_error(j->c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 	OPENSSL_cleanse(j, sizeof(*j));
@@ -1258,9 +1264,15 @@ static void wake_done(struct job *job)
 
 static void on_wake(struct device_conn *c, const struct mp_wake *w)
 {
-	struct wake_job *j = calloc(1, sizeof(*j));
+	struct wake_job *j;
 
-	if (j == NULL) {
+	/* One at a time: a device that floods wake messages does not flood
+	 * the writer (an app sends one after it connects). */
+	if (c->wake_busy) {
+		send_error(c, "rate_limited", CLOSE_RATE_LIMITED);
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		send_error(c, "unavailable", LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 		return;
 	}
@@ -1271,6 +1283,7 @@ static void on_wake(struct device_conn *c, const struct mp_wake *w)
 	j->job.txn_work = wake_txn;
 	j->job.done = wake_done;
 	c->jobs++;
+	c->wake_busy = true;
 	store_write(&j->job);
 }
 

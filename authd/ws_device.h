@@ -18,12 +18,13 @@
 /* The protocol's callback, and its entry for the lws protocol list (the
  * per-session data is one pointer; messages arrive in pieces of 512 bytes,
  * which covers every message but a long link; each buffer costs every idle
- * channel). */
+ * channel); a message goes out in one send whatever its size). */
 int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		       size_t len);
 #define WS_DEVICE_PROTOCOL                                                                         \
 	{                                                                                          \
-		MP_SUBPROTOCOL, ws_device_callback, sizeof(void *), 512, 0, NULL, 0                \
+		MP_SUBPROTOCOL, ws_device_callback, sizeof(void *), 512, 0, NULL,                  \
+		    MP_FRAME_MAX + 16                                                              \
 	}
 
 /* Whether a WebSocket upgrade request may go on: E_OK when the path is

@@ -64,6 +64,17 @@ static void conn_free(struct wait_conn *c)
 	free(c);
 }
 
+/* Closes with code once the queue is written; a page that does not read
+ * it within 5 seconds is dropped. */
+static void close_with(struct wait_conn *c, int code)
+{
+	if (c->wsi == NULL || c->close_code)
+		return;
+	c->close_code = code;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+	lws_callback_on_writable(c->wsi);
+}
+
 /* Queues text (taking the buffer of `size` bytes, text at LWS_PRE), then
  * closes with close_code when it is not 0. */
 static void queue(struct wait_conn *c, unsigned char *buf, size_t size, size_t len, int close_code)
@@ -74,8 +85,10 @@ static void queue(struct wait_conn *c, unsigned char *buf, size_t size, size_t l
 	}
 	c->out[(c->out_head + c->out_n) % OUT_MAX] = (struct out_msg){len, buf, size};
 	c->out_n++;
-	c->close_code = close_code;
-	lws_callback_on_writable(c->wsi);
+	if (close_code)
+		close_with(c, close_code);
+	else
+		lws_callback_on_writable(c->wsi);
 }
 
 /* Queues a short JSON text (no secret in it). */
@@ -85,10 +98,7 @@ static void send_text(struct wait_conn *c, const char *text, int close_code)
 	unsigned char *buf = malloc(LWS_PRE + len + 1);
 
 	if (buf == NULL) {
-		if (c->wsi && !c->close_code) {
-			c->close_code = LWS_CLOSE_STATUS_UNEXPECTED_CONDITION;
-			lws_callback_on_writable(c->wsi);
-		}
+		close_with(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 		return;
 	}
 	memcpy(buf + LWS_PRE, text, len + 1);
@@ -226,13 +236,11 @@ static void receive(struct wait_conn *c, struct lws *wsi, const char *in, size_t
 		return;
 	}
 	if (c->rx == NULL && (c->rx = malloc(MSG_MAX)) == NULL) {
-		c->close_code = LWS_CLOSE_STATUS_UNEXPECTED_CONDITION;
-		lws_callback_on_writable(wsi);
+		close_with(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 		return;
 	}
 	if (c->rx_len + len > MSG_MAX) {
-		c->close_code = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
-		lws_callback_on_writable(wsi);
+		close_with(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
 		return;
 	}
 	memcpy(c->rx + c->rx_len, in, len);
@@ -282,8 +290,7 @@ int ws_login_wait_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 		if (c == NULL || c->close_code)
 			return 0;
 		if (lws_frame_is_binary(wsi)) {
-			c->close_code = LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE;
-			lws_callback_on_writable(wsi);
+			close_with(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
 			return 0;
 		}
 		receive(c, wsi, in, len);

@@ -229,3 +229,28 @@ class ConnectionLimit(OwnAuthd, unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+    def test_past_the_slack_connections_are_closed_at_once(self):
+        """32 connections past max_connections still get answers (503); the
+        next are closed at accept, so descriptors never run out."""
+        held = []
+        try:
+            for _ in range(16 + 32):
+                s = socket.create_connection(("127.0.0.1", self.a.port), timeout=5)
+                held.append(s)
+            import time
+            time.sleep(0.3)
+            extra = socket.create_connection(("127.0.0.1", self.a.port), timeout=5)
+            extra.settimeout(5)
+            try:
+                data = extra.recv(100)
+            except ConnectionResetError:
+                data = b""
+            self.assertEqual(data, b"")  # closed without a word
+            extra.close()
+        finally:
+            for s in held:
+                s.close()
+        import time
+        time.sleep(0.3)
+        self.assertEqual(self.a.get("/1/health").status, 200)  # and counted down again

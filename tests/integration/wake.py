@@ -85,8 +85,9 @@ class Wake(OwnAuthd, unittest.TestCase):
         remember_secret(SECRET.split()[1])
         e, phone, ws = self.linked()
         token = "apns-" + uuid.uuid4().hex
+        remember_secret(token)  # never in a log
         ws.send_json({"type": "wake", "token": token})
-        time.sleep(0.3)  # recorded (no answer comes for it)
+        time.sleep(1)  # recorded (no answer comes for it)
         # Connected: a push goes over the channel, no wake-up.
         before = len(RELAY.posts)
         self.push(e)
@@ -110,8 +111,10 @@ class Wake(OwnAuthd, unittest.TestCase):
 
     def test_failed_relay_gets_one_retry(self):
         e, phone, ws = self.linked()
-        ws.send_json({"type": "wake", "token": "fcm-" + uuid.uuid4().hex})
-        time.sleep(0.3)
+        token = "fcm-" + uuid.uuid4().hex
+        remember_secret(token)
+        ws.send_json({"type": "wake", "token": token})
+        time.sleep(1)
         ws.close()
         time.sleep(0.2)
         before = len(RELAY.posts)
