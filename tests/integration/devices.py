@@ -16,7 +16,8 @@ import urllib.parse
 import uuid
 
 from authd_harness import OwnAuthd, remember_secret, totp
-from phone_harness import SUBPROTOCOL, Phone, b64url, parse_link_uri, signed_auth
+from phone_harness import (SUBPROTOCOL, Phone, b64url, new_linked_phone, parse_link_uri,
+                           signed_auth)
 from ws_client import HandshakeRefused, WebSocket
 
 
@@ -335,13 +336,7 @@ class Keepalive(OwnAuthd, unittest.TestCase):
 
     def linked_phone(self):
         e = email()
-        self.a.signup(e)
-        tok = self.a.session(e)
-        offer = self.a.post("/1/me/devices", token=tok).json
-        phone = Phone()
-        ws, linked = phone.link(self.a.port, offer["link_uri"])
-        self.assertEqual(linked["type"], "linked")
-        self.assertEqual(ws.recv_json()["type"], "ready")
+        phone, ws = new_linked_phone(self.a, e)
         return e, phone, ws
 
     def test_answering_channel_stays_silent_one_is_dropped(self):

@@ -13,7 +13,7 @@ import unittest
 import uuid
 
 from authd_harness import OwnAuthd, remember_secret
-from phone_harness import Phone, next_of
+from phone_harness import new_linked_phone, next_of
 
 
 def email():
@@ -65,13 +65,7 @@ class Wake(OwnAuthd, unittest.TestCase):
 
     def linked(self):
         e = email()
-        self.a.signup(e)
-        tok = self.a.session(e)
-        offer = self.a.post("/1/me/devices", token=tok).json
-        phone = Phone()
-        ws, linked = phone.link(self.a.port, offer["link_uri"])
-        self.assertEqual(linked["type"], "linked")
-        self.assertEqual(ws.recv_json()["type"], "ready")
+        phone, ws = new_linked_phone(self.a, e)
         return e, phone, ws
 
     def push(self, e):

@@ -115,3 +115,16 @@ def next_of(ws, kind, timeout=5.0):
         msg = ws.recv_json(timeout)
         if msg["type"] == kind:
             return msg
+
+
+def new_linked_phone(authd, email):
+    """A new account `email` on authd with one linked phone whose channel
+    is open and ready; returns (phone, ws)."""
+    authd.signup(email)
+    tok = authd.session(email)
+    offer = authd.post("/1/me/devices", token=tok).json
+    phone = Phone()
+    ws, linked = phone.link(authd.port, offer["link_uri"])
+    assert linked["type"] == "linked", linked
+    assert ws.recv_json()["type"] == "ready"
+    return phone, ws
