@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds a release authd and runs it with its
-# embedded defaults: 127.0.0.1:8080, data in ./data. Extra flags go to authd.
+# embedded defaults: 127.0.0.1:8080, data in ./data (and builds the reference
+# phone, build/mobile-protocol/client/authd-phone). Extra flags go to authd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAUTHD_TEST_HOOKS=OFF -DAUTHD_SANITIZE= >/dev/null
-cmake --build build -j"$(nproc)" --target authd
+cmake --build build -j"$(nproc)" --target authd authd-phone
 exec ./build/authd/authd "$@"
