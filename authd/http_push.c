@@ -445,6 +445,20 @@ static int claim_txn(struct job *job, struct store_txn *txn)
 
 static void look(struct waiter *w);
 
+/* A job of w's came back: false when the page went away or the store
+ * failed (then answered and w freed). */
+static bool waiter_back(struct waiter *w)
+{
+	w->busy = false;
+	if (!waiter_resume(w))
+		return false;
+	if (w->job.store_rc != 0) {
+		waiter_finish(w, NULL, api_error_from_store(w->job.store_rc));
+		return false;
+	}
+	return true;
+}
+
 static void recheck(lws_sorted_usec_list_t *sul)
 {
 	struct waiter *w = lws_container_of(sul, struct waiter, sul);
@@ -457,13 +471,8 @@ static void claim_done(struct job *job)
 	struct waiter *w = (struct waiter *)job;
 	char aid[AUTHD_ID_HEX + 1];
 
-	w->busy = false;
-	if (!waiter_resume(w))
+	if (!waiter_back(w))
 		return;
-	if (job->store_rc != 0) {
-		waiter_finish(w, NULL, api_error_from_store(job->store_rc));
-		return;
-	}
 	if (!w->claimed) {
 		waiter_finish(w, "expired", E_OK); /* taken by another page, or the login ended */
 		return;
@@ -486,13 +495,8 @@ static void look_done(struct job *job)
 	struct waiter *w = (struct waiter *)job;
 	enum push_state s;
 
-	w->busy = false;
-	if (!waiter_resume(w))
+	if (!waiter_back(w))
 		return;
-	if (job->store_rc != 0) {
-		waiter_finish(w, NULL, api_error_from_store(job->store_rc));
-		return;
-	}
 	s = w->found ? push_challenge_state(&w->ch, authd_now()) : PUSH_PENDING;
 	switch (s) {
 	case PUSH_APPROVED:

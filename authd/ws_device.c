@@ -20,6 +20,7 @@
 #include "http_push.h"
 #include "server.h"
 #include "throttle.h"
+#include "ws_out.h"
 
 #include <log.h>
 #include <mp.h>
@@ -34,7 +35,6 @@
 #define AUTH_DEADLINE_S 10
 #define OUT_QUEUE_MAX	32 /* messages waiting to be written; past it the device is too slow */
 #define SENT_MAX	8  /* challenges remembered as sent, per channel */
-#define CLOSE_GRACE_S	5  /* a closing channel's peer has this long to read the rest */
 
 /* Close codes (PROTOCOL.md section 6). */
 enum {
@@ -43,12 +43,6 @@ enum {
 	CLOSE_REVOKED = 4403,
 	CLOSE_AUTH_TIMEOUT = 4408,
 	CLOSE_RATE_LIMITED = 4429,
-};
-
-struct out_msg {
-	struct out_msg *next;
-	size_t len;
-	unsigned char buf[]; /* LWS_PRE bytes of headroom, then the message */
 };
 
 struct device_conn {
@@ -72,9 +66,7 @@ struct device_conn {
 	uint8_t sent_pos;
 	char *rx; /* a message spanning frames; NULL otherwise */
 	size_t rx_len;
-	struct out_msg *out_head, *out_tail;
-	unsigned out_n;
-	int close_code; /* 0: none; else close once the queue is written */
+	struct ws_out out; /* what it has to say, then maybe its close */
 	lws_sorted_usec_list_t deadline;
 	struct device_conn *next_of_account; /* in its bucket of by_account */
 	bool indexed;			     /* in by_account (authenticated) */
@@ -182,46 +174,27 @@ static bool of_account(const struct device_conn *c, const uint8_t account_id[AUT
 
 static bool conn_resume(struct device_conn *c);
 static void heard(struct device_conn *c);
-static void close_with(struct device_conn *c, int code);
 
 /* --- sending ------------------------------------------------------------------------ */
 
 static void queue_msg(struct device_conn *c, const struct mp_msg *m)
 {
 	char text[MP_FRAME_MAX + 1];
-	struct out_msg *o;
 	size_t len;
 
-	if (c->wsi == NULL || c->close_code)
+	if (c->wsi == NULL || ws_out_closing(&c->out))
 		return;
-	if (c->out_n >= OUT_QUEUE_MAX || mp_msg_encode(m, text, sizeof(text), &len) != 0 ||
-	    (o = malloc(sizeof(*o) + LWS_PRE + len)) == NULL) {
-		close_with(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
-		return;
-	}
-	o->next = NULL;
-	o->len = len;
-	memcpy(o->buf + LWS_PRE, text, len);
-	OPENSSL_cleanse(text, len);
-	if (c->out_tail)
-		c->out_tail->next = o;
+	if (mp_msg_encode(m, text, sizeof(text), &len) != 0)
+		ws_out_close(&c->out, c->wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 	else
-		c->out_head = o;
-	c->out_tail = o;
-	c->out_n++;
-	lws_callback_on_writable(c->wsi);
+		(void)ws_out_text(&c->out, c->wsi, text, len);
+	OPENSSL_cleanse(text, sizeof(text));
 }
 
-/* Sends what is queued, then closes with code; a peer that does not read
- * it within CLOSE_GRACE_S is dropped (nothing else would: lws's idle
- * timers are off, and the ping pass leaves closing channels alone). */
+/* Sends what is queued, then closes with code (ws_out.h). */
 static void close_with(struct device_conn *c, int code)
 {
-	if (c->wsi == NULL || c->close_code)
-		return;
-	c->close_code = code;
-	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_GRACE_S);
-	lws_callback_on_writable(c->wsi);
+	ws_out_close(&c->out, c->wsi, code);
 }
 
 static void send_error(struct device_conn *c, const char *code, int close_code)
@@ -544,7 +517,7 @@ void ws_device_resync(void)
 	{
 		struct device_conn *c = lws_container_of(d, struct device_conn, list);
 
-		if (c->state == C_AUTHED && !c->close_code)
+		if (c->state == C_AUTHED && !ws_out_closing(&c->out))
 			send_ready(c, true);
 	}
 	lws_end_foreach_dll(d);
@@ -554,12 +527,7 @@ void ws_device_resync(void)
 
 static void conn_free(struct device_conn *c)
 {
-	while (c->out_head) {
-		struct out_msg *o = c->out_head;
-
-		c->out_head = o->next;
-		free(o);
-	}
+	ws_out_release(&c->out);
 	if (c->rx) {
 		OPENSSL_cleanse(c->rx, c->rx_len);
 		free(c->rx);
@@ -1392,6 +1360,7 @@ int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 
 		if (pss == NULL || (c = calloc(1, sizeof(*c))) == NULL)
 			return -1;
+		c->out = (struct ws_out)WS_OUT_INIT(OUT_QUEUE_MAX);
 		pss->conn = c;
 		c->wsi = wsi;
 		c->last_heard_ms = authd_mono_ms();
@@ -1412,7 +1381,7 @@ int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		return 0;
 
 	case LWS_CALLBACK_RECEIVE:
-		if (c == NULL || c->close_code)
+		if (c == NULL || ws_out_closing(&c->out))
 			return 0;
 		heard(c);
 		if (lws_frame_is_binary(wsi)) {
@@ -1422,12 +1391,10 @@ int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		receive(c, wsi, in, len);
 		return 0;
 
-	case LWS_CALLBACK_SERVER_WRITEABLE: {
-		struct out_msg *o;
-
+	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (c == NULL)
 			return 0;
-		if (c->ping_wanted && !c->close_code) {
+		if (c->ping_wanted && !ws_out_closing(&c->out)) {
 			/* A payload: lws 4.1 reports no pong to an empty ping. */
 			unsigned char ping[LWS_PRE + 4] = {0};
 
@@ -1435,29 +1402,11 @@ int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			c->ping_wanted = false;
 			if (lws_write(wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
 				return -1;
-			if (c->out_head)
+			if (c->out.head)
 				lws_callback_on_writable(wsi);
 			return 0;
 		}
-		if ((o = c->out_head) != NULL) {
-			int n = lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT);
-
-			c->out_head = o->next;
-			if (c->out_head == NULL)
-				c->out_tail = NULL;
-			c->out_n--;
-			free(o);
-			if (n < 0)
-				return -1;
-			if (c->out_head || c->close_code)
-				lws_callback_on_writable(wsi);
-			return 0;
-		}
-		if (c->close_code) {
-			return server_ws_close(wsi, c->close_code);
-		}
-		return 0;
-	}
+		return ws_out_writable(&c->out, wsi);
 
 	case LWS_CALLBACK_CLOSED:
 		/* Also for a refused upgrade, which has no conn. */
@@ -1551,7 +1500,7 @@ static void ping_pass(lws_sorted_usec_list_t *sul)
 	{
 		struct device_conn *c = lws_container_of(d, struct device_conn, list);
 
-		if (c->wsi == NULL || c->close_code || c->state != C_AUTHED) {
+		if (c->wsi == NULL || ws_out_closing(&c->out) || c->state != C_AUTHED) {
 			/* not a channel to keep alive */
 		} else if (c->ping_sent_ms && now - c->ping_sent_ms >= every) {
 			log_device("silent: dropped", c, c->account_id);

@@ -13,6 +13,7 @@
 #include "http_push.h"
 #include "server.h"
 #include "session.h"
+#include "ws_out.h"
 
 #include <log.h>
 #include <util.h>
@@ -29,12 +30,6 @@
 
 enum { CLOSE_INVALID = 4400, CLOSE_TIMEOUT = 4408 };
 
-struct out_msg {
-	size_t len;
-	unsigned char *buf; /* LWS_PRE bytes of headroom, then the text; wiped when freed */
-	size_t size;
-};
-
 struct wait_conn {
 	struct lws *wsi; /* NULL once the connection is gone */
 	unsigned refs;	 /* the waiter's holds */
@@ -42,9 +37,7 @@ struct wait_conn {
 	char ip[48];
 	char *rx; /* the message spanning frames; NULL otherwise */
 	size_t rx_len;
-	struct out_msg out[OUT_MAX];
-	unsigned out_head, out_n;
-	int close_code; /* 0: none; else close once the queue is written */
+	struct ws_out out; /* what it has to say, then its close */
 	lws_sorted_usec_list_t deadline;
 };
 
@@ -54,55 +47,22 @@ struct pss_wait {
 
 static void conn_free(struct wait_conn *c)
 {
-	for (unsigned i = 0; i < c->out_n; i++) {
-		struct out_msg *o = &c->out[(c->out_head + i) % OUT_MAX];
-
-		authd_freezero(o->buf, o->size);
-	}
+	ws_out_release(&c->out);
 	if (c->rx)
 		authd_freezero(c->rx, MSG_MAX);
 	free(c);
 }
 
-/* Closes with code once the queue is written; a page that does not read
- * it within 5 seconds is dropped. */
 static void close_with(struct wait_conn *c, int code)
 {
-	if (c->wsi == NULL || c->close_code)
-		return;
-	c->close_code = code;
-	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
-	lws_callback_on_writable(c->wsi);
+	ws_out_close(&c->out, c->wsi, code);
 }
 
-/* Queues text (taking the buffer of `size` bytes, text at LWS_PRE), then
- * closes with close_code when it is not 0. */
-static void queue(struct wait_conn *c, unsigned char *buf, size_t size, size_t len, int close_code)
-{
-	if (c->wsi == NULL || c->close_code || c->out_n == OUT_MAX) {
-		authd_freezero(buf, size);
-		return;
-	}
-	c->out[(c->out_head + c->out_n) % OUT_MAX] = (struct out_msg){len, buf, size};
-	c->out_n++;
-	if (close_code)
-		close_with(c, close_code);
-	else
-		lws_callback_on_writable(c->wsi);
-}
-
-/* Queues a short JSON text (no secret in it). */
+/* Queues a JSON text, then closes with close_code when it is not 0. */
 static void send_text(struct wait_conn *c, const char *text, int close_code)
 {
-	size_t len = strlen(text);
-	unsigned char *buf = malloc(LWS_PRE + len + 1);
-
-	if (buf == NULL) {
-		close_with(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
-		return;
-	}
-	memcpy(buf + LWS_PRE, text, len + 1);
-	queue(c, buf, LWS_PRE + len + 1, len, close_code);
+	if (ws_out_text(&c->out, c->wsi, text, strlen(text)) && close_code)
+		close_with(c, close_code);
 }
 
 static void send_error(struct wait_conn *c, enum api_error e, int close_code)
@@ -137,7 +97,7 @@ static bool sink_resume(void *owner)
 		return false;
 	}
 	/* Closing (the page broke the protocol): nobody takes a session. */
-	return c->close_code == 0;
+	return !ws_out_closing(&c->out);
 }
 
 static void sink_pending(void *owner)
@@ -150,7 +110,6 @@ static void sink_finish(void *owner, const char *state, struct new_token *token,
 	struct wait_conn *c = owner;
 	char text[64];
 	char *body = NULL;
-	unsigned char *buf;
 	int n;
 
 	if (err != E_OK) {
@@ -169,14 +128,12 @@ static void sink_finish(void *owner, const char *state, struct new_token *token,
 	 * here: the page uses the token, or its CSRF pair with a cookie it
 	 * asks for over HTTP). */
 	n = session_state_body(token, authd_now(), -1, state, &body);
-	if (n < 0 || (buf = malloc(LWS_PRE + (size_t)n)) == NULL) {
-		authd_freezero(body, SESSION_STATE_MAX);
+	if (n < 0) {
 		send_error(c, E_OVERLOADED, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 		return;
 	}
-	memcpy(buf + LWS_PRE, body, (size_t)n);
+	send_text(c, body, LWS_CLOSE_STATUS_NORMAL);
 	authd_freezero(body, SESSION_STATE_MAX);
-	queue(c, buf, LWS_PRE + (size_t)n, (size_t)n, LWS_CLOSE_STATUS_NORMAL);
 }
 
 static const struct push_wait_sink ws_sink = {
@@ -279,6 +236,7 @@ int ws_login_wait_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 	case LWS_CALLBACK_ESTABLISHED:
 		if (pss == NULL || (c = calloc(1, sizeof(*c))) == NULL)
 			return -1;
+		c->out = (struct ws_out)WS_OUT_INIT(OUT_MAX);
 		pss->conn = c;
 		c->wsi = wsi;
 		server_client_ip(wsi, c->ip, sizeof(c->ip));
@@ -287,7 +245,7 @@ int ws_login_wait_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 		return 0;
 
 	case LWS_CALLBACK_RECEIVE:
-		if (c == NULL || c->close_code)
+		if (c == NULL || ws_out_closing(&c->out))
 			return 0;
 		if (lws_frame_is_binary(wsi)) {
 			close_with(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
@@ -297,25 +255,7 @@ int ws_login_wait_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 		return 0;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
-		if (c == NULL)
-			return 0;
-		if (c->out_n > 0) {
-			struct out_msg *o = &c->out[c->out_head];
-			int n = lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT);
-
-			authd_freezero(o->buf, o->size);
-			c->out_head = (c->out_head + 1) % OUT_MAX;
-			c->out_n--;
-			if (n < 0)
-				return -1;
-			if (c->out_n > 0 || c->close_code)
-				lws_callback_on_writable(wsi);
-			return 0;
-		}
-		if (c->close_code) {
-			return server_ws_close(wsi, c->close_code);
-		}
-		return 0;
+		return c ? ws_out_writable(&c->out, wsi) : 0;
 
 	case LWS_CALLBACK_CLOSED:
 		/* Also for a refused upgrade, which has no conn. */

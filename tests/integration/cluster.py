@@ -51,6 +51,11 @@ class Cluster:
                 a.advance(top - t)
         return top
 
+    def restart(self, node):
+        """Starts a node again (after a kill) on the others' time."""
+        node.start()
+        self.align_clocks()
+
     def advance(self, seconds):
         return [a.advance(seconds) for a in self.nodes][0]
 
@@ -74,11 +79,16 @@ class Cluster:
         shutil.rmtree(self.key_dir, ignore_errors=True)
 
 
-@unittest.skipUnless(ENGINE == "postgresql", "several nodes need PostgreSQL")
-class ThreeNodes(unittest.TestCase):
+class ClusterCase(unittest.TestCase):
+    """Tests on `nodes` nodes started once for the class with `config`;
+    any node that died or reported a sanitizer error fails the class."""
+
+    nodes = 3
+    config = UNLIMITED_SIGNUP
+
     @classmethod
     def setUpClass(cls):
-        cls.c = Cluster(3).start()
+        cls.c = Cluster(cls.nodes, config=cls.config).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -86,6 +96,10 @@ class ThreeNodes(unittest.TestCase):
         cls.c.cleanup()
         if reports:
             raise AssertionError(reports)
+
+
+@unittest.skipUnless(ENGINE == "postgresql", "several nodes need PostgreSQL")
+class ThreeNodes(ClusterCase):
 
     def test_one_totp_code_three_nodes_one_success(self):
         n1, n2, n3 = self.c.nodes
@@ -201,8 +215,7 @@ class ThreeNodes(unittest.TestCase):
         for t in threads:
             t.join()
         self.assertGreater(len(acked), 10)
-        self.c.nodes[1].start()
-        self.c.align_clocks()
+        self.c.restart(self.c.nodes[1])
         missing = [e for e in acked if self.c.nodes[2].login(e, "durable passphrase").status != 200]
         self.assertEqual(missing, [])
         bad = [s for s in sessions if self.c.nodes[1].get("/1/me", token=s).status != 200]

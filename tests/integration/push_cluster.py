@@ -13,7 +13,7 @@ import unittest
 import uuid
 
 from authd_harness import ENGINE, remember_secret
-from cluster import UNLIMITED_SIGNUP, Cluster
+from cluster import UNLIMITED_SIGNUP, ClusterCase
 from phone_harness import Phone, answer, next_of
 from ws_client import WebSocket
 
@@ -28,17 +28,8 @@ def email():
 
 
 @unittest.skipUnless(ENGINE == "postgresql", "several nodes need PostgreSQL")
-class PushAcrossNodes(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.c = Cluster(3, config=CONFIG).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        reports = cls.c.stop()
-        cls.c.cleanup()
-        if reports:
-            raise AssertionError(reports)
+class PushAcrossNodes(ClusterCase):
+    config = CONFIG
 
     def account(self, node):
         e = email()
@@ -177,8 +168,7 @@ class PushAcrossNodes(unittest.TestCase):
         self.assertEqual((r.status, r.json["state"]), (200, "approved"), r)
         remember_secret(r.json["session"])
         ws3.close()
-        n2.start()
-        self.c.align_clocks()
+        self.c.restart(n2)
 
     def test_reference_phone_across_nodes(self):
         """authd-phone links through node 1, waits on node 2 and answers
@@ -204,8 +194,7 @@ class PushAcrossNodes(unittest.TestCase):
         r = n1.post("/1/login/wait", {"login_id": step["login_id"], "timeout": 2})
         self.assertEqual(r.json["state"], "approved", r)
         remember_secret(r.json["session"])
-        n2.start()
-        self.c.align_clocks()
+        self.c.restart(n2)
 
     def test_reference_phones_deny_not_me_expiry_removal(self):
         """Two authd-phones of one account, each waiting on its own node:
