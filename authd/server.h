@@ -31,7 +31,7 @@ enum api_error server_upgrade_check(struct lws *wsi, const char *path, const cha
 
 /* Ends a WebSocket from its writable callback: writes the close frame
  * with `code` itself, then returns -1 for the callback to return (lws 4.1
- * with the libuv loop drops the close frame lws_close_reason() asks for,
+ * on a foreign loop drops the close frame lws_close_reason() asks for,
  * and hangs up without it). */
 int server_ws_close(struct lws *wsi, int code);
 

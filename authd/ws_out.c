@@ -1,8 +1,8 @@
 /*
  * The outgoing side of authd's WebSocket channels (ws_out.h): a singly
  * linked queue, written one message per writable callback, then the close
- * frame (server_ws_close: lws 4.1 on libuv drops the one lws_close_reason
- * asks for).
+ * frame (server_ws_close: lws 4.1 on a foreign loop drops the one
+ * lws_close_reason asks for).
  */
 #include "ws_out.h"
 
