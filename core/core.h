@@ -130,6 +130,54 @@ struct security_event {
 const char *core_event_name(enum security_event_kind k);
 enum security_event_kind core_event_parse(const char *name);
 
+/* --- the outbox ------------------------------------------------------------------ */
+
+/*
+ * Every email and SMS authd sends is a record queued in the commit of the
+ * change that caused it, then delivered by whichever node claims it. A
+ * claim moves the message's next_at to the end of a lease (so a node that
+ * dies mid-delivery only delays it: the lease ends and another claims it);
+ * the outcome is settled against that claim. The text (recipient, subject,
+ * body) is sealed under the outbox key and erased once the message is done.
+ */
+enum outbox_channel { OUTBOX_EMAIL = 1, OUTBOX_SMS = 2 };
+enum outbox_state { OUTBOX_PENDING = 1, OUTBOX_SENT = 2, OUTBOX_FAILED = 3 };
+/* How a delivery went: sent, worth another try later, or refused for good
+ * (a recipient the server rejects). */
+enum outbox_outcome { OUTBOX_DELIVERED = 1, OUTBOX_TRY_AGAIN, OUTBOX_REJECTED };
+
+#define OUTBOX_TEXT_MAX	    8192 /* recipient, subject and body, rendered */
+#define OUTBOX_SEALED_MAX   (OUTBOX_TEXT_MAX + SEAL_OVERHEAD)
+#define OUTBOX_LEASE_S	    120		/* a claim's delivery must end by then */
+#define OUTBOX_GIVE_UP_S    (48 * 3600) /* a message still failing this long after it was queued */
+#define OUTBOX_ATTEMPTS_MAX 50
+#define OUTBOX_KEEP_S	    (7 * 86400) /* a done message's record, then swept */
+
+struct outbox_msg {
+	uint8_t id[AUTHD_ID_LEN];
+	uint8_t account_id[AUTHD_ID_LEN]; /* whose it is; zeros: nobody's */
+	uint8_t channel;		  /* enum outbox_channel */
+	uint8_t state;			  /* enum outbox_state */
+	uint16_t attempts;		  /* claims so far */
+	int64_t created_at;
+	int64_t next_at;     /* pending: due then (a claim: its lease's end) */
+	int64_t done_at;     /* sent or failed: when; else 0 */
+	uint16_t sealed_len; /* 0 once done */
+	uint8_t sealed[OUTBOX_SEALED_MAX];
+};
+
+/* The pause before another try after `attempts` claims: 10 s doubling to
+ * an hour. */
+int64_t core_outbox_backoff(unsigned attempts);
+/* Claims m for a delivery lasting until `until`: one attempt more, due
+ * again at the lease's end. */
+void core_outbox_claim(struct outbox_msg *m, int64_t until);
+/* Settles a claimed message after a delivery with outcome o at now: sent
+ * (done, text erased), due again after a backoff, or failed (rejected, or
+ * tried for OUTBOX_GIVE_UP_S or OUTBOX_ATTEMPTS_MAX times; text erased).
+ * Returns the new state. */
+enum outbox_state core_outbox_settle(struct outbox_msg *m, enum outbox_outcome o, int64_t now);
+
 /* --- throttling ------------------------------------------------------------------ */
 
 /*

@@ -92,6 +92,14 @@ struct store_engine_ops {
 	int (*events_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			   size_t limit, int (*fn)(void *arg, const struct security_event *e),
 			   void *arg);
+	int (*outbox_add)(struct store_txn *t, const struct outbox_msg *m);
+	int (*outbox_claim)(struct store_txn *t, int64_t now, int64_t until, size_t limit,
+			    int (*fn)(void *arg, const struct outbox_msg *m), void *arg);
+	int (*outbox_settle)(struct store_txn *t, const struct outbox_msg *m,
+			     int64_t claimed_until);
+	int (*outbox_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN],
+			  struct outbox_msg *m);
+	int (*outbox_pending)(struct store_txn *t, uint64_t *n);
 	int (*walk)(struct store_txn *t, const struct store_visitor *v, void *arg);
 	int (*sweep)(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 		     const struct store_sweep_pos *from, struct store_sweep_pos *to,

@@ -354,6 +354,32 @@ int store_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_I
 	return t->ops->push_account_put(t, account_id, a);
 }
 
+int store_outbox_add(struct store_txn *t, const struct outbox_msg *m)
+{
+	return t->ops->outbox_add(t, m);
+}
+
+int store_outbox_claim(struct store_txn *t, int64_t now, int64_t until, size_t limit,
+		       int (*fn)(void *arg, const struct outbox_msg *m), void *arg)
+{
+	return t->ops->outbox_claim(t, now, until, limit, fn, arg);
+}
+
+int store_outbox_settle(struct store_txn *t, const struct outbox_msg *m, int64_t claimed_until)
+{
+	return t->ops->outbox_settle(t, m, claimed_until);
+}
+
+int store_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct outbox_msg *m)
+{
+	return t->ops->outbox_get(t, id, m);
+}
+
+int store_outbox_pending(struct store_txn *t, uint64_t *n)
+{
+	return t->ops->outbox_pending(t, n);
+}
+
 int store_event_add(struct store_txn *t, const struct security_event *e)
 {
 	return t->ops->event_add(t, e);

@@ -299,6 +299,29 @@ int store_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 		      int (*fn)(void *arg, const struct security_event *e), void *arg);
 
 /*
+ * The outbox (core.h's struct outbox_msg), on both engines a queue any node
+ * may deliver from.
+ *
+ * store_outbox_add files a new pending message (in the commit of the change
+ * that caused it). store_outbox_claim claims up to `limit` pending messages
+ * due at `now`, the earliest due first, skipping any that another
+ * transaction holds (PostgreSQL: FOR UPDATE SKIP LOCKED): each is written
+ * back as core_outbox_claim(m, until) leaves it, and fn sees it so (fn's
+ * return value is ignored; every due message seen is claimed).
+ * store_outbox_settle writes m, as core_outbox_settle left it, only if the
+ * stored message is still that claim (pending and due at claimed_until);
+ * STORE_E_NOTFOUND otherwise (its lease ran out and it was claimed again).
+ * store_outbox_get reads one message; store_outbox_pending counts the
+ * pending ones.
+ */
+int store_outbox_add(struct store_txn *t, const struct outbox_msg *m);
+int store_outbox_claim(struct store_txn *t, int64_t now, int64_t until, size_t limit,
+		       int (*fn)(void *arg, const struct outbox_msg *m), void *arg);
+int store_outbox_settle(struct store_txn *t, const struct outbox_msg *m, int64_t claimed_until);
+int store_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct outbox_msg *m);
+int store_outbox_pending(struct store_txn *t, uint64_t *n);
+
+/*
  * Where the sweeper resumes: the engine's own position, zeroed to start
  * from the beginning.
  */
@@ -310,9 +333,9 @@ struct store_sweep_pos {
  * One slice of sweeping in a write job: looks at up to `budget` records of
  * each kind from *from, deletes sessions over at `now` (idle for idle_s or
  * past their end), pending logins and device link offers past their end,
- * push challenges an hour after their end, and throttle histories quiet
- * for an hour, writes where the next slice starts into *to and adds
- * the number deleted to *deleted. Depends only on its arguments, so it can
+ * push challenges an hour after their end, throttle histories quiet
+ * for an hour, and outbox messages OUTBOX_KEEP_S after they were done, writes where the next slice
+ * starts into *to and adds the number deleted to *deleted. Depends only on its arguments, so it can
  * run again.
  */
 int store_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,

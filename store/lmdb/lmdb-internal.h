@@ -22,12 +22,15 @@ enum lmdb_db {
 	 * linked device, 'H' || challenge id push challenge, 'P' the account's
 	 * push history. */
 	DB_CLUSTER,
-	DB_BACKUP,   /* account id -> backup-code hashes (rarely written: kept out
-		      * of the cluster, whose pages every login step writes) */
-	DB_THROTTLE, /* subject -> failure history */
-	DB_META,     /* "format" -> the layout version of this environment */
-	DB_EVENTS,   /* account id || time (big-endian) || 4 random bytes -> event */
-	DB_DEVICES,  /* device id -> account id (the device is in the cluster) */
+	DB_BACKUP,	/* account id -> backup-code hashes (rarely written: kept out
+			 * of the cluster, whose pages every login step writes) */
+	DB_THROTTLE,	/* subject -> failure history */
+	DB_META,	/* "format" -> the layout version of this environment */
+	DB_EVENTS,	/* account id || time (big-endian) || 4 random bytes -> event */
+	DB_DEVICES,	/* device id -> account id (the device is in the cluster) */
+	DB_OUTBOX,	/* message id -> outbox message */
+	DB_OUTBOX_DUE,	/* next_at (big-endian) || id -> "": the pending messages */
+	DB_OUTBOX_DONE, /* done_at (big-endian) || id -> "": sent or failed ones */
 	DB__COUNT
 };
 
@@ -142,6 +145,14 @@ int lmdb_event_add(struct store_txn *t, const struct security_event *e);
 int lmdb_event_decode(const MDB_val *k, const MDB_val *v, struct security_event *e);
 int lmdb_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], size_t limit,
 		     int (*fn)(void *arg, const struct security_event *e), void *arg);
+int lmdb_outbox_add(struct store_txn *t, const struct outbox_msg *m);
+int lmdb_outbox_claim(struct store_txn *t, int64_t now, int64_t until, size_t limit,
+		      int (*fn)(void *arg, const struct outbox_msg *m), void *arg);
+int lmdb_outbox_settle(struct store_txn *t, const struct outbox_msg *m, int64_t claimed_until);
+int lmdb_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct outbox_msg *m);
+int lmdb_outbox_pending(struct store_txn *t, uint64_t *n);
+/* Deletes up to budget messages done at or before `before`; adds them to *deleted. */
+int lmdb_outbox_sweep(struct store_txn *t, int64_t before, size_t budget, size_t *deleted);
 /* The handle of db (for code that walks with its own cursor). */
 MDB_dbi lmdb_dbi(enum lmdb_db db);
 int lmdb_walk_records(struct store_txn *t, const struct store_visitor *v, void *arg);

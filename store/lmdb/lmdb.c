@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 
 static const char *const db_names[DB__COUNT] = {
-    "accounts", "emails",   "orgs", "members", "cluster",
-    "backup",	"throttle", "meta", "events",  "devices",
+    "accounts", "emails", "orgs",    "members", "cluster",    "backup",	     "throttle",
+    "meta",	"events", "devices", "outbox",	"outbox_due", "outbox_done",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
@@ -483,6 +483,11 @@ const struct store_engine_ops store_lmdb_engine = {
     .challenges_pending = lmdb_challenges_pending,
     .push_account_get = lmdb_push_account_get,
     .push_account_put = lmdb_push_account_put,
+    .outbox_add = lmdb_outbox_add,
+    .outbox_claim = lmdb_outbox_claim,
+    .outbox_settle = lmdb_outbox_settle,
+    .outbox_get = lmdb_outbox_get,
+    .outbox_pending = lmdb_outbox_pending,
     .event_add = lmdb_event_add,
     .events_list = lmdb_events_list,
     .walk = lmdb_walk_records,

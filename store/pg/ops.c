@@ -43,6 +43,10 @@
 #define CHALLENGE_COLS                                                                             \
 	"id, login_hash, nonce, number, state, created_at, expires_at, answered_at, answered_by, " \
 	"ip, location, browser, os, application"
+#define OUTBOX_COLS_OF(o)                                                                          \
+	o ".id, " o ".account_id, " o ".channel, " o ".state, " o ".attempts, " o                  \
+	  ".created_at, " o ".next_at, " o ".done_at, " o ".sealed"
+#define OUTBOX_COLS    "id, account_id, channel, state, attempts, created_at, next_at, done_at, sealed"
 #define ACCOUNT_NCOLS  6
 #define TOTP_NCOLS     10
 #define THROTTLE_NCOLS 5
@@ -204,6 +208,22 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "$5::bigint) ON CONFLICT (account_id) DO UPDATE SET sent = "
 	 "EXCLUDED.sent, pos = EXCLUDED.pos, denials = EXCLUDED.denials, "
 	 "paused_at = EXCLUDED.paused_at"},
+    [ST_OUTBOX_ADD] = {"outbox_add",
+		       "INSERT INTO outbox (" OUTBOX_COLS ") VALUES ($1::bytea, $2::bytea, "
+		       "$3::smallint, $4::smallint, $5::integer, $6::bigint, $7::bigint, "
+		       "$8::bigint, $9::bytea)"},
+    /* SKIP LOCKED: nodes claiming at once take different messages. */
+    [ST_OUTBOX_CLAIM] = {"outbox_claim",
+			 "UPDATE outbox o SET attempts = least(o.attempts + 1, 65535), next_at = "
+			 "$2::bigint FROM (SELECT id FROM outbox WHERE state = 1 AND next_at <= "
+			 "$1::bigint ORDER BY next_at LIMIT $3::bigint FOR UPDATE SKIP LOCKED) d "
+			 "WHERE o.id = d.id RETURNING " OUTBOX_COLS_OF("o")},
+    [ST_OUTBOX_SETTLE] = {"outbox_settle",
+			  "UPDATE outbox SET state = $3::smallint, attempts = $4::integer, "
+			  "next_at = $5::bigint, done_at = $6::bigint, sealed = $7::bytea WHERE "
+			  "id = $1::bytea AND state = 1 AND next_at = $2::bigint RETURNING 1"},
+    [ST_OUTBOX_GET] = {"outbox_get", "SELECT " OUTBOX_COLS " FROM outbox WHERE id = $1::bytea"},
+    [ST_OUTBOX_PENDING] = {"outbox_pending", "SELECT count(*) FROM outbox WHERE state = 1"},
     [ST_EVENT_ADD] = {"event_add",
 		      "INSERT INTO security_events (account_id, at, kind, ip) VALUES ($1::bytea, "
 		      "$2::bigint, $3::text, $4::text)"},
@@ -254,9 +274,12 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 		  "3600 LIMIT $3::bigint)) RETURNING 1), t AS (DELETE FROM throttles WHERE ctid = "
 		  "ANY (ARRAY (SELECT ctid FROM throttles WHERE last_failure <= $1::bigint - "
 		  "3600 AND $1::bigint - 3600 >= ALL (ring) AND NOT (get_byte(subject, 0) = "
-		  "102 AND consecutive > 0) LIMIT $3::bigint)) RETURNING 1) "
+		  "102 AND consecutive > 0) LIMIT $3::bigint)) RETURNING 1), o AS (DELETE FROM "
+		  "outbox WHERE ctid = ANY (ARRAY (SELECT ctid FROM outbox WHERE state <> 1 AND "
+		  "done_at <= $1::bigint - 604800 LIMIT $3::bigint)) RETURNING 1) "
 		  "SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM l) + (SELECT "
-		  "count(*) FROM k) + (SELECT count(*) FROM c) + (SELECT count(*) FROM t)"},
+		  "count(*) FROM k) + (SELECT count(*) FROM c) + (SELECT count(*) FROM t) + "
+		  "(SELECT count(*) FROM o)"},
 };
 
 /* --- parameters ------------------------------------------------------------------- */
@@ -1079,6 +1102,133 @@ int pg_totp_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
 	forget_totp(t, account_id);
 	param(&p, account_id, AUTHD_ID_LEN);
 	return run(t, ST_TOTP_DEL, &p);
+}
+
+/* --- the outbox ---------------------------------------------------------------------- */
+
+_Static_assert(OUTBOX_KEEP_S == 604800, "the sweep statement keeps done messages a week");
+
+static void param_outbox(struct pg_params *p, const struct outbox_msg *m)
+{
+	param_i16(p, m->channel);
+	param_i16(p, m->state);
+	param_i32(p, m->attempts);
+	param_i64(p, m->created_at);
+	param_i64(p, m->next_at);
+	param_i64(p, m->done_at);
+	param(p, m->sealed, m->sealed_len);
+}
+
+/* Decodes a row of OUTBOX_COLS into m. */
+static int outbox_row(const PGresult *res, int i, struct outbox_msg *m)
+{
+	struct row r = {res, i, false};
+	int64_t attempts;
+	const uint8_t *b;
+
+	col_bytes(&r, 0, m->id, AUTHD_ID_LEN);
+	col_bytes(&r, 1, m->account_id, AUTHD_ID_LEN);
+	m->channel = col_u8(&r, 2);
+	m->state = col_u8(&r, 3);
+	b = col(&r, 4, 4);
+	attempts = b ? (int32_t)get_be(b, 4) : -1;
+	m->created_at = col_i64(&r, 5);
+	m->next_at = col_i64(&r, 6);
+	m->done_at = col_i64(&r, 7);
+	m->sealed_len = (uint16_t)col_var(&r, 8, m->sealed, sizeof(m->sealed));
+	if (r.bad || attempts < 0 || attempts > UINT16_MAX || m->state < OUTBOX_PENDING ||
+	    m->state > OUTBOX_FAILED || (m->channel != OUTBOX_EMAIL && m->channel != OUTBOX_SMS))
+		return corrupt("outbox");
+	m->attempts = (uint16_t)attempts;
+	return 0;
+}
+
+int pg_outbox_add(struct store_txn *t, const struct outbox_msg *m)
+{
+	struct pg_params p = {0};
+
+	param(&p, m->id, AUTHD_ID_LEN);
+	param(&p, m->account_id, AUTHD_ID_LEN);
+	param_outbox(&p, m);
+	/* Not run(): a message changes no record of its account. */
+	return pg_send((struct pg_txn *)t, ST_OUTBOX_ADD, &p);
+}
+
+int pg_outbox_claim(struct store_txn *t, int64_t now, int64_t until, size_t limit,
+		    int (*fn)(void *arg, const struct outbox_msg *m), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	struct outbox_msg *m;
+	PGresult *res;
+	int rc = 0;
+
+	param_i64(&p, now);
+	param_i64(&p, until);
+	param_i64(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	if ((res = pg_exec(pt, ST_OUTBOX_CLAIM, &p)) == NULL)
+		return pt->err;
+	if ((m = malloc(sizeof(*m))) == NULL)
+		rc = STORE_E_IO;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		if ((rc = outbox_row(res, i, m)) == 0)
+			fn(arg, m);
+	}
+	if (m)
+		OPENSSL_cleanse(m, sizeof(*m));
+	free(m);
+	pg_clear(res);
+	return rc;
+}
+
+int pg_outbox_settle(struct store_txn *t, const struct outbox_msg *m, int64_t claimed_until)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	int rc;
+
+	param(&p, m->id, AUTHD_ID_LEN);
+	param_i64(&p, claimed_until);
+	param_i16(&p, m->state);
+	param_i32(&p, m->attempts);
+	param_i64(&p, m->next_at);
+	param_i64(&p, m->done_at);
+	param(&p, m->sealed, m->sealed_len);
+	rc = get_one(t, ST_OUTBOX_SETTLE, &p, &res);
+	pg_clear(res);
+	return rc;
+}
+
+int pg_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct outbox_msg *m)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	int rc;
+
+	param(&p, id, AUTHD_ID_LEN);
+	if ((rc = get_one(t, ST_OUTBOX_GET, &p, &res)) == 0)
+		rc = outbox_row(res, 0, m);
+	pg_clear(res);
+	return rc;
+}
+
+int pg_outbox_pending(struct store_txn *t, uint64_t *n)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct row r;
+	int64_t v;
+	int rc;
+
+	if ((rc = get_one(t, ST_OUTBOX_PENDING, &p, &res)) != 0)
+		return rc;
+	r = (struct row){res, 0, false};
+	v = col_i64(&r, 0);
+	pg_clear(res);
+	if (r.bad || v < 0)
+		return corrupt("outbox count");
+	*n = (uint64_t)v;
+	return 0;
 }
 
 /* --- security events ---------------------------------------------------------------- */

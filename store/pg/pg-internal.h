@@ -17,7 +17,7 @@
 #include <libpq-fe.h>
 
 /* The schema version this engine reads and writes (authd_schema.version). */
-#define PG_SCHEMA_VERSION 4
+#define PG_SCHEMA_VERSION 5
 /* The channel of the notes nodes send each other (store_notify). */
 #define PG_NOTE_CHANNEL "authd"
 
@@ -161,6 +161,11 @@ enum pg_stmt {
 	ST_NOTIFY,
 	ST_PUSH_ACCOUNT_GET,
 	ST_PUSH_ACCOUNT_PUT,
+	ST_OUTBOX_ADD,
+	ST_OUTBOX_CLAIM,
+	ST_OUTBOX_SETTLE,
+	ST_OUTBOX_GET,
+	ST_OUTBOX_PENDING,
 	ST_EVENT_ADD,
 	ST_EVENTS_LIST,
 	ST_SESSION_CLUSTER,
@@ -336,6 +341,12 @@ int pg_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 int pg_event_add(struct store_txn *t, const struct security_event *e);
 int pg_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], size_t limit,
 		   int (*fn)(void *arg, const struct security_event *e), void *arg);
+int pg_outbox_add(struct store_txn *t, const struct outbox_msg *m);
+int pg_outbox_claim(struct store_txn *t, int64_t now, int64_t until, size_t limit,
+		    int (*fn)(void *arg, const struct outbox_msg *m), void *arg);
+int pg_outbox_settle(struct store_txn *t, const struct outbox_msg *m, int64_t claimed_until);
+int pg_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct outbox_msg *m);
+int pg_outbox_pending(struct store_txn *t, uint64_t *n);
 int pg_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 	     const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted);
 

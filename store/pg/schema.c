@@ -1,5 +1,5 @@
 /*
- * The PostgreSQL engine's schema: the tables of versions 1 to 3, what reads the
+ * The PostgreSQL engine's schema: the tables of versions 1 to 5, what reads the
  * version, and the migration that creates or upgrades it. Migrations run
  * in one transaction under an advisory lock, so two nodes started at once
  * migrate one after the other and the second finds nothing left to do.
@@ -186,9 +186,29 @@ static const char schema_v3[] =
 static const char schema_v4[] =
     "ALTER TABLE devices ADD COLUMN wake_token text NOT NULL DEFAULT '';";
 
+/*
+ * Version 5: the outbox. Any node claims due messages with FOR UPDATE SKIP
+ * LOCKED (outbox_due finds them); the text stays sealed and is erased once
+ * the message is done; outbox_done is the sweeper's order.
+ */
+static const char schema_v5[] =
+    "CREATE TABLE outbox ("
+    "  id bytea PRIMARY KEY CHECK (octet_length(id) = 16),"
+    "  account_id bytea NOT NULL," /* zeros: nobody's */
+    "  channel smallint NOT NULL," /* 1 email, 2 SMS */
+    "  state smallint NOT NULL,"   /* 1 pending, 2 sent, 3 failed */
+    "  attempts integer NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  next_at bigint NOT NULL," /* pending: due then (claimed: the lease's end) */
+    "  done_at bigint NOT NULL," /* 0 while pending */
+    "  sealed bytea NOT NULL"	 /* recipient, subject, text: sealed; empty once done */
+    ");"
+    "CREATE INDEX outbox_due ON outbox (next_at) WHERE state = 1;"
+    "CREATE INDEX outbox_done ON outbox (done_at) WHERE state <> 1;";
+
 /* migrations[v] brings a schema of version v to v + 1. */
 static const char *const migrations[PG_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3,
-							  schema_v4};
+							  schema_v4, schema_v5};
 
 static int exec_ok(PGconn *conn, const char *sql, const char *what)
 {

@@ -43,29 +43,30 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 4");
+	assert_string_equal(out, "1 5");
 	assert_int_equal(store_open(&o), 0);
 	store_close();
 	/* A schema of another version is refused, and not migrated down. */
-	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 5", NULL, 0), 0);
+	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 6", NULL, 0), 0);
 	assert_int_equal(store_open(&o), -1);
 	assert_int_equal(store_migrate(&o), -1);
 	/* A version 1 schema (as before devices) is refused, then upgraded. */
 	assert_int_equal(
-	    unit_sql("DROP TABLE devices; DROP TABLE device_links; DROP TABLE push_challenges; "
-		     "DROP TABLE push_accounts; UPDATE authd_schema SET version = 1",
-		     NULL, 0),
+	    unit_sql(
+		"DROP TABLE devices; DROP TABLE device_links; DROP TABLE push_challenges; "
+		"DROP TABLE push_accounts; DROP TABLE outbox; UPDATE authd_schema SET version = 1",
+		NULL, 0),
 	    0);
 	assert_int_equal(store_open(&o), -1);
 	assert_int_equal(store_migrate(&o), 0);
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 4");
-	assert_int_equal(
-	    unit_sql("SELECT count(*) FROM devices, device_links, push_challenges, push_accounts",
-		     out, sizeof(out)),
-	    0);
+	assert_string_equal(out, "1 5");
+	assert_int_equal(unit_sql("SELECT count(*) FROM devices, device_links, push_challenges, "
+				  "push_accounts, outbox",
+				  out, sizeof(out)),
+			 0);
 	assert_string_equal(out, "0");
 	/* Version 4 gave devices their wake token. */
 	assert_int_equal(unit_sql("SELECT count(*) FROM information_schema.columns WHERE "
