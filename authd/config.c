@@ -42,6 +42,9 @@ void config_defaults(struct authd_config *c)
 	c->push_ttl_s = CONFIG_PUSH_TTL_DEFAULT;
 	c->push_recheck_ms = 1000;
 	c->channel_ping_s = 60;
+	c->outbox_poll_ms = 1000;
+	c->notify = true;
+	snprintf(c->smtp_from, sizeof(c->smtp_from), "authd <no-reply@localhost>");
 }
 
 enum key_type { K_STR, K_INT, K_SIZE, K_U32, K_I64, K_BOOL };
@@ -99,6 +102,18 @@ static const struct key keys[] = {
     STR("push", "wake_url", wake_url),
     STR("push", "wake_authorization", wake_authorization),
     STR("geoip", "database", geoip_db),
+    STR("outbox", "spool_dir", spool_dir),
+    STR("outbox", "templates", templates_dir),
+    NUM("outbox", "poll_ms", K_U32, outbox_poll_ms, 50, 60000),
+    NUM("outbox", "notifications", K_BOOL, notify, 0, 1),
+    STR("smtp", "url", smtp_url),
+    STR("smtp", "from", smtp_from),
+    NUM("smtp", "starttls", K_BOOL, smtp_starttls, 0, 1),
+    STR("smtp", "username", smtp_username),
+    STR("smtp", "password", smtp_password),
+    STR("smtp", "ca_file", smtp_ca_file),
+    STR("sms", "url", sms_url),
+    STR("sms", "authorization", sms_authorization),
     STR("log", "level", log_level),
     NUM("signup", "burst", K_U32, signup_burst, 1, 1000000),
     NUM("signup", "per_hour", K_U32, signup_per_hour, 0, 1000000),
@@ -243,6 +258,21 @@ int config_validate(const struct authd_config *c, char *err, size_t err_size)
 			 "[server] trusted_proxies wants addresses or CIDRs, comma separated (at "
 			 "most %d)",
 			 PROXY_MAX_NETS);
+		return -1;
+	}
+	if (c->smtp_url[0] && strncmp(c->smtp_url, "smtp://", 7) != 0 &&
+	    strncmp(c->smtp_url, "smtps://", 8) != 0) {
+		snprintf(err, err_size, "[smtp] url starts with smtp:// or smtps://");
+		return -1;
+	}
+	if (c->sms_url[0] && strncmp(c->sms_url, "http://", 7) != 0 &&
+	    strncmp(c->sms_url, "https://", 8) != 0) {
+		snprintf(err, err_size, "[sms] url starts with http:// or https://");
+		return -1;
+	}
+	if (strpbrk(c->smtp_from, "\r\n") != NULL || c->smtp_from[0] == '\0') {
+		snprintf(err, err_size,
+			 "[smtp] from is one line: \"Name <address>\" or an address");
 		return -1;
 	}
 	if (log_level_parse(c->log_level) < 0) {

@@ -48,7 +48,21 @@ struct authd_config {
 	char wake_url[512];	  /* the wake-up relay; empty: none */
 	char wake_authorization[512]; /* its Authorization header (a secret: never logged) */
 	char geoip_db[512];	      /* a MaxMind-format database; empty: locations "unknown" */
-	bool test_clock;	      /* test builds only: POST /1/_test/clock */
+	/* The outbox: where messages go when no server is configured, the
+	 * operator's templates, and how often due messages are looked for. */
+	char spool_dir[512];	 /* empty: <data_dir>/spool */
+	char templates_dir[512]; /* empty: the built-in templates only */
+	unsigned outbox_poll_ms;
+	bool notify;		     /* security notifications (new location, factor changes) */
+	char smtp_url[512];	     /* smtp://host:port or smtps://; empty: the spool */
+	char smtp_from[256];	     /* the From header: "Name <address>" or an address */
+	bool smtp_starttls;	     /* require STARTTLS on smtp:// */
+	char smtp_username[256];     /* empty: no AUTH */
+	char smtp_password[256];     /* a secret: never logged */
+	char smtp_ca_file[512];	     /* empty: the system's CAs */
+	char sms_url[512];	     /* the SMS webhook (http or https); empty: the spool */
+	char sms_authorization[512]; /* its Authorization header (a secret: never logged) */
+	bool test_clock;	     /* test builds only: POST /1/_test/clock */
 };
 
 /* push.h's PUSH_TTL_DEFAULT and PUSH_TTL_MAX (http_push.c checks they
@@ -64,7 +78,8 @@ void config_defaults(struct authd_config *c);
 
 /*
  * Reads an INI file over c. Keys live in [server], [storage], [password],
- * [session], [totp], [push], [geoip] and [log]; an unknown key or bad value is an error.
+ * [session], [totp], [push], [geoip], [outbox], [smtp], [sms], [signup] and [log];
+ * an unknown key or bad value is an error.
  * Returns 0, or -1 after writing a message to err.
  */
 int config_load_file(struct authd_config *c, const char *path, char *err, size_t err_size);

@@ -6,6 +6,7 @@
 #include "factors.h"
 
 #include "http.h"
+#include "notify.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -55,13 +56,16 @@ int factor_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 		 enum security_event_kind kind, int64_t now, const char *ip)
 {
 	struct security_event e;
+	int rc;
 
 	memset(&e, 0, sizeof(e));
 	memcpy(e.account_id, account_id, AUTHD_ID_LEN);
 	e.at = now;
 	e.kind = (uint16_t)kind;
 	snprintf(e.ip, sizeof(e.ip), "%s", ip ? ip : "");
-	return store_event_add(txn, &e);
+	if ((rc = store_event_add(txn, &e)) != 0)
+		return rc;
+	return notify_event(txn, account_id, kind, now, ip);
 }
 
 int factor_hist_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],

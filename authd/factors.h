@@ -25,7 +25,8 @@ int factor_hist_read(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LE
 int factor_hist_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 		      const struct core_factor_hist *h, int64_t now, const char *ip);
 
-/* Records a security event of the account (in the write's transaction). */
+/* Records a security event of the account (in the write's transaction)
+ * and queues its notice (notify.h). */
 int factor_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 		 enum security_event_kind kind, int64_t now, const char *ip);
 

@@ -6,6 +6,7 @@
  * so that a test can deliver a signal exactly there; POST /1/_test/fail_writes
  * makes the next writes fail after they decided, as a failed commit would.
  */
+#include "outbox.h"
 #include "flow.h"
 #include "http.h"
 
@@ -99,12 +100,17 @@ void http_test_clock(struct req *r)
 void http_test_stats(struct req *r)
 {
 	struct store_stats st;
+	struct outbox_counters oc;
 
 	store_stats(&st);
+	outbox_counters(&oc);
 	reply_json(r, 200,
-		   json_pack("{s:I, s:I, s:I, s:I}", "commits", (json_int_t)st.commits, "jobs",
-			     (json_int_t)st.jobs, "work_us", (json_int_t)st.work_us, "sync_us",
-			     (json_int_t)st.sync_us));
+		   json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "commits",
+			     (json_int_t)st.commits, "jobs", (json_int_t)st.jobs, "work_us",
+			     (json_int_t)st.work_us, "sync_us", (json_int_t)st.sync_us, "outbox",
+			     "claimed", (json_int_t)oc.claimed, "delivered",
+			     (json_int_t)oc.delivered, "retried", (json_int_t)oc.retried, "failed",
+			     (json_int_t)oc.failed));
 }
 
 void http_test_fail_writes(struct req *r)

@@ -20,6 +20,7 @@ struct authd_keys {
 	uint8_t csrf[KEYS_LEN];	    /* HMAC key deriving CSRF tokens from sessions */
 	uint8_t subjects[KEYS_LEN]; /* HMAC key of throttle subjects (unknown emails) */
 	uint8_t device[KEYS_LEN];   /* HMAC key of device cookies */
+	uint8_t outbox[KEYS_LEN];   /* AES-256-GCM for queued messages at rest */
 };
 
 /*

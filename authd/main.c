@@ -9,6 +9,7 @@
 #include "geoip.h"
 #include "http.h"
 #include "keys.h"
+#include "outbox.h"
 #include <log.h>
 #include "password.h"
 #include "server.h"
@@ -224,6 +225,8 @@ int main(int argc, char **argv)
 	if (geoip_open(srv.cfg.geoip_db) != 0)
 		goto out;
 	factor_setup();
+	if (outbox_setup(&srv.cfg, srv.keys.outbox) != 0)
+		goto out;
 	password_setup(srv.keys.pepper, (struct password_cost){srv.cfg.argon2_m_kib,
 							       srv.cfg.argon2_t, srv.cfg.argon2_p});
 	if (password_init_dummy() != 0) {
@@ -242,6 +245,7 @@ int main(int argc, char **argv)
 out:
 	store_close();
 	geoip_close();
+	outbox_release();
 	session_csrf_free();
 	keys_release(&srv.keys);
 	return rc;

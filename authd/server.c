@@ -11,6 +11,8 @@
 #include "async.h"
 #include "cluster.h"
 #include "http.h"
+#include "notify.h"
+#include "outbox.h"
 #include "sweep.h"
 
 #include <log.h>
@@ -764,6 +766,7 @@ static lws_sorted_usec_list_t heartbeat;
 
 static void beat(lws_sorted_usec_list_t *sul)
 {
+	outbox_beat();
 	if (context)
 		lws_sul_schedule(context, 0, sul, beat, HEARTBEAT_US);
 }
@@ -845,7 +848,10 @@ int server_run(void)
 		return -1;
 	}
 	lws_sul_schedule(context, 0, &heartbeat, beat, HEARTBEAT_US);
+	notify_setup(&srv.cfg, server_public_url());
 	sweep_start(context, srv.cfg.session_idle_s);
+	if (outbox_start(context) != 0)
+		stopping = 1;
 	cluster_start(context);
 	ws_device_start(context);
 	log_info("listening on %s:%d (workers=%u, test_clock=%s)", srv.cfg.listen_addr,
@@ -874,6 +880,7 @@ int server_run(void)
 	 * destroyed; then close the connections, so finished jobs find their
 	 * requests gone; then run what completed (a job submitted now completes
 	 * at once with an error). */
+	outbox_stop(); /* settles what it delivered while the store runs */
 	async_stop();
 	store_stop();
 	wake_enabled = 0;

@@ -642,7 +642,6 @@ static int link_txn(struct job *job, struct store_txn *txn)
 	struct link_job *j = (struct link_job *)job;
 	struct push_link link;
 	struct account a;
-	struct security_event e = {.at = j->now, .kind = EVENT_DEVICE_LINKED};
 	unsigned n = 0;
 	int rc;
 
@@ -675,12 +674,10 @@ static int link_txn(struct job *job, struct store_txn *txn)
 	j->dev.last_seen = j->now;
 	snprintf(j->dev.last_ip, sizeof(j->dev.last_ip), "%s", j->ip);
 	snprintf(j->dev.last_location, sizeof(j->dev.last_location), "%s", j->location);
-	memcpy(e.account_id, j->ref.account_id, AUTHD_ID_LEN);
-	snprintf(e.ip, sizeof(e.ip), "%s", j->ip);
 	if ((rc = store_device_put(txn, &j->dev)) != 0 ||
 	    (rc = store_link_put(txn, &j->ref, &link)) != 0)
 		goto out;
-	rc = store_event_add(txn, &e);
+	rc = factor_event(txn, j->ref.account_id, EVENT_DEVICE_LINKED, j->now, j->ip);
 out:
 	OPENSSL_cleanse(&link, sizeof(link));
 	return rc;

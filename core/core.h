@@ -172,6 +172,10 @@ int64_t core_outbox_backoff(unsigned attempts);
 /* Claims m for a delivery lasting until `until`: one attempt more, due
  * again at the lease's end. */
 void core_outbox_claim(struct outbox_msg *m, int64_t until);
+/* Hands a claimed message back undelivered (its node is stopping, or its
+ * lease is too short for another try): due at now, the attempt not
+ * counted. */
+void core_outbox_release(struct outbox_msg *m, int64_t now);
 /* Settles a claimed message after a delivery with outcome o at now: sent
  * (done, text erased), due again after a backoff, or failed (rejected, or
  * tried for OUTBOX_GIVE_UP_S or OUTBOX_ATTEMPTS_MAX times; text erased).

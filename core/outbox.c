@@ -26,6 +26,13 @@ void core_outbox_claim(struct outbox_msg *m, int64_t until)
 	m->next_at = until;
 }
 
+void core_outbox_release(struct outbox_msg *m, int64_t now)
+{
+	if (m->attempts > 0)
+		m->attempts--;
+	m->next_at = now;
+}
+
 static void finish(struct outbox_msg *m, enum outbox_state state, int64_t now)
 {
 	m->state = (uint8_t)state;

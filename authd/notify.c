@@ -1,0 +1,63 @@
+/*
+ * Security notifications (notify.h): which events send one, and the
+ * values their templates get.
+ */
+#include "notify.h"
+
+#include "geoip.h"
+#include "outbox.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static bool enabled;
+static char base_url[300];
+
+void notify_setup(const struct authd_config *c, const char *url)
+{
+	enabled = c->notify;
+	snprintf(base_url, sizeof(base_url), "%s", url);
+}
+
+void notify_time(int64_t t, char *out, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, size, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+int notify_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+		 enum security_event_kind kind, int64_t now, const char *ip)
+{
+	const char *name = core_event_name(kind);
+	struct account a;
+	char when[32], where[128];
+	int rc;
+
+	if (!enabled || !template_exists(name))
+		return 0;
+	if ((rc = store_account_get(txn, account_id, &a)) != 0)
+		return rc == STORE_E_NOTFOUND ? 0 : rc;
+	notify_time(now, when, sizeof(when));
+	geoip_locate(ip && ip[0] ? ip : "", where, sizeof(where));
+	const struct template_var vars[] = {
+	    {"email", a.email},	 {"time", when},	 {"ip", ip && ip[0] ? ip : "unknown"},
+	    {"location", where}, {"base_url", base_url},
+	};
+	const struct outbox_item it = {
+	    .channel = OUTBOX_EMAIL,
+	    .account_id = account_id,
+	    .to = a.email,
+	    .template_name = name,
+	    .vars = vars,
+	    .nvars = sizeof(vars) / sizeof(vars[0]),
+	    .now = now,
+	};
+
+	rc = outbox_queue(txn, &it);
+	memset(a.pw_hash, 0, sizeof(a.pw_hash));
+	return rc;
+}
