@@ -6,6 +6,8 @@
  * the client IP; throttled subjects get 429 with Retry-After before any
  * password work is spent on them.
  */
+#include "client.h"
+#include "notify.h"
 #include "http.h"
 
 #include "flow.h"
@@ -101,6 +103,9 @@ struct login_flow {
 	size_t prefix_len;
 	bool has_device;
 	struct device_cookie device; /* as shown; verified in the read */
+	bool browser_known;	     /* it was valid for the account */
+	uint64_t net;		     /* client_net() of the prefix */
+	char browser[96];
 	/* The delay's subject (client or unknown email) and, for an account,
 	 * its account-wide hourly cap ('a'), as read and as written. */
 	uint8_t subject[THROTTLE_KEY_LEN], acct_key[THROTTLE_KEY_LEN];
@@ -145,8 +150,9 @@ static int login_read(struct flow *f, struct store_txn *txn)
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
 			return rc;
 	}
-	if (j->known && j->has_device &&
-	    session_device_verify(&j->device, j->account_id, j->phc, f->now))
+	j->browser_known = j->known && j->has_device &&
+			   session_device_verify(&j->device, j->account_id, j->phc, f->now);
+	if (j->browser_known)
 		throttle_key_device(j->subject, srv.keys.subjects, j->account_id, j->device.nonce);
 	else
 		throttle_key_client(j->subject, srv.keys.subjects, j->acct_key + 1, j->prefix,
@@ -292,6 +298,10 @@ static int login_write(struct flow *f, struct store_txn *txn)
 	}
 	if (l->verdict != CORE_OK)
 		return 0;
+	/* A right password from a new place is told to the owner, whatever
+	 * the second factor then says: someone else may know the password. */
+	if ((rc = notify_place(txn, id, j->net, j->browser_known, f->now, f->ip, j->browser)) != 0)
+		return rc;
 	if (l->second_factor)
 		return store_login_put(txn, &j->token.ref, &l->login);
 	return store_session_put(txn, &j->token.ref, &l->session);
@@ -407,6 +417,8 @@ void http_login_start(struct req *r)
 	j->pw_len = plen;
 	json_wipe_decref(body);
 	j->prefix_len = proxy_ip_prefix(r->ip, j->prefix);
+	j->net = client_net(srv.keys.subjects, j->prefix, j->prefix_len);
+	client_of(r, j->browser, sizeof(j->browser));
 	j->has_device = session_device_of(r, &j->device);
 	j->read_seq = throttle_seq();
 	flow_start(&j->f, &login_ops, r);

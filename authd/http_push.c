@@ -23,6 +23,7 @@
 #include "session.h"
 #include "wake.h"
 #include "ws_device.h"
+#include "client.h"
 
 #include <log.h>
 #include <push.h>
@@ -40,46 +41,6 @@ _Static_assert(CONFIG_PUSH_TTL_DEFAULT == PUSH_TTL_DEFAULT && CONFIG_PUSH_TTL_MA
 #define WAIT_DEFAULT_S 25
 #define WAIT_MAX_S     60
 
-/* --- what the login page's browser is ------------------------------------------------ */
-
-/* A short name of the browser and the OS from a User-Agent, or "unknown". */
-static void user_agent_names(const char *ua, char *browser, size_t bsize, char *os, size_t osize)
-{
-	static const struct {
-		const char *token, *name;
-	} browsers[] =
-	    {
-		{"Edg/", "Edge"},      {"OPR/", "Opera"},     {"Firefox/", "Firefox"},
-		{"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
-	    },
-	  systems[] = {
-	      {"Android", "Android"}, {"iPhone", "iOS"},     {"iPad", "iPadOS"},
-	      {"Windows", "Windows"}, {"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"},
-	      {"Linux", "Linux"},
-	  };
-
-	snprintf(browser, bsize, "unknown");
-	snprintf(os, osize, "unknown");
-	for (size_t i = 0; i < sizeof(browsers) / sizeof(browsers[0]); i++) {
-		const char *p = strstr(ua, browsers[i].token);
-
-		if (p) {
-			/* The major version: digits after the token, at most 4. */
-			const char *v = p + strlen(browsers[i].token);
-			size_t n = strspn(v, "0123456789");
-
-			snprintf(browser, bsize, "%s%s%.*s", browsers[i].name, n ? " " : "",
-				 (int)(n > 4 ? 4 : n), v);
-			break;
-		}
-	}
-	for (size_t i = 0; i < sizeof(systems) / sizeof(systems[0]); i++)
-		if (strstr(ua, systems[i].token)) {
-			snprintf(os, osize, "%s", systems[i].name);
-			break;
-		}
-}
-
 static void context_of(struct req *r, struct push_context *ctx)
 {
 	char ua[256] = "";
@@ -89,7 +50,7 @@ static void context_of(struct req *r, struct push_context *ctx)
 		ua[0] = '\0';
 	snprintf(ctx->ip, sizeof(ctx->ip), "%s", r->ip);
 	geoip_locate(r->ip, ctx->location, sizeof(ctx->location));
-	user_agent_names(ua, ctx->browser, sizeof(ctx->browser), ctx->os, sizeof(ctx->os));
+	client_names(ua, ctx->browser, sizeof(ctx->browser), ctx->os, sizeof(ctx->os));
 	snprintf(ctx->application, sizeof(ctx->application), "%s", srv.cfg.issuer);
 }
 

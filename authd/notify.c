@@ -7,6 +7,7 @@
 #include "geoip.h"
 #include "outbox.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -29,23 +30,21 @@ void notify_time(int64_t t, char *out, size_t size)
 	strftime(out, size, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
-int notify_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
-		 enum security_event_kind kind, int64_t now, const char *ip)
+/* Queues template `name` to the account's email (read in txn). */
+static int queue_notice(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+			const char *name, int64_t now, const char *ip, const char *browser)
 {
-	const char *name = core_event_name(kind);
 	struct account a;
 	char when[32], where[128];
 	int rc;
 
-	if (!enabled || !template_exists(name))
-		return 0;
 	if ((rc = store_account_get(txn, account_id, &a)) != 0)
 		return rc == STORE_E_NOTFOUND ? 0 : rc;
 	notify_time(now, when, sizeof(when));
 	geoip_locate(ip && ip[0] ? ip : "", where, sizeof(where));
 	const struct template_var vars[] = {
-	    {"email", a.email},	 {"time", when},	 {"ip", ip && ip[0] ? ip : "unknown"},
-	    {"location", where}, {"base_url", base_url},
+	    {"email", a.email},	 {"time", when},       {"ip", ip && ip[0] ? ip : "unknown"},
+	    {"location", where}, {"browser", browser}, {"base_url", base_url},
 	};
 	const struct outbox_item it = {
 	    .channel = OUTBOX_EMAIL,
@@ -58,6 +57,33 @@ int notify_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 	};
 
 	rc = outbox_queue(txn, &it);
-	memset(a.pw_hash, 0, sizeof(a.pw_hash));
+	OPENSSL_cleanse(a.pw_hash, sizeof(a.pw_hash));
 	return rc;
+}
+
+int notify_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+		 enum security_event_kind kind, int64_t now, const char *ip)
+{
+	const char *name = core_event_name(kind);
+
+	if (!enabled || !template_exists(name))
+		return 0;
+	return queue_notice(txn, account_id, name, now, ip, "unknown");
+}
+
+int notify_place(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], uint64_t net,
+		 bool browser_known, int64_t now, const char *ip, const char *browser)
+{
+	struct places_rec p;
+	bool fresh, write;
+	int rc;
+
+	if (!enabled)
+		return 0;
+	if ((rc = store_places_get(txn, account_id, &p)) != 0)
+		return rc;
+	fresh = core_place_note(&p, net, browser_known, now, &write);
+	if (write && (rc = store_places_put(txn, account_id, &p)) != 0)
+		return rc;
+	return fresh ? queue_notice(txn, account_id, "new_location", now, ip, browser) : 0;
 }

@@ -24,6 +24,13 @@ void notify_setup(const struct authd_config *c, const char *base_url);
 int notify_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 		 enum security_event_kind kind, int64_t now, const char *ip);
 
+/* Queues the "new sign-in" notice when a right password comes from a
+ * network or a browser the account has not used lately (the place is
+ * noted in txn either way; core_place_note decides). net is
+ * client_net() of the client's prefix. 0 or STORE_E_*. */
+int notify_place(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], uint64_t net,
+		 bool browser_known, int64_t now, const char *ip, const char *browser);
+
 /* Formats t as "2026-12-06 13:45 UTC" into out. */
 void notify_time(int64_t t, char *out, size_t size);
 

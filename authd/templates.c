@@ -170,8 +170,11 @@ static int append(char *out, size_t size, size_t *len, const char *s, size_t n, 
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		char ch = s[i];
 
-		out[(*len)++] = clean && (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+		if (clean && (c < 0x20 || c == 0x7f))
+			ch = ' ';
+		out[(*len)++] = ch;
 	}
 	out[*len] = '\0';
 	return 0;

@@ -130,6 +130,32 @@ struct security_event {
 const char *core_event_name(enum security_event_kind k);
 enum security_event_kind core_event_parse(const char *name);
 
+/* --- where an account signs in from ---------------------------------------------- */
+
+/*
+ * The networks an account signed in from lately (keyed hashes of their
+ * address prefix, /24 or /64), so that a sign-in from a new one, or from a
+ * browser it does not recognise, can be told to its owner.
+ */
+#define PLACES_MAX	16
+#define PLACE_REFRESH_S 86400 /* a known network's time is written at most daily */
+
+struct places_rec {
+	uint8_t n;
+	uint64_t net[PLACES_MAX];
+	int64_t seen[PLACES_MAX];
+};
+
+/*
+ * Notes a right password from network `net`, in a browser recognised or
+ * not. Returns true when that is a new place (a network not among the
+ * last PLACES_MAX, or a browser not recognised), never for the account's
+ * first sign-in (nothing to compare with). Sets *write when p changed
+ * enough to be stored (a new network; a known one's time, daily).
+ */
+bool core_place_note(struct places_rec *p, uint64_t net, bool browser_known, int64_t now,
+		     bool *write);
+
 /* --- the outbox ------------------------------------------------------------------ */
 
 /*

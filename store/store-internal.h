@@ -87,6 +87,10 @@ struct store_engine_ops {
 				struct push_account *a);
 	int (*push_account_put)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 				const struct push_account *a);
+	int (*places_get)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  struct places_rec *p);
+	int (*places_put)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  const struct places_rec *p);
 	int (*notify)(struct store_txn *t, const char *note); /* NULL: never shared */
 	int (*event_add)(struct store_txn *t, const struct security_event *e);
 	int (*events_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -354,6 +354,18 @@ int store_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_I
 	return t->ops->push_account_put(t, account_id, a);
 }
 
+int store_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     struct places_rec *p)
+{
+	return t->ops->places_get(t, account_id, p);
+}
+
+int store_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     const struct places_rec *p)
+{
+	return t->ops->places_put(t, account_id, p);
+}
+
 int store_outbox_add(struct store_txn *t, const struct outbox_msg *m)
 {
 	return t->ops->outbox_add(t, m);

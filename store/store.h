@@ -281,6 +281,12 @@ int store_push_account_get(struct store_txn *t, const uint8_t account_id[AUTHD_I
 int store_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			   const struct push_account *a);
 
+/* Where an account signed in from lately (a zeroed record when none). */
+int store_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     struct places_rec *p);
+int store_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     const struct places_rec *p);
+
 /*
  * Sends `note` (printable ASCII, at most STORE_NOTE_MAX bytes) to the other
  * nodes sharing the store when t commits, and not at all when it does not:

@@ -1164,3 +1164,55 @@ int lmdb_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID
 		AUTHD_BUG("push account record size");
 	return cluster_put(lmdb_of(t), account_id, KIND_PUSH, NULL, &w);
 }
+
+/* --- where an account signs in from ------------------------------------------------- */
+
+#define PLACES_LEN (1 + 1 + 16 * PLACES_MAX)
+
+int lmdb_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    struct places_rec *out)
+{
+	MDB_val v;
+	struct places_rec p;
+	struct pack r;
+	int rc = cluster_get(lmdb_of(t), account_id, KIND_PLACES, NULL, &v);
+
+	memset(&p, 0, sizeof(p));
+	if (rc == STORE_E_NOTFOUND) {
+		*out = p;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	r = reader(&v);
+	if (get_u8(&r) != REC_V1)
+		return STORE_E_CORRUPT;
+	p.n = get_u8(&r);
+	if (p.n > PLACES_MAX)
+		return STORE_E_CORRUPT;
+	for (int i = 0; i < p.n; i++) {
+		p.net[i] = (uint64_t)get_i64(&r);
+		p.seen[i] = get_i64(&r);
+	}
+	if ((rc = finish_read(&r)) == 0)
+		*out = p;
+	return rc;
+}
+
+int lmdb_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    const struct places_rec *p)
+{
+	uint8_t buf[PLACES_LEN];
+	struct pack w = {buf, 0, sizeof(buf), false};
+	uint8_t n = p->n > PLACES_MAX ? PLACES_MAX : p->n;
+
+	put_u8(&w, REC_V1);
+	put_u8(&w, n);
+	for (int i = 0; i < n; i++) {
+		put_i64(&w, (int64_t)p->net[i]);
+		put_i64(&w, p->seen[i]);
+	}
+	if (w.bad)
+		AUTHD_BUG("places record size");
+	return cluster_put(lmdb_of(t), account_id, KIND_PLACES, NULL, &w);
+}

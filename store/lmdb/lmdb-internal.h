@@ -20,7 +20,7 @@ enum lmdb_db {
 	 * session, 'L' || SHA-256(login id)[0..16) pending second-factor login,
 	 * 'K' || SHA-256(link secret)[0..16) device link offer, 'D' || device id
 	 * linked device, 'H' || challenge id push challenge, 'P' the account's
-	 * push history. */
+	 * push history, 'N' where it signed in from lately. */
 	DB_CLUSTER,
 	DB_BACKUP,	/* account id -> backup-code hashes (rarely written: kept out
 			 * of the cluster, whose pages every login step writes) */
@@ -66,6 +66,7 @@ enum cluster_kind {
 	KIND_PUSH = 'P',
 	KIND_LINK = 'K',
 	KIND_LOGIN = 'L',
+	KIND_PLACES = 'N',
 	KIND_SESSION = 'S',
 	KIND_TOTP = 'T',
 };
@@ -145,6 +146,10 @@ int lmdb_event_add(struct store_txn *t, const struct security_event *e);
 int lmdb_event_decode(const MDB_val *k, const MDB_val *v, struct security_event *e);
 int lmdb_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], size_t limit,
 		     int (*fn)(void *arg, const struct security_event *e), void *arg);
+int lmdb_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    struct places_rec *p);
+int lmdb_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    const struct places_rec *p);
 int lmdb_outbox_add(struct store_txn *t, const struct outbox_msg *m);
 int lmdb_outbox_claim(struct store_txn *t, int64_t now, int64_t until, size_t limit,
 		      int (*fn)(void *arg, const struct outbox_msg *m), void *arg);

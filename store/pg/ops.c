@@ -208,6 +208,12 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "$5::bigint) ON CONFLICT (account_id) DO UPDATE SET sent = "
 	 "EXCLUDED.sent, pos = EXCLUDED.pos, denials = EXCLUDED.denials, "
 	 "paused_at = EXCLUDED.paused_at"},
+    [ST_PLACES_GET] = {"places_get",
+		       "SELECT nets, seen FROM known_places WHERE account_id = $1::bytea"},
+    [ST_PLACES_PUT] = {"places_put",
+		       "INSERT INTO known_places (account_id, nets, seen) VALUES ($1::bytea, "
+		       "$2::bigint[], $3::bigint[]) ON CONFLICT (account_id) DO UPDATE SET nets "
+		       "= EXCLUDED.nets, seen = EXCLUDED.seen"},
     [ST_OUTBOX_ADD] = {"outbox_add",
 		       "INSERT INTO outbox (" OUTBOX_COLS ") VALUES ($1::bytea, $2::bytea, "
 		       "$3::smallint, $4::smallint, $5::integer, $6::bigint, $7::bigint, "
@@ -1102,6 +1108,57 @@ int pg_totp_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
 	forget_totp(t, account_id);
 	param(&p, account_id, AUTHD_ID_LEN);
 	return run(t, ST_TOTP_DEL, &p);
+}
+
+/* --- where an account signs in from ------------------------------------------------ */
+
+int pg_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		  struct places_rec *out)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct places_rec pl;
+	int64_t nets[PLACES_MAX];
+	struct row r;
+	size_t n, m;
+	int rc;
+
+	memset(&pl, 0, sizeof(pl));
+	param(&p, account_id, AUTHD_ID_LEN);
+	rc = get_one(t, ST_PLACES_GET, &p, &res);
+	if (rc == STORE_E_NOTFOUND) {
+		*out = pl;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	r = (struct row){res, 0, false};
+	n = col_i64_array(&r, 0, nets, PLACES_MAX);
+	m = col_i64_array(&r, 1, pl.seen, PLACES_MAX);
+	pg_clear(res);
+	if (r.bad || n != m)
+		return corrupt("known places");
+	for (size_t i = 0; i < n; i++)
+		pl.net[i] = (uint64_t)nets[i];
+	pl.n = (uint8_t)n;
+	*out = pl;
+	return 0;
+}
+
+int pg_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		  const struct places_rec *pl)
+{
+	struct pg_params p = {0};
+	uint8_t nets_buf[ARRAY_BYTES(PLACES_MAX)], seen_buf[ARRAY_BYTES(PLACES_MAX)];
+	int64_t nets[PLACES_MAX];
+	size_t n = pl->n > PLACES_MAX ? PLACES_MAX : pl->n;
+
+	for (size_t i = 0; i < n; i++)
+		nets[i] = (int64_t)pl->net[i];
+	param(&p, account_id, AUTHD_ID_LEN);
+	param(&p, nets_buf, encode_i64_array(nets_buf, nets, n));
+	param(&p, seen_buf, encode_i64_array(seen_buf, pl->seen, n));
+	return run(t, ST_PLACES_PUT, &p);
 }
 
 /* --- the outbox ---------------------------------------------------------------------- */

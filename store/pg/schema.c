@@ -187,9 +187,9 @@ static const char schema_v4[] =
     "ALTER TABLE devices ADD COLUMN wake_token text NOT NULL DEFAULT '';";
 
 /*
- * Version 5: the outbox. Any node claims due messages with FOR UPDATE SKIP
- * LOCKED (outbox_due finds them); the text stays sealed and is erased once
- * the message is done; outbox_done is the sweeper's order.
+ * Version 5: the outbox, and where accounts sign in from (known_places). Any node claims due
+ * messages with FOR UPDATE SKIP LOCKED (outbox_due finds them); the text stays sealed and is erased
+ * once the message is done; outbox_done is the sweeper's order.
  */
 static const char schema_v5[] =
     "CREATE TABLE outbox ("
@@ -204,7 +204,12 @@ static const char schema_v5[] =
     "  sealed bytea NOT NULL"	 /* recipient, subject, text: sealed; empty once done */
     ");"
     "CREATE INDEX outbox_due ON outbox (next_at) WHERE state = 1;"
-    "CREATE INDEX outbox_done ON outbox (done_at) WHERE state <> 1;";
+    "CREATE INDEX outbox_done ON outbox (done_at) WHERE state <> 1;"
+    "CREATE TABLE known_places ("
+    "  account_id bytea PRIMARY KEY,"
+    "  nets bigint[] NOT NULL," /* keyed hashes of address prefixes the account signed in from */
+    "  seen bigint[] NOT NULL"	/* when each was last seen */
+    ");";
 
 /* migrations[v] brings a schema of version v to v + 1. */
 static const char *const migrations[PG_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3,

@@ -97,6 +97,50 @@ class Smtp(OwnAuthd, unittest.TestCase):
                           "A device was removed from your account"])
         ws.close()
 
+    def test_new_place_notice(self):
+        e = email()
+        self.a.signup(e)
+        firefox = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 "
+                                 "Firefox/128.0"}
+
+        def login(ip, cookie=None):
+            h = dict(firefox)
+            if cookie:
+                h["Cookie"] = cookie
+            r = self.a.post("/1/login", {"email": e, "password": PASSWORD}, headers=h,
+                            source_ip=ip)
+            self.assertEqual(r.status, 200, r)
+            return r.set_cookie("__Host-authd_device").split(";")[0]
+
+        # The first sign-in has nothing to compare with: no notice.
+        cookie = login("127.61.1.2")
+        time.sleep(0.5)
+        self.assertEqual(self.SMTP.to(e), [])
+        # The same browser (its cookie) on the same network: known.
+        login("127.61.1.3", cookie)
+        # Another browser (no cookie) on that network: a notice.
+        login("127.61.1.4")
+        [m] = self.SMTP.wait_for(e)
+        self.assertEqual(m["subject"], "New sign-in to your account")
+        self.assertIn("127.61.1.4", m["body"])
+        self.assertIn("Firefox 128 on Linux", m["body"])
+        self.assertIn("If it was not you", m["body"])
+        self.assertNotIn(PASSWORD.encode(), m["raw"])
+        self.assertNotIn(cookie.split("=", 1)[1].encode(), m["raw"])
+        # The known browser on a new network: a notice; then it is known.
+        login("127.62.9.9", cookie)
+        self.assertEqual(len(self.SMTP.wait_for(e, 2)), 2)
+        self.assertIn("127.62.9.9", self.SMTP.to(e)[1]["body"])
+        login("127.62.9.10", cookie)
+        time.sleep(0.5)
+        self.assertEqual(len(self.SMTP.to(e)), 2)
+        # A wrong password from anywhere tells nothing.
+        r = self.a.post("/1/login", {"email": e, "password": "not the password"},
+                        source_ip="127.63.1.1")
+        self.assertEqual(r.status, 401)
+        time.sleep(0.5)
+        self.assertEqual(len(self.SMTP.to(e)), 2)
+
     def test_no_notice_without_a_change(self):
         e = email()
         self.a.signup(e)
@@ -202,18 +246,25 @@ class TwoNodes(unittest.TestCase):
                 change_password(node, e)
                 change_password(node, e, NEW_PASSWORD, PASSWORD)
             # Both nodes tried while the server was down; then both claim
-            # the backlog (80 messages) at once.
+            # the backlog at once: for each person two password notices
+            # and one new sign-in (the second login, from a browser that
+            # showed no cookie), 120 messages.
             self.assertTrue(wait_until(
                 lambda: all(stats(n)["retried"] >= 1 for n in c.nodes)))
             smtp.start()
             c.advance(3600)
             for e in people:
-                self.assertEqual(len(smtp.wait_for(e, 2)), 2, e)
+                self.assertEqual(len(smtp.wait_for(e, 3)), 3, e)
             time.sleep(1)
             for e in people:
-                self.assertEqual(len(smtp.to(e)), 2, e)
+                self.assertEqual(sorted(m["subject"] for m in smtp.to(e)),
+                                 ["New sign-in to your account", "Your password was changed",
+                                  "Your password was changed"], e)
+            ids = [m["message_id"] for m in smtp.messages]
+            self.assertEqual(len(ids), 120)
+            self.assertEqual(len(set(ids)), 120)
             delivered = [stats(n)["delivered"] for n in c.nodes]
-            self.assertEqual(sum(delivered), 80)
+            self.assertEqual(sum(delivered), 120)
             self.assertTrue(all(d > 0 for d in delivered), delivered)
         finally:
             reports = c.stop()

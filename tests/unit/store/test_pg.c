@@ -52,10 +52,10 @@ static void test_schema_versions(void **state)
 	assert_int_equal(store_migrate(&o), -1);
 	/* A version 1 schema (as before devices) is refused, then upgraded. */
 	assert_int_equal(
-	    unit_sql(
-		"DROP TABLE devices; DROP TABLE device_links; DROP TABLE push_challenges; "
-		"DROP TABLE push_accounts; DROP TABLE outbox; UPDATE authd_schema SET version = 1",
-		NULL, 0),
+	    unit_sql("DROP TABLE devices; DROP TABLE device_links; DROP TABLE push_challenges; "
+		     "DROP TABLE push_accounts; DROP TABLE outbox; DROP TABLE known_places; UPDATE "
+		     "authd_schema SET version = 1",
+		     NULL, 0),
 	    0);
 	assert_int_equal(store_open(&o), -1);
 	assert_int_equal(store_migrate(&o), 0);
@@ -64,7 +64,7 @@ static void test_schema_versions(void **state)
 	    0);
 	assert_string_equal(out, "1 5");
 	assert_int_equal(unit_sql("SELECT count(*) FROM devices, device_links, push_challenges, "
-				  "push_accounts, outbox",
+				  "push_accounts, outbox, known_places",
 				  out, sizeof(out)),
 			 0);
 	assert_string_equal(out, "0");
