@@ -59,6 +59,7 @@ static const struct api_error_info table[E__COUNT] = {
     [E_INTERNAL] = {500, "internal_error", "internal error"},
     [E_FORBIDDEN] = {403, "forbidden", "not allowed for this principal"},
     [E_DEVICE_NOT_FOUND] = {404, "device_not_found", "no such device on this account"},
+    [E_SESSION_NOT_FOUND] = {404, "session_not_found", "no such session on this account"},
     [E_UNSUPPORTED_SUBPROTOCOL] = {400, "unsupported_subprotocol",
 				   "this websocket needs the subprotocol authd-device.v1"},
     [E_FORBIDDEN_ORIGIN] = {403, "forbidden_origin", "websocket from a foreign origin"},

@@ -105,7 +105,7 @@ struct login_flow {
 	struct device_cookie device; /* as shown; verified in the read */
 	bool browser_known;	     /* it was valid for the account */
 	uint64_t net;		     /* client_net() of the prefix */
-	char browser[96];
+	char browser[SESSION_BROWSER_MAX + 1];
 	/* The delay's subject (client or unknown email) and, for an account,
 	 * its account-wide hourly cap ('a'), as read and as written. */
 	uint8_t subject[THROTTLE_KEY_LEN], acct_key[THROTTLE_KEY_LEN];
@@ -304,6 +304,7 @@ static int login_write(struct flow *f, struct store_txn *txn)
 		return rc;
 	if (l->second_factor)
 		return store_login_put(txn, &j->token.ref, &l->login);
+	session_set_client(&l->session, f->ip, j->browser);
 	return store_session_put(txn, &j->token.ref, &l->session);
 }
 
@@ -430,6 +431,7 @@ struct second_flow {
 	struct flow f;
 	enum core_method method;
 	char ip[48];
+	char browser[SESSION_BROWSER_MAX + 1];
 	struct token_ref login;
 	char code[64];
 	size_t code_len;
@@ -541,7 +543,7 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 		return 0;
 	if ((rc = store_account_get(txn, id, &a)) != 0)
 		return rc;
-	rc = session_issue(txn, &j->token.ref, &a, AAL_SECOND_FACTOR, f->now);
+	rc = session_issue(txn, &j->token.ref, &a, AAL_SECOND_FACTOR, f->now, f->ip, j->browser);
 	OPENSSL_cleanse(&a, sizeof(a));
 	return rc;
 }
@@ -706,6 +708,7 @@ static void second_step(struct req *r, enum core_method method)
 	memcpy(j->code, code, j->code_len);
 	j->method = method;
 	snprintf(j->ip, sizeof(j->ip), "%s", r->ip);
+	client_of(r, j->browser, sizeof(j->browser));
 	token_new(&j->token, j->login.account_id);
 	/* second_txn reads the pending login first (store.h's job.first). */
 	j->f.write_first = STORE_FIRST_LOGIN;

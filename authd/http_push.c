@@ -298,7 +298,8 @@ struct waiter {
 	lws_dll2_t list; /* in waiters */
 	lws_sorted_usec_list_t sul;
 	struct token_ref login;
-	char ip[48];	     /* the page's address */
+	char ip[48]; /* the page's address */
+	char browser[SESSION_BROWSER_MAX + 1];
 	uint64_t req_id;     /* for the log */
 	int64_t deadline_us; /* monotonic; INT64_MAX: until the login ends */
 	bool busy;	     /* a job runs for it */
@@ -398,7 +399,7 @@ static int claim_txn(struct job *job, struct store_txn *txn)
 	    (rc = factor_hist_write(txn, w->login.account_id, &hist, now, w->ip)) != 0 ||
 	    (rc = store_account_get(txn, w->login.account_id, &a)) != 0)
 		return rc;
-	rc = session_issue(txn, &w->token.ref, &a, AAL_SECOND_FACTOR, now);
+	rc = session_issue(txn, &w->token.ref, &a, AAL_SECOND_FACTOR, now, w->ip, w->browser);
 	OPENSSL_cleanse(&a, sizeof(a));
 	w->claimed = rc == 0;
 	return rc;
@@ -534,7 +535,7 @@ static void look(struct waiter *w)
 }
 
 int push_wait_start(const struct push_wait_sink *sink, void *owner, const struct token_ref *login,
-		    const char *ip, uint64_t req_id, int64_t timeout_s)
+		    const char *ip, const char *browser, uint64_t req_id, int64_t timeout_s)
 {
 	struct waiter *w = calloc(1, sizeof(*w));
 
@@ -544,6 +545,7 @@ int push_wait_start(const struct push_wait_sink *sink, void *owner, const struct
 	w->owner = owner;
 	w->login = *login;
 	snprintf(w->ip, sizeof(w->ip), "%s", ip);
+	snprintf(w->browser, sizeof(w->browser), "%s", browser);
 	w->req_id = req_id;
 	w->deadline_us = timeout_s < 0 ? INT64_MAX : lws_now_usecs() + timeout_s * LWS_US_PER_SEC;
 	lws_dll2_add_tail(&w->list, &waiters);
@@ -643,7 +645,10 @@ void http_login_wait(struct req *r)
 	}
 	if (!login_or_reply(r, body, &login))
 		return;
-	if (push_wait_start(&req_sink, r, &login, r->ip, r->id, timeout) != 0)
+	char browser[SESSION_BROWSER_MAX + 1];
+
+	client_of(r, browser, sizeof(browser));
+	if (push_wait_start(&req_sink, r, &login, r->ip, browser, r->id, timeout) != 0)
 		reply_error(r, E_OVERLOADED);
 	OPENSSL_cleanse(&login, sizeof(login));
 }

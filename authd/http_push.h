@@ -33,11 +33,11 @@ struct push_wait_sink {
 	void (*finish)(void *owner, const char *state, struct new_token *token, enum api_error err);
 };
 
-/* Starts waiting for the pending login's answer for a page at ip (req_id
+/* Starts waiting for the pending login's answer for a page at ip in browser (req_id
  * for the log); timeout_s < 0 waits until the login ends. 0, or -1 when
  * out of memory (nothing held). */
 int push_wait_start(const struct push_wait_sink *sink, void *owner, const struct token_ref *login,
-		    const char *ip, uint64_t req_id, int64_t timeout_s);
+		    const char *ip, const char *browser, uint64_t req_id, int64_t timeout_s);
 
 /* An answer for the pending login login_hash of the account was recorded
  * (on this node, or another's note says so): its waiting pages here look

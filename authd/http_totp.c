@@ -110,7 +110,9 @@ static int totp_write(struct flow *f, struct store_txn *txn)
 		if ((rc = store_account_get(txn, id, &a)) != 0 ||
 		    (rc = store_session_del_all(txn, id, NULL)) != 0)
 			goto out;
-		rc = session_issue(txn, &j->new_session.ref, &a, AAL_SECOND_FACTOR, f->now);
+		/* The same client goes on, under a new token. */
+		rc = session_issue(txn, &j->new_session.ref, &a, AAL_SECOND_FACTOR, f->now, f->ip,
+				   f->session.browser);
 		OPENSSL_cleanse(&a, sizeof(a));
 	}
 out:

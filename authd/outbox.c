@@ -221,9 +221,19 @@ static void thread_push(struct delivery *d)
 
 static void claim(void);
 
-static int settle_txn(struct job *job, struct store_txn *txn)
+/* Delivered or handed back, waiting for the next settlement job: one job
+ * settles every outcome that came back meanwhile (a job each would cost
+ * the writer as much as the logins that queued them). */
+static struct delivery *to_settle, **to_settle_tail = &to_settle;
+static bool settling;
+
+struct settle_job {
+	struct job job;
+	struct delivery *list;
+};
+
+static int settle_one(struct delivery *d, struct store_txn *txn)
 {
-	struct delivery *d = (struct delivery *)job;
 	int rc;
 
 	d->settled = d->msg;
@@ -240,17 +250,26 @@ static int settle_txn(struct job *job, struct store_txn *txn)
 	return rc;
 }
 
-static void settle_done(struct job *job)
+static int settle_txn(struct job *job, struct store_txn *txn)
 {
-	struct delivery *d = (struct delivery *)job;
+	int rc = 0;
+
+	for (struct delivery *d = ((struct settle_job *)job)->list; d && rc == 0; d = d->next)
+		rc = settle_one(d, txn);
+	return rc;
+}
+
+/* Counts and logs a settlement, and frees d. */
+static void settled(struct delivery *d, int store_rc)
+{
 	char id[2 * AUTHD_ID_LEN + 1];
 	const char *ch = d->msg.channel == OUTBOX_EMAIL ? "email" : "sms";
 
 	authd_hex(d->msg.id, sizeof(d->msg.id), id);
 	in_flight--;
-	if (job->store_rc != 0) {
+	if (store_rc != 0) {
 		/* The claim stands: the message is due again when its lease ends. */
-		log_warn("outbox: %s %s not settled: store error %d", ch, id, job->store_rc);
+		log_warn("outbox: %s %s not settled: store error %d", ch, id, store_rc);
 	} else if (d->lost) {
 		log_warn("outbox: %s %s: its claim ended before it was settled", ch, id);
 	} else if (d->outcome == OUTBOX_DELIVERED) {
@@ -267,21 +286,59 @@ static void settle_done(struct job *job)
 			 d->msg.attempts, (long long)(d->settled.next_at - d->settle_now), d->why);
 	}
 	delivery_free(d);
+}
+
+static void flush_settlements(bool force);
+
+static void settle_done(struct job *job)
+{
+	struct settle_job *sj = (struct settle_job *)job;
+
+	while (sj->list) {
+		struct delivery *d = sj->list;
+
+		sj->list = d->next;
+		settled(d, job->store_rc);
+	}
+	free(sj);
+	settling = false;
+	flush_settlements(false);
 	if (!stopping)
 		claim();
 }
 
-/* Back from the delivery thread (or handed back): settle it. */
+/* Starts a settlement job for what is waiting, unless one is under way
+ * (force: even then, when stopping, so that nothing delivered is left
+ * unsettled when the store stops). */
+static void flush_settlements(bool force)
+{
+	struct settle_job *sj;
+
+	if (to_settle == NULL || (settling && !force))
+		return;
+	if ((sj = calloc(1, sizeof(*sj))) == NULL)
+		return; /* the next outcome or the timer tries again */
+	sj->list = to_settle;
+	to_settle = NULL;
+	to_settle_tail = &to_settle;
+	settling = true;
+	sj->job.txn_work = settle_txn;
+	sj->job.done = settle_done;
+	/* It writes the rows it decides on (the claims it names). */
+	sj->job.decides_on_own_writes = true;
+	store_write(&sj->job);
+}
+
+/* Back from the delivery thread (or handed back): to be settled. */
 static void delivered_done(struct job *job)
 {
 	struct delivery *d = (struct delivery *)job;
 
 	d->settle_now = authd_now();
-	d->job.txn_work = settle_txn;
-	d->job.done = settle_done;
-	/* It writes the row it decides on (the claim it names). */
-	d->job.decides_on_own_writes = true;
-	store_write(&d->job);
+	d->next = NULL;
+	*to_settle_tail = d;
+	to_settle_tail = &d->next;
+	flush_settlements(false);
 }
 
 /* --- claiming (loop) ------------------------------------------------------------------ */
@@ -377,6 +434,7 @@ static void claim(void)
 static void on_timer(lws_sorted_usec_list_t *sul)
 {
 	(void)sul;
+	flush_settlements(false);
 	claim();
 	if (ctx && !stopping)
 		lws_sul_schedule(ctx, 0, &timer, on_timer, (lws_usec_t)poll_ms * 1000);
@@ -445,6 +503,7 @@ void outbox_stop(void)
 		d->outcome = 0;
 		delivered_done(&d->job);
 	}
+	flush_settlements(true);
 	running = false;
 	ctx = NULL;
 }

@@ -57,12 +57,19 @@ bool token_parse(const char *text, size_t len, struct token_ref *out)
 	return true;
 }
 
+void session_set_client(struct session *s, const char *ip, const char *browser)
+{
+	snprintf(s->ip, sizeof(s->ip), "%s", ip ? ip : "");
+	snprintf(s->browser, sizeof(s->browser), "%s", browser && browser[0] ? browser : "unknown");
+}
+
 int session_issue(struct store_txn *txn, const struct token_ref *ref, const struct account *a,
-		  enum aal aal, int64_t now)
+		  enum aal aal, int64_t now, const char *ip, const char *browser)
 {
 	struct session s;
 
 	core_session_new(&s, a, aal, now, factor_params());
+	session_set_client(&s, ip, browser);
 	return store_session_put(txn, ref, &s);
 }
 

@@ -31,10 +31,13 @@ bool token_parse(const char *text, size_t len, struct token_ref *out);
 
 /*
  * Writes a new session for account a (aal, second_factor_at) at ref in
- * txn. Returns 0 or STORE_E_*.
+ * txn, begun by a client at ip with browser (client.h's name). Returns 0
+ * or STORE_E_*.
  */
 int session_issue(struct store_txn *txn, const struct token_ref *ref, const struct account *a,
-		  enum aal aal, int64_t now);
+		  enum aal aal, int64_t now, const char *ip, const char *browser);
+/* Records who begins session s (ip, browser) in it. */
+void session_set_client(struct session *s, const char *ip, const char *browser);
 
 /* The CSRF token for a session (hex of HMAC(csrf key, token hash)). Loop
  * thread only. */

@@ -9,6 +9,7 @@
  */
 #include "ws_login_wait.h"
 
+#include "client.h"
 #include "http.h"
 #include "http_push.h"
 #include "server.h"
@@ -35,7 +36,8 @@ struct wait_conn {
 	unsigned refs;	 /* the waiter's holds */
 	bool started;	 /* the login id came */
 	char ip[48];
-	char *rx; /* the message spanning frames; NULL otherwise */
+	char browser[SESSION_BROWSER_MAX + 1]; /* the page's, from its upgrade request */
+	char *rx;			       /* the message spanning frames; NULL otherwise */
 	size_t rx_len;
 	struct ws_out out; /* what it has to say, then its close */
 	lws_sorted_usec_list_t deadline;
@@ -175,7 +177,7 @@ static void on_message(struct wait_conn *c, const char *text, size_t len)
 		send_text(c, "{\"state\":\"expired\"}", LWS_CLOSE_STATUS_NORMAL);
 		goto out;
 	}
-	if (push_wait_start(&ws_sink, c, &login, c->ip, 0, -1) != 0)
+	if (push_wait_start(&ws_sink, c, &login, c->ip, c->browser, 0, -1) != 0)
 		send_error(c, E_OVERLOADED, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION);
 	OPENSSL_cleanse(&login, sizeof(login));
 out:
@@ -240,6 +242,13 @@ int ws_login_wait_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 		pss->conn = c;
 		c->wsi = wsi;
 		server_client_ip(wsi, c->ip, sizeof(c->ip));
+		{
+			char ua[256] = "", os[32];
+
+			if (lws_hdr_copy(wsi, ua, sizeof(ua), WSI_TOKEN_HTTP_USER_AGENT) < 0)
+				ua[0] = '\0';
+			client_names(ua, c->browser, sizeof(c->browser), os, sizeof(os));
+		}
 		lws_sul_schedule(lws_get_context(wsi), 0, &c->deadline, deadline_passed,
 				 FIRST_DEADLINE_S * LWS_US_PER_SEC);
 		return 0;

@@ -51,6 +51,9 @@ struct org {
 
 enum aal { AAL_PASSWORD = 1, AAL_SECOND_FACTOR = 2 };
 
+#define SESSION_IP_MAX	    47
+#define SESSION_BROWSER_MAX 63
+
 struct session {
 	uint8_t account_id[AUTHD_ID_LEN];
 	uint8_t org_id[AUTHD_ID_LEN]; /* current organization */
@@ -59,6 +62,9 @@ struct session {
 	int64_t last_seen;
 	int64_t expires_at;	  /* absolute */
 	int64_t second_factor_at; /* last second-factor proof, 0 if none */
+	/* Who began it, for the account's list of its sessions. */
+	char ip[SESSION_IP_MAX + 1];
+	char browser[SESSION_BROWSER_MAX + 1]; /* "Firefox 128 on Linux", or "unknown" */
 };
 
 /* When the session ends: idle_s after it was last seen, or its absolute
@@ -599,6 +605,8 @@ enum policy_action {
 	ACT_DEVICE_LINK,   /* offer a link (QR code) to a new device */
 	ACT_DEVICES_READ,  /* list the account's devices, or one */
 	ACT_DEVICE_DELETE, /* remove a device */
+	ACT_SESSIONS_READ, /* list the account's sessions */
+	ACT_SESSION_END,   /* end one of them, or every other one */
 	ACT_TEST_HOOK,	   /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };

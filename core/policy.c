@@ -40,6 +40,11 @@ static const struct {
     [ACT_DEVICE_LINK] = {"device_link", NEED_RECENT_PROOF},
     [ACT_DEVICES_READ] = {"devices_read", NEED_SESSION},
     [ACT_DEVICE_DELETE] = {"device_delete", NEED_RECENT_PROOF},
+    /* Ending sessions is what the owner does on a suspicion: no fresh
+     * proof in the way (ending the owner's own takes nothing from them a
+     * password would not give back). */
+    [ACT_SESSIONS_READ] = {"sessions_read", NEED_SESSION},
+    [ACT_SESSION_END] = {"session_end", NEED_SESSION},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 

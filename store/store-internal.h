@@ -44,6 +44,10 @@ struct store_engine_ops {
 	int (*session_del)(struct store_txn *t, const struct token_ref *ref);
 	int (*session_del_all)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			       const struct token_ref *keep);
+	int (*sessions_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			     int (*fn)(void *arg, const struct token_ref *ref,
+				       const struct session *s),
+			     void *arg);
 	int (*login_get)(struct store_txn *t, const struct token_ref *ref, struct login *l);
 	int (*login_put)(struct store_txn *t, const struct token_ref *ref, const struct login *l);
 	int (*login_del)(struct store_txn *t, const struct token_ref *ref);

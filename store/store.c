@@ -354,6 +354,13 @@ int store_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_I
 	return t->ops->push_account_put(t, account_id, a);
 }
 
+int store_sessions_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			int (*fn)(void *arg, const struct token_ref *ref, const struct session *s),
+			void *arg)
+{
+	return t->ops->sessions_list(t, account_id, fn, arg);
+}
+
 int store_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		     struct places_rec *p)
 {

@@ -203,6 +203,14 @@ int store_session_del(struct store_txn *t, const struct token_ref *ref);
 int store_session_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			  const struct token_ref *keep);
 
+/* Calls fn for every session of the account (ended ones too: the caller
+ * decides what is over), with the reference it is filed under (on LMDB
+ * only the first 16 bytes of its hash, which every session operation
+ * takes). fn returns 0 to go on. 0, STORE_E_* or what fn returned. */
+int store_sessions_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			int (*fn)(void *arg, const struct token_ref *ref, const struct session *s),
+			void *arg);
+
 int store_login_get(struct store_txn *t, const struct token_ref *ref, struct login *l);
 int store_login_put(struct store_txn *t, const struct token_ref *ref, const struct login *l);
 int store_login_del(struct store_txn *t, const struct token_ref *ref);

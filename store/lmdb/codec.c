@@ -408,7 +408,11 @@ static int cluster_del_kind(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN]
 
 /* --- sessions -------------------------------------------------------------- */
 
-#define SESSION_LEN (1 + 2 * AUTHD_ID_LEN + 1 + 4 * 8)
+/* Version 2 adds who began the session (ip, browser); version 1 records
+ * read with both empty. */
+#define SESSION_V 2
+#define SESSION_LEN                                                                                \
+	(1 + 2 * AUTHD_ID_LEN + 1 + 4 * 8 + 2 + SESSION_IP_MAX + 2 + SESSION_BROWSER_MAX)
 
 int lmdb_session_get(struct store_txn *t, const struct token_ref *ref, struct session *out)
 {
@@ -417,12 +421,14 @@ int lmdb_session_get(struct store_txn *t, const struct token_ref *ref, struct se
 	struct session tmp;
 	struct session *s = &tmp;
 	struct pack r;
+	uint8_t version;
 	int rc = cluster_get(txn, ref->account_id, KIND_SESSION, ref->hash, &v);
 
 	if (rc != 0)
 		return rc;
 	r = reader(&v);
-	if (get_u8(&r) != REC_V1)
+	version = get_u8(&r);
+	if (version != REC_V1 && version != SESSION_V)
 		return STORE_E_CORRUPT;
 	get_bytes(&r, s->account_id, AUTHD_ID_LEN);
 	get_bytes(&r, s->org_id, AUTHD_ID_LEN);
@@ -431,10 +437,56 @@ int lmdb_session_get(struct store_txn *t, const struct token_ref *ref, struct se
 	s->last_seen = get_i64(&r);
 	s->expires_at = get_i64(&r);
 	s->second_factor_at = get_i64(&r);
+	s->ip[0] = s->browser[0] = '\0';
+	if (version == SESSION_V) {
+		get_str(&r, s->ip, sizeof(s->ip));
+		get_str(&r, s->browser, sizeof(s->browser));
+	}
 	if (memcmp(s->account_id, ref->account_id, AUTHD_ID_LEN) != 0)
 		return STORE_E_CORRUPT;
 	if ((rc = finish_read(&r)) == 0)
 		*out = tmp;
+	return rc;
+}
+
+struct session_refs {
+	struct token_ref refs[256];
+	size_t n;
+};
+
+static int session_ref_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct session_refs *c = arg;
+
+	(void)txn;
+	(void)v;
+	if (c->n < sizeof(c->refs) / sizeof(c->refs[0]) &&
+	    lmdb_cluster_key_kind(k, &c->refs[c->n]) == KIND_SESSION)
+		c->n++;
+	return 0;
+}
+
+int lmdb_sessions_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       int (*fn)(void *arg, const struct token_ref *ref, const struct session *s),
+		       void *arg)
+{
+	uint8_t prefix[CLUSTER_KEY_MAX];
+	size_t plen = cluster_key(prefix, account_id, KIND_SESSION, NULL);
+	struct session_refs *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (c == NULL)
+		return STORE_E_IO;
+	/* References first (the records are read by them, as a getter does);
+	 * an account has a few sessions, never hundreds. */
+	rc = lmdb_walk(lmdb_of(t), DB_CLUSTER, prefix, plen, plen, session_ref_one, c);
+	for (size_t i = 0; rc == 0 && i < c->n; i++) {
+		struct session s;
+
+		if ((rc = lmdb_session_get(t, &c->refs[i], &s)) == 0)
+			rc = fn(arg, &c->refs[i], &s);
+	}
+	free(c);
 	return rc;
 }
 
@@ -446,7 +498,7 @@ int lmdb_session_put(struct store_txn *t, const struct token_ref *ref, const str
 
 	if (memcmp(s->account_id, ref->account_id, AUTHD_ID_LEN) != 0)
 		AUTHD_BUG("session filed under another account");
-	put_u8(&w, REC_V1);
+	put_u8(&w, SESSION_V);
 	put_bytes(&w, s->account_id, AUTHD_ID_LEN);
 	put_bytes(&w, s->org_id, AUTHD_ID_LEN);
 	put_u8(&w, s->aal);
@@ -454,6 +506,8 @@ int lmdb_session_put(struct store_txn *t, const struct token_ref *ref, const str
 	put_i64(&w, s->last_seen);
 	put_i64(&w, s->expires_at);
 	put_i64(&w, s->second_factor_at);
+	put_str(&w, s->ip);
+	put_str(&w, s->browser);
 	if (w.bad)
 		AUTHD_BUG("session record size");
 	return cluster_put(txn, ref->account_id, KIND_SESSION, ref->hash, &w);

@@ -121,6 +121,9 @@ int lmdb_session_put(struct store_txn *t, const struct token_ref *ref, const str
 int lmdb_session_del(struct store_txn *t, const struct token_ref *ref);
 int lmdb_session_del_all(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			 const struct token_ref *keep);
+int lmdb_sessions_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       int (*fn)(void *arg, const struct token_ref *ref, const struct session *s),
+		       void *arg);
 int lmdb_login_get(struct store_txn *t, const struct token_ref *ref, struct login *l);
 int lmdb_login_put(struct store_txn *t, const struct token_ref *ref, const struct login *l);
 int lmdb_login_del(struct store_txn *t, const struct token_ref *ref);

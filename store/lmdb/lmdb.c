@@ -483,6 +483,7 @@ const struct store_engine_ops store_lmdb_engine = {
     .challenges_pending = lmdb_challenges_pending,
     .push_account_get = lmdb_push_account_get,
     .push_account_put = lmdb_push_account_put,
+    .sessions_list = lmdb_sessions_list,
     .places_get = lmdb_places_get,
     .places_put = lmdb_places_put,
     .outbox_add = lmdb_outbox_add,

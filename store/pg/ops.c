@@ -47,6 +47,7 @@
 	o ".id, " o ".account_id, " o ".channel, " o ".state, " o ".attempts, " o                  \
 	  ".created_at, " o ".next_at, " o ".done_at, " o ".sealed"
 #define OUTBOX_COLS    "id, account_id, channel, state, attempts, created_at, next_at, done_at, sealed"
+#define SESSION_NCOLS  8 /* a session's own columns before its cluster's */
 #define ACCOUNT_NCOLS  6
 #define TOTP_NCOLS     10
 #define THROTTLE_NCOLS 5
@@ -72,12 +73,13 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 		       "role = EXCLUDED.role"},
     [ST_SESSION_PUT] = {"session_put",
 			"INSERT INTO sessions (account_id, token_hash, org_id, aal, created_at, "
-			"last_seen, expires_at, second_factor_at) VALUES ($1::bytea, $2::bytea, "
-			"$3::bytea, $4::smallint, $5::bigint, $6::bigint, $7::bigint, $8::bigint) "
-			"ON CONFLICT (account_id, token_hash) DO UPDATE SET org_id = "
-			"EXCLUDED.org_id, aal = EXCLUDED.aal, created_at = EXCLUDED.created_at, "
-			"last_seen = EXCLUDED.last_seen, expires_at = EXCLUDED.expires_at, "
-			"second_factor_at = EXCLUDED.second_factor_at"},
+			"last_seen, expires_at, second_factor_at, ip, browser) VALUES ($1::bytea, "
+			"$2::bytea, $3::bytea, $4::smallint, $5::bigint, $6::bigint, $7::bigint, "
+			"$8::bigint, $9::text, $10::text) ON CONFLICT (account_id, token_hash) DO "
+			"UPDATE SET org_id = EXCLUDED.org_id, aal = EXCLUDED.aal, created_at = "
+			"EXCLUDED.created_at, last_seen = EXCLUDED.last_seen, expires_at = "
+			"EXCLUDED.expires_at, second_factor_at = EXCLUDED.second_factor_at, ip = "
+			"EXCLUDED.ip, browser = EXCLUDED.browser"},
     [ST_SESSION_DEL] = {"session_del", "DELETE FROM sessions WHERE account_id = $1::bytea AND "
 				       "token_hash = $2::bytea"},
     [ST_SESSION_DEL_ALL] = {"session_del_all", "DELETE FROM sessions WHERE account_id = $1::bytea"},
@@ -208,6 +210,11 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "$5::bigint) ON CONFLICT (account_id) DO UPDATE SET sent = "
 	 "EXCLUDED.sent, pos = EXCLUDED.pos, denials = EXCLUDED.denials, "
 	 "paused_at = EXCLUDED.paused_at"},
+    [ST_SESSIONS_LIST] =
+	{"sessions_list",
+	 "SELECT org_id, aal, created_at, last_seen, expires_at, second_factor_at, "
+	 "ip, browser, token_hash FROM sessions WHERE account_id = $1::bytea "
+	 "ORDER BY created_at, token_hash"},
     [ST_PLACES_GET] = {"places_get",
 		       "SELECT nets, seen FROM known_places WHERE account_id = $1::bytea"},
     [ST_PLACES_PUT] = {"places_put",
@@ -243,7 +250,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
      * login (a TOTP step does not need them). */
     [ST_SESSION_CLUSTER] = {"session_cluster",
 			    "SELECT s.org_id, s.aal, s.created_at, s.last_seen, s.expires_at, "
-			    "s.second_factor_at, " CLUSTER_COLS
+			    "s.second_factor_at, s.ip, s.browser, " CLUSTER_COLS
 			    ", b.* FROM sessions s " CLUSTER_JOINS
 			    " LEFT JOIN LATERAL (SELECT " BACKUP_AGG_COLS
 			    " FROM backup_codes WHERE account_id = $1::bytea AND "
@@ -579,6 +586,8 @@ static int decode_session(struct row *r, int c, const struct token_ref *ref, str
 	tmp.last_seen = col_i64(r, c + 3);
 	tmp.expires_at = col_i64(r, c + 4);
 	tmp.second_factor_at = col_i64(r, c + 5);
+	col_str(r, c + 6, tmp.ip, sizeof(tmp.ip));
+	col_str(r, c + 7, tmp.browser, sizeof(tmp.browser));
 	if (r->bad)
 		return corrupt("session");
 	memcpy(out, &tmp, sizeof(tmp));
@@ -912,7 +921,7 @@ static int cluster_get(struct store_txn *t, enum pg_stmt st, const struct token_
 	if (st == ST_LOGIN_CLUSTER)
 		cluster_keep((struct pg_txn *)t, &r, 3, ref->account_id, false, true);
 	else
-		cluster_keep((struct pg_txn *)t, &r, 6, ref->account_id, true, false);
+		cluster_keep((struct pg_txn *)t, &r, SESSION_NCOLS, ref->account_id, true, false);
 	return 0;
 }
 
@@ -930,6 +939,32 @@ int pg_session_get(struct store_txn *t, const struct token_ref *ref, struct sess
 	return rc;
 }
 
+int pg_sessions_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     int (*fn)(void *arg, const struct token_ref *ref, const struct session *s),
+		     void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	if ((res = pg_exec(pt, ST_SESSIONS_LIST, &p)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		struct token_ref ref;
+		struct session s;
+
+		memcpy(ref.account_id, account_id, AUTHD_ID_LEN);
+		col_bytes(&r, SESSION_NCOLS, ref.hash, AUTHD_HASH_LEN);
+		if ((rc = decode_session(&r, 0, &ref, &s)) == 0)
+			rc = r.bad ? corrupt("session") : fn(arg, &ref, &s);
+	}
+	pg_clear(res);
+	return rc;
+}
+
 int pg_session_put(struct store_txn *t, const struct token_ref *ref, const struct session *s)
 {
 	struct pg_params p = {0};
@@ -943,6 +978,8 @@ int pg_session_put(struct store_txn *t, const struct token_ref *ref, const struc
 	param_i64(&p, s->last_seen);
 	param_i64(&p, s->expires_at);
 	param_i64(&p, s->second_factor_at);
+	param_text(&p, s->ip);
+	param_text(&p, s->browser);
 	return run(t, ST_SESSION_PUT, &p);
 }
 

@@ -161,6 +161,7 @@ enum pg_stmt {
 	ST_NOTIFY,
 	ST_PUSH_ACCOUNT_GET,
 	ST_PUSH_ACCOUNT_PUT,
+	ST_SESSIONS_LIST,
 	ST_PLACES_GET,
 	ST_PLACES_PUT,
 	ST_OUTBOX_ADD,
@@ -343,6 +344,9 @@ int pg_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 int pg_event_add(struct store_txn *t, const struct security_event *e);
 int pg_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], size_t limit,
 		   int (*fn)(void *arg, const struct security_event *e), void *arg);
+int pg_sessions_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     int (*fn)(void *arg, const struct token_ref *ref, const struct session *s),
+		     void *arg);
 int pg_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		  struct places_rec *p);
 int pg_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

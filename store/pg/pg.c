@@ -890,6 +890,7 @@ const struct store_engine_ops store_pg_engine = {
     .notify = pg_notify,
     .push_account_get = pg_push_account_get,
     .push_account_put = pg_push_account_put,
+    .sessions_list = pg_sessions_list,
     .places_get = pg_places_get,
     .places_put = pg_places_put,
     .outbox_add = pg_outbox_add,

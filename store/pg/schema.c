@@ -187,7 +187,8 @@ static const char schema_v4[] =
     "ALTER TABLE devices ADD COLUMN wake_token text NOT NULL DEFAULT '';";
 
 /*
- * Version 5: the outbox, and where accounts sign in from (known_places). Any node claims due
+ * Version 5: the outbox, where accounts sign in from (known_places), and
+ * who began each session (its ip and browser, for the account's list). Any node claims due
  * messages with FOR UPDATE SKIP LOCKED (outbox_due finds them); the text stays sealed and is erased
  * once the message is done; outbox_done is the sweeper's order.
  */
@@ -205,6 +206,8 @@ static const char schema_v5[] =
     ");"
     "CREATE INDEX outbox_due ON outbox (next_at) WHERE state = 1;"
     "CREATE INDEX outbox_done ON outbox (done_at) WHERE state <> 1;"
+    "ALTER TABLE sessions ADD COLUMN ip text NOT NULL DEFAULT '',"
+    "  ADD COLUMN browser text NOT NULL DEFAULT '';"
     "CREATE TABLE known_places ("
     "  account_id bytea PRIMARY KEY,"
     "  nets bigint[] NOT NULL," /* keyed hashes of address prefixes the account signed in from */

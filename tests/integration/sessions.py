@@ -196,3 +196,94 @@ class FailedPasswordChangeWrite(OwnAuthd, unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+FIREFOX = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+class OwnSessions(OwnAuthd, unittest.TestCase):
+    """GET /1/me/sessions lists the account's sessions (the caller's own
+    marked current, where and in what each began); DELETE
+    /1/me/sessions/{id} ends one, DELETE /1/me/sessions every other one."""
+
+    def login_from(self, e, ip, ua=None):
+        r = self.a.post("/1/login", {"email": e, "password": "correct horse battery"},
+                        headers={"User-Agent": ua} if ua else None, source_ip=ip)
+        self.assertEqual(r.status, 200, r)
+        return r.json["session"]
+
+    def test_list_and_end(self):
+        e = email()
+        self.a.signup(e)
+        mine = self.login_from(e, "127.71.0.2", FIREFOX)
+        other = self.login_from(e, "127.72.0.3", "curl/7.88.1")
+        third = self.login_from(e, "127.73.0.4")
+        r = self.a.get("/1/me/sessions", token=mine)
+        self.assertEqual(r.status, 200, r)
+        listed = r.json["sessions"]
+        self.assertEqual(len(listed), 3)
+        by_ip = {s["ip"]: s for s in listed}
+        self.assertEqual(set(by_ip), {"127.71.0.2", "127.72.0.3", "127.73.0.4"})
+        self.assertTrue(by_ip["127.71.0.2"]["current"])
+        self.assertFalse(by_ip["127.72.0.3"]["current"])
+        self.assertEqual(by_ip["127.71.0.2"]["browser"], "Firefox 128 on macOS")
+        self.assertEqual(by_ip["127.72.0.3"]["browser"], "curl 7")
+        self.assertEqual(by_ip["127.73.0.4"]["browser"], "unknown")
+        self.assertEqual(by_ip["127.71.0.2"]["location"], "unknown")
+        self.assertFalse(by_ip["127.71.0.2"]["second_factor"])
+        for s in listed:
+            self.assertRegex(s["id"], r"^[0-9a-f]{32}$")
+            for k in ("created_at", "last_seen", "expires_at"):
+                self.assertRegex(s[k], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+            # The id is no credential and no part of the token.
+            self.assertNotIn(s["id"], mine + other + third)
+        # The list is the same from another session of the account.
+        ids = {s["id"] for s in self.a.get("/1/me/sessions", token=other).json["sessions"]}
+        self.assertEqual(ids, {s["id"] for s in listed})
+        # Ending one: it stops working, the others go on.
+        r = self.a.delete(f"/1/me/sessions/{by_ip['127.72.0.3']['id']}", token=mine)
+        self.assertEqual(r.status, 204, r)
+        self.assertEqual(self.a.get("/1/me", token=other).status, 401)
+        self.assertEqual(self.a.get("/1/me", token=third).status, 200)
+        again = self.a.delete(f"/1/me/sessions/{by_ip['127.72.0.3']['id']}", token=mine)
+        self.assertEqual((again.status, again.json["code"]), (404, "session_not_found"))
+        for bad in ("0" * 32, "zz" * 16, "abc", "0" * 33):
+            r = self.a.delete(f"/1/me/sessions/{bad}", token=mine)
+            self.assertEqual((r.status, r.json["code"]), (404, "session_not_found"), bad)
+        # Another account cannot end this one's session, nor see it.
+        stranger = email()
+        self.a.signup(stranger)
+        stok = self.a.session(stranger)
+        r = self.a.delete(f"/1/me/sessions/{by_ip['127.73.0.4']['id']}", token=stok)
+        self.assertEqual(r.status, 404)
+        self.assertEqual(len(self.a.get("/1/me/sessions", token=stok).json["sessions"]), 1)
+        self.assertEqual(self.a.get("/1/me", token=third).status, 200)
+        # Every other one: the caller's own stays.
+        fourth = self.login_from(e, "127.74.0.5")
+        r = self.a.delete("/1/me/sessions", token=mine)
+        self.assertEqual((r.status, r.json), (200, {"ended": 2}))
+        self.assertEqual(self.a.get("/1/me", token=third).status, 401)
+        self.assertEqual(self.a.get("/1/me", token=fourth).status, 401)
+        left = self.a.get("/1/me/sessions", token=mine).json["sessions"]
+        self.assertEqual([s["current"] for s in left], [True])
+        # Ending the current one is a logout.
+        r = self.a.delete(f"/1/me/sessions/{left[0]['id']}", token=mine)
+        self.assertEqual(r.status, 204)
+        self.assertEqual(self.a.get("/1/me", token=mine).status, 401)
+
+    def test_needs_a_session(self):
+        self.assertEqual(self.a.get("/1/me/sessions").status, 401)
+        self.assertEqual(self.a.delete("/1/me/sessions").status, 401)
+        self.assertEqual(self.a.delete("/1/me/sessions/" + "0" * 32).status, 401)
+
+    def test_expired_sessions_are_not_listed(self):
+        e = email()
+        self.a.signup(e)
+        old = self.a.session(e)
+        self.a.advance(20 * 60)
+        new = self.a.session(e)
+        self.a.advance(11 * 60)  # old: idle 31 min; new: 11 min
+        listed = self.a.get("/1/me/sessions", token=new).json["sessions"]
+        self.assertEqual(len(listed), 1)
+        self.assertTrue(listed[0]["current"])
+        self.assertEqual(self.a.get("/1/me", token=old).status, 401)
