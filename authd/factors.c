@@ -68,6 +68,24 @@ int factor_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 	return notify_event(txn, account_id, kind, now, ip);
 }
 
+int factor_login_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+		       enum event_method m, enum event_outcome o, int64_t now, const char *ip,
+		       const char *browser)
+{
+	struct security_event e;
+
+	memset(&e, 0, sizeof(e));
+	memcpy(e.account_id, account_id, AUTHD_ID_LEN);
+	e.at = now;
+	e.kind = EVENT_LOGIN;
+	e.method = (uint8_t)m;
+	e.outcome = (uint8_t)o;
+	snprintf(e.ip, sizeof(e.ip), "%s", ip ? ip : "");
+	snprintf(e.browser, sizeof(e.browser), "%s",
+		 browser && strcmp(browser, "unknown") != 0 ? browser : "");
+	return store_event_add(txn, &e);
+}
+
 int factor_hist_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 		      const struct core_factor_hist *h, int64_t now, const char *ip)
 {

@@ -30,6 +30,12 @@ int factor_hist_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_L
 int factor_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 		 enum security_event_kind kind, int64_t now, const char *ip);
 
+/* Records a sign-in step of the account (EVENT_LOGIN: how, how it went,
+ * from where, in what) in the write's transaction. */
+int factor_login_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+		       enum event_method m, enum event_outcome o, int64_t now, const char *ip,
+		       const char *browser);
+
 /* A fresh set of backup codes from the CSPRNG: b (hashes) and codes
  * (display). Returns 0 or -1. */
 int factor_backup_fresh(struct backup_rec *b, char codes[OTP_BACKUP_COUNT][OTP_BACKUP_TEXT_LEN + 1],

@@ -77,6 +77,15 @@ void reply_json_text(struct req *r, int status, char *text, size_t len);
 void json_escape(const char *s, char *out, size_t size);
 void reply_empty(struct req *r, int status);
 void reply_error(struct req *r, enum api_error e);
+/*
+ * Reads the query string into values (values[i] for names[i], "" when
+ * absent). Replies 400 invalid_field and returns false for a parameter not
+ * among names, one given twice, or a value of QUERY_VALUE_MAX bytes or more.
+ */
+#define QUERY_VALUE_MAX 64
+bool req_query_or_reply(struct req *r, const char *const *names, size_t n,
+			char (*values)[QUERY_VALUE_MAX]);
+
 /* An error naming the field (and, for invalid_field, what it must be). */
 void reply_field_error(struct req *r, enum api_error e, const char *field, const char *detail);
 void reply_throttled(struct req *r, int64_t retry_after);
@@ -138,6 +147,7 @@ void http_devices_list(struct req *r);
 void http_device_get(struct req *r);
 void http_device_delete(struct req *r);
 void http_sessions_list(struct req *r);
+void http_activity(struct req *r);
 void http_session_end(struct req *r);
 void http_sessions_end_others(struct req *r);
 void http_test_clock(struct req *r);

@@ -288,6 +288,15 @@ static int login_write(struct flow *f, struct store_txn *txn)
 	    (j->known && (rc = factor_hist_write(txn, id, &l->hist, f->now, f->ip)) != 0) ||
 	    (l->account_write && (rc = store_account_put(txn, &l->account)) != 0))
 		return rc;
+	/* The account's activity: a right or wrong password (a throttled
+	 * attempt was not evaluated). */
+	if (l->account_found && l->verdict != CORE_THROTTLED &&
+	    (rc = factor_login_event(txn, id, EVENT_M_PASSWORD,
+				     l->verdict != CORE_OK ? EVENT_O_FAILURE
+				     : l->second_factor	   ? EVENT_O_SECOND_FACTOR
+							   : EVENT_O_SUCCESS,
+				     f->now, f->ip, j->browser)) != 0)
+		return rc;
 	if (!j->known && l->hist.account_dirty) {
 		uint8_t fkey[THROTTLE_KEY_LEN];
 
@@ -538,6 +547,13 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 		return rc;
 	if (s->login_write == CORE_LOGIN_PUT &&
 	    (rc = store_login_put(txn, &j->login, &s->login)) != 0)
+		return rc;
+	if ((s->verdict == CORE_OK || s->verdict == CORE_INVALID_CODE ||
+	     s->verdict == CORE_CODE_REUSED) &&
+	    (rc = factor_login_event(txn, id,
+				     j->method == CORE_TOTP ? EVENT_M_TOTP : EVENT_M_BACKUP_CODE,
+				     s->verdict == CORE_OK ? EVENT_O_SUCCESS : EVENT_O_FAILURE,
+				     f->now, f->ip, j->browser)) != 0)
 		return rc;
 	if (s->verdict != CORE_OK)
 		return 0;

@@ -397,6 +397,8 @@ static int claim_txn(struct job *job, struct store_txn *txn)
 	if ((rc = store_challenge_put(txn, &c)) != 0 ||
 	    (rc = store_login_del(txn, &w->login)) != 0 ||
 	    (rc = factor_hist_write(txn, w->login.account_id, &hist, now, w->ip)) != 0 ||
+	    (rc = factor_login_event(txn, w->login.account_id, EVENT_M_PUSH, EVENT_O_SUCCESS, now,
+				     w->ip, w->browser)) != 0 ||
 	    (rc = store_account_get(txn, w->login.account_id, &a)) != 0)
 		return rc;
 	rc = session_issue(txn, &w->token.ref, &a, AAL_SECOND_FACTOR, now, w->ip, w->browser);

@@ -298,3 +298,47 @@ void json_wiping_init(void)
 {
 	json_set_alloc_funcs(json_alloc, json_free_wiped);
 }
+
+bool req_query_or_reply(struct req *r, const char *const *names, size_t n,
+			char (*values)[QUERY_VALUE_MAX])
+{
+	char frag[256];
+	bool seen[16] = {false};
+
+	if (n > sizeof(seen) / sizeof(seen[0]))
+		AUTHD_BUG("too many query parameters");
+	for (size_t i = 0; i < n; i++)
+		values[i][0] = '\0';
+	for (int idx = 0; r->wsi && idx < 64; idx++) {
+		int len =
+		    lws_hdr_copy_fragment(r->wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, idx);
+		const char *eq;
+		size_t i;
+
+		if (len < 0) {
+			/* No fragment idx, or one too long for frag. */
+			if (lws_hdr_fragment_length(r->wsi, WSI_TOKEN_HTTP_URI_ARGS, idx) <= 0)
+				break;
+			reply_field_error(r, E_INVALID_FIELD, NULL, "query parameter too long");
+			return false;
+		}
+		eq = strchr(frag, '=');
+		for (i = 0; i < n; i++)
+			if (eq && strlen(names[i]) == (size_t)(eq - frag) &&
+			    strncmp(names[i], frag, (size_t)(eq - frag)) == 0)
+				break;
+		if (i == n || seen[i]) {
+			reply_field_error(r, E_INVALID_FIELD, NULL,
+					  i == n ? "unknown query parameter"
+						 : "query parameter given twice");
+			return false;
+		}
+		if (strlen(eq + 1) >= QUERY_VALUE_MAX) {
+			reply_field_error(r, E_INVALID_FIELD, names[i], "too long");
+			return false;
+		}
+		seen[i] = true;
+		snprintf(values[i], QUERY_VALUE_MAX, "%s", eq + 1);
+	}
+	return true;
+}

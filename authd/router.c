@@ -36,6 +36,7 @@ static const struct route routes[] = {
     {"me/devices/*", http_device_get, M_GET, ACT_DEVICES_READ, false},
     {"me/devices/*", http_device_delete, M_DELETE, ACT_DEVICE_DELETE, false},
     {"me/sessions", http_sessions_list, M_GET, ACT_SESSIONS_READ, false},
+    {"me/activity", http_activity, M_GET, ACT_ACTIVITY_READ, false},
     {"me/sessions", http_sessions_end_others, M_DELETE, ACT_SESSION_END, false},
     {"me/sessions/*", http_session_end, M_DELETE, ACT_SESSION_END, false},
     {"_test/clock", http_test_clock, M_POST, ACT_TEST_HOOK, true},

@@ -231,9 +231,13 @@ static int ex_throttle(void *arg, const uint8_t key[THROTTLE_KEY_LEN], const str
 static int ex_event(void *arg, const struct security_event *e)
 {
 	return emit(arg,
-		    json_pack("{s:s, s:o, s:I, s:s, s:s}", "type", "event", "account_id",
-			      hex(e->account_id, AUTHD_ID_LEN), "at", (json_int_t)e->at, "kind",
-			      core_event_name((enum security_event_kind)e->kind), "ip", e->ip),
+		    json_pack("{s:s, s:o, s:I, s:s, s:s, s:s, s:s, s:s}", "type", "event",
+			      "account_id", hex(e->account_id, AUTHD_ID_LEN), "at",
+			      (json_int_t)e->at, "kind",
+			      core_event_name((enum security_event_kind)e->kind), "ip", e->ip,
+			      "method", core_event_method_name((enum event_method)e->method),
+			      "outcome", core_event_outcome_name((enum event_outcome)e->outcome),
+			      "browser", e->browser),
 		    6);
 }
 
@@ -471,6 +475,18 @@ static int put_record(struct store_txn *txn, json_t *obj)
 		e.at = num(obj, "at", &ok);
 		e.kind = (uint16_t)core_event_parse(str(obj, "kind", 64, &ok));
 		snprintf(e.ip, sizeof(e.ip), "%s", str(obj, "ip", EVENT_IP_MAX, &ok));
+		/* Method, outcome and browser: absent from exports made before
+		 * sign-ins were events. */
+		if (json_object_get(obj, "method")) {
+			const char *m = str(obj, "method", 32, &ok),
+				   *o = str(obj, "outcome", 32, &ok);
+
+			e.method = (uint8_t)core_event_method_parse(m);
+			e.outcome = (uint8_t)core_event_outcome_parse(o);
+			ok = ok && (m[0] == '\0' || e.method) && (o[0] == '\0' || e.outcome);
+			snprintf(e.browser, sizeof(e.browser), "%s",
+				 str(obj, "browser", EVENT_BROWSER_MAX, &ok));
+		}
 		return ok && e.kind ? store_event_add(txn, &e) : STORE_E_CORRUPT;
 	}
 	return STORE_E_CORRUPT;

@@ -1067,6 +1067,12 @@ static int answer_write_txn(struct job *job, struct store_txn *txn)
 		return rc;
 	if (s == PUSH_APPROVED)
 		return 0;
+	/* The page's sign-in, refused on the device (its activity line; an
+	 * approval's is written when the page takes its session). */
+	if ((rc = factor_login_event(txn, j->account_id, EVENT_M_PUSH,
+				     s == PUSH_WRONG_NUMBER ? EVENT_O_FAILURE : EVENT_O_DENIED,
+				     j->now, j->ch.ctx.ip, j->ch.ctx.browser)) != 0)
+		return rc;
 	/* Denied, not me, a wrong number: the login is over. */
 	memcpy(login.account_id, j->account_id, AUTHD_ID_LEN);
 	memcpy(login.hash, j->ch.login_hash, AUTHD_HASH_LEN);

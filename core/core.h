@@ -119,22 +119,58 @@ enum security_event_kind {
 	EVENT_DEVICE_LINKED,
 	EVENT_DEVICE_REMOVED,
 	EVENT_PUSH_PAUSED, /* "not me", or denials in a row */
+	EVENT_LOGIN,	   /* a sign-in step: its method and outcome say which */
 	EVENT__COUNT
 };
 
-#define EVENT_IP_MAX 47
+/* How a sign-in step was made, and how it went (EVENT_LOGIN). */
+enum event_method {
+	EVENT_M_NONE = 0,
+	EVENT_M_PASSWORD,
+	EVENT_M_TOTP,
+	EVENT_M_BACKUP_CODE,
+	EVENT_M_PUSH,
+	EVENT_M__COUNT
+};
+enum event_outcome {
+	EVENT_O_NONE = 0,
+	EVENT_O_SUCCESS,       /* signed in */
+	EVENT_O_SECOND_FACTOR, /* the password was right; a second factor was asked */
+	EVENT_O_FAILURE,       /* a wrong password or code */
+	EVENT_O_DENIED,	       /* refused on a device */
+	EVENT_O__COUNT
+};
+
+#define EVENT_IP_MAX	  47
+#define EVENT_BROWSER_MAX 63
+#define EVENT_KEEP_S	  (90 * 86400) /* then the sweeper deletes it */
 
 struct security_event {
 	uint8_t account_id[AUTHD_ID_LEN];
 	int64_t at;
-	uint16_t kind;		   /* enum security_event_kind */
-	char ip[EVENT_IP_MAX + 1]; /* the client's address, "" when none */
+	uint16_t kind;			     /* enum security_event_kind */
+	char ip[EVENT_IP_MAX + 1];	     /* the client's address, "" when none */
+	uint8_t method;			     /* enum event_method */
+	uint8_t outcome;		     /* enum event_outcome */
+	char browser[EVENT_BROWSER_MAX + 1]; /* "" when unknown */
+	uint64_t seq; /* set by the store when listed: orders events of one second */
+};
+
+/* Where a list of events goes on from: before the event at `at` with
+ * `seq` (as listed). */
+struct event_cursor {
+	int64_t at;
+	uint64_t seq;
 };
 
 /* The kind's name ("totp_enabled"), "" when out of range; and back (0
- * when none). */
+ * when none). The same for methods and outcomes ("" / 0 for none). */
 const char *core_event_name(enum security_event_kind k);
 enum security_event_kind core_event_parse(const char *name);
+const char *core_event_method_name(enum event_method m);
+enum event_method core_event_method_parse(const char *name);
+const char *core_event_outcome_name(enum event_outcome o);
+enum event_outcome core_event_outcome_parse(const char *name);
 
 /* --- where an account signs in from ---------------------------------------------- */
 
@@ -607,6 +643,7 @@ enum policy_action {
 	ACT_DEVICE_DELETE, /* remove a device */
 	ACT_SESSIONS_READ, /* list the account's sessions */
 	ACT_SESSION_END,   /* end one of them, or every other one */
+	ACT_ACTIVITY_READ, /* the account's recent sign-ins and security events */
 	ACT_TEST_HOOK,	   /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };

@@ -45,6 +45,7 @@ static const struct {
      * password would not give back). */
     [ACT_SESSIONS_READ] = {"sessions_read", NEED_SESSION},
     [ACT_SESSION_END] = {"session_end", NEED_SESSION},
+    [ACT_ACTIVITY_READ] = {"activity_read", NEED_SESSION},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 

@@ -37,9 +37,50 @@ const char *core_event_name(enum security_event_kind k)
 	    [EVENT_DEVICE_LINKED] = "device_linked",
 	    [EVENT_DEVICE_REMOVED] = "device_removed",
 	    [EVENT_PUSH_PAUSED] = "push_paused",
+	    [EVENT_LOGIN] = "login",
 	};
 
 	return (unsigned)k < EVENT__COUNT && names[k] ? names[k] : "";
+}
+
+static const char *const method_names[EVENT_M__COUNT] = {
+    [EVENT_M_PASSWORD] = "password",
+    [EVENT_M_TOTP] = "totp",
+    [EVENT_M_BACKUP_CODE] = "backup_code",
+    [EVENT_M_PUSH] = "push",
+};
+
+static const char *const outcome_names[EVENT_O__COUNT] = {
+    [EVENT_O_SUCCESS] = "success",
+    [EVENT_O_SECOND_FACTOR] = "second_factor_required",
+    [EVENT_O_FAILURE] = "failure",
+    [EVENT_O_DENIED] = "denied",
+};
+
+const char *core_event_method_name(enum event_method m)
+{
+	return (unsigned)m < EVENT_M__COUNT && method_names[m] ? method_names[m] : "";
+}
+
+enum event_method core_event_method_parse(const char *name)
+{
+	for (int m = 1; m < EVENT_M__COUNT; m++)
+		if (strcmp(name, method_names[m]) == 0)
+			return (enum event_method)m;
+	return EVENT_M_NONE;
+}
+
+const char *core_event_outcome_name(enum event_outcome o)
+{
+	return (unsigned)o < EVENT_O__COUNT && outcome_names[o] ? outcome_names[o] : "";
+}
+
+enum event_outcome core_event_outcome_parse(const char *name)
+{
+	for (int o = 1; o < EVENT_O__COUNT; o++)
+		if (strcmp(name, outcome_names[o]) == 0)
+			return (enum event_outcome)o;
+	return EVENT_O_NONE;
 }
 
 enum security_event_kind core_event_parse(const char *name)

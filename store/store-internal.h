@@ -98,8 +98,8 @@ struct store_engine_ops {
 	int (*notify)(struct store_txn *t, const char *note); /* NULL: never shared */
 	int (*event_add)(struct store_txn *t, const struct security_event *e);
 	int (*events_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
-			   size_t limit, int (*fn)(void *arg, const struct security_event *e),
-			   void *arg);
+			   const struct event_cursor *before, size_t limit,
+			   int (*fn)(void *arg, const struct security_event *e), void *arg);
 	int (*outbox_add)(struct store_txn *t, const struct outbox_msg *m);
 	int (*outbox_claim)(struct store_txn *t, int64_t now, int64_t until, size_t limit,
 			    int (*fn)(void *arg, const struct outbox_msg *m), void *arg);

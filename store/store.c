@@ -404,10 +404,11 @@ int store_event_add(struct store_txn *t, const struct security_event *e)
 	return t->ops->event_add(t, e);
 }
 
-int store_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], size_t limit,
+int store_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		      const struct event_cursor *before, size_t limit,
 		      int (*fn)(void *arg, const struct security_event *e), void *arg)
 {
-	return t->ops->events_list(t, account_id, limit, fn, arg);
+	return t->ops->events_list(t, account_id, before, limit, fn, arg);
 }
 
 int store_walk(struct store_txn *t, const struct store_visitor *v, void *arg)

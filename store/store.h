@@ -307,9 +307,12 @@ int store_notify(struct store_txn *t, const char *note);
 
 /* Records a security event of an account. */
 int store_event_add(struct store_txn *t, const struct security_event *e);
-/* Calls fn for the account's events, newest first, at most limit; fn
- * returns 0 to go on. Returns 0, STORE_E_* or what fn returned. */
-int store_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], size_t limit,
+/* Calls fn for the account's events, newest first, from just before
+ * `before` (NULL: the newest), at most limit, each with its seq set (a
+ * cursor from an event listed goes on after it); fn returns 0 to go on.
+ * Returns 0, STORE_E_* or what fn returned. */
+int store_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		      const struct event_cursor *before, size_t limit,
 		      int (*fn)(void *arg, const struct security_event *e), void *arg);
 
 /*
@@ -348,7 +351,8 @@ struct store_sweep_pos {
  * each kind from *from, deletes sessions over at `now` (idle for idle_s or
  * past their end), pending logins and device link offers past their end,
  * push challenges an hour after their end, throttle histories quiet
- * for an hour, and outbox messages OUTBOX_KEEP_S after they were done, writes where the next slice
+ * for an hour, outbox messages OUTBOX_KEEP_S after they were done, and
+ * security events older than EVENT_KEEP_S, writes where the next slice
  * starts into *to and adds the number deleted to *deleted. Depends only on its arguments, so it can
  * run again.
  */

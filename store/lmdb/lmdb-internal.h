@@ -147,8 +147,16 @@ int lmdb_member_decode(const MDB_val *val, enum org_role *role);
 int lmdb_event_add(struct store_txn *t, const struct security_event *e);
 /* Decodes an event record (for the walk). */
 int lmdb_event_decode(const MDB_val *k, const MDB_val *v, struct security_event *e);
-int lmdb_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], size_t limit,
+int lmdb_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     const struct event_cursor *before, size_t limit,
 		     int (*fn)(void *arg, const struct security_event *e), void *arg);
+/* Deletes up to budget events older than `before` from *from (an event
+ * key, or empty: the start), writes where the next slice starts into
+ * to (empty: the end was reached) and adds what it deleted to *deleted. */
+#define LMDB_EVENT_KEY_LEN (AUTHD_ID_LEN + 8 + 4)
+int lmdb_events_sweep(struct store_txn *t, int64_t before, size_t budget, const uint8_t *from,
+		      size_t from_len, uint8_t to[LMDB_EVENT_KEY_LEN], size_t *to_len,
+		      size_t *deleted);
 int lmdb_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		    struct places_rec *p);
 int lmdb_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

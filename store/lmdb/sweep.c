@@ -15,6 +15,8 @@ struct lmdb_sweep_pos {
 	uint8_t cluster_len;
 	uint8_t throttle[THROTTLE_KEY_LEN];
 	bool have_cluster, have_throttle;
+	uint8_t events[LMDB_EVENT_KEY_LEN];
+	bool have_events;
 };
 
 _Static_assert(sizeof(struct lmdb_sweep_pos) <= sizeof(struct store_sweep_pos),
@@ -161,6 +163,14 @@ int lmdb_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 	to.have_throttle = tlen > 0;
 	if (rc == 0)
 		rc = lmdb_outbox_sweep(t, now - OUTBOX_KEEP_S, budget, deleted);
+	if (rc == 0) {
+		size_t elen = 0;
+
+		rc = lmdb_events_sweep(t, now - EVENT_KEEP_S, budget, from.events,
+				       from.have_events ? sizeof(from.events) : 0, to.events, &elen,
+				       deleted);
+		to.have_events = elen > 0;
+	}
 	memset(to_pos, 0, sizeof(*to_pos));
 	memcpy(to_pos->bytes, &to, sizeof(to));
 	return rc;

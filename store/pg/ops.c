@@ -238,11 +238,14 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_OUTBOX_GET] = {"outbox_get", "SELECT " OUTBOX_COLS " FROM outbox WHERE id = $1::bytea"},
     [ST_OUTBOX_PENDING] = {"outbox_pending", "SELECT count(*) FROM outbox WHERE state = 1"},
     [ST_EVENT_ADD] = {"event_add",
-		      "INSERT INTO security_events (account_id, at, kind, ip) VALUES ($1::bytea, "
-		      "$2::bigint, $3::text, $4::text)"},
+		      "INSERT INTO security_events (account_id, at, kind, ip, method, outcome, "
+		      "browser) VALUES ($1::bytea, $2::bigint, $3::text, $4::text, $5::text, "
+		      "$6::text, $7::text)"},
+    /* The row before the cursor (at, id), newest first: the index's order. */
     [ST_EVENTS_LIST] = {"events_list",
-			"SELECT at, kind, ip FROM security_events WHERE account_id = $1::bytea "
-			"ORDER BY at DESC, id DESC LIMIT $2::bigint"},
+			"SELECT at, kind, ip, method, outcome, browser, id FROM security_events "
+			"WHERE account_id = $1::bytea AND (at, id) < ($2::bigint, $3::bigint) "
+			"ORDER BY at DESC, id DESC LIMIT $4::bigint"},
     /* A session or pending login with its account's cluster (pg-internal.h):
      * one row, NULLs for what is not there (no row at all for a session
      * that is not there: nobody reads further then). The backup codes come with a
@@ -289,10 +292,13 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 		  "3600 AND $1::bigint - 3600 >= ALL (ring) AND NOT (get_byte(subject, 0) = "
 		  "102 AND consecutive > 0) LIMIT $3::bigint)) RETURNING 1), o AS (DELETE FROM "
 		  "outbox WHERE ctid = ANY (ARRAY (SELECT ctid FROM outbox WHERE state <> 1 AND "
-		  "done_at <= $1::bigint - 604800 LIMIT $3::bigint)) RETURNING 1) "
+		  "done_at <= $1::bigint - 604800 LIMIT $3::bigint)) RETURNING 1), e AS (DELETE "
+		  "FROM security_events WHERE ctid = ANY (ARRAY (SELECT ctid FROM "
+		  "security_events WHERE at < $1::bigint - 7776000 LIMIT $3::bigint)) RETURNING "
+		  "1) "
 		  "SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM l) + (SELECT "
 		  "count(*) FROM k) + (SELECT count(*) FROM c) + (SELECT count(*) FROM t) + "
-		  "(SELECT count(*) FROM o)"},
+		  "(SELECT count(*) FROM o) + (SELECT count(*) FROM e)"},
 };
 
 /* --- parameters ------------------------------------------------------------------- */
@@ -1201,6 +1207,7 @@ int pg_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 /* --- the outbox ---------------------------------------------------------------------- */
 
 _Static_assert(OUTBOX_KEEP_S == 604800, "the sweep statement keeps done messages a week");
+_Static_assert(EVENT_KEEP_S == 7776000, "the sweep statement keeps events 90 days");
 
 static void param_outbox(struct pg_params *p, const struct outbox_msg *m)
 {
@@ -1335,10 +1342,14 @@ int pg_event_add(struct store_txn *t, const struct security_event *e)
 	param_i64(&p, e->at);
 	param_text(&p, core_event_name((enum security_event_kind)e->kind));
 	param_text(&p, e->ip);
+	param_text(&p, core_event_method_name((enum event_method)e->method));
+	param_text(&p, core_event_outcome_name((enum event_outcome)e->outcome));
+	param_text(&p, e->browser);
 	return run(t, ST_EVENT_ADD, &p);
 }
 
-int pg_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], size_t limit,
+int pg_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		   const struct event_cursor *before, size_t limit,
 		   int (*fn)(void *arg, const struct security_event *e), void *arg)
 {
 	struct pg_txn *pt = (struct pg_txn *)t;
@@ -1346,7 +1357,11 @@ int pg_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], 
 	PGresult *res;
 	int rc = 0;
 
+	if (before && before->seq > INT64_MAX)
+		return 0; /* no event is before a cursor no listing gave */
 	param(&p, account_id, AUTHD_ID_LEN);
+	param_i64(&p, before ? before->at : INT64_MAX);
+	param_i64(&p, before ? (int64_t)before->seq : INT64_MAX);
 	param_i64(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
 	if ((res = pg_exec(pt, ST_EVENTS_LIST, &p)) == NULL)
 		return pt->err;
@@ -1361,6 +1376,16 @@ int pg_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], 
 		col_str(&r, 1, kind, sizeof(kind));
 		col_str(&r, 2, e.ip, sizeof(e.ip));
 		e.kind = (uint16_t)core_event_parse(kind);
+		col_str(&r, 3, kind, sizeof(kind));
+		e.method = (uint8_t)core_event_method_parse(kind);
+		if (kind[0] && e.method == EVENT_M_NONE)
+			r.bad = true;
+		col_str(&r, 4, kind, sizeof(kind));
+		e.outcome = (uint8_t)core_event_outcome_parse(kind);
+		if (kind[0] && e.outcome == EVENT_O_NONE)
+			r.bad = true;
+		col_str(&r, 5, e.browser, sizeof(e.browser));
+		e.seq = (uint64_t)col_i64(&r, 6);
 		if (e.kind == 0)
 			r.bad = true;
 		rc = r.bad ? corrupt("security event") : fn(arg, &e);

@@ -342,7 +342,8 @@ int pg_throttle_get(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 int pg_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 		    const struct throttle_rec *r);
 int pg_event_add(struct store_txn *t, const struct security_event *e);
-int pg_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN], size_t limit,
+int pg_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		   const struct event_cursor *before, size_t limit,
 		   int (*fn)(void *arg, const struct security_event *e), void *arg);
 int pg_sessions_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		     int (*fn)(void *arg, const struct token_ref *ref, const struct session *s),

@@ -188,7 +188,8 @@ static const char schema_v4[] =
 
 /*
  * Version 5: the outbox, where accounts sign in from (known_places), and
- * who began each session (its ip and browser, for the account's list). Any node claims due
+ * who began each session (its ip and browser, for the account's list), and
+ * sign-ins among the security events (their method, outcome and browser). Any node claims due
  * messages with FOR UPDATE SKIP LOCKED (outbox_due finds them); the text stays sealed and is erased
  * once the message is done; outbox_done is the sweeper's order.
  */
@@ -208,6 +209,10 @@ static const char schema_v5[] =
     "CREATE INDEX outbox_done ON outbox (done_at) WHERE state <> 1;"
     "ALTER TABLE sessions ADD COLUMN ip text NOT NULL DEFAULT '',"
     "  ADD COLUMN browser text NOT NULL DEFAULT '';"
+    "ALTER TABLE security_events ADD COLUMN method text NOT NULL DEFAULT '',"
+    "  ADD COLUMN outcome text NOT NULL DEFAULT '',"
+    "  ADD COLUMN browser text NOT NULL DEFAULT '';"
+    "CREATE INDEX security_events_at ON security_events (at);" /* the sweeper's */
     "CREATE TABLE known_places ("
     "  account_id bytea PRIMARY KEY,"
     "  nets bigint[] NOT NULL," /* keyed hashes of address prefixes the account signed in from */

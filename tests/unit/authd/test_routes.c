@@ -42,6 +42,7 @@ static const struct {
     {"GET me/devices/*", U, A, A},
     {"DELETE me/devices/*", U, A, R},
     {"GET me/sessions", U, A, A},
+    {"GET me/activity", U, A, A},
     {"DELETE me/sessions", U, A, A},
     {"DELETE me/sessions/*", U, A, A},
     {"POST _test/clock", A, A, A},

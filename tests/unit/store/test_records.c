@@ -358,6 +358,8 @@ struct event_list {
 	uint8_t account;
 	size_t limit, n;
 	struct security_event got[8];
+	bool has_before;
+	struct event_cursor before;
 };
 
 static int collect_event(void *arg, const struct security_event *e)
@@ -377,7 +379,8 @@ static int list_events(struct store_txn *txn, void *arg)
 
 	memset(id, l->account, sizeof(id));
 	l->n = 0;
-	return store_events_list(txn, id, l->limit, collect_event, l);
+	return store_events_list(txn, id, l->has_before ? &l->before : NULL, l->limit,
+				 collect_event, l);
 }
 
 static void test_security_events(void **state)
@@ -407,6 +410,84 @@ static void test_security_events(void **state)
 	l.account = 3; /* none */
 	assert_int_equal(unit_read(list_events, &l), 0);
 	assert_int_equal(l.n, 0);
+}
+
+/* Sign-ins are events with a method, an outcome and a browser; a list goes
+ * on from a cursor (two events of one second included, none twice); the
+ * sweeper deletes events older than EVENT_KEEP_S. */
+static int put_logins(struct store_txn *txn, void *arg)
+{
+	int rc = 0;
+
+	(void)arg;
+	for (int i = 0; rc == 0 && i < 7; i++) {
+		struct security_event e;
+
+		memset(&e, 0, sizeof(e));
+		memset(e.account_id, 4, AUTHD_ID_LEN);
+		e.at = i < 2 ? 1000 : 5000 + i / 2; /* pairs in one second */
+		e.kind = EVENT_LOGIN;
+		e.method = (uint8_t)(i % 2 ? EVENT_M_PASSWORD : EVENT_M_TOTP);
+		e.outcome = (uint8_t)(i % 3 ? EVENT_O_SUCCESS : EVENT_O_FAILURE);
+		snprintf(e.ip, sizeof(e.ip), "198.51.100.%d", i);
+		snprintf(e.browser, sizeof(e.browser), "Firefox %d on Linux", 120 + i);
+		rc = store_event_add(txn, &e);
+	}
+	return rc;
+}
+
+static int sweep_events(struct store_txn *txn, void *arg)
+{
+	struct store_sweep_pos from, to;
+	size_t deleted = 0;
+
+	(void)arg;
+	memset(&from, 0, sizeof(from));
+	return store_sweep(txn, 1000 + EVENT_KEEP_S + 1, 1800, 1000, &from, &to, &deleted);
+}
+
+static void test_login_events_paged_and_swept(void **state)
+{
+	struct event_list l = {.account = 4, .limit = 3};
+	bool seen[7] = {false};
+	size_t total = 0;
+
+	(void)state;
+	assert_int_equal(unit_write(put_logins, NULL), 0);
+	for (int page = 0; page < 4; page++) {
+		assert_int_equal(unit_read(list_events, &l), 0);
+		for (size_t i = 0; i < l.n; i++) {
+			int ip = atoi(strrchr(l.got[i].ip, '.') + 1);
+			char browser[64];
+
+			assert_true(ip >= 0 && ip < 7);
+			assert_false(seen[ip]);
+			seen[ip] = true;
+			assert_int_equal(l.got[i].kind, EVENT_LOGIN);
+			assert_int_equal(l.got[i].method, ip % 2 ? EVENT_M_PASSWORD : EVENT_M_TOTP);
+			assert_int_equal(l.got[i].outcome,
+					 ip % 3 ? EVENT_O_SUCCESS : EVENT_O_FAILURE);
+			snprintf(browser, sizeof(browser), "Firefox %d on Linux", 120 + ip);
+			assert_string_equal(l.got[i].browser, browser);
+			if (i > 0)
+				assert_true(l.got[i].at <= l.got[i - 1].at);
+		}
+		total += l.n;
+		if (l.n < l.limit)
+			break;
+		l.has_before = true;
+		l.before.at = l.got[l.n - 1].at;
+		l.before.seq = l.got[l.n - 1].seq;
+	}
+	assert_int_equal(total, 7);
+	/* Past the keeping time of the two at 1000, the rest kept. */
+	assert_int_equal(unit_write(sweep_events, NULL), 0);
+	l.has_before = false;
+	l.limit = 8;
+	assert_int_equal(unit_read(list_events, &l), 0);
+	assert_int_equal(l.n, 5);
+	for (size_t i = 0; i < l.n; i++)
+		assert_true(l.got[i].at >= 5000);
 }
 
 /* --- devices and link offers --- */
@@ -711,11 +792,16 @@ static void test_push_records(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_security_events), cmocka_unit_test(test_throttle_round_trip),
-	    cmocka_unit_test(test_account),	    cmocka_unit_test(test_sessions),
-	    cmocka_unit_test(test_factor_records),  cmocka_unit_test(test_org_member),
-	    cmocka_unit_test(test_devices),	    cmocka_unit_test(test_link_round_trip),
+	    cmocka_unit_test(test_security_events),
+	    cmocka_unit_test(test_throttle_round_trip),
+	    cmocka_unit_test(test_account),
+	    cmocka_unit_test(test_sessions),
+	    cmocka_unit_test(test_factor_records),
+	    cmocka_unit_test(test_org_member),
+	    cmocka_unit_test(test_devices),
+	    cmocka_unit_test(test_link_round_trip),
 	    cmocka_unit_test(test_push_records),
+	    cmocka_unit_test(test_login_events_paged_and_swept),
 	};
 
 	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
