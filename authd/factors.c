@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <util.h>
 
@@ -66,6 +67,73 @@ int factor_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 	if ((rc = store_event_add(txn, &e)) != 0)
 		return rc;
 	return notify_event(txn, account_id, kind, now, ip);
+}
+
+static int add_device(void *arg, const struct push_device *d)
+{
+	struct factor_devices *ds = arg;
+
+	if (ds->n == CORE_DEVICES_MAX)
+		return 0; /* more than any account may link: the first ones count */
+	ds->dev[ds->n] = *d;
+	push_device_totp(d, &ds->totp[ds->n]);
+	ds->n++;
+	return 0;
+}
+
+int factor_step(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], enum core_method m,
+		const char *code, size_t len, struct core_totp_precheck *pre,
+		struct factor_devices **devs, struct core_second_factor *s, int64_t now)
+{
+	int rc;
+
+	if (s->login_found) {
+		if ((rc = factor_hist_read(txn, account_id, &s->hist)) != 0)
+			return rc;
+		rc = store_totp_get(txn, account_id, &s->totp);
+		if (rc != 0 && rc != STORE_E_NOTFOUND)
+			return rc;
+		s->totp_found = rc == 0;
+		if (m == CORE_BACKUP_CODE) {
+			rc = store_backup_get(txn, account_id, &s->backup);
+			if (rc != 0 && rc != STORE_E_NOTFOUND)
+				return rc;
+			s->backup_found = rc == 0;
+		}
+		/* Without a precheck before the write (PostgreSQL), one here: the
+		 * question below and the step then share the one code check. */
+		if (m == CORE_TOTP && !pre->done && s->totp_found && s->totp.enabled)
+			core_totp_precheck(pre, &s->totp, factor_keys(), account_id, code, len,
+					   now);
+		if (core_second_factor_wants_devices(s, m, pre, factor_keys(), code, len, now)) {
+			if (*devs == NULL && (*devs = calloc(1, sizeof(**devs))) == NULL)
+				return STORE_E_IO;
+			(*devs)->n = 0;
+			if ((rc = store_devices_list(txn, account_id, add_device, *devs)) != 0)
+				return rc;
+			s->devices = (*devs)->totp;
+			s->n_devices = (*devs)->n;
+			s->devices_read = true;
+		}
+	}
+	core_second_factor_step(s, m, code, len, pre, now, factor_keys(), factor_params());
+	return 0;
+}
+
+int factor_step_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+		      const struct factor_devices *devs, const struct core_second_factor *s,
+		      int64_t now, const char *ip)
+{
+	int rc;
+
+	if (s->device_write >= 0 && devs &&
+	    (rc = store_device_step(txn, account_id, devs->dev[s->device_write].id,
+				    s->devices[s->device_write].last_step)) != 0)
+		return rc;
+	if ((s->totp_write && (rc = store_totp_put(txn, account_id, &s->totp)) != 0) ||
+	    (s->backup_write && (rc = store_backup_put(txn, account_id, &s->backup)) != 0))
+		return rc;
+	return factor_hist_write(txn, account_id, &s->hist, now, ip);
 }
 
 int factor_login_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],

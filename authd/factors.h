@@ -30,6 +30,32 @@ int factor_hist_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_L
 int factor_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 		 enum security_event_kind kind, int64_t now, const char *ip);
 
+/* The devices a second-factor step reads when the code may be one of
+ * theirs (an authenticator device shows offline codes of its own). */
+struct factor_devices {
+	struct push_device dev[CORE_DEVICES_MAX];
+	struct core_device_totp totp[CORE_DEVICES_MAX];
+	unsigned n;
+};
+
+/*
+ * A second-factor step (TOTP or backup code) of account id around a
+ * pending step s->login the caller read (s->login_found): reads the failure
+ * history, the TOTP credential, the backup codes (for a backup code) and,
+ * when the code may be a device's, the devices (*devs allocated then; the
+ * caller wipes and frees it), and runs core_second_factor_step. pre is the
+ * TOTP check made before the write, if any (made here otherwise). Returns
+ * 0 (the verdict is in s) or STORE_E_*.
+ */
+int factor_step(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], enum core_method m,
+		const char *code, size_t len, struct core_totp_precheck *pre,
+		struct factor_devices **devs, struct core_second_factor *s, int64_t now);
+/* Writes what the step decided but the pending step itself: a device's
+ * used step, the TOTP credential, the backup codes, the history. */
+int factor_step_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+		      const struct factor_devices *devs, const struct core_second_factor *s,
+		      int64_t now, const char *ip);
+
 /* Records a sign-in step of the account (EVENT_LOGIN: how, how it went,
  * from where, in what) in the write's transaction. */
 int factor_login_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],

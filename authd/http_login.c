@@ -454,41 +454,8 @@ struct second_flow {
 	struct core_second_factor step;
 	/* The account's devices, read when the step needs them (allocated
 	 * then, for the flows of accounts with devices only). */
-	struct second_devices {
-		struct push_device dev[CORE_DEVICES_MAX];
-		struct core_device_totp totp[CORE_DEVICES_MAX];
-		unsigned n;
-	} * devs;
+	struct factor_devices *devs;
 };
-
-static int add_device(void *arg, const struct push_device *d)
-{
-	struct second_devices *ds = arg;
-
-	if (ds->n == CORE_DEVICES_MAX)
-		return 0; /* more than any account may link: the first ones count */
-	ds->dev[ds->n] = *d;
-	push_device_totp(d, &ds->totp[ds->n]);
-	ds->n++;
-	return 0;
-}
-
-/* Reads the account's devices into j->devs and hands them to the step. */
-static int read_devices(struct second_flow *j, struct store_txn *txn)
-{
-	struct core_second_factor *s = &j->step;
-	int rc;
-
-	if (j->devs == NULL && (j->devs = calloc(1, sizeof(*j->devs))) == NULL)
-		return STORE_E_IO;
-	j->devs->n = 0;
-	if ((rc = store_devices_list(txn, j->login.account_id, add_device, j->devs)) != 0)
-		return rc;
-	s->devices = j->devs->totp;
-	s->n_devices = j->devs->n;
-	s->devices_read = true;
-	return 0;
-}
 
 static int second_txn(struct flow *f, struct store_txn *txn)
 {
@@ -504,44 +471,16 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 	if (rc != 0 && rc != STORE_E_NOTFOUND)
 		return rc;
 	s->login_found = rc == 0;
-	if (s->login_found) {
-		if ((rc = factor_hist_read(txn, id, &s->hist)) != 0)
-			return rc;
-		rc = store_totp_get(txn, id, &s->totp);
-		if (rc != 0 && rc != STORE_E_NOTFOUND)
-			return rc;
-		s->totp_found = rc == 0;
-		if (j->method == CORE_BACKUP_CODE) {
-			rc = store_backup_get(txn, id, &s->backup);
-			if (rc != 0 && rc != STORE_E_NOTFOUND)
-				return rc;
-			s->backup_found = rc == 0;
-		}
-		/* Without a precheck before the write (PostgreSQL), one here: the
-		 * question below and the step then share the one code check. */
-		if (j->method == CORE_TOTP && !j->pre.done && s->totp_found && s->totp.enabled)
-			core_totp_precheck(&j->pre, &s->totp, factor_keys(), id, j->code,
-					   j->code_len, f->now);
-		if (core_second_factor_wants_devices(s, j->method, &j->pre, factor_keys(), j->code,
-						     j->code_len, f->now) &&
-		    (rc = read_devices(j, txn)) != 0)
-			return rc;
-	}
-	core_second_factor_step(s, j->method, j->code, j->code_len, &j->pre, f->now, factor_keys(),
-				factor_params());
+	if ((rc = factor_step(txn, id, j->method, j->code, j->code_len, &j->pre, &j->devs, s,
+			      f->now)) != 0)
+		return rc;
 	f->err = api_error_from_verdict(s->verdict);
 	f->retry_after = s->retry_after;
 	f->locked = s->hist.locked_now;
 	memcpy(f->locked_account, id, AUTHD_ID_LEN);
 	if (s->verdict == CORE_DAMAGED)
 		return STORE_E_CORRUPT; /* the seed does not open: wrong key file? */
-	if (s->device_write >= 0 &&
-	    (rc = store_device_step(txn, id, j->devs->dev[s->device_write].id,
-				    s->devices[s->device_write].last_step)) != 0)
-		return rc;
-	if ((s->totp_write && (rc = store_totp_put(txn, id, &s->totp)) != 0) ||
-	    (s->backup_write && (rc = store_backup_put(txn, id, &s->backup)) != 0) ||
-	    (rc = factor_hist_write(txn, id, &s->hist, f->now, f->ip)) != 0)
+	if ((rc = factor_step_write(txn, id, j->devs, s, f->now, f->ip)) != 0)
 		return rc;
 	if (s->login_write == CORE_LOGIN_DEL && (rc = store_login_del(txn, &j->login)) != 0)
 		return rc;

@@ -91,6 +91,10 @@ struct store_engine_ops {
 				struct push_account *a);
 	int (*push_account_put)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 				const struct push_account *a);
+	int (*recovery_get)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			    struct recovery_rec *r);
+	int (*recovery_put)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			    const struct recovery_rec *r);
 	int (*places_get)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			  struct places_rec *p);
 	int (*places_put)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

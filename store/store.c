@@ -361,6 +361,18 @@ int store_sessions_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_L
 	return t->ops->sessions_list(t, account_id, fn, arg);
 }
 
+int store_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       struct recovery_rec *r)
+{
+	return t->ops->recovery_get(t, account_id, r);
+}
+
+int store_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       const struct recovery_rec *r)
+{
+	return t->ops->recovery_put(t, account_id, r);
+}
+
 int store_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		     struct places_rec *p)
 {

@@ -40,6 +40,7 @@
 
 #include <core.h>
 #include <push.h>
+#include <recovery.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -288,6 +289,13 @@ int store_push_account_get(struct store_txn *t, const uint8_t account_id[AUTHD_I
 			   struct push_account *a);
 int store_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			   const struct push_account *a);
+
+/* An account's recovery options and reset under way (a zeroed record
+ * when none; putting an empty one deletes it). */
+int store_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       struct recovery_rec *r);
+int store_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		       const struct recovery_rec *r);
 
 /* Where an account signed in from lately (a zeroed record when none). */
 int store_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

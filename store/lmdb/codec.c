@@ -1270,3 +1270,93 @@ int lmdb_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		AUTHD_BUG("places record size");
 	return cluster_put(lmdb_of(t), account_id, KIND_PLACES, NULL, &w);
 }
+
+/* --- recovery options -------------------------------------------------------------- */
+
+#define RECOVERY_LEN                                                                               \
+	(1 + 2 + EMAIL_MAX + 2 + RECOVERY_PHONE_MAX + 3 + 2 + EMAIL_MAX + 4 * RECOVERY_HASH_LEN +  \
+	 4 * 8 + 1 + 8 + 2 + 8 * RECOVERY_SENDS_MAX)
+
+int lmdb_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		      struct recovery_rec *out)
+{
+	MDB_val v;
+	struct recovery_rec r;
+	struct pack p;
+	int rc = cluster_get(lmdb_of(t), account_id, KIND_RECOVERY, NULL, &v);
+
+	memset(&r, 0, sizeof(r));
+	if (rc == STORE_E_NOTFOUND) {
+		*out = r;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	p = reader(&v);
+	if (get_u8(&p) != REC_V1)
+		return STORE_E_CORRUPT;
+	get_str(&p, r.email, sizeof(r.email));
+	get_str(&p, r.phone, sizeof(r.phone));
+	r.email_verified = get_u8(&p) != 0;
+	r.phone_verified = get_u8(&p) != 0;
+	r.pending = get_u8(&p);
+	get_str(&p, r.pending_to, sizeof(r.pending_to));
+	get_bytes(&p, r.pending_hash, RECOVERY_HASH_LEN);
+	r.pending_expires = get_i64(&p);
+	get_bytes(&p, r.reset_code, RECOVERY_HASH_LEN);
+	r.reset_code_expires = get_i64(&p);
+	get_bytes(&p, r.reset_link, RECOVERY_HASH_LEN);
+	r.reset_link_expires = get_i64(&p);
+	get_bytes(&p, r.grant, RECOVERY_HASH_LEN);
+	r.grant_expires = get_i64(&p);
+	r.fails = get_u8(&p);
+	r.last_fail = get_i64(&p);
+	r.n_sends = get_u8(&p);
+	r.sends_pos = get_u8(&p);
+	if (r.n_sends > RECOVERY_SENDS_MAX || r.sends_pos >= RECOVERY_SENDS_MAX || r.pending > 2)
+		return STORE_E_CORRUPT;
+	for (int i = 0; i < r.n_sends; i++)
+		r.sends[i] = get_i64(&p);
+	if ((rc = finish_read(&p)) == 0)
+		*out = r;
+	OPENSSL_cleanse(&r, sizeof(r));
+	return rc;
+}
+
+int lmdb_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		      const struct recovery_rec *r)
+{
+	uint8_t buf[RECOVERY_LEN];
+	struct pack w = {buf, 0, sizeof(buf), false};
+	uint8_t n = r->n_sends > RECOVERY_SENDS_MAX ? RECOVERY_SENDS_MAX : r->n_sends;
+	int rc;
+
+	if (recovery_is_empty(r))
+		return cluster_del(lmdb_of(t), account_id, KIND_RECOVERY, NULL);
+	put_u8(&w, REC_V1);
+	put_str(&w, r->email);
+	put_str(&w, r->phone);
+	put_u8(&w, r->email_verified);
+	put_u8(&w, r->phone_verified);
+	put_u8(&w, r->pending);
+	put_str(&w, r->pending_to);
+	put_bytes(&w, r->pending_hash, RECOVERY_HASH_LEN);
+	put_i64(&w, r->pending_expires);
+	put_bytes(&w, r->reset_code, RECOVERY_HASH_LEN);
+	put_i64(&w, r->reset_code_expires);
+	put_bytes(&w, r->reset_link, RECOVERY_HASH_LEN);
+	put_i64(&w, r->reset_link_expires);
+	put_bytes(&w, r->grant, RECOVERY_HASH_LEN);
+	put_i64(&w, r->grant_expires);
+	put_u8(&w, r->fails);
+	put_i64(&w, r->last_fail);
+	put_u8(&w, n);
+	put_u8(&w, r->sends_pos);
+	for (int i = 0; i < n; i++)
+		put_i64(&w, r->sends[i]);
+	if (w.bad)
+		AUTHD_BUG("recovery record size");
+	rc = cluster_put(lmdb_of(t), account_id, KIND_RECOVERY, NULL, &w);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc;
+}

@@ -20,7 +20,8 @@ enum lmdb_db {
 	 * session, 'L' || SHA-256(login id)[0..16) pending second-factor login,
 	 * 'K' || SHA-256(link secret)[0..16) device link offer, 'D' || device id
 	 * linked device, 'H' || challenge id push challenge, 'P' the account's
-	 * push history, 'N' where it signed in from lately. */
+	 * push history, 'N' where it signed in from lately, 'R' its recovery
+	 * options. */
 	DB_CLUSTER,
 	DB_BACKUP,	/* account id -> backup-code hashes (rarely written: kept out
 			 * of the cluster, whose pages every login step writes) */
@@ -67,6 +68,7 @@ enum cluster_kind {
 	KIND_LINK = 'K',
 	KIND_LOGIN = 'L',
 	KIND_PLACES = 'N',
+	KIND_RECOVERY = 'R',
 	KIND_SESSION = 'S',
 	KIND_TOTP = 'T',
 };
@@ -157,6 +159,10 @@ int lmdb_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]
 int lmdb_events_sweep(struct store_txn *t, int64_t before, size_t budget, const uint8_t *from,
 		      size_t from_len, uint8_t to[LMDB_EVENT_KEY_LEN], size_t *to_len,
 		      size_t *deleted);
+int lmdb_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		      struct recovery_rec *r);
+int lmdb_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		      const struct recovery_rec *r);
 int lmdb_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		    struct places_rec *p);
 int lmdb_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -46,7 +46,11 @@
 #define OUTBOX_COLS_OF(o)                                                                          \
 	o ".id, " o ".account_id, " o ".channel, " o ".state, " o ".attempts, " o                  \
 	  ".created_at, " o ".next_at, " o ".done_at, " o ".sealed"
-#define OUTBOX_COLS    "id, account_id, channel, state, attempts, created_at, next_at, done_at, sealed"
+#define OUTBOX_COLS "id, account_id, channel, state, attempts, created_at, next_at, done_at, sealed"
+#define RECOVERY_COLS                                                                              \
+	"email, email_verified, phone, phone_verified, pending, pending_to, pending_hash, "        \
+	"pending_expires, reset_code, reset_code_expires, reset_link, reset_link_expires, "        \
+	"grant_hash, grant_expires, fails, last_fail, sends, sends_pos"
 #define SESSION_NCOLS  8 /* a session's own columns before its cluster's */
 #define ACCOUNT_NCOLS  6
 #define TOTP_NCOLS     10
@@ -215,6 +219,25 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "SELECT org_id, aal, created_at, last_seen, expires_at, second_factor_at, "
 	 "ip, browser, token_hash FROM sessions WHERE account_id = $1::bytea "
 	 "ORDER BY created_at, token_hash"},
+    [ST_RECOVERY_GET] = {"recovery_get",
+			 "SELECT " RECOVERY_COLS " FROM recovery WHERE account_id = $1::bytea"},
+    [ST_RECOVERY_PUT] = {"recovery_put",
+			 "INSERT INTO recovery (account_id, " RECOVERY_COLS ") VALUES ($1::bytea, "
+			 "$2::text, $3::boolean, $4::text, $5::boolean, $6::smallint, $7::text, "
+			 "$8::bytea, $9::bigint, $10::bytea, $11::bigint, $12::bytea, $13::bigint, "
+			 "$14::bytea, $15::bigint, $16::smallint, $17::bigint, $18::bigint[], "
+			 "$19::smallint) ON CONFLICT (account_id) DO UPDATE SET email = "
+			 "EXCLUDED.email, email_verified = EXCLUDED.email_verified, phone = "
+			 "EXCLUDED.phone, phone_verified = EXCLUDED.phone_verified, pending = "
+			 "EXCLUDED.pending, pending_to = EXCLUDED.pending_to, pending_hash = "
+			 "EXCLUDED.pending_hash, pending_expires = EXCLUDED.pending_expires, "
+			 "reset_code = EXCLUDED.reset_code, reset_code_expires = "
+			 "EXCLUDED.reset_code_expires, reset_link = EXCLUDED.reset_link, "
+			 "reset_link_expires = EXCLUDED.reset_link_expires, grant_hash = "
+			 "EXCLUDED.grant_hash, grant_expires = EXCLUDED.grant_expires, fails = "
+			 "EXCLUDED.fails, last_fail = EXCLUDED.last_fail, sends = EXCLUDED.sends, "
+			 "sends_pos = EXCLUDED.sends_pos"},
+    [ST_RECOVERY_DEL] = {"recovery_del", "DELETE FROM recovery WHERE account_id = $1::bytea"},
     [ST_PLACES_GET] = {"places_get",
 		       "SELECT nets, seen FROM known_places WHERE account_id = $1::bytea"},
     [ST_PLACES_PUT] = {"places_put",
@@ -1151,6 +1174,93 @@ int pg_totp_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
 	forget_totp(t, account_id);
 	param(&p, account_id, AUTHD_ID_LEN);
 	return run(t, ST_TOTP_DEL, &p);
+}
+
+/* --- recovery options ----------------------------------------------------------------- */
+
+int pg_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    struct recovery_rec *out)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct recovery_rec r;
+	struct row w;
+	size_t n;
+	int pending, fails, pos;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	param(&p, account_id, AUTHD_ID_LEN);
+	rc = get_one(t, ST_RECOVERY_GET, &p, &res);
+	if (rc == STORE_E_NOTFOUND) {
+		*out = r;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	w = (struct row){res, 0, false};
+	col_str(&w, 0, r.email, sizeof(r.email));
+	r.email_verified = col_bool(&w, 1);
+	col_str(&w, 2, r.phone, sizeof(r.phone));
+	r.phone_verified = col_bool(&w, 3);
+	pending = col_i16(&w, 4);
+	col_str(&w, 5, r.pending_to, sizeof(r.pending_to));
+	col_bytes(&w, 6, r.pending_hash, RECOVERY_HASH_LEN);
+	r.pending_expires = col_i64(&w, 7);
+	col_bytes(&w, 8, r.reset_code, RECOVERY_HASH_LEN);
+	r.reset_code_expires = col_i64(&w, 9);
+	col_bytes(&w, 10, r.reset_link, RECOVERY_HASH_LEN);
+	r.reset_link_expires = col_i64(&w, 11);
+	col_bytes(&w, 12, r.grant, RECOVERY_HASH_LEN);
+	r.grant_expires = col_i64(&w, 13);
+	fails = col_i16(&w, 14);
+	r.last_fail = col_i64(&w, 15);
+	n = col_i64_array(&w, 16, r.sends, RECOVERY_SENDS_MAX);
+	pos = col_i16(&w, 17);
+	pg_clear(res);
+	if (w.bad || pending < 0 || pending > 2 || fails < 0 || fails > 255 || pos < 0 ||
+	    pos >= RECOVERY_SENDS_MAX) {
+		OPENSSL_cleanse(&r, sizeof(r));
+		return corrupt("recovery");
+	}
+	r.pending = (uint8_t)pending;
+	r.fails = (uint8_t)fails;
+	r.n_sends = (uint8_t)n;
+	r.sends_pos = (uint8_t)pos;
+	*out = r;
+	OPENSSL_cleanse(&r, sizeof(r));
+	return 0;
+}
+
+int pg_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    const struct recovery_rec *r)
+{
+	struct pg_params p = {0};
+	uint8_t sends[ARRAY_BYTES(RECOVERY_SENDS_MAX)];
+	size_t n = r->n_sends > RECOVERY_SENDS_MAX ? RECOVERY_SENDS_MAX : r->n_sends;
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	if (recovery_is_empty(r))
+		return run(t, ST_RECOVERY_DEL, &p);
+	param_text(&p, r->email);
+	param_bool(&p, r->email_verified);
+	param_text(&p, r->phone);
+	param_bool(&p, r->phone_verified);
+	param_i16(&p, r->pending);
+	param_text(&p, r->pending_to);
+	param(&p, r->pending_hash, RECOVERY_HASH_LEN);
+	param_i64(&p, r->pending_expires);
+	param(&p, r->reset_code, RECOVERY_HASH_LEN);
+	param_i64(&p, r->reset_code_expires);
+	param(&p, r->reset_link, RECOVERY_HASH_LEN);
+	param_i64(&p, r->reset_link_expires);
+	param(&p, r->grant, RECOVERY_HASH_LEN);
+	param_i64(&p, r->grant_expires);
+	param_i16(&p, r->fails);
+	param_i64(&p, r->last_fail);
+	param(&p, sends, encode_i64_array(sends, r->sends, n));
+	param_i16(&p, r->sends_pos);
+	return run(t, ST_RECOVERY_PUT, &p);
 }
 
 /* --- where an account signs in from ------------------------------------------------ */

@@ -162,6 +162,9 @@ enum pg_stmt {
 	ST_PUSH_ACCOUNT_GET,
 	ST_PUSH_ACCOUNT_PUT,
 	ST_SESSIONS_LIST,
+	ST_RECOVERY_GET,
+	ST_RECOVERY_PUT,
+	ST_RECOVERY_DEL,
 	ST_PLACES_GET,
 	ST_PLACES_PUT,
 	ST_OUTBOX_ADD,
@@ -192,7 +195,7 @@ struct pg_stmt_def {
 
 extern const struct pg_stmt_def pg_stmts[ST__COUNT];
 
-#define PG_PARAMS_MAX 16
+#define PG_PARAMS_MAX 24
 
 /* A statement's parameters, all sent in binary format. Values point into
  * the caller's memory (or scratch) and must outlive pg_exec(). */
@@ -348,6 +351,10 @@ int pg_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 int pg_sessions_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		     int (*fn)(void *arg, const struct token_ref *ref, const struct session *s),
 		     void *arg);
+int pg_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    struct recovery_rec *r);
+int pg_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    const struct recovery_rec *r);
 int pg_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		  struct places_rec *p);
 int pg_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -189,7 +189,9 @@ static const char schema_v4[] =
 /*
  * Version 5: the outbox, where accounts sign in from (known_places), and
  * who began each session (its ip and browser, for the account's list), and
- * sign-ins among the security events (their method, outcome and browser). Any node claims due
+ * sign-ins among the security events (their method, outcome and browser),
+ * and recovery options (a verified email and mobile number, the reset under
+ * way). Any node claims due
  * messages with FOR UPDATE SKIP LOCKED (outbox_due finds them); the text stays sealed and is erased
  * once the message is done; outbox_done is the sweeper's order.
  */
@@ -213,6 +215,28 @@ static const char schema_v5[] =
     "  ADD COLUMN outcome text NOT NULL DEFAULT '',"
     "  ADD COLUMN browser text NOT NULL DEFAULT '';"
     "CREATE INDEX security_events_at ON security_events (at);" /* the sweeper's */
+    "CREATE TABLE recovery ("
+    "  account_id bytea PRIMARY KEY,"
+    "  email text NOT NULL," /* the recovery email ('' when none) */
+    "  email_verified boolean NOT NULL,"
+    "  phone text NOT NULL," /* the mobile number, E.164 */
+    "  phone_verified boolean NOT NULL,"
+    "  pending smallint NOT NULL," /* 0, 1 email, 2 phone: a change waiting for its code */
+    "  pending_to text NOT NULL,"
+    "  pending_hash bytea NOT NULL," /* codes, links and grants: keyed hashes only */
+    "  pending_expires bigint NOT NULL,"
+    "  reset_code bytea NOT NULL,"
+    "  reset_code_expires bigint NOT NULL,"
+    "  reset_link bytea NOT NULL,"
+    "  reset_link_expires bigint NOT NULL,"
+    "  grant_hash bytea NOT NULL,"
+    "  grant_expires bigint NOT NULL,"
+    "  fails smallint NOT NULL,"
+    "  last_fail bigint NOT NULL,"
+    "  sends bigint[] NOT NULL,"
+    "  sends_pos smallint NOT NULL"
+    ");"
+    "CREATE INDEX recovery_phone ON recovery (phone) WHERE phone_verified;"
     "CREATE TABLE known_places ("
     "  account_id bytea PRIMARY KEY,"
     "  nets bigint[] NOT NULL," /* keyed hashes of address prefixes the account signed in from */

@@ -54,6 +54,7 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("DROP TABLE devices; DROP TABLE device_links; DROP TABLE push_challenges; "
 		     "DROP TABLE push_accounts; DROP TABLE outbox; DROP TABLE known_places; "
+		     "DROP TABLE recovery; "
 		     "ALTER TABLE sessions DROP COLUMN ip, DROP COLUMN browser; "
 		     "ALTER TABLE security_events DROP COLUMN method, DROP COLUMN outcome, "
 		     "DROP COLUMN browser; DROP INDEX security_events_at; "
@@ -67,7 +68,7 @@ static void test_schema_versions(void **state)
 	    0);
 	assert_string_equal(out, "1 5");
 	assert_int_equal(unit_sql("SELECT count(*) FROM devices, device_links, push_challenges, "
-				  "push_accounts, outbox, known_places",
+				  "push_accounts, outbox, known_places, recovery",
 				  out, sizeof(out)),
 			 0);
 	assert_string_equal(out, "0");

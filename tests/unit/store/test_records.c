@@ -490,6 +490,58 @@ static void test_login_events_paged_and_swept(void **state)
 		assert_true(l.got[i].at >= 5000);
 }
 
+/* A recovery record comes back as it went in; an empty one is deleted. */
+struct rec_arg {
+	struct recovery_rec in, out;
+	bool empty;
+};
+
+static int recovery_round_txn(struct store_txn *txn, void *arg)
+{
+	struct rec_arg *a = arg;
+	uint8_t id[AUTHD_ID_LEN];
+	int rc;
+
+	memset(id, 0x55, sizeof(id));
+	if ((rc = store_recovery_put(txn, id, a->empty ? &(struct recovery_rec){0} : &a->in)) != 0)
+		return rc;
+	return store_recovery_get(txn, id, &a->out);
+}
+
+static void test_recovery_round_trip(void **state)
+{
+	static struct rec_arg a;
+	struct recovery_rec zero;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	snprintf(a.in.email, sizeof(a.in.email), "backup@example.org");
+	snprintf(a.in.phone, sizeof(a.in.phone), "+41791234567");
+	a.in.email_verified = true;
+	a.in.pending = RECOVERY_PHONE;
+	snprintf(a.in.pending_to, sizeof(a.in.pending_to), "+41790000000");
+	memset(a.in.pending_hash, 1, RECOVERY_HASH_LEN);
+	a.in.pending_expires = 1700000600;
+	memset(a.in.reset_code, 2, RECOVERY_HASH_LEN);
+	a.in.reset_code_expires = 1700000601;
+	memset(a.in.reset_link, 3, RECOVERY_HASH_LEN);
+	a.in.reset_link_expires = 1700086400;
+	memset(a.in.grant, 4, RECOVERY_HASH_LEN);
+	a.in.grant_expires = 1700000900;
+	a.in.fails = 3;
+	a.in.last_fail = 1700000123;
+	a.in.n_sends = 2;
+	a.in.sends_pos = 2;
+	a.in.sends[0] = 1700000001;
+	a.in.sends[1] = 1700000002;
+	assert_int_equal(unit_write(recovery_round_txn, &a), 0);
+	assert_memory_equal(&a.out, &a.in, sizeof(a.in));
+	a.empty = true;
+	assert_int_equal(unit_write(recovery_round_txn, &a), 0);
+	memset(&zero, 0, sizeof(zero));
+	assert_memory_equal(&a.out, &zero, sizeof(zero));
+}
+
 /* --- devices and link offers --- */
 
 static void sample_device(struct push_device *d, uint8_t account, uint8_t id)
@@ -802,6 +854,7 @@ int main(void)
 	    cmocka_unit_test(test_link_round_trip),
 	    cmocka_unit_test(test_push_records),
 	    cmocka_unit_test(test_login_events_paged_and_swept),
+	    cmocka_unit_test(test_recovery_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
