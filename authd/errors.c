@@ -60,6 +60,12 @@ static const struct api_error_info table[E__COUNT] = {
     [E_FORBIDDEN] = {403, "forbidden", "not allowed for this principal"},
     [E_DEVICE_NOT_FOUND] = {404, "device_not_found", "no such device on this account"},
     [E_SESSION_NOT_FOUND] = {404, "session_not_found", "no such session on this account"},
+    [E_CODE_EXPIRED] = {410, "code_expired", "no code is waiting, or it has expired; ask again"},
+    [E_INVALID_PHONE] = {400, "invalid_phone",
+			 "not a mobile number in international form (+ and 8 to 15 digits)"},
+    [E_SECOND_FACTOR_REQUIRED] = {400, "second_factor_required",
+				  "this account has a second factor: send its code or a backup "
+				  "code"},
     [E_UNSUPPORTED_SUBPROTOCOL] = {400, "unsupported_subprotocol",
 				   "this websocket needs the subprotocol authd-device.v1"},
     [E_FORBIDDEN_ORIGIN] = {403, "forbidden_origin", "websocket from a foreign origin"},

@@ -21,6 +21,7 @@ struct authd_keys {
 	uint8_t subjects[KEYS_LEN]; /* HMAC key of throttle subjects (unknown emails) */
 	uint8_t device[KEYS_LEN];   /* HMAC key of device cookies */
 	uint8_t outbox[KEYS_LEN];   /* AES-256-GCM for queued messages at rest */
+	uint8_t recovery[KEYS_LEN]; /* HMAC key of recovery codes, links and grants */
 };
 
 /*

@@ -118,8 +118,11 @@ enum security_event_kind {
 	EVENT_SECOND_FACTOR_LOCKED,
 	EVENT_DEVICE_LINKED,
 	EVENT_DEVICE_REMOVED,
-	EVENT_PUSH_PAUSED, /* "not me", or denials in a row */
-	EVENT_LOGIN,	   /* a sign-in step: its method and outcome say which */
+	EVENT_PUSH_PAUSED,	      /* "not me", or denials in a row */
+	EVENT_LOGIN,		      /* a sign-in step: its method and outcome say which */
+	EVENT_RECOVERY_EMAIL_CHANGED, /* verified, or removed */
+	EVENT_RECOVERY_PHONE_CHANGED,
+	EVENT_PASSWORD_RESET, /* a new password through recovery */
 	EVENT__COUNT
 };
 
@@ -638,13 +641,17 @@ enum policy_action {
 	ACT_TOTP_CONFIRM,
 	ACT_TOTP_DELETE,
 	ACT_BACKUP_REGENERATE,
-	ACT_DEVICE_LINK,   /* offer a link (QR code) to a new device */
-	ACT_DEVICES_READ,  /* list the account's devices, or one */
-	ACT_DEVICE_DELETE, /* remove a device */
-	ACT_SESSIONS_READ, /* list the account's sessions */
-	ACT_SESSION_END,   /* end one of them, or every other one */
-	ACT_ACTIVITY_READ, /* the account's recent sign-ins and security events */
-	ACT_TEST_HOOK,	   /* test builds only; the router refuses them elsewhere */
+	ACT_DEVICE_LINK,     /* offer a link (QR code) to a new device */
+	ACT_DEVICES_READ,    /* list the account's devices, or one */
+	ACT_DEVICE_DELETE,   /* remove a device */
+	ACT_SESSIONS_READ,   /* list the account's sessions */
+	ACT_SESSION_END,     /* end one of them, or every other one */
+	ACT_ACTIVITY_READ,   /* the account's recent sign-ins and security events */
+	ACT_RECOVERY_READ,   /* the account's recovery options */
+	ACT_RECOVERY_CHANGE, /* set or remove one (the current password too) */
+	ACT_RECOVERY_VERIFY, /* confirm a new one with its code */
+	ACT_RECOVERY,	     /* a forgotten password: no session */
+	ACT_TEST_HOOK,	     /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };
 

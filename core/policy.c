@@ -46,6 +46,14 @@ static const struct {
     [ACT_SESSIONS_READ] = {"sessions_read", NEED_SESSION},
     [ACT_SESSION_END] = {"session_end", NEED_SESSION},
     [ACT_ACTIVITY_READ] = {"activity_read", NEED_SESSION},
+    [ACT_RECOVERY_READ] = {"recovery_read", NEED_SESSION},
+    /* A new recovery address is a way into the account: a recent
+     * sign-in (with its second factor) and the current password. */
+    [ACT_RECOVERY_CHANGE] = {"recovery_change", NEED_RECENT_PROOF},
+    /* The code sent to the new address is the proof. */
+    [ACT_RECOVERY_VERIFY] = {"recovery_verify", NEED_SESSION},
+    /* The code, link or grant is the credential; the flow checks it. */
+    [ACT_RECOVERY] = {"recovery", NEED_NOTHING},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 

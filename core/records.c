@@ -38,6 +38,9 @@ const char *core_event_name(enum security_event_kind k)
 	    [EVENT_DEVICE_REMOVED] = "device_removed",
 	    [EVENT_PUSH_PAUSED] = "push_paused",
 	    [EVENT_LOGIN] = "login",
+	    [EVENT_RECOVERY_EMAIL_CHANGED] = "recovery_email_changed",
+	    [EVENT_RECOVERY_PHONE_CHANGED] = "recovery_phone_changed",
+	    [EVENT_PASSWORD_RESET] = "password_reset",
 	};
 
 	return (unsigned)k < EVENT__COUNT && names[k] ? names[k] : "";

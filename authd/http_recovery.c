@@ -1,0 +1,1074 @@
+/*
+ * Recovery (recovery/recovery.h decides; this is the shell):
+ *
+ *   GET    /1/me/recovery          the account's recovery email and mobile
+ *   PUT    /1/me/recovery/email    {"email", "password"}: a code to verify it
+ *   PUT    /1/me/recovery/phone    {"phone", "password"}: a code by SMS
+ *   DELETE /1/me/recovery/email    {"password"} (and /phone)
+ *   POST   /1/me/recovery/verify   {"code"}: the new address counts from now
+ *   POST   /1/recovery/password    {"login"}: a forgotten password
+ *   POST   /1/recovery/password/verify  {"login", "code"} or {"token"}
+ *   POST   /1/recovery/password/reset   {"reset_token", "new_password",
+ *                                        "code" or "backup_code"}
+ *
+ * A forgotten password's first step answers the same whether or not the
+ * account exists (and makes the same reads and one write either way); a
+ * code goes to the verified mobile number (RECOVERY_CODE_DIGITS digits, 10
+ * minutes) and a link to the verified recovery email (a token of 256 bits,
+ * 24 hours, on [server] public_url, never on the Host header). Either gives
+ * a grant (15 minutes) to set a new password, which asks the account's
+ * second factor when it has one: recovery never bypasses it. Codes, links
+ * and grants are stored as keyed hashes only; every failure counts against
+ * the account (recovery.h).
+ */
+#include "http.h"
+
+#include "factors.h"
+#include "flow.h"
+#include "notify.h"
+#include "outbox.h"
+#include "password.h"
+#include "server.h"
+#include "session.h"
+#include "throttle.h"
+
+#include <log.h>
+#include <recovery.h>
+#include <store.h>
+#include <util.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What a keyed hash is of (its first input byte). */
+enum { H_OPTION = 'O', H_CODE = 'C', H_LINK = 'L', H_GRANT = 'G' };
+
+static void rhash(uint8_t what, const uint8_t account_id[AUTHD_ID_LEN], const void *secret,
+		  size_t len, uint8_t out[RECOVERY_HASH_LEN])
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	OSSL_PARAM params[2];
+	size_t n = 0;
+
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (ctx == NULL || EVP_MAC_init(ctx, srv.keys.recovery, KEYS_LEN, params) != 1 ||
+	    EVP_MAC_update(ctx, &what, 1) != 1 ||
+	    EVP_MAC_update(ctx, account_id, AUTHD_ID_LEN) != 1 ||
+	    EVP_MAC_update(ctx, secret, len) != 1 ||
+	    EVP_MAC_final(ctx, out, &n, RECOVERY_HASH_LEN) != 1 || n != RECOVERY_HASH_LEN)
+		AUTHD_BUG("HMAC-SHA-256 failed");
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+}
+
+/* RECOVERY_CODE_DIGITS random digits (the modulo's bias is below 2^-30). */
+static void new_code(char out[RECOVERY_CODE_DIGITS + 1])
+{
+	uint8_t rnd[8];
+	uint64_t v = 0;
+
+	authd_random(rnd, sizeof(rnd));
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | rnd[i];
+	for (int i = RECOVERY_CODE_DIGITS - 1; i >= 0; i--) {
+		out[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	out[RECOVERY_CODE_DIGITS] = '\0';
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+}
+
+/* Only digits, and RECOVERY_CODE_DIGITS of them (spaces allowed between). */
+static bool code_of(const char *in, size_t len, char out[RECOVERY_CODE_DIGITS + 1])
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == ' ' || in[i] == '-')
+			continue;
+		if (in[i] < '0' || in[i] > '9' || n == RECOVERY_CODE_DIGITS)
+			return false;
+		out[n++] = in[i];
+	}
+	out[n] = '\0';
+	return n == RECOVERY_CODE_DIGITS;
+}
+
+/* Queues template `name` to `to` on channel ch, for the account. */
+static int send_to(struct store_txn *txn, enum outbox_channel ch, const uint8_t *account_id,
+		   const char *to, const char *name, const struct template_var *vars, size_t n,
+		   int64_t now)
+{
+	const struct outbox_item it = {
+	    .channel = ch,
+	    .account_id = account_id,
+	    .to = to,
+	    .template_name = name,
+	    .vars = vars,
+	    .nvars = n,
+	    .now = now,
+	};
+
+	return outbox_queue(txn, &it);
+}
+
+static enum api_error error_of(enum recovery_verdict v)
+{
+	switch (v) {
+	case RECOVERY_OK:
+		return E_OK;
+	case RECOVERY_E_INVALID:
+		return E_INVALID_CODE;
+	case RECOVERY_E_EXPIRED:
+		return E_CODE_EXPIRED;
+	case RECOVERY_E_THROTTLED:
+	case RECOVERY_E_LOCKED:
+		return E_TOO_MANY_ATTEMPTS;
+	}
+	return E_INTERNAL;
+}
+
+static void plain_release(struct flow *f, size_t size)
+{
+	authd_freezero(f, size);
+}
+
+/* --- GET /1/me/recovery -------------------------------------------------------------- */
+
+struct view_flow {
+	struct flow f;
+	struct recovery_rec rec;
+};
+
+static int view_read(struct flow *f, struct store_txn *txn)
+{
+	return store_recovery_get(txn, f->session.account_id, &((struct view_flow *)f)->rec);
+}
+
+static json_t *recovery_json(const struct recovery_rec *r, int64_t now)
+{
+	char expires[21];
+	bool pending = r->pending && now < r->pending_expires;
+
+	authd_time_str(r->pending_expires, expires);
+	return json_pack("{s:s?, s:s?, s:o}", "email", r->email[0] ? r->email : NULL, "phone",
+			 r->phone[0] ? r->phone : NULL, "pending",
+			 pending ? json_pack("{s:s, s:s, s:s}", "kind",
+					     r->pending == RECOVERY_EMAIL ? "email" : "phone", "to",
+					     r->pending_to, "expires_at", expires)
+				 : json_null());
+}
+
+static void view_reply(struct flow *f, struct req *r)
+{
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	reply_json(r, 200, recovery_json(&((struct view_flow *)f)->rec, f->now));
+}
+
+static void view_release(struct flow *f)
+{
+	plain_release(f, sizeof(struct view_flow));
+}
+
+static const struct flow_ops view_ops = {
+    .read = view_read,
+    .reply = view_reply,
+    .release = view_release,
+};
+
+void http_recovery_get(struct req *r)
+{
+	struct view_flow *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	flow_start(&j->f, &view_ops, r);
+}
+
+/* --- PUT and DELETE /1/me/recovery/email|phone: the current password first ------- */
+
+struct change_flow {
+	struct flow f;
+	enum recovery_kind kind;
+	bool remove;
+	char to[EMAIL_MAX + 1]; /* the new address (set) */
+	char pw[PASSWORD_MAX_BYTES + 1];
+	size_t pw_len;
+	char code[RECOVERY_CODE_DIGITS + 1];
+	struct account a; /* as read before the hash */
+	uint8_t subject[THROTTLE_KEY_LEN];
+	struct throttle_rec th;
+	uint64_t read_seq;
+	bool inflight;
+	bool ok;
+	struct recovery_rec rec; /* as the write left it */
+	char old[EMAIL_MAX + 1]; /* a removed address (remove) */
+};
+
+static int change_read(struct flow *f, struct store_txn *txn)
+{
+	struct change_flow *j = (struct change_flow *)f;
+	int rc = store_account_get(txn, f->session.account_id, &j->a);
+
+	if (rc == STORE_E_NOTFOUND) {
+		f->err = E_UNAUTHENTICATED;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	throttle_key_factor(j->subject, j->a.id);
+	return store_throttle_get(txn, j->subject, &j->th);
+}
+
+/* Loop: the delay of wrong passwords (they count as second-factor
+ * failures, as at a password change) before spending a hash. */
+static bool change_check(struct flow *f, struct req *r)
+{
+	struct change_flow *j = (struct change_flow *)f;
+	struct throttle_slot *slot = throttle_slot_subject(j->subject);
+	int64_t wait;
+
+	if (slot == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return false;
+	}
+	wait = throttle_retry_after(throttle_subject_fresh(j->subject, &j->th, j->read_seq),
+				    &throttle_factor_policy, f->now, *throttle_slot_inflight(slot));
+	if (wait > 0) {
+		reply_throttled(r, wait);
+		return false;
+	}
+	throttle_inflight_subject(j->subject, +1);
+	j->inflight = true;
+	return true;
+}
+
+static void change_work(struct flow *f)
+{
+	struct change_flow *j = (struct change_flow *)f;
+
+	j->ok = password_verify(j->a.pw_hash, j->pw, j->pw_len);
+	OPENSSL_cleanse(j->pw, sizeof(j->pw));
+}
+
+static bool change_worked(struct flow *f)
+{
+	/* Gone: a wrong guess is still recorded; nothing else is done. */
+	if (f->req == NULL)
+		f->finish_if_gone = !((struct change_flow *)f)->ok;
+	return true;
+}
+
+static int change_write(struct flow *f, struct store_txn *txn)
+{
+	struct change_flow *j = (struct change_flow *)f;
+	const uint8_t *id = j->a.id;
+	struct core_factor_hist hist;
+	uint8_t hash[RECOVERY_HASH_LEN];
+	enum recovery_verdict v;
+	int rc;
+
+	j->old[0] = '\0';
+	if (!j->ok) {
+		if ((rc = factor_hist_read(txn, id, &hist)) != 0)
+			return rc;
+		core_factor_failure(&hist, f->now);
+		f->err = E_WRONG_PASSWORD;
+		f->locked = hist.locked_now;
+		memcpy(f->locked_account, id, AUTHD_ID_LEN);
+		return factor_hist_write(txn, id, &hist, f->now, f->ip);
+	}
+	if ((rc = store_recovery_get(txn, id, &j->rec)) != 0)
+		return rc;
+	if (j->remove) {
+		snprintf(j->old, sizeof(j->old), "%s",
+			 j->kind == RECOVERY_EMAIL ? j->rec.email : j->rec.phone);
+		recovery_option_remove(&j->rec, j->kind);
+		if ((rc = store_recovery_put(txn, id, &j->rec)) != 0)
+			return rc;
+		return j->old[0]
+			   ? factor_event(txn, id,
+					  j->kind == RECOVERY_EMAIL ? EVENT_RECOVERY_EMAIL_CHANGED
+								    : EVENT_RECOVERY_PHONE_CHANGED,
+					  f->now, f->ip)
+			   : 0;
+	}
+	rhash(H_OPTION, id, j->code, strlen(j->code), hash);
+	v = recovery_option_begin(&j->rec, j->kind, j->to, hash, f->now);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if ((f->err = error_of(v)) != E_OK) {
+		f->retry_after = RECOVERY_SEND_WINDOW;
+		return 0;
+	}
+	if ((rc = store_recovery_put(txn, id, &j->rec)) != 0)
+		return rc;
+	const struct template_var vars[] = {{"code", j->code}, {"email", j->a.email}};
+
+	return send_to(txn, j->kind == RECOVERY_EMAIL ? OUTBOX_EMAIL : OUTBOX_SMS, id, j->to,
+		       j->kind == RECOVERY_EMAIL ? "recovery_verify" : "recovery_verify.sms", vars,
+		       2, f->now);
+}
+
+static void change_written(struct flow *f)
+{
+	struct change_flow *j = (struct change_flow *)f;
+
+	if (j->inflight) {
+		throttle_inflight_subject(j->subject, -1);
+		j->inflight = false;
+	}
+}
+
+static void change_reply(struct flow *f, struct req *r)
+{
+	struct change_flow *j = (struct change_flow *)f;
+	char aid[AUTHD_ID_HEX + 1];
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	authd_hex(j->a.id, AUTHD_ID_LEN, aid);
+	log_info("recovery %s %s account=%s req=%llu",
+		 j->kind == RECOVERY_EMAIL ? "email" : "phone",
+		 j->remove ? "removed" : "sent a code", aid, (unsigned long long)r->id);
+	if (j->remove) {
+		reply_empty(r, 204);
+		return;
+	}
+	reply_json(r, 202, recovery_json(&j->rec, f->now));
+}
+
+static void change_release(struct flow *f)
+{
+	struct change_flow *j = (struct change_flow *)f;
+
+	if (j->inflight)
+		throttle_inflight_subject(j->subject, -1);
+	plain_release(f, sizeof(*j));
+}
+
+static const struct flow_ops change_ops = {
+    .read = change_read,
+    .check = change_check,
+    .work = change_work,
+    .worked = change_worked,
+    .write = change_write,
+    .written = change_written,
+    .reply = change_reply,
+    .release = change_release,
+};
+
+static void change_start(struct req *r, enum recovery_kind kind, bool remove)
+{
+	static const struct field_spec set_email[] = {
+	    {"email", JSON_STRING, true, 254},
+	    {"password", JSON_STRING, true, PASSWORD_MAX_BYTES},
+	};
+	static const struct field_spec set_phone[] = {
+	    {"phone", JSON_STRING, true, 32},
+	    {"password", JSON_STRING, true, PASSWORD_MAX_BYTES},
+	};
+	static const struct field_spec del[] = {
+	    {"password", JSON_STRING, true, PASSWORD_MAX_BYTES},
+	};
+	json_t *body =
+	    remove ? json_body_or_reply(r, del, 1)
+		   : json_body_or_reply(r, kind == RECOVERY_EMAIL ? set_email : set_phone, 2);
+	struct change_flow *j;
+	const char *pw, *to;
+	size_t plen, tlen;
+
+	if (body == NULL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		json_wipe_decref(body);
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	j->kind = kind;
+	j->remove = remove;
+	if (!remove) {
+		to = json_str(body, kind == RECOVERY_EMAIL ? "email" : "phone", &tlen);
+		if (kind == RECOVERY_EMAIL && authd_email_normalize(to, tlen, j->to) != 0) {
+			reply_field_error(r, E_INVALID_EMAIL, "email", NULL);
+			goto fail;
+		}
+		if (kind == RECOVERY_PHONE &&
+		    (memchr(to, '\0', tlen) != NULL || recovery_phone_normalize(to, j->to) != 0)) {
+			reply_field_error(r, E_INVALID_PHONE, "phone", NULL);
+			goto fail;
+		}
+		new_code(j->code);
+	}
+	pw = json_str(body, "password", &plen);
+	memcpy(j->pw, pw, plen);
+	j->pw_len = plen;
+	json_wipe_decref(body);
+	j->read_seq = throttle_seq();
+	flow_start(&j->f, &change_ops, r);
+	return;
+fail:
+	json_wipe_decref(body);
+	change_release(&j->f);
+}
+
+void http_recovery_email_set(struct req *r)
+{
+	change_start(r, RECOVERY_EMAIL, false);
+}
+
+void http_recovery_phone_set(struct req *r)
+{
+	change_start(r, RECOVERY_PHONE, false);
+}
+
+void http_recovery_email_delete(struct req *r)
+{
+	change_start(r, RECOVERY_EMAIL, true);
+}
+
+void http_recovery_phone_delete(struct req *r)
+{
+	change_start(r, RECOVERY_PHONE, true);
+}
+
+/* --- POST /1/me/recovery/verify ------------------------------------------------------- */
+
+struct verify_flow {
+	struct flow f;
+	char code[RECOVERY_CODE_DIGITS + 1];
+	struct recovery_rec rec;
+	enum recovery_kind kind;
+};
+
+static int verify_write(struct flow *f, struct store_txn *txn)
+{
+	struct verify_flow *j = (struct verify_flow *)f;
+	const uint8_t *id = f->session.account_id;
+	uint8_t hash[RECOVERY_HASH_LEN];
+	char old[EMAIL_MAX + 1], when[32];
+	enum recovery_verdict v;
+	struct account a;
+	int rc;
+
+	if ((rc = store_recovery_get(txn, id, &j->rec)) != 0)
+		return rc;
+	snprintf(old, sizeof(old), "%s",
+		 j->rec.pending == RECOVERY_EMAIL ? j->rec.email : j->rec.phone);
+	rhash(H_OPTION, id, j->code, strlen(j->code), hash);
+	v = recovery_option_confirm(&j->rec, hash, f->now, &j->kind);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	f->err = error_of(v);
+	if ((rc = store_recovery_put(txn, id, &j->rec)) != 0 || v != RECOVERY_OK)
+		return rc; /* a wrong code is counted */
+	if ((rc = factor_event(txn, id,
+			       j->kind == RECOVERY_EMAIL ? EVENT_RECOVERY_EMAIL_CHANGED
+							 : EVENT_RECOVERY_PHONE_CHANGED,
+			       f->now, f->ip)) != 0)
+		return rc;
+	/* The address it replaces is told too (someone else may have made the
+	 * change). */
+	if (old[0] == '\0' ||
+	    strcmp(old, j->kind == RECOVERY_EMAIL ? j->rec.email : j->rec.phone) == 0)
+		return 0;
+	if ((rc = store_account_get(txn, id, &a)) != 0)
+		return rc == STORE_E_NOTFOUND ? 0 : rc;
+	notify_time(f->now, when, sizeof(when));
+	const struct template_var vars[] = {
+	    {"email", a.email}, {"time", when}, {"ip", f->ip}, {"base_url", server_public_url()}};
+
+	rc = send_to(txn, j->kind == RECOVERY_EMAIL ? OUTBOX_EMAIL : OUTBOX_SMS, id, old,
+		     j->kind == RECOVERY_EMAIL ? "recovery_replaced" : "recovery_replaced.sms",
+		     vars, 4, f->now);
+	OPENSSL_cleanse(&a, sizeof(a));
+	return rc;
+}
+
+static void verify_reply(struct flow *f, struct req *r)
+{
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	reply_json(r, 200, recovery_json(&((struct verify_flow *)f)->rec, f->now));
+}
+
+static void verify_release(struct flow *f)
+{
+	plain_release(f, sizeof(struct verify_flow));
+}
+
+static const struct flow_ops verify_ops = {
+    .write = verify_write,
+    .reply = verify_reply,
+    .release = verify_release,
+};
+
+void http_recovery_verify(struct req *r)
+{
+	static const struct field_spec spec[] = {{"code", JSON_STRING, true, 32}};
+	json_t *body = json_body_or_reply(r, spec, 1);
+	struct verify_flow *j;
+	const char *code;
+	size_t len;
+
+	if (body == NULL)
+		return;
+	code = json_str(body, "code", &len);
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		json_wipe_decref(body);
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	if (!code_of(code, len, j->code)) {
+		json_wipe_decref(body);
+		verify_release(&j->f);
+		reply_error(r, E_INVALID_CODE);
+		return;
+	}
+	json_wipe_decref(body);
+	flow_start(&j->f, &verify_ops, r);
+}
+
+/* --- POST /1/recovery/password ------------------------------------------------------- */
+
+struct forgot_flow {
+	struct flow f;
+	char email[EMAIL_MAX + 1];
+	char code[RECOVERY_CODE_DIGITS + 1];
+	struct new_token link; /* account id unknown until the write: made there */
+	uint8_t link_raw[AUTHD_TOKEN_LEN];
+	bool known, sent_code, sent_link, throttled;
+};
+
+static int forgot_write(struct flow *f, struct store_txn *txn)
+{
+	struct forgot_flow *j = (struct forgot_flow *)f;
+	uint8_t id[AUTHD_ID_LEN], key[THROTTLE_KEY_LEN], code_hash[RECOVERY_HASH_LEN],
+	    link_hash[RECOVERY_HASH_LEN];
+	struct recovery_rec rec;
+	struct throttle_rec th;
+	char url[600], when[32];
+	int rc = store_account_by_email(txn, j->email, id);
+
+	j->known = j->sent_code = j->sent_link = j->throttled = false;
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	if (rc == STORE_E_NOTFOUND) {
+		/* The same shape of work for an email that names no account: a
+		 * read and a write of a record of its own (keyed: the store
+		 * does not learn which emails were tried). */
+		throttle_key_email(key, srv.keys.subjects, j->email);
+		key[0] = 'r';
+		if ((rc = store_recovery_get(txn, key + 1, &rec)) != 0)
+			return rc;
+		if ((rc = store_throttle_get(txn, key, &th)) != 0)
+			return rc;
+		th.last_failure = f->now;
+		return store_throttle_put(txn, key, &th);
+	}
+	j->known = true;
+	if ((rc = store_recovery_get(txn, id, &rec)) != 0)
+		return rc;
+	j->sent_code = rec.phone[0] && rec.phone_verified;
+	j->sent_link = rec.email[0] && rec.email_verified;
+	if (!j->sent_code && !j->sent_link)
+		return 0; /* no option: an identity-verification case is the way */
+	/* The link's token names the account (as a session token does). */
+	memcpy(j->link_raw, id, AUTHD_ID_LEN);
+	rhash(H_CODE, id, j->code, strlen(j->code), code_hash);
+	rhash(H_LINK, id, j->link_raw, sizeof(j->link_raw), link_hash);
+	if (recovery_reset_begin(&rec, j->sent_code ? code_hash : NULL,
+				 j->sent_link ? link_hash : NULL, f->now) != RECOVERY_OK) {
+		j->throttled = true;
+		j->sent_code = j->sent_link = false;
+		return 0; /* the same answer: nothing tells the caller */
+	}
+	if ((rc = store_recovery_put(txn, id, &rec)) != 0)
+		return rc;
+	notify_time(f->now, when, sizeof(when));
+	if (j->sent_code) {
+		const struct template_var vars[] = {{"code", j->code}};
+
+		if ((rc = send_to(txn, OUTBOX_SMS, id, rec.phone, "reset_code.sms", vars, 1,
+				  f->now)) != 0)
+			return rc;
+	}
+	if (j->sent_link) {
+		char token[AUTHD_TOKEN_B64 + 1];
+
+		authd_b64url(j->link_raw, sizeof(j->link_raw), token);
+		snprintf(url, sizeof(url), "%s/recovery/reset?token=%s", server_public_url(),
+			 token);
+		const struct template_var vars[] = {{"link", url},
+						    {"email", j->email},
+						    {"time", when},
+						    {"ip", f->ip},
+						    {"base_url", server_public_url()}};
+
+		rc = send_to(txn, OUTBOX_EMAIL, id, rec.email, "reset_link", vars, 5, f->now);
+		OPENSSL_cleanse(token, sizeof(token));
+		OPENSSL_cleanse(url, sizeof(url));
+	}
+	OPENSSL_cleanse(&rec, sizeof(rec));
+	return rc;
+}
+
+static void forgot_reply(struct flow *f, struct req *r)
+{
+	struct forgot_flow *j = (struct forgot_flow *)f;
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	/* The log tells the operator; the answer tells nobody anything. */
+	log_info("recovery password known=%s code=%s link=%s throttled=%s ip=%s req=%llu",
+		 j->known ? "yes" : "no", j->sent_code ? "yes" : "no", j->sent_link ? "yes" : "no",
+		 j->throttled ? "yes" : "no", r->ip, (unsigned long long)r->id);
+	reply_json(r, 202,
+		   json_pack("{s:s}", "status",
+			     "if the account has a recovery option, a code or a link is on its "
+			     "way"));
+}
+
+static void forgot_release(struct flow *f)
+{
+	plain_release(f, sizeof(struct forgot_flow));
+}
+
+static const struct flow_ops forgot_ops = {
+    .write = forgot_write,
+    .reply = forgot_reply,
+    .release = forgot_release,
+};
+
+void http_recovery_password(struct req *r)
+{
+	static const struct field_spec spec[] = {{"login", JSON_STRING, true, 254}};
+	json_t *body = json_body_or_reply(r, spec, 1);
+	struct forgot_flow *j;
+	const char *login;
+	size_t len;
+
+	if (body == NULL)
+		return;
+	login = json_str(body, "login", &len);
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		json_decref(body);
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	/* A malformed email names no account: the same answer after the same
+	 * work. */
+	if (authd_email_normalize(login, len, j->email) != 0)
+		snprintf(j->email, sizeof(j->email), "%.*s", (int)(len < 254 ? len : 254), login);
+	json_decref(body);
+	new_code(j->code);
+	authd_random(j->link_raw + AUTHD_ID_LEN, sizeof(j->link_raw) - AUTHD_ID_LEN);
+	flow_start(&j->f, &forgot_ops, r);
+}
+
+/* --- POST /1/recovery/password/verify ------------------------------------------------ */
+
+struct reset_verify_flow {
+	struct flow f;
+	bool by_link;
+	char email[EMAIL_MAX + 1];
+	char code[RECOVERY_CODE_DIGITS + 1];
+	uint8_t link_raw[AUTHD_TOKEN_LEN];
+	struct new_token grant;
+	bool totp, devices, backup;
+};
+
+static int reset_verify_write(struct flow *f, struct store_txn *txn)
+{
+	struct reset_verify_flow *j = (struct reset_verify_flow *)f;
+	uint8_t id[AUTHD_ID_LEN], hash[RECOVERY_HASH_LEN], grant_hash[RECOVERY_HASH_LEN];
+	struct recovery_rec rec;
+	struct totp_rec t;
+	struct backup_rec b;
+	unsigned n = 0;
+	enum recovery_verdict v;
+	int rc;
+
+	j->totp = j->devices = j->backup = false;
+	if (j->by_link) {
+		memcpy(id, j->link_raw, AUTHD_ID_LEN);
+	} else if ((rc = store_account_by_email(txn, j->email, id)) != 0) {
+		if (rc != STORE_E_NOTFOUND)
+			return rc;
+		f->err = E_INVALID_CODE; /* as a wrong code of an account */
+		return 0;
+	}
+	if ((rc = store_recovery_get(txn, id, &rec)) != 0)
+		return rc;
+	if (j->by_link)
+		rhash(H_LINK, id, j->link_raw, sizeof(j->link_raw), hash);
+	else
+		rhash(H_CODE, id, j->code, strlen(j->code), hash);
+	token_new(&j->grant, id);
+	rhash(H_GRANT, id, j->grant.ref.hash, AUTHD_HASH_LEN, grant_hash);
+	v = recovery_reset_verify(&rec, j->by_link ? RECOVERY_EMAIL : RECOVERY_PHONE, hash,
+				  grant_hash, f->now);
+	f->err = error_of(v);
+	if (v == RECOVERY_E_EXPIRED && j->by_link)
+		f->err = E_CODE_EXPIRED;
+	if (!recovery_is_empty(&rec) || v != RECOVERY_E_EXPIRED)
+		rc = store_recovery_put(txn, id, &rec);
+	OPENSSL_cleanse(&rec, sizeof(rec));
+	if (rc != 0 || v != RECOVERY_OK)
+		return rc;
+	/* What the new password will ask for. */
+	rc = store_totp_get(txn, id, &t);
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	j->totp = rc == 0 && t.enabled;
+	OPENSSL_cleanse(&t, sizeof(t));
+	if ((rc = store_devices_count(txn, id, &n)) != 0)
+		return rc;
+	j->devices = n > 0;
+	rc = store_backup_get(txn, id, &b);
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	j->backup = rc == 0 && backup_remaining(&b) > 0;
+	return 0;
+}
+
+static void reset_verify_reply(struct flow *f, struct req *r)
+{
+	struct reset_verify_flow *j = (struct reset_verify_flow *)f;
+	json_t *methods;
+	char expires[21];
+
+	if (f->err != E_OK) {
+		if (f->err == E_TOO_MANY_ATTEMPTS)
+			f->retry_after = RECOVERY_FAIL_QUIET_S;
+		flow_reply_error(f, r);
+		return;
+	}
+	methods = json_array();
+	if (methods && (j->totp || j->devices))
+		json_array_append_new(methods, json_string("totp"));
+	if (methods && j->backup)
+		json_array_append_new(methods, json_string("backup_code"));
+	authd_time_str(f->now + RECOVERY_GRANT_TTL, expires);
+	reply_json(r, 200,
+		   json_pack("{s:s, s:s, s:o}", "reset_token", j->grant.text, "expires_at", expires,
+			     "second_factor", methods));
+	token_clear(&j->grant);
+}
+
+static void reset_verify_release(struct flow *f)
+{
+	plain_release(f, sizeof(struct reset_verify_flow));
+}
+
+static const struct flow_ops reset_verify_ops = {
+    .write = reset_verify_write,
+    .reply = reset_verify_reply,
+    .release = reset_verify_release,
+};
+
+void http_recovery_password_verify(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"login", JSON_STRING, false, 254},
+	    {"code", JSON_STRING, false, 32},
+	    {"token", JSON_STRING, false, 128},
+	};
+	json_t *body = json_body_or_reply(r, spec, 3);
+	struct reset_verify_flow *j;
+	const char *login, *code, *token;
+	size_t llen = 0, clen = 0, tlen = 0;
+
+	if (body == NULL)
+		return;
+	login = json_object_get(body, "login") ? json_str(body, "login", &llen) : NULL;
+	code = json_object_get(body, "code") ? json_str(body, "code", &clen) : NULL;
+	token = json_object_get(body, "token") ? json_str(body, "token", &tlen) : NULL;
+	if ((token != NULL) == (login != NULL || code != NULL) ||
+	    (token == NULL && (login == NULL || code == NULL))) {
+		json_wipe_decref(body);
+		reply_field_error(r, E_INVALID_FIELD, NULL, "give login and code, or token");
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		json_wipe_decref(body);
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	j->by_link = token != NULL;
+	if (j->by_link ? authd_unb64url(token, tlen, j->link_raw, sizeof(j->link_raw)) !=
+			     (long)sizeof(j->link_raw)
+		       : !code_of(code, clen, j->code)) {
+		enum api_error e = j->by_link ? E_CODE_EXPIRED : E_INVALID_CODE;
+
+		json_wipe_decref(body);
+		reset_verify_release(&j->f);
+		reply_error(r, e);
+		return;
+	}
+	if (!j->by_link && authd_email_normalize(login, llen, j->email) != 0)
+		snprintf(j->email, sizeof(j->email), "%.*s", (int)(llen < 254 ? llen : 254), login);
+	json_wipe_decref(body);
+	flow_start(&j->f, &reset_verify_ops, r);
+}
+
+/* --- POST /1/recovery/password/reset ------------------------------------------------ */
+
+struct reset_flow {
+	struct flow f;
+	struct token_ref grant;
+	char next[PASSWORD_MAX_BYTES + 1];
+	size_t next_len;
+	enum core_method method;
+	char code[64];
+	size_t code_len;
+	bool has_code;
+	struct account a;
+	char new_phc[PW_HASH_MAX];
+	int hash_rc;
+	struct core_totp_precheck pre;
+	struct factor_devices *devs;
+	struct core_second_factor step;
+};
+
+static int reset_read(struct flow *f, struct store_txn *txn)
+{
+	struct reset_flow *j = (struct reset_flow *)f;
+	uint8_t hash[RECOVERY_HASH_LEN];
+	struct recovery_rec rec;
+	int rc = store_account_get(txn, j->grant.account_id, &j->a);
+
+	if (rc == STORE_E_NOTFOUND) {
+		f->err = E_CODE_EXPIRED;
+		return 0;
+	}
+	if (rc != 0 || (rc = store_recovery_get(txn, j->grant.account_id, &rec)) != 0)
+		return rc;
+	rhash(H_GRANT, j->grant.account_id, j->grant.hash, AUTHD_HASH_LEN, hash);
+	if (recovery_grant_check(&rec, hash, f->now) != RECOVERY_OK)
+		f->err = E_CODE_EXPIRED;
+	OPENSSL_cleanse(&rec, sizeof(rec));
+	return 0;
+}
+
+static bool reset_check(struct flow *f, struct req *r)
+{
+	struct reset_flow *j = (struct reset_flow *)f;
+
+	return password_policy_or_reply(r, j->next, j->next_len, j->a.email, j->a.name,
+					"new_password");
+}
+
+static void reset_work(struct flow *f)
+{
+	struct reset_flow *j = (struct reset_flow *)f;
+
+	j->hash_rc = password_hash(j->next, j->next_len, j->new_phc, sizeof(j->new_phc));
+	OPENSSL_cleanse(j->next, sizeof(j->next));
+}
+
+static bool reset_worked(struct flow *f)
+{
+	struct reset_flow *j = (struct reset_flow *)f;
+
+	if (j->hash_rc == 0)
+		return true;
+	if (f->req)
+		reply_error(f->req, E_INTERNAL);
+	return false;
+}
+
+/* The second factor, when the account has one: the grant stands in for a
+ * pending login (its attempts are the step's). */
+static int reset_second_factor(struct reset_flow *j, struct store_txn *txn,
+			       const struct recovery_rec *rec, bool *passed)
+{
+	struct flow *f = &j->f;
+	const uint8_t *id = j->grant.account_id;
+	struct core_second_factor *s = &j->step;
+	struct totp_rec t;
+	unsigned n = 0;
+	int rc;
+
+	*passed = false;
+	rc = store_totp_get(txn, id, &t);
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	if ((rc == STORE_E_NOTFOUND || !t.enabled) &&
+	    (rc = store_devices_count(txn, id, &n)) == 0 && n == 0) {
+		*passed = true; /* no second factor on this account */
+		return 0;
+	}
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	if (!j->has_code) {
+		f->err = E_SECOND_FACTOR_REQUIRED;
+		return 0;
+	}
+	memset(s, 0, sizeof(*s));
+	s->login_found = true;
+	memcpy(s->login.account_id, id, AUTHD_ID_LEN);
+	s->login.created_at = rec->grant_expires - RECOVERY_GRANT_TTL;
+	s->login.expires_at = rec->grant_expires;
+	if ((rc = factor_step(txn, id, j->method, j->code, j->code_len, &j->pre, &j->devs, s,
+			      f->now)) != 0)
+		return rc;
+	f->err = api_error_from_verdict(s->verdict);
+	f->retry_after = s->retry_after;
+	f->locked = s->hist.locked_now;
+	memcpy(f->locked_account, id, AUTHD_ID_LEN);
+	if (s->verdict == CORE_DAMAGED)
+		return STORE_E_CORRUPT;
+	if ((rc = factor_step_write(txn, id, j->devs, s, f->now, f->ip)) != 0)
+		return rc;
+	*passed = s->verdict == CORE_OK;
+	return 0;
+}
+
+static int reset_write(struct flow *f, struct store_txn *txn)
+{
+	struct reset_flow *j = (struct reset_flow *)f;
+	const uint8_t *id = j->grant.account_id;
+	uint8_t hash[RECOVERY_HASH_LEN];
+	struct recovery_rec rec;
+	struct account a;
+	bool passed = false;
+	int rc;
+
+	f->err = E_OK;
+	if ((rc = store_recovery_get(txn, id, &rec)) != 0)
+		return rc;
+	rhash(H_GRANT, id, j->grant.hash, AUTHD_HASH_LEN, hash);
+	if (recovery_grant_check(&rec, hash, f->now) != RECOVERY_OK) {
+		f->err = E_CODE_EXPIRED; /* used meanwhile, or over */
+		goto out;
+	}
+	if ((rc = reset_second_factor(j, txn, &rec, &passed)) != 0)
+		goto out;
+	if (!passed) {
+		/* Wrong codes count as the account's; five end the grant. */
+		if (j->step.login_write == CORE_LOGIN_DEL) {
+			recovery_grant_used(&rec);
+			rc = store_recovery_put(txn, id, &rec);
+		}
+		goto out;
+	}
+	if ((rc = store_account_get(txn, id, &a)) != 0)
+		goto out;
+	snprintf(a.pw_hash, sizeof(a.pw_hash), "%s", j->new_phc);
+	a.password_changed_at = f->now;
+	recovery_grant_used(&rec);
+	/* Whoever knew the old password is out: every session, pending login
+	 * and device link offer ends (as at a password change). */
+	if ((rc = store_account_put(txn, &a)) != 0 ||
+	    (rc = store_recovery_put(txn, id, &rec)) != 0 ||
+	    (rc = store_session_del_all(txn, id, NULL)) != 0 ||
+	    (rc = store_login_del_all(txn, id)) != 0 || (rc = store_link_del_all(txn, id)) != 0 ||
+	    (rc = factor_event(txn, id, EVENT_PASSWORD_RESET, f->now, f->ip)) != 0)
+		goto out;
+out:
+	OPENSSL_cleanse(&rec, sizeof(rec));
+	OPENSSL_cleanse(&a, sizeof(a));
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return rc;
+}
+
+static void reset_reply(struct flow *f, struct req *r)
+{
+	struct reset_flow *j = (struct reset_flow *)f;
+	char aid[AUTHD_ID_HEX + 1];
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	authd_hex(j->grant.account_id, AUTHD_ID_LEN, aid);
+	log_info("recovery password reset account=%s ip=%s req=%llu", aid, r->ip,
+		 (unsigned long long)r->id);
+	reply_empty(r, 204);
+}
+
+static void reset_release(struct flow *f)
+{
+	struct reset_flow *j = (struct reset_flow *)f;
+
+	if (j->devs)
+		authd_freezero(j->devs, sizeof(*j->devs));
+	plain_release(f, sizeof(*j));
+}
+
+static const struct flow_ops reset_ops = {
+    .read = reset_read,
+    .check = reset_check,
+    .work = reset_work,
+    .worked = reset_worked,
+    .write = reset_write,
+    .reply = reset_reply,
+    .release = reset_release,
+};
+
+void http_recovery_password_reset(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"reset_token", JSON_STRING, true, 128},
+	    {"new_password", JSON_STRING, true, PASSWORD_MAX_BYTES},
+	    {"code", JSON_STRING, false, 16},
+	    {"backup_code", JSON_STRING, false, 32},
+	};
+	json_t *body = json_body_or_reply(r, spec, 4);
+	struct reset_flow *j;
+	const char *tok, *pw, *code = NULL;
+	size_t tlen, plen, clen = 0;
+
+	if (body == NULL)
+		return;
+	if (json_object_get(body, "code") && json_object_get(body, "backup_code")) {
+		json_wipe_decref(body);
+		reply_field_error(r, E_INVALID_FIELD, NULL, "give code or backup_code, not both");
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		json_wipe_decref(body);
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	tok = json_str(body, "reset_token", &tlen);
+	if (!token_parse(tok, tlen, &j->grant)) {
+		json_wipe_decref(body);
+		reset_release(&j->f);
+		reply_error(r, E_CODE_EXPIRED);
+		return;
+	}
+	pw = json_str(body, "new_password", &plen);
+	memcpy(j->next, pw, plen);
+	j->next_len = plen;
+	j->method = CORE_TOTP;
+	if (json_object_get(body, "code")) {
+		code = json_str(body, "code", &clen);
+	} else if (json_object_get(body, "backup_code")) {
+		code = json_str(body, "backup_code", &clen);
+		j->method = CORE_BACKUP_CODE;
+	}
+	if (code) {
+		memcpy(j->code, code, clen);
+		j->code_len = clen;
+		j->has_code = true;
+	}
+	json_wipe_decref(body);
+	flow_start(&j->f, &reset_ops, r);
+}
