@@ -561,24 +561,25 @@ static int forgot_write(struct flow *f, struct store_txn *txn)
 	struct recovery_rec rec;
 	struct throttle_rec th;
 	char url[600], when[32];
-	int rc = store_account_by_email(txn, j->email, id);
+	int found = store_account_by_email(txn, j->email, id);
+	int rc;
 
 	j->known = j->sent_code = j->sent_link = j->throttled = false;
-	if (rc != 0 && rc != STORE_E_NOTFOUND)
+	if (found != 0 && found != STORE_E_NOTFOUND)
+		return found;
+	/* Every request, for an account or not, writes when it was made under
+	 * the email's keyed hash (the store does not learn which emails were
+	 * tried): a commit that writes nothing would be quicker (no sync) and
+	 * tell an unknown email, or an account without options, apart. */
+	throttle_key_email(key, srv.keys.subjects, j->email);
+	key[0] = 'r';
+	if ((rc = store_throttle_get(txn, key, &th)) != 0)
 		return rc;
-	if (rc == STORE_E_NOTFOUND) {
-		/* The same shape of work for an email that names no account: a
-		 * read and a write of a record of its own (keyed: the store
-		 * does not learn which emails were tried). */
-		throttle_key_email(key, srv.keys.subjects, j->email);
-		key[0] = 'r';
-		if ((rc = store_recovery_get(txn, key + 1, &rec)) != 0)
-			return rc;
-		if ((rc = store_throttle_get(txn, key, &th)) != 0)
-			return rc;
-		th.last_failure = f->now;
-		return store_throttle_put(txn, key, &th);
-	}
+	th.last_failure = f->now;
+	if ((rc = store_throttle_put(txn, key, &th)) != 0)
+		return rc;
+	if (found == STORE_E_NOTFOUND)
+		return store_recovery_get(txn, key + 1, &rec); /* the read an account costs */
 	j->known = true;
 	if ((rc = store_recovery_get(txn, id, &rec)) != 0)
 		return rc;
