@@ -7,6 +7,7 @@
 
 #include "http.h"
 #include "notify.h"
+#include "throttle.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -152,6 +153,26 @@ int factor_login_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_
 	snprintf(e.browser, sizeof(e.browser), "%s",
 		 browser && strcmp(browser, "unknown") != 0 ? browser : "");
 	return store_event_add(txn, &e);
+}
+
+bool factor_delay_or_reply(struct req *r, const uint8_t subject[THROTTLE_KEY_LEN],
+			   const struct throttle_rec *stored, uint64_t read_seq, int64_t now)
+{
+	struct throttle_slot *slot = throttle_slot_subject(subject);
+	int64_t wait;
+
+	if (slot == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return false;
+	}
+	wait = throttle_retry_after(throttle_subject_fresh(subject, stored, read_seq),
+				    &throttle_factor_policy, now, *throttle_slot_inflight(slot));
+	if (wait > 0) {
+		reply_throttled(r, wait);
+		return false;
+	}
+	throttle_inflight_subject(subject, +1);
+	return true;
 }
 
 int factor_hist_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],

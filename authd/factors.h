@@ -25,6 +25,17 @@ int factor_hist_read(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LE
 int factor_hist_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 		      const struct core_factor_hist *h, int64_t now, const char *ip);
 
+/*
+ * Loop: the delay an account's second-factor failures put on a check of its
+ * current password (wrong ones count there) before a hash is spent.
+ * Replies 429 (or 503) and returns false; or counts one more attempt in
+ * flight of subject and returns true (the caller takes it back with
+ * throttle_inflight_subject(subject, -1) once the outcome is written).
+ */
+struct req;
+bool factor_delay_or_reply(struct req *r, const uint8_t subject[THROTTLE_KEY_LEN],
+			   const struct throttle_rec *stored, uint64_t read_seq, int64_t now);
+
 /* Records a security event of the account (in the write's transaction)
  * and queues its notice (notify.h). */
 int factor_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],

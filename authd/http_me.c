@@ -202,25 +202,12 @@ static int pwchange_read(struct flow *f, struct store_txn *txn)
 static bool pwchange_check(struct flow *f, struct req *r)
 {
 	struct pwchange_flow *j = (struct pwchange_flow *)f;
-	struct throttle_slot *slot = throttle_slot_subject(j->subject);
-	int64_t wait;
 
-	if (slot == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return false;
-	}
-	wait = throttle_retry_after(throttle_subject_fresh(j->subject, &j->th, j->read_seq),
-				    &throttle_factor_policy, f->now, *throttle_slot_inflight(slot));
-	if (wait > 0) {
-		reply_throttled(r, wait);
-		return false;
-	}
 	if (!password_policy_or_reply(r, j->next, j->next_len, j->a.email, j->a.name,
 				      "new_password"))
 		return false;
-	throttle_inflight_subject(j->subject, +1);
-	j->inflight = true;
-	return true;
+	j->inflight = factor_delay_or_reply(r, j->subject, &j->th, j->read_seq, f->now);
+	return j->inflight;
 }
 
 static void pwchange_work(struct flow *f)

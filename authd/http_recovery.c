@@ -10,6 +10,10 @@
  *   POST   /1/recovery/password/verify  {"login", "code"} or {"token"}
  *   POST   /1/recovery/password/reset   {"reset_token", "new_password",
  *                                        "code" or "backup_code"}
+ *   POST   /1/recovery/login       {"phone", "email"}: a forgotten login
+ *                                  identifier, sent to the account's own
+ *                                  number and recovery email (which, when
+ *                                  there is one, must be named too)
  *
  * A forgotten password's first step answers the same whether or not the
  * account exists (and makes the same reads and one write either way); a
@@ -236,22 +240,9 @@ static int change_read(struct flow *f, struct store_txn *txn)
 static bool change_check(struct flow *f, struct req *r)
 {
 	struct change_flow *j = (struct change_flow *)f;
-	struct throttle_slot *slot = throttle_slot_subject(j->subject);
-	int64_t wait;
 
-	if (slot == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return false;
-	}
-	wait = throttle_retry_after(throttle_subject_fresh(j->subject, &j->th, j->read_seq),
-				    &throttle_factor_policy, f->now, *throttle_slot_inflight(slot));
-	if (wait > 0) {
-		reply_throttled(r, wait);
-		return false;
-	}
-	throttle_inflight_subject(j->subject, +1);
-	j->inflight = true;
-	return true;
+	j->inflight = factor_delay_or_reply(r, j->subject, &j->th, j->read_seq, f->now);
+	return j->inflight;
 }
 
 static void change_work(struct flow *f)
@@ -1072,4 +1063,145 @@ void http_recovery_password_reset(struct req *r)
 	}
 	json_wipe_decref(body);
 	flow_start(&j->f, &reset_ops, r);
+}
+
+/* --- POST /1/recovery/login: a forgotten login identifier ---------------------------- */
+
+#define REMIND_MAX 5 /* accounts told at once (one number may recover several) */
+
+struct remind_flow {
+	struct flow f;
+	char phone[RECOVERY_PHONE_MAX + 1];
+	char email[EMAIL_MAX + 1]; /* the recovery email given, or "" */
+	uint8_t ids[REMIND_MAX][AUTHD_ID_LEN];
+	unsigned n, sent;
+};
+
+static int remind_collect(void *arg, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct remind_flow *j = arg;
+
+	if (j->n < REMIND_MAX)
+		memcpy(j->ids[j->n++], account_id, AUTHD_ID_LEN);
+	return 0;
+}
+
+/* Sends account id's login identifier to its own channels: the number
+ * asked about, and its recovery email when it has one (which the caller
+ * must then have named too). */
+static int remind_one(struct remind_flow *j, struct store_txn *txn, const uint8_t *id)
+{
+	struct recovery_rec rec;
+	struct account a;
+	char when[32];
+	int rc;
+
+	if ((rc = store_recovery_get(txn, id, &rec)) != 0)
+		return rc;
+	if ((rec.email[0] && rec.email_verified && strcmp(rec.email, j->email) != 0) ||
+	    !recovery_send_allowed(&rec, j->f.now))
+		return 0;
+	if ((rc = store_account_get(txn, id, &a)) != 0)
+		return rc == STORE_E_NOTFOUND ? 0 : rc;
+	recovery_send_noted(&rec, j->f.now);
+	notify_time(j->f.now, when, sizeof(when));
+	const struct template_var vars[] = {
+	    {"login", a.email}, {"time", when}, {"ip", j->f.ip}, {"base_url", server_public_url()}};
+
+	if ((rc = store_recovery_put(txn, id, &rec)) == 0)
+		rc =
+		    send_to(txn, OUTBOX_SMS, id, j->phone, "login_reminder.sms", vars, 4, j->f.now);
+	if (rc == 0 && rec.email[0] && rec.email_verified)
+		rc = send_to(txn, OUTBOX_EMAIL, id, rec.email, "login_reminder", vars, 4, j->f.now);
+	j->sent += rc == 0;
+	OPENSSL_cleanse(&a, sizeof(a));
+	OPENSSL_cleanse(&rec, sizeof(rec));
+	return rc;
+}
+
+static int remind_write(struct flow *f, struct store_txn *txn)
+{
+	struct remind_flow *j = (struct remind_flow *)f;
+	uint8_t key[THROTTLE_KEY_LEN];
+	struct throttle_rec th;
+	int rc;
+
+	j->n = j->sent = 0;
+	/* A write whatever the number (see forgot_write). */
+	throttle_key_email(key, srv.keys.subjects, j->phone);
+	key[0] = 'r';
+	if ((rc = store_throttle_get(txn, key, &th)) != 0)
+		return rc;
+	th.last_failure = f->now;
+	if ((rc = store_throttle_put(txn, key, &th)) != 0 ||
+	    (rc = store_recovery_by_phone(txn, j->phone, REMIND_MAX, remind_collect, j)) != 0)
+		return rc;
+	for (unsigned i = 0; rc == 0 && i < j->n; i++)
+		rc = remind_one(j, txn, j->ids[i]);
+	return rc;
+}
+
+static void remind_reply(struct flow *f, struct req *r)
+{
+	struct remind_flow *j = (struct remind_flow *)f;
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	log_info("recovery login reminders=%u ip=%s req=%llu", j->sent, r->ip,
+		 (unsigned long long)r->id);
+	reply_json(r, 202,
+		   json_pack("{s:s}", "status",
+			     "if an account has this recovery number, its login is on its way to "
+			     "the account's own channels"));
+}
+
+static void remind_release(struct flow *f)
+{
+	plain_release(f, sizeof(struct remind_flow));
+}
+
+static const struct flow_ops remind_ops = {
+    .write = remind_write,
+    .reply = remind_reply,
+    .release = remind_release,
+};
+
+void http_recovery_login(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"phone", JSON_STRING, true, 32},
+	    {"email", JSON_STRING, false, 254},
+	};
+	json_t *body = json_body_or_reply(r, spec, 2);
+	struct remind_flow *j;
+	const char *phone, *email;
+	size_t plen, elen = 0;
+
+	if (body == NULL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		json_decref(body);
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	phone = json_str(body, "phone", &plen);
+	if (memchr(phone, '\0', plen) != NULL || recovery_phone_normalize(phone, j->phone) != 0) {
+		json_decref(body);
+		remind_release(&j->f);
+		reply_field_error(r, E_INVALID_PHONE, "phone", NULL);
+		return;
+	}
+	if (json_object_get(body, "email")) {
+		email = json_str(body, "email", &elen);
+		if (authd_email_normalize(email, elen, j->email) != 0) {
+			json_decref(body);
+			remind_release(&j->f);
+			reply_field_error(r, E_INVALID_EMAIL, "email", NULL);
+			return;
+		}
+	}
+	json_decref(body);
+	flow_start(&j->f, &remind_ops, r);
 }

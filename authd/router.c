@@ -46,6 +46,7 @@ static const struct route routes[] = {
     {"recovery/password", http_recovery_password, M_POST, ACT_RECOVERY, false},
     {"recovery/password/verify", http_recovery_password_verify, M_POST, ACT_RECOVERY, false},
     {"recovery/password/reset", http_recovery_password_reset, M_POST, ACT_RECOVERY, false},
+    {"recovery/login", http_recovery_login, M_POST, ACT_RECOVERY, false},
     {"me/sessions", http_sessions_end_others, M_DELETE, ACT_SESSION_END, false},
     {"me/sessions/*", http_session_end, M_DELETE, ACT_SESSION_END, false},
     {"_test/clock", http_test_clock, M_POST, ACT_TEST_HOOK, true},

@@ -95,6 +95,9 @@ struct store_engine_ops {
 			    struct recovery_rec *r);
 	int (*recovery_put)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			    const struct recovery_rec *r);
+	int (*recovery_by_phone)(struct store_txn *t, const char *phone, size_t limit,
+				 int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN]),
+				 void *arg);
 	int (*places_get)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			  struct places_rec *p);
 	int (*places_put)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -373,6 +373,12 @@ int store_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LE
 	return t->ops->recovery_put(t, account_id, r);
 }
 
+int store_recovery_by_phone(struct store_txn *t, const char *phone, size_t limit,
+			    int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN]), void *arg)
+{
+	return t->ops->recovery_by_phone(t, phone, limit, fn, arg);
+}
+
 int store_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		     struct places_rec *p)
 {

@@ -297,6 +297,13 @@ int store_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LE
 int store_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		       const struct recovery_rec *r);
 
+/* Calls fn with each account whose verified recovery number is phone
+ * (E.164), at most limit; fn returns 0 to go on. 0, STORE_E_* or what fn
+ * returned. */
+int store_recovery_by_phone(struct store_txn *t, const char *phone, size_t limit,
+			    int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN]),
+			    void *arg);
+
 /* Where an account signed in from lately (a zeroed record when none). */
 int store_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		     struct places_rec *p);

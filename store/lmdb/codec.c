@@ -1323,14 +1323,84 @@ int lmdb_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 	return rc;
 }
 
+/* The phones index key of (phone, account): phone, a 0, the account id. */
+static size_t phone_key(uint8_t out[RECOVERY_PHONE_MAX + 1 + AUTHD_ID_LEN], const char *phone,
+			const uint8_t account_id[AUTHD_ID_LEN])
+{
+	size_t n = strnlen(phone, RECOVERY_PHONE_MAX);
+
+	memcpy(out, phone, n);
+	out[n] = 0;
+	memcpy(out + n + 1, account_id, AUTHD_ID_LEN);
+	return n + 1 + AUTHD_ID_LEN;
+}
+
+/* Keeps the phones index in step: the old verified number's key goes, the
+ * new one's comes. */
+static int phone_index(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+		       const struct recovery_rec *old, const struct recovery_rec *r)
+{
+	uint8_t key[RECOVERY_PHONE_MAX + 1 + AUTHD_ID_LEN];
+	bool had = old->phone[0] && old->phone_verified, has = r->phone[0] && r->phone_verified;
+	int rc;
+
+	if (had == has && (!had || strcmp(old->phone, r->phone) == 0))
+		return 0;
+	if (had &&
+	    (rc = lmdb_del(txn, DB_PHONES, key, phone_key(key, old->phone, account_id))) != 0 &&
+	    rc != STORE_E_NOTFOUND)
+		return rc;
+	return has ? lmdb_put(txn, DB_PHONES, key, phone_key(key, r->phone, account_id), "", 0) : 0;
+}
+
+struct by_phone {
+	size_t prefix_len, limit, n;
+	uint8_t (*ids)[AUTHD_ID_LEN];
+};
+
+static int phone_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct by_phone *b = arg;
+
+	(void)txn;
+	(void)v;
+	if (b->n == b->limit)
+		return 1;
+	if (k->mv_size == b->prefix_len + AUTHD_ID_LEN)
+		memcpy(b->ids[b->n++], (const uint8_t *)k->mv_data + b->prefix_len, AUTHD_ID_LEN);
+	return 0;
+}
+
+int lmdb_recovery_by_phone(struct store_txn *t, const char *phone, size_t limit,
+			   int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN]), void *arg)
+{
+	uint8_t key[RECOVERY_PHONE_MAX + 1 + AUTHD_ID_LEN], zero[AUTHD_ID_LEN] = {0};
+	struct by_phone b = {.limit = limit < 64 ? limit : 64};
+	int rc;
+
+	b.prefix_len = phone_key(key, phone, zero) - AUTHD_ID_LEN;
+	if ((b.ids = calloc(b.limit ? b.limit : 1, AUTHD_ID_LEN)) == NULL)
+		return STORE_E_IO;
+	rc = lmdb_walk(lmdb_of(t), DB_PHONES, key, b.prefix_len, b.prefix_len, phone_one, &b);
+	for (size_t i = 0; rc == 0 && i < b.n; i++)
+		rc = fn(arg, b.ids[i]);
+	free(b.ids);
+	return rc;
+}
+
 int lmdb_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		      const struct recovery_rec *r)
 {
 	uint8_t buf[RECOVERY_LEN];
 	struct pack w = {buf, 0, sizeof(buf), false};
 	uint8_t n = r->n_sends > RECOVERY_SENDS_MAX ? RECOVERY_SENDS_MAX : r->n_sends;
+	struct recovery_rec old;
 	int rc;
 
+	if ((rc = lmdb_recovery_get(t, account_id, &old)) != 0 ||
+	    (rc = phone_index(lmdb_of(t), account_id, &old, r)) != 0)
+		return rc;
+	OPENSSL_cleanse(&old, sizeof(old));
 	if (recovery_is_empty(r))
 		return cluster_del(lmdb_of(t), account_id, KIND_RECOVERY, NULL);
 	put_u8(&w, REC_V1);

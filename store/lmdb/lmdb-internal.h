@@ -32,6 +32,7 @@ enum lmdb_db {
 	DB_OUTBOX,	/* message id -> outbox message */
 	DB_OUTBOX_DUE,	/* next_at (big-endian) || id -> "": the pending messages */
 	DB_OUTBOX_DONE, /* done_at (big-endian) || id -> "": sent or failed ones */
+	DB_PHONES,	/* verified recovery number || 0 || account id -> "" */
 	DB__COUNT
 };
 
@@ -163,6 +164,8 @@ int lmdb_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 		      struct recovery_rec *r);
 int lmdb_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		      const struct recovery_rec *r);
+int lmdb_recovery_by_phone(struct store_txn *t, const char *phone, size_t limit,
+			   int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN]), void *arg);
 int lmdb_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		    struct places_rec *p);
 int lmdb_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

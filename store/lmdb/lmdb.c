@@ -20,7 +20,7 @@
 
 static const char *const db_names[DB__COUNT] = {
     "accounts", "emails", "orgs",    "members", "cluster",    "backup",	     "throttle",
-    "meta",	"events", "devices", "outbox",	"outbox_due", "outbox_done",
+    "meta",	"events", "devices", "outbox",	"outbox_due", "outbox_done", "phones",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
@@ -486,6 +486,7 @@ const struct store_engine_ops store_lmdb_engine = {
     .sessions_list = lmdb_sessions_list,
     .recovery_get = lmdb_recovery_get,
     .recovery_put = lmdb_recovery_put,
+    .recovery_by_phone = lmdb_recovery_by_phone,
     .places_get = lmdb_places_get,
     .places_put = lmdb_places_put,
     .outbox_add = lmdb_outbox_add,

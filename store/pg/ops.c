@@ -238,6 +238,9 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			 "EXCLUDED.fails, last_fail = EXCLUDED.last_fail, sends = EXCLUDED.sends, "
 			 "sends_pos = EXCLUDED.sends_pos"},
     [ST_RECOVERY_DEL] = {"recovery_del", "DELETE FROM recovery WHERE account_id = $1::bytea"},
+    [ST_RECOVERY_BY_PHONE] = {"recovery_by_phone",
+			      "SELECT account_id FROM recovery WHERE phone = $1::text AND "
+			      "phone_verified ORDER BY account_id LIMIT $2::bigint"},
     [ST_PLACES_GET] = {"places_get",
 		       "SELECT nets, seen FROM known_places WHERE account_id = $1::bytea"},
     [ST_PLACES_PUT] = {"places_put",
@@ -1230,6 +1233,29 @@ int pg_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 	*out = r;
 	OPENSSL_cleanse(&r, sizeof(r));
 	return 0;
+}
+
+int pg_recovery_by_phone(struct store_txn *t, const char *phone, size_t limit,
+			 int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN]), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param_text(&p, phone);
+	param_i64(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	if ((res = pg_exec(pt, ST_RECOVERY_BY_PHONE, &p)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		uint8_t id[AUTHD_ID_LEN];
+
+		col_bytes(&r, 0, id, AUTHD_ID_LEN);
+		rc = r.bad ? corrupt("recovery") : fn(arg, id);
+	}
+	pg_clear(res);
+	return rc;
 }
 
 int pg_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

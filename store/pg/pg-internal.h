@@ -165,6 +165,7 @@ enum pg_stmt {
 	ST_RECOVERY_GET,
 	ST_RECOVERY_PUT,
 	ST_RECOVERY_DEL,
+	ST_RECOVERY_BY_PHONE,
 	ST_PLACES_GET,
 	ST_PLACES_PUT,
 	ST_OUTBOX_ADD,
@@ -355,6 +356,8 @@ int pg_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		    struct recovery_rec *r);
 int pg_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		    const struct recovery_rec *r);
+int pg_recovery_by_phone(struct store_txn *t, const char *phone, size_t limit,
+			 int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN]), void *arg);
 int pg_places_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		  struct places_rec *p);
 int pg_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -893,6 +893,7 @@ const struct store_engine_ops store_pg_engine = {
     .sessions_list = pg_sessions_list,
     .recovery_get = pg_recovery_get,
     .recovery_put = pg_recovery_put,
+    .recovery_by_phone = pg_recovery_by_phone,
     .places_get = pg_places_get,
     .places_put = pg_places_put,
     .outbox_add = pg_outbox_add,

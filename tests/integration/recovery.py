@@ -271,6 +271,35 @@ class Recovery(OwnAuthd, unittest.TestCase):
         self.assertEqual(r.status, 204, r)
         self.assertIsNone(self.a.get("/1/me/recovery", token=fresh).json["phone"])
 
+    def test_forgotten_login_goes_to_the_accounts_own_channels(self):
+        e, tok = self.account()
+        number, backup = phone(), email()
+        self.set_phone(tok, number)
+        # Without a recovery email: the number alone; the login comes by
+        # SMS, never in the answer.
+        r = self.a.post("/1/recovery/login", {"phone": number})
+        self.assertEqual(r.status, 202, r)
+        self.assertNotIn(e, r.body.decode())
+        sms = SMS.wait_for(number, 2)[1]
+        self.assertIn(e, sms["text"])
+        # With a recovery email, it must be named too; then both get it.
+        self.set_email(tok, backup)
+        n = len(SMS.to(number))
+        for body in ({"phone": number}, {"phone": number, "email": "someone@else.example"}):
+            r = self.a.post("/1/recovery/login", body)
+            self.assertEqual(r.status, 202)
+        time.sleep(0.5)
+        self.assertEqual(len(SMS.to(number)), n)
+        r = self.a.post("/1/recovery/login", {"phone": number, "email": backup})
+        self.assertEqual(r.status, 202)
+        self.assertIn(e, SMS.wait_for(number, n + 1)[n]["text"])
+        m = [x for x in SMTP.wait_for(backup, 2) if x["subject"] == "Your login"]
+        self.assertEqual(len(m), 1)
+        self.assertIn(e, m[0]["body"])
+        # A number nobody uses: the same answer.
+        other = self.a.post("/1/recovery/login", {"phone": phone()})
+        self.assertEqual((other.status, other.body), (r.status, r.body))
+
     def test_bad_input(self):
         e, tok = self.account()
         cases = [
@@ -297,6 +326,10 @@ class Recovery(OwnAuthd, unittest.TestCase):
             ("POST", "/1/recovery/password/reset", {"reset_token": "x", "new_password": "y",
                                                     "code": "1", "backup_code": "2"},
              "invalid_field"),
+            ("POST", "/1/recovery/login", {"phone": "12345"}, "invalid_phone"),
+            ("POST", "/1/recovery/login", {"phone": "+41791234567", "email": "x"},
+             "invalid_email"),
+            ("POST", "/1/recovery/login", {"email": "a@b.example"}, "missing_field"),
         ]
         for method, path, body, want in cases:
             r = self.a.request(method, path, body, token=tok if "/me/" in path else None)

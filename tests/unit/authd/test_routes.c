@@ -52,6 +52,7 @@ static const struct {
     {"POST recovery/password", A, A, A},
     {"POST recovery/password/verify", A, A, A},
     {"POST recovery/password/reset", A, A, A},
+    {"POST recovery/login", A, A, A},
     {"DELETE me/sessions", U, A, A},
     {"DELETE me/sessions/*", U, A, A},
     {"POST _test/clock", A, A, A},

@@ -494,7 +494,17 @@ static void test_login_events_paged_and_swept(void **state)
 struct rec_arg {
 	struct recovery_rec in, out;
 	bool empty;
+	const char *ask; /* a number to look up after the write */
+	unsigned found;
 };
+
+static int found_one(void *arg, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct rec_arg *a = arg;
+
+	a->found += account_id[0] == 0x55 ? 1 : 100;
+	return 0;
+}
 
 static int recovery_round_txn(struct store_txn *txn, void *arg)
 {
@@ -504,6 +514,9 @@ static int recovery_round_txn(struct store_txn *txn, void *arg)
 
 	memset(id, 0x55, sizeof(id));
 	if ((rc = store_recovery_put(txn, id, a->empty ? &(struct recovery_rec){0} : &a->in)) != 0)
+		return rc;
+	a->found = 0;
+	if (a->ask && (rc = store_recovery_by_phone(txn, a->ask, 10, found_one, a)) != 0)
 		return rc;
 	return store_recovery_get(txn, id, &a->out);
 }
@@ -534,10 +547,22 @@ static void test_recovery_round_trip(void **state)
 	a.in.sends_pos = 2;
 	a.in.sends[0] = 1700000001;
 	a.in.sends[1] = 1700000002;
+	a.ask = "+41791234567";
 	assert_int_equal(unit_write(recovery_round_txn, &a), 0);
 	assert_memory_equal(&a.out, &a.in, sizeof(a.in));
+	assert_int_equal(a.found, 0); /* not verified: not found by it */
+	a.in.phone_verified = true;
+	assert_int_equal(unit_write(recovery_round_txn, &a), 0);
+	assert_int_equal(a.found, 1);
+	snprintf(a.in.phone, sizeof(a.in.phone), "+41790000000");
+	assert_int_equal(unit_write(recovery_round_txn, &a), 0);
+	assert_int_equal(a.found, 0); /* the old number no longer finds it */
+	a.ask = "+41790000000";
+	assert_int_equal(unit_write(recovery_round_txn, &a), 0);
+	assert_int_equal(a.found, 1);
 	a.empty = true;
 	assert_int_equal(unit_write(recovery_round_txn, &a), 0);
+	assert_int_equal(a.found, 0);
 	memset(&zero, 0, sizeof(zero));
 	assert_memory_equal(&a.out, &zero, sizeof(zero));
 }
