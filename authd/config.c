@@ -270,6 +270,11 @@ int config_validate(const struct authd_config *c, char *err, size_t err_size)
 		snprintf(err, err_size, "[sms] url starts with http:// or https://");
 		return -1;
 	}
+	if (c->smtp_username[0] && strncmp(c->smtp_url, "smtps://", 8) != 0 && !c->smtp_starttls) {
+		snprintf(err, err_size,
+			 "[smtp] username needs TLS: an smtps:// url, or starttls = true");
+		return -1;
+	}
 	if (strpbrk(c->smtp_from, "\r\n") != NULL || c->smtp_from[0] == '\0') {
 		snprintf(err, err_size,
 			 "[smtp] from is one line: \"Name <address>\" or an address");

@@ -297,6 +297,13 @@ static int login_write(struct flow *f, struct store_txn *txn)
 							   : EVENT_O_SUCCESS,
 				     f->now, f->ip, j->browser)) != 0)
 		return rc;
+	/* An email that names no account writes the same event, under its
+	 * keyed hash (no account lists it; the sweeper takes it): the commit
+	 * costs what an account's does. */
+	if (!j->known && l->verdict != CORE_THROTTLED &&
+	    (rc = factor_login_event(txn, j->acct_key + 1, EVENT_M_PASSWORD, EVENT_O_FAILURE,
+				     f->now, f->ip, j->browser)) != 0)
+		return rc;
 	if (!j->known && l->hist.account_dirty) {
 		uint8_t fkey[THROTTLE_KEY_LEN];
 

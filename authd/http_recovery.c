@@ -32,7 +32,6 @@
 #include "notify.h"
 #include "outbox.h"
 #include "password.h"
-#include "server.h"
 #include "session.h"
 #include "throttle.h"
 
@@ -47,6 +46,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+_Static_assert(THROTTLE_RECOVERY_KEEP_S == RECOVERY_FAIL_QUIET_S,
+	       "an unknown email's code failures are kept as long as an account's");
 
 /* What a keyed hash is of (its first input byte). */
 enum { H_OPTION = 'O', H_CODE = 'C', H_LINK = 'L', H_GRANT = 'G' };
@@ -462,6 +464,8 @@ static int verify_write(struct flow *f, struct store_txn *txn)
 	v = recovery_option_confirm(&j->rec, hash, f->now, &j->kind);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	f->err = error_of(v);
+	if (v == RECOVERY_E_LOCKED)
+		f->retry_after = j->rec.option_last_fail + RECOVERY_FAIL_QUIET_S - f->now;
 	if ((rc = store_recovery_put(txn, id, &j->rec)) != 0 || v != RECOVERY_OK)
 		return rc; /* a wrong code is counted */
 	if ((rc = factor_event(txn, id,
@@ -478,7 +482,7 @@ static int verify_write(struct flow *f, struct store_txn *txn)
 		return rc == STORE_E_NOTFOUND ? 0 : rc;
 	notify_time(f->now, when, sizeof(when));
 	const struct template_var vars[] = {
-	    {"email", a.email}, {"time", when}, {"ip", f->ip}, {"base_url", server_public_url()}};
+	    {"email", a.email}, {"time", when}, {"ip", f->ip}, {"base_url", notify_base_url()}};
 
 	rc = send_to(txn, j->kind == RECOVERY_EMAIL ? OUTBOX_EMAIL : OUTBOX_SMS, id, old,
 		     j->kind == RECOVERY_EMAIL ? "recovery_replaced" : "recovery_replaced.sms",
@@ -566,7 +570,8 @@ static int forgot_write(struct flow *f, struct store_txn *txn)
 	key[0] = 'r';
 	if ((rc = store_throttle_get(txn, key, &th)) != 0)
 		return rc;
-	th.last_failure = f->now;
+	if (th.consecutive == 0) /* counting wrong codes: their time stays */
+		th.last_failure = f->now;
 	if ((rc = store_throttle_put(txn, key, &th)) != 0)
 		return rc;
 	if (found == STORE_E_NOTFOUND)
@@ -602,13 +607,12 @@ static int forgot_write(struct flow *f, struct store_txn *txn)
 		char token[AUTHD_TOKEN_B64 + 1];
 
 		authd_b64url(j->link_raw, sizeof(j->link_raw), token);
-		snprintf(url, sizeof(url), "%s/recovery/reset?token=%s", server_public_url(),
-			 token);
+		snprintf(url, sizeof(url), "%s/recovery/reset?token=%s", notify_base_url(), token);
 		const struct template_var vars[] = {{"link", url},
 						    {"email", j->email},
 						    {"time", when},
 						    {"ip", f->ip},
-						    {"base_url", server_public_url()}};
+						    {"base_url", notify_base_url()}};
 
 		rc = send_to(txn, OUTBOX_EMAIL, id, rec.email, "reset_link", vars, 5, f->now);
 		OPENSSL_cleanse(token, sizeof(token));
@@ -681,29 +685,63 @@ struct reset_verify_flow {
 	char email[EMAIL_MAX + 1];
 	char code[RECOVERY_CODE_DIGITS + 1];
 	uint8_t link_raw[AUTHD_TOKEN_LEN];
+	uint8_t grant_raw[AUTHD_TOKEN_LEN]; /* its random part drawn by the handler */
 	struct new_token grant;
 	bool totp, devices, backup;
 };
+
+/* A login+code check of an email that names no account: counted and
+ * locked as an account's codes are (the same answers: invalid_code, then
+ * too_many_attempts), on the keyed record every request writes. */
+static void unknown_code(struct flow *f, struct throttle_rec *th)
+{
+	if (th->consecutive && f->now - th->last_failure >= RECOVERY_FAIL_QUIET_S)
+		th->consecutive = 0;
+	if (th->consecutive >= RECOVERY_FAILS_MAX) {
+		f->err = E_TOO_MANY_ATTEMPTS;
+		f->retry_after = th->last_failure + RECOVERY_FAIL_QUIET_S - f->now;
+		return;
+	}
+	th->consecutive++;
+	th->last_failure = f->now;
+	f->err = E_INVALID_CODE;
+}
 
 static int reset_verify_write(struct flow *f, struct store_txn *txn)
 {
 	struct reset_verify_flow *j = (struct reset_verify_flow *)f;
 	uint8_t id[AUTHD_ID_LEN], hash[RECOVERY_HASH_LEN], grant_hash[RECOVERY_HASH_LEN];
+	uint8_t key[THROTTLE_KEY_LEN];
 	struct recovery_rec rec;
+	struct throttle_rec th;
 	struct totp_rec t;
 	struct backup_rec b;
 	unsigned n = 0;
 	enum recovery_verdict v;
-	int rc;
+	int found = 0, rc;
 
 	j->totp = j->devices = j->backup = false;
+	f->err = E_OK;
 	if (j->by_link) {
 		memcpy(id, j->link_raw, AUTHD_ID_LEN);
-	} else if ((rc = store_account_by_email(txn, j->email, id)) != 0) {
-		if (rc != STORE_E_NOTFOUND)
+	} else {
+		/* By login: whether it names an account or not, the same reads,
+		 * one write and the same answers (see unknown_code). */
+		found = store_account_by_email(txn, j->email, id);
+		if (found != 0 && found != STORE_E_NOTFOUND)
+			return found;
+		throttle_key_email(key, srv.keys.subjects, j->email);
+		key[0] = 'r';
+		if ((rc = store_throttle_get(txn, key, &th)) != 0)
 			return rc;
-		f->err = E_INVALID_CODE; /* as a wrong code of an account */
-		return 0;
+		if (found == STORE_E_NOTFOUND) {
+			unknown_code(f, &th);
+			if ((rc = store_recovery_get(txn, key + 1, &rec)) != 0)
+				return rc;
+			return store_throttle_put(txn, key, &th);
+		}
+		if ((rc = store_throttle_put(txn, key, &th)) != 0)
+			return rc;
 	}
 	if ((rc = store_recovery_get(txn, id, &rec)) != 0)
 		return rc;
@@ -711,13 +749,21 @@ static int reset_verify_write(struct flow *f, struct store_txn *txn)
 		rhash(H_LINK, id, j->link_raw, sizeof(j->link_raw), hash);
 	else
 		rhash(H_CODE, id, j->code, strlen(j->code), hash);
-	token_new(&j->grant, id);
+	/* The grant: the account id, then the random part drawn before. */
+	memcpy(j->grant_raw, id, AUTHD_ID_LEN);
+	memcpy(j->grant.ref.account_id, id, AUTHD_ID_LEN);
+	authd_sha256(j->grant_raw, sizeof(j->grant_raw), j->grant.ref.hash);
+	authd_b64url(j->grant_raw, sizeof(j->grant_raw), j->grant.text);
 	rhash(H_GRANT, id, j->grant.ref.hash, AUTHD_HASH_LEN, grant_hash);
 	v = recovery_reset_verify(&rec, j->by_link ? RECOVERY_EMAIL : RECOVERY_PHONE, hash,
 				  grant_hash, f->now);
 	f->err = error_of(v);
-	if (v == RECOVERY_E_EXPIRED && j->by_link)
-		f->err = E_CODE_EXPIRED;
+	/* No code waiting reads as a wrong one: an answer of its own would
+	 * tell an account with no recent request (or no number) apart. */
+	if (v == RECOVERY_E_EXPIRED && !j->by_link)
+		f->err = E_INVALID_CODE;
+	if (v == RECOVERY_E_LOCKED)
+		f->retry_after = rec.last_fail + RECOVERY_FAIL_QUIET_S - f->now;
 	if (!recovery_is_empty(&rec) || v != RECOVERY_E_EXPIRED)
 		rc = store_recovery_put(txn, id, &rec);
 	OPENSSL_cleanse(&rec, sizeof(rec));
@@ -746,8 +792,6 @@ static void reset_verify_reply(struct flow *f, struct req *r)
 	char expires[21];
 
 	if (f->err != E_OK) {
-		if (f->err == E_TOO_MANY_ATTEMPTS)
-			f->retry_after = RECOVERY_FAIL_QUIET_S;
 		flow_reply_error(f, r);
 		return;
 	}
@@ -816,6 +860,7 @@ void http_recovery_password_verify(struct req *r)
 	if (!j->by_link && authd_email_normalize(login, llen, j->email) != 0)
 		snprintf(j->email, sizeof(j->email), "%.*s", (int)(llen < 254 ? llen : 254), login);
 	json_wipe_decref(body);
+	authd_random(j->grant_raw + AUTHD_ID_LEN, sizeof(j->grant_raw) - AUTHD_ID_LEN);
 	flow_start(&j->f, &reset_verify_ops, r);
 }
 
@@ -917,6 +962,7 @@ static int reset_second_factor(struct reset_flow *j, struct store_txn *txn,
 	memcpy(s->login.account_id, id, AUTHD_ID_LEN);
 	s->login.created_at = rec->grant_expires - RECOVERY_GRANT_TTL;
 	s->login.expires_at = rec->grant_expires;
+	s->login.attempts = rec->grant_fails;
 	if ((rc = factor_step(txn, id, j->method, j->code, j->code_len, &j->pre, &j->devs, s,
 			      f->now)) != 0)
 		return rc;
@@ -953,9 +999,10 @@ static int reset_write(struct flow *f, struct store_txn *txn)
 	if ((rc = reset_second_factor(j, txn, &rec, &passed)) != 0)
 		goto out;
 	if (!passed) {
-		/* Wrong codes count as the account's; five end the grant. */
-		if (j->step.login_write == CORE_LOGIN_DEL) {
-			recovery_grant_used(&rec);
+		/* Wrong codes count as the account's second-factor failures, and
+		 * the grant's own: the fifth ends it. */
+		if (j->step.verdict == CORE_INVALID_CODE || j->step.verdict == CORE_CODE_REUSED) {
+			recovery_grant_failed(&rec);
 			rc = store_recovery_put(txn, id, &rec);
 		}
 		goto out;
@@ -1106,7 +1153,7 @@ static int remind_one(struct remind_flow *j, struct store_txn *txn, const uint8_
 	recovery_send_noted(&rec, j->f.now);
 	notify_time(j->f.now, when, sizeof(when));
 	const struct template_var vars[] = {
-	    {"login", a.email}, {"time", when}, {"ip", j->f.ip}, {"base_url", server_public_url()}};
+	    {"login", a.email}, {"time", when}, {"ip", j->f.ip}, {"base_url", notify_base_url()}};
 
 	if ((rc = store_recovery_put(txn, id, &rec)) == 0)
 		rc =

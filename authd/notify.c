@@ -21,6 +21,11 @@ void notify_setup(const struct authd_config *c, const char *url)
 	snprintf(base_url, sizeof(base_url), "%s", url);
 }
 
+const char *notify_base_url(void)
+{
+	return base_url;
+}
+
 void notify_time(int64_t t, char *out, size_t size)
 {
 	time_t tt = (time_t)t;

@@ -31,6 +31,10 @@ int notify_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 int notify_place(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], uint64_t net,
 		 bool browser_known, int64_t now, const char *ip, const char *browser);
 
+/* The base URL messages name ([server] public_url, or where authd
+ * listens): set once at start, readable from any thread. */
+const char *notify_base_url(void);
+
 /* Formats t as "2026-12-06 13:45 UTC" into out. */
 void notify_time(int64_t t, char *out, size_t size);
 

@@ -28,10 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLAIM_MAX      32
-#define SUBJECT_MAX    256
-#define TO_MAX	       254
-#define LEASE_MARGIN_S (30 + 5) /* a delivery's longest wait, and some */
+#define CLAIM_MAX   32
+#define SUBJECT_MAX 256
+#define TO_MAX	    254
+/* A delivery's longest wait (30 s) and as long again for its settlement:
+ * with less lease left, a message is handed back rather than sent. */
+#define LEASE_MARGIN_S 60
 
 static const uint8_t *seal_key;
 static unsigned poll_ms;

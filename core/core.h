@@ -259,8 +259,9 @@ enum outbox_state core_outbox_settle(struct outbox_msg *m, enum outbox_outcome o
  * A subject's failures give an escalating delay after a few free ones, and
  * a hard cap of failures in any rolling hour.
  */
-#define THROTTLE_RING	 100
-#define THROTTLE_KEY_LEN (1 + AUTHD_ID_LEN)
+#define THROTTLE_RING		 100
+#define THROTTLE_RECOVERY_KEEP_S 86400 /* recovery.h's RECOVERY_FAIL_QUIET_S */
+#define THROTTLE_KEY_LEN	 (1 + AUTHD_ID_LEN)
 
 struct throttle_rec {
 	uint32_t consecutive; /* failures since the last success or quiet period */

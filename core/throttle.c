@@ -133,6 +133,10 @@ bool throttle_subject_is_quiet(const uint8_t key[THROTTLE_KEY_LEN], const struct
 {
 	if (key[0] == 'f' && r->consecutive > 0)
 		return false;
+	/* An unknown email's wrong recovery codes lock for as long as an
+	 * account's do (recovery.h), or the sweep would tell them apart. */
+	if (key[0] == 'r' && r->consecutive > 0 && now - r->last_failure < THROTTLE_RECOVERY_KEEP_S)
+		return false;
 	return throttle_is_quiet(r, now);
 }
 

@@ -77,19 +77,20 @@ void recovery_send_noted(struct recovery_rec *r, int64_t now)
 		r->n_sends++;
 }
 
-/* Whether checks are stopped by failures; forgets old ones. */
-static bool locked(struct recovery_rec *r, int64_t now)
+/* Whether checks are stopped by failures (a count and its last time);
+ * forgets old ones. */
+static bool locked(uint8_t *fails, int64_t last_fail, int64_t now)
 {
-	if (r->fails && now - r->last_fail >= RECOVERY_FAIL_QUIET_S)
-		r->fails = 0;
-	return r->fails >= RECOVERY_FAILS_MAX;
+	if (*fails && now - last_fail >= RECOVERY_FAIL_QUIET_S)
+		*fails = 0;
+	return *fails >= RECOVERY_FAILS_MAX;
 }
 
-static void failed(struct recovery_rec *r, int64_t now)
+static void failed(uint8_t *fails, int64_t *last_fail, int64_t now)
 {
-	if (r->fails < UINT8_MAX)
-		r->fails++;
-	r->last_fail = now;
+	if (*fails < UINT8_MAX)
+		(*fails)++;
+	*last_fail = now;
 }
 
 enum recovery_verdict recovery_option_begin(struct recovery_rec *r, enum recovery_kind kind,
@@ -110,12 +111,12 @@ enum recovery_verdict recovery_option_confirm(struct recovery_rec *r,
 					      const uint8_t hash[RECOVERY_HASH_LEN], int64_t now,
 					      enum recovery_kind *kind)
 {
-	if (locked(r, now))
+	if (locked(&r->option_fails, r->option_last_fail, now))
 		return RECOVERY_E_LOCKED;
 	if (r->pending == 0 || now >= r->pending_expires)
 		return RECOVERY_E_EXPIRED;
 	if (CRYPTO_memcmp(hash, r->pending_hash, RECOVERY_HASH_LEN) != 0) {
-		failed(r, now);
+		failed(&r->option_fails, &r->option_last_fail, now);
 		return RECOVERY_E_INVALID;
 	}
 	*kind = (enum recovery_kind)r->pending;
@@ -130,7 +131,7 @@ enum recovery_verdict recovery_option_confirm(struct recovery_rec *r,
 	r->pending_to[0] = '\0';
 	memset(r->pending_hash, 0, sizeof(r->pending_hash));
 	r->pending_expires = 0;
-	r->fails = 0;
+	r->option_fails = 0;
 	return RECOVERY_OK;
 }
 
@@ -179,12 +180,20 @@ enum recovery_verdict recovery_reset_verify(struct recovery_rec *r, enum recover
 	const uint8_t *want = kind == RECOVERY_PHONE ? r->reset_code : r->reset_link;
 	int64_t expires = kind == RECOVERY_PHONE ? r->reset_code_expires : r->reset_link_expires;
 
-	if (locked(r, now))
+	bool code = kind == RECOVERY_PHONE;
+
+	if (code && locked(&r->fails, r->last_fail, now))
 		return RECOVERY_E_LOCKED;
-	if (expires == 0 || now >= expires)
+	if (expires == 0 || now >= expires) {
+		/* A code tried when none is waiting counts as a wrong one: an
+		 * account with no code sent must not answer otherwise. */
+		if (code)
+			failed(&r->fails, &r->last_fail, now);
 		return RECOVERY_E_EXPIRED;
+	}
 	if (CRYPTO_memcmp(hash, want, RECOVERY_HASH_LEN) != 0) {
-		failed(r, now);
+		if (code)
+			failed(&r->fails, &r->last_fail, now);
 		return RECOVERY_E_INVALID;
 	}
 	/* One use: the code and the link of this reset both die. */
@@ -194,7 +203,8 @@ enum recovery_verdict recovery_reset_verify(struct recovery_rec *r, enum recover
 	memset(r->reset_link, 0, sizeof(r->reset_link));
 	memcpy(r->grant, grant_hash, RECOVERY_HASH_LEN);
 	r->grant_expires = now + RECOVERY_GRANT_TTL;
-	r->fails = 0;
+	r->grant_fails = 0;
+	r->fails = 0; /* the owner is back, by either way */
 	return RECOVERY_OK;
 }
 
@@ -211,11 +221,20 @@ void recovery_grant_used(struct recovery_rec *r)
 {
 	memset(r->grant, 0, sizeof(r->grant));
 	r->grant_expires = 0;
+	r->grant_fails = 0;
+}
+
+bool recovery_grant_failed(struct recovery_rec *r)
+{
+	if (++r->grant_fails < RECOVERY_FAILS_MAX)
+		return true;
+	recovery_grant_used(r);
+	return false;
 }
 
 bool recovery_is_empty(const struct recovery_rec *r)
 {
 	return r->email[0] == '\0' && r->phone[0] == '\0' && r->pending == 0 &&
 	       r->reset_code_expires == 0 && r->reset_link_expires == 0 && r->grant_expires == 0 &&
-	       r->fails == 0 && r->n_sends == 0;
+	       r->fails == 0 && r->option_fails == 0 && r->n_sends == 0;
 }

@@ -7,11 +7,14 @@
  * them under its key, sends the messages and stores what is decided. No
  * clock, no randomness, no I/O here.
  *
- * Secrets (codes, link tokens, grants) reach this module only as
+ * Secrets (codes, links, grants) reach this module only as
  * RECOVERY_HASH_LEN-byte keyed hashes and are compared in constant time.
- * Failures (a wrong code of any kind) count against the account and no
- * resend clears them: only a success, or RECOVERY_FAIL_QUIET_S without a
- * failure, does.
+ * Wrong codes count against the account and no resend clears them: only a
+ * success, or RECOVERY_FAIL_QUIET_S without a failure, does. A reset's SMS
+ * codes and an option's verification codes count apart (whoever knows a
+ * login can make reset codes fail; only the signed-in owner can make an
+ * option's fail), and a link (256 bits) is never locked by either: a
+ * stranger's wrong codes cannot take email recovery away from the owner.
  */
 #ifndef AUTHD_RECOVERY_H
 #define AUTHD_RECOVERY_H
@@ -61,9 +64,13 @@ struct recovery_rec {
 	int64_t reset_link_expires;
 	uint8_t grant[RECOVERY_HASH_LEN];
 	int64_t grant_expires;
-	/* Wrong codes since the last success, and the latest sends. */
+	uint8_t grant_fails; /* wrong second-factor codes at the reset */
+	/* Wrong reset codes since the last success, wrong codes of a new
+	 * option, and the latest sends. */
 	uint8_t fails;
 	int64_t last_fail;
+	uint8_t option_fails;
+	int64_t option_last_fail;
 	uint8_t n_sends, sends_pos;
 	int64_t sends[RECOVERY_SENDS_MAX];
 };
@@ -102,8 +109,10 @@ void recovery_option_remove(struct recovery_rec *r, enum recovery_kind kind);
 enum recovery_verdict recovery_reset_begin(struct recovery_rec *r, const uint8_t *code_hash,
 					   const uint8_t *link_hash, int64_t now)
     __attribute__((warn_unused_result));
-/* Checks a reset's code (kind RECOVERY_PHONE) or link (RECOVERY_EMAIL); on
- * success both die and grant_hash is the grant, for RECOVERY_GRANT_TTL. */
+/* Checks a reset's code (kind RECOVERY_PHONE: failures, a code tried when
+ * none waits included, count and lock) or
+ * link (RECOVERY_EMAIL: 256 bits, never locked); on success both die and
+ * grant_hash is the grant, for RECOVERY_GRANT_TTL. */
 enum recovery_verdict recovery_reset_verify(struct recovery_rec *r, enum recovery_kind kind,
 					    const uint8_t hash[RECOVERY_HASH_LEN],
 					    const uint8_t grant_hash[RECOVERY_HASH_LEN],
@@ -114,6 +123,9 @@ enum recovery_verdict recovery_grant_check(const struct recovery_rec *r,
     __attribute__((warn_unused_result));
 /* Uses the grant up (after the new password is set). */
 void recovery_grant_used(struct recovery_rec *r);
+/* Counts a wrong second-factor code at the reset; the grant dies at the
+ * RECOVERY_FAILS_MAX-th. Returns whether it is still good. */
+bool recovery_grant_failed(struct recovery_rec *r);
 
 /* Whether the record holds nothing worth storing. */
 bool recovery_is_empty(const struct recovery_rec *r);

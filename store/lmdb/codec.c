@@ -1275,7 +1275,7 @@ int lmdb_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 
 #define RECOVERY_LEN                                                                               \
 	(1 + 2 + EMAIL_MAX + 2 + RECOVERY_PHONE_MAX + 3 + 2 + EMAIL_MAX + 4 * RECOVERY_HASH_LEN +  \
-	 4 * 8 + 1 + 8 + 2 + 8 * RECOVERY_SENDS_MAX)
+	 4 * 8 + 1 + 1 + 8 + 1 + 8 + 2 + 8 * RECOVERY_SENDS_MAX)
 
 int lmdb_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		      struct recovery_rec *out)
@@ -1309,8 +1309,11 @@ int lmdb_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 	r.reset_link_expires = get_i64(&p);
 	get_bytes(&p, r.grant, RECOVERY_HASH_LEN);
 	r.grant_expires = get_i64(&p);
+	r.grant_fails = get_u8(&p);
 	r.fails = get_u8(&p);
 	r.last_fail = get_i64(&p);
+	r.option_fails = get_u8(&p);
+	r.option_last_fail = get_i64(&p);
 	r.n_sends = get_u8(&p);
 	r.sends_pos = get_u8(&p);
 	if (r.n_sends > RECOVERY_SENDS_MAX || r.sends_pos >= RECOVERY_SENDS_MAX || r.pending > 2)
@@ -1418,8 +1421,11 @@ int lmdb_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 	put_i64(&w, r->reset_link_expires);
 	put_bytes(&w, r->grant, RECOVERY_HASH_LEN);
 	put_i64(&w, r->grant_expires);
+	put_u8(&w, r->grant_fails);
 	put_u8(&w, r->fails);
 	put_i64(&w, r->last_fail);
+	put_u8(&w, r->option_fails);
+	put_i64(&w, r->option_last_fail);
 	put_u8(&w, n);
 	put_u8(&w, r->sends_pos);
 	for (int i = 0; i < n; i++)

@@ -50,7 +50,8 @@
 #define RECOVERY_COLS                                                                              \
 	"email, email_verified, phone, phone_verified, pending, pending_to, pending_hash, "        \
 	"pending_expires, reset_code, reset_code_expires, reset_link, reset_link_expires, "        \
-	"grant_hash, grant_expires, fails, last_fail, sends, sends_pos"
+	"grant_hash, grant_expires, grant_fails, fails, last_fail, option_fails, "                 \
+	"option_last_fail, sends, sends_pos"
 #define SESSION_NCOLS  8 /* a session's own columns before its cluster's */
 #define ACCOUNT_NCOLS  6
 #define TOTP_NCOLS     10
@@ -225,8 +226,9 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			 "INSERT INTO recovery (account_id, " RECOVERY_COLS ") VALUES ($1::bytea, "
 			 "$2::text, $3::boolean, $4::text, $5::boolean, $6::smallint, $7::text, "
 			 "$8::bytea, $9::bigint, $10::bytea, $11::bigint, $12::bytea, $13::bigint, "
-			 "$14::bytea, $15::bigint, $16::smallint, $17::bigint, $18::bigint[], "
-			 "$19::smallint) ON CONFLICT (account_id) DO UPDATE SET email = "
+			 "$14::bytea, $15::bigint, $16::smallint, $17::smallint, $18::bigint, "
+			 "$19::smallint, $20::bigint, $21::bigint[], $22::smallint) ON CONFLICT "
+			 "(account_id) DO UPDATE SET email = "
 			 "EXCLUDED.email, email_verified = EXCLUDED.email_verified, phone = "
 			 "EXCLUDED.phone, phone_verified = EXCLUDED.phone_verified, pending = "
 			 "EXCLUDED.pending, pending_to = EXCLUDED.pending_to, pending_hash = "
@@ -234,8 +236,10 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			 "reset_code = EXCLUDED.reset_code, reset_code_expires = "
 			 "EXCLUDED.reset_code_expires, reset_link = EXCLUDED.reset_link, "
 			 "reset_link_expires = EXCLUDED.reset_link_expires, grant_hash = "
-			 "EXCLUDED.grant_hash, grant_expires = EXCLUDED.grant_expires, fails = "
-			 "EXCLUDED.fails, last_fail = EXCLUDED.last_fail, sends = EXCLUDED.sends, "
+			 "EXCLUDED.grant_hash, grant_expires = EXCLUDED.grant_expires, grant_fails "
+			 "= EXCLUDED.grant_fails, fails = EXCLUDED.fails, last_fail = "
+			 "EXCLUDED.last_fail, option_fails = EXCLUDED.option_fails, "
+			 "option_last_fail = EXCLUDED.option_last_fail, sends = EXCLUDED.sends, "
 			 "sends_pos = EXCLUDED.sends_pos"},
     [ST_RECOVERY_DEL] = {"recovery_del", "DELETE FROM recovery WHERE account_id = $1::bytea"},
     [ST_RECOVERY_BY_PHONE] = {"recovery_by_phone",
@@ -304,27 +308,30 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_BEGIN_READ] = {"begin_read", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"},
     [ST_COMMIT] = {"commit", "COMMIT"},
     [ST_ROLLBACK] = {"rollback", "ROLLBACK"},
-    [ST_SWEEP] = {"sweep",
-		  "WITH s AS (DELETE FROM sessions WHERE ctid = ANY (ARRAY (SELECT ctid FROM "
-		  "sessions WHERE $1::bigint >= least(last_seen + $2::bigint, expires_at) LIMIT "
-		  "$3::bigint)) RETURNING 1), l AS (DELETE FROM pending_logins WHERE ctid = "
-		  "ANY (ARRAY (SELECT ctid FROM pending_logins WHERE $1::bigint >= expires_at "
-		  "LIMIT $3::bigint)) RETURNING 1), k AS (DELETE FROM device_links WHERE ctid = "
-		  "ANY (ARRAY (SELECT ctid FROM device_links WHERE $1::bigint >= expires_at "
-		  "LIMIT $3::bigint)) RETURNING 1), c AS (DELETE FROM push_challenges WHERE ctid = "
-		  "ANY (ARRAY (SELECT ctid FROM push_challenges WHERE $1::bigint >= expires_at + "
-		  "3600 LIMIT $3::bigint)) RETURNING 1), t AS (DELETE FROM throttles WHERE ctid = "
-		  "ANY (ARRAY (SELECT ctid FROM throttles WHERE last_failure <= $1::bigint - "
-		  "3600 AND $1::bigint - 3600 >= ALL (ring) AND NOT (get_byte(subject, 0) = "
-		  "102 AND consecutive > 0) LIMIT $3::bigint)) RETURNING 1), o AS (DELETE FROM "
-		  "outbox WHERE ctid = ANY (ARRAY (SELECT ctid FROM outbox WHERE state <> 1 AND "
-		  "done_at <= $1::bigint - 604800 LIMIT $3::bigint)) RETURNING 1), e AS (DELETE "
-		  "FROM security_events WHERE ctid = ANY (ARRAY (SELECT ctid FROM "
-		  "security_events WHERE at < $1::bigint - 7776000 LIMIT $3::bigint)) RETURNING "
-		  "1) "
-		  "SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM l) + (SELECT "
-		  "count(*) FROM k) + (SELECT count(*) FROM c) + (SELECT count(*) FROM t) + "
-		  "(SELECT count(*) FROM o) + (SELECT count(*) FROM e)"},
+    [ST_SWEEP] =
+	{"sweep",
+	 "WITH s AS (DELETE FROM sessions WHERE ctid = ANY (ARRAY (SELECT ctid FROM "
+	 "sessions WHERE $1::bigint >= least(last_seen + $2::bigint, expires_at) LIMIT "
+	 "$3::bigint)) RETURNING 1), l AS (DELETE FROM pending_logins WHERE ctid = "
+	 "ANY (ARRAY (SELECT ctid FROM pending_logins WHERE $1::bigint >= expires_at "
+	 "LIMIT $3::bigint)) RETURNING 1), k AS (DELETE FROM device_links WHERE ctid = "
+	 "ANY (ARRAY (SELECT ctid FROM device_links WHERE $1::bigint >= expires_at "
+	 "LIMIT $3::bigint)) RETURNING 1), c AS (DELETE FROM push_challenges WHERE ctid = "
+	 "ANY (ARRAY (SELECT ctid FROM push_challenges WHERE $1::bigint >= expires_at + "
+	 "3600 LIMIT $3::bigint)) RETURNING 1), t AS (DELETE FROM throttles WHERE ctid = "
+	 "ANY (ARRAY (SELECT ctid FROM throttles WHERE last_failure <= $1::bigint - "
+	 "3600 AND $1::bigint - 3600 >= ALL (ring) AND NOT (get_byte(subject, 0) = "
+	 "102 AND consecutive > 0) AND NOT (get_byte(subject, 0) = 114 AND consecutive > 0 "
+	 "AND last_failure > $1::bigint - 86400) LIMIT $3::bigint)) RETURNING 1), o AS "
+	 "(DELETE FROM "
+	 "outbox WHERE ctid = ANY (ARRAY (SELECT ctid FROM outbox WHERE state <> 1 AND "
+	 "done_at <= $1::bigint - 604800 LIMIT $3::bigint)) RETURNING 1), e AS (DELETE "
+	 "FROM security_events WHERE ctid = ANY (ARRAY (SELECT ctid FROM "
+	 "security_events WHERE at < $1::bigint - 7776000 LIMIT $3::bigint)) RETURNING "
+	 "1) "
+	 "SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM l) + (SELECT "
+	 "count(*) FROM k) + (SELECT count(*) FROM c) + (SELECT count(*) FROM t) + "
+	 "(SELECT count(*) FROM o) + (SELECT count(*) FROM e)"},
 };
 
 /* --- parameters ------------------------------------------------------------------- */
@@ -1216,10 +1223,13 @@ int pg_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 	r.reset_link_expires = col_i64(&w, 11);
 	col_bytes(&w, 12, r.grant, RECOVERY_HASH_LEN);
 	r.grant_expires = col_i64(&w, 13);
-	fails = col_i16(&w, 14);
-	r.last_fail = col_i64(&w, 15);
-	n = col_i64_array(&w, 16, r.sends, RECOVERY_SENDS_MAX);
-	pos = col_i16(&w, 17);
+	r.grant_fails = col_u8(&w, 14);
+	fails = col_i16(&w, 15);
+	r.last_fail = col_i64(&w, 16);
+	r.option_fails = col_u8(&w, 17);
+	r.option_last_fail = col_i64(&w, 18);
+	n = col_i64_array(&w, 19, r.sends, RECOVERY_SENDS_MAX);
+	pos = col_i16(&w, 20);
 	pg_clear(res);
 	if (w.bad || pending < 0 || pending > 2 || fails < 0 || fails > 255 || pos < 0 ||
 	    pos >= RECOVERY_SENDS_MAX) {
@@ -1282,8 +1292,11 @@ int pg_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 	param_i64(&p, r->reset_link_expires);
 	param(&p, r->grant, RECOVERY_HASH_LEN);
 	param_i64(&p, r->grant_expires);
+	param_i16(&p, r->grant_fails);
 	param_i16(&p, r->fails);
 	param_i64(&p, r->last_fail);
+	param_i16(&p, r->option_fails);
+	param_i64(&p, r->option_last_fail);
 	param(&p, sends, encode_i64_array(sends, r->sends, n));
 	param_i16(&p, r->sends_pos);
 	return run(t, ST_RECOVERY_PUT, &p);
@@ -1344,6 +1357,7 @@ int pg_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 
 _Static_assert(OUTBOX_KEEP_S == 604800, "the sweep statement keeps done messages a week");
 _Static_assert(EVENT_KEEP_S == 7776000, "the sweep statement keeps events 90 days");
+_Static_assert(THROTTLE_RECOVERY_KEEP_S == 86400, "the sweep keeps recovery code failures a day");
 
 static void param_outbox(struct pg_params *p, const struct outbox_msg *m)
 {

@@ -231,8 +231,11 @@ static const char schema_v5[] =
     "  reset_link_expires bigint NOT NULL,"
     "  grant_hash bytea NOT NULL,"
     "  grant_expires bigint NOT NULL,"
-    "  fails smallint NOT NULL,"
+    "  grant_fails smallint NOT NULL,"
+    "  fails smallint NOT NULL," /* wrong reset codes */
     "  last_fail bigint NOT NULL,"
+    "  option_fails smallint NOT NULL," /* wrong codes of a new option */
+    "  option_last_fail bigint NOT NULL,"
     "  sends bigint[] NOT NULL,"
     "  sends_pos smallint NOT NULL"
     ");"

@@ -107,9 +107,9 @@ class Recovery(OwnAuthd, unittest.TestCase):
         grant = r.json["reset_token"]
         remember_secret(grant)
         remember_secret(NEW_PASSWORD)
-        # The code is used: once only.
+        # The code is used: once only (no code waiting reads as a wrong one).
         again = self.a.post("/1/recovery/password/verify", {"login": e, "code": code})
-        self.assertEqual((again.status, again.json["code"]), (410, "code_expired"))
+        self.assertEqual((again.status, again.json["code"]), (401, "invalid_code"))
         r = self.a.post("/1/recovery/password/reset", {"reset_token": grant,
                                                        "new_password": NEW_PASSWORD})
         self.assertEqual(r.status, 204, r)
@@ -176,7 +176,7 @@ class Recovery(OwnAuthd, unittest.TestCase):
         code = code_in(SMS.wait_for(number, 2)[1]["text"])
         self.a.advance(600)
         r = self.a.post("/1/recovery/password/verify", {"login": e, "code": code})
-        self.assertEqual((r.status, r.json["code"]), (410, "code_expired"))
+        self.assertEqual((r.status, r.json["code"]), (401, "invalid_code"))
 
     def test_wrong_codes_count_and_a_resend_does_not_reset_them(self):
         e, tok = self.account()
@@ -194,6 +194,28 @@ class Recovery(OwnAuthd, unittest.TestCase):
         r = self.a.post("/1/recovery/password/verify", {"login": e, "code": code})
         self.assertEqual((r.status, r.json["code"]), (429, "too_many_attempts"))
         self.assertIsNotNone(r.header("Retry-After"))
+
+    def test_verify_answers_alike_for_every_login(self):
+        with_code, _ = self.account()
+        self.set_phone(self.a.session(with_code), phone())
+        self.forgot(with_code)
+        no_option, _ = self.account()
+        unknown = email()
+        for who in (with_code, no_option, unknown):
+            got = [self.a.post("/1/recovery/password/verify",
+                               {"login": who, "code": f"0000000{i}"}) for i in range(6)]
+            self.assertEqual([(r.status, r.json["code"]) for r in got],
+                             [(401, "invalid_code")] * 5 + [(429, "too_many_attempts")], who)
+            self.assertEqual(got[0].body, got[1].body)
+        # An hour later (the sweeper's quiet time) as a day later: alike.
+        self.a.advance(3700)
+        for who in (with_code, no_option, unknown):
+            r = self.a.post("/1/recovery/password/verify", {"login": who, "code": "00000009"})
+            self.assertEqual(r.status, 429, who)
+        self.a.advance(24 * 3600)
+        for who in (with_code, no_option, unknown):
+            r = self.a.post("/1/recovery/password/verify", {"login": who, "code": "00000009"})
+            self.assertEqual((r.status, r.json["code"]), (401, "invalid_code"), who)
 
     def test_sends_capped_per_hour(self):
         e, tok = self.account()

@@ -59,12 +59,12 @@ static void test_option_verified_by_its_code(void **state)
 			 RECOVERY_OK);
 	assert_string_equal(r.phone, ""); /* not before its code */
 	assert_int_equal(recovery_option_confirm(&r, bad, NOW + 1, &kind), RECOVERY_E_INVALID);
-	assert_int_equal(r.fails, 1);
+	assert_int_equal(r.option_fails, 1);
 	assert_int_equal(recovery_option_confirm(&r, h1, NOW + 2, &kind), RECOVERY_OK);
 	assert_int_equal(kind, RECOVERY_PHONE);
 	assert_string_equal(r.phone, "+41791234567");
 	assert_true(r.phone_verified);
-	assert_int_equal(r.fails, 0);
+	assert_int_equal(r.option_fails, 0);
 	/* Used: a second confirmation finds nothing pending. */
 	assert_int_equal(recovery_option_confirm(&r, h1, NOW + 3, &kind), RECOVERY_E_EXPIRED);
 	/* A change keeps the old number until the new one is verified. */
@@ -104,13 +104,13 @@ static void test_fails_survive_resends(void **state)
 	assert_int_equal(recovery_option_begin(&r, RECOVERY_EMAIL, "a@b.example", h, NOW + 60),
 			 RECOVERY_OK);
 	assert_int_equal(recovery_option_confirm(&r, bad, NOW + 61, &kind), RECOVERY_E_INVALID);
-	assert_int_equal(r.fails, RECOVERY_FAILS_MAX);
+	assert_int_equal(r.option_fails, RECOVERY_FAILS_MAX);
 	/* Now even the right code is not looked at. */
 	assert_int_equal(recovery_option_confirm(&r, h, NOW + 62, &kind), RECOVERY_E_LOCKED);
 	/* A quiet day forgets them (the code has expired by then). */
 	assert_int_equal(recovery_option_confirm(&r, h, NOW + 61 + RECOVERY_FAIL_QUIET_S, &kind),
 			 RECOVERY_E_EXPIRED);
-	assert_int_equal(r.fails, 0);
+	assert_int_equal(r.option_fails, 0);
 }
 
 static void test_sends_capped_per_hour(void **state)
@@ -177,6 +177,41 @@ static void test_reset_code_link_and_grant(void **state)
 			 RECOVERY_OK);
 }
 
+/* A stranger's wrong codes lock the SMS code, never the email link; the
+ * grant dies at the fifth wrong second-factor code. */
+static void test_link_never_locked_and_grant_fails(void **state)
+{
+	struct recovery_rec r;
+	uint8_t code[RECOVERY_HASH_LEN], link[RECOVERY_HASH_LEN], grant[RECOVERY_HASH_LEN],
+	    bad[RECOVERY_HASH_LEN];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	hash_of(code, 1);
+	hash_of(link, 2);
+	hash_of(grant, 3);
+	hash_of(bad, 9);
+	assert_int_equal(recovery_reset_begin(&r, code, link, NOW), RECOVERY_OK);
+	for (int i = 0; i < RECOVERY_FAILS_MAX; i++)
+		assert_int_equal(recovery_reset_verify(&r, RECOVERY_PHONE, bad, grant, NOW + i),
+				 RECOVERY_E_INVALID);
+	assert_int_equal(recovery_reset_verify(&r, RECOVERY_PHONE, code, grant, NOW + 9),
+			 RECOVERY_E_LOCKED);
+	/* Wrong links count nothing; the right one still works. */
+	assert_int_equal(recovery_reset_verify(&r, RECOVERY_EMAIL, bad, grant, NOW + 10),
+			 RECOVERY_E_INVALID);
+	assert_int_equal(r.fails, RECOVERY_FAILS_MAX);
+	assert_int_equal(recovery_reset_verify(&r, RECOVERY_EMAIL, link, grant, NOW + 11),
+			 RECOVERY_OK);
+	/* The reset codes' failures are not the options' either. */
+	assert_int_equal(r.option_fails, 0);
+	for (int i = 1; i < RECOVERY_FAILS_MAX; i++)
+		assert_true(recovery_grant_failed(&r));
+	assert_int_equal(recovery_grant_check(&r, grant, NOW + 12), RECOVERY_OK);
+	assert_false(recovery_grant_failed(&r));
+	assert_int_equal(recovery_grant_check(&r, grant, NOW + 12), RECOVERY_E_EXPIRED);
+}
+
 static void test_reset_fails_lock(void **state)
 {
 	struct recovery_rec r;
@@ -207,6 +242,7 @@ int main(void)
 	    cmocka_unit_test(test_sends_capped_per_hour),
 	    cmocka_unit_test(test_reset_code_link_and_grant),
 	    cmocka_unit_test(test_reset_fails_lock),
+	    cmocka_unit_test(test_link_never_locked_and_grant_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
