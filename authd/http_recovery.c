@@ -759,9 +759,12 @@ static int reset_verify_write(struct flow *f, struct store_txn *txn)
 				  grant_hash, f->now);
 	f->err = error_of(v);
 	/* No code waiting reads as a wrong one: an answer of its own would
-	 * tell an account with no recent request (or no number) apart. */
+	 * tell an account with no recent request (or no number) apart. A link
+	 * that is not the one waiting has simply stopped working. */
 	if (v == RECOVERY_E_EXPIRED && !j->by_link)
 		f->err = E_INVALID_CODE;
+	if (v == RECOVERY_E_INVALID && j->by_link)
+		f->err = E_CODE_EXPIRED;
 	if (v == RECOVERY_E_LOCKED)
 		f->retry_after = rec.last_fail + RECOVERY_FAIL_QUIET_S - f->now;
 	if (!recovery_is_empty(&rec) || v != RECOVERY_E_EXPIRED)

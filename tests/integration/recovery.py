@@ -164,8 +164,16 @@ class Recovery(OwnAuthd, unittest.TestCase):
         token = parse_qs(urlparse(re.search(r"(https?://\S+)", m["body"]).group(1)).query)
         token = token["token"][0]
         remember_secret(token)
-        self.a.advance(24 * 3600)
+        # A newer request replaces the link: the old one stops working.
+        self.forgot(e)
+        m = SMTP.wait_for(backup, 3)[2]
+        newer = parse_qs(urlparse(re.search(r"(https?://\S+)", m["body"]).group(1)).query)
+        newer = newer["token"][0]
+        remember_secret(newer)
         r = self.a.post("/1/recovery/password/verify", {"token": token})
+        self.assertEqual((r.status, r.json["code"]), (410, "code_expired"))
+        self.a.advance(24 * 3600)
+        r = self.a.post("/1/recovery/password/verify", {"token": newer})
         self.assertEqual((r.status, r.json["code"]), (410, "code_expired"))
 
     def test_code_expires_after_10_minutes(self):
