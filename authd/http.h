@@ -158,6 +158,8 @@ void http_recovery_password(struct req *r);
 void http_recovery_password_verify(struct req *r);
 void http_recovery_password_reset(struct req *r);
 void http_recovery_login(struct req *r);
+void http_email_change(struct req *r);
+void http_email_verify(struct req *r);
 void http_session_end(struct req *r);
 void http_sessions_end_others(struct req *r);
 void http_test_clock(struct req *r);

@@ -10,6 +10,10 @@
  *   POST   /1/recovery/password/verify  {"login", "code"} or {"token"}
  *   POST   /1/recovery/password/reset   {"reset_token", "new_password",
  *                                        "code" or "backup_code"}
+ *   PUT    /1/me/email             {"email", "password"}: a new login email,
+ *                                  made when its link comes back to
+ *   POST   /1/email/verify         {"token"} (24 hours; sessions stay, the
+ *                                  old address is told)
  *   POST   /1/recovery/login       {"phone", "email"}: a forgotten login
  *                                  identifier, sent to the account's own
  *                                  number and recovery email (which, when
@@ -51,7 +55,7 @@ _Static_assert(THROTTLE_RECOVERY_KEEP_S == RECOVERY_FAIL_QUIET_S,
 	       "an unknown email's code failures are kept as long as an account's");
 
 /* What a keyed hash is of (its first input byte). */
-enum { H_OPTION = 'O', H_CODE = 'C', H_LINK = 'L', H_GRANT = 'G' };
+enum { H_OPTION = 'O', H_CODE = 'C', H_LINK = 'L', H_GRANT = 'G', H_EMAIL = 'E' };
 
 static void rhash(uint8_t what, const uint8_t account_id[AUTHD_ID_LEN], const void *secret,
 		  size_t len, uint8_t out[RECOVERY_HASH_LEN])
@@ -218,8 +222,9 @@ struct change_flow {
 	uint64_t read_seq;
 	bool inflight;
 	bool ok;
-	struct recovery_rec rec; /* as the write left it */
-	char old[EMAIL_MAX + 1]; /* a removed address (remove) */
+	struct recovery_rec rec;	   /* as the write left it */
+	char old[EMAIL_MAX + 1];	   /* a removed address (remove) */
+	uint8_t link_raw[AUTHD_TOKEN_LEN]; /* a login email change's link */
 };
 
 static int change_read(struct flow *f, struct store_txn *txn)
@@ -263,6 +268,44 @@ static bool change_worked(struct flow *f)
 	return true;
 }
 
+/* A new login email: a link (the account id and 256 random bits) to the
+ * new address; the change is made when it comes back (POST
+ * /1/email/verify), and until then the login stays as it is. */
+static int login_email_begin(struct change_flow *j, struct store_txn *txn)
+{
+	struct flow *f = &j->f;
+	const uint8_t *id = j->a.id;
+	uint8_t other[AUTHD_ID_LEN], hash[RECOVERY_HASH_LEN];
+	char token[AUTHD_TOKEN_B64 + 1], url[600];
+	enum recovery_verdict v;
+	int rc;
+
+	if (strcmp(j->to, j->a.email) == 0 ||
+	    (rc = store_account_by_email(txn, j->to, other)) == 0) {
+		f->err = E_EMAIL_TAKEN;
+		return 0;
+	}
+	if (rc != STORE_E_NOTFOUND)
+		return rc;
+	memcpy(j->link_raw, id, AUTHD_ID_LEN);
+	rhash(H_EMAIL, id, j->link_raw, sizeof(j->link_raw), hash);
+	v = recovery_option_begin(&j->rec, RECOVERY_LOGIN, j->to, hash, f->now);
+	if ((f->err = error_of(v)) != E_OK) {
+		f->retry_after = RECOVERY_SEND_WINDOW;
+		return 0;
+	}
+	if ((rc = store_recovery_put(txn, id, &j->rec)) != 0)
+		return rc;
+	authd_b64url(j->link_raw, sizeof(j->link_raw), token);
+	snprintf(url, sizeof(url), "%s/email/verify?token=%s", notify_base_url(), token);
+	const struct template_var vars[] = {{"link", url}, {"email", j->a.email}};
+
+	rc = send_to(txn, OUTBOX_EMAIL, id, j->to, "login_email_verify", vars, 2, f->now);
+	OPENSSL_cleanse(token, sizeof(token));
+	OPENSSL_cleanse(url, sizeof(url));
+	return rc;
+}
+
 static int change_write(struct flow *f, struct store_txn *txn)
 {
 	struct change_flow *j = (struct change_flow *)f;
@@ -297,6 +340,8 @@ static int change_write(struct flow *f, struct store_txn *txn)
 					  f->now, f->ip)
 			   : 0;
 	}
+	if (j->kind == RECOVERY_LOGIN)
+		return login_email_begin(j, txn);
 	rhash(H_OPTION, id, j->code, strlen(j->code), hash);
 	v = recovery_option_begin(&j->rec, j->kind, j->to, hash, f->now);
 	OPENSSL_cleanse(hash, sizeof(hash));
@@ -334,7 +379,9 @@ static void change_reply(struct flow *f, struct req *r)
 	}
 	authd_hex(j->a.id, AUTHD_ID_LEN, aid);
 	log_info("recovery %s %s account=%s req=%llu",
-		 j->kind == RECOVERY_EMAIL ? "email" : "phone",
+		 j->kind == RECOVERY_EMAIL   ? "email"
+		 : j->kind == RECOVERY_PHONE ? "phone"
+					     : "login email",
 		 j->remove ? "removed" : "sent a code", aid, (unsigned long long)r->id);
 	if (j->remove) {
 		reply_empty(r, 204);
@@ -378,7 +425,7 @@ static void change_start(struct req *r, enum recovery_kind kind, bool remove)
 	};
 	json_t *body =
 	    remove ? json_body_or_reply(r, del, 1)
-		   : json_body_or_reply(r, kind == RECOVERY_EMAIL ? set_email : set_phone, 2);
+		   : json_body_or_reply(r, kind == RECOVERY_PHONE ? set_phone : set_email, 2);
 	struct change_flow *j;
 	const char *pw, *to;
 	size_t plen, tlen;
@@ -393,8 +440,8 @@ static void change_start(struct req *r, enum recovery_kind kind, bool remove)
 	j->kind = kind;
 	j->remove = remove;
 	if (!remove) {
-		to = json_str(body, kind == RECOVERY_EMAIL ? "email" : "phone", &tlen);
-		if (kind == RECOVERY_EMAIL && authd_email_normalize(to, tlen, j->to) != 0) {
+		to = json_str(body, kind == RECOVERY_PHONE ? "phone" : "email", &tlen);
+		if (kind != RECOVERY_PHONE && authd_email_normalize(to, tlen, j->to) != 0) {
 			reply_field_error(r, E_INVALID_EMAIL, "email", NULL);
 			goto fail;
 		}
@@ -404,6 +451,9 @@ static void change_start(struct req *r, enum recovery_kind kind, bool remove)
 			goto fail;
 		}
 		new_code(j->code);
+		if (kind == RECOVERY_LOGIN)
+			authd_random(j->link_raw + AUTHD_ID_LEN,
+				     sizeof(j->link_raw) - AUTHD_ID_LEN);
 	}
 	pw = json_str(body, "password", &plen);
 	memcpy(j->pw, pw, plen);
@@ -425,6 +475,11 @@ void http_recovery_email_set(struct req *r)
 void http_recovery_phone_set(struct req *r)
 {
 	change_start(r, RECOVERY_PHONE, false);
+}
+
+void http_email_change(struct req *r)
+{
+	change_start(r, RECOVERY_LOGIN, false);
 }
 
 void http_recovery_email_delete(struct req *r)
@@ -1254,4 +1309,120 @@ void http_recovery_login(struct req *r)
 	}
 	json_decref(body);
 	flow_start(&j->f, &remind_ops, r);
+}
+
+/* --- POST /1/email/verify: a new login email's link comes back ----------------------- */
+
+struct email_verify_flow {
+	struct flow f;
+	uint8_t link_raw[AUTHD_TOKEN_LEN];
+	char old[EMAIL_MAX + 1], now_email[EMAIL_MAX + 1];
+};
+
+static int email_verify_write(struct flow *f, struct store_txn *txn)
+{
+	struct email_verify_flow *j = (struct email_verify_flow *)f;
+	const uint8_t *id = j->link_raw;
+	uint8_t hash[RECOVERY_HASH_LEN], other[AUTHD_ID_LEN];
+	struct recovery_rec rec;
+	struct account a;
+	char to[EMAIL_MAX + 1], when[32];
+	enum recovery_verdict v;
+	int rc;
+
+	j->old[0] = j->now_email[0] = '\0';
+	if ((rc = store_recovery_get(txn, id, &rec)) != 0)
+		return rc;
+	rhash(H_EMAIL, id, j->link_raw, sizeof(j->link_raw), hash);
+	v = recovery_login_confirm(&rec, hash, f->now, to);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (v != RECOVERY_OK) {
+		f->err = E_CODE_EXPIRED; /* used, replaced, past its 24 hours, or none */
+		goto out;
+	}
+	if ((rc = store_account_get(txn, id, &a)) != 0) {
+		if (rc == STORE_E_NOTFOUND) {
+			f->err = E_CODE_EXPIRED;
+			rc = 0;
+		}
+		goto out;
+	}
+	/* Taken meanwhile by another account: the change cannot be made. */
+	if ((rc = store_account_by_email(txn, to, other)) != STORE_E_NOTFOUND) {
+		if (rc == 0) {
+			f->err = E_EMAIL_TAKEN;
+			rc = store_recovery_put(txn, id, &rec);
+		}
+		goto out;
+	}
+	snprintf(j->old, sizeof(j->old), "%s", a.email);
+	snprintf(a.email, sizeof(a.email), "%s", to);
+	snprintf(j->now_email, sizeof(j->now_email), "%s", to);
+	if ((rc = store_account_put(txn, &a)) != 0 ||
+	    (rc = store_recovery_put(txn, id, &rec)) != 0 ||
+	    (rc = factor_event(txn, id, EVENT_LOGIN_EMAIL_CHANGED, f->now, f->ip)) != 0)
+		goto out;
+	/* The address it replaces is told (the event's notice goes to the new
+	 * one). */
+	notify_time(f->now, when, sizeof(when));
+	const struct template_var vars[] = {
+	    {"email", to}, {"time", when}, {"ip", f->ip}, {"base_url", notify_base_url()}};
+
+	rc = send_to(txn, OUTBOX_EMAIL, id, j->old, "login_email_replaced", vars, 4, f->now);
+out:
+	OPENSSL_cleanse(&a, sizeof(a));
+	OPENSSL_cleanse(&rec, sizeof(rec));
+	return rc;
+}
+
+static void email_verify_reply(struct flow *f, struct req *r)
+{
+	struct email_verify_flow *j = (struct email_verify_flow *)f;
+	char aid[AUTHD_ID_HEX + 1];
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	authd_hex(j->link_raw, AUTHD_ID_LEN, aid);
+	log_info("login email changed account=%s req=%llu", aid, (unsigned long long)r->id);
+	reply_json(r, 200, json_pack("{s:s}", "email", j->now_email));
+}
+
+static void email_verify_release(struct flow *f)
+{
+	plain_release(f, sizeof(struct email_verify_flow));
+}
+
+static const struct flow_ops email_verify_ops = {
+    .write = email_verify_write,
+    .reply = email_verify_reply,
+    .release = email_verify_release,
+};
+
+void http_email_verify(struct req *r)
+{
+	static const struct field_spec spec[] = {{"token", JSON_STRING, true, 128}};
+	json_t *body = json_body_or_reply(r, spec, 1);
+	struct email_verify_flow *j;
+	const char *token;
+	size_t len;
+
+	if (body == NULL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		json_wipe_decref(body);
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	token = json_str(body, "token", &len);
+	if (authd_unb64url(token, len, j->link_raw, sizeof(j->link_raw)) !=
+	    (long)sizeof(j->link_raw)) {
+		json_wipe_decref(body);
+		email_verify_release(&j->f);
+		reply_error(r, E_CODE_EXPIRED);
+		return;
+	}
+	json_wipe_decref(body);
+	flow_start(&j->f, &email_verify_ops, r);
 }

@@ -47,6 +47,8 @@ static const struct route routes[] = {
     {"recovery/password/verify", http_recovery_password_verify, M_POST, ACT_RECOVERY, false},
     {"recovery/password/reset", http_recovery_password_reset, M_POST, ACT_RECOVERY, false},
     {"recovery/login", http_recovery_login, M_POST, ACT_RECOVERY, false},
+    {"me/email", http_email_change, M_PUT, ACT_RECOVERY_CHANGE, false},
+    {"email/verify", http_email_verify, M_POST, ACT_RECOVERY, false},
     {"me/sessions", http_sessions_end_others, M_DELETE, ACT_SESSION_END, false},
     {"me/sessions/*", http_session_end, M_DELETE, ACT_SESSION_END, false},
     {"_test/clock", http_test_clock, M_POST, ACT_TEST_HOOK, true},

@@ -123,6 +123,7 @@ enum security_event_kind {
 	EVENT_RECOVERY_EMAIL_CHANGED, /* verified, or removed */
 	EVENT_RECOVERY_PHONE_CHANGED,
 	EVENT_PASSWORD_RESET, /* a new password through recovery */
+	EVENT_LOGIN_EMAIL_CHANGED,
 	EVENT__COUNT
 };
 

@@ -41,6 +41,7 @@ const char *core_event_name(enum security_event_kind k)
 	    [EVENT_RECOVERY_EMAIL_CHANGED] = "recovery_email_changed",
 	    [EVENT_RECOVERY_PHONE_CHANGED] = "recovery_phone_changed",
 	    [EVENT_PASSWORD_RESET] = "password_reset",
+	    [EVENT_LOGIN_EMAIL_CHANGED] = "login_email_changed",
 	};
 
 	return (unsigned)k < EVENT__COUNT && names[k] ? names[k] : "";

@@ -103,7 +103,28 @@ enum recovery_verdict recovery_option_begin(struct recovery_rec *r, enum recover
 	r->pending = (uint8_t)kind;
 	snprintf(r->pending_to, sizeof(r->pending_to), "%s", to);
 	memcpy(r->pending_hash, hash, RECOVERY_HASH_LEN);
-	r->pending_expires = now + RECOVERY_CODE_TTL;
+	r->pending_expires = now + (kind == RECOVERY_LOGIN ? RECOVERY_LINK_TTL : RECOVERY_CODE_TTL);
+	return RECOVERY_OK;
+}
+
+static void pending_clear(struct recovery_rec *r)
+{
+	r->pending = 0;
+	r->pending_to[0] = '\0';
+	memset(r->pending_hash, 0, sizeof(r->pending_hash));
+	r->pending_expires = 0;
+}
+
+enum recovery_verdict recovery_login_confirm(struct recovery_rec *r,
+					     const uint8_t hash[RECOVERY_HASH_LEN], int64_t now,
+					     char to[EMAIL_MAX + 1])
+{
+	if (r->pending != RECOVERY_LOGIN || now >= r->pending_expires)
+		return RECOVERY_E_EXPIRED;
+	if (CRYPTO_memcmp(hash, r->pending_hash, RECOVERY_HASH_LEN) != 0)
+		return RECOVERY_E_INVALID;
+	snprintf(to, EMAIL_MAX + 1, "%s", r->pending_to);
+	pending_clear(r);
 	return RECOVERY_OK;
 }
 
@@ -113,7 +134,7 @@ enum recovery_verdict recovery_option_confirm(struct recovery_rec *r,
 {
 	if (locked(&r->option_fails, r->option_last_fail, now))
 		return RECOVERY_E_LOCKED;
-	if (r->pending == 0 || now >= r->pending_expires)
+	if (r->pending == 0 || r->pending == RECOVERY_LOGIN || now >= r->pending_expires)
 		return RECOVERY_E_EXPIRED;
 	if (CRYPTO_memcmp(hash, r->pending_hash, RECOVERY_HASH_LEN) != 0) {
 		failed(&r->option_fails, &r->option_last_fail, now);

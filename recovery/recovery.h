@@ -36,7 +36,10 @@
 #define RECOVERY_SENDS_MAX    5	    /* messages sent in any hour */
 #define RECOVERY_SEND_WINDOW  3600
 
-enum recovery_kind { RECOVERY_EMAIL = 1, RECOVERY_PHONE = 2 };
+/* What a pending change is of: a recovery option, or the login email
+ * itself (its link lasts RECOVERY_LINK_TTL; the others' codes
+ * RECOVERY_CODE_TTL). */
+enum recovery_kind { RECOVERY_EMAIL = 1, RECOVERY_PHONE = 2, RECOVERY_LOGIN = 3 };
 
 enum recovery_verdict {
 	RECOVERY_OK = 0,
@@ -100,6 +103,13 @@ enum recovery_verdict recovery_option_begin(struct recovery_rec *r, enum recover
 enum recovery_verdict recovery_option_confirm(struct recovery_rec *r,
 					      const uint8_t hash[RECOVERY_HASH_LEN], int64_t now,
 					      enum recovery_kind *kind)
+    __attribute__((warn_unused_result));
+/* Checks the link (its hash) of a pending login email change; on success
+ * the new address is copied to `to` (EMAIL_MAX + 1 bytes) and the change
+ * is no longer pending. A wrong link counts nothing (256 bits). */
+enum recovery_verdict recovery_login_confirm(struct recovery_rec *r,
+					     const uint8_t hash[RECOVERY_HASH_LEN], int64_t now,
+					     char to[EMAIL_MAX + 1])
     __attribute__((warn_unused_result));
 /* Removes an option (and a pending change of that kind). */
 void recovery_option_remove(struct recovery_rec *r, enum recovery_kind kind);

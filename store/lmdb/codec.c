@@ -183,6 +183,7 @@ int lmdb_account_put(struct store_txn *t, const struct account *a)
 	uint8_t buf[1 + AUTHD_ID_LEN + 16 + 3 * 2 + sizeof(a->email) + sizeof(a->name) +
 		    sizeof(a->pw_hash)];
 	struct pack w = {buf, 0, sizeof(buf), false};
+	struct account old;
 	int rc;
 
 	put_u8(&w, ACCOUNT_V);
@@ -194,6 +195,13 @@ int lmdb_account_put(struct store_txn *t, const struct account *a)
 	put_str(&w, a->pw_hash);
 	if (w.bad)
 		AUTHD_BUG("account record size");
+	/* A new email: the old one no longer finds the account. */
+	if ((rc = lmdb_account_get(t, a->id, &old)) == 0 && strcmp(old.email, a->email) != 0 &&
+	    (rc = lmdb_del(txn, DB_EMAILS, old.email, strlen(old.email))) == STORE_E_NOTFOUND)
+		rc = 0;
+	OPENSSL_cleanse(&old, sizeof(old));
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
 	rc = lmdb_put(txn, DB_ACCOUNTS, a->id, AUTHD_ID_LEN, buf, w.len);
 	if (rc == 0)
 		rc = lmdb_put(txn, DB_EMAILS, a->email, strlen(a->email), a->id, AUTHD_ID_LEN);
@@ -1316,7 +1324,7 @@ int lmdb_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 	r.option_last_fail = get_i64(&p);
 	r.n_sends = get_u8(&p);
 	r.sends_pos = get_u8(&p);
-	if (r.n_sends > RECOVERY_SENDS_MAX || r.sends_pos >= RECOVERY_SENDS_MAX || r.pending > 2)
+	if (r.n_sends > RECOVERY_SENDS_MAX || r.sends_pos >= RECOVERY_SENDS_MAX || r.pending > 3)
 		return STORE_E_CORRUPT;
 	for (int i = 0; i < r.n_sends; i++)
 		r.sends[i] = get_i64(&p);

@@ -1231,7 +1231,7 @@ int pg_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 	n = col_i64_array(&w, 19, r.sends, RECOVERY_SENDS_MAX);
 	pos = col_i16(&w, 20);
 	pg_clear(res);
-	if (w.bad || pending < 0 || pending > 2 || fails < 0 || fails > 255 || pos < 0 ||
+	if (w.bad || pending < 0 || pending > 3 || fails < 0 || fails > 255 || pos < 0 ||
 	    pos >= RECOVERY_SENDS_MAX) {
 		OPENSSL_cleanse(&r, sizeof(r));
 		return corrupt("recovery");

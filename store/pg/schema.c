@@ -221,7 +221,7 @@ static const char schema_v5[] =
     "  email_verified boolean NOT NULL,"
     "  phone text NOT NULL," /* the mobile number, E.164 */
     "  phone_verified boolean NOT NULL,"
-    "  pending smallint NOT NULL," /* 0, 1 email, 2 phone: a change waiting for its code */
+    "  pending smallint NOT NULL," /* 0, 1 email, 2 phone, 3 login email: waiting for its code */
     "  pending_to text NOT NULL,"
     "  pending_hash bytea NOT NULL," /* codes, links and grants: keyed hashes only */
     "  pending_expires bigint NOT NULL,"

@@ -330,6 +330,52 @@ class Recovery(OwnAuthd, unittest.TestCase):
         other = self.a.post("/1/recovery/login", {"phone": phone()})
         self.assertEqual((other.status, other.body), (r.status, r.body))
 
+    def test_login_email_change_by_link(self):
+        e, tok = self.account()
+        new = email()
+        taken, _ = self.account()
+        r = self.a.put("/1/me/email", {"email": taken, "password": PASSWORD}, token=tok)
+        self.assertEqual((r.status, r.json["code"]), (409, "email_taken"))
+        r = self.a.put("/1/me/email", {"email": new.upper(), "password": PASSWORD}, token=tok)
+        self.assertEqual(r.status, 202, r)
+        m = SMTP.wait_for(new)[0]
+        self.assertEqual(m["subject"], "Confirm your new login email")
+        link = re.search(r"(https?://\S+)", m["body"]).group(1)
+        self.assertTrue(link.startswith(PUBLIC + "/email/verify?token="), link)
+        token = parse_qs(urlparse(link).query)["token"][0]
+        remember_secret(token)
+        # Nothing changes before the link comes back.
+        self.assertEqual(self.a.login(e).status, 200)
+        r = self.a.post("/1/email/verify", {"token": token})
+        self.assertEqual((r.status, r.json), (200, {"email": new}))
+        # The old login stops working, the new one works with the same
+        # password, and the session goes on.
+        self.assertEqual(self.a.login(e).status, 401)
+        self.assertEqual(self.a.login(new).status, 200)
+        self.assertEqual(self.a.get("/1/me", token=tok).json["email"], new)
+        told = [x for x in SMTP.wait_for(e, 1) if x["subject"] == "Your login email was changed"]
+        deadline = time.monotonic() + 10
+        while not told and time.monotonic() < deadline:
+            time.sleep(0.05)
+            told = [x for x in SMTP.to(e) if x["subject"] == "Your login email was changed"]
+        self.assertEqual(len(told), 1)
+        self.assertIn(new, told[0]["body"])
+        # Once only.
+        r = self.a.post("/1/email/verify", {"token": token})
+        self.assertEqual((r.status, r.json["code"]), (410, "code_expired"))
+        # A link lasts 24 hours.
+        other = email()
+        fresh = self.a.session(new)
+        self.assertEqual(self.a.put("/1/me/email", {"email": other, "password": PASSWORD},
+                                    token=fresh).status, 202)
+        token = parse_qs(urlparse(re.search(r"(https?://\S+)", SMTP.wait_for(other)[0]["body"])
+                                  .group(1)).query)["token"][0]
+        remember_secret(token)
+        self.a.advance(24 * 3600)
+        r = self.a.post("/1/email/verify", {"token": token})
+        self.assertEqual((r.status, r.json["code"]), (410, "code_expired"))
+        self.assertEqual(self.a.login(new).status, 200)
+
     def test_bad_input(self):
         e, tok = self.account()
         cases = [
@@ -360,6 +406,9 @@ class Recovery(OwnAuthd, unittest.TestCase):
             ("POST", "/1/recovery/login", {"phone": "+41791234567", "email": "x"},
              "invalid_email"),
             ("POST", "/1/recovery/login", {"email": "a@b.example"}, "missing_field"),
+            ("PUT", "/1/me/email", {"email": "nope", "password": PASSWORD}, "invalid_email"),
+            ("POST", "/1/email/verify", {"token": "abc"}, "code_expired"),
+            ("POST", "/1/email/verify", {}, "missing_field"),
         ]
         for method, path, body, want in cases:
             r = self.a.request(method, path, body, token=tok if "/me/" in path else None)

@@ -53,6 +53,8 @@ static const struct {
     {"POST recovery/password/verify", A, A, A},
     {"POST recovery/password/reset", A, A, A},
     {"POST recovery/login", A, A, A},
+    {"PUT me/email", U, A, R},
+    {"POST email/verify", A, A, A},
     {"DELETE me/sessions", U, A, A},
     {"DELETE me/sessions/*", U, A, A},
     {"POST _test/clock", A, A, A},
