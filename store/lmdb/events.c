@@ -1,8 +1,11 @@
 /*
- * Security events on LMDB: one database keyed by account id, the time
- * (big-endian, so keys sort by time) and a 4-byte sequence number (one
- * more than the account's last event of that second: events of one second
- * stay apart, in the order they were written); listed
+ * Security events on LMDB: in the account's cluster (kind 'E'), keyed by
+ * account id, 'E', the time (big-endian, so keys sort by time) and a
+ * 4-byte sequence number (one more than the account's last event of that
+ * second: events of one second stay apart, in the order they were
+ * written). In the cluster, a sign-in's event lands on the pages its other
+ * writes (the pending login, the session) already dirty: a tree of its
+ * own cost every TOTP step a page more to write and sync. Listed
  * newest first with a cursor walking back from the end of the account's
  * range, or from just before a given event.
  *
@@ -18,6 +21,7 @@
 #define EVENT_V1      1
 #define EVENT_V2      2
 #define EVENT_KEY_LEN LMDB_EVENT_KEY_LEN
+#define EVENT_T	      (AUTHD_ID_LEN + 1) /* where the time starts in a key */
 #define EVENT_VAL_MAX (1 + 2 + 1 + EVENT_IP_MAX + 2 + 1 + EVENT_BROWSER_MAX)
 
 static void event_key(uint8_t key[EVENT_KEY_LEN], const uint8_t account_id[AUTHD_ID_LEN],
@@ -26,10 +30,11 @@ static void event_key(uint8_t key[EVENT_KEY_LEN], const uint8_t account_id[AUTHD
 	uint64_t t = (uint64_t)at;
 
 	memcpy(key, account_id, AUTHD_ID_LEN);
+	key[AUTHD_ID_LEN] = KIND_EVENT;
 	for (int i = 0; i < 8; i++)
-		key[AUTHD_ID_LEN + i] = (uint8_t)(t >> (56 - 8 * i));
+		key[EVENT_T + i] = (uint8_t)(t >> (56 - 8 * i));
 	for (int i = 0; i < 4; i++)
-		key[AUTHD_ID_LEN + 8 + i] = (uint8_t)(seq >> (24 - 8 * i));
+		key[EVENT_T + 8 + i] = (uint8_t)(seq >> (24 - 8 * i));
 }
 
 /* The sequence number of a new event of the account at `at`: one more
@@ -44,7 +49,7 @@ static int next_seq(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_
 
 	event_key(key, account_id, at, UINT32_MAX);
 	*seq = 0;
-	if (mdb_cursor_open(txn, lmdb_dbi(DB_EVENTS), &cur) != 0)
+	if (mdb_cursor_open(txn, lmdb_dbi(DB_CLUSTER), &cur) != 0)
 		return STORE_E_IO;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	if (rc == 0 && k.mv_size == EVENT_KEY_LEN && memcmp(k.mv_data, key, EVENT_KEY_LEN) == 0)
@@ -52,9 +57,8 @@ static int next_seq(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], int64_
 	else
 		rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
 			     : mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	if (rc == 0 && k.mv_size == EVENT_KEY_LEN &&
-	    memcmp(k.mv_data, key, AUTHD_ID_LEN + 8) == 0) {
-		const uint8_t *p = (const uint8_t *)k.mv_data + AUTHD_ID_LEN + 8;
+	if (rc == 0 && k.mv_size == EVENT_KEY_LEN && memcmp(k.mv_data, key, EVENT_T + 8) == 0) {
+		const uint8_t *p = (const uint8_t *)k.mv_data + EVENT_T + 8;
 
 		*seq =
 		    ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]) + 1;
@@ -88,25 +92,22 @@ int lmdb_event_add(struct store_txn *t, const struct security_event *e)
 	val[n++] = (uint8_t)blen;
 	memcpy(val + n, e->browser, blen);
 	n += blen;
-	return lmdb_put(lmdb_of(t), DB_EVENTS, key, sizeof(key), val, n);
+	return lmdb_put(lmdb_of(t), DB_CLUSTER, key, sizeof(key), val, n);
 }
 
 int lmdb_event_decode(const MDB_val *k, const MDB_val *v, struct security_event *e)
 {
 	const uint8_t *p = k->mv_data, *q = v->mv_data;
-	uint64_t at = 0;
 	size_t n;
 
-	if (k->mv_size != EVENT_KEY_LEN || v->mv_size < 4 ||
-	    (q[0] != EVENT_V1 && q[0] != EVENT_V2) || q[3] > EVENT_IP_MAX || v->mv_size < 4u + q[3])
+	if (!lmdb_is_event_key(k) || v->mv_size < 4 || (q[0] != EVENT_V1 && q[0] != EVENT_V2) ||
+	    q[3] > EVENT_IP_MAX || v->mv_size < 4u + q[3])
 		return STORE_E_CORRUPT;
 	memset(e, 0, sizeof(*e));
 	memcpy(e->account_id, p, AUTHD_ID_LEN);
-	for (int i = 0; i < 8; i++)
-		at = at << 8 | p[AUTHD_ID_LEN + i];
-	e->at = (int64_t)at;
+	e->at = lmdb_event_key_time(k);
 	for (int i = 0; i < 4; i++)
-		e->seq = e->seq << 8 | p[AUTHD_ID_LEN + 8 + i];
+		e->seq = e->seq << 8 | p[EVENT_T + 8 + i];
 	e->kind = (uint16_t)(q[1] << 8 | q[2]);
 	memcpy(e->ip, q + 4, q[3]);
 	n = 4u + q[3];
@@ -131,25 +132,26 @@ int lmdb_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]
 	size_t n = 0;
 	int rc;
 
+	if (before && (before->seq > UINT32_MAX || before->at < 0))
+		return 0; /* no event is before a cursor no listing gave */
 	if (before) {
 		/* The cursor's own key: the walk starts just before it. */
 		event_key(end, account_id, before->at, (uint32_t)before->seq);
 		k = (MDB_val){EVENT_KEY_LEN, end};
 	} else {
-		/* Just past the account's range: its id and 0xff, then walk back. */
+		/* Just past the account's events: its id, 'E' + 1, then back. */
 		memcpy(end, account_id, AUTHD_ID_LEN);
-		end[AUTHD_ID_LEN] = 0xff;
+		end[AUTHD_ID_LEN] = KIND_EVENT + 1;
 		k = (MDB_val){AUTHD_ID_LEN + 1, end};
 	}
-	if (before && (before->seq > UINT32_MAX || before->at < 0))
-		return 0; /* no event is before a cursor no listing gave */
-	if (mdb_cursor_open(lmdb_of(t), lmdb_dbi(DB_EVENTS), &cur) != 0)
+	if (mdb_cursor_open(lmdb_of(t), lmdb_dbi(DB_CLUSTER), &cur) != 0)
 		return STORE_E_IO;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	rc =
 	    rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	while (rc == 0 && n < limit && k.mv_size >= AUTHD_ID_LEN &&
-	       memcmp(k.mv_data, account_id, AUTHD_ID_LEN) == 0) {
+	while (rc == 0 && n < limit && k.mv_size > AUTHD_ID_LEN &&
+	       memcmp(k.mv_data, account_id, AUTHD_ID_LEN) == 0 &&
+	       ((const uint8_t *)k.mv_data)[AUTHD_ID_LEN] == KIND_EVENT) {
 		if ((rc = lmdb_event_decode(&k, &v, &e)) != 0 || (rc = fn(arg, &e)) != 0)
 			break;
 		n++;
@@ -164,58 +166,53 @@ int lmdb_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]
 	return rc > 0 ? STORE_E_IO : rc;
 }
 
-struct old_events {
-	int64_t before;
-	size_t budget, seen, n;
-	uint8_t (*dead)[EVENT_KEY_LEN];
-	uint8_t last[EVENT_KEY_LEN];
-	bool stopped;
-};
-
-static int visit(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+bool lmdb_is_event_key(const MDB_val *k)
 {
-	struct old_events *w = arg;
-	uint64_t at = 0;
-
-	(void)txn;
-	(void)v;
-	if (w->seen++ >= w->budget) {
-		w->stopped = true;
-		return 1;
-	}
-	if (k->mv_size != EVENT_KEY_LEN)
-		return 0;
-	memcpy(w->last, k->mv_data, EVENT_KEY_LEN);
-	for (int i = 0; i < 8; i++)
-		at = at << 8 | ((const uint8_t *)k->mv_data)[AUTHD_ID_LEN + i];
-	if ((int64_t)at < w->before)
-		memcpy(w->dead[w->n++], k->mv_data, EVENT_KEY_LEN);
-	return 0;
+	return k->mv_size == EVENT_KEY_LEN &&
+	       ((const uint8_t *)k->mv_data)[AUTHD_ID_LEN] == KIND_EVENT;
 }
 
-int lmdb_events_sweep(struct store_txn *t, int64_t before, size_t budget, const uint8_t *from,
-		      size_t from_len, uint8_t to[LMDB_EVENT_KEY_LEN], size_t *to_len,
-		      size_t *deleted)
+int64_t lmdb_event_key_time(const MDB_val *k)
 {
-	struct old_events w = {.before = before, .budget = budget};
+	const uint8_t *p = k->mv_data;
+	uint64_t at = 0;
+
+	for (int i = 0; i < 8; i++)
+		at = at << 8 | p[EVENT_T + i];
+	return (int64_t)at;
+}
+
+int lmdb_events_migrate(MDB_txn *txn, size_t *moved)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
 	int rc;
 
-	*to_len = 0;
-	if ((w.dead = calloc(budget + 1, EVENT_KEY_LEN)) == NULL)
-		return STORE_E_IO;
-	rc = lmdb_walk(lmdb_of(t), DB_EVENTS, from_len ? from : NULL, from_len, 0, visit, &w);
-	for (size_t i = 0; i < w.n && rc == 0; i++) {
-		rc = lmdb_del(lmdb_of(t), DB_EVENTS, w.dead[i], EVENT_KEY_LEN);
-		if (rc == STORE_E_NOTFOUND)
-			rc = 0;
+	*moved = 0;
+	if ((rc = mdb_cursor_open(txn, lmdb_dbi(DB_EVENTS), &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const uint8_t *p = k.mv_data;
+		uint8_t key[EVENT_KEY_LEN];
+		MDB_val nk = {sizeof(key), key};
+		uint32_t seq;
+
+		if (k.mv_size != AUTHD_ID_LEN + 8 + 4)
+			continue; /* not an event of the old layout */
+		seq = (uint32_t)p[AUTHD_ID_LEN + 8] << 24 | (uint32_t)p[AUTHD_ID_LEN + 9] << 16 |
+		      (uint32_t)p[AUTHD_ID_LEN + 10] << 8 | p[AUTHD_ID_LEN + 11];
+		uint64_t at = 0;
+
+		for (int i = 0; i < 8; i++)
+			at = at << 8 | p[AUTHD_ID_LEN + i];
+		event_key(key, p, (int64_t)at, seq);
+		if ((rc = mdb_put(txn, lmdb_dbi(DB_CLUSTER), &nk, &v, 0)) != 0)
+			break;
+		(*moved)++;
 	}
-	if (rc == 0) {
-		*deleted += w.n;
-		if (w.stopped) {
-			memcpy(to, w.last, EVENT_KEY_LEN);
-			*to_len = EVENT_KEY_LEN;
-		}
-	}
-	free(w.dead);
-	return rc;
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	return mdb_drop(txn, lmdb_dbi(DB_EVENTS), 0);
 }

@@ -21,13 +21,15 @@ enum lmdb_db {
 	 * 'K' || SHA-256(link secret)[0..16) device link offer, 'D' || device id
 	 * linked device, 'H' || challenge id push challenge, 'P' the account's
 	 * push history, 'N' where it signed in from lately, 'R' its recovery
-	 * options. */
+	 * options, 'E' || time (big-endian) || sequence (4) its security
+	 * events. */
 	DB_CLUSTER,
 	DB_BACKUP,	/* account id -> backup-code hashes (rarely written: kept out
 			 * of the cluster, whose pages every login step writes) */
 	DB_THROTTLE,	/* subject -> failure history */
 	DB_META,	/* "format" -> the layout version of this environment */
-	DB_EVENTS,	/* account id || time (big-endian) || 4 random bytes -> event */
+	DB_EVENTS,	/* layout 3's security events (layout 4 keeps them in the
+			 * cluster, kind 'E'); emptied by the upgrade */
 	DB_DEVICES,	/* device id -> account id (the device is in the cluster) */
 	DB_OUTBOX,	/* message id -> outbox message */
 	DB_OUTBOX_DUE,	/* next_at (big-endian) || id -> "": the pending messages */
@@ -64,6 +66,7 @@ int lmdb_walk(MDB_txn *txn, enum lmdb_db db, const void *start, size_t slen, siz
  * account id. */
 enum cluster_kind {
 	KIND_DEVICE = 'D',
+	KIND_EVENT = 'E',
 	KIND_CHALLENGE = 'H',
 	KIND_PUSH = 'P',
 	KIND_LINK = 'K',
@@ -153,13 +156,13 @@ int lmdb_event_decode(const MDB_val *k, const MDB_val *v, struct security_event 
 int lmdb_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		     const struct event_cursor *before, size_t limit,
 		     int (*fn)(void *arg, const struct security_event *e), void *arg);
-/* Deletes up to budget events older than `before` from *from (an event
- * key, or empty: the start), writes where the next slice starts into
- * to (empty: the end was reached) and adds what it deleted to *deleted. */
-#define LMDB_EVENT_KEY_LEN (AUTHD_ID_LEN + 8 + 4)
-int lmdb_events_sweep(struct store_txn *t, int64_t before, size_t budget, const uint8_t *from,
-		      size_t from_len, uint8_t to[LMDB_EVENT_KEY_LEN], size_t *to_len,
-		      size_t *deleted);
+/* An event's key in the cluster: account id, 'E', time, sequence. */
+#define LMDB_EVENT_KEY_LEN (AUTHD_ID_LEN + 1 + 8 + 4)
+bool lmdb_is_event_key(const MDB_val *k);
+int64_t lmdb_event_key_time(const MDB_val *k);
+/* Layout 3 to 4: moves the events of DB_EVENTS into the cluster and
+ * empties it. 0 or an LMDB error; *moved says how many. */
+int lmdb_events_migrate(MDB_txn *txn, size_t *moved);
 int lmdb_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		      struct recovery_rec *r);
 int lmdb_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

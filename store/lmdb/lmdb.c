@@ -27,7 +27,7 @@ static const char *const db_names[DB__COUNT] = {
  * change shape (a new database or cluster kind, empty in older data, is no
  * change). Before 1.0 there is no migration: authd refuses data of another
  * layout rather than misreading it. */
-#define STORE_FORMAT	 3
+#define STORE_FORMAT	 4
 #define STORE_FORMAT_KEY "format"
 
 static MDB_env *env;
@@ -75,8 +75,23 @@ static int check_format(MDB_txn *txn, const char *dir, bool *refused)
 	int rc = mdb_get(txn, dbis[DB_META], &k, &v);
 
 	if (rc == 0) {
+		const uint8_t three[4] = {3, 0, 0, 0};
+		size_t moved = 0;
+
 		if (v.mv_size == sizeof(mine) && memcmp(v.mv_data, mine, sizeof(mine)) == 0)
 			return 0;
+		/* Layout 3 kept security events in a database of their own;
+		 * 4 keeps them in the account's cluster. */
+		if (v.mv_size == sizeof(three) && memcmp(v.mv_data, three, sizeof(three)) == 0) {
+			if ((rc = lmdb_events_migrate(txn, &moved)) != 0)
+				return rc;
+			log_info("%.256s: layout 3 upgraded to %d (%zu security events moved into "
+				 "their accounts' clusters)",
+				 dir, STORE_FORMAT, moved);
+			v.mv_size = sizeof(mine);
+			v.mv_data = mine;
+			return mdb_put(txn, dbis[DB_META], &k, &v, 0);
+		}
 		log_err("%.256s holds data of another layout than this authd's (%d); refusing to "
 			"start",
 			dir, STORE_FORMAT);

@@ -15,8 +15,6 @@ struct lmdb_sweep_pos {
 	uint8_t cluster_len;
 	uint8_t throttle[THROTTLE_KEY_LEN];
 	bool have_cluster, have_throttle;
-	uint8_t events[LMDB_EVENT_KEY_LEN];
-	bool have_events;
 };
 
 _Static_assert(sizeof(struct lmdb_sweep_pos) <= sizeof(struct store_sweep_pos),
@@ -31,7 +29,7 @@ struct walk {
 	struct dead {
 		int kind;
 		struct token_ref ref;
-		uint8_t key[THROTTLE_KEY_LEN];
+		uint8_t key[LMDB_EVENT_KEY_LEN]; /* a throttle subject, or an event */
 	} * dead;
 	size_t n;
 	uint8_t last[CLUSTER_KEY_MAX];
@@ -81,7 +79,12 @@ static int visit(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
 	memcpy(w->last, k->mv_data, k->mv_size);
 	w->last_len = k->mv_size;
 	d = &w->dead[w->n];
-	if (w->db == DB_CLUSTER) {
+	if (w->db == DB_CLUSTER && lmdb_is_event_key(k)) {
+		d->kind = KIND_EVENT;
+		memcpy(d->key, k->mv_data, LMDB_EVENT_KEY_LEN);
+		if (lmdb_event_key_time(k) < w->now - EVENT_KEEP_S)
+			w->n++;
+	} else if (w->db == DB_CLUSTER) {
 		d->kind = lmdb_cluster_key_kind(k, &d->ref);
 		if (cluster_dead(w, d->kind, &d->ref))
 			w->n++;
@@ -109,6 +112,10 @@ static int sweep_db(struct walk *w, const uint8_t *from, size_t from_len, uint8_
 
 		if (w->db == DB_THROTTLE) {
 			rc = lmdb_del(txn, w->db, d->key, THROTTLE_KEY_LEN);
+			if (rc == STORE_E_NOTFOUND)
+				rc = 0;
+		} else if (d->kind == KIND_EVENT) {
+			rc = lmdb_del(txn, DB_CLUSTER, d->key, LMDB_EVENT_KEY_LEN);
 			if (rc == STORE_E_NOTFOUND)
 				rc = 0;
 		} else if (d->kind == KIND_SESSION) {
@@ -163,14 +170,6 @@ int lmdb_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 	to.have_throttle = tlen > 0;
 	if (rc == 0)
 		rc = lmdb_outbox_sweep(t, now - OUTBOX_KEEP_S, budget, deleted);
-	if (rc == 0) {
-		size_t elen = 0;
-
-		rc = lmdb_events_sweep(t, now - EVENT_KEEP_S, budget, from.events,
-				       from.have_events ? sizeof(from.events) : 0, to.events, &elen,
-				       deleted);
-		to.have_events = elen > 0;
-	}
 	memset(to_pos, 0, sizeof(*to_pos));
 	memcpy(to_pos->bytes, &to, sizeof(to));
 	return rc;

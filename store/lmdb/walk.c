@@ -122,6 +122,8 @@ static int on_event(MDB_txn *txn, const MDB_val *k, const MDB_val *val, void *ar
 	struct security_event e;
 
 	(void)txn;
+	if (!lmdb_is_event_key(k))
+		return 0; /* another record of the cluster */
 	if ((w->rc = lmdb_event_decode(k, val, &e)) == 0)
 		w->rc = w->v->event(w->arg, &e);
 	return w->rc;
@@ -143,7 +145,7 @@ int lmdb_walk_records(struct store_txn *t, const struct store_visitor *v, void *
 	    {on_backup, DB_BACKUP, v->backup != NULL},
 	    {on_device, DB_DEVICES, v->device != NULL},
 	    {on_throttle, DB_THROTTLE, v->throttle != NULL},
-	    {on_event, DB_EVENTS, v->event != NULL},
+	    {on_event, DB_CLUSTER, v->event != NULL},
 	};
 	struct walk_ctx w = {t, v, arg, 0};
 
