@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CLAIM_MAX   32
 #define SUBJECT_MAX 256
@@ -108,7 +109,19 @@ int outbox_queue(struct store_txn *txn, const struct outbox_item *it)
 		log_err("outbox: message %.64s too long", it->template_name);
 		goto out;
 	}
-	authd_random(m->id, sizeof(m->id));
+	/* Time first, then 64 random bits: LMDB files each new message at
+	 * the end of the outbox's tree, on a page the commit's other messages
+	 * share (random ids cost every message a page of its own to write). */
+	{
+		struct timespec ts;
+		uint64_t us;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+		for (int i = 0; i < 8; i++)
+			m->id[i] = (uint8_t)(us >> (56 - 8 * i));
+		authd_random(m->id + 8, sizeof(m->id) - 8);
+	}
 	authd_random(nonce, sizeof(nonce));
 	if (it->account_id)
 		memcpy(m->account_id, it->account_id, AUTHD_ID_LEN);
