@@ -592,6 +592,29 @@ void http_recovery_verify(struct req *r)
 	flow_start(&j->f, &verify_ops, r);
 }
 
+/*
+ * The keyed record of a subject (an email or a number) that an
+ * unauthenticated recovery request reads and writes whatever it finds: a
+ * commit that writes nothing would be quicker (no sync) and tell an unknown
+ * email, or an account without options, apart; keyed, the store does not
+ * learn which subjects were tried. Its time is the request's, unless wrong
+ * codes are being counted on it (their time stays).
+ */
+static int keyed_mark(struct store_txn *txn, const char *subject, int64_t now,
+		      uint8_t key[THROTTLE_KEY_LEN])
+{
+	struct throttle_rec th;
+	int rc;
+
+	throttle_key_email(key, srv.keys.subjects, subject);
+	key[0] = 'r';
+	if ((rc = store_throttle_get(txn, key, &th)) != 0)
+		return rc;
+	if (th.consecutive == 0)
+		th.last_failure = now;
+	return store_throttle_put(txn, key, &th);
+}
+
 /* --- POST /1/recovery/password ------------------------------------------------------- */
 
 struct forgot_flow {
@@ -609,7 +632,6 @@ static int forgot_write(struct flow *f, struct store_txn *txn)
 	uint8_t id[AUTHD_ID_LEN], key[THROTTLE_KEY_LEN], code_hash[RECOVERY_HASH_LEN],
 	    link_hash[RECOVERY_HASH_LEN];
 	struct recovery_rec rec;
-	struct throttle_rec th;
 	char url[600], when[32];
 	int found = store_account_by_email(txn, j->email, id);
 	int rc;
@@ -617,17 +639,7 @@ static int forgot_write(struct flow *f, struct store_txn *txn)
 	j->known = j->sent_code = j->sent_link = j->throttled = false;
 	if (found != 0 && found != STORE_E_NOTFOUND)
 		return found;
-	/* Every request, for an account or not, writes when it was made under
-	 * the email's keyed hash (the store does not learn which emails were
-	 * tried): a commit that writes nothing would be quicker (no sync) and
-	 * tell an unknown email, or an account without options, apart. */
-	throttle_key_email(key, srv.keys.subjects, j->email);
-	key[0] = 'r';
-	if ((rc = store_throttle_get(txn, key, &th)) != 0)
-		return rc;
-	if (th.consecutive == 0) /* counting wrong codes: their time stays */
-		th.last_failure = f->now;
-	if ((rc = store_throttle_put(txn, key, &th)) != 0)
+	if ((rc = keyed_mark(txn, j->email, f->now, key)) != 0)
 		return rc;
 	if (found == STORE_E_NOTFOUND)
 		return store_recovery_get(txn, key + 1, &rec); /* the read an account costs */
@@ -1228,17 +1240,10 @@ static int remind_write(struct flow *f, struct store_txn *txn)
 {
 	struct remind_flow *j = (struct remind_flow *)f;
 	uint8_t key[THROTTLE_KEY_LEN];
-	struct throttle_rec th;
 	int rc;
 
 	j->n = j->sent = 0;
-	/* A write whatever the number (see forgot_write). */
-	throttle_key_email(key, srv.keys.subjects, j->phone);
-	key[0] = 'r';
-	if ((rc = store_throttle_get(txn, key, &th)) != 0)
-		return rc;
-	th.last_failure = f->now;
-	if ((rc = store_throttle_put(txn, key, &th)) != 0 ||
+	if ((rc = keyed_mark(txn, j->phone, f->now, key)) != 0 ||
 	    (rc = store_recovery_by_phone(txn, j->phone, REMIND_MAX, remind_collect, j)) != 0)
 		return rc;
 	for (unsigned i = 0; rc == 0 && i < j->n; i++)
