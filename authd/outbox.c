@@ -405,7 +405,9 @@ static int claim_txn(struct job *job, struct store_txn *txn)
 static void claim_done(struct job *job)
 {
 	struct claim_job *c = (struct claim_job *)job;
-	bool full = c->n == c->limit;
+	/* A full claim may have left more due; a failed one waits for the
+	 * timer (a store that is down would otherwise be asked in a loop). */
+	bool full = job->store_rc == 0 && c->n == c->limit;
 
 	claiming = false;
 	if (job->store_rc != 0) {
@@ -424,7 +426,6 @@ static void claim_done(struct job *job)
 			thread_push(d);
 	}
 	free(c);
-	/* A full claim may have left more due. */
 	if (full && !stopping)
 		claim();
 }
