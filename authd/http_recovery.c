@@ -615,6 +615,37 @@ static int keyed_mark(struct store_txn *txn, const char *subject, int64_t now,
 	return store_throttle_put(txn, key, &th);
 }
 
+/*
+ * The unauthenticated recovery requests (a forgotten password, its code,
+ * a forgotten login) count against the client's address (its own entry in
+ * the in-memory table, under the login page's figures: 20 free, then a
+ * delay doubling from a second to 5 minutes): a scan of logins or
+ * numbers, or a flood of messages to other people's phones, slows to a
+ * crawl while a person asking a few times never waits. Replies 429 (or
+ * 503) and returns false when the address must wait; else counts this
+ * request.
+ */
+static bool address_or_reply(struct req *r)
+{
+	struct throttle_slot *slot = throttle_slot_recovery(r->ip);
+	struct throttle_rec *rec;
+	int64_t now = authd_now(), wait = 0;
+
+	if (slot == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return false;
+	}
+	rec = throttle_slot_rec(slot);
+	if (rec->consecutive && now - rec->last_failure < throttle_ip_policy.quiet_reset)
+		wait = throttle_retry_after(rec, &throttle_ip_policy, now, 0);
+	if (wait > 0) {
+		reply_throttled(r, wait);
+		return false;
+	}
+	throttle_record_failure(rec, &throttle_ip_policy, now);
+	return true;
+}
+
 /* --- POST /1/recovery/password ------------------------------------------------------- */
 
 struct forgot_flow {
@@ -728,6 +759,10 @@ void http_recovery_password(struct req *r)
 
 	if (body == NULL)
 		return;
+	if (!address_or_reply(r)) {
+		json_decref(body);
+		return;
+	}
 	login = json_str(body, "login", &len);
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		json_decref(body);
@@ -909,6 +944,10 @@ void http_recovery_password_verify(struct req *r)
 	    (token == NULL && (login == NULL || code == NULL))) {
 		json_wipe_decref(body);
 		reply_field_error(r, E_INVALID_FIELD, NULL, "give login and code, or token");
+		return;
+	}
+	if (!address_or_reply(r)) {
+		json_wipe_decref(body);
 		return;
 	}
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
@@ -1291,6 +1330,10 @@ void http_recovery_login(struct req *r)
 
 	if (body == NULL)
 		return;
+	if (!address_or_reply(r)) {
+		json_decref(body);
+		return;
+	}
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		json_decref(body);
 		reply_error(r, E_OVERLOADED);

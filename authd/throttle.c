@@ -86,6 +86,14 @@ struct throttle_slot *throttle_slot_signup(const char *ip)
 	return lookup(key);
 }
 
+struct throttle_slot *throttle_slot_recovery(const char *ip)
+{
+	char key[SLOT_KEY];
+
+	snprintf(key, sizeof(key), "rc %.40s", ip);
+	return lookup(key);
+}
+
 struct throttle_slot *throttle_slot_subject(const uint8_t k[THROTTLE_KEY_LEN])
 {
 	char key[SLOT_KEY];

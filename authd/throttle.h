@@ -18,6 +18,9 @@ struct throttle_slot;
 struct throttle_slot *throttle_slot_ip(const char *ip);
 /* Sign-up attempts of an address (a table apart from its login failures). */
 struct throttle_slot *throttle_slot_signup(const char *ip);
+/* Unauthenticated recovery requests of an address (a table apart too: an
+ * office asking for codes does not delay its people's logins). */
+struct throttle_slot *throttle_slot_recovery(const char *ip);
 struct throttle_slot *throttle_slot_subject(const uint8_t key[THROTTLE_KEY_LEN]);
 struct throttle_rec *throttle_slot_rec(struct throttle_slot *s);
 unsigned *throttle_slot_inflight(struct throttle_slot *s);

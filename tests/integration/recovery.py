@@ -13,7 +13,7 @@ import unittest
 import uuid
 from urllib.parse import parse_qs, urlparse
 
-from authd_harness import OwnAuthd, remember_secret, totp
+from authd_harness import OwnAuthd, random_loopback, remember_secret, totp
 from sms_harness import SmsReceiver
 from smtp_harness import SmtpServer
 
@@ -76,8 +76,13 @@ class Recovery(OwnAuthd, unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         return r.json
 
+    def anon(self, path, body, **kw):
+        """An unauthenticated recovery request, from an address of its own
+        (each counts against its address: see test_address_limit)."""
+        return self.a.post(path, body, source_ip=random_loopback(), **kw)
+
     def forgot(self, e, headers=None):
-        r = self.a.post("/1/recovery/password", {"login": e}, headers=headers)
+        r = self.anon("/1/recovery/password", {"login": e}, headers=headers)
         self.assertEqual(r.status, 202, r)
         return r
 
@@ -101,16 +106,16 @@ class Recovery(OwnAuthd, unittest.TestCase):
         sms = SMS.wait_for(number, 2)[1]
         code = code_in(sms["text"])
         self.assertIn("reset code", sms["text"])
-        r = self.a.post("/1/recovery/password/verify", {"login": e, "code": code})
+        r = self.anon("/1/recovery/password/verify", {"login": e, "code": code})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["second_factor"], [])
         grant = r.json["reset_token"]
         remember_secret(grant)
         remember_secret(NEW_PASSWORD)
         # The code is used: once only (no code waiting reads as a wrong one).
-        again = self.a.post("/1/recovery/password/verify", {"login": e, "code": code})
+        again = self.anon("/1/recovery/password/verify", {"login": e, "code": code})
         self.assertEqual((again.status, again.json["code"]), (401, "invalid_code"))
-        r = self.a.post("/1/recovery/password/reset", {"reset_token": grant,
+        r = self.anon("/1/recovery/password/reset", {"reset_token": grant,
                                                        "new_password": NEW_PASSWORD})
         self.assertEqual(r.status, 204, r)
         # The old password is out, and every session with it.
@@ -119,7 +124,7 @@ class Recovery(OwnAuthd, unittest.TestCase):
         self.assertEqual(self.a.get("/1/me", token=tok).status, 401)
         self.assertEqual(self.a.login(e, NEW_PASSWORD).status, 200)
         # The grant is used too.
-        r = self.a.post("/1/recovery/password/reset", {"reset_token": grant,
+        r = self.anon("/1/recovery/password/reset", {"reset_token": grant,
                                                        "new_password": "yet another phrase"})
         self.assertEqual((r.status, r.json["code"]), (410, "code_expired"))
         subjects = lambda: [m["subject"] for m in SMTP.to(e)]  # noqa: E731
@@ -143,14 +148,14 @@ class Recovery(OwnAuthd, unittest.TestCase):
         self.assertGreaterEqual(len(token), 43)  # >= 256 bits
         # 24 hours: still good just before, gone after.
         self.a.advance(24 * 3600 - 5)
-        r = self.a.post("/1/recovery/password/verify", {"token": token})
+        r = self.anon("/1/recovery/password/verify", {"token": token})
         self.assertEqual(r.status, 200, r)
         remember_secret(r.json["reset_token"])
-        r2 = self.a.post("/1/recovery/password/verify", {"token": token})
+        r2 = self.anon("/1/recovery/password/verify", {"token": token})
         self.assertEqual((r2.status, r2.json["code"]), (410, "code_expired"))
         # The grant lasts 15 minutes.
         self.a.advance(15 * 60)
-        r3 = self.a.post("/1/recovery/password/reset", {"reset_token": r.json["reset_token"],
+        r3 = self.anon("/1/recovery/password/reset", {"reset_token": r.json["reset_token"],
                                                         "new_password": NEW_PASSWORD})
         self.assertEqual((r3.status, r3.json["code"]), (410, "code_expired"))
         self.assertEqual(self.a.login(e).status, 200)
@@ -170,10 +175,10 @@ class Recovery(OwnAuthd, unittest.TestCase):
         newer = parse_qs(urlparse(re.search(r"(https?://\S+)", m["body"]).group(1)).query)
         newer = newer["token"][0]
         remember_secret(newer)
-        r = self.a.post("/1/recovery/password/verify", {"token": token})
+        r = self.anon("/1/recovery/password/verify", {"token": token})
         self.assertEqual((r.status, r.json["code"]), (410, "code_expired"))
         self.a.advance(24 * 3600)
-        r = self.a.post("/1/recovery/password/verify", {"token": newer})
+        r = self.anon("/1/recovery/password/verify", {"token": newer})
         self.assertEqual((r.status, r.json["code"]), (410, "code_expired"))
 
     def test_code_expires_after_10_minutes(self):
@@ -183,7 +188,7 @@ class Recovery(OwnAuthd, unittest.TestCase):
         self.forgot(e)
         code = code_in(SMS.wait_for(number, 2)[1]["text"])
         self.a.advance(600)
-        r = self.a.post("/1/recovery/password/verify", {"login": e, "code": code})
+        r = self.anon("/1/recovery/password/verify", {"login": e, "code": code})
         self.assertEqual((r.status, r.json["code"]), (401, "invalid_code"))
 
     def test_wrong_codes_count_and_a_resend_does_not_reset_them(self):
@@ -193,13 +198,13 @@ class Recovery(OwnAuthd, unittest.TestCase):
         self.forgot(e)
         SMS.wait_for(number, 2)
         for i in range(4):
-            r = self.a.post("/1/recovery/password/verify", {"login": e, "code": "00000000"})
+            r = self.anon("/1/recovery/password/verify", {"login": e, "code": "00000000"})
             self.assertEqual((r.status, r.json["code"]), (401, "invalid_code"), i)
         self.forgot(e)  # a resend: a new code, the count stays
         code = code_in(SMS.wait_for(number, 3)[2]["text"])
-        r = self.a.post("/1/recovery/password/verify", {"login": e, "code": "00000001"})
+        r = self.anon("/1/recovery/password/verify", {"login": e, "code": "00000001"})
         self.assertEqual(r.status, 401)
-        r = self.a.post("/1/recovery/password/verify", {"login": e, "code": code})
+        r = self.anon("/1/recovery/password/verify", {"login": e, "code": code})
         self.assertEqual((r.status, r.json["code"]), (429, "too_many_attempts"))
         self.assertIsNotNone(r.header("Retry-After"))
 
@@ -210,7 +215,7 @@ class Recovery(OwnAuthd, unittest.TestCase):
         no_option, _ = self.account()
         unknown = email()
         for who in (with_code, no_option, unknown):
-            got = [self.a.post("/1/recovery/password/verify",
+            got = [self.anon("/1/recovery/password/verify",
                                {"login": who, "code": f"0000000{i}"}) for i in range(6)]
             self.assertEqual([(r.status, r.json["code"]) for r in got],
                              [(401, "invalid_code")] * 5 + [(429, "too_many_attempts")], who)
@@ -218,11 +223,11 @@ class Recovery(OwnAuthd, unittest.TestCase):
         # An hour later (the sweeper's quiet time) as a day later: alike.
         self.a.advance(3700)
         for who in (with_code, no_option, unknown):
-            r = self.a.post("/1/recovery/password/verify", {"login": who, "code": "00000009"})
+            r = self.anon("/1/recovery/password/verify", {"login": who, "code": "00000009"})
             self.assertEqual(r.status, 429, who)
         self.a.advance(24 * 3600)
         for who in (with_code, no_option, unknown):
-            r = self.a.post("/1/recovery/password/verify", {"login": who, "code": "00000009"})
+            r = self.anon("/1/recovery/password/verify", {"login": who, "code": "00000009"})
             self.assertEqual((r.status, r.json["code"]), (401, "invalid_code"), who)
 
     def test_sends_capped_per_hour(self):
@@ -243,18 +248,18 @@ class Recovery(OwnAuthd, unittest.TestCase):
         self.set_phone(tok, number)
         self.forgot(e)
         code = code_in(SMS.wait_for(number, 2)[1]["text"])
-        r = self.a.post("/1/recovery/password/verify", {"login": e, "code": code})
+        r = self.anon("/1/recovery/password/verify", {"login": e, "code": code})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["second_factor"], ["totp", "backup_code"])
         grant = r.json["reset_token"]
         remember_secret(grant)
         body = {"reset_token": grant, "new_password": NEW_PASSWORD}
-        r = self.a.post("/1/recovery/password/reset", body)
+        r = self.anon("/1/recovery/password/reset", body)
         self.assertEqual((r.status, r.json["code"]), (400, "second_factor_required"))
-        r = self.a.post("/1/recovery/password/reset", dict(body, code="000000"))
+        r = self.anon("/1/recovery/password/reset", dict(body, code="000000"))
         self.assertEqual((r.status, r.json["code"]), (401, "invalid_code"))
         self.a.advance(30)
-        r = self.a.post("/1/recovery/password/reset", dict(body, code=totp(secret, self.a.now())))
+        r = self.anon("/1/recovery/password/reset", dict(body, code=totp(secret, self.a.now())))
         self.assertEqual(r.status, 204, r)
         step = self.a.login(e, NEW_PASSWORD)
         self.assertEqual(step.json["state"], "second_factor")
@@ -267,10 +272,10 @@ class Recovery(OwnAuthd, unittest.TestCase):
             for who, times in ((e, known), (f"nobody{i}-{uuid.uuid4().hex[:6]}@example.com",
                                             unknown)):
                 t0 = time.perf_counter()
-                r = self.a.post("/1/recovery/password", {"login": who})
+                r = self.anon("/1/recovery/password", {"login": who})
                 times.append(time.perf_counter() - t0)
                 self.assertEqual(r.status, 202)
-                self.assertEqual(r.body, self.a.post("/1/recovery/password",
+                self.assertEqual(r.body, self.anon("/1/recovery/password",
                                                      {"login": "x" + who}).body)
         # One time class: medians within a factor of 3 (a write each).
         mk, mu = statistics.median(known), statistics.median(unknown)
@@ -307,7 +312,7 @@ class Recovery(OwnAuthd, unittest.TestCase):
         self.set_phone(tok, number)
         # Without a recovery email: the number alone; the login comes by
         # SMS, never in the answer.
-        r = self.a.post("/1/recovery/login", {"phone": number})
+        r = self.anon("/1/recovery/login", {"phone": number})
         self.assertEqual(r.status, 202, r)
         self.assertNotIn(e, r.body.decode())
         sms = SMS.wait_for(number, 2)[1]
@@ -316,18 +321,18 @@ class Recovery(OwnAuthd, unittest.TestCase):
         self.set_email(tok, backup)
         n = len(SMS.to(number))
         for body in ({"phone": number}, {"phone": number, "email": "someone@else.example"}):
-            r = self.a.post("/1/recovery/login", body)
+            r = self.anon("/1/recovery/login", body)
             self.assertEqual(r.status, 202)
         time.sleep(0.5)
         self.assertEqual(len(SMS.to(number)), n)
-        r = self.a.post("/1/recovery/login", {"phone": number, "email": backup})
+        r = self.anon("/1/recovery/login", {"phone": number, "email": backup})
         self.assertEqual(r.status, 202)
         self.assertIn(e, SMS.wait_for(number, n + 1)[n]["text"])
         m = [x for x in SMTP.wait_for(backup, 2) if x["subject"] == "Your login"]
         self.assertEqual(len(m), 1)
         self.assertIn(e, m[0]["body"])
         # A number nobody uses: the same answer.
-        other = self.a.post("/1/recovery/login", {"phone": phone()})
+        other = self.anon("/1/recovery/login", {"phone": phone()})
         self.assertEqual((other.status, other.body), (r.status, r.body))
 
     def test_login_email_change_by_link(self):
@@ -375,6 +380,26 @@ class Recovery(OwnAuthd, unittest.TestCase):
         r = self.a.post("/1/email/verify", {"token": token})
         self.assertEqual((r.status, r.json["code"]), (410, "code_expired"))
         self.assertEqual(self.a.login(new).status, 200)
+
+    def test_address_limit(self):
+        # 20 requests of one address are free (and the 21st, which is the
+        # 21st counted), then it waits (a scan of logins or numbers slows
+        # to a crawl); other addresses do not.
+        ip = random_loopback()
+        for i in range(21):
+            r = self.a.post("/1/recovery/password", {"login": email()}, source_ip=ip)
+            self.assertEqual(r.status, 202, i)
+        for path, body in (("/1/recovery/password", {"login": email()}),
+                           ("/1/recovery/password/verify", {"login": email(), "code": "12345678"}),
+                           ("/1/recovery/login", {"phone": phone()})):
+            r = self.a.post(path, body, source_ip=ip)
+            self.assertEqual((r.status, r.json["code"]), (429, "too_many_attempts"), path)
+            self.assertGreaterEqual(int(r.header("Retry-After")), 1)
+        self.assertEqual(self.anon("/1/recovery/password", {"login": email()}).status, 202)
+        # Its own count: the address's logins are not delayed by it.
+        e, _ = self.account()
+        r = self.a.post("/1/login", {"email": e, "password": PASSWORD}, source_ip=ip)
+        self.assertEqual(r.status, 200, r)
 
     def test_bad_input(self):
         e, tok = self.account()
