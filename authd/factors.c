@@ -155,6 +155,22 @@ int factor_login_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_
 	return store_event_add(txn, &e);
 }
 
+int factor_password_read(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+			 struct account *a, uint8_t subject[THROTTLE_KEY_LEN],
+			 struct throttle_rec *th, enum api_error *err)
+{
+	int rc = store_account_get(txn, account_id, a);
+
+	if (rc == STORE_E_NOTFOUND) {
+		*err = E_UNAUTHENTICATED;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	throttle_key_factor(subject, a->id);
+	return store_throttle_get(txn, subject, th);
+}
+
 bool factor_delay_or_reply(struct req *r, const uint8_t subject[THROTTLE_KEY_LEN],
 			   const struct throttle_rec *stored, uint64_t read_seq, int64_t now)
 {

@@ -6,6 +6,8 @@
 #ifndef AUTHD_FACTORS_H
 #define AUTHD_FACTORS_H
 
+#include "errors.h"
+
 #include <core.h>
 #include <jansson.h>
 #include <store.h>
@@ -24,6 +26,17 @@ int factor_hist_read(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LE
 		     struct core_factor_hist *h);
 int factor_hist_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 		      const struct core_factor_hist *h, int64_t now, const char *ip);
+
+/*
+ * The read of a current-password check (a password change, a recovery
+ * option, a login email): the signed-in account into *a and its
+ * second-factor history (subject and *th), which wrong current passwords
+ * count in. An account gone meanwhile sets *err to E_UNAUTHENTICATED.
+ * Returns 0 or STORE_E_*.
+ */
+int factor_password_read(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+			 struct account *a, uint8_t subject[THROTTLE_KEY_LEN],
+			 struct throttle_rec *th, enum api_error *err);
 
 /*
  * Loop: the delay an account's second-factor failures put on a check of its

@@ -187,16 +187,8 @@ struct pwchange_flow {
 static int pwchange_read(struct flow *f, struct store_txn *txn)
 {
 	struct pwchange_flow *j = (struct pwchange_flow *)f;
-	int rc = store_account_get(txn, f->session.account_id, &j->a);
 
-	if (rc == STORE_E_NOTFOUND) {
-		f->err = E_UNAUTHENTICATED;
-		return 0;
-	}
-	if (rc != 0)
-		return rc;
-	throttle_key_factor(j->subject, j->a.id);
-	return store_throttle_get(txn, j->subject, &j->th);
+	return factor_password_read(txn, f->session.account_id, &j->a, j->subject, &j->th, &f->err);
 }
 
 static bool pwchange_check(struct flow *f, struct req *r)

@@ -230,16 +230,8 @@ struct change_flow {
 static int change_read(struct flow *f, struct store_txn *txn)
 {
 	struct change_flow *j = (struct change_flow *)f;
-	int rc = store_account_get(txn, f->session.account_id, &j->a);
 
-	if (rc == STORE_E_NOTFOUND) {
-		f->err = E_UNAUTHENTICATED;
-		return 0;
-	}
-	if (rc != 0)
-		return rc;
-	throttle_key_factor(j->subject, j->a.id);
-	return store_throttle_get(txn, j->subject, &j->th);
+	return factor_password_read(txn, f->session.account_id, &j->a, j->subject, &j->th, &f->err);
 }
 
 /* Loop: the delay of wrong passwords (they count as second-factor
