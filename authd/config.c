@@ -37,6 +37,8 @@ void config_defaults(struct authd_config *c)
 	c->session_idle_s = 30 * 60;
 	c->session_absolute_s = 12 * 3600;
 	c->login_ttl_s = 5 * 60;
+	c->sms_account_daily_max = 10;
+	c->sms_prefix_daily_max = 200;
 	c->reauth_window_s = 5 * 60;
 	c->enrollment_ttl_s = 10 * 60;
 	c->push_ttl_s = CONFIG_PUSH_TTL_DEFAULT;
@@ -114,6 +116,8 @@ static const struct key keys[] = {
     STR("smtp", "ca_file", smtp_ca_file),
     STR("sms", "url", sms_url),
     STR("sms", "authorization", sms_authorization),
+    NUM("sms", "account_daily_max", K_U32, sms_account_daily_max, 1, 1000),
+    NUM("sms", "prefix_daily_max", K_U32, sms_prefix_daily_max, 1, 10000000),
     STR("log", "level", log_level),
     NUM("signup", "burst", K_U32, signup_burst, 1, 1000000),
     NUM("signup", "per_hour", K_U32, signup_per_hour, 0, 1000000),

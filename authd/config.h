@@ -53,16 +53,18 @@ struct authd_config {
 	char spool_dir[512];	 /* empty: <data_dir>/spool */
 	char templates_dir[512]; /* empty: the built-in templates only */
 	unsigned outbox_poll_ms;
-	bool notify;		     /* security notifications (new location, factor changes) */
-	char smtp_url[512];	     /* smtp://host:port or smtps://; empty: the spool */
-	char smtp_from[256];	     /* the From header: "Name <address>" or an address */
-	bool smtp_starttls;	     /* require STARTTLS on smtp:// */
-	char smtp_username[256];     /* empty: no AUTH */
-	char smtp_password[256];     /* a secret: never logged */
-	char smtp_ca_file[512];	     /* empty: the system's CAs */
-	char sms_url[512];	     /* the SMS webhook (http or https); empty: the spool */
-	char sms_authorization[512]; /* its Authorization header (a secret: never logged) */
-	bool test_clock;	     /* test builds only: POST /1/_test/clock */
+	bool notify;			/* security notifications (new location, factor changes) */
+	char smtp_url[512];		/* smtp://host:port or smtps://; empty: the spool */
+	char smtp_from[256];		/* the From header: "Name <address>" or an address */
+	bool smtp_starttls;		/* require STARTTLS on smtp:// */
+	char smtp_username[256];	/* empty: no AUTH */
+	char smtp_password[256];	/* a secret: never logged */
+	char smtp_ca_file[512];		/* empty: the system's CAs */
+	char sms_url[512];		/* the SMS webhook (http or https); empty: the spool */
+	char sms_authorization[512];	/* its Authorization header (a secret: never logged) */
+	unsigned sms_account_daily_max; /* text messages an account gets in a UTC day */
+	unsigned sms_prefix_daily_max;	/* ...all accounts' numbers that begin alike */
+	bool test_clock;		/* test builds only: POST /1/_test/clock */
 };
 
 /* push.h's PUSH_TTL_DEFAULT and PUSH_TTL_MAX (http_push.c checks they

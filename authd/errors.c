@@ -78,6 +78,12 @@ static const struct api_error_info table[E__COUNT] = {
 				 "speaks http/1.1"},
     [E_TOO_MANY_DEVICES] = {409, "too_many_devices",
 			    "the account has as many devices as it may link; remove one first"},
+    [E_TOO_MANY_MESSAGES] = {429, "too_many_messages",
+			     "no more text messages may be sent for now; retry later or use "
+			     "another method"},
+    [E_PHONE_NOT_VERIFIED] = {409, "phone_not_verified",
+			      "the account has no verified mobile number; add one under its "
+			      "recovery options first"},
 };
 
 const struct api_error_info *api_error_info(enum api_error e)

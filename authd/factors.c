@@ -7,6 +7,7 @@
 
 #include "http.h"
 #include "notify.h"
+#include "sms.h"
 #include "throttle.h"
 
 #include <openssl/crypto.h>
@@ -82,11 +83,39 @@ static int add_device(void *arg, const struct push_device *d)
 	return 0;
 }
 
+/* Reads whether SMS is on and, for an SMS step, compares the code with the
+ * one sent for the login; *rec keeps the record for using the code up. */
+static int sms_read(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+		    enum core_method m, const char *code, size_t len,
+		    const struct token_ref *login_ref, struct core_second_factor *s,
+		    struct recovery_rec *rec, int64_t now)
+{
+	char digits[RECOVERY_SMS_DIGITS + 1];
+	uint8_t hash[RECOVERY_HASH_LEN];
+	int rc = store_recovery_get(txn, account_id, rec);
+
+	if (rc != 0)
+		return rc;
+	s->sms_read = true;
+	s->sms_on = recovery_sms_factor_is_on(rec);
+	s->sms_verdict = CORE_INVALID_CODE;
+	if (m == CORE_SMS && login_ref && sms_digits_of(code, len, digits, RECOVERY_SMS_DIGITS)) {
+		sms_code_hash(login_ref->hash, digits, RECOVERY_SMS_DIGITS, hash);
+		if (recovery_sms_login_check(rec, login_ref->hash, hash, now) == RECOVERY_OK)
+			s->sms_verdict = CORE_OK;
+		OPENSSL_cleanse(hash, sizeof(hash));
+	}
+	OPENSSL_cleanse(digits, sizeof(digits));
+	return 0;
+}
+
 int factor_step(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], enum core_method m,
 		const char *code, size_t len, struct core_totp_precheck *pre,
-		struct factor_devices **devs, struct core_second_factor *s, int64_t now)
+		struct factor_devices **devs, const struct token_ref *login_ref,
+		struct core_second_factor *s, int64_t now)
 {
-	int rc;
+	struct recovery_rec rec;
+	int rc = 0;
 
 	if (s->login_found) {
 		if ((rc = factor_hist_read(txn, account_id, &s->hist)) != 0)
@@ -116,9 +145,20 @@ int factor_step(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], e
 			s->n_devices = (*devs)->n;
 			s->devices_read = true;
 		}
+		if ((m == CORE_SMS || !(s->totp_found && s->totp.enabled)) &&
+		    !(s->devices_read && s->n_devices > 0) &&
+		    (rc = sms_read(txn, account_id, m, code, len, login_ref, s, &rec, now)) != 0)
+			goto out;
 	}
 	core_second_factor_step(s, m, code, len, pre, now, factor_keys(), factor_params());
-	return 0;
+	if (m == CORE_SMS && s->verdict == CORE_OK) {
+		recovery_sms_login_used(&rec); /* never twice */
+		rc = store_recovery_put(txn, account_id, &rec);
+	}
+out:
+	if (s->sms_read)
+		OPENSSL_cleanse(&rec, sizeof(rec));
+	return rc;
 }
 
 int factor_step_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],

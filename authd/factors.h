@@ -63,17 +63,21 @@ struct factor_devices {
 };
 
 /*
- * A second-factor step (TOTP or backup code) of account id around a
+ * A second-factor step (TOTP, backup code or SMS) of account id around a
  * pending step s->login the caller read (s->login_found): reads the failure
- * history, the TOTP credential, the backup codes (for a backup code) and,
- * when the code may be a device's, the devices (*devs allocated then; the
- * caller wipes and frees it), and runs core_second_factor_step. pre is the
- * TOTP check made before the write, if any (made here otherwise). Returns
- * 0 (the verdict is in s) or STORE_E_*.
+ * history, the TOTP credential, the backup codes (for a backup code), when
+ * the code may be a device's the devices (*devs allocated then; the caller
+ * wipes and frees it), and when TOTP and the devices do not keep 2FA on or
+ * for an SMS code the recovery record, and runs core_second_factor_step.
+ * pre is the TOTP check made before the write, if any (made here
+ * otherwise). An SMS code is the one sent for login_ref (NULL: there is
+ * none); when it passes it is used up here, in txn. Returns 0 (the verdict
+ * is in s) or STORE_E_*.
  */
 int factor_step(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], enum core_method m,
 		const char *code, size_t len, struct core_totp_precheck *pre,
-		struct factor_devices **devs, struct core_second_factor *s, int64_t now);
+		struct factor_devices **devs, const struct token_ref *login_ref,
+		struct core_second_factor *s, int64_t now);
 /* Writes what the step decided but the pending step itself: a device's
  * used step, the TOTP credential, the backup codes, the history. */
 int factor_step_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],

@@ -76,8 +76,8 @@ static void release(struct flow *f)
 
 void flow_reply_error(struct flow *f, struct req *r)
 {
-	if (f->err == E_TOO_MANY_ATTEMPTS)
-		reply_throttled(r, f->retry_after);
+	if (f->err == E_TOO_MANY_ATTEMPTS || f->err == E_TOO_MANY_MESSAGES)
+		reply_error_retry(r, f->err, f->retry_after);
 	else
 		reply_error(r, f->err == E_OK ? E_INTERNAL : f->err);
 }

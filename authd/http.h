@@ -88,7 +88,10 @@ bool req_query_or_reply(struct req *r, const char *const *names, size_t n,
 
 /* An error naming the field (and, for invalid_field, what it must be). */
 void reply_field_error(struct req *r, enum api_error e, const char *field, const char *detail);
+/* 429 too_many_attempts with Retry-After (at least 1 second). */
 void reply_throttled(struct req *r, int64_t retry_after);
+/* Error e with a Retry-After header (at least 1 second). */
+void reply_error_retry(struct req *r, enum api_error e, int64_t retry_after);
 
 /* Marks r as held by a job: call just before submitting one. */
 void req_hold(struct req *r);
@@ -133,6 +136,13 @@ void http_accounts_create(struct req *r);
 void http_login_start(struct req *r);
 void http_login_totp(struct req *r);
 void http_login_backup_code(struct req *r);
+/* {"login_id", "code"} checks an SMS code; {"login_id"} alone sends one
+ * (http_login_sms_send, in http_sms.c, with the login id parsed). */
+void http_login_sms(struct req *r);
+struct token_ref;
+void http_login_sms_send(struct req *r, const struct token_ref *login);
+void http_sms_enable(struct req *r);
+void http_sms_disable(struct req *r);
 void http_login_push(struct req *r);
 void http_login_wait(struct req *r);
 void http_me_get(struct req *r);

@@ -1,10 +1,11 @@
 /*
  * The login flow: POST /1/login checks the password (argon2id on the pool,
  * a dummy hash for unknown emails), then either issues a session or opens a
- * pending second-factor login; POST /1/login/{id}/totp and /backup-code
- * finish it. Failures count against the account (or the unknown email) and
- * the client IP; throttled subjects get 429 with Retry-After before any
- * password work is spent on them.
+ * pending second-factor login; POST /1/login/totp, /backup-code and /sms
+ * finish it (/sms without a code sends one first: http_sms.c). Failures
+ * count against the account (or the unknown email) and the client IP;
+ * throttled subjects get 429 with Retry-After before any password work is
+ * spent on them.
  */
 #include "client.h"
 #include "notify.h"
@@ -16,6 +17,7 @@
 #include <log.h>
 #include "password.h"
 #include "session.h"
+#include "sms.h"
 #include <store.h>
 #include "throttle.h"
 
@@ -278,6 +280,8 @@ static int login_write(struct flow *f, struct store_txn *txn)
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
 			return rc;
 		l->backup_found = rc == 0;
+		if ((rc = sms_is_on(txn, id, &l->sms_on)) != 0)
+			return rc;
 	}
 	core_password_login_decide(l, f->now, factor_params());
 	f->err = api_error_from_verdict(l->verdict);
@@ -371,8 +375,10 @@ static void login_reply(struct flow *f, struct req *r)
 	methods = json_array();
 	if (methods && l->has_push)
 		json_array_append_new(methods, json_string("push"));
-	if (methods && !l->totp_locked)
+	if (methods && l->has_totp && !l->totp_locked)
 		json_array_append_new(methods, json_string("totp"));
+	if (methods && l->has_sms)
+		json_array_append_new(methods, json_string("sms"));
 	if (methods && l->has_backup)
 		json_array_append_new(methods, json_string("backup_code"));
 	reply_json(r, 200,
@@ -441,7 +447,7 @@ void http_login_start(struct req *r)
 	flow_start(&j->f, &login_ops, r);
 }
 
-/* --- POST /1/login/{id}/totp and /backup-code ------------------------------------ */
+/* --- POST /1/login/totp, /backup-code and /sms ---------------------------------- */
 
 struct second_flow {
 	struct flow f;
@@ -478,8 +484,8 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 	if (rc != 0 && rc != STORE_E_NOTFOUND)
 		return rc;
 	s->login_found = rc == 0;
-	if ((rc = factor_step(txn, id, j->method, j->code, j->code_len, &j->pre, &j->devs, s,
-			      f->now)) != 0)
+	if ((rc = factor_step(txn, id, j->method, j->code, j->code_len, &j->pre, &j->devs,
+			      &j->login, s, f->now)) != 0)
 		return rc;
 	f->err = api_error_from_verdict(s->verdict);
 	f->retry_after = s->retry_after;
@@ -497,7 +503,9 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 	if ((s->verdict == CORE_OK || s->verdict == CORE_INVALID_CODE ||
 	     s->verdict == CORE_CODE_REUSED) &&
 	    (rc = factor_login_event(txn, id,
-				     j->method == CORE_TOTP ? EVENT_M_TOTP : EVENT_M_BACKUP_CODE,
+				     j->method == CORE_TOTP  ? EVENT_M_TOTP
+				     : j->method == CORE_SMS ? EVENT_M_SMS
+							     : EVENT_M_BACKUP_CODE,
 				     s->verdict == CORE_OK ? EVENT_O_SUCCESS : EVENT_O_FAILURE,
 				     f->now, f->ip, j->browser)) != 0)
 		return rc;
@@ -547,10 +555,15 @@ static bool second_check(struct flow *f, struct req *r)
 	return true;
 }
 
+static const char *method_name(enum core_method m)
+{
+	return m == CORE_TOTP ? "totp" : m == CORE_SMS ? "sms" : "backup_code";
+}
+
 static void second_reply(struct flow *f, struct req *r)
 {
 	struct second_flow *j = (struct second_flow *)f;
-	const char *method = j->method == CORE_TOTP ? "totp" : "backup_code";
+	const char *method = method_name(j->method);
 	const uint8_t *id = j->step.login_found ? j->login.account_id : NULL;
 
 	if (f->err == E_TOO_MANY_ATTEMPTS) {
@@ -623,12 +636,18 @@ static void second_step(struct req *r, enum core_method method)
 	    {"login_id", JSON_STRING, true, 128},
 	    {"code", JSON_STRING, true, 64},
 	};
+	/* SMS: without a code, the step sends one. */
+	static const struct field_spec spec_sms[] = {
+	    {"login_id", JSON_STRING, true, 128},
+	    {"code", JSON_STRING, false, 64},
+	};
 	static const struct field_spec spec_path[] = {
 	    {"code", JSON_STRING, true, 64},
 	};
 	bool in_path = r->param[0] != '\0';
-	json_t *body =
-	    in_path ? json_body_or_reply(r, spec_path, 1) : json_body_or_reply(r, spec_body, 2);
+	json_t *body = in_path		    ? json_body_or_reply(r, spec_path, 1)
+		       : method == CORE_SMS ? json_body_or_reply(r, spec_sms, 2)
+					    : json_body_or_reply(r, spec_body, 2);
 	struct second_flow *j = NULL;
 	struct throttle_slot *ip_slot;
 	const char *code, *login_id = r->param;
@@ -666,6 +685,10 @@ static void second_step(struct req *r, enum core_method method)
 		reply_throttled(r, wait);
 		goto out;
 	}
+	if (method == CORE_SMS && json_object_get(body, "code") == NULL) {
+		http_login_sms_send(r, &j->login);
+		goto out;
+	}
 	code = json_str(body, "code", &j->code_len);
 	memcpy(j->code, code, j->code_len);
 	j->method = method;
@@ -701,4 +724,9 @@ void http_login_totp(struct req *r)
 void http_login_backup_code(struct req *r)
 {
 	second_step(r, CORE_BACKUP_CODE);
+}
+
+void http_login_sms(struct req *r)
+{
+	second_step(r, CORE_SMS);
 }

@@ -37,6 +37,7 @@
 #include "outbox.h"
 #include "password.h"
 #include "session.h"
+#include "sms.h"
 #include "throttle.h"
 
 #include <log.h>
@@ -77,37 +78,14 @@ static void rhash(uint8_t what, const uint8_t account_id[AUTHD_ID_LEN], const vo
 	EVP_MAC_free(mac);
 }
 
-/* RECOVERY_CODE_DIGITS random digits (the modulo's bias is below 2^-30). */
 static void new_code(char out[RECOVERY_CODE_DIGITS + 1])
 {
-	uint8_t rnd[8];
-	uint64_t v = 0;
-
-	authd_random(rnd, sizeof(rnd));
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | rnd[i];
-	for (int i = RECOVERY_CODE_DIGITS - 1; i >= 0; i--) {
-		out[i] = (char)('0' + v % 10);
-		v /= 10;
-	}
-	out[RECOVERY_CODE_DIGITS] = '\0';
-	OPENSSL_cleanse(rnd, sizeof(rnd));
+	sms_digits_new(out, RECOVERY_CODE_DIGITS);
 }
 
-/* Only digits, and RECOVERY_CODE_DIGITS of them (spaces allowed between). */
 static bool code_of(const char *in, size_t len, char out[RECOVERY_CODE_DIGITS + 1])
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (in[i] == ' ' || in[i] == '-')
-			continue;
-		if (in[i] < '0' || in[i] > '9' || n == RECOVERY_CODE_DIGITS)
-			return false;
-		out[n++] = in[i];
-	}
-	out[n] = '\0';
-	return n == RECOVERY_CODE_DIGITS;
+	return sms_digits_of(in, len, out, RECOVERY_CODE_DIGITS);
 }
 
 /* Queues template `name` to `to` on channel ch, for the account. */
@@ -126,6 +104,20 @@ static int send_to(struct store_txn *txn, enum outbox_channel ch, const uint8_t 
 	};
 
 	return outbox_queue(txn, &it);
+}
+
+/* Queues a text message when today's quotas of the account and of the
+ * number allow one more (sms.h); *sent says whether it was. */
+static int send_sms(struct store_txn *txn, const uint8_t *account_id, const char *to,
+		    const char *name, const struct template_var *vars, size_t n, int64_t now,
+		    bool *sent)
+{
+	int64_t wait;
+	int rc = sms_quota_take(txn, account_id, to, now, sent, &wait);
+
+	if (rc != 0 || !*sent)
+		return rc;
+	return send_to(txn, OUTBOX_SMS, account_id, to, name, vars, n, now);
 }
 
 static enum api_error error_of(enum recovery_verdict v)
@@ -167,8 +159,9 @@ static json_t *recovery_json(const struct recovery_rec *r, int64_t now)
 	bool pending = r->pending && now < r->pending_expires;
 
 	authd_time_str(r->pending_expires, expires);
-	return json_pack("{s:s?, s:s?, s:o}", "email", r->email[0] ? r->email : NULL, "phone",
-			 r->phone[0] ? r->phone : NULL, "pending",
+	return json_pack("{s:s?, s:s?, s:b, s:o}", "email", r->email[0] ? r->email : NULL, "phone",
+			 r->phone[0] ? r->phone : NULL, "sms_factor", recovery_sms_factor_is_on(r),
+			 "pending",
 			 pending ? json_pack("{s:s, s:s, s:s}", "kind",
 					     r->pending == RECOVERY_EMAIL ? "email" : "phone", "to",
 					     r->pending_to, "expires_at", expires)
@@ -305,6 +298,7 @@ static int change_write(struct flow *f, struct store_txn *txn)
 	struct core_factor_hist hist;
 	uint8_t hash[RECOVERY_HASH_LEN];
 	enum recovery_verdict v;
+	bool sent = false;
 	int rc;
 
 	j->old[0] = '\0';
@@ -320,10 +314,15 @@ static int change_write(struct flow *f, struct store_txn *txn)
 	if ((rc = store_recovery_get(txn, id, &j->rec)) != 0)
 		return rc;
 	if (j->remove) {
+		bool sms_was_on = recovery_sms_factor_is_on(&j->rec);
+
 		snprintf(j->old, sizeof(j->old), "%s",
 			 j->kind == RECOVERY_EMAIL ? j->rec.email : j->rec.phone);
 		recovery_option_remove(&j->rec, j->kind);
 		if ((rc = store_recovery_put(txn, id, &j->rec)) != 0)
+			return rc;
+		/* The number was a second factor too: that ends with it. */
+		if (sms_was_on && (rc = sms_factor_ended(txn, id, f->now, f->ip)) != 0)
 			return rc;
 		return j->old[0]
 			   ? factor_event(txn, id,
@@ -341,13 +340,22 @@ static int change_write(struct flow *f, struct store_txn *txn)
 		f->retry_after = RECOVERY_SEND_WINDOW;
 		return 0;
 	}
-	if ((rc = store_recovery_put(txn, id, &j->rec)) != 0)
-		return rc;
 	const struct template_var vars[] = {{"code", j->code}, {"email", j->a.email}};
 
-	return send_to(txn, j->kind == RECOVERY_EMAIL ? OUTBOX_EMAIL : OUTBOX_SMS, id, j->to,
-		       j->kind == RECOVERY_EMAIL ? "recovery_verify" : "recovery_verify.sms", vars,
-		       2, f->now);
+	if (j->kind == RECOVERY_EMAIL)
+		return (rc = store_recovery_put(txn, id, &j->rec)) != 0
+			   ? rc
+			   : send_to(txn, OUTBOX_EMAIL, id, j->to, "recovery_verify", vars, 2,
+				     f->now);
+	if ((rc = sms_quota_take(txn, id, j->to, f->now, &sent, &f->retry_after)) != 0)
+		return rc;
+	if (!sent) {
+		f->err = E_TOO_MANY_MESSAGES; /* nothing pending: no code went */
+		return 0;
+	}
+	if ((rc = store_recovery_put(txn, id, &j->rec)) != 0)
+		return rc;
+	return send_to(txn, OUTBOX_SMS, id, j->to, "recovery_verify.sms", vars, 2, f->now);
 }
 
 static void change_written(struct flow *f)
@@ -501,6 +509,7 @@ static int verify_write(struct flow *f, struct store_txn *txn)
 	char old[EMAIL_MAX + 1], when[32];
 	enum recovery_verdict v;
 	struct account a;
+	bool sent = false;
 	int rc;
 
 	if ((rc = store_recovery_get(txn, id, &j->rec)) != 0)
@@ -531,9 +540,10 @@ static int verify_write(struct flow *f, struct store_txn *txn)
 	const struct template_var vars[] = {
 	    {"email", a.email}, {"time", when}, {"ip", f->ip}, {"base_url", notify_base_url()}};
 
-	rc = send_to(txn, j->kind == RECOVERY_EMAIL ? OUTBOX_EMAIL : OUTBOX_SMS, id, old,
-		     j->kind == RECOVERY_EMAIL ? "recovery_replaced" : "recovery_replaced.sms",
-		     vars, 4, f->now);
+	if (j->kind == RECOVERY_EMAIL)
+		rc = send_to(txn, OUTBOX_EMAIL, id, old, "recovery_replaced", vars, 4, f->now);
+	else
+		rc = send_sms(txn, id, old, "recovery_replaced.sms", vars, 4, f->now, &sent);
 	OPENSSL_cleanse(&a, sizeof(a));
 	return rc;
 }
@@ -683,16 +693,18 @@ static int forgot_write(struct flow *f, struct store_txn *txn)
 		j->sent_code = j->sent_link = false;
 		return 0; /* the same answer: nothing tells the caller */
 	}
-	if ((rc = store_recovery_put(txn, id, &rec)) != 0)
-		return rc;
-	notify_time(f->now, when, sizeof(when));
 	if (j->sent_code) {
 		const struct template_var vars[] = {{"code", j->code}};
 
-		if ((rc = send_to(txn, OUTBOX_SMS, id, rec.phone, "reset_code.sms", vars, 1,
-				  f->now)) != 0)
+		if ((rc = send_sms(txn, id, rec.phone, "reset_code.sms", vars, 1, f->now,
+				   &j->sent_code)) != 0)
 			return rc;
+		if (!j->sent_code)
+			rec.reset_code_expires = 0; /* over today's quotas: no code went */
 	}
+	if ((rc = store_recovery_put(txn, id, &rec)) != 0)
+		return rc;
+	notify_time(f->now, when, sizeof(when));
 	if (j->sent_link) {
 		char token[AUTHD_TOKEN_B64 + 1];
 
@@ -781,7 +793,7 @@ struct reset_verify_flow {
 	uint8_t link_raw[AUTHD_TOKEN_LEN];
 	uint8_t grant_raw[AUTHD_TOKEN_LEN]; /* its random part drawn by the handler */
 	struct new_token grant;
-	bool totp, devices, backup;
+	bool totp, devices, backup, sms;
 };
 
 /* A login+code check of an email that names no account: counted and
@@ -863,6 +875,7 @@ static int reset_verify_write(struct flow *f, struct store_txn *txn)
 		f->retry_after = rec.last_fail + RECOVERY_FAIL_QUIET_S - f->now;
 	if (!recovery_is_empty(&rec) || v != RECOVERY_E_EXPIRED)
 		rc = store_recovery_put(txn, id, &rec);
+	j->sms = recovery_sms_factor_is_on(&rec);
 	OPENSSL_cleanse(&rec, sizeof(rec));
 	if (rc != 0 || v != RECOVERY_OK)
 		return rc;
@@ -898,9 +911,13 @@ static void reset_verify_reply(struct flow *f, struct req *r)
 	if (methods && j->backup)
 		json_array_append_new(methods, json_string("backup_code"));
 	authd_time_str(f->now + RECOVERY_GRANT_TTL, expires);
+	/* SMS as the second factor is not asked again at a reset (its own
+	 * code went to that number): a backup code stands in for it. Without
+	 * one, the list is empty while a factor is still required. */
 	reply_json(r, 200,
-		   json_pack("{s:s, s:s, s:o}", "reset_token", j->grant.text, "expires_at", expires,
-			     "second_factor", methods));
+		   json_pack("{s:s, s:s, s:o, s:b}", "reset_token", j->grant.text, "expires_at",
+			     expires, "second_factor", methods, "second_factor_required",
+			     j->totp || j->devices || j->sms));
 	token_clear(&j->grant);
 }
 
@@ -1048,7 +1065,8 @@ static int reset_second_factor(struct reset_flow *j, struct store_txn *txn,
 	if (rc != 0 && rc != STORE_E_NOTFOUND)
 		return rc;
 	if ((rc == STORE_E_NOTFOUND || !t.enabled) &&
-	    (rc = store_devices_count(txn, id, &n)) == 0 && n == 0) {
+	    (rc = store_devices_count(txn, id, &n)) == 0 && n == 0 &&
+	    !recovery_sms_factor_is_on(rec)) {
 		*passed = true; /* no second factor on this account */
 		return 0;
 	}
@@ -1064,7 +1082,8 @@ static int reset_second_factor(struct reset_flow *j, struct store_txn *txn,
 	s->login.created_at = rec->grant_expires - RECOVERY_GRANT_TTL;
 	s->login.expires_at = rec->grant_expires;
 	s->login.attempts = rec->grant_fails;
-	if ((rc = factor_step(txn, id, j->method, j->code, j->code_len, &j->pre, &j->devs, s,
+	/* No SMS code here: the reset's own code went to that number. */
+	if ((rc = factor_step(txn, id, j->method, j->code, j->code_len, &j->pre, &j->devs, NULL, s,
 			      f->now)) != 0)
 		return rc;
 	f->err = api_error_from_verdict(s->verdict);
@@ -1242,6 +1261,7 @@ static int remind_one(struct remind_flow *j, struct store_txn *txn, const uint8_
 	struct recovery_rec rec;
 	struct account a;
 	char when[32];
+	bool sent = false;
 	int rc;
 
 	if ((rc = store_recovery_get(txn, id, &rec)) != 0)
@@ -1257,8 +1277,7 @@ static int remind_one(struct remind_flow *j, struct store_txn *txn, const uint8_
 	    {"login", a.email}, {"time", when}, {"ip", j->f.ip}, {"base_url", notify_base_url()}};
 
 	if ((rc = store_recovery_put(txn, id, &rec)) == 0)
-		rc =
-		    send_to(txn, OUTBOX_SMS, id, j->phone, "login_reminder.sms", vars, 4, j->f.now);
+		rc = send_sms(txn, id, j->phone, "login_reminder.sms", vars, 4, j->f.now, &sent);
 	if (rc == 0 && rec.email[0] && rec.email_verified)
 		rc = send_to(txn, OUTBOX_EMAIL, id, rec.email, "login_reminder", vars, 4, j->f.now);
 	j->sent += rc == 0;

@@ -138,13 +138,18 @@ void reply_field_error(struct req *r, enum api_error e, const char *field, const
 	problem(r, e, field, detail);
 }
 
-void reply_throttled(struct req *r, int64_t retry_after)
+void reply_error_retry(struct req *r, enum api_error e, int64_t retry_after)
 {
 	char v[24];
 
 	snprintf(v, sizeof(v), "%lld", (long long)(retry_after > 0 ? retry_after : 1));
 	req_add_header(r, "Retry-After", v);
-	problem(r, E_TOO_MANY_ATTEMPTS, NULL, NULL);
+	problem(r, e, NULL, NULL);
+}
+
+void reply_throttled(struct req *r, int64_t retry_after)
+{
+	reply_error_retry(r, E_TOO_MANY_ATTEMPTS, retry_after);
 }
 
 static bool is_json_type(const char *ct)

@@ -20,6 +20,7 @@ static const struct route routes[] = {
     {"login/totp", http_login_totp, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
     {"login/backup-code", http_login_backup_code, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
     {"login/push", http_login_push, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
+    {"login/sms", http_login_sms, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
     {"login/wait", http_login_wait, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
     /* Deprecated: the login id in the path lands in proxy logs. */
     {"login/*/totp", http_login_totp, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
@@ -31,6 +32,8 @@ static const struct route routes[] = {
     {"me/2fa/totp", http_totp_delete, M_DELETE, ACT_TOTP_DELETE, false},
     {"me/2fa/totp/confirm", http_totp_confirm, M_POST, ACT_TOTP_CONFIRM, false},
     {"me/2fa/backup-codes", http_backup_regenerate, M_POST, ACT_BACKUP_REGENERATE, false},
+    {"me/2fa/sms", http_sms_enable, M_PUT, ACT_SMS_FACTOR_CHANGE, false},
+    {"me/2fa/sms", http_sms_disable, M_DELETE, ACT_SMS_FACTOR_CHANGE, false},
     {"me/devices", http_devices_link, M_POST, ACT_DEVICE_LINK, false},
     {"me/devices", http_devices_list, M_GET, ACT_DEVICES_READ, false},
     {"me/devices/*", http_device_get, M_GET, ACT_DEVICES_READ, false},

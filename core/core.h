@@ -124,6 +124,8 @@ enum security_event_kind {
 	EVENT_RECOVERY_PHONE_CHANGED,
 	EVENT_PASSWORD_RESET, /* a new password through recovery */
 	EVENT_LOGIN_EMAIL_CHANGED,
+	EVENT_SMS_ENABLED, /* the mobile number as a second factor */
+	EVENT_SMS_REMOVED,
 	EVENT__COUNT
 };
 
@@ -134,6 +136,7 @@ enum event_method {
 	EVENT_M_TOTP,
 	EVENT_M_BACKUP_CODE,
 	EVENT_M_PUSH,
+	EVENT_M_SMS,
 	EVENT_M__COUNT
 };
 enum event_outcome {
@@ -342,6 +345,24 @@ void throttle_key_device(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32],
  * which emails were tried. */
 void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32], const char *email);
 
+/*
+ * Daily quotas of text messages (SMS pumping: someone making authd send
+ * messages to numbers that pay by the message). A quota lives in a
+ * throttle record, in its own way: consecutive counts the uses of the UTC
+ * day that began at last_failure (the ring stays empty); the sweeper keeps
+ * it until that day is over. Keys: an account's messages ('s'), and every
+ * account's messages to the numbers that begin alike ('P': the first
+ * THROTTLE_SMS_PREFIX digits after the "+", keyed with hkey).
+ */
+#define THROTTLE_SMS_PREFIX 5
+#define THROTTLE_DAY	    86400
+void throttle_key_sms_account(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN]);
+void throttle_key_sms_prefix(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32],
+			     const char *phone);
+/* Takes one use of the quota (at most max a day) and returns true; or
+ * returns false with *retry_after the seconds until the next day. */
+bool throttle_quota_take(struct throttle_rec *r, unsigned max, int64_t now, int64_t *retry_after);
+
 /* --- sealed secrets ----------------------------------------------------------------- */
 
 /*
@@ -477,7 +498,7 @@ int core_backup_new(struct backup_rec *b, char codes[OTP_BACKUP_COUNT][OTP_BACKU
  * to write out. The shell reads every *_found record, calls, writes what
  * the flags say, and issues a session when verdict is CORE_OK.
  */
-enum core_method { CORE_TOTP, CORE_BACKUP_CODE };
+enum core_method { CORE_TOTP, CORE_BACKUP_CODE, CORE_SMS };
 
 struct core_second_factor {
 	/* in (and out: the new records) */
@@ -492,6 +513,13 @@ struct core_second_factor {
 	bool devices_read;
 	struct core_device_totp *devices;
 	unsigned n_devices;
+	/* Whether SMS is on as a second factor (read for an SMS step, and
+	 * whenever TOTP and the devices are not on) and, for an SMS step, how
+	 * the code compared with the one sent for this login (CORE_OK, or
+	 * CORE_INVALID_CODE, also when none waits). The shell compares; the
+	 * rule decides whether the comparison may count. */
+	bool sms_read, sms_on;
+	enum core_verdict sms_verdict;
 	/* out */
 	enum core_verdict verdict;
 	int64_t retry_after;
@@ -541,14 +569,16 @@ struct core_password_login {
 	struct backup_rec backup;
 	unsigned devices; /* linked to the account */
 	bool push_paused; /* push approval is paused for the account (now) */
+	bool sms_on;	  /* SMS is on as a second factor */
 	/* out */
 	enum core_verdict verdict;
 	int64_t retry_after; /* with CORE_THROTTLED */
 	bool subject_write, account_write;
-	/* A second factor is due when TOTP is on or a device is linked;
+	/* A second factor is due when TOTP or SMS is on or a device is linked;
 	 * has_totp: TOTP codes are accepted (the app's or a device's). */
 	bool second_factor, totp_locked, has_backup, has_totp;
 	bool has_push;		/* a device is linked and push is not paused */
+	bool has_sms;		/* a code by SMS is offered */
 	struct login login;	/* when second_factor */
 	struct session session; /* when not */
 };
@@ -643,17 +673,18 @@ enum policy_action {
 	ACT_TOTP_CONFIRM,
 	ACT_TOTP_DELETE,
 	ACT_BACKUP_REGENERATE,
-	ACT_DEVICE_LINK,     /* offer a link (QR code) to a new device */
-	ACT_DEVICES_READ,    /* list the account's devices, or one */
-	ACT_DEVICE_DELETE,   /* remove a device */
-	ACT_SESSIONS_READ,   /* list the account's sessions */
-	ACT_SESSION_END,     /* end one of them, or every other one */
-	ACT_ACTIVITY_READ,   /* the account's recent sign-ins and security events */
-	ACT_RECOVERY_READ,   /* the account's recovery options */
-	ACT_RECOVERY_CHANGE, /* set or remove one (the current password too) */
-	ACT_RECOVERY_VERIFY, /* confirm a new one with its code */
-	ACT_RECOVERY,	     /* a forgotten password: no session */
-	ACT_TEST_HOOK,	     /* test builds only; the router refuses them elsewhere */
+	ACT_DEVICE_LINK,       /* offer a link (QR code) to a new device */
+	ACT_DEVICES_READ,      /* list the account's devices, or one */
+	ACT_DEVICE_DELETE,     /* remove a device */
+	ACT_SESSIONS_READ,     /* list the account's sessions */
+	ACT_SESSION_END,       /* end one of them, or every other one */
+	ACT_ACTIVITY_READ,     /* the account's recent sign-ins and security events */
+	ACT_RECOVERY_READ,     /* the account's recovery options */
+	ACT_RECOVERY_CHANGE,   /* set or remove one (the current password too) */
+	ACT_RECOVERY_VERIFY,   /* confirm a new one with its code */
+	ACT_RECOVERY,	       /* a forgotten password: no session */
+	ACT_SMS_FACTOR_CHANGE, /* turn SMS as a second factor on or off */
+	ACT_TEST_HOOK,	       /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };
 

@@ -54,6 +54,9 @@ static const struct {
     [ACT_RECOVERY_VERIFY] = {"recovery_verify", NEED_SESSION},
     /* The code, link or grant is the credential; the flow checks it. */
     [ACT_RECOVERY] = {"recovery", NEED_NOTHING},
+    /* Binding the number as an authenticator (as ACT_TOTP_ENROLL), or
+     * taking a second factor away: a recent sign-in with its factor. */
+    [ACT_SMS_FACTOR_CHANGE] = {"sms_factor_change", NEED_RECENT_PROOF},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 

@@ -42,16 +42,16 @@ const char *core_event_name(enum security_event_kind k)
 	    [EVENT_RECOVERY_PHONE_CHANGED] = "recovery_phone_changed",
 	    [EVENT_PASSWORD_RESET] = "password_reset",
 	    [EVENT_LOGIN_EMAIL_CHANGED] = "login_email_changed",
+	    [EVENT_SMS_ENABLED] = "sms_enabled",
+	    [EVENT_SMS_REMOVED] = "sms_removed",
 	};
 
 	return (unsigned)k < EVENT__COUNT && names[k] ? names[k] : "";
 }
 
 static const char *const method_names[EVENT_M__COUNT] = {
-    [EVENT_M_PASSWORD] = "password",
-    [EVENT_M_TOTP] = "totp",
-    [EVENT_M_BACKUP_CODE] = "backup_code",
-    [EVENT_M_PUSH] = "push",
+    [EVENT_M_PASSWORD] = "password", [EVENT_M_TOTP] = "totp", [EVENT_M_BACKUP_CODE] = "backup_code",
+    [EVENT_M_PUSH] = "push",	     [EVENT_M_SMS] = "sms",
 };
 
 static const char *const outcome_names[EVENT_O__COUNT] = {

@@ -49,7 +49,7 @@ bool core_second_factor_wants_devices(const struct core_second_factor *s, enum c
 	enum core_verdict v;
 	bool wants;
 
-	if (!s->login_found)
+	if (!s->login_found || m == CORE_SMS)
 		return false;
 	if (!s->totp_found || !s->totp.enabled)
 		return true; /* the devices are what keeps 2FA on */
@@ -112,11 +112,18 @@ void core_second_factor_step(struct core_second_factor *s, enum core_method m, c
 		s->login_write = CORE_LOGIN_DEL;
 		return;
 	}
-	if (!factor_may_try(&s->hist, m == CORE_TOTP, now, &s->verdict, &s->retry_after))
+	/* SMS codes are refused while TOTP codes are: both are guessable. */
+	if (!factor_may_try(&s->hist, m != CORE_BACKUP_CODE, now, &s->verdict, &s->retry_after))
 		return;
+	/* (Other factors may still be on: the login stays.) */
+	if (m == CORE_SMS && !(s->sms_read && s->sms_on)) {
+		s->verdict = CORE_METHOD_NOT_ENABLED;
+		return;
+	}
 	/* A second factor must still be on now (removal takes effect at once):
-	 * TOTP, or a linked device. */
-	if ((!s->totp_found || !s->totp.enabled) && !(s->devices_read && s->n_devices > 0)) {
+	 * TOTP, a linked device, or SMS. */
+	if ((!s->totp_found || !s->totp.enabled) && !(s->devices_read && s->n_devices > 0) &&
+	    !(s->sms_read && s->sms_on)) {
 		s->verdict = CORE_LOGIN_EXPIRED;
 		s->login_write = CORE_LOGIN_DEL;
 		return;
@@ -125,6 +132,9 @@ void core_second_factor_step(struct core_second_factor *s, enum core_method m, c
 		totp_step(s, code, len, pre, now, k);
 		if (s->verdict == CORE_DAMAGED)
 			return;
+	} else if (m == CORE_SMS) {
+		/* A code tried when none was sent counts as a wrong one. */
+		s->verdict = s->sms_verdict == CORE_OK ? CORE_OK : CORE_INVALID_CODE;
 	} else {
 		if (!s->backup_found) {
 			s->verdict = CORE_METHOD_NOT_ENABLED;
@@ -155,6 +165,7 @@ void core_password_login_decide(struct core_password_login *l, int64_t now,
 	l->subject_write = l->account_write = false;
 	l->hist.factor_dirty = l->hist.account_dirty = false;
 	l->second_factor = l->totp_locked = l->has_backup = l->has_totp = l->has_push = false;
+	l->has_sms = false;
 	/* As stored now, whatever the loop saw (cluster-wide on PostgreSQL). */
 	l->retry_after = throttle_retry_after(&l->subject, &throttle_account_policy, now, 0);
 	cap = throttle_retry_after(&l->hist.account, &throttle_account_hourly_policy, now, 0);
@@ -189,7 +200,7 @@ void core_password_login_decide(struct core_password_login *l, int64_t now,
 	}
 	l->verdict = CORE_OK;
 	l->has_totp = (l->totp_found && l->totp.enabled) || l->devices > 0;
-	if (l->has_totp) {
+	if (l->has_totp || l->sms_on) {
 		memset(&l->login, 0, sizeof(l->login));
 		memcpy(l->login.account_id, l->account.id, AUTHD_ID_LEN);
 		l->login.created_at = now;
@@ -199,6 +210,7 @@ void core_password_login_decide(struct core_password_login *l, int64_t now,
 		    l->devices > 0 && !l->push_paused && !throttle_factor_locked(&l->hist.factor);
 		l->has_backup = l->backup_found && backup_remaining(&l->backup) > 0;
 		l->totp_locked = throttle_factor_locked(&l->hist.factor);
+		l->has_sms = l->sms_on && !l->totp_locked;
 		return;
 	}
 	core_session_new(&l->session, &l->account, AAL_PASSWORD, now, p);

@@ -137,6 +137,10 @@ bool throttle_subject_is_quiet(const uint8_t key[THROTTLE_KEY_LEN], const struct
 	 * account's do (recovery.h), or the sweep would tell them apart. */
 	if (key[0] == 'r' && r->consecutive > 0 && now - r->last_failure < THROTTLE_RECOVERY_KEEP_S)
 		return false;
+	/* A daily quota counts until its day is over. */
+	if ((key[0] == 's' || key[0] == 'P') && r->consecutive > 0 &&
+	    now - r->last_failure < THROTTLE_DAY)
+		return false;
 	return throttle_is_quiet(r, now);
 }
 
@@ -188,4 +192,42 @@ void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32], c
 	authd_hmac_sha256(hkey, email, strlen(email), h);
 	key[0] = 'e';
 	memcpy(key + 1, h, AUTHD_ID_LEN);
+}
+
+void throttle_key_sms_account(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN])
+{
+	key[0] = 's';
+	memcpy(key + 1, id, AUTHD_ID_LEN);
+}
+
+void throttle_key_sms_prefix(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32],
+			     const char *phone)
+{
+	uint8_t in[1 + THROTTLE_SMS_PREFIX], h[AUTHD_HASH_LEN];
+	size_t n = 0;
+
+	in[n++] = 'P';
+	for (const char *c = phone; *c && n < sizeof(in); c++)
+		if (*c >= '0' && *c <= '9')
+			in[n++] = (uint8_t)*c;
+	authd_hmac_sha256(hkey, in, n, h);
+	key[0] = 'P';
+	memcpy(key + 1, h, AUTHD_ID_LEN);
+}
+
+bool throttle_quota_take(struct throttle_rec *r, unsigned max, int64_t now, int64_t *retry_after)
+{
+	int64_t day = now - now % THROTTLE_DAY;
+
+	*retry_after = 0;
+	if (r->last_failure != day) {
+		r->consecutive = 0;
+		r->last_failure = day;
+	}
+	if (r->consecutive >= max) {
+		*retry_after = day + THROTTLE_DAY - now;
+		return false;
+	}
+	r->consecutive++;
+	return true;
 }

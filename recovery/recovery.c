@@ -166,6 +166,7 @@ void recovery_option_remove(struct recovery_rec *r, enum recovery_kind kind)
 		r->phone[0] = '\0';
 		r->phone_verified = false;
 		r->reset_code_expires = 0;
+		recovery_sms_factor_off(r);
 	}
 	if (r->pending == kind) {
 		r->pending = 0;
@@ -253,9 +254,79 @@ bool recovery_grant_failed(struct recovery_rec *r)
 	return false;
 }
 
+enum recovery_verdict recovery_sms_factor_on(struct recovery_rec *r, int64_t now)
+{
+	if (r->phone[0] == '\0' || !r->phone_verified)
+		return RECOVERY_E_EXPIRED;
+	if (r->sms_factor_at == 0)
+		r->sms_factor_at = now;
+	return RECOVERY_OK;
+}
+
+void recovery_sms_factor_off(struct recovery_rec *r)
+{
+	r->sms_factor_at = 0;
+	recovery_sms_login_used(r);
+	memset(r->sms_login, 0, sizeof(r->sms_login));
+	r->sms_sends = 0;
+}
+
+bool recovery_sms_factor_is_on(const struct recovery_rec *r)
+{
+	return r->sms_factor_at != 0 && r->phone[0] != '\0' && r->phone_verified;
+}
+
+unsigned recovery_sms_sends_left(const struct recovery_rec *r,
+				 const uint8_t login_hash[AUTHD_HASH_LEN])
+{
+	unsigned sent =
+	    CRYPTO_memcmp(r->sms_login, login_hash, AUTHD_HASH_LEN) == 0 ? r->sms_sends : 0;
+
+	return sent >= RECOVERY_SMS_SENDS ? 0 : RECOVERY_SMS_SENDS - sent;
+}
+
+enum recovery_verdict recovery_sms_login_begin(struct recovery_rec *r,
+					       const uint8_t login_hash[AUTHD_HASH_LEN],
+					       const uint8_t code_hash[RECOVERY_HASH_LEN],
+					       int64_t expires)
+{
+	if (!recovery_sms_factor_is_on(r))
+		return RECOVERY_E_EXPIRED;
+	if (recovery_sms_sends_left(r, login_hash) == 0)
+		return RECOVERY_E_THROTTLED;
+	if (CRYPTO_memcmp(r->sms_login, login_hash, AUTHD_HASH_LEN) != 0) {
+		memcpy(r->sms_login, login_hash, AUTHD_HASH_LEN);
+		r->sms_sends = 0;
+	}
+	r->sms_sends++;
+	memcpy(r->sms_code, code_hash, RECOVERY_HASH_LEN);
+	r->sms_code_expires = expires;
+	return RECOVERY_OK;
+}
+
+enum recovery_verdict recovery_sms_login_check(const struct recovery_rec *r,
+					       const uint8_t login_hash[AUTHD_HASH_LEN],
+					       const uint8_t code_hash[RECOVERY_HASH_LEN],
+					       int64_t now)
+{
+	if (!recovery_sms_factor_is_on(r) || r->sms_code_expires == 0 ||
+	    now >= r->sms_code_expires ||
+	    CRYPTO_memcmp(r->sms_login, login_hash, AUTHD_HASH_LEN) != 0)
+		return RECOVERY_E_EXPIRED;
+	return CRYPTO_memcmp(r->sms_code, code_hash, RECOVERY_HASH_LEN) == 0 ? RECOVERY_OK
+									     : RECOVERY_E_INVALID;
+}
+
+void recovery_sms_login_used(struct recovery_rec *r)
+{
+	memset(r->sms_code, 0, sizeof(r->sms_code));
+	r->sms_code_expires = 0;
+}
+
 bool recovery_is_empty(const struct recovery_rec *r)
 {
 	return r->email[0] == '\0' && r->phone[0] == '\0' && r->pending == 0 &&
 	       r->reset_code_expires == 0 && r->reset_link_expires == 0 && r->grant_expires == 0 &&
-	       r->fails == 0 && r->option_fails == 0 && r->n_sends == 0;
+	       r->fails == 0 && r->option_fails == 0 && r->n_sends == 0 && r->sms_factor_at == 0 &&
+	       r->sms_code_expires == 0;
 }

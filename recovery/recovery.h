@@ -35,6 +35,8 @@
 #define RECOVERY_FAIL_QUIET_S 86400 /* ...until a day without one */
 #define RECOVERY_SENDS_MAX    5	    /* messages sent in any hour */
 #define RECOVERY_SEND_WINDOW  3600
+#define RECOVERY_SMS_DIGITS   6 /* a sign-in code by SMS (a second factor) */
+#define RECOVERY_SMS_SENDS    3 /* sign-in codes sent for one pending login */
 
 /* What a pending change is of: a recovery option, or the login email
  * itself (its link lasts RECOVERY_LINK_TTL; the others' codes
@@ -76,6 +78,15 @@ struct recovery_rec {
 	int64_t option_last_fail;
 	uint8_t n_sends, sends_pos;
 	int64_t sends[RECOVERY_SENDS_MAX];
+	/* The verified mobile number as a second factor: on since (0: off).
+	 * The code sent last for a pending login (filed under that login's
+	 * token hash: it proves nothing for another), and how many were sent
+	 * for that login. */
+	int64_t sms_factor_at;
+	uint8_t sms_login[AUTHD_HASH_LEN];
+	uint8_t sms_code[RECOVERY_HASH_LEN];
+	int64_t sms_code_expires; /* 0: none */
+	uint8_t sms_sends;
 };
 
 /* "+41 79 123 45 67", "+41-79-123.45.67" -> "+41791234567": a "+", then 8
@@ -136,6 +147,41 @@ void recovery_grant_used(struct recovery_rec *r);
 /* Counts a wrong second-factor code at the reset; the grant dies at the
  * RECOVERY_FAILS_MAX-th. Returns whether it is still good. */
 bool recovery_grant_failed(struct recovery_rec *r);
+
+/*
+ * SMS as a second factor. It can be on only with a verified number, and it
+ * follows the number: removing the number turns it off, a new verified
+ * number carries it on.
+ */
+enum recovery_verdict recovery_sms_factor_on(struct recovery_rec *r, int64_t now)
+    __attribute__((warn_unused_result));
+void recovery_sms_factor_off(struct recovery_rec *r);
+bool recovery_sms_factor_is_on(const struct recovery_rec *r);
+/*
+ * A sign-in code for the pending login whose token hash is login_hash,
+ * until expires: RECOVERY_E_EXPIRED when the factor is off,
+ * RECOVERY_E_THROTTLED past RECOVERY_SMS_SENDS for that login. A code sent
+ * earlier, for this login or another, dies.
+ */
+enum recovery_verdict recovery_sms_login_begin(struct recovery_rec *r,
+					       const uint8_t login_hash[AUTHD_HASH_LEN],
+					       const uint8_t code_hash[RECOVERY_HASH_LEN],
+					       int64_t expires) __attribute__((warn_unused_result));
+/* How many more codes that login may ask for. */
+unsigned recovery_sms_sends_left(const struct recovery_rec *r,
+				 const uint8_t login_hash[AUTHD_HASH_LEN]);
+/*
+ * Compares a sign-in code (its hash) with the one sent for that login;
+ * changes nothing (the second-factor rules count failures and decide):
+ * RECOVERY_OK, RECOVERY_E_INVALID, or RECOVERY_E_EXPIRED when no code of
+ * that login waits or the factor is off.
+ */
+enum recovery_verdict recovery_sms_login_check(const struct recovery_rec *r,
+					       const uint8_t login_hash[AUTHD_HASH_LEN],
+					       const uint8_t code_hash[RECOVERY_HASH_LEN],
+					       int64_t now) __attribute__((warn_unused_result));
+/* The code was used: it never works again. */
+void recovery_sms_login_used(struct recovery_rec *r);
 
 /* Whether the record holds nothing worth storing. */
 bool recovery_is_empty(const struct recovery_rec *r);

@@ -1281,9 +1281,12 @@ int lmdb_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 
 /* --- recovery options -------------------------------------------------------------- */
 
+/* Version 2 adds SMS as a second factor at the end (recovery.h). */
+#define RECOVERY_V2 2
 #define RECOVERY_LEN                                                                               \
 	(1 + 2 + EMAIL_MAX + 2 + RECOVERY_PHONE_MAX + 3 + 2 + EMAIL_MAX + 4 * RECOVERY_HASH_LEN +  \
-	 4 * 8 + 1 + 1 + 8 + 1 + 8 + 2 + 8 * RECOVERY_SENDS_MAX)
+	 4 * 8 + 1 + 1 + 8 + 1 + 8 + 2 + 8 * RECOVERY_SENDS_MAX + 8 + AUTHD_HASH_LEN +             \
+	 RECOVERY_HASH_LEN + 8 + 1)
 
 int lmdb_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		      struct recovery_rec *out)
@@ -1291,6 +1294,7 @@ int lmdb_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 	MDB_val v;
 	struct recovery_rec r;
 	struct pack p;
+	uint8_t version;
 	int rc = cluster_get(lmdb_of(t), account_id, KIND_RECOVERY, NULL, &v);
 
 	memset(&r, 0, sizeof(r));
@@ -1301,7 +1305,8 @@ int lmdb_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 	if (rc != 0)
 		return rc;
 	p = reader(&v);
-	if (get_u8(&p) != REC_V1)
+	version = get_u8(&p);
+	if (version != REC_V1 && version != RECOVERY_V2)
 		return STORE_E_CORRUPT;
 	get_str(&p, r.email, sizeof(r.email));
 	get_str(&p, r.phone, sizeof(r.phone));
@@ -1328,6 +1333,13 @@ int lmdb_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 		return STORE_E_CORRUPT;
 	for (int i = 0; i < r.n_sends; i++)
 		r.sends[i] = get_i64(&p);
+	if (version == RECOVERY_V2) {
+		r.sms_factor_at = get_i64(&p);
+		get_bytes(&p, r.sms_login, AUTHD_HASH_LEN);
+		get_bytes(&p, r.sms_code, RECOVERY_HASH_LEN);
+		r.sms_code_expires = get_i64(&p);
+		r.sms_sends = get_u8(&p);
+	}
 	if ((rc = finish_read(&p)) == 0)
 		*out = r;
 	OPENSSL_cleanse(&r, sizeof(r));
@@ -1414,7 +1426,7 @@ int lmdb_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 	OPENSSL_cleanse(&old, sizeof(old));
 	if (recovery_is_empty(r))
 		return cluster_del(lmdb_of(t), account_id, KIND_RECOVERY, NULL);
-	put_u8(&w, REC_V1);
+	put_u8(&w, RECOVERY_V2);
 	put_str(&w, r->email);
 	put_str(&w, r->phone);
 	put_u8(&w, r->email_verified);
@@ -1438,6 +1450,11 @@ int lmdb_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 	put_u8(&w, r->sends_pos);
 	for (int i = 0; i < n; i++)
 		put_i64(&w, r->sends[i]);
+	put_i64(&w, r->sms_factor_at);
+	put_bytes(&w, r->sms_login, AUTHD_HASH_LEN);
+	put_bytes(&w, r->sms_code, RECOVERY_HASH_LEN);
+	put_i64(&w, r->sms_code_expires);
+	put_u8(&w, r->sms_sends);
 	if (w.bad)
 		AUTHD_BUG("recovery record size");
 	rc = cluster_put(lmdb_of(t), account_id, KIND_RECOVERY, NULL, &w);

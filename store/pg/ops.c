@@ -51,7 +51,8 @@
 	"email, email_verified, phone, phone_verified, pending, pending_to, pending_hash, "        \
 	"pending_expires, reset_code, reset_code_expires, reset_link, reset_link_expires, "        \
 	"grant_hash, grant_expires, grant_fails, fails, last_fail, option_fails, "                 \
-	"option_last_fail, sends, sends_pos"
+	"option_last_fail, sends, sends_pos, sms_factor_at, sms_login, sms_code, "                 \
+	"sms_code_expires, sms_sends"
 #define SESSION_NCOLS  8 /* a session's own columns before its cluster's */
 #define ACCOUNT_NCOLS  6
 #define TOTP_NCOLS     10
@@ -227,7 +228,8 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			 "$2::text, $3::boolean, $4::text, $5::boolean, $6::smallint, $7::text, "
 			 "$8::bytea, $9::bigint, $10::bytea, $11::bigint, $12::bytea, $13::bigint, "
 			 "$14::bytea, $15::bigint, $16::smallint, $17::smallint, $18::bigint, "
-			 "$19::smallint, $20::bigint, $21::bigint[], $22::smallint) ON CONFLICT "
+			 "$19::smallint, $20::bigint, $21::bigint[], $22::smallint, $23::bigint, "
+			 "$24::bytea, $25::bytea, $26::bigint, $27::smallint) ON CONFLICT "
 			 "(account_id) DO UPDATE SET email = "
 			 "EXCLUDED.email, email_verified = EXCLUDED.email_verified, phone = "
 			 "EXCLUDED.phone, phone_verified = EXCLUDED.phone_verified, pending = "
@@ -240,7 +242,10 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			 "= EXCLUDED.grant_fails, fails = EXCLUDED.fails, last_fail = "
 			 "EXCLUDED.last_fail, option_fails = EXCLUDED.option_fails, "
 			 "option_last_fail = EXCLUDED.option_last_fail, sends = EXCLUDED.sends, "
-			 "sends_pos = EXCLUDED.sends_pos"},
+			 "sends_pos = EXCLUDED.sends_pos, sms_factor_at = EXCLUDED.sms_factor_at, "
+			 "sms_login = EXCLUDED.sms_login, sms_code = EXCLUDED.sms_code, "
+			 "sms_code_expires = EXCLUDED.sms_code_expires, sms_sends = "
+			 "EXCLUDED.sms_sends"},
     [ST_RECOVERY_DEL] = {"recovery_del", "DELETE FROM recovery WHERE account_id = $1::bytea"},
     [ST_RECOVERY_BY_PHONE] = {"recovery_by_phone",
 			      "SELECT account_id FROM recovery WHERE phone = $1::text AND "
@@ -302,7 +307,9 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
      * least(last_seen + idle, expires_at); a throttle history when neither
      * its last failure nor any time in its ring is within the hour before
      * now, unless it is a second factor's ('f' = 102) with failures no
-     * quiet time forgets (core/throttle.c's throttle_subject_is_quiet). */
+     * quiet time forgets, recovery codes' ('r' = 114) failures of the last
+     * day, or a daily SMS quota ('s' = 115, 'P' = 80) of a day not over
+     * (core/throttle.c's throttle_subject_is_quiet). */
     [ST_BEGIN_WRITE] = {"begin_write", "BEGIN ISOLATION LEVEL SERIALIZABLE"},
     [ST_BEGIN_WRITE_RR] = {"begin_write_rr", "BEGIN ISOLATION LEVEL REPEATABLE READ"},
     [ST_BEGIN_READ] = {"begin_read", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"},
@@ -322,7 +329,9 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "ANY (ARRAY (SELECT ctid FROM throttles WHERE last_failure <= $1::bigint - "
 	 "3600 AND $1::bigint - 3600 >= ALL (ring) AND NOT (get_byte(subject, 0) = "
 	 "102 AND consecutive > 0) AND NOT (get_byte(subject, 0) = 114 AND consecutive > 0 "
-	 "AND last_failure > $1::bigint - 86400) LIMIT $3::bigint)) RETURNING 1), o AS "
+	 "AND last_failure > $1::bigint - 86400) AND NOT (get_byte(subject, 0) IN (115, 80) "
+	 "AND consecutive > 0 AND last_failure > $1::bigint - 86400) LIMIT $3::bigint)) "
+	 "RETURNING 1), o AS "
 	 "(DELETE FROM "
 	 "outbox WHERE ctid = ANY (ARRAY (SELECT ctid FROM outbox WHERE state <> 1 AND "
 	 "done_at <= $1::bigint - 604800 LIMIT $3::bigint)) RETURNING 1), e AS (DELETE "
@@ -1230,6 +1239,11 @@ int pg_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 	r.option_last_fail = col_i64(&w, 18);
 	n = col_i64_array(&w, 19, r.sends, RECOVERY_SENDS_MAX);
 	pos = col_i16(&w, 20);
+	r.sms_factor_at = col_i64(&w, 21);
+	col_bytes(&w, 22, r.sms_login, AUTHD_HASH_LEN);
+	col_bytes(&w, 23, r.sms_code, RECOVERY_HASH_LEN);
+	r.sms_code_expires = col_i64(&w, 24);
+	r.sms_sends = col_u8(&w, 25);
 	pg_clear(res);
 	if (w.bad || pending < 0 || pending > 3 || fails < 0 || fails > 255 || pos < 0 ||
 	    pos >= RECOVERY_SENDS_MAX) {
@@ -1299,6 +1313,11 @@ int pg_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 	param_i64(&p, r->option_last_fail);
 	param(&p, sends, encode_i64_array(sends, r->sends, n));
 	param_i16(&p, r->sends_pos);
+	param_i64(&p, r->sms_factor_at);
+	param(&p, r->sms_login, AUTHD_HASH_LEN);
+	param(&p, r->sms_code, RECOVERY_HASH_LEN);
+	param_i64(&p, r->sms_code_expires);
+	param_i16(&p, r->sms_sends);
 	return run(t, ST_RECOVERY_PUT, &p);
 }
 

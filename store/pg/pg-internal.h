@@ -17,7 +17,7 @@
 #include <libpq-fe.h>
 
 /* The schema version this engine reads and writes (authd_schema.version). */
-#define PG_SCHEMA_VERSION 5
+#define PG_SCHEMA_VERSION 6
 /* The channel of the notes nodes send each other (store_notify). */
 #define PG_NOTE_CHANNEL "authd"
 
@@ -196,7 +196,7 @@ struct pg_stmt_def {
 
 extern const struct pg_stmt_def pg_stmts[ST__COUNT];
 
-#define PG_PARAMS_MAX 24
+#define PG_PARAMS_MAX 28
 
 /* A statement's parameters, all sent in binary format. Values point into
  * the caller's memory (or scratch) and must outlive pg_exec(). */

@@ -650,6 +650,104 @@ static void test_password_login_with_devices(void **state)
 	assert_int_equal(l.login.expires_at, NOW + params.login_ttl);
 }
 
+/* SMS: the shell compares the code; the rule decides whether it may count,
+ * counts a wrong one like a wrong TOTP code, and refuses it while TOTP
+ * codes are refused. */
+static void test_sms_step(void **state)
+{
+	struct core_second_factor s;
+	struct core_password_login l;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.login_found = true;
+	memcpy(s.login.account_id, account, AUTHD_ID_LEN);
+	s.login.expires_at = NOW + 100;
+	/* Not read, or off: not enabled, the login stays (other factors may be on). */
+	core_second_factor_step(&s, CORE_SMS, "123456", 6, NULL, NOW, &keys, &params);
+	assert_int_equal(s.verdict, CORE_METHOD_NOT_ENABLED);
+	assert_int_equal(s.login_write, CORE_LOGIN_KEEP);
+	s.sms_read = true;
+	core_second_factor_step(&s, CORE_SMS, "123456", 6, NULL, NOW, &keys, &params);
+	assert_int_equal(s.verdict, CORE_METHOD_NOT_ENABLED);
+	/* A wrong code counts. */
+	s.sms_on = true;
+	s.sms_verdict = CORE_INVALID_CODE;
+	core_second_factor_step(&s, CORE_SMS, "123456", 6, NULL, NOW, &keys, &params);
+	assert_int_equal(s.verdict, CORE_INVALID_CODE);
+	assert_int_equal(s.login.attempts, 1);
+	assert_int_equal(s.login_write, CORE_LOGIN_PUT);
+	assert_int_equal(s.hist.factor.consecutive, 1);
+	assert_true(s.hist.factor_dirty);
+	/* A right one ends the login. */
+	s.sms_verdict = CORE_OK;
+	core_second_factor_step(&s, CORE_SMS, "123456", 6, NULL, NOW, &keys, &params);
+	assert_int_equal(s.verdict, CORE_OK);
+	assert_int_equal(s.login_write, CORE_LOGIN_DEL);
+	assert_int_equal(s.hist.factor.consecutive, 0);
+	/* Locked: refused, not evaluated; a backup code still is. */
+	failures(&s.hist.factor, THROTTLE_FACTOR_LOCK, NOW - 7 * 86400);
+	core_second_factor_step(&s, CORE_SMS, "123456", 6, NULL, NOW, &keys, &params);
+	assert_int_equal(s.verdict, CORE_FACTOR_LOCKED);
+	/* SMS alone keeps 2FA on for a backup code; without it the login ends. */
+	memset(&s.hist, 0, sizeof(s.hist));
+	s.backup_found = true;
+	s.backup = backup_set;
+	core_second_factor_step(&s, CORE_BACKUP_CODE, codes[0], strlen(codes[0]), NULL, NOW, &keys,
+				&params);
+	assert_int_equal(s.verdict, CORE_OK);
+	s.sms_on = false;
+	core_second_factor_step(&s, CORE_BACKUP_CODE, codes[1], strlen(codes[1]), NULL, NOW, &keys,
+				&params);
+	assert_int_equal(s.verdict, CORE_LOGIN_EXPIRED);
+	assert_int_equal(s.login_write, CORE_LOGIN_DEL);
+	/* The password step: SMS alone asks a second factor and offers SMS,
+	 * not TOTP. */
+	memset(&l, 0, sizeof(l));
+	l.known = l.password_ok = l.account_found = true;
+	memcpy(l.account.id, account, AUTHD_ID_LEN);
+	l.sms_on = true;
+	core_password_login_decide(&l, NOW, &params);
+	assert_int_equal(l.verdict, CORE_OK);
+	assert_true(l.second_factor);
+	assert_true(l.has_sms);
+	assert_false(l.has_totp);
+	failures(&l.hist.factor, THROTTLE_FACTOR_LOCK, NOW - 7 * 86400);
+	core_password_login_decide(&l, NOW, &params);
+	assert_true(l.second_factor);
+	assert_false(l.has_sms); /* locked: no code would be taken */
+}
+
+/* Daily quotas of text messages: max a UTC day, then refused until the
+ * next; the sweeper keeps a quota until its day is over. */
+static void test_sms_quota(void **state)
+{
+	struct throttle_rec r;
+	uint8_t key[THROTTLE_KEY_LEN], key2[THROTTLE_KEY_LEN], hkey[32] = {1};
+	int64_t day = NOW - NOW % THROTTLE_DAY, wait;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	for (int i = 0; i < 3; i++)
+		assert_true(throttle_quota_take(&r, 3, day + 10 + i, &wait));
+	assert_false(throttle_quota_take(&r, 3, day + 100, &wait));
+	assert_int_equal(wait, THROTTLE_DAY - 100);
+	assert_int_equal(r.consecutive, 3);
+	throttle_key_sms_account(key, account);
+	assert_int_equal(key[0], 's');
+	assert_false(throttle_subject_is_quiet(key, &r, day + THROTTLE_DAY - 1));
+	assert_true(throttle_subject_is_quiet(key, &r, day + THROTTLE_DAY));
+	assert_true(throttle_quota_take(&r, 3, day + THROTTLE_DAY, &wait));
+	assert_int_equal(r.consecutive, 1);
+	/* Numbers that begin alike share a prefix quota; others do not. */
+	throttle_key_sms_prefix(key, hkey, "+41791234567");
+	throttle_key_sms_prefix(key2, hkey, "+41 79 199 99 99");
+	assert_int_equal(key[0], 'P');
+	assert_memory_equal(key, key2, THROTTLE_KEY_LEN);
+	throttle_key_sms_prefix(key2, hkey, "+41781234567");
+	assert_memory_not_equal(key, key2, THROTTLE_KEY_LEN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,6 +762,8 @@ int main(void)
 	    cmocka_unit_test(test_device_codes),
 	    cmocka_unit_test(test_wants_devices),
 	    cmocka_unit_test(test_password_login_with_devices),
+	    cmocka_unit_test(test_sms_step),
+	    cmocka_unit_test(test_sms_quota),
 	};
 	uint8_t rnd[CORE_BACKUP_RANDOM];
 

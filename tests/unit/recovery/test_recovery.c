@@ -3,7 +3,9 @@
  * until then; wrong codes count, stop checks at RECOVERY_FAILS_MAX, are not
  * cleared by a resend, and are forgotten after a quiet day; sends are
  * capped per hour; a reset's code and link die together on first use and
- * give a grant that expires and is used once. */
+ * give a grant that expires and is used once; SMS as a second factor needs
+ * a verified number, follows it, and its sign-in codes are bound to one
+ * pending login, capped per login, and used once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 
 #include "recovery.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define NOW 1795461062
@@ -233,6 +236,75 @@ static void test_reset_fails_lock(void **state)
 			 RECOVERY_E_LOCKED);
 }
 
+static void test_sms_factor(void **state)
+{
+	struct recovery_rec r;
+	uint8_t login_a[AUTHD_HASH_LEN], login_b[AUTHD_HASH_LEN], code[RECOVERY_HASH_LEN],
+	    other[RECOVERY_HASH_LEN];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	memset(login_a, 0xa, sizeof(login_a));
+	memset(login_b, 0xb, sizeof(login_b));
+	hash_of(code, 1);
+	hash_of(other, 2);
+	/* Only a verified number can be a factor. */
+	assert_int_equal(recovery_sms_factor_on(&r, NOW), RECOVERY_E_EXPIRED);
+	snprintf(r.phone, sizeof(r.phone), "+41791234567");
+	assert_int_equal(recovery_sms_factor_on(&r, NOW), RECOVERY_E_EXPIRED);
+	r.phone_verified = true;
+	assert_int_equal(recovery_sms_factor_on(&r, NOW), RECOVERY_OK);
+	assert_true(recovery_sms_factor_is_on(&r));
+	assert_int_equal(recovery_sms_factor_on(&r, NOW + 5), RECOVERY_OK);
+	assert_int_equal(r.sms_factor_at, NOW); /* on since the first time */
+	/* No code sent yet: nothing matches. */
+	assert_int_equal(recovery_sms_login_check(&r, login_a, code, NOW), RECOVERY_E_EXPIRED);
+	/* Three codes per pending login; the latest is the one that counts. */
+	assert_int_equal(recovery_sms_sends_left(&r, login_a), RECOVERY_SMS_SENDS);
+	assert_int_equal(recovery_sms_login_begin(&r, login_a, other, NOW + 300), RECOVERY_OK);
+	assert_int_equal(recovery_sms_login_begin(&r, login_a, other, NOW + 300), RECOVERY_OK);
+	assert_int_equal(recovery_sms_login_begin(&r, login_a, code, NOW + 300), RECOVERY_OK);
+	assert_int_equal(recovery_sms_sends_left(&r, login_a), 0);
+	assert_int_equal(recovery_sms_login_begin(&r, login_a, other, NOW + 300),
+			 RECOVERY_E_THROTTLED);
+	assert_int_equal(recovery_sms_login_check(&r, login_a, other, NOW), RECOVERY_E_INVALID);
+	assert_int_equal(recovery_sms_login_check(&r, login_b, code, NOW), RECOVERY_E_EXPIRED);
+	assert_int_equal(recovery_sms_login_check(&r, login_a, code, NOW + 300),
+			 RECOVERY_E_EXPIRED);
+	assert_int_equal(recovery_sms_login_check(&r, login_a, code, NOW + 299), RECOVERY_OK);
+	/* Used once. */
+	recovery_sms_login_used(&r);
+	assert_int_equal(recovery_sms_login_check(&r, login_a, code, NOW), RECOVERY_E_EXPIRED);
+	/* Another login starts its own count, and the first login's code dies. */
+	assert_int_equal(recovery_sms_login_begin(&r, login_a, code, NOW + 300),
+			 RECOVERY_E_THROTTLED);
+	assert_int_equal(recovery_sms_login_begin(&r, login_b, code, NOW + 300), RECOVERY_OK);
+	assert_int_equal(recovery_sms_sends_left(&r, login_b), RECOVERY_SMS_SENDS - 1);
+	assert_int_equal(recovery_sms_login_check(&r, login_a, code, NOW), RECOVERY_E_EXPIRED);
+	/* A new verified number carries the factor; removing the number ends it. */
+	assert_int_equal(recovery_option_begin(&r, RECOVERY_PHONE, "+41790000000", other, NOW),
+			 RECOVERY_OK);
+	assert_true(recovery_sms_factor_is_on(&r)); /* the old number, until verified */
+	enum recovery_kind kind;
+
+	assert_int_equal(recovery_option_confirm(&r, other, NOW + 1, &kind), RECOVERY_OK);
+	assert_string_equal(r.phone, "+41790000000");
+	assert_true(recovery_sms_factor_is_on(&r));
+	recovery_option_remove(&r, RECOVERY_PHONE);
+	assert_false(recovery_sms_factor_is_on(&r));
+	assert_int_equal(r.sms_factor_at, 0);
+	assert_int_equal(recovery_sms_login_check(&r, login_b, code, NOW), RECOVERY_E_EXPIRED);
+	assert_int_equal(recovery_sms_login_begin(&r, login_b, code, NOW + 300),
+			 RECOVERY_E_EXPIRED);
+	/* Off explicitly: the number stays. */
+	snprintf(r.phone, sizeof(r.phone), "+41791234567");
+	r.phone_verified = true;
+	assert_int_equal(recovery_sms_factor_on(&r, NOW), RECOVERY_OK);
+	recovery_sms_factor_off(&r);
+	assert_false(recovery_sms_factor_is_on(&r));
+	assert_string_equal(r.phone, "+41791234567");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +315,7 @@ int main(void)
 	    cmocka_unit_test(test_reset_code_link_and_grant),
 	    cmocka_unit_test(test_reset_fails_lock),
 	    cmocka_unit_test(test_link_never_locked_and_grant_fails),
+	    cmocka_unit_test(test_sms_factor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

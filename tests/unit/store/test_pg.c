@@ -43,11 +43,11 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 5");
+	assert_string_equal(out, "1 6");
 	assert_int_equal(store_open(&o), 0);
 	store_close();
 	/* A schema of another version is refused, and not migrated down. */
-	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 6", NULL, 0), 0);
+	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 7", NULL, 0), 0);
 	assert_int_equal(store_open(&o), -1);
 	assert_int_equal(store_migrate(&o), -1);
 	/* A version 1 schema (as before devices) is refused, then upgraded. */
@@ -66,7 +66,7 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 5");
+	assert_string_equal(out, "1 6");
 	assert_int_equal(unit_sql("SELECT count(*) FROM devices, device_links, push_challenges, "
 				  "push_accounts, outbox, known_places, recovery",
 				  out, sizeof(out)),

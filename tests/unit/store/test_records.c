@@ -547,6 +547,11 @@ static void test_recovery_round_trip(void **state)
 	a.in.sends_pos = 2;
 	a.in.sends[0] = 1700000001;
 	a.in.sends[1] = 1700000002;
+	a.in.sms_factor_at = 1699990000;
+	memset(a.in.sms_login, 5, AUTHD_HASH_LEN);
+	memset(a.in.sms_code, 6, RECOVERY_HASH_LEN);
+	a.in.sms_code_expires = 1700000300;
+	a.in.sms_sends = 2;
 	a.ask = "+41791234567";
 	assert_int_equal(unit_write(recovery_round_txn, &a), 0);
 	assert_memory_equal(&a.out, &a.in, sizeof(a.in));
