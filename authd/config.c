@@ -118,6 +118,7 @@ static const struct key keys[] = {
     STR("sms", "authorization", sms_authorization),
     NUM("sms", "account_daily_max", K_U32, sms_account_daily_max, 1, 1000),
     NUM("sms", "prefix_daily_max", K_U32, sms_prefix_daily_max, 1, 10000000),
+    STR("services", "mail_credential", mail_credential),
     STR("log", "level", log_level),
     NUM("signup", "burst", K_U32, signup_burst, 1, 1000000),
     NUM("signup", "per_hour", K_U32, signup_per_hour, 0, 1000000),
@@ -267,6 +268,10 @@ int config_validate(const struct authd_config *c, char *err, size_t err_size)
 	if (c->smtp_url[0] && strncmp(c->smtp_url, "smtp://", 7) != 0 &&
 	    strncmp(c->smtp_url, "smtps://", 8) != 0) {
 		snprintf(err, err_size, "[smtp] url starts with smtp:// or smtps://");
+		return -1;
+	}
+	if (c->mail_credential[0] && strlen(c->mail_credential) < 32) {
+		snprintf(err, err_size, "[services] mail_credential has at least 32 characters");
 		return -1;
 	}
 	if (c->sms_url[0] && strncmp(c->sms_url, "http://", 7) != 0 &&

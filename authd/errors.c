@@ -84,6 +84,9 @@ static const struct api_error_info table[E__COUNT] = {
     [E_PHONE_NOT_VERIFIED] = {409, "phone_not_verified",
 			      "the account has no verified mobile number; add one under its "
 			      "recovery options first"},
+    [E_LOGIN_EMAIL_REQUIRED] = {403, "login_email_required",
+				"the account's login email was deleted: set a new one "
+				"(PUT /1/me/email) before anything else"},
 };
 
 const struct api_error_info *api_error_info(enum api_error e)

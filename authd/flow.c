@@ -46,6 +46,8 @@ static enum api_error policy_error(enum policy_decision d)
 		return E_UNAUTHENTICATED;
 	case POLICY_DENY_REAUTH:
 		return E_REAUTH_REQUIRED;
+	case POLICY_DENY_LOGIN_EMAIL:
+		return E_LOGIN_EMAIL_REQUIRED;
 	default:
 		return E_FORBIDDEN;
 	}
@@ -66,6 +68,8 @@ static enum api_error decide(struct flow *f)
 		p.kind = PRINCIPAL_SESSION;
 		p.session = &f->session;
 	}
+	if (f->service)
+		p.kind = PRINCIPAL_SERVICE;
 	return policy_error(policy_decide(&pp, &p, f->action, NULL, f->now));
 }
 
@@ -283,6 +287,13 @@ void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r)
 	    !session_credential_or_reply(r, &f->token, &f->via_cookie)) {
 		release(f);
 		return;
+	}
+	if (policy_needs_service(f->action)) {
+		if (!service_credential_or_reply(r, f->action)) {
+			release(f);
+			return;
+		}
+		f->service = true;
 	}
 	if (!policy_needs_session(f->action) && ops->read == NULL) {
 		after_read(f);

@@ -74,6 +74,8 @@ struct flow {
 	struct token_ref token;
 	struct session session;
 	bool via_cookie;
+	/* The principal is another service of the host (its credential). */
+	bool service;
 	/* What the write reads first, when no session is (store.h's job.first;
 	 * a route with a session reads it first, and flow.c says so). */
 	enum store_first write_first;

@@ -143,6 +143,13 @@ struct token_ref;
 void http_login_sms_send(struct req *r, const struct token_ref *login);
 void http_sms_enable(struct req *r);
 void http_sms_disable(struct req *r);
+
+/* The host's other services (http_service.c): their credentials from the
+ * config (once at start), the check flow_start makes for an action that
+ * needs one (replies 401 and returns false), and the endpoints. */
+void service_setup(const struct authd_config *c);
+bool service_credential_or_reply(struct req *r, enum policy_action a);
+void http_service_login_email_deleted(struct req *r);
 void http_login_push(struct req *r);
 void http_login_wait(struct req *r);
 void http_me_get(struct req *r);

@@ -432,9 +432,10 @@ void http_login_start(struct req *r)
 		json_wipe_decref(body);
 		return;
 	}
-	/* A malformed email cannot name an account: it fails like a wrong one,
-	 * after the same work. */
-	if (authd_email_normalize(email, elen, j->email) != 0)
+	/* A login email, or a recovery login identifier (core.h). A malformed
+	 * one cannot name an account: it fails like a wrong one, after the
+	 * same work. */
+	if (core_login_normalize(email, elen, j->email) != 0)
 		snprintf(j->email, sizeof(j->email), "%.*s", (int)(elen < 254 ? elen : 254), email);
 	memcpy(j->pw, pw, plen);
 	j->pw_len = plen;

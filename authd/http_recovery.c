@@ -775,7 +775,7 @@ void http_recovery_password(struct req *r)
 	}
 	/* A malformed email names no account: the same answer after the same
 	 * work. */
-	if (authd_email_normalize(login, len, j->email) != 0)
+	if (core_login_normalize(login, len, j->email) != 0)
 		snprintf(j->email, sizeof(j->email), "%.*s", (int)(len < 254 ? len : 254), login);
 	json_decref(body);
 	new_code(j->code);
@@ -975,7 +975,7 @@ void http_recovery_password_verify(struct req *r)
 		reply_error(r, e);
 		return;
 	}
-	if (!j->by_link && authd_email_normalize(login, llen, j->email) != 0)
+	if (!j->by_link && core_login_normalize(login, llen, j->email) != 0)
 		snprintf(j->email, sizeof(j->email), "%.*s", (int)(llen < 254 ? llen : 254), login);
 	json_wipe_decref(body);
 	authd_random(j->grant_raw + AUTHD_ID_LEN, sizeof(j->grant_raw) - AUTHD_ID_LEN);
@@ -1378,6 +1378,40 @@ struct email_verify_flow {
 	char old[EMAIL_MAX + 1], now_email[EMAIL_MAX + 1];
 };
 
+struct restricted {
+	struct token_ref refs[64];
+	struct session s[64];
+	size_t n;
+};
+
+static int restricted_one(void *arg, const struct token_ref *ref, const struct session *s)
+{
+	struct restricted *r = arg;
+
+	if ((s->flags & SESSION_F_LOGIN_REPLACED) && r->n < 64) {
+		r->refs[r->n] = *ref;
+		r->s[r->n++] = *s;
+	}
+	return 0;
+}
+
+/* Lifts SESSION_F_LOGIN_REPLACED from the account's sessions. */
+static int sessions_unrestrict(struct store_txn *txn, const uint8_t id[AUTHD_ID_LEN])
+{
+	struct restricted *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (r == NULL)
+		return STORE_E_IO;
+	rc = store_sessions_list(txn, id, restricted_one, r);
+	for (size_t i = 0; rc == 0 && i < r->n; i++) {
+		r->s[i].flags &= (uint8_t)~SESSION_F_LOGIN_REPLACED;
+		rc = store_session_put(txn, &r->refs[i], &r->s[i]);
+	}
+	free(r);
+	return rc;
+}
+
 static int email_verify_write(struct flow *f, struct store_txn *txn)
 {
 	struct email_verify_flow *j = (struct email_verify_flow *)f;
@@ -1421,6 +1455,12 @@ static int email_verify_write(struct flow *f, struct store_txn *txn)
 	    (rc = store_recovery_put(txn, id, &rec)) != 0 ||
 	    (rc = factor_event(txn, id, EVENT_LOGIN_EMAIL_CHANGED, f->now, f->ip)) != 0)
 		goto out;
+	/* A recovery login identifier it replaces: the account's sessions
+	 * may do everything again. */
+	if (core_login_is_recovery(j->old)) {
+		rc = sessions_unrestrict(txn, id);
+		goto out;
+	}
 	/* The address it replaces is told (the event's notice goes to the new
 	 * one). */
 	notify_time(f->now, when, sizeof(when));

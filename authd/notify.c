@@ -45,6 +45,11 @@ static int queue_notice(struct store_txn *txn, const uint8_t account_id[AUTHD_ID
 
 	if ((rc = store_account_get(txn, account_id, &a)) != 0)
 		return rc == STORE_E_NOTFOUND ? 0 : rc;
+	/* Its login email was deleted: no address to tell until a new one. */
+	if (core_login_is_recovery(a.email)) {
+		OPENSSL_cleanse(a.pw_hash, sizeof(a.pw_hash));
+		return 0;
+	}
 	notify_time(now, when, sizeof(when));
 	geoip_locate(ip && ip[0] ? ip : "", where, sizeof(where));
 	const struct template_var vars[] = {

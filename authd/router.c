@@ -50,10 +50,12 @@ static const struct route routes[] = {
     {"recovery/password/verify", http_recovery_password_verify, M_POST, ACT_RECOVERY, false},
     {"recovery/password/reset", http_recovery_password_reset, M_POST, ACT_RECOVERY, false},
     {"recovery/login", http_recovery_login, M_POST, ACT_RECOVERY, false},
-    {"me/email", http_email_change, M_PUT, ACT_RECOVERY_CHANGE, false},
+    {"me/email", http_email_change, M_PUT, ACT_LOGIN_EMAIL_CHANGE, false},
     {"email/verify", http_email_verify, M_POST, ACT_RECOVERY, false},
     {"me/sessions", http_sessions_end_others, M_DELETE, ACT_SESSION_END, false},
     {"me/sessions/*", http_session_end, M_DELETE, ACT_SESSION_END, false},
+    {"service/login-email-deleted", http_service_login_email_deleted, M_POST,
+     ACT_SERVICE_LOGIN_EMAIL_DELETED, false},
     {"_test/clock", http_test_clock, M_POST, ACT_TEST_HOOK, true},
     {"_test/stats", http_test_stats, M_GET, ACT_TEST_HOOK, true},
     {"_test/stall", http_test_stall, M_POST, ACT_TEST_HOOK, true},
@@ -139,8 +141,10 @@ void router_dispatch(struct req *r)
 				r->param[0] = '\0'; /* a failed match may have filled it */
 			r->action = rt->action;
 			/* Every route asks the policy: those that need a session
-			 * ask in their flow, once the session is read. */
+			 * or a service's credential ask in their flow, once it is
+			 * read. */
 			if (!policy_needs_session(rt->action) &&
+			    !policy_needs_service(rt->action) &&
 			    !router_anonymous_allowed(rt->action)) {
 				reply_error(r, E_FORBIDDEN);
 				return;

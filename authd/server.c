@@ -851,6 +851,7 @@ int server_run(void)
 	lws_sul_schedule(context, 0, &heartbeat, beat, HEARTBEAT_US);
 	notify_setup(&srv.cfg, server_public_url());
 	sms_setup(&srv.cfg);
+	service_setup(&srv.cfg);
 	sweep_start(context, srv.cfg.session_idle_s);
 	if (outbox_start(context) != 0)
 		stopping = 1;

@@ -65,7 +65,33 @@ struct session {
 	/* Who began it, for the account's list of its sessions. */
 	char ip[SESSION_IP_MAX + 1];
 	char browser[SESSION_BROWSER_MAX + 1]; /* "Firefox 128 on Linux", or "unknown" */
+	uint8_t flags;			       /* enum session_flags */
 };
+
+enum session_flags {
+	/* The account signs in with a recovery login identifier (its login
+	 * email was deleted): a new login email comes before anything else. */
+	SESSION_F_LOGIN_REPLACED = 1 << 0,
+};
+
+/*
+ * Recovery login identifiers: what an account signs in with once its login
+ * email was reported deleted: up to 3 initials of its name, a dash and 8
+ * digits ("JD-48392017"). Never an email (no "@"), so never a login email.
+ */
+#define RECOVERY_LOGIN_MAX    12
+#define RECOVERY_LOGIN_DIGITS 8
+/* A new identifier from the name's initials (ASCII letters; "X" when
+ * none) and rnd. */
+void core_recovery_login_new(const char *name, const uint8_t rnd[8],
+			     char out[RECOVERY_LOGIN_MAX + 1]);
+/* Whether login is a recovery identifier (as made above). */
+bool core_login_is_recovery(const char *login);
+/* "jd 4839 2017", "jd48392017" -> "JD-48392017". 0 or -1. */
+int core_recovery_login_normalize(const char *in, size_t len, char out[RECOVERY_LOGIN_MAX + 1]);
+/* What an account signs in with: a normalized email, or else a recovery
+ * login identifier. 0 or -1. */
+int core_login_normalize(const char *in, size_t len, char out[EMAIL_MAX + 1]);
 
 /* When the session ends: idle_s after it was last seen, or its absolute
  * end, whichever is first. */
@@ -126,6 +152,7 @@ enum security_event_kind {
 	EVENT_LOGIN_EMAIL_CHANGED,
 	EVENT_SMS_ENABLED, /* the mobile number as a second factor */
 	EVENT_SMS_REMOVED,
+	EVENT_LOGIN_EMAIL_LOST, /* reported deleted: a recovery login identifier instead */
 	EVENT__COUNT
 };
 
@@ -653,6 +680,7 @@ void core_password_change_decide(struct core_password_change *c, int64_t now);
 enum policy_principal_kind {
 	PRINCIPAL_ANONYMOUS, /* no credential presented */
 	PRINCIPAL_SESSION,   /* a live session (struct session) */
+	PRINCIPAL_SERVICE,   /* another service of the host, by its configured credential */
 };
 
 struct principal {
@@ -673,18 +701,20 @@ enum policy_action {
 	ACT_TOTP_CONFIRM,
 	ACT_TOTP_DELETE,
 	ACT_BACKUP_REGENERATE,
-	ACT_DEVICE_LINK,       /* offer a link (QR code) to a new device */
-	ACT_DEVICES_READ,      /* list the account's devices, or one */
-	ACT_DEVICE_DELETE,     /* remove a device */
-	ACT_SESSIONS_READ,     /* list the account's sessions */
-	ACT_SESSION_END,       /* end one of them, or every other one */
-	ACT_ACTIVITY_READ,     /* the account's recent sign-ins and security events */
-	ACT_RECOVERY_READ,     /* the account's recovery options */
-	ACT_RECOVERY_CHANGE,   /* set or remove one (the current password too) */
-	ACT_RECOVERY_VERIFY,   /* confirm a new one with its code */
-	ACT_RECOVERY,	       /* a forgotten password: no session */
-	ACT_SMS_FACTOR_CHANGE, /* turn SMS as a second factor on or off */
-	ACT_TEST_HOOK,	       /* test builds only; the router refuses them elsewhere */
+	ACT_DEVICE_LINK,		 /* offer a link (QR code) to a new device */
+	ACT_DEVICES_READ,		 /* list the account's devices, or one */
+	ACT_DEVICE_DELETE,		 /* remove a device */
+	ACT_SESSIONS_READ,		 /* list the account's sessions */
+	ACT_SESSION_END,		 /* end one of them, or every other one */
+	ACT_ACTIVITY_READ,		 /* the account's recent sign-ins and security events */
+	ACT_RECOVERY_READ,		 /* the account's recovery options */
+	ACT_RECOVERY_CHANGE,		 /* set or remove one (the current password too) */
+	ACT_RECOVERY_VERIFY,		 /* confirm a new one with its code */
+	ACT_RECOVERY,			 /* a forgotten password: no session */
+	ACT_SMS_FACTOR_CHANGE,		 /* turn SMS as a second factor on or off */
+	ACT_LOGIN_EMAIL_CHANGE,		 /* a new login email (the current password too) */
+	ACT_SERVICE_LOGIN_EMAIL_DELETED, /* the mail service: a login's mailbox is gone */
+	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };
 
@@ -698,11 +728,15 @@ enum policy_decision {
 	POLICY_DENY_UNAUTHENTICATED, /* a session is needed */
 	POLICY_DENY_REAUTH,	     /* a recent proof (reauth window) is needed */
 	POLICY_DENY_FORBIDDEN,	     /* authenticated, but not for this */
+	POLICY_DENY_LOGIN_EMAIL,     /* the session must set a new login email first */
 };
 
 struct policy_params {
 	int64_t reauth_window; /* seconds a proof stays recent */
 };
+
+/* Whether the action is another service's (its credential, no session). */
+bool policy_needs_service(enum policy_action a);
 
 /* The action's name ("totp_enroll"), for logs and tests. */
 const char *policy_action_name(enum policy_action a);

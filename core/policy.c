@@ -1,7 +1,8 @@
 /*
  * The policy point: one table says what each action needs, and one function
- * decides. Today the principals are anonymous clients and sessions; API
- * tokens (scopes) and device keys join them here, not in handlers.
+ * decides. Today the principals are anonymous clients, sessions and the
+ * host's other services (by their configured credential); API tokens
+ * (scopes) and device keys join them here, not in handlers.
  */
 #include "core.h"
 
@@ -11,19 +12,25 @@ enum need {
 	NEED_NOTHING,
 	NEED_SESSION,	   /* any live session of the account */
 	NEED_RECENT_PROOF, /* a session whose last proof is within the window */
+	NEED_SERVICE,	   /* another service of the host (its credential) */
 };
+
+/* What a session whose login email was deleted may still do: see itself,
+ * sign out, and set a new login email (SESSION_F_LOGIN_REPLACED). */
+#define WHILE_LOGIN_REPLACED true
 
 static const struct {
 	const char *name;
 	enum need need;
+	bool while_login_replaced;
 } rules[ACT__COUNT] = {
     [ACT_HEALTH] = {"health", NEED_NOTHING},
     [ACT_SIGN_UP] = {"sign_up", NEED_NOTHING},
     [ACT_LOGIN] = {"login", NEED_NOTHING},
     /* The pending login's id is the credential; the step checks it. */
     [ACT_LOGIN_SECOND_FACTOR] = {"login_second_factor", NEED_NOTHING},
-    [ACT_ME_READ] = {"me_read", NEED_SESSION},
-    [ACT_LOGOUT] = {"logout", NEED_SESSION},
+    [ACT_ME_READ] = {"me_read", NEED_SESSION, WHILE_LOGIN_REPLACED},
+    [ACT_LOGOUT] = {"logout", NEED_SESSION, WHILE_LOGIN_REPLACED},
     /* The current password is the proof; failures count as second-factor
      * failures of the account. */
     [ACT_PASSWORD_CHANGE] = {"password_change", NEED_SESSION},
@@ -57,6 +64,9 @@ static const struct {
     /* Binding the number as an authenticator (as ACT_TOTP_ENROLL), or
      * taking a second factor away: a recent sign-in with its factor. */
     [ACT_SMS_FACTOR_CHANGE] = {"sms_factor_change", NEED_RECENT_PROOF},
+    /* A new login email is a way into the account too. */
+    [ACT_LOGIN_EMAIL_CHANGE] = {"login_email_change", NEED_RECENT_PROOF, WHILE_LOGIN_REPLACED},
+    [ACT_SERVICE_LOGIN_EMAIL_DELETED] = {"service_login_email_deleted", NEED_SERVICE},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 
@@ -67,7 +77,13 @@ const char *policy_action_name(enum policy_action a)
 
 bool policy_needs_session(enum policy_action a)
 {
-	return (unsigned)a < ACT__COUNT && rules[a].need != NEED_NOTHING;
+	return (unsigned)a < ACT__COUNT && rules[a].need != NEED_NOTHING &&
+	       rules[a].need != NEED_SERVICE;
+}
+
+bool policy_needs_service(enum policy_action a)
+{
+	return (unsigned)a < ACT__COUNT && rules[a].need == NEED_SERVICE;
 }
 
 bool policy_recent_proof(const struct policy_params *pp, const struct session *s, int64_t now)
@@ -87,8 +103,14 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 		return POLICY_DENY_FORBIDDEN; /* an action without a rule is never allowed */
 	if (rules[a].need == NEED_NOTHING)
 		return POLICY_ALLOW;
+	/* A service acts only where a service is what is needed, and only a
+	 * service does. */
+	if (rules[a].need == NEED_SERVICE)
+		return p->kind == PRINCIPAL_SERVICE ? POLICY_ALLOW : POLICY_DENY_UNAUTHENTICATED;
 	if (s == NULL)
 		return POLICY_DENY_UNAUTHENTICATED;
+	if ((s->flags & SESSION_F_LOGIN_REPLACED) && !rules[a].while_login_replaced)
+		return POLICY_DENY_LOGIN_EMAIL;
 	/* A session acts on its own account only (no cross-account access yet). */
 	if (res && res->account_id && memcmp(res->account_id, s->account_id, AUTHD_ID_LEN) != 0)
 		return POLICY_DENY_FORBIDDEN;

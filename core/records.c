@@ -3,6 +3,7 @@
  */
 #include "core.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char *core_role_name(enum org_role role)
@@ -44,6 +45,7 @@ const char *core_event_name(enum security_event_kind k)
 	    [EVENT_LOGIN_EMAIL_CHANGED] = "login_email_changed",
 	    [EVENT_SMS_ENABLED] = "sms_enabled",
 	    [EVENT_SMS_REMOVED] = "sms_removed",
+	    [EVENT_LOGIN_EMAIL_LOST] = "login_email_lost",
 	};
 
 	return (unsigned)k < EVENT__COUNT && names[k] ? names[k] : "";
@@ -110,4 +112,81 @@ int64_t core_session_expires(const struct session *s, int64_t idle_s)
 	int64_t idle_end = s->last_seen + idle_s;
 
 	return idle_end < s->expires_at ? idle_end : s->expires_at;
+}
+
+void core_recovery_login_new(const char *name, const uint8_t rnd[8],
+			     char out[RECOVERY_LOGIN_MAX + 1])
+{
+	uint64_t v = 0;
+	size_t n = 0;
+	bool word_start = true;
+
+	/* The first letter of each of the name's first three words. */
+	for (const char *c = name; *c && n < 3; c++) {
+		bool letter = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z');
+
+		if (word_start && letter)
+			out[n++] = (char)(*c >= 'a' ? *c - 'a' + 'A' : *c);
+		word_start = *c == ' ' || *c == '-' || *c == '\t';
+	}
+	if (n == 0)
+		out[n++] = 'X';
+	out[n++] = '-';
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | rnd[i];
+	for (int i = RECOVERY_LOGIN_DIGITS - 1; i >= 0; i--) {
+		out[n + (size_t)i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	out[n + RECOVERY_LOGIN_DIGITS] = '\0';
+}
+
+bool core_login_is_recovery(const char *login)
+{
+	size_t letters = 0, digits = 0;
+	const char *c = login;
+
+	while (*c >= 'A' && *c <= 'Z') {
+		letters++;
+		c++;
+	}
+	if (letters < 1 || letters > 3 || *c++ != '-')
+		return false;
+	while (*c >= '0' && *c <= '9') {
+		digits++;
+		c++;
+	}
+	return *c == '\0' && digits == RECOVERY_LOGIN_DIGITS;
+}
+
+int core_recovery_login_normalize(const char *in, size_t len, char out[RECOVERY_LOGIN_MAX + 1])
+{
+	char letters[4], digits[RECOVERY_LOGIN_DIGITS + 1];
+	size_t nl = 0, nd = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = in[i];
+
+		if (c == ' ' || c == '-')
+			continue;
+		if (((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) && nd == 0 && nl < 3)
+			letters[nl++] = (char)(c >= 'a' ? c - 'a' + 'A' : c);
+		else if (c >= '0' && c <= '9' && nl > 0 && nd < RECOVERY_LOGIN_DIGITS)
+			digits[nd++] = c;
+		else
+			return -1;
+	}
+	if (nl == 0 || nd != RECOVERY_LOGIN_DIGITS)
+		return -1;
+	letters[nl] = '\0';
+	digits[nd] = '\0';
+	snprintf(out, RECOVERY_LOGIN_MAX + 1, "%s-%s", letters, digits);
+	return 0;
+}
+
+int core_login_normalize(const char *in, size_t len, char out[EMAIL_MAX + 1])
+{
+	if (authd_email_normalize(in, len, out) == 0)
+		return 0;
+	return core_recovery_login_normalize(in, len, out);
 }

@@ -21,6 +21,8 @@ void core_session_new(struct session *s, const struct account *a, enum aal aal, 
 	s->last_seen = now;
 	s->expires_at = now + p->session_absolute;
 	s->second_factor_at = aal == AAL_SECOND_FACTOR ? now : 0;
+	if (core_login_is_recovery(a->email))
+		s->flags |= SESSION_F_LOGIN_REPLACED;
 }
 
 /* Refuses TOTP while locked (not evaluated: not counted, not delayed),

@@ -417,10 +417,11 @@ static int cluster_del_kind(MDB_txn *txn, const uint8_t account_id[AUTHD_ID_LEN]
 /* --- sessions -------------------------------------------------------------- */
 
 /* Version 2 adds who began the session (ip, browser); version 1 records
- * read with both empty. */
-#define SESSION_V 2
+ * read with both empty. Version 3 adds its flags (0 before). */
+#define SESSION_V2 2
+#define SESSION_V  3
 #define SESSION_LEN                                                                                \
-	(1 + 2 * AUTHD_ID_LEN + 1 + 4 * 8 + 2 + SESSION_IP_MAX + 2 + SESSION_BROWSER_MAX)
+	(1 + 2 * AUTHD_ID_LEN + 1 + 4 * 8 + 2 + SESSION_IP_MAX + 2 + SESSION_BROWSER_MAX + 1)
 
 int lmdb_session_get(struct store_txn *t, const struct token_ref *ref, struct session *out)
 {
@@ -436,7 +437,7 @@ int lmdb_session_get(struct store_txn *t, const struct token_ref *ref, struct se
 		return rc;
 	r = reader(&v);
 	version = get_u8(&r);
-	if (version != REC_V1 && version != SESSION_V)
+	if (version != REC_V1 && version != SESSION_V2 && version != SESSION_V)
 		return STORE_E_CORRUPT;
 	get_bytes(&r, s->account_id, AUTHD_ID_LEN);
 	get_bytes(&r, s->org_id, AUTHD_ID_LEN);
@@ -446,10 +447,13 @@ int lmdb_session_get(struct store_txn *t, const struct token_ref *ref, struct se
 	s->expires_at = get_i64(&r);
 	s->second_factor_at = get_i64(&r);
 	s->ip[0] = s->browser[0] = '\0';
-	if (version == SESSION_V) {
+	s->flags = 0;
+	if (version >= SESSION_V2) {
 		get_str(&r, s->ip, sizeof(s->ip));
 		get_str(&r, s->browser, sizeof(s->browser));
 	}
+	if (version == SESSION_V)
+		s->flags = get_u8(&r);
 	if (memcmp(s->account_id, ref->account_id, AUTHD_ID_LEN) != 0)
 		return STORE_E_CORRUPT;
 	if ((rc = finish_read(&r)) == 0)
@@ -516,6 +520,7 @@ int lmdb_session_put(struct store_txn *t, const struct token_ref *ref, const str
 	put_i64(&w, s->second_factor_at);
 	put_str(&w, s->ip);
 	put_str(&w, s->browser);
+	put_u8(&w, s->flags);
 	if (w.bad)
 		AUTHD_BUG("session record size");
 	return cluster_put(txn, ref->account_id, KIND_SESSION, ref->hash, &w);

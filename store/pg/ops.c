@@ -53,7 +53,7 @@
 	"grant_hash, grant_expires, grant_fails, fails, last_fail, option_fails, "                 \
 	"option_last_fail, sends, sends_pos, sms_factor_at, sms_login, sms_code, "                 \
 	"sms_code_expires, sms_sends"
-#define SESSION_NCOLS  8 /* a session's own columns before its cluster's */
+#define SESSION_NCOLS  9 /* a session's own columns before its cluster's */
 #define ACCOUNT_NCOLS  6
 #define TOTP_NCOLS     10
 #define THROTTLE_NCOLS 5
@@ -79,13 +79,14 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 		       "role = EXCLUDED.role"},
     [ST_SESSION_PUT] = {"session_put",
 			"INSERT INTO sessions (account_id, token_hash, org_id, aal, created_at, "
-			"last_seen, expires_at, second_factor_at, ip, browser) VALUES ($1::bytea, "
-			"$2::bytea, $3::bytea, $4::smallint, $5::bigint, $6::bigint, $7::bigint, "
-			"$8::bigint, $9::text, $10::text) ON CONFLICT (account_id, token_hash) DO "
-			"UPDATE SET org_id = EXCLUDED.org_id, aal = EXCLUDED.aal, created_at = "
-			"EXCLUDED.created_at, last_seen = EXCLUDED.last_seen, expires_at = "
-			"EXCLUDED.expires_at, second_factor_at = EXCLUDED.second_factor_at, ip = "
-			"EXCLUDED.ip, browser = EXCLUDED.browser"},
+			"last_seen, expires_at, second_factor_at, ip, browser, flags) VALUES "
+			"($1::bytea, $2::bytea, $3::bytea, $4::smallint, $5::bigint, $6::bigint, "
+			"$7::bigint, $8::bigint, $9::text, $10::text, $11::smallint) ON CONFLICT "
+			"(account_id, token_hash) DO UPDATE SET org_id = EXCLUDED.org_id, aal = "
+			"EXCLUDED.aal, created_at = EXCLUDED.created_at, last_seen = "
+			"EXCLUDED.last_seen, expires_at = EXCLUDED.expires_at, second_factor_at = "
+			"EXCLUDED.second_factor_at, ip = EXCLUDED.ip, browser = EXCLUDED.browser, "
+			"flags = EXCLUDED.flags"},
     [ST_SESSION_DEL] = {"session_del", "DELETE FROM sessions WHERE account_id = $1::bytea AND "
 				       "token_hash = $2::bytea"},
     [ST_SESSION_DEL_ALL] = {"session_del_all", "DELETE FROM sessions WHERE account_id = $1::bytea"},
@@ -219,7 +220,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_SESSIONS_LIST] =
 	{"sessions_list",
 	 "SELECT org_id, aal, created_at, last_seen, expires_at, second_factor_at, "
-	 "ip, browser, token_hash FROM sessions WHERE account_id = $1::bytea "
+	 "ip, browser, flags, token_hash FROM sessions WHERE account_id = $1::bytea "
 	 "ORDER BY created_at, token_hash"},
     [ST_RECOVERY_GET] = {"recovery_get",
 			 "SELECT " RECOVERY_COLS " FROM recovery WHERE account_id = $1::bytea"},
@@ -288,7 +289,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
      * login (a TOTP step does not need them). */
     [ST_SESSION_CLUSTER] = {"session_cluster",
 			    "SELECT s.org_id, s.aal, s.created_at, s.last_seen, s.expires_at, "
-			    "s.second_factor_at, s.ip, s.browser, " CLUSTER_COLS
+			    "s.second_factor_at, s.ip, s.browser, s.flags, " CLUSTER_COLS
 			    ", b.* FROM sessions s " CLUSTER_JOINS
 			    " LEFT JOIN LATERAL (SELECT " BACKUP_AGG_COLS
 			    " FROM backup_codes WHERE account_id = $1::bytea AND "
@@ -636,6 +637,7 @@ static int decode_session(struct row *r, int c, const struct token_ref *ref, str
 	tmp.second_factor_at = col_i64(r, c + 5);
 	col_str(r, c + 6, tmp.ip, sizeof(tmp.ip));
 	col_str(r, c + 7, tmp.browser, sizeof(tmp.browser));
+	tmp.flags = col_u8(r, c + 8);
 	if (r->bad)
 		return corrupt("session");
 	memcpy(out, &tmp, sizeof(tmp));
@@ -1028,6 +1030,7 @@ int pg_session_put(struct store_txn *t, const struct token_ref *ref, const struc
 	param_i64(&p, s->second_factor_at);
 	param_text(&p, s->ip);
 	param_text(&p, s->browser);
+	param_i16(&p, s->flags);
 	return run(t, ST_SESSION_PUT, &p);
 }
 

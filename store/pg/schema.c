@@ -249,14 +249,16 @@ static const char schema_v5[] =
 /*
  * Version 6: SMS as a second factor, on the recovery row (on since; the
  * sign-in code sent last, as a keyed hash, with the token hash of the
- * pending login it was sent for and how many were sent for it).
+ * pending login it was sent for and how many were sent for it), and a
+ * session's flags (core.h's enum session_flags).
  */
 static const char schema_v6[] =
     "ALTER TABLE recovery ADD COLUMN sms_factor_at bigint NOT NULL DEFAULT 0,"
     "  ADD COLUMN sms_login bytea NOT NULL DEFAULT decode(repeat('00', 32), 'hex'),"
     "  ADD COLUMN sms_code bytea NOT NULL DEFAULT decode(repeat('00', 32), 'hex'),"
     "  ADD COLUMN sms_code_expires bigint NOT NULL DEFAULT 0,"
-    "  ADD COLUMN sms_sends smallint NOT NULL DEFAULT 0;";
+    "  ADD COLUMN sms_sends smallint NOT NULL DEFAULT 0;"
+    "ALTER TABLE sessions ADD COLUMN flags smallint NOT NULL DEFAULT 0;";
 
 /* migrations[v] brings a schema of version v to v + 1. */
 static const char *const migrations[PG_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3,

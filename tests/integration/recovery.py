@@ -443,5 +443,131 @@ class Recovery(OwnAuthd, unittest.TestCase):
         self.assertEqual((got["email"], got["phone"], got["pending"]), (None, None, None))
 
 
+MAIL_CREDENTIAL = "mail-" + uuid.uuid4().hex + uuid.uuid4().hex
+
+
+class LoginEmailDeleted(OwnAuthd, unittest.TestCase):
+    """The mail service reports a login's mailbox deleted: a recovery login
+    identifier (initials and digits) takes the email's place and goes to
+    the account's recovery number and email; the old email and password no
+    longer sign in; the identifier and the unchanged password give a
+    session that must set a new login email before anything else."""
+    authd_config = (f"[server]\npublic_url = {PUBLIC}\n"
+                    f"[smtp]\nurl = {SMTP.url()}\nfrom = Console <security@example.com>\n"
+                    f"[sms]\nurl = {SMS.url()}\n"
+                    f"[services]\nmail_credential = {MAIL_CREDENTIAL}\n"
+                    f"[outbox]\npoll_ms = 50\n")
+
+    @classmethod
+    def setUpClass(cls):
+        remember_secret(MAIL_CREDENTIAL)
+        super().setUpClass()
+
+    account = Recovery.account
+    set_phone = Recovery.set_phone
+    set_email = Recovery.set_email
+    anon = Recovery.anon
+
+    def deleted(self, address, credential=MAIL_CREDENTIAL):
+        return self.a.post("/1/service/login-email-deleted", {"email": address},
+                           headers={"Authorization": "Bearer " + credential})
+
+    def test_recovery_login_then_a_new_email(self):
+        e, tok = self.account()
+        number, backup = phone(), email()
+        self.set_phone(tok, number)
+        self.set_email(tok, backup)
+        other = self.a.session(e)
+        r = self.deleted(e.upper())
+        self.assertEqual((r.status, r.json), (200, {"replaced": True, "told": ["sms", "email"]}))
+        sms = SMS.wait_for(number, 2)[1]["text"]
+        login = re.search(r"\b([A-Z]{1,3}-\d{8})\b", sms).group(1)
+        self.assertTrue(login.startswith("TP-"), login)  # "Test Person"
+        mail = SMTP.wait_for(backup, 2)[1]
+        self.assertIn(login, mail["body"])
+        self.assertIn(e, mail["body"])
+        # The old email no longer signs in, and every session has ended.
+        self.assertEqual(self.a.login(e).status, 401)
+        for t in (tok, other):
+            self.assertEqual(self.a.get("/1/me", token=t).status, 401)
+        # The identifier (typed loosely) and the same password sign in...
+        r = self.a.login(login.lower().replace("-", " "))
+        self.assertEqual((r.status, r.json["state"]), (200, "done"), r)
+        s = r.json["session"]
+        remember_secret(s)
+        self.assertEqual(self.a.get("/1/me", token=s).json["email"], login)
+        # ...to a session that must set a new login email first.
+        for method, path, body in (("GET", "/1/me/sessions", None),
+                                   ("GET", "/1/me/recovery", None),
+                                   ("PUT", "/1/me/password", {"current_password": PASSWORD,
+                                                              "new_password": NEW_PASSWORD}),
+                                   ("POST", "/1/me/devices", None)):
+            r = self.a.request(method, path, body, token=s)
+            self.assertEqual((r.status, r.json["code"]), (403, "login_email_required"), path)
+        new = email()
+        r = self.a.put("/1/me/email", {"email": new, "password": PASSWORD}, token=s)
+        self.assertEqual(r.status, 202, r)
+        link = re.search(r"(https?://\S+)", SMTP.wait_for(new)[0]["body"]).group(1)
+        token = parse_qs(urlparse(link).query)["token"][0]
+        remember_secret(token)
+        r = self.a.post("/1/email/verify", {"token": token})
+        self.assertEqual((r.status, r.json), (200, {"email": new}))
+        # The session may do everything again; the identifier is spent.
+        self.assertEqual(self.a.get("/1/me/sessions", token=s).status, 200)
+        self.assertEqual(self.a.login(login).status, 401)
+        self.assertEqual(self.a.login(new).status, 200)
+        # Reported again: nobody signs in with it any more.
+        r = self.deleted(e)
+        self.assertEqual((r.status, r.json), (200, {"replaced": False, "told": []}))
+
+    def test_a_forgotten_password_with_the_identifier(self):
+        e, tok = self.account()
+        number = phone()
+        self.set_phone(tok, number)
+        self.assertEqual(self.deleted(e).status, 200)
+        login = re.search(r"\b([A-Z]{1,3}-\d{8})\b",
+                          SMS.wait_for(number, 2)[1]["text"]).group(1)
+        r = self.anon("/1/recovery/password", {"login": login})
+        self.assertEqual(r.status, 202)
+        code = code_in(SMS.wait_for(number, 3)[2]["text"])
+        r = self.anon("/1/recovery/password/verify", {"login": login, "code": code})
+        self.assertEqual(r.status, 200, r)
+        remember_secret(r.json["reset_token"])
+
+    def test_only_the_mail_service(self):
+        e, tok = self.account()
+        for headers in ({}, {"Authorization": "Bearer " + MAIL_CREDENTIAL[:-1] + "x"},
+                        {"Authorization": "Bearer " + tok},
+                        {"Authorization": MAIL_CREDENTIAL}):
+            r = self.a.post("/1/service/login-email-deleted", {"email": e}, headers=headers)
+            self.assertEqual((r.status, r.json["code"]), (401, "unauthenticated"), headers)
+        r = self.a.post("/1/service/login-email-deleted", {"email": e}, token=tok)
+        self.assertEqual(r.status, 401)
+        self.assertEqual(self.a.login(e).status, 200)  # nothing changed
+        self.assertNotIn(MAIL_CREDENTIAL, self.a.log_text())
+
+    def test_bad_input(self):
+        e, tok = self.account()
+        for body, code in (({}, "missing_field"), ({"email": "nope"}, "invalid_email"),
+                           ({"email": e, "x": 1}, "unknown_field"),
+                           ({"email": 5}, "invalid_field")):
+            r = self.a.post("/1/service/login-email-deleted", body,
+                            headers={"Authorization": "Bearer " + MAIL_CREDENTIAL})
+            self.assertEqual((r.status, r.json["code"]), (400, code), body)
+        self.assertEqual(self.a.login(e).status, 200)
+
+
+class NoMailService(OwnAuthd, unittest.TestCase):
+    """Without [services] mail_credential the endpoint takes nobody."""
+
+    def test_refused(self):
+        e = email()
+        self.a.signup(e)
+        r = self.a.post("/1/service/login-email-deleted", {"email": e},
+                        headers={"Authorization": "Bearer " + "x" * 40})
+        self.assertEqual((r.status, r.json["code"]), (401, "unauthenticated"))
+        self.assertEqual(self.a.login(e).status, 200)
+
+
 if __name__ == "__main__":
     unittest.main()

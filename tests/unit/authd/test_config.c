@@ -125,6 +125,19 @@ static void test_listen_and_rules(void **state)
 	config_defaults(&c);
 	snprintf(c.tls_cert, sizeof(c.tls_cert), "cert.pem");
 	assert_int_equal(config_validate(&c, err, sizeof(err)), -1);
+	/* [sms] quotas: 10 an account and 200 a prefix a day unless said. */
+	config_defaults(&c);
+	assert_int_equal(c.sms_account_daily_max, 10);
+	assert_int_equal(c.sms_prefix_daily_max, 200);
+	assert_int_equal(load(&c, "[sms]\naccount_daily_max = 0\n", err, sizeof(err)), -1);
+	/* A service credential is long enough not to be guessed. */
+	config_defaults(&c);
+	snprintf(c.mail_credential, sizeof(c.mail_credential), "short-secret");
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "mail_credential"));
+	assert_null(strstr(err, "short-secret")); /* never echoed */
+	snprintf(c.mail_credential, sizeof(c.mail_credential), "%040d", 7);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
 	/* A test build takes the test clock and fixture-only low costs. */
 	config_defaults(&c);
 	c.test_clock = true;

@@ -60,6 +60,7 @@ static const struct {
     {"POST email/verify", A, A, A},
     {"DELETE me/sessions", U, A, A},
     {"DELETE me/sessions/*", U, A, A},
+    {"POST service/login-email-deleted", U, U, U},
     {"POST _test/clock", A, A, A},
     {"GET _test/stats", A, A, A},
     {"POST _test/stall", A, A, A},

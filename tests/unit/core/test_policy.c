@@ -13,7 +13,7 @@
 #define WINDOW 300
 #define T0     1000000
 
-enum who { ANON, FRESH, STALE_LOGIN_RECENT_2FA, STALE };
+enum who { ANON, FRESH, STALE_LOGIN_RECENT_2FA, STALE, SERVICE, REPLACED };
 
 static struct session sess(enum who w)
 {
@@ -26,6 +26,10 @@ static struct session sess(enum who w)
 	case FRESH: /* logged in just now */
 		s.created_at = T0 - 10;
 		s.second_factor_at = T0 - 10;
+		break;
+	case REPLACED: /* just now, with a recovery login identifier */
+		s.created_at = T0 - 10;
+		s.flags = SESSION_F_LOGIN_REPLACED;
 		break;
 	case STALE_LOGIN_RECENT_2FA: /* old session, recent second factor */
 		s.created_at = T0 - 5000;
@@ -94,6 +98,25 @@ static void test_table(void **state)
 	    {ANON, ACT_SMS_FACTOR_CHANGE, POLICY_DENY_UNAUTHENTICATED},
 	    {STALE, ACT_SMS_FACTOR_CHANGE, POLICY_DENY_REAUTH},
 	    {FRESH, ACT_SMS_FACTOR_CHANGE, POLICY_ALLOW},
+	    /* Another service acts where a service is needed, and nowhere
+	     * else; nobody else acts there. */
+	    {SERVICE, ACT_SERVICE_LOGIN_EMAIL_DELETED, POLICY_ALLOW},
+	    {ANON, ACT_SERVICE_LOGIN_EMAIL_DELETED, POLICY_DENY_UNAUTHENTICATED},
+	    {FRESH, ACT_SERVICE_LOGIN_EMAIL_DELETED, POLICY_DENY_UNAUTHENTICATED},
+	    {SERVICE, ACT_ME_READ, POLICY_DENY_UNAUTHENTICATED},
+	    {SERVICE, ACT_LOGIN_EMAIL_CHANGE, POLICY_DENY_UNAUTHENTICATED},
+	    /* A session with a recovery login identifier: a new login email
+	     * before anything else. */
+	    {REPLACED, ACT_ME_READ, POLICY_ALLOW},
+	    {REPLACED, ACT_LOGOUT, POLICY_ALLOW},
+	    {REPLACED, ACT_LOGIN_EMAIL_CHANGE, POLICY_ALLOW},
+	    {REPLACED, ACT_SESSIONS_READ, POLICY_DENY_LOGIN_EMAIL},
+	    {REPLACED, ACT_RECOVERY_CHANGE, POLICY_DENY_LOGIN_EMAIL},
+	    {REPLACED, ACT_PASSWORD_CHANGE, POLICY_DENY_LOGIN_EMAIL},
+	    {REPLACED, ACT_DEVICE_LINK, POLICY_DENY_LOGIN_EMAIL},
+	    {REPLACED, ACT_LOGIN, POLICY_ALLOW},
+	    {STALE, ACT_LOGIN_EMAIL_CHANGE, POLICY_DENY_REAUTH},
+	    {FRESH, ACT_LOGIN_EMAIL_CHANGE, POLICY_ALLOW},
 	    {ANON, ACT__COUNT, POLICY_DENY_FORBIDDEN},
 	    {FRESH, (enum policy_action) - 1, POLICY_DENY_FORBIDDEN},
 	};
@@ -104,7 +127,9 @@ static void test_table(void **state)
 		struct session s = sess(cases[i].who);
 		struct principal p = {PRINCIPAL_ANONYMOUS, NULL};
 
-		if (cases[i].who != ANON) {
+		if (cases[i].who == SERVICE)
+			p.kind = PRINCIPAL_SERVICE;
+		else if (cases[i].who != ANON) {
 			p.kind = PRINCIPAL_SESSION;
 			p.session = &s;
 		}

@@ -748,6 +748,43 @@ static void test_sms_quota(void **state)
 	assert_memory_not_equal(key, key2, THROTTLE_KEY_LEN);
 }
 
+/* Recovery login identifiers: initials and 8 digits, told apart from
+ * emails, typed loosely; a session of an account that signs in with one
+ * is flagged. */
+static void test_recovery_login(void **state)
+{
+	const uint8_t rnd[8] = {0, 0, 0, 0, 0, 0x12, 0x34, 0x56};
+	char id[RECOVERY_LOGIN_MAX + 1], norm[EMAIL_MAX + 1];
+	struct account a;
+	struct session s;
+
+	(void)state;
+	core_recovery_login_new("Jane van der Doe", rnd, id);
+	assert_string_equal(id, "JVD-01193046"); /* 0x123456 = 1193046 */
+	assert_true(core_login_is_recovery(id));
+	core_recovery_login_new("ÉLODIE 42", rnd, id);
+	assert_string_equal(id, "X-01193046"); /* no ASCII initial */
+	core_recovery_login_new("", rnd, id);
+	assert_true(core_login_is_recovery(id));
+	assert_false(core_login_is_recovery("jd-01193046"));
+	assert_false(core_login_is_recovery("JD-0119304"));
+	assert_false(core_login_is_recovery("JDXY-01193046"));
+	assert_false(core_login_is_recovery("ann@example.com"));
+	assert_int_equal(core_login_normalize("jvd 0119 3046", 13, norm), 0);
+	assert_string_equal(norm, "JVD-01193046");
+	assert_int_equal(core_login_normalize("Ann@Example.com", 15, norm), 0);
+	assert_string_equal(norm, "ann@example.com");
+	assert_int_equal(core_login_normalize("jvd-0119304", 11, norm), -1);
+	assert_int_equal(core_login_normalize("0119 3046 jd", 12, norm), -1);
+	memset(&a, 0, sizeof(a));
+	snprintf(a.email, sizeof(a.email), "JVD-01193046");
+	core_session_new(&s, &a, AAL_PASSWORD, NOW, &params);
+	assert_int_equal(s.flags, SESSION_F_LOGIN_REPLACED);
+	snprintf(a.email, sizeof(a.email), "ann@example.com");
+	core_session_new(&s, &a, AAL_PASSWORD, NOW, &params);
+	assert_int_equal(s.flags, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -764,6 +801,7 @@ int main(void)
 	    cmocka_unit_test(test_password_login_with_devices),
 	    cmocka_unit_test(test_sms_step),
 	    cmocka_unit_test(test_sms_quota),
+	    cmocka_unit_test(test_recovery_login),
 	};
 	uint8_t rnd[CORE_BACKUP_RANDOM];
 

@@ -55,7 +55,7 @@ static void test_schema_versions(void **state)
 	    unit_sql("DROP TABLE devices; DROP TABLE device_links; DROP TABLE push_challenges; "
 		     "DROP TABLE push_accounts; DROP TABLE outbox; DROP TABLE known_places; "
 		     "DROP TABLE recovery; "
-		     "ALTER TABLE sessions DROP COLUMN ip, DROP COLUMN browser; "
+		     "ALTER TABLE sessions DROP COLUMN ip, DROP COLUMN browser, DROP COLUMN flags; "
 		     "ALTER TABLE security_events DROP COLUMN method, DROP COLUMN outcome, "
 		     "DROP COLUMN browser; DROP INDEX security_events_at; "
 		     "UPDATE authd_schema SET version = 1",

@@ -92,6 +92,7 @@ static void test_sessions(void **state)
 	a.s.last_seen = 20;
 	a.s.expires_at = 30;
 	a.s.second_factor_at = 15;
+	a.s.flags = SESSION_F_LOGIN_REPLACED;
 	/* The next account id, whose keys sort right after the first's. */
 	a.s_other = a.s;
 	memset(a.s_other.account_id, 0x34, AUTHD_ID_LEN);
