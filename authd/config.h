@@ -64,8 +64,9 @@ struct authd_config {
 	char sms_authorization[512];	/* its Authorization header (a secret: never logged) */
 	unsigned sms_account_daily_max; /* text messages an account gets in a UTC day */
 	unsigned sms_prefix_daily_max;	/* ...all accounts' numbers that begin alike */
-	char mail_credential[256]; /* the mail service's bearer token (a secret); empty: none */
-	bool test_clock;	   /* test builds only: POST /1/_test/clock */
+	char mail_credential[256];    /* the mail service's bearer token (a secret); empty: none */
+	char support_reviewers[4096]; /* login emails of the identity-verification reviewers */
+	bool test_clock;	      /* test builds only: POST /1/_test/clock */
 };
 
 /* push.h's PUSH_TTL_DEFAULT and PUSH_TTL_MAX (http_push.c checks they

@@ -87,6 +87,18 @@ static const struct api_error_info table[E__COUNT] = {
     [E_LOGIN_EMAIL_REQUIRED] = {403, "login_email_required",
 				"the account's login email was deleted: set a new one "
 				"(PUT /1/me/email) before anything else"},
+    [E_ACCOUNT_LOCKED] = {403, "account_locked",
+			  "the account is locked; an identity-verification case can unlock it"},
+    [E_CASE_NOT_FOUND] = {404, "case_not_found", "no such case, or not with this token"},
+    [E_CASE_CLOSED] = {409, "case_closed", "the case is decided already"},
+    [E_TOO_MANY_DOCUMENTS] = {409, "too_many_documents",
+			      "the case has as many documents as it may hold"},
+    [E_DOCUMENT_GONE] = {410, "document_deleted",
+			 "the document is deleted (72 hours after its upload, or the case "
+			 "decided)"},
+    [E_CASE_NO_ACCOUNT] = {409, "case_without_account",
+			   "the case names no account to act on: name it (a forgotten login), "
+			   "or reject the case"},
 };
 
 const struct api_error_info *api_error_info(enum api_error e)
@@ -125,6 +137,8 @@ enum api_error api_error_from_verdict(enum core_verdict v)
 		return E_INVALID_CREDENTIALS;
 	case CORE_EMAIL_TAKEN:
 		return E_EMAIL_TAKEN;
+	case CORE_ACCOUNT_LOCKED:
+		return E_ACCOUNT_LOCKED;
 	case CORE_DAMAGED:
 		break;
 	}

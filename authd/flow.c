@@ -7,6 +7,9 @@
 
 #include "async.h"
 #include "session.h"
+#include "staff.h"
+
+#include <openssl/crypto.h>
 
 #include <log.h>
 #include <stdatomic.h>
@@ -56,7 +59,7 @@ static enum api_error policy_error(enum policy_decision d)
 /* The principal's access as stored in txn-time state: E_OK, or why not. */
 static enum api_error decide(struct flow *f)
 {
-	struct principal p = {PRINCIPAL_ANONYMOUS, NULL};
+	struct principal p = {PRINCIPAL_ANONYMOUS, NULL, 0};
 	/* On the stack: decide() also runs on PostgreSQL's threads. */
 	struct policy_params pp = {srv.cfg.reauth_window_s};
 
@@ -70,7 +73,25 @@ static enum api_error decide(struct flow *f)
 	}
 	if (f->service)
 		p.kind = PRINCIPAL_SERVICE;
+	p.roles = f->roles;
 	return policy_error(policy_decide(&pp, &p, f->action, NULL, f->now));
+}
+
+/* The operator roles of the session's account, for the actions that need
+ * some (the staff list names accounts by their login email). */
+static int roles_read(struct flow *f, struct store_txn *txn)
+{
+	struct account a;
+	int rc;
+
+	f->roles = 0;
+	if (!f->has_session || policy_needs_roles(f->action) == 0)
+		return 0;
+	rc = store_account_get(txn, f->session.account_id, &a);
+	if (rc == 0)
+		f->roles = staff_roles(a.email);
+	OPENSSL_cleanse(&a, sizeof(a));
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
 }
 
 static void release(struct flow *f)
@@ -119,6 +140,8 @@ static int write_txn(struct job *job, struct store_txn *txn)
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
 			return rc;
 		f->has_session = rc == 0;
+		if ((rc = roles_read(f, txn)) != 0)
+			return rc;
 		if ((f->err = decide(f)) != E_OK)
 			return 0;
 	}
@@ -255,6 +278,8 @@ static int read_txn(struct job *job, struct store_txn *txn)
 		if (rc != 0)
 			return rc;
 		f->has_session = true;
+		if ((rc = roles_read(f, txn)) != 0)
+			return rc;
 	}
 	return f->ops->read ? f->ops->read(f, txn) : 0;
 }

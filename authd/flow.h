@@ -76,6 +76,9 @@ struct flow {
 	bool via_cookie;
 	/* The principal is another service of the host (its credential). */
 	bool service;
+	/* The operator roles of the session's account (enum operator_role),
+	 * read only for the actions that need some. */
+	unsigned roles;
 	/* What the write reads first, when no session is (store.h's job.first;
 	 * a route with a session reads it first, and flow.c says so). */
 	enum store_first write_first;

@@ -150,6 +150,29 @@ void http_sms_disable(struct req *r);
 void service_setup(const struct authd_config *c);
 bool service_credential_or_reply(struct req *r, enum policy_action a);
 void http_service_login_email_deleted(struct req *r);
+
+/* Recovery's shell (http_recovery.c), for the identity-verification cases:
+ * the per-address limit of unauthenticated recovery requests (replies 429
+ * and returns false, or counts this request); a reset link for account id
+ * sent to `to` (*sent false when the hourly cap said no); the login
+ * identifier of a sent to `to`. 0 or STORE_E_*. */
+bool recovery_address_or_reply(struct req *r);
+struct store_txn;
+int recovery_case_reset_link(struct store_txn *txn, const uint8_t id[AUTHD_ID_LEN], const char *to,
+			     int64_t now, const char *ip, bool *sent);
+int recovery_case_login_reminder(struct store_txn *txn, const struct account *a, const char *to,
+				 int64_t now, const char *ip);
+/* The identity-verification cases (http_cases.c). */
+void http_case_open(struct req *r);
+void http_case_get(struct req *r);
+void http_case_document_add(struct req *r);
+void http_cases_list(struct req *r);
+void http_case_document_get(struct req *r);
+void http_case_decide(struct req *r);
+void http_account_lock(struct req *r);
+/* A body of bytes (malloc'd; freed, and wiped, once sent) of media type
+ * ctype. */
+void reply_bytes(struct req *r, int status, char *body, size_t len, const char *ctype);
 void http_login_push(struct req *r);
 void http_login_wait(struct req *r);
 void http_me_get(struct req *r);

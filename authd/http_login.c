@@ -358,6 +358,11 @@ static void login_reply(struct flow *f, struct req *r)
 		flow_reply_error(f, r);
 		return;
 	}
+	if (l->verdict == CORE_ACCOUNT_LOCKED) {
+		log_auth(r, "password", "locked", j->account_id);
+		reply_error(r, E_ACCOUNT_LOCKED);
+		return;
+	}
 	if (l->verdict != CORE_OK) {
 		log_auth(r, "password", "failure", j->known ? j->account_id : NULL);
 		reply_error(r, E_INVALID_CREDENTIALS);

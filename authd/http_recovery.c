@@ -627,7 +627,7 @@ static int keyed_mark(struct store_txn *txn, const char *subject, int64_t now,
  * 503) and returns false when the address must wait; else counts this
  * request.
  */
-static bool address_or_reply(struct req *r)
+bool recovery_address_or_reply(struct req *r)
 {
 	struct throttle_slot *slot = throttle_slot_recovery(r->ip);
 	struct throttle_rec *rec;
@@ -648,6 +648,80 @@ static bool address_or_reply(struct req *r)
 	return true;
 }
 
+/* Queues the reset link whose token is raw (the account id, then random
+ * bytes) to address `to`, naming the login. */
+static int link_email(struct store_txn *txn, const uint8_t id[AUTHD_ID_LEN],
+		      const uint8_t raw[AUTHD_TOKEN_LEN], const char *to, const char *login,
+		      int64_t now, const char *ip)
+{
+	char token[AUTHD_TOKEN_B64 + 1], url[600], when[32];
+	int rc;
+
+	authd_b64url(raw, AUTHD_TOKEN_LEN, token);
+	snprintf(url, sizeof(url), "%s/recovery/reset?token=%s", notify_base_url(), token);
+	notify_time(now, when, sizeof(when));
+	const struct template_var vars[] = {{"link", url},
+					    {"email", login},
+					    {"time", when},
+					    {"ip", ip},
+					    {"base_url", notify_base_url()}};
+
+	rc = send_to(txn, OUTBOX_EMAIL, id, to, "reset_link", vars, 5, now);
+	OPENSSL_cleanse(token, sizeof(token));
+	OPENSSL_cleanse(url, sizeof(url));
+	return rc;
+}
+
+/* A reset link for account id to address `to`: the link's token names the
+ * account, its hash waits in rec (recovery_reset_begin, whose hourly cap
+ * may say no: *sent false, nothing changed). The caller stores rec. */
+static int reset_link_send(struct store_txn *txn, const uint8_t id[AUTHD_ID_LEN],
+			   struct recovery_rec *rec, const char *to, const char *login, int64_t now,
+			   const char *ip, bool *sent)
+{
+	uint8_t raw[AUTHD_TOKEN_LEN], hash[RECOVERY_HASH_LEN];
+	int rc = 0;
+
+	memcpy(raw, id, AUTHD_ID_LEN);
+	authd_random(raw + AUTHD_ID_LEN, sizeof(raw) - AUTHD_ID_LEN);
+	rhash(H_LINK, id, raw, sizeof(raw), hash);
+	*sent = recovery_reset_begin(rec, NULL, hash, now) == RECOVERY_OK;
+	if (*sent)
+		rc = link_email(txn, id, raw, to, login, now, ip);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return rc;
+}
+
+int recovery_case_reset_link(struct store_txn *txn, const uint8_t id[AUTHD_ID_LEN], const char *to,
+			     int64_t now, const char *ip, bool *sent)
+{
+	struct recovery_rec rec;
+	struct account a;
+	int rc = store_account_get(txn, id, &a);
+
+	*sent = false;
+	if (rc == 0 && (rc = store_recovery_get(txn, id, &rec)) == 0) {
+		if ((rc = reset_link_send(txn, id, &rec, to, a.email, now, ip, sent)) == 0 && *sent)
+			rc = store_recovery_put(txn, id, &rec);
+		OPENSSL_cleanse(&rec, sizeof(rec));
+	}
+	OPENSSL_cleanse(&a, sizeof(a));
+	return rc;
+}
+
+int recovery_case_login_reminder(struct store_txn *txn, const struct account *a, const char *to,
+				 int64_t now, const char *ip)
+{
+	char when[32];
+
+	notify_time(now, when, sizeof(when));
+	const struct template_var vars[] = {
+	    {"login", a->email}, {"time", when}, {"ip", ip}, {"base_url", notify_base_url()}};
+
+	return send_to(txn, OUTBOX_EMAIL, a->id, to, "login_reminder", vars, 4, now);
+}
+
 /* --- POST /1/recovery/password ------------------------------------------------------- */
 
 struct forgot_flow {
@@ -665,7 +739,6 @@ static int forgot_write(struct flow *f, struct store_txn *txn)
 	uint8_t id[AUTHD_ID_LEN], key[THROTTLE_KEY_LEN], code_hash[RECOVERY_HASH_LEN],
 	    link_hash[RECOVERY_HASH_LEN];
 	struct recovery_rec rec;
-	char url[600], when[32];
 	int found = store_account_by_email(txn, j->email, id);
 	int rc;
 
@@ -704,22 +777,8 @@ static int forgot_write(struct flow *f, struct store_txn *txn)
 	}
 	if ((rc = store_recovery_put(txn, id, &rec)) != 0)
 		return rc;
-	notify_time(f->now, when, sizeof(when));
-	if (j->sent_link) {
-		char token[AUTHD_TOKEN_B64 + 1];
-
-		authd_b64url(j->link_raw, sizeof(j->link_raw), token);
-		snprintf(url, sizeof(url), "%s/recovery/reset?token=%s", notify_base_url(), token);
-		const struct template_var vars[] = {{"link", url},
-						    {"email", j->email},
-						    {"time", when},
-						    {"ip", f->ip},
-						    {"base_url", notify_base_url()}};
-
-		rc = send_to(txn, OUTBOX_EMAIL, id, rec.email, "reset_link", vars, 5, f->now);
-		OPENSSL_cleanse(token, sizeof(token));
-		OPENSSL_cleanse(url, sizeof(url));
-	}
+	if (j->sent_link)
+		rc = link_email(txn, id, j->link_raw, rec.email, j->email, f->now, f->ip);
 	OPENSSL_cleanse(&rec, sizeof(rec));
 	return rc;
 }
@@ -763,7 +822,7 @@ void http_recovery_password(struct req *r)
 
 	if (body == NULL)
 		return;
-	if (!address_or_reply(r)) {
+	if (!recovery_address_or_reply(r)) {
 		json_decref(body);
 		return;
 	}
@@ -955,7 +1014,7 @@ void http_recovery_password_verify(struct req *r)
 		reply_field_error(r, E_INVALID_FIELD, NULL, "give login and code, or token");
 		return;
 	}
-	if (!address_or_reply(r)) {
+	if (!recovery_address_or_reply(r)) {
 		json_wipe_decref(body);
 		return;
 	}
@@ -1341,7 +1400,7 @@ void http_recovery_login(struct req *r)
 
 	if (body == NULL)
 		return;
-	if (!address_or_reply(r)) {
+	if (!recovery_address_or_reply(r)) {
 		json_decref(body);
 		return;
 	}

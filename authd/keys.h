@@ -14,14 +14,15 @@
 #define KEYS_LEN 32
 
 struct authd_keys {
-	uint8_t totp[KEYS_LEN];	    /* AES-256-GCM for TOTP seeds at rest */
-	uint8_t backup[KEYS_LEN];   /* HMAC key for backup-code hashes */
-	uint8_t pepper[KEYS_LEN];   /* HMAC pre-hash of passwords before argon2id */
-	uint8_t csrf[KEYS_LEN];	    /* HMAC key deriving CSRF tokens from sessions */
-	uint8_t subjects[KEYS_LEN]; /* HMAC key of throttle subjects (unknown emails) */
-	uint8_t device[KEYS_LEN];   /* HMAC key of device cookies */
-	uint8_t outbox[KEYS_LEN];   /* AES-256-GCM for queued messages at rest */
-	uint8_t recovery[KEYS_LEN]; /* HMAC key of recovery codes, links and grants */
+	uint8_t totp[KEYS_LEN];	     /* AES-256-GCM for TOTP seeds at rest */
+	uint8_t backup[KEYS_LEN];    /* HMAC key for backup-code hashes */
+	uint8_t pepper[KEYS_LEN];    /* HMAC pre-hash of passwords before argon2id */
+	uint8_t csrf[KEYS_LEN];	     /* HMAC key deriving CSRF tokens from sessions */
+	uint8_t subjects[KEYS_LEN];  /* HMAC key of throttle subjects (unknown emails) */
+	uint8_t device[KEYS_LEN];    /* HMAC key of device cookies */
+	uint8_t outbox[KEYS_LEN];    /* AES-256-GCM for queued messages at rest */
+	uint8_t recovery[KEYS_LEN];  /* HMAC key of recovery codes, links and grants */
+	uint8_t documents[KEYS_LEN]; /* AES-256-GCM for identity documents at rest */
 };
 
 /*

@@ -13,6 +13,7 @@
 #include <log.h>
 #include "password.h"
 #include "server.h"
+#include "staff.h"
 #include "transfer.h"
 #include "wake.h"
 #include "session.h"
@@ -156,6 +157,10 @@ int main(int argc, char **argv)
 	log_set_level((enum log_level)log_level_parse(srv.cfg.log_level));
 	if (proxy_list_parse(&srv.proxies, srv.cfg.trusted_proxies) != 0)
 		AUTHD_BUG("trusted_proxies passed validation but does not parse");
+	if (staff_setup(&srv.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "authd: %s\n", err);
+		return 2;
+	}
 	if (otp_global_init() != 0) {
 		log_err("cannot initialise liboath");
 		return 1;

@@ -50,6 +50,11 @@ void reply_json(struct req *r, int status, json_t *body)
 	send_body(r, status, text, strlen(text), "application/json");
 }
 
+void reply_bytes(struct req *r, int status, char *body, size_t len, const char *ctype)
+{
+	send_body(r, status, body, len, ctype);
+}
+
 void reply_json_text(struct req *r, int status, char *text, size_t len)
 {
 	send_body(r, status, text, len, "application/json");

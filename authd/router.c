@@ -56,6 +56,13 @@ static const struct route routes[] = {
     {"me/sessions/*", http_session_end, M_DELETE, ACT_SESSION_END, false},
     {"service/login-email-deleted", http_service_login_email_deleted, M_POST,
      ACT_SERVICE_LOGIN_EMAIL_DELETED, false},
+    {"verification/cases", http_case_open, M_POST, ACT_CASE_OPEN, false},
+    {"verification/cases", http_cases_list, M_GET, ACT_CASE_REVIEW, false},
+    {"verification/cases/*", http_case_get, M_GET, ACT_CASE_OWN, false},
+    {"verification/cases/*/documents", http_case_document_add, M_POST, ACT_CASE_OWN, false},
+    {"verification/cases/*/documents/*", http_case_document_get, M_GET, ACT_CASE_REVIEW, false},
+    {"verification/cases/*/decision", http_case_decide, M_POST, ACT_CASE_DECIDE, false},
+    {"verification/accounts/lock", http_account_lock, M_POST, ACT_ACCOUNT_LOCK, false},
     {"_test/clock", http_test_clock, M_POST, ACT_TEST_HOOK, true},
     {"_test/stats", http_test_stats, M_GET, ACT_TEST_HOOK, true},
     {"_test/stall", http_test_stall, M_POST, ACT_TEST_HOOK, true},
@@ -64,7 +71,7 @@ static const struct route routes[] = {
 
 bool router_anonymous_allowed(enum policy_action a)
 {
-	struct principal p = {PRINCIPAL_ANONYMOUS, NULL};
+	struct principal p = {PRINCIPAL_ANONYMOUS, NULL, 0};
 	struct policy_params pp = {0};
 
 	return policy_decide(&pp, &p, a, NULL, 0) == POLICY_ALLOW;
@@ -86,14 +93,20 @@ const char *router_method_name(enum http_method m)
 /* Matches path (no leading slash, no query) against pattern, capturing '*'. */
 static bool match(const char *pattern, const char *path, char *param, size_t psize)
 {
+	size_t used = 0;
+
 	while (*pattern && *path) {
 		if (*pattern == '*') {
 			size_t n = strcspn(path, "/");
 
-			if (n == 0 || n >= psize)
+			/* A second '*' comes after the first, joined by a '/'. */
+			if (used > 0)
+				param[used++] = '/';
+			if (n == 0 || used + n >= psize)
 				return false;
-			memcpy(param, path, n);
-			param[n] = '\0';
+			memcpy(param + used, path, n);
+			used += n;
+			param[used] = '\0';
 			path += n;
 			pattern++;
 			continue;

@@ -34,6 +34,7 @@ struct account {
 	char pw_hash[PW_HASH_MAX]; /* argon2id PHC string of the peppered password */
 	int64_t created_at;
 	int64_t password_changed_at;
+	int64_t locked_at; /* 0: not locked; else no sign-in until a case unlocks it */
 };
 
 enum org_role { ROLE_LEGAL_REPRESENTATIVE = 1, ROLE_ADMINISTRATOR, ROLE_COLLABORATOR };
@@ -152,7 +153,11 @@ enum security_event_kind {
 	EVENT_LOGIN_EMAIL_CHANGED,
 	EVENT_SMS_ENABLED, /* the mobile number as a second factor */
 	EVENT_SMS_REMOVED,
-	EVENT_LOGIN_EMAIL_LOST, /* reported deleted: a recovery login identifier instead */
+	EVENT_LOGIN_EMAIL_LOST,	   /* reported deleted: a recovery login identifier instead */
+	EVENT_ACCOUNT_LOCKED,	   /* by a reviewer */
+	EVENT_ACCOUNT_UNLOCKED,	   /* through an identity-verification case */
+	EVENT_SECOND_FACTOR_RESET, /* every second factor removed through a case */
+	EVENT_CASE_DECIDED,	   /* a case about the account was approved or rejected */
 	EVENT__COUNT
 };
 
@@ -425,7 +430,8 @@ enum core_verdict {
 	CORE_WRONG_PASSWORD,
 	CORE_INVALID_CREDENTIALS,
 	CORE_EMAIL_TAKEN,
-	CORE_DAMAGED, /* a record the keys do not open: an internal error */
+	CORE_ACCOUNT_LOCKED, /* a right password, but the account is locked */
+	CORE_DAMAGED,	     /* a record the keys do not open: an internal error */
 };
 
 /* The server keys the rules use (32 bytes each, from the key file). */
@@ -683,9 +689,16 @@ enum policy_principal_kind {
 	PRINCIPAL_SERVICE,   /* another service of the host, by its configured credential */
 };
 
+/* Roles of the operator's staff a session's account may hold (the shell
+ * says which, from its configuration). */
+enum operator_role {
+	OPERATOR_SUPPORT_REVIEWER = 1 << 0, /* decides identity-verification cases */
+};
+
 struct principal {
 	enum policy_principal_kind kind;
 	const struct session *session; /* PRINCIPAL_SESSION */
+	unsigned roles;		       /* enum operator_role, of the session's account */
 };
 
 /* What a request does. Each route names one (see the route table). */
@@ -714,6 +727,11 @@ enum policy_action {
 	ACT_SMS_FACTOR_CHANGE,		 /* turn SMS as a second factor on or off */
 	ACT_LOGIN_EMAIL_CHANGE,		 /* a new login email (the current password too) */
 	ACT_SERVICE_LOGIN_EMAIL_DELETED, /* the mail service: a login's mailbox is gone */
+	ACT_CASE_OPEN,			 /* open an identity-verification case */
+	ACT_CASE_OWN,			 /* its documents and state, by the case token */
+	ACT_CASE_REVIEW,		 /* a reviewer reads cases and their documents */
+	ACT_CASE_DECIDE,		 /* a reviewer approves or rejects one */
+	ACT_ACCOUNT_LOCK,		 /* a reviewer locks an account */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };
@@ -737,6 +755,9 @@ struct policy_params {
 
 /* Whether the action is another service's (its credential, no session). */
 bool policy_needs_service(enum policy_action a);
+/* The operator roles the action needs (0: none): the shell reads the
+ * session's account to tell which it holds only then. */
+unsigned policy_needs_roles(enum policy_action a);
 
 /* The action's name ("totp_enroll"), for logs and tests. */
 const char *policy_action_name(enum policy_action a);

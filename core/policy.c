@@ -23,6 +23,7 @@ static const struct {
 	const char *name;
 	enum need need;
 	bool while_login_replaced;
+	unsigned roles; /* enum operator_role: all of them needed */
 } rules[ACT__COUNT] = {
     [ACT_HEALTH] = {"health", NEED_NOTHING},
     [ACT_SIGN_UP] = {"sign_up", NEED_NOTHING},
@@ -67,6 +68,16 @@ static const struct {
     /* A new login email is a way into the account too. */
     [ACT_LOGIN_EMAIL_CHANGE] = {"login_email_change", NEED_RECENT_PROOF, WHILE_LOGIN_REPLACED},
     [ACT_SERVICE_LOGIN_EMAIL_DELETED] = {"service_login_email_deleted", NEED_SERVICE},
+    /* Someone who cannot sign in: the case's own rules (a pending login
+     * for a lost second factor) and the per-address limit apply. */
+    [ACT_CASE_OPEN] = {"case_open", NEED_NOTHING},
+    /* The case token is the credential; the flow checks it. */
+    [ACT_CASE_OWN] = {"case_own", NEED_NOTHING},
+    [ACT_CASE_REVIEW] = {"case_review", NEED_SESSION, false, OPERATOR_SUPPORT_REVIEWER},
+    /* An approval resets a password or a second factor, or unlocks:
+     * a recent sign-in with the reviewer's factors. */
+    [ACT_CASE_DECIDE] = {"case_decide", NEED_RECENT_PROOF, false, OPERATOR_SUPPORT_REVIEWER},
+    [ACT_ACCOUNT_LOCK] = {"account_lock", NEED_RECENT_PROOF, false, OPERATOR_SUPPORT_REVIEWER},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 
@@ -84,6 +95,11 @@ bool policy_needs_session(enum policy_action a)
 bool policy_needs_service(enum policy_action a)
 {
 	return (unsigned)a < ACT__COUNT && rules[a].need == NEED_SERVICE;
+}
+
+unsigned policy_needs_roles(enum policy_action a)
+{
+	return (unsigned)a < ACT__COUNT ? rules[a].roles : 0;
 }
 
 bool policy_recent_proof(const struct policy_params *pp, const struct session *s, int64_t now)
@@ -111,6 +127,8 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 		return POLICY_DENY_UNAUTHENTICATED;
 	if ((s->flags & SESSION_F_LOGIN_REPLACED) && !rules[a].while_login_replaced)
 		return POLICY_DENY_LOGIN_EMAIL;
+	if ((p->roles & rules[a].roles) != rules[a].roles)
+		return POLICY_DENY_FORBIDDEN;
 	/* A session acts on its own account only (no cross-account access yet). */
 	if (res && res->account_id && memcmp(res->account_id, s->account_id, AUTHD_ID_LEN) != 0)
 		return POLICY_DENY_FORBIDDEN;

@@ -46,6 +46,10 @@ const char *core_event_name(enum security_event_kind k)
 	    [EVENT_SMS_ENABLED] = "sms_enabled",
 	    [EVENT_SMS_REMOVED] = "sms_removed",
 	    [EVENT_LOGIN_EMAIL_LOST] = "login_email_lost",
+	    [EVENT_ACCOUNT_LOCKED] = "account_locked",
+	    [EVENT_ACCOUNT_UNLOCKED] = "account_unlocked",
+	    [EVENT_SECOND_FACTOR_RESET] = "second_factor_reset",
+	    [EVENT_CASE_DECIDED] = "case_decided",
 	};
 
 	return (unsigned)k < EVENT__COUNT && names[k] ? names[k] : "";

@@ -200,6 +200,12 @@ void core_password_login_decide(struct core_password_login *l, int64_t now,
 		memcpy(l->account.pw_hash, l->new_phc, strlen(l->new_phc) + 1);
 		l->account_write = true;
 	}
+	/* Locked: told only to whoever knows the password, and nothing
+	 * issued; the failure history is as after a right password. */
+	if (l->account.locked_at != 0) {
+		l->verdict = CORE_ACCOUNT_LOCKED;
+		return;
+	}
 	l->verdict = CORE_OK;
 	l->has_totp = (l->totp_found && l->totp.enabled) || l->devices > 0;
 	if (l->has_totp || l->sms_on) {

@@ -186,4 +186,73 @@ void recovery_sms_login_used(struct recovery_rec *r);
 /* Whether the record holds nothing worth storing. */
 bool recovery_is_empty(const struct recovery_rec *r);
 
+/* --- identity-verification cases ------------------------------------------------- */
+
+/*
+ * When no recovery option can help, a person opens a case, uploads
+ * documents (opaque bytes, sealed by the shell), and a reviewer of the
+ * operator approves or rejects it; approval is what performs the action
+ * asked for. A document lives CASE_DOC_KEEP_S after its upload while the
+ * case is open, and not a moment after the case is decided.
+ */
+#define CASE_DOCS_MAX	 5
+#define CASE_DOC_KEEP_S	 (72 * 3600)
+#define CASE_KEEP_S	 (90 * 86400) /* a decided case's record (no documents) */
+#define CASE_DETAILS_MAX 1000	      /* bytes of what the person says */
+#define CASE_NOTE_MAX	 500	      /* bytes of the reviewer's note */
+#define CASE_TYPE_MAX	 64	      /* a document's media type */
+
+enum case_reason {
+	CASE_PASSWORD = 1,    /* a forgotten password, no recovery option */
+	CASE_LOGIN = 2,	      /* a forgotten login identifier */
+	CASE_DISABLE_2FA = 3, /* the second factor lost (the password known) */
+	CASE_UNLOCK = 4,      /* a locked account */
+};
+
+enum case_state { CASE_OPEN = 1, CASE_APPROVED = 2, CASE_REJECTED = 3 };
+
+struct case_doc {
+	int64_t uploaded_at; /* 0: no document in this slot */
+	uint32_t size;
+	char type[CASE_TYPE_MAX + 1];
+};
+
+struct case_rec {
+	uint8_t id[AUTHD_ID_LEN];
+	uint8_t account_id[AUTHD_ID_LEN]; /* zeros: the login named no account */
+	uint8_t reason, state;
+	int64_t opened_at, decided_at;
+	uint8_t token_hash[AUTHD_HASH_LEN]; /* the person's case token (SHA-256) */
+	char login[EMAIL_MAX + 1];	    /* as the person gave it ("" for CASE_LOGIN) */
+	char contact[EMAIL_MAX + 1];	    /* where the outcome goes */
+	char details[CASE_DETAILS_MAX + 1];
+	uint8_t reviewer[AUTHD_ID_LEN]; /* who decided */
+	char note[CASE_NOTE_MAX + 1];
+	uint8_t n_docs;
+	struct case_doc docs[CASE_DOCS_MAX];
+};
+
+/* The reason's name in the API ("password_reset", "login_forgotten",
+ * "disable_2fa", "unlock"), and back (0: none). */
+const char *recovery_case_reason_name(enum case_reason r);
+enum case_reason recovery_case_reason_parse(const char *name);
+const char *recovery_case_state_name(enum case_state s);
+
+/* A new open case. */
+void recovery_case_open(struct case_rec *c, const uint8_t id[AUTHD_ID_LEN],
+			const uint8_t *account_id, enum case_reason reason,
+			const uint8_t token_hash[AUTHD_HASH_LEN], const char *login,
+			const char *contact, const char *details, int64_t now);
+/* A document's slot for an upload: its index, or RECOVERY_E_EXPIRED when
+ * the case is decided, RECOVERY_E_THROTTLED when it has CASE_DOCS_MAX. */
+int recovery_case_doc_add(struct case_rec *c, uint32_t size, const char *type, int64_t now)
+    __attribute__((warn_unused_result));
+/* Whether document n is still kept at now (uploaded, case open, within
+ * CASE_DOC_KEEP_S). */
+bool recovery_case_doc_live(const struct case_rec *c, unsigned n, int64_t now);
+/* Decides an open case: RECOVERY_E_EXPIRED when it is decided already. */
+enum recovery_verdict recovery_case_decide(struct case_rec *c, bool approve,
+					   const uint8_t reviewer[AUTHD_ID_LEN], const char *note,
+					   int64_t now) __attribute__((warn_unused_result));
+
 #endif

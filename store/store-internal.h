@@ -115,6 +115,15 @@ struct store_engine_ops {
 	int (*outbox_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN],
 			  struct outbox_msg *m);
 	int (*outbox_pending)(struct store_txn *t, uint64_t *n);
+	int (*case_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct case_rec *c);
+	int (*case_put)(struct store_txn *t, const struct case_rec *c);
+	int (*cases_list)(struct store_txn *t, bool all, size_t limit,
+			  int (*fn)(void *arg, const struct case_rec *c), void *arg);
+	int (*doc_put)(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigned n,
+		       int64_t uploaded_at, const uint8_t *sealed, size_t len);
+	int (*doc_get)(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigned n,
+		       uint8_t **out, size_t *len);
+	int (*docs_del)(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN]);
 	int (*walk)(struct store_txn *t, const struct store_visitor *v, void *arg);
 	int (*sweep)(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 		     const struct store_sweep_pos *from, struct store_sweep_pos *to,
@@ -124,6 +133,22 @@ struct store_engine_ops {
 extern const struct store_engine_ops store_lmdb_engine;
 #ifdef AUTHD_WITH_POSTGRESQL
 extern const struct store_engine_ops store_pg_engine;
+/* A case's documents' metadata as a JSON array ([{uploaded_at, size,
+ * type}]), for the engines that file it as text; and back (0 or -1). */
+char *store_case_docs_json(const struct case_rec *c);
+int store_case_docs_parse(const char *text, size_t len, struct case_rec *c);
+/* A whole case as JSON (the LMDB record), and back. */
+char *store_case_json(const struct case_rec *c);
+int store_case_parse(const char *text, size_t len, struct case_rec *c);
+
 #endif
+
+/* A case's documents' metadata as a JSON array ([{uploaded_at, size,
+ * type}]), for the engines that file it as text; and back (0 or -1). */
+char *store_case_docs_json(const struct case_rec *c);
+int store_case_docs_parse(const char *text, size_t len, struct case_rec *c);
+/* A whole case as JSON (the LMDB record), and back. */
+char *store_case_json(const struct case_rec *c);
+int store_case_parse(const char *text, size_t len, struct case_rec *c);
 
 #endif

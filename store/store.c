@@ -5,6 +5,10 @@
  */
 #include "store-internal.h"
 
+#include <jansson.h>
+#include <stdio.h>
+#include <util.h>
+
 #include <log.h>
 #include <string.h>
 
@@ -415,6 +419,147 @@ int store_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct
 int store_outbox_pending(struct store_txn *t, uint64_t *n)
 {
 	return t->ops->outbox_pending(t, n);
+}
+
+int store_case_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct case_rec *c)
+{
+	return t->ops->case_get(t, id, c);
+}
+
+int store_case_put(struct store_txn *t, const struct case_rec *c)
+{
+	return t->ops->case_put(t, c);
+}
+
+int store_cases_list(struct store_txn *t, bool all, size_t limit,
+		     int (*fn)(void *arg, const struct case_rec *c), void *arg)
+{
+	return t->ops->cases_list(t, all, limit, fn, arg);
+}
+
+int store_doc_put(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigned n,
+		  int64_t uploaded_at, const uint8_t *sealed, size_t len)
+{
+	return t->ops->doc_put(t, case_id, n, uploaded_at, sealed, len);
+}
+
+int store_doc_get(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigned n,
+		  uint8_t **out, size_t *len)
+{
+	return t->ops->doc_get(t, case_id, n, out, len);
+}
+
+int store_docs_del(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN])
+{
+	return t->ops->docs_del(t, case_id);
+}
+
+/* --- cases as JSON ------------------------------------------------------------------ */
+
+static json_t *docs_of(const struct case_rec *c)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a && i < c->n_docs && i < CASE_DOCS_MAX; i++)
+		json_array_append_new(a, json_pack("{s:I, s:I, s:s}", "uploaded_at",
+						   (json_int_t)c->docs[i].uploaded_at, "size",
+						   (json_int_t)c->docs[i].size, "type",
+						   c->docs[i].type));
+	return a;
+}
+
+char *store_case_docs_json(const struct case_rec *c)
+{
+	json_t *a = docs_of(c);
+	char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+
+	json_decref(a);
+	return text;
+}
+
+static int docs_from(json_t *a, struct case_rec *c)
+{
+	size_t i;
+	json_t *d;
+
+	if (!json_is_array(a) || json_array_size(a) > CASE_DOCS_MAX)
+		return -1;
+	json_array_foreach(a, i, d)
+	{
+		json_int_t at, size;
+		const char *type;
+
+		if (json_unpack(d, "{s:I, s:I, s:s}", "uploaded_at", &at, "size", &size, "type",
+				&type) != 0 ||
+		    size < 0 || size > UINT32_MAX || strlen(type) > CASE_TYPE_MAX)
+			return -1;
+		c->docs[i].uploaded_at = at;
+		c->docs[i].size = (uint32_t)size;
+		snprintf(c->docs[i].type, sizeof(c->docs[i].type), "%s", type);
+	}
+	c->n_docs = (uint8_t)json_array_size(a);
+	return 0;
+}
+
+int store_case_docs_parse(const char *text, size_t len, struct case_rec *c)
+{
+	json_t *a = json_loadb(text, len, 0, NULL);
+	int rc = docs_from(a, c);
+
+	json_decref(a);
+	return rc;
+}
+
+char *store_case_json(const struct case_rec *c)
+{
+	char aid[AUTHD_ID_HEX + 1], rid[AUTHD_ID_HEX + 1], th[2 * AUTHD_HASH_LEN + 1];
+	json_t *o;
+	char *text;
+
+	authd_hex(c->account_id, AUTHD_ID_LEN, aid);
+	authd_hex(c->reviewer, AUTHD_ID_LEN, rid);
+	authd_hex(c->token_hash, AUTHD_HASH_LEN, th);
+	o = json_pack("{s:s, s:i, s:i, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "account",
+		      aid, "reason", c->reason, "state", c->state, "opened_at",
+		      (json_int_t)c->opened_at, "decided_at", (json_int_t)c->decided_at, "token",
+		      th, "login", c->login, "contact", c->contact, "details", c->details,
+		      "reviewer", rid, "note", c->note, "docs", docs_of(c));
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return text;
+}
+
+int store_case_parse(const char *text, size_t len, struct case_rec *c)
+{
+	json_t *o = json_loadb(text, len, 0, NULL), *docs = NULL;
+	const char *aid, *rid, *th, *login, *contact, *details, *note;
+	json_int_t opened, decided;
+	int reason, state, rc = -1;
+
+	if (json_unpack(o, "{s:s, s:i, s:i, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:o}",
+			"account", &aid, "reason", &reason, "state", &state, "opened_at", &opened,
+			"decided_at", &decided, "token", &th, "login", &login, "contact", &contact,
+			"details", &details, "reviewer", &rid, "note", &note, "docs", &docs) != 0 ||
+	    authd_unhex(aid, strlen(aid), c->account_id, AUTHD_ID_LEN) != 0 ||
+	    authd_unhex(rid, strlen(rid), c->reviewer, AUTHD_ID_LEN) != 0 ||
+	    authd_unhex(th, strlen(th), c->token_hash, AUTHD_HASH_LEN) != 0 ||
+	    reason < CASE_PASSWORD || reason > CASE_UNLOCK || state < CASE_OPEN ||
+	    state > CASE_REJECTED || strlen(login) > EMAIL_MAX || strlen(contact) > EMAIL_MAX ||
+	    strlen(details) > CASE_DETAILS_MAX || strlen(note) > CASE_NOTE_MAX ||
+	    docs_from(docs, c) != 0)
+		goto out;
+	c->reason = (uint8_t)reason;
+	c->state = (uint8_t)state;
+	c->opened_at = opened;
+	c->decided_at = decided;
+	snprintf(c->login, sizeof(c->login), "%s", login);
+	snprintf(c->contact, sizeof(c->contact), "%s", contact);
+	snprintf(c->details, sizeof(c->details), "%s", details);
+	snprintf(c->note, sizeof(c->note), "%s", note);
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
 }
 
 int store_event_add(struct store_txn *t, const struct security_event *e)

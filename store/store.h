@@ -354,6 +354,26 @@ int store_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct
 int store_outbox_pending(struct store_txn *t, uint64_t *n);
 
 /*
+ * Identity-verification cases (recovery.h) and their documents. A case is
+ * filed under its id; store_cases_list walks the open ones, oldest first,
+ * then (all) the decided ones, newest first, at most limit. A document is
+ * its sealed bytes under (case id, n): store_doc_get allocates *out (the
+ * caller frees it; sealed, so no wipe is owed), STORE_E_NOTFOUND when it
+ * is not (or no longer) kept; store_docs_del deletes every document of a
+ * case. The sweeper deletes documents CASE_DOC_KEEP_S after their upload
+ * and decided cases CASE_KEEP_S after their decision.
+ */
+int store_case_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct case_rec *c);
+int store_case_put(struct store_txn *t, const struct case_rec *c);
+int store_cases_list(struct store_txn *t, bool all, size_t limit,
+		     int (*fn)(void *arg, const struct case_rec *c), void *arg);
+int store_doc_put(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigned n,
+		  int64_t uploaded_at, const uint8_t *sealed, size_t len);
+int store_doc_get(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigned n,
+		  uint8_t **out, size_t *len);
+int store_docs_del(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN]);
+
+/*
  * Where the sweeper resumes: the engine's own position, zeroed to start
  * from the beginning.
  */

@@ -115,9 +115,11 @@ static int put_json(MDB_txn *txn, enum lmdb_db db, const void *key, size_t klen,
 
 /*
  * Accounts are read on every session check, so they are packed rather than
- * JSON: version 2, org id, times, then three length-prefixed strings.
+ * JSON: version 3, org id, times, then three length-prefixed strings, then
+ * when it was locked (version 2 records: never).
  */
-#define ACCOUNT_V 2
+#define ACCOUNT_V1 2
+#define ACCOUNT_V  3
 
 static void put_str(struct pack *w, const char *str)
 {
@@ -153,12 +155,14 @@ int lmdb_account_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct
 	struct account tmp;
 	struct account *a = &tmp;
 	struct pack r;
+	uint8_t version;
 	int rc = lmdb_get(txn, DB_ACCOUNTS, id, AUTHD_ID_LEN, &v);
 
 	if (rc != 0)
 		return rc;
 	r = reader(&v);
-	if (get_u8(&r) != ACCOUNT_V)
+	version = get_u8(&r);
+	if (version != ACCOUNT_V1 && version != ACCOUNT_V)
 		return STORE_E_CORRUPT;
 	memcpy(a->id, id, AUTHD_ID_LEN);
 	get_bytes(&r, a->org_id, AUTHD_ID_LEN);
@@ -167,6 +171,7 @@ int lmdb_account_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct
 	get_str(&r, a->email, sizeof(a->email));
 	get_str(&r, a->name, sizeof(a->name));
 	get_str(&r, a->pw_hash, sizeof(a->pw_hash));
+	a->locked_at = version == ACCOUNT_V ? get_i64(&r) : 0;
 	if (finish_read(&r) != 0) {
 		log_err("corrupt account record");
 		rc = STORE_E_CORRUPT;
@@ -181,7 +186,7 @@ int lmdb_account_put(struct store_txn *t, const struct account *a)
 {
 	MDB_txn *txn = lmdb_of(t);
 	uint8_t buf[1 + AUTHD_ID_LEN + 16 + 3 * 2 + sizeof(a->email) + sizeof(a->name) +
-		    sizeof(a->pw_hash)];
+		    sizeof(a->pw_hash) + 8];
 	struct pack w = {buf, 0, sizeof(buf), false};
 	struct account old;
 	int rc;
@@ -193,6 +198,7 @@ int lmdb_account_put(struct store_txn *t, const struct account *a)
 	put_str(&w, a->email);
 	put_str(&w, a->name);
 	put_str(&w, a->pw_hash);
+	put_i64(&w, a->locked_at);
 	if (w.bad)
 		AUTHD_BUG("account record size");
 	/* A new email: the old one no longer finds the account. */

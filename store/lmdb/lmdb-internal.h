@@ -35,6 +35,10 @@ enum lmdb_db {
 	DB_OUTBOX_DUE,	/* next_at (big-endian) || id -> "": the pending messages */
 	DB_OUTBOX_DONE, /* done_at (big-endian) || id -> "": sent or failed ones */
 	DB_PHONES,	/* verified recovery number || 0 || account id -> "" */
+	DB_CASES,	/* case id -> case record (a version byte, then JSON) */
+	DB_CASES_DONE,	/* decided_at (big-endian) || case id -> "": the sweeper's order */
+	DB_DOCS,	/* case id || n -> sealed document */
+	DB_DOCS_DUE,	/* uploaded_at (big-endian) || case id || n -> "" */
 	DB__COUNT
 };
 
@@ -178,6 +182,19 @@ int lmdb_outbox_claim(struct store_txn *t, int64_t now, int64_t until, size_t li
 		      int (*fn)(void *arg, const struct outbox_msg *m), void *arg);
 int lmdb_outbox_settle(struct store_txn *t, const struct outbox_msg *m, int64_t claimed_until);
 int lmdb_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct outbox_msg *m);
+int lmdb_case_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct case_rec *c);
+int lmdb_case_put(struct store_txn *t, const struct case_rec *c);
+int lmdb_cases_list(struct store_txn *t, bool all, size_t limit,
+		    int (*fn)(void *arg, const struct case_rec *c), void *arg);
+int lmdb_doc_put(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigned n,
+		 int64_t uploaded_at, const uint8_t *sealed, size_t len);
+int lmdb_doc_get(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigned n,
+		 uint8_t **out, size_t *len);
+int lmdb_docs_del(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN]);
+/* The sweeper's part: documents uploaded at or before docs_before, decided
+ * cases decided at or before cases_before, at most budget of each. */
+int lmdb_cases_sweep(struct store_txn *t, int64_t docs_before, int64_t cases_before, size_t budget,
+		     size_t *deleted);
 int lmdb_outbox_pending(struct store_txn *t, uint64_t *n);
 /* Deletes up to budget messages done at or before `before`; adds them to *deleted. */
 int lmdb_outbox_sweep(struct store_txn *t, int64_t before, size_t budget, size_t *deleted);

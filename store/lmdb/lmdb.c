@@ -19,8 +19,9 @@
 #include <sys/stat.h>
 
 static const char *const db_names[DB__COUNT] = {
-    "accounts", "emails", "orgs",    "members", "cluster",    "backup",	     "throttle",
-    "meta",	"events", "devices", "outbox",	"outbox_due", "outbox_done", "phones",
+    "accounts",	   "emails", "orgs",   "members",    "cluster", "backup",
+    "throttle",	   "meta",   "events", "devices",    "outbox",	"outbox_due",
+    "outbox_done", "phones", "cases",  "cases_done", "docs",	"docs_due",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
@@ -508,6 +509,12 @@ const struct store_engine_ops store_lmdb_engine = {
     .outbox_claim = lmdb_outbox_claim,
     .outbox_settle = lmdb_outbox_settle,
     .outbox_get = lmdb_outbox_get,
+    .case_get = lmdb_case_get,
+    .case_put = lmdb_case_put,
+    .cases_list = lmdb_cases_list,
+    .doc_put = lmdb_doc_put,
+    .doc_get = lmdb_doc_get,
+    .docs_del = lmdb_docs_del,
     .outbox_pending = lmdb_outbox_pending,
     .event_add = lmdb_event_add,
     .events_list = lmdb_events_list,

@@ -24,7 +24,7 @@
 /* The columns of each record, in the order its decoder reads them. */
 #define ACCOUNT_COLS(a)                                                                            \
 	a ".org_id, " a ".email, " a ".name, " a ".pw_hash, " a ".created_at, " a                  \
-	  ".password_changed_at"
+	  ".password_changed_at, " a ".locked_at"
 #define TOTP_COLS(t)                                                                               \
 	t ".enabled, " t ".alg, " t ".digits, " t ".period, " t ".last_step, " t ".enabled_at, " t \
 	  ".seed, " t ".pending_id, " t ".pending_expires_at, " t ".pending_seed"
@@ -53,8 +53,11 @@
 	"grant_hash, grant_expires, grant_fails, fails, last_fail, option_fails, "                 \
 	"option_last_fail, sends, sends_pos, sms_factor_at, sms_login, sms_code, "                 \
 	"sms_code_expires, sms_sends"
+#define CASE_COLS                                                                                  \
+	"account_id, reason, state, opened_at, decided_at, token_hash, login, contact, details, "  \
+	"reviewer, note, docs::text"
 #define SESSION_NCOLS  9 /* a session's own columns before its cluster's */
-#define ACCOUNT_NCOLS  6
+#define ACCOUNT_NCOLS  7
 #define TOTP_NCOLS     10
 #define THROTTLE_NCOLS 5
 #define CLUSTER_NCOLS  (ACCOUNT_NCOLS + TOTP_NCOLS)
@@ -64,11 +67,12 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			"SELECT " ACCOUNT_COLS("accounts") " FROM accounts WHERE id = $1::bytea"},
     [ST_ACCOUNT_PUT] = {"account_put",
 			"INSERT INTO accounts (id, org_id, email, name, pw_hash, created_at, "
-			"password_changed_at) VALUES ($1::bytea, $2::bytea, $3::text, $4::text, "
-			"$5::text, $6::bigint, $7::bigint) ON CONFLICT (id) DO UPDATE SET "
-			"org_id = EXCLUDED.org_id, email = EXCLUDED.email, name = EXCLUDED.name, "
-			"pw_hash = EXCLUDED.pw_hash, created_at = EXCLUDED.created_at, "
-			"password_changed_at = EXCLUDED.password_changed_at"},
+			"password_changed_at, locked_at) VALUES ($1::bytea, $2::bytea, $3::text, "
+			"$4::text, $5::text, $6::bigint, $7::bigint, $8::bigint) ON CONFLICT (id) "
+			"DO UPDATE SET org_id = EXCLUDED.org_id, email = EXCLUDED.email, name = "
+			"EXCLUDED.name, pw_hash = EXCLUDED.pw_hash, created_at = "
+			"EXCLUDED.created_at, password_changed_at = EXCLUDED.password_changed_at, "
+			"locked_at = EXCLUDED.locked_at"},
     [ST_ACCOUNT_BY_EMAIL] = {"account_by_email", "SELECT id FROM accounts WHERE email = $1::text"},
     [ST_ORG_PUT] = {"org_put", "INSERT INTO organizations (id, name, created_at) VALUES "
 			       "($1::bytea, $2::text, $3::bigint) ON CONFLICT (id) DO UPDATE SET "
@@ -272,6 +276,33 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			  "next_at = $5::bigint, done_at = $6::bigint, sealed = $7::bytea WHERE "
 			  "id = $1::bytea AND state = 1 AND next_at = $2::bigint RETURNING 1"},
     [ST_OUTBOX_GET] = {"outbox_get", "SELECT " OUTBOX_COLS " FROM outbox WHERE id = $1::bytea"},
+    [ST_CASE_GET] = {"case_get", "SELECT id, " CASE_COLS " FROM verification_cases WHERE id = "
+				 "$1::bytea"},
+    [ST_CASE_PUT] = {"case_put",
+		     "INSERT INTO verification_cases (id, account_id, reason, state, opened_at, "
+		     "decided_at, token_hash, login, contact, details, reviewer, note, docs) "
+		     "VALUES ($1::bytea, $2::bytea, $3::smallint, $4::smallint, $5::bigint, "
+		     "$6::bigint, $7::bytea, $8::text, $9::text, $10::text, $11::bytea, $12::text, "
+		     "$13::text::jsonb) ON CONFLICT (id) DO UPDATE SET account_id = "
+		     "EXCLUDED.account_id, reason = EXCLUDED.reason, state = EXCLUDED.state, "
+		     "opened_at = EXCLUDED.opened_at, decided_at = EXCLUDED.decided_at, "
+		     "token_hash = EXCLUDED.token_hash, login = EXCLUDED.login, contact = "
+		     "EXCLUDED.contact, details = EXCLUDED.details, reviewer = EXCLUDED.reviewer, "
+		     "note = EXCLUDED.note, docs = EXCLUDED.docs"},
+    [ST_CASES_OPEN] = {"cases_open",
+		       "SELECT id, " CASE_COLS " FROM verification_cases WHERE state = 1 ORDER BY "
+		       "opened_at, id LIMIT $1::bigint"},
+    [ST_CASES_ALL] = {"cases_all", "SELECT id, " CASE_COLS
+				   " FROM verification_cases ORDER BY state <> 1, CASE WHEN "
+				   "state = 1 THEN opened_at ELSE -decided_at END, id LIMIT "
+				   "$1::bigint"},
+    [ST_DOC_PUT] = {"doc_put", "INSERT INTO verification_documents (case_id, n, uploaded_at, "
+			       "sealed) VALUES ($1::bytea, $2::smallint, $3::bigint, $4::bytea) "
+			       "ON CONFLICT (case_id, n) DO UPDATE SET uploaded_at = "
+			       "EXCLUDED.uploaded_at, sealed = EXCLUDED.sealed"},
+    [ST_DOC_GET] = {"doc_get", "SELECT sealed FROM verification_documents WHERE case_id = "
+			       "$1::bytea AND n = $2::smallint"},
+    [ST_DOCS_DEL] = {"docs_del", "DELETE FROM verification_documents WHERE case_id = $1::bytea"},
     [ST_OUTBOX_PENDING] = {"outbox_pending", "SELECT count(*) FROM outbox WHERE state = 1"},
     [ST_EVENT_ADD] = {"event_add",
 		      "INSERT INTO security_events (account_id, at, kind, ip, method, outcome, "
@@ -338,10 +369,15 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "done_at <= $1::bigint - 604800 LIMIT $3::bigint)) RETURNING 1), e AS (DELETE "
 	 "FROM security_events WHERE ctid = ANY (ARRAY (SELECT ctid FROM "
 	 "security_events WHERE at < $1::bigint - 7776000 LIMIT $3::bigint)) RETURNING "
-	 "1) "
+	 "1), d AS (DELETE FROM verification_documents WHERE ctid = ANY (ARRAY (SELECT "
+	 "ctid FROM verification_documents WHERE uploaded_at <= $1::bigint - 259200 LIMIT "
+	 "$3::bigint)) RETURNING 1), v AS (DELETE FROM verification_cases WHERE ctid = ANY "
+	 "(ARRAY (SELECT ctid FROM verification_cases WHERE state <> 1 AND decided_at <= "
+	 "$1::bigint - 7776000 LIMIT $3::bigint)) RETURNING 1) "
 	 "SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM l) + (SELECT "
 	 "count(*) FROM k) + (SELECT count(*) FROM c) + (SELECT count(*) FROM t) + "
-	 "(SELECT count(*) FROM o) + (SELECT count(*) FROM e)"},
+	 "(SELECT count(*) FROM o) + (SELECT count(*) FROM e) + (SELECT count(*) FROM d) + "
+	 "(SELECT count(*) FROM v)"},
 };
 
 /* --- parameters ------------------------------------------------------------------- */
@@ -613,6 +649,7 @@ static int decode_account(struct row *r, int c, const uint8_t id[AUTHD_ID_LEN], 
 	col_str(r, c + 3, tmp.pw_hash, sizeof(tmp.pw_hash));
 	tmp.created_at = col_i64(r, c + 4);
 	tmp.password_changed_at = col_i64(r, c + 5);
+	tmp.locked_at = col_i64(r, c + 6);
 	if (r->bad)
 		rc = corrupt("account");
 	else
@@ -851,6 +888,7 @@ int pg_account_put(struct store_txn *t, const struct account *a)
 	param_text(&p, a->pw_hash);
 	param_i64(&p, a->created_at);
 	param_i64(&p, a->password_changed_at);
+	param_i64(&p, a->locked_at);
 	return run(t, ST_ACCOUNT_PUT, &p);
 }
 
@@ -2083,4 +2121,145 @@ int pg_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_L
 	param_i16(&p, a->denials);
 	param_i64(&p, a->paused_at);
 	return run(t, ST_PUSH_ACCOUNT_PUT, &p);
+}
+
+/* --- identity-verification cases ----------------------------------------------------- */
+
+_Static_assert(CASE_DOC_KEEP_S == 259200 && CASE_KEEP_S == 7776000,
+	       "the sweep statement's figures are recovery.h's");
+
+static int case_row(PGresult *res, int i, struct case_rec *out)
+{
+	struct row r = {res, i, false};
+	struct case_rec c;
+	int reason, state;
+	const char *docs;
+
+	memset(&c, 0, sizeof(c));
+	col_bytes(&r, 0, c.id, AUTHD_ID_LEN);
+	col_bytes(&r, 1, c.account_id, AUTHD_ID_LEN);
+	reason = col_i16(&r, 2);
+	state = col_i16(&r, 3);
+	c.opened_at = col_i64(&r, 4);
+	c.decided_at = col_i64(&r, 5);
+	col_bytes(&r, 6, c.token_hash, AUTHD_HASH_LEN);
+	col_str(&r, 7, c.login, sizeof(c.login));
+	col_str(&r, 8, c.contact, sizeof(c.contact));
+	col_str(&r, 9, c.details, sizeof(c.details));
+	col_bytes(&r, 10, c.reviewer, AUTHD_ID_LEN);
+	col_str(&r, 11, c.note, sizeof(c.note));
+	docs = PQgetvalue(res, i, 12);
+	if (r.bad || is_null(&r, 12) || reason < CASE_PASSWORD || reason > CASE_UNLOCK ||
+	    state < CASE_OPEN || state > CASE_REJECTED ||
+	    store_case_docs_parse(docs, (size_t)PQgetlength(res, i, 12), &c) != 0)
+		return corrupt("verification case");
+	c.reason = (uint8_t)reason;
+	c.state = (uint8_t)state;
+	*out = c;
+	return 0;
+}
+
+int pg_case_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct case_rec *c)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	int rc;
+
+	param(&p, id, AUTHD_ID_LEN);
+	if ((rc = get_one(t, ST_CASE_GET, &p, &res)) == 0)
+		rc = case_row(res, 0, c);
+	pg_clear(res);
+	return rc;
+}
+
+int pg_case_put(struct store_txn *t, const struct case_rec *c)
+{
+	struct pg_params p = {0};
+	char *docs = store_case_docs_json(c);
+	int rc;
+
+	if (docs == NULL)
+		return STORE_E_IO;
+	param(&p, c->id, AUTHD_ID_LEN);
+	param(&p, c->account_id, AUTHD_ID_LEN);
+	param_i16(&p, c->reason);
+	param_i16(&p, c->state);
+	param_i64(&p, c->opened_at);
+	param_i64(&p, c->decided_at);
+	param(&p, c->token_hash, AUTHD_HASH_LEN);
+	param_text(&p, c->login);
+	param_text(&p, c->contact);
+	param_text(&p, c->details);
+	param(&p, c->reviewer, AUTHD_ID_LEN);
+	param_text(&p, c->note);
+	param_text(&p, docs);
+	rc = run(t, ST_CASE_PUT, &p);
+	free(docs);
+	return rc;
+}
+
+int pg_cases_list(struct store_txn *t, bool all, size_t limit,
+		  int (*fn)(void *arg, const struct case_rec *c), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param_i64(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	if ((res = pg_exec(pt, all ? ST_CASES_ALL : ST_CASES_OPEN, &p)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct case_rec c;
+
+		if ((rc = case_row(res, i, &c)) == 0)
+			rc = fn(arg, &c);
+	}
+	pg_clear(res);
+	return rc;
+}
+
+int pg_doc_put(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigned n,
+	       int64_t uploaded_at, const uint8_t *sealed, size_t len)
+{
+	struct pg_params p = {0};
+
+	param(&p, case_id, AUTHD_ID_LEN);
+	param_i16(&p, (int)n);
+	param_i64(&p, uploaded_at);
+	param(&p, sealed, len);
+	return run(t, ST_DOC_PUT, &p);
+}
+
+int pg_doc_get(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigned n, uint8_t **out,
+	       size_t *len)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	size_t l;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	param(&p, case_id, AUTHD_ID_LEN);
+	param_i16(&p, (int)n);
+	if ((rc = get_one(t, ST_DOC_GET, &p, &res)) != 0)
+		return rc;
+	l = (size_t)PQgetlength(res, 0, 0);
+	if ((*out = malloc(l ? l : 1)) == NULL) {
+		pg_clear(res);
+		return STORE_E_IO;
+	}
+	memcpy(*out, PQgetvalue(res, 0, 0), l);
+	*len = l;
+	pg_clear(res);
+	return 0;
+}
+
+int pg_docs_del(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN])
+{
+	struct pg_params p = {0};
+
+	param(&p, case_id, AUTHD_ID_LEN);
+	return run(t, ST_DOCS_DEL, &p);
 }

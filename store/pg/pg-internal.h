@@ -175,6 +175,13 @@ enum pg_stmt {
 	ST_OUTBOX_PENDING,
 	ST_EVENT_ADD,
 	ST_EVENTS_LIST,
+	ST_CASE_GET,
+	ST_CASE_PUT,
+	ST_CASES_OPEN,
+	ST_CASES_ALL,
+	ST_DOC_PUT,
+	ST_DOC_GET,
+	ST_DOCS_DEL,
 	ST_SESSION_CLUSTER,
 	ST_LOGIN_CLUSTER,
 	ST_SWEEP_LOCK,
@@ -367,6 +374,15 @@ int pg_outbox_claim(struct store_txn *t, int64_t now, int64_t until, size_t limi
 		    int (*fn)(void *arg, const struct outbox_msg *m), void *arg);
 int pg_outbox_settle(struct store_txn *t, const struct outbox_msg *m, int64_t claimed_until);
 int pg_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct outbox_msg *m);
+int pg_case_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct case_rec *c);
+int pg_case_put(struct store_txn *t, const struct case_rec *c);
+int pg_cases_list(struct store_txn *t, bool all, size_t limit,
+		  int (*fn)(void *arg, const struct case_rec *c), void *arg);
+int pg_doc_put(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigned n,
+	       int64_t uploaded_at, const uint8_t *sealed, size_t len);
+int pg_doc_get(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigned n, uint8_t **out,
+	       size_t *len);
+int pg_docs_del(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN]);
 int pg_outbox_pending(struct store_txn *t, uint64_t *n);
 int pg_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 	     const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted);

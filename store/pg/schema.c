@@ -249,8 +249,11 @@ static const char schema_v5[] =
 /*
  * Version 6: SMS as a second factor, on the recovery row (on since; the
  * sign-in code sent last, as a keyed hash, with the token hash of the
- * pending login it was sent for and how many were sent for it), and a
- * session's flags (core.h's enum session_flags).
+ * pending login it was sent for and how many were sent for it), a
+ * session's flags (core.h's enum session_flags), when an account was
+ * locked, and identity-verification cases with their documents (sealed;
+ * the sweeper deletes them 72 hours after their upload, and a decision at
+ * once).
  */
 static const char schema_v6[] =
     "ALTER TABLE recovery ADD COLUMN sms_factor_at bigint NOT NULL DEFAULT 0,"
@@ -258,7 +261,34 @@ static const char schema_v6[] =
     "  ADD COLUMN sms_code bytea NOT NULL DEFAULT decode(repeat('00', 32), 'hex'),"
     "  ADD COLUMN sms_code_expires bigint NOT NULL DEFAULT 0,"
     "  ADD COLUMN sms_sends smallint NOT NULL DEFAULT 0;"
-    "ALTER TABLE sessions ADD COLUMN flags smallint NOT NULL DEFAULT 0;";
+    "ALTER TABLE sessions ADD COLUMN flags smallint NOT NULL DEFAULT 0;"
+    "ALTER TABLE accounts ADD COLUMN locked_at bigint NOT NULL DEFAULT 0;"
+    "CREATE TABLE verification_cases ("
+    "  id bytea PRIMARY KEY CHECK (octet_length(id) = 16),"
+    "  account_id bytea NOT NULL," /* zeros: the login named no account */
+    "  reason smallint NOT NULL,"  /* recovery.h's enum case_reason */
+    "  state smallint NOT NULL,"   /* 1 open, 2 approved, 3 rejected */
+    "  opened_at bigint NOT NULL,"
+    "  decided_at bigint NOT NULL," /* 0 while open */
+    "  token_hash bytea NOT NULL,"  /* SHA-256 of the person's case token */
+    "  login text NOT NULL,"
+    "  contact text NOT NULL,"
+    "  details text NOT NULL,"
+    "  reviewer bytea NOT NULL,"
+    "  note text NOT NULL,"
+    "  docs jsonb NOT NULL" /* [{uploaded_at, size, type}], the documents' metadata */
+    ");"
+    "CREATE INDEX verification_cases_open ON verification_cases (opened_at) WHERE state = 1;"
+    "CREATE INDEX verification_cases_decided ON verification_cases (decided_at) "
+    "  WHERE state <> 1;"
+    "CREATE TABLE verification_documents ("
+    "  case_id bytea NOT NULL,"
+    "  n smallint NOT NULL,"
+    "  uploaded_at bigint NOT NULL,"
+    "  sealed bytea NOT NULL," /* AES-256-GCM under the documents key */
+    "  PRIMARY KEY (case_id, n)"
+    ");"
+    "CREATE INDEX verification_documents_at ON verification_documents (uploaded_at);";
 
 /* migrations[v] brings a schema of version v to v + 1. */
 static const char *const migrations[PG_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3,

@@ -15,7 +15,12 @@
 #define WINDOW 300
 #define T0     1000000
 
-enum { A = POLICY_ALLOW, U = POLICY_DENY_UNAUTHENTICATED, R = POLICY_DENY_REAUTH };
+enum {
+	A = POLICY_ALLOW,
+	U = POLICY_DENY_UNAUTHENTICATED,
+	R = POLICY_DENY_REAUTH,
+	F = POLICY_DENY_FORBIDDEN
+};
 
 static const struct {
 	const char *route;
@@ -61,6 +66,14 @@ static const struct {
     {"DELETE me/sessions", U, A, A},
     {"DELETE me/sessions/*", U, A, A},
     {"POST service/login-email-deleted", U, U, U},
+    /* A reviewer's role is the operator's: no session here holds it. */
+    {"POST verification/cases", A, A, A},
+    {"GET verification/cases", U, F, F},
+    {"GET verification/cases/*", A, A, A},
+    {"POST verification/cases/*/documents", A, A, A},
+    {"GET verification/cases/*/documents/*", U, F, F},
+    {"POST verification/cases/*/decision", U, F, F},
+    {"POST verification/accounts/lock", U, F, F},
     {"POST _test/clock", A, A, A},
     {"GET _test/stats", A, A, A},
     {"POST _test/stall", A, A, A},
@@ -90,9 +103,9 @@ static void test_every_route_has_a_line(void **state)
 				break;
 		if (k == sizeof(expected) / sizeof(expected[0]))
 			fail_msg("route %s has no policy line in this test", key);
-		struct principal anon = {PRINCIPAL_ANONYMOUS, NULL};
-		struct principal pf = {PRINCIPAL_SESSION, &fresh};
-		struct principal ps = {PRINCIPAL_SESSION, &stale};
+		struct principal anon = {PRINCIPAL_ANONYMOUS, NULL, 0};
+		struct principal pf = {PRINCIPAL_SESSION, &fresh, 0};
+		struct principal ps = {PRINCIPAL_SESSION, &stale, 0};
 		int got[3] = {
 		    (int)policy_decide(&pp, &anon, routes[i].action, NULL, T0),
 		    (int)policy_decide(&pp, &pf, routes[i].action, NULL, T0),

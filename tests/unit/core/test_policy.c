@@ -13,7 +13,7 @@
 #define WINDOW 300
 #define T0     1000000
 
-enum who { ANON, FRESH, STALE_LOGIN_RECENT_2FA, STALE, SERVICE, REPLACED };
+enum who { ANON, FRESH, STALE_LOGIN_RECENT_2FA, STALE, SERVICE, REPLACED, REVIEWER, OLD_REVIEWER };
 
 static struct session sess(enum who w)
 {
@@ -26,6 +26,12 @@ static struct session sess(enum who w)
 	case FRESH: /* logged in just now */
 		s.created_at = T0 - 10;
 		s.second_factor_at = T0 - 10;
+		break;
+	case REVIEWER: /* a support reviewer, just now */
+		s.created_at = T0 - 10;
+		break;
+	case OLD_REVIEWER:
+		s.created_at = T0 - WINDOW - 1;
 		break;
 	case REPLACED: /* just now, with a recovery login identifier */
 		s.created_at = T0 - 10;
@@ -117,6 +123,22 @@ static void test_table(void **state)
 	    {REPLACED, ACT_LOGIN, POLICY_ALLOW},
 	    {STALE, ACT_LOGIN_EMAIL_CHANGE, POLICY_DENY_REAUTH},
 	    {FRESH, ACT_LOGIN_EMAIL_CHANGE, POLICY_ALLOW},
+	    /* Cases: anyone opens one and follows it by its token; only a
+	     * support reviewer reads them all, and decides (recently signed
+	     * in); a reviewer's role is no other permission. */
+	    {ANON, ACT_CASE_OPEN, POLICY_ALLOW},
+	    {ANON, ACT_CASE_OWN, POLICY_ALLOW},
+	    {FRESH, ACT_CASE_REVIEW, POLICY_DENY_FORBIDDEN},
+	    {FRESH, ACT_CASE_DECIDE, POLICY_DENY_FORBIDDEN},
+	    {FRESH, ACT_ACCOUNT_LOCK, POLICY_DENY_FORBIDDEN},
+	    {ANON, ACT_CASE_REVIEW, POLICY_DENY_UNAUTHENTICATED},
+	    {REVIEWER, ACT_CASE_REVIEW, POLICY_ALLOW},
+	    {REVIEWER, ACT_CASE_DECIDE, POLICY_ALLOW},
+	    {REVIEWER, ACT_ACCOUNT_LOCK, POLICY_ALLOW},
+	    {OLD_REVIEWER, ACT_CASE_REVIEW, POLICY_ALLOW},
+	    {OLD_REVIEWER, ACT_CASE_DECIDE, POLICY_DENY_REAUTH},
+	    {OLD_REVIEWER, ACT_ACCOUNT_LOCK, POLICY_DENY_REAUTH},
+	    {SERVICE, ACT_CASE_REVIEW, POLICY_DENY_UNAUTHENTICATED},
 	    {ANON, ACT__COUNT, POLICY_DENY_FORBIDDEN},
 	    {FRESH, (enum policy_action) - 1, POLICY_DENY_FORBIDDEN},
 	};
@@ -125,8 +147,10 @@ static void test_table(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct session s = sess(cases[i].who);
-		struct principal p = {PRINCIPAL_ANONYMOUS, NULL};
+		struct principal p = {PRINCIPAL_ANONYMOUS, NULL, 0};
 
+		if (cases[i].who == REVIEWER || cases[i].who == OLD_REVIEWER)
+			p.roles = OPERATOR_SUPPORT_REVIEWER;
 		if (cases[i].who == SERVICE)
 			p.kind = PRINCIPAL_SERVICE;
 		else if (cases[i].who != ANON) {
@@ -143,7 +167,7 @@ static void test_other_account(void **state)
 {
 	struct policy_params pp = {WINDOW};
 	struct session s = sess(FRESH);
-	struct principal p = {PRINCIPAL_SESSION, &s};
+	struct principal p = {PRINCIPAL_SESSION, &s, 0};
 	uint8_t other[AUTHD_ID_LEN];
 	struct policy_resource res = {other};
 

@@ -54,7 +54,9 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("DROP TABLE devices; DROP TABLE device_links; DROP TABLE push_challenges; "
 		     "DROP TABLE push_accounts; DROP TABLE outbox; DROP TABLE known_places; "
-		     "DROP TABLE recovery; "
+		     "DROP TABLE recovery; DROP TABLE verification_cases; DROP TABLE "
+		     "verification_documents; "
+		     "ALTER TABLE accounts DROP COLUMN locked_at; "
 		     "ALTER TABLE sessions DROP COLUMN ip, DROP COLUMN browser, DROP COLUMN flags; "
 		     "ALTER TABLE security_events DROP COLUMN method, DROP COLUMN outcome, "
 		     "DROP COLUMN browser; DROP INDEX security_events_at; "

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "lmdb-internal.h"
+#include <stdlib.h>
 #include "unit_store.h"
 
 #define N 50
@@ -202,10 +203,128 @@ static void test_sweep(void **state)
 	unit_store_close();
 }
 
+/* --- identity-verification cases ------------------------------------------------ */
+
+struct case_arg {
+	struct case_rec c;
+	int doc_rc[2];
+	size_t listed;
+	uint8_t doc[3];
+};
+
+static int case_fill(struct store_txn *txn, void *arg)
+{
+	struct case_arg *a = arg;
+	static const uint8_t bytes[3] = {7, 8, 9};
+	int rc;
+
+	/* Documents uploaded at 100 and 200. */
+	if ((rc = recovery_case_doc_add(&a->c, 3, "image/png", 100)) != 0 ||
+	    (rc = recovery_case_doc_add(&a->c, 3, "application/pdf", 200)) != 1)
+		return STORE_E_IO;
+	if ((rc = store_doc_put(txn, a->c.id, 0, 100, bytes, 3)) != 0 ||
+	    (rc = store_doc_put(txn, a->c.id, 1, 200, bytes, 3)) != 0)
+		return rc;
+	return store_case_put(txn, &a->c);
+}
+
+static int listed_one(void *arg, const struct case_rec *c)
+{
+	struct case_arg *a = arg;
+
+	if (memcmp(c, &a->c, sizeof(*c)) == 0)
+		a->listed++;
+	return 0;
+}
+
+static int case_look(struct store_txn *txn, void *arg)
+{
+	struct case_arg *a = arg;
+	struct case_rec back;
+	int rc = store_case_get(txn, a->c.id, &back);
+
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	a->listed = 0;
+	if (rc == 0 && memcmp(&back, &a->c, sizeof(back)) != 0)
+		return STORE_E_CORRUPT; /* not as it went in */
+	for (unsigned n = 0; n < 2; n++) {
+		uint8_t *doc = NULL;
+		size_t len = 0;
+
+		a->doc_rc[n] = store_doc_get(txn, a->c.id, n, &doc, &len);
+		if (a->doc_rc[n] == 0 && (len != 3 || doc[2] != 9))
+			a->doc_rc[n] = STORE_E_CORRUPT;
+		free(doc);
+	}
+	return store_cases_list(txn, true, 10, listed_one, a);
+}
+
+static int case_decide(struct store_txn *txn, void *arg)
+{
+	struct case_arg *a = arg;
+	uint8_t reviewer[AUTHD_ID_LEN] = {5};
+	int rc;
+
+	if (recovery_case_decide(&a->c, false, reviewer, "unreadable", 300) != RECOVERY_OK)
+		return STORE_E_IO;
+	if ((rc = store_docs_del(txn, a->c.id)) != 0)
+		return rc;
+	return store_case_put(txn, &a->c);
+}
+
+/* A case and its documents come back as they went in; the sweeper deletes
+ * a document CASE_DOC_KEEP_S after its upload, and a decided case (with
+ * anything left of it) CASE_KEEP_S after its decision; deciding deletes
+ * the documents at once. */
+static void test_cases(void **state)
+{
+	struct case_arg a;
+	struct slice s = {.budget = 10};
+	uint8_t id[AUTHD_ID_LEN] = {0xca, 0x5e}, account[AUTHD_ID_LEN] = {1},
+		token[AUTHD_HASH_LEN] = {2};
+
+	(void)state;
+	unit_store_open();
+	memset(&a, 0, sizeof(a));
+	recovery_case_open(&a.c, id, account, CASE_PASSWORD, token, "ann@example.com",
+			   "ann.private@example.org", "Ann, born 1980 \"quoted\"", 50);
+	assert_int_equal(unit_write(case_fill, &a), 0);
+	assert_int_equal(unit_read(case_look, &a), 0);
+	assert_int_equal(a.doc_rc[0], 0);
+	assert_int_equal(a.doc_rc[1], 0);
+	assert_int_equal(a.listed, 1);
+	/* 72 hours after the first upload: that one goes, the other stays. */
+	s.now = 100 + CASE_DOC_KEEP_S - 1;
+	assert_int_equal(unit_write(run_slice, &s), 0);
+	assert_int_equal(unit_read(case_look, &a), 0);
+	assert_int_equal(a.doc_rc[0], 0);
+	s.now = 100 + CASE_DOC_KEEP_S;
+	assert_int_equal(unit_write(run_slice, &s), 0);
+	assert_int_equal(unit_read(case_look, &a), 0);
+	assert_int_equal(a.doc_rc[0], STORE_E_NOTFOUND);
+	assert_int_equal(a.doc_rc[1], 0);
+	/* Decided: the rest goes with the decision; the record stays a while. */
+	assert_int_equal(unit_write(case_decide, &a), 0);
+	assert_int_equal(unit_read(case_look, &a), 0);
+	assert_int_equal(a.doc_rc[1], STORE_E_NOTFOUND);
+	assert_int_equal(a.listed, 1);
+	s.now = 300 + CASE_KEEP_S - 1;
+	assert_int_equal(unit_write(run_slice, &s), 0);
+	assert_int_equal(unit_read(case_look, &a), 0);
+	assert_int_equal(a.listed, 1);
+	s.now = 300 + CASE_KEEP_S;
+	assert_int_equal(unit_write(run_slice, &s), 0);
+	assert_int_equal(unit_read(case_look, &a), 0);
+	assert_int_equal(a.listed, 0);
+	unit_store_close();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sweep),
+	    cmocka_unit_test(test_cases),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
