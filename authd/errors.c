@@ -99,6 +99,9 @@ static const struct api_error_info table[E__COUNT] = {
     [E_CASE_NO_ACCOUNT] = {409, "case_without_account",
 			   "the case names no account to act on: name it (a forgotten login), "
 			   "or reject the case"},
+    [E_LAST_LEGAL_REP] = {409, "last_legal_representative",
+			  "the account is the last legal representative of an organization "
+			  "with other members: name another first"},
 };
 
 const struct api_error_info *api_error_info(enum api_error e)

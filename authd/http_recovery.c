@@ -39,6 +39,8 @@
 #include "session.h"
 #include "sms.h"
 #include "throttle.h"
+#include "cluster.h"
+#include "ws_device.h"
 
 #include <log.h>
 #include <recovery.h>
@@ -56,7 +58,7 @@ _Static_assert(THROTTLE_RECOVERY_KEEP_S == RECOVERY_FAIL_QUIET_S,
 	       "an unknown email's code failures are kept as long as an account's");
 
 /* What a keyed hash is of (its first input byte). */
-enum { H_OPTION = 'O', H_CODE = 'C', H_LINK = 'L', H_GRANT = 'G', H_EMAIL = 'E' };
+enum { H_OPTION = 'O', H_CODE = 'C', H_LINK = 'L', H_GRANT = 'G', H_EMAIL = 'E', H_CLOSE = 'X' };
 
 static void rhash(uint8_t what, const uint8_t account_id[AUTHD_ID_LEN], const void *secret,
 		  size_t len, uint8_t out[RECOVERY_HASH_LEN])
@@ -291,6 +293,40 @@ static int login_email_begin(struct change_flow *j, struct store_txn *txn)
 	return rc;
 }
 
+/* Closing the account: a link (256 bits, 24 hours) to its login email. */
+static int close_begin(struct change_flow *j, struct store_txn *txn)
+{
+	struct flow *f = &j->f;
+	const uint8_t *id = j->a.id;
+	uint8_t hash[RECOVERY_HASH_LEN];
+	char token[AUTHD_TOKEN_B64 + 1], url[600], when[32];
+	int rc;
+
+	memcpy(j->link_raw, id, AUTHD_ID_LEN);
+	rhash(H_CLOSE, id, j->link_raw, sizeof(j->link_raw), hash);
+	f->err = error_of(recovery_close_begin(&j->rec, hash, f->now));
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (f->err != E_OK) {
+		f->retry_after = RECOVERY_SEND_WINDOW;
+		return 0;
+	}
+	if ((rc = store_recovery_put(txn, id, &j->rec)) != 0)
+		return rc;
+	authd_b64url(j->link_raw, sizeof(j->link_raw), token);
+	snprintf(url, sizeof(url), "%s/account/close?token=%s", notify_base_url(), token);
+	notify_time(f->now, when, sizeof(when));
+	const struct template_var vars[] = {{"link", url},
+					    {"email", j->a.email},
+					    {"time", when},
+					    {"ip", f->ip},
+					    {"base_url", notify_base_url()}};
+
+	rc = send_to(txn, OUTBOX_EMAIL, id, j->a.email, "close_confirm", vars, 5, f->now);
+	OPENSSL_cleanse(token, sizeof(token));
+	OPENSSL_cleanse(url, sizeof(url));
+	return rc;
+}
+
 static int change_write(struct flow *f, struct store_txn *txn)
 {
 	struct change_flow *j = (struct change_flow *)f;
@@ -333,6 +369,8 @@ static int change_write(struct flow *f, struct store_txn *txn)
 	}
 	if (j->kind == RECOVERY_LOGIN)
 		return login_email_begin(j, txn);
+	if (j->kind == RECOVERY_CLOSE)
+		return close_begin(j, txn);
 	rhash(H_OPTION, id, j->code, strlen(j->code), hash);
 	v = recovery_option_begin(&j->rec, j->kind, j->to, hash, f->now);
 	OPENSSL_cleanse(hash, sizeof(hash));
@@ -381,10 +419,19 @@ static void change_reply(struct flow *f, struct req *r)
 	log_info("recovery %s %s account=%s req=%llu",
 		 j->kind == RECOVERY_EMAIL   ? "email"
 		 : j->kind == RECOVERY_PHONE ? "phone"
+		 : j->kind == RECOVERY_CLOSE ? "closing"
 					     : "login email",
 		 j->remove ? "removed" : "sent a code", aid, (unsigned long long)r->id);
 	if (j->remove) {
 		reply_empty(r, 204);
+		return;
+	}
+	if (j->kind == RECOVERY_CLOSE) {
+		char expires[21];
+
+		authd_time_str(j->rec.close_expires, expires);
+		reply_json(r, 202,
+			   json_pack("{s:s, s:s}", "sent_to", j->a.email, "expires_at", expires));
 		return;
 	}
 	reply_json(r, 202, recovery_json(&j->rec, f->now));
@@ -424,8 +471,9 @@ static void change_start(struct req *r, enum recovery_kind kind, bool remove)
 	    {"password", JSON_STRING, true, PASSWORD_MAX_BYTES},
 	};
 	json_t *body =
-	    remove ? json_body_or_reply(r, del, 1)
-		   : json_body_or_reply(r, kind == RECOVERY_PHONE ? set_phone : set_email, 2);
+	    remove || kind == RECOVERY_CLOSE
+		? json_body_or_reply(r, del, 1)
+		: json_body_or_reply(r, kind == RECOVERY_PHONE ? set_phone : set_email, 2);
 	struct change_flow *j;
 	const char *pw, *to;
 	size_t plen, tlen;
@@ -439,7 +487,9 @@ static void change_start(struct req *r, enum recovery_kind kind, bool remove)
 	}
 	j->kind = kind;
 	j->remove = remove;
-	if (!remove) {
+	if (kind == RECOVERY_CLOSE)
+		authd_random(j->link_raw + AUTHD_ID_LEN, sizeof(j->link_raw) - AUTHD_ID_LEN);
+	else if (!remove) {
 		to = json_str(body, kind == RECOVERY_PHONE ? "phone" : "email", &tlen);
 		if (kind != RECOVERY_PHONE && authd_email_normalize(to, tlen, j->to) != 0) {
 			reply_field_error(r, E_INVALID_EMAIL, "email", NULL);
@@ -1583,4 +1633,183 @@ void http_email_verify(struct req *r)
 	}
 	json_wipe_decref(body);
 	flow_start(&j->f, &email_verify_ops, r);
+}
+
+/* --- POST /1/me/close, then POST /1/account/close ------------------------------------ */
+
+void http_account_close_begin(struct req *r)
+{
+	change_start(r, RECOVERY_CLOSE, false);
+}
+
+struct close_flow {
+	struct flow f;
+	uint8_t link_raw[AUTHD_TOKEN_LEN];
+	/* the devices whose channels end once the closing is durable */
+	uint8_t revoked[CORE_DEVICES_MAX][AUTHD_ID_LEN];
+	unsigned n_revoked;
+	/* organizations, as the membership walk finds them */
+	uint8_t orgs[16][AUTHD_ID_LEN];
+	enum org_role roles[16];
+	unsigned n_orgs;
+	unsigned others, other_reps; /* in the organization being counted */
+};
+
+static int membership_one(void *arg, const uint8_t org_id[AUTHD_ID_LEN], enum org_role role)
+{
+	struct close_flow *j = arg;
+
+	if (j->n_orgs == 16)
+		return STORE_E_IO; /* more than anyone has today: refuse rather than guess */
+	memcpy(j->orgs[j->n_orgs], org_id, AUTHD_ID_LEN);
+	j->roles[j->n_orgs++] = role;
+	return 0;
+}
+
+static int member_one(void *arg, const uint8_t account_id[AUTHD_ID_LEN], enum org_role role)
+{
+	struct close_flow *j = arg;
+
+	if (memcmp(account_id, j->link_raw, AUTHD_ID_LEN) != 0) {
+		j->others++;
+		j->other_reps += role == ROLE_LEGAL_REPRESENTATIVE;
+	}
+	return 0;
+}
+
+static int close_device(void *arg, const struct push_device *d)
+{
+	struct close_flow *j = arg;
+
+	if (j->n_revoked < CORE_DEVICES_MAX)
+		memcpy(j->revoked[j->n_revoked++], d->id, AUTHD_ID_LEN);
+	return 0;
+}
+
+static int close_write(struct flow *f, struct store_txn *txn)
+{
+	struct close_flow *j = (struct close_flow *)f;
+	const uint8_t *id = j->link_raw;
+	uint8_t hash[RECOVERY_HASH_LEN];
+	bool alone[16] = {false};
+	struct recovery_rec rec;
+	struct account a;
+	char when[32];
+	int rc;
+
+	j->n_orgs = j->n_revoked = 0;
+	memset(&a, 0, sizeof(a));
+	if ((rc = store_recovery_get(txn, id, &rec)) != 0)
+		return rc;
+	rhash(H_CLOSE, id, j->link_raw, sizeof(j->link_raw), hash);
+	if (recovery_close_confirm(&rec, hash, f->now) != RECOVERY_OK ||
+	    (rc = store_account_get(txn, id, &a)) == STORE_E_NOTFOUND) {
+		f->err = E_CODE_EXPIRED; /* used, replaced, past its 24 hours, or none */
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0 || (rc = store_memberships_list(txn, id, membership_one, j)) != 0)
+		goto out;
+	/* An organization never loses its last legal representative while it
+	 * has other people: another is named first. One left empty goes. */
+	for (unsigned i = 0; i < j->n_orgs; i++) {
+		j->others = j->other_reps = 0;
+		if ((rc = store_members_list(txn, j->orgs[i], member_one, j)) != 0)
+			goto out;
+		if (j->roles[i] == ROLE_LEGAL_REPRESENTATIVE && j->others > 0 &&
+		    j->other_reps == 0) {
+			f->err = E_LAST_LEGAL_REP;
+			goto out; /* nothing written: the link still works */
+		}
+		alone[i] = j->others == 0;
+	}
+	if ((rc = store_devices_list(txn, id, close_device, j)) != 0)
+		goto out;
+	for (unsigned i = 0; i < j->n_revoked; i++) {
+		struct cluster_event e = {.kind = CLUSTER_REVOKED};
+
+		memcpy(e.account_id, id, AUTHD_ID_LEN);
+		memcpy(e.id, j->revoked[i], AUTHD_ID_LEN);
+		if ((rc = cluster_publish(txn, &e)) != 0)
+			goto out;
+	}
+	/* The last message, to an address the account no longer owns here. */
+	notify_time(f->now, when, sizeof(when));
+	const struct template_var vars[] = {
+	    {"email", a.email}, {"time", when}, {"ip", f->ip}, {"base_url", notify_base_url()}};
+
+	if ((rc = send_to(txn, OUTBOX_EMAIL, NULL, a.email, "account_closed", vars, 4, f->now)) !=
+		0 ||
+	    (rc = store_account_delete(txn, id)) != 0)
+		goto out;
+	for (unsigned i = 0; rc == 0 && i < j->n_orgs; i++)
+		if (alone[i])
+			rc = store_org_del(txn, j->orgs[i]);
+out:
+	OPENSSL_cleanse(hash, sizeof(hash));
+	OPENSSL_cleanse(&rec, sizeof(rec));
+	OPENSSL_cleanse(&a, sizeof(a));
+	return rc;
+}
+
+static void close_written(struct flow *f)
+{
+	struct close_flow *j = (struct close_flow *)f;
+
+	if (f->job.store_rc == 0 && f->err == E_OK)
+		for (unsigned i = 0; i < j->n_revoked; i++)
+			ws_device_revoked(j->revoked[i]);
+}
+
+static void close_reply(struct flow *f, struct req *r)
+{
+	struct close_flow *j = (struct close_flow *)f;
+	char aid[AUTHD_ID_HEX + 1];
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	authd_hex(j->link_raw, AUTHD_ID_LEN, aid);
+	log_info("account closed account=%s ip=%s req=%llu", aid, r->ip, (unsigned long long)r->id);
+	reply_json(r, 200, json_pack("{s:b}", "closed", 1));
+}
+
+static void close_release(struct flow *f)
+{
+	plain_release(f, sizeof(struct close_flow));
+}
+
+static const struct flow_ops close_ops = {
+    .write = close_write,
+    .written = close_written,
+    .reply = close_reply,
+    .release = close_release,
+};
+
+void http_account_close(struct req *r)
+{
+	static const struct field_spec spec[] = {{"token", JSON_STRING, true, 128}};
+	json_t *body = json_body_or_reply(r, spec, 1);
+	struct close_flow *j;
+	const char *token;
+	size_t len;
+
+	if (body == NULL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		json_wipe_decref(body);
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	token = json_str(body, "token", &len);
+	if (authd_unb64url(token, len, j->link_raw, sizeof(j->link_raw)) !=
+	    (long)sizeof(j->link_raw)) {
+		json_wipe_decref(body);
+		close_release(&j->f);
+		reply_error(r, E_CODE_EXPIRED);
+		return;
+	}
+	json_wipe_decref(body);
+	flow_start(&j->f, &close_ops, r);
 }

@@ -63,6 +63,8 @@ static const struct route routes[] = {
     {"verification/cases/*/documents/*", http_case_document_get, M_GET, ACT_CASE_REVIEW, false},
     {"verification/cases/*/decision", http_case_decide, M_POST, ACT_CASE_DECIDE, false},
     {"verification/accounts/lock", http_account_lock, M_POST, ACT_ACCOUNT_LOCK, false},
+    {"me/close", http_account_close_begin, M_POST, ACT_ACCOUNT_CLOSE, false},
+    {"account/close", http_account_close, M_POST, ACT_RECOVERY, false},
     {"_test/clock", http_test_clock, M_POST, ACT_TEST_HOOK, true},
     {"_test/stats", http_test_stats, M_GET, ACT_TEST_HOOK, true},
     {"_test/stall", http_test_stall, M_POST, ACT_TEST_HOOK, true},

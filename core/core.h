@@ -732,6 +732,7 @@ enum policy_action {
 	ACT_CASE_REVIEW,		 /* a reviewer reads cases and their documents */
 	ACT_CASE_DECIDE,		 /* a reviewer approves or rejects one */
 	ACT_ACCOUNT_LOCK,		 /* a reviewer locks an account */
+	ACT_ACCOUNT_CLOSE,		 /* ask for the link that closes one's account */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };

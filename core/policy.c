@@ -78,6 +78,8 @@ static const struct {
      * a recent sign-in with the reviewer's factors. */
     [ACT_CASE_DECIDE] = {"case_decide", NEED_RECENT_PROOF, false, OPERATOR_SUPPORT_REVIEWER},
     [ACT_ACCOUNT_LOCK] = {"account_lock", NEED_RECENT_PROOF, false, OPERATOR_SUPPORT_REVIEWER},
+    /* The current password too; the emailed link confirms. */
+    [ACT_ACCOUNT_CLOSE] = {"account_close", NEED_RECENT_PROOF},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 

@@ -323,10 +323,33 @@ void recovery_sms_login_used(struct recovery_rec *r)
 	r->sms_code_expires = 0;
 }
 
+enum recovery_verdict recovery_close_begin(struct recovery_rec *r,
+					   const uint8_t hash[RECOVERY_HASH_LEN], int64_t now)
+{
+	if (!recovery_send_allowed(r, now))
+		return RECOVERY_E_THROTTLED;
+	recovery_send_noted(r, now);
+	memcpy(r->close_hash, hash, RECOVERY_HASH_LEN);
+	r->close_expires = now + RECOVERY_LINK_TTL;
+	return RECOVERY_OK;
+}
+
+enum recovery_verdict recovery_close_confirm(struct recovery_rec *r,
+					     const uint8_t hash[RECOVERY_HASH_LEN], int64_t now)
+{
+	if (r->close_expires == 0 || now >= r->close_expires)
+		return RECOVERY_E_EXPIRED;
+	if (CRYPTO_memcmp(hash, r->close_hash, RECOVERY_HASH_LEN) != 0)
+		return RECOVERY_E_INVALID;
+	memset(r->close_hash, 0, sizeof(r->close_hash));
+	r->close_expires = 0;
+	return RECOVERY_OK;
+}
+
 bool recovery_is_empty(const struct recovery_rec *r)
 {
 	return r->email[0] == '\0' && r->phone[0] == '\0' && r->pending == 0 &&
 	       r->reset_code_expires == 0 && r->reset_link_expires == 0 && r->grant_expires == 0 &&
 	       r->fails == 0 && r->option_fails == 0 && r->n_sends == 0 && r->sms_factor_at == 0 &&
-	       r->sms_code_expires == 0;
+	       r->sms_code_expires == 0 && r->close_expires == 0;
 }

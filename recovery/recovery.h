@@ -41,7 +41,12 @@
 /* What a pending change is of: a recovery option, or the login email
  * itself (its link lasts RECOVERY_LINK_TTL; the others' codes
  * RECOVERY_CODE_TTL). */
-enum recovery_kind { RECOVERY_EMAIL = 1, RECOVERY_PHONE = 2, RECOVERY_LOGIN = 3 };
+enum recovery_kind {
+	RECOVERY_EMAIL = 1,
+	RECOVERY_PHONE = 2,
+	RECOVERY_LOGIN = 3,
+	RECOVERY_CLOSE = 4, /* closing the account: never pending, a link of its own */
+};
 
 enum recovery_verdict {
 	RECOVERY_OK = 0,
@@ -87,6 +92,9 @@ struct recovery_rec {
 	uint8_t sms_code[RECOVERY_HASH_LEN];
 	int64_t sms_code_expires; /* 0: none */
 	uint8_t sms_sends;
+	/* Closing the account, waiting for its emailed link. */
+	uint8_t close_hash[RECOVERY_HASH_LEN];
+	int64_t close_expires; /* 0: none */
 };
 
 /* "+41 79 123 45 67", "+41-79-123.45.67" -> "+41791234567": a "+", then 8
@@ -185,6 +193,16 @@ void recovery_sms_login_used(struct recovery_rec *r);
 
 /* Whether the record holds nothing worth storing. */
 bool recovery_is_empty(const struct recovery_rec *r);
+
+/* Closing the account: a link (its hash) waits RECOVERY_LINK_TTL, one at
+ * a time (counted among the hour's sends: RECOVERY_E_THROTTLED); the
+ * confirmation checks it (256 bits: nothing counted) and uses it up. */
+enum recovery_verdict recovery_close_begin(struct recovery_rec *r,
+					   const uint8_t hash[RECOVERY_HASH_LEN], int64_t now)
+    __attribute__((warn_unused_result));
+enum recovery_verdict recovery_close_confirm(struct recovery_rec *r,
+					     const uint8_t hash[RECOVERY_HASH_LEN], int64_t now)
+    __attribute__((warn_unused_result));
 
 /* --- identity-verification cases ------------------------------------------------- */
 

@@ -36,6 +36,16 @@ struct store_engine_ops {
 	int (*account_put)(struct store_txn *t, const struct account *a);
 	int (*account_by_email)(struct store_txn *t, const char *email, uint8_t id[AUTHD_ID_LEN]);
 	int (*org_put)(struct store_txn *t, const struct org *o);
+	int (*org_del)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
+	int (*memberships_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+				int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
+					  enum org_role role),
+				void *arg);
+	int (*members_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			    int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
+				      enum org_role role),
+			    void *arg);
+	int (*account_delete)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
 	int (*member_put)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			  const uint8_t account_id[AUTHD_ID_LEN], enum org_role role);
 	int (*session_get)(struct store_txn *t, const struct token_ref *ref, struct session *s);

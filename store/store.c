@@ -421,6 +421,32 @@ int store_outbox_pending(struct store_txn *t, uint64_t *n)
 	return t->ops->outbox_pending(t, n);
 }
 
+int store_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
+{
+	return t->ops->org_del(t, org_id);
+}
+
+int store_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			   int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
+				     enum org_role role),
+			   void *arg)
+{
+	return t->ops->memberships_list(t, account_id, fn, arg);
+}
+
+int store_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		       int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
+				 enum org_role role),
+		       void *arg)
+{
+	return t->ops->members_list(t, org_id, fn, arg);
+}
+
+int store_account_delete(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	return t->ops->account_delete(t, account_id);
+}
+
 int store_case_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct case_rec *c)
 {
 	return t->ops->case_get(t, id, c);

@@ -193,6 +193,26 @@ int store_account_put(struct store_txn *t, const struct account *a);
 int store_account_by_email(struct store_txn *t, const char *email, uint8_t id[AUTHD_ID_LEN]);
 
 int store_org_put(struct store_txn *t, const struct org *o);
+/* Deletes an organization's record (its memberships are the caller's). */
+int store_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
+/* An account's memberships (organization and role), and an organization's
+ * members (account and role). fn returns 0 to go on. 0, STORE_E_* or what
+ * fn returned. */
+int store_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			   int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
+				     enum org_role role),
+			   void *arg);
+int store_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		       int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
+				 enum org_role role),
+		       void *arg);
+/* Closes an account: deletes its record and its email's key, and
+ * everything filed under it: sessions, pending logins, second factors,
+ * devices and their challenges, recovery options, places, security events,
+ * memberships. Organizations, cases, outbox messages and throttle
+ * histories stay (the caller and the sweeper see to them).
+ * STORE_E_NOTFOUND when there is no such account. */
+int store_account_delete(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
 int store_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		     const uint8_t account_id[AUTHD_ID_LEN], enum org_role role);
 

@@ -182,6 +182,16 @@ int lmdb_outbox_claim(struct store_txn *t, int64_t now, int64_t until, size_t li
 		      int (*fn)(void *arg, const struct outbox_msg *m), void *arg);
 int lmdb_outbox_settle(struct store_txn *t, const struct outbox_msg *m, int64_t claimed_until);
 int lmdb_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct outbox_msg *m);
+int lmdb_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
+int lmdb_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
+				    enum org_role role),
+			  void *arg);
+int lmdb_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
+				enum org_role role),
+		      void *arg);
+int lmdb_account_delete(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
 int lmdb_case_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct case_rec *c);
 int lmdb_case_put(struct store_txn *t, const struct case_rec *c);
 int lmdb_cases_list(struct store_txn *t, bool all, size_t limit,

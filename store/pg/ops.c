@@ -52,7 +52,7 @@
 	"pending_expires, reset_code, reset_code_expires, reset_link, reset_link_expires, "        \
 	"grant_hash, grant_expires, grant_fails, fails, last_fail, option_fails, "                 \
 	"option_last_fail, sends, sends_pos, sms_factor_at, sms_login, sms_code, "                 \
-	"sms_code_expires, sms_sends"
+	"sms_code_expires, sms_sends, close_hash, close_expires"
 #define CASE_COLS                                                                                  \
 	"account_id, reason, state, opened_at, decided_at, token_hash, login, contact, details, "  \
 	"reviewer, note, docs::text"
@@ -234,7 +234,8 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			 "$8::bytea, $9::bigint, $10::bytea, $11::bigint, $12::bytea, $13::bigint, "
 			 "$14::bytea, $15::bigint, $16::smallint, $17::smallint, $18::bigint, "
 			 "$19::smallint, $20::bigint, $21::bigint[], $22::smallint, $23::bigint, "
-			 "$24::bytea, $25::bytea, $26::bigint, $27::smallint) ON CONFLICT "
+			 "$24::bytea, $25::bytea, $26::bigint, $27::smallint, $28::bytea, "
+			 "$29::bigint) ON CONFLICT "
 			 "(account_id) DO UPDATE SET email = "
 			 "EXCLUDED.email, email_verified = EXCLUDED.email_verified, phone = "
 			 "EXCLUDED.phone, phone_verified = EXCLUDED.phone_verified, pending = "
@@ -250,7 +251,8 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			 "sends_pos = EXCLUDED.sends_pos, sms_factor_at = EXCLUDED.sms_factor_at, "
 			 "sms_login = EXCLUDED.sms_login, sms_code = EXCLUDED.sms_code, "
 			 "sms_code_expires = EXCLUDED.sms_code_expires, sms_sends = "
-			 "EXCLUDED.sms_sends"},
+			 "EXCLUDED.sms_sends, close_hash = EXCLUDED.close_hash, close_expires = "
+			 "EXCLUDED.close_expires"},
     [ST_RECOVERY_DEL] = {"recovery_del", "DELETE FROM recovery WHERE account_id = $1::bytea"},
     [ST_RECOVERY_BY_PHONE] = {"recovery_by_phone",
 			      "SELECT account_id FROM recovery WHERE phone = $1::text AND "
@@ -276,6 +278,26 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			  "next_at = $5::bigint, done_at = $6::bigint, sealed = $7::bytea WHERE "
 			  "id = $1::bytea AND state = 1 AND next_at = $2::bigint RETURNING 1"},
     [ST_OUTBOX_GET] = {"outbox_get", "SELECT " OUTBOX_COLS " FROM outbox WHERE id = $1::bytea"},
+    [ST_ORG_DEL] = {"org_del", "DELETE FROM organizations WHERE id = $1::bytea"},
+    [ST_MEMBERSHIPS_LIST] = {"memberships_list",
+			     "SELECT org_id, role FROM memberships WHERE account_id = $1::bytea "
+			     "ORDER BY org_id"},
+    [ST_MEMBERS_LIST] = {"members_list", "SELECT account_id, role FROM memberships WHERE "
+					 "org_id = $1::bytea ORDER BY account_id"},
+    /* Everything filed under the account, then the account (its row is
+     * what the answer counts: none, no such account). */
+    [ST_ACCOUNT_DELETE] =
+	{"account_delete",
+	 "WITH s AS (DELETE FROM sessions WHERE account_id = $1::bytea), l AS (DELETE FROM "
+	 "pending_logins WHERE account_id = $1::bytea), t AS (DELETE FROM totp_credentials "
+	 "WHERE account_id = $1::bytea), b AS (DELETE FROM backup_codes WHERE account_id = "
+	 "$1::bytea), d AS (DELETE FROM devices WHERE account_id = $1::bytea), k AS (DELETE "
+	 "FROM device_links WHERE account_id = $1::bytea), c AS (DELETE FROM push_challenges "
+	 "WHERE account_id = $1::bytea), p AS (DELETE FROM push_accounts WHERE account_id = "
+	 "$1::bytea), r AS (DELETE FROM recovery WHERE account_id = $1::bytea), n AS (DELETE "
+	 "FROM known_places WHERE account_id = $1::bytea), e AS (DELETE FROM security_events "
+	 "WHERE account_id = $1::bytea), m AS (DELETE FROM memberships WHERE account_id = "
+	 "$1::bytea) DELETE FROM accounts WHERE id = $1::bytea RETURNING 1"},
     [ST_CASE_GET] = {"case_get", "SELECT id, " CASE_COLS " FROM verification_cases WHERE id = "
 				 "$1::bytea"},
     [ST_CASE_PUT] = {"case_put",
@@ -1285,6 +1307,8 @@ int pg_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 	col_bytes(&w, 23, r.sms_code, RECOVERY_HASH_LEN);
 	r.sms_code_expires = col_i64(&w, 24);
 	r.sms_sends = col_u8(&w, 25);
+	col_bytes(&w, 26, r.close_hash, RECOVERY_HASH_LEN);
+	r.close_expires = col_i64(&w, 27);
 	pg_clear(res);
 	if (w.bad || pending < 0 || pending > 3 || fails < 0 || fails > 255 || pos < 0 ||
 	    pos >= RECOVERY_SENDS_MAX) {
@@ -1359,6 +1383,8 @@ int pg_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 	param(&p, r->sms_code, RECOVERY_HASH_LEN);
 	param_i64(&p, r->sms_code_expires);
 	param_i16(&p, r->sms_sends);
+	param(&p, r->close_hash, RECOVERY_HASH_LEN);
+	param_i64(&p, r->close_expires);
 	return run(t, ST_RECOVERY_PUT, &p);
 }
 
@@ -2262,4 +2288,71 @@ int pg_docs_del(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN])
 
 	param(&p, case_id, AUTHD_ID_LEN);
 	return run(t, ST_DOCS_DEL, &p);
+}
+
+/* --- organizations' members, and closing an account ---------------------------------- */
+
+int pg_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
+{
+	struct pg_params p = {0};
+
+	param(&p, org_id, AUTHD_ID_LEN);
+	return run(t, ST_ORG_DEL, &p);
+}
+
+static int members_rows(struct store_txn *t, enum pg_stmt st, const uint8_t id[AUTHD_ID_LEN],
+			int (*fn)(void *arg, const uint8_t id[AUTHD_ID_LEN], enum org_role role),
+			void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param(&p, id, AUTHD_ID_LEN);
+	if ((res = pg_exec(pt, st, &p)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		uint8_t other[AUTHD_ID_LEN];
+		char role[32];
+
+		col_bytes(&r, 0, other, AUTHD_ID_LEN);
+		col_str(&r, 1, role, sizeof(role));
+		rc = r.bad ? corrupt("membership") : fn(arg, other, core_role_parse(role));
+	}
+	pg_clear(res);
+	return rc;
+}
+
+int pg_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
+				  enum org_role role),
+			void *arg)
+{
+	return members_rows(t, ST_MEMBERSHIPS_LIST, account_id, fn, arg);
+}
+
+int pg_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
+			      enum org_role role),
+		    void *arg)
+{
+	return members_rows(t, ST_MEMBERS_LIST, org_id, fn, arg);
+}
+
+int pg_account_delete(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct pg_cluster *c = cluster_of(t, account_id);
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	int rc;
+
+	if (c)
+		c->has_account = c->has_totp = false;
+	pg_mark_dirty((struct pg_txn *)t, account_id);
+	param(&p, account_id, AUTHD_ID_LEN);
+	rc = get_one(t, ST_ACCOUNT_DELETE, &p, &res);
+	pg_clear(res);
+	return rc;
 }

@@ -175,6 +175,10 @@ enum pg_stmt {
 	ST_OUTBOX_PENDING,
 	ST_EVENT_ADD,
 	ST_EVENTS_LIST,
+	ST_ORG_DEL,
+	ST_MEMBERSHIPS_LIST,
+	ST_MEMBERS_LIST,
+	ST_ACCOUNT_DELETE,
 	ST_CASE_GET,
 	ST_CASE_PUT,
 	ST_CASES_OPEN,
@@ -203,7 +207,7 @@ struct pg_stmt_def {
 
 extern const struct pg_stmt_def pg_stmts[ST__COUNT];
 
-#define PG_PARAMS_MAX 28
+#define PG_PARAMS_MAX 32
 
 /* A statement's parameters, all sent in binary format. Values point into
  * the caller's memory (or scratch) and must outlive pg_exec(). */
@@ -374,6 +378,16 @@ int pg_outbox_claim(struct store_txn *t, int64_t now, int64_t until, size_t limi
 		    int (*fn)(void *arg, const struct outbox_msg *m), void *arg);
 int pg_outbox_settle(struct store_txn *t, const struct outbox_msg *m, int64_t claimed_until);
 int pg_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct outbox_msg *m);
+int pg_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
+int pg_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
+				  enum org_role role),
+			void *arg);
+int pg_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
+			      enum org_role role),
+		    void *arg);
+int pg_account_delete(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
 int pg_case_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct case_rec *c);
 int pg_case_put(struct store_txn *t, const struct case_rec *c);
 int pg_cases_list(struct store_txn *t, bool all, size_t limit,

@@ -74,6 +74,8 @@ static const struct {
     {"GET verification/cases/*/documents/*", U, F, F},
     {"POST verification/cases/*/decision", U, F, F},
     {"POST verification/accounts/lock", U, F, F},
+    {"POST me/close", U, A, R},
+    {"POST account/close", A, A, A},
     {"POST _test/clock", A, A, A},
     {"GET _test/stats", A, A, A},
     {"POST _test/stall", A, A, A},

@@ -553,6 +553,8 @@ static void test_recovery_round_trip(void **state)
 	memset(a.in.sms_code, 6, RECOVERY_HASH_LEN);
 	a.in.sms_code_expires = 1700000300;
 	a.in.sms_sends = 2;
+	memset(a.in.close_hash, 7, RECOVERY_HASH_LEN);
+	a.in.close_expires = 1700086400;
 	a.ask = "+41791234567";
 	assert_int_equal(unit_write(recovery_round_txn, &a), 0);
 	assert_memory_equal(&a.out, &a.in, sizeof(a.in));
@@ -872,6 +874,139 @@ static void test_push_records(void **state)
 	assert_memory_equal(&a.none, &zero, sizeof(zero)); /* no history reads as none */
 }
 
+/* --- memberships, and closing an account --- */
+
+struct close_arg {
+	uint8_t ann[AUTHD_ID_LEN], bob[AUTHD_ID_LEN], org[AUTHD_ID_LEN];
+	int n_memberships, n_members, reps;
+	int account_rc, session_rc, recovery_phone, del_rc;
+};
+
+static int count_membership(void *arg, const uint8_t id[AUTHD_ID_LEN], enum org_role role)
+{
+	struct close_arg *a = arg;
+
+	(void)id;
+	a->n_memberships++;
+	a->reps += role == ROLE_LEGAL_REPRESENTATIVE;
+	return 0;
+}
+
+static int count_member(void *arg, const uint8_t id[AUTHD_ID_LEN], enum org_role role)
+{
+	struct close_arg *a = arg;
+
+	(void)id;
+	(void)role;
+	a->n_members++;
+	return 0;
+}
+
+static int phone_found(void *arg, const uint8_t id[AUTHD_ID_LEN])
+{
+	struct close_arg *a = arg;
+
+	(void)id;
+	a->recovery_phone++;
+	return 0;
+}
+
+static int close_fill(struct store_txn *txn, void *arg)
+{
+	struct close_arg *a = arg;
+	struct token_ref ref;
+	struct session s;
+	struct recovery_rec rec;
+	struct org o;
+	int rc = 0;
+
+	memset(&o, 0, sizeof(o));
+	memcpy(o.id, a->org, AUTHD_ID_LEN);
+	snprintf(o.name, sizeof(o.name), "Shared");
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		struct account acc;
+
+		memset(&acc, 0, sizeof(acc));
+		memcpy(acc.id, i ? a->bob : a->ann, AUTHD_ID_LEN);
+		memcpy(acc.org_id, a->org, AUTHD_ID_LEN);
+		snprintf(acc.email, sizeof(acc.email), i ? "bob@example.com" : "ann@example.com");
+		if ((rc = store_account_put(txn, &acc)) == 0)
+			rc = store_member_put(txn, a->org, acc.id,
+					      i ? ROLE_COLLABORATOR : ROLE_LEGAL_REPRESENTATIVE);
+	}
+	memset(&ref, 0, sizeof(ref));
+	memcpy(ref.account_id, a->ann, AUTHD_ID_LEN);
+	memset(&s, 0, sizeof(s));
+	memcpy(s.account_id, a->ann, AUTHD_ID_LEN);
+	s.expires_at = 100;
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.phone, sizeof(rec.phone), "+41790000001");
+	rec.phone_verified = true;
+	if (rc == 0 && (rc = store_org_put(txn, &o)) == 0 &&
+	    (rc = store_session_put(txn, &ref, &s)) == 0)
+		rc = store_recovery_put(txn, a->ann, &rec);
+	return rc;
+}
+
+static int close_look(struct store_txn *txn, void *arg)
+{
+	struct close_arg *a = arg;
+	struct token_ref ref;
+	struct session s;
+	struct account acc;
+	int rc;
+
+	a->n_memberships = a->n_members = a->reps = a->recovery_phone = 0;
+	memset(&ref, 0, sizeof(ref));
+	memcpy(ref.account_id, a->ann, AUTHD_ID_LEN);
+	a->account_rc = store_account_get(txn, a->ann, &acc);
+	a->session_rc = store_session_get(txn, &ref, &s);
+	if ((rc = store_memberships_list(txn, a->ann, count_membership, a)) != 0 ||
+	    (rc = store_members_list(txn, a->org, count_member, a)) != 0)
+		return rc;
+	return store_recovery_by_phone(txn, "+41790000001", 10, phone_found, a);
+}
+
+static int close_ann(struct store_txn *txn, void *arg)
+{
+	struct close_arg *a = arg;
+
+	a->del_rc = store_account_delete(txn, a->ann);
+	return a->del_rc == STORE_E_NOTFOUND ? 0 : a->del_rc;
+}
+
+static void test_close_account(void **state)
+{
+	static struct close_arg a;
+	uint8_t id[AUTHD_ID_LEN];
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(a.ann, 0x51, AUTHD_ID_LEN);
+	memset(a.bob, 0x52, AUTHD_ID_LEN);
+	memset(a.org, 0x53, AUTHD_ID_LEN);
+	assert_int_equal(unit_write(close_fill, &a), 0);
+	assert_int_equal(unit_read(close_look, &a), 0);
+	assert_int_equal(a.account_rc, 0);
+	assert_int_equal(a.session_rc, 0);
+	assert_int_equal(a.n_memberships, 1);
+	assert_int_equal(a.reps, 1);
+	assert_int_equal(a.n_members, 2);
+	assert_int_equal(a.recovery_phone, 1);
+	assert_int_equal(unit_write(close_ann, &a), 0);
+	assert_int_equal(a.del_rc, 0);
+	assert_int_equal(unit_read(close_look, &a), 0);
+	assert_int_equal(a.account_rc, STORE_E_NOTFOUND);
+	assert_int_equal(a.session_rc, STORE_E_NOTFOUND);
+	assert_int_equal(a.n_memberships, 0);
+	assert_int_equal(a.n_members, 1); /* bob stays */
+	assert_int_equal(a.recovery_phone, 0);
+	assert_int_equal(unit_get(UNIT_EMAIL, "ann@example.com", id), STORE_E_NOTFOUND);
+	assert_int_equal(unit_get(UNIT_EMAIL, "bob@example.com", id), 0);
+	assert_int_equal(unit_write(close_ann, &a), 0);
+	assert_int_equal(a.del_rc, STORE_E_NOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -886,6 +1021,7 @@ int main(void)
 	    cmocka_unit_test(test_push_records),
 	    cmocka_unit_test(test_login_events_paged_and_swept),
 	    cmocka_unit_test(test_recovery_round_trip),
+	    cmocka_unit_test(test_close_account),
 	};
 
 	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);

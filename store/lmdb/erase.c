@@ -1,0 +1,164 @@
+/*
+ * Closing an account on LMDB: everything filed under it goes in one write
+ * (its record and email key, its whole cluster, the device and phone index
+ * entries that point at it, its backup codes and memberships), and the
+ * listings of memberships by account and by organization (the members
+ * database is keyed organization || account; accounts have few).
+ */
+#include "lmdb-internal.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct keys {
+	uint8_t (*k)[CLUSTER_KEY_MAX + 1]; /* the length, then the key */
+	size_t n, cap;
+	const uint8_t *account; /* members: keep only this account's */
+};
+
+static int collect(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct keys *ks = arg;
+
+	(void)txn;
+	(void)v;
+	if (k->mv_size > CLUSTER_KEY_MAX)
+		return 0;
+	if (ks->account &&
+	    (k->mv_size != 2 * AUTHD_ID_LEN ||
+	     memcmp((const uint8_t *)k->mv_data + AUTHD_ID_LEN, ks->account, AUTHD_ID_LEN) != 0))
+		return 0;
+	if (ks->n == ks->cap) {
+		size_t cap = ks->cap ? 2 * ks->cap : 64;
+		void *p = realloc(ks->k, cap * sizeof(*ks->k));
+
+		if (p == NULL)
+			return STORE_E_IO;
+		ks->k = p;
+		ks->cap = cap;
+	}
+	ks->k[ks->n][0] = (uint8_t)k->mv_size;
+	memcpy(ks->k[ks->n++] + 1, k->mv_data, k->mv_size);
+	return 0;
+}
+
+/* The role stored in a membership record; 0 when damaged. */
+static enum org_role role_of(const MDB_val *v)
+{
+	const char *p = v->mv_data;
+	json_t *o = v->mv_size > 1 ? json_loadb(p + 1, v->mv_size - 1, 0, NULL) : NULL;
+	const char *name = NULL;
+	enum org_role r = 0;
+
+	if (json_unpack(o, "{s:s}", "role", &name) == 0)
+		r = core_role_parse(name);
+	json_decref(o);
+	return r;
+}
+
+struct members {
+	const uint8_t *account; /* by account: only its memberships */
+	int (*fn)(void *arg, const uint8_t id[AUTHD_ID_LEN], enum org_role role);
+	void *arg;
+};
+
+static int member_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct members *m = arg;
+	const uint8_t *key = k->mv_data;
+
+	(void)txn;
+	if (k->mv_size != 2 * AUTHD_ID_LEN)
+		return 0;
+	if (m->account) /* by account: the organization */
+		return memcmp(key + AUTHD_ID_LEN, m->account, AUTHD_ID_LEN) == 0
+			   ? m->fn(m->arg, key, role_of(v))
+			   : 0;
+	return m->fn(m->arg, key + AUTHD_ID_LEN, role_of(v)); /* by org: the account */
+}
+
+int lmdb_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			  int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
+				    enum org_role role),
+			  void *arg)
+{
+	struct members m = {account_id, fn, arg};
+
+	return lmdb_walk(lmdb_of(t), DB_MEMBERS, NULL, 0, 0, member_one, &m);
+}
+
+int lmdb_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
+				enum org_role role),
+		      void *arg)
+{
+	struct members m = {NULL, fn, arg};
+
+	return lmdb_walk(lmdb_of(t), DB_MEMBERS, org_id, AUTHD_ID_LEN, AUTHD_ID_LEN, member_one,
+			 &m);
+}
+
+int lmdb_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
+{
+	int rc = lmdb_del(lmdb_of(t), DB_ORGS, org_id, AUTHD_ID_LEN);
+
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
+/* Deletes the collected keys of db; a cluster's device record takes its
+ * index entry with it. */
+static int del_all(MDB_txn *txn, enum lmdb_db db, const struct keys *ks)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < ks->n; i++) {
+		const uint8_t *key = ks->k[i] + 1;
+		size_t len = ks->k[i][0];
+
+		if (db == DB_CLUSTER && len == AUTHD_ID_LEN + 1 + AUTHD_ID_LEN &&
+		    key[AUTHD_ID_LEN] == KIND_DEVICE &&
+		    (rc = lmdb_del(txn, DB_DEVICES, key + AUTHD_ID_LEN + 1, AUTHD_ID_LEN)) ==
+			STORE_E_NOTFOUND)
+			rc = 0;
+		if (rc == 0 && (rc = lmdb_del(txn, db, key, len)) == STORE_E_NOTFOUND)
+			rc = 0;
+	}
+	return rc;
+}
+
+int lmdb_account_delete(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	MDB_txn *txn = lmdb_of(t);
+	struct recovery_rec none;
+	struct account a;
+	struct keys ks = {0};
+	int rc = lmdb_account_get(t, account_id, &a);
+
+	if (rc != 0)
+		return rc;
+	/* The phone index goes with the recovery record. */
+	memset(&none, 0, sizeof(none));
+	if ((rc = lmdb_recovery_put(t, account_id, &none)) != 0)
+		goto out;
+	if ((rc = lmdb_walk(txn, DB_CLUSTER, account_id, AUTHD_ID_LEN, AUTHD_ID_LEN, collect,
+			    &ks)) != 0 ||
+	    (rc = del_all(txn, DB_CLUSTER, &ks)) != 0)
+		goto out;
+	ks.n = 0;
+	ks.account = account_id;
+	if ((rc = lmdb_walk(txn, DB_MEMBERS, NULL, 0, 0, collect, &ks)) != 0 ||
+	    (rc = del_all(txn, DB_MEMBERS, &ks)) != 0)
+		goto out;
+	if ((rc = lmdb_del(txn, DB_BACKUP, account_id, AUTHD_ID_LEN)) == STORE_E_NOTFOUND)
+		rc = 0;
+	if (rc == 0 &&
+	    (rc = lmdb_del(txn, DB_EMAILS, a.email, strlen(a.email))) == STORE_E_NOTFOUND)
+		rc = 0;
+	if (rc == 0)
+		rc = lmdb_del(txn, DB_ACCOUNTS, account_id, AUTHD_ID_LEN);
+out:
+	free(ks.k);
+	memset(&a, 0, sizeof(a));
+	return rc;
+}
