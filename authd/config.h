@@ -65,7 +65,7 @@ struct authd_config {
 	unsigned sms_account_daily_max; /* text messages an account gets in a UTC day */
 	unsigned sms_prefix_daily_max;	/* ...all accounts' numbers that begin alike */
 	char mail_credential[256];    /* the mail service's bearer token (a secret); empty: none */
-	char support_reviewers[4096]; /* login emails of the identity-verification reviewers */
+	char support_reviewers[4096]; /* account ids of the identity-verification reviewers */
 	bool test_clock;	      /* test builds only: POST /1/_test/clock */
 };
 

@@ -87,8 +87,6 @@ static const struct api_error_info table[E__COUNT] = {
     [E_LOGIN_EMAIL_REQUIRED] = {403, "login_email_required",
 				"the account's login email was deleted: set a new one "
 				"(PUT /1/me/email) before anything else"},
-    [E_ACCOUNT_LOCKED] = {403, "account_locked",
-			  "the account is locked; an identity-verification case can unlock it"},
     [E_CASE_NOT_FOUND] = {404, "case_not_found", "no such case, or not with this token"},
     [E_CASE_CLOSED] = {409, "case_closed", "the case is decided already"},
     [E_TOO_MANY_DOCUMENTS] = {409, "too_many_documents",
@@ -140,8 +138,8 @@ enum api_error api_error_from_verdict(enum core_verdict v)
 		return E_INVALID_CREDENTIALS;
 	case CORE_EMAIL_TAKEN:
 		return E_EMAIL_TAKEN;
-	case CORE_ACCOUNT_LOCKED:
-		return E_ACCOUNT_LOCKED;
+	case CORE_ACCOUNT_LOCKED: /* told as a wrong password */
+		return E_INVALID_CREDENTIALS;
 	case CORE_DAMAGED:
 		break;
 	}

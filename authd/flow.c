@@ -9,8 +9,6 @@
 #include "session.h"
 #include "staff.h"
 
-#include <openssl/crypto.h>
-
 #include <log.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -78,20 +76,12 @@ static enum api_error decide(struct flow *f)
 }
 
 /* The operator roles of the session's account, for the actions that need
- * some (the staff list names accounts by their login email). */
-static int roles_read(struct flow *f, struct store_txn *txn)
+ * some. */
+static void roles_of(struct flow *f)
 {
-	struct account a;
-	int rc;
-
-	f->roles = 0;
-	if (!f->has_session || policy_needs_roles(f->action) == 0)
-		return 0;
-	rc = store_account_get(txn, f->session.account_id, &a);
-	if (rc == 0)
-		f->roles = staff_roles(a.email);
-	OPENSSL_cleanse(&a, sizeof(a));
-	return rc == STORE_E_NOTFOUND ? 0 : rc;
+	f->roles = f->has_session && policy_needs_roles(f->action) != 0
+		       ? staff_roles(f->session.account_id)
+		       : 0;
 }
 
 static void release(struct flow *f)
@@ -140,8 +130,7 @@ static int write_txn(struct job *job, struct store_txn *txn)
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
 			return rc;
 		f->has_session = rc == 0;
-		if ((rc = roles_read(f, txn)) != 0)
-			return rc;
+		roles_of(f);
 		if ((f->err = decide(f)) != E_OK)
 			return 0;
 	}
@@ -278,8 +267,11 @@ static int read_txn(struct job *job, struct store_txn *txn)
 		if (rc != 0)
 			return rc;
 		f->has_session = true;
-		if ((rc = roles_read(f, txn)) != 0)
-			return rc;
+		roles_of(f);
+		/* A role's reads (every case, a document) are not made for a
+		 * session without it: the policy answers first. */
+		if (policy_needs_roles(f->action) != 0 && decide(f) != E_OK)
+			return 0;
 	}
 	return f->ops->read ? f->ops->read(f, txn) : 0;
 }

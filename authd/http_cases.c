@@ -410,7 +410,7 @@ static bool doc_sealed(struct flow *f)
 	if (j->sealed_len)
 		return true;
 	if (f->req)
-		reply_error(f->req, E_INTERNAL);
+		reply_error(f->req, E_OVERLOADED); /* out of memory */
 	return false;
 }
 
@@ -839,9 +839,22 @@ static int decide_write(struct flow *f, struct store_txn *txn)
 		rc = 0;
 		goto out;
 	}
-	if ((rc = store_docs_del(txn, j->id)) != 0 || (rc = store_case_put(txn, &j->c)) != 0)
+	/* Nobody decides about their own account. */
+	if (memcmp(j->c.account_id, f->session.account_id, AUTHD_ID_LEN) == 0) {
+		f->err = E_FORBIDDEN;
+		rc = 0;
 		goto out;
+	}
+	/* The action first: when it cannot be done now (the hour's messages
+	 * spent), nothing is written and the case stays open. */
 	if (j->approve && (rc = approve(j, txn, &a)) != 0)
+		goto out;
+	if (j->approve && j->c.reason == CASE_PASSWORD && !j->sent) {
+		f->err = E_TOO_MANY_MESSAGES;
+		f->retry_after = RECOVERY_SEND_WINDOW;
+		goto out;
+	}
+	if ((rc = store_docs_del(txn, j->id)) != 0 || (rc = store_case_put(txn, &j->c)) != 0)
 		goto out;
 	if (memcmp(j->c.account_id, zero, AUTHD_ID_LEN) != 0 &&
 	    (rc = factor_event(txn, j->c.account_id, EVENT_CASE_DECIDED, f->now, f->ip)) != 0)

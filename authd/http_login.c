@@ -360,7 +360,7 @@ static void login_reply(struct flow *f, struct req *r)
 	}
 	if (l->verdict == CORE_ACCOUNT_LOCKED) {
 		log_auth(r, "password", "locked", j->account_id);
-		reply_error(r, E_ACCOUNT_LOCKED);
+		reply_error(r, E_INVALID_CREDENTIALS); /* as a wrong password */
 		return;
 	}
 	if (l->verdict != CORE_OK) {

@@ -115,7 +115,7 @@ static int send_sms(struct store_txn *txn, const uint8_t *account_id, const char
 		    bool *sent)
 {
 	int64_t wait;
-	int rc = sms_quota_take(txn, account_id, to, now, sent, &wait);
+	int rc = sms_quota_take(txn, account_id, false, to, now, sent, &wait);
 
 	if (rc != 0 || !*sent)
 		return rc;
@@ -385,7 +385,7 @@ static int change_write(struct flow *f, struct store_txn *txn)
 			   ? rc
 			   : send_to(txn, OUTBOX_EMAIL, id, j->to, "recovery_verify", vars, 2,
 				     f->now);
-	if ((rc = sms_quota_take(txn, id, j->to, f->now, &sent, &f->retry_after)) != 0)
+	if ((rc = sms_quota_take(txn, id, false, j->to, f->now, &sent, &f->retry_after)) != 0)
 		return rc;
 	if (!sent) {
 		f->err = E_TOO_MANY_MESSAGES; /* nothing pending: no code went */
@@ -1517,7 +1517,7 @@ static int sessions_unrestrict(struct store_txn *txn, const uint8_t id[AUTHD_ID_
 		r->s[i].flags &= (uint8_t)~SESSION_F_LOGIN_REPLACED;
 		rc = store_session_put(txn, &r->refs[i], &r->s[i]);
 	}
-	free(r);
+	authd_freezero(r, sizeof(*r));
 	return rc;
 }
 

@@ -85,7 +85,8 @@ static int send_write(struct flow *f, struct store_txn *txn)
 		f->retry_after = l.expires_at - f->now; /* a new login may ask again */
 		goto out;
 	}
-	if ((rc = sms_quota_take(txn, id, rec.phone, f->now, &quota_ok, &f->retry_after)) != 0)
+	if ((rc = sms_quota_take(txn, id, true, rec.phone, f->now, &quota_ok, &f->retry_after)) !=
+	    0)
 		goto out;
 	if (!quota_ok) {
 		f->err = E_TOO_MANY_MESSAGES;

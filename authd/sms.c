@@ -20,8 +20,8 @@ void sms_setup(const struct authd_config *c)
 	prefix_max = c->sms_prefix_daily_max;
 }
 
-int sms_quota_take(struct store_txn *txn, const uint8_t *account_id, const char *phone, int64_t now,
-		   bool *ok, int64_t *retry_after)
+int sms_quota_take(struct store_txn *txn, const uint8_t *account_id, bool sign_in,
+		   const char *phone, int64_t now, bool *ok, int64_t *retry_after)
 {
 	uint8_t akey[THROTTLE_KEY_LEN], pkey[THROTTLE_KEY_LEN];
 	struct throttle_rec a, p;
@@ -35,7 +35,7 @@ int sms_quota_take(struct store_txn *txn, const uint8_t *account_id, const char 
 	if ((rc = store_throttle_get(txn, pkey, &p)) != 0)
 		return rc;
 	if (account_id) {
-		throttle_key_sms_account(akey, account_id);
+		throttle_key_sms_account(akey, account_id, sign_in);
 		if ((rc = store_throttle_get(txn, akey, &a)) != 0)
 			return rc;
 		ok_a = throttle_quota_take(&a, account_max, now, &wait_a);

@@ -17,13 +17,14 @@
 void sms_setup(const struct authd_config *c);
 
 /*
- * Takes one message of today's quotas of the account (NULL: nobody's) and
- * of the number's prefix, in txn (a write job's), and sets *ok; when a
- * quota is spent nothing is taken, *ok is false and *retry_after the
- * seconds until it renews. Returns 0 or STORE_E_*.
+ * Takes one message of today's quotas of the account (NULL: nobody's; its
+ * sign-in codes and its other messages count apart) and of the number's
+ * prefix, in txn (a write job's), and sets *ok; when a quota is spent
+ * nothing is taken, *ok is false and *retry_after the seconds until it
+ * renews. Returns 0 or STORE_E_*.
  */
-int sms_quota_take(struct store_txn *txn, const uint8_t *account_id, const char *phone, int64_t now,
-		   bool *ok, int64_t *retry_after);
+int sms_quota_take(struct store_txn *txn, const uint8_t *account_id, bool sign_in,
+		   const char *phone, int64_t now, bool *ok, int64_t *retry_after);
 
 /* Whether SMS is on as the account's second factor (its recovery record,
  * read in txn). Returns 0 or STORE_E_*. */

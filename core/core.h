@@ -382,13 +382,17 @@ void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32], c
  * messages to numbers that pay by the message). A quota lives in a
  * throttle record, in its own way: consecutive counts the uses of the UTC
  * day that began at last_failure (the ring stays empty); the sweeper keeps
- * it until that day is over. Keys: an account's messages ('s'), and every
- * account's messages to the numbers that begin alike ('P': the first
- * THROTTLE_SMS_PREFIX digits after the "+", keyed with hkey).
+ * it until that day is over. Keys: an account's sign-in codes ('s', asked
+ * by whoever has the password), its other messages ('u', some of which
+ * anyone who knows the login can ask for: apart, so that they cannot use
+ * up the sign-in codes), and every account's messages to the numbers that
+ * begin alike ('P': the first THROTTLE_SMS_PREFIX digits after the "+",
+ * keyed with hkey).
  */
 #define THROTTLE_SMS_PREFIX 5
 #define THROTTLE_DAY	    86400
-void throttle_key_sms_account(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN]);
+void throttle_key_sms_account(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN],
+			      bool sign_in);
 void throttle_key_sms_prefix(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32],
 			     const char *phone);
 /* Takes one use of the quota (at most max a day) and returns true; or
@@ -430,7 +434,7 @@ enum core_verdict {
 	CORE_WRONG_PASSWORD,
 	CORE_INVALID_CREDENTIALS,
 	CORE_EMAIL_TAKEN,
-	CORE_ACCOUNT_LOCKED, /* a right password, but the account is locked */
+	CORE_ACCOUNT_LOCKED, /* a right password, but the account is locked (told as wrong) */
 	CORE_DAMAGED,	     /* a record the keys do not open: an internal error */
 };
 

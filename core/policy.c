@@ -131,6 +131,9 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 		return POLICY_DENY_LOGIN_EMAIL;
 	if ((p->roles & rules[a].roles) != rules[a].roles)
 		return POLICY_DENY_FORBIDDEN;
+	/* The operator's staff act with a second factor, always. */
+	if (rules[a].roles && s->aal != AAL_SECOND_FACTOR)
+		return POLICY_DENY_REAUTH;
 	/* A session acts on its own account only (no cross-account access yet). */
 	if (res && res->account_id && memcmp(res->account_id, s->account_id, AUTHD_ID_LEN) != 0)
 		return POLICY_DENY_FORBIDDEN;

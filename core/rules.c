@@ -190,6 +190,16 @@ void core_password_login_decide(struct core_password_login *l, int64_t now,
 	}
 	if (!l->account_found)
 		return; /* deleted meanwhile: a plain failure */
+	/* Locked: answered and counted as a wrong password (the lock is told
+	 * by its notice, never to whoever tries passwords). */
+	if (l->account.locked_at != 0) {
+		l->verdict = CORE_ACCOUNT_LOCKED;
+		throttle_record_failure(&l->subject, &throttle_account_policy, now);
+		throttle_record_hourly(&l->hist.account, now);
+		throttle_record_hourly(&l->hist.factor, now);
+		l->subject_write = l->hist.account_dirty = l->hist.factor_dirty = true;
+		return;
+	}
 	if (l->subject.consecutive) {
 		throttle_record_success(&l->subject);
 		l->subject_write = true;
@@ -199,12 +209,6 @@ void core_password_login_decide(struct core_password_login *l, int64_t now,
 	    strlen(l->new_phc) < sizeof(l->account.pw_hash)) {
 		memcpy(l->account.pw_hash, l->new_phc, strlen(l->new_phc) + 1);
 		l->account_write = true;
-	}
-	/* Locked: told only to whoever knows the password, and nothing
-	 * issued; the failure history is as after a right password. */
-	if (l->account.locked_at != 0) {
-		l->verdict = CORE_ACCOUNT_LOCKED;
-		return;
 	}
 	l->verdict = CORE_OK;
 	l->has_totp = (l->totp_found && l->totp.enabled) || l->devices > 0;

@@ -138,7 +138,7 @@ bool throttle_subject_is_quiet(const uint8_t key[THROTTLE_KEY_LEN], const struct
 	if (key[0] == 'r' && r->consecutive > 0 && now - r->last_failure < THROTTLE_RECOVERY_KEEP_S)
 		return false;
 	/* A daily quota counts until its day is over. */
-	if ((key[0] == 's' || key[0] == 'P') && r->consecutive > 0 &&
+	if ((key[0] == 's' || key[0] == 'u' || key[0] == 'P') && r->consecutive > 0 &&
 	    now - r->last_failure < THROTTLE_DAY)
 		return false;
 	return throttle_is_quiet(r, now);
@@ -194,9 +194,10 @@ void throttle_key_email(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32], c
 	memcpy(key + 1, h, AUTHD_ID_LEN);
 }
 
-void throttle_key_sms_account(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN])
+void throttle_key_sms_account(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN],
+			      bool sign_in)
 {
-	key[0] = 's';
+	key[0] = sign_in ? 's' : 'u';
 	memcpy(key + 1, id, AUTHD_ID_LEN);
 }
 

@@ -72,6 +72,12 @@ int recovery_case_doc_add(struct case_rec *c, uint32_t size, const char *type, i
 	return c->n_docs++;
 }
 
+int64_t recovery_case_drop_at(const struct case_rec *c)
+{
+	return c->state == CASE_OPEN ? c->opened_at + CASE_OPEN_KEEP_S
+				     : c->decided_at + CASE_KEEP_S;
+}
+
 bool recovery_case_doc_live(const struct case_rec *c, unsigned n, int64_t now)
 {
 	return n < c->n_docs && c->state == CASE_OPEN && c->docs[n].uploaded_at != 0 &&

@@ -147,6 +147,7 @@ enum recovery_verdict recovery_option_confirm(struct recovery_rec *r,
 	} else {
 		snprintf(r->phone, sizeof(r->phone), "%.*s", RECOVERY_PHONE_MAX, r->pending_to);
 		r->phone_verified = true;
+		recovery_sms_login_used(r); /* a code sent to the old number dies */
 	}
 	r->pending = 0;
 	r->pending_to[0] = '\0';

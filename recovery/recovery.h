@@ -216,6 +216,7 @@ enum recovery_verdict recovery_close_confirm(struct recovery_rec *r,
 #define CASE_DOCS_MAX	 5
 #define CASE_DOC_KEEP_S	 (72 * 3600)
 #define CASE_KEEP_S	 (90 * 86400) /* a decided case's record (no documents) */
+#define CASE_OPEN_KEEP_S (30 * 86400) /* a case nobody decided: then it goes */
 #define CASE_DETAILS_MAX 1000	      /* bytes of what the person says */
 #define CASE_NOTE_MAX	 500	      /* bytes of the reviewer's note */
 #define CASE_TYPE_MAX	 64	      /* a document's media type */
@@ -255,6 +256,10 @@ struct case_rec {
 const char *recovery_case_reason_name(enum case_reason r);
 enum case_reason recovery_case_reason_parse(const char *name);
 const char *recovery_case_state_name(enum case_state s);
+
+/* When the sweeper deletes the case (with what is left of it): 30 days
+ * after it was opened while open, 90 days after its decision. */
+int64_t recovery_case_drop_at(const struct case_rec *c);
 
 /* A new open case. */
 void recovery_case_open(struct case_rec *c, const uint8_t id[AUTHD_ID_LEN],

@@ -381,7 +381,7 @@ int store_outbox_pending(struct store_txn *t, uint64_t *n);
  * caller frees it; sealed, so no wipe is owed), STORE_E_NOTFOUND when it
  * is not (or no longer) kept; store_docs_del deletes every document of a
  * case. The sweeper deletes documents CASE_DOC_KEEP_S after their upload
- * and decided cases CASE_KEEP_S after their decision.
+ * and cases at recovery_case_drop_at (with any document left).
  */
 int store_case_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct case_rec *c);
 int store_case_put(struct store_txn *t, const struct case_rec *c);

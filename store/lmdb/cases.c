@@ -2,8 +2,8 @@
  * Identity-verification cases on LMDB: each case under its id (DB_CASES: a
  * version byte, then the JSON of store.c's codec), its documents sealed
  * under (case id, n) (DB_DOCS), and two indexes the sweeper walks in time
- * order: documents by upload time (DB_DOCS_DUE), decided cases by decision
- * time (DB_CASES_DONE).
+ * order: documents by upload time (DB_DOCS_DUE), cases by when they go
+ * (DB_CASES_DONE: recovery_case_drop_at, which a decision moves).
  */
 #include "lmdb-internal.h"
 
@@ -68,10 +68,10 @@ int lmdb_case_put(struct store_txn *t, const struct case_rec *c)
 	buf[0] = CASE_V;
 	memcpy(buf + 1, json, len + 1); /* the NUL is not stored */
 	free(json);
-	/* The decided index follows the case's decision. */
+	/* The sweeper's index follows the case's end (a decision moves it). */
 	rc = lmdb_case_get(t, c->id, &old);
-	if (rc == 0 && old.state != CASE_OPEN) {
-		put_be(done, old.decided_at);
+	if (rc == 0) {
+		put_be(done, recovery_case_drop_at(&old));
 		memcpy(done + 8, c->id, AUTHD_ID_LEN);
 		if ((rc = lmdb_del(txn, DB_CASES_DONE, done, sizeof(done))) == STORE_E_NOTFOUND)
 			rc = 0;
@@ -80,8 +80,8 @@ int lmdb_case_put(struct store_txn *t, const struct case_rec *c)
 	}
 	if (rc == 0)
 		rc = lmdb_put(txn, DB_CASES, c->id, AUTHD_ID_LEN, buf, len + 1);
-	if (rc == 0 && c->state != CASE_OPEN) {
-		put_be(done, c->decided_at);
+	if (rc == 0) {
+		put_be(done, recovery_case_drop_at(c));
 		memcpy(done + 8, c->id, AUTHD_ID_LEN);
 		rc = lmdb_put(txn, DB_CASES_DONE, done, sizeof(done), "", 0);
 	}
@@ -243,7 +243,7 @@ static int collect(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
 	return 0;
 }
 
-int lmdb_cases_sweep(struct store_txn *t, int64_t docs_before, int64_t cases_before, size_t budget,
+int lmdb_cases_sweep(struct store_txn *t, int64_t docs_before, int64_t now, size_t budget,
 		     size_t *deleted)
 {
 	MDB_txn *txn = lmdb_of(t);
@@ -258,8 +258,8 @@ int lmdb_cases_sweep(struct store_txn *t, int64_t docs_before, int64_t cases_bef
 		rc = doc_del(txn, d.keys[i] + 8, get_be(d.keys[i]));
 	if (rc == 0)
 		*deleted += d.n;
-	/* Decided cases past their keeping: the record, and any document left. */
-	d.before = cases_before;
+	/* Cases past their end: the record, and any document left. */
+	d.before = now;
 	d.key_len = DONE_KEY_LEN;
 	d.n = 0;
 	if (rc == 0)

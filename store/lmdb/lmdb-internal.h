@@ -36,7 +36,7 @@ enum lmdb_db {
 	DB_OUTBOX_DONE, /* done_at (big-endian) || id -> "": sent or failed ones */
 	DB_PHONES,	/* verified recovery number || 0 || account id -> "" */
 	DB_CASES,	/* case id -> case record (a version byte, then JSON) */
-	DB_CASES_DONE,	/* decided_at (big-endian) || case id -> "": the sweeper's order */
+	DB_CASES_DONE,	/* when it goes (big-endian) || case id -> "": the sweeper's order */
 	DB_DOCS,	/* case id || n -> sealed document */
 	DB_DOCS_DUE,	/* uploaded_at (big-endian) || case id || n -> "" */
 	DB__COUNT
@@ -201,9 +201,10 @@ int lmdb_doc_put(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsig
 int lmdb_doc_get(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigned n,
 		 uint8_t **out, size_t *len);
 int lmdb_docs_del(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN]);
-/* The sweeper's part: documents uploaded at or before docs_before, decided
- * cases decided at or before cases_before, at most budget of each. */
-int lmdb_cases_sweep(struct store_txn *t, int64_t docs_before, int64_t cases_before, size_t budget,
+/* The sweeper's part: documents uploaded at or before docs_before, cases
+ * whose end (recovery_case_drop_at) is at or before now, at most budget
+ * of each. */
+int lmdb_cases_sweep(struct store_txn *t, int64_t docs_before, int64_t now, size_t budget,
 		     size_t *deleted);
 int lmdb_outbox_pending(struct store_txn *t, uint64_t *n);
 /* Deletes up to budget messages done at or before `before`; adds them to *deleted. */

@@ -171,7 +171,7 @@ int lmdb_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 	if (rc == 0)
 		rc = lmdb_outbox_sweep(t, now - OUTBOX_KEEP_S, budget, deleted);
 	if (rc == 0)
-		rc = lmdb_cases_sweep(t, now - CASE_DOC_KEEP_S, now - CASE_KEEP_S, budget, deleted);
+		rc = lmdb_cases_sweep(t, now - CASE_DOC_KEEP_S, now, budget, deleted);
 	memset(to_pos, 0, sizeof(*to_pos));
 	memcpy(to_pos->bytes, &to, sizeof(to));
 	return rc;

@@ -362,7 +362,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
      * its last failure nor any time in its ring is within the hour before
      * now, unless it is a second factor's ('f' = 102) with failures no
      * quiet time forgets, recovery codes' ('r' = 114) failures of the last
-     * day, or a daily SMS quota ('s' = 115, 'P' = 80) of a day not over
+     * day, or a daily SMS quota ('s' = 115, 'u' = 117, 'P' = 80) of a day not over
      * (core/throttle.c's throttle_subject_is_quiet). */
     [ST_BEGIN_WRITE] = {"begin_write", "BEGIN ISOLATION LEVEL SERIALIZABLE"},
     [ST_BEGIN_WRITE_RR] = {"begin_write_rr", "BEGIN ISOLATION LEVEL REPEATABLE READ"},
@@ -383,7 +383,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "ANY (ARRAY (SELECT ctid FROM throttles WHERE last_failure <= $1::bigint - "
 	 "3600 AND $1::bigint - 3600 >= ALL (ring) AND NOT (get_byte(subject, 0) = "
 	 "102 AND consecutive > 0) AND NOT (get_byte(subject, 0) = 114 AND consecutive > 0 "
-	 "AND last_failure > $1::bigint - 86400) AND NOT (get_byte(subject, 0) IN (115, 80) "
+	 "AND last_failure > $1::bigint - 86400) AND NOT (get_byte(subject, 0) IN (115, 117, 80) "
 	 "AND consecutive > 0 AND last_failure > $1::bigint - 86400) LIMIT $3::bigint)) "
 	 "RETURNING 1), o AS "
 	 "(DELETE FROM "
@@ -394,8 +394,11 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "1), d AS (DELETE FROM verification_documents WHERE ctid = ANY (ARRAY (SELECT "
 	 "ctid FROM verification_documents WHERE uploaded_at <= $1::bigint - 259200 LIMIT "
 	 "$3::bigint)) RETURNING 1), v AS (DELETE FROM verification_cases WHERE ctid = ANY "
-	 "(ARRAY (SELECT ctid FROM verification_cases WHERE state <> 1 AND decided_at <= "
-	 "$1::bigint - 7776000 LIMIT $3::bigint)) RETURNING 1) "
+	 "(ARRAY (SELECT ctid FROM verification_cases WHERE (state <> 1 AND decided_at <= "
+	 "$1::bigint - 7776000) OR (state = 1 AND opened_at <= $1::bigint - 2592000) LIMIT "
+	 "$3::bigint)) RETURNING 1), x AS (DELETE FROM verification_documents WHERE ctid = ANY "
+	 "(ARRAY (SELECT d.ctid FROM verification_documents d LEFT JOIN verification_cases c ON "
+	 "c.id = d.case_id WHERE c.id IS NULL LIMIT $3::bigint)) RETURNING 1) "
 	 "SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM l) + (SELECT "
 	 "count(*) FROM k) + (SELECT count(*) FROM c) + (SELECT count(*) FROM t) + "
 	 "(SELECT count(*) FROM o) + (SELECT count(*) FROM e) + (SELECT count(*) FROM d) + "
@@ -2151,7 +2154,7 @@ int pg_push_account_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_L
 
 /* --- identity-verification cases ----------------------------------------------------- */
 
-_Static_assert(CASE_DOC_KEEP_S == 259200 && CASE_KEEP_S == 7776000,
+_Static_assert(CASE_DOC_KEEP_S == 259200 && CASE_KEEP_S == 7776000 && CASE_OPEN_KEEP_S == 2592000,
 	       "the sweep statement's figures are recovery.h's");
 
 static int case_row(PGresult *res, int i, struct case_rec *out)

@@ -21,6 +21,9 @@ NEW_PASSWORD = "a renewed long passphrase"
 PUBLIC = "https://console.example.test"
 SMTP = SmtpServer().start()
 REVIEWER = f"reviewer{uuid.uuid4().hex[:8]}@support.example.com"
+CONFIG = (f"[server]\npublic_url = {PUBLIC}\nmax_body = 65536\n"
+          f"[smtp]\nurl = {SMTP.url()}\nfrom = Console <security@example.com>\n"
+          f"[outbox]\npoll_ms = 50\n")
 DOC = bytes(range(256)) * 40  # 10 KiB of something that is not text
 
 
@@ -40,18 +43,31 @@ def subjects_until(address, subject, timeout=10):
 
 
 class Cases(OwnAuthd, unittest.TestCase):
-    authd_config = (f"[server]\npublic_url = {PUBLIC}\nmax_body = 65536\n"
-                    f"[smtp]\nurl = {SMTP.url()}\nfrom = Console <security@example.com>\n"
-                    f"[support]\nreviewers = someone.else@example.com, {REVIEWER.upper()}\n"
-                    f"[outbox]\npoll_ms = 50\n")
+    authd_config = CONFIG
 
     @classmethod
     def setUpClass(cls):
+        # Reviewers are named by account id (an email could be taken by
+        # whoever signs up with it first), and act with a second factor.
         super().setUpClass()
         cls.a.signup(REVIEWER)
+        tok = cls.a.session(REVIEWER)
+        cls.reviewer_id = cls.a.get("/1/me", token=tok).json["account_id"]
+        cls.reviewer_totp, _, _ = cls.a.enable_totp(tok)
+        assert cls.a.stop() == 0
+        cls.a.write_config(CONFIG + "[support]\nreviewers = " + "ab" * 16 + ", " +
+                           cls.reviewer_id + "\n")
+        cls.a.start()
 
     def reviewer(self):
-        return self.a.session(REVIEWER)
+        self.a.advance(30)  # a fresh TOTP step for each sign-in
+        r = self.a.login(REVIEWER)
+        self.assertEqual(r.json["state"], "second_factor", r)
+        r = self.a.post("/1/login/totp", {"login_id": r.json["login_id"],
+                                          "code": totp(self.reviewer_totp, self.a.now())})
+        self.assertEqual(r.status, 200, r)
+        remember_secret(r.json["session"])
+        return r.json["session"]
 
     def account(self):
         e = email()
@@ -203,11 +219,11 @@ class Cases(OwnAuthd, unittest.TestCase):
         r = self.a.post("/1/verification/accounts/lock", {"login": e}, token=rev)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(self.a.get("/1/me", token=tok).status, 401)
-        # Locked: told only to whoever knows the password.
-        r = self.a.login(e)
-        self.assertEqual((r.status, r.json["code"]), (403, "account_locked"))
-        r = self.a.login(e, "not the password at all")
-        self.assertEqual((r.status, r.json["code"]), (401, "invalid_credentials"))
+        # Locked: a right password is answered as a wrong one (the owner
+        # learns of the lock by its notice, a guesser learns nothing).
+        right, wrong = self.a.login(e), self.a.login(e, "not the password at all")
+        self.assertEqual((right.status, right.body), (wrong.status, wrong.body))
+        self.assertEqual(right.json["code"], "invalid_credentials")
         self.assertIn("Your account was locked", subjects_until(e, "Your account was locked"))
         r = self.a.post("/1/verification/accounts/lock", {"login": e}, token=tok)
         self.assertEqual(r.status, 401)
@@ -220,6 +236,8 @@ class Cases(OwnAuthd, unittest.TestCase):
         self.assertEqual((r.status, r.json["code"]), (404, "not_found"))
 
     def test_reviewers_need_a_recent_sign_in(self):
+        # A password alone is not enough: the reviewer's pending login gives
+        # no session, and another account (without the role) is refused.
         rev = self.reviewer()
         case = self.open_case({"reason": "unlock", "login": self.account(),
                                "contact_email": email()})
@@ -227,6 +245,34 @@ class Cases(OwnAuthd, unittest.TestCase):
         r = self.decide(case["case_id"], False, rev)
         self.assertEqual((r.status, r.json["code"]), (403, "reauth_required"))
         self.assertEqual(len(self.listed(rev, case["case_id"])), 1)  # reading is fine
+
+    def test_approval_waits_when_no_link_can_go(self):
+        # The account's hour of recovery messages is spent (a recovery
+        # email and five forgotten-password requests): approving sends
+        # nothing and changes nothing, so the case stays open.
+        e, contact, backup = self.account(), email(), email()
+        tok = self.a.session(e)
+        r = self.a.put("/1/me/recovery/email", {"email": backup, "password": PASSWORD}, token=tok)
+        self.assertEqual(r.status, 202, r)
+        code = re.search(r"\b(\d{8})\b", SMTP.wait_for(backup)[0]["body"]).group(1)
+        remember_secret(code)
+        r = self.a.post("/1/me/recovery/verify", {"code": code}, token=tok)
+        self.assertEqual(r.status, 200, r)
+        for _ in range(4):
+            self.assertEqual(self.a.post("/1/recovery/password", {"login": e},
+                                         source_ip=random_loopback()).status, 202)
+        case = self.open_case({"reason": "password_reset", "login": e, "contact_email": contact})
+        self.assertEqual(self.upload(case).status, 201)
+        rev = self.reviewer()
+        r = self.decide(case["case_id"], True, rev)
+        self.assertEqual((r.status, r.json["code"]), (429, "too_many_messages"), r)
+        [c] = self.listed(rev, case["case_id"])
+        self.assertEqual((c["state"], c["documents"][0]["kept"]), ("open", True))
+
+    def test_no_decision_about_ones_own_account(self):
+        case = self.open_case({"reason": "unlock", "login": REVIEWER, "contact_email": email()})
+        r = self.decide(case["case_id"], True, self.reviewer())
+        self.assertEqual((r.status, r.json["code"]), (403, "forbidden"))
 
     def test_documents_kept_72_hours(self):
         case = self.open_case({"reason": "unlock", "login": self.account(),

@@ -13,7 +13,17 @@
 #define WINDOW 300
 #define T0     1000000
 
-enum who { ANON, FRESH, STALE_LOGIN_RECENT_2FA, STALE, SERVICE, REPLACED, REVIEWER, OLD_REVIEWER };
+enum who {
+	ANON,
+	FRESH,
+	STALE_LOGIN_RECENT_2FA,
+	STALE,
+	SERVICE,
+	REPLACED,
+	REVIEWER,
+	OLD_REVIEWER,
+	REVIEWER_NO_2FA,
+};
 
 static struct session sess(enum who w)
 {
@@ -32,6 +42,10 @@ static struct session sess(enum who w)
 		break;
 	case OLD_REVIEWER:
 		s.created_at = T0 - WINDOW - 1;
+		break;
+	case REVIEWER_NO_2FA: /* just now, with a password alone */
+		s.created_at = T0 - 10;
+		s.aal = AAL_PASSWORD;
 		break;
 	case REPLACED: /* just now, with a recovery login identifier */
 		s.created_at = T0 - 10;
@@ -139,6 +153,9 @@ static void test_table(void **state)
 	    {OLD_REVIEWER, ACT_CASE_DECIDE, POLICY_DENY_REAUTH},
 	    {OLD_REVIEWER, ACT_ACCOUNT_LOCK, POLICY_DENY_REAUTH},
 	    {SERVICE, ACT_CASE_REVIEW, POLICY_DENY_UNAUTHENTICATED},
+	    /* The operator's staff act with a second factor, always. */
+	    {REVIEWER_NO_2FA, ACT_CASE_REVIEW, POLICY_DENY_REAUTH},
+	    {REVIEWER_NO_2FA, ACT_CASE_DECIDE, POLICY_DENY_REAUTH},
 	    {ANON, ACT__COUNT, POLICY_DENY_FORBIDDEN},
 	    {FRESH, (enum policy_action) - 1, POLICY_DENY_FORBIDDEN},
 	};
@@ -149,7 +166,8 @@ static void test_table(void **state)
 		struct session s = sess(cases[i].who);
 		struct principal p = {PRINCIPAL_ANONYMOUS, NULL, 0};
 
-		if (cases[i].who == REVIEWER || cases[i].who == OLD_REVIEWER)
+		if (cases[i].who == REVIEWER || cases[i].who == OLD_REVIEWER ||
+		    cases[i].who == REVIEWER_NO_2FA)
 			p.roles = OPERATOR_SUPPORT_REVIEWER;
 		if (cases[i].who == SERVICE)
 			p.kind = PRINCIPAL_SERVICE;

@@ -733,8 +733,10 @@ static void test_sms_quota(void **state)
 	assert_false(throttle_quota_take(&r, 3, day + 100, &wait));
 	assert_int_equal(wait, THROTTLE_DAY - 100);
 	assert_int_equal(r.consecutive, 3);
-	throttle_key_sms_account(key, account);
+	throttle_key_sms_account(key, account, true);
 	assert_int_equal(key[0], 's');
+	throttle_key_sms_account(key2, account, false);
+	assert_int_equal(key2[0], 'u'); /* apart: unauthenticated asks cannot spend it */
 	assert_false(throttle_subject_is_quiet(key, &r, day + THROTTLE_DAY - 1));
 	assert_true(throttle_subject_is_quiet(key, &r, day + THROTTLE_DAY));
 	assert_true(throttle_quota_take(&r, 3, day + THROTTLE_DAY, &wait));

@@ -317,6 +317,19 @@ static void test_cases(void **state)
 	assert_int_equal(unit_write(run_slice, &s), 0);
 	assert_int_equal(unit_read(case_look, &a), 0);
 	assert_int_equal(a.listed, 0);
+	/* A case nobody decides goes 30 days after it was opened. */
+	id[0] = 0xcb;
+	recovery_case_open(&a.c, id, account, CASE_UNLOCK, token, "bob@example.com",
+			   "bob@example.org", "", s.now);
+	assert_int_equal(unit_write(case_fill, &a), 0);
+	s.now += CASE_OPEN_KEEP_S - 1;
+	assert_int_equal(unit_write(run_slice, &s), 0);
+	assert_int_equal(unit_read(case_look, &a), 0);
+	assert_int_equal(a.listed, 1);
+	s.now += 1;
+	assert_int_equal(unit_write(run_slice, &s), 0);
+	assert_int_equal(unit_read(case_look, &a), 0);
+	assert_int_equal(a.listed, 0);
 	unit_store_close();
 }
 
