@@ -11,6 +11,7 @@
 #include "factors.h"
 #include "flow.h"
 #include "server.h"
+#include "sms.h"
 #include "ws_device.h"
 
 #include <log.h>
@@ -39,6 +40,10 @@ struct device_job {
 	struct token_ref ref;
 	uint8_t secret[MP_SECRET_LEN];
 	uint8_t seed[PUSH_SEED_LEN];
+	/* link: backup codes, when this device will be the first factor */
+	char codes[OTP_BACKUP_COUNT][OTP_BACKUP_TEXT_LEN + 1];
+	struct backup_rec backup;
+	bool codes_fresh;
 };
 
 static int collect(void *arg, const struct push_device *d)
@@ -183,11 +188,32 @@ static bool link_check(struct flow *f, struct req *r)
 	return true;
 }
 
+/*
+ * The offer; and when the device will be the account's first second
+ * factor (no TOTP, device or SMS yet) and no unused backup codes are
+ * there, the 10 backup codes, shown once with the offer: turning 2FA on
+ * shows them, whichever factor does it.
+ */
 static int link_write(struct flow *f, struct store_txn *txn)
 {
 	struct device_job *j = (struct device_job *)f;
+	const uint8_t *id = f->session.account_id;
+	struct backup_rec b;
+	bool other, sms;
+	int rc;
 
-	return store_link_put(txn, &j->ref, &j->link);
+	j->codes_fresh = false;
+	if ((rc = store_link_put(txn, &j->ref, &j->link)) != 0 ||
+	    (rc = sms_other_factor(txn, id, &other)) != 0 || (rc = sms_is_on(txn, id, &sms)) != 0)
+		return rc;
+	if (other || sms)
+		return 0;
+	rc = store_backup_get(txn, id, &b);
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	j->codes_fresh = rc == STORE_E_NOTFOUND || backup_remaining(&b) == 0;
+	OPENSSL_cleanse(&b, sizeof(b));
+	return j->codes_fresh ? store_backup_put(txn, id, &j->backup) : 0;
 }
 
 static void link_reply(struct flow *f, struct req *r)
@@ -218,9 +244,13 @@ static void link_reply(struct flow *f, struct req *r)
 	}
 	authd_hex(j->link.device_id, AUTHD_ID_LEN, id);
 	authd_time_str(j->link.expires_at, expires);
-	reply_json(r, 201,
-		   json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", id, "link_uri", uri, "qr_svg", svg,
-			     "expires_at", expires, "expires_in", (json_int_t)PUSH_LINK_TTL));
+	json_t *body =
+	    json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", id, "link_uri", uri, "qr_svg", svg,
+		      "expires_at", expires, "expires_in", (json_int_t)PUSH_LINK_TTL);
+
+	if (body && j->codes_fresh)
+		json_object_set_new(body, "backup_codes", factor_backup_json(j->codes));
+	reply_json(r, 201, body);
 	{
 		char aid[AUTHD_ID_HEX + 1];
 
@@ -253,6 +283,11 @@ void http_devices_link(struct req *r)
 	json_decref(body);
 	if ((j = device_job_new(r, OP_LINK)) == NULL)
 		return;
+	if (factor_backup_fresh(&j->backup, j->codes, authd_now()) != 0) {
+		reply_error(r, E_INTERNAL);
+		devices_release(&j->f);
+		return;
+	}
 	flow_start(&j->f, &link_ops, r);
 }
 

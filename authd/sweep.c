@@ -18,6 +18,10 @@
 #include <string.h>
 
 #define SWEEP_EVERY_US (5LL * 60 * LWS_US_PER_SEC)
+/* The first pass comes soon after a start: what fell due while authd was
+ * down (identity documents past their 72 hours) goes then, not 5 minutes
+ * later. */
+#define SWEEP_FIRST_US (10LL * LWS_US_PER_SEC)
 #define SWEEP_BUDGET   5000
 
 static lws_sorted_usec_list_t timer;
@@ -77,7 +81,7 @@ void sweep_start(struct lws_context *ctx, int64_t session_idle_s)
 {
 	idle_s = session_idle_s;
 	sweep_ctx = ctx;
-	lws_sul_schedule(ctx, 0, &timer, on_timer, SWEEP_EVERY_US);
+	lws_sul_schedule(ctx, 0, &timer, on_timer, SWEEP_FIRST_US);
 }
 
 void sweep_stop(void)

@@ -8,6 +8,7 @@ factor removed, an account unlocked). Reviewers lock accounts; a locked
 account signs in nowhere until a case unlocks it."""
 
 import re
+import statistics
 import time
 import unittest
 import uuid
@@ -173,6 +174,18 @@ class Cases(OwnAuthd, unittest.TestCase):
         self.assertEqual((r.status, r.json["code"]), (409, "case_without_account"))
         r = self.decide(b["case_id"], False, rev, note="no such account")
         self.assertEqual((r.status, r.json["state"]), (200, "rejected"))
+
+    def test_same_time_class_whether_the_login_exists(self):
+        known = self.account()
+        times = {True: [], False: []}
+        for i in range(30):
+            for exists in (True, False):
+                who = known if exists else f"nobody{i}-{uuid.uuid4().hex[:6]}@example.com"
+                t0 = time.perf_counter()
+                self.open_case({"reason": "unlock", "login": who, "contact_email": email()})
+                times[exists].append(time.perf_counter() - t0)
+        mk, mu = statistics.median(times[True]), statistics.median(times[False])
+        self.assertLess(max(mk, mu) / min(mk, mu), 3, (mk, mu))
 
     def test_forgotten_login(self):
         e, contact = self.account(), email()

@@ -48,7 +48,30 @@ class Devices(OwnAuthd, unittest.TestCase):
         self.assertEqual(r.status, 201, r)
         remember_secret(parse_link_uri(r.json["link_uri"])["secret"].hex())
         remember_secret(b64url(parse_link_uri(r.json["link_uri"])["secret"]))
+        for c in r.json.get("backup_codes", []):
+            remember_secret(c)
         return r.json
+
+    def test_first_factor_brings_backup_codes(self):
+        # The first device will turn 2FA on: the offer shows the 10 backup
+        # codes, once; a second offer does not, nor does one for an account
+        # with TOTP on.
+        e, tok = self.account()
+        first = self.offer(tok)
+        self.assertEqual(len(first["backup_codes"]), 10)
+        self.assertNotIn("backup_codes", self.offer(tok))
+        ws, linked = Phone().link(self.a.port, first["link_uri"])
+        self.assertEqual(linked["type"], "linked")
+        ws.close()
+        pending = self.a.login(e).json
+        self.assertIn("backup_code", pending["methods"])
+        r = self.a.post("/1/login/backup-code", {"login_id": pending["login_id"],
+                                                 "code": first["backup_codes"][0]})
+        self.assertEqual(r.status, 200, r)
+        remember_secret(r.json["session"])
+        _, tok2 = self.account()
+        _, _, tok2 = self.a.enable_totp(tok2)
+        self.assertNotIn("backup_codes", self.offer(tok2))
 
     def test_link_list_auth_remove(self):
         e, tok = self.account()
@@ -258,7 +281,8 @@ class Devices(OwnAuthd, unittest.TestCase):
         secret = urllib.parse.parse_qs(urllib.parse.urlsplit(phone.totp).query)["secret"][0]
         remember_secret(secret)
         step = self.a.login(e).json
-        self.assertEqual((step["state"], step["methods"]), ("second_factor", ["push", "totp"]))
+        self.assertEqual((step["state"], step["methods"]),
+                         ("second_factor", ["push", "totp", "backup_code"]))
         now = self.a.advance(30)
         code = totp(secret, now)
         r = self.a.post("/1/login/totp", {"login_id": step["login_id"], "code": code})

@@ -75,7 +75,7 @@ class Push(OwnAuthd, unittest.TestCase):
     def test_approve(self):
         e, _, [(phone, ws)] = self.linked()
         step = self.password_step(e)
-        self.assertEqual(step["methods"], ["push", "totp"])
+        self.assertEqual(step["methods"], ["push", "totp", "backup_code"])
         sent = self.a.post("/1/login/push", {"login_id": step["login_id"]})
         self.assertEqual(sent.status, 200, sent)
         self.assertTrue(10 <= sent.json["number"] <= 99)
@@ -141,14 +141,14 @@ class Push(OwnAuthd, unittest.TestCase):
         r = self.a.post("/1/login/wait", {"login_id": other["login_id"], "timeout": 1})
         self.assertEqual(r.json["state"], "expired")
         step = self.password_step(e)
-        self.assertEqual(step["methods"], ["totp"])
+        self.assertEqual(step["methods"], ["totp", "backup_code"])
         r = self.a.post("/1/login/push", {"login_id": step["login_id"]})
         self.assertEqual((r.status, r.json["code"]), (409, "push_paused"))
         self.assertIn("push_paused", self.a.log_text())
         # The pause ends by itself after an hour.
         self.a.advance(3600)
         step = self.password_step(e)
-        self.assertEqual(step["methods"], ["push", "totp"])
+        self.assertEqual(step["methods"], ["push", "totp", "backup_code"])
         self.assertEqual(self.a.post("/1/login/push", {"login_id": step["login_id"]}).status,
                          200)
 
