@@ -1608,30 +1608,38 @@ static const struct flow_ops email_verify_ops = {
     .release = email_verify_release,
 };
 
-void http_email_verify(struct req *r)
+/* The {"token"} of an emailed link into raw; false after replying (a body
+ * error, or 410 code_expired for what is no link token). */
+static bool link_body_or_reply(struct req *r, uint8_t raw[AUTHD_TOKEN_LEN])
 {
 	static const struct field_spec spec[] = {{"token", JSON_STRING, true, 128}};
 	json_t *body = json_body_or_reply(r, spec, 1);
-	struct email_verify_flow *j;
 	const char *token;
 	size_t len;
+	bool ok;
 
 	if (body == NULL)
-		return;
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		json_wipe_decref(body);
+		return false;
+	token = json_str(body, "token", &len);
+	ok = authd_unb64url(token, len, raw, AUTHD_TOKEN_LEN) == (long)AUTHD_TOKEN_LEN;
+	json_wipe_decref(body);
+	if (!ok)
+		reply_error(r, E_CODE_EXPIRED);
+	return ok;
+}
+
+void http_email_verify(struct req *r)
+{
+	struct email_verify_flow *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
 		reply_error(r, E_OVERLOADED);
 		return;
 	}
-	token = json_str(body, "token", &len);
-	if (authd_unb64url(token, len, j->link_raw, sizeof(j->link_raw)) !=
-	    (long)sizeof(j->link_raw)) {
-		json_wipe_decref(body);
+	if (!link_body_or_reply(r, j->link_raw)) {
 		email_verify_release(&j->f);
-		reply_error(r, E_CODE_EXPIRED);
 		return;
 	}
-	json_wipe_decref(body);
 	flow_start(&j->f, &email_verify_ops, r);
 }
 
@@ -1789,27 +1797,15 @@ static const struct flow_ops close_ops = {
 
 void http_account_close(struct req *r)
 {
-	static const struct field_spec spec[] = {{"token", JSON_STRING, true, 128}};
-	json_t *body = json_body_or_reply(r, spec, 1);
-	struct close_flow *j;
-	const char *token;
-	size_t len;
+	struct close_flow *j = calloc(1, sizeof(*j));
 
-	if (body == NULL)
-		return;
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		json_wipe_decref(body);
+	if (j == NULL) {
 		reply_error(r, E_OVERLOADED);
 		return;
 	}
-	token = json_str(body, "token", &len);
-	if (authd_unb64url(token, len, j->link_raw, sizeof(j->link_raw)) !=
-	    (long)sizeof(j->link_raw)) {
-		json_wipe_decref(body);
+	if (!link_body_or_reply(r, j->link_raw)) {
 		close_release(&j->f);
-		reply_error(r, E_CODE_EXPIRED);
 		return;
 	}
-	json_wipe_decref(body);
 	flow_start(&j->f, &close_ops, r);
 }
