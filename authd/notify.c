@@ -4,6 +4,8 @@
  */
 #include "notify.h"
 
+#include <recovery.h>
+
 #include "geoip.h"
 #include "outbox.h"
 
@@ -39,35 +41,43 @@ void notify_time(int64_t t, char *out, size_t size)
 static int queue_notice(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
 			const char *name, int64_t now, const char *ip, const char *browser)
 {
+	struct recovery_rec rec;
 	struct account a;
 	char when[32], where[128];
+	const char *to;
 	int rc;
 
 	if ((rc = store_account_get(txn, account_id, &a)) != 0)
 		return rc == STORE_E_NOTFOUND ? 0 : rc;
-	/* Its login email was deleted: no address to tell until a new one. */
+	memset(&rec, 0, sizeof(rec));
+	to = a.email;
+	/* Its login email was deleted: the verified recovery email is told
+	 * instead, until there is a new login email (none: nobody). */
 	if (core_login_is_recovery(a.email)) {
-		OPENSSL_cleanse(a.pw_hash, sizeof(a.pw_hash));
-		return 0;
+		rc = store_recovery_get(txn, account_id, &rec);
+		to = rc == 0 && rec.email_verified && rec.email[0] ? rec.email : NULL;
 	}
-	notify_time(now, when, sizeof(when));
-	geoip_locate(ip && ip[0] ? ip : "", where, sizeof(where));
-	const struct template_var vars[] = {
-	    {"email", a.email},	 {"time", when},       {"ip", ip && ip[0] ? ip : "unknown"},
-	    {"location", where}, {"browser", browser}, {"base_url", base_url},
-	};
-	const struct outbox_item it = {
-	    .channel = OUTBOX_EMAIL,
-	    .account_id = account_id,
-	    .to = a.email,
-	    .template_name = name,
-	    .vars = vars,
-	    .nvars = sizeof(vars) / sizeof(vars[0]),
-	    .now = now,
-	};
+	if (to) {
+		notify_time(now, when, sizeof(when));
+		geoip_locate(ip && ip[0] ? ip : "", where, sizeof(where));
+		const struct template_var vars[] = {
+		    {"email", a.email},	 {"time", when},       {"ip", ip && ip[0] ? ip : "unknown"},
+		    {"location", where}, {"browser", browser}, {"base_url", base_url},
+		};
+		const struct outbox_item it = {
+		    .channel = OUTBOX_EMAIL,
+		    .account_id = account_id,
+		    .to = to,
+		    .template_name = name,
+		    .vars = vars,
+		    .nvars = sizeof(vars) / sizeof(vars[0]),
+		    .now = now,
+		};
 
-	rc = outbox_queue(txn, &it);
+		rc = outbox_queue(txn, &it);
+	}
 	OPENSSL_cleanse(a.pw_hash, sizeof(a.pw_hash));
+	OPENSSL_cleanse(&rec, sizeof(rec));
 	return rc;
 }
 

@@ -184,6 +184,7 @@ enum recovery_verdict recovery_reset_begin(struct recovery_rec *r, const uint8_t
 	recovery_send_noted(r, now);
 	r->reset_code_expires = 0;
 	r->reset_link_expires = 0;
+	r->reset_proofed = false;
 	if (code_hash) {
 		memcpy(r->reset_code, code_hash, RECOVERY_HASH_LEN);
 		r->reset_code_expires = now + RECOVERY_CODE_TTL;
@@ -245,6 +246,12 @@ void recovery_grant_used(struct recovery_rec *r)
 	memset(r->grant, 0, sizeof(r->grant));
 	r->grant_expires = 0;
 	r->grant_fails = 0;
+	r->reset_proofed = false;
+}
+
+void recovery_reset_proofed(struct recovery_rec *r)
+{
+	r->reset_proofed = true;
 }
 
 bool recovery_grant_failed(struct recovery_rec *r)

@@ -92,6 +92,9 @@ struct recovery_rec {
 	uint8_t sms_code[RECOVERY_HASH_LEN];
 	int64_t sms_code_expires; /* 0: none */
 	uint8_t sms_sends;
+	/* The reset under way was approved by a reviewer after an identity
+	 * verification (a case): it asks no second factor. */
+	bool reset_proofed;
 	/* Closing the account, waiting for its emailed link. */
 	uint8_t close_hash[RECOVERY_HASH_LEN];
 	int64_t close_expires; /* 0: none */
@@ -152,6 +155,11 @@ enum recovery_verdict recovery_grant_check(const struct recovery_rec *r,
     __attribute__((warn_unused_result));
 /* Uses the grant up (after the new password is set). */
 void recovery_grant_used(struct recovery_rec *r);
+/* The reset just begun is a reviewer's approval of an identity
+ * verification: the person proved who they are, so the reset it leads to
+ * asks no second factor (the one they lost, often). A reset begun any
+ * other way is not. */
+void recovery_reset_proofed(struct recovery_rec *r);
 /* Counts a wrong second-factor code at the reset; the grant dies at the
  * RECOVERY_FAILS_MAX-th. Returns whether it is still good. */
 bool recovery_grant_failed(struct recovery_rec *r);

@@ -1298,7 +1298,7 @@ int lmdb_places_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 #define RECOVERY_LEN                                                                               \
 	(1 + 2 + EMAIL_MAX + 2 + RECOVERY_PHONE_MAX + 3 + 2 + EMAIL_MAX + 4 * RECOVERY_HASH_LEN +  \
 	 4 * 8 + 1 + 1 + 8 + 1 + 8 + 2 + 8 * RECOVERY_SENDS_MAX + 8 + AUTHD_HASH_LEN +             \
-	 RECOVERY_HASH_LEN + 8 + 1 + RECOVERY_HASH_LEN + 8)
+	 RECOVERY_HASH_LEN + 8 + 1 + RECOVERY_HASH_LEN + 8 + 1)
 
 int lmdb_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		      struct recovery_rec *out)
@@ -1353,6 +1353,7 @@ int lmdb_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 		r.sms_sends = get_u8(&p);
 		get_bytes(&p, r.close_hash, RECOVERY_HASH_LEN);
 		r.close_expires = get_i64(&p);
+		r.reset_proofed = get_u8(&p) != 0;
 	}
 	if ((rc = finish_read(&p)) == 0)
 		*out = r;
@@ -1471,6 +1472,7 @@ int lmdb_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 	put_u8(&w, r->sms_sends);
 	put_bytes(&w, r->close_hash, RECOVERY_HASH_LEN);
 	put_i64(&w, r->close_expires);
+	put_u8(&w, r->reset_proofed);
 	if (w.bad)
 		AUTHD_BUG("recovery record size");
 	rc = cluster_put(lmdb_of(t), account_id, KIND_RECOVERY, NULL, &w);

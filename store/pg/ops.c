@@ -52,7 +52,7 @@
 	"pending_expires, reset_code, reset_code_expires, reset_link, reset_link_expires, "        \
 	"grant_hash, grant_expires, grant_fails, fails, last_fail, option_fails, "                 \
 	"option_last_fail, sends, sends_pos, sms_factor_at, sms_login, sms_code, "                 \
-	"sms_code_expires, sms_sends, close_hash, close_expires"
+	"sms_code_expires, sms_sends, close_hash, close_expires, reset_proofed"
 #define CASE_COLS                                                                                  \
 	"account_id, reason, state, opened_at, decided_at, token_hash, login, contact, details, "  \
 	"reviewer, note, docs::text"
@@ -235,7 +235,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			 "$14::bytea, $15::bigint, $16::smallint, $17::smallint, $18::bigint, "
 			 "$19::smallint, $20::bigint, $21::bigint[], $22::smallint, $23::bigint, "
 			 "$24::bytea, $25::bytea, $26::bigint, $27::smallint, $28::bytea, "
-			 "$29::bigint) ON CONFLICT "
+			 "$29::bigint, $30::boolean) ON CONFLICT "
 			 "(account_id) DO UPDATE SET email = "
 			 "EXCLUDED.email, email_verified = EXCLUDED.email_verified, phone = "
 			 "EXCLUDED.phone, phone_verified = EXCLUDED.phone_verified, pending = "
@@ -252,7 +252,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			 "sms_login = EXCLUDED.sms_login, sms_code = EXCLUDED.sms_code, "
 			 "sms_code_expires = EXCLUDED.sms_code_expires, sms_sends = "
 			 "EXCLUDED.sms_sends, close_hash = EXCLUDED.close_hash, close_expires = "
-			 "EXCLUDED.close_expires"},
+			 "EXCLUDED.close_expires, reset_proofed = EXCLUDED.reset_proofed"},
     [ST_RECOVERY_DEL] = {"recovery_del", "DELETE FROM recovery WHERE account_id = $1::bytea"},
     [ST_RECOVERY_BY_PHONE] = {"recovery_by_phone",
 			      "SELECT account_id FROM recovery WHERE phone = $1::text AND "
@@ -1312,6 +1312,7 @@ int pg_recovery_get(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 	r.sms_sends = col_u8(&w, 25);
 	col_bytes(&w, 26, r.close_hash, RECOVERY_HASH_LEN);
 	r.close_expires = col_i64(&w, 27);
+	r.reset_proofed = col_bool(&w, 28);
 	pg_clear(res);
 	if (w.bad || pending < 0 || pending > 3 || fails < 0 || fails > 255 || pos < 0 ||
 	    pos >= RECOVERY_SENDS_MAX) {
@@ -1388,6 +1389,7 @@ int pg_recovery_put(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 	param_i16(&p, r->sms_sends);
 	param(&p, r->close_hash, RECOVERY_HASH_LEN);
 	param_i64(&p, r->close_expires);
+	param_bool(&p, r->reset_proofed);
 	return run(t, ST_RECOVERY_PUT, &p);
 }
 

@@ -158,6 +158,40 @@ class Cases(OwnAuthd, unittest.TestCase):
         subject = "Your identity-verification case was approved"
         self.assertIn(subject, subjects_until(contact, subject))
 
+    def test_lost_password_and_second_factor(self):
+        # An approved case stands in for the second factor at the reset it
+        # leads to (the person proved who they are); the factors stay, and
+        # a lost one is a disable_2fa case of its own.
+        e, contact = self.account(), email()
+        secret, codes, tok = self.a.enable_totp(self.a.session(e))
+        case = self.open_case({"reason": "password_reset", "login": e, "contact_email": contact})
+        self.assertEqual(self.upload(case).status, 201)
+        r = self.decide(case["case_id"], True, self.reviewer())
+        self.assertEqual(r.status, 200, r)
+        mails = SMTP.wait_for(contact, 2)
+        link = [m for m in mails if "/recovery/reset?token=" in m["body"]]
+        while not link:
+            time.sleep(0.02)
+            link = [m for m in SMTP.to(contact) if "/recovery/reset?token=" in m["body"]]
+        url = re.search(r"(https?://\S+)", link[0]["body"]).group(1)
+        token = parse_qs(urlparse(url).query)["token"][0]
+        remember_secret(token)
+        r = self.a.post("/1/recovery/password/verify", {"token": token},
+                        source_ip=random_loopback())
+        self.assertEqual((r.status, r.json["second_factor_required"], r.json["second_factor"]),
+                         (200, False, []), r)
+        remember_secret(r.json["reset_token"])
+        remember_secret(NEW_PASSWORD)
+        r = self.a.post("/1/recovery/password/reset",
+                        {"reset_token": r.json["reset_token"], "new_password": NEW_PASSWORD},
+                        source_ip=random_loopback())
+        self.assertEqual(r.status, 204, r)
+        r = self.a.login(e, NEW_PASSWORD)
+        self.assertEqual((r.status, r.json["state"]), (200, "second_factor"))
+        # A reset anyone else starts asks the factor again.
+        r = self.a.post("/1/recovery/password", {"login": e}, source_ip=random_loopback())
+        self.assertEqual(r.status, 202)
+
     def test_unknown_login_same_answer(self):
         known, unknown = self.account(), email()
         a = self.open_case({"reason": "password_reset", "login": known,

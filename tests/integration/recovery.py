@@ -343,6 +343,8 @@ class Recovery(OwnAuthd, unittest.TestCase):
         self.assertEqual((r.status, r.json["code"]), (409, "email_taken"))
         r = self.a.put("/1/me/email", {"email": new.upper(), "password": PASSWORD}, token=tok)
         self.assertEqual(r.status, 202, r)
+        self.assertEqual((r.json["pending"]["kind"], r.json["pending"]["to"]),
+                         ("login_email", new))
         m = SMTP.wait_for(new)[0]
         self.assertEqual(m["subject"], "Confirm your new login email")
         link = re.search(r"(https?://\S+)", m["body"]).group(1)
@@ -490,12 +492,20 @@ class LoginEmailDeleted(OwnAuthd, unittest.TestCase):
         self.assertEqual(self.a.login(e).status, 401)
         for t in (tok, other):
             self.assertEqual(self.a.get("/1/me", token=t).status, 401)
-        # The identifier (typed loosely) and the same password sign in...
-        r = self.a.login(login.lower().replace("-", " "))
+        # The identifier (typed loosely) and the same password sign in (from
+        # a new network: the notice goes to the recovery email, the login
+        # email being gone)...
+        r = self.a.post("/1/login", {"email": login.lower().replace("-", " "),
+                                     "password": PASSWORD}, source_ip=random_loopback())
         self.assertEqual((r.status, r.json["state"]), (200, "done"), r)
         s = r.json["session"]
         remember_secret(s)
         self.assertEqual(self.a.get("/1/me", token=s).json["email"], login)
+        deadline = time.monotonic() + 10
+        while ("New sign-in to your account" not in [m["subject"] for m in SMTP.to(backup)]
+               and time.monotonic() < deadline):
+            time.sleep(0.02)
+        self.assertIn("New sign-in to your account", [m["subject"] for m in SMTP.to(backup)])
         # ...to a session that must set a new login email first.
         for method, path, body in (("GET", "/1/me/sessions", None),
                                    ("GET", "/1/me/recovery", None),

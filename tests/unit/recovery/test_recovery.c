@@ -305,6 +305,27 @@ static void test_sms_factor(void **state)
 	assert_string_equal(r.phone, "+41791234567");
 }
 
+/* A reviewer's approval marks the reset it begins; any other reset, or the
+ * grant used, clears the mark. */
+static void test_reset_proofed(void **state)
+{
+	struct recovery_rec r;
+	uint8_t link[RECOVERY_HASH_LEN];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	hash_of(link, 3);
+	assert_int_equal(recovery_reset_begin(&r, NULL, link, NOW), RECOVERY_OK);
+	assert_false(r.reset_proofed);
+	recovery_reset_proofed(&r);
+	assert_true(r.reset_proofed);
+	recovery_grant_used(&r);
+	assert_false(r.reset_proofed);
+	recovery_reset_proofed(&r);
+	assert_int_equal(recovery_reset_begin(&r, NULL, link, NOW + 1), RECOVERY_OK);
+	assert_false(r.reset_proofed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +337,7 @@ int main(void)
 	    cmocka_unit_test(test_reset_fails_lock),
 	    cmocka_unit_test(test_link_never_locked_and_grant_fails),
 	    cmocka_unit_test(test_sms_factor),
+	    cmocka_unit_test(test_reset_proofed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

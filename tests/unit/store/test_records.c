@@ -555,6 +555,7 @@ static void test_recovery_round_trip(void **state)
 	a.in.sms_sends = 2;
 	memset(a.in.close_hash, 7, RECOVERY_HASH_LEN);
 	a.in.close_expires = 1700086400;
+	a.in.reset_proofed = true;
 	a.ask = "+41791234567";
 	assert_int_equal(unit_write(recovery_round_txn, &a), 0);
 	assert_memory_equal(&a.out, &a.in, sizeof(a.in));
