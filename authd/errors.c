@@ -100,6 +100,7 @@ static const struct api_error_info table[E__COUNT] = {
     [E_LAST_LEGAL_REP] = {409, "last_legal_representative",
 			  "the account is the last legal representative of an organization "
 			  "with other members: name another first"},
+    [E_ORG_NOT_FOUND] = {404, "organization_not_found", "no such organization among the account's"},
 };
 
 const struct api_error_info *api_error_info(enum api_error e)

@@ -70,6 +70,7 @@ enum api_error {
 	E_DOCUMENT_GONE,
 	E_CASE_NO_ACCOUNT,
 	E_LAST_LEGAL_REP,
+	E_ORG_NOT_FOUND,
 	E__COUNT
 };
 

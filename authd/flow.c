@@ -49,6 +49,8 @@ static enum api_error policy_error(enum policy_decision d)
 		return E_REAUTH_REQUIRED;
 	case POLICY_DENY_LOGIN_EMAIL:
 		return E_LOGIN_EMAIL_REQUIRED;
+	case POLICY_DENY_NOT_FOUND:
+		return E_NOT_FOUND;
 	default:
 		return E_FORBIDDEN;
 	}

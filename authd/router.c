@@ -65,6 +65,8 @@ static const struct route routes[] = {
     {"verification/accounts/lock", http_account_lock, M_POST, ACT_ACCOUNT_LOCK, false},
     {"me/close", http_account_close_begin, M_POST, ACT_ACCOUNT_CLOSE, false},
     {"account/close", http_account_close, M_POST, ACT_RECOVERY, false},
+    {"organizations", http_orgs_list, M_GET, ACT_ORGS_READ, false},
+    {"session/organization", http_session_org_switch, M_PUT, ACT_SESSION_ORG_SWITCH, false},
     {"_test/clock", http_test_clock, M_POST, ACT_TEST_HOOK, true},
     {"_test/stats", http_test_stats, M_GET, ACT_TEST_HOOK, true},
     {"_test/stall", http_test_stall, M_POST, ACT_TEST_HOOK, true},

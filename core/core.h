@@ -37,7 +37,12 @@ struct account {
 	int64_t locked_at; /* 0: not locked; else no sign-in until a case unlocks it */
 };
 
-enum org_role { ROLE_LEGAL_REPRESENTATIVE = 1, ROLE_ADMINISTRATOR, ROLE_COLLABORATOR };
+enum org_role {
+	ROLE_LEGAL_REPRESENTATIVE = 1,
+	ROLE_ADMINISTRATOR,
+	ROLE_COLLABORATOR,
+	ROLE_EXTERNAL, /* limited rights; left out of organization-wide address books */
+};
 
 /* The role's name in the API and in stored records ("" when out of range). */
 const char *core_role_name(enum org_role role);
@@ -737,6 +742,8 @@ enum policy_action {
 	ACT_CASE_DECIDE,		 /* a reviewer approves or rejects one */
 	ACT_ACCOUNT_LOCK,		 /* a reviewer locks an account */
 	ACT_ACCOUNT_CLOSE,		 /* ask for the link that closes one's account */
+	ACT_ORGS_READ,			 /* the person's organizations and roles */
+	ACT_SESSION_ORG_SWITCH,		 /* make one of them the session's current */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };
@@ -744,6 +751,10 @@ enum policy_action {
 /* The resource an action touches, when it has an owner. */
 struct policy_resource {
 	const uint8_t *account_id; /* NULL: the principal's own account */
+	/* An organization the action is about, and the principal's role in
+	 * it (0: none, not a member); NULL: none named. */
+	const uint8_t *org_id;
+	enum org_role org_role;
 };
 
 enum policy_decision {
@@ -752,6 +763,7 @@ enum policy_decision {
 	POLICY_DENY_REAUTH,	     /* a recent proof (reauth window) is needed */
 	POLICY_DENY_FORBIDDEN,	     /* authenticated, but not for this */
 	POLICY_DENY_LOGIN_EMAIL,     /* the session must set a new login email first */
+	POLICY_DENY_NOT_FOUND,	     /* not the principal's to see: told as absent */
 };
 
 struct policy_params {

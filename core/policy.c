@@ -24,6 +24,7 @@ static const struct {
 	enum need need;
 	bool while_login_replaced;
 	unsigned roles; /* enum operator_role: all of them needed */
+	bool member;	/* about an organization: the principal must belong to it */
 } rules[ACT__COUNT] = {
     [ACT_HEALTH] = {"health", NEED_NOTHING},
     [ACT_SIGN_UP] = {"sign_up", NEED_NOTHING},
@@ -80,6 +81,9 @@ static const struct {
     [ACT_ACCOUNT_LOCK] = {"account_lock", NEED_RECENT_PROOF, false, OPERATOR_SUPPORT_REVIEWER},
     /* The current password too; the emailed link confirms. */
     [ACT_ACCOUNT_CLOSE] = {"account_close", NEED_RECENT_PROOF},
+    [ACT_ORGS_READ] = {"orgs_read", NEED_SESSION},
+    /* No new login, no new factor: the session's proofs carry over. */
+    [ACT_SESSION_ORG_SWITCH] = {"session_org_switch", NEED_SESSION, false, 0, true},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 
@@ -134,6 +138,9 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 	/* The operator's staff act with a second factor, always. */
 	if (rules[a].roles && s->aal != AAL_SECOND_FACTOR)
 		return POLICY_DENY_REAUTH;
+	/* An organization one is not in is one that does not exist. */
+	if (rules[a].member && res && res->org_id && res->org_role == 0)
+		return POLICY_DENY_NOT_FOUND;
 	/* A session acts on its own account only (no cross-account access yet). */
 	if (res && res->account_id && memcmp(res->account_id, s->account_id, AUTHD_ID_LEN) != 0)
 		return POLICY_DENY_FORBIDDEN;

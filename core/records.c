@@ -15,13 +15,15 @@ const char *core_role_name(enum org_role role)
 		return "administrator";
 	case ROLE_COLLABORATOR:
 		return "collaborator";
+	case ROLE_EXTERNAL:
+		return "external";
 	}
 	return "";
 }
 
 enum org_role core_role_parse(const char *name)
 {
-	for (int r = ROLE_LEGAL_REPRESENTATIVE; r <= ROLE_COLLABORATOR; r++)
+	for (int r = ROLE_LEGAL_REPRESENTATIVE; r <= ROLE_EXTERNAL; r++)
 		if (strcmp(name, core_role_name((enum org_role)r)) == 0)
 			return (enum org_role)r;
 	return (enum org_role)0;

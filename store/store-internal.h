@@ -37,6 +37,7 @@ struct store_engine_ops {
 	int (*account_by_email)(struct store_txn *t, const char *email, uint8_t id[AUTHD_ID_LEN]);
 	int (*org_put)(struct store_txn *t, const struct org *o);
 	int (*org_del)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
+	int (*org_get)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], struct org *o);
 	int (*memberships_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 				int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
 					  enum org_role role),

@@ -421,6 +421,11 @@ int store_outbox_pending(struct store_txn *t, uint64_t *n)
 	return t->ops->outbox_pending(t, n);
 }
 
+int store_org_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], struct org *o)
+{
+	return t->ops->org_get(t, org_id, o);
+}
+
 int store_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
 {
 	return t->ops->org_del(t, org_id);

@@ -193,6 +193,8 @@ int store_account_put(struct store_txn *t, const struct account *a);
 int store_account_by_email(struct store_txn *t, const char *email, uint8_t id[AUTHD_ID_LEN]);
 
 int store_org_put(struct store_txn *t, const struct org *o);
+/* An organization's record. 0 or STORE_E_NOTFOUND. */
+int store_org_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], struct org *o);
 /* Deletes an organization's record (its memberships are the caller's). */
 int store_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
 /* An account's memberships (organization and role), and an organization's

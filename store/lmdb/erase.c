@@ -99,6 +99,14 @@ int lmdb_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			 &m);
 }
 
+int lmdb_org_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], struct org *o)
+{
+	MDB_val k = {AUTHD_ID_LEN, (void *)org_id}, v;
+	int rc = lmdb_get(lmdb_of(t), DB_ORGS, org_id, AUTHD_ID_LEN, &v);
+
+	return rc != 0 ? rc : lmdb_org_decode(&k, &v, o);
+}
+
 int lmdb_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
 {
 	int rc = lmdb_del(lmdb_of(t), DB_ORGS, org_id, AUTHD_ID_LEN);

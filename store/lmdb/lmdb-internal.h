@@ -183,6 +183,7 @@ int lmdb_outbox_claim(struct store_txn *t, int64_t now, int64_t until, size_t li
 int lmdb_outbox_settle(struct store_txn *t, const struct outbox_msg *m, int64_t claimed_until);
 int lmdb_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct outbox_msg *m);
 int lmdb_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
+int lmdb_org_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], struct org *o);
 int lmdb_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			  int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
 				    enum org_role role),

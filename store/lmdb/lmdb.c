@@ -510,6 +510,7 @@ const struct store_engine_ops store_lmdb_engine = {
     .outbox_settle = lmdb_outbox_settle,
     .outbox_get = lmdb_outbox_get,
     .org_del = lmdb_org_del,
+    .org_get = lmdb_org_get,
     .memberships_list = lmdb_memberships_list,
     .members_list = lmdb_members_list,
     .account_delete = lmdb_account_delete,

@@ -279,6 +279,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			  "id = $1::bytea AND state = 1 AND next_at = $2::bigint RETURNING 1"},
     [ST_OUTBOX_GET] = {"outbox_get", "SELECT " OUTBOX_COLS " FROM outbox WHERE id = $1::bytea"},
     [ST_ORG_DEL] = {"org_del", "DELETE FROM organizations WHERE id = $1::bytea"},
+    [ST_ORG_GET] = {"org_get", "SELECT name, created_at FROM organizations WHERE id = $1::bytea"},
     [ST_MEMBERSHIPS_LIST] = {"memberships_list",
 			     "SELECT org_id, role FROM memberships WHERE account_id = $1::bytea "
 			     "ORDER BY org_id"},
@@ -2296,6 +2297,29 @@ int pg_docs_del(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN])
 }
 
 /* --- organizations' members, and closing an account ---------------------------------- */
+
+int pg_org_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], struct org *o)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct row r;
+	struct org tmp;
+	int rc;
+
+	param(&p, org_id, AUTHD_ID_LEN);
+	if ((rc = get_one(t, ST_ORG_GET, &p, &res)) != 0)
+		return rc;
+	memset(&tmp, 0, sizeof(tmp));
+	memcpy(tmp.id, org_id, AUTHD_ID_LEN);
+	r = (struct row){res, 0, false};
+	col_str(&r, 0, tmp.name, sizeof(tmp.name));
+	tmp.created_at = col_i64(&r, 1);
+	pg_clear(res);
+	if (r.bad)
+		return corrupt("organization");
+	*o = tmp;
+	return 0;
+}
 
 int pg_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
 {

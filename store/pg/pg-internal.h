@@ -176,6 +176,7 @@ enum pg_stmt {
 	ST_EVENT_ADD,
 	ST_EVENTS_LIST,
 	ST_ORG_DEL,
+	ST_ORG_GET,
 	ST_MEMBERSHIPS_LIST,
 	ST_MEMBERS_LIST,
 	ST_ACCOUNT_DELETE,
@@ -379,6 +380,7 @@ int pg_outbox_claim(struct store_txn *t, int64_t now, int64_t until, size_t limi
 int pg_outbox_settle(struct store_txn *t, const struct outbox_msg *m, int64_t claimed_until);
 int pg_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct outbox_msg *m);
 int pg_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
+int pg_org_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], struct org *o);
 int pg_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
 				  enum org_role role),

@@ -901,6 +901,7 @@ const struct store_engine_ops store_pg_engine = {
     .outbox_settle = pg_outbox_settle,
     .outbox_get = pg_outbox_get,
     .org_del = pg_org_del,
+    .org_get = pg_org_get,
     .memberships_list = pg_memberships_list,
     .members_list = pg_members_list,
     .account_delete = pg_account_delete,

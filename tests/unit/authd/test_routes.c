@@ -76,6 +76,8 @@ static const struct {
     {"POST verification/accounts/lock", U, F, F},
     {"POST me/close", U, A, R},
     {"POST account/close", A, A, A},
+    {"GET organizations", U, A, A},
+    {"PUT session/organization", U, A, A},
     {"POST _test/clock", A, A, A},
     {"GET _test/stats", A, A, A},
     {"POST _test/stall", A, A, A},

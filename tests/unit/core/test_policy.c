@@ -156,6 +156,9 @@ static void test_table(void **state)
 	    /* The operator's staff act with a second factor, always. */
 	    {REVIEWER_NO_2FA, ACT_CASE_REVIEW, POLICY_DENY_REAUTH},
 	    {REVIEWER_NO_2FA, ACT_CASE_DECIDE, POLICY_DENY_REAUTH},
+	    {FRESH, ACT_ORGS_READ, POLICY_ALLOW},
+	    {STALE, ACT_SESSION_ORG_SWITCH, POLICY_ALLOW}, /* no new proof to switch */
+	    {ANON, ACT_SESSION_ORG_SWITCH, POLICY_DENY_UNAUTHENTICATED},
 	    {ANON, ACT__COUNT, POLICY_DENY_FORBIDDEN},
 	    {FRESH, (enum policy_action) - 1, POLICY_DENY_FORBIDDEN},
 	};
@@ -187,13 +190,36 @@ static void test_other_account(void **state)
 	struct session s = sess(FRESH);
 	struct principal p = {PRINCIPAL_SESSION, &s, 0};
 	uint8_t other[AUTHD_ID_LEN];
-	struct policy_resource res = {other};
+	struct policy_resource res = {other, NULL, 0};
 
 	(void)state;
 	memset(other, 8, sizeof(other));
 	assert_int_equal(policy_decide(&pp, &p, ACT_ME_READ, &res, T0), POLICY_DENY_FORBIDDEN);
 	res.account_id = s.account_id;
 	assert_int_equal(policy_decide(&pp, &p, ACT_ME_READ, &res, T0), POLICY_ALLOW);
+}
+
+/* An organization the session's account is not in is told as absent; one
+ * it is in, in any role, may be the session's current. */
+static void test_membership(void **state)
+{
+	struct policy_params pp = {WINDOW};
+	struct session s = sess(STALE);
+	struct principal p = {PRINCIPAL_SESSION, &s, 0};
+	uint8_t org[AUTHD_ID_LEN] = {9};
+	struct policy_resource res = {NULL, org, 0};
+
+	(void)state;
+	assert_int_equal(policy_decide(&pp, &p, ACT_SESSION_ORG_SWITCH, &res, T0),
+			 POLICY_DENY_NOT_FOUND);
+	for (int r = ROLE_LEGAL_REPRESENTATIVE; r <= ROLE_EXTERNAL; r++) {
+		res.org_role = (enum org_role)r;
+		assert_int_equal(policy_decide(&pp, &p, ACT_SESSION_ORG_SWITCH, &res, T0),
+				 POLICY_ALLOW);
+	}
+	assert_string_equal(core_role_name(ROLE_EXTERNAL), "external");
+	assert_int_equal(core_role_parse("external"), ROLE_EXTERNAL);
+	assert_int_equal(core_role_parse("owner"), 0);
 }
 
 /* Every action has a rule and a name: a new one without a line is caught. */
@@ -223,6 +249,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table),
 	    cmocka_unit_test(test_other_account),
+	    cmocka_unit_test(test_membership),
 	    cmocka_unit_test(test_every_action_named),
 	    cmocka_unit_test(test_recent_proof_edges),
 	};

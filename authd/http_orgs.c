@@ -1,0 +1,202 @@
+/*
+ * The person's organizations:
+ *
+ *   GET /1/organizations          those the session's account belongs to,
+ *                                 with its role in each and which one is
+ *                                 the session's current
+ *   PUT /1/session/organization   {"organization_id"}: the current one,
+ *                                 switched at once (no new login, no new
+ *                                 second factor)
+ *
+ * Whether the account belongs to the organization asked for is the
+ * policy's question (a resource with the account's role there): an
+ * organization it is not in answers as one that does not exist.
+ */
+#include "http.h"
+
+#include "flow.h"
+
+#include <log.h>
+#include <store.h>
+#include <util.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ORGS_MAX 256 /* organizations one account lists */
+
+struct membership {
+	uint8_t org_id[AUTHD_ID_LEN];
+	enum org_role role;
+};
+
+struct orgs_flow {
+	struct flow f;
+	struct membership m[ORGS_MAX];
+	unsigned n;
+	/* the switch: the organization asked for, and the account's role there */
+	uint8_t org_id[AUTHD_ID_LEN];
+	enum org_role role;
+	json_t *list;
+};
+
+static int membership_one(void *arg, const uint8_t org_id[AUTHD_ID_LEN], enum org_role role)
+{
+	struct orgs_flow *j = arg;
+
+	if (j->n < ORGS_MAX) {
+		memcpy(j->m[j->n].org_id, org_id, AUTHD_ID_LEN);
+		j->m[j->n++].role = role;
+	}
+	return 0;
+}
+
+static int memberships_read(struct orgs_flow *j, struct store_txn *txn)
+{
+	j->n = 0;
+	return store_memberships_list(txn, j->f.session.account_id, membership_one, j);
+}
+
+/* --- GET /1/organizations ----------------------------------------------------------- */
+
+static int list_read(struct flow *f, struct store_txn *txn)
+{
+	struct orgs_flow *j = (struct orgs_flow *)f;
+	int rc = memberships_read(j, txn);
+
+	json_decref(j->list);
+	if ((j->list = json_array()) == NULL)
+		return STORE_E_IO;
+	for (unsigned i = 0; rc == 0 && i < j->n; i++) {
+		char id[AUTHD_ID_HEX + 1];
+		struct org o;
+
+		if ((rc = store_org_get(txn, j->m[i].org_id, &o)) == STORE_E_NOTFOUND) {
+			rc = 0; /* deleted meanwhile */
+			continue;
+		}
+		if (rc != 0)
+			break;
+		authd_hex(o.id, AUTHD_ID_LEN, id);
+		json_array_append_new(
+		    j->list, json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", id, "name", o.name,
+				       "role", core_role_name(j->m[i].role), "external",
+				       j->m[i].role == ROLE_EXTERNAL, "current",
+				       memcmp(o.id, f->session.org_id, AUTHD_ID_LEN) == 0));
+	}
+	return rc;
+}
+
+static void list_reply(struct flow *f, struct req *r)
+{
+	struct orgs_flow *j = (struct orgs_flow *)f;
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	reply_json(r, 200, json_pack("{s:O}", "organizations", j->list));
+}
+
+static void orgs_release(struct flow *f)
+{
+	struct orgs_flow *j = (struct orgs_flow *)f;
+
+	json_decref(j->list);
+	free(j);
+}
+
+static const struct flow_ops list_ops = {
+    .read = list_read,
+    .reply = list_reply,
+    .release = orgs_release,
+};
+
+void http_orgs_list(struct req *r)
+{
+	struct orgs_flow *j;
+
+	if (!req_query_or_reply(r, NULL, 0, NULL))
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	flow_start(&j->f, &list_ops, r);
+}
+
+/* --- PUT /1/session/organization --------------------------------------------------- */
+
+static int switch_write(struct flow *f, struct store_txn *txn)
+{
+	struct orgs_flow *j = (struct orgs_flow *)f;
+	struct principal p = {PRINCIPAL_SESSION, &f->session, 0};
+	struct policy_params pp = {srv.cfg.reauth_window_s};
+	struct policy_resource res = {NULL, j->org_id, 0};
+	int rc = memberships_read(j, txn);
+
+	if (rc != 0)
+		return rc;
+	for (unsigned i = 0; i < j->n; i++)
+		if (memcmp(j->m[i].org_id, j->org_id, AUTHD_ID_LEN) == 0)
+			res.org_role = j->m[i].role;
+	if (policy_decide(&pp, &p, f->action, &res, f->now) != POLICY_ALLOW) {
+		f->err = E_ORG_NOT_FOUND;
+		return 0;
+	}
+	j->role = res.org_role;
+	memcpy(f->session.org_id, j->org_id, AUTHD_ID_LEN);
+	return store_session_put(txn, &f->token, &f->session);
+}
+
+static void switch_reply(struct flow *f, struct req *r)
+{
+	struct orgs_flow *j = (struct orgs_flow *)f;
+	char id[AUTHD_ID_HEX + 1], aid[AUTHD_ID_HEX + 1];
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	authd_hex(j->org_id, AUTHD_ID_LEN, id);
+	authd_hex(f->session.account_id, AUTHD_ID_LEN, aid);
+	log_info("session organization switched account=%s organization=%s req=%llu", aid, id,
+		 (unsigned long long)r->id);
+	reply_json(r, 200,
+		   json_pack("{s:s, s:s}", "organization_id", id, "role", core_role_name(j->role)));
+}
+
+static const struct flow_ops switch_ops = {
+    .write = switch_write,
+    .reply = switch_reply,
+    .release = orgs_release,
+};
+
+void http_session_org_switch(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"organization_id", JSON_STRING, true, 64},
+	};
+	json_t *body = json_body_or_reply(r, spec, 1);
+	struct orgs_flow *j;
+	const char *id;
+	size_t len;
+
+	if (body == NULL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		json_decref(body);
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	id = json_str(body, "organization_id", &len);
+	if (authd_unhex(id, len, j->org_id, AUTHD_ID_LEN) != 0) {
+		json_decref(body);
+		orgs_release(&j->f);
+		reply_error(r, E_ORG_NOT_FOUND); /* no such id can name one */
+		return;
+	}
+	json_decref(body);
+	flow_start(&j->f, &switch_ops, r);
+}
