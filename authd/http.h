@@ -176,6 +176,7 @@ void http_account_close(struct req *r);
 /* The person's organizations (http_orgs.c). */
 void http_orgs_list(struct req *r);
 void http_session_org_switch(struct req *r);
+void http_org_members(struct req *r);
 /* A body of bytes (malloc'd; freed, and wiped, once sent) of media type
  * ctype. */
 void reply_bytes(struct req *r, int status, char *body, size_t len, const char *ctype);

@@ -67,6 +67,7 @@ static const struct route routes[] = {
     {"account/close", http_account_close, M_POST, ACT_RECOVERY, false},
     {"organizations", http_orgs_list, M_GET, ACT_ORGS_READ, false},
     {"session/organization", http_session_org_switch, M_PUT, ACT_SESSION_ORG_SWITCH, false},
+    {"organizations/*/members", http_org_members, M_GET, ACT_ORG_MEMBERS_READ, false},
     {"_test/clock", http_test_clock, M_POST, ACT_TEST_HOOK, true},
     {"_test/stats", http_test_stats, M_GET, ACT_TEST_HOOK, true},
     {"_test/stall", http_test_stall, M_POST, ACT_TEST_HOOK, true},

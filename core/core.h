@@ -744,6 +744,7 @@ enum policy_action {
 	ACT_ACCOUNT_CLOSE,		 /* ask for the link that closes one's account */
 	ACT_ORGS_READ,			 /* the person's organizations and roles */
 	ACT_SESSION_ORG_SWITCH,		 /* make one of them the session's current */
+	ACT_ORG_MEMBERS_READ,		 /* an organization's people and their roles */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };

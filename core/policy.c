@@ -22,17 +22,18 @@ enum need {
 static const struct {
 	const char *name;
 	enum need need;
+	unsigned roles;	    /* enum operator_role: all of them needed */
+	unsigned org_roles; /* with member: the roles that may (bits 1 << role); 0: any */
 	bool while_login_replaced;
-	unsigned roles; /* enum operator_role: all of them needed */
-	bool member;	/* about an organization: the principal must belong to it */
+	bool member; /* about an organization: the principal must belong to it */
 } rules[ACT__COUNT] = {
     [ACT_HEALTH] = {"health", NEED_NOTHING},
     [ACT_SIGN_UP] = {"sign_up", NEED_NOTHING},
     [ACT_LOGIN] = {"login", NEED_NOTHING},
     /* The pending login's id is the credential; the step checks it. */
     [ACT_LOGIN_SECOND_FACTOR] = {"login_second_factor", NEED_NOTHING},
-    [ACT_ME_READ] = {"me_read", NEED_SESSION, WHILE_LOGIN_REPLACED},
-    [ACT_LOGOUT] = {"logout", NEED_SESSION, WHILE_LOGIN_REPLACED},
+    [ACT_ME_READ] = {"me_read", NEED_SESSION, .while_login_replaced = WHILE_LOGIN_REPLACED},
+    [ACT_LOGOUT] = {"logout", NEED_SESSION, .while_login_replaced = WHILE_LOGIN_REPLACED},
     /* The current password is the proof; failures count as second-factor
      * failures of the account. */
     [ACT_PASSWORD_CHANGE] = {"password_change", NEED_SESSION},
@@ -67,23 +68,28 @@ static const struct {
      * taking a second factor away: a recent sign-in with its factor. */
     [ACT_SMS_FACTOR_CHANGE] = {"sms_factor_change", NEED_RECENT_PROOF},
     /* A new login email is a way into the account too. */
-    [ACT_LOGIN_EMAIL_CHANGE] = {"login_email_change", NEED_RECENT_PROOF, WHILE_LOGIN_REPLACED},
+    [ACT_LOGIN_EMAIL_CHANGE] = {"login_email_change", NEED_RECENT_PROOF,
+				.while_login_replaced = WHILE_LOGIN_REPLACED},
     [ACT_SERVICE_LOGIN_EMAIL_DELETED] = {"service_login_email_deleted", NEED_SERVICE},
     /* Someone who cannot sign in: the case's own rules (a pending login
      * for a lost second factor) and the per-address limit apply. */
     [ACT_CASE_OPEN] = {"case_open", NEED_NOTHING},
     /* The case token is the credential; the flow checks it. */
     [ACT_CASE_OWN] = {"case_own", NEED_NOTHING},
-    [ACT_CASE_REVIEW] = {"case_review", NEED_SESSION, false, OPERATOR_SUPPORT_REVIEWER},
+    [ACT_CASE_REVIEW] = {"case_review", NEED_SESSION, .roles = OPERATOR_SUPPORT_REVIEWER},
     /* An approval resets a password or a second factor, or unlocks:
      * a recent sign-in with the reviewer's factors. */
-    [ACT_CASE_DECIDE] = {"case_decide", NEED_RECENT_PROOF, false, OPERATOR_SUPPORT_REVIEWER},
-    [ACT_ACCOUNT_LOCK] = {"account_lock", NEED_RECENT_PROOF, false, OPERATOR_SUPPORT_REVIEWER},
+    [ACT_CASE_DECIDE] = {"case_decide", NEED_RECENT_PROOF, .roles = OPERATOR_SUPPORT_REVIEWER},
+    [ACT_ACCOUNT_LOCK] = {"account_lock", NEED_RECENT_PROOF, .roles = OPERATOR_SUPPORT_REVIEWER},
     /* The current password too; the emailed link confirms. */
     [ACT_ACCOUNT_CLOSE] = {"account_close", NEED_RECENT_PROOF},
     [ACT_ORGS_READ] = {"orgs_read", NEED_SESSION},
     /* No new login, no new factor: the session's proofs carry over. */
-    [ACT_SESSION_ORG_SWITCH] = {"session_org_switch", NEED_SESSION, false, 0, true},
+    [ACT_SESSION_ORG_SWITCH] = {"session_org_switch", NEED_SESSION, .member = true},
+    /* Who is in an organization: for those who manage its people. */
+    [ACT_ORG_MEMBERS_READ] = {"org_members_read", NEED_SESSION, .member = true,
+			      .org_roles =
+				  1u << ROLE_LEGAL_REPRESENTATIVE | 1u << ROLE_ADMINISTRATOR},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 
@@ -141,6 +147,9 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 	/* An organization one is not in is one that does not exist. */
 	if (rules[a].member && res && res->org_id && res->org_role == 0)
 		return POLICY_DENY_NOT_FOUND;
+	if (rules[a].member && res && res->org_id && rules[a].org_roles &&
+	    !(rules[a].org_roles & 1u << res->org_role))
+		return POLICY_DENY_FORBIDDEN;
 	/* A session acts on its own account only (no cross-account access yet). */
 	if (res && res->account_id && memcmp(res->account_id, s->account_id, AUTHD_ID_LEN) != 0)
 		return POLICY_DENY_FORBIDDEN;

@@ -38,6 +38,30 @@ class Organizations(OwnAuthd, unittest.TestCase):
             self.assertEqual((r.status, r.json["code"]), (404, "organization_not_found"), oid)
         self.assertEqual(self.a.get("/1/me", token=tok).json["organization_id"], org["id"])
 
+    def test_members(self):
+        e = email()
+        self.a.signup(e, name="Bob Builder")
+        tok = self.a.session(e)
+        [org] = self.a.get("/1/organizations", token=tok).json["organizations"]
+        me = self.a.get("/1/me", token=tok).json
+        r = self.a.get(f"/1/organizations/{org['id']}/members", token=tok)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["members"], [{"account_id": me["account_id"], "email": e,
+                                              "name": "Bob Builder",
+                                              "role": "legal_representative",
+                                              "external": False}])
+        # Another organization's people are not this account's to see: it
+        # is told as one that does not exist, whatever the id.
+        other = email()
+        self.a.signup(other)
+        theirs = self.a.get("/1/organizations", token=self.a.session(other)).json
+        for oid in (theirs["organizations"][0]["id"], uuid.uuid4().hex, "nothex"):
+            r = self.a.get(f"/1/organizations/{oid}/members", token=tok)
+            self.assertEqual((r.status, r.json["code"]), (404, "organization_not_found"), oid)
+        self.assertEqual(self.a.get(f"/1/organizations/{org['id']}/members").status, 401)
+        r = self.a.get(f"/1/organizations/{org['id']}/members?page=2", token=tok)
+        self.assertEqual((r.status, r.json["code"]), (400, "invalid_field"))
+
     def test_bad_input(self):
         e = email()
         self.a.signup(e)

@@ -78,6 +78,7 @@ static const struct {
     {"POST account/close", A, A, A},
     {"GET organizations", U, A, A},
     {"PUT session/organization", U, A, A},
+    {"GET organizations/*/members", U, A, A},
     {"POST _test/clock", A, A, A},
     {"GET _test/stats", A, A, A},
     {"POST _test/stall", A, A, A},

@@ -217,6 +217,15 @@ static void test_membership(void **state)
 		assert_int_equal(policy_decide(&pp, &p, ACT_SESSION_ORG_SWITCH, &res, T0),
 				 POLICY_ALLOW);
 	}
+	/* Its people: for legal representatives and administrators only. */
+	res.org_role = 0;
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBERS_READ, &res, T0),
+			 POLICY_DENY_NOT_FOUND);
+	for (int r = ROLE_LEGAL_REPRESENTATIVE; r <= ROLE_EXTERNAL; r++) {
+		res.org_role = (enum org_role)r;
+		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBERS_READ, &res, T0),
+				 r <= ROLE_ADMINISTRATOR ? POLICY_ALLOW : POLICY_DENY_FORBIDDEN);
+	}
 	assert_string_equal(core_role_name(ROLE_EXTERNAL), "external");
 	assert_int_equal(core_role_parse("external"), ROLE_EXTERNAL);
 	assert_int_equal(core_role_parse("owner"), 0);
