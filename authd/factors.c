@@ -5,6 +5,7 @@
  */
 #include "factors.h"
 
+#include "cluster.h"
 #include "http.h"
 #include "notify.h"
 #include "sms.h"
@@ -276,4 +277,50 @@ json_t *factor_backup_json(char codes[OTP_BACKUP_COUNT][OTP_BACKUP_TEXT_LEN + 1]
 		OPENSSL_cleanse(codes[i], OTP_BACKUP_TEXT_LEN + 1);
 	}
 	return arr;
+}
+
+int factor_failures_clear(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+			  int64_t now, const char *ip)
+{
+	struct core_factor_hist h;
+	int rc = factor_hist_read(txn, account_id, &h);
+
+	if (rc != 0)
+		return rc;
+	core_factor_success(&h);
+	return factor_hist_write(txn, account_id, &h, now, ip);
+}
+
+struct revoking {
+	uint8_t (*ids)[AUTHD_ID_LEN];
+	unsigned n;
+};
+
+static int revoke_one(void *arg, const struct push_device *d)
+{
+	struct revoking *r = arg;
+
+	if (r->n < CORE_DEVICES_MAX)
+		memcpy(r->ids[r->n++], d->id, AUTHD_ID_LEN);
+	return 0;
+}
+
+int factor_devices_revoke(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], bool del,
+			  uint8_t ids[CORE_DEVICES_MAX][AUTHD_ID_LEN], unsigned *n)
+{
+	struct revoking r = {ids, 0};
+	int rc = store_devices_list(txn, account_id, revoke_one, &r);
+
+	*n = 0;
+	for (unsigned i = 0; rc == 0 && i < r.n; i++) {
+		struct cluster_event e = {.kind = CLUSTER_REVOKED};
+
+		memcpy(e.account_id, account_id, AUTHD_ID_LEN);
+		memcpy(e.id, ids[i], AUTHD_ID_LEN);
+		if (!del || (rc = store_device_del(txn, account_id, ids[i])) == 0)
+			rc = cluster_publish(txn, &e);
+	}
+	if (rc == 0)
+		*n = r.n;
+	return rc;
 }

@@ -49,6 +49,19 @@ struct req;
 bool factor_delay_or_reply(struct req *r, const uint8_t subject[THROTTLE_KEY_LEN],
 			   const struct throttle_rec *stored, uint64_t read_seq, int64_t now);
 
+/* Forgets the account's second-factor failures (and the lock they made),
+ * as a success does. Returns 0 or STORE_E_*. */
+int factor_failures_clear(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],
+			  int64_t now, const char *ip);
+
+/* Every linked device of the account, revoked in txn: their ids into ids
+ * (*n of them), each deleted when del (else the caller's store operation
+ * deletes them) and announced to every node (CLUSTER_REVOKED). Once the
+ * write is durable, the caller closes their channels here
+ * (ws_device_revoked). Returns 0 or STORE_E_*. */
+int factor_devices_revoke(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN], bool del,
+			  uint8_t ids[CORE_DEVICES_MAX][AUTHD_ID_LEN], unsigned *n);
+
 /* Records a security event of the account (in the write's transaction)
  * and queues its notice (notify.h). */
 int factor_event(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_LEN],

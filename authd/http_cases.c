@@ -26,7 +26,6 @@
  */
 #include "http.h"
 
-#include "cluster.h"
 #include "factors.h"
 #include "flow.h"
 #include "notify.h"
@@ -711,48 +710,24 @@ struct decide_flow {
 	bool sent; /* the approval's message went */
 };
 
-static int collect_device(void *arg, const struct push_device *d)
-{
-	struct decide_flow *j = arg;
-
-	if (j->n_revoked < CORE_DEVICES_MAX)
-		memcpy(j->revoked[j->n_revoked++], d->id, AUTHD_ID_LEN);
-	return 0;
-}
-
 /* Every second factor of account id goes: TOTP, backup codes, devices,
  * SMS; its failure history is forgotten; every session ends. */
 static int factors_reset(struct decide_flow *j, struct store_txn *txn, const uint8_t *id)
 {
-	struct core_factor_hist h;
 	struct recovery_rec rec;
 	int rc;
 
-	j->n_revoked = 0;
 	if ((rc = store_totp_del(txn, id)) != 0 && rc != STORE_E_NOTFOUND)
 		return rc;
 	if ((rc = store_backup_del(txn, id)) != 0 && rc != STORE_E_NOTFOUND)
 		return rc;
-	if ((rc = store_devices_list(txn, id, collect_device, j)) != 0)
-		return rc;
-	for (unsigned i = 0; i < j->n_revoked; i++) {
-		struct cluster_event e = {.kind = CLUSTER_REVOKED};
-
-		memcpy(e.account_id, id, AUTHD_ID_LEN);
-		memcpy(e.id, j->revoked[i], AUTHD_ID_LEN);
-		if ((rc = store_device_del(txn, id, j->revoked[i])) != 0 ||
-		    (rc = cluster_publish(txn, &e)) != 0)
-			return rc;
-	}
-	if ((rc = store_recovery_get(txn, id, &rec)) != 0)
+	if ((rc = factor_devices_revoke(txn, id, true, j->revoked, &j->n_revoked)) != 0 ||
+	    (rc = store_recovery_get(txn, id, &rec)) != 0)
 		return rc;
 	recovery_sms_factor_off(&rec);
 	rc = store_recovery_put(txn, id, &rec);
 	OPENSSL_cleanse(&rec, sizeof(rec));
-	if (rc != 0 || (rc = factor_hist_read(txn, id, &h)) != 0)
-		return rc;
-	core_factor_success(&h);
-	if ((rc = factor_hist_write(txn, id, &h, j->f.now, j->f.ip)) != 0 ||
+	if (rc != 0 || (rc = factor_failures_clear(txn, id, j->f.now, j->f.ip)) != 0 ||
 	    (rc = store_session_del_all(txn, id, NULL)) != 0 ||
 	    (rc = store_login_del_all(txn, id)) != 0)
 		return rc;
@@ -762,14 +737,11 @@ static int factors_reset(struct decide_flow *j, struct store_txn *txn, const uin
 /* Unlocks account id: its lock, and its second factors' lock. */
 static int unlock(struct decide_flow *j, struct store_txn *txn, struct account *a)
 {
-	struct core_factor_hist h;
 	int rc;
 
 	a->locked_at = 0;
-	if ((rc = store_account_put(txn, a)) != 0 || (rc = factor_hist_read(txn, a->id, &h)) != 0)
-		return rc;
-	core_factor_success(&h);
-	if ((rc = factor_hist_write(txn, a->id, &h, j->f.now, j->f.ip)) != 0)
+	if ((rc = store_account_put(txn, a)) != 0 ||
+	    (rc = factor_failures_clear(txn, a->id, j->f.now, j->f.ip)) != 0)
 		return rc;
 	return factor_event(txn, a->id, EVENT_ACCOUNT_UNLOCKED, j->f.now, j->f.ip);
 }

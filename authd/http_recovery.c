@@ -39,7 +39,6 @@
 #include "session.h"
 #include "sms.h"
 #include "throttle.h"
-#include "cluster.h"
 #include "ws_device.h"
 
 #include <log.h>
@@ -1696,15 +1695,6 @@ static int member_one(void *arg, const uint8_t account_id[AUTHD_ID_LEN], enum or
 	return 0;
 }
 
-static int close_device(void *arg, const struct push_device *d)
-{
-	struct close_flow *j = arg;
-
-	if (j->n_revoked < CORE_DEVICES_MAX)
-		memcpy(j->revoked[j->n_revoked++], d->id, AUTHD_ID_LEN);
-	return 0;
-}
-
 static int close_write(struct flow *f, struct store_txn *txn)
 {
 	struct close_flow *j = (struct close_flow *)f;
@@ -1742,16 +1732,9 @@ static int close_write(struct flow *f, struct store_txn *txn)
 		}
 		alone[i] = j->others == 0;
 	}
-	if ((rc = store_devices_list(txn, id, close_device, j)) != 0)
+	/* The devices go with the account; their channels close everywhere. */
+	if ((rc = factor_devices_revoke(txn, id, false, j->revoked, &j->n_revoked)) != 0)
 		goto out;
-	for (unsigned i = 0; i < j->n_revoked; i++) {
-		struct cluster_event e = {.kind = CLUSTER_REVOKED};
-
-		memcpy(e.account_id, id, AUTHD_ID_LEN);
-		memcpy(e.id, j->revoked[i], AUTHD_ID_LEN);
-		if ((rc = cluster_publish(txn, &e)) != 0)
-			goto out;
-	}
 	/* The last message, to an address the account no longer owns here. */
 	notify_time(f->now, when, sizeof(when));
 	const struct template_var vars[] = {

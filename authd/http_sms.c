@@ -53,6 +53,7 @@ static int send_write(struct flow *f, struct store_txn *txn)
 	uint8_t hash[RECOVERY_HASH_LEN];
 	struct core_factor_hist h;
 	struct recovery_rec rec;
+	enum core_verdict v;
 	struct login l;
 	bool quota_ok;
 	int rc = store_login_get(txn, &j->login, &l);
@@ -65,13 +66,8 @@ static int send_write(struct flow *f, struct store_txn *txn)
 	if (rc != 0 || (rc = factor_hist_read(txn, id, &h)) != 0)
 		return rc;
 	/* While codes are refused, none is sent: a message costs money. */
-	if (throttle_factor_locked(&h.factor)) {
-		f->err = E_SECOND_FACTOR_LOCKED;
-		return 0;
-	}
-	f->retry_after = throttle_retry_after(&h.factor, &throttle_factor_policy, f->now, 0);
-	if (f->retry_after > 0) {
-		f->err = E_TOO_MANY_ATTEMPTS;
+	if (!core_factor_may_try(&h, true, f->now, &v, &f->retry_after)) {
+		f->err = api_error_from_verdict(v);
 		return 0;
 	}
 	if ((rc = store_recovery_get(txn, id, &rec)) != 0)

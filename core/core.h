@@ -472,6 +472,12 @@ struct core_factor_hist {
 	bool locked_now; /* this failure locked TOTP (a security event) */
 };
 void core_factor_failure(struct core_factor_hist *h, int64_t now);
+/* Whether a second-factor code may be tried now: a guessable code (totp:
+ * TOTP or SMS) is refused while locked (CORE_FACTOR_LOCKED: not
+ * evaluated, not counted, not delayed), then any waits out the delay
+ * (CORE_THROTTLED with *retry_after). */
+bool core_factor_may_try(const struct core_factor_hist *h, bool totp, int64_t now,
+			 enum core_verdict *v, int64_t *retry_after);
 void core_factor_success(struct core_factor_hist *h);
 
 /*

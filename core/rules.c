@@ -25,10 +25,8 @@ void core_session_new(struct session *s, const struct account *a, enum aal aal, 
 		s->flags |= SESSION_F_LOGIN_REPLACED;
 }
 
-/* Refuses TOTP while locked (not evaluated: not counted, not delayed),
- * then waits out the delay. True when the step may go on. */
-static bool factor_may_try(const struct core_factor_hist *h, bool totp, int64_t now,
-			   enum core_verdict *v, int64_t *retry_after)
+bool core_factor_may_try(const struct core_factor_hist *h, bool totp, int64_t now,
+			 enum core_verdict *v, int64_t *retry_after)
 {
 	if (totp && throttle_factor_locked(&h->factor)) {
 		*v = CORE_FACTOR_LOCKED;
@@ -115,7 +113,8 @@ void core_second_factor_step(struct core_second_factor *s, enum core_method m, c
 		return;
 	}
 	/* SMS codes are refused while TOTP codes are: both are guessable. */
-	if (!factor_may_try(&s->hist, m != CORE_BACKUP_CODE, now, &s->verdict, &s->retry_after))
+	if (!core_factor_may_try(&s->hist, m != CORE_BACKUP_CODE, now, &s->verdict,
+				 &s->retry_after))
 		return;
 	/* (Other factors may still be on: the login stays.) */
 	if (m == CORE_SMS && !(s->sms_read && s->sms_on)) {
@@ -271,7 +270,7 @@ void core_totp_confirm(struct core_totp_change *c, const uint8_t *enrollment_id,
 	change_start(c);
 	/* No lock here: with TOTP off there is no factor to lock (failures of
 	 * the current password can count up to it), only the delay. */
-	if (!factor_may_try(&c->hist, false, now, &c->verdict, &c->retry_after))
+	if (!core_factor_may_try(&c->hist, false, now, &c->verdict, &c->retry_after))
 		return;
 	if (c->totp_found && t->enabled) {
 		c->verdict = CORE_TOTP_ALREADY_ENABLED;
@@ -317,7 +316,7 @@ void core_totp_remove(struct core_totp_change *c, const char *code, size_t len,
 
 	OPENSSL_cleanse(norm, sizeof(norm));
 	change_start(c);
-	if (!factor_may_try(&c->hist, !backup_code, now, &c->verdict, &c->retry_after))
+	if (!core_factor_may_try(&c->hist, !backup_code, now, &c->verdict, &c->retry_after))
 		return;
 	if (!c->totp_found || !c->totp.enabled) {
 		c->verdict = CORE_TOTP_NOT_ENABLED;
