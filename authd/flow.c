@@ -328,3 +328,28 @@ void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r)
 	req_hold(r);
 	store_read(&f->job);
 }
+
+json_t *flow_list_new(struct flow_list *l)
+{
+	json_decref(l->list);
+	return l->list = json_array();
+}
+
+void flow_list_reply(struct flow *f, struct req *r)
+{
+	struct flow_list *l = (struct flow_list *)f;
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	reply_json(r, 200, json_pack("{s:O}", l->key, l->list));
+}
+
+void flow_list_release(struct flow *f)
+{
+	struct flow_list *l = (struct flow_list *)f;
+
+	json_decref(l->list);
+	free(l);
+}

@@ -87,6 +87,24 @@ struct flow {
 	bool fail_injected;		  /* flow_test_fail_writes chose this write */
 };
 
+/*
+ * A read-only flow whose read builds a JSON array that is answered as
+ * {"<key>": [...]}: its struct starts with a struct flow_list, its read
+ * takes a fresh array from flow_list_new() (the read may run again), and
+ * its ops take flow_list_reply and flow_list_release (which frees the
+ * whole struct: nothing in it may need wiping).
+ */
+struct flow_list {
+	struct flow f;
+	const char *key;
+	json_t *list;
+};
+/* A new empty array for l->list (the previous one dropped); NULL when out
+ * of memory. */
+json_t *flow_list_new(struct flow_list *l);
+void flow_list_reply(struct flow *f, struct req *r);
+void flow_list_release(struct flow *f);
+
 /* Starts f (ops steps) for r; f is owned by the flow from here and freed
  * through ops->release. The caller returns right after. */
 void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r);

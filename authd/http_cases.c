@@ -496,18 +496,16 @@ void http_case_document_add(struct req *r)
 /* --- GET /1/verification/cases (a reviewer) --------------------------------------------- */
 
 struct list_flow {
-	struct flow f;
+	struct flow_list l;
 	struct store_txn *txn;
 	bool all;
-	json_t *cases;
-	int rc;
 };
 
 static int list_one(void *arg, const struct case_rec *c)
 {
 	struct list_flow *j = arg;
 	static const uint8_t zero[AUTHD_ID_LEN];
-	json_t *o = case_json(c, j->f.now);
+	json_t *o = case_json(c, j->l.f.now);
 	char aid[AUTHD_ID_HEX + 1], rid[AUTHD_ID_HEX + 1];
 	struct account a;
 	int rc;
@@ -538,7 +536,7 @@ static int list_one(void *arg, const struct case_rec *c)
 		authd_hex(c->reviewer, AUTHD_ID_LEN, rid);
 		json_object_set_new(o, "reviewer", json_string(rid));
 	}
-	json_array_append_new(j->cases, o);
+	json_array_append_new(j->l.list, o);
 	return 0;
 }
 
@@ -546,36 +544,16 @@ static int list_read(struct flow *f, struct store_txn *txn)
 {
 	struct list_flow *j = (struct list_flow *)f;
 
-	json_decref(j->cases);
-	if ((j->cases = json_array()) == NULL)
+	if (flow_list_new(&j->l) == NULL)
 		return STORE_E_IO;
 	j->txn = txn;
 	return store_cases_list(txn, j->all, LIST_MAX, list_one, j);
 }
 
-static void list_reply(struct flow *f, struct req *r)
-{
-	struct list_flow *j = (struct list_flow *)f;
-
-	if (f->err != E_OK) {
-		flow_reply_error(f, r);
-		return;
-	}
-	reply_json(r, 200, json_pack("{s:O}", "cases", j->cases));
-}
-
-static void list_release(struct flow *f)
-{
-	struct list_flow *j = (struct list_flow *)f;
-
-	json_decref(j->cases);
-	free(j);
-}
-
 static const struct flow_ops list_ops = {
     .read = list_read,
-    .reply = list_reply,
-    .release = list_release,
+    .reply = flow_list_reply,
+    .release = flow_list_release,
 };
 
 void http_cases_list(struct req *r)
@@ -595,7 +573,8 @@ void http_cases_list(struct req *r)
 		return;
 	}
 	j->all = strcmp(values[0], "all") == 0;
-	flow_start(&j->f, &list_ops, r);
+	j->l.key = "cases";
+	flow_start(&j->l.f, &list_ops, r);
 }
 
 /* --- GET /1/verification/cases/{id}/documents/{n} (a reviewer) ----------------------------- */

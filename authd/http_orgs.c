@@ -35,13 +35,12 @@ struct membership {
 };
 
 struct orgs_flow {
-	struct flow f;
+	struct flow_list l;
 	struct membership m[ORGS_MAX];
 	unsigned n;
 	/* the switch: the organization asked for, and the account's role there */
 	uint8_t org_id[AUTHD_ID_LEN];
 	enum org_role role;
-	json_t *list;
 };
 
 static int membership_one(void *arg, const uint8_t org_id[AUTHD_ID_LEN], enum org_role role)
@@ -58,7 +57,7 @@ static int membership_one(void *arg, const uint8_t org_id[AUTHD_ID_LEN], enum or
 static int memberships_read(struct orgs_flow *j, struct store_txn *txn)
 {
 	j->n = 0;
-	return store_memberships_list(txn, j->f.session.account_id, membership_one, j);
+	return store_memberships_list(txn, j->l.f.session.account_id, membership_one, j);
 }
 
 /* --- GET /1/organizations ----------------------------------------------------------- */
@@ -68,8 +67,7 @@ static int list_read(struct flow *f, struct store_txn *txn)
 	struct orgs_flow *j = (struct orgs_flow *)f;
 	int rc = memberships_read(j, txn);
 
-	json_decref(j->list);
-	if ((j->list = json_array()) == NULL)
+	if (flow_list_new(&j->l) == NULL)
 		return STORE_E_IO;
 	for (unsigned i = 0; rc == 0 && i < j->n; i++) {
 		char id[AUTHD_ID_HEX + 1];
@@ -83,37 +81,18 @@ static int list_read(struct flow *f, struct store_txn *txn)
 			break;
 		authd_hex(o.id, AUTHD_ID_LEN, id);
 		json_array_append_new(
-		    j->list, json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", id, "name", o.name,
-				       "role", core_role_name(j->m[i].role), "external",
-				       j->m[i].role == ROLE_EXTERNAL, "current",
-				       memcmp(o.id, f->session.org_id, AUTHD_ID_LEN) == 0));
+		    j->l.list, json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", id, "name", o.name,
+					 "role", core_role_name(j->m[i].role), "external",
+					 j->m[i].role == ROLE_EXTERNAL, "current",
+					 memcmp(o.id, f->session.org_id, AUTHD_ID_LEN) == 0));
 	}
 	return rc;
 }
 
-static void list_reply(struct flow *f, struct req *r)
-{
-	struct orgs_flow *j = (struct orgs_flow *)f;
-
-	if (f->err != E_OK) {
-		flow_reply_error(f, r);
-		return;
-	}
-	reply_json(r, 200, json_pack("{s:O}", "organizations", j->list));
-}
-
-static void orgs_release(struct flow *f)
-{
-	struct orgs_flow *j = (struct orgs_flow *)f;
-
-	json_decref(j->list);
-	free(j);
-}
-
 static const struct flow_ops list_ops = {
     .read = list_read,
-    .reply = list_reply,
-    .release = orgs_release,
+    .reply = flow_list_reply,
+    .release = flow_list_release,
 };
 
 void http_orgs_list(struct req *r)
@@ -126,7 +105,8 @@ void http_orgs_list(struct req *r)
 		reply_error(r, E_OVERLOADED);
 		return;
 	}
-	flow_start(&j->f, &list_ops, r);
+	j->l.key = "organizations";
+	flow_start(&j->l.f, &list_ops, r);
 }
 
 /* --- PUT /1/session/organization --------------------------------------------------- */
@@ -173,7 +153,7 @@ static void switch_reply(struct flow *f, struct req *r)
 static const struct flow_ops switch_ops = {
     .write = switch_write,
     .reply = switch_reply,
-    .release = orgs_release,
+    .release = flow_list_release,
 };
 
 void http_session_org_switch(struct req *r)
@@ -196,12 +176,12 @@ void http_session_org_switch(struct req *r)
 	id = json_str(body, "organization_id", &len);
 	if (authd_unhex(id, len, j->org_id, AUTHD_ID_LEN) != 0) {
 		json_decref(body);
-		orgs_release(&j->f);
+		flow_list_release(&j->l.f);
 		reply_error(r, E_ORG_NOT_FOUND); /* no such id can name one */
 		return;
 	}
 	json_decref(body);
-	flow_start(&j->f, &switch_ops, r);
+	flow_start(&j->l.f, &switch_ops, r);
 }
 
 /* --- GET /1/organizations/{id}/members ----------------------------------------------- */
@@ -212,11 +192,10 @@ struct member {
 };
 
 struct members_flow {
-	struct flow f;
+	struct flow_list l;
 	uint8_t org_id[AUTHD_ID_LEN];
 	struct member m[ORGS_MAX];
 	unsigned n;
-	json_t *list;
 };
 
 static int member_one(void *arg, const uint8_t account_id[AUTHD_ID_LEN], enum org_role role)
@@ -250,8 +229,7 @@ static int members_read(struct flow *f, struct store_txn *txn)
 		f->err = d == POLICY_DENY_NOT_FOUND ? E_ORG_NOT_FOUND : E_FORBIDDEN;
 		return 0;
 	}
-	json_decref(j->list);
-	if ((j->list = json_array()) == NULL)
+	if (flow_list_new(&j->l) == NULL)
 		return STORE_E_IO;
 	for (unsigned i = 0; rc == 0 && i < j->n; i++) {
 		char id[AUTHD_ID_HEX + 1];
@@ -264,7 +242,7 @@ static int members_read(struct flow *f, struct store_txn *txn)
 		if (rc != 0)
 			break;
 		authd_hex(a.id, AUTHD_ID_LEN, id);
-		json_array_append_new(j->list,
+		json_array_append_new(j->l.list,
 				      json_pack("{s:s, s:s, s:s, s:s, s:b}", "account_id", id,
 						"email", a.email, "name", a.name, "role",
 						core_role_name(j->m[i].role), "external",
@@ -274,29 +252,10 @@ static int members_read(struct flow *f, struct store_txn *txn)
 	return rc;
 }
 
-static void members_reply(struct flow *f, struct req *r)
-{
-	struct members_flow *j = (struct members_flow *)f;
-
-	if (f->err != E_OK) {
-		flow_reply_error(f, r);
-		return;
-	}
-	reply_json(r, 200, json_pack("{s:O}", "members", j->list));
-}
-
-static void members_release(struct flow *f)
-{
-	struct members_flow *j = (struct members_flow *)f;
-
-	json_decref(j->list);
-	free(j);
-}
-
 static const struct flow_ops members_ops = {
     .read = members_read,
-    .reply = members_reply,
-    .release = members_release,
+    .reply = flow_list_reply,
+    .release = flow_list_release,
 };
 
 void http_org_members(struct req *r)
@@ -312,9 +271,10 @@ void http_org_members(struct req *r)
 		return;
 	}
 	if (authd_unhex(r->param, len, j->org_id, AUTHD_ID_LEN) != 0) {
-		members_release(&j->f);
+		flow_list_release(&j->l.f);
 		reply_error(r, E_ORG_NOT_FOUND);
 		return;
 	}
-	flow_start(&j->f, &members_ops, r);
+	j->l.key = "members";
+	flow_start(&j->l.f, &members_ops, r);
 }
