@@ -101,6 +101,7 @@ static const struct api_error_info table[E__COUNT] = {
 			  "the account is the last legal representative of an organization "
 			  "with other members: name another first"},
     [E_ORG_NOT_FOUND] = {404, "organization_not_found", "no such organization among the account's"},
+    [E_MEMBER_NOT_FOUND] = {404, "member_not_found", "no such member in this organization"},
 };
 
 const struct api_error_info *api_error_info(enum api_error e)

@@ -71,6 +71,7 @@ enum api_error {
 	E_CASE_NO_ACCOUNT,
 	E_LAST_LEGAL_REP,
 	E_ORG_NOT_FOUND,
+	E_MEMBER_NOT_FOUND,
 	E__COUNT
 };
 

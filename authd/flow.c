@@ -9,10 +9,12 @@
 #include "session.h"
 #include "staff.h"
 
+#include <errno.h>
 #include <log.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <util.h>
 
 /* A session is touched (last-seen refreshed) at most this often. */
@@ -38,7 +40,7 @@ static bool take_injected_failure(void)
 	return n > 0;
 }
 
-static enum api_error policy_error(enum policy_decision d)
+enum api_error flow_policy_error(enum policy_decision d, enum api_error not_found)
 {
 	switch (d) {
 	case POLICY_ALLOW:
@@ -50,7 +52,7 @@ static enum api_error policy_error(enum policy_decision d)
 	case POLICY_DENY_LOGIN_EMAIL:
 		return E_LOGIN_EMAIL_REQUIRED;
 	case POLICY_DENY_NOT_FOUND:
-		return E_NOT_FOUND;
+		return not_found;
 	default:
 		return E_FORBIDDEN;
 	}
@@ -74,7 +76,7 @@ static enum api_error decide(struct flow *f)
 	if (f->service)
 		p.kind = PRINCIPAL_SERVICE;
 	p.roles = f->roles;
-	return policy_error(policy_decide(&pp, &p, f->action, NULL, f->now));
+	return flow_policy_error(policy_decide(&pp, &p, f->action, NULL, f->now), E_NOT_FOUND);
 }
 
 /* The operator roles of the session's account, for the actions that need
@@ -352,4 +354,62 @@ void flow_list_release(struct flow *f)
 
 	json_decref(l->list);
 	free(l);
+}
+
+/* "AT_SEQ", two decimal numbers, as page_next gave it. */
+static bool parse_cursor(const char *s, struct event_cursor *c)
+{
+	char *end = NULL;
+	long long at;
+	unsigned long long seq;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	at = strtoll(s, &end, 10);
+	if (errno || *end != '_' || end[1] < '0' || end[1] > '9')
+		return false;
+	seq = strtoull(end + 1, &end, 10);
+	if (errno || *end != '\0')
+		return false;
+	c->at = at;
+	c->seq = seq;
+	return true;
+}
+
+bool page_query_or_reply(struct req *r, struct page *p)
+{
+	static const char *const names[] = {"limit", "before"};
+	char values[2][QUERY_VALUE_MAX];
+	long limit = PAGE_LIMIT_DEFAULT;
+
+	memset(p, 0, sizeof(*p));
+	if (!req_query_or_reply(r, names, 2, values))
+		return false;
+	if (values[0][0]) {
+		char *end = NULL;
+
+		errno = 0;
+		limit = strtol(values[0], &end, 10);
+		if (errno || *end != '\0' || values[0][0] < '0' || values[0][0] > '9' ||
+		    limit < 1 || limit > PAGE_LIMIT_MAX) {
+			reply_field_error(r, E_INVALID_FIELD, "limit", "must be 1 to 100");
+			return false;
+		}
+	}
+	p->limit = (size_t)limit;
+	if (values[1][0]) {
+		if (!parse_cursor(values[1], &p->before)) {
+			reply_field_error(r, E_INVALID_FIELD, "before",
+					  "must be the next of an earlier page");
+			return false;
+		}
+		p->has_before = true;
+	}
+	return true;
+}
+
+void page_next(int64_t at, uint64_t seq, char next[PAGE_NEXT_MAX])
+{
+	snprintf(next, PAGE_NEXT_MAX, "%lld_%llu", (long long)at, (unsigned long long)seq);
 }

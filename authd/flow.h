@@ -105,9 +105,35 @@ json_t *flow_list_new(struct flow_list *l);
 void flow_list_reply(struct flow *f, struct req *r);
 void flow_list_release(struct flow *f);
 
+/*
+ * A page of a list walked newest first (security events, audit records):
+ * ?limit=N (1..PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT by default) and
+ * ?before=C, the "next" an earlier page gave (page_next). The read asks
+ * for limit + 1 entries: one more says there is a next page.
+ */
+#define PAGE_LIMIT_DEFAULT 20
+#define PAGE_LIMIT_MAX	   100
+#define PAGE_NEXT_MAX	   48
+
+struct page {
+	size_t limit;
+	bool has_before;
+	struct event_cursor before;
+};
+
+/* Parses the request's query (only limit and before); false after
+ * replying 400. */
+bool page_query_or_reply(struct req *r, struct page *p);
+/* The "next" cursor after an entry listed at `at` with `seq`. */
+void page_next(int64_t at, uint64_t seq, char next[PAGE_NEXT_MAX]);
+
 /* Starts f (ops steps) for r; f is owned by the flow from here and freed
  * through ops->release. The caller returns right after. */
 void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r);
+
+/* The error a policy refusal answers; `not_found` is what a resource the
+ * principal may not see is told as (organization_not_found...). */
+enum api_error flow_policy_error(enum policy_decision d, enum api_error not_found);
 
 /* Replies the error in f->err (429 with Retry-After for throttling). */
 void flow_reply_error(struct flow *f, struct req *r);

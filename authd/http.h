@@ -176,7 +176,11 @@ void http_account_close(struct req *r);
 /* The person's organizations (http_orgs.c). */
 void http_orgs_list(struct req *r);
 void http_session_org_switch(struct req *r);
+/* An organization's people (http_members.c) and audit trail (http_audit.c). */
 void http_org_members(struct req *r);
+void http_org_member_change(struct req *r);
+void http_org_member_remove(struct req *r);
+void http_org_audit(struct req *r);
 /* A body of bytes (malloc'd; freed, and wiped, once sent) of media type
  * ctype. */
 void reply_bytes(struct req *r, int status, char *body, size_t len, const char *ctype);

@@ -71,6 +71,11 @@ static int signup_write(struct flow *f, struct store_txn *txn)
 {
 	struct signup_flow *j = (struct signup_flow *)f;
 	uint8_t existing[AUTHD_ID_LEN];
+	/* The person's own organization, with every right and notice in it. */
+	struct member m = {.role = ROLE_LEGAL_REPRESENTATIVE,
+			   .rights = MEMBER_R_BILLING,
+			   .contacts = CONTACT__ALL,
+			   .since = f->now};
 	int rc;
 
 	rc = store_account_by_email(txn, j->a.email, existing);
@@ -80,10 +85,11 @@ static int signup_write(struct flow *f, struct store_txn *txn)
 	}
 	if (rc != STORE_E_NOTFOUND)
 		return rc;
-	if ((rc = store_org_put(txn, &j->o)) != 0 || (rc = store_account_put(txn, &j->a)) != 0 ||
-	    (rc = store_member_put(txn, j->o.id, j->a.id, ROLE_LEGAL_REPRESENTATIVE)) != 0)
+	memcpy(m.org_id, j->o.id, AUTHD_ID_LEN);
+	memcpy(m.account_id, j->a.id, AUTHD_ID_LEN);
+	if ((rc = store_org_put(txn, &j->o)) != 0 || (rc = store_account_put(txn, &j->a)) != 0)
 		return rc;
-	return 0;
+	return store_member_put(txn, &m);
 }
 
 static void signup_reply(struct flow *f, struct req *r)

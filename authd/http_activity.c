@@ -17,19 +17,13 @@
 #include <store.h>
 #include <util.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LIMIT_DEFAULT 20
-#define LIMIT_MAX     100
-
 struct activity_flow {
 	struct flow f;
-	size_t limit;
-	bool has_before;
-	struct event_cursor before;
+	struct page page;
 	struct security_event *got; /* limit + 1: one more says there is a next page */
 	size_t n;
 };
@@ -47,8 +41,9 @@ static int activity_read(struct flow *f, struct store_txn *txn)
 	struct activity_flow *j = (struct activity_flow *)f;
 
 	j->n = 0;
-	return store_events_list(txn, f->session.account_id, j->has_before ? &j->before : NULL,
-				 j->limit + 1, collect, j);
+	return store_events_list(txn, f->session.account_id,
+				 j->page.has_before ? &j->page.before : NULL, j->page.limit + 1,
+				 collect, j);
 }
 
 static json_t *event_json(const struct security_event *e)
@@ -70,8 +65,8 @@ static void activity_reply(struct flow *f, struct req *r)
 {
 	struct activity_flow *j = (struct activity_flow *)f;
 	json_t *list = json_array();
-	size_t shown = j->n < j->limit ? j->n : j->limit;
-	char next[48];
+	size_t shown = j->n < j->page.limit ? j->n : j->page.limit;
+	char next[PAGE_NEXT_MAX];
 
 	if (f->err != E_OK) {
 		json_decref(list);
@@ -87,12 +82,11 @@ static void activity_reply(struct flow *f, struct req *r)
 		reply_error(r, E_OVERLOADED);
 		return;
 	}
-	if (j->n > j->limit)
-		snprintf(next, sizeof(next), "%lld_%llu", (long long)j->got[shown - 1].at,
-			 (unsigned long long)j->got[shown - 1].seq);
-	reply_json(
-	    r, 200,
-	    json_pack("{s:o, s:s?}", "activity", list, "next", j->n > j->limit ? next : NULL));
+	if (j->n > j->page.limit)
+		page_next(j->got[shown - 1].at, j->got[shown - 1].seq, next);
+	reply_json(r, 200,
+		   json_pack("{s:o, s:s?}", "activity", list, "next",
+			     j->n > j->page.limit ? next : NULL));
 }
 
 static void activity_release(struct flow *f)
@@ -109,64 +103,21 @@ static const struct flow_ops activity_ops = {
     .release = activity_release,
 };
 
-/* "AT_SEQ", two decimal numbers, as the page before gave it. */
-static bool parse_cursor(const char *s, struct event_cursor *c)
-{
-	char *end = NULL;
-	long long at;
-	unsigned long long seq;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	at = strtoll(s, &end, 10);
-	if (errno || *end != '_' || end[1] < '0' || end[1] > '9')
-		return false;
-	seq = strtoull(end + 1, &end, 10);
-	if (errno || *end != '\0')
-		return false;
-	c->at = at;
-	c->seq = seq;
-	return true;
-}
-
 void http_activity(struct req *r)
 {
-	static const char *const names[] = {"limit", "before"};
-	char values[2][QUERY_VALUE_MAX];
 	struct activity_flow *j;
-	long limit = LIMIT_DEFAULT;
+	struct page page;
 
-	if (!req_query_or_reply(r, names, 2, values))
+	if (!page_query_or_reply(r, &page))
 		return;
-	if (values[0][0]) {
-		char *end = NULL;
-
-		errno = 0;
-		limit = strtol(values[0], &end, 10);
-		if (errno || *end != '\0' || values[0][0] < '0' || values[0][0] > '9' ||
-		    limit < 1 || limit > LIMIT_MAX) {
-			reply_field_error(r, E_INVALID_FIELD, "limit", "must be 1 to 100");
-			return;
-		}
-	}
 	j = calloc(1, sizeof(*j));
 	if (j)
-		j->got = calloc((size_t)limit + 1, sizeof(*j->got));
+		j->got = calloc(page.limit + 1, sizeof(*j->got));
 	if (j == NULL || j->got == NULL) {
 		free(j);
 		reply_error(r, E_OVERLOADED);
 		return;
 	}
-	j->limit = (size_t)limit;
-	if (values[1][0]) {
-		if (!parse_cursor(values[1], &j->before)) {
-			activity_release(&j->f);
-			reply_field_error(r, E_INVALID_FIELD, "before",
-					  "must be the next of an earlier page");
-			return;
-		}
-		j->has_before = true;
-	}
+	j->page = page;
 	flow_start(&j->f, &activity_ops, r);
 }

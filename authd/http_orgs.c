@@ -7,9 +7,8 @@
  *   PUT /1/session/organization   {"organization_id"}: the current one,
  *                                 switched at once (no new login, no new
  *                                 second factor)
- *   GET /1/organizations/{id}/members   its people and their roles (for its
- *                                 legal representatives and administrators)
  *
+ * (Its people are http_members.c's.)
  * Whether the account belongs to the organization asked for is the
  * policy's question (a resource with the account's role there): an
  * organization it is not in answers as one that does not exist.
@@ -29,28 +28,21 @@
 
 #define ORGS_MAX 256 /* organizations one account lists */
 
-struct membership {
-	uint8_t org_id[AUTHD_ID_LEN];
-	enum org_role role;
-};
-
 struct orgs_flow {
 	struct flow_list l;
-	struct membership m[ORGS_MAX];
+	struct member m[ORGS_MAX];
 	unsigned n;
 	/* the switch: the organization asked for, and the account's role there */
 	uint8_t org_id[AUTHD_ID_LEN];
 	enum org_role role;
 };
 
-static int membership_one(void *arg, const uint8_t org_id[AUTHD_ID_LEN], enum org_role role)
+static int membership_one(void *arg, const struct member *m)
 {
 	struct orgs_flow *j = arg;
 
-	if (j->n < ORGS_MAX) {
-		memcpy(j->m[j->n].org_id, org_id, AUTHD_ID_LEN);
-		j->m[j->n++].role = role;
-	}
+	if (j->n < ORGS_MAX)
+		j->m[j->n++] = *m;
 	return 0;
 }
 
@@ -81,10 +73,11 @@ static int list_read(struct flow *f, struct store_txn *txn)
 			break;
 		authd_hex(o.id, AUTHD_ID_LEN, id);
 		json_array_append_new(
-		    j->l.list, json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", id, "name", o.name,
-					 "role", core_role_name(j->m[i].role), "external",
-					 j->m[i].role == ROLE_EXTERNAL, "current",
-					 memcmp(o.id, f->session.org_id, AUTHD_ID_LEN) == 0));
+		    j->l.list,
+		    json_pack("{s:s, s:s, s:s, s:b, s:b, s:b}", "id", id, "name", o.name, "role",
+			      core_role_name(j->m[i].role), "external", j->m[i].role == ROLE_EXTERNAL,
+			      "billing", (j->m[i].rights & MEMBER_R_BILLING) != 0, "current",
+			      memcmp(o.id, f->session.org_id, AUTHD_ID_LEN) == 0));
 	}
 	return rc;
 }
@@ -116,7 +109,7 @@ static int switch_write(struct flow *f, struct store_txn *txn)
 	struct orgs_flow *j = (struct orgs_flow *)f;
 	struct principal p = {PRINCIPAL_SESSION, &f->session, 0};
 	struct policy_params pp = {srv.cfg.reauth_window_s};
-	struct policy_resource res = {NULL, j->org_id, 0};
+	struct policy_resource res = {.org_id = j->org_id};
 	int rc = memberships_read(j, txn);
 
 	if (rc != 0)
@@ -182,99 +175,4 @@ void http_session_org_switch(struct req *r)
 	}
 	json_decref(body);
 	flow_start(&j->l.f, &switch_ops, r);
-}
-
-/* --- GET /1/organizations/{id}/members ----------------------------------------------- */
-
-struct member {
-	uint8_t account_id[AUTHD_ID_LEN];
-	enum org_role role;
-};
-
-struct members_flow {
-	struct flow_list l;
-	uint8_t org_id[AUTHD_ID_LEN];
-	struct member m[ORGS_MAX];
-	unsigned n;
-};
-
-static int member_one(void *arg, const uint8_t account_id[AUTHD_ID_LEN], enum org_role role)
-{
-	struct members_flow *j = arg;
-
-	if (j->n < ORGS_MAX) {
-		memcpy(j->m[j->n].account_id, account_id, AUTHD_ID_LEN);
-		j->m[j->n++].role = role;
-	}
-	return 0;
-}
-
-static int members_read(struct flow *f, struct store_txn *txn)
-{
-	struct members_flow *j = (struct members_flow *)f;
-	struct principal p = {PRINCIPAL_SESSION, &f->session, 0};
-	struct policy_params pp = {srv.cfg.reauth_window_s};
-	struct policy_resource res = {NULL, j->org_id, 0};
-	enum policy_decision d;
-	int rc;
-
-	j->n = 0;
-	if ((rc = store_members_list(txn, j->org_id, member_one, j)) != 0)
-		return rc;
-	for (unsigned i = 0; i < j->n; i++)
-		if (memcmp(j->m[i].account_id, f->session.account_id, AUTHD_ID_LEN) == 0)
-			res.org_role = j->m[i].role;
-	/* Who may see the people: the policy, with the reader's role there. */
-	if ((d = policy_decide(&pp, &p, f->action, &res, f->now)) != POLICY_ALLOW) {
-		f->err = d == POLICY_DENY_NOT_FOUND ? E_ORG_NOT_FOUND : E_FORBIDDEN;
-		return 0;
-	}
-	if (flow_list_new(&j->l) == NULL)
-		return STORE_E_IO;
-	for (unsigned i = 0; rc == 0 && i < j->n; i++) {
-		char id[AUTHD_ID_HEX + 1];
-		struct account a;
-
-		if ((rc = store_account_get(txn, j->m[i].account_id, &a)) == STORE_E_NOTFOUND) {
-			rc = 0; /* closed meanwhile */
-			continue;
-		}
-		if (rc != 0)
-			break;
-		authd_hex(a.id, AUTHD_ID_LEN, id);
-		json_array_append_new(j->l.list,
-				      json_pack("{s:s, s:s, s:s, s:s, s:b}", "account_id", id,
-						"email", a.email, "name", a.name, "role",
-						core_role_name(j->m[i].role), "external",
-						j->m[i].role == ROLE_EXTERNAL));
-		OPENSSL_cleanse(a.pw_hash, sizeof(a.pw_hash));
-	}
-	return rc;
-}
-
-static const struct flow_ops members_ops = {
-    .read = members_read,
-    .reply = flow_list_reply,
-    .release = flow_list_release,
-};
-
-void http_org_members(struct req *r)
-{
-	const char *slash = strchr(r->param, '/');
-	size_t len = slash ? (size_t)(slash - r->param) : strlen(r->param);
-	struct members_flow *j;
-
-	if (!req_query_or_reply(r, NULL, 0, NULL))
-		return;
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return;
-	}
-	if (authd_unhex(r->param, len, j->org_id, AUTHD_ID_LEN) != 0) {
-		flow_list_release(&j->l.f);
-		reply_error(r, E_ORG_NOT_FOUND);
-		return;
-	}
-	j->l.key = "members";
-	flow_start(&j->l.f, &members_ops, r);
 }

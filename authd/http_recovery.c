@@ -1673,24 +1673,24 @@ struct close_flow {
 	unsigned others, other_reps; /* in the organization being counted */
 };
 
-static int membership_one(void *arg, const uint8_t org_id[AUTHD_ID_LEN], enum org_role role)
+static int membership_one(void *arg, const struct member *m)
 {
 	struct close_flow *j = arg;
 
 	if (j->n_orgs == 16)
 		return STORE_E_IO; /* more than anyone has today: refuse rather than guess */
-	memcpy(j->orgs[j->n_orgs], org_id, AUTHD_ID_LEN);
-	j->roles[j->n_orgs++] = role;
+	memcpy(j->orgs[j->n_orgs], m->org_id, AUTHD_ID_LEN);
+	j->roles[j->n_orgs++] = m->role;
 	return 0;
 }
 
-static int member_one(void *arg, const uint8_t account_id[AUTHD_ID_LEN], enum org_role role)
+static int member_one(void *arg, const struct member *m)
 {
 	struct close_flow *j = arg;
 
-	if (memcmp(account_id, j->link_raw, AUTHD_ID_LEN) != 0) {
+	if (memcmp(m->account_id, j->link_raw, AUTHD_ID_LEN) != 0) {
 		j->others++;
-		j->other_reps += role == ROLE_LEGAL_REPRESENTATIVE;
+		j->other_reps += m->role == ROLE_LEGAL_REPRESENTATIVE;
 	}
 	return 0;
 }

@@ -174,13 +174,14 @@ static int ex_account(void *arg, const struct account *a)
 		    1);
 }
 
-static int ex_member(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
-		     const uint8_t account_id[AUTHD_ID_LEN], enum org_role role)
+static int ex_member(void *arg, const struct member *m)
 {
 	return emit(arg,
-		    json_pack("{s:s, s:o, s:o, s:s}", "type", "member", "org_id",
-			      hex(org_id, AUTHD_ID_LEN), "account_id",
-			      hex(account_id, AUTHD_ID_LEN), "role", core_role_name(role)),
+		    json_pack("{s:s, s:o, s:o, s:s, s:i, s:i, s:I}", "type", "member", "org_id",
+			      hex(m->org_id, AUTHD_ID_LEN), "account_id",
+			      hex(m->account_id, AUTHD_ID_LEN), "role", core_role_name(m->role),
+			      "rights", (int)m->rights, "contacts", (int)m->contacts, "since",
+			      (json_int_t)m->since),
 		    2);
 }
 
@@ -365,14 +366,20 @@ static int put_record(struct store_txn *txn, json_t *obj)
 		return rc;
 	}
 	if (strcmp(type, "member") == 0) {
-		uint8_t org_id[AUTHD_ID_LEN], account_id[AUTHD_ID_LEN];
-		enum org_role role = core_role_parse(str(obj, "role", 64, &ok));
+		struct member m = {.role = core_role_parse(str(obj, "role", 64, &ok))};
+		/* Exports of before rights and contact preferences have none. */
+		json_int_t rights = json_integer_value(json_object_get(obj, "rights"));
+		json_int_t contacts = json_integer_value(json_object_get(obj, "contacts"));
 
-		if (unhex_field(obj, "org_id", org_id, AUTHD_ID_LEN) != 0 ||
-		    unhex_field(obj, "account_id", account_id, AUTHD_ID_LEN) != 0 || role == 0 ||
-		    !ok)
+		m.since = (int64_t)json_integer_value(json_object_get(obj, "since"));
+		if (unhex_field(obj, "org_id", m.org_id, AUTHD_ID_LEN) != 0 ||
+		    unhex_field(obj, "account_id", m.account_id, AUTHD_ID_LEN) != 0 ||
+		    m.role == 0 || !ok || rights < 0 || rights > UINT16_MAX || contacts < 0 ||
+		    contacts > CONTACT__ALL)
 			return STORE_E_CORRUPT;
-		return store_member_put(txn, org_id, account_id, role);
+		m.rights = (unsigned)rights;
+		m.contacts = (unsigned)contacts;
+		return store_member_put(txn, &m);
 	}
 	if (strcmp(type, "totp") == 0) {
 		struct totp_rec t = {0};

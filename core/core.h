@@ -49,6 +49,44 @@ const char *core_role_name(enum org_role role);
 /* The role a name stands for; 0 when none. */
 enum org_role core_role_parse(const char *name);
 
+/* Rights a member holds apart from the role (bits). */
+enum member_rights {
+	MEMBER_R_BILLING = 1 << 0, /* sees and acts on the organization's billing */
+};
+
+/* The administrative notices a member wants to receive (bits): the
+ * organization's contact preferences for that person. */
+enum member_contact {
+	CONTACT_BILLING = 1 << 0,   /* invoices, payment reminders */
+	CONTACT_TECHNICAL = 1 << 1, /* incidents, maintenance */
+	CONTACT_SECURITY = 1 << 2,  /* security notices about the organization */
+	CONTACT__ALL = (1 << 3) - 1,
+};
+
+/* A contact preference's name in the API ("billing"), "" when not exactly
+ * one known bit; and back (0 when none). */
+const char *core_contact_name(unsigned contact);
+unsigned core_contact_parse(const char *name);
+
+/* One person's membership of an organization. */
+struct member {
+	uint8_t org_id[AUTHD_ID_LEN];
+	uint8_t account_id[AUTHD_ID_LEN];
+	enum org_role role;
+	unsigned rights;   /* enum member_rights */
+	unsigned contacts; /* enum member_contact */
+	int64_t since;	   /* when the account joined */
+};
+
+/*
+ * The rule for changing or removing a membership (the actor's authority
+ * is the policy's question; this is the organization's own invariant):
+ * an organization keeps at least one legal representative. `reps` is how
+ * many it has now, `from` the member's role now and `to` the role asked
+ * for (0: the member leaves or is removed). Returns true when allowed.
+ */
+bool core_member_change_keeps_rep(unsigned reps, enum org_role from, enum org_role to);
+
 struct org {
 	uint8_t id[AUTHD_ID_LEN];
 	char name[NAME_MAX_B + 1];
@@ -215,6 +253,51 @@ const char *core_event_method_name(enum event_method m);
 enum event_method core_event_method_parse(const char *name);
 const char *core_event_outcome_name(enum event_outcome o);
 enum event_outcome core_event_outcome_parse(const char *name);
+
+/* --- an organization's audit trail ------------------------------------------------ */
+
+/*
+ * What changed in an organization: memberships, roles, rights, teams,
+ * partner relations, invitations and tokens. One record per change, kept
+ * with the organization; who acted, through what, from where.
+ */
+enum audit_action {
+	AUDIT_MEMBER_ADDED = 1,
+	AUDIT_MEMBER_CHANGED, /* role, rights or contact preferences */
+	AUDIT_MEMBER_REMOVED,
+	AUDIT_MEMBER_LEFT,
+	AUDIT_TOKEN_CREATED,
+	AUDIT_TOKEN_REVOKED,
+	AUDIT__COUNT
+};
+
+/* How the actor acted. */
+enum audit_via {
+	AUDIT_VIA_SESSION = 1,
+	AUDIT_VIA_TOKEN,
+	AUDIT_VIA_PARTNER, /* a partner organization's user */
+};
+
+#define AUDIT_DETAIL_MAX 255
+
+struct audit_rec {
+	uint8_t org_id[AUTHD_ID_LEN];
+	int64_t at;
+	uint8_t actor[AUTHD_ID_LEN];	   /* the account that acted */
+	uint8_t via;			   /* enum audit_via */
+	uint16_t action;		   /* enum audit_action */
+	uint8_t subject[AUTHD_ID_LEN];	   /* what it acted on (an account, a token); zeros: none */
+	char detail[AUDIT_DETAIL_MAX + 1]; /* a JSON object's text: what changed, "" when none */
+	char ip[EVENT_IP_MAX + 1];
+	uint64_t seq; /* set by the store when listed (as security events') */
+};
+
+/* The action's and the way's names ("member_changed", "session"), "" when
+ * out of range; and back (0 when none). */
+const char *core_audit_name(enum audit_action a);
+enum audit_action core_audit_parse(const char *name);
+const char *core_audit_via_name(enum audit_via v);
+enum audit_via core_audit_via_parse(const char *name);
 
 /* --- where an account signs in from ---------------------------------------------- */
 
@@ -751,6 +834,9 @@ enum policy_action {
 	ACT_ORGS_READ,			 /* the person's organizations and roles */
 	ACT_SESSION_ORG_SWITCH,		 /* make one of them the session's current */
 	ACT_ORG_MEMBERS_READ,		 /* an organization's people and their roles */
+	ACT_ORG_MEMBER_CHANGE,		 /* a member's role, rights or contact preferences */
+	ACT_ORG_MEMBER_REMOVE,		 /* remove a member, or leave */
+	ACT_ORG_AUDIT_READ,		 /* an organization's audit trail */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };
@@ -762,6 +848,12 @@ struct policy_resource {
 	 * it (0: none, not a member); NULL: none named. */
 	const uint8_t *org_id;
 	enum org_role org_role;
+	/* About a member of that organization: whether it is the principal
+	 * itself, and whether the act grants or takes away the legal
+	 * representative role (only a legal representative does that, with a
+	 * recent second factor). */
+	bool self;
+	bool legal;
 };
 
 enum policy_decision {

@@ -15,6 +15,10 @@ enum need {
 	NEED_SERVICE,	   /* another service of the host (its credential) */
 };
 
+/* Who manages an organization's people: its legal representatives and
+ * administrators. */
+#define ORG_MANAGERS (1u << ROLE_LEGAL_REPRESENTATIVE | 1u << ROLE_ADMINISTRATOR)
+
 /* What a session whose login email was deleted may still do: see itself,
  * sign out, and set a new login email (SESSION_F_LOGIN_REPLACED). */
 #define WHILE_LOGIN_REPLACED true
@@ -26,6 +30,7 @@ static const struct {
 	unsigned org_roles; /* with member: the roles that may (bits 1 << role); 0: any */
 	bool while_login_replaced;
 	bool member; /* about an organization: the principal must belong to it */
+	bool self;   /* with member: any member may do it to itself (leave) */
 } rules[ACT__COUNT] = {
     [ACT_HEALTH] = {"health", NEED_NOTHING},
     [ACT_SIGN_UP] = {"sign_up", NEED_NOTHING},
@@ -88,8 +93,15 @@ static const struct {
     [ACT_SESSION_ORG_SWITCH] = {"session_org_switch", NEED_SESSION, .member = true},
     /* Who is in an organization: for those who manage its people. */
     [ACT_ORG_MEMBERS_READ] = {"org_members_read", NEED_SESSION, .member = true,
-			      .org_roles =
-				  1u << ROLE_LEGAL_REPRESENTATIVE | 1u << ROLE_ADMINISTRATOR},
+			      .org_roles = ORG_MANAGERS},
+    /* Administrators manage people; granting or taking the legal
+     * representative role is the resource's `legal` rule below. */
+    [ACT_ORG_MEMBER_CHANGE] = {"org_member_change", NEED_SESSION, .member = true,
+			       .org_roles = ORG_MANAGERS},
+    [ACT_ORG_MEMBER_REMOVE] = {"org_member_remove", NEED_SESSION, .member = true,
+			       .org_roles = ORG_MANAGERS, .self = true},
+    [ACT_ORG_AUDIT_READ] = {"org_audit_read", NEED_SESSION, .member = true,
+			    .org_roles = ORG_MANAGERS},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 
@@ -148,8 +160,16 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 	if (rules[a].member && res && res->org_id && res->org_role == 0)
 		return POLICY_DENY_NOT_FOUND;
 	if (rules[a].member && res && res->org_id && rules[a].org_roles &&
-	    !(rules[a].org_roles & 1u << res->org_role))
+	    !(rules[a].org_roles & 1u << res->org_role) && !(rules[a].self && res->self))
 		return POLICY_DENY_FORBIDDEN;
+	/* The legal representative role is granted and taken only by a legal
+	 * representative, with a recent second factor. */
+	if (rules[a].member && res && res->org_id && res->legal) {
+		if (res->org_role != ROLE_LEGAL_REPRESENTATIVE)
+			return POLICY_DENY_FORBIDDEN;
+		if (s->aal != AAL_SECOND_FACTOR || !policy_recent_proof(pp, s, now))
+			return POLICY_DENY_REAUTH;
+	}
 	/* A session acts on its own account only (no cross-account access yet). */
 	if (res && res->account_id && memcmp(res->account_id, s->account_id, AUTHD_ID_LEN) != 0)
 		return POLICY_DENY_FORBIDDEN;

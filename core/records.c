@@ -29,6 +29,75 @@ enum org_role core_role_parse(const char *name)
 	return (enum org_role)0;
 }
 
+const char *core_contact_name(unsigned contact)
+{
+	switch (contact) {
+	case CONTACT_BILLING:
+		return "billing";
+	case CONTACT_TECHNICAL:
+		return "technical";
+	case CONTACT_SECURITY:
+		return "security";
+	}
+	return "";
+}
+
+unsigned core_contact_parse(const char *name)
+{
+	for (unsigned c = 1; c < CONTACT__ALL; c <<= 1)
+		if (strcmp(name, core_contact_name(c)) == 0)
+			return c;
+	return 0;
+}
+
+bool core_member_change_keeps_rep(unsigned reps, enum org_role from, enum org_role to)
+{
+	return from != ROLE_LEGAL_REPRESENTATIVE || to == ROLE_LEGAL_REPRESENTATIVE || reps > 1;
+}
+
+const char *core_audit_name(enum audit_action a)
+{
+	static const char *const names[AUDIT__COUNT] = {
+	    [AUDIT_MEMBER_ADDED] = "member_added",
+	    [AUDIT_MEMBER_CHANGED] = "member_changed",
+	    [AUDIT_MEMBER_REMOVED] = "member_removed",
+	    [AUDIT_MEMBER_LEFT] = "member_left",
+	    [AUDIT_TOKEN_CREATED] = "token_created",
+	    [AUDIT_TOKEN_REVOKED] = "token_revoked",
+	};
+
+	return (unsigned)a < AUDIT__COUNT && names[a] ? names[a] : "";
+}
+
+enum audit_action core_audit_parse(const char *name)
+{
+	for (int a = 1; a < AUDIT__COUNT; a++)
+		if (strcmp(name, core_audit_name((enum audit_action)a)) == 0)
+			return (enum audit_action)a;
+	return (enum audit_action)0;
+}
+
+const char *core_audit_via_name(enum audit_via v)
+{
+	switch (v) {
+	case AUDIT_VIA_SESSION:
+		return "session";
+	case AUDIT_VIA_TOKEN:
+		return "token";
+	case AUDIT_VIA_PARTNER:
+		return "partner";
+	}
+	return "";
+}
+
+enum audit_via core_audit_via_parse(const char *name)
+{
+	for (int v = AUDIT_VIA_SESSION; v <= AUDIT_VIA_PARTNER; v++)
+		if (strcmp(name, core_audit_via_name((enum audit_via)v)) == 0)
+			return (enum audit_via)v;
+	return (enum audit_via)0;
+}
+
 const char *core_event_name(enum security_event_kind k)
 {
 	static const char *const names[EVENT__COUNT] = {

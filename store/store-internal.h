@@ -39,16 +39,19 @@ struct store_engine_ops {
 	int (*org_del)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
 	int (*org_get)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], struct org *o);
 	int (*memberships_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
-				int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
-					  enum org_role role),
-				void *arg);
+				int (*fn)(void *arg, const struct member *m), void *arg);
 	int (*members_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-			    int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
-				      enum org_role role),
-			    void *arg);
+			    int (*fn)(void *arg, const struct member *m), void *arg);
 	int (*account_delete)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
-	int (*member_put)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-			  const uint8_t account_id[AUTHD_ID_LEN], enum org_role role);
+	int (*member_get)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			  const uint8_t account_id[AUTHD_ID_LEN], struct member *m);
+	int (*member_put)(struct store_txn *t, const struct member *m);
+	int (*member_del)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			  const uint8_t account_id[AUTHD_ID_LEN]);
+	int (*audit_add)(struct store_txn *t, const struct audit_rec *a);
+	int (*audit_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			  const struct event_cursor *before, size_t limit,
+			  int (*fn)(void *arg, const struct audit_rec *a), void *arg);
 	int (*session_get)(struct store_txn *t, const struct token_ref *ref, struct session *s);
 	int (*session_put)(struct store_txn *t, const struct token_ref *ref,
 			   const struct session *s);

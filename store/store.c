@@ -157,10 +157,33 @@ int store_org_put(struct store_txn *t, const struct org *o)
 	return t->ops->org_put(t, o);
 }
 
-int store_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-		     const uint8_t account_id[AUTHD_ID_LEN], enum org_role role)
+int store_member_put(struct store_txn *t, const struct member *m)
 {
-	return t->ops->member_put(t, org_id, account_id, role);
+	return t->ops->member_put(t, m);
+}
+
+int store_member_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t account_id[AUTHD_ID_LEN], struct member *m)
+{
+	return t->ops->member_get(t, org_id, account_id, m);
+}
+
+int store_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t account_id[AUTHD_ID_LEN])
+{
+	return t->ops->member_del(t, org_id, account_id);
+}
+
+int store_audit_add(struct store_txn *t, const struct audit_rec *a)
+{
+	return t->ops->audit_add(t, a);
+}
+
+int store_audit_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const struct event_cursor *before, size_t limit,
+		     int (*fn)(void *arg, const struct audit_rec *a), void *arg)
+{
+	return t->ops->audit_list(t, org_id, before, limit, fn, arg);
 }
 
 int store_session_get(struct store_txn *t, const struct token_ref *ref, struct session *s)
@@ -432,17 +455,13 @@ int store_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
 }
 
 int store_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
-			   int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
-				     enum org_role role),
-			   void *arg)
+			   int (*fn)(void *arg, const struct member *m), void *arg)
 {
 	return t->ops->memberships_list(t, account_id, fn, arg);
 }
 
 int store_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-		       int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
-				 enum org_role role),
-		       void *arg)
+		       int (*fn)(void *arg, const struct member *m), void *arg)
 {
 	return t->ops->members_list(t, org_id, fn, arg);
 }

@@ -197,17 +197,15 @@ int store_org_put(struct store_txn *t, const struct org *o);
 int store_org_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], struct org *o);
 /* Deletes an organization's record (its memberships are the caller's). */
 int store_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
-/* An account's memberships (organization and role), and an organization's
- * members (account and role). fn returns 0 to go on. 0, STORE_E_* or what
- * fn returned. */
+/* An account's memberships, and an organization's members, in id order.
+ * fn returns 0 to go on. 0, STORE_E_* or what fn returned. */
 int store_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
-			   int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
-				     enum org_role role),
-			   void *arg);
+			   int (*fn)(void *arg, const struct member *m), void *arg);
 int store_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-		       int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
-				 enum org_role role),
-		       void *arg);
+		       int (*fn)(void *arg, const struct member *m), void *arg);
+/* One membership. 0 or STORE_E_NOTFOUND. */
+int store_member_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t account_id[AUTHD_ID_LEN], struct member *m);
 /* Closes an account: deletes its record and its email's key, and
  * everything filed under it: sessions, pending logins, second factors,
  * devices and their challenges, recovery options, places, security events,
@@ -215,8 +213,19 @@ int store_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
  * histories stay (the caller and the sweeper see to them).
  * STORE_E_NOTFOUND when there is no such account. */
 int store_account_delete(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
-int store_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-		     const uint8_t account_id[AUTHD_ID_LEN], enum org_role role);
+/* Writes a membership (new or changed), and deletes one. */
+int store_member_put(struct store_txn *t, const struct member *m);
+int store_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t account_id[AUTHD_ID_LEN]);
+
+/* Records a change in an organization (its audit trail), and lists the
+ * trail newest first from just before `before` (NULL: the newest), at
+ * most limit, each with its seq set; as the security events. fn returns
+ * 0 to go on. 0, STORE_E_* or what fn returned. */
+int store_audit_add(struct store_txn *t, const struct audit_rec *a);
+int store_audit_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const struct event_cursor *before, size_t limit,
+		     int (*fn)(void *arg, const struct audit_rec *a), void *arg);
 
 int store_session_get(struct store_txn *t, const struct token_ref *ref, struct session *s);
 int store_session_put(struct store_txn *t, const struct token_ref *ref, const struct session *s);
@@ -428,8 +437,7 @@ int store_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 struct store_visitor {
 	int (*account)(void *arg, const struct account *a);
 	int (*org)(void *arg, const struct org *o);
-	int (*member)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
-		      const uint8_t account_id[AUTHD_ID_LEN], enum org_role role);
+	int (*member)(void *arg, const struct member *m);
 	int (*totp)(void *arg, const uint8_t account_id[AUTHD_ID_LEN], const struct totp_rec *t);
 	int (*backup)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
 		      const struct backup_rec *b);

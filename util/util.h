@@ -43,6 +43,33 @@ void authd_freezero(void *p, size_t len);
 /* Wipes then frees a NUL-terminated string (NULL is fine). */
 void authd_strfreezero(char *s);
 
+/* Big-endian integers in keys (they sort as numbers). */
+static inline void authd_put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static inline void authd_put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static inline uint64_t authd_get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline uint32_t authd_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* Lower-case hex of len bytes into out, which holds 2 * len + 1 bytes. */
 void authd_hex(const uint8_t *in, size_t len, char *out);
 /* Parses exactly 2 * len hex digits; returns 0 or -1. */

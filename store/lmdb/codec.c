@@ -242,23 +242,6 @@ int lmdb_org_put(struct store_txn *t, const struct org *o)
 	return rc;
 }
 
-int lmdb_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-		    const uint8_t account_id[AUTHD_ID_LEN], enum org_role role)
-{
-	MDB_txn *txn = lmdb_of(t);
-	uint8_t key[2 * AUTHD_ID_LEN];
-	json_t *obj = json_pack("{s:s}", "role", core_role_name(role));
-	int rc;
-
-	if (obj == NULL)
-		return STORE_E_IO;
-	memcpy(key, org_id, AUTHD_ID_LEN);
-	memcpy(key + AUTHD_ID_LEN, account_id, AUTHD_ID_LEN);
-	rc = put_json(txn, DB_MEMBERS, key, sizeof(key), obj);
-	json_decref(obj);
-	return rc;
-}
-
 /* Reads a JSON record (version byte, then the object); NULL if damaged. */
 static json_t *get_json(const MDB_val *v)
 {
@@ -287,18 +270,6 @@ int lmdb_org_decode(const MDB_val *key, const MDB_val *val, struct org *o)
 	o->created_at = (int64_t)json_integer_value(json_object_get(obj, "created"));
 	rc = 0;
 out:
-	json_decref(obj);
-	return rc;
-}
-
-int lmdb_member_decode(const MDB_val *val, enum org_role *role)
-{
-	json_t *obj = get_json(val);
-	const char *name = obj ? json_string_value(json_object_get(obj, "role")) : NULL;
-	int rc = STORE_E_CORRUPT;
-
-	if (name && (*role = core_role_parse(name)) != 0)
-		rc = 0;
 	json_decref(obj);
 	return rc;
 }

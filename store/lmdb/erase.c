@@ -1,9 +1,7 @@
 /*
  * Closing an account on LMDB: everything filed under it goes in one write
  * (its record and email key, its whole cluster, the device and phone index
- * entries that point at it, its backup codes and memberships), and the
- * listings of memberships by account and by organization (the members
- * database is keyed organization || account; accounts have few).
+ * entries that point at it, its backup codes and memberships).
  */
 #include "lmdb-internal.h"
 
@@ -41,77 +39,6 @@ static int collect(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
 	ks->k[ks->n][0] = (uint8_t)k->mv_size;
 	memcpy(ks->k[ks->n++] + 1, k->mv_data, k->mv_size);
 	return 0;
-}
-
-/* The role stored in a membership record; 0 when damaged. */
-static enum org_role role_of(const MDB_val *v)
-{
-	const char *p = v->mv_data;
-	json_t *o = v->mv_size > 1 ? json_loadb(p + 1, v->mv_size - 1, 0, NULL) : NULL;
-	const char *name = NULL;
-	enum org_role r = 0;
-
-	if (json_unpack(o, "{s:s}", "role", &name) == 0)
-		r = core_role_parse(name);
-	json_decref(o);
-	return r;
-}
-
-struct members {
-	const uint8_t *account; /* by account: only its memberships */
-	int (*fn)(void *arg, const uint8_t id[AUTHD_ID_LEN], enum org_role role);
-	void *arg;
-};
-
-static int member_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
-{
-	struct members *m = arg;
-	const uint8_t *key = k->mv_data;
-
-	(void)txn;
-	if (k->mv_size != 2 * AUTHD_ID_LEN)
-		return 0;
-	if (m->account) /* by account: the organization */
-		return memcmp(key + AUTHD_ID_LEN, m->account, AUTHD_ID_LEN) == 0
-			   ? m->fn(m->arg, key, role_of(v))
-			   : 0;
-	return m->fn(m->arg, key + AUTHD_ID_LEN, role_of(v)); /* by org: the account */
-}
-
-int lmdb_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
-			  int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
-				    enum org_role role),
-			  void *arg)
-{
-	struct members m = {account_id, fn, arg};
-
-	return lmdb_walk(lmdb_of(t), DB_MEMBERS, NULL, 0, 0, member_one, &m);
-}
-
-int lmdb_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-		      int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
-				enum org_role role),
-		      void *arg)
-{
-	struct members m = {NULL, fn, arg};
-
-	return lmdb_walk(lmdb_of(t), DB_MEMBERS, org_id, AUTHD_ID_LEN, AUTHD_ID_LEN, member_one,
-			 &m);
-}
-
-int lmdb_org_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], struct org *o)
-{
-	MDB_val k = {AUTHD_ID_LEN, (void *)org_id}, v;
-	int rc = lmdb_get(lmdb_of(t), DB_ORGS, org_id, AUTHD_ID_LEN, &v);
-
-	return rc != 0 ? rc : lmdb_org_decode(&k, &v, o);
-}
-
-int lmdb_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
-{
-	int rc = lmdb_del(lmdb_of(t), DB_ORGS, org_id, AUTHD_ID_LEN);
-
-	return rc == STORE_E_NOTFOUND ? 0 : rc;
 }
 
 /* Deletes the collected keys of db; a cluster's device record takes its

@@ -39,6 +39,7 @@ enum lmdb_db {
 	DB_CASES_DONE,	/* when it goes (big-endian) || case id -> "": the sweeper's order */
 	DB_DOCS,	/* case id || n -> sealed document */
 	DB_DOCS_DUE,	/* uploaded_at (big-endian) || case id || n -> "" */
+	DB_AUDIT,	/* org id || time (big-endian) || sequence (4) -> audit record */
 	DB__COUNT
 };
 
@@ -124,8 +125,15 @@ int lmdb_device_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 int lmdb_devices_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		      int (*fn)(void *arg, const struct push_device *d), void *arg);
 int lmdb_org_put(struct store_txn *t, const struct org *o);
-int lmdb_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-		    const uint8_t account_id[AUTHD_ID_LEN], enum org_role role);
+int lmdb_member_put(struct store_txn *t, const struct member *m);
+int lmdb_member_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    const uint8_t account_id[AUTHD_ID_LEN], struct member *m);
+int lmdb_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    const uint8_t account_id[AUTHD_ID_LEN]);
+int lmdb_audit_add(struct store_txn *t, const struct audit_rec *a);
+int lmdb_audit_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    const struct event_cursor *before, size_t limit,
+		    int (*fn)(void *arg, const struct audit_rec *a), void *arg);
 int lmdb_session_get(struct store_txn *t, const struct token_ref *ref, struct session *s);
 int lmdb_session_put(struct store_txn *t, const struct token_ref *ref, const struct session *s);
 int lmdb_session_del(struct store_txn *t, const struct token_ref *ref);
@@ -153,7 +161,7 @@ int lmdb_throttle_get(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 int lmdb_throttle_put(struct store_txn *t, const uint8_t key[THROTTLE_KEY_LEN],
 		      const struct throttle_rec *r);
 int lmdb_org_decode(const MDB_val *key, const MDB_val *val, struct org *o);
-int lmdb_member_decode(const MDB_val *val, enum org_role *role);
+int lmdb_member_decode(const MDB_val *k, const MDB_val *v, struct member *m);
 int lmdb_event_add(struct store_txn *t, const struct security_event *e);
 /* Decodes an event record (for the walk). */
 int lmdb_event_decode(const MDB_val *k, const MDB_val *v, struct security_event *e);
@@ -185,13 +193,9 @@ int lmdb_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct 
 int lmdb_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
 int lmdb_org_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], struct org *o);
 int lmdb_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
-			  int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
-				    enum org_role role),
-			  void *arg);
+			  int (*fn)(void *arg, const struct member *m), void *arg);
 int lmdb_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-		      int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
-				enum org_role role),
-		      void *arg);
+		      int (*fn)(void *arg, const struct member *m), void *arg);
 int lmdb_account_delete(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
 int lmdb_case_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct case_rec *c);
 int lmdb_case_put(struct store_txn *t, const struct case_rec *c);

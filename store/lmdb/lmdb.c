@@ -21,7 +21,7 @@
 static const char *const db_names[DB__COUNT] = {
     "accounts",	   "emails", "orgs",   "members",    "cluster", "backup",
     "throttle",	   "meta",   "events", "devices",    "outbox",	"outbox_due",
-    "outbox_done", "phones", "cases",  "cases_done", "docs",	"docs_due",
+    "outbox_done", "phones", "cases",  "cases_done", "docs",	"docs_due", "audit",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
@@ -468,6 +468,10 @@ const struct store_engine_ops store_lmdb_engine = {
     .account_by_email = lmdb_account_by_email,
     .org_put = lmdb_org_put,
     .member_put = lmdb_member_put,
+    .member_get = lmdb_member_get,
+    .member_del = lmdb_member_del,
+    .audit_add = lmdb_audit_add,
+    .audit_list = lmdb_audit_list,
     .session_get = lmdb_session_get,
     .session_put = lmdb_session_put,
     .session_del = lmdb_session_del,

@@ -44,14 +44,11 @@ static int on_org(MDB_txn *txn, const MDB_val *k, const MDB_val *val, void *arg)
 static int on_member(MDB_txn *txn, const MDB_val *k, const MDB_val *val, void *arg)
 {
 	struct walk_ctx *w = arg;
-	enum org_role role;
-	const uint8_t *p = k->mv_data;
+	struct member m;
 
 	(void)txn;
-	if (k->mv_size != 2 * AUTHD_ID_LEN)
-		return (w->rc = STORE_E_CORRUPT);
-	if ((w->rc = lmdb_member_decode(val, &role)) == 0)
-		w->rc = w->v->member(w->arg, p, p + AUTHD_ID_LEN, role);
+	if ((w->rc = lmdb_member_decode(k, val, &m)) == 0)
+		w->rc = w->v->member(w->arg, &m);
 	return w->rc;
 }
 

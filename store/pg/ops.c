@@ -78,9 +78,25 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			       "($1::bytea, $2::text, $3::bigint) ON CONFLICT (id) DO UPDATE SET "
 			       "name = EXCLUDED.name, created_at = EXCLUDED.created_at"},
     [ST_MEMBER_PUT] = {"member_put",
-		       "INSERT INTO memberships (org_id, account_id, role) VALUES ($1::bytea, "
-		       "$2::bytea, $3::text) ON CONFLICT (org_id, account_id) DO UPDATE SET "
-		       "role = EXCLUDED.role"},
+		       "INSERT INTO memberships (org_id, account_id, role, rights, contacts, since) "
+		       "VALUES ($1::bytea, $2::bytea, $3::text, $4::bigint, $5::bigint, "
+		       "$6::bigint) ON CONFLICT (org_id, account_id) DO UPDATE SET role = "
+		       "EXCLUDED.role, rights = EXCLUDED.rights, contacts = EXCLUDED.contacts, "
+		       "since = EXCLUDED.since"},
+    [ST_MEMBER_GET] = {"member_get", "SELECT org_id, account_id, role, rights::bigint, contacts::bigint, since "
+				     "FROM memberships WHERE org_id = $1::bytea AND account_id = "
+				     "$2::bytea"},
+    [ST_MEMBER_DEL] = {"member_del", "DELETE FROM memberships WHERE org_id = $1::bytea AND "
+				     "account_id = $2::bytea"},
+    [ST_AUDIT_ADD] = {"audit_add",
+		      "INSERT INTO org_audit (org_id, at, actor, via, action, subject, detail, ip) "
+		      "VALUES ($1::bytea, $2::bigint, $3::bytea, $4::text, $5::text, $6::bytea, "
+		      "$7::text, $8::text)"},
+    /* The row before the cursor (at, id), newest first: the index's order. */
+    [ST_AUDIT_LIST] = {"audit_list",
+		       "SELECT at, actor, via, action, subject, detail, ip, id FROM org_audit "
+		       "WHERE org_id = $1::bytea AND (at, id) < ($2::bigint, $3::bigint) ORDER BY "
+		       "at DESC, id DESC LIMIT $4::bigint"},
     [ST_SESSION_PUT] = {"session_put",
 			"INSERT INTO sessions (account_id, token_hash, org_id, aal, created_at, "
 			"last_seen, expires_at, second_factor_at, ip, browser, flags) VALUES "
@@ -278,13 +294,16 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			  "next_at = $5::bigint, done_at = $6::bigint, sealed = $7::bytea WHERE "
 			  "id = $1::bytea AND state = 1 AND next_at = $2::bigint RETURNING 1"},
     [ST_OUTBOX_GET] = {"outbox_get", "SELECT " OUTBOX_COLS " FROM outbox WHERE id = $1::bytea"},
-    [ST_ORG_DEL] = {"org_del", "DELETE FROM organizations WHERE id = $1::bytea"},
+    /* Its audit trail goes with it. */
+    [ST_ORG_DEL] = {"org_del", "WITH a AS (DELETE FROM org_audit WHERE org_id = $1::bytea) "
+			       "DELETE FROM organizations WHERE id = $1::bytea"},
     [ST_ORG_GET] = {"org_get", "SELECT name, created_at FROM organizations WHERE id = $1::bytea"},
     [ST_MEMBERSHIPS_LIST] = {"memberships_list",
-			     "SELECT org_id, role FROM memberships WHERE account_id = $1::bytea "
-			     "ORDER BY org_id"},
-    [ST_MEMBERS_LIST] = {"members_list", "SELECT account_id, role FROM memberships WHERE "
-					 "org_id = $1::bytea ORDER BY account_id"},
+			     "SELECT org_id, account_id, role, rights::bigint, contacts::bigint, since FROM "
+			     "memberships WHERE account_id = $1::bytea ORDER BY org_id"},
+    [ST_MEMBERS_LIST] = {"members_list",
+			 "SELECT org_id, account_id, role, rights::bigint, contacts::bigint, since FROM "
+			 "memberships WHERE org_id = $1::bytea ORDER BY account_id"},
     /* Everything filed under the account, then the account (its row is
      * what the answer counts: none, no such account). */
     [ST_ACCOUNT_DELETE] =
@@ -949,14 +968,16 @@ int pg_org_put(struct store_txn *t, const struct org *o)
 	return run(t, ST_ORG_PUT, &p);
 }
 
-int pg_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-		  const uint8_t account_id[AUTHD_ID_LEN], enum org_role role)
+int pg_member_put(struct store_txn *t, const struct member *m)
 {
 	struct pg_params p = {0};
 
-	param(&p, org_id, AUTHD_ID_LEN);
-	param(&p, account_id, AUTHD_ID_LEN);
-	param_text(&p, core_role_name(role));
+	param(&p, m->org_id, AUTHD_ID_LEN);
+	param(&p, m->account_id, AUTHD_ID_LEN);
+	param_text(&p, core_role_name(m->role));
+	param_i64(&p, m->rights);
+	param_i64(&p, m->contacts);
+	param_i64(&p, m->since);
 	return run(t, ST_MEMBER_PUT, &p);
 }
 
@@ -2329,9 +2350,30 @@ int pg_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
 	return run(t, ST_ORG_DEL, &p);
 }
 
+/* A membership from a row of org_id, account_id, role, rights, contacts,
+ * since. */
+static int member_row(struct row *r, struct member *m)
+{
+	char role[32];
+	int64_t rights, contacts;
+
+	memset(m, 0, sizeof(*m));
+	col_bytes(r, 0, m->org_id, AUTHD_ID_LEN);
+	col_bytes(r, 1, m->account_id, AUTHD_ID_LEN);
+	col_str(r, 2, role, sizeof(role));
+	rights = col_i64(r, 3);
+	contacts = col_i64(r, 4);
+	m->since = col_i64(r, 5);
+	if ((m->role = core_role_parse(role)) == 0 || rights < 0 || rights > UINT16_MAX ||
+	    contacts < 0 || contacts > CONTACT__ALL)
+		r->bad = true;
+	m->rights = (unsigned)rights;
+	m->contacts = (unsigned)contacts;
+	return r->bad ? corrupt("membership") : 0;
+}
+
 static int members_rows(struct store_txn *t, enum pg_stmt st, const uint8_t id[AUTHD_ID_LEN],
-			int (*fn)(void *arg, const uint8_t id[AUTHD_ID_LEN], enum org_role role),
-			void *arg)
+			int (*fn)(void *arg, const struct member *m), void *arg)
 {
 	struct pg_txn *pt = (struct pg_txn *)t;
 	struct pg_params p = {0};
@@ -2343,31 +2385,113 @@ static int members_rows(struct store_txn *t, enum pg_stmt st, const uint8_t id[A
 		return pt->err;
 	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
 		struct row r = {res, i, false};
-		uint8_t other[AUTHD_ID_LEN];
-		char role[32];
+		struct member m;
 
-		col_bytes(&r, 0, other, AUTHD_ID_LEN);
-		col_str(&r, 1, role, sizeof(role));
-		rc = r.bad ? corrupt("membership") : fn(arg, other, core_role_parse(role));
+		if ((rc = member_row(&r, &m)) == 0)
+			rc = fn(arg, &m);
 	}
 	pg_clear(res);
 	return rc;
 }
 
 int pg_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
-			int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
-				  enum org_role role),
-			void *arg)
+			int (*fn)(void *arg, const struct member *m), void *arg)
 {
 	return members_rows(t, ST_MEMBERSHIPS_LIST, account_id, fn, arg);
 }
 
 int pg_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-		    int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
-			      enum org_role role),
-		    void *arg)
+		    int (*fn)(void *arg, const struct member *m), void *arg)
 {
 	return members_rows(t, ST_MEMBERS_LIST, org_id, fn, arg);
+}
+
+int pg_member_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  const uint8_t account_id[AUTHD_ID_LEN], struct member *m)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct row r;
+	struct member tmp;
+	int rc;
+
+	param(&p, org_id, AUTHD_ID_LEN);
+	param(&p, account_id, AUTHD_ID_LEN);
+	if ((rc = get_one(t, ST_MEMBER_GET, &p, &res)) != 0)
+		return rc;
+	r = (struct row){res, 0, false};
+	rc = member_row(&r, &tmp);
+	pg_clear(res);
+	if (rc == 0)
+		*m = tmp;
+	return rc;
+}
+
+int pg_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct pg_params p = {0};
+
+	param(&p, org_id, AUTHD_ID_LEN);
+	param(&p, account_id, AUTHD_ID_LEN);
+	return run(t, ST_MEMBER_DEL, &p);
+}
+
+int pg_audit_add(struct store_txn *t, const struct audit_rec *a)
+{
+	struct pg_params p = {0};
+
+	param(&p, a->org_id, AUTHD_ID_LEN);
+	param_i64(&p, a->at);
+	param(&p, a->actor, AUTHD_ID_LEN);
+	param_text(&p, core_audit_via_name((enum audit_via)a->via));
+	param_text(&p, core_audit_name((enum audit_action)a->action));
+	param(&p, a->subject, AUTHD_ID_LEN);
+	param_text(&p, a->detail);
+	param_text(&p, a->ip);
+	return run(t, ST_AUDIT_ADD, &p);
+}
+
+int pg_audit_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  const struct event_cursor *before, size_t limit,
+		  int (*fn)(void *arg, const struct audit_rec *a), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	int rc = 0;
+
+	if (before && before->seq > INT64_MAX)
+		return 0; /* no record is before a cursor no listing gave */
+	param(&p, org_id, AUTHD_ID_LEN);
+	param_i64(&p, before ? before->at : INT64_MAX);
+	param_i64(&p, before ? (int64_t)before->seq : INT64_MAX);
+	param_i64(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	if ((res = pg_exec(pt, ST_AUDIT_LIST, &p)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		struct audit_rec a;
+		char name[64];
+
+		memset(&a, 0, sizeof(a));
+		memcpy(a.org_id, org_id, AUTHD_ID_LEN);
+		a.at = col_i64(&r, 0);
+		col_bytes(&r, 1, a.actor, AUTHD_ID_LEN);
+		col_str(&r, 2, name, sizeof(name));
+		a.via = (uint8_t)core_audit_via_parse(name);
+		col_str(&r, 3, name, sizeof(name));
+		a.action = (uint16_t)core_audit_parse(name);
+		col_bytes(&r, 4, a.subject, AUTHD_ID_LEN);
+		col_str(&r, 5, a.detail, sizeof(a.detail));
+		col_str(&r, 6, a.ip, sizeof(a.ip));
+		a.seq = (uint64_t)col_i64(&r, 7);
+		if (a.via == 0 || a.action == 0)
+			r.bad = true;
+		rc = r.bad ? corrupt("audit record") : fn(arg, &a);
+	}
+	pg_clear(res);
+	return rc;
 }
 
 int pg_account_delete(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])

@@ -17,7 +17,7 @@
 #include <libpq-fe.h>
 
 /* The schema version this engine reads and writes (authd_schema.version). */
-#define PG_SCHEMA_VERSION 6
+#define PG_SCHEMA_VERSION 7
 /* The channel of the notes nodes send each other (store_notify). */
 #define PG_NOTE_CHANNEL "authd"
 
@@ -187,6 +187,10 @@ enum pg_stmt {
 	ST_DOC_PUT,
 	ST_DOC_GET,
 	ST_DOCS_DEL,
+	ST_MEMBER_GET,
+	ST_MEMBER_DEL,
+	ST_AUDIT_ADD,
+	ST_AUDIT_LIST,
 	ST_SESSION_CLUSTER,
 	ST_LOGIN_CLUSTER,
 	ST_SWEEP_LOCK,
@@ -309,8 +313,15 @@ int pg_account_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct a
 int pg_account_put(struct store_txn *t, const struct account *a);
 int pg_account_by_email(struct store_txn *t, const char *email, uint8_t id[AUTHD_ID_LEN]);
 int pg_org_put(struct store_txn *t, const struct org *o);
-int pg_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-		  const uint8_t account_id[AUTHD_ID_LEN], enum org_role role);
+int pg_member_put(struct store_txn *t, const struct member *m);
+int pg_member_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  const uint8_t account_id[AUTHD_ID_LEN], struct member *m);
+int pg_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  const uint8_t account_id[AUTHD_ID_LEN]);
+int pg_audit_add(struct store_txn *t, const struct audit_rec *a);
+int pg_audit_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  const struct event_cursor *before, size_t limit,
+		  int (*fn)(void *arg, const struct audit_rec *a), void *arg);
 int pg_session_get(struct store_txn *t, const struct token_ref *ref, struct session *s);
 int pg_link_get(struct store_txn *t, const struct token_ref *ref, struct push_link *l);
 int pg_link_put(struct store_txn *t, const struct token_ref *ref, const struct push_link *l);
@@ -382,13 +393,9 @@ int pg_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct ou
 int pg_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
 int pg_org_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], struct org *o);
 int pg_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
-			int (*fn)(void *arg, const uint8_t org_id[AUTHD_ID_LEN],
-				  enum org_role role),
-			void *arg);
+			int (*fn)(void *arg, const struct member *m), void *arg);
 int pg_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-		    int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN],
-			      enum org_role role),
-		    void *arg);
+		    int (*fn)(void *arg, const struct member *m), void *arg);
 int pg_account_delete(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
 int pg_case_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct case_rec *c);
 int pg_case_put(struct store_txn *t, const struct case_rec *c);

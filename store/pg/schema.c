@@ -293,9 +293,32 @@ static const char schema_v6[] =
     ");"
     "CREATE INDEX verification_documents_at ON verification_documents (uploaded_at);";
 
+/*
+ * Version 7: organizations' people and trails (issue 12). A membership
+ * carries its rights (bits: core.h's enum member_rights), contact
+ * preferences (enum member_contact) and since when; every change in an
+ * organization is a row of its audit trail, deleted with it.
+ */
+static const char schema_v7[] =
+    "ALTER TABLE memberships ADD COLUMN rights integer NOT NULL DEFAULT 0,"
+    "  ADD COLUMN contacts integer NOT NULL DEFAULT 0,"
+    "  ADD COLUMN since bigint NOT NULL DEFAULT 0;"
+    "CREATE TABLE org_audit ("
+    "  id bigserial PRIMARY KEY,"
+    "  org_id bytea NOT NULL,"
+    "  at bigint NOT NULL,"
+    "  actor bytea NOT NULL,"
+    "  via text NOT NULL,"    /* session, token, partner */
+    "  action text NOT NULL," /* core_audit_name */
+    "  subject bytea NOT NULL,"
+    "  detail text NOT NULL," /* a JSON object's text */
+    "  ip text NOT NULL"
+    ");"
+    "CREATE INDEX org_audit_org ON org_audit (org_id, at DESC, id DESC);";
+
 /* migrations[v] brings a schema of version v to v + 1. */
-static const char *const migrations[PG_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3,
-							  schema_v4, schema_v5, schema_v6};
+static const char *const migrations[PG_SCHEMA_VERSION] = {
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7};
 
 static int exec_ok(PGconn *conn, const char *sql, const char *what)
 {

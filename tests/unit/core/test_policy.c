@@ -190,7 +190,7 @@ static void test_other_account(void **state)
 	struct session s = sess(FRESH);
 	struct principal p = {PRINCIPAL_SESSION, &s, 0};
 	uint8_t other[AUTHD_ID_LEN];
-	struct policy_resource res = {other, NULL, 0};
+	struct policy_resource res = {.account_id = other};
 
 	(void)state;
 	memset(other, 8, sizeof(other));
@@ -207,7 +207,7 @@ static void test_membership(void **state)
 	struct session s = sess(STALE);
 	struct principal p = {PRINCIPAL_SESSION, &s, 0};
 	uint8_t org[AUTHD_ID_LEN] = {9};
-	struct policy_resource res = {NULL, org, 0};
+	struct policy_resource res = {.org_id = org};
 
 	(void)state;
 	assert_int_equal(policy_decide(&pp, &p, ACT_SESSION_ORG_SWITCH, &res, T0),
@@ -229,6 +229,66 @@ static void test_membership(void **state)
 	assert_string_equal(core_role_name(ROLE_EXTERNAL), "external");
 	assert_int_equal(core_role_parse("external"), ROLE_EXTERNAL);
 	assert_int_equal(core_role_parse("owner"), 0);
+}
+
+/* Managing people: legal representatives and administrators; anyone may
+ * leave; only a legal representative with a recent second factor acts on
+ * a legal representative or makes one; and the last one stays. */
+static void test_member_changes(void **state)
+{
+	struct policy_params pp = {WINDOW};
+	struct session fresh = sess(FRESH), stale = sess(STALE), pw = sess(REVIEWER_NO_2FA);
+	struct principal p = {PRINCIPAL_SESSION, &fresh, 0};
+	uint8_t org[AUTHD_ID_LEN] = {9};
+	struct policy_resource res = {.org_id = org};
+
+	(void)state;
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBER_CHANGE, &res, T0),
+			 POLICY_DENY_NOT_FOUND);
+	for (int r = ROLE_LEGAL_REPRESENTATIVE; r <= ROLE_EXTERNAL; r++) {
+		res.org_role = (enum org_role)r;
+		res.self = false;
+		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBER_CHANGE, &res, T0),
+				 r <= ROLE_ADMINISTRATOR ? POLICY_ALLOW : POLICY_DENY_FORBIDDEN);
+		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBER_REMOVE, &res, T0),
+				 r <= ROLE_ADMINISTRATOR ? POLICY_ALLOW : POLICY_DENY_FORBIDDEN);
+		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_AUDIT_READ, &res, T0),
+				 r <= ROLE_ADMINISTRATOR ? POLICY_ALLOW : POLICY_DENY_FORBIDDEN);
+		/* Leaving is anyone's; changing one's own role is not. */
+		res.self = true;
+		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBER_REMOVE, &res, T0),
+				 POLICY_ALLOW);
+		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBER_CHANGE, &res, T0),
+				 r <= ROLE_ADMINISTRATOR ? POLICY_ALLOW : POLICY_DENY_FORBIDDEN);
+	}
+	res.self = false;
+	res.legal = true;
+	res.org_role = ROLE_ADMINISTRATOR;
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBER_CHANGE, &res, T0),
+			 POLICY_DENY_FORBIDDEN);
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBER_REMOVE, &res, T0),
+			 POLICY_DENY_FORBIDDEN);
+	res.org_role = ROLE_LEGAL_REPRESENTATIVE;
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBER_CHANGE, &res, T0), POLICY_ALLOW);
+	p.session = &stale;
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBER_CHANGE, &res, T0),
+			 POLICY_DENY_REAUTH);
+	p.session = &pw; /* signed in just now, but with a password alone */
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBER_REMOVE, &res, T0),
+			 POLICY_DENY_REAUTH);
+	/* The organization's own rule. */
+	assert_false(core_member_change_keeps_rep(1, ROLE_LEGAL_REPRESENTATIVE, ROLE_ADMINISTRATOR));
+	assert_false(core_member_change_keeps_rep(1, ROLE_LEGAL_REPRESENTATIVE, 0));
+	assert_true(core_member_change_keeps_rep(2, ROLE_LEGAL_REPRESENTATIVE, 0));
+	assert_true(core_member_change_keeps_rep(1, ROLE_ADMINISTRATOR, 0));
+	assert_true(core_member_change_keeps_rep(1, ROLE_LEGAL_REPRESENTATIVE,
+						 ROLE_LEGAL_REPRESENTATIVE));
+	assert_int_equal(core_contact_parse("security"), CONTACT_SECURITY);
+	assert_string_equal(core_contact_name(CONTACT_BILLING), "billing");
+	assert_int_equal(core_contact_parse("billing,security"), 0);
+	assert_string_equal(core_audit_name(AUDIT_MEMBER_LEFT), "member_left");
+	assert_int_equal(core_audit_parse("token_revoked"), AUDIT_TOKEN_REVOKED);
+	assert_int_equal(core_audit_via_parse("partner"), AUDIT_VIA_PARTNER);
 }
 
 /* Every action has a rule and a name: a new one without a line is caught. */
@@ -259,6 +319,7 @@ int main(void)
 	    cmocka_unit_test(test_table),
 	    cmocka_unit_test(test_other_account),
 	    cmocka_unit_test(test_membership),
+	    cmocka_unit_test(test_member_changes),
 	    cmocka_unit_test(test_every_action_named),
 	    cmocka_unit_test(test_recent_proof_edges),
 	};

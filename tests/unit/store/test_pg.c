@@ -43,11 +43,11 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 6");
+	assert_string_equal(out, "1 7");
 	assert_int_equal(store_open(&o), 0);
 	store_close();
 	/* A schema of another version is refused, and not migrated down. */
-	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 7", NULL, 0), 0);
+	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 8", NULL, 0), 0);
 	assert_int_equal(store_open(&o), -1);
 	assert_int_equal(store_migrate(&o), -1);
 	/* A version 1 schema (as before devices) is refused, then upgraded. */
@@ -55,7 +55,9 @@ static void test_schema_versions(void **state)
 	    unit_sql("DROP TABLE devices; DROP TABLE device_links; DROP TABLE push_challenges; "
 		     "DROP TABLE push_accounts; DROP TABLE outbox; DROP TABLE known_places; "
 		     "DROP TABLE recovery; DROP TABLE verification_cases; DROP TABLE "
-		     "verification_documents; "
+		     "verification_documents; DROP TABLE org_audit; "
+		     "ALTER TABLE memberships DROP COLUMN rights, DROP COLUMN contacts, "
+		     "DROP COLUMN since; "
 		     "ALTER TABLE accounts DROP COLUMN locked_at; "
 		     "ALTER TABLE sessions DROP COLUMN ip, DROP COLUMN browser, DROP COLUMN flags; "
 		     "ALTER TABLE security_events DROP COLUMN method, DROP COLUMN outcome, "
@@ -68,7 +70,7 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 6");
+	assert_string_equal(out, "1 7");
 	assert_int_equal(unit_sql("SELECT count(*) FROM devices, device_links, push_challenges, "
 				  "push_accounts, outbox, known_places, recovery",
 				  out, sizeof(out)),

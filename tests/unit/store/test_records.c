@@ -249,41 +249,159 @@ static void test_factor_records(void **state)
 	assert_memory_equal(&t, &totp_in, sizeof(t));
 }
 
+struct org_arg {
+	struct member m;
+	struct member got;
+	int get_rc;
+	unsigned listed, listed_by_account;
+	struct audit_rec audit[4];
+	size_t n_audit;
+	struct event_cursor before;
+	bool has_before;
+};
+
 static int put_org(struct store_txn *txn, void *arg)
 {
-	const enum org_role *role = arg;
+	struct org_arg *a = arg;
 	struct org o;
-	uint8_t account_id[AUTHD_ID_LEN];
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	memset(o.id, 0x55, AUTHD_ID_LEN);
-	memset(account_id, 0x56, AUTHD_ID_LEN);
+	memcpy(o.id, a->m.org_id, AUTHD_ID_LEN);
 	snprintf(o.name, sizeof(o.name), "Ann's \"org\"");
 	o.created_at = 1700000000;
 	if ((rc = store_org_put(txn, &o)) != 0)
 		return rc;
-	return store_member_put(txn, o.id, account_id, *role);
+	return store_member_put(txn, &a->m);
 }
 
-/* Organizations and memberships are written again in place (no getter
- * yet: on PostgreSQL the rows are checked directly). */
+static int count_listed(void *arg, const struct member *m)
+{
+	struct org_arg *a = arg;
+
+	a->listed += memcmp(m->account_id, a->m.account_id, AUTHD_ID_LEN) == 0;
+	return 0;
+}
+
+static int count_listed_by_account(void *arg, const struct member *m)
+{
+	struct org_arg *a = arg;
+
+	a->listed_by_account += memcmp(m->org_id, a->m.org_id, AUTHD_ID_LEN) == 0;
+	return 0;
+}
+
+static int get_member(struct store_txn *txn, void *arg)
+{
+	struct org_arg *a = arg;
+	int rc;
+
+	a->listed = a->listed_by_account = 0;
+	memset(&a->got, 0, sizeof(a->got));
+	a->get_rc = store_member_get(txn, a->m.org_id, a->m.account_id, &a->got);
+	if ((rc = store_members_list(txn, a->m.org_id, count_listed, a)) != 0)
+		return rc;
+	return store_memberships_list(txn, a->m.account_id, count_listed_by_account, a);
+}
+
+static int del_member(struct store_txn *txn, void *arg)
+{
+	struct org_arg *a = arg;
+
+	return store_member_del(txn, a->m.org_id, a->m.account_id);
+}
+
+static int add_audit(struct store_txn *txn, void *arg)
+{
+	struct org_arg *a = arg;
+	int rc = 0;
+
+	/* Three records, two in one second. */
+	for (int i = 0; rc == 0 && i < 3; i++) {
+		struct audit_rec r = {.at = 1700000000 + (i > 0), .via = AUDIT_VIA_SESSION};
+
+		memcpy(r.org_id, a->m.org_id, AUTHD_ID_LEN);
+		memset(r.actor, 0x60 + i, AUTHD_ID_LEN);
+		memcpy(r.subject, a->m.account_id, AUTHD_ID_LEN);
+		r.action = (uint16_t)(i == 2 ? AUDIT_MEMBER_REMOVED : AUDIT_MEMBER_CHANGED);
+		snprintf(r.detail, sizeof(r.detail), "{\"n\":%d}", i);
+		snprintf(r.ip, sizeof(r.ip), "127.0.0.%d", i + 1);
+		rc = store_audit_add(txn, &r);
+	}
+	return rc;
+}
+
+static int take_audit(void *arg, const struct audit_rec *r)
+{
+	struct org_arg *a = arg;
+
+	if (a->n_audit < 4)
+		a->audit[a->n_audit++] = *r;
+	return 0;
+}
+
+static int list_audit(struct store_txn *txn, void *arg)
+{
+	struct org_arg *a = arg;
+
+	a->n_audit = 0;
+	return store_audit_list(txn, a->m.org_id, a->has_before ? &a->before : NULL, 2,
+				take_audit, a);
+}
+
+static int del_org(struct store_txn *txn, void *arg)
+{
+	struct org_arg *a = arg;
+
+	return store_org_del(txn, a->m.org_id);
+}
+
+/* A membership round trip (written again in place, read, listed both
+ * ways, deleted), and an organization's audit trail paged newest first
+ * and gone with the organization. */
 static void test_org_member(void **state)
 {
-	enum org_role role = ROLE_LEGAL_REPRESENTATIVE;
-	char out[128];
+	struct org_arg a = {.m = {.role = ROLE_LEGAL_REPRESENTATIVE, .since = 1700000000}};
 
 	(void)state;
-	assert_int_equal(unit_write(put_org, &role), 0);
-	role = ROLE_ADMINISTRATOR;
-	assert_int_equal(unit_write(put_org, &role), 0);
-	if (unit_engine != STORE_ENGINE_POSTGRESQL)
-		return;
-	assert_int_equal(
-	    unit_sql("SELECT count(*) || ' ' || max(role) FROM memberships", out, sizeof(out)), 0);
-	assert_string_equal(out, "1 administrator");
-	assert_int_equal(unit_sql("SELECT name FROM organizations", out, sizeof(out)), 0);
-	assert_string_equal(out, "Ann's \"org\"");
+	memset(a.m.org_id, 0x55, AUTHD_ID_LEN);
+	memset(a.m.account_id, 0x56, AUTHD_ID_LEN);
+	assert_int_equal(unit_write(put_org, &a), 0);
+	a.m.role = ROLE_ADMINISTRATOR;
+	a.m.rights = MEMBER_R_BILLING;
+	a.m.contacts = CONTACT_BILLING | CONTACT_SECURITY;
+	assert_int_equal(unit_write(put_org, &a), 0);
+	assert_int_equal(unit_read(get_member, &a), 0);
+	assert_int_equal(a.get_rc, 0);
+	assert_memory_equal(&a.got, &a.m, sizeof(a.m));
+	assert_int_equal(a.listed, 1);
+	assert_int_equal(a.listed_by_account, 1);
+
+	assert_int_equal(unit_write(add_audit, &a), 0);
+	assert_int_equal(unit_read(list_audit, &a), 0);
+	assert_int_equal(a.n_audit, 2);
+	assert_int_equal(a.audit[0].action, AUDIT_MEMBER_REMOVED);
+	assert_string_equal(a.audit[0].detail, "{\"n\":2}");
+	assert_string_equal(a.audit[0].ip, "127.0.0.3");
+	assert_int_equal(a.audit[0].via, AUDIT_VIA_SESSION);
+	assert_memory_equal(a.audit[0].subject, a.m.account_id, AUTHD_ID_LEN);
+	assert_int_equal(a.audit[1].at, 1700000001);
+	assert_string_equal(a.audit[1].detail, "{\"n\":1}");
+	a.before = (struct event_cursor){a.audit[1].at, a.audit[1].seq};
+	a.has_before = true;
+	assert_int_equal(unit_read(list_audit, &a), 0);
+	assert_int_equal(a.n_audit, 1);
+	assert_int_equal(a.audit[0].at, 1700000000);
+	assert_int_equal(a.audit[0].actor[0], 0x60);
+
+	assert_int_equal(unit_write(del_member, &a), 0);
+	assert_int_equal(unit_read(get_member, &a), 0);
+	assert_int_equal(a.get_rc, STORE_E_NOTFOUND);
+	assert_int_equal(a.listed + a.listed_by_account, 0);
+	assert_int_equal(unit_write(del_org, &a), 0);
+	a.has_before = false;
+	assert_int_equal(unit_read(list_audit, &a), 0);
+	assert_int_equal(a.n_audit, 0);
 }
 
 static int put_rec(struct store_txn *txn, void *arg)
@@ -883,22 +1001,20 @@ struct close_arg {
 	int account_rc, session_rc, recovery_phone, del_rc;
 };
 
-static int count_membership(void *arg, const uint8_t id[AUTHD_ID_LEN], enum org_role role)
+static int count_membership(void *arg, const struct member *m)
 {
 	struct close_arg *a = arg;
 
-	(void)id;
 	a->n_memberships++;
-	a->reps += role == ROLE_LEGAL_REPRESENTATIVE;
+	a->reps += m->role == ROLE_LEGAL_REPRESENTATIVE;
 	return 0;
 }
 
-static int count_member(void *arg, const uint8_t id[AUTHD_ID_LEN], enum org_role role)
+static int count_member(void *arg, const struct member *m)
 {
 	struct close_arg *a = arg;
 
-	(void)id;
-	(void)role;
+	(void)m;
 	a->n_members++;
 	return 0;
 }
@@ -926,14 +1042,16 @@ static int close_fill(struct store_txn *txn, void *arg)
 	snprintf(o.name, sizeof(o.name), "Shared");
 	for (int i = 0; i < 2 && rc == 0; i++) {
 		struct account acc;
+		struct member m = {.role = i ? ROLE_COLLABORATOR : ROLE_LEGAL_REPRESENTATIVE};
 
 		memset(&acc, 0, sizeof(acc));
 		memcpy(acc.id, i ? a->bob : a->ann, AUTHD_ID_LEN);
 		memcpy(acc.org_id, a->org, AUTHD_ID_LEN);
 		snprintf(acc.email, sizeof(acc.email), i ? "bob@example.com" : "ann@example.com");
+		memcpy(m.org_id, a->org, AUTHD_ID_LEN);
+		memcpy(m.account_id, acc.id, AUTHD_ID_LEN);
 		if ((rc = store_account_put(txn, &acc)) == 0)
-			rc = store_member_put(txn, a->org, acc.id,
-					      i ? ROLE_COLLABORATOR : ROLE_LEGAL_REPRESENTATIVE);
+			rc = store_member_put(txn, &m);
 	}
 	memset(&ref, 0, sizeof(ref));
 	memcpy(ref.account_id, a->ann, AUTHD_ID_LEN);

@@ -1,0 +1,112 @@
+/*
+ * The organization handlers' shared steps (orgs.h).
+ */
+#include "orgs.h"
+
+#include "notify.h"
+#include "outbox.h"
+#include "templates.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+#include <util.h>
+
+int orgs_principal_member(struct flow *f, struct store_txn *txn,
+			  const uint8_t org_id[AUTHD_ID_LEN], struct member *m)
+{
+	int rc = store_member_get(txn, org_id, f->session.account_id, m);
+
+	if (rc == STORE_E_NOTFOUND) {
+		memset(m, 0, sizeof(*m));
+		return 0;
+	}
+	return rc;
+}
+
+int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+	       enum audit_action action, const uint8_t *subject, const json_t *detail)
+{
+	struct audit_rec a = {.at = f->now, .via = AUDIT_VIA_SESSION, .action = (uint16_t)action};
+	char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+
+	if (detail && text == NULL)
+		return STORE_E_IO;
+	memcpy(a.org_id, org_id, AUTHD_ID_LEN);
+	memcpy(a.actor, f->session.account_id, AUTHD_ID_LEN);
+	if (subject)
+		memcpy(a.subject, subject, AUTHD_ID_LEN);
+	/* A detail too long for the record is cut: still a record of what
+	 * happened, by whom and when. */
+	snprintf(a.detail, sizeof(a.detail), "%s", text ? text : "");
+	snprintf(a.ip, sizeof(a.ip), "%s", f->ip);
+	free(text);
+	return store_audit_add(txn, &a);
+}
+
+static json_t *contacts_json(unsigned contacts)
+{
+	json_t *list = json_array();
+
+	for (unsigned c = 1; list && c < CONTACT__ALL; c <<= 1)
+		if (contacts & c)
+			json_array_append_new(list, json_string(core_contact_name(c)));
+	return list;
+}
+
+json_t *orgs_member_json(const struct member *m)
+{
+	char id[AUTHD_ID_HEX + 1];
+
+	authd_hex(m->account_id, AUTHD_ID_LEN, id);
+	return json_pack("{s:s, s:s, s:b, s:b, s:o}", "account_id", id, "role",
+			 core_role_name(m->role), "external", m->role == ROLE_EXTERNAL, "billing",
+			 (m->rights & MEMBER_R_BILLING) != 0, "contacts", contacts_json(m->contacts));
+}
+
+int orgs_member_notice(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+		       const uint8_t account_id[AUTHD_ID_LEN], const struct member *m)
+{
+	struct account to, by;
+	struct org o;
+	char when[32], contacts[64] = "";
+	int rc;
+
+	memset(&to, 0, sizeof(to));
+	memset(&by, 0, sizeof(by));
+	if ((rc = store_account_get(txn, account_id, &to)) != 0 ||
+	    (rc = store_account_get(txn, f->session.account_id, &by)) != 0 ||
+	    (rc = store_org_get(txn, org_id, &o)) != 0)
+		goto out;
+	for (unsigned c = 1; m && c < CONTACT__ALL; c <<= 1)
+		if (m->contacts & c)
+			snprintf(contacts + strlen(contacts), sizeof(contacts) - strlen(contacts),
+				 "%s%s", contacts[0] ? ", " : "", core_contact_name(c));
+	notify_time(f->now, when, sizeof(when));
+	{
+		const struct template_var vars[] = {
+		    {"organization", o.name},
+		    {"by", by.name[0] ? by.name : by.email},
+		    {"time", when},
+		    {"role", m ? core_role_name(m->role) : ""},
+		    {"billing", m && (m->rights & MEMBER_R_BILLING) ? "yes" : "no"},
+		    {"contacts", contacts[0] ? contacts : "none"},
+		    {"base_url", notify_base_url()},
+		};
+		const struct outbox_item it = {
+		    .channel = OUTBOX_EMAIL,
+		    .account_id = account_id,
+		    .to = to.email,
+		    .template_name = m ? "member_changed" : "member_removed",
+		    .vars = vars,
+		    .nvars = sizeof(vars) / sizeof(vars[0]),
+		    .now = f->now,
+		};
+
+		rc = outbox_queue(txn, &it);
+	}
+out:
+	OPENSSL_cleanse(to.pw_hash, sizeof(to.pw_hash));
+	OPENSSL_cleanse(by.pw_hash, sizeof(by.pw_hash));
+	return rc;
+}

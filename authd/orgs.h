@@ -1,0 +1,37 @@
+/*
+ * What the organization handlers share: the principal's role in an
+ * organization (the policy's input), the audit record every change
+ * leaves, and the summary a member gets when their role or rights change.
+ * All of it runs inside a flow's read or write (store.h's threads).
+ */
+#ifndef AUTHD_ORGS_H
+#define AUTHD_ORGS_H
+
+#include "flow.h"
+
+#include <core.h>
+#include <store.h>
+
+/* The flow's principal's membership of org_id into *m (m->role 0 when it
+ * is no member). 0 or STORE_E_*. */
+int orgs_principal_member(struct flow *f, struct store_txn *txn,
+			  const uint8_t org_id[AUTHD_ID_LEN], struct member *m);
+
+/* Files an audit record of org_id: the flow's principal did `action` to
+ * subject (NULL: nothing named) from its address; detail is a JSON object
+ * (NULL: none; not consumed) kept as text, cut to AUDIT_DETAIL_MAX.
+ * 0 or STORE_E_*. */
+int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+	       enum audit_action action, const uint8_t *subject, const json_t *detail);
+
+/* A member's rights and notices as the API shows them (a new reference):
+ * {"account_id", "role", "external", "billing", "contacts": [...]}. */
+json_t *orgs_member_json(const struct member *m);
+
+/* Queues the summary of a member's new role and rights (m; NULL: removed
+ * from the organization) to that member's login email, naming the
+ * organization and who changed it. 0 or STORE_E_*. */
+int orgs_member_notice(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+		       const uint8_t account_id[AUTHD_ID_LEN], const struct member *m);
+
+#endif
