@@ -102,6 +102,18 @@ static const struct api_error_info table[E__COUNT] = {
 			  "with other members: name another first"},
     [E_ORG_NOT_FOUND] = {404, "organization_not_found", "no such organization among the account's"},
     [E_MEMBER_NOT_FOUND] = {404, "member_not_found", "no such member in this organization"},
+    [E_INVITATION_NOT_FOUND] = {404, "invitation_not_found", "no such invitation"},
+    [E_INVITATION_EXPIRED] = {410, "invitation_expired",
+			      "the invitation has expired; ask for a new one"},
+    [E_INVITATION_USED] = {410, "invitation_used", "the invitation was accepted already"},
+    [E_INVITATION_REVOKED] = {410, "invitation_revoked", "the invitation was withdrawn"},
+    [E_INVITATION_OTHER_EMAIL] = {403, "invitation_for_another_email",
+				  "the invitation is for another email: sign in with the "
+				  "account of the invited address"},
+    [E_ALREADY_MEMBER] = {409, "already_member", "the account is a member already"},
+    [E_TOO_MANY_INVITATIONS] = {409, "too_many_invitations",
+				"the organization has as many pending invitations as it may; "
+				"withdraw some first"},
 };
 
 const struct api_error_info *api_error_info(enum api_error e)

@@ -181,6 +181,13 @@ void http_org_members(struct req *r);
 void http_org_member_change(struct req *r);
 void http_org_member_remove(struct req *r);
 void http_org_audit(struct req *r);
+/* Invitations (http_invitations.c; a new account's, http_accounts.c). */
+void http_org_invite(struct req *r);
+void http_org_invitations(struct req *r);
+void http_org_invitation_revoke(struct req *r);
+void http_invitation_view(struct req *r);
+void http_invitation_accept(struct req *r);
+void http_invitation_signup(struct req *r);
 /* A body of bytes (malloc'd; freed, and wiped, once sent) of media type
  * ctype. */
 void reply_bytes(struct req *r, int status, char *body, size_t len, const char *ctype);

@@ -1,10 +1,17 @@
 /*
  * POST /1/accounts: sign-up. Creates the account and an organization named
  * after the person, whose legal representative they become, in one write.
+ *
+ * POST /1/invitations/signup {"token", "password", "name"}: the same for
+ * someone invited to an organization (http_invitations.c) who has no
+ * account yet: the login email is the invited address (the link sent
+ * there is the proof), and the account joins the inviting organization
+ * instead of getting one of its own.
  */
 #include "http.h"
 
 #include "flow.h"
+#include "orgs.h"
 #include "throttle.h"
 
 #include <log.h>
@@ -48,6 +55,10 @@ struct signup_flow {
 	int hash_rc;
 	struct account a;
 	struct org o;
+	/* Through an invitation: its token's hash, and the invitation. */
+	bool invited;
+	uint8_t invite_hash[AUTHD_HASH_LEN];
+	struct invite inv;
 };
 
 static void signup_hash(struct flow *f)
@@ -67,6 +78,57 @@ static bool signup_hashed(struct flow *f)
 	return true;
 }
 
+/* The invitation the token names, usable now (f->err otherwise); the
+ * account's login email is the invited address. */
+static int invite_usable(struct signup_flow *j, struct store_txn *txn)
+{
+	int rc = store_invite_by_token(txn, j->invite_hash, &j->inv);
+
+	if (rc == STORE_E_NOTFOUND) {
+		j->f.err = E_INVITATION_NOT_FOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	switch (core_invite_usable(&j->inv, j->f.now)) {
+	case INVITE_OK:
+		snprintf(j->a.email, sizeof(j->a.email), "%s", j->inv.email);
+		break;
+	case INVITE_E_EXPIRED:
+		j->f.err = E_INVITATION_EXPIRED;
+		break;
+	case INVITE_E_USED:
+		j->f.err = E_INVITATION_USED;
+		break;
+	default:
+		j->f.err = E_INVITATION_REVOKED;
+	}
+	return 0;
+}
+
+/* An invitation's sign-up reads it first: the password is checked against
+ * the address, and nothing is hashed for an invitation that cannot be
+ * used or an address that has an account (sign in and accept instead). */
+static int invite_read(struct flow *f, struct store_txn *txn)
+{
+	struct signup_flow *j = (struct signup_flow *)f;
+	uint8_t existing[AUTHD_ID_LEN];
+	int rc;
+
+	if ((rc = invite_usable(j, txn)) != 0 || f->err != E_OK)
+		return rc;
+	if ((rc = store_account_by_email(txn, j->a.email, existing)) == 0)
+		f->err = E_EMAIL_TAKEN;
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
+static bool invite_check(struct flow *f, struct req *r)
+{
+	struct signup_flow *j = (struct signup_flow *)f;
+
+	return password_policy_or_reply(r, j->pw, j->pw_len, j->a.email, j->a.name, "password");
+}
+
 static int signup_write(struct flow *f, struct store_txn *txn)
 {
 	struct signup_flow *j = (struct signup_flow *)f;
@@ -78,6 +140,8 @@ static int signup_write(struct flow *f, struct store_txn *txn)
 			   .since = f->now};
 	int rc;
 
+	if (j->invited && ((rc = invite_usable(j, txn)) != 0 || f->err != E_OK))
+		return rc;
 	rc = store_account_by_email(txn, j->a.email, existing);
 	if (rc == 0) {
 		f->err = E_EMAIL_TAKEN;
@@ -85,6 +149,12 @@ static int signup_write(struct flow *f, struct store_txn *txn)
 	}
 	if (rc != STORE_E_NOTFOUND)
 		return rc;
+	if (j->invited) {
+		memcpy(j->a.org_id, j->inv.org_id, AUTHD_ID_LEN);
+		if ((rc = store_account_put(txn, &j->a)) != 0)
+			return rc;
+		return orgs_invite_accepted(f, txn, &j->inv, j->a.id);
+	}
 	memcpy(m.org_id, j->o.id, AUTHD_ID_LEN);
 	memcpy(m.account_id, j->a.id, AUTHD_ID_LEN);
 	if ((rc = store_org_put(txn, &j->o)) != 0 || (rc = store_account_put(txn, &j->a)) != 0)
@@ -102,7 +172,7 @@ static void signup_reply(struct flow *f, struct req *r)
 		return;
 	}
 	authd_hex(j->a.id, AUTHD_ID_LEN, aid);
-	authd_hex(j->o.id, AUTHD_ID_LEN, oid);
+	authd_hex(j->invited ? j->inv.org_id : j->o.id, AUTHD_ID_LEN, oid);
 	log_info("account created account=%s org=%s ip=%s req=%llu", aid, oid, r->ip,
 		 (unsigned long long)r->id);
 	reply_json(r, 201, json_pack("{s:s, s:s}", "account_id", aid, "organization_id", oid));
@@ -133,6 +203,17 @@ static void signup_release(struct flow *f)
 }
 
 static const struct flow_ops signup_ops = {
+    .work = signup_hash,
+    .worked = signup_hashed,
+    .write = signup_write,
+    .written = signup_written,
+    .reply = signup_reply,
+    .release = signup_release,
+};
+
+static const struct flow_ops invite_signup_ops = {
+    .read = invite_read,
+    .check = invite_check,
     .work = signup_hash,
     .worked = signup_hashed,
     .write = signup_write,
@@ -245,6 +326,58 @@ void http_accounts_create(struct req *r)
 	j->inflight = true;
 	json_wipe_decref(body);
 	flow_start(&j->f, &signup_ops, r);
+	return;
+out:
+	if (j)
+		signup_release(&j->f);
+	json_wipe_decref(body);
+}
+
+void http_invitation_signup(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"token", JSON_STRING, true, 64},
+	    {"password", JSON_STRING, true, PASSWORD_MAX_BYTES},
+	    {"name", JSON_STRING, true, NAME_MAX_B},
+	};
+	struct signup_flow *j = NULL;
+	json_t *body = json_body_or_reply(r, spec, 3);
+	const char *token, *pw, *name;
+	size_t tlen, plen, nlen;
+	int64_t now = authd_now();
+
+	if (body == NULL)
+		return;
+	if (!signup_allowed_or_reply(r, now))
+		goto out;
+	token = json_str(body, "token", &tlen);
+	pw = json_str(body, "password", &plen);
+	name = json_str(body, "name", &nlen);
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		reply_error(r, E_OVERLOADED);
+		goto out;
+	}
+	if (!orgs_invite_token_hash(token, tlen, j->invite_hash)) {
+		reply_error(r, E_INVITATION_NOT_FOUND);
+		goto out;
+	}
+	if (nlen == 0 || authd_utf8_count(name, nlen) > 100) {
+		reply_field_error(r, E_INVALID_FIELD, "name", "must have 1 to 100 characters");
+		goto out;
+	}
+	/* The password is checked against the address once the invitation
+	 * is read (invite_check). */
+	j->invited = true;
+	memcpy(j->a.name, name, nlen + 1);
+	memcpy(j->pw, pw, plen);
+	j->pw_len = plen;
+	authd_random(j->a.id, AUTHD_ID_LEN);
+	j->a.created_at = j->a.password_changed_at = now;
+	snprintf(j->ip, sizeof(j->ip), "%s", r->ip);
+	inflight_add(j->ip, +1);
+	j->inflight = true;
+	json_wipe_decref(body);
+	flow_start(&j->f, &invite_signup_ops, r);
 	return;
 out:
 	if (j)

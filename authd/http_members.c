@@ -223,7 +223,7 @@ static int member_write(struct flow *f, struct store_txn *txn)
 	j->m = now;
 	if (j->remove) {
 		if ((rc = store_member_del(txn, j->org_id, j->account_id)) != 0 ||
-		    (rc = orgs_audit(f, txn, j->org_id,
+		    (rc = orgs_audit(f, txn, j->org_id, NULL,
 				     res.self ? AUDIT_MEMBER_LEFT : AUDIT_MEMBER_REMOVED,
 				     j->account_id, NULL)) != 0)
 			return rc;
@@ -235,8 +235,8 @@ static int member_write(struct flow *f, struct store_txn *txn)
 	if ((detail = change_detail(&was, &now)) == NULL)
 		return STORE_E_IO;
 	if ((rc = store_member_put(txn, &now)) == 0 &&
-	    (rc = orgs_audit(f, txn, j->org_id, AUDIT_MEMBER_CHANGED, j->account_id, detail)) ==
-		0)
+	    (rc = orgs_audit(f, txn, j->org_id, NULL, AUDIT_MEMBER_CHANGED, j->account_id,
+			     detail)) == 0)
 		rc = orgs_member_notice(f, txn, j->org_id, j->account_id, &now);
 	json_decref(detail);
 	j->changed = rc == 0;

@@ -25,7 +25,8 @@ int orgs_principal_member(struct flow *f, struct store_txn *txn,
 }
 
 int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
-	       enum audit_action action, const uint8_t *subject, const json_t *detail)
+	       const uint8_t *actor, enum audit_action action, const uint8_t *subject,
+	       const json_t *detail)
 {
 	struct audit_rec a = {.at = f->now, .via = AUDIT_VIA_SESSION, .action = (uint16_t)action};
 	char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
@@ -33,7 +34,7 @@ int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD
 	if (detail && text == NULL)
 		return STORE_E_IO;
 	memcpy(a.org_id, org_id, AUTHD_ID_LEN);
-	memcpy(a.actor, f->session.account_id, AUTHD_ID_LEN);
+	memcpy(a.actor, actor ? actor : f->session.account_id, AUTHD_ID_LEN);
 	if (subject)
 		memcpy(a.subject, subject, AUTHD_ID_LEN);
 	/* A detail too long for the record is cut: still a record of what
@@ -42,6 +43,41 @@ int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD
 	snprintf(a.ip, sizeof(a.ip), "%s", f->ip);
 	free(text);
 	return store_audit_add(txn, &a);
+}
+
+bool orgs_invite_token_hash(const char *token, size_t len, uint8_t out[AUTHD_HASH_LEN])
+{
+	uint8_t raw[ORGS_INVITE_TOKEN_LEN];
+	bool ok = authd_unb64url(token, len, raw, sizeof(raw)) == ORGS_INVITE_TOKEN_LEN;
+
+	if (ok)
+		authd_sha256(raw, sizeof(raw), out);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return ok;
+}
+
+int orgs_invite_accepted(struct flow *f, struct store_txn *txn, struct invite *inv,
+			 const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct member m = {.role = inv->role, .rights = inv->rights, .since = f->now};
+	char by[AUTHD_ID_HEX + 1];
+	json_t *detail;
+	int rc;
+
+	memcpy(m.org_id, inv->org_id, AUTHD_ID_LEN);
+	memcpy(m.account_id, account_id, AUTHD_ID_LEN);
+	inv->state = INVITE_ACCEPTED;
+	inv->ended_at = f->now;
+	memcpy(inv->account_id, account_id, AUTHD_ID_LEN);
+	authd_hex(inv->inviter, AUTHD_ID_LEN, by);
+	if ((detail = json_pack("{s:s, s:b, s:s}", "role", core_role_name(inv->role), "billing",
+				(inv->rights & MEMBER_R_BILLING) != 0, "invited_by", by)) == NULL)
+		return STORE_E_IO;
+	if ((rc = store_member_put(txn, &m)) == 0 && (rc = store_invite_put(txn, inv)) == 0)
+		rc = orgs_audit(f, txn, inv->org_id, account_id, AUDIT_MEMBER_ADDED, account_id,
+				detail);
+	json_decref(detail);
+	return rc;
 }
 
 static json_t *contacts_json(unsigned contacts)

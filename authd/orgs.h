@@ -17,12 +17,13 @@
 int orgs_principal_member(struct flow *f, struct store_txn *txn,
 			  const uint8_t org_id[AUTHD_ID_LEN], struct member *m);
 
-/* Files an audit record of org_id: the flow's principal did `action` to
- * subject (NULL: nothing named) from its address; detail is a JSON object
- * (NULL: none; not consumed) kept as text, cut to AUDIT_DETAIL_MAX.
- * 0 or STORE_E_*. */
+/* Files an audit record of org_id: actor (NULL: the flow's principal) did
+ * `action` to subject (NULL: nothing named) from the flow's address;
+ * detail is a JSON object (NULL: none; not consumed) kept as text, cut to
+ * AUDIT_DETAIL_MAX. 0 or STORE_E_*. */
 int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
-	       enum audit_action action, const uint8_t *subject, const json_t *detail);
+	       const uint8_t *actor, enum audit_action action, const uint8_t *subject,
+	       const json_t *detail);
 
 /* A member's rights and notices as the API shows them (a new reference):
  * {"account_id", "role", "external", "billing", "contacts": [...]}. */
@@ -33,5 +34,20 @@ json_t *orgs_member_json(const struct member *m);
  * organization and who changed it. 0 or STORE_E_*. */
 int orgs_member_notice(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
 		       const uint8_t account_id[AUTHD_ID_LEN], const struct member *m);
+
+/* An invitation's token: 256 random bits, base64url in its link. */
+#define ORGS_INVITE_TOKEN_LEN 32
+#define ORGS_INVITE_TOKEN_B64 43
+
+/* The SHA-256 an invitation keeps of the token as its link gave it; false
+ * when the text can be no token (then no invitation has it). */
+bool orgs_invite_token_hash(const char *token, size_t len, uint8_t out[AUTHD_HASH_LEN]);
+
+/* The invitation inv (usable: the caller checked) is accepted by
+ * account_id: the account becomes a member with the invited role and
+ * rights, the invitation is used up, and the organization's trail says
+ * so. 0 or STORE_E_*. */
+int orgs_invite_accepted(struct flow *f, struct store_txn *txn, struct invite *inv,
+			 const uint8_t account_id[AUTHD_ID_LEN]);
 
 #endif

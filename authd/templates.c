@@ -17,7 +17,8 @@
 
 /* The names authd fills: anything else in a template is a mistake. */
 static const char *const known_vars[] = {
-    "email", "time", "ip", "location", "browser", "device", "base_url", "code", "link", "login",
+    "email", "time",  "ip",	      "location", "browser", "device",	"base_url", "code",
+    "link",  "login", "organization", "by",	  "role",    "billing", "contacts", "expires",
 };
 
 struct template

@@ -93,6 +93,50 @@ struct org {
 	int64_t created_at;
 };
 
+/*
+ * An invitation to join an organization, sent by email: a 256-bit token
+ * (only its SHA-256 kept) that works once, for INVITE_TTL_S, unless
+ * revoked. Accepting needs the invited address's owner: the link itself
+ * when it creates a new account, a session of the account with that login
+ * email otherwise.
+ */
+#define INVITE_TTL_S	     (7 * 86400)
+#define INVITE_PENDING_MAX   200 /* pending invitations one organization may have */
+#define INVITE_KEEP_S	     (30 * 86400) /* an ended one is kept this long after its end */
+
+enum invite_state {
+	INVITE_PENDING = 1,
+	INVITE_ACCEPTED,
+	INVITE_REVOKED,
+};
+
+struct invite {
+	uint8_t id[AUTHD_ID_LEN];
+	uint8_t org_id[AUTHD_ID_LEN];
+	uint8_t token_hash[AUTHD_HASH_LEN];
+	char email[EMAIL_MAX + 1]; /* normalized */
+	enum org_role role;
+	unsigned rights; /* enum member_rights */
+	uint8_t inviter[AUTHD_ID_LEN];
+	int64_t created_at;
+	int64_t expires_at;
+	uint8_t state;		  /* enum invite_state */
+	int64_t ended_at;	  /* accepted or revoked; 0 while pending */
+	uint8_t account_id[AUTHD_ID_LEN]; /* who accepted; zeros before */
+};
+
+enum invite_verdict {
+	INVITE_OK = 0,
+	INVITE_E_EXPIRED,
+	INVITE_E_USED,
+	INVITE_E_REVOKED,
+};
+
+/* Whether the invitation may be accepted at now. */
+enum invite_verdict core_invite_usable(const struct invite *inv, int64_t now);
+/* Whether it still counts against the organization's pending ones. */
+bool core_invite_pending(const struct invite *inv, int64_t now);
+
 enum aal { AAL_PASSWORD = 1, AAL_SECOND_FACTOR = 2 };
 
 #define SESSION_IP_MAX	    47
@@ -268,6 +312,8 @@ enum audit_action {
 	AUDIT_MEMBER_LEFT,
 	AUDIT_TOKEN_CREATED,
 	AUDIT_TOKEN_REVOKED,
+	AUDIT_INVITATION_SENT,
+	AUDIT_INVITATION_REVOKED,
 	AUDIT__COUNT
 };
 
@@ -837,6 +883,11 @@ enum policy_action {
 	ACT_ORG_MEMBER_CHANGE,		 /* a member's role, rights or contact preferences */
 	ACT_ORG_MEMBER_REMOVE,		 /* remove a member, or leave */
 	ACT_ORG_AUDIT_READ,		 /* an organization's audit trail */
+	ACT_ORG_INVITE,			 /* invite someone by email */
+	ACT_ORG_INVITES,		 /* list pending invitations, withdraw one */
+	ACT_INVITE_VIEW,		 /* what an invitation offers (its token) */
+	ACT_INVITE_ACCEPT,		 /* join with the session's account */
+	ACT_INVITE_SIGN_UP,		 /* join with a new account */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };

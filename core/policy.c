@@ -102,6 +102,14 @@ static const struct {
 			       .org_roles = ORG_MANAGERS, .self = true},
     [ACT_ORG_AUDIT_READ] = {"org_audit_read", NEED_SESSION, .member = true,
 			    .org_roles = ORG_MANAGERS},
+    /* Inviting as a legal representative is making one (`legal`). */
+    [ACT_ORG_INVITE] = {"org_invite", NEED_SESSION, .member = true, .org_roles = ORG_MANAGERS},
+    [ACT_ORG_INVITES] = {"org_invites", NEED_SESSION, .member = true, .org_roles = ORG_MANAGERS},
+    /* The invitation's token is the credential; the flow checks it (and,
+     * to join an existing account, that the session's is the one invited). */
+    [ACT_INVITE_VIEW] = {"invite_view", NEED_NOTHING},
+    [ACT_INVITE_ACCEPT] = {"invite_accept", NEED_SESSION},
+    [ACT_INVITE_SIGN_UP] = {"invite_sign_up", NEED_NOTHING},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 

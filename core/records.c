@@ -55,6 +55,20 @@ bool core_member_change_keeps_rep(unsigned reps, enum org_role from, enum org_ro
 	return from != ROLE_LEGAL_REPRESENTATIVE || to == ROLE_LEGAL_REPRESENTATIVE || reps > 1;
 }
 
+enum invite_verdict core_invite_usable(const struct invite *inv, int64_t now)
+{
+	if (inv->state == INVITE_ACCEPTED)
+		return INVITE_E_USED;
+	if (inv->state != INVITE_PENDING)
+		return INVITE_E_REVOKED;
+	return now < inv->expires_at ? INVITE_OK : INVITE_E_EXPIRED;
+}
+
+bool core_invite_pending(const struct invite *inv, int64_t now)
+{
+	return core_invite_usable(inv, now) == INVITE_OK;
+}
+
 const char *core_audit_name(enum audit_action a)
 {
 	static const char *const names[AUDIT__COUNT] = {
@@ -64,6 +78,8 @@ const char *core_audit_name(enum audit_action a)
 	    [AUDIT_MEMBER_LEFT] = "member_left",
 	    [AUDIT_TOKEN_CREATED] = "token_created",
 	    [AUDIT_TOKEN_REVOKED] = "token_revoked",
+	    [AUDIT_INVITATION_SENT] = "invitation_sent",
+	    [AUDIT_INVITATION_REVOKED] = "invitation_revoked",
 	};
 
 	return (unsigned)a < AUDIT__COUNT && names[a] ? names[a] : "";

@@ -48,6 +48,14 @@ struct store_engine_ops {
 	int (*member_put)(struct store_txn *t, const struct member *m);
 	int (*member_del)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			  const uint8_t account_id[AUTHD_ID_LEN]);
+	int (*invite_put)(struct store_txn *t, const struct invite *inv);
+	int (*invite_get)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			  const uint8_t id[AUTHD_ID_LEN], struct invite *inv);
+	int (*invite_by_token)(struct store_txn *t, const uint8_t token_hash[AUTHD_HASH_LEN],
+			       struct invite *inv);
+	int (*invites_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			    int (*fn)(void *arg, const struct invite *inv), void *arg);
+	int (*invite_del)(struct store_txn *t, const struct invite *inv);
 	int (*audit_add)(struct store_txn *t, const struct audit_rec *a);
 	int (*audit_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			  const struct event_cursor *before, size_t limit,

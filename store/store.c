@@ -174,6 +174,34 @@ int store_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 	return t->ops->member_del(t, org_id, account_id);
 }
 
+int store_invite_put(struct store_txn *t, const struct invite *inv)
+{
+	return t->ops->invite_put(t, inv);
+}
+
+int store_invite_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t id[AUTHD_ID_LEN], struct invite *inv)
+{
+	return t->ops->invite_get(t, org_id, id, inv);
+}
+
+int store_invite_by_token(struct store_txn *t, const uint8_t token_hash[AUTHD_HASH_LEN],
+			  struct invite *inv)
+{
+	return t->ops->invite_by_token(t, token_hash, inv);
+}
+
+int store_invites_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		       int (*fn)(void *arg, const struct invite *inv), void *arg)
+{
+	return t->ops->invites_list(t, org_id, fn, arg);
+}
+
+int store_invite_del(struct store_txn *t, const struct invite *inv)
+{
+	return t->ops->invite_del(t, inv);
+}
+
 int store_audit_add(struct store_txn *t, const struct audit_rec *a)
 {
 	return t->ops->audit_add(t, a);

@@ -218,6 +218,22 @@ int store_member_put(struct store_txn *t, const struct member *m);
 int store_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		     const uint8_t account_id[AUTHD_ID_LEN]);
 
+/*
+ * Invitations (core.h's struct invite), filed under their organization and
+ * found by their token's hash too. store_invite_put writes a new or
+ * changed one (its token hash never changes); store_invites_list walks an
+ * organization's, pending and ended, in id order.
+ */
+int store_invite_put(struct store_txn *t, const struct invite *inv);
+int store_invite_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t id[AUTHD_ID_LEN], struct invite *inv);
+int store_invite_by_token(struct store_txn *t, const uint8_t token_hash[AUTHD_HASH_LEN],
+			  struct invite *inv);
+int store_invites_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		       int (*fn)(void *arg, const struct invite *inv), void *arg);
+/* Deletes one, with its token's entry. */
+int store_invite_del(struct store_txn *t, const struct invite *inv);
+
 /* Records a change in an organization (its audit trail), and lists the
  * trail newest first from just before `before` (NULL: the newest), at
  * most limit, each with its seq set; as the security events. fn returns

@@ -40,6 +40,8 @@ enum lmdb_db {
 	DB_DOCS,	/* case id || n -> sealed document */
 	DB_DOCS_DUE,	/* uploaded_at (big-endian) || case id || n -> "" */
 	DB_AUDIT,	/* org id || time (big-endian) || sequence (4) -> audit record */
+	DB_INVITES,	/* org id || invitation id -> invitation (a version byte, then JSON) */
+	DB_INVITE_TOKENS, /* SHA-256 of an invitation's token -> org id || invitation id */
 	DB__COUNT
 };
 
@@ -131,6 +133,14 @@ int lmdb_member_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 int lmdb_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		    const uint8_t account_id[AUTHD_ID_LEN]);
 int lmdb_audit_add(struct store_txn *t, const struct audit_rec *a);
+int lmdb_invite_put(struct store_txn *t, const struct invite *inv);
+int lmdb_invite_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    const uint8_t id[AUTHD_ID_LEN], struct invite *inv);
+int lmdb_invite_by_token(struct store_txn *t, const uint8_t token_hash[AUTHD_HASH_LEN],
+			 struct invite *inv);
+int lmdb_invite_del(struct store_txn *t, const struct invite *inv);
+int lmdb_invites_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      int (*fn)(void *arg, const struct invite *inv), void *arg);
 int lmdb_audit_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		    const struct event_cursor *before, size_t limit,
 		    int (*fn)(void *arg, const struct audit_rec *a), void *arg);

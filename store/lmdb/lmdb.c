@@ -21,7 +21,7 @@
 static const char *const db_names[DB__COUNT] = {
     "accounts",	   "emails", "orgs",   "members",    "cluster", "backup",
     "throttle",	   "meta",   "events", "devices",    "outbox",	"outbox_due",
-    "outbox_done", "phones", "cases",  "cases_done", "docs",	"docs_due", "audit",
+    "outbox_done", "phones", "cases",  "cases_done", "docs",	"docs_due", "audit", "invites", "invite_tokens",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
@@ -471,6 +471,11 @@ const struct store_engine_ops store_lmdb_engine = {
     .member_get = lmdb_member_get,
     .member_del = lmdb_member_del,
     .audit_add = lmdb_audit_add,
+    .invite_put = lmdb_invite_put,
+    .invite_get = lmdb_invite_get,
+    .invite_by_token = lmdb_invite_by_token,
+    .invites_list = lmdb_invites_list,
+    .invite_del = lmdb_invite_del,
     .audit_list = lmdb_audit_list,
     .session_get = lmdb_session_get,
     .session_put = lmdb_session_put,

@@ -8,6 +8,10 @@
  * by walking every membership: accounts are in few organizations, and
  * organizations many enough for this to matter will carry an index.
  *
+ * An invitation is keyed organization id || invitation id in DB_INVITES
+ * (a version byte and JSON), with DB_INVITE_TOKENS mapping its token's
+ * SHA-256 to that key.
+ *
  * An audit record is keyed organization id || time (big-endian) || a
  * 4-byte sequence number (one more than the organization's last record of
  * that second) in DB_AUDIT, its value a version byte and a JSON object;
@@ -21,6 +25,7 @@
 #include <util.h>
 
 #define MEMBER_V1     1
+#define INVITE_V1     1
 #define AUDIT_V1      1
 #define AUDIT_KEY_LEN (AUTHD_ID_LEN + 8 + 4)
 
@@ -142,6 +147,154 @@ int lmdb_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 	return rc != 0 ? rc : ms.rc;
 }
 
+/* --- invitations ---------------------------------------------------------------------- */
+
+int lmdb_invite_put(struct store_txn *t, const struct invite *inv)
+{
+	MDB_txn *txn = lmdb_of(t);
+	uint8_t key[2 * AUTHD_ID_LEN];
+	char inviter[AUTHD_ID_HEX + 1], account[AUTHD_ID_HEX + 1], token[2 * AUTHD_HASH_LEN + 1];
+	json_t *o;
+	char *text = NULL;
+	uint8_t *val = NULL;
+	size_t len;
+	int rc;
+
+	authd_hex(inv->inviter, AUTHD_ID_LEN, inviter);
+	authd_hex(inv->account_id, AUTHD_ID_LEN, account);
+	authd_hex(inv->token_hash, AUTHD_HASH_LEN, token);
+	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:i, s:I, s:s}", "token", token,
+		      "email", inv->email, "role", core_role_name(inv->role), "rights",
+		      (json_int_t)inv->rights, "inviter", inviter, "created",
+		      (json_int_t)inv->created_at, "expires", (json_int_t)inv->expires_at, "state",
+		      (int)inv->state, "ended", (json_int_t)inv->ended_at, "account", account);
+	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL ||
+	    (val = malloc((len = strlen(text)) + 1)) == NULL) {
+		rc = STORE_E_IO;
+		goto out;
+	}
+	val[0] = INVITE_V1;
+	memcpy(val + 1, text, len);
+	member_key(key, inv->org_id, inv->id);
+	if ((rc = lmdb_put(txn, DB_INVITES, key, sizeof(key), val, len + 1)) == 0)
+		rc = lmdb_put(txn, DB_INVITE_TOKENS, inv->token_hash, AUTHD_HASH_LEN, key,
+			      sizeof(key));
+out:
+	free(val);
+	free(text);
+	json_decref(o);
+	return rc;
+}
+
+/* The invitation under key k (organization id || id). */
+static int invite_decode(const MDB_val *k, const MDB_val *v, struct invite *inv)
+{
+	const char *p = v->mv_data;
+	const char *token, *email, *role, *inviter, *account;
+	json_int_t rights, created, expires, ended;
+	int state;
+	json_t *o = NULL;
+	int rc = STORE_E_CORRUPT;
+
+	if (k->mv_size != 2 * AUTHD_ID_LEN || v->mv_size < 2 || p[0] != INVITE_V1)
+		return STORE_E_CORRUPT;
+	o = json_loadb(p + 1, v->mv_size - 1, 0, NULL);
+	if (json_unpack(o, "{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:i, s:I, s:s}", "token", &token,
+			"email", &email, "role", &role, "rights", &rights, "inviter", &inviter,
+			"created", &created, "expires", &expires, "state", &state, "ended", &ended,
+			"account", &account) != 0 ||
+	    strlen(email) > EMAIL_MAX)
+		goto out;
+	memset(inv, 0, sizeof(*inv));
+	memcpy(inv->org_id, k->mv_data, AUTHD_ID_LEN);
+	memcpy(inv->id, (const uint8_t *)k->mv_data + AUTHD_ID_LEN, AUTHD_ID_LEN);
+	snprintf(inv->email, sizeof(inv->email), "%s", email);
+	inv->role = core_role_parse(role);
+	inv->rights = (unsigned)rights;
+	inv->created_at = (int64_t)created;
+	inv->expires_at = (int64_t)expires;
+	inv->state = (uint8_t)state;
+	inv->ended_at = (int64_t)ended;
+	if (inv->role == 0 || rights < 0 || state < INVITE_PENDING || state > INVITE_REVOKED ||
+	    authd_unhex(token, strlen(token), inv->token_hash, AUTHD_HASH_LEN) != 0 ||
+	    authd_unhex(inviter, strlen(inviter), inv->inviter, AUTHD_ID_LEN) != 0 ||
+	    authd_unhex(account, strlen(account), inv->account_id, AUTHD_ID_LEN) != 0)
+		goto out;
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+int lmdb_invite_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    const uint8_t id[AUTHD_ID_LEN], struct invite *inv)
+{
+	uint8_t key[2 * AUTHD_ID_LEN];
+	MDB_val k = {sizeof(key), key}, v;
+	int rc;
+
+	member_key(key, org_id, id);
+	if ((rc = lmdb_get(lmdb_of(t), DB_INVITES, key, sizeof(key), &v)) != 0)
+		return rc;
+	return invite_decode(&k, &v, inv);
+}
+
+int lmdb_invite_by_token(struct store_txn *t, const uint8_t token_hash[AUTHD_HASH_LEN],
+			 struct invite *inv)
+{
+	MDB_txn *txn = lmdb_of(t);
+	MDB_val key, v;
+	int rc = lmdb_get(txn, DB_INVITE_TOKENS, token_hash, AUTHD_HASH_LEN, &key);
+
+	if (rc != 0)
+		return rc;
+	if (key.mv_size != 2 * AUTHD_ID_LEN)
+		return STORE_E_CORRUPT;
+	if ((rc = lmdb_get(txn, DB_INVITES, key.mv_data, key.mv_size, &v)) != 0)
+		return rc == STORE_E_NOTFOUND ? STORE_E_CORRUPT : rc;
+	return invite_decode(&key, &v, inv);
+}
+
+int lmdb_invite_del(struct store_txn *t, const struct invite *inv)
+{
+	MDB_txn *txn = lmdb_of(t);
+	uint8_t key[2 * AUTHD_ID_LEN];
+	int rc;
+
+	member_key(key, inv->org_id, inv->id);
+	if ((rc = lmdb_del(txn, DB_INVITES, key, sizeof(key))) != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	rc = lmdb_del(txn, DB_INVITE_TOKENS, inv->token_hash, AUTHD_HASH_LEN);
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
+struct invites {
+	int (*fn)(void *arg, const struct invite *inv);
+	void *arg;
+	int rc;
+};
+
+static int invite_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct invites *is = arg;
+	struct invite inv;
+
+	(void)txn;
+	if ((is->rc = invite_decode(k, v, &inv)) == 0)
+		is->rc = is->fn(is->arg, &inv);
+	return is->rc;
+}
+
+int lmdb_invites_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      int (*fn)(void *arg, const struct invite *inv), void *arg)
+{
+	struct invites is = {fn, arg, 0};
+	int rc = lmdb_walk(lmdb_of(t), DB_INVITES, org_id, AUTHD_ID_LEN, AUTHD_ID_LEN, invite_one,
+			   &is);
+
+	return rc != 0 ? rc : is.rc;
+}
+
 /* --- organizations --------------------------------------------------------------------- */
 
 int lmdb_org_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], struct org *o)
@@ -180,21 +333,50 @@ static int audit_key_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void 
 	return 0;
 }
 
+/* Collects an organization's invitations to delete. */
+struct invite_keys {
+	struct invite *k;
+	size_t n, cap;
+};
+
+static int invite_key_one(void *arg, const struct invite *inv)
+{
+	struct invite_keys *ks = arg;
+
+	if (ks->n == ks->cap) {
+		size_t cap = ks->cap ? 2 * ks->cap : 16;
+		void *p = realloc(ks->k, cap * sizeof(*ks->k));
+
+		if (p == NULL)
+			return STORE_E_IO;
+		ks->k = p;
+		ks->cap = cap;
+	}
+	ks->k[ks->n++] = *inv;
+	return 0;
+}
+
 int lmdb_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
 {
 	MDB_txn *txn = lmdb_of(t);
 	struct audit_keys ks = {0};
+	struct invite_keys is = {0};
 	int rc = lmdb_del(txn, DB_ORGS, org_id, AUTHD_ID_LEN);
 
 	if (rc == STORE_E_NOTFOUND)
 		rc = 0;
-	/* Its audit trail goes with it. */
+	/* Its audit trail and invitations go with it. */
 	if (rc == 0 && (rc = lmdb_walk(txn, DB_AUDIT, org_id, AUTHD_ID_LEN, AUTHD_ID_LEN,
 				       audit_key_one, &ks)) == 0)
 		rc = ks.rc;
 	for (size_t i = 0; rc == 0 && i < ks.n; i++)
 		rc = lmdb_del(txn, DB_AUDIT, ks.k[i], AUDIT_KEY_LEN);
+	if (rc == 0)
+		rc = lmdb_invites_list(t, org_id, invite_key_one, &is);
+	for (size_t i = 0; rc == 0 && i < is.n; i++)
+		rc = lmdb_invite_del(t, &is.k[i]);
 	free(ks.k);
+	free(is.k);
 	return rc;
 }
 

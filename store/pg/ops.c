@@ -43,6 +43,10 @@
 #define CHALLENGE_COLS                                                                             \
 	"id, login_hash, nonce, number, state, created_at, expires_at, answered_at, answered_by, " \
 	"ip, location, browser, os, application"
+/* An invitation's columns, in invite_row's order. */
+#define INVITE_COLS                                                                        \
+	"org_id, id, token_hash, email, role, rights, inviter, created_at, expires_at, state, " \
+	"ended_at, account_id"
 #define OUTBOX_COLS_OF(o)                                                                          \
 	o ".id, " o ".account_id, " o ".channel, " o ".state, " o ".attempts, " o                  \
 	  ".created_at, " o ".next_at, " o ".done_at, " o ".sealed"
@@ -92,6 +96,20 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 		      "INSERT INTO org_audit (org_id, at, actor, via, action, subject, detail, ip) "
 		      "VALUES ($1::bytea, $2::bigint, $3::bytea, $4::text, $5::text, $6::bytea, "
 		      "$7::text, $8::text)"},
+    [ST_INVITE_PUT] = {"invite_put",
+		       "INSERT INTO invitations (" INVITE_COLS ") VALUES ($1::bytea, $2::bytea, "
+		       "$3::bytea, $4::text, $5::text, $6::bigint, $7::bytea, $8::bigint, "
+		       "$9::bigint, $10::smallint, $11::bigint, $12::bytea) ON CONFLICT (org_id, "
+		       "id) DO UPDATE SET state = EXCLUDED.state, ended_at = EXCLUDED.ended_at, "
+		       "account_id = EXCLUDED.account_id, expires_at = EXCLUDED.expires_at"},
+    [ST_INVITE_GET] = {"invite_get", "SELECT " INVITE_COLS " FROM invitations WHERE org_id = "
+				     "$1::bytea AND id = $2::bytea"},
+    [ST_INVITE_BY_TOKEN] = {"invite_by_token", "SELECT " INVITE_COLS " FROM invitations "
+					       "WHERE token_hash = $1::bytea"},
+    [ST_INVITE_DEL] = {"invite_del", "DELETE FROM invitations WHERE org_id = $1::bytea AND id "
+				     "= $2::bytea"},
+    [ST_INVITES_LIST] = {"invites_list", "SELECT " INVITE_COLS " FROM invitations WHERE "
+					 "org_id = $1::bytea ORDER BY id"},
     /* The row before the cursor (at, id), newest first: the index's order. */
     [ST_AUDIT_LIST] = {"audit_list",
 		       "SELECT at, actor, via, action, subject, detail, ip, id FROM org_audit "
@@ -295,8 +313,9 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			  "id = $1::bytea AND state = 1 AND next_at = $2::bigint RETURNING 1"},
     [ST_OUTBOX_GET] = {"outbox_get", "SELECT " OUTBOX_COLS " FROM outbox WHERE id = $1::bytea"},
     /* Its audit trail goes with it. */
-    [ST_ORG_DEL] = {"org_del", "WITH a AS (DELETE FROM org_audit WHERE org_id = $1::bytea) "
-			       "DELETE FROM organizations WHERE id = $1::bytea"},
+    [ST_ORG_DEL] = {"org_del", "WITH a AS (DELETE FROM org_audit WHERE org_id = $1::bytea), i "
+			       "AS (DELETE FROM invitations WHERE org_id = $1::bytea) DELETE "
+			       "FROM organizations WHERE id = $1::bytea"},
     [ST_ORG_GET] = {"org_get", "SELECT name, created_at FROM organizations WHERE id = $1::bytea"},
     [ST_MEMBERSHIPS_LIST] = {"memberships_list",
 			     "SELECT org_id, account_id, role, rights::bigint, contacts::bigint, since FROM "
@@ -2435,6 +2454,119 @@ int pg_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 	param(&p, org_id, AUTHD_ID_LEN);
 	param(&p, account_id, AUTHD_ID_LEN);
 	return run(t, ST_MEMBER_DEL, &p);
+}
+
+int pg_invite_put(struct store_txn *t, const struct invite *inv)
+{
+	struct pg_params p = {0};
+
+	param(&p, inv->org_id, AUTHD_ID_LEN);
+	param(&p, inv->id, AUTHD_ID_LEN);
+	param(&p, inv->token_hash, AUTHD_HASH_LEN);
+	param_text(&p, inv->email);
+	param_text(&p, core_role_name(inv->role));
+	param_i64(&p, inv->rights);
+	param(&p, inv->inviter, AUTHD_ID_LEN);
+	param_i64(&p, inv->created_at);
+	param_i64(&p, inv->expires_at);
+	param_i16(&p, inv->state);
+	param_i64(&p, inv->ended_at);
+	param(&p, inv->account_id, AUTHD_ID_LEN);
+	return run(t, ST_INVITE_PUT, &p);
+}
+
+/* An invitation from a row of INVITE_COLS. */
+static int invite_row(struct row *r, struct invite *inv)
+{
+	char role[32];
+	int64_t rights;
+
+	memset(inv, 0, sizeof(*inv));
+	col_bytes(r, 0, inv->org_id, AUTHD_ID_LEN);
+	col_bytes(r, 1, inv->id, AUTHD_ID_LEN);
+	col_bytes(r, 2, inv->token_hash, AUTHD_HASH_LEN);
+	col_str(r, 3, inv->email, sizeof(inv->email));
+	col_str(r, 4, role, sizeof(role));
+	rights = col_i64(r, 5);
+	col_bytes(r, 6, inv->inviter, AUTHD_ID_LEN);
+	inv->created_at = col_i64(r, 7);
+	inv->expires_at = col_i64(r, 8);
+	inv->state = (uint8_t)col_i16(r, 9);
+	inv->ended_at = col_i64(r, 10);
+	col_bytes(r, 11, inv->account_id, AUTHD_ID_LEN);
+	if ((inv->role = core_role_parse(role)) == 0 || rights < 0 || rights > UINT16_MAX ||
+	    inv->state < INVITE_PENDING || inv->state > INVITE_REVOKED)
+		r->bad = true;
+	inv->rights = (unsigned)rights;
+	return r->bad ? corrupt("invitation") : 0;
+}
+
+static int invite_one_row(struct store_txn *t, enum pg_stmt st, struct pg_params *p,
+			  struct invite *inv)
+{
+	PGresult *res = NULL;
+	struct row r;
+	struct invite tmp;
+	int rc;
+
+	if ((rc = get_one(t, st, p, &res)) != 0)
+		return rc;
+	r = (struct row){res, 0, false};
+	rc = invite_row(&r, &tmp);
+	pg_clear(res);
+	if (rc == 0)
+		*inv = tmp;
+	return rc;
+}
+
+int pg_invite_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  const uint8_t id[AUTHD_ID_LEN], struct invite *inv)
+{
+	struct pg_params p = {0};
+
+	param(&p, org_id, AUTHD_ID_LEN);
+	param(&p, id, AUTHD_ID_LEN);
+	return invite_one_row(t, ST_INVITE_GET, &p, inv);
+}
+
+int pg_invite_by_token(struct store_txn *t, const uint8_t token_hash[AUTHD_HASH_LEN],
+		       struct invite *inv)
+{
+	struct pg_params p = {0};
+
+	param(&p, token_hash, AUTHD_HASH_LEN);
+	return invite_one_row(t, ST_INVITE_BY_TOKEN, &p, inv);
+}
+
+int pg_invite_del(struct store_txn *t, const struct invite *inv)
+{
+	struct pg_params p = {0};
+
+	param(&p, inv->org_id, AUTHD_ID_LEN);
+	param(&p, inv->id, AUTHD_ID_LEN);
+	return run(t, ST_INVITE_DEL, &p);
+}
+
+int pg_invites_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    int (*fn)(void *arg, const struct invite *inv), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param(&p, org_id, AUTHD_ID_LEN);
+	if ((res = pg_exec(pt, ST_INVITES_LIST, &p)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		struct invite inv;
+
+		if ((rc = invite_row(&r, &inv)) == 0)
+			rc = fn(arg, &inv);
+	}
+	pg_clear(res);
+	return rc;
 }
 
 int pg_audit_add(struct store_txn *t, const struct audit_rec *a)

@@ -191,6 +191,11 @@ enum pg_stmt {
 	ST_MEMBER_DEL,
 	ST_AUDIT_ADD,
 	ST_AUDIT_LIST,
+	ST_INVITE_PUT,
+	ST_INVITE_GET,
+	ST_INVITE_BY_TOKEN,
+	ST_INVITES_LIST,
+	ST_INVITE_DEL,
 	ST_SESSION_CLUSTER,
 	ST_LOGIN_CLUSTER,
 	ST_SWEEP_LOCK,
@@ -319,6 +324,14 @@ int pg_member_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 int pg_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		  const uint8_t account_id[AUTHD_ID_LEN]);
 int pg_audit_add(struct store_txn *t, const struct audit_rec *a);
+int pg_invite_put(struct store_txn *t, const struct invite *inv);
+int pg_invite_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  const uint8_t id[AUTHD_ID_LEN], struct invite *inv);
+int pg_invite_by_token(struct store_txn *t, const uint8_t token_hash[AUTHD_HASH_LEN],
+		       struct invite *inv);
+int pg_invite_del(struct store_txn *t, const struct invite *inv);
+int pg_invites_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    int (*fn)(void *arg, const struct invite *inv), void *arg);
 int pg_audit_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		  const struct event_cursor *before, size_t limit,
 		  int (*fn)(void *arg, const struct audit_rec *a), void *arg);

@@ -297,7 +297,8 @@ static const char schema_v6[] =
  * Version 7: organizations' people and trails (issue 12). A membership
  * carries its rights (bits: core.h's enum member_rights), contact
  * preferences (enum member_contact) and since when; every change in an
- * organization is a row of its audit trail, deleted with it.
+ * organization is a row of its audit trail, deleted with it; invitations
+ * to join are rows found by their token's SHA-256.
  */
 static const char schema_v7[] =
     "ALTER TABLE memberships ADD COLUMN rights integer NOT NULL DEFAULT 0,"
@@ -314,7 +315,22 @@ static const char schema_v7[] =
     "  detail text NOT NULL," /* a JSON object's text */
     "  ip text NOT NULL"
     ");"
-    "CREATE INDEX org_audit_org ON org_audit (org_id, at DESC, id DESC);";
+    "CREATE INDEX org_audit_org ON org_audit (org_id, at DESC, id DESC);"
+    "CREATE TABLE invitations ("
+    "  org_id bytea NOT NULL,"
+    "  id bytea NOT NULL,"
+    "  token_hash bytea NOT NULL UNIQUE CHECK (octet_length(token_hash) = 32),"
+    "  email text NOT NULL,"
+    "  role text NOT NULL,"
+    "  rights bigint NOT NULL,"
+    "  inviter bytea NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  expires_at bigint NOT NULL,"
+    "  state smallint NOT NULL," /* 1 pending, 2 accepted, 3 revoked */
+    "  ended_at bigint NOT NULL,"
+    "  account_id bytea NOT NULL,"
+    "  PRIMARY KEY (org_id, id)"
+    ");";
 
 /* migrations[v] brings a schema of version v to v + 1. */
 static const char *const migrations[PG_SCHEMA_VERSION] = {

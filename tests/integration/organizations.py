@@ -21,8 +21,9 @@ class Organizations(OwnAuthd, unittest.TestCase):
         r = self.a.get("/1/organizations", token=tok)
         self.assertEqual(r.status, 200, r)
         [org] = r.json["organizations"]
-        self.assertEqual((org["name"], org["role"], org["current"], org["external"]),
-                         ("Ann Example", "legal_representative", True, False))
+        self.assertEqual((org["name"], org["role"], org["current"], org["external"],
+                          org["billing"]),
+                         ("Ann Example", "legal_representative", True, False, True))
         self.assertRegex(org["id"], "^[0-9a-f]{32}$")
         self.assertEqual(self.a.get("/1/me", token=tok).json["organization_id"], org["id"])
         # The current one again: fine, nothing asked.
@@ -46,10 +47,14 @@ class Organizations(OwnAuthd, unittest.TestCase):
         me = self.a.get("/1/me", token=tok).json
         r = self.a.get(f"/1/organizations/{org['id']}/members", token=tok)
         self.assertEqual(r.status, 200, r)
+        # Sign-up makes the person its legal representative, with billing
+        # rights and every administrative notice.
         self.assertEqual(r.json["members"], [{"account_id": me["account_id"], "email": e,
                                               "name": "Bob Builder",
                                               "role": "legal_representative",
-                                              "external": False}])
+                                              "external": False, "billing": True,
+                                              "contacts": ["billing", "technical",
+                                                           "security"]}])
         # Another organization's people are not this account's to see: it
         # is told as one that does not exist, whatever the id.
         other = email()
