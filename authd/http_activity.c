@@ -84,9 +84,9 @@ static void activity_reply(struct flow *f, struct req *r)
 	}
 	if (j->n > j->page.limit)
 		page_next(j->got[shown - 1].at, j->got[shown - 1].seq, next);
-	reply_json(r, 200,
-		   json_pack("{s:o, s:s?}", "activity", list, "next",
-			     j->n > j->page.limit ? next : NULL));
+	reply_json(
+	    r, 200,
+	    json_pack("{s:o, s:s?}", "activity", list, "next", j->n > j->page.limit ? next : NULL));
 }
 
 static void activity_release(struct flow *f)

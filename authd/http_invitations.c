@@ -58,8 +58,8 @@ static json_t *invite_json(const struct invite *inv)
 	authd_time_str(inv->expires_at, expires);
 	return json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "id", id, "email", inv->email, "role",
 			 core_role_name(inv->role), "billing",
-			 (inv->rights & MEMBER_R_BILLING) != 0, "created_at", created,
-			 "expires_at", expires);
+			 (inv->rights & MEMBER_R_BILLING) != 0, "created_at", created, "expires_at",
+			 expires);
 }
 
 /* The organization's invitations, collected (a walk must not write). */
@@ -555,9 +555,9 @@ static void accept_reply(struct flow *f, struct req *r)
 	authd_hex(f->session.account_id, AUTHD_ID_LEN, aid);
 	log_info("invitation accepted organization=%s account=%s req=%llu", org, aid,
 		 (unsigned long long)r->id);
-	reply_json(r, 200,
-		   json_pack("{s:s, s:s}", "organization_id", org, "role",
-			     core_role_name(j->inv.role)));
+	reply_json(
+	    r, 200,
+	    json_pack("{s:s, s:s}", "organization_id", org, "role", core_role_name(j->inv.role)));
 }
 
 static const struct flow_ops accept_ops = {

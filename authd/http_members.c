@@ -203,7 +203,8 @@ static int member_write(struct flow *f, struct store_txn *txn)
 	if (j->set_role)
 		now.role = j->role;
 	if (j->set_billing)
-		now.rights = j->billing ? now.rights | MEMBER_R_BILLING : now.rights & ~MEMBER_R_BILLING;
+		now.rights =
+		    j->billing ? now.rights | MEMBER_R_BILLING : now.rights & ~MEMBER_R_BILLING;
 	if (j->set_contacts)
 		now.contacts = j->contacts;
 	to = j->remove ? (enum org_role)0 : now.role;
@@ -283,7 +284,8 @@ static bool contacts_or_reply(struct req *r, json_t *list, unsigned *out)
 	json_t *v;
 
 	*out = 0;
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		unsigned c = json_is_string(v) ? core_contact_parse(json_string_value(v)) : 0;
 
 		if (c == 0) {

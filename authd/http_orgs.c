@@ -73,11 +73,11 @@ static int list_read(struct flow *f, struct store_txn *txn)
 			break;
 		authd_hex(o.id, AUTHD_ID_LEN, id);
 		json_array_append_new(
-		    j->l.list,
-		    json_pack("{s:s, s:s, s:s, s:b, s:b, s:b}", "id", id, "name", o.name, "role",
-			      core_role_name(j->m[i].role), "external", j->m[i].role == ROLE_EXTERNAL,
-			      "billing", (j->m[i].rights & MEMBER_R_BILLING) != 0, "current",
-			      memcmp(o.id, f->session.org_id, AUTHD_ID_LEN) == 0));
+		    j->l.list, json_pack("{s:s, s:s, s:s, s:b, s:b, s:b}", "id", id, "name", o.name,
+					 "role", core_role_name(j->m[i].role), "external",
+					 j->m[i].role == ROLE_EXTERNAL, "billing",
+					 (j->m[i].rights & MEMBER_R_BILLING) != 0, "current",
+					 memcmp(o.id, f->session.org_id, AUTHD_ID_LEN) == 0));
 	}
 	return rc;
 }

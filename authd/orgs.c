@@ -12,8 +12,8 @@
 #include <string.h>
 #include <util.h>
 
-int orgs_principal_member(struct flow *f, struct store_txn *txn,
-			  const uint8_t org_id[AUTHD_ID_LEN], struct member *m)
+int orgs_principal_member(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+			  struct member *m)
 {
 	int rc = store_member_get(txn, org_id, f->session.account_id, m);
 
@@ -97,7 +97,8 @@ json_t *orgs_member_json(const struct member *m)
 	authd_hex(m->account_id, AUTHD_ID_LEN, id);
 	return json_pack("{s:s, s:s, s:b, s:b, s:o}", "account_id", id, "role",
 			 core_role_name(m->role), "external", m->role == ROLE_EXTERNAL, "billing",
-			 (m->rights & MEMBER_R_BILLING) != 0, "contacts", contacts_json(m->contacts));
+			 (m->rights & MEMBER_R_BILLING) != 0, "contacts",
+			 contacts_json(m->contacts));
 }
 
 int orgs_member_notice(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],

@@ -14,8 +14,8 @@
 
 /* The flow's principal's membership of org_id into *m (m->role 0 when it
  * is no member). 0 or STORE_E_*. */
-int orgs_principal_member(struct flow *f, struct store_txn *txn,
-			  const uint8_t org_id[AUTHD_ID_LEN], struct member *m);
+int orgs_principal_member(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+			  struct member *m);
 
 /* Files an audit record of org_id: actor (NULL: the flow's principal) did
  * `action` to subject (NULL: nothing named) from the flow's address;

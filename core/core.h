@@ -100,9 +100,9 @@ struct org {
  * when it creates a new account, a session of the account with that login
  * email otherwise.
  */
-#define INVITE_TTL_S	     (7 * 86400)
-#define INVITE_PENDING_MAX   200 /* pending invitations one organization may have */
-#define INVITE_KEEP_S	     (30 * 86400) /* an ended one is kept this long after its end */
+#define INVITE_TTL_S	   (7 * 86400)
+#define INVITE_PENDING_MAX 200		/* pending invitations one organization may have */
+#define INVITE_KEEP_S	   (30 * 86400) /* an ended one is kept this long after its end */
 
 enum invite_state {
 	INVITE_PENDING = 1,
@@ -120,8 +120,8 @@ struct invite {
 	uint8_t inviter[AUTHD_ID_LEN];
 	int64_t created_at;
 	int64_t expires_at;
-	uint8_t state;		  /* enum invite_state */
-	int64_t ended_at;	  /* accepted or revoked; 0 while pending */
+	uint8_t state;			  /* enum invite_state */
+	int64_t ended_at;		  /* accepted or revoked; 0 while pending */
 	uint8_t account_id[AUTHD_ID_LEN]; /* who accepted; zeros before */
 };
 

@@ -24,23 +24,23 @@ enum lmdb_db {
 	 * options, 'E' || time (big-endian) || sequence (4) its security
 	 * events. */
 	DB_CLUSTER,
-	DB_BACKUP,	/* account id -> backup-code hashes (rarely written: kept out
-			 * of the cluster, whose pages every login step writes) */
-	DB_THROTTLE,	/* subject -> failure history */
-	DB_META,	/* "format" -> the layout version of this environment */
-	DB_EVENTS,	/* layout 3's security events (layout 4 keeps them in the
-			 * cluster, kind 'E'); emptied by the upgrade */
-	DB_DEVICES,	/* device id -> account id (the device is in the cluster) */
-	DB_OUTBOX,	/* message id -> outbox message */
-	DB_OUTBOX_DUE,	/* next_at (big-endian) || id -> "": the pending messages */
-	DB_OUTBOX_DONE, /* done_at (big-endian) || id -> "": sent or failed ones */
-	DB_PHONES,	/* verified recovery number || 0 || account id -> "" */
-	DB_CASES,	/* case id -> case record (a version byte, then JSON) */
-	DB_CASES_DONE,	/* when it goes (big-endian) || case id -> "": the sweeper's order */
-	DB_DOCS,	/* case id || n -> sealed document */
-	DB_DOCS_DUE,	/* uploaded_at (big-endian) || case id || n -> "" */
-	DB_AUDIT,	/* org id || time (big-endian) || sequence (4) -> audit record */
-	DB_INVITES,	/* org id || invitation id -> invitation (a version byte, then JSON) */
+	DB_BACKUP,	  /* account id -> backup-code hashes (rarely written: kept out
+			   * of the cluster, whose pages every login step writes) */
+	DB_THROTTLE,	  /* subject -> failure history */
+	DB_META,	  /* "format" -> the layout version of this environment */
+	DB_EVENTS,	  /* layout 3's security events (layout 4 keeps them in the
+			   * cluster, kind 'E'); emptied by the upgrade */
+	DB_DEVICES,	  /* device id -> account id (the device is in the cluster) */
+	DB_OUTBOX,	  /* message id -> outbox message */
+	DB_OUTBOX_DUE,	  /* next_at (big-endian) || id -> "": the pending messages */
+	DB_OUTBOX_DONE,	  /* done_at (big-endian) || id -> "": sent or failed ones */
+	DB_PHONES,	  /* verified recovery number || 0 || account id -> "" */
+	DB_CASES,	  /* case id -> case record (a version byte, then JSON) */
+	DB_CASES_DONE,	  /* when it goes (big-endian) || case id -> "": the sweeper's order */
+	DB_DOCS,	  /* case id || n -> sealed document */
+	DB_DOCS_DUE,	  /* uploaded_at (big-endian) || case id || n -> "" */
+	DB_AUDIT,	  /* org id || time (big-endian) || sequence (4) -> audit record */
+	DB_INVITES,	  /* org id || invitation id -> invitation (a version byte, then JSON) */
 	DB_INVITE_TOKENS, /* SHA-256 of an invitation's token -> org id || invitation id */
 	DB__COUNT
 };

@@ -19,9 +19,9 @@
 #include <sys/stat.h>
 
 static const char *const db_names[DB__COUNT] = {
-    "accounts",	   "emails", "orgs",   "members",    "cluster", "backup",
-    "throttle",	   "meta",   "events", "devices",    "outbox",	"outbox_due",
-    "outbox_done", "phones", "cases",  "cases_done", "docs",	"docs_due", "audit", "invites", "invite_tokens",
+    "accounts", "emails",     "orgs",	 "members",  "cluster",	   "backup",	  "throttle",
+    "meta",	"events",     "devices", "outbox",   "outbox_due", "outbox_done", "phones",
+    "cases",	"cases_done", "docs",	 "docs_due", "audit",	   "invites",	  "invite_tokens",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases

@@ -71,10 +71,9 @@ int lmdb_member_put(struct store_txn *t, const struct member *m)
 {
 	uint8_t key[2 * AUTHD_ID_LEN];
 	char val[160];
-	int n = snprintf(val, sizeof(val),
-			 "%c{\"role\":\"%s\",\"rights\":%u,\"contacts\":%u,\"since\":%lld}",
-			 MEMBER_V1, core_role_name(m->role), m->rights, m->contacts,
-			 (long long)m->since);
+	int n = snprintf(
+	    val, sizeof(val), "%c{\"role\":\"%s\",\"rights\":%u,\"contacts\":%u,\"since\":%lld}",
+	    MEMBER_V1, core_role_name(m->role), m->rights, m->contacts, (long long)m->since);
 
 	if (n < 0 || (size_t)n >= sizeof(val) || *core_role_name(m->role) == '\0')
 		return STORE_E_IO;
@@ -120,8 +119,8 @@ static int member_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *ar
 
 	(void)txn;
 	if (k->mv_size != 2 * AUTHD_ID_LEN ||
-	    (ms->account && memcmp((const uint8_t *)k->mv_data + AUTHD_ID_LEN, ms->account,
-				   AUTHD_ID_LEN) != 0))
+	    (ms->account &&
+	     memcmp((const uint8_t *)k->mv_data + AUTHD_ID_LEN, ms->account, AUTHD_ID_LEN) != 0))
 		return 0;
 	if ((ms->rc = lmdb_member_decode(k, v, &m)) == 0)
 		ms->rc = ms->fn(ms->arg, &m);
@@ -141,8 +140,8 @@ int lmdb_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		      int (*fn)(void *arg, const struct member *m), void *arg)
 {
 	struct members ms = {NULL, fn, arg, 0};
-	int rc = lmdb_walk(lmdb_of(t), DB_MEMBERS, org_id, AUTHD_ID_LEN, AUTHD_ID_LEN, member_one,
-			   &ms);
+	int rc =
+	    lmdb_walk(lmdb_of(t), DB_MEMBERS, org_id, AUTHD_ID_LEN, AUTHD_ID_LEN, member_one, &ms);
 
 	return rc != 0 ? rc : ms.rc;
 }
@@ -163,8 +162,8 @@ int lmdb_invite_put(struct store_txn *t, const struct invite *inv)
 	authd_hex(inv->inviter, AUTHD_ID_LEN, inviter);
 	authd_hex(inv->account_id, AUTHD_ID_LEN, account);
 	authd_hex(inv->token_hash, AUTHD_HASH_LEN, token);
-	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:i, s:I, s:s}", "token", token,
-		      "email", inv->email, "role", core_role_name(inv->role), "rights",
+	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:i, s:I, s:s}", "token", token, "email",
+		      inv->email, "role", core_role_name(inv->role), "rights",
 		      (json_int_t)inv->rights, "inviter", inviter, "created",
 		      (json_int_t)inv->created_at, "expires", (json_int_t)inv->expires_at, "state",
 		      (int)inv->state, "ended", (json_int_t)inv->ended_at, "account", account);
@@ -289,8 +288,8 @@ int lmdb_invites_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		      int (*fn)(void *arg, const struct invite *inv), void *arg)
 {
 	struct invites is = {fn, arg, 0};
-	int rc = lmdb_walk(lmdb_of(t), DB_INVITES, org_id, AUTHD_ID_LEN, AUTHD_ID_LEN, invite_one,
-			   &is);
+	int rc =
+	    lmdb_walk(lmdb_of(t), DB_INVITES, org_id, AUTHD_ID_LEN, AUTHD_ID_LEN, invite_one, &is);
 
 	return rc != 0 ? rc : is.rc;
 }
@@ -405,9 +404,9 @@ static int audit_next_seq(MDB_txn *txn, const uint8_t org_id[AUTHD_ID_LEN], int6
 	if (mdb_cursor_open(txn, lmdb_dbi(DB_AUDIT), &cur) != 0)
 		return STORE_E_IO;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	if (rc == 0 && k.mv_size == AUDIT_KEY_LEN &&
-	    memcmp(k.mv_data, org_id, AUTHD_ID_LEN) == 0 &&
+	rc =
+	    rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (rc == 0 && k.mv_size == AUDIT_KEY_LEN && memcmp(k.mv_data, org_id, AUTHD_ID_LEN) == 0 &&
 	    authd_get_be64((const uint8_t *)k.mv_data + AUTHD_ID_LEN) == (uint64_t)at) {
 		uint32_t last = authd_get_be32((const uint8_t *)k.mv_data + AUTHD_ID_LEN + 8);
 
@@ -468,9 +467,8 @@ static int audit_decode(const MDB_val *k, const MDB_val *v, struct audit_rec *a)
 	if (k->mv_size != AUDIT_KEY_LEN || v->mv_size < 2 || q[0] != AUDIT_V1)
 		return STORE_E_CORRUPT;
 	o = json_loadb(q + 1, v->mv_size - 1, 0, NULL);
-	if (json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s:s}", "actor", &actor, "via", &via,
-			"action", &action, "subject", &subject, "detail", &detail, "ip",
-			&ip) != 0)
+	if (json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s:s}", "actor", &actor, "via", &via, "action",
+			&action, "subject", &subject, "detail", &detail, "ip", &ip) != 0)
 		goto out;
 	memset(a, 0, sizeof(*a));
 	memcpy(a->org_id, p, AUTHD_ID_LEN);
@@ -510,7 +508,8 @@ int lmdb_audit_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 	if (mdb_cursor_open(lmdb_of(t), lmdb_dbi(DB_AUDIT), &cur) != 0)
 		return STORE_E_IO;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	rc =
+	    rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	while (rc == 0 && n < limit && k.mv_size == AUDIT_KEY_LEN &&
 	       memcmp(k.mv_data, org_id, AUTHD_ID_LEN) == 0) {
 		if ((rc = audit_decode(&k, &v, &a)) != 0 || (rc = fn(arg, &a)) != 0)

@@ -44,8 +44,8 @@
 	"id, login_hash, nonce, number, state, created_at, expires_at, answered_at, answered_by, " \
 	"ip, location, browser, os, application"
 /* An invitation's columns, in invite_row's order. */
-#define INVITE_COLS                                                                        \
-	"org_id, id, token_hash, email, role, rights, inviter, created_at, expires_at, state, " \
+#define INVITE_COLS                                                                                \
+	"org_id, id, token_hash, email, role, rights, inviter, created_at, expires_at, state, "    \
 	"ended_at, account_id"
 #define OUTBOX_COLS_OF(o)                                                                          \
 	o ".id, " o ".account_id, " o ".channel, " o ".state, " o ".attempts, " o                  \
@@ -81,15 +81,17 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_ORG_PUT] = {"org_put", "INSERT INTO organizations (id, name, created_at) VALUES "
 			       "($1::bytea, $2::text, $3::bigint) ON CONFLICT (id) DO UPDATE SET "
 			       "name = EXCLUDED.name, created_at = EXCLUDED.created_at"},
-    [ST_MEMBER_PUT] = {"member_put",
-		       "INSERT INTO memberships (org_id, account_id, role, rights, contacts, since) "
-		       "VALUES ($1::bytea, $2::bytea, $3::text, $4::bigint, $5::bigint, "
-		       "$6::bigint) ON CONFLICT (org_id, account_id) DO UPDATE SET role = "
-		       "EXCLUDED.role, rights = EXCLUDED.rights, contacts = EXCLUDED.contacts, "
-		       "since = EXCLUDED.since"},
-    [ST_MEMBER_GET] = {"member_get", "SELECT org_id, account_id, role, rights::bigint, contacts::bigint, since "
-				     "FROM memberships WHERE org_id = $1::bytea AND account_id = "
-				     "$2::bytea"},
+    [ST_MEMBER_PUT] =
+	{"member_put",
+	 "INSERT INTO memberships (org_id, account_id, role, rights, contacts, since) "
+	 "VALUES ($1::bytea, $2::bytea, $3::text, $4::bigint, $5::bigint, "
+	 "$6::bigint) ON CONFLICT (org_id, account_id) DO UPDATE SET role = "
+	 "EXCLUDED.role, rights = EXCLUDED.rights, contacts = EXCLUDED.contacts, "
+	 "since = EXCLUDED.since"},
+    [ST_MEMBER_GET] = {"member_get",
+		       "SELECT org_id, account_id, role, rights::bigint, contacts::bigint, since "
+		       "FROM memberships WHERE org_id = $1::bytea AND account_id = "
+		       "$2::bytea"},
     [ST_MEMBER_DEL] = {"member_del", "DELETE FROM memberships WHERE org_id = $1::bytea AND "
 				     "account_id = $2::bytea"},
     [ST_AUDIT_ADD] = {"audit_add",
@@ -317,12 +319,14 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			       "AS (DELETE FROM invitations WHERE org_id = $1::bytea) DELETE "
 			       "FROM organizations WHERE id = $1::bytea"},
     [ST_ORG_GET] = {"org_get", "SELECT name, created_at FROM organizations WHERE id = $1::bytea"},
-    [ST_MEMBERSHIPS_LIST] = {"memberships_list",
-			     "SELECT org_id, account_id, role, rights::bigint, contacts::bigint, since FROM "
-			     "memberships WHERE account_id = $1::bytea ORDER BY org_id"},
-    [ST_MEMBERS_LIST] = {"members_list",
-			 "SELECT org_id, account_id, role, rights::bigint, contacts::bigint, since FROM "
-			 "memberships WHERE org_id = $1::bytea ORDER BY account_id"},
+    [ST_MEMBERSHIPS_LIST] =
+	{"memberships_list",
+	 "SELECT org_id, account_id, role, rights::bigint, contacts::bigint, since FROM "
+	 "memberships WHERE account_id = $1::bytea ORDER BY org_id"},
+    [ST_MEMBERS_LIST] =
+	{"members_list",
+	 "SELECT org_id, account_id, role, rights::bigint, contacts::bigint, since FROM "
+	 "memberships WHERE org_id = $1::bytea ORDER BY account_id"},
     /* Everything filed under the account, then the account (its row is
      * what the answer counts: none, no such account). */
     [ST_ACCOUNT_DELETE] =

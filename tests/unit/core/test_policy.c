@@ -277,12 +277,13 @@ static void test_member_changes(void **state)
 	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBER_REMOVE, &res, T0),
 			 POLICY_DENY_REAUTH);
 	/* The organization's own rule. */
-	assert_false(core_member_change_keeps_rep(1, ROLE_LEGAL_REPRESENTATIVE, ROLE_ADMINISTRATOR));
+	assert_false(
+	    core_member_change_keeps_rep(1, ROLE_LEGAL_REPRESENTATIVE, ROLE_ADMINISTRATOR));
 	assert_false(core_member_change_keeps_rep(1, ROLE_LEGAL_REPRESENTATIVE, 0));
 	assert_true(core_member_change_keeps_rep(2, ROLE_LEGAL_REPRESENTATIVE, 0));
 	assert_true(core_member_change_keeps_rep(1, ROLE_ADMINISTRATOR, 0));
-	assert_true(core_member_change_keeps_rep(1, ROLE_LEGAL_REPRESENTATIVE,
-						 ROLE_LEGAL_REPRESENTATIVE));
+	assert_true(
+	    core_member_change_keeps_rep(1, ROLE_LEGAL_REPRESENTATIVE, ROLE_LEGAL_REPRESENTATIVE));
 	assert_int_equal(core_contact_parse("security"), CONTACT_SECURITY);
 	assert_string_equal(core_contact_name(CONTACT_BILLING), "billing");
 	assert_int_equal(core_contact_parse("billing,security"), 0);

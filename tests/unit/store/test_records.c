@@ -345,8 +345,8 @@ static int list_audit(struct store_txn *txn, void *arg)
 	struct org_arg *a = arg;
 
 	a->n_audit = 0;
-	return store_audit_list(txn, a->m.org_id, a->has_before ? &a->before : NULL, 2,
-				take_audit, a);
+	return store_audit_list(txn, a->m.org_id, a->has_before ? &a->before : NULL, 2, take_audit,
+				a);
 }
 
 static int del_org(struct store_txn *txn, void *arg)
