@@ -114,6 +114,16 @@ static const struct api_error_info table[E__COUNT] = {
     [E_TOO_MANY_INVITATIONS] = {409, "too_many_invitations",
 				"the organization has as many pending invitations as it may; "
 				"withdraw some first"},
+    [E_INVALID_TOKEN] = {401, "invalid_token", "the api token is unknown, revoked or expired"},
+    [E_INSUFFICIENT_SCOPE] = {403, "insufficient_scope",
+			      "the api token has no scope for this; make one that has"},
+    [E_PRESENCE_REQUIRED] = {403, "presence_required",
+			     "only a person signed in may do this, never an api token"},
+    [E_RATE_LIMITED] = {429, "rate_limited",
+			"the api token made its 60 requests of the last minute; retry later"},
+    [E_TOO_MANY_TOKENS] = {409, "too_many_tokens",
+			   "the account has as many api tokens as it may; revoke one first"},
+    [E_TOKEN_NOT_FOUND] = {404, "token_not_found", "no such api token on this account"},
 };
 
 const struct api_error_info *api_error_info(enum api_error e)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <util.h>
 
 /* A session is touched (last-seen refreshed) at most this often. */
@@ -53,30 +54,53 @@ enum api_error flow_policy_error(enum policy_decision d, enum api_error not_foun
 		return E_LOGIN_EMAIL_REQUIRED;
 	case POLICY_DENY_NOT_FOUND:
 		return not_found;
+	case POLICY_DENY_SCOPE:
+		return E_INSUFFICIENT_SCOPE;
+	case POLICY_DENY_PRESENCE:
+		return E_PRESENCE_REQUIRED;
 	default:
 		return E_FORBIDDEN;
 	}
 }
 
+/* The flow's principal, for the policy. */
+static void principal_of(const struct flow *f, struct principal *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->kind = PRINCIPAL_ANONYMOUS;
+	if (policy_needs_session(f->action) && f->has_session) {
+		p->kind = f->via_token ? PRINCIPAL_TOKEN : PRINCIPAL_SESSION;
+		p->session = &f->session;
+		p->scopes = f->api_token.scopes;
+	}
+	if (f->service)
+		p->kind = PRINCIPAL_SERVICE;
+	p->roles = f->roles;
+}
+
+enum api_error flow_decide(struct flow *f, const struct policy_resource *res,
+			   enum api_error not_found)
+{
+	struct principal p;
+	/* On the stack: this also runs on PostgreSQL's threads. */
+	struct policy_params pp = {srv.cfg.reauth_window_s};
+
+	principal_of(f, &p);
+	return flow_policy_error(policy_decide(&pp, &p, f->action, res, f->now), not_found);
+}
+
 /* The principal's access as stored in txn-time state: E_OK, or why not. */
 static enum api_error decide(struct flow *f)
 {
-	struct principal p = {PRINCIPAL_ANONYMOUS, NULL, 0};
-	/* On the stack: decide() also runs on PostgreSQL's threads. */
-	struct policy_params pp = {srv.cfg.reauth_window_s};
-
 	if (policy_needs_session(f->action)) {
 		if (!f->has_session)
-			return E_UNAUTHENTICATED;
-		if (f->now >= core_session_expires(&f->session, srv.cfg.session_idle_s))
-			return E_SESSION_EXPIRED;
-		p.kind = PRINCIPAL_SESSION;
-		p.session = &f->session;
+			return f->via_token ? E_INVALID_TOKEN : E_UNAUTHENTICATED;
+		if (f->via_token
+			? !core_token_live(&f->api_token, f->now)
+			: f->now >= core_session_expires(&f->session, srv.cfg.session_idle_s))
+			return f->via_token ? E_INVALID_TOKEN : E_SESSION_EXPIRED;
 	}
-	if (f->service)
-		p.kind = PRINCIPAL_SERVICE;
-	p.roles = f->roles;
-	return flow_policy_error(policy_decide(&pp, &p, f->action, NULL, f->now), E_NOT_FOUND);
+	return flow_decide(f, NULL, E_NOT_FOUND);
 }
 
 /* The operator roles of the session's account, for the actions that need
@@ -95,7 +119,8 @@ static void release(struct flow *f)
 
 void flow_reply_error(struct flow *f, struct req *r)
 {
-	if (f->err == E_TOO_MANY_ATTEMPTS || f->err == E_TOO_MANY_MESSAGES)
+	if (f->err == E_TOO_MANY_ATTEMPTS || f->err == E_TOO_MANY_MESSAGES ||
+	    f->err == E_RATE_LIMITED)
 		reply_error_retry(r, f->err, f->retry_after);
 	else
 		reply_error(r, f->err == E_OK ? E_INTERNAL : f->err);
@@ -119,6 +144,95 @@ static void finish(struct flow *f)
 	release(f);
 }
 
+/* --- an API token ----------------------------------------------------------------- */
+
+/* What the steps see of a token: a session-like principal of its account
+ * and organization, with no proof of presence. */
+static void token_session(struct flow *f)
+{
+	memset(&f->session, 0, sizeof(f->session));
+	memcpy(f->session.account_id, f->api_token.account_id, AUTHD_ID_LEN);
+	memcpy(f->session.org_id, f->api_token.org_id, AUTHD_ID_LEN);
+	f->session.aal = AAL_PASSWORD;
+	f->session.created_at = f->api_token.created_at;
+	f->session.last_seen = f->now;
+	f->session.expires_at = f->api_token.expires_at ? f->api_token.expires_at : INT64_MAX;
+}
+
+/* Reads the token by its hash into f (STORE_E_NOTFOUND when revoked or
+ * never made). */
+static int token_read(struct flow *f, struct store_txn *txn)
+{
+	uint8_t hash[AUTHD_HASH_LEN];
+	int rc;
+
+	memcpy(hash, f->api_token.hash, AUTHD_HASH_LEN);
+	rc = store_token_get(txn, hash, &f->api_token);
+	if (rc == 0)
+		token_session(f);
+	else
+		memcpy(f->api_token.hash, hash, AUTHD_HASH_LEN);
+	return rc;
+}
+
+/* The token's first step, a write: the policy (scopes: nothing is
+ * counted for what the token may not do), then a slot of its window. */
+static int token_txn(struct job *job, struct store_txn *txn)
+{
+	struct flow *f = (struct flow *)job;
+	int rc = token_read(f, txn);
+
+	f->err = E_OK;
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	f->has_session = rc == 0;
+	if ((f->err = decide(f)) != E_OK)
+		return 0;
+	if (!core_token_rate_take(&f->api_token, authd_now_ms(), &f->retry_after)) {
+		f->err = E_RATE_LIMITED;
+		return 0;
+	}
+	f->api_token.last_used_at = f->now;
+	return store_token_put(txn, &f->api_token);
+}
+
+static void read_or_after(struct flow *f);
+
+static void token_done(struct job *job)
+{
+	struct flow *f = (struct flow *)job;
+
+	if (!req_resume(f->req)) {
+		release(f);
+		return;
+	}
+	if (job->store_rc != 0) {
+		reply_error(f->req, api_error_from_store(job->store_rc));
+		release(f);
+		return;
+	}
+	if (f->err != E_OK) {
+		flow_reply_error(f, f->req);
+		release(f);
+		return;
+	}
+	read_or_after(f);
+}
+
+/* The token's text from "Authorization: Bearer authd_tok_...", hashed
+ * into f; false when the request carries none. */
+static bool token_bearer(struct req *r, struct flow *f)
+{
+	static const char prefix[] = "Bearer " API_TOKEN_PREFIX;
+	const char *tok = r->authorization + 7;
+
+	if (strncasecmp(r->authorization, "Bearer ", 7) != 0 ||
+	    strncmp(r->authorization, prefix, sizeof(prefix) - 1) != 0)
+		return false;
+	authd_sha256(tok, strlen(tok), f->api_token.hash);
+	return true;
+}
+
 /* --- write ------------------------------------------------------------------------ */
 
 static int write_txn(struct job *job, struct store_txn *txn)
@@ -129,8 +243,9 @@ static int write_txn(struct job *job, struct store_txn *txn)
 	f->err = E_OK;
 	f->locked = false;
 	if (policy_needs_session(f->action)) {
-		/* Ask again against the session as it is now. */
-		rc = store_session_get(txn, &f->token, &f->session);
+		/* Ask again against the session (or token) as it is now. */
+		rc = f->via_token ? token_read(f, txn)
+				  : store_session_get(txn, &f->token, &f->session);
 		if (rc != 0 && rc != STORE_E_NOTFOUND)
 			return rc;
 		f->has_session = rc == 0;
@@ -174,7 +289,8 @@ static void write_or_finish(struct flow *f)
 	f->job.txn_work = write_txn;
 	f->job.done = write_done;
 	/* write_txn reads the session first, when there is one (store.h). */
-	f->job.first = policy_needs_session(f->action) ? STORE_FIRST_SESSION : f->write_first;
+	f->job.first =
+	    policy_needs_session(f->action) && !f->via_token ? STORE_FIRST_SESSION : f->write_first;
 	f->job.first_ref = policy_needs_session(f->action) ? f->token : f->write_first_ref;
 	f->job.decides_on_own_writes = f->write_decides_on_own_writes;
 	if (f->req)
@@ -219,7 +335,7 @@ static void after_read(struct flow *f)
 	struct req *r = f->req;
 	enum api_error e;
 
-	if (policy_needs_session(f->action) && f->has_session &&
+	if (policy_needs_session(f->action) && f->has_session && !f->via_token &&
 	    f->now - f->session.last_seen >= TOUCH_GRANULARITY &&
 	    f->now < core_session_expires(&f->session, srv.cfg.session_idle_s)) {
 		f->session.last_seen = f->now;
@@ -262,7 +378,7 @@ static int read_txn(struct job *job, struct store_txn *txn)
 	int rc;
 
 	f->err = E_OK;
-	if (policy_needs_session(f->action)) {
+	if (policy_needs_session(f->action) && !f->via_token) {
 		rc = store_session_get(txn, &f->token, &f->session);
 		if (rc == STORE_E_NOTFOUND) {
 			f->has_session = false;
@@ -304,6 +420,16 @@ void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r)
 	f->now = authd_now();
 	snprintf(f->ip, sizeof(f->ip), "%s", r->ip);
 	f->err = E_OK;
+	if (policy_needs_session(f->action) && token_bearer(r, f)) {
+		f->via_token = true;
+		f->job.txn_work = token_txn;
+		f->job.done = token_done;
+		/* It writes the token it read, or nothing. */
+		f->job.decides_on_own_writes = true;
+		req_hold(r);
+		store_write(&f->job);
+		return;
+	}
 	if (policy_needs_session(f->action) &&
 	    !session_credential_or_reply(r, &f->token, &f->via_cookie)) {
 		release(f);
@@ -316,18 +442,26 @@ void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r)
 		}
 		f->service = true;
 	}
-	if (!policy_needs_session(f->action) && ops->read == NULL) {
+	read_or_after(f);
+}
+
+/* The read step (with the session's), or straight on when there is none
+ * to make. */
+static void read_or_after(struct flow *f)
+{
+	if ((!policy_needs_session(f->action) || f->via_token) && f->ops->read == NULL) {
 		after_read(f);
 		return;
 	}
 	f->job.txn_work = read_txn;
 	f->job.done = read_done;
-	if (policy_needs_session(f->action)) {
+	f->job.decides_on_own_writes = false;
+	if (policy_needs_session(f->action) && !f->via_token) {
 		/* read_txn reads the session first: say so (store.h). */
 		f->job.first = STORE_FIRST_SESSION;
 		f->job.first_ref = f->token;
 	}
-	req_hold(r);
+	req_hold(f->req);
 	store_read(&f->job);
 }
 

@@ -14,6 +14,13 @@
  * write transaction, against the session as stored then: a session revoked
  * while an argon2id hash ran changes nothing.
  *
+ * An API token ("Authorization: Bearer authd_tok_...") stands in for a
+ * session where the policy lets it: before anything else a write job reads
+ * it, asks the policy (its scopes) and takes a slot of its rate window
+ * (60 a minute, in its stored record: exact on every node); then the
+ * steps run as for a session whose account and organization are the
+ * token's (f->session holds them, f->via_token says so).
+ *
  * Threads: read and write run where the store runs them (store_read,
  * store_write), work on the pool, everything else on the loop. A step sets
  * f->err to stop with an error; reply() then sees it.
@@ -76,6 +83,10 @@ struct flow {
 	bool via_cookie;
 	/* The principal is another service of the host (its credential). */
 	bool service;
+	/* The principal is an API token (f->session holds its account and
+	 * organization; f->token is unused). */
+	bool via_token;
+	struct api_token api_token;
 	/* The operator roles of the session's account (enum operator_role),
 	 * read only for the actions that need some. */
 	unsigned roles;
@@ -130,6 +141,12 @@ void page_next(int64_t at, uint64_t seq, char next[PAGE_NEXT_MAX]);
 /* Starts f (ops steps) for r; f is owned by the flow from here and freed
  * through ops->release. The caller returns right after. */
 void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r);
+
+/* Asks the policy whether the flow's principal (a session, or a token)
+ * may do the flow's action to res: E_OK, or the error to answer, with
+ * not_found for a resource told as absent. Wherever the flow's steps run. */
+enum api_error flow_decide(struct flow *f, const struct policy_resource *res,
+			   enum api_error not_found);
 
 /* The error a policy refusal answers; `not_found` is what a resource the
  * principal may not see is told as (organization_not_found...). */

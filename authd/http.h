@@ -188,6 +188,10 @@ void http_org_invitation_revoke(struct req *r);
 void http_invitation_view(struct req *r);
 void http_invitation_accept(struct req *r);
 void http_invitation_signup(struct req *r);
+/* A person's API tokens (http_tokens.c). */
+void http_tokens_create(struct req *r);
+void http_tokens_list(struct req *r);
+void http_token_revoke(struct req *r);
 /* A body of bytes (malloc'd; freed, and wiped, once sent) of media type
  * ctype. */
 void reply_bytes(struct req *r, int status, char *body, size_t len, const char *ctype);

@@ -35,8 +35,6 @@ static int collect(void *arg, const struct audit_rec *a)
 static int audit_read(struct flow *f, struct store_txn *txn)
 {
 	struct audit_flow *j = (struct audit_flow *)f;
-	struct principal p = {PRINCIPAL_SESSION, &f->session, 0};
-	struct policy_params pp = {srv.cfg.reauth_window_s};
 	struct policy_resource res = {.org_id = j->org_id};
 	struct member me;
 	int rc;
@@ -45,8 +43,7 @@ static int audit_read(struct flow *f, struct store_txn *txn)
 	if ((rc = orgs_principal_member(f, txn, j->org_id, &me)) != 0)
 		return rc;
 	res.org_role = me.role;
-	if ((f->err = flow_policy_error(policy_decide(&pp, &p, f->action, &res, f->now),
-					E_ORG_NOT_FOUND)) != E_OK)
+	if ((f->err = flow_decide(f, &res, E_ORG_NOT_FOUND)) != E_OK)
 		return 0;
 	return store_audit_list(txn, j->org_id, j->page.has_before ? &j->page.before : NULL,
 				j->page.limit + 1, collect, j);

@@ -97,15 +97,13 @@ static int invites_read(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN
 static enum api_error org_policy(struct flow *f, struct store_txn *txn,
 				 const uint8_t org_id[AUTHD_ID_LEN], bool legal, int *rc)
 {
-	struct principal p = {PRINCIPAL_SESSION, &f->session, 0};
-	struct policy_params pp = {srv.cfg.reauth_window_s};
 	struct policy_resource res = {.org_id = org_id, .legal = legal};
 	struct member me;
 
 	if ((*rc = orgs_principal_member(f, txn, org_id, &me)) != 0)
 		return E_OK;
 	res.org_role = me.role;
-	return flow_policy_error(policy_decide(&pp, &p, f->action, &res, f->now), E_ORG_NOT_FOUND);
+	return flow_decide(f, &res, E_ORG_NOT_FOUND);
 }
 
 /* --- POST /1/organizations/{org}/invitations ------------------------------------------ */

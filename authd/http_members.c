@@ -74,8 +74,6 @@ static int member_one(void *arg, const struct member *m)
 static int members_read(struct flow *f, struct store_txn *txn)
 {
 	struct members_flow *j = (struct members_flow *)f;
-	struct principal p = {PRINCIPAL_SESSION, &f->session, 0};
-	struct policy_params pp = {srv.cfg.reauth_window_s};
 	struct policy_resource res = {.org_id = j->org_id};
 	struct member me;
 	int rc;
@@ -84,8 +82,7 @@ static int members_read(struct flow *f, struct store_txn *txn)
 		return rc;
 	res.org_role = me.role;
 	/* Who may see the people: the policy, with the reader's role there. */
-	if ((f->err = flow_policy_error(policy_decide(&pp, &p, f->action, &res, f->now),
-					E_ORG_NOT_FOUND)) != E_OK)
+	if ((f->err = flow_decide(f, &res, E_ORG_NOT_FOUND)) != E_OK)
 		return 0;
 	if (flow_list_new(&j->l) == NULL)
 		return STORE_E_IO;
@@ -174,8 +171,6 @@ fail:
 static int member_write(struct flow *f, struct store_txn *txn)
 {
 	struct member_flow *j = (struct member_flow *)f;
-	struct principal p = {PRINCIPAL_SESSION, &f->session, 0};
-	struct policy_params pp = {srv.cfg.reauth_window_s};
 	struct policy_resource res = {.org_id = j->org_id};
 	struct member me, was, now;
 	enum org_role to;
@@ -191,8 +186,7 @@ static int member_write(struct flow *f, struct store_txn *txn)
 	if ((rc = store_member_get(txn, j->org_id, j->account_id, &was)) == STORE_E_NOTFOUND) {
 		/* The organization alone first: one the actor is not in is
 		 * told as absent, whoever the path names. */
-		f->err = flow_policy_error(policy_decide(&pp, &p, f->action, &res, f->now),
-					   E_ORG_NOT_FOUND);
+		f->err = flow_decide(f, &res, E_ORG_NOT_FOUND);
 		if (f->err == E_OK)
 			f->err = E_MEMBER_NOT_FOUND;
 		return 0;
@@ -210,8 +204,7 @@ static int member_write(struct flow *f, struct store_txn *txn)
 	to = j->remove ? (enum org_role)0 : now.role;
 	/* Acting on a legal representative, or making one. */
 	res.legal = was.role == ROLE_LEGAL_REPRESENTATIVE || to == ROLE_LEGAL_REPRESENTATIVE;
-	if ((f->err = flow_policy_error(policy_decide(&pp, &p, f->action, &res, f->now),
-					E_ORG_NOT_FOUND)) != E_OK)
+	if ((f->err = flow_decide(f, &res, E_ORG_NOT_FOUND)) != E_OK)
 		return 0;
 	if (was.role == ROLE_LEGAL_REPRESENTATIVE && to != ROLE_LEGAL_REPRESENTATIVE) {
 		if ((rc = store_members_list(txn, j->org_id, count_rep, &reps)) != 0)

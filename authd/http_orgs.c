@@ -107,8 +107,6 @@ void http_orgs_list(struct req *r)
 static int switch_write(struct flow *f, struct store_txn *txn)
 {
 	struct orgs_flow *j = (struct orgs_flow *)f;
-	struct principal p = {PRINCIPAL_SESSION, &f->session, 0};
-	struct policy_params pp = {srv.cfg.reauth_window_s};
 	struct policy_resource res = {.org_id = j->org_id};
 	int rc = memberships_read(j, txn);
 
@@ -117,7 +115,7 @@ static int switch_write(struct flow *f, struct store_txn *txn)
 	for (unsigned i = 0; i < j->n; i++)
 		if (memcmp(j->m[i].org_id, j->org_id, AUTHD_ID_LEN) == 0)
 			res.org_role = j->m[i].role;
-	if (policy_decide(&pp, &p, f->action, &res, f->now) != POLICY_ALLOW) {
+	if (flow_decide(f, &res, E_ORG_NOT_FOUND) != E_OK) {
 		f->err = E_ORG_NOT_FOUND;
 		return 0;
 	}

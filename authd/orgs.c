@@ -28,7 +28,9 @@ int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD
 	       const uint8_t *actor, enum audit_action action, const uint8_t *subject,
 	       const json_t *detail)
 {
-	struct audit_rec a = {.at = f->now, .via = AUDIT_VIA_SESSION, .action = (uint16_t)action};
+	struct audit_rec a = {.at = f->now,
+			      .via = f->via_token ? AUDIT_VIA_TOKEN : AUDIT_VIA_SESSION,
+			      .action = (uint16_t)action};
 	char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 
 	if (detail && text == NULL)

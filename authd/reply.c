@@ -103,6 +103,11 @@ static void problem(struct req *r, enum api_error e, const char *field, const ch
 	json_t *body;
 	char *text;
 
+	/* RFC 6750 section 3: a bearer token's refusal says why. */
+	if (e == E_INVALID_TOKEN || e == E_INSUFFICIENT_SCOPE) {
+		snprintf(type, sizeof(type), "Bearer error=\"%s\"", info->code);
+		req_add_header(r, "WWW-Authenticate", type);
+	}
 	snprintf(type, sizeof(type), "/problems/%s", info->code);
 	body = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", info->title, "status",
 			 info->status, "code", info->code);

@@ -72,8 +72,11 @@ static const struct route routes[] = {
     {"organizations/*/members/*", http_org_member_remove, M_DELETE, ACT_ORG_MEMBER_REMOVE, false},
     {"organizations/*/audit", http_org_audit, M_GET, ACT_ORG_AUDIT_READ, false},
     {"organizations/*/invitations", http_org_invite, M_POST, ACT_ORG_INVITE, false},
-    {"organizations/*/invitations", http_org_invitations, M_GET, ACT_ORG_INVITES, false},
-    {"organizations/*/invitations/*", http_org_invitation_revoke, M_DELETE, ACT_ORG_INVITES, false},
+    {"organizations/*/invitations", http_org_invitations, M_GET, ACT_ORG_INVITES_READ, false},
+    {"organizations/*/invitations/*", http_org_invitation_revoke, M_DELETE, ACT_ORG_INVITE, false},
+    {"me/tokens", http_tokens_create, M_POST, ACT_TOKEN_CREATE, false},
+    {"me/tokens", http_tokens_list, M_GET, ACT_TOKENS_READ, false},
+    {"me/tokens/*", http_token_revoke, M_DELETE, ACT_TOKEN_REVOKE, false},
     {"invitations/view", http_invitation_view, M_POST, ACT_INVITE_VIEW, false},
     {"invitations/accept", http_invitation_accept, M_POST, ACT_INVITE_ACCEPT, false},
     {"invitations/signup", http_invitation_signup, M_POST, ACT_INVITE_SIGN_UP, false},
@@ -85,7 +88,7 @@ static const struct route routes[] = {
 
 bool router_anonymous_allowed(enum policy_action a)
 {
-	struct principal p = {PRINCIPAL_ANONYMOUS, NULL, 0};
+	struct principal p = {.kind = PRINCIPAL_ANONYMOUS, .session = NULL};
 	struct policy_params pp = {0};
 
 	return policy_decide(&pp, &p, a, NULL, 0) == POLICY_ALLOW;

@@ -298,6 +298,65 @@ enum event_method core_event_method_parse(const char *name);
 const char *core_event_outcome_name(enum event_outcome o);
 enum event_outcome core_event_outcome_parse(const char *name);
 
+/* --- API tokens ----------------------------------------------------------------- */
+
+/*
+ * A bearer token a person makes for a program: "authd_tok_" and 43
+ * base64url characters (256 random bits), shown once, kept as its SHA-256.
+ * It acts as its account within its scopes, and is never a proof of
+ * presence (policy.c). Each may make API_TOKEN_RATE requests in any
+ * API_TOKEN_WINDOW_MS, counted in its record: the times of the last
+ * accepted ones, a ring, so the limit holds on every node that shares the
+ * store.
+ */
+#define API_TOKEN_PREFIX     "authd_tok_"
+#define API_TOKEN_NAME_MAX   64
+#define API_TOKENS_MAX	     50		    /* an account's tokens */
+#define API_TOKEN_EXPIRES_MAX (2 * 365 * 86400) /* the longest expires_in */
+#define API_TOKEN_RATE	     60
+#define API_TOKEN_WINDOW_MS  60000
+
+/* Scopes: an area, read or write (bits). */
+enum api_scope {
+	SCOPE_ACCOUNT_READ = 1 << 0,
+	SCOPE_ACCOUNT_WRITE = 1 << 1,
+	SCOPE_ORGANIZATIONS_READ = 1 << 2,
+	SCOPE_ORGANIZATIONS_WRITE = 1 << 3,
+	SCOPE__ALL = (1 << 4) - 1,
+};
+
+/* A scope's name ("account:read"), "" when not exactly one known bit; and
+ * back (0 when none). */
+const char *core_scope_name(unsigned scope);
+unsigned core_scope_parse(const char *name);
+
+struct api_token {
+	uint8_t id[AUTHD_ID_LEN];
+	uint8_t account_id[AUTHD_ID_LEN]; /* whose: it acts as this account */
+	uint8_t org_id[AUTHD_ID_LEN];	  /* the organization it acts in (the current one) */
+	uint8_t hash[AUTHD_HASH_LEN];	  /* SHA-256 of the whole token text */
+	char name[API_TOKEN_NAME_MAX + 1];
+	unsigned scopes;	/* enum api_scope */
+	int64_t created_at;
+	int64_t expires_at;	/* 0: never */
+	int64_t last_used_at;	/* 0: never */
+	/* The rate ring: times (ms) of the last `count` accepted requests,
+	 * the oldest at `head`. */
+	int64_t hits[API_TOKEN_RATE];
+	uint8_t head, count;
+};
+
+/* Whether the token may be used at now (not expired). */
+bool core_token_live(const struct api_token *t, int64_t now);
+/*
+ * Takes a slot of the token's rolling window for a request at now_ms:
+ * true with the ring updated, or false with *retry_after_s the whole
+ * seconds (at least 1) until the oldest counted request leaves the window.
+ * A time before the oldest counted one (another node's clock) counts as
+ * within the window.
+ */
+bool core_token_rate_take(struct api_token *t, int64_t now_ms, int64_t *retry_after_s);
+
 /* --- an organization's audit trail ------------------------------------------------ */
 
 /*
@@ -831,6 +890,10 @@ enum policy_principal_kind {
 	PRINCIPAL_ANONYMOUS, /* no credential presented */
 	PRINCIPAL_SESSION,   /* a live session (struct session) */
 	PRINCIPAL_SERVICE,   /* another service of the host, by its configured credential */
+	/* An API token: acts as its account (session holds what the shell
+	 * made of the token: its account and organization) within scopes,
+	 * never as a person present. */
+	PRINCIPAL_TOKEN,
 };
 
 /* Roles of the operator's staff a session's account may hold (the shell
@@ -841,8 +904,9 @@ enum operator_role {
 
 struct principal {
 	enum policy_principal_kind kind;
-	const struct session *session; /* PRINCIPAL_SESSION */
+	const struct session *session; /* PRINCIPAL_SESSION and PRINCIPAL_TOKEN */
 	unsigned roles;		       /* enum operator_role, of the session's account */
+	unsigned scopes;	       /* PRINCIPAL_TOKEN: enum api_scope */
 };
 
 /* What a request does. Each route names one (see the route table). */
@@ -883,11 +947,14 @@ enum policy_action {
 	ACT_ORG_MEMBER_CHANGE,		 /* a member's role, rights or contact preferences */
 	ACT_ORG_MEMBER_REMOVE,		 /* remove a member, or leave */
 	ACT_ORG_AUDIT_READ,		 /* an organization's audit trail */
-	ACT_ORG_INVITE,			 /* invite someone by email */
-	ACT_ORG_INVITES,		 /* list pending invitations, withdraw one */
+	ACT_ORG_INVITE,			 /* invite someone by email, or withdraw an invitation */
+	ACT_ORG_INVITES_READ,		 /* list pending invitations */
 	ACT_INVITE_VIEW,		 /* what an invitation offers (its token) */
 	ACT_INVITE_ACCEPT,		 /* join with the session's account */
 	ACT_INVITE_SIGN_UP,		 /* join with a new account */
+	ACT_TOKEN_CREATE,		 /* make an API token for oneself */
+	ACT_TOKENS_READ,		 /* list one's tokens */
+	ACT_TOKEN_REVOKE,		 /* revoke one */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };
@@ -914,6 +981,8 @@ enum policy_decision {
 	POLICY_DENY_FORBIDDEN,	     /* authenticated, but not for this */
 	POLICY_DENY_LOGIN_EMAIL,     /* the session must set a new login email first */
 	POLICY_DENY_NOT_FOUND,	     /* not the principal's to see: told as absent */
+	POLICY_DENY_SCOPE,	     /* a token without the scope the action needs */
+	POLICY_DENY_PRESENCE,	     /* a person signed in must do it: never a token */
 };
 
 struct policy_params {

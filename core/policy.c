@@ -29,15 +29,17 @@ static const struct {
 	unsigned roles;	    /* enum operator_role: all of them needed */
 	unsigned org_roles; /* with member: the roles that may (bits 1 << role); 0: any */
 	bool while_login_replaced;
-	bool member; /* about an organization: the principal must belong to it */
-	bool self;   /* with member: any member may do it to itself (leave) */
+	bool member;	/* about an organization: the principal must belong to it */
+	bool self;	/* with member: any member may do it to itself (leave) */
+	unsigned scope; /* the API token scope that may do it (enum api_scope); 0: none may */
 } rules[ACT__COUNT] = {
     [ACT_HEALTH] = {"health", NEED_NOTHING},
     [ACT_SIGN_UP] = {"sign_up", NEED_NOTHING},
     [ACT_LOGIN] = {"login", NEED_NOTHING},
     /* The pending login's id is the credential; the step checks it. */
     [ACT_LOGIN_SECOND_FACTOR] = {"login_second_factor", NEED_NOTHING},
-    [ACT_ME_READ] = {"me_read", NEED_SESSION, .while_login_replaced = WHILE_LOGIN_REPLACED},
+    [ACT_ME_READ] = {"me_read", NEED_SESSION, .while_login_replaced = WHILE_LOGIN_REPLACED,
+		     .scope = SCOPE_ACCOUNT_READ},
     [ACT_LOGOUT] = {"logout", NEED_SESSION, .while_login_replaced = WHILE_LOGIN_REPLACED},
     /* The current password is the proof; failures count as second-factor
      * failures of the account. */
@@ -53,15 +55,15 @@ static const struct {
     /* Binding a device is binding an authenticator (as ACT_TOTP_ENROLL);
      * removing one silences the alerts its owner would see. */
     [ACT_DEVICE_LINK] = {"device_link", NEED_RECENT_PROOF},
-    [ACT_DEVICES_READ] = {"devices_read", NEED_SESSION},
+    [ACT_DEVICES_READ] = {"devices_read", NEED_SESSION, .scope = SCOPE_ACCOUNT_READ},
     [ACT_DEVICE_DELETE] = {"device_delete", NEED_RECENT_PROOF},
     /* Ending sessions is what the owner does on a suspicion: no fresh
      * proof in the way (ending the owner's own takes nothing from them a
      * password would not give back). */
-    [ACT_SESSIONS_READ] = {"sessions_read", NEED_SESSION},
+    [ACT_SESSIONS_READ] = {"sessions_read", NEED_SESSION, .scope = SCOPE_ACCOUNT_READ},
     [ACT_SESSION_END] = {"session_end", NEED_SESSION},
-    [ACT_ACTIVITY_READ] = {"activity_read", NEED_SESSION},
-    [ACT_RECOVERY_READ] = {"recovery_read", NEED_SESSION},
+    [ACT_ACTIVITY_READ] = {"activity_read", NEED_SESSION, .scope = SCOPE_ACCOUNT_READ},
+    [ACT_RECOVERY_READ] = {"recovery_read", NEED_SESSION, .scope = SCOPE_ACCOUNT_READ},
     /* A new recovery address is a way into the account: a recent
      * sign-in (with its second factor) and the current password. */
     [ACT_RECOVERY_CHANGE] = {"recovery_change", NEED_RECENT_PROOF},
@@ -88,28 +90,36 @@ static const struct {
     [ACT_ACCOUNT_LOCK] = {"account_lock", NEED_RECENT_PROOF, .roles = OPERATOR_SUPPORT_REVIEWER},
     /* The current password too; the emailed link confirms. */
     [ACT_ACCOUNT_CLOSE] = {"account_close", NEED_RECENT_PROOF},
-    [ACT_ORGS_READ] = {"orgs_read", NEED_SESSION},
+    [ACT_ORGS_READ] = {"orgs_read", NEED_SESSION, .scope = SCOPE_ORGANIZATIONS_READ},
     /* No new login, no new factor: the session's proofs carry over. */
     [ACT_SESSION_ORG_SWITCH] = {"session_org_switch", NEED_SESSION, .member = true},
     /* Who is in an organization: for those who manage its people. */
     [ACT_ORG_MEMBERS_READ] = {"org_members_read", NEED_SESSION, .member = true,
-			      .org_roles = ORG_MANAGERS},
+			      .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_READ},
     /* Administrators manage people; granting or taking the legal
      * representative role is the resource's `legal` rule below. */
     [ACT_ORG_MEMBER_CHANGE] = {"org_member_change", NEED_SESSION, .member = true,
-			       .org_roles = ORG_MANAGERS},
+			       .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_WRITE},
     [ACT_ORG_MEMBER_REMOVE] = {"org_member_remove", NEED_SESSION, .member = true,
-			       .org_roles = ORG_MANAGERS, .self = true},
+			       .org_roles = ORG_MANAGERS, .self = true,
+			       .scope = SCOPE_ORGANIZATIONS_WRITE},
     [ACT_ORG_AUDIT_READ] = {"org_audit_read", NEED_SESSION, .member = true,
-			    .org_roles = ORG_MANAGERS},
+			    .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_READ},
     /* Inviting as a legal representative is making one (`legal`). */
-    [ACT_ORG_INVITE] = {"org_invite", NEED_SESSION, .member = true, .org_roles = ORG_MANAGERS},
-    [ACT_ORG_INVITES] = {"org_invites", NEED_SESSION, .member = true, .org_roles = ORG_MANAGERS},
+    [ACT_ORG_INVITE] = {"org_invite", NEED_SESSION, .member = true, .org_roles = ORG_MANAGERS,
+			.scope = SCOPE_ORGANIZATIONS_WRITE},
+    [ACT_ORG_INVITES_READ] = {"org_invites_read", NEED_SESSION, .member = true,
+			      .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_READ},
     /* The invitation's token is the credential; the flow checks it (and,
      * to join an existing account, that the session's is the one invited). */
     [ACT_INVITE_VIEW] = {"invite_view", NEED_NOTHING},
     [ACT_INVITE_ACCEPT] = {"invite_accept", NEED_SESSION},
     [ACT_INVITE_SIGN_UP] = {"invite_sign_up", NEED_NOTHING},
+    /* Making a token is binding a credential (as ACT_DEVICE_LINK): a
+     * recent sign-in. Listing and revoking are the owner's housekeeping. */
+    [ACT_TOKEN_CREATE] = {"token_create", NEED_RECENT_PROOF},
+    [ACT_TOKENS_READ] = {"tokens_read", NEED_SESSION},
+    [ACT_TOKEN_REVOKE] = {"token_revoke", NEED_SESSION},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 
@@ -145,7 +155,8 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 				   enum policy_action a, const struct policy_resource *res,
 				   int64_t now)
 {
-	const struct session *s = p->kind == PRINCIPAL_SESSION ? p->session : NULL;
+	const struct session *s =
+	    p->kind == PRINCIPAL_SESSION || p->kind == PRINCIPAL_TOKEN ? p->session : NULL;
 
 	if ((unsigned)a >= ACT__COUNT || rules[a].name == NULL)
 		return POLICY_DENY_FORBIDDEN; /* an action without a rule is never allowed */
@@ -157,6 +168,15 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 		return p->kind == PRINCIPAL_SERVICE ? POLICY_ALLOW : POLICY_DENY_UNAUTHENTICATED;
 	if (s == NULL)
 		return POLICY_DENY_UNAUTHENTICATED;
+	/* A token acts only where a scope lets it, never where a person's
+	 * presence (a recent proof, a second factor) or a staff role counts. */
+	if (p->kind == PRINCIPAL_TOKEN) {
+		if (rules[a].scope == 0 || rules[a].need == NEED_RECENT_PROOF || rules[a].roles ||
+		    (res && res->legal))
+			return POLICY_DENY_PRESENCE;
+		if (!(p->scopes & rules[a].scope))
+			return POLICY_DENY_SCOPE;
+	}
 	if ((s->flags & SESSION_F_LOGIN_REPLACED) && !rules[a].while_login_replaced)
 		return POLICY_DENY_LOGIN_EMAIL;
 	if ((p->roles & rules[a].roles) != rules[a].roles)

@@ -69,6 +69,58 @@ bool core_invite_pending(const struct invite *inv, int64_t now)
 	return core_invite_usable(inv, now) == INVITE_OK;
 }
 
+const char *core_scope_name(unsigned scope)
+{
+	switch (scope) {
+	case SCOPE_ACCOUNT_READ:
+		return "account:read";
+	case SCOPE_ACCOUNT_WRITE:
+		return "account:write";
+	case SCOPE_ORGANIZATIONS_READ:
+		return "organizations:read";
+	case SCOPE_ORGANIZATIONS_WRITE:
+		return "organizations:write";
+	}
+	return "";
+}
+
+unsigned core_scope_parse(const char *name)
+{
+	for (unsigned s = 1; s < SCOPE__ALL; s <<= 1)
+		if (strcmp(name, core_scope_name(s)) == 0)
+			return s;
+	return 0;
+}
+
+bool core_token_live(const struct api_token *t, int64_t now)
+{
+	return t->expires_at == 0 || now < t->expires_at;
+}
+
+bool core_token_rate_take(struct api_token *t, int64_t now_ms, int64_t *retry_after_s)
+{
+	int64_t oldest, wait;
+
+	if (t->head >= API_TOKEN_RATE || t->count > API_TOKEN_RATE)
+		t->head = t->count = 0; /* a damaged ring starts again */
+	if (t->count < API_TOKEN_RATE) {
+		t->hits[(t->head + t->count) % API_TOKEN_RATE] = now_ms;
+		t->count++;
+		return true;
+	}
+	oldest = t->hits[t->head];
+	if (now_ms >= oldest && now_ms - oldest >= API_TOKEN_WINDOW_MS) {
+		t->hits[t->head] = now_ms;
+		t->head = (uint8_t)((t->head + 1) % API_TOKEN_RATE);
+		return true;
+	}
+	wait = now_ms >= oldest ? oldest + API_TOKEN_WINDOW_MS - now_ms : API_TOKEN_WINDOW_MS;
+	*retry_after_s = (wait + 999) / 1000;
+	if (*retry_after_s < 1)
+		*retry_after_s = 1;
+	return false;
+}
+
 const char *core_audit_name(enum audit_action a)
 {
 	static const char *const names[AUDIT__COUNT] = {

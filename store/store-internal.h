@@ -56,6 +56,13 @@ struct store_engine_ops {
 	int (*invites_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			    int (*fn)(void *arg, const struct invite *inv), void *arg);
 	int (*invite_del)(struct store_txn *t, const struct invite *inv);
+	int (*token_get)(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN],
+			 struct api_token *tok);
+	int (*token_put)(struct store_txn *t, const struct api_token *tok);
+	int (*token_del)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			 const uint8_t id[AUTHD_ID_LEN]);
+	int (*tokens_list)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+			   int (*fn)(void *arg, const struct api_token *tok), void *arg);
 	int (*audit_add)(struct store_txn *t, const struct audit_rec *a);
 	int (*audit_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			  const struct event_cursor *before, size_t limit,

@@ -202,6 +202,29 @@ int store_invite_del(struct store_txn *t, const struct invite *inv)
 	return t->ops->invite_del(t, inv);
 }
 
+int store_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN],
+		    struct api_token *tok)
+{
+	return t->ops->token_get(t, hash, tok);
+}
+
+int store_token_put(struct store_txn *t, const struct api_token *tok)
+{
+	return t->ops->token_put(t, tok);
+}
+
+int store_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    const uint8_t id[AUTHD_ID_LEN])
+{
+	return t->ops->token_del(t, account_id, id);
+}
+
+int store_tokens_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		      int (*fn)(void *arg, const struct api_token *tok), void *arg)
+{
+	return t->ops->tokens_list(t, account_id, fn, arg);
+}
+
 int store_audit_add(struct store_txn *t, const struct audit_rec *a)
 {
 	return t->ops->audit_add(t, a);

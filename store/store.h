@@ -234,6 +234,21 @@ int store_invites_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 /* Deletes one, with its token's entry. */
 int store_invite_del(struct store_txn *t, const struct invite *inv);
 
+/*
+ * API tokens (core.h's struct api_token), found by the SHA-256 of their
+ * text and listed by account, in id order. store_token_put writes a new
+ * or changed one (a request's rate ring and last use: the hot path of
+ * every token request); store_token_del deletes the account's token id,
+ * STORE_E_NOTFOUND when it has none such.
+ */
+int store_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN],
+		    struct api_token *tok);
+int store_token_put(struct store_txn *t, const struct api_token *tok);
+int store_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		    const uint8_t id[AUTHD_ID_LEN]);
+int store_tokens_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		      int (*fn)(void *arg, const struct api_token *tok), void *arg);
+
 /* Records a change in an organization (its audit trail), and lists the
  * trail newest first from just before `before` (NULL: the newest), at
  * most limit, each with its seq set; as the security events. fn returns

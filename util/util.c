@@ -31,6 +31,17 @@ int64_t authd_now(void)
 	return (int64_t)ts.tv_sec + atomic_load(&clock_offset);
 }
 
+int64_t authd_now_ms(void)
+{
+	struct timespec ts;
+	int64_t frozen = atomic_load(&clock_frozen_at);
+
+	if (frozen)
+		return (frozen + atomic_load(&clock_offset)) * 1000;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec + atomic_load(&clock_offset)) * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t authd_mono_us(void)
 {
 	struct timespec ts;

@@ -19,6 +19,8 @@
 
 /* Seconds since the epoch, plus the test offset in test builds. Thread-safe. */
 int64_t authd_now(void);
+/* authd_now() in milliseconds (the same test offset). Thread-safe. */
+int64_t authd_now_ms(void);
 /* Monotonic milliseconds and microseconds, for measuring durations only. */
 int64_t authd_mono_ms(void);
 int64_t authd_mono_us(void);

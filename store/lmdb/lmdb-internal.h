@@ -42,6 +42,8 @@ enum lmdb_db {
 	DB_AUDIT,	  /* org id || time (big-endian) || sequence (4) -> audit record */
 	DB_INVITES,	  /* org id || invitation id -> invitation (a version byte, then JSON) */
 	DB_INVITE_TOKENS, /* SHA-256 of an invitation's token -> org id || invitation id */
+	DB_TOKENS,	  /* SHA-256 of an API token -> the token (tokens.c) */
+	DB_TOKEN_IDS,	  /* account id || token id -> SHA-256 of the token */
 	DB__COUNT
 };
 
@@ -133,6 +135,13 @@ int lmdb_member_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 int lmdb_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		    const uint8_t account_id[AUTHD_ID_LEN]);
 int lmdb_audit_add(struct store_txn *t, const struct audit_rec *a);
+int lmdb_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN],
+		   struct api_token *tok);
+int lmdb_token_put(struct store_txn *t, const struct api_token *tok);
+int lmdb_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		   const uint8_t id[AUTHD_ID_LEN]);
+int lmdb_tokens_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		     int (*fn)(void *arg, const struct api_token *tok), void *arg);
 int lmdb_invite_put(struct store_txn *t, const struct invite *inv);
 int lmdb_invite_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		    const uint8_t id[AUTHD_ID_LEN], struct invite *inv);

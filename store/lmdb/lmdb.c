@@ -19,9 +19,10 @@
 #include <sys/stat.h>
 
 static const char *const db_names[DB__COUNT] = {
-    "accounts", "emails",     "orgs",	 "members",  "cluster",	   "backup",	  "throttle",
-    "meta",	"events",     "devices", "outbox",   "outbox_due", "outbox_done", "phones",
-    "cases",	"cases_done", "docs",	 "docs_due", "audit",	   "invites",	  "invite_tokens",
+    "accounts",	   "emails",  "orgs",	       "members",    "cluster",	  "backup",
+    "throttle",	   "meta",    "events",	       "devices",    "outbox",	  "outbox_due",
+    "outbox_done", "phones",  "cases",	       "cases_done", "docs",	  "docs_due",
+    "audit",	   "invites", "invite_tokens", "tokens",     "token_ids",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
@@ -471,6 +472,10 @@ const struct store_engine_ops store_lmdb_engine = {
     .member_get = lmdb_member_get,
     .member_del = lmdb_member_del,
     .audit_add = lmdb_audit_add,
+    .token_get = lmdb_token_get,
+    .token_put = lmdb_token_put,
+    .token_del = lmdb_token_del,
+    .tokens_list = lmdb_tokens_list,
     .invite_put = lmdb_invite_put,
     .invite_get = lmdb_invite_get,
     .invite_by_token = lmdb_invite_by_token,

@@ -43,6 +43,10 @@
 #define CHALLENGE_COLS                                                                             \
 	"id, login_hash, nonce, number, state, created_at, expires_at, answered_at, answered_by, " \
 	"ip, location, browser, os, application"
+/* An API token's columns, in token_row's order. */
+#define TOKEN_COLS                                                                                 \
+	"hash, id, account_id, org_id, name, scopes, created_at, expires_at, last_used_at, "       \
+	"head, count, hits"
 /* An invitation's columns, in invite_row's order. */
 #define INVITE_COLS                                                                                \
 	"org_id, id, token_hash, email, role, rights, inviter, created_at, expires_at, state, "    \
@@ -110,6 +114,19 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 					       "WHERE token_hash = $1::bytea"},
     [ST_INVITE_DEL] = {"invite_del", "DELETE FROM invitations WHERE org_id = $1::bytea AND id "
 				     "= $2::bytea"},
+    [ST_TOKEN_GET] = {"token_get", "SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = $1::bytea"},
+    [ST_TOKEN_PUT] =
+	{"token_put",
+	 "INSERT INTO api_tokens (" TOKEN_COLS ") VALUES ($1::bytea, $2::bytea, "
+	 "$3::bytea, $4::bytea, $5::text, $6::bigint, $7::bigint, $8::bigint, "
+	 "$9::bigint, $10::smallint, $11::smallint, $12::bytea) ON CONFLICT (hash) DO "
+	 "UPDATE SET last_used_at = EXCLUDED.last_used_at, head = EXCLUDED.head, count "
+	 "= EXCLUDED.count, hits = EXCLUDED.hits, name = EXCLUDED.name, scopes = "
+	 "EXCLUDED.scopes, expires_at = EXCLUDED.expires_at"},
+    [ST_TOKEN_DEL] = {"token_del", "DELETE FROM api_tokens WHERE account_id = $1::bytea AND id = "
+				   "$2::bytea RETURNING 1"},
+    [ST_TOKENS_LIST] = {"tokens_list", "SELECT " TOKEN_COLS " FROM api_tokens WHERE account_id = "
+				       "$1::bytea ORDER BY id"},
     [ST_INVITES_LIST] = {"invites_list", "SELECT " INVITE_COLS " FROM invitations WHERE "
 					 "org_id = $1::bytea ORDER BY id"},
     /* The row before the cursor (at, id), newest first: the index's order. */
@@ -2568,6 +2585,116 @@ int pg_invites_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 
 		if ((rc = invite_row(&r, &inv)) == 0)
 			rc = fn(arg, &inv);
+	}
+	pg_clear(res);
+	return rc;
+}
+
+/* --- API tokens --------------------------------------------------------------------- */
+
+int pg_token_put(struct store_txn *t, const struct api_token *tok)
+{
+	struct pg_params p = {0};
+	uint8_t hits[API_TOKEN_RATE * 8];
+
+	for (int i = 0; i < API_TOKEN_RATE; i++)
+		authd_put_be64(hits + 8 * i, (uint64_t)tok->hits[i]);
+	param(&p, tok->hash, AUTHD_HASH_LEN);
+	param(&p, tok->id, AUTHD_ID_LEN);
+	param(&p, tok->account_id, AUTHD_ID_LEN);
+	param(&p, tok->org_id, AUTHD_ID_LEN);
+	param_text(&p, tok->name);
+	param_i64(&p, tok->scopes);
+	param_i64(&p, tok->created_at);
+	param_i64(&p, tok->expires_at);
+	param_i64(&p, tok->last_used_at);
+	param_i16(&p, tok->head);
+	param_i16(&p, tok->count);
+	param(&p, hits, sizeof(hits));
+	return run(t, ST_TOKEN_PUT, &p);
+}
+
+/* A token from a row of TOKEN_COLS. */
+static int token_row(struct row *r, struct api_token *tok)
+{
+	uint8_t hits[API_TOKEN_RATE * 8];
+	int64_t scopes;
+	int head, count;
+
+	memset(tok, 0, sizeof(*tok));
+	col_bytes(r, 0, tok->hash, AUTHD_HASH_LEN);
+	col_bytes(r, 1, tok->id, AUTHD_ID_LEN);
+	col_bytes(r, 2, tok->account_id, AUTHD_ID_LEN);
+	col_bytes(r, 3, tok->org_id, AUTHD_ID_LEN);
+	col_str(r, 4, tok->name, sizeof(tok->name));
+	scopes = col_i64(r, 5);
+	tok->created_at = col_i64(r, 6);
+	tok->expires_at = col_i64(r, 7);
+	tok->last_used_at = col_i64(r, 8);
+	head = col_i16(r, 9);
+	count = col_i16(r, 10);
+	col_bytes(r, 11, hits, sizeof(hits));
+	for (int i = 0; i < API_TOKEN_RATE; i++)
+		tok->hits[i] = (int64_t)authd_get_be64(hits + 8 * i);
+	if (scopes < 0 || scopes > SCOPE__ALL || head < 0 || head >= API_TOKEN_RATE || count < 0 ||
+	    count > API_TOKEN_RATE)
+		r->bad = true;
+	tok->scopes = (unsigned)scopes;
+	tok->head = (uint8_t)head;
+	tok->count = (uint8_t)count;
+	return r->bad ? corrupt("api token") : 0;
+}
+
+int pg_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct row r;
+	struct api_token tmp;
+	int rc;
+
+	param(&p, hash, AUTHD_HASH_LEN);
+	if ((rc = get_one(t, ST_TOKEN_GET, &p, &res)) != 0)
+		return rc;
+	r = (struct row){res, 0, false};
+	rc = token_row(&r, &tmp);
+	pg_clear(res);
+	if (rc == 0)
+		*tok = tmp;
+	return rc;
+}
+
+int pg_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		 const uint8_t id[AUTHD_ID_LEN])
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	int rc;
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	param(&p, id, AUTHD_ID_LEN);
+	rc = get_one(t, ST_TOKEN_DEL, &p, &res);
+	pg_clear(res);
+	return rc;
+}
+
+int pg_tokens_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		   int (*fn)(void *arg, const struct api_token *tok), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	if ((res = pg_exec(pt, ST_TOKENS_LIST, &p)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		struct api_token tok;
+
+		if ((rc = token_row(&r, &tok)) == 0)
+			rc = fn(arg, &tok);
 	}
 	pg_clear(res);
 	return rc;

@@ -196,6 +196,10 @@ enum pg_stmt {
 	ST_INVITE_BY_TOKEN,
 	ST_INVITES_LIST,
 	ST_INVITE_DEL,
+	ST_TOKEN_GET,
+	ST_TOKEN_PUT,
+	ST_TOKEN_DEL,
+	ST_TOKENS_LIST,
 	ST_SESSION_CLUSTER,
 	ST_LOGIN_CLUSTER,
 	ST_SWEEP_LOCK,
@@ -324,6 +328,12 @@ int pg_member_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 int pg_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		  const uint8_t account_id[AUTHD_ID_LEN]);
 int pg_audit_add(struct store_txn *t, const struct audit_rec *a);
+int pg_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok);
+int pg_token_put(struct store_txn *t, const struct api_token *tok);
+int pg_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		 const uint8_t id[AUTHD_ID_LEN]);
+int pg_tokens_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
+		   int (*fn)(void *arg, const struct api_token *tok), void *arg);
 int pg_invite_put(struct store_txn *t, const struct invite *inv);
 int pg_invite_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		  const uint8_t id[AUTHD_ID_LEN], struct invite *inv);

@@ -298,7 +298,9 @@ static const char schema_v6[] =
  * carries its rights (bits: core.h's enum member_rights), contact
  * preferences (enum member_contact) and since when; every change in an
  * organization is a row of its audit trail, deleted with it; invitations
- * to join are rows found by their token's SHA-256.
+ * to join are rows found by their token's SHA-256; so are API tokens,
+ * whose row also counts their requests of the last minute (hits: the
+ * rate ring's times, 8 bytes each, big-endian).
  */
 static const char schema_v7[] =
     "ALTER TABLE memberships ADD COLUMN rights integer NOT NULL DEFAULT 0,"
@@ -330,6 +332,21 @@ static const char schema_v7[] =
     "  ended_at bigint NOT NULL,"
     "  account_id bytea NOT NULL,"
     "  PRIMARY KEY (org_id, id)"
+    ");"
+    "CREATE TABLE api_tokens ("
+    "  hash bytea PRIMARY KEY CHECK (octet_length(hash) = 32),"
+    "  id bytea NOT NULL,"
+    "  account_id bytea NOT NULL,"
+    "  org_id bytea NOT NULL,"
+    "  name text NOT NULL,"
+    "  scopes bigint NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  expires_at bigint NOT NULL," /* 0: never */
+    "  last_used_at bigint NOT NULL,"
+    "  head smallint NOT NULL,"
+    "  count smallint NOT NULL,"
+    "  hits bytea NOT NULL,"
+    "  UNIQUE (account_id, id)"
     ");";
 
 /* migrations[v] brings a schema of version v to v + 1. */

@@ -85,6 +85,9 @@ static const struct {
     {"POST organizations/*/invitations", U, A, A},
     {"GET organizations/*/invitations", U, A, A},
     {"DELETE organizations/*/invitations/*", U, A, A},
+    {"POST me/tokens", U, A, R},
+    {"GET me/tokens", U, A, A},
+    {"DELETE me/tokens/*", U, A, A},
     {"POST invitations/view", A, A, A},
     {"POST invitations/accept", U, A, A},
     {"POST invitations/signup", A, A, A},
@@ -117,9 +120,9 @@ static void test_every_route_has_a_line(void **state)
 				break;
 		if (k == sizeof(expected) / sizeof(expected[0]))
 			fail_msg("route %s has no policy line in this test", key);
-		struct principal anon = {PRINCIPAL_ANONYMOUS, NULL, 0};
-		struct principal pf = {PRINCIPAL_SESSION, &fresh, 0};
-		struct principal ps = {PRINCIPAL_SESSION, &stale, 0};
+		struct principal anon = {.kind = PRINCIPAL_ANONYMOUS, .session = NULL};
+		struct principal pf = {.kind = PRINCIPAL_SESSION, .session = &fresh};
+		struct principal ps = {.kind = PRINCIPAL_SESSION, .session = &stale};
 		int got[3] = {
 		    (int)policy_decide(&pp, &anon, routes[i].action, NULL, T0),
 		    (int)policy_decide(&pp, &pf, routes[i].action, NULL, T0),

@@ -167,7 +167,7 @@ static void test_table(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct session s = sess(cases[i].who);
-		struct principal p = {PRINCIPAL_ANONYMOUS, NULL, 0};
+		struct principal p = {.kind = PRINCIPAL_ANONYMOUS, .session = NULL};
 
 		if (cases[i].who == REVIEWER || cases[i].who == OLD_REVIEWER ||
 		    cases[i].who == REVIEWER_NO_2FA)
@@ -188,7 +188,7 @@ static void test_other_account(void **state)
 {
 	struct policy_params pp = {WINDOW};
 	struct session s = sess(FRESH);
-	struct principal p = {PRINCIPAL_SESSION, &s, 0};
+	struct principal p = {.kind = PRINCIPAL_SESSION, .session = &s};
 	uint8_t other[AUTHD_ID_LEN];
 	struct policy_resource res = {.account_id = other};
 
@@ -205,7 +205,7 @@ static void test_membership(void **state)
 {
 	struct policy_params pp = {WINDOW};
 	struct session s = sess(STALE);
-	struct principal p = {PRINCIPAL_SESSION, &s, 0};
+	struct principal p = {.kind = PRINCIPAL_SESSION, .session = &s};
 	uint8_t org[AUTHD_ID_LEN] = {9};
 	struct policy_resource res = {.org_id = org};
 
@@ -238,7 +238,7 @@ static void test_member_changes(void **state)
 {
 	struct policy_params pp = {WINDOW};
 	struct session fresh = sess(FRESH), stale = sess(STALE), pw = sess(REVIEWER_NO_2FA);
-	struct principal p = {PRINCIPAL_SESSION, &fresh, 0};
+	struct principal p = {.kind = PRINCIPAL_SESSION, .session = &fresh};
 	uint8_t org[AUTHD_ID_LEN] = {9};
 	struct policy_resource res = {.org_id = org};
 

@@ -55,7 +55,7 @@ static void test_schema_versions(void **state)
 	    unit_sql("DROP TABLE devices; DROP TABLE device_links; DROP TABLE push_challenges; "
 		     "DROP TABLE push_accounts; DROP TABLE outbox; DROP TABLE known_places; "
 		     "DROP TABLE recovery; DROP TABLE verification_cases; DROP TABLE "
-		     "verification_documents; DROP TABLE org_audit; DROP TABLE invitations; "
+		     "verification_documents; DROP TABLE org_audit; DROP TABLE invitations; DROP TABLE api_tokens; "
 		     "ALTER TABLE memberships DROP COLUMN rights, DROP COLUMN contacts, "
 		     "DROP COLUMN since; "
 		     "ALTER TABLE accounts DROP COLUMN locked_at; "
