@@ -364,12 +364,14 @@ int lmdb_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
 
 	if (rc == STORE_E_NOTFOUND)
 		rc = 0;
-	/* Its audit trail and invitations go with it. */
+	/* Its audit trail, products, teams and invitations go with it. */
 	if (rc == 0 && (rc = lmdb_walk(txn, DB_AUDIT, org_id, AUTHD_ID_LEN, AUTHD_ID_LEN,
 				       audit_key_one, &ks)) == 0)
 		rc = ks.rc;
 	for (size_t i = 0; rc == 0 && i < ks.n; i++)
 		rc = lmdb_del(txn, DB_AUDIT, ks.k[i], AUDIT_KEY_LEN);
+	if (rc == 0)
+		rc = lmdb_org_products_del(t, org_id);
 	if (rc == 0)
 		rc = lmdb_invites_list(t, org_id, invite_key_one, &is);
 	for (size_t i = 0; rc == 0 && i < is.n; i++)
@@ -432,8 +434,10 @@ int lmdb_audit_add(struct store_txn *t, const struct audit_rec *a)
 	uint32_t seq;
 	int rc;
 
-	if (a->at < 0 || (rc = audit_next_seq(txn, a->org_id, a->at, &seq)) != 0)
-		return a->at < 0 ? STORE_E_IO : rc;
+	if (a->at < 0)
+		return STORE_E_IO;
+	if ((rc = audit_next_seq(txn, a->org_id, a->at, &seq)) != 0)
+		return rc;
 	authd_hex(a->actor, AUTHD_ID_LEN, actor);
 	authd_hex(a->subject, AUTHD_ID_LEN, subject);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "actor", actor, "via",
