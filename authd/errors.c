@@ -124,6 +124,14 @@ static const struct api_error_info table[E__COUNT] = {
     [E_TOO_MANY_TOKENS] = {409, "too_many_tokens",
 			   "the account has as many api tokens as it may; revoke one first"},
     [E_TOKEN_NOT_FOUND] = {404, "token_not_found", "no such api token on this account"},
+    [E_PRODUCT_NOT_FOUND] = {404, "product_not_found",
+			     "no such product in this organization, or none the account may use"},
+    [E_TEAM_NOT_FOUND] = {404, "team_not_found", "no such team in this organization"},
+    [E_TOO_MANY_TEAMS] = {409, "too_many_teams",
+			  "the member is in as many teams as one may be (64); take it out of one "
+			  "first"},
+    [E_SUBJECT_NOT_FOUND] = {404, "subject_not_found",
+			     "no such member or team in this organization"},
 };
 
 const struct api_error_info *api_error_info(enum api_error e)

@@ -29,9 +29,9 @@ struct req {
 	uint64_t id;
 	enum http_method method;
 	char path[256];
-	char param[96]; /* the '*' segment of the route */
-	char ip[48];	/* the client: the socket peer, or behind trusted proxies the
-			 * rightmost untrusted X-Forwarded-For hop */
+	char param[160]; /* the route's '*' segments, joined by '/' */
+	char ip[48];	 /* the client: the socket peer, or behind trusted proxies the
+			  * rightmost untrusted X-Forwarded-For hop */
 	char authorization[512];
 	char *cookie; /* NULL when absent or when a Bearer token is sent */
 	char csrf[128];
@@ -188,6 +188,21 @@ void http_org_invitation_revoke(struct req *r);
 void http_invitation_view(struct req *r);
 void http_invitation_accept(struct req *r);
 void http_invitation_signup(struct req *r);
+/* Products, grants and access (http_products.c). */
+void http_org_product_add(struct req *r);
+void http_org_products(struct req *r);
+void http_org_product_remove(struct req *r);
+void http_org_product_grants(struct req *r);
+void http_org_product_grant_set(struct req *r);
+void http_org_product_grant_remove(struct req *r);
+void http_org_product_access(struct req *r);
+/* Work teams (http_teams.c). */
+void http_org_team_add(struct req *r);
+void http_org_teams(struct req *r);
+void http_org_team_change(struct req *r);
+void http_org_team_remove(struct req *r);
+void http_org_team_member_add(struct req *r);
+void http_org_team_member_remove(struct req *r);
 /* A person's API tokens (http_tokens.c). */
 void http_tokens_create(struct req *r);
 void http_tokens_list(struct req *r);

@@ -217,6 +217,7 @@ static int member_write(struct flow *f, struct store_txn *txn)
 	j->m = now;
 	if (j->remove) {
 		if ((rc = store_member_del(txn, j->org_id, j->account_id)) != 0 ||
+		    (rc = orgs_member_forget(txn, j->org_id, j->account_id)) != 0 ||
 		    (rc = orgs_audit(f, txn, j->org_id, NULL,
 				     res.self ? AUDIT_MEMBER_LEFT : AUDIT_MEMBER_REMOVED,
 				     j->account_id, NULL)) != 0)

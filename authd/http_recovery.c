@@ -34,6 +34,7 @@
 #include "factors.h"
 #include "flow.h"
 #include "notify.h"
+#include "orgs.h"
 #include "outbox.h"
 #include "password.h"
 #include "session.h"
@@ -1744,9 +1745,10 @@ static int close_write(struct flow *f, struct store_txn *txn)
 		0 ||
 	    (rc = store_account_delete(txn, id)) != 0)
 		goto out;
+	/* An organization left empty goes; the others forget the account. */
 	for (unsigned i = 0; rc == 0 && i < j->n_orgs; i++)
-		if (alone[i])
-			rc = store_org_del(txn, j->orgs[i]);
+		rc = alone[i] ? store_org_del(txn, j->orgs[i])
+			      : orgs_member_forget(txn, j->orgs[i], id);
 out:
 	OPENSSL_cleanse(hash, sizeof(hash));
 	OPENSSL_cleanse(&rec, sizeof(rec));

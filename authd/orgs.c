@@ -47,6 +47,84 @@ int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD
 	return store_audit_add(txn, &a);
 }
 
+/* A member's teams in one organization. */
+struct teams_of {
+	uint8_t id[TEAMS_MAX_PER_MEMBER][AUTHD_ID_LEN];
+	size_t n;
+};
+
+static int team_of_one(void *arg, const uint8_t team_id[AUTHD_ID_LEN])
+{
+	struct teams_of *ts = arg;
+
+	if (ts->n < TEAMS_MAX_PER_MEMBER)
+		memcpy(ts->id[ts->n++], team_id, AUTHD_ID_LEN);
+	return 0;
+}
+
+int orgs_access(struct store_txn *txn, const struct member *m,
+		const uint8_t product_id[AUTHD_ID_LEN], struct access *out)
+{
+	struct teams_of ts = {.n = 0};
+	struct grant *g = NULL;
+	const struct grant **ptr = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (m->role == ROLE_LEGAL_REPRESENTATIVE || m->role == ROLE_ADMINISTRATOR) {
+		core_access_of(m, NULL, 0, out);
+		return 0;
+	}
+	if ((rc = store_member_teams_list(txn, m->org_id, m->account_id, team_of_one, &ts)) != 0)
+		return rc;
+	if ((g = calloc(ts.n + 1, sizeof(*g))) == NULL ||
+	    (ptr = calloc(ts.n + 1, sizeof(*ptr))) == NULL) {
+		rc = STORE_E_IO;
+		goto out;
+	}
+	for (size_t i = 0; i <= ts.n && rc == 0; i++) {
+		const uint8_t *subject = i == 0 ? m->account_id : ts.id[i - 1];
+
+		rc = store_grant_get(txn, m->org_id, product_id, subject, &g[n]);
+		if (rc == 0) {
+			ptr[n] = &g[n];
+			n++;
+		} else if (rc == STORE_E_NOTFOUND) {
+			rc = 0;
+		}
+	}
+	if (rc == 0)
+		core_access_of(m, ptr, n, out);
+out:
+	free(g);
+	free(ptr);
+	return rc;
+}
+
+int orgs_member_forget(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+		       const uint8_t account_id[AUTHD_ID_LEN])
+{
+	static const uint8_t none[AUTHD_ID_LEN];
+	struct teams_of ts = {.n = 0};
+	int rc;
+
+	if ((rc = store_grants_del_subject(txn, org_id, account_id)) != 0 ||
+	    (rc = store_member_teams_list(txn, org_id, account_id, team_of_one, &ts)) != 0)
+		return rc;
+	for (size_t i = 0; i < ts.n && rc == 0; i++) {
+		struct team tm;
+
+		if ((rc = store_team_member_del(txn, org_id, ts.id[i], account_id)) != 0 ||
+		    (rc = store_team_get(txn, org_id, ts.id[i], &tm)) != 0)
+			break;
+		if (memcmp(tm.leader, account_id, AUTHD_ID_LEN) == 0) {
+			memcpy(tm.leader, none, AUTHD_ID_LEN);
+			rc = store_team_put(txn, &tm);
+		}
+	}
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
 bool orgs_invite_token_hash(const char *token, size_t len, uint8_t out[AUTHD_HASH_LEN])
 {
 	uint8_t raw[ORGS_INVITE_TOKEN_LEN];

@@ -35,6 +35,16 @@ json_t *orgs_member_json(const struct member *m);
 int orgs_member_notice(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
 		       const uint8_t account_id[AUTHD_ID_LEN], const struct member *m);
 
+/* What member m may do on the organization's product (core_access_of
+ * over the grants to m and to its teams). 0 or STORE_E_*. */
+int orgs_access(struct store_txn *txn, const struct member *m,
+		const uint8_t product_id[AUTHD_ID_LEN], struct access *out);
+
+/* What an organization keeps of a member who leaves it: grants to the
+ * account, its place in teams (and their lead). 0 or STORE_E_*. */
+int orgs_member_forget(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+		       const uint8_t account_id[AUTHD_ID_LEN]);
+
 /* An invitation's token: 256 random bits, base64url in its link. */
 #define ORGS_INVITE_TOKEN_LEN 32
 #define ORGS_INVITE_TOKEN_B64 43

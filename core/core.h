@@ -298,6 +298,95 @@ enum event_method core_event_method_parse(const char *name);
 const char *core_event_outcome_name(enum event_outcome o);
 enum event_outcome core_event_outcome_parse(const char *name);
 
+/* --- products, teams and who may use what ---------------------------------------- */
+
+/*
+ * An organization's products (a mail domain, a drive, a hosting...), its
+ * work teams, and the grants that give a member or a team rights on a
+ * product. Legal representatives and administrators have every right on
+ * every product; collaborators and external users have what their own
+ * grants and their teams' give them (core_access_of).
+ */
+enum product_kind {
+	PRODUCT_MAIL = 1,
+	PRODUCT_DRIVE,
+	PRODUCT_CHAT,
+	PRODUCT_HOSTING,
+	PRODUCT_DOMAIN,
+	PRODUCT_OTHER,
+};
+const char *core_product_kind_name(enum product_kind k);
+enum product_kind core_product_kind_parse(const char *name);
+
+struct product {
+	uint8_t id[AUTHD_ID_LEN];
+	uint8_t org_id[AUTHD_ID_LEN];
+	uint8_t kind; /* enum product_kind */
+	char name[NAME_MAX_B + 1];
+	int64_t created_at;
+	int64_t expires_at; /* 0: none (billing sets it) */
+};
+
+/* Rights on a product (bits): reach it, and administer it. */
+enum product_right {
+	PRODUCT_R_USE = 1 << 0,
+	PRODUCT_R_MANAGE = 1 << 1,
+	PRODUCT_R__ALL = (1 << 2) - 1,
+};
+const char *core_product_right_name(unsigned right);
+unsigned core_product_right_parse(const char *name);
+
+/* A grant may narrow itself to some of the product's resources (mailboxes
+ * of a mail product, folders of a drive): at most GRANT_RESOURCES_MAX
+ * names; none means the whole product. */
+#define GRANT_RESOURCES_MAX 8
+#define GRANT_RESOURCE_MAX  254
+
+enum grant_subject { GRANT_MEMBER = 1, GRANT_TEAM };
+
+struct grant {
+	uint8_t org_id[AUTHD_ID_LEN];
+	uint8_t product_id[AUTHD_ID_LEN];
+	uint8_t subject[AUTHD_ID_LEN]; /* an account or a team */
+	uint8_t subject_kind;	       /* enum grant_subject */
+	unsigned rights;	       /* enum product_right */
+	unsigned n_resources;
+	char resources[GRANT_RESOURCES_MAX][GRANT_RESOURCE_MAX + 1];
+};
+
+#define TEAMS_MAX_PER_MEMBER 64 /* teams one member may be in */
+
+struct team {
+	uint8_t id[AUTHD_ID_LEN];
+	uint8_t org_id[AUTHD_ID_LEN];
+	char name[NAME_MAX_B + 1];
+	uint8_t leader[AUTHD_ID_LEN]; /* a member of the team; zeros: none */
+	int64_t created_at;
+};
+
+/* Where an access comes from (bits). */
+enum access_via {
+	ACCESS_VIA_ROLE = 1 << 0,   /* legal representative or administrator */
+	ACCESS_VIA_MEMBER = 1 << 1, /* a grant to the member */
+	ACCESS_VIA_TEAM = 1 << 2,   /* a grant to one of its teams */
+	ACCESS_VIA_PARTNER = 1 << 3,
+};
+
+struct access {
+	unsigned rights; /* enum product_right */
+	bool all_resources;
+	unsigned n_resources;
+	char resources[GRANT_RESOURCES_MAX][GRANT_RESOURCE_MAX + 1];
+	unsigned via; /* enum access_via */
+};
+
+/* What member m may do on a product given the grants that name it or its
+ * teams (n of them): the union of their rights and resources (a grant of
+ * the whole product makes it all), or everything for the roles that
+ * manage the organization. */
+void core_access_of(const struct member *m, const struct grant *const *grants, size_t n,
+		    struct access *out);
+
 /* --- API tokens ----------------------------------------------------------------- */
 
 /*
@@ -309,12 +398,12 @@ enum event_outcome core_event_outcome_parse(const char *name);
  * accepted ones, a ring, so the limit holds on every node that shares the
  * store.
  */
-#define API_TOKEN_PREFIX     "authd_tok_"
-#define API_TOKEN_NAME_MAX   64
-#define API_TOKENS_MAX	     50		    /* an account's tokens */
+#define API_TOKEN_PREFIX      "authd_tok_"
+#define API_TOKEN_NAME_MAX    64
+#define API_TOKENS_MAX	      50		/* an account's tokens */
 #define API_TOKEN_EXPIRES_MAX (2 * 365 * 86400) /* the longest expires_in */
-#define API_TOKEN_RATE	     60
-#define API_TOKEN_WINDOW_MS  60000
+#define API_TOKEN_RATE	      60
+#define API_TOKEN_WINDOW_MS   60000
 
 /* Scopes: an area, read or write (bits). */
 enum api_scope {
@@ -336,10 +425,10 @@ struct api_token {
 	uint8_t org_id[AUTHD_ID_LEN];	  /* the organization it acts in (the current one) */
 	uint8_t hash[AUTHD_HASH_LEN];	  /* SHA-256 of the whole token text */
 	char name[API_TOKEN_NAME_MAX + 1];
-	unsigned scopes;	/* enum api_scope */
+	unsigned scopes; /* enum api_scope */
 	int64_t created_at;
-	int64_t expires_at;	/* 0: never */
-	int64_t last_used_at;	/* 0: never */
+	int64_t expires_at;   /* 0: never */
+	int64_t last_used_at; /* 0: never */
 	/* The rate ring: times (ms) of the last `count` accepted requests,
 	 * the oldest at `head`. */
 	int64_t hits[API_TOKEN_RATE];
@@ -373,6 +462,15 @@ enum audit_action {
 	AUDIT_TOKEN_REVOKED,
 	AUDIT_INVITATION_SENT,
 	AUDIT_INVITATION_REVOKED,
+	AUDIT_PRODUCT_ADDED,
+	AUDIT_PRODUCT_REMOVED,
+	AUDIT_GRANT_CHANGED, /* a member's or team's rights on a product */
+	AUDIT_GRANT_REMOVED,
+	AUDIT_TEAM_ADDED,
+	AUDIT_TEAM_CHANGED,
+	AUDIT_TEAM_REMOVED,
+	AUDIT_TEAM_MEMBER_ADDED,
+	AUDIT_TEAM_MEMBER_REMOVED,
 	AUDIT__COUNT
 };
 
@@ -952,6 +1050,12 @@ enum policy_action {
 	ACT_INVITE_VIEW,		 /* what an invitation offers (its token) */
 	ACT_INVITE_ACCEPT,		 /* join with the session's account */
 	ACT_INVITE_SIGN_UP,		 /* join with a new account */
+	ACT_ORG_PRODUCTS_READ,		 /* an organization's products (those one may use) */
+	ACT_ORG_PRODUCT_MANAGE,		 /* add or remove a product, grant rights on it */
+	ACT_ORG_GRANTS_READ,		 /* who has what rights on a product */
+	ACT_PRODUCT_ACCESS_READ,	 /* what the principal may do on a product */
+	ACT_ORG_TEAMS_READ,		 /* an organization's work teams (one's own) */
+	ACT_ORG_TEAM_MANAGE,		 /* add, change or remove a team or its members */
 	ACT_TOKEN_CREATE,		 /* make an API token for oneself */
 	ACT_TOKENS_READ,		 /* list one's tokens */
 	ACT_TOKEN_REVOKE,		 /* revoke one */

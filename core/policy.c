@@ -115,6 +115,23 @@ static const struct {
     [ACT_INVITE_VIEW] = {"invite_view", NEED_NOTHING},
     [ACT_INVITE_ACCEPT] = {"invite_accept", NEED_SESSION},
     [ACT_INVITE_SIGN_UP] = {"invite_sign_up", NEED_NOTHING},
+    /* Every member sees the products and teams that are its own (the
+     * handler narrows the list); managing them is for those who manage
+     * the organization. */
+    [ACT_ORG_PRODUCTS_READ] = {"org_products_read", NEED_SESSION, .member = true,
+			       .scope = SCOPE_ORGANIZATIONS_READ},
+    [ACT_ORG_PRODUCT_MANAGE] = {"org_product_manage", NEED_SESSION, .member = true,
+				.org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_WRITE},
+    [ACT_ORG_GRANTS_READ] = {"org_grants_read", NEED_SESSION, .member = true,
+			     .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_READ},
+    /* The question the host's other services ask: any member may ask it
+     * about itself; the answer is core_access_of's. */
+    [ACT_PRODUCT_ACCESS_READ] = {"product_access_read", NEED_SESSION, .member = true,
+				 .scope = SCOPE_ORGANIZATIONS_READ},
+    [ACT_ORG_TEAMS_READ] = {"org_teams_read", NEED_SESSION, .member = true,
+			    .scope = SCOPE_ORGANIZATIONS_READ},
+    [ACT_ORG_TEAM_MANAGE] = {"org_team_manage", NEED_SESSION, .member = true,
+			     .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_WRITE},
     /* Making a token is binding a credential (as ACT_DEVICE_LINK): a
      * recent sign-in. Listing and revoking are the owner's housekeeping. */
     [ACT_TOKEN_CREATE] = {"token_create", NEED_RECENT_PROOF},

@@ -69,6 +69,81 @@ bool core_invite_pending(const struct invite *inv, int64_t now)
 	return core_invite_usable(inv, now) == INVITE_OK;
 }
 
+const char *core_product_kind_name(enum product_kind k)
+{
+	static const char *const names[] = {
+	    [PRODUCT_MAIL] = "mail",	   [PRODUCT_DRIVE] = "drive",	[PRODUCT_CHAT] = "chat",
+	    [PRODUCT_HOSTING] = "hosting", [PRODUCT_DOMAIN] = "domain", [PRODUCT_OTHER] = "other",
+	};
+
+	return (unsigned)k < sizeof(names) / sizeof(names[0]) && names[k] ? names[k] : "";
+}
+
+enum product_kind core_product_kind_parse(const char *name)
+{
+	for (int k = PRODUCT_MAIL; k <= PRODUCT_OTHER; k++)
+		if (strcmp(name, core_product_kind_name((enum product_kind)k)) == 0)
+			return (enum product_kind)k;
+	return (enum product_kind)0;
+}
+
+const char *core_product_right_name(unsigned right)
+{
+	switch (right) {
+	case PRODUCT_R_USE:
+		return "use";
+	case PRODUCT_R_MANAGE:
+		return "manage";
+	}
+	return "";
+}
+
+unsigned core_product_right_parse(const char *name)
+{
+	for (unsigned r = 1; r < PRODUCT_R__ALL; r <<= 1)
+		if (strcmp(name, core_product_right_name(r)) == 0)
+			return r;
+	return 0;
+}
+
+/* Adds a resource name to the access once. */
+static void access_add_resource(struct access *out, const char *name)
+{
+	for (unsigned i = 0; i < out->n_resources; i++)
+		if (strcmp(out->resources[i], name) == 0)
+			return;
+	if (out->n_resources < GRANT_RESOURCES_MAX)
+		snprintf(out->resources[out->n_resources++], sizeof(out->resources[0]), "%s", name);
+	else
+		out->all_resources = true; /* more than a grant may list: never less than given */
+}
+
+void core_access_of(const struct member *m, const struct grant *const *grants, size_t n,
+		    struct access *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (m->role == ROLE_LEGAL_REPRESENTATIVE || m->role == ROLE_ADMINISTRATOR) {
+		out->rights = PRODUCT_R__ALL;
+		out->all_resources = true;
+		out->via = ACCESS_VIA_ROLE;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct grant *g = grants[i];
+
+		if (g->rights == 0)
+			continue;
+		out->rights |= g->rights & PRODUCT_R__ALL;
+		out->via |= g->subject_kind == GRANT_TEAM ? ACCESS_VIA_TEAM : ACCESS_VIA_MEMBER;
+		if (g->n_resources == 0)
+			out->all_resources = true;
+		for (unsigned r = 0; r < g->n_resources && r < GRANT_RESOURCES_MAX; r++)
+			access_add_resource(out, g->resources[r]);
+	}
+	if (out->all_resources)
+		out->n_resources = 0;
+}
+
 const char *core_scope_name(unsigned scope)
 {
 	switch (scope) {
@@ -132,6 +207,15 @@ const char *core_audit_name(enum audit_action a)
 	    [AUDIT_TOKEN_REVOKED] = "token_revoked",
 	    [AUDIT_INVITATION_SENT] = "invitation_sent",
 	    [AUDIT_INVITATION_REVOKED] = "invitation_revoked",
+	    [AUDIT_PRODUCT_ADDED] = "product_added",
+	    [AUDIT_PRODUCT_REMOVED] = "product_removed",
+	    [AUDIT_GRANT_CHANGED] = "grant_changed",
+	    [AUDIT_GRANT_REMOVED] = "grant_removed",
+	    [AUDIT_TEAM_ADDED] = "team_added",
+	    [AUDIT_TEAM_CHANGED] = "team_changed",
+	    [AUDIT_TEAM_REMOVED] = "team_removed",
+	    [AUDIT_TEAM_MEMBER_ADDED] = "team_member_added",
+	    [AUDIT_TEAM_MEMBER_REMOVED] = "team_member_removed",
 	};
 
 	return (unsigned)a < AUDIT__COUNT && names[a] ? names[a] : "";

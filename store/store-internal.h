@@ -56,6 +56,46 @@ struct store_engine_ops {
 	int (*invites_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			    int (*fn)(void *arg, const struct invite *inv), void *arg);
 	int (*invite_del)(struct store_txn *t, const struct invite *inv);
+	int (*product_put)(struct store_txn *t, const struct product *p);
+	int (*product_get)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			   const uint8_t id[AUTHD_ID_LEN], struct product *p);
+	int (*product_del)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			   const uint8_t id[AUTHD_ID_LEN]);
+	int (*products_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			     int (*fn)(void *arg, const struct product *p), void *arg);
+	int (*grant_put)(struct store_txn *t, const struct grant *g);
+	int (*grant_get)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			 const uint8_t product_id[AUTHD_ID_LEN],
+			 const uint8_t subject[AUTHD_ID_LEN], struct grant *g);
+	int (*grant_del)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			 const uint8_t product_id[AUTHD_ID_LEN],
+			 const uint8_t subject[AUTHD_ID_LEN]);
+	int (*grants_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			   const uint8_t product_id[AUTHD_ID_LEN],
+			   int (*fn)(void *arg, const struct grant *g), void *arg);
+	int (*grants_del_subject)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+				  const uint8_t subject[AUTHD_ID_LEN]);
+	int (*team_put)(struct store_txn *t, const struct team *tm);
+	int (*team_get)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			const uint8_t id[AUTHD_ID_LEN], struct team *tm);
+	int (*team_del)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			const uint8_t id[AUTHD_ID_LEN]);
+	int (*teams_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			  int (*fn)(void *arg, const struct team *tm), void *arg);
+	int (*team_member_put)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			       const uint8_t team_id[AUTHD_ID_LEN],
+			       const uint8_t account_id[AUTHD_ID_LEN]);
+	int (*team_member_del)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			       const uint8_t team_id[AUTHD_ID_LEN],
+			       const uint8_t account_id[AUTHD_ID_LEN]);
+	int (*team_members_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+				 const uint8_t team_id[AUTHD_ID_LEN],
+				 int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN]),
+				 void *arg);
+	int (*member_teams_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+				 const uint8_t account_id[AUTHD_ID_LEN],
+				 int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]),
+				 void *arg);
 	int (*token_get)(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN],
 			 struct api_token *tok);
 	int (*token_put)(struct store_txn *t, const struct api_token *tok);

@@ -202,8 +202,112 @@ int store_invite_del(struct store_txn *t, const struct invite *inv)
 	return t->ops->invite_del(t, inv);
 }
 
-int store_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN],
-		    struct api_token *tok)
+int store_product_put(struct store_txn *t, const struct product *p)
+{
+	return t->ops->product_put(t, p);
+}
+
+int store_product_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      const uint8_t id[AUTHD_ID_LEN], struct product *p)
+{
+	return t->ops->product_get(t, org_id, id, p);
+}
+
+int store_product_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      const uint8_t id[AUTHD_ID_LEN])
+{
+	return t->ops->product_del(t, org_id, id);
+}
+
+int store_products_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			int (*fn)(void *arg, const struct product *p), void *arg)
+{
+	return t->ops->products_list(t, org_id, fn, arg);
+}
+
+int store_grant_put(struct store_txn *t, const struct grant *g)
+{
+	return t->ops->grant_put(t, g);
+}
+
+int store_grant_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    const uint8_t product_id[AUTHD_ID_LEN], const uint8_t subject[AUTHD_ID_LEN],
+		    struct grant *g)
+{
+	return t->ops->grant_get(t, org_id, product_id, subject, g);
+}
+
+int store_grant_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    const uint8_t product_id[AUTHD_ID_LEN], const uint8_t subject[AUTHD_ID_LEN])
+{
+	return t->ops->grant_del(t, org_id, product_id, subject);
+}
+
+int store_grants_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      const uint8_t product_id[AUTHD_ID_LEN],
+		      int (*fn)(void *arg, const struct grant *g), void *arg)
+{
+	return t->ops->grants_list(t, org_id, product_id, fn, arg);
+}
+
+int store_grants_del_subject(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			     const uint8_t subject[AUTHD_ID_LEN])
+{
+	return t->ops->grants_del_subject(t, org_id, subject);
+}
+
+int store_team_put(struct store_txn *t, const struct team *tm)
+{
+	return t->ops->team_put(t, tm);
+}
+
+int store_team_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t id[AUTHD_ID_LEN], struct team *tm)
+{
+	return t->ops->team_get(t, org_id, id, tm);
+}
+
+int store_team_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t id[AUTHD_ID_LEN])
+{
+	return t->ops->team_del(t, org_id, id);
+}
+
+int store_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     int (*fn)(void *arg, const struct team *tm), void *arg)
+{
+	return t->ops->teams_list(t, org_id, fn, arg);
+}
+
+int store_team_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			  const uint8_t team_id[AUTHD_ID_LEN],
+			  const uint8_t account_id[AUTHD_ID_LEN])
+{
+	return t->ops->team_member_put(t, org_id, team_id, account_id);
+}
+
+int store_team_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			  const uint8_t team_id[AUTHD_ID_LEN],
+			  const uint8_t account_id[AUTHD_ID_LEN])
+{
+	return t->ops->team_member_del(t, org_id, team_id, account_id);
+}
+
+int store_team_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			    const uint8_t team_id[AUTHD_ID_LEN],
+			    int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN]), void *arg)
+{
+	return t->ops->team_members_list(t, org_id, team_id, fn, arg);
+}
+
+int store_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			    const uint8_t account_id[AUTHD_ID_LEN],
+			    int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg)
+{
+	return t->ops->member_teams_list(t, org_id, account_id, fn, arg);
+}
+
+int store_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok)
 {
 	return t->ops->token_get(t, hash, tok);
 }

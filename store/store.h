@@ -235,14 +235,61 @@ int store_invites_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 int store_invite_del(struct store_txn *t, const struct invite *inv);
 
 /*
+ * An organization's products, work teams and grants (core.h). A product
+ * or team is filed under its organization; a grant under its
+ * organization, product and subject (a member's account or a team);
+ * team membership both ways (a team's members, a member's teams).
+ * Deleting a product deletes its grants; store_grants_del_subject deletes
+ * every grant of a member or team in the organization (when it leaves or
+ * goes); a team's members go with store_team_del.
+ */
+int store_product_put(struct store_txn *t, const struct product *p);
+int store_product_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      const uint8_t id[AUTHD_ID_LEN], struct product *p);
+int store_product_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      const uint8_t id[AUTHD_ID_LEN]);
+int store_products_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			int (*fn)(void *arg, const struct product *p), void *arg);
+int store_grant_put(struct store_txn *t, const struct grant *g);
+int store_grant_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    const uint8_t product_id[AUTHD_ID_LEN], const uint8_t subject[AUTHD_ID_LEN],
+		    struct grant *g);
+int store_grant_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    const uint8_t product_id[AUTHD_ID_LEN], const uint8_t subject[AUTHD_ID_LEN]);
+int store_grants_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      const uint8_t product_id[AUTHD_ID_LEN],
+		      int (*fn)(void *arg, const struct grant *g), void *arg);
+int store_grants_del_subject(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			     const uint8_t subject[AUTHD_ID_LEN]);
+int store_team_put(struct store_txn *t, const struct team *tm);
+int store_team_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t id[AUTHD_ID_LEN], struct team *tm);
+int store_team_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t id[AUTHD_ID_LEN]);
+int store_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     int (*fn)(void *arg, const struct team *tm), void *arg);
+int store_team_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			  const uint8_t team_id[AUTHD_ID_LEN],
+			  const uint8_t account_id[AUTHD_ID_LEN]);
+int store_team_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			  const uint8_t team_id[AUTHD_ID_LEN],
+			  const uint8_t account_id[AUTHD_ID_LEN]);
+int store_team_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			    const uint8_t team_id[AUTHD_ID_LEN],
+			    int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN]),
+			    void *arg);
+int store_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			    const uint8_t account_id[AUTHD_ID_LEN],
+			    int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg);
+
+/*
  * API tokens (core.h's struct api_token), found by the SHA-256 of their
  * text and listed by account, in id order. store_token_put writes a new
  * or changed one (a request's rate ring and last use: the hot path of
  * every token request); store_token_del deletes the account's token id,
  * STORE_E_NOTFOUND when it has none such.
  */
-int store_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN],
-		    struct api_token *tok);
+int store_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok);
 int store_token_put(struct store_txn *t, const struct api_token *tok);
 int store_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		    const uint8_t id[AUTHD_ID_LEN]);

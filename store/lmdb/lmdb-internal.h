@@ -44,6 +44,11 @@ enum lmdb_db {
 	DB_INVITE_TOKENS, /* SHA-256 of an invitation's token -> org id || invitation id */
 	DB_TOKENS,	  /* SHA-256 of an API token -> the token (tokens.c) */
 	DB_TOKEN_IDS,	  /* account id || token id -> SHA-256 of the token */
+	DB_PRODUCTS,	  /* products.c: org || product -> product */
+	DB_GRANTS,	  /* org || product || account or team -> grant */
+	DB_TEAMS,	  /* org || team -> team */
+	DB_TEAM_MEMBERS,  /* org || team || account -> "" */
+	DB_MEMBER_TEAMS,  /* org || account || team -> "" */
 	DB__COUNT
 };
 
@@ -135,8 +140,46 @@ int lmdb_member_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 int lmdb_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		    const uint8_t account_id[AUTHD_ID_LEN]);
 int lmdb_audit_add(struct store_txn *t, const struct audit_rec *a);
-int lmdb_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN],
-		   struct api_token *tok);
+int lmdb_product_put(struct store_txn *t, const struct product *p);
+int lmdb_product_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t id[AUTHD_ID_LEN], struct product *p);
+int lmdb_product_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t id[AUTHD_ID_LEN]);
+int lmdb_products_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		       int (*fn)(void *arg, const struct product *p), void *arg);
+int lmdb_grant_put(struct store_txn *t, const struct grant *g);
+int lmdb_grant_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t product_id[AUTHD_ID_LEN], const uint8_t subject[AUTHD_ID_LEN],
+		   struct grant *g);
+int lmdb_grant_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t product_id[AUTHD_ID_LEN], const uint8_t subject[AUTHD_ID_LEN]);
+int lmdb_grants_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t product_id[AUTHD_ID_LEN],
+		     int (*fn)(void *arg, const struct grant *g), void *arg);
+int lmdb_grants_del_subject(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			    const uint8_t subject[AUTHD_ID_LEN]);
+int lmdb_team_put(struct store_txn *t, const struct team *tm);
+int lmdb_team_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  const uint8_t id[AUTHD_ID_LEN], struct team *tm);
+int lmdb_team_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  const uint8_t id[AUTHD_ID_LEN]);
+int lmdb_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    int (*fn)(void *arg, const struct team *tm), void *arg);
+int lmdb_team_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			 const uint8_t team_id[AUTHD_ID_LEN],
+			 const uint8_t account_id[AUTHD_ID_LEN]);
+int lmdb_team_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			 const uint8_t team_id[AUTHD_ID_LEN],
+			 const uint8_t account_id[AUTHD_ID_LEN]);
+int lmdb_team_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			   const uint8_t team_id[AUTHD_ID_LEN],
+			   int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN]), void *arg);
+int lmdb_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			   const uint8_t account_id[AUTHD_ID_LEN],
+			   int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg);
+/* Deletes an organization's products, grants and teams (its deletion). */
+int lmdb_org_products_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
+int lmdb_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok);
 int lmdb_token_put(struct store_txn *t, const struct api_token *tok);
 int lmdb_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		   const uint8_t id[AUTHD_ID_LEN]);

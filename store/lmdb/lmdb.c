@@ -19,10 +19,10 @@
 #include <sys/stat.h>
 
 static const char *const db_names[DB__COUNT] = {
-    "accounts",	   "emails",  "orgs",	       "members",    "cluster",	  "backup",
-    "throttle",	   "meta",    "events",	       "devices",    "outbox",	  "outbox_due",
-    "outbox_done", "phones",  "cases",	       "cases_done", "docs",	  "docs_due",
-    "audit",	   "invites", "invite_tokens", "tokens",     "token_ids",
+    "accounts", "emails",     "orgs",	  "members",  "cluster",    "backup",	    "throttle",
+    "meta",	"events",     "devices",  "outbox",   "outbox_due", "outbox_done",  "phones",
+    "cases",	"cases_done", "docs",	  "docs_due", "audit",	    "invites",	    "invite_tokens",
+    "tokens",	"token_ids",  "products", "grants",   "teams",	    "team_members", "member_teams",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
@@ -472,6 +472,23 @@ const struct store_engine_ops store_lmdb_engine = {
     .member_get = lmdb_member_get,
     .member_del = lmdb_member_del,
     .audit_add = lmdb_audit_add,
+    .product_put = lmdb_product_put,
+    .product_get = lmdb_product_get,
+    .product_del = lmdb_product_del,
+    .products_list = lmdb_products_list,
+    .grant_put = lmdb_grant_put,
+    .grant_get = lmdb_grant_get,
+    .grant_del = lmdb_grant_del,
+    .grants_list = lmdb_grants_list,
+    .grants_del_subject = lmdb_grants_del_subject,
+    .team_put = lmdb_team_put,
+    .team_get = lmdb_team_get,
+    .team_del = lmdb_team_del,
+    .teams_list = lmdb_teams_list,
+    .team_member_put = lmdb_team_member_put,
+    .team_member_del = lmdb_team_member_del,
+    .team_members_list = lmdb_team_members_list,
+    .member_teams_list = lmdb_member_teams_list,
     .token_get = lmdb_token_get,
     .token_put = lmdb_token_put,
     .token_del = lmdb_token_del,

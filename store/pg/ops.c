@@ -8,6 +8,7 @@
  */
 #include "pg-internal.h"
 
+#include <jansson.h>
 #include <log.h>
 #include <openssl/crypto.h>
 
@@ -114,6 +115,64 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 					       "WHERE token_hash = $1::bytea"},
     [ST_INVITE_DEL] = {"invite_del", "DELETE FROM invitations WHERE org_id = $1::bytea AND id "
 				     "= $2::bytea"},
+    [ST_PRODUCT_PUT] =
+	{"product_put",
+	 "INSERT INTO products (org_id, id, kind, name, created_at, expires_at) VALUES "
+	 "($1::bytea, $2::bytea, $3::smallint, $4::text, $5::bigint, $6::bigint) ON "
+	 "CONFLICT (org_id, id) DO UPDATE SET kind = EXCLUDED.kind, name = "
+	 "EXCLUDED.name, expires_at = EXCLUDED.expires_at"},
+    [ST_PRODUCT_GET] = {"product_get", "SELECT id, kind, name, created_at, expires_at FROM "
+				       "products WHERE org_id = $1::bytea AND id = $2::bytea"},
+    [ST_PRODUCT_DEL] =
+	{"product_del",
+	 "WITH g AS (DELETE FROM grants WHERE org_id = $1::bytea AND product_id = "
+	 "$2::bytea) DELETE FROM products WHERE org_id = $1::bytea AND id = $2::bytea"},
+    [ST_PRODUCTS_LIST] = {"products_list", "SELECT id, kind, name, created_at, expires_at FROM "
+					   "products WHERE org_id = $1::bytea ORDER BY id"},
+    [ST_GRANT_PUT] =
+	{"grant_put",
+	 "INSERT INTO grants (org_id, product_id, subject, subject_kind, rights, "
+	 "resources) VALUES ($1::bytea, $2::bytea, $3::bytea, $4::smallint, $5::bigint, "
+	 "$6::text) ON CONFLICT (org_id, product_id, subject) DO UPDATE SET "
+	 "subject_kind = EXCLUDED.subject_kind, rights = EXCLUDED.rights, resources = "
+	 "EXCLUDED.resources"},
+    [ST_GRANT_GET] = {"grant_get",
+		      "SELECT subject, subject_kind, rights, resources FROM grants WHERE org_id = "
+		      "$1::bytea AND product_id = $2::bytea AND subject = $3::bytea"},
+    [ST_GRANT_DEL] = {"grant_del", "DELETE FROM grants WHERE org_id = $1::bytea AND product_id "
+				   "= $2::bytea AND subject = $3::bytea"},
+    [ST_GRANTS_LIST] =
+	{"grants_list",
+	 "SELECT subject, subject_kind, rights, resources FROM grants WHERE org_id = "
+	 "$1::bytea AND product_id = $2::bytea ORDER BY subject"},
+    [ST_GRANTS_DEL_SUBJECT] =
+	{"grants_del_subject",
+	 "DELETE FROM grants WHERE org_id = $1::bytea AND subject = $2::bytea"},
+    [ST_TEAM_PUT] =
+	{"team_put",
+	 "INSERT INTO teams (org_id, id, name, leader, created_at) VALUES ($1::bytea, "
+	 "$2::bytea, $3::text, $4::bytea, $5::bigint) ON CONFLICT (org_id, id) DO UPDATE "
+	 "SET name = EXCLUDED.name, leader = EXCLUDED.leader"},
+    [ST_TEAM_GET] = {"team_get", "SELECT id, name, leader, created_at FROM teams WHERE org_id = "
+				 "$1::bytea AND id = $2::bytea"},
+    [ST_TEAM_DEL] = {"team_del",
+		     "WITH m AS (DELETE FROM team_members WHERE org_id = $1::bytea AND team_id = "
+		     "$2::bytea), g AS (DELETE FROM grants WHERE org_id = $1::bytea AND subject = "
+		     "$2::bytea) DELETE FROM teams WHERE org_id = $1::bytea AND id = $2::bytea"},
+    [ST_TEAMS_LIST] = {"teams_list", "SELECT id, name, leader, created_at FROM teams WHERE "
+				     "org_id = $1::bytea ORDER BY id"},
+    [ST_TEAM_MEMBER_PUT] = {"team_member_put",
+			    "INSERT INTO team_members (org_id, team_id, account_id) VALUES "
+			    "($1::bytea, $2::bytea, $3::bytea) ON CONFLICT DO NOTHING"},
+    [ST_TEAM_MEMBER_DEL] = {"team_member_del",
+			    "DELETE FROM team_members WHERE org_id = $1::bytea AND team_id = "
+			    "$2::bytea AND account_id = $3::bytea"},
+    [ST_TEAM_MEMBERS_LIST] = {"team_members_list",
+			      "SELECT account_id FROM team_members WHERE org_id = $1::bytea AND "
+			      "team_id = $2::bytea ORDER BY account_id"},
+    [ST_MEMBER_TEAMS_LIST] = {"member_teams_list",
+			      "SELECT team_id FROM team_members WHERE org_id = $1::bytea AND "
+			      "account_id = $2::bytea ORDER BY team_id"},
     [ST_TOKEN_GET] = {"token_get", "SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = $1::bytea"},
     [ST_TOKEN_PUT] =
 	{"token_put",
@@ -332,9 +391,13 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			  "id = $1::bytea AND state = 1 AND next_at = $2::bigint RETURNING 1"},
     [ST_OUTBOX_GET] = {"outbox_get", "SELECT " OUTBOX_COLS " FROM outbox WHERE id = $1::bytea"},
     /* Its audit trail goes with it. */
-    [ST_ORG_DEL] = {"org_del", "WITH a AS (DELETE FROM org_audit WHERE org_id = $1::bytea), i "
-			       "AS (DELETE FROM invitations WHERE org_id = $1::bytea) DELETE "
-			       "FROM organizations WHERE id = $1::bytea"},
+    [ST_ORG_DEL] =
+	{"org_del",
+	 "WITH a AS (DELETE FROM org_audit WHERE org_id = $1::bytea), i AS (DELETE FROM "
+	 "invitations WHERE org_id = $1::bytea), p AS (DELETE FROM products WHERE org_id "
+	 "= $1::bytea), g AS (DELETE FROM grants WHERE org_id = $1::bytea), t AS (DELETE "
+	 "FROM teams WHERE org_id = $1::bytea), m AS (DELETE FROM team_members WHERE "
+	 "org_id = $1::bytea) DELETE FROM organizations WHERE id = $1::bytea"},
     [ST_ORG_GET] = {"org_get", "SELECT name, created_at FROM organizations WHERE id = $1::bytea"},
     [ST_MEMBERSHIPS_LIST] =
 	{"memberships_list",
@@ -2588,6 +2651,334 @@ int pg_invites_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 	}
 	pg_clear(res);
 	return rc;
+}
+
+/* --- products, grants and teams ------------------------------------------------------ */
+
+int pg_product_put(struct store_txn *t, const struct product *p)
+{
+	struct pg_params q = {0};
+
+	param(&q, p->org_id, AUTHD_ID_LEN);
+	param(&q, p->id, AUTHD_ID_LEN);
+	param_i16(&q, p->kind);
+	param_text(&q, p->name);
+	param_i64(&q, p->created_at);
+	param_i64(&q, p->expires_at);
+	return run(t, ST_PRODUCT_PUT, &q);
+}
+
+/* A product from a row of id, kind, name, created_at, expires_at. */
+static int product_row(struct row *r, const uint8_t org_id[AUTHD_ID_LEN], struct product *p)
+{
+	memset(p, 0, sizeof(*p));
+	memcpy(p->org_id, org_id, AUTHD_ID_LEN);
+	col_bytes(r, 0, p->id, AUTHD_ID_LEN);
+	p->kind = (uint8_t)col_i16(r, 1);
+	col_str(r, 2, p->name, sizeof(p->name));
+	p->created_at = col_i64(r, 3);
+	p->expires_at = col_i64(r, 4);
+	if (p->kind < PRODUCT_MAIL || p->kind > PRODUCT_OTHER)
+		r->bad = true;
+	return r->bad ? corrupt("product") : 0;
+}
+
+/* A grant from a row of subject, subject_kind, rights, resources. */
+static int grant_row(struct row *r, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t product_id[AUTHD_ID_LEN], struct grant *g)
+{
+	char text[(GRANT_RESOURCE_MAX + 8) * GRANT_RESOURCES_MAX + 8];
+	json_t *res, *v;
+	int64_t rights;
+	size_t i;
+
+	memset(g, 0, sizeof(*g));
+	memcpy(g->org_id, org_id, AUTHD_ID_LEN);
+	memcpy(g->product_id, product_id, AUTHD_ID_LEN);
+	col_bytes(r, 0, g->subject, AUTHD_ID_LEN);
+	g->subject_kind = (uint8_t)col_i16(r, 1);
+	rights = col_i64(r, 2);
+	col_str(r, 3, text, sizeof(text));
+	res = r->bad ? NULL : json_loads(text, 0, NULL);
+	if (!json_is_array(res) || json_array_size(res) > GRANT_RESOURCES_MAX || rights < 0 ||
+	    rights > PRODUCT_R__ALL ||
+	    (g->subject_kind != GRANT_MEMBER && g->subject_kind != GRANT_TEAM))
+		r->bad = true;
+	g->rights = (unsigned)rights;
+	json_array_foreach(res, i, v)
+	{
+		if (r->bad || !json_is_string(v) ||
+		    strlen(json_string_value(v)) > GRANT_RESOURCE_MAX) {
+			r->bad = true;
+			break;
+		}
+		snprintf(g->resources[i], sizeof(g->resources[0]), "%s", json_string_value(v));
+		g->n_resources++;
+	}
+	json_decref(res);
+	return r->bad ? corrupt("grant") : 0;
+}
+
+/* A team from a row of id, name, leader, created_at. */
+static int team_row(struct row *r, const uint8_t org_id[AUTHD_ID_LEN], struct team *tm)
+{
+	memset(tm, 0, sizeof(*tm));
+	memcpy(tm->org_id, org_id, AUTHD_ID_LEN);
+	col_bytes(r, 0, tm->id, AUTHD_ID_LEN);
+	col_str(r, 1, tm->name, sizeof(tm->name));
+	col_bytes(r, 2, tm->leader, AUTHD_ID_LEN);
+	tm->created_at = col_i64(r, 3);
+	return r->bad ? corrupt("team") : 0;
+}
+
+/* What a listing statement's rows are. */
+enum rows_kind { ROWS_PRODUCT, ROWS_GRANT, ROWS_TEAM, ROWS_ID };
+
+struct rows {
+	enum rows_kind kind;
+	const uint8_t *org_id, *product_id;
+	int (*product)(void *arg, const struct product *p);
+	int (*grant)(void *arg, const struct grant *g);
+	int (*team)(void *arg, const struct team *tm);
+	int (*id)(void *arg, const uint8_t id[AUTHD_ID_LEN]);
+	void *arg;
+};
+
+/* Runs st with p and hands each row to the listing's function (one row
+ * at most, into out, when out is set: a getter). */
+static int rows_run(struct store_txn *t, enum pg_stmt st, struct pg_params *p, const struct rows *l,
+		    void *out)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	PGresult *res;
+	int rc = 0;
+
+	if ((res = pg_exec(pt, st, p)) == NULL)
+		return pt->err;
+	if (out && PQntuples(res) != 1)
+		rc = PQntuples(res) == 0 ? STORE_E_NOTFOUND : STORE_E_CORRUPT;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		union {
+			struct product p;
+			struct grant g;
+			struct team tm;
+		} u;
+
+		switch (l->kind) {
+		case ROWS_PRODUCT:
+			if ((rc = product_row(&r, l->org_id, &u.p)) == 0)
+				rc = out ? (memcpy(out, &u.p, sizeof(u.p)), 0)
+					 : l->product(l->arg, &u.p);
+			break;
+		case ROWS_GRANT:
+			if ((rc = grant_row(&r, l->org_id, l->product_id, &u.g)) == 0)
+				rc = out ? (memcpy(out, &u.g, sizeof(u.g)), 0)
+					 : l->grant(l->arg, &u.g);
+			break;
+		case ROWS_TEAM:
+			if ((rc = team_row(&r, l->org_id, &u.tm)) == 0)
+				rc = out ? (memcpy(out, &u.tm, sizeof(u.tm)), 0)
+					 : l->team(l->arg, &u.tm);
+			break;
+		default: {
+			uint8_t id[AUTHD_ID_LEN];
+
+			col_bytes(&r, 0, id, AUTHD_ID_LEN);
+			rc = r.bad ? corrupt("team member") : l->id(l->arg, id);
+		}
+		}
+	}
+	pg_clear(res);
+	return rc;
+}
+
+static void params2(struct pg_params *p, const uint8_t *a, const uint8_t *b)
+{
+	param(p, a, AUTHD_ID_LEN);
+	if (b)
+		param(p, b, AUTHD_ID_LEN);
+}
+
+int pg_product_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t id[AUTHD_ID_LEN], struct product *p)
+{
+	struct pg_params q = {0};
+	const struct rows l = {.kind = ROWS_PRODUCT, .org_id = org_id};
+
+	params2(&q, org_id, id);
+	return rows_run(t, ST_PRODUCT_GET, &q, &l, p);
+}
+
+int pg_product_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t id[AUTHD_ID_LEN])
+{
+	struct pg_params q = {0};
+
+	params2(&q, org_id, id);
+	return run(t, ST_PRODUCT_DEL, &q);
+}
+
+int pg_products_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     int (*fn)(void *arg, const struct product *p), void *arg)
+{
+	struct pg_params q = {0};
+	const struct rows l = {.kind = ROWS_PRODUCT, .org_id = org_id, .product = fn, .arg = arg};
+
+	params2(&q, org_id, NULL);
+	return rows_run(t, ST_PRODUCTS_LIST, &q, &l, NULL);
+}
+
+int pg_grant_put(struct store_txn *t, const struct grant *g)
+{
+	struct pg_params q = {0};
+	json_t *res = json_array();
+	char *text;
+	int rc;
+
+	for (unsigned i = 0; res && i < g->n_resources && i < GRANT_RESOURCES_MAX; i++)
+		json_array_append_new(res, json_string(g->resources[i]));
+	text = res ? json_dumps(res, JSON_COMPACT) : NULL;
+	json_decref(res);
+	if (text == NULL)
+		return STORE_E_IO;
+	param(&q, g->org_id, AUTHD_ID_LEN);
+	param(&q, g->product_id, AUTHD_ID_LEN);
+	param(&q, g->subject, AUTHD_ID_LEN);
+	param_i16(&q, g->subject_kind);
+	param_i64(&q, g->rights);
+	param_text(&q, text);
+	rc = run(t, ST_GRANT_PUT, &q);
+	free(text);
+	return rc;
+}
+
+int pg_grant_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		 const uint8_t product_id[AUTHD_ID_LEN], const uint8_t subject[AUTHD_ID_LEN],
+		 struct grant *g)
+{
+	struct pg_params q = {0};
+	const struct rows l = {.kind = ROWS_GRANT, .org_id = org_id, .product_id = product_id};
+
+	params2(&q, org_id, product_id);
+	param(&q, subject, AUTHD_ID_LEN);
+	return rows_run(t, ST_GRANT_GET, &q, &l, g);
+}
+
+int pg_grant_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		 const uint8_t product_id[AUTHD_ID_LEN], const uint8_t subject[AUTHD_ID_LEN])
+{
+	struct pg_params q = {0};
+
+	params2(&q, org_id, product_id);
+	param(&q, subject, AUTHD_ID_LEN);
+	return run(t, ST_GRANT_DEL, &q);
+}
+
+int pg_grants_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t product_id[AUTHD_ID_LEN],
+		   int (*fn)(void *arg, const struct grant *g), void *arg)
+{
+	struct pg_params q = {0};
+	const struct rows l = {.kind = ROWS_GRANT,
+			       .org_id = org_id,
+			       .product_id = product_id,
+			       .grant = fn,
+			       .arg = arg};
+
+	params2(&q, org_id, product_id);
+	return rows_run(t, ST_GRANTS_LIST, &q, &l, NULL);
+}
+
+int pg_grants_del_subject(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			  const uint8_t subject[AUTHD_ID_LEN])
+{
+	struct pg_params q = {0};
+
+	params2(&q, org_id, subject);
+	return run(t, ST_GRANTS_DEL_SUBJECT, &q);
+}
+
+int pg_team_put(struct store_txn *t, const struct team *tm)
+{
+	struct pg_params q = {0};
+
+	params2(&q, tm->org_id, tm->id);
+	param_text(&q, tm->name);
+	param(&q, tm->leader, AUTHD_ID_LEN);
+	param_i64(&q, tm->created_at);
+	return run(t, ST_TEAM_PUT, &q);
+}
+
+int pg_team_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		const uint8_t id[AUTHD_ID_LEN], struct team *tm)
+{
+	struct pg_params q = {0};
+	const struct rows l = {.kind = ROWS_TEAM, .org_id = org_id};
+
+	params2(&q, org_id, id);
+	return rows_run(t, ST_TEAM_GET, &q, &l, tm);
+}
+
+int pg_team_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		const uint8_t id[AUTHD_ID_LEN])
+{
+	struct pg_params q = {0};
+
+	params2(&q, org_id, id);
+	return run(t, ST_TEAM_DEL, &q);
+}
+
+int pg_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  int (*fn)(void *arg, const struct team *tm), void *arg)
+{
+	struct pg_params q = {0};
+	const struct rows l = {.kind = ROWS_TEAM, .org_id = org_id, .team = fn, .arg = arg};
+
+	params2(&q, org_id, NULL);
+	return rows_run(t, ST_TEAMS_LIST, &q, &l, NULL);
+}
+
+int pg_team_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		       const uint8_t team_id[AUTHD_ID_LEN], const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct pg_params q = {0};
+
+	params2(&q, org_id, team_id);
+	param(&q, account_id, AUTHD_ID_LEN);
+	return run(t, ST_TEAM_MEMBER_PUT, &q);
+}
+
+int pg_team_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		       const uint8_t team_id[AUTHD_ID_LEN], const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct pg_params q = {0};
+
+	params2(&q, org_id, team_id);
+	param(&q, account_id, AUTHD_ID_LEN);
+	return run(t, ST_TEAM_MEMBER_DEL, &q);
+}
+
+int pg_team_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			 const uint8_t team_id[AUTHD_ID_LEN],
+			 int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN]), void *arg)
+{
+	struct pg_params q = {0};
+	const struct rows l = {.kind = ROWS_ID, .id = fn, .arg = arg};
+
+	params2(&q, org_id, team_id);
+	return rows_run(t, ST_TEAM_MEMBERS_LIST, &q, &l, NULL);
+}
+
+int pg_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			 const uint8_t account_id[AUTHD_ID_LEN],
+			 int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg)
+{
+	struct pg_params q = {0};
+	const struct rows l = {.kind = ROWS_ID, .id = fn, .arg = arg};
+
+	params2(&q, org_id, account_id);
+	return rows_run(t, ST_MEMBER_TEAMS_LIST, &q, &l, NULL);
 }
 
 /* --- API tokens --------------------------------------------------------------------- */

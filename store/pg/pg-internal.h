@@ -196,6 +196,23 @@ enum pg_stmt {
 	ST_INVITE_BY_TOKEN,
 	ST_INVITES_LIST,
 	ST_INVITE_DEL,
+	ST_PRODUCT_PUT,
+	ST_PRODUCT_GET,
+	ST_PRODUCT_DEL,
+	ST_PRODUCTS_LIST,
+	ST_GRANT_PUT,
+	ST_GRANT_GET,
+	ST_GRANT_DEL,
+	ST_GRANTS_LIST,
+	ST_GRANTS_DEL_SUBJECT,
+	ST_TEAM_PUT,
+	ST_TEAM_GET,
+	ST_TEAM_DEL,
+	ST_TEAMS_LIST,
+	ST_TEAM_MEMBER_PUT,
+	ST_TEAM_MEMBER_DEL,
+	ST_TEAM_MEMBERS_LIST,
+	ST_MEMBER_TEAMS_LIST,
 	ST_TOKEN_GET,
 	ST_TOKEN_PUT,
 	ST_TOKEN_DEL,
@@ -328,6 +345,41 @@ int pg_member_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 int pg_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		  const uint8_t account_id[AUTHD_ID_LEN]);
 int pg_audit_add(struct store_txn *t, const struct audit_rec *a);
+int pg_product_put(struct store_txn *t, const struct product *p);
+int pg_product_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t id[AUTHD_ID_LEN], struct product *p);
+int pg_product_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t id[AUTHD_ID_LEN]);
+int pg_products_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     int (*fn)(void *arg, const struct product *p), void *arg);
+int pg_grant_put(struct store_txn *t, const struct grant *g);
+int pg_grant_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		 const uint8_t product_id[AUTHD_ID_LEN], const uint8_t subject[AUTHD_ID_LEN],
+		 struct grant *g);
+int pg_grant_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		 const uint8_t product_id[AUTHD_ID_LEN], const uint8_t subject[AUTHD_ID_LEN]);
+int pg_grants_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t product_id[AUTHD_ID_LEN],
+		   int (*fn)(void *arg, const struct grant *g), void *arg);
+int pg_grants_del_subject(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			  const uint8_t subject[AUTHD_ID_LEN]);
+int pg_team_put(struct store_txn *t, const struct team *tm);
+int pg_team_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		const uint8_t id[AUTHD_ID_LEN], struct team *tm);
+int pg_team_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		const uint8_t id[AUTHD_ID_LEN]);
+int pg_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  int (*fn)(void *arg, const struct team *tm), void *arg);
+int pg_team_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		       const uint8_t team_id[AUTHD_ID_LEN], const uint8_t account_id[AUTHD_ID_LEN]);
+int pg_team_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		       const uint8_t team_id[AUTHD_ID_LEN], const uint8_t account_id[AUTHD_ID_LEN]);
+int pg_team_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			 const uint8_t team_id[AUTHD_ID_LEN],
+			 int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN]), void *arg);
+int pg_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			 const uint8_t account_id[AUTHD_ID_LEN],
+			 int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg);
 int pg_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok);
 int pg_token_put(struct store_txn *t, const struct api_token *tok);
 int pg_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -347,7 +347,41 @@ static const char schema_v7[] =
     "  count smallint NOT NULL,"
     "  hits bytea NOT NULL,"
     "  UNIQUE (account_id, id)"
-    ");";
+    ");"
+    "CREATE TABLE products ("
+    "  org_id bytea NOT NULL,"
+    "  id bytea NOT NULL,"
+    "  kind smallint NOT NULL," /* core.h's enum product_kind */
+    "  name text NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  expires_at bigint NOT NULL,"
+    "  PRIMARY KEY (org_id, id)"
+    ");"
+    "CREATE TABLE grants ("
+    "  org_id bytea NOT NULL,"
+    "  product_id bytea NOT NULL,"
+    "  subject bytea NOT NULL,"		/* an account or a team */
+    "  subject_kind smallint NOT NULL," /* 1 member, 2 team */
+    "  rights bigint NOT NULL,"
+    "  resources text NOT NULL," /* a JSON array of names; [] the whole product */
+    "  PRIMARY KEY (org_id, product_id, subject)"
+    ");"
+    "CREATE INDEX grants_subject ON grants (org_id, subject);"
+    "CREATE TABLE teams ("
+    "  org_id bytea NOT NULL,"
+    "  id bytea NOT NULL,"
+    "  name text NOT NULL,"
+    "  leader bytea NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  PRIMARY KEY (org_id, id)"
+    ");"
+    "CREATE TABLE team_members ("
+    "  org_id bytea NOT NULL,"
+    "  team_id bytea NOT NULL,"
+    "  account_id bytea NOT NULL,"
+    "  PRIMARY KEY (org_id, team_id, account_id)"
+    ");"
+    "CREATE INDEX team_members_account ON team_members (org_id, account_id);";
 
 /* migrations[v] brings a schema of version v to v + 1. */
 static const char *const migrations[PG_SCHEMA_VERSION] = {

@@ -1,0 +1,599 @@
+/*
+ * An organization's products, the rights granted on them, and the question
+ * every other service of the host asks authd:
+ *
+ *   POST   /1/organizations/{org}/products                  {"kind", "name",
+ *                                                           "expires_at"?}: add one
+ *   GET    /1/organizations/{org}/products                  those the caller may use
+ *                                                           (every one for managers)
+ *   DELETE /1/organizations/{org}/products/{product}        remove one (and its grants)
+ *   GET    /1/organizations/{org}/products/{product}/grants who has what on it
+ *   PUT    /1/organizations/{org}/products/{product}/grants/{id}
+ *                                                           {"subject": "member" | "team",
+ *                                                           "rights", "resources"?}
+ *   DELETE /1/organizations/{org}/products/{product}/grants/{id}
+ *   GET    /1/organizations/{org}/products/{product}/access what the caller may do
+ *                                                           there
+ *
+ * Rights are "use" and "manage"; a grant may narrow itself to some of the
+ * product's resources (mailbox or folder names). Legal representatives and
+ * administrators have every right everywhere; a collaborator or an
+ * external user has the union of its own grant and its teams'
+ * (core_access_of). A product the caller may not use answers as absent.
+ */
+#include "http.h"
+
+#include "flow.h"
+#include "orgs.h"
+
+#include <log.h>
+#include <store.h>
+#include <util.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The ids in the path: organization, then product, then a grant's
+ * subject (each only when asked for). */
+static bool path_ids(const char *param, uint8_t org[AUTHD_ID_LEN], uint8_t *product,
+		     uint8_t *subject)
+{
+	uint8_t *out[3] = {org, product, subject};
+	const char *p = param;
+
+	for (int i = 0; i < 3 && out[i]; i++) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (authd_unhex(p, len, out[i], AUTHD_ID_LEN) != 0)
+			return false;
+		if (i < 2 && out[i + 1]) {
+			if (slash == NULL)
+				return false;
+			p = slash + 1;
+		}
+	}
+	return true;
+}
+
+static json_t *rights_json(unsigned rights)
+{
+	json_t *list = json_array();
+
+	for (unsigned r = 1; list && r < PRODUCT_R__ALL; r <<= 1)
+		if (rights & r)
+			json_array_append_new(list, json_string(core_product_right_name(r)));
+	return list;
+}
+
+static json_t *resources_json(const char (*res)[GRANT_RESOURCE_MAX + 1], unsigned n)
+{
+	json_t *list = json_array();
+
+	for (unsigned i = 0; list && i < n; i++)
+		json_array_append_new(list, json_string(res[i]));
+	return list;
+}
+
+static json_t *product_json(const struct product *p)
+{
+	char id[AUTHD_ID_HEX + 1], created[21], expires[21];
+
+	authd_hex(p->id, AUTHD_ID_LEN, id);
+	authd_time_str(p->created_at, created);
+	authd_time_str(p->expires_at, expires);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s?}", "id", id, "kind",
+			 core_product_kind_name((enum product_kind)p->kind), "name", p->name,
+			 "created_at", created, "expires_at", p->expires_at ? expires : NULL);
+}
+
+static json_t *access_json(const struct access *a)
+{
+	json_t *via = json_array();
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} vias[] = {{ACCESS_VIA_ROLE, "role"},
+		    {ACCESS_VIA_MEMBER, "member"},
+		    {ACCESS_VIA_TEAM, "team"},
+		    {ACCESS_VIA_PARTNER, "partner"}};
+
+	for (size_t i = 0; via && i < sizeof(vias) / sizeof(vias[0]); i++)
+		if (a->via & vias[i].bit)
+			json_array_append_new(via, json_string(vias[i].name));
+	return json_pack("{s:o, s:o?, s:o}", "rights", rights_json(a->rights), "resources",
+			 a->all_resources ? NULL : resources_json(a->resources, a->n_resources),
+			 "via", via);
+}
+
+static json_t *grant_json(const struct grant *g)
+{
+	char id[AUTHD_ID_HEX + 1];
+
+	authd_hex(g->subject, AUTHD_ID_LEN, id);
+	return json_pack("{s:s, s:s, s:o, s:o?}", "subject_id", id, "subject",
+			 g->subject_kind == GRANT_TEAM ? "team" : "member", "rights",
+			 rights_json(g->rights), "resources",
+			 g->n_resources ? resources_json(g->resources, g->n_resources) : NULL);
+}
+
+/* The caller's membership and the policy on the organization: E_OK, or
+ * the refusal in f->err. */
+static int org_gate(struct flow *f, struct store_txn *txn, const uint8_t org[AUTHD_ID_LEN],
+		    struct member *me)
+{
+	struct policy_resource res = {.org_id = org};
+	int rc = orgs_principal_member(f, txn, org, me);
+
+	if (rc != 0)
+		return rc;
+	res.org_role = me->role;
+	f->err = flow_decide(f, &res, E_ORG_NOT_FOUND);
+	return 0;
+}
+
+/* --- POST and GET /1/organizations/{org}/products ----------------------------------- */
+
+struct add_flow {
+	struct flow f;
+	struct product p;
+};
+
+static int add_write(struct flow *f, struct store_txn *txn)
+{
+	struct add_flow *j = (struct add_flow *)f;
+	struct member me;
+	json_t *detail;
+	int rc;
+
+	if ((rc = org_gate(f, txn, j->p.org_id, &me)) != 0 || f->err != E_OK)
+		return rc;
+	j->p.created_at = f->now;
+	if ((detail = json_pack("{s:s, s:s}", "kind",
+				core_product_kind_name((enum product_kind)j->p.kind), "name",
+				j->p.name)) == NULL)
+		return STORE_E_IO;
+	if ((rc = store_product_put(txn, &j->p)) == 0)
+		rc = orgs_audit(f, txn, j->p.org_id, NULL, AUDIT_PRODUCT_ADDED, j->p.id, detail);
+	json_decref(detail);
+	return rc;
+}
+
+static void add_reply(struct flow *f, struct req *r)
+{
+	struct add_flow *j = (struct add_flow *)f;
+
+	if (f->err != E_OK)
+		flow_reply_error(f, r);
+	else
+		reply_json(r, 201, product_json(&j->p));
+}
+
+static void plain_release(struct flow *f)
+{
+	free(f);
+}
+
+static const struct flow_ops add_ops = {
+    .write = add_write,
+    .reply = add_reply,
+    .release = plain_release,
+};
+
+void http_org_product_add(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"kind", JSON_STRING, true, 16},
+	    {"name", JSON_STRING, true, NAME_MAX_B},
+	    {"expires_at", JSON_INTEGER, false, 0},
+	};
+	json_t *body = json_body_or_reply(r, spec, 3);
+	struct add_flow *j = NULL;
+	const char *name;
+	size_t nlen;
+
+	if (body == NULL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		reply_error(r, E_OVERLOADED);
+		goto out;
+	}
+	if (!path_ids(r->param, j->p.org_id, NULL, NULL)) {
+		reply_error(r, E_ORG_NOT_FOUND);
+		goto out;
+	}
+	if ((j->p.kind = (uint8_t)core_product_kind_parse(json_str(body, "kind", NULL))) == 0) {
+		reply_field_error(r, E_INVALID_FIELD, "kind",
+				  "must be mail, drive, chat, hosting, domain or other");
+		goto out;
+	}
+	name = json_str(body, "name", &nlen);
+	if (nlen == 0 || !authd_utf8_printable(name, nlen) || authd_utf8_count(name, nlen) > 100) {
+		reply_field_error(r, E_INVALID_FIELD, "name", "must have 1 to 100 characters");
+		goto out;
+	}
+	memcpy(j->p.name, name, nlen);
+	j->p.expires_at = (int64_t)json_integer_value(json_object_get(body, "expires_at"));
+	if (j->p.expires_at < 0) {
+		reply_field_error(r, E_INVALID_FIELD, "expires_at", "must be a unix time");
+		goto out;
+	}
+	authd_random(j->p.id, AUTHD_ID_LEN);
+	json_decref(body);
+	flow_start(&j->f, &add_ops, r);
+	return;
+out:
+	free(j);
+	json_decref(body);
+}
+
+struct list_flow {
+	struct flow_list l;
+	uint8_t org_id[AUTHD_ID_LEN];
+	struct store_txn *txn;
+	struct member me;
+};
+
+static int list_one(void *arg, const struct product *p)
+{
+	struct list_flow *j = arg;
+	struct access a;
+	json_t *o;
+	int rc = orgs_access(j->txn, &j->me, p->id, &a);
+
+	if (rc != 0 || a.rights == 0)
+		return rc; /* not this member's: not listed */
+	if ((o = product_json(p)) == NULL ||
+	    json_object_set_new(o, "access", access_json(&a)) != 0 ||
+	    json_array_append_new(j->l.list, o) != 0)
+		return STORE_E_IO;
+	return 0;
+}
+
+static int list_read(struct flow *f, struct store_txn *txn)
+{
+	struct list_flow *j = (struct list_flow *)f;
+	int rc;
+
+	if ((rc = org_gate(f, txn, j->org_id, &j->me)) != 0 || f->err != E_OK)
+		return rc;
+	if (flow_list_new(&j->l) == NULL)
+		return STORE_E_IO;
+	j->txn = txn;
+	rc = store_products_list(txn, j->org_id, list_one, j);
+	j->txn = NULL;
+	return rc;
+}
+
+static const struct flow_ops list_ops = {
+    .read = list_read,
+    .reply = flow_list_reply,
+    .release = flow_list_release,
+};
+
+void http_org_products(struct req *r)
+{
+	struct list_flow *j;
+
+	if (!req_query_or_reply(r, NULL, 0, NULL))
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	if (!path_ids(r->param, j->org_id, NULL, NULL)) {
+		flow_list_release(&j->l.f);
+		reply_error(r, E_ORG_NOT_FOUND);
+		return;
+	}
+	j->l.key = "products";
+	flow_start(&j->l.f, &list_ops, r);
+}
+
+/* --- one product: removal, grants, access -------------------------------------------- */
+
+struct product_flow {
+	struct flow_list l; /* the grants' list */
+	uint8_t org_id[AUTHD_ID_LEN];
+	uint8_t product_id[AUTHD_ID_LEN];
+	uint8_t subject[AUTHD_ID_LEN];
+	struct product p;
+	struct member me;
+	struct access access;
+	/* A grant's change. */
+	bool remove;
+	struct grant g;
+};
+
+/* The organization's gate, then the product: E_PRODUCT_NOT_FOUND when it
+ * is not there. */
+static int product_gate(struct product_flow *j, struct store_txn *txn)
+{
+	int rc = org_gate(&j->l.f, txn, j->org_id, &j->me);
+
+	if (rc != 0 || j->l.f.err != E_OK)
+		return rc;
+	if ((rc = store_product_get(txn, j->org_id, j->product_id, &j->p)) == STORE_E_NOTFOUND) {
+		j->l.f.err = E_PRODUCT_NOT_FOUND;
+		return 0;
+	}
+	return rc;
+}
+
+static int remove_write(struct flow *f, struct store_txn *txn)
+{
+	struct product_flow *j = (struct product_flow *)f;
+	int rc = product_gate(j, txn);
+
+	if (rc != 0 || f->err != E_OK)
+		return rc;
+	if ((rc = store_product_del(txn, j->org_id, j->product_id)) != 0)
+		return rc;
+	return orgs_audit(f, txn, j->org_id, NULL, AUDIT_PRODUCT_REMOVED, j->product_id, NULL);
+}
+
+static const struct flow_ops remove_ops = {
+    .write = remove_write,
+    .release = flow_list_release,
+};
+
+static int grants_one(void *arg, const struct grant *g)
+{
+	struct product_flow *j = arg;
+
+	return json_array_append_new(j->l.list, grant_json(g)) == 0 ? 0 : STORE_E_IO;
+}
+
+static int grants_read(struct flow *f, struct store_txn *txn)
+{
+	struct product_flow *j = (struct product_flow *)f;
+	int rc = product_gate(j, txn);
+
+	if (rc != 0 || f->err != E_OK)
+		return rc;
+	if (flow_list_new(&j->l) == NULL)
+		return STORE_E_IO;
+	return store_grants_list(txn, j->org_id, j->product_id, grants_one, j);
+}
+
+static const struct flow_ops grants_ops = {
+    .read = grants_read,
+    .reply = flow_list_reply,
+    .release = flow_list_release,
+};
+
+static int grant_write(struct flow *f, struct store_txn *txn)
+{
+	struct product_flow *j = (struct product_flow *)f;
+	struct member m;
+	struct team tm;
+	char pid[AUTHD_ID_HEX + 1];
+	json_t *detail = NULL;
+	int rc = product_gate(j, txn);
+
+	if (rc != 0 || f->err != E_OK)
+		return rc;
+	if (j->remove) {
+		if ((rc = store_grant_get(txn, j->org_id, j->product_id, j->subject, &j->g)) ==
+		    STORE_E_NOTFOUND) {
+			f->err = E_SUBJECT_NOT_FOUND;
+			return 0;
+		}
+		if (rc != 0 ||
+		    (rc = store_grant_del(txn, j->org_id, j->product_id, j->subject)) != 0)
+			return rc;
+		return orgs_audit(f, txn, j->org_id, NULL, AUDIT_GRANT_REMOVED, j->subject, NULL);
+	}
+	/* The subject is the organization's: one of its members, or teams. */
+	rc = j->g.subject_kind == GRANT_TEAM ? store_team_get(txn, j->org_id, j->subject, &tm)
+					     : store_member_get(txn, j->org_id, j->subject, &m);
+	if (rc == STORE_E_NOTFOUND) {
+		f->err = E_SUBJECT_NOT_FOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	memcpy(j->g.org_id, j->org_id, AUTHD_ID_LEN);
+	memcpy(j->g.product_id, j->product_id, AUTHD_ID_LEN);
+	memcpy(j->g.subject, j->subject, AUTHD_ID_LEN);
+	authd_hex(j->product_id, AUTHD_ID_LEN, pid);
+	if ((detail = grant_json(&j->g)) == NULL ||
+	    json_object_set_new(detail, "product_id", json_string(pid)) != 0) {
+		json_decref(detail);
+		return STORE_E_IO;
+	}
+	if ((rc = store_grant_put(txn, &j->g)) == 0)
+		rc = orgs_audit(f, txn, j->org_id, NULL, AUDIT_GRANT_CHANGED, j->subject, detail);
+	json_decref(detail);
+	return rc;
+}
+
+static void grant_reply(struct flow *f, struct req *r)
+{
+	struct product_flow *j = (struct product_flow *)f;
+
+	if (f->err != E_OK)
+		flow_reply_error(f, r);
+	else if (j->remove)
+		reply_empty(r, 204);
+	else
+		reply_json(r, 200, grant_json(&j->g));
+}
+
+static const struct flow_ops grant_ops = {
+    .write = grant_write,
+    .reply = grant_reply,
+    .release = flow_list_release,
+};
+
+static int access_read(struct flow *f, struct store_txn *txn)
+{
+	struct product_flow *j = (struct product_flow *)f;
+	int rc = product_gate(j, txn);
+
+	if (rc != 0 || f->err != E_OK)
+		return rc;
+	if ((rc = orgs_access(txn, &j->me, j->product_id, &j->access)) != 0)
+		return rc;
+	if (j->access.rights == 0)
+		f->err = E_PRODUCT_NOT_FOUND; /* not this member's to see */
+	return 0;
+}
+
+static void access_reply(struct flow *f, struct req *r)
+{
+	struct product_flow *j = (struct product_flow *)f;
+	char org[AUTHD_ID_HEX + 1];
+	json_t *o;
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	authd_hex(j->org_id, AUTHD_ID_LEN, org);
+	o = access_json(&j->access);
+	if (o == NULL || json_object_set_new(o, "organization_id", json_string(org)) != 0 ||
+	    json_object_set_new(o, "product", product_json(&j->p)) != 0 ||
+	    json_object_set_new(o, "role", json_string(core_role_name(j->me.role))) != 0 ||
+	    json_object_set_new(o, "external", json_boolean(j->me.role == ROLE_EXTERNAL)) != 0 ||
+	    json_object_set_new(o, "billing",
+				json_boolean((j->me.rights & MEMBER_R_BILLING) != 0)) != 0) {
+		json_decref(o);
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	reply_json(r, 200, o);
+}
+
+static const struct flow_ops access_ops = {
+    .read = access_read,
+    .reply = access_reply,
+    .release = flow_list_release,
+};
+
+static struct product_flow *product_flow_or_reply(struct req *r, bool subject)
+{
+	struct product_flow *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return NULL;
+	}
+	if (!path_ids(r->param, j->org_id, j->product_id, subject ? j->subject : NULL)) {
+		free(j);
+		reply_error(r, E_ORG_NOT_FOUND);
+		return NULL;
+	}
+	return j;
+}
+
+void http_org_product_remove(struct req *r)
+{
+	struct product_flow *j;
+
+	if (req_query_or_reply(r, NULL, 0, NULL) && (j = product_flow_or_reply(r, false)) != NULL)
+		flow_start(&j->l.f, &remove_ops, r);
+}
+
+void http_org_product_grants(struct req *r)
+{
+	struct product_flow *j;
+
+	if (!req_query_or_reply(r, NULL, 0, NULL) || (j = product_flow_or_reply(r, false)) == NULL)
+		return;
+	j->l.key = "grants";
+	flow_start(&j->l.f, &grants_ops, r);
+}
+
+void http_org_product_access(struct req *r)
+{
+	struct product_flow *j;
+
+	if (req_query_or_reply(r, NULL, 0, NULL) && (j = product_flow_or_reply(r, false)) != NULL)
+		flow_start(&j->l.f, &access_ops, r);
+}
+
+void http_org_product_grant_remove(struct req *r)
+{
+	struct product_flow *j;
+
+	if (!req_query_or_reply(r, NULL, 0, NULL) || (j = product_flow_or_reply(r, true)) == NULL)
+		return;
+	j->remove = true;
+	flow_start(&j->l.f, &grant_ops, r);
+}
+
+/* A grant's body: its subject's kind, rights and resources. */
+static bool grant_or_reply(struct req *r, json_t *body, struct grant *g)
+{
+	const char *subject = json_str(body, "subject", NULL);
+	json_t *v;
+	size_t i;
+
+	g->subject_kind = strcmp(subject, "team") == 0	   ? GRANT_TEAM
+			  : strcmp(subject, "member") == 0 ? GRANT_MEMBER
+							   : 0;
+	if (g->subject_kind == 0) {
+		reply_field_error(r, E_INVALID_FIELD, "subject", "must be member or team");
+		return false;
+	}
+	json_array_foreach(json_object_get(body, "rights"), i, v)
+	{
+		unsigned right =
+		    json_is_string(v) ? core_product_right_parse(json_string_value(v)) : 0;
+
+		if (right == 0) {
+			reply_field_error(r, E_INVALID_FIELD, "rights", "must list use or manage");
+			return false;
+		}
+		g->rights |= right;
+	}
+	if (g->rights == 0) {
+		reply_field_error(r, E_INVALID_FIELD, "rights", "must name at least one right");
+		return false;
+	}
+	if (json_array_size(json_object_get(body, "resources")) > GRANT_RESOURCES_MAX) {
+		reply_field_error(r, E_INVALID_FIELD, "resources", "must list at most 8 names");
+		return false;
+	}
+	json_array_foreach(json_object_get(body, "resources"), i, v)
+	{
+		const char *s = json_string_value(v);
+		size_t len = s ? strlen(s) : 0;
+
+		if (s == NULL || len == 0 || len > GRANT_RESOURCE_MAX ||
+		    !authd_utf8_printable(s, len)) {
+			reply_field_error(r, E_INVALID_FIELD, "resources",
+					  "must be names of 1 to 254 bytes");
+			return false;
+		}
+		memcpy(g->resources[g->n_resources++], s, len + 1);
+	}
+	return true;
+}
+
+void http_org_product_grant_set(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"subject", JSON_STRING, true, 16},
+	    {"rights", JSON_ARRAY, true, 0},
+	    {"resources", JSON_ARRAY, false, 0},
+	};
+	json_t *body = json_body_or_reply(r, spec, 3);
+	struct product_flow *j;
+
+	if (body == NULL)
+		return;
+	if ((j = product_flow_or_reply(r, true)) == NULL) {
+		json_decref(body);
+		return;
+	}
+	if (!grant_or_reply(r, body, &j->g)) {
+		json_decref(body);
+		free(j);
+		return;
+	}
+	json_decref(body);
+	flow_start(&j->l.f, &grant_ops, r);
+}

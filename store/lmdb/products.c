@@ -1,0 +1,475 @@
+/*
+ * Products, grants and work teams on LMDB, each kind in a database of its
+ * own under keys that start with the organization id:
+ *
+ *   DB_PRODUCTS      org || product         -> {"kind", "name", "created", "expires"}
+ *   DB_GRANTS        org || product || subject -> {"subject", "rights", "resources"}
+ *   DB_TEAMS         org || team            -> {"name", "leader", "created"}
+ *   DB_TEAM_MEMBERS  org || team || account -> ""
+ *   DB_MEMBER_TEAMS  org || account || team -> "" (a member's teams)
+ *
+ * Values are a version byte and a JSON object. The access check reads a
+ * member's grant and its teams' (point reads) and walks the member's few
+ * teams (one short range).
+ */
+#include "lmdb-internal.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <util.h>
+
+#define REC_V1 1
+#define KEY2   (2 * AUTHD_ID_LEN)
+#define KEY3   (3 * AUTHD_ID_LEN)
+
+static void key_of(uint8_t *key, const uint8_t *a, const uint8_t *b, const uint8_t *c)
+{
+	memcpy(key, a, AUTHD_ID_LEN);
+	memcpy(key + AUTHD_ID_LEN, b, AUTHD_ID_LEN);
+	if (c)
+		memcpy(key + KEY2, c, AUTHD_ID_LEN);
+}
+
+/* Writes obj (consumed) as a version byte and its JSON text. */
+static int put_obj(struct store_txn *t, enum lmdb_db db, const uint8_t *key, size_t klen,
+		   json_t *obj)
+{
+	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	uint8_t *val = NULL;
+	size_t len = 0;
+	int rc = STORE_E_IO;
+
+	if (text && (val = malloc((len = strlen(text)) + 1)) != NULL) {
+		val[0] = REC_V1;
+		memcpy(val + 1, text, len);
+		rc = lmdb_put(lmdb_of(t), db, key, klen, val, len + 1);
+	}
+	free(val);
+	free(text);
+	json_decref(obj);
+	return rc;
+}
+
+/* The JSON object of a value (a new reference), NULL when damaged. */
+static json_t *obj_of(const MDB_val *v)
+{
+	const char *p = v->mv_data;
+
+	if (v->mv_size < 2 || p[0] != REC_V1)
+		return NULL;
+	return json_loadb(p + 1, v->mv_size - 1, 0, NULL);
+}
+
+static int del_ok(struct store_txn *t, enum lmdb_db db, const uint8_t *key, size_t klen)
+{
+	int rc = lmdb_del(lmdb_of(t), db, key, klen);
+
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
+/* Collects the keys of a range to delete after the walk. */
+struct keys {
+	uint8_t (*k)[KEY3];
+	size_t klen, n, cap;
+	int rc;
+	const uint8_t *subject; /* grants: only this subject's */
+};
+
+static int key_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct keys *ks = arg;
+
+	(void)txn;
+	(void)v;
+	if (k->mv_size != ks->klen || (ks->subject && memcmp((const uint8_t *)k->mv_data + KEY2,
+							     ks->subject, AUTHD_ID_LEN) != 0))
+		return 0;
+	if (ks->n == ks->cap) {
+		size_t cap = ks->cap ? 2 * ks->cap : 32;
+		void *p = realloc(ks->k, cap * sizeof(*ks->k));
+
+		if (p == NULL)
+			return (ks->rc = STORE_E_IO);
+		ks->k = p;
+		ks->cap = cap;
+	}
+	memcpy(ks->k[ks->n++], k->mv_data, ks->klen);
+	return 0;
+}
+
+/* Deletes every key of db that starts with prefix (plen bytes) and has
+ * klen bytes (of the subject, when given). */
+static int del_range(struct store_txn *t, enum lmdb_db db, const uint8_t *prefix, size_t plen,
+		     size_t klen, const uint8_t *subject)
+{
+	struct keys ks = {NULL, klen, 0, 0, 0, subject};
+	int rc = lmdb_walk(lmdb_of(t), db, prefix, plen, plen, key_one, &ks);
+
+	if (rc == 0)
+		rc = ks.rc;
+	for (size_t i = 0; rc == 0 && i < ks.n; i++)
+		rc = del_ok(t, db, ks.k[i], klen);
+	free(ks.k);
+	return rc;
+}
+
+int lmdb_org_products_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
+{
+	int rc = del_range(t, DB_PRODUCTS, org_id, AUTHD_ID_LEN, KEY2, NULL);
+
+	if (rc == 0)
+		rc = del_range(t, DB_GRANTS, org_id, AUTHD_ID_LEN, KEY3, NULL);
+	if (rc == 0)
+		rc = del_range(t, DB_TEAMS, org_id, AUTHD_ID_LEN, KEY2, NULL);
+	if (rc == 0)
+		rc = del_range(t, DB_TEAM_MEMBERS, org_id, AUTHD_ID_LEN, KEY3, NULL);
+	if (rc == 0)
+		rc = del_range(t, DB_MEMBER_TEAMS, org_id, AUTHD_ID_LEN, KEY3, NULL);
+	return rc;
+}
+
+/* --- products ------------------------------------------------------------------------ */
+
+int lmdb_product_put(struct store_txn *t, const struct product *p)
+{
+	uint8_t key[KEY2];
+
+	key_of(key, p->org_id, p->id, NULL);
+	return put_obj(t, DB_PRODUCTS, key, sizeof(key),
+		       json_pack("{s:i, s:s, s:I, s:I}", "kind", (int)p->kind, "name", p->name,
+				 "created", (json_int_t)p->created_at, "expires",
+				 (json_int_t)p->expires_at));
+}
+
+static int product_decode(const MDB_val *k, const MDB_val *v, struct product *p)
+{
+	json_t *o = obj_of(v);
+	const char *name;
+	int kind;
+	json_int_t created, expires;
+	int rc = STORE_E_CORRUPT;
+
+	if (k->mv_size == KEY2 &&
+	    json_unpack(o, "{s:i, s:s, s:I, s:I}", "kind", &kind, "name", &name, "created",
+			&created, "expires", &expires) == 0 &&
+	    kind >= PRODUCT_MAIL && kind <= PRODUCT_OTHER && strlen(name) <= NAME_MAX_B) {
+		memset(p, 0, sizeof(*p));
+		memcpy(p->org_id, k->mv_data, AUTHD_ID_LEN);
+		memcpy(p->id, (const uint8_t *)k->mv_data + AUTHD_ID_LEN, AUTHD_ID_LEN);
+		p->kind = (uint8_t)kind;
+		snprintf(p->name, sizeof(p->name), "%s", name);
+		p->created_at = (int64_t)created;
+		p->expires_at = (int64_t)expires;
+		rc = 0;
+	}
+	json_decref(o);
+	return rc;
+}
+
+int lmdb_product_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t id[AUTHD_ID_LEN], struct product *p)
+{
+	uint8_t key[KEY2];
+	MDB_val k = {sizeof(key), key}, v;
+	int rc;
+
+	key_of(key, org_id, id, NULL);
+	if ((rc = lmdb_get(lmdb_of(t), DB_PRODUCTS, key, sizeof(key), &v)) != 0)
+		return rc;
+	return product_decode(&k, &v, p);
+}
+
+int lmdb_product_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t id[AUTHD_ID_LEN])
+{
+	uint8_t key[KEY2];
+	int rc;
+
+	key_of(key, org_id, id, NULL);
+	if ((rc = del_ok(t, DB_PRODUCTS, key, sizeof(key))) != 0)
+		return rc;
+	return del_range(t, DB_GRANTS, key, KEY2, KEY3, NULL);
+}
+
+struct list {
+	int (*product)(void *arg, const struct product *p);
+	int (*grant)(void *arg, const struct grant *g);
+	int (*team)(void *arg, const struct team *tm);
+	int (*id)(void *arg, const uint8_t id[AUTHD_ID_LEN]);
+	void *arg;
+	int rc;
+};
+
+static int grant_decode(const MDB_val *k, const MDB_val *v, struct grant *g);
+static int team_decode(const MDB_val *k, const MDB_val *v, struct team *tm);
+
+static int list_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct list *l = arg;
+
+	(void)txn;
+	if (l->product) {
+		struct product p;
+
+		if ((l->rc = product_decode(k, v, &p)) == 0)
+			l->rc = l->product(l->arg, &p);
+	} else if (l->grant) {
+		struct grant g;
+
+		if ((l->rc = grant_decode(k, v, &g)) == 0)
+			l->rc = l->grant(l->arg, &g);
+	} else if (l->team) {
+		struct team tm;
+
+		if ((l->rc = team_decode(k, v, &tm)) == 0)
+			l->rc = l->team(l->arg, &tm);
+	} else if (k->mv_size == KEY3) {
+		l->rc = l->id(l->arg, (const uint8_t *)k->mv_data + KEY2);
+	}
+	return l->rc;
+}
+
+static int list_range(struct store_txn *t, enum lmdb_db db, const uint8_t *prefix, size_t plen,
+		      struct list *l)
+{
+	int rc = lmdb_walk(lmdb_of(t), db, prefix, plen, plen, list_one, l);
+
+	return rc != 0 ? rc : l->rc;
+}
+
+int lmdb_products_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		       int (*fn)(void *arg, const struct product *p), void *arg)
+{
+	struct list l = {.product = fn, .arg = arg};
+
+	return list_range(t, DB_PRODUCTS, org_id, AUTHD_ID_LEN, &l);
+}
+
+/* --- grants ---------------------------------------------------------------------------- */
+
+int lmdb_grant_put(struct store_txn *t, const struct grant *g)
+{
+	uint8_t key[KEY3];
+	json_t *res = json_array();
+
+	for (unsigned i = 0; res && i < g->n_resources && i < GRANT_RESOURCES_MAX; i++)
+		json_array_append_new(res, json_string(g->resources[i]));
+	key_of(key, g->org_id, g->product_id, g->subject);
+	return put_obj(t, DB_GRANTS, key, sizeof(key),
+		       json_pack("{s:i, s:i, s:o}", "subject", (int)g->subject_kind, "rights",
+				 (int)g->rights, "resources", res));
+}
+
+static int grant_decode(const MDB_val *k, const MDB_val *v, struct grant *g)
+{
+	json_t *o = obj_of(v), *res = NULL, *r;
+	int kind, rights;
+	size_t i;
+	int rc = STORE_E_CORRUPT;
+
+	if (k->mv_size != KEY3 ||
+	    json_unpack(o, "{s:i, s:i, s:o}", "subject", &kind, "rights", &rights, "resources",
+			&res) != 0 ||
+	    !json_is_array(res) || json_array_size(res) > GRANT_RESOURCES_MAX ||
+	    (kind != GRANT_MEMBER && kind != GRANT_TEAM) || rights < 0 || rights > PRODUCT_R__ALL)
+		goto out;
+	memset(g, 0, sizeof(*g));
+	memcpy(g->org_id, k->mv_data, AUTHD_ID_LEN);
+	memcpy(g->product_id, (const uint8_t *)k->mv_data + AUTHD_ID_LEN, AUTHD_ID_LEN);
+	memcpy(g->subject, (const uint8_t *)k->mv_data + KEY2, AUTHD_ID_LEN);
+	g->subject_kind = (uint8_t)kind;
+	g->rights = (unsigned)rights;
+	json_array_foreach(res, i, r)
+	{
+		if (!json_is_string(r) || strlen(json_string_value(r)) > GRANT_RESOURCE_MAX)
+			goto out;
+		snprintf(g->resources[i], sizeof(g->resources[0]), "%s", json_string_value(r));
+		g->n_resources++;
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+int lmdb_grant_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t product_id[AUTHD_ID_LEN], const uint8_t subject[AUTHD_ID_LEN],
+		   struct grant *g)
+{
+	uint8_t key[KEY3];
+	MDB_val k = {sizeof(key), key}, v;
+	int rc;
+
+	key_of(key, org_id, product_id, subject);
+	if ((rc = lmdb_get(lmdb_of(t), DB_GRANTS, key, sizeof(key), &v)) != 0)
+		return rc;
+	return grant_decode(&k, &v, g);
+}
+
+int lmdb_grant_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t product_id[AUTHD_ID_LEN], const uint8_t subject[AUTHD_ID_LEN])
+{
+	uint8_t key[KEY3];
+
+	key_of(key, org_id, product_id, subject);
+	return del_ok(t, DB_GRANTS, key, sizeof(key));
+}
+
+int lmdb_grants_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t product_id[AUTHD_ID_LEN],
+		     int (*fn)(void *arg, const struct grant *g), void *arg)
+{
+	uint8_t key[KEY2];
+	struct list l = {.grant = fn, .arg = arg};
+
+	key_of(key, org_id, product_id, NULL);
+	return list_range(t, DB_GRANTS, key, sizeof(key), &l);
+}
+
+int lmdb_grants_del_subject(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			    const uint8_t subject[AUTHD_ID_LEN])
+{
+	return del_range(t, DB_GRANTS, org_id, AUTHD_ID_LEN, KEY3, subject);
+}
+
+/* --- teams ----------------------------------------------------------------------------- */
+
+int lmdb_team_put(struct store_txn *t, const struct team *tm)
+{
+	uint8_t key[KEY2];
+	char leader[AUTHD_ID_HEX + 1];
+
+	authd_hex(tm->leader, AUTHD_ID_LEN, leader);
+	key_of(key, tm->org_id, tm->id, NULL);
+	return put_obj(t, DB_TEAMS, key, sizeof(key),
+		       json_pack("{s:s, s:s, s:I}", "name", tm->name, "leader", leader, "created",
+				 (json_int_t)tm->created_at));
+}
+
+static int team_decode(const MDB_val *k, const MDB_val *v, struct team *tm)
+{
+	json_t *o = obj_of(v);
+	const char *name, *leader;
+	json_int_t created;
+	int rc = STORE_E_CORRUPT;
+
+	if (k->mv_size == KEY2 &&
+	    json_unpack(o, "{s:s, s:s, s:I}", "name", &name, "leader", &leader, "created",
+			&created) == 0 &&
+	    strlen(name) <= NAME_MAX_B) {
+		memset(tm, 0, sizeof(*tm));
+		memcpy(tm->org_id, k->mv_data, AUTHD_ID_LEN);
+		memcpy(tm->id, (const uint8_t *)k->mv_data + AUTHD_ID_LEN, AUTHD_ID_LEN);
+		snprintf(tm->name, sizeof(tm->name), "%s", name);
+		tm->created_at = (int64_t)created;
+		if (authd_unhex(leader, strlen(leader), tm->leader, AUTHD_ID_LEN) == 0)
+			rc = 0;
+	}
+	json_decref(o);
+	return rc;
+}
+
+int lmdb_team_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  const uint8_t id[AUTHD_ID_LEN], struct team *tm)
+{
+	uint8_t key[KEY2];
+	MDB_val k = {sizeof(key), key}, v;
+	int rc;
+
+	key_of(key, org_id, id, NULL);
+	if ((rc = lmdb_get(lmdb_of(t), DB_TEAMS, key, sizeof(key), &v)) != 0)
+		return rc;
+	return team_decode(&k, &v, tm);
+}
+
+struct team_members {
+	struct store_txn *t;
+	const uint8_t *org_id, *team_id;
+	int rc;
+};
+
+static int unlink_member(void *arg, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct team_members *tm = arg;
+	uint8_t key[KEY3];
+
+	key_of(key, tm->org_id, account_id, tm->team_id);
+	return del_ok(tm->t, DB_MEMBER_TEAMS, key, sizeof(key));
+}
+
+int lmdb_team_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		  const uint8_t id[AUTHD_ID_LEN])
+{
+	uint8_t key[KEY2];
+	struct team_members tm = {t, org_id, id, 0};
+	struct list l = {.id = unlink_member, .arg = &tm};
+	int rc;
+
+	key_of(key, org_id, id, NULL);
+	/* Its members' index entries, its members, its grants, then it. */
+	if ((rc = list_range(t, DB_TEAM_MEMBERS, key, sizeof(key), &l)) != 0 ||
+	    (rc = del_range(t, DB_TEAM_MEMBERS, key, KEY2, KEY3, NULL)) != 0 ||
+	    (rc = lmdb_grants_del_subject(t, org_id, id)) != 0)
+		return rc;
+	return del_ok(t, DB_TEAMS, key, sizeof(key));
+}
+
+int lmdb_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    int (*fn)(void *arg, const struct team *tm), void *arg)
+{
+	struct list l = {.team = fn, .arg = arg};
+
+	return list_range(t, DB_TEAMS, org_id, AUTHD_ID_LEN, &l);
+}
+
+int lmdb_team_member_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			 const uint8_t team_id[AUTHD_ID_LEN],
+			 const uint8_t account_id[AUTHD_ID_LEN])
+{
+	uint8_t key[KEY3];
+	int rc;
+
+	key_of(key, org_id, team_id, account_id);
+	if ((rc = lmdb_put(lmdb_of(t), DB_TEAM_MEMBERS, key, sizeof(key), "", 0)) != 0)
+		return rc;
+	key_of(key, org_id, account_id, team_id);
+	return lmdb_put(lmdb_of(t), DB_MEMBER_TEAMS, key, sizeof(key), "", 0);
+}
+
+int lmdb_team_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			 const uint8_t team_id[AUTHD_ID_LEN],
+			 const uint8_t account_id[AUTHD_ID_LEN])
+{
+	uint8_t key[KEY3];
+	int rc;
+
+	key_of(key, org_id, team_id, account_id);
+	if ((rc = del_ok(t, DB_TEAM_MEMBERS, key, sizeof(key))) != 0)
+		return rc;
+	key_of(key, org_id, account_id, team_id);
+	return del_ok(t, DB_MEMBER_TEAMS, key, sizeof(key));
+}
+
+int lmdb_team_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			   const uint8_t team_id[AUTHD_ID_LEN],
+			   int (*fn)(void *arg, const uint8_t account_id[AUTHD_ID_LEN]), void *arg)
+{
+	uint8_t key[KEY2];
+	struct list l = {.id = fn, .arg = arg};
+
+	key_of(key, org_id, team_id, NULL);
+	return list_range(t, DB_TEAM_MEMBERS, key, sizeof(key), &l);
+}
+
+int lmdb_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			   const uint8_t account_id[AUTHD_ID_LEN],
+			   int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg)
+{
+	uint8_t key[KEY2];
+	struct list l = {.id = fn, .arg = arg};
+
+	key_of(key, org_id, account_id, NULL);
+	return list_range(t, DB_MEMBER_TEAMS, key, sizeof(key), &l);
+}
