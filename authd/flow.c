@@ -223,11 +223,10 @@ static void token_done(struct job *job)
  * into f; false when the request carries none. */
 static bool token_bearer(struct req *r, struct flow *f)
 {
-	static const char prefix[] = "Bearer " API_TOKEN_PREFIX;
 	const char *tok = r->authorization + 7;
 
 	if (strncasecmp(r->authorization, "Bearer ", 7) != 0 ||
-	    strncmp(r->authorization, prefix, sizeof(prefix) - 1) != 0)
+	    strncmp(tok, API_TOKEN_PREFIX, sizeof(API_TOKEN_PREFIX) - 1) != 0)
 		return false;
 	authd_sha256(tok, strlen(tok), f->api_token.hash);
 	return true;

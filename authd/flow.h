@@ -87,6 +87,9 @@ struct flow {
 	 * organization; f->token is unused). */
 	bool via_token;
 	struct api_token api_token;
+	/* Set by a step that found the principal acting as a partner
+	 * organization's manager (orgs.h): its acts are recorded so. */
+	bool via_partner;
 	/* The operator roles of the session's account (enum operator_role),
 	 * read only for the actions that need some. */
 	unsigned roles;

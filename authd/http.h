@@ -106,7 +106,9 @@ void req_free(struct req *r);
 
 struct field_spec {
 	const char *name;
-	json_type type; /* JSON_STRING, JSON_INTEGER, JSON_TRUE (any boolean) */
+	/* JSON_STRING, JSON_INTEGER, JSON_ARRAY, JSON_TRUE (any boolean), or
+	 * JSON_NULL (any type: the handler checks it) */
+	json_type type;
 	bool required;
 	size_t max_len; /* bytes, for strings */
 };
@@ -203,6 +205,10 @@ void http_org_team_change(struct req *r);
 void http_org_team_remove(struct req *r);
 void http_org_team_member_add(struct req *r);
 void http_org_team_member_remove(struct req *r);
+/* Partner relations (http_partners.c). */
+void http_org_partner_add(struct req *r);
+void http_org_partners(struct req *r);
+void http_org_partner_end(struct req *r);
 /* A person's API tokens (http_tokens.c). */
 void http_tokens_create(struct req *r);
 void http_tokens_list(struct req *r);

@@ -118,17 +118,18 @@ static json_t *grant_json(const struct grant *g)
 			 g->n_resources ? resources_json(g->resources, g->n_resources) : NULL);
 }
 
-/* The caller's membership and the policy on the organization: E_OK, or
- * the refusal in f->err. */
+/* Who the caller is in the organization (a member, or a partner's
+ * manager) and the policy on it: the refusal in f->err. */
 static int org_gate(struct flow *f, struct store_txn *txn, const uint8_t org[AUTHD_ID_LEN],
-		    struct member *me)
+		    struct org_principal *who)
 {
 	struct policy_resource res = {.org_id = org};
-	int rc = orgs_principal_member(f, txn, org, me);
+	int rc = orgs_principal(f, txn, org, who);
 
 	if (rc != 0)
 		return rc;
-	res.org_role = me->role;
+	res.org_role = who->me.role;
+	res.partner = who->partner;
 	f->err = flow_decide(f, &res, E_ORG_NOT_FOUND);
 	return 0;
 }
@@ -143,11 +144,11 @@ struct add_flow {
 static int add_write(struct flow *f, struct store_txn *txn)
 {
 	struct add_flow *j = (struct add_flow *)f;
-	struct member me;
+	struct org_principal who;
 	json_t *detail;
 	int rc;
 
-	if ((rc = org_gate(f, txn, j->p.org_id, &me)) != 0 || f->err != E_OK)
+	if ((rc = org_gate(f, txn, j->p.org_id, &who)) != 0 || f->err != E_OK)
 		return rc;
 	j->p.created_at = f->now;
 	if ((detail = json_pack("{s:s, s:s}", "kind",
@@ -232,7 +233,7 @@ struct list_flow {
 	struct flow_list l;
 	uint8_t org_id[AUTHD_ID_LEN];
 	struct store_txn *txn;
-	struct member me;
+	struct org_principal who;
 };
 
 static int list_one(void *arg, const struct product *p)
@@ -240,7 +241,7 @@ static int list_one(void *arg, const struct product *p)
 	struct list_flow *j = arg;
 	struct access a;
 	json_t *o;
-	int rc = orgs_access(j->txn, &j->me, p->id, &a);
+	int rc = orgs_access(j->txn, &j->who, p->id, &a);
 
 	if (rc != 0 || a.rights == 0)
 		return rc; /* not this member's: not listed */
@@ -256,7 +257,7 @@ static int list_read(struct flow *f, struct store_txn *txn)
 	struct list_flow *j = (struct list_flow *)f;
 	int rc;
 
-	if ((rc = org_gate(f, txn, j->org_id, &j->me)) != 0 || f->err != E_OK)
+	if ((rc = org_gate(f, txn, j->org_id, &j->who)) != 0 || f->err != E_OK)
 		return rc;
 	if (flow_list_new(&j->l) == NULL)
 		return STORE_E_IO;
@@ -299,7 +300,7 @@ struct product_flow {
 	uint8_t product_id[AUTHD_ID_LEN];
 	uint8_t subject[AUTHD_ID_LEN];
 	struct product p;
-	struct member me;
+	struct org_principal who;
 	struct access access;
 	/* A grant's change. */
 	bool remove;
@@ -307,14 +308,15 @@ struct product_flow {
 };
 
 /* The organization's gate, then the product: E_PRODUCT_NOT_FOUND when it
- * is not there. */
+ * is not there, or not among those a partner was let in to. */
 static int product_gate(struct product_flow *j, struct store_txn *txn)
 {
-	int rc = org_gate(&j->l.f, txn, j->org_id, &j->me);
+	int rc = org_gate(&j->l.f, txn, j->org_id, &j->who);
 
 	if (rc != 0 || j->l.f.err != E_OK)
 		return rc;
-	if ((rc = store_product_get(txn, j->org_id, j->product_id, &j->p)) == STORE_E_NOTFOUND) {
+	if ((rc = store_product_get(txn, j->org_id, j->product_id, &j->p)) == STORE_E_NOTFOUND ||
+	    (rc == 0 && j->who.partner && !core_partner_covers(&j->who.link, j->product_id))) {
 		j->l.f.err = E_PRODUCT_NOT_FOUND;
 		return 0;
 	}
@@ -434,7 +436,7 @@ static int access_read(struct flow *f, struct store_txn *txn)
 
 	if (rc != 0 || f->err != E_OK)
 		return rc;
-	if ((rc = orgs_access(txn, &j->me, j->product_id, &j->access)) != 0)
+	if ((rc = orgs_access(txn, &j->who, j->product_id, &j->access)) != 0)
 		return rc;
 	if (j->access.rights == 0)
 		f->err = E_PRODUCT_NOT_FOUND; /* not this member's to see */
@@ -455,10 +457,15 @@ static void access_reply(struct flow *f, struct req *r)
 	o = access_json(&j->access);
 	if (o == NULL || json_object_set_new(o, "organization_id", json_string(org)) != 0 ||
 	    json_object_set_new(o, "product", product_json(&j->p)) != 0 ||
-	    json_object_set_new(o, "role", json_string(core_role_name(j->me.role))) != 0 ||
-	    json_object_set_new(o, "external", json_boolean(j->me.role == ROLE_EXTERNAL)) != 0 ||
-	    json_object_set_new(o, "billing",
-				json_boolean((j->me.rights & MEMBER_R_BILLING) != 0)) != 0) {
+	    json_object_set_new(
+		o, "role",
+		j->who.partner ? json_null() : json_string(core_role_name(j->who.me.role))) != 0 ||
+	    json_object_set_new(o, "external", json_boolean(j->who.me.role == ROLE_EXTERNAL)) !=
+		0 ||
+	    json_object_set_new(
+		o, "billing",
+		json_boolean(j->who.partner ? j->who.link.billing
+					    : (j->who.me.rights & MEMBER_R_BILLING) != 0)) != 0) {
 		json_decref(o);
 		reply_error(r, E_OVERLOADED);
 		return;

@@ -29,7 +29,9 @@ int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD
 	       const json_t *detail)
 {
 	struct audit_rec a = {.at = f->now,
-			      .via = f->via_token ? AUDIT_VIA_TOKEN : AUDIT_VIA_SESSION,
+			      .via = f->via_partner ? AUDIT_VIA_PARTNER
+				     : f->via_token ? AUDIT_VIA_TOKEN
+						    : AUDIT_VIA_SESSION,
 			      .action = (uint16_t)action};
 	char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 
@@ -62,15 +64,68 @@ static int team_of_one(void *arg, const uint8_t team_id[AUTHD_ID_LEN])
 	return 0;
 }
 
-int orgs_access(struct store_txn *txn, const struct member *m,
+struct partner_find {
+	struct store_txn *txn;
+	const uint8_t *account_id;
+	struct org_principal *p;
+};
+
+static int partner_one(void *arg, const struct partner_link *l)
+{
+	struct partner_find *pf = arg;
+	struct member m;
+	int rc = store_member_get(pf->txn, l->partner_org, pf->account_id, &m);
+
+	if (rc == STORE_E_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (m.role == ROLE_LEGAL_REPRESENTATIVE || m.role == ROLE_ADMINISTRATOR) {
+		pf->p->partner = true;
+		pf->p->link = *l;
+		return 1; /* found: stop */
+	}
+	return 0;
+}
+
+int orgs_principal(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+		   struct org_principal *p)
+{
+	struct partner_find pf = {txn, f->session.account_id, p};
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	f->via_partner = false;
+	if ((rc = orgs_principal_member(f, txn, org_id, &p->me)) != 0 || p->me.role != 0)
+		return rc;
+	/* Not a member: a partner organization's manager, maybe (an
+	 * organization has few partners: each is a point read). */
+	rc = store_partners_list(txn, org_id, true, partner_one, &pf);
+	if (rc == 1)
+		rc = 0;
+	f->via_partner = p->partner;
+	return rc;
+}
+
+int orgs_access(struct store_txn *txn, const struct org_principal *p,
 		const uint8_t product_id[AUTHD_ID_LEN], struct access *out)
 {
+	const struct member *m = &p->me;
 	struct teams_of ts = {.n = 0};
 	struct grant *g = NULL;
 	const struct grant **ptr = NULL;
 	size_t n = 0;
 	int rc = 0;
 
+	if (p->partner) {
+		memset(out, 0, sizeof(*out));
+		if (core_partner_covers(&p->link, product_id)) {
+			out->rights = PRODUCT_R__ALL;
+			out->all_resources = true;
+			out->via = ACCESS_VIA_PARTNER;
+		}
+		return 0;
+	}
 	if (m->role == ROLE_LEGAL_REPRESENTATIVE || m->role == ROLE_ADMINISTRATOR) {
 		core_access_of(m, NULL, 0, out);
 		return 0;

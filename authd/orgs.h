@@ -35,9 +35,24 @@ json_t *orgs_member_json(const struct member *m);
 int orgs_member_notice(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
 		       const uint8_t account_id[AUTHD_ID_LEN], const struct member *m);
 
-/* What member m may do on the organization's product (core_access_of
- * over the grants to m and to its teams). 0 or STORE_E_*. */
-int orgs_access(struct store_txn *txn, const struct member *m,
+/*
+ * Who the flow's principal is in an organization: a member (me.role set),
+ * or else a legal representative or administrator of a partner
+ * organization the organization let in (partner, with the relation), or
+ * neither. Sets f->via_partner for a partner. 0 or STORE_E_*.
+ */
+struct org_principal {
+	struct member me;
+	bool partner;
+	struct partner_link link;
+};
+int orgs_principal(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+		   struct org_principal *p);
+
+/* What the principal may do on the organization's product: a member's is
+ * core_access_of over the grants to it and to its teams; a partner's,
+ * every right on the products its relation covers. 0 or STORE_E_*. */
+int orgs_access(struct store_txn *txn, const struct org_principal *p,
 		const uint8_t product_id[AUTHD_ID_LEN], struct access *out);
 
 /* What an organization keeps of a member who leaves it: grants to the

@@ -179,6 +179,8 @@ static const char *type_name(json_type t)
 		return "must be a string";
 	case JSON_INTEGER:
 		return "must be an integer";
+	case JSON_ARRAY:
+		return "must be an array";
 	default:
 		return "must be a boolean";
 	}
@@ -238,8 +240,9 @@ json_t *json_body_or_reply(struct req *r, const struct field_spec *spec, size_t 
 			reply_field_error(r, E_MISSING_FIELD, spec[i].name, NULL);
 			return NULL;
 		}
-		ok =
-		    spec[i].type == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == spec[i].type;
+		ok = spec[i].type == JSON_NULL	 ? true /* any: the handler checks */
+		     : spec[i].type == JSON_TRUE ? json_is_boolean(v)
+						 : json_typeof(v) == spec[i].type;
 		if (!ok) {
 			json_wipe_decref(obj);
 			reply_field_error(r, E_INVALID_FIELD, spec[i].name,

@@ -387,6 +387,28 @@ struct access {
 void core_access_of(const struct member *m, const struct grant *const *grants, size_t n,
 		    struct access *out);
 
+/*
+ * A partner relation: the client organization lets a partner organization
+ * (a reseller, an agency) manage all or some of its products, with or
+ * without its billing. The partner's legal representatives and
+ * administrators then act on those products (policy.c: a partner
+ * principal); either side ends it.
+ */
+#define PARTNER_PRODUCTS_MAX 32
+
+struct partner_link {
+	uint8_t client_org[AUTHD_ID_LEN];
+	uint8_t partner_org[AUTHD_ID_LEN];
+	bool all_products;
+	unsigned n_products;
+	uint8_t products[PARTNER_PRODUCTS_MAX][AUTHD_ID_LEN];
+	bool billing;
+	int64_t created_at;
+};
+
+/* Whether the relation covers the client's product. */
+bool core_partner_covers(const struct partner_link *l, const uint8_t product_id[AUTHD_ID_LEN]);
+
 /* --- API tokens ----------------------------------------------------------------- */
 
 /*
@@ -471,6 +493,8 @@ enum audit_action {
 	AUDIT_TEAM_REMOVED,
 	AUDIT_TEAM_MEMBER_ADDED,
 	AUDIT_TEAM_MEMBER_REMOVED,
+	AUDIT_PARTNER_ADDED,
+	AUDIT_PARTNER_REMOVED,
 	AUDIT__COUNT
 };
 
@@ -1053,9 +1077,12 @@ enum policy_action {
 	ACT_ORG_PRODUCTS_READ,		 /* an organization's products (those one may use) */
 	ACT_ORG_PRODUCT_MANAGE,		 /* add or remove a product, grant rights on it */
 	ACT_ORG_GRANTS_READ,		 /* who has what rights on a product */
+	ACT_ORG_GRANT_MANAGE,		 /* grant or take rights on a product */
 	ACT_PRODUCT_ACCESS_READ,	 /* what the principal may do on a product */
 	ACT_ORG_TEAMS_READ,		 /* an organization's work teams (one's own) */
 	ACT_ORG_TEAM_MANAGE,		 /* add, change or remove a team or its members */
+	ACT_ORG_PARTNERS_READ,		 /* an organization's partners and clients */
+	ACT_ORG_PARTNER_MANAGE,		 /* let a partner in, or end a relation */
 	ACT_TOKEN_CREATE,		 /* make an API token for oneself */
 	ACT_TOKENS_READ,		 /* list one's tokens */
 	ACT_TOKEN_REVOKE,		 /* revoke one */
@@ -1076,6 +1103,10 @@ struct policy_resource {
 	 * recent second factor). */
 	bool self;
 	bool legal;
+	/* Not a member, but a manager of a partner organization the
+	 * organization let in (the handler then keeps to the relation's
+	 * products). */
+	bool partner;
 };
 
 enum policy_decision {

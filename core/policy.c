@@ -32,6 +32,7 @@ static const struct {
 	bool member;	/* about an organization: the principal must belong to it */
 	bool self;	/* with member: any member may do it to itself (leave) */
 	unsigned scope; /* the API token scope that may do it (enum api_scope); 0: none may */
+	bool partner;	/* with member: a partner organization's manager may too */
 } rules[ACT__COUNT] = {
     [ACT_HEALTH] = {"health", NEED_NOTHING},
     [ACT_SIGN_UP] = {"sign_up", NEED_NOTHING},
@@ -119,19 +120,30 @@ static const struct {
      * handler narrows the list); managing them is for those who manage
      * the organization. */
     [ACT_ORG_PRODUCTS_READ] = {"org_products_read", NEED_SESSION, .member = true,
-			       .scope = SCOPE_ORGANIZATIONS_READ},
+			       .scope = SCOPE_ORGANIZATIONS_READ, .partner = true},
     [ACT_ORG_PRODUCT_MANAGE] = {"org_product_manage", NEED_SESSION, .member = true,
 				.org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_WRITE},
+    /* A partner manages who uses the products it was let in to. */
+    [ACT_ORG_GRANT_MANAGE] = {"org_grant_manage", NEED_SESSION, .member = true,
+			      .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_WRITE,
+			      .partner = true},
     [ACT_ORG_GRANTS_READ] = {"org_grants_read", NEED_SESSION, .member = true,
-			     .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_READ},
+			     .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_READ,
+			     .partner = true},
     /* The question the host's other services ask: any member may ask it
      * about itself; the answer is core_access_of's. */
     [ACT_PRODUCT_ACCESS_READ] = {"product_access_read", NEED_SESSION, .member = true,
-				 .scope = SCOPE_ORGANIZATIONS_READ},
+				 .scope = SCOPE_ORGANIZATIONS_READ, .partner = true},
     [ACT_ORG_TEAMS_READ] = {"org_teams_read", NEED_SESSION, .member = true,
 			    .scope = SCOPE_ORGANIZATIONS_READ},
     [ACT_ORG_TEAM_MANAGE] = {"org_team_manage", NEED_SESSION, .member = true,
 			     .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_WRITE},
+    /* Either side reads and ends a relation; letting a partner in is for
+     * the client's managers. */
+    [ACT_ORG_PARTNERS_READ] = {"org_partners_read", NEED_SESSION, .member = true,
+			       .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_READ},
+    [ACT_ORG_PARTNER_MANAGE] = {"org_partner_manage", NEED_SESSION, .member = true,
+				.org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_WRITE},
     /* Making a token is binding a credential (as ACT_DEVICE_LINK): a
      * recent sign-in. Listing and revoking are the owner's housekeeping. */
     [ACT_TOKEN_CREATE] = {"token_create", NEED_RECENT_PROOF},
@@ -174,6 +186,7 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 {
 	const struct session *s =
 	    p->kind == PRINCIPAL_SESSION || p->kind == PRINCIPAL_TOKEN ? p->session : NULL;
+	bool via_partner;
 
 	if ((unsigned)a >= ACT__COUNT || rules[a].name == NULL)
 		return POLICY_DENY_FORBIDDEN; /* an action without a rule is never allowed */
@@ -188,11 +201,13 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 	/* A token acts only where a scope lets it, never where a person's
 	 * presence (a recent proof, a second factor) or a staff role counts. */
 	if (p->kind == PRINCIPAL_TOKEN) {
-		if (rules[a].scope == 0 || rules[a].need == NEED_RECENT_PROOF || rules[a].roles ||
-		    (res && res->legal))
+		if (rules[a].scope == 0 || rules[a].need == NEED_RECENT_PROOF || rules[a].roles)
 			return POLICY_DENY_PRESENCE;
 		if (!(p->scopes & rules[a].scope))
 			return POLICY_DENY_SCOPE;
+		/* A token acts in the one organization it was made in. */
+		if (res && res->org_id && memcmp(res->org_id, s->org_id, AUTHD_ID_LEN) != 0)
+			return POLICY_DENY_NOT_FOUND;
 	}
 	if ((s->flags & SESSION_F_LOGIN_REPLACED) && !rules[a].while_login_replaced)
 		return POLICY_DENY_LOGIN_EMAIL;
@@ -201,10 +216,13 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 	/* The operator's staff act with a second factor, always. */
 	if (rules[a].roles && s->aal != AAL_SECOND_FACTOR)
 		return POLICY_DENY_REAUTH;
-	/* An organization one is not in is one that does not exist. */
-	if (rules[a].member && res && res->org_id && res->org_role == 0)
+	/* An organization one is not in is one that does not exist, unless
+	 * one manages a partner it let in and the action is a partner's. */
+	via_partner = rules[a].member && res && res->org_id && res->org_role == 0 &&
+		      rules[a].partner && res->partner;
+	if (rules[a].member && res && res->org_id && res->org_role == 0 && !via_partner)
 		return POLICY_DENY_NOT_FOUND;
-	if (rules[a].member && res && res->org_id && rules[a].org_roles &&
+	if (rules[a].member && res && res->org_id && rules[a].org_roles && !via_partner &&
 	    !(rules[a].org_roles & 1u << res->org_role) && !(rules[a].self && res->self))
 		return POLICY_DENY_FORBIDDEN;
 	/* The legal representative role is granted and taken only by a legal
@@ -212,6 +230,8 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 	if (rules[a].member && res && res->org_id && res->legal) {
 		if (res->org_role != ROLE_LEGAL_REPRESENTATIVE)
 			return POLICY_DENY_FORBIDDEN;
+		if (p->kind == PRINCIPAL_TOKEN)
+			return POLICY_DENY_PRESENCE;
 		if (s->aal != AAL_SECOND_FACTOR || !policy_recent_proof(pp, s, now))
 			return POLICY_DENY_REAUTH;
 	}

@@ -144,6 +144,16 @@ void core_access_of(const struct member *m, const struct grant *const *grants, s
 		out->n_resources = 0;
 }
 
+bool core_partner_covers(const struct partner_link *l, const uint8_t product_id[AUTHD_ID_LEN])
+{
+	if (l->all_products)
+		return true;
+	for (unsigned i = 0; i < l->n_products && i < PARTNER_PRODUCTS_MAX; i++)
+		if (memcmp(l->products[i], product_id, AUTHD_ID_LEN) == 0)
+			return true;
+	return false;
+}
+
 const char *core_scope_name(unsigned scope)
 {
 	switch (scope) {
@@ -216,6 +226,8 @@ const char *core_audit_name(enum audit_action a)
 	    [AUDIT_TEAM_REMOVED] = "team_removed",
 	    [AUDIT_TEAM_MEMBER_ADDED] = "team_member_added",
 	    [AUDIT_TEAM_MEMBER_REMOVED] = "team_member_removed",
+	    [AUDIT_PARTNER_ADDED] = "partner_added",
+	    [AUDIT_PARTNER_REMOVED] = "partner_removed",
 	};
 
 	return (unsigned)a < AUDIT__COUNT && names[a] ? names[a] : "";

@@ -283,6 +283,19 @@ int store_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_L
 			    int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg);
 
 /*
+ * Partner relations (core.h's struct partner_link), filed under the
+ * client and the partner organization; store_partners_list walks those
+ * where org is the client (as_client) or the partner.
+ */
+int store_partner_put(struct store_txn *t, const struct partner_link *l);
+int store_partner_get(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
+		      const uint8_t partner_org[AUTHD_ID_LEN], struct partner_link *l);
+int store_partner_del(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
+		      const uint8_t partner_org[AUTHD_ID_LEN]);
+int store_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], bool as_client,
+			int (*fn)(void *arg, const struct partner_link *l), void *arg);
+
+/*
  * API tokens (core.h's struct api_token), found by the SHA-256 of their
  * text and listed by account, in id order. store_token_put writes a new
  * or changed one (a request's rate ring and last use: the hot path of

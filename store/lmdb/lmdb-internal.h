@@ -49,6 +49,8 @@ enum lmdb_db {
 	DB_TEAMS,	  /* org || team -> team */
 	DB_TEAM_MEMBERS,  /* org || team || account -> "" */
 	DB_MEMBER_TEAMS,  /* org || account || team -> "" */
+	DB_PARTNERS,	  /* client org || partner org -> relation */
+	DB_PARTNER_OF,	  /* partner org || client org -> "" */
 	DB__COUNT
 };
 
@@ -179,6 +181,10 @@ int lmdb_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LE
 			   int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg);
 /* Deletes an organization's products, grants and teams (its deletion). */
 int lmdb_org_products_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
+int lmdb_partner_put(struct store_txn *t, const struct partner_link *l);
+int lmdb_partner_get(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN], const uint8_t partner_org[AUTHD_ID_LEN], struct partner_link *l);
+int lmdb_partner_del(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN], const uint8_t partner_org[AUTHD_ID_LEN]);
+int lmdb_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], bool as_client, int (*fn)(void *arg, const struct partner_link *l), void *arg);
 int lmdb_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok);
 int lmdb_token_put(struct store_txn *t, const struct api_token *tok);
 int lmdb_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -19,10 +19,11 @@
 #include <sys/stat.h>
 
 static const char *const db_names[DB__COUNT] = {
-    "accounts", "emails",     "orgs",	  "members",  "cluster",    "backup",	    "throttle",
-    "meta",	"events",     "devices",  "outbox",   "outbox_due", "outbox_done",  "phones",
-    "cases",	"cases_done", "docs",	  "docs_due", "audit",	    "invites",	    "invite_tokens",
-    "tokens",	"token_ids",  "products", "grants",   "teams",	    "team_members", "member_teams",
+    "accounts",	   "emails",  "orgs",	       "members",      "cluster",   "backup",
+    "throttle",	   "meta",    "events",	       "devices",      "outbox",    "outbox_due",
+    "outbox_done", "phones",  "cases",	       "cases_done",   "docs",	    "docs_due",
+    "audit",	   "invites", "invite_tokens", "tokens",       "token_ids", "products",
+    "grants",	   "teams",   "team_members",  "member_teams", "partners",  "partner_of",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
@@ -489,6 +490,10 @@ const struct store_engine_ops store_lmdb_engine = {
     .team_member_del = lmdb_team_member_del,
     .team_members_list = lmdb_team_members_list,
     .member_teams_list = lmdb_member_teams_list,
+    .partner_put = lmdb_partner_put,
+    .partner_get = lmdb_partner_get,
+    .partner_del = lmdb_partner_del,
+    .partners_list = lmdb_partners_list,
     .token_get = lmdb_token_get,
     .token_put = lmdb_token_put,
     .token_del = lmdb_token_del,

@@ -7,6 +7,8 @@
  *   DB_TEAMS         org || team            -> {"name", "leader", "created"}
  *   DB_TEAM_MEMBERS  org || team || account -> ""
  *   DB_MEMBER_TEAMS  org || account || team -> "" (a member's teams)
+ *   DB_PARTNERS      client || partner      -> {"all", "products", "billing", "created"}
+ *   DB_PARTNER_OF    partner || client      -> "" (an organization's clients)
  *
  * Values are a version byte and a JSON object. The access check reads a
  * member's grant and its teams' (point reads) and walks the member's few
@@ -127,6 +129,11 @@ int lmdb_org_products_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN
 		rc = del_range(t, DB_TEAM_MEMBERS, org_id, AUTHD_ID_LEN, KEY3, NULL);
 	if (rc == 0)
 		rc = del_range(t, DB_MEMBER_TEAMS, org_id, AUTHD_ID_LEN, KEY3, NULL);
+	/* Its relations, on both sides. */
+	if (rc == 0)
+		rc = del_range(t, DB_PARTNERS, org_id, AUTHD_ID_LEN, KEY2, NULL);
+	if (rc == 0)
+		rc = del_range(t, DB_PARTNER_OF, org_id, AUTHD_ID_LEN, KEY2, NULL);
 	return rc;
 }
 
@@ -472,4 +479,123 @@ int lmdb_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LE
 
 	key_of(key, org_id, account_id, NULL);
 	return list_range(t, DB_MEMBER_TEAMS, key, sizeof(key), &l);
+}
+
+/* --- partner relations ------------------------------------------------------------------ */
+
+int lmdb_partner_put(struct store_txn *t, const struct partner_link *l)
+{
+	uint8_t key[KEY2];
+	json_t *products = json_array();
+	int rc;
+
+	for (unsigned i = 0; products && i < l->n_products && i < PARTNER_PRODUCTS_MAX; i++) {
+		char id[AUTHD_ID_HEX + 1];
+
+		authd_hex(l->products[i], AUTHD_ID_LEN, id);
+		json_array_append_new(products, json_string(id));
+	}
+	key_of(key, l->client_org, l->partner_org, NULL);
+	if ((rc = put_obj(t, DB_PARTNERS, key, sizeof(key),
+			  json_pack("{s:b, s:o, s:b, s:I}", "all", l->all_products, "products",
+				    products, "billing", l->billing, "created",
+				    (json_int_t)l->created_at))) != 0)
+		return rc;
+	key_of(key, l->partner_org, l->client_org, NULL);
+	return lmdb_put(lmdb_of(t), DB_PARTNER_OF, key, sizeof(key), "", 0);
+}
+
+static int partner_decode(const uint8_t client[AUTHD_ID_LEN], const uint8_t partner[AUTHD_ID_LEN],
+			  const MDB_val *v, struct partner_link *l)
+{
+	json_t *o = obj_of(v), *products = NULL, *p;
+	int all, billing;
+	json_int_t created;
+	size_t i;
+	int rc = STORE_E_CORRUPT;
+
+	if (json_unpack(o, "{s:b, s:o, s:b, s:I}", "all", &all, "products", &products, "billing",
+			&billing, "created", &created) != 0 ||
+	    !json_is_array(products) || json_array_size(products) > PARTNER_PRODUCTS_MAX)
+		goto out;
+	memset(l, 0, sizeof(*l));
+	memcpy(l->client_org, client, AUTHD_ID_LEN);
+	memcpy(l->partner_org, partner, AUTHD_ID_LEN);
+	l->all_products = all;
+	l->billing = billing;
+	l->created_at = (int64_t)created;
+	json_array_foreach(products, i, p)
+	{
+		const char *s = json_string_value(p);
+
+		if (s == NULL || authd_unhex(s, strlen(s), l->products[i], AUTHD_ID_LEN) != 0)
+			goto out;
+		l->n_products++;
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+int lmdb_partner_get(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
+		     const uint8_t partner_org[AUTHD_ID_LEN], struct partner_link *l)
+{
+	uint8_t key[KEY2];
+	MDB_val v;
+	int rc;
+
+	key_of(key, client_org, partner_org, NULL);
+	if ((rc = lmdb_get(lmdb_of(t), DB_PARTNERS, key, sizeof(key), &v)) != 0)
+		return rc;
+	return partner_decode(client_org, partner_org, &v, l);
+}
+
+int lmdb_partner_del(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
+		     const uint8_t partner_org[AUTHD_ID_LEN])
+{
+	uint8_t key[KEY2];
+	int rc;
+
+	key_of(key, client_org, partner_org, NULL);
+	if ((rc = del_ok(t, DB_PARTNERS, key, sizeof(key))) != 0)
+		return rc;
+	key_of(key, partner_org, client_org, NULL);
+	return del_ok(t, DB_PARTNER_OF, key, sizeof(key));
+}
+
+struct partners {
+	struct store_txn *t;
+	bool as_client;
+	int (*fn)(void *arg, const struct partner_link *l);
+	void *arg;
+	int rc;
+};
+
+static int partner_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct partners *ps = arg;
+	const uint8_t *p = k->mv_data;
+	struct partner_link l;
+
+	(void)txn;
+	if (k->mv_size != KEY2)
+		return 0;
+	if (ps->as_client)
+		ps->rc = partner_decode(p, p + AUTHD_ID_LEN, v, &l);
+	else /* the index: partner || client */
+		ps->rc = lmdb_partner_get(ps->t, p + AUTHD_ID_LEN, p, &l);
+	if (ps->rc == 0)
+		ps->rc = ps->fn(ps->arg, &l);
+	return ps->rc;
+}
+
+int lmdb_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], bool as_client,
+		       int (*fn)(void *arg, const struct partner_link *l), void *arg)
+{
+	struct partners ps = {t, as_client, fn, arg, 0};
+	int rc = lmdb_walk(lmdb_of(t), as_client ? DB_PARTNERS : DB_PARTNER_OF, org_id,
+			   AUTHD_ID_LEN, AUTHD_ID_LEN, partner_one, &ps);
+
+	return rc != 0 ? rc : ps.rc;
 }

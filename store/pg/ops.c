@@ -173,6 +173,27 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_MEMBER_TEAMS_LIST] = {"member_teams_list",
 			      "SELECT team_id FROM team_members WHERE org_id = $1::bytea AND "
 			      "account_id = $2::bytea ORDER BY team_id"},
+    [ST_PARTNER_PUT] =
+	{"partner_put",
+	 "INSERT INTO partners (client_org, partner_org, all_products, products, "
+	 "billing, created_at) VALUES ($1::bytea, $2::bytea, $3::boolean, $4::bytea, "
+	 "$5::boolean, $6::bigint) ON CONFLICT (client_org, partner_org) DO UPDATE SET "
+	 "all_products = EXCLUDED.all_products, products = EXCLUDED.products, billing "
+	 "= EXCLUDED.billing"},
+    [ST_PARTNER_GET] =
+	{"partner_get",
+	 "SELECT client_org, partner_org, all_products, products, billing, created_at "
+	 "FROM partners WHERE client_org = $1::bytea AND partner_org = $2::bytea"},
+    [ST_PARTNER_DEL] = {"partner_del", "DELETE FROM partners WHERE client_org = $1::bytea AND "
+				       "partner_org = $2::bytea"},
+    [ST_PARTNERS_AS_CLIENT] = {"partners_as_client",
+			       "SELECT client_org, partner_org, all_products, products, billing, "
+			       "created_at FROM partners WHERE client_org = $1::bytea ORDER BY "
+			       "partner_org"},
+    [ST_PARTNERS_AS_PARTNER] = {"partners_as_partner",
+				"SELECT client_org, partner_org, all_products, products, billing, "
+				"created_at FROM partners WHERE partner_org = $1::bytea ORDER BY "
+				"client_org"},
     [ST_TOKEN_GET] = {"token_get", "SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = $1::bytea"},
     [ST_TOKEN_PUT] =
 	{"token_put",
@@ -390,10 +411,11 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 			  "next_at = $5::bigint, done_at = $6::bigint, sealed = $7::bytea WHERE "
 			  "id = $1::bytea AND state = 1 AND next_at = $2::bigint RETURNING 1"},
     [ST_OUTBOX_GET] = {"outbox_get", "SELECT " OUTBOX_COLS " FROM outbox WHERE id = $1::bytea"},
-    /* Its audit trail goes with it. */
+    /* Its relations, audit trail, invitations, products and teams go with it. */
     [ST_ORG_DEL] =
 	{"org_del",
-	 "WITH a AS (DELETE FROM org_audit WHERE org_id = $1::bytea), i AS (DELETE FROM "
+	 "WITH r AS (DELETE FROM partners WHERE client_org = $1::bytea OR partner_org = "
+	 "$1::bytea), a AS (DELETE FROM org_audit WHERE org_id = $1::bytea), i AS (DELETE FROM "
 	 "invitations WHERE org_id = $1::bytea), p AS (DELETE FROM products WHERE org_id "
 	 "= $1::bytea), g AS (DELETE FROM grants WHERE org_id = $1::bytea), t AS (DELETE "
 	 "FROM teams WHERE org_id = $1::bytea), m AS (DELETE FROM team_members WHERE "
@@ -2979,6 +3001,96 @@ int pg_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]
 
 	params2(&q, org_id, account_id);
 	return rows_run(t, ST_MEMBER_TEAMS_LIST, &q, &l, NULL);
+}
+
+/* --- partner relations ---------------------------------------------------------------- */
+
+int pg_partner_put(struct store_txn *t, const struct partner_link *l)
+{
+	struct pg_params q = {0};
+	uint8_t products[PARTNER_PRODUCTS_MAX * AUTHD_ID_LEN];
+	unsigned n = l->n_products < PARTNER_PRODUCTS_MAX ? l->n_products : PARTNER_PRODUCTS_MAX;
+
+	memcpy(products, l->products, (size_t)n * AUTHD_ID_LEN);
+	param(&q, l->client_org, AUTHD_ID_LEN);
+	param(&q, l->partner_org, AUTHD_ID_LEN);
+	param_bool(&q, l->all_products);
+	param(&q, products, (size_t)n * AUTHD_ID_LEN);
+	param_bool(&q, l->billing);
+	param_i64(&q, l->created_at);
+	return run(t, ST_PARTNER_PUT, &q);
+}
+
+static int partner_row(struct row *r, struct partner_link *l)
+{
+	size_t len;
+
+	memset(l, 0, sizeof(*l));
+	col_bytes(r, 0, l->client_org, AUTHD_ID_LEN);
+	col_bytes(r, 1, l->partner_org, AUTHD_ID_LEN);
+	l->all_products = col_bool(r, 2);
+	len = col_var(r, 3, l->products, sizeof(l->products));
+	if (len % AUTHD_ID_LEN != 0)
+		r->bad = true;
+	l->n_products = (unsigned)(len / AUTHD_ID_LEN);
+	l->billing = col_bool(r, 4);
+	l->created_at = col_i64(r, 5);
+	return r->bad ? corrupt("partner") : 0;
+}
+
+static int partner_rows(struct store_txn *t, enum pg_stmt st, struct pg_params *q,
+			int (*fn)(void *arg, const struct partner_link *l), void *arg,
+			struct partner_link *out)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	PGresult *res;
+	int rc = 0;
+
+	if ((res = pg_exec(pt, st, q)) == NULL)
+		return pt->err;
+	if (out && PQntuples(res) != 1)
+		rc = PQntuples(res) == 0 ? STORE_E_NOTFOUND : STORE_E_CORRUPT;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		struct partner_link l;
+
+		if ((rc = partner_row(&r, &l)) == 0) {
+			if (out)
+				*out = l;
+			else
+				rc = fn(arg, &l);
+		}
+	}
+	pg_clear(res);
+	return rc;
+}
+
+int pg_partner_get(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
+		   const uint8_t partner_org[AUTHD_ID_LEN], struct partner_link *l)
+{
+	struct pg_params q = {0};
+
+	params2(&q, client_org, partner_org);
+	return partner_rows(t, ST_PARTNER_GET, &q, NULL, NULL, l);
+}
+
+int pg_partner_del(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
+		   const uint8_t partner_org[AUTHD_ID_LEN])
+{
+	struct pg_params q = {0};
+
+	params2(&q, client_org, partner_org);
+	return run(t, ST_PARTNER_DEL, &q);
+}
+
+int pg_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], bool as_client,
+		     int (*fn)(void *arg, const struct partner_link *l), void *arg)
+{
+	struct pg_params q = {0};
+
+	params2(&q, org_id, NULL);
+	return partner_rows(t, as_client ? ST_PARTNERS_AS_CLIENT : ST_PARTNERS_AS_PARTNER, &q, fn,
+			    arg, NULL);
 }
 
 /* --- API tokens --------------------------------------------------------------------- */

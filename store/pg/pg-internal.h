@@ -213,6 +213,11 @@ enum pg_stmt {
 	ST_TEAM_MEMBER_DEL,
 	ST_TEAM_MEMBERS_LIST,
 	ST_MEMBER_TEAMS_LIST,
+	ST_PARTNER_PUT,
+	ST_PARTNER_GET,
+	ST_PARTNER_DEL,
+	ST_PARTNERS_AS_CLIENT,
+	ST_PARTNERS_AS_PARTNER,
 	ST_TOKEN_GET,
 	ST_TOKEN_PUT,
 	ST_TOKEN_DEL,
@@ -380,6 +385,10 @@ int pg_team_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]
 int pg_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			 const uint8_t account_id[AUTHD_ID_LEN],
 			 int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg);
+int pg_partner_put(struct store_txn *t, const struct partner_link *l);
+int pg_partner_get(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN], const uint8_t partner_org[AUTHD_ID_LEN], struct partner_link *l);
+int pg_partner_del(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN], const uint8_t partner_org[AUTHD_ID_LEN]);
+int pg_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], bool as_client, int (*fn)(void *arg, const struct partner_link *l), void *arg);
 int pg_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok);
 int pg_token_put(struct store_txn *t, const struct api_token *tok);
 int pg_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

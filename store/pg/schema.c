@@ -381,7 +381,17 @@ static const char schema_v7[] =
     "  account_id bytea NOT NULL,"
     "  PRIMARY KEY (org_id, team_id, account_id)"
     ");"
-    "CREATE INDEX team_members_account ON team_members (org_id, account_id);";
+    "CREATE INDEX team_members_account ON team_members (org_id, account_id);"
+    "CREATE TABLE partners ("
+    "  client_org bytea NOT NULL,"
+    "  partner_org bytea NOT NULL,"
+    "  all_products boolean NOT NULL,"
+    "  products bytea NOT NULL," /* the product ids, 16 bytes each */
+    "  billing boolean NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  PRIMARY KEY (client_org, partner_org)"
+    ");"
+    "CREATE INDEX partners_partner ON partners (partner_org);";
 
 /* migrations[v] brings a schema of version v to v + 1. */
 static const char *const migrations[PG_SCHEMA_VERSION] = {

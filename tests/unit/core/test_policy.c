@@ -292,6 +292,68 @@ static void test_member_changes(void **state)
 	assert_int_equal(core_audit_via_parse("partner"), AUDIT_VIA_PARTNER);
 }
 
+/* A partner organization's manager: told the client organization exists
+ * only for what a partner may do; a token only within its scopes and its
+ * organization, never where presence counts. */
+static void test_partners_and_tokens(void **state)
+{
+	struct policy_params pp = {WINDOW};
+	struct session fresh = sess(FRESH);
+	struct principal p = {.kind = PRINCIPAL_SESSION, .session = &fresh};
+	uint8_t org[AUTHD_ID_LEN] = {9}, other[AUTHD_ID_LEN] = {8};
+	struct policy_resource res = {.org_id = org, .partner = true};
+
+	(void)state;
+	assert_int_equal(policy_decide(&pp, &p, ACT_PRODUCT_ACCESS_READ, &res, T0), POLICY_ALLOW);
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_PRODUCTS_READ, &res, T0), POLICY_ALLOW);
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_GRANT_MANAGE, &res, T0), POLICY_ALLOW);
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_PRODUCT_MANAGE, &res, T0),
+			 POLICY_DENY_NOT_FOUND);
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBERS_READ, &res, T0),
+			 POLICY_DENY_NOT_FOUND);
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_AUDIT_READ, &res, T0),
+			 POLICY_DENY_NOT_FOUND);
+	res.partner = false;
+	assert_int_equal(policy_decide(&pp, &p, ACT_PRODUCT_ACCESS_READ, &res, T0),
+			 POLICY_DENY_NOT_FOUND);
+	/* Tokens. */
+	memcpy(fresh.org_id, org, AUTHD_ID_LEN);
+	p.kind = PRINCIPAL_TOKEN;
+	p.scopes = SCOPE_ORGANIZATIONS_READ;
+	res.org_role = ROLE_COLLABORATOR;
+	assert_int_equal(policy_decide(&pp, &p, ACT_PRODUCT_ACCESS_READ, &res, T0), POLICY_ALLOW);
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_INVITE, &res, T0), POLICY_DENY_SCOPE);
+	assert_int_equal(policy_decide(&pp, &p, ACT_PASSWORD_CHANGE, NULL, T0),
+			 POLICY_DENY_PRESENCE);
+	assert_int_equal(policy_decide(&pp, &p, ACT_TOKEN_CREATE, NULL, T0), POLICY_DENY_PRESENCE);
+	res.org_id = other; /* not the token's organization */
+	assert_int_equal(policy_decide(&pp, &p, ACT_PRODUCT_ACCESS_READ, &res, T0),
+			 POLICY_DENY_NOT_FOUND);
+	p.scopes = SCOPE_ORGANIZATIONS_WRITE;
+	res.org_id = org;
+	res.org_role = ROLE_LEGAL_REPRESENTATIVE;
+	res.legal = true;
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBER_CHANGE, &res, T0),
+			 POLICY_DENY_PRESENCE);
+	res.legal = false;
+	assert_int_equal(policy_decide(&pp, &p, ACT_ORG_MEMBER_CHANGE, &res, T0), POLICY_ALLOW);
+	/* The rate ring: 60 in a window, then the wait until the oldest leaves. */
+	{
+		struct api_token t = {0};
+		int64_t wait = 0;
+
+		for (int i = 0; i < API_TOKEN_RATE; i++)
+			assert_true(core_token_rate_take(&t, 1000000 + i * 100, &wait));
+		assert_false(core_token_rate_take(&t, 1000000 + 6000, &wait));
+		assert_int_equal(wait, 54);
+		assert_true(core_token_rate_take(&t, 1000000 + API_TOKEN_WINDOW_MS, &wait));
+		assert_false(core_token_rate_take(&t, 1000000 + API_TOKEN_WINDOW_MS, &wait));
+		assert_int_equal(wait, 1); /* the next leaves 100 ms later: a whole second */
+		assert_false(core_token_rate_take(&t, 999000, &wait)); /* a clock behind */
+		assert_int_equal(wait, 60);
+	}
+}
+
 /* Every action has a rule and a name: a new one without a line is caught. */
 static void test_every_action_named(void **state)
 {
@@ -321,6 +383,7 @@ int main(void)
 	    cmocka_unit_test(test_other_account),
 	    cmocka_unit_test(test_membership),
 	    cmocka_unit_test(test_member_changes),
+	    cmocka_unit_test(test_partners_and_tokens),
 	    cmocka_unit_test(test_every_action_named),
 	    cmocka_unit_test(test_recent_proof_edges),
 	};

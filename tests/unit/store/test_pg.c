@@ -57,7 +57,7 @@ static void test_schema_versions(void **state)
 		     "DROP TABLE recovery; DROP TABLE verification_cases; DROP TABLE "
 		     "verification_documents; DROP TABLE org_audit; DROP TABLE invitations; DROP "
 		     "TABLE api_tokens; DROP TABLE products; DROP TABLE grants; "
-		     "DROP TABLE teams; DROP TABLE team_members; "
+		     "DROP TABLE teams; DROP TABLE team_members; DROP TABLE partners; "
 		     "ALTER TABLE memberships DROP COLUMN rights, DROP COLUMN contacts, "
 		     "DROP COLUMN since; "
 		     "ALTER TABLE accounts DROP COLUMN locked_at; "
