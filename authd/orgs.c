@@ -113,7 +113,6 @@ int orgs_access(struct store_txn *txn, const struct org_principal *p,
 	const struct member *m = &p->me;
 	struct teams_of ts = {.n = 0};
 	struct grant *g = NULL;
-	const struct grant **ptr = NULL;
 	size_t n = 0;
 	int rc = 0;
 
@@ -132,27 +131,20 @@ int orgs_access(struct store_txn *txn, const struct org_principal *p,
 	}
 	if ((rc = store_member_teams_list(txn, m->org_id, m->account_id, team_of_one, &ts)) != 0)
 		return rc;
-	if ((g = calloc(ts.n + 1, sizeof(*g))) == NULL ||
-	    (ptr = calloc(ts.n + 1, sizeof(*ptr))) == NULL) {
-		rc = STORE_E_IO;
-		goto out;
-	}
+	if ((g = calloc(ts.n + 1, sizeof(*g))) == NULL)
+		return STORE_E_IO;
 	for (size_t i = 0; i <= ts.n && rc == 0; i++) {
 		const uint8_t *subject = i == 0 ? m->account_id : ts.id[i - 1];
 
 		rc = store_grant_get(txn, m->org_id, product_id, subject, &g[n]);
-		if (rc == 0) {
-			ptr[n] = &g[n];
+		if (rc == 0)
 			n++;
-		} else if (rc == STORE_E_NOTFOUND) {
+		else if (rc == STORE_E_NOTFOUND)
 			rc = 0;
-		}
 	}
 	if (rc == 0)
-		core_access_of(m, ptr, n, out);
-out:
+		core_access_of(m, g, n, out);
 	free(g);
-	free(ptr);
 	return rc;
 }
 

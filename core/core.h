@@ -384,7 +384,7 @@ struct access {
  * teams (n of them): the union of their rights and resources (a grant of
  * the whole product makes it all), or everything for the roles that
  * manage the organization. */
-void core_access_of(const struct member *m, const struct grant *const *grants, size_t n,
+void core_access_of(const struct member *m, const struct grant *grants, size_t n,
 		    struct access *out);
 
 /*

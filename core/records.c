@@ -118,7 +118,7 @@ static void access_add_resource(struct access *out, const char *name)
 		out->all_resources = true; /* more than a grant may list: never less than given */
 }
 
-void core_access_of(const struct member *m, const struct grant *const *grants, size_t n,
+void core_access_of(const struct member *m, const struct grant *grants, size_t n,
 		    struct access *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -129,7 +129,7 @@ void core_access_of(const struct member *m, const struct grant *const *grants, s
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct grant *g = grants[i];
+		const struct grant *g = &grants[i];
 
 		if (g->rights == 0)
 			continue;

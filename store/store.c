@@ -312,17 +312,20 @@ int store_partner_put(struct store_txn *t, const struct partner_link *l)
 	return t->ops->partner_put(t, l);
 }
 
-int store_partner_get(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN], const uint8_t partner_org[AUTHD_ID_LEN], struct partner_link *l)
+int store_partner_get(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
+		      const uint8_t partner_org[AUTHD_ID_LEN], struct partner_link *l)
 {
 	return t->ops->partner_get(t, client_org, partner_org, l);
 }
 
-int store_partner_del(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN], const uint8_t partner_org[AUTHD_ID_LEN])
+int store_partner_del(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
+		      const uint8_t partner_org[AUTHD_ID_LEN])
 {
 	return t->ops->partner_del(t, client_org, partner_org);
 }
 
-int store_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], bool as_client, int (*fn)(void *arg, const struct partner_link *l), void *arg)
+int store_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], bool as_client,
+			int (*fn)(void *arg, const struct partner_link *l), void *arg)
 {
 	return t->ops->partners_list(t, org_id, as_client, fn, arg);
 }

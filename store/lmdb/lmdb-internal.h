@@ -182,9 +182,12 @@ int lmdb_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LE
 /* Deletes an organization's products, grants and teams (its deletion). */
 int lmdb_org_products_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
 int lmdb_partner_put(struct store_txn *t, const struct partner_link *l);
-int lmdb_partner_get(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN], const uint8_t partner_org[AUTHD_ID_LEN], struct partner_link *l);
-int lmdb_partner_del(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN], const uint8_t partner_org[AUTHD_ID_LEN]);
-int lmdb_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], bool as_client, int (*fn)(void *arg, const struct partner_link *l), void *arg);
+int lmdb_partner_get(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
+		     const uint8_t partner_org[AUTHD_ID_LEN], struct partner_link *l);
+int lmdb_partner_del(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
+		     const uint8_t partner_org[AUTHD_ID_LEN]);
+int lmdb_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], bool as_client,
+		       int (*fn)(void *arg, const struct partner_link *l), void *arg);
 int lmdb_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok);
 int lmdb_token_put(struct store_txn *t, const struct api_token *tok);
 int lmdb_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

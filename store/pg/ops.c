@@ -2925,7 +2925,8 @@ int pg_team_put(struct store_txn *t, const struct team *tm)
 {
 	struct pg_params q = {0};
 
-	params2(&q, tm->org_id, tm->id);
+	param(&q, tm->org_id, AUTHD_ID_LEN);
+	param(&q, tm->id, AUTHD_ID_LEN);
 	param_text(&q, tm->name);
 	param(&q, tm->leader, AUTHD_ID_LEN);
 	param_i64(&q, tm->created_at);
@@ -3120,7 +3121,7 @@ int pg_token_put(struct store_txn *t, const struct api_token *tok)
 /* A token from a row of TOKEN_COLS. */
 static int token_row(struct row *r, struct api_token *tok)
 {
-	uint8_t hits[API_TOKEN_RATE * 8];
+	uint8_t hits[API_TOKEN_RATE * 8] = {0};
 	int64_t scopes;
 	int head, count;
 
