@@ -107,6 +107,7 @@ static const struct route routes[] = {
     {"_test/stats", http_test_stats, M_GET, ACT_TEST_HOOK, true},
     {"_test/stall", http_test_stall, M_POST, ACT_TEST_HOOK, true},
     {"_test/fail_writes", http_test_fail_writes, M_POST, ACT_TEST_HOOK, true},
+    {"_test/seed_org", http_test_seed_org, M_POST, ACT_TEST_HOOK, true},
 };
 
 bool router_anonymous_allowed(enum policy_action a)

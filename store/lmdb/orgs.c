@@ -2,9 +2,10 @@
  * Organizations' memberships and audit trails on LMDB.
  *
  * A membership is keyed organization id || account id in DB_MEMBERS (an
- * organization's people are one range); its value is a version byte and a
- * JSON object {"role", "rights", "contacts", "since"} (records of before
- * rights and contacts read as none). An account's memberships are found
+ * organization's people are one range); its value is packed (every
+ * organization request reads it): version 2, role (1), rights and contacts
+ * (4 each), since (8), big-endian. Version 1, a JSON object {"role",
+ * "rights"?, "contacts"?, "since"?}, still reads. An account's memberships are found
  * by walking every membership: accounts are in few organizations, and
  * organizations many enough for this to matter will carry an index.
  *
@@ -25,6 +26,8 @@
 #include <util.h>
 
 #define MEMBER_V1     1
+#define MEMBER_V2     2
+#define MEMBER_V2_LEN (1 + 1 + 4 + 4 + 8)
 #define INVITE_V1     1
 #define AUDIT_V1      1
 #define AUDIT_KEY_LEN (AUTHD_ID_LEN + 8 + 4)
@@ -39,7 +42,24 @@ int lmdb_member_decode(const MDB_val *k, const MDB_val *v, struct member *m)
 	json_int_t rights = 0, contacts = 0, since = 0;
 	int rc = STORE_E_CORRUPT;
 
-	if (k->mv_size != 2 * AUTHD_ID_LEN || v->mv_size < 2 || p[0] != MEMBER_V1)
+	if (k->mv_size != 2 * AUTHD_ID_LEN || v->mv_size < 2)
+		return STORE_E_CORRUPT;
+	if (p[0] == MEMBER_V2) {
+		const uint8_t *q = v->mv_data;
+
+		if (v->mv_size != MEMBER_V2_LEN || q[1] < ROLE_LEGAL_REPRESENTATIVE ||
+		    q[1] > ROLE_EXTERNAL || authd_get_be32(q + 6) > CONTACT__ALL)
+			return STORE_E_CORRUPT;
+		memset(m, 0, sizeof(*m));
+		memcpy(m->org_id, k->mv_data, AUTHD_ID_LEN);
+		memcpy(m->account_id, (const uint8_t *)k->mv_data + AUTHD_ID_LEN, AUTHD_ID_LEN);
+		m->role = (enum org_role)q[1];
+		m->rights = authd_get_be32(q + 2);
+		m->contacts = authd_get_be32(q + 6);
+		m->since = (int64_t)authd_get_be64(q + 10);
+		return 0;
+	}
+	if (p[0] != MEMBER_V1)
 		return STORE_E_CORRUPT;
 	o = json_loadb(p + 1, v->mv_size - 1, 0, NULL);
 	if (json_unpack(o, "{s:s, s?I, s?I, s?I}", "role", &role, "rights", &rights, "contacts",
@@ -69,16 +89,17 @@ static void member_key(uint8_t key[2 * AUTHD_ID_LEN], const uint8_t org_id[AUTHD
 
 int lmdb_member_put(struct store_txn *t, const struct member *m)
 {
-	uint8_t key[2 * AUTHD_ID_LEN];
-	char val[160];
-	int n = snprintf(
-	    val, sizeof(val), "%c{\"role\":\"%s\",\"rights\":%u,\"contacts\":%u,\"since\":%lld}",
-	    MEMBER_V1, core_role_name(m->role), m->rights, m->contacts, (long long)m->since);
+	uint8_t key[2 * AUTHD_ID_LEN], val[MEMBER_V2_LEN];
 
-	if (n < 0 || (size_t)n >= sizeof(val) || *core_role_name(m->role) == '\0')
+	if (*core_role_name(m->role) == '\0')
 		return STORE_E_IO;
+	val[0] = MEMBER_V2;
+	val[1] = (uint8_t)m->role;
+	authd_put_be32(val + 2, m->rights);
+	authd_put_be32(val + 6, m->contacts);
+	authd_put_be64(val + 10, (uint64_t)m->since);
 	member_key(key, m->org_id, m->account_id);
-	return lmdb_put(lmdb_of(t), DB_MEMBERS, key, sizeof(key), val, (size_t)n);
+	return lmdb_put(lmdb_of(t), DB_MEMBERS, key, sizeof(key), val, sizeof(val));
 }
 
 int lmdb_member_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],

@@ -2,17 +2,19 @@
  * Products, grants and work teams on LMDB, each kind in a database of its
  * own under keys that start with the organization id:
  *
- *   DB_PRODUCTS      org || product         -> {"kind", "name", "created", "expires"}
- *   DB_GRANTS        org || product || subject -> {"subject", "rights", "resources"}
+ *   DB_PRODUCTS      org || product         -> packed: 2, kind, created, expires, name
+ *   DB_GRANTS        org || product || subject -> packed: 2, subject kind, rights (4),
+ *                                               count, then each resource's length and bytes
  *   DB_TEAMS         org || team            -> {"name", "leader", "created"}
  *   DB_TEAM_MEMBERS  org || team || account -> ""
  *   DB_MEMBER_TEAMS  org || account || team -> "" (a member's teams)
  *   DB_PARTNERS      client || partner      -> {"all", "products", "billing", "created"}
  *   DB_PARTNER_OF    partner || client      -> "" (an organization's clients)
  *
- * Values are a version byte and a JSON object. The access check reads a
- * member's grant and its teams' (point reads) and walks the member's few
- * teams (one short range).
+ * Products and grants, which every access decision reads, are packed
+ * (big-endian); the others are a version byte and a JSON object. The
+ * access check reads a member's grant and its teams' (point reads) and
+ * walks the member's few teams (one short range).
  */
 #include "lmdb-internal.h"
 
@@ -22,9 +24,12 @@
 #include <string.h>
 #include <util.h>
 
-#define REC_V1 1
-#define KEY2   (2 * AUTHD_ID_LEN)
-#define KEY3   (3 * AUTHD_ID_LEN)
+#define REC_V1	      1
+#define PACKED_V2     2
+#define PRODUCT_FIXED (1 + 1 + 8 + 8)
+#define GRANT_FIXED   (1 + 1 + 4 + 1)
+#define KEY2	      (2 * AUTHD_ID_LEN)
+#define KEY3	      (3 * AUTHD_ID_LEN)
 
 static void key_of(uint8_t *key, const uint8_t *a, const uint8_t *b, const uint8_t *c)
 {
@@ -141,38 +146,33 @@ int lmdb_org_products_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN
 
 int lmdb_product_put(struct store_txn *t, const struct product *p)
 {
-	uint8_t key[KEY2];
+	uint8_t key[KEY2], val[PRODUCT_FIXED + NAME_MAX_B];
+	size_t nlen = strnlen(p->name, NAME_MAX_B);
 
 	key_of(key, p->org_id, p->id, NULL);
-	return put_obj(t, DB_PRODUCTS, key, sizeof(key),
-		       json_pack("{s:i, s:s, s:I, s:I}", "kind", (int)p->kind, "name", p->name,
-				 "created", (json_int_t)p->created_at, "expires",
-				 (json_int_t)p->expires_at));
+	val[0] = PACKED_V2;
+	val[1] = p->kind;
+	authd_put_be64(val + 2, (uint64_t)p->created_at);
+	authd_put_be64(val + 10, (uint64_t)p->expires_at);
+	memcpy(val + PRODUCT_FIXED, p->name, nlen);
+	return lmdb_put(lmdb_of(t), DB_PRODUCTS, key, sizeof(key), val, PRODUCT_FIXED + nlen);
 }
 
 static int product_decode(const MDB_val *k, const MDB_val *v, struct product *p)
 {
-	json_t *o = obj_of(v);
-	const char *name;
-	int kind;
-	json_int_t created, expires;
-	int rc = STORE_E_CORRUPT;
+	const uint8_t *q = v->mv_data;
 
-	if (k->mv_size == KEY2 &&
-	    json_unpack(o, "{s:i, s:s, s:I, s:I}", "kind", &kind, "name", &name, "created",
-			&created, "expires", &expires) == 0 &&
-	    kind >= PRODUCT_MAIL && kind <= PRODUCT_OTHER && strlen(name) <= NAME_MAX_B) {
-		memset(p, 0, sizeof(*p));
-		memcpy(p->org_id, k->mv_data, AUTHD_ID_LEN);
-		memcpy(p->id, (const uint8_t *)k->mv_data + AUTHD_ID_LEN, AUTHD_ID_LEN);
-		p->kind = (uint8_t)kind;
-		snprintf(p->name, sizeof(p->name), "%s", name);
-		p->created_at = (int64_t)created;
-		p->expires_at = (int64_t)expires;
-		rc = 0;
-	}
-	json_decref(o);
-	return rc;
+	if (k->mv_size != KEY2 || v->mv_size < PRODUCT_FIXED || q[0] != PACKED_V2 ||
+	    v->mv_size > PRODUCT_FIXED + NAME_MAX_B || q[1] < PRODUCT_MAIL || q[1] > PRODUCT_OTHER)
+		return STORE_E_CORRUPT;
+	memset(p, 0, sizeof(*p));
+	memcpy(p->org_id, k->mv_data, AUTHD_ID_LEN);
+	memcpy(p->id, (const uint8_t *)k->mv_data + AUTHD_ID_LEN, AUTHD_ID_LEN);
+	p->kind = q[1];
+	p->created_at = (int64_t)authd_get_be64(q + 2);
+	p->expires_at = (int64_t)authd_get_be64(q + 10);
+	memcpy(p->name, q + PRODUCT_FIXED, v->mv_size - PRODUCT_FIXED);
+	return 0;
 }
 
 int lmdb_product_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
@@ -258,47 +258,55 @@ int lmdb_products_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 
 int lmdb_grant_put(struct store_txn *t, const struct grant *g)
 {
-	uint8_t key[KEY3];
-	json_t *res = json_array();
+	uint8_t key[KEY3], val[GRANT_FIXED + GRANT_RESOURCES_MAX * (1 + GRANT_RESOURCE_MAX)];
+	size_t n = GRANT_FIXED;
+	unsigned count =
+	    g->n_resources < GRANT_RESOURCES_MAX ? g->n_resources : GRANT_RESOURCES_MAX;
 
-	for (unsigned i = 0; res && i < g->n_resources && i < GRANT_RESOURCES_MAX; i++)
-		json_array_append_new(res, json_string(g->resources[i]));
+	val[0] = PACKED_V2;
+	val[1] = g->subject_kind;
+	authd_put_be32(val + 2, g->rights);
+	val[6] = (uint8_t)count;
+	for (unsigned i = 0; i < count; i++) {
+		size_t len = strnlen(g->resources[i], GRANT_RESOURCE_MAX);
+
+		val[n++] = (uint8_t)len;
+		memcpy(val + n, g->resources[i], len);
+		n += len;
+	}
 	key_of(key, g->org_id, g->product_id, g->subject);
-	return put_obj(t, DB_GRANTS, key, sizeof(key),
-		       json_pack("{s:i, s:i, s:o}", "subject", (int)g->subject_kind, "rights",
-				 (int)g->rights, "resources", res));
+	return lmdb_put(lmdb_of(t), DB_GRANTS, key, sizeof(key), val, n);
 }
 
 static int grant_decode(const MDB_val *k, const MDB_val *v, struct grant *g)
 {
-	json_t *o = obj_of(v), *res = NULL, *r;
-	int kind, rights;
-	size_t i;
-	int rc = STORE_E_CORRUPT;
+	const uint8_t *q = v->mv_data;
+	size_t n = GRANT_FIXED;
 
-	if (k->mv_size != KEY3 ||
-	    json_unpack(o, "{s:i, s:i, s:o}", "subject", &kind, "rights", &rights, "resources",
-			&res) != 0 ||
-	    !json_is_array(res) || json_array_size(res) > GRANT_RESOURCES_MAX ||
-	    (kind != GRANT_MEMBER && kind != GRANT_TEAM) || rights < 0 || rights > PRODUCT_R__ALL)
-		goto out;
-	memset(g, 0, sizeof(*g));
+	if (k->mv_size != KEY3 || v->mv_size < GRANT_FIXED || q[0] != PACKED_V2 ||
+	    (q[1] != GRANT_MEMBER && q[1] != GRANT_TEAM) ||
+	    authd_get_be32(q + 2) > PRODUCT_R__ALL || q[6] > GRANT_RESOURCES_MAX)
+		return STORE_E_CORRUPT;
+	/* Only what is set: a grant is read on every access decision. */
 	memcpy(g->org_id, k->mv_data, AUTHD_ID_LEN);
 	memcpy(g->product_id, (const uint8_t *)k->mv_data + AUTHD_ID_LEN, AUTHD_ID_LEN);
 	memcpy(g->subject, (const uint8_t *)k->mv_data + KEY2, AUTHD_ID_LEN);
-	g->subject_kind = (uint8_t)kind;
-	g->rights = (unsigned)rights;
-	json_array_foreach(res, i, r)
-	{
-		if (!json_is_string(r) || strlen(json_string_value(r)) > GRANT_RESOURCE_MAX)
-			goto out;
-		snprintf(g->resources[i], sizeof(g->resources[0]), "%s", json_string_value(r));
+	g->subject_kind = q[1];
+	g->rights = authd_get_be32(q + 2);
+	g->n_resources = 0;
+	for (unsigned i = 0; i < q[6]; i++) {
+		if (n >= v->mv_size || q[n] > GRANT_RESOURCE_MAX || n + 1 + q[n] > v->mv_size)
+			goto corrupt;
+		memcpy(g->resources[i], q + n + 1, q[n]);
+		g->resources[i][q[n]] = '\0';
+		n += 1 + (size_t)q[n];
 		g->n_resources++;
 	}
-	rc = 0;
-out:
-	json_decref(o);
-	return rc;
+	if (n == v->mv_size)
+		return 0;
+corrupt:
+	memset(g, 0, sizeof(*g)); /* nothing half-read */
+	return STORE_E_CORRUPT;
 }
 
 int lmdb_grant_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],

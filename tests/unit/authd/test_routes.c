@@ -111,6 +111,7 @@ static const struct {
     {"GET _test/stats", A, A, A},
     {"POST _test/stall", A, A, A},
     {"POST _test/fail_writes", A, A, A},
+    {"POST _test/seed_org", A, A, A},
 };
 
 static void test_every_route_has_a_line(void **state)
