@@ -43,7 +43,7 @@ struct partner_flow {
 static json_t *link_json(const struct partner_link *l, bool as_client)
 {
 	char id[AUTHD_ID_HEX + 1], created[21];
-	json_t *products = json_array();
+	json_t *products = l->all_products ? json_string("all") : json_array();
 
 	for (unsigned i = 0; products && !l->all_products && i < l->n_products; i++) {
 		authd_hex(l->products[i], AUTHD_ID_LEN, id);
@@ -51,9 +51,8 @@ static json_t *link_json(const struct partner_link *l, bool as_client)
 	}
 	authd_hex(as_client ? l->partner_org : l->client_org, AUTHD_ID_LEN, id);
 	authd_time_str(l->created_at, created);
-	return json_pack("{s:s, s:o, s:b, s:s}", "organization_id", id, "products",
-			 l->all_products ? json_string("all") : products, "billing", l->billing,
-			 "created_at", created);
+	return json_pack("{s:s, s:o, s:b, s:s}", "organization_id", id, "products", products,
+			 "billing", l->billing, "created_at", created);
 }
 
 static int gate(struct partner_flow *j, struct store_txn *txn)

@@ -102,9 +102,9 @@ static json_t *access_json(const struct access *a)
 	for (size_t i = 0; via && i < sizeof(vias) / sizeof(vias[0]); i++)
 		if (a->via & vias[i].bit)
 			json_array_append_new(via, json_string(vias[i].name));
-	return json_pack("{s:o, s:o?, s:o}", "rights", rights_json(a->rights), "resources",
+	return json_pack("{s:o, s:o?, s:b, s:o}", "rights", rights_json(a->rights), "resources",
 			 a->all_resources ? NULL : resources_json(a->resources, a->n_resources),
-			 "via", via);
+			 "resources_truncated", a->truncated, "via", via);
 }
 
 static json_t *grant_json(const struct grant *g)
@@ -385,7 +385,12 @@ static int grant_write(struct flow *f, struct store_txn *txn)
 		if (rc != 0 ||
 		    (rc = store_grant_del(txn, j->org_id, j->product_id, j->subject)) != 0)
 			return rc;
-		return orgs_audit(f, txn, j->org_id, NULL, AUDIT_GRANT_REMOVED, j->subject, NULL);
+		authd_hex(j->product_id, AUTHD_ID_LEN, pid);
+		if ((detail = json_pack("{s:s}", "product_id", pid)) == NULL)
+			return STORE_E_IO;
+		rc = orgs_audit(f, txn, j->org_id, NULL, AUDIT_GRANT_REMOVED, j->subject, detail);
+		json_decref(detail);
+		return rc;
 	}
 	/* The subject is the organization's: one of its members, or teams. */
 	rc = j->g.subject_kind == GRANT_TEAM ? store_team_get(txn, j->org_id, j->subject, &tm)

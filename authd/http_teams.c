@@ -301,6 +301,22 @@ static const struct flow_ops change_ops = {
     .release = team_release,
 };
 
+/* A team member added or removed: the account, and which team. */
+static int member_audit(struct flow *f, struct store_txn *txn, enum audit_action action)
+{
+	struct team_flow *j = (struct team_flow *)f;
+	char team[AUTHD_ID_HEX + 1];
+	json_t *detail;
+	int rc;
+
+	authd_hex(j->team_id, AUTHD_ID_LEN, team);
+	if ((detail = json_pack("{s:s}", "team_id", team)) == NULL)
+		return STORE_E_IO;
+	rc = orgs_audit(f, txn, j->org_id, NULL, action, j->account_id, detail);
+	json_decref(detail);
+	return rc;
+}
+
 static int count_team(void *arg, const uint8_t team_id[AUTHD_ID_LEN])
 {
 	struct team_flow *j = arg;
@@ -327,8 +343,7 @@ static int member_write(struct flow *f, struct store_txn *txn)
 			if ((rc = store_team_put(txn, &j->tm)) != 0)
 				return rc;
 		}
-		return orgs_audit(f, txn, j->org_id, NULL, AUDIT_TEAM_MEMBER_REMOVED, j->account_id,
-				  NULL);
+		return member_audit(f, txn, AUDIT_TEAM_MEMBER_REMOVED);
 	}
 	if ((rc = org_member_or_err(j, txn, j->account_id)) != 0 || f->err != E_OK)
 		return rc;
@@ -341,18 +356,7 @@ static int member_write(struct flow *f, struct store_txn *txn)
 	}
 	if ((rc = store_team_member_put(txn, j->org_id, j->team_id, j->account_id)) != 0)
 		return rc;
-	{
-		char team[AUTHD_ID_HEX + 1];
-		json_t *detail;
-
-		authd_hex(j->team_id, AUTHD_ID_LEN, team);
-		if ((detail = json_pack("{s:s}", "team_id", team)) == NULL)
-			return STORE_E_IO;
-		rc = orgs_audit(f, txn, j->org_id, NULL, AUDIT_TEAM_MEMBER_ADDED, j->account_id,
-				detail);
-		json_decref(detail);
-	}
-	return rc;
+	return member_audit(f, txn, AUDIT_TEAM_MEMBER_ADDED);
 }
 
 static const struct flow_ops member_ops = {

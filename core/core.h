@@ -372,11 +372,16 @@ enum access_via {
 	ACCESS_VIA_PARTNER = 1 << 3,
 };
 
+/* The resources an access lists (the union of its grants'); beyond,
+ * `truncated` says more were granted than listed. */
+#define ACCESS_RESOURCES_MAX 64
+
 struct access {
 	unsigned rights; /* enum product_right */
 	bool all_resources;
 	unsigned n_resources;
-	char resources[GRANT_RESOURCES_MAX][GRANT_RESOURCE_MAX + 1];
+	char resources[ACCESS_RESOURCES_MAX][GRANT_RESOURCE_MAX + 1];
+	bool truncated;
 	unsigned via; /* enum access_via */
 };
 

@@ -112,10 +112,10 @@ static void access_add_resource(struct access *out, const char *name)
 	for (unsigned i = 0; i < out->n_resources; i++)
 		if (strcmp(out->resources[i], name) == 0)
 			return;
-	if (out->n_resources < GRANT_RESOURCES_MAX)
+	if (out->n_resources < ACCESS_RESOURCES_MAX)
 		snprintf(out->resources[out->n_resources++], sizeof(out->resources[0]), "%s", name);
 	else
-		out->all_resources = true; /* more than a grant may list: never less than given */
+		out->truncated = true; /* never more than granted: the list says it is cut */
 }
 
 void core_access_of(const struct member *m, const struct grant *grants, size_t n,

@@ -179,7 +179,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "billing, created_at) VALUES ($1::bytea, $2::bytea, $3::boolean, $4::bytea, "
 	 "$5::boolean, $6::bigint) ON CONFLICT (client_org, partner_org) DO UPDATE SET "
 	 "all_products = EXCLUDED.all_products, products = EXCLUDED.products, billing "
-	 "= EXCLUDED.billing"},
+	 "= EXCLUDED.billing, created_at = EXCLUDED.created_at"},
     [ST_PARTNER_GET] =
 	{"partner_get",
 	 "SELECT client_org, partner_org, all_products, products, billing, created_at "

@@ -8,6 +8,7 @@
 
 #include "core.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define WINDOW 300
@@ -354,6 +355,51 @@ static void test_partners_and_tokens(void **state)
 	}
 }
 
+/* What a member may do on a product: the union of its grants and its
+ * teams'; everything for managers; never more resources than granted. */
+static void test_access_of(void **state)
+{
+	static struct grant g[10];
+	static struct access a;
+	struct member m = {.role = ROLE_COLLABORATOR};
+
+	(void)state;
+	memset(g, 0, sizeof(g));
+	core_access_of(&m, g, 0, &a);
+	assert_int_equal(a.rights, 0);
+	g[0] =
+	    (struct grant){.subject_kind = GRANT_MEMBER, .rights = PRODUCT_R_USE, .n_resources = 1};
+	snprintf(g[0].resources[0], sizeof(g[0].resources[0]), "ann@example.com");
+	g[1] = (struct grant){
+	    .subject_kind = GRANT_TEAM, .rights = PRODUCT_R_MANAGE, .n_resources = 2};
+	snprintf(g[1].resources[0], sizeof(g[1].resources[0]), "ann@example.com");
+	snprintf(g[1].resources[1], sizeof(g[1].resources[1]), "team@example.com");
+	core_access_of(&m, g, 2, &a);
+	assert_int_equal(a.rights, PRODUCT_R__ALL);
+	assert_false(a.all_resources);
+	assert_int_equal(a.n_resources, 2);
+	assert_int_equal(a.via, ACCESS_VIA_MEMBER | ACCESS_VIA_TEAM);
+	/* Ten grants of eight names each: 64 listed, and cut, never widened. */
+	for (int i = 0; i < 10; i++) {
+		g[i] = (struct grant){.subject_kind = GRANT_TEAM,
+				      .rights = PRODUCT_R_USE,
+				      .n_resources = GRANT_RESOURCES_MAX};
+		for (int r = 0; r < GRANT_RESOURCES_MAX; r++)
+			snprintf(g[i].resources[r], sizeof(g[i].resources[r]), "box%d.%d", i, r);
+	}
+	core_access_of(&m, g, 10, &a);
+	assert_false(a.all_resources);
+	assert_true(a.truncated);
+	assert_int_equal(a.n_resources, ACCESS_RESOURCES_MAX);
+	g[3].n_resources = 0; /* one grant of the whole product */
+	core_access_of(&m, g, 10, &a);
+	assert_true(a.all_resources);
+	m.role = ROLE_ADMINISTRATOR;
+	core_access_of(&m, NULL, 0, &a);
+	assert_int_equal(a.rights, PRODUCT_R__ALL);
+	assert_int_equal(a.via, ACCESS_VIA_ROLE);
+}
+
 /* Every action has a rule and a name: a new one without a line is caught. */
 static void test_every_action_named(void **state)
 {
@@ -384,6 +430,7 @@ int main(void)
 	    cmocka_unit_test(test_membership),
 	    cmocka_unit_test(test_member_changes),
 	    cmocka_unit_test(test_partners_and_tokens),
+	    cmocka_unit_test(test_access_of),
 	    cmocka_unit_test(test_every_action_named),
 	    cmocka_unit_test(test_recent_proof_edges),
 	};
