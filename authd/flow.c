@@ -464,6 +464,17 @@ static void read_or_after(struct flow *f)
 	store_read(&f->job);
 }
 
+void *flow_get_new_or_reply(struct req *r, size_t size)
+{
+	void *p;
+
+	if (!req_query_or_reply(r, NULL, 0, NULL))
+		return NULL;
+	if ((p = calloc(1, size)) == NULL)
+		reply_error(r, E_OVERLOADED);
+	return p;
+}
+
 json_t *flow_list_new(struct flow_list *l)
 {
 	json_decref(l->list);
@@ -542,7 +553,14 @@ bool page_query_or_reply(struct req *r, struct page *p)
 	return true;
 }
 
-void page_next(int64_t at, uint64_t seq, char next[PAGE_NEXT_MAX])
+void page_reply(struct req *r, const char *key, json_t *list, bool more, int64_t at, uint64_t seq)
 {
-	snprintf(next, PAGE_NEXT_MAX, "%lld_%llu", (long long)at, (unsigned long long)seq);
+	char next[PAGE_NEXT_MAX];
+
+	if (list == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	snprintf(next, sizeof(next), "%lld_%llu", (long long)at, (unsigned long long)seq);
+	reply_json(r, 200, json_pack("{s:o, s:s?}", key, list, "next", more ? next : NULL));
 }

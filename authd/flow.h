@@ -138,8 +138,14 @@ struct page {
 /* Parses the request's query (only limit and before); false after
  * replying 400. */
 bool page_query_or_reply(struct req *r, struct page *p);
-/* The "next" cursor after an entry listed at `at` with `seq`. */
-void page_next(int64_t at, uint64_t seq, char next[PAGE_NEXT_MAX]);
+/* Replies {"<key>": list, "next": cursor or null} (list consumed; NULL:
+ * out of memory, 503): `more` says whether entries follow the last shown,
+ * listed at `at` with `seq`. */
+void page_reply(struct req *r, const char *key, json_t *list, bool more, int64_t at, uint64_t seq);
+
+/* For a GET that takes no query: a new zeroed flow struct of size bytes,
+ * or NULL after replying (400 for a query, 503 out of memory). */
+void *flow_get_new_or_reply(struct req *r, size_t size);
 
 /* Starts f (ops steps) for r; f is owned by the flow from here and freed
  * through ops->release. The caller returns right after. */

@@ -90,19 +90,8 @@ static int invite_usable(struct signup_flow *j, struct store_txn *txn)
 	}
 	if (rc != 0)
 		return rc;
-	switch (core_invite_usable(&j->inv, j->f.now)) {
-	case INVITE_OK:
+	if ((j->f.err = orgs_invite_error(core_invite_usable(&j->inv, j->f.now))) == E_OK)
 		snprintf(j->a.email, sizeof(j->a.email), "%s", j->inv.email);
-		break;
-	case INVITE_E_EXPIRED:
-		j->f.err = E_INVITATION_EXPIRED;
-		break;
-	case INVITE_E_USED:
-		j->f.err = E_INVITATION_USED;
-		break;
-	default:
-		j->f.err = E_INVITATION_REVOKED;
-	}
 	return 0;
 }
 
@@ -278,32 +267,42 @@ static bool signup_allowed_or_reply(struct req *r, int64_t now)
 	return true;
 }
 
-void http_accounts_create(struct req *r)
+/* A sign-up, or (invited) one through an invitation, whose address is
+ * the invited one (its token instead of an email in the body). */
+static void signup_start(struct req *r, bool invited)
 {
 	static const struct field_spec spec[] = {
 	    {"email", JSON_STRING, true, 254},
 	    {"password", JSON_STRING, true, PASSWORD_MAX_BYTES},
 	    {"name", JSON_STRING, true, NAME_MAX_B},
 	};
+	static const struct field_spec invite_spec[] = {
+	    {"token", JSON_STRING, true, 64},
+	    {"password", JSON_STRING, true, PASSWORD_MAX_BYTES},
+	    {"name", JSON_STRING, true, NAME_MAX_B},
+	};
 	struct signup_flow *j = NULL;
-	json_t *body = json_body_or_reply(r, spec, 3);
-	const char *email, *pw, *name;
-	size_t elen, plen, nlen;
+	json_t *body = json_body_or_reply(r, invited ? invite_spec : spec, 3);
+	const char *first, *pw, *name;
+	size_t flen, plen, nlen;
 	int64_t now = authd_now();
 
 	if (body == NULL)
 		return;
 	if (!signup_allowed_or_reply(r, now))
 		goto out;
-	email = json_str(body, "email", &elen);
+	first = json_str(body, invited ? "token" : "email", &flen);
 	pw = json_str(body, "password", &plen);
 	name = json_str(body, "name", &nlen);
-	j = calloc(1, sizeof(*j));
-	if (j == NULL) {
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		reply_error(r, E_OVERLOADED);
 		goto out;
 	}
-	if (authd_email_normalize(email, elen, j->a.email) != 0) {
+	if (invited && !orgs_invite_token_hash(first, flen, j->invite_hash)) {
+		reply_error(r, E_INVITATION_NOT_FOUND);
+		goto out;
+	}
+	if (!invited && authd_email_normalize(first, flen, j->a.email) != 0) {
 		reply_field_error(r, E_INVALID_EMAIL, "email", NULL);
 		goto out;
 	}
@@ -311,21 +310,26 @@ void http_accounts_create(struct req *r)
 		reply_field_error(r, E_INVALID_FIELD, "name", "must have 1 to 100 characters");
 		goto out;
 	}
-	if (!password_policy_or_reply(r, pw, plen, j->a.email, name, "password"))
+	/* An invitation's address is known once it is read (invite_check). */
+	if (!invited && !password_policy_or_reply(r, pw, plen, j->a.email, name, "password"))
 		goto out;
+	j->invited = invited;
 	memcpy(j->a.name, name, nlen + 1);
-	memcpy(j->o.name, name, nlen + 1);
 	memcpy(j->pw, pw, plen);
 	j->pw_len = plen;
 	authd_random(j->a.id, AUTHD_ID_LEN);
-	authd_random(j->o.id, AUTHD_ID_LEN);
-	memcpy(j->a.org_id, j->o.id, AUTHD_ID_LEN);
-	j->a.created_at = j->a.password_changed_at = j->o.created_at = now;
+	j->a.created_at = j->a.password_changed_at = now;
+	if (!invited) { /* the person's own organization */
+		memcpy(j->o.name, name, nlen + 1);
+		authd_random(j->o.id, AUTHD_ID_LEN);
+		memcpy(j->a.org_id, j->o.id, AUTHD_ID_LEN);
+		j->o.created_at = now;
+	}
 	snprintf(j->ip, sizeof(j->ip), "%s", r->ip);
 	inflight_add(j->ip, +1);
 	j->inflight = true;
 	json_wipe_decref(body);
-	flow_start(&j->f, &signup_ops, r);
+	flow_start(&j->f, invited ? &invite_signup_ops : &signup_ops, r);
 	return;
 out:
 	if (j)
@@ -333,54 +337,12 @@ out:
 	json_wipe_decref(body);
 }
 
+void http_accounts_create(struct req *r)
+{
+	signup_start(r, false);
+}
+
 void http_invitation_signup(struct req *r)
 {
-	static const struct field_spec spec[] = {
-	    {"token", JSON_STRING, true, 64},
-	    {"password", JSON_STRING, true, PASSWORD_MAX_BYTES},
-	    {"name", JSON_STRING, true, NAME_MAX_B},
-	};
-	struct signup_flow *j = NULL;
-	json_t *body = json_body_or_reply(r, spec, 3);
-	const char *token, *pw, *name;
-	size_t tlen, plen, nlen;
-	int64_t now = authd_now();
-
-	if (body == NULL)
-		return;
-	if (!signup_allowed_or_reply(r, now))
-		goto out;
-	token = json_str(body, "token", &tlen);
-	pw = json_str(body, "password", &plen);
-	name = json_str(body, "name", &nlen);
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		reply_error(r, E_OVERLOADED);
-		goto out;
-	}
-	if (!orgs_invite_token_hash(token, tlen, j->invite_hash)) {
-		reply_error(r, E_INVITATION_NOT_FOUND);
-		goto out;
-	}
-	if (nlen == 0 || authd_utf8_count(name, nlen) > 100) {
-		reply_field_error(r, E_INVALID_FIELD, "name", "must have 1 to 100 characters");
-		goto out;
-	}
-	/* The password is checked against the address once the invitation
-	 * is read (invite_check). */
-	j->invited = true;
-	memcpy(j->a.name, name, nlen + 1);
-	memcpy(j->pw, pw, plen);
-	j->pw_len = plen;
-	authd_random(j->a.id, AUTHD_ID_LEN);
-	j->a.created_at = j->a.password_changed_at = now;
-	snprintf(j->ip, sizeof(j->ip), "%s", r->ip);
-	inflight_add(j->ip, +1);
-	j->inflight = true;
-	json_wipe_decref(body);
-	flow_start(&j->f, &invite_signup_ops, r);
-	return;
-out:
-	if (j)
-		signup_release(&j->f);
-	json_wipe_decref(body);
+	signup_start(r, true);
 }

@@ -66,7 +66,6 @@ static void activity_reply(struct flow *f, struct req *r)
 	struct activity_flow *j = (struct activity_flow *)f;
 	json_t *list = json_array();
 	size_t shown = j->n < j->page.limit ? j->n : j->page.limit;
-	char next[PAGE_NEXT_MAX];
 
 	if (f->err != E_OK) {
 		json_decref(list);
@@ -78,15 +77,8 @@ static void activity_reply(struct flow *f, struct req *r)
 			json_decref(list);
 			list = NULL;
 		}
-	if (list == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return;
-	}
-	if (j->n > j->page.limit)
-		page_next(j->got[shown - 1].at, j->got[shown - 1].seq, next);
-	reply_json(
-	    r, 200,
-	    json_pack("{s:o, s:s?}", "activity", list, "next", j->n > j->page.limit ? next : NULL));
+	page_reply(r, "activity", list, j->n > j->page.limit, shown ? j->got[shown - 1].at : 0,
+		   shown ? j->got[shown - 1].seq : 0);
 }
 
 static void activity_release(struct flow *f)

@@ -69,7 +69,6 @@ static void audit_reply(struct flow *f, struct req *r)
 {
 	struct audit_flow *j = (struct audit_flow *)f;
 	size_t shown = j->n < j->page.limit ? j->n : j->page.limit;
-	char next[PAGE_NEXT_MAX];
 	json_t *list;
 
 	if (f->err != E_OK) {
@@ -82,15 +81,8 @@ static void audit_reply(struct flow *f, struct req *r)
 			json_decref(list);
 			list = NULL;
 		}
-	if (list == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return;
-	}
-	if (j->n > j->page.limit)
-		page_next(j->got[shown - 1].at, j->got[shown - 1].seq, next);
-	reply_json(
-	    r, 200,
-	    json_pack("{s:o, s:s?}", "audit", list, "next", j->n > j->page.limit ? next : NULL));
+	page_reply(r, "audit", list, j->n > j->page.limit, shown ? j->got[shown - 1].at : 0,
+		   shown ? j->got[shown - 1].seq : 0);
 }
 
 static void audit_release(struct flow *f)

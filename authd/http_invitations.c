@@ -35,20 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static enum api_error invite_error(enum invite_verdict v)
-{
-	switch (v) {
-	case INVITE_OK:
-		return E_OK;
-	case INVITE_E_EXPIRED:
-		return E_INVITATION_EXPIRED;
-	case INVITE_E_USED:
-		return E_INVITATION_USED;
-	default:
-		return E_INVITATION_REVOKED;
-	}
-}
-
 static json_t *invite_json(const struct invite *inv)
 {
 	char id[AUTHD_ID_HEX + 1], created[21], expires[21];
@@ -362,12 +348,8 @@ void http_org_invitations(struct req *r)
 {
 	struct list_flow *j;
 
-	if (!req_query_or_reply(r, NULL, 0, NULL))
+	if ((j = flow_get_new_or_reply(r, sizeof(*j))) == NULL)
 		return;
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return;
-	}
 	if (!org_of_path(r->param, j->org_id)) {
 		list_release(&j->l.f);
 		reply_error(r, E_ORG_NOT_FOUND);
@@ -399,7 +381,7 @@ static int revoke_write(struct flow *f, struct store_txn *txn)
 	}
 	if (rc != 0)
 		return rc;
-	if ((f->err = invite_error(core_invite_usable(&inv, f->now))) != E_OK)
+	if ((f->err = orgs_invite_error(core_invite_usable(&inv, f->now))) != E_OK)
 		return 0;
 	inv.state = INVITE_REVOKED;
 	inv.ended_at = f->now;
@@ -423,12 +405,8 @@ void http_org_invitation_revoke(struct req *r)
 	const char *slash = strchr(r->param, '/');
 	struct revoke_flow *j;
 
-	if (!req_query_or_reply(r, NULL, 0, NULL))
+	if ((j = flow_get_new_or_reply(r, sizeof(*j))) == NULL)
 		return;
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return;
-	}
 	if (!org_of_path(r->param, j->org_id) || slash == NULL ||
 	    authd_unhex(slash + 1, strlen(slash + 1), j->id, AUTHD_ID_LEN) != 0) {
 		free(j);
@@ -459,7 +437,7 @@ static int token_invite(struct token_flow *j, struct store_txn *txn)
 		return 0;
 	}
 	if (rc == 0)
-		j->f.err = invite_error(core_invite_usable(&j->inv, j->f.now));
+		j->f.err = orgs_invite_error(core_invite_usable(&j->inv, j->f.now));
 	return rc;
 }
 

@@ -102,12 +102,8 @@ void http_org_members(struct req *r)
 {
 	struct members_flow *j;
 
-	if (!req_query_or_reply(r, NULL, 0, NULL))
+	if ((j = flow_get_new_or_reply(r, sizeof(*j))) == NULL)
 		return;
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return;
-	}
 	if (!path_ids(r->param, j->org_id, NULL)) {
 		flow_list_release(&j->l.f);
 		reply_error(r, E_ORG_NOT_FOUND);

@@ -92,12 +92,8 @@ void http_orgs_list(struct req *r)
 {
 	struct orgs_flow *j;
 
-	if (!req_query_or_reply(r, NULL, 0, NULL))
+	if ((j = flow_get_new_or_reply(r, sizeof(*j))) == NULL)
 		return;
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return;
-	}
 	j->l.key = "organizations";
 	flow_start(&j->l.f, &list_ops, r);
 }

@@ -257,12 +257,8 @@ void http_tokens_list(struct req *r)
 {
 	struct list_flow *j;
 
-	if (!req_query_or_reply(r, NULL, 0, NULL))
+	if ((j = flow_get_new_or_reply(r, sizeof(*j))) == NULL)
 		return;
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return;
-	}
 	j->l.key = "tokens";
 	flow_start(&j->l.f, &list_ops, r);
 }
@@ -313,12 +309,8 @@ void http_token_revoke(struct req *r)
 {
 	struct revoke_flow *j;
 
-	if (!req_query_or_reply(r, NULL, 0, NULL))
+	if ((j = flow_get_new_or_reply(r, sizeof(*j))) == NULL)
 		return;
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return;
-	}
 	if (authd_unhex(r->param, strlen(r->param), j->id, AUTHD_ID_LEN) != 0) {
 		free(j);
 		reply_error(r, E_TOKEN_NOT_FOUND);

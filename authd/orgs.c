@@ -172,6 +172,20 @@ int orgs_member_forget(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN]
 	return rc == STORE_E_NOTFOUND ? 0 : rc;
 }
 
+enum api_error orgs_invite_error(enum invite_verdict v)
+{
+	switch (v) {
+	case INVITE_OK:
+		return E_OK;
+	case INVITE_E_EXPIRED:
+		return E_INVITATION_EXPIRED;
+	case INVITE_E_USED:
+		return E_INVITATION_USED;
+	default:
+		return E_INVITATION_REVOKED;
+	}
+}
+
 bool orgs_invite_token_hash(const char *token, size_t len, uint8_t out[AUTHD_HASH_LEN])
 {
 	uint8_t raw[ORGS_INVITE_TOKEN_LEN];

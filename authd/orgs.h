@@ -64,6 +64,10 @@ int orgs_member_forget(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN]
 #define ORGS_INVITE_TOKEN_LEN 32
 #define ORGS_INVITE_TOKEN_B64 43
 
+/* The error an invitation that cannot be accepted answers (E_OK when it
+ * can). */
+enum api_error orgs_invite_error(enum invite_verdict v);
+
 /* The SHA-256 an invitation keeps of the token as its link gave it; false
  * when the text can be no token (then no invitation has it). */
 bool orgs_invite_token_hash(const char *token, size_t len, uint8_t out[AUTHD_HASH_LEN]);
