@@ -193,10 +193,54 @@ static int token_txn(struct job *job, struct store_txn *txn)
 		return 0;
 	}
 	f->api_token.last_used_at = f->now;
-	return store_token_put(txn, &f->api_token);
+	if ((rc = store_token_update(txn, &f->api_token)) == STORE_E_NOTFOUND) {
+		f->err = E_INVALID_TOKEN; /* revoked meanwhile */
+		return 0;
+	}
+	return rc;
 }
 
 static void read_or_after(struct flow *f);
+static void token_done(struct job *job);
+
+/* Before any write: a read of the token and the policy, so that an
+ * unknown token, or one without the scope, costs no write. */
+static int token_check_txn(struct job *job, struct store_txn *txn)
+{
+	struct flow *f = (struct flow *)job;
+	int rc = token_read(f, txn);
+
+	f->err = E_OK;
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	f->has_session = rc == 0;
+	f->err = decide(f);
+	return 0;
+}
+
+static void token_checked(struct job *job)
+{
+	struct flow *f = (struct flow *)job;
+
+	if (!req_resume(f->req)) {
+		release(f);
+		return;
+	}
+	if (job->store_rc != 0 || f->err != E_OK) {
+		if (job->store_rc != 0)
+			reply_error(f->req, api_error_from_store(job->store_rc));
+		else
+			flow_reply_error(f, f->req);
+		release(f);
+		return;
+	}
+	f->job.txn_work = token_txn;
+	f->job.done = token_done;
+	/* It writes the token it read, or nothing. */
+	f->job.decides_on_own_writes = true;
+	req_hold(f->req);
+	store_write(&f->job);
+}
 
 static void token_done(struct job *job)
 {
@@ -421,12 +465,10 @@ void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r)
 	f->err = E_OK;
 	if (policy_needs_session(f->action) && token_bearer(r, f)) {
 		f->via_token = true;
-		f->job.txn_work = token_txn;
-		f->job.done = token_done;
-		/* It writes the token it read, or nothing. */
-		f->job.decides_on_own_writes = true;
+		f->job.txn_work = token_check_txn;
+		f->job.done = token_checked;
 		req_hold(r);
-		store_write(&f->job);
+		store_read(&f->job);
 		return;
 	}
 	if (policy_needs_session(f->action) &&

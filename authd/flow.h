@@ -15,11 +15,13 @@
  * while an argon2id hash ran changes nothing.
  *
  * An API token ("Authorization: Bearer authd_tok_...") stands in for a
- * session where the policy lets it: before anything else a write job reads
- * it, asks the policy (its scopes) and takes a slot of its rate window
- * (60 a minute, in its stored record: exact on every node); then the
- * steps run as for a session whose account and organization are the
- * token's (f->session holds them, f->via_token says so).
+ * session where the policy lets it: before anything else a read finds it
+ * and asks the policy (its scopes: an unknown token or a missing scope
+ * costs no write), then a write reads it again, asks again and takes a
+ * slot of its rate window (60 a minute, in its stored record: exact on
+ * every node); then the steps run as for a session whose account and
+ * organization are the token's (f->session holds them, f->via_token says
+ * so).
  *
  * Threads: read and write run where the store runs them (store_read,
  * store_write), work on the pool, everything else on the loop. A step sets

@@ -79,16 +79,19 @@ static int invites_read(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN
 }
 
 /* The principal's say over the organization (and, for `legal`, over
- * making a legal representative): E_OK, or the refusal. */
+ * making a legal representative, for `billing` over giving that right):
+ * E_OK, or the refusal. */
 static enum api_error org_policy(struct flow *f, struct store_txn *txn,
-				 const uint8_t org_id[AUTHD_ID_LEN], bool legal, int *rc)
+				 const uint8_t org_id[AUTHD_ID_LEN], bool legal, bool billing,
+				 int *rc)
 {
-	struct policy_resource res = {.org_id = org_id, .legal = legal};
+	struct policy_resource res = {.org_id = org_id, .legal = legal, .billing = billing};
 	struct member me;
 
 	if ((*rc = orgs_principal_member(f, txn, org_id, &me)) != 0)
 		return E_OK;
 	res.org_role = me.role;
+	res.actor_billing = (me.rights & MEMBER_R_BILLING) != 0;
 	return flow_decide(f, &res, E_ORG_NOT_FOUND);
 }
 
@@ -154,11 +157,13 @@ static int send_write(struct flow *f, struct store_txn *txn)
 	uint8_t account_id[AUTHD_ID_LEN];
 	struct member m;
 	unsigned pending = 0;
+	uint8_t qkey[THROTTLE_KEY_LEN];
+	struct throttle_rec quota;
 	json_t *detail, *replaced = NULL;
 	int rc;
 
-	if ((f->err = org_policy(f, txn, j->org_id, j->role == ROLE_LEGAL_REPRESENTATIVE, &rc)) !=
-		E_OK ||
+	if ((f->err = org_policy(f, txn, j->org_id, j->role == ROLE_LEGAL_REPRESENTATIVE,
+				 j->billing, &rc)) != E_OK ||
 	    rc != 0)
 		return rc;
 	rc = store_account_by_email(txn, j->email, account_id);
@@ -177,9 +182,8 @@ static int send_write(struct flow *f, struct store_txn *txn)
 		int64_t end = o->state == INVITE_PENDING ? o->expires_at : o->ended_at;
 
 		if (core_invite_pending(o, f->now) && strcmp(o->email, j->email) == 0) {
-			o->state = INVITE_REVOKED;
-			o->ended_at = f->now;
-			if ((rc = store_invite_put(txn, o)) == 0)
+			/* Replaced: gone at once (its link answers as unknown). */
+			if ((rc = store_invite_del(txn, o)) == 0)
 				rc = orgs_audit(f, txn, j->org_id, NULL, AUDIT_INVITATION_REVOKED,
 						o->id, replaced);
 		} else if (core_invite_pending(o, f->now)) {
@@ -195,6 +199,16 @@ static int send_write(struct flow *f, struct store_txn *txn)
 		f->err = E_TOO_MANY_INVITATIONS;
 		return 0;
 	}
+	/* A day's emails: an organization sends only so many in its name. */
+	throttle_key_invitations(qkey, j->org_id);
+	if ((rc = store_throttle_get(txn, qkey, &quota)) != 0)
+		return rc;
+	if (!throttle_quota_take(&quota, INVITE_DAILY_MAX, f->now, &f->retry_after)) {
+		f->err = E_TOO_MANY_MESSAGES;
+		return 0;
+	}
+	if ((rc = store_throttle_put(txn, qkey, &quota)) != 0)
+		return rc;
 	memset(inv, 0, sizeof(*inv));
 	authd_random(inv->id, AUTHD_ID_LEN);
 	memcpy(inv->org_id, j->org_id, AUTHD_ID_LEN);
@@ -316,7 +330,7 @@ static int list_read(struct flow *f, struct store_txn *txn)
 	struct list_flow *j = (struct list_flow *)f;
 	int rc;
 
-	if ((f->err = org_policy(f, txn, j->org_id, false, &rc)) != E_OK || rc != 0)
+	if ((f->err = org_policy(f, txn, j->org_id, false, false, &rc)) != E_OK || rc != 0)
 		return rc;
 	if ((rc = invites_read(txn, j->org_id, &j->is)) != 0)
 		return rc;
@@ -373,7 +387,7 @@ static int revoke_write(struct flow *f, struct store_txn *txn)
 	struct invite inv;
 	int rc;
 
-	if ((f->err = org_policy(f, txn, j->org_id, false, &rc)) != E_OK || rc != 0)
+	if ((f->err = org_policy(f, txn, j->org_id, false, false, &rc)) != E_OK || rc != 0)
 		return rc;
 	if ((rc = store_invite_get(txn, j->org_id, j->id, &inv)) == STORE_E_NOTFOUND) {
 		f->err = E_INVITATION_NOT_FOUND;

@@ -198,8 +198,10 @@ static int member_write(struct flow *f, struct store_txn *txn)
 	if (j->set_contacts)
 		now.contacts = j->contacts;
 	to = j->remove ? (enum org_role)0 : now.role;
-	/* Acting on a legal representative, or making one. */
+	/* Acting on a legal representative, or making one; giving billing. */
 	res.legal = was.role == ROLE_LEGAL_REPRESENTATIVE || to == ROLE_LEGAL_REPRESENTATIVE;
+	res.billing = (now.rights & MEMBER_R_BILLING) && !(was.rights & MEMBER_R_BILLING);
+	res.actor_billing = (me.rights & MEMBER_R_BILLING) != 0;
 	if ((f->err = flow_decide(f, &res, E_ORG_NOT_FOUND)) != E_OK)
 		return 0;
 	if (was.role == ROLE_LEGAL_REPRESENTATIVE && to != ROLE_LEGAL_REPRESENTATIVE) {
@@ -213,7 +215,7 @@ static int member_write(struct flow *f, struct store_txn *txn)
 	j->m = now;
 	if (j->remove) {
 		if ((rc = store_member_del(txn, j->org_id, j->account_id)) != 0 ||
-		    (rc = orgs_member_forget(txn, j->org_id, j->account_id)) != 0 ||
+		    (rc = orgs_member_forget(txn, j->org_id, j->account_id, f->now)) != 0 ||
 		    (rc = orgs_audit(f, txn, j->org_id, NULL,
 				     res.self ? AUDIT_MEMBER_LEFT : AUDIT_MEMBER_REMOVED,
 				     j->account_id, NULL)) != 0)

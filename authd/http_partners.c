@@ -57,13 +57,14 @@ static json_t *link_json(const struct partner_link *l, bool as_client)
 
 static int gate(struct partner_flow *j, struct store_txn *txn)
 {
-	struct policy_resource res = {.org_id = j->org_id};
+	struct policy_resource res = {.org_id = j->org_id, .billing = j->link.billing};
 	struct member me;
 	int rc = orgs_principal_member(&j->f, txn, j->org_id, &me);
 
 	if (rc != 0)
 		return rc;
 	res.org_role = me.role;
+	res.actor_billing = (me.rights & MEMBER_R_BILLING) != 0;
 	j->f.err = flow_decide(&j->f, &res, E_ORG_NOT_FOUND);
 	return 0;
 }

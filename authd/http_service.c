@@ -139,6 +139,7 @@ static int deleted_write(struct flow *f, struct store_txn *txn)
 	j->replaced = true;
 	if ((rc = store_account_put(txn, &a)) != 0 ||
 	    (rc = store_session_del_all(txn, j->account_id, NULL)) != 0 ||
+	    (rc = store_tokens_del_account(txn, j->account_id)) != 0 ||
 	    (rc = store_login_del_all(txn, j->account_id)) != 0 ||
 	    (rc = factor_event(txn, j->account_id, EVENT_LOGIN_EMAIL_LOST, f->now, f->ip)) != 0)
 		goto out;

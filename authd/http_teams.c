@@ -282,7 +282,13 @@ static int change_write(struct flow *f, struct store_txn *txn)
 	}
 	if (j->set_leader)
 		memcpy(j->tm.leader, j->leader, AUTHD_ID_LEN);
-	if ((detail = team_json(&j->tm, json_array())) == NULL)
+	{
+		json_t *empty = json_array();
+
+		detail = empty ? team_json(&j->tm, empty) : NULL;
+		json_decref(empty);
+	}
+	if (detail == NULL)
 		return STORE_E_IO;
 	json_object_del(detail, "members");
 	if ((rc = store_team_put(txn, &j->tm)) == 0 &&

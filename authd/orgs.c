@@ -41,9 +41,13 @@ int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD
 	memcpy(a.actor, actor ? actor : f->session.account_id, AUTHD_ID_LEN);
 	if (subject)
 		memcpy(a.subject, subject, AUTHD_ID_LEN);
-	/* A detail too long for the record is cut: still a record of what
-	 * happened, by whom and when. */
-	snprintf(a.detail, sizeof(a.detail), "%s", text ? text : "");
+	/* A detail too long for the record is left out (never cut inside a
+	 * character or a JSON value): still a record of what happened, by
+	 * whom and when. */
+	snprintf(a.detail, sizeof(a.detail), "%s",
+		 text == NULL			    ? ""
+		 : strlen(text) <= AUDIT_DETAIL_MAX ? text
+						    : "{\"truncated\":true}");
 	snprintf(a.ip, sizeof(a.ip), "%s", f->ip);
 	free(text);
 	return store_audit_add(txn, &a);
@@ -148,14 +152,50 @@ int orgs_access(struct store_txn *txn, const struct org_principal *p,
 	return rc;
 }
 
+/* An organization's pending invitations sent by one account. */
+struct sent_by {
+	const uint8_t *inviter;
+	int64_t now;
+	struct invite *v;
+	size_t n, cap;
+};
+
+static int sent_one(void *arg, const struct invite *inv)
+{
+	struct sent_by *s = arg;
+
+	if (!core_invite_pending(inv, s->now) || memcmp(inv->inviter, s->inviter, AUTHD_ID_LEN))
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 8;
+		void *p = realloc(s->v, cap * sizeof(*s->v));
+
+		if (p == NULL)
+			return STORE_E_IO;
+		s->v = p;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *inv;
+	return 0;
+}
+
 int orgs_member_forget(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
-		       const uint8_t account_id[AUTHD_ID_LEN])
+		       const uint8_t account_id[AUTHD_ID_LEN], int64_t now)
 {
 	static const uint8_t none[AUTHD_ID_LEN];
 	struct teams_of ts = {.n = 0};
+	struct sent_by sent = {account_id, now, NULL, 0, 0};
 	int rc;
 
-	if ((rc = store_grants_del_subject(txn, org_id, account_id)) != 0 ||
+	/* Who is gone no longer brings people in. */
+	rc = store_invites_list(txn, org_id, sent_one, &sent);
+	for (size_t i = 0; rc == 0 && i < sent.n; i++) {
+		sent.v[i].state = INVITE_REVOKED;
+		sent.v[i].ended_at = now;
+		rc = store_invite_put(txn, &sent.v[i]);
+	}
+	free(sent.v);
+	if (rc != 0 || (rc = store_grants_del_subject(txn, org_id, account_id)) != 0 ||
 	    (rc = store_member_teams_list(txn, org_id, account_id, team_of_one, &ts)) != 0)
 		return rc;
 	for (size_t i = 0; i < ts.n && rc == 0; i++) {

@@ -55,10 +55,11 @@ int orgs_principal(struct flow *f, struct store_txn *txn, const uint8_t org_id[A
 int orgs_access(struct store_txn *txn, const struct org_principal *p,
 		const uint8_t product_id[AUTHD_ID_LEN], struct access *out);
 
-/* What an organization keeps of a member who leaves it: grants to the
- * account, its place in teams (and their lead). 0 or STORE_E_*. */
+/* What an organization keeps of a member who leaves it at now: grants to
+ * the account, its place in teams (and their lead), and the invitations
+ * it sent that are still pending (withdrawn). 0 or STORE_E_*. */
 int orgs_member_forget(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
-		       const uint8_t account_id[AUTHD_ID_LEN]);
+		       const uint8_t account_id[AUTHD_ID_LEN], int64_t now);
 
 /* An invitation's token: 256 random bits, base64url in its link. */
 #define ORGS_INVITE_TOKEN_LEN 32

@@ -102,6 +102,7 @@ struct org {
  */
 #define INVITE_TTL_S	   (7 * 86400)
 #define INVITE_PENDING_MAX 200		/* pending invitations one organization may have */
+#define INVITE_DAILY_MAX   100		/* invitation emails one organization sends a UTC day */
 #define INVITE_KEEP_S	   (30 * 86400) /* an ended one is kept this long after its end */
 
 enum invite_state {
@@ -510,7 +511,7 @@ enum audit_via {
 	AUDIT_VIA_PARTNER, /* a partner organization's user */
 };
 
-#define AUDIT_DETAIL_MAX 255
+#define AUDIT_DETAIL_MAX 1023
 
 struct audit_rec {
 	uint8_t org_id[AUTHD_ID_LEN];
@@ -715,6 +716,9 @@ void throttle_key_sms_account(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AU
 			      bool sign_in);
 void throttle_key_sms_prefix(uint8_t key[THROTTLE_KEY_LEN], const uint8_t hkey[32],
 			     const char *phone);
+/* An organization's invitation emails of the day ('I'): a daily quota too
+ * (INVITE_DAILY_MAX), against sending mail to strangers in its name. */
+void throttle_key_invitations(uint8_t key[THROTTLE_KEY_LEN], const uint8_t org_id[AUTHD_ID_LEN]);
 /* Takes one use of the quota (at most max a day) and returns true; or
  * returns false with *retry_after the seconds until the next day. */
 bool throttle_quota_take(struct throttle_rec *r, unsigned max, int64_t now, int64_t *retry_after);
@@ -1087,7 +1091,8 @@ enum policy_action {
 	ACT_ORG_TEAMS_READ,		 /* an organization's work teams (one's own) */
 	ACT_ORG_TEAM_MANAGE,		 /* add, change or remove a team or its members */
 	ACT_ORG_PARTNERS_READ,		 /* an organization's partners and clients */
-	ACT_ORG_PARTNER_MANAGE,		 /* let a partner in, or end a relation */
+	ACT_ORG_PARTNER_ADD,		 /* let a partner organization in */
+	ACT_ORG_PARTNER_END,		 /* end a relation, from either side */
 	ACT_TOKEN_CREATE,		 /* make an API token for oneself */
 	ACT_TOKENS_READ,		 /* list one's tokens */
 	ACT_TOKEN_REVOKE,		 /* revoke one */
@@ -1108,6 +1113,11 @@ struct policy_resource {
 	 * recent second factor). */
 	bool self;
 	bool legal;
+	/* The act grants the billing right (a member's, an invitation's, a
+	 * partner's): only a legal representative or a member who holds it
+	 * (actor_billing) grants it. */
+	bool billing;
+	bool actor_billing;
 	/* Not a member, but a manager of a partner organization the
 	 * organization let in (the handler then keeps to the relation's
 	 * products). */

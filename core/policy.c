@@ -138,12 +138,15 @@ static const struct {
 			    .scope = SCOPE_ORGANIZATIONS_READ},
     [ACT_ORG_TEAM_MANAGE] = {"org_team_manage", NEED_SESSION, .member = true,
 			     .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_WRITE},
-    /* Either side reads and ends a relation; letting a partner in is for
-     * the client's managers. */
+    /* Letting a partner in hands it the organization's products: a legal
+     * representative's act, after a recent sign-in. Either side's managers
+     * read and end a relation, at any time. */
     [ACT_ORG_PARTNERS_READ] = {"org_partners_read", NEED_SESSION, .member = true,
 			       .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_READ},
-    [ACT_ORG_PARTNER_MANAGE] = {"org_partner_manage", NEED_SESSION, .member = true,
-				.org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_WRITE},
+    [ACT_ORG_PARTNER_ADD] = {"org_partner_add", NEED_RECENT_PROOF, .member = true,
+			     .org_roles = 1u << ROLE_LEGAL_REPRESENTATIVE},
+    [ACT_ORG_PARTNER_END] = {"org_partner_end", NEED_SESSION, .member = true,
+			     .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_WRITE},
     /* Making a token is binding a credential (as ACT_DEVICE_LINK): a
      * recent sign-in. Listing and revoking are the owner's housekeeping. */
     [ACT_TOKEN_CREATE] = {"token_create", NEED_RECENT_PROOF},
@@ -201,13 +204,14 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 	/* A token acts only where a scope lets it, never where a person's
 	 * presence (a recent proof, a second factor) or a staff role counts. */
 	if (p->kind == PRINCIPAL_TOKEN) {
+		/* A token acts in the one organization it was made in: any other
+		 * is absent, whatever the action. */
+		if (res && res->org_id && memcmp(res->org_id, s->org_id, AUTHD_ID_LEN) != 0)
+			return POLICY_DENY_NOT_FOUND;
 		if (rules[a].scope == 0 || rules[a].need == NEED_RECENT_PROOF || rules[a].roles)
 			return POLICY_DENY_PRESENCE;
 		if (!(p->scopes & rules[a].scope))
 			return POLICY_DENY_SCOPE;
-		/* A token acts in the one organization it was made in. */
-		if (res && res->org_id && memcmp(res->org_id, s->org_id, AUTHD_ID_LEN) != 0)
-			return POLICY_DENY_NOT_FOUND;
 	}
 	if ((s->flags & SESSION_F_LOGIN_REPLACED) && !rules[a].while_login_replaced)
 		return POLICY_DENY_LOGIN_EMAIL;
@@ -224,6 +228,10 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 		return POLICY_DENY_NOT_FOUND;
 	if (rules[a].member && res && res->org_id && rules[a].org_roles && !via_partner &&
 	    !(rules[a].org_roles & 1u << res->org_role) && !(rules[a].self && res->self))
+		return POLICY_DENY_FORBIDDEN;
+	/* Billing is given only by who has it. */
+	if (rules[a].member && res && res->org_id && res->billing &&
+	    res->org_role != ROLE_LEGAL_REPRESENTATIVE && !res->actor_billing)
 		return POLICY_DENY_FORBIDDEN;
 	/* The legal representative role is granted and taken only by a legal
 	 * representative, with a recent second factor. */

@@ -138,10 +138,16 @@ bool throttle_subject_is_quiet(const uint8_t key[THROTTLE_KEY_LEN], const struct
 	if (key[0] == 'r' && r->consecutive > 0 && now - r->last_failure < THROTTLE_RECOVERY_KEEP_S)
 		return false;
 	/* A daily quota counts until its day is over. */
-	if ((key[0] == 's' || key[0] == 'u' || key[0] == 'P') && r->consecutive > 0 &&
-	    now - r->last_failure < THROTTLE_DAY)
+	if ((key[0] == 's' || key[0] == 'u' || key[0] == 'P' || key[0] == 'I') &&
+	    r->consecutive > 0 && now - r->last_failure < THROTTLE_DAY)
 		return false;
 	return throttle_is_quiet(r, now);
+}
+
+void throttle_key_invitations(uint8_t key[THROTTLE_KEY_LEN], const uint8_t org_id[AUTHD_ID_LEN])
+{
+	key[0] = 'I';
+	memcpy(key + 1, org_id, AUTHD_ID_LEN);
 }
 
 void throttle_key_account(uint8_t key[THROTTLE_KEY_LEN], const uint8_t id[AUTHD_ID_LEN])

@@ -104,6 +104,8 @@ struct store_engine_ops {
 	int (*partners_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			     bool as_client, int (*fn)(void *arg, const struct partner_link *l),
 			     void *arg);
+	int (*token_update)(struct store_txn *t, const struct api_token *tok);
+	int (*tokens_del_account)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
 	int (*token_get)(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN],
 			 struct api_token *tok);
 	int (*token_put)(struct store_txn *t, const struct api_token *tok);

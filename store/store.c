@@ -330,6 +330,16 @@ int store_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 	return t->ops->partners_list(t, org_id, as_client, fn, arg);
 }
 
+int store_token_update(struct store_txn *t, const struct api_token *tok)
+{
+	return t->ops->token_update(t, tok);
+}
+
+int store_tokens_del_account(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	return t->ops->tokens_del_account(t, account_id);
+}
+
 int store_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok)
 {
 	return t->ops->token_get(t, hash, tok);

@@ -308,6 +308,13 @@ int store_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		    const uint8_t id[AUTHD_ID_LEN]);
 int store_tokens_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 		      int (*fn)(void *arg, const struct api_token *tok), void *arg);
+/* Writes a token's rate ring and last use, only if the token is still
+ * there (a revocation that commits first stays revoked): STORE_E_NOTFOUND
+ * otherwise. */
+int store_token_update(struct store_txn *t, const struct api_token *tok);
+/* Deletes every token of the account (its sessions all ended: a reset, a
+ * lock, a deleted login email). */
+int store_tokens_del_account(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
 
 /* Records a change in an organization (its audit trail), and lists the
  * trail newest first from just before `before` (NULL: the newest), at

@@ -85,6 +85,8 @@ int lmdb_account_delete(struct store_txn *t, const uint8_t account_id[AUTHD_ID_L
 	if ((rc = lmdb_walk(txn, DB_MEMBERS, NULL, 0, 0, collect, &ks)) != 0 ||
 	    (rc = del_all(txn, DB_MEMBERS, &ks)) != 0)
 		goto out;
+	if ((rc = lmdb_tokens_del_account(t, account_id)) != 0)
+		goto out;
 	if ((rc = lmdb_del(txn, DB_BACKUP, account_id, AUTHD_ID_LEN)) == STORE_E_NOTFOUND)
 		rc = 0;
 	if (rc == 0 &&

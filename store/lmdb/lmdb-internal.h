@@ -188,6 +188,8 @@ int lmdb_partner_del(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN]
 		     const uint8_t partner_org[AUTHD_ID_LEN]);
 int lmdb_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], bool as_client,
 		       int (*fn)(void *arg, const struct partner_link *l), void *arg);
+int lmdb_token_update(struct store_txn *t, const struct api_token *tok);
+int lmdb_tokens_del_account(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
 int lmdb_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok);
 int lmdb_token_put(struct store_txn *t, const struct api_token *tok);
 int lmdb_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

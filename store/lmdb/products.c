@@ -122,6 +122,26 @@ static int del_range(struct store_txn *t, enum lmdb_db db, const uint8_t *prefix
 	return rc;
 }
 
+/* Deletes db's keys org || other and mirror's other || org. */
+static int del_mirrored(struct store_txn *t, enum lmdb_db db, enum lmdb_db mirror,
+			const uint8_t org_id[AUTHD_ID_LEN])
+{
+	struct keys ks = {NULL, KEY2, 0, 0, 0, NULL};
+	int rc = lmdb_walk(lmdb_of(t), db, org_id, AUTHD_ID_LEN, AUTHD_ID_LEN, key_one, &ks);
+
+	if (rc == 0)
+		rc = ks.rc;
+	for (size_t i = 0; rc == 0 && i < ks.n; i++) {
+		uint8_t back[KEY2];
+
+		key_of(back, ks.k[i] + AUTHD_ID_LEN, org_id, NULL);
+		if ((rc = del_ok(t, db, ks.k[i], KEY2)) == 0)
+			rc = del_ok(t, mirror, back, KEY2);
+	}
+	free(ks.k);
+	return rc;
+}
+
 int lmdb_org_products_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
 {
 	int rc = del_range(t, DB_PRODUCTS, org_id, AUTHD_ID_LEN, KEY2, NULL);
@@ -134,11 +154,11 @@ int lmdb_org_products_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN
 		rc = del_range(t, DB_TEAM_MEMBERS, org_id, AUTHD_ID_LEN, KEY3, NULL);
 	if (rc == 0)
 		rc = del_range(t, DB_MEMBER_TEAMS, org_id, AUTHD_ID_LEN, KEY3, NULL);
-	/* Its relations, on both sides. */
+	/* Its relations, with their mirror entries on the other side. */
 	if (rc == 0)
-		rc = del_range(t, DB_PARTNERS, org_id, AUTHD_ID_LEN, KEY2, NULL);
+		rc = del_mirrored(t, DB_PARTNERS, DB_PARTNER_OF, org_id);
 	if (rc == 0)
-		rc = del_range(t, DB_PARTNER_OF, org_id, AUTHD_ID_LEN, KEY2, NULL);
+		rc = del_mirrored(t, DB_PARTNER_OF, DB_PARTNERS, org_id);
 	return rc;
 }
 
@@ -591,8 +611,8 @@ static int partner_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *a
 		return 0;
 	if (ps->as_client)
 		ps->rc = partner_decode(p, p + AUTHD_ID_LEN, v, &l);
-	else /* the index: partner || client */
-		ps->rc = lmdb_partner_get(ps->t, p + AUTHD_ID_LEN, p, &l);
+	else if ((ps->rc = lmdb_partner_get(ps->t, p + AUTHD_ID_LEN, p, &l)) == STORE_E_NOTFOUND)
+		return (ps->rc = 0); /* the index: partner || client; a stray entry is skipped */
 	if (ps->rc == 0)
 		ps->rc = ps->fn(ps->arg, &l);
 	return ps->rc;

@@ -134,6 +134,64 @@ int lmdb_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 	return rc == STORE_E_NOTFOUND ? 0 : rc;
 }
 
+int lmdb_token_update(struct store_txn *t, const struct api_token *tok)
+{
+	uint8_t val[TOKEN_VAL_MAX];
+	MDB_val old;
+	size_t n = token_encode(tok, val);
+	int rc = lmdb_get(lmdb_of(t), DB_TOKENS, tok->hash, AUTHD_HASH_LEN, &old);
+
+	if (rc != 0)
+		return rc;
+	return lmdb_put(lmdb_of(t), DB_TOKENS, tok->hash, AUTHD_HASH_LEN, val, n);
+}
+
+struct token_keys {
+	uint8_t (*k)[2 * AUTHD_ID_LEN + AUTHD_HASH_LEN]; /* id key, then the hash */
+	size_t n, cap;
+	int rc;
+};
+
+static int token_key_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct token_keys *ks = arg;
+
+	(void)txn;
+	if (k->mv_size != 2 * AUTHD_ID_LEN || v->mv_size != AUTHD_HASH_LEN)
+		return 0;
+	if (ks->n == ks->cap) {
+		size_t cap = ks->cap ? 2 * ks->cap : 16;
+		void *p = realloc(ks->k, cap * sizeof(*ks->k));
+
+		if (p == NULL)
+			return (ks->rc = STORE_E_IO);
+		ks->k = p;
+		ks->cap = cap;
+	}
+	memcpy(ks->k[ks->n], k->mv_data, 2 * AUTHD_ID_LEN);
+	memcpy(ks->k[ks->n++] + 2 * AUTHD_ID_LEN, v->mv_data, AUTHD_HASH_LEN);
+	return 0;
+}
+
+int lmdb_tokens_del_account(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	MDB_txn *txn = lmdb_of(t);
+	struct token_keys ks = {0};
+	int rc = lmdb_walk(txn, DB_TOKEN_IDS, account_id, AUTHD_ID_LEN, AUTHD_ID_LEN, token_key_one,
+			   &ks);
+
+	if (rc == 0)
+		rc = ks.rc;
+	for (size_t i = 0; rc == 0 && i < ks.n; i++) {
+		if ((rc = lmdb_del(txn, DB_TOKEN_IDS, ks.k[i], 2 * AUTHD_ID_LEN)) == 0 &&
+		    (rc = lmdb_del(txn, DB_TOKENS, ks.k[i] + 2 * AUTHD_ID_LEN, AUTHD_HASH_LEN)) ==
+			STORE_E_NOTFOUND)
+			rc = 0;
+	}
+	free(ks.k);
+	return rc;
+}
+
 struct tokens {
 	int (*fn)(void *arg, const struct api_token *tok);
 	void *arg;

@@ -194,6 +194,13 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 				"SELECT client_org, partner_org, all_products, products, billing, "
 				"created_at FROM partners WHERE partner_org = $1::bytea ORDER BY "
 				"client_org"},
+    /* Never an upsert: a token revoked meanwhile stays revoked. */
+    [ST_TOKEN_UPDATE] =
+	{"token_update",
+	 "UPDATE api_tokens SET last_used_at = $2::bigint, head = $3::smallint, "
+	 "count = $4::smallint, hits = $5::bytea WHERE hash = $1::bytea RETURNING 1"},
+    [ST_TOKENS_DEL_ACCOUNT] = {"tokens_del_account",
+			       "DELETE FROM api_tokens WHERE account_id = $1::bytea"},
     [ST_TOKEN_GET] = {"token_get", "SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = $1::bytea"},
     [ST_TOKEN_PUT] =
 	{"token_put",
@@ -442,7 +449,8 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "$1::bytea), r AS (DELETE FROM recovery WHERE account_id = $1::bytea), n AS (DELETE "
 	 "FROM known_places WHERE account_id = $1::bytea), e AS (DELETE FROM security_events "
 	 "WHERE account_id = $1::bytea), m AS (DELETE FROM memberships WHERE account_id = "
-	 "$1::bytea) DELETE FROM accounts WHERE id = $1::bytea RETURNING 1"},
+	 "$1::bytea), x AS (DELETE FROM api_tokens WHERE account_id = $1::bytea) DELETE FROM "
+	 "accounts WHERE id = $1::bytea RETURNING 1"},
     [ST_CASE_GET] = {"case_get", "SELECT id, " CASE_COLS " FROM verification_cases WHERE id = "
 				 "$1::bytea"},
     [ST_CASE_PUT] = {"case_put",
@@ -507,8 +515,8 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
      * its last failure nor any time in its ring is within the hour before
      * now, unless it is a second factor's ('f' = 102) with failures no
      * quiet time forgets, recovery codes' ('r' = 114) failures of the last
-     * day, or a daily SMS quota ('s' = 115, 'u' = 117, 'P' = 80) of a day not over
-     * (core/throttle.c's throttle_subject_is_quiet). */
+     * day, or a daily quota (SMS: 's' = 115, 'u' = 117, 'P' = 80; invitations: 'I' = 73) of a day
+     * not over (core/throttle.c's throttle_subject_is_quiet). */
     [ST_BEGIN_WRITE] = {"begin_write", "BEGIN ISOLATION LEVEL SERIALIZABLE"},
     [ST_BEGIN_WRITE_RR] = {"begin_write_rr", "BEGIN ISOLATION LEVEL REPEATABLE READ"},
     [ST_BEGIN_READ] = {"begin_read", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"},
@@ -528,7 +536,8 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "ANY (ARRAY (SELECT ctid FROM throttles WHERE last_failure <= $1::bigint - "
 	 "3600 AND $1::bigint - 3600 >= ALL (ring) AND NOT (get_byte(subject, 0) = "
 	 "102 AND consecutive > 0) AND NOT (get_byte(subject, 0) = 114 AND consecutive > 0 "
-	 "AND last_failure > $1::bigint - 86400) AND NOT (get_byte(subject, 0) IN (115, 117, 80) "
+	 "AND last_failure > $1::bigint - 86400) AND NOT (get_byte(subject, 0) IN (115, 117, 80, "
+	 "73) "
 	 "AND consecutive > 0 AND last_failure > $1::bigint - 86400) LIMIT $3::bigint)) "
 	 "RETURNING 1), o AS "
 	 "(DELETE FROM "
@@ -2709,7 +2718,8 @@ static int product_row(struct row *r, const uint8_t org_id[AUTHD_ID_LEN], struct
 static int grant_row(struct row *r, const uint8_t org_id[AUTHD_ID_LEN],
 		     const uint8_t product_id[AUTHD_ID_LEN], struct grant *g)
 {
-	char text[(GRANT_RESOURCE_MAX + 8) * GRANT_RESOURCES_MAX + 8];
+	/* The JSON array's worst case: every byte escaped to two. */
+	char text[(2 * GRANT_RESOURCE_MAX + 3) * GRANT_RESOURCES_MAX + 8];
 	json_t *res, *v;
 	int64_t rights;
 	size_t i;
@@ -3166,6 +3176,33 @@ int pg_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct
 	if (rc == 0)
 		*tok = tmp;
 	return rc;
+}
+
+int pg_token_update(struct store_txn *t, const struct api_token *tok)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	uint8_t hits[API_TOKEN_RATE * 8];
+	int rc;
+
+	for (int i = 0; i < API_TOKEN_RATE; i++)
+		authd_put_be64(hits + 8 * i, (uint64_t)tok->hits[i]);
+	param(&p, tok->hash, AUTHD_HASH_LEN);
+	param_i64(&p, tok->last_used_at);
+	param_i16(&p, tok->head);
+	param_i16(&p, tok->count);
+	param(&p, hits, sizeof(hits));
+	rc = get_one(t, ST_TOKEN_UPDATE, &p, &res);
+	pg_clear(res);
+	return rc;
+}
+
+int pg_tokens_del_account(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct pg_params p = {0};
+
+	param(&p, account_id, AUTHD_ID_LEN);
+	return run(t, ST_TOKENS_DEL_ACCOUNT, &p);
 }
 
 int pg_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -218,6 +218,8 @@ enum pg_stmt {
 	ST_PARTNER_DEL,
 	ST_PARTNERS_AS_CLIENT,
 	ST_PARTNERS_AS_PARTNER,
+	ST_TOKEN_UPDATE,
+	ST_TOKENS_DEL_ACCOUNT,
 	ST_TOKEN_GET,
 	ST_TOKEN_PUT,
 	ST_TOKEN_DEL,
@@ -392,6 +394,8 @@ int pg_partner_del(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
 		   const uint8_t partner_org[AUTHD_ID_LEN]);
 int pg_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], bool as_client,
 		     int (*fn)(void *arg, const struct partner_link *l), void *arg);
+int pg_token_update(struct store_txn *t, const struct api_token *tok);
+int pg_tokens_del_account(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
 int pg_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok);
 int pg_token_put(struct store_txn *t, const struct api_token *tok);
 int pg_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

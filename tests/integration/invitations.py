@@ -122,7 +122,7 @@ class Invitations(OwnAuthd, unittest.TestCase):
         r = self.a.post(f"/1/organizations/{org}/invitations", {"email": a}, token=tok)
         second = invitation_token(SMTP, a, 1)
         r = self.a.post("/1/invitations/view", {"token": first})
-        self.assertEqual((r.status, r.json["code"]), (410, "invitation_revoked"))
+        self.assertEqual((r.status, r.json["code"]), (404, "invitation_not_found"))
         r = self.a.delete(f"/1/organizations/{org}/invitations/{'0' * 32}", token=tok)
         self.assertEqual((r.status, r.json["code"]), (404, "invitation_not_found"))
         inv = self.a.get(f"/1/organizations/{org}/invitations", token=tok).json["invitations"]
@@ -178,6 +178,16 @@ class Invitations(OwnAuthd, unittest.TestCase):
         _, _, tok2 = self.a.enable_totp(tok)
         self.assertEqual(self.a.post(f"/1/organizations/{org}/invitations", body,
                                      token=tok2).status, 201)
+
+    def test_a_day_of_invitations(self):
+        _, tok, org = self.owner()
+        for i in range(100):
+            r = self.a.post(f"/1/organizations/{org}/invitations", {"email": email()},
+                            token=tok)
+            self.assertEqual(r.status, 201, (i, r))
+        r = self.a.post(f"/1/organizations/{org}/invitations", {"email": email()}, token=tok)
+        self.assertEqual((r.status, r.json["code"]), (429, "too_many_messages"))
+        self.assertTrue(1 <= int(r.header("Retry-After")) <= 86400)
 
     def test_bad_input(self):
         _, tok, org = self.owner()

@@ -79,7 +79,13 @@ class Members(OwnAuthd, unittest.TestCase):
         coll = join(self.a, SMTP, lr, org, email())
         ext = join(self.a, SMTP, lr, org, email(), role="external")
         aid, cid, lid = self.me(admin), self.me(coll), self.me(lr)
-        # Administrators manage people, but not legal representatives.
+        # Administrators manage people, but not legal representatives; the
+        # billing right is given only by who has it.
+        r = self.patch(org, cid, {"billing": True}, admin)
+        self.assertEqual((r.status, r.json["code"]), (403, "forbidden"))
+        r = self.patch(org, aid, {"billing": True}, admin)  # not even to itself
+        self.assertEqual((r.status, r.json["code"]), (403, "forbidden"))
+        self.assertEqual(self.patch(org, aid, {"billing": True}, lr).status, 200)
         self.assertEqual(self.patch(org, cid, {"billing": True}, admin).status, 200)
         for body in ({"role": "legal_representative"}, {"billing": False}):
             r = self.patch(org, lid, body, admin)

@@ -13,6 +13,7 @@ from authd_harness import ENGINE, OwnAuthd, remember_secret
 from cluster import Cluster
 
 PASSWORD = "correct horse battery"
+MAIL_CREDENTIAL = "tokens-mail-service-credential-0123456789"
 
 
 def email():
@@ -27,6 +28,8 @@ def make_token(a, session, scopes, name="ci", **extra):
 
 
 class Tokens(OwnAuthd, unittest.TestCase):
+    authd_config = f"[services]\nmail_credential = {MAIL_CREDENTIAL}\n"
+
     def person(self):
         e = email()
         self.a.signup(e, name="Tom Token")
@@ -81,6 +84,18 @@ class Tokens(OwnAuthd, unittest.TestCase):
         r = self.a.delete(f"/1/me/tokens/{other['id']}", token=s)
         self.assertEqual((r.status, r.json["code"]), (404, "token_not_found"))
         self.assertEqual(self.a.get("/1/me", token=other["token"]).status, 200)
+
+    def test_die_with_every_session(self):
+        """When every session of the account is ended for its safety (here its
+        login email reported deleted; also a reset, a lock, a second factor
+        reset, closing), its tokens end too."""
+        e, s = self.person()
+        tok = make_token(self.a, s, ["account:read"])["token"]
+        self.assertEqual(self.a.get("/1/me", token=tok).status, 200)
+        r = self.a.post("/1/service/login-email-deleted", {"email": e}, token=MAIL_CREDENTIAL)
+        self.assertIn(r.status, (200, 202, 204), r)
+        r = self.a.get("/1/me", token=tok)
+        self.assertEqual((r.status, r.json["code"]), (401, "invalid_token"))
 
     def test_made_after_a_recent_sign_in(self):
         _, s = self.person()

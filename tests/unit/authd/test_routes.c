@@ -98,7 +98,7 @@ static const struct {
     {"DELETE organizations/*/teams/*", U, A, A},
     {"PUT organizations/*/teams/*/members/*", U, A, A},
     {"DELETE organizations/*/teams/*/members/*", U, A, A},
-    {"POST organizations/*/partners", U, A, A},
+    {"POST organizations/*/partners", U, A, R},
     {"GET organizations/*/partners", U, A, A},
     {"DELETE organizations/*/partners/*", U, A, A},
     {"POST me/tokens", U, A, R},
