@@ -164,7 +164,8 @@ static int sent_one(void *arg, const struct invite *inv)
 {
 	struct sent_by *s = arg;
 
-	if (!core_invite_pending(inv, s->now) || memcmp(inv->inviter, s->inviter, AUTHD_ID_LEN))
+	if (!core_invite_pending(inv, s->now) ||
+	    memcmp(inv->inviter, s->inviter, AUTHD_ID_LEN) != 0)
 		return 0;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 8;
