@@ -173,28 +173,10 @@ static int send_write(struct flow *f, struct store_txn *txn)
 	}
 	if (rc != STORE_E_NOTFOUND || (rc = invites_read(txn, j->org_id, &j->is)) != 0)
 		return rc;
-	/* A pending invitation to the same address is replaced; ended ones
-	 * go once they are old (no sweeper walks them). */
-	if ((replaced = json_pack("{s:b}", "replaced", true)) == NULL)
-		return STORE_E_IO;
-	for (size_t i = 0; i < j->is.n && rc == 0; i++) {
-		struct invite *o = &j->is.v[i];
-		int64_t end = o->state == INVITE_PENDING ? o->expires_at : o->ended_at;
-
-		if (core_invite_pending(o, f->now) && strcmp(o->email, j->email) == 0) {
-			/* Replaced: gone at once (its link answers as unknown). */
-			if ((rc = store_invite_del(txn, o)) == 0)
-				rc = orgs_audit(f, txn, j->org_id, NULL, AUDIT_INVITATION_REVOKED,
-						o->id, replaced);
-		} else if (core_invite_pending(o, f->now)) {
-			pending++;
-		} else if (f->now - end >= INVITE_KEEP_S) {
-			rc = store_invite_del(txn, o);
-		}
-	}
-	json_decref(replaced);
-	if (rc != 0)
-		return rc;
+	/* Every refusal first: a refused send changes nothing. */
+	for (size_t i = 0; i < j->is.n; i++)
+		pending += core_invite_pending(&j->is.v[i], f->now) &&
+			   strcmp(j->is.v[i].email, j->email) != 0;
 	if (pending >= INVITE_PENDING_MAX) {
 		f->err = E_TOO_MANY_INVITATIONS;
 		return 0;
@@ -208,6 +190,26 @@ static int send_write(struct flow *f, struct store_txn *txn)
 		return 0;
 	}
 	if ((rc = store_throttle_put(txn, qkey, &quota)) != 0)
+		return rc;
+	/* A pending invitation to the same address is replaced (gone at once:
+	 * its link answers as unknown); ended ones go once they are old (no
+	 * sweeper walks them). */
+	if ((replaced = json_pack("{s:b}", "replaced", true)) == NULL)
+		return STORE_E_IO;
+	for (size_t i = 0; i < j->is.n && rc == 0; i++) {
+		struct invite *o = &j->is.v[i];
+		int64_t end = o->state == INVITE_PENDING ? o->expires_at : o->ended_at;
+
+		if (core_invite_pending(o, f->now) && strcmp(o->email, j->email) == 0) {
+			if ((rc = store_invite_del(txn, o)) == 0)
+				rc = orgs_audit(f, txn, j->org_id, NULL, AUDIT_INVITATION_REVOKED,
+						o->id, replaced);
+		} else if (!core_invite_pending(o, f->now) && f->now - end >= INVITE_KEEP_S) {
+			rc = store_invite_del(txn, o);
+		}
+	}
+	json_decref(replaced);
+	if (rc != 0)
 		return rc;
 	memset(inv, 0, sizeof(*inv));
 	authd_random(inv->id, AUTHD_ID_LEN);
