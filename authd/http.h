@@ -49,7 +49,7 @@ struct req {
 	int status;
 	char *resp;
 	size_t resp_len;
-	bool resp_static;    /* resp is not ours to free (the out-of-memory reply) */
+	bool resp_static;    /* resp is not ours to free (a problem body made once) */
 	bool xff_unreadable; /* a trusted proxy's X-Forwarded-For could not be read */
 	char headers[1024];
 	size_t headers_len;

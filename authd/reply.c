@@ -96,6 +96,25 @@ void reply_empty(struct req *r, int status)
 	send_body(r, status, NULL, 0, NULL);
 }
 
+/* A problem's body without field or detail, made once per error and kept
+ * (replies are the loop's: one thread). NULL when out of memory. */
+static const char *problem_plain(enum api_error e)
+{
+	static char *made[E__COUNT];
+	const struct api_error_info *info = api_error_info(e);
+	char type[96];
+	json_t *body;
+
+	if (made[e])
+		return made[e];
+	snprintf(type, sizeof(type), "/problems/%s", info->code);
+	body = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", info->title, "status",
+			 info->status, "code", info->code);
+	made[e] = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	return made[e];
+}
+
 static void problem(struct req *r, enum api_error e, const char *field, const char *detail)
 {
 	const struct api_error_info *info = api_error_info(e);
@@ -138,9 +157,27 @@ static void problem(struct req *r, enum api_error e, const char *field, const ch
 	send_body(r, info->status, text, strlen(text), "application/problem+json");
 }
 
+/* The common refusal: a body made once (no field, no detail). */
+static void problem_fast(struct req *r, enum api_error e)
+{
+	const struct api_error_info *info = api_error_info(e);
+	const char *text = e == E_INVALID_TOKEN || e == E_INSUFFICIENT_SCOPE ||
+				   e == E_BODY_TOO_LARGE || e == E_LENGTH_REQUIRED ||
+				   e == E_BAD_CONTENT_LENGTH || e == E_HEADERS_TOO_LARGE
+			       ? NULL /* headers or a close of their own */
+			       : problem_plain(e);
+
+	if (text == NULL) {
+		problem(r, e, NULL, NULL);
+		return;
+	}
+	r->resp_static = true;
+	send_body(r, info->status, (char *)text, strlen(text), "application/problem+json");
+}
+
 void reply_error(struct req *r, enum api_error e)
 {
-	problem(r, e, NULL, NULL);
+	problem_fast(r, e);
 }
 
 void reply_field_error(struct req *r, enum api_error e, const char *field, const char *detail)
