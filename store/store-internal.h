@@ -106,6 +106,11 @@ struct store_engine_ops {
 			     void *arg);
 	int (*token_update)(struct store_txn *t, const struct api_token *tok);
 	int (*tokens_del_account)(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+	int (*access_facts)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			    const uint8_t product_id[AUTHD_ID_LEN],
+			    const uint8_t account_id[AUTHD_ID_LEN], struct member *m,
+			    struct product *p, bool *has_product, struct grant *grants, size_t max,
+			    size_t *n);
 	int (*token_get)(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN],
 			 struct api_token *tok);
 	int (*token_put)(struct store_txn *t, const struct api_token *tok);

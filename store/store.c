@@ -340,6 +340,15 @@ int store_tokens_del_account(struct store_txn *t, const uint8_t account_id[AUTHD
 	return t->ops->tokens_del_account(t, account_id);
 }
 
+int store_access_facts(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		       const uint8_t product_id[AUTHD_ID_LEN],
+		       const uint8_t account_id[AUTHD_ID_LEN], struct member *m, struct product *p,
+		       bool *has_product, struct grant *grants, size_t max, size_t *n)
+{
+	return t->ops->access_facts(t, org_id, product_id, account_id, m, p, has_product, grants,
+				    max, n);
+}
+
 int store_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok)
 {
 	return t->ops->token_get(t, hash, tok);

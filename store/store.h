@@ -283,6 +283,18 @@ int store_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_L
 			    int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg);
 
 /*
+ * What an access decision reads, in one go (PostgreSQL: one statement):
+ * the account's membership of the organization (*m, m->role 0 when it is
+ * none), the product (*p, *has_product), and the product's grants to the
+ * account and to each team it is in there, at most max into grants (*n).
+ * Grants are read only for a member. 0 or STORE_E_*.
+ */
+int store_access_facts(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		       const uint8_t product_id[AUTHD_ID_LEN],
+		       const uint8_t account_id[AUTHD_ID_LEN], struct member *m, struct product *p,
+		       bool *has_product, struct grant *grants, size_t max, size_t *n);
+
+/*
  * Partner relations (core.h's struct partner_link), filed under the
  * client and the partner organization; store_partners_list walks those
  * where org is the client (as_client) or the partner.

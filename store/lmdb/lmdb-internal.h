@@ -190,6 +190,10 @@ int lmdb_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], 
 		       int (*fn)(void *arg, const struct partner_link *l), void *arg);
 int lmdb_token_update(struct store_txn *t, const struct api_token *tok);
 int lmdb_tokens_del_account(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+int lmdb_access_facts(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      const uint8_t product_id[AUTHD_ID_LEN],
+		      const uint8_t account_id[AUTHD_ID_LEN], struct member *m, struct product *p,
+		      bool *has_product, struct grant *grants, size_t max, size_t *n);
 int lmdb_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok);
 int lmdb_token_put(struct store_txn *t, const struct api_token *tok);
 int lmdb_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

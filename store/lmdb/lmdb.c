@@ -495,6 +495,7 @@ const struct store_engine_ops store_lmdb_engine = {
     .partner_del = lmdb_partner_del,
     .partners_list = lmdb_partners_list,
     .token_get = lmdb_token_get,
+    .access_facts = lmdb_access_facts,
     .token_update = lmdb_token_update,
     .tokens_del_account = lmdb_tokens_del_account,
     .token_put = lmdb_token_put,

@@ -509,6 +509,56 @@ int lmdb_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LE
 	return list_range(t, DB_MEMBER_TEAMS, key, sizeof(key), &l);
 }
 
+/* --- an access decision's facts ------------------------------------------------------ */
+
+struct team_ids {
+	uint8_t id[TEAMS_MAX_PER_MEMBER][AUTHD_ID_LEN];
+	size_t n;
+};
+
+static int team_id_one(void *arg, const uint8_t team_id[AUTHD_ID_LEN])
+{
+	struct team_ids *ts = arg;
+
+	if (ts->n < TEAMS_MAX_PER_MEMBER)
+		memcpy(ts->id[ts->n++], team_id, AUTHD_ID_LEN);
+	return 0;
+}
+
+int lmdb_access_facts(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      const uint8_t product_id[AUTHD_ID_LEN],
+		      const uint8_t account_id[AUTHD_ID_LEN], struct member *m, struct product *p,
+		      bool *has_product, struct grant *grants, size_t max, size_t *n)
+{
+	struct team_ids ts = {.n = 0};
+	int rc = lmdb_member_get(t, org_id, account_id, m);
+
+	*n = 0;
+	if (rc == STORE_E_NOTFOUND) {
+		memset(m, 0, sizeof(*m));
+		rc = 0;
+	}
+	if (rc != 0)
+		return rc;
+	rc = lmdb_product_get(t, org_id, product_id, p);
+	*has_product = rc == 0;
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	if (m->role == 0 || !*has_product)
+		return 0;
+	if ((rc = lmdb_member_teams_list(t, org_id, account_id, team_id_one, &ts)) != 0)
+		return rc;
+	for (size_t i = 0; i <= ts.n && *n < max; i++) {
+		rc = lmdb_grant_get(t, org_id, product_id, i == 0 ? account_id : ts.id[i - 1],
+				    &grants[*n]);
+		if (rc == 0)
+			(*n)++;
+		else if (rc != STORE_E_NOTFOUND)
+			return rc;
+	}
+	return 0;
+}
+
 /* --- partner relations ------------------------------------------------------------------ */
 
 int lmdb_partner_put(struct store_txn *t, const struct partner_link *l)

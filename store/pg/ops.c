@@ -201,6 +201,17 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "count = $4::smallint, hits = $5::bytea WHERE hash = $1::bytea RETURNING 1"},
     [ST_TOKENS_DEL_ACCOUNT] = {"tokens_del_account",
 			       "DELETE FROM api_tokens WHERE account_id = $1::bytea"},
+    /* One row at least: the membership and the product (NULLs when none),
+     * then one row per grant to the account or one of its teams there. */
+    [ST_ACCESS_FACTS] =
+	{"access_facts",
+	 "SELECT m.role, m.rights::bigint, m.contacts::bigint, m.since, p.id, p.kind, p.name, "
+	 "p.created_at, p.expires_at, g.subject, g.subject_kind, g.rights, g.resources FROM "
+	 "(SELECT 1) one LEFT JOIN memberships m ON m.org_id = $1::bytea AND m.account_id = "
+	 "$3::bytea LEFT JOIN products p ON p.org_id = $1::bytea AND p.id = $2::bytea LEFT JOIN "
+	 "grants g ON m.role IS NOT NULL AND p.id IS NOT NULL AND g.org_id = $1::bytea AND "
+	 "g.product_id = $2::bytea AND (g.subject = $3::bytea OR g.subject IN (SELECT team_id "
+	 "FROM team_members WHERE org_id = $1::bytea AND account_id = $3::bytea))"},
     [ST_TOKEN_GET] = {"token_get", "SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = $1::bytea"},
     [ST_TOKEN_PUT] =
 	{"token_put",
@@ -2715,8 +2726,8 @@ static int product_row(struct row *r, const uint8_t org_id[AUTHD_ID_LEN], struct
 }
 
 /* A grant from a row of subject, subject_kind, rights, resources. */
-static int grant_row(struct row *r, const uint8_t org_id[AUTHD_ID_LEN],
-		     const uint8_t product_id[AUTHD_ID_LEN], struct grant *g)
+static int grant_row_at(struct row *r, int c, const uint8_t org_id[AUTHD_ID_LEN],
+			const uint8_t product_id[AUTHD_ID_LEN], struct grant *g)
 {
 	/* The JSON array's worst case: every byte escaped to two. */
 	char text[(2 * GRANT_RESOURCE_MAX + 3) * GRANT_RESOURCES_MAX + 8];
@@ -2727,10 +2738,10 @@ static int grant_row(struct row *r, const uint8_t org_id[AUTHD_ID_LEN],
 	memset(g, 0, sizeof(*g));
 	memcpy(g->org_id, org_id, AUTHD_ID_LEN);
 	memcpy(g->product_id, product_id, AUTHD_ID_LEN);
-	col_bytes(r, 0, g->subject, AUTHD_ID_LEN);
-	g->subject_kind = (uint8_t)col_i16(r, 1);
-	rights = col_i64(r, 2);
-	col_str(r, 3, text, sizeof(text));
+	col_bytes(r, c + 0, g->subject, AUTHD_ID_LEN);
+	g->subject_kind = (uint8_t)col_i16(r, c + 1);
+	rights = col_i64(r, c + 2);
+	col_str(r, c + 3, text, sizeof(text));
 	res = r->bad ? NULL : json_loads(text, 0, NULL);
 	if (!json_is_array(res) || json_array_size(res) > GRANT_RESOURCES_MAX || rights < 0 ||
 	    rights > PRODUCT_R__ALL ||
@@ -2749,6 +2760,12 @@ static int grant_row(struct row *r, const uint8_t org_id[AUTHD_ID_LEN],
 	}
 	json_decref(res);
 	return r->bad ? corrupt("grant") : 0;
+}
+
+static int grant_row(struct row *r, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t product_id[AUTHD_ID_LEN], struct grant *g)
+{
+	return grant_row_at(r, 0, org_id, product_id, g);
 }
 
 /* A team from a row of id, name, leader, created_at. */
@@ -3012,6 +3029,73 @@ int pg_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]
 
 	params2(&q, org_id, account_id);
 	return rows_run(t, ST_MEMBER_TEAMS_LIST, &q, &l, NULL);
+}
+
+int pg_access_facts(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    const uint8_t product_id[AUTHD_ID_LEN], const uint8_t account_id[AUTHD_ID_LEN],
+		    struct member *m, struct product *p, bool *has_product, struct grant *grants,
+		    size_t max, size_t *n)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params q = {0};
+	PGresult *res;
+	int rc = 0;
+
+	*n = 0;
+	params2(&q, org_id, product_id);
+	param(&q, account_id, AUTHD_ID_LEN);
+	if ((res = pg_exec(pt, ST_ACCESS_FACTS, &q)) == NULL)
+		return pt->err;
+	memset(m, 0, sizeof(*m));
+	memcpy(m->org_id, org_id, AUTHD_ID_LEN);
+	memcpy(m->account_id, account_id, AUTHD_ID_LEN);
+	*has_product = false;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+
+		if (i == 0 && !is_null(&r, 0)) {
+			char role[32];
+			int64_t rights, contacts;
+
+			col_str(&r, 0, role, sizeof(role));
+			rights = col_i64(&r, 1);
+			contacts = col_i64(&r, 2);
+			m->since = col_i64(&r, 3);
+			if ((m->role = core_role_parse(role)) == 0 || rights < 0 ||
+			    rights > UINT16_MAX || contacts < 0 || contacts > CONTACT__ALL)
+				r.bad = true;
+			m->rights = (unsigned)rights;
+			m->contacts = (unsigned)contacts;
+		}
+		if (i == 0 && !is_null(&r, 4)) {
+			struct row pr = {res, i, false};
+
+			memset(p, 0, sizeof(*p));
+			memcpy(p->org_id, org_id, AUTHD_ID_LEN);
+			col_bytes(&pr, 4, p->id, AUTHD_ID_LEN);
+			p->kind = (uint8_t)col_i16(&pr, 5);
+			col_str(&pr, 6, p->name, sizeof(p->name));
+			p->created_at = col_i64(&pr, 7);
+			p->expires_at = col_i64(&pr, 8);
+			if (pr.bad || p->kind < PRODUCT_MAIL || p->kind > PRODUCT_OTHER)
+				r.bad = true;
+			*has_product = true;
+		}
+		if (r.bad) {
+			rc = corrupt("access facts");
+			break;
+		}
+		if (!is_null(&r, 9) && *n < max) {
+			/* The grant's columns, shifted to where grant_row reads them. */
+			struct row gr = {res, i, false};
+
+			rc = grant_row_at(&gr, 9, org_id, product_id, &grants[*n]);
+			if (rc == 0)
+				(*n)++;
+		}
+	}
+	pg_clear(res);
+	return rc;
 }
 
 /* --- partner relations ---------------------------------------------------------------- */

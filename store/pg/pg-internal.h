@@ -220,6 +220,7 @@ enum pg_stmt {
 	ST_PARTNERS_AS_PARTNER,
 	ST_TOKEN_UPDATE,
 	ST_TOKENS_DEL_ACCOUNT,
+	ST_ACCESS_FACTS,
 	ST_TOKEN_GET,
 	ST_TOKEN_PUT,
 	ST_TOKEN_DEL,
@@ -396,6 +397,10 @@ int pg_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], bo
 		     int (*fn)(void *arg, const struct partner_link *l), void *arg);
 int pg_token_update(struct store_txn *t, const struct api_token *tok);
 int pg_tokens_del_account(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN]);
+int pg_access_facts(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    const uint8_t product_id[AUTHD_ID_LEN], const uint8_t account_id[AUTHD_ID_LEN],
+		    struct member *m, struct product *p, bool *has_product, struct grant *grants,
+		    size_t max, size_t *n);
 int pg_token_get(struct store_txn *t, const uint8_t hash[AUTHD_HASH_LEN], struct api_token *tok);
 int pg_token_put(struct store_txn *t, const struct api_token *tok);
 int pg_token_del(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],

@@ -883,6 +883,7 @@ const struct store_engine_ops store_pg_engine = {
     .partner_del = pg_partner_del,
     .partners_list = pg_partners_list,
     .token_get = pg_token_get,
+    .access_facts = pg_access_facts,
     .token_update = pg_token_update,
     .tokens_del_account = pg_tokens_del_account,
     .token_put = pg_token_put,
