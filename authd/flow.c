@@ -218,19 +218,30 @@ static int token_check_txn(struct job *job, struct store_txn *txn)
 	return 0;
 }
 
+/* After a store job, on the loop: false when the flow cannot go on (the
+ * client left, or the store failed and that was answered): released. */
+static bool job_went_well(struct flow *f)
+{
+	if (!req_resume(f->req)) {
+		release(f);
+		return false;
+	}
+	if (f->job.store_rc != 0) {
+		reply_error(f->req, api_error_from_store(f->job.store_rc));
+		release(f);
+		return false;
+	}
+	return true;
+}
+
 static void token_checked(struct job *job)
 {
 	struct flow *f = (struct flow *)job;
 
-	if (!req_resume(f->req)) {
-		release(f);
+	if (!job_went_well(f))
 		return;
-	}
-	if (job->store_rc != 0 || f->err != E_OK) {
-		if (job->store_rc != 0)
-			reply_error(f->req, api_error_from_store(job->store_rc));
-		else
-			flow_reply_error(f, f->req);
+	if (f->err != E_OK) {
+		flow_reply_error(f, f->req);
 		release(f);
 		return;
 	}
@@ -246,15 +257,8 @@ static void token_done(struct job *job)
 {
 	struct flow *f = (struct flow *)job;
 
-	if (!req_resume(f->req)) {
-		release(f);
+	if (!job_went_well(f))
 		return;
-	}
-	if (job->store_rc != 0) {
-		reply_error(f->req, api_error_from_store(job->store_rc));
-		release(f);
-		return;
-	}
 	if (f->err != E_OK) {
 		flow_reply_error(f, f->req);
 		release(f);
@@ -443,16 +447,8 @@ static void read_done(struct job *job)
 {
 	struct flow *f = (struct flow *)job;
 
-	if (!req_resume(f->req)) {
-		release(f);
-		return;
-	}
-	if (job->store_rc != 0) {
-		reply_error(f->req, api_error_from_store(job->store_rc));
-		release(f);
-		return;
-	}
-	after_read(f);
+	if (job_went_well(f))
+		after_read(f);
 }
 
 void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r)
