@@ -112,17 +112,26 @@ static void test_throttled_without_memory(void **state)
 	assert_null(strstr(r.headers, "Retry-After: 1\r\n"));
 }
 
-/* With memory, the same error is the table's problem+json. */
+/* With memory, the same error is the table's problem+json: made once and
+ * shared by every reply of that error (never the reply's to free); one
+ * with a field of its own is the reply's. */
 static void test_error_with_memory(void **state)
 {
-	struct req r;
+	struct req r, again;
 
 	(void)state;
 	memset(&r, 0, sizeof(r));
+	memset(&again, 0, sizeof(again));
 	reply_error(&r, E_INVALID_JSON);
 	assert_int_equal(r.status, 400);
-	assert_false(r.resp_static);
+	assert_true(r.resp_static);
 	assert_non_null(strstr(r.resp, "\"code\":\"invalid_json\""));
+	reply_error(&again, E_INVALID_JSON);
+	assert_ptr_equal(again.resp, r.resp);
+	memset(&r, 0, sizeof(r));
+	reply_field_error(&r, E_INVALID_FIELD, "name", "must be text");
+	assert_false(r.resp_static);
+	assert_non_null(strstr(r.resp, "\"field\":\"name\""));
 	free(r.resp);
 }
 
