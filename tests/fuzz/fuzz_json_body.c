@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (!r->responded || r->status < 400 || r->status > 499) {
 		abort();
 	}
-	free(r->resp);
+	if (!r->resp_static) /* a problem body made once is shared, never the reply's */
+		free(r->resp);
 	free(r->body);
 	free(r);
 	return 0;
