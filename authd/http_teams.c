@@ -67,6 +67,7 @@ struct team_flow {
 	struct team tm;		      /* as written */
 	json_t *members;	      /* the written team's members, for the reply */
 	unsigned n_teams;	      /* the member's other teams */
+	bool in_team;		      /* and whether it is in this one */
 };
 
 static json_t *team_json(const struct team *tm, json_t *members)
@@ -171,6 +172,63 @@ static int org_member_or_err(struct team_flow *j, struct store_txn *txn,
 	return rc;
 }
 
+/* A team member added or removed: the account, and which team. */
+static int member_audit(struct flow *f, struct store_txn *txn, enum audit_action action,
+			const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct team_flow *j = (struct team_flow *)f;
+	char team[AUTHD_ID_HEX + 1];
+	json_t *detail;
+	int rc;
+
+	authd_hex(j->team_id, AUTHD_ID_LEN, team);
+	if ((detail = json_pack("{s:s}", "team_id", team)) == NULL)
+		return STORE_E_IO;
+	rc = orgs_audit(f, txn, j->org_id, NULL, action, account_id, detail);
+	json_decref(detail);
+	return rc;
+}
+
+static int count_team(void *arg, const uint8_t team_id[AUTHD_ID_LEN])
+{
+	struct team_flow *j = arg;
+
+	if (memcmp(team_id, j->team_id, AUTHD_ID_LEN) == 0)
+		j->in_team = true;
+	else
+		j->n_teams++;
+	return 0;
+}
+
+/* Where the account stands: its other teams, and whether it is in this one. */
+static int teams_of(struct team_flow *j, struct store_txn *txn,
+		    const uint8_t account_id[AUTHD_ID_LEN])
+{
+	j->n_teams = 0;
+	j->in_team = false;
+	return store_member_teams_list(txn, j->org_id, account_id, count_team, j);
+}
+
+/* Puts the account in the team: a member of the organization, within its
+ * TEAMS_MAX_PER_MEMBER teams, recorded once (joining again is no change). */
+static int join_team(struct team_flow *j, struct store_txn *txn,
+		     const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct flow *f = &j->l.f;
+	int rc;
+
+	if ((rc = org_member_or_err(j, txn, account_id)) != 0 || f->err != E_OK ||
+	    (rc = teams_of(j, txn, account_id)) != 0 || j->in_team)
+		return rc;
+	if (j->n_teams >= TEAMS_MAX_PER_MEMBER) {
+		f->err = E_TOO_MANY_TEAMS;
+		return 0;
+	}
+	if ((rc = store_team_member_put(txn, j->org_id, j->team_id, account_id)) != 0)
+		return rc;
+	return member_audit(f, txn, AUDIT_TEAM_MEMBER_ADDED, account_id);
+}
+
 /* --- POST and GET /1/organizations/{org}/teams ------------------------------------------ */
 
 static int add_write(struct flow *f, struct store_txn *txn)
@@ -188,15 +246,24 @@ static int add_write(struct flow *f, struct store_txn *txn)
 	snprintf(j->tm.name, sizeof(j->tm.name), "%s", j->name);
 	memcpy(j->tm.leader, j->leader, AUTHD_ID_LEN);
 	j->tm.created_at = f->now;
-	/* A leader is one of the team: named, it joins. */
+	/* A leader is one of the team: named, it joins (after the team's own
+	 * record, as any member); a leader who may not comes first, so that a
+	 * refusal writes nothing. */
 	if (memcmp(j->leader, none, AUTHD_ID_LEN) != 0 &&
 	    ((rc = org_member_or_err(j, txn, j->leader)) != 0 || f->err != E_OK ||
-	     (rc = store_team_member_put(txn, j->org_id, j->team_id, j->leader)) != 0))
+	     (rc = teams_of(j, txn, j->leader)) != 0))
 		return rc;
+	if (memcmp(j->leader, none, AUTHD_ID_LEN) != 0 && j->n_teams >= TEAMS_MAX_PER_MEMBER) {
+		f->err = E_TOO_MANY_TEAMS;
+		return 0;
+	}
 	if ((detail = json_pack("{s:s}", "name", j->tm.name)) == NULL)
 		return STORE_E_IO;
 	if ((rc = store_team_put(txn, &j->tm)) == 0 &&
-	    (rc = orgs_audit(f, txn, j->org_id, NULL, AUDIT_TEAM_ADDED, j->team_id, detail)) == 0) {
+	    (rc = orgs_audit(f, txn, j->org_id, NULL, AUDIT_TEAM_ADDED, j->team_id, detail)) == 0 &&
+	    memcmp(j->leader, none, AUTHD_ID_LEN) != 0)
+		rc = join_team(j, txn, j->leader);
+	if (rc == 0 && f->err == E_OK) {
 		json_decref(j->members);
 		j->members = members_of(txn, &j->tm, &rc);
 	}
@@ -276,8 +343,7 @@ static int change_write(struct flow *f, struct store_txn *txn)
 	if (j->set_leader && memcmp(j->leader, none, AUTHD_ID_LEN) != 0) {
 		/* The leader leads from within: a member of the organization,
 		 * who joins the team if not in it yet. */
-		if ((rc = org_member_or_err(j, txn, j->leader)) != 0 || f->err != E_OK ||
-		    (rc = store_team_member_put(txn, j->org_id, j->team_id, j->leader)) != 0)
+		if ((rc = join_team(j, txn, j->leader)) != 0 || f->err != E_OK)
 			return rc;
 	}
 	if (j->set_leader)
@@ -307,32 +373,6 @@ static const struct flow_ops change_ops = {
     .release = team_release,
 };
 
-/* A team member added or removed: the account, and which team. */
-static int member_audit(struct flow *f, struct store_txn *txn, enum audit_action action)
-{
-	struct team_flow *j = (struct team_flow *)f;
-	char team[AUTHD_ID_HEX + 1];
-	json_t *detail;
-	int rc;
-
-	authd_hex(j->team_id, AUTHD_ID_LEN, team);
-	if ((detail = json_pack("{s:s}", "team_id", team)) == NULL)
-		return STORE_E_IO;
-	rc = orgs_audit(f, txn, j->org_id, NULL, action, j->account_id, detail);
-	json_decref(detail);
-	return rc;
-}
-
-static int count_team(void *arg, const uint8_t team_id[AUTHD_ID_LEN])
-{
-	struct team_flow *j = arg;
-
-	/* Joining a team it is in already is no new one. */
-	if (memcmp(team_id, j->team_id, AUTHD_ID_LEN) != 0)
-		j->n_teams++;
-	return 0;
-}
-
 static int member_write(struct flow *f, struct store_txn *txn)
 {
 	struct team_flow *j = (struct team_flow *)f;
@@ -342,6 +382,13 @@ static int member_write(struct flow *f, struct store_txn *txn)
 	if (rc != 0 || f->err != E_OK)
 		return rc;
 	if (j->remove) {
+		/* Only someone in the team leaves it. */
+		if ((rc = teams_of(j, txn, j->account_id)) != 0)
+			return rc;
+		if (!j->in_team) {
+			f->err = E_SUBJECT_NOT_FOUND;
+			return 0;
+		}
 		if ((rc = store_team_member_del(txn, j->org_id, j->team_id, j->account_id)) != 0)
 			return rc;
 		if (memcmp(j->tm.leader, j->account_id, AUTHD_ID_LEN) == 0) {
@@ -349,20 +396,9 @@ static int member_write(struct flow *f, struct store_txn *txn)
 			if ((rc = store_team_put(txn, &j->tm)) != 0)
 				return rc;
 		}
-		return member_audit(f, txn, AUDIT_TEAM_MEMBER_REMOVED);
+		return member_audit(f, txn, AUDIT_TEAM_MEMBER_REMOVED, j->account_id);
 	}
-	if ((rc = org_member_or_err(j, txn, j->account_id)) != 0 || f->err != E_OK)
-		return rc;
-	j->n_teams = 0;
-	if ((rc = store_member_teams_list(txn, j->org_id, j->account_id, count_team, j)) != 0)
-		return rc;
-	if (j->n_teams >= TEAMS_MAX_PER_MEMBER) {
-		f->err = E_TOO_MANY_TEAMS;
-		return 0;
-	}
-	if ((rc = store_team_member_put(txn, j->org_id, j->team_id, j->account_id)) != 0)
-		return rc;
-	return member_audit(f, txn, AUDIT_TEAM_MEMBER_ADDED);
+	return join_team(j, txn, j->account_id);
 }
 
 static const struct flow_ops member_ops = {

@@ -97,6 +97,13 @@ class Products(OwnAuthd, unittest.TestCase):
         # Own teams only, for those who do not manage.
         teams = self.a.get(f"{self.base}/teams", token=ext).json["teams"]
         self.assertEqual([t["id"] for t in teams], [team])
+        # Only someone in the team leaves it; the leader joined as a member.
+        admin_id = self.me(admin)
+        r = self.a.delete(f"{self.base}/teams/{team}/members/{admin_id}", token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (404, "subject_not_found"))
+        joined = [x for x in self.a.get(f"{self.base}/audit?limit=100", token=self.lr)
+                  .json["audit"] if x["action"] == "team_member_added"]
+        self.assertEqual(sorted(x["subject"] for x in joined), sorted([cid, xid]))
         # Out of the team, out of the drive; the team gone, its grants too.
         self.assertEqual(self.a.delete(f"{self.base}/teams/{team}/members/{xid}",
                                        token=self.lr).status, 204)
