@@ -234,17 +234,26 @@ static bool job_went_well(struct flow *f)
 	return true;
 }
 
+/* job_went_well, and the token's step decided for it: false (answered,
+ * released) otherwise. */
+static bool token_step_allowed(struct flow *f)
+{
+	if (!job_went_well(f))
+		return false;
+	if (f->err != E_OK) {
+		flow_reply_error(f, f->req);
+		release(f);
+		return false;
+	}
+	return true;
+}
+
 static void token_checked(struct job *job)
 {
 	struct flow *f = (struct flow *)job;
 
-	if (!job_went_well(f))
+	if (!token_step_allowed(f))
 		return;
-	if (f->err != E_OK) {
-		flow_reply_error(f, f->req);
-		release(f);
-		return;
-	}
 	f->job.txn_work = token_txn;
 	f->job.done = token_done;
 	/* It writes the token it read, or nothing. */
@@ -257,14 +266,8 @@ static void token_done(struct job *job)
 {
 	struct flow *f = (struct flow *)job;
 
-	if (!job_went_well(f))
-		return;
-	if (f->err != E_OK) {
-		flow_reply_error(f, f->req);
-		release(f);
-		return;
-	}
-	read_or_after(f);
+	if (token_step_allowed(f))
+		read_or_after(f);
 }
 
 /* The token's text from "Authorization: Bearer authd_tok_...", hashed

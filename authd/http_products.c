@@ -569,14 +569,14 @@ static const struct flow_ops access_ops = {
     .release = flow_list_release,
 };
 
+/* The flow of a request about one product (and a grant's subject): no
+ * query, ids in the path; NULL after replying. */
 static struct product_flow *product_flow_or_reply(struct req *r, bool subject)
 {
-	struct product_flow *j = calloc(1, sizeof(*j));
+	struct product_flow *j = flow_get_new_or_reply(r, sizeof(*j));
 
-	if (j == NULL) {
-		reply_error(r, E_OVERLOADED);
+	if (j == NULL)
 		return NULL;
-	}
 	if (!path_ids(r->param, j->org_id, j->product_id, subject ? j->subject : NULL)) {
 		free(j);
 		reply_error(r, E_ORG_NOT_FOUND);
@@ -589,7 +589,7 @@ void http_org_product_remove(struct req *r)
 {
 	struct product_flow *j;
 
-	if (req_query_or_reply(r, NULL, 0, NULL) && (j = product_flow_or_reply(r, false)) != NULL)
+	if ((j = product_flow_or_reply(r, false)) != NULL)
 		flow_start(&j->l.f, &remove_ops, r);
 }
 
@@ -597,7 +597,7 @@ void http_org_product_grants(struct req *r)
 {
 	struct product_flow *j;
 
-	if (!req_query_or_reply(r, NULL, 0, NULL) || (j = product_flow_or_reply(r, false)) == NULL)
+	if ((j = product_flow_or_reply(r, false)) == NULL)
 		return;
 	j->l.key = "grants";
 	flow_start(&j->l.f, &grants_ops, r);
@@ -607,7 +607,7 @@ void http_org_product_access(struct req *r)
 {
 	struct product_flow *j;
 
-	if (req_query_or_reply(r, NULL, 0, NULL) && (j = product_flow_or_reply(r, false)) != NULL)
+	if ((j = product_flow_or_reply(r, false)) != NULL)
 		flow_start(&j->l.f, &access_ops, r);
 }
 
@@ -615,7 +615,7 @@ void http_org_product_grant_remove(struct req *r)
 {
 	struct product_flow *j;
 
-	if (!req_query_or_reply(r, NULL, 0, NULL) || (j = product_flow_or_reply(r, true)) == NULL)
+	if ((j = product_flow_or_reply(r, true)) == NULL)
 		return;
 	j->remove = true;
 	flow_start(&j->l.f, &grant_ops, r);
