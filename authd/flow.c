@@ -498,7 +498,8 @@ static void read_or_after(struct flow *f)
 	f->job.decides_on_own_writes = false;
 	if (policy_needs_session(f->action) && !f->via_token) {
 		/* read_txn reads the session first: say so (store.h). */
-		f->job.first = STORE_FIRST_SESSION;
+		f->job.first =
+		    f->read_first_access ? STORE_FIRST_SESSION_ACCESS : STORE_FIRST_SESSION;
 		f->job.first_ref = f->token;
 	}
 	req_hold(f->req);

@@ -100,6 +100,9 @@ struct flow {
 	enum store_first write_first;
 	struct token_ref write_first_ref;
 	bool write_decides_on_own_writes; /* store.h's job.decides_on_own_writes */
+	/* The read asks store_access_facts(job.first_org, job.first_product)
+	 * right after the session: flow.c says so (STORE_FIRST_SESSION_ACCESS). */
+	bool read_first_access;
 	bool fail_injected;		  /* flow_test_fail_writes chose this write */
 };
 

@@ -607,8 +607,13 @@ void http_org_product_access(struct req *r)
 {
 	struct product_flow *j;
 
-	if ((j = product_flow_or_reply(r, false)) != NULL)
-		flow_start(&j->l.f, &access_ops, r);
+	if ((j = product_flow_or_reply(r, false)) == NULL)
+		return;
+	/* access_read's first two reads, said ahead (one PostgreSQL statement). */
+	j->l.f.read_first_access = true;
+	memcpy(j->l.f.job.first_org, j->org_id, AUTHD_ID_LEN);
+	memcpy(j->l.f.job.first_product, j->product_id, AUTHD_ID_LEN);
+	flow_start(&j->l.f, &access_ops, r);
 }
 
 void http_org_product_grant_remove(struct req *r)

@@ -67,6 +67,10 @@ enum store_first {
 	STORE_FIRST_UNSAID = 0,
 	STORE_FIRST_SESSION, /* store_session_get(first_ref) */
 	STORE_FIRST_LOGIN,   /* store_login_get(first_ref) */
+	/* store_session_get(first_ref), then store_access_facts(first_org,
+	 * first_product, first_ref.account_id): PostgreSQL reads both in one
+	 * statement (one snapshot, one round trip). */
+	STORE_FIRST_SESSION_ACCESS,
 };
 
 struct job {
@@ -82,6 +86,7 @@ struct job {
 	 * gets what it asks for. Write jobs ignore it. */
 	enum store_first first;
 	struct token_ref first_ref;
+	uint8_t first_org[AUTHD_ID_LEN], first_product[AUTHD_ID_LEN];
 	/* A write job may say that every record it decides on, it also writes
 	 * by changing or deleting the row it read (a TOTP step: the pending
 	 * login deleted or its attempts counted, the credential's last step):

@@ -208,7 +208,7 @@ void pg_loop_send(void)
 		struct job *job = unsent[sent];
 		struct pg_params p = {0};
 		uint8_t keys[2][THROTTLE_KEY_LEN];
-		enum pg_stmt st = pg_first_stmt(job->first, &job->first_ref, &p, keys);
+		enum pg_stmt st = pg_first_stmt(job, &p, keys);
 
 		if (!PQsendQueryPrepared(conn, pg_stmts[st].name, p.n, p.values, p.lengths,
 					 p.formats, 1))
@@ -247,11 +247,9 @@ static void answer(struct job *job, PGresult *res)
 		return;
 	}
 	pg_txn_init(&t, NULL, PG_LOOP);
-	t.prefetched = res;
-	t.prefetched_kind = job->first;
-	t.prefetched_ref = job->first_ref;
+	pg_txn_give(&t, job, res);
 	rc = job->txn_work(job, &t.base);
-	pg_clear(t.prefetched);
+	pg_txn_give(&t, NULL, NULL);
 	if (t.err != 0)
 		rc = t.err;
 	if (t.cluster.loaded)

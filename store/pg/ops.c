@@ -65,6 +65,24 @@
 #define CASE_COLS                                                                                  \
 	"account_id, reason, state, opened_at, decided_at, token_hash, login, contact, details, "  \
 	"reviewer, note, docs::text"
+/* What an access decision reads (pg_access_facts), for the parameters
+ * that hold the organization, the product and the account: one row at
+ * least, the membership and the product (NULLs when none), then one row
+ * per grant to the account or one of its teams there. */
+#define ACCESS_FACTS(o, p, a)                                                                      \
+	"m.role, m.rights::bigint, m.contacts::bigint, m.since, p.id, p.kind, p.name, "            \
+	"p.created_at, p.expires_at, g.subject, g.subject_kind, g.rights, g.resources FROM "       \
+	"(SELECT 1) one LEFT JOIN memberships m ON m.org_id = " o "::bytea AND m.account_id = " a  \
+	"::bytea LEFT JOIN products p ON p.org_id = " o "::bytea AND p.id = " p "::bytea LEFT "    \
+	"JOIN grants g ON m.role IS NOT NULL AND p.id IS NOT NULL AND g.org_id = " o "::bytea "    \
+	"AND g.product_id = " p "::bytea AND (g.subject = " a "::bytea OR g.subject IN (SELECT "   \
+	"team_id FROM team_members WHERE org_id = " o "::bytea AND account_id = " a "::bytea))"
+#define ACCESS_NCOLS   13
+/* A session's columns, then its cluster's (joined on $1, the account). */
+#define SESSION_COLS                                                                               \
+	"s.org_id, s.aal, s.created_at, s.last_seen, s.expires_at, s.second_factor_at, s.ip, "     \
+	"s.browser, s.flags"
+#define SESSION_CLUSTER_COLS SESSION_COLS ", " CLUSTER_COLS
 #define SESSION_NCOLS  9 /* a session's own columns before its cluster's */
 #define ACCOUNT_NCOLS  7
 #define TOTP_NCOLS     10
@@ -201,17 +219,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "count = $4::smallint, hits = $5::bytea WHERE hash = $1::bytea RETURNING 1"},
     [ST_TOKENS_DEL_ACCOUNT] = {"tokens_del_account",
 			       "DELETE FROM api_tokens WHERE account_id = $1::bytea"},
-    /* One row at least: the membership and the product (NULLs when none),
-     * then one row per grant to the account or one of its teams there. */
-    [ST_ACCESS_FACTS] =
-	{"access_facts",
-	 "SELECT m.role, m.rights::bigint, m.contacts::bigint, m.since, p.id, p.kind, p.name, "
-	 "p.created_at, p.expires_at, g.subject, g.subject_kind, g.rights, g.resources FROM "
-	 "(SELECT 1) one LEFT JOIN memberships m ON m.org_id = $1::bytea AND m.account_id = "
-	 "$3::bytea LEFT JOIN products p ON p.org_id = $1::bytea AND p.id = $2::bytea LEFT JOIN "
-	 "grants g ON m.role IS NOT NULL AND p.id IS NOT NULL AND g.org_id = $1::bytea AND "
-	 "g.product_id = $2::bytea AND (g.subject = $3::bytea OR g.subject IN (SELECT team_id "
-	 "FROM team_members WHERE org_id = $1::bytea AND account_id = $3::bytea))"},
+    [ST_ACCESS_FACTS] = {"access_facts", "SELECT " ACCESS_FACTS("$1", "$2", "$3")},
     [ST_TOKEN_GET] = {"token_get", "SELECT " TOKEN_COLS " FROM api_tokens WHERE hash = $1::bytea"},
     [ST_TOKEN_PUT] =
 	{"token_put",
@@ -505,13 +513,18 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
      * session when TOTP is on (GET /1/me counts them), not with a pending
      * login (a TOTP step does not need them). */
     [ST_SESSION_CLUSTER] = {"session_cluster",
-			    "SELECT s.org_id, s.aal, s.created_at, s.last_seen, s.expires_at, "
-			    "s.second_factor_at, s.ip, s.browser, s.flags, " CLUSTER_COLS
-			    ", b.* FROM sessions s " CLUSTER_JOINS
+			    "SELECT " SESSION_CLUSTER_COLS ", b.* FROM sessions s " CLUSTER_JOINS
 			    " LEFT JOIN LATERAL (SELECT " BACKUP_AGG_COLS
 			    " FROM backup_codes WHERE account_id = $1::bytea AND "
 			    "t.enabled) AS b ON true WHERE s.account_id = $1::bytea AND "
 			    "s.token_hash = $2::bytea"},
+    /* A session (not its cluster: an access decision reads nothing else)
+     * with the access facts of $3, $4 (the organization and the product)
+     * for its account: a row per fact row, none without the session. */
+    [ST_SESSION_ACCESS] = {"session_access",
+			   "SELECT " SESSION_COLS ", f.* FROM sessions s CROSS JOIN LATERAL (SELECT " ACCESS_FACTS(
+			       "$3", "$4", "$1") ") AS f WHERE s.account_id = $1::bytea AND "
+					       "s.token_hash = $2::bytea"},
     [ST_LOGIN_CLUSTER] =
 	{"login_cluster",
 	 "SELECT l.created_at, l.expires_at, l.attempts, " CLUSTER_COLS
@@ -1135,8 +1148,8 @@ static void param_ref(struct pg_params *p, const struct token_ref *ref)
 }
 
 /* A session or pending login (its columns first) with its cluster. */
-enum pg_stmt pg_first_stmt(enum store_first kind, const struct token_ref *ref, struct pg_params *p,
-			   uint8_t keys[2][THROTTLE_KEY_LEN])
+static enum pg_stmt cluster_stmt(enum store_first kind, const struct token_ref *ref,
+				 struct pg_params *p, uint8_t keys[2][THROTTLE_KEY_LEN])
 {
 	param_ref(p, ref);
 	if (kind != STORE_FIRST_LOGIN)
@@ -1148,17 +1161,32 @@ enum pg_stmt pg_first_stmt(enum store_first kind, const struct token_ref *ref, s
 	return ST_LOGIN_CLUSTER;
 }
 
+enum pg_stmt pg_first_stmt(const struct job *job, struct pg_params *p,
+			   uint8_t keys[2][THROTTLE_KEY_LEN])
+{
+	if (job->first != STORE_FIRST_SESSION_ACCESS)
+		return cluster_stmt(job->first, &job->first_ref, p, keys);
+	param_ref(p, &job->first_ref);
+	param(p, job->first_org, AUTHD_ID_LEN);
+	param(p, job->first_product, AUTHD_ID_LEN);
+	return ST_SESSION_ACCESS;
+}
+
 /* The prefetched result for this read, if there is one (taken). */
 static PGresult *take_prefetched(struct store_txn *t, enum store_first kind,
 				 const struct token_ref *ref)
 {
 	struct pg_txn *pt = (struct pg_txn *)t;
 	PGresult *res = pt->prefetched;
+	const struct job *job = pt->prefetched_for;
+	enum store_first got = job ? job->first : STORE_FIRST_UNSAID;
 
+	if (got == STORE_FIRST_SESSION_ACCESS)
+		got = STORE_FIRST_SESSION; /* and its access facts after it */
 	/* Outside a write transaction the row was fetched in a snapshot of its
 	 * own: only the job's first statement may use it. */
-	if (res == NULL || pt->err != 0 || pt->prefetched_kind != kind ||
-	    memcmp(&pt->prefetched_ref, ref, sizeof(*ref)) != 0 ||
+	if (res == NULL || pt->err != 0 || got != kind ||
+	    memcmp(&job->first_ref, ref, sizeof(*ref)) != 0 ||
 	    ((pt->mode == PG_READ_ONE || pt->mode == PG_READ) && pt->statements > 0))
 		return NULL;
 	pt->prefetched = NULL;
@@ -1171,50 +1199,72 @@ static PGresult *take_prefetched(struct store_txn *t, enum store_first kind,
 	return res;
 }
 
+/* *res: the row read (a row per access fact when *facts says so; facts
+ * may be NULL for a pending login's). */
 static int cluster_get(struct store_txn *t, enum pg_stmt st, const struct token_ref *ref,
-		       PGresult **res)
+		       PGresult **res, bool *facts)
 {
+	struct pg_txn *pt = (struct pg_txn *)t;
 	enum store_first kind = st == ST_LOGIN_CLUSTER ? STORE_FIRST_LOGIN : STORE_FIRST_SESSION;
 	struct pg_params p = {0};
 	uint8_t keys[2][THROTTLE_KEY_LEN];
+	bool with_facts = false;
 	struct row r;
 	int rc;
 
 	*res = take_prefetched(t, kind, ref);
-	if (*res && PQntuples(*res) == 0 && st == ST_SESSION_CLUSTER) {
+	if (*res && pt->prefetched_for->first == STORE_FIRST_SESSION_ACCESS) {
+		/* A row per access fact, each with the session (none without). */
+		if (PQntuples(*res) == 0) {
+			pg_clear(*res);
+			*res = NULL;
+			return STORE_E_NOTFOUND;
+		}
+		with_facts = true;
+	} else if (*res && PQntuples(*res) == 0 && st == ST_SESSION_CLUSTER) {
 		pg_clear(*res);
 		*res = NULL;
 		return STORE_E_NOTFOUND;
-	}
-	if (*res && PQntuples(*res) != 1) {
+	} else if (*res && PQntuples(*res) != 1) {
 		pg_clear(*res);
 		*res = NULL;
 		return STORE_E_IO;
 	}
 	if (*res == NULL) {
-		pg_first_stmt(kind, ref, &p, keys);
+		cluster_stmt(kind, ref, &p, keys);
 		/* A pending login's cluster always has its row. */
 		if ((rc = get_one(t, st, &p, res)) != 0)
 			return rc == STORE_E_NOTFOUND && st == ST_LOGIN_CLUSTER ? STORE_E_IO : rc;
 	}
 	r = (struct row){*res, 0, false};
 	if (st == ST_LOGIN_CLUSTER)
-		cluster_keep((struct pg_txn *)t, &r, 3, ref->account_id, false, true);
-	else
-		cluster_keep((struct pg_txn *)t, &r, SESSION_NCOLS, ref->account_id, true, false);
+		cluster_keep(pt, &r, 3, ref->account_id, false, true);
+	else if (!with_facts)
+		cluster_keep(pt, &r, SESSION_NCOLS, ref->account_id, true, false);
+	if (facts)
+		*facts = with_facts;
 	return 0;
 }
 
 int pg_session_get(struct store_txn *t, const struct token_ref *ref, struct session *out)
 {
+	struct pg_txn *pt = (struct pg_txn *)t;
 	PGresult *res = NULL;
+	bool facts = false;
 	struct row r;
-	int rc = cluster_get(t, ST_SESSION_CLUSTER, ref, &res);
+	int rc = cluster_get(t, ST_SESSION_CLUSTER, ref, &res, &facts);
 
 	if (rc != 0)
 		return rc;
 	r = (struct row){res, 0, false};
 	rc = decode_session(&r, 0, ref, out);
+	if (rc == 0 && facts) {
+		/* For the store_access_facts that follows (pg_txn_give clears
+		 * it). */
+		pg_clear(pt->facts);
+		pt->facts = res;
+		return 0;
+	}
 	pg_clear(res);
 	return rc;
 }
@@ -1288,7 +1338,7 @@ int pg_login_get(struct store_txn *t, const struct token_ref *ref, struct login 
 {
 	PGresult *res = NULL;
 	struct row r;
-	int rc = cluster_get(t, ST_LOGIN_CLUSTER, ref, &res);
+	int rc = cluster_get(t, ST_LOGIN_CLUSTER, ref, &res, NULL);
 
 	if (rc != 0)
 		return rc;
@@ -3031,69 +3081,92 @@ int pg_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]
 	return rows_run(t, ST_MEMBER_TEAMS_LIST, &q, &l, NULL);
 }
 
-int pg_access_facts(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
-		    const uint8_t product_id[AUTHD_ID_LEN], const uint8_t account_id[AUTHD_ID_LEN],
-		    struct member *m, struct product *p, bool *has_product, struct grant *grants,
-		    size_t max, size_t *n)
+/* The facts in res's rows from column c on (ACCESS_FACTS's columns). */
+static int decode_facts(PGresult *res, int c, const uint8_t org_id[AUTHD_ID_LEN],
+			const uint8_t product_id[AUTHD_ID_LEN], struct member *m,
+			struct product *p, bool *has_product, struct grant *grants, size_t max,
+			size_t *n)
 {
-	struct pg_txn *pt = (struct pg_txn *)t;
-	struct pg_params q = {0};
-	PGresult *res;
 	int rc = 0;
 
-	*n = 0;
-	params2(&q, org_id, product_id);
-	param(&q, account_id, AUTHD_ID_LEN);
-	if ((res = pg_exec(pt, ST_ACCESS_FACTS, &q)) == NULL)
-		return pt->err;
-	memset(m, 0, sizeof(*m));
-	memcpy(m->org_id, org_id, AUTHD_ID_LEN);
-	memcpy(m->account_id, account_id, AUTHD_ID_LEN);
-	*has_product = false;
 	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
 		struct row r = {res, i, false};
 
-		if (i == 0 && !is_null(&r, 0)) {
+		if (i == 0 && !is_null(&r, c)) {
 			char role[32];
 			int64_t rights, contacts;
 
-			col_str(&r, 0, role, sizeof(role));
-			rights = col_i64(&r, 1);
-			contacts = col_i64(&r, 2);
-			m->since = col_i64(&r, 3);
+			col_str(&r, c, role, sizeof(role));
+			rights = col_i64(&r, c + 1);
+			contacts = col_i64(&r, c + 2);
+			m->since = col_i64(&r, c + 3);
 			if ((m->role = core_role_parse(role)) == 0 || rights < 0 ||
 			    rights > UINT16_MAX || contacts < 0 || contacts > CONTACT__ALL)
 				r.bad = true;
 			m->rights = (unsigned)rights;
 			m->contacts = (unsigned)contacts;
 		}
-		if (i == 0 && !is_null(&r, 4)) {
+		if (i == 0 && !is_null(&r, c + 4)) {
 			struct row pr = {res, i, false};
 
 			memset(p, 0, sizeof(*p));
 			memcpy(p->org_id, org_id, AUTHD_ID_LEN);
-			col_bytes(&pr, 4, p->id, AUTHD_ID_LEN);
-			p->kind = (uint8_t)col_i16(&pr, 5);
-			col_str(&pr, 6, p->name, sizeof(p->name));
-			p->created_at = col_i64(&pr, 7);
-			p->expires_at = col_i64(&pr, 8);
+			col_bytes(&pr, c + 4, p->id, AUTHD_ID_LEN);
+			p->kind = (uint8_t)col_i16(&pr, c + 5);
+			col_str(&pr, c + 6, p->name, sizeof(p->name));
+			p->created_at = col_i64(&pr, c + 7);
+			p->expires_at = col_i64(&pr, c + 8);
 			if (pr.bad || p->kind < PRODUCT_MAIL || p->kind > PRODUCT_OTHER)
 				r.bad = true;
 			*has_product = true;
 		}
-		if (r.bad) {
-			rc = corrupt("access facts");
-			break;
-		}
-		if (!is_null(&r, 9) && *n < max) {
-			/* The grant's columns, shifted to where grant_row reads them. */
+		if (r.bad)
+			return corrupt("access facts");
+		if (!is_null(&r, c + 9) && *n < max) {
+			/* The grant's columns, where grant_row_at reads them. */
 			struct row gr = {res, i, false};
 
-			rc = grant_row_at(&gr, 9, org_id, product_id, &grants[*n]);
-			if (rc == 0)
+			if ((rc = grant_row_at(&gr, c + 9, org_id, product_id, &grants[*n])) == 0)
 				(*n)++;
 		}
 	}
+	return rc;
+}
+
+int pg_access_facts(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    const uint8_t product_id[AUTHD_ID_LEN], const uint8_t account_id[AUTHD_ID_LEN],
+		    struct member *m, struct product *p, bool *has_product, struct grant *grants,
+		    size_t max, size_t *n)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	const struct job *job = pt->prefetched_for;
+	struct pg_params q = {0};
+	PGresult *res = NULL;
+	int c = 0, rc;
+
+	*n = 0;
+	memset(m, 0, sizeof(*m));
+	memcpy(m->org_id, org_id, AUTHD_ID_LEN);
+	memcpy(m->account_id, account_id, AUTHD_ID_LEN);
+	*has_product = false;
+	/* Read with the session (pg_session_get kept them), if these are the
+	 * facts it read: a read job's, which writes nothing. */
+	if (pt->facts && job && job->first == STORE_FIRST_SESSION_ACCESS &&
+	    memcmp(job->first_org, org_id, AUTHD_ID_LEN) == 0 &&
+	    memcmp(job->first_product, product_id, AUTHD_ID_LEN) == 0 &&
+	    memcmp(job->first_ref.account_id, account_id, AUTHD_ID_LEN) == 0 &&
+	    pt->mode != PG_WRITE && pt->mode != PG_WRITE_RR) {
+		res = pt->facts;
+		pt->facts = NULL;
+		c = PQnfields(res) - ACCESS_NCOLS;
+	}
+	if (res == NULL) {
+		params2(&q, org_id, product_id);
+		param(&q, account_id, AUTHD_ID_LEN);
+		if ((res = pg_exec(pt, ST_ACCESS_FACTS, &q)) == NULL)
+			return pt->err;
+	}
+	rc = decode_facts(res, c, org_id, product_id, m, p, has_product, grants, max, n);
 	pg_clear(res);
 	return rc;
 }

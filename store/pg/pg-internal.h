@@ -96,8 +96,10 @@ struct pg_txn {
 	/* The job's first read, fetched ahead with other jobs' (pg_prefetch):
 	 * the getter it answers takes it (and PQclear()s it). */
 	PGresult *prefetched;
-	enum store_first prefetched_kind;
-	struct token_ref prefetched_ref;
+	const struct job *prefetched_for; /* whose first read it is */
+	/* A session read with access facts (STORE_FIRST_SESSION_ACCESS):
+	 * the result, kept for the store_access_facts that follows. */
+	PGresult *facts;
 	/* The accounts whose records this transaction wrote: a row fetched
 	 * ahead for one of them (before the write) is not used. */
 	uint8_t dirty[PG_DIRTY_MAX][AUTHD_ID_LEN];
@@ -226,6 +228,7 @@ enum pg_stmt {
 	ST_TOKEN_DEL,
 	ST_TOKENS_LIST,
 	ST_SESSION_CLUSTER,
+	ST_SESSION_ACCESS,
 	ST_LOGIN_CLUSTER,
 	ST_SWEEP_LOCK,
 	ST_SWEEP,
@@ -282,8 +285,11 @@ int pg_send(struct pg_txn *t, enum pg_stmt st, const struct pg_params *p);
 int pg_prefetch(PGconn *conn, struct job *const *jobs, int n, PGresult **out);
 /* ops.c: the statement and parameters of a first read (keys: scratch
  * space that must outlive sending it). */
-enum pg_stmt pg_first_stmt(enum store_first kind, const struct token_ref *ref, struct pg_params *p,
+enum pg_stmt pg_first_stmt(const struct job *job, struct pg_params *p,
 			   uint8_t keys[2][THROTTLE_KEY_LEN]);
+/* Gives t job's first read fetched ahead (res may be NULL), and clears
+ * what t kept of an earlier one. */
+void pg_txn_give(struct pg_txn *t, const struct job *job, PGresult *res);
 
 /* pg.c: what loop.c hands back. */
 int pg_prepare_all(PGconn *conn);

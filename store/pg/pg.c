@@ -283,16 +283,11 @@ static int run_txn(struct worker *w, struct job *job, enum pg_mode mode, PGresul
 	int rc;
 
 	pg_txn_init(&t, w->conn, mode);
-	if (prefetched) {
-		t.prefetched = prefetched;
-		t.prefetched_kind = job->first;
-		t.prefetched_ref = job->first_ref;
-	}
+	pg_txn_give(&t, job, prefetched);
 	t0 = authd_mono_us();
 	rc = job->txn_work(job, &t.base);
 	t1 = authd_mono_us();
-	pg_clear(t.prefetched); /* not asked for */
-	t.prefetched = NULL;
+	pg_txn_give(&t, NULL, NULL); /* what was not asked for */
 	if (mode == PG_WRITE || mode == PG_WRITE_RR)
 		atomic_fetch_add(&stat_work_us, (unsigned long)(t1 - t0));
 	rc = end_txn(w, &t, rc);
@@ -394,13 +389,10 @@ static void run_group(struct worker *w, struct job **jobs, int n)
 	pg_txn_init(&t, w->conn, jobs[0]->decides_on_own_writes ? PG_WRITE_RR : PG_WRITE);
 	pg_txn_prefetch(&t, jobs, n, pre);
 	for (i = 0; i < n && rc == 0 && t.err == 0; i++) {
-		t.prefetched = pre[i];
-		t.prefetched_kind = jobs[i]->first;
-		t.prefetched_ref = jobs[i]->first_ref;
+		pg_txn_give(&t, jobs[i], pre[i]);
 		pre[i] = NULL;
 		rc = jobs[i]->txn_work(jobs[i], &t.base);
-		pg_clear(t.prefetched);
-		t.prefetched = NULL;
+		pg_txn_give(&t, NULL, NULL);
 	}
 	for (int k = 0; k < n; k++)
 		pg_clear(pre[k]);

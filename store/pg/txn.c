@@ -276,6 +276,8 @@ void pg_txn_init(struct pg_txn *t, PGconn *conn, enum pg_mode mode)
 	memset(t, 0, offsetof(struct pg_txn, cluster));
 	t->cluster.loaded = false;
 	t->prefetched = NULL;
+	t->prefetched_for = NULL;
+	t->facts = NULL;
 	t->n_dirty = 0;
 	t->dirty_overflow = false;
 	t->login_read = false;
@@ -405,7 +407,7 @@ int pg_txn_prefetch(struct pg_txn *t, struct job *const *jobs, int n, PGresult *
 
 		if (jobs[i]->first == STORE_FIRST_UNSAID)
 			continue;
-		st = pg_first_stmt(jobs[i]->first, &jobs[i]->first_ref, &p, keys);
+		st = pg_first_stmt(jobs[i], &p, keys);
 		if (send_stmt(t, st, &p) != 0)
 			break;
 		sent[n_sent++] = i;
@@ -425,6 +427,15 @@ int pg_txn_prefetch(struct pg_txn *t, struct job *const *jobs, int n, PGresult *
 		out[i] = NULL;
 	}
 	return t->err;
+}
+
+void pg_txn_give(struct pg_txn *t, const struct job *job, PGresult *res)
+{
+	pg_clear(t->prefetched);
+	pg_clear(t->facts);
+	t->facts = NULL;
+	t->prefetched = res;
+	t->prefetched_for = job;
 }
 
 void pg_clear(PGresult *res)

@@ -53,6 +53,16 @@ def loadgen(binary, port, lines, conns, seconds=None, repeat=False, work=None):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def heaviest(pg, n=4):
+    """pg_stat_statements' heaviest statements since the last reset."""
+    rows = pg.sql("org_bench", "SELECT calls, round(total_exec_time::numeric), "
+                  "round(mean_exec_time::numeric * 1000, 1), "
+                  "left(regexp_replace(query, '\\s+', ' ', 'g'), 70) FROM "
+                  "pg_stat_statements ORDER BY total_exec_time DESC LIMIT " + str(n))
+    return [" | ".join(r.split("|", 3)) + " (calls, total ms, mean us)"
+            for r in rows.splitlines() if r]
+
+
 def median(xs):
     return sorted(xs)[len(xs) // 2]
 
@@ -69,6 +79,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=5.0, help="each measured run")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--conns", type=int, default=32)
+    ap.add_argument("--pg-stat-statements", action="store_true",
+                    help="print PostgreSQL's heaviest statements of each measured run")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     authd_bin = os.path.join(build, "authd", "authd")
@@ -82,9 +94,11 @@ def main():
     try:
         url = None
         if args.engine == "postgresql":
-            pg = PgServer(work, rows=0, stat_statements=False)
+            pg = PgServer(work, rows=0, stat_statements=args.pg_stat_statements)
             pg.start()
             url = pg.createdb("org_bench")
+            if args.pg_stat_statements:
+                pg.sql("org_bench", "CREATE EXTENSION pg_stat_statements")
         a = BenchAuthd(authd_bin, name="org-bench", config=config,
                        data_dir=tempfile.mkdtemp(prefix="org-", dir=work),
                        extra_args=["--log-level", "warn"], engine=args.engine, pg_url=url,
@@ -131,6 +145,8 @@ def main():
             order = ("me", "access", "token") if rnd % 2 == 0 else ("token", "access", "me")
             for kind in order:
                 lines = {"me": me, "access": access, "token": by_token}[kind]
+                if pg and args.pg_stat_statements:
+                    pg.sql("org_bench", "SELECT pg_stat_statements_reset()")
                 res = loadgen(lg, a.port, lines, args.conns, args.seconds,
                               repeat=kind != "token", work=work)
                 rates[kind].append(res["rps"])
@@ -139,6 +155,9 @@ def main():
                 say(f"  round {rnd + 1}: {kind:6}: {res['rps']:.0f}/s, p50 "
                     f"{res['p50_ms']:.2f} ms p99 {res['p99_ms']:.2f} ms, statuses "
                     f"{res['status']}")
+                if pg and args.pg_stat_statements:
+                    for row in heaviest(pg):
+                        say(f"      {row}")
             a.advance(61)  # every token's window empties between rounds
         m, acc, tok = (median(rates[k]) for k in ("me", "access", "token"))
         say(f"GET .../access: {acc:.0f} decisions/s vs GET /1/me {m:.0f}/s: "

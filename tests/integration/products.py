@@ -125,6 +125,32 @@ class Products(OwnAuthd, unittest.TestCase):
                        "team_member_removed", "team_removed"):
             self.assertIn(action, audit)
 
+    def test_access_many_teams_and_ended_session(self):
+        # More grants than one read holds (4): the general way answers the
+        # same union; a session that ended answers 401 before any fact.
+        mail = self.product("mail", "Mail")
+        coll = join(self.a, SMTP, self.lr, self.org, email())
+        cid = self.me(coll)
+        boxes = []
+        for i in range(6):
+            r = self.a.post(f"{self.base}/teams", {"name": f"T{i}", "leader": cid},
+                            token=self.lr)
+            self.assertEqual(r.status, 201, r)
+            boxes.append(f"box{i}@example.com")
+            self.assertEqual(self.grant(mail, r.json["id"], "team", ["use"],
+                                        [boxes[-1]]).status, 200)
+            r = self.access(mail, coll)
+            self.assertEqual((r.status, r.json["rights"], sorted(r.json["resources"]),
+                              r.json["via"]), (200, ["use"], sorted(boxes), ["team"]), i)
+        self.assertEqual(self.grant(mail, cid, "member", ["use", "manage"]).status, 200)
+        r = self.access(mail, coll)
+        self.assertEqual((r.status, r.json["rights"], r.json["resources"],
+                          sorted(r.json["via"])), (200, ["use", "manage"], None,
+                                                   ["member", "team"]))
+        self.assertEqual(self.a.post("/1/logout", token=coll).status, 204)
+        r = self.access(mail, coll)
+        self.assertEqual(r.status, 401, r)
+
     def test_who_may_manage(self):
         drive = self.product("drive", "Drive")
         coll = join(self.a, SMTP, self.lr, self.org, email())
