@@ -6,6 +6,7 @@
 #include "flow.h"
 
 #include "async.h"
+#include "orgs.h"
 #include "session.h"
 #include "staff.h"
 
@@ -147,11 +148,15 @@ static void finish(struct flow *f)
 /* --- an API token ----------------------------------------------------------------- */
 
 /* What the steps see of a token: a session-like principal of its account
- * and organization, with no proof of presence. */
+ * and organization, with no proof of presence. An organization's token is
+ * nobody's account: its own id stands for it (orgs_principal_member gives
+ * it its role). */
 static void token_session(struct flow *f)
 {
 	memset(&f->session, 0, sizeof(f->session));
-	memcpy(f->session.account_id, f->api_token.account_id, AUTHD_ID_LEN);
+	memcpy(f->session.account_id,
+	       core_token_is_org(&f->api_token) ? f->api_token.id : f->api_token.account_id,
+	       AUTHD_ID_LEN);
 	memcpy(f->session.org_id, f->api_token.org_id, AUTHD_ID_LEN);
 	f->session.aal = AAL_PASSWORD;
 	f->session.created_at = f->api_token.created_at;
@@ -330,8 +335,50 @@ static void write_done(struct job *job)
 	finish(f);
 }
 
+void flow_audit_read(struct flow *f, const uint8_t org_id[AUTHD_ID_LEN], const char *what,
+		     const uint8_t *subject)
+{
+	if (!f->via_partner)
+		return;
+	f->read_audit = true;
+	memcpy(f->read_audit_org, org_id, AUTHD_ID_LEN);
+	memset(f->read_audit_subject, 0, AUTHD_ID_LEN);
+	if (subject)
+		memcpy(f->read_audit_subject, subject, AUTHD_ID_LEN);
+	f->read_audit_what = what;
+}
+
+/* The record flow_audit_read asked for (a write of its own: nothing else
+ * is read or decided again). */
+static int read_audit_txn(struct job *job, struct store_txn *txn)
+{
+	struct flow *f = (struct flow *)job;
+	static const uint8_t none[AUTHD_ID_LEN];
+	json_t *detail = json_pack("{s:s}", "what", f->read_audit_what);
+	int rc;
+
+	if (detail == NULL)
+		return STORE_E_IO;
+	rc = orgs_audit(f, txn, f->read_audit_org, NULL, AUDIT_READ,
+			memcmp(f->read_audit_subject, none, AUTHD_ID_LEN) ? f->read_audit_subject
+									   : NULL,
+			detail);
+	json_decref(detail);
+	return rc;
+}
+
 static void write_or_finish(struct flow *f)
 {
+	if (f->ops->write == NULL && f->read_audit && f->err == E_OK) {
+		f->job.txn_work = read_audit_txn;
+		f->job.done = write_done;
+		f->job.first = STORE_FIRST_UNSAID;
+		f->job.decides_on_own_writes = false;
+		if (f->req)
+			req_hold(f->req);
+		store_write(&f->job);
+		return;
+	}
 	if (f->ops->write == NULL) {
 		finish(f);
 		return;
@@ -428,6 +475,7 @@ static int read_txn(struct job *job, struct store_txn *txn)
 	int rc;
 
 	f->err = E_OK;
+	f->read_audit = false;
 	if (policy_needs_session(f->action) && !f->via_token) {
 		rc = store_session_get(txn, &f->token, &f->session);
 		if (rc == STORE_E_NOTFOUND) {

@@ -92,6 +92,13 @@ struct flow {
 	/* Set by a step that found the principal acting as a partner
 	 * organization's manager (orgs.h): its acts are recorded so. */
 	bool via_partner;
+	/* Set by a read whose act goes to an organization's audit trail (a
+	 * partner's user's: every act of one is recorded, flow_audit_read):
+	 * the record is written, durably, before the answer. */
+	bool read_audit;
+	uint8_t read_audit_org[AUTHD_ID_LEN];
+	uint8_t read_audit_subject[AUTHD_ID_LEN];
+	const char *read_audit_what; /* a static name: "products", "grants", "access" */
 	/* The operator roles of the session's account (enum operator_role),
 	 * read only for the actions that need some. */
 	unsigned roles;
@@ -105,6 +112,14 @@ struct flow {
 	bool read_first_access;
 	bool fail_injected;		  /* flow_test_fail_writes chose this write */
 };
+
+/*
+ * From a read: when the principal acts as a partner organization's user,
+ * records what it read (what, of subject: NULL for none) in org_id's
+ * audit trail before the answer goes (a "read" record, via "partner").
+ */
+void flow_audit_read(struct flow *f, const uint8_t org_id[AUTHD_ID_LEN], const char *what,
+		     const uint8_t *subject);
 
 /*
  * A read-only flow whose read builds a JSON array that is answered as

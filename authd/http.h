@@ -209,9 +209,12 @@ void http_org_team_member_remove(struct req *r);
 void http_org_partner_add(struct req *r);
 void http_org_partners(struct req *r);
 void http_org_partner_end(struct req *r);
-/* A person's API tokens (http_tokens.c). */
+/* A person's and an organization's API tokens (http_tokens.c). */
 void http_tokens_create(struct req *r);
 void http_tokens_list(struct req *r);
+void http_org_tokens_create(struct req *r);
+void http_org_tokens_list(struct req *r);
+void http_org_token_revoke(struct req *r);
 void http_token_revoke(struct req *r);
 /* A body of bytes (malloc'd; freed, and wiped, once sent) of media type
  * ctype. */

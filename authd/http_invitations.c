@@ -111,13 +111,12 @@ struct send_flow {
 static int send_mail(struct send_flow *j, struct store_txn *txn)
 {
 	struct flow *f = &j->f;
-	struct account by;
 	struct org o;
-	char token[ORGS_INVITE_TOKEN_B64 + 1], url[600], when[32];
+	char token[ORGS_INVITE_TOKEN_B64 + 1] = "", url[600] = "", when[32],
+	    by[ORGS_ACTOR_NAME_MAX];
 	int rc;
 
-	memset(&by, 0, sizeof(by));
-	if ((rc = store_account_get(txn, f->session.account_id, &by)) != 0 ||
+	if ((rc = orgs_actor_name(f, txn, by, sizeof(by))) != 0 ||
 	    (rc = store_org_get(txn, j->org_id, &o)) != 0)
 		goto out;
 	authd_b64url(j->token, sizeof(j->token), token);
@@ -126,7 +125,7 @@ static int send_mail(struct send_flow *j, struct store_txn *txn)
 	{
 		const struct template_var vars[] = {
 		    {"organization", o.name},
-		    {"by", by.name[0] ? by.name : by.email},
+		    {"by", by},
 		    {"role", core_role_name(j->role)},
 		    {"link", url},
 		    {"expires", when},
@@ -146,7 +145,6 @@ static int send_mail(struct send_flow *j, struct store_txn *txn)
 out:
 	OPENSSL_cleanse(token, sizeof(token));
 	OPENSSL_cleanse(url, sizeof(url));
-	OPENSSL_cleanse(by.pw_hash, sizeof(by.pw_hash));
 	return rc;
 }
 

@@ -8,7 +8,8 @@
  *                                 switched at once (no new login, no new
  *                                 second factor)
  *
- * (Its people are http_members.c's.)
+ * (Its people are http_members.c's.) With an API token, only the token's
+ * organization is listed.
  * Whether the account belongs to the organization asked for is the
  * policy's question (a resource with the account's role there): an
  * organization it is not in answers as one that does not exist.
@@ -16,6 +17,7 @@
 #include "http.h"
 
 #include "flow.h"
+#include "orgs.h"
 
 #include <log.h>
 #include <store.h>
@@ -48,8 +50,18 @@ static int membership_one(void *arg, const struct member *m)
 
 static int memberships_read(struct orgs_flow *j, struct store_txn *txn)
 {
+	struct flow *f = &j->l.f;
+	int rc;
+
 	j->n = 0;
-	return store_memberships_list(txn, j->l.f.session.account_id, membership_one, j);
+	if (!f->via_token)
+		return store_memberships_list(txn, f->session.account_id, membership_one, j);
+	/* A token acts in its one organization: the others are not its to
+	 * see. */
+	if ((rc = orgs_principal_member(f, txn, f->session.org_id, &j->m[0])) == 0 &&
+	    j->m[0].role != 0)
+		j->n = 1;
+	return rc;
 }
 
 /* --- GET /1/organizations ----------------------------------------------------------- */

@@ -263,6 +263,7 @@ static int list_read(struct flow *f, struct store_txn *txn)
 		return rc;
 	if (flow_list_new(&j->l) == NULL)
 		return STORE_E_IO;
+	flow_audit_read(f, j->org_id, "products", NULL);
 	j->txn = txn;
 	rc = store_products_list(txn, j->org_id, list_one, j);
 	j->txn = NULL;
@@ -357,6 +358,7 @@ static int grants_read(struct flow *f, struct store_txn *txn)
 		return rc;
 	if (flow_list_new(&j->l) == NULL)
 		return STORE_E_IO;
+	flow_audit_read(f, j->org_id, "grants", j->product_id);
 	return store_grants_list(txn, j->org_id, j->product_id, grants_one, j);
 }
 
@@ -470,6 +472,8 @@ static int access_read(struct flow *f, struct store_txn *txn)
 	}
 	if (j->access.rights == 0)
 		f->err = E_PRODUCT_NOT_FOUND; /* not this member's to see */
+	else
+		flow_audit_read(f, j->org_id, "access", j->product_id);
 	return 0;
 }
 

@@ -1,17 +1,24 @@
 /*
- * A person's API tokens (OAuth 2 bearer tokens, RFC 6750):
+ * API tokens (OAuth 2 bearer tokens, RFC 6750), a person's and an
+ * organization's:
  *
  *   POST   /1/me/tokens       {"name", "scopes": [...], "expires_in"?}: a new
  *                             token, shown once (201 {"id", "token", ...})
  *   GET    /1/me/tokens       the account's tokens, with their last use
  *   DELETE /1/me/tokens/{id}  revoke one, at once on every node
+ *   POST   /1/organizations/{org}/tokens, GET the same,
+ *   DELETE /1/organizations/{org}/tokens/{id}
+ *                             the same for the organization's tokens, by
+ *                             its legal representatives and administrators
  *
- * A token acts as its account in the organization that was the session's
- * current one, within its scopes (core.h's enum api_scope), and is never
- * a proof of presence: the policy keeps it from passwords, second
- * factors, recovery options, legal representatives and tokens. Making one
- * needs a recent sign-in; its text (256 random bits) is kept only as its
- * SHA-256 and never logged. Each is an audit record of that organization.
+ * A person's token acts as its account in the organization that was the
+ * session's current one; an organization's acts as an administrator of
+ * that organization only (organizations:* scopes), whoever made it. Both
+ * act within their scopes (core.h's enum api_scope) and are never a proof
+ * of presence: the policy keeps them from passwords, second factors,
+ * recovery options, legal representatives and tokens. Making one needs a
+ * recent sign-in; its text (256 random bits) is kept only as its SHA-256
+ * and never logged. Each is an audit record of its organization.
  */
 #include "http.h"
 
@@ -42,17 +49,19 @@ static json_t *scopes_json(unsigned scopes)
 
 static json_t *token_json(const struct api_token *tok)
 {
-	char id[AUTHD_ID_HEX + 1], org[AUTHD_ID_HEX + 1], created[21], expires[21], used[21];
+	char id[AUTHD_ID_HEX + 1], org[AUTHD_ID_HEX + 1], by[AUTHD_ID_HEX + 1], created[21],
+	    expires[21], used[21];
 
 	authd_hex(tok->id, AUTHD_ID_LEN, id);
 	authd_hex(tok->org_id, AUTHD_ID_LEN, org);
 	authd_time_str(tok->created_at, created);
 	authd_time_str(tok->expires_at, expires);
 	authd_time_str(tok->last_used_at, used);
-	return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s?, s:s?}", "id", id, "name", tok->name,
-			 "scopes", scopes_json(tok->scopes), "organization_id", org, "created_at",
-			 created, "expires_at", tok->expires_at ? expires : NULL, "last_used_at",
-			 tok->last_used_at ? used : NULL);
+	authd_hex(tok->created_by, AUTHD_ID_LEN, by);
+	return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s?, s:s?}", "id", id, "name", tok->name,
+			 "scopes", scopes_json(tok->scopes), "organization_id", org, "created_by",
+			 by, "created_at", created, "expires_at", tok->expires_at ? expires : NULL,
+			 "last_used_at", tok->last_used_at ? used : NULL);
 }
 
 /* The account's tokens, collected. */
@@ -71,7 +80,46 @@ static int token_collect(void *arg, const struct api_token *tok)
 	return 0;
 }
 
-/* --- POST /1/me/tokens ------------------------------------------------------------- */
+/*
+ * Whose tokens a request is about, into owner: the session's account, or
+ * the organization in the path (org, non-NULL) after the policy on the
+ * principal's role there (a refusal in f->err). 0 or STORE_E_*.
+ */
+static int owner_of(struct flow *f, struct store_txn *txn, const uint8_t *org,
+		    uint8_t owner[AUTHD_ID_LEN])
+{
+	struct policy_resource res = {.org_id = org};
+	struct member me;
+	int rc;
+
+	if (org == NULL) {
+		memcpy(owner, f->session.account_id, AUTHD_ID_LEN);
+		return 0;
+	}
+	if ((rc = orgs_principal_member(f, txn, org, &me)) != 0)
+		return rc;
+	res.org_role = me.role;
+	f->err = flow_decide(f, &res, E_ORG_NOT_FOUND);
+	memcpy(owner, org, AUTHD_ID_LEN);
+	return 0;
+}
+
+/* The organization id at the start of the path's parameters ("org" or
+ * "org/id"), and the id after it when id is non-NULL: whether they are
+ * ids. */
+static bool org_path(const char *param, uint8_t org[AUTHD_ID_LEN], uint8_t *id)
+{
+	const char *slash = strchr(param, '/');
+	size_t len = slash ? (size_t)(slash - param) : strlen(param);
+
+	if (authd_unhex(param, len, org, AUTHD_ID_LEN) != 0)
+		return false;
+	if (id == NULL)
+		return true;
+	return slash && authd_unhex(slash + 1, strlen(slash + 1), id, AUTHD_ID_LEN) == 0;
+}
+
+/* --- POST /1/me/tokens, /1/organizations/{org}/tokens ------------------------------- */
 
 struct create_flow {
 	struct flow f;
@@ -79,6 +127,8 @@ struct create_flow {
 	struct api_token tok;
 	struct tokens ts;
 	int64_t expires_in;
+	bool for_org;
+	uint8_t org_id[AUTHD_ID_LEN]; /* with for_org */
 };
 
 static int create_write(struct flow *f, struct store_txn *txn)
@@ -88,14 +138,17 @@ static int create_write(struct flow *f, struct store_txn *txn)
 	int rc;
 
 	j->ts.n = 0;
-	if ((rc = store_tokens_list(txn, f->session.account_id, token_collect, &j->ts)) != 0)
+	if ((rc = owner_of(f, txn, j->for_org ? j->org_id : NULL, j->tok.account_id)) != 0 ||
+	    f->err != E_OK)
+		return rc;
+	if ((rc = store_tokens_list(txn, j->tok.account_id, token_collect, &j->ts)) != 0)
 		return rc;
 	if (j->ts.n >= API_TOKENS_MAX) {
 		f->err = E_TOO_MANY_TOKENS;
 		return 0;
 	}
-	memcpy(j->tok.account_id, f->session.account_id, AUTHD_ID_LEN);
-	memcpy(j->tok.org_id, f->session.org_id, AUTHD_ID_LEN);
+	memcpy(j->tok.org_id, j->for_org ? j->org_id : f->session.org_id, AUTHD_ID_LEN);
+	memcpy(j->tok.created_by, f->session.account_id, AUTHD_ID_LEN);
 	j->tok.created_at = f->now;
 	j->tok.expires_at = j->expires_in ? f->now + j->expires_in : 0;
 	if ((detail = json_pack("{s:s, s:o}", "name", j->tok.name, "scopes",
@@ -111,7 +164,7 @@ static int create_write(struct flow *f, struct store_txn *txn)
 static void create_reply(struct flow *f, struct req *r)
 {
 	struct create_flow *j = (struct create_flow *)f;
-	char id[AUTHD_ID_HEX + 1], aid[AUTHD_ID_HEX + 1];
+	char id[AUTHD_ID_HEX + 1], owner[AUTHD_ID_HEX + 1], by[AUTHD_ID_HEX + 1];
 	json_t *o;
 
 	if (f->err != E_OK) {
@@ -119,9 +172,11 @@ static void create_reply(struct flow *f, struct req *r)
 		return;
 	}
 	authd_hex(j->tok.id, AUTHD_ID_LEN, id);
-	authd_hex(j->tok.account_id, AUTHD_ID_LEN, aid);
-	log_info("api token created account=%s token_id=%s scopes=%u req=%llu", aid, id,
-		 j->tok.scopes, (unsigned long long)r->id);
+	authd_hex(j->tok.account_id, AUTHD_ID_LEN, owner);
+	authd_hex(j->tok.created_by, AUTHD_ID_LEN, by);
+	log_info("api token created %s=%s by=%s token_id=%s scopes=%u req=%llu",
+		 j->for_org ? "organization" : "account", owner, by, id, j->tok.scopes,
+		 (unsigned long long)r->id);
 	o = token_json(&j->tok);
 	if (o == NULL || json_object_set_new(o, "token", json_string(j->text)) != 0) {
 		json_decref(o);
@@ -145,8 +200,9 @@ static const struct flow_ops create_ops = {
     .release = create_release,
 };
 
-/* The scopes of a new token: a non-empty array of known names. */
-static bool scopes_or_reply(struct req *r, json_t *list, unsigned *out)
+/* The scopes of a new token: a non-empty array of known names (of the
+ * organization's area only, for_org). */
+static bool scopes_or_reply(struct req *r, json_t *list, bool for_org, unsigned *out)
 {
 	size_t i;
 	json_t *v;
@@ -168,10 +224,16 @@ static bool scopes_or_reply(struct req *r, json_t *list, unsigned *out)
 		reply_field_error(r, E_INVALID_FIELD, "scopes", "must name at least one scope");
 		return false;
 	}
+	if (for_org && (*out & ~(unsigned)SCOPE_ORG_TOKEN)) {
+		reply_field_error(r, E_INVALID_FIELD, "scopes",
+				  "an organization's token takes organizations:read or "
+				  "organizations:write only");
+		return false;
+	}
 	return true;
 }
 
-void http_tokens_create(struct req *r)
+static void create(struct req *r, bool for_org)
 {
 	static const struct field_spec spec[] = {
 	    {"name", JSON_STRING, true, API_TOKEN_NAME_MAX},
@@ -192,12 +254,16 @@ void http_tokens_create(struct req *r)
 		reply_error(r, E_OVERLOADED);
 		goto out;
 	}
+	if ((j->for_org = for_org) && !org_path(r->param, j->org_id, NULL)) {
+		reply_error(r, E_ORG_NOT_FOUND);
+		goto out;
+	}
 	name = json_str(body, "name", &nlen);
 	if (nlen == 0 || !authd_utf8_printable(name, nlen)) {
 		reply_field_error(r, E_INVALID_FIELD, "name", "must be 1 to 64 bytes of text");
 		goto out;
 	}
-	if (!scopes_or_reply(r, json_object_get(body, "scopes"), &j->tok.scopes))
+	if (!scopes_or_reply(r, json_object_get(body, "scopes"), for_org, &j->tok.scopes))
 		goto out;
 	if ((exp = json_object_get(body, "expires_in")) != NULL) {
 		j->expires_in = (int64_t)json_integer_value(exp);
@@ -224,20 +290,35 @@ out:
 	json_decref(body);
 }
 
-/* --- GET /1/me/tokens --------------------------------------------------------------- */
+void http_tokens_create(struct req *r)
+{
+	create(r, false);
+}
+
+void http_org_tokens_create(struct req *r)
+{
+	create(r, true);
+}
+
+/* --- GET /1/me/tokens, /1/organizations/{org}/tokens --------------------------------- */
 
 struct list_flow {
 	struct flow_list l;
 	struct tokens ts;
+	bool for_org;
+	uint8_t org_id[AUTHD_ID_LEN];
 };
 
 static int list_read(struct flow *f, struct store_txn *txn)
 {
 	struct list_flow *j = (struct list_flow *)f;
+	uint8_t owner[AUTHD_ID_LEN];
 	int rc;
 
 	j->ts.n = 0;
-	if ((rc = store_tokens_list(txn, f->session.account_id, token_collect, &j->ts)) != 0)
+	if ((rc = owner_of(f, txn, j->for_org ? j->org_id : NULL, owner)) != 0 || f->err != E_OK)
+		return rc;
+	if ((rc = store_tokens_list(txn, owner, token_collect, &j->ts)) != 0)
 		return rc;
 	if (flow_list_new(&j->l) == NULL)
 		return STORE_E_IO;
@@ -253,14 +334,29 @@ static const struct flow_ops list_ops = {
     .release = flow_list_release,
 };
 
-void http_tokens_list(struct req *r)
+static void list(struct req *r, bool for_org)
 {
 	struct list_flow *j;
 
 	if ((j = flow_get_new_or_reply(r, sizeof(*j))) == NULL)
 		return;
+	if ((j->for_org = for_org) && !org_path(r->param, j->org_id, NULL)) {
+		free(j);
+		reply_error(r, E_ORG_NOT_FOUND);
+		return;
+	}
 	j->l.key = "tokens";
 	flow_start(&j->l.f, &list_ops, r);
+}
+
+void http_tokens_list(struct req *r)
+{
+	list(r, false);
+}
+
+void http_org_tokens_list(struct req *r)
+{
+	list(r, true);
 }
 
 /* --- DELETE /1/me/tokens/{id} -------------------------------------------------------- */
@@ -269,16 +365,21 @@ struct revoke_flow {
 	struct flow f;
 	uint8_t id[AUTHD_ID_LEN];
 	struct tokens ts;
+	bool for_org;
+	uint8_t org_id[AUTHD_ID_LEN];
 };
 
 static int revoke_write(struct flow *f, struct store_txn *txn)
 {
 	struct revoke_flow *j = (struct revoke_flow *)f;
 	const struct api_token *tok = NULL;
+	uint8_t owner[AUTHD_ID_LEN];
 	int rc;
 
 	j->ts.n = 0;
-	if ((rc = store_tokens_list(txn, f->session.account_id, token_collect, &j->ts)) != 0)
+	if ((rc = owner_of(f, txn, j->for_org ? j->org_id : NULL, owner)) != 0 || f->err != E_OK)
+		return rc;
+	if ((rc = store_tokens_list(txn, owner, token_collect, &j->ts)) != 0)
 		return rc;
 	for (size_t i = 0; i < j->ts.n && i < API_TOKENS_MAX; i++)
 		if (memcmp(j->ts.v[i].id, j->id, AUTHD_ID_LEN) == 0)
@@ -287,7 +388,11 @@ static int revoke_write(struct flow *f, struct store_txn *txn)
 		f->err = E_TOKEN_NOT_FOUND;
 		return 0;
 	}
-	if ((rc = store_token_del(txn, f->session.account_id, j->id)) != 0)
+	if ((rc = store_token_del(txn, owner, j->id)) != 0)
+		return rc;
+	/* What an organization's token set going (its pending invitations)
+	 * goes with it, as with a member who leaves. */
+	if (j->for_org && (rc = orgs_member_forget(txn, j->org_id, j->id, f->now)) != 0)
 		return rc;
 	return orgs_audit(f, txn, tok->org_id, NULL, AUDIT_TOKEN_REVOKED, tok->id, NULL);
 }
@@ -305,16 +410,31 @@ static const struct flow_ops revoke_ops = {
     .release = revoke_release,
 };
 
-void http_token_revoke(struct req *r)
+static void revoke(struct req *r, bool for_org)
 {
 	struct revoke_flow *j;
+	enum api_error err = E_OK;
 
 	if ((j = flow_get_new_or_reply(r, sizeof(*j))) == NULL)
 		return;
-	if (authd_unhex(r->param, strlen(r->param), j->id, AUTHD_ID_LEN) != 0) {
+	if ((j->for_org = for_org) && !org_path(r->param, j->org_id, j->id))
+		err = org_path(r->param, j->org_id, NULL) ? E_TOKEN_NOT_FOUND : E_ORG_NOT_FOUND;
+	else if (!for_org && authd_unhex(r->param, strlen(r->param), j->id, AUTHD_ID_LEN) != 0)
+		err = E_TOKEN_NOT_FOUND;
+	if (err != E_OK) {
 		free(j);
-		reply_error(r, E_TOKEN_NOT_FOUND);
+		reply_error(r, err);
 		return;
 	}
 	flow_start(&j->f, &revoke_ops, r);
+}
+
+void http_token_revoke(struct req *r)
+{
+	revoke(r, false);
+}
+
+void http_org_token_revoke(struct req *r)
+{
+	revoke(r, true);
 }

@@ -15,7 +15,13 @@
 int orgs_principal_member(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
 			  struct member *m)
 {
-	int rc = store_member_get(txn, org_id, f->session.account_id, m);
+	int rc;
+
+	if (f->via_token && core_token_is_org(&f->api_token)) {
+		core_org_token_member(&f->api_token, org_id, m);
+		return 0;
+	}
+	rc = store_member_get(txn, org_id, f->session.account_id, m);
 
 	if (rc == STORE_E_NOTFOUND) {
 		memset(m, 0, sizeof(*m));
@@ -283,18 +289,32 @@ json_t *orgs_member_json(const struct member *m)
 			 contacts_json(m->contacts));
 }
 
+int orgs_actor_name(struct flow *f, struct store_txn *txn, char *out, size_t size)
+{
+	struct account by;
+	int rc;
+
+	if (f->via_token && core_token_is_org(&f->api_token)) {
+		snprintf(out, size, "API token \"%s\"", f->api_token.name);
+		return 0;
+	}
+	if ((rc = store_account_get(txn, f->session.account_id, &by)) == 0)
+		snprintf(out, size, "%s", by.name[0] ? by.name : by.email);
+	OPENSSL_cleanse(by.pw_hash, sizeof(by.pw_hash));
+	return rc;
+}
+
 int orgs_member_notice(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
 		       const uint8_t account_id[AUTHD_ID_LEN], const struct member *m)
 {
-	struct account to, by;
+	struct account to;
 	struct org o;
-	char when[32], contacts[64] = "";
+	char when[32], contacts[64] = "", by[ORGS_ACTOR_NAME_MAX];
 	int rc;
 
 	memset(&to, 0, sizeof(to));
-	memset(&by, 0, sizeof(by));
 	if ((rc = store_account_get(txn, account_id, &to)) != 0 ||
-	    (rc = store_account_get(txn, f->session.account_id, &by)) != 0 ||
+	    (rc = orgs_actor_name(f, txn, by, sizeof(by))) != 0 ||
 	    (rc = store_org_get(txn, org_id, &o)) != 0)
 		goto out;
 	for (unsigned c = 1; m && c < CONTACT__ALL; c <<= 1)
@@ -305,7 +325,7 @@ int orgs_member_notice(struct flow *f, struct store_txn *txn, const uint8_t org_
 	{
 		const struct template_var vars[] = {
 		    {"organization", o.name},
-		    {"by", by.name[0] ? by.name : by.email},
+		    {"by", by},
 		    {"time", when},
 		    {"role", m ? core_role_name(m->role) : ""},
 		    {"billing", m && (m->rights & MEMBER_R_BILLING) ? "yes" : "no"},
@@ -326,6 +346,5 @@ int orgs_member_notice(struct flow *f, struct store_txn *txn, const uint8_t org_
 	}
 out:
 	OPENSSL_cleanse(to.pw_hash, sizeof(to.pw_hash));
-	OPENSSL_cleanse(by.pw_hash, sizeof(by.pw_hash));
 	return rc;
 }

@@ -25,6 +25,11 @@ int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD
 	       const uint8_t *actor, enum audit_action action, const uint8_t *subject,
 	       const json_t *detail);
 
+/* Who acts, as a notice names them: the account's name (or login email),
+ * or an organization's token's name. 0 or STORE_E_*. */
+#define ORGS_ACTOR_NAME_MAX 192
+int orgs_actor_name(struct flow *f, struct store_txn *txn, char *out, size_t size);
+
 /* A member's rights and notices as the API shows them (a new reference):
  * {"account_id", "role", "external", "billing", "contacts": [...]}. */
 json_t *orgs_member_json(const struct member *m);

@@ -428,7 +428,7 @@ bool core_partner_covers(const struct partner_link *l, const uint8_t product_id[
  */
 #define API_TOKEN_PREFIX      "authd_tok_"
 #define API_TOKEN_NAME_MAX    64
-#define API_TOKENS_MAX	      50		/* an account's tokens */
+#define API_TOKENS_MAX	      50		/* an account's (or organization's) tokens */
 #define API_TOKEN_EXPIRES_MAX (2 * 365 * 86400) /* the longest expires_in */
 #define API_TOKEN_RATE	      60
 #define API_TOKEN_WINDOW_MS   60000
@@ -447,10 +447,17 @@ enum api_scope {
 const char *core_scope_name(unsigned scope);
 unsigned core_scope_parse(const char *name);
 
+/*
+ * A person's token acts as its account; an organization's token (made by
+ * one of its legal representatives or administrators, account_id ==
+ * org_id) acts as an administrator of that organization and of nothing
+ * else, whoever made it and whether they are still there.
+ */
 struct api_token {
 	uint8_t id[AUTHD_ID_LEN];
-	uint8_t account_id[AUTHD_ID_LEN]; /* whose: it acts as this account */
+	uint8_t account_id[AUTHD_ID_LEN]; /* whose: an account, or org_id (the organization's) */
 	uint8_t org_id[AUTHD_ID_LEN];	  /* the organization it acts in (the current one) */
+	uint8_t created_by[AUTHD_ID_LEN]; /* the account that made it */
 	uint8_t hash[AUTHD_HASH_LEN];	  /* SHA-256 of the whole token text */
 	char name[API_TOKEN_NAME_MAX + 1];
 	unsigned scopes; /* enum api_scope */
@@ -465,6 +472,17 @@ struct api_token {
 
 /* Whether the token may be used at now (not expired). */
 bool core_token_live(const struct api_token *t, int64_t now);
+/* Whether it is an organization's token (not a person's). */
+bool core_token_is_org(const struct api_token *t);
+/* The scopes an organization's token may have: the organization's. */
+#define SCOPE_ORG_TOKEN (SCOPE_ORGANIZATIONS_READ | SCOPE_ORGANIZATIONS_WRITE)
+/*
+ * An organization's token as a member of org_id: an administrator of its
+ * own organization (its id in account_id: it is nobody's account), no
+ * role (0) anywhere else; no billing right, no contact.
+ */
+void core_org_token_member(const struct api_token *t, const uint8_t org_id[AUTHD_ID_LEN],
+			   struct member *m);
 /*
  * Takes a slot of the token's rolling window for a request at now_ms:
  * true with the ring updated, or false with *retry_after_s the whole
@@ -478,8 +496,9 @@ bool core_token_rate_take(struct api_token *t, int64_t now_ms, int64_t *retry_af
 
 /*
  * What changed in an organization: memberships, roles, rights, teams,
- * partner relations, invitations and tokens. One record per change, kept
- * with the organization; who acted, through what, from where.
+ * partner relations, invitations and tokens, and what partner
+ * organizations' users read there. One record per act, kept with the
+ * organization; who acted, through what, from where.
  */
 enum audit_action {
 	AUDIT_MEMBER_ADDED = 1,
@@ -501,6 +520,7 @@ enum audit_action {
 	AUDIT_TEAM_MEMBER_REMOVED,
 	AUDIT_PARTNER_ADDED,
 	AUDIT_PARTNER_REMOVED,
+	AUDIT_READ, /* what a partner organization's user read (detail "what") */
 	AUDIT__COUNT
 };
 
@@ -1096,6 +1116,9 @@ enum policy_action {
 	ACT_TOKEN_CREATE,		 /* make an API token for oneself */
 	ACT_TOKENS_READ,		 /* list one's tokens */
 	ACT_TOKEN_REVOKE,		 /* revoke one */
+	ACT_ORG_TOKEN_CREATE,		 /* make an API token for an organization */
+	ACT_ORG_TOKENS_READ,		 /* list an organization's tokens */
+	ACT_ORG_TOKEN_REVOKE,		 /* revoke one */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };

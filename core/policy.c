@@ -152,6 +152,14 @@ static const struct {
     [ACT_TOKEN_CREATE] = {"token_create", NEED_RECENT_PROOF},
     [ACT_TOKENS_READ] = {"tokens_read", NEED_SESSION},
     [ACT_TOKEN_REVOKE] = {"token_revoke", NEED_SESSION},
+    /* An organization's tokens are its managers' to make (a recent
+     * sign-in, as one's own), see and revoke; never a token's. */
+    [ACT_ORG_TOKEN_CREATE] = {"org_token_create", NEED_RECENT_PROOF, .member = true,
+			      .org_roles = ORG_MANAGERS},
+    [ACT_ORG_TOKENS_READ] = {"org_tokens_read", NEED_SESSION, .member = true,
+			     .org_roles = ORG_MANAGERS},
+    [ACT_ORG_TOKEN_REVOKE] = {"org_token_revoke", NEED_SESSION, .member = true,
+			      .org_roles = ORG_MANAGERS},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 

@@ -182,6 +182,23 @@ bool core_token_live(const struct api_token *t, int64_t now)
 	return t->expires_at == 0 || now < t->expires_at;
 }
 
+bool core_token_is_org(const struct api_token *t)
+{
+	return memcmp(t->account_id, t->org_id, AUTHD_ID_LEN) == 0;
+}
+
+void core_org_token_member(const struct api_token *t, const uint8_t org_id[AUTHD_ID_LEN],
+			   struct member *m)
+{
+	memset(m, 0, sizeof(*m));
+	memcpy(m->org_id, org_id, AUTHD_ID_LEN);
+	memcpy(m->account_id, t->id, AUTHD_ID_LEN);
+	if (core_token_is_org(t) && memcmp(t->org_id, org_id, AUTHD_ID_LEN) == 0) {
+		m->role = ROLE_ADMINISTRATOR;
+		m->since = t->created_at;
+	}
+}
+
 bool core_token_rate_take(struct api_token *t, int64_t now_ms, int64_t *retry_after_s)
 {
 	int64_t oldest, wait;
@@ -228,6 +245,7 @@ const char *core_audit_name(enum audit_action a)
 	    [AUDIT_TEAM_MEMBER_REMOVED] = "team_member_removed",
 	    [AUDIT_PARTNER_ADDED] = "partner_added",
 	    [AUDIT_PARTNER_REMOVED] = "partner_removed",
+	    [AUDIT_READ] = "read",
 	};
 
 	return (unsigned)a < AUDIT__COUNT && names[a] ? names[a] : "";

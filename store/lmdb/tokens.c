@@ -4,10 +4,11 @@
  * mapping account id || token id to that hash (the account's list, and
  * revocation by id).
  *
- * Record version 1, packed (every token request rewrites it: its rate
- * ring): version, id, account id, organization id, scopes (4), created,
- * expires, last used (8 each, big-endian), ring head and count (1 each),
- * API_TOKEN_RATE times (8 each), name length (1) and name.
+ * Record version 2, packed (every token request rewrites it: its rate
+ * ring): version, id, account id, organization id, creator's account id,
+ * scopes (4), created, expires, last used (8 each, big-endian), ring head
+ * and count (1 each), API_TOKEN_RATE times (8 each), name length (1) and
+ * name. Version 1 (still read) has no creator: the account made it.
  */
 #include "lmdb-internal.h"
 
@@ -15,20 +16,24 @@
 #include <string.h>
 #include <util.h>
 
-#define TOKEN_V1      1
-#define TOKEN_FIXED   ((size_t)(1 + 3 * AUTHD_ID_LEN + 4 + 3 * 8 + 2 + API_TOKEN_RATE * 8 + 1))
-#define TOKEN_VAL_MAX (TOKEN_FIXED + API_TOKEN_NAME_MAX)
+#define TOKEN_V1 1
+#define TOKEN_V2 2
+/* The bytes before the name, with ids ids. */
+#define TOKEN_FIXED(ids) ((size_t)(1 + (ids)*AUTHD_ID_LEN + 4 + 3 * 8 + 2 + API_TOKEN_RATE * 8 + 1))
+#define TOKEN_VAL_MAX	 (TOKEN_FIXED(4) + API_TOKEN_NAME_MAX)
 
 static size_t token_encode(const struct api_token *tok, uint8_t out[TOKEN_VAL_MAX])
 {
 	size_t n = 0, nlen = strnlen(tok->name, API_TOKEN_NAME_MAX);
 
-	out[n++] = TOKEN_V1;
+	out[n++] = TOKEN_V2;
 	memcpy(out + n, tok->id, AUTHD_ID_LEN);
 	n += AUTHD_ID_LEN;
 	memcpy(out + n, tok->account_id, AUTHD_ID_LEN);
 	n += AUTHD_ID_LEN;
 	memcpy(out + n, tok->org_id, AUTHD_ID_LEN);
+	n += AUTHD_ID_LEN;
+	memcpy(out + n, tok->created_by, AUTHD_ID_LEN);
 	n += AUTHD_ID_LEN;
 	authd_put_be32(out + n, tok->scopes);
 	n += 4;
@@ -48,11 +53,13 @@ static size_t token_encode(const struct api_token *tok, uint8_t out[TOKEN_VAL_MA
 static int token_decode(const uint8_t hash[AUTHD_HASH_LEN], const MDB_val *v, struct api_token *tok)
 {
 	const uint8_t *p = v->mv_data;
-	size_t n = 1;
+	size_t n = 1, fixed;
 
-	if (v->mv_size < TOKEN_FIXED || p[0] != TOKEN_V1 ||
-	    v->mv_size != TOKEN_FIXED + p[TOKEN_FIXED - 1] ||
-	    p[TOKEN_FIXED - 1] > API_TOKEN_NAME_MAX)
+	if (v->mv_size < 1 || (p[0] != TOKEN_V1 && p[0] != TOKEN_V2))
+		return STORE_E_CORRUPT;
+	fixed = p[0] == TOKEN_V1 ? TOKEN_FIXED(3) : TOKEN_FIXED(4);
+	if (v->mv_size < fixed || v->mv_size != fixed + p[fixed - 1] ||
+	    p[fixed - 1] > API_TOKEN_NAME_MAX)
 		return STORE_E_CORRUPT;
 	memset(tok, 0, sizeof(*tok));
 	memcpy(tok->hash, hash, AUTHD_HASH_LEN);
@@ -62,6 +69,12 @@ static int token_decode(const uint8_t hash[AUTHD_HASH_LEN], const MDB_val *v, st
 	n += AUTHD_ID_LEN;
 	memcpy(tok->org_id, p + n, AUTHD_ID_LEN);
 	n += AUTHD_ID_LEN;
+	if (p[0] == TOKEN_V1) {
+		memcpy(tok->created_by, tok->account_id, AUTHD_ID_LEN);
+	} else {
+		memcpy(tok->created_by, p + n, AUTHD_ID_LEN);
+		n += AUTHD_ID_LEN;
+	}
 	tok->scopes = authd_get_be32(p + n);
 	n += 4;
 	tok->created_at = (int64_t)authd_get_be64(p + n);

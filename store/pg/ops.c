@@ -47,7 +47,7 @@
 /* An API token's columns, in token_row's order. */
 #define TOKEN_COLS                                                                                 \
 	"hash, id, account_id, org_id, name, scopes, created_at, expires_at, last_used_at, "       \
-	"head, count, hits"
+	"head, count, hits, created_by"
 /* An invitation's columns, in invite_row's order. */
 #define INVITE_COLS                                                                                \
 	"org_id, id, token_hash, email, role, rights, inviter, created_at, expires_at, state, "    \
@@ -225,7 +225,7 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	{"token_put",
 	 "INSERT INTO api_tokens (" TOKEN_COLS ") VALUES ($1::bytea, $2::bytea, "
 	 "$3::bytea, $4::bytea, $5::text, $6::bigint, $7::bigint, $8::bigint, "
-	 "$9::bigint, $10::smallint, $11::smallint, $12::bytea) ON CONFLICT (hash) DO "
+	 "$9::bigint, $10::smallint, $11::smallint, $12::bytea, $13::bytea) ON CONFLICT (hash) DO "
 	 "UPDATE SET last_used_at = EXCLUDED.last_used_at, head = EXCLUDED.head, count "
 	 "= EXCLUDED.count, hits = EXCLUDED.hits, name = EXCLUDED.name, scopes = "
 	 "EXCLUDED.scopes, expires_at = EXCLUDED.expires_at"},
@@ -3282,6 +3282,7 @@ int pg_token_put(struct store_txn *t, const struct api_token *tok)
 	param_i16(&p, tok->head);
 	param_i16(&p, tok->count);
 	param(&p, hits, sizeof(hits));
+	param(&p, tok->created_by, AUTHD_ID_LEN);
 	return run(t, ST_TOKEN_PUT, &p);
 }
 
@@ -3305,6 +3306,7 @@ static int token_row(struct row *r, struct api_token *tok)
 	head = col_i16(r, 9);
 	count = col_i16(r, 10);
 	col_bytes(r, 11, hits, sizeof(hits));
+	col_bytes(r, 12, tok->created_by, AUTHD_ID_LEN);
 	for (int i = 0; i < API_TOKEN_RATE; i++)
 		tok->hits[i] = (int64_t)authd_get_be64(hits + 8 * i);
 	if (scopes < 0 || scopes > SCOPE__ALL || head < 0 || head >= API_TOKEN_RATE || count < 0 ||

@@ -393,9 +393,18 @@ static const char schema_v7[] =
     ");"
     "CREATE INDEX partners_partner ON partners (partner_org);";
 
+/*
+ * Version 8: an API token's creator (organizations' tokens are filed
+ * under the organization, account_id = org_id; a person's own token was
+ * made by its account).
+ */
+static const char schema_v8[] = "ALTER TABLE api_tokens ADD COLUMN created_by bytea;"
+				"UPDATE api_tokens SET created_by = account_id;"
+				"ALTER TABLE api_tokens ALTER COLUMN created_by SET NOT NULL;";
+
 /* migrations[v] brings a schema of version v to v + 1. */
 static const char *const migrations[PG_SCHEMA_VERSION] = {
-    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7};
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7, schema_v8};
 
 static int exec_ok(PGconn *conn, const char *sql, const char *what)
 {

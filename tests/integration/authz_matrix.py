@@ -4,7 +4,7 @@ route table (authd/router.c) and checked against the OpenAPI spec
 (legal representative, administrator, collaborator with and without the
 product, external user, member of another organization, partner user
 within and beyond its relation, anonymous, API token with and without the
-scope), against the live server. The expected answer comes from one table
+scope, the organization's own token), against the live server. The expected answer comes from one table
 per policy action below; a route whose action has no line fails the test.
 Every id-taking endpoint is also tried with ids of another organization:
 404, and never a byte of the other organization's data.
@@ -31,7 +31,7 @@ PASS, FORBIDDEN, NO_ORG, NO_PRODUCT, UNAUTH, SCOPE = (
     "pass", "403", "404 organization", "404 product", "401", "scope")
 
 CALLERS = ("lr", "admin", "coll_with", "coll_without", "ext", "other", "partner_in",
-           "partner_out", "anon", "tok_rw", "tok_none")
+           "partner_out", "anon", "tok_rw", "tok_none", "org_tok")
 
 
 def expect(managers=PASS, members=FORBIDDEN, partner_in=NO_ORG, partner_out=NO_ORG,
@@ -40,7 +40,7 @@ def expect(managers=PASS, members=FORBIDDEN, partner_in=NO_ORG, partner_out=NO_O
     return {"lr": managers, "admin": managers, "coll_with": coll_with or members,
             "coll_without": members, "ext": members, "other": NO_ORG,
             "partner_in": partner_in, "partner_out": partner_out, "anon": UNAUTH,
-            "tok_rw": token, "tok_none": SCOPE}
+            "tok_rw": token, "tok_none": SCOPE, "org_tok": token}
 
 
 # The policy's rules (core/policy.c), restated as the callers see them.
@@ -61,8 +61,14 @@ MATRIX = {
     "ACT_ORG_TEAM_MANAGE": expect(),
     "ACT_ORG_PARTNERS_READ": expect(),
     # A legal representative's act, after a recent sign-in: never a token's.
-    "ACT_ORG_PARTNER_ADD": dict(expect(), admin=FORBIDDEN, tok_rw=FORBIDDEN, tok_none=FORBIDDEN),
+    "ACT_ORG_PARTNER_ADD": dict(expect(), admin=FORBIDDEN, tok_rw=FORBIDDEN, tok_none=FORBIDDEN,
+                                org_tok=FORBIDDEN),
     "ACT_ORG_PARTNER_END": expect(),
+    # The organization's tokens: its managers', never a token's.
+    "ACT_ORG_TOKEN_CREATE": expect(token=FORBIDDEN) | {
+        "tok_none": FORBIDDEN},
+    "ACT_ORG_TOKENS_READ": expect(token=FORBIDDEN) | {"tok_none": FORBIDDEN},
+    "ACT_ORG_TOKEN_REVOKE": expect(token=FORBIDDEN) | {"tok_none": FORBIDDEN},
 }
 
 
@@ -126,6 +132,12 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
         c["anon"] = None
         c["tok_rw"] = token(lr, ["organizations:read", "organizations:write"])
         c["tok_none"] = token(lr, ["account:read"])
+        r = a.post(f"{base}/tokens", {"name": "matrix", "scopes": ["organizations:read",
+                                                                "organizations:write"]},
+                   token=lr)
+        assert r.status == 201, r
+        remember_secret(r.json["token"])
+        c["org_tok"] = r.json["token"]
         # The other organization's ids, for the cross-organization check.
         xbase = f"/1/organizations/{xorg}"
         other = c["other"]
@@ -135,7 +147,10 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
                                token=other).json["id"],
              "team": a.post(f"{xbase}/teams", {"name": "Their team"}, token=other).json["id"],
              "invitation": a.post(f"{xbase}/invitations", {"email": email()},
-                                  token=other).json["id"]}
+                                  token=other).json["id"],
+             "token": a.post(f"{xbase}/tokens", {"name": "Their token",
+                                                 "scopes": ["organizations:read"]},
+                             token=other).json["id"]}
         cls.c, cls.o, cls.p, cls.x = c, o, p, x
 
     def url(self, pattern, ids):
@@ -158,6 +173,8 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
                 ("POST", "teams"): {"name": "Made by the matrix"},
                 ("PATCH", "teams"): {"name": "Renamed"},
                 ("POST", "partners"): {"partner_organization_id": NONE, "products": "all"},
+                ("POST", "tokens"): {"name": "Made by the matrix",
+                                     "scopes": ["organizations:read"]},
                 ("PUT", "members"): None}[(method, last)]
 
     def outcome(self, r):
@@ -177,7 +194,8 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
             spec = yaml.safe_load(f)
         names = {"organizations": "organization_id", "members": "account_id",
                  "products": "product_id", "grants": "subject_id", "teams": "team_id",
-                 "invitations": "invitation_id", "partners": "other_organization_id"}
+                 "invitations": "invitation_id", "partners": "other_organization_id",
+                 "tokens": "token_id"}
         missing = []
         for method, pattern, action in routes():
             self.assertIn(action, MATRIX, f"{method} {pattern}: no line for {action}")
@@ -191,7 +209,7 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
 
     def test_matrix(self):
         ids = {"organizations": self.o, "products": self.p, "members": NONE, "grants": NONE,
-               "teams": NONE, "invitations": NONE, "partners": NONE}
+               "teams": NONE, "invitations": NONE, "partners": NONE, "tokens": NONE}
         wrong = []
         n = 0
         for method, pattern, action in routes():
@@ -220,7 +238,7 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
         x = self.x
         ids = {"organizations": self.o, "products": x["product"], "members": x["member"],
                "grants": x["member"], "teams": x["team"], "invitations": x["invitation"],
-               "partners": x["org"]}
+               "partners": x["org"], "tokens": x["token"]}
         leaks = []
         for method, pattern, action in routes():
             if pattern.count("*") < 2:
@@ -235,14 +253,15 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
         for method, pattern, action in routes():
             ids = {"organizations": x["org"], "products": x["product"], "members": x["member"],
                    "grants": x["member"], "teams": x["team"], "invitations": x["invitation"],
-                   "partners": self.o}
-            for who in ("lr", "admin", "coll_with", "tok_rw"):
+                   "partners": self.o, "tokens": x["token"]}
+            for who in ("lr", "admin", "coll_with", "tok_rw", "org_tok"):
                 r = self.a.request(method, self.url(pattern, ids), self.body(method, pattern),
                                    token=self.c[who])
                 text = r.body.decode("utf-8", "replace")
                 # What a token may never do is refused before any organization
                 # is looked at: that says nothing of the organization.
-                never = who == "tok_rw" and (r.json or {}).get("code") == "presence_required"
+                never = who in ("tok_rw", "org_tok") and \
+                    (r.json or {}).get("code") == "presence_required"
                 if (r.status != 404 and not never) or "Their " in text or x["product"] in text:
                     leaks.append(f"{method} {pattern} as {who}: {r.status} {text[:120]}")
         self.assertEqual(leaks, [])
@@ -251,6 +270,8 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
         self.assertEqual([p["id"] for p in r.json["products"]], [x["product"]])
         r = self.a.get(f"/1/organizations/{x['org']}/teams", token=self.c["other"])
         self.assertEqual([t["id"] for t in r.json["teams"]], [x["team"]])
+        r = self.a.get(f"/1/organizations/{x['org']}/tokens", token=self.c["other"])
+        self.assertEqual([t["id"] for t in r.json["tokens"]], [x["token"]])
 
 
 if __name__ == "__main__":

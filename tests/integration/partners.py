@@ -63,6 +63,17 @@ class Partners(OwnAuthd, unittest.TestCase):
         self.assertEqual((r.status, r.json["code"]), (404, "product_not_found"))
         listed = self.a.get(f"{cb}/products", token=agency).json["products"]
         self.assertEqual([p["id"] for p in listed], [mail])
+        self.assertEqual(self.a.get(f"{cb}/products/{mail}/grants", token=agency).status, 200)
+        # Every read of the partner's is in the client's trail (newest
+        # first; a refused one is no act); none of the client's own.
+        self.assertEqual(self.a.get(f"{cb}/products/{mail}/access", token=client).status, 200)
+        reads = [(x["via"], x["actor"], x["detail"]["what"], x.get("subject"), "ip" in x)
+                 for x in self.a.get(f"{cb}/audit", token=client).json["audit"]
+                 if x["action"] == "read"]
+        aid = self.me(agency)
+        self.assertEqual(reads, [("partner", aid, "grants", mail, True),
+                                 ("partner", aid, "products", None, True),
+                                 ("partner", aid, "access", mail, True)])
         # Its collaborators do not.
         r = self.a.get(f"{cb}/products/{mail}/access", token=staff)
         self.assertEqual((r.status, r.json["code"]), (404, "organization_not_found"))

@@ -2,7 +2,10 @@
 hashed; bearer use within their scopes on the whole API, never as proof of
 presence; listed with their last use; revoked at once; 60 requests per
 rolling minute each (the 61st gets 429 rate_limited with Retry-After),
-exactly, under concurrency and across three nodes."""
+exactly, under concurrency and across three nodes. An organization's
+tokens: made, listed and revoked by its legal representatives and
+administrators, acting as an administrator of that organization only,
+whoever made them."""
 
 import concurrent.futures
 import threading
@@ -11,6 +14,10 @@ import uuid
 
 from authd_harness import ENGINE, OwnAuthd, remember_secret
 from cluster import Cluster
+from org_harness import PUBLIC, invitation_token, join, mail, org_of
+from smtp_harness import SmtpServer
+
+SMTP = SmtpServer().start()
 
 PASSWORD = "correct horse battery"
 MAIL_CREDENTIAL = "tokens-mail-service-credential-0123456789"
@@ -194,6 +201,137 @@ class Tokens(OwnAuthd, unittest.TestCase):
             r = self.a.get("/1/me", headers={"Authorization": f"Bearer {bad}"})
             self.assertEqual((r.status, r.json["code"]), (401, "invalid_token"), bad)
         r = self.a.delete("/1/me/tokens/nothex", token=s)
+        self.assertEqual((r.status, r.json["code"]), (404, "token_not_found"))
+
+
+class OrganizationTokens(OwnAuthd, unittest.TestCase):
+    authd_config = (f"[server]\npublic_url = {PUBLIC}\n"
+                    f"[smtp]\nurl = {SMTP.url()}\nfrom = Console <console@example.com>\n"
+                    f"[outbox]\npoll_ms = 50\n")
+
+    def setUp(self):
+        e = email()
+        self.a.signup(e, name="Olga Owner")
+        self.lr = self.a.session(e)
+        self.lr_id = self.a.get("/1/me", token=self.lr).json["account_id"]
+        self.org = org_of(self.a, self.lr)
+        self.base = f"/1/organizations/{self.org}"
+
+    def make(self, session, scopes, name="deploy"):
+        r = self.a.post(f"{self.base}/tokens", {"name": name, "scopes": scopes}, token=session)
+        if r.status == 201:
+            remember_secret(r.json["token"])
+        return r
+
+    def test_made_by_managers_acting_as_an_administrator(self):
+        admin = join(self.a, SMTP, self.lr, self.org, email(), role="administrator")
+        admin_id = self.a.get("/1/me", token=admin).json["account_id"]
+        coll = join(self.a, SMTP, self.lr, self.org, email())
+        mine = make_token(self.a, self.lr, ["organizations:read"])
+        r = self.make(self.lr, ["organizations:read", "organizations:write"])
+        self.assertEqual(r.status, 201, r)
+        tok = r.json
+        self.assertEqual((tok["organization_id"], tok["created_by"], tok["scopes"]),
+                         (self.org, self.lr_id, ["organizations:read", "organizations:write"]))
+        self.assertTrue(tok["token"].startswith("authd_tok_"))
+        r = self.make(admin, ["organizations:read"], name="reports")
+        self.assertEqual((r.status, r.json["created_by"]), (201, admin_id))
+        reports = r.json
+        # Nobody else makes or sees them; a person's own are not among them.
+        self.assertEqual(self.make(coll, ["organizations:read"]).status, 403)
+        self.assertEqual(self.a.get(f"{self.base}/tokens", token=coll).status, 403)
+        listed = self.a.get(f"{self.base}/tokens", token=admin).json["tokens"]
+        self.assertEqual(sorted(t["id"] for t in listed), sorted([tok["id"], reports["id"]]))
+        self.assertNotIn("token", listed[0])
+        own = [t["id"] for t in self.a.get("/1/me/tokens", token=self.lr).json["tokens"]]
+        self.assertEqual(own, [mine["id"]])
+        # The organization's token: an administrator there, nobody's account.
+        t = tok["token"]
+        r = self.a.get("/1/me", token=t)
+        self.assertEqual((r.status, r.json["code"]), (403, "insufficient_scope"))
+        orgs = self.a.get("/1/organizations", token=t).json["organizations"]
+        self.assertEqual([(o["id"], o["role"]) for o in orgs], [(self.org, "administrator")])
+        self.assertEqual(self.a.get(f"{self.base}/members", token=t).status, 200)
+        p = self.a.post(f"{self.base}/products", {"kind": "mail", "name": "Mail"},
+                        token=t).json["id"]
+        r = self.a.get(f"{self.base}/products/{p}/access", token=t)
+        self.assertEqual((r.status, r.json["rights"], r.json["role"], r.json["via"]),
+                         (200, ["use", "manage"], "administrator", ["role"]))
+        # An administrator makes no legal representative; a token is never
+        # a person's presence: it makes no tokens either.
+        r = self.a.request("PATCH", f"{self.base}/members/{admin_id}",
+                           {"role": "legal_representative"}, token=t)
+        self.assertEqual((r.status, r.json["code"]), (403, "forbidden"))
+        for method, path, body in (("POST", f"{self.base}/tokens",
+                                    {"name": "x", "scopes": ["organizations:read"]}),
+                                   ("GET", f"{self.base}/tokens", None),
+                                   ("DELETE", f"{self.base}/tokens/{reports['id']}", None)):
+            r = self.a.request(method, path, body, token=t)
+            self.assertEqual((r.status, r.json["code"]), (403, "presence_required"), path)
+        # Its invitation names it; the trail records it as the actor.
+        invited = email()
+        r = self.a.post(f"{self.base}/invitations", {"email": invited}, token=t)
+        self.assertEqual(r.status, 201, r)
+        self.assertIn('API token "deploy"', mail(SMTP, invited, " invites you to ")["body"])
+        link = invitation_token(SMTP, invited)
+        audit = self.a.get(f"{self.base}/audit", token=self.lr).json["audit"]
+        sent = [x for x in audit if x["action"] == "invitation_sent"][0]
+        self.assertEqual((sent["actor"], sent["via"]), (tok["id"], "token"))
+        # Its maker leaving changes nothing: it is the organization's.
+        self.assertEqual(self.a.delete(f"{self.base}/members/{admin_id}",
+                                       token=self.lr).status, 204)
+        r = self.a.get(f"{self.base}/members", token=reports["token"])
+        self.assertEqual(r.status, 200, r)
+        # Revoked: refused at once, and its pending invitation withdrawn.
+        self.assertEqual(self.a.delete(f"{self.base}/tokens/{tok['id']}",
+                                       token=self.lr).status, 204)
+        r = self.a.get(f"{self.base}/members", token=t)
+        self.assertEqual((r.status, r.json["code"]), (401, "invalid_token"))
+        r = self.a.post("/1/invitations/view", {"token": link})
+        self.assertEqual((r.status, r.json["code"]), (410, "invitation_revoked"))
+        r = self.a.delete(f"{self.base}/tokens/{tok['id']}", token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (404, "token_not_found"))
+        actions = [(x["action"], x["subject"]) for x in
+                   self.a.get(f"{self.base}/audit?limit=100", token=self.lr).json["audit"]]
+        self.assertIn(("token_created", tok["id"]), actions)
+        self.assertIn(("token_revoked", tok["id"]), actions)
+
+    def test_only_its_organization(self):
+        tok = self.make(self.lr, ["organizations:read", "organizations:write"]).json
+        e = email()
+        self.a.signup(e, name="Other")
+        other = self.a.session(e)
+        xorg = org_of(self.a, other)
+        theirs = self.a.post(f"/1/organizations/{xorg}/tokens",
+                             {"name": "theirs", "scopes": ["organizations:read"]}, token=other)
+        self.assertEqual(theirs.status, 201, theirs)
+        remember_secret(theirs.json["token"])
+        r = self.a.get(f"/1/organizations/{xorg}/members", token=tok["token"])
+        self.assertEqual((r.status, r.json["code"]), (404, "organization_not_found"))
+        # Their token's id on this organization's path: absent, untouched.
+        r = self.a.delete(f"{self.base}/tokens/{theirs.json['id']}", token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (404, "token_not_found"))
+        self.assertEqual(self.a.get(f"/1/organizations/{xorg}/members",
+                                    token=theirs.json["token"]).status, 200)
+        r = self.a.get(f"/1/organizations/{xorg}/tokens", token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (404, "organization_not_found"))
+
+    def test_bad_input(self):
+        for body, code, field in (({"name": "x", "scopes": ["account:read"]}, "invalid_field",
+                                   "scopes"),
+                                  ({"name": "x", "scopes": ["organizations:read",
+                                                            "account:write"]},
+                                   "invalid_field", "scopes"),
+                                  ({"name": "x"}, "missing_field", "scopes"),
+                                  ({"name": "x", "scopes": ["organizations:read"], "z": 1},
+                                   "unknown_field", None)):
+            r = self.a.post(f"{self.base}/tokens", body, token=self.lr)
+            self.assertEqual((r.status, r.json["code"], r.json.get("field")),
+                             (400, code, field), body)
+        self.assertEqual(self.a.get(f"{self.base}/tokens", token=self.lr).json["tokens"], [])
+        r = self.a.get("/1/organizations/nothex/tokens", token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (404, "organization_not_found"))
+        r = self.a.delete(f"{self.base}/tokens/nothex", token=self.lr)
         self.assertEqual((r.status, r.json["code"]), (404, "token_not_found"))
 
 

@@ -355,6 +355,63 @@ static void test_partners_and_tokens(void **state)
 	}
 }
 
+/* An organization's token: an administrator of its organization only,
+ * nobody's account; its tokens are its managers' to make, never a token's. */
+static void test_org_tokens(void **state)
+{
+	struct api_token t = {0};
+	struct member m;
+	uint8_t other[AUTHD_ID_LEN];
+
+	(void)state;
+	memset(t.id, 0x11, AUTHD_ID_LEN);
+	memset(t.org_id, 0x22, AUTHD_ID_LEN);
+	memset(t.account_id, 0x33, AUTHD_ID_LEN);
+	memset(other, 0x44, AUTHD_ID_LEN);
+	t.created_at = 77;
+	assert_false(core_token_is_org(&t)); /* a person's */
+	core_org_token_member(&t, t.org_id, &m);
+	assert_int_equal(m.role, 0);
+	memcpy(t.account_id, t.org_id, AUTHD_ID_LEN);
+	assert_true(core_token_is_org(&t));
+	core_org_token_member(&t, t.org_id, &m);
+	assert_int_equal(m.role, ROLE_ADMINISTRATOR);
+	assert_int_equal(m.rights, 0);
+	assert_int_equal(m.since, 77);
+	assert_memory_equal(m.account_id, t.id, AUTHD_ID_LEN);
+	assert_memory_equal(m.org_id, t.org_id, AUTHD_ID_LEN);
+	core_org_token_member(&t, other, &m);
+	assert_int_equal(m.role, 0);
+	assert_memory_equal(m.org_id, other, AUTHD_ID_LEN);
+	{
+		struct policy_params pp = {WINDOW};
+		struct session s = {.aal = AAL_SECOND_FACTOR, .created_at = T0, .last_seen = T0};
+		struct principal p = {.kind = PRINCIPAL_SESSION, .session = &s};
+		struct policy_resource res = {.org_id = t.org_id, .org_role = ROLE_ADMINISTRATOR};
+
+		memcpy(s.org_id, t.org_id, AUTHD_ID_LEN);
+		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_TOKEN_CREATE, &res, T0),
+				 POLICY_ALLOW);
+		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_TOKEN_CREATE, &res, T0 + WINDOW + 1),
+				 POLICY_DENY_REAUTH);
+		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_TOKENS_READ, &res, T0 + WINDOW + 1),
+				 POLICY_ALLOW);
+		res.org_role = ROLE_COLLABORATOR;
+		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_TOKENS_READ, &res, T0),
+				 POLICY_DENY_FORBIDDEN);
+		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_TOKEN_REVOKE, &res, T0),
+				 POLICY_DENY_FORBIDDEN);
+		res.org_role = 0;
+		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_TOKEN_REVOKE, &res, T0),
+				 POLICY_DENY_NOT_FOUND);
+		p.kind = PRINCIPAL_TOKEN;
+		p.scopes = SCOPE_ORG_TOKEN;
+		res.org_role = ROLE_ADMINISTRATOR;
+		for (enum policy_action a = ACT_ORG_TOKEN_CREATE; a <= ACT_ORG_TOKEN_REVOKE; a++)
+			assert_int_equal(policy_decide(&pp, &p, a, &res, T0), POLICY_DENY_PRESENCE);
+	}
+}
+
 /* What a member may do on a product: the union of its grants and its
  * teams'; everything for managers; never more resources than granted. */
 static void test_access_of(void **state)
@@ -430,6 +487,7 @@ int main(void)
 	    cmocka_unit_test(test_membership),
 	    cmocka_unit_test(test_member_changes),
 	    cmocka_unit_test(test_partners_and_tokens),
+	    cmocka_unit_test(test_org_tokens),
 	    cmocka_unit_test(test_access_of),
 	    cmocka_unit_test(test_every_action_named),
 	    cmocka_unit_test(test_recent_proof_edges),
