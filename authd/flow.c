@@ -361,7 +361,7 @@ static int read_audit_txn(struct job *job, struct store_txn *txn)
 		return STORE_E_IO;
 	rc = orgs_audit(f, txn, f->read_audit_org, NULL, AUDIT_READ,
 			memcmp(f->read_audit_subject, none, AUTHD_ID_LEN) ? f->read_audit_subject
-									   : NULL,
+									  : NULL,
 			detail);
 	json_decref(detail);
 	return rc;

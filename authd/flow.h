@@ -110,7 +110,7 @@ struct flow {
 	/* The read asks store_access_facts(job.first_org, job.first_product)
 	 * right after the session: flow.c says so (STORE_FIRST_SESSION_ACCESS). */
 	bool read_first_access;
-	bool fail_injected;		  /* flow_test_fail_writes chose this write */
+	bool fail_injected; /* flow_test_fail_writes chose this write */
 };
 
 /*

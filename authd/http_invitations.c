@@ -113,7 +113,7 @@ static int send_mail(struct send_flow *j, struct store_txn *txn)
 	struct flow *f = &j->f;
 	struct org o;
 	char token[ORGS_INVITE_TOKEN_B64 + 1] = "", url[600] = "", when[32],
-	    by[ORGS_ACTOR_NAME_MAX];
+					   by[ORGS_ACTOR_NAME_MAX];
 	int rc;
 
 	if ((rc = orgs_actor_name(f, txn, by, sizeof(by))) != 0 ||
@@ -455,6 +455,23 @@ static int token_invite(struct token_flow *j, struct store_txn *txn)
 	return rc;
 }
 
+/* The organization's token that sent an invitation, if it is one. */
+struct token_find {
+	const uint8_t *id;
+	char *name;
+	size_t size;
+};
+
+static int token_find_one(void *arg, const struct api_token *tok)
+{
+	struct token_find *tf = arg;
+
+	if (memcmp(tok->id, tf->id, AUTHD_ID_LEN) != 0)
+		return 0;
+	snprintf(tf->name, tf->size, "API token \"%s\"", tok->name);
+	return 1;
+}
+
 static int view_read(struct flow *f, struct store_txn *txn)
 {
 	struct token_flow *j = (struct token_flow *)f;
@@ -468,11 +485,21 @@ static int view_read(struct flow *f, struct store_txn *txn)
 	if ((rc = store_org_get(txn, j->inv.org_id, &o)) != 0)
 		return rc;
 	snprintf(j->org_name, sizeof(j->org_name), "%s", o.name);
-	if ((rc = store_account_get(txn, j->inv.inviter, &by)) == 0)
+	j->by[0] = '\0';
+	if ((rc = store_account_get(txn, j->inv.inviter, &by)) == 0) {
 		snprintf(j->by, sizeof(j->by), "%s", by.name);
-	else if (rc != STORE_E_NOTFOUND)
+		OPENSSL_cleanse(by.pw_hash, sizeof(by.pw_hash));
+	} else if (rc == STORE_E_NOTFOUND) {
+		/* Not an account: one of the organization's tokens, maybe (as
+		 * its mail named it). */
+		struct token_find tf = {j->inv.inviter, j->by, sizeof(j->by)};
+
+		rc = store_tokens_list(txn, j->inv.org_id, token_find_one, &tf);
+		if (rc < 0)
+			return rc;
+	} else {
 		return rc;
-	OPENSSL_cleanse(by.pw_hash, sizeof(by.pw_hash));
+	}
 	/* The holder of the token owns the address: whether it has an
 	 * account here is theirs to know (sign in, or sign up). */
 	rc = store_account_by_email(txn, j->inv.email, id);

@@ -77,17 +77,17 @@
 	"JOIN grants g ON m.role IS NOT NULL AND p.id IS NOT NULL AND g.org_id = " o "::bytea "    \
 	"AND g.product_id = " p "::bytea AND (g.subject = " a "::bytea OR g.subject IN (SELECT "   \
 	"team_id FROM team_members WHERE org_id = " o "::bytea AND account_id = " a "::bytea))"
-#define ACCESS_NCOLS   13
+#define ACCESS_NCOLS 13
 /* A session's columns, then its cluster's (joined on $1, the account). */
 #define SESSION_COLS                                                                               \
 	"s.org_id, s.aal, s.created_at, s.last_seen, s.expires_at, s.second_factor_at, s.ip, "     \
 	"s.browser, s.flags"
 #define SESSION_CLUSTER_COLS SESSION_COLS ", " CLUSTER_COLS
-#define SESSION_NCOLS  9 /* a session's own columns before its cluster's */
-#define ACCOUNT_NCOLS  7
-#define TOTP_NCOLS     10
-#define THROTTLE_NCOLS 5
-#define CLUSTER_NCOLS  (ACCOUNT_NCOLS + TOTP_NCOLS)
+#define SESSION_NCOLS	     9 /* a session's own columns before its cluster's */
+#define ACCOUNT_NCOLS	     7
+#define TOTP_NCOLS	     10
+#define THROTTLE_NCOLS	     5
+#define CLUSTER_NCOLS	     (ACCOUNT_NCOLS + TOTP_NCOLS)
 
 const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_ACCOUNT_GET] = {"account_get",
@@ -522,9 +522,10 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
      * with the access facts of $3, $4 (the organization and the product)
      * for its account: a row per fact row, none without the session. */
     [ST_SESSION_ACCESS] = {"session_access",
-			   "SELECT " SESSION_COLS ", f.* FROM sessions s CROSS JOIN LATERAL (SELECT " ACCESS_FACTS(
+			   "SELECT " SESSION_COLS
+			   ", f.* FROM sessions s CROSS JOIN LATERAL (SELECT " ACCESS_FACTS(
 			       "$3", "$4", "$1") ") AS f WHERE s.account_id = $1::bytea AND "
-					       "s.token_hash = $2::bytea"},
+						 "s.token_hash = $2::bytea"},
     [ST_LOGIN_CLUSTER] =
 	{"login_cluster",
 	 "SELECT l.created_at, l.expires_at, l.attempts, " CLUSTER_COLS
@@ -3083,9 +3084,8 @@ int pg_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]
 
 /* The facts in res's rows from column c on (ACCESS_FACTS's columns). */
 static int decode_facts(PGresult *res, int c, const uint8_t org_id[AUTHD_ID_LEN],
-			const uint8_t product_id[AUTHD_ID_LEN], struct member *m,
-			struct product *p, bool *has_product, struct grant *grants, size_t max,
-			size_t *n)
+			const uint8_t product_id[AUTHD_ID_LEN], struct member *m, struct product *p,
+			bool *has_product, struct grant *grants, size_t max, size_t *n)
 {
 	int rc = 0;
 

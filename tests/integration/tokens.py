@@ -274,6 +274,8 @@ class OrganizationTokens(OwnAuthd, unittest.TestCase):
         self.assertEqual(r.status, 201, r)
         self.assertIn('API token "deploy"', mail(SMTP, invited, " invites you to ")["body"])
         link = invitation_token(SMTP, invited)
+        r = self.a.post("/1/invitations/view", {"token": link})
+        self.assertEqual((r.status, r.json["invited_by"]), (200, 'API token "deploy"'))
         audit = self.a.get(f"{self.base}/audit", token=self.lr).json["audit"]
         sent = [x for x in audit if x["action"] == "invitation_sent"][0]
         self.assertEqual((sent["actor"], sent["via"]), (tok["id"], "token"))

@@ -392,8 +392,9 @@ static void test_org_tokens(void **state)
 		memcpy(s.org_id, t.org_id, AUTHD_ID_LEN);
 		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_TOKEN_CREATE, &res, T0),
 				 POLICY_ALLOW);
-		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_TOKEN_CREATE, &res, T0 + WINDOW + 1),
-				 POLICY_DENY_REAUTH);
+		assert_int_equal(
+		    policy_decide(&pp, &p, ACT_ORG_TOKEN_CREATE, &res, T0 + WINDOW + 1),
+		    POLICY_DENY_REAUTH);
 		assert_int_equal(policy_decide(&pp, &p, ACT_ORG_TOKENS_READ, &res, T0 + WINDOW + 1),
 				 POLICY_ALLOW);
 		res.org_role = ROLE_COLLABORATOR;

@@ -95,9 +95,8 @@ static void test_schema_versions(void **state)
 	    0);
 	assert_int_equal(store_open(&o), -1);
 	assert_int_equal(store_migrate(&o), 0);
-	assert_int_equal(unit_sql("SELECT encode(created_by, 'hex') FROM api_tokens", out,
-				  sizeof(out)),
-			 0);
+	assert_int_equal(
+	    unit_sql("SELECT encode(created_by, 'hex') FROM api_tokens", out, sizeof(out)), 0);
 	assert_string_equal(out, "aa");
 	assert_int_equal(store_open(&o), 0);
 	store_close();
