@@ -7,6 +7,7 @@
 #include "outbox.h"
 #include "templates.h"
 
+#include <log.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
@@ -90,11 +91,16 @@ static int partner_one(void *arg, const struct partner_link *l)
 		return 0;
 	if (rc != 0)
 		return rc;
-	if (m.role == ROLE_LEGAL_REPRESENTATIVE || m.role == ROLE_ADMINISTRATOR) {
-		pf->p->partner = true;
+	if (m.role != ROLE_LEGAL_REPRESENTATIVE && m.role != ROLE_ADMINISTRATOR)
+		return 0;
+	/* Managing several partners of the client: what they all give. */
+	if (!pf->p->partner)
 		pf->p->link = *l;
-		return 1; /* found: stop */
-	}
+	else if (!core_partner_merge(&pf->p->link, l))
+		log_warn("partner relations of one manager cover more than %d named products: "
+			 "some left out",
+			 PARTNER_PRODUCTS_MAX);
+	pf->p->partner = true;
 	return 0;
 }
 
@@ -111,8 +117,6 @@ int orgs_principal(struct flow *f, struct store_txn *txn, const uint8_t org_id[A
 	/* Not a member: a partner organization's manager, maybe (an
 	 * organization has few partners: each is a point read). */
 	rc = store_partners_list(txn, org_id, true, partner_one, &pf);
-	if (rc == 1)
-		rc = 0;
 	f->via_partner = p->partner;
 	return rc;
 }

@@ -43,7 +43,8 @@ int orgs_member_notice(struct flow *f, struct store_txn *txn, const uint8_t org_
 /*
  * Who the flow's principal is in an organization: a member (me.role set),
  * or else a legal representative or administrator of a partner
- * organization the organization let in (partner, with the relation), or
+ * organization the organization let in (partner, with the relation: the
+ * union of them, core_partner_merge, for one who manages several), or
  * neither. Sets f->via_partner for a partner. 0 or STORE_E_*.
  */
 struct org_principal {

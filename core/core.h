@@ -414,6 +414,14 @@ struct partner_link {
 
 /* Whether the relation covers the client's product. */
 bool core_partner_covers(const struct partner_link *l, const uint8_t product_id[AUTHD_ID_LEN]);
+/*
+ * What someone who manages several partner organizations of one client
+ * may do there: the union of their relations, into *into (all products if
+ * one says so, billing if one gives it, every product named). False when
+ * the named products do not all fit (PARTNER_PRODUCTS_MAX): those left
+ * out are not covered (less, never more, than the relations give).
+ */
+bool core_partner_merge(struct partner_link *into, const struct partner_link *l);
 
 /* --- API tokens ----------------------------------------------------------------- */
 

@@ -154,6 +154,25 @@ bool core_partner_covers(const struct partner_link *l, const uint8_t product_id[
 	return false;
 }
 
+bool core_partner_merge(struct partner_link *into, const struct partner_link *l)
+{
+	bool whole = true;
+
+	into->all_products = into->all_products || l->all_products;
+	into->billing = into->billing || l->billing;
+	for (unsigned i = 0; !into->all_products && i < l->n_products && i < PARTNER_PRODUCTS_MAX;
+	     i++) {
+		if (core_partner_covers(into, l->products[i]))
+			continue;
+		if (into->n_products >= PARTNER_PRODUCTS_MAX) {
+			whole = false;
+			break;
+		}
+		memcpy(into->products[into->n_products++], l->products[i], AUTHD_ID_LEN);
+	}
+	return whole;
+}
+
 const char *core_scope_name(unsigned scope)
 {
 	switch (scope) {

@@ -9,7 +9,7 @@ import unittest
 import uuid
 
 from authd_harness import OwnAuthd
-from org_harness import PUBLIC, join, org_of
+from org_harness import PUBLIC, invitation_token, join, org_of
 from smtp_harness import SmtpServer
 
 SMTP = SmtpServer().start()
@@ -102,6 +102,44 @@ class Partners(OwnAuthd, unittest.TestCase):
         self.assertEqual(self.a.get(f"{cb}/partners", token=client).json["partners"], [])
         actions = [x["action"] for x in self.a.get(f"{cb}/audit", token=client).json["audit"]]
         self.assertEqual(actions[0], "partner_removed")
+
+    def test_one_manager_of_two_partners(self):
+        """Someone who manages two partners of one client has what both
+        relations give, and loses each part when its relation ends."""
+        client, corg = self.org("Client Three")
+        e = email()
+        self.a.signup(e, name="Two Hats")
+        person = self.a.session(e)
+        aorg = org_of(self.a, person)  # the first agency: its own
+        other, borg = self.org("Agency Three")
+        r = self.a.post(f"/1/organizations/{borg}/invitations",
+                        {"email": e, "role": "administrator"}, token=other)
+        self.assertEqual(r.status, 201, r)
+        r = self.a.post("/1/invitations/accept", {"token": invitation_token(SMTP, e)},
+                        token=person)
+        self.assertEqual(r.status, 200, r)
+        cb = f"/1/organizations/{corg}"
+        mail = self.a.post(f"{cb}/products", {"kind": "mail", "name": "m"},
+                           token=client).json["id"]
+        drive = self.a.post(f"{cb}/products", {"kind": "drive", "name": "d"},
+                            token=client).json["id"]
+        for partner, products, billing in ((aorg, [mail], False), (borg, [drive], True)):
+            r = self.a.post(f"{cb}/partners", {"partner_organization_id": partner,
+                                               "products": products, "billing": billing},
+                            token=client)
+            self.assertEqual(r.status, 201, r)
+        for p in (mail, drive):
+            r = self.a.get(f"{cb}/products/{p}/access", token=person)
+            self.assertEqual((r.status, r.json["via"], r.json["billing"]),
+                             (200, ["partner"], True), p)
+        listed = self.a.get(f"{cb}/products", token=person).json["products"]
+        self.assertEqual(sorted(p["id"] for p in listed), sorted([mail, drive]))
+        # The second relation ends: the drive (and billing) go with it.
+        self.assertEqual(self.a.delete(f"{cb}/partners/{borg}", token=client).status, 204)
+        r = self.a.get(f"{cb}/products/{drive}/access", token=person)
+        self.assertEqual((r.status, r.json["code"]), (404, "product_not_found"))
+        r = self.a.get(f"{cb}/products/{mail}/access", token=person)
+        self.assertEqual((r.status, r.json["billing"]), (200, False))
 
     def test_all_products_and_who_may(self):
         client, corg = self.org("Client Two")

@@ -355,6 +355,45 @@ static void test_partners_and_tokens(void **state)
 	}
 }
 
+/* One who manages several partners of a client: the union of the
+ * relations, never more. */
+static void test_partner_merge(void **state)
+{
+	static struct partner_link a, b;
+	uint8_t p[PARTNER_PRODUCTS_MAX + 2][AUTHD_ID_LEN];
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	for (int i = 0; i < PARTNER_PRODUCTS_MAX + 2; i++)
+		memset(p[i], i + 1, AUTHD_ID_LEN);
+	a.n_products = 1;
+	memcpy(a.products[0], p[0], AUTHD_ID_LEN);
+	b.n_products = 2;
+	memcpy(b.products[0], p[0], AUTHD_ID_LEN);
+	memcpy(b.products[1], p[1], AUTHD_ID_LEN);
+	b.billing = true;
+	assert_true(core_partner_merge(&a, &b));
+	assert_int_equal(a.n_products, 2); /* p[0] once */
+	assert_true(core_partner_covers(&a, p[1]));
+	assert_false(core_partner_covers(&a, p[2]));
+	assert_true(a.billing);
+	/* Too many named: those that fit, and false. */
+	b.n_products = PARTNER_PRODUCTS_MAX;
+	for (int i = 0; i < PARTNER_PRODUCTS_MAX; i++)
+		memcpy(b.products[i], p[i + 2], AUTHD_ID_LEN);
+	assert_false(core_partner_merge(&a, &b));
+	assert_int_equal(a.n_products, PARTNER_PRODUCTS_MAX);
+	assert_true(core_partner_covers(&a, p[2]));
+	assert_false(core_partner_covers(&a, p[PARTNER_PRODUCTS_MAX + 1]));
+	assert_false(a.all_products);
+	/* All products from one: all. */
+	b.all_products = true;
+	b.n_products = 0;
+	assert_true(core_partner_merge(&a, &b));
+	assert_true(core_partner_covers(&a, p[PARTNER_PRODUCTS_MAX + 1]));
+}
+
 /* An organization's token: an administrator of its organization only,
  * nobody's account; its tokens are its managers' to make, never a token's. */
 static void test_org_tokens(void **state)
@@ -489,6 +528,7 @@ int main(void)
 	    cmocka_unit_test(test_member_changes),
 	    cmocka_unit_test(test_partners_and_tokens),
 	    cmocka_unit_test(test_org_tokens),
+	    cmocka_unit_test(test_partner_merge),
 	    cmocka_unit_test(test_access_of),
 	    cmocka_unit_test(test_every_action_named),
 	    cmocka_unit_test(test_recent_proof_edges),
