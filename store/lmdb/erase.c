@@ -1,7 +1,8 @@
 /*
  * Closing an account on LMDB: everything filed under it goes in one write
  * (its record and email key, its whole cluster, the device and phone index
- * entries that point at it, its backup codes and memberships).
+ * entries that point at it, its backup codes, memberships and their index
+ * entries).
  */
 #include "lmdb-internal.h"
 
@@ -12,7 +13,7 @@
 struct keys {
 	uint8_t (*k)[CLUSTER_KEY_MAX + 1]; /* the length, then the key */
 	size_t n, cap;
-	const uint8_t *account; /* members: keep only this account's */
+	int rc; /* out of memory: STORE_E_IO (the walk stops) */
 };
 
 static int collect(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
@@ -23,16 +24,12 @@ static int collect(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
 	(void)v;
 	if (k->mv_size > CLUSTER_KEY_MAX)
 		return 0;
-	if (ks->account &&
-	    (k->mv_size != 2 * AUTHD_ID_LEN ||
-	     memcmp((const uint8_t *)k->mv_data + AUTHD_ID_LEN, ks->account, AUTHD_ID_LEN) != 0))
-		return 0;
 	if (ks->n == ks->cap) {
 		size_t cap = ks->cap ? 2 * ks->cap : 64;
 		void *p = realloc(ks->k, cap * sizeof(*ks->k));
 
 		if (p == NULL)
-			return STORE_E_IO;
+			return ks->rc = STORE_E_IO;
 		ks->k = p;
 		ks->cap = cap;
 	}
@@ -78,12 +75,19 @@ int lmdb_account_delete(struct store_txn *t, const uint8_t account_id[AUTHD_ID_L
 		goto out;
 	if ((rc = lmdb_walk(txn, DB_CLUSTER, account_id, AUTHD_ID_LEN, AUTHD_ID_LEN, collect,
 			    &ks)) != 0 ||
-	    (rc = del_all(txn, DB_CLUSTER, &ks)) != 0)
+	    (rc = ks.rc) != 0 || (rc = del_all(txn, DB_CLUSTER, &ks)) != 0)
 		goto out;
+	/* Its memberships, through their index (account || organization). */
 	ks.n = 0;
-	ks.account = account_id;
-	if ((rc = lmdb_walk(txn, DB_MEMBERS, NULL, 0, 0, collect, &ks)) != 0 ||
-	    (rc = del_all(txn, DB_MEMBERS, &ks)) != 0)
+	if ((rc = lmdb_walk(txn, DB_ACCOUNT_ORGS, account_id, AUTHD_ID_LEN, AUTHD_ID_LEN, collect,
+			    &ks)) != 0 ||
+	    (rc = ks.rc) != 0)
+		goto out;
+	for (size_t i = 0; rc == 0 && i < ks.n; i++)
+		rc = ks.k[i][0] == 2 * AUTHD_ID_LEN
+			 ? lmdb_member_del(t, ks.k[i] + 1 + AUTHD_ID_LEN, account_id)
+			 : STORE_E_CORRUPT;
+	if (rc != 0)
 		goto out;
 	if ((rc = lmdb_tokens_del_account(t, account_id)) != 0)
 		goto out;

@@ -51,6 +51,7 @@ enum lmdb_db {
 	DB_MEMBER_TEAMS,  /* org || account || team -> "" */
 	DB_PARTNERS,	  /* client org || partner org -> relation */
 	DB_PARTNER_OF,	  /* partner org || client org -> "" */
+	DB_ACCOUNT_ORGS,  /* account id || org id -> "": an account's memberships */
 	DB__COUNT
 };
 
@@ -293,6 +294,9 @@ int lmdb_outbox_pending(struct store_txn *t, uint64_t *n);
 int lmdb_outbox_sweep(struct store_txn *t, int64_t before, size_t budget, size_t *deleted);
 /* The handle of db (for code that walks with its own cursor). */
 MDB_dbi lmdb_dbi(enum lmdb_db db);
+/* Layout 4 to 5: DB_ACCOUNT_ORGS for every membership (*n entries). 0 or
+ * STORE_E_*. */
+int lmdb_member_index_build(MDB_txn *txn, size_t *n);
 int lmdb_walk_records(struct store_txn *t, const struct store_visitor *v, void *arg);
 int lmdb_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 	       const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted);

@@ -19,18 +19,19 @@
 #include <sys/stat.h>
 
 static const char *const db_names[DB__COUNT] = {
-    "accounts",	   "emails",  "orgs",	       "members",      "cluster",   "backup",
-    "throttle",	   "meta",    "events",	       "devices",      "outbox",    "outbox_due",
-    "outbox_done", "phones",  "cases",	       "cases_done",   "docs",	    "docs_due",
-    "audit",	   "invites", "invite_tokens", "tokens",       "token_ids", "products",
-    "grants",	   "teams",   "team_members",  "member_teams", "partners",  "partner_of",
+    "accounts",	    "emails",  "orgs",		"members",	"cluster",   "backup",
+    "throttle",	    "meta",    "events",	"devices",	"outbox",    "outbox_due",
+    "outbox_done",  "phones",  "cases",		"cases_done",	"docs",	     "docs_due",
+    "audit",	    "invites", "invite_tokens", "tokens",	"token_ids", "products",
+    "grants",	    "teams",   "team_members",	"member_teams", "partners",  "partner_of",
+    "account_orgs",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
  * change shape (a new database or cluster kind, empty in older data, is no
  * change). Before 1.0 there is no migration: authd refuses data of another
  * layout rather than misreading it. */
-#define STORE_FORMAT	 4
+#define STORE_FORMAT	 5
 #define STORE_FORMAT_KEY "format"
 
 static MDB_env *env;
@@ -78,19 +79,25 @@ static int check_format(MDB_txn *txn, const char *dir, bool *refused)
 	int rc = mdb_get(txn, dbis[DB_META], &k, &v);
 
 	if (rc == 0) {
-		const uint8_t three[4] = {3, 0, 0, 0};
-		size_t moved = 0;
+		const uint8_t three[4] = {3, 0, 0, 0}, four[4] = {4, 0, 0, 0};
+		bool is3 =
+		    v.mv_size == sizeof(three) && memcmp(v.mv_data, three, sizeof(three)) == 0;
+		bool is4 = v.mv_size == sizeof(four) && memcmp(v.mv_data, four, sizeof(four)) == 0;
+		size_t moved = 0, indexed = 0;
 
 		if (v.mv_size == sizeof(mine) && memcmp(v.mv_data, mine, sizeof(mine)) == 0)
 			return 0;
-		/* Layout 3 kept security events in a database of their own;
-		 * 4 keeps them in the account's cluster. */
-		if (v.mv_size == sizeof(three) && memcmp(v.mv_data, three, sizeof(three)) == 0) {
-			if ((rc = lmdb_events_migrate(txn, &moved)) != 0)
+		/* Layout 3 kept security events in a database of their own
+		 * (4 keeps them in the account's cluster); 4 found an account's
+		 * memberships by walking them all (5 keeps an index). */
+		if (is3 || is4) {
+			if (is3 && (rc = lmdb_events_migrate(txn, &moved)) != 0)
 				return rc;
-			log_info("%.256s: layout 3 upgraded to %d (%zu security events moved into "
-				 "their accounts' clusters)",
-				 dir, STORE_FORMAT, moved);
+			if ((rc = lmdb_member_index_build(txn, &indexed)) != 0)
+				return rc == STORE_E_FULL ? MDB_MAP_FULL : MDB_PANIC;
+			log_info("%.256s: layout %d upgraded to %d (%zu security events moved into "
+				 "their accounts' clusters, %zu memberships indexed by account)",
+				 dir, is3 ? 3 : 4, STORE_FORMAT, moved, indexed);
 			v.mv_size = sizeof(mine);
 			v.mv_data = mine;
 			return mdb_put(txn, dbis[DB_META], &k, &v, 0);

@@ -5,9 +5,10 @@
  * organization's people are one range); its value is packed (every
  * organization request reads it): version 2, role (1), rights and contacts
  * (4 each), since (8), big-endian. Version 1, a JSON object {"role",
- * "rights"?, "contacts"?, "since"?}, still reads. An account's memberships are found
- * by walking every membership: accounts are in few organizations, and
- * organizations many enough for this to matter will carry an index.
+ * "rights"?, "contacts"?, "since"?}, still reads. DB_ACCOUNT_ORGS (account
+ * id || organization id -> "") finds an account's memberships: written and
+ * deleted with each (layout 5; lmdb_member_index_build makes it for data
+ * of layout 4).
  *
  * An invitation is keyed organization id || invitation id in DB_INVITES
  * (a version byte and JSON), with DB_INVITE_TOKENS mapping its token's
@@ -90,6 +91,7 @@ static void member_key(uint8_t key[2 * AUTHD_ID_LEN], const uint8_t org_id[AUTHD
 int lmdb_member_put(struct store_txn *t, const struct member *m)
 {
 	uint8_t key[2 * AUTHD_ID_LEN], val[MEMBER_V2_LEN];
+	int rc;
 
 	if (*core_role_name(m->role) == '\0')
 		return STORE_E_IO;
@@ -99,7 +101,10 @@ int lmdb_member_put(struct store_txn *t, const struct member *m)
 	authd_put_be32(val + 6, m->contacts);
 	authd_put_be64(val + 10, (uint64_t)m->since);
 	member_key(key, m->org_id, m->account_id);
-	return lmdb_put(lmdb_of(t), DB_MEMBERS, key, sizeof(key), val, sizeof(val));
+	if ((rc = lmdb_put(lmdb_of(t), DB_MEMBERS, key, sizeof(key), val, sizeof(val))) != 0)
+		return rc;
+	member_key(key, m->account_id, m->org_id);
+	return lmdb_put(lmdb_of(t), DB_ACCOUNT_ORGS, key, sizeof(key), "", 0);
 }
 
 int lmdb_member_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
@@ -123,6 +128,10 @@ int lmdb_member_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 
 	member_key(key, org_id, account_id);
 	rc = lmdb_del(lmdb_of(t), DB_MEMBERS, key, sizeof(key));
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	member_key(key, account_id, org_id);
+	rc = lmdb_del(lmdb_of(t), DB_ACCOUNT_ORGS, key, sizeof(key));
 	return rc == STORE_E_NOTFOUND ? 0 : rc;
 }
 
@@ -148,13 +157,63 @@ static int member_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *ar
 	return ms->rc;
 }
 
+/* An index entry (account || org): that membership. */
+static int membership_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct members *ms = arg;
+	uint8_t key[2 * AUTHD_ID_LEN];
+	MDB_val mk = {sizeof(key), key}, mv;
+
+	(void)v;
+	if (k->mv_size != 2 * AUTHD_ID_LEN) {
+		ms->rc = STORE_E_CORRUPT;
+		return 1;
+	}
+	member_key(key, (const uint8_t *)k->mv_data + AUTHD_ID_LEN, k->mv_data);
+	if ((ms->rc = lmdb_get(txn, DB_MEMBERS, key, sizeof(key), &mv)) == STORE_E_NOTFOUND)
+		ms->rc = STORE_E_CORRUPT; /* an index entry without its membership */
+	return ms->rc ? 1 : member_one(txn, &mk, &mv, arg);
+}
+
 int lmdb_memberships_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN],
 			  int (*fn)(void *arg, const struct member *m), void *arg)
 {
 	struct members ms = {account_id, fn, arg, 0};
-	int rc = lmdb_walk(lmdb_of(t), DB_MEMBERS, NULL, 0, 0, member_one, &ms);
+	int rc = lmdb_walk(lmdb_of(t), DB_ACCOUNT_ORGS, account_id, AUTHD_ID_LEN, AUTHD_ID_LEN,
+			   membership_one, &ms);
 
 	return rc != 0 ? rc : ms.rc;
+}
+
+struct index_build {
+	size_t n;
+	int rc;
+};
+
+/* One membership's index entry (the layout 4 upgrade). */
+static int index_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct index_build *b = arg;
+	uint8_t key[2 * AUTHD_ID_LEN];
+
+	(void)v;
+	if (k->mv_size != 2 * AUTHD_ID_LEN) {
+		b->rc = STORE_E_CORRUPT;
+		return 1;
+	}
+	member_key(key, (const uint8_t *)k->mv_data + AUTHD_ID_LEN, k->mv_data);
+	b->n++;
+	b->rc = lmdb_put(txn, DB_ACCOUNT_ORGS, key, sizeof(key), "", 0);
+	return b->rc;
+}
+
+int lmdb_member_index_build(MDB_txn *txn, size_t *n)
+{
+	struct index_build b = {0, 0};
+	int rc = lmdb_walk(txn, DB_MEMBERS, NULL, 0, 0, index_one, &b);
+
+	*n = b.n;
+	return rc != 0 ? rc : b.rc;
 }
 
 int lmdb_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
@@ -385,7 +444,8 @@ int lmdb_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
 
 	if (rc == STORE_E_NOTFOUND)
 		rc = 0;
-	/* Its audit trail, products, teams and invitations go with it. */
+	/* Its audit trail, products, teams, invitations and tokens go with
+	 * it. */
 	if (rc == 0 && (rc = lmdb_walk(txn, DB_AUDIT, org_id, AUTHD_ID_LEN, AUTHD_ID_LEN,
 				       audit_key_one, &ks)) == 0)
 		rc = ks.rc;
@@ -397,6 +457,8 @@ int lmdb_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
 		rc = lmdb_invites_list(t, org_id, invite_key_one, &is);
 	for (size_t i = 0; rc == 0 && i < is.n; i++)
 		rc = lmdb_invite_del(t, &is.k[i]);
+	if (rc == 0)
+		rc = lmdb_tokens_del_account(t, org_id);
 	free(ks.k);
 	free(is.k);
 	return rc;

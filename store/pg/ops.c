@@ -445,7 +445,8 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "invitations WHERE org_id = $1::bytea), p AS (DELETE FROM products WHERE org_id "
 	 "= $1::bytea), g AS (DELETE FROM grants WHERE org_id = $1::bytea), t AS (DELETE "
 	 "FROM teams WHERE org_id = $1::bytea), m AS (DELETE FROM team_members WHERE "
-	 "org_id = $1::bytea) DELETE FROM organizations WHERE id = $1::bytea"},
+	 "org_id = $1::bytea), k AS (DELETE FROM api_tokens WHERE account_id = $1::bytea) "
+	 "DELETE FROM organizations WHERE id = $1::bytea"},
     [ST_ORG_GET] = {"org_get", "SELECT name, created_at FROM organizations WHERE id = $1::bytea"},
     [ST_MEMBERSHIPS_LIST] =
 	{"memberships_list",

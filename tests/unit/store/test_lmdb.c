@@ -2,7 +2,8 @@
  * authd's layout, which it then opens again; data of another layout, or
  * accounts without a marker, make store_open refuse rather than misread;
  * layout 3 (security events in a database of their own) is upgraded, its
- * events moved into their accounts' clusters. */
+ * events moved into their accounts' clusters; layout 4 (an account's
+ * memberships found by walking them all) gets its index by account. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -102,6 +103,87 @@ static void test_upgrades_layout_3(void **state)
 	unit_store_close();
 }
 
+/* Layout 4 as it was: memberships with no index entry, and the marker 4. */
+static int put_layout_4(struct store_txn *txn, void *arg)
+{
+	static const uint8_t four[4] = {4, 0, 0, 0};
+	struct member m = {.role = ROLE_COLLABORATOR, .since = 5};
+	int rc = 0;
+
+	(void)arg;
+	for (int org = 1; rc == 0 && org <= 3; org++)
+		for (int acc = 0x31; rc == 0 && acc <= 0x32; acc++) {
+			uint8_t key[2 * AUTHD_ID_LEN];
+
+			memset(m.org_id, org, AUTHD_ID_LEN);
+			memset(m.account_id, acc, AUTHD_ID_LEN);
+			memcpy(key, m.account_id, AUTHD_ID_LEN);
+			memcpy(key + AUTHD_ID_LEN, m.org_id, AUTHD_ID_LEN);
+			if ((rc = store_member_put(txn, &m)) == 0)
+				rc = lmdb_del(lmdb_of(txn), DB_ACCOUNT_ORGS, key, sizeof(key));
+		}
+	if (rc != 0)
+		return rc;
+	return lmdb_put(lmdb_of(txn), DB_META, "format", 6, four, sizeof(four));
+}
+
+struct orgs_of {
+	size_t n;
+	uint8_t last_org;
+};
+
+static int org_of_one(void *arg, const struct member *m)
+{
+	struct orgs_of *o = arg;
+
+	o->n++;
+	o->last_org = m->org_id[0];
+	return m->account_id[0] == 0x31 && m->role == ROLE_COLLABORATOR ? 0 : STORE_E_CORRUPT;
+}
+
+static int list_31(struct store_txn *txn, void *arg)
+{
+	uint8_t id[AUTHD_ID_LEN];
+
+	memset(id, 0x31, sizeof(id));
+	return store_memberships_list(txn, id, org_of_one, arg);
+}
+
+static int leave_org_2(struct store_txn *txn, void *arg)
+{
+	uint8_t org[AUTHD_ID_LEN], id[AUTHD_ID_LEN];
+
+	(void)arg;
+	memset(org, 2, sizeof(org));
+	memset(id, 0x31, sizeof(id));
+	return store_member_del(txn, org, id);
+}
+
+static void test_upgrades_layout_4(void **state)
+{
+	struct orgs_of o = {0};
+
+	(void)state;
+	unit_store_open();
+	assert_int_equal(unit_write(put_layout_4, NULL), 0);
+	assert_int_equal(unit_read(list_31, &o), 0);
+	assert_int_equal(o.n, 0); /* no index yet */
+	store_close();
+	assert_int_equal(unit_store_reopen(), 0);
+	assert_int_equal(unit_read(list_31, &o), 0);
+	assert_int_equal(o.n, 3);
+	assert_int_equal(o.last_org, 3);
+	/* Kept with each change. */
+	assert_int_equal(store_start(), 0);
+	assert_int_equal(unit_write(leave_org_2, NULL), 0);
+	o.n = 0;
+	assert_int_equal(unit_read(list_31, &o), 0);
+	assert_int_equal(o.n, 2);
+	store_close();
+	assert_int_equal(unit_store_reopen(), 0);
+	unit_store_close();
+}
+
 static void test_reopen_own_layout(void **state)
 {
 	(void)state;
@@ -138,6 +220,7 @@ int main(void)
 	    cmocka_unit_test(test_refuses_foreign_layout),
 	    cmocka_unit_test(test_refuses_accounts_without_marker),
 	    cmocka_unit_test(test_upgrades_layout_3),
+	    cmocka_unit_test(test_upgrades_layout_4),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
