@@ -369,6 +369,8 @@ static int read_audit_txn(struct job *job, struct store_txn *txn)
 
 static void write_or_finish(struct flow *f)
 {
+	if (f->read_audit && f->ops->write != NULL)
+		AUTHD_BUG("a flow with a write recorded a read"); /* the write would skip it */
 	if (f->ops->write == NULL && f->read_audit && f->err == E_OK) {
 		f->job.txn_work = read_audit_txn;
 		f->job.done = write_done;

@@ -28,6 +28,7 @@
 
 #include "factors.h"
 #include "flow.h"
+#include "orgs.h"
 #include "notify.h"
 #include "outbox.h"
 #include "session.h"
@@ -708,7 +709,7 @@ static int factors_reset(struct decide_flow *j, struct store_txn *txn, const uin
 	OPENSSL_cleanse(&rec, sizeof(rec));
 	if (rc != 0 || (rc = factor_failures_clear(txn, id, j->f.now, j->f.ip)) != 0 ||
 	    (rc = store_session_del_all(txn, id, NULL)) != 0 ||
-	    (rc = store_tokens_del_account(txn, id)) != 0 ||
+	    (rc = orgs_account_tokens_end(&j->f, txn, id)) != 0 ||
 	    (rc = store_login_del_all(txn, id)) != 0)
 		return rc;
 	return factor_event(txn, id, EVENT_SECOND_FACTOR_RESET, j->f.now, j->f.ip);
@@ -925,7 +926,7 @@ static int lock_write(struct flow *f, struct store_txn *txn)
 		a.locked_at = f->now;
 		if ((rc = store_account_put(txn, &a)) != 0 ||
 		    (rc = store_session_del_all(txn, a.id, NULL)) != 0 ||
-		    (rc = store_tokens_del_account(txn, a.id)) != 0 ||
+		    (rc = orgs_account_tokens_end(f, txn, a.id)) != 0 ||
 		    (rc = store_login_del_all(txn, a.id)) != 0 ||
 		    (rc = factor_event(txn, a.id, EVENT_ACCOUNT_LOCKED, f->now, f->ip)) != 0)
 			goto out;

@@ -216,6 +216,9 @@ static int member_write(struct flow *f, struct store_txn *txn)
 	if (j->remove) {
 		if ((rc = store_member_del(txn, j->org_id, j->account_id)) != 0 ||
 		    (rc = orgs_member_forget(txn, j->org_id, j->account_id, f->now)) != 0 ||
+		    (rc = orgs_made_tokens_revoke(f, txn, j->org_id, j->account_id, NULL,
+						  res.self ? "maker_left" : "maker_removed")) !=
+			0 ||
 		    (rc = orgs_audit(f, txn, j->org_id, NULL,
 				     res.self ? AUDIT_MEMBER_LEFT : AUDIT_MEMBER_REMOVED,
 				     j->account_id, NULL)) != 0)
@@ -229,8 +232,11 @@ static int member_write(struct flow *f, struct store_txn *txn)
 		return STORE_E_IO;
 	if ((rc = store_member_put(txn, &now)) == 0 &&
 	    (rc = orgs_audit(f, txn, j->org_id, NULL, AUDIT_MEMBER_CHANGED, j->account_id,
-			     detail)) == 0)
-		rc = orgs_member_notice(f, txn, j->org_id, j->account_id, &now);
+			     detail)) == 0 &&
+	    (rc = orgs_member_notice(f, txn, j->org_id, j->account_id, &now)) == 0 &&
+	    core_role_manages(was.role) && !core_role_manages(now.role))
+		rc = orgs_made_tokens_revoke(f, txn, j->org_id, j->account_id, NULL,
+					     "maker_demoted");
 	json_decref(detail);
 	j->changed = rc == 0;
 	return rc;

@@ -1257,7 +1257,7 @@ static int reset_write(struct flow *f, struct store_txn *txn)
 	if ((rc = store_account_put(txn, &a)) != 0 ||
 	    (rc = store_recovery_put(txn, id, &rec)) != 0 ||
 	    (rc = store_session_del_all(txn, id, NULL)) != 0 ||
-	    (rc = store_tokens_del_account(txn, id)) != 0 ||
+	    (rc = orgs_account_tokens_end(f, txn, id)) != 0 ||
 	    (rc = store_login_del_all(txn, id)) != 0 || (rc = store_link_del_all(txn, id)) != 0 ||
 	    (rc = factor_event(txn, id, EVENT_PASSWORD_RESET, f->now, f->ip)) != 0)
 		goto out;
@@ -1748,8 +1748,10 @@ static int close_write(struct flow *f, struct store_txn *txn)
 		goto out;
 	/* An organization left empty goes; the others forget the account. */
 	for (unsigned i = 0; rc == 0 && i < j->n_orgs; i++)
-		rc = alone[i] ? store_org_del(txn, j->orgs[i])
-			      : orgs_member_forget(txn, j->orgs[i], id, f->now);
+		if ((rc = alone[i] ? store_org_del(txn, j->orgs[i])
+				   : orgs_member_forget(txn, j->orgs[i], id, f->now)) == 0 &&
+		    !alone[i])
+			rc = orgs_made_tokens_revoke(f, txn, j->orgs[i], id, id, "maker_closed");
 out:
 	OPENSSL_cleanse(hash, sizeof(hash));
 	OPENSSL_cleanse(&rec, sizeof(rec));

@@ -17,6 +17,7 @@
 
 #include "factors.h"
 #include "flow.h"
+#include "orgs.h"
 #include "notify.h"
 #include "outbox.h"
 
@@ -139,7 +140,7 @@ static int deleted_write(struct flow *f, struct store_txn *txn)
 	j->replaced = true;
 	if ((rc = store_account_put(txn, &a)) != 0 ||
 	    (rc = store_session_del_all(txn, j->account_id, NULL)) != 0 ||
-	    (rc = store_tokens_del_account(txn, j->account_id)) != 0 ||
+	    (rc = orgs_account_tokens_end(f, txn, j->account_id)) != 0 ||
 	    (rc = store_login_del_all(txn, j->account_id)) != 0 ||
 	    (rc = factor_event(txn, j->account_id, EVENT_LOGIN_EMAIL_LOST, f->now, f->ip)) != 0)
 		goto out;

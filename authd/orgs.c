@@ -91,7 +91,7 @@ static int partner_one(void *arg, const struct partner_link *l)
 		return 0;
 	if (rc != 0)
 		return rc;
-	if (m.role != ROLE_LEGAL_REPRESENTATIVE && m.role != ROLE_ADMINISTRATOR)
+	if (!core_role_manages(m.role))
 		return 0;
 	/* Managing several partners of the client: what they all give. */
 	if (!pf->p->partner)
@@ -190,22 +190,108 @@ static int sent_one(void *arg, const struct invite *inv)
 	return 0;
 }
 
-int orgs_member_forget(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
-		       const uint8_t account_id[AUTHD_ID_LEN], int64_t now)
+/* Withdraws the organization's pending invitations inviter sent. */
+static int invites_withdraw(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+			    const uint8_t inviter[AUTHD_ID_LEN], int64_t now)
 {
-	static const uint8_t none[AUTHD_ID_LEN];
-	struct teams_of ts = {.n = 0};
-	struct sent_by sent = {account_id, now, NULL, 0, 0};
-	int rc;
+	struct sent_by sent = {inviter, now, NULL, 0, 0};
+	int rc = store_invites_list(txn, org_id, sent_one, &sent);
 
-	/* Who is gone no longer brings people in. */
-	rc = store_invites_list(txn, org_id, sent_one, &sent);
 	for (size_t i = 0; rc == 0 && i < sent.n; i++) {
 		sent.v[i].state = INVITE_REVOKED;
 		sent.v[i].ended_at = now;
 		rc = store_invite_put(txn, &sent.v[i]);
 	}
 	free(sent.v);
+	return rc;
+}
+
+/* The organization's tokens one account made (ids). */
+struct made_by {
+	const uint8_t *maker;
+	uint8_t id[API_TOKENS_MAX][AUTHD_ID_LEN];
+	size_t n;
+};
+
+static int made_one(void *arg, const struct api_token *tok)
+{
+	struct made_by *mb = arg;
+
+	if (memcmp(tok->created_by, mb->maker, AUTHD_ID_LEN) == 0 && mb->n < API_TOKENS_MAX)
+		memcpy(mb->id[mb->n++], tok->id, AUTHD_ID_LEN);
+	return 0;
+}
+
+int orgs_made_tokens_revoke(struct flow *f, struct store_txn *txn,
+			    const uint8_t org_id[AUTHD_ID_LEN], const uint8_t maker[AUTHD_ID_LEN],
+			    const uint8_t *actor, const char *reason)
+{
+	struct made_by mb = {.maker = maker, .n = 0};
+	json_t *detail = NULL;
+	int rc = store_tokens_list(txn, org_id, made_one, &mb);
+
+	if (rc != 0 || mb.n == 0)
+		return rc;
+	if ((detail = json_pack("{s:s}", "reason", reason)) == NULL)
+		return STORE_E_IO;
+	for (size_t i = 0; rc == 0 && i < mb.n; i++)
+		if ((rc = store_token_del(txn, org_id, mb.id[i])) == 0 &&
+		    (rc = invites_withdraw(txn, org_id, mb.id[i], f->now)) == 0)
+			rc = orgs_audit(f, txn, org_id, actor, AUDIT_TOKEN_REVOKED, mb.id[i],
+					detail);
+	json_decref(detail);
+	return rc;
+}
+
+/* An account's organizations (ids), for the account-wide ends below. */
+struct orgs_of {
+	uint8_t (*id)[AUTHD_ID_LEN];
+	size_t n, cap;
+};
+
+static int org_of_one(void *arg, const struct member *m)
+{
+	struct orgs_of *o = arg;
+
+	if (!core_role_manages(m->role))
+		return 0; /* only managers make the organization's tokens */
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 8;
+		void *p = realloc(o->id, cap * sizeof(*o->id));
+
+		if (p == NULL)
+			return STORE_E_IO;
+		o->id = p;
+		o->cap = cap;
+	}
+	memcpy(o->id[o->n++], m->org_id, AUTHD_ID_LEN);
+	return 0;
+}
+
+int orgs_account_tokens_end(struct flow *f, struct store_txn *txn,
+			    const uint8_t account_id[AUTHD_ID_LEN])
+{
+	struct orgs_of o = {NULL, 0, 0};
+	int rc = store_tokens_del_account(txn, account_id);
+
+	if (rc == 0)
+		rc = store_memberships_list(txn, account_id, org_of_one, &o);
+	for (size_t i = 0; rc == 0 && i < o.n; i++)
+		rc = orgs_made_tokens_revoke(f, txn, o.id[i], account_id, account_id,
+					     "maker_sessions_ended");
+	free(o.id);
+	return rc;
+}
+
+int orgs_member_forget(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+		       const uint8_t account_id[AUTHD_ID_LEN], int64_t now)
+{
+	static const uint8_t none[AUTHD_ID_LEN];
+	struct teams_of ts = {.n = 0};
+	int rc;
+
+	/* Who is gone no longer brings people in. */
+	rc = invites_withdraw(txn, org_id, account_id, now);
 	if (rc != 0 || (rc = store_grants_del_subject(txn, org_id, account_id)) != 0 ||
 	    (rc = store_member_teams_list(txn, org_id, account_id, team_of_one, &ts)) != 0)
 		return rc;

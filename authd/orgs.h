@@ -27,7 +27,7 @@ int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD
 
 /* Who acts, as a notice names them: the account's name (or login email),
  * or an organization's token's name. 0 or STORE_E_*. */
-#define ORGS_ACTOR_NAME_MAX 192
+#define ORGS_ACTOR_NAME_MAX (NAME_MAX_B + 1) /* holds an email or a token's name too */
 int orgs_actor_name(struct flow *f, struct store_txn *txn, char *out, size_t size);
 
 /* A member's rights and notices as the API shows them (a new reference):
@@ -66,6 +66,27 @@ int orgs_access(struct store_txn *txn, const struct org_principal *p,
  * it sent that are still pending (withdrawn). 0 or STORE_E_*. */
 int orgs_member_forget(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
 		       const uint8_t account_id[AUTHD_ID_LEN], int64_t now);
+
+/*
+ * A token cannot keep a power its maker lost: revokes the tokens of org_id
+ * that maker made (its pending invitations withdrawn), each a
+ * token_revoked record by actor (NULL: the flow's principal) with detail
+ * {"reason": reason}. For a maker removed from the organization, leaving
+ * it or no longer managing it. 0 or STORE_E_*.
+ */
+int orgs_made_tokens_revoke(struct flow *f, struct store_txn *txn,
+			    const uint8_t org_id[AUTHD_ID_LEN], const uint8_t maker[AUTHD_ID_LEN],
+			    const uint8_t *actor, const char *reason);
+
+/*
+ * When every session of an account ends for cause (a password reset, a
+ * lock, a second factor reset, its login email deleted): its own API
+ * tokens go, and so do the organization tokens it made where it manages
+ * (reason "maker_sessions_ended": whoever had the account may have made
+ * them). 0 or STORE_E_*.
+ */
+int orgs_account_tokens_end(struct flow *f, struct store_txn *txn,
+			    const uint8_t account_id[AUTHD_ID_LEN]);
 
 /* An invitation's token: 256 random bits, base64url in its link. */
 #define ORGS_INVITE_TOKEN_LEN 32

@@ -45,6 +45,9 @@ enum org_role {
 };
 
 /* The role's name in the API and in stored records ("" when out of range). */
+/* Whether the role manages the organization's people and tokens (legal
+ * representatives and administrators). */
+bool core_role_manages(enum org_role r);
 const char *core_role_name(enum org_role role);
 /* The role a name stands for; 0 when none. */
 enum org_role core_role_parse(const char *name);

@@ -6,6 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
+bool core_role_manages(enum org_role r)
+{
+	return r == ROLE_LEGAL_REPRESENTATIVE || r == ROLE_ADMINISTRATOR;
+}
+
 const char *core_role_name(enum org_role role)
 {
 	switch (role) {

@@ -45,6 +45,15 @@ class Closing(OwnAuthd, unittest.TestCase):
         self.a.signup(e)
         tok, other = self.a.session(e), self.a.session(e)
         secret, codes, tok = self.a.enable_totp(tok)
+        # Its own organization (nobody else in it) goes, with its tokens.
+        org = self.a.get("/1/organizations", token=tok).json["organizations"][0]["id"]
+        r = self.a.post(f"/1/organizations/{org}/tokens",
+                        {"name": "ci", "scopes": ["organizations:read"]}, token=tok)
+        self.assertEqual(r.status, 201, r)
+        remember_secret(r.json["token"])
+        org_token = r.json["token"]
+        self.assertEqual(self.a.get(f"/1/organizations/{org}/members", token=org_token).status,
+                         200)
         r = self.a.post("/1/me/close", {"password": "not the password"}, token=tok)
         self.assertEqual((r.status, r.json["code"]), (403, "wrong_password"))
         r = self.a.post("/1/me/close", {"password": PASSWORD}, token=tok)
@@ -57,6 +66,8 @@ class Closing(OwnAuthd, unittest.TestCase):
         # Gone: its sessions, its sign-in, its second factor; the email is
         # free for a new account, and the link was used.
         self.assertEqual(self.a.get("/1/me", token=tok).status, 401)
+        r = self.a.get(f"/1/organizations/{org}/members", token=org_token)
+        self.assertEqual((r.status, r.json["code"]), (401, "invalid_token"))
         self.assertEqual(self.a.login(e).status, 401)
         self.assertEqual(self.a.post("/1/account/close", {"token": token}).json["code"],
                          "code_expired")

@@ -5,7 +5,7 @@ rolling minute each (the 61st gets 429 rate_limited with Retry-After),
 exactly, under concurrency and across three nodes. An organization's
 tokens: made, listed and revoked by its legal representatives and
 administrators, acting as an administrator of that organization only,
-whoever made them."""
+and never keeping a power their maker lost."""
 
 import concurrent.futures
 import threading
@@ -99,10 +99,19 @@ class Tokens(OwnAuthd, unittest.TestCase):
         e, s = self.person()
         tok = make_token(self.a, s, ["account:read"])["token"]
         self.assertEqual(self.a.get("/1/me", token=tok).status, 200)
+        # And the organization's tokens it made: whoever had the account
+        # may have made them.
+        org = self.a.get("/1/organizations", token=s).json["organizations"][0]["id"]
+        r = self.a.post(f"/1/organizations/{org}/tokens",
+                        {"name": "ci", "scopes": ["organizations:read"]}, token=s)
+        self.assertEqual(r.status, 201, r)
+        remember_secret(r.json["token"])
+        org_tok = r.json
         r = self.a.post("/1/service/login-email-deleted", {"email": e}, token=MAIL_CREDENTIAL)
         self.assertIn(r.status, (200, 202, 204), r)
-        r = self.a.get("/1/me", token=tok)
-        self.assertEqual((r.status, r.json["code"]), (401, "invalid_token"))
+        for t, path in ((tok, "/1/me"), (org_tok["token"], f"/1/organizations/{org}/members")):
+            r = self.a.get(path, token=t)
+            self.assertEqual((r.status, r.json["code"]), (401, "invalid_token"), path)
 
     def test_made_after_a_recent_sign_in(self):
         _, s = self.person()
@@ -279,11 +288,31 @@ class OrganizationTokens(OwnAuthd, unittest.TestCase):
         audit = self.a.get(f"{self.base}/audit", token=self.lr).json["audit"]
         sent = [x for x in audit if x["action"] == "invitation_sent"][0]
         self.assertEqual((sent["actor"], sent["via"]), (tok["id"], "token"))
-        # Its maker leaving changes nothing: it is the organization's.
+        # A token keeps no power its maker lost: removed, or no longer a
+        # manager, its tokens go (and say why).
+        self.assertEqual(self.a.get(f"{self.base}/members", token=reports["token"]).status,
+                         200)
         self.assertEqual(self.a.delete(f"{self.base}/members/{admin_id}",
                                        token=self.lr).status, 204)
         r = self.a.get(f"{self.base}/members", token=reports["token"])
+        self.assertEqual((r.status, r.json["code"]), (401, "invalid_token"))
+        admin2 = join(self.a, SMTP, self.lr, self.org, email(), role="administrator")
+        admin2_id = self.a.get("/1/me", token=admin2).json["account_id"]
+        r = self.make(admin2, ["organizations:read"], name="sync")
+        self.assertEqual(r.status, 201, r)
+        sync = r.json
+        r = self.a.request("PATCH", f"{self.base}/members/{admin2_id}", {"role": "collaborator"},
+                           token=self.lr)
         self.assertEqual(r.status, 200, r)
+        r = self.a.get(f"{self.base}/members", token=sync["token"])
+        self.assertEqual((r.status, r.json["code"]), (401, "invalid_token"))
+        revoked = {x["subject"]: (x["actor"], x["detail"]) for x in
+                   self.a.get(f"{self.base}/audit?limit=100", token=self.lr).json["audit"]
+                   if x["action"] == "token_revoked"}
+        self.assertEqual(revoked, {reports["id"]: (self.lr_id, {"reason": "maker_removed"}),
+                                   sync["id"]: (self.lr_id, {"reason": "maker_demoted"})})
+        listed = self.a.get(f"{self.base}/tokens", token=self.lr).json["tokens"]
+        self.assertEqual([x["id"] for x in listed], [tok["id"]])
         # Revoked: refused at once, and its pending invitation withdrawn.
         self.assertEqual(self.a.delete(f"{self.base}/tokens/{tok['id']}",
                                        token=self.lr).status, 204)
