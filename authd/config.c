@@ -120,6 +120,8 @@ static const struct key keys[] = {
     NUM("sms", "prefix_daily_max", K_U32, sms_prefix_daily_max, 1, 10000000),
     STR("services", "mail_credential", mail_credential),
     STR("support", "reviewers", support_reviewers),
+    STR("support", "agents", support_agents),
+    STR("support", "leads", support_leads),
     STR("log", "level", log_level),
     NUM("signup", "burst", K_U32, signup_burst, 1, 1000000),
     NUM("signup", "per_hour", K_U32, signup_per_hour, 0, 1000000),

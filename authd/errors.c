@@ -130,6 +130,16 @@ static const struct api_error_info table[E__COUNT] = {
     [E_TOO_MANY_TEAMS] = {409, "too_many_teams",
 			  "the member is in as many teams as one may be (64); take it out of one "
 			  "first"},
+    [E_SUPPORT_GRANT_NOT_FOUND] = {404, "support_grant_not_found", "no such support grant"},
+    [E_TOO_MANY_SUPPORT_GRANTS] = {409, "too_many_support_grants",
+				   "the organization has as many live support grants as it may; "
+				   "revoke one first"},
+    [E_NOT_SUPPORT_AGENT] = {409, "not_support_agent",
+			     "that account is not one of the operator's support agents"},
+    [E_TOO_MANY_ASSIGNEES] = {409, "too_many_assignees",
+			      "the support grant has as many assigned agents as it may"},
+    [E_SUPPORT_GRANT_ENDED] = {409, "support_grant_ended",
+			       "the support grant was revoked or has expired"},
     [E_SUBJECT_NOT_FOUND] = {404, "subject_not_found",
 			     "no such member or team in this organization"},
 };

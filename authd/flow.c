@@ -90,6 +90,15 @@ enum api_error flow_decide(struct flow *f, const struct policy_resource *res,
 	return flow_policy_error(policy_decide(&pp, &p, f->action, res, f->now), not_found);
 }
 
+enum support_verdict flow_support_use(const struct flow *f, const struct support_grant *g,
+				      enum support_kind kind)
+{
+	struct principal p;
+
+	principal_of(f, &p);
+	return policy_support_use(&p, g, kind, f->now);
+}
+
 /* The principal's access as stored in txn-time state: E_OK, or why not. */
 static enum api_error decide(struct flow *f)
 {

@@ -92,6 +92,9 @@ struct flow {
 	/* Set by a step that found the principal acting as a partner
 	 * organization's manager (orgs.h): its acts are recorded so. */
 	bool via_partner;
+	/* The principal acts as the operator's support staff (http_support.c):
+	 * its acts are recorded so. */
+	bool via_support;
 	/* Set by a read whose act goes to an organization's audit trail (a
 	 * partner's user's: every act of one is recorded, flow_audit_read):
 	 * the record is written, durably, before the answer. */
@@ -112,6 +115,11 @@ struct flow {
 	bool read_first_access;
 	bool fail_injected; /* flow_test_fail_writes chose this write */
 };
+
+/* The policy's answer to one use of support grant g for kind by the
+ * flow's principal (policy_support_use). */
+enum support_verdict flow_support_use(const struct flow *f, const struct support_grant *g,
+				      enum support_kind kind);
 
 /*
  * From a read: when the principal acts as a partner organization's user,

@@ -209,6 +209,14 @@ void http_org_team_member_remove(struct req *r);
 void http_org_partner_add(struct req *r);
 void http_org_partners(struct req *r);
 void http_org_partner_end(struct req *r);
+/* Support access (http_support.c). */
+void http_org_support_grant(struct req *r);
+void http_org_support_list(struct req *r);
+void http_org_support_revoke(struct req *r);
+void http_support_assign(struct req *r);
+void http_support_unassign(struct req *r);
+void http_support_access(struct req *r);
+
 /* A person's and an organization's API tokens (http_tokens.c). */
 void http_tokens_create(struct req *r);
 void http_tokens_list(struct req *r);

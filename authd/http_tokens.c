@@ -88,20 +88,12 @@ static int token_collect(void *arg, const struct api_token *tok)
 static int owner_of(struct flow *f, struct store_txn *txn, const uint8_t *org,
 		    uint8_t owner[AUTHD_ID_LEN])
 {
-	struct policy_resource res = {.org_id = org};
-	struct member me;
-	int rc;
-
 	if (org == NULL) {
 		memcpy(owner, f->session.account_id, AUTHD_ID_LEN);
 		return 0;
 	}
-	if ((rc = orgs_principal_member(f, txn, org, &me)) != 0)
-		return rc;
-	res.org_role = me.role;
-	f->err = flow_decide(f, &res, E_ORG_NOT_FOUND);
 	memcpy(owner, org, AUTHD_ID_LEN);
-	return 0;
+	return orgs_member_gate(f, txn, org);
 }
 
 /* The organization id at the start of the path's parameters ("org" or

@@ -31,14 +31,28 @@ int orgs_principal_member(struct flow *f, struct store_txn *txn, const uint8_t o
 	return rc;
 }
 
+int orgs_member_gate(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN])
+{
+	struct policy_resource res = {.org_id = org_id};
+	struct member me;
+	int rc = orgs_principal_member(f, txn, org_id, &me);
+
+	if (rc != 0)
+		return rc;
+	res.org_role = me.role;
+	f->err = flow_decide(f, &res, E_ORG_NOT_FOUND);
+	return 0;
+}
+
 int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
 	       const uint8_t *actor, enum audit_action action, const uint8_t *subject,
 	       const json_t *detail)
 {
 	struct audit_rec a = {.at = f->now,
-			      .via = f->via_partner ? AUDIT_VIA_PARTNER
-				     : f->via_token ? AUDIT_VIA_TOKEN
-						    : AUDIT_VIA_SESSION,
+			      .via = f->via_support   ? AUDIT_VIA_SUPPORT
+				     : f->via_partner ? AUDIT_VIA_PARTNER
+				     : f->via_token   ? AUDIT_VIA_TOKEN
+						      : AUDIT_VIA_SESSION,
 			      .action = (uint16_t)action};
 	char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 

@@ -17,6 +17,11 @@
 int orgs_principal_member(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
 			  struct member *m);
 
+/* The policy on the flow's action about org_id, with the principal's role
+ * there as the resource's: the refusal (E_ORG_NOT_FOUND for an
+ * organization it is not in) in f->err. 0 or STORE_E_*. */
+int orgs_member_gate(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN]);
+
 /* Files an audit record of org_id: actor (NULL: the flow's principal) did
  * `action` to subject (NULL: nothing named) from the flow's address;
  * detail is a JSON object (NULL: none; not consumed) kept as text, cut to

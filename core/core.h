@@ -503,6 +503,64 @@ void core_org_token_member(const struct api_token *t, const uint8_t org_id[AUTHD
  */
 bool core_token_rate_take(struct api_token *t, int64_t now_ms, int64_t *retry_after_s);
 
+/* --- support access ------------------------------------------------------------- */
+
+/*
+ * An organization lets the operator's support staff reach one kind of its
+ * content (mail, drive or chat) for a while: a support grant, one kind
+ * each, independent of the others, optionally tied to a support request
+ * number. It ends when revoked or SUPPORT_GRANT_TTL after it was made.
+ * Only the staff assigned to it (by a support lead) use it.
+ */
+#define SUPPORT_GRANT_TTL     (7 * 86400)
+#define SUPPORT_ASSIGNEES_MAX 8
+#define SUPPORT_REQUEST_MAX   64  /* bytes of the request number's text */
+#define SUPPORT_GRANTS_MAX    100 /* an organization's, kept (live or not) */
+
+enum support_kind {
+	SUPPORT_MAIL = 1,
+	SUPPORT_DRIVE,
+	SUPPORT_CHAT,
+};
+
+struct support_grant {
+	uint8_t id[AUTHD_ID_LEN];
+	uint8_t org_id[AUTHD_ID_LEN];
+	uint8_t kind;			       /* enum support_kind */
+	char request[SUPPORT_REQUEST_MAX + 1]; /* "" when none */
+	uint8_t created_by[AUTHD_ID_LEN];
+	int64_t created_at;
+	int64_t expires_at; /* created_at + SUPPORT_GRANT_TTL */
+	int64_t revoked_at; /* 0: not revoked */
+	unsigned n_assignees;
+	uint8_t assignees[SUPPORT_ASSIGNEES_MAX][AUTHD_ID_LEN];
+};
+
+/* "mail", "drive", "chat" ("" for another value); and back (0: none). */
+const char *core_support_kind_name(enum support_kind k);
+enum support_kind core_support_kind_parse(const char *name);
+
+/* Whether the grant may still be used at now (neither revoked nor past
+ * its expiry). */
+bool core_support_live(const struct support_grant *g, int64_t now);
+
+/* What one use of a grant comes to: allowed, or why not. */
+enum support_verdict {
+	SUPPORT_ALLOWED = 0,
+	SUPPORT_REVOKED,
+	SUPPORT_EXPIRED,
+	SUPPORT_NOT_ASSIGNED,
+	SUPPORT_OTHER_KIND,
+};
+const char *core_support_verdict_name(enum support_verdict v);
+
+/* Whether staff member account_id is among the grant's assignees; adds it
+ * (true) or removes it (true when it was there); adding fails (false) when
+ * SUPPORT_ASSIGNEES_MAX are there. */
+bool core_support_assigned(const struct support_grant *g, const uint8_t account_id[AUTHD_ID_LEN]);
+bool core_support_assign(struct support_grant *g, const uint8_t account_id[AUTHD_ID_LEN]);
+bool core_support_unassign(struct support_grant *g, const uint8_t account_id[AUTHD_ID_LEN]);
+
 /* --- an organization's audit trail ------------------------------------------------ */
 
 /*
@@ -532,6 +590,11 @@ enum audit_action {
 	AUDIT_PARTNER_ADDED,
 	AUDIT_PARTNER_REMOVED,
 	AUDIT_READ, /* what a partner organization's user read (detail "what") */
+	AUDIT_SUPPORT_GRANTED,
+	AUDIT_SUPPORT_REVOKED,
+	AUDIT_SUPPORT_ASSIGNED,	  /* a support lead assigned a grant to an agent */
+	AUDIT_SUPPORT_UNASSIGNED, /* or took it back */
+	AUDIT_SUPPORT_USED,	  /* an agent asked to use a grant: allowed or not */
 	AUDIT__COUNT
 };
 
@@ -540,6 +603,7 @@ enum audit_via {
 	AUDIT_VIA_SESSION = 1,
 	AUDIT_VIA_TOKEN,
 	AUDIT_VIA_PARTNER, /* a partner organization's user */
+	AUDIT_VIA_SUPPORT, /* the operator's support staff */
 };
 
 #define AUDIT_DETAIL_MAX 1023
@@ -1062,6 +1126,8 @@ enum policy_principal_kind {
  * says which, from its configuration). */
 enum operator_role {
 	OPERATOR_SUPPORT_REVIEWER = 1 << 0, /* decides identity-verification cases */
+	OPERATOR_SUPPORT_AGENT = 1 << 1,    /* uses the support grants assigned to it */
+	OPERATOR_SUPPORT_LEAD = 1 << 2,	    /* assigns support grants to agents */
 };
 
 struct principal {
@@ -1130,6 +1196,11 @@ enum policy_action {
 	ACT_ORG_TOKEN_CREATE,		 /* make an API token for an organization */
 	ACT_ORG_TOKENS_READ,		 /* list an organization's tokens */
 	ACT_ORG_TOKEN_REVOKE,		 /* revoke one */
+	ACT_ORG_SUPPORT_GRANT,		 /* let support staff reach one kind of content */
+	ACT_ORG_SUPPORT_READ,		 /* an organization's support grants */
+	ACT_ORG_SUPPORT_REVOKE,		 /* end one */
+	ACT_SUPPORT_ASSIGN,		 /* a support lead assigns a grant to an agent */
+	ACT_SUPPORT_USE,		 /* an agent asks whether it may use a grant */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };
@@ -1194,6 +1265,15 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
  * second-factor step) is at most reauth_window old.
  */
 bool policy_recent_proof(const struct policy_params *pp, const struct session *s, int64_t now);
+
+/*
+ * One use of a support grant by p (after ACT_SUPPORT_USE was allowed):
+ * SUPPORT_ALLOWED only for a support agent the grant is assigned to, the
+ * grant neither revoked nor expired at now, for its own kind of content;
+ * anyone else it is not assigned to learns only SUPPORT_NOT_ASSIGNED.
+ */
+enum support_verdict policy_support_use(const struct principal *p, const struct support_grant *g,
+					enum support_kind kind, int64_t now);
 
 /* True when the action needs a session (the shell reads it first). */
 bool policy_needs_session(enum policy_action a);

@@ -160,6 +160,20 @@ static const struct {
 			     .org_roles = ORG_MANAGERS},
     [ACT_ORG_TOKEN_REVOKE] = {"org_token_revoke", NEED_SESSION, .member = true,
 			      .org_roles = ORG_MANAGERS},
+    /* Letting the operator's staff into the organization's content is a
+     * manager's act after a recent sign-in, never a token's; seeing and
+     * ending grants is the managers' too (ending one is safe from a
+     * token). */
+    [ACT_ORG_SUPPORT_GRANT] = {"org_support_grant", NEED_RECENT_PROOF, .member = true,
+			       .org_roles = ORG_MANAGERS},
+    [ACT_ORG_SUPPORT_READ] = {"org_support_read", NEED_SESSION, .member = true,
+			      .org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_READ},
+    [ACT_ORG_SUPPORT_REVOKE] = {"org_support_revoke", NEED_SESSION, .member = true,
+				.org_roles = ORG_MANAGERS, .scope = SCOPE_ORGANIZATIONS_WRITE},
+    /* The operator's side: leads assign grants to agents; an agent asks
+     * about a grant (policy_support_use answers). */
+    [ACT_SUPPORT_ASSIGN] = {"support_assign", NEED_SESSION, .roles = OPERATOR_SUPPORT_LEAD},
+    [ACT_SUPPORT_USE] = {"support_use", NEED_SESSION, .roles = OPERATOR_SUPPORT_AGENT},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 
@@ -257,4 +271,20 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 	if (rules[a].need == NEED_RECENT_PROOF && !policy_recent_proof(pp, s, now))
 		return POLICY_DENY_REAUTH;
 	return POLICY_ALLOW;
+}
+
+enum support_verdict policy_support_use(const struct principal *p, const struct support_grant *g,
+					enum support_kind kind, int64_t now)
+{
+	/* Only the staff assigned to it learn anything of its state. */
+	if (p->session == NULL || !(p->roles & OPERATOR_SUPPORT_AGENT) ||
+	    !core_support_assigned(g, p->session->account_id))
+		return SUPPORT_NOT_ASSIGNED;
+	if (g->revoked_at != 0)
+		return SUPPORT_REVOKED;
+	if (now >= g->expires_at)
+		return SUPPORT_EXPIRED;
+	if (g->kind != kind)
+		return SUPPORT_OTHER_KIND;
+	return SUPPORT_ALLOWED;
 }

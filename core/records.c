@@ -270,6 +270,11 @@ const char *core_audit_name(enum audit_action a)
 	    [AUDIT_PARTNER_ADDED] = "partner_added",
 	    [AUDIT_PARTNER_REMOVED] = "partner_removed",
 	    [AUDIT_READ] = "read",
+	    [AUDIT_SUPPORT_GRANTED] = "support_granted",
+	    [AUDIT_SUPPORT_REVOKED] = "support_revoked",
+	    [AUDIT_SUPPORT_ASSIGNED] = "support_assigned",
+	    [AUDIT_SUPPORT_UNASSIGNED] = "support_unassigned",
+	    [AUDIT_SUPPORT_USED] = "support_used",
 	};
 
 	return (unsigned)a < AUDIT__COUNT && names[a] ? names[a] : "";
@@ -292,13 +297,15 @@ const char *core_audit_via_name(enum audit_via v)
 		return "token";
 	case AUDIT_VIA_PARTNER:
 		return "partner";
+	case AUDIT_VIA_SUPPORT:
+		return "support";
 	}
 	return "";
 }
 
 enum audit_via core_audit_via_parse(const char *name)
 {
-	for (int v = AUDIT_VIA_SESSION; v <= AUDIT_VIA_PARTNER; v++)
+	for (int v = AUDIT_VIA_SESSION; v <= AUDIT_VIA_SUPPORT; v++)
 		if (strcmp(name, core_audit_via_name((enum audit_via)v)) == 0)
 			return (enum audit_via)v;
 	return (enum audit_via)0;
@@ -470,4 +477,73 @@ int core_login_normalize(const char *in, size_t len, char out[EMAIL_MAX + 1])
 	if (authd_email_normalize(in, len, out) == 0)
 		return 0;
 	return core_recovery_login_normalize(in, len, out);
+}
+
+/* --- support access ------------------------------------------------------------------ */
+
+const char *core_support_kind_name(enum support_kind k)
+{
+	switch (k) {
+	case SUPPORT_MAIL:
+		return "mail";
+	case SUPPORT_DRIVE:
+		return "drive";
+	case SUPPORT_CHAT:
+		return "chat";
+	}
+	return "";
+}
+
+enum support_kind core_support_kind_parse(const char *name)
+{
+	for (int k = SUPPORT_MAIL; name && k <= SUPPORT_CHAT; k++)
+		if (strcmp(name, core_support_kind_name((enum support_kind)k)) == 0)
+			return (enum support_kind)k;
+	return 0;
+}
+
+bool core_support_live(const struct support_grant *g, int64_t now)
+{
+	return g->revoked_at == 0 && now < g->expires_at;
+}
+
+const char *core_support_verdict_name(enum support_verdict v)
+{
+	static const char *const names[] = {
+	    [SUPPORT_ALLOWED] = "allowed",	 [SUPPORT_REVOKED] = "revoked",
+	    [SUPPORT_EXPIRED] = "expired",	 [SUPPORT_NOT_ASSIGNED] = "not_assigned",
+	    [SUPPORT_OTHER_KIND] = "other_kind",
+	};
+
+	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "";
+}
+
+bool core_support_assigned(const struct support_grant *g, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	for (unsigned i = 0; i < g->n_assignees && i < SUPPORT_ASSIGNEES_MAX; i++)
+		if (memcmp(g->assignees[i], account_id, AUTHD_ID_LEN) == 0)
+			return true;
+	return false;
+}
+
+bool core_support_assign(struct support_grant *g, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	if (core_support_assigned(g, account_id))
+		return true;
+	if (g->n_assignees >= SUPPORT_ASSIGNEES_MAX)
+		return false;
+	memcpy(g->assignees[g->n_assignees++], account_id, AUTHD_ID_LEN);
+	return true;
+}
+
+bool core_support_unassign(struct support_grant *g, const uint8_t account_id[AUTHD_ID_LEN])
+{
+	for (unsigned i = 0; i < g->n_assignees && i < SUPPORT_ASSIGNEES_MAX; i++)
+		if (memcmp(g->assignees[i], account_id, AUTHD_ID_LEN) == 0) {
+			memmove(g->assignees[i], g->assignees[i + 1],
+				(size_t)(g->n_assignees - i - 1) * AUTHD_ID_LEN);
+			g->n_assignees--;
+			return true;
+		}
+	return false;
 }

@@ -96,6 +96,12 @@ struct store_engine_ops {
 				 const uint8_t account_id[AUTHD_ID_LEN],
 				 int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]),
 				 void *arg);
+	int (*support_put)(struct store_txn *t, const struct support_grant *g);
+	int (*support_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN],
+			   struct support_grant *g);
+	int (*support_del)(struct store_txn *t, const struct support_grant *g);
+	int (*support_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			    int (*fn)(void *arg, const struct support_grant *g), void *arg);
 	int (*partner_put)(struct store_txn *t, const struct partner_link *l);
 	int (*partner_get)(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
 			   const uint8_t partner_org[AUTHD_ID_LEN], struct partner_link *l);

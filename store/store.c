@@ -307,6 +307,27 @@ int store_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_L
 	return t->ops->member_teams_list(t, org_id, account_id, fn, arg);
 }
 
+int store_support_put(struct store_txn *t, const struct support_grant *g)
+{
+	return t->ops->support_put(t, g);
+}
+
+int store_support_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct support_grant *g)
+{
+	return t->ops->support_get(t, id, g);
+}
+
+int store_support_del(struct store_txn *t, const struct support_grant *g)
+{
+	return t->ops->support_del(t, g);
+}
+
+int store_support_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		       int (*fn)(void *arg, const struct support_grant *g), void *arg)
+{
+	return t->ops->support_list(t, org_id, fn, arg);
+}
+
 int store_partner_put(struct store_txn *t, const struct partner_link *l)
 {
 	return t->ops->partner_put(t, l);

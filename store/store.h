@@ -313,6 +313,18 @@ int store_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			int (*fn)(void *arg, const struct partner_link *l), void *arg);
 
 /*
+ * Support grants (core.h's struct support_grant), found by their id alone
+ * (an agent's request names nothing else) and listed by organization,
+ * oldest first. store_support_put writes a new or changed one;
+ * store_support_get answers STORE_E_NOTFOUND for an id nobody has.
+ */
+int store_support_put(struct store_txn *t, const struct support_grant *g);
+int store_support_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct support_grant *g);
+int store_support_del(struct store_txn *t, const struct support_grant *g);
+int store_support_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		       int (*fn)(void *arg, const struct support_grant *g), void *arg);
+
+/*
  * API tokens (core.h's struct api_token), found by the SHA-256 of their
  * text and listed by account, in id order. store_token_put writes a new
  * or changed one (a request's rate ring and last use: the hot path of

@@ -52,6 +52,8 @@ enum lmdb_db {
 	DB_PARTNERS,	  /* client org || partner org -> relation */
 	DB_PARTNER_OF,	  /* partner org || client org -> "" */
 	DB_ACCOUNT_ORGS,  /* account id || org id -> "": an account's memberships */
+	DB_SUPPORT,	  /* support grant id -> grant (support.c) */
+	DB_SUPPORT_ORG,	  /* org id || created (big-endian) || grant id -> "" */
 	DB__COUNT
 };
 
@@ -182,6 +184,12 @@ int lmdb_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LE
 			   int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg);
 /* Deletes an organization's products, grants and teams (its deletion). */
 int lmdb_org_products_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
+int lmdb_support_put(struct store_txn *t, const struct support_grant *g);
+int lmdb_support_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct support_grant *g);
+int lmdb_support_del(struct store_txn *t, const struct support_grant *g);
+int lmdb_support_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      int (*fn)(void *arg, const struct support_grant *g), void *arg);
+int lmdb_org_support_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
 int lmdb_partner_put(struct store_txn *t, const struct partner_link *l);
 int lmdb_partner_get(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
 		     const uint8_t partner_org[AUTHD_ID_LEN], struct partner_link *l);

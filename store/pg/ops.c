@@ -48,6 +48,9 @@
 #define TOKEN_COLS                                                                                 \
 	"hash, id, account_id, org_id, name, scopes, created_at, expires_at, last_used_at, "       \
 	"head, count, hits, created_by"
+/* A support grant's columns, in support_row's order. */
+#define SUPPORT_COLS                                                                               \
+	"id, org_id, kind, request, created_by, created_at, expires_at, revoked_at, assignees"
 /* An invitation's columns, in invite_row's order. */
 #define INVITE_COLS                                                                                \
 	"org_id, id, token_hash, email, role, rights, inviter, created_at, expires_at, state, "    \
@@ -191,6 +194,17 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_MEMBER_TEAMS_LIST] = {"member_teams_list",
 			      "SELECT team_id FROM team_members WHERE org_id = $1::bytea AND "
 			      "account_id = $2::bytea ORDER BY team_id"},
+    [ST_SUPPORT_PUT] =
+	{"support_put",
+	 "INSERT INTO support_grants (" SUPPORT_COLS ") VALUES ($1::bytea, $2::bytea, "
+	 "$3::smallint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bytea) ON "
+	 "CONFLICT (id) DO UPDATE SET revoked_at = EXCLUDED.revoked_at, assignees = "
+	 "EXCLUDED.assignees"},
+    [ST_SUPPORT_GET] = {"support_get",
+			"SELECT " SUPPORT_COLS " FROM support_grants WHERE id = $1::bytea"},
+    [ST_SUPPORT_DEL] = {"support_del", "DELETE FROM support_grants WHERE id = $1::bytea"},
+    [ST_SUPPORT_LIST] = {"support_list", "SELECT " SUPPORT_COLS " FROM support_grants WHERE "
+					 "org_id = $1::bytea ORDER BY created_at, id"},
     [ST_PARTNER_PUT] =
 	{"partner_put",
 	 "INSERT INTO partners (client_org, partner_org, all_products, products, "
@@ -445,7 +459,8 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "invitations WHERE org_id = $1::bytea), p AS (DELETE FROM products WHERE org_id "
 	 "= $1::bytea), g AS (DELETE FROM grants WHERE org_id = $1::bytea), t AS (DELETE "
 	 "FROM teams WHERE org_id = $1::bytea), m AS (DELETE FROM team_members WHERE "
-	 "org_id = $1::bytea), k AS (DELETE FROM api_tokens WHERE account_id = $1::bytea) "
+	 "org_id = $1::bytea), k AS (DELETE FROM api_tokens WHERE account_id = $1::bytea), "
+	 "s AS (DELETE FROM support_grants WHERE org_id = $1::bytea) "
 	 "DELETE FROM organizations WHERE id = $1::bytea"},
     [ST_ORG_GET] = {"org_get", "SELECT name, created_at FROM organizations WHERE id = $1::bytea"},
     [ST_MEMBERSHIPS_LIST] =
@@ -3472,4 +3487,100 @@ int pg_account_delete(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
 	rc = get_one(t, ST_ACCOUNT_DELETE, &p, &res);
 	pg_clear(res);
 	return rc;
+}
+
+/* --- support grants ---------------------------------------------------------------------- */
+
+int pg_support_put(struct store_txn *t, const struct support_grant *g)
+{
+	struct pg_params q = {0};
+	unsigned na =
+	    g->n_assignees < SUPPORT_ASSIGNEES_MAX ? g->n_assignees : SUPPORT_ASSIGNEES_MAX;
+
+	param(&q, g->id, AUTHD_ID_LEN);
+	param(&q, g->org_id, AUTHD_ID_LEN);
+	param_i16(&q, g->kind);
+	param_text(&q, g->request);
+	param(&q, g->created_by, AUTHD_ID_LEN);
+	param_i64(&q, g->created_at);
+	param_i64(&q, g->expires_at);
+	param_i64(&q, g->revoked_at);
+	param(&q, g->assignees, (size_t)na * AUTHD_ID_LEN);
+	return run(t, ST_SUPPORT_PUT, &q);
+}
+
+/* A grant from a row of SUPPORT_COLS. */
+static int support_row(struct row *r, struct support_grant *g)
+{
+	int na = PQgetlength(r->res, r->row, 8);
+
+	memset(g, 0, sizeof(*g));
+	col_bytes(r, 0, g->id, AUTHD_ID_LEN);
+	col_bytes(r, 1, g->org_id, AUTHD_ID_LEN);
+	g->kind = (uint8_t)col_i16(r, 2);
+	col_str(r, 3, g->request, sizeof(g->request));
+	col_bytes(r, 4, g->created_by, AUTHD_ID_LEN);
+	g->created_at = col_i64(r, 5);
+	g->expires_at = col_i64(r, 6);
+	g->revoked_at = col_i64(r, 7);
+	if (na < 0 || na % AUTHD_ID_LEN != 0 || na > SUPPORT_ASSIGNEES_MAX * AUTHD_ID_LEN ||
+	    *core_support_kind_name((enum support_kind)g->kind) == '\0')
+		r->bad = true;
+	else {
+		g->n_assignees = (unsigned)(na / AUTHD_ID_LEN);
+		memcpy(g->assignees, PQgetvalue(r->res, r->row, 8), (size_t)na);
+	}
+	return r->bad ? corrupt("support grant") : 0;
+}
+
+static int support_rows(struct store_txn *t, enum pg_stmt st, struct pg_params *q,
+			int (*fn)(void *arg, const struct support_grant *g), void *arg,
+			struct support_grant *out)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	PGresult *res;
+	int rc = 0;
+
+	if ((res = pg_exec(pt, st, q)) == NULL)
+		return pt->err;
+	if (out && PQntuples(res) != 1)
+		rc = PQntuples(res) == 0 ? STORE_E_NOTFOUND : STORE_E_CORRUPT;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		struct support_grant g;
+
+		if ((rc = support_row(&r, &g)) == 0) {
+			if (out)
+				*out = g;
+			else
+				rc = fn(arg, &g);
+		}
+	}
+	pg_clear(res);
+	return rc;
+}
+
+int pg_support_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct support_grant *g)
+{
+	struct pg_params q = {0};
+
+	param(&q, id, AUTHD_ID_LEN);
+	return support_rows(t, ST_SUPPORT_GET, &q, NULL, NULL, g);
+}
+
+int pg_support_del(struct store_txn *t, const struct support_grant *g)
+{
+	struct pg_params q = {0};
+
+	param(&q, g->id, AUTHD_ID_LEN);
+	return run(t, ST_SUPPORT_DEL, &q);
+}
+
+int pg_support_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    int (*fn)(void *arg, const struct support_grant *g), void *arg)
+{
+	struct pg_params q = {0};
+
+	param(&q, org_id, AUTHD_ID_LEN);
+	return support_rows(t, ST_SUPPORT_LIST, &q, fn, arg, NULL);
 }

@@ -17,7 +17,7 @@
 #include <libpq-fe.h>
 
 /* The schema version this engine reads and writes (authd_schema.version). */
-#define PG_SCHEMA_VERSION 8
+#define PG_SCHEMA_VERSION 9
 /* The channel of the notes nodes send each other (store_notify). */
 #define PG_NOTE_CHANNEL "authd"
 
@@ -215,6 +215,10 @@ enum pg_stmt {
 	ST_TEAM_MEMBER_DEL,
 	ST_TEAM_MEMBERS_LIST,
 	ST_MEMBER_TEAMS_LIST,
+	ST_SUPPORT_PUT,
+	ST_SUPPORT_GET,
+	ST_SUPPORT_DEL,
+	ST_SUPPORT_LIST,
 	ST_PARTNER_PUT,
 	ST_PARTNER_GET,
 	ST_PARTNER_DEL,
@@ -394,6 +398,11 @@ int pg_team_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]
 int pg_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			 const uint8_t account_id[AUTHD_ID_LEN],
 			 int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg);
+int pg_support_put(struct store_txn *t, const struct support_grant *g);
+int pg_support_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct support_grant *g);
+int pg_support_del(struct store_txn *t, const struct support_grant *g);
+int pg_support_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		    int (*fn)(void *arg, const struct support_grant *g), void *arg);
 int pg_partner_put(struct store_txn *t, const struct partner_link *l);
 int pg_partner_get(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
 		   const uint8_t partner_org[AUTHD_ID_LEN], struct partner_link *l);

@@ -402,9 +402,29 @@ static const char schema_v8[] = "ALTER TABLE api_tokens ADD COLUMN created_by by
 				"UPDATE api_tokens SET created_by = account_id;"
 				"ALTER TABLE api_tokens ALTER COLUMN created_by SET NOT NULL;";
 
+/*
+ * Version 9: support grants (issue 13): an organization lets the
+ * operator's support staff reach one kind of its content for 7 days;
+ * assignees are the assigned agents' account ids, 16 bytes each.
+ */
+static const char schema_v9[] =
+    "CREATE TABLE support_grants ("
+    "  id bytea PRIMARY KEY CHECK (octet_length(id) = 16),"
+    "  org_id bytea NOT NULL,"
+    "  kind smallint NOT NULL," /* core.h's enum support_kind */
+    "  request text NOT NULL,"
+    "  created_by bytea NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  expires_at bigint NOT NULL,"
+    "  revoked_at bigint NOT NULL," /* 0: not revoked */
+    "  assignees bytea NOT NULL"
+    ");"
+    "CREATE INDEX support_grants_org ON support_grants (org_id, created_at);";
+
 /* migrations[v] brings a schema of version v to v + 1. */
-static const char *const migrations[PG_SCHEMA_VERSION] = {
-    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7, schema_v8};
+static const char *const migrations[PG_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3,
+							  schema_v4, schema_v5, schema_v6,
+							  schema_v7, schema_v8, schema_v9};
 
 static int exec_ok(PGconn *conn, const char *sql, const char *what)
 {

@@ -69,6 +69,11 @@ MATRIX = {
         "tok_none": FORBIDDEN},
     "ACT_ORG_TOKENS_READ": expect(token=FORBIDDEN) | {"tok_none": FORBIDDEN},
     "ACT_ORG_TOKEN_REVOKE": expect(token=FORBIDDEN) | {"tok_none": FORBIDDEN},
+    # Support grants: the managers', granting after a recent sign-in and
+    # never by a token.
+    "ACT_ORG_SUPPORT_GRANT": expect(token=FORBIDDEN) | {"tok_none": FORBIDDEN},
+    "ACT_ORG_SUPPORT_READ": expect(),
+    "ACT_ORG_SUPPORT_REVOKE": expect(),
 }
 
 
@@ -150,7 +155,10 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
                                   token=other).json["id"],
              "token": a.post(f"{xbase}/tokens", {"name": "Their token",
                                                  "scopes": ["organizations:read"]},
-                             token=other).json["id"]}
+                             token=other).json["id"],
+             "support": a.post(f"{xbase}/support-grants", {"kind": "drive",
+                                                           "request": "Their request"},
+                               token=other).json["id"]}
         cls.c, cls.o, cls.p, cls.x = c, o, p, x
 
     def url(self, pattern, ids):
@@ -175,6 +183,7 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
                 ("POST", "partners"): {"partner_organization_id": NONE, "products": "all"},
                 ("POST", "tokens"): {"name": "Made by the matrix",
                                      "scopes": ["organizations:read"]},
+                ("POST", "support-grants"): {"kind": "mail", "request": "matrix"},
                 ("PUT", "members"): None}[(method, last)]
 
     def outcome(self, r):
@@ -195,7 +204,7 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
         names = {"organizations": "organization_id", "members": "account_id",
                  "products": "product_id", "grants": "subject_id", "teams": "team_id",
                  "invitations": "invitation_id", "partners": "other_organization_id",
-                 "tokens": "token_id"}
+                 "tokens": "token_id", "support-grants": "grant_id"}
         missing = []
         for method, pattern, action in routes():
             self.assertIn(action, MATRIX, f"{method} {pattern}: no line for {action}")
@@ -209,7 +218,8 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
 
     def test_matrix(self):
         ids = {"organizations": self.o, "products": self.p, "members": NONE, "grants": NONE,
-               "teams": NONE, "invitations": NONE, "partners": NONE, "tokens": NONE}
+               "teams": NONE, "invitations": NONE, "partners": NONE, "tokens": NONE,
+               "support-grants": NONE}
         wrong = []
         n = 0
         for method, pattern, action in routes():
@@ -238,7 +248,7 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
         x = self.x
         ids = {"organizations": self.o, "products": x["product"], "members": x["member"],
                "grants": x["member"], "teams": x["team"], "invitations": x["invitation"],
-               "partners": x["org"], "tokens": x["token"]}
+               "partners": x["org"], "tokens": x["token"], "support-grants": x["support"]}
         leaks = []
         for method, pattern, action in routes():
             if pattern.count("*") < 2:
@@ -253,7 +263,7 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
         for method, pattern, action in routes():
             ids = {"organizations": x["org"], "products": x["product"], "members": x["member"],
                    "grants": x["member"], "teams": x["team"], "invitations": x["invitation"],
-                   "partners": self.o, "tokens": x["token"]}
+                   "partners": self.o, "tokens": x["token"], "support-grants": x["support"]}
             for who in ("lr", "admin", "coll_with", "tok_rw", "org_tok"):
                 r = self.a.request(method, self.url(pattern, ids), self.body(method, pattern),
                                    token=self.c[who])
@@ -272,6 +282,9 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
         self.assertEqual([t["id"] for t in r.json["teams"]], [x["team"]])
         r = self.a.get(f"/1/organizations/{x['org']}/tokens", token=self.c["other"])
         self.assertEqual([t["id"] for t in r.json["tokens"]], [x["token"]])
+        r = self.a.get(f"/1/organizations/{x['org']}/support-grants", token=self.c["other"])
+        self.assertEqual([(g["id"], g["state"]) for g in r.json["support_grants"]],
+                         [(x["support"], "active")])
 
 
 if __name__ == "__main__":

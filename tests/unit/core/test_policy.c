@@ -394,6 +394,62 @@ static void test_partner_merge(void **state)
 	assert_true(core_partner_covers(&a, p[PARTNER_PRODUCTS_MAX + 1]));
 }
 
+/* Support access: only an assigned agent, on a live grant, for its kind;
+ * anyone else learns only that it is not assigned. */
+static void test_support_use(void **state)
+{
+	static struct support_grant g;
+	struct session s = {.aal = AAL_SECOND_FACTOR};
+	struct principal p = {.kind = PRINCIPAL_SESSION, .session = &s};
+	uint8_t other[AUTHD_ID_LEN];
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	memset(s.account_id, 0x51, AUTHD_ID_LEN);
+	memset(other, 0x52, AUTHD_ID_LEN);
+	g.kind = SUPPORT_MAIL;
+	g.created_at = T0;
+	g.expires_at = T0 + SUPPORT_GRANT_TTL;
+	assert_int_equal(policy_support_use(&p, &g, SUPPORT_MAIL, T0), SUPPORT_NOT_ASSIGNED);
+	assert_true(core_support_assign(&g, s.account_id));
+	assert_true(core_support_assign(&g, s.account_id)); /* once */
+	assert_int_equal(g.n_assignees, 1);
+	/* Assigned, but not (or no longer) an agent. */
+	assert_int_equal(policy_support_use(&p, &g, SUPPORT_MAIL, T0), SUPPORT_NOT_ASSIGNED);
+	p.roles = OPERATOR_SUPPORT_AGENT;
+	assert_int_equal(policy_support_use(&p, &g, SUPPORT_MAIL, T0), SUPPORT_ALLOWED);
+	assert_int_equal(policy_support_use(&p, &g, SUPPORT_DRIVE, T0), SUPPORT_OTHER_KIND);
+	/* 7 days to the second. */
+	assert_int_equal(policy_support_use(&p, &g, SUPPORT_MAIL, T0 + 7 * 86400 - 1),
+			 SUPPORT_ALLOWED);
+	assert_int_equal(policy_support_use(&p, &g, SUPPORT_MAIL, T0 + 7 * 86400), SUPPORT_EXPIRED);
+	assert_false(core_support_live(&g, T0 + 7 * 86400));
+	g.revoked_at = T0 + 5;
+	assert_int_equal(policy_support_use(&p, &g, SUPPORT_MAIL, T0 + 6), SUPPORT_REVOKED);
+	assert_false(core_support_live(&g, T0 + 6));
+	g.revoked_at = 0;
+	/* Another agent, unassigned. */
+	memcpy(s.account_id, other, AUTHD_ID_LEN);
+	assert_int_equal(policy_support_use(&p, &g, SUPPORT_MAIL, T0), SUPPORT_NOT_ASSIGNED);
+	/* At most SUPPORT_ASSIGNEES_MAX; taking one out makes room. */
+	for (int i = 1; i < SUPPORT_ASSIGNEES_MAX; i++) {
+		memset(other, 0x60 + i, AUTHD_ID_LEN);
+		assert_true(core_support_assign(&g, other));
+	}
+	memset(other, 0x70, AUTHD_ID_LEN);
+	assert_false(core_support_assign(&g, other));
+	memset(other, 0x51, AUTHD_ID_LEN);
+	assert_true(core_support_unassign(&g, other));
+	assert_false(core_support_unassign(&g, other));
+	assert_int_equal(g.n_assignees, SUPPORT_ASSIGNEES_MAX - 1);
+	assert_false(core_support_assigned(&g, other));
+	memset(other, 0x61, AUTHD_ID_LEN);
+	assert_true(core_support_assigned(&g, other)); /* the others moved up, kept */
+	assert_int_equal(core_support_kind_parse("chat"), SUPPORT_CHAT);
+	assert_int_equal(core_support_kind_parse("files"), 0);
+	assert_string_equal(core_support_verdict_name(SUPPORT_OTHER_KIND), "other_kind");
+}
+
 /* An organization's token: an administrator of its organization only,
  * nobody's account; its tokens are its managers' to make, never a token's. */
 static void test_org_tokens(void **state)
@@ -529,6 +585,7 @@ int main(void)
 	    cmocka_unit_test(test_partners_and_tokens),
 	    cmocka_unit_test(test_org_tokens),
 	    cmocka_unit_test(test_partner_merge),
+	    cmocka_unit_test(test_support_use),
 	    cmocka_unit_test(test_access_of),
 	    cmocka_unit_test(test_every_action_named),
 	    cmocka_unit_test(test_recent_proof_edges),

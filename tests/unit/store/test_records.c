@@ -404,6 +404,95 @@ static void test_org_member(void **state)
 	assert_int_equal(a.n_audit, 0);
 }
 
+/* Support grants: by id, by organization in the order made, changed,
+ * deleted, and gone with their organization. */
+struct support_arg {
+	struct support_grant g[2], got;
+	int get_rc;
+	size_t n;
+	uint8_t listed[4][AUTHD_ID_LEN];
+};
+
+static int put_support(struct store_txn *txn, void *arg)
+{
+	struct support_arg *a = arg;
+	int rc = store_support_put(txn, &a->g[0]);
+
+	return rc ? rc : store_support_put(txn, &a->g[1]);
+}
+
+static int support_one(void *arg, const struct support_grant *g)
+{
+	struct support_arg *a = arg;
+
+	if (a->n < 4)
+		memcpy(a->listed[a->n], g->id, AUTHD_ID_LEN);
+	a->n++;
+	return 0;
+}
+
+static int get_support(struct store_txn *txn, void *arg)
+{
+	struct support_arg *a = arg;
+
+	a->n = 0;
+	a->get_rc = store_support_get(txn, a->g[0].id, &a->got);
+	return store_support_list(txn, a->g[0].org_id, support_one, a);
+}
+
+static int del_support(struct store_txn *txn, void *arg)
+{
+	struct support_arg *a = arg;
+
+	return store_support_del(txn, &a->g[0]);
+}
+
+static int del_support_org(struct store_txn *txn, void *arg)
+{
+	struct support_arg *a = arg;
+
+	return store_org_del(txn, a->g[1].org_id);
+}
+
+static void test_support_grants(void **state)
+{
+	static struct support_arg a;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	for (int i = 0; i < 2; i++) {
+		memset(a.g[i].id, 0x71 + i, AUTHD_ID_LEN);
+		memset(a.g[i].org_id, 0x70, AUTHD_ID_LEN);
+		memset(a.g[i].created_by, 0x6f, AUTHD_ID_LEN);
+		a.g[i].kind = (uint8_t)(SUPPORT_MAIL + i);
+		a.g[i].created_at = 1700000000 + 10 * (1 - i); /* the second is older */
+		a.g[i].expires_at = a.g[i].created_at + SUPPORT_GRANT_TTL;
+	}
+	snprintf(a.g[0].request, sizeof(a.g[0].request), "SR-%d", 77);
+	assert_int_equal(unit_write(put_support, &a), 0);
+	assert_int_equal(unit_read(get_support, &a), 0);
+	assert_int_equal(a.get_rc, 0);
+	assert_memory_equal(&a.got, &a.g[0], sizeof(a.got));
+	assert_int_equal(a.n, 2);
+	assert_memory_equal(a.listed[0], a.g[1].id, AUTHD_ID_LEN); /* made first */
+	/* Changed: revoked, with assignees. */
+	a.g[0].revoked_at = 1700000100;
+	core_support_assign(&a.g[0], a.g[1].created_by);
+	memset(a.g[0].assignees[1], 0x33, AUTHD_ID_LEN);
+	a.g[0].n_assignees = 2;
+	assert_int_equal(unit_write(put_support, &a), 0);
+	assert_int_equal(unit_read(get_support, &a), 0);
+	assert_memory_equal(&a.got, &a.g[0], sizeof(a.got));
+	assert_int_equal(a.n, 2);
+	assert_int_equal(unit_write(del_support, &a), 0);
+	assert_int_equal(unit_read(get_support, &a), 0);
+	assert_int_equal(a.get_rc, STORE_E_NOTFOUND);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(unit_write(del_support_org, &a), 0);
+	assert_int_equal(unit_read(get_support, &a), 0);
+	assert_int_equal(a.n, 0);
+}
+
 static int put_rec(struct store_txn *txn, void *arg)
 {
 	struct throttle_rec *r = arg;
@@ -1135,6 +1224,7 @@ int main(void)
 	    cmocka_unit_test(test_sessions),
 	    cmocka_unit_test(test_factor_records),
 	    cmocka_unit_test(test_org_member),
+	    cmocka_unit_test(test_support_grants),
 	    cmocka_unit_test(test_devices),
 	    cmocka_unit_test(test_link_round_trip),
 	    cmocka_unit_test(test_push_records),
