@@ -140,6 +140,8 @@ static const struct api_error_info table[E__COUNT] = {
 			      "the support grant has as many assigned agents as it may"},
     [E_SUPPORT_GRANT_ENDED] = {409, "support_grant_ended",
 			       "the support grant was revoked or has expired"},
+    [E_ASSIGNEE_NOT_FOUND] = {404, "assignee_not_found",
+			      "that account is not assigned to the support grant"},
     [E_SUBJECT_NOT_FOUND] = {404, "subject_not_found",
 			     "no such member or team in this organization"},
 };

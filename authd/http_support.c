@@ -155,7 +155,7 @@ static int grant_write(struct flow *f, struct store_txn *txn)
 	j->g.expires_at = f->now + SUPPORT_GRANT_TTL;
 	j->g.revoked_at = 0;
 	j->g.n_assignees = 0;
-	if ((detail = json_pack("{s:s, s:s?}", "kind",
+	if ((detail = json_pack("{s:s, s:s*}", "kind",
 				core_support_kind_name((enum support_kind)j->g.kind), "request",
 				j->g.request[0] ? j->g.request : NULL)) == NULL)
 		return STORE_E_IO;
@@ -347,7 +347,7 @@ static int assign_write(struct flow *f, struct store_txn *txn)
 		return rc;
 	if (j->remove) {
 		if (!core_support_unassign(&j->g, j->account)) {
-			f->err = E_SUBJECT_NOT_FOUND;
+			f->err = E_ASSIGNEE_NOT_FOUND;
 			return 0;
 		}
 	} else {
@@ -476,6 +476,7 @@ void http_support_access(struct req *r)
 		reply_error(r, E_OVERLOADED);
 		return;
 	}
+	j->verdict = SUPPORT_NOT_ASSIGNED; /* until the policy says otherwise */
 	if ((j->kind = core_support_kind_parse(values[0])) == 0) {
 		free(j);
 		reply_field_error(r, E_INVALID_FIELD, "kind", "must be mail, drive or chat");

@@ -69,7 +69,8 @@ int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD
 		 text == NULL			    ? ""
 		 : strlen(text) <= AUDIT_DETAIL_MAX ? text
 						    : "{\"truncated\":true}");
-	snprintf(a.ip, sizeof(a.ip), "%s", f->ip);
+	/* The operator's staff are not the customer's to locate. */
+	snprintf(a.ip, sizeof(a.ip), "%s", f->via_support ? "" : f->ip);
 	free(text);
 	return store_audit_add(txn, &a);
 }

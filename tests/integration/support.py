@@ -120,13 +120,19 @@ class Support(OwnAuthd, unittest.TestCase):
         self.assertEqual((r.json["allowed"], r.json["reason"]), (False, "revoked"))
         r = self.assign(g["id"], "agent2", lead)
         self.assertEqual((r.status, r.json["code"]), (409, "support_grant_ended"))
+        r = self.assign(g["id"], "agent2", lead, remove=True)
+        self.assertEqual((r.status, r.json["code"]), (404, "assignee_not_found"))
         self.assertEqual(self.a.delete(f"{self.base}/{g['id']}", token=self.lr).status, 204)
         listed = {x["id"]: x for x in self.a.get(self.base, token=self.lr).json["support_grants"]}
         self.assertEqual(listed[g["id"]]["state"], "revoked")
         self.assertIsNotNone(listed[g["id"]]["revoked_at"])
+        audit = self.a.get(f"/1/organizations/{self.org}/audit?limit=100",
+                           token=self.lr).json["audit"]
         trail = [(x["action"], x["via"], x["actor"], x.get("subject"), x.get("detail"))
-                 for x in self.a.get(f"/1/organizations/{self.org}/audit?limit=100",
-                                     token=self.lr).json["audit"]]
+                 for x in audit]
+        # The customer sees what the staff did, not where they are.
+        self.assertEqual({x.get("ip") for x in audit if x["via"] == "support"}, {None})
+        self.assertTrue(all(x.get("ip") for x in audit if x["via"] == "session"))
         agent_id, lead_id = self.staff["agent"][1], self.staff["lead"][1]
         used = [t for t in trail if t[0] == "support_used"]
         self.assertEqual(used, [
