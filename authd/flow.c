@@ -408,10 +408,18 @@ static void write_or_finish(struct flow *f)
 
 /* --- work ------------------------------------------------------------------------- */
 
+static atomic_ulong work_started;
+
+unsigned long flow_work_started(void)
+{
+	return atomic_load(&work_started);
+}
+
 static void work_run(struct job *job)
 {
 	struct flow *f = (struct flow *)job;
 
+	atomic_fetch_add(&work_started, 1);
 	f->ops->work(f);
 }
 

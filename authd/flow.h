@@ -196,5 +196,8 @@ void flow_reply_error(struct flow *f, struct req *r);
  * write step ran, as a commit that fails would; later writes run as usual.
  * Thread-safe. */
 void flow_test_fail_writes(int n);
+/* How many flows' pool work (a password hash) has begun since the start:
+ * for tests (GET /1/_test/stats "work_started"). Any thread. */
+unsigned long flow_work_started(void);
 
 #endif

@@ -105,12 +105,12 @@ void http_test_stats(struct req *r)
 	store_stats(&st);
 	outbox_counters(&oc);
 	reply_json(r, 200,
-		   json_pack("{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "commits",
-			     (json_int_t)st.commits, "jobs", (json_int_t)st.jobs, "work_us",
-			     (json_int_t)st.work_us, "sync_us", (json_int_t)st.sync_us, "outbox",
-			     "claimed", (json_int_t)oc.claimed, "delivered",
-			     (json_int_t)oc.delivered, "retried", (json_int_t)oc.retried, "failed",
-			     (json_int_t)oc.failed));
+		   json_pack("{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "commits",
+			     (json_int_t)st.commits, "jobs", (json_int_t)st.jobs, "work_started",
+			     (json_int_t)flow_work_started(), "work_us", (json_int_t)st.work_us,
+			     "sync_us", (json_int_t)st.sync_us, "outbox", "claimed",
+			     (json_int_t)oc.claimed, "delivered", (json_int_t)oc.delivered,
+			     "retried", (json_int_t)oc.retried, "failed", (json_int_t)oc.failed));
 }
 
 void http_test_fail_writes(struct req *r)

@@ -260,12 +260,17 @@ class ParallelGuesses(OwnAuthd, unittest.TestCase):
         self.a.signup(e)
         body = _json.dumps({"email": e, "password": "wrong password!"}).encode()
         for _ in range(6):
+            started = self.a.get("/1/_test/stats").json["work_started"]
             with socket.create_connection(("127.0.0.1", self.a.port)) as s:
                 s.sendall(b"POST /1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
                           b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-                # Long enough for the read (a round trip on PostgreSQL):
-                # hanging up before it means no guess at all.
-                time.sleep(0.03)
+                # Hang up once the password is being hashed (after the read:
+                # hanging up before it means no guess at all), however slow
+                # the machine.
+                deadline = time.monotonic() + 10
+                while (self.a.get("/1/_test/stats").json["work_started"] == started and
+                       time.monotonic() < deadline):
+                    time.sleep(0.002)
         r = None
         for _ in range(50):  # the guesses finish in the background
             # From the guesser's address: its delay, not the account's.
