@@ -142,6 +142,13 @@ static const struct api_error_info table[E__COUNT] = {
 			       "the support grant was revoked or has expired"},
     [E_ASSIGNEE_NOT_FOUND] = {404, "assignee_not_found",
 			      "that account is not assigned to the support grant"},
+    [E_ADDRESS_NOT_FOUND] = {404, "address_not_found",
+			     "no such billing address in this organization"},
+    [E_TOO_MANY_ADDRESSES] = {409, "too_many_addresses",
+			      "the organization has as many billing addresses as it may (20)"},
+    [E_DEFAULT_ADDRESS] = {409, "default_address",
+			   "the default billing address stays one: make another the default "
+			   "first"},
     [E_SUBJECT_NOT_FOUND] = {404, "subject_not_found",
 			     "no such member or team in this organization"},
 };

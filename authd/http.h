@@ -209,6 +209,12 @@ void http_org_team_member_remove(struct req *r);
 void http_org_partner_add(struct req *r);
 void http_org_partners(struct req *r);
 void http_org_partner_end(struct req *r);
+/* An organization's billing (http_billing.c). */
+void http_org_addresses(struct req *r);
+void http_org_address_add(struct req *r);
+void http_org_address_change(struct req *r);
+void http_org_address_remove(struct req *r);
+
 /* Support access (http_support.c). */
 void http_org_support_grant(struct req *r);
 void http_org_support_list(struct req *r);

@@ -207,7 +207,8 @@ static bool scopes_or_reply(struct req *r, json_t *list, bool for_org, unsigned 
 		if (s == 0) {
 			reply_field_error(r, E_INVALID_FIELD, "scopes",
 					  "must list account:read, account:write, "
-					  "organizations:read or organizations:write");
+					  "organizations:read, organizations:write, billing:read "
+					  "or billing:write");
 			return false;
 		}
 		*out |= s;

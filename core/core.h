@@ -450,7 +450,9 @@ enum api_scope {
 	SCOPE_ACCOUNT_WRITE = 1 << 1,
 	SCOPE_ORGANIZATIONS_READ = 1 << 2,
 	SCOPE_ORGANIZATIONS_WRITE = 1 << 3,
-	SCOPE__ALL = (1 << 4) - 1,
+	SCOPE_BILLING_READ = 1 << 4,
+	SCOPE_BILLING_WRITE = 1 << 5,
+	SCOPE__ALL = (1 << 6) - 1,
 };
 
 /* A scope's name ("account:read"), "" when not exactly one known bit; and
@@ -502,6 +504,51 @@ void core_org_token_member(const struct api_token *t, const uint8_t org_id[AUTHD
  * within the window.
  */
 bool core_token_rate_take(struct api_token *t, int64_t now_ms, int64_t *retry_after_s);
+
+/* --- billing ------------------------------------------------------------------- */
+
+/*
+ * Money is an integer count of minor units (cents) with its currency;
+ * never floating point. An organization's default billing address
+ * decides its currency: CHF for Switzerland and Liechtenstein, EUR
+ * elsewhere.
+ */
+enum currency {
+	CURRENCY_CHF = 1,
+	CURRENCY_EUR,
+};
+
+struct money {
+	int64_t minor;	  /* cents */
+	uint8_t currency; /* enum currency */
+};
+
+/* "CHF", "EUR" ("" for another value); and back (0: none). */
+const char *core_currency_name(enum currency c);
+enum currency core_currency_parse(const char *name);
+/* The currency a billing address in country (ISO 3166-1 alpha-2) bills in. */
+enum currency core_currency_of_country(const char *country);
+/* Whether country is two capital letters (ISO 3166-1 alpha-2's shape). */
+bool core_country_ok(const char *country);
+
+#define BILLING_ADDRESSES_MAX 20  /* an organization's */
+#define ADDRESS_LINE_MAX      400 /* bytes of UTF-8: at most 100 code points */
+#define POSTAL_CODE_MAX	      16
+#define VAT_NUMBER_MAX	      32
+
+struct billing_address {
+	uint8_t id[AUTHD_ID_LEN];
+	uint8_t org_id[AUTHD_ID_LEN];
+	char name[ADDRESS_LINE_MAX + 1];
+	char line1[ADDRESS_LINE_MAX + 1];
+	char line2[ADDRESS_LINE_MAX + 1]; /* "" when none */
+	char postal_code[POSTAL_CODE_MAX + 1];
+	char city[ADDRESS_LINE_MAX + 1];
+	char country[3];
+	char vat_number[VAT_NUMBER_MAX + 1]; /* "" when none */
+	bool is_default;		     /* the one that decides the currency */
+	int64_t created_at;
+};
 
 /* --- support access ------------------------------------------------------------- */
 
@@ -595,6 +642,9 @@ enum audit_action {
 	AUDIT_SUPPORT_ASSIGNED,	  /* a support lead assigned a grant to an agent */
 	AUDIT_SUPPORT_UNASSIGNED, /* or took it back */
 	AUDIT_SUPPORT_USED,	  /* an agent asked to use a grant: allowed or not */
+	AUDIT_ADDRESS_ADDED,	  /* a billing address */
+	AUDIT_ADDRESS_CHANGED,
+	AUDIT_ADDRESS_REMOVED,
 	AUDIT__COUNT
 };
 
@@ -1201,6 +1251,8 @@ enum policy_action {
 	ACT_ORG_SUPPORT_REVOKE,		 /* end one */
 	ACT_SUPPORT_ASSIGN,		 /* a support lead assigns a grant to an agent */
 	ACT_SUPPORT_USE,		 /* an agent asks whether it may use a grant */
+	ACT_ORG_BILLING_READ,		 /* an organization's billing: addresses, currency */
+	ACT_ORG_BILLING_MANAGE,		 /* change it */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };
@@ -1225,8 +1277,9 @@ struct policy_resource {
 	bool actor_billing;
 	/* Not a member, but a manager of a partner organization the
 	 * organization let in (the handler then keeps to the relation's
-	 * products). */
+	 * products), and whether that relation gives billing. */
 	bool partner;
+	bool partner_billing;
 };
 
 enum policy_decision {

@@ -33,6 +33,9 @@ static const struct {
 	bool self;	/* with member: any member may do it to itself (leave) */
 	unsigned scope; /* the API token scope that may do it (enum api_scope); 0: none may */
 	bool partner;	/* with member: a partner organization's manager may too */
+	/* with member: only with the billing right (a member's, or a partner
+	 * relation's with billing) */
+	bool billing;
 } rules[ACT__COUNT] = {
     [ACT_HEALTH] = {"health", NEED_NOTHING},
     [ACT_SIGN_UP] = {"sign_up", NEED_NOTHING},
@@ -174,6 +177,12 @@ static const struct {
      * about a grant (policy_support_use answers). */
     [ACT_SUPPORT_ASSIGN] = {"support_assign", NEED_SESSION, .roles = OPERATOR_SUPPORT_LEAD},
     [ACT_SUPPORT_USE] = {"support_use", NEED_SESSION, .roles = OPERATOR_SUPPORT_AGENT},
+    /* Billing: whoever holds the billing right there, whatever the role,
+     * and a partner's managers when the relation gives billing. */
+    [ACT_ORG_BILLING_READ] = {"org_billing_read", NEED_SESSION, .member = true,
+			      .scope = SCOPE_BILLING_READ, .partner = true, .billing = true},
+    [ACT_ORG_BILLING_MANAGE] = {"org_billing_manage", NEED_SESSION, .member = true,
+				.scope = SCOPE_BILLING_WRITE, .partner = true, .billing = true},
     [ACT_TEST_HOOK] = {"test_hook", NEED_NOTHING},
 };
 
@@ -250,6 +259,10 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 		return POLICY_DENY_NOT_FOUND;
 	if (rules[a].member && res && res->org_id && rules[a].org_roles && !via_partner &&
 	    !(rules[a].org_roles & 1u << res->org_role) && !(rules[a].self && res->self))
+		return POLICY_DENY_FORBIDDEN;
+	/* Billing is seen and done only by who has the right to it. */
+	if (rules[a].billing && rules[a].member && res && res->org_id &&
+	    !(via_partner ? res->partner_billing : res->actor_billing))
 		return POLICY_DENY_FORBIDDEN;
 	/* Billing is given only by who has it. */
 	if (rules[a].member && res && res->org_id && res->billing &&

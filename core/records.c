@@ -189,6 +189,10 @@ const char *core_scope_name(unsigned scope)
 		return "organizations:read";
 	case SCOPE_ORGANIZATIONS_WRITE:
 		return "organizations:write";
+	case SCOPE_BILLING_READ:
+		return "billing:read";
+	case SCOPE_BILLING_WRITE:
+		return "billing:write";
 	}
 	return "";
 }
@@ -275,6 +279,9 @@ const char *core_audit_name(enum audit_action a)
 	    [AUDIT_SUPPORT_ASSIGNED] = "support_assigned",
 	    [AUDIT_SUPPORT_UNASSIGNED] = "support_unassigned",
 	    [AUDIT_SUPPORT_USED] = "support_used",
+	    [AUDIT_ADDRESS_ADDED] = "billing_address_added",
+	    [AUDIT_ADDRESS_CHANGED] = "billing_address_changed",
+	    [AUDIT_ADDRESS_REMOVED] = "billing_address_removed",
 	};
 
 	return (unsigned)a < AUDIT__COUNT && names[a] ? names[a] : "";
@@ -546,4 +553,37 @@ bool core_support_unassign(struct support_grant *g, const uint8_t account_id[AUT
 			return true;
 		}
 	return false;
+}
+
+/* --- billing ------------------------------------------------------------------------- */
+
+const char *core_currency_name(enum currency c)
+{
+	switch (c) {
+	case CURRENCY_CHF:
+		return "CHF";
+	case CURRENCY_EUR:
+		return "EUR";
+	}
+	return "";
+}
+
+enum currency core_currency_parse(const char *name)
+{
+	for (int c = CURRENCY_CHF; name && c <= CURRENCY_EUR; c++)
+		if (strcmp(name, core_currency_name((enum currency)c)) == 0)
+			return (enum currency)c;
+	return 0;
+}
+
+bool core_country_ok(const char *country)
+{
+	return country && country[0] >= 'A' && country[0] <= 'Z' && country[1] >= 'A' &&
+	       country[1] <= 'Z' && country[2] == '\0';
+}
+
+enum currency core_currency_of_country(const char *country)
+{
+	return strcmp(country, "CH") == 0 || strcmp(country, "LI") == 0 ? CURRENCY_CHF
+									: CURRENCY_EUR;
 }

@@ -96,6 +96,11 @@ struct store_engine_ops {
 				 const uint8_t account_id[AUTHD_ID_LEN],
 				 int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]),
 				 void *arg);
+	int (*address_put)(struct store_txn *t, const struct billing_address *a);
+	int (*address_del)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			   const uint8_t id[AUTHD_ID_LEN]);
+	int (*addresses_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			      int (*fn)(void *arg, const struct billing_address *a), void *arg);
 	int (*support_put)(struct store_txn *t, const struct support_grant *g);
 	int (*support_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN],
 			   struct support_grant *g);

@@ -307,6 +307,23 @@ int store_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_L
 	return t->ops->member_teams_list(t, org_id, account_id, fn, arg);
 }
 
+int store_address_put(struct store_txn *t, const struct billing_address *a)
+{
+	return t->ops->address_put(t, a);
+}
+
+int store_address_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      const uint8_t id[AUTHD_ID_LEN])
+{
+	return t->ops->address_del(t, org_id, id);
+}
+
+int store_addresses_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			 int (*fn)(void *arg, const struct billing_address *a), void *arg)
+{
+	return t->ops->addresses_list(t, org_id, fn, arg);
+}
+
 int store_support_put(struct store_txn *t, const struct support_grant *g)
 {
 	return t->ops->support_put(t, g);

@@ -313,6 +313,18 @@ int store_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			int (*fn)(void *arg, const struct partner_link *l), void *arg);
 
 /*
+ * An organization's billing addresses (core.h's struct billing_address),
+ * listed in the order they were made (then by id). store_address_put
+ * writes a new or changed one; store_address_del answers
+ * STORE_E_NOTFOUND when the organization has no such address.
+ */
+int store_address_put(struct store_txn *t, const struct billing_address *a);
+int store_address_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      const uint8_t id[AUTHD_ID_LEN]);
+int store_addresses_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			 int (*fn)(void *arg, const struct billing_address *a), void *arg);
+
+/*
  * Support grants (core.h's struct support_grant), found by their id alone
  * (an agent's request names nothing else) and listed by organization,
  * oldest first. store_support_put writes a new or changed one;

@@ -54,6 +54,7 @@ enum lmdb_db {
 	DB_ACCOUNT_ORGS,  /* account id || org id -> "": an account's memberships */
 	DB_SUPPORT,	  /* support grant id -> grant (support.c) */
 	DB_SUPPORT_ORG,	  /* org id || created (big-endian) || grant id -> "" */
+	DB_ADDRESSES,	  /* org id || address id -> billing address (billing.c) */
 	DB__COUNT
 };
 
@@ -184,6 +185,12 @@ int lmdb_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LE
 			   int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg);
 /* Deletes an organization's products, grants and teams (its deletion). */
 int lmdb_org_products_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
+int lmdb_address_put(struct store_txn *t, const struct billing_address *a);
+int lmdb_address_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		     const uint8_t id[AUTHD_ID_LEN]);
+int lmdb_addresses_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			int (*fn)(void *arg, const struct billing_address *a), void *arg);
+int lmdb_org_billing_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
 int lmdb_support_put(struct store_txn *t, const struct support_grant *g);
 int lmdb_support_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct support_grant *g);
 int lmdb_support_del(struct store_txn *t, const struct support_grant *g);

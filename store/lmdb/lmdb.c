@@ -24,7 +24,7 @@ static const char *const db_names[DB__COUNT] = {
     "outbox_done",  "phones",  "cases",		"cases_done",	"docs",	     "docs_due",
     "audit",	    "invites", "invite_tokens", "tokens",	"token_ids", "products",
     "grants",	    "teams",   "team_members",	"member_teams", "partners",  "partner_of",
-    "account_orgs", "support", "support_org",
+    "account_orgs", "support", "support_org",	"addresses",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
@@ -497,6 +497,9 @@ const struct store_engine_ops store_lmdb_engine = {
     .team_member_del = lmdb_team_member_del,
     .team_members_list = lmdb_team_members_list,
     .member_teams_list = lmdb_member_teams_list,
+    .address_put = lmdb_address_put,
+    .address_del = lmdb_address_del,
+    .addresses_list = lmdb_addresses_list,
     .support_put = lmdb_support_put,
     .support_get = lmdb_support_get,
     .support_del = lmdb_support_del,

@@ -444,8 +444,8 @@ int lmdb_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
 
 	if (rc == STORE_E_NOTFOUND)
 		rc = 0;
-	/* Its audit trail, products, teams, invitations, tokens and support
-	 * grants go with it. */
+	/* Its audit trail, products, teams, invitations, tokens, support
+	 * grants and billing go with it. */
 	if (rc == 0 && (rc = lmdb_walk(txn, DB_AUDIT, org_id, AUTHD_ID_LEN, AUTHD_ID_LEN,
 				       audit_key_one, &ks)) == 0)
 		rc = ks.rc;
@@ -461,6 +461,8 @@ int lmdb_org_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
 		rc = lmdb_tokens_del_account(t, org_id);
 	if (rc == 0)
 		rc = lmdb_org_support_del(t, org_id);
+	if (rc == 0)
+		rc = lmdb_org_billing_del(t, org_id);
 	free(ks.k);
 	free(is.k);
 	return rc;

@@ -48,6 +48,10 @@
 #define TOKEN_COLS                                                                                 \
 	"hash, id, account_id, org_id, name, scopes, created_at, expires_at, last_used_at, "       \
 	"head, count, hits, created_by"
+/* A billing address's columns, in address_row's order. */
+#define ADDRESS_COLS                                                                               \
+	"org_id, id, name, line1, line2, postal_code, city, country, vat_number, is_default, "     \
+	"created_at"
 /* A support grant's columns, in support_row's order. */
 #define SUPPORT_COLS                                                                               \
 	"id, org_id, kind, request, created_by, created_at, expires_at, revoked_at, assignees"
@@ -194,6 +198,19 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_MEMBER_TEAMS_LIST] = {"member_teams_list",
 			      "SELECT team_id FROM team_members WHERE org_id = $1::bytea AND "
 			      "account_id = $2::bytea ORDER BY team_id"},
+    [ST_ADDRESS_PUT] =
+	{"address_put",
+	 "INSERT INTO billing_addresses (" ADDRESS_COLS ") VALUES ($1::bytea, $2::bytea, "
+	 "$3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::boolean, "
+	 "$11::bigint) ON CONFLICT (org_id, id) DO UPDATE SET name = EXCLUDED.name, line1 = "
+	 "EXCLUDED.line1, line2 = EXCLUDED.line2, postal_code = EXCLUDED.postal_code, city = "
+	 "EXCLUDED.city, country = EXCLUDED.country, vat_number = EXCLUDED.vat_number, "
+	 "is_default = EXCLUDED.is_default"},
+    [ST_ADDRESS_DEL] = {"address_del", "DELETE FROM billing_addresses WHERE org_id = $1::bytea "
+				       "AND id = $2::bytea RETURNING 1"},
+    [ST_ADDRESSES_LIST] = {"addresses_list",
+			   "SELECT " ADDRESS_COLS " FROM billing_addresses WHERE org_id = "
+			   "$1::bytea ORDER BY created_at, id"},
     [ST_SUPPORT_PUT] =
 	{"support_put",
 	 "INSERT INTO support_grants (" SUPPORT_COLS ") VALUES ($1::bytea, $2::bytea, "
@@ -460,7 +477,8 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "= $1::bytea), g AS (DELETE FROM grants WHERE org_id = $1::bytea), t AS (DELETE "
 	 "FROM teams WHERE org_id = $1::bytea), m AS (DELETE FROM team_members WHERE "
 	 "org_id = $1::bytea), k AS (DELETE FROM api_tokens WHERE account_id = $1::bytea), "
-	 "s AS (DELETE FROM support_grants WHERE org_id = $1::bytea) "
+	 "s AS (DELETE FROM support_grants WHERE org_id = $1::bytea), b AS (DELETE FROM "
+	 "billing_addresses WHERE org_id = $1::bytea) "
 	 "DELETE FROM organizations WHERE id = $1::bytea"},
     [ST_ORG_GET] = {"org_get", "SELECT name, created_at FROM organizations WHERE id = $1::bytea"},
     [ST_MEMBERSHIPS_LIST] =
@@ -3583,4 +3601,69 @@ int pg_support_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 
 	param(&q, org_id, AUTHD_ID_LEN);
 	return support_rows(t, ST_SUPPORT_LIST, &q, fn, arg, NULL);
+}
+
+/* --- billing ------------------------------------------------------------------------------ */
+
+int pg_address_put(struct store_txn *t, const struct billing_address *a)
+{
+	struct pg_params q = {0};
+
+	params2(&q, a->org_id, a->id);
+	param_text(&q, a->name);
+	param_text(&q, a->line1);
+	param_text(&q, a->line2);
+	param_text(&q, a->postal_code);
+	param_text(&q, a->city);
+	param_text(&q, a->country);
+	param_text(&q, a->vat_number);
+	param_bool(&q, a->is_default);
+	param_i64(&q, a->created_at);
+	return run(t, ST_ADDRESS_PUT, &q);
+}
+
+int pg_address_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t id[AUTHD_ID_LEN])
+{
+	struct pg_params q = {0};
+	PGresult *res = NULL;
+	int rc;
+
+	params2(&q, org_id, id);
+	if ((rc = get_one(t, ST_ADDRESS_DEL, &q, &res)) == 0)
+		pg_clear(res);
+	return rc;
+}
+
+int pg_addresses_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      int (*fn)(void *arg, const struct billing_address *a), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params q = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param(&q, org_id, AUTHD_ID_LEN);
+	if ((res = pg_exec(pt, ST_ADDRESSES_LIST, &q)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		struct billing_address a;
+
+		memset(&a, 0, sizeof(a));
+		col_bytes(&r, 0, a.org_id, AUTHD_ID_LEN);
+		col_bytes(&r, 1, a.id, AUTHD_ID_LEN);
+		col_str(&r, 2, a.name, sizeof(a.name));
+		col_str(&r, 3, a.line1, sizeof(a.line1));
+		col_str(&r, 4, a.line2, sizeof(a.line2));
+		col_str(&r, 5, a.postal_code, sizeof(a.postal_code));
+		col_str(&r, 6, a.city, sizeof(a.city));
+		col_str(&r, 7, a.country, sizeof(a.country));
+		col_str(&r, 8, a.vat_number, sizeof(a.vat_number));
+		a.is_default = col_bool(&r, 9);
+		a.created_at = col_i64(&r, 10);
+		rc = r.bad ? corrupt("billing address") : fn(arg, &a);
+	}
+	pg_clear(res);
+	return rc;
 }

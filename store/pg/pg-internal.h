@@ -17,7 +17,7 @@
 #include <libpq-fe.h>
 
 /* The schema version this engine reads and writes (authd_schema.version). */
-#define PG_SCHEMA_VERSION 9
+#define PG_SCHEMA_VERSION 10
 /* The channel of the notes nodes send each other (store_notify). */
 #define PG_NOTE_CHANNEL "authd"
 
@@ -215,6 +215,9 @@ enum pg_stmt {
 	ST_TEAM_MEMBER_DEL,
 	ST_TEAM_MEMBERS_LIST,
 	ST_MEMBER_TEAMS_LIST,
+	ST_ADDRESS_PUT,
+	ST_ADDRESS_DEL,
+	ST_ADDRESSES_LIST,
 	ST_SUPPORT_PUT,
 	ST_SUPPORT_GET,
 	ST_SUPPORT_DEL,
@@ -398,6 +401,11 @@ int pg_team_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]
 int pg_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			 const uint8_t account_id[AUTHD_ID_LEN],
 			 int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg);
+int pg_address_put(struct store_txn *t, const struct billing_address *a);
+int pg_address_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		   const uint8_t id[AUTHD_ID_LEN]);
+int pg_addresses_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+		      int (*fn)(void *arg, const struct billing_address *a), void *arg);
 int pg_support_put(struct store_txn *t, const struct support_grant *g);
 int pg_support_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct support_grant *g);
 int pg_support_del(struct store_txn *t, const struct support_grant *g);

@@ -421,10 +421,26 @@ static const char schema_v9[] =
     ");"
     "CREATE INDEX support_grants_org ON support_grants (org_id, created_at);";
 
+/* Version 10: an organization's billing addresses (issue 13). */
+static const char schema_v10[] = "CREATE TABLE billing_addresses ("
+				 "  org_id bytea NOT NULL,"
+				 "  id bytea NOT NULL,"
+				 "  name text NOT NULL,"
+				 "  line1 text NOT NULL,"
+				 "  line2 text NOT NULL,"
+				 "  postal_code text NOT NULL,"
+				 "  city text NOT NULL,"
+				 "  country text NOT NULL,"
+				 "  vat_number text NOT NULL,"
+				 "  is_default boolean NOT NULL,"
+				 "  created_at bigint NOT NULL,"
+				 "  PRIMARY KEY (org_id, id)"
+				 ");";
+
 /* migrations[v] brings a schema of version v to v + 1. */
-static const char *const migrations[PG_SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3,
-							  schema_v4, schema_v5, schema_v6,
-							  schema_v7, schema_v8, schema_v9};
+static const char *const migrations[PG_SCHEMA_VERSION] = {
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
+    schema_v6, schema_v7, schema_v8, schema_v9, schema_v10};
 
 static int exec_ok(PGconn *conn, const char *sql, const char *what)
 {

@@ -74,6 +74,12 @@ MATRIX = {
     "ACT_ORG_SUPPORT_GRANT": expect(token=FORBIDDEN) | {"tok_none": FORBIDDEN},
     "ACT_ORG_SUPPORT_READ": expect(),
     "ACT_ORG_SUPPORT_REVOKE": expect(),
+    # Billing: the billing right, whatever the role (the founder has it,
+    # the administrator and the partners here do not); billing:* scopes.
+    "ACT_ORG_BILLING_READ": dict(expect(), admin=FORBIDDEN, partner_in=FORBIDDEN,
+                                 partner_out=FORBIDDEN, tok_rw=SCOPE, org_tok=SCOPE),
+    "ACT_ORG_BILLING_MANAGE": dict(expect(), admin=FORBIDDEN, partner_in=FORBIDDEN,
+                                   partner_out=FORBIDDEN, tok_rw=SCOPE, org_tok=SCOPE),
 }
 
 
@@ -158,6 +164,10 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
                              token=other).json["id"],
              "support": a.post(f"{xbase}/support-grants", {"kind": "drive",
                                                            "request": "Their request"},
+                               token=other).json["id"],
+             "address": a.post(f"{xbase}/billing/addresses",
+                               {"name": "Their company", "line1": "Their street 1",
+                                "postal_code": "8000", "city": "Zurich", "country": "CH"},
                                token=other).json["id"]}
         cls.c, cls.o, cls.p, cls.x = c, o, p, x
 
@@ -184,6 +194,10 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
                 ("POST", "tokens"): {"name": "Made by the matrix",
                                      "scopes": ["organizations:read"]},
                 ("POST", "support-grants"): {"kind": "mail", "request": "matrix"},
+                ("POST", "addresses"): {"name": "Matrix SA", "line1": "Rue 1",
+                                        "postal_code": "1200", "city": "Geneva",
+                                        "country": "CH"},
+                ("PATCH", "addresses"): {"city": "Lausanne"},
                 ("PUT", "members"): None}[(method, last)]
 
     def outcome(self, r):
@@ -204,7 +218,8 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
         names = {"organizations": "organization_id", "members": "account_id",
                  "products": "product_id", "grants": "subject_id", "teams": "team_id",
                  "invitations": "invitation_id", "partners": "other_organization_id",
-                 "tokens": "token_id", "support-grants": "grant_id"}
+                 "tokens": "token_id", "support-grants": "grant_id",
+                 "addresses": "address_id"}
         missing = []
         for method, pattern, action in routes():
             self.assertIn(action, MATRIX, f"{method} {pattern}: no line for {action}")
@@ -219,7 +234,7 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
     def test_matrix(self):
         ids = {"organizations": self.o, "products": self.p, "members": NONE, "grants": NONE,
                "teams": NONE, "invitations": NONE, "partners": NONE, "tokens": NONE,
-               "support-grants": NONE}
+               "support-grants": NONE, "addresses": NONE}
         wrong = []
         n = 0
         for method, pattern, action in routes():
@@ -248,7 +263,8 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
         x = self.x
         ids = {"organizations": self.o, "products": x["product"], "members": x["member"],
                "grants": x["member"], "teams": x["team"], "invitations": x["invitation"],
-               "partners": x["org"], "tokens": x["token"], "support-grants": x["support"]}
+               "partners": x["org"], "tokens": x["token"], "support-grants": x["support"],
+               "addresses": x["address"]}
         leaks = []
         for method, pattern, action in routes():
             if pattern.count("*") < 2:
@@ -263,15 +279,17 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
         for method, pattern, action in routes():
             ids = {"organizations": x["org"], "products": x["product"], "members": x["member"],
                    "grants": x["member"], "teams": x["team"], "invitations": x["invitation"],
-                   "partners": self.o, "tokens": x["token"], "support-grants": x["support"]}
+                   "partners": self.o, "tokens": x["token"], "support-grants": x["support"],
+                   "addresses": x["address"]}
             for who in ("lr", "admin", "coll_with", "tok_rw", "org_tok"):
                 r = self.a.request(method, self.url(pattern, ids), self.body(method, pattern),
                                    token=self.c[who])
                 text = r.body.decode("utf-8", "replace")
-                # What a token may never do is refused before any organization
-                # is looked at: that says nothing of the organization.
+                # What a token may never do, or has no scope for, is refused
+                # before any organization is looked at: that says nothing of
+                # the organization.
                 never = who in ("tok_rw", "org_tok") and \
-                    (r.json or {}).get("code") == "presence_required"
+                    (r.json or {}).get("code") in ("presence_required", "insufficient_scope")
                 if (r.status != 404 and not never) or "Their " in text or x["product"] in text:
                     leaks.append(f"{method} {pattern} as {who}: {r.status} {text[:120]}")
         self.assertEqual(leaks, [])
@@ -285,6 +303,9 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
         r = self.a.get(f"/1/organizations/{x['org']}/support-grants", token=self.c["other"])
         self.assertEqual([(g["id"], g["state"]) for g in r.json["support_grants"]],
                          [(x["support"], "active")])
+        r = self.a.get(f"/1/organizations/{x['org']}/billing/addresses", token=self.c["other"])
+        self.assertEqual([(b["id"], b["city"]) for b in r.json["addresses"]],
+                         [(x["address"], "Zurich")])
 
 
 if __name__ == "__main__":

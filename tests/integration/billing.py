@@ -1,0 +1,165 @@
+"""Billing: an organization's billing addresses and the currency its
+default one decides (CHF in Switzerland and Liechtenstein, EUR elsewhere).
+Only who holds the billing right sees or changes billing, whatever the
+role: everyone else gets 403 on every billing endpoint. Every change is in
+the organization's audit trail."""
+
+import unittest
+import uuid
+
+from authd_harness import OwnAuthd, remember_secret
+from org_harness import PUBLIC, join, org_of
+from smtp_harness import SmtpServer
+
+SMTP = SmtpServer().start()
+
+
+def email():
+    return f"b{uuid.uuid4().hex[:12]}@example.com"
+
+
+GENEVA = {"name": "Example SA", "line1": "Rue du Rhone 1", "postal_code": "1204",
+          "city": "Geneve", "country": "CH", "vat_number": "CHE-123.456.789 MWST"}
+BERLIN = {"name": "Example GmbH", "line1": "Unter den Linden 1", "line2": "3. OG",
+          "postal_code": "10117", "city": "Berlin", "country": "DE"}
+
+
+class Billing(OwnAuthd, unittest.TestCase):
+    authd_config = (f"[server]\npublic_url = {PUBLIC}\n"
+                    f"[smtp]\nurl = {SMTP.url()}\nfrom = Console <console@example.com>\n"
+                    f"[outbox]\npoll_ms = 50\n")
+
+    def setUp(self):
+        e = email()
+        self.a.signup(e, name="Bea Billing")
+        self.lr = self.a.session(e)
+        self.org = org_of(self.a, self.lr)
+        self.base = f"/1/organizations/{self.org}/billing/addresses"
+
+    def listed(self, token=None):
+        r = self.a.get(self.base, token=token or self.lr)
+        self.assertEqual(r.status, 200, r)
+        return r.json
+
+    def test_addresses_and_currency(self):
+        self.assertEqual(self.listed(), {"currency": None, "addresses": []})
+        r = self.a.post(self.base, GENEVA, token=self.lr)
+        self.assertEqual(r.status, 201, r)
+        ge = r.json
+        self.assertEqual((ge["default"], ge["currency"], ge["line2"], ge["vat_number"]),
+                         (True, "CHF", None, GENEVA["vat_number"]))
+        self.assertEqual(self.listed()["currency"], "CHF")
+        # A second one, made the default: the currency follows it.
+        r = self.a.post(self.base, dict(BERLIN, default=True), token=self.lr)
+        self.assertEqual(r.status, 201, r)
+        be = r.json
+        got = self.listed()
+        self.assertEqual(got["currency"], "EUR")
+        self.assertEqual({x["id"]: x["default"] for x in got["addresses"]},
+                         {ge["id"]: False, be["id"]: True})
+        # Changing one; making Geneva the default again.
+        r = self.a.request("PATCH", f"{self.base}/{ge['id']}",
+                           {"line2": "Case postale 42", "default": True}, token=self.lr)
+        self.assertEqual((r.status, r.json["line2"], r.json["default"]), (200, "Case postale 42",
+                                                                         True))
+        self.assertEqual(self.listed()["currency"], "CHF")
+        # The default stays one until another takes its place.
+        r = self.a.request("PATCH", f"{self.base}/{ge['id']}", {"default": False},
+                           token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (409, "default_address"))
+        r = self.a.delete(f"{self.base}/{ge['id']}", token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (409, "default_address"))
+        self.assertEqual(self.a.delete(f"{self.base}/{be['id']}", token=self.lr).status, 204)
+        r = self.a.delete(f"{self.base}/{be['id']}", token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (404, "address_not_found"))
+        self.assertEqual(self.a.delete(f"{self.base}/{ge['id']}", token=self.lr).status, 204)
+        self.assertEqual(self.listed(), {"currency": None, "addresses": []})
+        actions = [x["action"] for x in self.a.get(
+            f"/1/organizations/{self.org}/audit?limit=100", token=self.lr).json["audit"]]
+        self.assertEqual([a for a in actions if a.startswith("billing_")],
+                         ["billing_address_removed", "billing_address_removed",
+                          "billing_address_changed", "billing_address_added",
+                          "billing_address_added"])
+
+    def test_only_with_the_billing_right(self):
+        admin = join(self.a, SMTP, self.lr, self.org, email(), role="administrator")
+        coll = join(self.a, SMTP, self.lr, self.org, email())
+        payer = join(self.a, SMTP, self.lr, self.org, email(), billing=True)
+        r = self.a.post(self.base, GENEVA, token=self.lr)
+        self.assertEqual(r.status, 201, r)
+        aid = r.json["id"]
+        for who in (admin, coll):
+            for method, path, body in (("GET", self.base, None), ("POST", self.base, BERLIN),
+                                       ("PATCH", f"{self.base}/{aid}", {"city": "Bern"}),
+                                       ("DELETE", f"{self.base}/{aid}", None)):
+                r = self.a.request(method, path, body, token=who)
+                self.assertEqual((r.status, r.json["code"]), (403, "forbidden"), (method, path))
+        # A collaborator with the right has billing, and nothing else.
+        self.assertEqual(len(self.listed(payer)["addresses"]), 1)
+        r = self.a.request("PATCH", f"{self.base}/{aid}", {"city": "Carouge"}, token=payer)
+        self.assertEqual((r.status, r.json["city"]), (200, "Carouge"))
+        self.assertEqual(self.a.get(f"/1/organizations/{self.org}/members",
+                                    token=payer).status, 403)
+        # Tokens: billing scopes, and the account's right.
+        def token(session, scopes, org=False):
+            path = f"/1/organizations/{self.org}/tokens" if org else "/1/me/tokens"
+            r = self.a.post(path, {"name": "t", "scopes": scopes}, token=session)
+            self.assertEqual(r.status, 201, r)
+            remember_secret(r.json["token"])
+            return r.json["token"]
+        ro = token(self.lr, ["billing:read"])
+        self.assertEqual(self.a.get(self.base, token=ro).status, 200)
+        r = self.a.post(self.base, BERLIN, token=ro)
+        self.assertEqual((r.status, r.json["code"]), (403, "insufficient_scope"))
+        r = self.a.get(self.base, token=token(self.lr, ["organizations:read"]))
+        self.assertEqual((r.status, r.json["code"]), (403, "insufficient_scope"))
+        r = self.a.get(self.base, token=token(coll, ["billing:read"]))
+        self.assertEqual((r.status, r.json["code"]), (403, "forbidden"))
+        r = self.a.get(self.base, token=token(self.lr, ["organizations:read"], org=True))
+        self.assertEqual((r.status, r.json["code"]), (403, "insufficient_scope"))
+        # A partner: with the relation's billing only.
+        e = email()
+        self.a.signup(e)
+        agency = self.a.session(e)
+        aorg = org_of(self.a, agency)
+        for billing, status in ((False, 403), (True, 200)):
+            r = self.a.post(f"/1/organizations/{self.org}/partners",
+                            {"partner_organization_id": aorg, "products": "all",
+                             "billing": billing}, token=self.lr)
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(self.a.get(self.base, token=agency).status, status, billing)
+        # Someone else's organization is none of theirs.
+        r = self.a.get(f"/1/organizations/{aorg}/billing/addresses", token=payer)
+        self.assertEqual((r.status, r.json["code"]), (404, "organization_not_found"))
+
+    def test_bad_input(self):
+        for body, code, field in (({**GENEVA, "country": "ch"}, "invalid_field", "country"),
+                                  ({**GENEVA, "country": "CHE"}, "invalid_field", "country"),
+                                  ({**GENEVA, "name": ""}, "invalid_field", "name"),
+                                  ({**GENEVA, "name": "x" * 101}, "invalid_field", "name"),
+                                  ({**GENEVA, "city": 5}, "invalid_field", "city"),
+                                  ({**GENEVA, "default": "yes"}, "invalid_field", "default"),
+                                  ({**GENEVA, "iban": "CH00"}, "unknown_field", None),
+                                  ({k: v for k, v in GENEVA.items() if k != "city"},
+                                   "missing_field", "city")):
+            r = self.a.post(self.base, body, token=self.lr)
+            self.assertEqual((r.status, r.json["code"], r.json.get("field")), (400, code, field),
+                             body)
+        self.assertEqual(self.listed()["addresses"], [])
+        aid = self.a.post(self.base, GENEVA, token=self.lr).json["id"]
+        for body, code in (({}, "missing_field"), ({"country": "de"}, "invalid_field")):
+            r = self.a.request("PATCH", f"{self.base}/{aid}", body, token=self.lr)
+            self.assertEqual((r.status, r.json["code"]), (400, code), body)
+        r = self.a.request("PATCH", f"{self.base}/" + "0f" * 16, {"city": "Bern"},
+                           token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (404, "address_not_found"))
+        self.assertEqual(self.listed()["addresses"][0]["city"], "Geneve")
+        for _ in range(19):
+            self.assertEqual(self.a.post(self.base, BERLIN, token=self.lr).status, 201)
+        r = self.a.post(self.base, BERLIN, token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (409, "too_many_addresses"))
+        self.assertEqual(len(self.listed()["addresses"]), 20)
+
+
+if __name__ == "__main__":
+    unittest.main()
