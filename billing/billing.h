@@ -1,0 +1,173 @@
+/*
+ * Billing as a functional core: money arithmetic, the prepaid balance's
+ * double-entry ledger, promotion codes and vouchers, invoice totals and
+ * the auto-renewal rule. Records in, decisions and records out; the shell
+ * (authd/http_billing*.c) stores them and talks to the payment provider.
+ * No clock, no randomness, no I/O here.
+ *
+ * Money is core.h's struct money: an integer count of minor units (cents)
+ * and its currency, never floating point. Every sum is checked for
+ * overflow and for mixed currencies. Functions return 0 or a negative
+ * BILLING_E_*; outputs are written only on success.
+ */
+#ifndef AUTHD_BILLING_H
+#define AUTHD_BILLING_H
+
+#include <core.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum billing_error {
+	BILLING_E_CURRENCY = -1,     /* amounts of two currencies */
+	BILLING_E_OVERFLOW = -2,     /* beyond BILLING_MONEY_MAX */
+	BILLING_E_RANGE = -3,	     /* an amount outside what the rule allows */
+	BILLING_E_INSUFFICIENT = -4, /* the balance would go below zero */
+	BILLING_E_UNBALANCED = -5,   /* a transaction whose legs do not sum to zero */
+	BILLING_E_NOT_YET = -6,	     /* a voucher before its first day */
+	BILLING_E_EXPIRED = -7,	     /* a voucher after its last */
+	BILLING_E_USED_UP = -8,	     /* a voucher used as often as it may be */
+	BILLING_E_SYNTAX = -9,	     /* an amount's text that is no amount */
+};
+
+/* A lowercase message for a BILLING_E_* ("" for 0). */
+const char *billing_strerror(int e);
+
+/* Every amount's bound, either side of zero: 10^13 minor units. */
+#define BILLING_MONEY_MAX 10000000000000LL
+
+/* Deposits to the prepaid balance: 0.10 to 9 999.00 in its currency. */
+#define BILLING_DEPOSIT_MIN 10
+#define BILLING_DEPOSIT_MAX 999900
+
+/* Auto-renewal: the first attempt to pay comes this long before expiry,
+ * and it cannot be turned on closer to expiry than that. */
+#define BILLING_RENEW_LEAD (14 * 86400)
+
+/* a + b (or a - b) of one currency, within BILLING_MONEY_MAX. */
+int billing_add(struct money a, struct money b, struct money *out)
+    __attribute__((warn_unused_result));
+int billing_sub(struct money a, struct money b, struct money *out)
+    __attribute__((warn_unused_result));
+/* m * bp / 10000 rounded half away from zero (bp: basis points). */
+int billing_percent(struct money m, uint32_t bp, struct money *out)
+    __attribute__((warn_unused_result));
+
+/* "1234.50" (two decimals, "-" first when negative) into out. */
+#define BILLING_MONEY_TEXT 24
+void billing_money_text(struct money m, char out[BILLING_MONEY_TEXT]);
+/* Reads "12", "12.3" or "12.30" (no sign, at most two decimals) of
+ * currency c. BILLING_E_SYNTAX or BILLING_E_OVERFLOW. */
+int billing_money_parse(const char *s, enum currency c, struct money *out)
+    __attribute__((warn_unused_result));
+
+/* Whether m may be deposited (BILLING_DEPOSIT_MIN..MAX): 0 or BILLING_E_RANGE. */
+int billing_deposit_check(struct money m) __attribute__((warn_unused_result));
+
+/* --- the ledger ------------------------------------------------------------------ */
+
+/*
+ * Each movement of money is a transaction of legs over accounts, summing
+ * to zero: the organization's prepaid balance (what it may spend), money
+ * received through the payment provider, and revenue (paid invoices). A
+ * deposit moves money from the provider to the balance; paying an
+ * invoice from the balance moves it from the balance to revenue. The
+ * balance is the sum of its legs and is never below zero.
+ */
+enum ledger_account {
+	LEDGER_PREPAID = 1,
+	LEDGER_PROVIDER,
+	LEDGER_REVENUE,
+};
+
+#define LEDGER_LEGS_MAX 4
+
+struct ledger_leg {
+	uint8_t account; /* enum ledger_account */
+	int64_t minor;	 /* in: positive; out: negative */
+};
+
+struct ledger_tx {
+	uint8_t currency; /* enum currency */
+	unsigned n;
+	struct ledger_leg legs[LEDGER_LEGS_MAX];
+};
+
+/* Whether tx is a transaction: 2..LEDGER_LEGS_MAX legs of known
+ * accounts, none zero, each within BILLING_MONEY_MAX, summing to zero. */
+int billing_tx_check(const struct ledger_tx *tx) __attribute__((warn_unused_result));
+/* A deposit of m (checked against the deposit range). */
+int billing_tx_deposit(struct money m, struct ledger_tx *tx) __attribute__((warn_unused_result));
+/* Paying m of an invoice from the prepaid balance. */
+int billing_tx_pay(struct money m, struct ledger_tx *tx) __attribute__((warn_unused_result));
+/*
+ * The prepaid balance after tx: balance (of tx's currency) plus its
+ * prepaid legs, never below zero (BILLING_E_INSUFFICIENT) nor above
+ * BILLING_MONEY_MAX; tx checked first.
+ */
+int billing_balance_apply(struct money balance, const struct ledger_tx *tx, struct money *after)
+    __attribute__((warn_unused_result));
+/* How much of due the balance pays (all of it, or all the balance has)
+ * and what another method must pay (the rest). */
+int billing_split(struct money due, struct money balance, struct money *from_balance,
+		  struct money *rest) __attribute__((warn_unused_result));
+
+/* --- promotion codes and vouchers ------------------------------------------------- */
+
+enum voucher_kind {
+	VOUCHER_PERCENT = 1, /* bp basis points off */
+	VOUCHER_AMOUNT,	     /* amount off (at most the total) */
+	VOUCHER_FREE,	     /* the whole order (a free voucher) */
+};
+
+struct voucher_rule {
+	uint8_t kind;	     /* enum voucher_kind */
+	uint32_t bp;	     /* VOUCHER_PERCENT: 1..10000 */
+	struct money amount; /* VOUCHER_AMOUNT */
+	int64_t valid_from;  /* first second it applies */
+	int64_t valid_until; /* first second it no longer does; 0: no end */
+	uint32_t max_uses;   /* 0: no limit */
+	uint32_t used;	     /* orders it applied to */
+};
+
+/*
+ * What v takes off total at now: BILLING_E_NOT_YET, BILLING_E_EXPIRED,
+ * BILLING_E_USED_UP, BILLING_E_CURRENCY (an amount of another currency),
+ * or 0 with *discount (0 .. total).
+ */
+int billing_voucher_discount(const struct voucher_rule *v, struct money total, int64_t now,
+			     struct money *discount) __attribute__((warn_unused_result));
+/* Counts one use of v at now (the same checks first). */
+int billing_voucher_use(struct voucher_rule *v, int64_t now) __attribute__((warn_unused_result));
+
+/* --- invoices ---------------------------------------------------------------------- */
+
+struct invoice_line {
+	uint32_t quantity;
+	int64_t unit_minor; /* the unit price, before tax */
+};
+
+struct invoice_totals {
+	struct money subtotal; /* the lines */
+	struct money discount; /* from a voucher */
+	struct money net;      /* subtotal - discount */
+	struct money tax;      /* net * tax_bp, rounded half up */
+	struct money total;    /* net + tax */
+};
+
+/* The totals of n lines in currency c with tax_bp (basis points: 810 is
+ * 8.1%) after discount (of c, at most the subtotal). */
+int billing_totals(const struct invoice_line *lines, size_t n, enum currency c, uint32_t tax_bp,
+		   struct money discount, struct invoice_totals *out)
+    __attribute__((warn_unused_result));
+
+/* --- auto-renewal ----------------------------------------------------------------- */
+
+/* Whether auto-renewal may be turned on at now for a product expiring at
+ * expires_at: no closer to expiry than BILLING_RENEW_LEAD (renew first). */
+bool billing_autorenew_allowed(int64_t expires_at, int64_t now);
+/* When the first attempt to pay its renewal comes. */
+int64_t billing_renewal_due(int64_t expires_at);
+
+#endif
