@@ -123,7 +123,12 @@ static json_t *address_json(const struct billing_address *a)
 
 static int list_read(struct flow *f, struct store_txn *txn)
 {
-	return billing_read((struct billing_flow *)f, txn);
+	struct billing_flow *j = (struct billing_flow *)f;
+	int rc = billing_read(j, txn);
+
+	if (rc == 0 && f->err == E_OK)
+		flow_audit_read(f, j->org_id, "billing_addresses", NULL);
+	return rc;
 }
 
 static void list_reply(struct flow *f, struct req *r)
@@ -164,14 +169,12 @@ static int defaults_write(struct billing_flow *j, struct store_txn *txn, const u
 {
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < j->n; i++) {
-		bool want = memcmp(j->v[i].id, def, AUTHD_ID_LEN) == 0;
-
-		if (j->v[i].is_default != want) {
-			j->v[i].is_default = want;
+	/* def itself was just written as it now is: only the others change. */
+	for (size_t i = 0; rc == 0 && i < j->n; i++)
+		if (memcmp(j->v[i].id, def, AUTHD_ID_LEN) != 0 && j->v[i].is_default) {
+			j->v[i].is_default = false;
 			rc = store_address_put(txn, &j->v[i]);
 		}
-	}
 	return rc;
 }
 
@@ -330,7 +333,9 @@ static void change(struct req *r, bool create, bool remove)
 	json_t *body = NULL;
 	json_t *def;
 
-	if (!remove && (body = json_body_or_reply(r, spec, sizeof(spec) / sizeof(spec[0]))) == NULL)
+	if (!req_query_or_reply(r, NULL, 0, NULL) ||
+	    (!remove &&
+	     (body = json_body_or_reply(r, spec, sizeof(spec) / sizeof(spec[0]))) == NULL))
 		return;
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		reply_error(r, E_OVERLOADED);

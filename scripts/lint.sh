@@ -13,5 +13,5 @@ cmake --build build-lint -j"$(nproc)" --target authd_core >/dev/null # generated
 clang-tidy -p build-lint --quiet \
   --extra-arg=-enable-trivial-auto-var-init-zero-knowing-it-will-be-removed-from-clang \
   $(git ls-files 'authd/*.c' 'otp/*.c' 'util/*.c' 'core/*.c' 'store/*.c' 'push/*.c' \
-    'mobile-protocol/*.c')
+    'mobile-protocol/*.c' 'recovery/*.c' 'billing/*.c')
 echo "lint clean"

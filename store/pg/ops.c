@@ -3609,7 +3609,8 @@ int pg_address_put(struct store_txn *t, const struct billing_address *a)
 {
 	struct pg_params q = {0};
 
-	params2(&q, a->org_id, a->id);
+	param(&q, a->org_id, AUTHD_ID_LEN);
+	param(&q, a->id, AUTHD_ID_LEN);
 	param_text(&q, a->name);
 	param_text(&q, a->line1);
 	param_text(&q, a->line2);

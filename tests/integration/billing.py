@@ -62,7 +62,10 @@ class Billing(OwnAuthd, unittest.TestCase):
                            {"line2": "Case postale 42", "default": True}, token=self.lr)
         self.assertEqual((r.status, r.json["line2"], r.json["default"]), (200, "Case postale 42",
                                                                          True))
-        self.assertEqual(self.listed()["currency"], "CHF")
+        got = self.listed()
+        self.assertEqual(got["currency"], "CHF")
+        self.assertEqual({x["id"]: (x["line2"], x["default"]) for x in got["addresses"]},
+                         {ge["id"]: ("Case postale 42", True), be["id"]: ("3. OG", False)})
         # The default stays one until another takes its place.
         r = self.a.request("PATCH", f"{self.base}/{ge['id']}", {"default": False},
                            token=self.lr)
@@ -128,6 +131,12 @@ class Billing(OwnAuthd, unittest.TestCase):
                              "billing": billing}, token=self.lr)
             self.assertEqual(r.status, 201, r)
             self.assertEqual(self.a.get(self.base, token=agency).status, status, billing)
+        # The partner's read is in the client's trail.
+        audit = self.a.get(f"/1/organizations/{self.org}/audit", token=self.lr).json["audit"]
+        self.assertEqual((audit[0]["action"], audit[0]["via"], audit[0]["detail"]),
+                         ("read", "partner", {"what": "billing_addresses"}))
+        r = self.a.delete(f"{self.base}/{aid}?x=1", token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (400, "invalid_field"))
         # Someone else's organization is none of theirs.
         r = self.a.get(f"/1/organizations/{aorg}/billing/addresses", token=payer)
         self.assertEqual((r.status, r.json["code"]), (404, "organization_not_found"))
