@@ -222,6 +222,7 @@ void http_org_support_revoke(struct req *r);
 void http_support_assign(struct req *r);
 void http_support_unassign(struct req *r);
 void http_support_access(struct req *r);
+void http_support_grants(struct req *r);
 
 /* A person's and an organization's API tokens (http_tokens.c). */
 void http_tokens_create(struct req *r);

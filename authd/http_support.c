@@ -10,6 +10,9 @@
  *   DELETE /1/support/grants/{id}/assignees/{account}  it to an agent, or not
  *   GET    /1/support/grants/{id}/access?kind=K        may the calling agent
  *                                                     use it for K now?
+ *   GET    /1/support/grants                           the live grants: all of
+ *                                                     them for a lead, those
+ *                                                     assigned to it for an agent
  *
  * Granting is a legal representative's or administrator's act after a
  * recent sign-in; the operator's side is its staff ([support] agents and
@@ -488,4 +491,55 @@ void http_support_access(struct req *r)
 		return;
 	}
 	flow_start(&j->f, &use_ops, r);
+}
+
+/* --- the staff's list ------------------------------------------------------------------ */
+
+static int by_newest(const void *x, const void *y)
+{
+	const struct support_grant *a = x, *b = y;
+
+	if (a->created_at != b->created_at)
+		return a->created_at > b->created_at ? -1 : 1;
+	return memcmp(a->id, b->id, AUTHD_ID_LEN);
+}
+
+static int staff_read(struct flow *f, struct store_txn *txn)
+{
+	struct support_flow *j = (struct support_flow *)f;
+	bool lead = (f->roles & OPERATOR_SUPPORT_LEAD) != 0;
+	size_t kept = 0;
+	int rc;
+
+	j->gs.n = 0;
+	if ((rc = store_support_live(txn, f->now, grant_collect, &j->gs)) != 0)
+		return rc;
+	/* An agent sees what it was assigned; a lead, everything to assign. */
+	for (size_t i = 0; i < j->gs.n; i++)
+		if (lead || core_support_assigned(&j->gs.v[i], f->session.account_id))
+			j->gs.v[kept++] = j->gs.v[i];
+	j->gs.n = kept;
+	if (kept > 1)
+		qsort(j->gs.v, kept, sizeof(*j->gs.v), by_newest);
+	json_decref(j->list);
+	if ((j->list = json_array()) == NULL)
+		return STORE_E_IO;
+	for (size_t i = 0; i < kept; i++)
+		if (json_array_append_new(j->list, grant_json(&j->gs.v[i], f->now)) != 0)
+			return STORE_E_IO;
+	return 0;
+}
+
+static const struct flow_ops staff_ops = {
+    .read = staff_read,
+    .reply = list_reply,
+    .release = support_release,
+};
+
+void http_support_grants(struct req *r)
+{
+	struct support_flow *j;
+
+	if ((j = flow_get_new_or_reply(r, sizeof(*j))) != NULL)
+		flow_start(&j->f, &staff_ops, r);
 }

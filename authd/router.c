@@ -111,6 +111,7 @@ static const struct route routes[] = {
     {"support/grants/*/assignees/*", http_support_assign, M_PUT, ACT_SUPPORT_ASSIGN, false},
     {"support/grants/*/assignees/*", http_support_unassign, M_DELETE, ACT_SUPPORT_ASSIGN, false},
     {"support/grants/*/access", http_support_access, M_GET, ACT_SUPPORT_USE, false},
+    {"support/grants", http_support_grants, M_GET, ACT_SUPPORT_GRANTS_READ, false},
     {"organizations/*/billing/addresses", http_org_addresses, M_GET, ACT_ORG_BILLING_READ, false},
     {"organizations/*/billing/addresses", http_org_address_add, M_POST, ACT_ORG_BILLING_MANAGE,
      false},

@@ -1251,6 +1251,7 @@ enum policy_action {
 	ACT_ORG_SUPPORT_REVOKE,		 /* end one */
 	ACT_SUPPORT_ASSIGN,		 /* a support lead assigns a grant to an agent */
 	ACT_SUPPORT_USE,		 /* an agent asks whether it may use a grant */
+	ACT_SUPPORT_GRANTS_READ,	 /* the live grants a lead or an agent works with */
 	ACT_ORG_BILLING_READ,		 /* an organization's billing: addresses, currency */
 	ACT_ORG_BILLING_MANAGE,		 /* change it */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */

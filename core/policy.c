@@ -27,6 +27,7 @@ static const struct {
 	const char *name;
 	enum need need;
 	unsigned roles;	    /* enum operator_role: all of them needed */
+	unsigned any_roles; /* enum operator_role: one of them needed */
 	unsigned org_roles; /* with member: the roles that may (bits 1 << role); 0: any */
 	bool while_login_replaced;
 	bool member;	/* about an organization: the principal must belong to it */
@@ -177,6 +178,10 @@ static const struct {
      * about a grant (policy_support_use answers). */
     [ACT_SUPPORT_ASSIGN] = {"support_assign", NEED_SESSION, .roles = OPERATOR_SUPPORT_LEAD},
     [ACT_SUPPORT_USE] = {"support_use", NEED_SESSION, .roles = OPERATOR_SUPPORT_AGENT},
+    /* The live grants: a lead sees them all, an agent those assigned to
+     * it (the handler narrows the list). */
+    [ACT_SUPPORT_GRANTS_READ] = {"support_grants_read", NEED_SESSION,
+				 .any_roles = OPERATOR_SUPPORT_LEAD | OPERATOR_SUPPORT_AGENT},
     /* Billing: whoever holds the billing right there, whatever the role,
      * and a partner's managers when the relation gives billing. */
     [ACT_ORG_BILLING_READ] = {"org_billing_read", NEED_SESSION, .member = true,
@@ -204,7 +209,7 @@ bool policy_needs_service(enum policy_action a)
 
 unsigned policy_needs_roles(enum policy_action a)
 {
-	return (unsigned)a < ACT__COUNT ? rules[a].roles : 0;
+	return (unsigned)a < ACT__COUNT ? rules[a].roles | rules[a].any_roles : 0;
 }
 
 bool policy_recent_proof(const struct policy_params *pp, const struct session *s, int64_t now)
@@ -239,17 +244,19 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 		 * is absent, whatever the action. */
 		if (res && res->org_id && memcmp(res->org_id, s->org_id, AUTHD_ID_LEN) != 0)
 			return POLICY_DENY_NOT_FOUND;
-		if (rules[a].scope == 0 || rules[a].need == NEED_RECENT_PROOF || rules[a].roles)
+		if (rules[a].scope == 0 || rules[a].need == NEED_RECENT_PROOF || rules[a].roles ||
+		    rules[a].any_roles)
 			return POLICY_DENY_PRESENCE;
 		if (!(p->scopes & rules[a].scope))
 			return POLICY_DENY_SCOPE;
 	}
 	if ((s->flags & SESSION_F_LOGIN_REPLACED) && !rules[a].while_login_replaced)
 		return POLICY_DENY_LOGIN_EMAIL;
-	if ((p->roles & rules[a].roles) != rules[a].roles)
+	if ((p->roles & rules[a].roles) != rules[a].roles ||
+	    (rules[a].any_roles && !(p->roles & rules[a].any_roles)))
 		return POLICY_DENY_FORBIDDEN;
 	/* The operator's staff act with a second factor, always. */
-	if (rules[a].roles && s->aal != AAL_SECOND_FACTOR)
+	if ((rules[a].roles || rules[a].any_roles) && s->aal != AAL_SECOND_FACTOR)
 		return POLICY_DENY_REAUTH;
 	/* An organization one is not in is one that does not exist, unless
 	 * one manages a partner it let in and the action is a partner's. */

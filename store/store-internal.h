@@ -104,6 +104,8 @@ struct store_engine_ops {
 	int (*support_put)(struct store_txn *t, const struct support_grant *g);
 	int (*support_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN],
 			   struct support_grant *g);
+	int (*support_live)(struct store_txn *t, int64_t now,
+			    int (*fn)(void *arg, const struct support_grant *g), void *arg);
 	int (*support_del)(struct store_txn *t, const struct support_grant *g);
 	int (*support_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			    int (*fn)(void *arg, const struct support_grant *g), void *arg);

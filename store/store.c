@@ -334,6 +334,12 @@ int store_support_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struc
 	return t->ops->support_get(t, id, g);
 }
 
+int store_support_live(struct store_txn *t, int64_t now,
+		       int (*fn)(void *arg, const struct support_grant *g), void *arg)
+{
+	return t->ops->support_live(t, now, fn, arg);
+}
+
 int store_support_del(struct store_txn *t, const struct support_grant *g)
 {
 	return t->ops->support_del(t, g);

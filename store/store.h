@@ -335,6 +335,10 @@ int store_support_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struc
 int store_support_del(struct store_txn *t, const struct support_grant *g);
 int store_support_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		       int (*fn)(void *arg, const struct support_grant *g), void *arg);
+/* Every organization's grants live at now (not revoked, not expired), in
+ * no particular order: what the operator's staff work with. */
+int store_support_live(struct store_txn *t, int64_t now,
+		       int (*fn)(void *arg, const struct support_grant *g), void *arg);
 
 /*
  * API tokens (core.h's struct api_token), found by the SHA-256 of their

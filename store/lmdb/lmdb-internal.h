@@ -194,6 +194,8 @@ int lmdb_org_billing_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]
 int lmdb_support_put(struct store_txn *t, const struct support_grant *g);
 int lmdb_support_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct support_grant *g);
 int lmdb_support_del(struct store_txn *t, const struct support_grant *g);
+int lmdb_support_live(struct store_txn *t, int64_t now,
+		      int (*fn)(void *arg, const struct support_grant *g), void *arg);
 int lmdb_support_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		      int (*fn)(void *arg, const struct support_grant *g), void *arg);
 int lmdb_org_support_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);

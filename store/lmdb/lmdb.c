@@ -503,6 +503,7 @@ const struct store_engine_ops store_lmdb_engine = {
     .support_put = lmdb_support_put,
     .support_get = lmdb_support_get,
     .support_del = lmdb_support_del,
+    .support_live = lmdb_support_live,
     .support_list = lmdb_support_list,
     .partner_put = lmdb_partner_put,
     .partner_get = lmdb_partner_get,

@@ -185,3 +185,33 @@ int lmdb_org_support_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]
 	free(w.got);
 	return rc;
 }
+
+struct live {
+	int64_t now;
+	int (*fn)(void *arg, const struct support_grant *g);
+	void *arg;
+	int rc;
+};
+
+static int live_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct live *l = arg;
+	struct support_grant g;
+
+	(void)txn;
+	(void)k;
+	if ((l->rc = decode(v, &g)) != 0)
+		return 1;
+	if (core_support_live(&g, l->now))
+		l->rc = l->fn(l->arg, &g);
+	return l->rc;
+}
+
+int lmdb_support_live(struct store_txn *t, int64_t now,
+		      int (*fn)(void *arg, const struct support_grant *g), void *arg)
+{
+	struct live l = {now, fn, arg, 0};
+	int rc = lmdb_walk(lmdb_of(t), DB_SUPPORT, NULL, 0, 0, live_one, &l);
+
+	return rc != 0 ? rc : l.rc;
+}

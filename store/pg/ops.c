@@ -220,6 +220,8 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_SUPPORT_GET] = {"support_get",
 			"SELECT " SUPPORT_COLS " FROM support_grants WHERE id = $1::bytea"},
     [ST_SUPPORT_DEL] = {"support_del", "DELETE FROM support_grants WHERE id = $1::bytea"},
+    [ST_SUPPORT_LIVE] = {"support_live", "SELECT " SUPPORT_COLS " FROM support_grants WHERE "
+					 "revoked_at = 0 AND expires_at > $1::bigint"},
     [ST_SUPPORT_LIST] = {"support_list", "SELECT " SUPPORT_COLS " FROM support_grants WHERE "
 					 "org_id = $1::bytea ORDER BY created_at, id"},
     [ST_PARTNER_PUT] =
@@ -3667,4 +3669,13 @@ int pg_addresses_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 	}
 	pg_clear(res);
 	return rc;
+}
+
+int pg_support_live(struct store_txn *t, int64_t now,
+		    int (*fn)(void *arg, const struct support_grant *g), void *arg)
+{
+	struct pg_params q = {0};
+
+	param_i64(&q, now);
+	return support_rows(t, ST_SUPPORT_LIVE, &q, fn, arg, NULL);
 }

@@ -222,6 +222,7 @@ enum pg_stmt {
 	ST_SUPPORT_GET,
 	ST_SUPPORT_DEL,
 	ST_SUPPORT_LIST,
+	ST_SUPPORT_LIVE,
 	ST_PARTNER_PUT,
 	ST_PARTNER_GET,
 	ST_PARTNER_DEL,
@@ -409,6 +410,8 @@ int pg_addresses_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 int pg_support_put(struct store_txn *t, const struct support_grant *g);
 int pg_support_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct support_grant *g);
 int pg_support_del(struct store_txn *t, const struct support_grant *g);
+int pg_support_live(struct store_txn *t, int64_t now,
+		    int (*fn)(void *arg, const struct support_grant *g), void *arg);
 int pg_support_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		    int (*fn)(void *arg, const struct support_grant *g), void *arg);
 int pg_partner_put(struct store_txn *t, const struct partner_link *l);

@@ -876,6 +876,7 @@ const struct store_engine_ops store_pg_engine = {
     .support_put = pg_support_put,
     .support_get = pg_support_get,
     .support_del = pg_support_del,
+    .support_live = pg_support_live,
     .support_list = pg_support_list,
     .partner_put = pg_partner_put,
     .partner_get = pg_partner_get,

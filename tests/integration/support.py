@@ -111,6 +111,13 @@ class Support(OwnAuthd, unittest.TestCase):
         self.assertEqual(self.use(g["id"], "mail", self.lr).status, 403)
         self.assertEqual(self.use(g["id"], "mail", lead).status, 403)
         self.assertEqual(self.use(g["id"], "mail", None).status, 401)
+        # The staff's lists: everything live for a lead, its own for an agent.
+        staff = {who: [x["id"] for x in self.a.get("/1/support/grants", token=tok)
+                       .json["support_grants"] if x["organization_id"] == self.org]
+                 for who, tok in (("lead", lead), ("agent", agent), ("agent2", agent2))}
+        self.assertEqual((sorted(staff["lead"]), staff["agent"], staff["agent2"]),
+                         (sorted([g["id"], drive["id"]]), [g["id"]], []))
+        self.assertEqual(self.a.get("/1/support/grants", token=self.lr).status, 403)
         # The organization sees it all, and ends it at once.
         listed = self.a.get(self.base, token=self.lr).json["support_grants"]
         self.assertEqual({x["id"]: x["assignees"] for x in listed},
@@ -118,6 +125,9 @@ class Support(OwnAuthd, unittest.TestCase):
         self.assertEqual(self.a.delete(f"{self.base}/{g['id']}", token=self.lr).status, 204)
         r = self.use(g["id"], "mail", agent)
         self.assertEqual((r.json["allowed"], r.json["reason"]), (False, "revoked"))
+        listed = [x["id"] for x in self.a.get("/1/support/grants", token=agent)
+                  .json["support_grants"]]
+        self.assertNotIn(g["id"], listed)  # ended: off the staff's lists
         r = self.assign(g["id"], "agent2", lead)
         self.assertEqual((r.status, r.json["code"]), (409, "support_grant_ended"))
         r = self.assign(g["id"], "agent2", lead, remove=True)

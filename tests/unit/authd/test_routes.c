@@ -113,6 +113,7 @@ static const struct {
     {"PUT support/grants/*/assignees/*", U, F, F},
     {"DELETE support/grants/*/assignees/*", U, F, F},
     {"GET support/grants/*/access", U, F, F},
+    {"GET support/grants", U, F, F},
     {"GET organizations/*/billing/addresses", U, A, A},
     {"POST organizations/*/billing/addresses", U, A, A},
     {"PATCH organizations/*/billing/addresses/*", U, A, A},

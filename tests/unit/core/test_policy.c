@@ -445,6 +445,32 @@ static void test_support_use(void **state)
 	assert_false(core_support_assigned(&g, other));
 	memset(other, 0x61, AUTHD_ID_LEN);
 	assert_true(core_support_assigned(&g, other)); /* the others moved up, kept */
+	/* The staff's list: a lead or an agent, with a second factor. */
+	{
+		struct policy_params pp = {WINDOW};
+
+		p.roles = OPERATOR_SUPPORT_LEAD;
+		assert_int_equal(policy_decide(&pp, &p, ACT_SUPPORT_GRANTS_READ, NULL, T0),
+				 POLICY_ALLOW);
+		p.roles = OPERATOR_SUPPORT_AGENT;
+		assert_int_equal(policy_decide(&pp, &p, ACT_SUPPORT_GRANTS_READ, NULL, T0),
+				 POLICY_ALLOW);
+		assert_int_equal(policy_needs_roles(ACT_SUPPORT_GRANTS_READ),
+				 OPERATOR_SUPPORT_LEAD | OPERATOR_SUPPORT_AGENT);
+		p.roles = OPERATOR_SUPPORT_REVIEWER;
+		assert_int_equal(policy_decide(&pp, &p, ACT_SUPPORT_GRANTS_READ, NULL, T0),
+				 POLICY_DENY_FORBIDDEN);
+		p.roles = OPERATOR_SUPPORT_LEAD;
+		s.aal = AAL_PASSWORD;
+		assert_int_equal(policy_decide(&pp, &p, ACT_SUPPORT_GRANTS_READ, NULL, T0),
+				 POLICY_DENY_REAUTH);
+		s.aal = AAL_SECOND_FACTOR;
+		p.kind = PRINCIPAL_TOKEN;
+		p.scopes = SCOPE__ALL;
+		assert_int_equal(policy_decide(&pp, &p, ACT_SUPPORT_GRANTS_READ, NULL, T0),
+				 POLICY_DENY_PRESENCE);
+		p.kind = PRINCIPAL_SESSION;
+	}
 	assert_int_equal(core_support_kind_parse("chat"), SUPPORT_CHAT);
 	assert_int_equal(core_support_kind_parse("files"), 0);
 	assert_string_equal(core_support_verdict_name(SUPPORT_OTHER_KIND), "other_kind");
