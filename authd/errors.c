@@ -146,6 +146,10 @@ static const struct api_error_info table[E__COUNT] = {
 			     "no such billing address in this organization"},
     [E_TOO_MANY_ADDRESSES] = {409, "too_many_addresses",
 			      "the organization has as many billing addresses as it may (20)"},
+    [E_RENEW_FIRST] = {409, "renew_first",
+		       "the product expires in less than 14 days: renew it first, then turn "
+		       "auto-renewal on"},
+    [E_NO_EXPIRY] = {409, "no_expiry", "the product has no expiry date to renew before"},
     [E_DEFAULT_ADDRESS] = {409, "default_address",
 			   "the default billing address stays one: make another the default "
 			   "first"},

@@ -214,6 +214,7 @@ void http_org_addresses(struct req *r);
 void http_org_address_add(struct req *r);
 void http_org_address_change(struct req *r);
 void http_org_address_remove(struct req *r);
+void http_org_product_auto_renewal(struct req *r);
 
 /* Support access (http_support.c). */
 void http_org_support_grant(struct req *r);

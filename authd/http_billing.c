@@ -7,6 +7,9 @@
  *   PATCH  /1/organizations/{org}/billing/addresses/{id}  change one, or make
  *                                                         it the default
  *   DELETE /1/organizations/{org}/billing/addresses/{id}  remove one
+ *   PUT    /1/organizations/{org}/products/{p}/auto-renewal {"enabled"}: a
+ *                                                         product renews by
+ *                                                         itself, or not
  *
  * Only who holds the billing right there sees or changes billing (the
  * policy's `billing` rule: a member with the right, whatever the role, or
@@ -18,6 +21,8 @@
 
 #include "flow.h"
 #include "orgs.h"
+
+#include <billing.h>
 
 #include <store.h>
 #include <util.h>
@@ -48,6 +53,7 @@ struct billing_flow {
 	struct billing_address out; /* as written */
 	struct billing_address *v;  /* the organization's */
 	size_t n, cap;
+	struct org_principal who; /* the gate's */
 };
 
 static void billing_release(struct flow *f)
@@ -75,24 +81,32 @@ static int address_collect(void *arg, const struct billing_address *a)
 	return 0;
 }
 
-/* The principal's say over the organization's billing (a refusal in
- * f->err), then its addresses into j->v. */
-static int billing_read(struct billing_flow *j, struct store_txn *txn)
+/* The principal's say over the organization's billing (j->who; a
+ * refusal in f->err). */
+static int billing_gate(struct billing_flow *j, struct store_txn *txn)
 {
 	struct flow *f = &j->f;
 	struct policy_resource res = {.org_id = j->org_id};
-	struct org_principal who;
+	int rc = orgs_principal(f, txn, j->org_id, &j->who);
+
+	if (rc != 0)
+		return rc;
+	res.org_role = j->who.me.role;
+	res.partner = j->who.partner;
+	res.partner_billing = j->who.partner && j->who.link.billing;
+	res.actor_billing = (j->who.me.rights & MEMBER_R_BILLING) != 0;
+	f->err = flow_decide(f, &res, E_ORG_NOT_FOUND);
+	return 0;
+}
+
+/* The gate, then the organization's addresses into j->v. */
+static int billing_read(struct billing_flow *j, struct store_txn *txn)
+{
 	int rc;
 
 	j->n = 0;
-	if ((rc = orgs_principal(f, txn, j->org_id, &who)) != 0)
+	if ((rc = billing_gate(j, txn)) != 0 || j->f.err != E_OK)
 		return rc;
-	res.org_role = who.me.role;
-	res.partner = who.partner;
-	res.partner_billing = who.partner && who.link.billing;
-	res.actor_billing = (who.me.rights & MEMBER_R_BILLING) != 0;
-	if ((f->err = flow_decide(f, &res, E_ORG_NOT_FOUND)) != E_OK)
-		return 0;
 	return store_addresses_list(txn, j->org_id, address_collect, j);
 }
 
@@ -428,4 +442,101 @@ void http_org_address_change(struct req *r)
 void http_org_address_remove(struct req *r)
 {
 	change(r, false, true);
+}
+
+/* --- a product's auto-renewal ----------------------------------------------------------- */
+
+struct renew_flow {
+	struct billing_flow b; /* the gate's */
+	uint8_t product_id[AUTHD_ID_LEN];
+	bool enabled;
+	struct product p;
+};
+
+static int renew_write(struct flow *f, struct store_txn *txn)
+{
+	struct renew_flow *j = (struct renew_flow *)f;
+	json_t *detail;
+	int rc = billing_gate(&j->b, txn);
+
+	if (rc != 0 || f->err != E_OK)
+		return rc;
+	if ((rc = store_product_get(txn, j->b.org_id, j->product_id, &j->p)) == STORE_E_NOTFOUND) {
+		f->err = E_PRODUCT_NOT_FOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	/* A partner's managers only on the products their relation covers. */
+	if (j->b.who.partner && !core_partner_covers(&j->b.who.link, j->product_id)) {
+		f->err = E_PRODUCT_NOT_FOUND;
+		return 0;
+	}
+	if (j->enabled == j->p.auto_renew)
+		return 0; /* as asked already */
+	if (j->enabled && j->p.expires_at == 0) {
+		f->err = E_NO_EXPIRY;
+		return 0;
+	}
+	/* Never closer to expiry than the first attempt would come: renew
+	 * first (billing.h). */
+	if (j->enabled && !billing_autorenew_allowed(j->p.expires_at, f->now)) {
+		f->err = E_RENEW_FIRST;
+		return 0;
+	}
+	j->p.auto_renew = j->enabled;
+	if ((detail = json_pack("{s:b}", "enabled", j->enabled)) == NULL)
+		return STORE_E_IO;
+	if ((rc = store_product_put(txn, &j->p)) == 0)
+		rc = orgs_audit(f, txn, j->b.org_id, NULL, AUDIT_AUTO_RENEWAL_CHANGED, j->p.id,
+				detail);
+	json_decref(detail);
+	return rc;
+}
+
+static void renew_reply(struct flow *f, struct req *r)
+{
+	struct renew_flow *j = (struct renew_flow *)f;
+	char pid[AUTHD_ID_HEX + 1], due[21];
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	authd_hex(j->p.id, AUTHD_ID_LEN, pid);
+	authd_time_str(billing_renewal_due(j->p.expires_at), due);
+	reply_json(r, 200,
+		   json_pack("{s:s, s:b, s:s?}", "product_id", pid, "auto_renew", j->p.auto_renew,
+			     "renewal_due", j->p.auto_renew ? due : NULL));
+}
+
+static const struct flow_ops renew_ops = {
+    .write = renew_write,
+    .reply = renew_reply,
+    .release = billing_release,
+};
+
+void http_org_product_auto_renewal(struct req *r)
+{
+	static const struct field_spec spec[] = {{"enabled", JSON_TRUE, true, 0}};
+	struct renew_flow *j = NULL;
+	json_t *body;
+
+	if (!req_query_or_reply(r, NULL, 0, NULL) ||
+	    (body = json_body_or_reply(r, spec, 1)) == NULL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		reply_error(r, E_OVERLOADED);
+		json_decref(body);
+		return;
+	}
+	j->enabled = json_is_true(json_object_get(body, "enabled"));
+	json_decref(body);
+	if (!ids_path(r->param, j->b.org_id, j->product_id)) {
+		reply_error(r, ids_path(r->param, j->b.org_id, NULL) ? E_PRODUCT_NOT_FOUND
+								     : E_ORG_NOT_FOUND);
+		free(j);
+		return;
+	}
+	flow_start(&j->b.f, &renew_ops, r);
 }

@@ -24,6 +24,8 @@
 #include "http.h"
 
 #include "flow.h"
+
+#include <billing.h>
 #include "orgs.h"
 
 #include <log.h>
@@ -80,14 +82,17 @@ static json_t *resources_json(const char (*res)[GRANT_RESOURCE_MAX + 1], unsigne
 
 static json_t *product_json(const struct product *p)
 {
-	char id[AUTHD_ID_HEX + 1], created[21], expires[21];
+	char id[AUTHD_ID_HEX + 1], created[21], expires[21], due[21];
 
 	authd_hex(p->id, AUTHD_ID_LEN, id);
 	authd_time_str(p->created_at, created);
 	authd_time_str(p->expires_at, expires);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s?}", "id", id, "kind",
+	authd_time_str(billing_renewal_due(p->expires_at), due);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:i, s:b, s:s?}", "id", id, "kind",
 			 core_product_kind_name((enum product_kind)p->kind), "name", p->name,
-			 "created_at", created, "expires_at", p->expires_at ? expires : NULL);
+			 "created_at", created, "expires_at", p->expires_at ? expires : NULL,
+			 "renewal_months", (int)p->renewal_months, "auto_renew", p->auto_renew,
+			 "renewal_due", p->auto_renew && p->expires_at ? due : NULL);
 }
 
 static json_t *access_json(const struct access *a)
@@ -190,8 +195,10 @@ void http_org_product_add(struct req *r)
 	    {"kind", JSON_STRING, true, 16},
 	    {"name", JSON_STRING, true, NAME_MAX_B},
 	    {"expires_at", JSON_INTEGER, false, 0},
+	    {"renewal_months", JSON_INTEGER, false, 0},
 	};
-	json_t *body = json_body_or_reply(r, spec, 3);
+	json_t *body = json_body_or_reply(r, spec, 4);
+	json_t *months;
 	struct add_flow *j = NULL;
 	const char *name;
 	size_t nlen;
@@ -221,6 +228,17 @@ void http_org_product_add(struct req *r)
 	if (j->p.expires_at < 0) {
 		reply_field_error(r, E_INVALID_FIELD, "expires_at", "must be a unix time");
 		goto out;
+	}
+	j->p.renewal_months = PRODUCT_RENEWAL_DEFAULT;
+	if ((months = json_object_get(body, "renewal_months")) != NULL) {
+		json_int_t m = json_integer_value(months);
+
+		if (m < 1 || m > PRODUCT_RENEWAL_MAX) {
+			reply_field_error(r, E_INVALID_FIELD, "renewal_months",
+					  "must be 1 to 120 months");
+			goto out;
+		}
+		j->p.renewal_months = (uint16_t)m;
 	}
 	authd_random(j->p.id, AUTHD_ID_LEN);
 	json_decref(body);

@@ -119,6 +119,8 @@ static const struct route routes[] = {
      ACT_ORG_BILLING_MANAGE, false},
     {"organizations/*/billing/addresses/*", http_org_address_remove, M_DELETE,
      ACT_ORG_BILLING_MANAGE, false},
+    {"organizations/*/products/*/auto-renewal", http_org_product_auto_renewal, M_PUT,
+     ACT_ORG_BILLING_MANAGE, false},
     {"invitations/view", http_invitation_view, M_POST, ACT_INVITE_VIEW, false},
     {"invitations/accept", http_invitation_accept, M_POST, ACT_INVITE_ACCEPT, false},
     {"invitations/signup", http_invitation_signup, M_POST, ACT_INVITE_SIGN_UP, false},

@@ -68,7 +68,9 @@ static int seed_write(struct flow *f, struct store_txn *txn)
 	for (unsigned i = 0; rc == 0 && i < 2 && i < j->teams; i++)
 		rc = store_team_member_put(txn, j->org_id, team[i], j->account_id);
 	for (unsigned i = 0; rc == 0 && i < j->products; i++) {
-		struct product p = {.kind = PRODUCT_MAIL, .created_at = f->now};
+		struct product p = {.kind = PRODUCT_MAIL,
+				    .created_at = f->now,
+				    .renewal_months = PRODUCT_RENEWAL_DEFAULT};
 
 		memcpy(p.org_id, j->org_id, AUTHD_ID_LEN);
 		memcpy(p.id, product[i], AUTHD_ID_LEN);

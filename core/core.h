@@ -328,8 +328,13 @@ struct product {
 	uint8_t kind; /* enum product_kind */
 	char name[NAME_MAX_B + 1];
 	int64_t created_at;
-	int64_t expires_at; /* 0: none (billing sets it) */
+	int64_t expires_at;	 /* 0: none (billing sets it) */
+	uint16_t renewal_months; /* what one renewal buys: 1..PRODUCT_RENEWAL_MAX */
+	bool auto_renew;	 /* paid for by itself, BILLING_RENEW_LEAD before expiry */
 };
+
+#define PRODUCT_RENEWAL_DEFAULT 12
+#define PRODUCT_RENEWAL_MAX	120 /* some renew for several years: up to ten */
 
 /* Rights on a product (bits): reach it, and administer it. */
 enum product_right {
@@ -645,6 +650,7 @@ enum audit_action {
 	AUDIT_ADDRESS_ADDED,	  /* a billing address */
 	AUDIT_ADDRESS_CHANGED,
 	AUDIT_ADDRESS_REMOVED,
+	AUDIT_AUTO_RENEWAL_CHANGED, /* a product's auto-renewal turned on or off */
 	AUDIT__COUNT
 };
 

@@ -282,6 +282,7 @@ const char *core_audit_name(enum audit_action a)
 	    [AUDIT_ADDRESS_ADDED] = "billing_address_added",
 	    [AUDIT_ADDRESS_CHANGED] = "billing_address_changed",
 	    [AUDIT_ADDRESS_REMOVED] = "billing_address_removed",
+	    [AUDIT_AUTO_RENEWAL_CHANGED] = "auto_renewal_changed",
 	};
 
 	return (unsigned)a < AUDIT__COUNT && names[a] ? names[a] : "";

@@ -2,7 +2,9 @@
  * Products, grants and work teams on LMDB, each kind in a database of its
  * own under keys that start with the organization id:
  *
- *   DB_PRODUCTS      org || product         -> packed: 2, kind, created, expires, name
+ *   DB_PRODUCTS      org || product         -> packed: 3, kind, created, expires,
+ *                                               renewal months (2), auto-renew (1), name
+ *                                               (version 2, still read: no renewal fields)
  *   DB_GRANTS        org || product || subject -> packed: 2, subject kind, rights (4),
  *                                               count, then each resource's length and bytes
  *   DB_TEAMS         org || team            -> {"name", "leader", "created"}
@@ -26,7 +28,9 @@
 
 #define REC_V1	      1
 #define PACKED_V2     2
-#define PRODUCT_FIXED (1 + 1 + 8 + 8)
+#define PACKED_V3     3
+#define PRODUCT_FIXED (1 + 1 + 8 + 8)	  /* version 2 */
+#define PRODUCT_V3    (PRODUCT_FIXED + 3) /* and renewal months (2), auto-renew (1) */
 #define GRANT_FIXED   (1 + 1 + 4 + 1)
 #define KEY2	      (2 * AUTHD_ID_LEN)
 #define KEY3	      (3 * AUTHD_ID_LEN)
@@ -166,24 +170,28 @@ int lmdb_org_products_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN
 
 int lmdb_product_put(struct store_txn *t, const struct product *p)
 {
-	uint8_t key[KEY2], val[PRODUCT_FIXED + NAME_MAX_B];
+	uint8_t key[KEY2], val[PRODUCT_V3 + NAME_MAX_B];
 	size_t nlen = strnlen(p->name, NAME_MAX_B);
 
 	key_of(key, p->org_id, p->id, NULL);
-	val[0] = PACKED_V2;
+	val[0] = PACKED_V3;
 	val[1] = p->kind;
 	authd_put_be64(val + 2, (uint64_t)p->created_at);
 	authd_put_be64(val + 10, (uint64_t)p->expires_at);
-	memcpy(val + PRODUCT_FIXED, p->name, nlen);
-	return lmdb_put(lmdb_of(t), DB_PRODUCTS, key, sizeof(key), val, PRODUCT_FIXED + nlen);
+	val[18] = (uint8_t)(p->renewal_months >> 8);
+	val[19] = (uint8_t)p->renewal_months;
+	val[20] = p->auto_renew;
+	memcpy(val + PRODUCT_V3, p->name, nlen);
+	return lmdb_put(lmdb_of(t), DB_PRODUCTS, key, sizeof(key), val, PRODUCT_V3 + nlen);
 }
 
 static int product_decode(const MDB_val *k, const MDB_val *v, struct product *p)
 {
 	const uint8_t *q = v->mv_data;
+	size_t fixed = v->mv_size > 0 && q[0] == PACKED_V3 ? PRODUCT_V3 : PRODUCT_FIXED;
 
-	if (k->mv_size != KEY2 || v->mv_size < PRODUCT_FIXED || q[0] != PACKED_V2 ||
-	    v->mv_size > PRODUCT_FIXED + NAME_MAX_B || q[1] < PRODUCT_MAIL || q[1] > PRODUCT_OTHER)
+	if (k->mv_size != KEY2 || v->mv_size < fixed || (q[0] != PACKED_V2 && q[0] != PACKED_V3) ||
+	    v->mv_size > fixed + NAME_MAX_B || q[1] < PRODUCT_MAIL || q[1] > PRODUCT_OTHER)
 		return STORE_E_CORRUPT;
 	memset(p, 0, sizeof(*p));
 	memcpy(p->org_id, k->mv_data, AUTHD_ID_LEN);
@@ -191,7 +199,14 @@ static int product_decode(const MDB_val *k, const MDB_val *v, struct product *p)
 	p->kind = q[1];
 	p->created_at = (int64_t)authd_get_be64(q + 2);
 	p->expires_at = (int64_t)authd_get_be64(q + 10);
-	memcpy(p->name, q + PRODUCT_FIXED, v->mv_size - PRODUCT_FIXED);
+	p->renewal_months = PRODUCT_RENEWAL_DEFAULT;
+	if (q[0] == PACKED_V3) {
+		p->renewal_months = (uint16_t)(q[18] << 8 | q[19]);
+		p->auto_renew = q[20] != 0;
+		if (p->renewal_months == 0 || p->renewal_months > PRODUCT_RENEWAL_MAX)
+			return STORE_E_CORRUPT;
+	}
+	memcpy(p->name, q + fixed, v->mv_size - fixed);
 	return 0;
 }
 

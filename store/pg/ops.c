@@ -48,6 +48,8 @@
 #define TOKEN_COLS                                                                                 \
 	"hash, id, account_id, org_id, name, scopes, created_at, expires_at, last_used_at, "       \
 	"head, count, hits, created_by"
+/* A product's columns, in product_row's order. */
+#define PRODUCT_COLS "id, kind, name, created_at, expires_at, renewal_months, auto_renew"
 /* A billing address's columns, in address_row's order. */
 #define ADDRESS_COLS                                                                               \
 	"org_id, id, name, line1, line2, postal_code, city, country, vat_number, is_default, "     \
@@ -142,18 +144,20 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 				     "= $2::bytea"},
     [ST_PRODUCT_PUT] =
 	{"product_put",
-	 "INSERT INTO products (org_id, id, kind, name, created_at, expires_at) VALUES "
-	 "($1::bytea, $2::bytea, $3::smallint, $4::text, $5::bigint, $6::bigint) ON "
-	 "CONFLICT (org_id, id) DO UPDATE SET kind = EXCLUDED.kind, name = "
-	 "EXCLUDED.name, expires_at = EXCLUDED.expires_at"},
-    [ST_PRODUCT_GET] = {"product_get", "SELECT id, kind, name, created_at, expires_at FROM "
-				       "products WHERE org_id = $1::bytea AND id = $2::bytea"},
+	 "INSERT INTO products (org_id, id, kind, name, created_at, expires_at, "
+	 "renewal_months, auto_renew) VALUES ($1::bytea, $2::bytea, $3::smallint, $4::text, "
+	 "$5::bigint, $6::bigint, $7::smallint, $8::boolean) ON CONFLICT (org_id, id) DO "
+	 "UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, expires_at = "
+	 "EXCLUDED.expires_at, renewal_months = EXCLUDED.renewal_months, auto_renew = "
+	 "EXCLUDED.auto_renew"},
+    [ST_PRODUCT_GET] = {"product_get", "SELECT " PRODUCT_COLS " FROM products WHERE org_id = "
+				       "$1::bytea AND id = $2::bytea"},
     [ST_PRODUCT_DEL] =
 	{"product_del",
 	 "WITH g AS (DELETE FROM grants WHERE org_id = $1::bytea AND product_id = "
 	 "$2::bytea) DELETE FROM products WHERE org_id = $1::bytea AND id = $2::bytea"},
-    [ST_PRODUCTS_LIST] = {"products_list", "SELECT id, kind, name, created_at, expires_at FROM "
-					   "products WHERE org_id = $1::bytea ORDER BY id"},
+    [ST_PRODUCTS_LIST] = {"products_list", "SELECT " PRODUCT_COLS " FROM products WHERE "
+					   "org_id = $1::bytea ORDER BY id"},
     [ST_GRANT_PUT] =
 	{"grant_put",
 	 "INSERT INTO grants (org_id, product_id, subject, subject_kind, rights, "
@@ -2794,12 +2798,16 @@ int pg_product_put(struct store_txn *t, const struct product *p)
 	param_text(&q, p->name);
 	param_i64(&q, p->created_at);
 	param_i64(&q, p->expires_at);
+	param_i16(&q, p->renewal_months);
+	param_bool(&q, p->auto_renew);
 	return run(t, ST_PRODUCT_PUT, &q);
 }
 
-/* A product from a row of id, kind, name, created_at, expires_at. */
+/* A product from a row of PRODUCT_COLS. */
 static int product_row(struct row *r, const uint8_t org_id[AUTHD_ID_LEN], struct product *p)
 {
+	int months;
+
 	memset(p, 0, sizeof(*p));
 	memcpy(p->org_id, org_id, AUTHD_ID_LEN);
 	col_bytes(r, 0, p->id, AUTHD_ID_LEN);
@@ -2807,8 +2815,12 @@ static int product_row(struct row *r, const uint8_t org_id[AUTHD_ID_LEN], struct
 	col_str(r, 2, p->name, sizeof(p->name));
 	p->created_at = col_i64(r, 3);
 	p->expires_at = col_i64(r, 4);
-	if (p->kind < PRODUCT_MAIL || p->kind > PRODUCT_OTHER)
+	months = col_i16(r, 5);
+	p->auto_renew = col_bool(r, 6);
+	if (p->kind < PRODUCT_MAIL || p->kind > PRODUCT_OTHER || months < 1 ||
+	    months > PRODUCT_RENEWAL_MAX)
 		r->bad = true;
+	p->renewal_months = (uint16_t)months;
 	return r->bad ? corrupt("product") : 0;
 }
 

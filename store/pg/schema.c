@@ -437,10 +437,16 @@ static const char schema_v10[] = "CREATE TABLE billing_addresses ("
 				 "  PRIMARY KEY (org_id, id)"
 				 ");";
 
+/* Version 11: what a product's renewal buys, and whether it renews by
+ * itself (issue 13). */
+static const char schema_v11[] =
+    "ALTER TABLE products ADD COLUMN renewal_months smallint NOT NULL DEFAULT 12,"
+    "  ADD COLUMN auto_renew boolean NOT NULL DEFAULT false;";
+
 /* migrations[v] brings a schema of version v to v + 1. */
 static const char *const migrations[PG_SCHEMA_VERSION] = {
-    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
-    schema_v6, schema_v7, schema_v8, schema_v9, schema_v10};
+    schema_v1, schema_v2, schema_v3, schema_v4,	 schema_v5, schema_v6,
+    schema_v7, schema_v8, schema_v9, schema_v10, schema_v11};
 
 static int exec_ok(PGconn *conn, const char *sql, const char *what)
 {

@@ -198,6 +198,7 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
                                         "postal_code": "1200", "city": "Geneva",
                                         "country": "CH"},
                 ("PATCH", "addresses"): {"city": "Lausanne"},
+                ("PUT", "auto-renewal"): {"enabled": False},
                 ("PUT", "members"): None}[(method, last)]
 
     def outcome(self, r):

@@ -30,7 +30,7 @@ class Billing(OwnAuthd, unittest.TestCase):
                     f"[outbox]\npoll_ms = 50\n")
 
     def setUp(self):
-        e = email()
+        e = self.lr_email = email()
         self.a.signup(e, name="Bea Billing")
         self.lr = self.a.session(e)
         self.org = org_of(self.a, self.lr)
@@ -140,6 +140,51 @@ class Billing(OwnAuthd, unittest.TestCase):
         # Someone else's organization is none of theirs.
         r = self.a.get(f"/1/organizations/{aorg}/billing/addresses", token=payer)
         self.assertEqual((r.status, r.json["code"]), (404, "organization_not_found"))
+
+    def test_auto_renewal_fourteen_days(self):
+        """Turning auto-renewal on is refused less than 14 days before expiry
+        (renew first); 14 days to the second is still in time."""
+        now = self.a.now()
+        base = f"/1/organizations/{self.org}/products"
+        r = self.a.post(base, {"kind": "domain", "name": "example.ch", "renewal_months": 24,
+                               "expires_at": now + 30 * 86400}, token=self.lr)
+        self.assertEqual(r.status, 201, r)
+        p = r.json
+        self.assertEqual((p["renewal_months"], p["auto_renew"], p["renewal_due"]),
+                         (24, False, None))
+        path = f"{base}/{p['id']}/auto-renewal"
+        self.a.advance(16 * 86400)  # exactly 14 days before expiry
+        self.lr = self.a.session(self.lr_email)
+        r = self.a.put(path, {"enabled": True}, token=self.lr)
+        self.assertEqual((r.status, r.json["auto_renew"]), (200, True), r)
+        due = r.json["renewal_due"]
+        self.assertEqual(self.a.put(path, {"enabled": False}, token=self.lr).json["auto_renew"],
+                         False)
+        self.a.advance(1)  # a second too late
+        r = self.a.put(path, {"enabled": True}, token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (409, "renew_first"))
+        # Turning it off is always possible; it was on, then off.
+        listed = {x["id"]: x for x in self.a.get(base, token=self.lr).json["products"]}
+        self.assertEqual(listed[p["id"]]["auto_renew"], False)
+        trail = [(x["action"], x["detail"]) for x in self.a.get(
+            f"/1/organizations/{self.org}/audit", token=self.lr).json["audit"]
+            if x["action"] == "auto_renewal_changed"]
+        self.assertEqual(trail, [("auto_renewal_changed", {"enabled": False}),
+                                 ("auto_renewal_changed", {"enabled": True})])
+        import datetime
+        self.assertEqual(int(datetime.datetime.strptime(due, "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()), now + 16 * 86400)
+        # No expiry, nothing to renew before; only with the billing right.
+        q = self.a.post(base, {"kind": "other", "name": "x"}, token=self.lr).json
+        r = self.a.put(f"{base}/{q['id']}/auto-renewal", {"enabled": True}, token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (409, "no_expiry"))
+        admin = join(self.a, SMTP, self.lr, self.org, email(), role="administrator")
+        r = self.a.put(path, {"enabled": False}, token=admin)
+        self.assertEqual((r.status, r.json["code"]), (403, "forbidden"))
+        r = self.a.put(f"{base}/{'0f' * 16}/auto-renewal", {"enabled": False}, token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (404, "product_not_found"))
+        for body in ({}, {"enabled": "yes"}, {"enabled": True, "x": 1}):
+            self.assertEqual(self.a.put(path, body, token=self.lr).status, 400, body)
 
     def test_bad_input(self):
         for body, code, field in (({**GENEVA, "country": "ch"}, "invalid_field", "country"),

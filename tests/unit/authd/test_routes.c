@@ -118,6 +118,7 @@ static const struct {
     {"POST organizations/*/billing/addresses", U, A, A},
     {"PATCH organizations/*/billing/addresses/*", U, A, A},
     {"DELETE organizations/*/billing/addresses/*", U, A, A},
+    {"PUT organizations/*/products/*/auto-renewal", U, A, A},
     {"POST invitations/view", A, A, A},
     {"POST invitations/accept", U, A, A},
     {"POST invitations/signup", A, A, A},

@@ -43,11 +43,11 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 10");
+	assert_string_equal(out, "1 11");
 	assert_int_equal(store_open(&o), 0);
 	store_close();
 	/* A schema of another version is refused, and not migrated down. */
-	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 11", NULL, 0), 0);
+	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 12", NULL, 0), 0);
 	assert_int_equal(store_open(&o), -1);
 	assert_int_equal(store_migrate(&o), -1);
 	/* A version 1 schema (as before devices) is refused, then upgraded. */
@@ -73,7 +73,7 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 10");
+	assert_string_equal(out, "1 11");
 	assert_int_equal(unit_sql("SELECT count(*) FROM devices, device_links, push_challenges, "
 				  "push_accounts, outbox, known_places, recovery",
 				  out, sizeof(out)),
@@ -90,7 +90,8 @@ static void test_schema_versions(void **state)
 	/* Version 8: a token of version 7 was made by its account. */
 	assert_int_equal(
 	    unit_sql("ALTER TABLE api_tokens DROP COLUMN created_by; DROP TABLE support_grants; "
-		     "DROP TABLE billing_addresses; INSERT INTO api_tokens "
+		     "DROP TABLE billing_addresses; ALTER TABLE products DROP COLUMN "
+		     "renewal_months, DROP COLUMN auto_renew; INSERT INTO api_tokens "
 		     "VALUES (sha256('t'), '\\x01', '\\xaa', '\\xbb', 'n', 1, 0, 0, 0, 0, 0, "
 		     "''); UPDATE authd_schema SET version = 7",
 		     NULL, 0),
