@@ -225,8 +225,9 @@ void http_org_product_add(struct req *r)
 	}
 	memcpy(j->p.name, name, nlen);
 	j->p.expires_at = (int64_t)json_integer_value(json_object_get(body, "expires_at"));
-	if (j->p.expires_at < 0) {
-		reply_field_error(r, E_INVALID_FIELD, "expires_at", "must be a unix time");
+	if (j->p.expires_at < 0 || j->p.expires_at > AUTHD_TIME_MAX) {
+		reply_field_error(r, E_INVALID_FIELD, "expires_at",
+				  "must be a unix time before the year 10000");
 		goto out;
 	}
 	j->p.renewal_months = PRODUCT_RENEWAL_DEFAULT;

@@ -514,10 +514,18 @@ static int staff_read(struct flow *f, struct store_txn *txn)
 	j->gs.n = 0;
 	if ((rc = store_support_live(txn, f->now, grant_collect, &j->gs)) != 0)
 		return rc;
-	/* An agent sees what it was assigned; a lead, everything to assign. */
+	/* An agent sees what it was assigned (and of the assignees, itself);
+	 * a lead, everything to assign. */
 	for (size_t i = 0; i < j->gs.n; i++)
-		if (lead || core_support_assigned(&j->gs.v[i], f->session.account_id))
-			j->gs.v[kept++] = j->gs.v[i];
+		if (lead || core_support_assigned(&j->gs.v[i], f->session.account_id)) {
+			j->gs.v[kept] = j->gs.v[i];
+			if (!lead) {
+				j->gs.v[kept].n_assignees = 1;
+				memcpy(j->gs.v[kept].assignees[0], f->session.account_id,
+				       AUTHD_ID_LEN);
+			}
+			kept++;
+		}
 	j->gs.n = kept;
 	if (kept > 1)
 		qsort(j->gs.v, kept, sizeof(*j->gs.v), by_newest);

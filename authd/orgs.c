@@ -136,6 +136,40 @@ int orgs_principal(struct flow *f, struct store_txn *txn, const uint8_t org_id[A
 	return rc;
 }
 
+struct partner_bills {
+	struct store_txn *txn;
+	const uint8_t *account_id, *product_id;
+	bool yes;
+};
+
+static int bills_one(void *arg, const struct partner_link *l)
+{
+	struct partner_bills *pb = arg;
+	struct member m;
+	int rc;
+
+	if (!l->billing || !core_partner_covers(l, pb->product_id))
+		return 0;
+	if ((rc = store_member_get(pb->txn, l->partner_org, pb->account_id, &m)) ==
+	    STORE_E_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	pb->yes = core_role_manages(m.role);
+	return pb->yes ? 1 : 0;
+}
+
+int orgs_partner_bills_product(struct flow *f, struct store_txn *txn,
+			       const uint8_t org_id[AUTHD_ID_LEN],
+			       const uint8_t product_id[AUTHD_ID_LEN], bool *yes)
+{
+	struct partner_bills pb = {txn, f->session.account_id, product_id, false};
+	int rc = store_partners_list(txn, org_id, true, bills_one, &pb);
+
+	*yes = pb.yes;
+	return rc == 1 ? 0 : rc;
+}
+
 int orgs_access(struct store_txn *txn, const struct org_principal *p,
 		const uint8_t product_id[AUTHD_ID_LEN], struct access *out)
 {

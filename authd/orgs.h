@@ -60,6 +60,14 @@ struct org_principal {
 int orgs_principal(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
 		   struct org_principal *p);
 
+/* Whether one relation the flow's principal manages a partner of org_id
+ * through both gives billing and covers product_id (*yes): the billing of
+ * one product, which relations merged for access do not say. 0 or
+ * STORE_E_*. */
+int orgs_partner_bills_product(struct flow *f, struct store_txn *txn,
+			       const uint8_t org_id[AUTHD_ID_LEN],
+			       const uint8_t product_id[AUTHD_ID_LEN], bool *yes);
+
 /* What the principal may do on the organization's product: a member's is
  * core_access_of over the grants to it and to its teams; a partner's,
  * every right on the products its relation covers. 0 or STORE_E_*. */

@@ -68,16 +68,19 @@ int billing_percent(struct money m, uint32_t bp, struct money *out)
 
 	if (!currency_ok(m.currency))
 		return BILLING_E_CURRENCY;
-	/* |m| <= 10^13 and bp <= 10^6: the product stays below 2^63. */
-	if (!in_bounds(m.minor) || bp > 1000000)
+	/* |m| <= 10^13 and bp <= 10^5 (1000%): the product stays below 10^18,
+	 * under 2^63. */
+	if (!in_bounds(m.minor) || bp > BILLING_BP_MAX)
 		return BILLING_E_OVERFLOW;
 	mag = m.minor < 0 ? -m.minor : m.minor;
 	q = mag * (int64_t)bp / 10000;
 	r = mag * (int64_t)bp % 10000;
 	if (r * 2 >= 10000)
 		q++; /* half away from zero */
+	if (!in_bounds(q))
+		return BILLING_E_OVERFLOW;
 	*out = (struct money){m.minor < 0 ? -q : q, m.currency};
-	return in_bounds(out->minor) ? 0 : BILLING_E_OVERFLOW;
+	return 0;
 }
 
 void billing_money_text(struct money m, char out[BILLING_MONEY_TEXT])
@@ -91,7 +94,7 @@ void billing_money_text(struct money m, char out[BILLING_MONEY_TEXT])
 int billing_money_parse(const char *s, enum currency c, struct money *out)
 {
 	int64_t units = 0, cents = 0;
-	int digits = 0, decimals = -1;
+	int digits = 0, significant = 0, decimals = -1;
 
 	if (s == NULL || !currency_ok((uint8_t)c))
 		return BILLING_E_SYNTAX;
@@ -107,7 +110,9 @@ int billing_money_parse(const char *s, enum currency c, struct money *out)
 				return BILLING_E_SYNTAX;
 			cents = cents * 10 + (*p - '0');
 		} else {
-			if (++digits > 12)
+			digits++;
+			/* Leading zeros are no magnitude. */
+			if ((units != 0 || *p != '0') && ++significant > 12)
 				return BILLING_E_OVERFLOW;
 			units = units * 10 + (*p - '0');
 		}
@@ -116,8 +121,10 @@ int billing_money_parse(const char *s, enum currency c, struct money *out)
 		return BILLING_E_SYNTAX; /* "", ".5", "5." */
 	if (decimals == 1)
 		cents *= 10;
+	if (!in_bounds(units * 100 + cents))
+		return BILLING_E_OVERFLOW;
 	*out = (struct money){units * 100 + cents, (uint8_t)c};
-	return in_bounds(out->minor) ? 0 : BILLING_E_OVERFLOW;
+	return 0;
 }
 
 int billing_deposit_check(struct money m)
@@ -223,7 +230,7 @@ static int voucher_usable(const struct voucher_rule *v, int64_t now)
 		return BILLING_E_NOT_YET;
 	if (v->valid_until != 0 && now >= v->valid_until)
 		return BILLING_E_EXPIRED;
-	if (v->max_uses != 0 && v->used >= v->max_uses)
+	if ((v->max_uses != 0 && v->used >= v->max_uses) || v->used == UINT32_MAX)
 		return BILLING_E_USED_UP;
 	return 0;
 }

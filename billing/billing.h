@@ -50,7 +50,9 @@ int billing_add(struct money a, struct money b, struct money *out)
     __attribute__((warn_unused_result));
 int billing_sub(struct money a, struct money b, struct money *out)
     __attribute__((warn_unused_result));
-/* m * bp / 10000 rounded half away from zero (bp: basis points). */
+/* m * bp / 10000 rounded half away from zero (bp: basis points, at most
+ * BILLING_BP_MAX). */
+#define BILLING_BP_MAX 100000
 int billing_percent(struct money m, uint32_t bp, struct money *out)
     __attribute__((warn_unused_result));
 

@@ -82,6 +82,10 @@ size_t authd_b64url(const uint8_t *in, size_t len, char *out);
 /* Decodes unpadded base64url; returns bytes written or -1 if invalid/too long. */
 long authd_unb64url(const char *in, size_t in_len, uint8_t *out, size_t out_size);
 
+/* The last second authd_time_str writes in four digits of year
+ * (9999-12-31T23:59:59Z): later times are refused where users give them. */
+#define AUTHD_TIME_MAX 253402300799LL
+
 /* RFC 3339 UTC time "2026-11-23T17:43:00Z" into out[21]. */
 void authd_time_str(int64_t t, char out[21]);
 

@@ -21,6 +21,7 @@
 #include "lmdb-internal.h"
 
 #include <jansson.h>
+#include <log.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,8 @@ int lmdb_product_put(struct store_txn *t, const struct product *p)
 	uint8_t key[KEY2], val[PRODUCT_V3 + NAME_MAX_B];
 	size_t nlen = strnlen(p->name, NAME_MAX_B);
 
+	if (p->renewal_months < 1 || p->renewal_months > PRODUCT_RENEWAL_MAX)
+		AUTHD_BUG("a product without its renewal period");
 	key_of(key, p->org_id, p->id, NULL);
 	val[0] = PACKED_V3;
 	val[1] = p->kind;

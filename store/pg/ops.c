@@ -80,13 +80,14 @@
  * per grant to the account or one of its teams there. */
 #define ACCESS_FACTS(o, p, a)                                                                      \
 	"m.role, m.rights::bigint, m.contacts::bigint, m.since, p.id, p.kind, p.name, "            \
-	"p.created_at, p.expires_at, g.subject, g.subject_kind, g.rights, g.resources FROM "       \
+	"p.created_at, p.expires_at, p.renewal_months, p.auto_renew, g.subject, g.subject_kind, "  \
+	"g.rights, g.resources FROM "                                                              \
 	"(SELECT 1) one LEFT JOIN memberships m ON m.org_id = " o "::bytea AND m.account_id = " a  \
 	"::bytea LEFT JOIN products p ON p.org_id = " o "::bytea AND p.id = " p "::bytea LEFT "    \
 	"JOIN grants g ON m.role IS NOT NULL AND p.id IS NOT NULL AND g.org_id = " o "::bytea "    \
 	"AND g.product_id = " p "::bytea AND (g.subject = " a "::bytea OR g.subject IN (SELECT "   \
 	"team_id FROM team_members WHERE org_id = " o "::bytea AND account_id = " a "::bytea))"
-#define ACCESS_NCOLS 13
+#define ACCESS_NCOLS 15
 /* A session's columns, then its cluster's (joined on $1, the account). */
 #define SESSION_COLS                                                                               \
 	"s.org_id, s.aal, s.created_at, s.last_seen, s.expires_at, s.second_factor_at, s.ip, "     \
@@ -2792,6 +2793,8 @@ int pg_product_put(struct store_txn *t, const struct product *p)
 {
 	struct pg_params q = {0};
 
+	if (p->renewal_months < 1 || p->renewal_months > PRODUCT_RENEWAL_MAX)
+		AUTHD_BUG("a product without its renewal period");
 	param(&q, p->org_id, AUTHD_ID_LEN);
 	param(&q, p->id, AUTHD_ID_LEN);
 	param_i16(&q, p->kind);
@@ -3164,17 +3167,20 @@ static int decode_facts(PGresult *res, int c, const uint8_t org_id[AUTHD_ID_LEN]
 			col_str(&pr, c + 6, p->name, sizeof(p->name));
 			p->created_at = col_i64(&pr, c + 7);
 			p->expires_at = col_i64(&pr, c + 8);
-			if (pr.bad || p->kind < PRODUCT_MAIL || p->kind > PRODUCT_OTHER)
+			p->renewal_months = (uint16_t)col_i16(&pr, c + 9);
+			p->auto_renew = col_bool(&pr, c + 10);
+			if (pr.bad || p->kind < PRODUCT_MAIL || p->kind > PRODUCT_OTHER ||
+			    p->renewal_months < 1 || p->renewal_months > PRODUCT_RENEWAL_MAX)
 				r.bad = true;
 			*has_product = true;
 		}
 		if (r.bad)
 			return corrupt("access facts");
-		if (!is_null(&r, c + 9) && *n < max) {
+		if (!is_null(&r, c + 11) && *n < max) {
 			/* The grant's columns, where grant_row_at reads them. */
 			struct row gr = {res, i, false};
 
-			if ((rc = grant_row_at(&gr, c + 9, org_id, product_id, &grants[*n])) == 0)
+			if ((rc = grant_row_at(&gr, c + 11, org_id, product_id, &grants[*n])) == 0)
 				(*n)++;
 		}
 	}

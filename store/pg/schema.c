@@ -440,7 +440,8 @@ static const char schema_v10[] = "CREATE TABLE billing_addresses ("
 /* Version 11: what a product's renewal buys, and whether it renews by
  * itself (issue 13). */
 static const char schema_v11[] =
-    "ALTER TABLE products ADD COLUMN renewal_months smallint NOT NULL DEFAULT 12,"
+    "ALTER TABLE products ADD COLUMN renewal_months smallint NOT NULL DEFAULT 12 CHECK "
+    "(renewal_months BETWEEN 1 AND 120),"
     "  ADD COLUMN auto_renew boolean NOT NULL DEFAULT false;";
 
 /* migrations[v] brings a schema of version v to v + 1. */

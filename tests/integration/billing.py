@@ -8,7 +8,7 @@ import unittest
 import uuid
 
 from authd_harness import OwnAuthd, remember_secret
-from org_harness import PUBLIC, join, org_of
+from org_harness import PUBLIC, invitation_token, join, org_of
 from smtp_harness import SmtpServer
 
 SMTP = SmtpServer().start()
@@ -185,6 +185,41 @@ class Billing(OwnAuthd, unittest.TestCase):
         self.assertEqual((r.status, r.json["code"]), (404, "product_not_found"))
         for body in ({}, {"enabled": "yes"}, {"enabled": True, "x": 1}):
             self.assertEqual(self.a.put(path, body, token=self.lr).status, 400, body)
+
+    def test_partner_billing_per_product(self):
+        """Someone who manages two partners of one client, one with billing
+        on product X, the other without on product Y, has billing on X
+        only: merged relations do not lend one's billing to the other's
+        products."""
+        now = self.a.now()
+        base = f"/1/organizations/{self.org}/products"
+        x = self.a.post(base, {"kind": "mail", "name": "x", "expires_at": now + 90 * 86400},
+                        token=self.lr).json["id"]
+        y = self.a.post(base, {"kind": "drive", "name": "y", "expires_at": now + 90 * 86400},
+                        token=self.lr).json["id"]
+        e = email()
+        self.a.signup(e, name="Two Hats")
+        person = self.a.session(e)
+        p1 = org_of(self.a, person)
+        e2 = email()
+        self.a.signup(e2)
+        other = self.a.session(e2)
+        p2 = org_of(self.a, other)
+        r = self.a.post(f"/1/organizations/{p2}/invitations",
+                        {"email": e, "role": "administrator"}, token=other)
+        self.assertEqual(r.status, 201, r)
+        r = self.a.post("/1/invitations/accept", {"token": invitation_token(SMTP, e)},
+                        token=person)
+        self.assertEqual(r.status, 200, r)
+        for partner, product, billing in ((p1, x, True), (p2, y, False)):
+            r = self.a.post(f"/1/organizations/{self.org}/partners",
+                            {"partner_organization_id": partner, "products": [product],
+                             "billing": billing}, token=self.lr)
+            self.assertEqual(r.status, 201, r)
+        r = self.a.put(f"{base}/{x}/auto-renewal", {"enabled": True}, token=person)
+        self.assertEqual((r.status, r.json.get("auto_renew")), (200, True), r)
+        r = self.a.put(f"{base}/{y}/auto-renewal", {"enabled": True}, token=person)
+        self.assertEqual((r.status, r.json["code"]), (403, "forbidden"))
 
     def test_bad_input(self):
         for body, code, field in (({**GENEVA, "country": "ch"}, "invalid_field", "country"),

@@ -47,7 +47,13 @@ static void test_money(void **state)
 	assert_int_equal(m.minor, -1);
 	assert_int_equal(billing_percent(CHF(4), 1000, &m), 0); /* 0.4 -> 0 */
 	assert_int_equal(m.minor, 0);
-	assert_int_equal(billing_percent(CHF(1), 2000000, &m), BILLING_E_OVERFLOW);
+	assert_int_equal(billing_percent(CHF(1), BILLING_BP_MAX + 1, &m), BILLING_E_OVERFLOW);
+	m = CHF(77);
+	assert_int_equal(billing_percent(CHF(BILLING_MONEY_MAX), BILLING_BP_MAX, &m),
+			 BILLING_E_OVERFLOW);
+	assert_int_equal(m.minor, 77); /* untouched on failure */
+	assert_int_equal(billing_percent(CHF(BILLING_MONEY_MAX), 10000, &m), 0);
+	assert_int_equal(m.minor, BILLING_MONEY_MAX);
 	billing_money_text(CHF(123450), text);
 	assert_string_equal(text, "1234.50");
 	billing_money_text(CHF(-7), text);
@@ -67,6 +73,11 @@ static void test_money(void **state)
 	}
 	assert_int_equal(billing_money_parse("1234567890123", CURRENCY_CHF, &m),
 			 BILLING_E_OVERFLOW);
+	assert_int_equal(billing_money_parse("00000000000001.5", CURRENCY_CHF, &m), 0);
+	assert_int_equal(m.minor, 150);
+	assert_int_equal(billing_money_parse("999999999999.99", CURRENCY_CHF, &m),
+			 BILLING_E_OVERFLOW);
+	assert_int_equal(m.minor, 150); /* untouched on failure */
 	assert_int_equal(billing_money_parse("1", 0, &m), BILLING_E_SYNTAX);
 	assert_string_equal(billing_strerror(BILLING_E_SYNTAX), "not an amount");
 	assert_string_equal(billing_strerror(0), "");
