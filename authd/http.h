@@ -86,6 +86,11 @@ void reply_error(struct req *r, enum api_error e);
 bool req_query_or_reply(struct req *r, const char *const *names, size_t n,
 			char (*values)[QUERY_VALUE_MAX]);
 
+/* The id at the start of a route's captured segments ("id" or
+ * "id/other"), and the one after it when second is non-NULL: whether they
+ * are ids (AUTHD_ID_LEN bytes in hex). */
+bool req_path_ids(const char *param, uint8_t first[AUTHD_ID_LEN], uint8_t *second);
+
 /* An error naming the field (and, for invalid_field, what it must be). */
 void reply_field_error(struct req *r, enum api_error e, const char *field, const char *detail);
 /* 429 too_many_attempts with Retry-After (at least 1 second). */

@@ -323,18 +323,6 @@ static bool text_or_reply(struct req *r, json_t *body, const char *name, size_t 
 	return true;
 }
 
-/* The organization id, and the address id after it when id is set. */
-static bool ids_path(const char *param, uint8_t org[AUTHD_ID_LEN], uint8_t *id)
-{
-	const char *slash = strchr(param, '/');
-	size_t len = slash ? (size_t)(slash - param) : strlen(param);
-
-	if (authd_unhex(param, len, org, AUTHD_ID_LEN) != 0)
-		return false;
-	return id == NULL ||
-	       (slash && authd_unhex(slash + 1, strlen(slash + 1), id, AUTHD_ID_LEN) == 0);
-}
-
 static void change(struct req *r, bool create, bool remove)
 {
 	static const struct field_spec spec[] = {
@@ -362,9 +350,9 @@ static void change(struct req *r, bool create, bool remove)
 	}
 	j->create = create;
 	j->remove = remove;
-	if (!ids_path(r->param, j->org_id, create ? NULL : j->id)) {
-		reply_error(r, ids_path(r->param, j->org_id, NULL) ? E_ADDRESS_NOT_FOUND
-								   : E_ORG_NOT_FOUND);
+	if (!req_path_ids(r->param, j->org_id, create ? NULL : j->id)) {
+		reply_error(r, req_path_ids(r->param, j->org_id, NULL) ? E_ADDRESS_NOT_FOUND
+								       : E_ORG_NOT_FOUND);
 		goto out;
 	}
 	if (remove) {
@@ -426,7 +414,7 @@ void http_org_addresses(struct req *r)
 
 	if ((j = flow_get_new_or_reply(r, sizeof(*j))) == NULL)
 		return;
-	if (!ids_path(r->param, j->org_id, NULL)) {
+	if (!req_path_ids(r->param, j->org_id, NULL)) {
 		free(j);
 		reply_error(r, E_ORG_NOT_FOUND);
 		return;
@@ -538,9 +526,9 @@ void http_org_product_auto_renewal(struct req *r)
 	}
 	j->enabled = json_is_true(json_object_get(body, "enabled"));
 	json_decref(body);
-	if (!ids_path(r->param, j->b.org_id, j->product_id)) {
-		reply_error(r, ids_path(r->param, j->b.org_id, NULL) ? E_PRODUCT_NOT_FOUND
-								     : E_ORG_NOT_FOUND);
+	if (!req_path_ids(r->param, j->b.org_id, j->product_id)) {
+		reply_error(r, req_path_ids(r->param, j->b.org_id, NULL) ? E_PRODUCT_NOT_FOUND
+									 : E_ORG_NOT_FOUND);
 		free(j);
 		return;
 	}

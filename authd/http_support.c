@@ -190,19 +190,6 @@ static const struct flow_ops grant_ops = {
     .release = support_release,
 };
 
-/* The organization id of the path ("org" or "org/id"), and the id after
- * it when id is non-NULL: whether they are ids. */
-static bool org_path(const char *param, uint8_t org[AUTHD_ID_LEN], uint8_t *id)
-{
-	const char *slash = strchr(param, '/');
-	size_t len = slash ? (size_t)(slash - param) : strlen(param);
-
-	if (authd_unhex(param, len, org, AUTHD_ID_LEN) != 0)
-		return false;
-	return id == NULL ||
-	       (slash && authd_unhex(slash + 1, strlen(slash + 1), id, AUTHD_ID_LEN) == 0);
-}
-
 void http_org_support_grant(struct req *r)
 {
 	static const struct field_spec spec[] = {
@@ -220,7 +207,7 @@ void http_org_support_grant(struct req *r)
 		reply_error(r, E_OVERLOADED);
 		goto out;
 	}
-	if (!org_path(r->param, j->org_id, NULL)) {
+	if (!req_path_ids(r->param, j->org_id, NULL)) {
 		reply_error(r, E_ORG_NOT_FOUND);
 		goto out;
 	}
@@ -285,7 +272,7 @@ void http_org_support_list(struct req *r)
 
 	if ((j = flow_get_new_or_reply(r, sizeof(*j))) == NULL)
 		return;
-	if (!org_path(r->param, j->org_id, NULL)) {
+	if (!req_path_ids(r->param, j->org_id, NULL)) {
 		free(j);
 		reply_error(r, E_ORG_NOT_FOUND);
 		return;
@@ -322,9 +309,9 @@ void http_org_support_revoke(struct req *r)
 
 	if ((j = flow_get_new_or_reply(r, sizeof(*j))) == NULL)
 		return;
-	if (!org_path(r->param, j->org_id, j->id)) {
-		reply_error(r, org_path(r->param, j->org_id, NULL) ? E_SUPPORT_GRANT_NOT_FOUND
-								   : E_ORG_NOT_FOUND);
+	if (!req_path_ids(r->param, j->org_id, j->id)) {
+		reply_error(r, req_path_ids(r->param, j->org_id, NULL) ? E_SUPPORT_GRANT_NOT_FOUND
+								       : E_ORG_NOT_FOUND);
 		free(j);
 		return;
 	}
@@ -392,7 +379,7 @@ static void assign(struct req *r, bool remove)
 
 	if ((j = flow_get_new_or_reply(r, sizeof(*j))) == NULL)
 		return;
-	if (!org_path(r->param, j->id, j->account)) { /* "grant/account" */
+	if (!req_path_ids(r->param, j->id, j->account)) { /* "grant/account" */
 		free(j);
 		reply_error(r, E_SUPPORT_GRANT_NOT_FOUND);
 		return;

@@ -96,21 +96,6 @@ static int owner_of(struct flow *f, struct store_txn *txn, const uint8_t *org,
 	return orgs_member_gate(f, txn, org);
 }
 
-/* The organization id at the start of the path's parameters ("org" or
- * "org/id"), and the id after it when id is non-NULL: whether they are
- * ids. */
-static bool org_path(const char *param, uint8_t org[AUTHD_ID_LEN], uint8_t *id)
-{
-	const char *slash = strchr(param, '/');
-	size_t len = slash ? (size_t)(slash - param) : strlen(param);
-
-	if (authd_unhex(param, len, org, AUTHD_ID_LEN) != 0)
-		return false;
-	if (id == NULL)
-		return true;
-	return slash && authd_unhex(slash + 1, strlen(slash + 1), id, AUTHD_ID_LEN) == 0;
-}
-
 /* --- POST /1/me/tokens, /1/organizations/{org}/tokens ------------------------------- */
 
 struct create_flow {
@@ -247,7 +232,7 @@ static void create(struct req *r, bool for_org)
 		reply_error(r, E_OVERLOADED);
 		goto out;
 	}
-	if ((j->for_org = for_org) && !org_path(r->param, j->org_id, NULL)) {
+	if ((j->for_org = for_org) && !req_path_ids(r->param, j->org_id, NULL)) {
 		reply_error(r, E_ORG_NOT_FOUND);
 		goto out;
 	}
@@ -333,7 +318,7 @@ static void list(struct req *r, bool for_org)
 
 	if ((j = flow_get_new_or_reply(r, sizeof(*j))) == NULL)
 		return;
-	if ((j->for_org = for_org) && !org_path(r->param, j->org_id, NULL)) {
+	if ((j->for_org = for_org) && !req_path_ids(r->param, j->org_id, NULL)) {
 		free(j);
 		reply_error(r, E_ORG_NOT_FOUND);
 		return;
@@ -410,8 +395,8 @@ static void revoke(struct req *r, bool for_org)
 
 	if ((j = flow_get_new_or_reply(r, sizeof(*j))) == NULL)
 		return;
-	if ((j->for_org = for_org) && !org_path(r->param, j->org_id, j->id))
-		err = org_path(r->param, j->org_id, NULL) ? E_TOKEN_NOT_FOUND : E_ORG_NOT_FOUND;
+	if ((j->for_org = for_org) && !req_path_ids(r->param, j->org_id, j->id))
+		err = req_path_ids(r->param, j->org_id, NULL) ? E_TOKEN_NOT_FOUND : E_ORG_NOT_FOUND;
 	else if (!for_org && authd_unhex(r->param, strlen(r->param), j->id, AUTHD_ID_LEN) != 0)
 		err = E_TOKEN_NOT_FOUND;
 	if (err != E_OK) {

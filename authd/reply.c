@@ -397,3 +397,14 @@ bool req_query_or_reply(struct req *r, const char *const *names, size_t n,
 	}
 	return true;
 }
+
+bool req_path_ids(const char *param, uint8_t first[AUTHD_ID_LEN], uint8_t *second)
+{
+	const char *slash = strchr(param, '/');
+	size_t len = slash ? (size_t)(slash - param) : strlen(param);
+
+	if (authd_unhex(param, len, first, AUTHD_ID_LEN) != 0)
+		return false;
+	return second == NULL ||
+	       (slash && authd_unhex(slash + 1, strlen(slash + 1), second, AUTHD_ID_LEN) == 0);
+}
