@@ -95,16 +95,18 @@ static json_t *product_json(const struct product *p)
 			 "renewal_due", p->auto_renew && p->expires_at ? due : NULL);
 }
 
+/* How an access was given, as the answers name it. */
+static const struct {
+	unsigned bit;
+	const char *name;
+} vias[] = {{ACCESS_VIA_ROLE, "role"},
+	    {ACCESS_VIA_MEMBER, "member"},
+	    {ACCESS_VIA_TEAM, "team"},
+	    {ACCESS_VIA_PARTNER, "partner"}};
+
 static json_t *access_json(const struct access *a)
 {
 	json_t *via = json_array();
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} vias[] = {{ACCESS_VIA_ROLE, "role"},
-		    {ACCESS_VIA_MEMBER, "member"},
-		    {ACCESS_VIA_TEAM, "team"},
-		    {ACCESS_VIA_PARTNER, "partner"}};
 
 	for (size_t i = 0; via && i < sizeof(vias) / sizeof(vias[0]); i++)
 		if (a->via & vias[i].bit)
@@ -511,13 +513,6 @@ static void access_reply(struct flow *f, struct req *r)
 {
 	struct product_flow *j = (struct product_flow *)f;
 	const struct access *a = &j->access;
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} vias[] = {{ACCESS_VIA_ROLE, "role"},
-		    {ACCESS_VIA_MEMBER, "member"},
-		    {ACCESS_VIA_TEAM, "team"},
-		    {ACCESS_VIA_PARTNER, "partner"}};
 	char org[AUTHD_ID_HEX + 1], pid[AUTHD_ID_HEX + 1], created[21], expires[21];
 	bool billing = j->who.partner ? j->who.link.billing : (j->who.me.rights & MEMBER_R_BILLING);
 	char *text = NULL;

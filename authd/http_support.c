@@ -96,7 +96,6 @@ struct support_flow {
 	enum support_kind kind;
 	struct support_grant g;	      /* as written or read */
 	enum support_verdict verdict; /* a use's */
-	bool changed;
 	struct grants gs;
 	json_t *list;
 };
@@ -231,6 +230,29 @@ out:
 	json_decref(body);
 }
 
+static int by_newest(const void *x, const void *y)
+{
+	const struct support_grant *a = x, *b = y;
+
+	if (a->created_at != b->created_at)
+		return a->created_at > b->created_at ? -1 : 1;
+	return memcmp(a->id, b->id, AUTHD_ID_LEN);
+}
+
+/* j->gs, newest first, as the answer's list (j->list). */
+static int list_newest(struct support_flow *j, int64_t now)
+{
+	if (j->gs.n > 1)
+		qsort(j->gs.v, j->gs.n, sizeof(*j->gs.v), by_newest);
+	json_decref(j->list);
+	if ((j->list = json_array()) == NULL)
+		return STORE_E_IO;
+	for (size_t i = 0; i < j->gs.n; i++)
+		if (json_array_append_new(j->list, grant_json(&j->gs.v[i], now)) != 0)
+			return STORE_E_IO;
+	return 0;
+}
+
 static int list_read(struct flow *f, struct store_txn *txn)
 {
 	struct support_flow *j = (struct support_flow *)f;
@@ -240,13 +262,7 @@ static int list_read(struct flow *f, struct store_txn *txn)
 	if ((rc = orgs_member_gate(f, txn, j->org_id)) != 0 || f->err != E_OK ||
 	    (rc = store_support_list(txn, j->org_id, grant_collect, &j->gs)) != 0)
 		return rc;
-	json_decref(j->list);
-	if ((j->list = json_array()) == NULL)
-		return STORE_E_IO;
-	for (size_t i = j->gs.n; i-- > 0;) /* newest first */
-		if (json_array_append_new(j->list, grant_json(&j->gs.v[i], f->now)) != 0)
-			return STORE_E_IO;
-	return 0;
+	return list_newest(j, f->now);
 }
 
 static void list_reply(struct flow *f, struct req *r)
@@ -285,7 +301,6 @@ static int revoke_write(struct flow *f, struct store_txn *txn)
 	struct support_flow *j = (struct support_flow *)f;
 	int rc;
 
-	j->changed = false;
 	if ((rc = orgs_member_gate(f, txn, j->org_id)) != 0 || f->err != E_OK ||
 	    (rc = grant_of_org(j, txn)) != 0 || f->err != E_OK)
 		return rc;
@@ -294,7 +309,6 @@ static int revoke_write(struct flow *f, struct store_txn *txn)
 	j->g.revoked_at = f->now;
 	if ((rc = store_support_put(txn, &j->g)) == 0)
 		rc = orgs_audit(f, txn, j->org_id, NULL, AUDIT_SUPPORT_REVOKED, j->g.id, NULL);
-	j->changed = rc == 0;
 	return rc;
 }
 
@@ -327,7 +341,6 @@ static int assign_write(struct flow *f, struct store_txn *txn)
 	json_t *detail;
 	int rc = store_support_get(txn, j->id, &j->g);
 
-	j->changed = false;
 	f->via_support = true;
 	if (rc == STORE_E_NOTFOUND) {
 		f->err = E_SUPPORT_GRANT_NOT_FOUND;
@@ -364,7 +377,6 @@ static int assign_write(struct flow *f, struct store_txn *txn)
 				j->remove ? AUDIT_SUPPORT_UNASSIGNED : AUDIT_SUPPORT_ASSIGNED,
 				j->account, detail);
 	json_decref(detail);
-	j->changed = rc == 0;
 	return rc;
 }
 
@@ -482,15 +494,6 @@ void http_support_access(struct req *r)
 
 /* --- the staff's list ------------------------------------------------------------------ */
 
-static int by_newest(const void *x, const void *y)
-{
-	const struct support_grant *a = x, *b = y;
-
-	if (a->created_at != b->created_at)
-		return a->created_at > b->created_at ? -1 : 1;
-	return memcmp(a->id, b->id, AUTHD_ID_LEN);
-}
-
 static int staff_read(struct flow *f, struct store_txn *txn)
 {
 	struct support_flow *j = (struct support_flow *)f;
@@ -514,15 +517,7 @@ static int staff_read(struct flow *f, struct store_txn *txn)
 			kept++;
 		}
 	j->gs.n = kept;
-	if (kept > 1)
-		qsort(j->gs.v, kept, sizeof(*j->gs.v), by_newest);
-	json_decref(j->list);
-	if ((j->list = json_array()) == NULL)
-		return STORE_E_IO;
-	for (size_t i = 0; i < kept; i++)
-		if (json_array_append_new(j->list, grant_json(&j->gs.v[i], f->now)) != 0)
-			return STORE_E_IO;
-	return 0;
+	return list_newest(j, f->now);
 }
 
 static const struct flow_ops staff_ops = {

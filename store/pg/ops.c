@@ -2883,7 +2883,7 @@ static int team_row(struct row *r, const uint8_t org_id[AUTHD_ID_LEN], struct te
 }
 
 /* What a listing statement's rows are. */
-enum rows_kind { ROWS_PRODUCT, ROWS_GRANT, ROWS_TEAM, ROWS_ID };
+enum rows_kind { ROWS_PRODUCT, ROWS_GRANT, ROWS_TEAM, ROWS_ID, ROWS_PARTNER, ROWS_SUPPORT };
 
 struct rows {
 	enum rows_kind kind;
@@ -2892,8 +2892,13 @@ struct rows {
 	int (*grant)(void *arg, const struct grant *g);
 	int (*team)(void *arg, const struct team *tm);
 	int (*id)(void *arg, const uint8_t id[AUTHD_ID_LEN]);
+	int (*partner)(void *arg, const struct partner_link *l);
+	int (*support)(void *arg, const struct support_grant *g);
 	void *arg;
 };
+
+static int partner_row(struct row *r, struct partner_link *l);
+static int support_row(struct row *r, struct support_grant *g);
 
 /* Runs st with p and hands each row to the listing's function (one row
  * at most, into out, when out is set: a getter). */
@@ -2914,6 +2919,8 @@ static int rows_run(struct store_txn *t, enum pg_stmt st, struct pg_params *p, c
 			struct product p;
 			struct grant g;
 			struct team tm;
+			struct partner_link pl;
+			struct support_grant sg;
 		} u;
 
 		switch (l->kind) {
@@ -2931,6 +2938,16 @@ static int rows_run(struct store_txn *t, enum pg_stmt st, struct pg_params *p, c
 			if ((rc = team_row(&r, l->org_id, &u.tm)) == 0)
 				rc = out ? (memcpy(out, &u.tm, sizeof(u.tm)), 0)
 					 : l->team(l->arg, &u.tm);
+			break;
+		case ROWS_PARTNER:
+			if ((rc = partner_row(&r, &u.pl)) == 0)
+				rc = out ? (memcpy(out, &u.pl, sizeof(u.pl)), 0)
+					 : l->partner(l->arg, &u.pl);
+			break;
+		case ROWS_SUPPORT:
+			if ((rc = support_row(&r, &u.sg)) == 0)
+				rc = out ? (memcpy(out, &u.sg, sizeof(u.sg)), 0)
+					 : l->support(l->arg, &u.sg);
 			break;
 		default: {
 			uint8_t id[AUTHD_ID_LEN];
@@ -3260,40 +3277,14 @@ static int partner_row(struct row *r, struct partner_link *l)
 	return r->bad ? corrupt("partner") : 0;
 }
 
-static int partner_rows(struct store_txn *t, enum pg_stmt st, struct pg_params *q,
-			int (*fn)(void *arg, const struct partner_link *l), void *arg,
-			struct partner_link *out)
-{
-	struct pg_txn *pt = (struct pg_txn *)t;
-	PGresult *res;
-	int rc = 0;
-
-	if ((res = pg_exec(pt, st, q)) == NULL)
-		return pt->err;
-	if (out && PQntuples(res) != 1)
-		rc = PQntuples(res) == 0 ? STORE_E_NOTFOUND : STORE_E_CORRUPT;
-	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
-		struct row r = {res, i, false};
-		struct partner_link l;
-
-		if ((rc = partner_row(&r, &l)) == 0) {
-			if (out)
-				*out = l;
-			else
-				rc = fn(arg, &l);
-		}
-	}
-	pg_clear(res);
-	return rc;
-}
-
 int pg_partner_get(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
 		   const uint8_t partner_org[AUTHD_ID_LEN], struct partner_link *l)
 {
 	struct pg_params q = {0};
+	const struct rows r = {.kind = ROWS_PARTNER};
 
 	params2(&q, client_org, partner_org);
-	return partner_rows(t, ST_PARTNER_GET, &q, NULL, NULL, l);
+	return rows_run(t, ST_PARTNER_GET, &q, &r, l);
 }
 
 int pg_partner_del(struct store_txn *t, const uint8_t client_org[AUTHD_ID_LEN],
@@ -3309,10 +3300,11 @@ int pg_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], bo
 		     int (*fn)(void *arg, const struct partner_link *l), void *arg)
 {
 	struct pg_params q = {0};
+	const struct rows r = {.kind = ROWS_PARTNER, .partner = fn, .arg = arg};
 
 	params2(&q, org_id, NULL);
-	return partner_rows(t, as_client ? ST_PARTNERS_AS_CLIENT : ST_PARTNERS_AS_PARTNER, &q, fn,
-			    arg, NULL);
+	return rows_run(t, as_client ? ST_PARTNERS_AS_CLIENT : ST_PARTNERS_AS_PARTNER, &q, &r,
+			NULL);
 }
 
 /* --- API tokens --------------------------------------------------------------------- */
@@ -3571,39 +3563,13 @@ static int support_row(struct row *r, struct support_grant *g)
 	return r->bad ? corrupt("support grant") : 0;
 }
 
-static int support_rows(struct store_txn *t, enum pg_stmt st, struct pg_params *q,
-			int (*fn)(void *arg, const struct support_grant *g), void *arg,
-			struct support_grant *out)
-{
-	struct pg_txn *pt = (struct pg_txn *)t;
-	PGresult *res;
-	int rc = 0;
-
-	if ((res = pg_exec(pt, st, q)) == NULL)
-		return pt->err;
-	if (out && PQntuples(res) != 1)
-		rc = PQntuples(res) == 0 ? STORE_E_NOTFOUND : STORE_E_CORRUPT;
-	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
-		struct row r = {res, i, false};
-		struct support_grant g;
-
-		if ((rc = support_row(&r, &g)) == 0) {
-			if (out)
-				*out = g;
-			else
-				rc = fn(arg, &g);
-		}
-	}
-	pg_clear(res);
-	return rc;
-}
-
 int pg_support_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct support_grant *g)
 {
 	struct pg_params q = {0};
+	const struct rows r = {.kind = ROWS_SUPPORT};
 
 	param(&q, id, AUTHD_ID_LEN);
-	return support_rows(t, ST_SUPPORT_GET, &q, NULL, NULL, g);
+	return rows_run(t, ST_SUPPORT_GET, &q, &r, g);
 }
 
 int pg_support_del(struct store_txn *t, const struct support_grant *g)
@@ -3618,9 +3584,10 @@ int pg_support_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		    int (*fn)(void *arg, const struct support_grant *g), void *arg)
 {
 	struct pg_params q = {0};
+	const struct rows r = {.kind = ROWS_SUPPORT, .support = fn, .arg = arg};
 
 	param(&q, org_id, AUTHD_ID_LEN);
-	return support_rows(t, ST_SUPPORT_LIST, &q, fn, arg, NULL);
+	return rows_run(t, ST_SUPPORT_LIST, &q, &r, NULL);
 }
 
 /* --- billing ------------------------------------------------------------------------------ */
@@ -3693,7 +3660,8 @@ int pg_support_live(struct store_txn *t, int64_t now,
 		    int (*fn)(void *arg, const struct support_grant *g), void *arg)
 {
 	struct pg_params q = {0};
+	const struct rows r = {.kind = ROWS_SUPPORT, .support = fn, .arg = arg};
 
 	param_i64(&q, now);
-	return support_rows(t, ST_SUPPORT_LIVE, &q, fn, arg, NULL);
+	return rows_run(t, ST_SUPPORT_LIVE, &q, &r, NULL);
 }
