@@ -68,7 +68,12 @@ struct authd_config {
 	char support_reviewers[4096]; /* account ids of the identity-verification reviewers */
 	char support_agents[4096];    /* of the support staff who use support grants */
 	char support_leads[4096];     /* of those who assign support grants to agents */
-	bool test_clock;	      /* test builds only: POST /1/_test/clock */
+	/* [billing]: the payment provider (payments other than from the prepaid
+	 * balance) and the secret its webhook signs with. */
+	char provider_url[512];		  /* http or https; empty: no provider */
+	char provider_authorization[512]; /* its Authorization header (a secret) */
+	char webhook_secret[256];	  /* HMAC-SHA-256 key of X-Provider-Signature */
+	bool test_clock;		  /* test builds only: POST /1/_test/clock */
 };
 
 /* push.h's PUSH_TTL_DEFAULT and PUSH_TTL_MAX (http_push.c checks they

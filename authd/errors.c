@@ -150,6 +150,21 @@ static const struct api_error_info table[E__COUNT] = {
 		       "the product expires in less than 14 days: renew it first, then turn "
 		       "auto-renewal on"},
     [E_NO_EXPIRY] = {409, "no_expiry", "the product has no expiry date to renew before"},
+    [E_IDEMPOTENCY_KEY_REQUIRED] = {400, "idempotency_key_required",
+				    "a payment needs an Idempotency-Key header of 1 to 64 "
+				    "printable characters"},
+    [E_IDEMPOTENCY_KEY_REUSED] = {422, "idempotency_key_reused",
+				  "this Idempotency-Key was used for another payment"},
+    [E_NO_BILLING_ADDRESS] = {409, "no_billing_address",
+			      "the organization has no billing address to decide its currency"},
+    [E_PROVIDER_UNAVAILABLE] = {502, "provider_unavailable",
+				"the payment provider could not be reached: try again with the "
+				"same Idempotency-Key"},
+    [E_NO_PROVIDER] = {503, "provider_not_configured",
+		       "no payment provider is configured for payments other than from the "
+		       "prepaid balance"},
+    [E_PAYMENT_NOT_FOUND] = {404, "payment_not_found", "no such payment"},
+    [E_PAYMENT_MISMATCH] = {422, "payment_mismatch", "the amount or currency is not the payment's"},
     [E_DEFAULT_ADDRESS] = {409, "default_address",
 			   "the default billing address stays one: make another the default "
 			   "first"},

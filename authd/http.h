@@ -35,6 +35,11 @@ struct req {
 	char authorization[512];
 	char *cookie; /* NULL when absent or when a Bearer token is sent */
 	char csrf[128];
+	/* The Idempotency-Key header (its length; -1 when absent; more than
+	 * IDEMPOTENCY_KEY_MAX when too long, then not copied). */
+	char idem_key[IDEMPOTENCY_KEY_MAX + 1];
+	int idem_len;
+	char signature[192]; /* X-Provider-Signature (the payment provider's webhook) */
 	char content_type[96];
 	long content_length;
 	bool chunked;
@@ -220,6 +225,11 @@ void http_org_address_add(struct req *r);
 void http_org_address_change(struct req *r);
 void http_org_address_remove(struct req *r);
 void http_org_product_auto_renewal(struct req *r);
+void http_billing_balance(struct req *r);
+void http_billing_deposit(struct req *r);
+void http_billing_payments(struct req *r);
+void http_billing_payment(struct req *r);
+void http_billing_webhook(struct req *r);
 
 /* Support access (http_support.c). */
 void http_org_support_grant(struct req *r);

@@ -81,36 +81,13 @@ static int address_collect(void *arg, const struct billing_address *a)
 	return 0;
 }
 
-/* The principal's say over the organization's billing, or over one
- * product's (product non-NULL: a partner's billing is then that of a
- * relation that covers it); j->who, a refusal in f->err. */
-static int billing_gate(struct billing_flow *j, struct store_txn *txn, const uint8_t *product)
-{
-	struct flow *f = &j->f;
-	struct policy_resource res = {.org_id = j->org_id};
-	int rc = orgs_principal(f, txn, j->org_id, &j->who);
-
-	if (rc != 0)
-		return rc;
-	res.org_role = j->who.me.role;
-	res.partner = j->who.partner;
-	res.partner_billing = j->who.partner && j->who.link.billing;
-	if (j->who.partner && product &&
-	    (rc = orgs_partner_bills_product(f, txn, j->org_id, product, &res.partner_billing)) !=
-		0)
-		return rc;
-	res.actor_billing = (j->who.me.rights & MEMBER_R_BILLING) != 0;
-	f->err = flow_decide(f, &res, E_ORG_NOT_FOUND);
-	return 0;
-}
-
 /* The gate, then the organization's addresses into j->v. */
 static int billing_read(struct billing_flow *j, struct store_txn *txn)
 {
 	int rc;
 
 	j->n = 0;
-	if ((rc = billing_gate(j, txn, NULL)) != 0 || j->f.err != E_OK)
+	if ((rc = orgs_billing_gate(&j->f, txn, j->org_id, NULL, &j->who)) != 0 || j->f.err != E_OK)
 		return rc;
 	return store_addresses_list(txn, j->org_id, address_collect, j);
 }
@@ -450,7 +427,7 @@ static int renew_write(struct flow *f, struct store_txn *txn)
 {
 	struct renew_flow *j = (struct renew_flow *)f;
 	json_t *detail;
-	int rc = billing_gate(&j->b, txn, j->product_id);
+	int rc = orgs_billing_gate(&j->b.f, txn, j->b.org_id, j->product_id, &j->b.who);
 
 	if (rc != 0 || f->err != E_OK)
 		return rc;

@@ -14,6 +14,7 @@
  * set a new login email (the policy's SESSION_F_LOGIN_REPLACED).
  */
 #include "http.h"
+#include "provider.h"
 
 #include "factors.h"
 #include "flow.h"
@@ -56,6 +57,10 @@ bool service_credential_or_reply(struct req *r, enum policy_action a)
 		ok = CRYPTO_memcmp(h, mail_hash, sizeof(h)) == 0;
 		OPENSSL_cleanse(h, sizeof(h));
 	}
+	/* The payment provider signs its webhook's body (provider.h). */
+	if (a == ACT_BILLING_WEBHOOK)
+		ok = r->body &&
+		     provider_signature_ok(r->signature, r->body, r->body_len, authd_now());
 	if (!ok) {
 		log_warn("service credential refused action=%s ip=%s req=%llu",
 			 policy_action_name(a), r->ip, (unsigned long long)r->id);

@@ -126,7 +126,8 @@ int keys_load(struct authd_keys *k, const char *path)
 	    derive(master, "authd device cookies v1", k->device) != 0 ||
 	    derive(master, "authd outbox seal v1", k->outbox) != 0 ||
 	    derive(master, "authd recovery v1", k->recovery) != 0 ||
-	    derive(master, "authd case documents v1", k->documents) != 0) {
+	    derive(master, "authd case documents v1", k->documents) != 0 ||
+	    derive(master, "authd payments v1", k->payments) != 0) {
 		log_err("key derivation failed");
 		goto out;
 	}

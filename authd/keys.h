@@ -23,6 +23,7 @@ struct authd_keys {
 	uint8_t outbox[KEYS_LEN];    /* AES-256-GCM for queued messages at rest */
 	uint8_t recovery[KEYS_LEN];  /* HMAC key of recovery codes, links and grants */
 	uint8_t documents[KEYS_LEN]; /* AES-256-GCM for identity documents at rest */
+	uint8_t payments[KEYS_LEN];  /* HMAC key deriving payment ids from Idempotency-Keys */
 };
 
 /*

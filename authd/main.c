@@ -10,6 +10,7 @@
 #include "http.h"
 #include "keys.h"
 #include "outbox.h"
+#include "provider.h"
 #include <log.h>
 #include "password.h"
 #include "server.h"
@@ -230,6 +231,7 @@ int main(int argc, char **argv)
 	if (geoip_open(srv.cfg.geoip_db) != 0)
 		goto out;
 	factor_setup();
+	provider_setup(&srv.cfg);
 	if (outbox_setup(&srv.cfg, srv.keys.outbox) != 0)
 		goto out;
 	password_setup(srv.keys.pepper, (struct password_cost){srv.cfg.argon2_m_kib,

@@ -49,7 +49,8 @@ int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD
 	       const json_t *detail)
 {
 	struct audit_rec a = {.at = f->now,
-			      .via = f->via_support   ? AUDIT_VIA_SUPPORT
+			      .via = f->service	      ? AUDIT_VIA_SYSTEM
+				     : f->via_support ? AUDIT_VIA_SUPPORT
 				     : f->via_partner ? AUDIT_VIA_PARTNER
 				     : f->via_token   ? AUDIT_VIA_TOKEN
 						      : AUDIT_VIA_SESSION,
@@ -70,7 +71,7 @@ int orgs_audit(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD
 		 : strlen(text) <= AUDIT_DETAIL_MAX ? text
 						    : "{\"truncated\":true}");
 	/* The operator's staff are not the customer's to locate. */
-	snprintf(a.ip, sizeof(a.ip), "%s", f->via_support ? "" : f->ip);
+	snprintf(a.ip, sizeof(a.ip), "%s", f->via_support || f->service ? "" : f->ip);
 	free(text);
 	return store_audit_add(txn, &a);
 }
@@ -486,4 +487,23 @@ int orgs_member_notice(struct flow *f, struct store_txn *txn, const uint8_t org_
 out:
 	OPENSSL_cleanse(to.pw_hash, sizeof(to.pw_hash));
 	return rc;
+}
+
+int orgs_billing_gate(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+		      const uint8_t *product, struct org_principal *who)
+{
+	struct policy_resource res = {.org_id = org_id};
+	int rc = orgs_principal(f, txn, org_id, who);
+
+	if (rc != 0)
+		return rc;
+	res.org_role = who->me.role;
+	res.partner = who->partner;
+	res.partner_billing = who->partner && who->link.billing;
+	if (who->partner && product &&
+	    (rc = orgs_partner_bills_product(f, txn, org_id, product, &res.partner_billing)) != 0)
+		return rc;
+	res.actor_billing = (who->me.rights & MEMBER_R_BILLING) != 0;
+	f->err = flow_decide(f, &res, E_ORG_NOT_FOUND);
+	return 0;
 }

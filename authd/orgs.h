@@ -60,6 +60,16 @@ struct org_principal {
 int orgs_principal(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
 		   struct org_principal *p);
 
+/*
+ * The gate of every billing act: the principal's say over org_id's billing,
+ * or over one product's (product non-NULL: a partner's billing is then
+ * that of a relation that covers it), asked of the policy for the flow's
+ * action. *who is the principal found; a refusal is in f->err. 0 or
+ * STORE_E_*.
+ */
+int orgs_billing_gate(struct flow *f, struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+		      const uint8_t *product, struct org_principal *who);
+
 /* Whether one relation the flow's principal manages a partner of org_id
  * through both gives billing and covers product_id (*yes): the billing of
  * one product, which relations merged for access do not say. 0 or

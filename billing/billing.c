@@ -148,7 +148,7 @@ int billing_tx_check(const struct ledger_tx *tx)
 	for (unsigned i = 0; i < tx->n; i++) {
 		const struct ledger_leg *l = &tx->legs[i];
 
-		if (l->account < LEDGER_PREPAID || l->account > LEDGER_REVENUE || l->minor == 0)
+		if (l->account < LEDGER_PREPAID || l->account > LEDGER_HELD || l->minor == 0)
 			return BILLING_E_UNBALANCED;
 		if (!in_bounds(l->minor))
 			return BILLING_E_OVERFLOW;
@@ -182,6 +182,47 @@ int billing_tx_pay(struct money m, struct ledger_tx *tx)
 	if (m.minor <= 0 || !in_bounds(m.minor))
 		return BILLING_E_RANGE;
 	tx_two(tx, m.currency, LEDGER_PREPAID, LEDGER_REVENUE, m.minor);
+	return 0;
+}
+
+int billing_tx_hold(struct money m, struct ledger_tx *tx)
+{
+	int rc = billing_tx_pay(m, tx);
+
+	if (rc == 0)
+		tx->legs[1].account = LEDGER_HELD;
+	return rc;
+}
+
+int billing_tx_release(struct money m, struct ledger_tx *tx)
+{
+	int rc = billing_tx_pay(m, tx);
+
+	if (rc == 0) {
+		tx->legs[0].account = LEDGER_HELD;
+		tx->legs[1].account = LEDGER_PREPAID;
+	}
+	return rc;
+}
+
+int billing_tx_settle(struct money held, struct money rest, struct ledger_tx *tx)
+{
+	struct money total;
+	struct ledger_tx t = {0};
+	int rc;
+
+	if (held.minor < 0 || rest.minor <= 0)
+		return BILLING_E_RANGE;
+	if ((rc = billing_add(held, rest, &total)) != 0)
+		return rc;
+	t.currency = total.currency;
+	if (held.minor > 0)
+		t.legs[t.n++] = (struct ledger_leg){LEDGER_HELD, -held.minor};
+	t.legs[t.n++] = (struct ledger_leg){LEDGER_PROVIDER, -rest.minor};
+	t.legs[t.n++] = (struct ledger_leg){LEDGER_REVENUE, total.minor};
+	if ((rc = billing_tx_check(&t)) != 0)
+		return rc;
+	*tx = t;
 	return 0;
 }
 

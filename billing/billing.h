@@ -69,32 +69,7 @@ int billing_deposit_check(struct money m) __attribute__((warn_unused_result));
 
 /* --- the ledger ------------------------------------------------------------------ */
 
-/*
- * Each movement of money is a transaction of legs over accounts, summing
- * to zero: the organization's prepaid balance (what it may spend), money
- * received through the payment provider, and revenue (paid invoices). A
- * deposit moves money from the provider to the balance; paying an
- * invoice from the balance moves it from the balance to revenue. The
- * balance is the sum of its legs and is never below zero.
- */
-enum ledger_account {
-	LEDGER_PREPAID = 1,
-	LEDGER_PROVIDER,
-	LEDGER_REVENUE,
-};
-
-#define LEDGER_LEGS_MAX 4
-
-struct ledger_leg {
-	uint8_t account; /* enum ledger_account */
-	int64_t minor;	 /* in: positive; out: negative */
-};
-
-struct ledger_tx {
-	uint8_t currency; /* enum currency */
-	unsigned n;
-	struct ledger_leg legs[LEDGER_LEGS_MAX];
-};
+/* The ledger's records (struct ledger_tx) are core.h's. */
 
 /* Whether tx is a transaction: 2..LEDGER_LEGS_MAX legs of known
  * accounts, none zero, each within BILLING_MONEY_MAX, summing to zero. */
@@ -103,6 +78,14 @@ int billing_tx_check(const struct ledger_tx *tx) __attribute__((warn_unused_resu
 int billing_tx_deposit(struct money m, struct ledger_tx *tx) __attribute__((warn_unused_result));
 /* Paying m of an invoice from the prepaid balance. */
 int billing_tx_pay(struct money m, struct ledger_tx *tx) __attribute__((warn_unused_result));
+/* Holding m of the balance for a payment the provider has yet to finish,
+ * and giving it back when the provider failed. */
+int billing_tx_hold(struct money m, struct ledger_tx *tx) __attribute__((warn_unused_result));
+int billing_tx_release(struct money m, struct ledger_tx *tx) __attribute__((warn_unused_result));
+/* The provider paid rest (> 0) of a payment whose held part was held (0
+ * or more): both go to revenue. */
+int billing_tx_settle(struct money held, struct money rest, struct ledger_tx *tx)
+    __attribute__((warn_unused_result));
 /*
  * The prepaid balance after tx: balance (of tx's currency) plus its
  * prepaid legs, never below zero (BILLING_E_INSUFFICIENT) nor above

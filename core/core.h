@@ -555,6 +555,177 @@ struct billing_address {
 	int64_t created_at;
 };
 
+/* --- the prepaid balance's ledger and payments ------------------------------------- */
+
+/*
+ * Each movement of money is a transaction of legs over accounts, summing
+ * to zero: the organization's prepaid balance (what it may spend), money
+ * received through the payment provider, revenue (paid invoices), and
+ * money of the balance held for a payment the provider has yet to finish.
+ * A deposit moves money from the provider to the balance; paying an
+ * invoice from the balance moves it from the balance to revenue; a
+ * payment shared with the provider holds its part of the balance until
+ * the provider says paid (then held and provider go to revenue) or failed
+ * (then held goes back). The balance is the sum of its prepaid legs and
+ * is never below zero (billing/).
+ */
+enum ledger_account {
+	LEDGER_PREPAID = 1,
+	LEDGER_PROVIDER,
+	LEDGER_REVENUE,
+	LEDGER_HELD,
+};
+
+#define LEDGER_ACCOUNTS 4
+#define LEDGER_LEGS_MAX 4
+
+struct ledger_leg {
+	uint8_t account; /* enum ledger_account */
+	int64_t minor;	 /* in: positive; out: negative */
+};
+
+struct ledger_tx {
+	uint8_t currency; /* enum currency */
+	unsigned n;
+	struct ledger_leg legs[LEDGER_LEGS_MAX];
+};
+
+/* Why a transaction was made. */
+enum ledger_kind {
+	LEDGER_K_DEPOSIT = 1, /* the provider paid a deposit in */
+	LEDGER_K_PAY,	      /* invoices paid from the balance alone */
+	LEDGER_K_HOLD,	      /* the balance's part of a payment, held */
+	LEDGER_K_SETTLE,      /* the provider paid the rest: held and rest to revenue */
+	LEDGER_K_RELEASE,     /* the provider failed: the held part back */
+};
+const char *core_ledger_kind_name(enum ledger_kind k);
+
+/* One committed transaction of an organization's ledger. */
+struct ledger_entry {
+	uint8_t id[AUTHD_ID_LEN];
+	uint8_t org_id[AUTHD_ID_LEN];
+	int64_t at;
+	uint8_t kind;			  /* enum ledger_kind */
+	uint8_t payment_id[AUTHD_ID_LEN]; /* the payment it belongs to */
+	struct ledger_tx tx;
+};
+
+/* A leg's amount of account in tx (0 when it has none). */
+int64_t core_ledger_leg(const struct ledger_tx *tx, enum ledger_account account);
+
+enum payment_kind {
+	PAYMENT_DEPOSIT = 1, /* money into the prepaid balance */
+	PAYMENT_INVOICES,    /* one or several invoices, in one payment */
+};
+
+enum payment_status {
+	PAYMENT_PENDING = 1, /* waiting for the provider */
+	PAYMENT_PAID,
+	PAYMENT_FAILED,
+};
+const char *core_payment_kind_name(enum payment_kind k);
+const char *core_payment_status_name(enum payment_status s);
+
+#define PAYMENT_INVOICES_MAX 20	 /* invoices paid together */
+#define PAYMENT_REF_MAX	     64	 /* the provider's reference */
+#define PAYMENT_URL_MAX	     512 /* where the payer completes it at the provider */
+#define IDEMPOTENCY_KEY_MAX  64	 /* bytes of an Idempotency-Key header */
+
+/*
+ * A payment an organization asked for. Its id derives from the
+ * organization and the request's Idempotency-Key (the same key names the
+ * same payment on every node, and the provider, which is idempotent on
+ * it, starts one checkout for it); request_hash is what the request
+ * asked for, so that the key cannot be reused for another payment.
+ */
+struct payment {
+	uint8_t id[AUTHD_ID_LEN];
+	uint8_t org_id[AUTHD_ID_LEN];
+	uint8_t key_hash[AUTHD_HASH_LEN];     /* SHA-256 of the Idempotency-Key */
+	uint8_t request_hash[AUTHD_HASH_LEN]; /* of what it pays */
+	uint8_t kind;			      /* enum payment_kind */
+	uint8_t status;			      /* enum payment_status */
+	uint8_t currency;		      /* enum currency */
+	int64_t amount;			      /* minor units: the whole */
+	int64_t from_balance;		      /* of it, from the prepaid balance */
+	int64_t rest;			      /* of it, through the provider */
+	uint8_t created_by[AUTHD_ID_LEN];
+	int64_t created_at;
+	int64_t settled_at; /* paid or failed; 0 while pending */
+	char provider_ref[PAYMENT_REF_MAX + 1];
+	char checkout_url[PAYMENT_URL_MAX + 1];
+	unsigned n_invoices;
+	uint8_t invoices[PAYMENT_INVOICES_MAX][AUTHD_ID_LEN];
+};
+
+/* --- invoices and vouchers --------------------------------------------------------- */
+
+/*
+ * An order (a new product, or a product's renewal) is an invoice: open
+ * until paid (or cancelled); an open one past its due date is told as
+ * overdue. While open it is a pending order, payable later, and its
+ * document a pro-forma. Its figures are decided at order time (billing/)
+ * and never change; the billing address is copied into it then.
+ */
+enum invoice_kind {
+	INVOICE_NEW = 1, /* a new product, made when paid */
+	INVOICE_RENEWAL, /* an existing product's renewal */
+};
+
+enum invoice_status {
+	INVOICE_OPEN = 1,
+	INVOICE_PAID,
+	INVOICE_CANCELLED,
+};
+const char *core_invoice_kind_name(enum invoice_kind k);
+const char *core_invoice_status_name(enum invoice_status s);
+
+#define INVOICE_LINES_MAX 4
+#define INVOICE_TEXT_MAX  200 /* bytes of a line's text */
+#define VOUCHER_CODE_MAX  32  /* bytes of a promotion code: A-Z, 0-9, '-' */
+
+struct invoice_item {
+	char text[INVOICE_TEXT_MAX + 1];
+	uint32_t quantity;  /* months */
+	int64_t unit_minor; /* the price of one, before tax */
+};
+
+struct invoice {
+	uint8_t id[AUTHD_ID_LEN];
+	uint8_t org_id[AUTHD_ID_LEN];
+	uint64_t number; /* the operator's sequence, from 1: no gaps */
+	uint8_t kind;	 /* enum invoice_kind */
+	uint8_t status;	 /* enum invoice_status */
+	uint8_t currency;
+	uint8_t product_id[AUTHD_ID_LEN]; /* renewed, or to be made (INVOICE_NEW) */
+	uint8_t product_kind;		  /* enum product_kind */
+	char product_name[NAME_MAX_B + 1];
+	uint16_t months; /* what it buys */
+	uint32_t tax_bp; /* basis points of the address's country */
+	int64_t subtotal, discount, tax, total;
+	char voucher[VOUCHER_CODE_MAX + 1]; /* "" when none */
+	struct billing_address address;	    /* as it was when ordered */
+	unsigned n_items;
+	struct invoice_item items[INVOICE_LINES_MAX];
+	uint8_t created_by[AUTHD_ID_LEN];
+	int64_t created_at, due_at, paid_at, cancelled_at;
+	uint8_t payment_id[AUTHD_ID_LEN]; /* pending or paid payment; zeros: none */
+};
+
+/* A promotion code or free voucher, made by the operator's billing staff
+ * (billing.h's struct voucher_rule holds its rules and uses). */
+struct voucher {
+	char code[VOUCHER_CODE_MAX + 1];
+	uint8_t kind; /* billing.h's enum voucher_kind */
+	uint32_t bp;
+	int64_t amount_minor;
+	uint8_t currency; /* of amount_minor (VOUCHER_AMOUNT) */
+	int64_t valid_from, valid_until;
+	uint32_t max_uses, used;
+	uint8_t created_by[AUTHD_ID_LEN];
+	int64_t created_at;
+};
+
 /* --- support access ------------------------------------------------------------- */
 
 /*
@@ -651,6 +822,9 @@ enum audit_action {
 	AUDIT_ADDRESS_CHANGED,
 	AUDIT_ADDRESS_REMOVED,
 	AUDIT_AUTO_RENEWAL_CHANGED, /* a product's auto-renewal turned on or off */
+	AUDIT_PAYMENT_STARTED,	    /* a deposit or an invoices' payment asked for */
+	AUDIT_PAYMENT_PAID,	    /* and paid */
+	AUDIT_PAYMENT_FAILED,	    /* or failed at the provider */
 	AUDIT__COUNT
 };
 
@@ -660,6 +834,8 @@ enum audit_via {
 	AUDIT_VIA_TOKEN,
 	AUDIT_VIA_PARTNER, /* a partner organization's user */
 	AUDIT_VIA_SUPPORT, /* the operator's support staff */
+	AUDIT_VIA_SYSTEM,  /* authd itself, or a service of the operator (the
+			    * payment provider's webhook, the renewal scheduler) */
 };
 
 #define AUDIT_DETAIL_MAX 1023
@@ -1184,6 +1360,7 @@ enum operator_role {
 	OPERATOR_SUPPORT_REVIEWER = 1 << 0, /* decides identity-verification cases */
 	OPERATOR_SUPPORT_AGENT = 1 << 1,    /* uses the support grants assigned to it */
 	OPERATOR_SUPPORT_LEAD = 1 << 2,	    /* assigns support grants to agents */
+	OPERATOR_BILLING = 1 << 3,	    /* makes promotion codes and vouchers */
 };
 
 struct principal {
@@ -1260,6 +1437,7 @@ enum policy_action {
 	ACT_SUPPORT_GRANTS_READ,	 /* the live grants a lead or an agent works with */
 	ACT_ORG_BILLING_READ,		 /* an organization's billing: addresses, currency */
 	ACT_ORG_BILLING_MANAGE,		 /* change it */
+	ACT_BILLING_WEBHOOK,		 /* the payment provider says how a payment went */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };

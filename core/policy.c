@@ -83,6 +83,7 @@ static const struct {
     [ACT_LOGIN_EMAIL_CHANGE] = {"login_email_change", NEED_RECENT_PROOF,
 				.while_login_replaced = WHILE_LOGIN_REPLACED},
     [ACT_SERVICE_LOGIN_EMAIL_DELETED] = {"service_login_email_deleted", NEED_SERVICE},
+    [ACT_BILLING_WEBHOOK] = {"billing_webhook", NEED_SERVICE},
     /* Someone who cannot sign in: the case's own rules (a pending login
      * for a lost second factor) and the per-address limit apply. */
     [ACT_CASE_OPEN] = {"case_open", NEED_NOTHING},

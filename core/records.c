@@ -283,6 +283,9 @@ const char *core_audit_name(enum audit_action a)
 	    [AUDIT_ADDRESS_CHANGED] = "billing_address_changed",
 	    [AUDIT_ADDRESS_REMOVED] = "billing_address_removed",
 	    [AUDIT_AUTO_RENEWAL_CHANGED] = "auto_renewal_changed",
+	    [AUDIT_PAYMENT_STARTED] = "payment_started",
+	    [AUDIT_PAYMENT_PAID] = "payment_paid",
+	    [AUDIT_PAYMENT_FAILED] = "payment_failed",
 	};
 
 	return (unsigned)a < AUDIT__COUNT && names[a] ? names[a] : "";
@@ -307,13 +310,15 @@ const char *core_audit_via_name(enum audit_via v)
 		return "partner";
 	case AUDIT_VIA_SUPPORT:
 		return "support";
+	case AUDIT_VIA_SYSTEM:
+		return "system";
 	}
 	return "";
 }
 
 enum audit_via core_audit_via_parse(const char *name)
 {
-	for (int v = AUDIT_VIA_SESSION; v <= AUDIT_VIA_SUPPORT; v++)
+	for (int v = AUDIT_VIA_SESSION; v <= AUDIT_VIA_SYSTEM; v++)
 		if (strcmp(name, core_audit_via_name((enum audit_via)v)) == 0)
 			return (enum audit_via)v;
 	return (enum audit_via)0;
@@ -575,6 +580,59 @@ enum currency core_currency_parse(const char *name)
 		if (strcmp(name, core_currency_name((enum currency)c)) == 0)
 			return (enum currency)c;
 	return 0;
+}
+
+const char *core_ledger_kind_name(enum ledger_kind k)
+{
+	static const char *const names[] = {
+	    [LEDGER_K_DEPOSIT] = "deposit", [LEDGER_K_PAY] = "pay",
+	    [LEDGER_K_HOLD] = "hold",	    [LEDGER_K_SETTLE] = "settle",
+	    [LEDGER_K_RELEASE] = "release",
+	};
+
+	return (unsigned)k < sizeof(names) / sizeof(names[0]) && names[k] ? names[k] : "";
+}
+
+int64_t core_ledger_leg(const struct ledger_tx *tx, enum ledger_account account)
+{
+	int64_t sum = 0;
+
+	for (unsigned i = 0; i < tx->n && i < LEDGER_LEGS_MAX; i++)
+		if (tx->legs[i].account == account)
+			sum += tx->legs[i].minor;
+	return sum;
+}
+
+const char *core_invoice_kind_name(enum invoice_kind k)
+{
+	return k == INVOICE_NEW ? "new" : k == INVOICE_RENEWAL ? "renewal" : "";
+}
+
+const char *core_invoice_status_name(enum invoice_status s)
+{
+	static const char *const names[] = {
+	    [INVOICE_OPEN] = "open",
+	    [INVOICE_PAID] = "paid",
+	    [INVOICE_CANCELLED] = "cancelled",
+	};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) && names[s] ? names[s] : "";
+}
+
+const char *core_payment_kind_name(enum payment_kind k)
+{
+	return k == PAYMENT_DEPOSIT ? "deposit" : k == PAYMENT_INVOICES ? "invoices" : "";
+}
+
+const char *core_payment_status_name(enum payment_status s)
+{
+	static const char *const names[] = {
+	    [PAYMENT_PENDING] = "pending",
+	    [PAYMENT_PAID] = "paid",
+	    [PAYMENT_FAILED] = "failed",
+	};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) && names[s] ? names[s] : "";
 }
 
 bool core_country_ok(const char *country)

@@ -101,6 +101,27 @@ struct store_engine_ops {
 			   const uint8_t id[AUTHD_ID_LEN]);
 	int (*addresses_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			      int (*fn)(void *arg, const struct billing_address *a), void *arg);
+	int (*balance_get)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			   uint8_t currency, int64_t *minor);
+	int (*balance_put)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
+			   uint8_t currency, int64_t minor);
+	int (*ledger_add)(struct store_txn *t, const struct ledger_entry *e);
+	int (*ledger_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+			   int (*fn)(void *arg, const struct ledger_entry *e), void *arg);
+	int (*payment_put)(struct store_txn *t, const struct payment *p);
+	int (*payment_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct payment *p);
+	int (*payments_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+			     int (*fn)(void *arg, const struct payment *p), void *arg);
+	int (*invoice_put)(struct store_txn *t, const struct invoice *inv);
+	int (*invoice_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN],
+			   struct invoice *inv);
+	int (*invoices_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+			     int (*fn)(void *arg, const struct invoice *inv), void *arg);
+	int (*counter_next)(struct store_txn *t, const char *name, uint64_t *value);
+	int (*voucher_put)(struct store_txn *t, const struct voucher *v);
+	int (*voucher_get)(struct store_txn *t, const char *code, struct voucher *v);
+	int (*vouchers_list)(struct store_txn *t, int (*fn)(void *arg, const struct voucher *v),
+			     void *arg);
 	int (*support_put)(struct store_txn *t, const struct support_grant *g);
 	int (*support_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN],
 			   struct support_grant *g);
@@ -230,20 +251,15 @@ struct store_engine_ops {
 extern const struct store_engine_ops store_lmdb_engine;
 #ifdef AUTHD_WITH_POSTGRESQL
 extern const struct store_engine_ops store_pg_engine;
-/* A case's documents' metadata as a JSON array ([{uploaded_at, size,
- * type}]), for the engines that file it as text; and back (0 or -1). */
-char *store_case_docs_json(const struct case_rec *c);
-int store_case_docs_parse(const char *text, size_t len, struct case_rec *c);
-/* A whole case as JSON (the LMDB record), and back. */
-char *store_case_json(const struct case_rec *c);
-int store_case_parse(const char *text, size_t len, struct case_rec *c);
-
 #endif
 
 /* A case's documents' metadata as a JSON array ([{uploaded_at, size,
  * type}]), for the engines that file it as text; and back (0 or -1). */
 char *store_case_docs_json(const struct case_rec *c);
 int store_case_docs_parse(const char *text, size_t len, struct case_rec *c);
+/* An invoice as JSON (both engines keep its body so), and back (0 or -1). */
+char *store_invoice_json(const struct invoice *inv);
+int store_invoice_parse(const char *text, size_t len, struct invoice *inv);
 /* A whole case as JSON (the LMDB record), and back. */
 char *store_case_json(const struct case_rec *c);
 int store_case_parse(const char *text, size_t len, struct case_rec *c);

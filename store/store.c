@@ -324,6 +324,45 @@ int store_addresses_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]
 	return t->ops->addresses_list(t, org_id, fn, arg);
 }
 
+int store_balance_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], uint8_t currency,
+		      int64_t *minor)
+{
+	return t->ops->balance_get(t, org_id, currency, minor);
+}
+
+int store_balance_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], uint8_t currency,
+		      int64_t minor)
+{
+	return t->ops->balance_put(t, org_id, currency, minor);
+}
+
+int store_ledger_add(struct store_txn *t, const struct ledger_entry *e)
+{
+	return t->ops->ledger_add(t, e);
+}
+
+int store_ledger_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+		      int (*fn)(void *arg, const struct ledger_entry *e), void *arg)
+{
+	return t->ops->ledger_list(t, org_id, limit, fn, arg);
+}
+
+int store_payment_put(struct store_txn *t, const struct payment *p)
+{
+	return t->ops->payment_put(t, p);
+}
+
+int store_payment_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct payment *p)
+{
+	return t->ops->payment_get(t, id, p);
+}
+
+int store_payments_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+			int (*fn)(void *arg, const struct payment *p), void *arg)
+{
+	return t->ops->payments_list(t, org_id, limit, fn, arg);
+}
+
 int store_support_put(struct store_txn *t, const struct support_grant *g)
 {
 	return t->ops->support_put(t, g);
@@ -878,4 +917,190 @@ int store_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 		const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted)
 {
 	return t->ops->sweep(t, now, idle_s, budget, from, to, deleted);
+}
+
+/* --- invoices as JSON (both engines keep an invoice's body as this text) --------------- */
+
+static int set_hex(json_t *o, const char *name, const uint8_t *v, size_t len)
+{
+	char hex[2 * AUTHD_HASH_LEN + 1];
+
+	authd_hex(v, len, hex);
+	return json_object_set_new(o, name, json_string(hex));
+}
+
+static int set_int(json_t *o, const char *name, int64_t v)
+{
+	return json_object_set_new(o, name, json_integer((json_int_t)v));
+}
+
+char *store_invoice_json(const struct invoice *inv)
+{
+	const struct billing_address *a = &inv->address;
+	json_t *o = json_object(), *items = json_array();
+	json_t *addr = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", a->name, "line1",
+				 a->line1, "line2", a->line2, "postal_code", a->postal_code, "city",
+				 a->city, "country", a->country, "vat_number", a->vat_number);
+	char *text = NULL;
+	int bad = o == NULL || items == NULL || addr == NULL;
+
+	for (unsigned i = 0; !bad && i < inv->n_items && i < INVOICE_LINES_MAX; i++)
+		bad = json_array_append_new(
+			  items, json_pack("{s:s, s:I, s:I}", "text", inv->items[i].text,
+					   "quantity", (json_int_t)inv->items[i].quantity, "unit",
+					   (json_int_t)inv->items[i].unit_minor)) != 0;
+	bad = bad || set_hex(o, "id", inv->id, AUTHD_ID_LEN) ||
+	      set_hex(o, "org", inv->org_id, AUTHD_ID_LEN) ||
+	      set_int(o, "number", (int64_t)inv->number) || set_int(o, "kind", inv->kind) ||
+	      set_int(o, "status", inv->status) || set_int(o, "currency", inv->currency) ||
+	      set_hex(o, "product", inv->product_id, AUTHD_ID_LEN) ||
+	      set_int(o, "product_kind", inv->product_kind) ||
+	      json_object_set_new(o, "product_name", json_string(inv->product_name)) ||
+	      set_int(o, "months", inv->months) || set_int(o, "tax_bp", inv->tax_bp) ||
+	      set_int(o, "subtotal", inv->subtotal) || set_int(o, "discount", inv->discount) ||
+	      set_int(o, "tax", inv->tax) || set_int(o, "total", inv->total) ||
+	      json_object_set_new(o, "voucher", json_string(inv->voucher)) ||
+	      json_object_set(o, "address", addr) || json_object_set(o, "items", items) ||
+	      set_hex(o, "created_by", inv->created_by, AUTHD_ID_LEN) ||
+	      set_int(o, "created_at", inv->created_at) || set_int(o, "due_at", inv->due_at) ||
+	      set_int(o, "paid_at", inv->paid_at) ||
+	      set_int(o, "cancelled_at", inv->cancelled_at) ||
+	      set_hex(o, "payment", inv->payment_id, AUTHD_ID_LEN);
+	if (!bad)
+		text = json_dumps(o, JSON_COMPACT);
+	json_decref(addr);
+	json_decref(items);
+	json_decref(o);
+	return text;
+}
+
+/* Copies o's string field into out (size bytes with its NUL): false when
+ * missing or too long. */
+static bool get_str(json_t *o, const char *name, char *out, size_t size)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (!json_is_string(v) || json_string_length(v) >= size)
+		return false;
+	memcpy(out, json_string_value(v), json_string_length(v) + 1);
+	return true;
+}
+
+static bool get_int(json_t *o, const char *name, int64_t lo, int64_t hi, int64_t *out)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return false;
+	*out = (int64_t)json_integer_value(v);
+	return true;
+}
+
+static bool get_hex(json_t *o, const char *name, uint8_t *out, size_t len)
+{
+	json_t *v = json_object_get(o, name);
+
+	return json_is_string(v) && json_string_length(v) == 2 * len &&
+	       authd_unhex(json_string_value(v), 2 * len, out, len) == 0;
+}
+
+int store_invoice_parse(const char *text, size_t len, struct invoice *inv)
+{
+	json_t *o = json_loadb(text, len, 0, NULL);
+	json_t *addr = json_object_get(o, "address"), *items = json_object_get(o, "items");
+	struct billing_address *a = &inv->address;
+	int64_t v[14];
+	size_t i;
+	bool ok;
+
+	memset(inv, 0, sizeof(*inv));
+	ok = o && json_is_object(addr) && json_is_array(items) &&
+	     json_array_size(items) <= INVOICE_LINES_MAX &&
+	     get_hex(o, "id", inv->id, AUTHD_ID_LEN) &&
+	     get_hex(o, "org", inv->org_id, AUTHD_ID_LEN) &&
+	     get_hex(o, "product", inv->product_id, AUTHD_ID_LEN) &&
+	     get_hex(o, "created_by", inv->created_by, AUTHD_ID_LEN) &&
+	     get_hex(o, "payment", inv->payment_id, AUTHD_ID_LEN) &&
+	     get_int(o, "number", 0, INT64_MAX, &v[0]) && get_int(o, "kind", 1, 2, &v[1]) &&
+	     get_int(o, "status", 1, 3, &v[2]) && get_int(o, "currency", 1, 2, &v[3]) &&
+	     get_int(o, "product_kind", 0, 255, &v[4]) && get_int(o, "months", 0, 65535, &v[5]) &&
+	     get_int(o, "tax_bp", 0, UINT32_MAX, &v[6]) &&
+	     get_int(o, "subtotal", INT64_MIN, INT64_MAX, &inv->subtotal) &&
+	     get_int(o, "discount", INT64_MIN, INT64_MAX, &inv->discount) &&
+	     get_int(o, "tax", INT64_MIN, INT64_MAX, &inv->tax) &&
+	     get_int(o, "total", INT64_MIN, INT64_MAX, &inv->total) &&
+	     get_int(o, "created_at", INT64_MIN, INT64_MAX, &inv->created_at) &&
+	     get_int(o, "due_at", INT64_MIN, INT64_MAX, &inv->due_at) &&
+	     get_int(o, "paid_at", INT64_MIN, INT64_MAX, &inv->paid_at) &&
+	     get_int(o, "cancelled_at", INT64_MIN, INT64_MAX, &inv->cancelled_at) &&
+	     get_str(o, "product_name", inv->product_name, sizeof(inv->product_name)) &&
+	     get_str(o, "voucher", inv->voucher, sizeof(inv->voucher)) &&
+	     get_str(addr, "name", a->name, sizeof(a->name)) &&
+	     get_str(addr, "line1", a->line1, sizeof(a->line1)) &&
+	     get_str(addr, "line2", a->line2, sizeof(a->line2)) &&
+	     get_str(addr, "postal_code", a->postal_code, sizeof(a->postal_code)) &&
+	     get_str(addr, "city", a->city, sizeof(a->city)) &&
+	     get_str(addr, "country", a->country, sizeof(a->country)) &&
+	     get_str(addr, "vat_number", a->vat_number, sizeof(a->vat_number));
+	for (i = 0; ok && i < json_array_size(items); i++) {
+		json_t *it = json_array_get(items, i);
+
+		ok = get_str(it, "text", inv->items[i].text, sizeof(inv->items[i].text)) &&
+		     get_int(it, "quantity", 0, UINT32_MAX, &v[7]) &&
+		     get_int(it, "unit", INT64_MIN, INT64_MAX, &inv->items[i].unit_minor);
+		if (ok)
+			inv->items[i].quantity = (uint32_t)v[7];
+	}
+	json_decref(o);
+	if (!ok) {
+		memset(inv, 0, sizeof(*inv));
+		return -1;
+	}
+	inv->n_items = (unsigned)i;
+	inv->number = (uint64_t)v[0];
+	inv->kind = (uint8_t)v[1];
+	inv->status = (uint8_t)v[2];
+	inv->currency = (uint8_t)v[3];
+	inv->product_kind = (uint8_t)v[4];
+	inv->months = (uint16_t)v[5];
+	inv->tax_bp = (uint32_t)v[6];
+	memcpy(inv->address.org_id, inv->org_id, AUTHD_ID_LEN);
+	return 0;
+}
+
+int store_invoice_put(struct store_txn *t, const struct invoice *inv)
+{
+	return t->ops->invoice_put(t, inv);
+}
+
+int store_invoice_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct invoice *inv)
+{
+	return t->ops->invoice_get(t, id, inv);
+}
+
+int store_invoices_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+			int (*fn)(void *arg, const struct invoice *inv), void *arg)
+{
+	return t->ops->invoices_list(t, org_id, limit, fn, arg);
+}
+
+int store_counter_next(struct store_txn *t, const char *name, uint64_t *value)
+{
+	return t->ops->counter_next(t, name, value);
+}
+
+int store_voucher_put(struct store_txn *t, const struct voucher *v)
+{
+	return t->ops->voucher_put(t, v);
+}
+
+int store_voucher_get(struct store_txn *t, const char *code, struct voucher *v)
+{
+	return t->ops->voucher_get(t, code, v);
+}
+
+int store_vouchers_list(struct store_txn *t, int (*fn)(void *arg, const struct voucher *v),
+			void *arg)
+{
+	return t->ops->vouchers_list(t, fn, arg);
 }

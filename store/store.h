@@ -325,6 +325,46 @@ int store_addresses_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]
 			 int (*fn)(void *arg, const struct billing_address *a), void *arg);
 
 /*
+ * The prepaid balance, its ledger and payments (core.h). A balance is an
+ * organization's in one currency (0 when it never had one): the shell
+ * keeps it the sum of the ledger's prepaid legs, writing the entry and
+ * the new balance in one job; PostgreSQL also refuses a negative one.
+ * Ledger entries are only added. A payment is found by its id (which its
+ * Idempotency-Key decides) and written again as it moves from pending to
+ * paid or failed; store_payment_get answers STORE_E_NOTFOUND for an id
+ * nobody has. Both lists go newest first, at most limit entries.
+ */
+int store_balance_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], uint8_t currency,
+		      int64_t *minor);
+int store_balance_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], uint8_t currency,
+		      int64_t minor);
+int store_ledger_add(struct store_txn *t, const struct ledger_entry *e);
+int store_ledger_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+		      int (*fn)(void *arg, const struct ledger_entry *e), void *arg);
+int store_payment_put(struct store_txn *t, const struct payment *p);
+int store_payment_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct payment *p);
+int store_payments_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+			int (*fn)(void *arg, const struct payment *p), void *arg);
+
+/*
+ * Invoices (core.h's struct invoice), found by id and listed by
+ * organization, newest first (at most limit). store_counter_next takes the
+ * next value of a named sequence of the whole store (1 first; "invoice"
+ * numbers invoices): the job that takes it writes with it, so a number is
+ * never taken twice nor skipped. Vouchers are found by their code and
+ * listed in its order; store_voucher_put writes a new one or its uses.
+ */
+int store_invoice_put(struct store_txn *t, const struct invoice *inv);
+int store_invoice_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct invoice *inv);
+int store_invoices_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+			int (*fn)(void *arg, const struct invoice *inv), void *arg);
+int store_counter_next(struct store_txn *t, const char *name, uint64_t *value);
+int store_voucher_put(struct store_txn *t, const struct voucher *v);
+int store_voucher_get(struct store_txn *t, const char *code, struct voucher *v);
+int store_vouchers_list(struct store_txn *t, int (*fn)(void *arg, const struct voucher *v),
+			void *arg);
+
+/*
  * Support grants (core.h's struct support_grant), found by their id alone
  * (an agent's request names nothing else) and listed by organization,
  * oldest first. store_support_put writes a new or changed one;

@@ -55,6 +55,13 @@ enum lmdb_db {
 	DB_SUPPORT,	  /* support grant id -> grant (support.c) */
 	DB_SUPPORT_ORG,	  /* org id || created (big-endian) || grant id -> "" */
 	DB_ADDRESSES,	  /* org id || address id -> billing address (billing.c) */
+	DB_BALANCES,	  /* org id || currency -> prepaid balance (billing.c) */
+	DB_LEDGER,	  /* org id || time (big-endian) || entry id -> ledger entry */
+	DB_PAYMENTS,	  /* payment id -> payment */
+	DB_PAYMENT_ORG,	  /* org id || created (big-endian) || payment id -> "" */
+	DB_INVOICES,	  /* invoice id -> version byte, then JSON (store_invoice_json) */
+	DB_INVOICE_ORG,	  /* org id || created (big-endian) || invoice id -> "" */
+	DB_VOUCHERS,	  /* promotion code -> voucher */
 	DB__COUNT
 };
 
@@ -185,6 +192,26 @@ int lmdb_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LE
 			   int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg);
 /* Deletes an organization's products, grants and teams (its deletion). */
 int lmdb_org_products_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]);
+int lmdb_balance_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], uint8_t currency,
+		     int64_t *minor);
+int lmdb_balance_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], uint8_t currency,
+		     int64_t minor);
+int lmdb_ledger_add(struct store_txn *t, const struct ledger_entry *e);
+int lmdb_ledger_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+		     int (*fn)(void *arg, const struct ledger_entry *e), void *arg);
+int lmdb_payment_put(struct store_txn *t, const struct payment *p);
+int lmdb_payment_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct payment *p);
+int lmdb_payments_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+		       int (*fn)(void *arg, const struct payment *p), void *arg);
+int lmdb_invoice_put(struct store_txn *t, const struct invoice *inv);
+int lmdb_invoice_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct invoice *inv);
+int lmdb_invoices_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+		       int (*fn)(void *arg, const struct invoice *inv), void *arg);
+int lmdb_counter_next(struct store_txn *t, const char *name, uint64_t *value);
+int lmdb_voucher_put(struct store_txn *t, const struct voucher *v);
+int lmdb_voucher_get(struct store_txn *t, const char *code, struct voucher *v);
+int lmdb_vouchers_list(struct store_txn *t, int (*fn)(void *arg, const struct voucher *v),
+		       void *arg);
 int lmdb_address_put(struct store_txn *t, const struct billing_address *a);
 int lmdb_address_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		     const uint8_t id[AUTHD_ID_LEN]);

@@ -19,12 +19,13 @@
 #include <sys/stat.h>
 
 static const char *const db_names[DB__COUNT] = {
-    "accounts",	    "emails",  "orgs",		"members",	"cluster",   "backup",
-    "throttle",	    "meta",    "events",	"devices",	"outbox",    "outbox_due",
-    "outbox_done",  "phones",  "cases",		"cases_done",	"docs",	     "docs_due",
-    "audit",	    "invites", "invite_tokens", "tokens",	"token_ids", "products",
-    "grants",	    "teams",   "team_members",	"member_teams", "partners",  "partner_of",
-    "account_orgs", "support", "support_org",	"addresses",
+    "accounts",	    "emails",	   "orgs",	    "members",	    "cluster",	 "backup",
+    "throttle",	    "meta",	   "events",	    "devices",	    "outbox",	 "outbox_due",
+    "outbox_done",  "phones",	   "cases",	    "cases_done",   "docs",	 "docs_due",
+    "audit",	    "invites",	   "invite_tokens", "tokens",	    "token_ids", "products",
+    "grants",	    "teams",	   "team_members",  "member_teams", "partners",	 "partner_of",
+    "account_orgs", "support",	   "support_org",   "addresses",    "balances",	 "ledger",
+    "payments",	    "payment_org",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
@@ -497,6 +498,20 @@ const struct store_engine_ops store_lmdb_engine = {
     .team_member_del = lmdb_team_member_del,
     .team_members_list = lmdb_team_members_list,
     .member_teams_list = lmdb_member_teams_list,
+    .balance_get = lmdb_balance_get,
+    .balance_put = lmdb_balance_put,
+    .ledger_add = lmdb_ledger_add,
+    .ledger_list = lmdb_ledger_list,
+    .payment_put = lmdb_payment_put,
+    .payment_get = lmdb_payment_get,
+    .payments_list = lmdb_payments_list,
+    .invoice_put = lmdb_invoice_put,
+    .invoice_get = lmdb_invoice_get,
+    .invoices_list = lmdb_invoices_list,
+    .counter_next = lmdb_counter_next,
+    .voucher_put = lmdb_voucher_put,
+    .voucher_get = lmdb_voucher_get,
+    .vouchers_list = lmdb_vouchers_list,
     .address_put = lmdb_address_put,
     .address_del = lmdb_address_del,
     .addresses_list = lmdb_addresses_list,

@@ -57,6 +57,14 @@
 /* A support grant's columns, in support_row's order. */
 #define SUPPORT_COLS                                                                               \
 	"id, org_id, kind, request, created_by, created_at, expires_at, revoked_at, assignees"
+/* A payment's columns, in payment_row's order. */
+#define PAYMENT_COLS                                                                               \
+	"id, org_id, key_hash, request_hash, kind, status, currency, amount, from_balance, rest, " \
+	"created_by, created_at, settled_at, provider_ref, checkout_url, invoices"
+#define LEDGER_COLS "org_id, at, id, kind, payment_id, currency, prepaid, provider, revenue, held"
+#define VOUCHER_COLS                                                                               \
+	"code, kind, bp, amount, currency, valid_from, valid_until, max_uses, used, created_by, "  \
+	"created_at"
 /* An invitation's columns, in invite_row's order. */
 #define INVITE_COLS                                                                                \
 	"org_id, id, token_hash, email, role, rights, inviter, created_at, expires_at, state, "    \
@@ -229,6 +237,50 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 					 "revoked_at = 0 AND expires_at > $1::bigint"},
     [ST_SUPPORT_LIST] = {"support_list", "SELECT " SUPPORT_COLS " FROM support_grants WHERE "
 					 "org_id = $1::bytea ORDER BY created_at, id"},
+    [ST_BALANCE_GET] = {"balance_get", "SELECT minor FROM billing_balances WHERE org_id = "
+				       "$1::bytea AND currency = $2::smallint"},
+    [ST_BALANCE_PUT] = {"balance_put",
+			"INSERT INTO billing_balances (org_id, currency, minor) VALUES ($1::bytea, "
+			"$2::smallint, $3::bigint) ON CONFLICT (org_id, currency) DO UPDATE SET "
+			"minor = EXCLUDED.minor"},
+    [ST_LEDGER_ADD] = {"ledger_add",
+		       "INSERT INTO ledger (" LEDGER_COLS ") VALUES ($1::bytea, $2::bigint, "
+		       "$3::bytea, $4::smallint, $5::bytea, $6::smallint, $7::bigint, $8::bigint, "
+		       "$9::bigint, $10::bigint)"},
+    [ST_LEDGER_LIST] = {"ledger_list", "SELECT " LEDGER_COLS " FROM ledger WHERE org_id = "
+				       "$1::bytea ORDER BY at DESC, id DESC LIMIT $2::bigint"},
+    [ST_PAYMENT_PUT] =
+	{"payment_put",
+	 "INSERT INTO payments (" PAYMENT_COLS ") VALUES ($1::bytea, $2::bytea, $3::bytea, "
+	 "$4::bytea, $5::smallint, $6::smallint, $7::smallint, $8::bigint, $9::bigint, "
+	 "$10::bigint, $11::bytea, $12::bigint, $13::bigint, $14::text, $15::text, $16::bytea) "
+	 "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, settled_at = "
+	 "EXCLUDED.settled_at, provider_ref = EXCLUDED.provider_ref, checkout_url = "
+	 "EXCLUDED.checkout_url"},
+    [ST_PAYMENT_GET] = {"payment_get",
+			"SELECT " PAYMENT_COLS " FROM payments WHERE id = $1::bytea"},
+    [ST_PAYMENTS_LIST] = {"payments_list", "SELECT " PAYMENT_COLS " FROM payments WHERE "
+					   "org_id = $1::bytea ORDER BY created_at DESC, id DESC "
+					   "LIMIT $2::bigint"},
+    [ST_INVOICE_PUT] =
+	{"invoice_put",
+	 "INSERT INTO invoices (id, org_id, number, status, created_at, body) VALUES "
+	 "($1::bytea, $2::bytea, $3::bigint, $4::smallint, $5::bigint, $6::text) ON "
+	 "CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, body = EXCLUDED.body"},
+    [ST_INVOICE_GET] = {"invoice_get", "SELECT body FROM invoices WHERE id = $1::bytea"},
+    [ST_INVOICES_LIST] = {"invoices_list", "SELECT body FROM invoices WHERE org_id = $1::bytea "
+					   "ORDER BY created_at DESC, id DESC LIMIT $2::bigint"},
+    [ST_COUNTER_NEXT] = {"counter_next",
+			 "INSERT INTO sequences (name, value) VALUES ($1::text, 1) ON CONFLICT "
+			 "(name) DO UPDATE SET value = sequences.value + 1 RETURNING value"},
+    [ST_VOUCHER_PUT] =
+	{"voucher_put",
+	 "INSERT INTO vouchers (" VOUCHER_COLS ") VALUES ($1::text, $2::smallint, $3::bigint, "
+	 "$4::bigint, $5::smallint, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bytea, "
+	 "$11::bigint) ON CONFLICT (code) DO UPDATE SET used = EXCLUDED.used"},
+    [ST_VOUCHER_GET] = {"voucher_get",
+			"SELECT " VOUCHER_COLS " FROM vouchers WHERE code = $1::text"},
+    [ST_VOUCHERS_LIST] = {"vouchers_list", "SELECT " VOUCHER_COLS " FROM vouchers ORDER BY code"},
     [ST_PARTNER_PUT] =
 	{"partner_put",
 	 "INSERT INTO partners (client_org, partner_org, all_products, products, "
@@ -3664,4 +3716,356 @@ int pg_support_live(struct store_txn *t, int64_t now,
 
 	param_i64(&q, now);
 	return rows_run(t, ST_SUPPORT_LIVE, &q, &r, NULL);
+}
+
+/* --- the prepaid balance, its ledger and payments ------------------------------------------- */
+
+int pg_balance_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], uint8_t currency,
+		   int64_t *minor)
+{
+	struct pg_params q = {0};
+	PGresult *res = NULL;
+	int rc;
+
+	param(&q, org_id, AUTHD_ID_LEN);
+	param_i16(&q, currency);
+	if ((rc = get_one(t, ST_BALANCE_GET, &q, &res)) == STORE_E_NOTFOUND) {
+		*minor = 0;
+		return 0;
+	}
+	if (rc == 0) {
+		struct row r = {res, 0, false};
+		int64_t v = col_i64(&r, 0);
+
+		if (r.bad || v < 0)
+			rc = corrupt("balance");
+		else
+			*minor = v;
+		pg_clear(res);
+	}
+	return rc;
+}
+
+int pg_balance_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], uint8_t currency,
+		   int64_t minor)
+{
+	struct pg_params q = {0};
+
+	param(&q, org_id, AUTHD_ID_LEN);
+	param_i16(&q, currency);
+	param_i64(&q, minor);
+	return run(t, ST_BALANCE_PUT, &q);
+}
+
+int pg_ledger_add(struct store_txn *t, const struct ledger_entry *e)
+{
+	struct pg_params q = {0};
+
+	param(&q, e->org_id, AUTHD_ID_LEN);
+	param_i64(&q, e->at);
+	param(&q, e->id, AUTHD_ID_LEN);
+	param_i16(&q, e->kind);
+	param(&q, e->payment_id, AUTHD_ID_LEN);
+	param_i16(&q, e->tx.currency);
+	for (int a = LEDGER_PREPAID; a <= LEDGER_HELD; a++)
+		param_i64(&q, core_ledger_leg(&e->tx, (enum ledger_account)a));
+	return run(t, ST_LEDGER_ADD, &q);
+}
+
+int pg_ledger_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+		   int (*fn)(void *arg, const struct ledger_entry *e), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params q = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param(&q, org_id, AUTHD_ID_LEN);
+	param_i64(&q, (int64_t)limit);
+	if ((res = pg_exec(pt, ST_LEDGER_LIST, &q)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		struct ledger_entry e;
+
+		memset(&e, 0, sizeof(e));
+		col_bytes(&r, 0, e.org_id, AUTHD_ID_LEN);
+		e.at = col_i64(&r, 1);
+		col_bytes(&r, 2, e.id, AUTHD_ID_LEN);
+		e.kind = (uint8_t)col_i16(&r, 3);
+		col_bytes(&r, 4, e.payment_id, AUTHD_ID_LEN);
+		e.tx.currency = (uint8_t)col_i16(&r, 5);
+		for (int a = LEDGER_PREPAID; a <= LEDGER_HELD; a++) {
+			int64_t v = col_i64(&r, 5 + a);
+
+			if (v != 0)
+				e.tx.legs[e.tx.n++] = (struct ledger_leg){(uint8_t)a, v};
+		}
+		rc = r.bad ? corrupt("ledger") : fn(arg, &e);
+	}
+	pg_clear(res);
+	return rc;
+}
+
+int pg_payment_put(struct store_txn *t, const struct payment *p)
+{
+	struct pg_params q = {0};
+	unsigned ni = p->n_invoices < PAYMENT_INVOICES_MAX ? p->n_invoices : PAYMENT_INVOICES_MAX;
+
+	param(&q, p->id, AUTHD_ID_LEN);
+	param(&q, p->org_id, AUTHD_ID_LEN);
+	param(&q, p->key_hash, AUTHD_HASH_LEN);
+	param(&q, p->request_hash, AUTHD_HASH_LEN);
+	param_i16(&q, p->kind);
+	param_i16(&q, p->status);
+	param_i16(&q, p->currency);
+	param_i64(&q, p->amount);
+	param_i64(&q, p->from_balance);
+	param_i64(&q, p->rest);
+	param(&q, p->created_by, AUTHD_ID_LEN);
+	param_i64(&q, p->created_at);
+	param_i64(&q, p->settled_at);
+	param_text(&q, p->provider_ref);
+	param_text(&q, p->checkout_url);
+	param(&q, p->invoices, (size_t)ni * AUTHD_ID_LEN);
+	return run(t, ST_PAYMENT_PUT, &q);
+}
+
+/* A payment from a row of PAYMENT_COLS. */
+static int payment_row(struct row *r, struct payment *p)
+{
+	int ni = PQgetlength(r->res, r->row, 15);
+
+	memset(p, 0, sizeof(*p));
+	col_bytes(r, 0, p->id, AUTHD_ID_LEN);
+	col_bytes(r, 1, p->org_id, AUTHD_ID_LEN);
+	col_bytes(r, 2, p->key_hash, AUTHD_HASH_LEN);
+	col_bytes(r, 3, p->request_hash, AUTHD_HASH_LEN);
+	p->kind = (uint8_t)col_i16(r, 4);
+	p->status = (uint8_t)col_i16(r, 5);
+	p->currency = (uint8_t)col_i16(r, 6);
+	p->amount = col_i64(r, 7);
+	p->from_balance = col_i64(r, 8);
+	p->rest = col_i64(r, 9);
+	col_bytes(r, 10, p->created_by, AUTHD_ID_LEN);
+	p->created_at = col_i64(r, 11);
+	p->settled_at = col_i64(r, 12);
+	col_str(r, 13, p->provider_ref, sizeof(p->provider_ref));
+	col_str(r, 14, p->checkout_url, sizeof(p->checkout_url));
+	if (ni < 0 || ni % AUTHD_ID_LEN != 0 || ni > PAYMENT_INVOICES_MAX * AUTHD_ID_LEN)
+		r->bad = true;
+	else {
+		p->n_invoices = (unsigned)(ni / AUTHD_ID_LEN);
+		memcpy(p->invoices, PQgetvalue(r->res, r->row, 15), (size_t)ni);
+	}
+	return r->bad ? corrupt("payment") : 0;
+}
+
+int pg_payment_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct payment *p)
+{
+	struct pg_params q = {0};
+	PGresult *res = NULL;
+	struct payment tmp;
+	int rc;
+
+	param(&q, id, AUTHD_ID_LEN);
+	if ((rc = get_one(t, ST_PAYMENT_GET, &q, &res)) != 0)
+		return rc;
+	{
+		struct row r = {res, 0, false};
+
+		if ((rc = payment_row(&r, &tmp)) == 0)
+			*p = tmp;
+	}
+	pg_clear(res);
+	return rc;
+}
+
+int pg_payments_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+		     int (*fn)(void *arg, const struct payment *p), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params q = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param(&q, org_id, AUTHD_ID_LEN);
+	param_i64(&q, (int64_t)limit);
+	if ((res = pg_exec(pt, ST_PAYMENTS_LIST, &q)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		struct payment p;
+
+		if ((rc = payment_row(&r, &p)) == 0)
+			rc = fn(arg, &p);
+	}
+	pg_clear(res);
+	return rc;
+}
+
+/* --- invoices, sequences and vouchers ------------------------------------------------------- */
+
+int pg_invoice_put(struct store_txn *t, const struct invoice *inv)
+{
+	struct pg_params q = {0};
+	char *body = store_invoice_json(inv);
+	int rc;
+
+	if (body == NULL)
+		return STORE_E_IO;
+	param(&q, inv->id, AUTHD_ID_LEN);
+	param(&q, inv->org_id, AUTHD_ID_LEN);
+	param_i64(&q, (int64_t)inv->number);
+	param_i16(&q, inv->status);
+	param_i64(&q, inv->created_at);
+	param_text(&q, body);
+	rc = run(t, ST_INVOICE_PUT, &q);
+	free(body);
+	return rc;
+}
+
+int pg_invoice_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct invoice *inv)
+{
+	struct pg_params q = {0};
+	PGresult *res = NULL;
+	int rc;
+
+	param(&q, id, AUTHD_ID_LEN);
+	if ((rc = get_one(t, ST_INVOICE_GET, &q, &res)) != 0)
+		return rc;
+	if (store_invoice_parse(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), inv) != 0)
+		rc = corrupt("invoice");
+	pg_clear(res);
+	return rc;
+}
+
+int pg_invoices_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+		     int (*fn)(void *arg, const struct invoice *inv), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params q = {0};
+	struct invoice *inv = malloc(sizeof(*inv));
+	PGresult *res;
+	int rc = 0;
+
+	if (inv == NULL)
+		return STORE_E_IO;
+	param(&q, org_id, AUTHD_ID_LEN);
+	param_i64(&q, (int64_t)limit);
+	if ((res = pg_exec(pt, ST_INVOICES_LIST, &q)) == NULL) {
+		free(inv);
+		return pt->err;
+	}
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++)
+		rc = store_invoice_parse(PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0),
+					 inv) != 0
+			 ? corrupt("invoice")
+			 : fn(arg, inv);
+	pg_clear(res);
+	free(inv);
+	return rc;
+}
+
+int pg_counter_next(struct store_txn *t, const char *name, uint64_t *value)
+{
+	struct pg_params q = {0};
+	PGresult *res = NULL;
+	int rc;
+
+	param_text(&q, name);
+	if ((rc = get_one(t, ST_COUNTER_NEXT, &q, &res)) != 0)
+		return rc;
+	{
+		struct row r = {res, 0, false};
+		int64_t v = col_i64(&r, 0);
+
+		if (r.bad || v < 1)
+			rc = corrupt("sequence");
+		else
+			*value = (uint64_t)v;
+	}
+	pg_clear(res);
+	return rc;
+}
+
+int pg_voucher_put(struct store_txn *t, const struct voucher *v)
+{
+	struct pg_params q = {0};
+
+	param_text(&q, v->code);
+	param_i16(&q, v->kind);
+	param_i64(&q, v->bp);
+	param_i64(&q, v->amount_minor);
+	param_i16(&q, v->currency);
+	param_i64(&q, v->valid_from);
+	param_i64(&q, v->valid_until);
+	param_i64(&q, v->max_uses);
+	param_i64(&q, v->used);
+	param(&q, v->created_by, AUTHD_ID_LEN);
+	param_i64(&q, v->created_at);
+	return run(t, ST_VOUCHER_PUT, &q);
+}
+
+static int voucher_row(struct row *r, struct voucher *v)
+{
+	int64_t max_uses, used;
+
+	memset(v, 0, sizeof(*v));
+	col_str(r, 0, v->code, sizeof(v->code));
+	v->kind = (uint8_t)col_i16(r, 1);
+	v->bp = (uint32_t)col_i64(r, 2);
+	v->amount_minor = col_i64(r, 3);
+	v->currency = (uint8_t)col_i16(r, 4);
+	v->valid_from = col_i64(r, 5);
+	v->valid_until = col_i64(r, 6);
+	max_uses = col_i64(r, 7);
+	used = col_i64(r, 8);
+	col_bytes(r, 9, v->created_by, AUTHD_ID_LEN);
+	v->created_at = col_i64(r, 10);
+	if (max_uses < 0 || max_uses > UINT32_MAX || used < 0 || used > UINT32_MAX)
+		r->bad = true;
+	v->max_uses = (uint32_t)max_uses;
+	v->used = (uint32_t)used;
+	return r->bad ? corrupt("voucher") : 0;
+}
+
+int pg_voucher_get(struct store_txn *t, const char *code, struct voucher *v)
+{
+	struct pg_params q = {0};
+	PGresult *res = NULL;
+	struct voucher tmp;
+	int rc;
+
+	param_text(&q, code);
+	if ((rc = get_one(t, ST_VOUCHER_GET, &q, &res)) != 0)
+		return rc;
+	{
+		struct row r = {res, 0, false};
+
+		if ((rc = voucher_row(&r, &tmp)) == 0)
+			*v = tmp;
+	}
+	pg_clear(res);
+	return rc;
+}
+
+int pg_vouchers_list(struct store_txn *t, int (*fn)(void *arg, const struct voucher *v), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params q = {0};
+	PGresult *res;
+	int rc = 0;
+
+	if ((res = pg_exec(pt, ST_VOUCHERS_LIST, &q)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		struct voucher v;
+
+		if ((rc = voucher_row(&r, &v)) == 0)
+			rc = fn(arg, &v);
+	}
+	pg_clear(res);
+	return rc;
 }

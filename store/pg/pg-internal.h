@@ -17,7 +17,7 @@
 #include <libpq-fe.h>
 
 /* The schema version this engine reads and writes (authd_schema.version). */
-#define PG_SCHEMA_VERSION 11
+#define PG_SCHEMA_VERSION 13
 /* The channel of the notes nodes send each other (store_notify). */
 #define PG_NOTE_CHANNEL "authd"
 
@@ -222,6 +222,20 @@ enum pg_stmt {
 	ST_SUPPORT_GET,
 	ST_SUPPORT_DEL,
 	ST_SUPPORT_LIST,
+	ST_BALANCE_GET,
+	ST_BALANCE_PUT,
+	ST_LEDGER_ADD,
+	ST_LEDGER_LIST,
+	ST_PAYMENT_PUT,
+	ST_PAYMENT_GET,
+	ST_PAYMENTS_LIST,
+	ST_INVOICE_PUT,
+	ST_INVOICE_GET,
+	ST_INVOICES_LIST,
+	ST_COUNTER_NEXT,
+	ST_VOUCHER_PUT,
+	ST_VOUCHER_GET,
+	ST_VOUCHERS_LIST,
 	ST_SUPPORT_LIVE,
 	ST_PARTNER_PUT,
 	ST_PARTNER_GET,
@@ -402,6 +416,25 @@ int pg_team_members_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN]
 int pg_member_teams_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			 const uint8_t account_id[AUTHD_ID_LEN],
 			 int (*fn)(void *arg, const uint8_t team_id[AUTHD_ID_LEN]), void *arg);
+int pg_balance_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], uint8_t currency,
+		   int64_t *minor);
+int pg_balance_put(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], uint8_t currency,
+		   int64_t minor);
+int pg_ledger_add(struct store_txn *t, const struct ledger_entry *e);
+int pg_ledger_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+		   int (*fn)(void *arg, const struct ledger_entry *e), void *arg);
+int pg_payment_put(struct store_txn *t, const struct payment *p);
+int pg_payment_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct payment *p);
+int pg_payments_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+		     int (*fn)(void *arg, const struct payment *p), void *arg);
+int pg_invoice_put(struct store_txn *t, const struct invoice *inv);
+int pg_invoice_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct invoice *inv);
+int pg_invoices_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
+		     int (*fn)(void *arg, const struct invoice *inv), void *arg);
+int pg_counter_next(struct store_txn *t, const char *name, uint64_t *value);
+int pg_voucher_put(struct store_txn *t, const struct voucher *v);
+int pg_voucher_get(struct store_txn *t, const char *code, struct voucher *v);
+int pg_vouchers_list(struct store_txn *t, int (*fn)(void *arg, const struct voucher *v), void *arg);
 int pg_address_put(struct store_txn *t, const struct billing_address *a);
 int pg_address_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		   const uint8_t id[AUTHD_ID_LEN]);

@@ -444,10 +444,86 @@ static const char schema_v11[] =
     "(renewal_months BETWEEN 1 AND 120),"
     "  ADD COLUMN auto_renew boolean NOT NULL DEFAULT false;";
 
+/* Version 12: the prepaid balance, its ledger and payments (issue 13).
+ * The database itself refuses a negative balance, a transaction whose
+ * legs do not sum to zero, and a second payment for one Idempotency-Key. */
+static const char schema_v12[] =
+    "CREATE TABLE billing_balances ("
+    "  org_id bytea NOT NULL,"
+    "  currency smallint NOT NULL," /* core.h's enum currency */
+    "  minor bigint NOT NULL CHECK (minor >= 0),"
+    "  PRIMARY KEY (org_id, currency)"
+    ");"
+    "CREATE TABLE ledger ("
+    "  org_id bytea NOT NULL,"
+    "  at bigint NOT NULL,"
+    "  id bytea NOT NULL,"
+    "  kind smallint NOT NULL," /* enum ledger_kind */
+    "  payment_id bytea NOT NULL,"
+    "  currency smallint NOT NULL,"
+    "  prepaid bigint NOT NULL," /* one column per enum ledger_account */
+    "  provider bigint NOT NULL,"
+    "  revenue bigint NOT NULL,"
+    "  held bigint NOT NULL,"
+    "  CHECK (prepaid + provider + revenue + held = 0),"
+    "  PRIMARY KEY (org_id, at, id)"
+    ");"
+    "CREATE TABLE payments ("
+    "  id bytea PRIMARY KEY,"
+    "  org_id bytea NOT NULL,"
+    "  key_hash bytea NOT NULL,"
+    "  request_hash bytea NOT NULL,"
+    "  kind smallint NOT NULL,"
+    "  status smallint NOT NULL,"
+    "  currency smallint NOT NULL,"
+    "  amount bigint NOT NULL,"
+    "  from_balance bigint NOT NULL,"
+    "  rest bigint NOT NULL,"
+    "  created_by bytea NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  settled_at bigint NOT NULL,"
+    "  provider_ref text NOT NULL,"
+    "  checkout_url text NOT NULL,"
+    "  invoices bytea NOT NULL,"
+    "  UNIQUE (org_id, key_hash)"
+    ");"
+    "CREATE INDEX payments_org ON payments (org_id, created_at);";
+
+/* Version 13: invoices, the operator's sequences, vouchers (issue 13).
+ * An invoice's body is store_invoice_json's text; its number is unique,
+ * and a voucher is never used more often than it may be. */
+static const char schema_v13[] = "CREATE TABLE invoices ("
+				 "  id bytea PRIMARY KEY,"
+				 "  org_id bytea NOT NULL,"
+				 "  number bigint NOT NULL UNIQUE,"
+				 "  status smallint NOT NULL," /* core.h's enum invoice_status */
+				 "  created_at bigint NOT NULL,"
+				 "  body text NOT NULL"
+				 ");"
+				 "CREATE INDEX invoices_org ON invoices (org_id, created_at);"
+				 "CREATE TABLE sequences ("
+				 "  name text PRIMARY KEY,"
+				 "  value bigint NOT NULL"
+				 ");"
+				 "CREATE TABLE vouchers ("
+				 "  code text PRIMARY KEY,"
+				 "  kind smallint NOT NULL,"
+				 "  bp bigint NOT NULL,"
+				 "  amount bigint NOT NULL,"
+				 "  currency smallint NOT NULL,"
+				 "  valid_from bigint NOT NULL,"
+				 "  valid_until bigint NOT NULL,"
+				 "  max_uses bigint NOT NULL,"
+				 "  used bigint NOT NULL,"
+				 "  created_by bytea NOT NULL,"
+				 "  created_at bigint NOT NULL,"
+				 "  CHECK (max_uses = 0 OR used <= max_uses)"
+				 ");";
+
 /* migrations[v] brings a schema of version v to v + 1. */
 static const char *const migrations[PG_SCHEMA_VERSION] = {
-    schema_v1, schema_v2, schema_v3, schema_v4,	 schema_v5, schema_v6,
-    schema_v7, schema_v8, schema_v9, schema_v10, schema_v11};
+    schema_v1, schema_v2, schema_v3,  schema_v4,  schema_v5,  schema_v6, schema_v7,
+    schema_v8, schema_v9, schema_v10, schema_v11, schema_v12, schema_v13};
 
 static int exec_ok(PGconn *conn, const char *sql, const char *what)
 {

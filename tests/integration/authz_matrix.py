@@ -22,9 +22,11 @@ import yaml
 
 from authd_harness import OwnAuthd, remember_secret
 from org_harness import PUBLIC, join, org_of
+from provider_harness import FakeProvider
 from smtp_harness import SmtpServer
 
 SMTP = SmtpServer().start()
+PROVIDER = FakeProvider().start()
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
 PASS, FORBIDDEN, NO_ORG, NO_PRODUCT, UNAUTH, SCOPE = (
@@ -101,7 +103,7 @@ NONE = "0f" * 16  # an id nothing has
 class AuthzMatrix(OwnAuthd, unittest.TestCase):
     authd_config = (f"[server]\npublic_url = {PUBLIC}\n"
                     f"[smtp]\nurl = {SMTP.url()}\nfrom = Console <console@example.com>\n"
-                    f"[outbox]\npoll_ms = 50\n")
+                    f"[outbox]\npoll_ms = 50\n" + PROVIDER.config())
 
     @classmethod
     def setUpClass(cls):
@@ -169,6 +171,8 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
                                {"name": "Their company", "line1": "Their street 1",
                                 "postal_code": "8000", "city": "Zurich", "country": "CH"},
                                token=other).json["id"]}
+        x["payment"] = a.post(f"{xbase}/billing/deposits", {"amount": "5.00"}, token=other,
+                              headers={"Idempotency-Key": "matrix"}).json["id"]
         cls.c, cls.o, cls.p, cls.x = c, o, p, x
 
     def url(self, pattern, ids):
@@ -199,6 +203,7 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
                                         "country": "CH"},
                 ("PATCH", "addresses"): {"city": "Lausanne"},
                 ("PUT", "auto-renewal"): {"enabled": False},
+                ("POST", "deposits"): {"amount": "5.00"},
                 ("PUT", "members"): None}[(method, last)]
 
     def outcome(self, r):
@@ -220,7 +225,7 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
                  "products": "product_id", "grants": "subject_id", "teams": "team_id",
                  "invitations": "invitation_id", "partners": "other_organization_id",
                  "tokens": "token_id", "support-grants": "grant_id",
-                 "addresses": "address_id"}
+                 "addresses": "address_id", "payments": "payment_id"}
         missing = []
         for method, pattern, action in routes():
             self.assertIn(action, MATRIX, f"{method} {pattern}: no line for {action}")
@@ -235,7 +240,7 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
     def test_matrix(self):
         ids = {"organizations": self.o, "products": self.p, "members": NONE, "grants": NONE,
                "teams": NONE, "invitations": NONE, "partners": NONE, "tokens": NONE,
-               "support-grants": NONE, "addresses": NONE}
+               "support-grants": NONE, "addresses": NONE, "payments": NONE}
         wrong = []
         n = 0
         for method, pattern, action in routes():
@@ -265,7 +270,7 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
         ids = {"organizations": self.o, "products": x["product"], "members": x["member"],
                "grants": x["member"], "teams": x["team"], "invitations": x["invitation"],
                "partners": x["org"], "tokens": x["token"], "support-grants": x["support"],
-               "addresses": x["address"]}
+               "addresses": x["address"], "payments": x["payment"]}
         leaks = []
         for method, pattern, action in routes():
             if pattern.count("*") < 2:
@@ -281,7 +286,7 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
             ids = {"organizations": x["org"], "products": x["product"], "members": x["member"],
                    "grants": x["member"], "teams": x["team"], "invitations": x["invitation"],
                    "partners": self.o, "tokens": x["token"], "support-grants": x["support"],
-                   "addresses": x["address"]}
+                   "addresses": x["address"], "payments": x["payment"]}
             for who in ("lr", "admin", "coll_with", "tok_rw", "org_tok"):
                 r = self.a.request(method, self.url(pattern, ids), self.body(method, pattern),
                                    token=self.c[who])

@@ -131,6 +131,38 @@ static void test_deposits_and_ledger(void **state)
 	assert_int_equal(billing_tx_check(&tx), BILLING_E_CURRENCY);
 }
 
+/* A payment shared with the provider: the balance's part is held, then
+ * settled with the provider's rest into revenue, or released. */
+static void test_hold_settle_release(void **state)
+{
+	struct money b = CHF(5000);
+	struct ledger_tx tx;
+
+	(void)state;
+	assert_int_equal(billing_tx_hold(CHF(3000), &tx), 0);
+	assert_int_equal(core_ledger_leg(&tx, LEDGER_HELD), 3000);
+	assert_int_equal(billing_balance_apply(b, &tx, &b), 0);
+	assert_int_equal(b.minor, 2000);
+	assert_int_equal(billing_tx_settle(CHF(3000), CHF(1250), &tx), 0);
+	assert_int_equal(tx.n, 3);
+	assert_int_equal(core_ledger_leg(&tx, LEDGER_HELD), -3000);
+	assert_int_equal(core_ledger_leg(&tx, LEDGER_PROVIDER), -1250);
+	assert_int_equal(core_ledger_leg(&tx, LEDGER_REVENUE), 4250);
+	assert_int_equal(billing_balance_apply(b, &tx, &b), 0);
+	assert_int_equal(b.minor, 2000); /* settling leaves the balance alone */
+	/* Nothing held: the provider's part alone. */
+	assert_int_equal(billing_tx_settle(CHF(0), CHF(700), &tx), 0);
+	assert_int_equal(tx.n, 2);
+	assert_int_equal(billing_tx_settle(CHF(0), CHF(0), &tx), BILLING_E_RANGE);
+	assert_int_equal(billing_tx_settle(CHF(-1), CHF(1), &tx), BILLING_E_RANGE);
+	assert_int_equal(billing_tx_settle(CHF(1), EUR(1), &tx), BILLING_E_CURRENCY);
+	assert_int_equal(billing_tx_release(CHF(3000), &tx), 0);
+	assert_int_equal(billing_balance_apply(b, &tx, &b), 0);
+	assert_int_equal(b.minor, 5000);
+	assert_int_equal(billing_tx_hold(CHF(0), &tx), BILLING_E_RANGE);
+	assert_int_equal(billing_tx_release(CHF(-5), &tx), BILLING_E_RANGE);
+}
+
 static void test_split(void **state)
 {
 	struct money from, rest;
@@ -225,9 +257,13 @@ static void test_autorenew(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_money),  cmocka_unit_test(test_deposits_and_ledger),
-	    cmocka_unit_test(test_split),  cmocka_unit_test(test_vouchers),
-	    cmocka_unit_test(test_totals), cmocka_unit_test(test_autorenew),
+	    cmocka_unit_test(test_money),
+	    cmocka_unit_test(test_deposits_and_ledger),
+	    cmocka_unit_test(test_hold_settle_release),
+	    cmocka_unit_test(test_split),
+	    cmocka_unit_test(test_vouchers),
+	    cmocka_unit_test(test_totals),
+	    cmocka_unit_test(test_autorenew),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

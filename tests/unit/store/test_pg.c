@@ -43,11 +43,11 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 11");
+	assert_string_equal(out, "1 13");
 	assert_int_equal(store_open(&o), 0);
 	store_close();
 	/* A schema of another version is refused, and not migrated down. */
-	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 12", NULL, 0), 0);
+	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 14", NULL, 0), 0);
 	assert_int_equal(store_open(&o), -1);
 	assert_int_equal(store_migrate(&o), -1);
 	/* A version 1 schema (as before devices) is refused, then upgraded. */
@@ -59,6 +59,8 @@ static void test_schema_versions(void **state)
 		     "TABLE api_tokens; DROP TABLE products; DROP TABLE grants; "
 		     "DROP TABLE teams; DROP TABLE team_members; DROP TABLE partners; "
 		     "DROP TABLE support_grants; DROP TABLE billing_addresses; "
+		     "DROP TABLE billing_balances; DROP TABLE ledger; DROP TABLE payments; "
+		     "DROP TABLE invoices; DROP TABLE sequences; DROP TABLE vouchers; "
 		     "ALTER TABLE memberships DROP COLUMN rights, DROP COLUMN contacts, "
 		     "DROP COLUMN since; "
 		     "ALTER TABLE accounts DROP COLUMN locked_at; "
@@ -73,7 +75,7 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 11");
+	assert_string_equal(out, "1 13");
 	assert_int_equal(unit_sql("SELECT count(*) FROM devices, device_links, push_challenges, "
 				  "push_accounts, outbox, known_places, recovery",
 				  out, sizeof(out)),
@@ -90,7 +92,9 @@ static void test_schema_versions(void **state)
 	/* Version 8: a token of version 7 was made by its account. */
 	assert_int_equal(
 	    unit_sql("ALTER TABLE api_tokens DROP COLUMN created_by; DROP TABLE support_grants; "
-		     "DROP TABLE billing_addresses; ALTER TABLE products DROP COLUMN "
+		     "DROP TABLE billing_addresses; DROP TABLE billing_balances; DROP TABLE "
+		     "ledger; DROP TABLE payments; DROP TABLE invoices; DROP TABLE sequences; "
+		     "DROP TABLE vouchers; ALTER TABLE products DROP COLUMN "
 		     "renewal_months, DROP COLUMN auto_renew; INSERT INTO api_tokens "
 		     "VALUES (sha256('t'), '\\x01', '\\xaa', '\\xbb', 'n', 1, 0, 0, 0, 0, 0, "
 		     "''); UPDATE authd_schema SET version = 7",

@@ -190,7 +190,7 @@ static inline int unit_harness(const char *args, char *out, size_t size)
 {
 	const char *py = getenv("AUTHD_PYTHON");
 	const char *harness = getenv("AUTHD_PG_HARNESS");
-	char cmd[2048];
+	char cmd[4096];
 	FILE *f;
 	int rc;
 
@@ -217,7 +217,7 @@ static inline int unit_harness(const char *args, char *out, size_t size)
  * row into out. */
 static inline int unit_sql(const char *sql, char *out, size_t size)
 {
-	char args[1024];
+	char args[2048];
 
 	snprintf(args, sizeof(args), "sql '%s' \"%s\"", unit_db, sql);
 	return unit_harness(args, out, size);

@@ -1,0 +1,685 @@
+/*
+ * The prepaid balance and payments of an organization:
+ *
+ *   GET  /1/organizations/{org}/billing/balance       {"currency", "balance",
+ *                                                     "entries"}: the balance and
+ *                                                     its latest ledger entries
+ *   POST /1/organizations/{org}/billing/deposits      {"amount"} + Idempotency-Key:
+ *                                                     money into the balance,
+ *                                                     through the provider
+ *   GET  /1/organizations/{org}/billing/payments      the latest payments
+ *   GET  /1/organizations/{org}/billing/payments/{id} one
+ *   POST /1/billing/webhook                           the provider says how a
+ *                                                     payment went (signed)
+ *
+ * A payment's id derives from the organization and its Idempotency-Key
+ * (keys.h's payments key), so the same key names the same payment on every
+ * node: the provider, asked with that id, starts one checkout, and the
+ * store keeps one payment (LMDB's single writer; PostgreSQL's primary key,
+ * where the loser of a race runs again and finds the winner's). Asked again
+ * with the same key, the answer is the payment as it stands (200,
+ * Idempotent-Replayed: true); with the same key for something else, 422.
+ * The webhook is idempotent too: a payment moves from pending once.
+ */
+#include "http.h"
+
+#include "flow.h"
+#include "orgs.h"
+#include "provider.h"
+
+#include <billing.h>
+
+#include <log.h>
+#include <store.h>
+#include <util.h>
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LEDGER_SHOWN   20 /* entries with the balance */
+#define PAYMENTS_SHOWN 50
+
+/* --- what every payment answer shares -------------------------------------------------- */
+
+static void money_text(int64_t minor, uint8_t currency, char out[BILLING_MONEY_TEXT])
+{
+	billing_money_text((struct money){minor, currency}, out);
+}
+
+static json_t *ids_json(const uint8_t (*ids)[AUTHD_ID_LEN], unsigned n)
+{
+	json_t *a = json_array();
+	char hex[AUTHD_ID_HEX + 1];
+
+	for (unsigned i = 0; a && i < n; i++) {
+		authd_hex(ids[i], AUTHD_ID_LEN, hex);
+		if (json_array_append_new(a, json_string(hex)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *payment_json(const struct payment *p)
+{
+	char id[AUTHD_ID_HEX + 1], amount[BILLING_MONEY_TEXT], from[BILLING_MONEY_TEXT],
+	    rest[BILLING_MONEY_TEXT], created[21], settled[21];
+	json_t *inv = ids_json((const uint8_t(*)[AUTHD_ID_LEN])p->invoices, p->n_invoices);
+
+	if (inv == NULL)
+		return NULL;
+	authd_hex(p->id, AUTHD_ID_LEN, id);
+	money_text(p->amount, p->currency, amount);
+	money_text(p->from_balance, p->currency, from);
+	money_text(p->rest, p->currency, rest);
+	authd_time_str(p->created_at, created);
+	authd_time_str(p->settled_at, settled);
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:o, s:s, s:s?}", "id", id, "kind",
+	    core_payment_kind_name((enum payment_kind)p->kind), "status",
+	    core_payment_status_name((enum payment_status)p->status), "currency",
+	    core_currency_name((enum currency)p->currency), "amount", amount, "from_balance", from,
+	    "rest", rest, "checkout_url",
+	    p->status == PAYMENT_PENDING && p->checkout_url[0] ? p->checkout_url : NULL, "invoices",
+	    inv, "created_at", created, "settled_at", p->settled_at ? settled : NULL);
+}
+
+/* The currency the organization's default billing address decides (0:
+ * none). */
+static int default_currency(void *arg, const struct billing_address *a)
+{
+	if (a->is_default)
+		*(enum currency *)arg = core_currency_of_country(a->country);
+	return 0;
+}
+
+static int currency_read(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+			 enum currency *c)
+{
+	*c = 0;
+	return store_addresses_list(txn, org_id, default_currency, c);
+}
+
+/* --- GET .../billing/balance ------------------------------------------------------------- */
+
+struct balance_flow {
+	struct flow f;
+	uint8_t org_id[AUTHD_ID_LEN];
+	struct org_principal who;
+	enum currency currency;
+	int64_t balance;
+	json_t *entries;
+};
+
+static void balance_release(struct flow *f)
+{
+	struct balance_flow *j = (struct balance_flow *)f;
+
+	json_decref(j->entries);
+	free(j);
+}
+
+static json_t *entry_json(const struct ledger_entry *e)
+{
+	static const char *const names[LEDGER_ACCOUNTS + 1] = {
+	    [LEDGER_PREPAID] = "prepaid",
+	    [LEDGER_PROVIDER] = "provider",
+	    [LEDGER_REVENUE] = "revenue",
+	    [LEDGER_HELD] = "held",
+	};
+	char id[AUTHD_ID_HEX + 1], pid[AUTHD_ID_HEX + 1], at[21], amount[BILLING_MONEY_TEXT];
+	json_t *legs = json_object();
+
+	for (unsigned i = 0; legs && i < e->tx.n; i++) {
+		if (e->tx.legs[i].account < 1 || e->tx.legs[i].account > LEDGER_ACCOUNTS)
+			continue;
+		money_text(e->tx.legs[i].minor, e->tx.currency, amount);
+		if (json_object_set_new(legs, names[e->tx.legs[i].account], json_string(amount)) !=
+		    0) {
+			json_decref(legs);
+			return NULL;
+		}
+	}
+	if (legs == NULL)
+		return NULL;
+	authd_hex(e->id, AUTHD_ID_LEN, id);
+	authd_hex(e->payment_id, AUTHD_ID_LEN, pid);
+	authd_time_str(e->at, at);
+	money_text(core_ledger_leg(&e->tx, LEDGER_PREPAID), e->tx.currency, amount);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", id, "kind",
+			 core_ledger_kind_name((enum ledger_kind)e->kind), "payment_id", pid, "at",
+			 at, "currency", core_currency_name((enum currency)e->tx.currency),
+			 "balance_change", amount, "legs", legs);
+}
+
+static int entry_collect(void *arg, const struct ledger_entry *e)
+{
+	struct balance_flow *j = arg;
+
+	return json_array_append_new(j->entries, entry_json(e)) == 0 ? 0 : STORE_E_IO;
+}
+
+static int balance_read(struct flow *f, struct store_txn *txn)
+{
+	struct balance_flow *j = (struct balance_flow *)f;
+	int rc;
+
+	json_decref(j->entries);
+	j->balance = 0;
+	if ((j->entries = json_array()) == NULL)
+		return STORE_E_IO;
+	if ((rc = orgs_billing_gate(f, txn, j->org_id, NULL, &j->who)) != 0 || f->err != E_OK)
+		return rc;
+	if ((rc = currency_read(txn, j->org_id, &j->currency)) != 0 ||
+	    (j->currency &&
+	     (rc = store_balance_get(txn, j->org_id, j->currency, &j->balance)) != 0))
+		return rc;
+	if ((rc = store_ledger_list(txn, j->org_id, LEDGER_SHOWN, entry_collect, j)) == 0)
+		flow_audit_read(f, j->org_id, "billing_balance", NULL);
+	return rc;
+}
+
+static void balance_reply(struct flow *f, struct req *r)
+{
+	struct balance_flow *j = (struct balance_flow *)f;
+	char amount[BILLING_MONEY_TEXT];
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	money_text(j->balance, j->currency, amount);
+	reply_json(r, 200,
+		   json_pack("{s:s?, s:s?, s:O}", "currency",
+			     j->currency ? core_currency_name(j->currency) : NULL, "balance",
+			     j->currency ? amount : NULL, "entries", j->entries));
+}
+
+static const struct flow_ops balance_ops = {
+    .read = balance_read,
+    .reply = balance_reply,
+    .release = balance_release,
+};
+
+void http_billing_balance(struct req *r)
+{
+	struct balance_flow *j = flow_get_new_or_reply(r, sizeof(*j));
+
+	if (j == NULL)
+		return;
+	if (!req_path_ids(r->param, j->org_id, NULL)) {
+		free(j);
+		reply_error(r, E_ORG_NOT_FOUND);
+		return;
+	}
+	flow_start(&j->f, &balance_ops, r);
+}
+
+/* --- POST .../billing/deposits ------------------------------------------------------------ */
+
+struct pay_flow {
+	struct flow f;
+	uint8_t org_id[AUTHD_ID_LEN];
+	struct org_principal who;
+	struct payment want; /* as the request asks */
+	struct payment got;  /* as stored: found (a replay) or written */
+	bool replay;
+	bool keyed; /* the request had an Idempotency-Key */
+};
+
+/* The payment's id: a keyed hash of the organization and the key. */
+static void payment_id_of(const uint8_t org_id[AUTHD_ID_LEN],
+			  const uint8_t key_hash[AUTHD_HASH_LEN], uint8_t id[AUTHD_ID_LEN])
+{
+	uint8_t in[AUTHD_ID_LEN + AUTHD_HASH_LEN], mac[AUTHD_HASH_LEN];
+
+	memcpy(in, org_id, AUTHD_ID_LEN);
+	memcpy(in + AUTHD_ID_LEN, key_hash, AUTHD_HASH_LEN);
+	authd_hmac_sha256(srv.keys.payments, in, sizeof(in), mac);
+	memcpy(id, mac, AUTHD_ID_LEN);
+}
+
+/* The request's Idempotency-Key into p (its hash and the id it decides);
+ * false when it has none worth the name (the flow answers
+ * E_IDEMPOTENCY_KEY_REQUIRED once the policy let the caller through). */
+static bool idempotency_of(const struct req *r, const uint8_t org_id[AUTHD_ID_LEN],
+			   struct payment *p)
+{
+	if (r->idem_len <= 0 || r->idem_len > IDEMPOTENCY_KEY_MAX ||
+	    !authd_utf8_printable(r->idem_key, (size_t)r->idem_len))
+		return false;
+	authd_sha256(r->idem_key, (size_t)r->idem_len, p->key_hash);
+	payment_id_of(org_id, p->key_hash, p->id);
+	memcpy(p->org_id, org_id, AUTHD_ID_LEN);
+	return true;
+}
+
+/* Whether the stored payment with want's id is the one asked for (a
+ * replay: j->got) or another (E_IDEMPOTENCY_KEY_REUSED); 0 or STORE_E_*,
+ * STORE_E_NOTFOUND when there is none yet. */
+static int replay_find(struct pay_flow *j, struct store_txn *txn)
+{
+	int rc = store_payment_get(txn, j->want.id, &j->got);
+
+	if (rc != 0)
+		return rc;
+	if (memcmp(j->got.org_id, j->org_id, AUTHD_ID_LEN) != 0 ||
+	    CRYPTO_memcmp(j->got.request_hash, j->want.request_hash, AUTHD_HASH_LEN) != 0)
+		j->f.err = E_IDEMPOTENCY_KEY_REUSED;
+	else
+		j->replay = true;
+	return 0;
+}
+
+/* What a deposit asks: kind, amount and currency. */
+static void deposit_hash(struct payment *p)
+{
+	uint8_t in[1 + 1 + 8];
+
+	in[0] = PAYMENT_DEPOSIT;
+	in[1] = p->currency;
+	authd_put_be64(in + 2, (uint64_t)p->amount);
+	authd_sha256(in, sizeof(in), p->request_hash);
+}
+
+static int deposit_read(struct flow *f, struct store_txn *txn)
+{
+	struct pay_flow *j = (struct pay_flow *)f;
+	enum currency c;
+	int rc;
+
+	j->replay = false;
+	if ((rc = orgs_billing_gate(f, txn, j->org_id, NULL, &j->who)) != 0 || f->err != E_OK)
+		return rc;
+	if (!j->keyed) {
+		f->err = E_IDEMPOTENCY_KEY_REQUIRED;
+		return 0;
+	}
+	if ((rc = currency_read(txn, j->org_id, &c)) != 0)
+		return rc;
+	if (c == 0) {
+		f->err = E_NO_BILLING_ADDRESS;
+		return 0;
+	}
+	j->want.currency = (uint8_t)c;
+	deposit_hash(&j->want);
+	rc = replay_find(j, txn);
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
+static void deposit_work(struct flow *f)
+{
+	struct pay_flow *j = (struct pay_flow *)f;
+	char amount[BILLING_MONEY_TEXT], what[96];
+	int rc;
+
+	if (j->replay)
+		return;
+	money_text(j->want.amount, j->want.currency, amount);
+	snprintf(what, sizeof(what), "Deposit of %s %s to the prepaid balance", amount,
+		 core_currency_name((enum currency)j->want.currency));
+	rc = provider_checkout(&j->want, what, j->want.provider_ref, j->want.checkout_url);
+	if (rc == -1)
+		f->err = E_NO_PROVIDER;
+	else if (rc != 0)
+		f->err = E_PROVIDER_UNAVAILABLE;
+}
+
+static int deposit_write(struct flow *f, struct store_txn *txn)
+{
+	struct pay_flow *j = (struct pay_flow *)f;
+	char amount[BILLING_MONEY_TEXT];
+	json_t *detail;
+	int rc;
+
+	j->replay = false;
+	if ((rc = orgs_billing_gate(f, txn, j->org_id, NULL, &j->who)) != 0 || f->err != E_OK)
+		return rc;
+	/* Another request with the key (another node's) may have won. */
+	if ((rc = replay_find(j, txn)) != STORE_E_NOTFOUND)
+		return rc;
+	j->got = j->want;
+	j->got.status = PAYMENT_PENDING;
+	j->got.created_at = f->now;
+	memcpy(j->got.created_by, f->session.account_id, AUTHD_ID_LEN);
+	money_text(j->got.amount, j->got.currency, amount);
+	if ((detail = json_pack("{s:s, s:s, s:s}", "kind", "deposit", "amount", amount, "currency",
+				core_currency_name((enum currency)j->got.currency))) == NULL)
+		return STORE_E_IO;
+	if ((rc = store_payment_put(txn, &j->got)) == 0)
+		rc = orgs_audit(f, txn, j->org_id, NULL, AUDIT_PAYMENT_STARTED, j->got.id, detail);
+	json_decref(detail);
+	return rc;
+}
+
+static void pay_reply(struct flow *f, struct req *r)
+{
+	struct pay_flow *j = (struct pay_flow *)f;
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	if (j->replay)
+		req_add_header(r, "Idempotent-Replayed", "true");
+	reply_json(r, j->replay ? 200 : 201, payment_json(&j->got));
+}
+
+static void pay_release(struct flow *f)
+{
+	free(f);
+}
+
+static const struct flow_ops deposit_ops = {
+    .read = deposit_read,
+    .work = deposit_work,
+    .write = deposit_write,
+    .reply = pay_reply,
+    .release = pay_release,
+};
+
+void http_billing_deposit(struct req *r)
+{
+	static const struct field_spec spec[] = {{"amount", JSON_STRING, true, 16}};
+	struct pay_flow *j = NULL;
+	struct money m;
+	json_t *body;
+
+	if (!req_query_or_reply(r, NULL, 0, NULL) ||
+	    (body = json_body_or_reply(r, spec, 1)) == NULL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		reply_error(r, E_OVERLOADED);
+		goto out;
+	}
+	if (!req_path_ids(r->param, j->org_id, NULL)) {
+		reply_error(r, E_ORG_NOT_FOUND);
+		goto out;
+	}
+	/* The currency is the organization's (read with it): the range is the
+	 * same in both. */
+	if (billing_money_parse(json_str(body, "amount", NULL), CURRENCY_CHF, &m) != 0 ||
+	    billing_deposit_check(m) != 0) {
+		reply_field_error(r, E_INVALID_FIELD, "amount",
+				  "must be an amount from 0.10 to 9999.00, as text (\"50.00\")");
+		goto out;
+	}
+	j->keyed = idempotency_of(r, j->org_id, &j->want);
+	j->want.kind = PAYMENT_DEPOSIT;
+	j->want.amount = m.minor;
+	j->want.rest = m.minor;
+	j->f.finish_if_gone = true; /* a checkout started is recorded */
+	json_decref(body);
+	flow_start(&j->f, &deposit_ops, r);
+	return;
+out:
+	free(j);
+	json_decref(body);
+}
+
+/* --- GET .../billing/payments[/{id}] ------------------------------------------------------- */
+
+struct payments_flow {
+	struct flow_list l;
+	uint8_t org_id[AUTHD_ID_LEN];
+	uint8_t id[AUTHD_ID_LEN];
+	bool one;
+	struct payment p;
+	struct org_principal who;
+};
+
+static int payment_collect(void *arg, const struct payment *p)
+{
+	struct payments_flow *j = arg;
+
+	return json_array_append_new(j->l.list, payment_json(p)) == 0 ? 0 : STORE_E_IO;
+}
+
+static int payments_read(struct flow *f, struct store_txn *txn)
+{
+	struct payments_flow *j = (struct payments_flow *)f;
+	int rc;
+
+	if (flow_list_new(&j->l) == NULL)
+		return STORE_E_IO;
+	if ((rc = orgs_billing_gate(f, txn, j->org_id, NULL, &j->who)) != 0 || f->err != E_OK)
+		return rc;
+	if (j->one) {
+		rc = store_payment_get(txn, j->id, &j->p);
+		if (rc == STORE_E_NOTFOUND ||
+		    (rc == 0 && memcmp(j->p.org_id, j->org_id, AUTHD_ID_LEN) != 0)) {
+			f->err = E_PAYMENT_NOT_FOUND;
+			return 0;
+		}
+	} else
+		rc = store_payments_list(txn, j->org_id, PAYMENTS_SHOWN, payment_collect, j);
+	if (rc == 0)
+		flow_audit_read(f, j->org_id, "payments", j->one ? j->id : NULL);
+	return rc;
+}
+
+static void payment_reply(struct flow *f, struct req *r)
+{
+	struct payments_flow *j = (struct payments_flow *)f;
+
+	if (f->err != E_OK)
+		flow_reply_error(f, r);
+	else
+		reply_json(r, 200, payment_json(&j->p));
+}
+
+static const struct flow_ops payments_ops = {
+    .read = payments_read,
+    .reply = flow_list_reply,
+    .release = flow_list_release,
+};
+
+static const struct flow_ops payment_ops = {
+    .read = payments_read,
+    .reply = payment_reply,
+    .release = flow_list_release,
+};
+
+static void payments(struct req *r, bool one)
+{
+	struct payments_flow *j = flow_get_new_or_reply(r, sizeof(*j));
+
+	if (j == NULL)
+		return;
+	j->one = one;
+	j->l.key = "payments";
+	if (!req_path_ids(r->param, j->org_id, one ? j->id : NULL)) {
+		reply_error(r, req_path_ids(r->param, j->org_id, NULL) ? E_PAYMENT_NOT_FOUND
+								       : E_ORG_NOT_FOUND);
+		free(j);
+		return;
+	}
+	flow_start(&j->l.f, one ? &payment_ops : &payments_ops, r);
+}
+
+void http_billing_payments(struct req *r)
+{
+	payments(r, false);
+}
+
+void http_billing_payment(struct req *r)
+{
+	payments(r, true);
+}
+
+/* --- POST /1/billing/webhook ------------------------------------------------------------------ */
+
+struct webhook_flow {
+	struct flow f;
+	uint8_t id[AUTHD_ID_LEN];
+	char ref[PAYMENT_REF_MAX + 1];
+	bool paid;
+	struct money amount;
+	struct payment p;
+	bool changed;
+};
+
+/* The balance of p's organization in p's currency after tx, written
+ * with the ledger entry of kind. */
+static int ledger_write(struct flow *f, struct store_txn *txn, const struct payment *p,
+			enum ledger_kind kind, const struct ledger_tx *tx)
+{
+	struct ledger_entry e = {.at = f->now, .kind = (uint8_t)kind, .tx = *tx};
+	struct money b = {0, tx->currency};
+	int rc;
+
+	if ((rc = store_balance_get(txn, p->org_id, tx->currency, &b.minor)) != 0)
+		return rc;
+	if (billing_balance_apply(b, tx, &b) != 0) {
+		/* Held money was checked when it was held: this is a bug. */
+		log_err("ledger refused a %s transaction", core_ledger_kind_name(kind));
+		return STORE_E_IO;
+	}
+	authd_random(e.id, AUTHD_ID_LEN);
+	memcpy(e.org_id, p->org_id, AUTHD_ID_LEN);
+	memcpy(e.payment_id, p->id, AUTHD_ID_LEN);
+	if ((rc = store_ledger_add(txn, &e)) != 0)
+		return rc;
+	return core_ledger_leg(tx, LEDGER_PREPAID) != 0
+		   ? store_balance_put(txn, p->org_id, tx->currency, b.minor)
+		   : 0;
+}
+
+static int webhook_write(struct flow *f, struct store_txn *txn)
+{
+	struct webhook_flow *j = (struct webhook_flow *)f;
+	char amount[BILLING_MONEY_TEXT];
+	struct ledger_tx tx;
+	json_t *detail;
+	int rc;
+
+	j->changed = false;
+	if ((rc = store_payment_get(txn, j->id, &j->p)) == STORE_E_NOTFOUND) {
+		f->err = E_PAYMENT_NOT_FOUND; /* the provider tries again later */
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	if (strcmp(j->p.provider_ref, j->ref) != 0 || j->amount.minor != j->p.rest ||
+	    j->amount.currency != j->p.currency) {
+		f->err = E_PAYMENT_MISMATCH;
+		return 0;
+	}
+	if (j->p.status != PAYMENT_PENDING)
+		return 0; /* told before: a payment moves once */
+	if (j->paid && j->p.kind == PAYMENT_DEPOSIT)
+		rc = billing_tx_deposit(j->amount, &tx);
+	else if (j->paid)
+		rc = billing_tx_settle((struct money){j->p.from_balance, j->p.currency}, j->amount,
+				       &tx);
+	else if (j->p.from_balance > 0)
+		rc = billing_tx_release((struct money){j->p.from_balance, j->p.currency}, &tx);
+	else
+		tx.n = 0; /* nothing was held: nothing moves */
+	if (rc != 0)
+		return STORE_E_IO;
+	if (tx.n > 0 &&
+	    (rc = ledger_write(
+		 f, txn, &j->p,
+		 j->paid ? (j->p.kind == PAYMENT_DEPOSIT ? LEDGER_K_DEPOSIT : LEDGER_K_SETTLE)
+			 : LEDGER_K_RELEASE,
+		 &tx)) != 0)
+		return rc;
+	j->p.status = j->paid ? PAYMENT_PAID : PAYMENT_FAILED;
+	j->p.settled_at = f->now;
+	j->changed = true;
+	money_text(j->p.amount, j->p.currency, amount);
+	if ((detail =
+		 json_pack("{s:s, s:s, s:s}", "kind",
+			   core_payment_kind_name((enum payment_kind)j->p.kind), "amount", amount,
+			   "currency", core_currency_name((enum currency)j->p.currency))) == NULL)
+		return STORE_E_IO;
+	if ((rc = store_payment_put(txn, &j->p)) == 0)
+		rc = orgs_audit(f, txn, j->p.org_id, j->p.created_by,
+				j->paid ? AUDIT_PAYMENT_PAID : AUDIT_PAYMENT_FAILED, j->p.id,
+				detail);
+	json_decref(detail);
+	return rc;
+}
+
+static void webhook_written(struct flow *f)
+{
+	struct webhook_flow *j = (struct webhook_flow *)f;
+	char id[AUTHD_ID_HEX + 1];
+
+	if (f->job.store_rc != 0 || !j->changed)
+		return;
+	authd_hex(j->p.id, AUTHD_ID_LEN, id);
+	log_info("payment %s payment=%s kind=%s", j->paid ? "paid" : "failed", id,
+		 core_payment_kind_name((enum payment_kind)j->p.kind));
+}
+
+static void webhook_reply(struct flow *f, struct req *r)
+{
+	struct webhook_flow *j = (struct webhook_flow *)f;
+
+	if (f->err != E_OK)
+		flow_reply_error(f, r);
+	else
+		reply_json(r, 200,
+			   json_pack("{s:s}", "status",
+				     core_payment_status_name((enum payment_status)j->p.status)));
+}
+
+static const struct flow_ops webhook_ops = {
+    .write = webhook_write,
+    .written = webhook_written,
+    .reply = webhook_reply,
+    .release = pay_release,
+};
+
+void http_billing_webhook(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"id", JSON_STRING, true, AUTHD_ID_HEX}, {"ref", JSON_STRING, true, PAYMENT_REF_MAX},
+	    {"status", JSON_STRING, true, 16},	     {"amount", JSON_STRING, true, 24},
+	    {"currency", JSON_STRING, true, 3},
+	};
+	struct webhook_flow *j = NULL;
+	const char *status, *id, *ref;
+	size_t len = 0;
+	json_t *body;
+
+	if (!req_query_or_reply(r, NULL, 0, NULL) ||
+	    (body = json_body_or_reply(r, spec, sizeof(spec) / sizeof(spec[0]))) == NULL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		reply_error(r, E_OVERLOADED);
+		goto out;
+	}
+	id = json_str(body, "id", &len);
+	if (len != AUTHD_ID_HEX || authd_unhex(id, len, j->id, AUTHD_ID_LEN) != 0) {
+		reply_field_error(r, E_INVALID_FIELD, "id", "must be a payment id");
+		goto out;
+	}
+	ref = json_str(body, "ref", &len);
+	memcpy(j->ref, ref, len);
+	status = json_str(body, "status", NULL);
+	if (strcmp(status, "paid") != 0 && strcmp(status, "failed") != 0) {
+		reply_field_error(r, E_INVALID_FIELD, "status", "must be paid or failed");
+		goto out;
+	}
+	j->paid = strcmp(status, "paid") == 0;
+	if ((j->amount.currency = (uint8_t)core_currency_parse(json_str(body, "currency", NULL))) ==
+		0 ||
+	    billing_money_parse(json_str(body, "amount", NULL), (enum currency)j->amount.currency,
+				&j->amount) != 0) {
+		reply_field_error(r, E_INVALID_FIELD, "amount", "must be an amount and a currency");
+		goto out;
+	}
+	j->f.finish_if_gone = true;
+	json_decref(body);
+	flow_start(&j->f, &webhook_ops, r);
+	return;
+out:
+	free(j);
+	json_decref(body);
+}
