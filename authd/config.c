@@ -46,6 +46,9 @@ void config_defaults(struct authd_config *c)
 	c->channel_ping_s = 60;
 	c->outbox_poll_ms = 1000;
 	c->notify = true;
+	snprintf(c->tax_rates, sizeof(c->tax_rates), "CH 8.1, LI 8.1");
+	c->payment_days = 30;
+	snprintf(c->seller, sizeof(c->seller), "authd");
 	snprintf(c->smtp_from, sizeof(c->smtp_from), "authd <no-reply@localhost>");
 }
 
@@ -125,6 +128,10 @@ static const struct key keys[] = {
     STR("billing", "provider_url", provider_url),
     STR("billing", "provider_authorization", provider_authorization),
     STR("billing", "webhook_secret", webhook_secret),
+    STR("billing", "staff", billing_staff),
+    STR("billing", "tax", tax_rates),
+    NUM("billing", "payment_days", K_U32, payment_days, 1, 365),
+    STR("billing", "seller", seller),
     STR("log", "level", log_level),
     NUM("signup", "burst", K_U32, signup_burst, 1, 1000000),
     NUM("signup", "per_hour", K_U32, signup_per_hour, 0, 1000000),

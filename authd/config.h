@@ -73,6 +73,10 @@ struct authd_config {
 	char provider_url[512];		  /* http or https; empty: no provider */
 	char provider_authorization[512]; /* its Authorization header (a secret) */
 	char webhook_secret[256];	  /* HMAC-SHA-256 key of X-Provider-Signature */
+	char billing_staff[4096];	  /* accounts that make vouchers (ids) */
+	char tax_rates[1024];		  /* "CH 8.1, LI 8.1": VAT by the address's country */
+	uint32_t payment_days;		  /* an invoice is due this long after the order */
+	char seller[256];		  /* who invoices: the line under an invoice's title */
 	bool test_clock;		  /* test builds only: POST /1/_test/clock */
 };
 

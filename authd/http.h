@@ -230,6 +230,13 @@ void http_billing_deposit(struct req *r);
 void http_billing_payments(struct req *r);
 void http_billing_payment(struct req *r);
 void http_billing_webhook(struct req *r);
+void http_billing_pay(struct req *r);
+void http_billing_order(struct req *r);
+void http_billing_invoices(struct req *r);
+void http_billing_invoice(struct req *r);
+void http_billing_invoice_cancel(struct req *r);
+void http_billing_vouchers(struct req *r);
+void http_billing_voucher_add(struct req *r);
 
 /* Support access (http_support.c). */
 void http_org_support_grant(struct req *r);

@@ -24,6 +24,7 @@
 #include "http.h"
 
 #include "flow.h"
+#include "invoices.h"
 #include "orgs.h"
 #include "provider.h"
 
@@ -33,6 +34,7 @@
 #include <store.h>
 #include <util.h>
 
+#include <inttypes.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,7 +229,9 @@ struct pay_flow {
 	struct payment want; /* as the request asks */
 	struct payment got;  /* as stored: found (a replay) or written */
 	bool replay;
-	bool keyed; /* the request had an Idempotency-Key */
+	bool keyed;	  /* the request had an Idempotency-Key */
+	bool use_balance; /* an invoices' payment takes what the balance has first */
+	struct invoice inv[PAYMENT_INVOICES_MAX]; /* as read, then as written */
 };
 
 /* The payment's id: a keyed hash of the organization and the key. */
@@ -355,6 +359,202 @@ static int deposit_write(struct flow *f, struct store_txn *txn)
 	return rc;
 }
 
+/* The balance of p's organization in p's currency after tx, written
+ * with the ledger entry of kind. */
+static int ledger_write(struct flow *f, struct store_txn *txn, const struct payment *p,
+			enum ledger_kind kind, const struct ledger_tx *tx)
+{
+	struct ledger_entry e = {.at = f->now, .kind = (uint8_t)kind, .tx = *tx};
+	struct money b = {0, tx->currency};
+	int rc;
+
+	if ((rc = store_balance_get(txn, p->org_id, tx->currency, &b.minor)) != 0)
+		return rc;
+	if (billing_balance_apply(b, tx, &b) != 0) {
+		/* Held money was checked when it was held: this is a bug. */
+		log_err("ledger refused a %s transaction", core_ledger_kind_name(kind));
+		return STORE_E_IO;
+	}
+	authd_random(e.id, AUTHD_ID_LEN);
+	memcpy(e.org_id, p->org_id, AUTHD_ID_LEN);
+	memcpy(e.payment_id, p->id, AUTHD_ID_LEN);
+	if ((rc = store_ledger_add(txn, &e)) != 0)
+		return rc;
+	return core_ledger_leg(tx, LEDGER_PREPAID) != 0
+		   ? store_balance_put(txn, p->org_id, tx->currency, b.minor)
+		   : 0;
+}
+
+/* --- POST .../billing/payments: invoices, one or several, in one payment ------------- */
+
+/* What an invoices' payment asks: its invoices (as given: the order is
+ * part of the request) and whether the balance pays first. */
+static void invoices_hash(struct payment *p, bool use_balance)
+{
+	uint8_t in[2 + PAYMENT_INVOICES_MAX * AUTHD_ID_LEN];
+
+	in[0] = PAYMENT_INVOICES;
+	in[1] = use_balance;
+	memcpy(in + 2, p->invoices, (size_t)p->n_invoices * AUTHD_ID_LEN);
+	authd_sha256(in, 2 + (size_t)p->n_invoices * AUTHD_ID_LEN, p->request_hash);
+}
+
+/* Reads the payment's invoices into j->inv: each the organization's, open
+ * and in no pending payment, all of one currency; the total into
+ * j->want.amount and j->want.currency. A refusal in f->err. */
+static int invoices_load(struct pay_flow *j, struct store_txn *txn)
+{
+	static const uint8_t none[AUTHD_ID_LEN];
+	struct flow *f = &j->f;
+	struct money total = {0, 0};
+	int rc;
+
+	for (unsigned i = 0; i < j->want.n_invoices; i++) {
+		struct invoice *inv = &j->inv[i];
+
+		rc = store_invoice_get(txn, j->want.invoices[i], inv);
+		if (rc == STORE_E_NOTFOUND ||
+		    (rc == 0 && memcmp(inv->org_id, j->org_id, AUTHD_ID_LEN) != 0)) {
+			f->err = E_INVOICE_NOT_FOUND;
+			return 0;
+		}
+		if (rc != 0)
+			return rc;
+		if (inv->status != INVOICE_OPEN ||
+		    memcmp(inv->payment_id, none, AUTHD_ID_LEN) != 0) {
+			f->err = E_INVOICE_NOT_PAYABLE;
+			return 0;
+		}
+		if (i == 0)
+			total.currency = inv->currency;
+		if (billing_add(total, (struct money){inv->total, inv->currency}, &total) != 0) {
+			f->err = E_MIXED_CURRENCIES; /* or beyond any sum: not one payment */
+			return 0;
+		}
+	}
+	j->want.amount = total.minor;
+	j->want.currency = total.currency;
+	return 0;
+}
+
+/* How much of the payment the balance takes (when the request says so). */
+static int split_read(struct pay_flow *j, struct store_txn *txn, int64_t *balance)
+{
+	int rc;
+
+	*balance = 0;
+	if (j->use_balance &&
+	    (rc = store_balance_get(txn, j->org_id, j->want.currency, balance)) != 0)
+		return rc;
+	j->want.from_balance = *balance < j->want.amount ? *balance : j->want.amount;
+	j->want.rest = j->want.amount - j->want.from_balance;
+	return 0;
+}
+
+static int invoices_pay_read(struct flow *f, struct store_txn *txn)
+{
+	struct pay_flow *j = (struct pay_flow *)f;
+	int64_t balance;
+	int rc;
+
+	j->replay = false;
+	if ((rc = orgs_billing_gate(f, txn, j->org_id, NULL, &j->who)) != 0 || f->err != E_OK)
+		return rc;
+	if (!j->keyed) {
+		f->err = E_IDEMPOTENCY_KEY_REQUIRED;
+		return 0;
+	}
+	invoices_hash(&j->want, j->use_balance);
+	if ((rc = replay_find(j, txn)) != STORE_E_NOTFOUND)
+		return rc;
+	if ((rc = invoices_load(j, txn)) != 0 || f->err != E_OK)
+		return rc;
+	return split_read(j, txn, &balance);
+}
+
+static void invoices_pay_work(struct flow *f)
+{
+	struct pay_flow *j = (struct pay_flow *)f;
+	char what[96];
+	int rc;
+
+	if (j->replay || j->want.rest == 0)
+		return; /* nothing for the provider */
+	snprintf(what, sizeof(what), "Invoice%s %" PRIu64 "%s", j->want.n_invoices > 1 ? "s" : "",
+		 j->inv[0].number, j->want.n_invoices > 1 ? " and others" : "");
+	rc = provider_checkout(&j->want, what, j->want.provider_ref, j->want.checkout_url);
+	if (rc == -1)
+		f->err = E_NO_PROVIDER;
+	else if (rc != 0)
+		f->err = E_PROVIDER_UNAVAILABLE;
+}
+
+static int invoices_pay_write(struct flow *f, struct store_txn *txn)
+{
+	struct pay_flow *j = (struct pay_flow *)f;
+	struct money part = {j->want.from_balance, j->want.currency};
+	char amount[BILLING_MONEY_TEXT];
+	struct ledger_tx tx;
+	int64_t balance = 0;
+	json_t *detail;
+	int rc;
+
+	j->replay = false;
+	if ((rc = orgs_billing_gate(f, txn, j->org_id, NULL, &j->who)) != 0 || f->err != E_OK)
+		return rc;
+	if ((rc = replay_find(j, txn)) != STORE_E_NOTFOUND)
+		return rc;
+	if ((rc = invoices_load(j, txn)) != 0 || f->err != E_OK)
+		return rc;
+	/* The balance is what the read planned with, or more; less, and the
+	 * checkout the provider made no longer fits. */
+	if (j->use_balance &&
+	    (rc = store_balance_get(txn, j->org_id, j->want.currency, &balance)) != 0)
+		return rc;
+	if (j->want.from_balance > 0 && balance < j->want.from_balance) {
+		f->err = E_BALANCE_CHANGED;
+		return 0;
+	}
+	j->got = j->want;
+	j->got.created_at = f->now;
+	memcpy(j->got.created_by, f->session.account_id, AUTHD_ID_LEN);
+	if (j->got.rest == 0) {
+		/* The balance pays it all: paid now. */
+		j->got.status = PAYMENT_PAID;
+		j->got.settled_at = f->now;
+		if (j->got.amount > 0 &&
+		    (billing_tx_pay(part, &tx) != 0 ||
+		     (rc = ledger_write(f, txn, &j->got, LEDGER_K_PAY, &tx)) != 0))
+			return rc ? rc : STORE_E_IO;
+		for (unsigned i = 0; i < j->got.n_invoices; i++)
+			if ((rc = invoices_paid(f, txn, &j->inv[i], j->got.id)) != 0)
+				return rc;
+	} else {
+		j->got.status = PAYMENT_PENDING;
+		if (part.minor > 0 &&
+		    (billing_tx_hold(part, &tx) != 0 ||
+		     (rc = ledger_write(f, txn, &j->got, LEDGER_K_HOLD, &tx)) != 0))
+			return rc ? rc : STORE_E_IO;
+		for (unsigned i = 0; i < j->got.n_invoices; i++) {
+			memcpy(j->inv[i].payment_id, j->got.id, AUTHD_ID_LEN);
+			if ((rc = store_invoice_put(txn, &j->inv[i])) != 0)
+				return rc;
+		}
+	}
+	money_text(j->got.amount, j->got.currency, amount);
+	if ((detail = json_pack("{s:s, s:s, s:s, s:i}", "kind", "invoices", "amount", amount,
+				"currency", core_currency_name((enum currency)j->got.currency),
+				"invoices", j->got.n_invoices)) == NULL)
+		return STORE_E_IO;
+	if ((rc = store_payment_put(txn, &j->got)) == 0)
+		rc = orgs_audit(f, txn, j->org_id, NULL,
+				j->got.status == PAYMENT_PAID ? AUDIT_PAYMENT_PAID
+							      : AUDIT_PAYMENT_STARTED,
+				j->got.id, detail);
+	json_decref(detail);
+	return rc;
+}
+
 static void pay_reply(struct flow *f, struct req *r)
 {
 	struct pay_flow *j = (struct pay_flow *)f;
@@ -372,6 +572,14 @@ static void pay_release(struct flow *f)
 {
 	free(f);
 }
+
+static const struct flow_ops invoices_pay_ops = {
+    .read = invoices_pay_read,
+    .work = invoices_pay_work,
+    .write = invoices_pay_write,
+    .reply = pay_reply,
+    .release = pay_release,
+};
 
 static const struct flow_ops deposit_ops = {
     .read = deposit_read,
@@ -414,6 +622,63 @@ void http_billing_deposit(struct req *r)
 	j->f.finish_if_gone = true; /* a checkout started is recorded */
 	json_decref(body);
 	flow_start(&j->f, &deposit_ops, r);
+	return;
+out:
+	free(j);
+	json_decref(body);
+}
+
+void http_billing_pay(struct req *r)
+{
+	static const struct field_spec spec[] = {
+	    {"invoices", JSON_ARRAY, true, PAYMENT_INVOICES_MAX},
+	    {"use_balance", JSON_TRUE, false, 0},
+	};
+	struct pay_flow *j = NULL;
+	json_t *body, *list, *use;
+	size_t n;
+
+	if (!req_query_or_reply(r, NULL, 0, NULL) ||
+	    (body = json_body_or_reply(r, spec, sizeof(spec) / sizeof(spec[0]))) == NULL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		reply_error(r, E_OVERLOADED);
+		goto out;
+	}
+	if (!req_path_ids(r->param, j->org_id, NULL)) {
+		reply_error(r, E_ORG_NOT_FOUND);
+		goto out;
+	}
+	list = json_object_get(body, "invoices");
+	n = json_array_size(list);
+	if (n == 0 || n > PAYMENT_INVOICES_MAX) {
+		reply_field_error(r, E_INVALID_FIELD, "invoices", "must list 1 to 20 invoice ids");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *x = json_array_get(list, i);
+		const char *id = json_is_string(x) ? json_string_value(x) : "";
+
+		if (strlen(id) != AUTHD_ID_HEX ||
+		    authd_unhex(id, AUTHD_ID_HEX, j->want.invoices[i], AUTHD_ID_LEN) != 0) {
+			reply_field_error(r, E_INVALID_FIELD, "invoices", "must list invoice ids");
+			goto out;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (memcmp(j->want.invoices[k], j->want.invoices[i], AUTHD_ID_LEN) == 0) {
+				reply_field_error(r, E_INVALID_FIELD, "invoices",
+						  "must not list an invoice twice");
+				goto out;
+			}
+	}
+	j->want.n_invoices = (unsigned)n;
+	j->want.kind = PAYMENT_INVOICES;
+	use = json_object_get(body, "use_balance");
+	j->use_balance = use == NULL || json_is_true(use);
+	j->keyed = idempotency_of(r, j->org_id, &j->want);
+	j->f.finish_if_gone = true;
+	json_decref(body);
+	flow_start(&j->f, &invoices_pay_ops, r);
 	return;
 out:
 	free(j);
@@ -522,30 +787,32 @@ struct webhook_flow {
 	bool changed;
 };
 
-/* The balance of p's organization in p's currency after tx, written
- * with the ledger entry of kind. */
-static int ledger_write(struct flow *f, struct store_txn *txn, const struct payment *p,
-			enum ledger_kind kind, const struct ledger_tx *tx)
+/* The invoices of a payment the provider finished: paid (and what they
+ * order done), or free to be paid another way. */
+static int webhook_invoices(struct flow *f, struct store_txn *txn, const struct payment *p,
+			    bool paid)
 {
-	struct ledger_entry e = {.at = f->now, .kind = (uint8_t)kind, .tx = *tx};
-	struct money b = {0, tx->currency};
-	int rc;
+	struct invoice *inv = malloc(sizeof(*inv));
+	int rc = 0;
 
-	if ((rc = store_balance_get(txn, p->org_id, tx->currency, &b.minor)) != 0)
-		return rc;
-	if (billing_balance_apply(b, tx, &b) != 0) {
-		/* Held money was checked when it was held: this is a bug. */
-		log_err("ledger refused a %s transaction", core_ledger_kind_name(kind));
+	if (inv == NULL)
 		return STORE_E_IO;
+	for (unsigned i = 0; rc == 0 && i < p->n_invoices; i++) {
+		if ((rc = store_invoice_get(txn, p->invoices[i], inv)) != 0)
+			break;
+		/* Held for this payment: nothing else changed it meanwhile. */
+		if (inv->status != INVOICE_OPEN ||
+		    memcmp(inv->payment_id, p->id, AUTHD_ID_LEN) != 0)
+			continue;
+		if (paid)
+			rc = invoices_paid(f, txn, inv, p->id);
+		else {
+			memset(inv->payment_id, 0, AUTHD_ID_LEN);
+			rc = store_invoice_put(txn, inv);
+		}
 	}
-	authd_random(e.id, AUTHD_ID_LEN);
-	memcpy(e.org_id, p->org_id, AUTHD_ID_LEN);
-	memcpy(e.payment_id, p->id, AUTHD_ID_LEN);
-	if ((rc = store_ledger_add(txn, &e)) != 0)
-		return rc;
-	return core_ledger_leg(tx, LEDGER_PREPAID) != 0
-		   ? store_balance_put(txn, p->org_id, tx->currency, b.minor)
-		   : 0;
+	free(inv);
+	return rc == STORE_E_NOTFOUND ? STORE_E_CORRUPT : rc;
 }
 
 static int webhook_write(struct flow *f, struct store_txn *txn)
@@ -587,6 +854,8 @@ static int webhook_write(struct flow *f, struct store_txn *txn)
 		 j->paid ? (j->p.kind == PAYMENT_DEPOSIT ? LEDGER_K_DEPOSIT : LEDGER_K_SETTLE)
 			 : LEDGER_K_RELEASE,
 		 &tx)) != 0)
+		return rc;
+	if (j->p.kind == PAYMENT_INVOICES && (rc = webhook_invoices(f, txn, &j->p, j->paid)) != 0)
 		return rc;
 	j->p.status = j->paid ? PAYMENT_PAID : PAYMENT_FAILED;
 	j->p.settled_at = f->now;

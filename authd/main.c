@@ -10,6 +10,7 @@
 #include "http.h"
 #include "keys.h"
 #include "outbox.h"
+#include "invoices.h"
 #include "provider.h"
 #include <log.h>
 #include "password.h"
@@ -158,7 +159,8 @@ int main(int argc, char **argv)
 	log_set_level((enum log_level)log_level_parse(srv.cfg.log_level));
 	if (proxy_list_parse(&srv.proxies, srv.cfg.trusted_proxies) != 0)
 		AUTHD_BUG("trusted_proxies passed validation but does not parse");
-	if (staff_setup(&srv.cfg, err, sizeof(err)) != 0) {
+	if (staff_setup(&srv.cfg, err, sizeof(err)) != 0 ||
+	    invoices_setup(&srv.cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "authd: %s\n", err);
 		return 2;
 	}

@@ -12,16 +12,17 @@
 
 /* One configured list: its role and the account ids that hold it. */
 struct staff_list {
-	const char *key; /* its [support] key */
+	const char *section, *key; /* where it is configured */
 	enum operator_role role;
 	uint8_t ids[STAFF_MAX][AUTHD_ID_LEN];
 	size_t n;
 };
 
 static struct staff_list lists[] = {
-    {"reviewers", OPERATOR_SUPPORT_REVIEWER, {{0}}, 0},
-    {"agents", OPERATOR_SUPPORT_AGENT, {{0}}, 0},
-    {"leads", OPERATOR_SUPPORT_LEAD, {{0}}, 0},
+    {"support", "reviewers", OPERATOR_SUPPORT_REVIEWER, {{0}}, 0},
+    {"support", "agents", OPERATOR_SUPPORT_AGENT, {{0}}, 0},
+    {"support", "leads", OPERATOR_SUPPORT_LEAD, {{0}}, 0},
+    {"billing", "staff", OPERATOR_BILLING, {{0}}, 0},
 };
 
 static int parse(struct staff_list *l, const char *text, char *err, size_t err_size)
@@ -35,9 +36,9 @@ static int parse(struct staff_list *l, const char *text, char *err, size_t err_s
 		if (l->n == STAFF_MAX ||
 		    authd_unhex(tok, strlen(tok), l->ids[l->n], AUTHD_ID_LEN) != 0) {
 			snprintf(err, err_size,
-				 "[support] %s wants at most %d account ids (%d hex digits each), "
+				 "[%s] %s wants at most %d account ids (%d hex digits each), "
 				 "comma separated",
-				 l->key, STAFF_MAX, AUTHD_ID_HEX);
+				 l->section, l->key, STAFF_MAX, AUTHD_ID_HEX);
 			return -1;
 		}
 		l->n++;
@@ -47,7 +48,8 @@ static int parse(struct staff_list *l, const char *text, char *err, size_t err_s
 
 int staff_setup(const struct authd_config *c, char *err, size_t err_size)
 {
-	const char *texts[] = {c->support_reviewers, c->support_agents, c->support_leads};
+	const char *texts[] = {c->support_reviewers, c->support_agents, c->support_leads,
+			       c->billing_staff};
 
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if (parse(&lists[i], texts[i], err, err_size) != 0)

@@ -1,6 +1,7 @@
 /*
  * The operator's staff: which accounts hold which operator role, from the
- * configuration ([support] reviewers, agents, leads: account ids, as
+ * configuration ([support] reviewers, agents, leads and [billing] staff:
+ * account ids, as
  * GET /1/me shows them). An id, unlike a login email, cannot be taken over by signing up
  * with an address nobody holds. Read at start; a change takes effect at
  * the next start, for every session at once (the policy asks on each

@@ -366,3 +366,82 @@ int64_t billing_renewal_due(int64_t expires_at)
 {
 	return expires_at - BILLING_RENEW_LEAD;
 }
+
+/* --- calendar months and the price list ------------------------------------------------ */
+
+/* Days since 1970-01-01 of a civil date, and back (Howard Hinnant's
+ * algorithms, proleptic Gregorian). */
+static int64_t days_of(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_of(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static unsigned month_days(int64_t y, unsigned m)
+{
+	static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+int billing_add_months(int64_t t, unsigned months, int64_t *out)
+{
+	int64_t day, secs, y;
+	unsigned m, d;
+
+	if (t < 0 || t > BILLING_TIME_MAX || months > 12 * 1000)
+		return BILLING_E_RANGE;
+	day = t / 86400;
+	secs = t % 86400;
+	civil_of(day, &y, &m, &d);
+	y += (m - 1 + months) / 12;
+	m = (m - 1 + months) % 12 + 1;
+	if (d > month_days(y, m))
+		d = month_days(y, m); /* the 31st of a shorter month: its last day */
+	day = days_of(y, m, d);
+	if (day * 86400 + secs > BILLING_TIME_MAX)
+		return BILLING_E_RANGE;
+	*out = day * 86400 + secs;
+	return 0;
+}
+
+int billing_monthly_price(enum product_kind kind, enum currency c, int64_t *minor)
+{
+	/* The operator's list, per month, before tax: CHF, EUR. */
+	static const int64_t prices[][2] = {
+	    [PRODUCT_MAIL] = {500, 450},   [PRODUCT_DRIVE] = {800, 750},
+	    [PRODUCT_CHAT] = {300, 280},   [PRODUCT_HOSTING] = {1200, 1100},
+	    [PRODUCT_DOMAIN] = {150, 140}, [PRODUCT_OTHER] = {1000, 900},
+	};
+
+	if (!currency_ok(c))
+		return BILLING_E_CURRENCY;
+	if ((unsigned)kind >= sizeof(prices) / sizeof(prices[0]) || prices[kind][0] == 0)
+		return BILLING_E_RANGE;
+	*minor = prices[kind][c == CURRENCY_CHF ? 0 : 1];
+	return 0;
+}

@@ -155,4 +155,20 @@ bool billing_autorenew_allowed(int64_t expires_at, int64_t now);
 /* When the first attempt to pay its renewal comes. */
 int64_t billing_renewal_due(int64_t expires_at);
 
+/* --- calendar months and the price list ------------------------------------------ */
+
+/* The last second billing reckons with: 9999-12-31T23:59:59Z. */
+#define BILLING_TIME_MAX 253402300799LL
+
+/* t plus months calendar months (UTC), the day kept or, past the end of a
+ * shorter month, its last day (Jan 31 + 1 month: Feb 28 or 29).
+ * BILLING_E_RANGE for t or the result outside 1970..9999. */
+int billing_add_months(int64_t t, unsigned months, int64_t *out)
+    __attribute__((warn_unused_result));
+
+/* The price of one month of a product of kind in currency c, before tax:
+ * BILLING_E_CURRENCY, BILLING_E_RANGE (no such kind) or 0. */
+int billing_monthly_price(enum product_kind kind, enum currency c, int64_t *minor)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -825,6 +825,10 @@ enum audit_action {
 	AUDIT_PAYMENT_STARTED,	    /* a deposit or an invoices' payment asked for */
 	AUDIT_PAYMENT_PAID,	    /* and paid */
 	AUDIT_PAYMENT_FAILED,	    /* or failed at the provider */
+	AUDIT_ORDER_PLACED,	    /* an order: a new open invoice */
+	AUDIT_INVOICE_PAID,
+	AUDIT_INVOICE_CANCELLED,
+	AUDIT_PRODUCT_RENEWED, /* a paid renewal: the product's new expiry */
 	AUDIT__COUNT
 };
 
@@ -1438,6 +1442,7 @@ enum policy_action {
 	ACT_ORG_BILLING_READ,		 /* an organization's billing: addresses, currency */
 	ACT_ORG_BILLING_MANAGE,		 /* change it */
 	ACT_BILLING_WEBHOOK,		 /* the payment provider says how a payment went */
+	ACT_BILLING_VOUCHERS,		 /* the operator's billing staff: promotion codes */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
 	ACT__COUNT
 };

@@ -84,6 +84,7 @@ static const struct {
 				.while_login_replaced = WHILE_LOGIN_REPLACED},
     [ACT_SERVICE_LOGIN_EMAIL_DELETED] = {"service_login_email_deleted", NEED_SERVICE},
     [ACT_BILLING_WEBHOOK] = {"billing_webhook", NEED_SERVICE},
+    [ACT_BILLING_VOUCHERS] = {"billing_vouchers", NEED_SESSION, .roles = OPERATOR_BILLING},
     /* Someone who cannot sign in: the case's own rules (a pending login
      * for a lost second factor) and the per-address limit apply. */
     [ACT_CASE_OPEN] = {"case_open", NEED_NOTHING},

@@ -286,6 +286,10 @@ const char *core_audit_name(enum audit_action a)
 	    [AUDIT_PAYMENT_STARTED] = "payment_started",
 	    [AUDIT_PAYMENT_PAID] = "payment_paid",
 	    [AUDIT_PAYMENT_FAILED] = "payment_failed",
+	    [AUDIT_ORDER_PLACED] = "order_placed",
+	    [AUDIT_INVOICE_PAID] = "invoice_paid",
+	    [AUDIT_INVOICE_CANCELLED] = "invoice_cancelled",
+	    [AUDIT_PRODUCT_RENEWED] = "product_renewed",
 	};
 
 	return (unsigned)a < AUDIT__COUNT && names[a] ? names[a] : "";

@@ -7,7 +7,7 @@ PKGS=(build-essential cmake pkg-config python3
       libargon2-dev libjansson-dev libinih-dev libunistring-dev libcmocka-dev
       git python3-zxcvbn python3-cryptography oathtool zbar-tools libmagickcore-6.q16-6-extra lmdb-utils jq clang-format clang-tidy
       libpq-dev postgresql-15 libmaxminddb-dev libmaxmind-db-writer-perl libcurl4-openssl-dev libev-dev
-      python3-aiosmtpd python3-yaml)
+      python3-aiosmtpd python3-yaml libhpdf-dev poppler-utils)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

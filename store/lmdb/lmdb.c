@@ -25,7 +25,7 @@ static const char *const db_names[DB__COUNT] = {
     "audit",	    "invites",	   "invite_tokens", "tokens",	    "token_ids", "products",
     "grants",	    "teams",	   "team_members",  "member_teams", "partners",	 "partner_of",
     "account_orgs", "support",	   "support_org",   "addresses",    "balances",	 "ledger",
-    "payments",	    "payment_org",
+    "payments",	    "payment_org", "invoices",	    "invoice_org",  "vouchers",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
@@ -152,9 +152,14 @@ static int lmdb_open(const struct store_options *o)
 		log_info("cleared %d stale LMDB readers", dead);
 	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0)
 		goto fail_txn;
-	for (int i = 0; i < DB__COUNT; i++)
+	for (int i = 0; i < DB__COUNT; i++) {
+		/* A NULL name would open the main database, where the named
+		 * ones are listed: every kind of record has its own. */
+		if (db_names[i] == NULL)
+			AUTHD_BUG("an LMDB database without a name");
 		if ((rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &dbis[i])) != 0)
 			goto fail_txn;
+	}
 	if ((rc = check_format(txn, dir, &refused)) != 0)
 		goto fail_txn;
 	if (refused)

@@ -173,6 +173,9 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
                                token=other).json["id"]}
         x["payment"] = a.post(f"{xbase}/billing/deposits", {"amount": "5.00"}, token=other,
                               headers={"Idempotency-Key": "matrix"}).json["id"]
+        x["invoice"] = a.post(f"{xbase}/billing/orders",
+                              {"product": {"kind": "mail", "name": "Their mail"}},
+                              token=other).json["id"]
         cls.c, cls.o, cls.p, cls.x = c, o, p, x
 
     def url(self, pattern, ids):
@@ -204,6 +207,9 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
                 ("PATCH", "addresses"): {"city": "Lausanne"},
                 ("PUT", "auto-renewal"): {"enabled": False},
                 ("POST", "deposits"): {"amount": "5.00"},
+                ("POST", "payments"): {"invoices": [NONE]},
+                ("POST", "orders"): {"product": {"kind": "other", "name": "Matrix order"}},
+                ("POST", "cancel"): None,
                 ("PUT", "members"): None}[(method, last)]
 
     def outcome(self, r):
@@ -225,7 +231,8 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
                  "products": "product_id", "grants": "subject_id", "teams": "team_id",
                  "invitations": "invitation_id", "partners": "other_organization_id",
                  "tokens": "token_id", "support-grants": "grant_id",
-                 "addresses": "address_id", "payments": "payment_id"}
+                 "addresses": "address_id", "payments": "payment_id",
+                 "invoices": "invoice_id"}
         missing = []
         for method, pattern, action in routes():
             self.assertIn(action, MATRIX, f"{method} {pattern}: no line for {action}")
@@ -240,7 +247,7 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
     def test_matrix(self):
         ids = {"organizations": self.o, "products": self.p, "members": NONE, "grants": NONE,
                "teams": NONE, "invitations": NONE, "partners": NONE, "tokens": NONE,
-               "support-grants": NONE, "addresses": NONE, "payments": NONE}
+               "support-grants": NONE, "addresses": NONE, "payments": NONE, "invoices": NONE}
         wrong = []
         n = 0
         for method, pattern, action in routes():
@@ -270,7 +277,8 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
         ids = {"organizations": self.o, "products": x["product"], "members": x["member"],
                "grants": x["member"], "teams": x["team"], "invitations": x["invitation"],
                "partners": x["org"], "tokens": x["token"], "support-grants": x["support"],
-               "addresses": x["address"], "payments": x["payment"]}
+               "addresses": x["address"], "payments": x["payment"],
+               "invoices": x["invoice"]}
         leaks = []
         for method, pattern, action in routes():
             if pattern.count("*") < 2:
@@ -286,7 +294,8 @@ class AuthzMatrix(OwnAuthd, unittest.TestCase):
             ids = {"organizations": x["org"], "products": x["product"], "members": x["member"],
                    "grants": x["member"], "teams": x["team"], "invitations": x["invitation"],
                    "partners": self.o, "tokens": x["token"], "support-grants": x["support"],
-                   "addresses": x["address"], "payments": x["payment"]}
+                   "addresses": x["address"], "payments": x["payment"],
+               "invoices": x["invoice"]}
             for who in ("lr", "admin", "coll_with", "tok_rw", "org_tok"):
                 r = self.a.request(method, self.url(pattern, ids), self.body(method, pattern),
                                    token=self.c[who])

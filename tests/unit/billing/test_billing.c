@@ -163,6 +163,36 @@ static void test_hold_settle_release(void **state)
 	assert_int_equal(billing_tx_release(CHF(-5), &tx), BILLING_E_RANGE);
 }
 
+static void test_months_and_prices(void **state)
+{
+	int64_t t, p;
+
+	(void)state;
+	/* 2026-01-31T10:00:00Z + 1 month: 2026-02-28T10:00:00Z; + 13: 2027-02-28;
+	 * 2024-01-31 + 1: 2024-02-29 (leap); + 12 months keeps the day. */
+	assert_int_equal(billing_add_months(1769853600, 1, &t), 0);
+	assert_int_equal(t, 1772272800);
+	assert_int_equal(billing_add_months(1769853600, 13, &t), 0);
+	assert_int_equal(t, 1803808800);
+	assert_int_equal(billing_add_months(1706659200, 1, &t), 0);
+	assert_int_equal(t, 1709164800);
+	assert_int_equal(billing_add_months(1765065600, 12, &t), 0); /* 2025-12-07 */
+	assert_int_equal(t, 1796601600);			     /* 2026-12-07 */
+	assert_int_equal(billing_add_months(1765065600, 120, &t), 0);
+	assert_int_equal(t, 2080598400); /* 2035-12-07 */
+	assert_int_equal(billing_add_months(0, 0, &t), 0);
+	assert_int_equal(t, 0);
+	assert_int_equal(billing_add_months(-1, 1, &t), BILLING_E_RANGE);
+	assert_int_equal(billing_add_months(BILLING_TIME_MAX, 1, &t), BILLING_E_RANGE);
+	assert_int_equal(billing_monthly_price(PRODUCT_MAIL, CURRENCY_CHF, &p), 0);
+	assert_int_equal(p, 500);
+	assert_int_equal(billing_monthly_price(PRODUCT_MAIL, CURRENCY_EUR, &p), 0);
+	assert_int_equal(p, 450);
+	assert_int_equal(billing_monthly_price(PRODUCT_MAIL, 9, &p), BILLING_E_CURRENCY);
+	assert_int_equal(billing_monthly_price(0, CURRENCY_CHF, &p), BILLING_E_RANGE);
+	assert_int_equal(billing_monthly_price(99, CURRENCY_CHF, &p), BILLING_E_RANGE);
+}
+
 static void test_split(void **state)
 {
 	struct money from, rest;
@@ -260,6 +290,7 @@ int main(void)
 	    cmocka_unit_test(test_money),
 	    cmocka_unit_test(test_deposits_and_ledger),
 	    cmocka_unit_test(test_hold_settle_release),
+	    cmocka_unit_test(test_months_and_prices),
 	    cmocka_unit_test(test_split),
 	    cmocka_unit_test(test_vouchers),
 	    cmocka_unit_test(test_totals),

@@ -1,0 +1,192 @@
+/*
+ * Invoices in the shell (invoices.h): the configured taxes, the JSON the
+ * API shows, and what paying one does to the products it orders.
+ */
+#include "invoices.h"
+
+#include "http.h"
+#include "orgs.h"
+
+#include <billing.h>
+#include <log.h>
+#include <util.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAXES_MAX 64
+
+static struct {
+	char country[3];
+	uint32_t bp;
+} taxes[TAXES_MAX];
+static size_t n_taxes;
+
+int invoices_setup(const struct authd_config *c, char *err, size_t err_size)
+{
+	char list[sizeof(c->tax_rates)];
+	char *save = NULL;
+
+	n_taxes = 0;
+	snprintf(list, sizeof(list), "%s", c->tax_rates);
+	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char country[3] = {0}, rate[16] = {0};
+		struct money m;
+
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		if (*tok == '\0')
+			continue;
+		/* "CH 8.1": the rate as an amount with two decimals is basis points. */
+		if (n_taxes == TAXES_MAX || sscanf(tok, "%2s %15s", country, rate) != 2 ||
+		    !core_country_ok(country) || billing_money_parse(rate, CURRENCY_CHF, &m) != 0 ||
+		    m.minor > 10000) {
+			snprintf(
+			    err, err_size,
+			    "[billing] tax wants \"CC rate\" pairs (a country code and a percent "
+			    "from 0 to 100, at most two decimals), comma separated, at most %d",
+			    TAXES_MAX);
+			return -1;
+		}
+		memcpy(taxes[n_taxes].country, country, 3);
+		taxes[n_taxes++].bp = (uint32_t)m.minor;
+	}
+	return 0;
+}
+
+uint32_t invoices_tax_bp(const char *country)
+{
+	for (size_t i = 0; i < n_taxes; i++)
+		if (strcmp(taxes[i].country, country) == 0)
+			return taxes[i].bp;
+	return 0;
+}
+
+bool invoice_overdue(const struct invoice *inv, int64_t now)
+{
+	return inv->status == INVOICE_OPEN && now >= inv->due_at;
+}
+
+static void amount_of(int64_t minor, uint8_t currency, char out[BILLING_MONEY_TEXT])
+{
+	billing_money_text((struct money){minor, currency}, out);
+}
+
+json_t *invoice_json(const struct invoice *inv, int64_t now)
+{
+	static const uint8_t none[AUTHD_ID_LEN];
+	char id[AUTHD_ID_HEX + 1], pid[AUTHD_ID_HEX + 1], pay[AUTHD_ID_HEX + 1], created[21],
+	    due[21], paid[21], cancelled[21], sub[BILLING_MONEY_TEXT], disc[BILLING_MONEY_TEXT],
+	    tax[BILLING_MONEY_TEXT], total[BILLING_MONEY_TEXT], rate[BILLING_MONEY_TEXT];
+	const struct billing_address *a = &inv->address;
+	json_t *lines = json_array(), *addr;
+
+	for (unsigned i = 0; lines && i < inv->n_items; i++) {
+		char unit[BILLING_MONEY_TEXT], amount[BILLING_MONEY_TEXT];
+
+		amount_of(inv->items[i].unit_minor, inv->currency, unit);
+		amount_of(inv->items[i].unit_minor * (int64_t)inv->items[i].quantity, inv->currency,
+			  amount);
+		if (json_array_append_new(
+			lines, json_pack("{s:s, s:I, s:s, s:s}", "text", inv->items[i].text,
+					 "quantity", (json_int_t)inv->items[i].quantity,
+					 "unit_price", unit, "amount", amount)) != 0) {
+			json_decref(lines);
+			return NULL;
+		}
+	}
+	addr = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:s?}", "name", a->name, "line1",
+			 a->line1, "line2", a->line2[0] ? a->line2 : NULL, "postal_code",
+			 a->postal_code, "city", a->city, "country", a->country, "vat_number",
+			 a->vat_number[0] ? a->vat_number : NULL);
+	if (lines == NULL || addr == NULL) {
+		json_decref(lines);
+		json_decref(addr);
+		return NULL;
+	}
+	authd_hex(inv->id, AUTHD_ID_LEN, id);
+	authd_hex(inv->product_id, AUTHD_ID_LEN, pid);
+	authd_hex(inv->payment_id, AUTHD_ID_LEN, pay);
+	authd_time_str(inv->created_at, created);
+	authd_time_str(inv->due_at, due);
+	authd_time_str(inv->paid_at, paid);
+	authd_time_str(inv->cancelled_at, cancelled);
+	amount_of(inv->subtotal, inv->currency, sub);
+	amount_of(inv->discount, inv->currency, disc);
+	amount_of(inv->tax, inv->currency, tax);
+	amount_of(inv->total, inv->currency, total);
+	/* Basis points read as an amount: 810 is "8.10" (percent). */
+	amount_of(inv->tax_bp, inv->currency, rate);
+	return json_pack(
+	    "{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:s, s:s, s:s?, s:s, s:s, "
+	    "s:s, s:o, s:s, s:s, s:s?, s:s?, s:s?}",
+	    "id", id, "number", (json_int_t)inv->number, "kind",
+	    core_invoice_kind_name((enum invoice_kind)inv->kind), "status",
+	    invoice_overdue(inv, now) ? "overdue"
+				      : core_invoice_status_name((enum invoice_status)inv->status),
+	    "currency", core_currency_name((enum currency)inv->currency), "product_id", pid,
+	    "product_kind", core_product_kind_name((enum product_kind)inv->product_kind),
+	    "product_name", inv->product_name, "months", inv->months, "lines", lines, "subtotal",
+	    sub, "discount", disc, "voucher", inv->voucher[0] ? inv->voucher : NULL, "tax_rate",
+	    rate, "tax", tax, "total", total, "address", addr, "created_at", created, "due_at", due,
+	    "paid_at", inv->paid_at ? paid : NULL, "cancelled_at",
+	    inv->cancelled_at ? cancelled : NULL, "payment_id",
+	    memcmp(inv->payment_id, none, AUTHD_ID_LEN) ? pay : NULL);
+}
+
+int invoices_paid(struct flow *f, struct store_txn *txn, struct invoice *inv,
+		  const uint8_t payment_id[AUTHD_ID_LEN])
+{
+	struct product p;
+	char when[21];
+	json_t *detail = NULL;
+	int64_t from;
+	int rc;
+
+	inv->status = INVOICE_PAID;
+	inv->paid_at = f->now;
+	memcpy(inv->payment_id, payment_id, AUTHD_ID_LEN);
+	if ((rc = store_invoice_put(txn, inv)) != 0 ||
+	    (rc = orgs_audit(f, txn, inv->org_id, inv->created_by, AUDIT_INVOICE_PAID, inv->id,
+			     NULL)) != 0)
+		return rc;
+	if (inv->kind == INVOICE_NEW) {
+		memset(&p, 0, sizeof(p));
+		memcpy(p.id, inv->product_id, AUTHD_ID_LEN);
+		memcpy(p.org_id, inv->org_id, AUTHD_ID_LEN);
+		p.kind = inv->product_kind;
+		memcpy(p.name, inv->product_name, sizeof(p.name));
+		p.created_at = f->now;
+		p.renewal_months = inv->months;
+		if (billing_add_months(f->now, inv->months, &p.expires_at) != 0)
+			return STORE_E_IO; /* months were checked when ordered */
+		if ((detail = json_pack("{s:s, s:s}", "kind",
+					core_product_kind_name((enum product_kind)p.kind), "name",
+					p.name)) == NULL)
+			return STORE_E_IO;
+		if ((rc = store_product_put(txn, &p)) == 0)
+			rc = orgs_audit(f, txn, p.org_id, inv->created_by, AUDIT_PRODUCT_ADDED,
+					p.id, detail);
+		json_decref(detail);
+		return rc;
+	}
+	rc = store_product_get(txn, inv->org_id, inv->product_id, &p);
+	if (rc == STORE_E_NOTFOUND)
+		return 0; /* removed since: paid all the same, nothing to renew */
+	if (rc != 0)
+		return rc;
+	/* A renewal runs from the expiry it renews; one paid after the
+	 * product expired runs from now. */
+	from = p.expires_at > f->now ? p.expires_at : f->now;
+	if (billing_add_months(from, inv->months, &p.expires_at) != 0)
+		return STORE_E_IO;
+	authd_time_str(p.expires_at, when);
+	if ((detail = json_pack("{s:s, s:i}", "expires_at", when, "months", inv->months)) == NULL)
+		return STORE_E_IO;
+	if ((rc = store_product_put(txn, &p)) == 0)
+		rc = orgs_audit(f, txn, p.org_id, inv->created_by, AUDIT_PRODUCT_RENEWED, p.id,
+				detail);
+	json_decref(detail);
+	return rc;
+}
