@@ -49,6 +49,9 @@ void config_defaults(struct authd_config *c)
 	snprintf(c->tax_rates, sizeof(c->tax_rates), "CH 8.1, LI 8.1");
 	c->payment_days = 30;
 	snprintf(c->seller, sizeof(c->seller), "authd");
+	c->renewal_every = 3600;
+	c->block_after = 0;
+	c->terminate_after = 30;
 	snprintf(c->smtp_from, sizeof(c->smtp_from), "authd <no-reply@localhost>");
 }
 
@@ -132,6 +135,9 @@ static const struct key keys[] = {
     STR("billing", "tax", tax_rates),
     NUM("billing", "payment_days", K_U32, payment_days, 1, 365),
     STR("billing", "seller", seller),
+    NUM("billing", "renewal_every", K_U32, renewal_every, 60, 86400),
+    NUM("billing", "block_after", K_U32, block_after, 0, 365),
+    NUM("billing", "terminate_after", K_U32, terminate_after, 1, 3650),
     STR("log", "level", log_level),
     NUM("signup", "burst", K_U32, signup_burst, 1, 1000000),
     NUM("signup", "per_hour", K_U32, signup_per_hour, 0, 1000000),

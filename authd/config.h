@@ -77,6 +77,9 @@ struct authd_config {
 	char tax_rates[1024];		  /* "CH 8.1, LI 8.1": VAT by the address's country */
 	uint32_t payment_days;		  /* an invoice is due this long after the order */
 	char seller[256];		  /* who invoices: the line under an invoice's title */
+	uint32_t renewal_every;		  /* seconds between the scheduler's passes */
+	uint32_t block_after;		  /* days after an unpaid expiry before blocking */
+	uint32_t terminate_after;	  /* days blocked before termination */
 	bool test_clock;		  /* test builds only: POST /1/_test/clock */
 };
 

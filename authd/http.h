@@ -291,6 +291,7 @@ void http_test_stats(struct req *r);
 void http_test_stall(struct req *r);
 /* Fills an organization for the benchmark (test_seed.c). */
 void http_test_seed_org(struct req *r);
+void http_test_billing_pass(struct req *r);
 void http_test_fail_writes(struct req *r);
 /* Cancels a stall still scheduled (before the lws context goes). */
 void http_test_hooks_stop(void);

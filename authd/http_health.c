@@ -9,6 +9,7 @@
 #include "outbox.h"
 #include "flow.h"
 #include "http.h"
+#include "renewal.h"
 
 #include "session.h"
 
@@ -171,6 +172,40 @@ void http_test_stall(struct req *r)
 	stall_ms = (long)ms;
 	lws_sul_schedule(lws_get_context(r->wsi), 0, &stall_sul, stall_now, 50 * LWS_US_PER_MS);
 	reply_json(r, 200, json_pack("{s:I}", "ms", ms));
+}
+
+static void pass_done(void *arg, const struct renewal_stats *st)
+{
+	struct req *r = arg;
+
+	if (!req_resume(r))
+		return; /* the client has gone */
+	if (st->store_rc != 0) {
+		reply_error(r, api_error_from_store(st->store_rc));
+		return;
+	}
+	reply_json(r, 200,
+		   json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I}", "walked",
+			     (json_int_t)st->walked, "ordered", (json_int_t)st->ordered, "renewed",
+			     (json_int_t)st->renewed, "blocked", (json_int_t)st->blocked,
+			     "terminated", (json_int_t)st->terminated, "slices",
+			     (json_int_t)st->slices, "elsewhere", st->elsewhere, "ms",
+			     (json_int_t)st->ms));
+}
+
+/* POST /1/_test/billing_pass: a renewal pass now, answered when it ends. */
+void http_test_billing_pass(struct req *r)
+{
+	json_t *body = json_body_or_reply(r, NULL, 0);
+
+	if (body == NULL)
+		return;
+	json_decref(body);
+	if (!renewal_pass(pass_done, r)) {
+		reply_error(r, E_OVERLOADED); /* one runs already */
+		return;
+	}
+	req_hold(r);
 }
 
 void http_test_hooks_stop(void)

@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INVOICES_SHOWN	     100 /* a listing's, and what a renewal order checks */
+#define INVOICES_SHOWN	     INVOICES_RECENT
 #define ORDER_MONTHS_DEFAULT 12
 
 /* --- POST .../billing/orders ----------------------------------------------------------- */
@@ -53,75 +53,19 @@ struct order_flow {
 	bool pending; /* an open renewal of the product exists */
 };
 
-static int default_address(void *arg, const struct billing_address *a)
-{
-	if (a->is_default)
-		*(struct billing_address *)arg = *a;
-	return 0;
-}
-
-static int open_renewal(void *arg, const struct invoice *inv)
-{
-	struct order_flow *j = arg;
-
-	if (inv->status == INVOICE_OPEN && inv->kind == INVOICE_RENEWAL &&
-	    memcmp(inv->product_id, j->inv.product_id, AUTHD_ID_LEN) == 0)
-		j->pending = true;
-	return 0;
-}
-
-/* The voucher's refusal as the API's error. */
-static enum api_error voucher_error(int e)
-{
-	switch (e) {
-	case BILLING_E_NOT_YET:
-		return E_VOUCHER_NOT_YET;
-	case BILLING_E_EXPIRED:
-		return E_VOUCHER_EXPIRED;
-	case BILLING_E_USED_UP:
-		return E_VOUCHER_USED_UP;
-	default:
-		return E_VOUCHER_CURRENCY;
-	}
-}
-
-static struct voucher_rule rule_of(const struct voucher *v)
-{
-	return (struct voucher_rule){.kind = v->kind,
-				     .bp = v->bp,
-				     .amount = {v->amount_minor, v->currency},
-				     .valid_from = v->valid_from,
-				     .valid_until = v->valid_until,
-				     .max_uses = v->max_uses,
-				     .used = v->used};
-}
-
 /* Decides the order into j->inv (and the voucher's use into j->v); every
  * refusal in f->err. Runs in the write (or the read of a preview). */
 static int order_decide(struct order_flow *j, struct store_txn *txn)
 {
 	struct flow *f = &j->f;
 	struct invoice *inv = &j->inv;
-	struct invoice_line line;
-	struct invoice_totals t;
-	struct money discount;
 	struct product p;
-	int64_t unit;
 	int rc;
 
 	if ((rc = orgs_billing_gate(f, txn, j->org_id, j->renewal ? inv->product_id : NULL,
 				    &j->who)) != 0 ||
 	    f->err != E_OK)
 		return rc;
-	memset(&inv->address, 0, sizeof(inv->address));
-	if ((rc = store_addresses_list(txn, j->org_id, default_address, &inv->address)) != 0)
-		return rc;
-	if (inv->address.country[0] == '\0') {
-		f->err = E_NO_BILLING_ADDRESS;
-		return 0;
-	}
-	inv->currency = (uint8_t)core_currency_of_country(inv->address.country);
-	inv->tax_bp = invoices_tax_bp(inv->address.country);
 	if (j->renewal) {
 		rc = store_product_get(txn, j->org_id, inv->product_id, &p);
 		if (rc == STORE_E_NOTFOUND ||
@@ -135,9 +79,7 @@ static int order_decide(struct order_flow *j, struct store_txn *txn)
 			f->err = E_NO_EXPIRY;
 			return 0;
 		}
-		j->pending = false;
-		if ((rc = store_invoices_list(txn, j->org_id, INVOICES_SHOWN, open_renewal, j)) !=
-		    0)
+		if ((rc = invoices_open_renewal(txn, j->org_id, inv->product_id, &j->pending)) != 0)
 			return rc;
 		if (j->pending) {
 			f->err = E_ORDER_PENDING;
@@ -148,54 +90,9 @@ static int order_decide(struct order_flow *j, struct store_txn *txn)
 		if (!j->months_set)
 			inv->months = p.renewal_months;
 	}
-	if (billing_monthly_price((enum product_kind)inv->product_kind,
-				  (enum currency)inv->currency, &unit) != 0)
-		return STORE_E_IO; /* kinds and currencies are checked: a bug */
-	line = (struct invoice_line){inv->months, unit};
-	memset(inv->items, 0, sizeof(inv->items));
-	inv->n_items = 1;
-	inv->items[0].quantity = inv->months;
-	inv->items[0].unit_minor = unit;
-	snprintf(inv->items[0].text, sizeof(inv->items[0].text), "%s %s \"%.100s\", %u month%s",
-		 j->renewal ? "Renewal of" : "New",
-		 core_product_kind_name((enum product_kind)inv->product_kind), inv->product_name,
-		 inv->months, inv->months == 1 ? "" : "s");
-	discount = (struct money){0, inv->currency};
-	if (inv->voucher[0]) {
-		struct voucher_rule rule;
-		struct money subtotal;
-
-		if ((rc = store_voucher_get(txn, inv->voucher, &j->v)) == STORE_E_NOTFOUND) {
-			f->err = E_VOUCHER_NOT_FOUND;
-			return 0;
-		}
-		if (rc != 0)
-			return rc;
-		rule = rule_of(&j->v);
-		if (billing_totals(&line, 1, (enum currency)inv->currency, 0, discount, &t) != 0)
-			return STORE_E_IO;
-		subtotal = t.subtotal;
-		if ((rc = billing_voucher_discount(&rule, subtotal, f->now, &discount)) != 0) {
-			f->err = voucher_error(rc);
-			return 0;
-		}
-		if (billing_voucher_use(&rule, f->now) != 0)
-			return STORE_E_IO;
-		j->v.used = rule.used;
-	}
-	if (billing_totals(&line, 1, (enum currency)inv->currency, inv->tax_bp, discount, &t) != 0)
-		return STORE_E_IO;
-	inv->subtotal = t.subtotal.minor;
-	inv->discount = t.discount.minor;
-	inv->tax = t.tax.minor;
-	inv->total = t.total.minor;
-	inv->created_at = f->now;
-	inv->due_at = f->now + (int64_t)srv.cfg.payment_days * 86400;
 	memcpy(inv->org_id, j->org_id, AUTHD_ID_LEN);
-	memcpy(inv->address.org_id, j->org_id, AUTHD_ID_LEN);
 	memcpy(inv->created_by, f->session.account_id, AUTHD_ID_LEN);
-	inv->status = INVOICE_OPEN;
-	return 0;
+	return invoices_price(txn, f->now, inv, &j->v, &f->err);
 }
 
 static int order_write(struct flow *f, struct store_txn *txn)
@@ -586,6 +483,7 @@ void http_billing_invoice_cancel(struct req *r)
 struct voucher_flow {
 	struct flow_list l;
 	struct voucher v;
+	bool from_set;
 };
 
 static json_t *voucher_json(const struct voucher *v)
@@ -637,6 +535,12 @@ static int voucher_write(struct flow *f, struct store_txn *txn)
 	if (rc != STORE_E_NOTFOUND)
 		return rc;
 	j->v.created_at = f->now;
+	if (!j->from_set)
+		j->v.valid_from = f->now;
+	if (j->v.valid_until && j->v.valid_until <= j->v.valid_from) {
+		f->err = E_INVALID_FIELD; /* ends before it starts */
+		return 0;
+	}
 	memcpy(j->v.created_by, f->session.account_id, AUTHD_ID_LEN);
 	return store_voucher_put(txn, &j->v);
 }
@@ -734,22 +638,29 @@ void http_billing_voucher_add(struct req *r)
 		if (j->v.currency == 0 ||
 		    billing_money_parse(json_str(body, "amount", NULL),
 					(enum currency)j->v.currency, &m) != 0 ||
-		    m.minor < 1 || m.minor > BILLING_DEPOSIT_MAX * 100) {
-			reply_field_error(r, E_INVALID_FIELD, "amount",
-					  "must be an amount above zero and a currency (CHF, EUR)");
+		    m.minor < 1 || m.minor > BILLING_DEPOSIT_MAX) {
+			reply_field_error(
+			    r, E_INVALID_FIELD, "amount",
+			    "must be an amount from 0.01 to 9999.00 and a currency (CHF, "
+			    "EUR)");
 			goto out;
 		}
 		j->v.amount_minor = m.minor;
 	}
-	if ((x = json_object_get(body, "valid_from")) != NULL)
+	/* Without valid_from it is valid from when it is made. */
+	j->from_set = (x = json_object_get(body, "valid_from")) != NULL;
+	if (x)
 		j->v.valid_from = (int64_t)json_integer_value(x);
+	if (j->v.valid_from < 0 || j->v.valid_from > AUTHD_TIME_MAX) {
+		reply_field_error(r, E_INVALID_FIELD, "valid_from", "must be a unix time");
+		goto out;
+	}
 	if ((x = json_object_get(body, "valid_until")) != NULL)
 		j->v.valid_until = (int64_t)json_integer_value(x);
-	if (j->v.valid_from < 0 || j->v.valid_from > AUTHD_TIME_MAX || j->v.valid_until < 0 ||
-	    j->v.valid_until > AUTHD_TIME_MAX ||
-	    (j->v.valid_until && j->v.valid_until <= j->v.valid_from)) {
+	if (j->v.valid_until < 0 || j->v.valid_until > AUTHD_TIME_MAX ||
+	    (x && j->v.valid_until <= j->v.valid_from)) {
 		reply_field_error(r, E_INVALID_FIELD, "valid_until",
-				  "must be unix times, valid_until after valid_from");
+				  "must be a unix time after valid_from");
 		goto out;
 	}
 	if ((x = json_object_get(body, "max_uses")) != NULL) {

@@ -82,17 +82,19 @@ static json_t *resources_json(const char (*res)[GRANT_RESOURCE_MAX + 1], unsigne
 
 static json_t *product_json(const struct product *p)
 {
-	char id[AUTHD_ID_HEX + 1], created[21], expires[21], due[21];
+	char id[AUTHD_ID_HEX + 1], created[21], expires[21], due[21], blocked[21];
 
 	authd_hex(p->id, AUTHD_ID_LEN, id);
 	authd_time_str(p->created_at, created);
 	authd_time_str(p->expires_at, expires);
 	authd_time_str(billing_renewal_due(p->expires_at), due);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:i, s:b, s:s?}", "id", id, "kind",
+	authd_time_str(p->blocked_at, blocked);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:i, s:b, s:s?, s:s?}", "id", id, "kind",
 			 core_product_kind_name((enum product_kind)p->kind), "name", p->name,
 			 "created_at", created, "expires_at", p->expires_at ? expires : NULL,
 			 "renewal_months", (int)p->renewal_months, "auto_renew", p->auto_renew,
-			 "renewal_due", p->auto_renew && p->expires_at ? due : NULL);
+			 "renewal_due", p->auto_renew && p->expires_at ? due : NULL, "blocked_at",
+			 p->blocked_at ? blocked : NULL);
 }
 
 /* How an access was given, as the answers name it. */
@@ -493,6 +495,8 @@ static int access_read(struct flow *f, struct store_txn *txn)
 	}
 	if (j->access.rights == 0)
 		f->err = E_PRODUCT_NOT_FOUND; /* not this member's to see */
+	else if (j->p.blocked_at != 0)
+		f->err = E_PRODUCT_BLOCKED; /* nobody reaches it until it is paid */
 	else
 		flow_audit_read(f, j->org_id, "access", j->product_id);
 	return 0;

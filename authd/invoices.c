@@ -22,6 +22,7 @@ static struct {
 	uint32_t bp;
 } taxes[TAXES_MAX];
 static size_t n_taxes;
+static uint32_t payment_days;
 
 int invoices_setup(const struct authd_config *c, char *err, size_t err_size)
 {
@@ -29,6 +30,7 @@ int invoices_setup(const struct authd_config *c, char *err, size_t err_size)
 	char *save = NULL;
 
 	n_taxes = 0;
+	payment_days = c->payment_days;
 	snprintf(list, sizeof(list), "%s", c->tax_rates);
 	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char country[3] = {0}, rate[16] = {0};
@@ -181,6 +183,7 @@ int invoices_paid(struct flow *f, struct store_txn *txn, struct invoice *inv,
 	from = p.expires_at > f->now ? p.expires_at : f->now;
 	if (billing_add_months(from, inv->months, &p.expires_at) != 0)
 		return STORE_E_IO;
+	p.blocked_at = 0; /* paid: reached again */
 	authd_time_str(p.expires_at, when);
 	if ((detail = json_pack("{s:s, s:i}", "expires_at", when, "months", inv->months)) == NULL)
 		return STORE_E_IO;
@@ -189,4 +192,121 @@ int invoices_paid(struct flow *f, struct store_txn *txn, struct invoice *inv,
 				detail);
 	json_decref(detail);
 	return rc;
+}
+
+struct open_renewal {
+	const uint8_t *product_id;
+	bool found;
+};
+
+static int open_renewal_one(void *arg, const struct invoice *inv)
+{
+	struct open_renewal *o = arg;
+
+	if (inv->status == INVOICE_OPEN && inv->kind == INVOICE_RENEWAL &&
+	    memcmp(inv->product_id, o->product_id, AUTHD_ID_LEN) == 0)
+		o->found = true;
+	return 0;
+}
+
+int invoices_open_renewal(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+			  const uint8_t product_id[AUTHD_ID_LEN], bool *found)
+{
+	struct open_renewal o = {product_id, false};
+	int rc = store_invoices_list(txn, org_id, INVOICES_RECENT, open_renewal_one, &o);
+
+	*found = o.found;
+	return rc;
+}
+
+static int default_address(void *arg, const struct billing_address *a)
+{
+	if (a->is_default)
+		*(struct billing_address *)arg = *a;
+	return 0;
+}
+
+/* A voucher's refusal as the API's error. */
+static enum api_error voucher_error(int e)
+{
+	switch (e) {
+	case BILLING_E_NOT_YET:
+		return E_VOUCHER_NOT_YET;
+	case BILLING_E_EXPIRED:
+		return E_VOUCHER_EXPIRED;
+	case BILLING_E_USED_UP:
+		return E_VOUCHER_USED_UP;
+	default:
+		return E_VOUCHER_CURRENCY;
+	}
+}
+
+int invoices_price(struct store_txn *txn, int64_t now, struct invoice *inv, struct voucher *v,
+		   enum api_error *err)
+{
+	struct invoice_line line;
+	struct invoice_totals t;
+	struct money discount;
+	int64_t unit;
+	int rc;
+
+	memset(&inv->address, 0, sizeof(inv->address));
+	if ((rc = store_addresses_list(txn, inv->org_id, default_address, &inv->address)) != 0)
+		return rc;
+	if (inv->address.country[0] == '\0') {
+		*err = E_NO_BILLING_ADDRESS;
+		return 0;
+	}
+	inv->currency = (uint8_t)core_currency_of_country(inv->address.country);
+	inv->tax_bp = invoices_tax_bp(inv->address.country);
+	if (billing_monthly_price((enum product_kind)inv->product_kind,
+				  (enum currency)inv->currency, &unit) != 0)
+		return STORE_E_IO; /* kinds and currencies are checked: a bug */
+	line = (struct invoice_line){inv->months, unit};
+	memset(inv->items, 0, sizeof(inv->items));
+	inv->n_items = 1;
+	inv->items[0].quantity = inv->months;
+	inv->items[0].unit_minor = unit;
+	snprintf(inv->items[0].text, sizeof(inv->items[0].text), "%s %s \"%s\", %u month%s",
+		 inv->kind == INVOICE_RENEWAL ? "Renewal of" : "New",
+		 core_product_kind_name((enum product_kind)inv->product_kind), inv->product_name,
+		 inv->months, inv->months == 1 ? "" : "s");
+	discount = (struct money){0, inv->currency};
+	if (inv->voucher[0]) {
+		struct voucher_rule rule;
+
+		if ((rc = store_voucher_get(txn, inv->voucher, v)) == STORE_E_NOTFOUND) {
+			*err = E_VOUCHER_NOT_FOUND;
+			return 0;
+		}
+		if (rc != 0)
+			return rc;
+		rule = (struct voucher_rule){.kind = v->kind,
+					     .bp = v->bp,
+					     .amount = {v->amount_minor, v->currency},
+					     .valid_from = v->valid_from,
+					     .valid_until = v->valid_until,
+					     .max_uses = v->max_uses,
+					     .used = v->used};
+		if (billing_totals(&line, 1, (enum currency)inv->currency, 0, discount, &t) != 0)
+			return STORE_E_IO;
+		if ((rc = billing_voucher_discount(&rule, t.subtotal, now, &discount)) != 0) {
+			*err = voucher_error(rc);
+			return 0;
+		}
+		if (billing_voucher_use(&rule, now) != 0)
+			return STORE_E_IO;
+		v->used = rule.used;
+	}
+	if (billing_totals(&line, 1, (enum currency)inv->currency, inv->tax_bp, discount, &t) != 0)
+		return STORE_E_IO;
+	inv->subtotal = t.subtotal.minor;
+	inv->discount = t.discount.minor;
+	inv->tax = t.tax.minor;
+	inv->total = t.total.minor;
+	inv->created_at = now;
+	inv->due_at = now + (int64_t)payment_days * 86400;
+	memcpy(inv->address.org_id, inv->org_id, AUTHD_ID_LEN);
+	inv->status = INVOICE_OPEN;
+	return 0;
 }

@@ -38,4 +38,25 @@ bool invoice_overdue(const struct invoice *inv, int64_t now);
 int invoices_paid(struct flow *f, struct store_txn *txn, struct invoice *inv,
 		  const uint8_t payment_id[AUTHD_ID_LEN]);
 
+/* How far back an organization's invoices are looked through (newest
+ * first): listings, and the search for an open renewal. */
+#define INVOICES_RECENT 100
+
+/* Whether org_id has an open renewal invoice of product_id among its
+ * recent ones (*found). 0 or STORE_E_*. */
+int invoices_open_renewal(struct store_txn *txn, const uint8_t org_id[AUTHD_ID_LEN],
+			  const uint8_t product_id[AUTHD_ID_LEN], bool *found);
+
+/*
+ * Prices inv at now: inv holds its organization, kind, product kind and
+ * name, months and voucher code ("" for none). Copies the organization's
+ * default billing address (its country decides the currency and the tax),
+ * writes the line from the price list, takes the voucher's discount (its
+ * use counted into *v, for the caller to write), the totals, the dates,
+ * and makes it open. A refusal (no billing address, a voucher that does
+ * not apply) goes to *err. 0 or STORE_E_*.
+ */
+int invoices_price(struct store_txn *txn, int64_t now, struct invoice *inv, struct voucher *v,
+		   enum api_error *err);
+
 #endif

@@ -12,6 +12,7 @@
 #include "outbox.h"
 #include "invoices.h"
 #include "provider.h"
+#include "renewal.h"
 #include <log.h>
 #include "password.h"
 #include "server.h"
@@ -234,6 +235,7 @@ int main(int argc, char **argv)
 		goto out;
 	factor_setup();
 	provider_setup(&srv.cfg);
+	renewal_setup(&srv.cfg);
 	if (outbox_setup(&srv.cfg, srv.keys.outbox) != 0)
 		goto out;
 	password_setup(srv.keys.pepper, (struct password_cost){srv.cfg.argon2_m_kib,

@@ -218,6 +218,8 @@ static const char *type_name(json_type t)
 		return "must be an integer";
 	case JSON_ARRAY:
 		return "must be an array";
+	case JSON_OBJECT:
+		return "must be an object";
 	default:
 		return "must be a boolean";
 	}

@@ -145,6 +145,7 @@ static const struct route routes[] = {
     {"_test/stall", http_test_stall, M_POST, ACT_TEST_HOOK, true},
     {"_test/fail_writes", http_test_fail_writes, M_POST, ACT_TEST_HOOK, true},
     {"_test/seed_org", http_test_seed_org, M_POST, ACT_TEST_HOOK, true},
+    {"_test/billing_pass", http_test_billing_pass, M_POST, ACT_TEST_HOOK, true},
 };
 
 bool router_anonymous_allowed(enum policy_action a)

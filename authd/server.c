@@ -14,6 +14,7 @@
 #include "notify.h"
 #include "outbox.h"
 #include "sms.h"
+#include "renewal.h"
 #include "sweep.h"
 
 #include <log.h>
@@ -862,6 +863,7 @@ int server_run(void)
 	sms_setup(&srv.cfg);
 	service_setup(&srv.cfg);
 	sweep_start(context, srv.cfg.session_idle_s);
+	renewal_start(context);
 	if (outbox_start(context) != 0)
 		stopping = 1;
 	cluster_start(context);
@@ -883,6 +885,7 @@ int server_run(void)
 	pthread_join(sig_thread, NULL);
 	lws_sul_cancel(&heartbeat);
 	sweep_stop();
+	renewal_stop();
 	cluster_stop();
 	http_test_hooks_stop();
 	ws_device_stop();

@@ -17,8 +17,9 @@
 
 /* The names authd fills: anything else in a template is a mistake. */
 static const char *const known_vars[] = {
-    "email", "time",  "ip",	      "location", "browser", "device",	"base_url", "code",
-    "link",  "login", "organization", "by",	  "role",    "billing", "contacts", "expires",
+    "email",	"time",	   "ip",      "location",     "browser", "device", "base_url",
+    "code",	"link",	   "login",   "organization", "by",	 "role",   "billing",
+    "contacts", "expires", "product", "invoice",      "total",	 "date",
 };
 
 struct template

@@ -367,6 +367,21 @@ int64_t billing_renewal_due(int64_t expires_at)
 	return expires_at - BILLING_RENEW_LEAD;
 }
 
+enum renewal_step billing_renewal_next(int64_t expires_at, bool auto_renew, int64_t renew_tried,
+				       int64_t blocked_at, int64_t now, int64_t block_after,
+				       int64_t terminate_after)
+{
+	if (expires_at <= 0)
+		return RENEWAL_NONE;
+	if (blocked_at > 0)
+		return now - blocked_at >= terminate_after ? RENEWAL_TERMINATE : RENEWAL_NONE;
+	if (now >= expires_at && now - expires_at >= block_after)
+		return RENEWAL_BLOCK;
+	if (auto_renew && renew_tried != expires_at && now >= billing_renewal_due(expires_at))
+		return RENEWAL_ORDER;
+	return RENEWAL_NONE;
+}
+
 /* --- calendar months and the price list ------------------------------------------------ */
 
 /* Days since 1970-01-01 of a civil date, and back (Howard Hinnant's

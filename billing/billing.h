@@ -155,6 +155,26 @@ bool billing_autorenew_allowed(int64_t expires_at, int64_t now);
 /* When the first attempt to pay its renewal comes. */
 int64_t billing_renewal_due(int64_t expires_at);
 
+/* What the renewal scheduler does next to a product, at now. */
+enum renewal_step {
+	RENEWAL_NONE = 0,
+	RENEWAL_ORDER,	   /* auto-renewal: order the renewal and try the balance */
+	RENEWAL_BLOCK,	   /* expired block_after ago, unpaid: block it */
+	RENEWAL_TERMINATE, /* blocked terminate_after ago: end it */
+};
+
+/*
+ * The scheduler's next step for a product that expires at expires_at
+ * (0: never), renews by itself or not, was last ordered a renewal for the
+ * expiry renew_tried, and is blocked since blocked_at (0: not): a
+ * renewal is ordered once per expiry, BILLING_RENEW_LEAD before it; an
+ * expiry passed by block_after blocks; a block held terminate_after ends
+ * the product. One step at a time: the next pass takes the next.
+ */
+enum renewal_step billing_renewal_next(int64_t expires_at, bool auto_renew, int64_t renew_tried,
+				       int64_t blocked_at, int64_t now, int64_t block_after,
+				       int64_t terminate_after);
+
 /* --- calendar months and the price list ------------------------------------------ */
 
 /* The last second billing reckons with: 9999-12-31T23:59:59Z. */

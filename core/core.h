@@ -331,6 +331,11 @@ struct product {
 	int64_t expires_at;	 /* 0: none (billing sets it) */
 	uint16_t renewal_months; /* what one renewal buys: 1..PRODUCT_RENEWAL_MAX */
 	bool auto_renew;	 /* paid for by itself, BILLING_RENEW_LEAD before expiry */
+	/* The renewal scheduler's marks: the expiry it ordered a renewal for
+	 * (once per expiry), and since when the product is blocked for want
+	 * of payment (0: it is not; nobody reaches a blocked product). */
+	int64_t renew_tried;
+	int64_t blocked_at;
 };
 
 #define PRODUCT_RENEWAL_DEFAULT 12
@@ -681,7 +686,7 @@ const char *core_invoice_kind_name(enum invoice_kind k);
 const char *core_invoice_status_name(enum invoice_status s);
 
 #define INVOICE_LINES_MAX 4
-#define INVOICE_TEXT_MAX  200 /* bytes of a line's text */
+#define INVOICE_TEXT_MAX  512 /* bytes of a line's text: a whole product name fits */
 #define VOUCHER_CODE_MAX  32  /* bytes of a promotion code: A-Z, 0-9, '-' */
 
 struct invoice_item {
@@ -829,6 +834,9 @@ enum audit_action {
 	AUDIT_INVOICE_PAID,
 	AUDIT_INVOICE_CANCELLED,
 	AUDIT_PRODUCT_RENEWED, /* a paid renewal: the product's new expiry */
+	AUDIT_RENEWAL_ORDERED, /* the scheduler ordered a product's auto-renewal */
+	AUDIT_PRODUCT_BLOCKED, /* expired unpaid */
+	AUDIT_PRODUCT_TERMINATED,
 	AUDIT__COUNT
 };
 

@@ -290,6 +290,9 @@ const char *core_audit_name(enum audit_action a)
 	    [AUDIT_INVOICE_PAID] = "invoice_paid",
 	    [AUDIT_INVOICE_CANCELLED] = "invoice_cancelled",
 	    [AUDIT_PRODUCT_RENEWED] = "product_renewed",
+	    [AUDIT_RENEWAL_ORDERED] = "renewal_ordered",
+	    [AUDIT_PRODUCT_BLOCKED] = "product_blocked",
+	    [AUDIT_PRODUCT_TERMINATED] = "product_terminated",
 	};
 
 	return (unsigned)a < AUDIT__COUNT && names[a] ? names[a] : "";

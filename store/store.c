@@ -1068,6 +1068,17 @@ int store_invoice_parse(const char *text, size_t len, struct invoice *inv)
 	return 0;
 }
 
+int store_cluster_lock(struct store_txn *t, int64_t key, bool *held)
+{
+	return t->ops->cluster_lock(t, key, held);
+}
+
+int store_products_due(struct store_txn *t, int64_t until, const struct product_due_pos *after,
+		       size_t limit, int (*fn)(void *arg, const struct product *p), void *arg)
+{
+	return t->ops->products_due(t, until, after, limit, fn, arg);
+}
+
 int store_invoice_put(struct store_txn *t, const struct invoice *inv)
 {
 	return t->ops->invoice_put(t, inv);

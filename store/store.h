@@ -347,6 +347,27 @@ int store_payments_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 			int (*fn)(void *arg, const struct payment *p), void *arg);
 
 /*
+ * The renewal scheduler's walk: products that expire at or before until
+ * (those without an expiry never), in the order of their expiry, then
+ * organization and id, strictly after *after (NULL: from the first), at
+ * most limit of them. A slice ends at the last product it gave; the next
+ * starts after it.
+ */
+/* Whether this job holds the cluster-wide lock named key until it ends
+ * (*held): PostgreSQL's transaction advisory lock, taken without waiting
+ * (another node's job that holds it makes *held false); LMDB's single
+ * writer holds every lock. 0 or STORE_E_*. Write jobs only. */
+int store_cluster_lock(struct store_txn *t, int64_t key, bool *held);
+
+struct product_due_pos {
+	int64_t expires_at;
+	uint8_t org_id[AUTHD_ID_LEN];
+	uint8_t id[AUTHD_ID_LEN];
+};
+int store_products_due(struct store_txn *t, int64_t until, const struct product_due_pos *after,
+		       size_t limit, int (*fn)(void *arg, const struct product *p), void *arg);
+
+/*
  * Invoices (core.h's struct invoice), found by id and listed by
  * organization, newest first (at most limit). store_counter_next takes the
  * next value of a named sequence of the whole store (1 first; "invoice"

@@ -62,6 +62,7 @@ enum lmdb_db {
 	DB_INVOICES,	  /* invoice id -> version byte, then JSON (store_invoice_json) */
 	DB_INVOICE_ORG,	  /* org id || created (big-endian) || invoice id -> "" */
 	DB_VOUCHERS,	  /* promotion code -> voucher */
+	DB_PRODUCT_DUE,	  /* expires (big-endian) || org || product -> "" (products.c) */
 	DB__COUNT
 };
 
@@ -203,6 +204,11 @@ int lmdb_payment_put(struct store_txn *t, const struct payment *p);
 int lmdb_payment_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct payment *p);
 int lmdb_payments_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
 		       int (*fn)(void *arg, const struct payment *p), void *arg);
+int lmdb_cluster_lock(struct store_txn *t, int64_t key, bool *held);
+int lmdb_products_due(struct store_txn *t, int64_t until, const struct product_due_pos *after,
+		      size_t limit, int (*fn)(void *arg, const struct product *p), void *arg);
+/* Layout 6: DB_PRODUCT_DUE from every product (an upgrade from 5). */
+int lmdb_product_due_index_build(MDB_txn *txn, size_t *indexed);
 int lmdb_invoice_put(struct store_txn *t, const struct invoice *inv);
 int lmdb_invoice_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct invoice *inv);
 int lmdb_invoices_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,

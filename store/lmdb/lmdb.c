@@ -25,14 +25,14 @@ static const char *const db_names[DB__COUNT] = {
     "audit",	    "invites",	   "invite_tokens", "tokens",	    "token_ids", "products",
     "grants",	    "teams",	   "team_members",  "member_teams", "partners",	 "partner_of",
     "account_orgs", "support",	   "support_org",   "addresses",    "balances",	 "ledger",
-    "payments",	    "payment_org", "invoices",	    "invoice_org",  "vouchers",
+    "payments",	    "payment_org", "invoices",	    "invoice_org",  "vouchers",	 "product_due",
 };
 
 /* The layout this code reads and writes; bumped when keys or databases
  * change shape (a new database or cluster kind, empty in older data, is no
  * change). Before 1.0 there is no migration: authd refuses data of another
  * layout rather than misreading it. */
-#define STORE_FORMAT	 5
+#define STORE_FORMAT	 6
 #define STORE_FORMAT_KEY "format"
 
 static MDB_env *env;
@@ -80,25 +80,36 @@ static int check_format(MDB_txn *txn, const char *dir, bool *refused)
 	int rc = mdb_get(txn, dbis[DB_META], &k, &v);
 
 	if (rc == 0) {
-		const uint8_t three[4] = {3, 0, 0, 0}, four[4] = {4, 0, 0, 0};
+		const uint8_t three[4] = {3, 0, 0, 0}, four[4] = {4, 0, 0, 0},
+			      five[4] = {5, 0, 0, 0};
 		bool is3 =
 		    v.mv_size == sizeof(three) && memcmp(v.mv_data, three, sizeof(three)) == 0;
 		bool is4 = v.mv_size == sizeof(four) && memcmp(v.mv_data, four, sizeof(four)) == 0;
-		size_t moved = 0, indexed = 0;
+		bool is5 = v.mv_size == sizeof(five) && memcmp(v.mv_data, five, sizeof(five)) == 0;
+		size_t moved = 0, indexed = 0, due = 0;
 
 		if (v.mv_size == sizeof(mine) && memcmp(v.mv_data, mine, sizeof(mine)) == 0)
 			return 0;
 		/* Layout 3 kept security events in a database of their own
 		 * (4 keeps them in the account's cluster); 4 found an account's
-		 * memberships by walking them all (5 keeps an index). */
-		if (is3 || is4) {
+		 * memberships by walking them all (5 keeps an index); 5 had no
+		 * index of products by expiry (6 does, for the scheduler). */
+		if (is3 || is4 || is5) {
 			if (is3 && (rc = lmdb_events_migrate(txn, &moved)) != 0)
 				return rc;
-			if ((rc = lmdb_member_index_build(txn, &indexed)) != 0)
+			if (!is5 && (rc = lmdb_member_index_build(txn, &indexed)) != 0)
 				return rc == STORE_E_FULL ? MDB_MAP_FULL : MDB_PANIC;
-			log_info("%.256s: layout %d upgraded to %d (%zu security events moved into "
-				 "their accounts' clusters, %zu memberships indexed by account)",
-				 dir, is3 ? 3 : 4, STORE_FORMAT, moved, indexed);
+			if ((rc = lmdb_product_due_index_build(txn, &due)) != 0)
+				return rc == STORE_E_FULL ? MDB_MAP_FULL : MDB_PANIC;
+			log_info(
+			    "%.256s: layout %d upgraded to %d (%zu security events moved into "
+			    "their accounts' clusters, %zu memberships indexed by account, %zu "
+			    "products by expiry)",
+			    dir,
+			    is3	  ? 3
+			    : is4 ? 4
+				  : 5,
+			    STORE_FORMAT, moved, indexed, due);
 			v.mv_size = sizeof(mine);
 			v.mv_data = mine;
 			return mdb_put(txn, dbis[DB_META], &k, &v, 0);
@@ -510,6 +521,8 @@ const struct store_engine_ops store_lmdb_engine = {
     .payment_put = lmdb_payment_put,
     .payment_get = lmdb_payment_get,
     .payments_list = lmdb_payments_list,
+    .cluster_lock = lmdb_cluster_lock,
+    .products_due = lmdb_products_due,
     .invoice_put = lmdb_invoice_put,
     .invoice_get = lmdb_invoice_get,
     .invoices_list = lmdb_invoices_list,

@@ -2,9 +2,13 @@
  * Products, grants and work teams on LMDB, each kind in a database of its
  * own under keys that start with the organization id:
  *
- *   DB_PRODUCTS      org || product         -> packed: 3, kind, created, expires,
- *                                               renewal months (2), auto-renew (1), name
- *                                               (version 2, still read: no renewal fields)
+ *   DB_PRODUCTS      org || product         -> packed: 4, kind, created, expires,
+ *                                               renewal months (2), auto-renew (1),
+ *                                               renew tried, blocked at (8 each), name
+ *                                               (versions 2 and 3, still read: without
+ *                                               renewal fields, or the scheduler's)
+ *   DB_PRODUCT_DUE   expires || org || product -> "" (products with an expiry, in its
+ *                                               order: the renewal scheduler's walk)
  *   DB_GRANTS        org || product || subject -> packed: 2, subject kind, rights (4),
  *                                               count, then each resource's length and bytes
  *   DB_TEAMS         org || team            -> {"name", "leader", "created"}
@@ -30,11 +34,17 @@
 #define REC_V1	      1
 #define PACKED_V2     2
 #define PACKED_V3     3
-#define PRODUCT_FIXED (1 + 1 + 8 + 8)	  /* version 2 */
-#define PRODUCT_V3    (PRODUCT_FIXED + 3) /* and renewal months (2), auto-renew (1) */
+#define PACKED_V4     4
+#define PRODUCT_FIXED (1 + 1 + 8 + 8)	     /* version 2 */
+#define PRODUCT_V3    (PRODUCT_FIXED + 3)    /* and renewal months (2), auto-renew (1) */
+#define PRODUCT_V4    (PRODUCT_V3 + 16)	     /* and renew tried, blocked at */
+#define DUE_KEY	      (8 + 2 * AUTHD_ID_LEN) /* expires || org || product */
 #define GRANT_FIXED   (1 + 1 + 4 + 1)
 #define KEY2	      (2 * AUTHD_ID_LEN)
 #define KEY3	      (3 * AUTHD_ID_LEN)
+
+static int product_decode(const MDB_val *k, const MDB_val *v, struct product *p);
+static void due_key(uint8_t key[DUE_KEY], const struct product *p);
 
 static void key_of(uint8_t *key, const uint8_t *a, const uint8_t *b, const uint8_t *c)
 {
@@ -147,9 +157,36 @@ static int del_mirrored(struct store_txn *t, enum lmdb_db db, enum lmdb_db mirro
 	return rc;
 }
 
+/* Collects the scheduler's keys of an organization's products. */
+static int due_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct keys *ks = arg;
+	struct product p;
+	uint8_t key[DUE_KEY];
+	MDB_val dk = {sizeof(key), key};
+
+	(void)txn;
+	if ((ks->rc = product_decode(k, v, &p)) != 0)
+		return 1;
+	if (p.expires_at <= 0)
+		return 0;
+	due_key(key, &p);
+	return key_one(txn, &dk, v, ks);
+}
+
 int lmdb_org_products_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN])
 {
-	int rc = del_range(t, DB_PRODUCTS, org_id, AUTHD_ID_LEN, KEY2, NULL);
+	struct keys due = {NULL, DUE_KEY, 0, 0, 0, NULL};
+	int rc =
+	    lmdb_walk(lmdb_of(t), DB_PRODUCTS, org_id, AUTHD_ID_LEN, AUTHD_ID_LEN, due_one, &due);
+
+	if (rc == 0)
+		rc = due.rc;
+	for (size_t i = 0; rc == 0 && i < due.n; i++)
+		rc = del_ok(t, DB_PRODUCT_DUE, due.k[i], DUE_KEY);
+	free(due.k);
+	if (rc == 0)
+		rc = del_range(t, DB_PRODUCTS, org_id, AUTHD_ID_LEN, KEY2, NULL);
 
 	if (rc == 0)
 		rc = del_range(t, DB_GRANTS, org_id, AUTHD_ID_LEN, KEY3, NULL);
@@ -169,31 +206,72 @@ int lmdb_org_products_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN
 
 /* --- products ------------------------------------------------------------------------ */
 
+static void due_key(uint8_t key[DUE_KEY], const struct product *p)
+{
+	authd_put_be64(key, (uint64_t)p->expires_at);
+	memcpy(key + 8, p->org_id, AUTHD_ID_LEN);
+	memcpy(key + 8 + AUTHD_ID_LEN, p->id, AUTHD_ID_LEN);
+}
+
+/* Keeps DB_PRODUCT_DUE in step with a product's expiry (old: as it was,
+ * NULL when new; now: as it is, NULL when gone). */
+static int due_move(struct store_txn *t, const struct product *old, const struct product *now)
+{
+	uint8_t key[DUE_KEY];
+	int rc;
+
+	if (old && now && old->expires_at == now->expires_at)
+		return 0;
+	if (old && old->expires_at > 0) {
+		due_key(key, old);
+		if ((rc = del_ok(t, DB_PRODUCT_DUE, key, sizeof(key))) != 0)
+			return rc;
+	}
+	if (now && now->expires_at > 0) {
+		due_key(key, now);
+		return lmdb_put(lmdb_of(t), DB_PRODUCT_DUE, key, sizeof(key), "", 0);
+	}
+	return 0;
+}
+
 int lmdb_product_put(struct store_txn *t, const struct product *p)
 {
-	uint8_t key[KEY2], val[PRODUCT_V3 + NAME_MAX_B];
+	uint8_t key[KEY2], val[PRODUCT_V4 + NAME_MAX_B];
 	size_t nlen = strnlen(p->name, NAME_MAX_B);
+	struct product old;
+	int rc;
 
 	if (p->renewal_months < 1 || p->renewal_months > PRODUCT_RENEWAL_MAX)
 		AUTHD_BUG("a product without its renewal period");
+	rc = lmdb_product_get(t, p->org_id, p->id, &old);
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
+	if ((rc = due_move(t, rc == 0 ? &old : NULL, p)) != 0)
+		return rc;
 	key_of(key, p->org_id, p->id, NULL);
-	val[0] = PACKED_V3;
+	val[0] = PACKED_V4;
 	val[1] = p->kind;
 	authd_put_be64(val + 2, (uint64_t)p->created_at);
 	authd_put_be64(val + 10, (uint64_t)p->expires_at);
 	val[18] = (uint8_t)(p->renewal_months >> 8);
 	val[19] = (uint8_t)p->renewal_months;
 	val[20] = p->auto_renew;
-	memcpy(val + PRODUCT_V3, p->name, nlen);
-	return lmdb_put(lmdb_of(t), DB_PRODUCTS, key, sizeof(key), val, PRODUCT_V3 + nlen);
+	authd_put_be64(val + 21, (uint64_t)p->renew_tried);
+	authd_put_be64(val + 29, (uint64_t)p->blocked_at);
+	memcpy(val + PRODUCT_V4, p->name, nlen);
+	return lmdb_put(lmdb_of(t), DB_PRODUCTS, key, sizeof(key), val, PRODUCT_V4 + nlen);
 }
 
 static int product_decode(const MDB_val *k, const MDB_val *v, struct product *p)
 {
 	const uint8_t *q = v->mv_data;
-	size_t fixed = v->mv_size > 0 && q[0] == PACKED_V3 ? PRODUCT_V3 : PRODUCT_FIXED;
+	size_t fixed = v->mv_size == 0	   ? PRODUCT_FIXED
+		       : q[0] == PACKED_V4 ? PRODUCT_V4
+		       : q[0] == PACKED_V3 ? PRODUCT_V3
+					   : PRODUCT_FIXED;
 
-	if (k->mv_size != KEY2 || v->mv_size < fixed || (q[0] != PACKED_V2 && q[0] != PACKED_V3) ||
+	if (k->mv_size != KEY2 || v->mv_size < fixed ||
+	    (q[0] != PACKED_V2 && q[0] != PACKED_V3 && q[0] != PACKED_V4) ||
 	    v->mv_size > fixed + NAME_MAX_B || q[1] < PRODUCT_MAIL || q[1] > PRODUCT_OTHER)
 		return STORE_E_CORRUPT;
 	memset(p, 0, sizeof(*p));
@@ -203,11 +281,15 @@ static int product_decode(const MDB_val *k, const MDB_val *v, struct product *p)
 	p->created_at = (int64_t)authd_get_be64(q + 2);
 	p->expires_at = (int64_t)authd_get_be64(q + 10);
 	p->renewal_months = PRODUCT_RENEWAL_DEFAULT;
-	if (q[0] == PACKED_V3) {
+	if (q[0] >= PACKED_V3) {
 		p->renewal_months = (uint16_t)(q[18] << 8 | q[19]);
 		p->auto_renew = q[20] != 0;
 		if (p->renewal_months == 0 || p->renewal_months > PRODUCT_RENEWAL_MAX)
 			return STORE_E_CORRUPT;
+	}
+	if (q[0] == PACKED_V4) {
+		p->renew_tried = (int64_t)authd_get_be64(q + 21);
+		p->blocked_at = (int64_t)authd_get_be64(q + 29);
 	}
 	memcpy(p->name, q + fixed, v->mv_size - fixed);
 	return 0;
@@ -230,8 +312,13 @@ int lmdb_product_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		     const uint8_t id[AUTHD_ID_LEN])
 {
 	uint8_t key[KEY2];
-	int rc;
+	struct product old;
+	int rc = lmdb_product_get(t, org_id, id, &old);
 
+	if (rc == 0)
+		rc = due_move(t, &old, NULL);
+	if (rc != 0 && rc != STORE_E_NOTFOUND)
+		return rc;
 	key_of(key, org_id, id, NULL);
 	if ((rc = del_ok(t, DB_PRODUCTS, key, sizeof(key))) != 0)
 		return rc;
@@ -694,4 +781,83 @@ int lmdb_partners_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], 
 			   AUTHD_ID_LEN, AUTHD_ID_LEN, partner_one, &ps);
 
 	return rc != 0 ? rc : ps.rc;
+}
+
+/* --- the renewal scheduler's walk ------------------------------------------------------ */
+
+struct due_walk {
+	int64_t until;
+	size_t limit, seen;
+	int (*fn)(void *arg, const struct product *p);
+	void *arg;
+	const uint8_t *skip; /* the cursor's key itself: strictly after it */
+	int rc;
+};
+
+static int due_visit(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct due_walk *w = arg;
+	const uint8_t *key = k->mv_data;
+	uint8_t pk[KEY2];
+	MDB_val pv, pkv = {sizeof(pk), pk};
+	struct product p;
+
+	(void)v;
+	if (k->mv_size != DUE_KEY) {
+		w->rc = STORE_E_CORRUPT;
+		return 1;
+	}
+	if ((int64_t)authd_get_be64(key) > w->until || w->seen == w->limit)
+		return 1;
+	if (w->skip && memcmp(key, w->skip, DUE_KEY) == 0)
+		return 0;
+	memcpy(pk, key + 8, KEY2);
+	if ((w->rc = lmdb_get(txn, DB_PRODUCTS, pk, sizeof(pk), &pv)) != 0 ||
+	    (w->rc = product_decode(&pkv, &pv, &p)) != 0) {
+		if (w->rc == STORE_E_NOTFOUND)
+			w->rc = STORE_E_CORRUPT;
+		return 1;
+	}
+	w->seen++;
+	return (w->rc = w->fn(w->arg, &p)) != 0;
+}
+
+int lmdb_products_due(struct store_txn *t, int64_t until, const struct product_due_pos *after,
+		      size_t limit, int (*fn)(void *arg, const struct product *p), void *arg)
+{
+	uint8_t start[DUE_KEY];
+	struct due_walk w = {until, limit, 0, fn, arg, NULL, 0};
+	int rc;
+
+	memset(start, 0, sizeof(start));
+	if (after) {
+		authd_put_be64(start, (uint64_t)after->expires_at);
+		memcpy(start + 8, after->org_id, AUTHD_ID_LEN);
+		memcpy(start + 8 + AUTHD_ID_LEN, after->id, AUTHD_ID_LEN);
+		w.skip = start;
+	}
+	rc = lmdb_walk(lmdb_of(t), DB_PRODUCT_DUE, start, sizeof(start), 0, due_visit, &w);
+	return rc != 0 ? rc : w.rc;
+}
+
+int lmdb_product_due_index_build(MDB_txn *txn, size_t *indexed)
+{
+	struct keys due = {NULL, DUE_KEY, 0, 0, 0, NULL};
+	int rc = lmdb_walk(txn, DB_PRODUCTS, NULL, 0, 0, due_one, &due);
+
+	if (rc == 0)
+		rc = due.rc;
+	for (size_t i = 0; rc == 0 && i < due.n; i++)
+		rc = lmdb_put(txn, DB_PRODUCT_DUE, due.k[i], DUE_KEY, "", 0);
+	*indexed = due.n;
+	free(due.k);
+	return rc;
+}
+
+int lmdb_cluster_lock(struct store_txn *t, int64_t key, bool *held)
+{
+	(void)t;
+	(void)key;
+	*held = true; /* one node, one writer */
+	return 0;
 }

@@ -49,7 +49,9 @@
 	"hash, id, account_id, org_id, name, scopes, created_at, expires_at, last_used_at, "       \
 	"head, count, hits, created_by"
 /* A product's columns, in product_row's order. */
-#define PRODUCT_COLS "id, kind, name, created_at, expires_at, renewal_months, auto_renew"
+#define PRODUCT_COLS                                                                               \
+	"id, kind, name, created_at, expires_at, renewal_months, auto_renew, renew_tried, "        \
+	"blocked_at"
 /* A billing address's columns, in address_row's order. */
 #define ADDRESS_COLS                                                                               \
 	"org_id, id, name, line1, line2, postal_code, city, country, vat_number, is_default, "     \
@@ -88,14 +90,16 @@
  * per grant to the account or one of its teams there. */
 #define ACCESS_FACTS(o, p, a)                                                                      \
 	"m.role, m.rights::bigint, m.contacts::bigint, m.since, p.id, p.kind, p.name, "            \
-	"p.created_at, p.expires_at, p.renewal_months, p.auto_renew, g.subject, g.subject_kind, "  \
+	"p.created_at, p.expires_at, p.renewal_months, p.auto_renew, p.renew_tried, "              \
+	"p.blocked_at, "                                                                           \
+	"g.subject, g.subject_kind, "                                                              \
 	"g.rights, g.resources FROM "                                                              \
 	"(SELECT 1) one LEFT JOIN memberships m ON m.org_id = " o "::bytea AND m.account_id = " a  \
 	"::bytea LEFT JOIN products p ON p.org_id = " o "::bytea AND p.id = " p "::bytea LEFT "    \
 	"JOIN grants g ON m.role IS NOT NULL AND p.id IS NOT NULL AND g.org_id = " o "::bytea "    \
 	"AND g.product_id = " p "::bytea AND (g.subject = " a "::bytea OR g.subject IN (SELECT "   \
 	"team_id FROM team_members WHERE org_id = " o "::bytea AND account_id = " a "::bytea))"
-#define ACCESS_NCOLS 15
+#define ACCESS_NCOLS 17
 /* A session's columns, then its cluster's (joined on $1, the account). */
 #define SESSION_COLS                                                                               \
 	"s.org_id, s.aal, s.created_at, s.last_seen, s.expires_at, s.second_factor_at, s.ip, "     \
@@ -154,11 +158,17 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_PRODUCT_PUT] =
 	{"product_put",
 	 "INSERT INTO products (org_id, id, kind, name, created_at, expires_at, "
-	 "renewal_months, auto_renew) VALUES ($1::bytea, $2::bytea, $3::smallint, $4::text, "
-	 "$5::bigint, $6::bigint, $7::smallint, $8::boolean) ON CONFLICT (org_id, id) DO "
+	 "renewal_months, auto_renew, renew_tried, blocked_at) VALUES ($1::bytea, $2::bytea, "
+	 "$3::smallint, $4::text, $5::bigint, $6::bigint, $7::smallint, $8::boolean, "
+	 "$9::bigint, $10::bigint) ON CONFLICT (org_id, id) DO "
 	 "UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, expires_at = "
 	 "EXCLUDED.expires_at, renewal_months = EXCLUDED.renewal_months, auto_renew = "
-	 "EXCLUDED.auto_renew"},
+	 "EXCLUDED.auto_renew, renew_tried = EXCLUDED.renew_tried, blocked_at = "
+	 "EXCLUDED.blocked_at"},
+    [ST_PRODUCTS_DUE] = {"products_due",
+			 "SELECT " PRODUCT_COLS ", org_id FROM products WHERE expires_at > 0 AND "
+			 "expires_at <= $1::bigint AND (expires_at, org_id, id) > ($2::bigint, "
+			 "$3::bytea, $4::bytea) ORDER BY expires_at, org_id, id LIMIT $5::bigint"},
     [ST_PRODUCT_GET] = {"product_get", "SELECT " PRODUCT_COLS " FROM products WHERE org_id = "
 				       "$1::bytea AND id = $2::bytea"},
     [ST_PRODUCT_DEL] =
@@ -2855,6 +2865,8 @@ int pg_product_put(struct store_txn *t, const struct product *p)
 	param_i64(&q, p->expires_at);
 	param_i16(&q, p->renewal_months);
 	param_bool(&q, p->auto_renew);
+	param_i64(&q, p->renew_tried);
+	param_i64(&q, p->blocked_at);
 	return run(t, ST_PRODUCT_PUT, &q);
 }
 
@@ -2872,6 +2884,8 @@ static int product_row(struct row *r, const uint8_t org_id[AUTHD_ID_LEN], struct
 	p->expires_at = col_i64(r, 4);
 	months = col_i16(r, 5);
 	p->auto_renew = col_bool(r, 6);
+	p->renew_tried = col_i64(r, 7);
+	p->blocked_at = col_i64(r, 8);
 	if (p->kind < PRODUCT_MAIL || p->kind > PRODUCT_OTHER || months < 1 ||
 	    months > PRODUCT_RENEWAL_MAX)
 		r->bad = true;
@@ -3238,6 +3252,8 @@ static int decode_facts(PGresult *res, int c, const uint8_t org_id[AUTHD_ID_LEN]
 			p->expires_at = col_i64(&pr, c + 8);
 			p->renewal_months = (uint16_t)col_i16(&pr, c + 9);
 			p->auto_renew = col_bool(&pr, c + 10);
+			p->renew_tried = col_i64(&pr, c + 11);
+			p->blocked_at = col_i64(&pr, c + 12);
 			if (pr.bad || p->kind < PRODUCT_MAIL || p->kind > PRODUCT_OTHER ||
 			    p->renewal_months < 1 || p->renewal_months > PRODUCT_RENEWAL_MAX)
 				r.bad = true;
@@ -3245,11 +3261,11 @@ static int decode_facts(PGresult *res, int c, const uint8_t org_id[AUTHD_ID_LEN]
 		}
 		if (r.bad)
 			return corrupt("access facts");
-		if (!is_null(&r, c + 11) && *n < max) {
+		if (!is_null(&r, c + 13) && *n < max) {
 			/* The grant's columns, where grant_row_at reads them. */
 			struct row gr = {res, i, false};
 
-			if ((rc = grant_row_at(&gr, c + 11, org_id, product_id, &grants[*n])) == 0)
+			if ((rc = grant_row_at(&gr, c + 13, org_id, product_id, &grants[*n])) == 0)
 				(*n)++;
 		}
 	}
@@ -4068,4 +4084,51 @@ int pg_vouchers_list(struct store_txn *t, int (*fn)(void *arg, const struct vouc
 	}
 	pg_clear(res);
 	return rc;
+}
+
+/* --- the renewal scheduler's walk ------------------------------------------------------ */
+
+int pg_products_due(struct store_txn *t, int64_t until, const struct product_due_pos *after,
+		    size_t limit, int (*fn)(void *arg, const struct product *p), void *arg)
+{
+	static const uint8_t none[AUTHD_ID_LEN];
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params q = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param_i64(&q, until);
+	param_i64(&q, after ? after->expires_at : 0);
+	param(&q, after ? after->org_id : none, AUTHD_ID_LEN);
+	param(&q, after ? after->id : none, AUTHD_ID_LEN);
+	param_i64(&q, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	if ((res = pg_exec(pt, ST_PRODUCTS_DUE, &q)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		uint8_t org[AUTHD_ID_LEN];
+		struct product p;
+
+		col_bytes(&r, 9, org, AUTHD_ID_LEN); /* after PRODUCT_COLS */
+		if ((rc = product_row(&r, org, &p)) == 0)
+			rc = fn(arg, &p);
+	}
+	pg_clear(res);
+	return rc;
+}
+
+int pg_cluster_lock(struct store_txn *t, int64_t key, bool *held)
+{
+	struct pg_params p = {0};
+	PGresult *res = NULL;
+	struct row r;
+	int rc;
+
+	param_i64(&p, key);
+	if ((rc = get_one(t, ST_SWEEP_LOCK, &p, &res)) != 0)
+		return rc == STORE_E_NOTFOUND ? STORE_E_IO : rc;
+	r = (struct row){res, 0, false};
+	*held = col_bool(&r, 0);
+	pg_clear(res);
+	return r.bad ? corrupt("advisory lock") : 0;
 }

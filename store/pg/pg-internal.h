@@ -17,7 +17,7 @@
 #include <libpq-fe.h>
 
 /* The schema version this engine reads and writes (authd_schema.version). */
-#define PG_SCHEMA_VERSION 13
+#define PG_SCHEMA_VERSION 14
 /* The channel of the notes nodes send each other (store_notify). */
 #define PG_NOTE_CHANNEL "authd"
 
@@ -236,6 +236,7 @@ enum pg_stmt {
 	ST_VOUCHER_PUT,
 	ST_VOUCHER_GET,
 	ST_VOUCHERS_LIST,
+	ST_PRODUCTS_DUE,
 	ST_SUPPORT_LIVE,
 	ST_PARTNER_PUT,
 	ST_PARTNER_GET,
@@ -427,6 +428,9 @@ int pg_payment_put(struct store_txn *t, const struct payment *p);
 int pg_payment_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct payment *p);
 int pg_payments_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
 		     int (*fn)(void *arg, const struct payment *p), void *arg);
+int pg_cluster_lock(struct store_txn *t, int64_t key, bool *held);
+int pg_products_due(struct store_txn *t, int64_t until, const struct product_due_pos *after,
+		    size_t limit, int (*fn)(void *arg, const struct product *p), void *arg);
 int pg_invoice_put(struct store_txn *t, const struct invoice *inv);
 int pg_invoice_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct invoice *inv);
 int pg_invoices_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,

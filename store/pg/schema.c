@@ -520,10 +520,17 @@ static const char schema_v13[] = "CREATE TABLE invoices ("
 				 "  CHECK (max_uses = 0 OR used <= max_uses)"
 				 ");";
 
+/* Version 14: the renewal scheduler's marks on products, and its walk in
+ * the order of expiry (issue 13). */
+static const char schema_v14[] =
+    "ALTER TABLE products ADD COLUMN renew_tried bigint NOT NULL DEFAULT 0,"
+    "  ADD COLUMN blocked_at bigint NOT NULL DEFAULT 0;"
+    "CREATE INDEX products_due ON products (expires_at, org_id, id) WHERE expires_at > 0;";
+
 /* migrations[v] brings a schema of version v to v + 1. */
 static const char *const migrations[PG_SCHEMA_VERSION] = {
-    schema_v1, schema_v2, schema_v3,  schema_v4,  schema_v5,  schema_v6, schema_v7,
-    schema_v8, schema_v9, schema_v10, schema_v11, schema_v12, schema_v13};
+    schema_v1, schema_v2, schema_v3,  schema_v4,  schema_v5,  schema_v6,  schema_v7,
+    schema_v8, schema_v9, schema_v10, schema_v11, schema_v12, schema_v13, schema_v14};
 
 static int exec_ok(PGconn *conn, const char *sql, const char *what)
 {

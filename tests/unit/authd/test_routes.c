@@ -137,6 +137,7 @@ static const struct {
     {"POST _test/clock", A, A, A},
     {"GET _test/stats", A, A, A},
     {"POST _test/stall", A, A, A},
+    {"POST _test/billing_pass", A, A, A},
     {"POST _test/fail_writes", A, A, A},
     {"POST _test/seed_org", A, A, A},
 };

@@ -193,6 +193,35 @@ static void test_months_and_prices(void **state)
 	assert_int_equal(billing_monthly_price(99, CURRENCY_CHF, &p), BILLING_E_RANGE);
 }
 
+static void test_renewal_steps(void **state)
+{
+	const int64_t exp = 2000000000, day = 86400, lead = BILLING_RENEW_LEAD;
+
+	(void)state;
+	/* No expiry, nothing to do; auto-renewal orders once per expiry, from
+	 * 14 days before it to the second. */
+	assert_int_equal(billing_renewal_next(0, true, 0, 0, exp, 0, 30 * day), RENEWAL_NONE);
+	assert_int_equal(billing_renewal_next(exp, true, 0, 0, exp - lead - 1, 0, 30 * day),
+			 RENEWAL_NONE);
+	assert_int_equal(billing_renewal_next(exp, true, 0, 0, exp - lead, 0, 30 * day),
+			 RENEWAL_ORDER);
+	assert_int_equal(billing_renewal_next(exp, true, exp, 0, exp - lead, 0, 30 * day),
+			 RENEWAL_NONE);
+	assert_int_equal(billing_renewal_next(exp, false, 0, 0, exp - 1, 0, 30 * day),
+			 RENEWAL_NONE);
+	/* Unpaid at expiry (+ block_after): blocked, whether it renews by
+	 * itself or not; terminated terminate_after later. */
+	assert_int_equal(billing_renewal_next(exp, false, 0, 0, exp, 0, 30 * day), RENEWAL_BLOCK);
+	assert_int_equal(billing_renewal_next(exp, true, exp, 0, exp + day - 1, day, 30 * day),
+			 RENEWAL_NONE);
+	assert_int_equal(billing_renewal_next(exp, true, exp, 0, exp + day, day, 30 * day),
+			 RENEWAL_BLOCK);
+	assert_int_equal(billing_renewal_next(exp, true, exp, exp, exp + 30 * day - 1, 0, 30 * day),
+			 RENEWAL_NONE);
+	assert_int_equal(billing_renewal_next(exp, true, exp, exp, exp + 30 * day, 0, 30 * day),
+			 RENEWAL_TERMINATE);
+}
+
 static void test_split(void **state)
 {
 	struct money from, rest;
@@ -291,6 +320,7 @@ int main(void)
 	    cmocka_unit_test(test_deposits_and_ledger),
 	    cmocka_unit_test(test_hold_settle_release),
 	    cmocka_unit_test(test_months_and_prices),
+	    cmocka_unit_test(test_renewal_steps),
 	    cmocka_unit_test(test_split),
 	    cmocka_unit_test(test_vouchers),
 	    cmocka_unit_test(test_totals),

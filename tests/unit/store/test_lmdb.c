@@ -184,6 +184,68 @@ static void test_upgrades_layout_4(void **state)
 	unit_store_close();
 }
 
+/* Layout 5 as it was: products (one without expiry) with no entry in the
+ * scheduler's index, and the marker 5. */
+static int put_layout_5(struct store_txn *txn, void *arg)
+{
+	static const uint8_t five[4] = {5, 0, 0, 0};
+	struct product p = {.kind = PRODUCT_MAIL, .renewal_months = 12, .name = "p"};
+	int rc = 0;
+
+	(void)arg;
+	memset(p.org_id, 7, AUTHD_ID_LEN);
+	for (int i = 0; rc == 0 && i < 3; i++) {
+		uint8_t key[8 + 2 * AUTHD_ID_LEN];
+
+		memset(p.id, 0x40 + i, AUTHD_ID_LEN);
+		p.expires_at = i == 0 ? 0 : 1000 * i;
+		authd_put_be64(key, (uint64_t)p.expires_at);
+		memcpy(key + 8, p.org_id, AUTHD_ID_LEN);
+		memcpy(key + 8 + AUTHD_ID_LEN, p.id, AUTHD_ID_LEN);
+		if ((rc = store_product_put(txn, &p)) == 0 && p.expires_at)
+			rc = lmdb_del(lmdb_of(txn), DB_PRODUCT_DUE, key, sizeof(key));
+	}
+	if (rc != 0)
+		return rc;
+	return lmdb_put(lmdb_of(txn), DB_META, "format", 6, five, sizeof(five));
+}
+
+static int due_one(void *arg, const struct product *p)
+{
+	int64_t *last = arg;
+
+	if (p->expires_at <= *last)
+		return STORE_E_CORRUPT; /* in the order of expiry */
+	*last = p->expires_at;
+	return 0;
+}
+
+static int due_walk(struct store_txn *txn, void *arg)
+{
+	int64_t *last = arg;
+
+	*last = 0;
+	return store_products_due(txn, 5000, NULL, 10, due_one, last);
+}
+
+static void test_upgrades_layout_5(void **state)
+{
+	int64_t last = 0;
+
+	(void)state;
+	unit_store_open();
+	assert_int_equal(unit_write(put_layout_5, NULL), 0);
+	assert_int_equal(unit_read(due_walk, &last), 0);
+	assert_int_equal(last, 0); /* no index yet */
+	store_close();
+	assert_int_equal(unit_store_reopen(), 0);
+	assert_int_equal(unit_read(due_walk, &last), 0);
+	assert_int_equal(last, 2000); /* both with an expiry, in its order */
+	store_close();
+	assert_int_equal(unit_store_reopen(), 0);
+	unit_store_close();
+}
+
 static void test_reopen_own_layout(void **state)
 {
 	(void)state;
@@ -221,6 +283,7 @@ int main(void)
 	    cmocka_unit_test(test_refuses_accounts_without_marker),
 	    cmocka_unit_test(test_upgrades_layout_3),
 	    cmocka_unit_test(test_upgrades_layout_4),
+	    cmocka_unit_test(test_upgrades_layout_5),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,11 +43,11 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 13");
+	assert_string_equal(out, "1 14");
 	assert_int_equal(store_open(&o), 0);
 	store_close();
 	/* A schema of another version is refused, and not migrated down. */
-	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 14", NULL, 0), 0);
+	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 15", NULL, 0), 0);
 	assert_int_equal(store_open(&o), -1);
 	assert_int_equal(store_migrate(&o), -1);
 	/* A version 1 schema (as before devices) is refused, then upgraded. */
@@ -75,7 +75,7 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 13");
+	assert_string_equal(out, "1 14");
 	assert_int_equal(unit_sql("SELECT count(*) FROM devices, device_links, push_challenges, "
 				  "push_accounts, outbox, known_places, recovery",
 				  out, sizeof(out)),
@@ -94,7 +94,9 @@ static void test_schema_versions(void **state)
 	    unit_sql("ALTER TABLE api_tokens DROP COLUMN created_by; DROP TABLE support_grants; "
 		     "DROP TABLE billing_addresses; DROP TABLE billing_balances; DROP TABLE "
 		     "ledger; DROP TABLE payments; DROP TABLE invoices; DROP TABLE sequences; "
-		     "DROP TABLE vouchers; ALTER TABLE products DROP COLUMN "
+		     "DROP TABLE vouchers; DROP INDEX products_due; ALTER TABLE products DROP "
+		     "COLUMN renew_tried, DROP "
+		     "COLUMN blocked_at, DROP COLUMN "
 		     "renewal_months, DROP COLUMN auto_renew; INSERT INTO api_tokens "
 		     "VALUES (sha256('t'), '\\x01', '\\xaa', '\\xbb', 'n', 1, 0, 0, 0, 0, 0, "
 		     "''); UPDATE authd_schema SET version = 7",
