@@ -184,6 +184,8 @@ static const struct api_error_info table[E__COUNT] = {
     [E_VOUCHER_CURRENCY] = {409, "voucher_currency",
 			    "the promotion code's amount is in another currency"},
     [E_VOUCHER_EXISTS] = {409, "voucher_exists", "a promotion code with that text exists"},
+    [E_PAYMENT_NOT_PENDING] = {409, "payment_not_pending",
+			       "the payment is paid or has failed already"},
     [E_PRODUCT_BLOCKED] = {403, "product_blocked",
 			   "the product is blocked until its renewal invoice is paid"},
     [E_PAYMENT_MISMATCH] = {422, "payment_mismatch", "the amount or currency is not the payment's"},

@@ -231,6 +231,7 @@ void http_billing_payments(struct req *r);
 void http_billing_payment(struct req *r);
 void http_billing_webhook(struct req *r);
 void http_billing_pay(struct req *r);
+void http_billing_payment_cancel(struct req *r);
 void http_billing_order(struct req *r);
 void http_billing_invoices(struct req *r);
 void http_billing_invoice(struct req *r);

@@ -50,7 +50,8 @@ struct order_flow {
 	bool renewal, preview, months_set;
 	struct invoice inv; /* as decided */
 	struct voucher v;
-	bool pending; /* an open renewal of the product exists */
+	bool pending;		/* an open renewal of the product exists */
+	struct product product; /* the renewed one, as read */
 };
 
 /* Decides the order into j->inv (and the voucher's use into j->v); every
@@ -79,12 +80,17 @@ static int order_decide(struct order_flow *j, struct store_txn *txn)
 			f->err = E_NO_EXPIRY;
 			return 0;
 		}
-		if ((rc = invoices_open_renewal(txn, j->org_id, inv->product_id, &j->pending)) != 0)
+		/* A renewal ordered for this expiry (by hand or by the scheduler)
+		 * marks the product: only then is an open one looked for. */
+		j->pending = false;
+		if (p.renew_tried == p.expires_at &&
+		    (rc = invoices_open_renewal(txn, j->org_id, inv->product_id, &j->pending)) != 0)
 			return rc;
 		if (j->pending) {
 			f->err = E_ORDER_PENDING;
 			return 0;
 		}
+		j->product = p;
 		inv->product_kind = p.kind;
 		memcpy(inv->product_name, p.name, sizeof(inv->product_name));
 		if (!j->months_set)
@@ -92,7 +98,13 @@ static int order_decide(struct order_flow *j, struct store_txn *txn)
 	}
 	memcpy(inv->org_id, j->org_id, AUTHD_ID_LEN);
 	memcpy(inv->created_by, f->session.account_id, AUTHD_ID_LEN);
-	return invoices_price(txn, f->now, inv, &j->v, &f->err);
+	if ((rc = invoices_price(txn, f->now, inv, &j->v, &f->err)) != 0 || f->err != E_OK)
+		return rc;
+	/* A renewal is due when the product expires (unpaid then, it is
+	 * blocked); one ordered after that, within the usual days. */
+	if (j->renewal && j->product.expires_at > f->now)
+		inv->due_at = j->product.expires_at;
+	return 0;
 }
 
 static int order_write(struct flow *f, struct store_txn *txn)
@@ -109,6 +121,12 @@ static int order_write(struct flow *f, struct store_txn *txn)
 		return rc;
 	if (j->inv.voucher[0] && (rc = store_voucher_put(txn, &j->v)) != 0)
 		return rc;
+	/* The scheduler orders no second renewal for this expiry. */
+	if (j->renewal && j->product.renew_tried != j->product.expires_at) {
+		j->product.renew_tried = j->product.expires_at;
+		if ((rc = store_product_put(txn, &j->product)) != 0)
+			return rc;
+	}
 	billing_money_text((struct money){j->inv.total, j->inv.currency}, total);
 	if ((detail = json_pack("{s:s, s:I, s:s, s:s}", "kind",
 				core_invoice_kind_name((enum invoice_kind)j->inv.kind), "number",
@@ -259,6 +277,9 @@ void http_billing_order(struct req *r)
 		goto out;
 	}
 	j->preview = json_is_true(json_object_get(body, "preview"));
+	/* The sequence, the voucher and the renewed product it decides on, it
+	 * writes (store.h). */
+	j->f.write_decides_on_own_writes = true;
 	authd_random(j->inv.id, AUTHD_ID_LEN);
 	json_decref(body);
 	flow_start(&j->f, j->preview ? &preview_ops : &order_ops, r);
@@ -278,7 +299,6 @@ struct invoices_flow {
 	uint8_t *doc; /* the PDF */
 	size_t doc_len;
 	struct invoice inv;
-	struct voucher v;
 	struct org_principal who;
 };
 
@@ -337,21 +357,7 @@ static int cancel_write(struct flow *f, struct store_txn *txn)
 		f->err = E_INVOICE_NOT_OPEN;
 		return 0;
 	}
-	j->inv.status = INVOICE_CANCELLED;
-	j->inv.cancelled_at = f->now;
-	if (j->inv.voucher[0]) {
-		/* The use goes back to the code (it may be gone: nothing to give). */
-		rc = store_voucher_get(txn, j->inv.voucher, &j->v);
-		if (rc == 0 && j->v.used > 0) {
-			j->v.used--;
-			rc = store_voucher_put(txn, &j->v);
-		}
-		if (rc != 0 && rc != STORE_E_NOTFOUND)
-			return rc;
-	}
-	if ((rc = store_invoice_put(txn, &j->inv)) != 0)
-		return rc;
-	return orgs_audit(f, txn, j->org_id, NULL, AUDIT_INVOICE_CANCELLED, j->inv.id, NULL);
+	return invoices_cancel(f, txn, &j->inv);
 }
 
 static void invoice_reply(struct flow *f, struct req *r)
@@ -443,6 +449,7 @@ static void invoices(struct req *r, bool one, bool cancel)
 	j->one = one;
 	j->cancel = cancel;
 	j->l.key = "invoices";
+	j->l.f.write_decides_on_own_writes = cancel; /* the invoice and voucher it writes */
 	/* {id}.pdf is the invoice's document. */
 	if (one && !cancel && (len = strlen(r->param)) > 4 &&
 	    strcmp(r->param + len - 4, ".pdf") == 0) {

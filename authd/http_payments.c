@@ -425,6 +425,18 @@ static int invoices_load(struct pay_flow *j, struct store_txn *txn)
 			f->err = E_INVOICE_NOT_PAYABLE;
 			return 0;
 		}
+		/* A renewal of a product that is gone renews nothing. */
+		if (inv->kind == INVOICE_RENEWAL) {
+			struct product p;
+
+			rc = store_product_get(txn, j->org_id, inv->product_id, &p);
+			if (rc == STORE_E_NOTFOUND) {
+				f->err = E_INVOICE_NOT_PAYABLE;
+				return 0;
+			}
+			if (rc != 0)
+				return rc;
+		}
 		if (i == 0)
 			total.currency = inv->currency;
 		if (billing_add(total, (struct money){inv->total, inv->currency}, &total) != 0) {
@@ -619,7 +631,9 @@ void http_billing_deposit(struct req *r)
 	j->want.kind = PAYMENT_DEPOSIT;
 	j->want.amount = m.minor;
 	j->want.rest = m.minor;
-	j->f.finish_if_gone = true; /* a checkout started is recorded */
+	j->f.finish_if_gone = true;
+	/* It reads the payment it inserts (a race meets on its key). */
+	j->f.write_decides_on_own_writes = true; /* a checkout started is recorded */
 	json_decref(body);
 	flow_start(&j->f, &deposit_ops, r);
 	return;
@@ -677,6 +691,8 @@ void http_billing_pay(struct req *r)
 	j->use_balance = use == NULL || json_is_true(use);
 	j->keyed = idempotency_of(r, j->org_id, &j->want);
 	j->f.finish_if_gone = true;
+	/* The balance, the invoices and the payment it decides on, it writes. */
+	j->f.write_decides_on_own_writes = true;
 	json_decref(body);
 	flow_start(&j->f, &invoices_pay_ops, r);
 	return;
@@ -779,6 +795,9 @@ void http_billing_payment(struct req *r)
 
 struct webhook_flow {
 	struct flow f;
+	uint8_t org_id[AUTHD_ID_LEN]; /* a cancel's */
+	bool cancel;		      /* the organization cancels it */
+	struct org_principal who;
 	uint8_t id[AUTHD_ID_LEN];
 	char ref[PAYMENT_REF_MAX + 1];
 	bool paid;
@@ -815,12 +834,41 @@ static int webhook_invoices(struct flow *f, struct store_txn *txn, const struct 
 	return rc == STORE_E_NOTFOUND ? STORE_E_CORRUPT : rc;
 }
 
+/* The provider took money for a payment that had failed or was cancelled
+ * here (its hold released, its invoices free again): nothing is lost, it
+ * goes to the prepaid balance. */
+static int webhook_late(struct flow *f, struct store_txn *txn, struct webhook_flow *j)
+{
+	struct ledger_tx tx;
+	char amount[BILLING_MONEY_TEXT];
+	json_t *detail;
+	int rc;
+
+	if (billing_tx_credit(j->amount, &tx) != 0)
+		return STORE_E_IO;
+	if ((rc = ledger_write(f, txn, &j->p, LEDGER_K_DEPOSIT, &tx)) != 0)
+		return rc;
+	j->p.status = PAYMENT_PAID;
+	j->p.settled_at = f->now;
+	j->changed = true;
+	money_text(j->amount.minor, j->amount.currency, amount);
+	if ((detail = json_pack(
+		 "{s:s, s:s, s:s, s:b}", "kind",
+		 core_payment_kind_name((enum payment_kind)j->p.kind), "amount", amount, "currency",
+		 core_currency_name((enum currency)j->amount.currency), "to_balance", 1)) == NULL)
+		return STORE_E_IO;
+	if ((rc = store_payment_put(txn, &j->p)) == 0)
+		rc = orgs_audit(f, txn, j->p.org_id, j->p.created_by, AUDIT_PAYMENT_PAID, j->p.id,
+				detail);
+	json_decref(detail);
+	return rc;
+}
+
+static int payment_end(struct flow *f, struct store_txn *txn, struct webhook_flow *j);
+
 static int webhook_write(struct flow *f, struct store_txn *txn)
 {
 	struct webhook_flow *j = (struct webhook_flow *)f;
-	char amount[BILLING_MONEY_TEXT];
-	struct ledger_tx tx;
-	json_t *detail;
 	int rc;
 
 	j->changed = false;
@@ -835,8 +883,22 @@ static int webhook_write(struct flow *f, struct store_txn *txn)
 		f->err = E_PAYMENT_MISMATCH;
 		return 0;
 	}
+	if (j->p.status == PAYMENT_FAILED && j->paid)
+		return webhook_late(f, txn, j);
 	if (j->p.status != PAYMENT_PENDING)
 		return 0; /* told before: a payment moves once */
+	return payment_end(f, txn, j);
+}
+
+/* A pending payment ends: paid (j->amount, by the provider), or failed
+ * or cancelled (its hold released, its invoices free again). */
+static int payment_end(struct flow *f, struct store_txn *txn, struct webhook_flow *j)
+{
+	char amount[BILLING_MONEY_TEXT];
+	struct ledger_tx tx;
+	json_t *detail;
+	int rc = 0;
+
 	if (j->paid && j->p.kind == PAYMENT_DEPOSIT)
 		rc = billing_tx_deposit(j->amount, &tx);
 	else if (j->paid)
@@ -861,10 +923,10 @@ static int webhook_write(struct flow *f, struct store_txn *txn)
 	j->p.settled_at = f->now;
 	j->changed = true;
 	money_text(j->p.amount, j->p.currency, amount);
-	if ((detail =
-		 json_pack("{s:s, s:s, s:s}", "kind",
-			   core_payment_kind_name((enum payment_kind)j->p.kind), "amount", amount,
-			   "currency", core_currency_name((enum currency)j->p.currency))) == NULL)
+	if ((detail = json_pack(
+		 "{s:s, s:s, s:s, s:b}", "kind",
+		 core_payment_kind_name((enum payment_kind)j->p.kind), "amount", amount, "currency",
+		 core_currency_name((enum currency)j->p.currency), "cancelled", j->cancel)) == NULL)
 		return STORE_E_IO;
 	if ((rc = store_payment_put(txn, &j->p)) == 0)
 		rc = orgs_audit(f, txn, j->p.org_id, j->p.created_by,
@@ -882,8 +944,11 @@ static void webhook_written(struct flow *f)
 	if (f->job.store_rc != 0 || !j->changed)
 		return;
 	authd_hex(j->p.id, AUTHD_ID_LEN, id);
-	log_info("payment %s payment=%s kind=%s", j->paid ? "paid" : "failed", id,
-		 core_payment_kind_name((enum payment_kind)j->p.kind));
+	log_info("payment %s payment=%s kind=%s",
+		 j->paid     ? "paid"
+		 : j->cancel ? "cancelled"
+			     : "failed",
+		 id, core_payment_kind_name((enum payment_kind)j->p.kind));
 }
 
 static void webhook_reply(struct flow *f, struct req *r)
@@ -917,6 +982,12 @@ void http_billing_webhook(struct req *r)
 	size_t len = 0;
 	json_t *body;
 
+	/* Nothing of an unsigned body is read (flow_start checks again). */
+	if (r->body == NULL ||
+	    !provider_signature_ok(r->signature, r->body, r->body_len, authd_now())) {
+		reply_error(r, E_UNAUTHENTICATED);
+		return;
+	}
 	if (!req_query_or_reply(r, NULL, 0, NULL) ||
 	    (body = json_body_or_reply(r, spec, sizeof(spec) / sizeof(spec[0]))) == NULL)
 		return;
@@ -945,10 +1016,83 @@ void http_billing_webhook(struct req *r)
 		goto out;
 	}
 	j->f.finish_if_gone = true;
+	j->f.write_decides_on_own_writes = true; /* the payment, moved once */
 	json_decref(body);
 	flow_start(&j->f, &webhook_ops, r);
 	return;
 out:
 	free(j);
 	json_decref(body);
+}
+
+/* --- POST .../billing/payments/{id}/cancel ---------------------------------------------- */
+
+/* A payment left pending (the payer never finished the checkout) ends as
+ * failed: the balance's part comes back and its invoices are free to be
+ * paid another way. Should the provider take the money after all, it goes
+ * to the balance (webhook_late). */
+static int cancel_write(struct flow *f, struct store_txn *txn)
+{
+	struct webhook_flow *j = (struct webhook_flow *)f;
+	int rc;
+
+	j->changed = false;
+	if ((rc = orgs_billing_gate(f, txn, j->org_id, NULL, &j->who)) != 0 || f->err != E_OK)
+		return rc;
+	rc = store_payment_get(txn, j->id, &j->p);
+	if (rc == STORE_E_NOTFOUND ||
+	    (rc == 0 && memcmp(j->p.org_id, j->org_id, AUTHD_ID_LEN) != 0)) {
+		f->err = E_PAYMENT_NOT_FOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	if (j->p.status != PAYMENT_PENDING) {
+		f->err = E_PAYMENT_NOT_PENDING;
+		return 0;
+	}
+	j->paid = false;
+	j->amount = (struct money){j->p.rest, j->p.currency};
+	return payment_end(f, txn, j);
+}
+
+static void cancel_reply(struct flow *f, struct req *r)
+{
+	struct webhook_flow *j = (struct webhook_flow *)f;
+
+	if (f->err != E_OK)
+		flow_reply_error(f, r);
+	else
+		reply_json(r, 200, payment_json(&j->p));
+}
+
+static const struct flow_ops cancel_ops = {
+    .write = cancel_write,
+    .written = webhook_written,
+    .reply = cancel_reply,
+    .release = pay_release,
+};
+
+void http_billing_payment_cancel(struct req *r)
+{
+	struct webhook_flow *j = NULL;
+	json_t *body;
+
+	if (!req_query_or_reply(r, NULL, 0, NULL) ||
+	    (body = json_body_or_reply(r, NULL, 0)) == NULL)
+		return;
+	json_decref(body);
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	if (!req_path_ids(r->param, j->org_id, j->id)) {
+		reply_error(r, req_path_ids(r->param, j->org_id, NULL) ? E_PAYMENT_NOT_FOUND
+								       : E_ORG_NOT_FOUND);
+		free(j);
+		return;
+	}
+	j->cancel = true;
+	j->f.write_decides_on_own_writes = true;
+	flow_start(&j->f, &cancel_ops, r);
 }

@@ -310,3 +310,25 @@ int invoices_price(struct store_txn *txn, int64_t now, struct invoice *inv, stru
 	inv->status = INVOICE_OPEN;
 	return 0;
 }
+
+int invoices_cancel(struct flow *f, struct store_txn *txn, struct invoice *inv)
+{
+	struct voucher v;
+	int rc = 0;
+
+	inv->status = INVOICE_CANCELLED;
+	inv->cancelled_at = f->now;
+	if (inv->voucher[0]) {
+		/* The use goes back to the code (it may be gone: nothing to give). */
+		rc = store_voucher_get(txn, inv->voucher, &v);
+		if (rc == 0 && v.used > 0) {
+			v.used--;
+			rc = store_voucher_put(txn, &v);
+		}
+		if (rc != 0 && rc != STORE_E_NOTFOUND)
+			return rc;
+	}
+	if ((rc = store_invoice_put(txn, inv)) != 0)
+		return rc;
+	return orgs_audit(f, txn, inv->org_id, NULL, AUDIT_INVOICE_CANCELLED, inv->id, NULL);
+}

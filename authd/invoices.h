@@ -38,6 +38,10 @@ bool invoice_overdue(const struct invoice *inv, int64_t now);
 int invoices_paid(struct flow *f, struct store_txn *txn, struct invoice *inv,
 		  const uint8_t payment_id[AUTHD_ID_LEN]);
 
+/* Cancels inv (open, in no pending payment: the caller checked) at
+ * f->now, giving its voucher use back, with its record. 0 or STORE_E_*. */
+int invoices_cancel(struct flow *f, struct store_txn *txn, struct invoice *inv);
+
 /* How far back an organization's invoices are looked through (newest
  * first): listings, and the search for an open renewal. */
 #define INVOICES_RECENT 100

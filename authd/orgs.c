@@ -149,7 +149,10 @@ static int bills_one(void *arg, const struct partner_link *l)
 	struct member m;
 	int rc;
 
-	if (!l->billing || !core_partner_covers(l, pb->product_id))
+	/* No product: the billing of the whole organization, which only a
+	 * relation of all its products gives. */
+	if (!l->billing ||
+	    (pb->product_id ? !core_partner_covers(l, pb->product_id) : !l->all_products))
 		return 0;
 	if ((rc = store_member_get(pb->txn, l->partner_org, pb->account_id, &m)) ==
 	    STORE_E_NOTFOUND)
@@ -499,8 +502,11 @@ int orgs_billing_gate(struct flow *f, struct store_txn *txn, const uint8_t org_i
 		return rc;
 	res.org_role = who->me.role;
 	res.partner = who->partner;
-	res.partner_billing = who->partner && who->link.billing;
-	if (who->partner && product &&
+	/* A partner's billing is a relation's that gives it over what is
+	 * asked: one product, or the whole organization (merged relations
+	 * lend none to another's products). */
+	res.partner_billing = false;
+	if (who->partner && who->link.billing &&
 	    (rc = orgs_partner_bills_product(f, txn, org_id, product, &res.partner_billing)) != 0)
 		return rc;
 	res.actor_billing = (who->me.rights & MEMBER_R_BILLING) != 0;

@@ -72,7 +72,8 @@ int orgs_billing_gate(struct flow *f, struct store_txn *txn, const uint8_t org_i
 
 /* Whether one relation the flow's principal manages a partner of org_id
  * through both gives billing and covers product_id (*yes): the billing of
- * one product, which relations merged for access do not say. 0 or
+ * one product, which relations merged for access do not say; with
+ * product_id NULL, a relation of all the organization's products. 0 or
  * STORE_E_*. */
 int orgs_partner_bills_product(struct flow *f, struct store_txn *txn,
 			       const uint8_t org_id[AUTHD_ID_LEN],

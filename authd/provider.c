@@ -27,6 +27,16 @@ static const struct authd_config *cfg;
 void provider_setup(const struct authd_config *c)
 {
 	cfg = c;
+	/* Before any pool thread asks: libcurl's global init is not
+	 * thread-safe everywhere. */
+	if (c->provider_url[0] && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		log_err(
+		    "libcurl could not be initialised: payments through the provider will fail");
+	if (strncmp(c->provider_url, "http://", 7) == 0 &&
+	    strncmp(c->provider_url, "http://127.", 11) != 0 &&
+	    strncmp(c->provider_url, "http://localhost", 16) != 0)
+		log_warn("[billing] provider_url is plain http: its credential crosses the network "
+			 "in clear");
 }
 
 bool provider_configured(void)
@@ -74,7 +84,7 @@ static bool field(json_t *o, const char *name, char *out, size_t size)
 int provider_checkout(const struct payment *p, const char *description,
 		      char ref[PAYMENT_REF_MAX + 1], char url[PAYMENT_URL_MAX + 1])
 {
-	char id[AUTHD_ID_HEX + 1], amount[32], endpoint[600], auth[600], idem[64];
+	char id[AUTHD_ID_HEX + 1], amount[32], endpoint[600], auth[600], idem[96];
 	struct money m = {p->rest, p->currency};
 	struct curl_slist *h = NULL;
 	struct answer *a = NULL;
@@ -90,7 +100,11 @@ int provider_checkout(const struct payment *p, const char *description,
 	authd_hex(p->id, AUTHD_ID_LEN, id);
 	snprintf(amount, sizeof(amount), "%" PRId64 ".%02" PRId64, m.minor / 100, m.minor % 100);
 	snprintf(endpoint, sizeof(endpoint), "%s/payments", cfg->provider_url);
-	snprintf(idem, sizeof(idem), "Idempotency-Key: %s", id);
+	/* The payment and what the provider is asked for: the same payment
+	 * asked again for another amount (the balance changed before a retry)
+	 * is another checkout, never the old one under a new amount. */
+	snprintf(idem, sizeof(idem), "Idempotency-Key: %s-%s-%" PRId64, id,
+		 core_currency_name((enum currency)p->currency), p->rest);
 	req = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "amount", amount, "currency",
 			core_currency_name((enum currency)p->currency), "description", description);
 	if (req == NULL || (text = json_dumps(req, JSON_COMPACT)) == NULL ||
@@ -146,7 +160,7 @@ out:
 	return rc;
 }
 
-static void mac_of(const char *body, size_t len, int64_t t, uint8_t out[32])
+static bool mac_of(const char *body, size_t len, int64_t t, uint8_t out[32])
 {
 	char head[32];
 	int hl = snprintf(head, sizeof(head), "%" PRId64 ".", t);
@@ -155,16 +169,18 @@ static void mac_of(const char *body, size_t len, int64_t t, uint8_t out[32])
 	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
 			       OSSL_PARAM_construct_end()};
 	size_t got = 0;
+	bool ok;
 
 	memset(out, 0, 32);
-	if (ctx &&
-	    EVP_MAC_init(ctx, (const unsigned char *)cfg->webhook_secret,
-			 strlen(cfg->webhook_secret), params) == 1 &&
-	    EVP_MAC_update(ctx, (const unsigned char *)head, (size_t)hl) == 1 &&
-	    EVP_MAC_update(ctx, (const unsigned char *)body, len) == 1)
-		EVP_MAC_final(ctx, out, &got, 32);
+	ok = ctx &&
+	     EVP_MAC_init(ctx, (const unsigned char *)cfg->webhook_secret,
+			  strlen(cfg->webhook_secret), params) == 1 &&
+	     EVP_MAC_update(ctx, (const unsigned char *)head, (size_t)hl) == 1 &&
+	     EVP_MAC_update(ctx, (const unsigned char *)body, len) == 1 &&
+	     EVP_MAC_final(ctx, out, &got, 32) == 1 && got == 32;
 	EVP_MAC_CTX_free(ctx);
 	EVP_MAC_free(mac);
+	return ok; /* a MAC not made is no MAC: every signature fails */
 }
 
 void provider_sign(const char *body, size_t len, int64_t t, char *out, size_t size)
@@ -172,7 +188,8 @@ void provider_sign(const char *body, size_t len, int64_t t, char *out, size_t si
 	uint8_t d[32];
 	char hex[65];
 
-	mac_of(body, len, t, d);
+	if (!mac_of(body, len, t, d))
+		memset(d, 0xff, sizeof(d)); /* a header nobody's signature matches */
 	authd_hex(d, sizeof(d), hex);
 	snprintf(out, size, "t=%" PRId64 ",v1=%s", t, hex);
 	OPENSSL_cleanse(d, sizeof(d));
@@ -197,8 +214,7 @@ bool provider_signature_ok(const char *header, const char *body, size_t len, int
 		return false;
 	if (t < now - PROVIDER_SIGNATURE_SKEW || t > now + PROVIDER_SIGNATURE_SKEW)
 		return false;
-	mac_of(body, len, (int64_t)t, want);
-	ok = CRYPTO_memcmp(want, got, sizeof(want)) == 0;
+	ok = mac_of(body, len, (int64_t)t, want) && CRYPTO_memcmp(want, got, sizeof(want)) == 0;
 	OPENSSL_cleanse(want, sizeof(want));
 	return ok;
 }

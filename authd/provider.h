@@ -5,9 +5,10 @@
  * them and later calls back POST /1/billing/webhook, signed with the
  * shared [billing] webhook_secret.
  *
- * The provider is asked with the payment's id as its Idempotency-Key: the
- * same payment asked twice (two nodes, a retry after kill -9) is one
- * checkout there, one charge.
+ * The provider is asked with the payment's id, currency and amount as its
+ * Idempotency-Key: the same payment asked twice (two nodes, a retry after
+ * kill -9) is one checkout there, one charge; asked again for another
+ * amount (the balance it shares changed), another checkout.
  */
 #ifndef AUTHD_PROVIDER_H
 #define AUTHD_PROVIDER_H

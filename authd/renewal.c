@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SLICE	   200
 #define FIRST_US   (20LL * LWS_US_PER_SEC)
@@ -38,7 +39,7 @@ static bool running;
 struct slice {
 	struct flow f; /* the context of the records it writes; f.job is the job */
 	bool has_after;
-	struct product_due_pos after;
+	struct product_due_pos after, next;
 	size_t n;
 	bool last;
 	struct renewal_stats counts; /* this slice's */
@@ -146,6 +147,9 @@ static int pay_from_balance(struct slice *j, struct store_txn *txn, bool *paid)
 		return 0;
 	authd_random(pay.id, AUTHD_ID_LEN);
 	memcpy(pay.org_id, inv->org_id, AUTHD_ID_LEN);
+	/* No request's key: the invoice's, so that each payment's is its own
+	 * (PostgreSQL keeps one payment per organization and key). */
+	authd_sha256(inv->id, AUTHD_ID_LEN, pay.key_hash);
 	pay.kind = PAYMENT_INVOICES;
 	pay.status = PAYMENT_PAID;
 	pay.currency = inv->currency;
@@ -182,7 +186,7 @@ static int step_order(struct slice *j, struct store_txn *txn, struct product *p)
 	struct invoice *inv = &j->inv;
 	enum api_error err = E_OK;
 	char number[24], total[BILLING_MONEY_TEXT + 4];
-	bool pending, paid;
+	bool paid;
 	json_t *detail;
 	int rc;
 
@@ -191,10 +195,8 @@ static int step_order(struct slice *j, struct store_txn *txn, struct product *p)
 	p->renew_tried = p->expires_at;
 	if ((rc = store_product_put(txn, p)) != 0)
 		return rc;
-	if ((rc = invoices_open_renewal(txn, p->org_id, p->id, &pending)) != 0)
-		return rc;
-	if (pending)
-		return 0; /* ordered by hand already */
+	/* No renewal was ordered for this expiry (an order by hand marks it
+	 * too): billing_renewal_next said so. */
 	memset(inv, 0, sizeof(*inv));
 	authd_random(inv->id, AUTHD_ID_LEN);
 	memcpy(inv->org_id, p->org_id, AUTHD_ID_LEN);
@@ -206,7 +208,8 @@ static int step_order(struct slice *j, struct store_txn *txn, struct product *p)
 	if ((rc = invoices_price(txn, f->now, inv, &j->v, &err)) != 0)
 		return rc;
 	if (err != E_OK)
-		return 0; /* no billing address: the expiry will block it */
+		return 0;	     /* no billing address: the expiry will block it */
+	inv->due_at = p->expires_at; /* a renewal is due when the product expires */
 	if ((rc = store_counter_next(txn, "invoice", &inv->number)) != 0)
 		return rc;
 	snprintf(number, sizeof(number), "%llu", (unsigned long long)inv->number);
@@ -245,10 +248,13 @@ static int step_block(struct slice *j, struct store_txn *txn, struct product *p)
 	return notice(j, txn, p, "product_blocked", "", "", j->f.now + terminate_after);
 }
 
+#define OPEN_MAX 4 /* open renewals of one product cancelled at its end */
+
 struct cancel_open {
 	const struct product *p;
-	struct invoice *ids; /* at most INVOICES_RECENT */
+	struct invoice *ids; /* at most OPEN_MAX */
 	size_t n;
+	bool paying; /* one is in a payment under way */
 };
 
 static int collect_open(void *arg, const struct invoice *inv)
@@ -256,29 +262,32 @@ static int collect_open(void *arg, const struct invoice *inv)
 	static const uint8_t none[AUTHD_ID_LEN];
 	struct cancel_open *c = arg;
 
-	if (inv->status == INVOICE_OPEN && memcmp(inv->product_id, c->p->id, AUTHD_ID_LEN) == 0 &&
-	    memcmp(inv->payment_id, none, AUTHD_ID_LEN) == 0 && c->n < 4)
+	if (inv->status != INVOICE_OPEN || memcmp(inv->product_id, c->p->id, AUTHD_ID_LEN) != 0)
+		return 0;
+	if (memcmp(inv->payment_id, none, AUTHD_ID_LEN) != 0)
+		c->paying = true;
+	else if (c->n < OPEN_MAX)
 		c->ids[c->n++] = *inv;
 	return 0;
 }
 
 static int step_terminate(struct slice *j, struct store_txn *txn, struct product *p)
 {
-	struct invoice *open = calloc(4, sizeof(*open));
-	struct cancel_open c = {p, open, 0};
+	struct invoice *open = calloc(OPEN_MAX, sizeof(*open));
+	struct cancel_open c = {p, open, 0, false};
 	int rc;
 
 	if (open == NULL)
 		return STORE_E_IO;
-	/* Its open renewals are owed no more. */
+	/* Its open renewals are owed no more; while one is being paid, the
+	 * product waits for the payment's end (a later pass). */
 	rc = store_invoices_list(txn, p->org_id, INVOICES_RECENT, collect_open, &c);
-	for (size_t i = 0; rc == 0 && i < c.n; i++) {
-		open[i].status = INVOICE_CANCELLED;
-		open[i].cancelled_at = j->f.now;
-		if ((rc = store_invoice_put(txn, &open[i])) == 0)
-			rc = orgs_audit(&j->f, txn, p->org_id, NULL, AUDIT_INVOICE_CANCELLED,
-					open[i].id, NULL);
+	if (rc == 0 && c.paying) {
+		free(open);
+		return 0;
 	}
+	for (size_t i = 0; rc == 0 && i < c.n; i++)
+		rc = invoices_cancel(&j->f, txn, &open[i]);
 	free(open);
 	if (rc != 0 || (rc = store_product_del(txn, p->org_id, p->id)) != 0 ||
 	    (rc = orgs_audit(&j->f, txn, p->org_id, NULL, AUDIT_PRODUCT_TERMINATED, p->id, NULL)) !=
@@ -318,6 +327,13 @@ static int slice_txn(struct job *job, struct store_txn *txn)
 	if ((rc = store_products_due(txn, now + BILLING_RENEW_LEAD, j->has_after ? &j->after : NULL,
 				     SLICE, collect, j)) != 0)
 		return rc;
+	/* Where the next slice starts, as walked (a step may move a product's
+	 * expiry). */
+	if (j->n > 0) {
+		j->next.expires_at = j->got[j->n - 1].expires_at;
+		memcpy(j->next.org_id, j->got[j->n - 1].org_id, AUTHD_ID_LEN);
+		memcpy(j->next.id, j->got[j->n - 1].id, AUTHD_ID_LEN);
+	}
 	for (size_t i = 0; rc == 0 && i < j->n; i++) {
 		struct product *p = &j->got[i];
 
@@ -341,6 +357,15 @@ static int slice_txn(struct job *job, struct store_txn *txn)
 	return rc;
 }
 
+/* Real milliseconds (a test clock stands still). */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void slice_done(struct job *job);
 
 static void slice_submit(struct slice *j)
@@ -348,7 +373,9 @@ static void slice_submit(struct slice *j)
 	j->f.job.txn_work = slice_txn;
 	j->f.job.done = slice_done;
 	j->f.job.first = STORE_FIRST_UNSAID;
-	j->f.job.decides_on_own_writes = false;
+	/* Every product it acts on, it writes (the mark that makes the step
+	 * done): two passes meet on that row (store.h). */
+	j->f.job.decides_on_own_writes = true;
 	store_write(&j->f.job);
 }
 
@@ -366,12 +393,8 @@ static void slice_done(struct job *job)
 		t->terminated += j->counts.terminated;
 		t->elsewhere = j->counts.elsewhere;
 		if (!j->last && !j->counts.elsewhere && j->n > 0) {
-			const struct product *p = &j->got[j->n - 1];
-
 			j->has_after = true;
-			j->after.expires_at = p->expires_at;
-			memcpy(j->after.org_id, p->org_id, AUTHD_ID_LEN);
-			memcpy(j->after.id, p->id, AUTHD_ID_LEN);
+			j->after = j->next;
 			slice_submit(j);
 			return;
 		}
@@ -379,7 +402,7 @@ static void slice_done(struct job *job)
 		t->store_rc = job->store_rc;
 		log_warn("renewal pass stopped: store error %d", job->store_rc);
 	}
-	t->ms = authd_now_ms() - j->started_ms;
+	t->ms = wall_ms() - j->started_ms;
 	if (t->ordered || t->renewed || t->blocked || t->terminated)
 		log_info("renewal pass: %lu products, %lu renewals ordered, %lu paid from the "
 			 "balance, %lu blocked, %lu terminated in %lld ms",
@@ -400,7 +423,7 @@ bool renewal_pass(void (*done)(void *arg, const struct renewal_stats *st), void 
 	running = true;
 	j->f.now = authd_now();
 	j->f.service = true; /* its records say "via system" */
-	j->started_ms = authd_now_ms();
+	j->started_ms = wall_ms();
 	j->done = done;
 	j->arg = arg;
 	slice_submit(j);

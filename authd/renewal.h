@@ -33,7 +33,7 @@ struct renewal_stats {
 	unsigned long slices;	  /* write jobs */
 	bool elsewhere;		  /* another node holds the pass */
 	int store_rc;		  /* 0, or the store error that stopped the pass */
-	int64_t ms;		  /* how long it took */
+	int64_t ms;		  /* how long it took, in real time */
 };
 
 /* Takes [billing] renewal_every, block_after, terminate_after; at start. */

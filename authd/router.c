@@ -128,6 +128,8 @@ static const struct route routes[] = {
     {"organizations/*/billing/payments/*", http_billing_payment, M_GET, ACT_ORG_BILLING_READ,
      false},
     {"organizations/*/billing/payments", http_billing_pay, M_POST, ACT_ORG_BILLING_MANAGE, false},
+    {"organizations/*/billing/payments/*/cancel", http_billing_payment_cancel, M_POST,
+     ACT_ORG_BILLING_MANAGE, false},
     {"organizations/*/billing/orders", http_billing_order, M_POST, ACT_ORG_BILLING_MANAGE, false},
     {"organizations/*/billing/invoices", http_billing_invoices, M_GET, ACT_ORG_BILLING_READ, false},
     {"organizations/*/billing/invoices/*", http_billing_invoice, M_GET, ACT_ORG_BILLING_READ,

@@ -6,6 +6,9 @@
  * nowhere), `teams` teams of them, `products` products each granted to one
  * team and one member, and makes account_id a collaborator in two teams
  * with its own grant on every tenth product. Answers the product ids.
+ * For the billing benchmark, "expires_at" (the first product's expiry),
+ * "expires_step" (seconds between one product's expiry and the next's) and
+ * "auto_renew" give the products expiries that spread as asked.
  */
 #include "http.h"
 
@@ -25,6 +28,8 @@ struct seed_flow {
 	uint8_t org_id[AUTHD_ID_LEN];
 	uint8_t account_id[AUTHD_ID_LEN];
 	unsigned members, teams, products;
+	int64_t expires_at, expires_step;
+	bool auto_renew;
 	uint8_t (*ids)[AUTHD_ID_LEN]; /* members, then teams, then products */
 };
 
@@ -75,6 +80,10 @@ static int seed_write(struct flow *f, struct store_txn *txn)
 		memcpy(p.org_id, j->org_id, AUTHD_ID_LEN);
 		memcpy(p.id, product[i], AUTHD_ID_LEN);
 		snprintf(p.name, sizeof(p.name), "Product %u", i);
+		if (j->expires_at > 0) {
+			p.expires_at = j->expires_at + (int64_t)i * j->expires_step;
+			p.auto_renew = j->auto_renew;
+		}
 		if ((rc = store_product_put(txn, &p)) == 0 && j->teams)
 			rc = grant(txn, j->org_id, p.id, team[i % j->teams], GRANT_TEAM);
 		if (rc == 0 && j->members)
@@ -118,9 +127,10 @@ void http_test_seed_org(struct req *r)
 	static const struct field_spec spec[] = {
 	    {"organization_id", JSON_STRING, true, 64}, {"account_id", JSON_STRING, true, 64},
 	    {"members", JSON_INTEGER, true, 0},		{"teams", JSON_INTEGER, true, 0},
-	    {"products", JSON_INTEGER, true, 0},
+	    {"products", JSON_INTEGER, true, 0},	{"expires_at", JSON_INTEGER, false, 0},
+	    {"expires_step", JSON_INTEGER, false, 0},	{"auto_renew", JSON_TRUE, false, 0},
 	};
-	json_t *body = json_body_or_reply(r, spec, 5);
+	json_t *body = json_body_or_reply(r, spec, sizeof(spec) / sizeof(spec[0]));
 	struct seed_flow *j;
 	const char *s;
 	size_t len, n;
@@ -135,11 +145,16 @@ void http_test_seed_org(struct req *r)
 	j->members = (unsigned)json_integer_value(json_object_get(body, "members"));
 	j->teams = (unsigned)json_integer_value(json_object_get(body, "teams"));
 	j->products = (unsigned)json_integer_value(json_object_get(body, "products"));
+	j->expires_at = (int64_t)json_integer_value(json_object_get(body, "expires_at"));
+	j->expires_step = (int64_t)json_integer_value(json_object_get(body, "expires_step"));
+	j->auto_renew = json_is_true(json_object_get(body, "auto_renew"));
 	s = json_str(body, "organization_id", &len);
 	if (authd_unhex(s, len, j->org_id, AUTHD_ID_LEN) != 0 ||
 	    (s = json_str(body, "account_id", &len)) == NULL ||
 	    authd_unhex(s, len, j->account_id, AUTHD_ID_LEN) != 0 || j->members > SEED_MAX ||
-	    j->teams > SEED_MAX || j->products > SEED_MAX) {
+	    j->teams > SEED_MAX || j->products > SEED_MAX || j->expires_at < 0 ||
+	    j->expires_at > AUTHD_TIME_MAX / 2 || j->expires_step < 0 ||
+	    j->expires_step > 86400 * 366) {
 		json_decref(body);
 		free(j);
 		reply_error(r, E_INVALID_FIELD);

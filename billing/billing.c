@@ -185,6 +185,16 @@ int billing_tx_pay(struct money m, struct ledger_tx *tx)
 	return 0;
 }
 
+int billing_tx_credit(struct money m, struct ledger_tx *tx)
+{
+	if (!currency_ok(m.currency))
+		return BILLING_E_CURRENCY;
+	if (m.minor <= 0 || !in_bounds(m.minor))
+		return BILLING_E_RANGE;
+	tx_two(tx, m.currency, LEDGER_PROVIDER, LEDGER_PREPAID, m.minor);
+	return 0;
+}
+
 int billing_tx_hold(struct money m, struct ledger_tx *tx)
 {
 	int rc = billing_tx_pay(m, tx);

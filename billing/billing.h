@@ -78,6 +78,9 @@ int billing_tx_check(const struct ledger_tx *tx) __attribute__((warn_unused_resu
 int billing_tx_deposit(struct money m, struct ledger_tx *tx) __attribute__((warn_unused_result));
 /* Paying m of an invoice from the prepaid balance. */
 int billing_tx_pay(struct money m, struct ledger_tx *tx) __attribute__((warn_unused_result));
+/* Money the provider took for a payment that had ended here (failed or
+ * cancelled): it goes to the balance, whatever its size (m > 0). */
+int billing_tx_credit(struct money m, struct ledger_tx *tx) __attribute__((warn_unused_result));
 /* Holding m of the balance for a payment the provider has yet to finish,
  * and giving it back when the provider failed. */
 int billing_tx_hold(struct money m, struct ledger_tx *tx) __attribute__((warn_unused_result));

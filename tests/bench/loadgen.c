@@ -110,11 +110,11 @@ static void *xrealloc(void *p, size_t n)
 /* Formats one request line into its wire form once, up front, so that the
  * hot loop only copies bytes. */
 static void build_request(struct request *r, const char *method, const char *path, const char *body,
-			  const char *bearer)
+			  const char *bearer, const char *header)
 {
 	size_t blen = strlen(body);
 	bool has_length = blen > 0 || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0);
-	size_t cap = strlen(method) + strlen(path) + strlen(bearer) + blen + 256;
+	size_t cap = strlen(method) + strlen(path) + strlen(bearer) + strlen(header) + blen + 256;
 	int n;
 
 	r->text = xrealloc(NULL, cap);
@@ -124,6 +124,8 @@ static void build_request(struct request *r, const char *method, const char *pat
 		n += snprintf(r->text + n, cap - (size_t)n, "Content-Type: application/json\r\n");
 	if (bearer[0])
 		n += snprintf(r->text + n, cap - (size_t)n, "Authorization: Bearer %s\r\n", bearer);
+	if (header[0]) /* one more header line, as "Name: value" */
+		n += snprintf(r->text + n, cap - (size_t)n, "%s\r\n", header);
 	/* authd waits for a body when a POST says nothing: say 0. */
 	if (has_length)
 		n += snprintf(r->text + n, cap - (size_t)n, "Content-Length: %zu\r\n", blen);
@@ -142,14 +144,14 @@ static void load_requests(const char *path)
 	if (f == NULL)
 		die(path);
 	while ((n = getline(&line, &lcap, f)) >= 0) {
-		const char *field[4] = {"", "", "", ""};
+		const char *field[5] = {"", "", "", "", ""};
 		char *p = line;
 
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
 		if (n == 0)
 			continue;
-		for (int i = 0; i < 4 && p; i++) {
+		for (int i = 0; i < 5 && p; i++) {
 			char *tab = strchr(p, '\t');
 
 			if (tab)
@@ -165,7 +167,7 @@ static void load_requests(const char *path)
 			rcap = rcap ? 2 * rcap : 1024;
 			reqs = xrealloc(reqs, rcap * sizeof(*reqs));
 		}
-		build_request(&reqs[nreqs++], field[0], field[1], field[2], field[3]);
+		build_request(&reqs[nreqs++], field[0], field[1], field[2], field[3], field[4]);
 	}
 	free(line);
 	fclose(f);

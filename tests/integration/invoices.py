@@ -215,6 +215,50 @@ class Invoices(OwnAuthd, unittest.TestCase):
         r = self.pay([inv2["id"]], use_balance=False)
         self.assertEqual((r.json["from_balance"], r.json["rest"]), ("0.00", "64.86"))
 
+    def test_cancel_a_pending_payment_and_a_late_provider(self):
+        self.deposit("10.00")
+        inv = self.order()
+        p = self.pay([inv["id"]]).json
+        self.assertEqual((p["status"], p["from_balance"], p["rest"]),
+                         ("pending", "10.00", "54.86"))
+        admin = join(self.a, SMTP, self.lr, self.org, email(), role="administrator")
+        cancel = f"{self.base}/payments/{p['id']}/cancel"
+        r = self.a.post(cancel, token=admin)
+        self.assertEqual((r.status, r.json["code"]), (403, "forbidden"))
+        # The payer never finished the checkout: cancelled, the hold comes
+        # back and the invoice is free again.
+        r = self.a.post(cancel, token=self.lr)
+        self.assertEqual((r.status, r.json["status"]), (200, "failed"), r)
+        self.assertEqual(self.balance()["balance"], "10.00")
+        self.assertIsNone(self.invoice(inv["id"])["payment_id"])
+        r = self.a.post(cancel, token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (409, "payment_not_pending"))
+        r = self.a.post(f"{self.base}/payments/{'ab' * 16}/cancel", token=self.lr)
+        self.assertEqual((r.status, r.json["code"]), (404, "payment_not_found"))
+        # The provider took the money after all: it lands in the balance.
+        self.a.advance(1)
+        self.assertEqual(PROVIDER.webhook(self.a, p["id"]).json, {"status": "paid"})
+        b = self.assert_ledger_balanced()
+        self.assertEqual((b["balance"], b["entries"][0]["kind"]), ("64.86", "deposit"))
+        self.assertEqual(self.invoice(inv["id"])["status"], "open")
+        self.assertEqual(PROVIDER.webhook(self.a, p["id"]).json, {"status": "paid"})
+        self.assertEqual(self.balance()["balance"], "64.86")  # once
+        r = self.pay([inv["id"]])
+        self.assertEqual((r.status, r.json["status"]), (201, "paid"))
+        self.assertEqual(self.balance()["balance"], "0.00")
+
+    def test_renewal_of_a_removed_product_is_not_paid(self):
+        self.deposit("500.00")
+        inv = self.order({"product": {"kind": "mail", "name": "gone"}})
+        self.assertEqual(self.pay([inv["id"]]).json["status"], "paid")
+        ren = self.order({"product_id": inv["product_id"]})
+        r = self.a.delete(f"/1/organizations/{self.org}/products/{inv['product_id']}",
+                          token=self.lr)
+        self.assertEqual(r.status, 204)
+        r = self.pay([ren["id"]])
+        self.assertEqual((r.status, r.json["code"]), (409, "invoice_not_payable"))
+        self.assertEqual(self.balance()["balance"], "435.14")
+
     def test_grouped_payment_and_currencies(self):
         self.deposit("500.00")
         ids = [self.order({"product": {"kind": k, "name": k}, "months": m})["id"]

@@ -29,8 +29,10 @@ class FakeProvider:
         remember_secret(self.secret)
         remember_secret(authorization.split()[-1])
         self.lock = threading.Lock()
-        self.by_id = {}        # payment id -> checkout
+        self.by_id = {}        # payment id -> its latest checkout
+        self.by_key = {}       # Idempotency-Key -> checkout
         self.requests = []     # every POST /payments body, in order
+        self.arrived = []      # the same, as they arrive (before any delay)
         self.fail = 0          # answer the next n with 500
         self.delay = 0.0       # seconds before answering
         self.port = free_port()
@@ -73,6 +75,8 @@ class FakeProvider:
 
     def handle(self, path, headers, body):
         import time
+        with self.lock:
+            self.arrived.append(body)
         if self.delay:
             time.sleep(self.delay)
         if path != "/payments":
@@ -80,17 +84,18 @@ class FakeProvider:
         if headers.get("Authorization") != self.authorization:
             return 401, {"error": "unauthorized"}
         key = headers.get("Idempotency-Key")
-        if key != body.get("id"):
-            return 400, {"error": "idempotency key is not the payment id"}
+        want = f"{body.get('id')}-{body.get('currency')}-{round(float(body.get('amount', 0)) * 100)}"
+        if key != want:
+            return 400, {"error": "the idempotency key is not the payment's id, currency, amount"}
         with self.lock:
             self.requests.append(body)
             if self.fail > 0:
                 self.fail -= 1
                 return 500, {"error": "down"}
-            got = self.by_id.get(key)
+            got = self.by_key.get(key)
             if got is None:
                 ref = "pay_" + secrets.token_hex(8)
-                got = self.by_id[key] = {
+                got = self.by_key[key] = self.by_id[body["id"]] = {
                     "ref": ref, "id": key, "amount": body["amount"],
                     "currency": body["currency"], "description": body["description"],
                     "checkout_url": f"{self.url()}/checkout/{ref}"}
@@ -98,9 +103,9 @@ class FakeProvider:
         return 200, {"ref": got["ref"], "checkout_url": got["checkout_url"]}
 
     def created(self):
-        """How many checkouts were started (distinct payments)."""
+        """How many checkouts were started."""
         with self.lock:
-            return len(self.by_id)
+            return len(self.by_key)
 
     def checkout(self, payment_id):
         with self.lock:

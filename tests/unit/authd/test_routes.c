@@ -125,6 +125,7 @@ static const struct {
     {"GET organizations/*/billing/payments/*", U, A, A},
     {"POST billing/webhook", U, U, U},
     {"POST organizations/*/billing/payments", U, A, A},
+    {"POST organizations/*/billing/payments/*/cancel", U, A, A},
     {"POST organizations/*/billing/orders", U, A, A},
     {"GET organizations/*/billing/invoices", U, A, A},
     {"GET organizations/*/billing/invoices/*", U, A, A},

@@ -159,6 +159,13 @@ static void test_hold_settle_release(void **state)
 	assert_int_equal(billing_tx_release(CHF(3000), &tx), 0);
 	assert_int_equal(billing_balance_apply(b, &tx, &b), 0);
 	assert_int_equal(b.minor, 5000);
+	/* Money the provider took after the payment ended: to the balance,
+	 * whatever its size. */
+	assert_int_equal(billing_tx_credit(CHF(1500000), &tx), 0);
+	assert_int_equal(core_ledger_leg(&tx, LEDGER_PREPAID), 1500000);
+	assert_int_equal(billing_tx_check(&tx), 0);
+	assert_int_equal(billing_tx_credit(CHF(0), &tx), BILLING_E_RANGE);
+	assert_int_equal(billing_tx_credit((struct money){5, 9}, &tx), BILLING_E_CURRENCY);
 	assert_int_equal(billing_tx_hold(CHF(0), &tx), BILLING_E_RANGE);
 	assert_int_equal(billing_tx_release(CHF(-5), &tx), BILLING_E_RANGE);
 }
