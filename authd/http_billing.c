@@ -332,6 +332,7 @@ static void change(struct req *r, bool create, bool remove)
 								       : E_ORG_NOT_FOUND);
 		goto out;
 	}
+	memcpy(j->f.job.group_key, j->org_id, AUTHD_ID_LEN); /* store.h */
 	if (remove) {
 		flow_start(&j->f, &change_ops, r);
 		return;

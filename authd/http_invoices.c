@@ -280,6 +280,7 @@ void http_billing_order(struct req *r)
 	/* The sequence, the voucher and the renewed product it decides on, it
 	 * writes (store.h). */
 	j->f.write_decides_on_own_writes = true;
+	memcpy(j->f.job.group_key, j->org_id, AUTHD_ID_LEN);
 	authd_random(j->inv.id, AUTHD_ID_LEN);
 	json_decref(body);
 	flow_start(&j->f, j->preview ? &preview_ops : &order_ops, r);
@@ -462,6 +463,7 @@ static void invoices(struct req *r, bool one, bool cancel)
 		free(j);
 		return;
 	}
+	memcpy(j->l.f.job.group_key, j->org_id, AUTHD_ID_LEN); /* store.h */
 	flow_start(&j->l.f,
 		   cancel   ? &cancel_ops
 		   : j->pdf ? &pdf_ops

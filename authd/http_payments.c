@@ -631,6 +631,7 @@ void http_billing_deposit(struct req *r)
 	j->want.kind = PAYMENT_DEPOSIT;
 	j->want.amount = m.minor;
 	j->want.rest = m.minor;
+	memcpy(j->f.job.group_key, j->org_id, AUTHD_ID_LEN);
 	j->f.finish_if_gone = true;
 	/* It reads the payment it inserts (a race meets on its key). */
 	j->f.write_decides_on_own_writes = true; /* a checkout started is recorded */
@@ -690,6 +691,7 @@ void http_billing_pay(struct req *r)
 	use = json_object_get(body, "use_balance");
 	j->use_balance = use == NULL || json_is_true(use);
 	j->keyed = idempotency_of(r, j->org_id, &j->want);
+	memcpy(j->f.job.group_key, j->org_id, AUTHD_ID_LEN);
 	j->f.finish_if_gone = true;
 	/* The balance, the invoices and the payment it decides on, it writes. */
 	j->f.write_decides_on_own_writes = true;
@@ -1094,5 +1096,6 @@ void http_billing_payment_cancel(struct req *r)
 	}
 	j->cancel = true;
 	j->f.write_decides_on_own_writes = true;
+	memcpy(j->f.job.group_key, j->org_id, AUTHD_ID_LEN);
 	flow_start(&j->f, &cancel_ops, r);
 }

@@ -96,6 +96,12 @@ struct job {
 	 * cost the server more than the statements). A job that decides on a
 	 * record it leaves alone, or only inserts, must not say so. */
 	bool decides_on_own_writes;
+	/* A write job may name the organization (or account) whose rows it
+	 * locks: PostgreSQL runs a group's jobs in the order of their keys, so
+	 * that two groups take the rows of two organizations in one order and
+	 * never wait on each other in a circle (a deadlock costs a second).
+	 * Zeros: no key (first in a group). */
+	uint8_t group_key[AUTHD_ID_LEN];
 };
 
 enum store_engine { STORE_ENGINE_LMDB, STORE_ENGINE_POSTGRESQL };

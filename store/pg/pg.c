@@ -377,12 +377,30 @@ static int run_job(struct worker *w, struct job *job, bool read_only, PGresult *
  * failure runs each job alone (run_job), as the contract allows; a COMMIT
  * whose answer was lost fails them all (the outcome is unknown).
  */
+/* Sorts a group by its jobs' keys (insertion sort: a group is small; the
+ * order of jobs of one key is kept). Concurrent requests may commit in any
+ * order. */
+static void order_by_key(struct job **jobs, int n)
+{
+	for (int i = 1; i < n; i++) {
+		struct job *j = jobs[i];
+		int k = i;
+
+		while (k > 0 && memcmp(jobs[k - 1]->group_key, j->group_key, AUTHD_ID_LEN) > 0) {
+			jobs[k] = jobs[k - 1];
+			k--;
+		}
+		jobs[k] = j;
+	}
+}
+
 static void run_group(struct worker *w, struct job **jobs, int n)
 {
 	PGresult *pre[GROUP_MAX];
 	struct pg_txn t;
 	int rc = 0, i;
 
+	order_by_key(jobs, n);
 	if (!worker_connect(w, false))
 		goto alone;
 	/* Grouped jobs all say decides_on_own_writes, or none does. */
