@@ -208,8 +208,11 @@ static int step_order(struct slice *j, struct store_txn *txn, struct product *p)
 	if ((rc = invoices_price(txn, f->now, inv, &j->v, &err)) != 0)
 		return rc;
 	if (err != E_OK)
-		return 0;	     /* no billing address: the expiry will block it */
-	inv->due_at = p->expires_at; /* a renewal is due when the product expires */
+		return 0; /* no billing address: the expiry will block it */
+	/* A renewal is due when the product expires (an order placed later,
+	 * when block_after let it run past expiry: within the usual days). */
+	if (p->expires_at > f->now)
+		inv->due_at = p->expires_at;
 	if ((rc = store_counter_next(txn, "invoice", &inv->number)) != 0)
 		return rc;
 	snprintf(number, sizeof(number), "%llu", (unsigned long long)inv->number);

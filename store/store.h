@@ -377,9 +377,11 @@ int store_products_due(struct store_txn *t, int64_t until, const struct product_
  * Invoices (core.h's struct invoice), found by id and listed by
  * organization, newest first (at most limit). store_counter_next takes the
  * next value of a named sequence of the whole store (1 first; "invoice"
- * numbers invoices): the job that takes it writes with it, so a number is
- * never taken twice nor skipped. Vouchers are found by their code and
- * listed in its order; store_voucher_put writes a new one or its uses.
+ * numbers invoices; the engine knows its names): never the same value
+ * twice, and increasing. LMDB's single writer skips none; PostgreSQL's
+ * sequences never make concurrent jobs wait or lose a race, and a job
+ * that runs again takes a new value, so a number may be skipped. Vouchers are found by their code
+ * and listed in its order; store_voucher_put writes a new one or its uses.
  */
 int store_invoice_put(struct store_txn *t, const struct invoice *inv);
 int store_invoice_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct invoice *inv);

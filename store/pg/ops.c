@@ -280,9 +280,10 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_INVOICE_GET] = {"invoice_get", "SELECT body FROM invoices WHERE id = $1::bytea"},
     [ST_INVOICES_LIST] = {"invoices_list", "SELECT body FROM invoices WHERE org_id = $1::bytea "
 					   "ORDER BY created_at DESC, id DESC LIMIT $2::bigint"},
-    [ST_COUNTER_NEXT] = {"counter_next",
-			 "INSERT INTO sequences (name, value) VALUES ($1::text, 1) ON CONFLICT "
-			 "(name) DO UPDATE SET value = sequences.value + 1 RETURNING value"},
+    /* A PostgreSQL sequence per name (schema 15): concurrent jobs never
+     * wait on one row nor lose a race for it; a job that runs again takes
+     * a new value (numbers may skip, never repeat). */
+    [ST_COUNTER_NEXT] = {"counter_next", "SELECT nextval(('seq_' || $1::text)::regclass)"},
     [ST_VOUCHER_PUT] =
 	{"voucher_put",
 	 "INSERT INTO vouchers (" VOUCHER_COLS ") VALUES ($1::text, $2::smallint, $3::bigint, "

@@ -17,7 +17,7 @@
 #include <libpq-fe.h>
 
 /* The schema version this engine reads and writes (authd_schema.version). */
-#define PG_SCHEMA_VERSION 14
+#define PG_SCHEMA_VERSION 15
 /* The channel of the notes nodes send each other (store_notify). */
 #define PG_NOTE_CHANNEL "authd"
 

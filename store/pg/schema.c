@@ -527,10 +527,18 @@ static const char schema_v14[] =
     "  ADD COLUMN blocked_at bigint NOT NULL DEFAULT 0;"
     "CREATE INDEX products_due ON products (expires_at, org_id, id) WHERE expires_at > 0;";
 
+/* Version 15: the store's named sequences become PostgreSQL sequences:
+ * 32 orders at once all raced for one row, and some lost 30 times. */
+static const char schema_v15[] =
+    "CREATE SEQUENCE seq_invoice;"
+    "SELECT setval('seq_invoice', COALESCE((SELECT value FROM sequences WHERE name = "
+    "'invoice'), 0) + 1, false);"
+    "DROP TABLE sequences;";
+
 /* migrations[v] brings a schema of version v to v + 1. */
 static const char *const migrations[PG_SCHEMA_VERSION] = {
-    schema_v1, schema_v2, schema_v3,  schema_v4,  schema_v5,  schema_v6,  schema_v7,
-    schema_v8, schema_v9, schema_v10, schema_v11, schema_v12, schema_v13, schema_v14};
+    schema_v1, schema_v2,  schema_v3,  schema_v4,  schema_v5,  schema_v6,  schema_v7, schema_v8,
+    schema_v9, schema_v10, schema_v11, schema_v12, schema_v13, schema_v14, schema_v15};
 
 static int exec_ok(PGconn *conn, const char *sql, const char *what)
 {

@@ -11,7 +11,7 @@ import unittest
 import uuid
 
 from authd_harness import ENGINE, OwnAuthd
-from org_harness import PUBLIC, mail, org_of
+from org_harness import PUBLIC, assert_numbered, mail, org_of
 from provider_harness import FakeProvider
 from smtp_harness import SmtpServer
 
@@ -224,7 +224,7 @@ class TwoNodes(unittest.TestCase):
             invoices = a.get(f"{base}/billing/invoices", token=lr).json["invoices"]
             self.assertEqual(sorted(i["product_id"] for i in invoices), sorted(ids))
             numbers = sorted(i["number"] for i in invoices)
-            self.assertEqual(numbers, list(range(numbers[0], numbers[0] + 20)))
+            assert_numbered(self, numbers, 20)
             self.assertEqual([pass_(n)["ordered"] for n in (a, b)], [0, 0])
         finally:
             reports = cl.stop()

@@ -6,7 +6,7 @@ import re
 import time
 from urllib.parse import parse_qs, urlparse
 
-from authd_harness import remember_secret, random_loopback
+from authd_harness import ENGINE, remember_secret, random_loopback
 
 PASSWORD = "correct horse battery"
 PUBLIC = "https://console.example.test"
@@ -57,3 +57,12 @@ def join(a, smtp, by_token, org, address, role="collaborator", billing=False, na
                source_ip=random_loopback())
     assert r.status == 201, r
     return a.session(address)
+
+
+def assert_numbered(test, numbers, n):
+    """n invoices numbered once each, in order: on LMDB with no gap; on
+    PostgreSQL (a sequence: an order that ran again took a new number) maybe
+    with some."""
+    test.assertEqual(len(set(numbers)), n)
+    if ENGINE == "lmdb":
+        test.assertEqual(sorted(numbers), list(range(min(numbers), min(numbers) + n)))
