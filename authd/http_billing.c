@@ -459,7 +459,7 @@ static int renew_write(struct flow *f, struct store_txn *txn)
 	j->p.auto_renew = j->enabled;
 	if ((detail = json_pack("{s:b}", "enabled", j->enabled)) == NULL)
 		return STORE_E_IO;
-	if ((rc = store_product_put(txn, &j->p)) == 0)
+	if ((rc = store_product_update(txn, &j->p)) == 0)
 		rc = orgs_audit(f, txn, j->b.org_id, NULL, AUDIT_AUTO_RENEWAL_CHANGED, j->p.id,
 				detail);
 	json_decref(detail);

@@ -18,8 +18,8 @@
  * use counted in the same write: exactly once, however many orders race
  * for its last use), the tax of the default billing address's country,
  * and the address itself, copied. A free order is paid at once. Invoices
- * are numbered from one sequence (store_counter_next): no gaps, no
- * repeats. Cancelling an open invoice gives its voucher use back.
+ * are numbered from one sequence (store_counter_next): never twice (and
+ * on LMDB with no gap). Cancelling an open invoice gives its voucher use back.
  */
 #include "http.h"
 
@@ -121,10 +121,17 @@ static int order_write(struct flow *f, struct store_txn *txn)
 		return rc;
 	if (j->inv.voucher[0] && (rc = store_voucher_put(txn, &j->v)) != 0)
 		return rc;
-	/* The scheduler orders no second renewal for this expiry. */
-	if (j->renewal && j->product.renew_tried != j->product.expires_at) {
+	/* The scheduler orders no second renewal for this expiry. Written
+	 * even when marked already: two renewal orders at once then meet on
+	 * the product's row and the second finds the first's invoice (at
+	 * REPEATABLE READ, where the invoice number is no row to meet on). */
+	if (j->renewal) {
 		j->product.renew_tried = j->product.expires_at;
-		if ((rc = store_product_put(txn, &j->product)) != 0)
+		if ((rc = store_product_update(txn, &j->product)) == STORE_E_NOTFOUND) {
+			f->err = E_PRODUCT_NOT_FOUND; /* removed meanwhile */
+			return 0;
+		}
+		if (rc != 0)
 			return rc;
 	}
 	billing_money_text((struct money){j->inv.total, j->inv.currency}, total);

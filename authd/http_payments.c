@@ -931,7 +931,7 @@ static int payment_end(struct flow *f, struct store_txn *txn, struct webhook_flo
 		 core_currency_name((enum currency)j->p.currency), "cancelled", j->cancel)) == NULL)
 		return STORE_E_IO;
 	if ((rc = store_payment_put(txn, &j->p)) == 0)
-		rc = orgs_audit(f, txn, j->p.org_id, j->p.created_by,
+		rc = orgs_audit(f, txn, j->p.org_id, j->cancel ? NULL : j->p.created_by,
 				j->paid ? AUDIT_PAYMENT_PAID : AUDIT_PAYMENT_FAILED, j->p.id,
 				detail);
 	json_decref(detail);

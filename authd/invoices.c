@@ -187,7 +187,10 @@ int invoices_paid(struct flow *f, struct store_txn *txn, struct invoice *inv,
 	authd_time_str(p.expires_at, when);
 	if ((detail = json_pack("{s:s, s:i}", "expires_at", when, "months", inv->months)) == NULL)
 		return STORE_E_IO;
-	if ((rc = store_product_put(txn, &p)) == 0)
+	rc = store_product_update(txn, &p);
+	if (rc == STORE_E_NOTFOUND)
+		rc = 0; /* removed since the read: nothing to renew */
+	else if (rc == 0)
 		rc = orgs_audit(f, txn, p.org_id, inv->created_by, AUDIT_PRODUCT_RENEWED, p.id,
 				detail);
 	json_decref(detail);

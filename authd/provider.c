@@ -7,6 +7,7 @@
 #include <log.h>
 #include <util.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +25,22 @@
 
 static const struct authd_config *cfg;
 
+/* Whether an http URL's host (what follows "http://") is this machine. */
+static bool loopback(const char *host)
+{
+	size_t n = strcspn(host, ":/");
+	char name[64];
+	struct in_addr a;
+
+	if (n == 0 || n >= sizeof(name))
+		return false;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	if (strcmp(name, "localhost") == 0)
+		return true;
+	return inet_pton(AF_INET, name, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
 void provider_setup(const struct authd_config *c)
 {
 	cfg = c;
@@ -32,9 +49,7 @@ void provider_setup(const struct authd_config *c)
 	if (c->provider_url[0] && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		log_err(
 		    "libcurl could not be initialised: payments through the provider will fail");
-	if (strncmp(c->provider_url, "http://", 7) == 0 &&
-	    strncmp(c->provider_url, "http://127.", 11) != 0 &&
-	    strncmp(c->provider_url, "http://localhost", 16) != 0)
+	if (strncmp(c->provider_url, "http://", 7) == 0 && !loopback(c->provider_url + 7))
 		log_warn("[billing] provider_url is plain http: its credential crosses the network "
 			 "in clear");
 }

@@ -193,8 +193,8 @@ static int step_order(struct slice *j, struct store_txn *txn, struct product *p)
 	/* Done for this expiry, whatever comes of it: the mark goes first,
 	 * so that paying (which moves the expiry) writes over it. */
 	p->renew_tried = p->expires_at;
-	if ((rc = store_product_put(txn, p)) != 0)
-		return rc;
+	if ((rc = store_product_update(txn, p)) != 0)
+		return rc == STORE_E_NOTFOUND ? 0 : rc; /* removed meanwhile */
 	/* No renewal was ordered for this expiry (an order by hand marks it
 	 * too): billing_renewal_next said so. */
 	memset(inv, 0, sizeof(*inv));
@@ -244,7 +244,9 @@ static int step_block(struct slice *j, struct store_txn *txn, struct product *p)
 	int rc;
 
 	p->blocked_at = j->f.now;
-	if ((rc = store_product_put(txn, p)) != 0 ||
+	if ((rc = store_product_update(txn, p)) == STORE_E_NOTFOUND)
+		return 0; /* removed meanwhile */
+	if (rc != 0 ||
 	    (rc = orgs_audit(&j->f, txn, p->org_id, NULL, AUDIT_PRODUCT_BLOCKED, p->id, NULL)) != 0)
 		return rc;
 	j->counts.blocked++;

@@ -112,6 +112,7 @@ struct store_engine_ops {
 	int (*payment_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct payment *p);
 	int (*payments_list)(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
 			     int (*fn)(void *arg, const struct payment *p), void *arg);
+	int (*product_update)(struct store_txn *t, const struct product *p);
 	int (*cluster_lock)(struct store_txn *t, int64_t key, bool *held);
 	int (*products_due)(struct store_txn *t, int64_t until, const struct product_due_pos *after,
 			    size_t limit, int (*fn)(void *arg, const struct product *p), void *arg);

@@ -1068,6 +1068,11 @@ int store_invoice_parse(const char *text, size_t len, struct invoice *inv)
 	return 0;
 }
 
+int store_product_update(struct store_txn *t, const struct product *p)
+{
+	return t->ops->product_update(t, p);
+}
+
 int store_cluster_lock(struct store_txn *t, int64_t key, bool *held)
 {
 	return t->ops->cluster_lock(t, key, held);

@@ -99,7 +99,8 @@ struct job {
 	/* A write job may name the organization (or account) whose rows it
 	 * locks: PostgreSQL runs a group's jobs in the order of their keys, so
 	 * that two groups take the rows of two organizations in one order and
-	 * never wait on each other in a circle (a deadlock costs a second).
+	 * do not wait on each other in a circle (a deadlock costs a second;
+	 * jobs without a key, or that lock rows of several, still may).
 	 * Zeros: no key (first in a group). */
 	uint8_t group_key[AUTHD_ID_LEN];
 };
@@ -255,6 +256,10 @@ int store_invite_del(struct store_txn *t, const struct invite *inv);
  * goes); a team's members go with store_team_del.
  */
 int store_product_put(struct store_txn *t, const struct product *p);
+/* Writes a product read in this job: STORE_E_NOTFOUND when it is gone
+ * (removed by a job that committed meanwhile), where store_product_put
+ * would make it again. */
+int store_product_update(struct store_txn *t, const struct product *p);
 int store_product_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],
 		      const uint8_t id[AUTHD_ID_LEN], struct product *p);
 int store_product_del(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN],

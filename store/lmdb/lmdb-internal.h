@@ -204,6 +204,7 @@ int lmdb_payment_put(struct store_txn *t, const struct payment *p);
 int lmdb_payment_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct payment *p);
 int lmdb_payments_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
 		       int (*fn)(void *arg, const struct payment *p), void *arg);
+int lmdb_product_update(struct store_txn *t, const struct product *p);
 int lmdb_cluster_lock(struct store_txn *t, int64_t key, bool *held);
 int lmdb_products_due(struct store_txn *t, int64_t until, const struct product_due_pos *after,
 		      size_t limit, int (*fn)(void *arg, const struct product *p), void *arg);

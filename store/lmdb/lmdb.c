@@ -521,6 +521,7 @@ const struct store_engine_ops store_lmdb_engine = {
     .payment_put = lmdb_payment_put,
     .payment_get = lmdb_payment_get,
     .payments_list = lmdb_payments_list,
+    .product_update = lmdb_product_update,
     .cluster_lock = lmdb_cluster_lock,
     .products_due = lmdb_products_due,
     .invoice_put = lmdb_invoice_put,

@@ -861,3 +861,11 @@ int lmdb_cluster_lock(struct store_txn *t, int64_t key, bool *held)
 	*held = true; /* one node, one writer */
 	return 0;
 }
+
+int lmdb_product_update(struct store_txn *t, const struct product *p)
+{
+	struct product old;
+	int rc = lmdb_product_get(t, p->org_id, p->id, &old);
+
+	return rc != 0 ? rc : lmdb_product_put(t, p);
+}

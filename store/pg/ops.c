@@ -165,6 +165,11 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
 	 "EXCLUDED.expires_at, renewal_months = EXCLUDED.renewal_months, auto_renew = "
 	 "EXCLUDED.auto_renew, renew_tried = EXCLUDED.renew_tried, blocked_at = "
 	 "EXCLUDED.blocked_at"},
+    [ST_PRODUCT_UPDATE] = {"product_update",
+			   "UPDATE products SET kind = $3::smallint, name = $4::text, expires_at = "
+			   "$6::bigint, renewal_months = $7::smallint, auto_renew = $8::boolean, "
+			   "renew_tried = $9::bigint, blocked_at = $10::bigint WHERE org_id = "
+			   "$1::bytea AND id = $2::bytea AND created_at = $5::bigint RETURNING 1"},
     [ST_PRODUCTS_DUE] = {"products_due",
 			 "SELECT " PRODUCT_COLS ", org_id FROM products WHERE expires_at > 0 AND "
 			 "expires_at <= $1::bigint AND (expires_at, org_id, id) > ($2::bigint, "
@@ -2869,6 +2874,32 @@ int pg_product_put(struct store_txn *t, const struct product *p)
 	param_i64(&q, p->renew_tried);
 	param_i64(&q, p->blocked_at);
 	return run(t, ST_PRODUCT_PUT, &q);
+}
+
+/* As pg_product_put, but only over the row as it is: a product removed
+ * meanwhile is not made again (an upsert would insert it). */
+int pg_product_update(struct store_txn *t, const struct product *p)
+{
+	struct pg_params q = {0};
+	PGresult *res = NULL;
+	int rc;
+
+	if (p->renewal_months < 1 || p->renewal_months > PRODUCT_RENEWAL_MAX)
+		AUTHD_BUG("a product without its renewal period");
+	param(&q, p->org_id, AUTHD_ID_LEN);
+	param(&q, p->id, AUTHD_ID_LEN);
+	param_i16(&q, p->kind);
+	param_text(&q, p->name);
+	param_i64(&q, p->created_at);
+	param_i64(&q, p->expires_at);
+	param_i16(&q, p->renewal_months);
+	param_bool(&q, p->auto_renew);
+	param_i64(&q, p->renew_tried);
+	param_i64(&q, p->blocked_at);
+	pg_mark_dirty((struct pg_txn *)t, p->org_id);
+	if ((rc = get_one(t, ST_PRODUCT_UPDATE, &q, &res)) == 0)
+		pg_clear(res);
+	return rc;
 }
 
 /* A product from a row of PRODUCT_COLS. */

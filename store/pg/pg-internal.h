@@ -237,6 +237,7 @@ enum pg_stmt {
 	ST_VOUCHER_GET,
 	ST_VOUCHERS_LIST,
 	ST_PRODUCTS_DUE,
+	ST_PRODUCT_UPDATE,
 	ST_SUPPORT_LIVE,
 	ST_PARTNER_PUT,
 	ST_PARTNER_GET,
@@ -428,6 +429,7 @@ int pg_payment_put(struct store_txn *t, const struct payment *p);
 int pg_payment_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct payment *p);
 int pg_payments_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
 		     int (*fn)(void *arg, const struct payment *p), void *arg);
+int pg_product_update(struct store_txn *t, const struct product *p);
 int pg_cluster_lock(struct store_txn *t, int64_t key, bool *held);
 int pg_products_due(struct store_txn *t, int64_t until, const struct product_due_pos *after,
 		    size_t limit, int (*fn)(void *arg, const struct product *p), void *arg);

@@ -895,6 +895,7 @@ const struct store_engine_ops store_pg_engine = {
     .payment_put = pg_payment_put,
     .payment_get = pg_payment_get,
     .payments_list = pg_payments_list,
+    .product_update = pg_product_update,
     .cluster_lock = pg_cluster_lock,
     .products_due = pg_products_due,
     .invoice_put = pg_invoice_put,

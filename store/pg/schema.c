@@ -530,6 +530,7 @@ static const char schema_v14[] =
 /* Version 15: the store's named sequences become PostgreSQL sequences:
  * 32 orders at once all raced for one row, and some lost 30 times. */
 static const char schema_v15[] =
+    "LOCK TABLE sequences IN ACCESS EXCLUSIVE MODE;"
     "CREATE SEQUENCE seq_invoice;"
     "SELECT setval('seq_invoice', COALESCE((SELECT value FROM sequences WHERE name = "
     "'invoice'), 0) + 1, false);"

@@ -447,6 +447,58 @@ static int put_cluster(struct store_txn *txn, void *arg)
 	return put_backup(txn, arg);
 }
 
+/* A product written over as read, and one removed meanwhile: the update
+ * of the removed one is STORE_E_NOTFOUND and does not make it again. */
+static int product_cycle(struct store_txn *txn, void *arg)
+{
+	struct product p = {.kind = PRODUCT_MAIL,
+			    .renewal_months = 12,
+			    .expires_at = 5000,
+			    .created_at = 7,
+			    .name = "kept"};
+	int *step = arg;
+	int rc;
+
+	memset(p.org_id, 0x61, AUTHD_ID_LEN);
+	memset(p.id, 0x62, AUTHD_ID_LEN);
+	if (*step == 0)
+		return store_product_put(txn, &p);
+	if (*step == 1) {
+		p.blocked_at = 9;
+		return store_product_update(txn, &p);
+	}
+	if (*step == 2)
+		return store_product_del(txn, p.org_id, p.id);
+	rc = store_product_update(txn, &p);
+	return rc == STORE_E_NOTFOUND ? 0 : STORE_E_CORRUPT;
+}
+
+static int product_read(struct store_txn *txn, void *arg)
+{
+	uint8_t org[AUTHD_ID_LEN], id[AUTHD_ID_LEN];
+
+	memset(org, 0x61, AUTHD_ID_LEN);
+	memset(id, 0x62, AUTHD_ID_LEN);
+	return store_product_get(txn, org, id, arg);
+}
+
+static void test_product_update_never_makes_one(void **state)
+{
+	struct product p;
+	int step;
+
+	(void)state;
+	for (step = 0; step < 4; step++)
+		assert_int_equal(unit_write(product_cycle, &step), 0);
+	assert_int_equal(unit_read(product_read, &p), STORE_E_NOTFOUND);
+	step = 0;
+	assert_int_equal(unit_write(product_cycle, &step), 0);
+	step = 1;
+	assert_int_equal(unit_write(product_cycle, &step), 0);
+	assert_int_equal(unit_read(product_read, &p), 0);
+	assert_int_equal(p.blocked_at, 9);
+}
+
 static void test_reads_see_own_writes(void **state)
 {
 	uint8_t key[THROTTLE_KEY_LEN];
@@ -724,6 +776,8 @@ int main(void)
 					    unit_teardown),
 	    cmocka_unit_test_setup_teardown(test_rerun_counts_once, unit_setup, unit_teardown),
 	    cmocka_unit_test_setup_teardown(test_reads_see_own_writes, unit_setup, unit_teardown),
+	    cmocka_unit_test_setup_teardown(test_product_update_never_makes_one, unit_setup,
+					    unit_teardown),
 	    cmocka_unit_test_setup_teardown(test_login_reads_see_own_writes, unit_setup,
 					    unit_teardown),
 	    cmocka_unit_test_setup_teardown(test_hinted_reads, unit_setup, unit_teardown),
