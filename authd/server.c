@@ -208,15 +208,21 @@ static struct req *req_new(struct lws *wsi, const char *uri)
 	if (lws_hdr_custom_length(wsi, "x-csrf-token:", 13) > 0 &&
 	    lws_hdr_custom_length(wsi, "x-csrf-token:", 13) < (int)sizeof(r->csrf))
 		lws_hdr_custom_copy(wsi, r->csrf, sizeof(r->csrf), "x-csrf-token:", 13);
-	r->idem_len = lws_hdr_custom_length(wsi, "idempotency-key:", 16);
-	if (r->idem_len > 0 && r->idem_len <= IDEMPOTENCY_KEY_MAX)
-		lws_hdr_custom_copy(wsi, r->idem_key, sizeof(r->idem_key), "idempotency-key:", 16);
-	else if (r->idem_len < 0)
-		r->idem_len = -1;
-	if (lws_hdr_custom_length(wsi, "x-provider-signature:", 21) > 0 &&
-	    lws_hdr_custom_length(wsi, "x-provider-signature:", 21) < (int)sizeof(r->signature))
-		lws_hdr_custom_copy(wsi, r->signature, sizeof(r->signature),
-				    "x-provider-signature:", 21);
+	/* Only payments (POST) read these: GETs, the hot path, skip the scans
+	 * of the header table. */
+	r->idem_len = -1;
+	if (r->method == M_POST) {
+		int n = lws_hdr_custom_length(wsi, "idempotency-key:", 16);
+
+		r->idem_len = n < 0 ? -1 : n;
+		if (n > 0 && n <= IDEMPOTENCY_KEY_MAX)
+			lws_hdr_custom_copy(wsi, r->idem_key, sizeof(r->idem_key),
+					    "idempotency-key:", 16);
+		n = lws_hdr_custom_length(wsi, "x-provider-signature:", 21);
+		if (n > 0 && n < (int)sizeof(r->signature))
+			lws_hdr_custom_copy(wsi, r->signature, sizeof(r->signature),
+					    "x-provider-signature:", 21);
+	}
 	r->content_length = 0;
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
 		copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof(cl));

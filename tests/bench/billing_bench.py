@@ -32,31 +32,13 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 
 from bench import FIXTURE_COST, BenchAuthd, PgServer, say  # noqa: E402
+from org_bench import loadgen, median  # noqa: E402
 from provider_harness import FakeProvider  # noqa: E402
 
 PASSWORD = "bench billing phrase"
 DAY = 86400
 GENEVA = {"name": "Bench SA", "line1": "Rue du Rhone 1", "postal_code": "1204",
           "city": "Geneve", "country": "CH"}
-
-
-def loadgen(binary, port, lines, conns, seconds=None, repeat=False, work=None, out=None):
-    """lines: (method, path, body, bearer, header)."""
-    import subprocess
-    path = os.path.join(work, f"req-{time.monotonic_ns()}.tsv")
-    with open(path, "w", encoding="utf-8") as f:
-        for method, p, body, bearer, header in lines:
-            text = json.dumps(body, separators=(",", ":")) if body is not None else ""
-            f.write(f"{method}\t{p}\t{text}\t{bearer or ''}\t{header or ''}\n")
-    argv = [binary, "-p", str(port), "-f", path, "-c", str(conns), "-s",
-            "-d", f"{seconds or 600:.1f}"]
-    if repeat:
-        argv.append("-r")
-    if out:
-        argv += ["-o", out]
-    got = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    os.unlink(path)
-    return json.loads(got.strip().splitlines()[-1])
 
 
 def report_pg_conflicts(pg):
@@ -90,10 +72,6 @@ def long_post(a, path, timeout=600):
         return r.status, json.loads(r.read() or b"{}")
     finally:
         c.close()
-
-
-def median(xs):
-    return sorted(xs)[len(xs) // 2]
 
 
 def main():
@@ -188,11 +166,9 @@ def main():
         paid_total = 0
         for (_, s, base, _) in orgs:
             b = a.get(f"{base}/balance", token=s).json
-            paid = [i for i in a.get(f"{base}/payments", token=s).json["payments"]]
             for e in b["entries"]:
                 assert sum(round(float(v) * 100) for v in e["legs"].values()) == 0, e
             paid_total += round((9999.00 - float(b["balance"])) * 100)
-            del paid
         expected = statuses["pay"].get("201", 0) * 162
         say(f"  ledger: {paid_total / 100:.2f} paid from the balances, "
             f"{expected / 100:.2f} expected ({statuses['pay'].get('201', 0)} payments)")

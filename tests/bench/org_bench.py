@@ -37,20 +37,23 @@ from bench import FIXTURE_COST, BenchAuthd, PgServer, say  # noqa: E402
 PASSWORD = "bench organization phrase"
 
 
-def loadgen(binary, port, lines, conns, seconds=None, repeat=False, work=None):
-    """lines: (method, path, body, bearer)."""
+def loadgen(binary, port, lines, conns, seconds=None, repeat=False, work=None, out=None):
+    """lines: (method, path, body, bearer[, header]); with out, loadgen
+    writes each response there ("index TAB status TAB body")."""
     path = os.path.join(work, f"req-{time.monotonic_ns()}.tsv")
     with open(path, "w", encoding="utf-8") as f:
-        for method, p, body, bearer in lines:
+        for method, p, body, bearer, *header in lines:
             text = json.dumps(body, separators=(",", ":")) if body is not None else ""
-            f.write(f"{method}\t{p}\t{text}\t{bearer or ''}\n")
+            f.write(f"{method}\t{p}\t{text}\t{bearer or ''}\t{(header or [''])[0] or ''}\n")
     argv = [binary, "-p", str(port), "-f", path, "-c", str(conns), "-s",
             "-d", f"{seconds or 600:.1f}"]
     if repeat:
         argv.append("-r")
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    if out:
+        argv += ["-o", out]
+    got = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     os.unlink(path)
-    return json.loads(out.strip().splitlines()[-1])
+    return json.loads(got.strip().splitlines()[-1])
 
 
 def heaviest(pg, n=4):

@@ -12,7 +12,7 @@ import subprocess
 import unittest
 import uuid
 
-from authd_harness import OwnAuthd, remember_secret, totp
+from authd_harness import OwnAuthd
 from org_harness import PUBLIC, assert_numbered, join, org_of
 from provider_harness import FakeProvider
 from smtp_harness import SmtpServer
@@ -68,14 +68,7 @@ class Invoices(OwnAuthd, unittest.TestCase):
         cls.a.start()
 
     def staff(self):
-        e, secret = self.staff_login
-        self.a.advance(30)  # a fresh TOTP step for each sign-in
-        r = self.a.login(e)
-        r = self.a.post("/1/login/totp", {"login_id": r.json["login_id"],
-                                          "code": totp(secret, self.a.now())})
-        self.assertEqual(r.status, 200, r)
-        remember_secret(r.json["session"])
-        return r.json["session"]
+        return self.a.session_totp(*self.staff_login)
 
     def setUp(self):
         e = self.lr_email = email()

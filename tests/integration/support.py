@@ -9,7 +9,7 @@ organization's audit trail."""
 import unittest
 import uuid
 
-from authd_harness import OwnAuthd, remember_secret, totp
+from authd_harness import OwnAuthd, remember_secret
 from org_harness import PUBLIC, join, org_of
 from smtp_harness import SmtpServer
 
@@ -47,14 +47,7 @@ class Support(OwnAuthd, unittest.TestCase):
 
     def sign_in(self, who):
         e, _, secret = self.staff[who]
-        self.a.advance(30)  # a fresh TOTP step for each sign-in
-        r = self.a.login(e)
-        self.assertEqual(r.json["state"], "second_factor", r)
-        r = self.a.post("/1/login/totp", {"login_id": r.json["login_id"],
-                                          "code": totp(secret, self.a.now())})
-        self.assertEqual(r.status, 200, r)
-        remember_secret(r.json["session"])
-        return r.json["session"]
+        return self.a.session_totp(e, secret)
 
     def setUp(self):
         e = self.lr_email = email()
@@ -194,12 +187,7 @@ class Support(OwnAuthd, unittest.TestCase):
         """A sign-in that does not move the clock (the TOTP step is the
         current one: the previous sign-in was at least 30 s ago)."""
         e, _, secret = self.staff[who]
-        r = self.a.login(e)
-        r = self.a.post("/1/login/totp", {"login_id": r.json["login_id"],
-                                          "code": totp(secret, self.a.now())})
-        self.assertEqual(r.status, 200, r)
-        remember_secret(r.json["session"])
-        return r.json["session"]
+        return self.a.session_totp(e, secret, fresh_step=False)
 
     def test_who_may_grant(self):
         coll = join(self.a, SMTP, self.lr, self.org, email())
