@@ -54,7 +54,8 @@ struct req {
 	int status;
 	char *resp;
 	size_t resp_len;
-	bool resp_static;    /* resp is not ours to free (a problem body made once) */
+	bool resp_static;    /* resp is not ours to free (a problem body made once, a page) */
+	bool cacheable;	     /* a page's asset: revalidated (no-cache), not no-store */
 	bool xff_unreadable; /* a trusted proxy's X-Forwarded-For could not be read */
 	char headers[1024];
 	size_t headers_len;
@@ -188,6 +189,7 @@ void http_account_close(struct req *r);
 /* The person's organizations (http_orgs.c). */
 void http_orgs_list(struct req *r);
 void http_session_org_switch(struct req *r);
+void http_session_cookie(struct req *r);
 /* An organization's people (http_members.c) and audit trail (http_audit.c). */
 void http_org_members(struct req *r);
 void http_org_member_change(struct req *r);

@@ -61,6 +61,7 @@ static void me_reply(struct flow *f, struct req *r)
 	char aid[AUTHD_ID_HEX + 1], oid[AUTHD_ID_HEX + 1];
 	char created[21], expires[21];
 	char email[2 * EMAIL_MAX + 8], name[6 * NAME_MAX_B + 8];
+	char csrf[65] = "";
 	char *text = NULL;
 	int n;
 
@@ -76,13 +77,20 @@ static void me_reply(struct flow *f, struct req *r)
 	 * Ids and times are hex and digits; email and name are escaped. */
 	json_escape(m->a.email, email, sizeof(email));
 	json_escape(m->a.name, name, sizeof(name));
+	/* A page that was reloaded has the cookie but lost the CSRF token
+	 * the login answered: it reads it here (a cross-site page cannot read
+	 * this answer). */
+	if (f->via_cookie)
+		session_csrf(f->token.hash, csrf);
 	n = asprintf(&text,
 		     "{\"account_id\":\"%s\",\"email\":\"%s\",\"name\":\"%s\","
 		     "\"organization_id\":\"%s\",\"created_at\":\"%s\",\"two_factor\":{"
 		     "\"totp\":%s,\"backup_codes_remaining\":%d},\"session\":{\"aal\":%d,"
-		     "\"expires_at\":\"%s\"}}",
+		     "\"expires_at\":\"%s\"%s%s%s}}",
 		     aid, email, name, oid, created, m->totp_on ? "true" : "false", m->backup_left,
-		     (int)f->session.aal, expires);
+		     (int)f->session.aal, expires, csrf[0] ? ",\"csrf_token\":\"" : "", csrf,
+		     csrf[0] ? "\"" : "");
+	OPENSSL_cleanse(csrf, sizeof(csrf));
 	if (n < 0) {
 		reply_error(r, E_OVERLOADED);
 		return;
@@ -140,6 +148,65 @@ static void plain_release(struct flow *f)
 {
 	OPENSSL_cleanse(f, sizeof(*f));
 	free(f);
+}
+
+/* --- POST /1/session/cookie ------------------------------------------------------ */
+
+/*
+ * A page that learned its session over the login wait WebSocket (a message
+ * carries no cookie) sends it here as its Bearer credential, and gets it
+ * back as the session cookie and the CSRF token: the same session, nothing
+ * more than the token already gives. An API token is refused by the policy.
+ */
+static void cookie_reply(struct flow *f, struct req *r)
+{
+	struct new_token t;
+	const char *text = r->authorization + 7;
+	char csrf[65];
+	char *body = NULL;
+	int n;
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	if (f->via_cookie || strncmp(r->authorization, "Bearer ", 7) != 0 ||
+	    strlen(text) != AUTHD_TOKEN_B64) {
+		reply_error(r, E_UNAUTHENTICATED); /* a cookie has no token to give */
+		return;
+	}
+	memcpy(t.text, text, AUTHD_TOKEN_B64 + 1);
+	t.ref = f->token;
+	session_set_cookie(r, &t, csrf);
+	n = asprintf(&body, "{\"csrf_token\":\"%s\"}", csrf);
+	OPENSSL_cleanse(csrf, sizeof(csrf));
+	OPENSSL_cleanse(&t, sizeof(t));
+	if (n < 0) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	reply_json_text(r, 200, body, (size_t)n);
+}
+
+static const struct flow_ops cookie_ops = {
+    .reply = cookie_reply,
+    .release = plain_release,
+};
+
+void http_session_cookie(struct req *r)
+{
+	struct flow *f;
+	json_t *body = json_body_or_reply(r, NULL, 0);
+
+	if (body == NULL)
+		return;
+	json_decref(body);
+	f = calloc(1, sizeof(*f));
+	if (f == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	flow_start(f, &cookie_ops, r);
 }
 
 static const struct flow_ops logout_ops = {

@@ -3,6 +3,7 @@
  * latest. The route table is the map of the whole API: one line a route.
  */
 #include "http.h"
+#include "pages.h"
 
 #include <log.h>
 
@@ -27,6 +28,7 @@ static const struct route routes[] = {
     {"login/*/backup-code", http_login_backup_code, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
     {"me", http_me_get, M_GET, ACT_ME_READ, false},
     {"logout", http_logout, M_POST, ACT_LOGOUT, false},
+    {"session/cookie", http_session_cookie, M_POST, ACT_SESSION_COOKIE, false},
     {"me/password", http_password_change, M_PUT, ACT_PASSWORD_CHANGE, false},
     {"me/2fa/totp", http_totp_enroll, M_POST, ACT_TOTP_ENROLL, false},
     {"me/2fa/totp", http_totp_delete, M_DELETE, ACT_TOTP_DELETE, false},
@@ -208,6 +210,10 @@ void router_dispatch(struct req *r)
 
 	while (*path == '/')
 		path++;
+	/* The web pages live beside the unversioned API paths, on paths the
+	 * API answers no GET on. */
+	if (r->method == M_GET && !(*path >= '0' && *path <= '9') && pages_serve(r, path))
+		return;
 	if (*path >= '0' && *path <= '9') {
 		char *end = NULL;
 		long v = strtol(path, &end, 10);

@@ -233,6 +233,35 @@ static struct req *req_new(struct lws *wsi, const char *uri)
 }
 
 /*
+ * The headers of every response, pages and API alike: scripts, styles and
+ * connections only from authd itself (ws: and wss: included, by 'self'),
+ * images also from data: URIs (the QR codes), no framing, no plugins, no
+ * referrer (a page's URL may hold an emailed token). lws's own set
+ * (LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE) allows
+ * WebSockets to any host and is not used.
+ */
+static const char *const security_headers[][2] = {
+    {"content-security-policy:",
+     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     "connect-src 'self'; font-src 'self'; manifest-src 'self'; form-action 'self'; "
+     "base-uri 'none'; frame-ancestors 'none'"},
+    {"x-content-type-options:", "nosniff"},
+    {"x-frame-options:", "DENY"},
+    {"referrer-policy:", "no-referrer"},
+    {"cross-origin-opener-policy:", "same-origin"},
+    {"cross-origin-resource-policy:", "same-origin"},
+    {"permissions-policy:", "camera=(), microphone=(), geolocation=(), payment=()"},
+};
+
+static int add_fixed(struct lws *wsi, const char *name, const char *value, uint8_t **p,
+		     uint8_t *end)
+{
+	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+					   (const unsigned char *)value, (int)strlen(value), p,
+					   end);
+}
+
+/*
  * Writes r's whole response (status line, headers, body) with one lws_write,
  * so a small response is one send() and one TCP segment. Content-Length is
  * added by name: lws then does no body accounting of its own, which would
@@ -257,15 +286,22 @@ static int write_response(struct lws *wsi, struct pss *pss, struct req *r)
 	end = start + head_room - 1;
 	if (lws_add_http_header_status(wsi, (unsigned)r->status, &p, end))
 		goto out;
+	/* A 304 has no body and names no length but the 200's. */
 	n = snprintf(num, sizeof(num), "%zu", r->resp_len);
-	if (lws_add_http_header_by_name(wsi, (const unsigned char *)"content-length:",
+	if (r->status != 304 &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"content-length:",
 					(const unsigned char *)num, n, &p, end))
 		goto out;
 	n = snprintf(num, sizeof(num), "%llu", (unsigned long long)r->id);
 	if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-request-id:",
 					(const unsigned char *)num, n, &p, end) ||
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-					(const unsigned char *)"no-store", 8, &p, end))
+	    add_fixed(wsi, "cache-control:", r->cacheable ? "no-cache" : "no-store", &p, end))
+		goto out;
+	for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++)
+		if (add_fixed(wsi, security_headers[i][0], security_headers[i][1], &p, end))
+			goto out;
+	if (srv.cfg.tls_cert[0] &&
+	    add_fixed(wsi, "strict-transport-security:", "max-age=31536000", &p, end))
 		goto out;
 	if (close_after && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
 						       (const unsigned char *)"close", 5, &p, end))
@@ -798,8 +834,7 @@ int server_run(void)
 	info.port = srv.cfg.listen_port;
 	info.iface = srv.cfg.listen_addr;
 	info.protocols = protocols;
-	info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE |
-		       LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.options = LWS_SERVER_OPTION_DISABLE_IPV6; /* security headers: ours */
 	if (strchr(srv.cfg.listen_addr, ':'))
 		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
 	set_descriptors(srv.cfg.max_connections);

@@ -1385,11 +1385,13 @@ struct principal {
 /* What a request does. Each route names one (see the route table). */
 enum policy_action {
 	ACT_HEALTH,
+	ACT_PAGE, /* a web page or its asset (authd/web) */
 	ACT_SIGN_UP,
 	ACT_LOGIN,		 /* the password step */
 	ACT_LOGIN_SECOND_FACTOR, /* a second-factor step of a pending login */
 	ACT_ME_READ,
 	ACT_LOGOUT,
+	ACT_SESSION_COOKIE, /* a page holding a session token makes it its cookie */
 	ACT_PASSWORD_CHANGE,
 	ACT_TOTP_ENROLL,
 	ACT_TOTP_CONFIRM,

@@ -39,6 +39,7 @@ static const struct {
 	bool billing;
 } rules[ACT__COUNT] = {
     [ACT_HEALTH] = {"health", NEED_NOTHING},
+    [ACT_PAGE] = {"page", NEED_NOTHING},
     [ACT_SIGN_UP] = {"sign_up", NEED_NOTHING},
     [ACT_LOGIN] = {"login", NEED_NOTHING},
     /* The pending login's id is the credential; the step checks it. */
@@ -46,6 +47,8 @@ static const struct {
     [ACT_ME_READ] = {"me_read", NEED_SESSION, .while_login_replaced = WHILE_LOGIN_REPLACED,
 		     .scope = SCOPE_ACCOUNT_READ},
     [ACT_LOGOUT] = {"logout", NEED_SESSION, .while_login_replaced = WHILE_LOGIN_REPLACED},
+    [ACT_SESSION_COOKIE] = {"session_cookie", NEED_SESSION,
+			    .while_login_replaced = WHILE_LOGIN_REPLACED},
     /* The current password is the proof; failures count as second-factor
      * failures of the account. */
     [ACT_PASSWORD_CHANGE] = {"password_change", NEED_SESSION},

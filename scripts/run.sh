@@ -4,7 +4,8 @@
 # phone, build/mobile-protocol/client/authd-phone). Extra flags go to authd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAUTHD_TEST_HOOKS=OFF -DAUTHD_SANITIZE= >/dev/null
+./scripts/deps.sh --no-browser
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAUTHD_TEST_HOOKS=OFF -DAUTHD_SANITIZE= \
+  -DAUTHD_BUILD_TESTS=OFF >/dev/null
 cmake --build build -j"$(nproc)" --target authd authd-phone
 exec ./build/authd/authd "$@"

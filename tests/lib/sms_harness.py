@@ -12,6 +12,7 @@ class SmsReceiver:
     def __init__(self):
         self.messages = []
         self.fail = 0
+        self.on_message = None  # called with each message body once recorded
         self.lock = threading.Lock()
         outer = self
 
@@ -25,6 +26,8 @@ class SmsReceiver:
                     if not failing:
                         outer.messages.append({"path": self.path, "body": body,
                                                "headers": dict(self.headers)})
+                if not failing and outer.on_message:
+                    outer.on_message(body)
                 self.send_response(503 if failing else 202)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

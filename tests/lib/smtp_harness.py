@@ -31,6 +31,9 @@ class _Sink:
                 "message_id": str(msg["Message-ID"]),
                 "body": msg.get_content(),
             })
+            m = self.outer.messages[-1]
+        if self.outer.on_message:
+            self.outer.on_message(m)
         return "250 OK"
 
 
@@ -44,6 +47,7 @@ class SmtpServer:
         self.lock = threading.Lock()
         self.messages = []
         self.controller = None
+        self.on_message = None  # called with each message once recorded
 
     def start(self):
         self.controller = Controller(_Sink(self), hostname="127.0.0.1", port=self.port)

@@ -38,6 +38,7 @@ static const struct {
     {"POST login/*/backup-code", A, A, A},
     {"GET me", U, A, A},
     {"POST logout", U, A, A},
+    {"POST session/cookie", U, A, A},
     {"PUT me/password", U, A, A},
     {"POST me/2fa/totp", U, A, R},
     {"DELETE me/2fa/totp", U, A, A},
