@@ -90,6 +90,16 @@ enum api_error flow_decide(struct flow *f, const struct policy_resource *res,
 	return flow_policy_error(policy_decide(&pp, &p, f->action, res, f->now), not_found);
 }
 
+enum policy_decision flow_decide_act(const struct flow *f, enum policy_action a,
+				     const struct policy_resource *res)
+{
+	struct principal p;
+	struct policy_params pp = {srv.cfg.reauth_window_s};
+
+	principal_of(f, &p);
+	return policy_decide(&pp, &p, a, res, f->now);
+}
+
 enum support_verdict flow_support_use(const struct flow *f, const struct support_grant *g,
 				      enum support_kind kind)
 {

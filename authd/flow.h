@@ -182,6 +182,10 @@ void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r);
 /* Asks the policy whether the flow's principal (a session, or a token)
  * may do the flow's action to res: E_OK, or the error to answer, with
  * not_found for a resource told as absent. Wherever the flow's steps run. */
+/* The policy's decision on another act than the route's, for the same
+ * principal (what a page may show it). */
+enum policy_decision flow_decide_act(const struct flow *f, enum policy_action a,
+				     const struct policy_resource *res);
 enum api_error flow_decide(struct flow *f, const struct policy_resource *res,
 			   enum api_error not_found);
 

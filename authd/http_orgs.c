@@ -66,6 +66,37 @@ static int memberships_read(struct orgs_flow *j, struct store_txn *txn)
 
 /* --- GET /1/organizations ----------------------------------------------------------- */
 
+/* What the console asks of each organization in the list: the acts the
+ * policy allows this principal there (a page shows what is allowed; its
+ * scripts hold no rule of their own). A recent proof still needed counts
+ * as allowed: the page asks for it when the act is tried. */
+static const enum policy_action console_acts[] = {
+    ACT_ORG_MEMBERS_READ,   ACT_ORG_MEMBER_CHANGE, ACT_ORG_MEMBER_REMOVE,  ACT_ORG_AUDIT_READ,
+    ACT_ORG_INVITE,	    ACT_ORG_INVITES_READ,  ACT_ORG_PRODUCTS_READ,  ACT_ORG_PRODUCT_MANAGE,
+    ACT_ORG_GRANTS_READ,    ACT_ORG_GRANT_MANAGE,  ACT_ORG_TEAMS_READ,	   ACT_ORG_TEAM_MANAGE,
+    ACT_ORG_PARTNERS_READ,  ACT_ORG_PARTNER_ADD,   ACT_ORG_PARTNER_END,	   ACT_ORG_TOKENS_READ,
+    ACT_ORG_TOKEN_CREATE,   ACT_ORG_SUPPORT_READ,  ACT_ORG_SUPPORT_GRANT,  ACT_ORG_SUPPORT_REVOKE,
+    ACT_ORG_BILLING_READ,   ACT_ORG_BILLING_MANAGE,
+};
+
+static json_t *allowed_json(struct flow *f, const struct member *m)
+{
+	json_t *list = json_array();
+	struct policy_resource res = {
+	    .org_id = m->org_id,
+	    .org_role = m->role,
+	    .actor_billing = (m->rights & MEMBER_R_BILLING) != 0,
+	};
+
+	for (size_t i = 0; list && i < sizeof(console_acts) / sizeof(console_acts[0]); i++) {
+		enum policy_decision d = flow_decide_act(f, console_acts[i], &res);
+
+		if (d == POLICY_ALLOW || d == POLICY_DENY_REAUTH)
+			json_array_append_new(list, json_string(policy_action_name(console_acts[i])));
+	}
+	return list;
+}
+
 static int list_read(struct flow *f, struct store_txn *txn)
 {
 	struct orgs_flow *j = (struct orgs_flow *)f;
@@ -85,11 +116,12 @@ static int list_read(struct flow *f, struct store_txn *txn)
 			break;
 		authd_hex(o.id, AUTHD_ID_LEN, id);
 		json_array_append_new(
-		    j->l.list, json_pack("{s:s, s:s, s:s, s:b, s:b, s:b}", "id", id, "name", o.name,
-					 "role", core_role_name(j->m[i].role), "external",
-					 j->m[i].role == ROLE_EXTERNAL, "billing",
-					 (j->m[i].rights & MEMBER_R_BILLING) != 0, "current",
-					 memcmp(o.id, f->session.org_id, AUTHD_ID_LEN) == 0));
+		    j->l.list,
+		    json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:o}", "id", id, "name", o.name, "role",
+			      core_role_name(j->m[i].role), "external", j->m[i].role == ROLE_EXTERNAL,
+			      "billing", (j->m[i].rights & MEMBER_R_BILLING) != 0, "current",
+			      memcmp(o.id, f->session.org_id, AUTHD_ID_LEN) == 0, "allowed",
+			      allowed_json(f, &j->m[i])));
 	}
 	return rc;
 }

@@ -33,6 +33,11 @@ fi
 # install (npm ci starts from an empty node_modules).
 stamp=tests/e2e/node_modules/.authd-installed-lock
 if [ "$browser" = 1 ] && ! cmp -s tests/e2e/package-lock.json "$stamp"; then
+  # Node.js trusts its own list of authorities; the machine's (Debian's
+  # store, with any the site added) is added to it, as curl and apt use it.
+  if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+    export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+  fi
   npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
   cp tests/e2e/package-lock.json "$stamp"
 fi

@@ -197,3 +197,34 @@ export class Phone {
     return this.run(args);
   }
 }
+
+// --- the steps most tests share ---------------------------------------------------------
+
+export async function signup(page, email, name = "Test Person") {
+  await page.goto(BASE + "/signup");
+  await checkpoint(page, "signup", "Create an account");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Your name").fill(name);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await checkpoint(page, "console", "Your account");
+}
+
+export async function signin(page, email) {
+  await page.goto(BASE + "/login");
+  await checkpoint(page, "login", "Sign in");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+}
+
+export async function logout(page) {
+  await page.getByRole("button", { name: "Sign out" }).first().click();
+  await checkpoint(page, "login", "Sign in");
+}
+
+// Goes to a console page by its navigation link.
+export async function nav(page, name, heading, label) {
+  await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name, exact: true }).click();
+  await checkpoint(page, label || name.toLowerCase().replace(/\W+/g, "-"), heading || name);
+}

@@ -7,6 +7,13 @@ const ROUTES = [
   ["/", () => import("./pages/home.js")],
   ["/login", () => import("./pages/login.js")],
   ["/signup", () => import("./pages/signup.js")],
+  ["/forgot-password", () => import("./pages/recovery.js")],
+  ["/forgot-login", () => import("./pages/recovery.js")],
+  ["/recovery/reset", () => import("./pages/recovery.js")],
+  ["/verify", () => import("./pages/recovery.js")],
+  ["/email/verify", () => import("./pages/links.js")],
+  ["/account/close", () => import("./pages/links.js")],
+  ["/invitations/accept", () => import("./pages/links.js")],
   ["/console", () => import("./pages/console.js")],
 ];
 
@@ -26,6 +33,11 @@ export async function show() {
     render("Not found", h("div", { class: "card narrow" }, h("h1", {}, "Page not found"),
       h("p", {}, h("a", { href: "/", "data-nav": true }, "Go to the start page"))));
     return;
+  }
+  if (!path.startsWith("/console")) {
+    // Outside the console nobody is shown as signed in.
+    document.getElementById("topnav").replaceChildren();
+    document.getElementById("sidenav").hidden = true;
   }
   try {
     const mod = await load();

@@ -126,7 +126,7 @@ function devicesCard(devices, status, ctx) {
     h("h2", { id: "devices-title" }, "Phones"),
     h("p", {}, "A linked phone gets a request to approve each sign-in, and shows offline codes."),
     devices.length ? table(["Name", "Linked", "Last seen", ""], rows, "Linked phones") : h("p", {}, "No phone is linked."),
-    body, add);
+    h("div", { class: "link-result", id: "link-state", role: "status" }), body, add);
 }
 
 async function linkPhone(body, add, status, ctx) {
@@ -139,7 +139,7 @@ async function linkPhone(body, add, status, ctx) {
     if (!needsReauth(e)) status.replaceChildren(alert("error", errorText(e)));
     return;
   }
-  const state = h("p", { role: "status", id: "link-state" },
+  const state = h("p", { role: "status", id: "link-wait" },
     h("span", { class: "spinner", "aria-hidden": "true" }), " Waiting for the phone…");
   body.replaceChildren(
     h("p", {}, "In the authd app, choose “Link from a computer” and scan this code. It works once, for ",
@@ -151,8 +151,12 @@ async function linkPhone(body, add, status, ctx) {
     if (!document.body.contains(state)) return; // the page changed
     try {
       const d = await api("GET", "me/devices/" + offer.id);
-      state.replaceChildren(alert("ok", `Linked: ${d.name}. It will get your sign-in requests.`));
-      setTimeout(ctx.reload, 1500);
+      // The list grows in place: backup codes shown above stay on screen.
+      const card = state.closest("section");
+      const fresh = devicesCard((await api("GET", "me/devices")).devices, status, ctx);
+      card.replaceWith(fresh);
+      fresh.querySelector(".link-result").replaceChildren(
+        alert("ok", `Linked: ${d.name}. It will get your sign-in requests.`));
       return;
     } catch (e) {
       if (e.code !== "device_not_found") {
@@ -217,7 +221,7 @@ function smsCard(rec, status, ctx) {
     body.append(h("p", {}, "SMS codes are the weakest second step: prefer a phone or an app."), on);
   } else {
     body.append(h("p", {}, "Add and verify a recovery phone number first, in ",
-      h("a", { href: "/console/account", "data-nav": true }, "account settings"), "."));
+      h("a", { href: "/console/settings", "data-nav": true }, "account settings"), "."));
   }
   return h("section", { class: "card", "aria-labelledby": "sms-title" },
     h("h2", { id: "sms-title" }, "SMS codes"), body);

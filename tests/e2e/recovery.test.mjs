@@ -1,0 +1,68 @@
+// Recovery as a person does it: add a recovery email in the account
+// settings (its code read from the local mail server), then forget the
+// password and reset it through the emailed link; the old password stops
+// working, the new one signs in.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { BASE, PASSWORD, launch, open, checkpoint, done, unique, signup, logout, nav, waitForMessage, remember } from "./lib.mjs";
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser.close(); });
+
+test("set a recovery email, then reset a forgotten password through the emailed link", async () => {
+  const page = await open(browser, "recovery");
+  const email = unique("recover");
+  const rescue = unique("rescue");
+  await signup(page, email, "Rita Recover");
+
+  await nav(page, "Account settings");
+  await page.getByText("Add one").first().click();
+  await page.getByRole("textbox", { name: "Recovery email" }).fill(rescue);
+  await page.getByRole("form", { name: "Set the recovery email" }).getByLabel("Your current password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Send a code" }).first().click();
+  await page.getByRole("heading", { name: "Enter the code" }).waitFor();
+  await checkpoint(page, "recovery-code");
+  const mail = await waitForMessage(rescue, /\b\d{6,8}\b/);
+  const code = mail.body.match(/\b(\d{6,8})\b/)[1];
+  await page.getByRole("textbox", { name: "Code" }).fill(code);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.locator("#recovery-email").getByText(`Verified: ${rescue}`).waitFor();
+  await checkpoint(page, "recovery-verified", "Account settings");
+  await logout(page);
+
+  await page.getByRole("link", { name: "Forgot your password?" }).click();
+  await checkpoint(page, "forgot-password", "Forgotten password");
+  await page.getByLabel("Login email").fill(email);
+  await page.getByRole("button", { name: "Send" }).click();
+  await page.getByText("If the account has a recovery option").waitFor();
+  await checkpoint(page, "forgot-sent");
+  const link = (await waitForMessage(rescue, /\/recovery\/reset\?token=/)).body.match(/(http\S+\/recovery\/reset\?token=[\w-]+)/)[1];
+  assert.ok(link.startsWith(BASE), link);
+
+  await page.goto(link);
+  await checkpoint(page, "new-password", "Choose a new password");
+  assert.equal(new URL(page.url()).search, "", "the token leaves the address bar");
+  const fresh = remember("new browser password " + randomBytes(6).toString("hex"));
+  await page.getByLabel("New password", { exact: true }).fill(fresh);
+  await page.getByRole("button", { name: "Set the password" }).click();
+  await checkpoint(page, "password-changed", "Password changed");
+
+  // The old password no longer signs in; the new one does.
+  await page.getByRole("link", { name: "Sign in" }).click();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByText("The email or password is wrong.").waitFor();
+  await checkpoint(page, "old-password-refused");
+  await page.getByLabel("Password").fill(fresh);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await checkpoint(page, "signed-in-new-password", "Your account");
+
+  // The link works once.
+  await page.goto(link);
+  await page.getByText("This link has expired or was used already").waitFor();
+  await checkpoint(page, "link-used");
+  await done(page);
+});
