@@ -71,12 +71,12 @@ static int memberships_read(struct orgs_flow *j, struct store_txn *txn)
  * scripts hold no rule of their own). A recent proof still needed counts
  * as allowed: the page asks for it when the act is tried. */
 static const enum policy_action console_acts[] = {
-    ACT_ORG_MEMBERS_READ,   ACT_ORG_MEMBER_CHANGE, ACT_ORG_MEMBER_REMOVE,  ACT_ORG_AUDIT_READ,
-    ACT_ORG_INVITE,	    ACT_ORG_INVITES_READ,  ACT_ORG_PRODUCTS_READ,  ACT_ORG_PRODUCT_MANAGE,
-    ACT_ORG_GRANTS_READ,    ACT_ORG_GRANT_MANAGE,  ACT_ORG_TEAMS_READ,	   ACT_ORG_TEAM_MANAGE,
-    ACT_ORG_PARTNERS_READ,  ACT_ORG_PARTNER_ADD,   ACT_ORG_PARTNER_END,	   ACT_ORG_TOKENS_READ,
-    ACT_ORG_TOKEN_CREATE,   ACT_ORG_SUPPORT_READ,  ACT_ORG_SUPPORT_GRANT,  ACT_ORG_SUPPORT_REVOKE,
-    ACT_ORG_BILLING_READ,   ACT_ORG_BILLING_MANAGE,
+    ACT_ORG_MEMBERS_READ,  ACT_ORG_MEMBER_CHANGE,  ACT_ORG_MEMBER_REMOVE, ACT_ORG_AUDIT_READ,
+    ACT_ORG_INVITE,	   ACT_ORG_INVITES_READ,   ACT_ORG_PRODUCTS_READ, ACT_ORG_PRODUCT_MANAGE,
+    ACT_ORG_GRANTS_READ,   ACT_ORG_GRANT_MANAGE,   ACT_ORG_TEAMS_READ,	  ACT_ORG_TEAM_MANAGE,
+    ACT_ORG_PARTNERS_READ, ACT_ORG_PARTNER_ADD,	   ACT_ORG_PARTNER_END,	  ACT_ORG_TOKENS_READ,
+    ACT_ORG_TOKEN_CREATE,  ACT_ORG_SUPPORT_READ,   ACT_ORG_SUPPORT_GRANT, ACT_ORG_SUPPORT_REVOKE,
+    ACT_ORG_BILLING_READ,  ACT_ORG_BILLING_MANAGE,
 };
 
 static json_t *allowed_json(struct flow *f, const struct member *m)
@@ -92,7 +92,8 @@ static json_t *allowed_json(struct flow *f, const struct member *m)
 		enum policy_decision d = flow_decide_act(f, console_acts[i], &res);
 
 		if (d == POLICY_ALLOW || d == POLICY_DENY_REAUTH)
-			json_array_append_new(list, json_string(policy_action_name(console_acts[i])));
+			json_array_append_new(list,
+					      json_string(policy_action_name(console_acts[i])));
 	}
 	return list;
 }
@@ -116,12 +117,12 @@ static int list_read(struct flow *f, struct store_txn *txn)
 			break;
 		authd_hex(o.id, AUTHD_ID_LEN, id);
 		json_array_append_new(
-		    j->l.list,
-		    json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:o}", "id", id, "name", o.name, "role",
-			      core_role_name(j->m[i].role), "external", j->m[i].role == ROLE_EXTERNAL,
-			      "billing", (j->m[i].rights & MEMBER_R_BILLING) != 0, "current",
-			      memcmp(o.id, f->session.org_id, AUTHD_ID_LEN) == 0, "allowed",
-			      allowed_json(f, &j->m[i])));
+		    j->l.list, json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:o}", "id", id, "name",
+					 o.name, "role", core_role_name(j->m[i].role), "external",
+					 j->m[i].role == ROLE_EXTERNAL, "billing",
+					 (j->m[i].rights & MEMBER_R_BILLING) != 0, "current",
+					 memcmp(o.id, f->session.org_id, AUTHD_ID_LEN) == 0,
+					 "allowed", allowed_json(f, &j->m[i])));
 	}
 	return rc;
 }

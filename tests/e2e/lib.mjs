@@ -228,3 +228,20 @@ export async function nav(page, name, heading, label) {
   await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name, exact: true }).click();
   await checkpoint(page, label || name.toLowerCase().replace(/\W+/g, "-"), heading || name);
 }
+
+// The payment provider's webhook for a checkout the page sent the payer to:
+// signed as the provider signs, at the test clock's time.
+export async function providerPaid(payment, ref) {
+  const body = JSON.stringify({ id: payment.id, ref, status: "paid", amount: payment.amount, currency: payment.currency });
+  const t = await now();
+  const sig = createHmac("sha256", process.env.E2E_WEBHOOK_SECRET).update(`${t}.${body}`).digest("hex");
+  const res = await fetch(BASE + "/1/billing/webhook", {
+    method: "POST", body, headers: { "Content-Type": "application/json", "X-Provider-Signature": `t=${t},v1=${sig}` },
+  });
+  assert.ok(res.ok, `webhook answered ${res.status}`);
+}
+
+// A GET of the API as the page makes it (with its session cookie), parsed.
+export async function asPage(page, p) {
+  return page.evaluate(async (u) => (await fetch(u)).json(), p);
+}

@@ -47,7 +47,7 @@ export async function page(ctx) {
     const payB = h("button", { type: "button", "aria-label": `Pay invoice ${i.number}` }, "Pay");
     payB.addEventListener("click", () => pay(i, payB));
     return [String(i.number), i.product_name, `${i.total} ${i.currency}`, i.status, when(i.due_at),
-      h("div", { class: "row" },
+      h("div", { class: "actions" },
         h("a", { href: `/1/${base(ctx)}/invoices/${i.id}.pdf`, "aria-label": `PDF of invoice ${i.number}`, download: `invoice-${i.number}.pdf` }, "PDF"),
         manage && (i.status === "open" || i.status === "overdue") ? payB : "")];
   });

@@ -23,7 +23,7 @@ function acting(ctx, status, act, ok) {
   return async () => {
     try {
       await act();
-      ctx.notice = ok;
+      ctx.notice = typeof ok === "function" ? ok() : ok;
       await ctx.reload();
     } catch (e) {
       status.replaceChildren(alert("error", errorText(e)));
@@ -53,13 +53,13 @@ export async function members(ctx) {
       const sel = h("select", { id, "aria-label": `Role of ${m.email}` },
         ROLES.map(([v, t]) => h("option", { value: v, selected: v === m.role }, t)));
       acts.push(sel, button("Change", acting(ctx, status, () => api("PATCH", `${base(ctx)}/members/${m.account_id}`, { role: sel.value }),
-        `${m.email} is now ${roleName(sel.value)}.`), "secondary", `Change the role of ${m.email}`));
+        () => `${m.email} is now ${roleName(sel.value)}.`), "secondary", `Change the role of ${m.email}`));
     }
     if (may(ctx, "org_member_remove") && m.account_id !== ctx.account.account_id) {
       acts.push(button("Remove", acting(ctx, status, () => api("DELETE", `${base(ctx)}/members/${m.account_id}`),
         `${m.email} is removed.`), "danger", `Remove ${m.email}`));
     }
-    return [...cells, h("div", { class: "row" }, acts)];
+    return [...cells, h("div", { class: "actions" }, acts)];
   });
   render("Users", h("h1", {}, `Users of ${ctx.org.name}`), status,
     h("div", { class: "card" }, table(["Person", "Role", "Billing", ""], rows, "Users and roles")));
@@ -114,7 +114,7 @@ export async function products(ctx) {
   const status = statusBox(ctx);
   const rows = list.map((p) => [p.name, p.kind, p.expires_at ? when(p.expires_at) : "—",
     p.blocked_at ? h("span", { class: "badge" }, "blocked") : "",
-    h("div", { class: "row" },
+    h("div", { class: "actions" },
       may(ctx, "org_grants_read") ? h("a", { href: `/console/organization/products?grants=${p.id}`, "data-nav": true,
         "aria-label": `Who may use ${p.name}` }, "Access") : "",
       may(ctx, "org_product_manage") ? button("Remove", acting(ctx, status, () => api("DELETE", `${base(ctx)}/products/${p.id}`),

@@ -1,0 +1,85 @@
+// Organizations as their people use them: invite someone who has an
+// account and someone who has none, each accepts from the emailed link;
+// the invitee switches to the inviting organization (no new sign-in) and
+// sees only the pages the policy gives a collaborator; the legal
+// representative then makes one an administrator.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { BASE, PASSWORD, launch, open, checkpoint, done, unique, signup, nav, waitForMessage } from "./lib.mjs";
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser.close(); });
+
+async function invite(page, email, role) {
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Role", { exact: true }).selectOption(role);
+  await page.getByRole("button", { name: "Send the invitation" }).click();
+  await page.getByText(`An invitation is on its way to ${email}.`).waitFor();
+}
+
+function linkIn(mail) {
+  return mail.body.match(/(http\S+\/invitations\/accept\?token=[\w-]+)/)[1];
+}
+
+test("invite and accept, switch organization, change a role", async () => {
+  const alice = await open(browser, "orgs-alice");
+  const carol = await open(browser, "orgs-carol");
+  const dave = await open(browser, "orgs-dave");
+  const aliceEmail = unique("alice");
+  const carolEmail = unique("carol");
+  const daveEmail = unique("dave");
+  await signup(alice, aliceEmail, "Alice Owner");
+  await signup(carol, carolEmail, "Carol Member");
+
+  await nav(alice, "Invitations");
+  await invite(alice, carolEmail, "collaborator");
+  await invite(alice, daveEmail, "collaborator");
+  await checkpoint(alice, "invitations-pending", "Invitations");
+  assert.equal(await alice.getByRole("cell", { name: carolEmail, exact: true }).count(), 1);
+
+  // Carol has an account: she accepts while signed in.
+  await carol.goto(linkIn(await waitForMessage(carolEmail, /invitations\/accept/)));
+  await checkpoint(carol, "invitation", "Invitation");
+  assert.equal(new URL(carol.url()).search, "", "the token leaves the address bar");
+  await carol.getByText("Alice Owner invites").waitFor();
+  await carol.getByRole("button", { name: "Accept" }).click();
+  await checkpoint(carol, "joined", "Your account");
+
+  // Switching is instant: the same session, another organization.
+  const options = await carol.locator("#org-switch option").allTextContents();
+  assert.equal(options.length, 2);
+  const target = options.find((o) => o.startsWith("Alice Owner"));
+  await carol.getByLabel("Organization").selectOption({ label: target });
+  await carol.getByRole("button", { name: "Switch" }).click();
+  await carol.waitForFunction(() => document.querySelector("#org-switch option:checked").textContent.startsWith("Alice Owner"));
+  await checkpoint(carol, "switched", "Your account");
+  const links = await carol.getByRole("navigation", { name: "Console" }).getByRole("link").allTextContents();
+  assert.ok(!links.includes("Invitations") && !links.includes("Billing"), `a collaborator's pages: ${links}`);
+  assert.ok(links.includes("Products"), `a collaborator's pages: ${links}`);
+  await nav(carol, "Products");
+
+  // Dave has no account: the invitation makes one, in Alice's organization.
+  await dave.goto(linkIn(await waitForMessage(daveEmail, /invitations\/accept/)));
+  await checkpoint(dave, "invitation-new", "Invitation");
+  await dave.getByLabel("Your name").fill("Dave New");
+  await dave.getByLabel("Password").fill(PASSWORD);
+  await dave.getByRole("button", { name: "Create account and join" }).click();
+  await checkpoint(dave, "joined-new", "Your account");
+  assert.match(await dave.locator("#org-switch option:checked").textContent(), /^Alice Owner/);
+
+  // Alice sees both and makes Carol an administrator.
+  await nav(alice, "Users", "Users of Alice Owner", "users");
+  await alice.getByLabel(`Role of ${carolEmail}`, { exact: true }).selectOption("administrator");
+  await alice.getByRole("button", { name: `Change the role of ${carolEmail}` }).click();
+  await alice.getByText(`${carolEmail} is now Administrator.`).waitFor();
+  await checkpoint(alice, "role-changed", "Users of Alice Owner");
+  assert.ok((await alice.locator("table").textContent()).includes(daveEmail));
+
+  // Carol's console now lists the administrators' pages.
+  await carol.reload();
+  await checkpoint(carol, "carol-admin", "Products");
+  const adminLinks = await carol.getByRole("navigation", { name: "Console" }).getByRole("link").allTextContents();
+  assert.ok(adminLinks.includes("Invitations") && adminLinks.includes("Users"), `an administrator's pages: ${adminLinks}`);
+  for (const p of [alice, carol, dave]) await done(p);
+});
