@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* --- GET /1/me ------------------------------------------------------------------ */
 
@@ -82,14 +83,16 @@ static void me_reply(struct flow *f, struct req *r)
 	 * this answer). */
 	if (f->via_cookie)
 		session_csrf(f->token.hash, csrf);
-	n = asprintf(&text,
-		     "{\"account_id\":\"%s\",\"email\":\"%s\",\"name\":\"%s\","
-		     "\"organization_id\":\"%s\",\"created_at\":\"%s\",\"two_factor\":{"
-		     "\"totp\":%s,\"backup_codes_remaining\":%d},\"session\":{\"aal\":%d,"
-		     "\"expires_at\":\"%s\"%s%s%s}}",
-		     aid, email, name, oid, created, m->totp_on ? "true" : "false", m->backup_left,
-		     (int)f->session.aal, expires, csrf[0] ? ",\"csrf_token\":\"" : "", csrf,
-		     csrf[0] ? "\"" : "");
+	n = asprintf(
+	    &text,
+	    "{\"account_id\":\"%s\",\"email\":\"%s\",\"name\":\"%s\","
+	    "\"organization_id\":\"%s\",\"created_at\":\"%s\",\"two_factor\":{"
+	    "\"totp\":%s,\"backup_codes_remaining\":%d},\"session\":{\"aal\":%d,"
+	    "\"expires_at\":\"%s\"%s%s%s%s}}",
+	    aid, email, name, oid, created, m->totp_on ? "true" : "false", m->backup_left,
+	    (int)f->session.aal, expires, csrf[0] ? ",\"csrf_token\":\"" : "", csrf,
+	    csrf[0] ? "\"" : "",
+	    (f->session.flags & SESSION_F_LOGIN_REPLACED) ? ",\"login_email_required\":true" : "");
 	OPENSSL_cleanse(csrf, sizeof(csrf));
 	if (n < 0) {
 		reply_error(r, E_OVERLOADED);
@@ -170,7 +173,7 @@ static void cookie_reply(struct flow *f, struct req *r)
 		flow_reply_error(f, r);
 		return;
 	}
-	if (f->via_cookie || strncmp(r->authorization, "Bearer ", 7) != 0 ||
+	if (f->via_cookie || strncasecmp(r->authorization, "Bearer ", 7) != 0 ||
 	    strlen(text) != AUTHD_TOKEN_B64) {
 		reply_error(r, E_UNAUTHENTICATED); /* a cookie has no token to give */
 		return;

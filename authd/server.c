@@ -253,6 +253,32 @@ static const char *const security_headers[][2] = {
     {"permissions-policy:", "camera=(), microphone=(), geolocation=(), payment=()"},
 };
 
+/* The same set as lws's per-vhost canned headers: lws adds them to every
+ * response it starts (lws_add_http_header_status), ours and the error
+ * pages lws writes itself. Built once, before the vhost. */
+#define SECURITY_HEADERS_N (sizeof(security_headers) / sizeof(security_headers[0]))
+static struct lws_protocol_vhost_options security_pvo[SECURITY_HEADERS_N + 1];
+
+static const struct lws_protocol_vhost_options *security_headers_list(bool tls)
+{
+	const struct lws_protocol_vhost_options *next = NULL;
+	size_t n = 0;
+
+	if (tls) {
+		security_pvo[n] =
+		    (struct lws_protocol_vhost_options){.next = NULL,
+							.name = "strict-transport-security:",
+							.value = "max-age=31536000"};
+		next = &security_pvo[n++];
+	}
+	for (size_t i = SECURITY_HEADERS_N; i-- > 0;) {
+		security_pvo[n] = (struct lws_protocol_vhost_options){
+		    .next = next, .name = security_headers[i][0], .value = security_headers[i][1]};
+		next = &security_pvo[n++];
+	}
+	return next;
+}
+
 static int add_fixed(struct lws *wsi, const char *name, const char *value, uint8_t **p,
 		     uint8_t *end)
 {
@@ -296,12 +322,6 @@ static int write_response(struct lws *wsi, struct pss *pss, struct req *r)
 	if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-request-id:",
 					(const unsigned char *)num, n, &p, end) ||
 	    add_fixed(wsi, "cache-control:", r->cacheable ? "no-cache" : "no-store", &p, end))
-		goto out;
-	for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++)
-		if (add_fixed(wsi, security_headers[i][0], security_headers[i][1], &p, end))
-			goto out;
-	if (srv.cfg.tls_cert[0] &&
-	    add_fixed(wsi, "strict-transport-security:", "max-age=31536000", &p, end))
 		goto out;
 	if (close_after && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
 						       (const unsigned char *)"close", 5, &p, end))
@@ -834,7 +854,8 @@ int server_run(void)
 	info.port = srv.cfg.listen_port;
 	info.iface = srv.cfg.listen_addr;
 	info.protocols = protocols;
-	info.options = LWS_SERVER_OPTION_DISABLE_IPV6; /* security headers: ours */
+	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.headers = security_headers_list(srv.cfg.tls_cert[0] != '\0');
 	if (strchr(srv.cfg.listen_addr, ':'))
 		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
 	set_descriptors(srv.cfg.max_connections);

@@ -203,9 +203,9 @@ export class Phone {
 export async function signup(page, email, name = "Test Person") {
   await page.goto(BASE + "/signup");
   await checkpoint(page, "signup", "Create an account");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Your name").fill(name);
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Your name", { exact: true }).fill(name);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
   await checkpoint(page, "console", "Your account");
 }
@@ -213,8 +213,8 @@ export async function signup(page, email, name = "Test Person") {
 export async function signin(page, email) {
   await page.goto(BASE + "/login");
   await checkpoint(page, "login", "Sign in");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Log in" }).click();
 }
 

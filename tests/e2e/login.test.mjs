@@ -3,7 +3,7 @@
 // Chromium.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, PASSWORD, launch, open, checkpoint, done, unique, totp, now, advance, scanQr } from "./lib.mjs";
+import { BASE, PASSWORD, launch, open, checkpoint, done, unique, totp, now, advance, scanQr, call } from "./lib.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -12,9 +12,9 @@ after(async () => { await browser.close(); });
 async function signup(page, email) {
   await page.goto(BASE + "/signup");
   await checkpoint(page, "signup", "Create an account");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Your name").fill("Ada Browser");
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Your name", { exact: true }).fill("Ada Browser");
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
   await checkpoint(page, "console-overview", "Your account");
 }
@@ -29,7 +29,7 @@ async function enrolTotp(page) {
   const secret = new URL(uri).searchParams.get("secret");
   assert.match(uri, /^otpauth:\/\/totp\//);
   await checkpoint(page, "totp-qr");
-  await page.getByLabel("Then type the 6-digit code it shows").fill(totp(secret, await now()));
+  await page.getByLabel("Then type the 6-digit code it shows", { exact: true }).fill(totp(secret, await now()));
   await page.getByRole("button", { name: "Turn on" }).click();
   await page.getByRole("heading", { name: "Your backup codes" }).waitFor();
   await checkpoint(page, "backup-codes");
@@ -44,8 +44,8 @@ async function logout(page) {
 }
 
 async function password(page, email) {
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByRole("heading", { name: "Confirm it is you" }).waitFor();
 }
@@ -88,5 +88,65 @@ test("sign up, enrol TOTP from the QR code, sign in with TOTP and with a backup 
   await page.getByRole("button", { name: "Verify" }).click();
   await page.getByText(/code was already used|code is wrong/).waitFor();
   await checkpoint(page, "backup-reused");
+  await done(page);
+});
+
+async function noSideScroll(page) {
+  const [content, view] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(content <= view, `the page is ${content} px wide on a ${view} px screen`);
+}
+
+test("keyboard only, on a phone-sized screen: focus order, a visible error, then in", async () => {
+  const email = unique("keys");
+  assert.equal((await call("POST", "/1/accounts", { email, password: PASSWORD, name: "Kim Keys" })).status, 201);
+  const page = await open(browser, "keyboard-phone", { phone: true });
+  await page.goto(BASE + "/login");
+  await checkpoint(page, "login-phone", "Sign in");
+  await noSideScroll(page);
+  // A new page starts at its heading; the fields come next, in order.
+  assert.equal(await page.evaluate(() => document.activeElement.tagName), "H1");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.name), "email");
+  await page.keyboard.type(email);
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.name), "password");
+  await page.keyboard.type("not the password");
+  await page.keyboard.press("Enter");
+  await page.getByText("The email or password is wrong.").waitFor();
+  // The error takes the focus, so a screen reader reads it out.
+  assert.ok(await page.evaluate(() => document.activeElement.closest(".form-alert") !== null));
+  await checkpoint(page, "login-error-phone");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.name), "password");
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press("Enter");
+  await checkpoint(page, "console-phone", "Your account");
+  await noSideScroll(page);
+  // The console's navigation works from the keyboard too.
+  await page.getByRole("link", { name: "Sessions" }).focus();
+  await page.keyboard.press("Enter");
+  await checkpoint(page, "sessions-phone", "Sessions");
+  await noSideScroll(page);
+  await done(page);
+});
+
+test("wrong passwords: the wait is shown in words, with the time to wait", async () => {
+  const email = unique("slow");
+  assert.equal((await call("POST", "/1/accounts", { email, password: PASSWORD, name: "Sol Slow" })).status, 201);
+  const page = await open(browser, "throttled");
+  await page.goto(BASE + "/login");
+  await checkpoint(page, "login", "Sign in");
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  let text = "";
+  for (let i = 0; i < 6 && !/Too many attempts/.test(text); i++) {
+    await page.getByLabel("Password", { exact: true }).fill("wrong password " + i);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.locator(".form-alert .alert").waitFor();
+    text = await page.locator(".form-alert").textContent();
+  }
+  assert.match(text, /^Too many attempts\. Wait \d+ seconds before trying again\.$/);
+  await checkpoint(page, "throttled");
   await done(page);
 });

@@ -50,7 +50,7 @@ test("invite and accept, switch organization, change a role", async () => {
   const options = await carol.locator("#org-switch option").allTextContents();
   assert.equal(options.length, 2);
   const target = options.find((o) => o.startsWith("Alice Owner"));
-  await carol.getByLabel("Organization").selectOption({ label: target });
+  await carol.getByLabel("Organization", { exact: true }).selectOption({ label: target });
   await carol.getByRole("button", { name: "Switch" }).click();
   await carol.waitForFunction(() => document.querySelector("#org-switch option:checked").textContent.startsWith("Alice Owner"));
   await checkpoint(carol, "switched", "Your account");
@@ -62,8 +62,8 @@ test("invite and accept, switch organization, change a role", async () => {
   // Dave has no account: the invitation makes one, in Alice's organization.
   await dave.goto(linkIn(await waitForMessage(daveEmail, /invitations\/accept/)));
   await checkpoint(dave, "invitation-new", "Invitation");
-  await dave.getByLabel("Your name").fill("Dave New");
-  await dave.getByLabel("Password").fill(PASSWORD);
+  await dave.getByLabel("Your name", { exact: true }).fill("Dave New");
+  await dave.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await dave.getByRole("button", { name: "Create account and join" }).click();
   await checkpoint(dave, "joined-new", "Your account");
   assert.match(await dave.locator("#org-switch option:checked").textContent(), /^Alice Owner/);

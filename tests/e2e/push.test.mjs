@@ -4,7 +4,7 @@
 // the WebSocket cannot open. A denial on the phone is shown as one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, PASSWORD, launch, open, checkpoint, done, unique, scanQr, Phone } from "./lib.mjs";
+import { BASE, PASSWORD, launch, open, checkpoint, done, unique, scanQr, Phone, advance } from "./lib.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -13,9 +13,9 @@ after(async () => { await browser.close(); });
 async function signup(page, email) {
   await page.goto(BASE + "/signup");
   await checkpoint(page, "signup", "Create an account");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Your name").fill("Grace Phone");
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Your name", { exact: true }).fill("Grace Phone");
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
   await checkpoint(page, "console", "Your account");
 }
@@ -47,8 +47,8 @@ async function logout(page) {
 // and the number the page shows.
 async function passwordThenPush(page, phone, email, label) {
   const challenge = phone.waitChallenge();
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByRole("heading", { name: "Approve on your phone" }).waitFor();
   const number = (await page.locator("#push-number").textContent()).trim();
@@ -89,5 +89,12 @@ test("link a phone from the QR code, sign in by push over the WebSocket and the 
   ({ ch, number } = await passwordThenPush(page, phone, email, "push-wait-poll"));
   phone.answer(ch.id, "approve", number);
   await checkpoint(page, "signed-in-poll", "Your account");
+
+  // Nobody answers: the request expires, and the page says so.
+  await logout(page);
+  await passwordThenPush(page, phone, email, "push-wait-expiring");
+  await advance(150);
+  await page.getByText("The request has expired.").waitFor();
+  await checkpoint(page, "push-expired");
   await done(page);
 });

@@ -5,22 +5,17 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { BASE, PASSWORD, launch, open, checkpoint, done, unique, signup, logout, nav, waitForMessage, remember } from "./lib.mjs";
+import { BASE, PASSWORD, launch, open, checkpoint, done, unique, signup, logout, nav, waitForMessage, remember, call } from "./lib.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser.close(); });
 
-test("set a recovery email, then reset a forgotten password through the emailed link", async () => {
-  const page = await open(browser, "recovery");
-  const email = unique("recover");
-  const rescue = unique("rescue");
-  await signup(page, email, "Rita Recover");
-
+async function addRecoveryEmail(page, rescue) {
   await nav(page, "Account settings");
   await page.getByText("Add one").first().click();
   await page.getByRole("textbox", { name: "Recovery email" }).fill(rescue);
-  await page.getByRole("form", { name: "Set the recovery email" }).getByLabel("Your current password").fill(PASSWORD);
+  await page.getByRole("form", { name: "Set the recovery email" }).getByLabel("Your current password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Send a code" }).first().click();
   await page.getByRole("heading", { name: "Enter the code" }).waitFor();
   await checkpoint(page, "recovery-code");
@@ -30,11 +25,19 @@ test("set a recovery email, then reset a forgotten password through the emailed 
   await page.getByRole("button", { name: "Verify" }).click();
   await page.locator("#recovery-email").getByText(`Verified: ${rescue}`).waitFor();
   await checkpoint(page, "recovery-verified", "Account settings");
+}
+
+test("set a recovery email, then reset a forgotten password through the emailed link", async () => {
+  const page = await open(browser, "recovery");
+  const email = unique("recover");
+  const rescue = unique("rescue");
+  await signup(page, email, "Rita Recover");
+  await addRecoveryEmail(page, rescue);
   await logout(page);
 
   await page.getByRole("link", { name: "Forgot your password?" }).click();
   await checkpoint(page, "forgot-password", "Forgotten password");
-  await page.getByLabel("Login email").fill(email);
+  await page.getByLabel("Login email", { exact: true }).fill(email);
   await page.getByRole("button", { name: "Send" }).click();
   await page.getByText("If the account has a recovery option").waitFor();
   await checkpoint(page, "forgot-sent");
@@ -51,12 +54,12 @@ test("set a recovery email, then reset a forgotten password through the emailed 
 
   // The old password no longer signs in; the new one does.
   await page.getByRole("link", { name: "Sign in" }).click();
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByText("The email or password is wrong.").waitFor();
   await checkpoint(page, "old-password-refused");
-  await page.getByLabel("Password").fill(fresh);
+  await page.getByLabel("Password", { exact: true }).fill(fresh);
   await page.getByRole("button", { name: "Log in" }).click();
   await checkpoint(page, "signed-in-new-password", "Your account");
 
@@ -64,5 +67,44 @@ test("set a recovery email, then reset a forgotten password through the emailed 
   await page.goto(link);
   await page.getByText("This link has expired or was used already").waitFor();
   await checkpoint(page, "link-used");
+  await done(page);
+});
+
+test("the login mailbox deleted: sign in with the recovery login, choose a new login email", async () => {
+  const page = await open(browser, "recovery-login");
+  const email = unique("gone");
+  const rescue = unique("rescue");
+  const fresh = unique("fresh");
+  await signup(page, email, "Lou Lost");
+  await addRecoveryEmail(page, rescue);
+  await logout(page);
+  // The mail service reports the mailbox deleted.
+  const r = await call("POST", "/1/service/login-email-deleted", { email },
+    { Authorization: "Bearer " + process.env.E2E_SERVICE_CREDENTIAL });
+  assert.equal(r.status, 200, r.text);
+  const login = (await waitForMessage(rescue, /\b[A-Z]{1,3}-\d{8}\b/)).body.match(/\b([A-Z]{1,3}-\d{8})\b/)[1];
+
+  await page.getByLabel("Email", { exact: true }).fill(login);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await checkpoint(page, "new-login-email", "Choose a new login email");
+  assert.equal(await page.getByRole("navigation", { name: "Console" }).isVisible(), false);
+  await page.getByLabel("New login email", { exact: true }).fill(fresh);
+  await page.getByLabel("Your current password", { exact: true }).fill(PASSWORD);
+  await page.getByRole("button", { name: "Send a link" }).click();
+  await page.getByText(`A link is on its way to ${fresh}`).waitFor();
+  await checkpoint(page, "link-sent");
+
+  const link = (await waitForMessage(fresh, /\/email\/verify\?token=/)).body.match(/(http\S+\/email\/verify\?token=[\w-]+)/)[1];
+  await page.goto(link);
+  await checkpoint(page, "email-confirm", "Confirm your new login email");
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await checkpoint(page, "email-changed", "Login email changed");
+  assert.match(await page.locator("main").textContent(), new RegExp(`Your login is now ${fresh}`));
+  await page.getByRole("link", { name: "Sign in" }).click();
+  await page.getByLabel("Email", { exact: true }).fill(fresh);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await checkpoint(page, "signed-in-fresh", "Your account");
   await done(page);
 });

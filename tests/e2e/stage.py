@@ -7,6 +7,8 @@ needs in its environment:
   E2E_SPOOL        a folder where each email and SMS lands as a JSON file
                    ({"kind": "mail"|"sms", "to", "subject", "body"})
   E2E_WEBHOOK_SECRET  the provider's webhook key (the test signs as it)
+  E2E_SERVICE_CREDENTIAL  the mail service's credential (it reports
+                   deleted mailboxes)
   E2E_ARTIFACTS    where the test keeps its screenshots
   AUTHD_PHONE_BIN  the reference authenticator (authd-phone)
 
@@ -21,9 +23,10 @@ import json
 import os
 import subprocess
 import sys
+import secrets
 import tempfile
 
-from authd_harness import Authd
+from authd_harness import Authd, remember_secret
 from provider_harness import FakeProvider
 from sms_harness import SmsReceiver
 from smtp_harness import SmtpServer
@@ -59,8 +62,11 @@ def main():
     sms.on_message = lambda b: spool.put({"kind": "sms", "to": [b["to"]], "subject": "",
                                           "body": b["text"]})
     provider = FakeProvider().start()
+    service = "svc-" + secrets.token_hex(16)
+    remember_secret(service)
     config = (f"[smtp]\nurl = {smtp.url()}\nfrom = Console <security@example.com>\n"
-              f"[sms]\nurl = {sms.url()}\n" + provider.config())
+              f"[sms]\nurl = {sms.url()}\n[services]\nmail_credential = {service}\n"
+              + provider.config())
     authd = Authd(name="e2e-" + os.path.splitext(os.path.basename(test_file))[0], config=config)
     rc = 1
     try:
@@ -70,6 +76,7 @@ def main():
             "AUTHD_URL": f"http://127.0.0.1:{authd.port}",
             "E2E_SPOOL": spool.dir,
             "E2E_WEBHOOK_SECRET": provider.secret,
+            "E2E_SERVICE_CREDENTIAL": service,
             "E2E_ARTIFACTS": artifacts,
         })
         rc = subprocess.run(["node", "--test", "--test-reporter=spec", test_file], env=env,

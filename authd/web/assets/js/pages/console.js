@@ -31,12 +31,23 @@ const ORG_PAGES = [
 let carried = null;
 
 export async function page(path) {
-  const account = await me();
+  // The account, its organizations and the page's module, at once: three
+  // waits in one.
+  const known = ACCOUNT_PAGES.concat(ORG_PAGES).find((p) => p[0] === path);
+  const [account, orgList] = await Promise.all([me(), api("GET", "organizations").catch(() => null),
+    known ? known[2]() : null]);
   if (!account) {
     navigate("/login?next=" + encodeURIComponent(location.pathname + location.search), true);
     return;
   }
-  const orgs = (await api("GET", "organizations")).organizations;
+  if (account.session.login_email_required) {
+    // Signed in with a recovery login: a new login email comes first.
+    topNav(account);
+    document.getElementById("sidenav").hidden = true;
+    (await import("./settings.js")).newLoginEmail(account);
+    return;
+  }
+  const orgs = orgList ? orgList.organizations : (await api("GET", "organizations")).organizations;
   const org = orgs.find((o) => o.current) || null;
   // A page's message survives its reload ("... is removed.").
   const ctx = { account, org, orgs, path, notice: carried, reload: null };

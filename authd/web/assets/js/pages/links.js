@@ -29,16 +29,26 @@ export async function page(path, params) {
   return invitation(token);
 }
 
-async function emailVerify(token) {
+// On a press of the button: a mail scanner that opens the link changes
+// nothing.
+function emailVerify(token) {
   if (!token) return card("Confirm your new login email", alert("error", "This link is incomplete. Open it again from the email."));
-  try {
-    const r = await api("POST", "email/verify", { token });
-    card("Login email changed", alert("ok", `Your login is now ${r.email}. Sign in with it and your usual password.`),
-      h("p", {}, h("a", { class: "button", href: "/login", "data-nav": true }, "Sign in")));
-  } catch (e) {
-    card("Confirm your new login email", alert("error", e.code === "code_expired"
-      ? "This link has expired or was used already." : errorText(e)));
-  }
+  card("Confirm your new login email",
+    h("p", {}, "Confirm that this address becomes the email you sign in with."),
+    form({
+      label: "Confirm the new login email",
+      submit: "Confirm",
+      async onsubmit() {
+        try {
+          const r = await api("POST", "email/verify", { token });
+          card("Login email changed", alert("ok", `Your login is now ${r.email}. Sign in with it and your usual password.`),
+            h("p", {}, h("a", { class: "button", href: "/login", "data-nav": true }, "Sign in")));
+        } catch (e) {
+          if (e.code === "code_expired") throw new Error("This link has expired or was used already");
+          throw e;
+        }
+      },
+    }));
 }
 
 function accountClose(token) {

@@ -16,7 +16,11 @@ const NAMES = {
 // Where to go once signed in: a path of this site only.
 function nextPath(params) {
   const n = params.get("next") || "";
-  return n.startsWith("/") && !n.startsWith("//") && !n.startsWith("/\\") ? n : "/console";
+  try {
+    const u = new URL(n, location.origin);
+    if (n.startsWith("/") && u.origin === location.origin) return u.pathname + u.search;
+  } catch (e) { /* not a URL */ }
+  return "/console";
 }
 
 export async function page(_path, params) {
@@ -35,7 +39,7 @@ export async function page(_path, params) {
           secondFactor(r, params);
         },
       },
-      field({ name: "email", type: "email", label: "Email", autocomplete: "username" }),
+      field({ name: "email", type: "text", inputmode: "email", label: "Email", autocomplete: "username" }),
       field({ name: "password", type: "password", label: "Password", autocomplete: "current-password" })),
       h("p", {}, h("a", { href: "/forgot-password", "data-nav": true }, "Forgot your password?"),
         " · ", h("a", { href: "/forgot-login", "data-nav": true }, "Forgot your login email?")),

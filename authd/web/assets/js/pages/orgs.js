@@ -129,11 +129,12 @@ export async function products(ctx) {
     field({ name: "name", label: "Name", maxlength: 100 }))) : null;
   const grantsOf = new URLSearchParams(location.search).get("grants");
   let grants = null;
-  if (grantsOf && may(ctx, "org_grants_read")) {
-    const p = list.find((x) => x.id === grantsOf);
-    const g = (await api("GET", `${base(ctx)}/products/${grantsOf}/grants`)).grants;
+  // Only a product of the list: the parameter never shapes a request path.
+  const p = grantsOf ? list.find((x) => x.id === grantsOf) : null;
+  if (p && may(ctx, "org_grants_read")) {
+    const g = (await api("GET", `${base(ctx)}/products/${p.id}/grants`)).grants;
     grants = h("section", { class: "card", "aria-labelledby": "grants-title" },
-      h("h2", { id: "grants-title" }, `Who may use ${p ? p.name : "this product"}`),
+      h("h2", { id: "grants-title" }, `Who may use ${p.name}`),
       g.length ? table(["Who", "Kind", "Rights"], g.map((x) => [x.subject_name || x.subject_id, x.subject,
         (x.rights || []).join(", ")]), "Grants") : h("p", {}, "Only the administrators."));
   }

@@ -84,3 +84,23 @@ export async function page(ctx) {
           },
         }, pw()))));
 }
+
+// A session of a recovery login (the login email was deleted): it must set
+// a new login email before anything else; the change happens when the link
+// sent there is opened.
+export function newLoginEmail(account) {
+  const done = h("div", {});
+  render("Choose a new login email", h("div", { class: "narrow" }, h("div", { class: "card" },
+    h("h1", {}, "Choose a new login email"),
+    h("p", {}, `The mailbox you signed in with is gone; you signed in with your recovery login ${account.email}. Choose the email you will sign in with from now on.`),
+    form({
+      label: "Set the new login email",
+      submit: "Send a link",
+      async onsubmit(v, f) {
+        await api("PUT", "me/email", { email: v.email.trim(), password: v.password });
+        f.hidden = true;
+        done.replaceChildren(alert("ok", `A link is on its way to ${v.email.trim()}. Open it to finish; then sign in with that address.`));
+      },
+    }, field({ name: "email", type: "email", label: "New login email", autocomplete: "email" }), pw()),
+    done)));
+}
