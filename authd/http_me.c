@@ -196,7 +196,8 @@ static const struct flow_ops cookie_ops = {
     .release = plain_release,
 };
 
-void http_session_cookie(struct req *r)
+/* Starts a flow of the bare struct for a route whose body is empty ({}). */
+static void bare_flow_start(struct req *r, const struct flow_ops *ops)
 {
 	struct flow *f;
 	json_t *body = json_body_or_reply(r, NULL, 0);
@@ -209,7 +210,12 @@ void http_session_cookie(struct req *r)
 		reply_error(r, E_OVERLOADED);
 		return;
 	}
-	flow_start(f, &cookie_ops, r);
+	flow_start(f, ops, r);
+}
+
+void http_session_cookie(struct req *r)
+{
+	bare_flow_start(r, &cookie_ops);
 }
 
 static const struct flow_ops logout_ops = {
@@ -220,18 +226,7 @@ static const struct flow_ops logout_ops = {
 
 void http_logout(struct req *r)
 {
-	struct flow *f;
-	json_t *body = json_body_or_reply(r, NULL, 0);
-
-	if (body == NULL)
-		return;
-	json_decref(body);
-	f = calloc(1, sizeof(*f));
-	if (f == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return;
-	}
-	flow_start(f, &logout_ops, r);
+	bare_flow_start(r, &logout_ops);
 }
 
 /* --- PUT /1/me/password ------------------------------------------------------- */

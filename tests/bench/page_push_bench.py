@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 
 from bench import BenchAuthd, PgServer, say  # noqa: E402
-from phone_harness import Phone, answer, next_of  # noqa: E402
+from phone_harness import answer, new_linked_phone, next_of  # noqa: E402
 
 PASSWORD = "page push bench password"
 PER_ACCOUNT = 10  # push/push.h PUSH_HOURLY_MAX
@@ -71,7 +71,7 @@ def main():
         accounts = []
         for i in range((args.logins + PER_ACCOUNT - 1) // PER_ACCOUNT):
             email = f"pusher{i}@bench.example"
-            phone, ws = new_linked_phone_with(a, email)
+            phone, ws = new_linked_phone(a, email, PASSWORD)
             accounts.append((email, phone, ws))
         say(f"page push benchmark, {args.engine}, {args.logins} logins, "
             f"{len(accounts)} accounts with a linked phone each, {os.cpu_count()} cores")
@@ -124,18 +124,6 @@ def main():
             a.cleanup()
         if pg:
             pg.stop()
-
-
-def new_linked_phone_with(a, email):
-    """phone_harness.new_linked_phone with the bench's password."""
-    a.signup(email, password=PASSWORD)
-    tok = a.session(email, PASSWORD)
-    offer = a.post("/1/me/devices", token=tok).json
-    phone = Phone()
-    ws, linked = phone.link(a.port, offer["link_uri"])
-    assert linked["type"] == "linked", linked
-    assert ws.recv_json()["type"] == "ready"
-    return phone, ws
 
 
 if __name__ == "__main__":

@@ -3,21 +3,11 @@
 // Chromium.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, PASSWORD, launch, open, checkpoint, done, unique, totp, now, advance, scanQr, call } from "./lib.mjs";
+import { BASE, PASSWORD, launch, open, checkpoint, done, unique, totp, now, advance, scanQr, call, signup, logout } from "./lib.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser.close(); });
-
-async function signup(page, email) {
-  await page.goto(BASE + "/signup");
-  await checkpoint(page, "signup", "Create an account");
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Your name", { exact: true }).fill("Ada Browser");
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await checkpoint(page, "console-overview", "Your account");
-}
 
 async function enrolTotp(page) {
   await page.getByRole("link", { name: "Two-step sign-in" }).click();
@@ -38,11 +28,6 @@ async function enrolTotp(page) {
   return { secret, codes };
 }
 
-async function logout(page) {
-  await page.getByRole("button", { name: "Sign out" }).first().click();
-  await checkpoint(page, "login", "Sign in");
-}
-
 async function password(page, email) {
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
@@ -53,7 +38,7 @@ async function password(page, email) {
 test("sign up, enrol TOTP from the QR code, sign in with TOTP and with a backup code", async () => {
   const page = await open(browser, "login-totp");
   const email = unique("totp");
-  await signup(page, email);
+  await signup(page, email, "Ada Browser");
   const { secret, codes } = await enrolTotp(page);
   await page.getByRole("link", { name: "Overview" }).click();
   await checkpoint(page, "overview-2fa-on", "Your account");

@@ -4,21 +4,11 @@
 // the WebSocket cannot open. A denial on the phone is shown as one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, PASSWORD, launch, open, checkpoint, done, unique, scanQr, Phone, advance } from "./lib.mjs";
+import { PASSWORD, launch, open, checkpoint, done, unique, scanQr, Phone, advance, signup, logout } from "./lib.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser.close(); });
-
-async function signup(page, email) {
-  await page.goto(BASE + "/signup");
-  await checkpoint(page, "signup", "Create an account");
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Your name", { exact: true }).fill("Grace Phone");
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await checkpoint(page, "console", "Your account");
-}
 
 async function linkPhone(page, phone) {
   await page.getByRole("link", { name: "Two-step sign-in" }).click();
@@ -36,11 +26,6 @@ async function linkPhone(page, phone) {
   assert.equal(await page.locator("#backup-codes li").count(), 10);
   await page.getByRole("cell", { name: "Grace's phone", exact: true }).waitFor();
   await checkpoint(page, "device-list", "Two-step sign-in");
-}
-
-async function logout(page) {
-  await page.getByRole("button", { name: "Sign out" }).first().click();
-  await checkpoint(page, "login", "Sign in");
 }
 
 // The password, then the push step: resolves to the challenge the phone got
@@ -63,7 +48,7 @@ test("link a phone from the QR code, sign in by push over the WebSocket and the 
   const page = await open(browser, "push");
   const phone = new Phone();
   const email = unique("push");
-  await signup(page, email);
+  await signup(page, email, "Grace Phone");
   await linkPhone(page, phone);
   await logout(page);
 

@@ -117,11 +117,12 @@ def next_of(ws, kind, timeout=5.0):
             return msg
 
 
-def new_linked_phone(authd, email):
+def new_linked_phone(authd, email, password=None):
     """A new account `email` on authd with one linked phone whose channel
     is open and ready; returns (phone, ws)."""
-    authd.signup(email)
-    tok = authd.session(email)
+    pw = {"password": password} if password else {}
+    authd.signup(email, **pw)
+    tok = authd.session(email, **pw)
     offer = authd.post("/1/me/devices", token=tok).json
     phone = Phone()
     ws, linked = phone.link(authd.port, offer["link_uri"])
