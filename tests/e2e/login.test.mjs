@@ -3,7 +3,7 @@
 // Chromium.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, PASSWORD, launch, open, checkpoint, done, unique, totp, now, advance, scanQr, call, signup, logout } from "./lib.mjs";
+import { BASE, PASSWORD, launch, open, checkpoint, done, unique, totp, now, advance, scanQr, call, signup, logout, remember } from "./lib.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -16,7 +16,7 @@ async function enrolTotp(page) {
   const qr = page.locator("#totp-qr");
   await qr.waitFor();
   const uri = await scanQr(qr);
-  const secret = new URL(uri).searchParams.get("secret");
+  const secret = remember(new URL(uri).searchParams.get("secret"));
   assert.match(uri, /^otpauth:\/\/totp\//);
   await checkpoint(page, "totp-qr");
   await page.getByLabel("Then type the 6-digit code it shows", { exact: true }).fill(totp(secret, await now()));
@@ -25,6 +25,7 @@ async function enrolTotp(page) {
   await checkpoint(page, "backup-codes");
   const codes = await page.locator("#backup-codes li").allTextContents();
   assert.equal(codes.length, 10);
+  codes.forEach(remember);
   return { secret, codes };
 }
 
@@ -134,4 +135,32 @@ test("wrong passwords: the wait is shown in words, with the time to wait", async
   assert.match(text, /^Too many attempts\. Wait \d+ seconds before trying again\.$/);
   await checkpoint(page, "throttled");
   await done(page);
+});
+
+test("sessions: two browsers, one ends the other", async () => {
+  const email = unique("two");
+  assert.equal((await call("POST", "/1/accounts", { email, password: PASSWORD, name: "Tess Two" })).status, 201);
+  const here = await open(browser, "sessions-here");
+  const there = await open(browser, "sessions-there");
+  for (const p of [there, here]) {
+    await p.goto(BASE + "/login");
+    await p.getByLabel("Email", { exact: true }).fill(email);
+    await p.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await p.getByRole("button", { name: "Log in" }).click();
+    await checkpoint(p, "signed-in", "Your account");
+  }
+  await here.getByRole("link", { name: "Sessions" }).click();
+  await checkpoint(here, "sessions", "Sessions");
+  assert.equal(await here.locator("tbody tr").count(), 2);
+  await here.getByRole("button", { name: "End every other session" }).click();
+  await here.getByText("1 other session ended.").waitFor();
+  await checkpoint(here, "others-ended");
+  // The other browser is out at its next step.
+  await there.getByRole("link", { name: "Sessions" }).click();
+  await checkpoint(there, "signed-out", "Sign in");
+  await here.reload();
+  await checkpoint(here, "one-session", "Sessions");
+  assert.equal(await here.locator("tbody tr").count(), 1);
+  await done(here);
+  await done(there);
 });

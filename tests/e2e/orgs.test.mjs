@@ -5,7 +5,7 @@
 // representative then makes one an administrator.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, PASSWORD, launch, open, checkpoint, done, unique, signup, nav, waitForMessage } from "./lib.mjs";
+import { BASE, PASSWORD, launch, open, checkpoint, done, unique, signup, nav, waitForMessage, remember } from "./lib.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -19,7 +19,9 @@ async function invite(page, email, role) {
 }
 
 function linkIn(mail) {
-  return mail.body.match(/(http\S+\/invitations\/accept\?token=[\w-]+)/)[1];
+  const link = mail.body.match(/(http\S+\/invitations\/accept\?token=[\w-]+)/)[1];
+  remember(new URL(link).searchParams.get("token"));
+  return link;
 }
 
 test("invite and accept, switch organization, change a role", async () => {
@@ -67,6 +69,33 @@ test("invite and accept, switch organization, change a role", async () => {
   await dave.getByRole("button", { name: "Create account and join" }).click();
   await checkpoint(dave, "joined-new", "Your account");
   assert.match(await dave.locator("#org-switch option:checked").textContent(), /^Alice Owner/);
+
+  // A product only Dave's team may use: Dave sees it, through the team.
+  await nav(alice, "Products");
+  await alice.getByLabel("Kind", { exact: true }).selectOption("mail");
+  await alice.getByLabel("Name", { exact: true }).fill("team-mail.example");
+  await alice.getByRole("button", { name: "Add", exact: true }).click();
+  await alice.getByText("team-mail.example is added.").waitFor();
+  await nav(alice, "Teams");
+  await alice.getByLabel("Team name", { exact: true }).fill("Helpdesk");
+  await alice.getByRole("button", { name: "Create the team" }).click();
+  await alice.getByText("The team Helpdesk is created.").waitFor();
+  await alice.getByLabel("Person to add to Helpdesk", { exact: true }).selectOption({ label: daveEmail });
+  await alice.getByRole("button", { name: "Add to Helpdesk" }).click();
+  await alice.getByText(`${daveEmail} joined Helpdesk.`).waitFor();
+  await alice.getByRole("button", { name: "Make leader of Helpdesk" }).click();
+  await alice.getByText(`${daveEmail} leads Helpdesk.`).waitFor();
+  await checkpoint(alice, "team", "Teams");
+  await nav(alice, "Products");
+  await alice.getByRole("link", { name: "Access to team-mail.example" }).click();
+  await checkpoint(alice, "product-access", "Products");
+  await alice.getByLabel("To", { exact: true }).selectOption({ label: "team Helpdesk" });
+  await alice.getByRole("button", { name: "Give access" }).click();
+  await alice.getByText("Access to team-mail.example is given.").waitFor();
+  assert.match(await alice.getByRole("region", { name: "Who may use team-mail.example" }).textContent(), /team Helpdesk\s*use/);
+  await checkpoint(alice, "product-granted", "Products");
+  await nav(dave, "Products");
+  await dave.getByRole("cell", { name: "team-mail.example", exact: true }).waitFor();
 
   // Alice sees both and makes Carol an administrator.
   await nav(alice, "Users", "Users of Alice Owner", "users");

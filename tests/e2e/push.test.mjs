@@ -4,7 +4,7 @@
 // the WebSocket cannot open. A denial on the phone is shown as one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { PASSWORD, launch, open, checkpoint, done, unique, scanQr, Phone, advance, signup, logout } from "./lib.mjs";
+import { PASSWORD, launch, open, checkpoint, done, unique, scanQr, Phone, advance, signup, logout, remember } from "./lib.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -19,6 +19,7 @@ async function linkPhone(page, phone) {
   await checkpoint(page, "link-qr");
   const uri = await scanQr(qr);
   assert.match(uri, /^authd:\/\/link\?/);
+  remember(new URL(uri).searchParams.get("secret"));
   phone.link(uri, "Grace's phone");
   await page.locator("#link-state").getByText("Linked: Grace's phone").waitFor();
   await checkpoint(page, "linked");
@@ -81,5 +82,16 @@ test("link a phone from the QR code, sign in by push over the WebSocket and the 
   await advance(150);
   await page.getByText("The request has expired.").waitFor();
   await checkpoint(page, "push-expired");
+
+  // Signed in again, the phone is removed from the list: no more pushes.
+  await page.getByRole("link", { name: "Start again" }).click();
+  ({ ch, number } = await passwordThenPush(page, phone, email, "push-wait-last"));
+  phone.answer(ch.id, "approve", number);
+  await checkpoint(page, "signed-in-last", "Your account");
+  await page.getByRole("link", { name: "Two-step sign-in" }).click();
+  await page.getByRole("button", { name: "Remove Grace's phone" }).click();
+  await page.getByText("Grace's phone is removed.").waitFor();
+  await page.getByText("No phone is linked.").waitFor();
+  await checkpoint(page, "device-removed", "Two-step sign-in");
   await done(page);
 });

@@ -43,6 +43,7 @@ test("set a recovery email, then reset a forgotten password through the emailed 
   await checkpoint(page, "forgot-sent");
   const link = (await waitForMessage(rescue, /\/recovery\/reset\?token=/)).body.match(/(http\S+\/recovery\/reset\?token=[\w-]+)/)[1];
   assert.ok(link.startsWith(BASE), link);
+  remember(new URL(link).searchParams.get("token"));
 
   await page.goto(link);
   await checkpoint(page, "new-password", "Choose a new password");
@@ -96,6 +97,7 @@ test("the login mailbox deleted: sign in with the recovery login, choose a new l
   await checkpoint(page, "link-sent");
 
   const link = (await waitForMessage(fresh, /\/email\/verify\?token=/)).body.match(/(http\S+\/email\/verify\?token=[\w-]+)/)[1];
+  remember(new URL(link).searchParams.get("token"));
   await page.goto(link);
   await checkpoint(page, "email-confirm", "Confirm your new login email");
   await page.getByRole("button", { name: "Confirm" }).click();
@@ -106,5 +108,49 @@ test("the login mailbox deleted: sign in with the recovery login, choose a new l
   await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Log in" }).click();
   await checkpoint(page, "signed-in-fresh", "Your account");
+  await done(page);
+});
+
+test("a recovery number, the forgotten login sent to it, and an identity-verification case with a document", async () => {
+  const page = await open(browser, "recovery-phone");
+  const email = unique("phone");
+  const number = "+4179" + String(Math.floor(1000000 + Math.random() * 8999999));
+  await signup(page, email, "Pia Phone");
+  await nav(page, "Account settings");
+  await page.getByText("Add one").nth(1).click();
+  await page.getByRole("textbox", { name: "Recovery mobile number" }).fill(number);
+  await page.getByRole("form", { name: "Set the recovery mobile number" }).getByLabel("Your current password", { exact: true }).fill(PASSWORD);
+  await page.getByRole("form", { name: "Set the recovery mobile number" }).getByRole("button", { name: "Send a code" }).click();
+  await page.getByRole("heading", { name: "Enter the code" }).waitFor();
+  const code = (await waitForMessage(number, /\b\d{6,8}\b/)).body.match(/\b(\d{6,8})\b/)[1];
+  await page.getByRole("textbox", { name: "Code" }).fill(code);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await page.locator("#recovery-phone").getByText(`Verified: ${number}`).waitFor();
+  await checkpoint(page, "phone-verified", "Account settings");
+  await logout(page);
+
+  await page.getByRole("link", { name: "Forgot your login email?" }).click();
+  await checkpoint(page, "forgot-login", "Forgotten login email");
+  await page.getByLabel("Recovery mobile number", { exact: true }).fill(number);
+  await page.getByRole("button", { name: "Send my login" }).click();
+  await page.getByText("If an account has this recovery number").waitFor();
+  await checkpoint(page, "forgot-login-sent");
+  assert.ok((await waitForMessage(number, new RegExp(email.replace(/[.+]/g, "\\$&")))).body.includes(email));
+
+  // Nothing helps: an identity-verification case, and a document for it.
+  await page.getByRole("link", { name: "Verify your identity" }).click();
+  await checkpoint(page, "verify", "Verify your identity");
+  await page.getByLabel("What happened", { exact: true }).selectOption("password_reset");
+  await page.getByLabel("The account's login email", { exact: true }).fill(email);
+  await page.getByLabel("Where we answer you", { exact: true }).fill(email);
+  await page.getByRole("button", { name: "Open the case" }).click();
+  await page.getByRole("heading", { name: "Add your documents" }).waitFor();
+  await checkpoint(page, "case-open");
+  await page.getByLabel("Document", { exact: true }).setInputFiles({ name: "passport.png", mimeType: "image/png",
+    buffer: await page.locator("h1").screenshot() });
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByText("passport.png is uploaded.").waitFor();
+  await checkpoint(page, "document-uploaded");
+  assert.equal(await page.locator("#documents li").count(), 1);
   await done(page);
 });

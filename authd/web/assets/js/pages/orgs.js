@@ -90,21 +90,48 @@ export async function invitations(ctx) {
       list.length ? table(["Email", "Role", "Billing", "Expires", ""], rows, "Pending invitations") : h("p", {}, "None.")));
 }
 
+// The organization's people by account id (for names in lists), when the
+// policy lets this session see them.
+async function people(ctx) {
+  if (!may(ctx, "org_members_read")) return new Map();
+  const list = (await api("GET", base(ctx) + "/members")).members;
+  return new Map(list.map((m) => [m.account_id, m]));
+}
+
+const who = (byId, id) => (byId.get(id) ? byId.get(id).email : id.slice(0, 12));
+
 export async function teams(ctx) {
-  const list = (await api("GET", base(ctx) + "/teams")).teams;
+  const [list, byId] = await Promise.all([api("GET", base(ctx) + "/teams").then((r) => r.teams), people(ctx)]);
   const status = statusBox(ctx);
-  const rows = list.map((t) => [t.name, String((t.members || []).length), when(t.created_at),
-    may(ctx, "org_team_manage") ? button("Delete", acting(ctx, status, () => api("DELETE", `${base(ctx)}/teams/${t.id}`),
-      `The team ${t.name} is deleted.`), "secondary", `Delete the team ${t.name}`) : ""]);
-  const add = may(ctx, "org_team_manage") ? h("section", { class: "card", "aria-labelledby": "team-title" },
+  const manage = may(ctx, "org_team_manage");
+  const cards = list.map((t) => {
+    const members = t.members || [];
+    const rows = members.map((id) => [who(byId, id), t.leader === id ? "leader" : "",
+      manage ? button("Remove", acting(ctx, status, () => api("DELETE", `${base(ctx)}/teams/${t.id}/members/${id}`),
+        `${who(byId, id)} left ${t.name}.`), "secondary", `Remove ${who(byId, id)} from ${t.name}`) : ""]);
+    const others = [...byId.values()].filter((m) => !members.includes(m.account_id));
+    const addSel = h("select", { "aria-label": `Person to add to ${t.name}` }, others.map((m) => h("option", { value: m.account_id }, m.email)));
+    const leadSel = h("select", { "aria-label": `New leader of ${t.name}` }, members.map((id) =>
+      h("option", { value: id, selected: t.leader === id }, who(byId, id))));
+    return h("section", { class: "card", "aria-label": `Team ${t.name}` },
+      h("h2", {}, t.name),
+      members.length ? table(["Member", "", ""], rows, `Members of ${t.name}`) : h("p", {}, "No member yet."),
+      manage ? h("div", { class: "actions" },
+        others.length ? [addSel, button("Add", acting(ctx, status, () => api("PUT", `${base(ctx)}/teams/${t.id}/members/${addSel.value}`),
+          () => `${who(byId, addSel.value)} joined ${t.name}.`), "secondary", `Add to ${t.name}`)] : null,
+        members.length ? [leadSel, button("Make leader", acting(ctx, status, () => api("PATCH", `${base(ctx)}/teams/${t.id}`, { leader: leadSel.value }),
+          () => `${who(byId, leadSel.value)} leads ${t.name}.`), "secondary", `Make leader of ${t.name}`)] : null,
+        button("Delete the team", acting(ctx, status, () => api("DELETE", `${base(ctx)}/teams/${t.id}`),
+          `The team ${t.name} is deleted.`), "danger", `Delete the team ${t.name}`)) : null);
+  });
+  const add = manage ? h("section", { class: "card", "aria-labelledby": "team-title" },
     h("h2", { id: "team-title" }, "New team"),
     form({ label: "New team", submit: "Create the team", async onsubmit(v) {
       await api("POST", base(ctx) + "/teams", { name: v.name.trim() });
       ctx.notice = `The team ${v.name.trim()} is created.`;
       await ctx.reload();
     } }, field({ name: "name", label: "Team name", maxlength: 100 }))) : null;
-  render("Teams", h("h1", {}, "Teams"), status, add,
-    h("div", { class: "card" }, list.length ? table(["Team", "Members", "Created", ""], rows, "Teams") : h("p", {}, "No team yet.")));
+  render("Teams", h("h1", {}, "Teams"), status, add, ...(cards.length ? cards : [h("div", { class: "card" }, h("p", {}, "No team yet."))]));
 }
 
 export const KINDS = [["mail", "Mail"], ["drive", "Drive"], ["chat", "Chat"], ["hosting", "Web hosting"], ["domain", "Domain"], ["other", "Other"]];
@@ -116,7 +143,7 @@ export async function products(ctx) {
     p.blocked_at ? h("span", { class: "badge" }, "blocked") : "",
     h("div", { class: "actions" },
       may(ctx, "org_grants_read") ? h("a", { href: `/console/organization/products?grants=${p.id}`, "data-nav": true,
-        "aria-label": `Who may use ${p.name}` }, "Access") : "",
+        "aria-label": `Access to ${p.name}` }, "Access") : "",
       may(ctx, "org_product_manage") ? button("Remove", acting(ctx, status, () => api("DELETE", `${base(ctx)}/products/${p.id}`),
         `${p.name} is removed.`), "secondary", `Remove ${p.name}`) : "")]);
   const add = may(ctx, "org_product_manage") ? h("section", { class: "card", "aria-labelledby": "product-title" },
@@ -132,11 +159,7 @@ export async function products(ctx) {
   // Only a product of the list: the parameter never shapes a request path.
   const p = grantsOf ? list.find((x) => x.id === grantsOf) : null;
   if (p && may(ctx, "org_grants_read")) {
-    const g = (await api("GET", `${base(ctx)}/products/${p.id}/grants`)).grants;
-    grants = h("section", { class: "card", "aria-labelledby": "grants-title" },
-      h("h2", { id: "grants-title" }, `Who may use ${p.name}`),
-      g.length ? table(["Who", "Kind", "Rights"], g.map((x) => [x.subject_name || x.subject_id, x.subject,
-        (x.rights || []).join(", ")]), "Grants") : h("p", {}, "Only the administrators."));
+    grants = await grantsCard(ctx, p, status);
   }
   render("Products", h("h1", {}, "Products"), status, grants, add,
     h("div", { class: "card" }, list.length ? table(["Product", "Kind", "Expires", "", ""], rows, "Products") : h("p", {}, "No product yet.")));
@@ -170,4 +193,41 @@ export async function audit(ctx) {
     list.length ? table(["When", "What", "By", "About", "Address"], list.map((e) => [when(e.at), e.action.replace(/_/g, " "),
       h("span", { class: "mono" }, e.actor.slice(0, 12)), e.subject ? h("span", { class: "mono" }, e.subject.slice(0, 12)) : "", e.ip || ""]),
     "Audit trail") : h("p", {}, "Nothing yet.")));
+}
+
+// Who may use one product: each member's or team's rights ("use",
+// "manage"), given, changed and taken back by those the policy lets.
+async function grantsCard(ctx, p, status) {
+  const manage = may(ctx, "org_grant_manage");
+  const [g, byId, teamList] = await Promise.all([
+    api("GET", `${base(ctx)}/products/${p.id}/grants`).then((r) => r.grants),
+    people(ctx),
+    may(ctx, "org_teams_read") ? api("GET", base(ctx) + "/teams").then((r) => r.teams) : [],
+  ]);
+  const teamName = new Map(teamList.map((t) => [t.id, t.name]));
+  const name = (x) => (x.subject === "team" ? `team ${teamName.get(x.subject_id) || x.subject_id.slice(0, 12)}` : who(byId, x.subject_id));
+  const rows = g.map((x) => [name(x), (x.rights || []).join(", "),
+    manage ? button("Take back", acting(ctx, status, () => api("DELETE", `${base(ctx)}/products/${p.id}/grants/${x.subject_id}`),
+      `${name(x)} no longer has access to ${p.name}.`), "secondary", `Take back the access of ${name(x)}`) : ""]);
+  let give = null;
+  if (manage) {
+    const options = [...[...byId.values()].filter((m) => m.role === "collaborator" || m.role === "external")
+      .map((m) => [`member:${m.account_id}`, m.email]), ...teamList.map((t) => [`team:${t.id}`, `team ${t.name}`])];
+    give = options.length ? form({
+      label: `Give access to ${p.name}`,
+      submit: "Give access",
+      async onsubmit(v) {
+        const [subject, id] = v.subject.split(":");
+        const rights = ["use", "manage"].filter((r) => v["right:" + r]);
+        await api("PUT", `${base(ctx)}/products/${p.id}/grants/${id}`, { subject, rights });
+        ctx.notice = `Access to ${p.name} is given.`;
+        await ctx.reload();
+      },
+    }, field({ name: "subject", type: "select", label: "To", options, value: options[0][0] }),
+    h("fieldset", {}, h("legend", {}, "Rights"), checkbox("right:use", "Use it", true), checkbox("right:manage", "Manage it", false))) : null;
+  }
+  return h("section", { class: "card", "aria-labelledby": "grants-title" },
+    h("h2", { id: "grants-title" }, `Who may use ${p.name}`),
+    h("p", {}, "Legal representatives and administrators may use and manage every product."),
+    g.length ? table(["Who", "Rights", ""], rows, "Grants") : h("p", {}, "Nobody else yet."), give);
 }

@@ -22,6 +22,8 @@ export async function page(ctx) {
   const [devices, recovery] = await Promise.all([api("GET", "me/devices"), api("GET", "me/recovery")]);
   const a = ctx.account;
   const status = h("div", { id: "security-status" });
+  if (ctx.notice) status.append(alert("ok", ctx.notice));
+  ctx.notice = null;
   const cards = [
     totpCard(a, status, ctx),
     devicesCard(devices.devices, status, ctx),
@@ -59,8 +61,8 @@ function totpCard(a, status, ctx) {
           submit: "Turn off",
           async onsubmit(v) {
             await api("DELETE", "me/2fa/totp", { code: v.code.trim() });
-            status.replaceChildren(alert("ok", "The authenticator app is off."));
-            ctx.reload();
+            ctx.notice = "The authenticator app is off.";
+            await ctx.reload();
           },
         }, field({ name: "code", label: "A current code from the app", inputmode: "numeric",
           autocomplete: "one-time-code", maxlength: 8 }))));
@@ -110,8 +112,8 @@ function devicesCard(devices, status, ctx) {
       b.disabled = true;
       try {
         await api("DELETE", "me/devices/" + d.id);
-        status.replaceChildren(alert("ok", `${d.name} is removed.`));
-        ctx.reload();
+        ctx.notice = `${d.name} is removed.`;
+        await ctx.reload();
       } catch (e) {
         b.disabled = false;
         if (!needsReauth(e)) status.replaceChildren(alert("error", errorText(e)));

@@ -15,6 +15,8 @@ export async function org(ctx) {
     SCOPES.filter((s) => s.startsWith("organizations:")));
 }
 
+let fresh = null;
+
 async function tokensPage(ctx, path, title, scopes) {
   const list = (await api("GET", path)).tokens;
   const status = h("div", { id: "page-status", tabindex: "-1" });
@@ -33,6 +35,12 @@ async function tokensPage(ctx, path, title, scopes) {
       t.expires_at ? when(t.expires_at) : "never", b];
   });
   const shown = h("div", {});
+  if (fresh) {
+    // The new token, once: shown above the list it joined, then forgotten.
+    shown.append(h("div", { class: "card" }, h("h2", { tabindex: "-1", id: "new-token-title" }, `Your token ${fresh.name}`),
+      alert("info", "Copy it now: it is shown only once."), h("p", { class: "mono", id: "new-token-value" }, fresh.token)));
+    fresh = null;
+  }
   render("API tokens", h("h1", {}, title), status, shown,
     h("section", { class: "card", "aria-labelledby": "new-token" },
       h("h2", { id: "new-token" }, "New token"),
@@ -42,14 +50,13 @@ async function tokensPage(ctx, path, title, scopes) {
         submit: "Create the token",
         async onsubmit(v) {
           const chosen = scopes.filter((s) => v["scope:" + s]);
-          const t = await api("POST", path, { name: v.name.trim(), scopes: chosen });
-          shown.replaceChildren(h("div", { class: "card" }, h("h2", {}, `Your token ${t.name}`),
-            alert("info", "Copy it now: it is shown only once."), h("p", { class: "mono", id: "new-token-value" }, t.token)));
-          shown.querySelector("h2").setAttribute("tabindex", "-1");
-          shown.querySelector("h2").focus();
+          fresh = await api("POST", path, { name: v.name.trim(), scopes: chosen });
+          await ctx.reload();
         },
       }, field({ name: "name", label: "Name", maxlength: 64 }),
       h("fieldset", {}, h("legend", {}, "Scopes"), scopes.map((s) => checkbox("scope:" + s, s, s.endsWith(":read")))))),
     h("div", { class: "card" }, list.length ? table(["Name", "Scopes", "Created", "Last used", "Expires", ""], rows, "API tokens")
       : h("p", {}, "No token.")));
+  const t = document.getElementById("new-token-title");
+  if (t) t.focus();
 }
