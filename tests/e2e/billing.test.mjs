@@ -20,17 +20,17 @@ test("order, deposit, pay an invoice with the prepaid balance, turn on auto-rene
   await page.getByLabel("City", { exact: true }).fill("Genève");
   await page.getByLabel("Country", { exact: true }).selectOption("CH");
   await page.getByRole("button", { name: "Add the address" }).click();
-  await page.getByText("The address is added.").waitFor();
+  await page.locator("main").getByText("The address is added.").waitFor();
   await checkpoint(page, "address", "Billing");
 
   await page.getByLabel("Product", { exact: true }).selectOption("mail");
   await page.getByLabel("Its name", { exact: true }).fill("bea.example");
   await page.getByLabel("For", { exact: true }).selectOption("12");
   await page.getByRole("button", { name: "Show the price" }).click();
-  await page.getByText(/Pro-forma: 60.00 CHF, tax 4.86: total 64.86 CHF/).waitFor();
+  await page.locator("main").getByText(/Pro-forma: 60.00 CHF, tax 4.86: total 64.86 CHF/).waitFor();
   await checkpoint(page, "pro-forma");
   await page.getByRole("button", { name: "Order", exact: true }).click();
-  await page.getByText(/Invoice \d+ for 64.86 CHF is open/).waitFor();
+  await page.locator("main").getByText(/Invoice \d+ for 64.86 CHF is open/).waitFor();
   await checkpoint(page, "ordered", "Billing");
 
   // A deposit: the provider's checkout, then its webhook.
@@ -50,7 +50,7 @@ test("order, deposit, pay an invoice with the prepaid balance, turn on auto-rene
 
   // The invoice, paid from the balance.
   await page.getByRole("button", { name: /^Pay invoice/ }).click();
-  await page.getByText(/Invoice \d+ is paid\./).waitFor();
+  await page.locator("main").getByText(/Invoice \d+ is paid\./).waitFor();
   await checkpoint(page, "paid", "Billing");
   assert.equal((await page.locator("#balance").textContent()).trim(), "35.14 CHF");
   assert.match(await page.locator("table").nth(1).textContent(), /paid/);
@@ -65,7 +65,7 @@ test("order, deposit, pay an invoice with the prepaid balance, turn on auto-rene
 
   // Paying made the product, with its expiry: auto-renewal can go on.
   await page.getByRole("button", { name: "Turn on auto-renewal of bea.example" }).click();
-  await page.getByText("Auto-renewal of bea.example is on.").waitFor();
+  await page.locator("main").getByText("Auto-renewal of bea.example is on.").waitFor();
   await checkpoint(page, "auto-renewal", "Billing");
   await done(page);
 });
@@ -77,12 +77,12 @@ test("grant support access to mail, see it in the audit trail, revoke it", async
   await page.getByLabel("Content", { exact: true }).selectOption("mail");
   await page.getByLabel("Support request number (optional)", { exact: true }).fill("REQ-4711");
   await page.getByRole("button", { name: "Grant access" }).click();
-  await page.getByText("Support may reach your mail for 7 days.").waitFor();
+  await page.locator("main").getByText("Support may reach your mail for 7 days.").waitFor();
   await checkpoint(page, "granted", "Support access");
   const row = page.getByRole("row", { name: /REQ-4711/ });
   assert.match(await row.textContent(), /active/);
   await row.getByRole("button", { name: "Revoke the mail grant" }).click();
-  await page.getByText("Support access to mail is revoked.").waitFor();
+  await page.locator("main").getByText("Support access to mail is revoked.").waitFor();
   await checkpoint(page, "revoked", "Support access");
   assert.match(await page.getByRole("row", { name: /REQ-4711/ }).textContent(), /revoked/);
   await nav(page, "Audit trail");

@@ -65,7 +65,7 @@ test("link a phone from the QR code, sign in by push over the WebSocket and the 
   // Denied on the phone.
   ({ ch, number } = await passwordThenPush(page, phone, email, "push-wait-2"));
   phone.answer(ch.id, "deny");
-  await page.getByText("The request was denied on your phone").waitFor();
+  await page.locator("main").getByText("The request was denied on your phone").waitFor();
   await checkpoint(page, "push-denied");
 
   // No WebSocket (a proxy that refuses upgrades): the long poll.
@@ -80,7 +80,7 @@ test("link a phone from the QR code, sign in by push over the WebSocket and the 
   await logout(page);
   await passwordThenPush(page, phone, email, "push-wait-expiring");
   await advance(150);
-  await page.getByText("The request has expired.").waitFor();
+  await page.locator("main").getByText("The request has expired.").waitFor();
   await checkpoint(page, "push-expired");
 
   // Signed in again, the phone is removed from the list: no more pushes.
@@ -90,8 +90,8 @@ test("link a phone from the QR code, sign in by push over the WebSocket and the 
   await checkpoint(page, "signed-in-last", "Your account");
   await page.getByRole("link", { name: "Two-step sign-in" }).click();
   await page.getByRole("button", { name: "Remove Grace's phone" }).click();
-  await page.getByText("Grace's phone is removed.").waitFor();
-  await page.getByText("No phone is linked.").waitFor();
+  await page.locator("main").getByText("Grace's phone is removed.").waitFor();
+  await page.locator("main").getByText("No phone is linked.").waitFor();
   await checkpoint(page, "device-removed", "Two-step sign-in");
   await done(page);
 });

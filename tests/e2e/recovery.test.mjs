@@ -13,7 +13,7 @@ after(async () => { await browser.close(); });
 
 async function addRecoveryEmail(page, rescue) {
   await nav(page, "Account settings");
-  await page.getByText("Add one").first().click();
+  await page.locator("main").getByText("Add one").first().click();
   await page.getByRole("textbox", { name: "Recovery email" }).fill(rescue);
   await page.getByRole("form", { name: "Set the recovery email" }).getByLabel("Your current password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Send a code" }).first().click();
@@ -39,7 +39,7 @@ test("set a recovery email, then reset a forgotten password through the emailed 
   await checkpoint(page, "forgot-password", "Forgotten password");
   await page.getByLabel("Login email", { exact: true }).fill(email);
   await page.getByRole("button", { name: "Send" }).click();
-  await page.getByText("If the account has a recovery option").waitFor();
+  await page.locator("main").getByText("If the account has a recovery option").waitFor();
   await checkpoint(page, "forgot-sent");
   const link = (await waitForMessage(rescue, /\/recovery\/reset\?token=/)).body.match(/(http\S+\/recovery\/reset\?token=[\w-]+)/)[1];
   assert.ok(link.startsWith(BASE), link);
@@ -58,7 +58,7 @@ test("set a recovery email, then reset a forgotten password through the emailed 
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Log in" }).click();
-  await page.getByText("The email or password is wrong.").waitFor();
+  await page.locator("main").getByText("The email or password is wrong.").waitFor();
   await checkpoint(page, "old-password-refused");
   await page.getByLabel("Password", { exact: true }).fill(fresh);
   await page.getByRole("button", { name: "Log in" }).click();
@@ -66,7 +66,7 @@ test("set a recovery email, then reset a forgotten password through the emailed 
 
   // The link works once.
   await page.goto(link);
-  await page.getByText("This link has expired or was used already").waitFor();
+  await page.locator("main").getByText("This link has expired or was used already").waitFor();
   await checkpoint(page, "link-used");
   await done(page);
 });
@@ -93,7 +93,7 @@ test("the login mailbox deleted: sign in with the recovery login, choose a new l
   await page.getByLabel("New login email", { exact: true }).fill(fresh);
   await page.getByLabel("Your current password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Send a link" }).click();
-  await page.getByText(`A link is on its way to ${fresh}`).waitFor();
+  await page.locator("main").getByText(`A link is on its way to ${fresh}`).waitFor();
   await checkpoint(page, "link-sent");
 
   const link = (await waitForMessage(fresh, /\/email\/verify\?token=/)).body.match(/(http\S+\/email\/verify\?token=[\w-]+)/)[1];
@@ -117,7 +117,7 @@ test("a recovery number, the forgotten login sent to it, and an identity-verific
   const number = "+4179" + String(Math.floor(1000000 + Math.random() * 8999999));
   await signup(page, email, "Pia Phone");
   await nav(page, "Account settings");
-  await page.getByText("Add one").nth(1).click();
+  await page.locator("main").getByText("Add one").nth(1).click();
   await page.getByRole("textbox", { name: "Recovery mobile number" }).fill(number);
   await page.getByRole("form", { name: "Set the recovery mobile number" }).getByLabel("Your current password", { exact: true }).fill(PASSWORD);
   await page.getByRole("form", { name: "Set the recovery mobile number" }).getByRole("button", { name: "Send a code" }).click();
@@ -133,7 +133,7 @@ test("a recovery number, the forgotten login sent to it, and an identity-verific
   await checkpoint(page, "forgot-login", "Forgotten login email");
   await page.getByLabel("Recovery mobile number", { exact: true }).fill(number);
   await page.getByRole("button", { name: "Send my login" }).click();
-  await page.getByText("If an account has this recovery number").waitFor();
+  await page.locator("main").getByText("If an account has this recovery number").waitFor();
   await checkpoint(page, "forgot-login-sent");
   assert.ok((await waitForMessage(number, new RegExp(email.replace(/[.+]/g, "\\$&")))).body.includes(email));
 
@@ -149,7 +149,7 @@ test("a recovery number, the forgotten login sent to it, and an identity-verific
   await page.getByLabel("Document", { exact: true }).setInputFiles({ name: "passport.png", mimeType: "image/png",
     buffer: await page.locator("h1").screenshot() });
   await page.getByRole("button", { name: "Upload" }).click();
-  await page.getByText("passport.png is uploaded.").waitFor();
+  await page.locator("main").getByText("passport.png is uploaded.").waitFor();
   await checkpoint(page, "document-uploaded");
   assert.equal(await page.locator("#documents li").count(), 1);
   await done(page);

@@ -29,7 +29,7 @@ test("a tour of the console", async () => {
   assert.match(remember(await page.locator("#new-token-value").textContent()), /^authd_tok_/);
   await checkpoint(page, "token-shown");
   await page.getByRole("button", { name: "Revoke backup script" }).click();
-  await page.getByText("backup script is revoked.").waitFor();
+  await page.locator("main").getByText("backup script is revoked.").waitFor();
   await checkpoint(page, "token-revoked", "API tokens");
 
   await nav(page, "Organization tokens", "API tokens of Tom Tour");
@@ -41,17 +41,17 @@ test("a tour of the console", async () => {
   await nav(page, "Partners");
   await page.getByLabel("The partner organization's id", { exact: true }).fill(agency);
   await page.getByRole("button", { name: "Add the partner" }).click();
-  await page.getByText("The partner is added.").waitFor();
+  await page.locator("main").getByText("The partner is added.").waitFor();
   await checkpoint(page, "partner-added", "Partners");
   await page.getByRole("button", { name: `End the relation with ${agency}` }).click();
-  await page.getByText("The relation has ended.").waitFor();
+  await page.locator("main").getByText("The relation has ended.").waitFor();
   await checkpoint(page, "partner-ended", "Partners");
 
   for (const [name, heading] of [["Users", "Users of Tom Tour"], ["Invitations"], ["Teams"], ["Products"],
-    ["Billing"], ["Support access"], ["Audit trail"], ["Overview", "Your account"], ["Two-step sign-in"],
-    ["Sessions"], ["Account settings"]]) {
+    ["Billing"], ["Support access"], ["Overview", "Your account"], ["Two-step sign-in"],
+    ["Sessions"], ["Account settings"], ["Audit trail"]]) {
     await nav(page, name, heading || name);
   }
-  assert.match(await (await nav(page, "Audit trail"), page.locator("table")).textContent(), /partner/i);
+  assert.match(await page.locator("table").textContent(), /partner/i);
   await done(page);
 });

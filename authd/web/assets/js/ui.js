@@ -63,7 +63,9 @@ export function checkbox(name, label, checked) {
 // shown (on the field they name, or above the form) and the focus goes to
 // them. The button is disabled while the handler runs.
 export function form(opts, ...fields) {
-  const alertBox = h("div", { class: "form-alert", role: "alert", "aria-live": "assertive" });
+  // The error inside carries role=alert; the box itself is no live region
+  // (nested ones read the message twice).
+  const alertBox = h("div", { class: "form-alert" });
   const button = h("button", { type: "submit" }, opts.submit || "Continue");
   const f = h("form", { novalidate: true, "aria-label": opts.label, class: opts.class },
     alertBox, ...fields, h("div", {}, button, opts.after || null));
@@ -146,6 +148,7 @@ const MESSAGES = {
   second_factor_locked: "Codes from your authenticator are locked after too many wrong ones. Use a backup code.",
   push_paused: "Push approval is paused on this account for a while. Use a code instead.",
   too_many_pushes: "Too many approval requests were sent. Use a code instead, or wait.",
+  too_many_messages: "Too many messages were sent to this number today.",
   email_taken: "An account with this email exists already. Sign in instead.",
   password_too_short: "The password is too short.",
   password_blocklisted: "This password is too common or too easy to guess. Choose another.",
@@ -159,6 +162,8 @@ const MESSAGES = {
 
 export function errorText(e) {
   if (!e) return "Something went wrong.";
+  if (MESSAGES[e.code] && e.retryAfter > 0) return `${MESSAGES[e.code]} Try again in ${waitText(e.retryAfter)}.`;
+  if (MESSAGES[e.code]) return MESSAGES[e.code];
   if (e.status === 429 || e.code === "too_many_attempts" || e.code === "rate_limited") {
     const wait = e.retryAfter || 0;
     return wait > 0
@@ -183,6 +188,13 @@ export function render(title, ...content) {
     h1.focus({ preventScroll: true });
   }
   document.getElementById("announce").textContent = title;
+}
+
+// Says text to screen readers (a page's notice after its redraw).
+export function announce(text) {
+  const a = document.getElementById("announce");
+  a.textContent = "";
+  setTimeout(() => { a.textContent = text; }, 50);
 }
 
 export function when(iso) {

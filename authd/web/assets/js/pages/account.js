@@ -4,6 +4,10 @@ import { h, render, alert, when, table, errorText } from "../ui.js";
 
 export async function overview(ctx) {
   const a = ctx.account;
+  const [devices, rec] = await Promise.all([api("GET", "me/devices"), api("GET", "me/recovery")]);
+  const factors = [a.two_factor.totp ? "authenticator app" : null,
+    devices.devices.length ? `${devices.devices.length} phone${devices.devices.length === 1 ? "" : "s"}` : null,
+    rec.sms_factor ? "SMS codes" : null].filter(Boolean);
   const welcome = new URLSearchParams(location.search).get("welcome");
   render("Overview",
     h("h1", {}, "Your account"),
@@ -14,7 +18,7 @@ export async function overview(ctx) {
         h("dt", {}, "Login email"), h("dd", { id: "login-email" }, a.email),
         h("dt", {}, "Member since"), h("dd", {}, when(a.created_at)),
         h("dt", {}, "Two-step sign-in"),
-        h("dd", { id: "two-factor-state" }, a.two_factor.totp ? "On" : "Off", " · ",
+        h("dd", { id: "two-factor-state" }, factors.length ? `On: ${factors.join(", ")}` : "Off", " · ",
           h("a", { href: "/console/security", "data-nav": true }, "Settings")))));
 }
 
@@ -35,8 +39,8 @@ export async function sessions(ctx) {
   const rows = list.map((s) => {
     const b = h("button", { type: "button", class: "secondary" }, s.current ? "Sign out" : "End");
     b.addEventListener("click", () => end(s, b));
-    b.setAttribute("aria-label", (s.current ? "Sign out of this session" : "End the session from ") +
-      (s.current ? "" : `${s.browser}, ${s.ip || ""}`));
+    b.setAttribute("aria-label", s.current ? "Sign out of this session"
+      : `End the session from ${s.browser}, ${s.ip || "an unknown address"}, last used ${when(s.last_seen)}`);
     return [h("span", {}, s.browser, s.current ? h("span", { class: "badge" }, " this one") : null),
       [s.ip || "", h("br"), s.location || ""], when(s.last_seen), when(s.expires_at), b];
   });
@@ -45,14 +49,16 @@ export async function sessions(ctx) {
     others.disabled = true;
     try {
       const r = await api("DELETE", "me/sessions");
-      status.replaceChildren(alert("ok", `${r.ended} other session${r.ended === 1 ? "" : "s"} ended.`));
-      setTimeout(ctx.reload, 800);
+      ctx.notice = `${r.ended} other session${r.ended === 1 ? "" : "s"} ended.`;
+      await ctx.reload();
     } catch (e) {
       status.replaceChildren(alert("error", errorText(e)));
     } finally {
       others.disabled = false;
     }
   });
+  if (ctx.notice) status.append(alert("ok", ctx.notice));
+  ctx.notice = null;
   render("Sessions", h("h1", {}, "Sessions"), status,
     h("div", { class: "card" },
       h("p", {}, "Where your account is signed in. End any you do not recognise, then change your password."),

@@ -29,11 +29,18 @@ export async function page(ctx) {
   const manage = may(ctx, "org_billing_manage");
   const fail = (e) => { status.replaceChildren(alert("error", errorText(e))); status.focus(); };
 
+  // One key per invoice and per deposit form while the page is drawn: a
+  // retry after a lost answer is the same payment, never a second one.
+  const keys = new Map();
+  const keyOf = (what) => {
+    if (!keys.has(what)) keys.set(what, key());
+    return keys.get(what);
+  };
   const pay = async (i, b) => {
     b.disabled = true;
     try {
       const p = await api("POST", base(ctx) + "/payments", { invoices: [i.id], use_balance: true },
-        { headers: { "Idempotency-Key": key() } });
+        { headers: { "Idempotency-Key": keyOf("invoice:" + i.id) } });
       if (p.checkout_url) {
         status.replaceChildren(alert("info", "The balance paid part; pay the rest at the payment provider: ",
           h("a", { href: p.checkout_url, rel: "noopener noreferrer" }, "continue to payment"), "."));
@@ -49,7 +56,9 @@ export async function page(ctx) {
     return [String(i.number), i.product_name, `${i.total} ${i.currency}`, i.status, when(i.due_at),
       h("div", { class: "actions" },
         h("a", { href: `/1/${base(ctx)}/invoices/${i.id}.pdf`, "aria-label": `PDF of invoice ${i.number}`, download: `invoice-${i.number}.pdf` }, "PDF"),
-        manage && (i.status === "open" || i.status === "overdue") ? payB : "")];
+        // An invoice with a payment under way is paid by that payment.
+        i.payment_id && i.status !== "paid" ? h("span", { class: "badge" }, "payment under way")
+          : manage && (i.status === "open" || i.status === "overdue") ? payB : "")];
   });
   const productRows = prods.products.map((p) => {
     let renew = p.auto_renew ? "On" : "Off";
@@ -71,7 +80,8 @@ export async function page(ctx) {
     label: "Add to the balance",
     submit: "Add money",
     async onsubmit(v) {
-      const p = await api("POST", base(ctx) + "/deposits", { amount: v.amount.trim() }, { headers: { "Idempotency-Key": key() } });
+      const p = await api("POST", base(ctx) + "/deposits", { amount: v.amount.trim() },
+        { headers: { "Idempotency-Key": keyOf("deposit:" + v.amount.trim()) } });
       status.replaceChildren(alert("info", `Pay ${p.amount} ${p.currency} at the payment provider: `,
         h("a", { href: p.checkout_url, rel: "noopener noreferrer", id: "checkout" }, "continue to payment"), "."));
       status.focus();

@@ -4,7 +4,7 @@
 // decision for this session), not from a rule of this file.
 import { api, me, setCsrf } from "../api.js";
 import { navigate } from "../app.js";
-import { h, render, alert, errorText } from "../ui.js";
+import { h, render, alert, errorText, announce } from "../ui.js";
 
 const ACCOUNT_PAGES = [
   ["/console", "Overview", () => import("./account.js"), "overview"],
@@ -51,6 +51,7 @@ export async function page(path) {
   const org = orgs.find((o) => o.current) || null;
   // A page's message survives its reload ("... is removed.").
   const ctx = { account, org, orgs, path, notice: carried, reload: null };
+  const note = carried;
   carried = null;
   ctx.reload = async () => {
     carried = ctx.notice;
@@ -66,8 +67,10 @@ export async function page(path) {
     return;
   }
   const mod = await entry[2]();
+  if ((location.pathname.replace(/\/+$/, "") || "/") !== path) return; // moved on meanwhile
   try {
     await mod[entry[3]](ctx);
+    if (note) announce(note);
     return;
   } catch (e) {
     if (e.code === "unauthenticated" || e.code === "session_expired") {

@@ -24,12 +24,14 @@ function nextPath(params) {
 }
 
 export async function page(_path, params) {
+  stopWaiting(); // a push step left by Back or a link
   setCsrf(null);
   const notice = params.get("notice");
   render("Sign in", h("div", { class: "narrow" },
     h("div", { class: "card" },
       h("h1", {}, "Sign in"),
       notice === "expired" ? alert("info", "Your session has ended. Sign in again.") : null,
+      notice === "reauth" ? alert("info", "This change needs a recent sign-in: sign in again to confirm it is you.") : null,
       form({
         label: "Sign in",
         submit: "Log in",
@@ -62,6 +64,12 @@ function secondFactor(login, params) {
       h("button", { type: "button", class: "link", onclick: () => choose(x) }, NAMES[x])));
     body.replaceChildren();
     STEPS[m](body, login, params);
+    // The button pressed is gone: the step's heading takes the focus.
+    const h2 = body.querySelector("h2");
+    if (h2 && !body.querySelector("input")) {
+      h2.setAttribute("tabindex", "-1");
+      h2.focus();
+    }
   };
   render("Second step", h("div", { class: "narrow" }, h("div", { class: "card" },
     h("h1", {}, "Confirm it is you"), body, others,
@@ -140,13 +148,15 @@ async function pushStep(body, login, params) {
     status.replaceChildren(alert("error", errorText(e)));
     return;
   }
+  if (!document.body.contains(status)) return; // another method was chosen meanwhile
   const retry = h("button", { type: "button", class: "secondary", onclick: () => {
     stopWaiting();
     body.replaceChildren();
     pushStep(body, login, params);
   } }, "Send a new request");
   status.before(h("p", {}, "We sent a request to your phone. Type this number there to approve:"),
-    h("p", { class: "number", id: "push-number", "aria-label": `Number ${ch.number}` }, String(ch.number)));
+    h("p", { class: "number" }, h("span", { class: "visually-hidden" }, "Number "),
+      h("span", { id: "push-number" }, String(ch.number))));
   status.replaceChildren(h("p", {}, h("span", { class: "spinner", "aria-hidden": "true" }), " Waiting for your answer…"));
   const finish = async (msg) => {
     if (msg.state === "approved") {

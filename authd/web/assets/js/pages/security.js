@@ -157,8 +157,10 @@ async function linkPhone(body, add, status, ctx) {
       const card = state.closest("section");
       const fresh = devicesCard((await api("GET", "me/devices")).devices, status, ctx);
       card.replaceWith(fresh);
-      fresh.querySelector(".link-result").replaceChildren(
-        alert("ok", `Linked: ${d.name}. It will get your sign-in requests.`));
+      const result = fresh.querySelector(".link-result");
+      result.replaceChildren(alert("ok", `Linked: ${d.name}. It will get your sign-in requests.`));
+      result.setAttribute("tabindex", "-1");
+      if (!document.getElementById("backup-codes")) result.focus();
       return;
     } catch (e) {
       if (e.code !== "device_not_found") {

@@ -14,7 +14,11 @@ export async function page(ctx) {
   ctx.notice = null;
   const done = async (text) => { ctx.notice = text; await ctx.reload(); };
 
-  const pending = rec.pending ? h("div", { class: "card", id: "pending" },
+  // A login email change waits for its link, not for a code.
+  const pending = rec.pending && rec.pending.kind === "login_email" ? h("div", { class: "card", id: "pending" },
+    h("h2", {}, "A login email change waits"),
+    h("p", {}, `Open the link we sent to ${rec.pending.to} before ${when(rec.pending.expires_at)} to finish it.`))
+    : rec.pending ? h("div", { class: "card", id: "pending" },
     h("h2", {}, "Enter the code"),
     h("p", {}, `We sent a code to ${rec.pending.to}. It works until ${when(rec.pending.expires_at)}.`),
     form({ label: "Verify the recovery option", submit: "Verify", async onsubmit(v) {

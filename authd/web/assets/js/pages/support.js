@@ -15,7 +15,8 @@ export async function page(ctx) {
   const rows = list.map((g) => {
     let act = "";
     if (g.state === "active" && may(ctx, "org_support_revoke")) {
-      act = h("button", { type: "button", class: "danger", "aria-label": `Revoke the ${g.kind} grant` }, "Revoke");
+      act = h("button", { type: "button", class: "danger",
+        "aria-label": `Revoke the ${g.kind} grant${g.request ? " for " + g.request : ""} ending ${when(g.expires_at)}` }, "Revoke");
       act.addEventListener("click", async () => {
         try {
           await api("DELETE", `${base}/${g.id}`);

@@ -23,7 +23,7 @@ async function tokensPage(ctx, path, title, scopes) {
   if (ctx.notice) status.append(alert("ok", ctx.notice));
   ctx.notice = null;
   const rows = list.map((t) => {
-    const b = h("button", { type: "button", class: "danger", "aria-label": `Revoke ${t.name}` }, "Revoke");
+    const b = h("button", { type: "button", class: "danger", "aria-label": `Revoke ${t.name}, made ${when(t.created_at)}` }, "Revoke");
     b.addEventListener("click", async () => {
       try {
         await api("DELETE", `${path}/${t.id}`);
