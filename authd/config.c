@@ -125,6 +125,7 @@ static const struct key keys[] = {
     NUM("sms", "account_daily_max", K_U32, sms_account_daily_max, 1, 1000),
     NUM("sms", "prefix_daily_max", K_U32, sms_prefix_daily_max, 1, 10000000),
     STR("services", "mail_credential", mail_credential),
+    STR("services", "metrics_credential", metrics_credential),
     STR("support", "reviewers", support_reviewers),
     STR("support", "agents", support_agents),
     STR("support", "leads", support_leads),
@@ -287,6 +288,10 @@ int config_validate(const struct authd_config *c, char *err, size_t err_size)
 	if (c->smtp_url[0] && strncmp(c->smtp_url, "smtp://", 7) != 0 &&
 	    strncmp(c->smtp_url, "smtps://", 8) != 0) {
 		snprintf(err, err_size, "[smtp] url starts with smtp:// or smtps://");
+		return -1;
+	}
+	if (c->metrics_credential[0] && strlen(c->metrics_credential) < 32) {
+		snprintf(err, err_size, "[services] metrics_credential has at least 32 characters");
 		return -1;
 	}
 	if (c->mail_credential[0] && strlen(c->mail_credential) < 32) {

@@ -27,6 +27,7 @@ enum http_method { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_OTHER };
 struct req {
 	struct lws *wsi; /* NULL once the connection is gone */
 	uint64_t id;
+	uint64_t started_ns; /* when its headers came (monotonic) */
 	enum http_method method;
 	char path[256];
 	char param[160]; /* the route's '*' segments, joined by '/' */
@@ -52,6 +53,7 @@ struct req {
 
 	/* The response. */
 	int status;
+	int route; /* the route table's index, or METRICS_ROUTE_* (metrics.h) */
 	char *resp;
 	size_t resp_len;
 	bool resp_static;    /* resp is not ours to free (a problem body made once, a page) */
@@ -145,6 +147,8 @@ bool password_policy_or_reply(struct req *r, const char *pw, size_t len, const c
 
 /* The handlers, one family per file. */
 void http_health(struct req *r);
+void http_ready(struct req *r);
+void http_metrics(struct req *r);
 void http_accounts_create(struct req *r);
 void http_login_start(struct req *r);
 void http_login_totp(struct req *r);

@@ -9,6 +9,7 @@
 #include "outbox.h"
 #include "flow.h"
 #include "http.h"
+#include "metrics.h"
 #include "renewal.h"
 
 #include "session.h"
@@ -18,6 +19,7 @@
 
 #include <errno.h>
 #include <libwebsockets.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -211,4 +213,89 @@ void http_test_billing_pass(struct req *r)
 void http_test_hooks_stop(void)
 {
 	lws_sul_cancel(&stall_sul);
+}
+
+/* --- GET /1/ready: readiness --------------------------------------------------- */
+
+/*
+ * Liveness (/1/health) says the process answers; readiness says it can
+ * serve: a read of the store (on PostgreSQL a query on a connection)
+ * answers. A store that fails answers 503 store_unavailable, and a load
+ * balancer takes the node out until it answers again.
+ */
+static int ready_read(struct flow *f, struct store_txn *txn)
+{
+	static const uint8_t nobody[AUTHD_ID_LEN];
+	struct account a;
+	int rc = store_account_get(txn, nobody, &a);
+
+	(void)f;
+	OPENSSL_cleanse(&a, sizeof(a));
+	return rc == STORE_E_NOTFOUND ? 0 : rc;
+}
+
+static void ready_reply(struct flow *f, struct req *r)
+{
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+static void ready_release(struct flow *f)
+{
+	free(f);
+}
+
+static const struct flow_ops ready_ops = {
+    .read = ready_read,
+    .reply = ready_reply,
+    .release = ready_release,
+};
+
+void http_ready(struct req *r)
+{
+	struct flow *f = calloc(1, sizeof(*f));
+
+	if (f == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	flow_start(f, &ready_ops, r);
+}
+
+/* --- GET /metrics: Prometheus' scrape -------------------------------------------- */
+
+static void metrics_reply(struct flow *f, struct req *r)
+{
+	size_t len = 0;
+	char *text;
+
+	if (f->err != E_OK) {
+		flow_reply_error(f, r);
+		return;
+	}
+	text = metrics_text(&len);
+	if (text == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	reply_bytes(r, 200, text, len, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+static const struct flow_ops metrics_ops = {
+    .reply = metrics_reply,
+    .release = ready_release,
+};
+
+void http_metrics(struct req *r)
+{
+	struct flow *f = calloc(1, sizeof(*f));
+
+	if (f == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	flow_start(f, &metrics_ops, r);
 }

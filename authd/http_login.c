@@ -10,6 +10,7 @@
 #include "client.h"
 #include "notify.h"
 #include "http.h"
+#include "metrics.h"
 
 #include "flow.h"
 
@@ -87,6 +88,7 @@ static void log_auth(const struct req *r, const char *method, const char *outcom
 		authd_hex(account_id, AUTHD_ID_LEN, aid);
 	log_info("auth method=%s outcome=%s account=%s ip=%s req=%llu", method, outcome, aid, r->ip,
 		 (unsigned long long)r->id);
+	metrics_auth(method, outcome);
 }
 
 /* --- POST /1/login ---------------------------------------------------------- */

@@ -13,6 +13,7 @@
  * cluster.h) and at least every second, so a lost note only delays it.
  */
 #include "http_push.h"
+#include "metrics.h"
 
 #include "cluster.h"
 #include "factors.h"
@@ -233,6 +234,7 @@ static void push_reply(struct flow *f, struct req *r)
 		return;
 	}
 	log_info("push sent account=%s ip=%s req=%llu", aid, r->ip, (unsigned long long)r->id);
+	metrics_auth("push", "sent");
 	authd_time_str(j->ch.expires_at, expires);
 	reply_json(r, 200,
 		   json_pack("{s:i, s:s, s:I}", "number", j->ch.number, "expires_at", expires,
@@ -444,6 +446,7 @@ static void claim_done(struct job *job)
 	authd_hex(w->login.account_id, AUTHD_ID_LEN, aid);
 	log_info("auth method=push outcome=success account=%s ip=%s req=%llu", aid, w->ip,
 		 (unsigned long long)w->req_id);
+	metrics_auth("push", "success");
 	w->sink->finish(w->owner, "approved", &w->token, E_OK);
 	waiter_free(w);
 }

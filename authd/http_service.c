@@ -35,14 +35,17 @@
 
 /* --- the credentials ------------------------------------------------------------ */
 
-static uint8_t mail_hash[AUTHD_HASH_LEN];
-static bool mail_set;
+static uint8_t mail_hash[AUTHD_HASH_LEN], metrics_hash[AUTHD_HASH_LEN];
+static bool mail_set, metrics_set;
 
 void service_setup(const struct authd_config *c)
 {
 	mail_set = c->mail_credential[0] != '\0';
 	if (mail_set)
 		authd_sha256(c->mail_credential, strlen(c->mail_credential), mail_hash);
+	metrics_set = c->metrics_credential[0] != '\0';
+	if (metrics_set)
+		authd_sha256(c->metrics_credential, strlen(c->metrics_credential), metrics_hash);
 }
 
 bool service_credential_or_reply(struct req *r, enum policy_action a)
@@ -50,11 +53,15 @@ bool service_credential_or_reply(struct req *r, enum policy_action a)
 	uint8_t h[AUTHD_HASH_LEN];
 	bool ok = false;
 
-	/* Each action names the service it is for; one today. */
-	if (a == ACT_SERVICE_LOGIN_EMAIL_DELETED && mail_set &&
-	    strncasecmp(r->authorization, "Bearer ", 7) == 0) {
+	/* Each action names the service it is for: the mail service, the
+	 * metrics scraper. */
+	const uint8_t *want = a == ACT_SERVICE_LOGIN_EMAIL_DELETED && mail_set ? mail_hash
+			      : a == ACT_METRICS && metrics_set		       ? metrics_hash
+									       : NULL;
+
+	if (want && strncasecmp(r->authorization, "Bearer ", 7) == 0) {
 		authd_sha256(r->authorization + 7, strlen(r->authorization + 7), h);
-		ok = CRYPTO_memcmp(h, mail_hash, sizeof(h)) == 0;
+		ok = CRYPTO_memcmp(h, want, sizeof(h)) == 0;
 		OPENSSL_cleanse(h, sizeof(h));
 	}
 	/* The payment provider signs its webhook's body (provider.h). */

@@ -18,6 +18,7 @@
  * code is sent while the account's second factors are locked or delayed.
  */
 #include "http.h"
+#include "metrics.h"
 
 #include "factors.h"
 #include "flow.h"
@@ -123,11 +124,13 @@ static void send_reply(struct flow *f, struct req *r)
 	if (f->err != E_OK) {
 		log_info("auth method=sms outcome=not_sent account=%s ip=%s req=%llu reason=%s",
 			 aid, r->ip, (unsigned long long)r->id, api_error_info(f->err)->code);
+		metrics_auth("sms", "not_sent");
 		flow_reply_error(f, r);
 		return;
 	}
 	log_info("auth method=sms outcome=code_sent account=%s ip=%s req=%llu", aid, r->ip,
 		 (unsigned long long)r->id);
+	metrics_auth("sms", "code_sent");
 	authd_time_str(j->expires, expires);
 	reply_json(r, 202,
 		   json_pack("{s:s, s:s, s:i}", "sent_to", j->sent_to, "expires_at", expires,

@@ -3,6 +3,7 @@
  * latest. The route table is the map of the whole API: one line a route.
  */
 #include "http.h"
+#include "metrics.h"
 #include "pages.h"
 
 #include <log.h>
@@ -16,6 +17,8 @@
 /* Each route names the action the policy decides on (core.h). */
 static const struct route routes[] = {
     {"health", http_health, M_GET, ACT_HEALTH, false},
+    {"ready", http_ready, M_GET, ACT_READY, false},
+    {"metrics", http_metrics, M_GET, ACT_METRICS, false},
     {"accounts", http_accounts_create, M_POST, ACT_SIGN_UP, false},
     {"login", http_login_start, M_POST, ACT_LOGIN, false},
     {"login/totp", http_login_totp, M_POST, ACT_LOGIN_SECOND_FACTOR, false},
@@ -212,8 +215,10 @@ void router_dispatch(struct req *r)
 		path++;
 	/* The web pages live beside the unversioned API paths, on paths the
 	 * API answers no GET on. */
-	if (r->method == M_GET && !(*path >= '0' && *path <= '9') && pages_serve(r, path))
+	if (r->method == M_GET && !(*path >= '0' && *path <= '9') && pages_serve(r, path)) {
+		r->route = METRICS_ROUTE_PAGE;
 		return;
+	}
 	if (*path >= '0' && *path <= '9') {
 		char *end = NULL;
 		long v = strtol(path, &end, 10);
@@ -240,6 +245,7 @@ void router_dispatch(struct req *r)
 			if (strchr(rt->pattern, '*') == NULL)
 				r->param[0] = '\0'; /* a failed match may have filled it */
 			r->action = rt->action;
+			r->route = (int)i;
 			/* Every route asks the policy: those that need a session
 			 * or a service's credential ask in their flow, once it is
 			 * read. */

@@ -11,6 +11,7 @@
 #include "async.h"
 #include "cluster.h"
 #include "http.h"
+#include "metrics.h"
 #include "notify.h"
 #include "outbox.h"
 #include "sms.h"
@@ -179,6 +180,14 @@ bool server_client_ip(struct lws *wsi, char *out, size_t size)
 	return ok;
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static struct req *req_new(struct lws *wsi, const char *uri)
 {
 	struct req *r = calloc(1, sizeof(*r));
@@ -189,6 +198,8 @@ static struct req *req_new(struct lws *wsi, const char *uri)
 	open_requests++;
 	r->wsi = wsi;
 	r->id = ++next_req_id;
+	r->route = METRICS_ROUTE_UNMATCHED;
+	r->started_ns = monotonic_ns();
 	r->method = method_of(wsi);
 	snprintf(r->path, sizeof(r->path), "%s", uri);
 	{
@@ -308,6 +319,7 @@ static int write_response(struct lws *wsi, struct pss *pss, struct req *r)
 
 	if (buf == NULL)
 		return -1;
+	metrics_request(r->route, r->status, (double)(monotonic_ns() - r->started_ns) / 1e9);
 	start = p = buf + LWS_PRE;
 	end = start + head_room - 1;
 	if (lws_add_http_header_status(wsi, (unsigned)r->status, &p, end))
@@ -924,6 +936,15 @@ int server_run(void)
 	notify_setup(&srv.cfg, server_public_url());
 	sms_setup(&srv.cfg);
 	service_setup(&srv.cfg);
+	{
+		size_t n_routes;
+
+		router_routes(&n_routes);
+		if (metrics_init(n_routes) != 0) {
+			log_err("out of memory for the metrics");
+			return 1;
+		}
+	}
 	sweep_start(context, srv.cfg.session_idle_s);
 	renewal_start(context);
 	if (outbox_start(context) != 0)

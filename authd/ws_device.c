@@ -12,6 +12,8 @@
  */
 #include "ws_device.h"
 
+#include "metrics.h"
+
 #include "async.h"
 #include "cluster.h"
 #include "factors.h"
@@ -1116,6 +1118,7 @@ static void answer_written(struct job *job)
 		authd_hex(j->account_id, AUTHD_ID_LEN, aid);
 		log_info("auth method=push outcome=%s account=%s ip=%s",
 			 push_state_name((enum push_state)j->ch.state), aid, j->ch.ctx.ip);
+		metrics_auth("push_answer", push_state_name((enum push_state)j->ch.state));
 		if (j->paused_now)
 			log_warn("security event=push_paused account=%s", aid);
 		if (j->locked)

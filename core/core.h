@@ -1385,7 +1385,9 @@ struct principal {
 /* What a request does. Each route names one (see the route table). */
 enum policy_action {
 	ACT_HEALTH,
-	ACT_PAGE, /* a web page or its asset (authd/web) */
+	ACT_PAGE,    /* a web page or its asset (authd/web) */
+	ACT_READY,   /* readiness: the store answers */
+	ACT_METRICS, /* Prometheus' scrape, with the metrics credential */
 	ACT_SIGN_UP,
 	ACT_LOGIN,		 /* the password step */
 	ACT_LOGIN_SECOND_FACTOR, /* a second-factor step of a pending login */

@@ -40,6 +40,8 @@ static const struct {
 } rules[ACT__COUNT] = {
     [ACT_HEALTH] = {"health", NEED_NOTHING},
     [ACT_PAGE] = {"page", NEED_NOTHING},
+    [ACT_READY] = {"ready", NEED_NOTHING},
+    [ACT_METRICS] = {"metrics", NEED_SERVICE},
     [ACT_SIGN_UP] = {"sign_up", NEED_NOTHING},
     [ACT_LOGIN] = {"login", NEED_NOTHING},
     /* The pending login's id is the credential; the step checks it. */

@@ -283,6 +283,8 @@ class DatabaseCrash(unittest.TestCase):
                 x = email()
                 n2.signup(x)
                 acked.append(x)
+            for a in c.nodes:
+                self.assertEqual(a.get("/1/ready").status, 200)
             pg_harness.kill(state)  # pg_ctl stop -m immediate
             t0 = time.monotonic()
             for a in c.nodes:
@@ -292,6 +294,9 @@ class DatabaseCrash(unittest.TestCase):
                                  source_ip=random_loopback())):
                     self.assertEqual((r.status, r.json["code"]), (503, "store_unavailable"), r)
                 self.assertEqual(a.get("/1/health").status, 200)  # alive, failing closed
+                # ...and not ready: a load balancer takes it out.
+                r = a.get("/1/ready")
+                self.assertEqual((r.status, r.json["code"]), (503, "store_unavailable"), r)
             self.assertLess(time.monotonic() - t0, 30)
             pg_harness.restart(state)
             # The same processes serve again, without a restart of authd.
@@ -302,6 +307,7 @@ class DatabaseCrash(unittest.TestCase):
                 time.sleep(0.2)
             for a in c.nodes:
                 self.assertEqual(a.get("/1/me", token=tok).status, 200)
+                self.assertEqual(a.get("/1/ready").json, {"status": "ready"})
             for x in acked:
                 self.assertEqual(n1.login(x).status, 200)
             self.assertEqual(c.stop(), [])

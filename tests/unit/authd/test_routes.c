@@ -27,6 +27,8 @@ static const struct {
 	int anonymous, fresh_session, stale_session;
 } expected[] = {
     {"GET health", A, A, A},
+    {"GET ready", A, A, A},
+    {"GET metrics", U, U, U},
     {"POST accounts", A, A, A},
     {"POST login", A, A, A},
     {"POST login/totp", A, A, A},

@@ -73,6 +73,7 @@ static void test_table(void **state)
 	} cases[] = {
 	    {ANON, ACT_HEALTH, POLICY_ALLOW},
 	    {ANON, ACT_PAGE, POLICY_ALLOW},
+	    {ANON, ACT_READY, POLICY_ALLOW},
 	    {ANON, ACT_SIGN_UP, POLICY_ALLOW},
 	    {ANON, ACT_LOGIN, POLICY_ALLOW},
 	    {ANON, ACT_LOGIN_SECOND_FACTOR, POLICY_ALLOW},
