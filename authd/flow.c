@@ -11,6 +11,7 @@
 #include "staff.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <log.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -88,6 +89,28 @@ enum api_error flow_decide(struct flow *f, const struct policy_resource *res,
 
 	principal_of(f, &p);
 	return flow_policy_error(policy_decide(&pp, &p, f->action, res, f->now), not_found);
+}
+
+void flow_start_bare(struct req *r, const struct flow_ops *ops)
+{
+	struct flow *f;
+	json_t *body = json_body_or_reply(r, NULL, 0);
+
+	if (body == NULL)
+		return;
+	json_decref(body);
+	f = calloc(1, sizeof(*f));
+	if (f == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	flow_start(f, ops, r);
+}
+
+void flow_bare_release(struct flow *f)
+{
+	OPENSSL_cleanse(f, sizeof(*f));
+	free(f);
 }
 
 enum policy_decision flow_decide_act(const struct flow *f, enum policy_action a,

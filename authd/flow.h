@@ -182,6 +182,13 @@ void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r);
 /* Asks the policy whether the flow's principal (a session, or a token)
  * may do the flow's action to res: E_OK, or the error to answer, with
  * not_found for a resource told as absent. Wherever the flow's steps run. */
+/* Starts a flow that is the bare struct flow, for a route that takes no
+ * body (an empty one, or {}: anything else is answered 400 here). Its
+ * ops' release should be flow_bare_release. */
+void flow_start_bare(struct req *r, const struct flow_ops *ops);
+/* Wipes and frees a bare struct flow. */
+void flow_bare_release(struct flow *f);
+
 /* The policy's decision on another act than the route's, for the same
  * principal (what a page may show it). */
 enum policy_decision flow_decide_act(const struct flow *f, enum policy_action a,

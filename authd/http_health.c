@@ -243,26 +243,15 @@ static void ready_reply(struct flow *f, struct req *r)
 	reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
 }
 
-static void ready_release(struct flow *f)
-{
-	free(f);
-}
-
 static const struct flow_ops ready_ops = {
     .read = ready_read,
     .reply = ready_reply,
-    .release = ready_release,
+    .release = flow_bare_release,
 };
 
 void http_ready(struct req *r)
 {
-	struct flow *f = calloc(1, sizeof(*f));
-
-	if (f == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return;
-	}
-	flow_start(f, &ready_ops, r);
+	flow_start_bare(r, &ready_ops);
 }
 
 /* --- GET /metrics: Prometheus' scrape -------------------------------------------- */
@@ -286,16 +275,10 @@ static void metrics_reply(struct flow *f, struct req *r)
 
 static const struct flow_ops metrics_ops = {
     .reply = metrics_reply,
-    .release = ready_release,
+    .release = flow_bare_release,
 };
 
 void http_metrics(struct req *r)
 {
-	struct flow *f = calloc(1, sizeof(*f));
-
-	if (f == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return;
-	}
-	flow_start(f, &metrics_ops, r);
+	flow_start_bare(r, &metrics_ops);
 }

@@ -147,12 +147,6 @@ static void logout_reply(struct flow *f, struct req *r)
 	reply_empty(r, 204);
 }
 
-static void plain_release(struct flow *f)
-{
-	OPENSSL_cleanse(f, sizeof(*f));
-	free(f);
-}
-
 /* --- POST /1/session/cookie ------------------------------------------------------ */
 
 /*
@@ -193,40 +187,23 @@ static void cookie_reply(struct flow *f, struct req *r)
 
 static const struct flow_ops cookie_ops = {
     .reply = cookie_reply,
-    .release = plain_release,
+    .release = flow_bare_release,
 };
-
-/* Starts a flow of the bare struct for a route whose body is empty ({}). */
-static void bare_flow_start(struct req *r, const struct flow_ops *ops)
-{
-	struct flow *f;
-	json_t *body = json_body_or_reply(r, NULL, 0);
-
-	if (body == NULL)
-		return;
-	json_decref(body);
-	f = calloc(1, sizeof(*f));
-	if (f == NULL) {
-		reply_error(r, E_OVERLOADED);
-		return;
-	}
-	flow_start(f, ops, r);
-}
 
 void http_session_cookie(struct req *r)
 {
-	bare_flow_start(r, &cookie_ops);
+	flow_start_bare(r, &cookie_ops);
 }
 
 static const struct flow_ops logout_ops = {
     .write = logout_write,
     .reply = logout_reply,
-    .release = plain_release,
+    .release = flow_bare_release,
 };
 
 void http_logout(struct req *r)
 {
-	bare_flow_start(r, &logout_ops);
+	flow_start_bare(r, &logout_ops);
 }
 
 /* --- PUT /1/me/password ------------------------------------------------------- */
