@@ -23,6 +23,15 @@ void config_defaults(struct authd_config *c)
 	snprintf(c->data_dir, sizeof(c->data_dir), "data");
 	snprintf(c->issuer, sizeof(c->issuer), "authd");
 	snprintf(c->log_level, sizeof(c->log_level), "info");
+	snprintf(c->log_format, sizeof(c->log_format), "text");
+	{
+		const struct log_limits l = LOG_LIMITS_DEFAULT;
+
+		c->log_refusal_burst = l.burst;
+		c->log_refusal_interval_s = l.interval_s;
+		c->log_refusal_lines_max = l.lines_max;
+		c->log_refusal_summaries_max = l.summaries_max;
+	}
 	c->map_size_mb = 1024;
 	snprintf(c->engine, sizeof(c->engine), "lmdb");
 	c->max_body = 16384;
@@ -140,6 +149,11 @@ static const struct key keys[] = {
     NUM("billing", "block_after", K_U32, block_after, 0, 365),
     NUM("billing", "terminate_after", K_U32, terminate_after, 1, 3650),
     STR("log", "level", log_level),
+    STR("log", "format", log_format),
+    NUM("log", "refusal_burst", K_U32, log_refusal_burst, 0, 1000),
+    NUM("log", "refusal_interval_s", K_U32, log_refusal_interval_s, 1, 3600),
+    NUM("log", "refusal_lines_max", K_U32, log_refusal_lines_max, 0, 100000),
+    NUM("log", "refusal_summaries_max", K_U32, log_refusal_summaries_max, 0, 256),
     NUM("signup", "burst", K_U32, signup_burst, 1, 1000000),
     NUM("signup", "per_hour", K_U32, signup_per_hour, 0, 1000000),
     NUM("signup", "inflight", K_U32, signup_inflight, 1, 4096),
@@ -209,6 +223,86 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	}
 	snprintf(ctx->err, ctx->err_size, "unknown key [%.32s] %.64s", section, name);
 	return 0;
+}
+
+/* The keys a reload (SIGHUP) may change: figures read on the loop thread
+ * or behind a lock of their own. Everything else needs a restart. */
+static const char *const reloadable[] = {
+    "log.level",
+    "log.format",
+    "log.refusal_burst",
+    "log.refusal_interval_s",
+    "log.refusal_lines_max",
+    "log.refusal_summaries_max",
+    "signup.burst",
+    "signup.per_hour",
+    "signup.inflight",
+    "sms.account_daily_max",
+    "sms.prefix_daily_max",
+    "outbox.templates",
+};
+
+static bool is_reloadable(const struct key *k)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s.%s", k->section, k->name);
+	for (size_t i = 0; i < sizeof(reloadable) / sizeof(reloadable[0]); i++)
+		if (strcmp(reloadable[i], name) == 0)
+			return true;
+	return false;
+}
+
+static size_t value_size(const struct key *k)
+{
+	switch (k->type) {
+	case K_STR:
+		return k->size;
+	case K_INT:
+		return sizeof(int);
+	case K_SIZE:
+		return sizeof(size_t);
+	case K_U32:
+		return sizeof(uint32_t);
+	case K_I64:
+		return sizeof(int64_t);
+	case K_BOOL:
+		return sizeof(bool);
+	}
+	return 0;
+}
+
+static void list_add(char *list, size_t size, const struct key *k)
+{
+	size_t n = strlen(list);
+
+	snprintf(list + n, size - n, "%s[%s] %s", n ? ", " : "", k->section, k->name);
+}
+
+int config_reload(struct authd_config *live, const struct authd_config *fresh, char *changed,
+		  size_t changed_size, char *kept, size_t kept_size)
+{
+	int n = 0;
+
+	changed[0] = kept[0] = '\0';
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key *k = &keys[i];
+		char *to = (char *)live + k->offset;
+		const char *from = (const char *)fresh + k->offset;
+		bool same =
+		    k->type == K_STR ? strcmp(to, from) == 0 : memcmp(to, from, value_size(k)) == 0;
+
+		if (same)
+			continue;
+		if (!is_reloadable(k)) {
+			list_add(kept, kept_size, k);
+			continue;
+		}
+		memcpy(to, from, value_size(k));
+		list_add(changed, changed_size, k);
+		n++;
+	}
+	return n;
 }
 
 int config_load_file(struct authd_config *c, const char *path, char *err, size_t err_size)
@@ -311,6 +405,10 @@ int config_validate(const struct authd_config *c, char *err, size_t err_size)
 	if (strpbrk(c->smtp_from, "\r\n") != NULL || c->smtp_from[0] == '\0') {
 		snprintf(err, err_size,
 			 "[smtp] from is one line: \"Name <address>\" or an address");
+		return -1;
+	}
+	if (log_format_parse(c->log_format) < 0) {
+		snprintf(err, err_size, "[log] format is text or json, not %.16s", c->log_format);
 		return -1;
 	}
 	if (log_level_parse(c->log_level) < 0) {

@@ -22,6 +22,10 @@ struct authd_config {
 	 * listen_addr and the port listened on. */
 	char public_url[256];
 	char log_level[16];
+	char log_format[16]; /* "text" or "json" (one object a line) */
+	/* The refusal limiter (log.h's struct log_limits). */
+	uint32_t log_refusal_burst, log_refusal_interval_s, log_refusal_lines_max,
+	    log_refusal_summaries_max;
 	size_t map_size_mb;   /* LMDB map size */
 	char engine[16];      /* "lmdb" (embedded, default) or "postgresql" */
 	char url[1024];	      /* PostgreSQL conninfo (may hold a password: never logged) */
@@ -106,6 +110,17 @@ int config_load_file(struct authd_config *c, const char *path, char *err, size_t
 /* Checks cross-field rules (costs above the minimum, test clock only in a
  * test build). Returns 0, or -1 after writing a message to err. */
 int config_validate(const struct authd_config *c, char *err, size_t err_size);
+
+/*
+ * A reload: copies into live the values of fresh (a whole configuration,
+ * validated) that may change while authd runs ([log], [signup]'s and
+ * [sms]'s figures, [outbox] templates), and names them in changed; names
+ * in kept those that differ but need a restart (left as they are). Both
+ * lists are "[section] key, ..." (cut at their size). Returns how many
+ * values changed. Loop thread.
+ */
+int config_reload(struct authd_config *live, const struct authd_config *fresh, char *changed,
+		  size_t changed_size, char *kept, size_t kept_size);
 
 /* Parses "ADDR:PORT" into c. Returns 0 or -1. */
 int config_set_listen(struct authd_config *c, const char *addr_port);

@@ -91,7 +91,7 @@ enum api_error flow_decide(struct flow *f, const struct policy_resource *res,
 	return flow_policy_error(policy_decide(&pp, &p, f->action, res, f->now), not_found);
 }
 
-void flow_start_bare(struct req *r, const struct flow_ops *ops)
+void flow_start_sized(struct req *r, const struct flow_ops *ops, size_t size)
 {
 	struct flow *f;
 	json_t *body = json_body_or_reply(r, NULL, 0);
@@ -99,12 +99,17 @@ void flow_start_bare(struct req *r, const struct flow_ops *ops)
 	if (body == NULL)
 		return;
 	json_decref(body);
-	f = calloc(1, sizeof(*f));
+	f = calloc(1, size < sizeof(*f) ? sizeof(*f) : size);
 	if (f == NULL) {
 		reply_error(r, E_OVERLOADED);
 		return;
 	}
 	flow_start(f, ops, r);
+}
+
+void flow_start_bare(struct req *r, const struct flow_ops *ops)
+{
+	flow_start_sized(r, ops, sizeof(struct flow));
 }
 
 void flow_bare_release(struct flow *f)

@@ -179,20 +179,22 @@ void *flow_get_new_or_reply(struct req *r, size_t size);
  * through ops->release. The caller returns right after. */
 void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r);
 
-/* Asks the policy whether the flow's principal (a session, or a token)
- * may do the flow's action to res: E_OK, or the error to answer, with
- * not_found for a resource told as absent. Wherever the flow's steps run. */
 /* Starts a flow that is the bare struct flow, for a route that takes no
  * body (an empty one, or {}: anything else is answered 400 here). Its
- * ops' release should be flow_bare_release. */
+ * ops' release should be flow_bare_release. flow_start_sized does so for
+ * a struct of size bytes that begins with a struct flow. */
 void flow_start_bare(struct req *r, const struct flow_ops *ops);
-/* Wipes and frees a bare struct flow. */
+void flow_start_sized(struct req *r, const struct flow_ops *ops, size_t size);
+/* Wipes (its struct flow) and frees a flow started bare. */
 void flow_bare_release(struct flow *f);
 
 /* The policy's decision on another act than the route's, for the same
  * principal (what a page may show it). */
 enum policy_decision flow_decide_act(const struct flow *f, enum policy_action a,
 				     const struct policy_resource *res);
+/* Asks the policy whether the flow's principal (a session, or a token)
+ * may do the flow's action to res: E_OK, or the error to answer, with
+ * not_found for a resource told as absent. Wherever the flow's steps run. */
 enum api_error flow_decide(struct flow *f, const struct policy_resource *res,
 			   enum api_error not_found);
 

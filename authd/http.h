@@ -70,6 +70,9 @@ struct authd_server {
 	struct authd_config cfg;
 	struct authd_keys keys;
 	struct proxy_list proxies; /* parsed from cfg.trusted_proxies */
+	/* Builds the configuration again as at start (a reload): 0, or -1
+	 * with a message in err. */
+	int (*config_build)(struct authd_config *c, char *err, size_t err_size);
 };
 extern struct authd_server srv;
 

@@ -260,7 +260,8 @@ static bool signup_allowed_or_reply(struct req *r, int64_t now)
 	if (wait_ip > wait)
 		wait = wait_ip;
 	if (wait > 0) {
-		log_info("sign-up throttled ip=%s req=%llu", r->ip, (unsigned long long)r->id);
+		log_refusal(r->ip, "sign-up throttled ip=%s req=%llu", r->ip,
+			    (unsigned long long)r->id);
 		reply_throttled(r, wait);
 		return false;
 	}

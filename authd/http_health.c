@@ -256,8 +256,28 @@ void http_ready(struct req *r)
 
 /* --- GET /metrics: Prometheus' scrape -------------------------------------------- */
 
+struct metrics_flow {
+	struct flow f;
+	struct metrics_store_view view;
+};
+
+/* The outbox's depth is every node's: the store's. */
+static int metrics_read(struct flow *f, struct store_txn *txn)
+{
+	struct metrics_flow *m = (struct metrics_flow *)f;
+	uint64_t n = 0;
+	int64_t earliest = 0;
+	int rc = store_outbox_pending(txn, &n, &earliest);
+
+	m->view.outbox_pending = n;
+	m->view.outbox_earliest = earliest;
+	m->view.now = f->now;
+	return rc;
+}
+
 static void metrics_reply(struct flow *f, struct req *r)
 {
+	struct metrics_flow *m = (struct metrics_flow *)f;
 	size_t len = 0;
 	char *text;
 
@@ -265,7 +285,7 @@ static void metrics_reply(struct flow *f, struct req *r)
 		flow_reply_error(f, r);
 		return;
 	}
-	text = metrics_text(&len);
+	text = metrics_text(&m->view, &len);
 	if (text == NULL) {
 		reply_error(r, E_OVERLOADED);
 		return;
@@ -274,11 +294,12 @@ static void metrics_reply(struct flow *f, struct req *r)
 }
 
 static const struct flow_ops metrics_ops = {
+    .read = metrics_read,
     .reply = metrics_reply,
     .release = flow_bare_release,
 };
 
 void http_metrics(struct req *r)
 {
-	flow_start_bare(r, &metrics_ops);
+	flow_start_sized(r, &metrics_ops, sizeof(struct metrics_flow));
 }

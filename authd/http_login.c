@@ -86,8 +86,13 @@ static void log_auth(const struct req *r, const char *method, const char *outcom
 
 	if (account_id)
 		authd_hex(account_id, AUTHD_ID_LEN, aid);
-	log_info("auth method=%s outcome=%s account=%s ip=%s req=%llu", method, outcome, aid, r->ip,
-		 (unsigned long long)r->id);
+	/* A refusal is what a client can cause at will: limited (log.h). */
+	if (strcmp(outcome, "success") == 0 || strcmp(outcome, "second_factor_required") == 0)
+		log_info("auth method=%s outcome=%s account=%s ip=%s req=%llu", method, outcome,
+			 aid, r->ip, (unsigned long long)r->id);
+	else
+		log_refusal(r->ip, "auth method=%s outcome=%s account=%s ip=%s req=%llu", method,
+			    outcome, aid, r->ip, (unsigned long long)r->id);
 	metrics_auth(method, outcome);
 }
 

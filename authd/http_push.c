@@ -492,6 +492,8 @@ static void look_done(struct job *job)
 		}
 		break;
 	default: /* expired, cancelled, used */
+		if (s == PUSH_EXPIRED)
+			metrics_auth("push", "expired"); /* unanswered in time */
 		waiter_finish(w, "expired", E_OK);
 		return;
 	}

@@ -847,9 +847,10 @@ static void forgot_reply(struct flow *f, struct req *r)
 		return;
 	}
 	/* The log tells the operator; the answer tells nobody anything. */
-	log_info("recovery password known=%s code=%s link=%s throttled=%s ip=%s req=%llu",
-		 j->known ? "yes" : "no", j->sent_code ? "yes" : "no", j->sent_link ? "yes" : "no",
-		 j->throttled ? "yes" : "no", r->ip, (unsigned long long)r->id);
+	log_refusal(r->ip, "recovery password known=%s code=%s link=%s throttled=%s ip=%s req=%llu",
+		    j->known ? "yes" : "no", j->sent_code ? "yes" : "no",
+		    j->sent_link ? "yes" : "no", j->throttled ? "yes" : "no", r->ip,
+		    (unsigned long long)r->id);
 	reply_json(r, 202,
 		   json_pack("{s:s}", "status",
 			     "if the account has a recovery option, a code or a link is on its "
@@ -1430,8 +1431,8 @@ static void remind_reply(struct flow *f, struct req *r)
 		flow_reply_error(f, r);
 		return;
 	}
-	log_info("recovery login reminders=%u ip=%s req=%llu", j->sent, r->ip,
-		 (unsigned long long)r->id);
+	log_refusal(r->ip, "recovery login reminders=%u ip=%s req=%llu", j->sent, r->ip,
+		    (unsigned long long)r->id);
 	reply_json(r, 202,
 		   json_pack("{s:s}", "status",
 			     "if an account has this recovery number, its login is on its way to "

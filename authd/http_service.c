@@ -69,8 +69,8 @@ bool service_credential_or_reply(struct req *r, enum policy_action a)
 		ok = r->body &&
 		     provider_signature_ok(r->signature, r->body, r->body_len, authd_now());
 	if (!ok) {
-		log_warn("service credential refused action=%s ip=%s req=%llu",
-			 policy_action_name(a), r->ip, (unsigned long long)r->id);
+		log_refusal_warn(r->ip, "service credential refused action=%s ip=%s req=%llu",
+				 policy_action_name(a), r->ip, (unsigned long long)r->id);
 		reply_error(r, E_UNAUTHENTICATED);
 	}
 	return ok;

@@ -122,8 +122,9 @@ static void send_reply(struct flow *f, struct req *r)
 
 	authd_hex(j->login.account_id, AUTHD_ID_LEN, aid);
 	if (f->err != E_OK) {
-		log_info("auth method=sms outcome=not_sent account=%s ip=%s req=%llu reason=%s",
-			 aid, r->ip, (unsigned long long)r->id, api_error_info(f->err)->code);
+		log_refusal(r->ip,
+			    "auth method=sms outcome=not_sent account=%s ip=%s req=%llu reason=%s",
+			    aid, r->ip, (unsigned long long)r->id, api_error_info(f->err)->code);
 		metrics_auth("sms", "not_sent");
 		flow_reply_error(f, r);
 		return;

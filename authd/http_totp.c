@@ -128,9 +128,9 @@ static void totp_reply(struct flow *f, struct req *r)
 	authd_hex(j->account_id, AUTHD_ID_LEN, aid);
 	if (f->err != E_OK) {
 		if (f->err == E_INVALID_CODE || f->err == E_CODE_REUSED)
-			log_info("auth method=totp outcome=%s account=%s ip=%s req=%llu",
-				 f->err == E_CODE_REUSED ? "replayed" : "failure", aid, r->ip,
-				 (unsigned long long)r->id);
+			log_refusal(r->ip, "auth method=totp outcome=%s account=%s ip=%s req=%llu",
+				    f->err == E_CODE_REUSED ? "replayed" : "failure", aid, r->ip,
+				    (unsigned long long)r->id);
 		flow_reply_error(f, r);
 		return;
 	}

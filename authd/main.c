@@ -62,6 +62,38 @@ static void warn_key_beside_data(const char *key_path, const char *data_dir)
 			 key_path);
 }
 
+/* What the command line said, kept for a reload (SIGHUP), which builds
+ * the configuration again the same way. */
+static struct {
+	const char *config_file, *listen, *data_dir, *level, *node_id;
+	bool test_clock;
+} flags;
+
+/* Embedded defaults, then the config file, then the flags; validated.
+ * 0, or -1 with a message in err. */
+static int build_config(struct authd_config *c, char *err, size_t err_size)
+{
+	config_defaults(c);
+	if (flags.config_file && config_load_file(c, flags.config_file, err, err_size) != 0)
+		return -1;
+	if (flags.listen && config_set_listen(c, flags.listen) != 0) {
+		snprintf(err, err_size, "--listen wants ADDR:PORT");
+		return -1;
+	}
+	if (flags.data_dir)
+		snprintf(c->data_dir, sizeof(c->data_dir), "%s", flags.data_dir);
+	if (flags.level)
+		snprintf(c->log_level, sizeof(c->log_level), "%s", flags.level);
+	if (flags.test_clock)
+		c->test_clock = true;
+	if (flags.node_id)
+		snprintf(c->node_id, sizeof(c->node_id), "%s", flags.node_id);
+	if (c->node_id[0] == '\0' && gethostname(c->node_id, sizeof(c->node_id)) != 0)
+		snprintf(c->node_id, sizeof(c->node_id), "authd");
+	c->node_id[sizeof(c->node_id) - 1] = '\0';
+	return config_validate(c, err, err_size);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -75,9 +107,7 @@ int main(int argc, char **argv)
 	    {"node-id", required_argument, NULL, 'N'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *config_file = NULL, *listen = NULL, *data_dir = NULL, *level = NULL;
-	const char *node_id = NULL, *command = "serve", *transfer_path = NULL;
-	bool test_clock = false;
+	const char *command = "serve", *transfer_path = NULL;
 	char err[512];
 	char key_path[600];
 	int c;
@@ -86,22 +116,22 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:l:d:L:N:TVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config_file = optarg;
+			flags.config_file = optarg;
 			break;
 		case 'l':
-			listen = optarg;
+			flags.listen = optarg;
 			break;
 		case 'd':
-			data_dir = optarg;
+			flags.data_dir = optarg;
 			break;
 		case 'L':
-			level = optarg;
+			flags.level = optarg;
 			break;
 		case 'T':
-			test_clock = true;
+			flags.test_clock = true;
 			break;
 		case 'N':
-			node_id = optarg;
+			flags.node_id = optarg;
 			break;
 		case 'V':
 			printf("authd %s%s\n", AUTHD_VERSION,
@@ -132,32 +162,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	json_wiping_init();
-	config_defaults(&srv.cfg);
-	if (config_file && config_load_file(&srv.cfg, config_file, err, sizeof(err)) != 0) {
+	if (build_config(&srv.cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "authd: %s\n", err);
 		return 2;
 	}
-	if (listen && config_set_listen(&srv.cfg, listen) != 0) {
-		fprintf(stderr, "authd: --listen wants ADDR:PORT\n");
-		return 2;
-	}
-	if (data_dir)
-		snprintf(srv.cfg.data_dir, sizeof(srv.cfg.data_dir), "%s", data_dir);
-	if (level)
-		snprintf(srv.cfg.log_level, sizeof(srv.cfg.log_level), "%s", level);
-	if (test_clock)
-		srv.cfg.test_clock = true;
-	if (node_id)
-		snprintf(srv.cfg.node_id, sizeof(srv.cfg.node_id), "%s", node_id);
-	if (srv.cfg.node_id[0] == '\0' &&
-	    gethostname(srv.cfg.node_id, sizeof(srv.cfg.node_id)) != 0)
-		snprintf(srv.cfg.node_id, sizeof(srv.cfg.node_id), "authd");
-	srv.cfg.node_id[sizeof(srv.cfg.node_id) - 1] = '\0';
-	if (config_validate(&srv.cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "authd: %s\n", err);
-		return 2;
-	}
+	srv.config_build = build_config;
 	log_set_level((enum log_level)log_level_parse(srv.cfg.log_level));
+	log_set_format((enum log_format)log_format_parse(srv.cfg.log_format));
+	log_set_node(srv.cfg.node_id);
+	log_limit_set(
+	    &(struct log_limits){srv.cfg.log_refusal_burst, srv.cfg.log_refusal_interval_s,
+				 srv.cfg.log_refusal_lines_max, srv.cfg.log_refusal_summaries_max});
 	if (proxy_list_parse(&srv.proxies, srv.cfg.trusted_proxies) != 0)
 		AUTHD_BUG("trusted_proxies passed validation but does not parse");
 	if (staff_setup(&srv.cfg, err, sizeof(err)) != 0 ||
@@ -208,7 +223,28 @@ int main(int argc, char **argv)
 		log_err("cannot read the store");
 		goto out;
 	}
-	if (srv.cfg.key_file[0]) {
+	if (strncmp(srv.cfg.key_file, "credential:", 11) == 0) {
+		/* systemd's LoadCredential= (the unit in packaging/): a copy
+		 * only this service reads, made before it starts. */
+		const char *dir = getenv("CREDENTIALS_DIRECTORY");
+
+		if (dir == NULL || strchr(srv.cfg.key_file + 11, '/') != NULL) {
+			log_err("[storage] key_file = %.128s needs systemd's LoadCredential= (no "
+				"CREDENTIALS_DIRECTORY), and names a credential, not a path",
+				srv.cfg.key_file);
+			goto out;
+		}
+		if (snprintf(key_path, sizeof(key_path), "%s/%s", dir, srv.cfg.key_file + 11) >=
+		    (int)sizeof(key_path)) {
+			log_err("CREDENTIALS_DIRECTORY is too long");
+			goto out;
+		}
+		if (access(key_path, R_OK) != 0) {
+			log_err("credential %.128s is missing: LoadCredential=%s:... in the unit",
+				srv.cfg.key_file + 11, srv.cfg.key_file + 11);
+			goto out;
+		}
+	} else if (srv.cfg.key_file[0]) {
 		snprintf(key_path, sizeof(key_path), "%s", srv.cfg.key_file);
 	} else {
 		/* On PostgreSQL the data directory holds only the key file. */

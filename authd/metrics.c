@@ -8,7 +8,9 @@
 #include "metrics.h"
 
 #include "http.h"
+#include "errors.h"
 #include "outbox.h"
+#include "ws_device.h"
 
 #include <store.h>
 
@@ -40,6 +42,8 @@ static struct {
 	unsigned long long n;
 } auths[METRICS_AUTH_MAX + 1]; /* the last: any other pair */
 static size_t n_auths;
+
+static unsigned long long refusals[E__COUNT];
 
 int metrics_init(size_t n_routes)
 {
@@ -103,6 +107,12 @@ void metrics_auth(const char *method, const char *outcome)
 	auths[i].n++;
 }
 
+void metrics_refusal(int e)
+{
+	if (e >= 0 && e < E__COUNT)
+		refusals[e]++;
+}
+
 /* A growing buffer of text; on failure it stays failed (NULL). */
 struct text {
 	char *p;
@@ -161,7 +171,7 @@ static void labels(size_t i, const char **route, const char **method)
 	}
 }
 
-char *metrics_text(size_t *len)
+char *metrics_text(const struct metrics_store_view *view, size_t *len)
 {
 	struct text t = {malloc(16384), 0, 16384};
 	struct store_stats st;
@@ -214,6 +224,33 @@ char *metrics_text(size_t *len)
 		if (auths[i].n)
 			put(&t, "authd_auth_total{method=\"%s\",outcome=\"%s\"} %llu\n",
 			    auths[i].method, auths[i].outcome, auths[i].n);
+	put(&t, "# HELP authd_refusals_total Requests refused, by the error code answered (every "
+		"problem response).\n# TYPE authd_refusals_total counter\n");
+	for (int e = 0; e < E__COUNT; e++)
+		if (refusals[e])
+			put(&t, "authd_refusals_total{code=\"%s\",status=\"%d\"} %llu\n",
+			    api_error_info((enum api_error)e)->code,
+			    api_error_info((enum api_error)e)->status, refusals[e]);
+	put(&t, "# HELP authd_throttle_hits_total Requests refused by a throttle, a cap or a rate "
+		"limit (429), by code.\n# TYPE authd_throttle_hits_total counter\n");
+	for (int e = 0; e < E__COUNT; e++)
+		if (refusals[e] && api_error_info((enum api_error)e)->status == 429)
+			put(&t, "authd_throttle_hits_total{code=\"%s\"} %llu\n",
+			    api_error_info((enum api_error)e)->code, refusals[e]);
+	put(&t,
+	    "# HELP authd_device_channels Authenticated device channels open on this node.\n"
+	    "# TYPE authd_device_channels gauge\nauthd_device_channels %zu\n",
+	    ws_device_channels());
+	put(&t,
+	    "# HELP authd_outbox_pending Emails and text messages waiting for delivery (every "
+	    "node's).\n# TYPE authd_outbox_pending gauge\nauthd_outbox_pending %llu\n"
+	    "# HELP authd_outbox_oldest_due_seconds How long the earliest due message has been "
+	    "due (0: none is late).\n# TYPE authd_outbox_oldest_due_seconds gauge\n"
+	    "authd_outbox_oldest_due_seconds %lld\n",
+	    view->outbox_pending,
+	    view->outbox_earliest && view->outbox_earliest < view->now
+		? view->now - view->outbox_earliest
+		: 0LL);
 	store_stats(&st);
 	outbox_counters(&oc);
 	put(&t,

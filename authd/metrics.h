@@ -30,8 +30,19 @@ void metrics_request(int route, int status, double seconds);
 #define METRICS_AUTH_MAX 64
 void metrics_auth(const char *method, const char *outcome);
 
+/* One refusal answered with the api_error e (an int, so that this header
+ * needs no errors.h): every problem response counts, by its code. */
+void metrics_refusal(int e);
+
+/* What the store says when the text is made (read by the scrape's flow). */
+struct metrics_store_view {
+	unsigned long long outbox_pending; /* messages not yet sent or given up */
+	long long outbox_earliest;	   /* the earliest due among them; 0: none */
+	long long now;
+};
+
 /* The exposition text (Prometheus text format 0.0.4), malloc'd (the
  * caller frees it); NULL when out of memory. */
-char *metrics_text(size_t *len);
+char *metrics_text(const struct metrics_store_view *view, size_t *len);
 
 #endif

@@ -4,6 +4,7 @@
  * every body is checked the same way.
  */
 #include "http.h"
+#include "metrics.h"
 
 #include <log.h>
 
@@ -122,6 +123,7 @@ static void problem(struct req *r, enum api_error e, const char *field, const ch
 	json_t *body;
 	char *text;
 
+	metrics_refusal((int)e);
 	/* RFC 6750 section 3: a bearer token's refusal says why. */
 	if (e == E_INVALID_TOKEN || e == E_INSUFFICIENT_SCOPE) {
 		snprintf(type, sizeof(type), "Bearer error=\"%s\"", info->code);
@@ -171,6 +173,7 @@ static void problem_fast(struct req *r, enum api_error e)
 		problem(r, e, NULL, NULL);
 		return;
 	}
+	metrics_refusal((int)e);
 	r->resp_static = true;
 	send_body(r, info->status, (char *)text, strlen(text), "application/problem+json");
 }

@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "outbox.h"
+#include "reload.h"
 #include "sms.h"
 #include "renewal.h"
 #include "sweep.h"
@@ -22,9 +23,11 @@
 #include <store.h>
 
 #include <libwebsockets.h>
+#include <systemd/sd-daemon.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +45,7 @@ static struct ev_loop *evloop;
 static void *foreign_loops[1];
 static _Atomic int stopping;
 static _Atomic int signals_done; /* tells the signal thread to end */
+static _Atomic int reload_asked; /* SIGHUP came: the loop reloads */
 static _Atomic int wake_enabled; /* set while context is safe to wake */
 static uint64_t next_req_id;
 static unsigned open_requests;
@@ -729,11 +733,10 @@ static void wake_loop(void *arg)
 }
 
 /*
- * SIGINT and SIGTERM stay blocked in every thread and this one takes them
- * with sigwait(), then wakes the loop. A handler that only set a flag was
- * lost whenever the signal arrived while the loop was between polls: lws
- * then slept until its next timer, up to 30 s (seen as a stop that timed
- * out under load).
+ * SIGINT and SIGTERM (stop) and SIGHUP (reload) stay blocked in every
+ * thread and this one takes them with sigwait(), then wakes the loop. A handler that only set a
+ * flag was lost whenever the signal arrived while the loop was between polls: lws then slept until
+ * its next timer, up to 30 s (seen as a stop that timed out under load).
  */
 static void *signal_main(void *arg)
 {
@@ -746,6 +749,11 @@ static void *signal_main(void *arg)
 			return NULL;
 		if (sig == SIGUSR1)
 			continue;
+		if (sig == SIGHUP) {
+			reload_asked = 1;
+			wake_loop(NULL);
+			continue;
+		}
 		stopping = 1;
 		wake_loop(NULL);
 	}
@@ -757,10 +765,11 @@ static void lws_log_bridge(int level, const char *line)
 
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		n--;
+	/* A peer can make lws complain at will (broken TLS, frames): limited. */
 	if (level & LLL_ERR)
-		log_err("lws: %.*s", (int)n, line);
+		log_limited(LOG_LVL_ERR, "lws", "lws: %.*s", (int)n, line);
 	else
-		log_warn("lws: %.*s", (int)n, line);
+		log_limited(LOG_LVL_WARN, "lws", "lws: %.*s", (int)n, line);
 }
 
 /*
@@ -849,9 +858,22 @@ static void context_destroy(void)
 #define HEARTBEAT_US (100 * 1000)
 static lws_sorted_usec_list_t heartbeat;
 
+/* systemd's watchdog (WatchdogSec=): the loop's heartbeat tells it the
+ * loop turns, at half its period; 0 when it is off. */
+static uint64_t watchdog_every_us, watchdog_last_us;
+
 static void beat(lws_sorted_usec_list_t *sul)
 {
 	outbox_beat();
+	log_limit_flush();
+	if (watchdog_every_us) {
+		uint64_t now = monotonic_ns() / 1000;
+
+		if (now - watchdog_last_us >= watchdog_every_us) {
+			sd_notify(0, "WATCHDOG=1");
+			watchdog_last_us = now;
+		}
+	}
 	if (context)
 		lws_sul_schedule(context, 0, sul, beat, HEARTBEAT_US);
 }
@@ -917,6 +939,7 @@ int server_run(void)
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGUSR1); /* only ends the signal thread */
+	sigaddset(&stop_signals, SIGHUP);  /* a reload (reload.h) */
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	wake_enabled = 1;
@@ -954,14 +977,29 @@ int server_run(void)
 	log_info("listening on %s:%d (workers=%u, test_clock=%s)", srv.cfg.listen_addr,
 		 lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default")), workers,
 		 srv.cfg.test_clock ? "on" : "off");
+	{
+		uint64_t usec = 0;
+
+		/* Under systemd (Type=notify): serving from here on. */
+		if (sd_watchdog_enabled(0, &usec) > 0)
+			watchdog_every_us = usec / 2;
+		sd_notifyf(0, "READY=1\nSTATUS=serving on %s:%d", srv.cfg.listen_addr,
+			   lws_get_vhost_listen_port(lws_get_vhost_by_name(context, "default")));
+	}
 	while (!stopping) {
 		/* The jobs of one pass start together (store.h). */
 		store_batch_begin();
 		ev_run(evloop, EVRUN_ONCE);
 		store_batch_end();
 		store_watch();
+		if (atomic_exchange(&reload_asked, 0)) {
+			sd_notify(0, "RELOADING=1");
+			reload_run(context);
+			sd_notify(0, "READY=1");
+		}
 	}
 	log_info("stopping");
+	sd_notify(0, "STOPPING=1");
 	/* The signal thread may wake the context: end it first. */
 	signals_done = 1;
 	pthread_kill(sig_thread, SIGUSR1);

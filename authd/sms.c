@@ -11,13 +11,16 @@
 #include <string.h>
 #include <util.h>
 
-/* Set once by sms_setup(), before any job runs. */
-static unsigned account_max = 10, prefix_max = 200;
+#include <stdatomic.h>
+
+/* Set by sms_setup() before any job runs, and again by a reload while
+ * jobs run: atomics. */
+static _Atomic unsigned account_max = 10, prefix_max = 200;
 
 void sms_setup(const struct authd_config *c)
 {
-	account_max = c->sms_account_daily_max;
-	prefix_max = c->sms_prefix_daily_max;
+	atomic_store(&account_max, c->sms_account_daily_max);
+	atomic_store(&prefix_max, c->sms_prefix_daily_max);
 }
 
 int sms_quota_take(struct store_txn *txn, const uint8_t *account_id, bool sign_in,
@@ -38,9 +41,9 @@ int sms_quota_take(struct store_txn *txn, const uint8_t *account_id, bool sign_i
 		throttle_key_sms_account(akey, account_id, sign_in);
 		if ((rc = store_throttle_get(txn, akey, &a)) != 0)
 			return rc;
-		ok_a = throttle_quota_take(&a, account_max, now, &wait_a);
+		ok_a = throttle_quota_take(&a, atomic_load(&account_max), now, &wait_a);
 	}
-	ok_p = throttle_quota_take(&p, prefix_max, now, &wait_p);
+	ok_p = throttle_quota_take(&p, atomic_load(&prefix_max), now, &wait_p);
 	if (!ok_a || !ok_p) {
 		*retry_after = wait_a > wait_p ? wait_a : wait_p;
 		return 0;

@@ -1,12 +1,15 @@
 /*
  * Message templates (templates.h): the built-in set, the operator's
- * overrides, the placeholder check and the rendering.
+ * overrides, the placeholder check and the rendering. The set in use is
+ * swapped whole under a read-write lock, so a reload (SIGHUP) never shows
+ * a renderer half of one set and half of another.
  */
 #include "templates.h"
 
 #include <log.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +32,13 @@ struct template
 	char *text; /* owned */
 };
 
-static struct template loaded[TEMPLATES_MAX];
-static size_t n_loaded;
+struct template_set {
+	struct template t[TEMPLATES_MAX];
+	size_t n;
+};
+
+static struct template_set *current; /* under set_lock */
+static pthread_rwlock_t set_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static bool is_sms(const char *name)
 {
@@ -69,29 +77,29 @@ static int check(const char *lang, const char *name, const char *text)
 	return 0;
 }
 
-static struct template *find(const char *lang, const char *name)
+static struct template *find(struct template_set *s, const char *lang, const char *name)
 {
-	for (size_t i = 0; i < n_loaded; i++)
-		if (strcmp(loaded[i].lang, lang) == 0 && strcmp(loaded[i].name, name) == 0)
-			return &loaded[i];
+	for (size_t i = 0; s && i < s->n; i++)
+		if (strcmp(s->t[i].lang, lang) == 0 && strcmp(s->t[i].name, name) == 0)
+			return &s->t[i];
 	return NULL;
 }
 
-static int set(const char *lang, const char *name, const char *text)
+static int set(struct template_set *s, const char *lang, const char *name, const char *text)
 {
-	struct template *t = find(lang, name);
+	struct template *t = find(s, lang, name);
 	char *copy;
 
 	if (check(lang, name, text) != 0)
 		return -1;
 	if (t == NULL) {
-		if (n_loaded == TEMPLATES_MAX || strlen(lang) >= sizeof(t->lang) ||
+		if (s->n == TEMPLATES_MAX || strlen(lang) >= sizeof(t->lang) ||
 		    strlen(name) >= sizeof(t->name)) {
 			log_err("template %s/%s: too many templates, or its name is too long", lang,
 				name);
 			return -1;
 		}
-		t = &loaded[n_loaded++];
+		t = &s->t[s->n++];
 		snprintf(t->lang, sizeof(t->lang), "%s", lang);
 		snprintf(t->name, sizeof(t->name), "%s", name);
 	}
@@ -103,7 +111,7 @@ static int set(const char *lang, const char *name, const char *text)
 }
 
 /* The operator's file for (lang, name), when there is one. */
-static int override(const char *dir, const char *lang, const char *name)
+static int override(struct template_set *s, const char *dir, const char *lang, const char *name)
 {
 	char path[1024], *text = NULL;
 	FILE *f;
@@ -125,7 +133,7 @@ static int override(const char *dir, const char *lang, const char *name)
 		goto out;
 	}
 	text[n] = '\0';
-	if ((rc = set(lang, name, text)) == 0)
+	if ((rc = set(s, lang, name, text)) == 0)
 		log_info("template %s/%s from %.512s", lang, name, path);
 out:
 	free(text);
@@ -133,35 +141,58 @@ out:
 	return rc;
 }
 
+static void set_free(struct template_set *s)
+{
+	for (size_t i = 0; s && i < s->n; i++)
+		free(s->t[i].text);
+	free(s);
+}
+
 int templates_load(const char *dir)
 {
-	templates_free();
+	struct template_set *s = calloc(1, sizeof(*s)), *old;
+
+	if (s == NULL)
+		return -1;
 	for (size_t i = 0; i < template_builtins_count; i++)
-		if (set(template_builtins[i].lang, template_builtins[i].name,
+		if (set(s, template_builtins[i].lang, template_builtins[i].name,
 			template_builtins[i].text) != 0)
-			return -1;
-	if (dir == NULL || dir[0] == '\0')
-		return 0;
+			goto fail;
 	/* Every built-in message may be overridden; a language of the
 	 * operator's own starts from English's names. */
-	for (size_t i = 0; i < template_builtins_count; i++)
-		if (override(dir, template_builtins[i].lang, template_builtins[i].name) != 0)
-			return -1;
+	for (size_t i = 0; dir && dir[0] && i < template_builtins_count; i++)
+		if (override(s, dir, template_builtins[i].lang, template_builtins[i].name) != 0)
+			goto fail;
+	pthread_rwlock_wrlock(&set_lock);
+	old = current;
+	current = s;
+	pthread_rwlock_unlock(&set_lock);
+	set_free(old);
 	return 0;
+fail:
+	set_free(s);
+	return -1;
 }
 
 void templates_free(void)
 {
-	for (size_t i = 0; i < n_loaded; i++) {
-		free(loaded[i].text);
-		loaded[i].text = NULL;
-	}
-	n_loaded = 0;
+	struct template_set *old;
+
+	pthread_rwlock_wrlock(&set_lock);
+	old = current;
+	current = NULL;
+	pthread_rwlock_unlock(&set_lock);
+	set_free(old);
 }
 
 bool template_exists(const char *name)
 {
-	return find("en", name) != NULL;
+	bool found;
+
+	pthread_rwlock_rdlock(&set_lock);
+	found = find(current, "en", name) != NULL;
+	pthread_rwlock_unlock(&set_lock);
+	return found;
 }
 
 /* Appends n bytes of s to out (at *len, size bytes with the NUL); control
@@ -220,15 +251,12 @@ static int render(const char *text, size_t n, const struct template_var *vars, s
 	return 0;
 }
 
-int template_render(const char *lang, const char *name, const struct template_var *vars,
-		    size_t nvars, char *subject, size_t subject_size, char *body, size_t body_size)
+static int render_template(const struct template *t, const char *name,
+			   const struct template_var *vars, size_t nvars, char *subject,
+			   size_t subject_size, char *body, size_t body_size)
 {
-	const struct template *t = lang ? find(lang, name) : NULL;
-	const char *text, *nl;
+	const char *text = t->text, *nl;
 
-	if (t == NULL && (t = find("en", name)) == NULL)
-		return -1;
-	text = t->text;
 	if (subject_size)
 		subject[0] = '\0';
 	if (is_sms(name))
@@ -244,4 +272,20 @@ int template_render(const char *lang, const char *name, const struct template_va
 	if (*text == '\n')
 		text++;
 	return render(text, strlen(text), vars, nvars, body, body_size);
+}
+
+int template_render(const char *lang, const char *name, const struct template_var *vars,
+		    size_t nvars, char *subject, size_t subject_size, char *body, size_t body_size)
+{
+	const struct template *t;
+	int rc = -1;
+
+	pthread_rwlock_rdlock(&set_lock);
+	t = lang ? find(current, lang, name) : NULL;
+	if (t == NULL)
+		t = find(current, "en", name);
+	if (t)
+		rc = render_template(t, name, vars, nvars, subject, subject_size, body, body_size);
+	pthread_rwlock_unlock(&set_lock);
+	return rc;
 }

@@ -29,9 +29,10 @@ struct template_var {
 };
 
 /* Loads the built-in templates, then the files of dir over them ("" or
- * NULL: none). 0, or -1 (logged: an unreadable file, a bad placeholder,
- * an email without its Subject line). Call once at start, before any
- * thread renders. */
+ * NULL: none), and puts that set in use. 0, or -1 (logged: an unreadable
+ * file, a bad placeholder, an email without its Subject line), the set in
+ * use unchanged. Any thread, at any time (a reload): a render sees one set
+ * or the other, whole. */
 int templates_load(const char *dir);
 void templates_free(void);
 

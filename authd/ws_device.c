@@ -162,6 +162,11 @@ static void index_del(struct device_conn *c)
 	n_indexed--;
 }
 
+size_t ws_device_channels(void)
+{
+	return n_indexed;
+}
+
 /* The chain holding the account's authenticated channels (and others':
  * check the account), or NULL. */
 static struct device_conn *chain_of(const uint8_t account_id[AUTHD_ID_LEN])
@@ -561,15 +566,21 @@ static void deadline_passed(lws_sorted_usec_list_t *sul)
 		close_with(c, CLOSE_AUTH_TIMEOUT);
 }
 
+/* A refusal is what a client can cause at will: limited (log.h). */
 static void log_device(const char *what, const struct device_conn *c,
-		       const uint8_t account_id[AUTHD_ID_LEN])
+		       const uint8_t account_id[AUTHD_ID_LEN], bool refused)
 {
 	char did[AUTHD_ID_HEX + 1], aid[AUTHD_ID_HEX + 1];
 
 	authd_hex(c->device_id, AUTHD_ID_LEN, did);
 	if (account_id)
 		authd_hex(account_id, AUTHD_ID_LEN, aid);
-	log_info("device %s device=%s account=%s ip=%s", what, did, account_id ? aid : "-", c->ip);
+	if (refused)
+		log_refusal(c->ip, "device %s device=%s account=%s ip=%s", what, did,
+			    account_id ? aid : "-", c->ip);
+	else
+		log_info("device %s device=%s account=%s ip=%s", what, did, account_id ? aid : "-",
+			 c->ip);
 }
 
 /* --- failed attempts, per address ---------------------------------------------------- */
@@ -699,7 +710,7 @@ static void link_done(struct job *job)
 			attempt_failed(c);
 		log_device(j->verdict == PUSH_E_TOO_MANY ? "link refused (too many devices)"
 							 : "link refused",
-			   c, j->ref.account_id);
+			   c, j->ref.account_id, true);
 		send_error(c, j->verdict == PUSH_E_TOO_MANY ? "too_many_devices" : "link_invalid",
 			   CLOSE_AUTH_FAILED);
 	} else {
@@ -707,7 +718,7 @@ static void link_done(struct job *job)
 
 		if (!become_authed(c, &j->dev))
 			goto out;
-		log_device(j->again ? "linked (again)" : "linked", c, j->ref.account_id);
+		log_device(j->again ? "linked (again)" : "linked", c, j->ref.account_id, false);
 		memcpy(m.linked.device_id, j->dev.id, AUTHD_ID_LEN);
 		snprintf(m.linked.account, sizeof(m.linked.account), "%s", j->email);
 		queue_msg(c, &m);
@@ -831,7 +842,7 @@ static void auth_done(struct job *job)
 		   mp_verify(j->dev.public_key, in, len, j->sig) != 0) {
 		/* An unknown device and a wrong key read the same. */
 		attempt_failed(c);
-		log_device("auth refused", c, j->found ? j->dev.account_id : NULL);
+		log_device("auth refused", c, j->found ? j->dev.account_id : NULL, true);
 		send_error(c, "unknown_device", CLOSE_AUTH_FAILED);
 	} else {
 		if (!become_authed(c, &j->dev)) {
@@ -839,7 +850,7 @@ static void auth_done(struct job *job)
 			free(j);
 			return;
 		}
-		log_device("connected", c, j->dev.account_id);
+		log_device("connected", c, j->dev.account_id, false);
 		send_ready(c, false);
 		/* Last seen: written after, nobody waits for it. */
 		j->job.txn_work = seen_txn;
@@ -1163,7 +1174,7 @@ static void answer_read(struct job *job)
 	if (mp_signed_answer(j->ch.id, j->ch.nonce, j->device_id, j->a.decision, j->a.number, in,
 			     &len) != 0 ||
 	    mp_verify(c->public_key, in, len, j->a.sig) != 0) {
-		log_device("answer with a bad signature", c, j->account_id);
+		log_device("answer with a bad signature", c, j->account_id, true);
 		answer_result(c, j->a.id, "bad_signature");
 		free(j);
 		return;
@@ -1450,7 +1461,7 @@ void ws_device_revoked(const uint8_t device_id[AUTHD_ID_LEN])
 			memcpy(m.revoked.device_id, device_id, AUTHD_ID_LEN);
 			queue_msg(c, &m);
 			close_with(c, CLOSE_REVOKED);
-			log_device("revoked", c, NULL);
+			log_device("revoked", c, NULL, false);
 		}
 	}
 	lws_end_foreach_dll(d);
@@ -1509,7 +1520,7 @@ static void ping_pass(lws_sorted_usec_list_t *sul)
 		if (c->wsi == NULL || ws_out_closing(&c->out) || c->state != C_AUTHED) {
 			/* not a channel to keep alive */
 		} else if (c->ping_sent_ms && now - c->ping_sent_ms >= every) {
-			log_device("silent: dropped", c, c->account_id);
+			log_device("silent: dropped", c, c->account_id, false);
 			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		} else if (!c->ping_sent_ms && now - c->last_heard_ms >= every) {
 			c->ping_sent_ms = now;

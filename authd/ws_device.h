@@ -59,6 +59,9 @@ void ws_device_fetch(const uint8_t account_id[AUTHD_ID_LEN],
  * not sent it. Nothing when no channel is here, or a read is under way. */
 void ws_device_offer_pending(int64_t since);
 
+/* The authenticated channels open on this node (for the metrics). */
+size_t ws_device_channels(void);
+
 /* Whether the device holds an authenticated channel on this node. */
 bool ws_device_connected(const uint8_t account_id[AUTHD_ID_LEN],
 			 const uint8_t device_id[AUTHD_ID_LEN]);

@@ -236,7 +236,7 @@ struct store_engine_ops {
 			     int64_t claimed_until);
 	int (*outbox_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN],
 			  struct outbox_msg *m);
-	int (*outbox_pending)(struct store_txn *t, uint64_t *n);
+	int (*outbox_pending)(struct store_txn *t, uint64_t *n, int64_t *earliest);
 	int (*case_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct case_rec *c);
 	int (*case_put)(struct store_txn *t, const struct case_rec *c);
 	int (*cases_list)(struct store_txn *t, bool all, size_t limit,

@@ -719,9 +719,9 @@ int store_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct
 	return t->ops->outbox_get(t, id, m);
 }
 
-int store_outbox_pending(struct store_txn *t, uint64_t *n)
+int store_outbox_pending(struct store_txn *t, uint64_t *n, int64_t *earliest)
 {
-	return t->ops->outbox_pending(t, n);
+	return t->ops->outbox_pending(t, n, earliest);
 }
 
 int store_org_get(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], struct org *o)

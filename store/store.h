@@ -592,14 +592,15 @@ int store_events_list(struct store_txn *t, const uint8_t account_id[AUTHD_ID_LEN
  * stored message is still that claim (pending and due at claimed_until);
  * STORE_E_NOTFOUND otherwise (its lease ran out and it was claimed again).
  * store_outbox_get reads one message; store_outbox_pending counts the
- * pending ones.
+ * pending ones and gives the earliest `next_at` among them in *earliest
+ * (0 when none is pending; a claimed one's is its lease's end).
  */
 int store_outbox_add(struct store_txn *t, const struct outbox_msg *m);
 int store_outbox_claim(struct store_txn *t, int64_t now, int64_t until, size_t limit,
 		       int (*fn)(void *arg, const struct outbox_msg *m), void *arg);
 int store_outbox_settle(struct store_txn *t, const struct outbox_msg *m, int64_t claimed_until);
 int store_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct outbox_msg *m);
-int store_outbox_pending(struct store_txn *t, uint64_t *n);
+int store_outbox_pending(struct store_txn *t, uint64_t *n, int64_t *earliest);
 
 /*
  * Identity-verification cases (recovery.h) and their documents. A case is

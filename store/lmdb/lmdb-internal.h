@@ -340,7 +340,7 @@ int lmdb_docs_del(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN]);
  * of each. */
 int lmdb_cases_sweep(struct store_txn *t, int64_t docs_before, int64_t now, size_t budget,
 		     size_t *deleted);
-int lmdb_outbox_pending(struct store_txn *t, uint64_t *n);
+int lmdb_outbox_pending(struct store_txn *t, uint64_t *n, int64_t *earliest);
 /* Deletes up to budget messages done at or before `before`; adds them to *deleted. */
 int lmdb_outbox_sweep(struct store_txn *t, int64_t before, size_t budget, size_t *deleted);
 /* The handle of db (for code that walks with its own cursor). */

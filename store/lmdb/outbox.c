@@ -214,13 +214,30 @@ out:
 	return rc;
 }
 
-int lmdb_outbox_pending(struct store_txn *t, uint64_t *n)
+/* The first key of the due index is the earliest (next_at, id). */
+static int first_due(MDB_txn *txn, const MDB_val *key, const MDB_val *val, void *arg)
 {
-	MDB_stat st;
+	(void)txn;
+	(void)val;
+	if (key->mv_size == OUTBOX_INDEX_LEN)
+		*(int64_t *)arg = (int64_t)get_u64(key->mv_data);
+	return 1; /* the first is enough */
+}
 
-	if (mdb_stat(lmdb_of(t), lmdb_dbi(DB_OUTBOX_DUE), &st) != 0)
+int lmdb_outbox_pending(struct store_txn *t, uint64_t *n, int64_t *earliest)
+{
+	MDB_txn *txn = lmdb_of(t);
+	MDB_stat st;
+	int64_t at = 0;
+	int rc;
+
+	if (mdb_stat(txn, lmdb_dbi(DB_OUTBOX_DUE), &st) != 0)
 		return STORE_E_IO;
+	rc = lmdb_walk(txn, DB_OUTBOX_DUE, NULL, 0, 0, first_due, &at);
+	if (rc < 0)
+		return rc;
 	*n = st.ms_entries;
+	*earliest = at;
 	return 0;
 }
 

@@ -606,7 +606,9 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     [ST_DOC_GET] = {"doc_get", "SELECT sealed FROM verification_documents WHERE case_id = "
 			       "$1::bytea AND n = $2::smallint"},
     [ST_DOCS_DEL] = {"docs_del", "DELETE FROM verification_documents WHERE case_id = $1::bytea"},
-    [ST_OUTBOX_PENDING] = {"outbox_pending", "SELECT count(*) FROM outbox WHERE state = 1"},
+    [ST_OUTBOX_PENDING] =
+	{"outbox_pending",
+	 "SELECT count(*), coalesce(min(next_at), 0) FROM outbox WHERE state = 1"},
     [ST_EVENT_ADD] = {"event_add",
 		      "INSERT INTO security_events (account_id, at, kind, ip, method, outcome, "
 		      "browser) VALUES ($1::bytea, $2::bigint, $3::text, $4::text, $5::text, "
@@ -1881,22 +1883,24 @@ int pg_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct ou
 	return rc;
 }
 
-int pg_outbox_pending(struct store_txn *t, uint64_t *n)
+int pg_outbox_pending(struct store_txn *t, uint64_t *n, int64_t *earliest)
 {
 	struct pg_params p = {0};
 	PGresult *res = NULL;
 	struct row r;
-	int64_t v;
+	int64_t v, at;
 	int rc;
 
 	if ((rc = get_one(t, ST_OUTBOX_PENDING, &p, &res)) != 0)
 		return rc;
 	r = (struct row){res, 0, false};
 	v = col_i64(&r, 0);
+	at = col_i64(&r, 1);
 	pg_clear(res);
 	if (r.bad || v < 0)
 		return corrupt("outbox count");
 	*n = (uint64_t)v;
+	*earliest = at;
 	return 0;
 }
 

@@ -567,7 +567,7 @@ int pg_doc_put(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigne
 int pg_doc_get(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN], unsigned n, uint8_t **out,
 	       size_t *len);
 int pg_docs_del(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN]);
-int pg_outbox_pending(struct store_txn *t, uint64_t *n);
+int pg_outbox_pending(struct store_txn *t, uint64_t *n, int64_t *earliest);
 int pg_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 	     const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted);
 

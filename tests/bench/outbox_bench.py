@@ -37,13 +37,13 @@ from smtp_harness import SmtpServer  # noqa: E402
 PASSWORD = "bench outbox phrase"
 
 
-def loadgen(binary, ports, lines, conns, seconds=None, repeat=False, work=None):
+def loadgen(binary, ports, lines, conns, seconds=None, repeat=False, work=None, many=True):
     path = os.path.join(work, f"req-{time.monotonic_ns()}.tsv")
     with open(path, "w", encoding="utf-8") as f:
         for method, p, body in lines:
             f.write(f"{method}\t{p}\t{json.dumps(body, separators=(',', ':'))}\t\n")
-    argv = [binary, "-p", ",".join(str(p) for p in ports), "-f", path, "-c", str(conns), "-s",
-            "-d", f"{seconds or 600:.1f}"]
+    argv = [binary, "-p", ",".join(str(p) for p in ports), "-f", path, "-c", str(conns),
+            "-d", f"{seconds or 600:.1f}"] + (["-s"] if many else [])
     if repeat:
         argv.append("-r")
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout

@@ -18,6 +18,8 @@ from phone_harness import Phone
 from smtp_harness import SmtpServer
 
 PASSWORD = "correct horse battery"
+SCRAPER = "metrics-" + uuid.uuid4().hex + uuid.uuid4().hex
+remember_secret(SCRAPER)
 NEW_PASSWORD = "a brand new phrase here"
 
 
@@ -182,7 +184,8 @@ class Retries(unittest.TestCase):
 
     def setUp(self):
         self.smtp = SmtpServer()  # not listening yet
-        self.a = Authd(name="OutboxRetries", config=smtp_config(self.smtp))
+        self.a = Authd(name="OutboxRetries",
+                       config=smtp_config(self.smtp, f"[services]\nmetrics_credential = {SCRAPER}\n"))
         self.a.start()
 
     def tearDown(self):
@@ -198,6 +201,10 @@ class Retries(unittest.TestCase):
         self.a.signup(e)
         change_password(self.a, e)
         self.assertTrue(wait_until(lambda: stats(self.a)["retried"] >= 1))
+        # Waiting out its backoff: pending, and not yet late.
+        m = self.a.metrics(SCRAPER)
+        self.assertEqual(m[("authd_outbox_pending", ())], 1)
+        self.assertEqual(m[("authd_outbox_oldest_due_seconds", ())], 0)
         self.smtp.start()
         time.sleep(0.5)
         self.assertEqual(self.smtp.to(e), [])  # waits for its backoff (10 s)
@@ -205,6 +212,7 @@ class Retries(unittest.TestCase):
         self.assertEqual(len(self.smtp.wait_for(e)), 1)
         # Counted once its outcome is settled (a write after the send).
         self.assertTrue(wait_until(lambda: stats(self.a)["delivered"] == 1))
+        self.assertEqual(self.a.metrics(SCRAPER)[("authd_outbox_pending", ())], 0)
         # Nothing more comes, however long.
         self.a.advance(3600)
         time.sleep(0.5)

@@ -1,13 +1,16 @@
-"""Security properties that cut across areas: TLS (HTTP/1.1 over ALPN),
+"""Security properties that cut across areas: TLS (HTTP/1.1 over ALPN, a
+certificate renewed in place taken on SIGHUP),
 binding a new authenticator needs a recent login and ends the other
 sessions, and a missing key file never silently replaces the old one."""
 
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import tempfile
+import time
 import unittest
 import uuid
 
@@ -18,15 +21,34 @@ def email():
     return f"x{uuid.uuid4().hex[:12]}@example.com"
 
 
+def make_cert(cert, key, cn):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj",
+                    f"/CN={cn}", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+
+
+def served_cert(port):
+    """The DER certificate a new TLS connection to port is shown."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with ctx.wrap_socket(raw) as s:
+            return s.getpeercert(binary_form=True)
+
+
+def der_of(pem_path):
+    with open(pem_path, encoding="ascii") as f:
+        return ssl.PEM_cert_to_DER_cert(f.read())
+
+
 @unittest.skipUnless(shutil.which("openssl"), "needs the openssl program")
 class Tls(unittest.TestCase):
     def test_https_with_http11_alpn(self):
         d = tempfile.mkdtemp()
         cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj",
-                        "/CN=127.0.0.1", "-keyout", key, "-out", cert],
-                       check=True, capture_output=True)
+        make_cert(cert, key, "127.0.0.1")
         a = Authd(name="tls", config=f"[server]\ntls_cert = {cert}\ntls_key = {key}\n")
         try:
             # start() polls plain HTTP; poll TLS ourselves instead.
@@ -44,6 +66,25 @@ class Tls(unittest.TestCase):
                     data = s.recv(4096)
             self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:60])
             self.assertIn(b'"status":"ok"', data)
+
+            # A renewed certificate at the same paths, then SIGHUP: new
+            # connections get it. A broken pair is refused, the old one kept.
+            first = der_of(cert)
+            self.assertEqual(served_cert(a.port), first)
+            make_cert(cert, key, "renewed.example")
+            renewed = der_of(cert)
+            a.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while served_cert(a.port) != renewed and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(served_cert(a.port), renewed)
+            with open(key, "w", encoding="ascii") as f:
+                f.write("not a key\n")
+            a.proc.send_signal(signal.SIGHUP)
+            while "do not load or match" not in a.log_text() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertIn("do not load or match; the ones in use stay", a.log_text())
+            self.assertEqual(served_cert(a.port), renewed)
         finally:
             a.cleanup()
             shutil.rmtree(d, ignore_errors=True)

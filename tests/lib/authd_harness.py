@@ -286,6 +286,20 @@ class Authd:
         assert r.status == 200, r
         return r.json["now"]
 
+    def metrics(self, credential):
+        """GET /metrics with the scraper's credential, parsed by Prometheus'
+        own text-format parser (which must take the whole exposition):
+        {(name, ((label, value), ...)): value}."""
+        from prometheus_client.parser import text_string_to_metric_families
+        r = self.request("GET", "/metrics", headers={"Authorization": "Bearer " + credential})
+        assert r.status == 200, r
+        assert r.header("Content-Type").startswith("text/plain; version=0.0.4"), r
+        out = {}
+        for fam in text_string_to_metric_families(r.body.decode()):
+            for s in fam.samples:
+                out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+        return out
+
     # --- flows ---------------------------------------------------------------------
 
     def signup(self, email, password="correct horse battery", name="Test Person"):

@@ -89,17 +89,33 @@ static int claim_txn(struct store_txn *txn, void *arg)
 	return store_outbox_claim(txn, c->now, c->until, c->limit, claimed, c);
 }
 
+struct pending {
+	uint64_t n;
+	int64_t earliest;
+};
+
 static int pending_txn(struct store_txn *txn, void *arg)
 {
-	return store_outbox_pending(txn, arg);
+	struct pending *p = arg;
+
+	return store_outbox_pending(txn, &p->n, &p->earliest);
 }
 
 static uint64_t count_pending(void)
 {
-	uint64_t n = 0;
+	struct pending p = {0};
 
-	assert_int_equal(unit_read(pending_txn, &n), 0);
-	return n;
+	assert_int_equal(unit_read(pending_txn, &p), 0);
+	return p.n;
+}
+
+/* The earliest next_at among pending messages (0: none). */
+static int64_t earliest_pending(void)
+{
+	struct pending p = {0};
+
+	assert_int_equal(unit_read(pending_txn, &p), 0);
+	return p.earliest;
 }
 
 static void test_claim_takes_due_in_order(void **state)
@@ -108,8 +124,10 @@ static void test_claim_takes_due_in_order(void **state)
 	struct claim c = {.now = NOW + 4, .until = NOW + 4 + OUTBOX_LEASE_S, .limit = 3};
 
 	(void)state;
+	assert_int_equal(earliest_pending(), 0);
 	assert_int_equal(unit_write(fill_txn, &f), 0);
 	assert_int_equal(count_pending(), 10);
+	assert_int_equal(earliest_pending(), NOW);
 	/* Five are due (NOW..NOW+4); the limit takes the first three. */
 	assert_int_equal(unit_write(claim_txn, &c), 0);
 	assert_int_equal(c.n, 3);
@@ -128,6 +146,9 @@ static void test_claim_takes_due_in_order(void **state)
 	assert_int_equal(unit_write(claim_txn, &c), 0);
 	assert_int_equal(c.n, 0);
 	assert_int_equal(count_pending(), 10);
+	/* The claimed five are due at the lease's end: the earliest is now
+	 * the first unclaimed one. */
+	assert_int_equal(earliest_pending(), NOW + 5);
 	/* At the lease's end the first five are due again, with the rest. */
 	c.now = NOW + 4 + OUTBOX_LEASE_S;
 	c.until = c.now + OUTBOX_LEASE_S;
