@@ -555,6 +555,10 @@ static void read_done(struct job *job)
 {
 	struct flow *f = (struct flow *)job;
 
+	if (f->job.store_rc != 0 && f->ops->reply_on_read_failure) {
+		f->err = api_error_from_store(f->job.store_rc);
+		f->job.store_rc = 0;
+	}
 	if (job_went_well(f))
 		after_read(f);
 }

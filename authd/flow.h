@@ -62,6 +62,9 @@ struct flow_ops {
 	void (*reply)(struct flow *f, struct req *r);
 	/* Frees the flow's struct, wiping what it holds. */
 	void (*release)(struct flow *f);
+	/* A read that fails is the reply's to answer (f->err says how), not
+	 * the flow's 503: for a reply that reports the store's state. */
+	bool reply_on_read_failure;
 };
 
 struct flow {

@@ -269,10 +269,11 @@ static int metrics_read(struct flow *f, struct store_txn *txn)
 	int64_t earliest = 0;
 	int rc = store_outbox_pending(txn, &n, &earliest);
 
+	m->view.store_read = rc == 0;
 	m->view.outbox_pending = n;
 	m->view.outbox_earliest = earliest;
 	m->view.now = f->now;
-	return rc;
+	return 0; /* a store that fails is a figure too, not a failed scrape */
 }
 
 static void metrics_reply(struct flow *f, struct req *r)
@@ -281,10 +282,10 @@ static void metrics_reply(struct flow *f, struct req *r)
 	size_t len = 0;
 	char *text;
 
-	if (f->err != E_OK) {
-		flow_reply_error(f, r);
-		return;
-	}
+	/* A store that does not answer (the read step never ran, or failed)
+	 * leaves out the store's figures; every other one is this node's. */
+	if (f->err != E_OK)
+		m->view.store_read = false;
 	text = metrics_text(&m->view, &len);
 	if (text == NULL) {
 		reply_error(r, E_OVERLOADED);
@@ -297,6 +298,7 @@ static const struct flow_ops metrics_ops = {
     .read = metrics_read,
     .reply = metrics_reply,
     .release = flow_bare_release,
+    .reply_on_read_failure = true,
 };
 
 void http_metrics(struct req *r)

@@ -425,6 +425,22 @@ static bool waiter_back(struct waiter *w)
 	return true;
 }
 
+/* Each challenge that expired unanswered is counted once on this node,
+ * however many pages wait on it or poll again (loop thread only). */
+#define EXPIRED_SEEN 256
+static uint8_t expired_seen[EXPIRED_SEEN][AUTHD_ID_LEN];
+static size_t expired_next;
+
+static void count_expired(const uint8_t id[AUTHD_ID_LEN])
+{
+	for (size_t i = 0; i < EXPIRED_SEEN; i++)
+		if (memcmp(expired_seen[i], id, AUTHD_ID_LEN) == 0)
+			return;
+	memcpy(expired_seen[expired_next], id, AUTHD_ID_LEN);
+	expired_next = (expired_next + 1) % EXPIRED_SEEN;
+	metrics_auth("push", "expired");
+}
+
 static void recheck(lws_sorted_usec_list_t *sul)
 {
 	struct waiter *w = lws_container_of(sul, struct waiter, sul);
@@ -493,7 +509,7 @@ static void look_done(struct job *job)
 		break;
 	default: /* expired, cancelled, used */
 		if (s == PUSH_EXPIRED)
-			metrics_auth("push", "expired"); /* unanswered in time */
+			count_expired(w->ch.id); /* unanswered in time */
 		waiter_finish(w, "expired", E_OK);
 		return;
 	}

@@ -39,14 +39,14 @@ static void sync_parent_dir(const char *path)
 	}
 }
 
-static int read_or_create(const char *path, uint8_t master[KEYS_LEN])
+static int read_or_create(const char *path, uint8_t master[KEYS_LEN], unsigned flags)
 {
 	struct stat st;
 	ssize_t n;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT) {
+	if (fd < 0 && errno == ENOENT && (flags & KEYS_F_CREATE)) {
 		authd_random(master, KEYS_LEN);
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0) {
@@ -69,14 +69,19 @@ static int read_or_create(const char *path, uint8_t master[KEYS_LEN])
 		log_err("cannot open key file %.256s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
+	if (fstat(fd, &st) != 0) {
+		log_err("cannot read key file %.256s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!(flags & KEYS_F_CREDENTIAL) && (st.st_mode & 077) != 0) {
 		log_err("key file %.256s must not be readable by group or others", path);
 		close(fd);
 		return -1;
 	}
 	/* Anyone else who owns it could read it, or replace it with a key of
 	 * their choosing. */
-	if (st.st_uid != geteuid()) {
+	if (!(flags & KEYS_F_CREDENTIAL) && st.st_uid != geteuid()) {
 		log_err("key file %.256s must be owned by the user authd runs as (uid %u)", path,
 			(unsigned)geteuid());
 		close(fd);
@@ -111,12 +116,12 @@ out:
 	return rc;
 }
 
-int keys_load(struct authd_keys *k, const char *path)
+int keys_load(struct authd_keys *k, const char *path, unsigned flags)
 {
-	uint8_t master[KEYS_LEN];
+	uint8_t master[KEYS_LEN], id[KEYS_LEN];
 	int rc = -1;
 
-	if (read_or_create(path, master) != 0)
+	if (read_or_create(path, master, flags) != 0)
 		goto out;
 	if (derive(master, "authd totp seal v1", k->totp) != 0 ||
 	    derive(master, "authd backup codes v1", k->backup) != 0 ||
@@ -127,13 +132,17 @@ int keys_load(struct authd_keys *k, const char *path)
 	    derive(master, "authd outbox seal v1", k->outbox) != 0 ||
 	    derive(master, "authd recovery v1", k->recovery) != 0 ||
 	    derive(master, "authd case documents v1", k->documents) != 0 ||
-	    derive(master, "authd payments v1", k->payments) != 0) {
+	    derive(master, "authd payments v1", k->payments) != 0 ||
+	    derive(master, "authd backup archive v1", k->archive) != 0 ||
+	    derive(master, "authd key id v1", id) != 0) {
 		log_err("key derivation failed");
 		goto out;
 	}
+	memcpy(k->id, id, KEYS_ID_LEN);
 	rc = 0;
 out:
 	OPENSSL_cleanse(master, sizeof(master));
+	OPENSSL_cleanse(id, sizeof(id));
 	if (rc != 0)
 		keys_release(k);
 	return rc;

@@ -11,7 +11,8 @@
 
 #include <core.h> /* SEAL_* */
 
-#define KEYS_LEN 32
+#define KEYS_LEN    32
+#define KEYS_ID_LEN 8
 
 struct authd_keys {
 	uint8_t totp[KEYS_LEN];	     /* AES-256-GCM for TOTP seeds at rest */
@@ -24,13 +25,25 @@ struct authd_keys {
 	uint8_t recovery[KEYS_LEN];  /* HMAC key of recovery codes, links and grants */
 	uint8_t documents[KEYS_LEN]; /* AES-256-GCM for identity documents at rest */
 	uint8_t payments[KEYS_LEN];  /* HMAC key deriving payment ids from Idempotency-Keys */
+	uint8_t archive[KEYS_LEN];   /* HMAC key of backups' data files (backup.h) */
+	/* A public name of the key (not secret: derived one way), which a
+	 * backup records so that a restore can tell the key file matches. */
+	uint8_t id[KEYS_ID_LEN];
+};
+
+/* How keys_load treats the file. */
+enum keys_load_flags {
+	KEYS_F_CREATE = 1 << 0,	    /* create it (0600, 32 random bytes) when missing */
+	KEYS_F_CREDENTIAL = 1 << 1, /* systemd's credential copy: root's, read through
+				       an ACL, so owner and mode are systemd's to set */
 };
 
 /*
- * Loads the key file at path, creating it (0600, 32 random bytes) when it
- * does not exist, and derives the purpose keys. Returns 0 or -1 (logged).
+ * Loads the key file at path (enum keys_load_flags say how) and derives
+ * the purpose keys. A file that is not a credential must be owned by this
+ * user and closed to group and others. Returns 0 or -1 (logged).
  */
-int keys_load(struct authd_keys *k, const char *path);
+int keys_load(struct authd_keys *k, const char *path, unsigned flags);
 /* Wipes all keys. */
 void keys_release(struct authd_keys *k);
 

@@ -3,6 +3,7 @@
  * Flags override the config file, which overrides the embedded defaults.
  */
 #include "async.h"
+#include "backup.h"
 #include "cluster.h"
 #include "config.h"
 #include "factors.h"
@@ -25,6 +26,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <otp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,14 +38,20 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: authd [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]\n"
-		   "             [--node-id NAME] [--log-level error|warn|info|debug]\n"
+		   "             [--key-file FILE] [--node-id NAME]\n"
+		   "             [--log-level error|warn|info|debug]\n"
 		   "             [--test-clock] [--version]\n"
-		   "             [serve | migrate | export FILE | import FILE]\n"
+		   "             [serve | migrate | export FILE | import FILE | backup DIR |\n"
+		   "              restore DIR]\n"
 		   "  serve        run the server (the default)\n"
 		   "  migrate      create or upgrade the store's schema (PostgreSQL), then exit\n"
 		   "  export FILE  write every account, organization, membership and second\n"
 		   "               factor (secrets as stored: hashed or sealed) to a new file\n"
-		   "  import FILE  write an export into this (new, empty) store\n");
+		   "  import FILE  write an export into this (new, empty) store\n"
+		   "  backup DIR   a hot backup of the store into a new folder (LMDB: a compacted\n"
+		   "               copy; PostgreSQL: pg_dump), while authd may be serving\n"
+		   "  restore DIR  put a backup into this new store (the key file must be the\n"
+		   "               backup's and in place)\n");
 }
 
 /* A key file in the data directory goes wherever the data goes (a backup,
@@ -65,7 +74,7 @@ static void warn_key_beside_data(const char *key_path, const char *data_dir)
 /* What the command line said, kept for a reload (SIGHUP), which builds
  * the configuration again the same way. */
 static struct {
-	const char *config_file, *listen, *data_dir, *level, *node_id;
+	const char *config_file, *listen, *data_dir, *level, *node_id, *key_file;
 	bool test_clock;
 } flags;
 
@@ -82,6 +91,11 @@ static int build_config(struct authd_config *c, char *err, size_t err_size)
 	}
 	if (flags.data_dir)
 		snprintf(c->data_dir, sizeof(c->data_dir), "%s", flags.data_dir);
+	if (flags.key_file && snprintf(c->key_file, sizeof(c->key_file), "%s", flags.key_file) >=
+				  (int)sizeof(c->key_file)) {
+		snprintf(err, err_size, "--key-file is too long");
+		return -1;
+	}
 	if (flags.level)
 		snprintf(c->log_level, sizeof(c->log_level), "%s", flags.level);
 	if (flags.test_clock)
@@ -94,18 +108,54 @@ static int build_config(struct authd_config *c, char *err, size_t err_size)
 	return config_validate(c, err, err_size);
 }
 
+/* Where the key file is: [storage] key_file (a path, or systemd's
+ * credential:NAME), else <data_dir>/secret.key (the data directory made
+ * when make_dir). 0, or -1 (logged). */
+static int key_path_of(const struct authd_config *c, char *out, size_t size, bool make_dir)
+{
+	if (strncmp(c->key_file, "credential:", 11) == 0) {
+		/* systemd's LoadCredential= (debian/authd.service): a copy
+		 * only this service reads, made before it starts. */
+		const char *dir = getenv("CREDENTIALS_DIRECTORY");
+
+		if (dir == NULL || strchr(c->key_file + 11, '/') != NULL) {
+			log_err("[storage] key_file = %.128s needs systemd's LoadCredential= (no "
+				"CREDENTIALS_DIRECTORY), and names a credential, not a path",
+				c->key_file);
+			return -1;
+		}
+		if (snprintf(out, size, "%s/%s", dir, c->key_file + 11) >= (int)size) {
+			log_err("CREDENTIALS_DIRECTORY is too long");
+			return -1;
+		}
+		if (access(out, R_OK) != 0) {
+			log_err("credential %.128s is missing: LoadCredential=%s:... in the unit",
+				c->key_file + 11, c->key_file + 11);
+			return -1;
+		}
+		return 0;
+	}
+	if (c->key_file[0]) {
+		snprintf(out, size, "%s", c->key_file);
+		return 0;
+	}
+	/* On PostgreSQL the data directory holds only the key file. */
+	if (make_dir && mkdir(c->data_dir, 0700) != 0 && errno != EEXIST) {
+		log_err("cannot create data dir %.256s: %s", c->data_dir, strerror(errno));
+		return -1;
+	}
+	snprintf(out, size, "%s/secret.key", c->data_dir);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"listen", required_argument, NULL, 'l'},
-	    {"data-dir", required_argument, NULL, 'd'},
-	    {"log-level", required_argument, NULL, 'L'},
-	    {"test-clock", no_argument, NULL, 'T'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"node-id", required_argument, NULL, 'N'},
-	    {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},	{"listen", required_argument, NULL, 'l'},
+	    {"data-dir", required_argument, NULL, 'd'}, {"log-level", required_argument, NULL, 'L'},
+	    {"test-clock", no_argument, NULL, 'T'},	{"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},		{"node-id", required_argument, NULL, 'N'},
+	    {"key-file", required_argument, NULL, 'K'}, {NULL, 0, NULL, 0},
 	};
 	const char *command = "serve", *transfer_path = NULL;
 	char err[512];
@@ -113,7 +163,17 @@ int main(int argc, char **argv)
 	int c;
 	int rc = 1;
 
-	while ((c = getopt_long(argc, argv, "c:l:d:L:N:TVh", opts, NULL)) != -1) {
+	/* SIGHUP (a reload) and the stop signals wait, blocked, until the
+	 * server's signal thread takes them (server.c): one that comes while
+	 * authd starts is not its death. */
+	{
+		sigset_t early;
+
+		sigemptyset(&early);
+		sigaddset(&early, SIGHUP);
+		pthread_sigmask(SIG_BLOCK, &early, NULL);
+	}
+	while ((c = getopt_long(argc, argv, "c:l:d:L:N:K:TVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			flags.config_file = optarg;
@@ -133,6 +193,9 @@ int main(int argc, char **argv)
 		case 'N':
 			flags.node_id = optarg;
 			break;
+		case 'K':
+			flags.key_file = optarg;
+			break;
 		case 'V':
 			printf("authd %s%s\n", AUTHD_VERSION,
 			       authd_test_build() ? " (test build)" : "");
@@ -147,7 +210,8 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		command = argv[optind++];
-	if (strcmp(command, "export") == 0 || strcmp(command, "import") == 0) {
+	if (strcmp(command, "export") == 0 || strcmp(command, "import") == 0 ||
+	    strcmp(command, "backup") == 0 || strcmp(command, "restore") == 0) {
 		if (optind == argc) {
 			usage(stderr);
 			return 2;
@@ -204,6 +268,16 @@ int main(int argc, char **argv)
 			log_info("store schema is up to date (engine %s)", srv.cfg.engine);
 		return rc;
 	}
+	if (strcmp(command, "backup") == 0 || strcmp(command, "restore") == 0) {
+		/* Neither opens the store the usual way: a backup reads beside
+		 * a server that may be running, a restore writes a new store. */
+		if (key_path_of(&srv.cfg, key_path, sizeof(key_path), false) != 0)
+			return 1;
+		rc = strcmp(command, "backup") == 0
+			 ? backup_make(&srv.cfg, key_path, transfer_path)
+			 : backup_restore(&srv.cfg, key_path, transfer_path);
+		return rc == 0 ? 0 : 1;
+	}
 	if (transfer_path) {
 		so.complete = transfer_complete;
 		if (store_open(&so) != 0)
@@ -223,38 +297,8 @@ int main(int argc, char **argv)
 		log_err("cannot read the store");
 		goto out;
 	}
-	if (strncmp(srv.cfg.key_file, "credential:", 11) == 0) {
-		/* systemd's LoadCredential= (the unit in packaging/): a copy
-		 * only this service reads, made before it starts. */
-		const char *dir = getenv("CREDENTIALS_DIRECTORY");
-
-		if (dir == NULL || strchr(srv.cfg.key_file + 11, '/') != NULL) {
-			log_err("[storage] key_file = %.128s needs systemd's LoadCredential= (no "
-				"CREDENTIALS_DIRECTORY), and names a credential, not a path",
-				srv.cfg.key_file);
-			goto out;
-		}
-		if (snprintf(key_path, sizeof(key_path), "%s/%s", dir, srv.cfg.key_file + 11) >=
-		    (int)sizeof(key_path)) {
-			log_err("CREDENTIALS_DIRECTORY is too long");
-			goto out;
-		}
-		if (access(key_path, R_OK) != 0) {
-			log_err("credential %.128s is missing: LoadCredential=%s:... in the unit",
-				srv.cfg.key_file + 11, srv.cfg.key_file + 11);
-			goto out;
-		}
-	} else if (srv.cfg.key_file[0]) {
-		snprintf(key_path, sizeof(key_path), "%s", srv.cfg.key_file);
-	} else {
-		/* On PostgreSQL the data directory holds only the key file. */
-		if (mkdir(srv.cfg.data_dir, 0700) != 0 && errno != EEXIST) {
-			log_err("cannot create data dir %.256s: %s", srv.cfg.data_dir,
-				strerror(errno));
-			goto out;
-		}
-		snprintf(key_path, sizeof(key_path), "%s/secret.key", srv.cfg.data_dir);
-	}
+	if (key_path_of(&srv.cfg, key_path, sizeof(key_path), true) != 0)
+		goto out;
 	/* A missing key file with accounts in the database is an operator
 	 * mistake (restored data without its key): a new key would make every
 	 * password and TOTP seed unusable, so refuse instead. */
@@ -264,7 +308,9 @@ int main(int argc, char **argv)
 			key_path);
 		goto out;
 	}
-	if (keys_load(&srv.keys, key_path) != 0)
+	if (keys_load(&srv.keys, key_path,
+		      strncmp(srv.cfg.key_file, "credential:", 11) == 0 ? KEYS_F_CREDENTIAL
+									: KEYS_F_CREATE) != 0)
 		goto out;
 	warn_key_beside_data(key_path, srv.cfg.data_dir);
 	if (geoip_open(srv.cfg.geoip_db) != 0)

@@ -242,15 +242,21 @@ char *metrics_text(const struct metrics_store_view *view, size_t *len)
 	    "# TYPE authd_device_channels gauge\nauthd_device_channels %zu\n",
 	    ws_device_channels());
 	put(&t,
-	    "# HELP authd_outbox_pending Emails and text messages waiting for delivery (every "
-	    "node's).\n# TYPE authd_outbox_pending gauge\nauthd_outbox_pending %llu\n"
-	    "# HELP authd_outbox_oldest_due_seconds How long the earliest due message has been "
-	    "due (0: none is late).\n# TYPE authd_outbox_oldest_due_seconds gauge\n"
-	    "authd_outbox_oldest_due_seconds %lld\n",
-	    view->outbox_pending,
-	    view->outbox_earliest && view->outbox_earliest < view->now
-		? view->now - view->outbox_earliest
-		: 0LL);
+	    "# HELP authd_store_readable Whether the store answered this scrape's read (1) or "
+	    "not (0).\n# TYPE authd_store_readable gauge\nauthd_store_readable %d\n",
+	    view->store_read ? 1 : 0);
+	if (view->store_read)
+		put(&t,
+		    "# HELP authd_outbox_pending Emails and text messages waiting for delivery "
+		    "(every node's).\n# TYPE authd_outbox_pending gauge\nauthd_outbox_pending "
+		    "%llu\n"
+		    "# HELP authd_outbox_oldest_due_seconds How long the earliest due message has "
+		    "been due (0: none is late).\n# TYPE authd_outbox_oldest_due_seconds gauge\n"
+		    "authd_outbox_oldest_due_seconds %lld\n",
+		    view->outbox_pending,
+		    view->outbox_earliest && view->outbox_earliest < view->now
+			? view->now - view->outbox_earliest
+			: 0LL);
 	store_stats(&st);
 	outbox_counters(&oc);
 	put(&t,

@@ -7,6 +7,7 @@
 #ifndef AUTHD_METRICS_H
 #define AUTHD_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The route a request ended on, beyond the router's table (whose indexes
@@ -36,6 +37,7 @@ void metrics_refusal(int e);
 
 /* What the store says when the text is made (read by the scrape's flow). */
 struct metrics_store_view {
+	bool store_read;		   /* false: the store did not answer */
 	unsigned long long outbox_pending; /* messages not yet sent or given up */
 	long long outbox_earliest;	   /* the earliest due among them; 0: none */
 	long long now;

@@ -34,6 +34,7 @@ void reload_run(struct lws_context *context)
 {
 	struct authd_config *fresh = calloc(1, sizeof(*fresh));
 	char err[512], changed[1024], kept[1024], templates_dir[sizeof(fresh->templates_dir)];
+	bool templates_refused = false;
 	int n;
 
 	if (fresh == NULL) {
@@ -52,8 +53,11 @@ void reload_run(struct lws_context *context)
 		if (templates_load(srv.cfg.templates_dir) != 0) {
 			log_err("reload: templates of %.256s refused; the ones in use stay",
 				srv.cfg.templates_dir);
+			if (strcmp(templates_dir, srv.cfg.templates_dir) != 0)
+				n--; /* not changed after all */
 			snprintf(srv.cfg.templates_dir, sizeof(srv.cfg.templates_dir), "%s",
 				 templates_dir);
+			templates_refused = true;
 		}
 	}
 	log_set_level((enum log_level)log_level_parse(srv.cfg.log_level));
@@ -76,7 +80,8 @@ void reload_run(struct lws_context *context)
 	}
 	if (kept[0])
 		log_warn("reload: these need a restart and were kept: %s", kept);
-	log_info("configuration reloaded: %d values changed%s%s", n, n ? ": " : "", changed);
+	log_info("configuration reloaded: %d values changed%s%s%s", n, changed[0] ? ": " : "",
+		 changed, templates_refused ? " (templates refused)" : "");
 out:
 	OPENSSL_cleanse(fresh, sizeof(*fresh)); /* it holds credentials */
 	free(fresh);

@@ -761,15 +761,27 @@ static void *signal_main(void *arg)
 
 static void lws_log_bridge(int level, const char *line)
 {
+	char text[512], subject[40];
 	size_t n = strlen(line);
 
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		n--;
-	/* A peer can make lws complain at will (broken TLS, frames): limited. */
+	if (n >= sizeof(text))
+		n = sizeof(text) - 1;
+	/* lws's text is not ours: no "key=value" in it may pass for a field
+	 * of the line. */
+	for (size_t i = 0; i < n; i++)
+		text[i] = (char)(line[i] == '=' ? ':' : line[i]);
+	text[n] = '\0';
+	/* A peer can make lws complain at will (broken TLS, frames): limited,
+	 * each kind of complaint (its first words) on its own. */
+	n = n < sizeof(subject) - 1 ? n : sizeof(subject) - 1;
+	memcpy(subject, text, n);
+	subject[n] = '\0';
 	if (level & LLL_ERR)
-		log_limited(LOG_LVL_ERR, "lws", "lws: %.*s", (int)n, line);
+		log_limited(LOG_LVL_ERR, subject, "lws: %s", text);
 	else
-		log_limited(LOG_LVL_WARN, "lws", "lws: %.*s", (int)n, line);
+		log_limited(LOG_LVL_WARN, subject, "lws: %s", text);
 }
 
 /*

@@ -41,6 +41,16 @@ static const struct store_engine_ops *engine_of(enum store_engine e)
 	return NULL;
 }
 
+#ifndef AUTHD_WITH_POSTGRESQL
+int store_pg_service_write(const char *url, int fd)
+{
+	(void)url;
+	(void)fd;
+	log_err("this authd was built without the postgresql engine");
+	return STORE_E_IO;
+}
+#endif
+
 int store_migrate(const struct store_options *o)
 {
 	const struct store_engine_ops *e = engine_of(o->engine);

@@ -144,6 +144,20 @@ void store_close(void);
 /* Whether the store holds no account (a fresh install). 0 or STORE_E_*. */
 int store_is_empty(bool *empty);
 /*
+ * LMDB only, and without store_open: a compacted copy of the environment
+ * in data_dir (which a server may be serving from) as dir/data.mdb (dir
+ * exists and holds no data.mdb), made from one read transaction and
+ * synced. This process must not have the environment open. 0 or
+ * STORE_E_IO (logged).
+ */
+int store_lmdb_copy(const char *data_dir, const char *dir);
+/* PostgreSQL's tools (pg_dump, pg_restore) get the connection url names as
+ * a libpq service file written to fd (the caller's: a memfd, so never on
+ * disk): its settings under [authd], for PGSERVICEFILE and
+ * PGSERVICE=authd, so that no password goes on a command line. 0, or
+ * STORE_E_IO (logged: a url a service file cannot carry, a write). */
+int store_pg_service_write(const char *url, int fd);
+/*
  * Whether write jobs run one at a time, each waiting for the one before
  * (LMDB's single writer): then work a flow can do before its write (a TOTP
  * code computed on the loop) shortens every other write's wait. On

@@ -23,7 +23,7 @@ static char node_name[64];
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 #define TEXT_MAX 1024 /* a line as text, and the message of a JSON line */
-#define JSON_MAX 4096 /* a JSON line: every byte of the text may need escaping */
+#define JSON_MAX 8192 /* a JSON line: each byte of the text may take 6 escaped */
 
 void log_set_level(enum log_level level)
 {
@@ -275,6 +275,10 @@ void log_emit(enum log_level level, const char *func, const char *fmt, ...)
 		write_json(stamp, level, func, line, (size_t)n);
 		return;
 	}
+	/* One event, one line: a control character in a value is a space. */
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = ' ';
 	line[n++] = '\n';
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }
@@ -287,15 +291,17 @@ void log_emit(enum log_level level, const char *func, const char *fmt, ...)
 
 struct slot {
 	const char *site; /* NULL: free */
-	char subject[SUBJECT_N];
-	unsigned written;
 	unsigned long suppressed;
+	unsigned written;
+	int level; /* the most severe of those suppressed */
+	char subject[SUBJECT_N];
 };
 
 struct summary {
 	const char *site;
 	char subject[SUBJECT_N];
 	unsigned long count;
+	int level;
 };
 
 static pthread_mutex_t lim_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -304,8 +310,9 @@ static struct slot slots[SLOTS];
 static uint64_t interval_end; /* 0: no interval open */
 static unsigned lines;	      /* written in this interval */
 static unsigned long others;  /* suppressed without a slot of their own */
+static int others_level = LOG_LVL_DEBUG;
 
-static uint64_t now_ns(void)
+static uint64_t monotonic_ns(void)
 {
 	struct timespec ts;
 
@@ -313,66 +320,78 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void log_limit_set(const struct log_limits *l)
+static uint64_t (*now_ns)(void) = monotonic_ns;
+
+void log_limit_clock(uint64_t (*clock_ns)(void))
 {
-	pthread_mutex_lock(&lim_mu);
-	limits = *l;
-	if (limits.interval_s == 0)
-		limits.interval_s = 1;
-	pthread_mutex_unlock(&lim_mu);
+	now_ns = clock_ns ? clock_ns : monotonic_ns;
+}
+
+/* The heaviest first: a flood's worst subjects are the ones named. */
+static int by_count_desc(const void *a, const void *b)
+{
+	const struct slot *x = a, *y = b;
+
+	return (x->suppressed < y->suppressed) - (x->suppressed > y->suppressed);
 }
 
 /* Ends the open interval: its summaries into out (at most max, then one
- * for the rest, so out holds max + 1), the table cleared. Returns how many
- * summaries there are. Under lim_mu. */
+ * for the rest, so out holds max + 1; NULL: none kept), the table cleared.
+ * Returns how many summaries there are. Under lim_mu. */
 static size_t roll_locked(struct summary *out, size_t max)
 {
 	unsigned long rest = others;
 	size_t n = 0, rest_subjects = others ? 1 : 0;
+	int rest_level = others_level;
 
-	for (size_t i = 0; i < SLOTS; i++) {
-		if (slots[i].site == NULL || slots[i].suppressed == 0)
-			continue;
+	qsort(slots, SLOTS, sizeof(slots[0]), by_count_desc);
+	for (size_t i = 0; out && i < SLOTS && slots[i].suppressed; i++) {
 		if (n < max) {
 			out[n].site = slots[i].site;
 			memcpy(out[n].subject, slots[i].subject, SUBJECT_N);
 			out[n].count = slots[i].suppressed;
+			out[n].level = slots[i].level;
 			n++;
 		} else {
 			rest += slots[i].suppressed;
 			rest_subjects++;
+			if (slots[i].level < rest_level)
+				rest_level = slots[i].level;
 		}
 	}
-	if (rest) {
+	if (out && rest) {
 		out[n].site = NULL;
 		snprintf(out[n].subject, SUBJECT_N, "%zu", rest_subjects);
 		out[n].count = rest;
+		out[n].level = rest_level;
 		n++;
 	}
 	memset(slots, 0, sizeof(slots));
 	interval_end = 0;
 	lines = 0;
 	others = 0;
+	others_level = LOG_LVL_DEBUG;
 	return n;
 }
 
+/* Each summary at the level of the most severe line it sums up. */
 static void write_summaries(const struct summary *s, size_t n, unsigned interval_s)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (s[i].site)
-			log_emit(LOG_LVL_INFO, "log_limit",
+			log_emit((enum log_level)s[i].level, "log_limit",
 				 "refusals not logged site=%s subject=%s count=%lu interval_s=%u",
 				 s[i].site, s[i].subject, s[i].count, interval_s);
 		else
-			log_emit(LOG_LVL_INFO, "log_limit",
+			log_emit((enum log_level)s[i].level, "log_limit",
 				 "refusals not logged site=- subjects=%s count=%lu interval_s=%u",
 				 s[i].subject, s[i].count, interval_s);
 	}
 }
 
-/* Rolls an interval that has ended, and writes its summaries out of the
- * lock. Takes lim_mu. */
-static void roll_if_over(uint64_t now)
+/* Rolls the open interval when it has ended (or at once with force), and
+ * writes its summaries out of the lock. Takes lim_mu. */
+static void roll(uint64_t now, bool force)
 {
 	struct summary *s = NULL;
 	size_t n = 0;
@@ -380,21 +399,38 @@ static void roll_if_over(uint64_t now)
 
 	pthread_mutex_lock(&lim_mu);
 	interval_s = limits.interval_s;
-	if (interval_end != 0 && now >= interval_end) {
+	if (interval_end != 0 && (force || now >= interval_end)) {
+		/* Out of memory: the counts are lost, never the bound. */
 		s = calloc((size_t)limits.summaries_max + 1, sizeof(*s));
-		if (s)
-			n = roll_locked(s, limits.summaries_max);
-		else /* out of memory: the counts are lost, never the bound */
-			(void)roll_locked(NULL, 0);
+		n = roll_locked(s, limits.summaries_max);
 	}
 	pthread_mutex_unlock(&lim_mu);
 	write_summaries(s, n, interval_s);
 	free(s);
 }
 
+void log_limit_set(const struct log_limits *l)
+{
+	struct log_limits want = *l;
+
+	if (want.interval_s == 0)
+		want.interval_s = 1;
+	pthread_mutex_lock(&lim_mu);
+	if (memcmp(&want, &limits, sizeof(want)) == 0) {
+		pthread_mutex_unlock(&lim_mu);
+		return;
+	}
+	pthread_mutex_unlock(&lim_mu);
+	/* New figures start a new interval: the old one is summed up. */
+	roll(now_ns(), true);
+	pthread_mutex_lock(&lim_mu);
+	limits = want;
+	pthread_mutex_unlock(&lim_mu);
+}
+
 void log_limit_flush(void)
 {
-	roll_if_over(now_ns());
+	roll(now_ns(), false);
 }
 
 static size_t hash_of(const char *site, const char *subject)
@@ -416,7 +452,7 @@ bool log_limit_take(enum log_level level, const char *site, const char *subject)
 
 	if ((int)level > atomic_load(&max_level))
 		return false;
-	roll_if_over(now);
+	roll(now, false);
 	snprintf(subj, sizeof(subj), "%s", subject ? subject : "-");
 	h = hash_of(site, subj);
 	pthread_mutex_lock(&lim_mu);
@@ -439,9 +475,11 @@ bool log_limit_take(enum log_level level, const char *site, const char *subject)
 		s->written++;
 		lines++;
 	} else if (s) {
-		s->suppressed++;
+		if (s->suppressed++ == 0 || (int)level < s->level)
+			s->level = (int)level;
 	} else {
-		others++;
+		if (others++ == 0 || (int)level < others_level)
+			others_level = (int)level;
 	}
 	pthread_mutex_unlock(&lim_mu);
 	return ok;

@@ -16,6 +16,7 @@
 #define AUTHD_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
@@ -46,7 +47,8 @@ void log_emit(enum log_level level, const char *func, const char *fmt, ...)
  * `burst` lines an interval of `interval_s` seconds, all of them together at
  * most `lines_max`, and at most `summaries_max` summary lines follow an
  * interval (one more sums up the subjects past that). Thread-safe; may be
- * called again (a reload) at any time.
+ * called again (a reload) at any time: new figures end the interval under
+ * way (its summaries are written) and start another.
  */
 struct log_limits {
 	unsigned burst, interval_s, lines_max, summaries_max;
@@ -62,8 +64,13 @@ void log_limit_set(const struct log_limits *l);
  * logged at all). Thread-safe. */
 bool log_limit_take(enum log_level level, const char *site, const char *subject);
 /* Writes the summaries of an interval that has ended (cheap when none
- * has): called now and then (authd's heartbeat), and by log_limit_take. */
+ * has): called now and then (authd's heartbeat), and by log_limit_take.
+ * Summaries name the subjects with the most lines held back first, each
+ * at the level of the most severe line it sums up. */
 void log_limit_flush(void);
+/* The limiter's clock (monotonic nanoseconds), for tests; NULL: the real
+ * one. Before threads log. */
+void log_limit_clock(uint64_t (*clock_ns)(void));
 
 #define log_limited(level, subject, ...)                                                           \
 	do {                                                                                       \

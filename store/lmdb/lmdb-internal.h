@@ -340,6 +340,10 @@ int lmdb_docs_del(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN]);
  * of each. */
 int lmdb_cases_sweep(struct store_txn *t, int64_t docs_before, int64_t now, size_t budget,
 		     size_t *deleted);
+/* Frees the reader slots of processes that died with a read open (a
+ * killed `authd backup`): they would pin old pages and grow the file.
+ * Any thread; the sweeper calls it on every slice. */
+void lmdb_readers_check(void);
 int lmdb_outbox_pending(struct store_txn *t, uint64_t *n, int64_t *earliest);
 /* Deletes up to budget messages done at or before `before`; adds them to *deleted. */
 int lmdb_outbox_sweep(struct store_txn *t, int64_t before, size_t budget, size_t *deleted);

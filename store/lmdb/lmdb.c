@@ -136,6 +136,16 @@ static int check_format(MDB_txn *txn, const char *dir, bool *refused)
 	return mdb_put(txn, dbis[DB_META], &k, &v, 0);
 }
 
+void lmdb_readers_check(void)
+{
+	int dead = 0;
+
+	if (env && mdb_reader_check(env, &dead) == 0 && dead)
+		log_warn("cleared %d stale LMDB readers (a process that read the store was "
+			 "killed: a backup?)",
+			 dead);
+}
+
 static int lmdb_open(const struct store_options *o)
 {
 	const char *dir = o->data_dir;

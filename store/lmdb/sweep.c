@@ -152,6 +152,7 @@ int lmdb_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 	size_t clen = 0, tlen = 0;
 	int rc;
 
+	lmdb_readers_check();
 	memcpy(&from, from_pos->bytes, sizeof(from));
 	memset(&to, 0, sizeof(to));
 	if (from.cluster_len > CLUSTER_KEY_MAX)

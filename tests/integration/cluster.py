@@ -272,7 +272,10 @@ class DatabaseCrash(unittest.TestCase):
         url = pg_harness.start(state)
         c = None
         try:
-            c = Cluster(2, pg_url=url)
+            scraper = "metrics-" + uuid.uuid4().hex + uuid.uuid4().hex
+            remember_secret(scraper)
+            c = Cluster(2, pg_url=url, config=UNLIMITED_SIGNUP
+                        + f"[services]\nmetrics_credential = {scraper}\n")
             c.start()
             n1, n2 = c.nodes
             e = email()
@@ -297,6 +300,12 @@ class DatabaseCrash(unittest.TestCase):
                 # ...and not ready: a load balancer takes it out.
                 r = a.get("/1/ready")
                 self.assertEqual((r.status, r.json["code"]), (503, "store_unavailable"), r)
+                # The scrape still answers, saying the store does not.
+                m = a.metrics(scraper)
+                self.assertEqual(m[("authd_store_readable", ())], 0)
+                self.assertNotIn(("authd_outbox_pending", ()), m)
+                self.assertGreater(m[("authd_refusals_total", (("code", "store_unavailable"),
+                                                               ("status", "503")))], 0)
             self.assertLess(time.monotonic() - t0, 30)
             pg_harness.restart(state)
             # The same processes serve again, without a restart of authd.
@@ -308,6 +317,7 @@ class DatabaseCrash(unittest.TestCase):
             for a in c.nodes:
                 self.assertEqual(a.get("/1/me", token=tok).status, 200)
                 self.assertEqual(a.get("/1/ready").json, {"status": "ready"})
+                self.assertEqual(a.metrics(scraper)[("authd_store_readable", ())], 1)
             for x in acked:
                 self.assertEqual(n1.login(x).status, 200)
             self.assertEqual(c.stop(), [])

@@ -25,20 +25,31 @@ static void test_key_file(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/secret.key", dir);
-	assert_int_equal(keys_load(&a, path), 0);
+	assert_int_equal(keys_load(&a, path, KEYS_F_CREATE), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(st.st_size, 32);
-	assert_int_equal(keys_load(&b, path), 0); /* same file, same keys */
+	assert_int_equal(keys_load(&b, path, KEYS_F_CREATE), 0); /* same file, same keys */
 	assert_memory_equal(&a, &b, sizeof(a));
 	assert_memory_not_equal(a.totp, a.backup, KEYS_LEN);
 	assert_memory_not_equal(a.pepper, a.csrf, KEYS_LEN);
 	/* A group-readable key file is refused, and so is a short one. */
 	assert_int_equal(chmod(path, 0640), 0);
-	assert_int_equal(keys_load(&b, path), -1);
+	assert_int_equal(keys_load(&b, path, KEYS_F_CREATE), -1);
+	/* ...unless it is systemd's credential copy (root's, read through an
+	 * ACL, whose mask shows as the group's bits). */
+	assert_int_equal(keys_load(&b, path, KEYS_F_CREDENTIAL), 0);
+	assert_memory_equal(&a, &b, sizeof(a));
 	assert_int_equal(chmod(path, 0600), 0);
 	assert_int_equal(truncate(path, 16), 0);
-	assert_int_equal(keys_load(&b, path), -1);
+	assert_int_equal(keys_load(&b, path, KEYS_F_CREATE), -1);
+	unlink(path);
+	/* Without create, a missing file is an error and stays missing. */
+	assert_int_equal(keys_load(&b, path, 0), -1);
+	assert_int_not_equal(access(path, F_OK), 0);
+	/* Another key has another id. */
+	assert_int_equal(keys_load(&b, path, KEYS_F_CREATE), 0);
+	assert_memory_not_equal(a.id, b.id, KEYS_ID_LEN);
 	unlink(path);
 	rmdir(dir);
 }
@@ -56,11 +67,11 @@ static void test_key_file_owner(void **state)
 		skip();
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/secret.key", dir);
-	assert_int_equal(keys_load(&a, path), 0);
+	assert_int_equal(keys_load(&a, path, KEYS_F_CREATE), 0);
 	assert_int_equal(chown(path, 65534, 65534), 0);
-	assert_int_equal(keys_load(&a, path), -1);
+	assert_int_equal(keys_load(&a, path, KEYS_F_CREATE), -1);
 	assert_int_equal(chown(path, 0, 0), 0);
-	assert_int_equal(keys_load(&a, path), 0);
+	assert_int_equal(keys_load(&a, path, KEYS_F_CREATE), 0);
 	unlink(path);
 	rmdir(dir);
 }

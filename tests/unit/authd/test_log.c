@@ -14,7 +14,6 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static FILE *captured;
@@ -152,11 +151,17 @@ static void test_json_escapes(void **state)
 	json_decref(o);
 }
 
+/* The limiter's clock, moved by the tests. */
+static uint64_t fake_ns = 1000000000ull;
+
+static uint64_t fake_clock(void)
+{
+	return fake_ns;
+}
+
 static void sleep_past(unsigned seconds)
 {
-	struct timespec ts = {(time_t)seconds, 50 * 1000000};
-
-	nanosleep(&ts, NULL);
+	fake_ns += (uint64_t)seconds * 1000000000ull + 1;
 }
 
 static void test_limiter_burst_and_summary(void **state)
@@ -166,6 +171,7 @@ static void test_limiter_burst_and_summary(void **state)
 	unsigned ok = 0;
 
 	(void)state;
+	log_limit_clock(fake_clock);
 	log_limit_set(&l);
 	free(written());
 	for (int i = 0; i < 1000; i++)
@@ -233,6 +239,44 @@ static void test_limiter_bounds_many_subjects(void **state)
 	log_set_level(LOG_LVL_INFO);
 }
 
+static void test_limiter_names_the_heaviest_at_their_level(void **state)
+{
+	const struct log_limits l = {1, 1, 100, 1};
+	char *t;
+
+	(void)state;
+	log_limit_set(&l);
+	sleep_past(l.interval_s);
+	log_limit_flush();
+	free(written());
+	/* 10 refusals of a, 50 of b (warn lines), 1 summary allowed. */
+	for (int i = 0; i < 10; i++)
+		(void)log_limit_take(LOG_LVL_INFO, "site", "a");
+	for (int i = 0; i < 50; i++)
+		(void)log_limit_take(LOG_LVL_WARN, "site", "b");
+	/* At warn, the info lines are not even counted; b's summary shows. */
+	log_set_level(LOG_LVL_WARN);
+	sleep_past(l.interval_s);
+	log_limit_flush();
+	log_set_level(LOG_LVL_INFO);
+	t = written();
+	assert_int_equal(count_lines(t), 1);
+	assert_non_null(
+	    strstr(t, " warn log_limit: refusals not logged site=site subject=b count=49 "));
+	free(t);
+	/* New figures end the interval at once: its summaries are written. */
+	for (int i = 0; i < 10; i++)
+		(void)log_limit_take(LOG_LVL_INFO, "site", "a");
+	for (int i = 0; i < 3; i++)
+		(void)log_limit_take(LOG_LVL_INFO, "site", "c");
+	log_limit_set(&(struct log_limits){1, 60, 100, 1});
+	t = written();
+	assert_int_equal(count_lines(t), 2);
+	assert_non_null(strstr(t, "site=site subject=a count=9 "));
+	assert_non_null(strstr(t, "site=- subjects=1 count=2 "));
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +285,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_json_escapes, capture, release),
 	    cmocka_unit_test_setup_teardown(test_limiter_burst_and_summary, capture, release),
 	    cmocka_unit_test_setup_teardown(test_limiter_bounds_many_subjects, capture, release),
+	    cmocka_unit_test_setup_teardown(test_limiter_names_the_heaviest_at_their_level, capture,
+					    release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
