@@ -13,9 +13,15 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -qq --no-install-recommends debhelper dpkg-dev git >/dev/null
 
 work=$(mktemp -d /tmp/authd-deb-XXXXXX)
+# Where systemd would put the service's credentials.
+creds=/run/credentials/authd.service
 cleanup() {
   [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true
-  rm -rf "$work"
+  rm -rf "$work" "$creds"
+  # A failed run leaves no package behind.
+  if dpkg-query -W -f='${Status}' authd 2>/dev/null | grep -q installed; then
+    apt-get purge -y -qq authd >/dev/null 2>&1 || true
+  fi
 }
 trap cleanup EXIT
 git archive --format=tar HEAD | tar -x -C "$work" --one-top-level=src
@@ -37,10 +43,9 @@ fi
 
 # What the unit does, by hand (no systemd in a CI chroot): the credential
 # copy (root's, readable by the service only), the state directory, the user.
-creds="$work/credentials"
-mkdir -m 0700 "$creds"
+rm -rf "$creds"
+install -d -m 0750 -g authd "$creds"
 install -m 0440 -g authd /etc/authd/secret.key "$creds/secret.key"
-chown root:authd "$creds" && chmod 0750 "$creds"
 install -d -o authd -g authd -m 0700 /var/lib/authd
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 setpriv --reuid authd --regid authd --init-groups env CREDENTIALS_DIRECTORY="$creds" \
