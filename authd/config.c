@@ -135,6 +135,7 @@ static const struct key keys[] = {
     NUM("sms", "prefix_daily_max", K_U32, sms_prefix_daily_max, 1, 10000000),
     STR("services", "mail_credential", mail_credential),
     STR("services", "metrics_credential", metrics_credential),
+    STR("admin", "socket", admin_socket),
     STR("support", "reviewers", support_reviewers),
     STR("support", "agents", support_agents),
     STR("support", "leads", support_leads),

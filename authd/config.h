@@ -70,6 +70,8 @@ struct authd_config {
 	unsigned sms_prefix_daily_max;	/* ...all accounts' numbers that begin alike */
 	char mail_credential[256];    /* the mail service's bearer token (a secret); empty: none */
 	char metrics_credential[256]; /* Prometheus' bearer token for GET /metrics; empty: none */
+	char admin_socket[512]; /* the operator's Unix socket (authctl); "": <data_dir>/admin.sock;
+				   "none": no socket */
 	char support_reviewers[4096]; /* account ids of the identity-verification reviewers */
 	char support_agents[4096];    /* of the support staff who use support grants */
 	char support_leads[4096];     /* of those who assign support grants to agents */

@@ -77,6 +77,8 @@ static void principal_of(const struct flow *f, struct principal *p)
 	}
 	if (f->service)
 		p->kind = PRINCIPAL_SERVICE;
+	if (f->operator)
+		p->kind = PRINCIPAL_OPERATOR;
 	p->roles = f->roles;
 }
 
@@ -591,6 +593,9 @@ void flow_start(struct flow *f, const struct flow_ops *ops, struct req *r)
 		}
 		f->service = true;
 	}
+	/* The router routes the operator's actions only from the admin
+	 * socket's checked peers (server.c): this is that principal. */
+	f->operator= r->admin;
 	read_or_after(f);
 }
 

@@ -88,6 +88,9 @@ struct flow {
 	bool via_cookie;
 	/* The principal is another service of the host (its credential). */
 	bool service;
+	/* The principal is the operator (the request came on the admin
+	 * socket, from root or authd's own user). */
+	bool operator;
 	/* The principal is an API token (f->session holds its account and
 	 * organization; f->token is unused). */
 	bool via_token;

@@ -25,6 +25,12 @@ struct lws;
 enum http_method { M_GET, M_POST, M_PUT, M_PATCH, M_DELETE, M_OTHER };
 
 struct req {
+	/* It came on the admin socket (on_admin_socket), from a peer allowed
+	 * there (admin: root or authd's own user, admin_uid): the operator
+	 * (authctl). */
+	bool on_admin_socket;
+	bool admin;
+	unsigned admin_uid;
 	struct lws *wsi; /* NULL once the connection is gone */
 	uint64_t id;
 	uint64_t started_ns; /* when its headers came (monotonic) */
@@ -152,6 +158,11 @@ bool password_policy_or_reply(struct req *r, const char *pw, size_t len, const c
 void http_health(struct req *r);
 void http_ready(struct req *r);
 void http_metrics(struct req *r);
+void http_admin_account_find(struct req *r);
+void http_admin_account_lock(struct req *r);
+void http_admin_account_unlock(struct req *r);
+void http_admin_sessions_end(struct req *r);
+void http_admin_events(struct req *r);
 void http_accounts_create(struct req *r);
 void http_login_start(struct req *r);
 void http_login_totp(struct req *r);

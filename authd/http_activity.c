@@ -23,6 +23,8 @@
 
 struct activity_flow {
 	struct flow f;
+	bool admin;			  /* the operator's view of account_id */
+	uint8_t account_id[AUTHD_ID_LEN]; /* with admin */
 	struct page page;
 	struct security_event *got; /* limit + 1: one more says there is a next page */
 	size_t n;
@@ -41,7 +43,7 @@ static int activity_read(struct flow *f, struct store_txn *txn)
 	struct activity_flow *j = (struct activity_flow *)f;
 
 	j->n = 0;
-	return store_events_list(txn, f->session.account_id,
+	return store_events_list(txn, j->admin ? j->account_id : f->session.account_id,
 				 j->page.has_before ? &j->page.before : NULL, j->page.limit + 1,
 				 collect, j);
 }
@@ -95,11 +97,18 @@ static const struct flow_ops activity_ops = {
     .release = activity_release,
 };
 
-void http_activity(struct req *r)
+/* The account's own view (a session), or the operator's of the account
+ * in the path (admin). */
+static void activity_start(struct req *r, bool admin)
 {
 	struct activity_flow *j;
 	struct page page;
+	uint8_t id[AUTHD_ID_LEN];
 
+	if (admin && !req_path_ids(r->param, id, NULL)) {
+		reply_error(r, E_NOT_FOUND);
+		return;
+	}
 	if (!page_query_or_reply(r, &page))
 		return;
 	j = calloc(1, sizeof(*j));
@@ -111,5 +120,20 @@ void http_activity(struct req *r)
 		return;
 	}
 	j->page = page;
+	j->admin = admin;
+	if (admin)
+		memcpy(j->account_id, id, AUTHD_ID_LEN);
 	flow_start(&j->f, &activity_ops, r);
+}
+
+void http_activity(struct req *r)
+{
+	activity_start(r, false);
+}
+
+/* GET /admin/accounts/{id}/events: the operator's (authctl events). An
+ * account that does not exist has no events. */
+void http_admin_events(struct req *r)
+{
+	activity_start(r, true);
 }

@@ -24,6 +24,7 @@
  * their upload while the case is open (the sweeper deletes them, once per
  * cluster), and deleted in the commit that decides the case.
  */
+#include "accounts.h"
 #include "http.h"
 
 #include "factors.h"
@@ -715,18 +716,6 @@ static int factors_reset(struct decide_flow *j, struct store_txn *txn, const uin
 	return factor_event(txn, id, EVENT_SECOND_FACTOR_RESET, j->f.now, j->f.ip);
 }
 
-/* Unlocks account id: its lock, and its second factors' lock. */
-static int unlock(struct decide_flow *j, struct store_txn *txn, struct account *a)
-{
-	int rc;
-
-	a->locked_at = 0;
-	if ((rc = store_account_put(txn, a)) != 0 ||
-	    (rc = factor_failures_clear(txn, a->id, j->f.now, j->f.ip)) != 0)
-		return rc;
-	return factor_event(txn, a->id, EVENT_ACCOUNT_UNLOCKED, j->f.now, j->f.ip);
-}
-
 /* What an approval does, by the case's reason, for account a. */
 static int approve(struct decide_flow *j, struct store_txn *txn, struct account *a)
 {
@@ -740,7 +729,7 @@ static int approve(struct decide_flow *j, struct store_txn *txn, struct account 
 	case CASE_DISABLE_2FA:
 		return factors_reset(j, txn, a->id);
 	case CASE_UNLOCK:
-		return unlock(j, txn, a);
+		return account_unlock(&j->f, txn, a);
 	}
 	return STORE_E_CORRUPT;
 }
@@ -913,28 +902,13 @@ struct lock_flow {
 static int lock_write(struct flow *f, struct store_txn *txn)
 {
 	struct lock_flow *j = (struct lock_flow *)f;
-	struct account a;
 	int rc = store_account_by_email(txn, j->login, j->account_id);
 
 	if (rc == STORE_E_NOTFOUND) {
 		f->err = E_NOT_FOUND;
 		return 0;
 	}
-	if (rc != 0 || (rc = store_account_get(txn, j->account_id, &a)) != 0)
-		return rc;
-	if (a.locked_at == 0) {
-		a.locked_at = f->now;
-		if ((rc = store_account_put(txn, &a)) != 0 ||
-		    (rc = store_session_del_all(txn, a.id, NULL)) != 0 ||
-		    (rc = orgs_account_tokens_end(f, txn, a.id)) != 0 ||
-		    (rc = store_login_del_all(txn, a.id)) != 0 ||
-		    (rc = factor_event(txn, a.id, EVENT_ACCOUNT_LOCKED, f->now, f->ip)) != 0)
-			goto out;
-	}
-	j->locked_at = a.locked_at;
-out:
-	OPENSSL_cleanse(&a, sizeof(a));
-	return rc;
+	return rc != 0 ? rc : account_lock(f, txn, j->account_id, &j->locked_at);
 }
 
 static void lock_reply(struct flow *f, struct req *r)

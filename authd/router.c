@@ -147,6 +147,12 @@ static const struct route routes[] = {
     {"invitations/view", http_invitation_view, M_POST, ACT_INVITE_VIEW, false},
     {"invitations/accept", http_invitation_accept, M_POST, ACT_INVITE_ACCEPT, false},
     {"invitations/signup", http_invitation_signup, M_POST, ACT_INVITE_SIGN_UP, false},
+    /* The operator's, on the admin socket only (authctl). */
+    {"admin/accounts/find", http_admin_account_find, M_POST, ACT_ADMIN_ACCOUNT_FIND, false},
+    {"admin/accounts/*/lock", http_admin_account_lock, M_POST, ACT_ADMIN_ACCOUNT_LOCK, false},
+    {"admin/accounts/*/unlock", http_admin_account_unlock, M_POST, ACT_ADMIN_ACCOUNT_UNLOCK, false},
+    {"admin/accounts/*/sessions", http_admin_sessions_end, M_DELETE, ACT_ADMIN_SESSIONS_END, false},
+    {"admin/accounts/*/events", http_admin_events, M_GET, ACT_ADMIN_EVENTS_READ, false},
     {"_test/clock", http_test_clock, M_POST, ACT_TEST_HOOK, true},
     {"_test/stats", http_test_stats, M_GET, ACT_TEST_HOOK, true},
     {"_test/stall", http_test_stall, M_POST, ACT_TEST_HOOK, true},
@@ -214,8 +220,9 @@ void router_dispatch(struct req *r)
 	while (*path == '/')
 		path++;
 	/* The web pages live beside the unversioned API paths, on paths the
-	 * API answers no GET on. */
-	if (r->method == M_GET && !(*path >= '0' && *path <= '9') && pages_serve(r, path)) {
+	 * API answers no GET on (not on the admin socket). */
+	if (!r->admin && r->method == M_GET && !(*path >= '0' && *path <= '9') &&
+	    pages_serve(r, path)) {
 		r->route = METRICS_ROUTE_PAGE;
 		return;
 	}
@@ -238,6 +245,11 @@ void router_dispatch(struct req *r)
 
 		if (rt->test_only && !srv.cfg.test_clock)
 			continue;
+		/* The admin socket serves the operator's routes and health, and
+		 * nothing else does: elsewhere they do not exist. */
+		if (policy_needs_operator(rt->action) != r->admin &&
+		    !(r->admin && rt->action == ACT_HEALTH))
+			continue;
 		if (!match(rt->pattern, path, r->param, sizeof(r->param)))
 			continue;
 		found = true;
@@ -251,6 +263,7 @@ void router_dispatch(struct req *r)
 			 * read. */
 			if (!policy_needs_session(rt->action) &&
 			    !policy_needs_service(rt->action) &&
+			    !policy_needs_operator(rt->action) &&
 			    !router_anonymous_allowed(rt->action)) {
 				reply_error(r, E_FORBIDDEN);
 				return;

@@ -33,6 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include <ev.h>
 #include <strings.h>
@@ -41,6 +44,9 @@
 struct authd_server srv;
 
 static struct lws_context *context;
+/* The admin socket's vhost (a Unix socket; NULL: none), where only the
+ * operator's routes are served (authctl). */
+static struct lws_vhost *admin_vhost;
 static struct ev_loop *evloop;
 static void *foreign_loops[1];
 static _Atomic int stopping;
@@ -192,6 +198,23 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Whether a connection on the admin socket comes from a process of root
+ * or of authd's own user (SO_PEERCRED: the kernel's word, not the
+ * client's); its uid into *uid. The socket file is 0600 already: this is
+ * the second lock. */
+static bool admin_peer_ok(struct lws *wsi, unsigned *uid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = (int)lws_get_socket_fd(wsi);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+	    len != sizeof(cred))
+		return false;
+	*uid = (unsigned)cred.uid;
+	return cred.uid == 0 || cred.uid == geteuid();
+}
+
 static struct req *req_new(struct lws *wsi, const char *uri)
 {
 	struct req *r = calloc(1, sizeof(*r));
@@ -206,7 +229,11 @@ static struct req *req_new(struct lws *wsi, const char *uri)
 	r->started_ns = monotonic_ns();
 	r->method = method_of(wsi);
 	snprintf(r->path, sizeof(r->path), "%s", uri);
-	{
+	if (admin_vhost && lws_get_vhost(wsi) == admin_vhost) {
+		r->on_admin_socket = true;
+		r->admin = admin_peer_ok(wsi, &r->admin_uid);
+		snprintf(r->ip, sizeof(r->ip), "local");
+	} else {
 		/* Unreadable: refuse rather than guess (see callback_http). */
 		r->xff_unreadable = !server_client_ip(wsi, r->ip, sizeof(r->ip));
 	}
@@ -476,7 +503,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 		/* h2c would make lws speak HTTP/2 on this connection, which
 		 * authd's responses are not written for (HTTP/2 is the front
 		 * proxy's): refused, as any upgrade but authd's channels. */
-		if (in == NULL || strcasecmp(in, "websocket") != 0)
+		if (in == NULL || strcasecmp(in, "websocket") != 0 ||
+		    (admin_vhost && lws_get_vhost(wsi) == admin_vhost))
 			e = E_UPGRADE_NOT_SUPPORTED;
 		else if ((e = ws_device_upgrade_check(wsi)) == E_OK ||
 			 (e == E_NOT_FOUND && (e = ws_login_wait_upgrade_check(wsi)) == E_OK))
@@ -506,6 +534,12 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 		}
 		if (r->xff_unreadable) {
 			reply_error(r, E_OVERLOADED);
+			return 0;
+		}
+		if (r->on_admin_socket && !r->admin) {
+			log_refusal_warn("admin", "admin socket peer refused uid=%u req=%llu",
+					 r->admin_uid, (unsigned long long)r->id);
+			reply_error(r, E_FORBIDDEN);
 			return 0;
 		}
 		if (header_bytes(wsi) > HEADERS_MAX) {
@@ -890,6 +924,71 @@ static void beat(lws_sorted_usec_list_t *sul)
 		lws_sul_schedule(context, 0, sul, beat, HEARTBEAT_US);
 }
 
+/* Where the admin socket is ([admin] socket; "" in out: none). False
+ * when the path does not fit out. */
+static bool admin_socket_path(char *out, size_t size)
+{
+	int n = 0;
+
+	if (strcmp(srv.cfg.admin_socket, "none") == 0)
+		out[0] = '\0';
+	else if (srv.cfg.admin_socket[0])
+		n = snprintf(out, size, "%s", srv.cfg.admin_socket);
+	else
+		n = snprintf(out, size, "%s/admin.sock", srv.cfg.data_dir);
+	return n >= 0 && (size_t)n < size;
+}
+
+/*
+ * The admin socket: a second vhost on a Unix socket, made 0600 (umask) so
+ * that only authd's user and root can connect; a socket file left by a
+ * process that died is replaced. 0, or -1 (logged).
+ */
+static int admin_listen(const struct lws_protocols *protos,
+			const struct lws_protocol_vhost_options *headers)
+{
+	struct lws_context_creation_info ai;
+	struct sockaddr_un sun;
+	char path[sizeof(sun.sun_path)];
+	struct stat st;
+	mode_t old;
+
+	if (!admin_socket_path(path, sizeof(path)) || strlen(path) >= sizeof(sun.sun_path) - 1) {
+		/* The default under a long data directory: serve without it. */
+		if (srv.cfg.admin_socket[0] == '\0') {
+			log_warn("no admin socket: <data_dir>/admin.sock is longer than a Unix "
+				 "socket's %zu bytes (set [admin] socket)",
+				 sizeof(sun.sun_path) - 2);
+			return 0;
+		}
+		log_err("[admin] socket: a Unix socket's path has at most %zu bytes",
+			sizeof(sun.sun_path) - 2);
+		return -1;
+	}
+	if (path[0] == '\0')
+		return 0;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	memset(&ai, 0, sizeof(ai));
+	ai.vhost_name = "admin";
+	ai.options = LWS_SERVER_OPTION_UNIX_SOCK;
+	ai.iface = path;
+	ai.protocols = protos;
+	ai.headers = headers;
+	ai.keepalive_timeout = 30;
+	ai.timeout_secs = 30;
+	ai.retry_and_idle_policy = &no_validity_timers;
+	old = umask(077);
+	admin_vhost = lws_create_vhost(context, &ai);
+	umask(old);
+	if (admin_vhost == NULL) {
+		log_err("cannot listen on the admin socket %.200s", path);
+		return -1;
+	}
+	log_info("admin socket %.200s (root and uid %u)", path, (unsigned)geteuid());
+	return 0;
+}
+
 int server_run(void)
 {
 	struct lws_context_creation_info info;
@@ -937,6 +1036,10 @@ int server_run(void)
 		log_err("cannot listen on %s:%d", srv.cfg.listen_addr, srv.cfg.listen_port);
 		ev_loop_destroy(evloop);
 		evloop = NULL;
+		return -1;
+	}
+	if (admin_listen(protocols, info.headers) != 0) {
+		context_destroy();
 		return -1;
 	}
 	if (workers == 0) {
@@ -1034,5 +1137,12 @@ int server_run(void)
 	wake_enabled = 0;
 	context_destroy();
 	async_drain_all();
+	if (admin_vhost) {
+		char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+		if (admin_socket_path(path, sizeof(path)))
+			unlink(path);
+		admin_vhost = NULL;
+	}
 	return 0;
 }

@@ -1364,6 +1364,9 @@ enum policy_principal_kind {
 	 * made of the token: its account and organization) within scopes,
 	 * never as a person present. */
 	PRINCIPAL_TOKEN,
+	/* The operator: a local process of root or of authd's own user, on
+	 * the admin socket (authctl). */
+	PRINCIPAL_OPERATOR,
 };
 
 /* Roles of the operator's staff a session's account may hold (the shell
@@ -1456,6 +1459,12 @@ enum policy_action {
 	ACT_BILLING_WEBHOOK,		 /* the payment provider says how a payment went */
 	ACT_BILLING_VOUCHERS,		 /* the operator's billing staff: promotion codes */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
+	/* The operator, on the admin socket (authctl): */
+	ACT_ADMIN_ACCOUNT_FIND,	  /* an account by its login, with its state */
+	ACT_ADMIN_ACCOUNT_LOCK,	  /* lock it (no sign-in, every way in ended) */
+	ACT_ADMIN_ACCOUNT_UNLOCK, /* unlock it */
+	ACT_ADMIN_SESSIONS_END,	  /* end all its sessions */
+	ACT_ADMIN_EVENTS_READ,	  /* its security events */
 	ACT__COUNT
 };
 
@@ -1501,6 +1510,8 @@ struct policy_params {
 
 /* Whether the action is another service's (its credential, no session). */
 bool policy_needs_service(enum policy_action a);
+/* Whether action a is the operator's (the admin socket's only). */
+bool policy_needs_operator(enum policy_action a);
 /* The operator roles the action needs (0: none): the shell reads the
  * session's account to tell which it holds only then. */
 unsigned policy_needs_roles(enum policy_action a);

@@ -13,6 +13,7 @@ enum need {
 	NEED_SESSION,	   /* any live session of the account */
 	NEED_RECENT_PROOF, /* a session whose last proof is within the window */
 	NEED_SERVICE,	   /* another service of the host (its credential) */
+	NEED_OPERATOR,	   /* the operator, on the admin socket */
 };
 
 /* Who manages an organization's people: its legal representatives and
@@ -89,6 +90,11 @@ static const struct {
 				.while_login_replaced = WHILE_LOGIN_REPLACED},
     [ACT_SERVICE_LOGIN_EMAIL_DELETED] = {"service_login_email_deleted", NEED_SERVICE},
     [ACT_BILLING_WEBHOOK] = {"billing_webhook", NEED_SERVICE},
+    [ACT_ADMIN_ACCOUNT_FIND] = {"admin_account_find", NEED_OPERATOR},
+    [ACT_ADMIN_ACCOUNT_LOCK] = {"admin_account_lock", NEED_OPERATOR},
+    [ACT_ADMIN_ACCOUNT_UNLOCK] = {"admin_account_unlock", NEED_OPERATOR},
+    [ACT_ADMIN_SESSIONS_END] = {"admin_sessions_end", NEED_OPERATOR},
+    [ACT_ADMIN_EVENTS_READ] = {"admin_events_read", NEED_OPERATOR},
     [ACT_BILLING_VOUCHERS] = {"billing_vouchers", NEED_SESSION, .roles = OPERATOR_BILLING},
     /* Someone who cannot sign in: the case's own rules (a pending login
      * for a lost second factor) and the per-address limit apply. */
@@ -206,12 +212,17 @@ const char *policy_action_name(enum policy_action a)
 bool policy_needs_session(enum policy_action a)
 {
 	return (unsigned)a < ACT__COUNT && rules[a].need != NEED_NOTHING &&
-	       rules[a].need != NEED_SERVICE;
+	       rules[a].need != NEED_SERVICE && rules[a].need != NEED_OPERATOR;
 }
 
 bool policy_needs_service(enum policy_action a)
 {
 	return (unsigned)a < ACT__COUNT && rules[a].need == NEED_SERVICE;
+}
+
+bool policy_needs_operator(enum policy_action a)
+{
+	return (unsigned)a < ACT__COUNT && rules[a].need == NEED_OPERATOR;
 }
 
 unsigned policy_needs_roles(enum policy_action a)
@@ -242,6 +253,12 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 	 * service does. */
 	if (rules[a].need == NEED_SERVICE)
 		return p->kind == PRINCIPAL_SERVICE ? POLICY_ALLOW : POLICY_DENY_UNAUTHENTICATED;
+	/* The operator acts only on the operator's actions, and nobody else
+	 * does: no session, token or service, whatever its roles. */
+	if (rules[a].need == NEED_OPERATOR)
+		return p->kind == PRINCIPAL_OPERATOR ? POLICY_ALLOW : POLICY_DENY_UNAUTHENTICATED;
+	if (p->kind == PRINCIPAL_OPERATOR)
+		return POLICY_DENY_FORBIDDEN;
 	if (s == NULL)
 		return POLICY_DENY_UNAUTHENTICATED;
 	/* A token acts only where a scope lets it, never where a person's

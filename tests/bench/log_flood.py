@@ -81,7 +81,7 @@ def main():
                 ("POST", "/1/login/totp", {"login_id": secrets.token_urlsafe(32),
                                            "code": f"{i:06d}"}) for i in range(1000)]),
             ("forgotten-password requests", [
-                ("POST", "/1/recovery/password", {"email": f"nobody{i}@bench.example"})
+                ("POST", "/1/recovery/password", {"login": f"nobody{i}@bench.example"})
                 for i in range(1000)]),
             ("sign-ups past the address's burst", [
                 ("POST", "/1/accounts", {"email": f"s{i}-{secrets.token_hex(3)}@bench.example",
@@ -104,7 +104,7 @@ def main():
             total_lines += l1 - l0
             total_bytes += b1 - b0
             total_refused += refused
-            say(f"  {label}: {res['n']} requests ({res['rps']:.0f}/s, statuses {res['status']}),"
+            say(f"  {label}: {res['requests']} requests ({res['rps']:.0f}/s, statuses {res['status']}),"
                 f" {refused} refusals counted; log +{l1 - l0} lines, +{b1 - b0} bytes")
         # The single burst of the metrics' credential (a warn line each).
         b0, l0, _ = log_size(a)

@@ -78,6 +78,11 @@ assert call("/1/login", {"email": "deb@example.com", "password": "wrong " + pw})
 print("signed up and logged in on the installed authd")
 PY
 [ "$(stat -c '%U %a' /var/lib/authd/data.mdb)" = "authd 600" ] || fail "data not authd's 0600"
+# The operator's command line, on the packaged admin socket (its default).
+[ "$(stat -c '%U %a' /var/lib/authd/admin.sock)" = "authd 600" ] || fail "admin socket not authd's 0600"
+authctl find deb@example.com | grep -q '"login": "deb@example.com"' || fail "authctl find failed"
+authctl lock deb@example.com >/dev/null || fail "authctl lock failed"
+authctl unlock deb@example.com >/dev/null || fail "authctl unlock failed"
 [ ! -e /var/lib/authd/secret.key ] || fail "a key file was made beside the data"
 kill "$pid"; wait "$pid" || fail "authd did not stop cleanly"
 pid=""

@@ -138,6 +138,12 @@ static const struct {
     {"POST invitations/view", A, A, A},
     {"POST invitations/accept", U, A, A},
     {"POST invitations/signup", A, A, A},
+    /* The operator's (admin socket): nobody else, whatever the session. */
+    {"POST admin/accounts/find", U, U, U},
+    {"POST admin/accounts/*/lock", U, U, U},
+    {"POST admin/accounts/*/unlock", U, U, U},
+    {"DELETE admin/accounts/*/sessions", U, U, U},
+    {"GET admin/accounts/*/events", U, U, U},
     {"POST _test/clock", A, A, A},
     {"GET _test/stats", A, A, A},
     {"POST _test/stall", A, A, A},

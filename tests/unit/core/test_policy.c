@@ -187,6 +187,41 @@ static void test_table(void **state)
 	}
 }
 
+/* The operator (the admin socket) does the operator's actions, and only
+ * those; nobody else does them, whatever the session's roles. */
+static void test_operator_apart(void **state)
+{
+	struct policy_params pp = {WINDOW};
+	struct session s = sess(FRESH);
+	struct principal op = {.kind = PRINCIPAL_OPERATOR};
+	struct principal staff = {.kind = PRINCIPAL_SESSION,
+				  .session = &s,
+				  .roles = OPERATOR_SUPPORT_REVIEWER | OPERATOR_SUPPORT_AGENT |
+					   OPERATOR_SUPPORT_LEAD | OPERATOR_BILLING};
+	struct principal service = {.kind = PRINCIPAL_SERVICE};
+	struct principal anon = {.kind = PRINCIPAL_ANONYMOUS};
+	unsigned admin = 0;
+
+	(void)state;
+	s.aal = AAL_SECOND_FACTOR;
+	for (int a = 0; a < ACT__COUNT; a++) {
+		bool mine = policy_needs_operator((enum policy_action)a);
+
+		admin += mine;
+		if (mine) {
+			assert_false(policy_needs_session((enum policy_action)a));
+			assert_int_equal(policy_decide(&pp, &op, a, NULL, T0), POLICY_ALLOW);
+			assert_int_not_equal(policy_decide(&pp, &staff, a, NULL, T0), POLICY_ALLOW);
+			assert_int_not_equal(policy_decide(&pp, &service, a, NULL, T0),
+					     POLICY_ALLOW);
+			assert_int_not_equal(policy_decide(&pp, &anon, a, NULL, T0), POLICY_ALLOW);
+		} else if (policy_needs_session((enum policy_action)a)) {
+			assert_int_not_equal(policy_decide(&pp, &op, a, NULL, T0), POLICY_ALLOW);
+		}
+	}
+	assert_int_equal(admin, 5);
+}
+
 /* A session acts on its own account only. */
 static void test_other_account(void **state)
 {
@@ -617,6 +652,7 @@ int main(void)
 	    cmocka_unit_test(test_support_use),
 	    cmocka_unit_test(test_access_of),
 	    cmocka_unit_test(test_every_action_named),
+	    cmocka_unit_test(test_operator_apart),
 	    cmocka_unit_test(test_recent_proof_edges),
 	};
 

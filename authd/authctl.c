@@ -1,0 +1,234 @@
+/*
+ * authctl: the operator's command line. It speaks HTTP to authd's admin
+ * socket (a Unix socket only authd's user and root can open; authd checks
+ * the peer's uid again), never to LMDB or PostgreSQL behind authd's back,
+ * and prints authd's JSON answers. Exit status: 0 done, 1 authd refused
+ * (its problem's title on standard error), 2 usage or no connection.
+ */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_SOCKET "/var/lib/authd/admin.sock"
+#define ID_HEX	       32
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: authctl [--socket PATH] COMMAND\n"
+		   "  find LOGIN             an account: id, login, organization, created, locked\n"
+		   "  lock ACCOUNT           lock it: no sign-in; its sessions, API tokens and\n"
+		   "                         pending logins end\n"
+		   "  unlock ACCOUNT         unlock it (and forget its second factors' failures)\n"
+		   "  end-sessions ACCOUNT   end every session and pending login of it\n"
+		   "  events ACCOUNT [N]     its N latest security events (default 20)\n"
+		   "ACCOUNT is an account id or a login. The socket: --socket, else\n"
+		   "$AUTHD_ADMIN_SOCKET, else " DEFAULT_SOCKET ".\n");
+}
+
+struct buf {
+	char *p;
+	size_t len;
+};
+
+static size_t on_data(char *data, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	char *more = realloc(b->p, b->len + size * n + 1);
+
+	if (more == NULL)
+		return 0;
+	b->p = more;
+	memcpy(b->p + b->len, data, size * n);
+	b->len += size * n;
+	b->p[b->len] = '\0';
+	return size * n;
+}
+
+/* One request; the answer's JSON into *out (NULL for none). Returns the
+ * HTTP status, or -1 when authd could not be reached. */
+static long call(const char *sock, const char *method, const char *path, const char *body,
+		 json_t **out)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	struct buf b = {NULL, 0};
+	char url[512];
+	long status = -1;
+
+	*out = NULL;
+	if (c == NULL)
+		return -1;
+	snprintf(url, sizeof(url), "http://authd%s", path);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	if (body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	if (curl_easy_perform(c) == CURLE_OK) {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		if (b.p && b.len)
+			*out = json_loads(b.p, 0, NULL);
+	} else {
+		fprintf(stderr,
+			"authctl: cannot reach authd at %s (is it running, and are you root "
+			"or its user?)\n",
+			sock);
+	}
+	free(b.p);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+/* A refusal's title on stderr; 1. */
+static int refused(long status, json_t *j)
+{
+	const char *title = json_string_value(json_object_get(j, "title"));
+	const char *code = json_string_value(json_object_get(j, "code"));
+
+	fprintf(stderr, "authctl: %s (%ld %s)\n", title ? title : "refused", status,
+		code ? code : "");
+	return 1;
+}
+
+static void print(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	if (s)
+		printf("%s\n", s);
+	free(s);
+}
+
+/* The account's id: ACCOUNT itself, or the id of the login it names. 0,
+ * or the exit status. */
+static int account_id(const char *sock, const char *account, char id[ID_HEX + 1])
+{
+	json_t *req, *ans = NULL;
+	char *body;
+	long status;
+	int rc;
+
+	if (strchr(account, '@') == NULL && strlen(account) == ID_HEX) {
+		snprintf(id, ID_HEX + 1, "%s", account);
+		return 0;
+	}
+	req = json_pack("{s:s}", "login", account);
+	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	if (body == NULL)
+		return 2;
+	status = call(sock, "POST", "/admin/accounts/find", body, &ans);
+	free(body);
+	if (status < 0)
+		rc = 2;
+	else if (status != 200)
+		rc = refused(status, ans);
+	else {
+		const char *v = json_string_value(json_object_get(ans, "account_id"));
+
+		snprintf(id, ID_HEX + 1, "%s", v ? v : "");
+		rc = strlen(id) == ID_HEX ? 0 : 1;
+	}
+	json_decref(ans);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"socket", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *sock = getenv("AUTHD_ADMIN_SOCKET");
+	char id[ID_HEX + 1], path[256];
+	const char *cmd;
+	json_t *ans = NULL;
+	long status;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+		if (c == 's') {
+			sock = optarg;
+		} else if (c == 'h') {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (sock == NULL || sock[0] == '\0')
+		sock = DEFAULT_SOCKET;
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind++];
+	if ((strcmp(cmd, "find") != 0 && strcmp(cmd, "lock") != 0 && strcmp(cmd, "unlock") != 0 &&
+	     strcmp(cmd, "end-sessions") != 0 && strcmp(cmd, "events") != 0) ||
+	    optind >= argc || (strcmp(cmd, "events") != 0 && optind + 1 != argc) ||
+	    (strcmp(cmd, "events") == 0 && optind + 2 < argc)) {
+		usage(stderr);
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (strcmp(cmd, "find") == 0) {
+		json_t *req = json_pack("{s:s}", "login", argv[optind]);
+		char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+
+		json_decref(req);
+		status = body ? call(sock, "POST", "/admin/accounts/find", body, &ans) : -1;
+		free(body);
+		snprintf(id, sizeof(id), "-");
+		goto report;
+	}
+	if ((rc = account_id(sock, argv[optind], id)) != 0)
+		goto out;
+	if (strcmp(cmd, "lock") == 0 || strcmp(cmd, "unlock") == 0) {
+		snprintf(path, sizeof(path), "/admin/accounts/%s/%s", id, cmd);
+		status = call(sock, "POST", path, NULL, &ans);
+	} else if (strcmp(cmd, "end-sessions") == 0) {
+		snprintf(path, sizeof(path), "/admin/accounts/%s/sessions", id);
+		status = call(sock, "DELETE", path, NULL, &ans);
+	} else if (strcmp(cmd, "events") == 0) {
+		long n = optind + 1 < argc ? strtol(argv[optind + 1], NULL, 10) : 20;
+
+		if (n < 1 || n > 100) {
+			usage(stderr);
+			rc = 2;
+			goto out;
+		}
+		snprintf(path, sizeof(path), "/admin/accounts/%s/events?limit=%ld", id, n);
+		status = call(sock, "GET", path, NULL, &ans);
+	} else {
+		usage(stderr);
+		rc = 2;
+		goto out;
+	}
+report:
+	if (status < 0)
+		rc = 2;
+	else if (status >= 300)
+		rc = refused(status, ans);
+	else {
+		if (ans)
+			print(ans);
+		else
+			printf("%s: done (account %s)\n", cmd, id);
+		rc = 0;
+	}
+out:
+	json_decref(ans);
+	curl_global_cleanup();
+	return rc;
+}
