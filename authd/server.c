@@ -981,7 +981,7 @@ static int admin_listen(const struct lws_protocols *protos,
 	old = umask(077);
 	admin_vhost = lws_create_vhost(context, &ai);
 	umask(old);
-	if (admin_vhost == NULL) {
+	if (admin_vhost == NULL || chmod(path, 0600) != 0) {
 		log_err("cannot listen on the admin socket %.200s", path);
 		return -1;
 	}
