@@ -57,6 +57,7 @@ static long call(const char *sock, const char *method, const char *path, const c
 	struct buf b = {NULL, 0};
 	char url[512];
 	long status = -1;
+	CURLcode cc;
 
 	*out = NULL;
 	if (c == NULL)
@@ -72,15 +73,16 @@ static long call(const char *sock, const char *method, const char *path, const c
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	if (body)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	if (curl_easy_perform(c) == CURLE_OK) {
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK) {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 		if (b.p && b.len)
 			*out = json_loads(b.p, 0, NULL);
 	} else {
 		fprintf(stderr,
-			"authctl: cannot reach authd at %s (is it running, and are you root "
+			"authctl: cannot reach authd at %s: %s (is it running, and are you root "
 			"or its user?)\n",
-			sock);
+			sock, curl_easy_strerror(cc));
 	}
 	free(b.p);
 	curl_slist_free_all(h);
@@ -117,7 +119,15 @@ static int account_id(const char *sock, const char *account, char id[ID_HEX + 1]
 	long status;
 	int rc;
 
-	if (strchr(account, '@') == NULL && strlen(account) == ID_HEX) {
+	if (strchr(account, '@') == NULL) {
+		/* An id goes into the path: 32 hex digits and nothing else. */
+		if (strlen(account) != ID_HEX || strspn(account, "0123456789abcdef") != ID_HEX) {
+			fprintf(stderr,
+				"authctl: %s is neither an account id (32 hex digits) nor a "
+				"login\n",
+				account);
+			return 2;
+		}
 		snprintf(id, ID_HEX + 1, "%s", account);
 		return 0;
 	}
@@ -201,9 +211,10 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "/admin/accounts/%s/sessions", id);
 		status = call(sock, "DELETE", path, NULL, &ans);
 	} else if (strcmp(cmd, "events") == 0) {
-		long n = optind + 1 < argc ? strtol(argv[optind + 1], NULL, 10) : 20;
+		char *end = NULL;
+		long n = optind + 1 < argc ? strtol(argv[optind + 1], &end, 10) : 20;
 
-		if (n < 1 || n > 100) {
+		if (n < 1 || n > 100 || (end && *end != '\0')) {
 			usage(stderr);
 			rc = 2;
 			goto out;

@@ -11,6 +11,8 @@
  */
 #include "http.h"
 
+#include <log.h>
+
 #include "flow.h"
 #include "geoip.h"
 
@@ -73,6 +75,13 @@ static void activity_reply(struct flow *f, struct req *r)
 		json_decref(list);
 		flow_reply_error(f, r);
 		return;
+	}
+	if (j->admin) {
+		char aid[AUTHD_ID_HEX + 1];
+
+		authd_hex(j->account_id, AUTHD_ID_LEN, aid);
+		log_info("operator read the events of account=%s uid=%u req=%llu", aid,
+			 r->admin_uid, (unsigned long long)r->id);
 	}
 	for (size_t i = 0; list && i < shown; i++)
 		if (json_array_append_new(list, event_json(&j->got[i])) != 0) {

@@ -6,6 +6,7 @@
  * in http_activity.c.
  */
 #include "accounts.h"
+#include "factors.h"
 #include "flow.h"
 #include "http.h"
 
@@ -96,6 +97,7 @@ static void find_reply(struct flow *f, struct req *r)
 		flow_reply_error(f, r);
 		return;
 	}
+	log_act(r, "read", j->account_id);
 	reply_json(r, 200, account_json(&j->a));
 }
 
@@ -151,8 +153,10 @@ static int unlock_write(struct flow *f, struct store_txn *txn)
 		f->err = E_NOT_FOUND;
 		return 0;
 	}
-	if (rc == 0 && j->a.locked_at != 0)
-		rc = account_unlock(f, txn, &j->a);
+	/* Locked or not, the second factors' failures (and their lock) go. */
+	if (rc == 0)
+		rc = j->a.locked_at != 0 ? account_unlock(f, txn, &j->a)
+					 : factor_failures_clear(txn, j->account_id, f->now, f->ip);
 	OPENSSL_cleanse(&j->a, sizeof(j->a));
 	return rc;
 }

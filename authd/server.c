@@ -25,6 +25,8 @@
 #include <libwebsockets.h>
 #include <systemd/sd-daemon.h>
 #include <openssl/crypto.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -47,6 +49,9 @@ static struct lws_context *context;
 /* The admin socket's vhost (a Unix socket; NULL: none), where only the
  * operator's routes are served (authctl). */
 static struct lws_vhost *admin_vhost;
+/* Its path: lws keeps the pointer (and unlinks it when the context goes),
+ * so it lives as long as the context. */
+static char admin_path[108];
 static struct ev_loop *evloop;
 static void *foreign_loops[1];
 static _Atomic int stopping;
@@ -231,6 +236,7 @@ static struct req *req_new(struct lws *wsi, const char *uri)
 	snprintf(r->path, sizeof(r->path), "%s", uri);
 	if (admin_vhost && lws_get_vhost(wsi) == admin_vhost) {
 		r->on_admin_socket = true;
+		r->admin_uid = (unsigned)-1; /* unknown until the kernel says */
 		r->admin = admin_peer_ok(wsi, &r->admin_uid);
 		snprintf(r->ip, sizeof(r->ip), "local");
 	} else {
@@ -482,6 +488,9 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 			open_sockets--;
 		return 0;
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		/* The operator gets in when everyone else is refused. */
+		if (admin_vhost && lws_get_vhost(wsi) == admin_vhost)
+			return 0;
 		if (open_sockets >= socket_cap) {
 			if (!refusing)
 				log_warn("max_connections (%u) reached: new connections are "
@@ -527,7 +536,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 		if (r == NULL)
 			return -1;
 		pss->req = r;
-		if (open_requests > srv.cfg.max_connections) {
+		if (open_requests > srv.cfg.max_connections && !r->on_admin_socket) {
 			r->close_after = true;
 			reply_error(r, E_OVERLOADED);
 			return 0;
@@ -944,16 +953,46 @@ static bool admin_socket_path(char *out, size_t size)
  * that only authd's user and root can connect; a socket file left by a
  * process that died is replaced. 0, or -1 (logged).
  */
+/*
+ * lws unlinks whatever is at the path before it binds: the path must hold
+ * nothing, or a socket nobody listens on any more (an authd that died).
+ * False (logged) otherwise.
+ */
+static bool admin_path_free(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd;
+	bool live;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err("[admin] socket %.200s exists and is not a socket: not replaced", path);
+		return false;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	live = fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (live)
+		log_err("[admin] socket %.200s is another authd's (it answers): is one already "
+			"serving this data directory?",
+			path);
+	return !live;
+}
+
 static int admin_listen(const struct lws_protocols *protos,
 			const struct lws_protocol_vhost_options *headers)
 {
 	struct lws_context_creation_info ai;
 	struct sockaddr_un sun;
-	char path[sizeof(sun.sun_path)];
-	struct stat st;
+	char *path = admin_path;
 	mode_t old;
 
-	if (!admin_socket_path(path, sizeof(path)) || strlen(path) >= sizeof(sun.sun_path) - 1) {
+	if (!admin_socket_path(path, sizeof(admin_path)) ||
+	    strlen(path) >= sizeof(sun.sun_path) - 1) {
 		/* The default under a long data directory: serve without it. */
 		if (srv.cfg.admin_socket[0] == '\0') {
 			log_warn("no admin socket: <data_dir>/admin.sock is longer than a Unix "
@@ -967,8 +1006,12 @@ static int admin_listen(const struct lws_protocols *protos,
 	}
 	if (path[0] == '\0')
 		return 0;
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
+	if (path[0] != '/') {
+		log_err("[admin] socket %.200s: an absolute path, please", path);
+		return -1;
+	}
+	if (!admin_path_free(path))
+		return -1;
 	memset(&ai, 0, sizeof(ai));
 	ai.vhost_name = "admin";
 	ai.options = LWS_SERVER_OPTION_UNIX_SOCK;
@@ -981,7 +1024,7 @@ static int admin_listen(const struct lws_protocols *protos,
 	old = umask(077);
 	admin_vhost = lws_create_vhost(context, &ai);
 	umask(old);
-	if (admin_vhost == NULL || chmod(path, 0600) != 0) {
+	if (admin_vhost == NULL || fchmodat(AT_FDCWD, path, 0600, 0) != 0) {
 		log_err("cannot listen on the admin socket %.200s", path);
 		return -1;
 	}
@@ -1137,12 +1180,6 @@ int server_run(void)
 	wake_enabled = 0;
 	context_destroy();
 	async_drain_all();
-	if (admin_vhost) {
-		char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-
-		if (admin_socket_path(path, sizeof(path)))
-			unlink(path);
-		admin_vhost = NULL;
-	}
+	admin_vhost = NULL; /* lws unlinked its socket with the context */
 	return 0;
 }

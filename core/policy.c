@@ -247,18 +247,18 @@ enum policy_decision policy_decide(const struct policy_params *pp, const struct 
 
 	if ((unsigned)a >= ACT__COUNT || rules[a].name == NULL)
 		return POLICY_DENY_FORBIDDEN; /* an action without a rule is never allowed */
+	/* The operator does the operator's actions and nothing else, not even
+	 * what anybody may do; only the operator does them. */
+	if (p->kind == PRINCIPAL_OPERATOR)
+		return rules[a].need == NEED_OPERATOR ? POLICY_ALLOW : POLICY_DENY_FORBIDDEN;
+	if (rules[a].need == NEED_OPERATOR)
+		return POLICY_DENY_UNAUTHENTICATED;
 	if (rules[a].need == NEED_NOTHING)
 		return POLICY_ALLOW;
 	/* A service acts only where a service is what is needed, and only a
 	 * service does. */
 	if (rules[a].need == NEED_SERVICE)
 		return p->kind == PRINCIPAL_SERVICE ? POLICY_ALLOW : POLICY_DENY_UNAUTHENTICATED;
-	/* The operator acts only on the operator's actions, and nobody else
-	 * does: no session, token or service, whatever its roles. */
-	if (rules[a].need == NEED_OPERATOR)
-		return p->kind == PRINCIPAL_OPERATOR ? POLICY_ALLOW : POLICY_DENY_UNAUTHENTICATED;
-	if (p->kind == PRINCIPAL_OPERATOR)
-		return POLICY_DENY_FORBIDDEN;
 	if (s == NULL)
 		return POLICY_DENY_UNAUTHENTICATED;
 	/* A token acts only where a scope lets it, never where a person's

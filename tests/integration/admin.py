@@ -96,6 +96,10 @@ class Authctl(OwnAuthd, unittest.TestCase):
         self.assertIn("(404 not_found)", err)
         self.assertEqual(self.ctl("lock", "0" * 32)[0], 1)
         self.assertEqual(self.ctl("lock")[0], 2)
+        rc, _, err = self.ctl("lock", "../../../1/me?" + "x" * 18)  # 32, not hex: no path trick
+        self.assertEqual(rc, 2)
+        self.assertIn("neither an account id", err)
+        self.assertEqual(self.ctl("events", "0" * 32, "10x")[0], 2)
         self.assertEqual(self.ctl("frobnicate", "x")[0], 2)
         r = subprocess.run([authctl_path(), "--socket", "/nonexistent/admin.sock", "find",
                             "x@example.com"], capture_output=True, text=True)
@@ -135,6 +139,53 @@ class Authctl(OwnAuthd, unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("(403 forbidden)", err)
         self.assertIn("admin socket peer refused uid=65534", self.a.log_text())
+
+
+class SocketPath(unittest.TestCase):
+    """lws unlinks whatever is at the path before it binds: authd takes only
+    a free path, or a socket nobody answers on (a dead authd's)."""
+
+    def setUp(self):
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix="authd-admin-path-")
+        self.nodes = []
+
+    def tearDown(self):
+        for a in self.nodes:
+            a.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def node(self, name, path):
+        from authd_harness import Authd
+        a = Authd(name=name, config=f"[admin]\nsocket = {path}\n")
+        self.nodes.append(a)
+        return a
+
+    def test_a_file_at_the_path_is_kept(self):
+        path = os.path.join(self.dir, "precious")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("not a socket\n")
+        a = self.node("admin-file", path)
+        with self.assertRaises(RuntimeError):
+            a.start(timeout=5)
+        self.assertIn("exists and is not a socket: not replaced", a.log_text())
+        self.assertEqual(open(path, encoding="utf-8").read(), "not a socket\n")
+
+    def test_a_live_socket_is_not_taken_a_dead_one_is(self):
+        path = os.path.join(self.dir, "admin.sock")
+        first = self.node("admin-first", path).start()
+        second = self.node("admin-second", path)
+        with self.assertRaises(RuntimeError):
+            second.start(timeout=5)
+        self.assertIn("is another authd's (it answers)", second.log_text())
+        self.assertEqual(unix_get(path, "/1/health")[0], 200)  # still the first's
+        first.kill9()  # its socket file stays, and nobody answers on it
+        self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode))
+        second.start()
+        self.assertEqual(unix_get(path, "/1/health")[0], 200)
+        # A clean stop takes the socket file away.
+        second.stop()
+        self.assertFalse(os.path.exists(path))
 
 
 if __name__ == "__main__":

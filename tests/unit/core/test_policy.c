@@ -215,8 +215,10 @@ static void test_operator_apart(void **state)
 			assert_int_not_equal(policy_decide(&pp, &service, a, NULL, T0),
 					     POLICY_ALLOW);
 			assert_int_not_equal(policy_decide(&pp, &anon, a, NULL, T0), POLICY_ALLOW);
-		} else if (policy_needs_session((enum policy_action)a)) {
-			assert_int_not_equal(policy_decide(&pp, &op, a, NULL, T0), POLICY_ALLOW);
+		} else {
+			/* Not even what anybody may do. */
+			assert_int_equal(policy_decide(&pp, &op, a, NULL, T0),
+					 POLICY_DENY_FORBIDDEN);
 		}
 	}
 	assert_int_equal(admin, 5);

@@ -1,0 +1,333 @@
+#!/usr/bin/env python3
+"""Crash consistency: rounds of kill -9 under mixed load, each followed by
+a check that every acknowledged write is there and nothing is half-done.
+
+One authd (a test build: its test clock keeps TOTP steps moving forward
+across restarts) on one data directory or database. Each round starts it,
+runs client threads for a random 0.3-1.5 s, kills it with SIGKILL at that
+random moment, restarts it on the same data and checks, for everything the
+round's clients saw acknowledged:
+
+- a sign-up (201): the account signs in with its password, and its own
+  organization is there (one commit made both);
+- a login (200): its session still answers GET /1/me;
+- a TOTP sign-in (200): the same code is refused now (the step stays
+  used: no acknowledged one-time code comes back to life);
+- a backup code that signed in (200): refused now;
+- a password change (204): the new password signs in, the old one not;
+
+and for each write under way at the kill (no answer came): it is done
+wholly or not at all: a sign-up signs in with its organization or signs up
+again; exactly one of the old and new passwords signs in; a TOTP or backup
+code either signs in now or is refused as used. A client that fails before
+the kill fails the round. What kill -9 cannot show is a missing fsync (the
+page cache survives it): that is the power-loss campaign's.
+
+Usage (one command; CI runs --rounds 3 on each engine through CTest):
+    AUTHD_BIN=build-test-plain/authd/authd \\
+      python3 tests/campaigns/crash.py --rounds 100 [--engine postgresql]
+(--engine postgresql starts a private PostgreSQL server of its own.)
+Exit status 0 when every round held; the figures are printed.
+"""
+
+import argparse
+import http.client
+import os
+import random
+import sys
+import threading
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+
+import authd_harness  # noqa: E402
+from authd_harness import Authd, remember_secret, totp  # noqa: E402
+
+PASSWORD = "crash campaign phrase"
+NEW_PASSWORD = "crash campaign phrase two"
+CONFIG = ("[password]\nargon2_memory_kib = 64\nargon2_iterations = 1\nargon2_parallelism = 1\n"
+          "[signup]\nburst = 1000000\nper_hour = 0\ninflight = 4096\n")
+
+
+class Campaign:
+    def __init__(self, engine, seed):
+        self.rng = random.Random(seed)
+        self.a = Authd(name=f"crash-{engine}", config=CONFIG, engine=engine)
+        self.offset = 0  # the test clock's advance, kept across restarts
+        self.prefix = uuid.uuid4().hex[:6]
+        self.n = 0
+        self.lock = threading.Lock()
+        self.totp_pool = []  # [email, secret, backup codes], 12 a round
+        self.totp_accounts = []  # this round's share of the pool
+        self.figures = {k: 0 for k in ("signups", "logins", "totp", "backup", "password",
+                                       "in_flight", "in_flight_signup", "in_flight_password",
+                                       "in_flight_totp", "in_flight_backup", "in_flight_done")}
+        self.killed_at = None
+
+    def email(self):
+        with self.lock:
+            self.n += 1
+            return f"c{self.prefix}-{self.n}@example.com"
+
+    def login(self, e, password):
+        """POST /1/login from an address of its own: failed sign-ins (an old
+        password checked on purpose) must not throttle the others' address."""
+        r = self.a.post("/1/login", {"email": e, "password": password},
+                        source_ip=authd_harness.random_loopback())
+        for k in ("session", "login_id"):
+            if r.json and r.json.get(k):
+                remember_secret(r.json[k])
+        return r
+
+    def session(self, e):
+        r = self.login(e, PASSWORD)
+        assert r.status == 200 and r.json["state"] == "done", r
+        return r.json["session"]
+
+    def start(self):
+        self.a.start()
+        if self.offset:
+            self.a.advance(self.offset)
+
+    def advance(self, s):
+        self.offset += s
+        return self.a.advance(s)
+
+    def setup(self, n_totp):
+        """Accounts with TOTP (and backup codes) for the rounds to sign in with."""
+        for _ in range(n_totp):
+            e = self.email()
+            self.a.signup(e, PASSWORD)
+            secret, codes, _ = self.a.enable_totp(self.session(e))
+            self.totp_pool.append([e, secret, list(codes)])
+
+    # --- one round ----------------------------------------------------------------
+
+    def load(self, acked, inflight, now):
+        """A client thread's mix until the kill; acknowledged writes into
+        acked, the write a request was making when it got no answer into
+        inflight. Any other error before the kill fails the round."""
+        rng = random.Random(self.rng.random())
+        # One-time codes are rare in the mix, so that their use spreads over
+        # the round and some are under way at the kill.
+        kinds = ["signup"] * 30 + ["login"] * 25 + ["password"] * 25 + ["totp", "backup"]
+        while True:
+            kind = rng.choice(kinds)
+            doing = None
+            try:
+                if kind == "signup":
+                    e = self.email()
+                    doing = ("signup", e)
+                    r = self.a.post("/1/accounts", {"email": e, "password": PASSWORD,
+                                                    "name": "Crash"},
+                                    source_ip=authd_harness.random_loopback())
+                    if r.status == 201:
+                        with self.lock:
+                            acked["signups"].append(e)
+                            acked["signed_up"] += 1
+                elif kind == "login":
+                    with self.lock:
+                        e = rng.choice(acked["signups"]) if acked["signups"] else None
+                    if e is None:
+                        continue
+                    r = self.login(e, PASSWORD)
+                    if r.status == 200 and r.json.get("state") == "done":
+                        with self.lock:
+                            acked["logins"].append((e, r.json["session"]))
+                elif kind in ("totp", "backup"):
+                    with self.lock:
+                        if not self.totp_accounts:
+                            continue
+                        e, secret, codes = self.totp_accounts.pop(
+                            rng.randrange(len(self.totp_accounts)))
+                    r = self.login(e, PASSWORD)
+                    if r.status != 200 or r.json.get("state") != "second_factor":
+                        continue
+                    code = totp(secret, now) if kind == "totp" else codes.pop()
+                    path = "/1/login/totp" if kind == "totp" else "/1/login/backup-code"
+                    doing = (kind, e, code)
+                    r = self.a.post(path, {"login_id": r.json["login_id"], "code": code})
+                    if r.status == 200:
+                        remember_secret(r.json["session"])
+                        with self.lock:
+                            acked[kind].append((e, code))
+                elif kind == "password":
+                    with self.lock:
+                        if not acked["signups"]:
+                            continue
+                        e = acked["signups"].pop(rng.randrange(len(acked["signups"])))
+                        # A password change ends the account's other
+                        # sessions: theirs are not checked.
+                        acked["changing"].add(e)
+                    tok = self.session(e)
+                    doing = ("password", e)
+                    r = self.a.put("/1/me/password", {"current_password": PASSWORD,
+                                                      "new_password": NEW_PASSWORD}, token=tok)
+                    if r.status == 204:
+                        with self.lock:
+                            acked["password"].append(e)
+                    else:
+                        raise AssertionError(f"password change of {e}: {r}")
+            except (OSError, http.client.HTTPException) as exc:
+                if self.killed_at is None:
+                    with self.lock:
+                        acked["errors"].append(f"{kind}: {exc!r} before the kill")
+                elif doing:
+                    with self.lock:
+                        inflight.append(doing)
+                return
+            except Exception as exc:  # noqa: BLE001 - a broken client fails the round
+                with self.lock:
+                    if self.killed_at is None:
+                        acked["errors"].append(f"{kind}: {exc!r}")
+                return
+
+    def round(self, i):
+        # Each TOTP account signs in once at most, in one round only.
+        self.totp_accounts = self.totp_pool[12 * (i - 1):12 * i]
+        self.start()
+        now = self.advance(30)  # a fresh TOTP step for this round
+        acked = {"signups": [], "logins": [], "totp": [], "backup": [], "password": [],
+                 "changing": set(), "signed_up": 0, "errors": []}
+        inflight = []
+        self.killed_at = None
+        threads = [threading.Thread(target=self.load, args=(acked, inflight, now))
+                   for _ in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(self.rng.uniform(0.3, 1.5))
+        self.killed_at = time.monotonic()
+        self.a.kill9()
+        for t in threads:
+            t.join()
+        if acked["errors"]:
+            raise AssertionError(f"round {i}: clients failed before the kill: {acked['errors']}")
+        self.start()
+        self.check(i, acked, inflight)
+        self.a.stop()
+        self.figures["signups"] += acked["signed_up"]
+        for k in ("logins", "totp", "backup", "password"):
+            self.figures[k] += len(acked[k])
+        self.figures["in_flight"] += len(inflight)
+
+    def second_factor(self, e, kind, code):
+        """The response to signing in to e with code (a TOTP or backup code)."""
+        r = self.login(e, PASSWORD)
+        if r.status != 200 or "login_id" not in (r.json or {}):
+            raise AssertionError(f"{e} does not reach its second factor: {r}")
+        path = "/1/login/totp" if kind == "totp" else "/1/login/backup-code"
+        return self.a.post(path, {"login_id": r.json["login_id"], "code": code})
+
+    def check(self, i, acked, inflight):
+        def fail(what):
+            raise AssertionError(f"round {i}: {what}")
+
+        def whole(e, password):
+            """e signs in with password and has its organization."""
+            r = self.login(e, password)
+            if r.status != 200:
+                return False
+            orgs = self.a.get("/1/organizations", token=r.json["session"]).json
+            if not orgs.get("organizations"):
+                fail(f"half a sign-up: {e} signs in without its organization")
+            return True
+
+        for e in acked["signups"]:
+            if not whole(e, PASSWORD):
+                fail(f"acknowledged sign-up {e} does not sign in")
+        for e, tok in acked["logins"]:
+            if e not in acked["changing"] and self.a.get("/1/me", token=tok).status != 200:
+                fail(f"an acknowledged session of {e} is gone")
+        for kind in ("totp", "backup"):
+            want = "code_reused"
+            for e, code in acked[kind]:
+                r = self.second_factor(e, kind, code)
+                if (r.status, (r.json or {}).get("code")) != (401, want):
+                    fail(f"a {kind} code acknowledged before the kill: {r} (want 401 {want})")
+        for e in acked["password"]:
+            if self.login(e, NEW_PASSWORD).status != 200:
+                fail(f"acknowledged password change of {e} lost")
+            r = self.login(e, PASSWORD)
+            if (r.status, r.json.get("code")) != (401, "invalid_credentials"):
+                fail(f"the old password of {e}: {r}")
+        # What was under way at the kill: done wholly, or not at all.
+        for doing in inflight:
+            kind, e = doing[0], doing[1]
+            self.figures["in_flight_" + kind] += 1
+            if kind == "signup":
+                if whole(e, PASSWORD):
+                    self.figures["in_flight_done"] += 1
+                    continue
+                r = self.a.post("/1/accounts", {"email": e, "password": PASSWORD, "name": "C"},
+                                source_ip=authd_harness.random_loopback())
+                if r.status != 201:
+                    fail(f"half a sign-up: {e} neither signs in nor signs up ({r})")
+            elif kind == "password":
+                old, new = (self.login(e, p).status == 200 for p in (PASSWORD, NEW_PASSWORD))
+                if old == new:
+                    fail(f"a password change under way: old {old}, new {new} for {e}")
+                self.figures["in_flight_done"] += new
+            else:
+                r = self.second_factor(e, kind, doing[2])
+                want = "code_reused"
+                if r.status == 200:
+                    remember_secret(r.json["session"])  # it was not used: fine
+                elif (r.status, (r.json or {}).get("code")) != (401, want):
+                    fail(f"a {kind} code under way at the kill: {r}")
+                else:
+                    self.figures["in_flight_done"] += 1
+
+
+def tempfile_dir():
+    import tempfile
+    return tempfile.mkdtemp(prefix="authd-crash-state-")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=100)
+    ap.add_argument("--engine", choices=["lmdb", "postgresql"],
+                    default=os.environ.get("AUTHD_TEST_ENGINE", "lmdb"))
+    ap.add_argument("--seed", type=int, default=None)
+    args = ap.parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
+    own_pg = None
+    if args.engine == "postgresql" and not os.environ.get("AUTHD_TEST_PG_STATE"):
+        # Run by hand: a private PostgreSQL server (Debian's postgresql-15).
+        import pg_harness
+        import tempfile
+        own_pg = os.path.join(tempfile.mkdtemp(prefix="authd-crash-pg-"), "state.json")
+        os.environ["AUTHD_TEST_PG_STATE"] = own_pg
+        pg_harness.start(own_pg)
+    if not os.environ.get("AUTHD_TEST_STATE"):
+        os.environ["AUTHD_TEST_STATE"] = tempfile_dir()
+    remember_secret(PASSWORD)  # the suite's log check looks for them
+    remember_secret(NEW_PASSWORD)
+    c = Campaign(args.engine, seed)
+    t0 = time.monotonic()
+    try:
+        c.start()
+        c.setup(n_totp=12 * args.rounds)
+        c.a.stop()
+        for i in range(1, args.rounds + 1):
+            c.round(i)
+            if i % 10 == 0 or i == args.rounds:
+                print(f"round {i}/{args.rounds}: {c.figures}", flush=True)
+    except AssertionError as e:
+        print(f"crash campaign FAILED (engine {args.engine}, seed {seed}): {e}")
+        print(c.a.log_tail(3000))
+        return 1
+    finally:
+        c.a.cleanup()
+        if own_pg:
+            import pg_harness
+            pg_harness.stop(own_pg)
+    print(f"crash campaign: {args.rounds} rounds of kill -9 on {args.engine} (seed {seed}) held "
+          f"in {time.monotonic() - t0:.0f} s; acknowledged and checked: {c.figures}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
