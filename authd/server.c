@@ -1006,10 +1006,6 @@ static int admin_listen(const struct lws_protocols *protos,
 	}
 	if (path[0] == '\0')
 		return 0;
-	if (path[0] != '/') {
-		log_err("[admin] socket %.200s: an absolute path, please", path);
-		return -1;
-	}
 	if (!admin_path_free(path))
 		return -1;
 	memset(&ai, 0, sizeof(ai));
