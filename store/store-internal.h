@@ -25,6 +25,7 @@ struct store_engine_ops {
 	void (*stop)(void);
 	void (*close)(void);
 	int (*is_empty)(bool *empty);
+	int (*setting_read)(const char *name, uint64_t *value);
 	void (*write)(struct job *job);
 	void (*read)(struct job *job);
 	void (*batch)(bool begin);				/* NULL: jobs start at once */
@@ -237,6 +238,8 @@ struct store_engine_ops {
 	int (*outbox_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN],
 			  struct outbox_msg *m);
 	int (*outbox_pending)(struct store_txn *t, uint64_t *n, int64_t *earliest);
+	int (*outbox_failures)(struct store_txn *t, size_t limit,
+			       int (*fn)(void *arg, const struct outbox_msg *m), void *arg);
 	int (*case_get)(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct case_rec *c);
 	int (*case_put)(struct store_txn *t, const struct case_rec *c);
 	int (*cases_list)(struct store_txn *t, bool all, size_t limit,
@@ -247,6 +250,10 @@ struct store_engine_ops {
 		       uint8_t **out, size_t *len);
 	int (*docs_del)(struct store_txn *t, const uint8_t case_id[AUTHD_ID_LEN]);
 	int (*walk)(struct store_txn *t, const struct store_visitor *v, void *arg);
+	int (*setting_get)(struct store_txn *t, const char *name, uint64_t *value);
+	int (*setting_put)(struct store_txn *t, const char *name, uint64_t value);
+	int (*seals_walk)(struct store_txn *t, struct store_seal_pos *pos, size_t limit,
+			  int (*fn)(void *arg, struct store_seal *s), void *arg);
 	int (*sweep)(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 		     const struct store_sweep_pos *from, struct store_sweep_pos *to,
 		     size_t *deleted);

@@ -93,6 +93,11 @@ int store_is_empty(bool *empty)
 	return engine->is_empty(empty);
 }
 
+int store_setting_read(const char *name, uint64_t *value)
+{
+	return engine->setting_read(name, value);
+}
+
 void store_batch_begin(void)
 {
 	if (engine && engine->batch)
@@ -729,6 +734,12 @@ int store_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct
 	return t->ops->outbox_get(t, id, m);
 }
 
+int store_outbox_failures(struct store_txn *t, size_t limit,
+			  int (*fn)(void *arg, const struct outbox_msg *m), void *arg)
+{
+	return t->ops->outbox_failures(t, limit, fn, arg);
+}
+
 int store_outbox_pending(struct store_txn *t, uint64_t *n, int64_t *earliest)
 {
 	return t->ops->outbox_pending(t, n, earliest);
@@ -921,6 +932,22 @@ int store_walk(struct store_txn *t, const struct store_visitor *v, void *arg)
 		return STORE_E_IO;
 	}
 	return t->ops->walk(t, v, arg);
+}
+
+int store_setting_get(struct store_txn *t, const char *name, uint64_t *value)
+{
+	return t->ops->setting_get(t, name, value);
+}
+
+int store_setting_put(struct store_txn *t, const char *name, uint64_t value)
+{
+	return t->ops->setting_put(t, name, value);
+}
+
+int store_seals_walk(struct store_txn *t, struct store_seal_pos *pos, size_t limit,
+		     int (*fn)(void *arg, struct store_seal *s), void *arg)
+{
+	return t->ops->seals_walk(t, pos, limit, fn, arg);
 }
 
 int store_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,

@@ -143,6 +143,9 @@ void store_stop(void);
 void store_close(void);
 /* Whether the store holds no account (a fresh install). 0 or STORE_E_*. */
 int store_is_empty(bool *empty);
+/* store_setting_get outside any job (at start, before the store runs
+ * jobs): 0 or STORE_E_*. */
+int store_setting_read(const char *name, uint64_t *value);
 /*
  * LMDB only, and without store_open: a compacted copy of the environment
  * in data_dir (which a server may be serving from) as dir/data.mdb (dir
@@ -615,6 +618,11 @@ int store_outbox_claim(struct store_txn *t, int64_t now, int64_t until, size_t l
 int store_outbox_settle(struct store_txn *t, const struct outbox_msg *m, int64_t claimed_until);
 int store_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct outbox_msg *m);
 int store_outbox_pending(struct store_txn *t, uint64_t *n, int64_t *earliest);
+/* The messages that failed for good (OUTBOX_FAILED), the latest done
+ * first, at most limit: fn sees each (its text erased) and returns 0 to go
+ * on. Returns 0, STORE_E_*, or what fn returned to stop. */
+int store_outbox_failures(struct store_txn *t, size_t limit,
+			  int (*fn)(void *arg, const struct outbox_msg *m), void *arg);
 
 /*
  * Identity-verification cases (recovery.h) and their documents. A case is
@@ -679,6 +687,52 @@ struct store_visitor {
 	int (*event)(void *arg, const struct security_event *e);
 };
 int store_walk(struct store_txn *t, const struct store_visitor *v, void *arg);
+
+/*
+ * Named figures the nodes share (the key generation to seal with):
+ * store_setting_get gives 0 for a name never put. 0 or STORE_E_*.
+ */
+int store_setting_get(struct store_txn *t, const char *name, uint64_t *value);
+int store_setting_put(struct store_txn *t, const char *name, uint64_t value);
+
+/* --- sealed values, for key rotation ------------------------------------------------- */
+
+enum store_seal_kind {
+	STORE_SEAL_TOTP,   /* an account's TOTP seed, and its pending enrolment's */
+	STORE_SEAL_DEVICE, /* a linked device's TOTP seed */
+	STORE_SEAL_OUTBOX, /* a queued message's text (none once it is done) */
+	STORE_SEAL_DOC,	   /* an identity document */
+	STORE_SEAL__COUNT
+};
+
+/* One sealed value, as store_seals_walk shows it. */
+struct store_seal {
+	enum store_seal_kind kind;
+	const uint8_t *id;    /* the account, device, message or case (AUTHD_ID_LEN) */
+	const uint8_t *owner; /* STORE_SEAL_DEVICE: its account; else NULL */
+	unsigned n;	      /* TOTP: 0 the seed, 1 the pending one; DOC: its slot */
+	uint8_t *sealed;      /* the engine's copy, which fn may rewrite in place */
+	size_t len;
+};
+
+/* Where a walk resumes: after `key` of `kind` (zeroed: from the start). */
+struct store_seal_pos {
+	uint8_t kind; /* enum store_seal_kind */
+	uint8_t key[AUTHD_ID_LEN + 1];
+	uint8_t key_len; /* 0: from the kind's first record */
+	bool done;	 /* the walk has seen everything */
+};
+
+/*
+ * Shows fn the sealed values of up to `limit` records from *pos on (kind
+ * by kind, each in key order) and moves *pos past them. fn returns 0 to
+ * keep the value, 1 when it rewrote s->sealed (same length: the engine
+ * writes it back, in a write job's txn only, and only over the value it
+ * showed), or a negative STORE_E_* to stop. Returns 0, STORE_E_*, or what
+ * fn returned to stop.
+ */
+int store_seals_walk(struct store_txn *t, struct store_seal_pos *pos, size_t limit,
+		     int (*fn)(void *arg, struct store_seal *s), void *arg);
 
 /* What the writer did since start, for the benchmark. */
 struct store_stats {

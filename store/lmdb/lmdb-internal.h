@@ -345,6 +345,8 @@ int lmdb_cases_sweep(struct store_txn *t, int64_t docs_before, int64_t now, size
  * Any thread; the sweeper calls it on every slice. */
 void lmdb_readers_check(void);
 int lmdb_outbox_pending(struct store_txn *t, uint64_t *n, int64_t *earliest);
+int lmdb_outbox_failures(struct store_txn *t, size_t limit,
+			 int (*fn)(void *arg, const struct outbox_msg *m), void *arg);
 /* Deletes up to budget messages done at or before `before`; adds them to *deleted. */
 int lmdb_outbox_sweep(struct store_txn *t, int64_t before, size_t budget, size_t *deleted);
 /* The handle of db (for code that walks with its own cursor). */
@@ -353,6 +355,14 @@ MDB_dbi lmdb_dbi(enum lmdb_db db);
  * STORE_E_*. */
 int lmdb_member_index_build(MDB_txn *txn, size_t *n);
 int lmdb_walk_records(struct store_txn *t, const struct store_visitor *v, void *arg);
+/* seals.c */
+int lmdb_setting_get(struct store_txn *t, const char *name, uint64_t *value);
+int lmdb_setting_put(struct store_txn *t, const char *name, uint64_t value);
+int lmdb_seals_walk(struct store_txn *t, struct store_seal_pos *pos, size_t limit,
+		    int (*fn)(void *arg, struct store_seal *s), void *arg);
+/* Writes m's record again, its state (so its index entry) unchanged: a
+ * resealed text. */
+int lmdb_outbox_rewrite(struct store_txn *t, const struct outbox_msg *m);
 int lmdb_sweep(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,
 	       const struct store_sweep_pos *from, struct store_sweep_pos *to, size_t *deleted);
 

@@ -466,6 +466,18 @@ static int lmdb_is_empty(bool *empty)
 	return 0;
 }
 
+static int lmdb_setting_read(const char *name, uint64_t *value)
+{
+	struct lmdb_txn t = {{&store_lmdb_engine}, NULL};
+	int rc;
+
+	if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &t.txn)) != 0)
+		return map_rc(rc);
+	rc = lmdb_setting_get(&t.base, name, value);
+	mdb_txn_abort(t.txn);
+	return rc;
+}
+
 static void lmdb_close(void)
 {
 	lmdb_stop();
@@ -496,6 +508,7 @@ const struct store_engine_ops store_lmdb_engine = {
     .stop = lmdb_stop,
     .close = lmdb_close,
     .is_empty = lmdb_is_empty,
+    .setting_read = lmdb_setting_read,
     .write = lmdb_write,
     .read = lmdb_read,
     .stats = lmdb_stats,
@@ -622,5 +635,9 @@ const struct store_engine_ops store_lmdb_engine = {
     .event_add = lmdb_event_add,
     .events_list = lmdb_events_list,
     .walk = lmdb_walk_records,
+    .outbox_failures = lmdb_outbox_failures,
+    .setting_get = lmdb_setting_get,
+    .setting_put = lmdb_setting_put,
+    .seals_walk = lmdb_seals_walk,
     .sweep = lmdb_sweep,
 };

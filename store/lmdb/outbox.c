@@ -114,6 +114,13 @@ static int put_indexed(MDB_txn *txn, const struct outbox_msg *m)
 	return lmdb_put(txn, pending ? DB_OUTBOX_DUE : DB_OUTBOX_DONE, key, sizeof(key), "", 0);
 }
 
+int lmdb_outbox_rewrite(struct store_txn *t, const struct outbox_msg *m)
+{
+	if (m->sealed_len > OUTBOX_SEALED_MAX)
+		return STORE_E_CORRUPT;
+	return put_record(lmdb_of(t), m);
+}
+
 int lmdb_outbox_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct outbox_msg *m)
 {
 	MDB_val v;
@@ -261,4 +268,46 @@ int lmdb_outbox_sweep(struct store_txn *t, int64_t before, size_t budget, size_t
 		*deleted += d.n;
 	free(d.keys);
 	return rc;
+}
+
+/* The done index backwards (latest first), looking at no more than this
+ * many done messages for the failed ones among them. */
+#define FAILURES_SCAN_MAX 100000
+
+int lmdb_outbox_failures(struct store_txn *t, size_t limit,
+			 int (*fn)(void *arg, const struct outbox_msg *m), void *arg)
+{
+	MDB_txn *txn = lmdb_of(t);
+	struct outbox_msg *m = malloc(sizeof(*m));
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	size_t found = 0, scanned = 0;
+	int rc;
+
+	if (m == NULL)
+		return STORE_E_IO;
+	if (mdb_cursor_open(txn, lmdb_dbi(DB_OUTBOX_DONE), &cur) != 0) {
+		free(m);
+		return STORE_E_IO;
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	while (rc == 0 && found < limit && scanned++ < FAILURES_SCAN_MAX) {
+		if (k.mv_size != OUTBOX_INDEX_LEN) {
+			rc = STORE_E_CORRUPT;
+			break;
+		}
+		rc = lmdb_outbox_get(t, (const uint8_t *)k.mv_data + 8, m);
+		if (rc == 0 && m->state == OUTBOX_FAILED) {
+			found++;
+			if ((rc = fn(arg, m)) != 0)
+				break;
+		}
+		if (rc != 0 && rc != STORE_E_NOTFOUND)
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(cur);
+	OPENSSL_cleanse(m, sizeof(*m));
+	free(m);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }

@@ -289,6 +289,38 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
      * wait on one row nor lose a race for it; a job that runs again takes
      * a new value (numbers may skip, never repeat). */
     [ST_COUNTER_NEXT] = {"counter_next", "SELECT nextval(('seq_' || $1::text)::regclass)"},
+    [ST_OUTBOX_FAILURES] = {"outbox_failures", "SELECT " OUTBOX_COLS " FROM outbox WHERE state = 3 "
+					       "ORDER BY done_at DESC, id DESC LIMIT $1::bigint"},
+    [ST_SETTING_GET] = {"setting_get", "SELECT value FROM settings WHERE name = $1::text"},
+    [ST_SETTING_PUT] = {"setting_put",
+			"INSERT INTO settings (name, value) VALUES ($1::text, $2::bigint) ON "
+			"CONFLICT (name) DO UPDATE SET value = EXCLUDED.value"},
+    /* Key rotation's walk: each kind in key order from after a key (the
+     * empty bytea is before every one); a value is rewritten only if it
+     * is still the one the walk saw. */
+    [ST_SEALS_TOTP] = {"seals_totp",
+		       "SELECT account_id, seed, pending_seed FROM totp_credentials WHERE "
+		       "account_id > $1::bytea ORDER BY account_id LIMIT $2::bigint"},
+    [ST_RESEAL_TOTP] = {"reseal_totp", "UPDATE totp_credentials SET seed = $3::bytea WHERE "
+				       "account_id = $1::bytea AND seed = $2::bytea"},
+    [ST_RESEAL_TOTP_PENDING] = {"reseal_totp_pending",
+				"UPDATE totp_credentials SET pending_seed = $3::bytea WHERE "
+				"account_id = $1::bytea AND pending_seed = $2::bytea"},
+    [ST_SEALS_DEVICE] = {"seals_device", "SELECT id, account_id, seed FROM devices WHERE id > "
+					 "$1::bytea ORDER BY id LIMIT $2::bigint"},
+    [ST_RESEAL_DEVICE] = {"reseal_device", "UPDATE devices SET seed = $3::bytea WHERE id = "
+					   "$1::bytea AND seed = $2::bytea"},
+    [ST_SEALS_OUTBOX] = {"seals_outbox",
+			 "SELECT id, sealed FROM outbox WHERE id > $1::bytea "
+			 "AND octet_length(sealed) > 0 ORDER BY id LIMIT $2::bigint"},
+    [ST_RESEAL_OUTBOX] = {"reseal_outbox", "UPDATE outbox SET sealed = $3::bytea WHERE id = "
+					   "$1::bytea AND sealed = $2::bytea"},
+    [ST_SEALS_DOC] = {"seals_doc",
+		      "SELECT case_id, n, sealed FROM verification_documents WHERE (case_id, n) > "
+		      "($1::bytea, $2::smallint) ORDER BY case_id, n LIMIT $3::bigint"},
+    [ST_RESEAL_DOC] = {"reseal_doc",
+		       "UPDATE verification_documents SET sealed = $4::bytea WHERE case_id = "
+		       "$1::bytea AND n = $2::smallint AND sealed = $3::bytea"},
     [ST_VOUCHER_PUT] =
 	{"voucher_put",
 	 "INSERT INTO vouchers (" VOUCHER_COLS ") VALUES ($1::text, $2::smallint, $3::bigint, "
@@ -4167,4 +4199,183 @@ int pg_cluster_lock(struct store_txn *t, int64_t key, bool *held)
 	*held = col_bool(&r, 0);
 	pg_clear(res);
 	return r.bad ? corrupt("advisory lock") : 0;
+}
+
+/* --- shared figures, and the walk of sealed values ------------------------------------ */
+
+int pg_setting_get(struct store_txn *t, const char *name, uint64_t *value)
+{
+	struct pg_params q = {0};
+	PGresult *res = NULL;
+	int rc;
+
+	*value = 0;
+	param_text(&q, name);
+	rc = get_one(t, ST_SETTING_GET, &q, &res);
+	if (rc == STORE_E_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	{
+		struct row r = {res, 0, false};
+		int64_t v = col_i64(&r, 0);
+
+		if (r.bad || v < 0)
+			rc = corrupt("setting");
+		else
+			*value = (uint64_t)v;
+	}
+	pg_clear(res);
+	return rc;
+}
+
+int pg_setting_put(struct store_txn *t, const char *name, uint64_t value)
+{
+	struct pg_params q = {0};
+
+	param_text(&q, name);
+	param_i64(&q, (int64_t)value);
+	return pg_send((struct pg_txn *)t, ST_SETTING_PUT, &q);
+}
+
+/* Shows fn one sealed column of a row (a copy it may rewrite) and, when
+ * fn rewrote it, queues the conditional update st (key params first). */
+static int seal_column(struct store_txn *t, struct row *r, int c, struct store_seal *s,
+		       enum pg_stmt st, const struct pg_params *key,
+		       int (*fn)(void *arg, struct store_seal *s), void *arg)
+{
+	uint8_t *old = NULL, *copy = NULL;
+	size_t len;
+	int rc = 0;
+
+	if (PQgetisnull(r->res, r->row, c))
+		return corrupt("sealed value");
+	len = (size_t)PQgetlength(r->res, r->row, c);
+	if (len == 0)
+		return 0;
+	if ((old = malloc(2 * len)) == NULL)
+		return STORE_E_IO;
+	copy = old + len;
+	memcpy(old, PQgetvalue(r->res, r->row, c), len);
+	memcpy(copy, old, len);
+	s->sealed = copy;
+	s->len = len;
+	rc = fn(arg, s);
+	if (rc == 1) {
+		struct pg_params p = *key;
+
+		param(&p, old, len);
+		param(&p, copy, len);
+		rc = run(t, st, &p);
+	}
+	free(old);
+	return rc < 0 ? rc : 0;
+}
+
+int pg_seals_walk(struct store_txn *t, struct store_seal_pos *pos, size_t limit,
+		  int (*fn)(void *arg, struct store_seal *s), void *arg)
+{
+	static const enum pg_stmt reads[STORE_SEAL__COUNT] = {ST_SEALS_TOTP, ST_SEALS_DEVICE,
+							      ST_SEALS_OUTBOX, ST_SEALS_DOC};
+	struct pg_txn *pt = (struct pg_txn *)t;
+	size_t left = limit;
+	int rc = 0;
+
+	while (!pos->done && left > 0 && rc == 0) {
+		struct pg_params q = {0};
+		PGresult *res;
+		int n;
+
+		if (pos->kind >= STORE_SEAL__COUNT) {
+			pos->done = true;
+			break;
+		}
+		if (pos->kind == STORE_SEAL_DOC) {
+			param(&q, pos->key, pos->key_len ? AUTHD_ID_LEN : 0);
+			param_i16(&q, pos->key_len ? pos->key[AUTHD_ID_LEN] : -1);
+		} else {
+			param(&q, pos->key, pos->key_len);
+		}
+		param_i64(&q, (int64_t)left);
+		if ((res = pg_exec(pt, reads[pos->kind], &q)) == NULL)
+			return pt->err;
+		n = PQntuples(res);
+		for (int i = 0; i < n && rc == 0; i++) {
+			struct row r = {res, i, false};
+			uint8_t id[AUTHD_ID_LEN], owner[AUTHD_ID_LEN];
+			struct store_seal s = {
+			    (enum store_seal_kind)pos->kind, id, NULL, 0, NULL, 0};
+			struct pg_params key = {0};
+
+			col_bytes(&r, 0, id, AUTHD_ID_LEN);
+			if (pos->kind == STORE_SEAL_DEVICE) {
+				col_bytes(&r, 1, owner, AUTHD_ID_LEN);
+				s.owner = owner;
+			}
+			if (pos->kind == STORE_SEAL_DOC)
+				s.n = col_u8(&r, 1);
+			if (r.bad) {
+				rc = corrupt("sealed value's key");
+				break;
+			}
+			param(&key, id, AUTHD_ID_LEN);
+			switch (pos->kind) {
+			case STORE_SEAL_TOTP:
+				forget_totp(t, id);
+				rc = seal_column(t, &r, 1, &s, ST_RESEAL_TOTP, &key, fn, arg);
+				s.n = 1;
+				if (rc == 0)
+					rc = seal_column(t, &r, 2, &s, ST_RESEAL_TOTP_PENDING, &key,
+							 fn, arg);
+				break;
+			case STORE_SEAL_DEVICE:
+				rc = seal_column(t, &r, 2, &s, ST_RESEAL_DEVICE, &key, fn, arg);
+				break;
+			case STORE_SEAL_OUTBOX:
+				rc = seal_column(t, &r, 1, &s, ST_RESEAL_OUTBOX, &key, fn, arg);
+				break;
+			default:
+				param_i16(&key, (int)s.n);
+				rc = seal_column(t, &r, 2, &s, ST_RESEAL_DOC, &key, fn, arg);
+				break;
+			}
+			memcpy(pos->key, id, AUTHD_ID_LEN);
+			pos->key[AUTHD_ID_LEN] = (uint8_t)s.n;
+			pos->key_len =
+			    pos->kind == STORE_SEAL_DOC ? AUTHD_ID_LEN + 1 : AUTHD_ID_LEN;
+		}
+		pg_clear(res);
+		left -= (size_t)n;
+		if (rc == 0 && left > 0) {
+			pos->kind++;
+			pos->key_len = 0;
+			pos->done = pos->kind >= STORE_SEAL__COUNT;
+		}
+	}
+	return rc;
+}
+
+int pg_outbox_failures(struct store_txn *t, size_t limit,
+		       int (*fn)(void *arg, const struct outbox_msg *m), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	struct outbox_msg *m = malloc(sizeof(*m));
+	PGresult *res;
+	int rc = 0;
+
+	if (m == NULL)
+		return STORE_E_IO;
+	param_i64(&p, (int64_t)limit);
+	if ((res = pg_exec(pt, ST_OUTBOX_FAILURES, &p)) == NULL) {
+		free(m);
+		return pt->err;
+	}
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++)
+		if ((rc = outbox_row(res, i, m)) == 0)
+			rc = fn(arg, m);
+	pg_clear(res);
+	OPENSSL_cleanse(m, sizeof(*m));
+	free(m);
+	return rc;
 }

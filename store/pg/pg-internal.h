@@ -17,7 +17,7 @@
 #include <libpq-fe.h>
 
 /* The schema version this engine reads and writes (authd_schema.version). */
-#define PG_SCHEMA_VERSION 15
+#define PG_SCHEMA_VERSION 16
 /* The channel of the notes nodes send each other (store_notify). */
 #define PG_NOTE_CHANNEL "authd"
 
@@ -256,6 +256,18 @@ enum pg_stmt {
 	ST_LOGIN_CLUSTER,
 	ST_SWEEP_LOCK,
 	ST_SWEEP,
+	ST_SETTING_GET,
+	ST_OUTBOX_FAILURES,
+	ST_SETTING_PUT,
+	ST_SEALS_TOTP,
+	ST_RESEAL_TOTP,
+	ST_RESEAL_TOTP_PENDING,
+	ST_SEALS_DEVICE,
+	ST_RESEAL_DEVICE,
+	ST_SEALS_OUTBOX,
+	ST_RESEAL_OUTBOX,
+	ST_SEALS_DOC,
+	ST_RESEAL_DOC,
 	/* Transaction control, prepared too (a statement parsed per job costs
 	 * the server as much as a small read). */
 	ST_BEGIN_WRITE,
@@ -438,6 +450,12 @@ int pg_invoice_get(struct store_txn *t, const uint8_t id[AUTHD_ID_LEN], struct i
 int pg_invoices_list(struct store_txn *t, const uint8_t org_id[AUTHD_ID_LEN], size_t limit,
 		     int (*fn)(void *arg, const struct invoice *inv), void *arg);
 int pg_counter_next(struct store_txn *t, const char *name, uint64_t *value);
+int pg_setting_get(struct store_txn *t, const char *name, uint64_t *value);
+int pg_outbox_failures(struct store_txn *t, size_t limit,
+		       int (*fn)(void *arg, const struct outbox_msg *m), void *arg);
+int pg_setting_put(struct store_txn *t, const char *name, uint64_t value);
+int pg_seals_walk(struct store_txn *t, struct store_seal_pos *pos, size_t limit,
+		  int (*fn)(void *arg, struct store_seal *s), void *arg);
 int pg_voucher_put(struct store_txn *t, const struct voucher *v);
 int pg_voucher_get(struct store_txn *t, const char *code, struct voucher *v);
 int pg_vouchers_list(struct store_txn *t, int (*fn)(void *arg, const struct voucher *v), void *arg);

@@ -839,6 +839,31 @@ static int pg_is_empty(bool *empty)
 	return rc;
 }
 
+static int pg_setting_read(const char *name, uint64_t *value)
+{
+	PGconn *conn = pg_connect(url, false);
+	const char *params[1] = {name};
+	PGresult *res;
+	int rc = 0;
+
+	*value = 0;
+	if (conn == NULL)
+		return STORE_E_UNAVAILABLE;
+	res = PQexecParams(conn, "SELECT value FROM settings WHERE name = $1::text", 1, NULL,
+			   params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) <= 1) {
+		if (PQntuples(res) == 1)
+			*value = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	} else {
+		enum pg_fail fail;
+
+		rc = pg_result_error(conn, res, "reading a setting", &fail);
+	}
+	pg_clear(res);
+	PQfinish(conn);
+	return rc;
+}
+
 /* The loop's synchronous read transaction is LMDB's alone. */
 static void pg_stats(struct store_stats *st)
 {
@@ -857,6 +882,7 @@ const struct store_engine_ops store_pg_engine = {
     .stop = pg_stop,
     .close = pg_close,
     .is_empty = pg_is_empty,
+    .setting_read = pg_setting_read,
     .write = pg_write,
     .read = pg_read,
     .batch = pg_batch,
@@ -902,6 +928,9 @@ const struct store_engine_ops store_pg_engine = {
     .invoice_get = pg_invoice_get,
     .invoices_list = pg_invoices_list,
     .counter_next = pg_counter_next,
+    .setting_get = pg_setting_get,
+    .setting_put = pg_setting_put,
+    .seals_walk = pg_seals_walk,
     .voucher_put = pg_voucher_put,
     .voucher_get = pg_voucher_get,
     .vouchers_list = pg_vouchers_list,
@@ -972,6 +1001,7 @@ const struct store_engine_ops store_pg_engine = {
     .outbox_claim = pg_outbox_claim,
     .outbox_settle = pg_outbox_settle,
     .outbox_get = pg_outbox_get,
+    .outbox_failures = pg_outbox_failures,
     .org_del = pg_org_del,
     .org_get = pg_org_get,
     .memberships_list = pg_memberships_list,

@@ -536,10 +536,17 @@ static const char schema_v15[] =
     "'invoice'), 0) + 1, false);"
     "DROP TABLE sequences;";
 
+/* Version 16: figures the nodes share (the key generation to seal with,
+ * issue 15). */
+static const char schema_v16[] = "CREATE TABLE settings ("
+				 "  name text PRIMARY KEY,"
+				 "  value bigint NOT NULL"
+				 ");";
+
 /* migrations[v] brings a schema of version v to v + 1. */
 static const char *const migrations[PG_SCHEMA_VERSION] = {
-    schema_v1, schema_v2,  schema_v3,  schema_v4,  schema_v5,  schema_v6,  schema_v7, schema_v8,
-    schema_v9, schema_v10, schema_v11, schema_v12, schema_v13, schema_v14, schema_v15};
+    schema_v1, schema_v2,  schema_v3,  schema_v4,  schema_v5,  schema_v6,  schema_v7,  schema_v8,
+    schema_v9, schema_v10, schema_v11, schema_v12, schema_v13, schema_v14, schema_v15, schema_v16};
 
 static int exec_ok(PGconn *conn, const char *sql, const char *what)
 {

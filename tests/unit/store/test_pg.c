@@ -43,11 +43,11 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 15");
+	assert_string_equal(out, "1 16");
 	assert_int_equal(store_open(&o), 0);
 	store_close();
 	/* A schema of another version is refused, and not migrated down. */
-	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 16", NULL, 0), 0);
+	assert_int_equal(unit_sql("UPDATE authd_schema SET version = 17", NULL, 0), 0);
 	assert_int_equal(store_open(&o), -1);
 	assert_int_equal(store_migrate(&o), -1);
 	/* A version 1 schema (as before devices) is refused, then upgraded. */
@@ -61,6 +61,7 @@ static void test_schema_versions(void **state)
 		     "DROP TABLE support_grants; DROP TABLE billing_addresses; "
 		     "DROP TABLE billing_balances; DROP TABLE ledger; DROP TABLE payments; "
 		     "DROP TABLE invoices; DROP SEQUENCE seq_invoice; DROP TABLE vouchers; "
+		     "DROP TABLE settings; "
 		     "ALTER TABLE memberships DROP COLUMN rights, DROP COLUMN contacts, "
 		     "DROP COLUMN since; "
 		     "ALTER TABLE accounts DROP COLUMN locked_at; "
@@ -75,7 +76,7 @@ static void test_schema_versions(void **state)
 	assert_int_equal(
 	    unit_sql("SELECT count(*) || ' ' || max(version) FROM authd_schema", out, sizeof(out)),
 	    0);
-	assert_string_equal(out, "1 15");
+	assert_string_equal(out, "1 16");
 	assert_int_equal(unit_sql("SELECT count(*) FROM devices, device_links, push_challenges, "
 				  "push_accounts, outbox, known_places, recovery",
 				  out, sizeof(out)),
@@ -94,7 +95,8 @@ static void test_schema_versions(void **state)
 	    unit_sql("ALTER TABLE api_tokens DROP COLUMN created_by; DROP TABLE support_grants; "
 		     "DROP TABLE billing_addresses; DROP TABLE billing_balances; DROP TABLE "
 		     "ledger; DROP TABLE payments; DROP TABLE invoices; DROP SEQUENCE seq_invoice; "
-		     "DROP TABLE vouchers; DROP INDEX products_due; ALTER TABLE products DROP "
+		     "DROP TABLE vouchers; DROP TABLE settings; DROP INDEX products_due; ALTER "
+		     "TABLE products DROP "
 		     "COLUMN renew_tried, DROP "
 		     "COLUMN blocked_at, DROP COLUMN "
 		     "renewal_months, DROP COLUMN auto_renew; INSERT INTO api_tokens "
