@@ -10,7 +10,9 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_SOCKET "/var/lib/authd/admin.sock"
 #define ID_HEX	       32
@@ -24,6 +26,15 @@ static void usage(FILE *f)
 		   "  unlock ACCOUNT         unlock it (and forget its second factors' failures)\n"
 		   "  end-sessions ACCOUNT   end every session and pending login of it\n"
 		   "  events ACCOUNT [N]     its N latest security events (default 20)\n"
+		   "  outbox-failures [N]    the N latest messages that could not be delivered\n"
+		   "  keys                   the key generations, and what each still seals\n"
+		   "  rotate-keys [--stage]  a new key generation in the key file, sealed with\n"
+		   "                         from now on (--stage: added only; see activate-key)\n"
+		   "  activate-key G         every node seals with generation G from now on\n"
+		   "  reseal                 seal every stored secret again with the generation\n"
+		   "                         sealed with (waits until done)\n"
+		   "  retire-key G           drop generation G from the key file, once nothing\n"
+		   "                         is sealed with it\n"
 		   "ACCOUNT is an account id or a login. The socket: --socket, else\n"
 		   "$AUTHD_ADMIN_SOCKET, else " DEFAULT_SOCKET ".\n");
 }
@@ -152,23 +163,88 @@ static int account_id(const char *sock, const char *account, char id[ID_HEX + 1]
 	return rc;
 }
 
+/* A JSON body of one field; NULL when out of memory (the caller frees). */
+static char *body_of(const char *name, json_t *value)
+{
+	json_t *req = json_pack("{s:o}", name, value);
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+
+	json_decref(req);
+	return body;
+}
+
+/* A count or generation argument: lo..hi, else -1. */
+static long number(const char *s, long lo, long hi)
+{
+	char *end = NULL;
+	long n = strtol(s, &end, 10);
+
+	return end && *end == '\0' && end != s && n >= lo && n <= hi ? n : -1;
+}
+
+/* POST path {"generation": G}. */
+static long call_generation(const char *sock, const char *path, long g, json_t **ans)
+{
+	char *body = body_of("generation", json_integer(g));
+	long status = body ? call(sock, "POST", path, body, ans) : -1;
+
+	free(body);
+	return status;
+}
+
+/* Starts a reseal and waits for it: the last status, or -1. */
+static long reseal(const char *sock, json_t **ans)
+{
+	long status = call(sock, "POST", "/admin/keys/reseal", NULL, ans);
+
+	while (status == 202 || status == 200) {
+		json_t *r = json_object_get(*ans, "reseal");
+
+		if (!json_is_true(json_object_get(r, "running")))
+			return json_is_true(json_object_get(r, "failed")) ? 500 : 200;
+		json_decref(*ans);
+		*ans = NULL;
+		usleep(200 * 1000);
+		status = call(sock, "GET", "/admin/keys", NULL, ans);
+	}
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"socket", required_argument, NULL, 's'},
+	    {"stage", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
+	};
+	/* Each command and how many arguments it takes. */
+	static const struct {
+		const char *name;
+		int min, max;
+		bool account;
+	} cmds[] = {
+	    {"find", 1, 1, false},	   {"lock", 1, 1, true},
+	    {"unlock", 1, 1, true},	   {"end-sessions", 1, 1, true},
+	    {"events", 1, 2, true},	   {"outbox-failures", 0, 1, false},
+	    {"keys", 0, 0, false},	   {"rotate-keys", 0, 0, false},
+	    {"activate-key", 1, 1, false}, {"reseal", 0, 0, false},
+	    {"retire-key", 1, 1, false},
 	};
 	const char *sock = getenv("AUTHD_ADMIN_SOCKET");
 	char id[ID_HEX + 1], path[256];
 	const char *cmd;
 	json_t *ans = NULL;
-	long status;
-	int c, rc;
+	long status = -1, n = 20;
+	bool stage = false;
+	int c, rc = 2, nargs;
+	size_t i;
 
 	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
 		if (c == 's') {
 			sock = optarg;
+		} else if (c == 'S') {
+			stage = true;
 		} else if (c == 'h') {
 			usage(stdout);
 			return 0;
@@ -184,52 +260,68 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[optind++];
-	if ((strcmp(cmd, "find") != 0 && strcmp(cmd, "lock") != 0 && strcmp(cmd, "unlock") != 0 &&
-	     strcmp(cmd, "end-sessions") != 0 && strcmp(cmd, "events") != 0) ||
-	    optind >= argc || (strcmp(cmd, "events") != 0 && optind + 1 != argc) ||
-	    (strcmp(cmd, "events") == 0 && optind + 2 < argc)) {
+	nargs = argc - optind;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i].name) == 0)
+			break;
+	if (i == sizeof(cmds) / sizeof(cmds[0]) || nargs < cmds[i].min || nargs > cmds[i].max ||
+	    (stage && strcmp(cmd, "rotate-keys") != 0)) {
+		usage(stderr);
+		return 2;
+	}
+	if ((strcmp(cmd, "events") == 0 && nargs == 2 &&
+	     (n = number(argv[optind + 1], 1, 100)) < 0) ||
+	    (strcmp(cmd, "outbox-failures") == 0 && nargs == 1 &&
+	     (n = number(argv[optind], 1, 100)) < 0) ||
+	    (strcmp(cmd, "activate-key") == 0 || strcmp(cmd, "retire-key") == 0
+		 ? (n = number(argv[optind], 1, 255)) < 0
+		 : false)) {
 		usage(stderr);
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(id, sizeof(id), "-");
+	if (cmds[i].account && (rc = account_id(sock, argv[optind], id)) != 0)
+		goto out;
 	if (strcmp(cmd, "find") == 0) {
-		json_t *req = json_pack("{s:s}", "login", argv[optind]);
-		char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+		char *body = body_of("login", json_string(argv[optind]));
 
-		json_decref(req);
 		status = body ? call(sock, "POST", "/admin/accounts/find", body, &ans) : -1;
 		free(body);
-		snprintf(id, sizeof(id), "-");
-		goto report;
-	}
-	if ((rc = account_id(sock, argv[optind], id)) != 0)
-		goto out;
-	if (strcmp(cmd, "lock") == 0 || strcmp(cmd, "unlock") == 0) {
+	} else if (strcmp(cmd, "lock") == 0 || strcmp(cmd, "unlock") == 0) {
 		snprintf(path, sizeof(path), "/admin/accounts/%s/%s", id, cmd);
 		status = call(sock, "POST", path, NULL, &ans);
 	} else if (strcmp(cmd, "end-sessions") == 0) {
 		snprintf(path, sizeof(path), "/admin/accounts/%s/sessions", id);
 		status = call(sock, "DELETE", path, NULL, &ans);
 	} else if (strcmp(cmd, "events") == 0) {
-		char *end = NULL;
-		long n = optind + 1 < argc ? strtol(argv[optind + 1], &end, 10) : 20;
-
-		if (n < 1 || n > 100 || (end && *end != '\0')) {
-			usage(stderr);
-			rc = 2;
-			goto out;
-		}
 		snprintf(path, sizeof(path), "/admin/accounts/%s/events?limit=%ld", id, n);
 		status = call(sock, "GET", path, NULL, &ans);
+	} else if (strcmp(cmd, "outbox-failures") == 0) {
+		snprintf(path, sizeof(path), "/admin/outbox/failures?limit=%ld", n);
+		status = call(sock, "GET", path, NULL, &ans);
+	} else if (strcmp(cmd, "keys") == 0) {
+		status = call(sock, "GET", "/admin/keys", NULL, &ans);
+	} else if (strcmp(cmd, "rotate-keys") == 0) {
+		char *body = body_of("activate", json_boolean(!stage));
+
+		status = body ? call(sock, "POST", "/admin/keys/rotate", body, &ans) : -1;
+		free(body);
+	} else if (strcmp(cmd, "activate-key") == 0) {
+		status = call_generation(sock, "/admin/keys/activate", n, &ans);
+	} else if (strcmp(cmd, "retire-key") == 0) {
+		status = call_generation(sock, "/admin/keys/retire", n, &ans);
 	} else {
-		usage(stderr);
-		rc = 2;
-		goto out;
+		status = reseal(sock, &ans);
 	}
-report:
 	if (status < 0)
 		rc = 2;
-	else if (status >= 300)
+	else if (status >= 300 && strcmp(cmd, "reseal") == 0 && ans &&
+		 json_object_get(ans, "reseal")) {
+		print(ans); /* the pass stopped: what it did, and the log says why */
+		fprintf(stderr, "authctl: the reseal stopped before the end (see authd's log)\n");
+		rc = 1;
+	} else if (status >= 300)
 		rc = refused(status, ans);
 	else {
 		if (ans)

@@ -4,6 +4,7 @@
  * store, fresh backup codes from the CSPRNG.
  */
 #include "factors.h"
+#include "rotation.h"
 
 #include "cluster.h"
 #include "http.h"
@@ -18,13 +19,10 @@
 #include <util.h>
 
 /* Filled once by factor_setup(), before any thread reads them. */
-static struct core_keys keys;
 static struct core_params params;
 
 void factor_setup(void)
 {
-	keys.totp = srv.keys.totp;
-	keys.backup = srv.keys.backup;
 	params.session_idle = srv.cfg.session_idle_s;
 	params.session_absolute = srv.cfg.session_absolute_s;
 	params.login_ttl = srv.cfg.login_ttl_s;
@@ -34,7 +32,7 @@ void factor_setup(void)
 
 const struct core_keys *factor_keys(void)
 {
-	return &keys;
+	return &keys_seals()->core;
 }
 
 const struct core_params *factor_params(void)
@@ -172,8 +170,17 @@ int factor_step_write(struct store_txn *txn, const uint8_t account_id[AUTHD_ID_L
 	    (rc = store_device_step(txn, account_id, devs->dev[s->device_write].id,
 				    s->devices[s->device_write].last_step)) != 0)
 		return rc;
-	if ((s->totp_write && (rc = store_totp_put(txn, account_id, &s->totp)) != 0) ||
-	    (s->backup_write && (rc = store_backup_put(txn, account_id, &s->backup)) != 0))
+	if (s->totp_write) {
+		/* Written anyway: sealed with the current key while at it. */
+		struct totp_rec t = s->totp;
+
+		rotation_touch_totp(&t, account_id);
+		rc = store_totp_put(txn, account_id, &t);
+		OPENSSL_cleanse(&t, sizeof(t));
+		if (rc != 0)
+			return rc;
+	}
+	if (s->backup_write && (rc = store_backup_put(txn, account_id, &s->backup)) != 0)
 		return rc;
 	return factor_hist_write(txn, account_id, &s->hist, now, ip);
 }

@@ -163,6 +163,13 @@ void http_admin_account_lock(struct req *r);
 void http_admin_account_unlock(struct req *r);
 void http_admin_sessions_end(struct req *r);
 void http_admin_events(struct req *r);
+void http_admin_outbox_failures(struct req *r);
+/* http_keys.c */
+void http_admin_keys(struct req *r);
+void http_admin_keys_rotate(struct req *r);
+void http_admin_keys_activate(struct req *r);
+void http_admin_keys_reseal(struct req *r);
+void http_admin_keys_retire(struct req *r);
 void http_accounts_create(struct req *r);
 void http_login_start(struct req *r);
 void http_login_totp(struct req *r);

@@ -259,3 +259,71 @@ void http_admin_sessions_end(struct req *r)
 {
 	start_on_account(r, &end_ops);
 }
+
+/* --- GET /admin/outbox/failures?limit=N --------------------------------------------------- */
+
+struct failures_flow {
+	struct flow_list l;
+	size_t limit;
+};
+
+static int failure_one(void *arg, const struct outbox_msg *m)
+{
+	struct failures_flow *j = arg;
+	char id[AUTHD_ID_HEX + 1], account[AUTHD_ID_HEX + 1], created[21], done[21];
+	static const uint8_t nobody[AUTHD_ID_LEN];
+	json_t *o;
+
+	authd_hex(m->id, AUTHD_ID_LEN, id);
+	authd_hex(m->account_id, AUTHD_ID_LEN, account);
+	authd_time_str(m->created_at, created);
+	authd_time_str(m->done_at, done);
+	o = json_pack("{s:s, s:s?, s:s, s:i, s:s, s:s}", "id", id, "account_id",
+		      memcmp(m->account_id, nobody, AUTHD_ID_LEN) != 0 ? account : NULL, "channel",
+		      m->channel == OUTBOX_SMS ? "sms" : "email", "attempts", (int)m->attempts,
+		      "queued_at", created, "failed_at", done);
+	return o == NULL || json_array_append_new(j->l.list, o) != 0 ? STORE_E_IO : 0;
+}
+
+static int failures_read(struct flow *f, struct store_txn *txn)
+{
+	struct failures_flow *j = (struct failures_flow *)f;
+
+	if (flow_list_new(&j->l) == NULL)
+		return STORE_E_IO;
+	return store_outbox_failures(txn, j->limit, failure_one, j);
+}
+
+static void failures_reply(struct flow *f, struct req *r)
+{
+	if (f->err == E_OK)
+		log_info("operator read the outbox failures uid=%u req=%llu", r->admin_uid,
+			 (unsigned long long)r->id);
+	flow_list_reply(f, r);
+}
+
+static const struct flow_ops failures_ops = {
+    .read = failures_read,
+    .reply = failures_reply,
+    .release = flow_list_release,
+};
+
+void http_admin_outbox_failures(struct req *r)
+{
+	struct failures_flow *j;
+	struct page p;
+
+	if (!page_query_or_reply(r, &p))
+		return;
+	if (p.has_before) {
+		reply_field_error(r, E_INVALID_FIELD, "before", "not taken here");
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		reply_error(r, E_OVERLOADED);
+		return;
+	}
+	j->l.key = "failures";
+	j->limit = p.limit;
+	flow_start(&j->l.f, &failures_ops, r);
+}

@@ -397,7 +397,7 @@ static void doc_seal(struct flow *f)
 	struct own_flow *j = (struct own_flow *)f;
 
 	if ((j->sealed = malloc(j->doc_len + SEAL_OVERHEAD)) != NULL &&
-	    keys_seal(srv.keys.documents, j->ref.account_id, AUTHD_ID_LEN, j->doc, j->doc_len,
+	    keys_seal(&keys_seals()->documents, j->ref.account_id, AUTHD_ID_LEN, j->doc, j->doc_len,
 		      j->sealed) == 0)
 		j->sealed_len = j->doc_len + SEAL_OVERHEAD;
 	authd_freezero(j->doc, j->doc_len);
@@ -631,7 +631,8 @@ static void doc_read_reply(struct flow *f, struct req *r)
 		reply_error(r, E_INTERNAL);
 		return;
 	}
-	n = keys_open(srv.keys.documents, j->id, AUTHD_ID_LEN, j->sealed, j->sealed_len, plain);
+	n = keys_open(&keys_seals()->documents, j->id, AUTHD_ID_LEN, j->sealed, j->sealed_len,
+		      plain);
 	if (n < 0) {
 		authd_freezero(plain, j->sealed_len - SEAL_OVERHEAD + 1);
 		log_err("case document does not open: wrong key file?");

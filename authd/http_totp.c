@@ -4,6 +4,7 @@
  * shows the 10 backup codes once), removal with a valid code, and backup
  * code regeneration after a recent second-factor proof.
  */
+#include "rotation.h"
 #include "http.h"
 
 #include "factors.h"
@@ -93,6 +94,8 @@ static int totp_write(struct flow *f, struct store_txn *txn)
 		rc = STORE_E_CORRUPT; /* a seed that does not open: wrong key file? */
 		goto out;
 	}
+	if (c.totp_write == CORE_PUT)
+		rotation_touch_totp(&c.totp, id); /* written anyway: sealed with the current key */
 	if ((c.totp_write == CORE_PUT && (rc = store_totp_put(txn, id, &c.totp)) != 0) ||
 	    (c.totp_write == CORE_DEL && (rc = store_totp_del(txn, id)) != 0) ||
 	    (c.backup_write == CORE_PUT && (rc = store_backup_put(txn, id, &c.backup)) != 0) ||
@@ -213,8 +216,8 @@ static bool enroll_check(struct flow *f, struct req *r)
 
 	authd_random(j->seed, sizeof(j->seed));
 	authd_random(j->enrollment_id, AUTHD_ID_LEN);
-	if (keys_seal(srv.keys.totp, f->session.account_id, AUTHD_ID_LEN, j->seed, sizeof(j->seed),
-		      j->sealed) != 0) {
+	if (keys_seal(&keys_seals()->totp, f->session.account_id, AUTHD_ID_LEN, j->seed,
+		      sizeof(j->seed), j->sealed) != 0) {
 		reply_error(r, E_INTERNAL);
 		return false;
 	}

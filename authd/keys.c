@@ -1,6 +1,7 @@
 /*
- * Key file handling, HKDF derivation and the AES-256-GCM seal used for TOTP
- * seeds. The master key is wiped as soon as the purpose keys exist.
+ * The key file, HKDF derivation, the seal generations and the AES-256-GCM
+ * seal. The file's secrets are wiped as soon as the purpose keys exist;
+ * published seal sets live until exit (keys.h says why).
  */
 #include "keys.h"
 
@@ -12,7 +13,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,61 +42,237 @@ static void sync_parent_dir(const char *path)
 	}
 }
 
-static int read_or_create(const char *path, uint8_t master[KEYS_LEN], unsigned flags)
-{
-	struct stat st;
-	ssize_t n;
-	int fd;
+/* The key file's contents: a root and the generations it holds (the
+ * first's secret is the root itself). Wiped after use. */
+struct keyfile {
+	uint8_t root[KEYS_LEN];
+	bool held[SEAL_GENERATIONS];
+	uint8_t secret[SEAL_GENERATIONS][KEYS_LEN];
+	struct stat st; /* the file's, for a rewrite to keep its owner and mode */
+};
 
+#define KEYFILE_MAGIC "authd-key-file 2"
+#define KEYFILE_MAX   (64 + 80 * SEAL_GENERATIONS)
+
+static void keyfile_wipe(struct keyfile *kf)
+{
+	OPENSSL_cleanse(kf, sizeof(*kf));
+}
+
+static int hex_key(const char *s, size_t len, uint8_t out[KEYS_LEN])
+{
+	return len == 2 * KEYS_LEN && authd_unhex(s, len, out, KEYS_LEN) == 0 ? 0 : -1;
+}
+
+/* Parses the text form: the magic line, `root HEX`, then one line per
+ * generation, `generation N root` (the first) or `generation N HEX`. */
+static int parse_text(char *text, struct keyfile *kf, char *err, size_t err_size)
+{
+	bool have_root = false;
+	unsigned line_no = 0, n_held = 0;
+	char *save = NULL;
+
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char value[2 * KEYS_LEN + 1], *end = NULL;
+		unsigned g;
+		int used = 0;
+
+		line_no++;
+		if (line_no == 1) {
+			if (strcmp(line, KEYFILE_MAGIC) != 0)
+				goto bad;
+			continue;
+		}
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		if (sscanf(line, "root %64s%n", value, &used) == 1 && line[used] == '\0' &&
+		    !have_root && hex_key(value, strlen(value), kf->root) == 0) {
+			have_root = true;
+			continue;
+		}
+		if (strncmp(line, "generation ", 11) == 0 && line[11] >= '1' && line[11] <= '9' &&
+		    (g = (unsigned)strtoul(line + 11, &end, 10)) <= KEYS_GEN_MAX &&
+		    end - (line + 11) <= 3 && sscanf(end, " %64s%n", value, &used) == 1 &&
+		    end[used] == '\0' && end[0] == ' ' && !kf->held[g]) {
+			if (g == 1 && strcmp(value, "root") == 0) {
+				kf->held[1] = true;
+				n_held++;
+				continue;
+			}
+			if (g > 1 && hex_key(value, strlen(value), kf->secret[g]) == 0) {
+				kf->held[g] = true;
+				n_held++;
+				continue;
+			}
+		}
+	bad:
+		snprintf(err, err_size, "line %u is not a key file's", line_no);
+		return -1;
+	}
+	if (!have_root || n_held == 0) {
+		snprintf(err, err_size, "it holds no %s", have_root ? "generation" : "root");
+		return -1;
+	}
+	if (kf->held[1])
+		memcpy(kf->secret[1], kf->root, KEYS_LEN);
+	return 0;
+}
+
+/* Reads the key file at path into kf, creating it (a root, generation 1)
+ * when missing and flags say so. 0, or -1 with err. */
+static int keyfile_read(const char *path, unsigned flags, struct keyfile *kf, char *err,
+			size_t err_size)
+{
+	char *text = NULL;
+	ssize_t n;
+	int fd, rc = -1;
+
+	memset(kf, 0, sizeof(*kf));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT && (flags & KEYS_F_CREATE)) {
-		authd_random(master, KEYS_LEN);
+		authd_random(kf->root, KEYS_LEN);
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0) {
-			log_err("cannot create key file %.256s: %s", path, strerror(errno));
-			return -1;
+			snprintf(err, err_size, "cannot create it: %s", strerror(errno));
+			goto out;
 		}
-		n = write(fd, master, KEYS_LEN);
-		if (n != KEYS_LEN || fsync(fd) != 0) {
-			log_err("cannot write key file %.256s", path);
+		n = write(fd, kf->root, KEYS_LEN);
+		if (n != KEYS_LEN || fsync(fd) != 0 || fstat(fd, &kf->st) != 0) {
+			snprintf(err, err_size, "cannot write it");
 			close(fd);
 			unlink(path);
-			return -1;
+			goto out;
 		}
 		close(fd);
 		sync_parent_dir(path);
 		log_info("created key file %.256s", path);
+		kf->held[1] = true;
+		memcpy(kf->secret[1], kf->root, KEYS_LEN);
 		return 0;
 	}
 	if (fd < 0) {
-		log_err("cannot open key file %.256s: %s", path, strerror(errno));
-		return -1;
+		snprintf(err, err_size, "cannot open it: %s", strerror(errno));
+		goto out;
 	}
-	if (fstat(fd, &st) != 0) {
-		log_err("cannot read key file %.256s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
+	if (fstat(fd, &kf->st) != 0) {
+		snprintf(err, err_size, "cannot read it: %s", strerror(errno));
+		goto out;
 	}
-	if (!(flags & KEYS_F_CREDENTIAL) && (st.st_mode & 077) != 0) {
-		log_err("key file %.256s must not be readable by group or others", path);
-		close(fd);
-		return -1;
+	if (!(flags & KEYS_F_CREDENTIAL) && (kf->st.st_mode & 077) != 0) {
+		snprintf(err, err_size, "it must not be readable by group or others");
+		goto out;
 	}
 	/* Anyone else who owns it could read it, or replace it with a key of
 	 * their choosing. */
-	if (!(flags & KEYS_F_CREDENTIAL) && st.st_uid != geteuid()) {
-		log_err("key file %.256s must be owned by the user authd runs as (uid %u)", path,
-			(unsigned)geteuid());
+	if (!(flags & KEYS_F_CREDENTIAL) && kf->st.st_uid != geteuid()) {
+		snprintf(err, err_size, "it must be owned by the user authd runs as (uid %u)",
+			 (unsigned)geteuid());
+		goto out;
+	}
+	if (kf->st.st_size == KEYS_LEN) {
+		/* The first form: a root alone, generation 1. */
+		if (read(fd, kf->root, KEYS_LEN) != KEYS_LEN) {
+			snprintf(err, err_size, "cannot read it");
+			goto out;
+		}
+		kf->held[1] = true;
+		memcpy(kf->secret[1], kf->root, KEYS_LEN);
+		rc = 0;
+		goto out;
+	}
+	if (kf->st.st_size < (off_t)sizeof(KEYFILE_MAGIC) || kf->st.st_size > KEYFILE_MAX ||
+	    (text = malloc((size_t)kf->st.st_size + 1)) == NULL) {
+		snprintf(err, err_size, "it must hold 32 bytes, or the text authd writes");
+		goto out;
+	}
+	n = read(fd, text, (size_t)kf->st.st_size);
+	if (n != kf->st.st_size) {
+		snprintf(err, err_size, "cannot read it");
+		goto out;
+	}
+	text[n] = '\0';
+	if (strlen(text) != (size_t)n) {
+		snprintf(err, err_size, "it must hold 32 bytes, or the text authd writes");
+		goto out;
+	}
+	rc = parse_text(text, kf, err, err_size);
+out:
+	if (fd >= 0)
 		close(fd);
+	if (text)
+		authd_freezero(text, (size_t)kf->st.st_size + 1);
+	if (rc != 0)
+		keyfile_wipe(kf);
+	return rc;
+}
+
+/* Replaces the key file at path with kf's text: a new file beside it
+ * (this user's, the old one's mode), synced, renamed over it. */
+static int keyfile_write(const char *path, unsigned flags, const struct keyfile *kf, char *err,
+			 size_t err_size)
+{
+	char tmp[640], hex[2 * KEYS_LEN + 1];
+	char *text = NULL;
+	size_t len = 0, cap = KEYFILE_MAX;
+	int fd = -1, rc = -1;
+
+	if (flags & KEYS_F_CREDENTIAL) {
+		snprintf(
+		    err, err_size,
+		    "the key file is systemd's read-only copy: change the file LoadCredential= "
+		    "names (authd keys add --key-file FILE, as its owner), then reload");
 		return -1;
 	}
-	n = read(fd, master, KEYS_LEN);
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp) ||
+	    (text = malloc(cap)) == NULL) {
+		snprintf(err, err_size, "the key file's path is too long");
+		goto out;
+	}
+	authd_hex(kf->root, KEYS_LEN, hex);
+	len +=
+	    (size_t)snprintf(text + len, cap - len,
+			     "%s\n# The root keys what never rotates; each generation seals.\n"
+			     "# Change it with authctl rotate-keys or authd keys, never by hand.\n"
+			     "root %s\n",
+			     KEYFILE_MAGIC, hex);
+	for (unsigned g = 1; g <= KEYS_GEN_MAX; g++) {
+		if (!kf->held[g])
+			continue;
+		if (g == 1)
+			snprintf(hex, sizeof(hex), "root");
+		else
+			authd_hex(kf->secret[g], KEYS_LEN, hex);
+		len += (size_t)snprintf(text + len, cap - len, "generation %u %s\n", g, hex);
+	}
+	OPENSSL_cleanse(hex, sizeof(hex));
+	/* A file left by a write that died: ours to replace. */
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		  kf->st.st_mode & 0600 ? kf->st.st_mode & 0600 : 0600);
+	if (fd < 0) {
+		snprintf(err, err_size, "cannot write beside the key file: %s", strerror(errno));
+		goto out;
+	}
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+		snprintf(err, err_size, "cannot write the key file: %s", strerror(errno));
+		goto out;
+	}
 	close(fd);
-	if (n != KEYS_LEN || st.st_size != KEYS_LEN) {
-		log_err("key file %.256s must hold exactly %d bytes", path, KEYS_LEN);
-		return -1;
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		snprintf(err, err_size, "cannot replace the key file: %s", strerror(errno));
+		goto out;
 	}
-	return 0;
+	sync_parent_dir(path);
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0)
+		(void)unlink(tmp);
+	if (text)
+		authd_freezero(text, cap);
+	return rc;
 }
 
 static int derive(const uint8_t master[KEYS_LEN], const char *label, uint8_t out[KEYS_LEN])
@@ -116,54 +295,346 @@ out:
 	return rc;
 }
 
+/* --- the published seal sets ------------------------------------------------------ */
+
+/* Every set published, newest first, freed at exit: a thread may still
+ * use an older one. */
+struct published {
+	struct published *next;
+	struct keys_seals s;
+};
+
+static struct published *all_sets;
+static _Atomic(const struct keys_seals *) now_set;
+static const uint8_t *backup_key; /* the root's, for the rules' view */
+static char file_path[600];
+static unsigned file_flags;
+static uint8_t file_id[KEYS_ID_LEN];
+
+/* Sets each ring's current generation: the wanted one if held, else the
+ * newest. */
+static void choose_current(struct keys_seals *s)
+{
+	uint8_t g = s->wanted != 0 && s->totp.key[s->wanted] != NULL ? s->wanted : s->newest;
+
+	s->totp.current = s->outbox.current = s->documents.current = g;
+}
+
+static void point_rings(struct keys_seals *s)
+{
+	for (unsigned i = 0; i < s->n_held; i++) {
+		uint8_t g = s->held[i];
+
+		s->totp.key[g] = s->key[g][0];
+		s->outbox.key[g] = s->key[g][1];
+		s->documents.key[g] = s->key[g][2];
+	}
+	s->core.totp = &s->totp;
+	s->core.backup = backup_key;
+	choose_current(s);
+}
+
+static void publish(struct published *p)
+{
+	p->next = all_sets;
+	all_sets = p;
+	atomic_store(&now_set, &p->s);
+}
+
+/* A new set from kf's generations, sealing with `wanted` when held; none
+ * when it would be the set in use already (a reload of the same file). */
+static int publish_file(const struct keyfile *kf, uint8_t wanted)
+{
+	const struct keys_seals *old = keys_seals();
+	struct published *p = calloc(1, sizeof(*p));
+	struct keys_seals *s;
+
+	if (p == NULL)
+		return -1;
+	s = &p->s;
+	for (unsigned g = 1; g <= KEYS_GEN_MAX; g++) {
+		if (!kf->held[g])
+			continue;
+		if (derive(kf->secret[g], "authd totp seal v1", s->key[g][0]) != 0 ||
+		    derive(kf->secret[g], "authd outbox seal v1", s->key[g][1]) != 0 ||
+		    derive(kf->secret[g], "authd case documents v1", s->key[g][2]) != 0) {
+			authd_freezero(p, sizeof(*p));
+			return -1;
+		}
+		s->held[s->n_held++] = (uint8_t)g;
+		s->newest = (uint8_t)g;
+	}
+	s->wanted = wanted;
+	point_rings(s);
+	if (old && old->wanted == s->wanted && old->n_held == s->n_held &&
+	    memcmp(old->held, s->held, sizeof(s->held)) == 0 &&
+	    CRYPTO_memcmp(old->key, s->key, sizeof(s->key)) == 0) {
+		authd_freezero(p, sizeof(*p));
+		return 0;
+	}
+	publish(p);
+	return 0;
+}
+
+const struct keys_seals *keys_seals(void)
+{
+	return atomic_load(&now_set);
+}
+
+void keys_want(uint8_t generation)
+{
+	const struct keys_seals *old = keys_seals();
+	struct published *p;
+
+	if (old == NULL || old->wanted == generation)
+		return;
+	if ((p = malloc(sizeof(*p))) == NULL)
+		return; /* asked again at the next beat */
+	memcpy(&p->s, old, sizeof(p->s));
+	memset(&p->s.totp, 0, sizeof(p->s.totp));
+	memset(&p->s.outbox, 0, sizeof(p->s.outbox));
+	memset(&p->s.documents, 0, sizeof(p->s.documents));
+	p->s.wanted = generation;
+	point_rings(&p->s);
+	if (generation != 0 && p->s.totp.current != generation)
+		log_err("the store says to seal with key generation %u, which key file %.256s "
+			"lacks: sealing with %u until it holds it (copy the key file from the node "
+			"that rotated, then reload)",
+			generation, file_path, p->s.totp.current);
+	else if (generation != 0)
+		log_info("sealing with key generation %u", generation);
+	publish(p);
+}
+
 int keys_load(struct authd_keys *k, const char *path, unsigned flags)
 {
-	uint8_t master[KEYS_LEN], id[KEYS_LEN];
+	struct keyfile *kf = malloc(sizeof(*kf));
+	uint8_t id[KEYS_LEN];
+	char err[256];
 	int rc = -1;
 
-	if (read_or_create(path, master, flags) != 0)
+	if (kf == NULL)
+		return -1;
+	if (keyfile_read(path, flags, kf, err, sizeof(err)) != 0) {
+		log_err("key file %.256s: %s", path, err);
 		goto out;
-	if (derive(master, "authd totp seal v1", k->totp) != 0 ||
-	    derive(master, "authd backup codes v1", k->backup) != 0 ||
-	    derive(master, "authd password pepper v1", k->pepper) != 0 ||
-	    derive(master, "authd csrf v1", k->csrf) != 0 ||
-	    derive(master, "authd throttle subjects v1", k->subjects) != 0 ||
-	    derive(master, "authd device cookies v1", k->device) != 0 ||
-	    derive(master, "authd outbox seal v1", k->outbox) != 0 ||
-	    derive(master, "authd recovery v1", k->recovery) != 0 ||
-	    derive(master, "authd case documents v1", k->documents) != 0 ||
-	    derive(master, "authd payments v1", k->payments) != 0 ||
-	    derive(master, "authd backup archive v1", k->archive) != 0 ||
-	    derive(master, "authd key id v1", id) != 0) {
+	}
+	if (derive(kf->root, "authd backup codes v1", k->backup) != 0 ||
+	    derive(kf->root, "authd password pepper v1", k->pepper) != 0 ||
+	    derive(kf->root, "authd csrf v1", k->csrf) != 0 ||
+	    derive(kf->root, "authd throttle subjects v1", k->subjects) != 0 ||
+	    derive(kf->root, "authd device cookies v1", k->device) != 0 ||
+	    derive(kf->root, "authd recovery v1", k->recovery) != 0 ||
+	    derive(kf->root, "authd payments v1", k->payments) != 0 ||
+	    derive(kf->root, "authd backup archive v1", k->archive) != 0 ||
+	    derive(kf->root, "authd key id v1", id) != 0) {
 		log_err("key derivation failed");
 		goto out;
 	}
 	memcpy(k->id, id, KEYS_ID_LEN);
+	memcpy(file_id, id, KEYS_ID_LEN);
+	backup_key = k->backup;
+	snprintf(file_path, sizeof(file_path), "%s", path);
+	file_flags = flags & KEYS_F_CREDENTIAL;
+	if (publish_file(kf, 0) != 0) {
+		log_err("key derivation failed");
+		goto out;
+	}
 	rc = 0;
 out:
-	OPENSSL_cleanse(master, sizeof(master));
+	keyfile_wipe(kf);
+	free(kf);
 	OPENSSL_cleanse(id, sizeof(id));
 	if (rc != 0)
-		keys_release(k);
+		OPENSSL_cleanse(k, sizeof(*k));
 	return rc;
+}
+
+int keys_reload(void)
+{
+	const struct keys_seals *old = keys_seals();
+	struct keyfile *kf = malloc(sizeof(*kf));
+	uint8_t id[KEYS_LEN];
+	char err[256];
+	int rc = -1;
+
+	if (kf == NULL || old == NULL)
+		goto out;
+	if (keyfile_read(file_path, file_flags, kf, err, sizeof(err)) != 0) {
+		log_err("key file %.256s not reloaded: %s", file_path, err);
+		goto out;
+	}
+	if (derive(kf->root, "authd key id v1", id) != 0 ||
+	    CRYPTO_memcmp(id, file_id, KEYS_ID_LEN) != 0) {
+		log_err("key file %.256s not reloaded: its root is not the one authd started with "
+			"(the root never changes; only generations are added and dropped)",
+			file_path);
+		goto out;
+	}
+	if (publish_file(kf, old->wanted) != 0)
+		goto out;
+	log_info("key file reloaded: %u generation(s), newest %u, sealing with %u",
+		 keys_seals()->n_held, keys_seals()->newest, keys_seals()->totp.current);
+	if (old->wanted != 0 && keys_seals()->totp.current != old->wanted)
+		log_err("key file %.256s lacks generation %u, which the store says to seal with",
+			file_path, old->wanted);
+	rc = 0;
+out:
+	if (kf) {
+		keyfile_wipe(kf);
+		free(kf);
+	}
+	OPENSSL_cleanse(id, sizeof(id));
+	return rc;
+}
+
+const char *keys_path(void)
+{
+	return file_path;
+}
+
+unsigned keys_flags(void)
+{
+	return file_flags;
 }
 
 void keys_release(struct authd_keys *k)
 {
+	struct published *p = all_sets, *next;
+
 	OPENSSL_cleanse(k, sizeof(*k));
+	atomic_store(&now_set, NULL);
+	for (; p; p = next) {
+		next = p->next;
+		authd_freezero(p, sizeof(*p));
+	}
+	all_sets = NULL;
+	backup_key = NULL;
 }
 
-int keys_seal(const uint8_t key[KEYS_LEN], const uint8_t *aad, size_t aad_len, const uint8_t *plain,
-	      size_t len, uint8_t *out)
+/* --- changing the file -------------------------------------------------------------- */
+
+int keys_file_add(const char *path, unsigned flags, uint8_t *generation, char *err, size_t err_size)
+{
+	struct keyfile *kf = malloc(sizeof(*kf));
+	unsigned top = 0;
+	int rc = -1;
+
+	if (kf == NULL) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	if (keyfile_read(path, flags, kf, err, err_size) != 0)
+		goto out;
+	for (unsigned g = 1; g <= KEYS_GEN_MAX; g++)
+		if (kf->held[g])
+			top = g;
+	if (top >= KEYS_GEN_MAX) {
+		snprintf(err, err_size, "generation %u is the last there can be", KEYS_GEN_MAX);
+		goto out;
+	}
+	top++;
+	authd_random(kf->secret[top], KEYS_LEN);
+	kf->held[top] = true;
+	if (keyfile_write(path, flags, kf, err, err_size) != 0)
+		goto out;
+	*generation = (uint8_t)top;
+	rc = 0;
+out:
+	keyfile_wipe(kf);
+	free(kf);
+	return rc;
+}
+
+int keys_file_drop(const char *path, unsigned flags, uint8_t generation, char *err, size_t err_size)
+{
+	struct keyfile *kf = malloc(sizeof(*kf));
+	unsigned n = 0;
+	int rc = -1;
+
+	if (kf == NULL) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	if (keyfile_read(path, flags, kf, err, err_size) != 0)
+		goto out;
+	for (unsigned g = 1; g <= KEYS_GEN_MAX; g++)
+		n += kf->held[g];
+	if (generation == 0 || !kf->held[generation]) {
+		snprintf(err, err_size, "the key file holds no generation %u", generation);
+		goto out;
+	}
+	if (n == 1) {
+		snprintf(err, err_size, "generation %u is the key file's only one", generation);
+		goto out;
+	}
+	kf->held[generation] = false;
+	OPENSSL_cleanse(kf->secret[generation], KEYS_LEN);
+	rc = keyfile_write(path, flags, kf, err, err_size);
+out:
+	keyfile_wipe(kf);
+	free(kf);
+	return rc;
+}
+
+int keys_file_list(const char *path, unsigned flags, uint8_t held[KEYS_GEN_MAX], unsigned *n,
+		   char *err, size_t err_size)
+{
+	struct keyfile *kf = malloc(sizeof(*kf));
+	int rc = -1;
+
+	if (kf == NULL) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	*n = 0;
+	if (keyfile_read(path, flags, kf, err, err_size) == 0) {
+		for (unsigned g = 1; g <= KEYS_GEN_MAX; g++)
+			if (kf->held[g])
+				held[(*n)++] = (uint8_t)g;
+		rc = 0;
+	}
+	keyfile_wipe(kf);
+	free(kf);
+	return rc;
+}
+
+/* --- sealing ------------------------------------------------------------------------ */
+
+int keys_seal(const struct core_keyring *r, const uint8_t *aad, size_t aad_len,
+	      const uint8_t *plain, size_t len, uint8_t *out)
 {
 	uint8_t nonce[SEAL_NONCE];
 
 	authd_random(nonce, sizeof(nonce));
-	return core_seal(key, nonce, aad, aad_len, plain, len, out);
+	return core_seal(r, nonce, aad, aad_len, plain, len, out);
 }
 
-long keys_open(const uint8_t key[KEYS_LEN], const uint8_t *aad, size_t aad_len,
+long keys_open(const struct core_keyring *r, const uint8_t *aad, size_t aad_len,
 	       const uint8_t *sealed, size_t sealed_len, uint8_t *out)
 {
-	return core_unseal(key, aad, aad_len, sealed, sealed_len, out);
+	return core_unseal(r, aad, aad_len, sealed, sealed_len, out);
+}
+
+int keys_reseal(const struct core_keyring *r, const uint8_t *aad, size_t aad_len, uint8_t *sealed,
+		size_t sealed_len)
+{
+	uint8_t *plain, *again;
+	long n;
+	int rc = -1;
+
+	if (core_seal_generation(sealed, sealed_len) == r->current)
+		return 0;
+	/* One buffer: the text, then the new seal (the old stays whole until
+	 * the new one is). */
+	if ((plain = malloc(2 * sealed_len)) == NULL)
+		return -1;
+	again = plain + sealed_len;
+	n = core_unseal(r, aad, aad_len, sealed, sealed_len, plain);
+	if (n >= 0 && keys_seal(r, aad, aad_len, plain, (size_t)n, again) == 0) {
+		memcpy(sealed, again, sealed_len);
+		rc = 1;
+	}
+	authd_freezero(plain, 2 * sealed_len);
+	return rc;
 }

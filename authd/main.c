@@ -2,6 +2,7 @@
  * authd's entry point: flags, configuration, keys, storage, then the server.
  * Flags override the config file, which overrides the embedded defaults.
  */
+#include "rotation.h"
 #include "async.h"
 #include "backup.h"
 #include "cluster.h"
@@ -42,7 +43,7 @@ static void usage(FILE *f)
 		   "             [--log-level error|warn|info|debug]\n"
 		   "             [--test-clock] [--version]\n"
 		   "             [serve | migrate | export FILE | import FILE | backup DIR |\n"
-		   "              restore DIR]\n"
+		   "              restore DIR | keys list | keys add | keys drop G]\n"
 		   "  serve        run the server (the default)\n"
 		   "  migrate      create or upgrade the store's schema (PostgreSQL), then exit\n"
 		   "  export FILE  write every account, organization, membership and second\n"
@@ -51,7 +52,12 @@ static void usage(FILE *f)
 		   "  backup DIR   a hot backup of the store into a new folder (LMDB: a compacted\n"
 		   "               copy; PostgreSQL: pg_dump), while authd may be serving\n"
 		   "  restore DIR  put a backup into this new store (the key file must be the\n"
-		   "               backup's and in place)\n");
+		   "               backup's and in place)\n"
+		   "  keys list    the key file's generations\n"
+		   "  keys add     add a key generation to the key file (as its owner; the\n"
+		   "               running authd reads it on SIGHUP: then authctl activate-key)\n"
+		   "  keys drop G  drop generation G from the key file (authctl keys first: a\n"
+		   "               generation that still seals something must stay)\n");
 }
 
 /* A key file in the data directory goes wherever the data goes (a backup,
@@ -148,6 +154,51 @@ static int key_path_of(const struct authd_config *c, char *out, size_t size, boo
 	return 0;
 }
 
+/* authd keys list|add|drop G on the key file at path (never a credential
+ * copy: name the file it copies with --key-file). Exit status. */
+static int keys_command(const char *path, const char *verb, const char *arg)
+{
+	uint8_t held[KEYS_GEN_MAX], g = 0;
+	char err[256], *end = NULL;
+	unsigned n = 0;
+	long v;
+
+	if (verb == NULL)
+		return 2;
+	if (strcmp(verb, "list") == 0) {
+		if (keys_file_list(path, 0, held, &n, err, sizeof(err)) != 0)
+			goto fail;
+		printf("key file %s: generations", path);
+		for (unsigned i = 0; i < n; i++)
+			printf(" %u", held[i]);
+		printf("\n");
+		return 0;
+	}
+	if (strcmp(verb, "add") == 0) {
+		if (keys_file_add(path, 0, &g, err, sizeof(err)) != 0)
+			goto fail;
+		printf("key file %s: generation %u added. Reload every authd that uses this key "
+		       "file (SIGHUP), then: authctl activate-key %u\n",
+		       path, g, g);
+		return 0;
+	}
+	if (arg == NULL)
+		return 2;
+	v = strtol(arg, &end, 10);
+	if (end == arg || *end != '\0' || v < 1 || v > KEYS_GEN_MAX) {
+		fprintf(stderr, "authd: %s is not a key generation (1 to 255)\n", arg);
+		return 2;
+	}
+	if (keys_file_drop(path, 0, (uint8_t)v, err, sizeof(err)) != 0)
+		goto fail;
+	printf("key file %s: generation %ld dropped. Reload every authd that uses it (SIGHUP)\n",
+	       path, v);
+	return 0;
+fail:
+	fprintf(stderr, "authd: key file %s: %s\n", path, err);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -157,7 +208,7 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},		{"node-id", required_argument, NULL, 'N'},
 	    {"key-file", required_argument, NULL, 'K'}, {NULL, 0, NULL, 0},
 	};
-	const char *command = "serve", *transfer_path = NULL;
+	const char *command = "serve", *transfer_path = NULL, *keys_verb = NULL, *keys_arg = NULL;
 	char err[512];
 	char key_path[600];
 	int c;
@@ -217,6 +268,20 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		transfer_path = argv[optind++];
+	} else if (strcmp(command, "keys") == 0) {
+		if (optind == argc) {
+			usage(stderr);
+			return 2;
+		}
+		keys_verb = argv[optind++];
+		if (strcmp(keys_verb, "drop") == 0 && optind < argc)
+			keys_arg = argv[optind++];
+		if ((strcmp(keys_verb, "drop") == 0) != (keys_arg != NULL) ||
+		    (strcmp(keys_verb, "add") != 0 && strcmp(keys_verb, "list") != 0 &&
+		     strcmp(keys_verb, "drop") != 0)) {
+			usage(stderr);
+			return 2;
+		}
 	} else if (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0) {
 		usage(stderr);
 		return 2;
@@ -268,6 +333,11 @@ int main(int argc, char **argv)
 			log_info("store schema is up to date (engine %s)", srv.cfg.engine);
 		return rc;
 	}
+	if (strcmp(command, "keys") == 0) {
+		if (key_path_of(&srv.cfg, key_path, sizeof(key_path), false) != 0)
+			return 1;
+		return keys_command(key_path, keys_verb, keys_arg);
+	}
 	if (strcmp(command, "backup") == 0 || strcmp(command, "restore") == 0) {
 		/* Neither opens the store the usual way: a backup reads beside
 		 * a server that may be running, a restore writes a new store. */
@@ -313,12 +383,14 @@ int main(int argc, char **argv)
 									: KEYS_F_CREATE) != 0)
 		goto out;
 	warn_key_beside_data(key_path, srv.cfg.data_dir);
+	if (rotation_setup() != 0)
+		goto out;
 	if (geoip_open(srv.cfg.geoip_db) != 0)
 		goto out;
 	factor_setup();
 	provider_setup(&srv.cfg);
 	renewal_setup(&srv.cfg);
-	if (outbox_setup(&srv.cfg, srv.keys.outbox) != 0)
+	if (outbox_setup(&srv.cfg) != 0)
 		goto out;
 	password_setup(srv.keys.pepper, (struct password_cost){srv.cfg.argon2_m_kib,
 							       srv.cfg.argon2_t, srv.cfg.argon2_p});

@@ -16,6 +16,7 @@
 
 #include "async.h"
 #include "deliver.h"
+#include "keys.h"
 
 #include <log.h>
 #include <util.h>
@@ -36,7 +37,6 @@
  * with less lease left, a message is handed back rather than sent. */
 #define LEASE_MARGIN_S 60
 
-static const uint8_t *seal_key;
 static unsigned poll_ms;
 static struct lws_context *ctx;
 static lws_sorted_usec_list_t timer;
@@ -129,8 +129,8 @@ int outbox_queue(struct store_txn *txn, const struct outbox_item *it)
 	m->state = OUTBOX_PENDING;
 	m->created_at = it->now;
 	m->next_at = it->now;
-	if (core_seal(seal_key, nonce, m->id, sizeof(m->id), (const uint8_t *)plain, (size_t)len,
-		      m->sealed) != 0)
+	if (core_seal(&keys_seals()->outbox, nonce, m->id, sizeof(m->id), (const uint8_t *)plain,
+		      (size_t)len, m->sealed) != 0)
 		goto out;
 	m->sealed_len = (uint16_t)(len + SEAL_OVERHEAD);
 	if ((rc = store_outbox_add(txn, m)) == 0)
@@ -152,6 +152,7 @@ out:
 static void deliver_one(struct delivery *d)
 {
 	char *plain = malloc(OUTBOX_TEXT_MAX + 1);
+	const struct core_keyring *ring;
 	char *subject, *body;
 	struct deliver_msg dm;
 	long n;
@@ -161,10 +162,19 @@ static void deliver_one(struct delivery *d)
 		snprintf(d->why, sizeof(d->why), "out of memory");
 		return;
 	}
+	ring = &keys_seals()->outbox;
+	if (d->msg.sealed_len <= OUTBOX_TEXT_MAX + SEAL_OVERHEAD &&
+	    !core_seal_held(ring, d->msg.sealed, d->msg.sealed_len)) {
+		/* Sealed by a node whose key file has a generation this one's
+		 * lacks yet: it opens here after a reload, or on that node. */
+		snprintf(d->why, sizeof(d->why), "sealed with key generation %u, not held here",
+			 core_seal_generation(d->msg.sealed, d->msg.sealed_len));
+		goto out;
+	}
 	n = d->msg.sealed_len > OUTBOX_TEXT_MAX + SEAL_OVERHEAD
 		? -1
-		: core_unseal(seal_key, d->msg.id, sizeof(d->msg.id), d->msg.sealed,
-			      d->msg.sealed_len, (uint8_t *)plain);
+		: core_unseal(ring, d->msg.id, sizeof(d->msg.id), d->msg.sealed, d->msg.sealed_len,
+			      (uint8_t *)plain);
 	if (n < 0) {
 		/* Not this key's, or altered: no later try opens it. */
 		d->outcome = OUTBOX_REJECTED;
@@ -464,9 +474,8 @@ void outbox_beat(void)
 
 /* --- lifecycle ------------------------------------------------------------------------- */
 
-int outbox_setup(const struct authd_config *c, const uint8_t key[32])
+int outbox_setup(const struct authd_config *c)
 {
-	seal_key = key;
 	poll_ms = c->outbox_poll_ms;
 	if (templates_load(c->templates_dir) != 0)
 		return -1;

@@ -21,7 +21,7 @@ struct lws_context;
 
 /* Loads the templates and sets up the transports. 0, or -1 (logged).
  * Main thread, before any job runs. */
-int outbox_setup(const struct authd_config *c, const uint8_t key[32]);
+int outbox_setup(const struct authd_config *c);
 /* Starts the delivery thread and the loop's timer. 0 or -1. */
 int outbox_start(struct lws_context *ctx);
 /* Stops claiming, lets the delivery under way finish, and queues the

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "http.h"
 #include "sms.h"
+#include "keys.h"
 #include "templates.h"
 
 #include <log.h>
@@ -78,6 +79,9 @@ void reload_run(struct lws_context *context)
 				srv.cfg.tls_cert, srv.cfg.tls_key);
 		}
 	}
+	/* The key file's generations (keys.h): a new one to open what other
+	 * nodes seal with it, or one dropped. Its root never changes. */
+	(void)keys_reload();
 	if (kept[0])
 		log_warn("reload: these need a restart and were kept: %s", kept);
 	log_info("configuration reloaded: %d values changed%s%s%s", n, changed[0] ? ": " : "",

@@ -17,6 +17,7 @@
 #include "reload.h"
 #include "sms.h"
 #include "renewal.h"
+#include "rotation.h"
 #include "sweep.h"
 
 #include <log.h>
@@ -1123,6 +1124,7 @@ int server_run(void)
 		}
 	}
 	sweep_start(context, srv.cfg.session_idle_s);
+	rotation_start(context);
 	renewal_start(context);
 	if (outbox_start(context) != 0)
 		stopping = 1;
@@ -1160,6 +1162,7 @@ int server_run(void)
 	pthread_join(sig_thread, NULL);
 	lws_sul_cancel(&heartbeat);
 	sweep_stop();
+	rotation_stop();
 	renewal_stop();
 	cluster_stop();
 	http_test_hooks_stop();

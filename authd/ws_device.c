@@ -11,6 +11,7 @@
  * one allocation each until written.
  */
 #include "ws_device.h"
+#include "rotation.h"
 
 #include "metrics.h"
 
@@ -808,6 +809,7 @@ static int seen_txn(struct job *job, struct store_txn *txn)
 	d.last_seen = j->now;
 	snprintf(d.last_ip, sizeof(d.last_ip), "%s", j->ip);
 	snprintf(d.last_location, sizeof(d.last_location), "%s", j->location);
+	rotation_touch_device(&d); /* written anyway: sealed with the current key */
 	rc = store_device_put(txn, &d);
 	OPENSSL_cleanse(&d, sizeof(d));
 	return rc;

@@ -20,7 +20,8 @@
 #define NAME_MAX_B  400 /* bytes of UTF-8; at most 100 code points */
 #define PW_HASH_MAX 192
 
-/* Sealed secrets (AES-256-GCM): a version byte, the nonce, the text, the tag. */
+/* Sealed secrets (AES-256-GCM): the key generation that sealed it (one
+ * byte, 1 to 255), the nonce, the text, the tag. */
 #define SEAL_NONCE	12
 #define SEAL_TAG	16
 #define SEAL_OVERHEAD	(1 + SEAL_NONCE + SEAL_TAG)
@@ -1065,17 +1066,34 @@ bool throttle_quota_take(struct throttle_rec *r, unsigned max, int64_t now, int6
 /* --- sealed secrets ----------------------------------------------------------------- */
 
 /*
- * AES-256-GCM under key, binding aad: a version byte, the nonce (the
- * caller's SEAL_NONCE random bytes), the text, the tag. out holds
- * len + SEAL_OVERHEAD bytes. Returns 0 or -1.
+ * One purpose's seal keys by generation: key[g] (32 bytes) opens what
+ * generation g sealed, NULL when this server does not hold it; new seals
+ * use generation `current`, which it must hold. Generation 0 is never
+ * used. The first byte of a seal names its generation, so keys rotate
+ * without a pass over the data: old seals open until they are resealed.
  */
-int core_seal(const uint8_t key[32], const uint8_t nonce[SEAL_NONCE], const uint8_t *aad,
+#define SEAL_GENERATIONS 256
+struct core_keyring {
+	const uint8_t *key[SEAL_GENERATIONS];
+	uint8_t current;
+};
+
+/*
+ * AES-256-GCM under r's current generation, binding aad: the generation,
+ * the nonce (the caller's SEAL_NONCE random bytes), the text, the tag. out
+ * holds len + SEAL_OVERHEAD bytes. Returns 0 or -1.
+ */
+int core_seal(const struct core_keyring *r, const uint8_t nonce[SEAL_NONCE], const uint8_t *aad,
 	      size_t aad_len, const uint8_t *plain, size_t len, uint8_t *out);
-/* Opens what core_seal wrote into out (sealed_len - SEAL_OVERHEAD bytes;
- * the caller wipes it). Returns the length, or -1 if altered or the key
- * is wrong. */
-long core_unseal(const uint8_t key[32], const uint8_t *aad, size_t aad_len, const uint8_t *sealed,
-		 size_t sealed_len, uint8_t *out);
+/* Opens what core_seal wrote, with the key of the generation that sealed
+ * it, into out (sealed_len - SEAL_OVERHEAD bytes; the caller wipes it).
+ * Returns the length, or -1 if altered, or its generation is not held. */
+long core_unseal(const struct core_keyring *r, const uint8_t *aad, size_t aad_len,
+		 const uint8_t *sealed, size_t sealed_len, uint8_t *out);
+/* The generation that sealed it (0 for what is too short to be a seal). */
+uint8_t core_seal_generation(const uint8_t *sealed, size_t sealed_len);
+/* Whether r opens it: a seal of a generation r holds. */
+bool core_seal_held(const struct core_keyring *r, const uint8_t *sealed, size_t sealed_len);
 
 /* --- the rules -------------------------------------------------------------------- */
 
@@ -1103,8 +1121,8 @@ enum core_verdict {
 
 /* The server keys the rules use (32 bytes each, from the key file). */
 struct core_keys {
-	const uint8_t *totp;   /* seals TOTP seeds */
-	const uint8_t *backup; /* keys backup-code hashes */
+	const struct core_keyring *totp; /* seals TOTP seeds */
+	const uint8_t *backup;		 /* keys backup-code hashes */
 };
 
 /* The configured figures the rules use. */
@@ -1460,11 +1478,17 @@ enum policy_action {
 	ACT_BILLING_VOUCHERS,		 /* the operator's billing staff: promotion codes */
 	ACT_TEST_HOOK,			 /* test builds only; the router refuses them elsewhere */
 	/* The operator, on the admin socket (authctl): */
-	ACT_ADMIN_ACCOUNT_FIND,	  /* an account by its login, with its state */
-	ACT_ADMIN_ACCOUNT_LOCK,	  /* lock it (no sign-in, every way in ended) */
-	ACT_ADMIN_ACCOUNT_UNLOCK, /* unlock it */
-	ACT_ADMIN_SESSIONS_END,	  /* end all its sessions */
-	ACT_ADMIN_EVENTS_READ,	  /* its security events */
+	ACT_ADMIN_ACCOUNT_FIND,	   /* an account by its login, with its state */
+	ACT_ADMIN_ACCOUNT_LOCK,	   /* lock it (no sign-in, every way in ended) */
+	ACT_ADMIN_ACCOUNT_UNLOCK,  /* unlock it */
+	ACT_ADMIN_SESSIONS_END,	   /* end all its sessions */
+	ACT_ADMIN_EVENTS_READ,	   /* its security events */
+	ACT_ADMIN_OUTBOX_FAILURES, /* messages that could not be delivered */
+	ACT_ADMIN_KEYS_READ,	   /* the key generations, and what each seals */
+	ACT_ADMIN_KEYS_ROTATE,	   /* a new generation in the key file */
+	ACT_ADMIN_KEYS_ACTIVATE,   /* the generation every node seals with */
+	ACT_ADMIN_KEYS_RESEAL,	   /* seal every value again with it */
+	ACT_ADMIN_KEYS_RETIRE,	   /* drop a generation nothing uses */
 	ACT__COUNT
 };
 

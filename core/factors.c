@@ -10,17 +10,18 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-int core_seal(const uint8_t key[32], const uint8_t nonce[SEAL_NONCE], const uint8_t *aad,
+int core_seal(const struct core_keyring *r, const uint8_t nonce[SEAL_NONCE], const uint8_t *aad,
 	      size_t aad_len, const uint8_t *plain, size_t len, uint8_t *out)
 {
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	const uint8_t *key = r->current != 0 ? r->key[r->current] : NULL;
+	EVP_CIPHER_CTX *ctx = NULL;
 	uint8_t *ct = out + 1 + SEAL_NONCE;
 	int n = 0;
 	int rc = -1;
 
-	if (ctx == NULL)
+	if (key == NULL || (ctx = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;
-	out[0] = 1; /* format version */
+	out[0] = r->current;
 	memcpy(out + 1, nonce, SEAL_NONCE);
 	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
 	    EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1 ||
@@ -34,21 +35,33 @@ out:
 	return rc;
 }
 
-long core_unseal(const uint8_t key[32], const uint8_t *aad, size_t aad_len, const uint8_t *sealed,
-		 size_t sealed_len, uint8_t *out)
+uint8_t core_seal_generation(const uint8_t *sealed, size_t sealed_len)
+{
+	return sealed_len < SEAL_OVERHEAD ? 0 : sealed[0];
+}
+
+bool core_seal_held(const struct core_keyring *r, const uint8_t *sealed, size_t sealed_len)
+{
+	uint8_t g = core_seal_generation(sealed, sealed_len);
+
+	return g != 0 && r->key[g] != NULL;
+}
+
+long core_unseal(const struct core_keyring *r, const uint8_t *aad, size_t aad_len,
+		 const uint8_t *sealed, size_t sealed_len, uint8_t *out)
 {
 	EVP_CIPHER_CTX *ctx = NULL;
 	size_t len;
 	int n = 0;
 	long rc = -1;
 
-	if (sealed_len < SEAL_OVERHEAD || sealed[0] != 1)
+	if (!core_seal_held(r, sealed, sealed_len))
 		return -1;
 	len = sealed_len - SEAL_OVERHEAD;
 	ctx = EVP_CIPHER_CTX_new();
 	if (ctx == NULL)
 		goto out;
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, sealed + 1) != 1 ||
+	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, r->key[sealed[0]], sealed + 1) != 1 ||
 	    EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1 ||
 	    EVP_DecryptUpdate(ctx, out, &n, sealed + 1 + SEAL_NONCE, (int)len) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG,

@@ -95,6 +95,12 @@ static const struct {
     [ACT_ADMIN_ACCOUNT_UNLOCK] = {"admin_account_unlock", NEED_OPERATOR},
     [ACT_ADMIN_SESSIONS_END] = {"admin_sessions_end", NEED_OPERATOR},
     [ACT_ADMIN_EVENTS_READ] = {"admin_events_read", NEED_OPERATOR},
+    [ACT_ADMIN_OUTBOX_FAILURES] = {"admin_outbox_failures", NEED_OPERATOR},
+    [ACT_ADMIN_KEYS_READ] = {"admin_keys_read", NEED_OPERATOR},
+    [ACT_ADMIN_KEYS_ROTATE] = {"admin_keys_rotate", NEED_OPERATOR},
+    [ACT_ADMIN_KEYS_ACTIVATE] = {"admin_keys_activate", NEED_OPERATOR},
+    [ACT_ADMIN_KEYS_RESEAL] = {"admin_keys_reseal", NEED_OPERATOR},
+    [ACT_ADMIN_KEYS_RETIRE] = {"admin_keys_retire", NEED_OPERATOR},
     [ACT_BILLING_VOUCHERS] = {"billing_vouchers", NEED_SESSION, .roles = OPERATOR_BILLING},
     /* Someone who cannot sign in: the case's own rules (a pending login
      * for a lost second factor) and the per-address limit apply. */

@@ -1,18 +1,24 @@
 """authctl over the admin socket: find an account, lock it (its sessions
 end, it signs in nowhere), read its security events, unlock it, end its
-sessions. The socket is 0600, serves the operator's routes only, and checks
-the peer's uid (root or authd's own); the operator's routes do not exist on
-the TCP listener, whatever the credential."""
+sessions, list the messages that could not be delivered, and rotate the
+keys (a new generation, old seals still open and resealed, the old one
+retired once nothing uses it). The socket is 0600, serves the operator's
+routes only, and checks the peer's uid (root or authd's own); the
+operator's routes do not exist on the TCP listener, whatever the
+credential."""
 
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
+import time
 import unittest
 import uuid
 
-from authd_harness import OwnAuthd, authd_binary
+from authd_harness import ENGINE, OwnAuthd, authd_binary, totp
+from smtp_harness import SmtpServer
 
 
 def email():
@@ -139,6 +145,279 @@ class Authctl(OwnAuthd, unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("(403 forbidden)", err)
         self.assertIn("admin socket peer refused uid=65534", self.a.log_text())
+
+
+def ctl_of(a, *args):
+    r = subprocess.run([authctl_path(), "--socket", os.path.join(a.data_dir, "admin.sock"), *args],
+                       capture_output=True, text=True, timeout=60)
+    out = json.loads(r.stdout) if r.stdout.startswith("{") else r.stdout
+    return r.returncode, out, r.stderr
+
+
+class OutboxFailures(OwnAuthd, unittest.TestCase):
+    """A message the mail server refuses for good is listed, without its
+    text, the latest first."""
+
+    SMTP = SmtpServer().start()
+    authd_config = (f"[smtp]\nurl = {SMTP.url()}\nfrom = Console <security@example.com>\n"
+                    "[outbox]\npoll_ms = 100\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.SMTP.stop()
+
+    def test_refused_messages_listed(self):
+        rc, out, _ = ctl_of(self.a, "outbox-failures")
+        self.assertEqual(rc, 0)
+        before = len(out["failures"])
+        bad, good = email(), email()
+        self.SMTP.reject.add(bad)
+        for e in (bad, good):
+            self.a.signup(e)
+            tok = self.a.session(e)
+            r = self.a.put("/1/me/password", {"current_password": "correct horse battery",
+                                              "new_password": "another fine phrase"}, token=tok)
+            self.assertEqual(r.status, 204)
+        self.assertEqual(len(self.SMTP.wait_for(good)), 1)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            rc, out, _ = ctl_of(self.a, "outbox-failures", "5")
+            if len(out["failures"]) > before:
+                break
+            time.sleep(0.1)
+        self.assertEqual(rc, 0)
+        self.assertEqual(len(out["failures"]), before + 1)
+        f = out["failures"][0]
+        self.assertEqual(f["channel"], "email")
+        self.assertEqual(f["attempts"], 1)
+        self.assertRegex(f["account_id"], r"^[0-9a-f]{32}$")
+        self.assertEqual(set(f), {"id", "account_id", "channel", "attempts", "queued_at",
+                                  "failed_at"})
+        self.assertNotIn(bad, json.dumps(out))  # the text (and its recipient) is gone
+        rc, acct, _ = ctl_of(self.a, "find", bad)
+        self.assertEqual(f["account_id"], acct["account_id"])
+        self.assertEqual(ctl_of(self.a, "outbox-failures", "0")[0], 2)
+        self.assertEqual(ctl_of(self.a, "outbox-failures", "101")[0], 2)
+
+
+def key_file_lines(a):
+    with open(os.path.join(a.data_dir, "secret.key"), "rb") as f:
+        data = f.read()
+    if len(data) == 32:
+        return ["(binary root)"]
+    return [ln for ln in data.decode().splitlines() if not ln.startswith("#")]
+
+
+class KeyRotation(OwnAuthd, unittest.TestCase):
+    """A new key generation seals from then on; what the old one sealed
+    still opens, is resealed when its record is written anyway, and by a
+    reseal pass; the old generation is retired only once nothing needs
+    it, and authd starts again with the new one alone."""
+
+    def ctl(self, *args):
+        return ctl_of(self.a, *args)
+
+    def keys(self):
+        rc, out, err = self.ctl("keys")
+        self.assertEqual(rc, 0, err)
+        return out
+
+    def totp_login(self, e, secret):
+        self.a.advance(30)
+        r = self.a.login(e)
+        self.assertEqual(r.json.get("state"), "second_factor", r)
+        r = self.a.post("/1/login/totp", {"login_id": r.json["login_id"],
+                                          "code": totp(secret, self.a.now())})
+        self.assertEqual(r.status, 200, r)
+
+    def enrolled(self):
+        e = email()
+        self.a.signup(e)
+        secret, _, _ = self.a.enable_totp(self.a.session(e))
+        return e, secret
+
+    def test_rotate_reseal_retire(self):
+        k = self.keys()
+        self.assertEqual(k["generations"], [1])
+        self.assertEqual((k["sealing_with"], k["store_generation"]), (1, 0))
+        self.assertTrue(k["key_file_writable"])
+        old = [self.enrolled() for _ in range(3)]
+        k = self.keys()
+        self.assertGreaterEqual(k["seals"]["1"]["totp"], 3)
+        self.assertEqual(list(k["seals"]), ["1"])
+
+        rc, out, err = self.ctl("rotate-keys")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((out["generation"], out["active"], out["sealing_with"]), (2, True, 2))
+        lines = key_file_lines(self.a)
+        self.assertEqual(lines[0], "authd-key-file 2")
+        self.assertEqual([ln.split()[:2] for ln in lines[2:]],
+                         [["generation", "1"], ["generation", "2"]])
+        self.assertEqual(os.stat(os.path.join(self.a.data_dir, "secret.key")).st_mode & 0o777,
+                         0o600)
+        k = self.keys()
+        self.assertEqual((k["generations"], k["sealing_with"], k["store_generation"]),
+                         ([1, 2], 2, 2))
+        # Old seals open; a new enrolment is sealed with generation 2.
+        new = self.enrolled()
+        self.totp_login(*old[0])
+        k = self.keys()
+        # The login wrote its record: resealed while at it.
+        self.assertEqual(k["seals"]["2"]["totp"], 2)
+        self.assertGreaterEqual(k["seals"]["1"]["totp"], 2)
+        # Generation 1 still seals something: it stays.
+        rc, _, err = self.ctl("retire-key", "1")
+        self.assertEqual(rc, 1)
+        self.assertIn("key_generation_in_use", err)
+
+        rc, out, err = self.ctl("reseal")
+        self.assertEqual(rc, 0, err)
+        self.assertFalse(out["reseal"]["running"])
+        self.assertEqual(out["reseal"]["generation"], 2)
+        self.assertGreaterEqual(out["reseal"]["resealed"], 2)
+        self.assertEqual(out["reseal"]["not_opened"], 0)
+        k = self.keys()
+        self.assertEqual(list(k["seals"]), ["2"])
+        self.assertEqual(k["not_held"], 0)
+        # The one sealed with cannot go; an unknown one is unknown.
+        rc, _, err = self.ctl("retire-key", "2")
+        self.assertIn("key_generation_in_use", err)
+        rc, _, err = self.ctl("retire-key", "9")
+        self.assertIn("key_generation_unknown", err)
+        rc, _, err = self.ctl("activate-key", "9")
+        self.assertIn("key_generation_unknown", err)
+        self.assertEqual(self.ctl("activate-key", "0")[0], 2)
+        self.assertEqual(self.ctl("retire-key", "x")[0], 2)
+
+        rc, out, err = self.ctl("retire-key", "1")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out["generations"], [2])
+        self.assertEqual([ln.split()[:2] for ln in key_file_lines(self.a)[2:]],
+                         [["generation", "2"]])
+        # Everything still opens, also after a restart with generation 2
+        # alone; and the key file's secrets never reach the log.
+        self.assertEqual(self.a.stop(), 0)
+        self.a.start()
+        self.a.advance(3600)  # the test clock started again: past the steps used
+        for e, secret in old + [new]:
+            self.totp_login(e, secret)
+        log = self.a.log_text()
+        for ln in key_file_lines(self.a):
+            for word in ln.split():
+                if len(word) == 64:
+                    self.assertNotIn(word, log)
+        self.assertIn("operator retired key generation=1", log)
+
+    def test_stage_then_activate(self):
+        rc, out, err = self.ctl("rotate-keys", "--stage")
+        self.assertEqual(rc, 0, err)
+        g = out["generation"]
+        self.assertFalse(out["active"])
+        k = self.keys()
+        self.assertIn(g, k["generations"])
+        self.assertNotEqual(k["sealing_with"], g)  # held, not sealed with yet
+        e, secret = self.enrolled()
+        self.assertNotIn(str(g), self.keys()["seals"])
+        rc, out, err = self.ctl("activate-key", str(g))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out["sealing_with"], g)
+        self.enrolled()
+        self.assertEqual(self.keys()["seals"][str(g)]["totp"], 1)
+        self.totp_login(e, secret)
+        self.assertEqual(self.ctl("rotate-keys", "extra")[0], 2)
+        self.assertEqual(self.ctl("keys", "--stage")[0], 2)
+
+    def test_reload_refuses_another_root(self):
+        path = os.path.join(self.a.data_dir, "secret.key")
+        with open(path, "rb") as f:
+            kept = f.read()
+        try:
+            with open(path, "wb") as f:
+                f.write(os.urandom(32))
+            self.a.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 5
+            while "its root is not the one authd started with" not in self.a.log_text():
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+        finally:
+            with open(path, "wb") as f:
+                f.write(kept)
+        e, secret = self.enrolled()
+        self.totp_login(e, secret)
+
+
+@unittest.skipUnless(ENGINE == "postgresql", "several nodes share PostgreSQL only")
+class KeyRotationTwoNodes(unittest.TestCase):
+    """Two nodes, one key file: a generation staged in the file, activated
+    in the store; a node whose key file lacks it keeps sealing with what
+    it holds (so the other opens it) until a reload gives it the new one."""
+
+    def test_stage_activate_reload(self):
+        from cluster import Cluster
+        c = Cluster(2)
+        try:
+            c.start()
+            n1, n2 = c.nodes
+
+            def login(node, e, secret):
+                now = c.advance(30)
+                r = node.login(e)
+                self.assertEqual(r.json.get("state"), "second_factor", r)
+                r = node.post("/1/login/totp", {"login_id": r.json["login_id"],
+                                                "code": totp(secret, now)})
+                self.assertEqual(r.status, 200, r)
+
+            def enrolled(node):
+                e = email()
+                node.signup(e)
+                return e, node.enable_totp(node.session(e))[0]
+
+            def sealing_with(node):
+                return ctl_of(node, "keys")[1]["sealing_with"]
+
+            first = enrolled(n1)
+            rc, out, err = ctl_of(n1, "rotate-keys", "--stage")
+            self.assertEqual((rc, out["generation"], out["active"]), (0, 2, False), err)
+            rc, out, err = ctl_of(n2, "activate-key", "2")
+            self.assertEqual(rc, 1)  # n2 has not read the file again yet
+            self.assertIn("key_generation_unknown", err)
+            rc, out, err = ctl_of(n1, "activate-key", "2")
+            self.assertEqual((rc, out["sealing_with"]), (0, 2), err)
+            deadline = time.monotonic() + 10
+            while "which key file" not in n2.log_text():
+                self.assertLess(time.monotonic(), deadline, n2.log_tail())
+                time.sleep(0.1)
+            self.assertEqual(sealing_with(n2), 1)  # what n1 opens too
+            second = enrolled(n2)
+            login(n1, *second)
+            n2.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while sealing_with(n2) != 2:
+                self.assertLess(time.monotonic(), deadline, n2.log_tail())
+                time.sleep(0.1)
+            third = enrolled(n2)
+            for node in (n1, n2):
+                for who in (first, second, third):
+                    login(node, *who)
+            rc, out, err = ctl_of(n2, "reseal")
+            self.assertEqual(rc, 0, err)
+            k = ctl_of(n1, "keys")[1]
+            self.assertEqual(list(k["seals"]), ["2"])
+            rc, out, err = ctl_of(n1, "retire-key", "1")
+            self.assertEqual(rc, 0, err)
+            n2.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while ctl_of(n2, "keys")[1]["generations"] != [2]:
+                self.assertLess(time.monotonic(), deadline, n2.log_tail())
+                time.sleep(0.1)
+            for node in (n2, n1):
+                for who in (first, second, third):
+                    login(node, *who)
+        finally:
+            reports = c.stop()
+            c.cleanup()
+        self.assertEqual(reports, [])
 
 
 class SocketPath(unittest.TestCase):

@@ -17,6 +17,12 @@ class _Sink:
     def __init__(self, outer):
         self.outer = outer
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.outer.reject:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         if self.outer.delay:
             await asyncio.sleep(self.outer.delay)
@@ -48,6 +54,7 @@ class SmtpServer:
         self.messages = []
         self.controller = None
         self.on_message = None  # called with each message once recorded
+        self.reject = set()  # recipients refused for good (550)
 
     def start(self):
         self.controller = Controller(_Sink(self), hostname="127.0.0.1", port=self.port)

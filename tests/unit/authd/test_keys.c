@@ -31,7 +31,8 @@ static void test_key_file(void **state)
 	assert_int_equal(st.st_size, 32);
 	assert_int_equal(keys_load(&b, path, KEYS_F_CREATE), 0); /* same file, same keys */
 	assert_memory_equal(&a, &b, sizeof(a));
-	assert_memory_not_equal(a.totp, a.backup, KEYS_LEN);
+	assert_memory_not_equal(keys_seals()->totp.key[1], a.backup, KEYS_LEN);
+	assert_memory_not_equal(keys_seals()->totp.key[1], keys_seals()->outbox.key[1], KEYS_LEN);
 	assert_memory_not_equal(a.pepper, a.csrf, KEYS_LEN);
 	/* A group-readable key file is refused, and so is a short one. */
 	assert_int_equal(chmod(path, 0640), 0);
@@ -80,27 +81,194 @@ static void test_seal(void **state)
 {
 	uint8_t key[KEYS_LEN] = {1, 2, 3};
 	uint8_t other[KEYS_LEN] = {3, 2, 1};
+	struct core_keyring ring = {.key = {[1] = key}, .current = 1};
+	struct core_keyring wrong = {.key = {[1] = other}, .current = 1};
+	struct core_keyring none = {.current = 1};
 	uint8_t aad[16] = {7};
 	const uint8_t plain[20] = "12345678901234567890";
 	uint8_t sealed[20 + SEAL_OVERHEAD], sealed2[20 + SEAL_OVERHEAD], out[20];
 
 	(void)state;
-	assert_int_equal(keys_seal(key, aad, sizeof(aad), plain, 20, sealed), 0);
-	assert_int_equal(keys_seal(key, aad, sizeof(aad), plain, 20, sealed2), 0);
+	assert_int_equal(keys_seal(&ring, aad, sizeof(aad), plain, 20, sealed), 0);
+	assert_int_equal(keys_seal(&ring, aad, sizeof(aad), plain, 20, sealed2), 0);
+	assert_int_equal(sealed[0], 1);				  /* the generation */
 	assert_memory_not_equal(sealed, sealed2, sizeof(sealed)); /* fresh nonce */
 	assert_null(memmem(sealed, sizeof(sealed), plain, 20));
-	assert_int_equal(keys_open(key, aad, sizeof(aad), sealed, sizeof(sealed), out), 20);
+	assert_int_equal(keys_open(&ring, aad, sizeof(aad), sealed, sizeof(sealed), out), 20);
 	assert_memory_equal(out, plain, 20);
-	assert_int_equal(keys_open(other, aad, sizeof(aad), sealed, sizeof(sealed), out), -1);
+	assert_int_equal(keys_open(&wrong, aad, sizeof(aad), sealed, sizeof(sealed), out), -1);
+	/* A ring without its current key seals nothing. */
+	assert_int_equal(keys_seal(&none, aad, sizeof(aad), plain, 20, sealed2), -1);
+	assert_int_equal(keys_open(&none, aad, sizeof(aad), sealed, sizeof(sealed), out), -1);
 	aad[0] ^= 1;
-	assert_int_equal(keys_open(key, aad, sizeof(aad), sealed, sizeof(sealed), out), -1);
+	assert_int_equal(keys_open(&ring, aad, sizeof(aad), sealed, sizeof(sealed), out), -1);
 	aad[0] ^= 1;
 	for (size_t i = 0; i < sizeof(sealed); i++) {
 		sealed[i] ^= 0x40;
-		assert_int_equal(keys_open(key, aad, sizeof(aad), sealed, sizeof(sealed), out), -1);
+		assert_int_equal(keys_open(&ring, aad, sizeof(aad), sealed, sizeof(sealed), out),
+				 -1);
 		sealed[i] ^= 0x40;
 	}
-	assert_int_equal(keys_open(key, aad, sizeof(aad), sealed, SEAL_OVERHEAD - 1, out), -1);
+	assert_int_equal(keys_open(&ring, aad, sizeof(aad), sealed, SEAL_OVERHEAD - 1, out), -1);
+}
+
+/* tmpl with each @ made 64 hex digits and each ~ 63. */
+static void expand(const char *tmpl, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (const char *p = tmpl; *p; p++) {
+		size_t k = *p == '@' ? 64 : *p == '~' ? 63 : 0;
+
+		assert_true(n + (k ? k : 1) < size);
+		if (k) {
+			memset(out + n, '7', k);
+			n += k;
+		} else {
+			out[n++] = *p;
+		}
+	}
+	out[n] = '\0';
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f;
+
+	unlink(path);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* Generations: added to the file, sealed with once the store wants them,
+ * old seals still open and are resealed, dropped from the file. */
+static void test_generations(void **state)
+{
+	char dir[] = "/tmp/authd-keys-XXXXXX";
+	char path[128], err[256], text[512];
+	struct authd_keys a, b;
+	const struct keys_seals *s;
+	uint8_t held[KEYS_GEN_MAX], g = 0, aad[16] = {9};
+	const uint8_t plain[20] = "abcdefghijabcdefghij";
+	uint8_t sealed1[20 + SEAL_OVERHEAD], sealed2[20 + SEAL_OVERHEAD], out[20];
+	struct stat st;
+	unsigned n = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/secret.key", dir);
+	assert_int_equal(keys_load(&a, path, KEYS_F_CREATE), 0);
+	s = keys_seals();
+	assert_int_equal(s->n_held, 1);
+	assert_int_equal(s->totp.current, 1);
+	assert_int_equal(keys_seal(&s->totp, aad, sizeof(aad), plain, 20, sealed1), 0);
+
+	/* A new generation: the file becomes text, keeps its mode, and the
+	 * root's keys (and id) stay what they were. */
+	assert_int_equal(keys_file_add(path, 0, &g, err, sizeof(err)), 0);
+	assert_int_equal(g, 2);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(keys_file_list(path, 0, held, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(held[0], 1);
+	assert_int_equal(held[1], 2);
+	assert_int_equal(keys_reload(), 0);
+	s = keys_seals();
+	assert_int_equal(s->n_held, 2);
+	assert_int_equal(s->newest, 2);
+	assert_int_equal(s->totp.current, 2); /* nobody said otherwise yet */
+	assert_int_equal(keys_load(&b, path, 0), 0);
+	assert_memory_equal(a.pepper, b.pepper, KEYS_LEN);
+	assert_memory_equal(a.id, b.id, KEYS_ID_LEN);
+	/* The store says generation 1: sealed with it until it says 2. */
+	keys_want(1);
+	assert_int_equal(keys_seals()->totp.current, 1);
+	keys_want(2);
+	s = keys_seals();
+	assert_int_equal(s->totp.current, 2);
+	assert_int_equal(s->outbox.current, 2);
+	assert_int_equal(s->documents.current, 2);
+	assert_memory_not_equal(s->totp.key[1], s->totp.key[2], KEYS_LEN);
+	/* Generation 1's seal opens; a new one is generation 2's. */
+	assert_int_equal(keys_open(&s->totp, aad, sizeof(aad), sealed1, sizeof(sealed1), out), 20);
+	assert_int_equal(keys_seal(&s->totp, aad, sizeof(aad), plain, 20, sealed2), 0);
+	assert_int_equal(sealed2[0], 2);
+	/* Resealed in place: generation 2's now, the same text. */
+	assert_int_equal(keys_reseal(&s->totp, aad, sizeof(aad), sealed2, sizeof(sealed2)), 0);
+	assert_int_equal(keys_reseal(&s->totp, aad, sizeof(aad), sealed1, sizeof(sealed1)), 1);
+	assert_int_equal(sealed1[0], 2);
+	assert_int_equal(keys_open(&s->totp, aad, sizeof(aad), sealed1, sizeof(sealed1), out), 20);
+	assert_memory_equal(out, plain, 20);
+	/* The wrong aad does not open, so it is not resealed either. */
+	memcpy(sealed2, sealed1, sizeof(sealed1));
+	sealed2[0] = 1;
+	assert_int_equal(keys_reseal(&s->totp, aad, sizeof(aad), sealed2, sizeof(sealed2)), -1);
+
+	/* Dropping generation 1: the file keeps its root; a reload holds 2
+	 * alone, and the root's keys are the same. */
+	assert_int_equal(keys_file_drop(path, 0, 1, err, sizeof(err)), 0);
+	assert_int_equal(keys_file_drop(path, 0, 1, err, sizeof(err)), -1);
+	assert_int_equal(keys_file_drop(path, 0, 2, err, sizeof(err)), -1); /* the only one */
+	assert_non_null(strstr(err, "only"));
+	assert_int_equal(keys_reload(), 0);
+	s = keys_seals();
+	assert_int_equal(s->n_held, 1);
+	assert_null(s->totp.key[1]);
+	assert_int_equal(keys_load(&b, path, 0), 0);
+	assert_memory_equal(a.pepper, b.pepper, KEYS_LEN);
+
+	/* systemd's copy is never written. */
+	assert_int_equal(keys_file_add(path, KEYS_F_CREDENTIAL, &g, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "LoadCredential"));
+
+	/* A reload refuses a file with another root, and keeps what it had. */
+	assert_int_equal(keys_load(&a, path, 0), 0);
+	expand("authd-key-file 2\nroot @\ngeneration 1 root\n", text, sizeof(text));
+	write_file(path, text, 0600);
+	assert_int_equal(keys_reload(), -1);
+	assert_int_equal(keys_seals()->n_held, 1);
+	assert_int_equal(keys_seals()->newest, 2);
+
+	/* Malformed files are refused, each with a reason (@ is a root's 64
+	 * hex digits, ~ one digit fewer). */
+	{
+		static const char *const bad[] = {
+		    "authd-key-file 3\nroot @\ngeneration 1 root\n",
+		    "authd-key-file 2\nroot ~\ngeneration 1 root\n",
+		    "authd-key-file 2\nroot @\n",
+		    "authd-key-file 2\nroot @\ngeneration 0 root\n",
+		    "authd-key-file 2\nroot @\ngeneration 2 root\n",
+		    "authd-key-file 2\nroot @\ngeneration 256 root\n",
+		    "authd-key-file 2\nroot @\ngeneration 1 root\ngeneration 1 root\n",
+		    "authd-key-file 2\nroot @\ngeneration 1 root extra\n",
+		    "authd-key-file 2\nroot @\nroot @\ngeneration 1 root\n",
+		    "authd-key-file 2\ngeneration 1 root\n",
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			expand(bad[i], text, sizeof(text));
+			write_file(path, text, 0600);
+			print_message("bad file %zu\n", i);
+			err[0] = '\0';
+			assert_int_equal(keys_file_list(path, 0, held, &n, err, sizeof(err)), -1);
+			assert_true(err[0] != '\0');
+		}
+		/* The same, well formed, is read. */
+		expand("authd-key-file 2\nroot @\n# note\ngeneration 1 root\ngeneration 9 @\n",
+		       text, sizeof(text));
+		write_file(path, text, 0600);
+		assert_int_equal(keys_file_list(path, 0, held, &n, err, sizeof(err)), 0);
+		assert_int_equal(n, 2);
+		assert_int_equal(held[1], 9);
+	}
+	unlink(path);
+	rmdir(dir);
+	keys_release(&a);
+	keys_release(&b);
 }
 
 int main(void)
@@ -109,6 +277,7 @@ int main(void)
 	    cmocka_unit_test(test_key_file),
 	    cmocka_unit_test(test_key_file_owner),
 	    cmocka_unit_test(test_seal),
+	    cmocka_unit_test(test_generations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

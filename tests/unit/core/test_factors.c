@@ -19,7 +19,8 @@
 
 static const uint8_t account[AUTHD_ID_LEN] = {7, 7, 7};
 static uint8_t totp_key[32], backup_key[32];
-static const struct core_keys keys = {totp_key, backup_key};
+static struct core_keyring totp_ring = {.key = {[1] = totp_key}, .current = 1};
+static const struct core_keys keys = {&totp_ring, backup_key};
 
 static void make_record(struct totp_rec *t, uint8_t fill)
 {
@@ -35,7 +36,7 @@ static void make_record(struct totp_rec *t, uint8_t fill)
 	uint8_t nonce[SEAL_NONCE] = {fill};
 
 	assert_int_equal(
-	    core_seal(totp_key, nonce, account, sizeof(account), seed, sizeof(seed), t->seed), 0);
+	    core_seal(&totp_ring, nonce, account, sizeof(account), seed, sizeof(seed), t->seed), 0);
 	t->seed_len = sizeof(seed) + SEAL_OVERHEAD;
 }
 

@@ -221,7 +221,7 @@ static void test_operator_apart(void **state)
 					 POLICY_DENY_FORBIDDEN);
 		}
 	}
-	assert_int_equal(admin, 5);
+	assert_int_equal(admin, 11);
 }
 
 /* A session acts on its own account only. */

@@ -18,7 +18,8 @@
 
 static const uint8_t account[AUTHD_ID_LEN] = {7, 7, 7};
 static uint8_t totp_key[32], backup_key[32];
-static const struct core_keys keys = {totp_key, backup_key};
+static struct core_keyring totp_ring = {.key = {[1] = totp_key}, .current = 1};
+static const struct core_keys keys = {&totp_ring, backup_key};
 static const struct core_params params = {
     .session_idle = 1800,
     .session_absolute = 43200,
@@ -36,9 +37,9 @@ static void sealed_seed(uint8_t *out, uint8_t *len)
 {
 	uint8_t nonce[SEAL_NONCE] = {1};
 
-	assert_int_equal(
-	    core_seal(totp_key, nonce, account, AUTHD_ID_LEN, seed_bytes, sizeof(seed_bytes), out),
-	    0);
+	assert_int_equal(core_seal(&totp_ring, nonce, account, AUTHD_ID_LEN, seed_bytes,
+				   sizeof(seed_bytes), out),
+			 0);
 	*len = sizeof(seed_bytes) + SEAL_OVERHEAD;
 }
 
@@ -513,8 +514,8 @@ static struct core_device_totp device_on(unsigned d, int64_t last_step)
 	memcpy(t.aad, account, AUTHD_ID_LEN);
 	memset(t.aad + AUTHD_ID_LEN, (int)d + 1, AUTHD_ID_LEN);
 	device_seed(d, raw);
-	assert_int_equal(core_seal(totp_key, nonce, t.aad, sizeof(t.aad), raw, sizeof(raw), t.seed),
-			 0);
+	assert_int_equal(
+	    core_seal(&totp_ring, nonce, t.aad, sizeof(t.aad), raw, sizeof(raw), t.seed), 0);
 	t.seed_len = sizeof(raw) + SEAL_OVERHEAD;
 	t.last_step = last_step;
 	return t;

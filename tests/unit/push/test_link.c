@@ -15,15 +15,18 @@
 
 /* The linker names --wrap symbols; they are reserved identifiers by necessity. */
 /* NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
-int __real_core_seal(const uint8_t key[32], const uint8_t nonce[SEAL_NONCE], const uint8_t *aad,
-		     size_t aad_len, const uint8_t *plain, size_t len, uint8_t *out);
-int __wrap_core_seal(const uint8_t key[32], const uint8_t nonce[SEAL_NONCE], const uint8_t *aad,
-		     size_t aad_len, const uint8_t *plain, size_t len, uint8_t *out);
+int __real_core_seal(const struct core_keyring *key, const uint8_t nonce[SEAL_NONCE],
+		     const uint8_t *aad, size_t aad_len, const uint8_t *plain, size_t len,
+		     uint8_t *out);
+int __wrap_core_seal(const struct core_keyring *key, const uint8_t nonce[SEAL_NONCE],
+		     const uint8_t *aad, size_t aad_len, const uint8_t *plain, size_t len,
+		     uint8_t *out);
 
 static bool fail_seal;
 
-int __wrap_core_seal(const uint8_t key[32], const uint8_t nonce[SEAL_NONCE], const uint8_t *aad,
-		     size_t aad_len, const uint8_t *plain, size_t len, uint8_t *out)
+int __wrap_core_seal(const struct core_keyring *key, const uint8_t nonce[SEAL_NONCE],
+		     const uint8_t *aad, size_t aad_len, const uint8_t *plain, size_t len,
+		     uint8_t *out)
 {
 	return fail_seal ? -1 : __real_core_seal(key, nonce, aad, aad_len, plain, len, out);
 }
@@ -32,7 +35,8 @@ int __wrap_core_seal(const uint8_t key[32], const uint8_t nonce[SEAL_NONCE], con
 #define NOW 1796536800
 
 static uint8_t totp_key[32], backup_key[32];
-static const struct core_keys keys = {totp_key, backup_key};
+static struct core_keyring totp_ring = {.key = {[1] = totp_key}, .current = 1};
+static const struct core_keys keys = {&totp_ring, backup_key};
 static const uint8_t account[AUTHD_ID_LEN] = {1, 2,  3,	 4,  5,	 6,  7,	 8,
 					      9, 10, 11, 12, 13, 14, 15, 16};
 
@@ -76,11 +80,11 @@ static void test_offer(void **state)
 	assert_null(memmem(l.seed, l.seed_len, seed, PUSH_SEED_LEN));
 	memcpy(aad, account, AUTHD_ID_LEN);
 	memcpy(aad + AUTHD_ID_LEN, l.device_id, AUTHD_ID_LEN);
-	assert_int_equal(core_unseal(totp_key, aad, sizeof(aad), l.seed, l.seed_len, opened),
+	assert_int_equal(core_unseal(&totp_ring, aad, sizeof(aad), l.seed, l.seed_len, opened),
 			 PUSH_SEED_LEN);
 	assert_memory_equal(opened, seed, PUSH_SEED_LEN);
 	aad[AUTHD_ID_LEN] ^= 1;
-	assert_int_equal(core_unseal(totp_key, aad, sizeof(aad), l.seed, l.seed_len, opened), -1);
+	assert_int_equal(core_unseal(&totp_ring, aad, sizeof(aad), l.seed, l.seed_len, opened), -1);
 	/* Filed under the account and the secret's SHA-256. */
 	push_link_ref(secret, &ref);
 	assert_memory_equal(ref.account_id, account, AUTHD_ID_LEN);
