@@ -27,14 +27,16 @@ static void usage(FILE *f)
 		   "  end-sessions ACCOUNT   end every session and pending login of it\n"
 		   "  events ACCOUNT [N]     its N latest security events (default 20)\n"
 		   "  outbox-failures [N]    the N latest messages that could not be delivered\n"
-		   "  keys                   the key generations, and what each still seals\n"
+		   "  keys                   the key generations, and what each still seals (a\n"
+		   "                         census of the store: waits until done)\n"
 		   "  rotate-keys [--stage]  a new key generation in the key file, sealed with\n"
 		   "                         from now on (--stage: added only; see activate-key)\n"
 		   "  activate-key G         every node seals with generation G from now on\n"
 		   "  reseal                 seal every stored secret again with the generation\n"
 		   "                         sealed with (waits until done)\n"
 		   "  retire-key G           drop generation G from the key file, once nothing\n"
-		   "                         is sealed with it\n"
+		   "                         is sealed with it (a census first; 10 minutes after\n"
+		   "                         the switch at the earliest)\n"
 		   "ACCOUNT is an account id or a login. The socket: --socket, else\n"
 		   "$AUTHD_ADMIN_SOCKET, else " DEFAULT_SOCKET ".\n");
 }
@@ -106,9 +108,10 @@ static int refused(long status, json_t *j)
 {
 	const char *title = json_string_value(json_object_get(j, "title"));
 	const char *code = json_string_value(json_object_get(j, "code"));
+	const char *detail = json_string_value(json_object_get(j, "detail"));
 
-	fprintf(stderr, "authctl: %s (%ld %s)\n", title ? title : "refused", status,
-		code ? code : "");
+	fprintf(stderr, "authctl: %s%s%s (%ld %s)\n", title ? title : "refused", detail ? ": " : "",
+		detail ? detail : "", status, code ? code : "");
 	return 1;
 }
 
@@ -192,14 +195,21 @@ static long call_generation(const char *sock, const char *path, long g, json_t *
 	return status;
 }
 
-/* Starts a reseal and waits for it: the last status, or -1. */
-static long reseal(const char *sock, json_t **ans)
+/* Starts a census or a reseal (what: "census" or "reseal") and waits for
+ * it to end: the last status (500 when it stopped short, or authd
+ * restarted meanwhile), or -1. */
+static long run_pass(const char *sock, const char *what, json_t **ans)
 {
-	long status = call(sock, "POST", "/admin/keys/reseal", NULL, ans);
+	char path[64];
+	long status;
 
+	snprintf(path, sizeof(path), "/admin/keys/%s", what);
+	status = call(sock, "POST", path, NULL, ans);
 	while (status == 202 || status == 200) {
-		json_t *r = json_object_get(*ans, "reseal");
+		json_t *r = json_object_get(*ans, what);
 
+		if (!json_is_object(r))
+			return 500; /* authd restarted: the pass is gone */
 		if (!json_is_true(json_object_get(r, "running")))
 			return json_is_true(json_object_get(r, "failed")) ? 500 : 200;
 		json_decref(*ans);
@@ -301,7 +311,7 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "/admin/outbox/failures?limit=%ld", n);
 		status = call(sock, "GET", path, NULL, &ans);
 	} else if (strcmp(cmd, "keys") == 0) {
-		status = call(sock, "GET", "/admin/keys", NULL, &ans);
+		status = run_pass(sock, "census", &ans);
 	} else if (strcmp(cmd, "rotate-keys") == 0) {
 		char *body = body_of("activate", json_boolean(!stage));
 
@@ -310,16 +320,21 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "activate-key") == 0) {
 		status = call_generation(sock, "/admin/keys/activate", n, &ans);
 	} else if (strcmp(cmd, "retire-key") == 0) {
-		status = call_generation(sock, "/admin/keys/retire", n, &ans);
+		/* A census first: authd retires only what one found unused. */
+		status = run_pass(sock, "census", &ans);
+		if (status == 200) {
+			json_decref(ans);
+			ans = NULL;
+			status = call_generation(sock, "/admin/keys/retire", n, &ans);
+		}
 	} else {
-		status = reseal(sock, &ans);
+		status = run_pass(sock, "reseal", &ans);
 	}
 	if (status < 0)
 		rc = 2;
-	else if (status >= 300 && strcmp(cmd, "reseal") == 0 && ans &&
-		 json_object_get(ans, "reseal")) {
-		print(ans); /* the pass stopped: what it did, and the log says why */
-		fprintf(stderr, "authctl: the reseal stopped before the end (see authd's log)\n");
+	else if (status == 500 && ans && json_object_get(ans, "generations")) {
+		print(ans); /* a pass stopped: what it did, and the log says why */
+		fprintf(stderr, "authctl: the pass stopped before the end (see authd's log)\n");
 		rc = 1;
 	} else if (status >= 300)
 		rc = refused(status, ans);

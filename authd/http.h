@@ -166,6 +166,7 @@ void http_admin_events(struct req *r);
 void http_admin_outbox_failures(struct req *r);
 /* http_keys.c */
 void http_admin_keys(struct req *r);
+void http_admin_keys_census(struct req *r);
 void http_admin_keys_rotate(struct req *r);
 void http_admin_keys_activate(struct req *r);
 void http_admin_keys_reseal(struct req *r);

@@ -17,15 +17,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Makes the new file's directory entry durable too. */
-static void sync_parent_dir(const char *path)
+/* Makes the new file's directory entry durable too: 0, or -1. */
+static int sync_parent_dir(const char *path)
 {
 	char dir[600];
 	char *slash;
-	int fd;
+	int fd, rc = -1;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
@@ -37,9 +38,10 @@ static void sync_parent_dir(const char *path)
 		*slash = '\0';
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
-		(void)fsync(fd);
+		rc = fsync(fd);
 		close(fd);
 	}
+	return rc;
 }
 
 /* The key file's contents: a root and the generations it holds (the
@@ -48,6 +50,7 @@ struct keyfile {
 	uint8_t root[KEYS_LEN];
 	bool held[SEAL_GENERATIONS];
 	uint8_t secret[SEAL_GENERATIONS][KEYS_LEN];
+	unsigned last;	/* the highest generation ever added: numbers are never reused */
 	struct stat st; /* the file's, for a rewrite to keep its owner and mode */
 };
 
@@ -90,6 +93,12 @@ static int parse_text(char *text, struct keyfile *kf, char *err, size_t err_size
 			have_root = true;
 			continue;
 		}
+		if (strncmp(line, "last ", 5) == 0 && line[5] >= '1' && line[5] <= '9' &&
+		    (g = (unsigned)strtoul(line + 5, &end, 10)) <= KEYS_GEN_MAX && *end == '\0' &&
+		    end - (line + 5) <= 3 && kf->last == 0) {
+			kf->last = g;
+			continue;
+		}
 		if (strncmp(line, "generation ", 11) == 0 && line[11] >= '1' && line[11] <= '9' &&
 		    (g = (unsigned)strtoul(line + 11, &end, 10)) <= KEYS_GEN_MAX &&
 		    end - (line + 11) <= 3 && sscanf(end, " %64s%n", value, &used) == 1 &&
@@ -112,6 +121,13 @@ static int parse_text(char *text, struct keyfile *kf, char *err, size_t err_size
 	if (!have_root || n_held == 0) {
 		snprintf(err, err_size, "it holds no %s", have_root ? "generation" : "root");
 		return -1;
+	}
+	for (unsigned g = kf->last + 1; kf->last != 0 && g <= KEYS_GEN_MAX; g++) {
+		if (kf->held[g]) {
+			snprintf(err, err_size, "generation %u is above its last (%u)", g,
+				 kf->last);
+			return -1;
+		}
 	}
 	if (kf->held[1])
 		memcpy(kf->secret[1], kf->root, KEYS_LEN);
@@ -140,11 +156,16 @@ static int keyfile_read(const char *path, unsigned flags, struct keyfile *kf, ch
 		if (n != KEYS_LEN || fsync(fd) != 0 || fstat(fd, &kf->st) != 0) {
 			snprintf(err, err_size, "cannot write it");
 			close(fd);
+			fd = -1;
 			unlink(path);
 			goto out;
 		}
 		close(fd);
-		sync_parent_dir(path);
+		fd = -1;
+		if (sync_parent_dir(path) != 0) {
+			snprintf(err, err_size, "cannot sync its folder");
+			goto out;
+		}
 		log_info("created key file %.256s", path);
 		kf->held[1] = true;
 		memcpy(kf->secret[1], kf->root, KEYS_LEN);
@@ -208,22 +229,28 @@ out:
 
 /* Replaces the key file at path with kf's text: a new file beside it
  * (this user's, the old one's mode), synced, renamed over it. */
+/* Why systemd's copy is never written. */
+static void read_only(char *err, size_t err_size)
+{
+	snprintf(err, err_size,
+		 "the key file is systemd's read-only copy: change the file LoadCredential= "
+		 "names (authd keys add --key-file FILE, as its owner), then restart authd");
+}
+
 static int keyfile_write(const char *path, unsigned flags, const struct keyfile *kf, char *err,
 			 size_t err_size)
 {
 	char tmp[640], hex[2 * KEYS_LEN + 1];
 	char *text = NULL;
 	size_t len = 0, cap = KEYFILE_MAX;
+	bool made = false;
 	int fd = -1, rc = -1;
 
 	if (flags & KEYS_F_CREDENTIAL) {
-		snprintf(
-		    err, err_size,
-		    "the key file is systemd's read-only copy: change the file LoadCredential= "
-		    "names (authd keys add --key-file FILE, as its owner), then reload");
+		read_only(err, err_size);
 		return -1;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp) ||
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp) ||
 	    (text = malloc(cap)) == NULL) {
 		snprintf(err, err_size, "the key file's path is too long");
 		goto out;
@@ -233,8 +260,8 @@ static int keyfile_write(const char *path, unsigned flags, const struct keyfile 
 	    (size_t)snprintf(text + len, cap - len,
 			     "%s\n# The root keys what never rotates; each generation seals.\n"
 			     "# Change it with authctl rotate-keys or authd keys, never by hand.\n"
-			     "root %s\n",
-			     KEYFILE_MAGIC, hex);
+			     "root %s\nlast %u\n",
+			     KEYFILE_MAGIC, hex, kf->last);
 	for (unsigned g = 1; g <= KEYS_GEN_MAX; g++) {
 		if (!kf->held[g])
 			continue;
@@ -245,15 +272,19 @@ static int keyfile_write(const char *path, unsigned flags, const struct keyfile 
 		len += (size_t)snprintf(text + len, cap - len, "generation %u %s\n", g, hex);
 	}
 	OPENSSL_cleanse(hex, sizeof(hex));
-	/* A file left by a write that died: ours to replace. */
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		  kf->st.st_mode & 0600 ? kf->st.st_mode & 0600 : 0600);
+	/* A name of its own (0600): never one another writer or a planted
+	 * link could hold. */
+	fd = mkstemp(tmp);
 	if (fd < 0) {
 		snprintf(err, err_size, "cannot write beside the key file: %s", strerror(errno));
 		goto out;
 	}
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+	made = true;
+	/* The owner stays (root's file, changed by root), and so does a mode
+	 * narrower than 0600. */
+	if ((geteuid() == 0 && fchown(fd, kf->st.st_uid, kf->st.st_gid) != 0) ||
+	    fchmod(fd, kf->st.st_mode & 0600) != 0 || write(fd, text, len) != (ssize_t)len ||
+	    fsync(fd) != 0) {
 		snprintf(err, err_size, "cannot write the key file: %s", strerror(errno));
 		goto out;
 	}
@@ -263,16 +294,51 @@ static int keyfile_write(const char *path, unsigned flags, const struct keyfile 
 		snprintf(err, err_size, "cannot replace the key file: %s", strerror(errno));
 		goto out;
 	}
-	sync_parent_dir(path);
+	made = false;
+	if (sync_parent_dir(path) != 0) {
+		snprintf(err, err_size, "the key file's folder does not sync: %s", strerror(errno));
+		goto out;
+	}
 	rc = 0;
 out:
 	if (fd >= 0)
 		close(fd);
-	if (rc != 0)
+	if (made)
 		(void)unlink(tmp);
 	if (text)
 		authd_freezero(text, cap);
 	return rc;
+}
+
+/*
+ * Holds the key file's lock (flock on the file itself) for a change, so
+ * that two changes (two requests, or authd keys beside a serving authd)
+ * never lose one another's generation: the lock is taken on the file that
+ * is at the path once it is held (a change renames a new file over it).
+ * Returns the locked descriptor, or -1 with err.
+ */
+static int keyfile_lock(const char *path, char *err, size_t err_size)
+{
+	for (int tries = 0; tries < 20; tries++) {
+		struct stat a, b;
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+		if (fd < 0) {
+			snprintf(err, err_size, "cannot open it: %s", strerror(errno));
+			return -1;
+		}
+		if (flock(fd, LOCK_EX) != 0) {
+			snprintf(err, err_size, "cannot lock it: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev)
+			return fd;
+		close(fd); /* replaced while we waited: lock the new one */
+	}
+	snprintf(err, err_size, "it keeps changing under us");
+	return -1;
 }
 
 static int derive(const uint8_t master[KEYS_LEN], const char *label, uint8_t out[KEYS_LEN])
@@ -315,9 +381,38 @@ static uint8_t file_id[KEYS_ID_LEN];
  * newest. */
 static void choose_current(struct keys_seals *s)
 {
-	uint8_t g = s->wanted != 0 && s->totp.key[s->wanted] != NULL ? s->wanted : s->newest;
+	uint8_t g = s->held[0];
 
+	if (s->wanted != 0 && s->totp.key[s->wanted] != NULL &&
+	    (s->wanted_fp == 0 || keys_fingerprint(s, s->wanted) == s->wanted_fp)) {
+		g = s->wanted;
+	} else if (s->wanted != 0) {
+		/* Not held, or another secret under its number: the newest
+		 * other one (what the nodes sealed with before, most likely). */
+		for (unsigned i = s->n_held; i-- > 0;) {
+			if (s->held[i] != s->wanted) {
+				g = s->held[i];
+				break;
+			}
+		}
+	}
 	s->totp.current = s->outbox.current = s->documents.current = g;
+}
+
+uint64_t keys_fingerprint(const struct keys_seals *s, uint8_t g)
+{
+	static const char label[] = "authd seal fingerprint v1";
+	uint8_t in[sizeof(label) + 3 * KEYS_LEN], md[AUTHD_HASH_LEN];
+	uint64_t fp;
+
+	if (g == 0 || s->totp.key[g] == NULL)
+		return 0;
+	memcpy(in, label, sizeof(label));
+	memcpy(in + sizeof(label), s->key[g], 3 * KEYS_LEN);
+	authd_sha256(in, sizeof(in), md);
+	fp = authd_get_be64(md);
+	OPENSSL_cleanse(in, sizeof(in));
+	return fp ? fp : 1; /* 0 means "none" */
 }
 
 static void point_rings(struct keys_seals *s)
@@ -343,7 +438,8 @@ static void publish(struct published *p)
 
 /* A new set from kf's generations, sealing with `wanted` when held; none
  * when it would be the set in use already (a reload of the same file). */
-static int publish_file(const struct keyfile *kf, uint8_t wanted)
+static int publish_file(const struct keyfile *kf, uint8_t wanted, uint64_t wanted_fp,
+			bool same_secrets)
 {
 	const struct keys_seals *old = keys_seals();
 	struct published *p = calloc(1, sizeof(*p));
@@ -365,9 +461,24 @@ static int publish_file(const struct keyfile *kf, uint8_t wanted)
 		s->newest = (uint8_t)g;
 	}
 	s->wanted = wanted;
+	s->wanted_fp = wanted_fp;
 	point_rings(s);
-	if (old && old->wanted == s->wanted && old->n_held == s->n_held &&
-	    memcmp(old->held, s->held, sizeof(s->held)) == 0 &&
+	/* A number keeps its secret for good: another secret under a number
+	 * held before is a copy of another node's file, not a rotation. */
+	for (unsigned i = 0; same_secrets && old && i < s->n_held; i++) {
+		uint8_t g = s->held[i];
+
+		if (old->totp.key[g] != NULL &&
+		    CRYPTO_memcmp(old->key[g], s->key[g], sizeof(s->key[g])) != 0) {
+			log_err("key file %.256s not reloaded: generation %u holds another secret "
+				"than before",
+				file_path, g);
+			authd_freezero(p, sizeof(*p));
+			return -1;
+		}
+	}
+	if (old && old->wanted == s->wanted && old->wanted_fp == s->wanted_fp &&
+	    old->n_held == s->n_held && memcmp(old->held, s->held, sizeof(s->held)) == 0 &&
 	    CRYPTO_memcmp(old->key, s->key, sizeof(s->key)) == 0) {
 		authd_freezero(p, sizeof(*p));
 		return 0;
@@ -381,12 +492,12 @@ const struct keys_seals *keys_seals(void)
 	return atomic_load(&now_set);
 }
 
-void keys_want(uint8_t generation)
+void keys_want(uint8_t generation, uint64_t fingerprint)
 {
 	const struct keys_seals *old = keys_seals();
 	struct published *p;
 
-	if (old == NULL || old->wanted == generation)
+	if (old == NULL || (old->wanted == generation && old->wanted_fp == fingerprint))
 		return;
 	if ((p = malloc(sizeof(*p))) == NULL)
 		return; /* asked again at the next beat */
@@ -395,12 +506,16 @@ void keys_want(uint8_t generation)
 	memset(&p->s.outbox, 0, sizeof(p->s.outbox));
 	memset(&p->s.documents, 0, sizeof(p->s.documents));
 	p->s.wanted = generation;
+	p->s.wanted_fp = fingerprint;
 	point_rings(&p->s);
 	if (generation != 0 && p->s.totp.current != generation)
-		log_err("the store says to seal with key generation %u, which key file %.256s "
-			"lacks: sealing with %u until it holds it (copy the key file from the node "
-			"that rotated, then reload)",
-			generation, file_path, p->s.totp.current);
+		log_err(
+		    "the store says to seal with key generation %u, which key file %.256s "
+		    "lacks%s: sealing with %u until it holds it (copy the key file from the node "
+		    "that rotated, then reload or restart)",
+		    generation, file_path,
+		    p->s.totp.key[generation] ? " (it holds another secret under that number)" : "",
+		    p->s.totp.current);
 	else if (generation != 0)
 		log_info("sealing with key generation %u", generation);
 	publish(p);
@@ -436,7 +551,7 @@ int keys_load(struct authd_keys *k, const char *path, unsigned flags)
 	backup_key = k->backup;
 	snprintf(file_path, sizeof(file_path), "%s", path);
 	file_flags = flags & KEYS_F_CREDENTIAL;
-	if (publish_file(kf, 0) != 0) {
+	if (publish_file(kf, 0, 0, false) != 0) {
 		log_err("key derivation failed");
 		goto out;
 	}
@@ -471,7 +586,7 @@ int keys_reload(void)
 			file_path);
 		goto out;
 	}
-	if (publish_file(kf, old->wanted) != 0)
+	if (publish_file(kf, old->wanted, old->wanted_fp, true) != 0)
 		goto out;
 	log_info("key file reloaded: %u generation(s), newest %u, sealing with %u",
 		 keys_seals()->n_held, keys_seals()->newest, keys_seals()->totp.current);
@@ -514,26 +629,48 @@ void keys_release(struct authd_keys *k)
 
 /* --- changing the file -------------------------------------------------------------- */
 
+/* Locks the key file at path and reads it: the lock's descriptor (close
+ * it to unlock), or -1 with err. */
+static int keyfile_begin(const char *path, unsigned flags, struct keyfile *kf, char *err,
+			 size_t err_size)
+{
+	int fd;
+
+	if (flags & KEYS_F_CREDENTIAL) {
+		read_only(err, err_size);
+		return -1;
+	}
+	if ((fd = keyfile_lock(path, err, err_size)) < 0)
+		return -1;
+	if (keyfile_read(path, flags, kf, err, err_size) != 0) {
+		close(fd);
+		return -1;
+	}
+	for (unsigned g = 1; g <= KEYS_GEN_MAX; g++)
+		if (kf->held[g] && g > kf->last)
+			kf->last = g; /* a file from before `last` */
+	return fd;
+}
+
 int keys_file_add(const char *path, unsigned flags, uint8_t *generation, char *err, size_t err_size)
 {
 	struct keyfile *kf = malloc(sizeof(*kf));
-	unsigned top = 0;
-	int rc = -1;
+	unsigned top;
+	int lock = -1, rc = -1;
 
 	if (kf == NULL) {
 		snprintf(err, err_size, "out of memory");
 		return -1;
 	}
-	if (keyfile_read(path, flags, kf, err, err_size) != 0)
+	if ((lock = keyfile_begin(path, flags, kf, err, err_size)) < 0)
 		goto out;
-	for (unsigned g = 1; g <= KEYS_GEN_MAX; g++)
-		if (kf->held[g])
-			top = g;
-	if (top >= KEYS_GEN_MAX) {
+	/* Never a number used before, even by a generation since dropped: a
+	 * seal of that one must not look like a damaged seal of this one. */
+	if (kf->last >= KEYS_GEN_MAX) {
 		snprintf(err, err_size, "generation %u is the last there can be", KEYS_GEN_MAX);
 		goto out;
 	}
-	top++;
+	top = ++kf->last;
 	authd_random(kf->secret[top], KEYS_LEN);
 	kf->held[top] = true;
 	if (keyfile_write(path, flags, kf, err, err_size) != 0)
@@ -541,6 +678,8 @@ int keys_file_add(const char *path, unsigned flags, uint8_t *generation, char *e
 	*generation = (uint8_t)top;
 	rc = 0;
 out:
+	if (lock >= 0)
+		close(lock);
 	keyfile_wipe(kf);
 	free(kf);
 	return rc;
@@ -550,13 +689,13 @@ int keys_file_drop(const char *path, unsigned flags, uint8_t generation, char *e
 {
 	struct keyfile *kf = malloc(sizeof(*kf));
 	unsigned n = 0;
-	int rc = -1;
+	int lock = -1, rc = -1;
 
 	if (kf == NULL) {
 		snprintf(err, err_size, "out of memory");
 		return -1;
 	}
-	if (keyfile_read(path, flags, kf, err, err_size) != 0)
+	if ((lock = keyfile_begin(path, flags, kf, err, err_size)) < 0)
 		goto out;
 	for (unsigned g = 1; g <= KEYS_GEN_MAX; g++)
 		n += kf->held[g];
@@ -572,6 +711,8 @@ int keys_file_drop(const char *path, unsigned flags, uint8_t generation, char *e
 	OPENSSL_cleanse(kf->secret[generation], KEYS_LEN);
 	rc = keyfile_write(path, flags, kf, err, err_size);
 out:
+	if (lock >= 0)
+		close(lock);
 	keyfile_wipe(kf);
 	free(kf);
 	return rc;

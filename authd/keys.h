@@ -50,8 +50,9 @@ struct keys_seals {
 	struct core_keys core;	       /* the rules' view: the totp ring and the backup key */
 	uint8_t held[KEYS_GEN_MAX];    /* the generations held, ascending */
 	unsigned n_held;
-	uint8_t newest; /* the highest held */
-	uint8_t wanted; /* what the store says to seal with (0: not known yet) */
+	uint8_t newest;	    /* the highest held */
+	uint8_t wanted;	    /* what the store says to seal with (0: nothing yet) */
+	uint64_t wanted_fp; /* and its fingerprint (keys_fingerprint; 0: none) */
 	uint8_t key[SEAL_GENERATIONS][3][KEYS_LEN];
 };
 
@@ -84,12 +85,19 @@ void keys_release(struct authd_keys *k);
 /* The seal keys now (never NULL once keys_load() succeeded). Any thread. */
 const struct keys_seals *keys_seals(void);
 /*
- * The generation the store says every node seals with (0: none recorded):
- * the node seals with it when it holds it, else with its newest (logged
- * as an error: its key file lacks a generation other nodes use). Loop
- * thread.
+ * The generation the store says every node seals with, and its
+ * fingerprint: the node seals with it when it holds it under that
+ * fingerprint, else with its newest (logged as an error: its key file
+ * lacks a generation other nodes use, or holds another secret under its
+ * number). 0 (nothing recorded yet): the oldest held, which every node
+ * holds (a generation added since may not have reached the others).
+ * Loop thread.
  */
-void keys_want(uint8_t generation);
+void keys_want(uint8_t generation, uint64_t fingerprint);
+/* A public name of generation g's keys in s (one way from them; 0 when not
+ * held), which the store keeps beside the generation sealed with, so that
+ * two different secrets under one number never pass for one another. */
+uint64_t keys_fingerprint(const struct keys_seals *s, uint8_t g);
 
 /*
  * Adds a generation (32 random bytes; the next number after the highest

@@ -56,8 +56,8 @@ static void usage(FILE *f)
 		   "  keys list    the key file's generations\n"
 		   "  keys add     add a key generation to the key file (as its owner; the\n"
 		   "               running authd reads it on SIGHUP: then authctl activate-key)\n"
-		   "  keys drop G  drop generation G from the key file (authctl keys first: a\n"
-		   "               generation that still seals something must stay)\n");
+		   "  keys drop G  drop generation G from the key file (never the newest; run\n"
+		   "               authctl retire-key G first: it checks nothing uses it)\n");
 }
 
 /* A key file in the data directory goes wherever the data goes (a backup,
@@ -188,6 +188,17 @@ static int keys_command(const char *path, const char *verb, const char *arg)
 	if (end == arg || *end != '\0' || v < 1 || v > KEYS_GEN_MAX) {
 		fprintf(stderr, "authd: %s is not a key generation (1 to 255)\n", arg);
 		return 2;
+	}
+	/* The newest is what a node seals with, or is about to: never dropped
+	 * here (authctl retire-key checks the store's census first). */
+	if (keys_file_list(path, 0, held, &n, err, sizeof(err)) != 0)
+		goto fail;
+	if (n > 0 && held[n - 1] == v) {
+		fprintf(stderr,
+			"authd: generation %ld is the key file's newest: not dropped (check with "
+			"authctl keys that nothing uses an older one, and drop that)\n",
+			v);
+		return 1;
 	}
 	if (keys_file_drop(path, 0, (uint8_t)v, err, sizeof(err)) != 0)
 		goto fail;

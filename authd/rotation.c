@@ -6,6 +6,8 @@
  */
 #include "rotation.h"
 
+#include "http.h" /* srv */
+
 #include <log.h>
 
 #include <libwebsockets.h>
@@ -13,26 +15,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POLL_US	     (5LL * LWS_US_PER_SEC)
 #define RESEAL_SLICE 256
-#define CENSUS_SLICE 4096
+#define CENSUS_SLICE 2048
 
 /* --- the store's generation ------------------------------------------------------------ */
 
-static lws_sorted_usec_list_t timer;
+static lws_sorted_usec_list_t timer, census_timer;
 static struct lws_context *rot_ctx;
-static bool polling; /* a read is under way */
+static bool polling; /* a poll is under way */
 
 struct poll_job {
 	struct job job;
-	uint64_t generation;
+	uint64_t generation, fingerprint;
+	uint8_t sealing; /* what this node sealed with when it reported */
+	int64_t now;
 };
 
 static int poll_txn(struct job *job, struct store_txn *txn)
 {
 	struct poll_job *j = (struct poll_job *)job;
+	char name[sizeof(ROTATION_NODE_PREFIX) + sizeof(srv.cfg.node_id)];
+	int rc;
 
-	return store_setting_get(txn, ROTATION_SETTING, &j->generation);
+	snprintf(name, sizeof(name), "%s%s", ROTATION_NODE_PREFIX, srv.cfg.node_id);
+	if ((rc = store_setting_get(txn, ROTATION_SETTING, &j->generation)) != 0 ||
+	    (rc = store_setting_get(txn, ROTATION_FINGERPRINT, &j->fingerprint)) != 0)
+		return rc;
+	return store_setting_put(txn, name, (uint64_t)j->now << 8 | j->sealing);
 }
 
 static void poll_done(struct job *job)
@@ -40,7 +49,10 @@ static void poll_done(struct job *job)
 	struct poll_job *j = (struct poll_job *)job;
 
 	if (job->store_rc == 0 && j->generation <= KEYS_GEN_MAX)
-		keys_want((uint8_t)j->generation);
+		keys_want((uint8_t)j->generation, j->fingerprint);
+	else if (job->store_rc == 0)
+		log_err("the store's key generation %llu is not one (1 to 255): ignored",
+			(unsigned long long)j->generation);
 	polling = false;
 	free(j);
 }
@@ -52,35 +64,41 @@ static void on_timer(lws_sorted_usec_list_t *sul)
 	(void)sul;
 	if (!polling && (j = calloc(1, sizeof(*j))) != NULL) {
 		polling = true;
+		j->now = authd_now();
+		j->sealing = keys_seals()->totp.current;
 		j->job.txn_work = poll_txn;
 		j->job.done = poll_done;
-		store_read(&j->job);
+		store_write(&j->job);
 	}
-	lws_sul_schedule(rot_ctx, 0, &timer, on_timer, POLL_US);
+	lws_sul_schedule(rot_ctx, 0, &timer, on_timer, ROTATION_POLL_S * LWS_US_PER_SEC);
 }
 
 int rotation_setup(void)
 {
-	uint64_t g = 0;
+	uint64_t g = 0, fp = 0;
 
-	if (store_setting_read(ROTATION_SETTING, &g) != 0 || g > KEYS_GEN_MAX) {
+	if (store_setting_read(ROTATION_SETTING, &g) != 0 ||
+	    store_setting_read(ROTATION_FINGERPRINT, &fp) != 0 || g > KEYS_GEN_MAX) {
 		log_err("cannot read which key generation to seal with from the store");
 		return -1;
 	}
-	keys_want((uint8_t)g);
+	keys_want((uint8_t)g, fp);
 	return 0;
 }
 
 void rotation_start(struct lws_context *ctx)
 {
 	rot_ctx = ctx;
-	lws_sul_schedule(ctx, 0, &timer, on_timer, POLL_US);
+	/* The first report soon: a retire elsewhere must see this node. */
+	lws_sul_schedule(ctx, 0, &timer, on_timer, LWS_US_PER_SEC);
 }
 
 void rotation_stop(void)
 {
-	if (rot_ctx)
+	if (rot_ctx) {
 		lws_sul_cancel(&timer);
+		lws_sul_cancel(&census_timer);
+	}
 	rot_ctx = NULL;
 }
 
@@ -108,28 +126,108 @@ static size_t aad_of(const struct store_seal *s, uint8_t aad[2 * AUTHD_ID_LEN])
 
 /* --- the census ---------------------------------------------------------------------- */
 
+static struct rotation_census_status census; /* loop thread only */
+static struct rotation_census partial;	     /* the one under way */
+static struct store_seal_pos census_pos;
+
+struct census_job {
+	struct job job;
+	const struct keys_seals *keys;
+	struct store_seal_pos from, pos;
+	struct rotation_census *counts; /* this slice's */
+};
+
 static int count_one(void *arg, struct store_seal *s)
 {
-	struct rotation_census *c = arg;
+	struct census_job *j = arg;
 	uint8_t g = core_seal_generation(s->sealed, s->len);
 
-	c->by_gen[g][s->kind]++;
-	c->total++;
-	if (!core_seal_held(ring_of(keys_seals(), s->kind), s->sealed, s->len))
-		c->not_held++;
+	j->counts->by_gen[g][s->kind]++;
+	j->counts->total++;
+	if (!core_seal_held(ring_of(j->keys, s->kind), s->sealed, s->len))
+		j->counts->not_held++;
 	return 0;
 }
 
-int rotation_census(struct store_txn *txn, struct rotation_census *c)
+static int census_txn(struct job *job, struct store_txn *txn)
 {
-	struct store_seal_pos pos;
-	int rc = 0;
+	struct census_job *j = (struct census_job *)job;
 
-	memset(c, 0, sizeof(*c));
-	memset(&pos, 0, sizeof(pos));
-	while (!pos.done && rc == 0)
-		rc = store_seals_walk(txn, &pos, CENSUS_SLICE, count_one, c);
-	return rc;
+	memset(j->counts, 0, sizeof(*j->counts));
+	j->pos = j->from; /* the job may run again */
+	return store_seals_walk(txn, &j->pos, CENSUS_SLICE, count_one, j);
+}
+
+static void census_next(lws_sorted_usec_list_t *sul);
+
+static void census_done(struct job *job)
+{
+	struct census_job *j = (struct census_job *)job;
+
+	if (job->store_rc != 0) {
+		census.running = false;
+		census.store_rc = job->store_rc;
+		census.finished_at = authd_now();
+		log_err("key census stopped: store error %d", job->store_rc);
+	} else {
+		for (unsigned g = 0; g < SEAL_GENERATIONS; g++)
+			for (int k = 0; k < STORE_SEAL__COUNT; k++)
+				partial.by_gen[g][k] += j->counts->by_gen[g][k];
+		partial.total += j->counts->total;
+		partial.not_held += j->counts->not_held;
+		census_pos = j->pos;
+		if (census_pos.done) {
+			census.result = partial;
+			census.running = false;
+			census.finished_at = authd_now();
+		} else if (rot_ctx) {
+			/* The next slice after the loop's turn: on LMDB a read runs
+			 * on the loop itself. */
+			lws_sul_schedule(rot_ctx, 0, &census_timer, census_next, 1);
+		} else {
+			census.running = false;
+		}
+	}
+	free(j->counts);
+	free(j);
+}
+
+static void census_next(lws_sorted_usec_list_t *sul)
+{
+	struct census_job *j = calloc(1, sizeof(*j));
+
+	(void)sul;
+	if (j == NULL || (j->counts = malloc(sizeof(*j->counts))) == NULL) {
+		free(j);
+		census.running = false;
+		census.store_rc = STORE_E_IO;
+		census.finished_at = authd_now();
+		return;
+	}
+	j->keys = keys_seals();
+	j->from = census_pos;
+	j->job.txn_work = census_txn;
+	j->job.done = census_done;
+	store_read(&j->job);
+}
+
+bool rotation_census_start(void)
+{
+	if (census.running)
+		return false;
+	census.running = census.ever = true;
+	census.store_rc = 0;
+	census.started_at = authd_now();
+	census.finished_at = 0;
+	memset(&partial, 0, sizeof(partial));
+	memset(&census_pos, 0, sizeof(census_pos));
+	census_next(NULL);
+	return true;
+}
+
+void rotation_census_status(struct rotation_census_status *st)
+{
+	*st = census;
 }
 
 /* --- the reseal pass ----------------------------------------------------------------- */

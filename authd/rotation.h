@@ -21,13 +21,23 @@
 
 struct lws_context;
 
-#define ROTATION_SETTING "seal_generation"
+/* The store's settings (store_setting_*): the generation every node seals
+ * with, its fingerprint (keys_fingerprint), when it was made so, and each
+ * node's own report ("sealing:<node>": the time << 8 | the generation it
+ * seals with), written every poll. */
+#define ROTATION_SETTING     "seal_generation"
+#define ROTATION_FINGERPRINT "seal_fingerprint"
+#define ROTATION_ACTIVATED   "seal_activated_at"
+#define ROTATION_NODE_PREFIX "sealing:"
+#define ROTATION_POLL_S	     5
+/* A node not heard from for this long is gone: its report no longer counts. */
+#define ROTATION_NODE_LIVE_S 60
 
 /* Reads the store's generation now and seals with it (before serving):
  * 0, or -1 (logged) when the store cannot say. */
 int rotation_setup(void);
-/* Reads it again every few seconds on the loop; stop before the context
- * goes. */
+/* Reads it again, and reports this node's, every ROTATION_POLL_S on the
+ * loop; stop before the context goes. */
 void rotation_start(struct lws_context *ctx);
 void rotation_stop(void);
 
@@ -37,8 +47,20 @@ struct rotation_census {
 	uint64_t by_gen[SEAL_GENERATIONS][STORE_SEAL__COUNT];
 	uint64_t total, not_held;
 };
-/* Counts every sealed value in txn (a read transaction). 0 or STORE_E_*. */
-int rotation_census(struct store_txn *txn, struct rotation_census *c);
+
+/*
+ * The census runs as a chain of short read jobs (the loop turns between
+ * them): started (true) unless one runs already (false). Its status and
+ * its last complete result are kept until the next. Loop thread.
+ */
+bool rotation_census_start(void);
+struct rotation_census_status {
+	bool running, ever;
+	int64_t started_at, finished_at;
+	int store_rc;		       /* a failed slice's: no result */
+	struct rotation_census result; /* the last complete one */
+};
+void rotation_census_status(struct rotation_census_status *st);
 
 /* The reseal pass: started (true) unless one runs already (false). Loop. */
 bool rotation_reseal_start(void);

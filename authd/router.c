@@ -155,6 +155,7 @@ static const struct route routes[] = {
     {"admin/accounts/*/events", http_admin_events, M_GET, ACT_ADMIN_EVENTS_READ, false},
     {"admin/outbox/failures", http_admin_outbox_failures, M_GET, ACT_ADMIN_OUTBOX_FAILURES, false},
     {"admin/keys", http_admin_keys, M_GET, ACT_ADMIN_KEYS_READ, false},
+    {"admin/keys/census", http_admin_keys_census, M_POST, ACT_ADMIN_KEYS_READ, false},
     {"admin/keys/rotate", http_admin_keys_rotate, M_POST, ACT_ADMIN_KEYS_ROTATE, false},
     {"admin/keys/activate", http_admin_keys_activate, M_POST, ACT_ADMIN_KEYS_ACTIVATE, false},
     {"admin/keys/reseal", http_admin_keys_reseal, M_POST, ACT_ADMIN_KEYS_RESEAL, false},

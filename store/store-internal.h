@@ -252,6 +252,8 @@ struct store_engine_ops {
 	int (*walk)(struct store_txn *t, const struct store_visitor *v, void *arg);
 	int (*setting_get)(struct store_txn *t, const char *name, uint64_t *value);
 	int (*setting_put)(struct store_txn *t, const char *name, uint64_t value);
+	int (*settings_list)(struct store_txn *t, const char *prefix,
+			     int (*fn)(void *arg, const char *name, uint64_t value), void *arg);
 	int (*seals_walk)(struct store_txn *t, struct store_seal_pos *pos, size_t limit,
 			  int (*fn)(void *arg, struct store_seal *s), void *arg);
 	int (*sweep)(struct store_txn *t, int64_t now, int64_t idle_s, size_t budget,

@@ -944,6 +944,12 @@ int store_setting_put(struct store_txn *t, const char *name, uint64_t value)
 	return t->ops->setting_put(t, name, value);
 }
 
+int store_settings_list(struct store_txn *t, const char *prefix,
+			int (*fn)(void *arg, const char *name, uint64_t value), void *arg)
+{
+	return t->ops->settings_list(t, prefix, fn, arg);
+}
+
 int store_seals_walk(struct store_txn *t, struct store_seal_pos *pos, size_t limit,
 		     int (*fn)(void *arg, struct store_seal *s), void *arg)
 {

@@ -694,6 +694,11 @@ int store_walk(struct store_txn *t, const struct store_visitor *v, void *arg);
  */
 int store_setting_get(struct store_txn *t, const char *name, uint64_t *value);
 int store_setting_put(struct store_txn *t, const char *name, uint64_t value);
+/* Every setting whose name begins with prefix, in name order: fn sees each
+ * (name valid during the call) and returns 0 to go on. Returns 0,
+ * STORE_E_*, or what fn returned to stop. */
+int store_settings_list(struct store_txn *t, const char *prefix,
+			int (*fn)(void *arg, const char *name, uint64_t value), void *arg);
 
 /* --- sealed values, for key rotation ------------------------------------------------- */
 

@@ -358,6 +358,8 @@ int lmdb_walk_records(struct store_txn *t, const struct store_visitor *v, void *
 /* seals.c */
 int lmdb_setting_get(struct store_txn *t, const char *name, uint64_t *value);
 int lmdb_setting_put(struct store_txn *t, const char *name, uint64_t value);
+int lmdb_settings_list(struct store_txn *t, const char *prefix,
+		       int (*fn)(void *arg, const char *name, uint64_t value), void *arg);
 int lmdb_seals_walk(struct store_txn *t, struct store_seal_pos *pos, size_t limit,
 		    int (*fn)(void *arg, struct store_seal *s), void *arg);
 /* Writes m's record again, its state (so its index entry) unchanged: a

@@ -638,6 +638,7 @@ const struct store_engine_ops store_lmdb_engine = {
     .outbox_failures = lmdb_outbox_failures,
     .setting_get = lmdb_setting_get,
     .setting_put = lmdb_setting_put,
+    .settings_list = lmdb_settings_list,
     .seals_walk = lmdb_seals_walk,
     .sweep = lmdb_sweep,
 };

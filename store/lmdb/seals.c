@@ -55,6 +55,42 @@ int lmdb_setting_put(struct store_txn *t, const char *name, uint64_t value)
 	return lmdb_put(lmdb_of(t), DB_META, key, klen, val, sizeof(val));
 }
 
+struct list_walk {
+	int (*fn)(void *arg, const char *name, uint64_t value);
+	void *arg;
+	int rc; /* lmdb_walk stops on a non-zero answer without returning it */
+};
+
+static int list_one(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct list_walk *w = arg;
+	char name[64];
+
+	(void)txn;
+	if (v->mv_size != 8 || k->mv_size - 4 >= sizeof(name)) {
+		w->rc = STORE_E_CORRUPT;
+		return 1;
+	}
+	memcpy(name, (const char *)k->mv_data + 4, k->mv_size - 4);
+	name[k->mv_size - 4] = '\0';
+	w->rc = w->fn(w->arg, name, authd_get_be64(v->mv_data));
+	return w->rc;
+}
+
+int lmdb_settings_list(struct store_txn *t, const char *prefix,
+		       int (*fn)(void *arg, const char *name, uint64_t value), void *arg)
+{
+	struct list_walk w = {fn, arg, 0};
+	char key[64];
+	size_t klen;
+	int rc;
+
+	if ((rc = setting_key(prefix, key, &klen)) != 0)
+		return rc;
+	rc = lmdb_walk(lmdb_of(t), DB_META, key, klen, klen, list_one, &w);
+	return rc != 0 ? rc : w.rc;
+}
+
 /* The keys of up to `limit` records of db after pos's key, collected first
  * so that writing back never moves a cursor under the walk. */
 struct keys {

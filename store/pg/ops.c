@@ -298,6 +298,8 @@ const struct pg_stmt_def pg_stmts[ST__COUNT] = {
     /* Key rotation's walk: each kind in key order from after a key (the
      * empty bytea is before every one); a value is rewritten only if it
      * is still the one the walk saw. */
+    [ST_SETTINGS_LIST] = {"settings_list", "SELECT name, value FROM settings WHERE "
+					   "starts_with(name, $1::text) ORDER BY name"},
     [ST_SEALS_TOTP] = {"seals_totp",
 		       "SELECT account_id, seed, pending_seed FROM totp_credentials WHERE "
 		       "account_id > $1::bytea ORDER BY account_id LIMIT $2::bigint"},
@@ -4220,7 +4222,9 @@ int pg_setting_get(struct store_txn *t, const char *name, uint64_t *value)
 		struct row r = {res, 0, false};
 		int64_t v = col_i64(&r, 0);
 
-		if (r.bad || v < 0)
+		/* A bigint holds the 64 bits as they are (a fingerprint may
+		 * use the top one). */
+		if (r.bad)
 			rc = corrupt("setting");
 		else
 			*value = (uint64_t)v;
@@ -4377,5 +4381,29 @@ int pg_outbox_failures(struct store_txn *t, size_t limit,
 	pg_clear(res);
 	OPENSSL_cleanse(m, sizeof(*m));
 	free(m);
+	return rc;
+}
+
+int pg_settings_list(struct store_txn *t, const char *prefix,
+		     int (*fn)(void *arg, const char *name, uint64_t value), void *arg)
+{
+	struct pg_txn *pt = (struct pg_txn *)t;
+	struct pg_params p = {0};
+	PGresult *res;
+	int rc = 0;
+
+	param_text(&p, prefix);
+	if ((res = pg_exec(pt, ST_SETTINGS_LIST, &p)) == NULL)
+		return pt->err;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct row r = {res, i, false};
+		char name[64];
+		int64_t v;
+
+		col_str(&r, 0, name, sizeof(name));
+		v = col_i64(&r, 1);
+		rc = r.bad ? corrupt("setting") : fn(arg, name, (uint64_t)v);
+	}
+	pg_clear(res);
 	return rc;
 }

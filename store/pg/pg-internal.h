@@ -259,6 +259,7 @@ enum pg_stmt {
 	ST_SETTING_GET,
 	ST_OUTBOX_FAILURES,
 	ST_SETTING_PUT,
+	ST_SETTINGS_LIST,
 	ST_SEALS_TOTP,
 	ST_RESEAL_TOTP,
 	ST_RESEAL_TOTP_PENDING,
@@ -454,6 +455,8 @@ int pg_setting_get(struct store_txn *t, const char *name, uint64_t *value);
 int pg_outbox_failures(struct store_txn *t, size_t limit,
 		       int (*fn)(void *arg, const struct outbox_msg *m), void *arg);
 int pg_setting_put(struct store_txn *t, const char *name, uint64_t value);
+int pg_settings_list(struct store_txn *t, const char *prefix,
+		     int (*fn)(void *arg, const char *name, uint64_t value), void *arg);
 int pg_seals_walk(struct store_txn *t, struct store_seal_pos *pos, size_t limit,
 		  int (*fn)(void *arg, struct store_seal *s), void *arg);
 int pg_voucher_put(struct store_txn *t, const struct voucher *v);

@@ -852,8 +852,8 @@ static int pg_setting_read(const char *name, uint64_t *value)
 	res = PQexecParams(conn, "SELECT value FROM settings WHERE name = $1::text", 1, NULL,
 			   params, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) <= 1) {
-		if (PQntuples(res) == 1)
-			*value = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+		if (PQntuples(res) == 1) /* as text: the bigint's 64 bits, signed */
+			*value = (uint64_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	} else {
 		enum pg_fail fail;
 
@@ -930,6 +930,7 @@ const struct store_engine_ops store_pg_engine = {
     .counter_next = pg_counter_next,
     .setting_get = pg_setting_get,
     .setting_put = pg_setting_put,
+    .settings_list = pg_settings_list,
     .seals_walk = pg_seals_walk,
     .voucher_put = pg_voucher_put,
     .voucher_get = pg_voucher_get,

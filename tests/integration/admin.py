@@ -206,7 +206,8 @@ def key_file_lines(a):
         data = f.read()
     if len(data) == 32:
         return ["(binary root)"]
-    return [ln for ln in data.decode().splitlines() if not ln.startswith("#")]
+    return [ln for ln in data.decode().splitlines()
+            if not ln.startswith("#") and not ln.startswith("last ")]
 
 
 class KeyRotation(OwnAuthd, unittest.TestCase):
@@ -244,8 +245,8 @@ class KeyRotation(OwnAuthd, unittest.TestCase):
         self.assertTrue(k["key_file_writable"])
         old = [self.enrolled() for _ in range(3)]
         k = self.keys()
-        self.assertGreaterEqual(k["seals"]["1"]["totp"], 3)
-        self.assertEqual(list(k["seals"]), ["1"])
+        self.assertGreaterEqual(k["census"]["seals"]["1"]["totp"], 3)
+        self.assertEqual(list(k["census"]["seals"]), ["1"])
 
         rc, out, err = self.ctl("rotate-keys")
         self.assertEqual(rc, 0, err)
@@ -264,12 +265,19 @@ class KeyRotation(OwnAuthd, unittest.TestCase):
         self.totp_login(*old[0])
         k = self.keys()
         # The login wrote its record: resealed while at it.
-        self.assertEqual(k["seals"]["2"]["totp"], 2)
-        self.assertGreaterEqual(k["seals"]["1"]["totp"], 2)
-        # Generation 1 still seals something: it stays.
+        self.assertEqual(k["census"]["seals"]["2"]["totp"], 2)
+        self.assertGreaterEqual(k["census"]["seals"]["1"]["totp"], 2)
+        self.assertEqual(k["nodes"][0]["live"], True)
+        # Too soon after the switch (a link offer sealed before it lives
+        # 10 minutes), and then generation 1 still seals something.
         rc, _, err = self.ctl("retire-key", "1")
         self.assertEqual(rc, 1)
+        self.assertIn("too recent", err)
         self.assertIn("key_generation_in_use", err)
+        self.a.advance(11 * 60)
+        rc, _, err = self.ctl("retire-key", "1")
+        self.assertEqual(rc, 1)
+        self.assertIn("found values it seals", err)
 
         rc, out, err = self.ctl("reseal")
         self.assertEqual(rc, 0, err)
@@ -278,8 +286,8 @@ class KeyRotation(OwnAuthd, unittest.TestCase):
         self.assertGreaterEqual(out["reseal"]["resealed"], 2)
         self.assertEqual(out["reseal"]["not_opened"], 0)
         k = self.keys()
-        self.assertEqual(list(k["seals"]), ["2"])
-        self.assertEqual(k["not_held"], 0)
+        self.assertEqual(list(k["census"]["seals"]), ["2"])
+        self.assertEqual(k["census"]["not_held"], 0)
         # The one sealed with cannot go; an unknown one is unknown.
         rc, _, err = self.ctl("retire-key", "2")
         self.assertIn("key_generation_in_use", err)
@@ -318,12 +326,12 @@ class KeyRotation(OwnAuthd, unittest.TestCase):
         self.assertIn(g, k["generations"])
         self.assertNotEqual(k["sealing_with"], g)  # held, not sealed with yet
         e, secret = self.enrolled()
-        self.assertNotIn(str(g), self.keys()["seals"])
+        self.assertNotIn(str(g), self.keys()["census"]["seals"])
         rc, out, err = self.ctl("activate-key", str(g))
         self.assertEqual(rc, 0, err)
         self.assertEqual(out["sealing_with"], g)
         self.enrolled()
-        self.assertEqual(self.keys()["seals"][str(g)]["totp"], 1)
+        self.assertEqual(self.keys()["census"]["seals"][str(g)]["totp"], 1)
         self.totp_login(e, secret)
         self.assertEqual(self.ctl("rotate-keys", "extra")[0], 2)
         self.assertEqual(self.ctl("keys", "--stage")[0], 2)
@@ -345,6 +353,52 @@ class KeyRotation(OwnAuthd, unittest.TestCase):
                 f.write(kept)
         e, secret = self.enrolled()
         self.totp_login(e, secret)
+
+
+class KeysCommand(unittest.TestCase):
+    """authd keys list|add|drop on a key file, as its owner (the Debian
+    package's way: systemd's copy is never written)."""
+
+    def keys(self, *args):
+        r = subprocess.run([authd_binary(), "--key-file", self.path, "keys", *args],
+                           capture_output=True, text=True, timeout=30)
+        return r.returncode, r.stdout + r.stderr
+
+    def setUp(self):
+        self.dir = os.path.realpath(os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                                 "authd-keys-" + uuid.uuid4().hex[:8]))
+        os.mkdir(self.dir, 0o700)
+        self.path = os.path.join(self.dir, "secret.key")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_add_list_drop(self):
+        self.assertEqual(self.keys("list")[0], 1)  # no file: nothing is made
+        self.assertFalse(os.path.exists(self.path))
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, os.urandom(32))
+        os.close(fd)
+        self.assertEqual(self.keys("list"), (0, f"key file {self.path}: generations 1\n"))
+        rc, out = self.keys("add")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("generation 2 added", out)
+        self.assertIn("authctl activate-key 2", out)
+        self.assertEqual(os.stat(self.path).st_mode & 0o777, 0o600)
+        self.assertEqual(os.listdir(self.dir), ["secret.key"])
+        rc, out = self.keys("drop", "2")
+        self.assertEqual(rc, 1)
+        self.assertIn("newest", out)
+        self.assertEqual(self.keys("drop", "1")[0], 0)
+        self.assertEqual(self.keys("list")[1], f"key file {self.path}: generations 2\n")
+        self.assertEqual(self.keys("drop", "9")[0], 1)
+        self.assertEqual(self.keys("drop", "x")[0], 2)
+        self.assertEqual(self.keys("drop")[0], 2)
+        self.assertEqual(self.keys("frob")[0], 2)
+        os.chmod(self.path, 0o640)
+        rc, out = self.keys("add")
+        self.assertEqual(rc, 1)
+        self.assertIn("group or others", out)
 
 
 @unittest.skipUnless(ENGINE == "postgresql", "several nodes share PostgreSQL only")
@@ -379,6 +433,8 @@ class KeyRotationTwoNodes(unittest.TestCase):
             first = enrolled(n1)
             rc, out, err = ctl_of(n1, "rotate-keys", "--stage")
             self.assertEqual((rc, out["generation"], out["active"]), (0, 2, False), err)
+            # Staged: held by n1, sealed with by nobody (n2 lacks it).
+            self.assertEqual(sealing_with(n1), 1)
             rc, out, err = ctl_of(n2, "activate-key", "2")
             self.assertEqual(rc, 1)  # n2 has not read the file again yet
             self.assertIn("key_generation_unknown", err)
@@ -391,6 +447,27 @@ class KeyRotationTwoNodes(unittest.TestCase):
             self.assertEqual(sealing_with(n2), 1)  # what n1 opens too
             second = enrolled(n2)
             login(n1, *second)
+            # n2 still seals with 1: generation 1 cannot go, however long
+            # after the switch, and whatever a census says.
+            c.advance(11 * 60)
+            rc, out, err = ctl_of(n1, "reseal")
+            self.assertEqual(rc, 0, err)
+
+            def reported(node_name, generation):
+                """Once node_name's report since the clock moved says it."""
+                deadline = time.monotonic() + 15
+                while True:
+                    nodes = ctl_of(n1, "keys")[1]["nodes"]
+                    if any(x["node"] == node_name and x["live"] and
+                           x["sealing_with"] == generation for x in nodes):
+                        return
+                    self.assertLess(time.monotonic(), deadline, nodes)
+                    time.sleep(0.5)
+
+            reported("node2", 1)
+            rc, _, err = ctl_of(n1, "retire-key", "1")
+            self.assertEqual(rc, 1)
+            self.assertIn("a node still seals with it", err)
             n2.proc.send_signal(signal.SIGHUP)
             deadline = time.monotonic() + 10
             while sealing_with(n2) != 2:
@@ -403,7 +480,9 @@ class KeyRotationTwoNodes(unittest.TestCase):
             rc, out, err = ctl_of(n2, "reseal")
             self.assertEqual(rc, 0, err)
             k = ctl_of(n1, "keys")[1]
-            self.assertEqual(list(k["seals"]), ["2"])
+            self.assertEqual(list(k["census"]["seals"]), ["2"])
+            # Once n2 has said it seals with 2 (a poll: every 5 s).
+            reported("node2", 2)
             rc, out, err = ctl_of(n1, "retire-key", "1")
             self.assertEqual(rc, 0, err)
             n2.proc.send_signal(signal.SIGHUP)

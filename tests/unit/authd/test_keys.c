@@ -180,14 +180,23 @@ static void test_generations(void **state)
 	s = keys_seals();
 	assert_int_equal(s->n_held, 2);
 	assert_int_equal(s->newest, 2);
-	assert_int_equal(s->totp.current, 2); /* nobody said otherwise yet */
+	/* Nothing recorded in the store yet: the oldest, which every node
+	 * holds (the new one may not have reached them). */
+	assert_int_equal(s->totp.current, 1);
 	assert_int_equal(keys_load(&b, path, 0), 0);
 	assert_memory_equal(a.pepper, b.pepper, KEYS_LEN);
 	assert_memory_equal(a.id, b.id, KEYS_ID_LEN);
-	/* The store says generation 1: sealed with it until it says 2. */
-	keys_want(1);
+	/* The store says generation 1: sealed with it until it says 2, with
+	 * 2's fingerprint; another fingerprint is another secret: not 2. */
+	keys_want(1, keys_fingerprint(keys_seals(), 1));
 	assert_int_equal(keys_seals()->totp.current, 1);
-	keys_want(2);
+	assert_int_not_equal(keys_fingerprint(keys_seals(), 1), keys_fingerprint(keys_seals(), 2));
+	assert_int_equal(keys_fingerprint(keys_seals(), 9), 0);
+	keys_want(2, keys_fingerprint(keys_seals(), 2) ^ 1);
+	assert_int_equal(keys_seals()->totp.current, 1);
+	keys_want(9, 0); /* not held: the newest held */
+	assert_int_equal(keys_seals()->totp.current, 2);
+	keys_want(2, keys_fingerprint(keys_seals(), 2));
 	s = keys_seals();
 	assert_int_equal(s->totp.current, 2);
 	assert_int_equal(s->outbox.current, 2);
@@ -203,10 +212,13 @@ static void test_generations(void **state)
 	assert_int_equal(sealed1[0], 2);
 	assert_int_equal(keys_open(&s->totp, aad, sizeof(aad), sealed1, sizeof(sealed1), out), 20);
 	assert_memory_equal(out, plain, 20);
-	/* The wrong aad does not open, so it is not resealed either. */
+	/* What does not open is not resealed, and left exactly as it was. */
 	memcpy(sealed2, sealed1, sizeof(sealed1));
 	sealed2[0] = 1;
+	memcpy(out, sealed2, sizeof(out));
 	assert_int_equal(keys_reseal(&s->totp, aad, sizeof(aad), sealed2, sizeof(sealed2)), -1);
+	assert_memory_equal(out, sealed2, sizeof(out));
+	assert_int_equal(sealed2[0], 1);
 
 	/* Dropping generation 1: the file keeps its root; a reload holds 2
 	 * alone, and the root's keys are the same. */
@@ -220,6 +232,45 @@ static void test_generations(void **state)
 	assert_null(s->totp.key[1]);
 	assert_int_equal(keys_load(&b, path, 0), 0);
 	assert_memory_equal(a.pepper, b.pepper, KEYS_LEN);
+	/* A number is never used again, even once dropped: 3 after 2. */
+	assert_int_equal(keys_file_add(path, 0, &g, err, sizeof(err)), 0);
+	assert_int_equal(g, 3);
+	assert_int_equal(keys_file_drop(path, 0, 3, err, sizeof(err)), 0);
+	assert_int_equal(keys_file_add(path, 0, &g, err, sizeof(err)), 0);
+	assert_int_equal(g, 4);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* No file is left beside it. */
+	{
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "test $(ls %s | wc -l) -eq 1", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	/* A reload that finds another secret under a number it holds (another
+	 * node's file) is refused and changes nothing. */
+	assert_int_equal(keys_load(&b, path, 0), 0); /* holds 2 and 4 */
+	assert_int_equal(keys_file_drop(path, 0, 4, err, sizeof(err)), 0);
+	{
+		char text2[1024];
+		FILE *f = fopen(path, "r");
+		size_t n2;
+
+		assert_non_null(f);
+		n2 = fread(text2, 1, sizeof(text2) - 1, f);
+		fclose(f);
+		text2[n2] = '\0';
+		/* generation 2's secret becomes another */
+		{
+			char *line = strstr(text2, "generation 2 ");
+
+			assert_non_null(line);
+			line[13] = line[13] == 'a' ? 'b' : 'a';
+		}
+		write_file(path, text2, 0600);
+	}
+	assert_int_equal(keys_reload(), -1);
+	assert_int_equal(keys_seals()->n_held, 2);
 
 	/* systemd's copy is never written. */
 	assert_int_equal(keys_file_add(path, KEYS_F_CREDENTIAL, &g, err, sizeof(err)), -1);

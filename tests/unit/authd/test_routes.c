@@ -146,6 +146,7 @@ static const struct {
     {"GET admin/accounts/*/events", U, U, U},
     {"GET admin/outbox/failures", U, U, U},
     {"GET admin/keys", U, U, U},
+    {"POST admin/keys/census", U, U, U},
     {"POST admin/keys/rotate", U, U, U},
     {"POST admin/keys/activate", U, U, U},
     {"POST admin/keys/reseal", U, U, U},

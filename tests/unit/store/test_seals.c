@@ -276,6 +276,32 @@ static int setting_get_txn(struct store_txn *txn, void *arg)
 	return store_setting_get(txn, s->name, &s->value);
 }
 
+struct listed {
+	int n;
+	char name[4][64];
+	uint64_t value[4];
+};
+
+static int listed_one(void *arg, const char *name, uint64_t value)
+{
+	struct listed *l = arg;
+
+	if (l->n < 4) {
+		snprintf(l->name[l->n], sizeof(l->name[0]), "%s", name);
+		l->value[l->n] = value;
+	}
+	l->n++;
+	return 0;
+}
+
+static int settings_list_txn(struct store_txn *txn, void *arg)
+{
+	struct listed *l = arg;
+
+	l->n = 0;
+	return store_settings_list(txn, "sealing:", listed_one, l);
+}
+
 static void test_settings(void **state)
 {
 	struct setting s = {"seal_generation", 77};
@@ -285,6 +311,11 @@ static void test_settings(void **state)
 	assert_int_equal(s.value, 0); /* never put */
 	s.value = 3;
 	assert_int_equal(unit_write(setting_put_txn, &s), 0);
+	s.value = 0xfedcba9876543210ull; /* all 64 bits, the top one too */
+	assert_int_equal(unit_write(setting_put_txn, &s), 0);
+	s.value = 0;
+	assert_int_equal(unit_read(setting_get_txn, &s), 0);
+	assert_true(s.value == 0xfedcba9876543210ull);
 	s.value = 9;
 	assert_int_equal(unit_write(setting_put_txn, &s), 0);
 	s.value = 0;
@@ -293,6 +324,23 @@ static void test_settings(void **state)
 	s.name = "other";
 	assert_int_equal(unit_read(setting_get_txn, &s), 0);
 	assert_int_equal(s.value, 0);
+	/* Listed by prefix, in name order, and only those. */
+	s = (struct setting){"sealing:node-b", 2};
+	assert_int_equal(unit_write(setting_put_txn, &s), 0);
+	s = (struct setting){"sealing:node-a", 1};
+	assert_int_equal(unit_write(setting_put_txn, &s), 0);
+	s = (struct setting){"sealinG", 5};
+	assert_int_equal(unit_write(setting_put_txn, &s), 0);
+	{
+		struct listed l = {0};
+
+		assert_int_equal(unit_read(settings_list_txn, &l), 0);
+		assert_int_equal(l.n, 2);
+		assert_string_equal(l.name[0], "sealing:node-a");
+		assert_int_equal(l.value[0], 1);
+		assert_string_equal(l.name[1], "sealing:node-b");
+		assert_int_equal(l.value[1], 2);
+	}
 }
 
 int main(void)
