@@ -1039,7 +1039,9 @@ int server_run(void)
 	info.port = srv.cfg.listen_port;
 	info.iface = srv.cfg.listen_addr;
 	info.protocols = protocols;
-	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+	/* Text frames and close reasons that are not UTF-8 fail the channel
+	 * with 1007 at the frame (RFC 6455 8.1), before any JSON parse. */
+	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.headers = security_headers_list(srv.cfg.tls_cert[0] != '\0');
 	if (strchr(srv.cfg.listen_addr, ':'))
 		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;

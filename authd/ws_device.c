@@ -1328,13 +1328,24 @@ static void on_message(struct device_conn *c, const char *text, size_t len)
 	OPENSSL_cleanse(&m, sizeof(m));
 }
 
+/* A whole text message: lws checks UTF-8 frame by frame, but not a message
+ * whose last frame is empty and cuts a character (RFC 6455 8.1: 1007). */
+static void whole_message(struct device_conn *c, const char *in, size_t len)
+{
+	if (!authd_utf8_valid(in, len)) {
+		close_with(c, LWS_CLOSE_STATUS_INVALID_PAYLOAD);
+		return;
+	}
+	on_message(c, in, len);
+}
+
 /* Collects a message's frames; false after closing (too large). */
 static bool receive(struct device_conn *c, struct lws *wsi, const char *in, size_t len)
 {
 	bool first = lws_is_first_fragment(wsi), last = lws_is_final_fragment(wsi);
 
 	if (first && last && c->rx == NULL && lws_remaining_packet_payload(wsi) == 0) {
-		on_message(c, in, len);
+		whole_message(c, in, len);
 		return true;
 	}
 	if (c->rx == NULL && (c->rx = malloc(MP_FRAME_MAX + 1)) == NULL) {
@@ -1348,7 +1359,7 @@ static bool receive(struct device_conn *c, struct lws *wsi, const char *in, size
 	memcpy(c->rx + c->rx_len, in, len);
 	c->rx_len += len;
 	if (last && lws_remaining_packet_payload(wsi) == 0) {
-		on_message(c, c->rx, c->rx_len);
+		whole_message(c, c->rx, c->rx_len);
 		OPENSSL_cleanse(c->rx, c->rx_len);
 		free(c->rx);
 		c->rx = NULL;
@@ -1398,6 +1409,11 @@ int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		if (c)
 			heard(c);
 		return 0;
+
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		/* A close payload is empty or a code of two bytes and more: lws
+		 * 4.1 echoes a single byte back. Nonzero: closed, not echoed. */
+		return len == 1 ? 1 : 0;
 
 	case LWS_CALLBACK_RECEIVE:
 		if (c == NULL || ws_out_closing(&c->out))

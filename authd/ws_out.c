@@ -63,6 +63,10 @@ int ws_out_writable(struct ws_out *q, struct lws *wsi)
 	struct ws_out_msg *m = q->head;
 	int n;
 
+	/* lws has sent a close of its own (a broken frame in the same read as
+	 * a whole message) or answered the peer's: nothing more may follow. */
+	if (lws_get_close_length(wsi) > 0)
+		return 0;
 	if (m == NULL)
 		return q->close_code ? server_ws_close(wsi, q->close_code) : 0;
 	n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);

@@ -250,7 +250,9 @@ void authd_time_str(int64_t t, char out[21])
 	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-bool authd_utf8_printable(const char *s, size_t len)
+/* UTF-8 (no overlong forms, surrogates or code points past U+10FFFF);
+ * printable: no control characters either. */
+static bool utf8_scan(const char *s, size_t len, bool printable)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
@@ -261,7 +263,7 @@ bool authd_utf8_printable(const char *s, size_t len)
 		size_t n;
 
 		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
+			if (printable && (c < 0x20 || c == 0x7f))
 				return false;
 			i++;
 			continue;
@@ -292,6 +294,16 @@ bool authd_utf8_printable(const char *s, size_t len)
 		i += n + 1;
 	}
 	return true;
+}
+
+bool authd_utf8_printable(const char *s, size_t len)
+{
+	return utf8_scan(s, len, true);
+}
+
+bool authd_utf8_valid(const char *s, size_t len)
+{
+	return utf8_scan(s, len, false);
 }
 
 size_t authd_utf8_count(const char *s, size_t len)

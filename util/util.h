@@ -91,6 +91,9 @@ void authd_time_str(int64_t t, char out[21]);
 
 /* True if s[0..len) is valid UTF-8 without NUL or C0/DEL control characters. */
 bool authd_utf8_printable(const char *s, size_t len);
+/* Whether s (len bytes) is UTF-8: no overlong forms, surrogates, code
+ * points past U+10FFFF or cut sequences (control characters allowed). */
+bool authd_utf8_valid(const char *s, size_t len);
 /* Number of code points in valid UTF-8 s[0..len). */
 size_t authd_utf8_count(const char *s, size_t len);
 

@@ -60,6 +60,16 @@ static void test_utf8(void **state)
 	assert_false(authd_utf8_printable("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
 	assert_false(authd_utf8_printable("\xff", 1));
 	assert_int_equal(authd_utf8_count("caf\xc3\xa9", 5), 4);
+	/* Valid UTF-8 takes control characters; the rest is refused alike. */
+	assert_true(authd_utf8_valid("tab\t\x00\x7f", 6));
+	assert_true(authd_utf8_valid("", 0));
+	assert_true(authd_utf8_valid("\xf4\x8f\xbf\xbf", 4)); /* U+10FFFF */
+	assert_false(authd_utf8_valid("ok\xc3", 3));	      /* cut at the end */
+	assert_false(authd_utf8_valid("\xe2\x82", 2));
+	assert_false(authd_utf8_valid("\xc0\xaf", 2));
+	assert_false(authd_utf8_valid("\xed\xa0\x80", 3));
+	assert_false(authd_utf8_valid("\x80", 1));
+	assert_false(authd_utf8_valid("\xfe", 1));
 }
 
 static void test_email(void **state)
