@@ -13,7 +13,8 @@ PKGS=(build-essential cmake pkg-config python3
       git python3-zxcvbn python3-cryptography oathtool zbar-tools libmagickcore-6.q16-6-extra lmdb-utils jq clang-format clang-tidy
       libpq-dev postgresql-15 libmaxminddb-dev libmaxmind-db-writer-perl libcurl4-openssl-dev libev-dev
       python3-aiosmtpd python3-yaml libhpdf-dev poppler-utils python3-prometheus-client
-      libsystemd-dev systemd)
+      libsystemd-dev systemd
+      python3-fusepy libfuse2 eatmydata)
 if [ "$browser" = 1 ]; then
   PKGS+=(chromium fonts-dejavu-core ca-certificates)
   # Node.js and npm from Debian, unless a Node.js with its own npm is there.

@@ -12,7 +12,11 @@
  * response ("index TAB status TAB body"), for the fixture phases that need
  * the tokens and secrets authd hands out. With -p PORT,PORT,... the
  * connections take the ports in turn (connection i goes to port i mod n), to
- * spread the load over several authd nodes sharing one database.
+ * spread the load over several authd nodes sharing one database. With -R
+ * RATE the load is open-loop: a request is due every 1/RATE s whether or
+ * not the ones before were answered, and its latency counts from when it
+ * was due (a server that falls behind shows it, instead of slowing the
+ * client down).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -42,7 +46,8 @@ struct conn {
 	unsigned id; /* which connection: picks its source address with -s */
 	int fd;
 	bool connected;
-	bool busy; /* a request is assigned and not yet answered */
+	bool busy;    /* a request is assigned and not yet answered */
+	bool waiting; /* -R: free, waiting for the next request to fall due */
 	enum { C_WRITING, C_READING } state;
 	size_t req;
 	size_t sent;
@@ -65,6 +70,7 @@ struct opts {
 	double max_seconds; /* 0: no limit */
 	bool repeat;
 	bool spread; /* each connection from its own 127.x.y.z */
+	double rate; /* -R: requests a second; 0: as fast as answered */
 };
 
 static struct opts opt = {.conns = 16};
@@ -83,6 +89,11 @@ static uint32_t *lat_us;
 static size_t lat_len, lat_cap;
 static double t_start, t_last;
 static bool stopping;
+/* -R: when the next request falls due, and the free connections waiting
+ * for it. */
+static double next_slot;
+static struct conn **waiting;
+static size_t nwaiting;
 
 static double now_s(void)
 {
@@ -213,6 +224,15 @@ static bool conn_next(struct conn *c)
 	if (stopping || past_deadline(t) || (!opt.repeat && issued >= nreqs)) {
 		conn_drop(c);
 		return false;
+	}
+	if (opt.rate > 0) {
+		if (t < next_slot) {
+			c->waiting = true;
+			waiting[nwaiting++] = c;
+			return false;
+		}
+		t = next_slot; /* its latency counts from when it was due */
+		next_slot += 1.0 / opt.rate;
 	}
 	c->req = issued++ % nreqs;
 	c->busy = true;
@@ -402,6 +422,20 @@ static void conn_io(struct conn *c, uint32_t events)
 	}
 }
 
+/* -R: gives the waiting connections the requests now due. */
+static void dispatch(void)
+{
+	double t = now_s();
+
+	while (nwaiting > 0 && t >= next_slot && !past_deadline(t)) {
+		struct conn *c = waiting[--nwaiting];
+
+		c->waiting = false;
+		if (conn_next(c))
+			conn_io(c, EPOLLOUT);
+	}
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -442,11 +476,13 @@ static void usage(void)
 	fprintf(
 	    stderr,
 	    "usage: loadgen -p PORT[,PORT...] -f FILE [-c CONNS] [-d SECONDS] [-r] [-s] [-o OUT]\n"
+	    "               [-R RATE]\n"
 	    "  FILE: one request a line, METHOD TAB PATH [TAB BODY [TAB BEARER]]\n"
 	    "  several ports: connection i goes to the (i mod n)-th\n"
 	    "  -r repeats the list until -d seconds have passed (needs -d)\n"
 	    "  -s sends each connection from its own address, 127.1.0.2 and up\n"
-	    "  -o writes every response as: index TAB status TAB body\n");
+	    "  -o writes every response as: index TAB status TAB body\n"
+	    "  -R sends RATE requests a second (open loop; latency from when each was due)\n");
 	exit(2);
 }
 
@@ -458,7 +494,7 @@ int main(int argc, char **argv)
 	double seconds;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:p:f:d:rso:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:p:f:d:rso:R:")) != -1) {
 		switch (ch) {
 		case 'c':
 			opt.conns = (unsigned)strtoul(optarg, NULL, 10);
@@ -496,6 +532,11 @@ int main(int argc, char **argv)
 		case 'o':
 			opt.out_file = optarg;
 			break;
+		case 'R':
+			opt.rate = strtod(optarg, NULL);
+			if (opt.rate <= 0)
+				usage();
+			break;
 		default:
 			usage();
 		}
@@ -516,9 +557,10 @@ int main(int argc, char **argv)
 	if (epfd < 0)
 		die("epoll_create1");
 	conns = calloc(opt.conns, sizeof(*conns));
-	if (conns == NULL)
+	waiting = calloc(opt.conns, sizeof(*waiting));
+	if (conns == NULL || waiting == NULL)
 		die("out of memory");
-	t_start = t_last = now_s();
+	t_start = t_last = next_slot = now_s();
 	for (unsigned i = 0; i < opt.conns; i++) {
 		conns[i].id = i;
 		conns[i].fd = -1;
@@ -539,6 +581,13 @@ int main(int argc, char **argv)
 				break;
 			timeout = (int)(left * 1000) + 1;
 		}
+		if (nwaiting > 0) {
+			double due = next_slot - now_s();
+			int ms = due > 0 ? (int)(due * 1000) + 1 : 0;
+
+			if (timeout < 0 || ms < timeout)
+				timeout = ms;
+		}
 		n = epoll_wait(epfd, events, MAX_EVENTS, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -552,6 +601,7 @@ int main(int argc, char **argv)
 			if (c->fd >= 0)
 				conn_io(c, events[i].events);
 		}
+		dispatch();
 	}
 	stopping = true;
 	/* Repeating runs end at the deadline; single-pass runs when the last

@@ -52,9 +52,10 @@ CONFIG = ("[password]\nargon2_memory_kib = 64\nargon2_iterations = 1\nargon2_par
 
 
 class Campaign:
-    def __init__(self, engine, seed):
+    def __init__(self, engine, seed, data_dir=None, config=""):
         self.rng = random.Random(seed)
-        self.a = Authd(name=f"crash-{engine}", config=CONFIG, engine=engine)
+        self.a = Authd(name=f"crash-{engine}", config=CONFIG + config, engine=engine,
+                       data_dir=data_dir)
         self.offset = 0  # the test clock's advance, kept across restarts
         self.prefix = uuid.uuid4().hex[:6]
         self.n = 0
@@ -199,7 +200,7 @@ class Campaign:
             t.start()
         time.sleep(self.rng.uniform(0.3, 1.5))
         self.killed_at = time.monotonic()
-        self.a.kill9()
+        self.crash()
         for t in threads:
             t.join()
         if acked["errors"]:
@@ -211,6 +212,10 @@ class Campaign:
         for k in ("logins", "totp", "backup", "password"):
             self.figures[k] += len(acked[k])
         self.figures["in_flight"] += len(inflight)
+
+    def crash(self):
+        """The fault: kill -9 (the power-loss campaign cuts the disk too)."""
+        self.a.kill9()
 
     def second_factor(self, e, kind, code):
         """The response to signing in to e with code (a TOTP or backup code)."""
