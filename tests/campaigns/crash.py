@@ -15,12 +15,20 @@ round's clients saw acknowledged:
   used: no acknowledged one-time code comes back to life);
 - a backup code that signed in (200): refused now;
 - a password change (204): the new password signs in, the old one not;
+- an order (201): its invoice is there;
+- a payment of an invoice from the organization's prepaid balance (201,
+  paid): the invoice is paid by that payment, and asked again with its
+  Idempotency-Key the same payment answers (nothing is paid twice);
 
 and for each write under way at the kill (no answer came): it is done
 wholly or not at all: a sign-up signs in with its organization or signs up
 again; exactly one of the old and new passwords signs in; a TOTP or backup
-code either signs in now or is refused as used. A client that fails before
-the kill fails the round. What kill -9 cannot show is a missing fsync (the
+code either signs in now or is refused as used; an order's invoice is there
+or not; a payment under way has paid its invoice once or not at all (asked
+again with its key, it pays it once). After each round every paying
+organization's ledger balances (each entry's legs sum to zero) and its
+balance is its deposit less the totals of its paid invoices, each once. A
+client that fails before the kill fails the round. What kill -9 cannot show is a missing fsync (the
 page cache survives it): that is the power-loss campaign's.
 
 Usage (one command; CI runs --rounds 3 on each engine through CTest):
@@ -44,18 +52,35 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 
 import authd_harness  # noqa: E402
 from authd_harness import Authd, remember_secret, totp  # noqa: E402
+from org_harness import PUBLIC, org_of  # noqa: E402
+from provider_harness import FakeProvider  # noqa: E402
 
 PASSWORD = "crash campaign phrase"
 NEW_PASSWORD = "crash campaign phrase two"
 CONFIG = ("[password]\nargon2_memory_kib = 64\nargon2_iterations = 1\nargon2_parallelism = 1\n"
-          "[signup]\nburst = 1000000\nper_hour = 0\ninflight = 4096\n")
+          "[signup]\nburst = 1000000\nper_hour = 0\ninflight = 4096\n"
+          f"[server]\npublic_url = {PUBLIC}\n")
+GENEVA = {"name": "Example SA", "line1": "Rue du Rhone 1", "postal_code": "1204",
+          "city": "Geneve", "country": "CH"}
+DEPOSIT = "9999.00"
+PAYERS = 4
+
+
+def cents(text):
+    whole, _, frac = text.partition(".")
+    sign = -1 if whole.startswith("-") else 1
+    return sign * (abs(int(whole)) * 100 + int((frac + "00")[:2]))
 
 
 class Campaign:
     def __init__(self, engine, seed, data_dir=None, config=""):
         self.rng = random.Random(seed)
-        self.a = Authd(name=f"crash-{engine}", config=CONFIG + config, engine=engine,
-                       data_dir=data_dir)
+        self.provider = FakeProvider().start()
+        self.a = Authd(name=f"crash-{engine}", config=CONFIG + self.provider.config() + config,
+                       engine=engine, data_dir=data_dir)
+        # Organizations paying invoices from their balance: [email, org,
+        # session, every invoice id ordered] (sessions renewed each round).
+        self.payers = []
         self.offset = 0  # the test clock's advance, kept across restarts
         self.prefix = uuid.uuid4().hex[:6]
         self.n = 0
@@ -63,8 +88,10 @@ class Campaign:
         self.totp_pool = []  # [email, secret, backup codes], 12 a round
         self.totp_accounts = []  # this round's share of the pool
         self.figures = {k: 0 for k in ("signups", "logins", "totp", "backup", "password",
-                                       "in_flight", "in_flight_signup", "in_flight_password",
-                                       "in_flight_totp", "in_flight_backup", "in_flight_done")}
+                                       "orders", "payments", "in_flight", "in_flight_signup",
+                                       "in_flight_password", "in_flight_totp",
+                                       "in_flight_backup", "in_flight_order", "in_flight_pay",
+                                       "in_flight_done")}
         self.killed_at = None
 
     def email(self):
@@ -97,7 +124,21 @@ class Campaign:
         return self.a.advance(s)
 
     def setup(self, n_totp):
-        """Accounts with TOTP (and backup codes) for the rounds to sign in with."""
+        """Accounts with TOTP (and backup codes) for the rounds to sign in
+        with, and organizations with a prepaid balance to pay with."""
+        for _ in range(PAYERS):
+            e = self.email()
+            self.a.signup(e, PASSWORD)
+            tok = self.session(e)
+            org = org_of(self.a, tok)
+            base = f"/1/organizations/{org}/billing"
+            r = self.a.post(f"{base}/addresses", GENEVA, token=tok)
+            assert r.status == 201, r
+            r = self.a.post(f"{base}/deposits", {"amount": DEPOSIT}, token=tok,
+                            headers={"Idempotency-Key": uuid.uuid4().hex})
+            assert r.status == 201, r
+            assert self.provider.webhook(self.a, r.json["id"]).status == 200
+            self.payers.append([e, org, tok, []])
         for _ in range(n_totp):
             e = self.email()
             self.a.signup(e, PASSWORD)
@@ -113,7 +154,8 @@ class Campaign:
         rng = random.Random(self.rng.random())
         # One-time codes are rare in the mix, so that their use spreads over
         # the round and some are under way at the kill.
-        kinds = ["signup"] * 30 + ["login"] * 25 + ["password"] * 25 + ["totp", "backup"]
+        kinds = (["signup"] * 30 + ["login"] * 25 + ["password"] * 25 + ["totp", "backup"]
+                 + ["pay"] * 10)
         while True:
             kind = rng.choice(kinds)
             doing = None
@@ -154,6 +196,27 @@ class Campaign:
                         remember_secret(r.json["session"])
                         with self.lock:
                             acked[kind].append((e, code))
+                elif kind == "pay":
+                    e, org, tok, invoices = rng.choice(self.payers)
+                    base = f"/1/organizations/{org}/billing"
+                    doing = ("order", org)
+                    r = self.a.post(f"{base}/orders",
+                                    {"product": {"kind": "domain",
+                                                 "name": f"d{uuid.uuid4().hex[:10]}.ch"},
+                                     "months": 1}, token=tok)
+                    if r.status != 201:
+                        raise AssertionError(f"an order of {org}: {r}")
+                    iid = r.json["id"]
+                    with self.lock:
+                        invoices.append(iid)
+                        acked["orders"].append((org, iid))
+                    doing = ("pay", org, iid)
+                    r = self.a.post(f"{base}/payments", {"invoices": [iid]}, token=tok,
+                                    headers={"Idempotency-Key": iid})
+                    if r.status != 201 or r.json.get("status") != "paid":
+                        raise AssertionError(f"a payment of {iid}: {r}")
+                    with self.lock:
+                        acked["pay"].append((org, iid, r.json["id"]))
                 elif kind == "password":
                     with self.lock:
                         if not acked["signups"]:
@@ -191,7 +254,9 @@ class Campaign:
         self.start()
         now = self.advance(30)  # a fresh TOTP step for this round
         acked = {"signups": [], "logins": [], "totp": [], "backup": [], "password": [],
-                 "changing": set(), "signed_up": 0, "errors": []}
+                 "orders": [], "pay": [], "changing": set(), "signed_up": 0, "errors": []}
+        for p in self.payers:  # a fresh session each round (the clock moves)
+            p[2] = self.session(p[0])
         inflight = []
         self.killed_at = None
         threads = [threading.Thread(target=self.load, args=(acked, inflight, now))
@@ -211,7 +276,27 @@ class Campaign:
         self.figures["signups"] += acked["signed_up"]
         for k in ("logins", "totp", "backup", "password"):
             self.figures[k] += len(acked[k])
+        self.figures["orders"] += len(acked["orders"])
+        self.figures["payments"] += len(acked["pay"])
         self.figures["in_flight"] += len(inflight)
+
+    def check_balances(self, i):
+        """Each paying organization: its ledger balances, and its balance is
+        its deposit less its paid invoices' totals, each once."""
+        for e, org, tok, invoices in self.payers:
+            base = f"/1/organizations/{org}/billing"
+            b = self.a.get(f"{base}/balance", token=tok).json
+            for entry in b["entries"]:
+                if sum(cents(v) for v in entry["legs"].values()) != 0:
+                    raise AssertionError(f"round {i}: an unbalanced entry of {org}: {entry}")
+            paid = 0
+            for iid in invoices:
+                inv = self.a.get(f"{base}/invoices/{iid}", token=tok)
+                if inv.status == 200 and inv.json["status"] == "paid":
+                    paid += cents(inv.json["total"])
+            if cents(b["balance"]) != cents(DEPOSIT) - paid:
+                raise AssertionError(f"round {i}: {org}'s balance {b['balance']}, expected "
+                                     f"{DEPOSIT} less {paid / 100:.2f}")
 
     def crash(self):
         """The fault: kill -9 (the power-loss campaign cuts the disk too)."""
@@ -257,6 +342,22 @@ class Campaign:
             r = self.login(e, PASSWORD)
             if (r.status, r.json.get("code")) != (401, "invalid_credentials"):
                 fail(f"the old password of {e}: {r}")
+        payer = {p[1]: p for p in self.payers}
+
+        def invoice(org, iid):
+            p = payer[org]
+            r = self.a.get(f"/1/organizations/{org}/billing/invoices/{iid}", token=p[2])
+            if r.status != 200:
+                fail(f"acknowledged order {iid} of {org}: {r}")
+            return r.json
+
+        for org, iid in acked["orders"]:
+            invoice(org, iid)
+        for org, iid, pid in acked["pay"]:
+            inv = invoice(org, iid)
+            if (inv["status"], inv.get("payment_id")) != ("paid", pid):
+                fail(f"acknowledged payment {pid} of {iid}: invoice {inv['status']} "
+                     f"{inv.get('payment_id')}")
         # What was under way at the kill: done wholly, or not at all.
         for doing in inflight:
             kind, e = doing[0], doing[1]
@@ -269,12 +370,26 @@ class Campaign:
                                 source_ip=authd_harness.random_loopback())
                 if r.status != 201:
                     fail(f"half a sign-up: {e} neither signs in nor signs up ({r})")
+            elif kind == "order":
+                pass  # an invoice or none: either is whole (its id never came back)
+            elif kind == "pay":
+                org, iid = doing[1], doing[2]
+                p = payer[org]
+                before = invoice(org, iid)
+                r = self.a.post(f"/1/organizations/{org}/billing/payments",
+                                {"invoices": [iid]}, token=p[2], headers={"Idempotency-Key": iid})
+                if before["status"] == "paid":
+                    self.figures["in_flight_done"] += 1
+                    if (r.status, r.json.get("id")) != (200, before.get("payment_id")):
+                        fail(f"a payment under way, paid, asked again: {r}")
+                elif (r.status, r.json.get("status")) != (201, "paid"):
+                    fail(f"a payment under way, not paid, asked again: {r}")
             elif kind == "password":
                 old, new = (self.login(e, p).status == 200 for p in (PASSWORD, NEW_PASSWORD))
                 if old == new:
                     fail(f"a password change under way: old {old}, new {new} for {e}")
                 self.figures["in_flight_done"] += new
-            else:
+            elif kind in ("totp", "backup"):
                 r = self.second_factor(e, kind, doing[2])
                 want = "code_reused"
                 if r.status == 200:
@@ -283,6 +398,7 @@ class Campaign:
                     fail(f"a {kind} code under way at the kill: {r}")
                 else:
                     self.figures["in_flight_done"] += 1
+        self.check_balances(i)
 
 
 def tempfile_dir():
@@ -326,6 +442,7 @@ def main():
         return 1
     finally:
         c.a.cleanup()
+        c.provider.stop()
         if own_pg:
             import pg_harness
             pg_harness.stop(own_pg)

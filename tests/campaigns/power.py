@@ -163,6 +163,7 @@ def self_test(seed, work):
         os.environ.pop("LD_PRELOAD", None)
         if c.a.proc:
             c.a.kill9()
+        c.provider.stop()
         disk.stop()
     print("power campaign FAILED: its self-test round held without syncs: the campaign "
           "cannot tell a missing fsync")
@@ -229,6 +230,8 @@ def main():
     finally:
         if c and c.a.proc:
             c.a.kill9()
+        if c:
+            c.provider.stop()
         disk.stop()
         shutil.rmtree(work, ignore_errors=True)
     print(f"power campaign: {args.rounds} rounds of power cuts on LMDB (seed {seed}) held in "
