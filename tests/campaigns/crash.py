@@ -15,6 +15,8 @@ round's clients saw acknowledged:
   used: no acknowledged one-time code comes back to life);
 - a backup code that signed in (200): refused now;
 - a password change (204): the new password signs in, the old one not;
+- a push approval (the phone's answer accepted): the login is approved
+  (its waiting page gets a session, or got one that still answers);
 - an order (201): its invoice is there;
 - a payment of an invoice from the organization's prepaid balance (201,
   paid): the invoice is paid by that payment, and asked again with its
@@ -23,7 +25,8 @@ round's clients saw acknowledged:
 and for each write under way at the kill (no answer came): it is done
 wholly or not at all: a sign-up signs in with its organization or signs up
 again; exactly one of the old and new passwords signs in; a TOTP or backup
-code either signs in now or is refused as used; an order's invoice is there
+code either signs in now or is refused as used; a push answer under way
+left its login approved (a session) or not approved; an order's invoice is there
 or not; a payment under way has paid its invoice once or not at all (asked
 again with its key, it pays it once). After each round every paying
 organization's ledger balances (each entry's legs sum to zero) and its
@@ -53,6 +56,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import authd_harness  # noqa: E402
 from authd_harness import Authd, remember_secret, totp  # noqa: E402
 from org_harness import PUBLIC, org_of  # noqa: E402
+from phone_harness import answer, new_linked_phone, next_of  # noqa: E402
 from provider_harness import FakeProvider  # noqa: E402
 
 PASSWORD = "crash campaign phrase"
@@ -81,6 +85,7 @@ class Campaign:
         # Organizations paying invoices from their balance: [email, org,
         # session, every invoice id ordered] (sessions renewed each round).
         self.payers = []
+        self.pushers = []  # this round's: [email, phone, ws], each used once
         self.offset = 0  # the test clock's advance, kept across restarts
         self.prefix = uuid.uuid4().hex[:6]
         self.n = 0
@@ -88,7 +93,8 @@ class Campaign:
         self.totp_pool = []  # [email, secret, backup codes], 12 a round
         self.totp_accounts = []  # this round's share of the pool
         self.figures = {k: 0 for k in ("signups", "logins", "totp", "backup", "password",
-                                       "orders", "payments", "in_flight", "in_flight_signup",
+                                       "push", "orders", "payments", "in_flight",
+                                       "in_flight_signup", "in_flight_push",
                                        "in_flight_password", "in_flight_totp",
                                        "in_flight_backup", "in_flight_order", "in_flight_pay",
                                        "in_flight_done")}
@@ -155,7 +161,7 @@ class Campaign:
         # One-time codes are rare in the mix, so that their use spreads over
         # the round and some are under way at the kill.
         kinds = (["signup"] * 30 + ["login"] * 25 + ["password"] * 25 + ["totp", "backup"]
-                 + ["pay"] * 10)
+                 + ["pay"] * 10 + ["push"] * 2)
         while True:
             kind = rng.choice(kinds)
             doing = None
@@ -196,6 +202,25 @@ class Campaign:
                         remember_secret(r.json["session"])
                         with self.lock:
                             acked[kind].append((e, code))
+                elif kind == "push":
+                    with self.lock:
+                        if not self.pushers:
+                            continue
+                        e, phone, ws = self.pushers.pop(rng.randrange(len(self.pushers)))
+                    r = self.login(e, PASSWORD)
+                    if r.status != 200 or r.json.get("state") != "second_factor":
+                        raise AssertionError(f"{e}'s password step: {r}")
+                    login_id = r.json["login_id"]
+                    r = self.a.post("/1/login/push", {"login_id": login_id})
+                    if r.status != 200:
+                        raise AssertionError(f"{e}'s push: {r}")
+                    ch = next_of(ws, "challenge")
+                    doing = ("push", e, login_id)
+                    res = answer(phone, ws, ch, "approve", r.json["number"])
+                    if res.get("result") != "accepted":
+                        raise AssertionError(f"{e}'s approval: {res}")
+                    with self.lock:
+                        acked["push"].append((e, login_id))
                 elif kind == "pay":
                     e, org, tok, invoices = rng.choice(self.payers)
                     base = f"/1/organizations/{org}/billing"
@@ -254,7 +279,15 @@ class Campaign:
         self.start()
         now = self.advance(30)  # a fresh TOTP step for this round
         acked = {"signups": [], "logins": [], "totp": [], "backup": [], "password": [],
-                 "orders": [], "pay": [], "changing": set(), "signed_up": 0, "errors": []}
+                 "push": [], "orders": [], "pay": [], "changing": set(), "signed_up": 0,
+                 "errors": []}
+        # Accounts with a linked phone whose channel is open, one push each.
+        self.pushers = []
+        for _ in range(6):
+            e = self.email()
+            phone, ws = new_linked_phone(self.a, e, PASSWORD)
+            self.pushers.append([e, phone, ws])
+        channels = [p[2] for p in self.pushers]
         for p in self.payers:  # a fresh session each round (the clock moves)
             p[2] = self.session(p[0])
         inflight = []
@@ -268,13 +301,18 @@ class Campaign:
         self.crash()
         for t in threads:
             t.join()
+        for ws in channels:  # authd's end died with it
+            try:
+                ws.close()
+            except OSError:
+                pass
         if acked["errors"]:
             raise AssertionError(f"round {i}: clients failed before the kill: {acked['errors']}")
         self.start()
         self.check(i, acked, inflight)
         self.a.stop()
         self.figures["signups"] += acked["signed_up"]
-        for k in ("logins", "totp", "backup", "password"):
+        for k in ("logins", "totp", "backup", "password", "push"):
             self.figures[k] += len(acked[k])
         self.figures["orders"] += len(acked["orders"])
         self.figures["payments"] += len(acked["pay"])
@@ -344,6 +382,19 @@ class Campaign:
                 fail(f"the old password of {e}: {r}")
         payer = {p[1]: p for p in self.payers}
 
+        def waited(login_id):
+            r = self.a.post("/1/login/wait", {"login_id": login_id, "timeout": 1})
+            if r.json and r.json.get("session"):
+                remember_secret(r.json["session"])
+            return r
+
+        for e, login_id in acked["push"]:
+            r = waited(login_id)
+            if (r.status, r.json.get("state")) != (200, "approved"):
+                fail(f"an acknowledged push approval of {e}: its login is {r}")
+            if self.a.get("/1/me", token=r.json["session"]).status != 200:
+                fail(f"the session of {e}'s approved login does not answer")
+
         def invoice(org, iid):
             p = payer[org]
             r = self.a.get(f"/1/organizations/{org}/billing/invoices/{iid}", token=p[2])
@@ -370,6 +421,13 @@ class Campaign:
                                 source_ip=authd_harness.random_loopback())
                 if r.status != 201:
                     fail(f"half a sign-up: {e} neither signs in nor signs up ({r})")
+            elif kind == "push":
+                r = waited(doing[2])
+                state = (r.json or {}).get("state")
+                if state == "approved":
+                    self.figures["in_flight_done"] += 1
+                elif state not in ("pending", "expired"):
+                    fail(f"a push answer under way at the kill: {r}")
             elif kind == "order":
                 pass  # an invoice or none: either is whole (its id never came back)
             elif kind == "pay":
