@@ -90,10 +90,11 @@ static size_t lat_len, lat_cap;
 static double t_start, t_last;
 static bool stopping;
 /* -R: when the next request falls due, and the free connections waiting
- * for it. */
+ * for it, first come first served (a stack would leave the ones at its
+ * bottom idle until authd's keep-alive timeout closed them). */
 static double next_slot;
-static struct conn **waiting;
-static size_t nwaiting;
+static struct conn **waiting; /* a ring of opt.conns */
+static size_t nwaiting, wait_head;
 
 static double now_s(void)
 {
@@ -228,7 +229,7 @@ static bool conn_next(struct conn *c)
 	if (opt.rate > 0) {
 		if (t < next_slot) {
 			c->waiting = true;
-			waiting[nwaiting++] = c;
+			waiting[(wait_head + nwaiting++) % opt.conns] = c;
 			return false;
 		}
 		t = next_slot; /* its latency counts from when it was due */
@@ -428,8 +429,10 @@ static void dispatch(void)
 	double t = now_s();
 
 	while (nwaiting > 0 && t >= next_slot && !past_deadline(t)) {
-		struct conn *c = waiting[--nwaiting];
+		struct conn *c = waiting[wait_head];
 
+		wait_head = (wait_head + 1) % opt.conns;
+		nwaiting--;
 		c->waiting = false;
 		if (conn_next(c))
 			conn_io(c, EPOLLOUT);
