@@ -172,19 +172,24 @@ class Campaign:
                     r = self.a.post("/1/accounts", {"email": e, "password": PASSWORD,
                                                     "name": "Crash"},
                                     source_ip=authd_harness.random_loopback())
-                    if r.status == 201:
-                        with self.lock:
-                            acked["signups"].append(e)
-                            acked["signed_up"] += 1
+                    if r.status != 201:
+                        raise AssertionError(f"sign-up of {e}: {r}")
+                    with self.lock:
+                        acked["signups"].append(e)
+                        acked["signed_up"] += 1
                 elif kind == "login":
                     with self.lock:
                         e = rng.choice(acked["signups"]) if acked["signups"] else None
                     if e is None:
                         continue
                     r = self.login(e, PASSWORD)
-                    if r.status == 200 and r.json.get("state") == "done":
-                        with self.lock:
-                            acked["logins"].append((e, r.json["session"]))
+                    if r.status != 200 or r.json.get("state") != "done":
+                        with self.lock:  # its password may be changing now
+                            if e in acked["changing"]:
+                                continue
+                        raise AssertionError(f"login of {e}: {r}")
+                    with self.lock:
+                        acked["logins"].append((e, r.json["session"]))
                 elif kind in ("totp", "backup"):
                     with self.lock:
                         if not self.totp_accounts:
@@ -193,15 +198,16 @@ class Campaign:
                             rng.randrange(len(self.totp_accounts)))
                     r = self.login(e, PASSWORD)
                     if r.status != 200 or r.json.get("state") != "second_factor":
-                        continue
+                        raise AssertionError(f"password step of {e}: {r}")
                     code = totp(secret, now) if kind == "totp" else codes.pop()
                     path = "/1/login/totp" if kind == "totp" else "/1/login/backup-code"
                     doing = (kind, e, code)
                     r = self.a.post(path, {"login_id": r.json["login_id"], "code": code})
-                    if r.status == 200:
-                        remember_secret(r.json["session"])
-                        with self.lock:
-                            acked[kind].append((e, code))
+                    if r.status != 200:
+                        raise AssertionError(f"the {kind} code of {e}: {r}")
+                    remember_secret(r.json["session"])
+                    with self.lock:
+                        acked[kind].append((e, code))
                 elif kind == "push":
                     with self.lock:
                         if not self.pushers:

@@ -8,8 +8,10 @@ page by page, until an fsync or fdatasync of that file (or a write through
 a descriptor opened O_SYNC or O_DSYNC) writes them to the backing file and
 syncs it there; truncation waits the same way. Reads see the written
 pages. Kill the process (SIGKILL) and everything not yet synced is gone:
-the backing folder holds exactly what a disk would after a power cut that
-kept each sync's promise and nothing more. Directory changes (create,
+the backing folder holds what a disk would after a power cut that kept each
+sync's promise and lost everything else. It never keeps a subset of the
+unsynced writes (a real disk may, in any order): the order of writes
+between two syncs is not tested here. Directory changes (create,
 rename, link, unlink, mkdir) reach the backing folder at once: a cut never
 loses them here, which is kinder than a real file system before the
 directory is synced; the campaign says so.
@@ -145,7 +147,14 @@ class LossyFS(Operations):
 
     def rename(self, old, new):
         with self.mu:
+            try:
+                st = os.lstat(self._full(new))
+            except FileNotFoundError:
+                st = None
             os.rename(self._full(old), self._full(new))
+            if st is not None and st.st_nlink <= 1:
+                # The file replaced is gone: its inode number may be reused.
+                self.pending.pop(st.st_ino, None)
 
     def unlink(self, path):
         with self.mu:
@@ -214,7 +223,11 @@ class LossyFS(Operations):
                 i += take
             p.size = max(p.size, offset + len(data))
             if sync:
-                self._flush(fd, ino)
+                # O_SYNC/O_DSYNC makes this write durable, not the others
+                # pending on the file: straight to the backing file.
+                os.pwrite(fd, data, offset)
+                os.fdatasync(fd)
+                p.base_size = max(p.base_size, offset + len(data))
             return len(data)
 
     def truncate(self, path, length, fh=None):
