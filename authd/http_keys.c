@@ -238,14 +238,7 @@ static const struct flow_ops census_ops = {
 
 void http_admin_keys_census(struct req *r)
 {
-	json_t *body = json_body_or_reply(r, NULL, 0);
-	struct keys_flow *j;
-
-	if (body == NULL)
-		return;
-	json_decref(body);
-	if ((j = keys_new_or_reply(r)) != NULL)
-		flow_start(&j->f, &census_ops, r);
+	flow_start_sized(r, &census_ops, sizeof(struct keys_flow));
 }
 
 /* --- POST /admin/keys/rotate {"activate"} ---------------------------------------------- */
@@ -410,14 +403,7 @@ static const struct flow_ops reseal_ops = {
 
 void http_admin_keys_reseal(struct req *r)
 {
-	json_t *body = json_body_or_reply(r, NULL, 0);
-	struct keys_flow *j;
-
-	if (body == NULL)
-		return;
-	json_decref(body);
-	if ((j = keys_new_or_reply(r)) != NULL)
-		flow_start(&j->f, &reseal_ops, r);
+	flow_start_sized(r, &reseal_ops, sizeof(struct keys_flow));
 }
 
 /* --- POST /admin/keys/retire {"generation"} --------------------------------------------- */

@@ -652,32 +652,22 @@ static int keyfile_begin(const char *path, unsigned flags, struct keyfile *kf, c
 	return fd;
 }
 
-int keys_file_add(const char *path, unsigned flags, uint8_t *generation, char *err, size_t err_size)
+/* Reads the key file at path under its lock, lets change() edit it (0 to
+ * write it back, else -1 with err), writes it and unlocks. */
+static int keyfile_change(const char *path, unsigned flags,
+			  int (*change)(struct keyfile *kf, void *arg, char *err, size_t err_size),
+			  void *arg, char *err, size_t err_size)
 {
 	struct keyfile *kf = malloc(sizeof(*kf));
-	unsigned top;
 	int lock = -1, rc = -1;
 
 	if (kf == NULL) {
 		snprintf(err, err_size, "out of memory");
 		return -1;
 	}
-	if ((lock = keyfile_begin(path, flags, kf, err, err_size)) < 0)
-		goto out;
-	/* Never a number used before, even by a generation since dropped: a
-	 * seal of that one must not look like a damaged seal of this one. */
-	if (kf->last >= KEYS_GEN_MAX) {
-		snprintf(err, err_size, "generation %u is the last there can be", KEYS_GEN_MAX);
-		goto out;
-	}
-	top = ++kf->last;
-	authd_random(kf->secret[top], KEYS_LEN);
-	kf->held[top] = true;
-	if (keyfile_write(path, flags, kf, err, err_size) != 0)
-		goto out;
-	*generation = (uint8_t)top;
-	rc = 0;
-out:
+	if ((lock = keyfile_begin(path, flags, kf, err, err_size)) >= 0 &&
+	    change(kf, arg, err, err_size) == 0)
+		rc = keyfile_write(path, flags, kf, err, err_size);
 	if (lock >= 0)
 		close(lock);
 	keyfile_wipe(kf);
@@ -685,37 +675,55 @@ out:
 	return rc;
 }
 
-int keys_file_drop(const char *path, unsigned flags, uint8_t generation, char *err, size_t err_size)
+static int add_one(struct keyfile *kf, void *arg, char *err, size_t err_size)
 {
-	struct keyfile *kf = malloc(sizeof(*kf));
-	unsigned n = 0;
-	int lock = -1, rc = -1;
+	uint8_t *generation = arg;
 
-	if (kf == NULL) {
-		snprintf(err, err_size, "out of memory");
+	/* Never a number used before, even by a generation since dropped: a
+	 * seal of that one must not look like a damaged seal of this one. */
+	if (kf->last >= KEYS_GEN_MAX) {
+		snprintf(err, err_size, "generation %u is the last there can be", KEYS_GEN_MAX);
 		return -1;
 	}
-	if ((lock = keyfile_begin(path, flags, kf, err, err_size)) < 0)
-		goto out;
+	*generation = (uint8_t)++kf->last;
+	authd_random(kf->secret[*generation], KEYS_LEN);
+	kf->held[*generation] = true;
+	return 0;
+}
+
+int keys_file_add(const char *path, unsigned flags, uint8_t *generation, char *err, size_t err_size)
+{
+	uint8_t g = 0;
+
+	if (keyfile_change(path, flags, add_one, &g, err, err_size) != 0)
+		return -1;
+	*generation = g;
+	return 0;
+}
+
+static int drop_one(struct keyfile *kf, void *arg, char *err, size_t err_size)
+{
+	uint8_t generation = *(const uint8_t *)arg;
+	unsigned n = 0;
+
 	for (unsigned g = 1; g <= KEYS_GEN_MAX; g++)
 		n += kf->held[g];
 	if (generation == 0 || !kf->held[generation]) {
 		snprintf(err, err_size, "the key file holds no generation %u", generation);
-		goto out;
+		return -1;
 	}
 	if (n == 1) {
 		snprintf(err, err_size, "generation %u is the key file's only one", generation);
-		goto out;
+		return -1;
 	}
 	kf->held[generation] = false;
 	OPENSSL_cleanse(kf->secret[generation], KEYS_LEN);
-	rc = keyfile_write(path, flags, kf, err, err_size);
-out:
-	if (lock >= 0)
-		close(lock);
-	keyfile_wipe(kf);
-	free(kf);
-	return rc;
+	return 0;
+}
+
+int keys_file_drop(const char *path, unsigned flags, uint8_t generation, char *err, size_t err_size)
+{
+	return keyfile_change(path, flags, drop_one, &generation, err, err_size);
 }
 
 int keys_file_list(const char *path, unsigned flags, uint8_t held[KEYS_GEN_MAX], unsigned *n,

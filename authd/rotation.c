@@ -23,11 +23,18 @@
 static lws_sorted_usec_list_t timer, census_timer;
 static struct lws_context *rot_ctx;
 static bool polling; /* a poll is under way */
+/* This node's last report in the store: a poll writes one only when it
+ * says something new or the last one ages (a read otherwise: no commit,
+ * no sync, every 5 s on an idle server). */
+#define REPORT_EVERY_S 20
+static uint8_t reported_sealing;
+static int64_t reported_at, reported_mono_ms;
 
 struct poll_job {
 	struct job job;
 	uint64_t generation, fingerprint;
-	uint8_t sealing; /* what this node sealed with when it reported */
+	bool report;	 /* a write job that also reports */
+	uint8_t sealing; /* what this node seals with, to report */
 	int64_t now;
 };
 
@@ -39,7 +46,7 @@ static int poll_txn(struct job *job, struct store_txn *txn)
 
 	snprintf(name, sizeof(name), "%s%s", ROTATION_NODE_PREFIX, srv.cfg.node_id);
 	if ((rc = store_setting_get(txn, ROTATION_SETTING, &j->generation)) != 0 ||
-	    (rc = store_setting_get(txn, ROTATION_FINGERPRINT, &j->fingerprint)) != 0)
+	    (rc = store_setting_get(txn, ROTATION_FINGERPRINT, &j->fingerprint)) != 0 || !j->report)
 		return rc;
 	return store_setting_put(txn, name, (uint64_t)j->now << 8 | j->sealing);
 }
@@ -48,6 +55,11 @@ static void poll_done(struct job *job)
 {
 	struct poll_job *j = (struct poll_job *)job;
 
+	if (job->store_rc == 0 && j->report) {
+		reported_sealing = j->sealing;
+		reported_at = j->now;
+		reported_mono_ms = authd_mono_ms();
+	}
 	if (job->store_rc == 0 && j->generation <= KEYS_GEN_MAX)
 		keys_want((uint8_t)j->generation, j->fingerprint);
 	else if (job->store_rc == 0)
@@ -66,9 +78,17 @@ static void on_timer(lws_sorted_usec_list_t *sul)
 		polling = true;
 		j->now = authd_now();
 		j->sealing = keys_seals()->totp.current;
+		/* Due when it changed, or aged by either clock (the test clock
+		 * jumps; the retire check reads the report's time). */
+		j->report = reported_mono_ms == 0 || j->sealing != reported_sealing ||
+			    authd_mono_ms() - reported_mono_ms >= REPORT_EVERY_S * 1000 ||
+			    j->now - reported_at >= REPORT_EVERY_S;
 		j->job.txn_work = poll_txn;
 		j->job.done = poll_done;
-		store_write(&j->job);
+		if (j->report)
+			store_write(&j->job);
+		else
+			store_read(&j->job);
 	}
 	lws_sul_schedule(rot_ctx, 0, &timer, on_timer, ROTATION_POLL_S * LWS_US_PER_SEC);
 }
@@ -89,8 +109,8 @@ int rotation_setup(void)
 void rotation_start(struct lws_context *ctx)
 {
 	rot_ctx = ctx;
-	/* The first report soon: a retire elsewhere must see this node. */
-	lws_sul_schedule(ctx, 0, &timer, on_timer, LWS_US_PER_SEC);
+	/* The first report at once: a retire elsewhere must see this node. */
+	lws_sul_schedule(ctx, 0, &timer, on_timer, 1);
 }
 
 void rotation_stop(void)

@@ -24,7 +24,7 @@ struct lws_context;
 /* The store's settings (store_setting_*): the generation every node seals
  * with, its fingerprint (keys_fingerprint), when it was made so, and each
  * node's own report ("sealing:<node>": the time << 8 | the generation it
- * seals with), written every poll. */
+ * seals with), written when it changes and at least every 20 s. */
 #define ROTATION_SETTING     "seal_generation"
 #define ROTATION_FINGERPRINT "seal_fingerprint"
 #define ROTATION_ACTIVATED   "seal_activated_at"

@@ -1410,14 +1410,8 @@ int ws_device_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			heard(c);
 		return 0;
 
-	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
-		/* A close payload is empty or a code of two bytes and more, and
-		 * codes from 5000 are no endpoint's (RFC 6455 7.4.2): lws 4.1
-		 * echoes either back. Nonzero: closed, not echoed. */
-		const unsigned char *p = in;
-
-		return len == 1 || (len >= 2 && (p[0] << 8 | p[1]) >= 5000) ? 1 : 0;
-	}
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		return ws_out_peer_close(in, len);
 
 	case LWS_CALLBACK_RECEIVE:
 		if (c == NULL || ws_out_closing(&c->out))

@@ -263,6 +263,9 @@ int ws_login_wait_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 		receive(c, wsi, in, len);
 		return 0;
 
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		return ws_out_peer_close(in, len);
+
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return c ? ws_out_writable(&c->out, wsi) : 0;
 

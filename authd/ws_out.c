@@ -82,6 +82,13 @@ int ws_out_writable(struct ws_out *q, struct lws *wsi)
 	return 0;
 }
 
+int ws_out_peer_close(const void *in, size_t len)
+{
+	const unsigned char *p = in;
+
+	return len == 1 || (len >= 2 && (p[0] << 8 | p[1]) >= 5000) ? 1 : 0;
+}
+
 void ws_out_release(struct ws_out *q)
 {
 	while (q->head) {

@@ -35,6 +35,12 @@ bool ws_out_text(struct ws_out *q, struct lws *wsi, const char *text, size_t len
  * server.c). The first close wins. */
 void ws_out_close(struct ws_out *q, struct lws *wsi, int code);
 
+/* LWS_CALLBACK_WS_PEER_INITIATED_CLOSE's answer for the peer's close
+ * payload (in, len): 0 lets lws echo it, 1 closes without an echo. A
+ * payload is empty or a code of two bytes and more, and codes from 5000
+ * are no endpoint's (RFC 6455 7.4.2): lws 4.1 would echo either back. */
+int ws_out_peer_close(const void *in, size_t len);
+
 /* The writable callback: writes the next message, or the close. Returns
  * what the callback returns (-1: lws closes the connection). */
 int ws_out_writable(struct ws_out *q, struct lws *wsi);

@@ -342,6 +342,17 @@ class Campaign:
                 raise AssertionError(f"round {i}: {org}'s balance {b['balance']}, expected "
                                      f"{DEPOSIT} less {paid / 100:.2f}")
 
+    def run(self, rounds):
+        """The fixtures, then `rounds` rounds, with the figures every ten.
+        An AssertionError says which round failed and why."""
+        self.start()
+        self.setup(n_totp=12 * rounds)
+        self.a.stop()
+        for i in range(1, rounds + 1):
+            self.round(i)
+            if i % 10 == 0 or i == rounds:
+                print(f"round {i}/{rounds}: {self.figures}", flush=True)
+
     def crash(self):
         """The fault: kill -9 (the power-loss campaign cuts the disk too)."""
         self.a.kill9()
@@ -493,13 +504,7 @@ def main():
     c = Campaign(args.engine, seed)
     t0 = time.monotonic()
     try:
-        c.start()
-        c.setup(n_totp=12 * args.rounds)
-        c.a.stop()
-        for i in range(1, args.rounds + 1):
-            c.round(i)
-            if i % 10 == 0 or i == args.rounds:
-                print(f"round {i}/{args.rounds}: {c.figures}", flush=True)
+        c.run(args.rounds)
     except AssertionError as e:
         print(f"crash campaign FAILED (engine {args.engine}, seed {seed}): {e}")
         print(c.a.log_tail(3000))

@@ -233,13 +233,7 @@ def main():
         if args.self_test and not self_test(seed, work):
             return 1
         c = PowerCampaign(seed, disk)
-        c.start()
-        c.setup(n_totp=12 * args.rounds)
-        c.a.stop()
-        for i in range(1, args.rounds + 1):
-            c.round(i)
-            if i % 10 == 0 or i == args.rounds:
-                print(f"round {i}/{args.rounds}: {c.figures}", flush=True)
+        c.run(args.rounds)
     except AssertionError as e:
         print(f"power campaign FAILED (seed {seed}): {e}")
         if c:
