@@ -24,18 +24,25 @@
 #define MP_VERSION     1
 #define MP_SUBPROTOCOL "authd-device.v1"
 
-#define MP_FRAME_MAX	4096 /* bytes of one message */
-#define MP_KEY_LEN	32   /* Ed25519 public key, and private key seed */
-#define MP_SIG_LEN	64
-#define MP_NONCE_LEN	32
-#define MP_SECRET_LEN	48  /* link secret: opaque to the device */
-#define MP_ID_LEN	16  /* device and challenge ids; 32 hex digits on the wire */
-#define MP_NAME_MAX	64  /* bytes of a device name */
-#define MP_TEXT_MAX	256 /* bytes of an account name (an email) or a challenge detail */
-#define MP_CODE_MAX	32  /* bytes of an error or refusal code */
-#define MP_URL_MAX	256 /* bytes of the server URL in a linking URI */
-#define MP_OTPAUTH_MAX	512 /* bytes of the otpauth URI in a linking URI */
-#define MP_LINK_URI_MAX 1536
+#define MP_FRAME_MAX   4096 /* bytes of one message */
+#define MP_KEY_LEN     32   /* Ed25519 public key, and private key seed */
+#define MP_SIG_LEN     64
+#define MP_NONCE_LEN   32
+#define MP_SECRET_LEN  48   /* link secret: opaque to the device */
+#define MP_ID_LEN      16   /* device and challenge ids; 32 hex digits on the wire */
+#define MP_NAME_MAX    64   /* bytes of a device name */
+#define MP_TEXT_MAX    256  /* bytes of an account name (an email) or a challenge detail */
+#define MP_CODE_MAX    32   /* bytes of an error or refusal code */
+#define MP_URL_MAX     256  /* bytes of the server URL in a linking URI */
+#define MP_OTPAUTH_MAX 1280 /* bytes of the otpauth URI in a linking URI */
+
+/* The longest linking URI the builder writes: every byte of both URLs
+ * escaped (3 bytes each) plus the secret and the fixed text, 4710 bytes.
+ * What authd writes is shorter: its longest issuer, email and public URL
+ * make at most about 2900, which a QR code holds at level L (2953). */
+#define MP_LINK_URI_MAX                                                                            \
+	(sizeof("authd://link?v=1&server=") - 1 + 3 * MP_URL_MAX + sizeof("&secret=") - 1 +        \
+	 (MP_SECRET_LEN * 4 + 2) / 3 + sizeof("&totp=") - 1 + 3 * MP_OTPAUTH_MAX)
 
 /* The longest signing input (a link with a 64-byte name). */
 #define MP_SIGNED_MAX 198

@@ -103,7 +103,9 @@ static int hexval(char c)
 }
 
 /* Decodes n bytes of percent-encoding into out (cap bytes with the NUL).
- * Refuses bad escapes, an encoded NUL or control character, and '+'. */
+ * Refuses bad escapes, an encoded NUL or control character, and any raw
+ * byte but an unreserved one ('+', '/', ':', non-ASCII...): the builder
+ * escapes all of them, so one left raw is not a URI authd wrote. */
 static bool pct_decode(const char *s, size_t n, char *out, size_t cap)
 {
 	size_t o = 0;
@@ -122,7 +124,7 @@ static bool pct_decode(const char *s, size_t n, char *out, size_t cap)
 				return false;
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;
-		} else if (c == '+') {
+		} else if (!unreserved(c)) {
 			return false;
 		}
 		if (c < 0x20 || c == 0x7f || o + 1 >= cap)

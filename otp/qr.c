@@ -119,7 +119,14 @@ int otp_qr_svg(const char *text, char **out)
 	if (text == NULL || text[0] == '\0')
 		goto out;
 	errno = 0;
+	/* Level M (15% of the code may be lost) holds 2331 bytes; a longer
+	 * text, such as a linking URI with a long public URL and email, takes
+	 * level L (7%), which holds 2953. */
 	qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	if (qr == NULL && errno == ERANGE) {
+		errno = 0;
+		qr = QRcode_encodeString(text, 0, QR_ECLEVEL_L, QR_MODE_8, 1);
+	}
 	if (qr == NULL) {
 		/* EINVAL: bad argument; ERANGE: text too long for any QR version. */
 		if (errno == ENOMEM)

@@ -352,6 +352,36 @@ class Devices(OwnAuthd, unittest.TestCase):
         self.assertEqual(self.a.get("/1/me/devices", token=tok).status, 200)
 
 
+class LongestLink(OwnAuthd, unittest.TestCase):
+    """A long public URL and issuer and the longest email (254 bytes) still
+    make a linking URI and a QR code that reads back: the otpauth URI in it
+    was limited to 512 bytes, so such an account got 500."""
+
+    PUBLIC = "http://127.0.0.1:1" + "/" * 167  # the longest a config line holds
+    ISSUER = "Example Hosting & Cloud / Console Sign-in (Production, EU) #1"
+    authd_config = f"[server]\npublic_url = {PUBLIC}\n[totp]\nissuer = {ISSUER}\n"
+
+    def test_longest_offer(self):
+        self.assertEqual(len(self.PUBLIC), 185)
+        e = "a+" * 32 + "@" + ".".join(["a" * 62, "b" * 62, "c" * 63])
+        self.assertEqual(len(e), 254)
+        self.a.signup(e)
+        tok = self.a.session(e)
+        r = self.a.post("/1/me/devices", token=tok)
+        self.assertEqual(r.status, 201, r)
+        uri = r.json["link_uri"]
+        remember_secret(b64url(parse_link_uri(uri)["secret"]))
+        for c in r.json.get("backup_codes", []):
+            remember_secret(c)
+        self.assertEqual(zbar_decode(r.json["qr_svg"]), uri)
+        info = parse_link_uri(uri)
+        self.assertGreater(len(info["totp"]), 512)
+        self.assertEqual(info["server"], self.PUBLIC)
+        ws, linked = Phone().link(self.a.port, uri)
+        self.assertEqual((linked["type"], linked["account"]), ("linked", e))
+        ws.close()
+
+
 class Keepalive(OwnAuthd, unittest.TestCase):
     """A channel the device is silent on is pinged ([push] channel_ping_s);
     one that answers stays, one that stays silent is dropped."""

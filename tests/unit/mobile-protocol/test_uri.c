@@ -69,6 +69,40 @@ static void test_build_refusals(void **state)
 	assert_int_equal(mp_link_uri_build(&u, out, sizeof(out)), MP_E_INVALID);
 }
 
+/* The longest server URL and otpauth URI, escaped throughout, build
+ * within the limit and parse back; a URI over the limit is refused even
+ * when what takes it over is a name the parser ignores. */
+static void test_longest_uri(void **state)
+{
+	struct mp_link_uri u, back;
+	char out[MP_LINK_URI_MAX + 2];
+	size_t n;
+
+	(void)state;
+	sample(&u);
+	n = strlen("https://");
+	memset(u.server + n, '/', MP_URL_MAX - n);
+	u.server[MP_URL_MAX] = '\0';
+	n = strlen("otpauth://totp/");
+	memcpy(u.otpauth, "otpauth://totp/", n);
+	memset(u.otpauth + n, ':', MP_OTPAUTH_MAX - n);
+	u.otpauth[MP_OTPAUTH_MAX] = '\0';
+	assert_int_equal(mp_link_uri_build(&u, out, MP_LINK_URI_MAX + 1), 0);
+	n = strlen(out);
+	assert_true(n <= MP_LINK_URI_MAX && n > MP_LINK_URI_MAX - 64);
+	assert_int_equal(mp_link_uri_parse(out, &back), 0);
+	assert_memory_equal(&back, &u, sizeof(u));
+	assert_int_equal(mp_link_uri_build(&u, out, n), MP_E_SPACE);
+
+	assert_int_equal(mp_link_uri_build(&u, out, sizeof(out)), 0);
+	memcpy(out + n, "&x=", 3);
+	memset(out + n + 3, 'a', MP_LINK_URI_MAX - n - 3);
+	out[MP_LINK_URI_MAX] = '\0';
+	assert_int_equal(mp_link_uri_parse(out, &back), 0);
+	memcpy(out + MP_LINK_URI_MAX, "a", 2);
+	assert_int_equal(mp_link_uri_parse(out, &back), MP_E_INVALID);
+}
+
 static void test_parse_refusals(void **state)
 {
 	static const struct {
@@ -101,6 +135,16 @@ static void test_parse_refusals(void **state)
 	     "&totp=otpauth%3A%2F%2Ftotp%2Fx&",
 	     MP_E_INVALID},
 	    {"authd://link?v=1&server=https%3A%2F%2Fa&secret=" SECRET_B64 "&totp", MP_E_INVALID},
+	    /* Raw bytes the builder would have escaped. */
+	    {"authd://link?v=1&server=https://a&secret=" SECRET_B64
+	     "&totp=otpauth%3A%2F%2Ftotp%2Fx",
+	     MP_E_INVALID},
+	    {"authd://link?v=1&server=https%3A%2F%2Fa&secret=" SECRET_B64
+	     "&totp=otpauth%3A%2F%2Ftotp%2Fx%3Fa=b",
+	     MP_E_INVALID},
+	    {"authd://link?v=1&server=https%3A%2F%2F\xc3\xa9&secret=" SECRET_B64
+	     "&totp=otpauth%3A%2F%2Ftotp%2Fx",
+	     MP_E_INVALID},
 	};
 	struct mp_link_uri u;
 
@@ -121,6 +165,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_build_and_parse),
 	    cmocka_unit_test(test_build_refusals),
+	    cmocka_unit_test(test_longest_uri),
 	    cmocka_unit_test(test_parse_refusals),
 	};
 

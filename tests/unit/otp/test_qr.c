@@ -252,6 +252,33 @@ static void test_zbarimg_decodes_the_svg(void **state)
 	free(big);
 }
 
+/* The longest linking URI (2406 bytes), mostly lowercase (a long host
+ * name), is past level M's 2331 bytes in 8-bit mode: it takes level L, and
+ * reads back. (Escapes alone would fit M: '%', digits and capitals are
+ * in QR's denser alphanumeric mode.) */
+static void test_longest_link_uri_takes_level_l(void **state)
+{
+	static const char head[] = "authd://link?v=1&server=https%3A%2F%2F";
+	char text[2407], *svg = NULL;
+	size_t n = strlen(head);
+
+	(void)state;
+	qr_fail_errno = -1;
+	memcpy(text, head, n);
+	for (size_t i = 0; n < sizeof(text) - 1; i++, n++)
+		text[n] = "abcdefghijklmnopqrstuvwxyz%2F"[i % 29];
+	text[n] = '\0';
+	assert_int_equal(otp_qr_svg(text, &svg), OTP_OK);
+	assert_int_equal(qr_args.level, QR_ECLEVEL_L);
+	free(svg);
+	if (have_program("zbarimg"))
+		zbar_round_trip(text);
+	/* A short text keeps level M. */
+	assert_int_equal(otp_qr_svg("otpauth://totp/a?secret=MZXW6YTB", &svg), OTP_OK);
+	assert_int_equal(qr_args.level, QR_ECLEVEL_M);
+	free(svg);
+}
+
 static void test_invalid_input(void **state)
 {
 	char *svg = (char *)1, *huge;
@@ -264,7 +291,7 @@ static void test_invalid_input(void **state)
 	assert_int_equal(otp_qr_svg("", &svg), OTP_E_INVALID);
 	assert_null(svg);
 	assert_int_equal(otp_qr_svg("text", NULL), OTP_E_INVALID);
-	/* Beyond the largest QR code (2331 bytes at level M): ERANGE. */
+	/* Beyond the largest QR code (2953 bytes at level L): ERANGE. */
 	huge = calloc(4001, 1);
 	assert_non_null(huge);
 	memset(huge, 'a', 4000);
@@ -312,6 +339,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_svg_matches_the_qr_grid),
 	    cmocka_unit_test(test_zbarimg_decodes_the_svg),
+	    cmocka_unit_test(test_longest_link_uri_takes_level_l),
 	    cmocka_unit_test(test_invalid_input),
 	    cmocka_unit_test(test_out_of_memory),
 	    cmocka_unit_test(test_library_failure_is_internal),
