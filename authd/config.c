@@ -64,20 +64,27 @@ void config_defaults(struct authd_config *c)
 	snprintf(c->smtp_from, sizeof(c->smtp_from), "authd <no-reply@localhost>");
 }
 
-enum key_type { K_STR, K_INT, K_SIZE, K_U32, K_I64, K_BOOL };
+/* K_LIST: a comma-separated K_STR that may span lines, by repeating the
+ * key or by indented continuation lines (inih passes each as the key). */
+enum key_type { K_STR, K_LIST, K_INT, K_SIZE, K_U32, K_I64, K_BOOL };
 
 struct key {
 	const char *section;
 	const char *name;
 	enum key_type type;
 	size_t offset;
-	size_t size; /* for K_STR */
+	size_t size; /* for K_STR and K_LIST */
 	long long min, max;
 };
 
 #define STR(sec, n, f)                                                                             \
 	{                                                                                          \
 		sec, n, K_STR, offsetof(struct authd_config, f),                                   \
+		    sizeof(((struct authd_config *)0)->f), 0, 0                                    \
+	}
+#define LIST(sec, n, f)                                                                            \
+	{                                                                                          \
+		sec, n, K_LIST, offsetof(struct authd_config, f),                                  \
 		    sizeof(((struct authd_config *)0)->f), 0, 0                                    \
 	}
 #define NUM(sec, n, t, f, lo, hi)                                                                  \
@@ -90,7 +97,7 @@ static const struct key keys[] = {
     NUM("server", "listen_port", K_INT, listen_port, 0, 65535),
     STR("server", "tls_cert", tls_cert),
     STR("server", "tls_key", tls_key),
-    STR("server", "trusted_proxies", trusted_proxies),
+    LIST("server", "trusted_proxies", trusted_proxies),
     STR("server", "public_url", public_url),
     NUM("server", "max_body", K_SIZE, max_body, 1024, 1048576),
     NUM("server", "max_connections", K_U32, max_connections, 16, 1000000),
@@ -136,13 +143,13 @@ static const struct key keys[] = {
     STR("services", "mail_credential", mail_credential),
     STR("services", "metrics_credential", metrics_credential),
     STR("admin", "socket", admin_socket),
-    STR("support", "reviewers", support_reviewers),
-    STR("support", "agents", support_agents),
-    STR("support", "leads", support_leads),
+    LIST("support", "reviewers", support_reviewers),
+    LIST("support", "agents", support_agents),
+    LIST("support", "leads", support_leads),
     STR("billing", "provider_url", provider_url),
     STR("billing", "provider_authorization", provider_authorization),
     STR("billing", "webhook_secret", webhook_secret),
-    STR("billing", "staff", billing_staff),
+    LIST("billing", "staff", billing_staff),
     STR("billing", "tax", tax_rates),
     NUM("billing", "payment_days", K_U32, payment_days, 1, 365),
     STR("billing", "seller", seller),
@@ -164,6 +171,7 @@ struct load_ctx {
 	struct authd_config *c;
 	char *err;
 	size_t err_size;
+	bool seen[sizeof(keys) / sizeof(keys[0])]; /* given in this file */
 };
 
 static int set_key(struct authd_config *c, const struct key *k, const char *value)
@@ -172,7 +180,7 @@ static int set_key(struct authd_config *c, const struct key *k, const char *valu
 	char *end = NULL;
 	long long v;
 
-	if (k->type == K_STR) {
+	if (k->type == K_STR || k->type == K_LIST) {
 		if (strlen(value) >= k->size)
 			return -1;
 		snprintf(base, k->size, "%s", value);
@@ -210,6 +218,19 @@ static int set_key(struct authd_config *c, const struct key *k, const char *valu
 	return 0;
 }
 
+/* Appends value to a list given earlier in the file. */
+static int add_item(struct authd_config *c, const struct key *k, const char *value)
+{
+	char *base = (char *)c + k->offset;
+	size_t n = strlen(base);
+	bool comma = n > 0 && base[n - 1] != ',' && value[0] != ',' && value[0] != '\0';
+
+	if (n + comma + strlen(value) >= k->size)
+		return -1;
+	snprintf(base + n, k->size - n, "%s%s", comma ? "," : "", value);
+	return 0;
+}
+
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_ctx *ctx = user;
@@ -217,8 +238,15 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strcmp(keys[i].section, section) != 0 || strcmp(keys[i].name, name) != 0)
 			continue;
-		if (set_key(ctx->c, &keys[i], value) == 0)
+		if (ctx->seen[i] && keys[i].type != K_LIST) {
+			snprintf(ctx->err, ctx->err_size, "[%s] %s given twice", section, name);
+			return 0;
+		}
+		if (ctx->seen[i] ? add_item(ctx->c, &keys[i], value) == 0
+				 : set_key(ctx->c, &keys[i], value) == 0) {
+			ctx->seen[i] = true;
 			return 1;
+		}
 		snprintf(ctx->err, ctx->err_size, "bad value for [%s] %s", section, name);
 		return 0;
 	}
@@ -258,6 +286,7 @@ static size_t value_size(const struct key *k)
 {
 	switch (k->type) {
 	case K_STR:
+	case K_LIST:
 		return k->size;
 	case K_INT:
 		return sizeof(int);
@@ -290,8 +319,9 @@ int config_reload(struct authd_config *live, const struct authd_config *fresh, c
 		const struct key *k = &keys[i];
 		char *to = (char *)live + k->offset;
 		const char *from = (const char *)fresh + k->offset;
-		bool same =
-		    k->type == K_STR ? strcmp(to, from) == 0 : memcmp(to, from, value_size(k)) == 0;
+		bool same = k->type == K_STR || k->type == K_LIST
+				? strcmp(to, from) == 0
+				: memcmp(to, from, value_size(k)) == 0;
 
 		if (same)
 			continue;
@@ -306,17 +336,49 @@ int config_reload(struct authd_config *live, const struct authd_config *fresh, c
 	return n;
 }
 
+/* The line of f longer than inih reads whole (0 when none), f rewound.
+ * inih reads a line INI_MAX_LINE - 1 bytes at a time, newline included,
+ * and parses the rest of a longer one as a line of its own: a long value
+ * would be cut, and what follows its cut could read as a key. */
+static int overlong_line(FILE *f)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int at = 0, bad = 0;
+
+	while (bad == 0 && (n = getline(&line, &cap, f)) >= 0) {
+		at++;
+		if (n > 0 && line[n - 1] == '\n')
+			n--;
+		if (n > INI_MAX_LINE - 2)
+			bad = at;
+	}
+	free(line);
+	rewind(f);
+	return bad;
+}
+
 int config_load_file(struct authd_config *c, const char *path, char *err, size_t err_size)
 {
-	struct load_ctx ctx = {c, err, err_size};
+	struct load_ctx ctx = {c, err, err_size, {false}};
+	FILE *f;
 	int rc;
 
 	err[0] = '\0';
-	rc = ini_parse(path, on_key, &ctx);
-	if (rc == -1) {
+	f = fopen(path, "re");
+	if (f == NULL) {
 		snprintf(err, err_size, "cannot open config file %.256s", path);
 		return -1;
 	}
+	rc = overlong_line(f);
+	if (rc != 0) {
+		fclose(f);
+		snprintf(err, err_size, "line %d is longer than %d bytes", rc, INI_MAX_LINE - 2);
+		return -1;
+	}
+	rc = ini_parse_file(f, on_key, &ctx);
+	fclose(f);
 	if (rc != 0) {
 		if (err[0] == '\0')
 			snprintf(err, err_size, "syntax error");

@@ -104,6 +104,58 @@ static void test_file(void **state)
 	assert_int_equal(config_load_file(&c, "/nonexistent/authd.conf", err, sizeof(err)), -1);
 }
 
+/* inih reads lines of up to 198 bytes whole; a longer one is refused by
+ * its number, never cut into a second line that could read as a key. */
+static void test_long_lines(void **state)
+{
+	struct authd_config c;
+	char err[256], text[512], url[256];
+
+	(void)state;
+	config_defaults(&c);
+	/* "url = " and 192 bytes: 198. */
+	snprintf(url, sizeof(url), "postgresql://authd@127.0.0.1:5432/");
+	memset(url + strlen(url), 'd', 192 - strlen(url));
+	url[192] = '\0';
+	snprintf(text, sizeof(text), "[storage]\nurl = %s\n[server]\nlisten_port = 9001\n", url);
+	assert_int_equal(load(&c, text, err, sizeof(err)), 0);
+	assert_string_equal(c.url, url);
+	assert_int_equal(c.listen_port, 9001);
+	/* One more, and what a cut would have left reads as a key. */
+	config_defaults(&c);
+	snprintf(text, sizeof(text), "[storage]\n# comment\nurl = %sxlisten_port = 1\n", url);
+	assert_int_equal(load(&c, text, err, sizeof(err)), -1);
+	assert_string_equal(err, "line 3 is longer than 198 bytes");
+	assert_int_equal(c.listen_port, 8080);
+}
+
+/* A list spans lines, by continuation or by repeating its key; any other
+ * key given twice is refused (a continuation used to replace it). */
+static void test_lists_and_repeats(void **state)
+{
+	struct authd_config c;
+	char err[256];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(load(&c,
+			      "[server]\ntrusted_proxies = 10.0.0.1,\n  10.0.0.2\n"
+			      "  10.1.0.0/16\ntrusted_proxies = ::1\n"
+			      "[support]\nagents = 0123456789abcdef0123456789abcdef\n"
+			      "  fedcba9876543210fedcba9876543210\n",
+			      err, sizeof(err)),
+			 0);
+	assert_string_equal(c.trusted_proxies, "10.0.0.1,10.0.0.2,10.1.0.0/16,::1");
+	assert_string_equal(c.support_agents,
+			    "0123456789abcdef0123456789abcdef,fedcba9876543210fedcba9876543210");
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	config_defaults(&c);
+	assert_int_equal(load(&c, "[totp]\nissuer = A\n  B\n", err, sizeof(err)), -1);
+	assert_string_equal(err, "[totp] issuer given twice at line 3");
+	assert_int_equal(load(&c, "[server]\nlisten_port = 1\nlisten_port = 2\n", err, sizeof(err)),
+			 -1);
+}
+
 static void test_listen_and_rules(void **state)
 {
 	struct authd_config c;
@@ -152,6 +204,8 @@ int main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_storage_engine),
 	    cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_long_lines),
+	    cmocka_unit_test(test_lists_and_repeats),
 	    cmocka_unit_test(test_listen_and_rules),
 	};
 
