@@ -26,7 +26,7 @@ import os
 import sys
 import threading
 
-from fusepy import FUSE, FuseOSError, Operations
+from fusepy import FUSE, FuseOSError, Operations, fuse_get_context
 
 PAGE = 4096
 
@@ -130,17 +130,27 @@ class LossyFS(Operations):
     def utimens(self, path, times=None):
         os.utime(self._full(path), times)
 
+    def _own(self, full):
+        """A new entry belongs to its creator, as on a real disk (lossyfs
+        runs as root; PostgreSQL's server as `postgres`)."""
+        if os.geteuid() == 0:
+            uid, gid, _ = fuse_get_context()
+            os.lchown(full, uid, gid)
+
     def mkdir(self, path, mode):
         os.mkdir(self._full(path), mode)
+        self._own(self._full(path))
 
     def rmdir(self, path):
         os.rmdir(self._full(path))
 
     def mknod(self, path, mode, dev):
         os.mknod(self._full(path), mode, dev)
+        self._own(self._full(path))
 
     def symlink(self, target, source):
         os.symlink(source, self._full(target))
+        self._own(self._full(target))
 
     def link(self, target, source):
         os.link(self._full(source), self._full(target))
@@ -186,6 +196,7 @@ class LossyFS(Operations):
 
     def create(self, path, mode, fi=None):
         fd = os.open(self._full(path), os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
+        self._own(self._full(path))
         return self._handle(fd, 0)
 
     def read(self, path, size, offset, fh):

@@ -87,14 +87,16 @@ def _url(state, db):
 
 
 def _pg_ctl_start(state):
-    data = os.path.join(state["dir"], "data")
+    data = state.get("data") or os.path.join(state["dir"], "data")
     log = os.path.join(state["dir"], "server.log")
     _run(_as_server_user([os.path.join(state["bindir"], "pg_ctl"), "-D", data, "-l", log,
                           "-w", "-t", "60", "start"]))
 
 
-def start(state_path=None):
-    """Starts a new server, creates the default database and returns its URL."""
+def start(state_path=None, data_parent=None):
+    """Starts a new server, creates the default database and returns its URL.
+    data_parent: a folder (the power campaign's lossy disk) to hold the data
+    directory, which initdb then syncs; the socket and log stay apart."""
     state_path = state_path or default_state_path()
     if os.path.exists(state_path):
         try:
@@ -107,12 +109,13 @@ def start(state_path=None):
     if os.geteuid() == 0:
         pw = pwd.getpwnam("postgres")
         os.chown(d, pw.pw_uid, pw.pw_gid)
-    data = os.path.join(d, "data")
+    data = os.path.join(data_parent or d, "data")
     port = _free_port()
     try:
         # --no-sync: only initdb's own files skip fsync; the server keeps it.
         _run(_as_server_user([os.path.join(bd, "initdb"), "-D", data, "-U", SUPERUSER,
-                              "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]))
+                              "--auth=trust", "-E", "UTF8", "--locale=C"]
+                             + ([] if data_parent else ["--no-sync"])))
     except BaseException:
         shutil.rmtree(d, ignore_errors=True)
         raise
@@ -126,7 +129,9 @@ def start(state_path=None):
                 "synchronous_commit = on\n"
                 "max_connections = 200\n"
                 "shared_buffers = 32MB\n")
-    state = {"dir": d, "port": port, "bindir": bd, "db": DEFAULT_DB}
+        f.flush()
+        os.fsync(f.fileno())  # on the power campaign's disk, a cut would take it
+    state = {"dir": d, "data": data, "port": port, "bindir": bd, "db": DEFAULT_DB}
     state["url"] = _url(state, DEFAULT_DB)
     os.makedirs(os.path.dirname(os.path.abspath(state_path)), exist_ok=True)
     with open(state_path, "w", encoding="utf-8") as f:
@@ -156,7 +161,7 @@ def stop(state_path=None):
         sys.stderr.write(f"pg_harness: no server recorded in {state_path}\n")
         return
     state = _load(state_path)
-    data = os.path.join(state["dir"], "data")
+    data = state.get("data") or os.path.join(state["dir"], "data")
     if os.path.exists(os.path.join(data, "postmaster.pid")):
         subprocess.run(_as_server_user([os.path.join(state["bindir"], "pg_ctl"), "-D", data,
                                         "-w", "-t", "60", "stop", "-m", "fast"]),
@@ -168,7 +173,7 @@ def stop(state_path=None):
 def kill(state_path=None):
     """Stops the server at once, as a crash would (pg_ctl stop -m immediate)."""
     state = _load(state_path or default_state_path())
-    data = os.path.join(state["dir"], "data")
+    data = state.get("data") or os.path.join(state["dir"], "data")
     _run(_as_server_user([os.path.join(state["bindir"], "pg_ctl"), "-D", data, "-w", "stop",
                           "-m", "immediate"]))
 
