@@ -563,6 +563,16 @@ def expect_close(codes, errors=(), pongs=None, drop="NON-STRICT", no_pong=(), ch
             if o.end in ("eof", "reset"):
                 return drop, "TCP closed without a close frame"
             return "FAILED", "no close within the timeout"
+        raw = o.close[2]
+        if o.close_code not in codes and len(raw) >= 2 and any(
+                p.startswith(raw) for p in no_pong):
+            # lws 4.1.6 writes its close reason into the buffer it stashes a
+            # ping's payload in (ops-ws.c, ping_payload_buf), and when the
+            # ping after the bad frame came in the same read, it parses that
+            # ping before the close goes out: the close carries the ping's
+            # first bytes. Only this exact overwrite is let through.
+            return "NON-STRICT", (f"close payload {raw!r} is the start of the ping after the "
+                                  "bad frame: lws 4.1.6 overwrote its close reason with it")
         if o.close_code not in codes:
             return "FAILED", f"close {o.close_code}, expected {sorted(map(str, codes))}"
         if o.issues:
