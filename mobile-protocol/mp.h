@@ -38,8 +38,9 @@
 
 /* The longest linking URI the builder writes: every byte of both URLs
  * escaped (3 bytes each) plus the secret and the fixed text, 4710 bytes.
- * What authd writes is shorter: its longest issuer, email and public URL
- * make at most about 2900, which a QR code holds at level L (2953). */
+ * What authd writes is shorter: its longest issuer (63 bytes), email (254)
+ * and public URL (under 190: a config line) make under 2700 even with every byte
+ * escaped, which a QR code holds at level L (2953). */
 #define MP_LINK_URI_MAX                                                                            \
 	(sizeof("authd://link?v=1&server=") - 1 + 3 * MP_URL_MAX + sizeof("&secret=") - 1 +        \
 	 (MP_SECRET_LEN * 4 + 2) / 3 + sizeof("&totp=") - 1 + 3 * MP_OTPAUTH_MAX)

@@ -168,17 +168,20 @@ class Soak:
         args = self.args
         self.a.start()
         try:
-            return self.soak()
+            self.soak()
         finally:
             rc = self.a.stop()
             reports = self.a.sanitizer_reports()
             if rc != 0 or reports:
                 print(f"authd exited {rc}; sanitizer reports: {reports}")
                 self.failed = True
+            if not args.keep:
+                self.a.cleanup()  # drops its database: before the server stops
             if self.pg:
                 self.pg.stop(os.environ["AUTHD_TEST_PG_STATE"])
-            if not args.keep:
-                self.a.cleanup()
+        # authd's exit status and sanitizer reports, found after the soak,
+        # count too.
+        return 1 if self.failed else 0
 
     def soak(self):
         args = self.args
