@@ -77,16 +77,13 @@ struct key {
 	long long min, max;
 };
 
-#define STR(sec, n, f)                                                                             \
+#define TEXT(sec, n, t, f)                                                                         \
 	{                                                                                          \
-		sec, n, K_STR, offsetof(struct authd_config, f),                                   \
+		sec, n, t, offsetof(struct authd_config, f),                                       \
 		    sizeof(((struct authd_config *)0)->f), 0, 0                                    \
 	}
-#define LIST(sec, n, f)                                                                            \
-	{                                                                                          \
-		sec, n, K_LIST, offsetof(struct authd_config, f),                                  \
-		    sizeof(((struct authd_config *)0)->f), 0, 0                                    \
-	}
+#define STR(sec, n, f)	TEXT(sec, n, K_STR, f)
+#define LIST(sec, n, f) TEXT(sec, n, K_LIST, f)
 #define NUM(sec, n, t, f, lo, hi)                                                                  \
 	{                                                                                          \
 		sec, n, t, offsetof(struct authd_config, f), 0, lo, hi                             \
