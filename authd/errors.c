@@ -195,6 +195,10 @@ static const struct api_error_info table[E__COUNT] = {
 				 "the generation still seals values, or is the one sealed with"},
     [E_KEY_FILE_FAILED] = {500, "key_file_failed",
 			   "the key file could not be changed (the log says why)"},
+    [E_KEY_GENERATION_MISSING] =
+	{503, "key_generation_missing",
+	 "this node's key file lacks the key generation the store seals with: "
+	 "it cannot open what the other nodes seal"},
     [E_PRODUCT_BLOCKED] = {403, "product_blocked",
 			   "the product is blocked until its renewal invoice is paid"},
     [E_PAYMENT_MISMATCH] = {422, "payment_mismatch", "the amount or currency is not the payment's"},
@@ -243,10 +247,17 @@ enum api_error api_error_from_verdict(enum core_verdict v)
 		return E_EMAIL_TAKEN;
 	case CORE_ACCOUNT_LOCKED: /* told as a wrong password */
 		return E_INVALID_CREDENTIALS;
+	case CORE_KEY_MISSING:
+		return E_KEY_GENERATION_MISSING;
 	case CORE_DAMAGED:
 		break;
 	}
 	return E_INTERNAL;
+}
+
+int store_rc_unopened(enum core_verdict v)
+{
+	return v == CORE_KEY_MISSING ? STORE_E_KEY_MISSING : STORE_E_CORRUPT;
 }
 
 enum api_error api_error_from_store(int store_rc)
@@ -256,6 +267,8 @@ enum api_error api_error_from_store(int store_rc)
 	case STORE_E_IO:
 	case STORE_E_UNAVAILABLE:
 		return E_STORE_UNAVAILABLE;
+	case STORE_E_KEY_MISSING:
+		return E_KEY_GENERATION_MISSING;
 	default:
 		return E_INTERNAL;
 	}

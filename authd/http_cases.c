@@ -635,7 +635,14 @@ static void doc_read_reply(struct flow *f, struct req *r)
 		      plain);
 	if (n < 0) {
 		authd_freezero(plain, j->sealed_len - SEAL_OVERHEAD + 1);
-		log_err("case document does not open: wrong key file?");
+		if (!core_seal_held(&keys_seals()->documents, j->sealed, j->sealed_len)) {
+			log_err("case document sealed with key generation %u, which this node's "
+				"key file lacks",
+				core_seal_generation(j->sealed, j->sealed_len));
+			reply_error(r, E_KEY_GENERATION_MISSING);
+			return;
+		}
+		log_err("case document does not open: altered, or another key file's?");
 		reply_error(r, E_INTERNAL);
 		return;
 	}

@@ -9,6 +9,7 @@
 #include "outbox.h"
 #include "flow.h"
 #include "http.h"
+#include "keys.h"
 #include "metrics.h"
 #include "renewal.h"
 
@@ -220,8 +221,12 @@ void http_test_hooks_stop(void)
 /*
  * Liveness (/1/health) says the process answers; readiness says it can
  * serve: a read of the store (on PostgreSQL a query on a connection)
- * answers. A store that fails answers 503 store_unavailable, and a load
- * balancer takes the node out until it answers again.
+ * answers, and the key file holds the generation the store says every node
+ * seals with. A store that fails answers 503 store_unavailable; a key file
+ * that lacks that generation (a node not given the new file after a
+ * rotation elsewhere) answers 503 key_generation_missing: the TOTP seeds
+ * and messages the other nodes seal would not open here. Either way a load
+ * balancer takes the node out until it can serve again.
  */
 static int ready_read(struct flow *f, struct store_txn *txn)
 {
@@ -238,6 +243,10 @@ static void ready_reply(struct flow *f, struct req *r)
 {
 	if (f->err != E_OK) {
 		flow_reply_error(f, r);
+		return;
+	}
+	if (keys_wanted_missing()) {
+		reply_error(r, E_KEY_GENERATION_MISSING);
 		return;
 	}
 	reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
@@ -286,6 +295,8 @@ static void metrics_reply(struct flow *f, struct req *r)
 	 * leaves out the store's figures; every other one is this node's. */
 	if (f->err != E_OK)
 		m->view.store_read = false;
+	m->view.key_sealing = keys_seals()->totp.current;
+	m->view.key_missing = keys_wanted_missing();
 	text = metrics_text(&m->view, &len);
 	if (text == NULL) {
 		reply_error(r, E_OVERLOADED);

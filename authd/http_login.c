@@ -504,8 +504,8 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 	f->retry_after = s->retry_after;
 	f->locked = s->hist.locked_now;
 	memcpy(f->locked_account, id, AUTHD_ID_LEN);
-	if (s->verdict == CORE_DAMAGED)
-		return STORE_E_CORRUPT; /* the seed does not open: wrong key file? */
+	if (core_verdict_unopened(s->verdict))
+		return store_rc_unopened(s->verdict); /* the seed does not open here */
 	if ((rc = factor_step_write(txn, id, j->devs, s, f->now, f->ip)) != 0)
 		return rc;
 	if (s->login_write == CORE_LOGIN_DEL && (rc = store_login_del(txn, &j->login)) != 0)

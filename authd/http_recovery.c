@@ -1211,8 +1211,8 @@ static int reset_second_factor(struct reset_flow *j, struct store_txn *txn,
 	f->retry_after = s->retry_after;
 	f->locked = s->hist.locked_now;
 	memcpy(f->locked_account, id, AUTHD_ID_LEN);
-	if (s->verdict == CORE_DAMAGED)
-		return STORE_E_CORRUPT;
+	if (core_verdict_unopened(s->verdict))
+		return store_rc_unopened(s->verdict);
 	if ((rc = factor_step_write(txn, id, j->devs, s, f->now, f->ip)) != 0)
 		return rc;
 	*passed = s->verdict == CORE_OK;

@@ -90,8 +90,8 @@ static int totp_write(struct flow *f, struct store_txn *txn)
 	f->retry_after = c.retry_after;
 	f->locked = c.hist.locked_now;
 	memcpy(f->locked_account, id, AUTHD_ID_LEN);
-	if (c.verdict == CORE_DAMAGED) {
-		rc = STORE_E_CORRUPT; /* a seed that does not open: wrong key file? */
+	if (core_verdict_unopened(c.verdict)) {
+		rc = store_rc_unopened(c.verdict); /* a seed that does not open here */
 		goto out;
 	}
 	if (c.totp_write == CORE_PUT)

@@ -492,6 +492,13 @@ const struct keys_seals *keys_seals(void)
 	return atomic_load(&now_set);
 }
 
+bool keys_wanted_missing(void)
+{
+	const struct keys_seals *s = keys_seals();
+
+	return s != NULL && s->wanted != 0 && s->totp.current != s->wanted;
+}
+
 void keys_want(uint8_t generation, uint64_t fingerprint)
 {
 	const struct keys_seals *old = keys_seals();

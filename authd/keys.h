@@ -94,6 +94,10 @@ const struct keys_seals *keys_seals(void);
  * Loop thread.
  */
 void keys_want(uint8_t generation, uint64_t fingerprint);
+/* Whether the store says to seal with a generation that this node's key
+ * file lacks, or holds under another secret: what the other nodes seal
+ * now, this one cannot open (readiness says so). Any thread. */
+bool keys_wanted_missing(void);
 /* A public name of generation g's keys in s (one way from them; 0 when not
  * held), which the store keeps beside the generation sealed with, so that
  * two different secrets under one number never pass for one another. */

@@ -271,9 +271,17 @@ char *metrics_text(const struct metrics_store_view *view, size_t *len)
 	    "authd_outbox_messages_total{state=\"claimed\"} %lu\n"
 	    "authd_outbox_messages_total{state=\"delivered\"} %lu\n"
 	    "authd_outbox_messages_total{state=\"retried\"} %lu\n"
-	    "authd_outbox_messages_total{state=\"failed\"} %lu\n",
+	    "authd_outbox_messages_total{state=\"failed\"} %lu\n"
+	    "authd_outbox_messages_total{state=\"not_held\"} %lu\n",
 	    st.commits, st.jobs, (double)st.sync_us / 1e6, oc.claimed, oc.delivered, oc.retried,
-	    oc.failed);
+	    oc.failed, oc.not_held);
+	put(&t,
+	    "# HELP authd_key_generation_sealing The key generation this node seals with.\n"
+	    "# TYPE authd_key_generation_sealing gauge\nauthd_key_generation_sealing %u\n"
+	    "# HELP authd_key_generation_missing Whether the store says to seal with a key "
+	    "generation this node's key file lacks (1): it cannot open what the others seal.\n"
+	    "# TYPE authd_key_generation_missing gauge\nauthd_key_generation_missing %d\n",
+	    view->key_sealing, view->key_missing ? 1 : 0);
 	if (t.p == NULL)
 		return NULL;
 	*len = t.len;

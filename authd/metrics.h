@@ -41,6 +41,8 @@ struct metrics_store_view {
 	unsigned long long outbox_pending; /* messages not yet sent or given up */
 	long long outbox_earliest;	   /* the earliest due among them; 0: none */
 	long long now;
+	unsigned key_sealing; /* the key generation this node seals with */
+	bool key_missing;     /* the store's generation is one its key file lacks */
 };
 
 /* The exposition text (Prometheus text format 0.0.4), malloc'd (the

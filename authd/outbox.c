@@ -166,7 +166,9 @@ static void deliver_one(struct delivery *d)
 	if (d->msg.sealed_len <= OUTBOX_TEXT_MAX + SEAL_OVERHEAD &&
 	    !core_seal_held(ring, d->msg.sealed, d->msg.sealed_len)) {
 		/* Sealed by a node whose key file has a generation this one's
-		 * lacks yet: it opens here after a reload, or on that node. */
+		 * lacks yet: it opens here after a reload, or on that node. No
+		 * try was made, so none is counted. */
+		d->outcome = OUTBOX_NOT_HELD;
 		snprintf(d->why, sizeof(d->why), "sealed with key generation %u, not held here",
 			 core_seal_generation(d->msg.sealed, d->msg.sealed_len));
 		goto out;
@@ -284,6 +286,23 @@ static int settle_txn(struct job *job, struct store_txn *txn)
 	return rc;
 }
 
+/* A message this node cannot open comes back every OUTBOX_NOT_HELD_S
+ * until a node that can takes it: the first of them in a minute is logged,
+ * the rest only counted (authd_outbox_messages_total{state="not_held"}). */
+static void not_held_warn(const char *ch, const char *id, const char *why, int64_t now)
+{
+	static int64_t last;
+	static unsigned long at_last;
+
+	if (last != 0 && now - last < 60)
+		return;
+	log_warn("outbox: %s %s left for another node: %s (%lu such since the last line; "
+		 "give this node the key file that holds it, then reload)",
+		 ch, id, why, counters.not_held - at_last);
+	last = now;
+	at_last = counters.not_held;
+}
+
 /* Counts and logs a settlement, and frees d. */
 static void settled(struct delivery *d, int store_rc)
 {
@@ -297,6 +316,9 @@ static void settled(struct delivery *d, int store_rc)
 		log_warn("outbox: %s %s not settled: store error %d", ch, id, store_rc);
 	} else if (d->lost) {
 		log_warn("outbox: %s %s: its claim ended before it was settled", ch, id);
+	} else if (d->outcome == OUTBOX_NOT_HELD && d->settled.state != OUTBOX_FAILED) {
+		counters.not_held++;
+		not_held_warn(ch, id, d->why, d->settle_now);
 	} else if (d->outcome == OUTBOX_DELIVERED) {
 		counters.delivered++;
 		log_info("outbox: %s %s sent by %s (attempt %u)", ch, id,

@@ -58,6 +58,7 @@ void outbox_beat(void);
 /* What this node delivered since start (the test hooks' stats). */
 struct outbox_counters {
 	unsigned long claimed, delivered, retried, failed;
+	unsigned long not_held; /* sealed with a generation this node lacks: left for another */
 };
 void outbox_counters(struct outbox_counters *c);
 

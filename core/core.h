@@ -910,15 +910,18 @@ bool core_place_note(struct places_rec *p, uint64_t net, bool browser_known, int
  */
 enum outbox_channel { OUTBOX_EMAIL = 1, OUTBOX_SMS = 2 };
 enum outbox_state { OUTBOX_PENDING = 1, OUTBOX_SENT = 2, OUTBOX_FAILED = 3 };
-/* How a delivery went: sent, worth another try later, or refused for good
- * (a recipient the server rejects). */
-enum outbox_outcome { OUTBOX_DELIVERED = 1, OUTBOX_TRY_AGAIN, OUTBOX_REJECTED };
+/* How a delivery went: sent, worth another try later, refused for good
+ * (a recipient the server rejects), or not tried because the message is
+ * sealed with a key generation this node's key file lacks (another node,
+ * or this one after a reload, opens it). */
+enum outbox_outcome { OUTBOX_DELIVERED = 1, OUTBOX_TRY_AGAIN, OUTBOX_REJECTED, OUTBOX_NOT_HELD };
 
 #define OUTBOX_TEXT_MAX	    8192 /* recipient, subject and body, rendered */
 #define OUTBOX_SEALED_MAX   (OUTBOX_TEXT_MAX + SEAL_OVERHEAD)
 #define OUTBOX_LEASE_S	    120		/* a claim's delivery must end by then */
 #define OUTBOX_GIVE_UP_S    (48 * 3600) /* a message still failing this long after it was queued */
 #define OUTBOX_ATTEMPTS_MAX 50
+#define OUTBOX_NOT_HELD_S   30 /* a message this node cannot open: due again then, anywhere */
 #define OUTBOX_KEEP_S	    (7 * 86400) /* a done message's record, then swept */
 
 struct outbox_msg {
@@ -947,7 +950,9 @@ void core_outbox_release(struct outbox_msg *m, int64_t now);
 /* Settles a claimed message after a delivery with outcome o at now: sent
  * (done, text erased), due again after a backoff, or failed (rejected, or
  * tried for OUTBOX_GIVE_UP_S or OUTBOX_ATTEMPTS_MAX times; text erased).
- * Returns the new state. */
+ * OUTBOX_NOT_HELD was no try: the attempt is not counted and the message
+ * is due again after OUTBOX_NOT_HELD_S, for any node, until its age gives
+ * up. Returns the new state. */
 enum outbox_state core_outbox_settle(struct outbox_msg *m, enum outbox_outcome o, int64_t now);
 
 /* --- throttling ------------------------------------------------------------------ */
@@ -1117,7 +1122,15 @@ enum core_verdict {
 	CORE_EMAIL_TAKEN,
 	CORE_ACCOUNT_LOCKED, /* a right password, but the account is locked (told as wrong) */
 	CORE_DAMAGED,	     /* a record the keys do not open: an internal error */
+	CORE_KEY_MISSING,    /* sealed with a key generation not held: another node opens it */
 };
+
+/* Whether v says a sealed record did not open (altered, or a key
+ * generation not held): nothing is decided and nothing counts as a failure. */
+static inline bool core_verdict_unopened(enum core_verdict v)
+{
+	return v == CORE_DAMAGED || v == CORE_KEY_MISSING;
+}
 
 /* The server keys the rules use (32 bytes each, from the key file). */
 struct core_keys {

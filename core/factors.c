@@ -115,9 +115,12 @@ enum core_verdict core_device_totp_check(struct core_device_totp *d, const struc
 	struct otp_totp_params p = OTP_TOTP_PARAMS_DEFAULT;
 	uint8_t seed[SEALED_SEED_MAX];
 	uint64_t step = 0;
-	long slen = core_unseal(k->totp, d->aad, sizeof(d->aad), d->seed, d->seed_len, seed);
+	long slen;
 	int rc;
 
+	if (!core_seal_held(k->totp, d->seed, d->seed_len))
+		return CORE_KEY_MISSING;
+	slen = core_unseal(k->totp, d->aad, sizeof(d->aad), d->seed, d->seed_len, seed);
 	if (slen <= 0)
 		return CORE_DAMAGED;
 	rc = otp_totp_verify(seed, (size_t)slen, &p, (uint64_t)now, code, len, d->last_step, &step);
@@ -133,12 +136,15 @@ enum core_verdict core_totp_check(struct totp_rec *t, const struct core_keys *k,
 {
 	struct otp_totp_params p = OTP_TOTP_PARAMS_DEFAULT;
 	uint8_t seed[SEALED_SEED_MAX];
+	const uint8_t *sealed = pending ? t->pending_seed : t->seed;
+	size_t sealed_len = pending ? t->pending_seed_len : t->seed_len;
 	uint64_t step = 0;
 	long slen;
 	int rc;
 
-	slen = core_unseal(k->totp, account_id, AUTHD_ID_LEN, pending ? t->pending_seed : t->seed,
-			   pending ? t->pending_seed_len : t->seed_len, seed);
+	if (!core_seal_held(k->totp, sealed, sealed_len))
+		return CORE_KEY_MISSING;
+	slen = core_unseal(k->totp, account_id, AUTHD_ID_LEN, sealed, sealed_len, seed);
 	if (slen <= 0)
 		return CORE_DAMAGED;
 	p.alg = (enum otp_alg)t->alg;

@@ -46,6 +46,14 @@ enum outbox_state core_outbox_settle(struct outbox_msg *m, enum outbox_outcome o
 {
 	if (o == OUTBOX_DELIVERED) {
 		finish(m, OUTBOX_SENT, now);
+	} else if (o == OUTBOX_NOT_HELD) {
+		if (now - m->created_at >= OUTBOX_GIVE_UP_S) {
+			finish(m, OUTBOX_FAILED, now);
+		} else {
+			if (m->attempts > 0)
+				m->attempts--;
+			m->next_at = now + OUTBOX_NOT_HELD_S;
+		}
 	} else if (o == OUTBOX_REJECTED || m->attempts >= OUTBOX_ATTEMPTS_MAX ||
 		   now - m->created_at >= OUTBOX_GIVE_UP_S) {
 		finish(m, OUTBOX_FAILED, now);

@@ -76,7 +76,7 @@ static void totp_step(struct core_second_factor *s, const char *code, size_t len
 		if (pre == NULL || !core_totp_apply(&s->totp, pre, &s->verdict))
 			s->verdict = core_totp_check(&s->totp, k, s->login.account_id, false, code,
 						     len, now);
-		if (s->verdict == CORE_OK || s->verdict == CORE_DAMAGED) {
+		if (s->verdict == CORE_OK || core_verdict_unopened(s->verdict)) {
 			s->totp_write = s->verdict == CORE_OK;
 			return;
 		}
@@ -85,7 +85,7 @@ static void totp_step(struct core_second_factor *s, const char *code, size_t len
 	for (unsigned i = 0; s->devices_read && i < s->n_devices; i++) {
 		enum core_verdict v = core_device_totp_check(&s->devices[i], k, code, len, now);
 
-		if (v == CORE_OK || v == CORE_DAMAGED) {
+		if (v == CORE_OK || core_verdict_unopened(v)) {
 			s->verdict = v;
 			s->device_write = v == CORE_OK ? (int)i : -1;
 			return;
@@ -131,7 +131,7 @@ void core_second_factor_step(struct core_second_factor *s, enum core_method m, c
 	}
 	if (m == CORE_TOTP) {
 		totp_step(s, code, len, pre, now, k);
-		if (s->verdict == CORE_DAMAGED)
+		if (core_verdict_unopened(s->verdict))
 			return;
 	} else if (m == CORE_SMS) {
 		/* A code tried when none was sent counts as a wrong one. */
@@ -283,7 +283,7 @@ void core_totp_confirm(struct core_totp_change *c, const uint8_t *enrollment_id,
 	}
 	t->last_step = -1;
 	c->verdict = core_totp_check(t, k, account_id, true, code, len, now);
-	if (c->verdict == CORE_DAMAGED)
+	if (core_verdict_unopened(c->verdict))
 		return;
 	if (c->verdict != CORE_OK) {
 		core_factor_failure(&c->hist, now);
@@ -327,7 +327,7 @@ void core_totp_remove(struct core_totp_change *c, const char *code, size_t len,
 					     : CORE_INVALID_CODE;
 	else
 		c->verdict = core_totp_check(&c->totp, k, account_id, false, code, len, now);
-	if (c->verdict == CORE_DAMAGED)
+	if (core_verdict_unopened(c->verdict))
 		return;
 	if (c->verdict != CORE_OK) {
 		core_factor_failure(&c->hist, now);

@@ -9,6 +9,7 @@ credential."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -19,6 +20,10 @@ import uuid
 
 from authd_harness import ENGINE, OwnAuthd, authd_binary, totp
 from smtp_harness import SmtpServer
+
+
+OUTBOX_BACKOFF_FIRST = 10  # core/outbox.c: the pause after a first failed try
+OUTBOX_NOT_HELD = 30  # core.h OUTBOX_NOT_HELD_S
 
 
 def email():
@@ -361,6 +366,122 @@ class KeyRotation(OwnAuthd, unittest.TestCase):
         self.totp_login(e, secret)
 
 
+class KeyFileBehindTheStore(OwnAuthd, unittest.TestCase):
+    """A node started with a key file that lacks the generation the store
+    seals with (an old copy after a rotation) cannot open what was sealed
+    since: it says so on /1/ready (503 key_generation_missing, so a load
+    balancer takes it out) and in its metrics, a TOTP sign-in of a seed it
+    cannot open is refused with that code (503, not a 500), what it can open
+    still works, a queued message it cannot open is left for a node that
+    can without costing an attempt, and a reload of the right file makes it
+    ready again."""
+
+    scraper = "metrics-" + uuid.uuid4().hex + uuid.uuid4().hex
+    SMTP = SmtpServer()  # started only once the node lacks the key
+    authd_config = (f"[services]\nmetrics_credential = {scraper}\n"
+                    f"[smtp]\nurl = {SMTP.url()}\nfrom = Console <security@example.com>\n"
+                    "[outbox]\npoll_ms = 100\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.SMTP.stop()
+
+    def gauge(self, name):
+        return self.a.metrics(self.scraper)[(name, ())]
+
+    def totp_login(self, e, secret):
+        self.a.advance(30)
+        r = self.a.login(e)
+        self.assertEqual(r.json.get("state"), "second_factor", r)
+        return self.a.post("/1/login/totp", {"login_id": r.json["login_id"],
+                                             "code": totp(secret, self.a.now())})
+
+    def enrolled(self):
+        e = email()
+        self.a.signup(e)
+        secret, _, _ = self.a.enable_totp(self.a.session(e))
+        return e, secret
+
+    def test_not_ready_until_it_holds_it(self):
+        from authd_harness import remember_secret
+        remember_secret(self.scraper)
+        path = os.path.join(self.a.data_dir, "secret.key")
+        self.assertEqual(self.a.get("/1/ready").json, {"status": "ready"})
+        self.assertEqual(self.gauge("authd_key_generation_missing"), 0)
+        before = self.enrolled()
+        with open(path, "rb") as f:
+            old = f.read()
+        rc, out, err = ctl_of(self.a, "rotate-keys")
+        self.assertEqual(rc, 0, err)
+        g = out["generation"]
+        self.assertEqual(self.gauge("authd_key_generation_sealing"), g)
+        e = email()
+        self.a.signup(e)
+        tok = self.a.session(e)
+        secret, _, tok = self.a.enable_totp(tok)
+        after = (e, secret)
+        # A message sealed with g, queued while no mail server answers.
+        r = self.a.put("/1/me/password", {"current_password": "correct horse battery",
+                                          "new_password": "correct horse battery"}, token=tok)
+        self.assertEqual(r.status, 204, r)
+        with open(path, "rb") as f:
+            new = f.read()
+        # Started again with the copy taken before the rotation.
+        self.assertEqual(self.a.stop(), 0)
+        with open(path, "wb") as f:
+            f.write(old)
+        self.a.start()
+        r = self.a.get("/1/ready")
+        self.assertEqual((r.status, r.json["code"]), (503, "key_generation_missing"), r)
+        self.assertEqual(self.a.get("/1/health").status, 200)
+        self.assertEqual(self.gauge("authd_key_generation_missing"), 1)
+        self.assertNotEqual(self.gauge("authd_key_generation_sealing"), g)
+        r = self.totp_login(*after)
+        self.assertEqual((r.status, r.json["code"]), (503, "key_generation_missing"), r)
+        self.assertEqual(self.totp_login(*before).status, 200)
+        self.assertIn(f"says to seal with key generation {g}", self.a.log_text())
+        # The message is due again (its backoff was 10 s): claimed, not
+        # opened, not tried, no attempt counted; nothing reaches the server.
+        self.SMTP.start()
+        self.a.advance(OUTBOX_BACKOFF_FIRST)
+        deadline = time.monotonic() + 10
+        while "left for another node" not in self.a.log_text():
+            self.assertLess(time.monotonic(), deadline, self.a.log_tail())
+            time.sleep(0.1)
+        m = re.search(r"outbox: email ([0-9a-f]{32}) left for another node: sealed with key "
+                      rf"generation {g}, not held here", self.a.log_text())
+        self.assertIsNotNone(m, self.a.log_tail())
+        msg_id = m.group(1)
+        self.assertGreaterEqual(self.a.metrics(self.scraper)[
+            ("authd_outbox_messages_total", (("state", "not_held"),))], 1)
+        self.assertEqual(self.SMTP.to(after[0]), [])
+        # The right file, and a reload: ready, and the seed opens.
+        with open(path, "wb") as f:
+            f.write(new)
+        self.a.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while self.a.get("/1/ready").status != 200:
+            self.assertLess(time.monotonic(), deadline, self.a.log_tail())
+            time.sleep(0.1)
+        self.assertEqual(self.gauge("authd_key_generation_missing"), 0)
+        self.assertEqual(self.gauge("authd_key_generation_sealing"), g)
+        self.assertEqual(self.totp_login(*after).status, 200)
+        self.assertEqual(self.totp_login(*before).status, 200)
+        # The message goes out, its attempt number counting only real tries
+        # (the failed ones, if it was tried before the restart, and this one).
+        self.a.advance(OUTBOX_NOT_HELD)
+        self.assertGreaterEqual(len(self.SMTP.wait_for(after[0])), 1)
+        deadline = time.monotonic() + 10
+        while f"outbox: email {msg_id} sent" not in self.a.log_text():
+            self.assertLess(time.monotonic(), deadline, self.a.log_tail())
+            time.sleep(0.1)
+        log = self.a.log_text()
+        tries = len(re.findall(rf"outbox: email {msg_id} attempt \d+ failed", log))
+        mine = "\n".join(ln for ln in log.splitlines() if msg_id in ln)
+        self.assertIn(f"outbox: email {msg_id} sent by smtp (attempt {tries + 1})", log, mine)
+
+
 class KeysCommand(unittest.TestCase):
     """authd keys list|add|drop on a key file, as its owner (the Debian
     package's way: systemd's copy is never written)."""
@@ -451,6 +572,10 @@ class KeyRotationTwoNodes(unittest.TestCase):
                 self.assertLess(time.monotonic(), deadline, n2.log_tail())
                 time.sleep(0.1)
             self.assertEqual(sealing_with(n2), 1)  # what n1 opens too
+            # n2 cannot open what n1 seals now: a load balancer takes it out.
+            r = n2.get("/1/ready")
+            self.assertEqual((r.status, r.json["code"]), (503, "key_generation_missing"), r)
+            self.assertEqual(n1.get("/1/ready").status, 200)
             second = enrolled(n2)
             login(n1, *second)
             # n2 still seals with 1: generation 1 cannot go, however long
@@ -479,6 +604,7 @@ class KeyRotationTwoNodes(unittest.TestCase):
             while sealing_with(n2) != 2:
                 self.assertLess(time.monotonic(), deadline, n2.log_tail())
                 time.sleep(0.1)
+            self.assertEqual(n2.get("/1/ready").json, {"status": "ready"})
             third = enrolled(n2)
             for node in (n1, n2):
                 for who in (first, second, third):

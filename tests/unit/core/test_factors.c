@@ -2,7 +2,8 @@
  * pre-check made before the write (core_totp_apply) gives exactly what the
  * write's own check (core_totp_check) gives, for every code in and around
  * the window and every last used step; and a pre-check of a seed the record
- * no longer holds decides nothing. Links only the core. */
+ * no longer holds decides nothing. A seed sealed with a key generation the
+ * keys lack is told apart from an altered one. Links only the core. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 
 #include "core.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -124,11 +126,57 @@ static void test_changed_seed_decides_nothing(void **state)
 	assert_false(core_totp_apply(&seen, &pre, &err));
 }
 
+/* A seed of a generation the ring lacks is CORE_KEY_MISSING (another node
+ * opens it); one that is altered, or sealed by another secret under a held
+ * number, is CORE_DAMAGED; neither decides the code nor moves the step. */
+static void test_generation_not_held_is_told_apart(void **state)
+{
+	uint8_t other_key[32];
+	struct core_keyring g2 = {.key = {[1] = totp_key, [2] = other_key}, .current = 2};
+	struct core_keyring wrong = {.key = {[1] = other_key}, .current = 1};
+	const struct core_keys k2 = {&g2, backup_key}, kw = {&wrong, backup_key};
+	uint8_t nonce[SEAL_NONCE] = {9}, seed[20];
+	struct core_device_totp d;
+	char code[OTP_DIGITS_MAX + 1];
+	struct totp_rec t;
+
+	(void)state;
+	memset(other_key, 0x5a, sizeof(other_key));
+	memset(seed, 3, sizeof(seed));
+	make_record(&t, 3);
+	code_at(3, NOW, code);
+	assert_int_equal(core_totp_check(&t, &keys, account, false, code, 6, NOW), CORE_OK);
+	t.last_step = -1;
+	/* Sealed again with generation 2, which `keys` lacks. */
+	assert_int_equal(
+	    core_seal(&g2, nonce, account, sizeof(account), seed, sizeof(seed), t.seed), 0);
+	assert_int_equal(core_totp_check(&t, &keys, account, false, code, 6, NOW),
+			 CORE_KEY_MISSING);
+	assert_int_equal(t.last_step, -1);
+	assert_true(core_verdict_unopened(CORE_KEY_MISSING));
+	assert_int_equal(core_totp_check(&t, &k2, account, false, code, 6, NOW), CORE_OK);
+	/* Generation 1 under another secret: held by number, but it does not open. */
+	make_record(&t, 3);
+	assert_int_equal(core_totp_check(&t, &kw, account, false, code, 6, NOW), CORE_DAMAGED);
+	assert_true(core_verdict_unopened(CORE_DAMAGED));
+	assert_false(core_verdict_unopened(CORE_INVALID_CODE));
+	/* A device's seed: the same. */
+	memset(&d, 0, sizeof(d));
+	d.last_step = -1;
+	assert_int_equal(core_seal(&g2, nonce, d.aad, sizeof(d.aad), seed, sizeof(seed), d.seed),
+			 0);
+	d.seed_len = sizeof(seed) + SEAL_OVERHEAD;
+	assert_int_equal(core_device_totp_check(&d, &keys, code, 6, NOW), CORE_KEY_MISSING);
+	assert_int_equal(core_device_totp_check(&d, &k2, code, 6, NOW), CORE_OK);
+	OPENSSL_cleanse(other_key, sizeof(other_key));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_apply_matches_check),
 	    cmocka_unit_test(test_changed_seed_decides_nothing),
+	    cmocka_unit_test(test_generation_not_held_is_told_apart),
 	};
 
 	memset(totp_key, 0x5c, sizeof(totp_key));

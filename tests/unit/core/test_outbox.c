@@ -1,6 +1,7 @@
 /* Unit tests for core/outbox.c: the backoff between tries, a claim's lease,
  * and how each delivery outcome settles a message (sent and failed ones
- * lose their text; a message gives up after its attempts or its age). */
+ * lose their text; a message gives up after its attempts or its age; one
+ * sealed with a key generation the node lacks costs no attempt). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,6 +117,35 @@ static void test_gives_up_after_attempts_or_age(void **state)
 	assert_int_equal(m.sealed_len, 0);
 }
 
+static void test_not_held_costs_no_attempt(void **state)
+{
+	struct outbox_msg m;
+
+	(void)state;
+	fresh(&m);
+	m.attempts = 3;
+	/* However often a node that cannot open it claims it. */
+	for (int i = 0; i < 2 * OUTBOX_ATTEMPTS_MAX; i++) {
+		core_outbox_claim(&m, NOW + OUTBOX_LEASE_S);
+		assert_int_equal(core_outbox_settle(&m, OUTBOX_NOT_HELD, NOW + i), OUTBOX_PENDING);
+		assert_int_equal(m.attempts, 3);
+		assert_int_equal(m.next_at, NOW + i + OUTBOX_NOT_HELD_S);
+		assert_int_equal(m.sealed_len, 100);
+	}
+	/* Then a node that holds the key tries: the backoff goes on from there. */
+	core_outbox_claim(&m, NOW + OUTBOX_LEASE_S);
+	assert_int_equal(core_outbox_settle(&m, OUTBOX_TRY_AGAIN, NOW), OUTBOX_PENDING);
+	assert_int_equal(m.next_at, NOW + core_outbox_backoff(4));
+	/* Its age still gives up on it. */
+	core_outbox_claim(&m, NOW + OUTBOX_LEASE_S);
+	assert_int_equal(core_outbox_settle(&m, OUTBOX_NOT_HELD, NOW + OUTBOX_GIVE_UP_S - 1),
+			 OUTBOX_PENDING);
+	core_outbox_claim(&m, NOW + OUTBOX_LEASE_S);
+	assert_int_equal(core_outbox_settle(&m, OUTBOX_NOT_HELD, NOW + OUTBOX_GIVE_UP_S),
+			 OUTBOX_FAILED);
+	assert_int_equal(m.sealed_len, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +155,7 @@ int main(void)
 	    cmocka_unit_test(test_try_again_backs_off),
 	    cmocka_unit_test(test_rejected_fails_at_once),
 	    cmocka_unit_test(test_gives_up_after_attempts_or_age),
+	    cmocka_unit_test(test_not_held_costs_no_attempt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
