@@ -161,23 +161,46 @@ out:
 	return rc;
 }
 
+/* The key file's generations, each with its fingerprint (a one-way name
+ * of its keys): [{"generation": 1, "fingerprint": "hex"}, ...]. */
+static json_t *generations_json(void)
+{
+	const struct keys_seals *s = keys_seals();
+	json_t *a = json_array();
+	char fp[17];
+
+	for (unsigned i = 0; a && i < s->n_held; i++) {
+		snprintf(fp, sizeof(fp), "%016llx",
+			 (unsigned long long)keys_fingerprint(s, s->held[i]));
+		if (json_array_append_new(a, json_pack("{s:i, s:s}", "generation", s->held[i],
+						       "fingerprint", fp)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 static int write_manifest(const struct authd_config *c, const char *dir, const char *key_id,
 			  const char *mac)
 {
 	char path[1100], tmp[1100], made[32];
 	time_t now = time(NULL);
+	json_t *gens = generations_json();
 	char *text = NULL;
 	struct tm tm;
-	json_t *m;
+	json_t *m = NULL;
 	int fd = -1;
 	int rc = -1;
 
 	gmtime_r(&now, &tm);
 	strftime(made, sizeof(made), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	m = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "authd_backup", BACKUP_VERSION,
-		      "engine", c->engine, "made_at", made, "authd", AUTHD_VERSION, "node",
-		      c->node_id, "key_id", key_id, "mac", mac);
 	snprintf(path, sizeof(path), "%s/" MANIFEST, dir);
+	if (gens == NULL)
+		goto out;
+	m = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:O, s:s}", "authd_backup", BACKUP_VERSION,
+		      "engine", c->engine, "made_at", made, "authd", AUTHD_VERSION, "node",
+		      c->node_id, "key_id", key_id, "key_generations", gens, "mac", mac);
 	snprintf(tmp, sizeof(tmp), "%s/" MANIFEST ".tmp", dir);
 	if (m == NULL || (text = json_dumps(m, JSON_INDENT(2))) == NULL)
 		goto out;
@@ -193,6 +216,7 @@ out:
 		close(fd);
 	free(text);
 	json_decref(m);
+	json_decref(gens);
 	if (rc != 0)
 		log_err("cannot write %.256s: %s", path, strerror(errno));
 	return rc;
@@ -254,8 +278,55 @@ out:
 	return rc;
 }
 
-/* Reads dir's manifest; checks its version and engine against c and its
- * key id against k's. Its MAC goes to mac. */
+/*
+ * Whether the key file holds every generation the backup's key file held,
+ * each under the same secret (its fingerprint): what the backup's TOTP
+ * seeds, queued messages and documents are sealed with is among them, and
+ * a restore that could not open them would lock every second factor out.
+ * A manifest from before generations were listed has none to check.
+ */
+static int check_generations(const json_t *list, const char *key_path)
+{
+	const struct keys_seals *s = keys_seals();
+	char missing[256] = "";
+	size_t used = 0, i;
+	json_t *g;
+
+	if (list == NULL)
+		return 0;
+	if (!json_is_array(list)) {
+		log_err("the backup's manifest lists its key generations wrongly");
+		return -1;
+	}
+	json_array_foreach(list, i, g)
+	{
+		json_int_t n = json_integer_value(json_object_get(g, "generation"));
+		const char *fp = json_string_value(json_object_get(g, "fingerprint"));
+		char held[17];
+
+		if (n < 1 || n >= SEAL_GENERATIONS || fp == NULL) {
+			log_err("the backup's manifest lists its key generations wrongly");
+			return -1;
+		}
+		snprintf(held, sizeof(held), "%016llx",
+			 (unsigned long long)keys_fingerprint(s, (uint8_t)n));
+		if (strcmp(held, fp) != 0 && used + 8 < sizeof(missing))
+			used += (size_t)snprintf(missing + used, sizeof(missing) - used, "%s%lld",
+						 used ? ", " : "", (long long)n);
+	}
+	if (used == 0)
+		return 0;
+	log_err("the key file %.256s lacks key generation(s) %s of the backup's key file (or "
+		"holds another secret under that number): what the backup sealed with them "
+		"(TOTP seeds, queued messages, documents) would not open. Restore with the key "
+		"file the backup was made with, or a later one that still holds them",
+		key_path, missing);
+	return -1;
+}
+
+/* Reads dir's manifest; checks its version and engine against c, its key
+ * id against k's, and that k holds the generations it lists. Its MAC goes
+ * to mac. */
 static int check_manifest(const struct authd_config *c, const struct authd_keys *k,
 			  const char *key_path, const char *dir, uint8_t mac[MAC_LEN])
 {
@@ -290,6 +361,8 @@ static int check_manifest(const struct authd_config *c, const struct authd_keys 
 		    key_path, key_id, id);
 		goto out;
 	}
+	if (check_generations(json_object_get(m, "key_generations"), key_path) != 0)
+		goto out;
 	rc = 0;
 out:
 	json_decref(m);

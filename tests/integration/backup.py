@@ -3,8 +3,10 @@ made while authd serves (and keeps writing) restores into a fresh authd
 where people log in as before (passwords, TOTP whose sealed seeds open with
 the same key file); what was written after the backup is not there. Every
 file of a backup is 0600 in a 0700 folder. A restore refuses another key
-file, a store that is not new, a folder that is not a backup, and a backup
-whose data was altered (its MAC); a backup refuses a folder that exists."""
+file, a store that is not new, a folder that is not a backup, a backup
+whose data was altered (its MAC), and a key file that lacks a key
+generation the backup's held (its TOTP seeds would not open); a backup
+refuses a folder that exists."""
 
 import json
 import os
@@ -152,6 +154,54 @@ class BackupRestore(unittest.TestCase):
         r = authd_cmd(fresh, "restore", empty)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("is not an authd backup", r.stderr)
+
+    def test_restore_needs_the_backups_key_generations(self):
+        src = self.node("gens-src").start()
+        with open(self.key, "rb") as f:
+            before_rotation = f.read()  # the copy kept from install day
+        r = subprocess.run([os.path.join(os.path.dirname(authd_binary()), "authctl"),
+                            "--socket", os.path.join(src.data_dir, "admin.sock"),
+                            "rotate-keys"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        e = email()
+        src.signup(e)
+        secret, _, _ = src.enable_totp(src.session(e))  # sealed with generation 2
+        dest = os.path.join(self.tmp, "b3")
+        r = authd_cmd(src, "backup", dest)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(dest, "authd-backup.json"), encoding="utf-8") as f:
+            manifest = json.load(f)
+        self.assertEqual([g["generation"] for g in manifest["key_generations"]], [1, 2])
+        for g in manifest["key_generations"]:
+            self.assertRegex(g["fingerprint"], r"^[0-9a-f]{16}$")
+        old_key = os.path.join(self.tmp, "install-day.key")
+        with open(old_key, "wb") as f:
+            f.write(before_rotation)
+        os.chmod(old_key, 0o600)
+        old = self.node("gens-old-key", key=old_key)
+        r = authd_cmd(old, "restore", dest)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("lacks key generation(s) 2 of the backup's key file", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(old.data_dir, "data.mdb")))
+        # Another secret under number 2 (an `authd keys add` on the old
+        # copy) does not pass for the backup's generation 2 either.
+        r = subprocess.run([authd_binary(), "--key-file", old_key, "keys", "add"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = authd_cmd(old, "restore", dest)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("lacks key generation(s) 2", r.stderr)
+        # The key file the backup was made with restores, and the seed opens.
+        dst = self.node("gens-dst")
+        r = authd_cmd(dst, "restore", dest)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        dst.migrated = True
+        dst.start()
+        now = dst.advance(60)
+        r = dst.login(e)
+        self.assertEqual(r.json.get("state"), "second_factor", r)
+        r = dst.post("/1/login/totp", {"login_id": r.json["login_id"], "code": totp(secret, now)})
+        self.assertEqual(r.status, 200, r)
 
 
 if __name__ == "__main__":
