@@ -186,17 +186,17 @@ static int write_manifest(const struct authd_config *c, const char *dir, const c
 {
 	char path[1100], tmp[1100], made[32];
 	time_t now = time(NULL);
-	json_t *gens = generations_json();
+	json_t *gens = NULL, *m = NULL;
 	char *text = NULL;
 	struct tm tm;
-	json_t *m = NULL;
 	int fd = -1;
 	int rc = -1;
 
 	gmtime_r(&now, &tm);
 	strftime(made, sizeof(made), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(path, sizeof(path), "%s/" MANIFEST, dir);
-	if (gens == NULL)
+	errno = ENOMEM;
+	if ((gens = generations_json()) == NULL)
 		goto out;
 	m = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:O, s:s}", "authd_backup", BACKUP_VERSION,
 		      "engine", c->engine, "made_at", made, "authd", AUTHD_VERSION, "node",
@@ -294,20 +294,16 @@ static int check_generations(const json_t *list, const char *key_path)
 
 	if (list == NULL)
 		return 0;
-	if (!json_is_array(list)) {
-		log_err("the backup's manifest lists its key generations wrongly");
-		return -1;
-	}
+	if (!json_is_array(list))
+		goto wrong;
 	json_array_foreach(list, i, g)
 	{
 		json_int_t n = json_integer_value(json_object_get(g, "generation"));
 		const char *fp = json_string_value(json_object_get(g, "fingerprint"));
 		char held[17];
 
-		if (n < 1 || n >= SEAL_GENERATIONS || fp == NULL) {
-			log_err("the backup's manifest lists its key generations wrongly");
-			return -1;
-		}
+		if (n < 1 || n >= SEAL_GENERATIONS || fp == NULL)
+			goto wrong;
 		snprintf(held, sizeof(held), "%016llx",
 			 (unsigned long long)keys_fingerprint(s, (uint8_t)n));
 		if (strcmp(held, fp) != 0 && used + 8 < sizeof(missing))
@@ -321,6 +317,9 @@ static int check_generations(const json_t *list, const char *key_path)
 		"(TOTP seeds, queued messages, documents) would not open. Restore with the key "
 		"file the backup was made with, or a later one that still holds them",
 		key_path, missing);
+	return -1;
+wrong:
+	log_err("the backup's manifest lists its key generations wrongly");
 	return -1;
 }
 

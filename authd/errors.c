@@ -255,11 +255,6 @@ enum api_error api_error_from_verdict(enum core_verdict v)
 	return E_INTERNAL;
 }
 
-int store_rc_unopened(enum core_verdict v)
-{
-	return v == CORE_KEY_MISSING ? STORE_E_KEY_MISSING : STORE_E_CORRUPT;
-}
-
 enum api_error api_error_from_store(int store_rc)
 {
 	switch (store_rc) {
@@ -267,8 +262,6 @@ enum api_error api_error_from_store(int store_rc)
 	case STORE_E_IO:
 	case STORE_E_UNAVAILABLE:
 		return E_STORE_UNAVAILABLE;
-	case STORE_E_KEY_MISSING:
-		return E_KEY_GENERATION_MISSING;
 	default:
 		return E_INTERNAL;
 	}

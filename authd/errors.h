@@ -143,10 +143,5 @@ enum api_error api_error_from_store(int store_rc);
 
 /* The error a rule's verdict maps to (E_OK for CORE_OK). */
 enum api_error api_error_from_verdict(enum core_verdict v);
-/* What a job returns for a sealed record that did not open
- * (core_verdict_unopened(v)): STORE_E_KEY_MISSING for a key generation this
- * node lacks (503 key_generation_missing: another node opens it), else
- * STORE_E_CORRUPT (500). */
-int store_rc_unopened(enum core_verdict v);
 
 #endif

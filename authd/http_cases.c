@@ -619,6 +619,7 @@ static void doc_read_reply(struct flow *f, struct req *r)
 {
 	struct read_flow *j = (struct read_flow *)f;
 	char cid[AUTHD_ID_HEX + 1], rid[AUTHD_ID_HEX + 1];
+	const struct core_keyring *ring;
 	uint8_t *plain;
 	long n;
 
@@ -631,11 +632,12 @@ static void doc_read_reply(struct flow *f, struct req *r)
 		reply_error(r, E_INTERNAL);
 		return;
 	}
-	n = keys_open(&keys_seals()->documents, j->id, AUTHD_ID_LEN, j->sealed, j->sealed_len,
-		      plain);
+	ring = &keys_seals()->documents;
+	n = keys_open(ring, j->id, AUTHD_ID_LEN, j->sealed, j->sealed_len, plain);
 	if (n < 0) {
 		authd_freezero(plain, j->sealed_len - SEAL_OVERHEAD + 1);
-		if (!core_seal_held(&keys_seals()->documents, j->sealed, j->sealed_len)) {
+		if (core_seal_generation(j->sealed, j->sealed_len) != 0 &&
+		    !core_seal_held(ring, j->sealed, j->sealed_len)) {
 			log_err("case document sealed with key generation %u, which this node's "
 				"key file lacks",
 				core_seal_generation(j->sealed, j->sealed_len));

@@ -504,8 +504,8 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 	f->retry_after = s->retry_after;
 	f->locked = s->hist.locked_now;
 	memcpy(f->locked_account, id, AUTHD_ID_LEN);
-	if (core_verdict_unopened(s->verdict))
-		return store_rc_unopened(s->verdict); /* the seed does not open here */
+	/* A seed that did not open is answered through f->err (503 when its
+	 * key generation is not held here), with what the rule counted. */
 	if ((rc = factor_step_write(txn, id, j->devs, s, f->now, f->ip)) != 0)
 		return rc;
 	if (s->login_write == CORE_LOGIN_DEL && (rc = store_login_del(txn, &j->login)) != 0)
@@ -513,8 +513,7 @@ static int second_txn(struct flow *f, struct store_txn *txn)
 	if (s->login_write == CORE_LOGIN_PUT &&
 	    (rc = store_login_put(txn, &j->login, &s->login)) != 0)
 		return rc;
-	if ((s->verdict == CORE_OK || s->verdict == CORE_INVALID_CODE ||
-	     s->verdict == CORE_CODE_REUSED) &&
+	if ((s->verdict == CORE_OK || s->failure_counted) &&
 	    (rc = factor_login_event(txn, id,
 				     j->method == CORE_TOTP  ? EVENT_M_TOTP
 				     : j->method == CORE_SMS ? EVENT_M_SMS
@@ -585,10 +584,14 @@ static void second_reply(struct flow *f, struct req *r)
 		return;
 	}
 	if (f->err != E_OK) {
+		/* A seed that did not open: its key generation is not held
+		 * here, or it is damaged (a 500 that the log must explain). */
 		log_auth(r, method,
-			 f->err == E_CODE_REUSED	    ? "replayed"
-			 : f->err == E_SECOND_FACTOR_LOCKED ? "locked"
-							    : "failure",
+			 f->err == E_CODE_REUSED	       ? "replayed"
+			 : f->err == E_SECOND_FACTOR_LOCKED    ? "locked"
+			 : j->step.verdict == CORE_KEY_MISSING ? "key_generation_missing"
+			 : j->step.verdict == CORE_DAMAGED     ? "seed_damaged"
+							       : "failure",
 			 id);
 		flow_reply_error(f, r);
 		return;
@@ -604,7 +607,9 @@ static void second_written(struct flow *f)
 {
 	struct second_flow *j = (struct second_flow *)f;
 
-	if (f->job.store_rc == 0 && f->err != E_OK && f->err != E_TOO_MANY_ATTEMPTS)
+	/* (A seed that did not open, with no other compared: nothing counts.) */
+	if (f->job.store_rc == 0 && f->err != E_OK && f->err != E_TOO_MANY_ATTEMPTS &&
+	    (!core_verdict_unopened(j->step.verdict) || j->step.failure_counted))
 		ip_record(j->ip, false, f->now);
 }
 

@@ -1211,8 +1211,6 @@ static int reset_second_factor(struct reset_flow *j, struct store_txn *txn,
 	f->retry_after = s->retry_after;
 	f->locked = s->hist.locked_now;
 	memcpy(f->locked_account, id, AUTHD_ID_LEN);
-	if (core_verdict_unopened(s->verdict))
-		return store_rc_unopened(s->verdict);
 	if ((rc = factor_step_write(txn, id, j->devs, s, f->now, f->ip)) != 0)
 		return rc;
 	*passed = s->verdict == CORE_OK;
@@ -1242,7 +1240,7 @@ static int reset_write(struct flow *f, struct store_txn *txn)
 	if (!passed) {
 		/* Wrong codes count as the account's second-factor failures, and
 		 * the grant's own: the fifth ends it. */
-		if (j->step.verdict == CORE_INVALID_CODE || j->step.verdict == CORE_CODE_REUSED) {
+		if (j->step.failure_counted) {
 			recovery_grant_failed(&rec);
 			rc = store_recovery_put(txn, id, &rec);
 		}

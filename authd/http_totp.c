@@ -91,7 +91,10 @@ static int totp_write(struct flow *f, struct store_txn *txn)
 	f->locked = c.hist.locked_now;
 	memcpy(f->locked_account, id, AUTHD_ID_LEN);
 	if (core_verdict_unopened(c.verdict)) {
-		rc = store_rc_unopened(c.verdict); /* a seed that does not open here */
+		/* The one seed did not open: nothing compared, nothing written.
+		 * Sealed with a generation not held here: 503 (f->err). */
+		if (c.verdict == CORE_DAMAGED)
+			rc = STORE_E_CORRUPT;
 		goto out;
 	}
 	if (c.totp_write == CORE_PUT)

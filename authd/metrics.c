@@ -279,7 +279,7 @@ char *metrics_text(const struct metrics_store_view *view, size_t *len)
 	    "# HELP authd_key_generation_sealing The key generation this node seals with.\n"
 	    "# TYPE authd_key_generation_sealing gauge\nauthd_key_generation_sealing %u\n"
 	    "# HELP authd_key_generation_missing Whether the store says to seal with a key "
-	    "generation this node's key file lacks (1): it cannot open what the others seal.\n"
+	    "generation this node's key file lacks (1): it cannot open what the other nodes seal.\n"
 	    "# TYPE authd_key_generation_missing gauge\nauthd_key_generation_missing %d\n",
 	    view->key_sealing, view->key_missing ? 1 : 0);
 	if (t.p == NULL)

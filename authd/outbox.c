@@ -152,7 +152,9 @@ out:
 static void deliver_one(struct delivery *d)
 {
 	char *plain = malloc(OUTBOX_TEXT_MAX + 1);
+	const struct keys_seals *seals;
 	const struct core_keyring *ring;
+	uint8_t gen;
 	char *subject, *body;
 	struct deliver_msg dm;
 	long n;
@@ -162,15 +164,20 @@ static void deliver_one(struct delivery *d)
 		snprintf(d->why, sizeof(d->why), "out of memory");
 		return;
 	}
-	ring = &keys_seals()->outbox;
-	if (d->msg.sealed_len <= OUTBOX_TEXT_MAX + SEAL_OVERHEAD &&
-	    !core_seal_held(ring, d->msg.sealed, d->msg.sealed_len)) {
+	seals = keys_seals();
+	ring = &seals->outbox;
+	gen = core_seal_generation(d->msg.sealed, d->msg.sealed_len);
+	/* A generation not held, or held under another secret than the one
+	 * the store names (this node's file got its own `keys add`). */
+	if (d->msg.sealed_len <= OUTBOX_TEXT_MAX + SEAL_OVERHEAD && gen != 0 &&
+	    (!core_seal_held(ring, d->msg.sealed, d->msg.sealed_len) ||
+	     (gen == seals->wanted && ring->current != gen))) {
 		/* Sealed by a node whose key file has a generation this one's
 		 * lacks yet: it opens here after a reload, or on that node. No
 		 * try was made, so none is counted. */
 		d->outcome = OUTBOX_NOT_HELD;
 		snprintf(d->why, sizeof(d->why), "sealed with key generation %u, not held here",
-			 core_seal_generation(d->msg.sealed, d->msg.sealed_len));
+			 gen);
 		goto out;
 	}
 	n = d->msg.sealed_len > OUTBOX_TEXT_MAX + SEAL_OVERHEAD

@@ -921,7 +921,7 @@ enum outbox_outcome { OUTBOX_DELIVERED = 1, OUTBOX_TRY_AGAIN, OUTBOX_REJECTED, O
 #define OUTBOX_LEASE_S	    120		/* a claim's delivery must end by then */
 #define OUTBOX_GIVE_UP_S    (48 * 3600) /* a message still failing this long after it was queued */
 #define OUTBOX_ATTEMPTS_MAX 50
-#define OUTBOX_NOT_HELD_S   30 /* a message this node cannot open: due again then, anywhere */
+#define OUTBOX_NOT_HELD_S   10 /* a message this node cannot open: due again then, anywhere */
 #define OUTBOX_KEEP_S	    (7 * 86400) /* a done message's record, then swept */
 
 struct outbox_msg {
@@ -1264,6 +1264,11 @@ struct core_second_factor {
 	bool totp_write, backup_write;
 	int device_write; /* the device whose last_step moved (write it), or -1 */
 	unsigned backup_left;
+	/* The step counted as a failed try (the factor's and the login's). So
+	 * does a seed that did not open (verdict CORE_KEY_MISSING or
+	 * CORE_DAMAGED) when another one was compared with the code and
+	 * refused it; when none was, nothing is counted. */
+	bool failure_counted;
 };
 
 /*

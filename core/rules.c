@@ -64,35 +64,59 @@ bool core_second_factor_wants_devices(const struct core_second_factor *s, enum c
 	return wants;
 }
 
-/* A TOTP code against the account's credential, then its devices': the
- * first that accepts it wins; a replay on any of them is told as one. */
-static void totp_step(struct core_second_factor *s, const char *code, size_t len,
+/* Folds one seed's verdict v into the step's: *unopened keeps the first
+ * seed that did not open (a missing key generation before damage), and
+ * *compared whether any seed was compared with the code. */
+static void fold_seed(enum core_verdict v, bool *reused, bool *compared,
+		      enum core_verdict *unopened)
+{
+	if (core_verdict_unopened(v)) {
+		if (*unopened != CORE_KEY_MISSING)
+			*unopened = v;
+		return;
+	}
+	*compared = true;
+	*reused = *reused || v == CORE_CODE_REUSED;
+}
+
+/*
+ * A TOTP code against the account's credential, then its devices': the
+ * first that accepts it wins; a replay on any of them is told as one. A
+ * seed that does not open here (CORE_KEY_MISSING: sealed with a key
+ * generation this node lacks; CORE_DAMAGED) is passed over, and when no
+ * other seed accepts the code that is the verdict. Returns whether any
+ * seed was compared with the code: then a refusal counts, whatever the
+ * verdict, or a node that cannot open one seed would let codes be tried
+ * against the others for free.
+ */
+static bool totp_step(struct core_second_factor *s, const char *code, size_t len,
 		      const struct core_totp_precheck *pre, int64_t now, const struct core_keys *k)
 {
-	bool reused = false;
+	enum core_verdict unopened = CORE_OK, v;
+	bool reused = false, compared = false;
 
-	s->verdict = CORE_INVALID_CODE;
 	if (s->totp_found && s->totp.enabled) {
-		if (pre == NULL || !core_totp_apply(&s->totp, pre, &s->verdict))
-			s->verdict = core_totp_check(&s->totp, k, s->login.account_id, false, code,
-						     len, now);
-		if (s->verdict == CORE_OK || core_verdict_unopened(s->verdict)) {
-			s->totp_write = s->verdict == CORE_OK;
-			return;
+		if (pre == NULL || !core_totp_apply(&s->totp, pre, &v))
+			v = core_totp_check(&s->totp, k, s->login.account_id, false, code, len,
+					    now);
+		if (v == CORE_OK) {
+			s->verdict = CORE_OK;
+			s->totp_write = true;
+			return true;
 		}
-		reused = s->verdict == CORE_CODE_REUSED;
+		fold_seed(v, &reused, &compared, &unopened);
 	}
 	for (unsigned i = 0; s->devices_read && i < s->n_devices; i++) {
-		enum core_verdict v = core_device_totp_check(&s->devices[i], k, code, len, now);
-
-		if (v == CORE_OK || core_verdict_unopened(v)) {
-			s->verdict = v;
-			s->device_write = v == CORE_OK ? (int)i : -1;
-			return;
+		v = core_device_totp_check(&s->devices[i], k, code, len, now);
+		if (v == CORE_OK) {
+			s->verdict = CORE_OK;
+			s->device_write = (int)i;
+			return true;
 		}
-		reused = reused || v == CORE_CODE_REUSED;
+		fold_seed(v, &reused, &compared, &unopened);
 	}
-	s->verdict = reused ? CORE_CODE_REUSED : CORE_INVALID_CODE;
+	s->verdict = unopened != CORE_OK ? unopened : reused ? CORE_CODE_REUSED : CORE_INVALID_CODE;
+	return compared;
 }
 
 void core_second_factor_step(struct core_second_factor *s, enum core_method m, const char *code,
@@ -106,6 +130,7 @@ void core_second_factor_step(struct core_second_factor *s, enum core_method m, c
 	s->device_write = -1;
 	s->hist.factor_dirty = s->hist.account_dirty = false;
 	s->backup_left = 0;
+	s->failure_counted = false;
 	if (!s->login_found)
 		return;
 	if (now >= s->login.expires_at) {
@@ -130,8 +155,9 @@ void core_second_factor_step(struct core_second_factor *s, enum core_method m, c
 		return;
 	}
 	if (m == CORE_TOTP) {
-		totp_step(s, code, len, pre, now, k);
-		if (core_verdict_unopened(s->verdict))
+		/* Nothing compared (no seed opened): nothing decided, nothing
+		 * counted; the code may be right where the seed opens. */
+		if (!totp_step(s, code, len, pre, now, k) && core_verdict_unopened(s->verdict))
 			return;
 	} else if (m == CORE_SMS) {
 		/* A code tried when none was sent counts as a wrong one. */
@@ -147,6 +173,7 @@ void core_second_factor_step(struct core_second_factor *s, enum core_method m, c
 	}
 	if (s->verdict != CORE_OK) {
 		core_factor_failure(&s->hist, now);
+		s->failure_counted = true;
 		s->login.attempts++;
 		s->login_write =
 		    s->login.attempts >= p->login_max_attempts ? CORE_LOGIN_DEL : CORE_LOGIN_PUT;

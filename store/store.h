@@ -52,8 +52,6 @@ enum store_rc {
 	STORE_E_IO = -3,	  /* anything else the engine reported: 503 */
 	STORE_E_CORRUPT = -4,	  /* a record that does not decode */
 	STORE_E_UNAVAILABLE = -5, /* the database cannot be reached: 503 */
-	STORE_E_KEY_MISSING = -6, /* never an engine's: a job's, for a value sealed with a
-				     key generation this node's key file lacks: 503 */
 };
 
 struct store_txn; /* opaque: an engine's transaction */

@@ -23,7 +23,7 @@ from smtp_harness import SmtpServer
 
 
 OUTBOX_BACKOFF_FIRST = 10  # core/outbox.c: the pause after a first failed try
-OUTBOX_NOT_HELD = 30  # core.h OUTBOX_NOT_HELD_S
+OUTBOX_NOT_HELD = 10  # core.h OUTBOX_NOT_HELD_S
 
 
 def email():
@@ -410,11 +410,22 @@ class KeyFileBehindTheStore(OwnAuthd, unittest.TestCase):
         self.assertEqual(self.a.get("/1/ready").json, {"status": "ready"})
         self.assertEqual(self.gauge("authd_key_generation_missing"), 0)
         before = self.enrolled()
+        # An app seed of generation 1, and (below) a phone linked after the
+        # rotation, whose seed is of the new generation.
+        mixed = email()
+        self.a.signup(mixed)
+        _, _, mixed_tok = self.a.enable_totp(self.a.session(mixed))
         with open(path, "rb") as f:
             old = f.read()
         rc, out, err = ctl_of(self.a, "rotate-keys")
         self.assertEqual(rc, 0, err)
         g = out["generation"]
+        from phone_harness import Phone
+        offer = self.a.post("/1/me/devices", token=mixed_tok)
+        self.assertEqual(offer.status, 201, offer)
+        ws, linked = Phone().link(self.a.port, offer.json["link_uri"])
+        self.assertEqual(linked["type"], "linked", linked)
+        ws.close()
         self.assertEqual(self.gauge("authd_key_generation_sealing"), g)
         e = email()
         self.a.signup(e)
@@ -441,6 +452,18 @@ class KeyFileBehindTheStore(OwnAuthd, unittest.TestCase):
         self.assertEqual((r.status, r.json["code"]), (503, "key_generation_missing"), r)
         self.assertEqual(self.totp_login(*before).status, 200)
         self.assertIn(f"says to seal with key generation {g}", self.a.log_text())
+        # A wrong code for `mixed`: its app seed refused it and its phone's
+        # did not open. 503, and the try counts as a wrong code (else codes
+        # could be tried here for free against the app seed).
+        self.a.advance(30)
+        r = self.a.login(mixed)
+        self.assertEqual(r.json.get("state"), "second_factor", r)
+        r = self.a.post("/1/login/totp", {"login_id": r.json["login_id"], "code": "000000"})
+        self.assertEqual((r.status, r.json["code"]), (503, "key_generation_missing"), r)
+        rc, ev, err = ctl_of(self.a, "events", mixed, "5")
+        self.assertEqual(rc, 0, err)
+        self.assertIn(("totp", "failure"),
+                      [(x.get("method"), x.get("outcome")) for x in ev["activity"]], ev)
         # The message is due again (its backoff was 10 s): claimed, not
         # opened, not tried, no attempt counted; nothing reaches the server.
         self.SMTP.start()

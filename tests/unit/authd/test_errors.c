@@ -41,11 +41,25 @@ static void test_store_mapping(void **state)
 	assert_int_equal(api_error_from_store(STORE_E_CORRUPT), E_INTERNAL);
 }
 
+/* A seed sealed with a key generation not held here is the node's to
+ * answer 503 (another node opens it); a damaged one is an internal error. */
+static void test_verdict_mapping(void **state)
+{
+	(void)state;
+	assert_int_equal(api_error_from_verdict(CORE_KEY_MISSING), E_KEY_GENERATION_MISSING);
+	assert_int_equal(api_error_info(E_KEY_GENERATION_MISSING)->status, 503);
+	assert_string_equal(api_error_info(E_KEY_GENERATION_MISSING)->code,
+			    "key_generation_missing");
+	assert_int_equal(api_error_from_verdict(CORE_DAMAGED), E_INTERNAL);
+	assert_int_equal(api_error_from_verdict(CORE_OK), E_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table_complete),
 	    cmocka_unit_test(test_store_mapping),
+	    cmocka_unit_test(test_verdict_mapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -160,6 +160,12 @@ static void test_generation_not_held_is_told_apart(void **state)
 	assert_int_equal(core_totp_check(&t, &kw, account, false, code, 6, NOW), CORE_DAMAGED);
 	assert_true(core_verdict_unopened(CORE_DAMAGED));
 	assert_false(core_verdict_unopened(CORE_INVALID_CODE));
+	/* Generation 0, or too short to be a seal: damaged, not "held elsewhere". */
+	make_record(&t, 3);
+	t.seed[0] = 0;
+	assert_int_equal(core_totp_check(&t, &keys, account, false, code, 6, NOW), CORE_DAMAGED);
+	t.seed_len = SEAL_OVERHEAD - 1;
+	assert_int_equal(core_totp_check(&t, &keys, account, false, code, 6, NOW), CORE_DAMAGED);
 	/* A device's seed: the same. */
 	memset(&d, 0, sizeof(d));
 	d.last_step = -1;

@@ -591,6 +591,78 @@ static void test_device_codes(void **state)
 	}
 }
 
+/* A seed this node cannot open (sealed with a key generation it lacks) is
+ * passed over: another seed that accepts the code wins; when none does, the
+ * verdict is CORE_KEY_MISSING (503 in the shell), and the refusal counts
+ * as a wrong code whenever another seed was compared with it, or codes
+ * could be tried against those for free. With nothing compared, nothing
+ * counts. */
+static void test_seed_of_a_missing_generation(void **state)
+{
+	static const struct {
+		const char *name;
+		bool app_missing; /* the app's seed: of a missing generation (else held) */
+		unsigned n;	  /* devices; device 0's seed is of a missing generation */
+		int code_of;	  /* -1: the app's, -2: nobody's, else that device's */
+		enum core_verdict want;
+		bool counted;
+	} cases[] = {
+	    {"app rejects, device 0 not held", 0, 1, -2, CORE_KEY_MISSING, 1},
+	    {"app rejects, device 0 not held (its code)", 0, 1, 0, CORE_KEY_MISSING, 1},
+	    {"app accepts, device 0 not held", 0, 1, -1, CORE_OK, 0},
+	    {"app not held, device 1 accepts", 1, 2, 1, CORE_OK, 0},
+	    {"app not held, device 1 rejects", 1, 2, -2, CORE_KEY_MISSING, 1},
+	    {"app not held, no device", 1, 0, -1, CORE_KEY_MISSING, 0},
+	    {"app not held, device 0 not held", 1, 1, -2, CORE_KEY_MISSING, 0},
+	};
+	static uint8_t other_key[32] = {0x77};
+	struct core_keyring newer = {.key = {[1] = totp_key, [2] = other_key}, .current = 2};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct core_second_factor s;
+		struct core_device_totp devs[2];
+		uint8_t raw[20], nonce[SEAL_NONCE] = {5};
+		char code[OTP_DIGITS_MAX + 1] = "000000";
+
+		memset(&s, 0, sizeof(s));
+		s.login_found = true;
+		memcpy(s.login.account_id, account, AUTHD_ID_LEN);
+		s.login.expires_at = NOW + 100;
+		s.login.attempts = 1;
+		s.totp_found = true;
+		s.totp = totp_on(-1);
+		if (cases[i].app_missing)
+			assert_int_equal(core_seal(&newer, nonce, account, AUTHD_ID_LEN, seed_bytes,
+						   sizeof(seed_bytes), s.totp.seed),
+					 0);
+		for (unsigned d = 0; d < 2; d++)
+			devs[d] = device_on(d, -1);
+		device_seed(0, raw);
+		assert_int_equal(core_seal(&newer, nonce, devs[0].aad, sizeof(devs[0].aad), raw,
+					   sizeof(raw), devs[0].seed),
+				 0);
+		if (cases[i].code_of == -1)
+			code_at(NOW, code);
+		else if (cases[i].code_of >= 0)
+			device_code_at((unsigned)cases[i].code_of, NOW, code);
+		s.devices_read = true;
+		s.devices = devs;
+		s.n_devices = cases[i].n;
+		core_second_factor_step(&s, CORE_TOTP, code, strlen(code), NULL, NOW, &keys,
+					&params);
+		if (s.verdict != cases[i].want || s.failure_counted != cases[i].counted)
+			fail_msg("%s: verdict %d counted %d", cases[i].name, s.verdict,
+				 s.failure_counted);
+		/* Counted: the login's attempts and the factor's failures moved. */
+		assert_int_equal(s.login.attempts, cases[i].counted ? 2 : 1);
+		assert_int_equal(s.hist.factor.consecutive, cases[i].counted ? 1 : 0);
+		assert_int_equal(s.login_write, cases[i].want == CORE_OK ? CORE_LOGIN_DEL
+						: cases[i].counted	 ? CORE_LOGIN_PUT
+									 : CORE_LOGIN_KEEP);
+	}
+}
+
 /* A code the app's credential accepts (per the precheck) needs no device
  * read; anything else, or no app, does. */
 static void test_wants_devices(void **state)
@@ -800,6 +872,7 @@ int main(void)
 	    cmocka_unit_test(test_password_change),
 	    cmocka_unit_test(test_session_new_and_expiry),
 	    cmocka_unit_test(test_device_codes),
+	    cmocka_unit_test(test_seed_of_a_missing_generation),
 	    cmocka_unit_test(test_wants_devices),
 	    cmocka_unit_test(test_password_login_with_devices),
 	    cmocka_unit_test(test_sms_step),
