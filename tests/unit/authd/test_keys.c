@@ -188,15 +188,20 @@ static void test_generations(void **state)
 	assert_memory_equal(a.id, b.id, KEYS_ID_LEN);
 	/* The store says generation 1: sealed with it until it says 2, with
 	 * 2's fingerprint; another fingerprint is another secret: not 2. */
+	assert_false(keys_wanted_missing()); /* nothing said yet */
 	keys_want(1, keys_fingerprint(keys_seals(), 1));
 	assert_int_equal(keys_seals()->totp.current, 1);
+	assert_false(keys_wanted_missing());
 	assert_int_not_equal(keys_fingerprint(keys_seals(), 1), keys_fingerprint(keys_seals(), 2));
 	assert_int_equal(keys_fingerprint(keys_seals(), 9), 0);
 	keys_want(2, keys_fingerprint(keys_seals(), 2) ^ 1);
 	assert_int_equal(keys_seals()->totp.current, 1);
-	keys_want(9, 0); /* not held: the newest held */
+	assert_true(keys_wanted_missing()); /* another secret under 2: not ready */
+	keys_want(9, 0);		    /* not held: the newest held */
 	assert_int_equal(keys_seals()->totp.current, 2);
+	assert_true(keys_wanted_missing());
 	keys_want(2, keys_fingerprint(keys_seals(), 2));
+	assert_false(keys_wanted_missing());
 	s = keys_seals();
 	assert_int_equal(s->totp.current, 2);
 	assert_int_equal(s->outbox.current, 2);
