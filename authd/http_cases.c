@@ -636,8 +636,7 @@ static void doc_read_reply(struct flow *f, struct req *r)
 	n = keys_open(ring, j->id, AUTHD_ID_LEN, j->sealed, j->sealed_len, plain);
 	if (n < 0) {
 		authd_freezero(plain, j->sealed_len - SEAL_OVERHEAD + 1);
-		if (core_seal_generation(j->sealed, j->sealed_len) != 0 &&
-		    !core_seal_held(ring, j->sealed, j->sealed_len)) {
+		if (core_seal_not_held(ring, j->sealed, j->sealed_len)) {
 			log_err("case document sealed with key generation %u, which this node's "
 				"key file lacks",
 				core_seal_generation(j->sealed, j->sealed_len));

@@ -169,9 +169,9 @@ static void deliver_one(struct delivery *d)
 	gen = core_seal_generation(d->msg.sealed, d->msg.sealed_len);
 	/* A generation not held, or held under another secret than the one
 	 * the store names (this node's file got its own `keys add`). */
-	if (d->msg.sealed_len <= OUTBOX_TEXT_MAX + SEAL_OVERHEAD && gen != 0 &&
-	    (!core_seal_held(ring, d->msg.sealed, d->msg.sealed_len) ||
-	     (gen == seals->wanted && ring->current != gen))) {
+	if (d->msg.sealed_len <= OUTBOX_TEXT_MAX + SEAL_OVERHEAD &&
+	    (core_seal_not_held(ring, d->msg.sealed, d->msg.sealed_len) ||
+	     (gen != 0 && gen == seals->wanted && ring->current != gen))) {
 		/* Sealed by a node whose key file has a generation this one's
 		 * lacks yet: it opens here after a reload, or on that node. No
 		 * try was made, so none is counted. */

@@ -1099,6 +1099,9 @@ long core_unseal(const struct core_keyring *r, const uint8_t *aad, size_t aad_le
 uint8_t core_seal_generation(const uint8_t *sealed, size_t sealed_len);
 /* Whether r opens it: a seal of a generation r holds. */
 bool core_seal_held(const struct core_keyring *r, const uint8_t *sealed, size_t sealed_len);
+/* Whether sealed is a well-formed seal of a generation r lacks (another
+ * node may open it); one too short, or of generation 0, is damaged. */
+bool core_seal_not_held(const struct core_keyring *r, const uint8_t *sealed, size_t len);
 
 /* --- the rules -------------------------------------------------------------------- */
 

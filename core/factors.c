@@ -76,9 +76,7 @@ out:
 	return rc;
 }
 
-/* A well-formed seal of a generation r lacks (not one too short, or of
- * generation 0: those are damaged). */
-static bool seal_not_held(const struct core_keyring *r, const uint8_t *sealed, size_t len)
+bool core_seal_not_held(const struct core_keyring *r, const uint8_t *sealed, size_t len)
 {
 	return core_seal_generation(sealed, len) != 0 && !core_seal_held(r, sealed, len);
 }
@@ -125,7 +123,7 @@ enum core_verdict core_device_totp_check(struct core_device_totp *d, const struc
 	long slen;
 	int rc;
 
-	if (seal_not_held(k->totp, d->seed, d->seed_len))
+	if (core_seal_not_held(k->totp, d->seed, d->seed_len))
 		return CORE_KEY_MISSING;
 	slen = core_unseal(k->totp, d->aad, sizeof(d->aad), d->seed, d->seed_len, seed);
 	if (slen <= 0)
@@ -149,7 +147,7 @@ enum core_verdict core_totp_check(struct totp_rec *t, const struct core_keys *k,
 	long slen;
 	int rc;
 
-	if (seal_not_held(k->totp, sealed, sealed_len))
+	if (core_seal_not_held(k->totp, sealed, sealed_len))
 		return CORE_KEY_MISSING;
 	slen = core_unseal(k->totp, account_id, AUTHD_ID_LEN, sealed, sealed_len, seed);
 	if (slen <= 0)

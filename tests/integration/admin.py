@@ -215,7 +215,25 @@ def key_file_lines(a):
             if not ln.startswith("#") and not ln.startswith("last ")]
 
 
-class KeyRotation(OwnAuthd, unittest.TestCase):
+class TotpSignIns:
+    """Accounts with TOTP on self.a, and their sign-ins."""
+
+    def totp_try(self, e, secret):
+        """A sign-in with e's TOTP code of the next step: the response."""
+        self.a.advance(30)
+        r = self.a.login(e)
+        self.assertEqual(r.json.get("state"), "second_factor", r)
+        return self.a.post("/1/login/totp", {"login_id": r.json["login_id"],
+                                             "code": totp(secret, self.a.now())})
+
+    def enrolled(self):
+        e = email()
+        self.a.signup(e)
+        secret, _, _ = self.a.enable_totp(self.a.session(e))
+        return e, secret
+
+
+class KeyRotation(TotpSignIns, OwnAuthd, unittest.TestCase):
     """A new key generation seals from then on; what the old one sealed
     still opens, is resealed when its record is written anyway, and by a
     reseal pass; the old generation is retired only once nothing needs
@@ -230,18 +248,8 @@ class KeyRotation(OwnAuthd, unittest.TestCase):
         return out
 
     def totp_login(self, e, secret):
-        self.a.advance(30)
-        r = self.a.login(e)
-        self.assertEqual(r.json.get("state"), "second_factor", r)
-        r = self.a.post("/1/login/totp", {"login_id": r.json["login_id"],
-                                          "code": totp(secret, self.a.now())})
+        r = self.totp_try(e, secret)
         self.assertEqual(r.status, 200, r)
-
-    def enrolled(self):
-        e = email()
-        self.a.signup(e)
-        secret, _, _ = self.a.enable_totp(self.a.session(e))
-        return e, secret
 
     def test_rotate_reseal_retire(self):
         k = self.keys()
@@ -366,7 +374,7 @@ class KeyRotation(OwnAuthd, unittest.TestCase):
         self.totp_login(e, secret)
 
 
-class KeyFileBehindTheStore(OwnAuthd, unittest.TestCase):
+class KeyFileBehindTheStore(TotpSignIns, OwnAuthd, unittest.TestCase):
     """A node started with a key file that lacks the generation the store
     seals with (an old copy after a rotation) cannot open what was sealed
     since: it says so on /1/ready (503 key_generation_missing, so a load
@@ -389,19 +397,6 @@ class KeyFileBehindTheStore(OwnAuthd, unittest.TestCase):
 
     def gauge(self, name):
         return self.a.metrics(self.scraper)[(name, ())]
-
-    def totp_login(self, e, secret):
-        self.a.advance(30)
-        r = self.a.login(e)
-        self.assertEqual(r.json.get("state"), "second_factor", r)
-        return self.a.post("/1/login/totp", {"login_id": r.json["login_id"],
-                                             "code": totp(secret, self.a.now())})
-
-    def enrolled(self):
-        e = email()
-        self.a.signup(e)
-        secret, _, _ = self.a.enable_totp(self.a.session(e))
-        return e, secret
 
     def test_not_ready_until_it_holds_it(self):
         from authd_harness import remember_secret
@@ -448,9 +443,9 @@ class KeyFileBehindTheStore(OwnAuthd, unittest.TestCase):
         self.assertEqual(self.a.get("/1/health").status, 200)
         self.assertEqual(self.gauge("authd_key_generation_missing"), 1)
         self.assertNotEqual(self.gauge("authd_key_generation_sealing"), g)
-        r = self.totp_login(*after)
+        r = self.totp_try(*after)
         self.assertEqual((r.status, r.json["code"]), (503, "key_generation_missing"), r)
-        self.assertEqual(self.totp_login(*before).status, 200)
+        self.assertEqual(self.totp_try(*before).status, 200)
         self.assertIn(f"says to seal with key generation {g}", self.a.log_text())
         # A wrong code for `mixed`: its app seed refused it and its phone's
         # did not open. 503, and the try counts as a wrong code (else codes
@@ -489,8 +484,8 @@ class KeyFileBehindTheStore(OwnAuthd, unittest.TestCase):
             time.sleep(0.1)
         self.assertEqual(self.gauge("authd_key_generation_missing"), 0)
         self.assertEqual(self.gauge("authd_key_generation_sealing"), g)
-        self.assertEqual(self.totp_login(*after).status, 200)
-        self.assertEqual(self.totp_login(*before).status, 200)
+        self.assertEqual(self.totp_try(*after).status, 200)
+        self.assertEqual(self.totp_try(*before).status, 200)
         # The message goes out, its attempt number counting only real tries
         # (the failed ones, if it was tried before the restart, and this one).
         self.a.advance(OUTBOX_NOT_HELD)
